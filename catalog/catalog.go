@@ -1,0 +1,208 @@
+// Package catalog owns Almanac's domain: datasets, columns, keys, owners,
+// tags, crawl runs, schema history and the change log, together with the
+// PostgreSQL store that keeps them and the ingest step that writes what
+// crawlers harvest.
+//
+// Every fact carries its provenance: the source that asserted it
+// ("postgres:warehouse", "dbt:analytics", "user:alice@corp") and when. A
+// crawl replaces only the facts of its own source, so edits made by people,
+// which are a source of their own, survive every crawl.
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error kinds. Store and ingest errors wrap one of these so that the portal
+// and the API can map them to the same status codes.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrInvalid   = errors.New("invalid")
+	ErrConflict  = errors.New("conflict")
+	ErrForbidden = errors.New("forbidden")
+)
+
+// Kind is what sort of relation a dataset is.
+type Kind string
+
+// Dataset kinds.
+const (
+	KindTable            Kind = "table"
+	KindView             Kind = "view"
+	KindMaterializedView Kind = "materialized_view"
+	KindPartitioned      Kind = "partitioned"
+	KindForeign          Kind = "foreign"
+	KindModel            Kind = "model"
+	KindFile             Kind = "file"
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile:
+		return true
+	}
+	return false
+}
+
+// Key identifies a dataset following the OpenLineage naming conventions: a
+// namespace naming the system ("postgres://warehouse.internal:5432") and a
+// name inside it ("analytics.public.orders").
+type Key struct {
+	Namespace string
+	Name      string
+}
+
+func (k Key) String() string { return k.Namespace + "/" + k.Name }
+
+// Validate reports a missing namespace or name.
+func (k Key) Validate() error {
+	if k.Namespace == "" {
+		return fmt.Errorf("dataset %q: empty namespace: %w", k.Name, ErrInvalid)
+	}
+	if k.Name == "" {
+		return fmt.Errorf("dataset in %q: empty name: %w", k.Namespace, ErrInvalid)
+	}
+	return nil
+}
+
+// OwnerKind says whether an owner is a person, a team or a database role.
+type OwnerKind string
+
+// Owner kinds.
+const (
+	OwnerUser OwnerKind = "user"
+	OwnerTeam OwnerKind = "team"
+	OwnerRole OwnerKind = "role"
+)
+
+// Column is one column of a dataset as one source describes it.
+type Column struct {
+	Name        string
+	Ordinal     int
+	Type        string
+	Nullable    bool
+	Default     string
+	Description string
+	PrimaryKey  bool
+}
+
+// ForeignKey is a relationship from some columns of a dataset to columns of
+// another dataset.
+type ForeignKey struct {
+	Name      string // constraint name, unique per dataset
+	Columns   []string
+	Target    Key
+	TargetCol []string
+}
+
+// Owner is a person, team or role responsible for a dataset.
+type Owner struct {
+	Name string
+	Kind OwnerKind
+	// Type is the ownership type, for example "technical", "business" or
+	// "steward".
+	Type string
+}
+
+// Partition is one partition of a partitioned table.
+type Partition struct {
+	Name  string // qualified name of the partition relation
+	Bound string // its FOR VALUES clause
+}
+
+// DatasetFacts is everything one source asserts about one dataset. It is
+// what a crawler returns and what the ingest step writes.
+type DatasetFacts struct {
+	Key         Key
+	Platform    string // "postgres", "dbt", "delta"…
+	Kind        Kind
+	Description string
+	// Definition is the SQL of a view or materialized view, kept for lineage.
+	Definition   string
+	RowEstimate  *int64
+	SizeBytes    *int64
+	PartitionKey string
+	Partitions   []Partition
+	Properties   map[string]string
+	Columns      []Column
+	ForeignKeys  []ForeignKey
+	Owners       []Owner
+	Tags         []string
+}
+
+// Scope is a part of a source's namespace that a crawl read completely: a
+// dataset of that source under the scope that the crawl did not report has
+// gone and is marked removed.
+type Scope struct {
+	Namespace string
+	// Prefix of the dataset names covered, for example "analytics.public.";
+	// empty covers the whole namespace.
+	Prefix string
+}
+
+// Covers reports whether the scope covers the dataset k.
+func (s Scope) Covers(k Key) bool {
+	return k.Namespace == s.Namespace && len(k.Name) >= len(s.Prefix) && k.Name[:len(s.Prefix)] == s.Prefix
+}
+
+// CrawlError is one object a crawl could not read.
+type CrawlError struct {
+	Object  string `json:"object"` // what failed: a database, schema, table or file
+	Message string `json:"message"`
+}
+
+func (e CrawlError) Error() string { return e.Object + ": " + e.Message }
+
+// Harvest is the plain result of crawling one source.
+type Harvest struct {
+	Source   string // provenance, e.g. "postgres:warehouse"
+	Datasets []DatasetFacts
+	// Scopes read completely; see Scope. A harvest without scopes never
+	// removes anything.
+	Scopes []Scope
+	Errors []CrawlError
+}
+
+// CrawlStatus is the outcome of a crawl run.
+type CrawlStatus string
+
+// Crawl statuses.
+const (
+	CrawlRunning   CrawlStatus = "running"
+	CrawlSucceeded CrawlStatus = "succeeded"
+	CrawlPartial   CrawlStatus = "partial" // finished with errors on some objects
+	CrawlFailed    CrawlStatus = "failed"
+)
+
+// CrawlCounts counts what an ingest did.
+type CrawlCounts struct {
+	Seen      int `json:"seen"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Removed   int `json:"removed"`
+	Restored  int `json:"restored"`
+	Columns   int `json:"columns"`
+}
+
+// CrawlRun records one crawl of one source.
+type CrawlRun struct {
+	ID         int64
+	Source     string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Status     CrawlStatus
+	Counts     CrawlCounts
+	Errors     []CrawlError
+}
+
+// Duration is how long the run took, or zero while it runs.
+func (r CrawlRun) Duration() time.Duration {
+	if r.FinishedAt == nil {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
