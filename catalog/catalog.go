@@ -80,13 +80,13 @@ const (
 
 // Column is one column of a dataset as one source describes it.
 type Column struct {
-	Name        string
-	Ordinal     int
-	Type        string
-	Nullable    bool
-	Default     string
-	Description string
-	PrimaryKey  bool
+	Name        string `json:"name"`
+	Ordinal     int    `json:"ordinal,omitempty"`
+	Type        string `json:"type,omitempty"`
+	Nullable    bool   `json:"nullable,omitempty"`
+	Default     string `json:"default,omitempty"`
+	Description string `json:"description,omitempty"`
+	PrimaryKey  bool   `json:"primary_key,omitempty"`
 }
 
 // ForeignKey is a relationship from some columns of a dataset to columns of
@@ -109,8 +109,8 @@ type Owner struct {
 
 // Partition is one partition of a partitioned table.
 type Partition struct {
-	Name  string // qualified name of the partition relation
-	Bound string // its FOR VALUES clause
+	Name  string `json:"name"`  // qualified name of the partition relation
+	Bound string `json:"bound"` // its FOR VALUES clause
 }
 
 // DatasetFacts is everything one source asserts about one dataset. It is

@@ -21,8 +21,8 @@ type SchemaDiff struct {
 	Removed []Column       `json:"removed,omitempty"`
 	Retyped []ColumnChange `json:"retyped,omitempty"`
 	Renamed []ColumnRename `json:"renamed,omitempty"`
-	// Changed lists columns whose nullability, default, key or description
-	// changed.
+	// Changed lists columns whose nullability, default or key changed;
+	// description edits are not schema changes.
 	Changed []ColumnChange `json:"changed,omitempty"`
 }
 
@@ -66,7 +66,7 @@ func DiffColumns(before, after []Column) SchemaDiff {
 			added = append(added, c)
 		case o.Type != c.Type:
 			d.Retyped = append(d.Retyped, ColumnChange{c.Name, o, c})
-		case o.Nullable != c.Nullable || o.Default != c.Default || o.PrimaryKey != c.PrimaryKey || o.Description != c.Description:
+		case o.Nullable != c.Nullable || o.Default != c.Default || o.PrimaryKey != c.PrimaryKey:
 			d.Changed = append(d.Changed, ColumnChange{c.Name, o, c})
 		}
 	}

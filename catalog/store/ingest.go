@@ -1,0 +1,519 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+// batchSize is how many datasets one ingest transaction writes.
+const batchSize = 5000
+
+// changeLogLock serialises writers of the change log until they commit, so
+// that sequence numbers become visible in order ("changel" in ASCII).
+const changeLogLock = 0x6368616e67656c
+
+// StartRun records that a crawl of source began.
+func (s *Store) StartRun(ctx context.Context, source string) (catalog.CrawlRun, error) {
+	run := catalog.CrawlRun{Source: source, StartedAt: s.now(), Status: catalog.CrawlRunning}
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO crawl_runs (source, started_at, status) VALUES ($1, $2, 'running') RETURNING id`,
+		source, run.StartedAt).Scan(&run.ID)
+	if err != nil {
+		return run, fmt.Errorf("start crawl run of %s: %w", source, translate(err))
+	}
+	return run, nil
+}
+
+// FinishRun records the outcome of a run. Its status follows from its
+// errors unless it already failed.
+func (s *Store) FinishRun(ctx context.Context, run *catalog.CrawlRun) error {
+	now := s.now()
+	run.FinishedAt = &now
+	if run.Status == catalog.CrawlRunning {
+		run.Status = catalog.CrawlSucceeded
+		if len(run.Errors) > 0 {
+			run.Status = catalog.CrawlPartial
+		}
+	}
+	if run.Errors == nil {
+		run.Errors = []catalog.CrawlError{}
+	}
+	// The run is recorded even if the crawl's context was cancelled.
+	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
+		UPDATE crawl_runs SET finished_at = $2, status = $3, counts = $4, errors = $5 WHERE id = $1`,
+		run.ID, now, run.Status, run.Counts, run.Errors)
+	if err != nil {
+		return fmt.Errorf("finish crawl run %d of %s: %w", run.ID, run.Source, translate(err))
+	}
+	return nil
+}
+
+// Crawl runs one crawl of a source from start to finish: it records the
+// run, calls harvest, ingests what it returns and records the outcome. A
+// harvest that fails, panics or returns nothing usable leaves every stored
+// fact as it was.
+func (s *Store) Crawl(ctx context.Context, source string, harvest func(context.Context) (catalog.Harvest, error)) (catalog.CrawlRun, error) {
+	run, err := s.StartRun(ctx, source)
+	if err != nil {
+		return run, err
+	}
+	h, herr := safeHarvest(ctx, harvest)
+	run.Errors = append(run.Errors, h.Errors...)
+	if herr != nil {
+		run.Status = catalog.CrawlFailed
+		run.Errors = append(run.Errors, catalog.CrawlError{Object: source, Message: herr.Error()})
+		if err := s.FinishRun(ctx, &run); err != nil {
+			return run, errors.Join(herr, err)
+		}
+		return run, fmt.Errorf("crawl %s: %w", source, herr)
+	}
+	h.Source = source
+	ierr := s.Ingest(ctx, h, &run)
+	if ierr != nil {
+		run.Status = catalog.CrawlFailed
+		run.Errors = append(run.Errors, catalog.CrawlError{Object: source, Message: ierr.Error()})
+	}
+	if err := s.FinishRun(ctx, &run); err != nil {
+		return run, errors.Join(ierr, err)
+	}
+	if ierr != nil {
+		return run, fmt.Errorf("crawl %s: %w", source, ierr)
+	}
+	return run, nil
+}
+
+func safeHarvest(ctx context.Context, harvest func(context.Context) (catalog.Harvest, error)) (h catalog.Harvest, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("crawler panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return harvest(ctx)
+}
+
+// prepared is one dataset of a harvest ready to write.
+type prepared struct {
+	facts catalog.DatasetFacts
+	hash  []byte
+	id    int64
+	// state of the source's facts before this ingest
+	existed     bool // the dataset row exists
+	hadFacts    bool // this source had facts on it
+	factRemoved bool
+	oldHash     []byte
+}
+
+func (p *prepared) changed() bool {
+	return !p.hadFacts || p.factRemoved || !bytes.Equal(p.hash, p.oldHash)
+}
+
+// Ingest writes a harvest: in one transaction per batch, it replaces the
+// facts of h.Source on every dataset whose facts changed, records schema
+// versions and change log entries, then marks removed the datasets of the
+// source under h.Scopes that the harvest no longer reports. Datasets that
+// did not change are not written at all. Invalid datasets are recorded as
+// errors on run and skipped; they are never taken for removed.
+func (s *Store) Ingest(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
+	if h.Source == "" || catalog.IsUserSource(h.Source) {
+		return fmt.Errorf("ingest: source %q cannot be crawled: %w", h.Source, catalog.ErrInvalid)
+	}
+	seen := make(map[catalog.Key]bool, len(h.Datasets))
+	batch := make([]*prepared, 0, min(batchSize, len(h.Datasets)))
+	for _, f := range h.Datasets {
+		if seen[f.Key] {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: f.Key.String(), Message: "reported twice by the source; the first is kept"})
+			continue
+		}
+		seen[f.Key] = true
+		run.Counts.Seen++
+		nf, err := f.Normalize()
+		if err != nil {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: f.Key.String(), Message: err.Error()})
+			continue
+		}
+		run.Counts.Columns += len(nf.Columns)
+		batch = append(batch, &prepared{facts: nf, hash: nf.Hash()})
+		if len(batch) == batchSize {
+			if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
+			return err
+		}
+	}
+	return s.removeUnseen(ctx, h.Source, h.Scopes, seen, &run.Counts)
+}
+
+// ingestBatch writes one batch. It reads what the source said before
+// outside any transaction, and opens one only when something changed.
+func (s *Store) ingestBatch(ctx context.Context, source string, batch []*prepared, counts *catalog.CrawlCounts) error {
+	if err := s.lookup(ctx, source, batch); err != nil {
+		return err
+	}
+	var todo []*prepared
+	for _, p := range batch {
+		if p.changed() {
+			todo = append(todo, p)
+		} else {
+			counts.Unchanged++
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return s.write(ctx, tx, source, todo, counts)
+	})
+	if err != nil {
+		return fmt.Errorf("ingest %d datasets of %s: %w", len(todo), source, translate(err))
+	}
+	return nil
+}
+
+// lookup fills in the ids and previous hashes of a batch.
+func (s *Store) lookup(ctx context.Context, source string, batch []*prepared) error {
+	nss, names := keyArrays(batch)
+	rows, err := s.pool.Query(ctx, `
+		SELECT k.i, d.id, f.content_hash, f.removed_at IS NOT NULL
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(namespace, name, i)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+		LEFT JOIN dataset_facts f ON f.dataset_id = d.id AND f.source = $3`, nss, names, source)
+	if err != nil {
+		return fmt.Errorf("look up datasets of %s: %w", source, err)
+	}
+	var (
+		i       int
+		id      int64
+		hash    []byte
+		removed bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&i, &id, &hash, &removed}, func() error {
+		p := batch[i-1]
+		p.id, p.existed = id, true
+		if hash != nil {
+			p.hadFacts, p.oldHash, p.factRemoved = true, hash, removed
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("look up datasets of %s: %w", source, err)
+	}
+	return nil
+}
+
+func keyArrays(batch []*prepared) (nss, names []string) {
+	nss, names = make([]string, len(batch)), make([]string, len(batch))
+	for i, p := range batch {
+		nss[i], names[i] = p.facts.Key.Namespace, p.facts.Key.Name
+	}
+	return nss, names
+}
+
+// write replaces the source's facts on the changed datasets of a batch.
+func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, counts *catalog.CrawlCounts) error {
+	now := s.now()
+	// Create the datasets nobody reported before. Another source may create
+	// one at the same time: ON CONFLICT keeps theirs, and the select after
+	// finds its id.
+	var fresh []*prepared
+	for _, p := range todo {
+		if !p.existed {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) > 0 {
+		nss, names := keyArrays(fresh)
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO datasets (namespace, name, created_at, updated_at)
+			SELECT namespace, name, $3, $3 FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+			ON CONFLICT (namespace, name) DO NOTHING`, nss, names, now); err != nil {
+			return fmt.Errorf("create datasets: %w", err)
+		}
+		rows, err := tx.Query(ctx, `
+			SELECT k.i, d.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(namespace, name, i)
+			JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name`, nss, names)
+		if err != nil {
+			return fmt.Errorf("create datasets: %w", err)
+		}
+		var (
+			i  int
+			id int64
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&i, &id}, func() error { fresh[i-1].id = id; return nil }); err != nil {
+			return fmt.Errorf("create datasets: %w", err)
+		}
+	}
+
+	ids := make([]int64, len(todo))
+	for i, p := range todo {
+		ids[i] = p.id
+	}
+	versions, err := s.schemaChanges(ctx, tx, source, todo, ids)
+	if err != nil {
+		return err
+	}
+
+	// Replace the source's facts wholesale: delete, then COPY.
+	for _, table := range []string{"dataset_facts", "columns", "foreign_keys", "owners", "tags"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE dataset_id = ANY($1) AND source = $2`, ids, source); err != nil {
+			return fmt.Errorf("replace %s: %w", table, err)
+		}
+	}
+	if err := copyFacts(ctx, tx, source, todo, now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE datasets SET updated_at = $2, removed_at = NULL WHERE id = ANY($1)`, ids, now); err != nil {
+		return fmt.Errorf("touch datasets: %w", err)
+	}
+
+	changes := make([][]any, 0, len(todo)+len(versions))
+	for _, p := range todo {
+		kind := catalog.ChangeUpdated
+		switch {
+		case !p.existed:
+			kind = catalog.ChangeCreated
+			counts.Created++
+		case p.factRemoved:
+			kind = catalog.ChangeRestored
+			counts.Restored++
+		default:
+			counts.Updated++
+		}
+		changes = append(changes, changeRow(p.id, p.facts.Key, kind, source, now))
+	}
+	for _, v := range versions {
+		if v.version > 1 {
+			changes = append(changes, changeRow(v.p.id, v.p.facts.Key, catalog.ChangeSchemaChanged, source, now))
+		}
+	}
+	return appendChanges(ctx, tx, changes)
+}
+
+type version struct {
+	p       *prepared
+	version int
+	diff    catalog.SchemaDiff
+}
+
+// schemaChanges compares the columns the source reported before with the
+// new ones and records a schema version for every dataset whose columns
+// changed (and a first version for datasets seen for the first time).
+func (s *Store) schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, ids []int64) ([]version, error) {
+	old := map[int64][]catalog.Column{}
+	rows, err := tx.Query(ctx, `
+		SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
+		FROM columns WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, ordinal`, ids, source)
+	if err != nil {
+		return nil, fmt.Errorf("read previous columns: %w", err)
+	}
+	var (
+		id int64
+		c  catalog.Column
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
+		old[id] = append(old[id], c)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read previous columns: %w", err)
+	}
+	latest := map[int64]int{}
+	rows, err = tx.Query(ctx, `
+		SELECT dataset_id, max(version) FROM schema_versions WHERE dataset_id = ANY($1) GROUP BY dataset_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
+	}
+	var v int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error { latest[id] = v; return nil }); err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
+	}
+
+	var out []version
+	for _, p := range todo {
+		if len(p.facts.Columns) == 0 && len(old[p.id]) == 0 {
+			continue
+		}
+		diff := catalog.DiffColumns(old[p.id], p.facts.Columns)
+		if diff.Empty() {
+			continue
+		}
+		latest[p.id]++
+		out = append(out, version{p: p, version: latest[p.id], diff: diff})
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"schema_versions"},
+		[]string{"dataset_id", "version", "source", "recorded_at", "columns", "diff"},
+		pgx.CopyFromSlice(len(out), func(i int) ([]any, error) {
+			v := out[i]
+			cols := v.p.facts.Columns
+			if cols == nil {
+				cols = []catalog.Column{}
+			}
+			return []any{v.p.id, v.version, source, now, cols, v.diff}, nil
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("record schema versions: %w", err)
+	}
+	return out, nil
+}
+
+func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, now time.Time) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"dataset_facts"},
+		[]string{"dataset_id", "source", "platform", "kind", "description", "definition", "row_estimate", "size_bytes",
+			"partition_key", "partitions", "properties", "content_hash", "updated_at"},
+		pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
+			f := todo[i].facts
+			return []any{todo[i].id, source, f.Platform, string(f.Kind), f.Description, f.Definition, f.RowEstimate, f.SizeBytes,
+				f.PartitionKey, f.Partitions, f.Properties, todo[i].hash, now}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("write dataset facts: %w", err)
+	}
+
+	var cols, fks, owners, tags [][]any
+	for _, p := range todo {
+		for _, c := range p.facts.Columns {
+			cols = append(cols, []any{p.id, source, c.Name, c.Ordinal, c.Type, c.Nullable, c.Default, c.Description, c.PrimaryKey})
+		}
+		for _, fk := range p.facts.ForeignKeys {
+			fks = append(fks, []any{p.id, source, fk.Name, fk.Columns, fk.Target.Namespace, fk.Target.Name, fk.TargetCol})
+		}
+		for _, o := range p.facts.Owners {
+			owners = append(owners, []any{p.id, source, o.Name, string(o.Kind), o.Type})
+		}
+		for _, t := range p.facts.Tags {
+			tags = append(tags, []any{p.id, source, t})
+		}
+	}
+	copies := []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"columns", []string{"dataset_id", "source", "name", "ordinal", "data_type", "nullable", "default_expr", "description", "primary_key"}, cols},
+		{"foreign_keys", []string{"dataset_id", "source", "name", "columns", "target_namespace", "target_name", "target_columns"}, fks},
+		{"owners", []string{"dataset_id", "source", "owner", "owner_kind", "ownership_type"}, owners},
+		{"tags", []string{"dataset_id", "source", "tag"}, tags},
+	}
+	for _, c := range copies {
+		if len(c.rows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+			return fmt.Errorf("write %s: %w", c.table, err)
+		}
+	}
+	return nil
+}
+
+func changeRow(id int64, key catalog.Key, kind catalog.ChangeKind, source string, at time.Time) []any {
+	return []any{"dataset", id, key.Namespace, key.Name, string(kind), source, at}
+}
+
+// appendChanges appends to the change log under the change log lock, held
+// until the transaction ends.
+func appendChanges(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changeLogLock)); err != nil {
+		return fmt.Errorf("lock change log: %w", err)
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"},
+		[]string{"entity", "entity_id", "namespace", "name", "kind", "source", "at"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("append change log: %w", err)
+	}
+	return nil
+}
+
+// removeUnseen marks removed the source's datasets under scopes that the
+// crawl did not report. A dataset stays live while another source (other
+// than people's edits) still reports it.
+func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalog.Scope, seen map[catalog.Key]bool, counts *catalog.CrawlCounts) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.namespace, d.name FROM dataset_facts f JOIN datasets d ON d.id = f.dataset_id
+		WHERE f.source = $1 AND f.removed_at IS NULL`, source)
+	if err != nil {
+		return fmt.Errorf("find removed datasets of %s: %w", source, err)
+	}
+	var (
+		gone []int64
+		id   int64
+		key  catalog.Key
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
+		if seen[key] {
+			return nil
+		}
+		for _, sc := range scopes {
+			if sc.Covers(key) {
+				gone = append(gone, id)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find removed datasets of %s: %w", source, err)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	now := s.now()
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			UPDATE dataset_facts SET removed_at = $3 WHERE dataset_id = ANY($1) AND source = $2`, gone, source, now); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			UPDATE datasets d SET updated_at = $2::timestamptz,
+				removed_at = CASE WHEN EXISTS (
+					SELECT 1 FROM dataset_facts f
+					WHERE f.dataset_id = d.id AND f.removed_at IS NULL AND f.source NOT LIKE 'user:%'
+				) THEN NULL ELSE $2::timestamptz END
+			WHERE id = ANY($1)
+			RETURNING id, namespace, name, removed_at IS NOT NULL`, gone, now)
+		if err != nil {
+			return err
+		}
+		var (
+			changes [][]any
+			removed bool
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &removed}, func() error {
+			kind := catalog.ChangeUpdated
+			if removed {
+				kind = catalog.ChangeRemoved
+			}
+			changes = append(changes, changeRow(id, key, kind, source, now))
+			return nil
+		}); err != nil {
+			return err
+		}
+		counts.Removed += len(gone)
+		return appendChanges(ctx, tx, changes)
+	})
+	if err != nil {
+		return fmt.Errorf("mark %d datasets of %s removed: %w", len(gone), source, translate(err))
+	}
+	return nil
+}
