@@ -86,7 +86,9 @@ func DiffColumns(before, after []Column) SchemaDiff {
 		d.Renamed = append(d.Renamed, ColumnRename{From: r.Name, To: added[i].Name, Type: r.Type})
 		added = slices.Delete(added, i, i+1)
 	}
-	d.Added = added
+	if len(added) > 0 {
+		d.Added = added
+	}
 	return d
 }
 
