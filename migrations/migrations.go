@@ -84,6 +84,10 @@ func newMigrate(pool *pgxpool.Pool) (*migrate.Migrate, error) {
 	return m, nil
 }
 
+// Files returns the embedded migration files, so that a test harness can
+// tell by their content when a migrated template database is out of date.
+func Files() fs.FS { return files }
+
 // Latest is the number of the newest embedded migration.
 func Latest() int {
 	latest := 0
