@@ -80,7 +80,7 @@ func (s *Store) Sources(ctx context.Context) ([]Source, error) {
 			SELECT name FROM sources UNION SELECT DISTINCT source FROM crawl_runs
 		)
 		SELECT n.name, coalesce(s.type, split_part(n.name, ':', 1)), coalesce(s.namespace, ''), coalesce(s.schedule, ''),
-		       r.id, r.started_at, r.finished_at, r.status, r.counts, r.errors
+		       r.id, r.started_at, r.finished_at, r.status, coalesce(r.counts, '{}'), coalesce(r.errors, '[]')
 		FROM names n
 		LEFT JOIN sources s ON s.name = n.name
 		LEFT JOIN LATERAL (

@@ -1,0 +1,360 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"almanac/catalog"
+)
+
+// historyLimit is how many schema versions a dataset page shows.
+const historyLimit = 50
+
+// openPartitions is the most partitions shown without folding them.
+const openPartitions = 10
+
+// datasetView is a dataset's page.
+type datasetView struct {
+	Page              page
+	Name              string
+	Namespace         string
+	Kind              string
+	KindClass         string
+	Platform          string
+	Removed           moment // zero unless removed
+	Description       string
+	DescriptionSource string
+	// OtherDescriptions are what other sources say, where they differ.
+	OtherDescriptions []sourcedText
+	Rows              string // "≈ 1.2M rows", empty when unknown
+	Size              string // "3.4 GiB", empty when unknown
+	Updated           moment
+	Owners            []ownerView
+	Tags              []sourcedText
+	Properties        []property
+	PartitionKey      string
+	Partitions        []catalog.Partition
+	PartitionsOpen    bool
+	Columns           []columnView
+	PrimaryKey        []string
+	ForeignKeys       []keyView
+	Referenced        []keyView
+	DefinitionLabel   string // "View definition"
+	Definition        string
+	History           []versionView
+	Sources           []provenanceView
+}
+
+// ownerView is an owner with who said so.
+type ownerView struct {
+	Name   string
+	Kind   string // user, team, role
+	Type   string // technical, business…
+	Source string
+}
+
+// detail is the owner's kind and ownership type: "team, business".
+func (o ownerView) detail() string {
+	if o.Type == "" {
+		return o.Kind
+	}
+	return o.Kind + ", " + o.Type
+}
+
+// sourcedText is a value with the source that asserted it.
+type sourcedText struct {
+	Text   string
+	Source string
+}
+
+// property is one key and value of a dataset's properties.
+type property struct {
+	Key, Value string
+}
+
+// columnView is one row of the columns table.
+type columnView struct {
+	Ordinal           int
+	Name              string
+	Type              string
+	TypeSource        string
+	Nullable          bool
+	Default           string
+	PrimaryKey        bool
+	Description       string
+	DescriptionSource string
+	// Others are what other sources say the column means, shown when
+	// sources disagree.
+	Others []sourcedText
+}
+
+// keyView is a foreign key, seen from either end. Link and Dataset name
+// the other end.
+type keyView struct {
+	Name       string
+	Columns    []string // on the dataset that holds the key
+	Link       string
+	Dataset    string
+	Namespace  string
+	TargetCols []string // on the referenced dataset
+	Source     string
+}
+
+// versionView is one schema version.
+type versionView struct {
+	Version int
+	At      moment
+	Source  string
+	Columns int
+	// Initial is set on the first version a source reported: its diff
+	// only adds every column, which says nothing worth listing.
+	Initial bool
+	Changes []changeView
+}
+
+// changeView is one line of a schema diff: a kind of change and the
+// columns it touched.
+type changeView struct {
+	Kind  string // added, removed, retyped, renamed, changed
+	Items []string
+}
+
+// provenanceView is one source that reports the dataset.
+type provenanceView struct {
+	Source   string
+	Platform string
+	Kind     string
+	Columns  int
+	Updated  moment
+	Removed  moment // zero unless this source removed it
+	UserEdit bool
+}
+
+// newDatasetView builds a dataset's page from the merged dataset and its
+// schema history.
+func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time.Time) datasetView {
+	v := datasetView{
+		Page:              page{Title: d.Key.Name, Section: "datasets"},
+		Name:              d.Key.Name,
+		Namespace:         d.Key.Namespace,
+		Kind:              kindLabel(d.Kind),
+		KindClass:         "kind-" + string(d.Kind),
+		Platform:          d.Platform,
+		Description:       strings.TrimSpace(d.Description),
+		DescriptionSource: d.DescriptionSource,
+		Updated:           newMoment(d.UpdatedAt, now),
+		PartitionKey:      d.PartitionKey,
+		Partitions:        d.Partitions,
+		PartitionsOpen:    len(d.Partitions) <= openPartitions,
+		Definition:        strings.TrimSpace(d.Definition),
+	}
+	if d.RemovedAt != nil {
+		v.Removed = newMoment(*d.RemovedAt, now)
+	}
+	if d.RowEstimate != nil && *d.RowEstimate >= 0 {
+		v.Rows = "≈ " + humanCount(*d.RowEstimate) + " rows"
+	}
+	if d.SizeBytes != nil && *d.SizeBytes >= 0 {
+		v.Size = humanBytes(*d.SizeBytes)
+	}
+	for _, o := range d.Owners {
+		v.Owners = append(v.Owners, ownerView{Name: o.Value.Name, Kind: string(o.Value.Kind), Type: o.Value.Type, Source: o.Source})
+	}
+	for _, t := range d.Tags {
+		v.Tags = append(v.Tags, sourcedText{t.Value, t.Source})
+	}
+	for k, val := range d.Properties {
+		v.Properties = append(v.Properties, property{k, val})
+	}
+	slices.SortFunc(v.Properties, func(a, b property) int { return cmp.Compare(a.Key, b.Key) })
+
+	for _, c := range d.Columns {
+		cv := columnView{
+			Ordinal:           c.Ordinal,
+			Name:              c.Name,
+			Type:              c.Type,
+			TypeSource:        c.TypeSource,
+			Nullable:          c.Nullable,
+			Default:           c.Default,
+			PrimaryKey:        c.PrimaryKey,
+			Description:       c.Description,
+			DescriptionSource: c.DescriptionSource,
+		}
+		for _, o := range c.Descriptions {
+			if o.Source != c.DescriptionSource && o.Value != c.Description {
+				cv.Others = append(cv.Others, sourcedText{o.Value, o.Source})
+			}
+		}
+		if c.PrimaryKey {
+			v.PrimaryKey = append(v.PrimaryKey, c.Name)
+		}
+		v.Columns = append(v.Columns, cv)
+	}
+	for _, fk := range d.ForeignKeys {
+		v.ForeignKeys = append(v.ForeignKeys, keyView{
+			Name:       fk.Value.Name,
+			Columns:    fk.Value.Columns,
+			Link:       datasetPath(fk.Value.Target),
+			Dataset:    fk.Value.Target.Name,
+			Namespace:  fk.Value.Target.Namespace,
+			TargetCols: fk.Value.TargetCol,
+			Source:     fk.Source,
+		})
+	}
+	for _, rk := range d.Referenced {
+		v.Referenced = append(v.Referenced, keyView{
+			Name:       rk.Value.Name,
+			Columns:    rk.Value.Columns,
+			Link:       datasetPath(rk.Value.From),
+			Dataset:    rk.Value.From.Name,
+			Namespace:  rk.Value.From.Namespace,
+			TargetCols: rk.Value.TargetCol,
+			Source:     rk.Source,
+		})
+	}
+	if v.Definition != "" {
+		switch d.Kind {
+		case catalog.KindView:
+			v.DefinitionLabel = "View definition"
+		case catalog.KindMaterializedView:
+			v.DefinitionLabel = "Materialized view definition"
+		default:
+			v.DefinitionLabel = "Definition"
+		}
+	}
+	for _, sv := range history {
+		v.History = append(v.History, newVersionView(sv, now))
+	}
+	for _, f := range d.Sources {
+		p := provenanceView{
+			Source:   f.Source,
+			Platform: f.Platform,
+			Kind:     kindLabel(f.Kind),
+			Columns:  len(f.Columns),
+			Updated:  newMoment(f.UpdatedAt, now),
+			UserEdit: catalog.IsUserSource(f.Source),
+		}
+		if f.RemovedAt != nil {
+			p.Removed = newMoment(*f.RemovedAt, now)
+		}
+		v.Sources = append(v.Sources, p)
+		desc := strings.TrimSpace(f.Description)
+		if desc != "" && desc != v.Description && f.Source != d.DescriptionSource && (f.RemovedAt == nil || d.RemovedAt != nil) {
+			v.OtherDescriptions = append(v.OtherDescriptions, sourcedText{desc, f.Source})
+		}
+	}
+	return v
+}
+
+// newVersionView summarizes one schema version's diff.
+func newVersionView(sv catalog.SchemaVersion, now time.Time) versionView {
+	v := versionView{
+		Version: sv.Version,
+		At:      newMoment(sv.At, now),
+		Source:  sv.Source,
+		Columns: len(sv.Columns),
+	}
+	d := sv.Diff
+	if d.Empty() || len(d.Added) == len(sv.Columns) && len(d.Removed)+len(d.Retyped)+len(d.Renamed)+len(d.Changed) == 0 {
+		v.Initial = true
+		return v
+	}
+	add := func(kind string, items []string) {
+		if len(items) > 0 {
+			v.Changes = append(v.Changes, changeView{kind, items})
+		}
+	}
+	add("added", mapItems(d.Added, func(c catalog.Column) string { return typed(c.Name, c.Type) }))
+	add("removed", mapItems(d.Removed, func(c catalog.Column) string { return typed(c.Name, c.Type) }))
+	add("retyped", mapItems(d.Retyped, func(c catalog.ColumnChange) string {
+		return fmt.Sprintf("%s: %s → %s", c.Name, c.Before.Type, c.After.Type)
+	}))
+	add("renamed", mapItems(d.Renamed, func(r catalog.ColumnRename) string {
+		return fmt.Sprintf("%s → %s", r.From, r.To)
+	}))
+	add("changed", mapItems(d.Changed, func(c catalog.ColumnChange) string {
+		return c.Name + ": " + strings.Join(attributeChanges(c.Before, c.After), ", ")
+	}))
+	return v
+}
+
+func mapItems[T any](in []T, f func(T) string) []string {
+	var out []string
+	for _, x := range in {
+		out = append(out, f(x))
+	}
+	return out
+}
+
+// typed is "name (type)", or the name alone when the type is unknown.
+func typed(name, typ string) string {
+	if typ == "" {
+		return name
+	}
+	return name + " (" + typ + ")"
+}
+
+// attributeChanges says which attributes other than the type changed.
+func attributeChanges(before, after catalog.Column) []string {
+	var out []string
+	if before.Nullable != after.Nullable {
+		if after.Nullable {
+			out = append(out, "now nullable")
+		} else {
+			out = append(out, "now not null")
+		}
+	}
+	if before.Default != after.Default {
+		switch {
+		case after.Default == "":
+			out = append(out, "default dropped")
+		case before.Default == "":
+			out = append(out, "default "+after.Default)
+		default:
+			out = append(out, "default "+before.Default+" → "+after.Default)
+		}
+	}
+	if before.PrimaryKey != after.PrimaryKey {
+		if after.PrimaryKey {
+			out = append(out, "now in primary key")
+		} else {
+			out = append(out, "no longer in primary key")
+		}
+	}
+	if before.Description != after.Description {
+		out = append(out, "description edited")
+	}
+	return out
+}
+
+// serveDataset serves a dataset's page.
+func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
+	key := catalog.Key{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}
+	if err := key.Validate(); err != nil {
+		return withMessage(err, "A dataset address needs a namespace and a name: /datasets/{namespace}/{name}.")
+	}
+	d, err := s.store.Dataset(r.Context(), key)
+	if err != nil {
+		return withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
+	}
+	history, err := s.store.SchemaHistory(r.Context(), d.ID, historyLimit)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, datasetPage(newDatasetView(d, history, s.now())))
+}
+
+// joinCols lists column names.
+func joinCols(cols []string) string { return strings.Join(cols, ", ") }
+
+// sourceTitle is a tooltip naming the source of a value.
+func sourceTitle(source string) string {
+	if source == "" {
+		return ""
+	}
+	return "from " + source
+}

@@ -1,0 +1,31 @@
+package ui
+
+import "net/http"
+
+// errorView is the page shown instead of the one requested.
+type errorView struct {
+	Page    page
+	Status  int
+	Title   string
+	Message string
+}
+
+// newErrorView builds the error page for a status. A message is shown
+// only when it is safe and useful to the reader; otherwise each status
+// has a generic one, so that an internal error never reaches the page.
+func newErrorView(status int, msg string) errorView {
+	title := http.StatusText(status)
+	if msg == "" {
+		switch status {
+		case http.StatusNotFound:
+			msg = "There is nothing at this address."
+		case http.StatusBadRequest:
+			msg = "The request was not understood."
+		case http.StatusForbidden:
+			msg = "You are not allowed to see this page."
+		default:
+			msg = "Something went wrong on our side. It has been logged; please try again later."
+		}
+	}
+	return errorView{Page: page{Title: title}, Status: status, Title: title, Message: msg}
+}

@@ -1,0 +1,214 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"almanac/catalog"
+)
+
+// handlerFunc is a page handler. It either writes a complete response and
+// returns nil, or writes nothing and returns an error for handle to show.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a page handler to http.Handler: it maps the catalog's error
+// kinds to status codes and shows the error page. It is the one place
+// where errors become responses (pkgsite's errorHandler).
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.serveError(w, r, err)
+		}
+	})
+}
+
+// pageError is an error with a message that is safe to show to the
+// person who made the request. Only 4xx errors show it: a 5xx shows a
+// generic message and the error goes to the log.
+type pageError struct {
+	msg string
+	err error
+}
+
+// Error returns the message and the cause, for the log.
+func (e *pageError) Error() string { return e.msg + ": " + e.err.Error() }
+
+// Unwrap returns the cause, whose kind sets the status.
+func (e *pageError) Unwrap() error { return e.err }
+
+// notFound returns an ErrNotFound that shows msg.
+func notFound(msg string) error {
+	return &pageError{msg: msg, err: catalog.ErrNotFound}
+}
+
+// invalid returns an ErrInvalid that shows msg.
+func invalid(msg string) error {
+	return &pageError{msg: msg, err: catalog.ErrInvalid}
+}
+
+// withMessage attaches a message to show to err when err is of a kind the
+// person can act on (not found, invalid, forbidden). Other errors are
+// returned as they are: their page says only that something went wrong,
+// and the log keeps the cause undisguised.
+func withMessage(err error, msg string) error {
+	if statusOf(err) >= 500 {
+		return err
+	}
+	return &pageError{msg: msg, err: err}
+}
+
+// statusClientClosed is the status recorded (never seen by anyone) when
+// the client went away before the response was ready; nginx's convention.
+const statusClientClosed = 499
+
+// statusOf maps an error to the HTTP status the portal answers with.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, catalog.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, catalog.ErrForbidden):
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+// serveError writes the error page for err.
+func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// Nobody is left to read a page.
+		s.log.DebugContext(ctx, "request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
+	status := statusOf(err)
+	msg := ""
+	if status >= 500 {
+		s.log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status", status, "err", err)
+	} else {
+		s.log.DebugContext(ctx, "request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		if pe, ok := errors.AsType[*pageError](err); ok {
+			msg = pe.msg
+		}
+	}
+	var buf bytes.Buffer
+	if err := errorPage(newErrorView(status, msg)).Render(ctx, &buf); err != nil {
+		s.log.ErrorContext(ctx, "render error page", "status", status, "err", err)
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	writePage(w, status, &buf)
+}
+
+// render renders a page into a buffer and writes it, so that a failed
+// render leaves the response untouched for the error page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		return fmt.Errorf("render %s: %w", r.URL.Path, err)
+	}
+	writePage(w, http.StatusOK, &buf)
+	return nil
+}
+
+func writePage(w http.ResponseWriter, status int, buf *bytes.Buffer) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	// A failed write means the client went away; there is nobody to tell.
+	_, _ = buf.WriteTo(w)
+}
+
+// contentSecurityPolicy allows the portal's own stylesheet and images and
+// no script at all: every page works without JavaScript.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// instrument records each request's latency by method, route pattern and
+// status, and logs it at debug level.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		elapsed := time.Since(start)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		// The mux sets r.Pattern on the request it was handed; a path no
+		// pattern claims has none.
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.requests.WithLabelValues(methodLabel(r.Method), route, strconv.Itoa(rec.status)).Observe(elapsed.Seconds())
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.DebugContext(r.Context(), "http request",
+				"method", r.Method, "path", r.URL.Path, "route", route,
+				"status", rec.status, "bytes", rec.bytes, "duration", elapsed)
+		}
+	})
+}
+
+// methodLabel bounds the method label to the methods HTTP defines, so that
+// a client cannot grow the metric without limit.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+// WriteHeader records the first final status.
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Write records an implicit 200 and counts the bytes.
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
