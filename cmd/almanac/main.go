@@ -1,0 +1,147 @@
+// Command almanac is the Almanac metadata catalog: one binary that crawls
+// sources into a PostgreSQL catalog and serves the portal. It only wires
+// the parts together; see the README for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"almanac/migrations"
+)
+
+const usage = `almanac — metadata catalog and data discovery portal
+
+Usage:
+  almanac serve   [-config almanac.yaml]            serve the portal and run scheduled crawls
+  almanac crawl   [-config almanac.yaml] [source…]  crawl sources now (all when none named)
+  almanac migrate [-config almanac.yaml]            apply database migrations
+  almanac demo    [-listen 127.0.0.1:8080]          start a private PostgreSQL with a demo warehouse, crawl it, serve
+  almanac version                                   print the version
+
+Common flags:
+  -config FILE       configuration file (default $ALMANAC_CONFIG, else none)
+  -log-format FORMAT text or json (overrides the file)
+  -log-level LEVEL   debug, info, warn or error (overrides the file)
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "almanac:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage asks for the usage text to be printed.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	configPath := fs.String("config", getenv("ALMANAC_CONFIG"), "configuration file")
+	logFormat := fs.String("log-format", "", "text or json")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	listen := fs.String("listen", "", "address to serve on (overrides the file)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cmd == "version" {
+		fmt.Fprintln(stdout, "almanac", version)
+		return nil
+	}
+	cfg, err := LoadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	if *logFormat != "" {
+		cfg.Log.Format = *logFormat
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	log, err := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "crawl":
+		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
+	case "migrate":
+		pool, err := connect(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := migrations.Apply(ctx, pool); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "database at migration %d\n", migrations.Latest())
+		return nil
+	case "demo":
+		return demo(ctx, cfg, log)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// connect opens a pool on the catalog database and checks it answers.
+func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	if url == "" {
+		return nil, errors.New("no database: set database_url in the configuration file, or ALMANAC_DATABASE_URL (or run `almanac demo` for a private one)")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to catalog database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to catalog database %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	return pool, nil
+}

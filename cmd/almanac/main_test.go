@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "almanac.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func execSQL(t *testing.T, url, sql string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCrawlCommand runs `almanac crawl` on two sources, one of which cannot
+// be reached: the other is crawled, the failure names its source, and both
+// runs are recorded.
+func TestCrawlCommand(t *testing.T) {
+	ctx := context.Background()
+	pool, catalogURL := pgtest.NewDB(t)
+	whURL := pgtest.EmptyDB(t)
+	execSQL(t, whURL, `
+		CREATE SCHEMA shop;
+		CREATE TABLE shop.customers (id bigint PRIMARY KEY, email text);
+		COMMENT ON TABLE shop.customers IS 'One row per customer.';
+		CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES shop.customers);`)
+	cfg := writeFile(t, fmt.Sprintf(`
+database_url: %s
+sources:
+  - name: shop
+    type: postgres
+    url: %s
+    namespace: postgres://shop.example:5432
+  - name: gone
+    type: postgres
+    url: postgres://crawler@127.0.0.1:1/nowhere
+    password: s3cret
+`, catalogURL, whURL))
+
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"crawl", "-config", cfg}, &out, &errOut, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "postgres:gone") {
+		t.Fatalf("err = %v, want a failure naming postgres:gone", err)
+	}
+	if strings.Contains(out.String()+errOut.String()+err.Error(), "s3cret") {
+		t.Errorf("the password leaked into the output:\n%s\n%s", out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "postgres:shop: succeeded") || !strings.Contains(out.String(), "2 created") {
+		t.Errorf("output lacks the shop summary:\n%s", out.String())
+	}
+	st := store.New(pool)
+	d, err := st.Dataset(ctx, catalog.Key{Namespace: "postgres://shop.example:5432", Name: postgresDB(t, whURL) + ".shop.customers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Description != "One row per customer." || len(d.Columns) != 2 {
+		t.Errorf("customers = %+v", d)
+	}
+	runs, err := st.CrawlRuns(ctx, "postgres:gone", 1)
+	if err != nil || len(runs) != 1 || runs[0].Status != catalog.CrawlFailed || len(runs[0].Errors) == 0 {
+		t.Fatalf("runs of the unreachable source: %+v, %v", runs, err)
+	}
+
+	// Naming one source crawls only that one.
+	out.Reset()
+	if err := run(ctx, []string{"crawl", "-config", cfg, "shop"}, &out, io.Discard, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 unchanged") || strings.Contains(out.String(), "gone") {
+		t.Errorf("second crawl output:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"crawl", "-config", cfg, "nope"}, io.Discard, io.Discard, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `no source "nope"`) {
+		t.Errorf("unknown source: %v", err)
+	}
+}
+
+func postgresDB(t *testing.T, url string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Database
+}
+
+// TestServe starts `almanac serve`, waits until it is ready, checks a page
+// and the health endpoints, and stops it as Ctrl-C would.
+func TestServe(t *testing.T) {
+	_, catalogURL := pgtest.NewDB(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, io.Discard, func(string) string { return "" }) }()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, path := range []string{"/", "/healthz", "/metrics", "/sources"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d", path, resp.StatusCode)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+// TestDemoWarehouse builds the bundled demo warehouse and crawls it: the
+// script must keep running on a fresh database and keep showing what a
+// catalog shows.
+func TestDemoWarehouse(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.EmptyDB(t)
+	if err := loadWarehouse(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	h, err := postgres.Crawl(ctx, postgres.Config{Source: "postgres:demo", URL: url, Namespace: demoNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Errors) > 0 {
+		t.Errorf("crawl errors: %v", h.Errors)
+	}
+	kinds := map[catalog.Kind]int{}
+	schemas := map[string]bool{}
+	described := 0
+	for _, d := range h.Datasets {
+		kinds[d.Kind]++
+		schemas[strings.Split(d.Key.Name, ".")[1]] = true
+		if d.Description != "" {
+			described++
+		}
+	}
+	if len(h.Datasets) < 30 {
+		t.Errorf("demo warehouse has %d datasets, want 30 or more", len(h.Datasets))
+	}
+	for _, k := range []catalog.Kind{catalog.KindTable, catalog.KindView, catalog.KindMaterializedView, catalog.KindPartitioned, catalog.KindForeign} {
+		if kinds[k] == 0 {
+			t.Errorf("demo warehouse has no %s (kinds %v)", k, kinds)
+		}
+	}
+	for _, s := range []string{"raw", "staging", "marts"} {
+		if !schemas[s] {
+			t.Errorf("demo warehouse lacks schema %s", s)
+		}
+	}
+	if described < len(h.Datasets)/2 {
+		t.Errorf("only %d of %d datasets are documented", described, len(h.Datasets))
+	}
+}
