@@ -126,7 +126,9 @@ func TestServe(t *testing.T) {
 	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, io.Discard, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, io.Discard, func(string) string { return "" })
+	}()
 
 	base := "http://" + addr
 	deadline := time.Now().Add(20 * time.Second)
