@@ -201,20 +201,19 @@ func Merge(id int64, key Key, created time.Time, removedAt *time.Time, facts []S
 
 func mergeColumns(facts []SourceFacts) []DatasetColumn {
 	type acc struct {
-		col                  DatasetColumn
-		sRank, dRank         int
-		sAt, dAt             time.Time
-		hasStruct, hasDoc    bool
-		firstSource, ordinal int
+		col               DatasetColumn
+		sRank, dRank      int
+		sAt, dAt          time.Time
+		hasStruct, hasDoc bool
 	}
 	byName := map[string]*acc{}
 	var order []string
-	for si, f := range facts {
+	for _, f := range facts {
 		sr, dr := structRank(f.Source), docRank(f.Source)
 		for _, c := range f.Columns {
 			a := byName[c.Name]
 			if a == nil {
-				a = &acc{col: DatasetColumn{Column: Column{Name: c.Name}}, firstSource: si}
+				a = &acc{col: DatasetColumn{Column: Column{Name: c.Name}}}
 				byName[c.Name] = a
 				order = append(order, c.Name)
 			}

@@ -76,16 +76,6 @@ func dbName(t *testing.T, dbURL string) string {
 	return strings.TrimPrefix(u.Path, "/")
 }
 
-func withDatabase(t *testing.T, dbURL, db string) string {
-	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
-}
-
 func randomSuffix() string {
 	b := make([]byte, 6)
 	rand.Read(b)
