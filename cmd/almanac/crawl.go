@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"almanac/catalog"
@@ -98,15 +99,26 @@ func (c *crawler) crawl(ctx context.Context, src SourceConfig) (catalog.CrawlRun
 	return run, err
 }
 
-// registerSources records the configured sources in the catalog.
-func registerSources(ctx context.Context, st *store.Store, cfg *Config) error {
+// openCatalog connects to the catalog database, brings its schema up to
+// date and records the configured sources in it.
+func openCatalog(ctx context.Context, cfg *Config) (*pgxpool.Pool, *store.Store, error) {
+	pool, err := connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := migrations.Apply(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	st := store.New(pool)
 	for _, src := range cfg.Sources {
 		err := st.RegisterSource(ctx, store.Source{Name: src.Provenance(), Type: src.Type, Namespace: src.Namespace, Schedule: src.Schedule})
 		if err != nil {
-			return err
+			pool.Close()
+			return nil, nil, err
 		}
 	}
-	return nil
+	return pool, st, nil
 }
 
 // crawlNow is `almanac crawl [source…]`.
@@ -125,18 +137,11 @@ func crawlNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string
 	if len(todo) == 0 {
 		return errors.New("no sources configured: add a sources list to the configuration file")
 	}
-	pool, err := connect(ctx, cfg.DatabaseURL)
+	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Apply(ctx, pool); err != nil {
-		return err
-	}
-	st := store.New(pool)
-	if err := registerSources(ctx, st, cfg); err != nil {
-		return err
-	}
 	c := newCrawler(st, log, nil)
 	var failed []string
 	for _, src := range todo {

@@ -94,14 +94,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
 	case "migrate":
-		pool, err := connect(ctx, cfg.DatabaseURL)
+		pool, _, err := openCatalog(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		if err := migrations.Apply(ctx, pool); err != nil {
-			return err
-		}
+		pool.Close()
 		fmt.Fprintf(stdout, "database at migration %d\n", migrations.Latest())
 		return nil
 	case "demo":

@@ -17,7 +17,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
-	"almanac/catalog/store"
 	"almanac/migrations"
 	"almanac/ui"
 )
@@ -91,18 +90,11 @@ func newScheduler(pool *pgxpool.Pool, cfg *Config, c *crawler, log *slog.Logger)
 
 // serve is `almanac serve`: the portal plus scheduled crawls, until ctx ends.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	pool, err := connect(ctx, cfg.DatabaseURL)
+	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Apply(ctx, pool); err != nil {
-		return err
-	}
-	st := store.New(pool)
-	if err := registerSources(ctx, st, cfg); err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := newCrawler(st, log, reg)
