@@ -164,6 +164,16 @@ type Harvest struct {
 	// removes anything.
 	Scopes []Scope
 	Errors []CrawlError
+
+	// Lineage and data quality (see job.go and quality.go). Jobs and
+	// checks are facts of the source like datasets: replaced by its next
+	// crawl, and marked removed when a scope covers them (a job by its
+	// key, a check by its dataset) and the crawl no longer reports them.
+	// Results and freshness observations are history, only ever added.
+	Jobs      []Job
+	Checks    []QualityCheck
+	Results   []QualityResult
+	Freshness []FreshnessObservation
 }
 
 // CrawlStatus is the outcome of a crawl run.
@@ -186,6 +196,12 @@ type CrawlCounts struct {
 	Removed   int `json:"removed"`
 	Restored  int `json:"restored"`
 	Columns   int `json:"columns"`
+	// What the lineage and quality part of an ingest did: jobs and checks
+	// reported, results and freshness observations newly recorded.
+	Jobs      int `json:"jobs,omitempty"`
+	Checks    int `json:"checks,omitempty"`
+	Results   int `json:"results,omitempty"`
+	Freshness int `json:"freshness,omitempty"`
 }
 
 // CrawlRun records one crawl of one source.

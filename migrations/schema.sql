@@ -51,6 +51,35 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
 $$;
 
 --
+-- Name: audit_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    actor text NOT NULL,
+    dataset_id bigint NOT NULL,
+    field text NOT NULL,
+    column_name text DEFAULT ''::text NOT NULL,
+    before text,
+    after text,
+    CONSTRAINT audit_log_field_check CHECK ((field = ANY (ARRAY['description'::text, 'column_description'::text, 'tag'::text, 'owner'::text])))
+);
+
+--
+-- Name: audit_log_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: change_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -184,6 +213,81 @@ CREATE TABLE public.foreign_keys (
 );
 
 --
+-- Name: freshness_observations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.freshness_observations (
+    source text NOT NULL,
+    dataset_namespace text NOT NULL,
+    dataset_name text NOT NULL,
+    observed_at timestamp with time zone NOT NULL,
+    max_loaded_at timestamp with time zone,
+    status text NOT NULL,
+    warn_after text DEFAULT ''::text NOT NULL,
+    error_after text DEFAULT ''::text NOT NULL,
+    criteria text DEFAULT ''::text NOT NULL,
+    message text DEFAULT ''::text NOT NULL,
+    run_id text DEFAULT ''::text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT freshness_observations_status_check CHECK ((status = ANY (ARRAY['pass'::text, 'warn'::text, 'error'::text, 'runtime error'::text])))
+);
+
+--
+-- Name: job_facts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.job_facts (
+    job_id bigint NOT NULL,
+    source text NOT NULL,
+    type text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    sql text DEFAULT ''::text NOT NULL,
+    compiled_sql text DEFAULT ''::text NOT NULL,
+    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
+    content_hash bytea NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    removed_at timestamp with time zone
+);
+
+--
+-- Name: job_io; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.job_io (
+    job_id bigint NOT NULL,
+    source text NOT NULL,
+    direction text NOT NULL,
+    namespace text NOT NULL,
+    name text NOT NULL,
+    CONSTRAINT job_io_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text])))
+);
+
+--
+-- Name: jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.jobs (
+    id bigint NOT NULL,
+    namespace text NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: jobs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: owners; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -194,6 +298,44 @@ CREATE TABLE public.owners (
     owner_kind text NOT NULL,
     ownership_type text DEFAULT ''::text NOT NULL,
     CONSTRAINT owners_owner_kind_check CHECK ((owner_kind = ANY (ARRAY['user'::text, 'team'::text, 'role'::text])))
+);
+
+--
+-- Name: quality_checks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.quality_checks (
+    source text NOT NULL,
+    name text NOT NULL,
+    dataset_namespace text NOT NULL,
+    dataset_name text NOT NULL,
+    column_name text DEFAULT ''::text NOT NULL,
+    type text DEFAULT ''::text NOT NULL,
+    severity text DEFAULT ''::text NOT NULL,
+    definition text DEFAULT ''::text NOT NULL,
+    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
+    content_hash bytea NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    removed_at timestamp with time zone
+);
+
+--
+-- Name: quality_results; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.quality_results (
+    source text NOT NULL,
+    check_name text NOT NULL,
+    run_id text NOT NULL,
+    dataset_namespace text NOT NULL,
+    dataset_name text NOT NULL,
+    status text NOT NULL,
+    failures bigint,
+    message text DEFAULT ''::text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    duration interval DEFAULT '00:00:00'::interval NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT quality_results_status_check CHECK ((status = ANY (ARRAY['pass'::text, 'fail'::text, 'warn'::text, 'error'::text, 'skipped'::text])))
 );
 
 --
@@ -366,6 +508,13 @@ ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.ri
 ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('public.river_notification_id_seq'::regclass);
 
 --
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
 -- Name: change_log change_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -415,11 +564,60 @@ ALTER TABLE ONLY public.foreign_keys
     ADD CONSTRAINT foreign_keys_pkey PRIMARY KEY (dataset_id, source, name);
 
 --
+-- Name: freshness_observations freshness_observations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.freshness_observations
+    ADD CONSTRAINT freshness_observations_pkey PRIMARY KEY (source, dataset_namespace, dataset_name, observed_at);
+
+--
+-- Name: job_facts job_facts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.job_facts
+    ADD CONSTRAINT job_facts_pkey PRIMARY KEY (job_id, source);
+
+--
+-- Name: job_io job_io_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.job_io
+    ADD CONSTRAINT job_io_pkey PRIMARY KEY (job_id, source, direction, namespace, name);
+
+--
+-- Name: jobs jobs_namespace_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_namespace_name_key UNIQUE (namespace, name);
+
+--
+-- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
+--
 -- Name: owners owners_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.owners
     ADD CONSTRAINT owners_pkey PRIMARY KEY (dataset_id, source, owner, ownership_type);
+
+--
+-- Name: quality_checks quality_checks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.quality_checks
+    ADD CONSTRAINT quality_checks_pkey PRIMARY KEY (source, name);
+
+--
+-- Name: quality_results quality_results_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.quality_results
+    ADD CONSTRAINT quality_results_pkey PRIMARY KEY (source, check_name, run_id);
 
 --
 -- Name: river_job river_job_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -485,6 +683,12 @@ ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (dataset_id, source, tag);
 
 --
+-- Name: audit_log_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_dataset ON public.audit_log USING btree (dataset_id, id DESC);
+
+--
 -- Name: change_log_entity; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -509,10 +713,46 @@ CREATE INDEX dataset_facts_source ON public.dataset_facts USING btree (source);
 CREATE INDEX foreign_keys_target ON public.foreign_keys USING btree (target_namespace, target_name);
 
 --
+-- Name: freshness_observations_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX freshness_observations_dataset ON public.freshness_observations USING btree (dataset_namespace, dataset_name, observed_at DESC);
+
+--
+-- Name: job_facts_source; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX job_facts_source ON public.job_facts USING btree (source);
+
+--
+-- Name: job_io_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX job_io_dataset ON public.job_io USING btree (namespace, name, direction);
+
+--
 -- Name: owners_owner; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX owners_owner ON public.owners USING btree (owner);
+
+--
+-- Name: quality_checks_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX quality_checks_dataset ON public.quality_checks USING btree (dataset_namespace, dataset_name);
+
+--
+-- Name: quality_results_check; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX quality_results_check ON public.quality_results USING btree (source, check_name, started_at DESC);
+
+--
+-- Name: quality_results_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX quality_results_dataset ON public.quality_results USING btree (dataset_namespace, dataset_name, started_at DESC);
 
 --
 -- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -
@@ -575,6 +815,13 @@ CREATE INDEX tags_tag ON public.tags USING btree (tag);
 CREATE TRIGGER change_log_notify AFTER INSERT ON public.change_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.change_log_notify();
 
 --
+-- Name: audit_log audit_log_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
 -- Name: columns columns_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -594,6 +841,20 @@ ALTER TABLE ONLY public.dataset_facts
 
 ALTER TABLE ONLY public.foreign_keys
     ADD CONSTRAINT foreign_keys_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: job_facts job_facts_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.job_facts
+    ADD CONSTRAINT job_facts_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_io job_io_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.job_io
+    ADD CONSTRAINT job_io_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 --
 -- Name: owners owners_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

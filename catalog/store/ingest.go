@@ -153,6 +153,11 @@ func (s *Store) Ingest(ctx context.Context, h catalog.Harvest, run *catalog.Craw
 			return err
 		}
 	}
+	// Jobs, quality checks, results and freshness, after the datasets they
+	// name were written (ingest_quality.go).
+	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
+		return err
+	}
 	return s.removeUnseen(ctx, h.Source, h.Scopes, seen, &run.Counts)
 }
 

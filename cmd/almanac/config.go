@@ -60,8 +60,8 @@ type SourceConfig struct {
 	// unique, [a-z0-9_-]+). It is part of the provenance of every fact the
 	// source asserts, so renaming a source orphans its facts.
 	Name string
-	// Type is the kind of source (key type, required). Only postgres is
-	// supported for now.
+	// Type is the kind of source (key type, required): postgres, dbt or
+	// delta.
 	Type string
 	// URL is where the source lives (key url, required for postgres), e.g.
 	// postgres://crawler@db.internal:5432/analytics.
@@ -84,6 +84,16 @@ type SourceConfig struct {
 	// Exclude lists glob patterns, like Include, of what to skip (key
 	// exclude); it wins over Include.
 	Exclude []string
+	// Paths lists local directories (key paths, required for dbt and
+	// delta): dbt target directories holding manifest.json and its sibling
+	// artifacts, or roots under which every Delta table is discovered.
+	Paths []string
+	// Database replaces the database of every dbt node (key database), for
+	// a dbt target whose database name differs from the warehouse's.
+	Database string
+	// Teams lists owner names that are teams rather than people (key
+	// teams, dbt).
+	Teams []string
 	// Schedule says how often to crawl the source (key schedule):
 	// "@every <duration>" (a Go duration such as 90m), "@hourly" or
 	// "@daily". Empty means only on demand. See Interval.
@@ -161,14 +171,14 @@ const (
 
 // supportedSourceTypes are the values accepted for sources[].type; dbt,
 // delta and openlineage join when their crawlers exist.
-var supportedSourceTypes = []string{"postgres"}
+var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
 
 // Keys accepted in each mapping, also the candidates for "did you mean".
 var (
 	topKeys    = []string{"database_url", "listen", "log", "search", "sources"}
 	logKeys    = []string{"format", "level"}
 	searchKeys = []string{"index_dir"}
-	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "schedule"}
+	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "schedule"}
 )
 
 // LoadConfig reads and validates the configuration file at path, then
@@ -362,6 +372,9 @@ func (l *loader) sources(e entry) []SourceConfig {
 		l.str(m, p, "namespace", &s.Namespace)
 		l.list(m, p, "include", &s.Include)
 		l.list(m, p, "exclude", &s.Exclude)
+		l.list(m, p, "paths", &s.Paths)
+		l.str(m, p, "database", &s.Database)
+		l.list(m, p, "teams", &s.Teams)
 		l.str(m, p, "schedule", &s.Schedule)
 		sources = append(sources, s)
 	}
@@ -657,6 +670,21 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 	}
 	if s.Type == "postgres" && required("url", s.URL) {
 		l.validatePostgresURL(p, s)
+	}
+	if s.Type == "dbt" || s.Type == "delta" {
+		if len(s.Paths) == 0 && !l.bad[p+".paths"] {
+			l.report(l.at[p], p, "missing required key %q", "paths")
+		}
+		for i, v := range s.Paths {
+			if ip := fmt.Sprintf("%s.paths[%d]", p, i); v == "" {
+				l.report(l.at[ip], ip, "must not be empty")
+			}
+		}
+	}
+	if s.Type == "dbt" {
+		// dbt names relations, not servers: the namespace says which
+		// warehouse its models live in, so they merge with its crawl.
+		required("namespace", s.Namespace)
 	}
 	for i, db := range s.Databases {
 		if ip := fmt.Sprintf("%s.databases[%d]", p, i); db == "" {

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/dbt"
+	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/store"
 	"almanac/migrations"
@@ -35,6 +37,18 @@ func harvester(src SourceConfig) (func(context.Context) (catalog.Harvest, error)
 			Exclude:   src.Exclude,
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
+	case "dbt":
+		cfg := dbt.Config{
+			Source:     src.Provenance(),
+			TargetDirs: src.Paths,
+			Namespace:  src.Namespace,
+			Database:   src.Database,
+			Teams:      src.Teams,
+		}
+		return func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) }, nil
+	case "delta":
+		cfg := delta.Config{Source: src.Provenance(), Roots: src.Paths, Namespace: src.Namespace}
+		return func(ctx context.Context) (catalog.Harvest, error) { return delta.Crawl(ctx, cfg) }, nil
 	}
 	return nil, fmt.Errorf("source %q: unknown type %q", src.Name, src.Type)
 }

@@ -257,3 +257,47 @@ func TestScheduledCrawlRunsOnce(t *testing.T) {
 		t.Errorf("runs = %+v, want one succeeded run that created the table", runs)
 	}
 }
+
+// TestCrawlDbtAndDelta crawls a dbt target and a Delta root through the
+// configuration, as a user would.
+func TestCrawlDbtAndDelta(t *testing.T) {
+	ctx := context.Background()
+	pool, catalogURL := pgtest.NewDB(t)
+	dbtDir, _ := filepath.Abs("../../catalog/crawl/dbt/testdata/jaffle_shop_1.12")
+	deltaDir, _ := filepath.Abs("../../catalog/crawl/delta/testdata")
+	cfg := writeFile(t, fmt.Sprintf(`
+database_url: %s
+sources:
+  - name: analytics
+    type: dbt
+    paths: [%s]
+    namespace: postgres://warehouse.example:5432
+  - name: lake
+    type: delta
+    paths: [%s]
+`, catalogURL, dbtDir, deltaDir))
+	var out bytes.Buffer
+	if err := run(ctx, []string{"crawl", "-config", cfg}, &out, io.Discard, func(string) string { return "" }); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"dbt:analytics: ", "delta:lake: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	st := store.New(pool)
+	for _, src := range []string{"dbt:analytics", "delta:lake"} {
+		list, total, err := st.ListDatasets(ctx, store.ListOptions{Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total == 0 {
+			t.Errorf("no datasets from %s", src)
+		}
+		for _, d := range list {
+			if d.Columns == 0 {
+				t.Errorf("%s: %s has no columns", src, d.Key)
+			}
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package dbt_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+	"almanac/catalog/crawl/dbt"
+	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+)
+
+const warehouseNS = "postgres://warehouse.internal:5432"
+
+func crawlInto(t *testing.T, st *store.Store, cfg dbt.Config) catalog.CrawlRun {
+	t.Helper()
+	run, err := st.Crawl(context.Background(), cfg.Source, func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) })
+	if err != nil {
+		t.Fatalf("crawl %v: %v", cfg.TargetDirs, err)
+	}
+	return run
+}
+
+// TestIngestFixtures ingests every dbt fixture and counts what the catalog
+// then holds: datasets, columns, checks, results, freshness observations,
+// jobs and lineage edges (job inputs).
+func TestIngestFixtures(t *testing.T) {
+	type counts struct {
+		Datasets, Columns, Jobs, Edges, Checks, Results, Freshness int
+	}
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	for _, tc := range []struct {
+		dir  string
+		want counts
+	}{
+		{"jaffle_shop_1.12", counts{Datasets: 19, Columns: 112, Jobs: 19, Edges: 17, Checks: 27, Results: 27}},
+		{"jaffle_shop_v7", counts{Datasets: 8, Columns: 21, Jobs: 8, Edges: 8, Checks: 20}},
+		{"tests_with_failures", counts{Datasets: 6, Columns: 5, Jobs: 4, Edges: 4, Checks: 14, Results: 14}},
+		{"manifest_v1", counts{Datasets: 6, Columns: 28, Jobs: 6, Edges: 4, Checks: 6}},
+		{"pagila", counts{Datasets: 15, Columns: 3, Jobs: 4, Edges: 10, Checks: 4, Results: 4, Freshness: 12}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			// Each fixture is a source of its own, in a namespace of its own.
+			ns := "postgres://" + strings.ReplaceAll(tc.dir, "_", "-") + ":5432"
+			src := "dbt:" + tc.dir
+			cfg := dbt.Config{Source: src, Namespace: ns, JobNamespace: "dbt://" + tc.dir, TargetDirs: []string{filepath.Join("testdata", tc.dir)}}
+			run := crawlInto(t, st, cfg)
+			if run.Status == catalog.CrawlFailed {
+				t.Fatalf("run failed: %v", run.Errors)
+			}
+			var got counts
+			err := pool.QueryRow(context.Background(), `
+				SELECT (SELECT count(*) FROM datasets WHERE namespace = $1),
+				       (SELECT count(*) FROM columns c JOIN datasets d ON d.id = c.dataset_id WHERE d.namespace = $1),
+				       (SELECT count(*) FROM job_facts WHERE source = $2),
+				       (SELECT count(*) FROM job_io WHERE source = $2 AND direction = 'in'),
+				       (SELECT count(*) FROM quality_checks WHERE source = $2),
+				       (SELECT count(*) FROM quality_results WHERE source = $2),
+				       (SELECT count(*) FROM freshness_observations WHERE source = $2)`, ns, src).
+				Scan(&got.Datasets, &got.Columns, &got.Jobs, &got.Edges, &got.Checks, &got.Results, &got.Freshness)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("catalog after ingesting %s (-want +got):\n%s", tc.dir, diff)
+			}
+			// A second crawl of the same artifacts changes nothing.
+			var before int64
+			if err := pool.QueryRow(context.Background(), `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&before); err != nil {
+				t.Fatal(err)
+			}
+			run = crawlInto(t, st, cfg)
+			if run.Counts.Created+run.Counts.Updated+run.Counts.Results+run.Counts.Freshness != 0 {
+				t.Errorf("second crawl counts = %+v, want nothing new", run.Counts)
+			}
+			var after int64
+			if err := pool.QueryRow(context.Background(), `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&after); err != nil {
+				t.Fatal(err)
+			}
+			if after != before {
+				t.Errorf("second crawl appended %d change log entries", after-before)
+			}
+		})
+	}
+}
+
+// TestMergeWithPostgres crawls a PostgreSQL warehouse holding two of
+// jaffle_shop's relations, then the dbt project that builds them, into one
+// catalog: each relation is one dataset, with types from PostgreSQL and
+// descriptions from dbt, and dbt's lineage points at PostgreSQL's datasets.
+func TestMergeWithPostgres(t *testing.T) {
+	ctx := context.Background()
+	whURL := pgtest.EmptyDB(t)
+	conn, err := pgx.Connect(ctx, whURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, `
+		CREATE SCHEMA main;
+		CREATE TABLE main.customers (
+			customer_id text PRIMARY KEY,
+			customer_name text,
+			count_lifetime_orders bigint NOT NULL
+		);
+		COMMENT ON TABLE main.customers IS 'table comment in postgres';
+		COMMENT ON COLUMN main.customers.customer_name IS 'column comment in postgres';
+		CREATE SCHEMA raw;
+		CREATE TABLE raw.raw_customers (id text, name text);`)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(whURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	pgCfg := postgres.Config{Source: "postgres:warehouse", URL: whURL, Namespace: warehouseNS}
+	if _, err := st.Crawl(ctx, pgCfg.Source, func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, pgCfg) }); err != nil {
+		t.Fatal(err)
+	}
+	crawlInto(t, st, dbt.Config{Source: "dbt:jaffle", Namespace: warehouseNS, Database: db, TargetDirs: []string{"testdata/jaffle_shop_1.12"}})
+
+	key := catalog.Key{Namespace: warehouseNS, Name: db + ".main.customers"}
+	d, err := st.Dataset(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, f := range d.Sources {
+		sources = append(sources, f.Source)
+	}
+	if diff := cmp.Diff([]string{"dbt:jaffle", "postgres:warehouse"}, sources); diff != "" {
+		t.Errorf("sources of %s (-want +got):\n%s", key, diff)
+	}
+	if d.Platform != "postgres" || d.Kind != catalog.KindTable {
+		t.Errorf("platform, kind = %s, %s; want postgres, table (structure from the warehouse)", d.Platform, d.Kind)
+	}
+	if d.DescriptionSource != "dbt:jaffle" || !strings.HasPrefix(d.Description, "Customer overview data mart") {
+		t.Errorf("description %q from %s; want dbt's", d.Description, d.DescriptionSource)
+	}
+	type col struct{ Name, Type, TypeSource, Description, DescriptionSource string }
+	var got []col
+	for _, c := range d.Columns[:3] {
+		got = append(got, col{c.Name, c.Type, c.TypeSource, c.Description, c.DescriptionSource})
+	}
+	want := []col{
+		{"customer_id", "text", "postgres:warehouse", "The unique key of the orders mart.", "dbt:jaffle"},
+		{"customer_name", "text", "postgres:warehouse", "Customers' full name.", "dbt:jaffle"},
+		{"count_lifetime_orders", "bigint", "postgres:warehouse", "Total number of orders a customer has ever placed.", "dbt:jaffle"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("merged columns (-want +got):\n%s", diff)
+	}
+
+	// One dataset per relation: dbt added only the relations PostgreSQL
+	// does not have, under the same namespace and database.
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM datasets WHERE namespace = $1 AND name LIKE $2`, warehouseNS, db+".%").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 19 {
+		t.Errorf("datasets in %s = %d, want 19 (the 2 of PostgreSQL merged with dbt's)", db, n)
+	}
+
+	// Lineage: raw_customers (seed and source) → stg_customers → customers.
+	jobs, err := st.DatasetJobs(ctx, catalog.Key{Namespace: warehouseNS, Name: db + ".main.stg_customers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]catalog.Key{{Namespace: warehouseNS, Name: db + ".raw.raw_customers"}}, jobs.Upstream()); diff != "" {
+		t.Errorf("upstream of stg_customers (-want +got):\n%s", diff)
+	}
+	checks, err := st.Checks(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) == 0 || checks[0].Latest == nil || checks[0].Latest.Status != catalog.QualityPass {
+		t.Errorf("checks of customers = %s", fmt.Sprint(checks))
+	}
+}

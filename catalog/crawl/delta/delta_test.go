@@ -1,0 +1,286 @@
+package delta
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+)
+
+// table summarizes one harvested table.
+type table struct {
+	Columns    int
+	Partitions string
+	Version    string
+	Files      string
+	Size       int64
+	Rows       int64 // -1 when unknown
+	Operation  string
+	Features   string
+}
+
+func summarize(d catalog.DatasetFacts) table {
+	t := table{Columns: len(d.Columns), Partitions: d.PartitionKey, Version: d.Properties[PropVersion], Files: d.Properties[PropNumFiles],
+		Operation: d.Properties[PropLastOperation], Features: d.Properties[PropReaderFeatures], Rows: -1}
+	if d.SizeBytes != nil {
+		t.Size = *d.SizeBytes
+	}
+	if d.RowEstimate != nil {
+		t.Rows = *d.RowEstimate
+	}
+	return t
+}
+
+func TestCrawlFixtures(t *testing.T) {
+	abs, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{"testdata"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]table{}
+	for _, d := range h.Datasets {
+		if d.Key.Namespace != "file" || d.Platform != "delta" || d.Kind != catalog.KindTable {
+			t.Errorf("%s: namespace %q, platform %q, kind %q", d.Key.Name, d.Key.Namespace, d.Platform, d.Kind)
+		}
+		got[strings.TrimPrefix(d.Key.Name, abs+"/")] = summarize(d)
+	}
+	want := map[string]table{
+		// v2 checkpoint at 8 (JSON + parquet sidecar), then commit 9.
+		"checkpoint-v2-table": {Columns: 3, Version: "9", Files: "8", Size: 8924, Rows: 44, Operation: "WRITE", Features: "v2Checkpoint"},
+		// Classic checkpoint at 3; files written without statistics.
+		"delta-0.2.0":                  {Columns: 1, Version: "3", Files: "3", Size: 1200, Rows: -1, Operation: "STREAMING UPDATE"},
+		"delta-0.8.0-partitioned":      {Columns: 4, Partitions: "year, month, day", Version: "0", Files: "6", Size: 2477, Rows: -1, Operation: "WRITE"},
+		"simple_table":                 {Columns: 1, Version: "4", Files: "5", Size: 1811, Rows: -1, Operation: "DELETE"},
+		"simple_table_with_checkpoint": {Columns: 1, Version: "10", Files: "11", Size: 4862, Rows: -1, Operation: "WRITE"},
+		"table_with_column_mapping":    {Columns: 2, Partitions: "Company Very Short", Version: "0", Files: "2", Size: 1700, Rows: 5, Operation: "WRITE"},
+		// 100 rows less the 2 that deletion vectors mark deleted.
+		"table_with_deletion_logs":     {Columns: 7, Version: "20", Files: "1", Size: 10499, Rows: 98, Operation: "UPDATE", Features: "deletionVectors"},
+		"table_with_liquid_clustering": {Columns: 1, Version: "0", Files: "10", Size: 5259, Rows: 10, Operation: "CREATE OR REPLACE TABLE AS SELECT", Features: "deletionVectors"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tables (-want +got):\n%s", diff)
+	}
+	if len(h.Errors) > 0 {
+		t.Errorf("errors on the fixtures: %v", h.Errors)
+	}
+	if diff := cmp.Diff([]catalog.Scope{{Namespace: "file", Prefix: abs + "/"}}, h.Scopes); diff != "" {
+		t.Errorf("scopes (-want +got):\n%s", diff)
+	}
+
+	// One table in full.
+	d := h.Datasets[slices.IndexFunc(h.Datasets, func(d catalog.DatasetFacts) bool {
+		return strings.HasSuffix(d.Key.Name, "/table_with_liquid_clustering")
+	})]
+	for k, v := range map[string]string{
+		PropTablePrefix + "delta.liquid.clusteringColumns": "id",
+		PropMinReaderVersion: "3",
+		PropMinWriterVersion: "7",
+		PropWriterFeatures:   "deletionVectors, domainMetadata, liquid, rowTracking",
+	} {
+		if got := d.Properties[k]; got != v {
+			t.Errorf("property %s = %q, want %q", k, got, v)
+		}
+	}
+	if got := d.Properties[PropLastCommitTime]; !regexp.MustCompile(`^\d{4}-\d\d-\d\dT`).MatchString(got) {
+		t.Errorf("last commit time = %q", got)
+	}
+	if hist := d.Properties[PropHistory]; !strings.Contains(hist, `"operation":"CREATE OR REPLACE TABLE AS SELECT"`) || !strings.Contains(hist, `"metrics":{`) {
+		t.Errorf("history = %s", hist)
+	}
+}
+
+func TestParseSchemaNested(t *testing.T) {
+	schema := `{"type":"struct","fields":[
+		{"name":"id","type":"long","nullable":false,"metadata":{"comment":"the key"}},
+		{"name":"address","type":{"type":"struct","fields":[
+			{"name":"city","type":"string","nullable":true,"metadata":{}},
+			{"name":"geo","type":{"type":"struct","fields":[{"name":"lat","type":"double","nullable":true,"metadata":{}}]},"nullable":true,"metadata":{}}
+		]},"nullable":true,"metadata":{}},
+		{"name":"tags","type":{"type":"array","elementType":{"type":"struct","fields":[{"name":"k","type":"string","nullable":true,"metadata":{}}]},"containsNull":true},"nullable":true,"metadata":{}},
+		{"name":"attrs","type":{"type":"map","keyType":"string","valueType":"decimal(10,2)","valueContainsNull":true},"nullable":true,"metadata":{}}
+	]}`
+	got, err := parseSchema(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []catalog.Column{
+		{Name: "id", Ordinal: 1, Type: "long", Description: "the key"},
+		{Name: "address", Ordinal: 2, Type: "struct", Nullable: true},
+		{Name: "address.city", Ordinal: 3, Type: "string", Nullable: true},
+		{Name: "address.geo", Ordinal: 4, Type: "struct", Nullable: true},
+		{Name: "address.geo.lat", Ordinal: 5, Type: "double", Nullable: true},
+		{Name: "tags", Ordinal: 6, Type: "array<struct<k:string>>", Nullable: true},
+		{Name: "attrs", Ordinal: 7, Type: "map<string,decimal(10,2)>", Nullable: true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+}
+
+// copyTable copies a testdata table to a temporary root.
+func copyTable(t *testing.T, name string) (root, dir string) {
+	t.Helper()
+	root = t.TempDir()
+	err := os.CopyFS(filepath.Join(root, name), os.DirFS(filepath.Join("testdata", name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, filepath.Join(root, name)
+}
+
+func TestCrawlBadLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		table   string
+		damage  func(t *testing.T, log string)
+		wantErr string // pattern of one error message
+		// wantVersion is the version the table is still reported at; ""
+		// when it cannot be reported.
+		wantVersion string
+	}{
+		{
+			name: "gap in the log", table: "simple_table",
+			damage:      func(t *testing.T, log string) { os.Remove(filepath.Join(log, "00000000000000000002.json")) },
+			wantErr:     `^00000000000000000002\.json: gap in the log: version 2 is missing \(the newest is 4\); the table is read as of version 1$`,
+			wantVersion: "1",
+		},
+		{
+			name: "unknown reader feature", table: "table_with_deletion_logs",
+			damage: func(t *testing.T, log string) {
+				commit := `{"commitInfo":{"timestamp":1700000000000,"operation":"SET TBLPROPERTIES"}}` + "\n" +
+					`{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors","quantumFolding"],"writerFeatures":[]}}` + "\n"
+				if err := os.WriteFile(filepath.Join(log, "00000000000000000021.json"), []byte(commit), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr:     `^00000000000000000021\.json: field protocol\.readerFeatures has quantumFolding, unknown to this crawler; the metadata may be misread$`,
+			wantVersion: "21",
+		},
+		{
+			name: "truncated commit", table: "simple_table",
+			damage: func(t *testing.T, log string) {
+				if err := os.Truncate(filepath.Join(log, "00000000000000000003.json"), 100); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr:     `^00000000000000000003\.json: line 1: unexpected end of JSON input; the table is read as of version 2$`,
+			wantVersion: "2",
+		},
+		{
+			name: "_last_checkpoint names a missing checkpoint", table: "simple_table_with_checkpoint",
+			damage: func(t *testing.T, log string) {
+				os.Remove(filepath.Join(log, "00000000000000000010.checkpoint.parquet"))
+			},
+			wantErr:     `^_last_checkpoint: field version names checkpoint 10, which is missing or incomplete; looking for others$`,
+			wantVersion: "10",
+		},
+		{
+			name: "corrupt checkpoint", table: "simple_table_with_checkpoint",
+			damage: func(t *testing.T, log string) {
+				if err := os.WriteFile(filepath.Join(log, "00000000000000000010.checkpoint.parquet"), []byte("PAR1 not really"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr:     `^00000000000000000010\.checkpoint\.parquet: `,
+			wantVersion: "10", // replayed from commit 0
+		},
+		{
+			name: "no metadata", table: "simple_table",
+			damage: func(t *testing.T, log string) {
+				for _, v := range []string{"0", "1", "2", "3", "4"} {
+					os.Remove(filepath.Join(log, "0000000000000000000"+v+".json"))
+				}
+			},
+			wantErr: `^_delta_log: no commit or checkpoint with the table's metadata$`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, dir := copyTable(t, tc.table)
+			tc.damage(t, filepath.Join(dir, "_delta_log"))
+			h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			for _, e := range h.Errors {
+				if e.Object != filepath.Join(dir, "_delta_log") {
+					t.Errorf("error object %q, want the table's log", e.Object)
+				}
+				msgs = append(msgs, e.Message)
+			}
+			if !slices.ContainsFunc(msgs, regexp.MustCompile(tc.wantErr).MatchString) {
+				t.Errorf("no error matches %s; errors:\n%s", tc.wantErr, strings.Join(msgs, "\n"))
+			}
+			switch {
+			case tc.wantVersion == "" && len(h.Datasets) > 0:
+				t.Errorf("an unreadable table was reported: %+v", h.Datasets)
+			case tc.wantVersion != "" && (len(h.Datasets) != 1 || h.Datasets[0].Properties[PropVersion] != tc.wantVersion):
+				t.Errorf("datasets %v, want the table at version %s", h.Datasets, tc.wantVersion)
+			}
+			if tc.wantVersion == "" && len(h.Scopes) > 0 {
+				t.Errorf("scopes %v: a root with an unreadable table must not remove anything", h.Scopes)
+			}
+		})
+	}
+}
+
+func TestCrawlRootIsTable(t *testing.T) {
+	_, dir := copyTable(t, "simple_table")
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{dir}, Namespace: "s3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Datasets) != 1 || h.Datasets[0].Key != (catalog.Key{Namespace: "s3", Name: dir}) {
+		t.Fatalf("datasets %+v", h.Datasets)
+	}
+	if len(h.Scopes) != 1 || !h.Scopes[0].Covers(h.Datasets[0].Key) {
+		t.Errorf("scopes %v do not cover the table", h.Scopes)
+	}
+}
+
+func TestCrawlConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{Roots: []string{"testdata"}},
+		{Source: "delta:x"},
+		{Source: "delta:x", Roots: []string{"testdata/nowhere"}},
+	} {
+		if _, err := Crawl(context.Background(), cfg); err == nil {
+			t.Errorf("Crawl(%+v) succeeded", cfg)
+		}
+	}
+}
+
+// FuzzCommit feeds the commit reader and the schema parser with mutations
+// of the fixtures' commits: they must never panic.
+func FuzzCommit(f *testing.F) {
+	files, err := filepath.Glob("testdata/*/_delta_log/*.json")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed commits: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := newSnapshot()
+		_ = s.readCommit(bytes.NewReader(data), 0, "00000000000000000000.json")
+		if s.meta != nil {
+			_, _ = parseSchema(s.meta.SchemaString)
+		}
+		_, _ = parseSchema(string(data))
+	})
+}

@@ -1,0 +1,452 @@
+package delta
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Actions of the Delta log, as far as the crawler reads them. The same
+// types decode JSON commits and, by their parquet tags, checkpoints.
+
+type protocol struct {
+	MinReaderVersion int32    `json:"minReaderVersion" parquet:"minReaderVersion,optional"`
+	MinWriterVersion int32    `json:"minWriterVersion" parquet:"minWriterVersion,optional"`
+	ReaderFeatures   []string `json:"readerFeatures" parquet:"readerFeatures,optional,list"`
+	WriterFeatures   []string `json:"writerFeatures" parquet:"writerFeatures,optional,list"`
+}
+
+type metadata struct {
+	ID     string `json:"id" parquet:"id,optional"`
+	Name   string `json:"name" parquet:"name,optional"`
+	Format struct {
+		Provider string `json:"provider" parquet:"provider,optional"`
+	} `json:"format" parquet:"format,optional"`
+	Description      string            `json:"description" parquet:"description,optional"`
+	SchemaString     string            `json:"schemaString" parquet:"schemaString,optional"`
+	PartitionColumns []string          `json:"partitionColumns" parquet:"partitionColumns,optional,list"`
+	Configuration    map[string]string `json:"configuration" parquet:"configuration,optional"`
+	CreatedTime      *int64            `json:"createdTime" parquet:"createdTime,optional"`
+}
+
+type deletionVector struct {
+	Cardinality int64 `json:"cardinality" parquet:"cardinality,optional"`
+}
+
+type addFile struct {
+	Path           string          `json:"path" parquet:"path,optional"`
+	Size           int64           `json:"size" parquet:"size,optional"`
+	Stats          string          `json:"stats" parquet:"stats,optional"`
+	DeletionVector *deletionVector `json:"deletionVector" parquet:"deletionVector,optional"`
+}
+
+type removeFile struct {
+	Path string `json:"path" parquet:"path,optional"`
+}
+
+type sidecar struct {
+	Path string `json:"path" parquet:"path,optional"`
+}
+
+type commitInfo struct {
+	Timestamp        int64          `json:"timestamp"`
+	Operation        string         `json:"operation"`
+	OperationMetrics map[string]any `json:"operationMetrics"`
+	Parameters       map[string]any `json:"operationParameters"`
+	EngineInfo       string         `json:"engineInfo"`
+}
+
+// action is one line of a JSON commit or one row of a checkpoint; exactly
+// one field is set.
+type action struct {
+	Add        *addFile    `json:"add" parquet:"add,optional"`
+	Remove     *removeFile `json:"remove" parquet:"remove,optional"`
+	MetaData   *metadata   `json:"metaData" parquet:"metaData,optional"`
+	Protocol   *protocol   `json:"protocol" parquet:"protocol,optional"`
+	Sidecar    *sidecar    `json:"sidecar" parquet:"sidecar,optional"`
+	CommitInfo *commitInfo `json:"commitInfo" parquet:"-"`
+}
+
+// file is what the snapshot keeps of a live data file.
+type file struct {
+	size int64
+	rows int64 // -1 when the file has no statistics
+}
+
+// version is one entry of a table's history.
+type version struct {
+	Version   int64          `json:"version"`
+	Timestamp int64          `json:"timestamp,omitempty"` // milliseconds since the epoch
+	Operation string         `json:"operation,omitempty"`
+	Metrics   map[string]any `json:"metrics,omitempty"`
+}
+
+// snapshot is the state of a table at one version, replayed from its log.
+type snapshot struct {
+	version  int64 // -1 before any commit
+	protocol *protocol
+	// protocolFile is the file the protocol was read from, for errors.
+	protocolFile string
+	meta         *metadata
+	files        map[string]file
+	history      []version // oldest first
+}
+
+func newSnapshot() *snapshot { return &snapshot{version: -1, files: map[string]file{}} }
+
+// apply applies one action of version v.
+func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
+	switch {
+	case a.Add != nil:
+		f := file{size: a.Add.Size, rows: -1}
+		var st struct {
+			NumRecords *int64 `json:"numRecords"`
+		}
+		if a.Add.Stats != "" && json.Unmarshal([]byte(a.Add.Stats), &st) == nil && st.NumRecords != nil {
+			f.rows = *st.NumRecords
+			if dv := a.Add.DeletionVector; dv != nil {
+				f.rows = max(0, f.rows-dv.Cardinality)
+			}
+		}
+		s.files[a.Add.Path] = f
+	case a.Remove != nil:
+		if !fromCheckpoint { // a checkpoint's removes are tombstones of files already gone
+			delete(s.files, a.Remove.Path)
+		}
+	case a.MetaData != nil:
+		s.meta = a.MetaData
+	case a.Protocol != nil:
+		s.protocol, s.protocolFile = a.Protocol, src
+	case a.CommitInfo != nil:
+		ci := a.CommitInfo
+		s.history = append(s.history, version{Version: v, Timestamp: ci.Timestamp, Operation: ci.Operation, Metrics: ci.OperationMetrics})
+	}
+}
+
+// readCommit applies the actions of one JSON commit (newline-delimited
+// JSON). An error names the line.
+func (s *snapshot) readCommit(r io.Reader, v int64, name string) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	var info bool
+	for line := 1; sc.Scan(); line++ {
+		b := sc.Bytes()
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		var a action
+		if err := json.Unmarshal(b, &a); err != nil {
+			return fmt.Errorf("%s: line %d: %w", name, line, err)
+		}
+		info = info || a.CommitInfo != nil
+		s.apply(&a, v, false, name)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if !info { // a commit without commitInfo still makes a version
+		s.history = append(s.history, version{Version: v})
+	}
+	s.version = v
+	return nil
+}
+
+// readParquetActions applies the rows of a parquet checkpoint or sidecar.
+// It returns the sidecar files a v2 checkpoint names.
+func (s *snapshot) readParquetActions(path string, v int64) (sidecars []string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// The parquet library panics on some corrupt files.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("corrupt parquet file: %v", p)
+		}
+	}()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("read parquet: %w", err)
+	}
+	r := parquet.NewGenericReader[action](pf)
+	defer r.Close()
+	buf := make([]action, 256)
+	for {
+		n, err := r.Read(buf)
+		for i := range buf[:n] {
+			if sc := buf[i].Sidecar; sc != nil {
+				sidecars = append(sidecars, sc.Path)
+				continue
+			}
+			s.apply(&buf[i], v, true, filepath.Base(path))
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sidecars, fmt.Errorf("read parquet rows: %w", err)
+		}
+		clear(buf)
+	}
+	return sidecars, nil
+}
+
+// Names of files in _delta_log.
+var (
+	commitRE     = regexp.MustCompile(`^(\d{20})\.json$`)
+	checkpointRE = regexp.MustCompile(`^(\d{20})\.checkpoint(?:\.(\d{10})\.(\d{10}))?\.parquet$`)
+	// v2 checkpoints are named after a UUID and are JSON or parquet.
+	checkpointV2RE = regexp.MustCompile(`^(\d{20})\.checkpoint\.[0-9a-fA-F-]{36}\.(json|parquet)$`)
+)
+
+// checkpointFiles are the files of one checkpoint version.
+type checkpointFiles struct {
+	version int64
+	parts   []string // classic: one file, or the parts of a multi-part one
+	v2      string   // a v2 (UUID-named) top-level checkpoint
+	nParts  int      // parts declared by multi-part names
+}
+
+// logListing is what a _delta_log directory holds, stray files ignored.
+type logListing struct {
+	commits     map[int64]string
+	checkpoints map[int64]*checkpointFiles
+	last        string // _last_checkpoint, if present
+}
+
+func listLog(dir string) (logListing, error) {
+	l := logListing{commits: map[int64]string{}, checkpoints: map[int64]*checkpointFiles{}}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return l, err
+	}
+	cp := func(v int64) *checkpointFiles {
+		if l.checkpoints[v] == nil {
+			l.checkpoints[v] = &checkpointFiles{version: v}
+		}
+		return l.checkpoints[v]
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() {
+			continue // .tmp, _sidecars (read through their checkpoint), _autostats…
+		}
+		if name == "_last_checkpoint" {
+			l.last = filepath.Join(dir, name)
+			continue
+		}
+		if m := commitRE.FindStringSubmatch(name); m != nil {
+			v, _ := strconv.ParseInt(m[1], 10, 64)
+			l.commits[v] = filepath.Join(dir, name)
+			continue
+		}
+		if m := checkpointRE.FindStringSubmatch(name); m != nil {
+			v, _ := strconv.ParseInt(m[1], 10, 64)
+			c := cp(v)
+			c.parts = append(c.parts, filepath.Join(dir, name))
+			if m[3] != "" {
+				c.nParts, _ = strconv.Atoi(m[3])
+			} else {
+				c.nParts = 1
+			}
+			continue
+		}
+		if m := checkpointV2RE.FindStringSubmatch(name); m != nil {
+			v, _ := strconv.ParseInt(m[1], 10, 64)
+			cp(v).v2 = filepath.Join(dir, name)
+		}
+		// Anything else (.crc, temporary and hidden files) is not part of
+		// the log.
+	}
+	for _, c := range l.checkpoints {
+		slices.Sort(c.parts)
+	}
+	return l, nil
+}
+
+// complete reports whether every part of the checkpoint is present.
+func (c *checkpointFiles) complete() bool {
+	return c.v2 != "" || (len(c.parts) > 0 && len(c.parts) == c.nParts)
+}
+
+// lastCheckpoint is the content of _last_checkpoint.
+type lastCheckpoint struct {
+	Version int64 `json:"version"`
+	Parts   *int  `json:"parts"`
+}
+
+// errGap is a missing version of the log.
+var errGap = errors.New("gap in the log")
+
+// readLog replays a table's log: from the newest complete checkpoint
+// (the one _last_checkpoint names, when present and readable), then every
+// commit after it. It returns the snapshot at the newest version it could
+// reach and the problems met on the way; the snapshot is nil only when
+// nothing could be read.
+func readLog(dir string) (*snapshot, []error) {
+	logDir := filepath.Join(dir, "_delta_log")
+	l, err := listLog(logDir)
+	if err != nil {
+		return nil, []error{err}
+	}
+	var problems []error
+	problem := func(err error) { problems = append(problems, err) }
+
+	// Choose the checkpoint.
+	var start *checkpointFiles
+	if l.last != "" {
+		b, err := os.ReadFile(l.last)
+		var lc lastCheckpoint
+		if err == nil {
+			err = json.Unmarshal(b, &lc)
+		}
+		switch {
+		case err != nil:
+			problem(fmt.Errorf("_last_checkpoint: %w; looking for checkpoints in the listing", err))
+		case l.checkpoints[lc.Version] == nil || !l.checkpoints[lc.Version].complete():
+			problem(fmt.Errorf("_last_checkpoint: field version names checkpoint %d, which is missing or incomplete; looking for others", lc.Version))
+		default:
+			start = l.checkpoints[lc.Version]
+		}
+	}
+	if start == nil {
+		for _, c := range l.checkpoints {
+			if c.complete() && (start == nil || c.version > start.version) {
+				start = c
+			}
+		}
+	}
+	maxCommit := int64(-1)
+	for v := range l.commits {
+		maxCommit = max(maxCommit, v)
+	}
+
+	s := newSnapshot()
+	if start != nil {
+		if err := s.readCheckpoint(logDir, start); err != nil {
+			problem(err)
+			s = newSnapshot()
+			start = nil
+		} else {
+			s.version = start.version
+		}
+	}
+	// History: commitInfo of the commits before the checkpoint still in
+	// the log, newest historyLimit of them.
+	from := s.version + 1
+	if start != nil {
+		for v := max(0, start.version-historyLimit+1); v <= start.version; v++ {
+			if name, ok := l.commits[v]; ok {
+				h := newSnapshot()
+				if f, err := os.Open(name); err == nil {
+					if h.readCommit(f, v, filepath.Base(name)) == nil {
+						s.history = append(s.history, h.history...)
+					}
+					f.Close()
+				}
+			}
+		}
+	}
+	for v := from; v <= maxCommit; v++ {
+		name, ok := l.commits[v]
+		if !ok {
+			problem(fmt.Errorf("%s: %w: version %d is missing (the newest is %d); the table is read as of version %d",
+				fmt.Sprintf("%020d.json", v), errGap, v, maxCommit, v-1))
+			break
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			problem(err)
+			break
+		}
+		err = s.readCommit(f, v, filepath.Base(name))
+		f.Close()
+		if err != nil {
+			problem(fmt.Errorf("%w; the table is read as of version %d", err, v-1))
+			break
+		}
+	}
+	if s.version < 0 || s.meta == nil {
+		if len(problems) == 0 {
+			problems = append(problems, errors.New("_delta_log: no commit or checkpoint with the table's metadata"))
+		}
+		return nil, problems
+	}
+	if len(s.history) > historyLimit {
+		s.history = s.history[len(s.history)-historyLimit:]
+	}
+	return s, problems
+}
+
+// historyLimit is how many versions of history a table keeps.
+const historyLimit = 20
+
+// readCheckpoint loads a checkpoint: the parts of a classic one, or a v2
+// one (JSON or parquet) with its sidecars.
+func (s *snapshot) readCheckpoint(logDir string, c *checkpointFiles) error {
+	if c.v2 == "" {
+		for _, p := range c.parts {
+			if _, err := s.readParquetActions(p, c.version); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Base(p), err)
+			}
+		}
+		return nil
+	}
+	var sidecars []string
+	if strings.HasSuffix(c.v2, ".json") {
+		f, err := os.Open(c.v2)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+		for line := 1; sc.Scan(); line++ {
+			if len(strings.TrimSpace(sc.Text())) == 0 {
+				continue
+			}
+			var a action
+			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+				return fmt.Errorf("%s: line %d: %w", filepath.Base(c.v2), line, err)
+			}
+			if a.Sidecar != nil {
+				sidecars = append(sidecars, a.Sidecar.Path)
+				continue
+			}
+			s.apply(&a, c.version, true, filepath.Base(c.v2))
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(c.v2), err)
+		}
+	} else {
+		var err error
+		if sidecars, err = s.readParquetActions(c.v2, c.version); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(c.v2), err)
+		}
+	}
+	for _, sc := range sidecars {
+		p := sc
+		if !filepath.IsAbs(p) && !strings.Contains(p, "://") {
+			p = filepath.Join(logDir, "_sidecars", filepath.Base(sc))
+		}
+		if _, err := s.readParquetActions(p, c.version); err != nil {
+			return fmt.Errorf("%s: sidecar %s: %w", filepath.Base(c.v2), sc, err)
+		}
+	}
+	return nil
+}

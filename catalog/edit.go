@@ -1,0 +1,127 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrUnauthenticated is the kind of error for a request that needs a
+// principal and has none: nothing allows anonymous writing.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Role is what a principal may do across the whole catalog. Roles come from
+// the identity provider's groups by mapping.
+type Role string
+
+// Roles, from least to most privileged.
+const (
+	RoleViewer Role = "viewer"
+	RoleEditor Role = "editor"
+	RoleAdmin  Role = "admin"
+)
+
+// Principal is who makes a request: a person logged in, or a tool with an
+// API token acting for one. The zero Principal is anonymous.
+type Principal struct {
+	Login string // "alice@corp"; the source of their edits is "user:" + Login
+	Role  Role
+}
+
+// Anonymous reports whether p identifies nobody.
+func (p Principal) Anonymous() bool { return strings.TrimSpace(p.Login) == "" }
+
+// Source is the provenance of p's edits.
+func (p Principal) Source() string { return "user:" + strings.TrimSpace(p.Login) }
+
+// CanEdit reports whether p may edit the documentation, tags and owners of
+// d: editors and admins may edit every dataset; anyone else only datasets
+// of which they are a user owner.
+func CanEdit(p Principal, d Dataset) bool {
+	if p.Anonymous() {
+		return false
+	}
+	if p.Role == RoleEditor || p.Role == RoleAdmin {
+		return true
+	}
+	for _, o := range d.Owners {
+		if o.Value.Kind == OwnerUser && o.Value.Name == p.Login {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthorizeEdit returns nil if p may edit d, and otherwise an error of kind
+// ErrUnauthenticated (anonymous) or ErrForbidden saying why.
+func AuthorizeEdit(p Principal, d Dataset) error {
+	if p.Anonymous() {
+		return fmt.Errorf("editing %s needs a login: %w", d.Key, ErrUnauthenticated)
+	}
+	if !CanEdit(p, d) {
+		return fmt.Errorf("%s (role %q) may not edit %s: only editors, admins and its owners may: %w", p.Login, p.Role, d.Key, ErrForbidden)
+	}
+	return nil
+}
+
+// EditField is which part of a dataset a person's edit changed.
+type EditField string
+
+// Fields people edit.
+const (
+	FieldDescription       EditField = "description"
+	FieldColumnDescription EditField = "column_description"
+	FieldTag               EditField = "tag"
+	FieldOwner             EditField = "owner"
+)
+
+// AuditEntry records one edit made by a person: who, when, which field of
+// which dataset (and column), and the value before and after. Before is nil
+// for something added, After nil for something removed.
+type AuditEntry struct {
+	ID        int64
+	At        time.Time
+	Actor     string // the principal's login
+	DatasetID int64
+	Field     EditField
+	Column    string
+	Before    *string
+	After     *string
+}
+
+// ValidateTag reports a tag that is empty, too long or has spaces at its
+// ends.
+func ValidateTag(tag string) error {
+	switch {
+	case tag == "":
+		return fmt.Errorf("empty tag: %w", ErrInvalid)
+	case strings.TrimSpace(tag) != tag:
+		return fmt.Errorf("tag %q has leading or trailing spaces: %w", tag, ErrInvalid)
+	case len(tag) > 100:
+		return fmt.Errorf("tag %.20q… is longer than 100 bytes: %w", tag, ErrInvalid)
+	}
+	return nil
+}
+
+// Validate reports an owner without a name or with an unknown kind.
+func (o Owner) Validate() error {
+	if strings.TrimSpace(o.Name) == "" {
+		return fmt.Errorf("owner without a name: %w", ErrInvalid)
+	}
+	switch o.Kind {
+	case OwnerUser, OwnerTeam, OwnerRole:
+		return nil
+	}
+	return fmt.Errorf("owner %q: unknown kind %q (want user, team or role): %w", o.Name, o.Kind, ErrInvalid)
+}
+
+// String is how an owner appears in the audit history: "team:payments
+// (business)".
+func (o Owner) String() string {
+	s := string(o.Kind) + ":" + o.Name
+	if o.Type != "" {
+		s += " (" + o.Type + ")"
+	}
+	return s
+}

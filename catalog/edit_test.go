@@ -1,0 +1,62 @@
+package catalog
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestCanEdit(t *testing.T) {
+	owned := Dataset{Key: Key{Namespace: "ns", Name: "t"}, Owners: []Sourced[Owner]{
+		{Value: Owner{Name: "bob@corp", Kind: OwnerUser}},
+		{Value: Owner{Name: "carol@corp", Kind: OwnerTeam}},
+	}}
+	tests := []struct {
+		name string
+		p    Principal
+		want error // nil: may edit
+	}{
+		{"anonymous", Principal{}, ErrUnauthenticated},
+		{"blank login", Principal{Login: " ", Role: RoleAdmin}, ErrUnauthenticated},
+		{"viewer", Principal{Login: "alice@corp", Role: RoleViewer}, ErrForbidden},
+		{"no role", Principal{Login: "alice@corp"}, ErrForbidden},
+		{"editor", Principal{Login: "alice@corp", Role: RoleEditor}, nil},
+		{"admin", Principal{Login: "alice@corp", Role: RoleAdmin}, nil},
+		{"viewer owning it", Principal{Login: "bob@corp", Role: RoleViewer}, nil},
+		{"viewer named like a team owner", Principal{Login: "carol@corp", Role: RoleViewer}, ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := AuthorizeEdit(tt.p, owned)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("AuthorizeEdit = %v, want %v", err, tt.want)
+			}
+			if got := CanEdit(tt.p, owned); got != (tt.want == nil) {
+				t.Errorf("CanEdit = %v, want %v", got, tt.want == nil)
+			}
+		})
+	}
+}
+
+func TestOwnerValidate(t *testing.T) {
+	tests := []struct {
+		o       Owner
+		wantErr bool
+	}{
+		{Owner{Name: "payments", Kind: OwnerTeam}, false},
+		{Owner{Name: "", Kind: OwnerTeam}, true},
+		{Owner{Name: "x", Kind: "group"}, true},
+	}
+	for _, tt := range tests {
+		if err := tt.o.Validate(); (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("%+v.Validate() = %v, want error %v", tt.o, err, tt.wantErr)
+		}
+	}
+	for _, tag := range []string{"", " pii", "x" + string(make([]byte, 100))} {
+		if err := ValidateTag(tag); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ValidateTag(%q) = %v, want ErrInvalid", tag, err)
+		}
+	}
+	if err := ValidateTag("pii"); err != nil {
+		t.Errorf("ValidateTag(pii) = %v", err)
+	}
+}

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+// An edit is a person's change to a dataset's documentation, tags or
+// owners. Each one runs in one transaction that locks the dataset, reads
+// it, asks catalog.AuthorizeEdit whether the principal may edit it, writes
+// the principal's facts (source "user:<login>", which no crawl replaces),
+// records the audit entry and appends to the change log. An edit that
+// changes nothing writes nothing and returns no entry.
+
+// editFunc applies one edit inside the transaction and says what changed:
+// nil when nothing did.
+type editFunc func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error)
+
+func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datasetID int64, do editFunc) (*catalog.AuditEntry, error) {
+	var entry *catalog.AuditEntry
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Lock the dataset so that concurrent edits see each other's
+		// "before" values.
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM datasets WHERE id = $1 FOR UPDATE`, datasetID).Scan(&id); err != nil {
+			return fmt.Errorf("dataset %d: %w", datasetID, translate(err))
+		}
+		ds, err := datasetsByIDs(ctx, tx, []int64{id})
+		if err != nil {
+			return err
+		}
+		d := ds[0]
+		if err := catalog.AuthorizeEdit(p, d); err != nil {
+			return err
+		}
+		now := s.now()
+		source := p.Source()
+		e, err := do(ctx, tx, d, source, now)
+		if err != nil || e == nil {
+			return err
+		}
+		e.At, e.Actor, e.DatasetID = now, p.Login, id
+		err = tx.QueryRow(ctx, `
+			INSERT INTO audit_log (at, actor, dataset_id, field, column_name, before, after)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			e.At, e.Actor, e.DatasetID, string(e.Field), e.Column, e.Before, e.After).Scan(&e.ID)
+		if err != nil {
+			return fmt.Errorf("record audit entry: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE datasets SET updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		entry = e
+		return appendChanges(ctx, tx, [][]any{changeRow(id, d.Key, catalog.ChangeUpdated, source, now)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s of dataset %d: %w", op, datasetID, translate(err))
+	}
+	return entry, nil
+}
+
+// userFacts makes sure the principal's facts row exists and carries the
+// time of their latest edit. Its hash is never compared, as no crawl writes
+// this source.
+func userFacts(ctx context.Context, tx pgx.Tx, id int64, source string, now time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO dataset_facts (dataset_id, source, content_hash, updated_at) VALUES ($1, $2, '\x00', $3)
+		ON CONFLICT (dataset_id, source) DO UPDATE SET updated_at = EXCLUDED.updated_at`, id, source, now)
+	return err
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// ownFacts returns what source asserts about d.
+func ownFacts(d catalog.Dataset, source string) (catalog.SourceFacts, bool) {
+	i := slices.IndexFunc(d.Sources, func(f catalog.SourceFacts) bool { return f.Source == source })
+	if i < 0 {
+		return catalog.SourceFacts{}, false
+	}
+	return d.Sources[i], true
+}
+
+// SetDatasetDescription records p's description of a dataset; "" withdraws
+// it, so that the description of the next source shows again. The audit
+// entry's Before is the description shown before, After what p wrote.
+func (s *Store) SetDatasetDescription(ctx context.Context, p catalog.Principal, datasetID int64, text string) (*catalog.AuditEntry, error) {
+	return s.edit(ctx, "set description", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
+		if own, _ := ownFacts(d, source); own.Description == text {
+			return nil, nil
+		}
+		if err := userFacts(ctx, tx, d.ID, source, now); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE dataset_facts SET description = $3 WHERE dataset_id = $1 AND source = $2`, d.ID, source, text); err != nil {
+			return nil, err
+		}
+		return &catalog.AuditEntry{Field: catalog.FieldDescription, Before: optional(d.Description), After: optional(text)}, nil
+	})
+}
+
+// SetColumnDescription records p's description of a column of a dataset;
+// "" withdraws it.
+func (s *Store) SetColumnDescription(ctx context.Context, p catalog.Principal, datasetID int64, column, text string) (*catalog.AuditEntry, error) {
+	return s.edit(ctx, "set column description", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
+		i := slices.IndexFunc(d.Columns, func(c catalog.DatasetColumn) bool { return c.Name == column })
+		if i < 0 {
+			return nil, fmt.Errorf("%s has no column %q: %w", d.Key, column, catalog.ErrNotFound)
+		}
+		c := d.Columns[i]
+		own, _ := ownFacts(d, source)
+		if j := slices.IndexFunc(own.Columns, func(c catalog.Column) bool { return c.Name == column }); (j >= 0 && own.Columns[j].Description == text) || (j < 0 && text == "") {
+			return nil, nil
+		}
+		if err := userFacts(ctx, tx, d.ID, source, now); err != nil {
+			return nil, err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO columns (dataset_id, source, name, description) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (dataset_id, source, name) DO UPDATE SET description = EXCLUDED.description`,
+			d.ID, source, column, text)
+		if err != nil {
+			return nil, err
+		}
+		return &catalog.AuditEntry{Field: catalog.FieldColumnDescription, Column: column, Before: optional(c.Description), After: optional(text)}, nil
+	})
+}
+
+// AddTag tags a dataset on p's behalf. A tag the dataset already has is
+// left as it is.
+func (s *Store) AddTag(ctx context.Context, p catalog.Principal, datasetID int64, tag string) (*catalog.AuditEntry, error) {
+	if err := catalog.ValidateTag(tag); err != nil {
+		return nil, fmt.Errorf("add tag to dataset %d: %w", datasetID, err)
+	}
+	return s.edit(ctx, "add tag", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
+		if slices.ContainsFunc(d.Tags, func(t catalog.Sourced[string]) bool { return t.Value == tag }) {
+			return nil, nil
+		}
+		if err := userFacts(ctx, tx, d.ID, source, now); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tags (dataset_id, source, tag) VALUES ($1, $2, $3)`, d.ID, source, tag); err != nil {
+			return nil, err
+		}
+		return &catalog.AuditEntry{Field: catalog.FieldTag, After: &tag}, nil
+	})
+}
+
+// RemoveTag removes a tag that people gave a dataset. A tag a crawled
+// source asserts cannot be removed here: the next crawl would bring it
+// back, so it must be removed at the source.
+func (s *Store) RemoveTag(ctx context.Context, p catalog.Principal, datasetID int64, tag string) (*catalog.AuditEntry, error) {
+	return s.edit(ctx, "remove tag", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
+		if !slices.ContainsFunc(d.Tags, func(t catalog.Sourced[string]) bool { return t.Value == tag }) {
+			return nil, fmt.Errorf("%s has no tag %q: %w", d.Key, tag, catalog.ErrNotFound)
+		}
+		for _, f := range d.Sources {
+			if !catalog.IsUserSource(f.Source) && f.RemovedAt == nil && slices.Contains(f.Tags, tag) {
+				return nil, fmt.Errorf("tag %q of %s comes from %s; remove it there: %w", tag, d.Key, f.Source, catalog.ErrInvalid)
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM tags WHERE dataset_id = $1 AND source LIKE 'user:%' AND tag = $2`, d.ID, tag); err != nil {
+			return nil, err
+		}
+		return &catalog.AuditEntry{Field: catalog.FieldTag, Before: &tag}, nil
+	})
+}
+
+// AddOwner records an owner of a dataset on p's behalf. An owner the
+// dataset already has (same name, kind and type) is left as it is.
+func (s *Store) AddOwner(ctx context.Context, p catalog.Principal, datasetID int64, o catalog.Owner) (*catalog.AuditEntry, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("add owner to dataset %d: %w", datasetID, err)
+	}
+	return s.edit(ctx, "add owner", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
+		if slices.ContainsFunc(d.Owners, func(x catalog.Sourced[catalog.Owner]) bool { return x.Value == o }) {
+			return nil, nil
+		}
+		if err := userFacts(ctx, tx, d.ID, source, now); err != nil {
+			return nil, err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO owners (dataset_id, source, owner, owner_kind, ownership_type) VALUES ($1, $2, $3, $4, $5)`,
+			d.ID, source, o.Name, string(o.Kind), o.Type)
+		if err != nil {
+			return nil, err
+		}
+		after := o.String()
+		return &catalog.AuditEntry{Field: catalog.FieldOwner, After: &after}, nil
+	})
+}
+
+// RemoveOwner removes an owner that people gave a dataset; like tags,
+// owners a crawled source asserts must be removed at the source.
+func (s *Store) RemoveOwner(ctx context.Context, p catalog.Principal, datasetID int64, o catalog.Owner) (*catalog.AuditEntry, error) {
+	return s.edit(ctx, "remove owner", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
+		if !slices.ContainsFunc(d.Owners, func(x catalog.Sourced[catalog.Owner]) bool { return x.Value == o }) {
+			return nil, fmt.Errorf("%s has no owner %s: %w", d.Key, o, catalog.ErrNotFound)
+		}
+		for _, f := range d.Sources {
+			if !catalog.IsUserSource(f.Source) && f.RemovedAt == nil && slices.Contains(f.Owners, o) {
+				return nil, fmt.Errorf("owner %s of %s comes from %s; remove it there: %w", o, d.Key, f.Source, catalog.ErrInvalid)
+			}
+		}
+		_, err := tx.Exec(ctx, `
+			DELETE FROM owners WHERE dataset_id = $1 AND source LIKE 'user:%' AND owner = $2 AND owner_kind = $3 AND ownership_type = $4`,
+			d.ID, o.Name, string(o.Kind), o.Type)
+		if err != nil {
+			return nil, err
+		}
+		before := o.String()
+		return &catalog.AuditEntry{Field: catalog.FieldOwner, Before: &before}, nil
+	})
+}
+
+// AuditLog lists at most limit audit entries of a dataset (every dataset
+// when datasetID is 0) with ids below before (0 for the newest), newest
+// first.
+func (s *Store) AuditLog(ctx context.Context, datasetID, before int64, limit int) ([]catalog.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, at, actor, dataset_id, field, column_name, before, after FROM audit_log
+		WHERE ($1 = 0 OR dataset_id = $1) AND ($2 = 0 OR id < $2)
+		ORDER BY id DESC LIMIT $3`, datasetID, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.AuditEntry, error) {
+		var e catalog.AuditEntry
+		err := row.Scan(&e.ID, &e.At, &e.Actor, &e.DatasetID, &e.Field, &e.Column, &e.Before, &e.After)
+		return e, err
+	})
+}

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+// batcher is what runs a batch of statements: the pool, or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// DatasetsByIDs returns the datasets with the given ids, merged, in the
+// order of ids; ids of no dataset are left out. It reads the facts of all
+// of them with five statements in one round trip, however many there are,
+// so that the API can load a page of datasets without a query per dataset.
+// Referenced (foreign keys pointing at a dataset) is not filled in: see
+// ReferencedBy.
+func (s *Store) DatasetsByIDs(ctx context.Context, ids []int64) ([]catalog.Dataset, error) {
+	ds, err := datasetsByIDs(ctx, s.pool, ids)
+	if err != nil {
+		return nil, fmt.Errorf("get %d datasets: %w", len(ids), err)
+	}
+	return ds, nil
+}
+
+func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Dataset, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	type loaded struct {
+		key      catalog.Key
+		created  time.Time
+		removed  *time.Time
+		facts    []catalog.SourceFacts
+		bySource map[string]int
+	}
+	byID := make(map[int64]*loaded, len(ids))
+	// facts returns the facts of a source on a dataset, adding them if the
+	// source has columns or owners but no facts row (ingest never does that;
+	// keep the facts rather than lose them).
+	facts := func(id int64, source string) *catalog.DatasetFacts {
+		l := byID[id]
+		if l == nil {
+			return &catalog.DatasetFacts{} // the dataset went between statements
+		}
+		i, ok := l.bySource[source]
+		if !ok {
+			i = len(l.facts)
+			l.facts = append(l.facts, catalog.SourceFacts{Source: source, DatasetFacts: catalog.DatasetFacts{Key: l.key}})
+			l.bySource[source] = i
+		}
+		return &l.facts[i].DatasetFacts
+	}
+
+	b := &pgx.Batch{}
+	b.Queue(`
+		SELECT d.id, d.namespace, d.name, d.created_at, d.removed_at,
+		       f.source, f.platform, f.kind, f.description, f.definition, f.row_estimate, f.size_bytes,
+		       f.partition_key, f.partitions, f.properties, f.updated_at, f.removed_at
+		FROM datasets d LEFT JOIN dataset_facts f ON f.dataset_id = d.id
+		WHERE d.id = ANY($1) ORDER BY d.id, f.source`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				id                       int64
+				key                      catalog.Key
+				created                  time.Time
+				removed                  *time.Time
+				source, platform, kind   *string
+				desc, def, partKey       *string
+				rowEst, size             *int64
+				parts                    []catalog.Partition
+				props                    map[string]string
+				factUpdated, factRemoved *time.Time
+			)
+			if err := rows.Scan(&id, &key.Namespace, &key.Name, &created, &removed,
+				&source, &platform, &kind, &desc, &def, &rowEst, &size, &partKey, &parts, &props, &factUpdated, &factRemoved); err != nil {
+				return err
+			}
+			l := byID[id]
+			if l == nil {
+				l = &loaded{key: key, created: created, removed: removed, bySource: map[string]int{}}
+				byID[id] = l
+			}
+			if source == nil {
+				continue // a dataset without facts
+			}
+			l.bySource[*source] = len(l.facts)
+			l.facts = append(l.facts, catalog.SourceFacts{
+				Source: *source, UpdatedAt: *factUpdated, RemovedAt: factRemoved,
+				DatasetFacts: catalog.DatasetFacts{
+					Key: key, Platform: *platform, Kind: catalog.Kind(*kind), Description: *desc, Definition: *def,
+					RowEstimate: rowEst, SizeBytes: size, PartitionKey: *partKey, Partitions: parts, Properties: props,
+				},
+			})
+		}
+		return rows.Err()
+	})
+	b.Queue(`
+		SELECT dataset_id, source, name, ordinal, data_type, nullable, default_expr, description, primary_key
+		FROM columns WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, ordinal, name`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id  int64
+			src string
+			c   catalog.Column
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
+			f := facts(id, src)
+			f.Columns = append(f.Columns, c)
+			return nil
+		})
+		return err
+	})
+	b.Queue(`
+		SELECT dataset_id, source, name, columns, target_namespace, target_name, target_columns
+		FROM foreign_keys WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, name`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id  int64
+			src string
+			fk  catalog.ForeignKey
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
+			f := facts(id, src)
+			f.ForeignKeys = append(f.ForeignKeys, fk)
+			return nil
+		})
+		return err
+	})
+	b.Queue(`
+		SELECT dataset_id, source, owner, owner_kind, ownership_type
+		FROM owners WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, owner`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id  int64
+			src string
+			o   catalog.Owner
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &o.Name, &o.Kind, &o.Type}, func() error {
+			f := facts(id, src)
+			f.Owners = append(f.Owners, o)
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT dataset_id, source, tag FROM tags WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, tag`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id       int64
+			src, tag string
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &tag}, func() error {
+			f := facts(id, src)
+			f.Tags = append(f.Tags, tag)
+			return nil
+		})
+		return err
+	})
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	out := make([]catalog.Dataset, 0, len(byID))
+	for _, id := range ids {
+		if l := byID[id]; l != nil {
+			out = append(out, catalog.Merge(id, l.key, l.created, l.removed, l.facts))
+		}
+	}
+	return out, nil
+}
+
+// DatasetIDs returns the ids of the datasets with the given keys; keys of
+// no dataset are left out of the map.
+func (s *Store) DatasetIDs(ctx context.Context, keys []catalog.Key) (map[catalog.Key]int64, error) {
+	nss, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		nss[i], names[i] = k.Namespace, k.Name
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.namespace, d.name FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), err)
+	}
+	out := make(map[catalog.Key]int64, len(keys))
+	var (
+		id  int64
+		key catalog.Key
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error { out[key] = id; return nil }); err != nil {
+		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), err)
+	}
+	return out, nil
+}
+
+// ReferencedBy returns, for each key, the foreign keys of live facts of
+// other datasets that point at it, in one statement.
+func (s *Store) ReferencedBy(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Sourced[catalog.ReverseKey], error) {
+	nss, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		nss[i], names[i] = k.Namespace, k.Name
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT fk.target_namespace, fk.target_name, d.namespace, d.name, fk.name, fk.columns, fk.target_columns, fk.source, df.updated_at
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN foreign_keys fk ON fk.target_namespace = k.namespace AND fk.target_name = k.name
+		JOIN datasets d ON d.id = fk.dataset_id
+		JOIN dataset_facts df ON df.dataset_id = fk.dataset_id AND df.source = fk.source
+		WHERE df.removed_at IS NULL
+		ORDER BY fk.target_namespace, fk.target_name, d.name, fk.name`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("find foreign keys referencing %d datasets: %w", len(keys), err)
+	}
+	out := make(map[catalog.Key][]catalog.Sourced[catalog.ReverseKey], len(keys))
+	var (
+		target catalog.Key
+		r      catalog.Sourced[catalog.ReverseKey]
+	)
+	_, err = pgx.ForEachRow(rows, []any{&target.Namespace, &target.Name, &r.Value.From.Namespace, &r.Value.From.Name,
+		&r.Value.Name, &r.Value.Columns, &r.Value.TargetCol, &r.Source, &r.UpdatedAt}, func() error {
+		out[target] = append(out[target], r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find foreign keys referencing %d datasets: %w", len(keys), err)
+	}
+	return out, nil
+}
+
+// HistoryPage asks for a page of one dataset's schema history: at most
+// Limit versions older than Before (all when Before is 0), newest first.
+// Without Columns, versions come with their diffs but not the full column
+// lists, which are most of their size.
+type HistoryPage struct {
+	DatasetID int64
+	Limit     int
+	Before    int
+	Columns   bool
+}
+
+// SchemaHistories returns a page of schema history for each request, in
+// one statement.
+func (s *Store) SchemaHistories(ctx context.Context, pages []HistoryPage) (map[HistoryPage][]catalog.SchemaVersion, error) {
+	ids, limits, befores, cols := make([]int64, len(pages)), make([]int32, len(pages)), make([]int32, len(pages)), make([]bool, len(pages))
+	for i, p := range pages {
+		ids[i], limits[i], befores[i], cols[i] = p.DatasetID, int32(p.Limit), int32(p.Before), p.Columns
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT k.i, v.version, v.source, v.recorded_at, CASE WHEN k.cols THEN v.columns ELSE '[]' END, v.diff
+		FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bool[]) WITH ORDINALITY AS k(id, lim, before, cols, i)
+		CROSS JOIN LATERAL (
+			SELECT * FROM schema_versions
+			WHERE dataset_id = k.id AND (k.before = 0 OR version < k.before)
+			ORDER BY version DESC LIMIT k.lim
+		) v
+		ORDER BY k.i, v.version DESC`, ids, limits, befores, cols)
+	if err != nil {
+		return nil, fmt.Errorf("schema history of %d datasets: %w", len(pages), err)
+	}
+	out := make(map[HistoryPage][]catalog.SchemaVersion, len(pages))
+	var (
+		i int
+		v catalog.SchemaVersion
+	)
+	_, err = pgx.ForEachRow(rows, []any{&i, &v.Version, &v.Source, &v.At, &v.Columns, &v.Diff}, func() error {
+		p := pages[i-1]
+		out[p] = append(out[p], v)
+		v = catalog.SchemaVersion{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schema history of %d datasets: %w", len(pages), err)
+	}
+	return out, nil
+}

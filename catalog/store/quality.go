@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+// DatasetJobs returns the jobs that write the dataset key and those that
+// read it, with every input and output each source gave them. Removed
+// jobs are included with RemovedAt set, as history. A key that no job
+// names yields empty lists, not ErrNotFound: lineage may name datasets no
+// source described.
+func (s *Store) DatasetJobs(ctx context.Context, key catalog.Key) (catalog.DatasetJobs, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH around AS (
+			SELECT DISTINCT job_id, source, direction FROM job_io WHERE namespace = $1 AND name = $2
+		)
+		SELECT a.direction, j.id, j.namespace, j.name, f.source, f.type, f.description, f.sql, f.compiled_sql,
+		       f.properties, f.updated_at, f.removed_at,
+		       coalesce((SELECT array_agg(io.namespace ORDER BY io.namespace, io.name) FROM job_io io
+		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'in'), '{}'),
+		       coalesce((SELECT array_agg(io.name ORDER BY io.namespace, io.name) FROM job_io io
+		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'in'), '{}'),
+		       coalesce((SELECT array_agg(io.namespace ORDER BY io.namespace, io.name) FROM job_io io
+		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'out'), '{}'),
+		       coalesce((SELECT array_agg(io.name ORDER BY io.namespace, io.name) FROM job_io io
+		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'out'), '{}')
+		FROM around a
+		JOIN jobs j ON j.id = a.job_id
+		JOIN job_facts f ON f.job_id = a.job_id AND f.source = a.source
+		ORDER BY a.direction, j.namespace, j.name, f.source`, key.Namespace, key.Name)
+	if err != nil {
+		return catalog.DatasetJobs{}, fmt.Errorf("jobs of dataset %s: %w", key, err)
+	}
+	var (
+		out                         catalog.DatasetJobs
+		dir                         string
+		j                           catalog.SourceJob
+		inNS, inName, outNS, outNam []string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&dir, &j.ID, &j.Key.Namespace, &j.Key.Name, &j.Source, &j.Type, &j.Description,
+		&j.SQL, &j.CompiledSQL, &j.Properties, &j.UpdatedAt, &j.RemovedAt, &inNS, &inName, &outNS, &outNam}, func() error {
+		j.Inputs, j.Outputs = zipKeys(inNS, inName), zipKeys(outNS, outNam)
+		if dir == "out" {
+			out.Producers = append(out.Producers, j)
+		} else {
+			out.Consumers = append(out.Consumers, j)
+		}
+		j = catalog.SourceJob{}
+		return nil
+	})
+	if err != nil {
+		return catalog.DatasetJobs{}, fmt.Errorf("jobs of dataset %s: %w", key, err)
+	}
+	return out, nil
+}
+
+func zipKeys(nss, names []string) []catalog.Key {
+	keys := make([]catalog.Key, len(nss))
+	for i := range nss {
+		keys[i] = catalog.Key{Namespace: nss[i], Name: names[i]}
+	}
+	return keys
+}
+
+// Checks returns the quality checks on a dataset from every source, each
+// with its latest result, ordered by column, then name. Removed checks are
+// included with RemovedAt set.
+func (s *Store) Checks(ctx context.Context, key catalog.Key) ([]catalog.SourceCheck, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.source, c.name, c.column_name, c.type, c.severity, c.definition, c.properties, c.updated_at, c.removed_at,
+		       r.run_id, r.status, r.failures, r.message, r.started_at, r.duration
+		FROM quality_checks c
+		LEFT JOIN LATERAL (
+			SELECT * FROM quality_results r
+			WHERE r.source = c.source AND r.check_name = c.name
+			ORDER BY r.started_at DESC, r.recorded_at DESC LIMIT 1
+		) r ON true
+		WHERE c.dataset_namespace = $1 AND c.dataset_name = $2
+		ORDER BY c.column_name, c.name, c.source`, key.Namespace, key.Name)
+	if err != nil {
+		return nil, fmt.Errorf("checks of dataset %s: %w", key, err)
+	}
+	checks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.SourceCheck, error) {
+		var (
+			c        catalog.SourceCheck
+			runID    *string
+			status   *string
+			failures *int64
+			message  *string
+			started  *time.Time
+			duration *time.Duration
+		)
+		err := row.Scan(&c.Source, &c.Name, &c.Column, &c.Type, &c.Severity, &c.Definition, &c.Properties, &c.UpdatedAt, &c.RemovedAt,
+			&runID, &status, &failures, &message, &started, &duration)
+		c.Dataset = key
+		if runID != nil {
+			c.Latest = &catalog.QualityResult{Check: c.Name, Dataset: key, RunID: *runID, Status: *status,
+				Failures: failures, Message: *message, StartedAt: *started, Duration: *duration}
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checks of dataset %s: %w", key, err)
+	}
+	return checks, nil
+}
+
+// CheckResults returns the history of one check of a source, newest first.
+func (s *Store) CheckResults(ctx context.Context, source, check string, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
+	return s.results(ctx, fmt.Sprintf("results of check %s of %s", check, source), `source = $1 AND check_name = $2`, source, check, limit)
+}
+
+// QualityResults returns the results of every check on a dataset, newest
+// first.
+func (s *Store) QualityResults(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
+	return s.results(ctx, "quality results of dataset "+key.String(), `dataset_namespace = $1 AND dataset_name = $2`, key.Namespace, key.Name, limit)
+}
+
+// results reads results matching where, which compares two columns with
+// $1 and $2.
+func (s *Store) results(ctx context.Context, what, where, a, b string, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT source, check_name, dataset_namespace, dataset_name, run_id, status, failures, message,
+		       started_at, duration, recorded_at
+		FROM quality_results WHERE `+where+`
+		ORDER BY started_at DESC, check_name, source LIMIT $3`, a, b, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	res, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Sourced[catalog.QualityResult], error) {
+		var r catalog.Sourced[catalog.QualityResult]
+		v := &r.Value
+		err := row.Scan(&r.Source, &v.Check, &v.Dataset.Namespace, &v.Dataset.Name, &v.RunID, &v.Status, &v.Failures, &v.Message,
+			&v.StartedAt, &v.Duration, &r.UpdatedAt)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return res, nil
+}
+
+// FreshnessHistory returns a dataset's freshness observations from every
+// source, newest first.
+func (s *Store) FreshnessHistory(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.FreshnessObservation], error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT source, observed_at, max_loaded_at, status, warn_after, error_after, criteria, message, run_id, recorded_at
+		FROM freshness_observations WHERE dataset_namespace = $1 AND dataset_name = $2
+		ORDER BY observed_at DESC, source LIMIT $3`, key.Namespace, key.Name, limit)
+	if err != nil {
+		return nil, fmt.Errorf("freshness of dataset %s: %w", key, err)
+	}
+	obs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Sourced[catalog.FreshnessObservation], error) {
+		var o catalog.Sourced[catalog.FreshnessObservation]
+		v := &o.Value
+		err := row.Scan(&o.Source, &v.ObservedAt, &v.MaxLoadedAt, &v.Status, &v.WarnAfter, &v.ErrorAfter, &v.Criteria, &v.Message, &v.RunID, &o.UpdatedAt)
+		v.Dataset = key
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("freshness of dataset %s: %w", key, err)
+	}
+	return obs, nil
+}

@@ -1,0 +1,152 @@
+package graph_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"almanac/catalog"
+	"almanac/catalog/store"
+)
+
+// fixtureNS is the namespace of the fixture catalog; the examples in
+// docs/graphql and the README name its datasets.
+const fixtureNS = "postgres://warehouse.demo:5432"
+
+func fkey(name string) catalog.Key { return catalog.Key{Namespace: fixtureNS, Name: name} }
+
+func ptr[T any](v T) *T { return &v }
+
+// warehouse is what the postgres source reports: tables with keys, a view
+// and a partitioned table.
+func warehouse() []catalog.DatasetFacts {
+	return []catalog.DatasetFacts{
+		{
+			Key: fkey("warehouse.marts.customers"), Platform: "postgres", Kind: catalog.KindTable,
+			Description: "One row per customer.", RowEstimate: ptr[int64](1200), SizeBytes: ptr[int64](262144),
+			Properties: map[string]string{"tablespace": "pg_default"},
+			Columns: []catalog.Column{
+				{Name: "id", Ordinal: 1, Type: "bigint", PrimaryKey: true},
+				{Name: "email", Ordinal: 2, Type: "text", Nullable: true, Description: "Email address."},
+				{Name: "country", Ordinal: 3, Type: "text", Nullable: true},
+			},
+			Owners: []catalog.Owner{{Name: "analytics_owner", Kind: catalog.OwnerRole, Type: "technical"}},
+		},
+		{
+			Key: fkey("warehouse.marts.orders"), Platform: "postgres", Kind: catalog.KindTable,
+			Description: "Orders placed in the shop.", RowEstimate: ptr[int64](50000), SizeBytes: ptr[int64](8388608),
+			Columns: []catalog.Column{
+				{Name: "id", Ordinal: 1, Type: "bigint", PrimaryKey: true},
+				{Name: "customer_id", Ordinal: 2, Type: "bigint"},
+				{Name: "amount", Ordinal: 3, Type: "numeric(12,2)", Default: "0"},
+				{Name: "placed_at", Ordinal: 4, Type: "timestamptz"},
+			},
+			ForeignKeys: []catalog.ForeignKey{{Name: "orders_customer_fk", Columns: []string{"customer_id"}, Target: fkey("warehouse.marts.customers"), TargetCol: []string{"id"}}},
+			Owners:      []catalog.Owner{{Name: "analytics_owner", Kind: catalog.OwnerRole, Type: "technical"}},
+		},
+		{
+			Key: fkey("warehouse.marts.big_orders"), Platform: "postgres", Kind: catalog.KindView,
+			Definition: "SELECT * FROM marts.orders WHERE amount > 100",
+			Columns:    []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint", Nullable: true}, {Name: "amount", Ordinal: 2, Type: "numeric(12,2)", Nullable: true}},
+		},
+		{
+			Key: fkey("warehouse.finance.revenue"), Platform: "postgres", Kind: catalog.KindPartitioned,
+			Description: "Revenue by day.", PartitionKey: "RANGE (day)",
+			Partitions: []catalog.Partition{{Name: "finance.revenue_2025", Bound: "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"}},
+			Columns:    []catalog.Column{{Name: "day", Ordinal: 1, Type: "date"}, {Name: "amount", Ordinal: 2, Type: "numeric"}},
+			Owners:     []catalog.Owner{{Name: "finance_owner", Kind: catalog.OwnerRole, Type: "technical"}},
+		},
+		{
+			Key: fkey("warehouse.staging.stg_orders"), Platform: "postgres", Kind: catalog.KindView,
+			Definition: "SELECT * FROM raw.orders",
+			Columns:    []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint", Nullable: true}},
+		},
+	}
+}
+
+// dbt documents and tags two of the tables.
+func dbt() []catalog.DatasetFacts {
+	return []catalog.DatasetFacts{
+		{
+			Key: fkey("warehouse.marts.customers"), Platform: "dbt", Kind: catalog.KindModel,
+			Description: "Customers who ordered at least once (dbt).",
+			Columns:     []catalog.Column{{Name: "email", Description: "Lower-cased contact address."}},
+			Owners:      []catalog.Owner{{Name: "bob@corp", Kind: catalog.OwnerUser, Type: "business"}},
+			Tags:        []string{"core", "pii"},
+		},
+		{
+			Key: fkey("warehouse.marts.orders"), Platform: "dbt", Kind: catalog.KindModel,
+			Owners: []catalog.Owner{{Name: "payments", Kind: catalog.OwnerTeam, Type: "business"}},
+			Tags:   []string{"core"},
+		},
+	}
+}
+
+func crawl(ctx context.Context, t testing.TB, st *store.Store, source string, ds []catalog.DatasetFacts, crawlErrs ...catalog.CrawlError) {
+	t.Helper()
+	_, err := st.Crawl(ctx, source, func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: ds, Errors: crawlErrs, Scopes: []catalog.Scope{{Namespace: fixtureNS}}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildFixture fills a fresh catalog: two crawls of the warehouse (the
+// second changes the orders table's columns, so it has schema history, and
+// drops stg_orders, so it is removed), one of dbt, one that failed, and
+// edits by alice.
+func buildFixture(t testing.TB, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.RegisterSource(ctx, store.Source{Name: "postgres:demo", Type: "postgres", Namespace: fixtureNS, Schedule: "@hourly"}); err != nil {
+		t.Fatal(err)
+	}
+	crawl(ctx, t, st, "postgres:demo", warehouse())
+	ds := warehouse()
+	orders := &ds[1]
+	orders.Columns = append(orders.Columns[:2:2], // amount retyped, placed_at renamed, status added
+		catalog.Column{Name: "amount", Ordinal: 3, Type: "numeric(14,2)", Default: "0"},
+		catalog.Column{Name: "ordered_at", Ordinal: 4, Type: "timestamptz"},
+		catalog.Column{Name: "status", Ordinal: 5, Type: "text", Nullable: true},
+	)
+	crawl(ctx, t, st, "postgres:demo", ds[:4], catalog.CrawlError{Object: "warehouse.raw.events", Message: "permission denied for table events"})
+	crawl(ctx, t, st, "dbt:analytics", dbt())
+	if _, err := st.Crawl(ctx, "dbt:analytics", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{}, errors.New("manifest.json: unexpected end of JSON input")
+	}); err == nil {
+		t.Fatal("failing crawl succeeded")
+	}
+
+	alice := catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
+	id := datasetID(t, st, "warehouse.marts.orders")
+	for _, edit := range []func() (*catalog.AuditEntry, error){
+		func() (*catalog.AuditEntry, error) {
+			return st.SetDatasetDescription(ctx, alice, id, "Every order placed in the web shop, one row each.")
+		},
+		func() (*catalog.AuditEntry, error) {
+			return st.SetColumnDescription(ctx, alice, id, "amount", "Order total in EUR, tax included.")
+		},
+		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, alice, id, "finance") },
+		func() (*catalog.AuditEntry, error) {
+			return st.AddOwner(ctx, alice, id, catalog.Owner{Name: "alice@corp", Kind: catalog.OwnerUser, Type: "steward"})
+		},
+	} {
+		if _, err := edit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func datasetID(t testing.TB, st *store.Store, name string) int64 {
+	t.Helper()
+	ids, err := st.DatasetIDs(context.Background(), []catalog.Key{fkey(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := ids[fkey(name)]
+	if !ok {
+		t.Fatalf("no dataset %s in the fixture", name)
+	}
+	return id
+}

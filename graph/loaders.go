@@ -1,0 +1,97 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"almanac/catalog"
+	"almanac/catalog/store"
+)
+
+// loaderWait is how long a loader gathers keys before it queries: long
+// enough for the resolvers of one list's items, which gqlgen runs
+// concurrently, to join one batch; short against a request's few
+// milliseconds.
+const loaderWait = 500 * time.Microsecond
+
+// loaders batch what the fields of many objects in one request need, so
+// that a page of 50 datasets costs the same few statements as one. They
+// live for one request: their caches never serve another request's reads.
+type loaders struct {
+	datasets   *dataloadgen.Loader[int64, *catalog.Dataset]
+	ids        *dataloadgen.Loader[catalog.Key, int64]
+	referenced *dataloadgen.Loader[catalog.Key, []catalog.Sourced[catalog.ReverseKey]]
+	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
+}
+
+func newLoaders(st *store.Store) *loaders {
+	wait := dataloadgen.WithWait(loaderWait)
+	return &loaders{
+		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
+			ds, err := st.DatasetsByIDs(ctx, ids)
+			if err != nil {
+				return nil, []error{err}
+			}
+			byID := make(map[int64]*catalog.Dataset, len(ds))
+			for i := range ds {
+				byID[ds[i].ID] = &ds[i]
+			}
+			out, errs := make([]*catalog.Dataset, len(ids)), make([]error, len(ids))
+			for i, id := range ids {
+				if out[i] = byID[id]; out[i] == nil {
+					errs[i] = fmt.Errorf("dataset %d: %w", id, catalog.ErrNotFound)
+				}
+			}
+			return out, errs
+		}, wait),
+		ids: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([]int64, []error) {
+			m, err := st.DatasetIDs(ctx, keys)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out, errs := make([]int64, len(keys)), make([]error, len(keys))
+			for i, k := range keys {
+				var ok bool
+				if out[i], ok = m[k]; !ok {
+					errs[i] = fmt.Errorf("dataset %s: %w", k, catalog.ErrNotFound)
+				}
+			}
+			return out, errs
+		}, wait),
+		referenced: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([][]catalog.Sourced[catalog.ReverseKey], []error) {
+			m, err := st.ReferencedBy(ctx, keys)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([][]catalog.Sourced[catalog.ReverseKey], len(keys))
+			for i, k := range keys {
+				out[i] = m[k]
+			}
+			return out, nil
+		}, wait),
+		history: dataloadgen.NewLoader(func(ctx context.Context, pages []store.HistoryPage) ([][]catalog.SchemaVersion, []error) {
+			m, err := st.SchemaHistories(ctx, pages)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([][]catalog.SchemaVersion, len(pages))
+			for i, p := range pages {
+				out[i] = m[p]
+			}
+			return out, nil
+		}, wait),
+	}
+}
+
+type loadersKey struct{}
+
+func withLoaders(ctx context.Context, l *loaders) context.Context {
+	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+func loadersFrom(ctx context.Context) *loaders {
+	return ctx.Value(loadersKey{}).(*loaders)
+}

@@ -1,0 +1,98 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"almanac/catalog"
+	"almanac/catalog/store"
+	"almanac/graph/model"
+)
+
+// Resolver is the root of the resolvers. They stay thin: they decode
+// arguments, call the store through the request's loaders and convert
+// catalog values to the schema's.
+type Resolver struct {
+	store *store.Store
+}
+
+// datasetByKey loads a dataset by namespace and name through the loaders.
+func datasetByKey(ctx context.Context, key catalog.Key) (*catalog.Dataset, error) {
+	l := loadersFrom(ctx)
+	id, err := l.ids.Load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return l.datasets.Load(ctx, id)
+}
+
+// nullIfNotFound turns a missing object into null, as the schema's
+// nullable fields promise.
+func nullIfNotFound[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// editPayload reads the dataset back after an edit, bypassing the
+// request's cache of it.
+func (r *Resolver) editPayload(ctx context.Context, id int64, entry *catalog.AuditEntry, err error) (*model.EditPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	ds, err := r.store.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, fmt.Errorf("dataset %d: %w", id, catalog.ErrNotFound)
+	}
+	l := loadersFrom(ctx)
+	l.datasets.Clear(id)
+	l.datasets.Prime(id, &ds[0])
+	return &model.EditPayload{Dataset: &ds[0], AuditEntry: entry}, nil
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// pageOf is the page info of a connection whose edges are edges.
+func pageOf[E any](edges []E, hasNext bool, cursor func(E) string) *model.PageInfo {
+	p := &model.PageInfo{HasNextPage: hasNext}
+	if len(edges) > 0 {
+		start, end := cursor(edges[0]), cursor(edges[len(edges)-1])
+		p.StartCursor, p.EndCursor = &start, &end
+	}
+	return p
+}
+
+// selects reports whether the current field's selection asks for the
+// field name, so that a count nobody reads is not computed.
+func selects(ctx context.Context, name string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// properties lists a property map ordered by key.
+func properties(m map[string]string) []model.Property {
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]model.Property, len(keys))
+	for i, k := range keys {
+		out[i] = model.Property{Key: k, Value: m[k]}
+	}
+	return out
+}
