@@ -74,14 +74,12 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-// readmeBlocks returns every ```graphql block of the README and of its
-// GraphQL section kept in docs/graphql (until that is pasted into the
-// README), by file and number.
+// readmeBlocks returns every ```graphql block of the README, by number.
 func readmeBlocks(t *testing.T) map[string]string {
 	t.Helper()
 	fence := regexp.MustCompile("(?s)```graphql\n(.*?)```")
 	blocks := map[string]string{}
-	for _, file := range []string{"../README.md", filepath.Join(docsDir, "README-section.md")} {
+	for _, file := range []string{"../README.md"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
