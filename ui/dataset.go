@@ -345,8 +345,24 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, datasetPage(newDatasetView(d, history, s.now())))
+	jobs, err := s.store.DatasetJobs(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	checks, err := s.store.Checks(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	fresh, err := s.store.FreshnessHistory(r.Context(), key, freshnessLimit)
+	if err != nil {
+		return err
+	}
+	act := newActivityView(jobs, checks, fresh, s.now())
+	return s.render(w, r, datasetPage(newDatasetView(d, history, s.now()), act))
 }
+
+// freshnessLimit is how many freshness observations the page shows.
+const freshnessLimit = 5
 
 // joinCols lists column names.
 func joinCols(cols []string) string { return strings.Join(cols, ", ") }

@@ -1,0 +1,71 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"almanac/catalog"
+	"almanac/catalog/store"
+)
+
+// TestDatasetActivity shows a dataset's lineage, quality checks and
+// freshness as the dbt crawler records them.
+func TestDatasetActivity(t *testing.T) {
+	var st *store.Store
+	p := newPortal(t, func(o *Options) { st = o.Store })
+	orders := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.fct_orders"}
+	customers := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.dim_customers"}
+	staged := catalog.Key{Namespace: warehouseNS, Name: "warehouse.staging.stg_orders"}
+	_, err := st.Crawl(context.Background(), "dbt:activity", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{
+			Jobs: []catalog.Job{
+				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.shop.fct_orders"}, Type: "dbt_model", Inputs: []catalog.Key{staged, customers}, Outputs: []catalog.Key{orders}},
+				{Key: catalog.JobKey{Namespace: "dbt", Name: "exposure.shop.revenue"}, Type: "dbt_exposure", Description: "Revenue dashboard",
+					Properties: map[string]string{"url": "javascript:alert(1)"}, Inputs: []catalog.Key{orders}},
+			},
+			Checks: []catalog.QualityCheck{
+				{Dataset: orders, Column: "order_id", Name: "test.unique_order_id", Type: "unique"},
+				{Dataset: orders, Column: "customer_key", Name: "test.not_null_customer_key", Type: "not_null"},
+			},
+			Results: []catalog.QualityResult{
+				{Check: "test.unique_order_id", Dataset: orders, Status: catalog.QualityPass, StartedAt: now.Add(-time.Hour), RunID: "r1"},
+				{Check: "test.not_null_customer_key", Dataset: orders, Status: "fail", Failures: ptr[int64](3), Message: "Got 3 results", StartedAt: now.Add(-time.Hour), RunID: "r1"},
+			},
+			Freshness: []catalog.FreshnessObservation{
+				{Dataset: orders, ObservedAt: now.Add(-30 * time.Minute), MaxLoadedAt: ptr(now.Add(-2 * time.Hour)), Status: "warn", WarnAfter: "1 hour"},
+			},
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.get(t, datasetPath(orders))
+	if r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	body := r.body
+	for _, want := range []string{
+		`id="lineage-heading"`, ">warehouse.staging.stg_orders</a>", ">warehouse.marts.dim_customers</a>",
+		"model.shop.fct_orders", "exposure.shop.revenue", "Revenue dashboard",
+		`id="quality-heading"`, "test.not_null_customer_key", "3 failing rows", "Got 3 results",
+		`id="freshness-heading"`, "warn after 1 hour",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dataset page lacks %q", want)
+		}
+	}
+	// The failing check is listed before the passing one.
+	if strings.Index(body, "test.not_null_customer_key") > strings.Index(body, "test.unique_order_id") {
+		t.Error("failing check not listed first")
+	}
+	if strings.Contains(body, "javascript:") {
+		t.Error("a crawled javascript: URL became a link")
+	}
+	// Upstream of the dimension: nothing; downstream: fct_orders.
+	r = p.get(t, datasetPath(customers))
+	if !strings.Contains(r.body, `id="lineage-heading"`) || !strings.Contains(r.body, ">warehouse.marts.fct_orders</a>") {
+		t.Error("dim_customers does not show fct_orders downstream")
+	}
+}
