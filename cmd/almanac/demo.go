@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog/pgcluster"
+	"almanac/graph"
 )
 
 // warehouseSQL builds the demo warehouse: an e-commerce analytics
@@ -76,7 +77,10 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err := crawlNow(ctx, cfg, log, []string{"demo"}, discard{}); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log)
+	// The demo is a local playground: its API treats every request as the
+	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
+	// It listens on 127.0.0.1 unless told otherwise.
+	return serve(ctx, cfg, log, graph.DevAuthenticator("demo"))
 }
 
 type discard struct{}

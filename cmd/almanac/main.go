@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, log)
+		return serve(ctx, cfg, log, nil)
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
 	case "migrate":

@@ -157,6 +157,16 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s = %d", path, resp.StatusCode)
 		}
 	}
+	// The GraphQL API is served beside the portal, anonymous for reads.
+	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(`{"query":"{ datasets(first: 1) { totalCount } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"totalCount":0`) {
+		t.Errorf("POST /graphql = %d %s", resp.StatusCode, body)
+	}
 	cancel()
 	select {
 	case err := <-done:

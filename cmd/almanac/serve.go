@@ -17,6 +17,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"almanac/catalog"
+	"almanac/graph"
 	"almanac/migrations"
 	"almanac/ui"
 )
@@ -88,8 +90,10 @@ func newScheduler(pool *pgxpool.Pool, cfg *Config, c *crawler, log *slog.Logger)
 	})
 }
 
-// serve is `almanac serve`: the portal plus scheduled crawls, until ctx ends.
-func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// serve is `almanac serve`: the portal, the GraphQL API and scheduled
+// crawls, until ctx ends. auth says who makes an API request; nil makes
+// every request anonymous (reads only).
+func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.Request) (catalog.Principal, bool)) error {
 	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
@@ -128,7 +132,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log)
+	api := graph.NewHandler(graph.Options{Store: st, Logger: log, Authenticate: auth})
+	mux := http.NewServeMux()
+	mux.Handle("GET /graphql", api)
+	mux.Handle("POST /graphql", api)
+	mux.Handle("/", srv.Handler())
+	return listenAndServe(ctx, cfg.Listen, mux, log)
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.
