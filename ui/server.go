@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"almanac/catalog/store"
+	"almanac/search"
 )
 
 // Options configure a Server.
@@ -38,6 +39,10 @@ type Options struct {
 	// collectors and the catalog gauges; /metrics serves it. Nil uses a new
 	// registry of the server's own.
 	Registry *prometheus.Registry
+	// Search is the full-text index behind /search and the search box's
+	// suggestions. Nil sends /search to the dataset listing filtered by
+	// name prefix.
+	Search *search.Index
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -47,6 +52,7 @@ type Server struct {
 	log      *slog.Logger
 	ready    func(ctx context.Context) error
 	registry *prometheus.Registry
+	search   *search.Index
 	requests *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -63,6 +69,7 @@ func New(opts Options) (*Server, error) {
 		log:      opts.Logger,
 		ready:    opts.Ready,
 		registry: opts.Registry,
+		search:   opts.Search,
 		now:      time.Now,
 	}
 	if s.log == nil {
@@ -122,7 +129,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /datasets/{ns}/{name...}", s.handle(s.serveDataset))
 	mux.Handle("GET /sources", s.handle(s.serveSources))
 	mux.Handle("GET /runs/{id}", s.handle(s.serveRun))
-	mux.Handle("GET /search", s.handle(s.serveSearch))
+	if s.search != nil {
+		mux.Handle("GET /search", s.handle(s.serveSearchPage))
+		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))
+	} else {
+		mux.Handle("GET /search", s.handle(s.serveSearch))
+	}
 	mux.Handle("GET /static/", staticHandler())
 	// Anything else is a page that does not exist, shown as one.
 	mux.Handle("GET /", s.handle(s.serveNotFound))
@@ -166,8 +178,8 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "ok")
 }
 
-// serveSearch stands in for the search page until the search index lands:
-// it browses datasets whose name starts with the query.
+// serveSearch stands in for the search page when the server has no search
+// index: it browses datasets whose name starts with the query.
 func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query().Get("q")
 	target := "/"

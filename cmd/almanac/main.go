@@ -26,6 +26,7 @@ Usage:
   almanac serve   [-config almanac.yaml]            serve the portal and run scheduled crawls
   almanac crawl   [-config almanac.yaml] [source…]  crawl sources now (all when none named)
   almanac migrate [-config almanac.yaml]            apply database migrations
+  almanac reindex [-config almanac.yaml]            rebuild the search index from the catalog
   almanac demo    [-listen 127.0.0.1:8080]          start a private PostgreSQL with a demo warehouse, crawl it, serve
   almanac version                                   print the version
 
@@ -100,6 +101,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		pool.Close()
 		fmt.Fprintf(stdout, "database at migration %d\n", migrations.Latest())
+		return nil
+	case "reindex":
+		if err := reindex(ctx, cfg, log); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "search index rebuilt in %s\n", cfg.Search.IndexDir)
 		return nil
 	case "demo":
 		return demo(ctx, cfg, log)

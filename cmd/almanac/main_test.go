@@ -57,6 +57,8 @@ func TestCrawlCommand(t *testing.T) {
 		CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES shop.customers);`)
 	cfg := writeFile(t, fmt.Sprintf(`
 database_url: %s
+search:
+  index_dir: %s
 sources:
   - name: shop
     type: postgres
@@ -66,7 +68,7 @@ sources:
     type: postgres
     url: postgres://crawler@127.0.0.1:1/nowhere
     password: s3cret
-`, catalogURL, whURL))
+`, catalogURL, filepath.Join(t.TempDir(), "index"), whURL))
 
 	var out, errOut bytes.Buffer
 	err := run(ctx, []string{"crawl", "-config", cfg}, &out, &errOut, func(string) string { return "" })
@@ -100,6 +102,14 @@ sources:
 	if !strings.Contains(out.String(), "2 unchanged") || strings.Contains(out.String(), "gone") {
 		t.Errorf("second crawl output:\n%s", out.String())
 	}
+	// The search index is rebuilt from the catalog on demand.
+	out.Reset()
+	if err := run(ctx, []string{"reindex", "-config", cfg}, &out, io.Discard, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "search index rebuilt") {
+		t.Errorf("reindex output: %s", out.String())
+	}
 	if err := run(ctx, []string{"crawl", "-config", cfg, "nope"}, io.Discard, io.Discard, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `no source "nope"`) {
 		t.Errorf("unknown source: %v", err)
 	}
@@ -124,7 +134,7 @@ func TestServe(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\n")
+	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -147,7 +157,7 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, path := range []string{"/", "/healthz", "/metrics", "/sources"} {
+	for _, path := range []string{"/", "/healthz", "/metrics", "/sources", "/search?q=orders"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

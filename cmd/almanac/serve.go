@@ -20,6 +20,7 @@ import (
 	"almanac/catalog"
 	"almanac/graph"
 	"almanac/migrations"
+	"almanac/search"
 	"almanac/ui"
 )
 
@@ -118,8 +119,21 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.R
 		}
 	}()
 
+	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search")})
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	go func() {
+		// Follow the change log until shutdown.
+		if err := idx.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("search index stopped following the catalog", "error", err)
+		}
+	}()
+
 	srv, err := ui.New(ui.Options{
 		Store:    st,
+		Search:   idx,
 		Logger:   log,
 		Registry: reg,
 		Ready: func(ctx context.Context) error {
@@ -172,4 +186,19 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 		return err
 	}
 	return nil
+}
+
+// reindex is `almanac reindex`: rebuild the search index from the catalog.
+func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	pool, st, err := openCatalog(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	return idx.Rebuild(ctx)
 }

@@ -1,0 +1,197 @@
+package search
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/registry"
+)
+
+// Analyzer names registered with bleve. They are part of the index
+// mapping, so renaming one needs a new mappingVersion.
+const (
+	// nameAnalyzer splits identifiers into their word parts: snake_case,
+	// camelCase, dotted and hyphenated names, lower-cased and with English
+	// plurals folded ("orderItems" → order, item).
+	nameAnalyzer = "almanac_name"
+	// textAnalyzer is nameAnalyzer for prose: the same word splitting, so
+	// that identifiers quoted in descriptions match, and English stop
+	// words dropped.
+	textAnalyzer = "almanac_text"
+	// keywordAnalyzer keeps a value whole, lower-cased: facets, filters and
+	// exact names.
+	keywordAnalyzer = "almanac_keyword"
+	// linesAnalyzer makes a keyword of each line, lower-cased: the whole
+	// names of a dataset's columns.
+	linesAnalyzer = "almanac_lines"
+)
+
+func init() {
+	for name, ctor := range map[string]registry.AnalyzerConstructor{
+		nameAnalyzer: func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
+			return newNameAnalyzer(), nil
+		},
+		textAnalyzer: func(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
+			stop, err := cache.TokenFilterNamed(en.StopName)
+			if err != nil {
+				return nil, err
+			}
+			return &analysis.DefaultAnalyzer{
+				Tokenizer:    wordTokenizer{},
+				TokenFilters: []analysis.TokenFilter{lowercase.NewLowerCaseFilter(), stop, en.NewEnglishPluralStemmerFilter()},
+			}, nil
+		},
+		keywordAnalyzer: func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
+			return keywordAnalyzerImpl{}, nil
+		},
+		linesAnalyzer: func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
+			return linesAnalyzerImpl{}, nil
+		},
+	} {
+		if err := registry.RegisterAnalyzer(name, ctor); err != nil {
+			panic(err) // only a second registration of the same name fails
+		}
+	}
+}
+
+func newNameAnalyzer() analysis.Analyzer {
+	return &analysis.DefaultAnalyzer{
+		Tokenizer:    wordTokenizer{},
+		TokenFilters: []analysis.TokenFilter{lowercase.NewLowerCaseFilter(), en.NewEnglishPluralStemmerFilter()},
+	}
+}
+
+// names is the analyzer the query side uses for free text and the
+// highlighter for every field: the same word parts as the index, without
+// dropping stop words (the highlighter must see every word it marks).
+var names = newNameAnalyzer()
+
+// keywordAnalyzerImpl emits its whole input, lower-cased, as one token.
+type keywordAnalyzerImpl struct{}
+
+// Analyze returns the one token.
+func (keywordAnalyzerImpl) Analyze(b []byte) analysis.TokenStream {
+	if len(b) == 0 {
+		return nil
+	}
+	return analysis.TokenStream{{Start: 0, End: len(b), Term: []byte(lower(string(b))), Position: 1, Type: analysis.AlphaNumeric}}
+}
+
+// linesAnalyzerImpl emits each line of its input, lower-cased, as a token.
+type linesAnalyzerImpl struct{}
+
+// Analyze returns a token per non-empty line.
+func (linesAnalyzerImpl) Analyze(b []byte) analysis.TokenStream {
+	var out analysis.TokenStream
+	start := 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '\n' {
+			if i > start {
+				out = append(out, &analysis.Token{Start: start, End: i, Term: []byte(lower(string(b[start:i]))), Position: len(out) + 1, Type: analysis.AlphaNumeric})
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// wordTokenizer splits text into words at every character that is not a
+// letter or a digit, and inside words at camelCase boundaries
+// ("customerId" → customer, Id; "HTTPServer" → HTTP, Server). Digits stay
+// with the letters before them ("address2").
+type wordTokenizer struct{}
+
+// Tokenize splits input into words with their byte offsets. A word split
+// at camelCase boundaries is also emitted whole, typed analysis.Shingle,
+// so that "HubSpot" is found by "hubspot" as well as by "hub spot".
+func (wordTokenizer) Tokenize(input []byte) analysis.TokenStream {
+	var (
+		out      analysis.TokenStream
+		start         = -1
+		runStart      = -1 // start of the current run of letters and digits
+		runFirst      = 0  // position of the run's first part
+		runParts      = 0
+		pos           = 0
+		prev     rune = -1
+	)
+	emit := func(end int) {
+		if start >= 0 && end > start {
+			pos++
+			if runParts == 0 {
+				runFirst = pos
+			}
+			runParts++
+			out = append(out, &analysis.Token{Start: start, End: end, Term: input[start:end], Position: pos, Type: analysis.AlphaNumeric})
+		}
+		start = -1
+	}
+	endRun := func(end int) {
+		emit(end)
+		if runParts > 1 {
+			out = append(out, &analysis.Token{Start: runStart, End: end, Term: input[runStart:end], Position: runFirst, Type: analysis.Shingle})
+		}
+		runStart, runParts = -1, 0
+	}
+	for i := 0; i < len(input); {
+		r, size := utf8.DecodeRune(input[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			endRun(i)
+			prev = -1
+			i += size
+			continue
+		}
+		if start >= 0 && unicode.IsUpper(r) && prev >= 0 {
+			switch {
+			case unicode.IsLower(prev) || unicode.IsDigit(prev):
+				emit(i) // customer|Id
+			case unicode.IsUpper(prev):
+				// HTTP|Server: split before the last capital of a run when a
+				// lower-case letter follows.
+				if next, _ := utf8.DecodeRune(input[i+size:]); unicode.IsLower(next) {
+					emit(i)
+				}
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+		if runStart < 0 {
+			runStart = i
+		}
+		prev = r
+		i += size
+	}
+	endRun(len(input))
+	return out
+}
+
+// squash lower-cases s and drops everything but letters and digits:
+// "customer_id", "customerId" and "Customer ID" squash alike.
+func squash(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// terms returns the analyzed words of s, in order, repeats kept, without
+// the whole forms of camelCase words: a query needs every part, which the
+// whole form would only duplicate (and "customerId" must find
+// "customer_id").
+func terms(a analysis.Analyzer, s string) []string {
+	ts := a.Analyze([]byte(s))
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if t.Type != analysis.Shingle {
+			out = append(out, string(t.Term))
+		}
+	}
+	return out
+}

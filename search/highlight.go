@@ -1,0 +1,428 @@
+package search
+
+import (
+	"cmp"
+	"html"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+
+	"almanac/catalog"
+)
+
+// Snippet is a piece of text cut into spans, some of them marked as
+// matching the query. The page renders the spans itself; HTML gives the
+// escaped form with <mark> elements for other uses.
+type Snippet []Span
+
+// Span is a run of text of a snippet.
+type Span struct {
+	Text  string
+	Match bool
+}
+
+// HTML returns the snippet HTML-escaped, matches wrapped in <mark>: the
+// only markup it ever contains.
+func (s Snippet) HTML() string {
+	var b strings.Builder
+	for _, sp := range s {
+		if sp.Match {
+			b.WriteString("<mark>")
+			b.WriteString(html.EscapeString(sp.Text))
+			b.WriteString("</mark>")
+		} else {
+			b.WriteString(html.EscapeString(sp.Text))
+		}
+	}
+	return b.String()
+}
+
+// String returns the snippet's plain text.
+func (s Snippet) String() string {
+	var b strings.Builder
+	for _, sp := range s {
+		b.WriteString(sp.Text)
+	}
+	return b.String()
+}
+
+// Marked returns the snippet with matches in brackets, [like] [this]: for
+// tests and logs.
+func (s Snippet) Marked() string {
+	var b strings.Builder
+	for _, sp := range s {
+		if sp.Match {
+			b.WriteString("[" + sp.Text + "]")
+		} else {
+			b.WriteString(sp.Text)
+		}
+	}
+	return b.String()
+}
+
+// Lengths of description snippets, in bytes.
+const (
+	snippetLen    = 200
+	snippetBefore = 60
+	maxColumnHits = 5
+)
+
+// highlighter explains hits: where each query word matched, the match
+// class that ranks the hit, and the highlighted snippets. It repeats the
+// index's analysis on the hit's stored values, so that it needs no term
+// vectors.
+type highlighter struct {
+	p     plan
+	fuzzy bool
+}
+
+func newHighlighter(p plan, fuzzy bool) *highlighter { return &highlighter{p: p, fuzzy: fuzzy} }
+
+// match returns the class of token tok for query word t: class when equal,
+// classTypo when within the typo distance (in a fuzzy search), classNone
+// otherwise.
+func (h *highlighter) match(tok, t string, class int) int {
+	if tok == t {
+		return class
+	}
+	if h.fuzzy {
+		if f := fuzziness(t); f > 0 && sameFirstRune(tok, t) && withinDistance(tok, t, f) {
+			return classTypo
+		}
+	}
+	return classNone
+}
+
+// scan analyses s and records, for each query word, the best class it
+// matched with; it returns s cut into spans with the matched words marked,
+// and how many of s's words matched out of how many.
+func (h *highlighter) scan(s string, class int, best []int) (sn Snippet, matched, words int) {
+	return h.scanName(s, class, best, nil)
+}
+
+// scanName is scan that also records in inName which query words matched
+// (exactly or by a typo).
+func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (sn Snippet, matched, words int) {
+	toks := names.Analyze([]byte(s))
+	var mark []bool
+	for _, tk := range toks {
+		term := string(tk.Term)
+		hit := false
+		for i, t := range h.p.terms {
+			if c := h.match(term, t, class); c != classNone {
+				hit = true
+				best[i] = min(best[i], c)
+				if inName != nil {
+					inName[i] = true
+				}
+			}
+		}
+		if tk.Type != analysis.Shingle {
+			words++
+			if hit {
+				matched++
+			}
+		}
+		if !hit {
+			continue
+		}
+		if mark == nil {
+			mark = make([]bool, len(s))
+		}
+		for i := tk.Start; i < tk.End; i++ {
+			mark[i] = true
+		}
+	}
+	if mark == nil {
+		if s == "" {
+			return nil, 0, words
+		}
+		return Snippet{{Text: s}}, 0, words
+	}
+	start := 0
+	for i := 1; i <= len(s); i++ {
+		if i == len(s) || mark[i] != mark[start] {
+			sn = append(sn, Span{Text: s[start:i], Match: mark[start]})
+			start = i
+		}
+	}
+	return sn, matched, words
+}
+
+// layerPrefixes are name prefixes that say which layer of a warehouse a
+// dataset belongs to rather than what it holds; they do not count when
+// judging how much of a name a query covers.
+var layerPrefixes = map[string]bool{
+	"stg": true, "fct": true, "fact": true, "dim": true, "int": true, "raw": true, "src": true,
+	"base": true, "tmp": true, "agg": true, "v": true, "vw": true, "mv": true,
+}
+
+// rank is what orders hits, best first: the tier (the worst match class
+// among the query's words), the share of the query's words found in the
+// dataset's own name, the share of that name's words the query covers,
+// then the score.
+type rank struct {
+	tier              int
+	queryCov, nameCov float64
+}
+
+// explain builds the hit for a stored dataset and returns its rank.
+func (h *highlighter) explain(s stored) (Hit, rank) {
+	hit := Hit{
+		ID: s.ID, Key: catalog.Key{Namespace: s.Namespace, Name: s.Name},
+		Platform: s.Platform, Kind: catalog.Kind(s.Kind),
+		Owners: s.Owners, Tags: s.Tags, Removed: s.Removed,
+	}
+	if s.UpdatedAt > 0 {
+		hit.UpdatedAt = time.Unix(s.UpdatedAt, 0).UTC()
+	}
+	best := make([]int, len(h.p.terms))
+	for i := range best {
+		best[i] = classNone
+	}
+	own, parents := splitName(s.Name)
+
+	// The name: the parts before the dataset's own name, then its own.
+	exact := false
+	for _, f := range exactForms(s.Name) {
+		if slices.Contains(h.p.exact, lower(f)) {
+			exact = true
+		}
+	}
+	cut := max(0, strings.LastIndex(s.Name, own))
+	pre, _, _ := h.scan(s.Name[:cut], classSchema, best)
+	inName := make([]bool, len(h.p.terms))
+	name, matched, words := h.scanName(s.Name[cut:], className, best, inName)
+	if exact {
+		name = Snippet{{Text: s.Name[cut:], Match: true}}
+	}
+	hit.Name = append(pre, name...)
+	coverage := 0.0
+	if exact {
+		coverage = 1
+	} else if words > 0 {
+		// Layer prefixes ("stg_", "fct_") do not count.
+		for _, t := range terms(names, own) {
+			if layerPrefixes[t] && !slices.Contains(h.p.terms, t) {
+				words--
+			}
+		}
+		coverage = float64(matched) / float64(max(words, 1))
+	}
+	for _, p := range parents {
+		h.scan(p, classSchema, best)
+	}
+	h.scan(s.Namespace, classSchema, best)
+
+	// Columns: by name, then by description.
+	type colHit struct {
+		hit   ColumnHit
+		exact bool
+		name  bool
+	}
+	var (
+		cols        []colHit
+		exactColumn bool
+	)
+	for _, c := range s.Columns {
+		ch := colHit{hit: ColumnHit{Name: c.Name}}
+		// Only the very name ranks as an exact column; "customer_id" is
+		// still marked whole for "customerId".
+		literal := slices.Contains(h.p.exact, lower(c.Name))
+		ch.exact = literal || slices.Contains(h.p.exact, squash(c.Name))
+		var nameMatched, descMatched int
+		ch.hit.Highlighted, nameMatched, _ = h.scan(c.Name, classColumn, best)
+		if ch.exact {
+			ch.hit.Highlighted = Snippet{{Text: c.Name, Match: true}}
+			exactColumn = exactColumn || (literal && h.p.identifier)
+		}
+		if c.Description != "" {
+			var d Snippet
+			d, descMatched, _ = h.scan(c.Description, classText, best)
+			if descMatched > 0 {
+				ch.hit.Description = clip(d)
+			} else {
+				ch.hit.Description = Snippet{{Text: truncate(c.Description, snippetLen)}}
+			}
+		}
+		ch.name = nameMatched > 0 || ch.exact
+		if ch.name || descMatched > 0 {
+			cols = append(cols, ch)
+		}
+	}
+	slices.SortStableFunc(cols, func(a, b colHit) int {
+		return cmp.Or(boolOrder(a.exact, b.exact), boolOrder(a.name, b.name))
+	})
+	for _, c := range cols[:min(len(cols), maxColumnHits)] {
+		hit.Columns = append(hit.Columns, c.hit)
+	}
+
+	// Tags and owners.
+	for _, v := range s.Tags {
+		h.scan(v, classMeta, best)
+	}
+	for _, v := range s.Owners {
+		h.scan(v, classMeta, best)
+	}
+
+	// Descriptions: the first that matches, else the dataset's own.
+	for _, d := range append([]string{s.Description}, s.OtherDocs...) {
+		if d == "" {
+			continue
+		}
+		if sn, n, _ := h.scan(d, classText, best); n > 0 && hit.Description == nil {
+			hit.Description = clip(sn)
+		}
+	}
+	if hit.Description == nil && s.Description != "" {
+		hit.Description = Snippet{{Text: truncate(s.Description, snippetLen)}}
+	}
+
+	tier := classExact
+	switch {
+	case exact:
+		hit.Matched = append(hit.Matched, "exact name")
+	case exactColumn:
+		tier = classExactColumn
+		hit.Matched = append(hit.Matched, "exact column")
+	default:
+		for _, b := range best {
+			tier = max(tier, b)
+		}
+	}
+	for _, c := range []struct {
+		class int
+		label string
+	}{{className, "name"}, {classColumn, "column"}, {classSchema, "schema"}, {classMeta, "tag or owner"}, {classText, "description"}, {classTypo, "typo"}} {
+		if slices.Contains(best, c.class) && !(exact && c.class == className) && !(exactColumn && c.class == classColumn) {
+			hit.Matched = append(hit.Matched, c.label)
+		}
+	}
+	r := rank{tier: tier, nameCov: coverage, queryCov: 1}
+	if !exact && len(inName) > 0 {
+		n := 0
+		for _, in := range inName {
+			if in {
+				n++
+			}
+		}
+		r.queryCov = float64(n) / float64(len(inName))
+	}
+	return hit, r
+}
+
+// boolOrder sorts true before false.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// clip cuts a long snippet to about snippetLen bytes around its first
+// match, at word boundaries, with ellipses where it cut.
+func clip(s Snippet) Snippet {
+	text := s.String()
+	if len(text) <= snippetLen {
+		return s
+	}
+	first := 0
+	for _, sp := range s {
+		if sp.Match {
+			break
+		}
+		first += len(sp.Text)
+	}
+	start := max(0, first-snippetBefore)
+	if start > 0 {
+		if i := strings.IndexByte(text[start:], ' '); i >= 0 && start+i < first {
+			start += i + 1
+		}
+	}
+	end := min(len(text), start+snippetLen)
+	if end < len(text) {
+		if i := strings.LastIndexByte(text[start:end], ' '); i > first-start {
+			end = start + i
+		}
+	}
+	for start > 0 && !utf8.RuneStart(text[start]) {
+		start--
+	}
+	for end < len(text) && !utf8.RuneStart(text[end]) {
+		end++
+	}
+	var out Snippet
+	if start > 0 {
+		out = append(out, Span{Text: "…"})
+	}
+	off := 0
+	for _, sp := range s {
+		a, b := max(off, start), min(off+len(sp.Text), end)
+		if a < b {
+			out = append(out, Span{Text: sp.Text[a-off : b-off], Match: sp.Match})
+		}
+		off += len(sp.Text)
+	}
+	if end < len(text) {
+		out = append(out, Span{Text: "…"})
+	}
+	return out
+}
+
+// truncate cuts s to about n bytes at a word boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if i := strings.LastIndexByte(s[:cut], ' '); i > n/2 {
+		cut = i
+	}
+	return s[:cut] + "…"
+}
+
+func sameFirstRune(a, b string) bool {
+	ra, _ := utf8.DecodeRuneInString(a)
+	rb, _ := utf8.DecodeRuneInString(b)
+	return ra == rb
+}
+
+// withinDistance reports whether the Levenshtein distance of a and b is
+// at most k.
+func withinDistance(a, b string, k int) bool {
+	ra, rb := []rune(a), []rune(b)
+	if d := len(ra) - len(rb); d > k || -d > k {
+		return false
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > k {
+			return false
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)] <= k
+}

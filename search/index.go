@@ -1,0 +1,319 @@
+// Package search owns Almanac's full-text search: a bleve (scorch) index
+// of the catalog's datasets with their columns, the query language that
+// reads what people type, ranking, highlighting, facets and the
+// suggestions of the search box, and the sync that keeps the index in step
+// with the catalog's change log.
+//
+// The index is a local, derived copy of PostgreSQL. It remembers the last
+// change log sequence it applied (in the index itself, committed with the
+// documents), catches up when opened, follows LISTEN/NOTIFY while Run
+// runs, and is rebuilt from PostgreSQL when its directory is missing,
+// corrupt or of an older layout. Any number of server replicas each keep
+// their own.
+//
+// Columns are indexed inside their dataset's document rather than as
+// documents of their own (a million columns would multiply the index);
+// a hit says which columns matched, so that a column name finds its
+// column and its table.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
+	"almanac/catalog/store"
+)
+
+// Internal keys kept in the index beside the documents.
+var (
+	keySeq     = []byte("almanac.seq")     // last change log sequence applied
+	keyVersion = []byte("almanac.mapping") // mappingVersion the index was built with
+)
+
+// Options configure an Index.
+type Options struct {
+	// Logger receives sync progress (info) and failures (warn, error). Nil
+	// discards them.
+	Logger *slog.Logger
+	// Now is the clock freshness is judged against; nil is time.Now.
+	Now func() time.Time
+	// NoCache turns off the in-process cache of results (for benchmarks
+	// that measure the index itself).
+	NoCache bool
+}
+
+// Index is the search index of one server process. Its methods are safe
+// for concurrent use.
+type Index struct {
+	dir   string
+	store *store.Store // nil for an index built from plain values
+	log   *slog.Logger
+	now   func() time.Time
+
+	// mu guards idx, which Rebuild replaces; searches hold it shared.
+	mu  sync.RWMutex
+	idx bleve.Index
+	// applyMu serialises writers: catching up and rebuilding.
+	applyMu sync.Mutex
+	seq     atomic.Int64
+	// gen advances with every write, invalidating cached results.
+	gen   atomic.Uint64
+	cache *resultCache // nil when off
+	// applied is closed and replaced whenever seq advances, so that a
+	// caller can wait for a sequence.
+	appliedMu sync.Mutex
+	applied   chan struct{}
+}
+
+// Open opens the index in dir and brings it up to date with st's change
+// log. A missing directory, one that bleve cannot open, or one built by
+// another version of this package is rebuilt from PostgreSQL first, which
+// takes as long as reading the whole catalog.
+func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Index, error) {
+	if st == nil {
+		return nil, errors.New("open search index: no store")
+	}
+	x := newIndex(dir, st, opts)
+	idx, err := openDir(dir)
+	if err != nil {
+		if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+			x.log.WarnContext(ctx, "search index unusable; rebuilding it from the catalog", "dir", dir, "err", err)
+		}
+		if err := x.Rebuild(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		seq, err := readSeq(idx)
+		if err != nil {
+			idx.Close()
+			x.log.WarnContext(ctx, "search index unusable; rebuilding it from the catalog", "dir", dir, "err", err)
+			if err := x.Rebuild(ctx); err != nil {
+				return nil, err
+			}
+		} else {
+			x.idx = idx
+			x.setSeq(seq)
+		}
+	}
+	if err := x.CatchUp(ctx); err != nil {
+		x.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+func newIndex(dir string, st *store.Store, opts Options) *Index {
+	x := &Index{dir: dir, store: st, log: opts.Logger, now: opts.Now, applied: make(chan struct{})}
+	if x.log == nil {
+		x.log = slog.New(slog.DiscardHandler)
+	}
+	if x.now == nil {
+		x.now = time.Now
+	}
+	if !opts.NoCache {
+		x.cache = newResultCache(cacheSize)
+	}
+	return x
+}
+
+// openDir opens an existing index and checks that this version of the
+// package built it.
+func openDir(dir string) (bleve.Index, error) {
+	idx, err := bleve.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	v, err := idx.GetInternal(keyVersion)
+	if err != nil || string(v) != mappingVersion {
+		idx.Close()
+		if err == nil {
+			err = fmt.Errorf("index layout %q, want %q", v, mappingVersion)
+		}
+		return nil, err
+	}
+	return idx, nil
+}
+
+func readSeq(idx bleve.Index) (int64, error) {
+	b, err := idx.GetInternal(keySeq)
+	if err != nil {
+		return 0, fmt.Errorf("read applied sequence: %w", err)
+	}
+	if len(b) == 0 {
+		return 0, errors.New("index has no applied sequence")
+	}
+	seq, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read applied sequence %q: %w", b, err)
+	}
+	return seq, nil
+}
+
+// createDir creates an empty index in dir, replacing whatever is there.
+func createDir(dir string) (bleve.Index, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("remove old search index: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	return idx, nil
+}
+
+// Close closes the index; searches after it fail.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.idx == nil {
+		return nil
+	}
+	err := x.idx.Close()
+	x.idx = nil
+	if err != nil {
+		return fmt.Errorf("close search index: %w", err)
+	}
+	return nil
+}
+
+// Seq returns the last change log sequence the index applied.
+func (x *Index) Seq() int64 { return x.seq.Load() }
+
+func (x *Index) setSeq(seq int64) {
+	x.gen.Add(1)
+	x.seq.Store(seq)
+	x.appliedMu.Lock()
+	close(x.applied)
+	x.applied = make(chan struct{})
+	x.appliedMu.Unlock()
+}
+
+// WaitFor waits until the index has applied sequence seq, or ctx ends.
+func (x *Index) WaitFor(ctx context.Context, seq int64) error {
+	for {
+		x.appliedMu.Lock()
+		ch := x.applied
+		x.appliedMu.Unlock()
+		if x.seq.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for search index to apply change %d: %w", seq, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// indexBatchSize is how many datasets one bleve batch carries.
+const indexBatchSize = 1000
+
+// batchWriter adds documents to an index in batches.
+type batchWriter struct {
+	idx   bleve.Index
+	batch *bleve.Batch
+}
+
+func newBatchWriter(idx bleve.Index) *batchWriter {
+	return &batchWriter{idx: idx, batch: idx.NewBatch()}
+}
+
+func (w *batchWriter) add(d Dataset) error {
+	if err := w.batch.Index(docID(d.ID), toDocument(d)); err != nil {
+		return fmt.Errorf("index dataset %s: %w", d.Key, err)
+	}
+	if w.batch.Size() >= indexBatchSize {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *batchWriter) delete(id int64) { w.batch.Delete(docID(id)) }
+
+// flushSeq commits the batch together with the sequence it brings the
+// index to, so that the two never disagree after a crash.
+func (w *batchWriter) flushSeq(seq int64) error {
+	w.batch.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+	// The layout version too: an index is complete once it has one.
+	w.batch.SetInternal(keyVersion, []byte(mappingVersion))
+	return w.flush()
+}
+
+func (w *batchWriter) flush() error {
+	if w.batch.Size() == 0 {
+		return nil
+	}
+	if err := w.idx.Batch(w.batch); err != nil {
+		return fmt.Errorf("write search index: %w", err)
+	}
+	w.batch.Reset()
+	return nil
+}
+
+// Build creates an index in dir, replacing what is there, from plain
+// values rather than the catalog: for tests, benchmarks and tools. The
+// index it returns has no store, so it cannot sync; Close it when done.
+func Build(dir string, datasets func(yield func(Dataset) error) error, opts Options) (*Index, error) {
+	x := newIndex(dir, nil, opts)
+	idx, err := createDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	w := newBatchWriter(idx)
+	err = datasets(w.add)
+	if err == nil {
+		err = w.flushSeq(0)
+	}
+	if err == nil {
+		err = compact(context.Background(), idx)
+	}
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("build search index: %w", err)
+	}
+	x.idx = idx
+	return x, nil
+}
+
+// compact merges a freshly built index into one segment: searches then
+// open one reader per field instead of one per segment, which matters most
+// for facets, and no background merging competes with the first searches.
+func compact(ctx context.Context, idx bleve.Index) error {
+	adv, err := idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("compact search index: %w", err)
+	}
+	if s, ok := adv.(*scorch.Scorch); ok {
+		if err := s.ForceMerge(ctx, nil); err != nil {
+			return fmt.Errorf("compact search index: %w", err)
+		}
+	}
+	return nil
+}
+
+// DocCount returns how many datasets the index holds, removed ones
+// included.
+func (x *Index) DocCount() (uint64, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.idx == nil {
+		return 0, errClosed
+	}
+	return x.idx.DocCount()
+}
+
+var errClosed = errors.New("search index is closed")

@@ -1,0 +1,537 @@
+package search
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"almanac/catalog"
+)
+
+// Request is one search.
+type Request struct {
+	Query Query
+	// IncludeRemoved shows datasets no source reports any more, ranked
+	// below live ones; they are hidden otherwise.
+	IncludeRemoved bool
+	Offset         int
+	// Limit is the page size: DefaultLimit when 0, at most MaxLimit.
+	Limit int
+}
+
+// Page sizes.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+	// MaxOffset bounds paging: deep pages cost more and help nobody.
+	MaxOffset = 1000
+)
+
+// Results is a page of hits with facet counts over every match.
+type Results struct {
+	Total int
+	Hits  []Hit
+	// Facets counts the matches by platform, kind, owner, tag and schema,
+	// in FacetKeys order.
+	Facets []Facet
+	// Fuzzy says that too little matched exactly and typo tolerance was
+	// used; exact matches still rank first.
+	Fuzzy bool
+	// Common lists words so frequent in some fields (a word in most
+	// column names, say) that they were matched only in the fields where
+	// they are rare; see commonFields.
+	Common []string
+	Took   time.Duration
+}
+
+// FacetKeys are the facets every search counts, in the order shown.
+var FacetKeys = []string{"platform", "kind", "owner", "tag", "schema"}
+
+// facetSize is how many values of each facet are counted and shown.
+const facetSize = 10
+
+// Facet is the counts of one facet's most frequent values among the
+// matches.
+type Facet struct {
+	Key    string // "platform"…; also the filter key
+	Values []FacetValue
+	// Other counts matches with values not listed.
+	Other int
+}
+
+// FacetValue is one value of a facet and how many matches have it.
+type FacetValue struct {
+	Value string
+	Count int
+}
+
+// Hit is one matching dataset, with where it matched.
+type Hit struct {
+	ID        int64
+	Key       catalog.Key
+	Platform  string
+	Kind      catalog.Kind
+	Owners    []string
+	Tags      []string
+	Removed   bool
+	UpdatedAt time.Time
+	// Name is the qualified name with the matched words marked.
+	Name Snippet
+	// Description is the dataset's description around the first match, or
+	// its beginning when it did not match.
+	Description Snippet
+	// Columns lists the columns that matched, exact name matches first.
+	Columns []ColumnHit
+	// Matched says where the query matched: "exact name", "name",
+	// "schema", "column", "tag", "owner", "description", "typo".
+	Matched []string
+	// Score is the rank score: relevance times trust. Hits are ordered by
+	// how well they matched (exact name, name words, columns,
+	// descriptions), then by Score.
+	Score float64
+}
+
+// ColumnHit is a column of a hit that matched.
+type ColumnHit struct {
+	Name        string
+	Highlighted Snippet
+	Description Snippet
+}
+
+// fieldBoosts weigh where a word matched: name words over columns over
+// schema, tags and owners over descriptions.
+var fieldBoosts = []struct {
+	field string
+	boost float64
+}{{fName, 10}, {fColumns, 5}, {fPath, 3}, {fMeta, 3}, {fText, 1}}
+
+// Boosts of whole-name matches. The re-ranking of the first page enforces
+// the order of match classes; these make bleve's own order agree, so that
+// deeper pages follow it too.
+const (
+	exactNameBoost   = 200
+	exactColumnBoost = 20
+	fuzzyBoost       = 0.2
+	// fuzzyBelow: a search that finds fewer exact matches is run again
+	// with typo tolerance.
+	fuzzyBelow = 3
+	// rerankWindow is how many of the first hits are re-ranked by match
+	// class and trust; pages beyond it keep bleve's order.
+	rerankWindow = 50
+)
+
+// Search runs a request.
+func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
+	start := time.Now()
+	if req.Limit <= 0 {
+		req.Limit = DefaultLimit
+	}
+	req.Limit = min(req.Limit, MaxLimit)
+	if req.Offset < 0 || req.Offset > MaxOffset {
+		return Results{}, fmt.Errorf("offset %d is out of range 0 to %d: %w", req.Offset, MaxOffset, catalog.ErrInvalid)
+	}
+	if req.Query.Empty() && len(req.Query.Excluded) == 0 {
+		return Results{}, nil
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.idx == nil {
+		return Results{}, errClosed
+	}
+	key := cacheKey(x.gen.Load(), req)
+	if res, ok := x.cache.get(key); ok {
+		res.Took = time.Since(start)
+		return res, nil
+	}
+	p := newPlan(req.Query)
+	res, err := x.run(ctx, req, p, false)
+	if err != nil {
+		return Results{}, err
+	}
+	// Typo tolerance only when too little matched exactly, and not when
+	// that was because common words were narrowed to rare fields.
+	if res.Total < fuzzyBelow && len(res.Common) == 0 && p.canFuzz() {
+		fz, err := x.run(ctx, req, p, true)
+		if err != nil {
+			return Results{}, err
+		}
+		if fz.Total > res.Total {
+			res = fz
+			res.Fuzzy = true
+		}
+	}
+	res.Took = time.Since(start)
+	x.cache.put(key, res)
+	return res, nil
+}
+
+// plan is a query analysed for running and for explaining hits.
+type plan struct {
+	q     Query
+	terms []string // analysed words, at most maxTerms, deduplicated
+	exact []string // whole-name forms of the words: "order_items", "orderitems"
+	// identifier: the query is one compound identifier, whose exact
+	// column matches rank right after exact name matches.
+	identifier bool
+}
+
+func newPlan(q Query) plan {
+	p := plan{q: q}
+	for _, t := range q.terms() {
+		if !slices.Contains(p.terms, t) {
+			p.terms = append(p.terms, t)
+		}
+	}
+	if len(p.terms) > maxTerms {
+		p.terms = p.terms[:maxTerms]
+	}
+	add := func(s string) {
+		if s != "" && !slices.Contains(p.exact, s) {
+			p.exact = append(p.exact, s)
+		}
+	}
+	if len(q.Words) > 0 {
+		var lw []string
+		for _, w := range q.Words {
+			lw = append(lw, lower(w))
+		}
+		add(strings.Join(lw, "_"))
+		add(strings.Join(lw, " "))
+		add(squash(strings.Join(lw, "")))
+	}
+	for _, ph := range q.Phrases {
+		add(strings.ReplaceAll(lower(ph), " ", "_"))
+		add(squash(ph))
+	}
+	// A query of one identifier of several words ("customer_email",
+	// "customerId") names a column when a column has that name.
+	p.identifier = len(q.Words) == 1 && len(q.Phrases) == 0 && len(p.terms) > 1
+	return p
+}
+
+// canFuzz reports whether typo tolerance could find more: some word is
+// long enough to have typos worth correcting.
+func (p plan) canFuzz() bool {
+	return slices.ContainsFunc(p.terms, func(t string) bool { return fuzziness(t) > 0 })
+}
+
+// fuzziness is the edit distance tolerated in a word: none below 4
+// letters, where a typo is as likely another word.
+func fuzziness(t string) int {
+	switch n := len([]rune(t)); {
+	case n >= 8:
+		return 2
+	case n >= 4:
+		return 1
+	}
+	return 0
+}
+
+var filterFields = map[string]string{
+	"owner": fOwner, "tag": fTag, "platform": fPlatform, "kind": fKind, "schema": fSchema, "namespace": fNS,
+}
+
+func term(field, value string, boost float64) query.Query {
+	q := query.NewTermQuery(value)
+	q.SetField(field)
+	q.SetBoost(boost)
+	return q
+}
+
+// bleveQuery builds the bleve query: every word must match in some
+// field, weighted by field; whole-name matches add a large bonus;
+// filters and exclusions narrow.
+func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string) query.Query {
+	var must []query.Query
+	for _, t := range p.terms {
+		var any []query.Query
+		for _, fb := range fieldBoosts {
+			if fb.field == fText && len(terms(stopAnalyzer(), t)) == 0 {
+				continue // a stop word: descriptions do not index it
+			}
+			if slices.Contains(common[t], fb.field) {
+				continue
+			}
+			any = append(any, term(fb.field, t, fb.boost))
+		}
+		if fuzzy {
+			if f := fuzziness(t); f > 0 {
+				for _, fb := range fieldBoosts {
+					fq := query.NewFuzzyQuery(t)
+					fq.SetField(fb.field)
+					fq.SetFuzziness(f)
+					fq.SetPrefix(1)
+					fq.SetBoost(fb.boost * fuzzyBoost)
+					any = append(any, fq)
+				}
+			}
+		}
+		must = append(must, query.NewDisjunctionQuery(any))
+	}
+	for _, ph := range p.q.Phrases {
+		must = append(must, phraseQuery(ph))
+	}
+	byKey := map[string][]query.Query{}
+	var keys []string
+	for _, f := range p.q.Filters {
+		if _, ok := byKey[f.Key]; !ok {
+			keys = append(keys, f.Key)
+		}
+		byKey[f.Key] = append(byKey[f.Key], term(filterFields[f.Key], lower(f.Value), 0))
+	}
+	for _, k := range keys {
+		must = append(must, query.NewDisjunctionQuery(byKey[k]))
+	}
+	if !includeRemoved {
+		must = append(must, term(fRemoved, "no", 0))
+	}
+	if len(must) == 0 {
+		must = append(must, query.NewMatchAllQuery())
+	}
+	var should []query.Query
+	for _, e := range p.exact {
+		should = append(should, term(fExact, e, exactNameBoost), term(fColExact, e, exactColumnBoost))
+	}
+	var mustNot []query.Query
+	for _, e := range p.q.Excluded {
+		mustNot = append(mustNot, phraseQuery(e))
+	}
+	b := query.NewBooleanQuery([]query.Query{query.NewConjunctionQuery(must)}, should, mustNot)
+	return b
+}
+
+// phraseQuery matches words in order in any free-text field (a single
+// word in any field).
+func phraseQuery(s string) query.Query {
+	ts := terms(names, s)
+	if len(ts) == 1 {
+		var any []query.Query
+		for _, fb := range fieldBoosts {
+			any = append(any, term(fb.field, ts[0], fb.boost))
+		}
+		return query.NewDisjunctionQuery(any)
+	}
+	var any []query.Query
+	for _, fb := range fieldBoosts {
+		if fb.field == fPath || fb.field == fMeta {
+			continue // no positions kept
+		}
+		q := query.NewMatchPhraseQuery(s)
+		q.SetField(fb.field)
+		q.SetBoost(fb.boost)
+		any = append(any, q)
+	}
+	return query.NewDisjunctionQuery(any)
+}
+
+// commonShare and commonMin set when a word is too common in a field to
+// be worth matching there: in more than commonShare of all datasets and
+// more than commonMin of them. Scoring and counting facets cost time per
+// match; a word in most column names narrows nothing, and matching it
+// there would make a query over a large catalog take tens of
+// milliseconds. Such a word still matches in the fields where it is rare
+// (a name, usually), and in the field where it is least common if it is
+// common everywhere.
+const (
+	commonShare = 0.02
+	commonMin   = 1000
+)
+
+// commonFields returns, for each query word, the free-text fields it is
+// too common in to match in.
+func (x *Index) commonFields(ctx context.Context, words []string) (map[string][]string, error) {
+	if len(words) == 0 {
+		return nil, nil
+	}
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer r.Close()
+	docs, err := r.DocCount()
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	limit := uint64(max(commonMin, int(float64(docs)*commonShare)))
+	if docs <= limit {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, w := range words {
+		var (
+			common    []string
+			rarest    string
+			rarestN   = uint64(math.MaxUint64)
+			rareMatch bool
+		)
+		for _, fb := range fieldBoosts {
+			tfr, err := r.TermFieldReader(ctx, []byte(w), fb.field, false, false, false)
+			if err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			n := tfr.Count()
+			tfr.Close()
+			switch {
+			case n > limit:
+				common = append(common, fb.field)
+				if n < rarestN {
+					rarest, rarestN = fb.field, n
+				}
+			case n > 0:
+				rareMatch = true
+			}
+		}
+		if !rareMatch {
+			common = slices.DeleteFunc(common, func(f string) bool { return f == rarest })
+		}
+		if len(common) > 0 {
+			out[w] = common
+		}
+	}
+	return out, nil
+}
+
+// stopAnalyzer is the descriptions' analyzer, to tell stop words.
+var stopAnalyzer = sync.OnceValue(func() analysis.Analyzer {
+	a, err := bleve.Config.Cache.AnalyzerNamed(textAnalyzer)
+	if err != nil {
+		panic(err) // registered by this package's init
+	}
+	return a
+})
+
+// run runs one pass of a search.
+func (x *Index) run(ctx context.Context, req Request, p plan, fuzzy bool) (Results, error) {
+	window := req.Offset+req.Limit <= rerankWindow
+	from, size := req.Offset, req.Limit
+	if window {
+		from, size = 0, rerankWindow
+	}
+	common, err := x.commonFields(ctx, p.terms)
+	if err != nil {
+		return Results{}, err
+	}
+	sr := bleve.NewSearchRequestOptions(p.bleveQuery(req.IncludeRemoved, fuzzy, common), size, from, false)
+	sr.Fields = []string{fSrc}
+	for _, k := range FacetKeys {
+		sr.AddFacet(k, bleve.NewFacetRequest(k, facetSize))
+	}
+	res, err := x.idx.SearchInContext(ctx, sr)
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
+	}
+	out := Results{Total: int(res.Total)}
+	for _, t := range p.terms {
+		if len(common[t]) > 0 {
+			out.Common = append(out.Common, t)
+		}
+	}
+	now := x.now()
+	hl := newHighlighter(p, fuzzy)
+	type ranked struct {
+		hit Hit
+		rank
+	}
+	hits := make([]ranked, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		s, err := decodeStored(h.Fields[fSrc])
+		if err != nil {
+			return Results{}, err
+		}
+		hit, r := hl.explain(s)
+		hit.Score = h.Score * trust(s, now)
+		hits = append(hits, ranked{hit, r})
+	}
+	if window {
+		slices.SortStableFunc(hits, func(a, b ranked) int {
+			return cmp.Or(
+				cmp.Compare(a.tier, b.tier),
+				cmp.Compare(b.queryCov, a.queryCov),
+				cmp.Compare(b.nameCov, a.nameCov),
+				cmp.Compare(b.hit.Score, a.hit.Score),
+				strings.Compare(a.hit.Key.Name, b.hit.Key.Name),
+				strings.Compare(a.hit.Key.Namespace, b.hit.Key.Namespace))
+		})
+		hits = hits[min(req.Offset, len(hits)):min(req.Offset+req.Limit, len(hits))]
+	}
+	for _, h := range hits {
+		out.Hits = append(out.Hits, h.hit)
+	}
+	for _, k := range FacetKeys {
+		f := Facet{Key: k}
+		if fr := res.Facets[k]; fr != nil {
+			for _, t := range fr.Terms.Terms() {
+				f.Values = append(f.Values, FacetValue{Value: t.Term, Count: t.Count})
+			}
+			f.Other = fr.Other
+		}
+		slices.SortStableFunc(f.Values, func(a, b FacetValue) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+		})
+		out.Facets = append(out.Facets, f)
+	}
+	return out, nil
+}
+
+// Match classes, best first. A hit's tier is the worst class among the
+// query's words, each word counted where it matched best: a dataset whose
+// name holds every word ranks above one that needs its columns for some.
+const (
+	classExact = iota
+	classExactColumn
+	className
+	classColumn
+	classSchema
+	classMeta
+	classText
+	classTypo
+	classNone
+)
+
+// trust multiplies a hit's relevance by what says a dataset is worth
+// using: documented, owned, recently updated, used by others; removed
+// datasets sink.
+func trust(s stored, now time.Time) float64 {
+	t := 1.0
+	if s.Description != "" {
+		t += 0.2
+	}
+	if len(s.Owners) > 0 {
+		t += 0.1
+	}
+	if s.UpdatedAt > 0 && now.Sub(time.Unix(s.UpdatedAt, 0)) < 30*24*time.Hour {
+		t += 0.1
+	}
+	if s.Consumers > 0 {
+		// Downstream consumers (foreign keys today, lineage later).
+		t += 0.2 * min(1, math.Log2(1+float64(s.Consumers))/4)
+	}
+	if s.Removed {
+		t *= 0.5
+	}
+	return t
+}
+
+// decodeStored reads the stored value of a hit.
+func decodeStored(v any) (stored, error) {
+	var s stored
+	src, _ := v.(string)
+	if err := json.Unmarshal([]byte(src), &s); err != nil {
+		return s, fmt.Errorf("search: read stored dataset: %w", err)
+	}
+	return s, nil
+}

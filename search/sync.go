@@ -1,0 +1,257 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+const (
+	// changesPerRead is how many change log entries one catch-up step
+	// reads; the datasets they name are re-read in one round trip.
+	changesPerRead = 2000
+	// pollInterval is how often Run catches up even without a
+	// notification, in case one was lost with a connection.
+	pollInterval = 30 * time.Second
+	// maxBackoff bounds the wait between attempts to reconnect.
+	maxBackoff = 30 * time.Second
+)
+
+// CatchUp applies every change log entry after the last one the index
+// applied: it re-reads the datasets they name from the store and replaces
+// their documents (deleting those the catalog no longer has).
+func (x *Index) CatchUp(ctx context.Context) error {
+	if x.store == nil {
+		return errors.New("catch up search index: no store")
+	}
+	x.applyMu.Lock()
+	defer x.applyMu.Unlock()
+	for {
+		n, err := x.applyNext(ctx)
+		if err != nil {
+			return err
+		}
+		if n < changesPerRead {
+			return nil
+		}
+	}
+}
+
+// applyNext applies the next changesPerRead entries of the change log and
+// returns how many it read. The caller holds applyMu.
+func (x *Index) applyNext(ctx context.Context) (int, error) {
+	from := x.Seq()
+	changes, err := x.store.Changes(ctx, from, changesPerRead)
+	if err != nil {
+		return 0, fmt.Errorf("catch up search index: %w", err)
+	}
+	if len(changes) == 0 {
+		return 0, nil
+	}
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, c := range changes {
+		if c.Entity == "dataset" && !seen[c.EntityID] {
+			seen[c.EntityID] = true
+			ids = append(ids, c.EntityID)
+		}
+	}
+	last := changes[len(changes)-1].Seq
+	if err := x.reindex(ctx, ids, last); err != nil {
+		return 0, fmt.Errorf("catch up search index from change %d to %d: %w", from, last, err)
+	}
+	x.log.DebugContext(ctx, "search index caught up", "changes", len(changes), "datasets", len(ids), "seq", last)
+	return len(changes), nil
+}
+
+// reindex replaces the documents of the datasets ids with what the store
+// holds now and records seq as applied, in one bleve batch.
+func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
+	docs, err := x.store.SearchDocs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.idx == nil {
+		return errClosed
+	}
+	w := newBatchWriter(x.idx)
+	found := map[int64]bool{}
+	for _, d := range docs {
+		found[d.ID] = true
+		if err := w.add(FromStore(d)); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			w.delete(id)
+		}
+	}
+	if err := w.flushSeq(seq); err != nil {
+		return err
+	}
+	x.setSeq(seq)
+	return nil
+}
+
+// Rebuild builds a new index from everything PostgreSQL holds, beside
+// the current one, and then replaces it; searches keep using the old index
+// until the new one is complete. Changes committed meanwhile are applied
+// by the next catch-up.
+func (x *Index) Rebuild(ctx context.Context) error {
+	if x.store == nil {
+		return errors.New("rebuild search index: no store")
+	}
+	x.applyMu.Lock()
+	defer x.applyMu.Unlock()
+	start := time.Now()
+	// Everything committed up to seq is in what we read next; later
+	// changes are caught up afterwards (applying one twice is harmless).
+	seq, err := x.store.LastChangeSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
+	tmp := x.dir + ".rebuild"
+	idx, err := createDir(tmp)
+	if err != nil {
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
+	fail := func(err error) error {
+		idx.Close()
+		os.RemoveAll(tmp)
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
+	w := newBatchWriter(idx)
+	var after int64
+	count := 0
+	for {
+		ids, err := x.store.DatasetIDsAfter(ctx, after, indexBatchSize)
+		if err != nil {
+			return fail(err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		after = ids[len(ids)-1]
+		docs, err := x.store.SearchDocs(ctx, ids)
+		if err != nil {
+			return fail(err)
+		}
+		for _, d := range docs {
+			if err := w.add(FromStore(d)); err != nil {
+				return fail(err)
+			}
+		}
+		count += len(docs)
+	}
+	if err := w.flushSeq(seq); err != nil {
+		return fail(err)
+	}
+	if err := compact(ctx, idx); err != nil {
+		return fail(err)
+	}
+	// Close to persist, then swap directories under the write lock.
+	if err := idx.Close(); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.idx != nil {
+		if err := x.idx.Close(); err != nil {
+			x.log.WarnContext(ctx, "close replaced search index", "err", err)
+		}
+		x.idx = nil
+	}
+	if err := os.RemoveAll(x.dir); err != nil {
+		return fmt.Errorf("rebuild search index: remove old index: %w", err)
+	}
+	if err := os.Rename(tmp, x.dir); err != nil {
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
+	idx, err = openDir(x.dir)
+	if err != nil {
+		return fmt.Errorf("rebuild search index: reopen: %w", err)
+	}
+	x.idx = idx
+	x.setSeq(seq)
+	x.log.InfoContext(ctx, "search index rebuilt", "datasets", count, "seq", seq, "duration", time.Since(start))
+	return nil
+}
+
+// Run keeps the index in step with the catalog until ctx ends: it listens
+// for change notifications on a dedicated connection taken from the
+// store's pool, catches up on each (and every pollInterval regardless),
+// and reconnects with backoff when the connection fails. It returns
+// ctx's error.
+func (x *Index) Run(ctx context.Context) error {
+	if x.store == nil {
+		return errors.New("run search index sync: no store")
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		started := time.Now()
+		err := x.listen(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Since(started) > maxBackoff {
+			backoff = 100 * time.Millisecond // it worked for a while
+		}
+		x.log.WarnContext(ctx, "search index sync interrupted; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// listen follows notifications on one connection until it fails.
+func (x *Index) listen(ctx context.Context) error {
+	pc, err := x.store.Pool().Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("connect for change notifications: %w", err)
+	}
+	// The connection leaves the pool: LISTEN state must not leak to
+	// other users, and it is held for as long as the index runs.
+	conn := pc.Hijack()
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{catalog.ChangeChannel}.Sanitize()); err != nil {
+		return fmt.Errorf("listen for changes: %w", err)
+	}
+	// Listening first, then catching up, misses nothing.
+	if err := x.CatchUp(ctx); err != nil {
+		return err
+	}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, pollInterval)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && wctx.Err() != nil && !conn.IsClosed():
+			// Nothing heard for a while: poll.
+		case err != nil:
+			return fmt.Errorf("wait for changes: %w", err)
+		default:
+			if seq, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && seq <= x.Seq() {
+				continue // already applied
+			}
+		}
+		if err := x.CatchUp(ctx); err != nil {
+			return err
+		}
+	}
+}

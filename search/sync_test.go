@@ -1,0 +1,232 @@
+package search_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+	"almanac/search"
+)
+
+const ns = "postgres://db.example:5432"
+
+func key(name string) catalog.Key { return catalog.Key{Namespace: ns, Name: name} }
+
+func shop() []catalog.DatasetFacts {
+	return []catalog.DatasetFacts{
+		{
+			Key: key("shop.public.customers"), Platform: "postgres", Kind: catalog.KindTable,
+			Description: "One row per customer.",
+			Columns: []catalog.Column{
+				{Name: "id", Ordinal: 1, Type: "bigint"},
+				{Name: "customer_email", Ordinal: 2, Type: "text", Description: "PII: email address"},
+			},
+			Owners: []catalog.Owner{{Name: "shop_owner", Kind: catalog.OwnerRole}},
+			Tags:   []string{"pii"},
+		},
+		{
+			Key: key("shop.public.orders"), Platform: "postgres", Kind: catalog.KindTable,
+			Columns:     []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint"}, {Name: "customer_id", Ordinal: 2, Type: "bigint"}},
+			ForeignKeys: []catalog.ForeignKey{{Name: "orders_customer_fk", Columns: []string{"customer_id"}, Target: key("shop.public.customers"), TargetCol: []string{"id"}}},
+		},
+	}
+}
+
+func crawl(t *testing.T, st *store.Store, source string, ds ...catalog.DatasetFacts) {
+	t.Helper()
+	_, err := st.Crawl(t.Context(), source, func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: ds, Scopes: []catalog.Scope{{Namespace: ns, Prefix: "shop."}}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// names runs a query and returns the names of the hits.
+func names(t *testing.T, x *search.Index, query string, removed bool) []string {
+	t.Helper()
+	q, err := search.Parse(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := x.Search(t.Context(), search.Request{Query: q, IncludeRemoved: removed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range res.Hits {
+		out = append(out, h.Key.Name)
+	}
+	return out
+}
+
+func open(t *testing.T, dir string, st *store.Store) *search.Index {
+	t.Helper()
+	x, err := search.Open(t.Context(), dir, st, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
+}
+
+func TestOpenCatchesUpAndRebuilds(t *testing.T) {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	crawl(t, st, "postgres:shop", shop()...)
+	dir := filepath.Join(t.TempDir(), "index")
+
+	// A missing directory is built from the catalog.
+	x := open(t, dir, st)
+	if diff := cmp.Diff([]string{"shop.public.customers"}, names(t, x, "customer_email", false)); diff != "" {
+		t.Errorf("after build (-want +got):\n%s", diff)
+	}
+	// The orders table has a consumer-less dataset pointing at customers.
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Changes made while closed are caught up on open, without a rebuild.
+	crawl(t, st, "postgres:shop", shop()[0]) // orders removed
+	seqBefore, err := st.LastChangeSeq(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x = open(t, dir, st)
+	if x.Seq() != seqBefore {
+		t.Errorf("Seq = %d after open, want %d", x.Seq(), seqBefore)
+	}
+	if got := names(t, x, "orders", false); len(got) != 0 {
+		t.Errorf("removed dataset found: %q", got)
+	}
+	if diff := cmp.Diff([]string{"shop.public.orders"}, names(t, x, "orders", true)); diff != "" {
+		t.Errorf("removed dataset asked for (-want +got):\n%s", diff)
+	}
+	x.Close()
+
+	// A corrupt directory is rebuilt.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), []byte("garbage{"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	x = open(t, dir, st)
+	if diff := cmp.Diff([]string{"shop.public.customers"}, names(t, x, "customer_email", false)); diff != "" {
+		t.Errorf("after corrupt rebuild (-want +got):\n%s", diff)
+	}
+
+	// Rebuild replaces the index while it is open.
+	if err := x.Rebuild(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"shop.public.customers"}, names(t, x, "pii", false)); diff != "" {
+		t.Errorf("after Rebuild (-want +got):\n%s", diff)
+	}
+}
+
+// TestTwoReplicasFollowChanges runs two indexes, as two server processes
+// would, on one database: both show a crawl's results within 2 seconds.
+func TestTwoReplicasFollowChanges(t *testing.T) {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	ctx, cancel := context.WithCancel(t.Context())
+	var xs []*search.Index
+	done := make(chan error, 2)
+	for i := range 2 {
+		x := open(t, filepath.Join(t.TempDir(), "index", string(rune('a'+i))), st)
+		xs = append(xs, x)
+		go func() { done <- x.Run(ctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range xs {
+			<-done
+		}
+	})
+	// Let both start listening; a change before that is caught up anyway.
+	time.Sleep(100 * time.Millisecond)
+
+	start := time.Now()
+	crawl(t, st, "postgres:shop", shop()...)
+	seq, err := st.LastChangeSeq(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		wctx, wcancel := context.WithTimeout(t.Context(), 2*time.Second-time.Since(start))
+		err := x.WaitFor(wctx, seq)
+		wcancel()
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		if diff := cmp.Diff([]string{"shop.public.customers"}, names(t, x, "customer_email", false)); diff != "" {
+			t.Errorf("replica %d (-want +got):\n%s", i, diff)
+		}
+	}
+	t.Logf("both replicas in sync %v after the crawl began", time.Since(start))
+
+	// A person's edit reaches both as well.
+	if err := st.SetDescription(t.Context(), key("shop.public.orders"), "", "alice@corp", "Every webshop purchase."); err != nil {
+		t.Fatal(err)
+	}
+	seq, err = st.LastChangeSeq(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		wctx, wcancel := context.WithTimeout(t.Context(), 2*time.Second)
+		err := x.WaitFor(wctx, seq)
+		wcancel()
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		if diff := cmp.Diff([]string{"shop.public.orders"}, names(t, x, "webshop purchase", false)); diff != "" {
+			t.Errorf("replica %d after edit (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// TestRunReconnects kills the listening connection: the index reconnects
+// and keeps following changes.
+func TestRunReconnects(t *testing.T) {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	x := open(t, filepath.Join(t.TempDir(), "index"), st)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	time.Sleep(200 * time.Millisecond)
+	var killed int
+	if err := pool.QueryRow(t.Context(), `
+		SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d listening connections, want 1", killed)
+	}
+	crawl(t, st, "postgres:shop", shop()...)
+	seq, err := st.LastChangeSeq(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer wcancel()
+	if err := x.WaitFor(wctx, seq); err != nil {
+		t.Fatal(err)
+	}
+}

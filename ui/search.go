@@ -1,0 +1,246 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"almanac/catalog"
+	"almanac/search"
+)
+
+// searchView is the search page: the query, what it found, the facets
+// that narrow it and the pages.
+type searchView struct {
+	Page page
+	// Query is the text as typed; Empty when nothing was asked.
+	Query          string
+	Empty          bool
+	IncludeRemoved bool
+	// Error explains a query that could not run; Warnings what was taken
+	// literally.
+	Error    string
+	Warnings []string
+	Fuzzy    bool
+	Total    int
+	From, To int
+	Hits     []searchHit
+	Facets   []searchFacet
+	Active   []activeFilter
+	Prev     string
+	Next     string
+	// RemovedLink toggles removed datasets.
+	RemovedLink string
+}
+
+// searchHit is one result.
+type searchHit struct {
+	URL         string
+	Name        search.Snippet
+	Namespace   string
+	Kind        string
+	KindClass   string
+	Platform    string
+	Owners      []string
+	Tags        []string
+	Removed     bool
+	Description search.Snippet
+	Columns     []search.ColumnHit
+	Matched     string
+}
+
+// searchFacet is one facet with a link per value that narrows the search.
+type searchFacet struct {
+	Label  string
+	Values []facetLink
+}
+
+// facetLink is one facet value.
+type facetLink struct {
+	Value  string
+	Count  int
+	URL    string
+	Active bool
+}
+
+// activeFilter is a filter of the query with a link that drops it.
+type activeFilter struct {
+	Label  string
+	Remove string
+}
+
+var facetLabels = map[string]string{
+	"platform": "Platform", "kind": "Kind", "owner": "Owner", "tag": "Tag", "schema": "Schema",
+}
+
+// searchURL is the address of a search, page from 1.
+func searchURL(q search.Query, removed bool, page int) string {
+	v := url.Values{}
+	v.Set("q", q.String())
+	if removed {
+		v.Set("removed", "1")
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	return "/search?" + v.Encode()
+}
+
+// newSearchView builds the page from a query and its results.
+func newSearchView(text string, q search.Query, removed bool, pageNum int, res search.Results) searchView {
+	v := searchView{
+		Page:           page{Title: "Search", Query: text},
+		Query:          text,
+		IncludeRemoved: removed,
+		Warnings:       q.Warnings,
+		Fuzzy:          res.Fuzzy,
+		Total:          res.Total,
+		RemovedLink:    searchURL(q, !removed, 1),
+	}
+	if text != "" {
+		v.Page.Title = text + " – Search"
+	}
+	for _, h := range res.Hits {
+		v.Hits = append(v.Hits, searchHit{
+			URL:         datasetPath(h.Key),
+			Name:        h.Name,
+			Namespace:   h.Key.Namespace,
+			Kind:        kindLabel(h.Kind),
+			KindClass:   "kind-" + string(h.Kind),
+			Platform:    h.Platform,
+			Owners:      h.Owners,
+			Tags:        h.Tags,
+			Removed:     h.Removed,
+			Description: h.Description,
+			Columns:     h.Columns,
+			Matched:     strings.Join(h.Matched, ", "),
+		})
+	}
+	if len(v.Hits) > 0 {
+		v.From = (pageNum-1)*search.DefaultLimit + 1
+		v.To = v.From + len(v.Hits) - 1
+	}
+	if pageNum > 1 {
+		v.Prev = searchURL(q, removed, pageNum-1)
+	}
+	if pageNum*search.DefaultLimit < min(res.Total, search.MaxOffset+search.DefaultLimit) {
+		v.Next = searchURL(q, removed, pageNum+1)
+	}
+	for _, f := range res.Facets {
+		sf := searchFacet{Label: facetLabels[f.Key]}
+		for _, fv := range f.Values {
+			filter := search.Filter{Key: f.Key, Value: fv.Value}
+			link := facetLink{Value: fv.Value, Count: fv.Count}
+			if q.HasFilter(filter) {
+				link.Active = true
+				link.URL = searchURL(q.WithoutFilter(filter), removed, 1)
+			} else {
+				link.URL = searchURL(q.WithFilter(filter), removed, 1)
+			}
+			sf.Values = append(sf.Values, link)
+		}
+		if len(sf.Values) > 0 {
+			v.Facets = append(v.Facets, sf)
+		}
+	}
+	for _, f := range q.Filters {
+		v.Active = append(v.Active, activeFilter{Label: f.Key + ":" + f.Value, Remove: searchURL(q.WithoutFilter(f), removed, 1)})
+	}
+	return v
+}
+
+// serveSearchPage serves the search page. A query that cannot run is
+// shown on the page with status 400, so that it can be corrected in place.
+func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
+	params := r.URL.Query()
+	text := strings.TrimSpace(params.Get("q"))
+	removed := false
+	switch v := params.Get("removed"); v {
+	case "", "0", "false", "off":
+	case "1", "true", "on":
+		removed = true
+	default:
+		return invalid(fmt.Sprintf("Parameter removed must be 1 or 0, not %q.", v))
+	}
+	pageNum := 1
+	if v := params.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || (n-1)*search.DefaultLimit > search.MaxOffset {
+			return invalid(fmt.Sprintf("Page must be a number from 1 to %d, not %q.", search.MaxOffset/search.DefaultLimit+1, v))
+		}
+		pageNum = n
+	}
+	q, err := search.Parse(text)
+	if err != nil {
+		if !errors.Is(err, catalog.ErrInvalid) {
+			return err
+		}
+		shown := text
+		if len(shown) > 100 {
+			shown = shown[:100] + "…"
+		}
+		v := searchView{Page: page{Title: "Search", Query: shown}, Query: shown, Error: fmt.Sprintf("This query is too long: %d characters; at most %d are searched.", len(text), search.MaxQueryLen)}
+		return s.renderStatus(w, r, http.StatusBadRequest, searchPage(v))
+	}
+	if q.Empty() {
+		v := newSearchView(text, q, removed, 1, search.Results{})
+		v.Empty = true
+		return s.render(w, r, searchPage(v))
+	}
+	res, err := s.search.Search(r.Context(), search.Request{
+		Query:          q,
+		IncludeRemoved: removed,
+		Offset:         (pageNum - 1) * search.DefaultLimit,
+		Limit:          search.DefaultLimit,
+	})
+	if err != nil {
+		return withMessage(err, "This search could not run: "+err.Error())
+	}
+	return s.render(w, r, searchPage(newSearchView(text, q, removed, pageNum, res)))
+}
+
+// suggestion is one entry of the search box's suggestions.
+type suggestion struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Kind      string `json:"kind,omitempty"`
+	URL       string `json:"url"`
+}
+
+// serveSuggest answers the search box's suggestions as JSON: datasets
+// whose names start with what was typed.
+func (s *Server) serveSuggest(w http.ResponseWriter, r *http.Request) error {
+	found, err := s.search.Suggest(r.Context(), r.URL.Query().Get("q"), 8)
+	if err != nil {
+		return err
+	}
+	out := make([]suggestion, 0, len(found))
+	for _, f := range found {
+		out = append(out, suggestion{Name: f.Key.Name, Namespace: f.Key.Namespace, Kind: string(f.Kind), URL: datasetPath(f.Key)})
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(out); err != nil {
+		return fmt.Errorf("encode suggestions: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = buf.WriteTo(w)
+	return nil
+}
+
+// renderStatus renders a page with a status other than 200.
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		return fmt.Errorf("render %s: %w", r.URL.Path, err)
+	}
+	writePage(w, status, &buf)
+	return nil
+}

@@ -1,0 +1,158 @@
+package ui
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/search"
+)
+
+// newSearchPortal serves the fixture with a search index built from it.
+func newSearchPortal(t *testing.T) *portal {
+	t.Helper()
+	return newPortal(t, func(o *Options) {
+		x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), o.Store, search.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		o.Search = x
+	})
+}
+
+func TestSearchPage(t *testing.T) {
+	t.Parallel()
+	p := newSearchPortal(t)
+	for _, tc := range []struct {
+		name   string
+		path   string
+		status int
+		golden string
+		want   []string
+		absent []string
+	}{
+		{
+			name: "results", path: "/search?q=orders", status: 200, golden: "search-orders",
+			want: []string{"<mark>", "fct_", "Platform", "Matched in"},
+		},
+		{
+			name: "facet link narrows", path: "/search?q=" + url.QueryEscape("order platform:postgres"), status: 200,
+			want: []string{"platform:postgres ×", "fct_"},
+		},
+		{
+			name: "column hit", path: "/search?q=customer_id", status: 200, golden: "search-column",
+			want: []string{"<mark>customer_id</mark>", "exact column"},
+		},
+		{
+			name: "empty query shows help", path: "/search", status: 200, golden: "search-empty",
+			want: []string{"Every word must match somewhere"},
+		},
+		{
+			name: "nothing found", path: "/search?q=zzzqqq", status: 200, golden: "search-none",
+			want: []string{"Nothing matches", "Search removed datasets too"},
+		},
+		{
+			name: "removed hidden unless asked", path: "/search?q=old_orders", status: 200,
+			want: []string{"Nothing matches"},
+		},
+		{
+			name: "removed asked for", path: "/search?q=old_orders&removed=1", status: 200,
+			want: []string{"old_orders", "removed"},
+		},
+		{
+			name: "unknown filter and unbalanced quote", path: "/search?q=" + url.QueryEscape(`foo:bar "orders`), status: 200,
+			want: []string{"There is no filter &#34;foo:&#34;", "A quote was not closed"},
+		},
+		{
+			name: "too long", path: "/search?q=" + strings.Repeat("x", 10_000), status: 400,
+			want: []string{"This query is too long: 10000 characters"},
+		},
+		{
+			name: "escaped", path: "/search?q=" + url.QueryEscape(`<script>alert(1)</script> evil`), status: 200,
+			want:   []string{"&lt;script&gt;"},
+			absent: []string{"<script>alert"},
+		},
+		{
+			name: "bad page", path: "/search?q=orders&page=x", status: 400,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := p.get(t, tc.path)
+			if r.status != tc.status {
+				t.Fatalf("GET %s: status %d, want %d\n%s", tc.path, r.status, tc.status, r.body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.body, w) {
+					t.Errorf("GET %s: body lacks %q", tc.path, w)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(r.body, a) {
+					t.Errorf("GET %s: body contains %q", tc.path, a)
+				}
+			}
+			// No inline script, ever: the CSP allows script files only.
+			if strings.Contains(r.body, "<script>") {
+				t.Errorf("GET %s: inline script", tc.path)
+			}
+			if tc.golden != "" {
+				checkGolden(t, tc.golden, r.body)
+			}
+		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	t.Parallel()
+	p := newSearchPortal(t)
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"fct", []string{"warehouse.marts.fct_orders"}},
+		{"warehouse.marts.d", []string{"warehouse.marts.dim_customers"}},
+		{"daily rev", []string{"warehouse.marts.v_daily_revenue"}},
+		{"o", nil},
+		{"zzz", nil},
+		{`"*(`, nil},
+	} {
+		r := p.get(t, "/search/suggest?q="+url.QueryEscape(tc.q))
+		if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
+			t.Errorf("suggest %q: status %d, type %q", tc.q, r.status, r.header.Get("Content-Type"))
+			continue
+		}
+		var got []suggestion
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+			t.Errorf("suggest %q: %v", tc.q, err)
+			continue
+		}
+		var names []string
+		for _, s := range got {
+			names = append(names, s.Name)
+		}
+		if diff := cmp.Diff(tc.want, names); diff != "" {
+			t.Errorf("suggest %q (-want +got):\n%s", tc.q, diff)
+		}
+	}
+}
+
+// TestSearchWithoutIndex keeps the old behaviour when no index is
+// configured: /search lists datasets by name prefix, and there are no
+// suggestions.
+func TestSearchWithoutIndex(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, nil)
+	if r := p.get(t, "/search/suggest?q=fct"); r.status != http.StatusNotFound {
+		t.Errorf("GET /search/suggest without index: %d, want 404", r.status)
+	}
+	if r := p.get(t, "/search?q=x"); r.status != http.StatusSeeOther {
+		t.Errorf("GET /search without index: %d, want 303", r.status)
+	}
+}
