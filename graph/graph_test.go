@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
+	"almanac/search"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -71,6 +73,14 @@ func newEnv(t testing.TB, opts graph.Options) *env {
 	st := store.New(pool)
 	buildFixture(t, st)
 	opts.Store = st
+	if opts.Search == nil {
+		idx, err := search.Open(context.Background(), filepath.Join(t.TempDir(), "index"), st, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { idx.Close() })
+		opts.Search = idx
+	}
 	srv := httptest.NewServer(graph.NewHandler(opts))
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL + "/graphql", store: st, pool: pool, stmts: stmts}

@@ -28,6 +28,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/store"
+	"almanac/search"
 )
 
 // Defaults of Options.
@@ -40,7 +41,10 @@ const (
 
 // Options configure the handler. Store is required; the rest have defaults.
 type Options struct {
-	Store  *store.Store
+	Store *store.Store
+	// Search answers the search query; nil makes it fail with a clear
+	// error.
+	Search *search.Index
 	Logger *slog.Logger
 	// Authenticate says who makes a request. Nil, or false, means
 	// anonymous: reading is allowed, every mutation fails UNAUTHENTICATED.
@@ -84,7 +88,7 @@ func NewHandler(opts Options) http.Handler {
 		opts.DepthLimit = DefaultDepthLimit
 	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{store: opts.Store},
+		Resolvers:  &Resolver{store: opts.Store, search: opts.Search},
 		Complexity: complexity(),
 	})
 	srv := handler.New(schema)

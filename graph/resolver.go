@@ -12,13 +12,15 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/model"
+	"almanac/search"
 )
 
 // Resolver is the root of the resolvers. They stay thin: they decode
 // arguments, call the store through the request's loaders and convert
 // catalog values to the schema's.
 type Resolver struct {
-	store *store.Store
+	store  *store.Store
+	search *search.Index
 }
 
 // datasetByKey loads a dataset by namespace and name through the loaders.

@@ -9,6 +9,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/model"
+	"almanac/search"
 	"context"
 	"errors"
 	"fmt"
@@ -295,6 +296,85 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 		c.Edges[i] = model.DatasetEdge{Cursor: stringsCursor(ds[i].Key.Namespace, ds[i].Key.Name), Node: &ds[i]}
 	}
 	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.DatasetEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error) {
+	if r.search == nil {
+		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrInvalid)
+	}
+	n, err := pageSize(first, search.DefaultLimit)
+	if err != nil {
+		return nil, err
+	}
+	if n > search.MaxLimit {
+		return nil, fmt.Errorf("first must be at most %d for search, got %d: %w", search.MaxLimit, n, catalog.ErrInvalid)
+	}
+	offset, err := parseIntCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	q, err := search.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.search.Search(ctx, search.Request{
+		Query: q, IncludeRemoved: includeRemoved != nil && *includeRemoved, Offset: int(offset), Limit: n,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Load the hits' datasets in one batch and prime the loaders, as the
+	// datasets listing does.
+	ids := make([]int64, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	ds, err := r.store.DatasetsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prime(ctx, ds, nil); err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*catalog.Dataset, len(ds))
+	for i := range ds {
+		byID[ds[i].ID] = &ds[i]
+	}
+	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings}
+	if c.Warnings == nil {
+		c.Warnings = []string{}
+	}
+	for i, h := range res.Hits {
+		d := byID[h.ID]
+		if d == nil {
+			continue // removed from the catalog since the index saw it
+		}
+		hit := model.SearchHit{
+			Dataset: d, Matched: h.Matched, Score: h.Score,
+			NameHighlight: h.Name.HTML(), DescriptionHighlight: h.Description.HTML(),
+			Columns: []model.SearchColumnHit{},
+		}
+		for _, col := range h.Columns {
+			hit.Columns = append(hit.Columns, model.SearchColumnHit{Name: col.Name, Highlight: col.Highlighted.HTML(), DescriptionHighlight: col.Description.HTML()})
+		}
+		c.Edges = append(c.Edges, model.SearchEdge{Cursor: intCursor(offset + int64(i) + 1), Node: &hit})
+	}
+	if c.Edges == nil {
+		c.Edges = []model.SearchEdge{}
+	}
+	for _, f := range res.Facets {
+		mf := model.SearchFacet{Key: f.Key, Other: f.Other, Values: []model.SearchFacetValue{}}
+		for _, v := range f.Values {
+			mf.Values = append(mf.Values, model.SearchFacetValue{Value: v.Value, Count: v.Count})
+		}
+		c.Facets = append(c.Facets, mf)
+	}
+	if c.Facets == nil {
+		c.Facets = []model.SearchFacet{}
+	}
+	hasNext := int(offset)+n < min(res.Total, search.MaxOffset+n)
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.SearchEdge) string { return e.Cursor })
 	return c, nil
 }
 

@@ -152,6 +152,57 @@ type SchemaVersionEdge struct {
 	Node   *catalog.SchemaVersion `json:"node"`
 }
 
+type SearchColumnHit struct {
+	Name                 string `json:"name"`
+	Highlight            string `json:"highlight"`
+	DescriptionHighlight string `json:"descriptionHighlight"`
+}
+
+// A page of search hits, with what the whole search matched.
+type SearchConnection struct {
+	Edges    []SearchEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+	// Matches on every page.
+	TotalCount int `json:"totalCount"`
+	// Counts of the matches by platform, kind, owner, tag and schema.
+	Facets []SearchFacet `json:"facets"`
+	// Too little matched exactly, so typos were tolerated; exact matches still rank first.
+	Fuzzy bool `json:"fuzzy"`
+	// What the query parser took literally or dropped, and why.
+	Warnings []string `json:"warnings"`
+}
+
+type SearchEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   *SearchHit `json:"node"`
+}
+
+type SearchFacet struct {
+	// platform, kind, owner, tag or schema; also the filter key of the query language.
+	Key    string             `json:"key"`
+	Values []SearchFacetValue `json:"values"`
+	// Matches with values not listed.
+	Other int `json:"other"`
+}
+
+type SearchFacetValue struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// A dataset that matched. Highlights are HTML: the text escaped, matched
+// words wrapped in <mark>, no other markup.
+type SearchHit struct {
+	Dataset *catalog.Dataset `json:"dataset"`
+	// Where the query matched: exact name, name, schema, column, tag, owner, description, typo.
+	Matched              []string `json:"matched"`
+	Score                float64  `json:"score"`
+	NameHighlight        string   `json:"nameHighlight"`
+	DescriptionHighlight string   `json:"descriptionHighlight"`
+	// The columns that matched, exact name matches first.
+	Columns []SearchColumnHit `json:"columns"`
+}
+
 type SetColumnDescriptionInput struct {
 	DatasetID   string `json:"datasetId"`
 	Column      string `json:"column"`
