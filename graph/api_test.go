@@ -53,6 +53,9 @@ func TestNoNPlusOne(t *testing.T) {
 		// plus references (1), history (1), and the foreign keys' target
 		// outside the page: its id (1) and facts (5)
 		{"keys and history", deep, 14},
+		// the page (1), its facts (5) and its checks (1)
+		{"quality checks", `query($first: Int) { datasets(first: $first) { edges { node {
+			name qualityChecks { name latest { status } } } } } }`, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

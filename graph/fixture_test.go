@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -92,6 +93,9 @@ func crawl(ctx context.Context, t testing.TB, st *store.Store, source string, ds
 	}
 }
 
+// fixtureTime is when the fixture's quality checks ran.
+var fixtureTime = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+
 // buildFixture fills a fresh catalog: two crawls of the warehouse (the
 // second changes the orders table's columns, so it has schema history, and
 // drops stg_orders, so it is removed), one of dbt, one that failed, and
@@ -111,7 +115,23 @@ func buildFixture(t testing.TB, st *store.Store) {
 		catalog.Column{Name: "status", Ordinal: 5, Type: "text", Nullable: true},
 	)
 	crawl(ctx, t, st, "postgres:demo", ds[:4], catalog.CrawlError{Object: "warehouse.raw.events", Message: "permission denied for table events"})
-	crawl(ctx, t, st, "dbt:analytics", dbt())
+	_, err := st.Crawl(ctx, "dbt:analytics", func(context.Context) (catalog.Harvest, error) {
+		orders := fkey("warehouse.marts.orders")
+		return catalog.Harvest{
+			Datasets: dbt(), Scopes: []catalog.Scope{{Namespace: fixtureNS}},
+			Checks: []catalog.QualityCheck{
+				{Dataset: orders, Column: "id", Name: "test.unique_orders_id", Type: "unique", Severity: "error"},
+				{Dataset: orders, Column: "amount", Name: "test.not_null_orders_amount", Type: "not_null", Severity: "warn"},
+			},
+			Results: []catalog.QualityResult{
+				{Check: "test.unique_orders_id", Dataset: orders, Status: catalog.QualityPass, StartedAt: fixtureTime, Duration: 1500 * time.Millisecond, RunID: "run-1"},
+				{Check: "test.not_null_orders_amount", Dataset: orders, Status: catalog.QualityFail, Failures: ptr(int64(3)), Message: "Got 3 results, configured to warn if != 0", StartedAt: fixtureTime, Duration: 200 * time.Millisecond, RunID: "run-1"},
+			},
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.Crawl(ctx, "dbt:analytics", func(context.Context) (catalog.Harvest, error) {
 		return catalog.Harvest{}, errors.New("manifest.json: unexpected end of JSON input")
 	}); err == nil {

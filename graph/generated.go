@@ -38,6 +38,7 @@ type ResolverRoot interface {
 	Dataset() DatasetResolver
 	ForeignKey() ForeignKeyResolver
 	Mutation() MutationResolver
+	QualityResult() QualityResultResolver
 	Query() QueryResolver
 	ReverseForeignKey() ReverseForeignKeyResolver
 	SourceFacts() SourceFactsResolver
@@ -145,6 +146,7 @@ type ComplexityRoot struct {
 		Partitions        func(childComplexity int) int
 		Platform          func(childComplexity int) int
 		Properties        func(childComplexity int) int
+		QualityChecks     func(childComplexity int, includeRemoved *bool) int
 		ReferencedBy      func(childComplexity int) int
 		RemovedAt         func(childComplexity int) int
 		RowEstimate       func(childComplexity int) int
@@ -230,6 +232,27 @@ type ComplexityRoot struct {
 	Property struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	QualityCheck struct {
+		Column     func(childComplexity int) int
+		Definition func(childComplexity int) int
+		Latest     func(childComplexity int) int
+		Name       func(childComplexity int) int
+		RemovedAt  func(childComplexity int) int
+		Severity   func(childComplexity int) int
+		Source     func(childComplexity int) int
+		Type       func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	QualityResult struct {
+		DurationSeconds func(childComplexity int) int
+		Failures        func(childComplexity int) int
+		Message         func(childComplexity int) int
+		RunID           func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+		Status          func(childComplexity int) int
 	}
 
 	Query struct {
@@ -422,6 +445,7 @@ type DatasetResolver interface {
 	Tags(ctx context.Context, obj *catalog.Dataset) ([]model.Tag, error)
 
 	SchemaHistory(ctx context.Context, obj *catalog.Dataset, first *int, after *string) (*model.SchemaVersionConnection, error)
+	QualityChecks(ctx context.Context, obj *catalog.Dataset, includeRemoved *bool) ([]catalog.SourceCheck, error)
 }
 type ForeignKeyResolver interface {
 	Target(ctx context.Context, obj *model.ForeignKey) (*catalog.Dataset, error)
@@ -433,6 +457,9 @@ type MutationResolver interface {
 	RemoveTag(ctx context.Context, input model.TagInput) (*model.EditPayload, error)
 	AddOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
 	RemoveOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
+}
+type QualityResultResolver interface {
+	DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -865,6 +892,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Properties(childComplexity), true
+	case "Dataset.qualityChecks":
+		if e.ComplexityRoot.Dataset.QualityChecks == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_qualityChecks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.QualityChecks(childComplexity, args["includeRemoved"].(*bool)), true
 	case "Dataset.referencedBy":
 		if e.ComplexityRoot.Dataset.ReferencedBy == nil {
 			break
@@ -1206,6 +1244,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Property.Value(childComplexity), true
+
+	case "QualityCheck.column":
+		if e.ComplexityRoot.QualityCheck.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Column(childComplexity), true
+	case "QualityCheck.definition":
+		if e.ComplexityRoot.QualityCheck.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Definition(childComplexity), true
+	case "QualityCheck.latest":
+		if e.ComplexityRoot.QualityCheck.Latest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Latest(childComplexity), true
+	case "QualityCheck.name":
+		if e.ComplexityRoot.QualityCheck.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Name(childComplexity), true
+	case "QualityCheck.removedAt":
+		if e.ComplexityRoot.QualityCheck.RemovedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.RemovedAt(childComplexity), true
+	case "QualityCheck.severity":
+		if e.ComplexityRoot.QualityCheck.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Severity(childComplexity), true
+	case "QualityCheck.source":
+		if e.ComplexityRoot.QualityCheck.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Source(childComplexity), true
+	case "QualityCheck.type":
+		if e.ComplexityRoot.QualityCheck.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.Type(childComplexity), true
+	case "QualityCheck.updatedAt":
+		if e.ComplexityRoot.QualityCheck.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityCheck.UpdatedAt(childComplexity), true
+
+	case "QualityResult.durationSeconds":
+		if e.ComplexityRoot.QualityResult.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.DurationSeconds(childComplexity), true
+	case "QualityResult.failures":
+		if e.ComplexityRoot.QualityResult.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.Failures(childComplexity), true
+	case "QualityResult.message":
+		if e.ComplexityRoot.QualityResult.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.Message(childComplexity), true
+	case "QualityResult.runId":
+		if e.ComplexityRoot.QualityResult.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.RunID(childComplexity), true
+	case "QualityResult.startedAt":
+		if e.ComplexityRoot.QualityResult.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.StartedAt(childComplexity), true
+	case "QualityResult.status":
+		if e.ComplexityRoot.QualityResult.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.Status(childComplexity), true
 
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
@@ -2136,6 +2266,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_sources(ctx, field)
 	case "schemaHistory":
 		return ec.fieldContext_Dataset_schemaHistory(ctx, field)
+	case "qualityChecks":
+		return ec.fieldContext_Dataset_qualityChecks(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Dataset_createdAt(ctx, field)
 	case "updatedAt":
@@ -2280,6 +2412,48 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 		return ec.fieldContext_Property_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Property", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_QualityCheck_name(ctx, field)
+	case "source":
+		return ec.fieldContext_QualityCheck_source(ctx, field)
+	case "type":
+		return ec.fieldContext_QualityCheck_type(ctx, field)
+	case "column":
+		return ec.fieldContext_QualityCheck_column(ctx, field)
+	case "severity":
+		return ec.fieldContext_QualityCheck_severity(ctx, field)
+	case "definition":
+		return ec.fieldContext_QualityCheck_definition(ctx, field)
+	case "latest":
+		return ec.fieldContext_QualityCheck_latest(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_QualityCheck_updatedAt(ctx, field)
+	case "removedAt":
+		return ec.fieldContext_QualityCheck_removedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityCheck", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_QualityResult_status(ctx, field)
+	case "failures":
+		return ec.fieldContext_QualityResult_failures(ctx, field)
+	case "message":
+		return ec.fieldContext_QualityResult_message(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_QualityResult_startedAt(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_QualityResult_durationSeconds(ctx, field)
+	case "runId":
+		return ec.fieldContext_QualityResult_runId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityResult", field.Name)
 }
 
 func (ec *executionContext) childFields_ReverseForeignKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2683,6 +2857,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Dataset_qualityChecks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeRemoved",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeRemoved"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Dataset_schemaHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -4882,6 +5070,50 @@ func (ec *executionContext) fieldContext_Dataset_schemaHistory(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_qualityChecks(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_qualityChecks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().QualityChecks(ctx, obj, fc.Args["includeRemoved"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.SourceCheck) graphql.Marshaler {
+			return ec.marshalNQualityCheck2ᚕalmanacᚋcatalogᚐSourceCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_qualityChecks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityCheck(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_qualityChecks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_createdAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6099,6 +6331,360 @@ func (ec *executionContext) _Property_value(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Property_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Property", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_name(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_source(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_type(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_column(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_severity(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_definition(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_definition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Definition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_definition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityCheck_latest(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_latest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.QualityResult) graphql.Marshaler {
+			return ec.marshalOQualityResult2ᚖalmanacᚋcatalogᚐQualityResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_latest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityCheck",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QualityCheck_updatedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "Time")
+}
+
+func (ec *executionContext) _QualityCheck_removedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_removedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_removedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityCheck", field, false, false, "Time")
+}
+
+func (ec *executionContext) _QualityResult_status(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResult_failures(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _QualityResult_message(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResult_startedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "Time")
+}
+
+func (ec *executionContext) _QualityResult_durationSeconds(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_durationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QualityResult().DurationSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, true, true, "Float")
+}
+
+func (ec *executionContext) _QualityResult_runId(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -10783,6 +11369,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_schemaHistory(ctx, field, obj)
 				})
+		case "qualityChecks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_qualityChecks(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Dataset_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11359,6 +11951,138 @@ func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._Property_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityCheckImplementors = []string{"QualityCheck"}
+
+func (ec *executionContext) _QualityCheck(ctx context.Context, sel ast.SelectionSet, obj *catalog.SourceCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityCheck")
+		case "name":
+			out.Values[i] = ec._QualityCheck_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._QualityCheck_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._QualityCheck_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._QualityCheck_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._QualityCheck_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "definition":
+			out.Values[i] = ec._QualityCheck_definition(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latest":
+			out.Values[i] = ec._QualityCheck_latest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._QualityCheck_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removedAt":
+			out.Values[i] = ec._QualityCheck_removedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityResultImplementors = []string{"QualityResult"}
+
+func (ec *executionContext) _QualityResult(ctx context.Context, sel ast.SelectionSet, obj *catalog.QualityResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityResult")
+		case "status":
+			out.Values[i] = ec._QualityResult_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failures":
+			out.Values[i] = ec._QualityResult_failures(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._QualityResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._QualityResult_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QualityResult_durationSeconds(ctx, field, obj)
+				})
+		case "runId":
+			out.Values[i] = ec._QualityResult_runId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13293,6 +14017,26 @@ func (ec *executionContext) marshalNProperty2ᚕalmanacᚋgraphᚋmodelᚐProper
 	return ret
 }
 
+func (ec *executionContext) marshalNQualityCheck2almanacᚋcatalogᚐSourceCheck(ctx context.Context, sel ast.SelectionSet, v catalog.SourceCheck) graphql.Marshaler {
+	return ec._QualityCheck(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNQualityCheck2ᚕalmanacᚋcatalogᚐSourceCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.SourceCheck) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQualityCheck2almanacᚋcatalogᚐSourceCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNReverseForeignKey2almanacᚋgraphᚋmodelᚐReverseForeignKey(ctx context.Context, sel ast.SelectionSet, v model.ReverseForeignKey) graphql.Marshaler {
 	return ec._ReverseForeignKey(ctx, sel, &v)
 }
@@ -13954,6 +14698,13 @@ func (ec *executionContext) marshalONode2almanacᚋgraphᚋmodelᚐNode(ctx cont
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOQualityResult2ᚖalmanacᚋcatalogᚐQualityResult(ctx context.Context, sel ast.SelectionSet, v *catalog.QualityResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._QualityResult(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -25,6 +25,7 @@ type loaders struct {
 	ids        *dataloadgen.Loader[catalog.Key, int64]
 	referenced *dataloadgen.Loader[catalog.Key, []catalog.Sourced[catalog.ReverseKey]]
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
+	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
 }
 
 func newLoaders(st *store.Store) *loaders {
@@ -80,6 +81,17 @@ func newLoaders(st *store.Store) *loaders {
 			out := make([][]catalog.SchemaVersion, len(pages))
 			for i, p := range pages {
 				out[i] = m[p]
+			}
+			return out, nil
+		}, wait),
+		checks: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([][]catalog.SourceCheck, []error) {
+			m, err := st.ChecksOf(ctx, keys)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([][]catalog.SourceCheck, len(keys))
+			for i, k := range keys {
+				out[i] = m[k]
 			}
 			return out, nil
 		}, wait),

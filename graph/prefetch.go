@@ -30,13 +30,21 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 	}
 	op := graphql.GetOperationContext(ctx)
 	var pages []store.HistoryPage
+	keys := make([]catalog.Key, len(ds))
+	for i, d := range ds {
+		keys[i] = d.Key
+	}
 	for _, f := range sel {
 		switch f.Name {
-		case "referencedBy":
-			keys := make([]catalog.Key, len(ds))
-			for i, d := range ds {
-				keys[i] = d.Key
+		case "qualityChecks":
+			checks, err := r.store.ChecksOf(ctx, keys)
+			if err != nil {
+				return err
 			}
+			for _, k := range keys {
+				l.checks.Prime(k, checks[k])
+			}
+		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)
 			if err != nil {
 				return err

@@ -140,6 +140,20 @@ func (r *datasetResolver) SchemaHistory(ctx context.Context, obj *catalog.Datase
 	return c, nil
 }
 
+func (r *datasetResolver) QualityChecks(ctx context.Context, obj *catalog.Dataset, includeRemoved *bool) ([]catalog.SourceCheck, error) {
+	checks, err := loadersFrom(ctx).checks.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]catalog.SourceCheck, 0, len(checks))
+	for _, c := range checks {
+		if c.RemovedAt == nil || (includeRemoved != nil && *includeRemoved) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 func (r *foreignKeyResolver) Target(ctx context.Context, obj *model.ForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.TargetNamespace, Name: obj.TargetName}))
 }
@@ -196,6 +210,10 @@ func (r *mutationResolver) RemoveOwner(ctx context.Context, input model.OwnerInp
 	}
 	e, err := r.store.RemoveOwner(ctx, principalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
 	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *qualityResultResolver) DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error) {
+	return obj.Duration.Seconds(), nil
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
@@ -511,6 +529,8 @@ func (r *Resolver) ForeignKey() ForeignKeyResolver { return &foreignKeyResolver{
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+func (r *Resolver) QualityResult() QualityResultResolver { return &qualityResultResolver{r} }
+
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) ReverseForeignKey() ReverseForeignKeyResolver {
@@ -526,6 +546,7 @@ type (
 	datasetResolver           struct{ *Resolver }
 	foreignKeyResolver        struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
+	qualityResultResolver     struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	reverseForeignKeyResolver struct{ *Resolver }
 	sourceFactsResolver       struct{ *Resolver }

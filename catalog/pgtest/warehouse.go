@@ -67,4 +67,3 @@ func BuildWarehouse(tb testing.TB, dbURL string, schemas, tables, columns int) {
 		tb.Fatal(err)
 	}
 }
-

@@ -72,43 +72,56 @@ func zipKeys(nss, names []string) []catalog.Key {
 // with its latest result, ordered by column, then name. Removed checks are
 // included with RemovedAt set.
 func (s *Store) Checks(ctx context.Context, key catalog.Key) ([]catalog.SourceCheck, error) {
+	m, err := s.ChecksOf(ctx, []catalog.Key{key})
+	return m[key], err
+}
+
+// ChecksOf is Checks for many datasets in one statement.
+func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.SourceCheck, error) {
+	nss, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		nss[i], names[i] = k.Namespace, k.Name
+	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT c.source, c.name, c.column_name, c.type, c.severity, c.definition, c.properties, c.updated_at, c.removed_at,
+		SELECT c.dataset_namespace, c.dataset_name, c.source, c.name, c.column_name, c.type, c.severity, c.definition,
+		       c.properties, c.updated_at, c.removed_at,
 		       r.run_id, r.status, r.failures, r.message, r.started_at, r.duration
-		FROM quality_checks c
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN quality_checks c ON c.dataset_namespace = k.namespace AND c.dataset_name = k.name
 		LEFT JOIN LATERAL (
 			SELECT * FROM quality_results r
 			WHERE r.source = c.source AND r.check_name = c.name
 			ORDER BY r.started_at DESC, r.recorded_at DESC LIMIT 1
 		) r ON true
-		WHERE c.dataset_namespace = $1 AND c.dataset_name = $2
-		ORDER BY c.column_name, c.name, c.source`, key.Namespace, key.Name)
+		ORDER BY c.dataset_namespace, c.dataset_name, c.column_name, c.name, c.source`, nss, names)
 	if err != nil {
-		return nil, fmt.Errorf("checks of dataset %s: %w", key, err)
+		return nil, fmt.Errorf("checks of %d datasets: %w", len(keys), err)
 	}
-	checks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.SourceCheck, error) {
-		var (
-			c        catalog.SourceCheck
-			runID    *string
-			status   *string
-			failures *int64
-			message  *string
-			started  *time.Time
-			duration *time.Duration
-		)
-		err := row.Scan(&c.Source, &c.Name, &c.Column, &c.Type, &c.Severity, &c.Definition, &c.Properties, &c.UpdatedAt, &c.RemovedAt,
-			&runID, &status, &failures, &message, &started, &duration)
-		c.Dataset = key
+	out := map[catalog.Key][]catalog.SourceCheck{}
+	var (
+		c        catalog.SourceCheck
+		runID    *string
+		status   *string
+		failures *int64
+		message  *string
+		started  *time.Time
+		duration *time.Duration
+	)
+	_, err = pgx.ForEachRow(rows, []any{&c.Dataset.Namespace, &c.Dataset.Name, &c.Source, &c.Name, &c.Column, &c.Type, &c.Severity,
+		&c.Definition, &c.Properties, &c.UpdatedAt, &c.RemovedAt, &runID, &status, &failures, &message, &started, &duration}, func() error {
+		check := c
 		if runID != nil {
-			c.Latest = &catalog.QualityResult{Check: c.Name, Dataset: key, RunID: *runID, Status: *status,
+			check.Latest = &catalog.QualityResult{Check: c.Name, Dataset: c.Dataset, RunID: *runID, Status: *status,
 				Failures: failures, Message: *message, StartedAt: *started, Duration: *duration}
 		}
-		return c, err
+		out[c.Dataset] = append(out[c.Dataset], check)
+		c.Properties = nil // scanning JSON into a map would add to the last row's
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("checks of dataset %s: %w", key, err)
+		return nil, fmt.Errorf("checks of %d datasets: %w", len(keys), err)
 	}
-	return checks, nil
+	return out, nil
 }
 
 // CheckResults returns the history of one check of a source, newest first.
