@@ -131,6 +131,10 @@ type DatasetFacts struct {
 	ForeignKeys  []ForeignKey
 	Owners       []Owner
 	Tags         []string
+	// Aliases are other keys of the same dataset (OpenLineage symlinks).
+	// Omitted from the hash when empty, so that sources without aliases
+	// hash as before.
+	Aliases []Alias `json:",omitempty"`
 }
 
 // Scope is a part of a source's namespace that a crawl read completely: a
@@ -174,6 +178,9 @@ type Harvest struct {
 	Checks    []QualityCheck
 	Results   []QualityResult
 	Freshness []FreshnessObservation
+	// ColumnLineage replaces the source's column lineage of every output
+	// dataset it names (see lineage.go).
+	ColumnLineage []ColumnLineage
 }
 
 // CrawlStatus is the outcome of a crawl run.

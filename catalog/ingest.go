@@ -54,6 +54,14 @@ func (f DatasetFacts) Normalize() (DatasetFacts, error) {
 			return f, fmt.Errorf("dataset %s: foreign key %q listed twice: %w", f.Key, fk.Name, ErrInvalid)
 		}
 	}
+	f.Aliases = slices.Clone(f.Aliases)
+	slices.SortFunc(f.Aliases, func(a, b Alias) int { return cmp.Or(compareKeys(a.Key, b.Key), strings.Compare(a.Type, b.Type)) })
+	f.Aliases = slices.CompactFunc(f.Aliases, func(a, b Alias) bool { return a.Key == b.Key })
+	for _, a := range f.Aliases {
+		if err := a.Key.Validate(); err != nil {
+			return f, fmt.Errorf("dataset %s: alias: %w", f.Key, err)
+		}
+	}
 	if f.Properties == nil {
 		f.Properties = map[string]string{}
 	}

@@ -51,6 +51,19 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
 $$;
 
 --
+-- Name: run_supersedes(text, timestamp with time zone, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.run_supersedes(old_state text, old_at timestamp with time zone, new_state text, new_at timestamp with time zone) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT (CASE WHEN new_state IN ('COMPLETE', 'FAIL', 'ABORT') THEN 2 WHEN new_state IN ('START', 'RUNNING') THEN 1 ELSE 0 END,
+            new_at)
+        >= (CASE WHEN old_state IN ('COMPLETE', 'FAIL', 'ABORT') THEN 2 WHEN old_state IN ('START', 'RUNNING') THEN 1 ELSE 0 END,
+            old_at)
+$$;
+
+--
 -- Name: audit_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -108,6 +121,25 @@ ALTER TABLE public.change_log ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY 
 );
 
 --
+-- Name: column_lineage; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.column_lineage (
+    source text NOT NULL,
+    namespace text NOT NULL,
+    name text NOT NULL,
+    column_name text NOT NULL,
+    input_namespace text NOT NULL,
+    input_name text NOT NULL,
+    input_column text NOT NULL,
+    transformation_type text DEFAULT ''::text NOT NULL,
+    transformation_subtype text DEFAULT ''::text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    masking boolean DEFAULT false NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
 -- Name: columns; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -149,6 +181,18 @@ ALTER TABLE public.crawl_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: dataset_aliases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dataset_aliases (
+    dataset_id bigint NOT NULL,
+    source text NOT NULL,
+    namespace text NOT NULL,
+    name text NOT NULL,
+    type text DEFAULT ''::text NOT NULL
 );
 
 --
@@ -280,6 +324,39 @@ CREATE TABLE public.jobs (
 
 ALTER TABLE public.jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: openlineage_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.openlineage_events (
+    id bigint NOT NULL,
+    digest bytea NOT NULL,
+    event_kind text NOT NULL,
+    event_type text DEFAULT ''::text NOT NULL,
+    event_time timestamp with time zone NOT NULL,
+    run_id text DEFAULT ''::text NOT NULL,
+    job_namespace text DEFAULT ''::text NOT NULL,
+    job_name text DEFAULT ''::text NOT NULL,
+    body json NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    processed_at timestamp with time zone,
+    error text DEFAULT ''::text NOT NULL,
+    CONSTRAINT openlineage_events_event_kind_check CHECK ((event_kind = ANY (ARRAY['run'::text, 'dataset'::text, 'job'::text])))
+);
+
+--
+-- Name: openlineage_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.openlineage_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.openlineage_events_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -452,6 +529,28 @@ CREATE TABLE public.river_queue (
 );
 
 --
+-- Name: runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.runs (
+    run_id text NOT NULL,
+    job_id bigint NOT NULL,
+    source text NOT NULL,
+    state text NOT NULL,
+    state_at timestamp with time zone NOT NULL,
+    started_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    error_message text DEFAULT ''::text NOT NULL,
+    parent_run_id text DEFAULT ''::text NOT NULL,
+    parent_job_namespace text DEFAULT ''::text NOT NULL,
+    parent_job_name text DEFAULT ''::text NOT NULL,
+    nominal_start timestamp with time zone,
+    nominal_end timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT runs_state_check CHECK ((state = ANY (ARRAY['START'::text, 'RUNNING'::text, 'COMPLETE'::text, 'FAIL'::text, 'ABORT'::text, 'OTHER'::text])))
+);
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -522,6 +621,13 @@ ALTER TABLE ONLY public.change_log
     ADD CONSTRAINT change_log_pkey PRIMARY KEY (seq);
 
 --
+-- Name: column_lineage column_lineage_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.column_lineage
+    ADD CONSTRAINT column_lineage_pkey PRIMARY KEY (namespace, name, source, column_name, input_namespace, input_name, input_column, transformation_type, transformation_subtype);
+
+--
 -- Name: columns columns_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -534,6 +640,13 @@ ALTER TABLE ONLY public.columns
 
 ALTER TABLE ONLY public.crawl_runs
     ADD CONSTRAINT crawl_runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: dataset_aliases dataset_aliases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_aliases
+    ADD CONSTRAINT dataset_aliases_pkey PRIMARY KEY (dataset_id, source, namespace, name);
 
 --
 -- Name: dataset_facts dataset_facts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -599,6 +712,20 @@ ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
 --
+-- Name: openlineage_events openlineage_events_digest_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.openlineage_events
+    ADD CONSTRAINT openlineage_events_digest_key UNIQUE (digest);
+
+--
+-- Name: openlineage_events openlineage_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.openlineage_events
+    ADD CONSTRAINT openlineage_events_pkey PRIMARY KEY (id);
+
+--
 -- Name: owners owners_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -655,6 +782,13 @@ ALTER TABLE ONLY public.river_queue
     ADD CONSTRAINT river_queue_pkey PRIMARY KEY (name);
 
 --
+-- Name: runs runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.runs
+    ADD CONSTRAINT runs_pkey PRIMARY KEY (run_id);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -695,10 +829,22 @@ CREATE INDEX audit_log_dataset ON public.audit_log USING btree (dataset_id, id D
 CREATE INDEX change_log_entity ON public.change_log USING btree (entity, entity_id);
 
 --
+-- Name: column_lineage_input; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX column_lineage_input ON public.column_lineage USING btree (input_namespace, input_name, input_column);
+
+--
 -- Name: crawl_runs_source; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX crawl_runs_source ON public.crawl_runs USING btree (source, started_at DESC);
+
+--
+-- Name: dataset_aliases_alias; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dataset_aliases_alias ON public.dataset_aliases USING btree (namespace, name);
 
 --
 -- Name: dataset_facts_source; Type: INDEX; Schema: public; Owner: -
@@ -729,6 +875,24 @@ CREATE INDEX job_facts_source ON public.job_facts USING btree (source);
 --
 
 CREATE INDEX job_io_dataset ON public.job_io USING btree (namespace, name, direction);
+
+--
+-- Name: openlineage_events_pending; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX openlineage_events_pending ON public.openlineage_events USING btree (id) WHERE (processed_at IS NULL);
+
+--
+-- Name: openlineage_events_received; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX openlineage_events_received ON public.openlineage_events USING btree (received_at);
+
+--
+-- Name: openlineage_events_run; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX openlineage_events_run ON public.openlineage_events USING btree (run_id) WHERE (run_id <> ''::text);
 
 --
 -- Name: owners_owner; Type: INDEX; Schema: public; Owner: -
@@ -803,6 +967,18 @@ CREATE INDEX river_notification_created_at_idx ON public.river_notification USIN
 CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING btree (topic, id);
 
 --
+-- Name: runs_job; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_job ON public.runs USING btree (job_id, state_at DESC);
+
+--
+-- Name: runs_parent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_parent ON public.runs USING btree (parent_run_id) WHERE (parent_run_id <> ''::text);
+
+--
 -- Name: tags_tag; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -827,6 +1003,13 @@ ALTER TABLE ONLY public.audit_log
 
 ALTER TABLE ONLY public.columns
     ADD CONSTRAINT columns_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: dataset_aliases dataset_aliases_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_aliases
+    ADD CONSTRAINT dataset_aliases_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
 
 --
 -- Name: dataset_facts dataset_facts_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -862,6 +1045,13 @@ ALTER TABLE ONLY public.job_io
 
 ALTER TABLE ONLY public.owners
     ADD CONSTRAINT owners_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: runs runs_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.runs
+    ADD CONSTRAINT runs_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 --
 -- Name: schema_versions schema_versions_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

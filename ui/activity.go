@@ -12,6 +12,8 @@ import (
 // activityView is what happens around a dataset: the jobs that write and
 // read it, its data-quality checks and its freshness.
 type activityView struct {
+	// Explore links to the lineage explorer; empty without one.
+	Explore    string
 	Upstream   []linkView
 	Downstream []linkView
 	Producers  []jobView

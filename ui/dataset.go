@@ -358,6 +358,9 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	act := newActivityView(jobs, checks, fresh, s.now())
+	if s.lineage != nil {
+		act.Explore = lineagePath(key)
+	}
 	return s.render(w, r, datasetPage(newDatasetView(d, history, s.now()), act))
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"almanac/catalog/store"
+	"almanac/lineage"
 	"almanac/search"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	// suggestions. Nil sends /search to the dataset listing filtered by
 	// name prefix.
 	Search *search.Index
+	// Lineage is the lineage graph behind the explorer at /lineage/…; nil
+	// leaves the explorer out.
+	Lineage *lineage.Graph
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -53,6 +57,7 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	registry *prometheus.Registry
 	search   *search.Index
+	lineage  *lineage.Graph
 	requests *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -70,6 +75,7 @@ func New(opts Options) (*Server, error) {
 		ready:    opts.Ready,
 		registry: opts.Registry,
 		search:   opts.Search,
+		lineage:  opts.Lineage,
 		now:      time.Now,
 	}
 	if s.log == nil {
@@ -134,6 +140,9 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))
 	} else {
 		mux.Handle("GET /search", s.handle(s.serveSearch))
+	}
+	if s.lineage != nil {
+		mux.Handle("GET /lineage/{ns}/{name...}", s.LineagePage(s.lineage))
 	}
 	mux.Handle("GET /static/", staticHandler())
 	// Anything else is a page that does not exist, shown as one.

@@ -271,7 +271,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 	}
 
 	// Replace the source's facts wholesale: delete, then COPY.
-	for _, table := range []string{"dataset_facts", "columns", "foreign_keys", "owners", "tags"} {
+	for _, table := range []string{"dataset_facts", "columns", "foreign_keys", "owners", "tags", "dataset_aliases"} {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE dataset_id = ANY($1) AND source = $2`, ids, source); err != nil {
 			return fmt.Errorf("replace %s: %w", table, err)
 		}
@@ -390,7 +390,7 @@ func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, 
 		return fmt.Errorf("write dataset facts: %w", err)
 	}
 
-	var cols, fks, owners, tags [][]any
+	var cols, fks, owners, tags, aliases [][]any
 	for _, p := range todo {
 		for _, c := range p.facts.Columns {
 			cols = append(cols, []any{p.id, source, c.Name, c.Ordinal, c.Type, c.Nullable, c.Default, c.Description, c.PrimaryKey})
@@ -404,6 +404,9 @@ func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, 
 		for _, t := range p.facts.Tags {
 			tags = append(tags, []any{p.id, source, t})
 		}
+		for _, a := range p.facts.Aliases {
+			aliases = append(aliases, []any{p.id, source, a.Key.Namespace, a.Key.Name, a.Type})
+		}
 	}
 	copies := []struct {
 		table string
@@ -414,6 +417,7 @@ func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, 
 		{"foreign_keys", []string{"dataset_id", "source", "name", "columns", "target_namespace", "target_name", "target_columns"}, fks},
 		{"owners", []string{"dataset_id", "source", "owner", "owner_kind", "ownership_type"}, owners},
 		{"tags", []string{"dataset_id", "source", "tag"}, tags},
+		{"dataset_aliases", []string{"dataset_id", "source", "namespace", "name", "type"}, aliases},
 	}
 	for _, c := range copies {
 		if len(c.rows) == 0 {

@@ -27,6 +27,9 @@ func (s *Store) ingestLineageQuality(ctx context.Context, h catalog.Harvest, run
 	if err := s.ingestJobs(ctx, h, run); err != nil {
 		return err
 	}
+	if err := s.ingestColumnLineage(ctx, h.Source, h.ColumnLineage); err != nil {
+		return err
+	}
 	// Checks, results and freshness are read first, then written in one
 	// transaction that records one ChangeQuality per dataset touched.
 	var (

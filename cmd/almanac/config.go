@@ -32,6 +32,8 @@ type Config struct {
 	Log LogConfig
 	// Search configures the full-text search index (key search).
 	Search SearchConfig
+	// OpenLineage configures the OpenLineage endpoint (key openlineage).
+	OpenLineage OpenLineageConfig
 	// Sources are the sources to crawl (key sources), in file order.
 	Sources []SourceConfig
 }
@@ -44,6 +46,36 @@ type LogConfig struct {
 	// Level is debug, info, warn or error (key log.level, default info,
 	// env ALMANAC_LOG_LEVEL).
 	Level string
+}
+
+// OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
+// and dbt post events to. It is off until a token is set or anonymous
+// posting is allowed explicitly.
+type OpenLineageConfig struct {
+	// Token is the Bearer token producers must send (key
+	// openlineage.token, env ALMANAC_OPENLINEAGE_TOKEN).
+	Token string
+	// Anonymous allows posting without a token (key openlineage.anonymous:
+	// "true"); for a private network only.
+	Anonymous string
+	// Retention is how long raw events are kept, a Go duration (key
+	// openlineage.retention, default 720h).
+	Retention string
+}
+
+// Enabled reports whether the endpoint accepts events.
+func (o OpenLineageConfig) Enabled() bool { return o.Token != "" || o.Anonymous == "true" }
+
+// RetentionDuration parses Retention; 0 when empty.
+func (o OpenLineageConfig) RetentionDuration() (time.Duration, error) {
+	if o.Retention == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(o.Retention)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want a positive Go duration such as 720h, got %q", o.Retention)
+	}
+	return d, nil
 }
 
 // SearchConfig configures the full-text search index.
@@ -175,7 +207,8 @@ var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
 
 // Keys accepted in each mapping, also the candidates for "did you mean".
 var (
-	topKeys    = []string{"database_url", "listen", "log", "search", "sources"}
+	topKeys    = []string{"database_url", "listen", "log", "search", "openlineage", "sources"}
+	olKeys     = []string{"token", "anonymous", "retention"}
 	logKeys    = []string{"format", "level"}
 	searchKeys = []string{"index_dir"}
 	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "schedule"}
@@ -335,6 +368,12 @@ func (l *loader) config(root *yaml.Node, cfg *Config) {
 	if e, ok := m["search"]; ok {
 		sm, _ := l.mapping(e.value, "search", searchKeys)
 		l.str(sm, "search", "index_dir", &cfg.Search.IndexDir)
+	}
+	if e, ok := m["openlineage"]; ok {
+		om, _ := l.mapping(e.value, "openlineage", olKeys)
+		l.str(om, "openlineage", "token", &cfg.OpenLineage.Token)
+		l.str(om, "openlineage", "anonymous", &cfg.OpenLineage.Anonymous)
+		l.str(om, "openlineage", "retention", &cfg.OpenLineage.Retention)
 	}
 	if e, ok := m["sources"]; ok {
 		cfg.Sources = l.sources(e)
@@ -575,6 +614,7 @@ func (l *loader) applyEnv(cfg *Config) {
 	override(&cfg.Listen, "listen", "ALMANAC_LISTEN")
 	override(&cfg.Log.Format, "log.format", "ALMANAC_LOG_FORMAT")
 	override(&cfg.Log.Level, "log.level", "ALMANAC_LOG_LEVEL")
+	override(&cfg.OpenLineage.Token, "openlineage.token", "ALMANAC_OPENLINEAGE_TOKEN")
 	for i := range cfg.Sources {
 		s := &cfg.Sources[i]
 		if validName(s.Name) {
@@ -612,6 +652,12 @@ func (l *loader) validate(cfg *Config) {
 	case "debug", "info", "warn", "error":
 	default:
 		l.report(l.at["log.level"], "log.level", "must be debug, info, warn or error, got %q", lv)
+	}
+	if a := cfg.OpenLineage.Anonymous; a != "" && a != "true" && a != "false" {
+		l.report(l.at["openlineage.anonymous"], "openlineage.anonymous", "must be true or false, got %q", a)
+	}
+	if _, err := cfg.OpenLineage.RetentionDuration(); err != nil {
+		l.report(l.at["openlineage.retention"], "openlineage.retention", "%v", err)
 	}
 
 	type seen struct {

@@ -17,6 +17,7 @@ import (
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/store"
+	"almanac/lineage"
 	"almanac/migrations"
 )
 
@@ -36,7 +37,12 @@ func harvester(src SourceConfig) (func(context.Context) (catalog.Harvest, error)
 			Include:   src.Include,
 			Exclude:   src.Exclude,
 		}
-		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
+		return func(ctx context.Context) (catalog.Harvest, error) {
+			h, err := postgres.Crawl(ctx, cfg)
+			// Views and materialized views become jobs reading the
+			// relations their SQL names.
+			return lineage.ViewLineage(h), err
+		}, nil
 	case "dbt":
 		cfg := dbt.Config{
 			Source:     src.Provenance(),

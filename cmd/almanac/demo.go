@@ -77,6 +77,11 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err := crawlNow(ctx, cfg, log, []string{"demo"}, discard{}); err != nil {
 		return err
 	}
+	// The demo accepts OpenLineage events without a token, as Marquez's
+	// quickstart does: it listens on 127.0.0.1.
+	if !cfg.OpenLineage.Enabled() {
+		cfg.OpenLineage.Anonymous = "true"
+	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
 	// It listens on 127.0.0.1 unless told otherwise.

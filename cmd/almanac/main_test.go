@@ -134,7 +134,8 @@ func TestServe(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n")
+	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+
+		"\nopenlineage:\n  token: t0ken\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -176,6 +177,48 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"totalCount":0`) {
 		t.Errorf("POST /graphql = %d %s", resp.StatusCode, body)
+	}
+	// An OpenLineage event, as Airflow would post it: refused without the
+	// token, then readable through the Marquez-compatible lineage API.
+	event := `{"eventType":"COMPLETE","eventTime":"2026-11-25T10:00:00Z","producer":"https://example.com/airflow",
+		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+		"run":{"runId":"0193a8f2-6a4e-7cc1-9c3c-6b1d2f0e9a11"},"job":{"namespace":"airflow","name":"daily.load_orders"},
+		"inputs":[{"namespace":"postgres://db:5432","name":"shop.public.raw_orders"}],
+		"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.orders"}]}`
+	post := func(token string) int {
+		req, _ := http.NewRequest("POST", base+"/api/v1/lineage", strings.NewReader(event))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(""); code != http.StatusUnauthorized {
+		t.Errorf("POST /api/v1/lineage without token = %d, want 401", code)
+	}
+	if code := post("t0ken"); code != http.StatusCreated {
+		t.Errorf("POST /api/v1/lineage = %d, want 201", code)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/api/v1/lineage?nodeId=dataset:postgres://db:5432:shop.public.orders&depth=2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.Contains(string(b), "shop.public.raw_orders") && strings.Contains(string(b), "daily.load_orders") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lineage of the posted event not readable: %d %s", resp.StatusCode, b)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	cancel()
 	select {

@@ -19,6 +19,8 @@ import (
 
 	"almanac/catalog"
 	"almanac/graph"
+	"almanac/lineage"
+	"almanac/lineage/olapi"
 	"almanac/migrations"
 	"almanac/search"
 	"almanac/ui"
@@ -131,9 +133,22 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.R
 		}
 	}()
 
+	// The lineage graph, in memory, following the change log.
+	lg := lineage.NewGraph()
+	follower := lineage.NewFollower(st, lg, log.With("component", "lineage"))
+	if err := follower.Load(ctx); err != nil {
+		return fmt.Errorf("load lineage: %w", err)
+	}
+	go func() {
+		if err := follower.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("lineage graph stopped following the catalog", "error", err)
+		}
+	}()
+
 	srv, err := ui.New(ui.Options{
 		Store:    st,
 		Search:   idx,
+		Lineage:  lg,
 		Logger:   log,
 		Registry: reg,
 		Ready: func(ctx context.Context) error {
@@ -150,6 +165,32 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.R
 	mux := http.NewServeMux()
 	mux.Handle("GET /graphql", api)
 	mux.Handle("POST /graphql", api)
+	// Marquez-compatible lineage reads, for tools written for Marquez.
+	reader := olapi.NewReader(lg, st)
+	mux.Handle("GET /api/v1/lineage", reader.GetLineage())
+	mux.Handle("GET /api/v1/column-lineage", reader.GetColumnLineage())
+	// The OpenLineage endpoint Airflow, Spark and dbt post to: only with a
+	// token, or when anonymous posting is configured explicitly.
+	if cfg.OpenLineage.Enabled() {
+		retention, err := cfg.OpenLineage.RetentionDuration()
+		if err != nil {
+			return err
+		}
+		rc := olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: retention, Logger: log.With("component", "openlineage")})
+		go func() {
+			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+				log.Error("openlineage worker stopped", "error", err)
+			}
+		}()
+		mux.Handle("POST /api/v1/lineage", rc.PostLineage())
+		mux.Handle("POST /api/v1/lineage/batch", rc.PostBatch())
+	} else {
+		disabled := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "the OpenLineage endpoint is off: set openlineage.token (or openlineage.anonymous: true) in the configuration", http.StatusForbidden)
+		})
+		mux.Handle("POST /api/v1/lineage", disabled)
+		mux.Handle("POST /api/v1/lineage/batch", disabled)
+	}
 	mux.Handle("/", srv.Handler())
 	return listenAndServe(ctx, cfg.Listen, mux, log)
 }

@@ -1,0 +1,321 @@
+package openlineage
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"almanac/catalog"
+)
+
+// JobTypeDefault is the type of a job whose events carry no jobType facet.
+const JobTypeDefault = "openlineage"
+
+// Derive folds events, in order of their eventTime, into what they assert
+// about the catalog. A later event's facet replaces an earlier one's; the
+// inputs and outputs of a job add up. errs has one entry per event: the
+// reason the parts of that event that could not be used were dropped, or
+// nil.
+func Derive(events []Event) (catalog.Push, []error) {
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return events[a].Time.Compare(events[b].Time) })
+
+	d := deriver{
+		push:    catalog.Push{Source: catalog.SourceOpenLineage},
+		colLin:  map[catalog.Key][]catalog.ColumnLineage{},
+		checks:  map[string]int{},
+		results: map[[2]string]int{},
+		errs:    make([]error, len(events)),
+	}
+	for _, i := range order {
+		d.errs[i] = d.event(events[i])
+	}
+	keys := slices.SortedFunc(func(yield func(catalog.Key) bool) {
+		for k := range d.colLin {
+			if !yield(k) {
+				return
+			}
+		}
+	}, func(a, b catalog.Key) int { return strings.Compare(a.String(), b.String()) })
+	for _, k := range keys {
+		d.push.ColumnLineage = append(d.push.ColumnLineage, d.colLin[k]...)
+	}
+	return d.push, d.errs
+}
+
+type deriver struct {
+	push    catalog.Push
+	colLin  map[catalog.Key][]catalog.ColumnLineage // latest facet per output
+	checks  map[string]int                          // index in push.Checks by name
+	results map[[2]string]int                       // index in push.Results by check, run
+	errs    []error
+}
+
+func (d *deriver) event(e Event) error {
+	var problems []string
+	switch e.Kind {
+	case KindDataset:
+		d.dataset(*e.Dataset, e, &problems)
+	case KindRun, KindJob:
+		job := catalog.Job{Key: e.Job, Type: JobTypeDefault}
+		var asserts catalog.Facet
+		var jt jobTypeFacet
+		if ok, _ := e.JobFacets.facet("jobType", "", &jt); ok && jt.JobType != "" {
+			job.Type = strings.ToLower(strings.Trim(jt.Integration+"_"+jt.JobType, "_"))
+			asserts |= catalog.FacetJobType
+			job.Properties = map[string]string{}
+			setProp(job.Properties, "integration", jt.Integration)
+			setProp(job.Properties, "processingType", jt.ProcessingType)
+		}
+		var doc documentationFacet
+		if ok, _ := e.JobFacets.facet("documentation", "", &doc); ok {
+			job.Description = doc.Description
+			asserts |= catalog.FacetDescription
+		}
+		var sql sqlFacet
+		if ok, _ := e.JobFacets.facet("sql", "", &sql); ok {
+			job.SQL = sql.Query
+			asserts |= catalog.FacetSQL
+		}
+		var src sourceCodeLocationFacet
+		if ok, _ := e.JobFacets.facet("sourceCodeLocation", "", &src); ok && src.URL != "" {
+			job.Properties = props(job.Properties)
+			job.Properties["sourceCodeLocation"] = src.URL
+		}
+		var own ownershipFacet
+		if ok, _ := e.JobFacets.facet("ownership", "", &own); ok {
+			var names []string
+			for _, o := range own.Owners {
+				names = append(names, o.Name)
+			}
+			job.Properties = props(job.Properties)
+			job.Properties["owners"] = strings.Join(names, ", ")
+		}
+		for _, in := range e.Inputs {
+			job.Inputs = append(job.Inputs, in.Key)
+			d.dataset(in, e, &problems)
+			d.assertions(in, e, &problems)
+		}
+		for _, out := range e.Outputs {
+			job.Outputs = append(job.Outputs, out.Key)
+			d.dataset(out, e, &problems)
+		}
+		if nj, err := job.Normalize(); err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			d.push.Jobs = append(d.push.Jobs, catalog.JobUpdate{Job: nj, Asserts: asserts})
+		}
+		if e.Kind == KindRun {
+			r := run(e)
+			if err := r.Validate(); err != nil {
+				problems = append(problems, err.Error())
+			} else {
+				d.push.Runs = append(d.push.Runs, r)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("event %s at %s: %s: %w", e.Kind, e.Time.Format(time.RFC3339), strings.Join(problems, "; "), catalog.ErrInvalid)
+	}
+	return nil
+}
+
+func props(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func setProp(m map[string]string, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+func run(e Event) catalog.Run {
+	state := catalog.RunState(e.Type)
+	if state == "" {
+		state = catalog.RunOther
+	}
+	r := catalog.Run{ID: e.RunID, Job: e.Job, State: state, StateAt: e.Time}
+	t := e.Time
+	switch {
+	case state == catalog.RunStart:
+		r.StartedAt = &t
+	case state.Terminal():
+		r.EndedAt = &t
+	}
+	var p parentFacet
+	if ok, _ := e.RunFacets.facet("parent", "", &p); ok && p.Run.RunID != "" {
+		r.ParentID = p.Run.RunID
+		r.ParentJob = catalog.JobKey{Namespace: p.Job.Namespace, Name: p.Job.Name}
+	}
+	var em errorMessageFacet
+	if ok, _ := e.RunFacets.facet("errorMessage", "", &em); ok {
+		r.ErrorMessage = em.Message
+	}
+	var n nominalTimeFacet
+	if ok, _ := e.RunFacets.facet("nominalTime", "", &n); ok {
+		if t, err := ParseTime(n.NominalStartTime); err == nil {
+			r.NominalStart = &t
+		}
+		if n.NominalEndTime != nil {
+			if t, err := ParseTime(*n.NominalEndTime); err == nil {
+				r.NominalEnd = &t
+			}
+		}
+	}
+	return r
+}
+
+// dataset records what an event says about one dataset: that it exists,
+// and what its schema, documentation, ownership, symlinks and column
+// lineage facets assert.
+func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
+	u := catalog.DatasetUpdate{Facts: catalog.DatasetFacts{Key: ds.Key, Platform: platform(ds.Key.Namespace)}}
+	f := &u.Facts
+	var s schemaFacet
+	if ok, _ := ds.Facets.facet("schema", "", &s); ok {
+		f.Columns = columns(s.Fields)
+		u.Asserts |= catalog.FacetSchema
+	}
+	var doc documentationFacet
+	if ok, _ := ds.Facets.facet("documentation", "", &doc); ok {
+		f.Description = doc.Description
+		u.Asserts |= catalog.FacetDescription
+	}
+	var own ownershipFacet
+	if ok, _ := ds.Facets.facet("ownership", "", &own); ok {
+		for _, o := range own.Owners {
+			f.Owners = append(f.Owners, owner(o.Name, o.Type))
+		}
+		u.Asserts |= catalog.FacetOwners
+	}
+	var sl symlinksFacet
+	if ok, _ := ds.Facets.facet("symlinks", "", &sl); ok {
+		for _, id := range sl.Identifiers {
+			f.Aliases = append(f.Aliases, catalog.Alias{Key: catalog.Key{Namespace: id.Namespace, Name: id.Name}, Type: id.Type})
+		}
+		u.Asserts |= catalog.FacetAliases
+	}
+	if _, err := f.Normalize(); err != nil {
+		*problems = append(*problems, err.Error())
+		return
+	}
+	d.push.Datasets = append(d.push.Datasets, u)
+
+	var cl columnLineageFacet
+	if ok, _ := ds.Facets.facet("columnLineage", "", &cl); ok {
+		d.colLin[ds.Key] = columnLineage(ds.Key, cl)
+	}
+}
+
+// columns flattens a schema facet: nested fields are named parent.child.
+func columns(fields []schemaField) []catalog.Column {
+	var out []catalog.Column
+	var walk func(prefix string, fs []schemaField)
+	walk = func(prefix string, fs []schemaField) {
+		for _, fl := range fs {
+			out = append(out, catalog.Column{Name: prefix + fl.Name, Ordinal: len(out) + 1, Type: fl.Type, Description: fl.Description, Nullable: true})
+			walk(prefix+fl.Name+".", fl.Fields)
+		}
+	}
+	walk("", fields)
+	return out
+}
+
+// owner reads an OpenLineage owner name: "team:data-eng" is a team,
+// "user:alice" or anything else a person.
+func owner(name, typ string) catalog.Owner {
+	if rest, ok := strings.CutPrefix(name, "team:"); ok {
+		return catalog.Owner{Name: rest, Kind: catalog.OwnerTeam, Type: typ}
+	}
+	name = strings.TrimPrefix(name, "user:")
+	return catalog.Owner{Name: name, Kind: catalog.OwnerUser, Type: typ}
+}
+
+func columnLineage(out catalog.Key, f columnLineageFacet) []catalog.ColumnLineage {
+	var rows []catalog.ColumnLineage
+	add := func(col string, in inputField, fieldType, fieldDesc string) {
+		base := catalog.ColumnLineage{Output: out, Column: col, Input: catalog.Key{Namespace: in.Namespace, Name: in.Name}, InputColumn: in.Field}
+		if len(in.Transformations) == 0 {
+			// Facet 1-0-0: one transformation per output field, IDENTITY
+			// or TRANSFORMATION, both direct.
+			r := base
+			if fieldType != "" {
+				r.Type, r.Subtype, r.Description = "DIRECT", fieldType, fieldDesc
+			}
+			rows = append(rows, r)
+			return
+		}
+		for _, t := range in.Transformations {
+			r := base
+			r.Type, r.Subtype, r.Description, r.Masking = t.Type, t.Subtype, t.Description, t.Masking
+			rows = append(rows, r)
+		}
+	}
+	for col, fl := range f.Fields {
+		for _, in := range fl.InputFields {
+			add(col, in, fl.TransformationType, fl.TransformationDescription)
+		}
+	}
+	for _, in := range f.Dataset {
+		add("", in, "", "")
+	}
+	slices.SortFunc(rows, func(a, b catalog.ColumnLineage) int {
+		return cmp.Or(strings.Compare(a.Column, b.Column), strings.Compare(a.Input.String(), b.Input.String()),
+			strings.Compare(a.InputColumn, b.InputColumn), strings.Compare(a.Type, b.Type), strings.Compare(a.Subtype, b.Subtype))
+	})
+	return rows
+}
+
+// assertions turns a dataQualityAssertions input facet into checks and
+// results of the run.
+func (d *deriver) assertions(ds Dataset, e Event, problems *[]string) {
+	var a assertionsFacet
+	ok, _ := ds.IOFacets.facet("dataQualityAssertions", "", &a)
+	if !ok {
+		if ok, _ = ds.Facets.facet("dataQualityAssertions", "", &a); !ok {
+			return
+		}
+	}
+	for _, as := range a.Assertions {
+		name := e.Job.String() + ": " + as.Assertion
+		if as.Column != "" {
+			name += "(" + as.Column + ")"
+		}
+		c := catalog.QualityCheck{Dataset: ds.Key, Column: as.Column, Name: name, Type: as.Assertion,
+			Properties: map[string]string{"job": e.Job.String()}}
+		if i, ok := d.checks[name]; ok {
+			d.push.Checks[i] = c
+		} else {
+			d.checks[name] = len(d.push.Checks)
+			d.push.Checks = append(d.push.Checks, c)
+		}
+		if e.RunID == "" {
+			continue
+		}
+		status := catalog.QualityFail
+		if as.Success {
+			status = catalog.QualityPass
+		}
+		r := catalog.QualityResult{Check: name, Dataset: ds.Key, Status: status, StartedAt: e.Time, RunID: e.RunID}
+		if err := r.Validate(); err != nil {
+			*problems = append(*problems, err.Error())
+			continue
+		}
+		k := [2]string{name, e.RunID}
+		if i, ok := d.results[k]; ok {
+			d.push.Results[i] = r
+		} else {
+			d.results[k] = len(d.push.Results)
+			d.push.Results = append(d.push.Results, r)
+		}
+	}
+}

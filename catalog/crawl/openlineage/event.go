@@ -1,0 +1,369 @@
+// Package openlineage decodes and validates OpenLineage events (RunEvent,
+// DatasetEvent and JobEvent, spec 1.x and 2.x) and derives from them the
+// plain catalog values that the store writes: jobs with their inputs and
+// outputs, runs, dataset schemas, documentation, owners, aliases, column
+// lineage and data-quality assertions.
+//
+// Like every crawler it never touches the store. Unlike a crawl, events
+// arrive one at a time and never describe a source completely, so what it
+// derives is a catalog.Push: facts that replace only what the events
+// assert, and never remove anything.
+package openlineage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"almanac/catalog"
+)
+
+// Kind is which of the three OpenLineage event types an event is.
+type Kind string
+
+// Event kinds.
+const (
+	KindRun     Kind = "run"
+	KindDataset Kind = "dataset"
+	KindJob     Kind = "job"
+)
+
+// Event is one decoded, validated OpenLineage event.
+type Event struct {
+	Kind Kind
+	// Type is the eventType of a run event (START, RUNNING, COMPLETE,
+	// FAIL, ABORT, OTHER); "" when the producer left it out.
+	Type      string
+	Time      time.Time
+	Producer  string
+	SchemaURL string
+	// RunID and RunFacets are set on run events.
+	RunID     string
+	RunFacets Facets
+	// Job is set on run and job events.
+	Job       catalog.JobKey
+	JobFacets Facets
+	Inputs    []Dataset
+	Outputs   []Dataset
+	// Dataset is set on dataset events.
+	Dataset *Dataset
+}
+
+// Dataset is a dataset as an event names it, with its facets.
+type Dataset struct {
+	Key    catalog.Key
+	Facets Facets
+	// InputFacets or OutputFacets, by the side the dataset is on.
+	IOFacets Facets
+}
+
+// Facets holds an entity's facets by name, undecoded; the known ones are
+// decoded, with their path checked, by Decode.
+type Facets map[string]json.RawMessage
+
+// Error is a rejected event: Field is the JSON path of what is wrong.
+type Error struct {
+	Field  string
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return "openlineage event: " + e.Reason
+	}
+	return fmt.Sprintf("openlineage event: %s: %s", e.Field, e.Reason)
+}
+
+// Is makes an *Error a catalog.ErrInvalid.
+func (e *Error) Is(target error) bool { return target == catalog.ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+type wireEvent struct {
+	EventType *string       `json:"eventType"`
+	EventTime *string       `json:"eventTime"`
+	Producer  *string       `json:"producer"`
+	SchemaURL *string       `json:"schemaURL"`
+	Run       *wireRun      `json:"run"`
+	Job       *wireJob      `json:"job"`
+	Inputs    []wireDataset `json:"inputs"`
+	Outputs   []wireDataset `json:"outputs"`
+	Dataset   *wireDataset  `json:"dataset"`
+}
+
+type wireRun struct {
+	RunID  *string `json:"runId"`
+	Facets Facets  `json:"facets"`
+}
+
+type wireJob struct {
+	Namespace *string `json:"namespace"`
+	Name      *string `json:"name"`
+	Facets    Facets  `json:"facets"`
+}
+
+type wireDataset struct {
+	Namespace    *string `json:"namespace"`
+	Name         *string `json:"name"`
+	Facets       Facets  `json:"facets"`
+	InputFacets  Facets  `json:"inputFacets"`
+	OutputFacets Facets  `json:"outputFacets"`
+}
+
+// EventTypes are the valid eventType values of a run event.
+var EventTypes = []string{"START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"}
+
+// Decode decodes and validates one event. The error is an *Error naming
+// the field at fault.
+func Decode(data []byte) (Event, error) {
+	var w wireEvent
+	if err := unmarshal(data, &w, ""); err != nil {
+		return Event{}, err
+	}
+	return fromWire(w, "")
+}
+
+// DecodeBatch decodes a JSON array of events, as POST /api/v1/lineage/batch
+// receives them. The first invalid event rejects the batch, its error
+// naming its index.
+func DecodeBatch(data []byte) ([]Event, error) {
+	var raw []json.RawMessage
+	if err := unmarshal(data, &raw, ""); err != nil {
+		return nil, err
+	}
+	events := make([]Event, len(raw))
+	for i, r := range raw {
+		var w wireEvent
+		prefix := fmt.Sprintf("[%d]", i)
+		if err := unmarshal(r, &w, prefix); err != nil {
+			return nil, err
+		}
+		e, err := fromWire(w, prefix)
+		if err != nil {
+			return nil, err
+		}
+		events[i] = e
+	}
+	return events, nil
+}
+
+// SplitBatch splits a JSON array into its elements, so that each event of
+// a batch can be stored as it was sent.
+func SplitBatch(data []byte) ([]json.RawMessage, error) {
+	var raw []json.RawMessage
+	if err := unmarshal(data, &raw, ""); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+func unmarshal(data []byte, v any, prefix string) error {
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return invalid(prefix, "malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if prefix != "" {
+			field = joinPath(prefix, field)
+		}
+		if field == "" {
+			return invalid(prefix, "expected %s, got %s", typ.Type, typ.Value)
+		}
+		return invalid(field, "expected %s, got %s", typeName(typ.Type.String()), typ.Value)
+	}
+	return invalid(prefix, "%v", err)
+}
+
+func typeName(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "*"):
+		return typeName(goType[1:])
+	case goType == "string":
+		return "string"
+	case strings.HasPrefix(goType, "[]"):
+		return "array"
+	case strings.HasPrefix(goType, "map[") || strings.Contains(goType, "."):
+		return "object"
+	}
+	return goType
+}
+
+func joinPath(prefix, field string) string {
+	if prefix == "" {
+		return field
+	}
+	if field == "" {
+		return prefix
+	}
+	return prefix + "." + field
+}
+
+var specVersion = regexp.MustCompile(`/spec/(\d+)-(\d+)-(\d+)/`)
+
+func fromWire(w wireEvent, p string) (Event, error) {
+	e := Event{Producer: deref(w.Producer), SchemaURL: deref(w.SchemaURL)}
+	if w.EventTime == nil || *w.EventTime == "" {
+		return e, invalid(joinPath(p, "eventTime"), "required")
+	}
+	t, err := ParseTime(*w.EventTime)
+	if err != nil {
+		return e, invalid(joinPath(p, "eventTime"), "%v", err)
+	}
+	e.Time = t
+	if m := specVersion.FindStringSubmatch(e.SchemaURL); m != nil && m[1] != "1" && m[1] != "2" {
+		return e, invalid(joinPath(p, "schemaURL"), "unsupported spec version %s-%s-%s", m[1], m[2], m[3])
+	}
+	if w.EventType != nil {
+		e.Type = *w.EventType
+	}
+	switch {
+	case w.Run != nil:
+		e.Kind = KindRun
+	case w.Dataset != nil:
+		e.Kind = KindDataset
+	case w.Job != nil:
+		e.Kind = KindJob
+	default:
+		return e, invalid(p, "neither run, job nor dataset: not an OpenLineage event")
+	}
+	if e.Kind == KindRun && e.Type != "" && !validType(e.Type) {
+		return e, invalid(joinPath(p, "eventType"), "unknown value %q (want one of %s)", e.Type, strings.Join(EventTypes, ", "))
+	}
+	if e.Kind == KindRun {
+		if w.Run.RunID == nil || *w.Run.RunID == "" {
+			return e, invalid(joinPath(p, "run.runId"), "required")
+		}
+		e.RunID, e.RunFacets = *w.Run.RunID, w.Run.Facets
+		if err := checkRunFacets(e.RunFacets, joinPath(p, "run.facets")); err != nil {
+			return e, err
+		}
+	}
+	if e.Kind == KindRun || e.Kind == KindJob {
+		if w.Job == nil {
+			return e, invalid(joinPath(p, "job"), "required")
+		}
+		if e.Job, err = key(w.Job.Namespace, w.Job.Name, joinPath(p, "job")); err != nil {
+			return e, err
+		}
+		e.JobFacets = w.Job.Facets
+		if err := checkJobFacets(e.JobFacets, joinPath(p, "job.facets")); err != nil {
+			return e, err
+		}
+		for i, d := range w.Inputs {
+			ds, err := dataset(d, fmt.Sprintf("%s[%d]", joinPath(p, "inputs"), i), d.InputFacets)
+			if err != nil {
+				return e, err
+			}
+			e.Inputs = append(e.Inputs, ds)
+		}
+		for i, d := range w.Outputs {
+			ds, err := dataset(d, fmt.Sprintf("%s[%d]", joinPath(p, "outputs"), i), d.OutputFacets)
+			if err != nil {
+				return e, err
+			}
+			e.Outputs = append(e.Outputs, ds)
+		}
+	}
+	if e.Kind == KindDataset {
+		ds, err := dataset(*w.Dataset, joinPath(p, "dataset"), nil)
+		if err != nil {
+			return e, err
+		}
+		e.Dataset = &ds
+	}
+	return e, nil
+}
+
+func validType(t string) bool {
+	for _, v := range EventTypes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func key(ns, name *string, path string) (catalog.JobKey, error) {
+	if ns == nil || *ns == "" {
+		return catalog.JobKey{}, invalid(path+".namespace", "required")
+	}
+	if name == nil || *name == "" {
+		return catalog.JobKey{}, invalid(path+".name", "required")
+	}
+	return catalog.JobKey{Namespace: *ns, Name: *name}, nil
+}
+
+func dataset(d wireDataset, path string, io Facets) (Dataset, error) {
+	k, err := key(d.Namespace, d.Name, path)
+	if err != nil {
+		return Dataset{}, err
+	}
+	ds := Dataset{Key: catalog.Key(k), Facets: d.Facets, IOFacets: io}
+	if err := checkDatasetFacets(ds.Facets, path+".facets"); err != nil {
+		return ds, err
+	}
+	if err := checkDatasetFacets(ds.IOFacets, path+func() string {
+		if d.InputFacets != nil {
+			return ".inputFacets"
+		}
+		return ".outputFacets"
+	}()); err != nil {
+		return ds, err
+	}
+	return ds, nil
+}
+
+// ParseTime parses an eventTime: RFC 3339 with any fraction of a second,
+// or, as some producers send it, without a time zone (taken as UTC), or a
+// bare date.
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not an ISO 8601 date-time: %q", s)
+}
+
+// facet decodes the named facet into v. It reports whether the facet is
+// present and not deleted (a facet {"_deleted": true} removes it).
+func (f Facets) facet(name, path string, v any) (bool, error) {
+	raw, ok := f[name]
+	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return false, nil
+	}
+	var del struct {
+		Deleted bool `json:"_deleted"`
+	}
+	if err := unmarshal(raw, &del, path+"."+name); err != nil {
+		return false, err
+	}
+	if del.Deleted {
+		return false, nil
+	}
+	if err := unmarshal(raw, v, path+"."+name); err != nil {
+		return false, err
+	}
+	return true, nil
+}

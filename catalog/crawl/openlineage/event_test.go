@@ -1,0 +1,170 @@
+package openlineage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+)
+
+func fixtures(t testing.TB) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir("testdata", func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".json") {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil || len(files) < 50 {
+		t.Fatalf("fixtures: %d files, %v", len(files), err)
+	}
+	return files
+}
+
+func TestDecodeFixtures(t *testing.T) {
+	kinds := map[string]Kind{}
+	for _, f := range fixtures(t) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Decode(b)
+		if strings.HasSuffix(f, "nominal_time_without_end.json") {
+			// A facet on its own, not an event.
+			if err == nil {
+				t.Errorf("%s: accepted a facet as an event", f)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if e.Time.IsZero() {
+			t.Errorf("%s: no event time", f)
+		}
+		kinds[filepath.Base(f)] = e.Kind
+	}
+	want := map[string]Kind{
+		"event_dataset_event.json":         KindDataset,
+		"serde_example_dataset_event.json": KindDataset,
+		"event_job_event.json":             KindJob,
+		"serde_example_job_event.json":     KindJob,
+		"event_full.json":                  KindRun,
+		"line_01.json":                     KindRun,
+	}
+	for name, k := range want {
+		if kinds[name] != k {
+			t.Errorf("%s: kind %q, want %q", name, kinds[name], k)
+		}
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	const ok = `"eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "r1"}, "job": {"namespace": "ns", "name": "j"}`
+	tests := []struct {
+		name, body, field string
+	}{
+		{"malformed", `{"eventTime": `, ""},
+		{"not an object", `[1, 2]`, ""},
+		{"no time", `{"run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
+		{"bad time", `{"eventTime": "yesterday", "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
+		{"time is a number", `{"eventTime": 12, "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
+		{"unknown event type", `{"eventType": "FINISHED", ` + ok + `}`, "eventType"},
+		{"event type is a number", `{"eventType": 3, ` + ok + `}`, "eventType"},
+		{"no run id", `{"eventTime": "2024-01-01T00:00:00Z", "run": {}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
+		{"run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": 7}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
+		{"no job", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r"}}`, "job"},
+		{"job without namespace", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r"}, "job": {"name": "j"}}`, "job.namespace"},
+		{"nothing", `{"eventTime": "2024-01-01T00:00:00Z"}`, ""},
+		{"input without name", `{` + ok + `, "inputs": [{"namespace": "n"}]}`, "inputs[0].name"},
+		{"inputs not an array", `{` + ok + `, "inputs": {"namespace": "n"}}`, "inputs"},
+		{"schema fields not an array", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": "a"}}}]}`, "outputs[0].facets.schema.fields"},
+		{"schema field without name", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": [{"type": "int"}]}}}]}`, "outputs[0].facets.schema.fields[0].name"},
+		{"column lineage input without field", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s"}]}}}}}]}`, "outputs[0].facets.columnLineage.fields.a.inputFields[0]"},
+		{"parent run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r", "facets": {"parent": {"job": {"namespace": "n", "name": "p"}, "run": {"runId": 1}}}}, "job": {"namespace": "n", "name": "j"}}`, "run.facets.parent.run.runId"},
+		{"spec 3", `{` + ok + `, "schemaURL": "https://openlineage.io/spec/3-0-0/OpenLineage.json#/$defs/RunEvent"}`, "schemaURL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode([]byte(tt.body))
+			var oe *Error
+			if !errors.As(err, &oe) {
+				t.Fatalf("Decode = %v, want an *Error", err)
+			}
+			if !errors.Is(err, catalog.ErrInvalid) {
+				t.Errorf("error %v is not ErrInvalid", err)
+			}
+			if oe.Field != tt.field {
+				t.Errorf("field = %q, want %q (%v)", oe.Field, tt.field, err)
+			}
+		})
+	}
+}
+
+func TestDecodeBatchNamesIndex(t *testing.T) {
+	_, err := DecodeBatch([]byte(`[{"eventTime": "2024-01-01T00:00:00Z", "job": {"namespace": "n", "name": "j"}}, {"eventTime": "x", "job": {"namespace": "n", "name": "j"}}]`))
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Field != "[1].eventTime" {
+		t.Fatalf("DecodeBatch = %v, want an error on [1].eventTime", err)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, s := range []string{"2020-12-28T19:51:01.641Z", "2020-12-28T19:51:01.641499", "2020-12-28T19:52:00.001+10:00", "2024-11-26T13:05:34.626595+00:00", "2020-12-28T19:51:01.123456789Z"} {
+		if _, err := ParseTime(s); err != nil {
+			t.Errorf("ParseTime(%q): %v", s, err)
+		}
+	}
+}
+
+func TestDeriveColumnLineageAndRuns(t *testing.T) {
+	var events []Event
+	for _, f := range []string{"testdata/airflow_compat/line_04.json", "testdata/airflow_compat/line_05.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	// Deliver COMPLETE before START.
+	events[0], events[1] = events[1], events[0]
+	p, errs := Derive(events)
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	up := catalog.Key{Namespace: "bigquery", Name: "mock-project.test.upload"}
+	cp := catalog.Key{Namespace: "bigquery", Name: "mock-project.test.upload_cp"}
+	var want []catalog.ColumnLineage
+	for _, c := range []string{"a", "b", "c", "d"} {
+		want = append(want, catalog.ColumnLineage{Output: cp, Column: c, Input: up, InputColumn: c, Type: "DIRECT", Subtype: "IDENTITY", Description: "identical"})
+	}
+	if diff := cmp.Diff(want, p.ColumnLineage); diff != "" {
+		t.Errorf("column lineage (-want +got):\n%s", diff)
+	}
+	if len(p.Runs) != 2 || p.Runs[0].State != catalog.RunStart || p.Runs[1].State != catalog.RunComplete {
+		t.Errorf("runs not in event time order: %+v", p.Runs)
+	}
+	r := p.Runs[1].Merge(p.Runs[0])
+	if r.State != catalog.RunComplete || r.StartedAt == nil || r.EndedAt == nil || r.Duration() <= 0 {
+		t.Errorf("merged run = %+v, want COMPLETE with a duration", r)
+	}
+	if r.ParentJob != (catalog.JobKey{Namespace: "airflow", Name: "BQ"}) || r.ParentID == "" {
+		t.Errorf("parent = %v %q, want the BQ DAG run", r.ParentJob, r.ParentID)
+	}
+	if len(p.Jobs) != 2 || p.Jobs[1].Job.Type != "airflow_task" {
+		t.Errorf("jobs = %+v, want two updates of type airflow_task", p.Jobs)
+	}
+}

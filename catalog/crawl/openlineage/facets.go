@@ -1,0 +1,233 @@
+package openlineage
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The facets this package understands. Others are kept in the raw event
+// only.
+
+type schemaFacet struct {
+	Fields []schemaField `json:"fields"`
+}
+
+type schemaField struct {
+	Name        string        `json:"name"`
+	Type        string        `json:"type"`
+	Description string        `json:"description"`
+	Fields      []schemaField `json:"fields"`
+}
+
+type documentationFacet struct {
+	Description string `json:"description"`
+}
+
+type ownershipFacet struct {
+	Owners []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"owners"`
+}
+
+type symlinksFacet struct {
+	Identifiers []struct {
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Type      string `json:"type"`
+	} `json:"identifiers"`
+}
+
+type columnLineageFacet struct {
+	Fields map[string]columnLineageField `json:"fields"`
+	// Dataset lists inputs that affect the whole output dataset (spec
+	// 1-2-0 and later).
+	Dataset []inputField `json:"dataset"`
+}
+
+type columnLineageField struct {
+	InputFields []inputField `json:"inputFields"`
+	// Before facet 1-1-0 the transformation was given per output field.
+	TransformationType        string `json:"transformationType"`
+	TransformationDescription string `json:"transformationDescription"`
+}
+
+type inputField struct {
+	Namespace       string           `json:"namespace"`
+	Name            string           `json:"name"`
+	Field           string           `json:"field"`
+	Transformations []transformation `json:"transformations"`
+}
+
+type transformation struct {
+	Type        string `json:"type"`
+	Subtype     string `json:"subtype"`
+	Description string `json:"description"`
+	Masking     bool   `json:"masking"`
+}
+
+type assertionsFacet struct {
+	Assertions []struct {
+		Assertion string `json:"assertion"`
+		Success   bool   `json:"success"`
+		Column    string `json:"column"`
+	} `json:"assertions"`
+}
+
+type jobTypeFacet struct {
+	ProcessingType string `json:"processingType"`
+	Integration    string `json:"integration"`
+	JobType        string `json:"jobType"`
+}
+
+type sqlFacet struct {
+	Query string `json:"query"`
+}
+
+type sourceCodeLocationFacet struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+type parentFacet struct {
+	Run struct {
+		RunID string `json:"runId"`
+	} `json:"run"`
+	Job struct {
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+	} `json:"job"`
+}
+
+type nominalTimeFacet struct {
+	NominalStartTime string  `json:"nominalStartTime"`
+	NominalEndTime   *string `json:"nominalEndTime"`
+}
+
+type errorMessageFacet struct {
+	Message string `json:"message"`
+}
+
+func checkRunFacets(f Facets, path string) error {
+	// Some producers (Spark) send a parent facet naming only the job: it
+	// is kept when it names a run.
+	if _, err := f.facet("parent", path, &parentFacet{}); err != nil {
+		return err
+	}
+	var n nominalTimeFacet
+	if ok, err := f.facet("nominalTime", path, &n); err != nil {
+		return err
+	} else if ok {
+		if _, err := ParseTime(n.NominalStartTime); err != nil {
+			return invalid(path+".nominalTime.nominalStartTime", "%v", err)
+		}
+		if n.NominalEndTime != nil {
+			if _, err := ParseTime(*n.NominalEndTime); err != nil {
+				return invalid(path+".nominalTime.nominalEndTime", "%v", err)
+			}
+		}
+	}
+	_, err := f.facet("errorMessage", path, &errorMessageFacet{})
+	return err
+}
+
+func checkJobFacets(f Facets, path string) error {
+	for name, v := range map[string]any{
+		"documentation": &documentationFacet{}, "ownership": &ownershipFacet{}, "jobType": &jobTypeFacet{},
+		"sql": &sqlFacet{}, "sourceCodeLocation": &sourceCodeLocationFacet{},
+	} {
+		if _, err := f.facet(name, path, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkDatasetFacets(f Facets, path string) error {
+	var s schemaFacet
+	if ok, err := f.facet("schema", path, &s); err != nil {
+		return err
+	} else if ok {
+		if err := checkFields(s.Fields, path+".schema.fields"); err != nil {
+			return err
+		}
+	}
+	var c columnLineageFacet
+	if ok, err := f.facet("columnLineage", path, &c); err != nil {
+		return err
+	} else if ok {
+		for col, fl := range c.Fields {
+			for i, in := range fl.InputFields {
+				if in.Namespace == "" || in.Name == "" || in.Field == "" {
+					return invalid(fmt.Sprintf("%s.columnLineage.fields.%s.inputFields[%d]", path, col, i), "needs namespace, name and field")
+				}
+			}
+		}
+		for i, in := range c.Dataset {
+			if in.Namespace == "" || in.Name == "" {
+				return invalid(fmt.Sprintf("%s.columnLineage.dataset[%d]", path, i), "needs namespace and name")
+			}
+		}
+	}
+	var o ownershipFacet
+	if ok, err := f.facet("ownership", path, &o); err != nil {
+		return err
+	} else if ok {
+		for i, ow := range o.Owners {
+			if ow.Name == "" {
+				return invalid(fmt.Sprintf("%s.ownership.owners[%d].name", path, i), "required")
+			}
+		}
+	}
+	var sl symlinksFacet
+	if ok, err := f.facet("symlinks", path, &sl); err != nil {
+		return err
+	} else if ok {
+		for i, id := range sl.Identifiers {
+			if id.Namespace == "" || id.Name == "" {
+				return invalid(fmt.Sprintf("%s.symlinks.identifiers[%d]", path, i), "needs namespace and name")
+			}
+		}
+	}
+	var a assertionsFacet
+	if ok, err := f.facet("dataQualityAssertions", path, &a); err != nil {
+		return err
+	} else if ok {
+		for i, as := range a.Assertions {
+			if as.Assertion == "" {
+				return invalid(fmt.Sprintf("%s.dataQualityAssertions.assertions[%d].assertion", path, i), "required")
+			}
+		}
+	}
+	_, err := f.facet("documentation", path, &documentationFacet{})
+	return err
+}
+
+func checkFields(fields []schemaField, path string) error {
+	seen := map[string]bool{}
+	for i, fl := range fields {
+		if fl.Name == "" {
+			return invalid(fmt.Sprintf("%s[%d].name", path, i), "required")
+		}
+		if seen[fl.Name] {
+			return invalid(fmt.Sprintf("%s[%d].name", path, i), "field %q listed twice", fl.Name)
+		}
+		seen[fl.Name] = true
+		if err := checkFields(fl.Fields, fmt.Sprintf("%s[%d].fields", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// platform is the system a dataset namespace names: "postgres" of
+// "postgres://host:5432", "bigquery" of "bigquery".
+func platform(namespace string) string {
+	if scheme, _, ok := strings.Cut(namespace, "://"); ok {
+		return scheme
+	}
+	if namespace == "file" || strings.HasPrefix(namespace, "/") {
+		return "file"
+	}
+	return namespace
+}

@@ -1,0 +1,42 @@
+package openlineage
+
+import (
+	"os"
+	"testing"
+)
+
+// FuzzDecode checks that no input makes the decoder or Derive panic, and
+// that whatever Decode accepts is a complete event.
+func FuzzDecode(f *testing.F) {
+	for _, p := range fixtures(f) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) < 20000 {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": [{"name": "a", "fields": [{"name": "b"}]}]}, "columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s", "field": "x", "transformations": [{"type": "DIRECT"}]}]}}}}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := Decode(data)
+		if err != nil {
+			return
+		}
+		if e.Time.IsZero() || e.Kind == "" {
+			t.Fatalf("accepted an incomplete event: %+v", e)
+		}
+		if e.Kind != KindDataset && (e.Job.Namespace == "" || e.Job.Name == "") {
+			t.Fatalf("accepted a job without a key: %+v", e)
+		}
+		p, errs := Derive([]Event{e})
+		if len(errs) != 1 {
+			t.Fatalf("Derive returned %d errors for one event", len(errs))
+		}
+		for _, u := range p.Datasets {
+			if err := u.Facts.Key.Validate(); err != nil {
+				t.Fatalf("derived an invalid dataset: %v", err)
+			}
+		}
+	})
+}

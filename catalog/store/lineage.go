@@ -1,0 +1,598 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+// This file writes what push sources (OpenLineage) report, and reads the
+// lineage graph: jobs with their inputs and outputs, column lineage and
+// runs.
+
+// ingestColumnLineage replaces the source's column lineage of every output
+// dataset named in rows.
+func (s *Store) ingestColumnLineage(ctx context.Context, source string, rows []catalog.ColumnLineage) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	type pk struct {
+		out, in             catalog.Key
+		col, inCol, typ, st string
+	}
+	seen := map[pk]bool{}
+	var (
+		copyRows         [][]any
+		outNSs, outNames []string
+		outSeen          = map[catalog.Key]bool{}
+		now              = s.now()
+	)
+	for _, r := range rows {
+		if r.Output.Validate() != nil || r.Input.Validate() != nil {
+			continue
+		}
+		k := pk{r.Output, r.Input, r.Column, r.InputColumn, r.Type, r.Subtype}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if !outSeen[r.Output] {
+			outSeen[r.Output] = true
+			outNSs, outNames = append(outNSs, r.Output.Namespace), append(outNames, r.Output.Name)
+		}
+		copyRows = append(copyRows, []any{source, r.Output.Namespace, r.Output.Name, r.Column, r.Input.Namespace, r.Input.Name,
+			r.InputColumn, r.Type, r.Subtype, r.Description, r.Masking, now})
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM column_lineage c USING unnest($2::text[], $3::text[]) AS k(namespace, name)
+			WHERE c.source = $1 AND c.namespace = k.namespace AND c.name = k.name`, source, outNSs, outNames); err != nil {
+			return err
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"column_lineage"},
+			[]string{"source", "namespace", "name", "column_name", "input_namespace", "input_name", "input_column",
+				"transformation_type", "transformation_subtype", "description", "masking", "updated_at"},
+			pgx.CopyFromRows(copyRows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write column lineage of %s: %w", source, translate(err))
+	}
+	return nil
+}
+
+// ApplyPush writes what a push source reported: on each dataset and job it
+// replaces only the parts the push asserts (see catalog.DatasetUpdate and
+// catalog.JobUpdate), adds job inputs and outputs, records runs and quality
+// results, and never removes anything. Invalid items are skipped and
+// returned, joined, as the error; nothing valid is lost because of them.
+func (s *Store) ApplyPush(ctx context.Context, p catalog.Push) error {
+	if p.Source == "" || catalog.IsUserSource(p.Source) {
+		return fmt.Errorf("apply push: source %q cannot push: %w", p.Source, catalog.ErrInvalid)
+	}
+	datasets, err := s.mergeDatasetUpdates(ctx, p.Source, p.Datasets)
+	if err != nil {
+		return err
+	}
+	jobs, err := s.mergeJobUpdates(ctx, p.Source, p.Jobs)
+	if err != nil {
+		return err
+	}
+	h := catalog.Harvest{Source: p.Source, Datasets: datasets, Jobs: jobs, Checks: p.Checks, Results: p.Results, ColumnLineage: p.ColumnLineage}
+	var run catalog.CrawlRun
+	if err := s.Ingest(ctx, h, &run); err != nil {
+		return fmt.Errorf("apply push of %s: %w", p.Source, err)
+	}
+	var errs []error
+	for _, e := range run.Errors {
+		errs = append(errs, fmt.Errorf("%s: %s: %w", e.Object, e.Message, catalog.ErrInvalid))
+	}
+	if err := s.upsertRuns(ctx, p.Source, p.Runs, &errs); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// mergeDatasetUpdates lays each update over what the source said before.
+func (s *Store) mergeDatasetUpdates(ctx context.Context, source string, updates []catalog.DatasetUpdate) ([]catalog.DatasetFacts, error) {
+	if len(updates) == 0 {
+		return nil, nil
+	}
+	keys := make([]catalog.Key, 0, len(updates))
+	for _, u := range updates {
+		keys = append(keys, u.Facts.Key)
+	}
+	old, err := s.SourceDatasetFacts(ctx, source, keys)
+	if err != nil {
+		return nil, err
+	}
+	merged := map[catalog.Key]*catalog.DatasetFacts{}
+	var order []catalog.Key
+	for _, u := range updates {
+		k := u.Facts.Key
+		f := merged[k]
+		if f == nil {
+			base, ok := old[k]
+			if !ok {
+				base = catalog.DatasetFacts{Key: k}
+			}
+			f = &base
+			merged[k] = f
+			order = append(order, k)
+		}
+		n := u.Facts
+		if n.Platform != "" {
+			f.Platform = n.Platform
+		}
+		if n.Kind != "" {
+			f.Kind = n.Kind
+		}
+		if u.Asserts&catalog.FacetSchema != 0 {
+			f.Columns = n.Columns
+		}
+		if u.Asserts&catalog.FacetDescription != 0 {
+			f.Description = n.Description
+		}
+		if u.Asserts&catalog.FacetOwners != 0 {
+			f.Owners = n.Owners
+		}
+		if u.Asserts&catalog.FacetAliases != 0 {
+			f.Aliases = n.Aliases
+		}
+		if len(n.Properties) > 0 {
+			if f.Properties == nil {
+				f.Properties = map[string]string{}
+			}
+			maps.Copy(f.Properties, n.Properties)
+		}
+	}
+	out := make([]catalog.DatasetFacts, 0, len(order))
+	for _, k := range order {
+		out = append(out, *merged[k])
+	}
+	return out, nil
+}
+
+// mergeJobUpdates lays each update over what the source said before.
+func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []catalog.JobUpdate) ([]catalog.Job, error) {
+	if len(updates) == 0 {
+		return nil, nil
+	}
+	keys := make([]catalog.JobKey, 0, len(updates))
+	for _, u := range updates {
+		keys = append(keys, u.Job.Key)
+	}
+	old, err := s.SourceJobs(ctx, source, keys)
+	if err != nil {
+		return nil, err
+	}
+	merged := map[catalog.JobKey]*catalog.Job{}
+	var order []catalog.JobKey
+	for _, u := range updates {
+		n := u.Job
+		j := merged[n.Key]
+		if j == nil {
+			base, ok := old[n.Key]
+			if !ok {
+				base = catalog.Job{Key: n.Key, Type: n.Type}
+			}
+			j = &base
+			merged[n.Key] = j
+			order = append(order, n.Key)
+		}
+		if u.Asserts&catalog.FacetJobType != 0 || j.Type == "" {
+			j.Type = n.Type
+		}
+		if u.Asserts&catalog.FacetDescription != 0 {
+			j.Description = n.Description
+		}
+		if u.Asserts&catalog.FacetSQL != 0 {
+			j.SQL = n.SQL
+		}
+		if len(n.Properties) > 0 {
+			if j.Properties == nil {
+				j.Properties = map[string]string{}
+			}
+			maps.Copy(j.Properties, n.Properties)
+		}
+		j.Inputs = append(j.Inputs, n.Inputs...)
+		j.Outputs = append(j.Outputs, n.Outputs...)
+	}
+	out := make([]catalog.Job, 0, len(order))
+	for _, k := range order {
+		out = append(out, *merged[k])
+	}
+	return out, nil
+}
+
+// SourceDatasetFacts returns what one source asserts about the datasets
+// keys, as stored; keys it says nothing about are absent.
+func (s *Store) SourceDatasetFacts(ctx context.Context, source string, keys []catalog.Key) (map[catalog.Key]catalog.DatasetFacts, error) {
+	nss, names := splitKeys(keys)
+	out := map[catalog.Key]catalog.DatasetFacts{}
+	ids := map[int64]catalog.Key{}
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.namespace, d.name, f.platform, f.kind, f.description, f.definition, f.row_estimate, f.size_bytes,
+		       f.partition_key, f.partitions, f.properties
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+		JOIN dataset_facts f ON f.dataset_id = d.id AND f.source = $3`, nss, names, source)
+	if err != nil {
+		return nil, fmt.Errorf("read facts of %s: %w", source, err)
+	}
+	var (
+		id int64
+		f  catalog.DatasetFacts
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &f.Key.Namespace, &f.Key.Name, &f.Platform, &f.Kind, &f.Description, &f.Definition,
+		&f.RowEstimate, &f.SizeBytes, &f.PartitionKey, &f.Partitions, &f.Properties}, func() error {
+		out[f.Key] = f
+		ids[id] = f.Key
+		f = catalog.DatasetFacts{}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read facts of %s: %w", source, err)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	idList := slices.Collect(maps.Keys(ids))
+	update := func(id int64, do func(*catalog.DatasetFacts)) {
+		k := ids[id]
+		f := out[k]
+		do(&f)
+		out[k] = f
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
+		FROM columns WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, ordinal, name`, idList, source).Query(func(rows pgx.Rows) error {
+		var c catalog.Column
+		_, err := pgx.ForEachRow(rows, []any{&id, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
+			update(id, func(f *catalog.DatasetFacts) { f.Columns = append(f.Columns, c) })
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT dataset_id, name, columns, target_namespace, target_name, target_columns
+		FROM foreign_keys WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, name`, idList, source).Query(func(rows pgx.Rows) error {
+		var fk catalog.ForeignKey
+		_, err := pgx.ForEachRow(rows, []any{&id, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
+			update(id, func(f *catalog.DatasetFacts) { f.ForeignKeys = append(f.ForeignKeys, fk) })
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT dataset_id, owner, owner_kind, ownership_type
+		FROM owners WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, owner`, idList, source).Query(func(rows pgx.Rows) error {
+		var o catalog.Owner
+		_, err := pgx.ForEachRow(rows, []any{&id, &o.Name, &o.Kind, &o.Type}, func() error {
+			update(id, func(f *catalog.DatasetFacts) { f.Owners = append(f.Owners, o) })
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT dataset_id, tag FROM tags WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, tag`, idList, source).Query(func(rows pgx.Rows) error {
+		var t string
+		_, err := pgx.ForEachRow(rows, []any{&id, &t}, func() error {
+			update(id, func(f *catalog.DatasetFacts) { f.Tags = append(f.Tags, t) })
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT dataset_id, namespace, name, type
+		FROM dataset_aliases WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, namespace, name`, idList, source).Query(func(rows pgx.Rows) error {
+		var a catalog.Alias
+		_, err := pgx.ForEachRow(rows, []any{&id, &a.Key.Namespace, &a.Key.Name, &a.Type}, func() error {
+			update(id, func(f *catalog.DatasetFacts) { f.Aliases = append(f.Aliases, a) })
+			return nil
+		})
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("read facts of %s: %w", source, err)
+	}
+	return out, nil
+}
+
+func splitKeys(keys []catalog.Key) (nss, names []string) {
+	nss, names = make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		nss[i], names[i] = k.Namespace, k.Name
+	}
+	return nss, names
+}
+
+// SourceJobs returns what one source asserts about the jobs keys, with
+// their inputs and outputs; keys it says nothing about are absent.
+func (s *Store) SourceJobs(ctx context.Context, source string, keys []catalog.JobKey) (map[catalog.JobKey]catalog.Job, error) {
+	nss, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		nss[i], names[i] = k.Namespace, k.Name
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT j.namespace, j.name, f.type, f.description, f.sql, f.compiled_sql, f.properties,
+		       coalesce((SELECT array_agg(io.direction || ' ' || io.namespace) FROM job_io io WHERE io.job_id = j.id AND io.source = f.source), '{}'),
+		       coalesce((SELECT array_agg(io.name) FROM job_io io WHERE io.job_id = j.id AND io.source = f.source), '{}')
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN jobs j ON j.namespace = k.namespace AND j.name = k.name
+		JOIN job_facts f ON f.job_id = j.id AND f.source = $3`, nss, names, source)
+	if err != nil {
+		return nil, fmt.Errorf("read jobs of %s: %w", source, err)
+	}
+	out := map[catalog.JobKey]catalog.Job{}
+	var (
+		j             catalog.Job
+		dirNS, ioName []string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&j.Key.Namespace, &j.Key.Name, &j.Type, &j.Description, &j.SQL, &j.CompiledSQL, &j.Properties, &dirNS, &ioName}, func() error {
+		for i, dn := range dirNS {
+			dir, ns, _ := strings.Cut(dn, " ")
+			k := catalog.Key{Namespace: ns, Name: ioName[i]}
+			if dir == "in" {
+				j.Inputs = append(j.Inputs, k)
+			} else {
+				j.Outputs = append(j.Outputs, k)
+			}
+		}
+		out[j.Key] = j
+		j = catalog.Job{}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read jobs of %s: %w", source, err)
+	}
+	return out, nil
+}
+
+// upsertRuns records runs, folding several events about one run first.
+// Runs of jobs that do not exist are reported in errs.
+func (s *Store) upsertRuns(ctx context.Context, source string, runs []catalog.Run, errs *[]error) error {
+	byID := map[string]catalog.Run{}
+	var order []string
+	for _, r := range runs {
+		if err := r.Validate(); err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		if old, ok := byID[r.ID]; ok {
+			byID[r.ID] = old.Merge(r)
+			continue
+		}
+		byID[r.ID] = r
+		order = append(order, r.ID)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	n := len(order)
+	var (
+		ids, jns, jnames, states, errMsgs, pids, pns, pnames = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		stateAt                                              = make([]time.Time, n)
+		started, ended, nomStart, nomEnd                     = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+	)
+	for i, id := range order {
+		r := byID[id]
+		ids[i], jns[i], jnames[i], states[i], errMsgs[i] = r.ID, r.Job.Namespace, r.Job.Name, string(r.State), r.ErrorMessage
+		pids[i], pns[i], pnames[i] = r.ParentID, r.ParentJob.Namespace, r.ParentJob.Name
+		stateAt[i], started[i], ended[i], nomStart[i], nomEnd[i] = r.StateAt, r.StartedAt, r.EndedAt, r.NominalStart, r.NominalEnd
+	}
+	// The CASE mirrors catalog.Run.Supersedes: a terminal state beats START
+	// and RUNNING, then the later event wins.
+	rows, err := s.pool.Query(ctx, `
+		WITH x AS (
+			SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+				$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[])
+				AS x(id, jns, jname, state, state_at, started, ended, err, pid, pns, pname, nstart, nend)
+		), ins AS (
+			INSERT INTO runs AS r (run_id, job_id, source, state, state_at, started_at, ended_at, error_message,
+				parent_run_id, parent_job_namespace, parent_job_name, nominal_start, nominal_end, updated_at)
+			SELECT x.id, j.id, $1, x.state, x.state_at, x.started, x.ended, x.err, x.pid, x.pns, x.pname, x.nstart, x.nend, $15
+			FROM x JOIN jobs j ON j.namespace = x.jns AND j.name = x.jname
+			ON CONFLICT (run_id) DO UPDATE SET
+				state = CASE WHEN run_supersedes(r.state, r.state_at, excluded.state, excluded.state_at) THEN excluded.state ELSE r.state END,
+				state_at = CASE WHEN run_supersedes(r.state, r.state_at, excluded.state, excluded.state_at) THEN excluded.state_at ELSE r.state_at END,
+				ended_at = CASE WHEN run_supersedes(r.state, r.state_at, excluded.state, excluded.state_at)
+					THEN coalesce(excluded.ended_at, r.ended_at) ELSE coalesce(r.ended_at, excluded.ended_at) END,
+				started_at = LEAST(r.started_at, excluded.started_at),
+				error_message = coalesce(nullif(excluded.error_message, ''), r.error_message),
+				parent_run_id = coalesce(nullif(excluded.parent_run_id, ''), r.parent_run_id),
+				parent_job_namespace = CASE WHEN excluded.parent_run_id <> '' THEN excluded.parent_job_namespace ELSE r.parent_job_namespace END,
+				parent_job_name = CASE WHEN excluded.parent_run_id <> '' THEN excluded.parent_job_name ELSE r.parent_job_name END,
+				nominal_start = coalesce(excluded.nominal_start, r.nominal_start),
+				nominal_end = coalesce(excluded.nominal_end, r.nominal_end),
+				updated_at = excluded.updated_at
+			RETURNING run_id
+		)
+		SELECT x.id FROM x WHERE x.id NOT IN (SELECT run_id FROM ins)`,
+		source, ids, jns, jnames, states, stateAt, started, ended, errMsgs, pids, pns, pnames, nomStart, nomEnd, s.now())
+	if err != nil {
+		return fmt.Errorf("record %d runs of %s: %w", n, source, translate(err))
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("record %d runs of %s: %w", n, source, translate(err))
+	}
+	for _, id := range missing {
+		*errs = append(*errs, fmt.Errorf("run %s: job %s unknown: %w", id, byID[id].Job, catalog.ErrInvalid))
+	}
+	return nil
+}
+
+// Run returns one run.
+func (s *Store) Run(ctx context.Context, id string) (catalog.Run, error) {
+	runs, err := s.runs(ctx, `r.run_id = $1`, id)
+	if err != nil {
+		return catalog.Run{}, fmt.Errorf("get run %s: %w", id, err)
+	}
+	if len(runs) == 0 {
+		return catalog.Run{}, fmt.Errorf("get run %s: %w", id, catalog.ErrNotFound)
+	}
+	return runs[0], nil
+}
+
+// JobRuns returns the latest runs of a job, newest first.
+func (s *Store) JobRuns(ctx context.Context, key catalog.JobKey, limit int) ([]catalog.Run, error) {
+	runs, err := s.runs(ctx, `j.namespace = $1 AND j.name = $2 ORDER BY r.state_at DESC, r.run_id LIMIT $3`, key.Namespace, key.Name, limit)
+	if err != nil {
+		return nil, fmt.Errorf("runs of job %s: %w", key, err)
+	}
+	return runs, nil
+}
+
+// ChildRuns returns the runs whose parent is the run id, by job name.
+func (s *Store) ChildRuns(ctx context.Context, id string) ([]catalog.Run, error) {
+	runs, err := s.runs(ctx, `r.parent_run_id = $1 ORDER BY j.namespace, j.name, r.run_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("child runs of %s: %w", id, err)
+	}
+	return runs, nil
+}
+
+func (s *Store) runs(ctx context.Context, where string, args ...any) ([]catalog.Run, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.run_id, j.namespace, j.name, r.state, r.state_at, r.started_at, r.ended_at, r.error_message,
+		       r.parent_run_id, r.parent_job_namespace, r.parent_job_name, r.nominal_start, r.nominal_end
+		FROM runs r JOIN jobs j ON j.id = r.job_id WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Run, error) {
+		var r catalog.Run
+		err := row.Scan(&r.ID, &r.Job.Namespace, &r.Job.Name, &r.State, &r.StateAt, &r.StartedAt, &r.EndedAt, &r.ErrorMessage,
+			&r.ParentID, &r.ParentJob.Namespace, &r.ParentJob.Name, &r.NominalStart, &r.NominalEnd)
+		return r, err
+	})
+}
+
+// LineageJob is a live job as the lineage graph holds it: the union of
+// the inputs and outputs that its live sources report.
+type LineageJob struct {
+	ID      int64
+	Key     catalog.JobKey
+	Type    string
+	Inputs  []catalog.Key
+	Outputs []catalog.Key
+}
+
+// LineageJobs calls fn for every live job, or for the jobs ids when ids is
+// not nil; a job of ids that is gone or has no live source is reported
+// with no inputs and outputs, so that a follower can drop it.
+func (s *Store) LineageJobs(ctx context.Context, ids []int64, fn func(LineageJob) error) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT j.id, j.namespace, j.name,
+		       coalesce((SELECT min(f.type) FROM job_facts f WHERE f.job_id = j.id AND f.removed_at IS NULL), ''),
+		       coalesce(io.direction, ''), coalesce(io.namespace, ''), coalesce(io.name, '')
+		FROM jobs j
+		LEFT JOIN LATERAL (
+			SELECT DISTINCT io.direction, io.namespace, io.name FROM job_io io
+			JOIN job_facts f ON f.job_id = io.job_id AND f.source = io.source AND f.removed_at IS NULL
+			WHERE io.job_id = j.id
+		) io ON true
+		WHERE $1::bigint[] IS NULL OR j.id = ANY($1)
+		ORDER BY j.id`, ids)
+	if err != nil {
+		return fmt.Errorf("read lineage jobs: %w", err)
+	}
+	var (
+		cur        *LineageJob
+		id         int64
+		key        catalog.JobKey
+		typ, dir   string
+		dsNS, dsNm string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &typ, &dir, &dsNS, &dsNm}, func() error {
+		if cur != nil && cur.ID != id {
+			if err := fn(*cur); err != nil {
+				return err
+			}
+			cur = nil
+		}
+		if cur == nil {
+			cur = &LineageJob{ID: id, Key: key, Type: typ}
+		}
+		switch dir {
+		case "in":
+			cur.Inputs = append(cur.Inputs, catalog.Key{Namespace: dsNS, Name: dsNm})
+		case "out":
+			cur.Outputs = append(cur.Outputs, catalog.Key{Namespace: dsNS, Name: dsNm})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read lineage jobs: %w", err)
+	}
+	if cur != nil {
+		return fn(*cur)
+	}
+	return nil
+}
+
+// ColumnLineage returns the column lineage whose output (upstream side) or
+// input (downstream side) is one of keys, from every source, sorted.
+func (s *Store) ColumnLineage(ctx context.Context, keys []catalog.Key) ([]catalog.Sourced[catalog.ColumnLineage], error) {
+	nss, names := splitKeys(keys)
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT c.source, c.updated_at, c.namespace, c.name, c.column_name, c.input_namespace, c.input_name, c.input_column,
+		       c.transformation_type, c.transformation_subtype, c.description, c.masking
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN column_lineage c ON (c.namespace = k.namespace AND c.name = k.name)
+		                      OR (c.input_namespace = k.namespace AND c.input_name = k.name)`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("read column lineage: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Sourced[catalog.ColumnLineage], error) {
+		var (
+			r catalog.Sourced[catalog.ColumnLineage]
+			c = &r.Value
+		)
+		err := row.Scan(&r.Source, &r.UpdatedAt, &c.Output.Namespace, &c.Output.Name, &c.Column, &c.Input.Namespace, &c.Input.Name,
+			&c.InputColumn, &c.Type, &c.Subtype, &c.Description, &c.Masking)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read column lineage: %w", err)
+	}
+	slices.SortFunc(out, func(a, b catalog.Sourced[catalog.ColumnLineage]) int {
+		x, y := a.Value, b.Value
+		return cmp.Or(strings.Compare(x.Output.String(), y.Output.String()), strings.Compare(x.Column, y.Column),
+			strings.Compare(x.Input.String(), y.Input.String()), strings.Compare(x.InputColumn, y.InputColumn),
+			strings.Compare(x.Type, y.Type), strings.Compare(x.Subtype, y.Subtype), strings.Compare(a.Source, b.Source))
+	})
+	return out, nil
+}
+
+// DatasetOwners returns the owners of the datasets keys that their live
+// sources report, each owner once per ownership type.
+func (s *Store) DatasetOwners(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Owner, error) {
+	nss, names := splitKeys(keys)
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT d.namespace, d.name, o.owner, o.owner_kind, o.ownership_type
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+		JOIN owners o ON o.dataset_id = d.id
+		JOIN dataset_facts f ON f.dataset_id = d.id AND f.source = o.source AND f.removed_at IS NULL
+		ORDER BY 1, 2, 3, 5`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("read owners: %w", err)
+	}
+	out := map[catalog.Key][]catalog.Owner{}
+	var (
+		k catalog.Key
+		o catalog.Owner
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &o.Name, &o.Kind, &o.Type}, func() error {
+		out[k] = append(out[k], o)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read owners: %w", err)
+	}
+	return out, nil
+}

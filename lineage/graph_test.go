@@ -1,0 +1,181 @@
+package lineage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+	"almanac/lineage"
+)
+
+const ns = "postgres://wh:5432"
+
+func k(name string) catalog.Key { return catalog.Key{Namespace: ns, Name: name} }
+
+func jb(name string, in, out []string) catalog.Job {
+	j := catalog.Job{Key: catalog.JobKey{Namespace: "airflow", Name: name}, Type: "task"}
+	for _, n := range in {
+		j.Inputs = append(j.Inputs, k(n))
+	}
+	for _, n := range out {
+		j.Outputs = append(j.Outputs, k(n))
+	}
+	return j
+}
+
+// crawl ingests jobs as a complete crawl of source "test", with owners on
+// some datasets.
+func crawl(t *testing.T, st *store.Store, jobs ...catalog.Job) {
+	t.Helper()
+	h := catalog.Harvest{Jobs: jobs, Scopes: []catalog.Scope{{Namespace: "airflow"}}}
+	h.Datasets = []catalog.DatasetFacts{
+		{Key: k("c"), Kind: catalog.KindTable, Owners: []catalog.Owner{{Name: "finance", Kind: catalog.OwnerTeam}}},
+		{Key: k("d"), Kind: catalog.KindTable, Owners: []catalog.Owner{{Name: "alice", Kind: catalog.OwnerUser, Type: "technical"}}},
+	}
+	if _, err := st.Crawl(context.Background(), "test", func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// a → j1 → b → j2 → c → j3 → a (a cycle); b → j4 → d; x → j5 → b.
+var base = []catalog.Job{
+	jb("j1", []string{"a"}, []string{"b"}),
+	jb("j2", []string{"b"}, []string{"c"}),
+	jb("j3", []string{"c"}, []string{"a"}),
+	jb("j4", []string{"b"}, []string{"d"}),
+	jb("j5", []string{"x"}, []string{"b"}),
+}
+
+func setup(t *testing.T) (*store.Store, *lineage.Follower) {
+	t.Helper()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	crawl(t, st, base...)
+	f := lineage.NewFollower(st, lineage.NewGraph(), nil)
+	if err := f.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, f
+}
+
+// render lists a subgraph's nodes as "id distance [+more]" and its edges.
+func render(s lineage.Subgraph) []string {
+	var out []string
+	for _, n := range s.Nodes {
+		line := fmt.Sprintf("%s:%s %d", n.ID.Kind, n.ID.Name, n.Distance)
+		if n.More > 0 {
+			line += fmt.Sprintf(" +%d", n.More)
+		}
+		out = append(out, line)
+	}
+	for _, e := range s.Edges {
+		out = append(out, e.From.Name+" > "+e.To.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestTraverse(t *testing.T) {
+	_, f := setup(t)
+	tests := []struct {
+		name string
+		q    lineage.Query
+		want []string
+	}{
+		{"default: one hop each way", lineage.Query{Start: k("b")}, []string{
+			"a > j1", "b > j2", "b > j4", "j1 > b", "j2 > c", "j4 > d", "j5 > b", "x > j5",
+			"dataset:a -1 +1", "dataset:b 0", "dataset:c 1 +1", "dataset:d 1", "dataset:x -1",
+			"job:j1 0", "job:j2 0", "job:j4 0", "job:j5 0",
+		}},
+		{"downstream through the cycle", lineage.Query{Start: k("b"), Direction: lineage.Downstream, Depth: 10}, []string{
+			"a > j1", "b > j2", "b > j4", "c > j3", "j1 > b", "j2 > c", "j3 > a", "j4 > d",
+			"dataset:a 2", "dataset:b 0", "dataset:c 1", "dataset:d 1",
+			"job:j1 2", "job:j2 0", "job:j3 1", "job:j4 0",
+		}},
+		{"node cap", lineage.Query{Start: k("b"), Direction: lineage.Downstream, MaxNodes: 3}, []string{
+			// b, j2 and c fill the cap: b has one job more (j4), c one
+			// beyond the depth (j3).
+			"b > j2", "j2 > c", "dataset:b 0 +1", "dataset:c 1 +1", "job:j2 0",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := f.Graph().Traverse(tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := render(s)
+			want := slices.Sorted(slices.Values(tt.want))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := f.Graph().Traverse(lineage.Query{Start: k("nope")}); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown start: %v, want ErrNotFound", err)
+	}
+}
+
+func TestPathAndImpact(t *testing.T) {
+	_, f := setup(t)
+	path, err := f.Graph().Path(k("x"), k("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range path {
+		got = append(got, s.Dataset.Name+" "+s.Job.Name)
+	}
+	if diff := cmp.Diff([]string{"x j5", "b j2", "c "}, got); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if _, err := f.Graph().Path(k("d"), k("x")); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("path against the flow: %v, want ErrNotFound", err)
+	}
+	levels, err := f.Impact(context.Background(), k("x"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lineage.ImpactLevel{
+		{Distance: 1, Datasets: []lineage.Impacted{{Key: k("b")}}},
+		{Distance: 2, Datasets: []lineage.Impacted{
+			{Key: k("c"), Owners: []catalog.Owner{{Name: "finance", Kind: catalog.OwnerTeam}}},
+			{Key: k("d"), Owners: []catalog.Owner{{Name: "alice", Kind: catalog.OwnerUser, Type: "technical"}}},
+		}},
+		{Distance: 3, Datasets: []lineage.Impacted{{Key: k("a")}}},
+	}
+	if diff := cmp.Diff(want, levels); diff != "" {
+		t.Errorf("impact (-want +got):\n%s", diff)
+	}
+}
+
+// TestFollow checks that the graph follows the change log: a new job, a
+// changed one and a removed one.
+func TestFollow(t *testing.T) {
+	st, f := setup(t)
+	next := slices.Clone(base[:3]) // j4 and j5 removed
+	next[1] = jb("j2", []string{"b"}, []string{"c", "e"})
+	next = append(next, jb("j6", []string{"e"}, []string{"f"}))
+	crawl(t, st, next...)
+	if err := f.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	levels, err := f.Graph().Downstream(k("b"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]catalog.Key{{k("c"), k("e")}, {k("a"), k("f")}}
+	if diff := cmp.Diff(want, levels); diff != "" {
+		t.Errorf("downstream of b after the change (-want +got):\n%s", diff)
+	}
+	if _, jobs := f.Graph().Size(); jobs != 4 {
+		t.Errorf("%d jobs, want 4", jobs)
+	}
+}

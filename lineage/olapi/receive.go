@@ -1,0 +1,356 @@
+// Package olapi serves the OpenLineage HTTP API that Marquez serves, so
+// that Airflow, Spark and dbt can be pointed at Almanac unchanged: POST
+// /api/v1/lineage (and /batch) receives events, GET /api/v1/lineage and
+// GET /api/v1/column-lineage answer in Marquez's JSON shape.
+//
+// Receiving is split in two so that producers get their 201 fast: the
+// handler validates an event and stores it as received; a worker (Run)
+// derives catalog facts from the stored events in batches, one replica at
+// a time.
+package olapi
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"almanac/catalog"
+	"almanac/catalog/crawl/openlineage"
+	"almanac/catalog/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBody   = 8 << 20
+	DefaultRetention = 30 * 24 * time.Hour
+	// batchLimit is how many stored events the worker derives at once.
+	batchLimit = 1000
+)
+
+// Config configures the receiver.
+type Config struct {
+	// Token, when set, is the Bearer token producers must send. Empty
+	// allows anonymous posting, which must be configured explicitly.
+	Token string
+	// MaxBody bounds a request body, after decompression; larger bodies
+	// get 413. Zero means DefaultMaxBody.
+	MaxBody int64
+	// Retention is how long processed raw events are kept. Zero means
+	// DefaultRetention; negative keeps them forever.
+	Retention time.Duration
+	// Logger receives what the worker could not derive. Nil uses
+	// slog.Default.
+	Logger *slog.Logger
+}
+
+// Receiver receives OpenLineage events and derives catalog facts from them.
+type Receiver struct {
+	store *store.Store
+	cfg   Config
+	wake  chan struct{}
+	// Concurrent requests share one INSERT and one commit (group
+	// commit): the writer goroutine takes what is queued.
+	queue     chan storeReq
+	startOnce sync.Once
+}
+
+type storeReq struct {
+	events []store.RawEvent
+	done   chan error
+}
+
+// maxGroup bounds the events one group commit writes.
+const maxGroup = 500
+
+// NewReceiver returns a receiver writing to st.
+func NewReceiver(st *store.Store, cfg Config) *Receiver {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Receiver{store: st, cfg: cfg, wake: make(chan struct{}, 1), queue: make(chan storeReq, 1024)}
+}
+
+// storeEvents stores events together with those of concurrent requests, and
+// returns once they are committed.
+func (rc *Receiver) storeEvents(ctx context.Context, events []store.RawEvent) error {
+	rc.startOnce.Do(func() { go rc.writer() })
+	req := storeReq{events: events, done: make(chan error, 1)}
+	select {
+	case rc.queue <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Wait for the commit even if the client gives up: the outcome is
+	// decided by then.
+	return <-req.done
+}
+
+// writer runs for the life of the process, writing queued events in
+// groups. It holds no resources while idle.
+func (rc *Receiver) writer() {
+	for req := range rc.queue {
+		group := []storeReq{req}
+		n := len(req.events)
+	more:
+		for n < maxGroup {
+			select {
+			case r := <-rc.queue:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break more
+			}
+		}
+		events := make([]store.RawEvent, 0, n)
+		for _, r := range group {
+			events = append(events, r.events...)
+		}
+		_, err := rc.store.StoreEvents(context.Background(), events)
+		for _, r := range group {
+			r.done <- err
+		}
+		rc.Wake()
+	}
+}
+
+// httpError is an error with the status code it answers.
+type httpError struct {
+	code int
+	err  error
+}
+
+func (e *httpError) Error() string { return e.err.Error() }
+func (e *httpError) Unwrap() error { return e.err }
+
+// handle adapts a handler returning an error: an *httpError answers its
+// code, catalog.ErrInvalid 400, anything else 500, always as JSON
+// {"error": reason}.
+func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		code := http.StatusInternalServerError
+		var he *httpError
+		switch {
+		case errors.As(err, &he):
+			code = he.code
+		case errors.Is(err, catalog.ErrInvalid):
+			code = http.StatusBadRequest
+		case errors.Is(err, catalog.ErrNotFound):
+			code = http.StatusNotFound
+		}
+		msg := err.Error()
+		if code == http.StatusInternalServerError {
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("openlineage api", "path", r.URL.Path, "err", err)
+			msg = "internal error"
+		}
+		writeJSON(w, code, map[string]string{"error": msg})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+// PostLineage is POST /api/v1/lineage: one event.
+func (rc *Receiver) PostLineage() http.Handler {
+	return handle(rc.cfg.Logger, func(w http.ResponseWriter, r *http.Request) error {
+		body, err := rc.body(w, r)
+		if err != nil {
+			return err
+		}
+		e, err := openlineage.Decode(body)
+		if err != nil {
+			return err
+		}
+		if err := rc.storeEvents(r.Context(), []store.RawEvent{raw(e, body)}); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	})
+}
+
+// PostBatch is POST /api/v1/lineage/batch: a JSON array of events, stored
+// all or none.
+func (rc *Receiver) PostBatch() http.Handler {
+	return handle(rc.cfg.Logger, func(w http.ResponseWriter, r *http.Request) error {
+		body, err := rc.body(w, r)
+		if err != nil {
+			return err
+		}
+		parts, err := openlineage.SplitBatch(body)
+		if err != nil {
+			return err
+		}
+		raws := make([]store.RawEvent, len(parts))
+		for i, p := range parts {
+			e, err := openlineage.Decode(p)
+			if err != nil {
+				var oe *openlineage.Error
+				if errors.As(err, &oe) {
+					oe.Field = strings.TrimSuffix(fmt.Sprintf("[%d].%s", i, oe.Field), ".")
+				}
+				return err
+			}
+			raws[i] = raw(e, p)
+		}
+		if err := rc.storeEvents(r.Context(), raws); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	})
+}
+
+func raw(e openlineage.Event, body []byte) store.RawEvent {
+	sum := sha256.Sum256(body)
+	return store.RawEvent{Digest: sum[:], Kind: string(e.Kind), Type: e.Type, Time: e.Time, RunID: e.RunID, Job: e.Job, Body: body}
+}
+
+// body authenticates the request and reads its body, gunzipped, within
+// the size limit.
+func (rc *Receiver) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if rc.cfg.Token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(rc.cfg.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="almanac"`)
+			return nil, &httpError{http.StatusUnauthorized, errors.New("missing or wrong bearer token")}
+		}
+	}
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, rc.cfg.MaxBody)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, rc.readError(err, "gzip body")
+		}
+		defer gz.Close()
+		rd = gz
+	}
+	// Bound the decompressed size too: a small gzip body can inflate.
+	b, err := io.ReadAll(io.LimitReader(rd, rc.cfg.MaxBody+1))
+	if err != nil {
+		return nil, rc.readError(err, "read body")
+	}
+	if int64(len(b)) > rc.cfg.MaxBody {
+		return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", rc.cfg.MaxBody)}
+	}
+	return b, nil
+}
+
+func (rc *Receiver) readError(err error, op string) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &httpError{http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", rc.cfg.MaxBody)}
+	}
+	return &httpError{http.StatusBadRequest, fmt.Errorf("%s: %w", op, err)}
+}
+
+// Wake tells the worker that events are waiting.
+func (rc *Receiver) Wake() {
+	select {
+	case rc.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run derives facts from stored events until ctx ends: at once when this
+// replica received events, and every poll interval for those other
+// replicas received. It deletes processed events past the retention once
+// an hour.
+func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	var lastPrune time.Time
+	for {
+		if _, err := rc.Drain(ctx); err != nil && ctx.Err() == nil {
+			rc.cfg.Logger.Error("derive openlineage events", "err", err)
+		}
+		if rc.cfg.Retention > 0 && time.Since(lastPrune) > time.Hour {
+			lastPrune = time.Now()
+			if n, err := rc.store.PruneEvents(ctx, lastPrune.Add(-rc.cfg.Retention)); err != nil && ctx.Err() == nil {
+				rc.cfg.Logger.Error("prune openlineage events", "err", err)
+			} else if n > 0 {
+				rc.cfg.Logger.Info("pruned openlineage events", "count", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-rc.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// Drain derives facts from every stored event not processed yet, and
+// returns how many it processed. It returns 0 at once while another
+// replica drains.
+func (rc *Receiver) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := rc.store.ProcessEvents(ctx, batchLimit, rc.derive)
+		total += n
+		if err != nil || n < batchLimit {
+			return total, err
+		}
+	}
+}
+
+// derive decodes a batch of stored events and applies what they assert.
+func (rc *Receiver) derive(ctx context.Context, raws []store.RawEvent) ([]error, error) {
+	errs := make([]error, len(raws))
+	var (
+		events []openlineage.Event
+		index  []int
+	)
+	for i, r := range raws {
+		e, err := openlineage.Decode(r.Body)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		events = append(events, e)
+		index = append(index, i)
+	}
+	push, derrs := openlineage.Derive(events)
+	for j, err := range derrs {
+		errs[index[j]] = err
+	}
+	if err := rc.store.ApplyPush(ctx, push); err != nil {
+		if !errors.Is(err, catalog.ErrInvalid) {
+			return nil, err
+		}
+		// Items the store refused: the valid rest was written.
+		rc.cfg.Logger.Warn("openlineage events partly refused", "first_event", raws[0].ID, "err", err)
+	}
+	return errs, nil
+}

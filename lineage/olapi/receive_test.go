@@ -1,0 +1,357 @@
+package olapi_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+	"almanac/lineage/olapi"
+)
+
+const fixtureDir = "../../catalog/crawl/openlineage/testdata"
+
+type env struct {
+	st  *store.Store
+	rc  *olapi.Receiver
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T, cfg olapi.Config) *env { return buildEnv(t, cfg) }
+
+func buildEnv(t testing.TB, cfg olapi.Config) *env {
+	t.Helper()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	rc := olapi.NewReceiver(st, cfg)
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/lineage", rc.PostLineage())
+	mux.Handle("POST /api/v1/lineage/batch", rc.PostBatch())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &env{st, rc, srv}
+}
+
+func (e *env) post(t *testing.T, path string, body []byte, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+func (e *env) drain(t *testing.T) {
+	t.Helper()
+	if _, err := e.rc.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fixtureFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	filepath.WalkDir(fixtureDir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".json") && !strings.HasSuffix(path, "nominal_time_without_end.json") {
+			files = append(files, path)
+		}
+		return err
+	})
+	slices.Sort(files)
+	return files
+}
+
+// edges lists the live dataset-level lineage as "input -> job -> output"
+// strings, with a job without inputs or outputs as "-".
+func edges(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	var out []string
+	err := st.LineageJobs(context.Background(), nil, func(j store.LineageJob) error {
+		for _, in := range j.Inputs {
+			out = append(out, in.String()+" -> "+j.Key.String())
+		}
+		for _, o := range j.Outputs {
+			out = append(out, j.Key.String()+" -> "+o.String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestIngestEveryFixture(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	files := fixtureFiles(t)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := e.post(t, "/api/v1/lineage", b); code != http.StatusCreated {
+			t.Errorf("%s: %d %s", f, code, body)
+		}
+	}
+	e.drain(t)
+	ctx := context.Background()
+	if errs, err := e.st.EventErrors(ctx, 100); err != nil || len(errs) > 0 {
+		t.Errorf("event errors: %v %v", errs, err)
+	}
+	got := edges(t, e.st)
+	want := []string{
+		"bigquery/mock-project.test.upload -> airflow/BQ.copy",
+		"bigquery/mock-project.test.upload_cp -> airflow/BQ.download",
+		"gs://mock-bucket/copied.csv -> airflow/BQ.upload",
+		"gs://mock-bucket/test.csv -> airflow/BQ.upload",
+		"gs://mock-bucket/to_be_deleted.txt -> airflow/gcs_hook.delete",
+		"airflow/BQ.copy -> bigquery/mock-project.test.upload_cp",
+		"airflow/BQ.download -> gs://mock-bucket/result.csv",
+		"airflow/BQ.upload -> bigquery/mock-project.test.upload",
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("edge %q missing", w)
+		}
+	}
+	if len(got) < 30 {
+		t.Errorf("%d edges, want at least 30:\n%s", len(got), strings.Join(got, "\n"))
+	}
+
+	// Schema facets became columns, documentation a description.
+	d, err := e.st.Dataset(ctx, catalog.Key{Namespace: "bigquery", Name: "mock-project.test.upload_cp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range d.Columns {
+		cols = append(cols, c.Name+" "+c.Type+" "+c.TypeSource)
+	}
+	if diff := cmp.Diff([]string{"a INTEGER openlineage", "b INTEGER openlineage", "c INTEGER openlineage", "d INTEGER openlineage"}, cols); diff != "" {
+		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+	ds, err := e.st.Dataset(ctx, catalog.Key{Namespace: "my-dataset-namespace", Name: "my-dataset-name"})
+	if err != nil {
+		t.Fatalf("dataset event: %v", err)
+	}
+	if len(ds.Columns) != 1 || ds.Columns[0].Name != "col_a" || ds.Columns[0].Type != "VARCHAR" {
+		t.Errorf("dataset event columns = %+v", ds.Columns)
+	}
+	in1, err := e.st.Dataset(ctx, catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.input-1"})
+	if err != nil || in1.Description != "input documentation" {
+		t.Errorf("job event input: description %q, %v", in1.Description, err)
+	}
+
+	// Column lineage with transformation types.
+	cl, err := e.st.ColumnLineage(ctx, []catalog.Key{{Namespace: "bigquery", Name: "mock-project.test.upload_cp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range cl {
+		if c.Value.Output.Name == "mock-project.test.upload_cp" {
+			lines = append(lines, c.Value.Input.Name+"."+c.Value.InputColumn+" -> "+c.Value.Column+" "+c.Value.Type+"/"+c.Value.Subtype)
+		}
+	}
+	wantCL := []string{
+		"mock-project.test.upload.a -> a DIRECT/IDENTITY", "mock-project.test.upload.b -> b DIRECT/IDENTITY",
+		"mock-project.test.upload.c -> c DIRECT/IDENTITY", "mock-project.test.upload.d -> d DIRECT/IDENTITY",
+	}
+	if diff := cmp.Diff(wantCL, lines); diff != "" {
+		t.Errorf("column lineage (-want +got):\n%s", diff)
+	}
+
+	// Data-quality assertions became results.
+	res, err := e.st.QualityResults(ctx, catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.table"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) < 2 {
+		t.Errorf("quality results = %+v, want the assertions", res)
+	}
+
+	// Runs: the failed Spark-style run kept its error message; a run with
+	// only a START is running.
+	runs, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "my-scheduler-namespace", Name: "myjob.mytask"}, 10)
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("runs of myjob.mytask: %v %v", runs, err)
+	}
+	if runs[0].ParentID != "3f5e83fa-3480-44ff-99c5-ff943904e5e8" {
+		t.Errorf("parent run = %q", runs[0].ParentID)
+	}
+}
+
+// TestAirflowDAG checks that every Airflow task is a job whose runs hang
+// off the DAG run through the parent run facet.
+func TestAirflowDAG(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	var batch [][]byte
+	for _, f := range fixtureFiles(t) {
+		if strings.Contains(f, "airflow_compat") {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, b)
+		}
+	}
+	// Deliver in reverse, so that every COMPLETE comes before its START.
+	slices.Reverse(batch)
+	body := append([]byte("["), bytes.Join(batch, []byte(","))...)
+	body = append(body, ']')
+	if code, msg := e.post(t, "/api/v1/lineage/batch", body); code != http.StatusCreated {
+		t.Fatalf("batch: %d %s", code, msg)
+	}
+	e.drain(t)
+	ctx := context.Background()
+	dagRuns, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "airflow", Name: "BQ"}, 10)
+	if err != nil || len(dagRuns) != 1 {
+		t.Fatalf("runs of DAG BQ: %+v %v", dagRuns, err)
+	}
+	children, err := e.st.ChildRuns(ctx, dagRuns[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range children {
+		got = append(got, c.Job.Name+" "+string(c.State))
+		if c.Duration() <= 0 {
+			t.Errorf("run of %s: duration %v, want > 0", c.Job, c.Duration())
+		}
+	}
+	if diff := cmp.Diff([]string{"BQ.copy COMPLETE", "BQ.download COMPLETE", "BQ.upload COMPLETE"}, got); diff != "" {
+		t.Errorf("task runs of the DAG run (-want +got):\n%s", diff)
+	}
+	gcs, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "airflow", Name: "gcs_hook"}, 10)
+	if err != nil || len(gcs) != 1 {
+		t.Fatalf("runs of DAG gcs_hook: %+v %v", gcs, err)
+	}
+	children, err = e.st.ChildRuns(ctx, gcs[0].ID)
+	if err != nil || len(children) != 9 {
+		t.Errorf("gcs_hook task runs = %d, want 9 (%v)", len(children), err)
+	}
+	if gcs[0].State != catalog.RunComplete || gcs[0].Duration() <= 0 {
+		t.Errorf("DAG run = %+v, want COMPLETE with a duration", gcs[0])
+	}
+}
+
+func TestIdempotentAndMerging(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx := context.Background()
+	ev := func(typ, run, extra string) []byte {
+		return []byte(`{"eventType": "` + typ + `", "eventTime": "2024-05-01T10:00:0` + map[string]string{"START": "0", "COMPLETE": "9"}[typ] + `Z",
+			"run": {"runId": "` + run + `"}, "job": {"namespace": "ns", "name": "load"}, "producer": "test",
+			"inputs": [{"namespace": "pg", "name": "src"}], "outputs": [{"namespace": "pg", "name": "dst"` + extra + `}]}`)
+	}
+	schema := `, "facets": {"schema": {"fields": [{"name": "id", "type": "int"}]}, "documentation": {"description": "the target"}}`
+	for range 2 { // duplicate delivery
+		for _, b := range [][]byte{ev("COMPLETE", "r1", schema), ev("START", "r1", "")} {
+			if code, msg := e.post(t, "/api/v1/lineage", b); code != http.StatusCreated {
+				t.Fatalf("%d %s", code, msg)
+			}
+		}
+		e.drain(t)
+	}
+	// A later event without facets keeps the schema and description.
+	e.post(t, "/api/v1/lineage", ev("START", "r2", ""))
+	e.drain(t)
+	d, err := e.st.Dataset(ctx, catalog.Key{Namespace: "pg", Name: "dst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Columns) != 1 || d.Description != "the target" {
+		t.Errorf("dst = %d columns, description %q; want the facets of the first event kept", len(d.Columns), d.Description)
+	}
+	if diff := cmp.Diff([]string{"ns/load -> pg/dst", "pg/src -> ns/load"}, edges(t, e.st)); diff != "" {
+		t.Errorf("edges (-want +got):\n%s", diff)
+	}
+	r, err := e.st.Run(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != catalog.RunComplete || r.Duration().Seconds() != 9 {
+		t.Errorf("run r1 = %s, %v; want COMPLETE after 9s", r.State, r.Duration())
+	}
+	var events int
+	e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM openlineage_events`).Scan(&events)
+	if events != 3 {
+		t.Errorf("%d raw events stored, want 3 (duplicates once)", events)
+	}
+	var changes int
+	e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM change_log WHERE entity = 'job'`).Scan(&changes)
+	if changes != 1 {
+		t.Errorf("%d job changes, want 1: duplicates change nothing", changes)
+	}
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestRejects(t *testing.T) {
+	e := newEnv(t, olapi.Config{Token: "s3cret", MaxBody: 4096})
+	good := []byte(`{"eventType": "START", "eventTime": "2024-05-01T10:00:00Z", "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`)
+	auth := []string{"Authorization", "Bearer s3cret"}
+	tests := []struct {
+		name   string
+		path   string
+		body   []byte
+		header []string
+		code   int
+		reason string
+	}{
+		{"ok", "/api/v1/lineage", good, auth, 201, ""},
+		{"gzip", "/api/v1/lineage", gz(good), append([]string{"Content-Encoding", "gzip"}, auth...), 201, ""},
+		{"no token", "/api/v1/lineage", good, nil, 401, "bearer token"},
+		{"wrong token", "/api/v1/lineage", good, []string{"Authorization", "Bearer nope"}, 401, "bearer token"},
+		{"malformed", "/api/v1/lineage", []byte(`{"eventType":`), auth, 400, "malformed JSON"},
+		{"wrong type", "/api/v1/lineage", []byte(`{"eventTime": "2024-05-01T10:00:00Z", "run": {"runId": 5}, "job": {"namespace": "n", "name": "j"}}`), auth, 400, "run.runId"},
+		{"unknown event type", "/api/v1/lineage", bytes.Replace(good, []byte("START"), []byte("BEGIN"), 1), auth, 400, "eventType"},
+		{"too large", "/api/v1/lineage", bytes.Repeat([]byte(" "), 5000), auth, 413, "over 4096"},
+		{"gzip bomb", "/api/v1/lineage", gz(bytes.Repeat([]byte(" "), 100000)), append([]string{"Content-Encoding", "gzip"}, auth...), 413, "over 4096"},
+		{"bad gzip", "/api/v1/lineage", good, append([]string{"Content-Encoding", "gzip"}, auth...), 400, "gzip"},
+		{"batch", "/api/v1/lineage/batch", []byte("[" + string(good) + "]"), auth, 201, ""},
+		{"batch with a bad event", "/api/v1/lineage/batch", []byte("[" + string(good) + `, {"eventTime": "x"}]`), auth, 400, "[1].eventTime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := e.post(t, tt.path, tt.body, tt.header...)
+			if code != tt.code || !strings.Contains(body, tt.reason) {
+				t.Errorf("got %d %q, want %d with %q", code, body, tt.code, tt.reason)
+			}
+		})
+	}
+	// Nothing rejected was stored.
+	var n int
+	e.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM openlineage_events`).Scan(&n)
+	if n != 1 {
+		t.Errorf("%d events stored, want 1 (the same event thrice)", n)
+	}
+}

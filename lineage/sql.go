@@ -1,0 +1,151 @@
+package lineage
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"almanac/catalog"
+)
+
+// JobSQLView is the type of the jobs ViewLineage derives: a view or
+// materialized view reading its relations.
+const JobSQLView = "sql_view"
+
+// Relation is a table a query reads, as written: schema and catalog are
+// "" when the query leaves them out.
+type Relation struct {
+	Catalog, Schema, Name string
+}
+
+// Relations returns the relations a SQL statement reads, in order of first
+// appearance, without the names of its common table expressions. It
+// parses with PostgreSQL's own parser.
+func Relations(sql string) ([]Relation, error) {
+	tree, err := pg_query.ParseToJSON(sql)
+	if err != nil {
+		return nil, fmt.Errorf("parse sql: %w", err)
+	}
+	var root any
+	if err := json.Unmarshal([]byte(tree), &root); err != nil {
+		return nil, fmt.Errorf("parse sql: read tree: %w", err)
+	}
+	ctes := map[string]bool{}
+	var rels []Relation
+	var walk func(v any)
+	walk = func(v any) {
+		switch n := v.(type) {
+		case map[string]any:
+			if c, ok := n["CommonTableExpr"].(map[string]any); ok {
+				if name, ok := c["ctename"].(string); ok {
+					ctes[name] = true
+				}
+			}
+			if rv, ok := n["RangeVar"].(map[string]any); ok {
+				r := Relation{Catalog: str(rv["catalogname"]), Schema: str(rv["schemaname"]), Name: str(rv["relname"])}
+				if r.Name != "" && !slices.Contains(rels, r) {
+					rels = append(rels, r)
+				}
+			}
+			for _, c := range n {
+				walk(c)
+			}
+		case []any:
+			for _, c := range n {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	// A CTE shadows a table of the same unqualified name.
+	rels = slices.DeleteFunc(rels, func(r Relation) bool { return r.Schema == "" && ctes[r.Name] })
+	return rels, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// ViewLineage adds to a PostgreSQL crawl's harvest one job per view and
+// materialized view, "view:<name>" of type JobSQLView, whose inputs are
+// the relations its definition reads and whose output is the view itself.
+// Dataset names are database.schema.relation, as the PostgreSQL crawler
+// makes them. A relation named without a schema is looked up in the
+// view's own schema, then in public. SQL that does not parse, and
+// relations that resolve to nothing crawled, are recorded as errors on the
+// harvest (warnings: the crawl stays partial), never a failure. Each scope
+// of the harvest gets a twin covering the "view:" jobs, so that the job of
+// a dropped view is marked removed with the view.
+func ViewLineage(h catalog.Harvest) catalog.Harvest {
+	for _, sc := range slices.Clone(h.Scopes) {
+		h.Scopes = append(h.Scopes, catalog.Scope{Namespace: sc.Namespace, Prefix: "view:" + sc.Prefix})
+	}
+	known := make(map[catalog.Key]bool, len(h.Datasets))
+	for _, d := range h.Datasets {
+		known[d.Key] = true
+	}
+	for _, d := range h.Datasets {
+		if d.Definition == "" || (d.Kind != catalog.KindView && d.Kind != catalog.KindMaterializedView) {
+			continue
+		}
+		db, schema, ok := splitName(d.Key.Name)
+		if !ok {
+			continue
+		}
+		rels, err := Relations(d.Definition)
+		if err != nil {
+			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(), Message: "sql lineage: " + err.Error()})
+			continue
+		}
+		job := catalog.Job{
+			Key:     catalog.JobKey{Namespace: d.Key.Namespace, Name: "view:" + d.Key.Name},
+			Type:    JobSQLView,
+			SQL:     d.Definition,
+			Outputs: []catalog.Key{d.Key},
+		}
+		var unresolved []string
+		for _, r := range rels {
+			k, ok := resolve(known, d.Key.Namespace, db, schema, r)
+			if !ok {
+				unresolved = append(unresolved, strings.Trim(r.Catalog+"."+r.Schema+"."+r.Name, "."))
+				continue
+			}
+			job.Inputs = append(job.Inputs, k)
+		}
+		if len(unresolved) > 0 {
+			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(),
+				Message: "sql lineage: relations not found in the crawl: " + strings.Join(unresolved, ", ")})
+		}
+		h.Jobs = append(h.Jobs, job)
+	}
+	return h
+}
+
+// splitName splits "db.schema.rel" at its first two dots; schema and
+// relation names with dots are rare and their views are skipped.
+func splitName(name string) (db, schema string, ok bool) {
+	db, rest, ok1 := strings.Cut(name, ".")
+	schema, _, ok2 := strings.Cut(rest, ".")
+	return db, schema, ok1 && ok2
+}
+
+func resolve(known map[catalog.Key]bool, ns, db, viewSchema string, r Relation) (catalog.Key, bool) {
+	if r.Catalog != "" {
+		db = r.Catalog
+	}
+	schemas := []string{r.Schema}
+	if r.Schema == "" {
+		schemas = []string{viewSchema, "public", "pg_catalog"}
+	}
+	for _, s := range schemas {
+		k := catalog.Key{Namespace: ns, Name: db + "." + s + "." + r.Name}
+		if known[k] {
+			return k, true
+		}
+	}
+	return catalog.Key{}, false
+}
