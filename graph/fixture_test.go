@@ -119,6 +119,12 @@ func buildFixture(t testing.TB, st *store.Store) {
 		orders := fkey("warehouse.marts.orders")
 		return catalog.Harvest{
 			Datasets: dbt(), Scopes: []catalog.Scope{{Namespace: fixtureNS}},
+			Jobs: []catalog.Job{
+				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.analytics.orders"}, Type: "dbt_model",
+					Inputs: []catalog.Key{fkey("warehouse.staging.stg_orders"), fkey("warehouse.marts.customers")}, Outputs: []catalog.Key{orders}},
+				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.analytics.revenue"}, Type: "dbt_model",
+					Inputs: []catalog.Key{orders}, Outputs: []catalog.Key{fkey("warehouse.finance.revenue")}},
+			},
 			Checks: []catalog.QualityCheck{
 				{Dataset: orders, Column: "id", Name: "test.unique_orders_id", Type: "unique", Severity: "error"},
 				{Dataset: orders, Column: "amount", Name: "test.not_null_orders_amount", Type: "not_null", Severity: "warn"},

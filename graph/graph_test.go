@@ -21,6 +21,7 @@ import (
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
+	"almanac/lineage"
 	"almanac/search"
 )
 
@@ -73,6 +74,13 @@ func newEnv(t testing.TB, opts graph.Options) *env {
 	st := store.New(pool)
 	buildFixture(t, st)
 	opts.Store = st
+	if opts.Lineage == nil {
+		f := lineage.NewFollower(st, lineage.NewGraph(), nil)
+		if err := f.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		opts.Lineage = f
+	}
 	if opts.Search == nil {
 		idx, err := search.Open(context.Background(), filepath.Join(t.TempDir(), "index"), st, search.Options{})
 		if err != nil {

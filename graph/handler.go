@@ -28,6 +28,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/store"
+	"almanac/lineage"
 	"almanac/search"
 )
 
@@ -45,7 +46,10 @@ type Options struct {
 	// Search answers the search query; nil makes it fail with a clear
 	// error.
 	Search *search.Index
-	Logger *slog.Logger
+	// Lineage answers the lineage and impact queries; nil makes them fail
+	// with a clear error.
+	Lineage *lineage.Follower
+	Logger  *slog.Logger
 	// Authenticate says who makes a request. Nil, or false, means
 	// anonymous: reading is allowed, every mutation fails UNAUTHENTICATED.
 	Authenticate func(*http.Request) (catalog.Principal, bool)
@@ -88,7 +92,7 @@ func NewHandler(opts Options) http.Handler {
 		opts.DepthLimit = DefaultDepthLimit
 	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{store: opts.Store, search: opts.Search},
+		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage},
 		Complexity: complexity(),
 	})
 	srv := handler.New(schema)

@@ -90,6 +90,10 @@ func complexity() ComplexityRoot {
 	c.Query.Owners = func(child int, first *int, _ *string) int { return page(child, first, 100) }
 	c.Query.Tags = func(child int, first *int, _ *string) int { return page(child, first, 100) }
 	c.Query.AuditLog = func(child int, _ *string, first *int, _ *string) int { return page(child, first, 50) }
+	c.Query.Lineage = func(child int, _ string, _ string, _ *model.LineageDirection, _ *int, maxNodes *int) int {
+		return page(child, maxNodes, 100)
+	}
+	c.Query.Impact = func(child int, _ string, _ string, _ *int) int { return page(child, nil, 100) }
 	c.Query.Search = func(child int, _ string, _ *bool, first *int, _ *string) int { return page(child, first, 20) }
 	c.Dataset.SchemaHistory = func(child int, first *int, _ *string) int { return page(child, first, 10) }
 	return c

@@ -12,6 +12,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/model"
+	"almanac/lineage"
 	"almanac/search"
 )
 
@@ -19,8 +20,9 @@ import (
 // arguments, call the store through the request's loaders and convert
 // catalog values to the schema's.
 type Resolver struct {
-	store  *store.Store
-	search *search.Index
+	store   *store.Store
+	search  *search.Index
+	lineage *lineage.Follower
 }
 
 // datasetByKey loads a dataset by namespace and name through the loaders.

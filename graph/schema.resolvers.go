@@ -9,6 +9,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/model"
+	"almanac/lineage"
 	"almanac/search"
 	"context"
 	"errors"
@@ -156,6 +157,17 @@ func (r *datasetResolver) QualityChecks(ctx context.Context, obj *catalog.Datase
 
 func (r *foreignKeyResolver) Target(ctx context.Context, obj *model.ForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.TargetNamespace, Name: obj.TargetName}))
+}
+
+func (r *impactedDatasetResolver) Dataset(ctx context.Context, obj *model.ImpactedDataset) (*catalog.Dataset, error) {
+	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
+}
+
+func (r *lineageNodeResolver) Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error) {
+	if obj.Kind != string(lineage.DatasetNode) {
+		return nil, nil
+	}
+	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
 }
 
 func (r *mutationResolver) SetDatasetDescription(ctx context.Context, input model.SetDatasetDescriptionInput) (*model.EditPayload, error) {
@@ -396,6 +408,76 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 	return c, nil
 }
 
+func (r *queryResolver) Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error) {
+	if r.lineage == nil {
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+	}
+	q := lineage.Query{Start: catalog.Key{Namespace: namespace, Name: name}, Depth: 1}
+	if depth != nil {
+		if *depth < 1 || *depth > lineage.MaxDepth {
+			return nil, fmt.Errorf("depth must be between 1 and %d, got %d: %w", lineage.MaxDepth, *depth, catalog.ErrInvalid)
+		}
+		q.Depth = *depth
+	}
+	if maxNodes != nil {
+		if *maxNodes < 1 || *maxNodes > maxFirst*10 {
+			return nil, fmt.Errorf("maxNodes must be between 1 and %d, got %d: %w", maxFirst*10, *maxNodes, catalog.ErrInvalid)
+		}
+		q.MaxNodes = *maxNodes
+	}
+	if direction != nil {
+		switch *direction {
+		case model.LineageDirectionUpstream:
+			q.Direction = lineage.Upstream
+		case model.LineageDirectionDownstream:
+			q.Direction = lineage.Downstream
+		}
+	}
+	sub, err := r.lineage.Graph().Traverse(q)
+	if err != nil {
+		return nil, err
+	}
+	g := &model.LineageGraph{Start: sub.Start.String(), Truncated: sub.Truncated, Nodes: []model.LineageNode{}, Edges: []model.LineageEdge{}}
+	for _, n := range sub.Nodes {
+		g.Nodes = append(g.Nodes, model.LineageNode{ID: n.ID.String(), Kind: string(n.ID.Kind), Namespace: n.ID.Namespace, Name: n.ID.Name,
+			Type: n.Type, Distance: n.Distance, More: n.More})
+	}
+	for _, e := range sub.Edges {
+		g.Edges = append(g.Edges, model.LineageEdge{From: e.From.String(), To: e.To.String()})
+	}
+	return g, nil
+}
+
+func (r *queryResolver) Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error) {
+	if r.lineage == nil {
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+	}
+	d := 0
+	if depth != nil {
+		if *depth < 0 || *depth > lineage.MaxDepth {
+			return nil, fmt.Errorf("depth must be between 0 and %d, got %d: %w", lineage.MaxDepth, *depth, catalog.ErrInvalid)
+		}
+		d = *depth
+	}
+	levels, err := r.lineage.Impact(ctx, catalog.Key{Namespace: namespace, Name: name}, d)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.ImpactLevel, 0, len(levels))
+	for _, l := range levels {
+		ml := model.ImpactLevel{Distance: l.Distance, Datasets: []model.ImpactedDataset{}}
+		for _, ds := range l.Datasets {
+			owners := ds.Owners
+			if owners == nil {
+				owners = []catalog.Owner{}
+			}
+			ml.Datasets = append(ml.Datasets, model.ImpactedDataset{Namespace: ds.Key.Namespace, Name: ds.Key.Name, Owners: owners})
+		}
+		out = append(out, ml)
+	}
+	return out, nil
+}
+
 func (r *queryResolver) Sources(ctx context.Context) ([]store.Source, error) {
 	return r.store.Sources(ctx)
 }
@@ -527,6 +609,10 @@ func (r *Resolver) Dataset() DatasetResolver { return &datasetResolver{r} }
 
 func (r *Resolver) ForeignKey() ForeignKeyResolver { return &foreignKeyResolver{r} }
 
+func (r *Resolver) ImpactedDataset() ImpactedDatasetResolver { return &impactedDatasetResolver{r} }
+
+func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolver{r} }
+
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) QualityResult() QualityResultResolver { return &qualityResultResolver{r} }
@@ -545,6 +631,8 @@ type (
 	crawlRunResolver          struct{ *Resolver }
 	datasetResolver           struct{ *Resolver }
 	foreignKeyResolver        struct{ *Resolver }
+	impactedDatasetResolver   struct{ *Resolver }
+	lineageNodeResolver       struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
 	qualityResultResolver     struct{ *Resolver }
 	queryResolver             struct{ *Resolver }

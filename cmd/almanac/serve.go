@@ -161,7 +161,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.R
 	if err != nil {
 		return err
 	}
-	api := graph.NewHandler(graph.Options{Store: st, Search: idx, Logger: log, Authenticate: auth})
+	api := graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log, Authenticate: auth})
 	mux := http.NewServeMux()
 	mux.Handle("GET /graphql", api)
 	mux.Handle("POST /graphql", api)

@@ -4,6 +4,10 @@ package model
 
 import (
 	"almanac/catalog"
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 )
 
@@ -72,6 +76,50 @@ type ForeignKey struct {
 	Target    *catalog.Dataset `json:"target,omitempty"`
 	Source    string           `json:"source"`
 	UpdatedAt time.Time        `json:"updatedAt"`
+}
+
+type ImpactLevel struct {
+	Distance int               `json:"distance"`
+	Datasets []ImpactedDataset `json:"datasets"`
+}
+
+type ImpactedDataset struct {
+	Namespace string           `json:"namespace"`
+	Name      string           `json:"name"`
+	Owners    []catalog.Owner  `json:"owners"`
+	Dataset   *catalog.Dataset `json:"dataset,omitempty"`
+}
+
+type LineageEdge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type LineageGraph struct {
+	Start string        `json:"start"`
+	Nodes []LineageNode `json:"nodes"`
+	// Edges in the direction data flows: dataset to job, job to dataset.
+	Edges []LineageEdge `json:"edges"`
+	// The node cap left nodes out.
+	Truncated bool `json:"truncated"`
+}
+
+// A dataset or a job of a lineage graph.
+type LineageNode struct {
+	// `dataset:<namespace>:<name>` or `job:<namespace>:<name>`, as Marquez writes them.
+	ID string `json:"id"`
+	// dataset or job
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// A job's type (dbt_model, airflow_task, sql_view…); empty for datasets.
+	Type string `json:"type"`
+	// Dataset hops from the start; negative upstream.
+	Distance int `json:"distance"`
+	// Neighbours left out by the node cap.
+	More int `json:"more"`
+	// The dataset, for dataset nodes the catalog describes.
+	Dataset *catalog.Dataset `json:"dataset,omitempty"`
 }
 
 // People's edits. They are facts of the source `user:<login>`, which no crawl
@@ -245,4 +293,61 @@ type TagCountEdge struct {
 type TagInput struct {
 	DatasetID string `json:"datasetId"`
 	Tag       string `json:"tag"`
+}
+
+type LineageDirection string
+
+const (
+	LineageDirectionUpstream   LineageDirection = "UPSTREAM"
+	LineageDirectionDownstream LineageDirection = "DOWNSTREAM"
+	LineageDirectionBoth       LineageDirection = "BOTH"
+)
+
+var AllLineageDirection = []LineageDirection{
+	LineageDirectionUpstream,
+	LineageDirectionDownstream,
+	LineageDirectionBoth,
+}
+
+func (e LineageDirection) IsValid() bool {
+	switch e {
+	case LineageDirectionUpstream, LineageDirectionDownstream, LineageDirectionBoth:
+		return true
+	}
+	return false
+}
+
+func (e LineageDirection) String() string {
+	return string(e)
+}
+
+func (e *LineageDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LineageDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LineageDirection", str)
+	}
+	return nil
+}
+
+func (e LineageDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LineageDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LineageDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
