@@ -412,3 +412,30 @@ func TestNode(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchReadsPostgresOnlyForDatasets checks that a search answered by
+// the index alone runs no SQL, and one that asks for the hits' datasets
+// reads them in one batch.
+func TestSearchReadsPostgresOnlyForDatasets(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	tests := []struct {
+		name  string
+		query string
+		max   int64
+	}{
+		{"index fields", `{ search(query: "orders") { totalCount facets { key } edges { node { namespace name kind owners tags matched nameHighlight } } } }`, 0},
+		{"datasets", `{ search(query: "orders") { edges { node { name dataset { description columns { name } owners { name } } } } } }`, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.stmts.n.Store(0)
+			r := e.post(t, tt.query, nil)
+			if len(r.Errors) > 0 || !strings.Contains(string(r.Data), "warehouse.marts.orders") {
+				t.Fatalf("errors %+v, data %s", r.Errors, r.Data)
+			}
+			if n := e.stmts.n.Load(); n > tt.max {
+				t.Errorf("%d statements, want at most %d", n, tt.max)
+			}
+		})
+	}
+}

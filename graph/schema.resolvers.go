@@ -354,22 +354,25 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 	if err != nil {
 		return nil, err
 	}
-	// Load the hits' datasets in one batch and prime the loaders, as the
-	// datasets listing does.
-	ids := make([]int64, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
-	}
-	ds, err := r.store.DatasetsByIDs(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.prime(ctx, ds, nil); err != nil {
-		return nil, err
-	}
-	byID := make(map[int64]*catalog.Dataset, len(ds))
-	for i := range ds {
-		byID[ds[i].ID] = &ds[i]
+	// The index answers most of a hit; the datasets are read from
+	// PostgreSQL, in one batch priming the loaders, only when asked for.
+	var byID map[int64]*catalog.Dataset
+	if selectsHitDataset(ctx) {
+		ids := make([]int64, len(res.Hits))
+		for i, h := range res.Hits {
+			ids[i] = h.ID
+		}
+		ds, err := r.store.DatasetsByIDs(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.prime(ctx, ds, nil); err != nil {
+			return nil, err
+		}
+		byID = make(map[int64]*catalog.Dataset, len(ds))
+		for i := range ds {
+			byID[ds[i].ID] = &ds[i]
+		}
 	}
 	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings}
 	if c.Warnings == nil {
@@ -377,11 +380,13 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 	}
 	for i, h := range res.Hits {
 		d := byID[h.ID]
-		if d == nil {
+		if byID != nil && d == nil {
 			continue // removed from the catalog since the index saw it
 		}
 		hit := model.SearchHit{
-			Dataset: d, Matched: h.Matched, Score: h.Score,
+			Dataset: d, Namespace: h.Key.Namespace, Name: h.Key.Name, Platform: h.Platform, Kind: string(h.Kind),
+			Owners: nonNil(h.Owners), Tags: nonNil(h.Tags), Removed: h.Removed,
+			Matched: h.Matched, Score: h.Score,
 			NameHighlight: h.Name.HTML(), DescriptionHighlight: h.Description.HTML(),
 			Columns: []model.SearchColumnHit{},
 		}

@@ -241,7 +241,16 @@ type SearchFacetValue struct {
 // A dataset that matched. Highlights are HTML: the text escaped, matched
 // words wrapped in <mark>, no other markup.
 type SearchHit struct {
-	Dataset *catalog.Dataset `json:"dataset"`
+	// The dataset, with everything the catalog knows; selecting it reads PostgreSQL, the other fields come from the index alone.
+	Dataset   *catalog.Dataset `json:"dataset"`
+	Namespace string           `json:"namespace"`
+	Name      string           `json:"name"`
+	Platform  string           `json:"platform"`
+	Kind      string           `json:"kind"`
+	Owners    []string         `json:"owners"`
+	Tags      []string         `json:"tags"`
+	// No source reports the dataset any more (only with includeRemoved).
+	Removed bool `json:"removed"`
 	// Where the query matched: exact name, name, schema, column, tag, owner, description, typo.
 	Matched              []string `json:"matched"`
 	Score                float64  `json:"score"`
