@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,6 +141,15 @@ var benchQueries = func() []string {
 	return qs
 }()
 
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func rssMB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -220,16 +230,19 @@ func BenchmarkSearch(b *testing.B) {
 	var x *Index
 	b.Run("build", func(b *testing.B) {
 		for range b.N {
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			built, err := Build(dir, gen, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			elapsed := time.Since(start)
+			elapsed, cpu := time.Since(start), cpuTime()-cpu
 			if err := built.Close(); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(elapsed.Seconds(), "build-s")
+			// CPU time too: on a shared machine it varies less than the
+			// elapsed time.
+			b.ReportMetric(cpu.Seconds(), "build-cpu-s")
 		}
 		b.ReportMetric(float64(n), "datasets")
 	})
@@ -263,6 +276,7 @@ func BenchmarkSearch(b *testing.B) {
 	raw.idx = idx
 	for _, clients := range []int{1, 2} {
 		b.Run(fmt.Sprintf("bleve-nocache/clients=%d", clients), func(b *testing.B) {
+			cpu := cpuTime()
 			latencies(b, clients, func(q string) error {
 				pq, err := Parse(q)
 				if err != nil {
@@ -271,6 +285,7 @@ func BenchmarkSearch(b *testing.B) {
 				_, err = raw.Search(ctx, Request{Query: pq, Limit: 20})
 				return err
 			})
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N*len(benchQueries)), "cpu-ms/query")
 		})
 	}
 	// With the result cache, as the server runs: popular queries repeat.

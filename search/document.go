@@ -1,7 +1,6 @@
 package search
 
 import (
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // mappingVersion changes whenever the mapping, the analyzers or the
 // document layout change; an index built with another version is rebuilt
 // on open.
-const mappingVersion = "almanac-search-4"
+const mappingVersion = "almanac-search-6"
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.
@@ -35,7 +34,7 @@ const (
 	fSchema   = "schema"
 	fNS       = "namespace"
 	fRemoved  = "removed" // "yes" or "no"
-	fSrc      = "src"     // stored only: what a hit shows, as JSON
+	fSrc      = "src"     // stored only: what a hit shows (stored.encode)
 )
 
 // document is what the index stores for a dataset.
@@ -57,27 +56,27 @@ type document struct {
 	Src       string   `json:"src"`
 }
 
-// stored is what a hit shows of a dataset, kept in the index so that a
-// search never reads PostgreSQL.
+// stored is what a hit shows of a dataset, kept in the index (see
+// stored.encode) so that a search never reads PostgreSQL.
 type stored struct {
-	ID          int64          `json:"id"`
-	Namespace   string         `json:"ns"`
-	Name        string         `json:"n"`
-	Platform    string         `json:"p,omitempty"`
-	Kind        string         `json:"k,omitempty"`
-	Description string         `json:"d,omitempty"`
-	OtherDocs   []string       `json:"od,omitempty"` // descriptions of other sources
-	Columns     []storedColumn `json:"c,omitempty"`
-	Owners      []string       `json:"o,omitempty"`
-	Tags        []string       `json:"t,omitempty"`
-	UpdatedAt   int64          `json:"u,omitempty"` // Unix seconds
-	Removed     bool           `json:"r,omitempty"`
-	Consumers   int            `json:"dc,omitempty"`
+	ID          int64
+	Namespace   string
+	Name        string
+	Platform    string
+	Kind        string
+	Description string
+	OtherDocs   []string // descriptions of other sources
+	Columns     []storedColumn
+	Owners      []string
+	Tags        []string
+	UpdatedAt   int64 // Unix seconds
+	Removed     bool
+	Consumers   int
 }
 
 type storedColumn struct {
-	Name        string `json:"n"`
-	Description string `json:"d,omitempty"`
+	Name        string
+	Description string
 }
 
 // docID is the index document id of a dataset.
@@ -233,11 +232,7 @@ func toDocument(d Dataset) document {
 		s.Columns = append(s.Columns, storedColumn{Name: c.Name, Description: c.Description})
 	}
 	doc.Text, doc.Columns, doc.ColExact = text.String(), columns.String(), colExact.String()
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // stored holds only strings, numbers and slices of them
-	}
-	doc.Src = string(b)
+	doc.Src = string(s.encode())
 	return doc
 }
 
@@ -288,6 +283,9 @@ func newMapping() mapping.IndexMapping {
 	add(fNS, keyword(false))
 	add(fRemoved, keyword(false))
 	add(fSrc, src)
+	// No _all field: every query names its fields, and bleve would
+	// otherwise build an (empty) composite field for every document.
+	dm.AddSubDocumentMapping("_all", mapping.NewDocumentDisabledMapping())
 
 	im := mapping.NewIndexMapping()
 	im.DefaultMapping = dm

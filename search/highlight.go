@@ -77,9 +77,37 @@ const (
 type highlighter struct {
 	p     plan
 	fuzzy bool
+	// stems are the query words without their last letter: a word of a
+	// text can only equal a query word (after lower-casing and folding
+	// plurals, which only ever change a word's end) if the text holds
+	// that much of it.
+	stems []string
 }
 
-func newHighlighter(p plan, fuzzy bool) *highlighter { return &highlighter{p: p, fuzzy: fuzzy} }
+func newHighlighter(p plan, fuzzy bool) *highlighter {
+	h := &highlighter{p: p, fuzzy: fuzzy}
+	for _, t := range p.terms {
+		_, n := utf8.DecodeLastRuneInString(t)
+		h.stems = append(h.stems, t[:len(t)-n])
+	}
+	return h
+}
+
+// mayMatch reports whether s could hold a query word: analysing a text
+// is most of the cost of explaining a hit, and most texts of a hit (its
+// column names, its descriptions) hold none.
+func (h *highlighter) mayMatch(s string) bool {
+	if h.fuzzy {
+		return true
+	}
+	ls := strings.ToLower(s)
+	for _, st := range h.stems {
+		if strings.Contains(ls, st) {
+			return true
+		}
+	}
+	return false
+}
 
 // match returns the class of token tok for query word t: class when equal,
 // classTypo when within the typo distance (in a fuzzy search), classNone
@@ -98,13 +126,20 @@ func (h *highlighter) match(tok, t string, class int) int {
 
 // scan analyses s and records, for each query word, the best class it
 // matched with; it returns s cut into spans with the matched words marked,
-// and how many of s's words matched out of how many.
-func (h *highlighter) scan(s string, class int, best []int) (sn Snippet, matched, words int) {
-	return h.scanName(s, class, best, nil)
+// and how many of s's words matched.
+func (h *highlighter) scan(s string, class int, best []int) (sn Snippet, matched int) {
+	if !h.mayMatch(s) {
+		if s == "" {
+			return nil, 0
+		}
+		return Snippet{{Text: s}}, 0
+	}
+	sn, matched, _ = h.scanName(s, class, best, nil)
+	return sn, matched
 }
 
-// scanName is scan that also records in inName which query words matched
-// (exactly or by a typo).
+// scanName is scan that also returns how many words s has and records in
+// inName which query words matched (exactly or by a typo).
 func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (sn Snippet, matched, words int) {
 	toks := names.Analyze([]byte(s))
 	var mark []bool
@@ -193,7 +228,7 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 		}
 	}
 	cut := max(0, strings.LastIndex(s.Name, own))
-	pre, _, _ := h.scan(s.Name[:cut], classSchema, best)
+	pre, _ := h.scan(s.Name[:cut], classSchema, best)
 	inName := make([]bool, len(h.p.terms))
 	name, matched, words := h.scanName(s.Name[cut:], className, best, inName)
 	if exact {
@@ -234,14 +269,14 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 		literal := slices.Contains(h.p.exact, lower(c.Name))
 		ch.exact = literal || slices.Contains(h.p.exact, squash(c.Name))
 		var nameMatched, descMatched int
-		ch.hit.Highlighted, nameMatched, _ = h.scan(c.Name, classColumn, best)
+		ch.hit.Highlighted, nameMatched = h.scan(c.Name, classColumn, best)
 		if ch.exact {
 			ch.hit.Highlighted = Snippet{{Text: c.Name, Match: true}}
 			exactColumn = exactColumn || (literal && h.p.identifier)
 		}
 		if c.Description != "" {
 			var d Snippet
-			d, descMatched, _ = h.scan(c.Description, classText, best)
+			d, descMatched = h.scan(c.Description, classText, best)
 			if descMatched > 0 {
 				ch.hit.Description = clip(d)
 			} else {
@@ -273,7 +308,7 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 		if d == "" {
 			continue
 		}
-		if sn, n, _ := h.scan(d, classText, best); n > 0 && hit.Description == nil {
+		if sn, n := h.scan(d, classText, best); n > 0 && hit.Description == nil {
 			hit.Description = clip(sn)
 		}
 	}

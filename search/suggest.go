@@ -48,7 +48,9 @@ func (x *Index) Suggest(ctx context.Context, typed string, n int) ([]Suggestion,
 	last.SetField(fName)
 	words = append(words, last)
 	should = append(should, query.NewConjunctionQuery(words))
-	q := query.NewConjunctionQuery([]query.Query{query.NewDisjunctionQuery(should), term(fRemoved, "no", 0)})
+	// Removed datasets excluded, not "removed:no" required: a required
+	// term of no weight made every score NaN, and the order arbitrary.
+	q := query.NewBooleanQuery([]query.Query{query.NewDisjunctionQuery(should)}, nil, []query.Query{term(fRemoved, "yes", 1)})
 
 	x.mu.RLock()
 	defer x.mu.RUnlock()

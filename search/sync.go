@@ -84,6 +84,7 @@ func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
 		return errClosed
 	}
 	w := newBatchWriter(x.idx)
+	defer func() { _ = w.wait() }() // on failure, the batch being written
 	found := map[int64]bool{}
 	for _, d := range docs {
 		found[d.ID] = true
@@ -125,12 +126,14 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
+	var w *batchWriter
 	fail := func(err error) error {
+		_ = w.wait()
 		idx.Close()
 		os.RemoveAll(tmp)
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
-	w := newBatchWriter(idx)
+	w = newBatchWriter(idx).forBuild()
 	var after int64
 	count := 0
 	for {
@@ -154,9 +157,6 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		count += len(docs)
 	}
 	if err := w.flushSeq(seq); err != nil {
-		return fail(err)
-	}
-	if err := compact(ctx, idx); err != nil {
 		return fail(err)
 	}
 	// Close to persist, then swap directories under the write lock.
@@ -183,6 +183,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		return fmt.Errorf("rebuild search index: reopen: %w", err)
 	}
 	x.idx = idx
+	x.facets = newFacetTable() // segment ids start again
 	x.setSeq(seq)
 	x.log.InfoContext(ctx, "search index rebuilt", "datasets", count, "seq", seq, "duration", time.Since(start))
 	return nil

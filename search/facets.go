@@ -1,0 +1,237 @@
+package search
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/collector"
+)
+
+// Facets are counted from a table of every document's facet values kept
+// in memory, not by bleve: bleve decodes the doc values of five fields for
+// every match, which was most of the time of a query matching thousands
+// of datasets. The table holds, per index segment (segments never change
+// once written), each document's values as small integer codes, read once
+// from the segment's doc values; a search counts the codes of its matches
+// as bleve hands them to the collector.
+
+// facetTable is the facet values of the documents of an index's segments.
+// It is safe for concurrent use.
+type facetTable struct {
+	mu sync.Mutex
+	// codes numbers the values of each facet (FacetKeys order); values
+	// is the reverse. Codes are never reused, so a view taken earlier
+	// stays valid as values are added.
+	codes  []map[string]uint32
+	values [][]string
+	segs   map[uint64]*segFacets // by scorch segment id
+}
+
+// segFacets is the facet values of a segment's documents: for facet k
+// and document d, codes[k][start[k][d]:start[k][d+1]].
+type segFacets struct {
+	start [][]uint32
+	codes [][]uint32
+}
+
+func newFacetTable() *facetTable {
+	t := &facetTable{segs: map[uint64]*segFacets{}}
+	for range FacetKeys {
+		t.codes = append(t.codes, map[string]uint32{})
+		t.values = append(t.values, nil)
+	}
+	return t
+}
+
+// facetView is the facet table of one index snapshot.
+type facetView struct {
+	offsets []uint64 // first global document number of each segment
+	segs    []*segFacets
+	values  [][]string
+}
+
+// view returns the table of snapshot r, reading the doc values of the
+// segments it has not seen. It forgets segments r no longer has (merged
+// away).
+func (t *facetTable) view(r *scorch.IndexSnapshot) (*facetView, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v := &facetView{}
+	var off uint64
+	live := map[uint64]bool{}
+	for _, ss := range r.Segments() {
+		sf, ok := t.segs[ss.Id()]
+		n := ss.Segment().Count()
+		if !ok {
+			var err error
+			if sf, err = t.read(r, off, n); err != nil {
+				return nil, err
+			}
+			t.segs[ss.Id()] = sf
+		}
+		live[ss.Id()] = true
+		v.offsets = append(v.offsets, off)
+		v.segs = append(v.segs, sf)
+		off += n
+	}
+	for id := range t.segs {
+		if !live[id] {
+			delete(t.segs, id)
+		}
+	}
+	for _, vals := range t.values {
+		v.values = append(v.values, slices.Clip(vals))
+	}
+	return v, nil
+}
+
+// read reads the facet values of the n documents of the segment whose
+// first global document number is off.
+func (t *facetTable) read(r *scorch.IndexSnapshot, off, n uint64) (*segFacets, error) {
+	dvr, err := r.DocValueReader(FacetKeys)
+	if err != nil {
+		return nil, fmt.Errorf("search: read facet values: %w", err)
+	}
+	sf := &segFacets{start: make([][]uint32, len(FacetKeys)), codes: make([][]uint32, len(FacetKeys))}
+	for k := range FacetKeys {
+		sf.start[k] = make([]uint32, 1, n+1)
+	}
+	id := make([]byte, 8)
+	visit := func(field string, term []byte) {
+		k := slices.Index(FacetKeys, field)
+		if k < 0 {
+			return
+		}
+		c, ok := t.codes[k][string(term)]
+		if !ok {
+			c = uint32(len(t.values[k]))
+			s := string(term)
+			t.codes[k][s] = c
+			t.values[k] = append(t.values[k], s)
+		}
+		sf.codes[k] = append(sf.codes[k], c)
+	}
+	for d := range n {
+		putUint64(id, off+d)
+		if err := dvr.VisitDocValues(id, visit); err != nil {
+			return nil, fmt.Errorf("search: read facet values: %w", err)
+		}
+		for k := range FacetKeys {
+			sf.start[k] = append(sf.start[k], uint32(len(sf.codes[k])))
+		}
+	}
+	return sf, nil
+}
+
+// putUint64 writes v big-endian, as scorch numbers documents.
+func putUint64(b []byte, v uint64) {
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+}
+
+func getUint64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b[:8] {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+// facetCounter counts the facet values of a search's matches.
+type facetCounter struct {
+	t      *facetTable
+	v      *facetView
+	counts [][]int
+	total  []int // values counted per facet, for Facet.Other
+	seg    int   // segment of the last document, the likely next one
+}
+
+func (c *facetCounter) init(v *facetView) {
+	c.v = v
+	c.counts = make([][]int, len(v.values))
+	c.total = make([]int, len(v.values))
+	for k, vals := range v.values {
+		c.counts[k] = make([]int, len(vals))
+	}
+}
+
+// add counts the values of the document with global number d.
+func (c *facetCounter) add(d uint64) {
+	offs := c.v.offsets
+	if s := c.seg; !(offs[s] <= d && (s+1 == len(offs) || d < offs[s+1])) {
+		// Matches come in document order: usually the next segment.
+		s, _ = slices.BinarySearch(offs, d+1)
+		c.seg = s - 1
+	}
+	sf, local := c.v.segs[c.seg], d-offs[c.seg]
+	for k := range c.counts {
+		codes := sf.codes[k][sf.start[k][local]:sf.start[k][local+1]]
+		for _, code := range codes {
+			c.counts[k][code]++
+		}
+		c.total[k] += len(codes)
+	}
+}
+
+// handler returns a bleve document match handler that counts every
+// match and then hands it to bleve's own top-N handler. It reads the
+// table of the snapshot the search runs on.
+func (c *facetCounter) handler() search.MakeDocumentMatchHandler {
+	return func(sctx *search.SearchContext) (search.DocumentMatchHandler, bool, error) {
+		r, ok := sctx.IndexReader.(*scorch.IndexSnapshot)
+		if !ok {
+			return nil, false, fmt.Errorf("search: count facets: index reader is a %T, not scorch's", sctx.IndexReader)
+		}
+		v, err := c.t.view(r)
+		if err != nil {
+			return nil, false, err
+		}
+		c.init(v)
+		next, loadID, err := collector.MakeTopNDocumentMatchHandler(sctx)
+		if err != nil {
+			return nil, false, err
+		}
+		return func(dm *search.DocumentMatch) error {
+			if dm != nil {
+				c.add(getUint64(dm.IndexInternalID))
+			}
+			return next(dm)
+		}, loadID, nil
+	}
+}
+
+// facets returns the counted facets, in FacetKeys order: the facetSize
+// most frequent values of each (ties by value), as bleve's terms facet
+// orders them.
+func (c *facetCounter) facets() []Facet {
+	out := make([]Facet, 0, len(FacetKeys))
+	for k, key := range FacetKeys {
+		f := Facet{Key: key}
+		if c.v == nil {
+			out = append(out, f) // the search matched nothing to count
+			continue
+		}
+		for code, n := range c.counts[k] {
+			if n > 0 {
+				f.Values = append(f.Values, FacetValue{Value: c.v.values[k][code], Count: n})
+			}
+		}
+		slices.SortFunc(f.Values, func(a, b FacetValue) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+		})
+		f.Values = f.Values[:min(len(f.Values), facetSize)]
+		f.Other = c.total[k]
+		for _, fv := range f.Values {
+			f.Other -= fv.Count
+		}
+		out = append(out, f)
+	}
+	return out
+}
