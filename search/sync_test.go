@@ -179,7 +179,12 @@ func TestTwoReplicasFollowChanges(t *testing.T) {
 	t.Logf("both replicas in sync %v after the crawl began", time.Since(start))
 
 	// A person's edit reaches both as well.
-	if err := st.SetDescription(t.Context(), key("shop.public.orders"), "", "alice@corp", "Every webshop purchase."); err != nil {
+	orders, err := st.Dataset(t.Context(), key("shop.public.orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
+	if _, err := st.SetDatasetDescription(t.Context(), alice, orders.ID, "Every webshop purchase."); err != nil {
 		t.Fatal(err)
 	}
 	seq, err = st.LastChangeSeq(t.Context())

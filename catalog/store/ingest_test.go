@@ -318,13 +318,18 @@ func TestUserEditsSurviveCrawls(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := key("shop.public.customers")
-	if err := st.SetDescription(ctx, k, "", "alice@corp", "Customers who ordered at least once."); err != nil {
+	before, err := st.Dataset(ctx, k)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetDescription(ctx, k, "email", "alice@corp", "Lower-cased."); err != nil {
+	alice := catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
+	if _, err := st.SetDatasetDescription(ctx, alice, before.ID, "Customers who ordered at least once."); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetDescription(ctx, k, "nope", "alice@corp", "x"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := st.SetColumnDescription(ctx, alice, before.ID, "email", "Lower-cased."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetColumnDescription(ctx, alice, before.ID, "nope", "x"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("describing a missing column: %v, want ErrNotFound", err)
 	}
 	// The source changes its comment; the crawl must not touch the edit.
