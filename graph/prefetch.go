@@ -90,6 +90,12 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 // selectsColumns reports whether a schemaHistory selection asks for the
 // versions' full column lists (edges { node { columns } }).
 func selectsColumns(op *graphql.OperationContext, sel ast.SelectionSet) bool {
+	return selectsOnNodes(op, sel, "columns")
+}
+
+// selectsOnNodes reports whether a connection's selection asks for field
+// on its nodes (edges { node { field } }).
+func selectsOnNodes(op *graphql.OperationContext, sel ast.SelectionSet, field string) bool {
 	for _, edges := range graphql.CollectFields(op, sel, nil) {
 		if edges.Name != "edges" {
 			continue
@@ -99,7 +105,7 @@ func selectsColumns(op *graphql.OperationContext, sel ast.SelectionSet) bool {
 				continue
 			}
 			for _, f := range graphql.CollectFields(op, node.Selections, nil) {
-				if f.Name == "columns" {
+				if f.Name == field {
 					return true
 				}
 			}

@@ -104,23 +104,7 @@ func properties(m map[string]string) []model.Property {
 // selectsHitDataset reports whether a search asks for its hits' datasets
 // (edges { node { dataset } }).
 func selectsHitDataset(ctx context.Context) bool {
-	op := graphql.GetOperationContext(ctx)
-	for _, edges := range graphql.CollectFieldsCtx(ctx, nil) {
-		if edges.Name != "edges" {
-			continue
-		}
-		for _, node := range graphql.CollectFields(op, edges.Selections, nil) {
-			if node.Name != "node" {
-				continue
-			}
-			for _, f := range graphql.CollectFields(op, node.Selections, nil) {
-				if f.Name == "dataset" {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return selectsOnNodes(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections, "dataset")
 }
 
 // nonNil turns a nil list into an empty one, for non-null list fields.

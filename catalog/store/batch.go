@@ -131,33 +131,7 @@ func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Datas
 		})
 		return err
 	})
-	b.Queue(`
-		SELECT dataset_id, source, owner, owner_kind, ownership_type
-		FROM owners WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, owner`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id  int64
-			src string
-			o   catalog.Owner
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &o.Name, &o.Kind, &o.Type}, func() error {
-			f := facts(id, src)
-			f.Owners = append(f.Owners, o)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, source, tag FROM tags WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, tag`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id       int64
-			src, tag string
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &tag}, func() error {
-			f := facts(id, src)
-			f.Tags = append(f.Tags, tag)
-			return nil
-		})
-		return err
-	})
+	queueOwnersAndTags(b, ids, facts)
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
@@ -273,4 +247,36 @@ func (s *Store) SchemaHistories(ctx context.Context, pages []HistoryPage) (map[H
 		return nil, fmt.Errorf("schema history of %d datasets: %w", len(pages), err)
 	}
 	return out, nil
+}
+
+// queueOwnersAndTags queues the reads of the owners and tags of many
+// datasets, each row added to the facts of its dataset and source.
+func queueOwnersAndTags(b *pgx.Batch, ids []int64, facts func(id int64, source string) *catalog.DatasetFacts) {
+	b.Queue(`
+		SELECT dataset_id, source, owner, owner_kind, ownership_type
+		FROM owners WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, owner`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id  int64
+			src string
+			o   catalog.Owner
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &o.Name, &o.Kind, &o.Type}, func() error {
+			f := facts(id, src)
+			f.Owners = append(f.Owners, o)
+			return nil
+		})
+		return err
+	})
+	b.Queue(`SELECT dataset_id, source, tag FROM tags WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, tag`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id       int64
+			src, tag string
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &tag}, func() error {
+			f := facts(id, src)
+			f.Tags = append(f.Tags, tag)
+			return nil
+		})
+		return err
+	})
 }

@@ -109,33 +109,7 @@ func (s *Store) SearchDocs(ctx context.Context, ids []int64) ([]SearchDoc, error
 		})
 		return err
 	})
-	b.Queue(`
-		SELECT dataset_id, source, owner, owner_kind, ownership_type
-		FROM owners WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, owner`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id  int64
-			src string
-			o   catalog.Owner
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &o.Name, &o.Kind, &o.Type}, func() error {
-			f := facts(id, src)
-			f.Owners = append(f.Owners, o)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, source, tag FROM tags WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, tag`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id       int64
-			src, tag string
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &tag}, func() error {
-			f := facts(id, src)
-			f.Tags = append(f.Tags, tag)
-			return nil
-		})
-		return err
-	})
+	queueOwnersAndTags(b, ids, facts)
 	b.Queue(`
 		SELECT t.id, count(DISTINCT fk.dataset_id)
 		FROM datasets t
