@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -110,56 +107,7 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 // catalog.ChangeChannel, and every few seconds regardless. It reconnects
 // after errors.
 func (f *Follower) Run(ctx context.Context) error {
-	backoff := time.Second
-	for {
-		err := f.listen(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		f.log.Warn("lineage follower", "err", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, time.Minute)
-	}
-}
-
-func (f *Follower) listen(ctx context.Context) error {
-	pc, err := f.store.Pool().Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("connect for change notifications: %w", err)
-	}
-	// LISTEN state must not go back to the pool.
-	conn := pc.Hijack()
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{catalog.ChangeChannel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen for changes: %w", err)
-	}
-	if err := f.CatchUp(ctx); err != nil {
-		return err
-	}
-	for {
-		wctx, cancel := context.WithTimeout(ctx, pollInterval)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil && wctx.Err() != nil && !conn.IsClosed():
-			// Quiet: poll.
-		case err != nil:
-			return fmt.Errorf("wait for changes: %w", err)
-		default:
-			if seq, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && seq <= f.Seq() {
-				continue
-			}
-		}
-		if err := f.CatchUp(ctx); err != nil {
-			return err
-		}
-	}
+	return f.store.FollowChanges(ctx, f, pollInterval, f.log)
 }
 
 // ImpactLevel is the datasets at one distance downstream.

@@ -5,12 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"almanac/catalog"
 )
 
 const (
@@ -20,8 +15,6 @@ const (
 	// pollInterval is how often Run catches up even without a
 	// notification, in case one was lost with a connection.
 	pollInterval = 30 * time.Second
-	// maxBackoff bounds the wait between attempts to reconnect.
-	maxBackoff = 30 * time.Second
 )
 
 // CatchUp applies every change log entry after the last one the index
@@ -198,61 +191,5 @@ func (x *Index) Run(ctx context.Context) error {
 	if x.store == nil {
 		return errors.New("run search index sync: no store")
 	}
-	backoff := 100 * time.Millisecond
-	for {
-		started := time.Now()
-		err := x.listen(ctx)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Since(started) > maxBackoff {
-			backoff = 100 * time.Millisecond // it worked for a while
-		}
-		x.log.WarnContext(ctx, "search index sync interrupted; retrying", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, maxBackoff)
-	}
-}
-
-// listen follows notifications on one connection until it fails.
-func (x *Index) listen(ctx context.Context) error {
-	pc, err := x.store.Pool().Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("connect for change notifications: %w", err)
-	}
-	// The connection leaves the pool: LISTEN state must not leak to
-	// other users, and it is held for as long as the index runs.
-	conn := pc.Hijack()
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{catalog.ChangeChannel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen for changes: %w", err)
-	}
-	// Listening first, then catching up, misses nothing.
-	if err := x.CatchUp(ctx); err != nil {
-		return err
-	}
-	for {
-		wctx, cancel := context.WithTimeout(ctx, pollInterval)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil && wctx.Err() != nil && !conn.IsClosed():
-			// Nothing heard for a while: poll.
-		case err != nil:
-			return fmt.Errorf("wait for changes: %w", err)
-		default:
-			if seq, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && seq <= x.Seq() {
-				continue // already applied
-			}
-		}
-		if err := x.CatchUp(ctx); err != nil {
-			return err
-		}
-	}
+	return x.store.FollowChanges(ctx, x, pollInterval, x.log)
 }
