@@ -102,17 +102,42 @@ func safeHarvest(ctx context.Context, harvest func(context.Context) (catalog.Har
 // prepared is one dataset of a harvest ready to write.
 type prepared struct {
 	facts catalog.DatasetFacts
-	hash  []byte
-	id    int64
-	// state of the source's facts before this ingest
-	existed     bool // the dataset row exists
+	prior
+}
+
+// prior is the hash of what a source says of an entity (a dataset, a
+// job) now, beside what the store held of it before this ingest.
+type prior struct {
+	hash        []byte
+	id          int64
+	existed     bool // the entity's row exists
 	hadFacts    bool // this source had facts on it
 	factRemoved bool
 	oldHash     []byte
 }
 
-func (p *prepared) changed() bool {
+func (p *prior) changed() bool {
 	return !p.hadFacts || p.factRemoved || !bytes.Equal(p.hash, p.oldHash)
+}
+
+// readPriors scans rows of (ordinal in the batch, id, content hash or
+// NULL, removed) into the priors of a batch.
+func readPriors(rows pgx.Rows, at func(i int) *prior) error {
+	var (
+		i       int
+		id      int64
+		hash    []byte
+		removed bool
+	)
+	_, err := pgx.ForEachRow(rows, []any{&i, &id, &hash, &removed}, func() error {
+		p := at(i - 1)
+		p.id, p.existed = id, true
+		if hash != nil {
+			p.hadFacts, p.oldHash, p.factRemoved = true, hash, removed
+		}
+		return nil
+	})
+	return err
 }
 
 // Ingest writes a harvest: in one transaction per batch, it replaces the
@@ -140,7 +165,7 @@ func (s *Store) Ingest(ctx context.Context, h catalog.Harvest, run *catalog.Craw
 			continue
 		}
 		run.Counts.Columns += len(nf.Columns)
-		batch = append(batch, &prepared{facts: nf, hash: nf.Hash()})
+		batch = append(batch, &prepared{facts: nf, prior: prior{hash: nf.Hash()}})
 		if len(batch) == batchSize {
 			if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
 				return err
@@ -198,21 +223,7 @@ func (s *Store) lookup(ctx context.Context, source string, batch []*prepared) er
 	if err != nil {
 		return fmt.Errorf("look up datasets of %s: %w", source, err)
 	}
-	var (
-		i       int
-		id      int64
-		hash    []byte
-		removed bool
-	)
-	_, err = pgx.ForEachRow(rows, []any{&i, &id, &hash, &removed}, func() error {
-		p := batch[i-1]
-		p.id, p.existed = id, true
-		if hash != nil {
-			p.hadFacts, p.oldHash, p.factRemoved = true, hash, removed
-		}
-		return nil
-	})
-	if err != nil {
+	if err := readPriors(rows, func(i int) *prior { return &batch[i].prior }); err != nil {
 		return fmt.Errorf("look up datasets of %s: %w", source, err)
 	}
 	return nil

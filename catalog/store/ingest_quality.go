@@ -70,17 +70,8 @@ func (s *Store) ingestLineageQuality(ctx context.Context, h catalog.Harvest, run
 type qualityWrite func(ctx context.Context, tx pgx.Tx, now time.Time) error
 
 type preparedJob struct {
-	job         catalog.Job
-	hash        []byte
-	id          int64
-	existed     bool
-	hadFacts    bool
-	factRemoved bool
-	oldHash     []byte
-}
-
-func (p *preparedJob) changed() bool {
-	return !p.hadFacts || p.factRemoved || !bytes.Equal(p.hash, p.oldHash)
+	job catalog.Job
+	prior
 }
 
 func (s *Store) ingestJobs(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
@@ -106,7 +97,7 @@ func (s *Store) ingestJobs(ctx context.Context, h catalog.Harvest, run *catalog.
 			continue
 		}
 		run.Counts.Jobs++
-		batch = append(batch, &preparedJob{job: nj, hash: nj.Hash()})
+		batch = append(batch, &preparedJob{job: nj, prior: prior{hash: nj.Hash()}})
 		if len(batch) == batchSize {
 			if err := flush(); err != nil {
 				return err
@@ -139,21 +130,7 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 	if err != nil {
 		return fmt.Errorf("look up jobs of %s: %w", source, err)
 	}
-	var (
-		i       int
-		id      int64
-		hash    []byte
-		removed bool
-	)
-	_, err = pgx.ForEachRow(rows, []any{&i, &id, &hash, &removed}, func() error {
-		p := batch[i-1]
-		p.id, p.existed = id, true
-		if hash != nil {
-			p.hadFacts, p.oldHash, p.factRemoved = true, hash, removed
-		}
-		return nil
-	})
-	if err != nil {
+	if err := readPriors(rows, func(i int) *prior { return &batch[i].prior }); err != nil {
 		return fmt.Errorf("look up jobs of %s: %w", source, err)
 	}
 	var todo, fresh []*preparedJob
@@ -184,6 +161,10 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 			if err != nil {
 				return fmt.Errorf("create jobs: %w", err)
 			}
+			var (
+				i  int
+				id int64
+			)
 			if _, err := pgx.ForEachRow(rows, []any{&i, &id}, func() error { fresh[i-1].id = id; return nil }); err != nil {
 				return fmt.Errorf("create jobs: %w", err)
 			}
