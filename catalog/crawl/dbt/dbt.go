@@ -235,12 +235,8 @@ func (c *crawler) readCatalog(ctx context.Context, dir string) map[string]*catal
 
 func (c *crawler) readRunResults(ctx context.Context, dir string, m *manifest) {
 	path := filepath.Join(dir, RunResultsFile)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		c.warn(path, "%v", unwrapPath(err))
+	f := c.openOptional(path)
+	if f == nil {
 		return
 	}
 	defer f.Close()
@@ -319,12 +315,8 @@ func resultStatus(s string) (string, bool) {
 
 func (c *crawler) readSources(ctx context.Context, dir string, m *manifest) {
 	path := filepath.Join(dir, SourcesFile)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		c.warn(path, "%v", unwrapPath(err))
+	f := c.openOptional(path)
+	if f == nil {
 		return
 	}
 	defer f.Close()
@@ -772,4 +764,18 @@ func mergeFacts(d *catalog.DatasetFacts, o catalog.DatasetFacts) {
 	}
 	slices.Sort(ids)
 	d.Properties[PropUniqueID] = strings.Join(slices.Compact(ids), ", ")
+}
+
+// openOptional opens an artifact a target may lack: nil when it is absent,
+// and a warning besides when it exists but cannot be read.
+func (c *crawler) openOptional(path string) *os.File {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		c.warn(path, "%v", unwrapPath(err))
+		return nil
+	}
+	return f
 }
