@@ -8,13 +8,14 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/store"
+	"almanac/lineage"
 )
 
 // TestDatasetActivity shows a dataset's lineage, quality checks and
 // freshness as the dbt crawler records them.
 func TestDatasetActivity(t *testing.T) {
 	var st *store.Store
-	p := newPortal(t, func(o *Options) { st = o.Store })
+	p := newPortal(t, func(o *Options) { st = o.Store; o.Lineage = lineage.NewGraph() })
 	orders := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.fct_orders"}
 	customers := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.dim_customers"}
 	staged := catalog.Key{Namespace: warehouseNS, Name: "warehouse.staging.stg_orders"}
@@ -51,6 +52,7 @@ func TestDatasetActivity(t *testing.T) {
 		"model.shop.fct_orders", "exposure.shop.revenue", "Revenue dashboard",
 		`id="quality-heading"`, "test.not_null_customer_key", "3 failing rows", "Got 3 results",
 		`id="freshness-heading"`, "warn after 1 hour",
+		`href="` + lineagePath(orders) + `"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dataset page lacks %q", want)
