@@ -17,7 +17,7 @@ import (
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/store"
-	"almanac/lineage"
+	"almanac/lineage/sqllineage"
 	"almanac/migrations"
 )
 
@@ -41,7 +41,7 @@ func harvester(src SourceConfig) (func(context.Context) (catalog.Harvest, error)
 			h, err := postgres.Crawl(ctx, cfg)
 			// Views and materialized views become jobs reading the
 			// relations their SQL names.
-			return lineage.ViewLineage(h), err
+			return sqllineage.ViewLineage(h), err
 		}, nil
 	case "dbt":
 		cfg := dbt.Config{

@@ -69,7 +69,8 @@ func writeProject(b *testing.B, dir string) {
 				"raw_code": %s, "compiled_code": %s, "language": "sql", "refs": [], "sources": [], "created_at": 1786345411.0, "columns": {`,
 				str(model(i)), str(model(i)), i, i, i%50, i, i, i, i, i%3, i%100, i%20, i, strings.Join(deps, ", "),
 				str(fmt.Sprintf("select a.*, b.x from {{ ref('model_%05d') }} a join {{ ref('model_%05d') }} b using (id) -- %s", max(i-1, 0), max(i-2, 0), strings.Repeat("padding ", 30))),
-				str(fmt.Sprintf("select a.*, b.x from bench.mart.model_%05d a join bench.mart.model_%05d b using (id) -- %s", max(i-1, 0), max(i-2, 0), strings.Repeat("padding ", 30))))
+				str(fmt.Sprintf(`select a.*, b.col_9 as x from "bench"."mart_%d"."model_%05d" a join "bench"."mart_%d"."model_%05d" b using (col_0) -- %s`,
+					max(i-1, 0)%50, max(i-1, 0), max(i-2, 0)%50, max(i-2, 0), strings.Repeat("padding ", 30))))
 			for c := range benchColumns {
 				if c > 0 {
 					w.WriteString(",")

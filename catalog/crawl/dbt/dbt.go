@@ -12,6 +12,10 @@
 // tags, tests; the warehouse's crawler stays the authority on types (see
 // catalog.Merge). Column types come from catalog.json when present.
 //
+// Models with compiled SQL also get column lineage, derived from that SQL
+// (see lineage.ColumnLineage) with the columns catalog.json, the
+// manifest, or the compiled SQL of upstream models give.
+//
 // Each model, seed and snapshot is also a job (namespace Config.JobNamespace,
 // name the node's unique_id) that writes its dataset and reads the
 // datasets of the nodes it depends on; ephemeral models, which have no
@@ -193,7 +197,9 @@ func (c *crawler) target(ctx context.Context, dir string) (complete bool, err er
 		c.warn(path, "%s", w)
 	}
 
-	c.convert(m, c.readCatalog(ctx, dir))
+	cat := c.readCatalog(ctx, dir)
+	c.convert(m, cat)
+	c.columnLineage(m, cat)
 	// Results and freshness need the manifest to map ids to datasets; what
 	// was read of it is enough.
 	c.readRunResults(ctx, dir, m)

@@ -10,8 +10,8 @@ import (
 	"almanac/catalog"
 )
 
-// FuzzManifest feeds the manifest reader and the conversion to catalog
-// values with mutations of the manifests in testdata: they must never
+// FuzzManifest feeds the manifest reader, the conversion to catalog
+// values and the column lineage of compiled SQL with mutations of the manifests in testdata: they must never
 // panic, whatever the bytes. Manifests over maxSeed are left out: the
 // fuzzer crawls on megabyte inputs.
 func FuzzManifest(f *testing.F) {
@@ -30,11 +30,13 @@ func FuzzManifest(f *testing.F) {
 	}
 	f.Add([]byte(`{"metadata": {"dbt_schema_version": 7}, "nodes": {"a": {"resource_type": "model", "columns": []}}}`))
 	f.Add([]byte(`{"nodes": {"t": {"resource_type": "test", "test_metadata": {"kwargs": {"model": "{{ ref('x', 'y') }}"}}}}}`))
+	f.Add([]byte(cyclicManifest))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, _ := readManifest(context.Background(), "manifest.json", bytes.NewReader(data))
 		hv := &catalog.Harvest{}
 		c := &crawler{cfg: Config{Namespace: "postgres://x:5432", JobNamespace: "dbt"}, hv: hv, datasets: map[catalog.Key]int{}}
 		c.convert(m, nil)
+		c.columnLineage(m, nil)
 		_ = m.meta.checkVersion("manifest.json")
 		for _, d := range hv.Datasets {
 			if d.Key.Namespace == "" {

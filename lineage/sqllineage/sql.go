@@ -1,4 +1,11 @@
-package lineage
+// Package sqllineage extracts lineage from SQL with PostgreSQL's own
+// parser (pg_query_go): the relations a query reads (Relations), and for
+// each output column the input columns it comes from and how
+// (ColumnLineage). ViewLineage applies both to the views and materialized
+// views of a PostgreSQL crawl; the dbt crawler applies ColumnLineage to
+// compiled models. SQL it cannot resolve becomes a warning, never a
+// failure.
+package sqllineage
 
 import (
 	"encoding/json"
@@ -72,7 +79,9 @@ func str(v any) string {
 
 // ViewLineage adds to a PostgreSQL crawl's harvest one job per view and
 // materialized view, "view:<name>" of type JobSQLView, whose inputs are
-// the relations its definition reads and whose output is the view itself.
+// the relations its definition reads and whose output is the view itself,
+// and the column lineage of the view (see ColumnLineage), with the
+// columns of the relations it reads taken from the harvest.
 // Dataset names are database.schema.relation, as the PostgreSQL crawler
 // makes them. A relation named without a schema is looked up in the
 // view's own schema, then in public. SQL that does not parse, and
@@ -85,8 +94,10 @@ func ViewLineage(h catalog.Harvest) catalog.Harvest {
 		h.Scopes = append(h.Scopes, catalog.Scope{Namespace: sc.Namespace, Prefix: "view:" + sc.Prefix})
 	}
 	known := make(map[catalog.Key]bool, len(h.Datasets))
+	columns := make(map[catalog.Key][]string, len(h.Datasets))
 	for _, d := range h.Datasets {
 		known[d.Key] = true
+		columns[d.Key] = columnNames(d.Columns)
 	}
 	for _, d := range h.Datasets {
 		if d.Definition == "" || (d.Kind != catalog.KindView && d.Kind != catalog.KindMaterializedView) {
@@ -121,8 +132,33 @@ func ViewLineage(h catalog.Harvest) catalog.Harvest {
 				Message: "sql lineage: relations not found in the crawl: " + strings.Join(unresolved, ", ")})
 		}
 		h.Jobs = append(h.Jobs, job)
+
+		q, err := ColumnLineage(d.Definition, func(r Relation) (Table, bool) {
+			k, ok := resolve(known, d.Key.Namespace, db, schema, r)
+			return Table{Key: k, Columns: columns[k]}, ok
+		})
+		if err != nil { // Relations parsed it: not a single SELECT
+			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(), Message: "sql lineage: columns: " + err.Error()})
+			continue
+		}
+		h.ColumnLineage = append(h.ColumnLineage, q.Facts(d.Key)...)
+		if len(q.Warnings) > 0 {
+			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(),
+				Message: "sql lineage: columns: " + strings.Join(q.Warnings, "; ")})
+		}
 	}
 	return h
+}
+
+// columnNames lists columns by ordinal, as `*` expands them.
+func columnNames(cols []catalog.Column) []string {
+	cols = slices.Clone(cols)
+	slices.SortStableFunc(cols, func(a, b catalog.Column) int { return a.Ordinal - b.Ordinal })
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
 }
 
 // splitName splits "db.schema.rel" at its first two dots; schema and
