@@ -15,6 +15,14 @@ const (
 	// ChangeLineage says that a job changed; Change.Entity is "job" and
 	// Change.Key holds the job's namespace and name.
 	ChangeLineage ChangeKind = "lineage"
+	// ChangeColumnLineage says that a source's column lineage into one
+	// output dataset changed. Change.Entity is "column_lineage" and
+	// Change.Key the output dataset, which need not exist as a dataset
+	// row (column lineage is keyed by name): EntityID is the dataset's id
+	// when it exists, else 0. The entity is not "dataset" so that the
+	// search index, which indexes no lineage, does not re-read the
+	// dataset on every OpenLineage run.
+	ChangeColumnLineage ChangeKind = "column_lineage"
 )
 
 // Quality statuses of a check result.

@@ -83,6 +83,24 @@ func dbt() []catalog.DatasetFacts {
 	}
 }
 
+// fixtureColumnLineage is what dbt says of the columns of its two models:
+// orders joins stg_orders to customers, revenue sums orders by day
+// without the orders of test customers.
+func fixtureColumnLineage() []catalog.ColumnLineage {
+	orders, revenue := fkey("warehouse.marts.orders"), fkey("warehouse.finance.revenue")
+	cl := func(out catalog.Key, col string, in catalog.Key, inCol, typ, sub string) catalog.ColumnLineage {
+		return catalog.ColumnLineage{Output: out, Column: col, Input: in, InputColumn: inCol, Type: typ, Subtype: sub}
+	}
+	return []catalog.ColumnLineage{
+		cl(orders, "id", fkey("warehouse.staging.stg_orders"), "id", "DIRECT", "IDENTITY"),
+		cl(orders, "id", fkey("warehouse.marts.customers"), "id", "INDIRECT", "JOIN"),
+		cl(orders, "customer_id", fkey("warehouse.marts.customers"), "id", "DIRECT", "IDENTITY"),
+		cl(revenue, "amount", orders, "amount", "DIRECT", "AGGREGATION"),
+		cl(revenue, "amount", orders, "customer_id", "INDIRECT", "FILTER"),
+		cl(revenue, "day", orders, "ordered_at", "DIRECT", "TRANSFORMATION"),
+	}
+}
+
 func crawl(ctx context.Context, t testing.TB, st *store.Store, source string, ds []catalog.DatasetFacts, crawlErrs ...catalog.CrawlError) {
 	t.Helper()
 	_, err := st.Crawl(ctx, source, func(context.Context) (catalog.Harvest, error) {
@@ -125,6 +143,7 @@ func buildFixture(t testing.TB, st *store.Store) {
 				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.analytics.revenue"}, Type: "dbt_model",
 					Inputs: []catalog.Key{orders}, Outputs: []catalog.Key{fkey("warehouse.finance.revenue")}},
 			},
+			ColumnLineage: fixtureColumnLineage(),
 			Checks: []catalog.QualityCheck{
 				{Dataset: orders, Column: "id", Name: "test.unique_orders_id", Type: "unique", Severity: "error"},
 				{Dataset: orders, Column: "amount", Name: "test.not_null_orders_amount", Type: "not_null", Severity: "warn"},

@@ -94,6 +94,10 @@ func complexity() ComplexityRoot {
 		return page(child, maxNodes, 100)
 	}
 	c.Query.Impact = func(child int, _ string, _ string, _ *int) int { return page(child, nil, 100) }
+	c.Query.ColumnLineage = func(child int, _ string, _ string, _ string, _ *model.LineageDirection, _ *int, maxNodes *int, _ *bool) int {
+		return page(child, maxNodes, 100)
+	}
+	c.Query.ColumnImpact = func(child int, _ string, _ string, _ string, _ *int, _ *bool) int { return page(child, nil, 100) }
 	c.Query.Search = func(child int, _ string, _ *bool, first *int, _ *string) int { return page(child, first, 20) }
 	c.Dataset.SchemaHistory = func(child int, first *int, _ *string) int { return page(child, first, 10) }
 	return c

@@ -417,26 +417,13 @@ func (r *queryResolver) Lineage(ctx context.Context, namespace string, name stri
 	if r.lineage == nil {
 		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
 	}
-	q := lineage.Query{Start: catalog.Key{Namespace: namespace, Name: name}, Depth: 1}
-	if depth != nil {
-		if *depth < 1 || *depth > lineage.MaxDepth {
-			return nil, fmt.Errorf("depth must be between 1 and %d, got %d: %w", lineage.MaxDepth, *depth, catalog.ErrInvalid)
-		}
-		q.Depth = *depth
+	q := lineage.Query{Start: catalog.Key{Namespace: namespace, Name: name}, Direction: lineageDirection(direction)}
+	var err error
+	if q.Depth, err = lineageDepth(depth, 1, 1); err != nil {
+		return nil, err
 	}
-	if maxNodes != nil {
-		if *maxNodes < 1 || *maxNodes > maxFirst*10 {
-			return nil, fmt.Errorf("maxNodes must be between 1 and %d, got %d: %w", maxFirst*10, *maxNodes, catalog.ErrInvalid)
-		}
-		q.MaxNodes = *maxNodes
-	}
-	if direction != nil {
-		switch *direction {
-		case model.LineageDirectionUpstream:
-			q.Direction = lineage.Upstream
-		case model.LineageDirectionDownstream:
-			q.Direction = lineage.Downstream
-		}
+	if q.MaxNodes, err = lineageMaxNodes(maxNodes); err != nil {
+		return nil, err
 	}
 	sub, err := r.lineage.Graph().Traverse(q)
 	if err != nil {
@@ -457,12 +444,9 @@ func (r *queryResolver) Impact(ctx context.Context, namespace string, name strin
 	if r.lineage == nil {
 		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
 	}
-	d := 0
-	if depth != nil {
-		if *depth < 0 || *depth > lineage.MaxDepth {
-			return nil, fmt.Errorf("depth must be between 0 and %d, got %d: %w", lineage.MaxDepth, *depth, catalog.ErrInvalid)
-		}
-		d = *depth
+	d, err := lineageDepth(depth, 0, 0)
+	if err != nil {
+		return nil, err
 	}
 	levels, err := r.lineage.Impact(ctx, catalog.Key{Namespace: namespace, Name: name}, d)
 	if err != nil {
@@ -477,6 +461,54 @@ func (r *queryResolver) Impact(ctx context.Context, namespace string, name strin
 				owners = []catalog.Owner{}
 			}
 			ml.Datasets = append(ml.Datasets, model.ImpactedDataset{Namespace: ds.Key.Namespace, Name: ds.Key.Name, Owners: owners})
+		}
+		out = append(out, ml)
+	}
+	return out, nil
+}
+
+func (r *queryResolver) ColumnLineage(ctx context.Context, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) (*model.ColumnLineageGraph, error) {
+	if r.lineage == nil {
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+	}
+	q := lineage.ColumnQuery{Start: lineage.ColumnID{Dataset: catalog.Key{Namespace: namespace, Name: name}, Column: column},
+		Direction: lineageDirection(direction), DirectOnly: includeIndirect != nil && !*includeIndirect}
+	var err error
+	if q.Depth, err = lineageDepth(depth, 1, 1); err != nil {
+		return nil, err
+	}
+	if q.MaxNodes, err = lineageMaxNodes(maxNodes); err != nil {
+		return nil, err
+	}
+	sub, err := r.lineage.Graph().TraverseColumns(q)
+	if err != nil {
+		return nil, err
+	}
+	return columnLineageGraph(sub), nil
+}
+
+func (r *queryResolver) ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error) {
+	if r.lineage == nil {
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+	}
+	d, err := lineageDepth(depth, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	start := lineage.ColumnID{Dataset: catalog.Key{Namespace: namespace, Name: name}, Column: column}
+	levels, err := r.lineage.ColumnImpact(ctx, start, d, includeIndirect != nil && !*includeIndirect)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.ColumnImpactLevel, 0, len(levels))
+	for _, l := range levels {
+		ml := model.ColumnImpactLevel{Distance: l.Distance, Columns: make([]model.ImpactedColumn, 0, len(l.Columns))}
+		for _, c := range l.Columns {
+			owners := c.Owners
+			if owners == nil {
+				owners = []catalog.Owner{}
+			}
+			ml.Columns = append(ml.Columns, model.ImpactedColumn{Namespace: c.ID.Dataset.Namespace, Name: c.ID.Dataset.Name, Column: c.ID.Column, Owners: owners})
 		}
 		out = append(out, ml)
 	}

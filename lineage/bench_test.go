@@ -132,3 +132,77 @@ func report(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// benchColumns is how many columns with lineage each dataset of
+// BenchmarkColumnTraversal has.
+const benchColumns = 10
+
+// BenchmarkColumnTraversal walks the column layer of a graph of 100,000
+// datasets with ten lineage columns each: column c of dataset i+1 is
+// column c of dataset i (IDENTITY), column c of i+7 is computed from
+// column c+1 of i (TRANSFORMATION), and every column of i+13 is filtered
+// on column 0 of i (INDIRECT), so that each column has three downstream
+// edges like the datasets of BenchmarkTraversal. The graph is built in
+// memory: loading it is BenchmarkTraversal's subject, not this one's.
+func BenchmarkColumnTraversal(b *testing.B) {
+	start := time.Now()
+	g := lineage.NewGraph()
+	cols := make([]string, benchColumns)
+	for c := range cols {
+		cols[c] = fmt.Sprintf("c%d", c)
+	}
+	batch := make([]lineage.ColumnEdges, 0, 1000)
+	for i := range benchDatasets {
+		out := lineage.ColumnEdges{Output: catalog.Key{Namespace: ns, Name: benchName(i)}}
+		from := func(off int) catalog.Key {
+			return catalog.Key{Namespace: ns, Name: benchName(i - off + benchDatasets)}
+		}
+		for c := range benchColumns {
+			out.Edges = append(out.Edges,
+				lineage.ColumnInput{Column: cols[c], Input: from(1), InputColumn: cols[c], Type: "DIRECT", Subtype: "IDENTITY"},
+				lineage.ColumnInput{Column: cols[c], Input: from(7), InputColumn: cols[(c+1)%benchColumns], Type: "DIRECT", Subtype: "TRANSFORMATION"},
+				lineage.ColumnInput{Column: cols[c], Input: from(13), InputColumn: cols[0], Type: "INDIRECT", Subtype: "FILTER"},
+			)
+		}
+		batch = append(batch, out)
+		if len(batch) == cap(batch) {
+			g.SetColumnLineage(batch)
+			batch = batch[:0]
+		}
+	}
+	g.SetColumnLineage(batch)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	nc, ne := g.ColumnSize()
+	b.Logf("column graph build: %v (%d columns, %d edges, %d MiB heap)", time.Since(start), nc, ne, ms.HeapAlloc>>20)
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, depth := range []int{1, 3, 10} {
+		for _, direct := range []bool{false, true} {
+			name := fmt.Sprintf("depth=%d", depth)
+			if direct {
+				name += "/direct-only"
+			}
+			b.Run(name, func(b *testing.B) {
+				lat := make([]time.Duration, 0, 2000)
+				reach := 0
+				for b.Loop() {
+					lat = lat[:0]
+					for range 2000 {
+						c := lineage.ColumnID{Dataset: catalog.Key{Namespace: ns, Name: benchName(rng.IntN(benchDatasets))}, Column: cols[rng.IntN(benchColumns)]}
+						t0 := time.Now()
+						s, err := g.TraverseColumns(lineage.ColumnQuery{Start: c, Direction: lineage.Downstream, Depth: depth, MaxNodes: 1 << 20, DirectOnly: direct})
+						lat = append(lat, time.Since(t0))
+						if err != nil {
+							b.Fatal(err)
+						}
+						reach = len(s.Nodes)
+					}
+				}
+				report(b, lat)
+				b.ReportMetric(float64(reach), "nodes")
+			})
+		}
+	}
+}

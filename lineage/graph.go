@@ -1,12 +1,15 @@
 // Package lineage owns lineage queries: an in-memory graph of datasets and
 // the jobs between them, loaded from PostgreSQL and kept in sync with the
 // change log, traversed upstream and downstream with depth and node caps,
-// searched for paths and for the impact of a change; and SQL lineage, the
-// relations a view reads, extracted with PostgreSQL's own parser.
+// searched for paths and for the impact of a change. SQL lineage — what a
+// view or a dbt model reads, down to columns — is package sqllineage, kept
+// apart so that crawlers can use it without the graph.
 //
 // Dataset-level lineage is job_io: input → job → output. The graph holds
 // only keys and adjacency, so that 100,000 datasets and 300,000 edges fit
-// in tens of megabytes and a traversal touches no database.
+// in tens of megabytes and a traversal touches no database. Column-level
+// lineage (columns.go) is a second layer over the same datasets: output
+// column ← input column, with the transformation's type.
 package lineage
 
 import (
@@ -33,6 +36,8 @@ type Graph struct {
 	jobIndex map[int64]int32
 	jobs     []job
 	free     []int32 // indexes of dropped jobs, for reuse
+	// The column layer (columns.go), indexed by the same datasets.
+	columns
 }
 
 type job struct {
@@ -45,7 +50,7 @@ type job struct {
 
 // NewGraph returns an empty graph.
 func NewGraph() *Graph {
-	return &Graph{dsIndex: map[catalog.Key]int32{}, jobIndex: map[int64]int32{}}
+	return &Graph{dsIndex: map[catalog.Key]int32{}, jobIndex: map[int64]int32{}, columns: newColumns()}
 }
 
 // JobEdges is a job with the datasets it reads and writes, as the graph
@@ -67,6 +72,7 @@ func (g *Graph) dataset(k catalog.Key) int32 {
 	g.dsKeys = append(g.dsKeys, k)
 	g.producers = append(g.producers, nil)
 	g.consumers = append(g.consumers, nil)
+	g.dsCols = append(g.dsCols, nil)
 	return i
 }
 

@@ -16,7 +16,9 @@ import (
 const pollInterval = 5 * time.Second
 
 // Follower keeps a Graph in sync with the catalog: Load reads every live
-// job, then CatchUp and Run apply the "job" entries of the change log.
+// job and all column lineage, then CatchUp and Run apply the "job" and
+// "column_lineage" entries of the change log (and the dataset entries
+// that hide or restore a dataset's column lineage).
 type Follower struct {
 	store *store.Store
 	graph *Graph
@@ -59,11 +61,68 @@ func (f *Follower) Load(ctx context.Context) error {
 		return fmt.Errorf("load lineage: %w", err)
 	}
 	f.graph.SetJobs(batch)
+	if err := f.loadColumns(ctx, nil); err != nil {
+		return fmt.Errorf("load lineage: %w", err)
+	}
 	f.seq.Store(seq)
 	return nil
 }
 
-// CatchUp applies the job changes logged since the last one applied.
+// loadColumns reads the column lineage into the outputs keys (every
+// output when keys is nil) into the graph.
+func (f *Follower) loadColumns(ctx context.Context, keys []catalog.Key) error {
+	var batch []ColumnEdges
+	err := f.store.LineageColumns(ctx, keys, func(o store.LineageColumns) error {
+		ce := ColumnEdges{Output: o.Output, Edges: make([]ColumnInput, len(o.Edges))}
+		for i, e := range o.Edges {
+			ce.Edges[i] = ColumnInput(e)
+		}
+		batch = append(batch, ce)
+		if len(batch) == 10000 {
+			f.graph.SetColumnLineage(batch)
+			batch = batch[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	f.graph.SetColumnLineage(batch)
+	return nil
+}
+
+// columnsToReload returns the outputs whose column lineage the changes may
+// have changed: those of "column_lineage" entries, and datasets a crawl
+// restored (their column lineage is served again) or marked removed by a
+// source (it is served no more; "updated" when another source still
+// reports the dataset). Removal can only hide column lineage, so it is
+// reloaded only where the graph holds some.
+func (f *Follower) columnsToReload(changes []catalog.Change) []catalog.Key {
+	var keys []catalog.Key
+	seen := map[catalog.Key]bool{}
+	for _, c := range changes {
+		if seen[c.Key] {
+			continue
+		}
+		reload := c.Entity == "column_lineage"
+		if c.Entity == "dataset" {
+			switch c.Kind {
+			case catalog.ChangeRestored:
+				reload = true
+			case catalog.ChangeRemoved, catalog.ChangeUpdated:
+				reload = f.graph.hasColumnLineage(c.Key)
+			}
+		}
+		if reload {
+			seen[c.Key] = true
+			keys = append(keys, c.Key)
+		}
+	}
+	return keys
+}
+
+// CatchUp applies the job and column lineage changes logged since the
+// last one applied.
 func (f *Follower) CatchUp(ctx context.Context) error {
 	for {
 		after := f.seq.Load()
@@ -98,6 +157,11 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 				}
 			}
 			f.graph.SetJobs(batch)
+		}
+		if keys := f.columnsToReload(changes); len(keys) > 0 {
+			if err := f.loadColumns(ctx, keys); err != nil {
+				return fmt.Errorf("catch up column lineage: %w", err)
+			}
 		}
 		f.seq.Store(changes[len(changes)-1].Seq)
 	}
@@ -143,6 +207,50 @@ func (f *Follower) Impact(ctx context.Context, key catalog.Key, depth int) ([]Im
 		out[i].Distance = i + 1
 		for _, k := range l {
 			out[i].Datasets = append(out[i].Datasets, Impacted{Key: k, Owners: owners[k]})
+		}
+	}
+	return out, nil
+}
+
+// ColumnImpactLevel is the columns at one distance downstream.
+type ColumnImpactLevel struct {
+	Distance int
+	Columns  []ImpactedColumn
+}
+
+// ImpactedColumn is a downstream column and whose dataset it is.
+type ImpactedColumn struct {
+	ID     ColumnID
+	Owners []catalog.Owner
+}
+
+// ColumnImpact answers Impact's question for one column: every column
+// derived from start (to depth hops, 0 for all), grouped by distance, with
+// the owners of its dataset; directOnly leaves INDIRECT edges out.
+func (f *Follower) ColumnImpact(ctx context.Context, start ColumnID, depth int, directOnly bool) ([]ColumnImpactLevel, error) {
+	levels, err := f.graph.ColumnsDownstream(start, depth, directOnly)
+	if err != nil {
+		return nil, err
+	}
+	var keys []catalog.Key
+	seen := map[catalog.Key]bool{}
+	for _, l := range levels {
+		for _, c := range l {
+			if !seen[c.Dataset] {
+				seen[c.Dataset] = true
+				keys = append(keys, c.Dataset)
+			}
+		}
+	}
+	owners, err := f.store.DatasetOwners(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("impact of %s: %w", start, err)
+	}
+	out := make([]ColumnImpactLevel, len(levels))
+	for i, l := range levels {
+		out[i].Distance = i + 1
+		for _, c := range l {
+			out[i].Columns = append(out[i].Columns, ImpactedColumn{ID: c, Owners: owners[c.Dataset]})
 		}
 	}
 	return out, nil

@@ -21,6 +21,47 @@ type AuditEntryEdge struct {
 	Node   *catalog.AuditEntry `json:"node"`
 }
 
+type ColumnImpactLevel struct {
+	Distance int              `json:"distance"`
+	Columns  []ImpactedColumn `json:"columns"`
+}
+
+// How a column is computed from another, as OpenLineage's column lineage facet says.
+type ColumnLineageEdge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// DIRECT or INDIRECT.
+	Type string `json:"type"`
+	// IDENTITY, TRANSFORMATION, AGGREGATION, FILTER, JOIN, GROUP_BY, SORT, WINDOW, CONDITIONAL…
+	Subtype string `json:"subtype"`
+	// The input affects the column without providing its values (type INDIRECT).
+	Indirect bool `json:"indirect"`
+}
+
+type ColumnLineageGraph struct {
+	// The id of the start column.
+	Start string              `json:"start"`
+	Nodes []ColumnLineageNode `json:"nodes"`
+	// Edges in the direction data flows: from an input column to a column computed from it.
+	Edges []ColumnLineageEdge `json:"edges"`
+	// The node cap left columns out.
+	Truncated bool `json:"truncated"`
+}
+
+// A column of a column lineage graph.
+type ColumnLineageNode struct {
+	// `datasetField:<namespace>:<name>:<column>`, as Marquez writes it.
+	ID        string `json:"id"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// The column; empty for the whole dataset.
+	Column string `json:"column"`
+	// Column hops from the start; negative upstream.
+	Distance int `json:"distance"`
+	// Neighbours left out by the node cap or the depth.
+	More int `json:"more"`
+}
+
 type CrawlRunConnection struct {
 	Edges    []CrawlRunEdge `json:"edges"`
 	PageInfo *PageInfo      `json:"pageInfo"`
@@ -81,6 +122,14 @@ type ForeignKey struct {
 type ImpactLevel struct {
 	Distance int               `json:"distance"`
 	Datasets []ImpactedDataset `json:"datasets"`
+}
+
+type ImpactedColumn struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Column    string `json:"column"`
+	// Owners of the column's dataset.
+	Owners []catalog.Owner `json:"owners"`
 }
 
 type ImpactedDataset struct {
