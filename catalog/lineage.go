@@ -149,6 +149,9 @@ type Push struct {
 	ColumnLineage []ColumnLineage
 	Checks        []QualityCheck
 	Results       []QualityResult
+	// Metrics are observations of dataset sizes and column profiles,
+	// appended to their history.
+	Metrics []DatasetMetrics
 }
 
 func stateRank(s RunState) int {

@@ -217,6 +217,30 @@ CREATE TABLE public.dataset_facts (
 );
 
 --
+-- Name: dataset_metrics; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dataset_metrics (
+    namespace text NOT NULL,
+    name text NOT NULL,
+    observed_at timestamp with time zone NOT NULL,
+    source text NOT NULL,
+    direction text NOT NULL,
+    run_id text DEFAULT ''::text NOT NULL,
+    job_namespace text DEFAULT ''::text NOT NULL,
+    job_name text DEFAULT ''::text NOT NULL,
+    row_count bigint,
+    bytes bigint,
+    file_count bigint,
+    column_metrics jsonb DEFAULT '{}'::jsonb NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT dataset_metrics_bytes_check CHECK ((bytes >= 0)),
+    CONSTRAINT dataset_metrics_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text, ''::text]))),
+    CONSTRAINT dataset_metrics_file_count_check CHECK ((file_count >= 0)),
+    CONSTRAINT dataset_metrics_row_count_check CHECK ((row_count >= 0))
+);
+
+--
 -- Name: datasets; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -656,6 +680,13 @@ ALTER TABLE ONLY public.dataset_facts
     ADD CONSTRAINT dataset_facts_pkey PRIMARY KEY (dataset_id, source);
 
 --
+-- Name: dataset_metrics dataset_metrics_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_metrics
+    ADD CONSTRAINT dataset_metrics_pkey PRIMARY KEY (namespace, name, observed_at, source, direction, run_id, job_namespace, job_name);
+
+--
 -- Name: datasets datasets_namespace_name_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -851,6 +882,12 @@ CREATE INDEX dataset_aliases_alias ON public.dataset_aliases USING btree (namesp
 --
 
 CREATE INDEX dataset_facts_source ON public.dataset_facts USING btree (source);
+
+--
+-- Name: dataset_metrics_observed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dataset_metrics_observed ON public.dataset_metrics USING btree (observed_at);
 
 --
 -- Name: foreign_keys_target; Type: INDEX; Schema: public; Owner: -

@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +23,8 @@ type activityView struct {
 	Consumers  []jobView
 	Checks     []checkView
 	Freshness  []freshnessView
+	// Metrics is nil until a run has measured the dataset.
+	Metrics *metricsView
 }
 
 // linkView is a linked dataset.
@@ -139,4 +144,129 @@ func safeURL(u string) string {
 		return u
 	}
 	return ""
+}
+
+// metricsView is what runs measured of a dataset: its latest size and
+// column profile, and how its row count moved.
+type metricsView struct {
+	At     moment
+	How    string // "written by job x", "read by job x", ""
+	Source string
+	// Rows, Size and Files are "" when the observation did not say.
+	Rows, RowsExact, Size, Files string
+	Columns                      []columnMetricsView
+	// Trend lists the last row counts, oldest first; Sparkline draws them.
+	Trend     []trendView
+	Sparkline string
+}
+
+// columnMetricsView is one column of a profile.
+type columnMetricsView struct {
+	Name, Nulls, Distinct string
+}
+
+// trendView is one row count of the trend.
+type trendView struct {
+	At     moment
+	Rows   string
+	Change string // "+120", "−3", "" for the first or no change
+}
+
+// trendLimit is how many row counts the trend shows.
+const trendLimit = 10
+
+// addMetrics reads what runs measured of the dataset key into v. A dataset
+// never measured leaves v.Metrics nil.
+func (s *Server) addMetrics(ctx context.Context, key catalog.Key, v *activityView) error {
+	latest, err := s.store.LatestMetrics(ctx, key)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	counts, err := s.store.RowCounts(ctx, key, trendLimit)
+	if err != nil {
+		return err
+	}
+	m := newMetricsView(latest, counts, s.now())
+	v.Metrics = &m
+	return nil
+}
+
+func newMetricsView(latest catalog.Sourced[catalog.DatasetMetrics], counts []catalog.RowCount, now time.Time) metricsView {
+	l := latest.Value
+	v := metricsView{At: newMoment(l.ObservedAt, now), Source: latest.Source}
+	if l.Job.Name != "" {
+		switch l.Direction {
+		case catalog.MetricsWritten:
+			v.How = "written by " + l.Job.Name
+		case catalog.MetricsRead:
+			v.How = "read by " + l.Job.Name
+		}
+	}
+	if l.RowCount != nil {
+		v.Rows, v.RowsExact = humanCount(*l.RowCount), strconv.FormatInt(*l.RowCount, 10)
+	}
+	if l.Bytes != nil {
+		v.Size = humanBytes(*l.Bytes)
+	}
+	if l.FileCount != nil {
+		v.Files = strconv.FormatInt(*l.FileCount, 10)
+	}
+	count := func(n *int64) string {
+		if n == nil {
+			return ""
+		}
+		return strconv.FormatInt(*n, 10)
+	}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for name := range l.Columns {
+			if !yield(name) {
+				return
+			}
+		}
+	}) {
+		c := l.Columns[name]
+		if c.NullCount == nil && c.DistinctCount == nil {
+			continue
+		}
+		v.Columns = append(v.Columns, columnMetricsView{Name: name, Nulls: count(c.NullCount), Distinct: count(c.DistinctCount)})
+	}
+	var rows []int64
+	for i := len(counts) - 1; i >= 0; i-- {
+		c := counts[i]
+		t := trendView{At: newMoment(c.ObservedAt, now), Rows: strconv.FormatInt(c.Rows, 10)}
+		if n := len(rows); n > 0 && rows[n-1] != c.Rows {
+			d := c.Rows - rows[n-1]
+			t.Change = "+" + strconv.FormatInt(d, 10)
+			if d < 0 {
+				t.Change = "−" + strconv.FormatInt(-d, 10)
+			}
+		}
+		rows = append(rows, c.Rows)
+		v.Trend = append(v.Trend, t)
+	}
+	v.Sparkline = sparkline(rows)
+	return v
+}
+
+// sparkline draws values as a line of block characters, lowest to
+// highest, so that a trend reads at a glance without a chart library.
+func sparkline(values []int64) string {
+	if len(values) < 2 {
+		return ""
+	}
+	const bars = "▁▂▃▄▅▆▇█"
+	blocks := []rune(bars)
+	lo, hi := slices.Min(values), slices.Max(values)
+	var b strings.Builder
+	for _, n := range values {
+		i := len(blocks) / 2
+		if hi > lo {
+			i = int((n - lo) * int64(len(blocks)-1) / (hi - lo))
+		}
+		b.WriteRune(blocks[i])
+	}
+	return b.String()
 }

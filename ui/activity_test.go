@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,52 @@ func TestDatasetActivity(t *testing.T) {
 	r = p.get(t, datasetPath(customers))
 	if !strings.Contains(r.body, `id="lineage-heading"`) || !strings.Contains(r.body, ">warehouse.marts.fct_orders</a>") {
 		t.Error("dim_customers does not show fct_orders downstream")
+	}
+}
+
+// TestDatasetActivityMetrics shows what runs measured of a dataset, as
+// OpenLineage pushes it: the latest size and column profile, and the row
+// count trend.
+func TestDatasetActivityMetrics(t *testing.T) {
+	var st *store.Store
+	p := newPortal(t, func(o *Options) { st = o.Store })
+	orders := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.fct_orders"}
+	job := catalog.JobKey{Namespace: "airflow", Name: "load_orders"}
+	var ms []catalog.DatasetMetrics
+	for i, rows := range []int64{1000, 1200, 1100, 1500} {
+		ms = append(ms, catalog.DatasetMetrics{Dataset: orders, ObservedAt: now.Add(time.Duration(i-4) * time.Hour), Direction: catalog.MetricsWritten,
+			RunID: fmt.Sprintf("r%d", i), Job: job, RowCount: ptr(rows), Bytes: ptr(rows * 2048), FileCount: ptr[int64](3)})
+	}
+	ms[3].Columns = map[string]catalog.ColumnMetrics{
+		"order_id":     {NullCount: ptr[int64](0), DistinctCount: ptr[int64](1500)},
+		"customer_key": {NullCount: ptr[int64](7)},
+		"amount":       {Sum: ptr(99.5)}, // neither count: not listed
+	}
+	if err := st.ApplyPush(context.Background(), catalog.Push{Source: catalog.SourceOpenLineage, Datasets: []catalog.DatasetUpdate{{Facts: catalog.DatasetFacts{Key: orders}}}, Metrics: ms}); err != nil {
+		t.Fatal(err)
+	}
+	r := p.get(t, datasetPath(orders))
+	if r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	for _, want := range []string{
+		`id="metrics-heading"`, `title="1500">1.5k</dd>`, "<dd>2.9 MiB</dd>", "<dd>3</dd>", "written by load_orders",
+		`<td class="mono">customer_key</td><td>7</td><td></td>`, `<td class="mono">order_id</td><td>0</td><td>1500</td>`,
+		"Row count, last 4 observations", "▁▃▂█", "<td>+200</td>", "<td>−100</td>", "<td>+400</td>",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("dataset page lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, `<td class="mono">amount</td>`) {
+		t.Error("a column without null or distinct counts is listed")
+	}
+	// A dataset no run measured has no such section.
+	other := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.dim_customers"}
+	if err := st.ApplyPush(context.Background(), catalog.Push{Source: catalog.SourceOpenLineage, Datasets: []catalog.DatasetUpdate{{Facts: catalog.DatasetFacts{Key: other}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.get(t, datasetPath(other)); r.status != 200 || strings.Contains(r.body, "metrics-heading") {
+		t.Errorf("unmeasured dataset: status %d, metrics shown: %v", r.status, strings.Contains(r.body, "metrics-heading"))
 	}
 }

@@ -358,6 +358,9 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	act := newActivityView(jobs, checks, fresh, s.now())
+	if err := s.addMetrics(r.Context(), key, &act); err != nil {
+		return err
+	}
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
 	}

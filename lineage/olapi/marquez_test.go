@@ -1,7 +1,6 @@
 package olapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -90,7 +89,7 @@ func TestMarquezReads(t *testing.T) {
 	if code != 200 || len(g.Graph) != 7 {
 		t.Errorf("copied.csv at the default depth: %d, %d nodes, want 7: %s", code, len(g.Graph), body)
 	}
-	for _, q := range []string{"nodeId=job:airflow:BQ", "nodeId=dataset:x", "nodeId=" + url.QueryEscape("dataset:bigquery:mock-project.test.upload") + "&depth=-1"} {
+	for _, q := range []string{"nodeId=run:9f1c", "nodeId=dataset:x", "nodeId=job:x", "nodeId=job:airflow:BQ.copy&withDownstream=maybe&depth=x", "nodeId=" + url.QueryEscape("dataset:bigquery:mock-project.test.upload") + "&depth=-1"} {
 		if code, _, body := get(rd.GetLineage(), q); code != 400 {
 			t.Errorf("%s: %d %s, want 400", q, code, body)
 		}
@@ -99,23 +98,183 @@ func TestMarquezReads(t *testing.T) {
 		t.Errorf("unknown dataset: %d, want 404", code)
 	}
 
-	code, g, body = get(rd.GetColumnLineage(), "nodeId="+url.QueryEscape("datasetField:bigquery:mock-project.test.upload_cp:a"))
-	if code != 200 {
-		t.Fatalf("column lineage: %d %s", code, body)
+	// Like Marquez, column lineage goes upstream only unless asked for
+	// downstream too.
+	field := "nodeId=" + url.QueryEscape("datasetField:bigquery:mock-project.test.upload_cp:a")
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		// The default depth reaches the sources of upload.
+		{field, []string{
+			"datasetField:bigquery:mock-project.test.upload:a > datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:bigquery:mock-project.test.upload:a",
+			"datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:gs://mock-bucket:copied.csv:a > datasetField:bigquery:mock-project.test.upload:a",
+			"datasetField:gs://mock-bucket:copied.csv:a",
+			"datasetField:gs://mock-bucket:test.csv:a > datasetField:bigquery:mock-project.test.upload:a",
+			"datasetField:gs://mock-bucket:test.csv:a",
+		}},
+		{field + "&withDownstream=true&depth=1", []string{
+			"datasetField:bigquery:mock-project.test.upload:a > datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:bigquery:mock-project.test.upload:a",
+			"datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:bigquery:mock-project.test.upload_cp:a > datasetField:gs://mock-bucket:result.csv:a",
+			"datasetField:gs://mock-bucket:result.csv:a",
+		}},
+		// depth counts edges: the second hop upstream is cut.
+		{"nodeId=" + url.QueryEscape("datasetField:gs://mock-bucket:result.csv:a") + "&depth=1", []string{
+			"datasetField:bigquery:mock-project.test.upload_cp:a > datasetField:gs://mock-bucket:result.csv:a",
+			"datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:gs://mock-bucket:result.csv:a",
+		}},
+		// A job stands for the fields of its outputs.
+		{"nodeId=" + url.QueryEscape("job:airflow:BQ.copy") + "&depth=1", []string{
+			"datasetField:bigquery:mock-project.test.upload:a > datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:bigquery:mock-project.test.upload:a",
+			"datasetField:bigquery:mock-project.test.upload:b > datasetField:bigquery:mock-project.test.upload_cp:b",
+			"datasetField:bigquery:mock-project.test.upload:b",
+			"datasetField:bigquery:mock-project.test.upload:c > datasetField:bigquery:mock-project.test.upload_cp:c",
+			"datasetField:bigquery:mock-project.test.upload:c",
+			"datasetField:bigquery:mock-project.test.upload:d > datasetField:bigquery:mock-project.test.upload_cp:d",
+			"datasetField:bigquery:mock-project.test.upload:d",
+			"datasetField:bigquery:mock-project.test.upload_cp:a",
+			"datasetField:bigquery:mock-project.test.upload_cp:b",
+			"datasetField:bigquery:mock-project.test.upload_cp:c",
+			"datasetField:bigquery:mock-project.test.upload_cp:d",
+		}},
+	} {
+		code, g, body = get(rd.GetColumnLineage(), tt.query)
+		if code != 200 {
+			t.Fatalf("column lineage %s: %d %s", tt.query, code, body)
+		}
+		got = nil
+		for _, n := range g.Graph {
+			if n.Type != "DATASET_FIELD" {
+				t.Errorf("%s: node %s of type %q", tt.query, n.ID, n.Type)
+			}
+			got = append(got, n.ID)
+			for _, e := range n.OutEdges {
+				got = append(got, e.Origin+" > "+e.Destination)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("column lineage of %s (-want +got):\n%s", tt.query, diff)
+		}
+		if !strings.Contains(body, `"transformationType":"DIRECT/IDENTITY"`) {
+			t.Errorf("column lineage lacks transformation types: %s", body)
+		}
 	}
-	got = nil
-	for _, n := range g.Graph {
-		got = append(got, n.ID)
+	// Unknown nodes: 404 in Marquez's error shape.
+	for _, q := range []string{"nodeId=" + url.QueryEscape("datasetField:bigquery:mock-project.test.upload_cp:nope"),
+		"nodeId=" + url.QueryEscape("dataset:bigquery:nope"), "nodeId=" + url.QueryEscape("job:airflow:nope")} {
+		rec := httptest.NewRecorder()
+		rd.GetColumnLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/column-lineage?"+q, nil))
+		var e marquezError
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != 404 || e.Code != 404 || e.Message == "" {
+			t.Errorf("column lineage of %s: %d %s, want 404 with code and message", q, rec.Code, rec.Body)
+		}
 	}
-	slices.Sort(got)
-	if diff := cmp.Diff([]string{
-		"datasetField:bigquery:mock-project.test.upload:a",
-		"datasetField:bigquery:mock-project.test.upload_cp:a",
-		"datasetField:gs://mock-bucket:result.csv:a",
-	}, got); diff != "" {
-		t.Errorf("column lineage nodes (-want +got):\n%s", diff)
+}
+
+// marquezError is the error body Marquez (Dropwizard) answers.
+type marquezError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// TestMarquezJobLineage reads the lineage around a job node, as Marquez's
+// lineage view does when a job is selected.
+func TestMarquezJobLineage(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	for _, f := range fixtureFiles(t) {
+		if strings.Contains(f, "airflow_compat") {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.post(t, "/api/v1/lineage", b)
+		}
 	}
-	if !bytes.Contains([]byte(body), []byte(`"transformationType":"DIRECT/IDENTITY"`)) {
-		t.Errorf("column lineage lacks transformation types: %s", body)
+	e.drain(t)
+	fl := lineage.NewFollower(e.st, lineage.NewGraph(), nil)
+	if err := fl.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rd := olapi.NewReader(fl.Graph(), e.st)
+	get := func(query string) (int, string, []string) {
+		rec := httptest.NewRecorder()
+		rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?"+query, nil))
+		var g graphJSON
+		json.Unmarshal(rec.Body.Bytes(), &g)
+		var got []string
+		for _, n := range g.Graph {
+			got = append(got, n.Type+" "+n.ID)
+			for _, e := range n.OutEdges {
+				got = append(got, "  "+e.Origin+" > "+e.Destination)
+			}
+		}
+		slices.Sort(got)
+		return rec.Code, rec.Body.String(), got
+	}
+	copyJob := "nodeId=" + url.QueryEscape("job:airflow:BQ.copy")
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{copyJob + "&depth=1", []string{
+			"  dataset:bigquery:mock-project.test.upload > job:airflow:BQ.copy",
+			"  job:airflow:BQ.copy > dataset:bigquery:mock-project.test.upload_cp",
+			"DATASET dataset:bigquery:mock-project.test.upload",
+			"DATASET dataset:bigquery:mock-project.test.upload_cp",
+			"JOB job:airflow:BQ.copy",
+		}},
+		{copyJob + "&depth=2&direction=downstream", []string{
+			"  dataset:bigquery:mock-project.test.upload_cp > job:airflow:BQ.download",
+			"  job:airflow:BQ.copy > dataset:bigquery:mock-project.test.upload_cp",
+			"  job:airflow:BQ.download > dataset:gs://mock-bucket:result.csv",
+			"DATASET dataset:bigquery:mock-project.test.upload_cp",
+			"DATASET dataset:gs://mock-bucket:result.csv",
+			"JOB job:airflow:BQ.copy",
+			"JOB job:airflow:BQ.download",
+		}},
+	}
+	for _, tt := range tests {
+		code, body, got := get(tt.query)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", tt.query, code, body)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("lineage of %s (-want +got):\n%s", tt.query, diff)
+		}
+	}
+	// The default depth reaches the whole chain, both ways: the same
+	// graph as from the job's output.
+	_, _, fromJob := get(copyJob)
+	_, _, fromDataset := get("nodeId=" + url.QueryEscape("dataset:bigquery:mock-project.test.upload_cp"))
+	if diff := cmp.Diff(fromDataset, fromJob); diff != "" {
+		t.Errorf("job lineage at the default depth differs from its chain's (-dataset +job):\n%s", diff)
+	}
+	// The job node carries Marquez's job data.
+	_, body, _ := get(copyJob + "&depth=1")
+	for _, want := range []string{`"type":"BATCH"`, `"inputs":[{"namespace":"bigquery","name":"mock-project.test.upload"}]`,
+		`"outputs":[{"namespace":"bigquery","name":"mock-project.test.upload_cp"}]`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("job node lacks %s: %s", want, body)
+		}
+	}
+	// A node cap of 2 keeps the job and one dataset, counting the rest.
+	code, body, got := get(copyJob + "&maxNodes=2")
+	if code != 200 || len(got) != 3 || !strings.Contains(body, `"more":`) {
+		t.Errorf("capped job lineage: %d %v %s", code, got, body)
+	}
+	// An unknown job is 404 with Marquez's error body.
+	rec := httptest.NewRecorder()
+	rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?nodeId="+url.QueryEscape("job:airflow:nope"), nil))
+	var me marquezError
+	if err := json.Unmarshal(rec.Body.Bytes(), &me); err != nil || rec.Code != 404 || me.Code != 404 || !strings.Contains(me.Message, "job:airflow:nope") {
+		t.Errorf("unknown job: %d %s, want 404 {code, message}", rec.Code, rec.Body)
 	}
 }

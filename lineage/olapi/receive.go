@@ -45,8 +45,9 @@ type Config struct {
 	// MaxBody bounds a request body, after decompression; larger bodies
 	// get 413. Zero means DefaultMaxBody.
 	MaxBody int64
-	// Retention is how long processed raw events are kept. Zero means
-	// DefaultRetention; negative keeps them forever.
+	// Retention is how long processed raw events, and the history of
+	// dataset metrics (all but the newest of each dataset), are kept. Zero
+	// means DefaultRetention; negative keeps them forever.
 	Retention time.Duration
 	// Logger receives what the worker could not derive. Nil uses
 	// slog.Default.
@@ -139,34 +140,38 @@ func (e *httpError) Error() string { return e.err.Error() }
 func (e *httpError) Unwrap() error { return e.err }
 
 // handle adapts a handler returning an error: an *httpError answers its
-// code, catalog.ErrInvalid 400, anything else 500, always as JSON
-// {"error": reason}.
+// code, catalog.ErrInvalid 400, catalog.ErrNotFound 404, anything else
+// 500, always as JSON {"error": reason}.
 func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
-		if err == nil {
-			return
+		if err := h(w, r); err != nil {
+			code, msg := errorStatus(log, r, err)
+			writeJSON(w, code, map[string]string{"error": msg})
 		}
-		code := http.StatusInternalServerError
-		var he *httpError
-		switch {
-		case errors.As(err, &he):
-			code = he.code
-		case errors.Is(err, catalog.ErrInvalid):
-			code = http.StatusBadRequest
-		case errors.Is(err, catalog.ErrNotFound):
-			code = http.StatusNotFound
-		}
-		msg := err.Error()
-		if code == http.StatusInternalServerError {
-			if log == nil {
-				log = slog.Default()
-			}
-			log.Error("openlineage api", "path", r.URL.Path, "err", err)
-			msg = "internal error"
-		}
-		writeJSON(w, code, map[string]string{"error": msg})
 	})
+}
+
+// errorStatus maps err to its status code and the reason to show; an
+// internal error is logged and shown as "internal error" only.
+func errorStatus(log *slog.Logger, r *http.Request, err error) (int, string) {
+	code := http.StatusInternalServerError
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		code = he.code
+	case errors.Is(err, catalog.ErrInvalid):
+		code = http.StatusBadRequest
+	case errors.Is(err, catalog.ErrNotFound):
+		code = http.StatusNotFound
+	}
+	if code != http.StatusInternalServerError {
+		return code, err.Error()
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Error("openlineage api", "path", r.URL.Path, "err", err)
+	return code, "internal error"
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -281,8 +286,8 @@ func (rc *Receiver) Wake() {
 
 // Run derives facts from stored events until ctx ends: at once when this
 // replica received events, and every poll interval for those other
-// replicas received. It deletes processed events past the retention once
-// an hour.
+// replicas received. It deletes processed events, and dataset metrics
+// observed, past the retention once an hour.
 func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 	if poll <= 0 {
 		poll = time.Second
@@ -300,6 +305,12 @@ func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 				rc.cfg.Logger.Error("prune openlineage events", "err", err)
 			} else if n > 0 {
 				rc.cfg.Logger.Info("pruned openlineage events", "count", n)
+			}
+			// Metrics history follows the raw events' retention.
+			if n, err := rc.store.PruneMetrics(ctx, lastPrune.Add(-rc.cfg.Retention)); err != nil && ctx.Err() == nil {
+				rc.cfg.Logger.Error("prune dataset metrics", "err", err)
+			} else if n > 0 {
+				rc.cfg.Logger.Info("pruned dataset metrics", "count", n)
 			}
 		}
 		select {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -353,5 +354,68 @@ func TestRejects(t *testing.T) {
 	e.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM openlineage_events`).Scan(&n)
 	if n != 1 {
 		t.Errorf("%d events stored, want 1 (the same event thrice)", n)
+	}
+}
+
+// TestReceiveMetrics stores the dataQualityMetrics and outputStatistics
+// facets of received events as dataset metrics: once however often an
+// event is delivered, and without losing the rest of an event whose
+// metrics facet is malformed.
+func TestReceiveMetrics(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx := context.Background()
+	spark, err := os.ReadFile(filepath.Join(fixtureDir, "openlineage_client_fixtures/spark_serde/openlineage-event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []byte(`{"eventType": "COMPLETE", "eventTime": "2024-05-01T10:00:00Z", "producer": "test", "run": {"runId": "r-bad"},
+		"job": {"namespace": "ns", "name": "profile"},
+		"inputs": [{"namespace": "pg", "name": "src", "inputFacets": {"dataQualityMetrics": {"rowCount": 5, "columnMetrics": {"id": {"nullCount": "none"}}}}}],
+		"outputs": [{"namespace": "pg", "name": "dst", "outputFacets": {"outputStatistics": {"rowCount": 5}}}]}`)
+	for range 2 {
+		for _, b := range [][]byte{spark, bad} {
+			if code, msg := e.post(t, "/api/v1/lineage", b); code != http.StatusCreated {
+				t.Fatalf("%d %s", code, msg)
+			}
+		}
+		e.drain(t)
+	}
+	in, err := e.st.MetricsHistory(ctx, catalog.Key{Namespace: "ins", Name: "input"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) != 1 {
+		t.Fatalf("input metrics = %+v, want one observation", in)
+	}
+	m := in[0].Value
+	if *m.RowCount != 10 || *m.Bytes != 20 || *m.FileCount != 5 || *m.Columns["mycol"].NullCount != 1 ||
+		*m.Columns["mycol"].DistinctCount != 10 || m.Columns["mycol"].Quantiles["25"] != 52 || m.Direction != catalog.MetricsRead {
+		t.Errorf("input metrics = %+v", m)
+	}
+	out, err := e.st.LatestMetrics(ctx, catalog.Key{Namespace: "ons", Name: "output"})
+	if err != nil || *out.Value.RowCount != 10 || out.Value.Direction != catalog.MetricsWritten || out.Value.Job.Name != "jobName" {
+		t.Errorf("output metrics = %+v, %v", out, err)
+	}
+	// The malformed facet is reported by its field; the event's output
+	// statistics, job and run were still recorded.
+	errs, err := e.st.EventErrors(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, msg := range errs {
+		found = found || strings.Contains(msg, "inputs[0].inputFacets.dataQualityMetrics.columnMetrics.id.nullCount")
+	}
+	if !found {
+		t.Errorf("event errors %v do not name the malformed field", errs)
+	}
+	if _, err := e.st.LatestMetrics(ctx, catalog.Key{Namespace: "pg", Name: "src"}); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("malformed input metrics recorded: %v", err)
+	}
+	if dst, err := e.st.LatestMetrics(ctx, catalog.Key{Namespace: "pg", Name: "dst"}); err != nil || *dst.Value.RowCount != 5 {
+		t.Errorf("output statistics of the same event = %+v, %v", dst, err)
+	}
+	if r, err := e.st.Run(ctx, "r-bad"); err != nil || r.State != catalog.RunComplete {
+		t.Errorf("run of the event = %+v, %v", r, err)
 	}
 }

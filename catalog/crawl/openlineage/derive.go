@@ -61,6 +61,7 @@ func (d *deriver) event(e Event) error {
 	switch e.Kind {
 	case KindDataset:
 		d.dataset(*e.Dataset, e, &problems)
+		d.metrics(*e.Dataset, e, catalog.MetricsStatic, "dataset", "", &problems)
 	case KindRun, KindJob:
 		job := catalog.Job{Key: e.Job, Type: JobTypeDefault}
 		var asserts catalog.Facet
@@ -96,14 +97,16 @@ func (d *deriver) event(e Event) error {
 			job.Properties = props(job.Properties)
 			job.Properties["owners"] = strings.Join(names, ", ")
 		}
-		for _, in := range e.Inputs {
+		for i, in := range e.Inputs {
 			job.Inputs = append(job.Inputs, in.Key)
 			d.dataset(in, e, &problems)
 			d.assertions(in, e, &problems)
+			d.metrics(in, e, catalog.MetricsRead, fmt.Sprintf("inputs[%d]", i), ".inputFacets", &problems)
 		}
-		for _, out := range e.Outputs {
+		for i, out := range e.Outputs {
 			job.Outputs = append(job.Outputs, out.Key)
 			d.dataset(out, e, &problems)
+			d.metrics(out, e, catalog.MetricsWritten, fmt.Sprintf("outputs[%d]", i), ".outputFacets", &problems)
 		}
 		if nj, err := job.Normalize(); err != nil {
 			problems = append(problems, err.Error())
@@ -318,4 +321,29 @@ func (d *deriver) assertions(ds Dataset, e Event, problems *[]string) {
 			d.push.Results = append(d.push.Results, r)
 		}
 	}
+}
+
+// metrics records the size and column profile that a dataset's facets
+// report (dataQualityMetrics, outputStatistics) as an observation at the
+// event's time. path is the dataset's JSON path in the event and ioFacets
+// the name of its input or output facets, so that a malformed facet is
+// reported by its field; it drops only the observation.
+func (d *deriver) metrics(ds Dataset, e Event, dir, path, ioFacets string, problems *[]string) {
+	m := catalog.DatasetMetrics{Dataset: ds.Key, ObservedAt: e.Time, Direction: dir, RunID: e.RunID, Job: e.Job}
+	if err := metricsFacets(ds, path+ioFacets, path, &m); err != nil {
+		msg := err.Error()
+		if oe, ok := err.(*Error); ok {
+			msg = oe.Field + ": " + oe.Reason
+		}
+		*problems = append(*problems, msg)
+		return
+	}
+	if m.Empty() {
+		return
+	}
+	if err := m.Validate(); err != nil {
+		*problems = append(*problems, err.Error())
+		return
+	}
+	d.push.Metrics = append(d.push.Metrics, m)
 }

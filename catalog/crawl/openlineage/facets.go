@@ -1,8 +1,11 @@
 package openlineage
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+
+	"almanac/catalog"
 )
 
 // The facets this package understands. Others are kept in the raw event
@@ -230,4 +233,91 @@ func platform(namespace string) string {
 		return "file"
 	}
 	return namespace
+}
+
+// dataQualityMetricsFacet is the dataQualityMetrics input facet (and the
+// deprecated dataset facet of that name). Column metrics are decoded one
+// column at a time, so that an error names the column.
+type dataQualityMetricsFacet struct {
+	RowCount      *int64                     `json:"rowCount"`
+	Bytes         *int64                     `json:"bytes"`
+	FileCount     *int64                     `json:"fileCount"`
+	ColumnMetrics map[string]json.RawMessage `json:"columnMetrics"`
+}
+
+type outputStatisticsFacet struct {
+	RowCount  *int64 `json:"rowCount"`
+	Size      *int64 `json:"size"`
+	FileCount *int64 `json:"fileCount"`
+}
+
+// metricsFacets reads the size and profile facets of a dataset into m:
+// dataQualityMetrics from the input facets or, deprecated, the dataset
+// facets, and outputStatistics from the output facets. path is the
+// dataset's JSON path. Unlike the facets Decode checks, a malformed one
+// drops only itself: the error names the facet and field, and the rest of
+// the event is still used.
+func metricsFacets(ds Dataset, ioPath, path string, m *catalog.DatasetMetrics) error {
+	var dq dataQualityMetricsFacet
+	ok, err := ds.IOFacets.facet("dataQualityMetrics", ioPath, &dq)
+	dqPath := ioPath + ".dataQualityMetrics"
+	if err == nil && !ok {
+		ok, err = ds.Facets.facet("dataQualityMetrics", path+".facets", &dq)
+		dqPath = path + ".facets.dataQualityMetrics"
+	}
+	if err != nil {
+		return err
+	}
+	if ok {
+		cols := map[string]catalog.ColumnMetrics{}
+		for name, raw := range dq.ColumnMetrics {
+			var c catalog.ColumnMetrics
+			if err := unmarshal(raw, &c, dqPath+".columnMetrics."+name); err != nil {
+				return err
+			}
+			for field, n := range map[string]*int64{"nullCount": c.NullCount, "distinctCount": c.DistinctCount} {
+				if n != nil && *n < 0 {
+					return invalid(dqPath+".columnMetrics."+name+"."+field, "negative count %d", *n)
+				}
+			}
+			cols[name] = c
+		}
+		if err := counts(dqPath, map[string]*int64{"rowCount": dq.RowCount, "bytes": dq.Bytes, "fileCount": dq.FileCount}); err != nil {
+			return err
+		}
+		m.RowCount, m.Bytes, m.FileCount = dq.RowCount, dq.Bytes, dq.FileCount
+		if len(cols) > 0 {
+			m.Columns = cols
+		}
+	}
+	var st outputStatisticsFacet
+	if ok, err := ds.IOFacets.facet("outputStatistics", ioPath, &st); err != nil {
+		return err
+	} else if ok {
+		osPath := ioPath + ".outputStatistics"
+		if err := counts(osPath, map[string]*int64{"rowCount": st.RowCount, "size": st.Size, "fileCount": st.FileCount}); err != nil {
+			return err
+		}
+		// What a run wrote is the newer word on the dataset's size.
+		m.RowCount = cmpOr(st.RowCount, m.RowCount)
+		m.Bytes = cmpOr(st.Size, m.Bytes)
+		m.FileCount = cmpOr(st.FileCount, m.FileCount)
+	}
+	return nil
+}
+
+func counts(path string, fields map[string]*int64) error {
+	for _, name := range []string{"rowCount", "bytes", "size", "fileCount"} {
+		if n := fields[name]; n != nil && *n < 0 {
+			return invalid(path+"."+name, "negative count %d", *n)
+		}
+	}
+	return nil
+}
+
+func cmpOr(a, b *int64) *int64 {
+	if a != nil {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,133 @@
+package openlineage
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+)
+
+func decodeFile(t *testing.T, path string) Event {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Decode(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return e
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestDeriveMetrics maps the dataQualityMetrics input facet and the
+// outputStatistics output facet of real events to observations.
+func TestDeriveMetrics(t *testing.T) {
+	spark := decodeFile(t, "testdata/openlineage_client_fixtures/spark_serde/openlineage-event.json")
+	full := decodeFile(t, "testdata/marquez_fixtures/event_full.json")
+	p, errs := Derive([]Event{spark, full})
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	sparkAt := time.Date(2021, 1, 1, 0, 0, 1, 0, time.UTC)
+	fullAt := time.Date(2020, 12, 28, 19, 51, 1, 641000000, time.UTC)
+	sparkJob := catalog.JobKey{Namespace: "namespace", Name: "jobName"}
+	fullJob := catalog.JobKey{Namespace: "my-scheduler-namespace", Name: "myjob.mytask"}
+	table := catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.table"}
+	want := []catalog.DatasetMetrics{
+		// Derive orders by event time: event_full is older.
+		{Dataset: table, ObservedAt: fullAt, Direction: catalog.MetricsRead, RunID: "ea041791-68bc-4ae1-bd89-4c8106a157e4", Job: fullJob,
+			RowCount: ptr[int64](1000), Bytes: ptr[int64](1048576)},
+		{Dataset: table, ObservedAt: fullAt, Direction: catalog.MetricsWritten, RunID: "ea041791-68bc-4ae1-bd89-4c8106a157e4", Job: fullJob,
+			RowCount: ptr[int64](2000), Bytes: ptr[int64](2097152)},
+		{Dataset: catalog.Key{Namespace: "ins", Name: "input"}, ObservedAt: sparkAt, Direction: catalog.MetricsRead,
+			RunID: "5f24c93c-2ce9-49dc-82e7-95ab4915242f", Job: sparkJob,
+			RowCount: ptr[int64](10), Bytes: ptr[int64](20), FileCount: ptr[int64](5),
+			Columns: map[string]catalog.ColumnMetrics{"mycol": {NullCount: ptr[int64](1), DistinctCount: ptr[int64](10),
+				Sum: ptr(3000.0), Count: ptr(10.0), Min: ptr(5.0), Max: ptr(30.0), Quantiles: map[string]float64{"25": 52}}}},
+		{Dataset: catalog.Key{Namespace: "ons", Name: "output"}, ObservedAt: sparkAt, Direction: catalog.MetricsWritten,
+			RunID: "5f24c93c-2ce9-49dc-82e7-95ab4915242f", Job: sparkJob,
+			RowCount: ptr[int64](10), Bytes: ptr[int64](20), FileCount: ptr[int64](5)},
+	}
+	if diff := cmp.Diff(want, p.Metrics); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+	// The assertions of event_full still became checks.
+	if len(p.Results) != 2 {
+		t.Errorf("%d quality results, want the 2 assertions", len(p.Results))
+	}
+}
+
+// TestDeriveMetricsDatasetFacet reads the deprecated dataQualityMetrics
+// dataset facet, here on a dataset event, as the spec's example gives it.
+func TestDeriveMetricsDatasetFacet(t *testing.T) {
+	e, err := Decode([]byte(`{"eventTime": "2023-05-30T10:54:22Z", "producer": "p", "dataset": {"namespace": "pg", "name": "payments", "facets": {
+		"dataQualityMetrics": {"columnMetrics": {"amount": {"count": 10, "max": 1500, "min": 100, "sum": 6600}, "user_id": {"distinctCount": 3, "nullCount": 0}},
+		"rowCount": 10, "fileCount": 5, "lastUpdated": "2023-05-30T10:54:22.355067Z"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if len(p.Metrics) != 1 {
+		t.Fatalf("metrics = %+v, want one observation", p.Metrics)
+	}
+	m := p.Metrics[0]
+	if m.Direction != catalog.MetricsStatic || *m.RowCount != 10 || *m.FileCount != 5 || m.Bytes != nil ||
+		*m.Columns["user_id"].DistinctCount != 3 || *m.Columns["user_id"].NullCount != 0 || *m.Columns["amount"].Sum != 6600 {
+		t.Errorf("metrics = %+v", m)
+	}
+}
+
+// TestDeriveMalformedMetrics checks that a malformed metrics facet is
+// reported by its facet and field, drops only its observation, and leaves
+// the rest of the event in the push.
+func TestDeriveMalformedMetrics(t *testing.T) {
+	const head = `{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "r1"}, "job": {"namespace": "ns", "name": "j"},`
+	tests := []struct {
+		name, body, field string
+	}{
+		{"row count is a string", `"inputs": [{"namespace": "pg", "name": "a", "inputFacets": {"dataQualityMetrics": {"rowCount": "many"}}}]`,
+			"inputs[0].inputFacets.dataQualityMetrics.rowCount"},
+		{"fractional row count", `"inputs": [{"namespace": "pg", "name": "a", "inputFacets": {"dataQualityMetrics": {"rowCount": 1.5}}}]`,
+			"inputs[0].inputFacets.dataQualityMetrics.rowCount"},
+		{"null count is a string", `"inputs": [{"namespace": "pg", "name": "a", "inputFacets": {"dataQualityMetrics": {"columnMetrics": {"id": {"nullCount": "x"}}}}}]`,
+			"inputs[0].inputFacets.dataQualityMetrics.columnMetrics.id.nullCount"},
+		{"negative distinct count", `"inputs": [{"namespace": "pg", "name": "a", "inputFacets": {"dataQualityMetrics": {"columnMetrics": {"id": {"distinctCount": -1}}}}}]`,
+			"inputs[0].inputFacets.dataQualityMetrics.columnMetrics.id.distinctCount"},
+		{"column metrics not an object", `"inputs": [{"namespace": "pg", "name": "a", "inputFacets": {"dataQualityMetrics": {"columnMetrics": [1]}}}]`,
+			"inputs[0].inputFacets.dataQualityMetrics.columnMetrics"},
+		{"size is a string", `"inputs": [{"namespace": "pg", "name": "a"}], "outputs": [{"namespace": "pg", "name": "b", "outputFacets": {"outputStatistics": {"rowCount": 3, "size": "1 MB"}}}]`,
+			"outputs[0].outputFacets.outputStatistics.size"},
+		{"negative row count", `"inputs": [{"namespace": "pg", "name": "a"}], "outputs": [{"namespace": "pg", "name": "b", "outputFacets": {"outputStatistics": {"rowCount": -3}}}]`,
+			"outputs[0].outputFacets.outputStatistics.rowCount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := Decode([]byte(head + tt.body + "}"))
+			if err != nil {
+				t.Fatalf("Decode rejected the event for a metrics facet: %v", err)
+			}
+			p, errs := Derive([]Event{e})
+			if errs[0] == nil || !strings.Contains(errs[0].Error(), tt.field+": ") {
+				t.Errorf("error = %v, want one naming %s", errs[0], tt.field)
+			}
+			if len(p.Metrics) != 0 {
+				t.Errorf("malformed facet recorded %+v", p.Metrics)
+			}
+			if len(p.Jobs) != 1 || len(p.Runs) != 1 || len(p.Datasets) == 0 {
+				t.Errorf("the rest of the event was dropped: %d jobs, %d runs, %d datasets", len(p.Jobs), len(p.Runs), len(p.Datasets))
+			}
+		})
+	}
+}
