@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
+	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/goccy/go-graphviz"
-	"github.com/goccy/go-graphviz/cgraph"
+
+	"almanac/catalog"
 )
 
 // SVGOptions says how to draw a subgraph.
@@ -18,7 +23,49 @@ type SVGOptions struct {
 	Href func(NodeID) string
 	// Highlight marks nodes to draw emphasised, e.g. a path.
 	Highlight map[NodeID]bool
+	// Expand returns the link that adds the neighbours a dataset's "+N
+	// more" left out to the drawing; nil or "" draws no control.
+	Expand func(Node) string
+	// Columns, when not nil, draws the column-level view instead: each
+	// dataset a table of its columns, edges between columns, and no jobs.
+	Columns *SVGColumns
 }
+
+// SVGColumns is what the column-level drawing needs besides the subgraph.
+type SVGColumns struct {
+	// Columns lists each dataset's columns in order; a dataset missing
+	// here is drawn with the columns its edges name.
+	Columns map[catalog.Key][]catalog.Column
+	// Edges are the column lineage between datasets of the subgraph.
+	Edges []SVGColumnEdge
+	// Href returns the link that selects a column; nil draws no links.
+	Href func(SVGColumn) string
+	// Selected is the column whose lineage Highlight holds; it is drawn
+	// strongest.
+	Selected SVGColumn
+	// Highlight marks columns (and the edges between two of them) to draw
+	// emphasised.
+	Highlight map[SVGColumn]bool
+}
+
+// SVGColumn names a column of a dataset; Column "" stands for the whole
+// dataset.
+type SVGColumn struct {
+	Dataset catalog.Key
+	Column  string
+}
+
+// SVGColumnEdge says that data flows from one column to another.
+type SVGColumnEdge struct {
+	From, To SVGColumn
+	// Type is DIRECT or INDIRECT, Subtype what the transformation does
+	// (IDENTITY, AGGREGATION, FILTER…).
+	Type, Subtype string
+}
+
+// MaxSVGColumns is the most columns the column-level view draws in one
+// dataset; the rest are folded into one "+N more columns" row.
+const MaxSVGColumns = 30
 
 // renderer is the Graphviz instance: building one compiles Graphviz's
 // WebAssembly module, so it is built once and used under a lock.
@@ -28,10 +75,31 @@ var renderer struct {
 	err error
 }
 
+// Colours of the drawing.
+const (
+	colorEdge      = "#777777"
+	colorHighlight = "#d97706"
+	colorStart     = "#dbeafe"
+	colorSelected  = "#fde68a"
+	colorRelated   = "#fef3c7"
+)
+
 // SVG lays a subgraph out left to right with Graphviz's dot and returns
 // it as SVG. Datasets are rounded boxes, jobs small grey boxes on the
-// edges between them; nodes with neighbours left out say "+N more".
+// edges between them; nodes with neighbours left out say "+N more", and
+// datasets among them carry the opt.Expand control. With opt.Columns the
+// datasets are tables of columns joined by column edges instead.
+//
+// The graph goes to Graphviz as DOT text rather than through cgraph's
+// setters: one call into WebAssembly instead of one per attribute, and
+// HTML-like labels, which the setters cannot make.
 func SVG(ctx context.Context, sub Subgraph, opt SVGOptions) ([]byte, error) {
+	var dot []byte
+	if opt.Columns != nil {
+		dot = columnDOT(sub, opt)
+	} else {
+		dot = datasetDOT(sub, opt)
+	}
 	renderer.Lock()
 	defer renderer.Unlock()
 	if renderer.gv == nil && renderer.err == nil {
@@ -40,53 +108,449 @@ func SVG(ctx context.Context, sub Subgraph, opt SVGOptions) ([]byte, error) {
 	if renderer.err != nil {
 		return nil, fmt.Errorf("lineage svg: start graphviz: %w", renderer.err)
 	}
-	g, err := renderer.gv.Graph()
+	g, err := graphviz.ParseBytes(dot)
 	if err != nil {
-		return nil, fmt.Errorf("lineage svg: %w", err)
+		return nil, fmt.Errorf("lineage svg: parse dot: %w", err)
 	}
 	defer g.Close()
-	g.SetRankDir(cgraph.LRRank).SetNodeSeparator(0.15).SetRankSeparator(0.4)
-	nodes := make(map[NodeID]*cgraph.Node, len(sub.Nodes))
-	for i, n := range sub.Nodes {
-		gn, err := g.CreateNodeByName("n" + strconv.Itoa(i))
-		if err != nil {
-			return nil, fmt.Errorf("lineage svg: node %s: %w", n.ID, err)
-		}
-		label := n.ID.Name
-		if n.More > 0 {
-			label += fmt.Sprintf("\n+%d more", n.More)
-		}
-		gn.SetLabel(label).SetTooltip(n.ID.String()).SetFontName("Helvetica").SetFontSize(11)
-		gn.SetID(n.ID.String())
-		if n.ID.Kind == JobNode {
-			gn.SetShape(cgraph.BoxShape).SetStyle(cgraph.FilledNodeStyle).SetFillColor("#eeeeee").SetColor("#999999").SetFontSize(9)
-		} else {
-			gn.SetShape(cgraph.BoxShape).SetStyle("rounded,filled").SetFillColor("#ffffff")
-		}
-		if n.ID == sub.Start {
-			gn.SetFillColor("#dbeafe").SetPenWidth(2)
-		}
-		if opt.Highlight[n.ID] {
-			gn.SetColor("#d97706").SetPenWidth(2.5)
-		}
-		if opt.Href != nil {
-			gn.SetURL(opt.Href(n.ID))
-		}
-		nodes[n.ID] = gn
-	}
-	for i, e := range sub.Edges {
-		ge, err := g.CreateEdgeByName("e"+strconv.Itoa(i), nodes[e.From], nodes[e.To])
-		if err != nil {
-			return nil, fmt.Errorf("lineage svg: edge %s → %s: %w", e.From, e.To, err)
-		}
-		ge.SetColor("#777777").SetArrowSize(0.6)
-		if opt.Highlight[e.From] && opt.Highlight[e.To] {
-			ge.SetColor("#d97706").SetPenWidth(2.5)
-		}
-	}
 	var buf bytes.Buffer
 	if err := renderer.gv.Render(ctx, g, graphviz.SVG, &buf); err != nil {
 		return nil, fmt.Errorf("lineage svg: render: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// graphHeader opens the DOT graph. Large drawings limit dot's crossing
+// minimisation (mclimit), which dominates the layout time beyond a few
+// hundred nodes and gains little there.
+func graphHeader(b *bytes.Buffer, nodes int) {
+	b.WriteString("digraph lineage {\n")
+	b.WriteString("graph [rankdir=LR nodesep=0.15 ranksep=0.4 newrank=true")
+	if nodes > 150 {
+		b.WriteString(" mclimit=0.3")
+	}
+	b.WriteString("]\n")
+	b.WriteString(`node [fontname="Helvetica" fontsize=11 shape=box style="rounded,filled" fillcolor="#ffffff"]` + "\n")
+	b.WriteString(`edge [color="` + colorEdge + `" arrowsize=0.6]` + "\n")
+}
+
+// datasetDOT is the dataset-level drawing: datasets and jobs.
+func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
+	var b bytes.Buffer
+	graphHeader(&b, len(sub.Nodes))
+	index := make(map[NodeID]int, len(sub.Nodes))
+	for i, n := range sub.Nodes {
+		index[n.ID] = i
+		a := attrs{"id": n.ID.String()}
+		expand := ""
+		if opt.Expand != nil && n.ID.Kind == DatasetNode && n.More > 0 {
+			expand = opt.Expand(n)
+		}
+		href := ""
+		if opt.Href != nil {
+			href = opt.Href(n.ID)
+		}
+		if expand != "" {
+			// Two links in one node: the name re-centres, the second row
+			// expands.
+			var h strings.Builder
+			h.WriteString(`<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">`)
+			fill := "#ffffff"
+			if n.ID == sub.Start {
+				fill = colorStart
+			}
+			h.WriteString(`<TR><TD BGCOLOR="` + fill + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", n.ID.String()) + `>` + htmlText(n.ID.Name) + `</TD></TR>`)
+			h.WriteString(expandRow(n, expand))
+			h.WriteString(`</TABLE>`)
+			a["label"] = htmlLabel(h.String())
+		} else {
+			a["tooltip"] = n.ID.String()
+			label := n.ID.Name
+			if n.More > 0 {
+				label += fmt.Sprintf("\n+%d more", n.More)
+			}
+			a["label"] = label
+			if href != "" {
+				a["URL"] = href
+			}
+		}
+		if n.ID.Kind == JobNode {
+			a["style"], a["fillcolor"], a["color"], a["fontsize"] = "filled", "#eeeeee", "#999999", "9"
+		}
+		if n.ID == sub.Start {
+			a["fillcolor"], a["penwidth"] = colorStart, "2"
+		}
+		if opt.Highlight[n.ID] {
+			a["color"], a["penwidth"] = colorHighlight, "2.5"
+		}
+		b.WriteString("n" + strconv.Itoa(i) + a.String() + "\n")
+	}
+	minlen := unflatten(sub, index)
+	for i, e := range sub.Edges {
+		from, ok1 := index[e.From]
+		to, ok2 := index[e.To]
+		if !ok1 || !ok2 {
+			continue
+		}
+		var a attrs
+		if opt.Highlight[e.From] && opt.Highlight[e.To] {
+			a = attrs{"color": colorHighlight, "penwidth": "2.5"}
+		}
+		if m := minlen[i]; m > 1 {
+			if a == nil {
+				a = attrs{}
+			}
+			a["minlen"] = strconv.Itoa(m)
+		}
+		b.WriteString("n" + strconv.Itoa(from) + " -> n" + strconv.Itoa(to) + a.String() + "\n")
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
+}
+
+// Leaves are staggered only in drawings of more than unflattenNodes
+// nodes, over at most unflattenRanks ranks, and move in branches of at
+// most unflattenBranch nodes.
+const (
+	unflattenNodes  = 60
+	unflattenRanks  = 5
+	unflattenBranch = 8
+)
+
+// unflatten returns the minlen of the edges of sub.Edges (by index)
+// that spread leaves over several ranks, as Graphviz's unflatten tool
+// does: without it a wide fan-out puts every leaf in one rank, and the
+// drawing is a column too tall to read once fitted to the window.
+//
+// Leaves move with the small branch they end (a job and its output, or a
+// dataset, its jobs and their outputs): one longer edge into the branch
+// moves all of it, and each rank an edge skips costs dot a virtual node,
+// which is what makes large layouts slow. Roots are staggered the same
+// way upstream. Branches take the minlens 1, 3, 5… in turn across the
+// whole drawing rather than per parent, so that a tree of many small fans
+// spreads as well as one big fan; odd steps keep datasets and jobs in
+// ranks of their own, so that no rank of narrow jobs is widened by a
+// dataset's name.
+func unflatten(sub Subgraph, index map[NodeID]int) map[int]int {
+	n := len(sub.Nodes)
+	if n <= unflattenNodes {
+		return nil
+	}
+	in, out := make([][]int, n), make([][]int, n) // edge indices
+	for i, e := range sub.Edges {
+		from, ok1 := index[e.From]
+		to, ok2 := index[e.To]
+		if ok1 && ok2 && from != to {
+			out[from] = append(out[from], i)
+			in[to] = append(in[to], i)
+		}
+	}
+	var leaves, roots int
+	for v := range n {
+		if len(out[v]) == 0 && len(in[v]) > 0 {
+			leaves++
+		}
+		if len(in[v]) == 0 && len(out[v]) > 0 {
+			roots++
+		}
+	}
+	minlen := map[int]int{}
+	// stagger staggers the branches that end in ends leaves downstream
+	// (next is out, back in, far the edge's head) or roots upstream.
+	stagger := func(ends int, next, back [][]int, far func(Edge) NodeID) {
+		k := min(unflattenRanks, int(math.Ceil(math.Sqrt(float64(ends)/8))))
+		if k < 2 {
+			return
+		}
+		// size[v] is the number of nodes of the branch v starts, or
+		// tooBig when that is more than a branch or not a tree.
+		const tooBig = unflattenBranch + 1
+		size := make([]int, n)
+		var branch func(v int) int
+		branch = func(v int) int {
+			if size[v] != 0 {
+				return size[v]
+			}
+			size[v] = tooBig // until known, and on a cycle
+			s := 1
+			for _, ei := range next[v] {
+				c := index[far(sub.Edges[ei])]
+				if len(back[c]) != 1 {
+					s = tooBig
+					break
+				}
+				if s += branch(c); s >= tooBig {
+					s = tooBig
+					break
+				}
+			}
+			size[v] = s
+			return s
+		}
+		isBranch := func(v int) bool { return len(back[v]) > 0 && branch(v) < tooBig }
+		step := make([]int, n) // 1 + the branch's turn, 0 before it has one
+		turn := 0
+		for v := range n {
+			if isBranch(v) {
+				continue
+			}
+			for _, ei := range next[v] {
+				u := index[far(sub.Edges[ei])]
+				if _, done := minlen[ei]; done || !isBranch(u) {
+					continue // a leaf's edge is not a root's too
+				}
+				if step[u] == 0 {
+					step[u] = 1 + turn%k
+					turn++
+				}
+				minlen[ei] = 2*step[u] - 1
+			}
+		}
+	}
+	stagger(leaves, out, in, func(e Edge) NodeID { return e.To })
+	stagger(roots, in, out, func(e Edge) NodeID { return e.From })
+	return minlen
+}
+
+// expandRow is the table row holding a dataset's expand control.
+func expandRow(n Node, href string) string {
+	return `<TR><TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("ID", "expand:"+n.ID.String()) +
+		htmlAttr("TITLE", fmt.Sprintf("Expand: draw the %d neighbours left out", n.More)) +
+		`><FONT COLOR="#0b57d0">⊕ ` + strconv.Itoa(n.More) + ` more</FONT></TD></TR>`
+}
+
+// columnDOT is the column-level drawing: datasets as tables of columns,
+// column edges between them, and a plain edge between datasets a job
+// links without column lineage.
+func columnDOT(sub Subgraph, opt SVGOptions) []byte {
+	cv := opt.Columns
+	var b bytes.Buffer
+	graphHeader(&b, len(sub.Nodes))
+	// The columns of each dataset, with those only edges name appended.
+	cols := map[catalog.Key][]string{}
+	types := map[SVGColumn]string{}
+	known := map[SVGColumn]bool{}
+	index := map[catalog.Key]int{}
+	for _, n := range sub.Nodes {
+		if n.ID.Kind != DatasetNode {
+			continue
+		}
+		k := n.ID.Dataset()
+		index[k] = len(index)
+		for _, c := range cv.Columns[k] {
+			r := SVGColumn{k, c.Name}
+			if !known[r] {
+				known[r] = true
+				cols[k] = append(cols[k], c.Name)
+				types[r] = c.Type
+			}
+		}
+	}
+	for _, e := range cv.Edges {
+		for _, r := range []SVGColumn{e.From, e.To} {
+			if _, ok := index[r.Dataset]; ok && r.Column != "" && !known[r] {
+				known[r] = true
+				cols[r.Dataset] = append(cols[r.Dataset], r.Column)
+			}
+		}
+	}
+	// port is where an edge meets a column: its row, the folded rows, or
+	// the dataset's name for the whole dataset.
+	port := func(r SVGColumn) string {
+		if r.Column == "" {
+			return "h"
+		}
+		i := slices.Index(cols[r.Dataset], r.Column)
+		if i >= MaxSVGColumns {
+			return "more"
+		}
+		return "c" + strconv.Itoa(i)
+	}
+	for _, n := range sub.Nodes {
+		if n.ID.Kind != DatasetNode {
+			continue
+		}
+		k := n.ID.Dataset()
+		var h strings.Builder
+		border := "#999999"
+		if opt.Highlight[n.ID] {
+			border = colorHighlight
+		}
+		h.WriteString(`<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="` + border + `">`)
+		head := "#f3f4f6"
+		if n.ID == sub.Start {
+			head = colorStart
+		}
+		href := ""
+		if opt.Href != nil {
+			href = opt.Href(n.ID)
+		}
+		h.WriteString(`<TR><TD PORT="h" BGCOLOR="` + head + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", n.ID.String()) +
+			`><B>` + htmlText(n.ID.Name) + `</B></TD></TR>`)
+		cs := cols[k]
+		for i, c := range cs[:min(len(cs), MaxSVGColumns)] {
+			r := SVGColumn{k, c}
+			h.WriteString(`<TR><TD PORT="c` + strconv.Itoa(i) + `" ALIGN="LEFT"`)
+			switch {
+			case r == cv.Selected:
+				h.WriteString(` BGCOLOR="` + colorSelected + `"`)
+			case cv.Highlight[r]:
+				h.WriteString(` BGCOLOR="` + colorRelated + `"`)
+			default:
+				h.WriteString(` BGCOLOR="#ffffff"`) // a filled cell is a link all over
+			}
+			if cv.Href != nil {
+				h.WriteString(htmlAttr("HREF", cv.Href(r)) + htmlAttr("TITLE", "Trace "+c+" upstream and downstream") +
+					htmlAttr("ID", "column:"+n.ID.String()+":"+c))
+			}
+			h.WriteString(`>` + htmlText(c))
+			if t := types[r]; t != "" {
+				h.WriteString(` <FONT POINT-SIZE="9" COLOR="#777777">` + htmlText(t) + `</FONT>`)
+			}
+			h.WriteString(`</TD></TR>`)
+		}
+		switch {
+		case len(cs) > MaxSVGColumns:
+			h.WriteString(`<TR><TD PORT="more" ALIGN="LEFT"><I>+` + strconv.Itoa(len(cs)-MaxSVGColumns) + ` more columns</I></TD></TR>`)
+		case len(cs) == 0:
+			h.WriteString(`<TR><TD ALIGN="LEFT"><I>no columns known</I></TD></TR>`)
+		}
+		if opt.Expand != nil && n.More > 0 {
+			if href := opt.Expand(n); href != "" {
+				h.WriteString(expandRow(n, href))
+			}
+		}
+		h.WriteString(`</TABLE>`)
+		a := attrs{"id": n.ID.String(), "shape": "plain", "style": "", "label": htmlLabel(h.String())}
+		b.WriteString("n" + strconv.Itoa(index[k]) + a.String() + "\n")
+	}
+	// Column edges, once each whatever the sources that report them.
+	type key struct {
+		from, to         int
+		fromPort, toPort string
+		typ              string
+	}
+	drawn := map[key]bool{}
+	linked := map[[2]int]bool{}
+	for _, e := range cv.Edges {
+		from, ok1 := index[e.From.Dataset]
+		to, ok2 := index[e.To.Dataset]
+		if !ok1 || !ok2 {
+			continue
+		}
+		k := key{from, to, port(e.From), port(e.To), e.Type}
+		if drawn[k] {
+			continue
+		}
+		drawn[k] = true
+		linked[[2]int{from, to}] = true
+		a := attrs{
+			"tooltip": columnName(e.From) + " → " + columnName(e.To) + "\n" + strings.Trim(e.Type+", "+e.Subtype, ", "),
+			"class":   "column-edge " + strings.ToLower(e.Type),
+			"color":   "#4b5563",
+		}
+		if strings.EqualFold(e.Type, "INDIRECT") {
+			a["style"], a["color"] = "dashed", "#9ca3af"
+		}
+		if cv.Highlight[e.From] && cv.Highlight[e.To] {
+			a["color"], a["penwidth"] = colorHighlight, "2"
+		}
+		b.WriteString("n" + strconv.Itoa(from) + ":" + dotQuote(k.fromPort) + ":e -> n" + strconv.Itoa(to) + ":" + dotQuote(k.toPort) + ":w" + a.String() + "\n")
+	}
+	// Datasets a job links with no column lineage between them.
+	jobs := map[NodeID][]NodeID{} // job → inputs
+	for _, e := range sub.Edges {
+		if e.To.Kind == JobNode {
+			jobs[e.To] = append(jobs[e.To], e.From)
+		}
+	}
+	via := map[[2]int][]string{}
+	var pairs [][2]int
+	for _, e := range sub.Edges {
+		if e.From.Kind != JobNode {
+			continue
+		}
+		to, ok := index[e.To.Dataset()]
+		if !ok {
+			continue
+		}
+		for _, in := range jobs[e.From] {
+			from, ok := index[in.Dataset()]
+			p := [2]int{from, to}
+			if !ok || linked[p] {
+				continue
+			}
+			if via[p] == nil {
+				pairs = append(pairs, p)
+			}
+			via[p] = append(via[p], e.From.Name)
+		}
+	}
+	for _, p := range pairs {
+		a := attrs{"tooltip": "job " + strings.Join(via[p], ", ") + " (no column lineage)", "class": "dataset-edge", "color": "#c4c7cc"}
+		b.WriteString("n" + strconv.Itoa(p[0]) + ":h:e -> n" + strconv.Itoa(p[1]) + ":h:w" + a.String() + "\n")
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
+}
+
+func columnName(r SVGColumn) string {
+	if r.Column == "" {
+		return r.Dataset.Name
+	}
+	return r.Dataset.Name + "." + r.Column
+}
+
+// attrs are a DOT node's or edge's attributes. A value wrapped by
+// htmlLabel is written as an HTML-like label, any other quoted.
+type attrs map[string]string
+
+// htmlLabel marks an HTML-like label for attrs.
+func htmlLabel(s string) string { return "\x00" + s }
+
+// String writes the attributes as a DOT list, in a fixed order so that
+// the same graph gives the same drawing.
+func (a attrs) String() string {
+	if len(a) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(a))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(" [")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := a[k]
+		if h, ok := strings.CutPrefix(v, "\x00"); ok {
+			b.WriteString(k + "=<" + h + ">")
+		} else {
+			b.WriteString(k + "=" + dotQuote(v))
+		}
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// dotQuote quotes s for DOT. Backslashes are doubled because Graphviz
+// reads escapes (\N, \l…) in labels, ids, tooltips and links.
+func dotQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
+	return `"` + r.Replace(s) + `"`
+}
+
+// htmlText escapes s for the text of an HTML-like label.
+func htmlText(s string) string { return html.EscapeString(s) }
+
+// htmlAttr is an attribute of an HTML-like label's element, or nothing
+// for an empty value.
+func htmlAttr(name, v string) string {
+	if v == "" {
+		return ""
+	}
+	return " " + name + `="` + html.EscapeString(v) + `"`
 }

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
+	"math"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,29 +36,259 @@ func TestSVG(t *testing.T) {
 	}
 }
 
-// BenchmarkSVG lays out a 200-node subgraph.
-func BenchmarkSVG(b *testing.B) {
+// TestSVGExpand draws the expand control on datasets with neighbours
+// left out, and only on them.
+func TestSVGExpand(t *testing.T) {
+	g := lineage.NewGraph()
+	g.SetJobs([]lineage.JobEdges{
+		{ID: 1, Key: catalog.JobKey{Namespace: "airflow", Name: "j1"}, Inputs: []catalog.Key{k("a")}, Outputs: []catalog.Key{k("b")}},
+		{ID: 2, Key: catalog.JobKey{Namespace: "airflow", Name: "j2"}, Inputs: []catalog.Key{k("b")}, Outputs: []catalog.Key{k("c")}},
+		{ID: 3, Key: catalog.JobKey{Namespace: "airflow", Name: "j3"}, Inputs: []catalog.Key{k("b")}, Outputs: []catalog.Key{k(`"odd" <name> & \N`)}},
+	})
+	sub, err := g.Traverse(lineage.Query{Start: k("a"), Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := lineage.SVG(context.Background(), sub, lineage.SVGOptions{
+		Href:   func(n lineage.NodeID) string { return "/lineage/x/" + n.Name + "?a=1&b=2" },
+		Expand: func(n lineage.Node) string { return "/lineage/x/a?expand=" + n.ID.Name },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(svg)
+	for _, want := range []string{
+		`id="a_expand:dataset:` + ns + `:b"`, `href="/lineage/x/a?expand=b"`, "⊕ 2 more", `href="/lineage/x/b?a=1&amp;b=2"`,
+	} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("svg lacks %q", want)
+		}
+	}
+	if n := len(regexp.MustCompile(`id="a_expand:`).FindAllString(s, -1)); n != 1 {
+		t.Errorf("%d expand controls, want 1 (on b)", n)
+	}
+
+	// Names that mean something to DOT, HTML or Graphviz's escapes come
+	// out as they went in.
+	sub, err = g.Traverse(lineage.Query{Start: k("b"), Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err = lineage.SVG(context.Background(), sub, lineage.SVGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `&quot;odd&quot; &lt;name&gt; &amp; \N`; !bytes.Contains(svg, []byte(want)) {
+		t.Errorf("svg lacks the odd name escaped as %q", want)
+	}
+}
+
+// TestSVGColumns draws the column-level view: tables of columns, a port
+// per column, direct edges solid and indirect dashed, folded columns past
+// the cap, and the selected column's lineage highlighted.
+func TestSVGColumns(t *testing.T) {
+	g := lineage.NewGraph()
+	g.SetJobs([]lineage.JobEdges{
+		{ID: 1, Key: catalog.JobKey{Namespace: "dbt", Name: "orders"}, Inputs: []catalog.Key{k("raw")}, Outputs: []catalog.Key{k("orders")}},
+		{ID: 2, Key: catalog.JobKey{Namespace: "dbt", Name: "wide"}, Inputs: []catalog.Key{k("raw")}, Outputs: []catalog.Key{k("wide")}},
+	})
+	sub, err := g.Traverse(lineage.Query{Start: k("raw"), Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wide []catalog.Column
+	for i := range 35 {
+		wide = append(wide, catalog.Column{Name: fmt.Sprintf("w%02d", i), Type: "int"})
+	}
+	col := func(d, c string) lineage.SVGColumn { return lineage.SVGColumn{Dataset: k(d), Column: c} }
+	cv := &lineage.SVGColumns{
+		Columns: map[catalog.Key][]catalog.Column{
+			k("raw"):    {{Name: "id", Type: "bigint"}, {Name: "amount", Type: "numeric"}, {Name: "status", Type: "text"}},
+			k("orders"): {{Name: "order_id", Type: "bigint"}, {Name: "total", Type: "numeric"}},
+			k("wide"):   wide,
+		},
+		Edges: []lineage.SVGColumnEdge{
+			{From: col("raw", "id"), To: col("orders", "order_id"), Type: "DIRECT", Subtype: "IDENTITY"},
+			{From: col("raw", "amount"), To: col("orders", "total"), Type: "DIRECT", Subtype: "AGGREGATION"},
+			{From: col("raw", "status"), To: col("orders", "total"), Type: "INDIRECT", Subtype: "FILTER"},
+		},
+		Href:      func(c lineage.SVGColumn) string { return "/col?c=" + c.Column },
+		Selected:  col("orders", "total"),
+		Highlight: map[lineage.SVGColumn]bool{col("orders", "total"): true, col("raw", "amount"): true, col("raw", "status"): true},
+	}
+	svg, err := lineage.SVG(context.Background(), sub, lineage.SVGOptions{Columns: cv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := html.UnescapeString(string(svg)) // Graphviz writes "-" in classes as &#45;
+	for _, want := range []string{
+		`class="edge column-edge direct"`, `class="edge column-edge indirect"`, `stroke-dasharray`,
+		"raw.amount → orders.total\nDIRECT, AGGREGATION", `href="/col?c=total"`, ">order_id <", "+5 more columns", ">w29 <",
+		"#fde68a", "#d97706", `class="edge dataset-edge"`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("svg lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{">w30 <", "job:dbt"} {
+		if strings.Contains(s, unwanted) {
+			t.Errorf("svg has %q", unwanted)
+		}
+	}
+	if n := strings.Count(s, `class="edge column-edge`); n != 3 {
+		t.Errorf("%d column edges, want 3", n)
+	}
+}
+
+// layoutGraph is a subgraph of about n nodes (half datasets, half
+// jobs) fanning out downstream from t0, each job writing one dataset
+// from a third of the one before: wide as well as deep, like a warehouse.
+func layoutGraph(tb testing.TB, n int) lineage.Subgraph {
 	g := lineage.NewGraph()
 	var jobs []lineage.JobEdges
-	for i := range 100 {
+	for i := range n / 2 {
 		jobs = append(jobs, lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("j", i)},
-			Inputs: []catalog.Key{k(fmt.Sprint("t", i/3))}, Outputs: []catalog.Key{k(fmt.Sprint("t", i+1))}})
+			Inputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i/3))}, Outputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i+1))}})
 	}
 	g.SetJobs(jobs)
-	sub, err := g.Traverse(lineage.Query{Start: k("t0"), Direction: lineage.Downstream, Depth: 50})
+	sub, err := g.Traverse(lineage.Query{Start: k("warehouse.marts.t0"), Direction: lineage.Downstream, Depth: 50, MaxNodes: n})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return sub
+}
+
+// BenchmarkSVG lays out subgraphs of 200 and 500 nodes, the explorer's
+// usual and largest drawings.
+func BenchmarkSVG(b *testing.B) {
 	ctx := context.Background()
-	lineage.SVG(ctx, sub, lineage.SVGOptions{}) // start Graphviz
-	var total time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		if _, err := lineage.SVG(ctx, sub, lineage.SVGOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		total += time.Since(t0)
+	for _, n := range []int{200, 500} {
+		b.Run(fmt.Sprint("nodes=", n), func(b *testing.B) {
+			sub := layoutGraph(b, n)
+			lineage.SVG(ctx, sub, lineage.SVGOptions{}) // start Graphviz
+			var total time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := lineage.SVG(ctx, sub, lineage.SVGOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(t0)
+			}
+			b.ReportMetric(float64(len(sub.Nodes)), "nodes")
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/svg")
+		})
 	}
-	b.ReportMetric(float64(len(sub.Nodes)), "nodes")
-	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/svg")
+}
+
+// fanGraph is one dataset feeding n jobs, each writing a dataset of its
+// own, or upstream, n jobs each reading a dataset of its own and writing
+// the one: a subgraph of 2n+1 nodes whose leaves all hang from one node.
+func fanGraph(tb testing.TB, n int, dir lineage.Direction) lineage.Subgraph {
+	g := lineage.NewGraph()
+	var jobs []lineage.JobEdges
+	for i := range n {
+		j := lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("load_", i)},
+			Inputs: []catalog.Key{k("fan.hub")}, Outputs: []catalog.Key{k(fmt.Sprint("fan.t", i))}}
+		if dir == lineage.Upstream {
+			j.Inputs, j.Outputs = j.Outputs, j.Inputs
+		}
+		jobs = append(jobs, j)
+	}
+	g.SetJobs(jobs)
+	sub, err := g.Traverse(lineage.Query{Start: k("fan.hub"), Direction: dir, Depth: 2, MaxNodes: 2*n + 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sub
+}
+
+var (
+	svgSize = regexp.MustCompile(`<svg width="([0-9.]+)pt" height="([0-9.]+)pt"`)
+	svgNode = regexp.MustCompile(`(?s)<g id="([^"]+)" class="node">.*?<text[^>]* x="([-0-9.]+)"`)
+)
+
+// svgLayout reads the drawing's aspect ratio (width / height) and the x
+// of each node's centre from Graphviz's SVG.
+func svgLayout(t *testing.T, svg []byte) (aspect float64, x map[string]float64) {
+	t.Helper()
+	m := svgSize.FindSubmatch(svg)
+	if m == nil {
+		t.Fatalf("svg has no size")
+	}
+	var w, h float64
+	fmt.Sscan(string(m[1]), &w)
+	fmt.Sscan(string(m[2]), &h)
+	x = map[string]float64{}
+	for _, m := range svgNode.FindAllSubmatch(svg, -1) {
+		var v float64
+		fmt.Sscan(string(m[2]), &v)
+		x[html.UnescapeString(string(m[1]))] = v
+	}
+	return w / h, x
+}
+
+// TestSVGLayoutUnflatten spreads the leaves (or roots) of wide fans over
+// several ranks, each beside its job, so that large drawings are not one
+// column too tall to read; small drawings keep them in one rank.
+func TestSVGLayoutUnflatten(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sub       lineage.Subgraph
+		minRanks  int
+		minAspect float64
+	}{
+		{"fan of 10", fanGraph(t, 10, lineage.Downstream), 1, 0},
+		// Before unflattening, 0.02 with every leaf in one rank.
+		{"fan of 200", fanGraph(t, 200, lineage.Downstream), 3, 0.1},
+		{"upstream fan of 200", fanGraph(t, 200, lineage.Upstream), 3, 0.1},
+		// Before, 0.17 with the leaves in two ranks.
+		{"tree of 500", layoutGraph(t, 500), 3, 0.4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svg, err := lineage.SVG(context.Background(), tc.sub, lineage.SVGOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			aspect, x := svgLayout(t, svg)
+			if len(x) != len(tc.sub.Nodes) {
+				t.Fatalf("read %d nodes from the svg, want %d", len(x), len(tc.sub.Nodes))
+			}
+			in, out := map[lineage.NodeID]bool{}, map[lineage.NodeID]bool{}
+			for _, e := range tc.sub.Edges {
+				out[e.From], in[e.To] = true, true
+			}
+			// The leaves and roots, and how far right of its job a leaf
+			// is, or left a root.
+			ranks := map[float64]bool{}
+			far := 0
+			for _, e := range tc.sub.Edges {
+				var end, job lineage.NodeID
+				switch {
+				case e.From.Kind == lineage.JobNode && !out[e.To] && e.To != tc.sub.Start:
+					end, job = e.To, e.From
+				case e.To.Kind == lineage.JobNode && !in[e.From] && e.From != tc.sub.Start:
+					end, job = e.From, e.To
+				default:
+					continue
+				}
+				ranks[x[end.String()]] = true
+				if d := math.Abs(x[end.String()] - x[job.String()]); d > 200 {
+					far++
+				}
+			}
+			if far > 0 {
+				t.Errorf("%d leaves or roots are more than 200pt from their job, want each beside it", far)
+			}
+			t.Logf("%d nodes: ends in %d ranks, width/height %.2f", len(tc.sub.Nodes), len(ranks), aspect)
+			if tc.minRanks == 1 && len(ranks) != 1 {
+				t.Errorf("ends in %d ranks, want 1 in a small drawing", len(ranks))
+			}
+			if len(ranks) < tc.minRanks {
+				t.Errorf("ends in %d ranks, want at least %d", len(ranks), tc.minRanks)
+			}
+			if aspect < tc.minAspect {
+				t.Errorf("width/height %.2f, want at least %.2f", aspect, tc.minAspect)
+			}
+		})
+	}
 }

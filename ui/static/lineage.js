@@ -1,0 +1,244 @@
+// The lineage explorer's pan and zoom, and in-place updates. The page
+// works without this script: the drawing scrolls in its box and every
+// control is a link or a form. With it, the drawing pans and zooms
+// (svg-pan-zoom: wheel, trackpad pinch, drag; touch pinch below; the
+// toolbar; + − 0 and arrows), and links that stay on this dataset's
+// explorer (expand a node, trace a column) replace the drawing without
+// reloading the page, keeping the zoom and the clicked node where it was.
+(function () {
+  "use strict";
+  var box = document.getElementById("lineage-graph");
+  if (!box || !window.svgPanZoom || !window.fetch || !window.DOMParser) {
+    return;
+  }
+  var toolbar = document.querySelector(".lineage-toolbar");
+  var pz = null;
+  var dragged = false;
+
+  // touch pans with one finger and zooms with two; svg-pan-zoom handles
+  // mouse, wheel and trackpad itself.
+  var touch = {
+    haltEventListeners: ["touchstart", "touchend", "touchmove", "touchleave", "touchcancel"],
+    init: function (o) {
+      var el = o.svgElement, inst = o.instance, last = null;
+      function snap(e) {
+        var t = e.touches;
+        if (t.length === 0) {
+          return null;
+        }
+        var s = { x: t[0].clientX, y: t[0].clientY, d: 0 };
+        if (t.length > 1) {
+          s.x = (t[0].clientX + t[1].clientX) / 2;
+          s.y = (t[0].clientY + t[1].clientY) / 2;
+          s.d = Math.hypot(t[0].clientX - t[1].clientX, t[0].clientY - t[1].clientY);
+        }
+        return s;
+      }
+      this.listeners = {
+        touchstart: function (e) { last = snap(e); },
+        touchend: function (e) { last = snap(e); },
+        touchcancel: function () { last = null; },
+        touchmove: function (e) {
+          var now = snap(e);
+          if (!last || !now) {
+            return;
+          }
+          e.preventDefault();
+          if (now.d && last.d) {
+            var r = el.getBoundingClientRect();
+            inst.zoomAtPointBy(now.d / last.d, { x: now.x - r.left, y: now.y - r.top });
+          }
+          inst.panBy({ x: now.x - last.x, y: now.y - last.y });
+          last = now;
+        }
+      };
+      for (var k in this.listeners) {
+        el.addEventListener(k, this.listeners[k], { passive: false });
+      }
+    },
+    destroy: function (o) {
+      for (var k in this.listeners) {
+        o.svgElement.removeEventListener(k, this.listeners[k]);
+      }
+    }
+  };
+
+  // attach makes the drawing in the box pannable. keep, when given, is
+  // the zoom and a node's place on screen to restore.
+  function attach(keep) {
+    var svg = box.querySelector("svg");
+    if (!svg) {
+      return;
+    }
+    if (pz) {
+      pz.destroy();
+      pz = null;
+    }
+    box.classList.add("pannable");
+    svg.setAttribute("width", "100%");
+    svg.setAttribute("height", "100%");
+    // svg-pan-zoom sets overflow in a style attribute unless one is
+    // there; the CSP allows styles set from script, not attributes.
+    svg.style.overflow = "hidden";
+    pz = window.svgPanZoom(svg, {
+      zoomScaleSensitivity: 0.25,
+      minZoom: 0.5,
+      maxZoom: 10,
+      dblClickZoomEnabled: false,
+      customEventsHandler: touch
+    });
+    // Labels are legible from about their natural size: let the zoom
+    // reach well past it however small the fitted drawing is.
+    pz.setMaxZoom(Math.max(10, 4 / pz.getSizes().realZoom));
+    if (keep) {
+      pz.zoom(pz.getZoom() * keep.realZoom / pz.getSizes().realZoom);
+      var node = keep.id && byID(svg, keep.id);
+      if (node && keep.rect) {
+        var r = node.getBoundingClientRect();
+        pz.panBy({ x: keep.rect.left - r.left, y: keep.rect.top - r.top });
+      }
+    }
+  }
+
+  function byID(root, id) {
+    var all = root.querySelectorAll("g.node");
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].id === id) {
+        return all[i];
+      }
+    }
+    return null;
+  }
+
+  // load fetches the explorer at url and swaps its controls, status and
+  // drawing in; anchor is the node whose place on screen is kept.
+  function load(url, anchor, push) {
+    var keep = null;
+    if (pz && anchor) {
+      keep = { realZoom: pz.getSizes().realZoom, id: anchor.id, rect: anchor.getBoundingClientRect() };
+    }
+    box.setAttribute("aria-busy", "true");
+    return fetch(url, { headers: { Accept: "text/html" } })
+      .then(function (r) {
+        if (!r.ok) {
+          throw new Error("status " + r.status);
+        }
+        return r.text();
+      })
+      .then(function (text) {
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        var svg = doc.querySelector("#lineage-graph svg");
+        if (!svg) {
+          throw new Error("no drawing");
+        }
+        ["lineage-controls", "lineage-status"].forEach(function (id) {
+          var now = document.getElementById(id), next = doc.getElementById(id);
+          if (now && next) {
+            now.replaceWith(document.adoptNode(next));
+          }
+        });
+        box.replaceChildren(document.adoptNode(svg));
+        if (push) {
+          history.pushState({ lineage: true }, "", url);
+        }
+        attach(keep);
+        box.removeAttribute("aria-busy");
+      })
+      .catch(function () {
+        // Let the browser show whatever the server says.
+        window.location.href = url;
+      });
+  }
+
+  // Links that stay on this explorer update it in place; others (a node's
+  // own explorer) navigate.
+  box.addEventListener("click", function (e) {
+    var a = e.target.closest("a");
+    if (dragged) {
+      dragged = false;
+      e.preventDefault();
+      return;
+    }
+    if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) {
+      return;
+    }
+    var href = a.getAttribute("href") || a.getAttributeNS("http://www.w3.org/1999/xlink", "href");
+    if (!href) {
+      return;
+    }
+    var url = new URL(href, window.location.href);
+    if (url.origin !== window.location.origin || url.pathname !== window.location.pathname) {
+      return;
+    }
+    e.preventDefault();
+    load(url.href, a.closest("g.node"), true);
+  });
+
+  // A drag that ends on a link pans; it does not follow the link.
+  var downAt = null;
+  box.addEventListener("mousedown", function (e) { downAt = { x: e.clientX, y: e.clientY }; dragged = false; });
+  box.addEventListener("mouseup", function (e) {
+    if (downAt && Math.abs(e.clientX - downAt.x) + Math.abs(e.clientY - downAt.y) > 4) {
+      dragged = true;
+    }
+    downAt = null;
+  });
+
+  window.addEventListener("popstate", function () {
+    load(window.location.href, null, false);
+  });
+
+  function zoom(how) {
+    if (!pz) {
+      return;
+    }
+    if (how === "in") {
+      pz.zoomIn();
+    } else if (how === "out") {
+      pz.zoomOut();
+    } else {
+      pz.resize();
+      pz.fit();
+      pz.center();
+    }
+  }
+
+  if (toolbar) {
+    toolbar.hidden = false;
+    toolbar.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-zoom]");
+      if (b) {
+        zoom(b.getAttribute("data-zoom"));
+      }
+    });
+  }
+
+  box.addEventListener("keydown", function (e) {
+    if (!pz || e.ctrlKey || e.metaKey || e.altKey) {
+      return;
+    }
+    var step = 60;
+    var keys = {
+      "+": function () { zoom("in"); },
+      "=": function () { zoom("in"); },
+      "-": function () { zoom("out"); },
+      "0": function () { zoom("fit"); },
+      ArrowLeft: function () { pz.panBy({ x: step, y: 0 }); },
+      ArrowRight: function () { pz.panBy({ x: -step, y: 0 }); },
+      ArrowUp: function () { pz.panBy({ x: 0, y: step }); },
+      ArrowDown: function () { pz.panBy({ x: 0, y: -step }); }
+    };
+    if (keys[e.key]) {
+      e.preventDefault();
+      keys[e.key]();
+    }
+  });
+
+  window.addEventListener("resize", function () {
+    if (pz) {
+      pz.resize();
+    }
+  });
+
+  attach(null);
+})();
