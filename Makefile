@@ -21,7 +21,7 @@ test: check-generate
 
 generate:
 	$(GO) tool templ generate -path ui
-	@if [ -f gqlgen.yml ] && [ -f graph/schema.graphqls ]; then $(GO) tool gqlgen generate; fi
+	@if [ -f gqlgen.yml ] && [ -f graph/schema.graphqls ]; then $(GO) tool gqlgen generate && $(GO) run ./graph/internal/inlinelists graph/generated.go; fi
 
 # Regenerate and fail if that changed any committed generated file.
 check-generate:

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -437,5 +439,43 @@ func TestSearchReadsPostgresOnlyForDatasets(t *testing.T) {
 				t.Errorf("%d statements, want at most %d", n, tt.max)
 			}
 		})
+	}
+}
+
+// TestListsWithoutResolversMarshalInline checks that lists whose selection
+// resolves nothing concurrently (a search's hits, facets and columns) are
+// marshalled without a goroutine per element, while a selection that needs
+// the loaders keeps gqlgen's concurrent marshalling.
+func TestListsWithoutResolversMarshalInline(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	// created returns the goroutines a request started, the least of five
+	// (other goroutines of the process only add), and its hits.
+	created := func(query string) (least uint64, hits int) {
+		t.Helper()
+		sample := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+		least = math.MaxUint64
+		for range 5 {
+			metrics.Read(sample)
+			before := sample[0].Value.Uint64()
+			r := e.post(t, query, nil)
+			if len(r.Errors) > 0 {
+				t.Fatalf("errors %+v", r.Errors)
+			}
+			metrics.Read(sample)
+			least = min(least, sample[0].Value.Uint64()-before)
+			hits = strings.Count(string(r.Data), `"name":"warehouse.`)
+		}
+		return least, hits
+	}
+	n, hits := created(`{ search(query: "warehouse") { totalCount facets { key values { value count } }
+		edges { node { name owners tags nameHighlight columns { name highlight } } } } }`)
+	if hits < 3 || n > 4 {
+		t.Errorf("a search without datasets (%d hits) started %d goroutines, want at most 4 (the HTTP round trip's)", hits, n)
+	}
+	// Each hit's dataset resolves owners and tags concurrently: a goroutine
+	// per hit for the list, and one per dataset for its second field.
+	n, hits = created(`{ search(query: "warehouse") { edges { node { name dataset { owners { name } tags { name } } } } } }`)
+	if hits < 3 || n < uint64(2*hits) {
+		t.Errorf("a search with datasets' owners and tags (%d hits) started %d goroutines, want at least %d: the loaders are no longer called concurrently", hits, n, 2*hits)
 	}
 }

@@ -90,6 +90,35 @@ type ComplexityRoot struct {
 		Name   func(childComplexity int) int
 	}
 
+	ColumnImpactLevel struct {
+		Columns  func(childComplexity int) int
+		Distance func(childComplexity int) int
+	}
+
+	ColumnLineageEdge struct {
+		From     func(childComplexity int) int
+		Indirect func(childComplexity int) int
+		Subtype  func(childComplexity int) int
+		To       func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
+	ColumnLineageGraph struct {
+		Edges     func(childComplexity int) int
+		Nodes     func(childComplexity int) int
+		Start     func(childComplexity int) int
+		Truncated func(childComplexity int) int
+	}
+
+	ColumnLineageNode struct {
+		Column    func(childComplexity int) int
+		Distance  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		More      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+	}
+
 	ColumnRename struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -189,6 +218,13 @@ type ComplexityRoot struct {
 	ImpactLevel struct {
 		Datasets func(childComplexity int) int
 		Distance func(childComplexity int) int
+	}
+
+	ImpactedColumn struct {
+		Column    func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+		Owners    func(childComplexity int) int
 	}
 
 	ImpactedDataset struct {
@@ -293,17 +329,19 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditLog  func(childComplexity int, datasetID *string, first *int, after *string) int
-		CrawlRuns func(childComplexity int, source *string, first *int, after *string) int
-		Dataset   func(childComplexity int, id *string, namespace *string, name *string) int
-		Datasets  func(childComplexity int, filter *model.DatasetFilter, first *int, after *string) int
-		Impact    func(childComplexity int, namespace string, name string, depth *int) int
-		Lineage   func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
-		Node      func(childComplexity int, id string) int
-		Owners    func(childComplexity int, first *int, after *string) int
-		Search    func(childComplexity int, query string, includeRemoved *bool, first *int, after *string) int
-		Sources   func(childComplexity int) int
-		Tags      func(childComplexity int, first *int, after *string) int
+		AuditLog      func(childComplexity int, datasetID *string, first *int, after *string) int
+		ColumnImpact  func(childComplexity int, namespace string, name string, column string, depth *int, includeIndirect *bool) int
+		ColumnLineage func(childComplexity int, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) int
+		CrawlRuns     func(childComplexity int, source *string, first *int, after *string) int
+		Dataset       func(childComplexity int, id *string, namespace *string, name *string) int
+		Datasets      func(childComplexity int, filter *model.DatasetFilter, first *int, after *string) int
+		Impact        func(childComplexity int, namespace string, name string, depth *int) int
+		Lineage       func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
+		Node          func(childComplexity int, id string) int
+		Owners        func(childComplexity int, first *int, after *string) int
+		Search        func(childComplexity int, query string, includeRemoved *bool, first *int, after *string) int
+		Sources       func(childComplexity int) int
+		Tags          func(childComplexity int, first *int, after *string) int
 	}
 
 	ReverseForeignKey struct {
@@ -520,6 +558,8 @@ type QueryResolver interface {
 	Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error)
 	Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
 	Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error)
+	ColumnLineage(ctx context.Context, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) (*model.ColumnLineageGraph, error)
+	ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error)
 	Sources(ctx context.Context) ([]store.Source, error)
 	CrawlRuns(ctx context.Context, source *string, first *int, after *string) (*model.CrawlRunConnection, error)
 	Owners(ctx context.Context, first *int, after *string) (*model.OwnerCountConnection, error)
@@ -705,6 +745,112 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ColumnChange.Name(childComplexity), true
+
+	case "ColumnImpactLevel.columns":
+		if e.ComplexityRoot.ColumnImpactLevel.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnImpactLevel.Columns(childComplexity), true
+	case "ColumnImpactLevel.distance":
+		if e.ComplexityRoot.ColumnImpactLevel.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnImpactLevel.Distance(childComplexity), true
+
+	case "ColumnLineageEdge.from":
+		if e.ComplexityRoot.ColumnLineageEdge.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.From(childComplexity), true
+	case "ColumnLineageEdge.indirect":
+		if e.ComplexityRoot.ColumnLineageEdge.Indirect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.Indirect(childComplexity), true
+	case "ColumnLineageEdge.subtype":
+		if e.ComplexityRoot.ColumnLineageEdge.Subtype == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.Subtype(childComplexity), true
+	case "ColumnLineageEdge.to":
+		if e.ComplexityRoot.ColumnLineageEdge.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.To(childComplexity), true
+	case "ColumnLineageEdge.type":
+		if e.ComplexityRoot.ColumnLineageEdge.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageEdge.Type(childComplexity), true
+
+	case "ColumnLineageGraph.edges":
+		if e.ComplexityRoot.ColumnLineageGraph.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Edges(childComplexity), true
+	case "ColumnLineageGraph.nodes":
+		if e.ComplexityRoot.ColumnLineageGraph.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Nodes(childComplexity), true
+	case "ColumnLineageGraph.start":
+		if e.ComplexityRoot.ColumnLineageGraph.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Start(childComplexity), true
+	case "ColumnLineageGraph.truncated":
+		if e.ComplexityRoot.ColumnLineageGraph.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageGraph.Truncated(childComplexity), true
+
+	case "ColumnLineageNode.column":
+		if e.ComplexityRoot.ColumnLineageNode.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.Column(childComplexity), true
+	case "ColumnLineageNode.distance":
+		if e.ComplexityRoot.ColumnLineageNode.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.Distance(childComplexity), true
+	case "ColumnLineageNode.id":
+		if e.ComplexityRoot.ColumnLineageNode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.ID(childComplexity), true
+	case "ColumnLineageNode.more":
+		if e.ComplexityRoot.ColumnLineageNode.More == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.More(childComplexity), true
+	case "ColumnLineageNode.name":
+		if e.ComplexityRoot.ColumnLineageNode.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.Name(childComplexity), true
+	case "ColumnLineageNode.namespace":
+		if e.ComplexityRoot.ColumnLineageNode.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnLineageNode.Namespace(childComplexity), true
 
 	case "ColumnRename.from":
 		if e.ComplexityRoot.ColumnRename.From == nil {
@@ -1118,6 +1264,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ImpactLevel.Distance(childComplexity), true
 
+	case "ImpactedColumn.column":
+		if e.ComplexityRoot.ImpactedColumn.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedColumn.Column(childComplexity), true
+	case "ImpactedColumn.name":
+		if e.ComplexityRoot.ImpactedColumn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedColumn.Name(childComplexity), true
+	case "ImpactedColumn.namespace":
+		if e.ComplexityRoot.ImpactedColumn.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedColumn.Namespace(childComplexity), true
+	case "ImpactedColumn.owners":
+		if e.ComplexityRoot.ImpactedColumn.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedColumn.Owners(childComplexity), true
+
 	case "ImpactedDataset.dataset":
 		if e.ComplexityRoot.ImpactedDataset.Dataset == nil {
 			break
@@ -1527,6 +1698,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["datasetId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.columnImpact":
+		if e.ComplexityRoot.Query.ColumnImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_columnImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ColumnImpact(childComplexity, args["namespace"].(string), args["name"].(string), args["column"].(string), args["depth"].(*int), args["includeIndirect"].(*bool)), true
+	case "Query.columnLineage":
+		if e.ComplexityRoot.Query.ColumnLineage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_columnLineage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ColumnLineage(childComplexity, args["namespace"].(string), args["name"].(string), args["column"].(string), args["direction"].(*model.LineageDirection), args["depth"].(*int), args["maxNodes"].(*int), args["includeIndirect"].(*bool)), true
 	case "Query.crawlRuns":
 		if e.ComplexityRoot.Query.CrawlRuns == nil {
 			break
@@ -2383,6 +2576,64 @@ func (ec *executionContext) childFields_ColumnChange(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ColumnChange", field.Name)
 }
 
+func (ec *executionContext) childFields_ColumnImpactLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "distance":
+		return ec.fieldContext_ColumnImpactLevel_distance(ctx, field)
+	case "columns":
+		return ec.fieldContext_ColumnImpactLevel_columns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnImpactLevel", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnLineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ColumnLineageEdge_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ColumnLineageEdge_to(ctx, field)
+	case "type":
+		return ec.fieldContext_ColumnLineageEdge_type(ctx, field)
+	case "subtype":
+		return ec.fieldContext_ColumnLineageEdge_subtype(ctx, field)
+	case "indirect":
+		return ec.fieldContext_ColumnLineageEdge_indirect(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnLineageGraph(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_ColumnLineageGraph_start(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ColumnLineageGraph_nodes(ctx, field)
+	case "edges":
+		return ec.fieldContext_ColumnLineageGraph_edges(ctx, field)
+	case "truncated":
+		return ec.fieldContext_ColumnLineageGraph_truncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageGraph", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnLineageNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ColumnLineageNode_id(ctx, field)
+	case "namespace":
+		return ec.fieldContext_ColumnLineageNode_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_ColumnLineageNode_name(ctx, field)
+	case "column":
+		return ec.fieldContext_ColumnLineageNode_column(ctx, field)
+	case "distance":
+		return ec.fieldContext_ColumnLineageNode_distance(ctx, field)
+	case "more":
+		return ec.fieldContext_ColumnLineageNode_more(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageNode", field.Name)
+}
+
 func (ec *executionContext) childFields_ColumnRename(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -2583,6 +2834,20 @@ func (ec *executionContext) childFields_ImpactLevel(ctx context.Context, field g
 		return ec.fieldContext_ImpactLevel_datasets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImpactLevel", field.Name)
+}
+
+func (ec *executionContext) childFields_ImpactedColumn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "namespace":
+		return ec.fieldContext_ImpactedColumn_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_ImpactedColumn_name(ctx, field)
+	case "column":
+		return ec.fieldContext_ImpactedColumn_column(ctx, field)
+	case "owners":
+		return ec.fieldContext_ImpactedColumn_owners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImpactedColumn", field.Name)
 }
 
 func (ec *executionContext) childFields_ImpactedDataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3346,6 +3611,114 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_columnImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "namespace",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespace"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "column",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["column"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "depth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["depth"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "includeIndirect",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeIndirect"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_columnLineage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "namespace",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespace"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "column",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["column"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "direction",
+		func(ctx context.Context, v any) (*model.LineageDirection, error) {
+			return ec.unmarshalOLineageDirection2ᚖalmanacᚋgraphᚋmodelᚐLineageDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["direction"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "depth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["depth"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "maxNodes",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxNodes"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "includeIndirect",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeIndirect"] = arg6
 	return args, nil
 }
 
@@ -4321,6 +4694,424 @@ func (ec *executionContext) fieldContext_ColumnChange_after(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ColumnImpactLevel_distance(ctx context.Context, field graphql.CollectedField, obj *model.ColumnImpactLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnImpactLevel_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnImpactLevel_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnImpactLevel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ColumnImpactLevel_columns(ctx context.Context, field graphql.CollectedField, obj *model.ColumnImpactLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnImpactLevel_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ImpactedColumn) graphql.Marshaler {
+			return ec.marshalNImpactedColumn2ᚕalmanacᚋgraphᚋmodelᚐImpactedColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnImpactLevel_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnImpactLevel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImpactedColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageEdge_to(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageEdge_type(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageEdge_subtype(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_subtype(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subtype, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_subtype(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageEdge_indirect(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageEdge_indirect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indirect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageEdge_indirect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageEdge", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ColumnLineageGraph_start(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageGraph", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageGraph_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ColumnLineageNode) graphql.Marshaler {
+			return ec.marshalNColumnLineageNode2ᚕalmanacᚋgraphᚋmodelᚐColumnLineageNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageGraph_edges(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ColumnLineageEdge) graphql.Marshaler {
+			return ec.marshalNColumnLineageEdge2ᚕalmanacᚋgraphᚋmodelᚐColumnLineageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ColumnLineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ColumnLineageGraph_truncated(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageGraph_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageGraph_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageGraph", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ColumnLineageNode_id(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageNode_namespace(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageNode_name(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageNode_column(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnLineageNode_distance(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ColumnLineageNode_more(ctx context.Context, field graphql.CollectedField, obj *model.ColumnLineageNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnLineageNode_more(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.More, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnLineageNode_more(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ColumnRename_from(ctx context.Context, field graphql.CollectedField, obj *catalog.ColumnRename) (ret graphql.Marshaler) {
@@ -6035,6 +6826,107 @@ func (ec *executionContext) fieldContext_ImpactLevel_datasets(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ImpactedDataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImpactedColumn_namespace(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedColumn_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedColumn_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImpactedColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _ImpactedColumn_name(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedColumn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedColumn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImpactedColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _ImpactedColumn_column(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedColumn_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedColumn_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImpactedColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _ImpactedColumn_owners(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedColumn_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.Owner) graphql.Marshaler {
+			return ec.marshalNSourceOwner2ᚕalmanacᚋcatalogᚐOwnerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedColumn_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImpactedColumn",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceOwner(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7862,6 +8754,94 @@ func (ec *executionContext) fieldContext_Query_impact(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_impact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_columnLineage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_columnLineage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ColumnLineage(ctx, fc.Args["namespace"].(string), fc.Args["name"].(string), fc.Args["column"].(string), fc.Args["direction"].(*model.LineageDirection), fc.Args["depth"].(*int), fc.Args["maxNodes"].(*int), fc.Args["includeIndirect"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnLineageGraph) graphql.Marshaler {
+			return ec.marshalNColumnLineageGraph2ᚖalmanacᚋgraphᚋmodelᚐColumnLineageGraph(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_columnLineage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnLineageGraph(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_columnLineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_columnImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_columnImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ColumnImpact(ctx, fc.Args["namespace"].(string), fc.Args["name"].(string), fc.Args["column"].(string), fc.Args["depth"].(*int), fc.Args["includeIndirect"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ColumnImpactLevel) graphql.Marshaler {
+			return ec.marshalNColumnImpactLevel2ᚕalmanacᚋgraphᚋmodelᚐColumnImpactLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_columnImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnImpactLevel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_columnImpact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12124,6 +13104,203 @@ func (ec *executionContext) _ColumnChange(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var columnImpactLevelImplementors = []string{"ColumnImpactLevel"}
+
+func (ec *executionContext) _ColumnImpactLevel(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnImpactLevel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnImpactLevelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnImpactLevel")
+		case "distance":
+			out.Values[i] = ec._ColumnImpactLevel_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._ColumnImpactLevel_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnLineageEdgeImplementors = []string{"ColumnLineageEdge"}
+
+func (ec *executionContext) _ColumnLineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnLineageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnLineageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnLineageEdge")
+		case "from":
+			out.Values[i] = ec._ColumnLineageEdge_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ColumnLineageEdge_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._ColumnLineageEdge_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subtype":
+			out.Values[i] = ec._ColumnLineageEdge_subtype(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "indirect":
+			out.Values[i] = ec._ColumnLineageEdge_indirect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnLineageGraphImplementors = []string{"ColumnLineageGraph"}
+
+func (ec *executionContext) _ColumnLineageGraph(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnLineageGraph) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnLineageGraphImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnLineageGraph")
+		case "start":
+			out.Values[i] = ec._ColumnLineageGraph_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._ColumnLineageGraph_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._ColumnLineageGraph_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._ColumnLineageGraph_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnLineageNodeImplementors = []string{"ColumnLineageNode"}
+
+func (ec *executionContext) _ColumnLineageNode(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnLineageNode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnLineageNodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnLineageNode")
+		case "id":
+			out.Values[i] = ec._ColumnLineageNode_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "namespace":
+			out.Values[i] = ec._ColumnLineageNode_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ColumnLineageNode_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._ColumnLineageNode_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "distance":
+			out.Values[i] = ec._ColumnLineageNode_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "more":
+			out.Values[i] = ec._ColumnLineageNode_more(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var columnRenameImplementors = []string{"ColumnRename"}
 
 func (ec *executionContext) _ColumnRename(ctx context.Context, sel ast.SelectionSet, obj *catalog.ColumnRename) graphql.Marshaler {
@@ -12779,6 +13956,54 @@ func (ec *executionContext) _ImpactLevel(ctx context.Context, sel ast.SelectionS
 			}
 		case "datasets":
 			out.Values[i] = ec._ImpactLevel_datasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var impactedColumnImplementors = []string{"ImpactedColumn"}
+
+func (ec *executionContext) _ImpactedColumn(ctx context.Context, sel ast.SelectionSet, obj *model.ImpactedColumn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, impactedColumnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImpactedColumn")
+		case "namespace":
+			out.Values[i] = ec._ImpactedColumn_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ImpactedColumn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._ImpactedColumn_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._ImpactedColumn_owners(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13563,6 +14788,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_impact(ctx, field)
+				})
+		case "columnLineage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_columnLineage(ctx, field)
+				})
+		case "columnImpact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_columnImpact(ctx, field)
 				})
 		case "sources":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -15020,7 +16257,7 @@ func (ec *executionContext) marshalNAuditEntryEdge2almanacᚋgraphᚋmodelᚐAud
 }
 
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕalmanacᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AuditEntryEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditEntryEdge2almanacᚋgraphᚋmodelᚐAuditEntryEdge(ctx, sel, v[i])
@@ -15084,7 +16321,7 @@ func (ec *executionContext) marshalNColumn2almanacᚋcatalogᚐDatasetColumn(ctx
 }
 
 func (ec *executionContext) marshalNColumn2ᚕalmanacᚋcatalogᚐDatasetColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.DatasetColumn) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNColumn2almanacᚋcatalogᚐDatasetColumn(ctx, sel, v[i])
@@ -15104,10 +16341,78 @@ func (ec *executionContext) marshalNColumnChange2almanacᚋcatalogᚐColumnChang
 }
 
 func (ec *executionContext) marshalNColumnChange2ᚕalmanacᚋcatalogᚐColumnChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.ColumnChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNColumnChange2almanacᚋcatalogᚐColumnChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNColumnImpactLevel2almanacᚋgraphᚋmodelᚐColumnImpactLevel(ctx context.Context, sel ast.SelectionSet, v model.ColumnImpactLevel) graphql.Marshaler {
+	return ec._ColumnImpactLevel(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNColumnImpactLevel2ᚕalmanacᚋgraphᚋmodelᚐColumnImpactLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ColumnImpactLevel) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnImpactLevel2almanacᚋgraphᚋmodelᚐColumnImpactLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNColumnLineageEdge2almanacᚋgraphᚋmodelᚐColumnLineageEdge(ctx context.Context, sel ast.SelectionSet, v model.ColumnLineageEdge) graphql.Marshaler {
+	return ec._ColumnLineageEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNColumnLineageEdge2ᚕalmanacᚋgraphᚋmodelᚐColumnLineageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ColumnLineageEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnLineageEdge2almanacᚋgraphᚋmodelᚐColumnLineageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNColumnLineageGraph2ᚖalmanacᚋgraphᚋmodelᚐColumnLineageGraph(ctx context.Context, sel ast.SelectionSet, v *model.ColumnLineageGraph) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ColumnLineageGraph!")
+		return graphql.Null
+	}
+	return ec._ColumnLineageGraph(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNColumnLineageNode2almanacᚋgraphᚋmodelᚐColumnLineageNode(ctx context.Context, sel ast.SelectionSet, v model.ColumnLineageNode) graphql.Marshaler {
+	return ec._ColumnLineageNode(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNColumnLineageNode2ᚕalmanacᚋgraphᚋmodelᚐColumnLineageNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ColumnLineageNode) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnLineageNode2almanacᚋgraphᚋmodelᚐColumnLineageNode(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -15124,7 +16429,7 @@ func (ec *executionContext) marshalNColumnRename2almanacᚋcatalogᚐColumnRenam
 }
 
 func (ec *executionContext) marshalNColumnRename2ᚕalmanacᚋcatalogᚐColumnRenameᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.ColumnRename) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNColumnRename2almanacᚋcatalogᚐColumnRename(ctx, sel, v[i])
@@ -15148,7 +16453,7 @@ func (ec *executionContext) marshalNCrawlError2almanacᚋcatalogᚐCrawlError(ct
 }
 
 func (ec *executionContext) marshalNCrawlError2ᚕalmanacᚋcatalogᚐCrawlErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.CrawlError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCrawlError2almanacᚋcatalogᚐCrawlError(ctx, sel, v[i])
@@ -15184,7 +16489,7 @@ func (ec *executionContext) marshalNCrawlRunEdge2almanacᚋgraphᚋmodelᚐCrawl
 }
 
 func (ec *executionContext) marshalNCrawlRunEdge2ᚕalmanacᚋgraphᚋmodelᚐCrawlRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CrawlRunEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCrawlRunEdge2almanacᚋgraphᚋmodelᚐCrawlRunEdge(ctx, sel, v[i])
@@ -15250,7 +16555,7 @@ func (ec *executionContext) marshalNDatasetEdge2almanacᚋgraphᚋmodelᚐDatase
 }
 
 func (ec *executionContext) marshalNDatasetEdge2ᚕalmanacᚋgraphᚋmodelᚐDatasetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DatasetEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDatasetEdge2almanacᚋgraphᚋmodelᚐDatasetEdge(ctx, sel, v[i])
@@ -15292,7 +16597,7 @@ func (ec *executionContext) marshalNForeignKey2almanacᚋgraphᚋmodelᚐForeign
 }
 
 func (ec *executionContext) marshalNForeignKey2ᚕalmanacᚋgraphᚋmodelᚐForeignKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ForeignKey) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNForeignKey2almanacᚋgraphᚋmodelᚐForeignKey(ctx, sel, v[i])
@@ -15326,10 +16631,30 @@ func (ec *executionContext) marshalNImpactLevel2almanacᚋgraphᚋmodelᚐImpact
 }
 
 func (ec *executionContext) marshalNImpactLevel2ᚕalmanacᚋgraphᚋmodelᚐImpactLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ImpactLevel) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNImpactLevel2almanacᚋgraphᚋmodelᚐImpactLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImpactedColumn2almanacᚋgraphᚋmodelᚐImpactedColumn(ctx context.Context, sel ast.SelectionSet, v model.ImpactedColumn) graphql.Marshaler {
+	return ec._ImpactedColumn(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNImpactedColumn2ᚕalmanacᚋgraphᚋmodelᚐImpactedColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ImpactedColumn) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImpactedColumn2almanacᚋgraphᚋmodelᚐImpactedColumn(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -15346,7 +16671,7 @@ func (ec *executionContext) marshalNImpactedDataset2almanacᚋgraphᚋmodelᚐIm
 }
 
 func (ec *executionContext) marshalNImpactedDataset2ᚕalmanacᚋgraphᚋmodelᚐImpactedDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ImpactedDataset) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNImpactedDataset2almanacᚋgraphᚋmodelᚐImpactedDataset(ctx, sel, v[i])
@@ -15380,7 +16705,7 @@ func (ec *executionContext) marshalNLineageEdge2almanacᚋgraphᚋmodelᚐLineag
 }
 
 func (ec *executionContext) marshalNLineageEdge2ᚕalmanacᚋgraphᚋmodelᚐLineageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LineageEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLineageEdge2almanacᚋgraphᚋmodelᚐLineageEdge(ctx, sel, v[i])
@@ -15408,7 +16733,7 @@ func (ec *executionContext) marshalNLineageNode2almanacᚋgraphᚋmodelᚐLineag
 }
 
 func (ec *executionContext) marshalNLineageNode2ᚕalmanacᚋgraphᚋmodelᚐLineageNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LineageNode) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLineageNode2almanacᚋgraphᚋmodelᚐLineageNode(ctx, sel, v[i])
@@ -15428,7 +16753,7 @@ func (ec *executionContext) marshalNOwner2almanacᚋgraphᚋmodelᚐOwner(ctx co
 }
 
 func (ec *executionContext) marshalNOwner2ᚕalmanacᚋgraphᚋmodelᚐOwnerᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Owner) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOwner2almanacᚋgraphᚋmodelᚐOwner(ctx, sel, v[i])
@@ -15464,7 +16789,7 @@ func (ec *executionContext) marshalNOwnerCountEdge2almanacᚋgraphᚋmodelᚐOwn
 }
 
 func (ec *executionContext) marshalNOwnerCountEdge2ᚕalmanacᚋgraphᚋmodelᚐOwnerCountEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OwnerCountEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOwnerCountEdge2almanacᚋgraphᚋmodelᚐOwnerCountEdge(ctx, sel, v[i])
@@ -15525,7 +16850,7 @@ func (ec *executionContext) marshalNPartition2almanacᚋcatalogᚐPartition(ctx 
 }
 
 func (ec *executionContext) marshalNPartition2ᚕalmanacᚋcatalogᚐPartitionᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Partition) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPartition2almanacᚋcatalogᚐPartition(ctx, sel, v[i])
@@ -15545,7 +16870,7 @@ func (ec *executionContext) marshalNProperty2almanacᚋgraphᚋmodelᚐProperty(
 }
 
 func (ec *executionContext) marshalNProperty2ᚕalmanacᚋgraphᚋmodelᚐPropertyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Property) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProperty2almanacᚋgraphᚋmodelᚐProperty(ctx, sel, v[i])
@@ -15565,7 +16890,7 @@ func (ec *executionContext) marshalNQualityCheck2almanacᚋcatalogᚐSourceCheck
 }
 
 func (ec *executionContext) marshalNQualityCheck2ᚕalmanacᚋcatalogᚐSourceCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.SourceCheck) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNQualityCheck2almanacᚋcatalogᚐSourceCheck(ctx, sel, v[i])
@@ -15585,7 +16910,7 @@ func (ec *executionContext) marshalNReverseForeignKey2almanacᚋgraphᚋmodelᚐ
 }
 
 func (ec *executionContext) marshalNReverseForeignKey2ᚕalmanacᚋgraphᚋmodelᚐReverseForeignKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ReverseForeignKey) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReverseForeignKey2almanacᚋgraphᚋmodelᚐReverseForeignKey(ctx, sel, v[i])
@@ -15625,7 +16950,7 @@ func (ec *executionContext) marshalNSchemaVersionEdge2almanacᚋgraphᚋmodelᚐ
 }
 
 func (ec *executionContext) marshalNSchemaVersionEdge2ᚕalmanacᚋgraphᚋmodelᚐSchemaVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SchemaVersionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSchemaVersionEdge2almanacᚋgraphᚋmodelᚐSchemaVersionEdge(ctx, sel, v[i])
@@ -15645,7 +16970,7 @@ func (ec *executionContext) marshalNSearchColumnHit2almanacᚋgraphᚋmodelᚐSe
 }
 
 func (ec *executionContext) marshalNSearchColumnHit2ᚕalmanacᚋgraphᚋmodelᚐSearchColumnHitᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchColumnHit) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchColumnHit2almanacᚋgraphᚋmodelᚐSearchColumnHit(ctx, sel, v[i])
@@ -15673,7 +16998,7 @@ func (ec *executionContext) marshalNSearchEdge2almanacᚋgraphᚋmodelᚐSearchE
 }
 
 func (ec *executionContext) marshalNSearchEdge2ᚕalmanacᚋgraphᚋmodelᚐSearchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchEdge2almanacᚋgraphᚋmodelᚐSearchEdge(ctx, sel, v[i])
@@ -15693,7 +17018,7 @@ func (ec *executionContext) marshalNSearchFacet2almanacᚋgraphᚋmodelᚐSearch
 }
 
 func (ec *executionContext) marshalNSearchFacet2ᚕalmanacᚋgraphᚋmodelᚐSearchFacetᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchFacet) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchFacet2almanacᚋgraphᚋmodelᚐSearchFacet(ctx, sel, v[i])
@@ -15713,7 +17038,7 @@ func (ec *executionContext) marshalNSearchFacetValue2almanacᚋgraphᚋmodelᚐS
 }
 
 func (ec *executionContext) marshalNSearchFacetValue2ᚕalmanacᚋgraphᚋmodelᚐSearchFacetValueᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchFacetValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchFacetValue2almanacᚋgraphᚋmodelᚐSearchFacetValue(ctx, sel, v[i])
@@ -15751,7 +17076,7 @@ func (ec *executionContext) marshalNSource2almanacᚋcatalogᚋstoreᚐSource(ct
 }
 
 func (ec *executionContext) marshalNSource2ᚕalmanacᚋcatalogᚋstoreᚐSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []store.Source) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSource2almanacᚋcatalogᚋstoreᚐSource(ctx, sel, v[i])
@@ -15771,7 +17096,7 @@ func (ec *executionContext) marshalNSourceColumn2almanacᚋcatalogᚐColumn(ctx 
 }
 
 func (ec *executionContext) marshalNSourceColumn2ᚕalmanacᚋcatalogᚐColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Column) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSourceColumn2almanacᚋcatalogᚐColumn(ctx, sel, v[i])
@@ -15791,7 +17116,7 @@ func (ec *executionContext) marshalNSourceFacts2almanacᚋcatalogᚐSourceFacts(
 }
 
 func (ec *executionContext) marshalNSourceFacts2ᚕalmanacᚋcatalogᚐSourceFactsᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.SourceFacts) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSourceFacts2almanacᚋcatalogᚐSourceFacts(ctx, sel, v[i])
@@ -15811,7 +17136,7 @@ func (ec *executionContext) marshalNSourceOwner2almanacᚋcatalogᚐOwner(ctx co
 }
 
 func (ec *executionContext) marshalNSourceOwner2ᚕalmanacᚋcatalogᚐOwnerᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Owner) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSourceOwner2almanacᚋcatalogᚐOwner(ctx, sel, v[i])
@@ -15831,7 +17156,7 @@ func (ec *executionContext) marshalNSourcedText2almanacᚋgraphᚋmodelᚐSource
 }
 
 func (ec *executionContext) marshalNSourcedText2ᚕalmanacᚋgraphᚋmodelᚐSourcedTextᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SourcedText) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSourcedText2almanacᚋgraphᚋmodelᚐSourcedText(ctx, sel, v[i])
@@ -15894,7 +17219,7 @@ func (ec *executionContext) marshalNTag2almanacᚋgraphᚋmodelᚐTag(ctx contex
 }
 
 func (ec *executionContext) marshalNTag2ᚕalmanacᚋgraphᚋmodelᚐTagᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Tag) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTag2almanacᚋgraphᚋmodelᚐTag(ctx, sel, v[i])
@@ -15930,7 +17255,7 @@ func (ec *executionContext) marshalNTagCountEdge2almanacᚋgraphᚋmodelᚐTagCo
 }
 
 func (ec *executionContext) marshalNTagCountEdge2ᚕalmanacᚋgraphᚋmodelᚐTagCountEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TagCountEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTagCountEdge2almanacᚋgraphᚋmodelᚐTagCountEdge(ctx, sel, v[i])
@@ -15969,7 +17294,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -16013,7 +17338,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -16041,7 +17366,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -16069,7 +17394,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -16306,7 +17631,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -16325,7 +17650,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -16344,7 +17669,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -16363,7 +17688,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
