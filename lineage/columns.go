@@ -256,13 +256,7 @@ type ColumnSubgraph struct {
 // terminates on cycles (each column is visited once per direction) and
 // returns catalog.ErrNotFound for a column no lineage names.
 func (g *Graph) TraverseColumns(q ColumnQuery) (ColumnSubgraph, error) {
-	if q.Depth <= 0 {
-		q.Depth = DefaultDepth
-	}
-	q.Depth = min(q.Depth, MaxDepth)
-	if q.MaxNodes <= 0 {
-		q.MaxNodes = DefaultMaxNodes
-	}
+	q.Depth, q.MaxNodes = bounds(q.Depth, q.MaxNodes)
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	start, ok := g.startColumn(q.Start)

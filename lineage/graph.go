@@ -243,17 +243,23 @@ type Subgraph struct {
 	Truncated bool
 }
 
+// bounds applies the defaults and the ceiling to a traversal's depth and
+// node cap, the same for datasets and columns.
+func bounds(depth, maxNodes int) (int, int) {
+	if depth <= 0 {
+		depth = DefaultDepth
+	}
+	if maxNodes <= 0 {
+		maxNodes = DefaultMaxNodes
+	}
+	return min(depth, MaxDepth), maxNodes
+}
+
 // Traverse returns the lineage around q.Start. It terminates on cycles
 // (each node is visited once) and returns catalog.ErrNotFound for a
 // dataset no job names.
 func (g *Graph) Traverse(q Query) (Subgraph, error) {
-	if q.Depth <= 0 {
-		q.Depth = DefaultDepth
-	}
-	q.Depth = min(q.Depth, MaxDepth)
-	if q.MaxNodes <= 0 {
-		q.MaxNodes = DefaultMaxNodes
-	}
+	q.Depth, q.MaxNodes = bounds(q.Depth, q.MaxNodes)
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	start, ok := g.dsIndex[q.Start]
