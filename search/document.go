@@ -15,7 +15,7 @@ import (
 // mappingVersion changes whenever the mapping, the analyzers or the
 // document layout change; an index built with another version is rebuilt
 // on open.
-const mappingVersion = "almanac-search-6"
+const mappingVersion = "almanac-search-7"
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.
@@ -271,8 +271,14 @@ func newMapping() mapping.IndexMapping {
 	add(fColumns, text(nameAnalyzer, true))
 	add(fMeta, text(nameAnalyzer, false))
 	add(fText, text(textAnalyzer, true))
-	add(fExact, keyword(false))
+	// The whole-name fields are scored (they carry the exact-match
+	// boosts), so they keep frequencies and norms: without them bleve's
+	// tf-idf is 0 × +Inf, and every exact match scored NaN.
+	exact := keyword(false)
+	exact.SkipFreqNorm = false
+	add(fExact, exact)
 	colExact := keyword(false)
+	colExact.SkipFreqNorm = false
 	colExact.Analyzer = linesAnalyzer
 	add(fColExact, colExact)
 	add(fPlatform, keyword(true))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,8 +56,9 @@ func readRankCases(t *testing.T) []rankCase {
 func shortName(name string) string { return strings.TrimPrefix(name, "warehouse.") }
 
 // TestRank is the relevance suite: each query of testdata/rank.txt over
-// the fixed corpus must return its expected first results in order, and
-// the top five of every query are compared with testdata/rank.golden.
+// the fixed corpus must return its expected first results in order, every
+// hit with a finite score (exact and typo passes), and the top five of
+// every query are compared with testdata/rank.golden.
 func TestRank(t *testing.T) {
 	x := buildCorpus(t)
 	cases := readRankCases(t)
@@ -81,6 +83,10 @@ func TestRank(t *testing.T) {
 			golden.WriteString("(typo tolerance)\n")
 		}
 		for i, h := range res.Hits {
+			if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
+				// Hits beyond the first page are chosen by score.
+				t.Errorf("rank.txt:%d: %q: %s has score %v", c.line, c.query, h.Key.Name, h.Score)
+			}
 			got = append(got, shortName(h.Key.Name))
 			fmt.Fprintf(&golden, "%d. %s  [%s]", i+1, h.Name.Marked(), strings.Join(h.Matched, ", "))
 			for _, c := range h.Columns {
