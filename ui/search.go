@@ -29,6 +29,9 @@ type searchView struct {
 	Error    string
 	Warnings []string
 	Fuzzy    bool
+	// Common are words so frequent in some fields that they were matched
+	// only where they are rare (search.Results.Common).
+	Common   []string
 	Total    int
 	From, To int
 	Hits     []searchHit
@@ -101,6 +104,7 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		IncludeRemoved: removed,
 		Warnings:       q.Warnings,
 		Fuzzy:          res.Fuzzy,
+		Common:         res.Common,
 		Total:          res.Total,
 		RemovedLink:    searchURL(q, !removed, 1),
 	}

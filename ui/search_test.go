@@ -1,6 +1,10 @@
 package ui
 
 import (
+	"context"
+	"fmt"
+
+	"almanac/catalog"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -154,5 +158,46 @@ func TestSearchWithoutIndex(t *testing.T) {
 	}
 	if r := p.get(t, "/search?q=x"); r.status != http.StatusSeeOther {
 		t.Errorf("GET /search without index: %d, want 303", r.status)
+	}
+}
+
+// TestSearchCommonWordNote checks that a word found in too many datasets'
+// columns to match there is reported on the page with how to
+// narrow instead, and that a rare word gets no such note.
+func TestSearchCommonWordNote(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, func(o *Options) {
+		// More than search's floor of 1,000 datasets hold a "ledger" column;
+		// one dataset has it in its name.
+		h := catalog.Harvest{}
+		for i := range 1050 {
+			h.Datasets = append(h.Datasets, catalog.DatasetFacts{
+				Key: catalog.Key{Namespace: "postgres://bulk:5432", Name: fmt.Sprintf("bulk.s.t%04d", i)}, Platform: "postgres",
+				Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "ledger", Ordinal: 1, Type: "text"}},
+			})
+		}
+		h.Datasets = append(h.Datasets, catalog.DatasetFacts{
+			Key: catalog.Key{Namespace: "postgres://bulk:5432", Name: "bulk.s.ledger_summary"}, Platform: "postgres", Kind: catalog.KindTable,
+		})
+		if _, err := o.Store.Crawl(t.Context(), "postgres:bulk", func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+			t.Fatal(err)
+		}
+		x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), o.Store, search.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		o.Search = x
+	})
+	r := p.get(t, "/search?q=ledger")
+	if r.status != 200 || !strings.Contains(r.body, "matched only where it is rare") || !strings.Contains(r.body, "ledger_summary") {
+		t.Fatalf("status %d, no common-word note or no name match:\n%s", r.status, r.body)
+	}
+	if strings.Contains(r.body, "bulk.s.t0001") {
+		t.Errorf("the common word matched in column names")
+	}
+	r = p.get(t, "/search?q=summary")
+	if strings.Contains(r.body, "matched only where it is rare") {
+		t.Errorf("a rare word got the common-word note")
 	}
 }
