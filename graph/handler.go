@@ -23,11 +23,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
+	"almanac/graph/graphiql"
 	"almanac/lineage"
 	"almanac/search"
 )
@@ -72,9 +72,10 @@ func DevAuthenticator(login string) func(*http.Request) (catalog.Principal, bool
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
-// GET and POST: a browser's GET (Accept: text/html) gets GraphiQL, any
-// other GET runs the query in its URL parameters, a POST runs the query in
-// its JSON body.
+// GET and POST, and at /graphql/assets/ for GET: a browser's GET (Accept:
+// text/html) gets GraphiQL, which loads its scripts and stylesheets from
+// /graphql/assets/, any other GET runs the query in its URL parameters, a
+// POST runs the query in its JSON body.
 func NewHandler(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -107,17 +108,19 @@ func NewHandler(opts Options) http.Handler {
 	srv.SetErrorPresenter(errorPresenter(opts.Logger))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 
-	return &endpoint{opts: opts, api: srv, graphiql: playground.Handler("Almanac GraphQL", "/graphql")}
+	return &endpoint{opts: opts, api: srv, graphiql: graphiql.New("/graphql")}
 }
 
 type endpoint struct {
 	opts     Options
 	api      http.Handler
-	graphiql http.Handler
+	graphiql *graphiql.Handler
 }
 
 func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && r.URL.Query().Get("query") == "" && r.URL.Query().Get("extensions") == "" && acceptsHTML(r) {
+	switch {
+	case h.graphiql.IsAsset(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead),
+		r.Method == http.MethodGet && r.URL.Query().Get("query") == "" && r.URL.Query().Get("extensions") == "" && acceptsHTML(r):
 		h.graphiql.ServeHTTP(w, r)
 		return
 	}

@@ -165,6 +165,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.R
 	mux := http.NewServeMux()
 	mux.Handle("GET /graphql", api)
 	mux.Handle("POST /graphql", api)
+	mux.Handle("GET /graphql/assets/", api) // GraphiQL's scripts and stylesheets
 	// Marquez-compatible lineage reads, for tools written for Marquez.
 	reader := olapi.NewReader(lg, st)
 	mux.Handle("GET /api/v1/lineage", reader.GetLineage())
