@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -18,7 +19,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
 	"almanac/graph"
+	"almanac/search"
 )
 
 // TestNoNPlusOne counts the SQL statements of listing pages of datasets
@@ -477,5 +481,38 @@ func TestListsWithoutResolversMarshalInline(t *testing.T) {
 	n, hits = created(`{ search(query: "warehouse") { edges { node { name dataset { owners { name } tags { name } } } } } }`)
 	if hits < 3 || n < uint64(2*hits) {
 		t.Errorf("a search with datasets' owners and tags (%d hits) started %d goroutines, want at least %d: the loaders are no longer called concurrently", hits, n, 2*hits)
+	}
+}
+
+// TestSearchCommonWords checks that search reports the words it matched
+// only where they are rare.
+func TestSearchCommonWords(t *testing.T) {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	h := catalog.Harvest{}
+	for i := range 1050 { // above search's floor of 1,000 datasets
+		h.Datasets = append(h.Datasets, catalog.DatasetFacts{
+			Key: catalog.Key{Namespace: fixtureNS, Name: fmt.Sprintf("bulk.s.t%04d", i)}, Platform: "postgres",
+			Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "ledger", Ordinal: 1, Type: "text"}},
+		})
+	}
+	h.Datasets = append(h.Datasets, catalog.DatasetFacts{Key: catalog.Key{Namespace: fixtureNS, Name: "bulk.s.ledger_summary"}, Platform: "postgres", Kind: catalog.KindTable})
+	if _, err := st.Crawl(t.Context(), "postgres:bulk", func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), st, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	e := &env{url: newHTTPServer(t, graph.NewHandler(graph.Options{Store: st, Search: idx})) + "/graphql"}
+	for q, want := range map[string]string{
+		"ledger":  `{"search":{"totalCount":1,"commonWords":["ledger"]}}`,
+		"summary": `{"search":{"totalCount":1,"commonWords":[]}}`,
+	} {
+		r := e.post(t, `query($q: String!) { search(query: $q) { totalCount commonWords } }`, map[string]any{"q": q})
+		if len(r.Errors) > 0 || string(r.Data) != want {
+			t.Errorf("%q: errors %+v, data %s, want %s", q, r.Errors, r.Data, want)
+		}
 	}
 }

@@ -388,12 +388,13 @@ type ComplexityRoot struct {
 	}
 
 	SearchConnection struct {
-		Edges      func(childComplexity int) int
-		Facets     func(childComplexity int) int
-		Fuzzy      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
-		Warnings   func(childComplexity int) int
+		CommonWords func(childComplexity int) int
+		Edges       func(childComplexity int) int
+		Facets      func(childComplexity int) int
+		Fuzzy       func(childComplexity int) int
+		PageInfo    func(childComplexity int) int
+		TotalCount  func(childComplexity int) int
+		Warnings    func(childComplexity int) int
 	}
 
 	SearchEdge struct {
@@ -1983,6 +1984,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SearchColumnHit.Name(childComplexity), true
 
+	case "SearchConnection.commonWords":
+		if e.ComplexityRoot.SearchConnection.CommonWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchConnection.CommonWords(childComplexity), true
 	case "SearchConnection.edges":
 		if e.ComplexityRoot.SearchConnection.Edges == nil {
 			break
@@ -3134,6 +3141,8 @@ func (ec *executionContext) childFields_SearchConnection(ctx context.Context, fi
 		return ec.fieldContext_SearchConnection_fuzzy(ctx, field)
 	case "warnings":
 		return ec.fieldContext_SearchConnection_warnings(ctx, field)
+	case "commonWords":
+		return ec.fieldContext_SearchConnection_commonWords(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchConnection", field.Name)
 }
@@ -9971,6 +9980,29 @@ func (ec *executionContext) fieldContext_SearchConnection_warnings(_ context.Con
 	return graphql.NewScalarFieldContext("SearchConnection", field, false, false, "String")
 }
 
+func (ec *executionContext) _SearchConnection_commonWords(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchConnection_commonWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommonWords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchConnection_commonWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchConnection", field, false, false, "String")
+}
+
 func (ec *executionContext) _SearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15194,6 +15226,11 @@ func (ec *executionContext) _SearchConnection(ctx context.Context, sel ast.Selec
 			}
 		case "warnings":
 			out.Values[i] = ec._SearchConnection_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commonWords":
+			out.Values[i] = ec._SearchConnection_commonWords(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

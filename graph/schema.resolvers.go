@@ -374,7 +374,7 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 			byID[ds[i].ID] = &ds[i]
 		}
 	}
-	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings}
+	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings, CommonWords: nonNil(res.Common)}
 	if c.Warnings == nil {
 		c.Warnings = []string{}
 	}

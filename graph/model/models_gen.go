@@ -267,6 +267,9 @@ type SearchConnection struct {
 	Fuzzy bool `json:"fuzzy"`
 	// What the query parser took literally or dropped, and why.
 	Warnings []string `json:"warnings"`
+	// Query words so frequent in some fields (a word in most column names, say)
+	// that they were matched only in the fields where they are rare.
+	CommonWords []string `json:"commonWords"`
 }
 
 type SearchEdge struct {
