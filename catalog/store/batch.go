@@ -33,32 +33,96 @@ func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Datas
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	type loaded struct {
-		key      catalog.Key
-		created  time.Time
-		removed  *time.Time
-		facts    []catalog.SourceFacts
-		bySource map[string]int
-	}
-	byID := make(map[int64]*loaded, len(ids))
-	// facts returns the facts of a source on a dataset, adding them if the
-	// source has columns or owners but no facts row (ingest never does that;
-	// keep the facts rather than lose them).
-	facts := func(id int64, source string) *catalog.DatasetFacts {
-		l := byID[id]
-		if l == nil {
-			return &catalog.DatasetFacts{} // the dataset went between statements
-		}
-		i, ok := l.bySource[source]
-		if !ok {
-			i = len(l.facts)
-			l.facts = append(l.facts, catalog.SourceFacts{Source: source, DatasetFacts: catalog.DatasetFacts{Key: l.key}})
-			l.bySource[source] = i
-		}
-		return &l.facts[i].DatasetFacts
-	}
-
 	b := &pgx.Batch{}
+	set := queueDatasets(b, ids)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return set.merged(ids), nil
+}
+
+// loadedSet gathers the rows of many datasets as the statements of a
+// batch return them, to merge them once the batch is done.
+type loadedSet map[int64]*loaded
+
+// loaded is one dataset of a loadedSet: its row and its facts by source.
+type loaded struct {
+	key      catalog.Key
+	created  time.Time
+	removed  *time.Time
+	facts    []catalog.SourceFacts
+	bySource map[string]int
+}
+
+// add records the row of a dataset, once however many times it is called
+// (a join repeats it on every row of facts). removed is copied: the
+// caller may scan the next row into it.
+func (s loadedSet) add(id int64, key catalog.Key, created time.Time, removed *time.Time) *loaded {
+	if l := s[id]; l != nil {
+		return l
+	}
+	l := &loaded{key: key, created: created, removed: clonePtr(removed), bySource: map[string]int{}}
+	s[id] = l
+	return l
+}
+
+// addFacts records a source's facts row on a dataset added before, and
+// drops it otherwise (the dataset went between statements). f.RemovedAt is
+// copied, as removed is by add.
+func (s loadedSet) addFacts(id int64, f catalog.SourceFacts) {
+	l := s[id]
+	if l == nil {
+		return
+	}
+	f.Key, f.RemovedAt = l.key, clonePtr(f.RemovedAt)
+	l.bySource[f.Source] = len(l.facts)
+	l.facts = append(l.facts, f)
+}
+
+// facts returns the facts of a source on a dataset, for its columns,
+// owners and tags to be added to. It adds them if the source has columns
+// or owners but no facts row (ingest never does that; keep the facts
+// rather than lose them).
+func (s loadedSet) facts(id int64, source string) *catalog.DatasetFacts {
+	l := s[id]
+	if l == nil {
+		return &catalog.DatasetFacts{} // the dataset went between statements
+	}
+	i, ok := l.bySource[source]
+	if !ok {
+		i = len(l.facts)
+		l.facts = append(l.facts, catalog.SourceFacts{Source: source, DatasetFacts: catalog.DatasetFacts{Key: l.key}})
+		l.bySource[source] = i
+	}
+	return &l.facts[i].DatasetFacts
+}
+
+// merged returns the datasets of the set merged across sources, in the
+// order of ids, leaving out ids of no dataset.
+func (s loadedSet) merged(ids []int64) []catalog.Dataset {
+	out := make([]catalog.Dataset, 0, len(s))
+	for _, id := range ids {
+		if l := s[id]; l != nil {
+			out = append(out, catalog.Merge(id, l.key, l.created, l.removed, l.facts))
+		}
+	}
+	return out
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// queueDatasets queues the five statements that read the datasets with
+// the given ids and all the facts of every source on them (Referenced
+// aside), and returns the set they fill in when the batch runs. It is the
+// one definition of how the catalog reads a whole dataset.
+func queueDatasets(b *pgx.Batch, ids []int64) loadedSet {
+	set := make(loadedSet, len(ids))
 	b.Queue(`
 		SELECT d.id, d.namespace, d.name, d.created_at, d.removed_at,
 		       f.source, f.platform, f.kind, f.description, f.definition, f.row_estimate, f.size_bytes,
@@ -82,19 +146,14 @@ func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Datas
 				&source, &platform, &kind, &desc, &def, &rowEst, &size, &partKey, &parts, &props, &factUpdated, &factRemoved); err != nil {
 				return err
 			}
-			l := byID[id]
-			if l == nil {
-				l = &loaded{key: key, created: created, removed: removed, bySource: map[string]int{}}
-				byID[id] = l
-			}
+			set.add(id, key, created, removed)
 			if source == nil {
 				continue // a dataset without facts
 			}
-			l.bySource[*source] = len(l.facts)
-			l.facts = append(l.facts, catalog.SourceFacts{
+			set.addFacts(id, catalog.SourceFacts{
 				Source: *source, UpdatedAt: *factUpdated, RemovedAt: factRemoved,
 				DatasetFacts: catalog.DatasetFacts{
-					Key: key, Platform: *platform, Kind: catalog.Kind(*kind), Description: *desc, Definition: *def,
+					Platform: *platform, Kind: catalog.Kind(*kind), Description: *desc, Definition: *def,
 					RowEstimate: rowEst, SizeBytes: size, PartitionKey: *partKey, Partitions: parts, Properties: props,
 				},
 			})
@@ -110,7 +169,7 @@ func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Datas
 			c   catalog.Column
 		)
 		_, err := pgx.ForEachRow(rows, []any{&id, &src, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
-			f := facts(id, src)
+			f := set.facts(id, src)
 			f.Columns = append(f.Columns, c)
 			return nil
 		})
@@ -125,23 +184,14 @@ func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Datas
 			fk  catalog.ForeignKey
 		)
 		_, err := pgx.ForEachRow(rows, []any{&id, &src, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
-			f := facts(id, src)
+			f := set.facts(id, src)
 			f.ForeignKeys = append(f.ForeignKeys, fk)
 			return nil
 		})
 		return err
 	})
-	queueOwnersAndTags(b, ids, facts)
-	if err := q.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	out := make([]catalog.Dataset, 0, len(byID))
-	for _, id := range ids {
-		if l := byID[id]; l != nil {
-			out = append(out, catalog.Merge(id, l.key, l.created, l.removed, l.facts))
-		}
-	}
-	return out, nil
+	queueOwnersAndTags(b, ids, set.facts)
+	return set
 }
 
 // DatasetIDs returns the ids of the datasets with the given keys; keys of

@@ -229,6 +229,33 @@ func (s *Store) lookup(ctx context.Context, source string, batch []*prepared) er
 	return nil
 }
 
+// createMissing inserts into table (datasets or jobs, both keyed by
+// namespace and name) the rows of the keys nss[i], names[i] that are not
+// there yet, then sets the id of each key on at(i). Another ingest may
+// create some of them at the same time: ON CONFLICT keeps theirs, and the
+// select after finds their ids.
+func createMissing(ctx context.Context, tx pgx.Tx, table string, nss, names []string, now time.Time, at func(i int) *prior) error {
+	t := pgx.Identifier{table}.Sanitize()
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO `+t+` (namespace, name, created_at, updated_at)
+		SELECT namespace, name, $3, $3 FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		ON CONFLICT (namespace, name) DO NOTHING`, nss, names, now); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT k.i, t.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(namespace, name, i)
+		JOIN `+t+` t ON t.namespace = k.namespace AND t.name = k.name`, nss, names)
+	if err != nil {
+		return err
+	}
+	var (
+		i  int
+		id int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&i, &id}, func() error { at(i - 1).id = id; return nil })
+	return err
+}
+
 func keyArrays(batch []*prepared) (nss, names []string) {
 	nss, names = make([]string, len(batch)), make([]string, len(batch))
 	for i, p := range batch {
@@ -251,23 +278,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 	}
 	if len(fresh) > 0 {
 		nss, names := keyArrays(fresh)
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO datasets (namespace, name, created_at, updated_at)
-			SELECT namespace, name, $3, $3 FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-			ON CONFLICT (namespace, name) DO NOTHING`, nss, names, now); err != nil {
-			return fmt.Errorf("create datasets: %w", err)
-		}
-		rows, err := tx.Query(ctx, `
-			SELECT k.i, d.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(namespace, name, i)
-			JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name`, nss, names)
-		if err != nil {
-			return fmt.Errorf("create datasets: %w", err)
-		}
-		var (
-			i  int
-			id int64
-		)
-		if _, err := pgx.ForEachRow(rows, []any{&i, &id}, func() error { fresh[i-1].id = id; return nil }); err != nil {
+		if err := createMissing(ctx, tx, "datasets", nss, names, now, func(i int) *prior { return &fresh[i].prior }); err != nil {
 			return fmt.Errorf("create datasets: %w", err)
 		}
 	}

@@ -149,23 +149,7 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 		now := s.now()
 		if len(fresh) > 0 {
 			nss, names := jobKeyArrays(fresh)
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO jobs (namespace, name, created_at, updated_at)
-				SELECT namespace, name, $3, $3 FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-				ON CONFLICT (namespace, name) DO NOTHING`, nss, names, now); err != nil {
-				return fmt.Errorf("create jobs: %w", err)
-			}
-			rows, err := tx.Query(ctx, `
-				SELECT k.i, j.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(namespace, name, i)
-				JOIN jobs j ON j.namespace = k.namespace AND j.name = k.name`, nss, names)
-			if err != nil {
-				return fmt.Errorf("create jobs: %w", err)
-			}
-			var (
-				i  int
-				id int64
-			)
-			if _, err := pgx.ForEachRow(rows, []any{&i, &id}, func() error { fresh[i-1].id = id; return nil }); err != nil {
+			if err := createMissing(ctx, tx, "jobs", nss, names, now, func(i int) *prior { return &fresh[i].prior }); err != nil {
 				return fmt.Errorf("create jobs: %w", err)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,129 +12,41 @@ import (
 
 // Dataset returns a dataset with the facts of every source, merged.
 func (s *Store) Dataset(ctx context.Context, key catalog.Key) (catalog.Dataset, error) {
-	var (
-		id               int64
-		created, updated time.Time
-		removed          *time.Time
-	)
-	err := s.pool.QueryRow(ctx, `
-		SELECT id, created_at, updated_at, removed_at FROM datasets WHERE namespace = $1 AND name = $2`,
-		key.Namespace, key.Name).Scan(&id, &created, &updated, &removed)
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT id FROM datasets WHERE namespace = $1 AND name = $2`, key.Namespace, key.Name).Scan(&id)
 	if err != nil {
 		return catalog.Dataset{}, fmt.Errorf("get dataset %s: %w", key, translate(err))
 	}
-	return s.load(ctx, id, key, created, removed)
+	d, err := s.load(ctx, id)
+	if err != nil {
+		return catalog.Dataset{}, fmt.Errorf("get dataset %s: %w", key, err)
+	}
+	return d, nil
 }
 
 // DatasetByID returns a dataset by its internal id.
 func (s *Store) DatasetByID(ctx context.Context, id int64) (catalog.Dataset, error) {
-	var (
-		key     catalog.Key
-		created time.Time
-		removed *time.Time
-	)
-	err := s.pool.QueryRow(ctx, `
-		SELECT namespace, name, created_at, removed_at FROM datasets WHERE id = $1`,
-		id).Scan(&key.Namespace, &key.Name, &created, &removed)
+	d, err := s.load(ctx, id)
 	if err != nil {
-		return catalog.Dataset{}, fmt.Errorf("get dataset %d: %w", id, translate(err))
+		return catalog.Dataset{}, fmt.Errorf("get dataset %d: %w", id, err)
 	}
-	return s.load(ctx, id, key, created, removed)
+	return d, nil
 }
 
-// load reads every source's facts of one dataset in one round trip.
-func (s *Store) load(ctx context.Context, id int64, key catalog.Key, created time.Time, removed *time.Time) (catalog.Dataset, error) {
+// load reads one dataset as DatasetsByIDs does, and the foreign keys that
+// point at it too, in one round trip.
+func (s *Store) load(ctx context.Context, id int64) (catalog.Dataset, error) {
 	b := &pgx.Batch{}
-	var facts []catalog.SourceFacts
-	bySource := map[string]*catalog.DatasetFacts{}
-	get := func(source string) *catalog.DatasetFacts {
-		if f := bySource[source]; f != nil {
-			return f
-		}
-		// A source with columns or owners but no dataset row cannot
-		// happen through ingest; keep the facts rather than lose them.
-		facts = append(facts, catalog.SourceFacts{Source: source})
-		f := &facts[len(facts)-1].DatasetFacts
-		bySource[source] = f
-		return f
-	}
-	b.Queue(`
-		SELECT source, platform, kind, description, definition, row_estimate, size_bytes,
-		       partition_key, partitions, properties, updated_at, removed_at
-		FROM dataset_facts WHERE dataset_id = $1 ORDER BY source`, id).Query(func(rows pgx.Rows) error {
-		var err error
-		facts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.SourceFacts, error) {
-			var f catalog.SourceFacts
-			err := row.Scan(&f.Source, &f.Platform, &f.Kind, &f.Description, &f.Definition, &f.RowEstimate, &f.SizeBytes,
-				&f.PartitionKey, &f.Partitions, &f.Properties, &f.UpdatedAt, &f.RemovedAt)
-			f.Key = key
-			return f, err
-		})
-		// Index after collecting: the slice no longer grows.
-		for i := range facts {
-			bySource[facts[i].Source] = &facts[i].DatasetFacts
-		}
-		return err
-	})
-	b.Queue(`
-		SELECT source, name, ordinal, data_type, nullable, default_expr, description, primary_key
-		FROM columns WHERE dataset_id = $1 ORDER BY source, ordinal, name`, id).Query(func(rows pgx.Rows) error {
-		var (
-			src string
-			c   catalog.Column
-		)
-		_, err := pgx.ForEachRow(rows, []any{&src, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
-			f := get(src)
-			f.Columns = append(f.Columns, c)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`
-		SELECT source, name, columns, target_namespace, target_name, target_columns
-		FROM foreign_keys WHERE dataset_id = $1 ORDER BY source, name`, id).Query(func(rows pgx.Rows) error {
-		var (
-			src string
-			fk  catalog.ForeignKey
-		)
-		_, err := pgx.ForEachRow(rows, []any{&src, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
-			f := get(src)
-			f.ForeignKeys = append(f.ForeignKeys, fk)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`
-		SELECT source, owner, owner_kind, ownership_type
-		FROM owners WHERE dataset_id = $1 ORDER BY source, owner`, id).Query(func(rows pgx.Rows) error {
-		var (
-			src string
-			o   catalog.Owner
-		)
-		_, err := pgx.ForEachRow(rows, []any{&src, &o.Name, &o.Kind, &o.Type}, func() error {
-			f := get(src)
-			f.Owners = append(f.Owners, o)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT source, tag FROM tags WHERE dataset_id = $1 ORDER BY source, tag`, id).Query(func(rows pgx.Rows) error {
-		var src, tag string
-		_, err := pgx.ForEachRow(rows, []any{&src, &tag}, func() error {
-			f := get(src)
-			f.Tags = append(f.Tags, tag)
-			return nil
-		})
-		return err
-	})
+	set := queueDatasets(b, []int64{id})
 	var referenced []catalog.Sourced[catalog.ReverseKey]
 	b.Queue(`
 		SELECT d.namespace, d.name, fk.name, fk.columns, fk.target_columns, fk.source, df.updated_at
-		FROM foreign_keys fk
+		FROM datasets t
+		JOIN foreign_keys fk ON fk.target_namespace = t.namespace AND fk.target_name = t.name
 		JOIN datasets d ON d.id = fk.dataset_id
 		JOIN dataset_facts df ON df.dataset_id = fk.dataset_id AND df.source = fk.source
-		WHERE fk.target_namespace = $1 AND fk.target_name = $2 AND df.removed_at IS NULL
-		ORDER BY d.name, fk.name`, key.Namespace, key.Name).Query(func(rows pgx.Rows) error {
+		WHERE t.id = $1 AND df.removed_at IS NULL
+		ORDER BY d.name, fk.name`, id).Query(func(rows pgx.Rows) error {
 		var r catalog.Sourced[catalog.ReverseKey]
 		_, err := pgx.ForEachRow(rows, []any{&r.Value.From.Namespace, &r.Value.From.Name, &r.Value.Name, &r.Value.Columns, &r.Value.TargetCol, &r.Source, &r.UpdatedAt}, func() error {
 			referenced = append(referenced, r)
@@ -144,11 +55,14 @@ func (s *Store) load(ctx context.Context, id int64, key catalog.Key, created tim
 		return err
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return catalog.Dataset{}, fmt.Errorf("get dataset %s: %w", key, err)
+		return catalog.Dataset{}, err
 	}
-	d := catalog.Merge(id, key, created, removed, facts)
-	d.Referenced = referenced
-	return d, nil
+	ds := set.merged([]int64{id})
+	if len(ds) == 0 {
+		return catalog.Dataset{}, catalog.ErrNotFound // removed since its id was read, or never there
+	}
+	ds[0].Referenced = referenced
+	return ds[0], nil
 }
 
 // ListOptions filters and pages a dataset listing.
