@@ -13,6 +13,7 @@
 package lineage
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -275,14 +276,17 @@ func (g *Graph) Traverse(q Query) (Subgraph, error) {
 	if q.Direction != Upstream {
 		t.walk(start, q.Depth, false)
 	}
-	// Both walks may cross the same edge (through a cycle): drop repeats.
-	slices.SortFunc(t.edges, func(a, b [2]int32) int {
-		if a[0] != b[0] {
-			return int(a[0] - b[0])
-		}
-		return int(a[1] - b[1])
-	})
-	t.edges = slices.Compact(t.edges)
+	if q.Direction == Both {
+		// Both walks may cross the same edge (through a cycle): drop
+		// repeats. One walk never does (see walk).
+		slices.SortFunc(t.edges, func(a, b [2]int32) int {
+			if a[0] != b[0] {
+				return int(a[0] - b[0])
+			}
+			return int(a[1] - b[1])
+		})
+		t.edges = slices.Compact(t.edges)
+	}
 	t.sub.Edges = make([]Edge, len(t.edges))
 	for i, e := range t.edges {
 		t.sub.Edges[i] = Edge{t.sub.Nodes[e[0]].ID, t.sub.Nodes[e[1]].ID}
@@ -299,6 +303,8 @@ type scratch struct {
 	dsMark, jobMark  []uint32 // node added in this generation
 	dsNode, jobNode  []int32  // its index in the subgraph
 	seenUp, seenDown []uint32 // dataset queued by the walk of that side
+	// job whose other side the walk of that side has already followed
+	jobUp, jobDown []uint32
 }
 
 var scratchPool sync.Pool
@@ -315,7 +321,7 @@ func getScratch(datasets, jobs int) *scratch {
 		return s
 	}
 	sc.dsMark, sc.seenUp, sc.seenDown = grow(sc.dsMark, datasets), grow(sc.seenUp, datasets), grow(sc.seenDown, datasets)
-	sc.jobMark = grow(sc.jobMark, jobs)
+	sc.jobMark, sc.jobUp, sc.jobDown = grow(sc.jobMark, jobs), grow(sc.jobUp, jobs), grow(sc.jobDown, jobs)
 	if len(sc.dsNode) < datasets {
 		sc.dsNode = append(sc.dsNode, make([]int32, datasets-len(sc.dsNode))...)
 	}
@@ -328,6 +334,8 @@ func getScratch(datasets, jobs int) *scratch {
 		clear(sc.jobMark)
 		clear(sc.seenUp)
 		clear(sc.seenDown)
+		clear(sc.jobUp)
+		clear(sc.jobDown)
 		sc.gen = 1
 	}
 	return sc
@@ -369,11 +377,12 @@ func (t *traversal) addJob(j int32, dist int) (int32, bool) {
 }
 
 // walk runs a breadth-first search from start, upstream or downstream, to
-// depth dataset hops.
+// depth dataset hops. Each dataset is expanded once and each job's other
+// side followed once, so a walk adds every edge once.
 func (t *traversal) walk(start int32, depth int, up bool) {
-	sign, seen := 1, t.sc.seenDown
+	sign, seen, followed := 1, t.sc.seenDown, t.sc.jobDown
 	if up {
-		sign, seen = -1, t.sc.seenUp
+		sign, seen, followed = -1, t.sc.seenUp, t.sc.jobUp
 	}
 	gen := t.sc.gen
 	frontier := []int32{start}
@@ -397,6 +406,10 @@ func (t *traversal) walk(start int32, depth int, up bool) {
 				} else {
 					t.edges = append(t.edges, [2]int32{dn, jn})
 				}
+				if followed[j] == gen {
+					continue // reached from another dataset of this frontier
+				}
+				followed[j] = gen
 				others := t.g.jobs[j].outputs
 				if up {
 					others = t.g.jobs[j].inputs
@@ -492,7 +505,8 @@ func (g *Graph) Path(from, to catalog.Key) ([]Step, error) {
 
 // Downstream returns every dataset downstream of start, grouped by
 // distance (index 0 holds distance 1), to at most depth hops (0: no
-// limit). Each dataset appears once, at its shortest distance.
+// limit). Each dataset appears once, at its shortest distance; a level is
+// sorted by namespace, then name.
 func (g *Graph) Downstream(start catalog.Key, depth int) ([][]catalog.Key, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -500,25 +514,32 @@ func (g *Graph) Downstream(start catalog.Key, depth int) ([][]catalog.Key, error
 	if !ok {
 		return nil, fmt.Errorf("downstream of %s: %w", start, catalog.ErrNotFound)
 	}
-	seen := map[int32]bool{s: true}
+	sc := getScratch(len(g.dsKeys), len(g.jobs))
+	defer scratchPool.Put(sc)
+	seen, gen := sc.seenDown, sc.gen
+	seen[s] = gen
 	frontier := []int32{s}
 	var levels [][]catalog.Key
 	for hop := 1; len(frontier) > 0 && (depth <= 0 || hop <= depth); hop++ {
 		var next []int32
-		var level []catalog.Key
 		for _, d := range frontier {
 			for _, j := range g.consumers[d] {
 				for _, o := range g.jobs[j].outputs {
-					if !seen[o] {
-						seen[o] = true
+					if seen[o] != gen {
+						seen[o] = gen
 						next = append(next, o)
-						level = append(level, g.dsKeys[o])
 					}
 				}
 			}
 		}
-		if len(level) > 0 {
-			slices.SortFunc(level, func(a, b catalog.Key) int { return strings.Compare(a.String(), b.String()) })
+		if len(next) > 0 {
+			level := make([]catalog.Key, len(next))
+			for i, d := range next {
+				level[i] = g.dsKeys[d]
+			}
+			slices.SortFunc(level, func(a, b catalog.Key) int {
+				return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+			})
 			levels = append(levels, level)
 		}
 		frontier = next

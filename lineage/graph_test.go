@@ -179,3 +179,42 @@ func TestFollow(t *testing.T) {
 		t.Errorf("%d jobs, want 4", jobs)
 	}
 }
+
+// TestTraverseDiamond checks that a job reached from several datasets of
+// one frontier is followed once: every edge appears once, in each
+// direction and both, and a capped job's "more" is counted once.
+func TestTraverseDiamond(t *testing.T) {
+	// s → j0 → a, b; a, b → j1 → c, d.
+	g := lineage.NewGraph()
+	g.SetJobs([]lineage.JobEdges{
+		{ID: 1, Key: catalog.JobKey{Namespace: "x", Name: "j0"}, Inputs: []catalog.Key{k("s")}, Outputs: []catalog.Key{k("a"), k("b")}},
+		{ID: 2, Key: catalog.JobKey{Namespace: "x", Name: "j1"}, Inputs: []catalog.Key{k("a"), k("b")}, Outputs: []catalog.Key{k("c"), k("d")}},
+	})
+	for _, q := range []lineage.Query{
+		{Start: k("s"), Direction: lineage.Downstream, Depth: 3},
+		{Start: k("c"), Direction: lineage.Upstream, Depth: 3},
+		{Start: k("a"), Direction: lineage.Both, Depth: 3},
+	} {
+		sub, err := g.Traverse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[lineage.Edge]bool{}
+		for _, e := range sub.Edges {
+			if seen[e] {
+				t.Errorf("%v from %s: edge %s → %s twice", q.Direction, q.Start.Name, e.From, e.To)
+			}
+			seen[e] = true
+		}
+	}
+	// Capped at 5 nodes: s, j0, a, b, j1; j1's outputs c and d left out.
+	sub, err := g.Traverse(lineage.Query{Start: k("s"), Direction: lineage.Downstream, Depth: 3, MaxNodes: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range sub.Nodes {
+		if n.ID.Name == "j1" && n.More != 2 {
+			t.Errorf("j1 says %d more, want 2", n.More)
+		}
+	}
+}
