@@ -12,6 +12,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -57,13 +58,33 @@ type Key struct {
 
 func (k Key) String() string { return k.Namespace + "/" + k.Name }
 
-// Validate reports a missing namespace or name.
+// Validate reports a missing namespace or name, or one the catalog cannot
+// store (see ValidName).
 func (k Key) Validate() error {
 	if k.Namespace == "" {
 		return fmt.Errorf("dataset %q: empty namespace: %w", k.Name, ErrInvalid)
 	}
 	if k.Name == "" {
 		return fmt.Errorf("dataset in %q: empty name: %w", k.Namespace, ErrInvalid)
+	}
+	if err := ValidName("dataset namespace", k.Namespace); err != nil {
+		return err
+	}
+	return ValidName("dataset name", k.Name)
+}
+
+// MaxNameBytes bounds namespaces and names: keys are indexed, and an index
+// entry must fit in a third of a PostgreSQL page.
+const MaxNameBytes = 1024
+
+// ValidName reports a name that PostgreSQL cannot store as text (a NUL
+// byte) or index (longer than MaxNameBytes). what says which name it is.
+func ValidName(what, s string) error {
+	if len(s) > MaxNameBytes {
+		return fmt.Errorf("%s %.40q…: %d bytes, at most %d: %w", what, s, len(s), MaxNameBytes, ErrInvalid)
+	}
+	if strings.ContainsRune(s, 0) {
+		return fmt.Errorf("%s %q: contains a NUL character: %w", what, s, ErrInvalid)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +59,30 @@ func TestOwnerValidate(t *testing.T) {
 	}
 	if err := ValidateTag("pii"); err != nil {
 		t.Errorf("ValidateTag(pii) = %v", err)
+	}
+}
+
+func TestKeyValidate(t *testing.T) {
+	long := strings.Repeat("x", MaxNameBytes+1)
+	for _, tt := range []struct {
+		k  Key
+		ok bool
+	}{
+		{Key{"postgres://h:5432", "db.s.t"}, true},
+		{Key{"postgres://h:5432", strings.Repeat("x", MaxNameBytes)}, true},
+		{Key{"", "db.s.t"}, false},
+		{Key{"postgres://h:5432", ""}, false},
+		{Key{"postgres://h:5432", "db.s.t\x00"}, false},
+		{Key{"post\x00gres", "db.s.t"}, false},
+		{Key{"postgres://h:5432", long}, false},
+		{Key{long, "t"}, false},
+	} {
+		err := tt.k.Validate()
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("%.60q.Validate() = %v, want ok %v", tt.k.String(), err, tt.ok)
+		}
+		if err := (JobKey{Namespace: tt.k.Namespace, Name: tt.k.Name}).Validate(); (err == nil) != tt.ok {
+			t.Errorf("job %.60q.Validate() = %v, want ok %v", tt.k.String(), err, tt.ok)
+		}
 	}
 }

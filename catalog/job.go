@@ -28,7 +28,10 @@ func (k JobKey) Validate() error {
 	if k.Name == "" {
 		return fmt.Errorf("job in %q: empty name: %w", k.Namespace, ErrInvalid)
 	}
-	return nil
+	if err := ValidName("job namespace", k.Namespace); err != nil {
+		return err
+	}
+	return ValidName("job name", k.Name)
 }
 
 // Job types that the crawlers of this repository report. A job's type is
