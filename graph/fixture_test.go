@@ -114,10 +114,51 @@ func crawl(ctx context.Context, t testing.TB, st *store.Store, source string, ds
 // fixtureTime is when the fixture's quality checks ran.
 var fixtureTime = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
 
+// Jobs of the fixture: the dbt models, and the Airflow DAG that runs them.
+var (
+	ordersJob  = catalog.JobKey{Namespace: "dbt", Name: "model.analytics.orders"}
+	revenueJob = catalog.JobKey{Namespace: "dbt", Name: "model.analytics.revenue"}
+	dagJob     = catalog.JobKey{Namespace: "airflow://prod", Name: "analytics_daily"}
+)
+
+// fixturePush is what Airflow reported over OpenLineage: two daily DAG
+// runs, each running the orders model then the revenue model; the revenue
+// model failed today.
+func fixturePush() catalog.Push {
+	// Day 0 is yesterday (October 31), day 1 today, as fixtureTime.
+	at := func(day, h, m int) *time.Time {
+		t := time.Date(2026, 10, 31, h, m, 0, 0, time.UTC).AddDate(0, 0, day)
+		return &t
+	}
+	run := func(id string, job catalog.JobKey, state catalog.RunState, day, startMin, endMin int, parent string) catalog.Run {
+		r := catalog.Run{ID: id, Job: job, State: state, StartedAt: at(day, 5, startMin), EndedAt: at(day, 5, endMin), StateAt: *at(day, 5, endMin),
+			ParentID: parent, NominalStart: at(day, 5, 0), NominalEnd: at(day+1, 5, 0)}
+		if parent != "" {
+			r.ParentJob = dagJob
+		}
+		return r
+	}
+	fail := run("8c6d0b1e-0002-4000-8000-000000000003", revenueJob, catalog.RunFail, 1, 12, 13, "8c6d0b1e-0002-4000-8000-000000000001")
+	fail.ErrorMessage = `division by zero in model revenue (models/revenue.sql)`
+	return catalog.Push{
+		Source: catalog.SourceOpenLineage,
+		Jobs: []catalog.JobUpdate{{Job: catalog.Job{Key: dagJob, Type: "airflow_dag", Description: "Builds the analytics marts every morning.",
+			Properties: map[string]string{"sourceCodeLocation": "https://git.corp/analytics/dags/daily.py"}}, Asserts: catalog.FacetJobType | catalog.FacetDescription}},
+		Runs: []catalog.Run{
+			run("8c6d0b1e-0001-4000-8000-000000000001", dagJob, catalog.RunComplete, 0, 0, 20, ""),
+			run("8c6d0b1e-0001-4000-8000-000000000002", ordersJob, catalog.RunComplete, 0, 1, 9, "8c6d0b1e-0001-4000-8000-000000000001"),
+			run("8c6d0b1e-0001-4000-8000-000000000003", revenueJob, catalog.RunComplete, 0, 10, 18, "8c6d0b1e-0001-4000-8000-000000000001"),
+			run("8c6d0b1e-0002-4000-8000-000000000001", dagJob, catalog.RunFail, 1, 0, 14, ""),
+			run("8c6d0b1e-0002-4000-8000-000000000002", ordersJob, catalog.RunComplete, 1, 1, 11, "8c6d0b1e-0002-4000-8000-000000000001"),
+			fail,
+		},
+	}
+}
+
 // buildFixture fills a fresh catalog: two crawls of the warehouse (the
 // second changes the orders table's columns, so it has schema history, and
-// drops stg_orders, so it is removed), one of dbt, one that failed, and
-// edits by alice.
+// drops stg_orders, so it is removed), one of dbt, one that failed, the
+// runs Airflow reported, and edits by alice.
 func buildFixture(t testing.TB, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -161,6 +202,10 @@ func buildFixture(t testing.TB, st *store.Store) {
 		return catalog.Harvest{}, errors.New("manifest.json: unexpected end of JSON input")
 	}); err == nil {
 		t.Fatal("failing crawl succeeded")
+	}
+
+	if err := st.ApplyPush(ctx, fixturePush()); err != nil {
+		t.Fatal(err)
 	}
 
 	alice := catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}

@@ -26,6 +26,12 @@ type loaders struct {
 	referenced *dataloadgen.Loader[catalog.Key, []catalog.Sourced[catalog.ReverseKey]]
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
 	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
+	jobs       *dataloadgen.Loader[catalog.JobKey, *store.Job]
+	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
+	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
+	runPages   *dataloadgen.Loader[store.RunPage, []catalog.Run]
+	runs       *dataloadgen.Loader[string, *catalog.Run]
+	children   *dataloadgen.Loader[string, []catalog.Run]
 }
 
 func newLoaders(st *store.Store) *loaders {
@@ -92,6 +98,81 @@ func newLoaders(st *store.Store) *loaders {
 			out := make([][]catalog.SourceCheck, len(keys))
 			for i, k := range keys {
 				out[i] = m[k]
+			}
+			return out, nil
+		}, wait),
+		jobs: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.JobKey) ([]*store.Job, []error) {
+			m, err := st.JobsByKeys(ctx, keys)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out, errs := make([]*store.Job, len(keys)), make([]error, len(keys))
+			for i, k := range keys {
+				if out[i] = m[k]; out[i] == nil {
+					errs[i] = fmt.Errorf("job %s: %w", k, catalog.ErrNotFound)
+				}
+			}
+			return out, errs
+		}, wait),
+		jobsAround: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([]store.JobsAround, []error) {
+			m, err := st.JobsOfDatasets(ctx, keys)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([]store.JobsAround, len(keys))
+			for i, k := range keys {
+				out[i] = m[k]
+			}
+			return out, nil
+		}, wait),
+		// A job that never ran has no latest run: nil, not an error.
+		latestRuns: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.JobKey) ([]*catalog.Run, []error) {
+			m, err := st.LatestRuns(ctx, keys)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([]*catalog.Run, len(keys))
+			for i, k := range keys {
+				if r, ok := m[k]; ok {
+					out[i] = &r
+				}
+			}
+			return out, nil
+		}, wait),
+		runPages: dataloadgen.NewLoader(func(ctx context.Context, pages []store.RunPage) ([][]catalog.Run, []error) {
+			m, err := st.RunPages(ctx, pages)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([][]catalog.Run, len(pages))
+			for i, p := range pages {
+				out[i] = m[p]
+			}
+			return out, nil
+		}, wait),
+		runs: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*catalog.Run, []error) {
+			m, err := st.RunsByIDs(ctx, ids)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out, errs := make([]*catalog.Run, len(ids)), make([]error, len(ids))
+			for i, id := range ids {
+				if r, ok := m[id]; ok {
+					out[i] = &r
+				} else {
+					errs[i] = fmt.Errorf("run %s: %w", id, catalog.ErrNotFound)
+				}
+			}
+			return out, errs
+		}, wait),
+		children: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([][]catalog.Run, []error) {
+			m, err := st.ChildRunsOf(ctx, ids)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([][]catalog.Run, len(ids))
+			for i, id := range ids {
+				out[i] = m[id]
 			}
 			return out, nil
 		}, wait),

@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -75,6 +78,9 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 			}
 		}
 	}
+	if err := r.primeJobsAround(ctx, keys, sel); err != nil {
+		return err
+	}
 	if len(pages) > 0 {
 		hist, err := r.store.SchemaHistories(ctx, pages)
 		if err != nil {
@@ -130,4 +136,163 @@ func nodeFields(ctx context.Context) []graphql.CollectedField {
 		}
 	}
 	return out
+}
+
+// primeJobs reads the jobs keys in one batch, in the order of keys, and
+// hands them to the request's loaders; then it reads for the whole page
+// what the operation selects on them (sel): latest runs, pages of runs,
+// and the datasets they read and write.
+func (r *Resolver) primeJobs(ctx context.Context, keys []catalog.JobKey, sel []graphql.CollectedField) ([]store.Job, error) {
+	l := loadersFrom(ctx)
+	byKey, err := r.store.JobsByKeys(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]store.Job, 0, len(keys))
+	for _, k := range keys {
+		if j := byKey[k]; j != nil {
+			l.jobs.Prime(k, j)
+			jobs = append(jobs, *j)
+		}
+	}
+	if len(jobs) == 0 {
+		return jobs, nil
+	}
+	op := graphql.GetOperationContext(ctx)
+	var datasets []catalog.Key
+	var datasetSel []graphql.CollectedField
+	for _, f := range sel {
+		switch f.Name {
+		case "latestRun":
+			latest, err := r.store.LatestRuns(ctx, keys)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range keys {
+				if run, ok := latest[k]; ok {
+					l.latestRuns.Prime(k, &run)
+				} else {
+					l.latestRuns.Prime(k, nil)
+				}
+			}
+		case "runs":
+			args := f.ArgumentMap(op.Variables)
+			first := 20
+			switch v := args["first"].(type) {
+			case int:
+				first = v
+			case int64:
+				first = int(v)
+			}
+			var after *string
+			if s, ok := args["after"].(string); ok {
+				after = &s
+			}
+			if first < 0 || first > maxFirst {
+				continue // the resolver reports it
+			}
+			var pages []store.RunPage
+			for _, j := range jobs {
+				p, err := runPage(j.Key, first, after)
+				if err != nil {
+					break // the resolver reports it
+				}
+				pages = append(pages, p)
+			}
+			if len(pages) == 0 {
+				continue
+			}
+			runs, err := r.store.RunPages(ctx, pages)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range pages {
+				l.runPages.Prime(p, runs[p])
+			}
+		case "inputs", "outputs":
+			for _, d := range graphql.CollectFields(op, f.Selections, nil) {
+				if d.Name != "dataset" {
+					continue
+				}
+				datasetSel = append(datasetSel, graphql.CollectFields(op, d.Selections, nil)...)
+				for _, j := range jobs {
+					if f.Name == "inputs" {
+						datasets = append(datasets, j.Inputs...)
+					} else {
+						datasets = append(datasets, j.Outputs...)
+					}
+				}
+			}
+		}
+	}
+	if len(datasets) > 0 {
+		if err := r.primeKeys(ctx, datasets, datasetSel); err != nil {
+			return nil, err
+		}
+	}
+	return jobs, nil
+}
+
+// primeKeys reads the datasets keys that the catalog holds and primes
+// the loaders with them and with what sel selects on them.
+func (r *Resolver) primeKeys(ctx context.Context, keys []catalog.Key, sel []graphql.CollectedField) error {
+	keys = slices.Compact(slices.SortedFunc(slices.Values(keys), func(a, b catalog.Key) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	}))
+	ids, err := r.store.DatasetIDs(ctx, keys)
+	if err != nil {
+		return err
+	}
+	var list []int64
+	for _, k := range keys {
+		if id, ok := ids[k]; ok {
+			list = append(list, id)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	ds, err := r.store.DatasetsByIDs(ctx, list)
+	if err != nil {
+		return err
+	}
+	return r.prime(ctx, ds, sel)
+}
+
+// primeJobsAround reads the jobs around the datasets keys when the
+// operation selects producers or consumers on them (sel), and the jobs
+// themselves with what it selects on them, for the whole page at once.
+func (r *Resolver) primeJobsAround(ctx context.Context, keys []catalog.Key, sel []graphql.CollectedField) error {
+	op := graphql.GetOperationContext(ctx)
+	var jobSel []graphql.CollectedField
+	for _, f := range sel {
+		if f.Name == "producers" || f.Name == "consumers" {
+			jobSel = append(jobSel, graphql.CollectFields(op, f.Selections, nil)...)
+		}
+	}
+	if jobSel == nil {
+		return nil
+	}
+	around, err := r.store.JobsOfDatasets(ctx, keys)
+	if err != nil {
+		return err
+	}
+	l := loadersFrom(ctx)
+	var jobs []catalog.JobKey
+	seen := map[catalog.JobKey]bool{}
+	for _, k := range keys {
+		a := around[k]
+		l.jobsAround.Prime(k, a)
+		for _, j := range append(a.Producers, a.Consumers...) {
+			if !seen[j] {
+				seen[j] = true
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	_, err = r.primeJobs(ctx, jobs, jobSel)
+	return err
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -113,4 +115,58 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// jobsByKeys loads jobs through the loaders, in the order of keys,
+// leaving out any that vanished since their keys were read.
+func jobsByKeys(ctx context.Context, keys []catalog.JobKey) ([]store.Job, error) {
+	jobs, err := loadersFrom(ctx).jobs.LoadAll(ctx, keys)
+	if err != nil {
+		var errs dataloadgen.ErrorSlice
+		if !errors.As(err, &errs) {
+			return nil, err
+		}
+		for _, e := range errs {
+			if e != nil && !errors.Is(e, catalog.ErrNotFound) {
+				return nil, e
+			}
+		}
+	}
+	out := make([]store.Job, 0, len(jobs))
+	for _, j := range jobs {
+		if j != nil {
+			out = append(out, *j)
+		}
+	}
+	return out, nil
+}
+
+// jobDatasets lists the datasets a job reads or writes.
+func jobDatasets(keys []catalog.Key) []model.JobDataset {
+	out := make([]model.JobDataset, len(keys))
+	for i, k := range keys {
+		out[i] = model.JobDataset{Namespace: k.Namespace, Name: k.Name}
+	}
+	return out
+}
+
+// runCursor is the position of a run in its job's runs: newest first by
+// the time of its last state change, then by ID.
+func runCursor(r catalog.Run) string {
+	return stringsCursor(r.StateAt.UTC().Format(time.RFC3339Nano), r.ID)
+}
+
+// runPage is the page of a job's runs that first and after ask for,
+// with one run more to tell whether another page follows.
+func runPage(job catalog.JobKey, n int, after *string) (store.RunPage, error) {
+	p := store.RunPage{Job: job, Limit: n + 1}
+	cur, err := parseStringsCursor(after, 2)
+	if err != nil || cur == nil {
+		return p, err
+	}
+	if _, err := time.Parse(time.RFC3339Nano, cur[0]); err != nil || cur[1] == "" {
+		return p, fmt.Errorf("invalid cursor %q: pass the endCursor of a page: %w", *after, catalog.ErrInvalid)
+	}
+	p.AfterAt, p.AfterID = cur[0], cur[1]
+	return p, nil
 }

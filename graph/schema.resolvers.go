@@ -155,11 +155,78 @@ func (r *datasetResolver) QualityChecks(ctx context.Context, obj *catalog.Datase
 	return out, nil
 }
 
+func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error) {
+	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	return jobsByKeys(ctx, around.Producers)
+}
+
+func (r *datasetResolver) Consumers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error) {
+	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	return jobsByKeys(ctx, around.Consumers)
+}
+
 func (r *foreignKeyResolver) Target(ctx context.Context, obj *model.ForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.TargetNamespace, Name: obj.TargetName}))
 }
 
 func (r *impactedDatasetResolver) Dataset(ctx context.Context, obj *model.ImpactedDataset) (*catalog.Dataset, error) {
+	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
+}
+
+func (r *jobResolver) Namespace(ctx context.Context, obj *store.Job) (string, error) {
+	return obj.Key.Namespace, nil
+}
+
+func (r *jobResolver) Name(ctx context.Context, obj *store.Job) (string, error) {
+	return obj.Key.Name, nil
+}
+
+func (r *jobResolver) Properties(ctx context.Context, obj *store.Job) ([]model.Property, error) {
+	return properties(obj.Properties), nil
+}
+
+func (r *jobResolver) Inputs(ctx context.Context, obj *store.Job) ([]model.JobDataset, error) {
+	return jobDatasets(obj.Inputs), nil
+}
+
+func (r *jobResolver) Outputs(ctx context.Context, obj *store.Job) ([]model.JobDataset, error) {
+	return jobDatasets(obj.Outputs), nil
+}
+
+func (r *jobResolver) Runs(ctx context.Context, obj *store.Job, first *int, after *string) (*model.RunConnection, error) {
+	n, err := pageSize(first, 20)
+	if err != nil {
+		return nil, err
+	}
+	page, err := runPage(obj.Key, n, after)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := loadersFrom(ctx).runPages.Load(ctx, page)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(runs) > n
+	runs = runs[:min(n, len(runs))]
+	c := &model.RunConnection{Edges: make([]model.RunEdge, len(runs))}
+	for i := range runs {
+		c.Edges[i] = model.RunEdge{Cursor: runCursor(runs[i]), Node: &runs[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.RunEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *jobResolver) LatestRun(ctx context.Context, obj *store.Job) (*catalog.Run, error) {
+	return loadersFrom(ctx).latestRuns.Load(ctx, obj.Key)
+}
+
+func (r *jobDatasetResolver) Dataset(ctx context.Context, obj *model.JobDataset) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
 }
 
@@ -263,6 +330,9 @@ func (r *queryResolver) Dataset(ctx context.Context, id *string, namespace *stri
 		}
 	case id == nil && namespace != nil && name != nil:
 		key := catalog.Key{Namespace: *namespace, Name: *name}
+		if err := key.Validate(); err != nil {
+			return nil, err
+		}
 		ids, err := r.store.DatasetIDs(ctx, []catalog.Key{key})
 		if err != nil {
 			return nil, err
@@ -425,7 +495,7 @@ func (r *queryResolver) Lineage(ctx context.Context, namespace string, name stri
 	if q.MaxNodes, err = lineageMaxNodes(maxNodes); err != nil {
 		return nil, err
 	}
-	sub, err := r.lineage.Graph().Traverse(q)
+	sub, err := r.lineage.Lineage(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -480,7 +550,7 @@ func (r *queryResolver) ColumnLineage(ctx context.Context, namespace string, nam
 	if q.MaxNodes, err = lineageMaxNodes(maxNodes); err != nil {
 		return nil, err
 	}
-	sub, err := r.lineage.Graph().TraverseColumns(q)
+	sub, err := r.lineage.ColumnLineage(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -513,6 +583,60 @@ func (r *queryResolver) ColumnImpact(ctx context.Context, namespace string, name
 		out = append(out, ml)
 	}
 	return out, nil
+}
+
+func (r *queryResolver) Job(ctx context.Context, namespace string, name string) (*store.Job, error) {
+	key := catalog.JobKey{Namespace: namespace, Name: name}
+	// Read it directly rather than through a loader, which would wait for
+	// company that a single job never has.
+	jobs, err := r.primeJobs(ctx, []catalog.JobKey{key}, graphql.CollectFieldsCtx(ctx, nil))
+	if err != nil || len(jobs) == 0 {
+		return nil, err
+	}
+	return &jobs[0], nil
+}
+
+func (r *queryResolver) Jobs(ctx context.Context, namespace *string, includeRemoved *bool, first *int, after *string) (*model.JobConnection, error) {
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := parseStringsCursor(after, 2)
+	if err != nil {
+		return nil, err
+	}
+	var afterKey *catalog.JobKey
+	if cur != nil {
+		afterKey = &catalog.JobKey{Namespace: cur[0], Name: cur[1]}
+	}
+	keys, err := r.store.FindJobs(ctx, str(namespace), includeRemoved != nil && *includeRemoved, afterKey, n+1)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(keys) > n
+	keys = keys[:min(n, len(keys))]
+	jobs, err := r.primeJobs(ctx, keys, nodeFields(ctx))
+	if err != nil {
+		return nil, err
+	}
+	c := &model.JobConnection{Edges: make([]model.JobEdge, 0, len(jobs))}
+	for i := range jobs {
+		c.Edges = append(c.Edges, model.JobEdge{Cursor: stringsCursor(jobs[i].Key.Namespace, jobs[i].Key.Name), Node: &jobs[i]})
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.JobEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *queryResolver) Run(ctx context.Context, id string) (*catalog.Run, error) {
+	run, err := r.store.Run(ctx, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	loadersFrom(ctx).runs.Prime(id, &run)
+	return &run, nil
 }
 
 func (r *queryResolver) Sources(ctx context.Context) ([]store.Source, error) {
@@ -632,6 +756,40 @@ func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.Reverse
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.FromNamespace, Name: obj.FromName}))
 }
 
+func (r *runResolver) Job(ctx context.Context, obj *catalog.Run) (*store.Job, error) {
+	return loadersFrom(ctx).jobs.Load(ctx, obj.Job)
+}
+
+func (r *runResolver) DurationSeconds(ctx context.Context, obj *catalog.Run) (*float64, error) {
+	if obj.StartedAt == nil || obj.EndedAt == nil {
+		return nil, nil
+	}
+	s := obj.Duration().Seconds()
+	return &s, nil
+}
+
+func (r *runResolver) ParentID(ctx context.Context, obj *catalog.Run) (*string, error) {
+	if obj.ParentID == "" {
+		return nil, nil
+	}
+	return &obj.ParentID, nil
+}
+
+func (r *runResolver) Parent(ctx context.Context, obj *catalog.Run) (*catalog.Run, error) {
+	if obj.ParentID == "" {
+		return nil, nil
+	}
+	return nullIfNotFound(loadersFrom(ctx).runs.Load(ctx, obj.ParentID))
+}
+
+func (r *runResolver) Children(ctx context.Context, obj *catalog.Run) ([]catalog.Run, error) {
+	runs, err := loadersFrom(ctx).children.Load(ctx, obj.ID)
+	if runs == nil && err == nil {
+		runs = []catalog.Run{}
+	}
+	return runs, err
+}
+
 func (r *sourceFactsResolver) Kind(ctx context.Context, obj *catalog.SourceFacts) (string, error) {
 	return string(obj.Kind), nil
 }
@@ -648,6 +806,10 @@ func (r *Resolver) ForeignKey() ForeignKeyResolver { return &foreignKeyResolver{
 
 func (r *Resolver) ImpactedDataset() ImpactedDatasetResolver { return &impactedDatasetResolver{r} }
 
+func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
+
+func (r *Resolver) JobDataset() JobDatasetResolver { return &jobDatasetResolver{r} }
+
 func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolver{r} }
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -660,6 +822,8 @@ func (r *Resolver) ReverseForeignKey() ReverseForeignKeyResolver {
 	return &reverseForeignKeyResolver{r}
 }
 
+func (r *Resolver) Run() RunResolver { return &runResolver{r} }
+
 func (r *Resolver) SourceFacts() SourceFactsResolver { return &sourceFactsResolver{r} }
 
 type (
@@ -669,10 +833,13 @@ type (
 	datasetResolver           struct{ *Resolver }
 	foreignKeyResolver        struct{ *Resolver }
 	impactedDatasetResolver   struct{ *Resolver }
+	jobResolver               struct{ *Resolver }
+	jobDatasetResolver        struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
 	qualityResultResolver     struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	reverseForeignKeyResolver struct{ *Resolver }
+	runResolver               struct{ *Resolver }
 	sourceFactsResolver       struct{ *Resolver }
 )

@@ -2,8 +2,10 @@ package lineage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -174,6 +176,84 @@ func (f *Follower) Run(ctx context.Context) error {
 	return f.store.FollowChanges(ctx, f, pollInterval, f.log)
 }
 
+// The graph holds only the datasets that jobs name. A dataset the catalog
+// describes that no job reads or writes has no lineage, which is an
+// answer, not an error: the reads below answer it with the dataset alone
+// (and no impact), and keep catalog.ErrNotFound for datasets the catalog
+// does not hold live. The GraphQL API and the Marquez endpoints both read
+// through them, so that they agree.
+
+// Lineage is the lineage around q.Start: Graph.Traverse's, or the start
+// dataset alone when no job names it but the catalog holds it live.
+func (f *Follower) Lineage(ctx context.Context, q Query) (Subgraph, error) {
+	sub, err := f.graph.Traverse(q)
+	if !errors.Is(err, catalog.ErrNotFound) {
+		return sub, err
+	}
+	if err := f.alone(ctx, q.Start, err); err != nil {
+		return Subgraph{}, err
+	}
+	id := DatasetID(q.Start)
+	return Subgraph{Start: id, Nodes: []Node{{ID: id}}, Edges: []Edge{}}, nil
+}
+
+// ColumnLineage is the column lineage around q.Start:
+// Graph.TraverseColumns's, or the start column alone when no column
+// lineage names it but the catalog holds its dataset live, with that
+// column (any column, for column "").
+func (f *Follower) ColumnLineage(ctx context.Context, q ColumnQuery) (ColumnSubgraph, error) {
+	sub, err := f.graph.TraverseColumns(q)
+	if !errors.Is(err, catalog.ErrNotFound) {
+		return sub, err
+	}
+	if err := f.columnAlone(ctx, q.Start, err); err != nil {
+		return ColumnSubgraph{}, err
+	}
+	return ColumnSubgraph{Start: q.Start, Nodes: []ColumnNode{{ID: q.Start}}, Edges: []ColumnEdge{}}, nil
+}
+
+// KnowsDataset reports whether key has lineage: the graph holds it, or the
+// catalog holds it live (its lineage is then the dataset alone).
+func (f *Follower) KnowsDataset(ctx context.Context, key catalog.Key) (bool, error) {
+	if _, err := f.graph.Traverse(Query{Start: key, Depth: 1, MaxNodes: 1}); err == nil {
+		return true, nil
+	}
+	live, err := f.store.LiveDatasets(ctx, []catalog.Key{key})
+	return live[key], err
+}
+
+// alone returns notFound, the graph's error, unless the catalog holds the
+// dataset key live.
+func (f *Follower) alone(ctx context.Context, key catalog.Key, notFound error) error {
+	live, err := f.store.LiveDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		return fmt.Errorf("lineage of %s: %w", key, err)
+	}
+	if !live[key] {
+		return notFound
+	}
+	return nil
+}
+
+// columnAlone is alone for a column: its dataset must be live and have
+// the column.
+func (f *Follower) columnAlone(ctx context.Context, c ColumnID, notFound error) error {
+	if c.Column == "" {
+		return f.alone(ctx, c.Dataset, notFound)
+	}
+	d, err := f.store.Dataset(ctx, c.Dataset)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return notFound
+	}
+	if err != nil {
+		return fmt.Errorf("column lineage of %s: %w", c, err)
+	}
+	if d.RemovedAt != nil || !slices.ContainsFunc(d.Columns, func(dc catalog.DatasetColumn) bool { return dc.Name == c.Column }) {
+		return notFound
+	}
+	return nil
+}
+
 // ImpactLevel is the datasets at one distance downstream.
 type ImpactLevel struct {
 	Distance int
@@ -191,6 +271,12 @@ type Impacted struct {
 // distance, with its owners.
 func (f *Follower) Impact(ctx context.Context, key catalog.Key, depth int) ([]ImpactLevel, error) {
 	levels, err := f.graph.Downstream(key, depth)
+	if errors.Is(err, catalog.ErrNotFound) {
+		if err := f.alone(ctx, key, err); err != nil {
+			return nil, err
+		}
+		return []ImpactLevel{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +315,12 @@ type ImpactedColumn struct {
 // the owners of its dataset; directOnly leaves INDIRECT edges out.
 func (f *Follower) ColumnImpact(ctx context.Context, start ColumnID, depth int, directOnly bool) ([]ColumnImpactLevel, error) {
 	levels, err := f.graph.ColumnsDownstream(start, depth, directOnly)
+	if errors.Is(err, catalog.ErrNotFound) {
+		if err := f.columnAlone(ctx, start, err); err != nil {
+			return nil, err
+		}
+		return []ColumnImpactLevel{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ package model
 
 import (
 	"almanac/catalog"
+	"almanac/catalog/store"
 	"bytes"
 	"fmt"
 	"io"
@@ -139,6 +140,24 @@ type ImpactedDataset struct {
 	Dataset   *catalog.Dataset `json:"dataset,omitempty"`
 }
 
+type JobConnection struct {
+	Edges    []JobEdge `json:"edges"`
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A dataset a job reads or writes.
+type JobDataset struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// The dataset; null when the catalog does not describe it.
+	Dataset *catalog.Dataset `json:"dataset,omitempty"`
+}
+
+type JobEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   *store.Job `json:"node"`
+}
+
 type LineageEdge struct {
 	From string `json:"from"`
 	To   string `json:"to"`
@@ -237,6 +256,16 @@ type ReverseForeignKey struct {
 	TargetColumns []string         `json:"targetColumns"`
 	Source        string           `json:"source"`
 	UpdatedAt     time.Time        `json:"updatedAt"`
+}
+
+type RunConnection struct {
+	Edges    []RunEdge `json:"edges"`
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+type RunEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *catalog.Run `json:"node"`
 }
 
 type SchemaVersionConnection struct {

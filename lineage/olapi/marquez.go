@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -18,14 +20,22 @@ import (
 // MarquezDefaultDepth is the depth Marquez uses when none is asked for.
 const MarquezDefaultDepth = 20
 
-// Reader answers Marquez's lineage reads from the in-memory graph.
+// Reader answers Marquez's lineage reads from the in-memory graph, and
+// fills its nodes with what the catalog knows of each.
 type Reader struct {
 	graph *lineage.Graph
 	store *store.Store
+	// lineage reads the graph as the GraphQL API does, answering for
+	// datasets that no job names (it is never run: the graph's own
+	// follower keeps the graph).
+	lineage *lineage.Follower
 }
 
-// NewReader returns a reader over g; st supplies column lineage.
-func NewReader(g *lineage.Graph, st *store.Store) *Reader { return &Reader{graph: g, store: st} }
+// NewReader returns a reader over g; st supplies column lineage and the
+// facts of datasets and jobs.
+func NewReader(g *lineage.Graph, st *store.Store) *Reader {
+	return &Reader{graph: g, store: st, lineage: lineage.NewFollower(st, g, nil)}
+}
 
 // marquezNode is one node of Marquez's {"graph": [...]} answer.
 type marquezNode struct {
@@ -46,29 +56,65 @@ type marquezID struct {
 	Name      string `json:"name"`
 }
 
+// marquezDataset is Marquez's DatasetData.
 type marquezDataset struct {
-	ID        marquezID `json:"id"`
-	Type      string    `json:"type"`
-	Name      string    `json:"name"`
-	Namespace string    `json:"namespace"`
+	ID           marquezID      `json:"id"`
+	Type         string         `json:"type"`
+	Name         string         `json:"name"`
+	PhysicalName string         `json:"physicalName"`
+	CreatedAt    *time.Time     `json:"createdAt"`
+	UpdatedAt    *time.Time     `json:"updatedAt"`
+	Namespace    string         `json:"namespace"`
+	SourceName   string         `json:"sourceName"`
+	Fields       []marquezField `json:"fields"`
+	Tags         []string       `json:"tags"`
+	Description  *string        `json:"description"`
 	// More counts neighbours left out by the node cap (Almanac only).
 	More int `json:"more,omitempty"`
 }
 
+// marquezField is a field of a dataset, as Marquez's Field.
+type marquezField struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Tags        []string `json:"tags"`
+	Description *string  `json:"description"`
+}
+
+// marquezJob is Marquez's JobData.
 type marquezJob struct {
-	ID        marquezID   `json:"id"`
-	Type      string      `json:"type"`
-	Name      string      `json:"name"`
-	Namespace string      `json:"namespace"`
-	Inputs    []marquezID `json:"inputs"`
-	Outputs   []marquezID `json:"outputs"`
-	More      int         `json:"more,omitempty"`
+	ID            marquezID   `json:"id"`
+	Type          string      `json:"type"`
+	Name          string      `json:"name"`
+	SimpleName    string      `json:"simpleName"`
+	ParentJobName *string     `json:"parentJobName"`
+	CreatedAt     *time.Time  `json:"createdAt"`
+	UpdatedAt     *time.Time  `json:"updatedAt"`
+	Namespace     string      `json:"namespace"`
+	Inputs        []marquezID `json:"inputs"`
+	Outputs       []marquezID `json:"outputs"`
+	Location      *string     `json:"location"`
+	Description   *string     `json:"description"`
+	LatestRun     *marquezRun `json:"latestRun"`
+	More          int         `json:"more,omitempty"`
+}
+
+// marquezRun is the part of Marquez's Run that Almanac records.
+type marquezRun struct {
+	ID               string     `json:"id"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
+	NominalStartTime *time.Time `json:"nominalStartTime"`
+	NominalEndTime   *time.Time `json:"nominalEndTime"`
+	State            string     `json:"state"`
+	StartedAt        *time.Time `json:"startedAt"`
+	EndedAt          *time.Time `json:"endedAt"`
+	DurationMs       *int64     `json:"durationMs"`
 }
 
 // resolve finds the dataset a Marquez node id ("dataset:<ns>:<name>")
 // names. Namespaces hold colons ("postgres://host:5432"), so each split is
-// tried, the known dataset winning.
-func (rd *Reader) resolve(nodeID string) (catalog.Key, error) {
+// tried: one the lineage graph knows wins, then one the catalog holds.
+func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, error) {
 	rest, ok := strings.CutPrefix(nodeID, "dataset:")
 	if !ok {
 		return catalog.Key{}, fmt.Errorf("nodeId %q: want dataset:<namespace>:<name> or job:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
@@ -80,6 +126,17 @@ func (rd *Reader) resolve(nodeID string) (catalog.Key, error) {
 	for _, k := range cands {
 		if _, err := rd.graph.Traverse(lineage.Query{Start: k, Depth: 1, MaxNodes: 1}); err == nil {
 			return k, nil
+		}
+	}
+	if len(cands) > 1 {
+		live, err := rd.store.LiveDatasets(ctx, cands)
+		if err != nil {
+			return catalog.Key{}, err
+		}
+		for _, k := range cands {
+			if live[k] {
+				return k, nil
+			}
 		}
 	}
 	return cands[0], nil
@@ -157,15 +214,21 @@ func (rd *Reader) GetLineage() http.Handler {
 			}
 			sub = rd.jobLineage(j, max(depth, 1), max(maxNodes, 1), dir)
 		} else {
-			key, err := rd.resolve(nodeID)
+			key, err := rd.resolve(r.Context(), nodeID)
 			if err != nil {
 				return err
 			}
-			if sub, err = rd.graph.Traverse(lineage.Query{Start: key, Depth: max(depth, 1), MaxNodes: maxNodes, Direction: dir}); err != nil {
+			// A dataset the catalog holds that no job names is a graph
+			// of itself alone, as in Marquez.
+			if sub, err = rd.lineage.Lineage(r.Context(), lineage.Query{Start: key, Depth: max(depth, 1), MaxNodes: maxNodes, Direction: dir}); err != nil {
 				return err
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"graph": MarquezGraph(sub)})
+		graph, err := rd.marquezGraph(r.Context(), sub)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"graph": graph})
 		return nil
 	})
 }
@@ -250,8 +313,32 @@ func (rd *Reader) jobLineage(j store.LineageJob, depth, maxNodes int, dir lineag
 	return sub
 }
 
-// MarquezGraph renders a subgraph in Marquez's shape.
-func MarquezGraph(sub lineage.Subgraph) []marquezNode {
+// marquezGraph renders a subgraph in Marquez's shape, its nodes filled
+// with what the catalog knows of them: the datasets in one read, the jobs
+// in one, their latest runs in one, however many nodes there are.
+func (rd *Reader) marquezGraph(ctx context.Context, sub lineage.Subgraph) ([]marquezNode, error) {
+	var dsKeys []catalog.Key
+	var jobKeys []catalog.JobKey
+	for _, n := range sub.Nodes {
+		if n.ID.Kind == lineage.DatasetNode {
+			dsKeys = append(dsKeys, n.ID.Dataset())
+		} else {
+			jobKeys = append(jobKeys, n.ID.Job())
+		}
+	}
+	datasets, err := rd.datasets(ctx, dsKeys)
+	if err != nil {
+		return nil, err
+	}
+	jobs, runs := map[catalog.JobKey]*store.Job{}, map[catalog.JobKey]catalog.Run{}
+	if len(jobKeys) > 0 {
+		if jobs, err = rd.store.JobsByKeys(ctx, jobKeys); err != nil {
+			return nil, err
+		}
+		if runs, err = rd.store.LatestRuns(ctx, jobKeys); err != nil {
+			return nil, err
+		}
+	}
 	in, out := map[lineage.NodeID][]marquezEdge{}, map[lineage.NodeID][]marquezEdge{}
 	for _, e := range sub.Edges {
 		me := marquezEdge{Origin: e.From.String(), Destination: e.To.String()}
@@ -260,25 +347,139 @@ func MarquezGraph(sub lineage.Subgraph) []marquezNode {
 	}
 	nodes := make([]marquezNode, 0, len(sub.Nodes))
 	for _, n := range sub.Nodes {
-		id := marquezID{Namespace: n.ID.Namespace, Name: n.ID.Name}
 		mn := marquezNode{ID: n.ID.String(), InEdges: nonNil(in[n.ID]), OutEdges: nonNil(out[n.ID])}
 		if n.ID.Kind == lineage.DatasetNode {
 			mn.Type = "DATASET"
-			mn.Data = marquezDataset{ID: id, Type: "DB_TABLE", Name: n.ID.Name, Namespace: n.ID.Namespace, More: n.More}
+			mn.Data = marquezDatasetData(n, datasets[n.ID.Dataset()])
 		} else {
 			mn.Type = "JOB"
-			j := marquezJob{ID: id, Type: "BATCH", Name: n.ID.Name, Namespace: n.ID.Namespace, Inputs: []marquezID{}, Outputs: []marquezID{}, More: n.More}
-			for _, e := range in[n.ID] {
-				j.Inputs = append(j.Inputs, idOf(e.Origin))
-			}
-			for _, e := range out[n.ID] {
-				j.Outputs = append(j.Outputs, idOf(e.Destination))
-			}
-			mn.Data = j
+			k := n.ID.Job()
+			mn.Data = marquezJobData(n, jobs[k], runs[k], in[n.ID], out[n.ID])
 		}
 		nodes = append(nodes, mn)
 	}
-	return nodes
+	return nodes, nil
+}
+
+// datasets reads the datasets keys that the catalog holds, in one batch.
+func (rd *Reader) datasets(ctx context.Context, keys []catalog.Key) (map[catalog.Key]*catalog.Dataset, error) {
+	out := map[catalog.Key]*catalog.Dataset{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	ids, err := rd.store.DatasetIDs(ctx, keys)
+	if err != nil || len(ids) == 0 {
+		return out, err
+	}
+	ds, err := rd.store.DatasetsByIDs(ctx, slices.Collect(maps.Values(ids)))
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		out[ds[i].Key] = &ds[i]
+	}
+	return out, nil
+}
+
+// marquezDatasetData is the data of a dataset node; d is nil for a
+// dataset that jobs name but no source describes.
+func marquezDatasetData(n lineage.Node, d *catalog.Dataset) marquezDataset {
+	k := n.ID.Dataset()
+	md := marquezDataset{ID: marquezID{k.Namespace, k.Name}, Type: "DB_TABLE", Name: k.Name, PhysicalName: k.Name,
+		Namespace: k.Namespace, SourceName: k.Namespace, Fields: []marquezField{}, Tags: []string{}, More: n.More}
+	if d == nil {
+		return md
+	}
+	md.Type = marquezDatasetType(d)
+	md.CreatedAt, md.UpdatedAt = &d.CreatedAt, &d.UpdatedAt
+	md.Description = optional(d.Description)
+	for _, t := range d.Tags {
+		if !slices.Contains(md.Tags, t.Value) {
+			md.Tags = append(md.Tags, t.Value)
+		}
+	}
+	slices.Sort(md.Tags)
+	for _, c := range d.Columns {
+		md.Fields = append(md.Fields, marquezField{Name: c.Name, Type: c.Type, Tags: []string{}, Description: optional(c.Description)})
+	}
+	return md
+}
+
+// streamPlatforms are the platforms whose datasets are streams, which
+// Marquez types STREAM; everything else is a DB_TABLE, its only other
+// dataset type.
+var streamPlatforms = map[string]bool{"kafka": true, "kinesis": true, "pubsub": true, "pulsar": true, "eventhubs": true}
+
+func marquezDatasetType(d *catalog.Dataset) string {
+	if streamPlatforms[strings.ToLower(d.Platform)] || strings.HasPrefix(d.Key.Namespace, "kafka://") {
+		return "STREAM"
+	}
+	return "DB_TABLE"
+}
+
+// marquezJobData is the data of a job node; j is nil for a job that is
+// gone from the catalog since the graph was read, run.ID "" for a job
+// that never ran.
+func marquezJobData(n lineage.Node, j *store.Job, run catalog.Run, in, out []marquezEdge) marquezJob {
+	k := n.ID.Job()
+	mj := marquezJob{ID: marquezID{k.Namespace, k.Name}, Type: "BATCH", Name: k.Name, SimpleName: k.Name, Namespace: k.Namespace,
+		Inputs: []marquezID{}, Outputs: []marquezID{}, More: n.More}
+	if j == nil {
+		// What the graph shows is all there is to say.
+		for _, e := range in {
+			mj.Inputs = append(mj.Inputs, idOf(e.Origin))
+		}
+		for _, e := range out {
+			mj.Outputs = append(mj.Outputs, idOf(e.Destination))
+		}
+		return mj
+	}
+	mj.Type = marquezJobType(j.Type)
+	mj.CreatedAt, mj.UpdatedAt = &j.CreatedAt, &j.UpdatedAt
+	mj.Description = optional(j.Description)
+	mj.Location = optional(j.Properties["sourceCodeLocation"])
+	for _, in := range j.Inputs {
+		mj.Inputs = append(mj.Inputs, marquezID{in.Namespace, in.Name})
+	}
+	for _, out := range j.Outputs {
+		mj.Outputs = append(mj.Outputs, marquezID{out.Namespace, out.Name})
+	}
+	if run.ID == "" {
+		return mj
+	}
+	if p := run.ParentJob.Name; p != "" {
+		mj.ParentJobName = &p
+		if s, ok := strings.CutPrefix(k.Name, p+"."); ok {
+			mj.SimpleName = s
+		}
+	}
+	mr := &marquezRun{ID: run.ID, UpdatedAt: run.StateAt, NominalStartTime: run.NominalStart, NominalEndTime: run.NominalEnd,
+		State: string(run.State), StartedAt: run.StartedAt, EndedAt: run.EndedAt}
+	if run.StartedAt != nil && run.EndedAt != nil {
+		ms := run.Duration().Milliseconds()
+		mr.DurationMs = &ms
+	}
+	mj.LatestRun = mr
+	return mj
+}
+
+// marquezJobType maps a job's type (dbt_model, airflow_task,
+// spark_streaming…) onto Marquez's BATCH, STREAM and SERVICE: streaming
+// jobs are STREAM, every other job runs and ends, BATCH.
+func marquezJobType(typ string) string {
+	if strings.Contains(strings.ToLower(typ), "stream") {
+		return "STREAM"
+	}
+	return "BATCH"
+}
+
+// optional is s, or nil (JSON null, as Marquez writes an absent text) when
+// it is empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func nonNil(e []marquezEdge) []marquezEdge {
@@ -296,10 +497,12 @@ func idOf(s string) marquezID {
 	return marquezID{Namespace: rest[:i], Name: rest[i+1:]}
 }
 
-type marquezField struct {
+// marquezColumnField is Marquez's ColumnLineageNodeData.
+type marquezColumnField struct {
 	Namespace                 string              `json:"namespace"`
 	Dataset                   string              `json:"dataset"`
 	Field                     string              `json:"field"`
+	FieldType                 string              `json:"fieldType"`
 	TransformationDescription string              `json:"transformationDescription,omitempty"`
 	TransformationType        string              `json:"transformationType,omitempty"`
 	InputFields               []marquezInputField `json:"inputFields"`
@@ -353,13 +556,13 @@ func (rd *Reader) GetColumnLineage() http.Handler {
 			if i < 0 || i == len(rest)-1 {
 				return fmt.Errorf("nodeId %q: want datasetField:<namespace>:<name>:<field>: %w", nodeID, catalog.ErrInvalid)
 			}
-			if dataset, err = rd.resolve("dataset:" + rest[:i]); err != nil {
+			if dataset, err = rd.resolve(ctx, "dataset:"+rest[:i]); err != nil {
 				return err
 			}
 			field = rest[i+1:]
 			start = []fieldID{{dataset, field}}
 		default:
-			if dataset, err = rd.resolve(nodeID); err != nil {
+			if dataset, err = rd.resolve(ctx, nodeID); err != nil {
 				return err
 			}
 			start = []fieldID{{dataset, ""}}
@@ -401,7 +604,7 @@ func (rd *Reader) columnGraph(ctx context.Context, start []fieldID, depth int, d
 		}
 		k := id.key
 		n := &marquezNode{ID: "datasetField:" + k.Namespace + ":" + k.Name + ":" + id.field, Type: "DATASET_FIELD",
-			Data:    &marquezField{Namespace: k.Namespace, Dataset: k.Name, Field: id.field, InputFields: []marquezInputField{}},
+			Data:    &marquezColumnField{Namespace: k.Namespace, Dataset: k.Name, Field: id.field, InputFields: []marquezInputField{}},
 			InEdges: []marquezEdge{}, OutEdges: []marquezEdge{}}
 		nodes[id] = n
 		order = append(order, id)
@@ -461,16 +664,33 @@ func (rd *Reader) columnGraph(ctx context.Context, start []fieldID, depth int, d
 				from.OutEdges = append(from.OutEdges, e)
 				to.InEdges = append(to.InEdges, e)
 			}
-			d := to.Data.(*marquezField)
+			d := to.Data.(*marquezColumnField)
 			d.TransformationType, d.TransformationDescription = c.Subtype, c.Description
 			d.InputFields = append(d.InputFields, marquezInputField{Namespace: c.Input.Namespace, Dataset: c.Input.Name, Field: c.InputColumn,
 				TransformationDescription: c.Description, TransformationType: strings.Trim(c.Type+"/"+c.Subtype, "/")})
 		}
 		up, downs = nextUp, nextDown
 	}
+	// Each field's type, from one read of the datasets of the graph.
+	var keys []catalog.Key
+	for _, id := range order {
+		if !slices.Contains(keys, id.key) {
+			keys = append(keys, id.key)
+		}
+	}
+	datasets, err := rd.datasets(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
 	graph := make([]marquezNode, 0, len(order))
 	for _, id := range order {
-		graph = append(graph, *nodes[id])
+		n := nodes[id]
+		if d := datasets[id.key]; d != nil {
+			if i := slices.IndexFunc(d.Columns, func(c catalog.DatasetColumn) bool { return c.Name == id.field }); i >= 0 {
+				n.Data.(*marquezColumnField).FieldType = d.Columns[i].Type
+			}
+		}
+		graph = append(graph, *n)
 	}
 	return graph, nil
 }

@@ -7,12 +7,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog"
 	"almanac/lineage"
 	"almanac/lineage/olapi"
 )
@@ -276,5 +280,99 @@ func TestMarquezJobLineage(t *testing.T) {
 	var me marquezError
 	if err := json.Unmarshal(rec.Body.Bytes(), &me); err != nil || rec.Code != 404 || me.Code != 404 || !strings.Contains(me.Message, "job:airflow:nope") {
 		t.Errorf("unknown job: %d %s, want 404 {code, message}", rec.Code, rec.Body)
+	}
+}
+
+// TestMarquezNodeData reads a small graph whose nodes the catalog
+// describes and compares it with testdata/marquez_lineage.json (go test
+// -update rewrites it): dataset nodes carry their fields, tags and
+// description, job nodes their latest run, column lineage nodes their
+// field types. A dataset no job names is a graph of itself alone.
+func TestMarquezNodeData(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx := context.Background()
+	ns := "postgres://db:5432"
+	orders, big := catalog.Key{Namespace: ns, Name: "shop.public.orders"}, catalog.Key{Namespace: ns, Name: "shop.public.big_orders"}
+	job := catalog.JobKey{Namespace: "airflow", Name: "shop_dag.big_orders"}
+	if _, err := e.st.Crawl(ctx, "postgres:shop", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: []catalog.DatasetFacts{
+			{Key: orders, Platform: "postgres", Kind: catalog.KindTable, Description: "Orders.", Tags: []string{"pii", "core"},
+				Columns: []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint", Description: "The order."}, {Name: "amount", Ordinal: 2, Type: "numeric"}}},
+			{Key: catalog.Key{Namespace: ns, Name: "shop.public.fx_rates"}, Platform: "postgres", Kind: catalog.KindTable,
+				Columns: []catalog.Column{{Name: "rate", Ordinal: 1, Type: "numeric"}}},
+			{Key: catalog.Key{Namespace: "kafka://broker:9092", Name: "orders"}, Platform: "kafka", Kind: catalog.KindTable},
+		}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start, end := time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 0, 1, 500_000_000, time.UTC)
+	if err := e.st.ApplyPush(ctx, catalog.Push{
+		Source: catalog.SourceOpenLineage,
+		Jobs: []catalog.JobUpdate{{Job: catalog.Job{Key: job, Type: "airflow_task", Description: "Keeps the big orders.",
+			Properties: map[string]string{"sourceCodeLocation": "https://git/dags/shop.py"}, Inputs: []catalog.Key{orders}, Outputs: []catalog.Key{big}},
+			Asserts: catalog.FacetJobType | catalog.FacetDescription}},
+		Runs: []catalog.Run{{ID: "run-1", Job: job, State: catalog.RunComplete, StartedAt: &start, EndedAt: &end, StateAt: end,
+			ParentID: "dag-run-1", ParentJob: catalog.JobKey{Namespace: "airflow", Name: "shop_dag"}}},
+		ColumnLineage: []catalog.ColumnLineage{{Output: big, Column: "id", Input: orders, InputColumn: "id", Type: "DIRECT", Subtype: "IDENTITY"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fl := lineage.NewFollower(e.st, lineage.NewGraph(), nil)
+	if err := fl.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rd := olapi.NewReader(fl.Graph(), e.st)
+	get := func(h http.Handler, path string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		var v any
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		return string(b)
+	}
+	got := map[string]json.RawMessage{}
+	for name, path := range map[string]string{
+		"lineage":        "/api/v1/lineage?depth=1&nodeId=" + url.QueryEscape("dataset:"+ns+":shop.public.orders"),
+		"alone":          "/api/v1/lineage?nodeId=" + url.QueryEscape("dataset:"+ns+":shop.public.fx_rates"),
+		"stream":         "/api/v1/lineage?nodeId=" + url.QueryEscape("dataset:kafka://broker:9092:orders"),
+		"column-lineage": "/api/v1/column-lineage?nodeId=" + url.QueryEscape("datasetField:"+ns+":shop.public.big_orders:id"),
+	} {
+		h := rd.GetLineage()
+		if strings.HasPrefix(path, "/api/v1/column-lineage") {
+			h = rd.GetColumnLineage()
+		}
+		got[name] = json.RawMessage(get(h, path))
+	}
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Catalog timestamps are the time of the test.
+	b = regexp.MustCompile(`"(createdAt|updatedAt)": "20[^"]+"`).ReplaceAll(b, []byte(`"$1": "<time>"`))
+	b = append(b, '\n')
+	golden := filepath.Join("testdata", "marquez_lineage.json")
+	if *updateGolden {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(b)); diff != "" {
+		t.Errorf("Marquez lineage differs from %s (-want +got):\n%s", golden, diff)
+	}
+
+	// Only a dataset the catalog does not hold is 404.
+	rec := httptest.NewRecorder()
+	rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?nodeId="+url.QueryEscape("dataset:"+ns+":shop.public.nope"), nil))
+	if rec.Code != 404 {
+		t.Errorf("unknown dataset: %d %s, want 404", rec.Code, rec.Body)
 	}
 }
