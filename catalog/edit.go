@@ -101,13 +101,19 @@ func ValidateTag(tag string) error {
 	case len(tag) > 100:
 		return fmt.Errorf("tag %.20q… is longer than 100 bytes: %w", tag, ErrInvalid)
 	}
-	return nil
+	return ValidName("tag", tag)
 }
 
 // Validate reports an owner without a name or with an unknown kind.
 func (o Owner) Validate() error {
 	if strings.TrimSpace(o.Name) == "" {
 		return fmt.Errorf("owner without a name: %w", ErrInvalid)
+	}
+	if err := ValidName("owner name", o.Name); err != nil {
+		return err
+	}
+	if err := ValidName("owner type", o.Type); err != nil {
+		return err
 	}
 	switch o.Kind {
 	case OwnerUser, OwnerTeam, OwnerRole:

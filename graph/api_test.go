@@ -235,7 +235,7 @@ func TestBadInput(t *testing.T) {
 			200, graph.CodeBadUserInput, "leading or trailing spaces"},
 		{"unknown column", req(`mutation($id: ID!) { setColumnDescription(input: {datasetId: $id, column: "nope", description: "x"}) { auditEntry { id } } }`, map[string]any{"id": customers}),
 			200, graph.CodeNotFound, `has no column "nope"`},
-		{"not JSON", []byte(`{"query": `), 400, "", "json request body could not be decoded"},
+		{"not JSON", []byte(`{"query": `), 400, "BAD_REQUEST", "json request body could not be decoded"},
 		{"body over 1 MiB", big, 413, "REQUEST_TOO_LARGE", "request body larger than 1048576 bytes"},
 	}
 	before := auditCount(t, e)

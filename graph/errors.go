@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"almanac/catalog"
@@ -25,6 +26,16 @@ const (
 	CodeTimeout         = "TIMEOUT"
 	CodeInternal        = "INTERNAL"
 )
+
+// apqCodes gives a code to each error of gqlgen's automatic persisted
+// queries that lacks one, by its message: gqlgen exports neither. It codes
+// only PersistedQueryNotFound itself (PERSISTED_QUERY_NOT_FOUND), which
+// tells clients to send the query in full.
+var apqCodes = map[string]string{
+	"provided APQ hash does not match query": "PERSISTED_QUERY_HASH_MISMATCH",
+	"unsupported APQ version":                "PERSISTED_QUERY_NOT_SUPPORTED",
+	"invalid APQ extension data":             CodeBadUserInput,
+}
 
 // errPanic is what a resolver that panicked returns; the panic itself is
 // logged.
@@ -58,7 +69,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
-			return gqlErr // gqlgen's own: parse, validation, complexity, depth
+			// gqlgen's own: parse, validation, limits, persisted queries
+			if c, ok := apqCodes[gqlErr.Message]; ok && gqlErr.Extensions["code"] == nil {
+				errcode.Set(gqlErr, c)
+			}
+			return gqlErr
 		}
 		e := graphql.DefaultErrorPresenter(ctx, err)
 		c := code(err)

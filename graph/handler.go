@@ -10,6 +10,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -38,6 +40,7 @@ const (
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultComplexityLimit = 5000
 	DefaultDepthLimit      = 15
+	DefaultFieldLimit      = 10000
 )
 
 // Options configure the handler. Store is required; the rest have defaults.
@@ -57,9 +60,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int64
-	// ComplexityLimit and DepthLimit bound what one operation may ask.
+	// ComplexityLimit, DepthLimit and FieldLimit bound what one operation
+	// may ask. FieldLimit counts the fields of the operation with its
+	// fragments expanded, whatever the size of the lists they are in.
 	ComplexityLimit int
 	DepthLimit      int
+	FieldLimit      int
 }
 
 // DevAuthenticator treats every request as made by login with the editor
@@ -92,6 +98,9 @@ func NewHandler(opts Options) http.Handler {
 	if opts.DepthLimit <= 0 {
 		opts.DepthLimit = DefaultDepthLimit
 	}
+	if opts.FieldLimit <= 0 {
+		opts.FieldLimit = DefaultFieldLimit
+	}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage},
 		Complexity: complexity(),
@@ -103,7 +112,11 @@ func NewHandler(opts Options) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(depthLimit{max: opts.DepthLimit})
+	// Operation context mutators run in the order they are added: the
+	// cheap limits first, so that the complexity limit, which walks every
+	// fragment as many times as it is spread, never sees a huge expansion.
+	srv.Use(operationLimits{maxDepth: opts.DepthLimit, maxFields: opts.FieldLimit})
+	srv.Use(nulArguments{})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.SetErrorPresenter(errorPresenter(opts.Logger))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
@@ -128,10 +141,12 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tooLarge(w, h.opts.MaxBodyBytes)
 		return
 	}
+	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		// Read the body here, so that one too large (sent without a
 		// Content-Length) gets 413 rather than a decoding error.
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
@@ -142,6 +157,14 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if (transport.POST{}).Supports(r) {
+		// Check the body before gqlgen decodes it: its error names Go
+		// types and echoes the whole body back.
+		if msg := checkRequestBody(body); msg != "" {
+			writeError(w, http.StatusBadRequest, codeBadRequest, msg)
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
@@ -167,9 +190,82 @@ func acceptsHTML(r *http.Request) bool {
 
 // tooLarge answers 413 in the GraphQL error shape.
 func tooLarge(w http.ResponseWriter, limit int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", fmt.Sprintf("request body larger than %d bytes", limit))
+}
+
+// codeBadRequest is the extensions.code of a POST body that is not a
+// GraphQL request in JSON.
+const codeBadRequest = "BAD_REQUEST"
+
+// checkRequestBody says what is wrong with body, a POST body that should
+// be a GraphQL request in JSON, or returns "" if nothing is. It never
+// quotes the body, which may be large.
+func checkRequestBody(body []byte) string {
+	var syntax *json.SyntaxError
+	if err := json.Unmarshal(body, new(json.RawMessage)); errors.As(err, &syntax) {
+		return fmt.Sprintf("json request body could not be decoded: %v at offset %d", syntax, syntax.Offset)
+	} else if err != nil {
+		return "json request body could not be decoded: " + err.Error()
+	}
+	if k := jsonKind(body); k != "an object" {
+		return "json request body must be an object, not " + k
+	}
+	// Members match case-insensitively, as they do for gqlgen.
+	var p struct {
+		Query         json.RawMessage `json:"query"`
+		OperationName json.RawMessage `json:"operationName"`
+		Variables     json.RawMessage `json:"variables"`
+		Extensions    json.RawMessage `json:"extensions"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return "json request body could not be decoded: " + err.Error()
+	}
+	for _, m := range []struct {
+		name, want string
+		value      json.RawMessage
+	}{
+		{"query", "a string", p.Query},
+		{"operationName", "a string", p.OperationName},
+		{"variables", "an object", p.Variables},
+		{"extensions", "an object", p.Extensions},
+	} {
+		if k := jsonKind(m.value); k != m.want && k != "null" {
+			return fmt.Sprintf("json request body: %q must be %s, not %s", m.name, m.want, k)
+		}
+	}
+	return ""
+}
+
+// jsonKind names the kind of the valid JSON value v; a missing value is
+// "null".
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	if len(v) == 0 {
+		return "null"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// writeError answers status with one error in the GraphQL error shape, for
+// requests refused before gqlgen sees them.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	fmt.Fprintf(w, `{"errors":[{"message":"request body larger than %d bytes","extensions":{"code":"REQUEST_TOO_LARGE"}}]}`+"\n", limit)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct { //nolint:errcheck // only fails if the client has gone
+		Errors gqlerror.List `json:"errors"`
+	}{gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}})
 }
 
 type principalKey struct{}

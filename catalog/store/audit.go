@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,6 +96,9 @@ func ownFacts(d catalog.Dataset, source string) (catalog.SourceFacts, bool) {
 // it, so that the description of the next source shows again. The audit
 // entry's Before is the description shown before, After what p wrote.
 func (s *Store) SetDatasetDescription(ctx context.Context, p catalog.Principal, datasetID int64, text string) (*catalog.AuditEntry, error) {
+	if err := validText(text); err != nil {
+		return nil, err
+	}
 	return s.edit(ctx, "set description", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
 		if own, _ := ownFacts(d, source); own.Description == text {
 			return nil, nil
@@ -112,6 +116,12 @@ func (s *Store) SetDatasetDescription(ctx context.Context, p catalog.Principal, 
 // SetColumnDescription records p's description of a column of a dataset;
 // "" withdraws it.
 func (s *Store) SetColumnDescription(ctx context.Context, p catalog.Principal, datasetID int64, column, text string) (*catalog.AuditEntry, error) {
+	if err := validText(text); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidName("column", column); err != nil {
+		return nil, err
+	}
 	return s.edit(ctx, "set column description", p, datasetID, func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error) {
 		i := slices.IndexFunc(d.Columns, func(c catalog.DatasetColumn) bool { return c.Name == column })
 		if i < 0 {
@@ -239,4 +249,12 @@ func (s *Store) AuditLog(ctx context.Context, datasetID, before int64, limit int
 		err := row.Scan(&e.ID, &e.At, &e.Actor, &e.DatasetID, &e.Field, &e.Column, &e.Before, &e.After)
 		return e, err
 	})
+}
+
+// validText refuses a description PostgreSQL cannot store as text.
+func validText(text string) error {
+	if strings.ContainsRune(text, 0) {
+		return fmt.Errorf("description contains a NUL character: %w", catalog.ErrInvalid)
+	}
+	return nil
 }

@@ -205,7 +205,7 @@ func (s *Store) DatasetIDs(ctx context.Context, keys []catalog.Key) (map[catalog
 		SELECT d.id, d.namespace, d.name FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name`, nss, names)
 	if err != nil {
-		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), err)
+		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), translate(err))
 	}
 	out := make(map[catalog.Key]int64, len(keys))
 	var (
@@ -213,7 +213,7 @@ func (s *Store) DatasetIDs(ctx context.Context, keys []catalog.Key) (map[catalog
 		key catalog.Key
 	)
 	if _, err := pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error { out[key] = id; return nil }); err != nil {
-		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), err)
+		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), translate(err))
 	}
 	return out, nil
 }
