@@ -372,6 +372,7 @@ CREATE TABLE public.openlineage_events (
     received_at timestamp with time zone DEFAULT now() NOT NULL,
     processed_at timestamp with time zone,
     error text DEFAULT ''::text NOT NULL,
+    failed_at timestamp with time zone,
     CONSTRAINT openlineage_events_event_kind_check CHECK ((event_kind = ANY (ARRAY['run'::text, 'dataset'::text, 'job'::text])))
 );
 
@@ -912,6 +913,12 @@ CREATE INDEX job_facts_source ON public.job_facts USING btree (source);
 --
 
 CREATE INDEX job_io_dataset ON public.job_io USING btree (namespace, name, direction);
+
+--
+-- Name: openlineage_events_failed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX openlineage_events_failed ON public.openlineage_events USING btree (id) WHERE (failed_at IS NOT NULL);
 
 --
 -- Name: openlineage_events_pending; Type: INDEX; Schema: public; Owner: -

@@ -167,14 +167,35 @@ func appendColumnLineageChanges(ctx context.Context, tx pgx.Tx, source string, k
 	return appendChanges(ctx, tx, changes)
 }
 
-// ApplyPush writes what a push source reported: on each dataset and job it
-// replaces only the parts the push asserts (see catalog.DatasetUpdate and
-// catalog.JobUpdate), adds job inputs and outputs, records runs and quality
-// results, and never removes anything. Invalid items are skipped and
-// returned, joined, as the error; nothing valid is lost because of them.
+// PartialError is the error of an ApplyPush that skipped invalid items
+// and wrote all the rest. Any other error of ApplyPush means that some of
+// the push may not have been written.
+type PartialError struct {
+	Errs []error
+}
+
+func (e *PartialError) Error() string   { return errors.Join(e.Errs...).Error() }
+func (e *PartialError) Unwrap() []error { return e.Errs }
+
+// ApplyPush writes what a push source (OpenLineage) reported: on each
+// dataset and job it replaces only the parts the push asserts (see
+// catalog.DatasetUpdate and catalog.JobUpdate), adds job inputs and
+// outputs, records runs and quality results, and never removes anything.
+// Invalid items are skipped and returned as a *PartialError; nothing valid
+// is lost because of them. A run id belongs to the job that first ran it:
+// a run of another job under the same id is refused.
+//
+// Dataset keys resolve through aliases (see resolveAliases): a push that
+// names a known alias of a dataset writes to that dataset, and the rows
+// the source wrote before on a key that the push declares an alias are
+// moved onto its dataset (see adoptAliases).
 func (s *Store) ApplyPush(ctx context.Context, p catalog.Push) error {
 	if p.Source == "" || catalog.IsUserSource(p.Source) {
 		return fmt.Errorf("apply push: source %q cannot push: %w", p.Source, catalog.ErrInvalid)
+	}
+	p, adopt, err := s.resolvePush(ctx, p)
+	if err != nil {
+		return err
 	}
 	datasets, err := s.mergeDatasetUpdates(ctx, p.Source, p.Datasets)
 	if err != nil {
@@ -199,7 +220,13 @@ func (s *Store) ApplyPush(ctx context.Context, p catalog.Push) error {
 	if err := s.recordMetrics(ctx, p.Source, p.Metrics, &errs); err != nil {
 		return err
 	}
-	return errors.Join(errs...)
+	if err := s.adoptAliases(ctx, p.Source, adopt); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return &PartialError{Errs: errs}
+	}
+	return nil
 }
 
 // mergeDatasetUpdates lays each update over what the source said before.
@@ -247,6 +274,10 @@ func (s *Store) mergeDatasetUpdates(ctx context.Context, source string, updates 
 		}
 		if u.Asserts&catalog.FacetAliases != 0 {
 			f.Aliases = n.Aliases
+		} else if len(n.Aliases) > 0 {
+			// What an alias of the dataset declares adds to its aliases
+			// (resolvePush).
+			f.Aliases = append(slices.Clone(f.Aliases), n.Aliases...)
 		}
 		if len(n.Properties) > 0 {
 			if f.Properties == nil {
@@ -257,7 +288,9 @@ func (s *Store) mergeDatasetUpdates(ctx context.Context, source string, updates 
 	}
 	out := make([]catalog.DatasetFacts, 0, len(order))
 	for _, k := range order {
-		out = append(out, *merged[k])
+		f := merged[k]
+		f.Aliases = slices.DeleteFunc(slices.Clone(f.Aliases), func(a catalog.Alias) bool { return a.Key == k })
+		out = append(out, *f)
 	}
 	return out, nil
 }
@@ -463,6 +496,10 @@ func (s *Store) upsertRuns(ctx context.Context, source string, runs []catalog.Ru
 			continue
 		}
 		if old, ok := byID[r.ID]; ok {
+			if old.Job != r.Job {
+				*errs = append(*errs, runConflict(r.ID, old.Job, r.Job))
+				continue
+			}
 			byID[r.ID] = old.Merge(r)
 			continue
 		}
@@ -509,21 +546,37 @@ func (s *Store) upsertRuns(ctx context.Context, source string, runs []catalog.Ru
 				nominal_start = coalesce(excluded.nominal_start, r.nominal_start),
 				nominal_end = coalesce(excluded.nominal_end, r.nominal_end),
 				updated_at = excluded.updated_at
+			WHERE r.job_id = excluded.job_id
 			RETURNING run_id
 		)
-		SELECT x.id FROM x WHERE x.id NOT IN (SELECT run_id FROM ins)`,
+		SELECT x.id, coalesce(oj.namespace, ''), coalesce(oj.name, '')
+		FROM x LEFT JOIN runs o ON o.run_id = x.id LEFT JOIN jobs oj ON oj.id = o.job_id
+		WHERE x.id NOT IN (SELECT run_id FROM ins)`,
 		source, ids, jns, jnames, states, stateAt, started, ended, errMsgs, pids, pns, pnames, nomStart, nomEnd, s.now())
 	if err != nil {
 		return fmt.Errorf("record %d runs of %s: %w", n, source, translate(err))
 	}
-	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	var (
+		id    string
+		owner catalog.JobKey
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &owner.Namespace, &owner.Name}, func() error {
+		if owner.Name != "" && owner != byID[id].Job {
+			*errs = append(*errs, runConflict(id, owner, byID[id].Job))
+		} else {
+			*errs = append(*errs, fmt.Errorf("run %s: job %s unknown: %w", id, byID[id].Job, catalog.ErrInvalid))
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("record %d runs of %s: %w", n, source, translate(err))
 	}
-	for _, id := range missing {
-		*errs = append(*errs, fmt.Errorf("run %s: job %s unknown: %w", id, byID[id].Job, catalog.ErrInvalid))
-	}
 	return nil
+}
+
+// runConflict is the error of a run of job under a run id that belongs to
+// owner. It is catalog.ErrInvalid like the other items a push may skip.
+func runConflict(id string, owner, job catalog.JobKey) error {
+	return fmt.Errorf("run %s belongs to job %s: not recorded as a run of job %s: %w", id, owner, job, catalog.ErrInvalid)
 }
 
 // Run returns one run.
@@ -797,4 +850,349 @@ func (s *Store) DatasetOwners(ctx context.Context, keys []catalog.Key) (map[cata
 		return nil, fmt.Errorf("read owners: %w", err)
 	}
 	return out, nil
+}
+
+// Aliases: a dataset may be known by several keys, as when a Spark job
+// writes the files s3://bucket/warehouse/t that the Hive metastore serves
+// as table db.t. An OpenLineage symlinks facet on the dataset an event is
+// about declares its other keys; the dataset the event is about is
+// canonical, its symlinks are aliases (dataset_aliases). A push resolves
+// every dataset key it names through the aliases that live sources
+// declare, so that lineage through either key joins on one dataset:
+//
+//   - a key that several datasets declare as an alias resolves to the
+//     oldest of them (the smallest id), whatever the order of arrival;
+//   - an alias of an alias resolves to the end of the chain, and keys that
+//     alias each other in a cycle all resolve to the smallest key of the
+//     cycle;
+//   - a push that declares aliases for a key that is itself an alias
+//     declares them for that key's dataset.
+//
+// Only pushes resolve: what a crawl reports about a key stays on that key.
+
+// maxAliasHops bounds how far a chain of aliases is followed.
+const maxAliasHops = 4
+
+// resolvePush rewrites the dataset keys of p to the datasets they are
+// aliases of, counting the aliases p itself declares, and returns the
+// aliases p declares whose key the source may have written to before,
+// each with its dataset.
+func (s *Store) resolvePush(ctx context.Context, p catalog.Push) (catalog.Push, map[catalog.Key]catalog.Key, error) {
+	var keys []catalog.Key
+	for _, u := range p.Datasets {
+		keys = append(keys, u.Facts.Key)
+		for _, a := range u.Facts.Aliases {
+			keys = append(keys, a.Key)
+		}
+	}
+	for _, u := range p.Jobs {
+		keys = append(keys, u.Job.Inputs...)
+		keys = append(keys, u.Job.Outputs...)
+	}
+	for _, c := range p.ColumnLineage {
+		keys = append(keys, c.Output, c.Input)
+	}
+	for _, c := range p.Checks {
+		keys = append(keys, c.Dataset)
+	}
+	for _, r := range p.Results {
+		keys = append(keys, r.Dataset)
+	}
+	for _, m := range p.Metrics {
+		keys = append(keys, m.Dataset)
+	}
+	hops, err := s.aliasHops(ctx, keys)
+	if err != nil {
+		return p, nil, err
+	}
+	// What the push declares counts where the store knows nothing yet.
+	var declared []catalog.Key
+	for _, u := range p.Datasets {
+		if u.Asserts&catalog.FacetAliases == 0 {
+			continue
+		}
+		c := resolveAlias(hops, u.Facts.Key)
+		for _, a := range u.Facts.Aliases {
+			if a.Key == c || a.Key.Validate() != nil {
+				continue
+			}
+			if _, ok := hops[a.Key]; !ok {
+				hops[a.Key] = c
+			}
+			declared = append(declared, a.Key)
+		}
+	}
+	if len(hops) == 0 {
+		return p, nil, nil
+	}
+	of := func(k catalog.Key) catalog.Key { return resolveAlias(hops, k) }
+
+	out := p
+	out.Datasets = make([]catalog.DatasetUpdate, len(p.Datasets))
+	for i, u := range p.Datasets {
+		if k := of(u.Facts.Key); k != u.Facts.Key {
+			// The platform and kind describe the alias's system, not the
+			// dataset's; the aliases it declares add to the dataset's.
+			u.Facts.Key, u.Facts.Platform, u.Facts.Kind = k, "", ""
+			u.Asserts &^= catalog.FacetAliases
+		}
+		out.Datasets[i] = u
+	}
+	out.Jobs = make([]catalog.JobUpdate, len(p.Jobs))
+	for i, u := range p.Jobs {
+		u.Job.Inputs = resolveKeys(u.Job.Inputs, of)
+		u.Job.Outputs = resolveKeys(u.Job.Outputs, of)
+		out.Jobs[i] = u
+	}
+	out.ColumnLineage = make([]catalog.ColumnLineage, len(p.ColumnLineage))
+	for i, c := range p.ColumnLineage {
+		c.Output, c.Input = of(c.Output), of(c.Input)
+		out.ColumnLineage[i] = c
+	}
+	out.Checks = make([]catalog.QualityCheck, len(p.Checks))
+	for i, c := range p.Checks {
+		c.Dataset = of(c.Dataset)
+		out.Checks[i] = c
+	}
+	out.Results = make([]catalog.QualityResult, len(p.Results))
+	for i, r := range p.Results {
+		r.Dataset = of(r.Dataset)
+		out.Results[i] = r
+	}
+	out.Metrics = make([]catalog.DatasetMetrics, len(p.Metrics))
+	for i, m := range p.Metrics {
+		m.Dataset = of(m.Dataset)
+		out.Metrics[i] = m
+	}
+	adopt := map[catalog.Key]catalog.Key{}
+	for _, a := range declared {
+		if c := of(a); c != a {
+			adopt[a] = c
+		}
+	}
+	return out, adopt, nil
+}
+
+func resolveKeys(keys []catalog.Key, of func(catalog.Key) catalog.Key) []catalog.Key {
+	out := make([]catalog.Key, len(keys))
+	for i, k := range keys {
+		out[i] = of(k)
+	}
+	return out
+}
+
+// resolveAlias follows hops (alias → the dataset declaring it) from k to
+// the end of the chain; in a cycle, it returns the cycle's smallest key.
+func resolveAlias(hops map[catalog.Key]catalog.Key, k catalog.Key) catalog.Key {
+	path := []catalog.Key{k}
+	at := map[catalog.Key]int{k: 0}
+	for {
+		next, ok := hops[k]
+		if !ok {
+			return k
+		}
+		if i, ok := at[next]; ok {
+			return slices.MinFunc(path[i:], func(a, b catalog.Key) int {
+				return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+			})
+		}
+		at[next] = len(path)
+		path = append(path, next)
+		k = next
+	}
+}
+
+// aliasHops returns, for the keys and the keys they lead to (up to
+// maxAliasHops away), the dataset each is an alias of, where it is one:
+// the oldest live dataset that a live source says it is an alias of.
+func (s *Store) aliasHops(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Key, error) {
+	hops := map[catalog.Key]catalog.Key{}
+	looked := map[catalog.Key]bool{}
+	var todo []catalog.Key
+	for _, k := range keys {
+		if !looked[k] {
+			looked[k] = true
+			todo = append(todo, k)
+		}
+	}
+	for round := 0; round < maxAliasHops && len(todo) > 0; round++ {
+		nss, names := splitKeys(todo)
+		rows, err := s.pool.Query(ctx, `
+			SELECT DISTINCT ON (k.namespace, k.name) k.namespace, k.name, d.namespace, d.name
+			FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+			JOIN dataset_aliases a ON a.namespace = k.namespace AND a.name = k.name
+			JOIN datasets d ON d.id = a.dataset_id AND (d.namespace, d.name) <> (k.namespace, k.name)
+			JOIN dataset_facts f ON f.dataset_id = a.dataset_id AND f.source = a.source AND f.removed_at IS NULL
+			ORDER BY k.namespace, k.name, d.id`, nss, names)
+		if err != nil {
+			return nil, fmt.Errorf("resolve dataset aliases: %w", err)
+		}
+		todo = nil
+		var alias, dataset catalog.Key
+		if _, err := pgx.ForEachRow(rows, []any{&alias.Namespace, &alias.Name, &dataset.Namespace, &dataset.Name}, func() error {
+			hops[alias] = dataset
+			if !looked[dataset] {
+				looked[dataset] = true
+				todo = append(todo, dataset)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("resolve dataset aliases: %w", err)
+		}
+	}
+	return hops, nil
+}
+
+// adoptAliases moves what source wrote before on each alias key of adopt
+// onto the dataset the key is an alias of, in one transaction: job inputs
+// and outputs, and column lineage into and out of the alias; the source's
+// facts on the alias's own dataset are marked removed, so that it no
+// longer shows apart from its dataset (unless another source still
+// reports it). Each job and column lineage output changed, and the alias's
+// dataset, gets a change log entry, so that the lineage graph and search
+// follow. Other sources' facts on the alias are left alone.
+func (s *Store) adoptAliases(ctx context.Context, source string, adopt map[catalog.Key]catalog.Key) error {
+	if len(adopt) == 0 {
+		return nil
+	}
+	var aliases, datasets []catalog.Key
+	for _, a := range slices.SortedFunc(maps.Keys(adopt), func(a, b catalog.Key) int { return strings.Compare(a.String(), b.String()) }) {
+		aliases, datasets = append(aliases, a), append(datasets, adopt[a])
+	}
+	ans, anames := splitKeys(aliases)
+	cns, cnames := splitKeys(datasets)
+	// Most pushes re-declare aliases already adopted: look before locking.
+	var pending bool
+	if err := s.pool.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS m(ns, name) WHERE
+			EXISTS (SELECT 1 FROM job_io io WHERE io.source = $1 AND io.namespace = m.ns AND io.name = m.name)
+			OR EXISTS (SELECT 1 FROM column_lineage c WHERE c.source = $1 AND c.namespace = m.ns AND c.name = m.name)
+			OR EXISTS (SELECT 1 FROM column_lineage c WHERE c.source = $1 AND c.input_namespace = m.ns AND c.input_name = m.name)
+			OR EXISTS (SELECT 1 FROM datasets d JOIN dataset_facts f ON f.dataset_id = d.id
+				WHERE d.namespace = m.ns AND d.name = m.name AND f.source = $1 AND f.removed_at IS NULL))`,
+		source, ans, anames).Scan(&pending); err != nil {
+		return fmt.Errorf("look up aliases to adopt: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	now := s.now()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		const moves = `unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS m(ans, aname, cns, cname)`
+		var changes [][]any
+
+		// Job inputs and outputs.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO job_io (job_id, source, direction, namespace, name)
+			SELECT io.job_id, io.source, io.direction, m.cns, m.cname FROM job_io io JOIN `+moves+`
+				ON io.namespace = m.ans AND io.name = m.aname
+			WHERE io.source = $1
+			ON CONFLICT DO NOTHING`, source, ans, anames, cns, cnames); err != nil {
+			return fmt.Errorf("move job inputs and outputs: %w", err)
+		}
+		rows, err := tx.Query(ctx, `
+			WITH gone AS (
+				DELETE FROM job_io io USING `+moves+`
+				WHERE io.source = $1 AND io.namespace = m.ans AND io.name = m.aname
+				RETURNING io.job_id
+			)
+			SELECT DISTINCT j.id, j.namespace, j.name FROM gone JOIN jobs j ON j.id = gone.job_id ORDER BY j.id`,
+			source, ans, anames, cns, cnames)
+		if err != nil {
+			return fmt.Errorf("move job inputs and outputs: %w", err)
+		}
+		var (
+			id  int64
+			job catalog.JobKey
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &job.Namespace, &job.Name}, func() error {
+			changes = append(changes, []any{"job", id, job.Namespace, job.Name, string(catalog.ChangeUpdated), source, now})
+			return nil
+		}); err != nil {
+			return fmt.Errorf("move job inputs and outputs: %w", err)
+		}
+
+		// Column lineage, on either side.
+		const matched = `FROM column_lineage c
+			LEFT JOIN ` + moves + ` ON c.namespace = m.ans AND c.name = m.aname
+			LEFT JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS mi(ans, aname, cns, cname)
+				ON c.input_namespace = mi.ans AND c.input_name = mi.aname
+			WHERE c.source = $1 AND (m.ans IS NOT NULL OR mi.ans IS NOT NULL)`
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO column_lineage (source, namespace, name, column_name, input_namespace, input_name, input_column,
+				transformation_type, transformation_subtype, description, masking, updated_at)
+			SELECT c.source, coalesce(m.cns, c.namespace), coalesce(m.cname, c.name), c.column_name,
+				coalesce(mi.cns, c.input_namespace), coalesce(mi.cname, c.input_name), c.input_column,
+				c.transformation_type, c.transformation_subtype, c.description, c.masking, $6
+			`+matched+`
+			ON CONFLICT DO NOTHING`, source, ans, anames, cns, cnames, now); err != nil {
+			return fmt.Errorf("move column lineage: %w", err)
+		}
+		rows, err = tx.Query(ctx, `
+			WITH gone AS (
+				DELETE FROM column_lineage d USING (SELECT c.namespace, c.name, c.column_name, c.input_namespace, c.input_name,
+						c.input_column, c.transformation_type, c.transformation_subtype,
+						coalesce(m.cns, c.namespace) AS to_namespace, coalesce(m.cname, c.name) AS to_name `+matched+`) x
+				WHERE d.source = $1 AND (d.namespace, d.name, d.column_name, d.input_namespace, d.input_name, d.input_column,
+					d.transformation_type, d.transformation_subtype) = (x.namespace, x.name, x.column_name, x.input_namespace,
+					x.input_name, x.input_column, x.transformation_type, x.transformation_subtype)
+				RETURNING x.namespace, x.name, x.to_namespace, x.to_name
+			)
+			SELECT namespace, name FROM gone UNION SELECT to_namespace, to_name FROM gone ORDER BY 1, 2`,
+			source, ans, anames, cns, cnames)
+		if err != nil {
+			return fmt.Errorf("move column lineage: %w", err)
+		}
+		outputs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Key, error) {
+			var k catalog.Key
+			err := row.Scan(&k.Namespace, &k.Name)
+			return k, err
+		})
+		if err != nil {
+			return fmt.Errorf("move column lineage: %w", err)
+		}
+
+		// The source's facts on the alias's own dataset.
+		rows, err = tx.Query(ctx, `
+			WITH gone AS (
+				UPDATE dataset_facts f SET removed_at = $4 FROM datasets d, unnest($2::text[], $3::text[]) AS m(ns, name)
+				WHERE d.namespace = m.ns AND d.name = m.name AND f.dataset_id = d.id AND f.source = $1 AND f.removed_at IS NULL
+				RETURNING f.dataset_id
+			)
+			UPDATE datasets d SET updated_at = $4,
+				removed_at = CASE WHEN EXISTS (
+					SELECT 1 FROM dataset_facts f
+					WHERE f.dataset_id = d.id AND f.removed_at IS NULL AND f.source NOT LIKE 'user:%' AND f.source <> $1
+				) THEN NULL ELSE $4 END
+			WHERE d.id IN (SELECT dataset_id FROM gone)
+			RETURNING d.id, d.namespace, d.name, d.removed_at IS NOT NULL`, source, ans, anames, now)
+		if err != nil {
+			return fmt.Errorf("mark aliases removed: %w", err)
+		}
+		var (
+			key     catalog.Key
+			removed bool
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &removed}, func() error {
+			kind := catalog.ChangeUpdated
+			if removed {
+				kind = catalog.ChangeRemoved
+			}
+			changes = append(changes, changeRow(id, key, kind, source, now))
+			return nil
+		}); err != nil {
+			return fmt.Errorf("mark aliases removed: %w", err)
+		}
+		if err := appendChanges(ctx, tx, changes); err != nil {
+			return err
+		}
+		if len(outputs) > 0 {
+			return appendColumnLineageChanges(ctx, tx, source, outputs, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("adopt %d aliases of %s: %w", len(adopt), source, translate(err))
+	}
+	return nil
 }

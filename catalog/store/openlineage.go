@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"almanac/catalog"
 )
@@ -52,13 +56,23 @@ func (s *Store) StoreEvents(ctx context.Context, events []RawEvent) (int, error)
 	return int(tag.RowsAffected()), nil
 }
 
+// Outcome is what deriving facts from one stored event came to.
+type Outcome struct {
+	// Err is why some or all of the event could not be used; nil when
+	// all of it was.
+	Err error
+	// Failed says that nothing of the event was applied: it could not be
+	// decoded, or the store refused it on its own.
+	Failed bool
+}
+
 // ProcessEvents hands up to limit events not processed yet, oldest first,
-// to derive, and marks them processed with the error derive returned for
-// each (by index; nil or shorter means none). When derive fails as a whole
-// the events stay unprocessed, to be tried again. Only one caller across
-// all replicas runs at a time: the others return 0 at once. It returns how
-// many events were processed.
-func (s *Store) ProcessEvents(ctx context.Context, limit int, derive func(ctx context.Context, events []RawEvent) ([]error, error)) (int, error) {
+// to derive, and marks them processed with the outcome derive returned for
+// each (by index; shorter means success), failed ones with the time they
+// failed. When derive fails as a whole the events stay unprocessed, to be
+// tried again. Only one caller across all replicas runs at a time: the
+// others return 0 at once. It returns how many events were processed.
+func (s *Store) ProcessEvents(ctx context.Context, limit int, derive func(ctx context.Context, events []RawEvent) ([]Outcome, error)) (int, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("process openlineage events: %w", err)
@@ -94,23 +108,79 @@ func (s *Store) ProcessEvents(ctx context.Context, limit int, derive func(ctx co
 	if len(events) == 0 {
 		return 0, nil
 	}
-	errs, err := derive(ctx, events)
+	outcomes, err := derive(ctx, events)
 	if err != nil {
 		return 0, fmt.Errorf("process %d openlineage events: %w", len(events), err)
 	}
-	ids, msgs := make([]int64, len(events)), make([]string, len(events))
+	ids, msgs, failed := make([]int64, len(events)), make([]string, len(events)), make([]bool, len(events))
 	for i, e := range events {
 		ids[i] = e.ID
-		if i < len(errs) && errs[i] != nil {
-			msgs[i] = errs[i].Error()
+		if i < len(outcomes) {
+			if o := outcomes[i]; o.Err != nil {
+				msgs[i] = o.Err.Error()
+			}
+			failed[i] = outcomes[i].Failed
 		}
 	}
 	if _, err := conn.Exec(ctx, `
-		UPDATE openlineage_events e SET processed_at = $3, error = x.msg
-		FROM unnest($1::bigint[], $2::text[]) AS x(id, msg) WHERE e.id = x.id`, ids, msgs, s.now()); err != nil {
+		UPDATE openlineage_events e SET processed_at = $4, error = x.msg, failed_at = CASE WHEN x.failed THEN $4::timestamptz END
+		FROM unnest($1::bigint[], $2::text[], $3::bool[]) AS x(id, msg, failed) WHERE e.id = x.id`, ids, msgs, failed, s.now()); err != nil {
 		return 0, fmt.Errorf("mark openlineage events processed: %w", err)
 	}
 	return len(events), nil
+}
+
+// Transient reports whether err may go away if the same work is tried
+// again: the connection failed or timed out, the server is starting,
+// stopping or out of connections, or the transaction lost a serialization
+// failure or a deadlock. Any other error would fail again.
+func Transient(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08", // connection exception
+			"40", // transaction rollback: serialization failure, deadlock
+			"53", // insufficient resources: too many connections, out of memory or disk
+			"57": // operator intervention: shutdown, cancelled, cannot connect now
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// RunJobs returns the job each of the run ids belongs to; run ids not
+// recorded yet are absent.
+func (s *Store) RunJobs(ctx context.Context, ids []string) (map[string]catalog.JobKey, error) {
+	out := map[string]catalog.JobKey{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.run_id, j.namespace, j.name FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.run_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read jobs of %d runs: %w", len(ids), err)
+	}
+	var (
+		id  string
+		job catalog.JobKey
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &job.Namespace, &job.Name}, func() error { out[id] = job; return nil }); err != nil {
+		return nil, fmt.Errorf("read jobs of %d runs: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// FailedEvents counts the events marked failed.
+func (s *Store) FailedEvents(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM openlineage_events WHERE failed_at IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count failed openlineage events: %w", err)
+	}
+	return n, nil
 }
 
 // PendingEvents counts the events not processed yet.

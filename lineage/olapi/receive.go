@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -284,20 +285,32 @@ func (rc *Receiver) Wake() {
 	}
 }
 
+// maxRetryWait bounds the wait before the worker tries again after a
+// transient failure.
+const maxRetryWait = time.Minute
+
 // Run derives facts from stored events until ctx ends: at once when this
 // replica received events, and every poll interval for those other
-// replicas received. It deletes processed events, and dataset metrics
-// observed, past the retention once an hour.
+// replicas received. After a transient failure (the database unreachable)
+// it waits before trying again, from the poll interval doubling up to a
+// minute. It deletes processed events, and dataset metrics observed, past
+// the retention once an hour.
 func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 	if poll <= 0 {
 		poll = time.Second
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
-	var lastPrune time.Time
+	var (
+		lastPrune time.Time
+		retry     time.Duration
+	)
 	for {
 		if _, err := rc.Drain(ctx); err != nil && ctx.Err() == nil {
-			rc.cfg.Logger.Error("derive openlineage events", "err", err)
+			retry = min(max(2*retry, poll), maxRetryWait)
+			rc.cfg.Logger.Error("derive openlineage events; retrying", "err", err, "in", retry)
+		} else {
+			retry = 0
 		}
 		if rc.cfg.Retention > 0 && time.Since(lastPrune) > time.Hour {
 			lastPrune = time.Now()
@@ -313,6 +326,15 @@ func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 				rc.cfg.Logger.Info("pruned dataset metrics", "count", n)
 			}
 		}
+		if retry > 0 {
+			// Neither a wake nor the ticker cuts the wait short.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(retry):
+			}
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -324,7 +346,9 @@ func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 
 // Drain derives facts from every stored event not processed yet, and
 // returns how many it processed. It returns 0 at once while another
-// replica drains.
+// replica drains. An event that the store refuses on its own is marked
+// failed and does not stop the others; a transient failure stops the
+// drain, leaving the events to be tried again.
 func (rc *Receiver) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -337,8 +361,8 @@ func (rc *Receiver) Drain(ctx context.Context) (int, error) {
 }
 
 // derive decodes a batch of stored events and applies what they assert.
-func (rc *Receiver) derive(ctx context.Context, raws []store.RawEvent) ([]error, error) {
-	errs := make([]error, len(raws))
+func (rc *Receiver) derive(ctx context.Context, raws []store.RawEvent) ([]store.Outcome, error) {
+	out := make([]store.Outcome, len(raws))
 	var (
 		events []openlineage.Event
 		index  []int
@@ -346,22 +370,85 @@ func (rc *Receiver) derive(ctx context.Context, raws []store.RawEvent) ([]error,
 	for i, r := range raws {
 		e, err := openlineage.Decode(r.Body)
 		if err != nil {
-			errs[i] = err
+			out[i] = store.Outcome{Err: err, Failed: true}
 			continue
 		}
 		events = append(events, e)
 		index = append(index, i)
 	}
-	push, derrs := openlineage.Derive(events)
-	for j, err := range derrs {
-		errs[index[j]] = err
+	if err := rc.apply(ctx, raws, events, index, out); err != nil {
+		return nil, err
 	}
-	if err := rc.store.ApplyPush(ctx, push); err != nil {
-		if !errors.Is(err, catalog.ErrInvalid) {
-			return nil, err
+	return out, nil
+}
+
+// apply derives facts from events (raws[index[i]] decoded) and writes
+// them as one push, setting the outcome of each event in out. When the
+// store refuses the push for a reason that would not go away by trying
+// again, it applies each half on its own, down to single events: an event
+// refused on its own is marked failed, and all the others are applied
+// (applying an event twice changes nothing). A transient failure is
+// returned, for the whole batch to be tried again later.
+func (rc *Receiver) apply(ctx context.Context, raws []store.RawEvent, events []openlineage.Event, index []int, out []store.Outcome) error {
+	if len(events) == 0 {
+		return nil
+	}
+	push, errs := openlineage.Derive(events)
+	err := rc.claimRuns(ctx, &push, events, errs)
+	if err == nil {
+		err = rc.store.ApplyPush(ctx, push)
+	}
+	var partial *store.PartialError
+	switch {
+	case err == nil || errors.As(err, &partial):
+		if partial != nil {
+			// Items the store refused: the valid rest was written.
+			rc.cfg.Logger.Warn("openlineage events partly refused", "first_event", raws[index[0]].ID, "err", err)
 		}
-		// Items the store refused: the valid rest was written.
-		rc.cfg.Logger.Warn("openlineage events partly refused", "first_event", raws[0].ID, "err", err)
+		for j, err := range errs {
+			out[index[j]].Err = err
+		}
+		return nil
+	case ctx.Err() != nil || store.Transient(err):
+		return err
+	case len(events) == 1:
+		rc.cfg.Logger.Error("openlineage event failed", "event", raws[index[0]].ID, "err", err)
+		out[index[0]] = store.Outcome{Err: err, Failed: true}
+		return nil
 	}
-	return errs, nil
+	h := len(events) / 2
+	if err := rc.apply(ctx, raws, events[:h], index[:h], out); err != nil {
+		return err
+	}
+	return rc.apply(ctx, raws, events[h:], index[h:], out)
+}
+
+// claimRuns drops from push the runs whose id the store holds as a run
+// of another job, and adds the refusal to the errors of the events that
+// reported them: a run id belongs to the job that first ran it.
+func (rc *Receiver) claimRuns(ctx context.Context, push *catalog.Push, events []openlineage.Event, errs []error) error {
+	ids := make([]string, 0, len(push.Runs))
+	for _, r := range push.Runs {
+		ids = append(ids, r.ID)
+	}
+	owners, err := rc.store.RunJobs(ctx, ids)
+	if err != nil || len(owners) == 0 {
+		return err
+	}
+	type run struct {
+		id  string
+		job catalog.JobKey
+	}
+	dropped := map[run]bool{}
+	push.Runs = slices.DeleteFunc(push.Runs, func(r catalog.Run) bool {
+		owner, ok := owners[r.ID]
+		dropped[run{r.ID, r.Job}] = dropped[run{r.ID, r.Job}] || ok && owner != r.Job
+		return ok && owner != r.Job
+	})
+	for j, e := range events {
+		if e.Kind == openlineage.KindRun && dropped[run{e.RunID, e.Job}] {
+			errs[j] = errors.Join(errs[j], openlineage.RunConflict(e.RunID, owners[e.RunID], e.Job))
+		}
+	}
+	return nil
 }

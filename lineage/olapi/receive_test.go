@@ -18,6 +18,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
+	"almanac/lineage"
 	"almanac/lineage/olapi"
 )
 
@@ -340,6 +341,9 @@ func TestRejects(t *testing.T) {
 		{"bad gzip", "/api/v1/lineage", good, append([]string{"Content-Encoding", "gzip"}, auth...), 400, "gzip"},
 		{"batch", "/api/v1/lineage/batch", []byte("[" + string(good) + "]"), auth, 201, ""},
 		{"batch with a bad event", "/api/v1/lineage/batch", []byte("[" + string(good) + `, {"eventTime": "x"}]`), auth, 400, "[1].eventTime"},
+		{"array for an event", "/api/v1/lineage", []byte("[" + string(good) + "]"), auth, 400, "an event must be a JSON object, got an array"},
+		{"object for a batch", "/api/v1/lineage/batch", good, auth, 400, "a batch must be a JSON array of events, got an object"},
+		{"array in a batch", "/api/v1/lineage/batch", []byte("[" + string(good) + ", []]"), auth, 400, "[1]: an event must be a JSON object, got an array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,5 +421,208 @@ func TestReceiveMetrics(t *testing.T) {
 	}
 	if r, err := e.st.Run(ctx, "r-bad"); err != nil || r.State != catalog.RunComplete {
 		t.Errorf("run of the event = %+v, %v", r, err)
+	}
+}
+
+// runEvent is a COMPLETE run event of job ns/<job> reading inputs and
+// writing outputs, given as JSON arrays of datasets.
+func runEvent(runID, job, inputs, outputs string) []byte {
+	return []byte(`{"eventType": "COMPLETE", "eventTime": "2024-05-01T10:00:00Z", "producer": "test",
+		"run": {"runId": "` + runID + `"}, "job": {"namespace": "ns", "name": "` + job + `"},
+		"inputs": ` + inputs + `, "outputs": ` + outputs + `}`)
+}
+
+// eventRow is what the store recorded of one received event.
+type eventRow struct {
+	Job       string
+	Processed bool
+	Failed    bool
+	Error     string
+}
+
+func eventRows(t *testing.T, st *store.Store) []eventRow {
+	t.Helper()
+	rows, err := st.Pool().Query(context.Background(), `
+		SELECT job_name, processed_at IS NOT NULL, failed_at IS NOT NULL, error FROM openlineage_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []eventRow
+	for rows.Next() {
+		var r eventRow
+		if err := rows.Scan(&r.Job, &r.Processed, &r.Failed, &r.Error); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFailedEventDoesNotBlock checks that an event the store refuses on
+// its own (a NUL byte in a description passes validation, PostgreSQL text
+// cannot hold it) is marked failed with its error, and that the events
+// received before and after it, in the same batch and later, are derived.
+func TestFailedEventDoesNotBlock(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx := context.Background()
+	bad := runEvent("r-bad", "bad", `[]`, `[{"namespace": "pg", "name": "bad_out", "facets": {"documentation": {"description": "a\u0000b"}}}]`)
+	for _, b := range [][]byte{
+		runEvent("r1", "first", `[{"namespace": "pg", "name": "a"}]`, `[{"namespace": "pg", "name": "b"}]`),
+		bad,
+		runEvent("r2", "second", `[{"namespace": "pg", "name": "b"}]`, `[{"namespace": "pg", "name": "c"}]`),
+	} {
+		if code, msg := e.post(t, "/api/v1/lineage", b); code != http.StatusCreated {
+			t.Fatalf("%d %s", code, msg)
+		}
+	}
+	n, err := e.rc.Drain(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("Drain = %d, %v; want 3 events processed", n, err)
+	}
+	// Later events are not held up either, and nothing is tried again.
+	e.post(t, "/api/v1/lineage", runEvent("r3", "third", `[{"namespace": "pg", "name": "c"}]`, `[{"namespace": "pg", "name": "d"}]`))
+	if n, err := e.rc.Drain(ctx); err != nil || n != 1 {
+		t.Fatalf("second Drain = %d, %v; want the one new event", n, err)
+	}
+	if n, err := e.rc.Drain(ctx); err != nil || n != 0 {
+		t.Fatalf("third Drain = %d, %v; want nothing left", n, err)
+	}
+	want := []string{
+		"ns/first -> pg/b", "ns/second -> pg/c", "ns/third -> pg/d",
+		"pg/a -> ns/first", "pg/b -> ns/second", "pg/c -> ns/third",
+	}
+	if diff := cmp.Diff(want, edges(t, e.st)); diff != "" {
+		t.Errorf("edges (-want +got):\n%s", diff)
+	}
+	rows := eventRows(t, e.st)
+	if len(rows) != 4 {
+		t.Fatalf("events = %+v", rows)
+	}
+	for i, r := range rows {
+		if !r.Processed {
+			t.Errorf("event %d (%s) not processed", i, r.Job)
+		}
+		if r.Failed != (r.Job == "bad") {
+			t.Errorf("event %d (%s): failed = %v", i, r.Job, r.Failed)
+		}
+	}
+	if !strings.Contains(rows[1].Error, "NUL character") {
+		t.Errorf("error of the failed event = %q, want the store's reason", rows[1].Error)
+	}
+	if n, err := e.st.FailedEvents(ctx); err != nil || n != 1 {
+		t.Errorf("FailedEvents = %d, %v; want 1", n, err)
+	}
+	if _, err := e.st.Run(ctx, "r-bad"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("run of the failed event: %v, want none recorded", err)
+	}
+}
+
+// TestRunIDBelongsToOneJob checks that a run id reported again for another
+// job is refused for that job, with an error on the event naming both
+// jobs, whether the two events arrive in one batch or apart; the rest of
+// the second event is kept.
+func TestRunIDBelongsToOneJob(t *testing.T) {
+	for _, apart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one batch", true: "apart"}[apart], func(t *testing.T) {
+			e := newEnv(t, olapi.Config{})
+			ctx := context.Background()
+			e.post(t, "/api/v1/lineage", runEvent("r1", "owner", `[]`, `[{"namespace": "pg", "name": "a"}]`))
+			if apart {
+				e.drain(t)
+			}
+			e.post(t, "/api/v1/lineage", runEvent("r1", "intruder", `[]`, `[{"namespace": "pg", "name": "b"}]`))
+			e.drain(t)
+			r, err := e.st.Run(ctx, "r1")
+			if err != nil || r.Job.Name != "owner" {
+				t.Fatalf("run r1 = %+v, %v; want the run of ns/owner", r, err)
+			}
+			if runs, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "ns", Name: "intruder"}, 10); err != nil || len(runs) != 0 {
+				t.Errorf("runs of ns/intruder = %+v, %v; want none", runs, err)
+			}
+			rows := eventRows(t, e.st)
+			if rows[0].Error != "" || rows[1].Failed {
+				t.Errorf("events = %+v", rows)
+			}
+			if msg := rows[1].Error; !strings.Contains(msg, "run r1 belongs to job ns/owner") || !strings.Contains(msg, "job ns/intruder") {
+				t.Errorf("error of the second event = %q, want both jobs named", msg)
+			}
+			if diff := cmp.Diff([]string{"ns/intruder -> pg/b", "ns/owner -> pg/a"}, edges(t, e.st)); diff != "" {
+				t.Errorf("edges (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSymlinksJoinLineage checks that a dataset named by its symlink
+// joins the lineage of the dataset declaring it, whichever event arrives
+// first: a writer job outputs s3://bucket /warehouse/t, declared to be
+// hive://metastore db.t, which a reader job reads. A follower loaded
+// after the first event catches up from the change log.
+func TestSymlinksJoinLineage(t *testing.T) {
+	writer := runEvent("w1", "writer", `[{"namespace": "pg", "name": "src"}]`, `[{"namespace": "s3://bucket", "name": "/warehouse/t",
+		"facets": {"symlinks": {"identifiers": [{"namespace": "hive://metastore", "name": "db.t", "type": "TABLE"}]},
+			"schema": {"fields": [{"name": "id", "type": "int"}]}}}]`)
+	reader := runEvent("r1", "reader", `[{"namespace": "hive://metastore", "name": "db.t"}]`, `[{"namespace": "pg", "name": "report",
+		"facets": {"columnLineage": {"fields": {"id": {"inputFields": [{"namespace": "hive://metastore", "name": "db.t", "field": "id"}]}}}}}]`)
+	canonical := catalog.Key{Namespace: "s3://bucket", Name: "/warehouse/t"}
+	alias := catalog.Key{Namespace: "hive://metastore", Name: "db.t"}
+	report := catalog.Key{Namespace: "pg", Name: "report"}
+	for _, tt := range []struct {
+		name  string
+		order [][]byte
+	}{
+		{"writer first", [][]byte{writer, reader}},
+		{"reader first", [][]byte{reader, writer}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, olapi.Config{})
+			ctx := context.Background()
+			e.post(t, "/api/v1/lineage", tt.order[0])
+			e.drain(t)
+			fl := lineage.NewFollower(e.st, lineage.NewGraph(), nil)
+			if err := fl.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.post(t, "/api/v1/lineage", tt.order[1])
+			e.drain(t)
+			if err := fl.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sub, err := fl.Graph().Traverse(lineage.Query{Start: report, Direction: lineage.Upstream, Depth: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var nodes []string
+			for _, n := range sub.Nodes {
+				nodes = append(nodes, n.ID.String())
+			}
+			slices.Sort(nodes)
+			want := []string{"dataset:pg:report", "dataset:pg:src", "dataset:s3://bucket:/warehouse/t", "job:ns:reader", "job:ns:writer"}
+			if diff := cmp.Diff(want, nodes); diff != "" {
+				t.Errorf("upstream of pg/report (-want +got):\n%s", diff)
+			}
+			want = []string{"ns/reader -> pg/report", "ns/writer -> s3://bucket//warehouse/t", "pg/src -> ns/writer", "s3://bucket//warehouse/t -> ns/reader"}
+			if diff := cmp.Diff(want, edges(t, e.st)); diff != "" {
+				t.Errorf("edges (-want +got):\n%s", diff)
+			}
+			cl, err := e.st.ColumnLineage(ctx, []catalog.Key{report})
+			if err != nil || len(cl) != 1 || cl[0].Value.Input != canonical {
+				t.Errorf("column lineage of pg/report = %+v, %v; want its input on %s", cl, err, canonical)
+			}
+			if d, err := e.st.Dataset(ctx, alias); err == nil && d.RemovedAt == nil {
+				t.Errorf("alias %s is a live dataset apart from %s", alias, canonical)
+			}
+			d, err := e.st.Dataset(ctx, canonical)
+			if err != nil || len(d.Columns) != 1 {
+				t.Errorf("dataset %s = %+v, %v", canonical, d, err)
+			}
+			if errs, err := e.st.EventErrors(ctx, 10); err != nil || len(errs) > 0 {
+				t.Errorf("event errors: %v %v", errs, err)
+			}
+		})
 	}
 }

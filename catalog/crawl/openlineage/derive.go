@@ -18,6 +18,10 @@ const JobTypeDefault = "openlineage"
 // inputs and outputs of a job add up. errs has one entry per event: the
 // reason the parts of that event that could not be used were dropped, or
 // nil.
+//
+// A run id belongs to one job: the first of events (in their order, the
+// order of arrival) to name a run id claims it, and the run of a later
+// event naming it with another job is refused with an error naming both.
 func Derive(events []Event) (catalog.Push, []error) {
 	order := make([]int, len(events))
 	for i := range order {
@@ -31,6 +35,12 @@ func Derive(events []Event) (catalog.Push, []error) {
 		checks:  map[string]int{},
 		results: map[[2]string]int{},
 		errs:    make([]error, len(events)),
+		runJobs: map[string]catalog.JobKey{},
+	}
+	for _, e := range events {
+		if _, ok := d.runJobs[e.RunID]; !ok && e.Kind == KindRun {
+			d.runJobs[e.RunID] = e.Job
+		}
 	}
 	for _, i := range order {
 		d.errs[i] = d.event(events[i])
@@ -53,6 +63,7 @@ type deriver struct {
 	colLin  map[catalog.Key][]catalog.ColumnLineage // latest facet per output
 	checks  map[string]int                          // index in push.Checks by name
 	results map[[2]string]int                       // index in push.Results by check, run
+	runJobs map[string]catalog.JobKey               // the job each run id belongs to
 	errs    []error
 }
 
@@ -115,7 +126,9 @@ func (d *deriver) event(e Event) error {
 		}
 		if e.Kind == KindRun {
 			r := run(e)
-			if err := r.Validate(); err != nil {
+			if owner := d.runJobs[e.RunID]; owner != e.Job {
+				problems = append(problems, RunConflict(e.RunID, owner, e.Job).Error())
+			} else if err := r.Validate(); err != nil {
 				problems = append(problems, err.Error())
 			} else {
 				d.push.Runs = append(d.push.Runs, r)
@@ -126,6 +139,12 @@ func (d *deriver) event(e Event) error {
 		return fmt.Errorf("event %s at %s: %s: %w", e.Kind, e.Time.Format(time.RFC3339), strings.Join(problems, "; "), catalog.ErrInvalid)
 	}
 	return nil
+}
+
+// RunConflict is the error of an event naming a run id that belongs to
+// another job.
+func RunConflict(runID string, owner, job catalog.JobKey) error {
+	return fmt.Errorf("run %s belongs to job %s: not recorded as a run of job %s: %w", runID, owner, job, catalog.ErrConflict)
 }
 
 func props(m map[string]string) map[string]string {

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -86,15 +87,17 @@ func invalid(field, format string, args ...any) error {
 }
 
 type wireEvent struct {
-	EventType *string       `json:"eventType"`
-	EventTime *string       `json:"eventTime"`
-	Producer  *string       `json:"producer"`
-	SchemaURL *string       `json:"schemaURL"`
-	Run       *wireRun      `json:"run"`
-	Job       *wireJob      `json:"job"`
-	Inputs    []wireDataset `json:"inputs"`
-	Outputs   []wireDataset `json:"outputs"`
-	Dataset   *wireDataset  `json:"dataset"`
+	EventType *string  `json:"eventType"`
+	EventTime *string  `json:"eventTime"`
+	Producer  *string  `json:"producer"`
+	SchemaURL *string  `json:"schemaURL"`
+	Run       *wireRun `json:"run"`
+	Job       *wireJob `json:"job"`
+	// Inputs and Outputs are decoded one by one, so that an error names
+	// the index of the dataset at fault.
+	Inputs  []json.RawMessage `json:"inputs"`
+	Outputs []json.RawMessage `json:"outputs"`
+	Dataset *wireDataset      `json:"dataset"`
 }
 
 type wireRun struct {
@@ -163,6 +166,8 @@ func SplitBatch(data []byte) ([]json.RawMessage, error) {
 	return raw, nil
 }
 
+// unmarshal decodes data into v. Its errors say what the producer sent
+// wrong in OpenLineage terms, at the JSON path prefix (+ the field).
 func unmarshal(data []byte, v any, prefix string) error {
 	err := json.Unmarshal(data, v)
 	if err == nil {
@@ -176,30 +181,63 @@ func unmarshal(data []byte, v any, prefix string) error {
 	case errors.As(err, &syn):
 		return invalid(prefix, "malformed JSON at byte %d: %v", syn.Offset, syn)
 	case errors.As(err, &typ):
-		field := typ.Field
-		if prefix != "" {
-			field = joinPath(prefix, field)
+		if typ.Field == "" {
+			return invalid(prefix, "%s, got %s", whole(v), jsonValue(typ.Value))
 		}
-		if field == "" {
-			return invalid(prefix, "expected %s, got %s", typ.Type, typ.Value)
-		}
-		return invalid(field, "expected %s, got %s", typeName(typ.Type.String()), typ.Value)
+		return invalid(joinPath(prefix, typ.Field), "must be %s, got %s", jsonType(typ.Type), jsonValue(typ.Value))
 	}
 	return invalid(prefix, "%v", err)
 }
 
-func typeName(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "*"):
-		return typeName(goType[1:])
-	case goType == "string":
-		return "string"
-	case strings.HasPrefix(goType, "[]"):
-		return "array"
-	case strings.HasPrefix(goType, "map[") || strings.Contains(goType, "."):
-		return "object"
+// whole says what v, the target of a whole JSON document, must be.
+func whole(v any) string {
+	switch v.(type) {
+	case *wireEvent:
+		return "an event must be a JSON object"
+	case *[]json.RawMessage:
+		return "a batch must be a JSON array of events"
+	case *wireDataset:
+		return "a dataset must be a JSON object"
 	}
-	return goType
+	return "must be " + jsonType(reflect.TypeOf(v))
+}
+
+// jsonType names the JSON type that decodes into t.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another JSON type"
+}
+
+// jsonValue names what encoding/json found ("array", "number 1.5") with
+// an article.
+func jsonValue(v string) string {
+	switch {
+	case v == "bool":
+		return "a boolean"
+	case v == "array" || v == "object":
+		return "an " + v
+	case v == "":
+		return "something else"
+	}
+	return "a " + v
 }
 
 func joinPath(prefix, field string) string {
@@ -263,15 +301,25 @@ func fromWire(w wireEvent, p string) (Event, error) {
 		if err := checkJobFacets(e.JobFacets, joinPath(p, "job.facets")); err != nil {
 			return e, err
 		}
-		for i, d := range w.Inputs {
-			ds, err := dataset(d, fmt.Sprintf("%s[%d]", joinPath(p, "inputs"), i), d.InputFacets)
+		for i, raw := range w.Inputs {
+			path := fmt.Sprintf("%s[%d]", joinPath(p, "inputs"), i)
+			var d wireDataset
+			if err := unmarshal(raw, &d, path); err != nil {
+				return e, err
+			}
+			ds, err := dataset(d, path, d.InputFacets)
 			if err != nil {
 				return e, err
 			}
 			e.Inputs = append(e.Inputs, ds)
 		}
-		for i, d := range w.Outputs {
-			ds, err := dataset(d, fmt.Sprintf("%s[%d]", joinPath(p, "outputs"), i), d.OutputFacets)
+		for i, raw := range w.Outputs {
+			path := fmt.Sprintf("%s[%d]", joinPath(p, "outputs"), i)
+			var d wireDataset
+			if err := unmarshal(raw, &d, path); err != nil {
+				return e, err
+			}
+			ds, err := dataset(d, path, d.OutputFacets)
 			if err != nil {
 				return e, err
 			}

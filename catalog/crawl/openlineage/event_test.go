@@ -168,3 +168,47 @@ func TestDeriveColumnLineageAndRuns(t *testing.T) {
 		t.Errorf("jobs = %+v, want two updates of type airflow_task", p.Jobs)
 	}
 }
+
+// TestDecodeErrorMessages checks that a rejected event is explained in
+// OpenLineage terms, by the JSON path of the fault, never by Go types.
+func TestDecodeErrorMessages(t *testing.T) {
+	const ok = `"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r1"}, "job": {"namespace": "ns", "name": "j"}`
+	tests := []struct {
+		name, body, want string
+	}{
+		{"array for an event", `[{}]`, "openlineage event: an event must be a JSON object, got an array"},
+		{"string for an event", `"x"`, "openlineage event: an event must be a JSON object, got a string"},
+		{"number for a run id", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": 7}, "job": {"namespace": "n", "name": "j"}}`,
+			"openlineage event: run.runId: must be a string, got a number"},
+		{"string for the run", `{"eventTime": "2024-01-01T00:00:00Z", "run": "r1"}`, "openlineage event: run: must be a JSON object, got a string"},
+		{"object for inputs", `{` + ok + `, "inputs": {"namespace": "n"}}`, "openlineage event: inputs: must be a JSON array, got an object"},
+		{"string for an input", `{` + ok + `, "inputs": ["pg/t"]}`, "openlineage event: inputs[0]: a dataset must be a JSON object, got a string"},
+		{"number for an output name", `{` + ok + `, "outputs": [{"namespace": "n", "name": "a"}, {"namespace": "n", "name": 5}]}`,
+			"openlineage event: outputs[1].name: must be a string, got a number"},
+		{"boolean for facets", `{` + ok + `, "outputs": [{"namespace": "n", "name": "a", "facets": true}]}`,
+			"openlineage event: outputs[0].facets: must be a JSON object, got a boolean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode([]byte(tt.body))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Decode = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{"eventTime": "2024-01-01T00:00:00Z"}`, "openlineage event: a batch must be a JSON array of events, got an object"},
+		{`"x"`, "openlineage event: a batch must be a JSON array of events, got a string"},
+	} {
+		if _, err := SplitBatch([]byte(tt.body)); err == nil || err.Error() != tt.want {
+			t.Errorf("SplitBatch(%s) = %v, want %q", tt.body, err, tt.want)
+		}
+		if _, err := DecodeBatch([]byte(tt.body)); err == nil || err.Error() != tt.want {
+			t.Errorf("DecodeBatch(%s) = %v, want %q", tt.body, err, tt.want)
+		}
+	}
+	_, err := DecodeBatch([]byte(`[{` + ok + `}, [1]]`))
+	if want := "openlineage event: [1]: an event must be a JSON object, got an array"; err == nil || err.Error() != want {
+		t.Errorf("DecodeBatch = %v, want %q", err, want)
+	}
+}

@@ -1,0 +1,2 @@
+DROP INDEX openlineage_events_failed;
+ALTER TABLE openlineage_events DROP COLUMN failed_at;
