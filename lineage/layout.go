@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/goccy/go-graphviz"
 
@@ -87,7 +89,9 @@ const (
 // SVG lays a subgraph out left to right with Graphviz's dot and returns
 // it as SVG. Datasets are rounded boxes, jobs small grey boxes on the
 // edges between them; nodes with neighbours left out say "+N more", and
-// datasets among them carry the opt.Expand control. With opt.Columns the
+// datasets among them carry the opt.Expand control. The leaves of a node
+// with more than twelve (see Fans) are listed in one table beside it,
+// each dataset still a link with its expand control. With opt.Columns the
 // datasets are tables of columns joined by column edges instead.
 //
 // The graph goes to Graphviz as DOT text rather than through cgraph's
@@ -134,8 +138,24 @@ func graphHeader(b *bytes.Buffer, nodes int) {
 	b.WriteString(`edge [color="` + colorEdge + `" arrowsize=0.6]` + "\n")
 }
 
-// datasetDOT is the dataset-level drawing: datasets and jobs.
+// datasetDOT is the dataset-level drawing: datasets and jobs, and the
+// leaves of big fans as tables.
 func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
+	fans := Fans(sub)
+	var fanned map[NodeID]Node
+	if len(fans) > 0 {
+		fanned = map[NodeID]Node{}
+		for _, f := range fans {
+			for _, l := range f.Leaves {
+				fanned[l.Job] = Node{}
+				for _, d := range l.Datasets {
+					fanned[d] = Node{}
+				}
+			}
+		}
+		delete(fanned, NodeID{})
+		sub = withoutFanned(sub, fanned)
+	}
 	var b bytes.Buffer
 	graphHeader(&b, len(sub.Nodes))
 	index := make(map[NodeID]int, len(sub.Nodes))
@@ -204,8 +224,400 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 		}
 		b.WriteString("n" + strconv.Itoa(from) + " -> n" + strconv.Itoa(to) + a.String() + "\n")
 	}
+	for i, f := range fans {
+		fanDOT(&b, i, f, index[f.Hub], fanned, opt)
+	}
 	b.WriteString("}\n")
 	return b.Bytes()
+}
+
+// withoutFanned returns sub without the nodes of fanned and their edges,
+// and fills fanned in with those nodes.
+func withoutFanned(sub Subgraph, fanned map[NodeID]Node) Subgraph {
+	rest := Subgraph{Start: sub.Start, Truncated: sub.Truncated, Nodes: make([]Node, 0, len(sub.Nodes)-len(fanned))}
+	for _, n := range sub.Nodes {
+		if _, ok := fanned[n.ID]; ok {
+			fanned[n.ID] = n
+		} else {
+			rest.Nodes = append(rest.Nodes, n)
+		}
+	}
+	for _, e := range sub.Edges {
+		_, ok1 := fanned[e.From]
+		_, ok2 := fanned[e.To]
+		if !ok1 && !ok2 {
+			rest.Edges = append(rest.Edges, e)
+		}
+	}
+	return rest
+}
+
+// Fan is the leaves of one node drawn as a table rather than a node each:
+// the datasets a job writes (or reads), or the jobs that read (or write)
+// a dataset with the datasets each of them alone writes (reads). Drawn
+// node by node, a fan of hundreds is a column too tall to read once
+// fitted to the window, however its leaves are spread over ranks (each
+// rank an edge skips takes a row of its own); as a table it is a block
+// about as wide as the window.
+type Fan struct {
+	Hub NodeID
+	// Upstream is set when the leaves are the hub's inputs or writers.
+	Upstream bool
+	// Leaves are the table's entries, sorted by name.
+	Leaves []FanLeaf
+}
+
+// FanLeaf is one entry of a fan: a dataset when the hub is a job, else a
+// job and the datasets beyond it that nothing else links (none or a few).
+type FanLeaf struct {
+	Job      NodeID // zero when the hub is a job
+	Datasets []NodeID
+}
+
+// Title says what the fan's table lists, e.g. "600 outputs".
+func (f Fan) Title() string {
+	what := map[[2]bool]string{
+		{false, false}: "readers", {false, true}: "writers", // hub a dataset
+		{true, false}: "outputs", {true, true}: "inputs", // hub a job
+	}[[2]bool{f.Hub.Kind == JobNode, f.Upstream}]
+	return strconv.Itoa(len(f.Leaves)) + " " + what
+}
+
+// A node's leaves form a fan when there are more than fanMin of them; a
+// job of a fan leads to at most fanJobDatasets datasets.
+const (
+	fanMin         = 12
+	fanJobDatasets = 4
+)
+
+// Fans returns the fans of sub that SVG draws as tables: the leaves
+// downstream of a node, or its roots upstream, when it has more than
+// twelve. A leaf is a node whose only neighbour is the hub, or a job
+// whose only neighbours are the hub and a few such datasets; the start
+// is never one.
+func Fans(sub Subgraph) []Fan {
+	n := len(sub.Nodes)
+	index := make(map[NodeID]int, n)
+	for i, nd := range sub.Nodes {
+		index[nd.ID] = i
+	}
+	in, out := make([][]int, n), make([][]int, n)
+	for _, e := range sub.Edges {
+		from, ok1 := index[e.From]
+		to, ok2 := index[e.To]
+		if ok1 && ok2 && from != to {
+			out[from] = append(out[from], to)
+			in[to] = append(in[to], from)
+		}
+	}
+	var fans []Fan
+	for hub := range n {
+		for _, up := range []bool{false, true} {
+			next, back := out, in
+			if up {
+				next, back = in, out
+			}
+			if len(next[hub]) <= fanMin {
+				continue
+			}
+			// only says whether v's one neighbour is the one it was
+			// reached from, and v not the start.
+			only := func(v int) bool {
+				return sub.Nodes[v].ID != sub.Start && len(back[v]) == 1 && len(next[v]) == 0
+			}
+			var leaves []FanLeaf
+			for _, c := range next[hub] {
+				id := sub.Nodes[c].ID
+				if id == sub.Start || len(back[c]) != 1 {
+					continue
+				}
+				switch {
+				case id.Kind == DatasetNode && len(next[c]) == 0:
+					leaves = append(leaves, FanLeaf{Datasets: []NodeID{id}})
+				case id.Kind == JobNode && len(next[c]) <= fanJobDatasets && !slices.ContainsFunc(next[c], func(v int) bool { return !only(v) }):
+					l := FanLeaf{Job: id}
+					for _, v := range next[c] {
+						l.Datasets = append(l.Datasets, sub.Nodes[v].ID)
+					}
+					slices.SortFunc(l.Datasets, compareNodes)
+					leaves = append(leaves, l)
+				}
+			}
+			if len(leaves) <= fanMin {
+				continue
+			}
+			slices.SortFunc(leaves, func(a, b FanLeaf) int {
+				if c := compareNodes(a.Job, b.Job); c != 0 {
+					return c
+				}
+				return slices.CompareFunc(a.Datasets, b.Datasets, compareNodes)
+			})
+			fans = append(fans, Fan{Hub: sub.Nodes[hub].ID, Upstream: up, Leaves: leaves})
+		}
+	}
+	return fans
+}
+
+// compareNodes orders nodes by name, then namespace, numbers in names by
+// value: load_2 before load_10.
+func compareNodes(a, b NodeID) int {
+	if c := compareNatural(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name) // t01 and t1
+}
+
+// compareNatural compares strings with runs of digits compared by value.
+func compareNatural(a, b string) int {
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	for a != "" && b != "" {
+		if !isDigit(a[0]) || !isDigit(b[0]) {
+			if a[0] != b[0] {
+				return cmp.Compare(a[0], b[0])
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		i, j := 0, 0
+		for i < len(a) && isDigit(a[i]) {
+			i++
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+		x, y := strings.TrimLeft(a[:i], "0"), strings.TrimLeft(b[:j], "0")
+		if c := cmp.Compare(len(x), len(y)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
+		a, b = a[i:], b[j:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// Fan tables aim at fanAspect (width / height), about that of the
+// explorer's box on a laptop, with a row of fanRowHeight points.
+const (
+	fanAspect    = 2.0
+	fanRowHeight = 17.0
+)
+
+// fanDOT writes fan i as a table node beside its hub (node hub of the
+// drawing) and the edge between them. The table's header says what it
+// lists; its entries fill columns of a grid, top to bottom then left to
+// right, each a row of cells in the order data flows: a job, the dataset
+// (a link that re-centres the explorer), and the dataset's expand
+// control. A job leading to several datasets is named once.
+func fanDOT(b *bytes.Buffer, i int, f Fan, hub int, nodes map[NodeID]Node, opt SVGOptions) {
+	type entry struct {
+		job, dataset NodeID
+		first        bool // the job's first entry
+	}
+	var entries []entry
+	jobs, expands := false, false
+	var names []string
+	for _, l := range f.Leaves {
+		for _, d := range l.Datasets {
+			names = append(names, d.Name)
+		}
+	}
+	// The datasets' common prefix is said once, in the header.
+	prefix := commonPrefix(names)
+	var width float64 // of all entries, in points
+	for _, l := range f.Leaves {
+		if l.Job != (NodeID{}) {
+			jobs = true
+			width += textWidth(l.Job.Name, 9) * float64(max(1, len(l.Datasets)))
+		}
+		if len(l.Datasets) == 0 {
+			entries = append(entries, entry{job: l.Job, first: true})
+		}
+		for k, d := range l.Datasets {
+			entries = append(entries, entry{job: l.Job, dataset: d, first: k == 0})
+			width += textWidth(d.Name[len(prefix):], 11)
+			if more := nodes[d].More; opt.Expand != nil && more > 0 {
+				expands = true
+				width += textWidth("⊕ "+strconv.Itoa(more), 11)
+			}
+		}
+	}
+	cells := 1 // per entry
+	pad := 5.0 // a cell's padding and the rule between columns
+	if jobs {
+		cells++
+		pad += 4 + textWidth(" → ", 9)
+	}
+	if expands {
+		cells++
+		pad += 4
+	}
+	// cols columns of entries w wide and rows rows make a block of about
+	// fanAspect: cols·w = fanAspect·rows·fanRowHeight, rows = n/cols.
+	n := len(entries)
+	w := width/float64(n) + pad
+	cols := min(n, max(1, int(math.Round(math.Sqrt(fanAspect*float64(n)*fanRowHeight/w)))))
+	rows := (n + cols - 1) / cols
+	cols = (n + rows - 1) / rows
+
+	var h strings.Builder
+	border := "#999999"
+	for _, l := range f.Leaves {
+		if opt.Highlight[l.Job] || slices.ContainsFunc(l.Datasets, func(d NodeID) bool { return opt.Highlight[d] }) {
+			border = colorHighlight
+		}
+	}
+	h.WriteString(`<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="` + border + `">`)
+	h.WriteString(`<TR><TD COLSPAN="` + strconv.Itoa(cols*cells) + `" ALIGN="LEFT" BGCOLOR="#f3f4f6"><B>` + htmlText(f.Title()) +
+		`</B> <FONT POINT-SIZE="9" COLOR="#555555">of ` + htmlText(f.Hub.Name))
+	if prefix != "" {
+		h.WriteString(`, named ` + htmlText(prefix) + `…`)
+	}
+	h.WriteString(`</FONT></TD></TR>`)
+	for r := range rows {
+		h.WriteString(`<TR>`)
+		for c := range cols {
+			if c > 0 {
+				h.WriteString(`<VR/>`)
+			}
+			k := c*rows + r
+			if k >= n {
+				h.WriteString(strings.Repeat(`<TD></TD>`, cells))
+				continue
+			}
+			e := entries[k]
+			var row []string
+			if jobs {
+				row = append(row, fanJobCell(e.job, nodes[e.job], e.first || r == 0, f.Upstream, opt))
+			}
+			row = append(row, fanDatasetCell(e.dataset, nodes[e.dataset], prefix, opt))
+			if expands {
+				if x := fanExpandCell(nodes[e.dataset], opt); x != "" {
+					row = append(row, x)
+				} else {
+					row = append(row, `<TD></TD>`)
+				}
+			}
+			if f.Upstream {
+				// Data flows toward the hub, on the right; expanding
+				// adds what is further left.
+				slices.Reverse(row)
+			}
+			h.WriteString(strings.Join(row, ""))
+		}
+		h.WriteString(`</TR>`)
+	}
+	h.WriteString(`</TABLE>`)
+	dir := "down"
+	if f.Upstream {
+		dir = "up"
+	}
+	a := attrs{
+		"id": "fan:" + dir + ":" + f.Hub.String(), "class": "fan", "shape": "plain", "style": "",
+		"tooltip": f.Title() + " of " + f.Hub.Name, "label": htmlLabel(h.String()),
+	}
+	name := "f" + strconv.Itoa(i)
+	b.WriteString(name + a.String() + "\n")
+	var e attrs
+	if opt.Highlight[f.Hub] && border == colorHighlight {
+		e = attrs{"color": colorHighlight, "penwidth": "2.5"}
+	}
+	if f.Upstream {
+		b.WriteString(name + " -> n" + strconv.Itoa(hub) + e.String() + "\n")
+	} else {
+		b.WriteString("n" + strconv.Itoa(hub) + " -> " + name + e.String() + "\n")
+	}
+}
+
+// fanJobCell is the cell of a job in a fan's table, its name shown when
+// named is set, with an arrow toward its dataset.
+func fanJobCell(id NodeID, n Node, named, upstream bool, opt SVGOptions) string {
+	if id == (NodeID{}) || !named {
+		return `<TD></TD>`
+	}
+	text := htmlText(id.Name)
+	if n.More > 0 {
+		text += " +" + strconv.Itoa(n.More)
+	}
+	if upstream {
+		text = "→ " + text
+	} else {
+		text += " →"
+	}
+	bg := ""
+	if opt.Highlight[id] {
+		bg = ` BGCOLOR="` + colorSelected + `"`
+	}
+	return `<TD ALIGN="LEFT"` + bg + htmlAttr("TITLE", id.String()) + `><FONT POINT-SIZE="9" COLOR="#555555">` + text + `</FONT></TD>`
+}
+
+// fanDatasetCell is the cell of a dataset in a fan's table, a link that
+// re-centres the explorer on it, named without prefix.
+func fanDatasetCell(id NodeID, n Node, prefix string, opt SVGOptions) string {
+	if id == (NodeID{}) {
+		return `<TD></TD>`
+	}
+	bg := "#ffffff" // a filled cell is a link all over
+	if opt.Highlight[id] {
+		bg = colorSelected
+	}
+	href := ""
+	if opt.Href != nil {
+		href = opt.Href(id)
+	}
+	text := htmlText(strings.TrimPrefix(id.Name, prefix))
+	if n.More > 0 && opt.Expand == nil {
+		text += ` <FONT POINT-SIZE="9" COLOR="#555555">+` + strconv.Itoa(n.More) + ` more</FONT>`
+	}
+	return `<TD ALIGN="LEFT" BGCOLOR="` + bg + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", id.String()) + htmlAttr("ID", id.String()) + `>` + text + `</TD>`
+}
+
+// commonPrefix returns the prefix that all of names share up to a dot or
+// slash, or "" when there is none or it would leave a name empty.
+func commonPrefix(names []string) string {
+	if len(names) < 2 {
+		return ""
+	}
+	p := names[0]
+	for _, n := range names[1:] {
+		i := 0
+		for i < len(p) && i < len(n) && p[i] == n[i] {
+			i++
+		}
+		p = p[:i]
+	}
+	p = p[:strings.LastIndexAny(p, "./")+1]
+	for _, n := range names {
+		if n == p {
+			return ""
+		}
+	}
+	return p
+}
+
+// fanExpandCell is a dataset's expand control in a fan's table, or ""
+// when it has none.
+func fanExpandCell(n Node, opt SVGOptions) string {
+	if opt.Expand == nil || n.More == 0 {
+		return ""
+	}
+	href := opt.Expand(n)
+	if href == "" {
+		return ""
+	}
+	return `<TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("ID", "expand:"+n.ID.String()) +
+		htmlAttr("TITLE", fmt.Sprintf("Expand: draw the %d neighbours left out", n.More)) +
+		`><FONT COLOR="#0b57d0">⊕ ` + strconv.Itoa(n.More) + `</FONT></TD>`
+}
+
+// textWidth estimates the width in points of s in Helvetica of the
+// given size: about half an em a character.
+func textWidth(s string, size float64) float64 {
+	return 0.55 * size * float64(utf8.RuneCountInString(s))
 }
 
 // Leaves are staggered only in drawings of more than unflattenNodes

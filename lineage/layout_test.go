@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"almanac/catalog"
 	"almanac/lineage"
 )
@@ -143,15 +145,20 @@ func TestSVGColumns(t *testing.T) {
 // layoutGraph is a subgraph of about n nodes (half datasets, half
 // jobs) fanning out downstream from t0, each job writing one dataset
 // from a third of the one before: wide as well as deep, like a warehouse.
-func layoutGraph(tb testing.TB, n int) lineage.Subgraph {
+// Upstream, each job reads one dataset into a third of the one before.
+func layoutGraph(tb testing.TB, n int, dir lineage.Direction) lineage.Subgraph {
 	g := lineage.NewGraph()
 	var jobs []lineage.JobEdges
 	for i := range n / 2 {
-		jobs = append(jobs, lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("j", i)},
-			Inputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i/3))}, Outputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i+1))}})
+		j := lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("j", i)},
+			Inputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i/3))}, Outputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i+1))}}
+		if dir == lineage.Upstream {
+			j.Inputs, j.Outputs = j.Outputs, j.Inputs
+		}
+		jobs = append(jobs, j)
 	}
 	g.SetJobs(jobs)
-	sub, err := g.Traverse(lineage.Query{Start: k("warehouse.marts.t0"), Direction: lineage.Downstream, Depth: 50, MaxNodes: n})
+	sub, err := g.Traverse(lineage.Query{Start: k("warehouse.marts.t0"), Direction: dir, Depth: 50, MaxNodes: n})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -159,12 +166,20 @@ func layoutGraph(tb testing.TB, n int) lineage.Subgraph {
 }
 
 // BenchmarkSVG lays out subgraphs of 200 and 500 nodes, the explorer's
-// usual and largest drawings.
+// usual and largest drawings, and a job writing 600 datasets, drawn as a
+// fan table.
 func BenchmarkSVG(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range []int{200, 500} {
-		b.Run(fmt.Sprint("nodes=", n), func(b *testing.B) {
-			sub := layoutGraph(b, n)
+	for _, tc := range []struct {
+		name string
+		sub  func() lineage.Subgraph
+	}{
+		{"nodes=200", func() lineage.Subgraph { return layoutGraph(b, 200, lineage.Downstream) }},
+		{"nodes=500", func() lineage.Subgraph { return layoutGraph(b, 500, lineage.Downstream) }},
+		{"fan=600", func() lineage.Subgraph { return outputsGraph(b, 600) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			sub := tc.sub()
 			lineage.SVG(ctx, sub, lineage.SVGOptions{}) // start Graphviz
 			var total time.Duration
 			for b.Loop() {
@@ -196,6 +211,23 @@ func fanGraph(tb testing.TB, n int, dir lineage.Direction) lineage.Subgraph {
 	}
 	g.SetJobs(jobs)
 	sub, err := g.Traverse(lineage.Query{Start: k("fan.hub"), Direction: dir, Depth: 2, MaxNodes: 2*n + 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sub
+}
+
+// outputsGraph is one job reading warehouse.raw.events and writing n
+// datasets, with names as long as a warehouse's.
+func outputsGraph(tb testing.TB, n int) lineage.Subgraph {
+	g := lineage.NewGraph()
+	var outs []catalog.Key
+	for i := range n {
+		outs = append(outs, k(fmt.Sprintf("warehouse.exports.part_%03d", i)))
+	}
+	g.SetJobs([]lineage.JobEdges{{ID: 1, Key: catalog.JobKey{Namespace: "b", Name: "split_events"},
+		Inputs: []catalog.Key{k("warehouse.raw.events")}, Outputs: outs}})
+	sub, err := g.Traverse(lineage.Query{Start: k("warehouse.raw.events"), Direction: lineage.Downstream, MaxNodes: n + 2})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -238,11 +270,10 @@ func TestSVGLayoutUnflatten(t *testing.T) {
 		minAspect float64
 	}{
 		{"fan of 10", fanGraph(t, 10, lineage.Downstream), 1, 0},
-		// Before unflattening, 0.02 with every leaf in one rank.
-		{"fan of 200", fanGraph(t, 200, lineage.Downstream), 3, 0.1},
-		{"upstream fan of 200", fanGraph(t, 200, lineage.Upstream), 3, 0.1},
-		// Before, 0.17 with the leaves in two ranks.
-		{"tree of 500", layoutGraph(t, 500), 3, 0.4},
+		// Before, 0.17 with the leaves in two ranks. (Bigger fans are
+		// tables: TestSVGLayoutFan.)
+		{"tree of 500", layoutGraph(t, 500, lineage.Downstream), 3, 0.4},
+		{"upstream tree of 500", layoutGraph(t, 500, lineage.Upstream), 3, 0.4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svg, err := lineage.SVG(context.Background(), tc.sub, lineage.SVGOptions{})
@@ -290,5 +321,130 @@ func TestSVGLayoutUnflatten(t *testing.T) {
 				t.Errorf("width/height %.2f, want at least %.2f", aspect, tc.minAspect)
 			}
 		})
+	}
+}
+
+// TestSVGLayoutFan draws the leaves of a big fan as one table about as
+// wide as the window, each leaf a link with its expand control, rather
+// than a column of nodes too tall to read: before, a job writing 600
+// datasets drew 1259 × 16713 pt, and a dataset read by 300 jobs each
+// writing a dataset 901 × 8355 pt.
+func TestSVGLayoutFan(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sub    lineage.Subgraph
+		title  string
+		leaves []string // a few of the datasets the table lists
+	}{
+		{"job writing 600", outputsGraph(t, 600), "600 outputs", []string{"warehouse.exports.part_000", "warehouse.exports.part_599"}},
+		{"dataset read by 300", fanGraph(t, 300, lineage.Downstream), "300 readers", []string{"fan.t0", "fan.t299"}},
+		{"dataset written by 300", fanGraph(t, 300, lineage.Upstream), "300 writers", []string{"fan.t0", "fan.t299"}},
+		{"fan of 13", fanGraph(t, 13, lineage.Downstream), "13 readers", []string{"fan.t12"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Every leaf says it has a neighbour left out, to expand.
+			for i, n := range tc.sub.Nodes {
+				if n.ID != tc.sub.Start && n.ID.Kind == lineage.DatasetNode {
+					tc.sub.Nodes[i].More = 1
+				}
+			}
+			svg, err := lineage.SVG(context.Background(), tc.sub, lineage.SVGOptions{
+				Href:      func(n lineage.NodeID) string { return "/lineage/x/" + n.Name },
+				Expand:    func(n lineage.Node) string { return "/lineage/x/hub?expand=" + n.ID.Name },
+				Highlight: map[lineage.NodeID]bool{tc.sub.Start: true, lineage.DatasetID(k(tc.leaves[0])): true},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := html.UnescapeString(string(svg))
+			aspect, _ := svgLayout(t, svg)
+			m := svgSize.FindSubmatch(svg)
+			t.Logf("%d nodes: %s × %s pt, width/height %.2f", len(tc.sub.Nodes), m[1], m[2], aspect)
+			if aspect < 0.5 || aspect > 3 {
+				t.Errorf("width/height %.2f, want 0.5 to 3", aspect)
+			}
+			if !strings.Contains(s, `class="node fan"`) || !strings.Contains(s, ">"+tc.title+"<") {
+				t.Errorf("svg lacks a fan table headed %q", tc.title)
+			}
+			for _, l := range tc.leaves {
+				id := lineage.DatasetID(k(l)).String()
+				for _, want := range []string{`id="a_` + id + `"`, `href="/lineage/x/` + l + `"`, `id="a_expand:` + id + `"`, `href="/lineage/x/hub?expand=` + l + `"`} {
+					if !strings.Contains(s, want) {
+						t.Errorf("svg lacks %q", want)
+					}
+				}
+			}
+			var datasets int
+			for _, n := range tc.sub.Nodes {
+				if n.ID.Kind == lineage.DatasetNode && n.ID != tc.sub.Start {
+					datasets++
+				}
+			}
+			if n := strings.Count(s, `id="a_expand:`); n != datasets {
+				t.Errorf("%d expand controls, want one per leaf (%d)", n, datasets)
+			}
+			if n := strings.Count(s, `<g id="a_dataset:`); n != datasets+1 {
+				t.Errorf("%d dataset links, want one per leaf (%d) and the start's", n, datasets)
+			}
+			// The highlighted leaf's cell and the edge to the table.
+			if !strings.Contains(s, "#fde68a") || !strings.Contains(s, `stroke="#d97706"`) {
+				t.Errorf("svg does not highlight the leaf on the path")
+			}
+		})
+	}
+}
+
+// TestSVGFans finds fans only where a node has more than twelve leaves, and
+// leaves only where nothing else links them.
+func TestSVGFans(t *testing.T) {
+	g := lineage.NewGraph()
+	var jobs []lineage.JobEdges
+	for i := range 20 {
+		j := lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("load_", i)},
+			Inputs: []catalog.Key{k("hub")}, Outputs: []catalog.Key{k(fmt.Sprint("t", i))}}
+		switch i {
+		case 0: // writes the hub back
+			j.Outputs = append(j.Outputs, k("hub"))
+		case 1: // writes what another job reads
+			jobs = append(jobs, lineage.JobEdges{ID: 100, Key: catalog.JobKey{Namespace: "b", Name: "next"}, Inputs: []catalog.Key{k("t1")}, Outputs: []catalog.Key{k("u1")}})
+		case 2: // writes two datasets
+			j.Outputs = append(j.Outputs, k("t2b"))
+		}
+		jobs = append(jobs, j)
+	}
+	g.SetJobs(jobs)
+	sub, err := g.Traverse(lineage.Query{Start: k("hub"), Direction: lineage.Downstream, Depth: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fans := lineage.Fans(sub)
+	if len(fans) != 1 {
+		t.Fatalf("%d fans, want 1", len(fans))
+	}
+	f := fans[0]
+	var got []string
+	for _, l := range f.Leaves {
+		s := l.Job.Name + ":"
+		for _, d := range l.Datasets {
+			s += " " + d.Name
+		}
+		got = append(got, s)
+	}
+	want := []string{"load_2: t2 t2b"}
+	for i := 3; i < 20; i++ {
+		want = append(want, fmt.Sprintf("load_%d: t%d", i, i))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fan leaves (-want +got):\n%s", diff)
+	}
+	if got, want := f.Title(), "18 readers"; got != want {
+		t.Errorf("title %q, want %q", got, want)
+	}
+	sub, err = g.Traverse(lineage.Query{Start: k("hub"), Direction: lineage.Downstream, Depth: 2, MaxNodes: 2 + 2*12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fans := lineage.Fans(sub); len(fans) != 0 {
+		t.Errorf("%d fans of at most 12 leaves, want none", len(fans))
 	}
 }

@@ -39,6 +39,14 @@ type lineageView struct {
 	// Large is set when the drawing is big enough that narrowing it
 	// helps more than zooming.
 	Large bool
+	// Fans name the big fans drawn as tables, e.g. "600 outputs of load".
+	Fans []string
+	// Notices say which parameters of the address were not applied, and
+	// why.
+	Notices []string
+	// NoLineage is set when no job reads or writes the dataset: it is
+	// drawn alone.
+	NoLineage bool
 }
 
 // largeDrawing is the node count from which the explorer suggests
@@ -158,10 +166,19 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage
 		return err
 	}
 	sub, err := g.Traverse(lineage.Query{Start: key, Depth: st.Depth, Direction: dir})
-	if errors.Is(err, catalog.ErrNotFound) {
-		return withMessage(err, fmt.Sprintf("No job reads or writes %s in namespace %s.", key.Name, key.Namespace))
-	}
-	if err != nil {
+	noLineage := errors.Is(err, catalog.ErrNotFound)
+	if noLineage {
+		// A catalogued dataset no job names yet is drawn alone, with how
+		// lineage gets in; only a dataset the catalog lacks is not found.
+		ids, err2 := s.store.DatasetIDs(r.Context(), []catalog.Key{key})
+		if err2 != nil {
+			return err2
+		}
+		if _, ok := ids[key]; !ok {
+			return withMessage(err, fmt.Sprintf("The catalog has no dataset %s in namespace %s, and no job reads or writes one.", key.Name, key.Namespace))
+		}
+		sub = lineage.Subgraph{Start: lineage.DatasetID(key), Nodes: []lineage.Node{{ID: lineage.DatasetID(key)}}}
+	} else if err != nil {
 		return err
 	}
 	sub, st.Expand = expandSubgraph(g, sub, st.Expand, dir)
@@ -169,12 +186,35 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage
 		Page: page{Title: "Lineage of " + key.Name, Section: "datasets"},
 		Key:  key, Dataset: datasetPath(key), State: st,
 		Depths: []int{1, 2, 3, 5, 10}, Nodes: len(sub.Nodes), Truncated: sub.Truncated,
-		Large: len(sub.Nodes) >= largeDrawing,
+		Large: len(sub.Nodes) >= largeDrawing, NoLineage: noLineage,
 	}
+	drawn := make(map[lineage.NodeID]bool, len(sub.Nodes))
 	for _, n := range sub.Nodes {
+		drawn[n.ID] = true
 		if n.ID.Kind == lineage.DatasetNode {
 			v.Datasets++
 		}
+	}
+	if !st.Columns {
+		for _, f := range lineage.Fans(sub) {
+			v.Fans = append(v.Fans, f.Title()+" of "+f.Hub.Name)
+		}
+	}
+	var highlight map[lineage.NodeID]bool
+	if st.Path != "" {
+		var notice string
+		highlight, notice = pathHighlight(g, key, st.Path, drawn)
+		if notice != "" {
+			v.Notices = append(v.Notices, notice)
+		}
+		if len(highlight) == 0 {
+			// The form keeps what was typed, to correct it; links drop it.
+			st.Path = ""
+		}
+	}
+	if c := st.Column; c.Dataset.Name != "" && !st.Columns {
+		v.Notices = append(v.Notices, fmt.Sprintf("Column %s.%s is not traced: columns are traced in the column view (Show columns).", c.Dataset.Name, c.Column))
+		st.Column = lineage.SVGColumn{}
 	}
 	for _, k := range st.Expand {
 		v.Expanded = append(v.Expanded, datasetRef(k))
@@ -188,27 +228,6 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage
 	toggle.Columns, toggle.Column = !st.Columns, lineage.SVGColumn{}
 	v.Toggle = toggle.url(key)
 
-	highlight := map[lineage.NodeID]bool{}
-	if p := st.Path; p != "" {
-		i := strings.LastIndex(p, "/")
-		if i > 0 {
-			to := catalog.Key{Namespace: p[:i], Name: p[i+1:]}
-			steps, err := g.Path(key, to)
-			if err != nil {
-				steps, err = g.Path(to, key)
-			}
-			if err == nil {
-				for _, step := range steps {
-					highlight[lineage.DatasetID(step.Dataset)] = true
-					if step.Job.Name != "" {
-						highlight[lineage.JobID(step.Job)] = true
-					}
-				}
-			} else {
-				v.State.Path = ""
-			}
-		}
-	}
 	opt := lineage.SVGOptions{
 		Highlight: highlight,
 		Href: func(n lineage.NodeID) string {
@@ -229,6 +248,12 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage
 		cv, err := s.columnView(r.Context(), sub)
 		if err != nil {
 			return err
+		}
+		if c := st.Column; c.Dataset.Name != "" {
+			if notice := unknownColumn(cv, c, drawn); notice != "" {
+				v.Notices = append(v.Notices, notice)
+				st.Column = lineage.SVGColumn{}
+			}
 		}
 		if c := st.Column; c.Dataset.Name != "" {
 			cv.Selected, cv.Highlight = c, relatedColumns(cv.Edges, c)
@@ -258,6 +283,72 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage
 	}
 	v.SVG = out
 	return s.render(w, r, lineagePage(v))
+}
+
+// pathHighlight returns the nodes of the path between the start and the
+// dataset path names ("namespace/name"), either way round, or a notice
+// saying why nothing or not all of it is highlighted.
+func pathHighlight(g *lineage.Graph, start catalog.Key, path string, drawn map[lineage.NodeID]bool) (map[lineage.NodeID]bool, string) {
+	i := strings.LastIndex(path, "/")
+	to := catalog.Key{Namespace: path[:max(i, 0)], Name: path[i+1:]}
+	if i <= 0 || to.Validate() != nil {
+		return nil, fmt.Sprintf("Nothing is highlighted: %q is not a dataset address. Write it as namespace/name, e.g. %s/%s.", path, start.Namespace, start.Name)
+	}
+	steps, err := g.Path(start, to)
+	if err != nil {
+		steps, err = g.Path(to, start)
+	}
+	if err != nil {
+		if !drawn[lineage.DatasetID(to)] {
+			return nil, fmt.Sprintf("Nothing is highlighted: %s (namespace %s) is not in this drawing, and no lineage joins it to %s.", to.Name, to.Namespace, start.Name)
+		}
+		return nil, fmt.Sprintf("Nothing is highlighted: data flows neither from %s to %s nor back.", start.Name, to.Name)
+	}
+	highlight := map[lineage.NodeID]bool{}
+	beyond := false
+	for _, step := range steps {
+		ids := []lineage.NodeID{lineage.DatasetID(step.Dataset)}
+		if step.Job.Name != "" {
+			ids = append(ids, lineage.JobID(step.Job))
+		}
+		for _, id := range ids {
+			highlight[id] = true
+			beyond = beyond || !drawn[id]
+		}
+	}
+	if beyond {
+		return highlight, fmt.Sprintf("The path to %s runs beyond this drawing (%d hops): pick a greater depth to see all of it.", to.Name, len(steps)-1)
+	}
+	return highlight, ""
+}
+
+// unknownColumn says why column c cannot be traced in the column view
+// cv, or returns "" when it can.
+func unknownColumn(cv *lineage.SVGColumns, c lineage.SVGColumn, drawn map[lineage.NodeID]bool) string {
+	if !drawn[lineage.DatasetID(c.Dataset)] {
+		return fmt.Sprintf("Column %s is not traced: dataset %s (namespace %s) is not in this drawing.", c.Column, c.Dataset.Name, c.Dataset.Namespace)
+	}
+	var names []string
+	for _, col := range cv.Columns[c.Dataset] {
+		if col.Name == c.Column {
+			return ""
+		}
+		names = append(names, col.Name)
+	}
+	for _, e := range cv.Edges {
+		if e.From == c || e.To == c {
+			return ""
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("Column %s is not traced: no columns of %s are known.", c.Column, c.Dataset.Name)
+	}
+	const listed = 10
+	known := strings.Join(names[:min(len(names), listed)], ", ")
+	if len(names) > listed {
+		known += fmt.Sprintf(" and %d more", len(names)-listed)
+	}
+	return fmt.Sprintf("Column %s is not traced: %s has no such column (its columns: %s).", c.Column, c.Dataset.Name, known)
 }
 
 // parseLineageState reads the explorer's query parameters.

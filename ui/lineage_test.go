@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -61,7 +62,7 @@ func TestLineagePage(t *testing.T) {
 		{"/lineage/postgres:%2F%2Fwh:5432/db.raw.orders?depth=99", 400, []string{"Depth"}, nil},
 		{orders + "?expand=nonsense", 400, []string{"Expand"}, nil},
 		{orders + "?columns=1&column=x", 400, []string{"Column"}, nil},
-		{"/lineage/postgres:%2F%2Fwh:5432/nope", 404, []string{"No job reads or writes"}, nil},
+		{"/lineage/postgres:%2F%2Fwh:5432/nope", 404, []string{"The catalog has no dataset nope"}, nil},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
@@ -79,6 +80,66 @@ func TestLineagePage(t *testing.T) {
 				t.Errorf("%s: page has %q", tt.path, w)
 			}
 		}
+	}
+}
+
+// TestLineageNotices says on the page which parameters were not applied
+// and why, and still serves the drawing; and draws a catalogued dataset
+// no job names alone, with how lineage gets in.
+func TestLineageNotices(t *testing.T) {
+	p, _ := newLineagePortal(t)
+	column := func(k catalog.Key, c string) string {
+		return url.QueryEscape(columnParam(lineage.SVGColumn{Dataset: k, Column: c}))
+	}
+	orders := lineagePath(fctOrders)
+	tests := []struct {
+		name   string
+		path   string
+		want   []string
+		unwant []string
+	}{
+		{"path not an address", orders + "?path=garbage", []string{`"garbage" is not a dataset address`, `value="garbage"`}, []string{"#d97706", "path=garbage"}},
+		{"path to a dataset not drawn", orders + "?path=" + url.QueryEscape(warehouseNS+"/warehouse.marts.nosuch"),
+			[]string{"warehouse.marts.nosuch (namespace " + warehouseNS + ") is not in this drawing, and no lineage joins it to warehouse.marts.fct_orders"}, []string{"#d97706"}},
+		{"path beyond the drawing", orders + "?path=" + url.QueryEscape(boardPack.Namespace+"/"+boardPack.Name),
+			[]string{"The path to warehouse.reports.board_pack runs beyond this drawing (3 hops)", "#d97706"}, nil},
+		{"path in the drawing", orders + "?path=" + url.QueryEscape(rawEvents.Namespace+"/"+rawEvents.Name),
+			[]string{"#d97706"}, []string{`class="lineage-notice"`}},
+		{"column of a dataset not drawn", orders + "?columns=1&column=ns/name/nosuch",
+			[]string{"Column nosuch is not traced: dataset name (namespace ns) is not in this drawing"}, []string{"Tracing ", "column=ns"}},
+		{"unknown column", orders + "?columns=1&column=" + column(fctOrders, "nosuch"),
+			[]string{"Column nosuch is not traced: warehouse.marts.fct_orders has no such column (its columns: order_id, customer_id", "Select a column"}, []string{"Tracing "}},
+		{"known column", orders + "?columns=1&column=" + column(fctOrders, "amount"),
+			[]string{"Tracing "}, []string{`class="lineage-notice"`}},
+		{"column outside the column view", orders + "?column=" + column(fctOrders, "amount"),
+			[]string{"Column warehouse.marts.fct_orders.amount is not traced: columns are traced in the column view"}, nil},
+		{"no lineage", lineagePath(evil), []string{"No lineage is known for this dataset yet", "OpenLineage", "dbt", "views",
+			`<g id="dataset:` + lakeNS + `:` + evilName + `" class="node"`, "1 node</span> drawn (1 dataset, 0 jobs)"}, []string{"<script>alert"}},
+		{"no lineage, columns", lineagePath(evil) + "?columns=1", []string{"No lineage is known for this dataset yet", "Select a column", `<g id="dataset:` + lakeNS}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := p.get(t, tt.path)
+			if resp.status != 200 {
+				t.Fatalf("status %d, want 200:\n%s", resp.status, resp.body)
+			}
+			body := html.UnescapeString(resp.body)
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			for _, w := range tt.unwant {
+				if strings.Contains(resp.body, w) {
+					t.Errorf("page has %q", w)
+				}
+			}
+		})
+	}
+	// Only a dataset the catalog lacks is not found.
+	resp := p.get(t, lineagePath(catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.nosuch"}))
+	if resp.status != 404 || !strings.Contains(resp.body, "The catalog has no dataset warehouse.marts.nosuch") {
+		t.Errorf("unknown dataset: status %d, want 404 saying the catalog has no such dataset:\n%s", resp.status, resp.body)
 	}
 }
 
@@ -263,7 +324,8 @@ func htmlUnescape(s string) string {
 
 // TestLineageExplorerBrowser drives the explorer in headless Chromium:
 // the drawing, expanding a node in place, the zoom controls, the column
-// view, and a screenshot of a drawing of 500 nodes.
+// view, a screenshot of a drawing of 500 nodes, and fans drawn as tables
+// on a laptop's window.
 func TestLineageExplorerBrowser(t *testing.T) {
 	p, g := newLineagePortal(t)
 	// A fan of 250 jobs below one dataset, for the 500-node drawing.
@@ -382,6 +444,104 @@ func TestLineageExplorerBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots of the 500-node drawing: %s", dir)
+
+	// Fans on a laptop's window: a job writing 600 datasets and a dataset
+	// read by 300 jobs are tables as wide as the window, each leaf a link.
+	clicks := catalog.Key{Namespace: warehouseNS, Name: "warehouse.raw.clicks"}
+	sessions := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.sessions"}
+	split := lineage.JobEdges{ID: 2000, Key: catalog.JobKey{Namespace: "airflow", Name: "split_clicks"}, Inputs: []catalog.Key{clicks}}
+	for i := range 600 {
+		split.Outputs = append(split.Outputs, catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("warehouse.exports.clicks_%03d", i)})
+	}
+	fan := []lineage.JobEdges{split}
+	for i := range 300 {
+		fan = append(fan, lineage.JobEdges{ID: int64(3000 + i), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("report_%03d", i)},
+			Inputs: []catalog.Key{sessions}, Outputs: []catalog.Key{{Namespace: warehouseNS, Name: fmt.Sprintf("warehouse.reports.r%03d", i)}}})
+	}
+	// One export feeds a job further on: it can be expanded.
+	fan = append(fan, lineage.JobEdges{ID: 4000, Key: catalog.JobKey{Namespace: "airflow", Name: "publish"},
+		Inputs: []catalog.Key{split.Outputs[7]}, Outputs: []catalog.Key{{Namespace: warehouseNS, Name: "warehouse.public.clicks"}}})
+	g.SetJobs(fan)
+	tab.Do("shrink the window to a laptop's", chromedp.EmulateViewport(1280, 800))
+	for _, tc := range []struct {
+		name  string
+		key   catalog.Key
+		title string
+	}{
+		{"outputs", clicks, "outputs of split_clicks"},
+		{"readers", sessions, "readers of warehouse.marts.sessions"},
+	} {
+		tab.Do("open the fan of "+tc.name,
+			chromedp.Navigate(p.ts.URL+lineageState{Depth: 1, Direction: "downstream"}.url(tc.key)),
+			chromedp.WaitVisible(chromedp.CSS("#lineage-graph svg g.node.fan")),
+			chromedp.Poll[chromedp.Void](`document.querySelector(".svg-pan-zoom_viewport")`),
+		)
+		status := browsertest.Run(tab, "read the status", chromedp.Text(chromedp.ID("lineage-status")))
+		if !strings.Contains(status, tc.title) || !strings.Contains(status, "zoom in to read it") {
+			t.Errorf("%s: status %q does not say the %s are a table to zoom into", tc.name, status, tc.title)
+		}
+		// The drawing's shape, and the height of a leaf's label fitted.
+		shape := browsertest.Run(tab, "measure the drawing", chromedp.Evaluate[[]float64](`(() => {
+			const size = document.querySelector(".svg-pan-zoom_viewport").getBBox();
+			const text = document.querySelector("#lineage-graph g.fan g[id^='a_dataset:'] text");
+			return [size.width, size.height, text.getBoundingClientRect().height];
+		})()`))
+		t.Logf("fan of %s: %.0f × %.0f pt, a label %.1f px high fitted to the window", tc.name, shape[0], shape[1], shape[2])
+		if shape[0]/shape[1] < 0.5 {
+			t.Errorf("fan of %s: width/height %.2f, want at least 0.5", tc.name, shape[0]/shape[1])
+		}
+		img := browsertest.Run(tab, "screenshot the fan", chromedp.Screenshot(chromedp.ID("lineage-graph")))
+		if err := os.WriteFile(filepath.Join(dir, "lineage-fan-"+tc.name+".png"), img, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A leaf of the fan expands in place, and re-centres the explorer.
+	export := catalog.Key{Namespace: warehouseNS, Name: "warehouse.exports.clicks_007"}
+	tab.Do("open the fan of outputs",
+		chromedp.Navigate(p.ts.URL+lineageState{Depth: 1, Direction: "downstream"}.url(clicks)),
+		chromedp.WaitVisible(chromedp.CSS("#lineage-graph svg g.node.fan")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".svg-pan-zoom_viewport")`),
+	)
+	tab.Do("expand a leaf of the fan",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`[id="a_expand:%s"] a`, lineage.DatasetID(export)))),
+		chromedp.Poll[chromedp.Void](`!!document.getElementById("job:airflow:publish")`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	// The expanded dataset, now a node of its own, kept where its cell was.
+	inBox := fmt.Sprintf(`(() => {
+		const box = document.getElementById("lineage-graph").getBoundingClientRect();
+		const r = document.getElementById(%q).getBoundingClientRect();
+		return r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom;
+	})()`, lineage.DatasetID(export).String())
+	if !browsertest.Run(tab, "find the expanded leaf", chromedp.Evaluate[bool](inBox)) {
+		t.Errorf("the expanded leaf %s is not in view", export.Name)
+	}
+	tab.Do("re-centre on a leaf of the fan", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[id="a_%s"] a`, lineage.DatasetID(export)))))
+	// The page is left: until the next is there, evaluating fails.
+	var at string
+	for deadline := time.Now().Add(10 * time.Second); at != lineagePath(export) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		at, _ = chromedp.Run(tab.Context(), chromedp.Evaluate[string](`document.querySelector("#lineage-graph g.node") ? location.pathname : ""`))
+	}
+	if at != lineagePath(export) {
+		t.Errorf("following a leaf of the fan went to %q, want its explorer %q", at, lineagePath(export))
+	}
+
+	// A dataset no job names, with a path that is no address: the page
+	// says both.
+	tab.Do("open a dataset without lineage",
+		chromedp.Navigate(p.ts.URL+lineagePath(evil)+"?path=garbage"),
+		chromedp.WaitVisible(chromedp.CSS("#lineage-graph svg g.node")),
+	)
+	status = browsertest.Run(tab, "read the status", chromedp.Text(chromedp.ID("lineage-status")))
+	for _, want := range []string{"No lineage is known for this dataset yet", `"garbage" is not a dataset address`} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status %q lacks %q", status, want)
+		}
+	}
+	img := browsertest.Run(tab, "screenshot the page", chromedp.Screenshot(chromedp.CSS("main")))
+	if err := os.WriteFile(filepath.Join(dir, "lineage-none.png"), img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots of the fans and of a dataset without lineage: %s", dir)
 
 	if errs := tab.Errors(); len(errs) > 0 {
 		t.Errorf("the browser reported:\n%s", strings.Join(errs, "\n"))

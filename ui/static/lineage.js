@@ -90,9 +90,10 @@
     // Labels are legible from about their natural size: let the zoom
     // reach well past it however small the fitted drawing is.
     pz.setMaxZoom(Math.max(10, 4 / pz.getSizes().realZoom));
+    capFit();
     if (keep) {
       pz.zoom(pz.getZoom() * keep.realZoom / pz.getSizes().realZoom);
-      var node = keep.id && byID(svg, keep.id);
+      var node = keep.id && find(svg, keep.id);
       if (node && keep.rect) {
         var r = node.getBoundingClientRect();
         pz.panBy({ x: keep.rect.left - r.left, y: keep.rect.top - r.top });
@@ -100,22 +101,48 @@
     }
   }
 
-  function byID(root, id) {
-    var all = root.querySelectorAll("g.node");
+  // capFit shrinks a fitted drawing that is small (a dataset alone, a
+  // few nodes) to at most maxFit times its natural size rather than fill
+  // the box with giant labels.
+  var maxFit = 1.5;
+  function capFit() {
+    var z = pz.getSizes().realZoom;
+    if (z > maxFit) {
+      pz.zoom(pz.getZoom() * maxFit / z);
+      pz.center();
+    }
+  }
+
+  // find returns the node id names, or the cell of a fan's table that
+  // lists it (Graphviz gives a cell's link the id "a_" and the cell's).
+  function find(root, id) {
+    var all = root.querySelectorAll("g[id]");
     for (var i = 0; i < all.length; i++) {
-      if (all[i].id === id) {
+      if (all[i].id === id || all[i].id === "a_" + id) {
         return all[i];
       }
     }
     return null;
   }
 
+  // anchorOf is what stays in place when the link a is followed in
+  // place: its node, or for a dataset listed in a fan's table, that
+  // dataset, which the new drawing may draw as a node of its own.
+  function anchorOf(a) {
+    var node = a.closest("g.node");
+    var cell = a.parentNode;
+    if (node && node.classList.contains("fan") && cell && /^a_(expand:)?dataset:/.test(cell.id)) {
+      return { id: cell.id.replace(/^a_(expand:)?/, ""), el: cell };
+    }
+    return node && { id: node.id, el: node };
+  }
+
   // load fetches the explorer at url and swaps its controls, status and
-  // drawing in; anchor is the node whose place on screen is kept.
+  // drawing in; anchor (from anchorOf) is what keeps its place on screen.
   function load(url, anchor, push) {
     var keep = null;
     if (pz && anchor) {
-      keep = { realZoom: pz.getSizes().realZoom, id: anchor.id, rect: anchor.getBoundingClientRect() };
+      keep = { realZoom: pz.getSizes().realZoom, id: anchor.id, rect: anchor.el.getBoundingClientRect() };
     }
     box.setAttribute("aria-busy", "true");
     return fetch(url, { headers: { Accept: "text/html" } })
@@ -171,7 +198,7 @@
       return;
     }
     e.preventDefault();
-    load(url.href, a.closest("g.node"), true);
+    load(url.href, anchorOf(a), true);
   });
 
   // A drag that ends on a link pans; it does not follow the link.
@@ -200,6 +227,7 @@
       pz.resize();
       pz.fit();
       pz.center();
+      capFit();
     }
   }
 
