@@ -47,6 +47,19 @@ type datasetView struct {
 	Definition        string
 	History           []versionView
 	Sources           []provenanceView
+	// Warnings are what each source's last crawl could not do for this
+	// dataset, such as view SQL whose lineage it could not resolve.
+	Warnings []warningView
+}
+
+// warningView is one error a source's last crawl recorded on the
+// dataset, with a link to that run.
+type warningView struct {
+	Source  string
+	Run     int64
+	RunLink string
+	At      moment
+	Message string
 }
 
 // ownerView is an owner with who said so.
@@ -357,6 +370,16 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	warnings, err := s.store.DatasetCrawlWarnings(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	v := newDatasetView(d, history, s.now())
+	for _, w := range warnings {
+		v.Warnings = append(v.Warnings, warningView{
+			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, s.now()), Message: w.Message,
+		})
+	}
 	act := newActivityView(jobs, checks, fresh, s.now())
 	if err := s.addMetrics(r.Context(), key, &act); err != nil {
 		return err
@@ -364,7 +387,7 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
 	}
-	return s.render(w, r, datasetPage(newDatasetView(d, history, s.now()), act))
+	return s.render(w, r, datasetPage(v, act))
 }
 
 // freshnessLimit is how many freshness observations the page shows.

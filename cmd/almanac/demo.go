@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"fmt"
 	"log/slog"
@@ -62,6 +63,23 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if !created {
+		// A warehouse an earlier version of the script built lacks what
+		// the README's examples name: build it again.
+		built, err := warehouseBuiltFrom(ctx, whURL)
+		if err != nil {
+			return err
+		}
+		if built != warehouseVersion() {
+			log.Info("rebuilding demo warehouse: the demo script changed", "database", warehouseDB)
+			if _, err := dropDatabase(ctx, adminURL, warehouseDB); err != nil {
+				return fmt.Errorf("drop outdated demo warehouse: %w", err)
+			}
+			if created, err = ensureDatabase(ctx, adminURL, warehouseDB); err != nil {
+				return err
+			}
+		}
+	}
 	if created {
 		log.Info("building demo warehouse", "database", warehouseDB)
 		if err := loadWarehouse(ctx, whURL); err != nil {
@@ -71,6 +89,20 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			return err
 		}
 	}
+	if err := demoCatalog(ctx, cfg, log, whURL); err != nil {
+		return err
+	}
+	// The demo is a local playground: its API treats every request as the
+	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
+	// It listens on 127.0.0.1 unless told otherwise.
+	return serve(ctx, cfg, log, graph.DevAuthenticator("demo"))
+}
+
+// demoCatalog adds the demo warehouse at whURL to the configuration as the
+// source "demo", crawls it now, and opens the OpenLineage endpoint without
+// a token unless one is configured. The README's GraphQL examples name
+// what this catalog holds; TestREADMEExamplesOnDemo keeps them in step.
+func demoCatalog(ctx context.Context, cfg *Config, log *slog.Logger, whURL string) error {
 	if !slices.ContainsFunc(cfg.Sources, func(s SourceConfig) bool { return s.Name == "demo" }) {
 		cfg.Sources = append(cfg.Sources, SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
 	}
@@ -82,10 +114,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if !cfg.OpenLineage.Enabled() {
 		cfg.OpenLineage.Anonymous = "true"
 	}
-	// The demo is a local playground: its API treats every request as the
-	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
-	// It listens on 127.0.0.1 unless told otherwise.
-	return serve(ctx, cfg, log, graph.DevAuthenticator("demo"))
+	return nil
 }
 
 type discard struct{}
@@ -132,7 +161,32 @@ func dropDatabase(ctx context.Context, adminURL, db string) (bool, error) {
 	return err == nil, err
 }
 
-// loadWarehouse runs the demo script in one transaction.
+// warehouseVersion names the demo script a warehouse is built from; the
+// database's comment keeps it (see loadWarehouse).
+func warehouseVersion() string {
+	return fmt.Sprintf("Almanac demo warehouse, script sha256 %x", sha256.Sum256([]byte(warehouseSQL)))
+}
+
+// warehouseBuiltFrom returns the warehouseVersion the database at url was
+// built from, "" when it has none.
+func warehouseBuiltFrom(ctx context.Context, url string) (string, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", fmt.Errorf("connect to demo warehouse: %w", err)
+	}
+	defer conn.Close(ctx)
+	var v string
+	err = conn.QueryRow(ctx, `
+		SELECT coalesce(shobj_description(oid, 'pg_database'), '')
+		FROM pg_database WHERE datname = current_database()`).Scan(&v)
+	if err != nil {
+		return "", fmt.Errorf("read demo warehouse version: %w", err)
+	}
+	return v, nil
+}
+
+// loadWarehouse runs the demo script in one transaction and records its
+// warehouseVersion as the database's comment.
 func loadWarehouse(ctx context.Context, url string) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -140,7 +194,16 @@ func loadWarehouse(ctx context.Context, url string) error {
 	}
 	defer conn.Close(ctx)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, warehouseSQL)
+		if _, err := tx.Exec(ctx, warehouseSQL); err != nil {
+			return err
+		}
+		// COMMENT takes no parameters: the server quotes the version.
+		var comment string
+		err := tx.QueryRow(ctx, `SELECT format('COMMENT ON DATABASE %I IS %L', current_database(), $1::text)`, warehouseVersion()).Scan(&comment)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, comment)
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+	"almanac/graph"
+)
+
+// readmeGraphQL returns the README's ```graphql blocks in order.
+func readmeGraphQL(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for _, m := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllSubmatch(b, -1) {
+		blocks = append(blocks, string(m[1]))
+	}
+	if len(blocks) < 7 {
+		t.Fatalf("found %d graphql blocks in the README, want at least 7", len(blocks))
+	}
+	return blocks
+}
+
+// TestREADMEExamplesOnDemo builds the catalog `make run` serves (the demo
+// warehouse, crawled by demoCatalog, served with the demo's authenticator)
+// and runs every GraphQL example of the README against it through the
+// real handler: each must answer data without errors, and what it asks
+// about must exist, so that a new user pasting the examples into GraphiQL
+// sees them work. The demo names its warehouse database "warehouse"; the
+// test's warehouse database has another name, which stands in for it.
+func TestREADMEExamplesOnDemo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool, catalogURL := pgtest.NewDB(t)
+	whURL := pgtest.EmptyDB(t)
+	if err := loadWarehouse(ctx, whURL); err != nil {
+		t.Fatal(err)
+	}
+	// A later `make run` finds the warehouse current and keeps it.
+	if v, err := warehouseBuiltFrom(ctx, whURL); err != nil || v != warehouseVersion() {
+		t.Errorf("warehouse built from %q, %v; want %q", v, err, warehouseVersion())
+	}
+	whCfg, err := pgx.ParseConfig(whURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
+		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := demoCatalog(ctx, cfg, log, whURL); err != nil {
+		t.Fatal(err)
+	}
+	// The demo crawl is clean: its views' SQL resolves to what it crawled.
+	runs, err := store.New(pool).CrawlRuns(ctx, "postgres:demo", 1)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs of the demo: %+v, %v", runs, err)
+	}
+	if runs[0].Status != catalog.CrawlSucceeded {
+		t.Errorf("demo crawl %s, errors %+v", runs[0].Status, runs[0].Errors)
+	}
+	// The README says how many datasets the demo warehouse holds.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(\d+) tables and views`).FindSubmatch(readme)
+	if m == nil {
+		t.Error("the README no longer says how many tables and views the demo warehouse has")
+	} else if want := fmt.Sprint(runs[0].Counts.Seen); string(m[1]) != want {
+		t.Errorf("the README says the demo warehouse has %s tables and views, the crawl saw %s", m[1], want)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, log, graph.DevAuthenticator("demo")) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	for i, block := range readmeGraphQL(t) {
+		t.Run(fmt.Sprintf("README#%d", i+1), func(t *testing.T) {
+			query := strings.ReplaceAll(block, `"warehouse.`, `"`+whCfg.Database+`.`)
+			body, _ := json.Marshal(map[string]any{"query": query})
+			resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r struct {
+				Data   map[string]any  `json:"data"`
+				Errors json.RawMessage `json:"errors"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatalf("status %d: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != http.StatusOK || len(r.Errors) > 0 || len(r.Data) == 0 {
+				t.Fatalf("status %d, errors %s, data %v\n%s", resp.StatusCode, r.Errors, r.Data, block)
+			}
+			for field, v := range r.Data {
+				if v == nil {
+					t.Errorf("%s is null: the example names nothing in the demo catalog", field)
+					continue
+				}
+				for _, path := range demoNonEmpty[field] {
+					if isEmpty(dig(v, path)) {
+						t.Errorf("%s.%s is empty in the demo catalog:\n%s", field, path, mustJSON(v))
+					}
+				}
+			}
+		})
+	}
+}
+
+// demoNonEmpty lists, by top-level field of a README example, what must
+// not be empty against the demo: the examples should show something.
+// Paths absent from an example's selection are skipped.
+var demoNonEmpty = map[string][]string{
+	"dataset":   {"description", "columns", "owners", "schemaHistory.edges"},
+	"datasets":  {"edges"},
+	"search":    {"edges"},
+	"lineage":   {"nodes", "edges"},
+	"impact":    {""},
+	"crawlRuns": {"edges"},
+}
+
+// dig follows a dotted path of object keys; "" is v itself. A key the
+// selection does not have yields nil, which isEmpty treats as absent.
+func dig(v any, path string) any {
+	if path == "" {
+		return v
+	}
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return absent{}
+		}
+		if v, ok = m[k]; !ok {
+			return absent{}
+		}
+	}
+	return v
+}
+
+// absent marks a path the example does not select.
+type absent struct{}
+
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case absent:
+		return false
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case []any:
+		return len(v) == 0
+	}
+	return false
+}
+
+func mustJSON(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
