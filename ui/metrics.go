@@ -25,6 +25,8 @@ var (
 		"Namespaces in the catalog.", nil, nil)
 	descSources = prometheus.NewDesc("almanac_catalog_sources",
 		"Sources configured or seen in crawl runs.", nil, nil)
+	descFailedEvents = prometheus.NewDesc("almanac_openlineage_failed_events",
+		"Stored OpenLineage events the catalog could not apply (see openlineage_events.error).", nil, nil)
 )
 
 // scrapeTimeout bounds the store query of one scrape.
@@ -36,6 +38,7 @@ func (c *catalogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descColumns
 	ch <- descNamespaces
 	ch <- descSources
+	ch <- descFailedEvents
 }
 
 // Collect implements prometheus.Collector.
@@ -52,4 +55,9 @@ func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descColumns, prometheus.GaugeValue, float64(st.Columns))
 	ch <- prometheus.MustNewConstMetric(descNamespaces, prometheus.GaugeValue, float64(st.Namespaces))
 	ch <- prometheus.MustNewConstMetric(descSources, prometheus.GaugeValue, float64(st.Sources))
+	if n, err := c.store.FailedEvents(ctx); err != nil {
+		ch <- prometheus.NewInvalidMetric(descFailedEvents, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(descFailedEvents, prometheus.GaugeValue, float64(n))
+	}
 }

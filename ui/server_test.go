@@ -352,6 +352,7 @@ func TestOperations(t *testing.T) {
 			`almanac_http_request_duration_seconds_count{code="404",method="GET",route="GET /datasets/{ns}/{name...}"}`,
 			`almanac_catalog_datasets{state="live"} 5`,
 			`almanac_catalog_datasets{state="removed"} 1`,
+			"almanac_openlineage_failed_events 0",
 			"go_goroutines", "process_cpu_seconds_total",
 		} {
 			if !strings.Contains(r.body, want) {

@@ -26,7 +26,9 @@ type Store struct {
 
 // New returns a store over a migrated database.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, now: time.Now}
+	// Times are kept to the microsecond, as PostgreSQL stores them, so that
+	// what a write returns equals what a later read finds.
+	return &Store{pool: pool, now: func() time.Time { return time.Now().Truncate(time.Microsecond) }}
 }
 
 // Pool returns the connection pool, for health checks.

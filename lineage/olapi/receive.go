@@ -243,7 +243,10 @@ func raw(e openlineage.Event, body []byte) store.RawEvent {
 // the size limit.
 func (rc *Receiver) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if rc.cfg.Token != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// The scheme is case-insensitive (RFC 9110 §11.1).
+		scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		ok = ok && strings.EqualFold(scheme, "Bearer")
+		got = strings.TrimSpace(got)
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(rc.cfg.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="almanac"`)
 			return nil, &httpError{http.StatusUnauthorized, errors.New("missing or wrong bearer token")}
