@@ -35,14 +35,15 @@ func (c *crawler) columnLineage(m *manifest, cat map[string]*catalogEntry) {
 		}
 		q, err := r.lineage(n)
 		if err != nil {
-			c.warn(n.UniqueID, "column lineage: %v", err)
+			// On the dataset, so its page shows it (the model is named).
+			c.warn(c.key(n).String(), "column lineage of %s: %v", n.UniqueID, err)
 			continue
 		}
 		facts := q.Facts(c.key(n))
 		r.matchCase(c.key(n), facts)
 		c.hv.ColumnLineage = append(c.hv.ColumnLineage, facts...)
 		if len(q.Warnings) > 0 {
-			c.warn(n.UniqueID, "column lineage: %s", strings.Join(q.Warnings, "; "))
+			c.warn(c.key(n).String(), "column lineage of %s: %s", n.UniqueID, strings.Join(q.Warnings, "; "))
 		}
 	}
 }

@@ -58,7 +58,7 @@ func TestCrawlColumnLineage(t *testing.T) {
 				"main.order_items.supply_cost <- main.stg_supplies.supply_cost DIRECT/AGGREGATION",
 			},
 			// DuckDB's "interval 1 day" is not PostgreSQL.
-			warnings: []string{"model.jaffle_shop.metricflow_time_spine: column lineage: parse sql: syntax error"},
+			warnings: []string{"postgres://warehouse.internal:5432/jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error"},
 		},
 		{
 			// Snowflake: output columns take the case of catalog.json;
@@ -70,8 +70,8 @@ func TestCrawlColumnLineage(t *testing.T) {
 				"raw_inventory_value.ITEM_PRICE <- ITEM.i_current_price DIRECT/IDENTITY",
 			},
 			warnings: []string{
-				`model.dbt_demo.raw_inventory_value: column lineage: column "dt": column "inv_date_sk" could be in any of`,
-				`model.dbt_demo.raw_inventory_item_warehouse: column lineage: column "dt": column "inv_date_sk" could be in any of`,
+				`postgres://warehouse.internal:5432/DBT_DEMO.PUBLIC.raw_inventory_value: column lineage of model.dbt_demo.raw_inventory_value: column "dt": column "inv_date_sk" could be in any of`,
+				`postgres://warehouse.internal:5432/DBT_DEMO.PUBLIC.raw_inventory_item_warehouse: column lineage of model.dbt_demo.raw_inventory_item_warehouse: column "dt": column "inv_date_sk" could be in any of`,
 			},
 		},
 	} {

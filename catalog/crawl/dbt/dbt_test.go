@@ -97,7 +97,7 @@ func TestCrawlFixtures(t *testing.T) {
 		// datasets. 27 tests, every one with a result (dbt build).
 		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, Checks: 27, Results: 27,
 			Columns: 112, TypedColumns: 112, DescribedColumns: 23, Edges: 17, ColumnLineage: 99, Scopes: 2,
-			Errors: []string{`model.jaffle_shop.metricflow_time_spine: column lineage: parse sql: syntax error at or near "1"`}}},
+			Errors: []string{`jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error at or near "1"`}}},
 		{"jaffle_shop_v7", summary{Models: 5, Seeds: 3, Checks: 20, Columns: 21, DescribedColumns: 16, Edges: 8, ColumnLineage: 39, Scopes: 2,
 			Errors: []string{noCatalog}}},
 		// 10 passing and 4 failing tests of dbt 0.21 against a v2 manifest.
@@ -107,15 +107,15 @@ func TestCrawlFixtures(t *testing.T) {
 		// that no source declares: their columns cannot be placed.
 		{"manifest_v1", summary{Models: 6, Checks: 6, Columns: 28, TypedColumns: 28, DescribedColumns: 7, Edges: 4, ColumnLineage: 46, Scopes: 2,
 			Errors: []string{
-				`model.dbt_demo.raw_inventory_value: column lineage: column "dt": column "inv_date_sk" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known; column "quantity": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known; column "inventory_value": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known; column "inventory_cost": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known`,
-				`model.dbt_demo.raw_inventory_item_warehouse: column lineage: column "dt": column "inv_date_sk" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, DBT_DEMO.PUBLIC.WAREHOUSE, whose columns are not all known; column "inventory_value": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, DBT_DEMO.PUBLIC.WAREHOUSE, whose columns are not all known; column "inventory_cost": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, DBT_DEMO.PUBLIC.WAREHOUSE, whose columns are not all known`,
+				`DBT_DEMO.PUBLIC.raw_inventory_value: column lineage of model.dbt_demo.raw_inventory_value: column "dt": column "inv_date_sk" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known; column "quantity": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known; column "inventory_value": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known; column "inventory_cost": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, whose columns are not all known`,
+				`DBT_DEMO.PUBLIC.raw_inventory_item_warehouse: column lineage of model.dbt_demo.raw_inventory_item_warehouse: column "dt": column "inv_date_sk" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, DBT_DEMO.PUBLIC.WAREHOUSE, whose columns are not all known; column "inventory_value": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, DBT_DEMO.PUBLIC.WAREHOUSE, whose columns are not all known; column "inventory_cost": column "inv_quantity_on_hand" could be in any of DBT_DEMO.PUBLIC.INVENTORY, DBT_DEMO.PUBLIC.ITEM, DBT_DEMO.PUBLIC.WAREHOUSE, whose columns are not all known`,
 			}}},
 		// The ephemeral stg_payments is no dataset: customer_payments reads
 		// the six payment partitions through it, and customer.
 		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 4, Results: 4, Freshness: 12,
 			Columns: 3, TypedColumns: 1, DescribedColumns: 3, Edges: 10, Scopes: 2, Errors: []string{noCatalog,
 				// Its compiled SQL is a placeholder, "select 1".
-				`model.sample_dbt.customer_payments: column lineage: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
+				`pagila.analytics.customer_payments: column lineage of model.sample_dbt.customer_payments: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			h := crawlDir(t, Config{TargetDirs: []string{filepath.Join("testdata", tc.dir)}})
