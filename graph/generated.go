@@ -378,6 +378,7 @@ type ComplexityRoot struct {
 		Job           func(childComplexity int, namespace string, name string) int
 		Jobs          func(childComplexity int, namespace *string, includeRemoved *bool, first *int, after *string) int
 		Lineage       func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
+		LineagePath   func(childComplexity int, fromNamespace string, fromName string, toNamespace string, toName string) int
 		Node          func(childComplexity int, id string) int
 		Owners        func(childComplexity int, first *int, after *string) int
 		Run           func(childComplexity int, id string) int
@@ -642,6 +643,7 @@ type QueryResolver interface {
 	Datasets(ctx context.Context, filter *model.DatasetFilter, first *int, after *string) (*model.DatasetConnection, error)
 	Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error)
 	Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
+	LineagePath(ctx context.Context, fromNamespace string, fromName string, toNamespace string, toName string) ([]model.LineageNode, error)
 	Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error)
 	ColumnLineage(ctx context.Context, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) (*model.ColumnLineageGraph, error)
 	ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error)
@@ -2048,6 +2050,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Lineage(childComplexity, args["namespace"].(string), args["name"].(string), args["direction"].(*model.LineageDirection), args["depth"].(*int), args["maxNodes"].(*int)), true
+	case "Query.lineagePath":
+		if e.ComplexityRoot.Query.LineagePath == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lineagePath_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LineagePath(childComplexity, args["fromNamespace"].(string), args["fromName"].(string), args["toNamespace"].(string), args["toName"].(string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -4441,6 +4454,44 @@ func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_lineagePath_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fromNamespace",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromNamespace"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "fromName",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromName"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "toNamespace",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toNamespace"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "toName",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toName"] = arg3
 	return args, nil
 }
 
@@ -9989,6 +10040,50 @@ func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_lineagePath(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_lineagePath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LineagePath(ctx, fc.Args["fromNamespace"].(string), fc.Args["fromName"].(string), fc.Args["toNamespace"].(string), fc.Args["toName"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LineageNode) graphql.Marshaler {
+			return ec.marshalOLineageNode2ᚕalmanacᚋgraphᚋmodelᚐLineageNodeᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_lineagePath(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LineageNode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_lineagePath_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16904,6 +16999,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lineage(ctx, field)
 				})
+		case "lineagePath":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_lineagePath(ctx, field)
+				})
 		case "impact":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -20066,6 +20167,25 @@ func (ec *executionContext) marshalOLineageDirection2ᚖalmanacᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOLineageNode2ᚕalmanacᚋgraphᚋmodelᚐLineageNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LineageNode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLineageNode2almanacᚋgraphᚋmodelᚐLineageNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalONode2almanacᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {

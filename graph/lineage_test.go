@@ -129,3 +129,19 @@ func TestColumnLineage(t *testing.T) {
 		}
 	}
 }
+
+// TestLineagePath checks the path query's answers besides a path (see the
+// lineage-path example): none when data does not flow that way, an error
+// for a dataset the catalog does not know.
+func TestLineagePath(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	q := `query($from: String!, $to: String!) { lineagePath(fromNamespace: "` + fixtureNS + `", fromName: $from, toNamespace: "` + fixtureNS + `", toName: $to) { name } }`
+	r := e.post(t, q, map[string]any{"from": "warehouse.marts.orders", "to": "warehouse.staging.stg_orders"})
+	if len(r.Errors) > 0 || string(r.Data) != `{"lineagePath":null}` {
+		t.Errorf("against the flow: errors %+v, data %s, want null", r.Errors, r.Data)
+	}
+	r = e.post(t, q, map[string]any{"from": "warehouse.marts.orders", "to": "warehouse.nowhere"})
+	if r.code() != "NOT_FOUND" {
+		t.Errorf("unknown dataset: code %q, errors %+v, want NOT_FOUND", r.code(), r.Errors)
+	}
+}

@@ -510,6 +510,42 @@ func (r *queryResolver) Lineage(ctx context.Context, namespace string, name stri
 	return g, nil
 }
 
+func (r *queryResolver) LineagePath(ctx context.Context, fromNamespace string, fromName string, toNamespace string, toName string) ([]model.LineageNode, error) {
+	if r.lineage == nil {
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+	}
+	from, to := catalog.Key{Namespace: fromNamespace, Name: fromName}, catalog.Key{Namespace: toNamespace, Name: toName}
+	for _, k := range []catalog.Key{from, to} {
+		if err := k.Validate(); err != nil {
+			return nil, err
+		}
+		known, err := r.lineage.KnowsDataset(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if !known {
+			return nil, fmt.Errorf("dataset %s: %w", k, catalog.ErrNotFound)
+		}
+	}
+	steps, err := r.lineage.Graph().Path(from, to)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil // both exist; data does not flow from one to the other
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []model.LineageNode
+	for i, st := range steps {
+		d := lineage.DatasetID(st.Dataset)
+		out = append(out, model.LineageNode{ID: d.String(), Kind: string(d.Kind), Namespace: d.Namespace, Name: d.Name, Distance: i})
+		if st.Job != (catalog.JobKey{}) {
+			j := lineage.JobID(st.Job)
+			out = append(out, model.LineageNode{ID: j.String(), Kind: string(j.Kind), Namespace: j.Namespace, Name: j.Name, Distance: i})
+		}
+	}
+	return out, nil
+}
+
 func (r *queryResolver) Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error) {
 	if r.lineage == nil {
 		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
