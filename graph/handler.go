@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -166,6 +167,12 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodGet {
+		if msg := checkURLParams(r.URL.Query()); msg != "" {
+			writeError(w, http.StatusBadRequest, codeBadRequest, msg)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
 	var p catalog.Principal
@@ -231,6 +238,28 @@ func checkRequestBody(body []byte) string {
 	} {
 		if k := jsonKind(m.value); k != m.want && k != "null" {
 			return fmt.Sprintf("json request body: %q must be %s, not %s", m.name, m.want, k)
+		}
+	}
+	return ""
+}
+
+// checkURLParams says what is wrong with the JSON parameters of a GET
+// request (variables, extensions), or returns "" if nothing is: gqlgen's
+// own error names Go types and has no code.
+func checkURLParams(q url.Values) string {
+	for _, name := range []string{"variables", "extensions"} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		var syntax *json.SyntaxError
+		if err := json.Unmarshal([]byte(v), new(json.RawMessage)); errors.As(err, &syntax) {
+			return fmt.Sprintf("URL parameter %q could not be decoded as JSON: %v at offset %d", name, syntax, syntax.Offset)
+		} else if err != nil {
+			return fmt.Sprintf("URL parameter %q could not be decoded as JSON: %v", name, err)
+		}
+		if k := jsonKind(json.RawMessage(v)); k != "an object" && k != "null" {
+			return fmt.Sprintf("URL parameter %q must be a JSON object, not %s", name, k)
 		}
 	}
 	return ""

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -334,5 +335,29 @@ func TestListCosts(t *testing.T) {
 		if r.code() != tt.code {
 			t.Errorf("%s: code %q, want %q: %+v", tt.query, r.code(), tt.code, r.Errors)
 		}
+	}
+}
+
+// TestBadURLParams checks GET requests whose JSON parameters are not JSON
+// objects: 400 BAD_REQUEST naming the parameter, not gqlgen's Go types.
+func TestBadURLParams(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	for _, tt := range []struct {
+		params url.Values
+		want   string
+	}{
+		{url.Values{"query": {"{ sources { name } }"}, "variables": {"{"}}, `URL parameter "variables" could not be decoded as JSON: unexpected end of JSON input at offset 1`},
+		{url.Values{"query": {"{ sources { name } }"}, "variables": {"[1]"}}, `URL parameter "variables" must be a JSON object, not an array`},
+		{url.Values{"query": {"{ sources { name } }"}, "extensions": {"x"}}, `URL parameter "extensions" could not be decoded as JSON: invalid character 'x' looking for beginning of value at offset 1`},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, e.url+"?"+tt.params.Encode(), nil)
+		r := do(t, req)
+		if r.Status != http.StatusBadRequest || r.code() != "BAD_REQUEST" || len(r.Errors) != 1 || r.Errors[0].Message != tt.want {
+			t.Errorf("%v: status %d, errors %+v, want 400 BAD_REQUEST %q", tt.params, r.Status, r.Errors, tt.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.url+"?"+url.Values{"query": {"{ sources { name } }"}, "variables": {"{}"}}.Encode(), nil)
+	if r := do(t, req); r.Status != 200 || len(r.Errors) > 0 {
+		t.Errorf("a good GET: status %d, errors %+v", r.Status, r.Errors)
 	}
 }
