@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error kinds. Store and ingest errors wrap one of these so that the portal
@@ -78,13 +79,16 @@ func (k Key) Validate() error {
 const MaxNameBytes = 1024
 
 // ValidName reports a name that PostgreSQL cannot store as text (a NUL
-// byte) or index (longer than MaxNameBytes). what says which name it is.
+// byte, invalid UTF-8) or index (longer than MaxNameBytes). what says which name it is.
 func ValidName(what, s string) error {
 	if len(s) > MaxNameBytes {
 		return fmt.Errorf("%s %.40q…: %d bytes, at most %d: %w", what, s, len(s), MaxNameBytes, ErrInvalid)
 	}
 	if strings.ContainsRune(s, 0) {
 		return fmt.Errorf("%s %q: contains a NUL character: %w", what, s, ErrInvalid)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q: not valid UTF-8: %w", what, s, ErrInvalid)
 	}
 	return nil
 }

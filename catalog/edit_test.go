@@ -74,6 +74,7 @@ func TestKeyValidate(t *testing.T) {
 		{Key{"postgres://h:5432", ""}, false},
 		{Key{"postgres://h:5432", "db.s.t\x00"}, false},
 		{Key{"post\x00gres", "db.s.t"}, false},
+		{Key{"postgres://h:5432", "db.s.\xff"}, false},
 		{Key{"postgres://h:5432", long}, false},
 		{Key{long, "t"}, false},
 	} {

@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -37,6 +39,11 @@ func parseListFilter(q url.Values) (listFilter, error) {
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
 		return f, invalid(fmt.Sprintf("Unknown dataset kind %q.", f.Kind))
+	}
+	for _, p := range []struct{ name, value string }{{"namespace", f.Namespace}, {"prefix", f.Prefix}} {
+		if strings.ContainsRune(p.value, 0) || !utf8.ValidString(p.value) {
+			return f, invalid(fmt.Sprintf("Parameter %s %q contains a NUL character or is not valid UTF-8.", p.name, p.value))
+		}
 	}
 	switch v := q.Get("removed"); v {
 	case "", "0", "false", "off":

@@ -140,6 +140,9 @@ func TestParseListFilter(t *testing.T) {
 		{query: "page=-1", invalid: true},
 		{query: "page=two", invalid: true},
 		{query: "page=99999999999999999999", invalid: true},
+		{query: "namespace=a%FF", invalid: true},
+		{query: "namespace=a%00", invalid: true},
+		{query: "prefix=%FF", invalid: true},
 	} {
 		q, _ := url.ParseQuery(tc.query)
 		got, err := parseListFilter(q)

@@ -46,8 +46,8 @@ func translate(err error) error {
 			return fmt.Errorf("%s: %w", pgErr.Message, catalog.ErrConflict)
 		case "22P02", "22001", "23502", "23514": // bad text representation, too long, not null, check
 			return fmt.Errorf("%s: %w", pgErr.Message, catalog.ErrInvalid)
-		case "22021": // a NUL byte in text: the server's message names the encoding
-			return fmt.Errorf("text contains a NUL character: %w", catalog.ErrInvalid)
+		case "22021": // a NUL byte or invalid UTF-8 in text; the server's message names the encoding
+			return fmt.Errorf("text contains a NUL character or is not valid UTF-8: %w", catalog.ErrInvalid)
 		case "54000": // a value too large to index
 			return fmt.Errorf("%s: %w", pgErr.Message, catalog.ErrInvalid)
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -115,6 +116,9 @@ type marquezRun struct {
 // names. Namespaces hold colons ("postgres://host:5432"), so each split is
 // tried: one the lineage graph knows wins, then one the catalog holds.
 func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, error) {
+	if err := validNodeID(nodeID); err != nil {
+		return catalog.Key{}, err
+	}
 	rest, ok := strings.CutPrefix(nodeID, "dataset:")
 	if !ok {
 		return catalog.Key{}, fmt.Errorf("nodeId %q: want dataset:<namespace>:<name> or job:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
@@ -142,6 +146,15 @@ func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, erro
 	return cands[0], nil
 }
 
+// validNodeID refuses a node id no catalog name can match: with a NUL
+// character or not UTF-8 (PostgreSQL would refuse to compare it).
+func validNodeID(id string) error {
+	if strings.ContainsRune(id, 0) || !utf8.ValidString(id) {
+		return fmt.Errorf("nodeId %q: contains a NUL character or is not valid UTF-8: %w", id, catalog.ErrInvalid)
+	}
+	return nil
+}
+
 // splits lists the ways "<namespace>:<name>" divides at a colon, the
 // longest namespace first: namespaces hold colons more often than names.
 func splits(s string) []catalog.Key {
@@ -158,6 +171,9 @@ func splits(s string) []catalog.Key {
 // trying each split like resolve. A job no source reported is
 // catalog.ErrNotFound, which Marquez answers 404 too.
 func (rd *Reader) resolveJob(ctx context.Context, nodeID string) (store.LineageJob, error) {
+	if err := validNodeID(nodeID); err != nil {
+		return store.LineageJob{}, err
+	}
 	rest, _ := strings.CutPrefix(nodeID, "job:")
 	cands := splits(rest)
 	if len(cands) == 0 {

@@ -101,6 +101,15 @@ func TestMarquezReads(t *testing.T) {
 	if code, _, _ := get(rd.GetLineage(), "nodeId="+url.QueryEscape("dataset:bigquery:nope")); code != 404 {
 		t.Errorf("unknown dataset: %d, want 404", code)
 	}
+	// Names no catalog can hold are the client's error, never a 500.
+	for _, q := range []string{"nodeId=dataset:rv:a%FF", "nodeId=dataset:rv:a%00", "nodeId=job:rv:a%FF"} {
+		if code, _, body := get(rd.GetLineage(), q); code != 400 {
+			t.Errorf("%s: %d %s, want 400", q, code, body)
+		}
+	}
+	if code, _, body := get(rd.GetColumnLineage(), "nodeId=datasetField:rv:a%FF:c"); code != 400 {
+		t.Errorf("column lineage of a field that is not UTF-8: %d %s, want 400", code, body)
+	}
 
 	// Like Marquez, column lineage goes upstream only unless asked for
 	// downstream too.
