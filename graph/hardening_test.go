@@ -361,3 +361,25 @@ func TestBadURLParams(t *testing.T) {
 		t.Errorf("a good GET: status %d, errors %+v", r.Status, r.Errors)
 	}
 }
+
+// TestRepeatedFieldRefusedBeforeValidation checks that a document of
+// thousands of copies of one field is refused before gqlparser's
+// validation, which compares every pair of them (20,000 took 14 s), and
+// that a long but ordinary document is still answered.
+func TestRepeatedFieldRefusedBeforeValidation(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	q := "{" + strings.Repeat(" a: __typename", 20000) + " }"
+	start := time.Now()
+	r := e.post(t, q, nil)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("refusing 20,000 copies of a field took %s", took)
+	}
+	if r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "20000 fields, more than the limit of 2000") {
+		t.Fatalf("status %d, errors %+v, want 422 QUERY_TOO_LARGE", r.Status, r.Errors)
+	}
+	// Long because of its comments and whitespace, not its fields.
+	ok := "# " + strings.Repeat("padding ", 2000) + "\n{ sources { name } }"
+	if r := e.post(t, ok, nil); len(r.Errors) > 0 {
+		t.Errorf("a long document with few fields: %+v", r.Errors)
+	}
+}
