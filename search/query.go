@@ -30,6 +30,9 @@ var FilterKeys = []string{"owner", "tag", "platform", "kind", "schema", "namespa
 type Filter struct {
 	Key   string // one of FilterKeys
 	Value string
+	// Exclude inverts the filter (-kind:view): datasets it matches are
+	// left out.
+	Exclude bool
 }
 
 // Query is a parsed search query.
@@ -39,7 +42,7 @@ type Filter struct {
 // words in that order; -word and -"a phrase" exclude; key:value filters
 // (owner:, tag:, platform:, kind:, schema:, namespace:; quote values with
 // spaces) narrow the results, several values of one key meaning any of
-// them. Everything else is taken literally: there are no operators,
+// them, and -key:value leaves out what the filter matches. Everything else is taken literally: there are no operators,
 // wildcards or regular expressions to get wrong.
 type Query struct {
 	Words    []string // as typed, in order
@@ -132,7 +135,7 @@ func Parse(s string) (Query, error) {
 			i += size
 		}
 		word := s[start:i]
-		if key, value, ok := strings.Cut(word, ":"); ok && !negate && key != "" {
+		if key, value, ok := strings.Cut(word, ":"); ok && key != "" {
 			k := lower(key)
 			if slices.Contains(FilterKeys, k) {
 				if value == "" && i < len(s) && s[i] == '"' {
@@ -151,7 +154,7 @@ func Parse(s string) (Query, error) {
 					warn(fmt.Sprintf("Only the first %d phrases, exclusions and filters were used.", maxClauses))
 					continue
 				}
-				f := Filter{Key: k, Value: value}
+				f := Filter{Key: k, Value: value, Exclude: negate}
 				if !slices.Contains(q.Filters, f) {
 					q.Filters = append(q.Filters, f)
 				}
@@ -230,7 +233,11 @@ func (q Query) String() string {
 		if strings.IndexFunc(v, unicode.IsSpace) >= 0 || strings.HasPrefix(v, `"`) {
 			v = quote(v)
 		}
-		parts = append(parts, f.Key+":"+v)
+		if f.Exclude {
+			parts = append(parts, "-"+f.Key+":"+v)
+		} else {
+			parts = append(parts, f.Key+":"+v)
+		}
 	}
 	return strings.Join(parts, " ")
 }

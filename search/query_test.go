@@ -23,16 +23,17 @@ func TestParse(t *testing.T) {
 		{`"order items" total`, Query{Words: []string{"total"}, Phrases: []string{"order items"}}},
 		{`"  spaced   out  "`, Query{Phrases: []string{"spaced out"}}},
 		{"orders -legacy -\"old stuff\"", Query{Words: []string{"orders"}, Excluded: []string{"legacy", "old stuff"}}},
-		{"owner:finance tag:pii Platform:postgres", Query{Filters: []Filter{{"owner", "finance"}, {"tag", "pii"}, {"platform", "postgres"}}}},
-		{`owner:"data platform" x`, Query{Words: []string{"x"}, Filters: []Filter{{"owner", "data platform"}}}},
-		{"owner:a owner:a", Query{Filters: []Filter{{"owner", "a"}}}},
+		{"owner:finance tag:pii Platform:postgres", Query{Filters: []Filter{{Key: "owner", Value: "finance"}, {Key: "tag", Value: "pii"}, {Key: "platform", Value: "postgres"}}}},
+		{`owner:"data platform" x`, Query{Words: []string{"x"}, Filters: []Filter{{Key: "owner", Value: "data platform"}}}},
+		{"owner:a owner:a", Query{Filters: []Filter{{Key: "owner", Value: "a"}}}},
 		{"foo:bar", Query{Words: []string{"foo:bar"}, Warnings: []string{`There is no filter "foo:": it was searched as text. Filters are owner: tag: platform: kind: schema: namespace:.`}}},
 		{"owner:", Query{Warnings: []string{"The filter owner: has no value and was ignored."}}},
 		{`"unbalanced phrase`, Query{Phrases: []string{"unbalanced phrase"}, Warnings: []string{"A quote was not closed: the rest of the query was searched as a phrase."}}},
 		{`"`, Query{Warnings: []string{"A quote was not closed: the rest of the query was searched as a phrase."}}},
 		{`*:* (a OR b) +c^2 ~d /re.*/`, Query{Words: []string{"(a", "OR", "b)", "+c^2", "~d", "/re.*/"}, Warnings: []string{`There is no filter "*:": it was searched as text. Filters are owner: tag: platform: kind: schema: namespace:.`}}},
 		{"--- - -", Query{}},
-		{"-owner:x", Query{Excluded: []string{"owner:x"}}},
+		{"-owner:x", Query{Filters: []Filter{{Key: "owner", Value: "x", Exclude: true}}}},
+		{`kind:view -schema:"raw data"`, Query{Filters: []Filter{{Key: "kind", Value: "view"}, {Key: "schema", Value: "raw data", Exclude: true}}}},
 		{"http://example.com/x", Query{Words: []string{"http://example.com/x"}, Warnings: []string{`There is no filter "http:": it was searched as text. Filters are owner: tag: platform: kind: schema: namespace:.`}}},
 	} {
 		got, err := Parse(tc.in)
@@ -135,5 +136,40 @@ func TestTokenizer(t *testing.T) {
 		if diff := cmp.Diff(tc.want, terms(names, tc.in), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("terms(%q) (-want +got):\n%s", tc.in, diff)
 		}
+	}
+}
+
+// TestExcludedFilters checks that -key:value leaves out what key:value
+// matches, with or without words.
+func TestExcludedFilters(t *testing.T) {
+	x := buildCorpus(t)
+	search := func(s string) Results {
+		t.Helper()
+		q, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := x.Search(t.Context(), Request{Query: q, Limit: MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, words := range []string{"", "orders "} {
+		all, views, others := search(words+"kind:table kind:view kind:model"), search(words+"kind:view"), search(words+"-kind:view")
+		if views.Total == 0 || others.Total == 0 {
+			t.Fatalf("%q: %d views, %d others: the corpus should have both", words, views.Total, others.Total)
+		}
+		for _, h := range others.Hits {
+			if h.Kind == "view" {
+				t.Errorf("%q -kind:view returned the view %s", words, h.Key.Name)
+			}
+		}
+		if words == "" && views.Total+others.Total < all.Total {
+			t.Errorf("views %d + others %d < tables, views and models %d", views.Total, others.Total, all.Total)
+		}
+	}
+	if n := search("kind:table -kind:table").Total; n != 0 {
+		t.Errorf("kind:table -kind:table: %d hits, want 0", n)
 	}
 }

@@ -283,7 +283,12 @@ func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string)
 	// to chance.
 	byKey := map[string][]query.Query{}
 	var keys []string
+	var excludedBy []query.Query
 	for _, f := range p.q.Filters {
+		if f.Exclude {
+			excludedBy = append(excludedBy, term(filterFields[f.Key], lower(f.Value), 1))
+			continue
+		}
 		if _, ok := byKey[f.Key]; !ok {
 			keys = append(keys, f.Key)
 		}
@@ -302,6 +307,7 @@ func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string)
 	for _, e := range p.q.Excluded {
 		mustNot = append(mustNot, phraseQuery(e))
 	}
+	mustNot = append(mustNot, excludedBy...)
 	var should []query.Query
 	for _, e := range p.exact {
 		should = append(should, term(fExact, e, exactNameBoost), term(fColExact, e, exactColumnBoost))

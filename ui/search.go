@@ -155,7 +155,11 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		}
 	}
 	for _, f := range q.Filters {
-		v.Active = append(v.Active, activeFilter{Label: f.Key + ":" + f.Value, Remove: searchURL(q.WithoutFilter(f), removed, 1)})
+		label := f.Key + ":" + f.Value
+		if f.Exclude {
+			label = "-" + label
+		}
+		v.Active = append(v.Active, activeFilter{Label: label, Remove: searchURL(q.WithoutFilter(f), removed, 1)})
 	}
 	return v
 }
