@@ -333,12 +333,9 @@ func (r *queryResolver) Dataset(ctx context.Context, id *string, namespace *stri
 		if err := key.Validate(); err != nil {
 			return nil, err
 		}
-		ids, err := r.store.DatasetIDs(ctx, []catalog.Key{key})
-		if err != nil {
+		var err error
+		if n, err = r.store.FindDataset(ctx, key); err != nil || n == 0 {
 			return nil, err
-		}
-		if n = ids[key]; n == 0 {
-			return nil, nil
 		}
 	default:
 		return nil, fmt.Errorf("dataset: give either id, or namespace and name: %w", catalog.ErrInvalid)

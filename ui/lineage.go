@@ -165,6 +165,24 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage
 	if err != nil {
 		return err
 	}
+	// A name an OpenLineage symlink made an alias of another dataset (and
+	// that no source describes itself) shows that dataset's lineage.
+	if live, err := s.store.LiveDatasets(r.Context(), []catalog.Key{key}); err != nil {
+		return err
+	} else if !live[key] {
+		target, err := s.store.ResolveAlias(r.Context(), key)
+		if err != nil {
+			return err
+		}
+		if target != key {
+			to := lineagePath(target)
+			if r.URL.RawQuery != "" {
+				to += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, to, http.StatusFound)
+			return nil
+		}
+	}
 	sub, err := g.Traverse(lineage.Query{Start: key, Depth: st.Depth, Direction: dir})
 	noLineage := errors.Is(err, catalog.ErrNotFound)
 	if noLineage {

@@ -548,3 +548,26 @@ func TestLineageExplorerBrowser(t *testing.T) {
 	}
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestLineageOfAlias checks that the explorer of a name an OpenLineage
+// symlink made an alias of a dataset redirects to that dataset's.
+func TestLineageOfAlias(t *testing.T) {
+	alias := catalog.Key{Namespace: "hive://metastore", Name: "db.fct_orders"}
+	p := newPortal(t, func(o *Options) {
+		o.Lineage = lineageFixture(t, o.Store.Pool())
+		push := catalog.Push{Source: catalog.SourceOpenLineage, Datasets: []catalog.DatasetUpdate{{
+			Facts:   catalog.DatasetFacts{Key: fctOrders, Aliases: []catalog.Alias{{Key: alias, Type: "TABLE"}}},
+			Asserts: catalog.FacetAliases,
+		}}}
+		if err := o.Store.ApplyPush(t.Context(), push); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r := p.get(t, lineagePath(alias)+"?depth=2")
+	if r.status != http.StatusFound || r.header.Get("Location") != lineagePath(fctOrders)+"?depth=2" {
+		t.Errorf("explorer of the alias: %d to %q, want 302 to %s", r.status, r.header.Get("Location"), lineagePath(fctOrders)+"?depth=2")
+	}
+	if r := p.get(t, lineagePath(fctOrders)); r.status != 200 {
+		t.Errorf("explorer of the dataset itself: %d", r.status)
+	}
+}

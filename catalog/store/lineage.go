@@ -1196,3 +1196,39 @@ func (s *Store) adoptAliases(ctx context.Context, source string, adopt map[catal
 	}
 	return nil
 }
+
+// ResolveAlias returns the dataset that key is an alias of (through the
+// symlinks OpenLineage reported, following chains), or key itself when it
+// is no alias. Lookups by name use it when key has no live dataset of its
+// own, so that asking for the Hive table finds the S3 dataset it names.
+func (s *Store) ResolveAlias(ctx context.Context, key catalog.Key) (catalog.Key, error) {
+	hops, err := s.aliasHops(ctx, []catalog.Key{key})
+	if err != nil {
+		return key, err
+	}
+	return resolveAlias(hops, key), nil
+}
+
+// FindDataset returns the id of the dataset a lookup by key means: key's
+// own while it is live, else the dataset key is an alias of, else key's
+// own removed one; 0 when there is none.
+func (s *Store) FindDataset(ctx context.Context, key catalog.Key) (int64, error) {
+	live, err := s.LiveDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		return 0, err
+	}
+	if !live[key] {
+		target, err := s.ResolveAlias(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		if target != key {
+			key = target
+		}
+	}
+	ids, err := s.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return 0, err
+	}
+	return ids[key], nil
+}

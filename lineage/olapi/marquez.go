@@ -127,20 +127,33 @@ func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, erro
 	if len(cands) == 0 {
 		return catalog.Key{}, fmt.Errorf("nodeId %q: want dataset:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
 	}
+	// A name an OpenLineage symlink made an alias (a Hive table of an S3
+	// path, say) means the dataset it is an alias of, unless a source
+	// still describes the name itself.
+	live, err := rd.store.LiveDatasets(ctx, cands)
+	if err != nil {
+		return catalog.Key{}, err
+	}
+	for _, k := range cands {
+		if live[k] {
+			continue
+		}
+		target, err := rd.store.ResolveAlias(ctx, k)
+		if err != nil {
+			return catalog.Key{}, err
+		}
+		if target != k {
+			return target, nil
+		}
+	}
 	for _, k := range cands {
 		if _, err := rd.graph.Traverse(lineage.Query{Start: k, Depth: 1, MaxNodes: 1}); err == nil {
 			return k, nil
 		}
 	}
-	if len(cands) > 1 {
-		live, err := rd.store.LiveDatasets(ctx, cands)
-		if err != nil {
-			return catalog.Key{}, err
-		}
-		for _, k := range cands {
-			if live[k] {
-				return k, nil
-			}
+	for _, k := range cands {
+		if live[k] {
+			return k, nil
 		}
 	}
 	return cands[0], nil

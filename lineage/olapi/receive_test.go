@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -625,6 +626,17 @@ func TestSymlinksJoinLineage(t *testing.T) {
 			}
 			if errs, err := e.st.EventErrors(ctx, 10); err != nil || len(errs) > 0 {
 				t.Errorf("event errors: %v %v", errs, err)
+			}
+			// Asked for by the alias's name, the catalog and the Marquez
+			// reads answer with the dataset it is an alias of.
+			if id, err := e.st.FindDataset(ctx, alias); err != nil || id != d.ID {
+				t.Errorf("FindDataset(%s) = %d, %v; want %s's %d", alias, id, err, canonical, d.ID)
+			}
+			rec := httptest.NewRecorder()
+			olapi.NewReader(fl.Graph(), e.st).GetLineage().ServeHTTP(rec,
+				httptest.NewRequest("GET", "/api/v1/lineage?nodeId="+url.QueryEscape("dataset:hive://metastore:db.t")+"&depth=1", nil))
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id":"dataset:s3://bucket:/warehouse/t"`) {
+				t.Errorf("Marquez lineage of the alias: %d %.300s", rec.Code, rec.Body)
 			}
 		})
 	}
