@@ -347,6 +347,8 @@ func TestRejects(t *testing.T) {
 		{"batch with a bad event", "/api/v1/lineage/batch", []byte("[" + string(good) + `, {"eventTime": "x"}]`), auth, 400, "[1].eventTime"},
 		{"array for an event", "/api/v1/lineage", []byte("[" + string(good) + "]"), auth, 400, "an event must be a JSON object, got an array"},
 		{"object for a batch", "/api/v1/lineage/batch", good, auth, 400, "a batch must be a JSON array of events, got an object"},
+		{"NUL in a dataset name", "/api/v1/lineage", bytes.Replace(good, []byte(`"name": "j"}`), []byte(`"name": "j"}, "outputs": [{"namespace": "n", "name": "t\u0000"}]`), 1), auth, 400, "outputs[0].name"},
+		{"name too long", "/api/v1/lineage", bytes.Replace(good, []byte(`"name": "j"}`), []byte(`"name": "`+strings.Repeat("j", 1100)+`"}`), 1), auth, 400, "job.name"},
 		{"array in a batch", "/api/v1/lineage/batch", []byte("[" + string(good) + ", []]"), auth, 400, "[1]: an event must be a JSON object, got an array"},
 	}
 	for _, tt := range tests {

@@ -359,6 +359,14 @@ func key(ns, name *string, path string) (catalog.JobKey, error) {
 	if name == nil || *name == "" {
 		return catalog.JobKey{}, invalid(path+".name", "required")
 	}
+	// What the catalog cannot store is refused with the event, not found
+	// out by the worker later.
+	if err := catalog.ValidName("namespace", *ns); err != nil {
+		return catalog.JobKey{}, invalid(path+".namespace", "%s", strings.TrimSuffix(err.Error(), ": "+catalog.ErrInvalid.Error()))
+	}
+	if err := catalog.ValidName("name", *name); err != nil {
+		return catalog.JobKey{}, invalid(path+".name", "%s", strings.TrimSuffix(err.Error(), ": "+catalog.ErrInvalid.Error()))
+	}
 	return catalog.JobKey{Namespace: *ns, Name: *name}, nil
 }
 
