@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ErrUnauthenticated is the kind of error for a request that needs a
@@ -100,6 +101,8 @@ func ValidateTag(tag string) error {
 		return fmt.Errorf("tag %q has leading or trailing spaces: %w", tag, ErrInvalid)
 	case len(tag) > 100:
 		return fmt.Errorf("tag %.20q… is longer than 100 bytes: %w", tag, ErrInvalid)
+	case strings.IndexFunc(tag, unicode.IsControl) >= 0:
+		return fmt.Errorf("tag %q holds a control character: %w", tag, ErrInvalid)
 	}
 	return ValidName("tag", tag)
 }

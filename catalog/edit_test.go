@@ -52,7 +52,7 @@ func TestOwnerValidate(t *testing.T) {
 			t.Errorf("%+v.Validate() = %v, want error %v", tt.o, err, tt.wantErr)
 		}
 	}
-	for _, tag := range []string{"", " pii", "x" + string(make([]byte, 100))} {
+	for _, tag := range []string{"", " pii", "x" + string(make([]byte, 100)), "x\u0001y", "line\nbreak", "nul\x00"} {
 		if err := ValidateTag(tag); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ValidateTag(%q) = %v, want ErrInvalid", tag, err)
 		}
