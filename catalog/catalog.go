@@ -10,6 +10,7 @@
 package catalog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -59,6 +60,12 @@ type Key struct {
 
 func (k Key) String() string { return k.Namespace + "/" + k.Name }
 
+// Compare orders keys by namespace, then name, for slices.SortFunc
+// (catalog.Key.Compare).
+func (k Key) Compare(o Key) int {
+	return cmp.Or(strings.Compare(k.Namespace, o.Namespace), strings.Compare(k.Name, o.Name))
+}
+
 // Validate reports a missing namespace or name, or one the catalog cannot
 // store (see ValidName).
 func (k Key) Validate() error {
@@ -102,6 +109,9 @@ const (
 	OwnerTeam OwnerKind = "team"
 	OwnerRole OwnerKind = "role"
 )
+
+// Valid reports whether k is one of the known owner kinds.
+func (k OwnerKind) Valid() bool { return k == OwnerUser || k == OwnerTeam || k == OwnerRole }
 
 // Column is one column of a dataset as one source describes it.
 type Column struct {

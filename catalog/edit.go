@@ -118,8 +118,7 @@ func (o Owner) Validate() error {
 	if err := ValidName("owner type", o.Type); err != nil {
 		return err
 	}
-	switch o.Kind {
-	case OwnerUser, OwnerTeam, OwnerRole:
+	if o.Kind.Valid() {
 		return nil
 	}
 	return fmt.Errorf("owner %q: unknown kind %q (want user, team or role): %w", o.Name, o.Kind, ErrInvalid)

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 	"testing"
@@ -84,6 +85,18 @@ func TestKeyValidate(t *testing.T) {
 		}
 		if err := (JobKey{Namespace: tt.k.Namespace, Name: tt.k.Name}).Validate(); (err == nil) != tt.ok {
 			t.Errorf("job %.60q.Validate() = %v, want ok %v", tt.k.String(), err, tt.ok)
+		}
+	}
+}
+
+func TestKeyCompare(t *testing.T) {
+	// By namespace first: "a" < "a.b" even though "a/x" > "a.b/x" as strings.
+	sorted := []Key{{"a", "z"}, {"a", "zz"}, {"a.b", "a"}, {"b", "a"}}
+	for i, a := range sorted {
+		for j, b := range sorted {
+			if got, want := a.Compare(b), cmp.Compare(i, j); got != want {
+				t.Errorf("%s.Compare(%s) = %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }

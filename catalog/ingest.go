@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,9 +28,7 @@ func (f DatasetFacts) Normalize() (DatasetFacts, error) {
 		seen[c.Name] = true
 	}
 	for _, o := range f.Owners {
-		switch o.Kind {
-		case OwnerUser, OwnerTeam, OwnerRole:
-		default:
+		if !o.Kind.Valid() {
 			return f, fmt.Errorf("dataset %s: owner %q has unknown kind %q: %w", f.Key, o.Name, o.Kind, ErrInvalid)
 		}
 	}
@@ -55,7 +51,7 @@ func (f DatasetFacts) Normalize() (DatasetFacts, error) {
 		}
 	}
 	f.Aliases = slices.Clone(f.Aliases)
-	slices.SortFunc(f.Aliases, func(a, b Alias) int { return cmp.Or(compareKeys(a.Key, b.Key), strings.Compare(a.Type, b.Type)) })
+	slices.SortFunc(f.Aliases, func(a, b Alias) int { return cmp.Or(a.Key.Compare(b.Key), strings.Compare(a.Type, b.Type)) })
 	f.Aliases = slices.CompactFunc(f.Aliases, func(a, b Alias) bool { return a.Key == b.Key })
 	for _, a := range f.Aliases {
 		if err := a.Key.Validate(); err != nil {
@@ -73,12 +69,4 @@ func (f DatasetFacts) Normalize() (DatasetFacts, error) {
 
 // Hash is a digest of everything f asserts; two harvests of an unchanged
 // dataset hash the same. Call it on normalized facts.
-func (f DatasetFacts) Hash() []byte {
-	b, err := json.Marshal(f)
-	if err != nil {
-		// DatasetFacts holds only strings, numbers, slices and string maps.
-		panic(fmt.Sprintf("hash dataset facts: %v", err))
-	}
-	h := sha256.Sum256(b)
-	return h[:]
-}
+func (f DatasetFacts) Hash() []byte { return hashJSON(f) }

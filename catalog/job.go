@@ -1,12 +1,10 @@
 package catalog
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -90,7 +88,7 @@ func (j Job) Normalize() (Job, error) {
 
 func sortKeys(keys []Key) []Key {
 	keys = slices.Clone(keys)
-	slices.SortFunc(keys, compareKeys)
+	slices.SortFunc(keys, Key.Compare)
 	keys = slices.Compact(keys)
 	if keys == nil {
 		keys = []Key{}
@@ -98,13 +96,11 @@ func sortKeys(keys []Key) []Key {
 	return keys
 }
 
-func compareKeys(a, b Key) int {
-	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-}
-
 // Hash is a digest of everything j asserts. Call it on a normalized job.
 func (j Job) Hash() []byte { return hashJSON(j) }
 
+// hashJSON is the digest of v's JSON encoding, the content hash that lets
+// an ingest skip facts that did not change.
 func hashJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -189,7 +190,7 @@ func (r Run) Merge(o Run) Run {
 	if o.StartedAt != nil && (r.StartedAt == nil || o.StartedAt.Before(*r.StartedAt)) {
 		r.StartedAt = o.StartedAt
 	}
-	r.ErrorMessage = firstNonEmpty(o.ErrorMessage, r.ErrorMessage)
+	r.ErrorMessage = cmp.Or(o.ErrorMessage, r.ErrorMessage)
 	if o.ParentID != "" {
 		r.ParentID, r.ParentJob = o.ParentID, o.ParentJob
 	}
@@ -200,11 +201,4 @@ func (r Run) Merge(o Run) Run {
 		r.NominalEnd = o.NominalEnd
 	}
 	return r
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -75,9 +75,12 @@ func (m DatasetMetrics) Validate() error {
 	default:
 		return fmt.Errorf("metrics of %s: unknown direction %q: %w", m.Dataset, m.Direction, ErrInvalid)
 	}
-	for name, n := range map[string]*int64{"row count": m.RowCount, "bytes": m.Bytes, "file count": m.FileCount} {
-		if n != nil && *n < 0 {
-			return fmt.Errorf("metrics of %s: negative %s %d: %w", m.Dataset, name, *n, ErrInvalid)
+	for _, c := range []struct {
+		name string
+		n    *int64
+	}{{"row count", m.RowCount}, {"bytes", m.Bytes}, {"file count", m.FileCount}} {
+		if c.n != nil && *c.n < 0 {
+			return fmt.Errorf("metrics of %s: negative %s %d: %w", m.Dataset, c.name, *c.n, ErrInvalid)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -255,6 +256,9 @@ func (s *Store) AuditLog(ctx context.Context, datasetID, before int64, limit int
 func validText(text string) error {
 	if strings.ContainsRune(text, 0) {
 		return fmt.Errorf("description contains a NUL character: %w", catalog.ErrInvalid)
+	}
+	if !utf8.ValidString(text) {
+		return fmt.Errorf("description is not valid UTF-8: %w", catalog.ErrInvalid)
 	}
 	return nil
 }

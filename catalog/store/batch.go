@@ -197,10 +197,7 @@ func queueDatasets(b *pgx.Batch, ids []int64) loadedSet {
 // DatasetIDs returns the ids of the datasets with the given keys; keys of
 // no dataset are left out of the map.
 func (s *Store) DatasetIDs(ctx context.Context, keys []catalog.Key) (map[catalog.Key]int64, error) {
-	nss, names := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		nss[i], names[i] = k.Namespace, k.Name
-	}
+	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `
 		SELECT d.id, d.namespace, d.name FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name`, nss, names)
@@ -221,10 +218,7 @@ func (s *Store) DatasetIDs(ctx context.Context, keys []catalog.Key) (map[catalog
 // ReferencedBy returns, for each key, the foreign keys of live facts of
 // other datasets that point at it, in one statement.
 func (s *Store) ReferencedBy(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Sourced[catalog.ReverseKey], error) {
-	nss, names := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		nss[i], names[i] = k.Namespace, k.Name
-	}
+	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `
 		SELECT fk.target_namespace, fk.target_name, d.namespace, d.name, fk.name, fk.columns, fk.target_columns, fk.source, df.updated_at
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)

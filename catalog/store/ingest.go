@@ -287,7 +287,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 	for i, p := range todo {
 		ids[i] = p.id
 	}
-	versions, err := s.schemaChanges(ctx, tx, source, todo, ids)
+	versions, err := schemaChanges(ctx, tx, source, todo, ids, now)
 	if err != nil {
 		return err
 	}
@@ -338,7 +338,7 @@ type version struct {
 // schemaChanges compares the columns the source reported before with the
 // new ones and records a schema version for every dataset whose columns
 // changed (and a first version for datasets seen for the first time).
-func (s *Store) schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, ids []int64) ([]version, error) {
+func schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, ids []int64, now time.Time) ([]version, error) {
 	old := map[int64][]catalog.Column{}
 	rows, err := tx.Query(ctx, `
 		SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
@@ -382,7 +382,6 @@ func (s *Store) schemaChanges(ctx context.Context, tx pgx.Tx, source string, tod
 	if len(out) == 0 {
 		return nil, nil
 	}
-	now := s.now()
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"schema_versions"},
 		[]string{"dataset_id", "version", "source", "recorded_at", "columns", "diff"},
 		pgx.CopyFromSlice(len(out), func(i int) ([]any, error) {

@@ -2,11 +2,9 @@ package store
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -371,17 +369,12 @@ func (s *Store) prepareChecks(ctx context.Context, h catalog.Harvest, run *catal
 // dataset among keys. Keys that name no dataset yet get none: there is
 // nothing to re-read on them.
 func (s *Store) appendQualityChanges(ctx context.Context, tx pgx.Tx, source string, keys []catalog.Key, now time.Time) error {
-	slices.SortFunc(keys, func(a, b catalog.Key) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
+	slices.SortFunc(keys, catalog.Key.Compare)
 	keys = slices.Compact(keys)
 	if len(keys) == 0 {
 		return nil
 	}
-	nss, names := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		nss[i], names[i] = k.Namespace, k.Name
-	}
+	nss, names := splitKeys(keys)
 	rows, err := tx.Query(ctx, `
 		SELECT d.id, d.namespace, d.name FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name ORDER BY d.id`, nss, names)
@@ -406,9 +399,10 @@ func (s *Store) appendQualityChanges(ctx context.Context, tx pgx.Tx, source stri
 func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) (qualityWrite, []catalog.Key, error) {
 	type rkey struct{ check, run string }
 	var (
-		valid  []catalog.QualityResult
-		seen   = map[rkey]bool{}
-		runIDs []string
+		valid   []catalog.QualityResult
+		seen    = map[rkey]bool{}
+		runIDs  []string
+		seenRun = map[string]bool{}
 	)
 	for _, r := range h.Results {
 		if err := r.Validate(); err != nil {
@@ -420,7 +414,8 @@ func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *cata
 			continue
 		}
 		seen[k] = true
-		if !slices.Contains(runIDs, r.RunID) {
+		if !seenRun[r.RunID] {
+			seenRun[r.RunID] = true
 			runIDs = append(runIDs, r.RunID)
 		}
 		valid = append(valid, r)

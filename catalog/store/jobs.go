@@ -120,9 +120,7 @@ func (j *Job) merge(f catalog.SourceJob) {
 // mergeKeys is the sorted union of two key lists.
 func mergeKeys(a, b []catalog.Key) []catalog.Key {
 	out := append(slices.Clone(a), b...)
-	slices.SortFunc(out, func(x, y catalog.Key) int {
-		return cmp.Or(strings.Compare(x.Namespace, y.Namespace), strings.Compare(x.Name, y.Name))
-	})
+	slices.SortFunc(out, catalog.Key.Compare)
 	out = slices.Compact(out)
 	if out == nil {
 		out = []catalog.Key{}

@@ -447,10 +447,7 @@ func splitKeys(keys []catalog.Key) (nss, names []string) {
 // SourceJobs returns what one source asserts about the jobs keys, with
 // their inputs and outputs; keys it says nothing about are absent.
 func (s *Store) SourceJobs(ctx context.Context, source string, keys []catalog.JobKey) (map[catalog.JobKey]catalog.Job, error) {
-	nss, names := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		nss[i], names[i] = k.Namespace, k.Name
-	}
+	nss, names := splitJobKeys(keys)
 	rows, err := s.pool.Query(ctx, `
 		SELECT j.namespace, j.name, f.type, f.description, f.sql, f.compiled_sql, f.properties,
 		       coalesce((SELECT array_agg(io.direction || ' ' || io.namespace) FROM job_io io WHERE io.job_id = j.id AND io.source = f.source), '{}'),
@@ -992,9 +989,7 @@ func resolveAlias(hops map[catalog.Key]catalog.Key, k catalog.Key) catalog.Key {
 			return k
 		}
 		if i, ok := at[next]; ok {
-			return slices.MinFunc(path[i:], func(a, b catalog.Key) int {
-				return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-			})
+			return slices.MinFunc(path[i:], catalog.Key.Compare)
 		}
 		at[next] = len(path)
 		path = append(path, next)
@@ -1222,9 +1217,7 @@ func (s *Store) FindDataset(ctx context.Context, key catalog.Key) (int64, error)
 		if err != nil {
 			return 0, err
 		}
-		if target != key {
-			key = target
-		}
+		key = target
 	}
 	ids, err := s.DatasetIDs(ctx, []catalog.Key{key})
 	if err != nil {

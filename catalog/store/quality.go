@@ -78,10 +78,7 @@ func (s *Store) Checks(ctx context.Context, key catalog.Key) ([]catalog.SourceCh
 
 // ChecksOf is Checks for many datasets in one statement.
 func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.SourceCheck, error) {
-	nss, names := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		nss[i], names[i] = k.Namespace, k.Name
-	}
+	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.dataset_namespace, c.dataset_name, c.source, c.name, c.column_name, c.type, c.severity, c.definition,
 		       c.properties, c.updated_at, c.removed_at,
