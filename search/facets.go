@@ -2,6 +2,7 @@ package search
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -117,7 +118,7 @@ func (t *facetTable) read(r *scorch.IndexSnapshot, off, n uint64) (*segFacets, e
 		sf.codes[k] = append(sf.codes[k], c)
 	}
 	for d := range n {
-		putUint64(id, off+d)
+		binary.BigEndian.PutUint64(id, off+d) // as scorch numbers documents
 		if err := dvr.VisitDocValues(id, visit); err != nil {
 			return nil, fmt.Errorf("search: read facet values: %w", err)
 		}
@@ -126,22 +127,6 @@ func (t *facetTable) read(r *scorch.IndexSnapshot, off, n uint64) (*segFacets, e
 		}
 	}
 	return sf, nil
-}
-
-// putUint64 writes v big-endian, as scorch numbers documents.
-func putUint64(b []byte, v uint64) {
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(v)
-		v >>= 8
-	}
-}
-
-func getUint64(b []byte) uint64 {
-	var v uint64
-	for _, c := range b[:8] {
-		v = v<<8 | uint64(c)
-	}
-	return v
 }
 
 // facetCounter counts the facet values of a search's matches.
@@ -200,7 +185,7 @@ func (c *facetCounter) handler() search.MakeDocumentMatchHandler {
 		}
 		return func(dm *search.DocumentMatch) error {
 			if dm != nil {
-				c.add(getUint64(dm.IndexInternalID))
+				c.add(binary.BigEndian.Uint64(dm.IndexInternalID))
 			}
 			return next(dm)
 		}, loadID, nil

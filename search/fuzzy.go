@@ -56,6 +56,22 @@ func newFuzzyWord(term string, fuzziness int) *fuzzyWord {
 	return w
 }
 
+// matches reports whether tok is within the word's typo distance and
+// shares its first letter: a term the fuzzy query matches. The highlighter
+// uses it so that it marks exactly what the query found, transpositions
+// included.
+func (w *fuzzyWord) matches(tok string) bool {
+	if !sameFirstRune(tok, w.term) {
+		return false
+	}
+	dfa, err := w.dfa()
+	if err != nil {
+		return false
+	}
+	ok, _ := dfa.MatchAndDistance(tok)
+	return ok
+}
+
 // fuzzyQuery matches the terms of field within the word's typo distance
 // that share its first letter, like a bleve fuzzy query with prefix 1.
 type fuzzyQuery struct {

@@ -109,17 +109,15 @@ func (h *highlighter) mayMatch(s string) bool {
 	return false
 }
 
-// match returns the class of token tok for query word t: class when equal,
-// classTypo when within the typo distance (in a fuzzy search), classNone
+// match returns the class of token tok for query word i: class when equal,
+// classTypo when the typo query matches it (in a fuzzy search), classNone
 // otherwise.
-func (h *highlighter) match(tok, t string, class int) int {
-	if tok == t {
+func (h *highlighter) match(tok string, i, class int) int {
+	if tok == h.p.terms[i] {
 		return class
 	}
-	if h.fuzzy {
-		if f := fuzziness(t); f > 0 && sameFirstRune(tok, t) && withinDistance(tok, t, f) {
-			return classTypo
-		}
+	if w := h.p.fuzzy[i]; h.fuzzy && w != nil && w.matches(tok) {
+		return classTypo
 	}
 	return classNone
 }
@@ -146,8 +144,8 @@ func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (
 	for _, tk := range toks {
 		term := string(tk.Term)
 		hit := false
-		for i, t := range h.p.terms {
-			if c := h.match(term, t, class); c != classNone {
+		for i := range h.p.terms {
+			if c := h.match(term, i, class); c != classNone {
 				hit = true
 				best[i] = min(best[i], c)
 				if inName != nil {
@@ -195,10 +193,10 @@ var layerPrefixes = map[string]bool{
 	"base": true, "tmp": true, "agg": true, "v": true, "vw": true, "mv": true,
 }
 
-// rank is what orders hits, best first: the tier (the worst match class
-// among the query's words), the share of the query's words found in the
-// dataset's own name, the share of that name's words the query covers,
-// then the score.
+// rank is what orders the first hits, best first: the tier (the worst
+// match class among the query's words), the share of the query's words
+// found in the dataset's own name, the share of that name's words the
+// query covers; run breaks ties by name.
 type rank struct {
 	tier              int
 	queryCov, nameCov float64
@@ -218,15 +216,11 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 	for i := range best {
 		best[i] = classNone
 	}
-	own, parents := splitName(s.Name)
+	own, _ := splitName(s.Name)
 
-	// The name: the parts before the dataset's own name, then its own.
-	exact := false
-	for _, f := range exactForms(s.Name) {
-		if slices.Contains(h.p.exact, lower(f)) {
-			exact = true
-		}
-	}
+	// The name: the parts before the dataset's own name (database,
+	// schema, folders), then its own.
+	exact := slices.ContainsFunc(exactForms(s.Name), func(f string) bool { return slices.Contains(h.p.exact, lower(f)) })
 	cut := max(0, strings.LastIndex(s.Name, own))
 	pre, _ := h.scan(s.Name[:cut], classSchema, best)
 	inName := make([]bool, len(h.p.terms))
@@ -246,9 +240,6 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 			}
 		}
 		coverage = float64(matched) / float64(max(words, 1))
-	}
-	for _, p := range parents {
-		h.scan(p, classSchema, best)
 	}
 	h.scan(s.Namespace, classSchema, best)
 
@@ -429,35 +420,4 @@ func sameFirstRune(a, b string) bool {
 	ra, _ := utf8.DecodeRuneInString(a)
 	rb, _ := utf8.DecodeRuneInString(b)
 	return ra == rb
-}
-
-// withinDistance reports whether the Levenshtein distance of a and b is
-// at most k.
-func withinDistance(a, b string, k int) bool {
-	ra, rb := []rune(a), []rune(b)
-	if d := len(ra) - len(rb); d > k || -d > k {
-		return false
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > k {
-			return false
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)] <= k
 }

@@ -88,24 +88,21 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 	}
 	x := newIndex(dir, st, opts)
 	idx, err := openDir(dir)
-	if err != nil {
+	var seq int64
+	if err == nil {
+		if seq, err = readSeq(idx); err != nil {
+			idx.Close()
+		}
+	}
+	if err == nil {
+		x.idx = idx
+		x.setSeq(seq)
+	} else {
 		if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 			x.log.WarnContext(ctx, "search index unusable; rebuilding it from the catalog", "dir", dir, "err", err)
 		}
 		if err := x.Rebuild(ctx); err != nil {
 			return nil, err
-		}
-	} else {
-		seq, err := readSeq(idx)
-		if err != nil {
-			idx.Close()
-			x.log.WarnContext(ctx, "search index unusable; rebuilding it from the catalog", "dir", dir, "err", err)
-			if err := x.Rebuild(ctx); err != nil {
-				return nil, err
-			}
-		} else {
-			x.idx = idx
-			x.setSeq(seq)
 		}
 	}
 	if err := x.CatchUp(ctx); err != nil {
@@ -367,17 +364,6 @@ func Build(dir string, datasets func(yield func(Dataset) error) error, opts Opti
 	}
 	x.idx = idx
 	return x, nil
-}
-
-// DocCount returns how many datasets the index holds, removed ones
-// included.
-func (x *Index) DocCount() (uint64, error) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.idx == nil {
-		return 0, errClosed
-	}
-	return x.idx.DocCount()
 }
 
 var errClosed = errors.New("search index is closed")

@@ -60,9 +60,6 @@ func (q Query) Empty() bool {
 	return len(q.Words) == 0 && len(q.Phrases) == 0 && len(q.Filters) == 0
 }
 
-// HasText reports whether the query has words or phrases to rank by.
-func (q Query) HasText() bool { return len(q.Words) > 0 || len(q.Phrases) > 0 }
-
 // Parse parses a query. It fails only on a query longer than MaxQueryLen
 // (with catalog.ErrInvalid); anything else it cannot read as an operator
 // it searches literally and says so in Warnings.
@@ -74,13 +71,22 @@ func Parse(s string) (Query, error) {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, " ")
 	}
-	clauses := 0
 	warned := map[string]bool{}
 	warn := func(msg string) {
 		if !warned[msg] {
 			warned[msg] = true
 			q.Warnings = append(q.Warnings, msg)
 		}
+	}
+	// clause counts a phrase, exclusion or filter and reports whether
+	// it is within maxClauses.
+	clauses := 0
+	clause := func() bool {
+		if clauses++; clauses > maxClauses {
+			warn(fmt.Sprintf("Only the first %d phrases, exclusions and filters were used.", maxClauses))
+			return false
+		}
+		return true
 	}
 	i := 0
 	for i < len(s) {
@@ -111,8 +117,7 @@ func Parse(s string) (Query, error) {
 			if len(terms(names, phrase)) == 0 {
 				continue
 			}
-			if clauses++; clauses > maxClauses {
-				warn(fmt.Sprintf("Only the first %d phrases, exclusions and filters were used.", maxClauses))
+			if !clause() {
 				continue
 			}
 			if negate {
@@ -150,8 +155,7 @@ func Parse(s string) (Query, error) {
 					warn(fmt.Sprintf("The filter %s: has no value and was ignored.", k))
 					continue
 				}
-				if clauses++; clauses > maxClauses {
-					warn(fmt.Sprintf("Only the first %d phrases, exclusions and filters were used.", maxClauses))
+				if !clause() {
 					continue
 				}
 				f := Filter{Key: k, Value: value, Exclude: negate}
@@ -166,8 +170,7 @@ func Parse(s string) (Query, error) {
 			continue // punctuation only
 		}
 		if negate {
-			if clauses++; clauses > maxClauses {
-				warn(fmt.Sprintf("Only the first %d phrases, exclusions and filters were used.", maxClauses))
+			if !clause() {
 				continue
 			}
 			q.Excluded = append(q.Excluded, word)

@@ -57,8 +57,9 @@ func shortName(name string) string { return strings.TrimPrefix(name, "warehouse.
 
 // TestRank is the relevance suite: each query of testdata/rank.txt over
 // the fixed corpus must return its expected first results in order, every
-// hit with a finite score (exact and typo passes), and the top five of
-// every query are compared with testdata/rank.golden.
+// hit with a finite score (exact and typo passes) and saying where it
+// matched, and the top five of every query are compared with
+// testdata/rank.golden.
 func TestRank(t *testing.T) {
 	x := buildCorpus(t)
 	cases := readRankCases(t)
@@ -86,6 +87,10 @@ func TestRank(t *testing.T) {
 			if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
 				// Hits beyond the first page are chosen by score.
 				t.Errorf("rank.txt:%d: %q: %s has score %v", c.line, c.query, h.Key.Name, h.Score)
+			}
+			if len(q.Words)+len(q.Phrases) > 0 && len(h.Matched) == 0 {
+				// The highlighter must find what the query matched.
+				t.Errorf("rank.txt:%d: %q: %s matched nowhere", c.line, c.query, h.Key.Name)
 			}
 			got = append(got, shortName(h.Key.Name))
 			fmt.Fprintf(&golden, "%d. %s  [%s]", i+1, h.Name.Marked(), strings.Join(h.Matched, ", "))

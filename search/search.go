@@ -51,7 +51,6 @@ type Results struct {
 	// column names, say) that they were matched only in the fields where
 	// they are rare; see commonFields.
 	Common []string
-	Took   time.Duration
 }
 
 // FacetKeys are the facets every search counts, in the order shown.
@@ -133,7 +132,6 @@ const (
 
 // Search runs a request.
 func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
-	start := time.Now()
 	if req.Limit <= 0 {
 		req.Limit = DefaultLimit
 	}
@@ -151,18 +149,21 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 	}
 	key := cacheKey(x.gen.Load(), req)
 	if res, ok := x.cache.get(key); ok {
-		res.Took = time.Since(start)
 		return res, nil
 	}
 	p := newPlan(req.Query)
-	res, err := x.run(ctx, req, p, false)
+	common, err := x.commonFields(ctx, p.terms)
+	if err != nil {
+		return Results{}, err
+	}
+	res, err := x.run(ctx, req, p, common, false)
 	if err != nil {
 		return Results{}, err
 	}
 	// Typo tolerance only when too little matched exactly, and not when
 	// that was because common words were narrowed to rare fields.
 	if res.Total < fuzzyBelow && len(res.Common) == 0 && p.canFuzz() {
-		fz, err := x.run(ctx, req, p, true)
+		fz, err := x.run(ctx, req, p, common, true)
 		if err != nil {
 			return Results{}, err
 		}
@@ -171,7 +172,6 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 			res.Fuzzy = true
 		}
 	}
-	res.Took = time.Since(start)
 	x.cache.put(key, res)
 	return res, nil
 }
@@ -180,6 +180,9 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 type plan struct {
 	q     Query
 	terms []string // analysed words, at most maxTerms, deduplicated
+	// fuzzy holds, for each of terms, its typo automaton; nil for a word
+	// too short to have typos. The query and the highlighter share it.
+	fuzzy []*fuzzyWord
 	exact []string // whole-name forms of the words: "order_items", "orderitems"
 	// identifier: the query is one compound identifier, whose exact
 	// column matches rank right after exact name matches.
@@ -195,6 +198,13 @@ func newPlan(q Query) plan {
 	}
 	if len(p.terms) > maxTerms {
 		p.terms = p.terms[:maxTerms]
+	}
+	for _, t := range p.terms {
+		var w *fuzzyWord
+		if f := fuzziness(t); f > 0 {
+			w = newFuzzyWord(t, f)
+		}
+		p.fuzzy = append(p.fuzzy, w)
 	}
 	add := func(s string) {
 		if s != "" && !slices.Contains(p.exact, s) {
@@ -223,7 +233,7 @@ func newPlan(q Query) plan {
 // canFuzz reports whether typo tolerance could find more: some word is
 // long enough to have typos worth correcting.
 func (p plan) canFuzz() bool {
-	return slices.ContainsFunc(p.terms, func(t string) bool { return fuzziness(t) > 0 })
+	return slices.ContainsFunc(p.fuzzy, func(w *fuzzyWord) bool { return w != nil })
 }
 
 // fuzziness is the edit distance tolerated in a word: none below 4
@@ -254,7 +264,7 @@ func term(field, value string, boost float64) query.Query {
 // filters and exclusions narrow.
 func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string) query.Query {
 	var must []query.Query
-	for _, t := range p.terms {
+	for i, t := range p.terms {
 		var any []query.Query
 		for _, fb := range fieldBoosts {
 			if fb.field == fText && len(terms(stopAnalyzer(), t)) == 0 {
@@ -265,12 +275,9 @@ func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string)
 			}
 			any = append(any, term(fb.field, t, fb.boost))
 		}
-		if fuzzy {
-			if f := fuzziness(t); f > 0 {
-				w := newFuzzyWord(t, f)
-				for _, fb := range fieldBoosts {
-					any = append(any, &fuzzyQuery{word: w, field: fb.field, boost: fb.boost * fuzzyBoost})
-				}
+		if w := p.fuzzy[i]; fuzzy && w != nil {
+			for _, fb := range fieldBoosts {
+				any = append(any, &fuzzyQuery{word: w, field: fb.field, boost: fb.boost * fuzzyBoost})
 			}
 		}
 		must = append(must, query.NewDisjunctionQuery(any))
@@ -426,16 +433,13 @@ var stopAnalyzer = sync.OnceValue(func() analysis.Analyzer {
 	return a
 })
 
-// run runs one pass of a search.
-func (x *Index) run(ctx context.Context, req Request, p plan, fuzzy bool) (Results, error) {
+// run runs one pass of a search; common is what commonFields returned
+// for p's words.
+func (x *Index) run(ctx context.Context, req Request, p plan, common map[string][]string, fuzzy bool) (Results, error) {
 	window := req.Offset+req.Limit <= rerankWindow
 	from, size := req.Offset, req.Limit
 	if window {
 		from, size = 0, rerankWindow
-	}
-	common, err := x.commonFields(ctx, p.terms)
-	if err != nil {
-		return Results{}, err
 	}
 	sr := bleve.NewSearchRequestOptions(p.bleveQuery(req.IncludeRemoved, fuzzy, common), size, from, false)
 	sr.Fields = []string{fSrc}

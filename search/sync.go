@@ -119,14 +119,13 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
-	var w *batchWriter
+	w := newBatchWriter(idx).forBuild()
 	fail := func(err error) error {
 		_ = w.wait()
 		idx.Close()
 		os.RemoveAll(tmp)
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
-	w = newBatchWriter(idx).forBuild()
 	var after int64
 	count := 0
 	for {

@@ -178,7 +178,13 @@ func TestTwoReplicasFollowChanges(t *testing.T) {
 	}
 	t.Logf("both replicas in sync %v after the crawl began", time.Since(start))
 
-	// A person's edit reaches both as well.
+	// A person's edit reaches both as well, past the cached result of the
+	// same search before it.
+	for i, x := range xs {
+		if got := names(t, x, "webshop purchase", false); len(got) != 0 {
+			t.Errorf("replica %d before edit: %q", i, got)
+		}
+	}
 	orders, err := st.Dataset(t.Context(), key("shop.public.orders"))
 	if err != nil {
 		t.Fatal(err)
