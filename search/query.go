@@ -54,10 +54,10 @@ type Query struct {
 	Warnings []string
 }
 
-// Empty reports whether the query asks for nothing: no words, phrases or
-// filters.
+// Empty reports whether the query asks for nothing: no words, phrases,
+// exclusions or filters. "-legacy" alone asks for everything but legacy.
 func (q Query) Empty() bool {
-	return len(q.Words) == 0 && len(q.Phrases) == 0 && len(q.Filters) == 0
+	return len(q.Words) == 0 && len(q.Phrases) == 0 && len(q.Excluded) == 0 && len(q.Filters) == 0
 }
 
 // Parse parses a query. It fails only on a query longer than MaxQueryLen

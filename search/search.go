@@ -139,7 +139,7 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 	if req.Offset < 0 || req.Offset > MaxOffset {
 		return Results{}, fmt.Errorf("offset %d is out of range 0 to %d: %w", req.Offset, MaxOffset, catalog.ErrInvalid)
 	}
-	if req.Query.Empty() && len(req.Query.Excluded) == 0 {
+	if req.Query.Empty() {
 		return Results{}, nil
 	}
 	x.mu.RLock()

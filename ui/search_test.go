@@ -2,19 +2,19 @@ package ui
 
 import (
 	"context"
-	"fmt"
-
-	"almanac/catalog"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog"
 	"almanac/search"
 )
 
@@ -59,6 +59,11 @@ func TestSearchPage(t *testing.T) {
 			want: []string{"Every word must match somewhere"},
 		},
 		{
+			// Only an exclusion: everything but what it names, not the help.
+			name: "exclusion only", path: "/search?q=-legacy", status: 200,
+			want: []string{"fct_orders"}, absent: []string{"Every word must match somewhere"},
+		},
+		{
 			name: "nothing found", path: "/search?q=zzzqqq", status: 200, golden: "search-none",
 			want: []string{"Nothing matches", "Search removed datasets too"},
 		},
@@ -84,7 +89,21 @@ func TestSearchPage(t *testing.T) {
 			absent: []string{"<script>alert"},
 		},
 		{
+			name: "too long, cut between runes", path: "/search?q=" + url.QueryEscape("x"+strings.Repeat("é", 1000)), status: 400,
+			want: []string{"This query is too long", "xéé"},
+		},
+		{
 			name: "bad page", path: "/search?q=orders&page=x", status: 400,
+			want: []string{"Page must be a number from 1 to 51"},
+		},
+		{
+			name: "page past the last", path: "/search?q=orders&page=52", status: 400,
+			want: []string{"Page must be a number from 1 to 51"},
+		},
+		{
+			// (page-1)*20 overflows int64 to a negative offset.
+			name: "page that overflows", path: "/search?q=orders&page=461168601842738792", status: 400,
+			want: []string{"Page must be a number from 1 to 51"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,6 +120,9 @@ func TestSearchPage(t *testing.T) {
 				if strings.Contains(r.body, a) {
 					t.Errorf("GET %s: body contains %q", tc.path, a)
 				}
+			}
+			if !utf8.ValidString(r.body) {
+				t.Errorf("GET %s: body is not valid UTF-8", tc.path)
 			}
 			// No inline script, ever: the CSP allows script files only.
 			if strings.Contains(r.body, "<script>") {
