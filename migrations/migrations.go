@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
@@ -89,18 +90,22 @@ func newMigrate(pool *pgxpool.Pool) (*migrate.Migrate, error) {
 func Files() fs.FS { return files }
 
 // Latest is the number of the newest embedded migration.
-func Latest() int {
-	latest := 0
+func Latest() int { return latest() }
+
+// latest reads the embedded files once: Check, which /readyz calls, needs
+// the number every time.
+var latest = sync.OnceValue(func() int {
+	n := 0
 	re := regexp.MustCompile(`^(\d+)_.*\.up\.sql$`)
 	entries, _ := fs.ReadDir(files, ".")
 	for _, e := range entries {
 		if m := re.FindStringSubmatch(e.Name()); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			latest = max(latest, n)
+			v, _ := strconv.Atoi(m[1])
+			n = max(n, v)
 		}
 	}
-	return latest
-}
+	return n
+})
 
 // Check reports whether the database is at the newest migration and not
 // left dirty by a failed one. /readyz uses it.

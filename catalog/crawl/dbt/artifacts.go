@@ -22,7 +22,6 @@ type catalogEntry struct {
 		Name  string `json:"name"`
 	} `json:"columns"`
 	Stats map[string]struct {
-		ID    string          `json:"id"`
 		Value json.RawMessage `json:"value"`
 	} `json:"stats"`
 }
@@ -130,8 +129,7 @@ func (t *threshold) String() string {
 }
 
 // readResults decodes the metadata and each result of run_results.json or
-// sources.json, calling result for each in turn. newResult returns the
-// value to decode a result into.
+// sources.json, calling result for each in turn.
 func readResults[T any](ctx context.Context, file string, r io.Reader, result func(*T)) (runMeta, []string, error) {
 	var meta runMeta
 	s := newStream(file, r)

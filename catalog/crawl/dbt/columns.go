@@ -20,11 +20,14 @@ import (
 // m that has compiled SQL. What cannot be attributed is a warning on the
 // model; the crawl goes on.
 func (c *crawler) columnLineage(m *manifest, cat map[string]*catalogEntry) {
-	r := &relations{c: c, m: m, cat: cat, byName: map[string][]*node{}, tables: map[string]sqllineage.Table{}, busy: map[string]bool{}}
+	r := &relations{c: c, cat: cat, byName: map[string][]*node{}, tables: map[string]sqllineage.Table{}, busy: map[string]bool{}, parsed: map[string]sqllineage.QueryLineage{}}
 	for _, id := range m.order {
 		if n := m.nodes[id]; isDataset(n) {
 			for _, name := range r.names(n) {
 				r.byName[name] = append(r.byName[name], n)
+			}
+			if !slices.Contains(r.databases, n.Database) {
+				r.databases = append(r.databases, n.Database)
 			}
 		}
 	}
@@ -71,7 +74,6 @@ func (r *relations) matchCase(key catalog.Key, facts []catalog.ColumnLineage) {
 // manifest, with their columns.
 type relations struct {
 	c   *crawler
-	m   *manifest
 	cat map[string]*catalogEntry
 	// byName holds the dataset nodes under "db.schema.rel", "schema.rel"
 	// and "rel", lower-cased: dbt renders names as configured, and
@@ -80,6 +82,8 @@ type relations struct {
 	tables map[string]sqllineage.Table // by unique_id, once known
 	busy   map[string]bool             // models whose columns are being derived
 	parsed map[string]sqllineage.QueryLineage
+	// databases are the databases of the dataset nodes, as written.
+	databases []string
 }
 
 // names are the names compiled SQL may use for n's relation, as written
@@ -104,9 +108,6 @@ func (r *relations) lineage(n *node) (sqllineage.QueryLineage, error) {
 		return r.resolve(n, rel)
 	})
 	if err == nil {
-		if r.parsed == nil {
-			r.parsed = map[string]sqllineage.QueryLineage{}
-		}
 		r.parsed[n.UniqueID] = q
 	}
 	return q, err
@@ -156,12 +157,7 @@ func (r *relations) external(rel sqllineage.Relation) (sqllineage.Table, bool) {
 
 // ownDatabase reports whether a node of the manifest lives in db.
 func (r *relations) ownDatabase(db string) bool {
-	for _, id := range r.m.order {
-		if n := r.m.nodes[id]; isDataset(n) && strings.EqualFold(n.Database, db) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.databases, func(d string) bool { return strings.EqualFold(d, db) })
 }
 
 // table is what the lineage of a model reading n knows of n's columns:

@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -447,20 +448,14 @@ func (c *crawler) convert(m *manifest, cat map[string]*catalogEntry) {
 func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry, common map[string]string) {
 	key := c.key(n)
 	props := map[string]string{PropUniqueID: n.UniqueID, PropResourceType: n.ResourceType, PropPackage: n.PackageName, PropPath: n.OriginalFilePath}
-	for k, v := range common {
-		props[k] = v
-	}
+	maps.Copy(props, common)
 	if n.Config.Materialized != "" {
 		props[PropMaterialization] = n.Config.Materialized
 	}
 	if n.ResourceType == "source" {
 		props[PropSourceName], props[PropLoader] = n.SourceName, n.Loader
 	}
-	for k, v := range props {
-		if v == "" {
-			delete(props, k)
-		}
-	}
+	dropEmpty(props)
 	f := catalog.DatasetFacts{
 		Key: key, Platform: Platform, Kind: kindOf(n, ce), Description: n.Description, Properties: props,
 		Columns: columns(n, ce), Tags: tags(n), Owners: c.owners(n),
@@ -514,11 +509,7 @@ func (c *crawler) finishJob(m *manifest, n *node, job *catalog.Job) {
 			c.warn(n.UniqueID, "depends on %s, which the manifest does not have", strings.Join(unknown, ", "))
 		}
 	}
-	for k, v := range job.Properties {
-		if v == "" {
-			delete(job.Properties, k)
-		}
-	}
+	dropEmpty(job.Properties)
 	c.hv.Jobs = append(c.hv.Jobs, *job)
 }
 
@@ -562,9 +553,7 @@ func columns(n *node, ce *catalogEntry) []catalog.Column {
 	byName := map[string]int{}
 	if ce != nil {
 		for name, cc := range ce.Columns {
-			name = cmp.Or(cc.Name, name)
-			byName[strings.ToLower(name)] = len(out)
-			out = append(out, catalog.Column{Name: name, Ordinal: cc.Index, Type: cc.Type, Nullable: true})
+			out = append(out, catalog.Column{Name: cmp.Or(cc.Name, name), Ordinal: cc.Index, Type: cc.Type, Nullable: true})
 		}
 		slices.SortFunc(out, func(a, b catalog.Column) int {
 			return cmp.Or(cmp.Compare(a.Ordinal, b.Ordinal), strings.Compare(a.Name, b.Name))
@@ -728,11 +717,7 @@ func (c *crawler) check(m *manifest, n *node) {
 			qc.Properties[PropTestKwargs] = string(b)
 		}
 	}
-	for k, v := range qc.Properties {
-		if v == "" {
-			delete(qc.Properties, k)
-		}
-	}
+	dropEmpty(qc.Properties)
 	c.hv.Checks = append(c.hv.Checks, qc)
 }
 
@@ -770,6 +755,11 @@ func mergeFacts(d *catalog.DatasetFacts, o catalog.DatasetFacts) {
 	}
 	slices.Sort(ids)
 	d.Properties[PropUniqueID] = strings.Join(slices.Compact(ids), ", ")
+}
+
+// dropEmpty deletes the properties without a value.
+func dropEmpty(props map[string]string) {
+	maps.DeleteFunc(props, func(_, v string) bool { return v == "" })
 }
 
 // openOptional opens an artifact a target may lack: nil when it is absent,

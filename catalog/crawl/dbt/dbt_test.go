@@ -444,6 +444,9 @@ func TestCrawlConfigErrors(t *testing.T) {
 
 func TestCrawlDatabaseOverride(t *testing.T) {
 	h := crawlDir(t, Config{TargetDirs: []string{"testdata/manifest_v1"}, Database: "dwh"})
+	if len(h.Datasets) == 0 {
+		t.Fatal("no datasets")
+	}
 	for _, d := range h.Datasets {
 		if !strings.HasPrefix(d.Key.Name, "dwh.PUBLIC.") {
 			t.Errorf("dataset %s not in database dwh", d.Key.Name)

@@ -9,14 +9,10 @@ import (
 	"strconv"
 )
 
-// manifestMeta is the metadata of a manifest.
+// manifestMeta is what the crawler reads of the metadata of a manifest.
 type manifestMeta struct {
 	SchemaVersion string `json:"dbt_schema_version"`
 	DBTVersion    string `json:"dbt_version"`
-	GeneratedAt   string `json:"generated_at"`
-	InvocationID  string `json:"invocation_id"`
-	ProjectName   string `json:"project_name"`
-	AdapterType   string `json:"adapter_type"`
 }
 
 // node is what the crawler reads of a manifest node, source or exposure:
@@ -76,11 +72,9 @@ type nodeConfig struct {
 }
 
 type manifestColumn struct {
-	Name        string                     `json:"name"`
-	Description string                     `json:"description"`
-	DataType    string                     `json:"data_type"`
-	Meta        map[string]json.RawMessage `json:"meta"`
-	Tags        stringList                 `json:"tags"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	DataType    string `json:"data_type"`
 }
 
 func (n *node) rawSQL() string {
@@ -171,8 +165,8 @@ func readManifest(ctx context.Context, file string, r io.Reader) (*manifest, err
 
 var schemaVersionRE = regexp.MustCompile(`/manifest/v(\d+)\.json$`)
 
-// knownManifestVersions is the range of manifest schema versions the
-// crawler was written against.
+// minManifestVersion and maxManifestVersion bound the manifest schema
+// versions the crawler was written against.
 const minManifestVersion, maxManifestVersion = 1, 12
 
 // schemaVersion returns the manifest schema version (1 for

@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -277,10 +278,42 @@ func FuzzCommit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := newSnapshot()
-		_ = s.readCommit(bytes.NewReader(data), 0, "00000000000000000000.json")
+		_ = s.readCommit(bytes.NewReader(data), 0, "00000000000000000000.json", false)
 		if s.meta != nil {
 			_, _ = parseSchema(s.meta.SchemaString)
 		}
 		_, _ = parseSchema(string(data))
 	})
+}
+
+// TestHistoryAcrossCheckpoint checks that the history holds the commits
+// before the checkpoint a table is read from, with their commitInfo, the
+// newest historyLimit of them, oldest first.
+func TestHistoryAcrossCheckpoint(t *testing.T) {
+	for name, want := range map[string][2]int64{
+		"simple_table_with_checkpoint": {0, 10}, // checkpoint at 10
+		"table_with_deletion_logs":     {1, 20}, // checkpoints at 10 and 20
+	} {
+		f, problems := readTable(filepath.Join("testdata", name), "file")
+		if f == nil || len(problems) > 0 {
+			t.Fatalf("%s: %v", name, problems)
+		}
+		var hist []version
+		if err := json.Unmarshal([]byte(f.Properties[PropHistory]), &hist); err != nil {
+			t.Fatalf("%s: history %q: %v", name, f.Properties[PropHistory], err)
+		}
+		var got, wantVersions []int64
+		for v := want[0]; v <= want[1]; v++ {
+			wantVersions = append(wantVersions, v)
+		}
+		for _, h := range hist {
+			got = append(got, h.Version)
+			if h.Operation == "" || h.Timestamp == 0 {
+				t.Errorf("%s: version %d without its commitInfo: %+v", name, h.Version, h)
+			}
+		}
+		if diff := cmp.Diff(wantVersions, got); diff != "" {
+			t.Errorf("%s: history versions (-want +got):\n%s", name, diff)
+		}
+	}
 }

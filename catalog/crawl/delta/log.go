@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,6 @@ type protocol struct {
 
 type metadata struct {
 	ID     string `json:"id" parquet:"id,optional"`
-	Name   string `json:"name" parquet:"name,optional"`
 	Format struct {
 		Provider string `json:"provider" parquet:"provider,optional"`
 	} `json:"format" parquet:"format,optional"`
@@ -62,8 +62,6 @@ type commitInfo struct {
 	Timestamp        int64          `json:"timestamp"`
 	Operation        string         `json:"operation"`
 	OperationMetrics map[string]any `json:"operationMetrics"`
-	Parameters       map[string]any `json:"operationParameters"`
-	EngineInfo       string         `json:"engineInfo"`
 }
 
 // action is one line of a JSON commit or one row of a checkpoint; exactly
@@ -134,30 +132,46 @@ func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
 }
 
 // readCommit applies the actions of one JSON commit (newline-delimited
-// JSON). An error names the line.
-func (s *snapshot) readCommit(r io.Reader, v int64, name string) error {
+// JSON). With historyOnly, only its commitInfo is applied: the commit is
+// older than the checkpoint the snapshot starts from, which holds its
+// other actions already. An error names the line.
+func (s *snapshot) readCommit(r io.Reader, v int64, name string, historyOnly bool) error {
+	var info bool
+	err := readActions(r, name, func(a *action) {
+		info = info || a.CommitInfo != nil
+		if !historyOnly || a.CommitInfo != nil {
+			s.apply(a, v, false, name)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if !info { // a commit without commitInfo still makes a version
+		s.history = append(s.history, version{Version: v})
+	}
+	s.version = v
+	return nil
+}
+
+// readActions calls apply for each action of newline-delimited JSON, a
+// commit or a v2 checkpoint. An error names the file and line.
+func readActions(r io.Reader, name string, apply func(*action)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	var info bool
 	for line := 1; sc.Scan(); line++ {
 		b := sc.Bytes()
-		if len(strings.TrimSpace(string(b))) == 0 {
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		var a action
 		if err := json.Unmarshal(b, &a); err != nil {
 			return fmt.Errorf("%s: line %d: %w", name, line, err)
 		}
-		info = info || a.CommitInfo != nil
-		s.apply(&a, v, false, name)
+		apply(&a)
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if !info { // a commit without commitInfo still makes a version
-		s.history = append(s.history, version{Version: v})
-	}
-	s.version = v
 	return nil
 }
 
@@ -354,7 +368,7 @@ func readLog(dir string) (*snapshot, []error) {
 			if name, ok := l.commits[v]; ok {
 				h := newSnapshot()
 				if f, err := os.Open(name); err == nil {
-					if h.readCommit(f, v, filepath.Base(name)) == nil {
+					if h.readCommit(f, v, filepath.Base(name), true) == nil {
 						s.history = append(s.history, h.history...)
 					}
 					f.Close()
@@ -374,7 +388,7 @@ func readLog(dir string) (*snapshot, []error) {
 			problem(err)
 			break
 		}
-		err = s.readCommit(f, v, filepath.Base(name))
+		err = s.readCommit(f, v, filepath.Base(name), false)
 		f.Close()
 		if err != nil {
 			problem(fmt.Errorf("%w; the table is read as of version %d", err, v-1))
@@ -414,24 +428,16 @@ func (s *snapshot) readCheckpoint(logDir string, c *checkpointFiles) error {
 			return err
 		}
 		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-		for line := 1; sc.Scan(); line++ {
-			if len(strings.TrimSpace(sc.Text())) == 0 {
-				continue
-			}
-			var a action
-			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-				return fmt.Errorf("%s: line %d: %w", filepath.Base(c.v2), line, err)
-			}
+		name := filepath.Base(c.v2)
+		err = readActions(f, name, func(a *action) {
 			if a.Sidecar != nil {
 				sidecars = append(sidecars, a.Sidecar.Path)
-				continue
+				return
 			}
-			s.apply(&a, c.version, true, filepath.Base(c.v2))
-		}
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(c.v2), err)
+			s.apply(a, c.version, true, name)
+		})
+		if err != nil {
+			return err
 		}
 	} else {
 		var err error

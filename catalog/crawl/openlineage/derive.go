@@ -3,6 +3,7 @@ package openlineage
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -45,13 +46,7 @@ func Derive(events []Event) (catalog.Push, []error) {
 	for _, i := range order {
 		d.errs[i] = d.event(events[i])
 	}
-	keys := slices.SortedFunc(func(yield func(catalog.Key) bool) {
-		for k := range d.colLin {
-			if !yield(k) {
-				return
-			}
-		}
-	}, func(a, b catalog.Key) int { return strings.Compare(a.String(), b.String()) })
+	keys := slices.SortedFunc(maps.Keys(d.colLin), func(a, b catalog.Key) int { return strings.Compare(a.String(), b.String()) })
 	for _, k := range keys {
 		d.push.ColumnLineage = append(d.push.ColumnLineage, d.colLin[k]...)
 	}

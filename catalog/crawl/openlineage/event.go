@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -278,7 +279,7 @@ func fromWire(w wireEvent, p string) (Event, error) {
 	default:
 		return e, invalid(p, "neither run, job nor dataset: not an OpenLineage event")
 	}
-	if e.Kind == KindRun && e.Type != "" && !validType(e.Type) {
+	if e.Kind == KindRun && e.Type != "" && !slices.Contains(EventTypes, e.Type) {
 		return e, invalid(joinPath(p, "eventType"), "unknown value %q (want one of %s)", e.Type, strings.Join(EventTypes, ", "))
 	}
 	if e.Kind == KindRun {
@@ -301,48 +302,21 @@ func fromWire(w wireEvent, p string) (Event, error) {
 		if err := checkJobFacets(e.JobFacets, joinPath(p, "job.facets")); err != nil {
 			return e, err
 		}
-		for i, raw := range w.Inputs {
-			path := fmt.Sprintf("%s[%d]", joinPath(p, "inputs"), i)
-			var d wireDataset
-			if err := unmarshal(raw, &d, path); err != nil {
-				return e, err
-			}
-			ds, err := dataset(d, path, d.InputFacets)
-			if err != nil {
-				return e, err
-			}
-			e.Inputs = append(e.Inputs, ds)
+		if e.Inputs, err = datasets(w.Inputs, joinPath(p, "inputs"), "inputFacets"); err != nil {
+			return e, err
 		}
-		for i, raw := range w.Outputs {
-			path := fmt.Sprintf("%s[%d]", joinPath(p, "outputs"), i)
-			var d wireDataset
-			if err := unmarshal(raw, &d, path); err != nil {
-				return e, err
-			}
-			ds, err := dataset(d, path, d.OutputFacets)
-			if err != nil {
-				return e, err
-			}
-			e.Outputs = append(e.Outputs, ds)
+		if e.Outputs, err = datasets(w.Outputs, joinPath(p, "outputs"), "outputFacets"); err != nil {
+			return e, err
 		}
 	}
 	if e.Kind == KindDataset {
-		ds, err := dataset(*w.Dataset, joinPath(p, "dataset"), nil)
+		ds, err := dataset(*w.Dataset, joinPath(p, "dataset"), "")
 		if err != nil {
 			return e, err
 		}
 		e.Dataset = &ds
 	}
 	return e, nil
-}
-
-func validType(t string) bool {
-	for _, v := range EventTypes {
-		if t == v {
-			return true
-		}
-	}
-	return false
 }
 
 func deref(s *string) string {
@@ -370,21 +344,43 @@ func key(ns, name *string, path string) (catalog.JobKey, error) {
 	return catalog.JobKey{Namespace: *ns, Name: *name}, nil
 }
 
-func dataset(d wireDataset, path string, io Facets) (Dataset, error) {
+// datasets decodes the inputs or outputs of an event, at path, with their
+// input or output facets, the member ioField of each.
+func datasets(raws []json.RawMessage, path, ioField string) ([]Dataset, error) {
+	var out []Dataset
+	for i, raw := range raws {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		var d wireDataset
+		if err := unmarshal(raw, &d, at); err != nil {
+			return nil, err
+		}
+		ds, err := dataset(d, at, ioField)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// dataset checks a dataset at path with its facets and, unless ioField is
+// "", its input ("inputFacets") or output ("outputFacets") facets.
+func dataset(d wireDataset, path, ioField string) (Dataset, error) {
 	k, err := key(d.Namespace, d.Name, path)
 	if err != nil {
 		return Dataset{}, err
 	}
-	ds := Dataset{Key: catalog.Key(k), Facets: d.Facets, IOFacets: io}
+	ds := Dataset{Key: catalog.Key(k), Facets: d.Facets}
+	switch ioField {
+	case "inputFacets":
+		ds.IOFacets = d.InputFacets
+	case "outputFacets":
+		ds.IOFacets = d.OutputFacets
+	}
 	if err := checkDatasetFacets(ds.Facets, path+".facets"); err != nil {
 		return ds, err
 	}
-	if err := checkDatasetFacets(ds.IOFacets, path+func() string {
-		if d.InputFacets != nil {
-			return ".inputFacets"
-		}
-		return ".outputFacets"
-	}()); err != nil {
+	if err := checkDatasetFacets(ds.IOFacets, path+"."+ioField); err != nil {
 		return ds, err
 	}
 	return ds, nil

@@ -88,6 +88,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"schema fields not an array", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": "a"}}}]}`, "outputs[0].facets.schema.fields"},
 		{"schema field without name", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": [{"type": "int"}]}}}]}`, "outputs[0].facets.schema.fields[0].name"},
 		{"column lineage input without field", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s"}]}}}}}]}`, "outputs[0].facets.columnLineage.fields.a.inputFields[0]"},
+		{"input facet owner without name", `{` + ok + `, "inputs": [{"namespace": "n", "name": "d", "inputFacets": {"ownership": {"owners": [{"type": "x"}]}}}]}`, "inputs[0].inputFacets.ownership.owners[0].name"},
+		{"output facet owner without name", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "inputFacets": {}, "outputFacets": {"ownership": {"owners": [{"type": "x"}]}}}]}`, "outputs[0].outputFacets.ownership.owners[0].name"},
 		{"parent run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r", "facets": {"parent": {"job": {"namespace": "n", "name": "p"}, "run": {"runId": 1}}}}, "job": {"namespace": "n", "name": "j"}}`, "run.facets.parent.run.runId"},
 		{"spec 3", `{` + ok + `, "schemaURL": "https://openlineage.io/spec/3-0-0/OpenLineage.json#/$defs/RunEvent"}`, "schemaURL"},
 	}

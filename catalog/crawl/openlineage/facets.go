@@ -1,6 +1,7 @@
 package openlineage
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -299,9 +300,9 @@ func metricsFacets(ds Dataset, ioPath, path string, m *catalog.DatasetMetrics) e
 			return err
 		}
 		// What a run wrote is the newer word on the dataset's size.
-		m.RowCount = cmpOr(st.RowCount, m.RowCount)
-		m.Bytes = cmpOr(st.Size, m.Bytes)
-		m.FileCount = cmpOr(st.FileCount, m.FileCount)
+		m.RowCount = cmp.Or(st.RowCount, m.RowCount)
+		m.Bytes = cmp.Or(st.Size, m.Bytes)
+		m.FileCount = cmp.Or(st.FileCount, m.FileCount)
 	}
 	return nil
 }
@@ -313,11 +314,4 @@ func counts(path string, fields map[string]*int64) error {
 		}
 	}
 	return nil
-}
-
-func cmpOr(a, b *int64) *int64 {
-	if a != nil {
-		return a
-	}
-	return b
 }

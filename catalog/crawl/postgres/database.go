@@ -172,6 +172,7 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 	var errs []catalog.CrawlError
 	failed := map[string]bool{} // schema names with an error
 	var readable []uint32
+	usable := map[uint32]bool{}
 	for _, s := range r.schemas {
 		if !r.flt.touchesSchema(s.name) {
 			continue
@@ -185,10 +186,7 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 			continue
 		}
 		readable = append(readable, s.oid)
-	}
-	usable := map[uint32]bool{}
-	for _, oid := range readable {
-		usable[oid] = true
+		usable[s.oid] = true
 	}
 	var datasets []*relation
 	for _, rel := range r.rels {
@@ -569,17 +567,14 @@ func (r *reader) readConstraints(ctx context.Context, nsOIDs []uint32) error {
 	r.pkeys = map[uint32][]string{}
 	r.fkeys = map[uint32][]catalog.ForeignKey{}
 	names := func(oid uint32, nums []int16) ([]string, error) {
-		byNum := map[int16]string{}
-		for _, c := range r.columns[oid] {
-			byNum[c.num] = c.name
-		}
+		cols := r.columns[oid]
 		out := make([]string, len(nums))
 		for i, n := range nums {
-			name, ok := byNum[n]
-			if !ok {
+			j := slices.IndexFunc(cols, func(c column) bool { return c.num == n })
+			if j < 0 {
 				return nil, fmt.Errorf("relation %d has no column %d", oid, n)
 			}
-			out[i] = name
+			out[i] = cols[j].name
 		}
 		return out, nil
 	}
