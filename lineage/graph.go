@@ -145,6 +145,15 @@ func (g *Graph) Size() (datasets, jobs int) {
 	return len(g.dsKeys), len(g.jobIndex)
 }
 
+// HasDataset reports whether the graph holds k (a job or column lineage
+// names it), that is whether Traverse can start from it.
+func (g *Graph) HasDataset(k catalog.Key) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	_, ok := g.dsIndex[k]
+	return ok
+}
+
 // Direction says which way a traversal goes.
 type Direction int
 

@@ -121,6 +121,9 @@ func TestTraverse(t *testing.T) {
 	if _, err := f.Graph().Traverse(lineage.Query{Start: k("nope")}); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("unknown start: %v, want ErrNotFound", err)
 	}
+	if !f.Graph().HasDataset(k("b")) || f.Graph().HasDataset(k("nope")) {
+		t.Errorf("HasDataset(b), HasDataset(nope) = %v, %v; want true, false", f.Graph().HasDataset(k("b")), f.Graph().HasDataset(k("nope")))
+	}
 }
 
 func TestPathAndImpact(t *testing.T) {
@@ -190,11 +193,15 @@ func TestTraverseDiamond(t *testing.T) {
 		{ID: 1, Key: catalog.JobKey{Namespace: "x", Name: "j0"}, Inputs: []catalog.Key{k("s")}, Outputs: []catalog.Key{k("a"), k("b")}},
 		{ID: 2, Key: catalog.JobKey{Namespace: "x", Name: "j1"}, Inputs: []catalog.Key{k("a"), k("b")}, Outputs: []catalog.Key{k("c"), k("d")}},
 	})
-	for _, q := range []lineage.Query{
-		{Start: k("s"), Direction: lineage.Downstream, Depth: 3},
-		{Start: k("c"), Direction: lineage.Upstream, Depth: 3},
-		{Start: k("a"), Direction: lineage.Both, Depth: 3},
+	for _, tt := range []struct {
+		q     lineage.Query
+		edges int
+	}{
+		{lineage.Query{Start: k("s"), Direction: lineage.Downstream, Depth: 3}, 7},
+		{lineage.Query{Start: k("c"), Direction: lineage.Upstream, Depth: 3}, 6}, // not j1 → d
+		{lineage.Query{Start: k("a"), Direction: lineage.Both, Depth: 3}, 5},     // s → j0 → a → j1 → c, d
 	} {
+		q := tt.q
 		sub, err := g.Traverse(q)
 		if err != nil {
 			t.Fatal(err)
@@ -206,15 +213,17 @@ func TestTraverseDiamond(t *testing.T) {
 			}
 			seen[e] = true
 		}
+		if len(seen) != tt.edges {
+			t.Errorf("%v from %s: %d edges, want %d", q.Direction, q.Start.Name, len(seen), tt.edges)
+		}
 	}
 	// Capped at 5 nodes: s, j0, a, b, j1; j1's outputs c and d left out.
 	sub, err := g.Traverse(lineage.Query{Start: k("s"), Direction: lineage.Downstream, Depth: 3, MaxNodes: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range sub.Nodes {
-		if n.ID.Name == "j1" && n.More != 2 {
-			t.Errorf("j1 says %d more, want 2", n.More)
-		}
+	j1 := slices.IndexFunc(sub.Nodes, func(n lineage.Node) bool { return n.ID.Name == "j1" })
+	if j1 < 0 || sub.Nodes[j1].More != 2 || !sub.Truncated {
+		t.Errorf("capped at 5: nodes %+v, truncated %v; want j1 with 2 more, truncated", sub.Nodes, sub.Truncated)
 	}
 }

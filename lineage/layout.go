@@ -52,18 +52,12 @@ type SVGColumns struct {
 
 // SVGColumn names a column of a dataset; Column "" stands for the whole
 // dataset.
-type SVGColumn struct {
-	Dataset catalog.Key
-	Column  string
-}
+type SVGColumn = ColumnID
 
-// SVGColumnEdge says that data flows from one column to another.
-type SVGColumnEdge struct {
-	From, To SVGColumn
-	// Type is DIRECT or INDIRECT, Subtype what the transformation does
-	// (IDENTITY, AGGREGATION, FILTER…).
-	Type, Subtype string
-}
+// SVGColumnEdge says that data flows from one column to another: Type is
+// DIRECT or INDIRECT, Subtype what the transformation does (IDENTITY,
+// AGGREGATION, FILTER…).
+type SVGColumnEdge = ColumnEdge
 
 // MaxSVGColumns is the most columns the column-level view draws in one
 // dataset; the rest are folded into one "+N more columns" row.
@@ -609,9 +603,7 @@ func fanExpandCell(n Node, opt SVGOptions) string {
 	if href == "" {
 		return ""
 	}
-	return `<TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("ID", "expand:"+n.ID.String()) +
-		htmlAttr("TITLE", fmt.Sprintf("Expand: draw the %d neighbours left out", n.More)) +
-		`><FONT COLOR="#0b57d0">⊕ ` + strconv.Itoa(n.More) + `</FONT></TD>`
+	return expandCell(n, href, "")
 }
 
 // textWidth estimates the width in points of s in Helvetica of the
@@ -726,9 +718,15 @@ func unflatten(sub Subgraph, index map[NodeID]int) map[int]int {
 
 // expandRow is the table row holding a dataset's expand control.
 func expandRow(n Node, href string) string {
-	return `<TR><TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("ID", "expand:"+n.ID.String()) +
+	return `<TR>` + expandCell(n, href, " more") + `</TR>`
+}
+
+// expandCell is the cell of a dataset's expand control: "⊕ N" and then
+// suffix, a link to href.
+func expandCell(n Node, href, suffix string) string {
+	return `<TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("ID", "expand:"+n.ID.String()) +
 		htmlAttr("TITLE", fmt.Sprintf("Expand: draw the %d neighbours left out", n.More)) +
-		`><FONT COLOR="#0b57d0">⊕ ` + strconv.Itoa(n.More) + ` more</FONT></TD></TR>`
+		`><FONT COLOR="#0b57d0">⊕ ` + strconv.Itoa(n.More) + suffix + `</FONT></TD>`
 }
 
 // columnDOT is the column-level drawing: datasets as tables of columns,
@@ -861,7 +859,7 @@ func columnDOT(sub Subgraph, opt SVGOptions) []byte {
 			"class":   "column-edge " + strings.ToLower(e.Type),
 			"color":   "#4b5563",
 		}
-		if strings.EqualFold(e.Type, "INDIRECT") {
+		if strings.EqualFold(e.Type, indirectType) {
 			a["style"], a["color"] = "dashed", "#9ca3af"
 		}
 		if cv.Highlight[e.From] && cv.Highlight[e.To] {
@@ -948,12 +946,12 @@ func (a attrs) String() string {
 	return b.String()
 }
 
-// dotQuote quotes s for DOT. Backslashes are doubled because Graphviz
-// reads escapes (\N, \l…) in labels, ids, tooltips and links.
-func dotQuote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
-	return `"` + r.Replace(s) + `"`
-}
+// dotQuoter escapes a DOT string. Backslashes are doubled because
+// Graphviz reads escapes (\N, \l…) in labels, ids, tooltips and links.
+var dotQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
+
+// dotQuote quotes s for DOT.
+func dotQuote(s string) string { return `"` + dotQuoter.Replace(s) + `"` }
 
 // htmlText escapes s for the text of an HTML-like label.
 func htmlText(s string) string { return html.EscapeString(s) }

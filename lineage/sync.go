@@ -215,7 +215,7 @@ func (f *Follower) ColumnLineage(ctx context.Context, q ColumnQuery) (ColumnSubg
 // KnowsDataset reports whether key has lineage: the graph holds it, or the
 // catalog holds it live (its lineage is then the dataset alone).
 func (f *Follower) KnowsDataset(ctx context.Context, key catalog.Key) (bool, error) {
-	if _, err := f.graph.Traverse(Query{Start: key, Depth: 1, MaxNodes: 1}); err == nil {
+	if f.graph.HasDataset(key) {
 		return true, nil
 	}
 	live, err := f.store.LiveDatasets(ctx, []catalog.Key{key})

@@ -147,7 +147,7 @@ func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, erro
 		}
 	}
 	for _, k := range cands {
-		if _, err := rd.graph.Traverse(lineage.Query{Start: k, Depth: 1, MaxNodes: 1}); err == nil {
+		if rd.graph.HasDataset(k) {
 			return k, nil
 		}
 	}

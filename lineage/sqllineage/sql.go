@@ -8,7 +8,7 @@
 package sqllineage
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,49 +32,44 @@ type Relation struct {
 // appearance, without the names of its common table expressions. It
 // parses with PostgreSQL's own parser.
 func Relations(sql string) ([]Relation, error) {
-	tree, err := pg_query.ParseToJSON(sql)
+	tree, err := pg_query.Parse(sql)
 	if err != nil {
 		return nil, fmt.Errorf("parse sql: %w", err)
 	}
-	var root any
-	if err := json.Unmarshal([]byte(tree), &root); err != nil {
-		return nil, fmt.Errorf("parse sql: read tree: %w", err)
-	}
-	ctes := map[string]bool{}
-	var rels []Relation
-	var walk func(v any)
-	walk = func(v any) {
-		switch n := v.(type) {
-		case map[string]any:
-			if c, ok := n["CommonTableExpr"].(map[string]any); ok {
-				if name, ok := c["ctename"].(string); ok {
-					ctes[name] = true
-				}
-			}
-			if rv, ok := n["RangeVar"].(map[string]any); ok {
-				r := Relation{Catalog: str(rv["catalogname"]), Schema: str(rv["schemaname"]), Name: str(rv["relname"])}
-				if r.Name != "" && !slices.Contains(rels, r) {
-					rels = append(rels, r)
-				}
-			}
-			for _, c := range n {
-				walk(c)
-			}
-		case []any:
-			for _, c := range n {
-				walk(c)
-			}
-		}
-	}
-	walk(root)
-	// A CTE shadows a table of the same unqualified name.
-	rels = slices.DeleteFunc(rels, func(r Relation) bool { return r.Schema == "" && ctes[r.Name] })
-	return rels, nil
+	return relations(tree), nil
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
+// relations is Relations of a parsed statement. It orders the relations
+// by where the SQL names them, whatever the order of the parse tree.
+func relations(tree *pg_query.ParseResult) []Relation {
+	type named struct {
+		rel Relation
+		at  int32 // byte offset in the SQL
+	}
+	var all []named
+	ctes := map[string]bool{}
+	var walk func(n *pg_query.Node)
+	walk = func(n *pg_query.Node) {
+		if c := n.GetCommonTableExpr(); c != nil {
+			ctes[c.GetCtename()] = true
+		}
+		if rv := n.GetRangeVar(); rv != nil && rv.GetRelname() != "" {
+			all = append(all, named{Relation{Catalog: rv.GetCatalogname(), Schema: rv.GetSchemaname(), Name: rv.GetRelname()}, rv.GetLocation()})
+		}
+		childNodes(n.ProtoReflect(), walk)
+	}
+	for _, s := range tree.GetStmts() {
+		walk(s.GetStmt())
+	}
+	slices.SortStableFunc(all, func(a, b named) int { return cmp.Compare(a.at, b.at) })
+	var rels []Relation
+	for _, n := range all {
+		// A CTE shadows a table of the same unqualified name.
+		if !(n.rel.Schema == "" && ctes[n.rel.Name]) && !slices.Contains(rels, n.rel) {
+			rels = append(rels, n.rel)
+		}
+	}
+	return rels
 }
 
 // ViewLineage adds to a PostgreSQL crawl's harvest one job per view and
@@ -107,11 +102,12 @@ func ViewLineage(h catalog.Harvest) catalog.Harvest {
 		if !ok {
 			continue
 		}
-		rels, err := Relations(d.Definition)
+		tree, err := pg_query.Parse(d.Definition)
 		if err != nil {
-			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(), Message: "sql lineage: " + err.Error()})
+			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(), Message: "sql lineage: parse sql: " + err.Error()})
 			continue
 		}
+		rels := relations(tree)
 		job := catalog.Job{
 			Key:     catalog.JobKey{Namespace: d.Key.Namespace, Name: "view:" + d.Key.Name},
 			Type:    JobSQLView,
@@ -133,11 +129,11 @@ func ViewLineage(h catalog.Harvest) catalog.Harvest {
 		}
 		h.Jobs = append(h.Jobs, job)
 
-		q, err := ColumnLineage(d.Definition, func(r Relation) (Table, bool) {
+		q, err := columnLineage(tree, func(r Relation) (Table, bool) {
 			k, ok := resolve(known, d.Key.Namespace, db, schema, r)
 			return Table{Key: k, Columns: columns[k]}, ok
 		})
-		if err != nil { // Relations parsed it: not a single SELECT
+		if err != nil { // not a single SELECT
 			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(), Message: "sql lineage: columns: " + err.Error()})
 			continue
 		}

@@ -122,6 +122,11 @@ func ColumnLineage(sql string, resolve Resolver) (QueryLineage, error) {
 	if err != nil {
 		return QueryLineage{}, fmt.Errorf("parse sql: %w", err)
 	}
+	return columnLineage(tree, resolve)
+}
+
+// columnLineage is ColumnLineage of a parsed statement.
+func columnLineage(tree *pg_query.ParseResult, resolve Resolver) (QueryLineage, error) {
 	if n := len(tree.GetStmts()); n != 1 {
 		return QueryLineage{}, fmt.Errorf("want one SELECT statement, got %d statements", n)
 	}
