@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,7 +178,7 @@ const trendLimit = 10
 
 // addMetrics reads what runs measured of the dataset key into v. A dataset
 // never measured leaves v.Metrics nil.
-func (s *Server) addMetrics(ctx context.Context, key catalog.Key, v *activityView) error {
+func (s *Server) addMetrics(ctx context.Context, key catalog.Key, now time.Time, v *activityView) error {
 	latest, err := s.store.LatestMetrics(ctx, key)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil
@@ -189,7 +190,7 @@ func (s *Server) addMetrics(ctx context.Context, key catalog.Key, v *activityVie
 	if err != nil {
 		return err
 	}
-	m := newMetricsView(latest, counts, s.now())
+	m := newMetricsView(latest, counts, now)
 	v.Metrics = &m
 	return nil
 }
@@ -220,13 +221,7 @@ func newMetricsView(latest catalog.Sourced[catalog.DatasetMetrics], counts []cat
 		}
 		return strconv.FormatInt(*n, 10)
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for name := range l.Columns {
-			if !yield(name) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(l.Columns)) {
 		c := l.Columns[name]
 		if c.NullCount == nil && c.DistinctCount == nil {
 			continue

@@ -374,14 +374,15 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := newDatasetView(d, history, s.now())
+	now := s.now()
+	v := newDatasetView(d, history, now)
 	for _, w := range warnings {
 		v.Warnings = append(v.Warnings, warningView{
-			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, s.now()), Message: w.Message,
+			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
 		})
 	}
-	act := newActivityView(jobs, checks, fresh, s.now())
-	if err := s.addMetrics(r.Context(), key, &act); err != nil {
+	act := newActivityView(jobs, checks, fresh, now)
+	if err := s.addMetrics(r.Context(), key, now, &act); err != nil {
 		return err
 	}
 	if s.lineage != nil {

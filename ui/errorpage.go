@@ -4,9 +4,8 @@ import "net/http"
 
 // errorView is the page shown instead of the one requested.
 type errorView struct {
-	Page    page
+	Page    page // its Title is the status text
 	Status  int
-	Title   string
 	Message string
 }
 
@@ -14,7 +13,6 @@ type errorView struct {
 // only when it is safe and useful to the reader; otherwise each status
 // has a generic one, so that an internal error never reaches the page.
 func newErrorView(status int, msg string) errorView {
-	title := http.StatusText(status)
 	if msg == "" {
 		switch status {
 		case http.StatusNotFound:
@@ -27,5 +25,5 @@ func newErrorView(status int, msg string) errorView {
 			msg = "Something went wrong on our side. It has been logged; please try again later."
 		}
 	}
-	return errorView{Page: page{Title: title}, Status: status, Title: title, Message: msg}
+	return errorView{Page: page{Title: http.StatusText(status)}, Status: status, Message: msg}
 }

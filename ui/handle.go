@@ -113,11 +113,16 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 // render renders a page into a buffer and writes it, so that a failed
 // render leaves the response untouched for the error page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, c templ.Component) error {
+	return s.renderStatus(w, r, http.StatusOK, c)
+}
+
+// renderStatus is render with a status other than 200.
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
 		return fmt.Errorf("render %s: %w", r.URL.Path, err)
 	}
-	writePage(w, http.StatusOK, &buf)
+	writePage(w, status, &buf)
 	return nil
 }
 
@@ -133,8 +138,9 @@ func writePage(w http.ResponseWriter, status int, buf *bytes.Buffer) {
 
 // contentSecurityPolicy allows the portal's own stylesheet, images and
 // scripts (files only, never inline) and requests back to the portal.
-// Every page works without JavaScript; the one script adds suggestions to
-// the search box.
+// Every page works without JavaScript; scripts only add suggestions to
+// the search box and pan, zoom and in-place updates to the lineage
+// explorer.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 

@@ -45,13 +45,11 @@ func parseListFilter(q url.Values) (listFilter, error) {
 			return f, invalid(fmt.Sprintf("Parameter %s %q contains a NUL character or is not valid UTF-8.", p.name, p.value))
 		}
 	}
-	switch v := q.Get("removed"); v {
-	case "", "0", "false", "off":
-	case "1", "true", "on":
-		f.IncludeRemoved = true
-	default:
-		return f, invalid(fmt.Sprintf("Parameter removed must be 1 or 0, not %q.", v))
+	removed, err := parseRemoved(q.Get("removed"))
+	if err != nil {
+		return f, err
 	}
+	f.IncludeRemoved = removed
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
@@ -60,6 +58,18 @@ func parseListFilter(q url.Values) (listFilter, error) {
 		f.Page = n
 	}
 	return f, nil
+}
+
+// parseRemoved reads the removed parameter of the listing and the search
+// page, which includes removed datasets.
+func parseRemoved(v string) (bool, error) {
+	switch v {
+	case "", "0", "false", "off":
+		return false, nil
+	case "1", "true", "on":
+		return true, nil
+	}
+	return false, invalid(fmt.Sprintf("Parameter removed must be 1 or 0, not %q.", v))
 }
 
 // query encodes the filters for a link, with the given page.

@@ -143,20 +143,15 @@ func lineagePath(k catalog.Key) string {
 	return "/lineage" + strings.TrimPrefix(datasetPath(k), "/datasets")
 }
 
-// LineagePage serves the lineage explorer over g at
+// serveLineage serves the lineage explorer over s.lineage at
 // GET /lineage/{ns}/{name...}, with query parameters depth (1–10),
 // direction (upstream, downstream, both), path (a dataset
 // "namespace/name" whose path from this one is highlighted), expand
 // (repeated: datasets whose next hop is drawn too, as datasetRef writes
 // them), columns=1 (the column-level view) and column (the column whose
 // upstream and downstream are highlighted in it).
-func (s *Server) LineagePage(g *lineage.Graph) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return s.serveLineage(w, r, g)
-	})
-}
-
-func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request, g *lineage.Graph) error {
+func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
+	g := s.lineage
 	key := catalog.Key{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}
 	if err := key.Validate(); err != nil {
 		return withMessage(err, "A lineage address needs a namespace and a name: /lineage/{namespace}/{name}.")

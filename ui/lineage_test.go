@@ -27,10 +27,6 @@ import (
 
 func TestLineagePage(t *testing.T) {
 	pool, _ := pgtest.NewDB(t)
-	s, err := New(Options{Store: store.New(pool)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns = "postgres://wh:5432"
 	key := func(n string) catalog.Key { return catalog.Key{Namespace: ns, Name: n} }
 	g := lineage.NewGraph()
@@ -39,8 +35,11 @@ func TestLineagePage(t *testing.T) {
 		{ID: 2, Key: catalog.JobKey{Namespace: "dbt", Name: "model.revenue"}, Inputs: []catalog.Key{key("db.marts.orders")}, Outputs: []catalog.Key{key("db.marts.revenue")}},
 		{ID: 3, Key: catalog.JobKey{Namespace: "dbt", Name: "model.report"}, Inputs: []catalog.Key{key("db.marts.revenue")}, Outputs: []catalog.Key{key("db.reports.weekly")}},
 	})
-	mux := http.NewServeMux()
-	mux.Handle("GET /lineage/{ns}/{name...}", s.LineagePage(g))
+	s, err := New(Options{Store: store.New(pool), Lineage: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
 	const orders = "/lineage/postgres:%2F%2Fwh:5432/db.marts.orders"
 	expandRevenue := url.QueryEscape(datasetRef(key("db.marts.revenue")))
 	tests := []struct {
@@ -66,7 +65,7 @@ func TestLineagePage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
 		if rec.Code != tt.code {
 			t.Errorf("%s: status %d, want %d", tt.path, rec.Code, tt.code)
 		}

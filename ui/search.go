@@ -9,8 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/a-h/templ"
+	"unicode/utf8"
 
 	"almanac/catalog"
 	"almanac/search"
@@ -164,24 +163,24 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 	return v
 }
 
+// maxSearchPage is the last page of results search serves: its offset is
+// search.MaxOffset at most.
+const maxSearchPage = search.MaxOffset/search.DefaultLimit + 1
+
 // serveSearchPage serves the search page. A query that cannot run is
 // shown on the page with status 400, so that it can be corrected in place.
 func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 	params := r.URL.Query()
 	text := strings.TrimSpace(params.Get("q"))
-	removed := false
-	switch v := params.Get("removed"); v {
-	case "", "0", "false", "off":
-	case "1", "true", "on":
-		removed = true
-	default:
-		return invalid(fmt.Sprintf("Parameter removed must be 1 or 0, not %q.", v))
+	removed, err := parseRemoved(params.Get("removed"))
+	if err != nil {
+		return err
 	}
 	pageNum := 1
 	if v := params.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || (n-1)*search.DefaultLimit > search.MaxOffset {
-			return invalid(fmt.Sprintf("Page must be a number from 1 to %d, not %q.", search.MaxOffset/search.DefaultLimit+1, v))
+		if err != nil || n < 1 || n > maxSearchPage {
+			return invalid(fmt.Sprintf("Page must be a number from 1 to %d, not %q.", maxSearchPage, v))
 		}
 		pageNum = n
 	}
@@ -192,7 +191,11 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		shown := text
 		if len(shown) > 100 {
-			shown = shown[:100] + "…"
+			cut := 100
+			for cut > 0 && !utf8.RuneStart(shown[cut]) {
+				cut--
+			}
+			shown = shown[:cut] + "…"
 		}
 		v := searchView{Page: page{Title: "Search", Query: shown}, Query: shown, Error: fmt.Sprintf("This query is too long: %d characters; at most %d are searched.", len(text), search.MaxQueryLen)}
 		return s.renderStatus(w, r, http.StatusBadRequest, searchPage(v))
@@ -240,15 +243,5 @@ func (s *Server) serveSuggest(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = buf.WriteTo(w)
-	return nil
-}
-
-// renderStatus renders a page with a status other than 200.
-func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
-	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
-		return fmt.Errorf("render %s: %w", r.URL.Path, err)
-	}
-	writePage(w, status, &buf)
 	return nil
 }

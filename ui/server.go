@@ -142,7 +142,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /search", s.handle(s.serveSearch))
 	}
 	if s.lineage != nil {
-		mux.Handle("GET /lineage/{ns}/{name...}", s.LineagePage(s.lineage))
+		mux.Handle("GET /lineage/{ns}/{name...}", s.handle(s.serveLineage))
 	}
 	mux.Handle("GET /static/", staticHandler())
 	// Anything else is a page that does not exist, shown as one.

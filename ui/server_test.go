@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -30,14 +31,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // portal is a server over a database holding the fixture.
 type portal struct {
-	ts  *httptest.Server
-	url string // the database's
+	ts *httptest.Server
 }
 
 // newPortal serves the fixture catalog; opts may adjust the options.
 func newPortal(t *testing.T, opts func(*Options)) *portal {
 	t.Helper()
-	pool, dbURL := pgtest.NewDB(t)
+	pool, _ := pgtest.NewDB(t)
 	fill(t, pool)
 	o := Options{Store: store.New(pool), Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	if opts != nil {
@@ -50,7 +50,7 @@ func newPortal(t *testing.T, opts func(*Options)) *portal {
 	s.now = func() time.Time { return now }
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &portal{ts: ts, url: dbURL}
+	return &portal{ts: ts}
 }
 
 // response is what a test reads of a response.
@@ -312,6 +312,7 @@ func TestOperations(t *testing.T) {
 		for h, want := range map[string]string{
 			"X-Content-Type-Options":  "nosniff",
 			"Referrer-Policy":         "strict-origin-when-cross-origin",
+			"X-Frame-Options":         "DENY",
 			"Content-Security-Policy": contentSecurityPolicy,
 		} {
 			if got := r.header.Get(h); got != want {
@@ -335,6 +336,9 @@ func TestOperations(t *testing.T) {
 		}
 		if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 			t.Errorf("versioned asset Cache-Control %q", cc)
+		}
+		if r := p.get(t, "/static/almanac.css"); r.status != 200 || r.header.Get("Cache-Control") != "public, max-age=300" {
+			t.Errorf("GET /static/almanac.css unversioned: %d, Cache-Control %q, want 200 cached for 5 minutes", r.status, r.header.Get("Cache-Control"))
 		}
 		if r := p.get(t, "/static/"); r.status != 404 {
 			t.Errorf("GET /static/: %d, want 404 (no listing)", r.status)
@@ -442,5 +446,30 @@ func TestSharedRegistry(t *testing.T) {
 	}
 	if _, err := reg.Gather(); err != nil {
 		t.Errorf("gather: %v", err)
+	}
+}
+
+// TestAbandonedRequest checks that a page whose client went away is
+// recorded as 499 with no page, and that a cancellation while the client
+// still waits is an internal error like any other.
+func TestAbandonedRequest(t *testing.T) {
+	t.Parallel()
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	h := s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return fmt.Errorf("list datasets: %w", context.Canceled)
+	})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+	if rec.Code != statusClientClosed || rec.Body.Len() != 0 {
+		t.Errorf("client gone: status %d with %d bytes, want %d and no page", rec.Code, rec.Body.Len(), statusClientClosed)
+	}
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "Something went wrong on our side.") {
+		t.Errorf("client still there: status %d, want 500 with the error page", rec.Code)
 	}
 }
