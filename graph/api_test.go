@@ -59,6 +59,10 @@ func TestNoNPlusOne(t *testing.T) {
 		// plus references (1), history (1), and the foreign keys' target
 		// outside the page: its id (1) and facts (5)
 		{"keys and history", deep, 14},
+		// the same, with the history's page size in a variable: the
+		// look-ahead reads it as the resolver does
+		{"history page from a variable", `query($first: Int, $h: Int = 3) { datasets(first: $first) { edges { node {
+			name schemaHistory(first: $h) { edges { node { version } } } } } } }`, 7},
 		// the page (1), its facts (5) and its checks (1)
 		{"quality checks", `query($first: Int) { datasets(first: $first) { edges { node {
 			name qualityChecks { name latest { status } } } } } }`, 7},

@@ -160,21 +160,25 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	if (transport.POST{}).Supports(r) {
+	var query string
+	switch {
+	case (transport.POST{}).Supports(r):
 		// Check the body before gqlgen decodes it: its error names Go
 		// types and echoes the whole body back.
-		if msg := checkRequestBody(body); msg != "" {
+		var msg string
+		if query, msg = checkRequestBody(body); msg != "" {
 			writeError(w, http.StatusBadRequest, codeBadRequest, msg)
 			return
 		}
-	}
-	if r.Method == http.MethodGet {
+	case r.Method == http.MethodGet:
 		if msg := checkURLParams(r.URL.Query()); msg != "" {
 			writeError(w, http.StatusBadRequest, codeBadRequest, msg)
 			return
 		}
+		query = r.URL.Query().Get("query")
 	}
-	if msg := checkDocumentSize(requestQuery(r, body)); msg != "" {
+	// gqlgen refuses any other request before parsing a query.
+	if msg := checkDocumentSize(query); msg != "" {
 		writeError(w, http.StatusUnprocessableEntity, codeTooLarge, msg)
 		return
 	}
@@ -210,18 +214,9 @@ func tooLarge(w http.ResponseWriter, limit int64) {
 const codeBadRequest = "BAD_REQUEST"
 
 // checkRequestBody says what is wrong with body, a POST body that should
-// be a GraphQL request in JSON, or returns "" if nothing is. It never
-// quotes the body, which may be large.
-func checkRequestBody(body []byte) string {
-	var syntax *json.SyntaxError
-	if err := json.Unmarshal(body, new(json.RawMessage)); errors.As(err, &syntax) {
-		return fmt.Sprintf("json request body could not be decoded: %v at offset %d", syntax, syntax.Offset)
-	} else if err != nil {
-		return "json request body could not be decoded: " + err.Error()
-	}
-	if k := jsonKind(body); k != "an object" {
-		return "json request body must be an object, not " + k
-	}
+// be a GraphQL request in JSON, or returns its query and "" if nothing is.
+// It never quotes the body, which may be large.
+func checkRequestBody(body []byte) (query, problem string) {
 	// Members match case-insensitively, as they do for gqlgen.
 	var p struct {
 		Query         json.RawMessage `json:"query"`
@@ -229,8 +224,16 @@ func checkRequestBody(body []byte) string {
 		Variables     json.RawMessage `json:"variables"`
 		Extensions    json.RawMessage `json:"extensions"`
 	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return "json request body could not be decoded: " + err.Error()
+	err := json.Unmarshal(body, &p)
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return "", fmt.Sprintf("json request body could not be decoded: %v at offset %d", syntax, syntax.Offset)
+	}
+	if k := jsonKind(body); k != "an object" {
+		return "", "json request body must be an object, not " + k
+	}
+	if err != nil {
+		return "", "json request body could not be decoded: " + err.Error()
 	}
 	for _, m := range []struct {
 		name, want string
@@ -242,10 +245,11 @@ func checkRequestBody(body []byte) string {
 		{"extensions", "an object", p.Extensions},
 	} {
 		if k := jsonKind(m.value); k != m.want && k != "null" {
-			return fmt.Sprintf("json request body: %q must be %s, not %s", m.name, m.want, k)
+			return "", fmt.Sprintf("json request body: %q must be %s, not %s", m.name, m.want, k)
 		}
 	}
-	return ""
+	_ = json.Unmarshal(p.Query, &query) // a string or null, as checked above
+	return query, ""
 }
 
 // checkURLParams says what is wrong with the JSON parameters of a GET
@@ -276,19 +280,6 @@ func checkURLParams(q url.Values) string {
 // or the request timeout apply: 20,000 copies of one field took 14 s.
 // Real queries have a few hundred fields at most.
 const maxDocumentFields = 2000
-
-// requestQuery returns the query text of a GET or JSON POST request, ""
-// when there is none (an automatic persisted query, say).
-func requestQuery(r *http.Request, body []byte) string {
-	if r.Method == http.MethodGet {
-		return r.URL.Query().Get("query")
-	}
-	var p struct {
-		Query string `json:"query"`
-	}
-	_ = json.Unmarshal(body, &p) // checkRequestBody has vouched for it
-	return p.Query
-}
 
 // checkDocumentSize says why a query document is too large to validate,
 // or returns "". Short documents cannot be, so only long ones are parsed

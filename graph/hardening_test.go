@@ -377,6 +377,14 @@ func TestRepeatedFieldRefusedBeforeValidation(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "20000 fields, more than the limit of 2000") {
 		t.Fatalf("status %d, errors %+v, want 422 QUERY_TOO_LARGE", r.Status, r.Errors)
 	}
+	// The same document in a GET request's URL is refused the same way.
+	get, err := http.NewRequest(http.MethodGet, e.url+"?"+url.Values{"query": {q}}.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, get); r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "20000 fields, more than the limit of 2000") {
+		t.Errorf("over GET: status %d, errors %+v, want 422 QUERY_TOO_LARGE", r.Status, r.Errors)
+	}
 	// Long because of its comments and whitespace, not its fields.
 	ok := "# " + strings.Repeat("padding ", 2000) + "\n{ sources { name } }"
 	if r := e.post(t, ok, nil); len(r.Errors) > 0 {

@@ -69,6 +69,10 @@ func TestJobsNoNPlusOne(t *testing.T) {
 		{"runs and datasets", `query($first: Int) { jobs(namespace: "bulk", first: $first) { edges { node {
 			name inputs { dataset { name } } latestRun { job { name } parent { id job { name } children { id } } }
 			runs(first: 2) { edges { node { id state } } } } } } }`, "jobs", 13},
+		// the page (1), its jobs (1) and their pages of runs (1), the
+		// page size in a variable
+		{"runs page from a variable", `query($first: Int, $runs: Int = 2) { jobs(namespace: "bulk", first: $first) { edges { node {
+			name runs(first: $runs) { edges { node { id } } } } } } }`, "jobs", 3},
 		// the page (1), its facts (5), the jobs around them (1), the jobs
 		// (1) and their latest runs (1)
 		{"producers", `query($first: Int) { datasets(filter: {prefix: "warehouse.bulk."}, first: $first) { edges { node {

@@ -54,77 +54,12 @@ func newLoaders(st *store.Store) *loaders {
 			}
 			return out, errs
 		}, wait),
-		ids: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([]int64, []error) {
-			m, err := st.DatasetIDs(ctx, keys)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out, errs := make([]int64, len(keys)), make([]error, len(keys))
-			for i, k := range keys {
-				var ok bool
-				if out[i], ok = m[k]; !ok {
-					errs[i] = fmt.Errorf("dataset %s: %w", k, catalog.ErrNotFound)
-				}
-			}
-			return out, errs
-		}, wait),
-		referenced: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([][]catalog.Sourced[catalog.ReverseKey], []error) {
-			m, err := st.ReferencedBy(ctx, keys)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out := make([][]catalog.Sourced[catalog.ReverseKey], len(keys))
-			for i, k := range keys {
-				out[i] = m[k]
-			}
-			return out, nil
-		}, wait),
-		history: dataloadgen.NewLoader(func(ctx context.Context, pages []store.HistoryPage) ([][]catalog.SchemaVersion, []error) {
-			m, err := st.SchemaHistories(ctx, pages)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out := make([][]catalog.SchemaVersion, len(pages))
-			for i, p := range pages {
-				out[i] = m[p]
-			}
-			return out, nil
-		}, wait),
-		checks: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([][]catalog.SourceCheck, []error) {
-			m, err := st.ChecksOf(ctx, keys)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out := make([][]catalog.SourceCheck, len(keys))
-			for i, k := range keys {
-				out[i] = m[k]
-			}
-			return out, nil
-		}, wait),
-		jobs: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.JobKey) ([]*store.Job, []error) {
-			m, err := st.JobsByKeys(ctx, keys)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out, errs := make([]*store.Job, len(keys)), make([]error, len(keys))
-			for i, k := range keys {
-				if out[i] = m[k]; out[i] == nil {
-					errs[i] = fmt.Errorf("job %s: %w", k, catalog.ErrNotFound)
-				}
-			}
-			return out, errs
-		}, wait),
-		jobsAround: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.Key) ([]store.JobsAround, []error) {
-			m, err := st.JobsOfDatasets(ctx, keys)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out := make([]store.JobsAround, len(keys))
-			for i, k := range keys {
-				out[i] = m[k]
-			}
-			return out, nil
-		}, wait),
+		ids:        dataloadgen.NewLoader(fromMap(st.DatasetIDs, "dataset"), wait),
+		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),
+		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
+		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),
+		jobs:       dataloadgen.NewLoader(fromMap(st.JobsByKeys, "job"), wait),
+		jobsAround: dataloadgen.NewLoader(fromMap(st.JobsOfDatasets, ""), wait),
 		// A job that never ran has no latest run: nil, not an error.
 		latestRuns: dataloadgen.NewLoader(func(ctx context.Context, keys []catalog.JobKey) ([]*catalog.Run, []error) {
 			m, err := st.LatestRuns(ctx, keys)
@@ -139,17 +74,7 @@ func newLoaders(st *store.Store) *loaders {
 			}
 			return out, nil
 		}, wait),
-		runPages: dataloadgen.NewLoader(func(ctx context.Context, pages []store.RunPage) ([][]catalog.Run, []error) {
-			m, err := st.RunPages(ctx, pages)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out := make([][]catalog.Run, len(pages))
-			for i, p := range pages {
-				out[i] = m[p]
-			}
-			return out, nil
-		}, wait),
+		runPages: dataloadgen.NewLoader(fromMap(st.RunPages, ""), wait),
 		runs: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*catalog.Run, []error) {
 			m, err := st.RunsByIDs(ctx, ids)
 			if err != nil {
@@ -165,17 +90,29 @@ func newLoaders(st *store.Store) *loaders {
 			}
 			return out, errs
 		}, wait),
-		children: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([][]catalog.Run, []error) {
-			m, err := st.ChildRunsOf(ctx, ids)
-			if err != nil {
-				return nil, []error{err}
+		children: dataloadgen.NewLoader(fromMap(st.ChildRunsOf, ""), wait),
+	}
+}
+
+// fromMap turns a store read that answers a map by key into a loader's
+// batch function. A key the map lacks gets the zero value (no references,
+// no checks…) or, when what names the kind of object, a NOT_FOUND error
+// ("job ns/name"). dataloadgen's NewMappedLoader would answer its own
+// ErrNotFound, which the error presenter cannot map.
+func fromMap[K comparable, V any](read func(context.Context, []K) (map[K]V, error), what string) func(context.Context, []K) ([]V, []error) {
+	return func(ctx context.Context, keys []K) ([]V, []error) {
+		m, err := read(ctx, keys)
+		if err != nil {
+			return nil, []error{err}
+		}
+		out, errs := make([]V, len(keys)), make([]error, len(keys))
+		for i, k := range keys {
+			var ok bool
+			if out[i], ok = m[k]; !ok && what != "" {
+				errs[i] = fmt.Errorf("%s %v: %w", what, k, catalog.ErrNotFound)
 			}
-			out := make([][]catalog.Run, len(ids))
-			for i, id := range ids {
-				out[i] = m[id]
-			}
-			return out, nil
-		}, wait),
+		}
+		return out, errs
 	}
 }
 

@@ -56,25 +56,17 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				l.referenced.Prime(k, refs[k])
 			}
 		case "schemaHistory":
-			args := f.ArgumentMap(op.Variables)
-			first, _ := args["first"].(int64)
-			if v, ok := args["first"].(int); ok {
-				first = int64(v)
-			}
-			if args["first"] == nil {
-				first = 10
-			}
-			var after *string
-			if s, ok := args["after"].(string); ok {
-				after = &s
+			first, after, err := pageArgs(op, f, 10)
+			if err != nil {
+				continue // the resolver reports it
 			}
 			before, err := parseIntCursor(after)
-			if err != nil || first < 0 || first > maxFirst {
+			if err != nil {
 				continue // the resolver reports it
 			}
 			cols := selectsColumns(op, f.Selections)
 			for _, d := range ds {
-				pages = append(pages, store.HistoryPage{DatasetID: d.ID, Limit: int(first) + 1, Before: int(before), Columns: cols})
+				pages = append(pages, store.HistoryPage{DatasetID: d.ID, Limit: first + 1, Before: int(before), Columns: cols})
 			}
 		}
 	}
@@ -91,6 +83,26 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 		}
 	}
 	return nil
+}
+
+// pageArgs reads the first and after arguments of the connection field f
+// as its resolver will: first is def when absent, and an error when out of
+// range.
+func pageArgs(op *graphql.OperationContext, f graphql.CollectedField, def int) (first int, after *string, err error) {
+	args := f.ArgumentMap(op.Variables)
+	var n *int
+	switch v := args["first"].(type) {
+	case int:
+		n = &v
+	case int64:
+		i := int(v)
+		n = &i
+	}
+	if s, ok := args["after"].(string); ok {
+		after = &s
+	}
+	first, err = pageSize(n, def)
+	return first, after, err
 }
 
 // selectsColumns reports whether a schemaHistory selection asks for the
@@ -176,19 +188,8 @@ func (r *Resolver) primeJobs(ctx context.Context, keys []catalog.JobKey, sel []g
 				}
 			}
 		case "runs":
-			args := f.ArgumentMap(op.Variables)
-			first := 20
-			switch v := args["first"].(type) {
-			case int:
-				first = v
-			case int64:
-				first = int(v)
-			}
-			var after *string
-			if s, ok := args["after"].(string); ok {
-				after = &s
-			}
-			if first < 0 || first > maxFirst {
+			first, after, err := pageArgs(op, f, 20)
+			if err != nil {
 				continue // the resolver reports it
 			}
 			var pages []store.RunPage

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -72,7 +73,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 		if built != warehouseVersion() {
 			log.Info("rebuilding demo warehouse: the demo script changed", "database", warehouseDB)
-			if _, err := dropDatabase(ctx, adminURL, warehouseDB); err != nil {
+			if err := dropDatabase(ctx, adminURL, warehouseDB); err != nil {
 				return fmt.Errorf("drop outdated demo warehouse: %w", err)
 			}
 			if created, err = ensureDatabase(ctx, adminURL, warehouseDB); err != nil {
@@ -83,7 +84,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if created {
 		log.Info("building demo warehouse", "database", warehouseDB)
 		if err := loadWarehouse(ctx, whURL); err != nil {
-			if _, derr := dropDatabase(ctx, adminURL, warehouseDB); derr != nil {
+			if derr := dropDatabase(ctx, adminURL, warehouseDB); derr != nil {
 				log.Error("drop half-built demo warehouse", "error", derr)
 			}
 			return err
@@ -106,7 +107,7 @@ func demoCatalog(ctx context.Context, cfg *Config, log *slog.Logger, whURL strin
 	if !slices.ContainsFunc(cfg.Sources, func(s SourceConfig) bool { return s.Name == "demo" }) {
 		cfg.Sources = append(cfg.Sources, SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
 	}
-	if err := crawlNow(ctx, cfg, log, []string{"demo"}, discard{}); err != nil {
+	if err := crawlNow(ctx, cfg, log, []string{"demo"}, io.Discard); err != nil {
 		return err
 	}
 	// The demo accepts OpenLineage events without a token, as Marquez's
@@ -116,10 +117,6 @@ func demoCatalog(ctx context.Context, cfg *Config, log *slog.Logger, whURL strin
 	}
 	return nil
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func withDatabase(u, db string) (string, error) {
 	p, err := url.Parse(u)
@@ -151,14 +148,14 @@ func ensureDatabase(ctx context.Context, adminURL, db string) (bool, error) {
 	return true, nil
 }
 
-func dropDatabase(ctx context.Context, adminURL, db string) (bool, error) {
+func dropDatabase(ctx context.Context, adminURL, db string) error {
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
-	return err == nil, err
+	return err
 }
 
 // warehouseVersion names the demo script a warehouse is built from; the
