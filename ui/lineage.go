@@ -162,21 +162,17 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A name an OpenLineage symlink made an alias of another dataset (and
 	// that no source describes itself) shows that dataset's lineage.
-	if live, err := s.store.LiveDatasets(r.Context(), []catalog.Key{key}); err != nil {
+	meant, _, err := s.store.MeantKeys(r.Context(), []catalog.Key{key})
+	if err != nil {
 		return err
-	} else if !live[key] {
-		target, err := s.store.ResolveAlias(r.Context(), key)
-		if err != nil {
-			return err
+	}
+	if target := meant[key]; target != key {
+		to := lineagePath(target)
+		if r.URL.RawQuery != "" {
+			to += "?" + r.URL.RawQuery
 		}
-		if target != key {
-			to := lineagePath(target)
-			if r.URL.RawQuery != "" {
-				to += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, to, http.StatusFound)
-			return nil
-		}
+		http.Redirect(w, r, to, http.StatusFound)
+		return nil
 	}
 	sub, err := g.Traverse(lineage.Query{Start: key, Depth: st.Depth, Direction: dir})
 	noLineage := errors.Is(err, catalog.ErrNotFound)

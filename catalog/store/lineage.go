@@ -1192,33 +1192,46 @@ func (s *Store) adoptAliases(ctx context.Context, source string, adopt map[catal
 	return nil
 }
 
-// ResolveAlias returns the dataset that key is an alias of (through the
-// symlinks OpenLineage reported, following chains), or key itself when it
-// is no alias. Lookups by name use it when key has no live dataset of its
-// own, so that asking for the Hive table finds the S3 dataset it names.
-func (s *Store) ResolveAlias(ctx context.Context, key catalog.Key) (catalog.Key, error) {
-	hops, err := s.aliasHops(ctx, []catalog.Key{key})
-	if err != nil {
-		return key, err
+// MeantKeys returns, for each key, the dataset a lookup by that name
+// means: the key itself while a live source describes it, else the
+// dataset it is an alias of (through the symlinks OpenLineage reported,
+// following chains), else the key itself. Asking for a Hive table then
+// finds the S3 dataset that declared it. It also returns which keys are
+// live. Two queries, however many keys.
+func (s *Store) MeantKeys(ctx context.Context, keys []catalog.Key) (meant map[catalog.Key]catalog.Key, live map[catalog.Key]bool, err error) {
+	if live, err = s.LiveDatasets(ctx, keys); err != nil {
+		return nil, nil, err
 	}
-	return resolveAlias(hops, key), nil
+	var others []catalog.Key
+	for _, k := range keys {
+		if !live[k] {
+			others = append(others, k)
+		}
+	}
+	hops := map[catalog.Key]catalog.Key{}
+	if len(others) > 0 {
+		if hops, err = s.aliasHops(ctx, others); err != nil {
+			return nil, nil, err
+		}
+	}
+	meant = make(map[catalog.Key]catalog.Key, len(keys))
+	for _, k := range keys {
+		meant[k] = k
+		if !live[k] {
+			meant[k] = resolveAlias(hops, k)
+		}
+	}
+	return meant, live, nil
 }
 
-// FindDataset returns the id of the dataset a lookup by key means: key's
-// own while it is live, else the dataset key is an alias of, else key's
-// own removed one; 0 when there is none.
+// FindDataset returns the id of the dataset a lookup by key means (see
+// MeantKeys); 0 when there is none.
 func (s *Store) FindDataset(ctx context.Context, key catalog.Key) (int64, error) {
-	live, err := s.LiveDatasets(ctx, []catalog.Key{key})
+	meant, _, err := s.MeantKeys(ctx, []catalog.Key{key})
 	if err != nil {
 		return 0, err
 	}
-	if !live[key] {
-		target, err := s.ResolveAlias(ctx, key)
-		if err != nil {
-			return 0, err
-		}
-		key = target
-	}
+	key = meant[key]
 	ids, err := s.DatasetIDs(ctx, []catalog.Key{key})
 	if err != nil {
 		return 0, err

@@ -130,20 +130,13 @@ func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, erro
 	// A name an OpenLineage symlink made an alias (a Hive table of an S3
 	// path, say) means the dataset it is an alias of, unless a source
 	// still describes the name itself.
-	live, err := rd.store.LiveDatasets(ctx, cands)
+	meant, live, err := rd.store.MeantKeys(ctx, cands)
 	if err != nil {
 		return catalog.Key{}, err
 	}
 	for _, k := range cands {
-		if live[k] {
-			continue
-		}
-		target, err := rd.store.ResolveAlias(ctx, k)
-		if err != nil {
-			return catalog.Key{}, err
-		}
-		if target != k {
-			return target, nil
+		if meant[k] != k {
+			return meant[k], nil
 		}
 	}
 	for _, k := range cands {
