@@ -435,6 +435,7 @@ func TestSearchReadsPostgresOnlyForDatasets(t *testing.T) {
 	}{
 		{"index fields", `{ search(query: "orders") { totalCount facets { key } edges { node { namespace name kind owners tags matched nameHighlight } } } }`, 0},
 		{"datasets", `{ search(query: "orders") { edges { node { name dataset { description columns { name } owners { name } } } } } }`, 5},
+		{"datasets with checks and references", `{ search(query: "orders") { edges { node { name dataset { owners { name } qualityChecks { name } referencedBy { from { name } } } } } } }`, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -150,6 +150,19 @@ func nodeFields(ctx context.Context) []graphql.CollectedField {
 	return out
 }
 
+// hitDatasetFields returns the fields a search selects on its hits'
+// datasets (edges.node.dataset), to prime them for the page.
+func hitDatasetFields(ctx context.Context) []graphql.CollectedField {
+	op := graphql.GetOperationContext(ctx)
+	var out []graphql.CollectedField
+	for _, f := range nodeFields(ctx) {
+		if f.Name == "dataset" {
+			out = append(out, graphql.CollectFields(op, f.Selections, nil)...)
+		}
+	}
+	return out
+}
+
 // primeJobs reads the jobs keys in one batch, in the order of keys, and
 // hands them to the request's loaders; then it reads for the whole page
 // what the operation selects on them (sel): latest runs, pages of runs,

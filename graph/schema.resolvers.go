@@ -433,7 +433,7 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 		if err != nil {
 			return nil, err
 		}
-		if err := r.prime(ctx, ds, nil); err != nil {
+		if err := r.prime(ctx, ds, hitDatasetFields(ctx)); err != nil {
 			return nil, err
 		}
 		byID = make(map[int64]*catalog.Dataset, len(ds))
