@@ -1,11 +1,15 @@
 # Almanac: `make run` starts the demo catalog, `make test` runs every test.
 GO       ?= go
+# Go 1.27.3 carries the standard-library security fixes go.mod asks for;
+# machines start on 1.26.8, and the go command fetches this toolchain
+# through the module proxy.
+export GOTOOLCHAIN := go1.27.3
 BIN      := bin/almanac
 PKGS     := ./...
 # Generated code that CI regenerates and compares.
 GENERATED = $(shell git ls-files '*_templ.go' 'graph/generated*.go' 'graph/model/*_gen.go' 2>/dev/null)
 
-.PHONY: run build test unit generate check-generate lint bench schema clean
+.PHONY: run build test unit generate check-generate lint vuln bench schema clean
 
 run: build
 	./$(BIN) demo
@@ -34,6 +38,27 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+
+# Known vulnerabilities in the code's call graph. The vulnerability database
+# comes as the golang.org/x/vulndb module through the Go module proxy (the
+# vuln.go.dev site is not reachable everywhere), indexed once per version
+# under ~/.cache/almanac. VULNDB=<pseudo-version> pins an older snapshot.
+VULNDB      ?= latest
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.10.0
+vuln:
+	@set -e; \
+	info=$$(cd / && $(GO) mod download -json golang.org/x/vulndb@$(VULNDB)); \
+	ver=$$(printf '%s\n' "$$info" | sed -n 's/^[[:space:]]*"Version": "\(.*\)",$$/\1/p'); \
+	src=$$(printf '%s\n' "$$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	db=$${XDG_CACHE_HOME:-$$HOME/.cache}/almanac/vulndb-$$ver; \
+	if [ ! -f "$$db/index/db.json" ]; then \
+		echo "indexing vulnerability database $$ver"; \
+		rm -rf "$$db.tmp"; \
+		(cd / && $(GO) run golang.org/x/vulndb/cmd/indexdb@$$ver -vulns "$$src/data/osv" -out "$$db.tmp"); \
+		mv "$$db.tmp" "$$db"; \
+	fi; \
+	echo "govulncheck with golang.org/x/vulndb@$$ver"; \
+	$(GO) run $(GOVULNCHECK) -db "file://$$db" ./...
 
 # Benchmarks: long, not part of `make test`. Figures go to docs/performance.md.
 bench:
