@@ -18,7 +18,11 @@
 //     instead, which decides per selection: inline when nothing selected
 //     under the list is one of those fields, gqlgen's way otherwise.
 //
-// Usage: go run ./graph/internal/inlinelists graph/generated.go
+// It reads gqlgen's output by its shape, so it runs only after the gqlgen
+// versions it was checked with (checkedWith) and fails loudly on any other:
+// check the new output still has that shape, then add the version.
+//
+// Usage (graph/generate.go runs it): go run ./internal/inlinelists generated.go
 package main
 
 import (
@@ -30,10 +34,19 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+
+	// Imported for its version in this binary's build information: the
+	// gqlgen that go.mod names, and so the one that wrote the input.
+	_ "github.com/99designs/gqlgen/graphql"
 )
+
+// checkedWith are the gqlgen versions whose generated executor this pass
+// was checked against.
+var checkedWith = []string{"v0.17.98"}
 
 const (
 	from = "graphql.MarshalSliceConcurrently(ctx, "
@@ -52,6 +65,9 @@ func main() {
 }
 
 func run(path string) error {
+	if err := checkGqlgen(); err != nil {
+		return err
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -72,6 +88,31 @@ func run(path string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(filepath.Dir(path), "generated_concurrency.go"), table(fields), 0o644)
+}
+
+// checkGqlgen refuses to rewrite the output of a gqlgen version nobody
+// has checked this pass against.
+func checkGqlgen() error {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return fmt.Errorf("no build information: run it with go run from the module")
+	}
+	for _, m := range info.Deps {
+		if m.Path != "github.com/99designs/gqlgen" {
+			continue
+		}
+		if m.Replace != nil {
+			m = m.Replace
+		}
+		if !slices.Contains(checkedWith, m.Version) {
+			return fmt.Errorf("gqlgen is %s, but this pass was checked only with %s: "+
+				"check that the generated executor still marshals lists with graphql.MarshalSliceConcurrently "+
+				"and wraps concurrent fields in Concurrently/ResolveConcurrently, then add %s to checkedWith",
+				m.Version, strings.Join(checkedWith, ", "), m.Version)
+		}
+		return nil
+	}
+	return fmt.Errorf("gqlgen not in the build information")
 }
 
 // concurrentFields returns "Type.field" for every field that the generated
