@@ -283,6 +283,11 @@ func columnLineage(out catalog.Key, f columnLineageFacet) []catalog.ColumnLineag
 		}
 	}
 	for _, in := range f.Dataset {
+		if len(in.Transformations) == 0 {
+			// An input of the whole dataset that says no more is what the
+			// spec's dataset-level transformations are: INDIRECT.
+			in.Transformations = []transformation{{Type: "INDIRECT"}}
+		}
 		add("", in, "", "")
 	}
 	slices.SortFunc(rows, func(a, b catalog.ColumnLineage) int {

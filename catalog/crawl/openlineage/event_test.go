@@ -231,3 +231,30 @@ func TestRunIDIsUUID(t *testing.T) {
 		t.Errorf("run id = %q, want %q", e.RunID, want)
 	}
 }
+
+// TestDeriveDatasetWideColumnLineage checks that the column lineage
+// facet's dataset-level inputs become dataset-wide rows (Column ""), held
+// once, INDIRECT when the producer names no transformation.
+func TestDeriveDatasetWideColumnLineage(t *testing.T) {
+	e, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"},
+		"job": {"namespace": "n", "name": "j"}, "outputs": [{"namespace": "n", "name": "out", "facets": {"columnLineage": {
+			"fields": {"a": {"inputFields": [{"namespace": "n", "name": "in", "field": "a", "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}},
+			"dataset": [{"namespace": "n", "name": "in", "field": "region", "transformations": [{"type": "INDIRECT", "subtype": "FILTER", "description": "region = 'EU'"}]},
+			            {"namespace": "n", "name": "in", "field": "k"}]}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	out, in := catalog.Key{Namespace: "n", Name: "out"}, catalog.Key{Namespace: "n", Name: "in"}
+	want := []catalog.ColumnLineage{
+		{Output: out, Column: "", Input: in, InputColumn: "k", Type: "INDIRECT"},
+		{Output: out, Column: "", Input: in, InputColumn: "region", Type: "INDIRECT", Subtype: "FILTER", Description: "region = 'EU'"},
+		{Output: out, Column: "a", Input: in, InputColumn: "a", Type: "DIRECT", Subtype: "IDENTITY"},
+	}
+	if diff := cmp.Diff(want, p.ColumnLineage); diff != "" {
+		t.Errorf("column lineage (-want +got):\n%s", diff)
+	}
+}
