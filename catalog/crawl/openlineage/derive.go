@@ -171,6 +171,9 @@ func run(e Event) catalog.Run {
 	var p parentFacet
 	if ok, _ := e.RunFacets.facet("parent", "", &p); ok && p.Run.RunID != "" {
 		r.ParentID = p.Run.RunID
+		if id, ok := uuid(p.Run.RunID); ok { // spelt like the run ids it names
+			r.ParentID = id
+		}
 		r.ParentJob = catalog.JobKey{Namespace: p.Job.Namespace, Name: p.Job.Name}
 	}
 	var em errorMessageFacet

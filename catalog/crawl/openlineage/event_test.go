@@ -223,12 +223,18 @@ func TestDecodeErrorMessages(t *testing.T) {
 // TestRunIDIsUUID checks that a run id is read as a UUID: any case on
 // input, one spelling (lower case) after.
 func TestRunIDIsUUID(t *testing.T) {
-	e, err := Decode([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "0190F4A3-B5C6-7D8E-9F0A-1B2C3D4E5F60"}, "job": {"namespace": "n", "name": "j"}}`))
+	e, err := Decode([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "0190F4A3-B5C6-7D8E-9F0A-1B2C3D4E5F60",
+		"facets": {"parent": {"run": {"runId": "0190F4A3-0000-7D8E-9F0A-1B2C3D4E5F60"}, "job": {"namespace": "n", "name": "dag"}}}},
+		"job": {"namespace": "n", "name": "j"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "0190f4a3-b5c6-7d8e-9f0a-1b2c3d4e5f60"; e.RunID != want {
 		t.Errorf("run id = %q, want %q", e.RunID, want)
+	}
+	p, _ := Derive([]Event{e})
+	if want := "0190f4a3-0000-7d8e-9f0a-1b2c3d4e5f60"; len(p.Runs) != 1 || p.Runs[0].ParentID != want {
+		t.Errorf("runs = %+v, want the parent %s", p.Runs, want)
 	}
 }
 
