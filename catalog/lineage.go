@@ -93,8 +93,13 @@ func (r Run) Validate() error {
 }
 
 // ColumnLineage says that one column of an output dataset is derived from
-// one column of an input dataset. Column "" stands for the whole dataset,
-// for inputs that affect every output column (a filter, a join key).
+// one column of an input dataset. Column "" stands for the whole dataset:
+// dataset-wide lineage (OpenLineage's column lineage facet's "dataset",
+// SQL's WHERE, JOIN, GROUP BY), an input that affects every column of the
+// output without providing its values, such as a filter or a join key. It
+// is stored once, and every read of a column's lineage includes it, as
+// lineage into each column of the output (see
+// store.DatasetWideColumns).
 type ColumnLineage struct {
 	Output      Key
 	Column      string

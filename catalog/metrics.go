@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -84,6 +86,39 @@ func (m DatasetMetrics) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Merge returns m with what it does not say (nil) taken from older, an
+// older observation of the same run: the counts, and each column's
+// measures, column by column.
+func (m DatasetMetrics) Merge(older DatasetMetrics) DatasetMetrics {
+	m.RowCount = cmp.Or(m.RowCount, older.RowCount)
+	m.Bytes = cmp.Or(m.Bytes, older.Bytes)
+	m.FileCount = cmp.Or(m.FileCount, older.FileCount)
+	if len(older.Columns) == 0 {
+		return m
+	}
+	cols := make(map[string]ColumnMetrics, max(len(m.Columns), len(older.Columns)))
+	maps.Copy(cols, older.Columns)
+	for name, c := range m.Columns {
+		cols[name] = c.merge(older.Columns[name])
+	}
+	m.Columns = cols
+	return m
+}
+
+// merge returns c with its missing measures taken from older.
+func (c ColumnMetrics) merge(older ColumnMetrics) ColumnMetrics {
+	c.NullCount = cmp.Or(c.NullCount, older.NullCount)
+	c.DistinctCount = cmp.Or(c.DistinctCount, older.DistinctCount)
+	c.Sum = cmp.Or(c.Sum, older.Sum)
+	c.Count = cmp.Or(c.Count, older.Count)
+	c.Min = cmp.Or(c.Min, older.Min)
+	c.Max = cmp.Or(c.Max, older.Max)
+	if c.Quantiles == nil {
+		c.Quantiles = older.Quantiles
+	}
+	return c
 }
 
 // RowCount is a dataset's row count at one observation, for the trend of

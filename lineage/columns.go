@@ -25,7 +25,9 @@ import (
 const indirectType = "INDIRECT"
 
 // ColumnID identifies a column of a dataset. Column "" stands for the
-// whole dataset, for inputs that affect every output column.
+// whole dataset: its inputs (dataset-wide lineage, such as a join key or
+// a filter) are inputs of every column of the dataset, and a traversal
+// reaches them from any of its columns.
 type ColumnID struct {
 	Dataset catalog.Key
 	Column  string
@@ -56,6 +58,10 @@ type ColumnInput struct {
 type ColumnEdges struct {
 	Output catalog.Key
 	Edges  []ColumnInput
+	// Columns are the output's columns as the catalog knows them, which
+	// its dataset-wide lineage (edges of Column "") applies to besides
+	// the columns of Edges; unused without such edges.
+	Columns []string
 }
 
 // columns is the column layer of a Graph, guarded by the Graph's lock.
@@ -74,6 +80,19 @@ type columns struct {
 	trIndex map[transformation]int32
 	trs     []transformation
 	edges   int
+	// wholeName is the name index of "", -1 until interned.
+	wholeName int32
+	// wide holds, for each dataset with dataset-wide lineage, its whole
+	// column (whose up edges are that lineage) and the columns the
+	// lineage applies to. Dataset-wide edges are held once and expanded
+	// as a traversal meets them, so that a wide table costs its columns,
+	// not its columns times its join and filter inputs.
+	wide map[int32]wideLineage
+}
+
+type wideLineage struct {
+	whole int32
+	cols  []int32 // sorted by name
 }
 
 type colKey struct{ ds, name int32 }
@@ -85,7 +104,7 @@ type colEdge struct{ col, tr int32 }
 type transformation struct{ typ, subtype string }
 
 func newColumns() columns {
-	return columns{nameIndex: map[string]int32{}, trIndex: map[transformation]int32{}}
+	return columns{nameIndex: map[string]int32{}, trIndex: map[transformation]int32{}, wholeName: -1, wide: map[int32]wideLineage{}}
 }
 
 // name interns a column name.
@@ -96,6 +115,9 @@ func (c *columns) name(s string) int32 {
 	i := int32(len(c.names))
 	c.nameIndex[s] = i
 	c.names = append(c.names, s)
+	if s == "" {
+		c.wholeName = i
+	}
 	return i
 }
 
@@ -172,10 +194,13 @@ func (g *Graph) setColumnLineage(o ColumnEdges) {
 		c.edges -= len(c.up[col])
 		c.up[col] = nil
 	}
+	delete(c.wide, d)
+	wide := false
 	for _, e := range o.Edges {
 		out := c.column(d, e.Column)
 		in := c.column(g.dataset(e.Input), e.InputColumn)
 		tr := c.transformation(e.Type, e.Subtype)
+		wide = wide || e.Column == ""
 		if slices.Contains(c.up[out], colEdge{in, tr}) {
 			continue
 		}
@@ -183,6 +208,49 @@ func (g *Graph) setColumnLineage(o ColumnEdges) {
 		c.down[in] = append(c.down[in], colEdge{out, tr})
 		c.edges++
 	}
+	if wide {
+		names := slices.Clone(o.Columns)
+		for _, e := range o.Edges {
+			names = append(names, e.Column)
+		}
+		slices.Sort(names)
+		w := wideLineage{whole: c.column(d, "")}
+		for _, n := range slices.Compact(names) {
+			if n != "" {
+				w.cols = append(w.cols, c.column(d, n))
+			}
+		}
+		c.wide[d] = w
+	}
+}
+
+// neighbours appends to buf the edges of column col upstream (up) or
+// downstream, dataset-wide lineage expanded: upstream, a column of a
+// dataset with dataset-wide inputs has those inputs too; downstream, an
+// edge into a dataset's whole column is an edge into each column the
+// lineage applies to (into the whole column itself when none is known).
+func (c *columns) neighbours(buf []colEdge, col int32, up bool) []colEdge {
+	if up {
+		buf = append(buf, c.up[col]...)
+		if len(c.wide) > 0 && c.cols[col].name != c.wholeName {
+			if w, ok := c.wide[c.cols[col].ds]; ok {
+				buf = append(buf, c.up[w.whole]...)
+			}
+		}
+		return buf
+	}
+	for _, e := range c.down[col] {
+		if c.cols[e.col].name == c.wholeName {
+			if w, ok := c.wide[c.cols[e.col].ds]; ok && w.whole == e.col && len(w.cols) > 0 {
+				for _, wc := range w.cols {
+					buf = append(buf, colEdge{wc, e.tr})
+				}
+				continue
+			}
+		}
+		buf = append(buf, e)
+	}
+	return buf
 }
 
 // hasColumnLineage reports whether the graph holds column lineage into
@@ -335,6 +403,7 @@ type colTraversal struct {
 	sub        ColumnSubgraph
 	sc         *colScratch
 	edges      [][3]int32 // from and to subgraph node, transformation
+	adj        []colEdge  // the neighbours of the column at hand
 }
 
 func (t *colTraversal) add(col int32, dist int) (int32, bool) {
@@ -358,9 +427,9 @@ func (t *colTraversal) follows(e colEdge) bool {
 // walk runs a breadth-first search from start, upstream or downstream, to
 // depth column hops.
 func (t *colTraversal) walk(start int32, depth int, up bool) {
-	sign, seen, adj := 1, t.sc.seenDown, t.g.down
+	sign, seen := 1, t.sc.seenDown
 	if up {
-		sign, seen, adj = -1, t.sc.seenUp, t.g.up
+		sign, seen = -1, t.sc.seenUp
 	}
 	gen := t.sc.gen
 	frontier := []int32{start}
@@ -369,13 +438,14 @@ func (t *colTraversal) walk(start int32, depth int, up bool) {
 		var next []int32
 		for _, c := range frontier {
 			cn := t.sc.node[c]
-			for k, e := range adj[c] {
+			t.adj = t.g.neighbours(t.adj[:0], c, up)
+			for k, e := range t.adj {
 				if !t.follows(e) {
 					continue
 				}
 				on, ok := t.add(e.col, sign*hop)
 				if !ok {
-					for _, rest := range adj[c][k:] {
+					for _, rest := range t.adj[k:] {
 						if t.follows(rest) && t.sc.mark[rest.col] != gen {
 							t.sub.Nodes[cn].More++
 						}
@@ -398,7 +468,8 @@ func (t *colTraversal) walk(start int32, depth int, up bool) {
 	// Columns at the edge of the depth with further neighbours say so.
 	for _, c := range frontier {
 		n := t.sc.node[c]
-		for _, e := range adj[c] {
+		t.adj = t.g.neighbours(t.adj[:0], c, up)
+		for _, e := range t.adj {
 			if t.follows(e) && t.sc.mark[e.col] != gen {
 				t.sub.Nodes[n].More++
 			}
@@ -419,12 +490,16 @@ func (g *Graph) ColumnsDownstream(start ColumnID, depth int, directOnly bool) ([
 	}
 	seen := map[int32]bool{s: true}
 	frontier := []int32{s}
-	var levels [][]ColumnID
+	var (
+		levels [][]ColumnID
+		adj    []colEdge
+	)
 	for hop := 1; len(frontier) > 0 && (depth <= 0 || hop <= depth); hop++ {
 		var next []int32
 		var level []ColumnID
 		for _, c := range frontier {
-			for _, e := range g.down[c] {
+			adj = g.neighbours(adj[:0], c, false)
+			for _, e := range adj {
 				if seen[e.col] || (directOnly && g.trs[e.tr].typ == indirectType) {
 					continue
 				}
@@ -463,13 +538,15 @@ func (g *Graph) ColumnPath(from, to ColumnID, directOnly bool) ([]ColumnStep, er
 	type via struct{ prev, tr int32 }
 	back := map[int32]via{s: {-1, -1}}
 	frontier := []int32{s}
+	var adj []colEdge
 	for len(frontier) > 0 {
 		if _, ok := back[e]; ok {
 			break
 		}
 		var next []int32
 		for _, c := range frontier {
-			for _, ed := range g.down[c] {
+			adj = g.neighbours(adj[:0], c, false)
+			for _, ed := range adj {
 				if _, ok := back[ed.col]; ok || (directOnly && g.trs[ed.tr].typ == indirectType) {
 					continue
 				}

@@ -285,3 +285,178 @@ func TestFollowColumns(t *testing.T) {
 		t.Errorf("loaded %d columns and %d edges, want 4 and 2 (x.key > d.id, b.id > c.v)", n, e)
 	}
 }
+
+// wideGraph is a join of l and r into joined (columns a, b and c, c a
+// literal with no input of its own), filtered on l.region: the join keys
+// and the filter are dataset-wide lineage (column ""), inputs of every
+// column of joined. rep.x copies joined.c.
+func wideGraph() *lineage.Graph {
+	g := lineage.NewGraph()
+	g.SetColumnLineage([]lineage.ColumnEdges{
+		{Output: k("joined"), Columns: []string{"a", "b", "c"}, Edges: []lineage.ColumnInput{
+			in("a", "l", "a", "DIRECT", "IDENTITY"),
+			in("b", "r", "b", "DIRECT", "IDENTITY"),
+			in("", "l", "k", "INDIRECT", "JOIN"),
+			in("", "r", "k", "INDIRECT", "JOIN"),
+			in("", "l", "region", "INDIRECT", "FILTER"),
+		}},
+		{Output: k("rep"), Edges: []lineage.ColumnInput{in("x", "joined", "c", "DIRECT", "IDENTITY")}},
+	})
+	return g
+}
+
+// TestDatasetWideColumnLineage checks that dataset-wide inputs are inputs
+// of every column of the output: upstream of any column, downstream of
+// the input, in impact and in paths.
+func TestDatasetWideColumnLineage(t *testing.T) {
+	g := wideGraph()
+	wide := func(to string) []string {
+		return []string{"l.k > " + to + " INDIRECT/JOIN", "r.k > " + to + " INDIRECT/JOIN", "l.region > " + to + " INDIRECT/FILTER"}
+	}
+	tests := []struct {
+		name string
+		q    lineage.ColumnQuery
+		want []string
+	}{
+		{"upstream of a column with inputs of its own", lineage.ColumnQuery{Start: col("joined", "a"), Direction: lineage.Upstream},
+			append([]string{"joined.a 0", "l.a -1", "l.k -1", "r.k -1", "l.region -1", "l.a > joined.a DIRECT/IDENTITY"}, wide("joined.a")...)},
+		{"upstream of a column with none", lineage.ColumnQuery{Start: col("joined", "c"), Direction: lineage.Upstream},
+			append([]string{"joined.c 0", "l.k -1", "r.k -1", "l.region -1"}, wide("joined.c")...)},
+		{"direct only leaves them out", lineage.ColumnQuery{Start: col("joined", "a"), Direction: lineage.Upstream, DirectOnly: true},
+			[]string{"joined.a 0", "l.a -1", "l.a > joined.a DIRECT/IDENTITY"}},
+		{"downstream of a join key: every column, and on", lineage.ColumnQuery{Start: col("l", "k"), Direction: lineage.Downstream, Depth: 2},
+			[]string{"l.k 0", "joined.a 1", "joined.b 1", "joined.c 1", "rep.x 2",
+				"l.k > joined.a INDIRECT/JOIN", "l.k > joined.b INDIRECT/JOIN", "l.k > joined.c INDIRECT/JOIN", "joined.c > rep.x DIRECT/IDENTITY"}},
+		{"the node cap counts the columns left out", lineage.ColumnQuery{Start: col("l", "region"), Direction: lineage.Downstream, MaxNodes: 2},
+			[]string{"l.region 0 +2", "joined.a 1", "l.region > joined.a INDIRECT/FILTER", "truncated"}},
+		{"the whole dataset: its dataset-wide inputs", lineage.ColumnQuery{Start: col("joined", ""), Direction: lineage.Upstream},
+			append([]string{"joined. 0", "l.k -1", "r.k -1", "l.region -1"}, wide("joined.")...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := g.TraverseColumns(tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(slices.Sorted(slices.Values(tt.want)), renderColumns(s)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	levels, err := g.ColumnsDownstream(col("l", "region"), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]lineage.ColumnID{{col("joined", "a"), col("joined", "b"), col("joined", "c")}, {col("rep", "x")}}, levels); diff != "" {
+		t.Errorf("downstream of l.region (-want +got):\n%s", diff)
+	}
+	if levels, _ := g.ColumnsDownstream(col("l", "region"), 0, true); len(levels) != 0 {
+		t.Errorf("direct only, l.region reaches %v", levels)
+	}
+	path, err := g.ColumnPath(col("r", "k"), col("rep", "x"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, s := range path {
+		steps = append(steps, s.Column.Dataset.Name+"."+s.Column.Column+" "+s.Type+"/"+s.Subtype)
+	}
+	if diff := cmp.Diff([]string{"r.k INDIRECT/JOIN", "joined.c DIRECT/IDENTITY", "rep.x /"}, steps); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	// Dataset-wide lineage is held once, not once per column.
+	if _, e := g.ColumnSize(); e != 6 {
+		t.Errorf("%d edges, want 6", e)
+	}
+
+	// An output whose columns are unknown: the whole dataset stands for them.
+	g.SetColumnLineage([]lineage.ColumnEdges{{Output: k("joined"), Edges: []lineage.ColumnInput{in("", "l", "k", "INDIRECT", "JOIN")}}})
+	levels, _ = g.ColumnsDownstream(col("l", "k"), 0, false)
+	if diff := cmp.Diff([][]lineage.ColumnID{{col("joined", "")}}, levels); diff != "" {
+		t.Errorf("downstream of l.k into columns unknown (-want +got):\n%s", diff)
+	}
+	// New lineage without dataset-wide inputs drops them.
+	g.SetColumnLineage([]lineage.ColumnEdges{{Output: k("joined"), Columns: []string{"a", "b", "c"}, Edges: []lineage.ColumnInput{in("a", "l", "a", "DIRECT", "IDENTITY")}}})
+	if levels, _ := g.ColumnsDownstream(col("l", "k"), 0, false); len(levels) != 0 {
+		t.Errorf("l.k still reaches %v", levels)
+	}
+	s, err := g.TraverseColumns(lineage.ColumnQuery{Start: col("joined", "a"), Direction: lineage.Upstream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"joined.a 0", "l.a -1", "l.a > joined.a DIRECT/IDENTITY"}, renderColumns(s)); diff != "" {
+		t.Errorf("upstream of joined.a after (-want +got):\n%s", diff)
+	}
+}
+
+// TestFollowDatasetWideColumns checks that the follower gives the graph
+// the columns a dataset-wide input applies to: the output's schema, also
+// the columns without lineage of their own, and a column added later.
+func TestFollowDatasetWideColumns(t *testing.T) {
+	ctx := context.Background()
+	st, f := setup(t)
+	push := func(p catalog.Push) {
+		t.Helper()
+		p.Source = catalog.SourceOpenLineage
+		if err := st.ApplyPush(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	schema := func(cols ...string) []catalog.DatasetUpdate {
+		facts := catalog.DatasetFacts{Key: k("joined")}
+		for i, c := range cols {
+			facts.Columns = append(facts.Columns, catalog.Column{Name: c, Ordinal: i + 1, Type: "text", Nullable: true})
+		}
+		return []catalog.DatasetUpdate{{Facts: facts, Asserts: catalog.FacetSchema}}
+	}
+	push(catalog.Push{Datasets: schema("a", "lit"), ColumnLineage: []catalog.ColumnLineage{
+		{Output: k("joined"), Column: "a", Input: k("l"), InputColumn: "a", Type: "DIRECT", Subtype: "IDENTITY"},
+		{Output: k("joined"), Input: k("l"), InputColumn: "region", Type: "INDIRECT", Subtype: "FILTER"},
+	}})
+	impact := func() []lineage.ColumnID {
+		t.Helper()
+		levels, err := f.ColumnImpact(ctx, col("l", "region"), 0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []lineage.ColumnID
+		for _, l := range levels {
+			for _, c := range l.Columns {
+				out = append(out, c.ID)
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff([]lineage.ColumnID{col("joined", "a"), col("joined", "lit")}, impact()); diff != "" {
+		t.Errorf("impact of l.region (-want +got):\n%s", diff)
+	}
+	s, err := f.ColumnLineage(ctx, lineage.ColumnQuery{Start: col("joined", "lit"), Direction: lineage.Upstream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"joined.lit 0", "l.region -1", "l.region > joined.lit INDIRECT/FILTER"}, renderColumns(s)); diff != "" {
+		t.Errorf("upstream of joined.lit (-want +got):\n%s", diff)
+	}
+
+	// A column added to the schema alone: the filter applies to it too.
+	push(catalog.Push{Datasets: schema("a", "lit", "added")})
+	if diff := cmp.Diff([]lineage.ColumnID{col("joined", "a"), col("joined", "added"), col("joined", "lit")}, impact()); diff != "" {
+		t.Errorf("impact of l.region after the schema grew (-want +got):\n%s", diff)
+	}
+	// A fresh load agrees.
+	g := lineage.NewFollower(st, lineage.NewGraph(), nil)
+	if err := g.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	levels, err := g.Graph().ColumnsDownstream(col("l", "region"), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]lineage.ColumnID{{col("joined", "a"), col("joined", "added"), col("joined", "lit")}}, levels); diff != "" {
+		t.Errorf("loaded graph (-want +got):\n%s", diff)
+	}
+}

@@ -75,7 +75,7 @@ func (f *Follower) Load(ctx context.Context) error {
 func (f *Follower) loadColumns(ctx context.Context, keys []catalog.Key) error {
 	var batch []ColumnEdges
 	err := f.store.LineageColumns(ctx, keys, func(o store.LineageColumns) error {
-		ce := ColumnEdges{Output: o.Output, Edges: make([]ColumnInput, len(o.Edges))}
+		ce := ColumnEdges{Output: o.Output, Edges: make([]ColumnInput, len(o.Edges)), Columns: o.Columns}
 		for i, e := range o.Edges {
 			ce.Edges[i] = ColumnInput(e)
 		}
@@ -98,7 +98,8 @@ func (f *Follower) loadColumns(ctx context.Context, keys []catalog.Key) error {
 // restored (their column lineage is served again) or marked removed by a
 // source (it is served no more; "updated" when another source still
 // reports the dataset). Removal can only hide column lineage, so it is
-// reloaded only where the graph holds some.
+// reloaded only where the graph holds some; so is a dataset created or
+// updated, whose columns its dataset-wide lineage applies to.
 func (f *Follower) columnsToReload(changes []catalog.Change) []catalog.Key {
 	var keys []catalog.Key
 	seen := map[catalog.Key]bool{}
@@ -111,7 +112,7 @@ func (f *Follower) columnsToReload(changes []catalog.Change) []catalog.Key {
 			switch c.Kind {
 			case catalog.ChangeRestored:
 				reload = true
-			case catalog.ChangeRemoved, catalog.ChangeUpdated:
+			case catalog.ChangeRemoved, catalog.ChangeUpdated, catalog.ChangeCreated:
 				reload = f.graph.hasColumnLineage(c.Key)
 			}
 		}

@@ -91,6 +91,14 @@ func TestDatasetActivityMetrics(t *testing.T) {
 		"customer_key": {NullCount: ptr[int64](7)},
 		"amount":       {Sum: ptr(99.5)}, // neither count: not listed
 	}
+	// Runs report in several events: r2 counted its output at RUNNING too,
+	// and r3's COMPLETE, after the profile, has output statistics only.
+	// Neither adds to the trend, nor hides the profile.
+	ms = append(ms,
+		catalog.DatasetMetrics{Dataset: orders, ObservedAt: ms[2].ObservedAt.Add(-5 * time.Minute), Direction: catalog.MetricsWritten,
+			RunID: "r2", Job: job, RowCount: ptr[int64](1100)},
+		catalog.DatasetMetrics{Dataset: orders, ObservedAt: ms[3].ObservedAt.Add(10 * time.Minute), Direction: catalog.MetricsWritten,
+			RunID: "r3", Job: job, RowCount: ptr[int64](1500), Bytes: ptr[int64](1500 * 2048)})
 	if err := st.ApplyPush(context.Background(), catalog.Push{Source: catalog.SourceOpenLineage, Datasets: []catalog.DatasetUpdate{{Facts: catalog.DatasetFacts{Key: orders}}}, Metrics: ms}); err != nil {
 		t.Fatal(err)
 	}

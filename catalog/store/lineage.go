@@ -697,6 +697,9 @@ type LineageColumnEdge struct {
 type LineageColumns struct {
 	Output catalog.Key
 	Edges  []LineageColumnEdge
+	// Columns are those DatasetWideColumns gives, when Edges has
+	// dataset-wide lineage (Column "").
+	Columns []string
 }
 
 // LineageColumns calls fn with the live column lineage of every output
@@ -708,6 +711,10 @@ func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(
 	var nss, names []string
 	if keys != nil {
 		nss, names = splitKeys(keys)
+	}
+	wide, err := s.datasetWideColumns(ctx, nss, names)
+	if err != nil {
+		return fmt.Errorf("read column lineage graph: %w", err)
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT DISTINCT c.namespace, c.name, c.column_name, c.input_namespace, c.input_name, c.input_column,
@@ -729,6 +736,7 @@ func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(
 				return nil
 			}
 			done[cur.Output] = true
+			cur.Columns = wide[cur.Output]
 			err := fn(*cur)
 			cur = nil
 			return err
@@ -761,6 +769,57 @@ func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(
 		}
 	}
 	return nil
+}
+
+// DatasetWideColumns returns the columns that the dataset-wide column
+// lineage (rows of Column "": a join key, a filter) into each of the
+// outputs keys applies to, for those of keys that have some: the columns
+// the dataset's live sources report, and those its live column lineage
+// names, sorted. Dataset-wide lineage is stored once per input, not once
+// per column, and reads expand it with these columns.
+func (s *Store) DatasetWideColumns(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]string, error) {
+	nss, names := splitKeys(keys)
+	out, err := s.datasetWideColumns(ctx, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("read columns of dataset-wide lineage: %w", err)
+	}
+	return out, nil
+}
+
+// datasetWideColumns is DatasetWideColumns of the outputs nss, names, or
+// of every output when nss is nil.
+func (s *Store) datasetWideColumns(ctx context.Context, nss, names []string) (map[catalog.Key][]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH w AS (
+			SELECT DISTINCT c.namespace, c.name FROM column_lineage c
+			WHERE c.column_name = ''
+			  AND ($1::text[] IS NULL OR (c.namespace, c.name) IN (SELECT * FROM unnest($1::text[], $2::text[])))
+			  AND NOT `+columnLineageRemoved+`)
+		SELECT w.namespace, w.name, array(
+			SELECT col.name FROM datasets d
+			JOIN columns col ON col.dataset_id = d.id
+			JOIN dataset_facts f ON f.dataset_id = d.id AND f.source = col.source AND f.removed_at IS NULL
+			WHERE d.namespace = w.namespace AND d.name = w.name
+			UNION
+			SELECT c.column_name FROM column_lineage c
+			WHERE c.namespace = w.namespace AND c.name = w.name AND c.column_name <> '' AND NOT `+columnLineageRemoved+`
+			ORDER BY 1)
+		FROM w`, nss, names)
+	if err != nil {
+		return nil, err
+	}
+	out := map[catalog.Key][]string{}
+	var (
+		k    catalog.Key
+		cols []string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &cols}, func() error {
+		out[k] = cols
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // columnLineageRemoved holds for a row of column_lineage c whose source

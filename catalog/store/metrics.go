@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,16 +75,44 @@ func scanMetrics(key catalog.Key) pgx.RowToFunc[catalog.Sourced[catalog.DatasetM
 
 // LatestMetrics returns the newest metrics observation of a dataset from
 // any source; of one event's observations, what a run wrote comes before
-// what it read. A dataset without observations is catalog.ErrNotFound.
+// what it read. The other observations of its run (a run reports in
+// several events, reading and writing) fill in what it does not say, the
+// newer first: a COMPLETE event's output statistics keep the column
+// profile its START event measured. A dataset without observations is
+// catalog.ErrNotFound.
 func (s *Store) LatestMetrics(ctx context.Context, key catalog.Key) (catalog.Sourced[catalog.DatasetMetrics], error) {
-	ms, err := s.MetricsHistory(ctx, key, 1)
+	rows, err := s.pool.Query(ctx, `
+		WITH l AS (
+			SELECT * FROM dataset_metrics WHERE namespace = $1 AND name = $2
+			ORDER BY `+metricsOrder+` LIMIT 1)
+		SELECT `+prefixed("m.", metricsColumns)+` FROM l JOIN dataset_metrics m
+		  ON m.namespace = l.namespace AND m.name = l.name AND m.source = l.source AND m.run_id = l.run_id
+		 AND (l.run_id <> '' OR (m.observed_at, m.direction, m.job_namespace, m.job_name) = (l.observed_at, l.direction, l.job_namespace, l.job_name))
+		ORDER BY `+prefixed("m.", metricsOrder), key.Namespace, key.Name)
 	if err != nil {
-		return catalog.Sourced[catalog.DatasetMetrics]{}, err
+		return catalog.Sourced[catalog.DatasetMetrics]{}, fmt.Errorf("metrics of dataset %s: %w", key, err)
+	}
+	ms, err := pgx.CollectRows(rows, scanMetrics(key))
+	if err != nil {
+		return catalog.Sourced[catalog.DatasetMetrics]{}, fmt.Errorf("metrics of dataset %s: %w", key, err)
 	}
 	if len(ms) == 0 {
 		return catalog.Sourced[catalog.DatasetMetrics]{}, fmt.Errorf("metrics of dataset %s: %w", key, catalog.ErrNotFound)
 	}
-	return ms[0], nil
+	latest := ms[0]
+	for _, m := range ms[1:] {
+		latest.Value = latest.Value.Merge(m.Value)
+	}
+	return latest, nil
+}
+
+// metricsOrder orders a dataset's observations newest first, and of one
+// time what was written before what was read.
+const metricsOrder = `observed_at DESC, direction DESC, source, run_id, job_namespace, job_name`
+
+// prefixed qualifies each of a comma-separated list of columns.
+func prefixed(prefix, columns string) string {
+	return prefix + strings.ReplaceAll(columns, ", ", ", "+prefix)
 }
 
 // MetricsHistory returns a dataset's metrics observations, newest first.
@@ -94,7 +123,7 @@ func (s *Store) MetricsHistory(ctx context.Context, key catalog.Key, limit int) 
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+metricsColumns+` FROM dataset_metrics
 		WHERE namespace = $1 AND name = $2
-		ORDER BY observed_at DESC, direction DESC, source, run_id, job_namespace, job_name LIMIT $3`, key.Namespace, key.Name, limit)
+		ORDER BY `+metricsOrder+` LIMIT $3`, key.Namespace, key.Name, limit)
 	if err != nil {
 		return nil, fmt.Errorf("metrics of dataset %s: %w", key, err)
 	}
@@ -105,16 +134,20 @@ func (s *Store) MetricsHistory(ctx context.Context, key catalog.Key, limit int) 
 	return ms, nil
 }
 
-// RowCounts returns the row counts of a dataset's last limit observations
-// that counted rows, newest first: the trend of its size.
+// RowCounts returns the last limit row counts of a dataset, newest first:
+// the trend of its size. A run counts once, by its newest observation
+// that counted rows (what it wrote before what it read), however many of
+// its events counted them; an observation no run made counts on its own.
 func (s *Store) RowCounts(ctx context.Context, key catalog.Key, limit int) ([]catalog.RowCount, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT observed_at, row_count, direction, job_namespace, job_name, run_id FROM dataset_metrics
-		WHERE namespace = $1 AND name = $2 AND row_count IS NOT NULL
-		ORDER BY observed_at DESC, direction DESC, source, run_id, job_namespace, job_name LIMIT $3`, key.Namespace, key.Name, limit)
+		SELECT observed_at, row_count, direction, job_namespace, job_name, run_id FROM (
+			SELECT *, row_number() OVER (PARTITION BY source, run_id ORDER BY `+metricsOrder+`) AS nth
+			FROM dataset_metrics WHERE namespace = $1 AND name = $2 AND row_count IS NOT NULL) m
+		WHERE run_id = '' OR nth = 1
+		ORDER BY `+metricsOrder+` LIMIT $3`, key.Namespace, key.Name, limit)
 	if err != nil {
 		return nil, fmt.Errorf("row counts of dataset %s: %w", key, err)
 	}
@@ -130,12 +163,18 @@ func (s *Store) RowCounts(ctx context.Context, key catalog.Key, limit int) ([]ca
 }
 
 // PruneMetrics deletes the metrics observations made before t, except the
-// newest of each dataset, so that a dataset's page keeps its last known
-// size however long ago it was measured. It returns how many it deleted.
+// newest of each dataset and the others of its run, so that a dataset's
+// page keeps what LatestMetrics reads however long ago it was measured.
+// It returns how many it deleted.
 func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `
-		DELETE FROM dataset_metrics m WHERE m.observed_at < $1
-		AND EXISTS (SELECT 1 FROM dataset_metrics n WHERE n.namespace = m.namespace AND n.name = m.name AND n.observed_at > m.observed_at)`, before)
+		WITH newest AS (
+			SELECT DISTINCT ON (namespace, name) namespace, name, observed_at, source, run_id FROM dataset_metrics
+			WHERE (namespace, name) IN (SELECT namespace, name FROM dataset_metrics WHERE observed_at < $1)
+			ORDER BY namespace, name, `+metricsOrder+`)
+		DELETE FROM dataset_metrics m USING newest n
+		WHERE m.namespace = n.namespace AND m.name = n.name AND m.observed_at < $1 AND m.observed_at < n.observed_at
+		  AND NOT (m.run_id <> '' AND m.source = n.source AND m.run_id = n.run_id)`, before)
 	if err != nil {
 		return 0, fmt.Errorf("prune dataset metrics: %w", err)
 	}

@@ -46,7 +46,10 @@ func TestMetricsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ms[4] // what the run wrote before what it read
+	// What the run wrote comes before what it read, which fills in what
+	// the written observation does not say: the files and the profile.
+	want := ms[4]
+	want.FileCount, want.Columns = ms[5].FileCount, ms[5].Columns
 	if diff := cmp.Diff(want, latest.Value); diff != "" || latest.Source != catalog.SourceOpenLineage {
 		t.Errorf("latest metrics from %s (-want +got):\n%s", latest.Source, diff)
 	}
@@ -66,7 +69,8 @@ func TestMetricsHistory(t *testing.T) {
 	for _, c := range counts {
 		rows = append(rows, c.Rows)
 	}
-	if diff := cmp.Diff([]int64{500, 400, 400, 300}, rows); diff != "" {
+	// One count per run: run-e's, what it wrote.
+	if diff := cmp.Diff([]int64{500, 400, 300, 200}, rows); diff != "" {
 		t.Errorf("row counts, newest first (-want +got):\n%s", diff)
 	}
 	if counts[0].Job != job || counts[0].RunID != "run-e" || !counts[0].ObservedAt.Equal(t0.Add(4*time.Hour)) {
@@ -92,5 +96,90 @@ func TestMetricsHistory(t *testing.T) {
 	}
 	if diff := cmp.Diff(ms[4:6], got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("after pruning (-want +got):\n%s", diff)
+	}
+}
+
+// TestMetricsOfOneRun checks that the observations of one run (several
+// events, reading and writing) read as one: a later observation without
+// a column profile keeps the profile of an earlier one of the same run,
+// but never that of another run; the row count trend lists each run once;
+// and pruning keeps every observation of the newest run.
+func TestMetricsOfOneRun(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	orders := key("shop.public.orders")
+	job := catalog.JobKey{Namespace: "spark", Name: "orders_daily"}
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	profile := map[string]catalog.ColumnMetrics{"id": {NullCount: ptr[int64](0), DistinctCount: ptr[int64](90)},
+		"customer": {NullCount: ptr[int64](3)}}
+	obs := func(run string, min int, dir string, rows int64, cols map[string]catalog.ColumnMetrics) catalog.DatasetMetrics {
+		return catalog.DatasetMetrics{Dataset: orders, ObservedAt: t0.Add(time.Duration(min) * time.Minute), Direction: dir, RunID: run, Job: job,
+			RowCount: ptr(rows), Columns: cols}
+	}
+	ms := []catalog.DatasetMetrics{
+		// Run a: profiled at START, then RUNNING and COMPLETE events each
+		// with the output statistics.
+		obs("run-a", 0, catalog.MetricsRead, 90, profile),
+		obs("run-a", 5, catalog.MetricsWritten, 100, nil),
+		obs("run-a", 9, catalog.MetricsWritten, 100, nil),
+		// Run b: likewise.
+		obs("run-b", 60, catalog.MetricsRead, 100, map[string]catalog.ColumnMetrics{"id": {DistinctCount: ptr[int64](100)}}),
+		obs("run-b", 65, catalog.MetricsWritten, 120, nil),
+		obs("run-b", 69, catalog.MetricsWritten, 120, map[string]catalog.ColumnMetrics{"id": {NullCount: ptr[int64](1)}}),
+	}
+	if err := st.ApplyPush(ctx, catalog.Push{Source: catalog.SourceOpenLineage, Metrics: ms[:3]}); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := st.LatestMetrics(ctx, orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ms[2]
+	want.Columns = profile
+	if diff := cmp.Diff(want, latest.Value); diff != "" {
+		t.Errorf("latest of run a (-want +got):\n%s", diff)
+	}
+
+	if err := st.ApplyPush(ctx, catalog.Push{Source: catalog.SourceOpenLineage, Metrics: ms[3:]}); err != nil {
+		t.Fatal(err)
+	}
+	latest, err = st.LatestMetrics(ctx, orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run b's profile, measure by measure, and nothing of run a's.
+	want = ms[5]
+	want.Columns = map[string]catalog.ColumnMetrics{"id": {NullCount: ptr[int64](1), DistinctCount: ptr[int64](100)}}
+	if diff := cmp.Diff(want, latest.Value); diff != "" {
+		t.Errorf("latest of run b (-want +got):\n%s", diff)
+	}
+
+	counts, err := st.RowCounts(ctx, orders, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type point struct {
+		Run  string
+		At   time.Time
+		Rows int64
+	}
+	var got []point
+	for _, c := range counts {
+		got = append(got, point{c.RunID, c.ObservedAt, c.Rows})
+	}
+	if diff := cmp.Diff([]point{{"run-b", ms[5].ObservedAt, 120}, {"run-a", ms[2].ObservedAt, 100}}, got); diff != "" {
+		t.Errorf("row counts (-want +got):\n%s", diff)
+	}
+
+	n, err := st.PruneMetrics(ctx, t0.Add(24*time.Hour))
+	if err != nil || n != 3 {
+		t.Errorf("PruneMetrics = %d, %v; want run a's 3 deleted", n, err)
+	}
+	after, err := st.LatestMetrics(ctx, orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(latest.Value, after.Value); diff != "" {
+		t.Errorf("latest after pruning (-before +after):\n%s", diff)
 	}
 }

@@ -29,7 +29,7 @@ func BenchmarkIngest(b *testing.B) {
 
 	event := func(c, i int, typ string) []byte {
 		return fmt.Appendf(nil, `{"eventType": %q, "eventTime": "2024-05-01T10:%02d:%02dZ", "producer": "bench",
-			"run": {"runId": "run-%d-%d"}, "job": {"namespace": "bench", "name": "job-%d-%d"},
+			"run": {"runId": "00000000-0000-4000-8000-%06d%06d"}, "job": {"namespace": "bench", "name": "job-%d-%d"},
 			"inputs": [{"namespace": "pg", "name": "t%d"}],
 			"outputs": [{"namespace": "pg", "name": "t%d", "facets": {"schema": {"fields": [{"name": "id", "type": "int"}, {"name": "v", "type": "text"}]}}}]}`,
 			typ, i/60%60, i%60, c, i/2, c, i/20, c*perClient+i, c*perClient+i+1)

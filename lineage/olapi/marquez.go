@@ -647,6 +647,7 @@ func (rd *Reader) columnGraph(ctx context.Context, start []fieldID, depth int, d
 	seenUp, seenDown := set(start), set(start)
 	rows := map[catalog.ColumnLineage]bool{}
 	edges := map[marquezEdge]bool{}
+	wide := map[catalog.Key][]string{} // the columns of dataset-wide lineage, by output
 	for hop := 0; hop < depth && len(up)+len(downs) > 0; hop++ {
 		var keys []catalog.Key
 		for id := range up {
@@ -659,9 +660,13 @@ func (rd *Reader) columnGraph(ctx context.Context, start []fieldID, depth int, d
 		if err != nil {
 			return nil, err
 		}
+		expanded, err := rd.expandDatasetWide(ctx, read, wide)
+		if err != nil {
+			return nil, err
+		}
 		nextUp, nextDown := map[fieldID]bool{}, map[fieldID]bool{}
-		for _, row := range read {
-			c := row.Value
+		for _, x := range expanded {
+			c := x.row
 			if c.Column == "" || c.InputColumn == "" {
 				continue
 			}
@@ -687,7 +692,9 @@ func (rd *Reader) columnGraph(ctx context.Context, start []fieldID, depth int, d
 				to.InEdges = append(to.InEdges, e)
 			}
 			d := to.Data.(*marquezColumnField)
-			d.TransformationType, d.TransformationDescription = c.Subtype, c.Description
+			if !x.wide { // the field's own transformation, not a dataset's filter or join
+				d.TransformationType, d.TransformationDescription = c.Subtype, c.Description
+			}
 			d.InputFields = append(d.InputFields, marquezInputField{Namespace: c.Input.Namespace, Dataset: c.Input.Name, Field: c.InputColumn,
 				TransformationDescription: c.Description, TransformationType: strings.Trim(c.Type+"/"+c.Subtype, "/")})
 		}
@@ -715,6 +722,51 @@ func (rd *Reader) columnGraph(ctx context.Context, start []fieldID, depth int, d
 		graph = append(graph, *n)
 	}
 	return graph, nil
+}
+
+// lineageRow is a column lineage row, wide when it comes from a
+// dataset-wide row.
+type lineageRow struct {
+	row  catalog.ColumnLineage
+	wide bool
+}
+
+// expandDatasetWide returns read with each dataset-wide row (Column "":
+// a join key, a filter) replaced by one row into each column it applies
+// to (store.DatasetWideColumns), so that every field lists those inputs.
+// Marquez itself drops the facet's dataset-level lineage. cols caches the
+// columns by output across calls.
+func (rd *Reader) expandDatasetWide(ctx context.Context, read []catalog.Sourced[catalog.ColumnLineage], cols map[catalog.Key][]string) ([]lineageRow, error) {
+	var need []catalog.Key
+	for _, r := range read {
+		if k := r.Value.Output; r.Value.Column == "" && !slices.Contains(need, k) {
+			if _, ok := cols[k]; !ok {
+				need = append(need, k)
+			}
+		}
+	}
+	if len(need) > 0 {
+		found, err := rd.store.DatasetWideColumns(ctx, need)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range need {
+			cols[k] = found[k]
+		}
+	}
+	out := make([]lineageRow, 0, len(read))
+	for _, r := range read {
+		c := r.Value
+		if c.Column != "" {
+			out = append(out, lineageRow{row: c})
+			continue
+		}
+		for _, col := range cols[c.Output] {
+			c.Column = col
+			out = append(out, lineageRow{row: c, wide: true})
+		}
+	}
+	return out, nil
 }
 
 // marquezHandle adapts a read handler like handle, but answers errors in

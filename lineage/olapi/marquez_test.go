@@ -385,3 +385,118 @@ func TestMarquezNodeData(t *testing.T) {
 		t.Errorf("unknown dataset: %d %s, want 404", rec.Code, rec.Body)
 	}
 }
+
+// TestDatasetWideColumnLineage posts a Spark event whose column lineage
+// facet (the spec's test payload) has dataset-level inputs, a sort and a
+// filter: every column of the output, also one with no input of its own,
+// lists them as INDIRECT inputs, in the Marquez API and in the graph.
+func TestDatasetWideColumnLineage(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx := context.Background()
+	facet, err := os.ReadFile(filepath.Join("testdata", "ColumnLineageDatasetFacet_2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct{ ColumnLineage json.RawMessage }
+	if err := json.Unmarshal(facet, &f); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		ns     = "s3://test-bucket"
+		people = "/iceberg_warehouse/some-database/people"
+		out    = "/iceberg_warehouse/some-database/people_next"
+	)
+	event := `{"eventType": "COMPLETE", "eventTime": "2024-11-20T10:00:00Z", "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.23.0/integration/spark",
+		"run": {"runId": "0193476b-7d1e-7c3a-9a55-2f0c1b3e8d41"}, "job": {"namespace": "spark", "name": "people_next_year"},
+		"inputs": [{"namespace": "` + ns + `", "name": "` + people + `"}],
+		"outputs": [{"namespace": "` + ns + `", "name": "` + out + `", "facets": {
+			"schema": {"fields": [{"name": "id"}, {"name": "firstName"}, {"name": "lastName"}, {"name": "ageNextYear"}, {"name": "loadedAt"}]},
+			"columnLineage": ` + string(f.ColumnLineage) + `}}]}`
+	if code, msg := e.post(t, "/api/v1/lineage", []byte(event)); code != http.StatusCreated {
+		t.Fatalf("%d %s", code, msg)
+	}
+	e.drain(t)
+	fl := lineage.NewFollower(e.st, lineage.NewGraph(), nil)
+	if err := fl.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rd := olapi.NewReader(fl.Graph(), e.st)
+	field := func(ds, f string) string { return "datasetField:" + ns + ":" + ds + ":" + f }
+	wide := []string{field(people, "last_name") + " INDIRECT/SORT", field(people, "first_name") + " INDIRECT/SORT", field(people, "age") + " INDIRECT/FILTER"}
+
+	// inputs lists each field of the answer with its input fields.
+	inputs := func(query string) map[string][]string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		rd.GetColumnLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/column-lineage?"+query, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", query, rec.Code, rec.Body)
+		}
+		var g struct {
+			Graph []struct {
+				ID   string `json:"id"`
+				Data struct {
+					InputFields []struct {
+						Namespace, Dataset, Field, TransformationType string
+					} `json:"inputFields"`
+				} `json:"data"`
+			} `json:"graph"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &g); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]string{}
+		for _, n := range g.Graph {
+			got[n.ID] = []string{}
+			for _, in := range n.Data.InputFields {
+				got[n.ID] = append(got[n.ID], "datasetField:"+in.Namespace+":"+in.Dataset+":"+in.Field+" "+in.TransformationType)
+			}
+			slices.Sort(got[n.ID])
+		}
+		return got
+	}
+	sorted := func(s ...string) []string { return slices.Sorted(slices.Values(s)) }
+	got := inputs("nodeId=" + url.QueryEscape(field(out, "firstName")) + "&depth=1")
+	if diff := cmp.Diff(sorted(append([]string{field(people, "first_name") + " DIRECT/IDENTITY"}, wide...)...), got[field(out, "firstName")]); diff != "" {
+		t.Errorf("inputs of firstName (-want +got):\n%s", diff)
+	}
+	got = inputs("nodeId=" + url.QueryEscape(field(out, "loadedAt")) + "&depth=1")
+	if diff := cmp.Diff(sorted(wide...), got[field(out, "loadedAt")]); diff != "" {
+		t.Errorf("inputs of loadedAt, a column without lineage of its own (-want +got):\n%s", diff)
+	}
+	got = inputs("nodeId=" + url.QueryEscape(field(people, "age")) + "&depth=1&withDownstream=true")
+	var downstream []string
+	for id := range got {
+		downstream = append(downstream, id)
+	}
+	if diff := cmp.Diff(sorted(field(people, "age"), field(out, "id"), field(out, "firstName"), field(out, "lastName"), field(out, "ageNextYear"), field(out, "loadedAt")),
+		sorted(downstream...)); diff != "" {
+		t.Errorf("downstream of people.age (-want +got):\n%s", diff)
+	}
+
+	// The graph, as GraphQL's columnLineage and columnImpact read it.
+	sub, err := fl.ColumnLineage(ctx, lineage.ColumnQuery{Start: lineage.ColumnID{Dataset: catalog.Key{Namespace: ns, Name: out}, Column: "lastName"}, Direction: lineage.Upstream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var edges []string
+	for _, e := range sub.Edges {
+		edges = append(edges, e.From.String()+" "+e.Type+"/"+e.Subtype)
+	}
+	if diff := cmp.Diff(sorted(append([]string{field(people, "last_name") + " DIRECT/IDENTITY"}, wide...)...), sorted(edges...)); diff != "" {
+		t.Errorf("upstream of lastName in the graph (-want +got):\n%s", diff)
+	}
+	levels, err := fl.ColumnImpact(ctx, lineage.ColumnID{Dataset: catalog.Key{Namespace: ns, Name: people}, Column: "age"}, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var impacted []string
+	for _, l := range levels {
+		for _, c := range l.Columns {
+			impacted = append(impacted, c.ID.Column)
+		}
+	}
+	if diff := cmp.Diff([]string{"ageNextYear", "firstName", "id", "lastName", "loadedAt"}, impacted); diff != "" {
+		t.Errorf("impact of people.age (-want +got):\n%s", diff)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -266,7 +268,7 @@ func TestIdempotentAndMerging(t *testing.T) {
 	ctx := context.Background()
 	ev := func(typ, run, extra string) []byte {
 		return []byte(`{"eventType": "` + typ + `", "eventTime": "2024-05-01T10:00:0` + map[string]string{"START": "0", "COMPLETE": "9"}[typ] + `Z",
-			"run": {"runId": "` + run + `"}, "job": {"namespace": "ns", "name": "load"}, "producer": "test",
+			"run": {"runId": "` + runUUID(run) + `"}, "job": {"namespace": "ns", "name": "load"}, "producer": "test",
 			"inputs": [{"namespace": "pg", "name": "src"}], "outputs": [{"namespace": "pg", "name": "dst"` + extra + `}]}`)
 	}
 	schema := `, "facets": {"schema": {"fields": [{"name": "id", "type": "int"}]}, "documentation": {"description": "the target"}}`
@@ -291,7 +293,7 @@ func TestIdempotentAndMerging(t *testing.T) {
 	if diff := cmp.Diff([]string{"ns/load -> pg/dst", "pg/src -> ns/load"}, edges(t, e.st)); diff != "" {
 		t.Errorf("edges (-want +got):\n%s", diff)
 	}
-	r, err := e.st.Run(ctx, "r1")
+	r, err := e.st.Run(ctx, runUUID("r1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,6 +312,16 @@ func TestIdempotentAndMerging(t *testing.T) {
 	}
 }
 
+// uuidR is a run id.
+const uuidR = "0190f4a3-b5c6-7d8e-9f0a-1b2c3d4e5f60"
+
+// runUUID is the run id a test calls label: OpenLineage run ids are UUIDs.
+func runUUID(label string) string {
+	h := fnv.New64a()
+	h.Write([]byte(label))
+	return fmt.Sprintf("00000000-0000-4000-8000-%012x", h.Sum64()&(1<<48-1))
+}
+
 func gz(b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
@@ -320,7 +332,7 @@ func gz(b []byte) []byte {
 
 func TestRejects(t *testing.T) {
 	e := newEnv(t, olapi.Config{Token: "s3cret", MaxBody: 4096})
-	good := []byte(`{"eventType": "START", "eventTime": "2024-05-01T10:00:00Z", "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`)
+	good := []byte(`{"eventType": "START", "eventTime": "2024-05-01T10:00:00Z", "run": {"runId": "` + uuidR + `"}, "job": {"namespace": "n", "name": "j"}}`)
 	auth := []string{"Authorization", "Bearer s3cret"}
 	tests := []struct {
 		name   string
@@ -340,6 +352,8 @@ func TestRejects(t *testing.T) {
 		{"malformed", "/api/v1/lineage", []byte(`{"eventType":`), auth, 400, "malformed JSON"},
 		{"wrong type", "/api/v1/lineage", []byte(`{"eventTime": "2024-05-01T10:00:00Z", "run": {"runId": 5}, "job": {"namespace": "n", "name": "j"}}`), auth, 400, "run.runId"},
 		{"unknown event type", "/api/v1/lineage", bytes.Replace(good, []byte("START"), []byte("BEGIN"), 1), auth, 400, "eventType"},
+		{"run id not a UUID", "/api/v1/lineage", bytes.Replace(good, []byte(uuidR), []byte("run-1"), 1), auth, 400, "run.runId: must be a UUID"},
+		{"batch with a run id not a UUID", "/api/v1/lineage/batch", []byte("[" + string(good) + "," + string(bytes.Replace(good, []byte(uuidR), []byte("42"), 1)) + "]"), auth, 400, "[1].run.runId: must be a UUID"},
 		{"too large", "/api/v1/lineage", bytes.Repeat([]byte(" "), 5000), auth, 413, "over 4096"},
 		{"gzip bomb", "/api/v1/lineage", gz(bytes.Repeat([]byte(" "), 100000)), append([]string{"Content-Encoding", "gzip"}, auth...), 413, "over 4096"},
 		{"bad gzip", "/api/v1/lineage", good, append([]string{"Content-Encoding", "gzip"}, auth...), 400, "gzip"},
@@ -378,7 +392,7 @@ func TestReceiveMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := []byte(`{"eventType": "COMPLETE", "eventTime": "2024-05-01T10:00:00Z", "producer": "test", "run": {"runId": "r-bad"},
+	bad := []byte(`{"eventType": "COMPLETE", "eventTime": "2024-05-01T10:00:00Z", "producer": "test", "run": {"runId": "` + runUUID("r-bad") + `"},
 		"job": {"namespace": "ns", "name": "profile"},
 		"inputs": [{"namespace": "pg", "name": "src", "inputFacets": {"dataQualityMetrics": {"rowCount": 5, "columnMetrics": {"id": {"nullCount": "none"}}}}}],
 		"outputs": [{"namespace": "pg", "name": "dst", "outputFacets": {"outputStatistics": {"rowCount": 5}}}]}`)
@@ -425,16 +439,17 @@ func TestReceiveMetrics(t *testing.T) {
 	if dst, err := e.st.LatestMetrics(ctx, catalog.Key{Namespace: "pg", Name: "dst"}); err != nil || *dst.Value.RowCount != 5 {
 		t.Errorf("output statistics of the same event = %+v, %v", dst, err)
 	}
-	if r, err := e.st.Run(ctx, "r-bad"); err != nil || r.State != catalog.RunComplete {
+	if r, err := e.st.Run(ctx, runUUID("r-bad")); err != nil || r.State != catalog.RunComplete {
 		t.Errorf("run of the event = %+v, %v", r, err)
 	}
 }
 
 // runEvent is a COMPLETE run event of job ns/<job> reading inputs and
-// writing outputs, given as JSON arrays of datasets.
-func runEvent(runID, job, inputs, outputs string) []byte {
+// writing outputs, given as JSON arrays of datasets, with the run id
+// runUUID(run).
+func runEvent(run, job, inputs, outputs string) []byte {
 	return []byte(`{"eventType": "COMPLETE", "eventTime": "2024-05-01T10:00:00Z", "producer": "test",
-		"run": {"runId": "` + runID + `"}, "job": {"namespace": "ns", "name": "` + job + `"},
+		"run": {"runId": "` + runUUID(run) + `"}, "job": {"namespace": "ns", "name": "` + job + `"},
 		"inputs": ` + inputs + `, "outputs": ` + outputs + `}`)
 }
 
@@ -522,7 +537,7 @@ func TestFailedEventDoesNotBlock(t *testing.T) {
 	if n, err := e.st.FailedEvents(ctx); err != nil || n != 1 {
 		t.Errorf("FailedEvents = %d, %v; want 1", n, err)
 	}
-	if _, err := e.st.Run(ctx, "r-bad"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := e.st.Run(ctx, runUUID("r-bad")); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("run of the failed event: %v, want none recorded", err)
 	}
 }
@@ -542,7 +557,7 @@ func TestRunIDBelongsToOneJob(t *testing.T) {
 			}
 			e.post(t, "/api/v1/lineage", runEvent("r1", "intruder", `[]`, `[{"namespace": "pg", "name": "b"}]`))
 			e.drain(t)
-			r, err := e.st.Run(ctx, "r1")
+			r, err := e.st.Run(ctx, runUUID("r1"))
 			if err != nil || r.Job.Name != "owner" {
 				t.Fatalf("run r1 = %+v, %v; want the run of ns/owner", r, err)
 			}
@@ -553,7 +568,7 @@ func TestRunIDBelongsToOneJob(t *testing.T) {
 			if rows[0].Error != "" || rows[1].Failed {
 				t.Errorf("events = %+v", rows)
 			}
-			if msg := rows[1].Error; !strings.Contains(msg, "run r1 belongs to job ns/owner") || !strings.Contains(msg, "job ns/intruder") {
+			if msg := rows[1].Error; !strings.Contains(msg, "run "+runUUID("r1")+" belongs to job ns/owner") || !strings.Contains(msg, "job ns/intruder") {
 				t.Errorf("error of the second event = %q, want both jobs named", msg)
 			}
 			if diff := cmp.Diff([]string{"ns/intruder -> pg/b", "ns/owner -> pg/a"}, edges(t, e.st)); diff != "" {

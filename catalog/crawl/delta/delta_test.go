@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 
 	"almanac/catalog"
 )
@@ -317,3 +322,130 @@ func TestHistoryAcrossCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsParsedOnly reads tables whose checkpoints carry file
+// statistics only as a struct (add.stats_parsed), as Spark writes them
+// with delta.checkpoint.writeStatsAsJson=false: the row counts must be
+// those the same tables give with JSON statistics.
+func TestStatsParsedOnly(t *testing.T) {
+	for name, rows := range map[string]int64{
+		"table_with_deletion_logs": 98, // checkpoint at 20, deletion vectors
+		"checkpoint-v2-table":      44, // v2 checkpoint with parquet sidecars, then a commit
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if n := copyWithoutJSONStats(t, filepath.Join("testdata", name), dir); n == 0 {
+				t.Fatal("no checkpoint file rewritten")
+			}
+			f, problems := readTable(dir, "file")
+			if f == nil || len(problems) > 0 {
+				t.Fatalf("read: %v", problems)
+			}
+			if f.RowEstimate == nil || *f.RowEstimate != rows {
+				t.Errorf("rows = %v, want %d (files without statistics: %s)", f.RowEstimate, rows, f.Properties[PropFilesWithoutStats])
+			}
+		})
+	}
+}
+
+// copyWithoutJSONStats copies the _delta_log of the table src to dst,
+// rewriting each parquet checkpoint (and sidecar) with add.stats null and
+// everything else, add.stats_parsed included, as it was. It returns how
+// many files it rewrote.
+func copyWithoutJSONStats(t *testing.T, src, dst string) int {
+	t.Helper()
+	rewritten := 0
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		out := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(out, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(path, ".parquet") {
+			if b, err = nullJSONStats(b); err != nil {
+				return fmt.Errorf("%s: %w", rel, err)
+			}
+			rewritten++
+		}
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rewritten
+}
+
+// nullJSONStats rewrites a checkpoint with the column add.stats null in
+// every row, keeping the file's schema.
+func nullJSONStats(b []byte) ([]byte, error) {
+	pf, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
+	}
+	schema := pf.Schema()
+	col, ok := schema.Lookup("add", "stats")
+	if !ok {
+		return nil, errors.New("no column add.stats")
+	}
+	if _, ok := schema.Lookup("add", "stats_parsed", "numRecords"); !ok {
+		return nil, errors.New("no column add.stats_parsed.numRecords")
+	}
+	var out bytes.Buffer
+	// The file's leaves name the encodings it was written with, which
+	// the writer may not support: write them with the defaults.
+	w := parquet.NewWriter(&out, parquet.NewSchema(schema.Name(), defaultEncoding{schema}))
+	r := parquet.NewReader(pf)
+	rows := make([]parquet.Row, 64)
+	for {
+		n, err := r.ReadRows(rows)
+		for _, row := range rows[:n] {
+			for i, v := range row {
+				// add present (level 1), stats present (level 2): make it
+				// a null of a present add.
+				if v.Column() == col.ColumnIndex && v.DefinitionLevel() == col.MaxDefinitionLevel {
+					row[i] = parquet.Value{}.Level(v.RepetitionLevel(), col.MaxDefinitionLevel-1, col.ColumnIndex)
+				}
+			}
+		}
+		if _, werr := w.WriteRows(rows[:n]); werr != nil {
+			return nil, werr
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// defaultEncoding is a schema node, and its fields, with no encoding set.
+type defaultEncoding struct{ parquet.Node }
+
+func (n defaultEncoding) Encoding() encoding.Encoding { return nil }
+
+func (n defaultEncoding) Fields() []parquet.Field {
+	fs := n.Node.Fields()
+	out := make([]parquet.Field, len(fs))
+	for i, f := range fs {
+		out[i] = defaultEncodingField{f}
+	}
+	return out
+}
+
+type defaultEncodingField struct{ parquet.Field }
+
+func (f defaultEncodingField) Encoding() encoding.Encoding { return nil }
+
+func (f defaultEncodingField) Fields() []parquet.Field { return defaultEncoding{f.Field}.Fields() }

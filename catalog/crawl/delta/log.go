@@ -44,10 +44,39 @@ type deletionVector struct {
 }
 
 type addFile struct {
-	Path           string          `json:"path" parquet:"path,optional"`
-	Size           int64           `json:"size" parquet:"size,optional"`
+	Path string `json:"path" parquet:"path,optional"`
+	Size int64  `json:"size" parquet:"size,optional"`
+	// A file's statistics come as JSON (stats) and, in a checkpoint of a
+	// table with delta.checkpoint.writeStatsAsStruct, as a struct
+	// (stats_parsed); writeStatsAsJson=false leaves only the struct.
 	Stats          string          `json:"stats" parquet:"stats,optional"`
+	StatsParsed    *statsParsed    `json:"-" parquet:"stats_parsed,optional"`
 	DeletionVector *deletionVector `json:"deletionVector" parquet:"deletionVector,optional"`
+}
+
+// statsParsed is the part of add.stats_parsed the crawler reads; its
+// minValues, maxValues and nullCount are typed by the table's schema.
+type statsParsed struct {
+	NumRecords *int64 `parquet:"numRecords,optional"`
+}
+
+// numRecords returns the rows a file's statistics count (before its
+// deletion vector), from the JSON form or else the struct form; -1 when
+// neither says.
+func (a *addFile) numRecords() int64 {
+	var st struct {
+		NumRecords *int64 `json:"numRecords"`
+	}
+	if a.Stats == "" || json.Unmarshal([]byte(a.Stats), &st) != nil || st.NumRecords == nil {
+		if a.StatsParsed == nil {
+			return -1
+		}
+		st.NumRecords = a.StatsParsed.NumRecords
+	}
+	if st.NumRecords == nil || *st.NumRecords < 0 {
+		return -1
+	}
+	return *st.NumRecords
 }
 
 type removeFile struct {
@@ -106,15 +135,9 @@ func newSnapshot() *snapshot { return &snapshot{version: -1, files: map[string]f
 func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
 	switch {
 	case a.Add != nil:
-		f := file{size: a.Add.Size, rows: -1}
-		var st struct {
-			NumRecords *int64 `json:"numRecords"`
-		}
-		if a.Add.Stats != "" && json.Unmarshal([]byte(a.Add.Stats), &st) == nil && st.NumRecords != nil {
-			f.rows = *st.NumRecords
-			if dv := a.Add.DeletionVector; dv != nil {
-				f.rows = max(0, f.rows-dv.Cardinality)
-			}
+		f := file{size: a.Add.Size, rows: a.Add.numRecords()}
+		if dv := a.Add.DeletionVector; dv != nil && f.rows >= 0 {
+			f.rows = max(0, f.rows-dv.Cardinality)
 		}
 		s.files[a.Add.Path] = f
 	case a.Remove != nil:

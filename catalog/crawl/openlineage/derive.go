@@ -171,6 +171,9 @@ func run(e Event) catalog.Run {
 	var p parentFacet
 	if ok, _ := e.RunFacets.facet("parent", "", &p); ok && p.Run.RunID != "" {
 		r.ParentID = p.Run.RunID
+		if id, ok := uuid(p.Run.RunID); ok { // spelt like the run ids it names
+			r.ParentID = id
+		}
 		r.ParentJob = catalog.JobKey{Namespace: p.Job.Namespace, Name: p.Job.Name}
 	}
 	var em errorMessageFacet
@@ -283,6 +286,11 @@ func columnLineage(out catalog.Key, f columnLineageFacet) []catalog.ColumnLineag
 		}
 	}
 	for _, in := range f.Dataset {
+		if len(in.Transformations) == 0 {
+			// An input of the whole dataset that says no more is what the
+			// spec's dataset-level transformations are: INDIRECT.
+			in.Transformations = []transformation{{Type: "INDIRECT"}}
+		}
 		add("", in, "", "")
 	}
 	slices.SortFunc(rows, func(a, b catalog.ColumnLineage) int {

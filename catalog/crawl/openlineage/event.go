@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,7 +287,11 @@ func fromWire(w wireEvent, p string) (Event, error) {
 		if w.Run.RunID == nil || *w.Run.RunID == "" {
 			return e, invalid(joinPath(p, "run.runId"), "required")
 		}
-		e.RunID, e.RunFacets = *w.Run.RunID, w.Run.Facets
+		id, ok := uuid(*w.Run.RunID)
+		if !ok {
+			return e, invalid(joinPath(p, "run.runId"), "must be a UUID, got %s", quoteShort(*w.Run.RunID))
+		}
+		e.RunID, e.RunFacets = id, w.Run.Facets
 		if err := checkRunFacets(e.RunFacets, joinPath(p, "run.facets")); err != nil {
 			return e, err
 		}
@@ -317,6 +322,38 @@ func fromWire(w wireEvent, p string) (Event, error) {
 		e.Dataset = &ds
 	}
 	return e, nil
+}
+
+// uuid reads a run id: a UUID in its standard text form (8-4-4-4-12 hex
+// digits), which the spec requires (runId has format uuid) and every
+// OpenLineage client generates. It returns the id in lower case, so that
+// one run is one id however its events spell it (RFC 9562: hex digits are
+// case-insensitive on input).
+func uuid(s string) (string, bool) {
+	if len(s) != 36 {
+		return "", false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return "", false
+		}
+	}
+	return strings.ToLower(s), true
+}
+
+// quoteShort quotes s for an error message, cut to 64 bytes.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(strings.ToValidUTF8(s[:64], "")) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func deref(s *string) string {

@@ -67,21 +67,24 @@ func TestDecodeFixtures(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	const ok = `"eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "r1"}, "job": {"namespace": "ns", "name": "j"}`
+	const ok = `"eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8058"}, "job": {"namespace": "ns", "name": "j"}`
 	tests := []struct {
 		name, body, field string
 	}{
 		{"malformed", `{"eventTime": `, ""},
 		{"not an object", `[1, 2]`, ""},
-		{"no time", `{"run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
-		{"bad time", `{"eventTime": "yesterday", "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
-		{"time is a number", `{"eventTime": 12, "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
+		{"no time", `{"run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
+		{"bad time", `{"eventTime": "yesterday", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
+		{"time is a number", `{"eventTime": 12, "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"namespace": "n", "name": "j"}}`, "eventTime"},
 		{"unknown event type", `{"eventType": "FINISHED", ` + ok + `}`, "eventType"},
 		{"event type is a number", `{"eventType": 3, ` + ok + `}`, "eventType"},
 		{"no run id", `{"eventTime": "2024-01-01T00:00:00Z", "run": {}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
 		{"run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": 7}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
-		{"no job", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r"}}`, "job"},
-		{"job without namespace", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r"}, "job": {"name": "j"}}`, "job.namespace"},
+		{"run id not a UUID", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "run-1"}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
+		{"run id a UUID without hyphens", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "0190f4a3b5c67d8e9f0a1b2c3d4e5f60"}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
+		{"run id a UUID in braces", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "{0190f4a3-b5c6-7d8e-9f0a-1b2c3d4e5f60}"}, "job": {"namespace": "n", "name": "j"}}`, "run.runId"},
+		{"no job", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}}`, "job"},
+		{"job without namespace", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"name": "j"}}`, "job.namespace"},
 		{"nothing", `{"eventTime": "2024-01-01T00:00:00Z"}`, ""},
 		{"input without name", `{` + ok + `, "inputs": [{"namespace": "n"}]}`, "inputs[0].name"},
 		{"inputs not an array", `{` + ok + `, "inputs": {"namespace": "n"}}`, "inputs"},
@@ -90,7 +93,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"column lineage input without field", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "facets": {"columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s"}]}}}}}]}`, "outputs[0].facets.columnLineage.fields.a.inputFields[0]"},
 		{"input facet owner without name", `{` + ok + `, "inputs": [{"namespace": "n", "name": "d", "inputFacets": {"ownership": {"owners": [{"type": "x"}]}}}]}`, "inputs[0].inputFacets.ownership.owners[0].name"},
 		{"output facet owner without name", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "inputFacets": {}, "outputFacets": {"ownership": {"owners": [{"type": "x"}]}}}]}`, "outputs[0].outputFacets.ownership.owners[0].name"},
-		{"parent run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r", "facets": {"parent": {"job": {"namespace": "n", "name": "p"}, "run": {"runId": 1}}}}, "job": {"namespace": "n", "name": "j"}}`, "run.facets.parent.run.runId"},
+		{"parent run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057", "facets": {"parent": {"job": {"namespace": "n", "name": "p"}, "run": {"runId": 1}}}}, "job": {"namespace": "n", "name": "j"}}`, "run.facets.parent.run.runId"},
 		{"spec 3", `{` + ok + `, "schemaURL": "https://openlineage.io/spec/3-0-0/OpenLineage.json#/$defs/RunEvent"}`, "schemaURL"},
 	}
 	for _, tt := range tests {
@@ -174,7 +177,7 @@ func TestDeriveColumnLineageAndRuns(t *testing.T) {
 // TestDecodeErrorMessages checks that a rejected event is explained in
 // OpenLineage terms, by the JSON path of the fault, never by Go types.
 func TestDecodeErrorMessages(t *testing.T) {
-	const ok = `"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r1"}, "job": {"namespace": "ns", "name": "j"}`
+	const ok = `"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8058"}, "job": {"namespace": "ns", "name": "j"}`
 	tests := []struct {
 		name, body, want string
 	}{
@@ -182,6 +185,8 @@ func TestDecodeErrorMessages(t *testing.T) {
 		{"string for an event", `"x"`, "openlineage event: an event must be a JSON object, got a string"},
 		{"number for a run id", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": 7}, "job": {"namespace": "n", "name": "j"}}`,
 			"openlineage event: run.runId: must be a string, got a number"},
+		{"run id not a UUID", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "manual__2024-01-01"}, "job": {"namespace": "n", "name": "j"}}`,
+			`openlineage event: run.runId: must be a UUID, got "manual__2024-01-01"`},
 		{"string for the run", `{"eventTime": "2024-01-01T00:00:00Z", "run": "r1"}`, "openlineage event: run: must be a JSON object, got a string"},
 		{"object for inputs", `{` + ok + `, "inputs": {"namespace": "n"}}`, "openlineage event: inputs: must be a JSON array, got an object"},
 		{"string for an input", `{` + ok + `, "inputs": ["pg/t"]}`, "openlineage event: inputs[0]: a dataset must be a JSON object, got a string"},
@@ -212,5 +217,50 @@ func TestDecodeErrorMessages(t *testing.T) {
 	_, err := DecodeBatch([]byte(`[{` + ok + `}, [1]]`))
 	if want := "openlineage event: [1]: an event must be a JSON object, got an array"; err == nil || err.Error() != want {
 		t.Errorf("DecodeBatch = %v, want %q", err, want)
+	}
+}
+
+// TestRunIDIsUUID checks that a run id is read as a UUID: any case on
+// input, one spelling (lower case) after.
+func TestRunIDIsUUID(t *testing.T) {
+	e, err := Decode([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "0190F4A3-B5C6-7D8E-9F0A-1B2C3D4E5F60",
+		"facets": {"parent": {"run": {"runId": "0190F4A3-0000-7D8E-9F0A-1B2C3D4E5F60"}, "job": {"namespace": "n", "name": "dag"}}}},
+		"job": {"namespace": "n", "name": "j"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "0190f4a3-b5c6-7d8e-9f0a-1b2c3d4e5f60"; e.RunID != want {
+		t.Errorf("run id = %q, want %q", e.RunID, want)
+	}
+	p, _ := Derive([]Event{e})
+	if want := "0190f4a3-0000-7d8e-9f0a-1b2c3d4e5f60"; len(p.Runs) != 1 || p.Runs[0].ParentID != want {
+		t.Errorf("runs = %+v, want the parent %s", p.Runs, want)
+	}
+}
+
+// TestDeriveDatasetWideColumnLineage checks that the column lineage
+// facet's dataset-level inputs become dataset-wide rows (Column ""), held
+// once, INDIRECT when the producer names no transformation.
+func TestDeriveDatasetWideColumnLineage(t *testing.T) {
+	e, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"},
+		"job": {"namespace": "n", "name": "j"}, "outputs": [{"namespace": "n", "name": "out", "facets": {"columnLineage": {
+			"fields": {"a": {"inputFields": [{"namespace": "n", "name": "in", "field": "a", "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}},
+			"dataset": [{"namespace": "n", "name": "in", "field": "region", "transformations": [{"type": "INDIRECT", "subtype": "FILTER", "description": "region = 'EU'"}]},
+			            {"namespace": "n", "name": "in", "field": "k"}]}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	out, in := catalog.Key{Namespace: "n", Name: "out"}, catalog.Key{Namespace: "n", Name: "in"}
+	want := []catalog.ColumnLineage{
+		{Output: out, Column: "", Input: in, InputColumn: "k", Type: "INDIRECT"},
+		{Output: out, Column: "", Input: in, InputColumn: "region", Type: "INDIRECT", Subtype: "FILTER", Description: "region = 'EU'"},
+		{Output: out, Column: "a", Input: in, InputColumn: "a", Type: "DIRECT", Subtype: "IDENTITY"},
+	}
+	if diff := cmp.Diff(want, p.ColumnLineage); diff != "" {
+		t.Errorf("column lineage (-want +got):\n%s", diff)
 	}
 }

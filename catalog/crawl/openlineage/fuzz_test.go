@@ -17,7 +17,7 @@ func FuzzDecode(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	f.Add([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": [{"name": "a", "fields": [{"name": "b"}]}]}, "columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s", "field": "x", "transformations": [{"type": "DIRECT"}]}]}}}}}]}`))
+	f.Add([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"namespace": "n", "name": "j"}, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": [{"name": "a", "fields": [{"name": "b"}]}]}, "columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s", "field": "x", "transformations": [{"type": "DIRECT"}]}]}}}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Decode(data)
 		if err != nil {

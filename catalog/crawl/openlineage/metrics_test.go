@@ -93,7 +93,7 @@ func TestDeriveMetricsDatasetFacet(t *testing.T) {
 // reported by its facet and field, drops only its observation, and leaves
 // the rest of the event in the push.
 func TestDeriveMalformedMetrics(t *testing.T) {
-	const head = `{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "r1"}, "job": {"namespace": "ns", "name": "j"},`
+	const head = `{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8058"}, "job": {"namespace": "ns", "name": "j"},`
 	tests := []struct {
 		name, body, field string
 	}{
