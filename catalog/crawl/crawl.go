@@ -7,6 +7,7 @@ package crawl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -120,6 +121,10 @@ func (r *Runner) Crawl(ctx context.Context, src Source) (catalog.CrawlRun, error
 	}
 	r.log.Info("crawl started", "source", source)
 	run, err := r.store.Crawl(ctx, source, h)
+	if errors.Is(err, store.ErrCrawlRunning) {
+		r.log.Info("crawl skipped: another crawl of the source is running", "source", source)
+		return run, err
+	}
 	r.duration.WithLabelValues(source, string(run.Status)).Observe(run.Duration().Seconds())
 	for outcome, n := range map[string]int{
 		"created": run.Counts.Created, "updated": run.Counts.Updated, "unchanged": run.Counts.Unchanged,
@@ -136,4 +141,29 @@ func (r *Runner) Crawl(ctx context.Context, src Source) (catalog.CrawlRun, error
 		"updated", run.Counts.Updated, "unchanged", run.Counts.Unchanged, "removed", run.Counts.Removed,
 		"restored", run.Counts.Restored, "errors", len(run.Errors))
 	return run, err
+}
+
+// FailInterrupted marks failed the runs that processes now gone left
+// running (see store.FailInterruptedRuns), and logs each.
+func (r *Runner) FailInterrupted(ctx context.Context) error {
+	runs, err := r.store.FailInterruptedRuns(ctx)
+	for _, run := range runs {
+		r.log.Warn("crawl interrupted: the process crawling the source is gone", "source", run.Source, "run", run.ID, "started", run.StartedAt)
+	}
+	return err
+}
+
+// crawledSince reports whether a crawl of src that started after t
+// succeeded (or partly did).
+func (r *Runner) crawledSince(ctx context.Context, src Source, t time.Time) (bool, error) {
+	runs, err := r.store.CrawlRuns(ctx, src.Provenance(), 10)
+	if err != nil {
+		return false, err
+	}
+	for _, run := range runs {
+		if run.StartedAt.After(t) && (run.Status == catalog.CrawlSucceeded || run.Status == catalog.CrawlPartial) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

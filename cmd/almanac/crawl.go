@@ -93,9 +93,17 @@ func crawlNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string
 	}
 	defer pool.Close()
 	r := crawl.NewRunner(st, log, nil)
+	if err := r.FailInterrupted(ctx); err != nil {
+		return err
+	}
 	var failed []string
 	for _, src := range todo {
 		run, err := r.Crawl(ctx, src)
+		if run.ID == 0 { // not started: the error says why
+			fmt.Fprintf(out, "%s: not crawled: %v\n", src.Provenance(), err)
+			failed = append(failed, src.Provenance())
+			continue
+		}
 		fmt.Fprintf(out, "%s: %s in %s: %d seen, %d created, %d updated, %d unchanged, %d removed, %d restored, %d errors\n",
 			src.Provenance(), run.Status, run.Duration().Round(1e6), run.Counts.Seen, run.Counts.Created, run.Counts.Updated,
 			run.Counts.Unchanged, run.Counts.Removed, run.Counts.Restored, len(run.Errors))
