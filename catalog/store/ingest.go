@@ -3,9 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,85 +17,6 @@ const batchSize = 5000
 // changeLogLock serialises writers of the change log until they commit, so
 // that sequence numbers become visible in order ("changel" in ASCII).
 const changeLogLock = 0x6368616e67656c
-
-// StartRun records that a crawl of source began.
-func (s *Store) StartRun(ctx context.Context, source string) (catalog.CrawlRun, error) {
-	run := catalog.CrawlRun{Source: source, StartedAt: s.now(), Status: catalog.CrawlRunning}
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO crawl_runs (source, started_at, status) VALUES ($1, $2, 'running') RETURNING id`,
-		source, run.StartedAt).Scan(&run.ID)
-	if err != nil {
-		return run, fmt.Errorf("start crawl run of %s: %w", source, translate(err))
-	}
-	return run, nil
-}
-
-// FinishRun records the outcome of a run. Its status follows from its
-// errors unless it already failed.
-func (s *Store) FinishRun(ctx context.Context, run *catalog.CrawlRun) error {
-	now := s.now()
-	run.FinishedAt = &now
-	if run.Status == catalog.CrawlRunning {
-		run.Status = catalog.CrawlSucceeded
-		if len(run.Errors) > 0 {
-			run.Status = catalog.CrawlPartial
-		}
-	}
-	if run.Errors == nil {
-		run.Errors = []catalog.CrawlError{}
-	}
-	// The run is recorded even if the crawl's context was cancelled.
-	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
-		UPDATE crawl_runs SET finished_at = $2, status = $3, counts = $4, errors = $5 WHERE id = $1`,
-		run.ID, now, run.Status, run.Counts, run.Errors)
-	if err != nil {
-		return fmt.Errorf("finish crawl run %d of %s: %w", run.ID, run.Source, translate(err))
-	}
-	return nil
-}
-
-// Crawl runs one crawl of a source from start to finish: it records the
-// run, calls harvest, ingests what it returns and records the outcome. A
-// harvest that fails, panics or returns nothing usable leaves every stored
-// fact as it was.
-func (s *Store) Crawl(ctx context.Context, source string, harvest func(context.Context) (catalog.Harvest, error)) (catalog.CrawlRun, error) {
-	run, err := s.StartRun(ctx, source)
-	if err != nil {
-		return run, err
-	}
-	h, herr := safeHarvest(ctx, harvest)
-	run.Errors = append(run.Errors, h.Errors...)
-	if herr != nil {
-		run.Status = catalog.CrawlFailed
-		run.Errors = append(run.Errors, catalog.CrawlError{Object: source, Message: herr.Error()})
-		if err := s.FinishRun(ctx, &run); err != nil {
-			return run, errors.Join(herr, err)
-		}
-		return run, fmt.Errorf("crawl %s: %w", source, herr)
-	}
-	h.Source = source
-	ierr := s.Ingest(ctx, h, &run)
-	if ierr != nil {
-		run.Status = catalog.CrawlFailed
-		run.Errors = append(run.Errors, catalog.CrawlError{Object: source, Message: ierr.Error()})
-	}
-	if err := s.FinishRun(ctx, &run); err != nil {
-		return run, errors.Join(ierr, err)
-	}
-	if ierr != nil {
-		return run, fmt.Errorf("crawl %s: %w", source, ierr)
-	}
-	return run, nil
-}
-
-func safeHarvest(ctx context.Context, harvest func(context.Context) (catalog.Harvest, error)) (h catalog.Harvest, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("crawler panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return harvest(ctx)
-}
 
 // prepared is one dataset of a harvest ready to write.
 type prepared struct {

@@ -114,40 +114,6 @@ func (s *Store) Sources(ctx context.Context) ([]Source, error) {
 	})
 }
 
-// CrawlRuns lists the latest runs of a source, newest first; source ""
-// lists every source's.
-func (s *Store) CrawlRuns(ctx context.Context, source string, limit int) ([]catalog.CrawlRun, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, source, started_at, finished_at, status, counts, errors
-		FROM crawl_runs WHERE $1 = '' OR source = $1
-		ORDER BY started_at DESC, id DESC LIMIT $2`, source, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list crawl runs: %w", err)
-	}
-	return pgx.CollectRows(rows, scanRun)
-}
-
-// CrawlRun returns one run.
-func (s *Store) CrawlRun(ctx context.Context, id int64) (catalog.CrawlRun, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, source, started_at, finished_at, status, counts, errors
-		FROM crawl_runs WHERE id = $1`, id)
-	if err != nil {
-		return catalog.CrawlRun{}, fmt.Errorf("get crawl run %d: %w", id, err)
-	}
-	run, err := pgx.CollectExactlyOneRow(rows, scanRun)
-	if err != nil {
-		return run, fmt.Errorf("get crawl run %d: %w", id, translate(err))
-	}
-	return run, nil
-}
-
-func scanRun(row pgx.CollectableRow) (catalog.CrawlRun, error) {
-	var r catalog.CrawlRun
-	err := row.Scan(&r.ID, &r.Source, &r.StartedAt, &r.FinishedAt, &r.Status, &r.Counts, &r.Errors)
-	return r, err
-}
-
 // Changes returns change log entries after seq, oldest first.
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]catalog.Change, error) {
 	rows, err := s.pool.Query(ctx, `

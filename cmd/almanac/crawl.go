@@ -10,113 +10,34 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"almanac/catalog"
-	"almanac/catalog/crawl/dbt"
-	"almanac/catalog/crawl/delta"
-	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 	"almanac/migrations"
 )
 
-// harvester returns the crawler of a configured source.
-func harvester(src SourceConfig) (func(context.Context) (catalog.Harvest, error), error) {
-	switch src.Type {
-	case "postgres":
-		url, err := src.ConnURL()
+// crawlSources converts the configured sources into what the crawl
+// runner consumes.
+func crawlSources(cfg *Config) ([]crawl.Source, error) {
+	var out []crawl.Source
+	for _, s := range cfg.Sources {
+		every, err := s.Interval()
 		if err != nil {
 			return nil, err
 		}
-		cfg := postgres.Config{
-			Source:    src.Provenance(),
-			URL:       url,
-			Databases: src.Databases,
-			Namespace: src.Namespace,
-			Include:   src.Include,
-			Exclude:   src.Exclude,
+		url := s.URL
+		if s.Type == "postgres" {
+			if url, err = s.ConnURL(); err != nil {
+				return nil, err
+			}
 		}
-		return func(ctx context.Context) (catalog.Harvest, error) {
-			h, err := postgres.Crawl(ctx, cfg)
-			// Views and materialized views become jobs reading the
-			// relations their SQL names.
-			return sqllineage.ViewLineage(h), err
-		}, nil
-	case "dbt":
-		cfg := dbt.Config{
-			Source:     src.Provenance(),
-			TargetDirs: src.Paths,
-			Namespace:  src.Namespace,
-			Database:   src.Database,
-			Teams:      src.Teams,
-		}
-		return func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) }, nil
-	case "delta":
-		cfg := delta.Config{Source: src.Provenance(), Roots: src.Paths, Namespace: src.Namespace}
-		return func(ctx context.Context) (catalog.Harvest, error) { return delta.Crawl(ctx, cfg) }, nil
+		out = append(out, crawl.Source{
+			Name: s.Name, Type: s.Type, URL: url, Databases: s.Databases, Namespace: s.Namespace,
+			Include: s.Include, Exclude: s.Exclude, Paths: s.Paths, Database: s.Database, Teams: s.Teams,
+			Schedule: s.Schedule, Every: every,
+		})
 	}
-	return nil, fmt.Errorf("source %q: unknown type %q", src.Name, src.Type)
-}
-
-// crawler runs crawls and records their metrics.
-type crawler struct {
-	store    *store.Store
-	log      *slog.Logger
-	duration *prometheus.HistogramVec
-	datasets *prometheus.CounterVec
-	errors   *prometheus.CounterVec
-}
-
-func newCrawler(st *store.Store, log *slog.Logger, reg prometheus.Registerer) *crawler {
-	c := &crawler{
-		store: st,
-		log:   log,
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "almanac_crawl_duration_seconds",
-			Help:    "Duration of crawls, harvest and ingest, by source and outcome.",
-			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
-		}, []string{"source", "status"}),
-		datasets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "almanac_crawl_datasets_total",
-			Help: "Datasets handled by crawls, by source and outcome (created, updated, unchanged, removed, restored).",
-		}, []string{"source", "outcome"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "almanac_crawl_errors_total",
-			Help: "Objects that crawls could not read, by source.",
-		}, []string{"source"}),
-	}
-	if reg != nil {
-		reg.MustRegister(c.duration, c.datasets, c.errors)
-	}
-	return c
-}
-
-// crawl crawls one source now and records the run.
-func (c *crawler) crawl(ctx context.Context, src SourceConfig) (catalog.CrawlRun, error) {
-	source := src.Provenance()
-	h, err := harvester(src)
-	if err != nil {
-		return catalog.CrawlRun{}, err
-	}
-	c.log.Info("crawl started", "source", source)
-	run, err := c.store.Crawl(ctx, source, h)
-	c.duration.WithLabelValues(source, string(run.Status)).Observe(run.Duration().Seconds())
-	for outcome, n := range map[string]int{
-		"created": run.Counts.Created, "updated": run.Counts.Updated, "unchanged": run.Counts.Unchanged,
-		"removed": run.Counts.Removed, "restored": run.Counts.Restored,
-	} {
-		c.datasets.WithLabelValues(source, outcome).Add(float64(n))
-	}
-	c.errors.WithLabelValues(source).Add(float64(len(run.Errors)))
-	for _, e := range run.Errors {
-		c.log.Warn("crawl error", "source", source, "object", e.Object, "error", e.Message)
-	}
-	c.log.Info("crawl finished", "source", source, "run", run.ID, "status", run.Status,
-		"duration", run.Duration().Round(1e6), "seen", run.Counts.Seen, "created", run.Counts.Created,
-		"updated", run.Counts.Updated, "unchanged", run.Counts.Unchanged, "removed", run.Counts.Removed,
-		"restored", run.Counts.Restored, "errors", len(run.Errors))
-	return run, err
+	return out, nil
 }
 
 // openCatalog connects to the catalog database, brings its schema up to
@@ -130,8 +51,13 @@ func openCatalog(ctx context.Context, cfg *Config) (*pgxpool.Pool, *store.Store,
 		pool.Close()
 		return nil, nil, err
 	}
+	sources, err := crawlSources(cfg)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
 	st := store.New(pool)
-	for _, src := range cfg.Sources {
+	for _, src := range sources {
 		err := st.RegisterSource(ctx, store.Source{Name: src.Provenance(), Type: src.Type, Namespace: src.Namespace, Schedule: src.Schedule})
 		if err != nil {
 			pool.Close()
@@ -143,16 +69,20 @@ func openCatalog(ctx context.Context, cfg *Config) (*pgxpool.Pool, *store.Store,
 
 // crawlNow is `almanac crawl [source…]`.
 func crawlNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string, out io.Writer) error {
-	var todo []SourceConfig
+	sources, err := crawlSources(cfg)
+	if err != nil {
+		return err
+	}
+	var todo []crawl.Source
 	for _, n := range names {
-		i := slices.IndexFunc(cfg.Sources, func(s SourceConfig) bool { return s.Name == n || s.Provenance() == n })
+		i := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == n || s.Provenance() == n })
 		if i < 0 {
 			return fmt.Errorf("no source %q in the configuration (have: %s)", n, sourceNames(cfg))
 		}
-		todo = append(todo, cfg.Sources[i])
+		todo = append(todo, sources[i])
 	}
 	if len(names) == 0 {
-		todo = cfg.Sources
+		todo = sources
 	}
 	if len(todo) == 0 {
 		return errors.New("no sources configured: add a sources list to the configuration file")
@@ -162,10 +92,18 @@ func crawlNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string
 		return err
 	}
 	defer pool.Close()
-	c := newCrawler(st, log, nil)
+	r := crawl.NewRunner(st, log, nil)
+	if err := r.FailInterrupted(ctx); err != nil {
+		return err
+	}
 	var failed []string
 	for _, src := range todo {
-		run, err := c.crawl(ctx, src)
+		run, err := r.Crawl(ctx, src)
+		if run.ID == 0 { // not started: the error says why
+			fmt.Fprintf(out, "%s: not crawled: %v\n", src.Provenance(), err)
+			failed = append(failed, src.Provenance())
+			continue
+		}
 		fmt.Fprintf(out, "%s: %s in %s: %d seen, %d created, %d updated, %d unchanged, %d removed, %d restored, %d errors\n",
 			src.Provenance(), run.Status, run.Duration().Round(1e6), run.Counts.Seen, run.Counts.Created, run.Counts.Updated,
 			run.Counts.Unchanged, run.Counts.Removed, run.Counts.Restored, len(run.Errors))

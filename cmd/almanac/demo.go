@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 
+	"almanac/catalog/crawl"
 	"almanac/catalog/pgcluster"
 	"almanac/graph"
 )
@@ -90,32 +90,40 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	if err := demoCatalog(ctx, cfg, log, whURL); err != nil {
-		return err
-	}
-	// The demo is a local playground: its API treats every request as the
-	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
-	// It listens on 127.0.0.1 unless told otherwise.
-	return serve(ctx, cfg, log, graph.DevAuthenticator("demo"))
+	return serveDemo(ctx, cfg, log, whURL)
 }
 
-// demoCatalog adds the demo warehouse at whURL to the configuration as the
-// source "demo", crawls it now, and opens the OpenLineage endpoint without
-// a token unless one is configured. The README's GraphQL examples name
-// what this catalog holds; TestREADMEExamplesOnDemo keeps them in step.
-func demoCatalog(ctx context.Context, cfg *Config, log *slog.Logger, whURL string) error {
+// serveDemo adds the demo warehouse at whURL to the configuration as the
+// source "demo", opens the OpenLineage endpoint without a token unless one
+// is configured, opens the catalog, crawls the warehouse into it and
+// serves it. The README's GraphQL examples name what this catalog holds;
+// TestREADMEExamplesOnDemo keeps them in step.
+func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string) error {
 	if !slices.ContainsFunc(cfg.Sources, func(s SourceConfig) bool { return s.Name == "demo" }) {
 		cfg.Sources = append(cfg.Sources, SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
-	}
-	if err := crawlNow(ctx, cfg, log, []string{"demo"}, io.Discard); err != nil {
-		return err
 	}
 	// The demo accepts OpenLineage events without a token, as Marquez's
 	// quickstart does: it listens on 127.0.0.1.
 	if !cfg.OpenLineage.Enabled() {
 		cfg.OpenLineage.Anonymous = "true"
 	}
-	return nil
+	sources, err := crawlSources(cfg)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == "demo" })
+	pool, st, err := openCatalog(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := crawl.NewRunner(st, log, nil).Crawl(ctx, sources[i]); err != nil {
+		return err
+	}
+	// The demo is a local playground: its API treats every request as the
+	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
+	// It listens on 127.0.0.1 unless told otherwise.
+	return serve(ctx, cfg, st, log, graph.DevAuthenticator("demo"))
 }
 
 func withDatabase(u, db string) (string, error) {

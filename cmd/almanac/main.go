@@ -91,7 +91,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, log, nil)
+		pool, st, err := openCatalog(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return serve(ctx, cfg, st, log, nil)
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
 	case "migrate":

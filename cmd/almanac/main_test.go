@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -272,52 +271,6 @@ func TestDemoWarehouse(t *testing.T) {
 	}
 	if described < len(h.Datasets)/2 {
 		t.Errorf("only %d of %d datasets are documented", described, len(h.Datasets))
-	}
-}
-
-// TestScheduledCrawlRunsOnce starts two replicas' job queues on one
-// catalog: a scheduled source is crawled once, not once per replica.
-func TestScheduledCrawlRunsOnce(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pool, _ := pgtest.NewDB(t)
-	whURL := pgtest.EmptyDB(t)
-	execSQL(t, whURL, `CREATE TABLE t (id int PRIMARY KEY)`)
-	cfg := &Config{Sources: []SourceConfig{{Name: "wh", Type: "postgres", URL: whURL, Schedule: "@every 1h"}}}
-	st := store.New(pool)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for range 2 {
-		sched, err := newScheduler(pool, cfg, newCrawler(st, log, nil), log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sched.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sched.Stop(context.Background()) })
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		runs, err := st.CrawlRuns(ctx, "postgres:wh", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(runs) > 0 && runs[0].Status != catalog.CrawlRunning {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no scheduled crawl within 30 s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	// Give the second replica every chance to crawl too.
-	time.Sleep(3 * time.Second)
-	runs, err := st.CrawlRuns(ctx, "postgres:wh", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 1 || runs[0].Status != catalog.CrawlSucceeded || runs[0].Counts.Created != 1 {
-		t.Errorf("runs = %+v, want one succeeded run that created the table", runs)
 	}
 }
 

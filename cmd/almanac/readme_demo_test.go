@@ -21,7 +21,6 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
-	"almanac/graph"
 )
 
 // readmeGraphQL returns the README's ```graphql blocks in order.
@@ -42,7 +41,7 @@ func readmeGraphQL(t *testing.T) []string {
 }
 
 // TestREADMEExamplesOnDemo builds the catalog `make run` serves (the demo
-// warehouse, crawled by demoCatalog, served with the demo's authenticator)
+// warehouse, crawled and served by serveDemo with the demo's authenticator)
 // and runs every GraphQL example of the README against it through the
 // real handler: each must answer data without errors, and what it asks
 // about must exist, so that a new user pasting the examples into GraphiQL
@@ -76,9 +75,35 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := demoCatalog(ctx, cfg, log, whURL); err != nil {
-		t.Fatal(err)
+	done := make(chan error, 1)
+	go func() { done <- serveDemo(ctx, cfg, log, whURL) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	base := "http://" + addr
+	// Ready once the demo crawl finished and the server listens.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+
 	// The demo crawl is clean: its views' SQL resolves to what it crawled.
 	runs, err := store.New(pool).CrawlRuns(ctx, "postgres:demo", 1)
 	if err != nil || len(runs) != 1 {
@@ -97,34 +122,6 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 		t.Error("the README no longer says how many tables and views the demo warehouse has")
 	} else if want := fmt.Sprint(runs[0].Counts.Seen); string(m[1]) != want {
 		t.Errorf("the README says the demo warehouse has %s tables and views, the crawl saw %s", m[1], want)
-	}
-
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log, graph.DevAuthenticator("demo")) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 
 	for i, block := range readmeGraphQL(t) {

@@ -9,15 +9,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl"
+	"almanac/catalog/store"
 	"almanac/graph"
 	"almanac/lineage"
 	"almanac/lineage/olapi"
@@ -26,92 +23,24 @@ import (
 	"almanac/ui"
 )
 
-// crawlArgs is the River job that crawls one configured source. River runs
-// each job once across all replicas; periodic jobs are enqueued only by
-// the elected leader.
-type crawlArgs struct {
-	Source string `json:"source"` // configured name
-}
+// serve is `almanac serve` over the opened catalog st: the portal, the
+// GraphQL API and scheduled crawls, until ctx ends. auth says who makes an
+// API request; nil makes every request anonymous (reads only).
+func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, auth func(*http.Request) (catalog.Principal, bool)) error {
+	pool := st.Pool()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-func (crawlArgs) Kind() string { return "almanac_crawl" }
-
-func (crawlArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{
-		MaxAttempts: 3,
-		// One pending crawl per source at a time, however many replicas
-		// and schedules ask.
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-			rivertype.JobStateScheduled, rivertype.JobStateRetryable,
-		}},
-	}
-}
-
-type crawlWorker struct {
-	river.WorkerDefaults[crawlArgs]
-	cfg     *Config
-	crawler *crawler
-}
-
-func (w *crawlWorker) Work(ctx context.Context, job *river.Job[crawlArgs]) error {
-	for _, src := range w.cfg.Sources {
-		if src.Name == job.Args.Source {
-			_, err := w.crawler.crawl(ctx, src)
-			return err
-		}
-	}
-	// The source left the configuration since the job was queued.
-	return river.JobCancel(fmt.Errorf("no source %q configured", job.Args.Source))
-}
-
-// Timeout lets a crawl of a large source run longer than River's default.
-func (w *crawlWorker) Timeout(*river.Job[crawlArgs]) time.Duration { return time.Hour }
-
-// newScheduler builds the River client that runs scheduled crawls.
-func newScheduler(pool *pgxpool.Pool, cfg *Config, c *crawler, log *slog.Logger) (*river.Client[pgx.Tx], error) {
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &crawlWorker{cfg: cfg, crawler: c})
-	var periodic []*river.PeriodicJob
-	for _, src := range cfg.Sources {
-		every, err := src.Interval()
-		if err != nil {
-			return nil, err
-		}
-		if every <= 0 {
-			continue
-		}
-		args := crawlArgs{Source: src.Name}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
-			&river.PeriodicJobOpts{ID: "crawl-" + src.Name, RunOnStart: true}))
-	}
-	return river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
-		Workers:      workers,
-		PeriodicJobs: periodic,
-		Logger:       log.With("component", "river"),
-	})
-}
-
-// serve is `almanac serve`: the portal, the GraphQL API and scheduled
-// crawls, until ctx ends. auth says who makes an API request; nil makes
-// every request anonymous (reads only).
-func serve(ctx context.Context, cfg *Config, log *slog.Logger, auth func(*http.Request) (catalog.Principal, bool)) error {
-	pool, st, err := openCatalog(ctx, cfg)
+	sources, err := crawlSources(cfg)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	c := newCrawler(st, log, reg)
-
-	sched, err := newScheduler(pool, cfg, c, log)
+	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources)
 	if err != nil {
-		return fmt.Errorf("job queue: %w", err)
+		return err
 	}
 	if err := sched.Start(ctx); err != nil {
-		return fmt.Errorf("start job queue: %w", err)
+		return err
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

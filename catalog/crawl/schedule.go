@@ -1,0 +1,148 @@
+package crawl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"almanac/catalog/store"
+)
+
+// failInterruptedEvery is how often a scheduler looks for runs left
+// running by processes that are gone.
+const failInterruptedEvery = time.Minute
+
+// crawlArgs is the River job that crawls one configured source. River runs
+// each job once across all replicas; periodic jobs are enqueued only by
+// the elected leader.
+//
+// The job is not unique: River's uniqueness always covers running jobs,
+// and a job left running by a killed process would block the source's
+// next crawls until River's rescuer gives up on it, after the job's
+// timeout. What uniqueness was for is done by the source's crawl lock (no
+// two crawls of a source overlap; see store.Crawl) and by Work skipping a
+// job that a crawl since its creation already did.
+type crawlArgs struct {
+	Source string `json:"source"` // configured name
+}
+
+func (crawlArgs) Kind() string { return "almanac_crawl" }
+
+func (crawlArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
+
+type crawlWorker struct {
+	river.WorkerDefaults[crawlArgs]
+	sources []Source
+	runner  *Runner
+}
+
+func (w *crawlWorker) Work(ctx context.Context, job *river.Job[crawlArgs]) error {
+	for _, src := range w.sources {
+		if src.Name != job.Args.Source {
+			continue
+		}
+		// A crawl that started after the job was queued did what it asks:
+		// the job is a retry of one whose process died, or was queued
+		// twice (a new leader's crawls at start, a backed-up queue).
+		done, err := w.runner.crawledSince(ctx, src, job.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if done {
+			w.runner.log.Info("crawl skipped: the source was crawled since the job was queued", "source", src.Provenance(), "job", job.ID)
+			return nil
+		}
+		_, err = w.runner.Crawl(ctx, src)
+		if errors.Is(err, store.ErrCrawlRunning) {
+			return nil // the running crawl does what this one would
+		}
+		return err
+	}
+	// The source left the configuration since the job was queued.
+	return river.JobCancel(fmt.Errorf("no source %q configured", job.Args.Source))
+}
+
+// Timeout lets a crawl of a large source run longer than River's default.
+func (w *crawlWorker) Timeout(*river.Job[crawlArgs]) time.Duration { return time.Hour }
+
+// Scheduler crawls each source with a schedule every Source.Every, as River
+// jobs in the catalog database: any number of replicas may run one, and
+// each scheduled crawl runs once. It also marks failed the runs that
+// processes now gone left running, at start and every minute.
+type Scheduler struct {
+	client *river.Client[pgx.Tx]
+	runner *Runner
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+// NewScheduler returns a scheduler of sources that crawls with r, queueing
+// its jobs in the catalog database of r's store.
+func NewScheduler(r *Runner, sources []Source) (*Scheduler, error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &crawlWorker{sources: sources, runner: r})
+	var periodic []*river.PeriodicJob
+	for _, src := range sources {
+		if src.Every <= 0 {
+			continue
+		}
+		args := crawlArgs{Source: src.Name}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(src.Every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: "crawl-" + src.Name, RunOnStart: true}))
+	}
+	client, err := river.NewClient(riverpgxv5.New(r.store.Pool()), &river.Config{
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers:      workers,
+		PeriodicJobs: periodic,
+		Logger:       r.log.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Scheduler{client: client, runner: r}, nil
+}
+
+// Start marks failed the runs of crawls that are gone, then starts
+// crawling on schedule, until Stop or until ctx ends.
+func (s *Scheduler) Start(ctx context.Context) error {
+	if err := s.runner.FailInterrupted(ctx); err != nil {
+		return err
+	}
+	if err := s.client.Start(ctx); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	ctx, s.stop = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(failInterruptedEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if err := s.runner.FailInterrupted(ctx); err != nil && ctx.Err() == nil {
+				s.runner.log.Error("look for interrupted crawls", "error", err)
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop stops taking new crawls and waits for running ones to finish,
+// until ctx ends.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	return s.client.Stop(ctx)
+}
