@@ -10,9 +10,9 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl/sqllineage"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 )
 
 // TestDatasetCrawlWarnings crawls a real database holding a view that

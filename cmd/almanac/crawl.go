@@ -16,8 +16,8 @@ import (
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl/sqllineage"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 	"almanac/migrations"
 )
 

@@ -13,9 +13,9 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl/sqllineage"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 )
 
 func TestRelations(t *testing.T) {
@@ -102,7 +102,7 @@ func TestViewLineageColumns(t *testing.T) {
 // its views and ingests it.
 func TestViewLineagePagila(t *testing.T) {
 	ctx := context.Background()
-	b, err := os.ReadFile("../../catalog/crawl/postgres/testdata/pagila-schema.sql")
+	b, err := os.ReadFile("../postgres/testdata/pagila-schema.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

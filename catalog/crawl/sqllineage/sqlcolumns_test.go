@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
-	"almanac/lineage/sqllineage"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // testTables are the relations the extractor tests read, in database db.
