@@ -16,7 +16,6 @@ import (
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
-	"almanac/catalog/crawl/sqllineage"
 	"almanac/catalog/store"
 	"almanac/migrations"
 )
@@ -37,12 +36,7 @@ func harvester(src SourceConfig) (func(context.Context) (catalog.Harvest, error)
 			Include:   src.Include,
 			Exclude:   src.Exclude,
 		}
-		return func(ctx context.Context) (catalog.Harvest, error) {
-			h, err := postgres.Crawl(ctx, cfg)
-			// Views and materialized views become jobs reading the
-			// relations their SQL names.
-			return sqllineage.ViewLineage(h), err
-		}, nil
+		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
 	case "dbt":
 		cfg := dbt.Config{
 			Source:     src.Provenance(),

@@ -1,8 +1,9 @@
 // Package postgres owns the PostgreSQL crawler: it reads the system catalogs
 // of one server's databases (schemas, tables, views, materialized views,
 // partitioned and foreign tables, their columns, keys, comments, owners,
-// sizes and view definitions) and returns them as plain catalog values. It
-// never writes to Almanac's store; the ingest step in package catalog does.
+// sizes and view definitions, and the table and column lineage of views)
+// and returns them as plain catalog values. It never writes to Almanac's
+// store; the ingest step in package catalog does.
 //
 // Each database is read in one read-only REPEATABLE READ transaction with a
 // handful of bulk catalog queries, so that a crawl sees one consistent
@@ -118,6 +119,11 @@ type hooks struct {
 
 // Crawl reads the databases that cfg names and returns what it found.
 //
+// Every view and materialized view also becomes a job reading the
+// relations its definition names, with column lineage (see viewLineage,
+// which package sqllineage serves); a relation that lineage cannot place
+// is a warning in Harvest.Errors.
+//
 // For every database read without an error the harvest carries the scope
 // "db." of the whole database, so that the ingest marks removed what the
 // crawl no longer saw there. When something in a database could not be
@@ -207,6 +213,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
+	hv = viewLineage(hv)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", cfg.Source, errors.Join(failures...))
 	}
