@@ -14,11 +14,15 @@
 //
 // Datasets are named after the OpenLineage conventions: the namespace is
 // postgres://host:port and the name is "database.schema.table", made of the
-// raw identifiers, never quoted. Types, defaults and view definitions are
-// printed with an empty search_path, so that every name in them outside
-// pg_catalog is schema-qualified ("public.mpaa_rating",
-// "nextval('public.film_film_id_seq'::regclass)", "FROM public.film") and
-// reads the same whatever the crawling role's search_path.
+// raw identifiers, never quoted. Columns read as psql's \d shows them: their
+// Ordinal is information_schema's ordinal_position (a dropped column leaves
+// a gap), and types and defaults are printed in the database's default
+// search_path, so that a name is qualified only where psql qualifies it
+// ("mpaa_rating", "nextval('film_film_id_seq'::regclass)", but
+// "sales.status" for a type outside that path). View definitions, which
+// lineage parses, are printed with an empty search_path instead, so that
+// every relation in them outside pg_catalog is schema-qualified ("FROM
+// public.film"). Neither depends on the crawling role's own search_path.
 //
 // What a crawl reports, and how its scopes are chosen, is written at Crawl.
 package postgres
@@ -91,8 +95,8 @@ const (
 	// Column.PrimaryKey alone cannot tell (pagila's payment is keyed on
 	// payment_date, payment_id).
 	PropPrimaryKey = "primary_key"
-	// PropGeneratedColumns lists the stored generated columns; the
-	// generation expression is the column's Default.
+	// PropGeneratedColumns lists the generated columns; their Default
+	// reads "generated always as (expression) stored", as in psql's \d.
 	PropGeneratedColumns = "generated_columns"
 	// PropIdentityColumns lists identity columns as "name (always)" or
 	// "name (by default)"; their Default reads "generated always as
