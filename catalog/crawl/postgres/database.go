@@ -30,6 +30,15 @@ const lockTimeout = 10 * time.Second
 // the server's lock table (max_locks_per_transaction × max_connections).
 const chunkSize = 1000
 
+// errDropped says that a relation the crawl's snapshot lists was dropped
+// before the crawl read all of it: pg_get_viewdef and
+// pg_total_relation_size read the live catalog and answer NULL for a
+// relation that is gone, typically after waiting for the lock of the
+// session that dropped it. Such a relation is reported as an error, not
+// as a relation whose size or definition is now unknown. (Every table and
+// leaf partition has its size read, so a dropped one never passes.)
+var errDropped = errors.New("dropped during the crawl")
+
 // minVersion is the oldest server the catalog queries work on
 // (pg_attribute.attgenerated appeared in PostgreSQL 12).
 const minVersion = 120000
@@ -256,8 +265,7 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 	r.viewDefs = map[uint32]string{}
 	for oid, def := range defs {
 		if def == nil {
-			// pg_get_viewdef returns NULL for a relation that is gone.
-			defErrs[oid] = errors.New("view no longer exists")
+			defErrs[oid] = errDropped
 			continue
 		}
 		r.viewDefs[oid] = strings.TrimSpace(*def)
@@ -273,6 +281,11 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 	r.sizes = sizes.values
 	for oid, err := range sizes.failed {
 		r.objErrors[oid] = fmt.Errorf("read size: %w", err)
+	}
+	for oid, size := range sizes.values {
+		if size == nil {
+			r.objErrors[oid] = fmt.Errorf("read size: %w", errDropped)
+		}
 	}
 
 	var res dbResult

@@ -142,10 +142,10 @@ type hooks struct {
 // What could not be read is reported in Harvest.Errors rather than skipped
 // silently: a database that cannot be reached (Object is the database name),
 // a schema the crawling role has no USAGE on ("db.schema"), a relation whose
-// view definition or size could not be read ("db.schema.table"). Such a
-// relation is left out of the harvest and its schema out of the scopes, so
-// the store keeps what an earlier crawl said about it. Other databases go
-// on.
+// view definition or size could not be read, or that was dropped while the
+// crawl waited to read them ("db.schema.table"). Such a relation is left
+// out of the harvest and its schema out of the scopes, so the store keeps
+// what an earlier crawl said about it. Other databases go on.
 //
 // Crawl returns an error only when nothing could be read: an invalid
 // Config, or every database failed. The harvest returned with it still
