@@ -19,7 +19,6 @@ import (
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 )
 
 // Source is what a crawl needs to know of one configured source.
@@ -54,12 +53,7 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 			Include:   src.Include,
 			Exclude:   src.Exclude,
 		}
-		return func(ctx context.Context) (catalog.Harvest, error) {
-			h, err := postgres.Crawl(ctx, cfg)
-			// Views and materialized views become jobs reading the
-			// relations their SQL names.
-			return sqllineage.ViewLineage(h), err
-		}, nil
+		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
 	case "dbt":
 		cfg := dbt.Config{
 			Source:     src.Provenance(),
