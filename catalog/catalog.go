@@ -19,12 +19,21 @@ import (
 )
 
 // Error kinds. Store and ingest errors wrap one of these so that the portal
-// and the API can map them to the same status codes.
+// and the API can map them to the same status codes (package
+// catalog/errkind holds that one table).
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrInvalid   = errors.New("invalid")
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("forbidden")
+	// ErrNotEnabled is asking for something this server was not set up
+	// to do, such as search on a server without a search index: nothing
+	// the request could change.
+	ErrNotEnabled = errors.New("not enabled")
+	// ErrUnavailable is the catalog database not answering: it cannot be
+	// reached, refuses connections or is shutting down. The store derives
+	// it from the driver's errors; trying again later may succeed.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Kind is what sort of relation a dataset is.
