@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog/pgcluster"
-	"almanac/graph"
 )
 
 // warehouseSQL builds the demo warehouse: an e-commerce analytics
@@ -96,7 +95,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
 	// It listens on 127.0.0.1 unless told otherwise.
-	return serve(ctx, cfg, log, graph.DevAuthenticator("demo"))
+	return serve(ctx, cfg, log, "demo")
 }
 
 // demoCatalog adds the demo warehouse at whURL to the configuration as the

@@ -21,7 +21,6 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
-	"almanac/graph"
 )
 
 // readmeGraphQL returns the README's ```graphql blocks in order.
@@ -100,7 +99,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log, graph.DevAuthenticator("demo")) }()
+	go func() { done <- serve(ctx, cfg, log, "demo") }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -186,6 +186,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v) //nolint:errcheck // the client went away
 }
 
+// Off answers POST /api/v1/lineage and /batch on a server that takes no
+// events: 403 in the endpoint's error shape, with reason saying how to
+// turn it on.
+func Off(reason string) http.Handler {
+	return handle(nil, func(http.ResponseWriter, *http.Request) error {
+		return &httpError{http.StatusForbidden, errors.New(reason)}
+	})
+}
+
 // PostLineage is POST /api/v1/lineage: one event.
 func (rc *Receiver) PostLineage() http.Handler {
 	return handle(rc.cfg.Logger, func(w http.ResponseWriter, r *http.Request) error {
