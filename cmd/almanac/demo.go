@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,8 +31,16 @@ const demoNamespace = "postgres://warehouse.demo:5432"
 // demo is `almanac demo`, what `make run` starts: with no database
 // configured it runs a private PostgreSQL cluster under ./.almanac, builds
 // the demo warehouse in it once, crawls it and serves the portal. Ctrl-C
-// stops the server and then the cluster.
-func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// stops the server and then the cluster. It listens only on a loopback
+// address unless forced: anyone who reaches the demo edits as its user.
+func demo(ctx context.Context, cfg *Config, log *slog.Logger, force bool) error {
+	if !loopback(cfg.Listen) {
+		if !force {
+			return fmt.Errorf("demo: will not listen on %s: the demo lets anyone who reaches it edit the catalog and post lineage without a login; "+
+				"listen on 127.0.0.1 or localhost, or pass -force to serve it there anyway", cfg.Listen)
+		}
+		log.Warn("the demo listens on a non-loopback address: anyone who reaches it can edit the catalog", "listen", cfg.Listen)
+	}
 	adminURL := cfg.DatabaseURL
 	warehouseDB := "almanac_demo_warehouse"
 	if cfg.DatabaseURL == "" {
@@ -94,7 +104,6 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
-	// It listens on 127.0.0.1 unless told otherwise.
 	return serve(ctx, cfg, log, "demo")
 }
 
@@ -110,11 +119,27 @@ func demoCatalog(ctx context.Context, cfg *Config, log *slog.Logger, whURL strin
 		return err
 	}
 	// The demo accepts OpenLineage events without a token, as Marquez's
-	// quickstart does: it listens on 127.0.0.1.
+	// quickstart does: it listens on a loopback address and answers only
+	// requests for localhost (or public_url).
 	if !cfg.OpenLineage.Enabled() {
 		cfg.OpenLineage.Anonymous = "true"
 	}
 	return nil
+}
+
+// loopback reports whether addr, a host:port to listen on, is reachable
+// only from this machine: localhost or a loopback IP. An empty host
+// (":8080") listens on every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func withDatabase(u, db string) (string, error) {
