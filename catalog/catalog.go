@@ -15,16 +15,26 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Error kinds. Store and ingest errors wrap one of these so that the portal
-// and the API can map them to the same status codes.
+// and the API can map them to the same status codes (package
+// catalog/errkind holds that one table).
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrInvalid   = errors.New("invalid")
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("forbidden")
+	// ErrNotEnabled is asking for something this server was not set up
+	// to do, such as search on a server without a search index: nothing
+	// the request could change.
+	ErrNotEnabled = errors.New("not enabled")
+	// ErrUnavailable is the catalog database not answering: it cannot be
+	// reached, refuses connections or is shutting down. The store derives
+	// it from the driver's errors; trying again later may succeed.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Kind is what sort of relation a dataset is.
@@ -98,6 +108,43 @@ func ValidName(what, s string) error {
 		return fmt.Errorf("%s %q: not valid UTF-8: %w", what, s, ErrInvalid)
 	}
 	return nil
+}
+
+// Hidden reports whether r acts on the text around it rather than shows
+// when a name is displayed: a control character, a bidirectional control
+// (U+202E turns "fdp.exe" into what reads "exe.pdf"), or an invisible
+// character that makes two names look alike (zero-width space, word
+// joiner, byte order mark, soft hyphen). Joiners that scripts and emoji
+// need (U+200C, U+200D) are not hidden.
+func Hidden(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r == 0x061C, r == 0x200E, r == 0x200F, // Arabic letter mark, LRM, RLM
+		0x202A <= r && r <= 0x202E, // LRE, RLE, PDF, LRO, RLO
+		0x2066 <= r && r <= 0x2069: // LRI, RLI, FSI, PDI
+		return true
+	case r == 0x00AD, r == 0x200B, 0x2060 <= r && r <= 0x2064, r == 0xFEFF:
+		return true
+	}
+	return false
+}
+
+// Visible returns s for display with every Hidden character written as a
+// \uXXXX escape, so that what a name holds is what a reader sees.
+func Visible(s string) string {
+	if strings.IndexFunc(s, Hidden) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if Hidden(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // OwnerKind says whether an owner is a person, a team or a database role.

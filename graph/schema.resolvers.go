@@ -398,7 +398,7 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 
 func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error) {
 	if r.search == nil {
-		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	n, err := pageSize(first, search.DefaultLimit)
 	if err != nil {
@@ -482,7 +482,7 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 
 func (r *queryResolver) Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	q := lineage.Query{Start: catalog.Key{Namespace: namespace, Name: name}, Direction: lineageDirection(direction)}
 	var err error
@@ -509,7 +509,7 @@ func (r *queryResolver) Lineage(ctx context.Context, namespace string, name stri
 
 func (r *queryResolver) LineagePath(ctx context.Context, fromNamespace string, fromName string, toNamespace string, toName string) ([]model.LineageNode, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	from, to := catalog.Key{Namespace: fromNamespace, Name: fromName}, catalog.Key{Namespace: toNamespace, Name: toName}
 	for _, k := range []catalog.Key{from, to} {
@@ -545,7 +545,7 @@ func (r *queryResolver) LineagePath(ctx context.Context, fromNamespace string, f
 
 func (r *queryResolver) Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	d, err := lineageDepth(depth, 0, 0)
 	if err != nil {
@@ -572,7 +572,7 @@ func (r *queryResolver) Impact(ctx context.Context, namespace string, name strin
 
 func (r *queryResolver) ColumnLineage(ctx context.Context, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) (*model.ColumnLineageGraph, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	q := lineage.ColumnQuery{Start: lineage.ColumnID{Dataset: catalog.Key{Namespace: namespace, Name: name}, Column: column},
 		Direction: lineageDirection(direction), DirectOnly: includeIndirect != nil && !*includeIndirect}
@@ -592,7 +592,7 @@ func (r *queryResolver) ColumnLineage(ctx context.Context, namespace string, nam
 
 func (r *queryResolver) ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	d, err := lineageDepth(depth, 0, 0)
 	if err != nil {

@@ -28,6 +28,12 @@ type Config struct {
 	// Listen is the host:port the portal and API listen on (key listen,
 	// default 127.0.0.1:8080, env ALMANAC_LISTEN).
 	Listen string
+	// PublicURL is the address people and producers reach the server by,
+	// such as https://almanac.example.com behind a proxy (key public_url,
+	// env ALMANAC_PUBLIC_URL). A server that takes writes without a login
+	// (almanac demo, openlineage.anonymous) answers only requests for
+	// localhost, an IP address or this URL's host.
+	PublicURL string
 	// Log configures the process log (key log).
 	Log LogConfig
 	// Search configures the full-text search index (key search).
@@ -65,6 +71,10 @@ type OpenLineageConfig struct {
 
 // Enabled reports whether the endpoint accepts events.
 func (o OpenLineageConfig) Enabled() bool { return o.Token != "" || o.Anonymous == "true" }
+
+// AnonymousPosting reports whether the endpoint accepts events without a
+// token: anonymous posting allowed and no token set.
+func (o OpenLineageConfig) AnonymousPosting() bool { return o.Token == "" && o.Anonymous == "true" }
 
 // RetentionDuration parses Retention; 0 when empty.
 func (o OpenLineageConfig) RetentionDuration() (time.Duration, error) {
@@ -207,7 +217,7 @@ var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
 
 // Keys accepted in each mapping, also the candidates for "did you mean".
 var (
-	topKeys    = []string{"database_url", "listen", "log", "search", "openlineage", "sources"}
+	topKeys    = []string{"database_url", "listen", "public_url", "log", "search", "openlineage", "sources"}
 	olKeys     = []string{"token", "anonymous", "retention"}
 	logKeys    = []string{"format", "level"}
 	searchKeys = []string{"index_dir"}
@@ -360,6 +370,7 @@ func (l *loader) config(root *yaml.Node, cfg *Config) {
 	m, _ := l.mapping(root, "", topKeys)
 	l.str(m, "", "database_url", &cfg.DatabaseURL)
 	l.str(m, "", "listen", &cfg.Listen)
+	l.str(m, "", "public_url", &cfg.PublicURL)
 	if e, ok := m["log"]; ok {
 		lm, _ := l.mapping(e.value, "log", logKeys)
 		l.str(lm, "log", "format", &cfg.Log.Format)
@@ -612,6 +623,7 @@ func (l *loader) applyEnv(cfg *Config) {
 	}
 	override(&cfg.DatabaseURL, "database_url", "ALMANAC_DATABASE_URL", "DATABASE_URL")
 	override(&cfg.Listen, "listen", "ALMANAC_LISTEN")
+	override(&cfg.PublicURL, "public_url", "ALMANAC_PUBLIC_URL")
 	override(&cfg.Log.Format, "log.format", "ALMANAC_LOG_FORMAT")
 	override(&cfg.Log.Level, "log.level", "ALMANAC_LOG_LEVEL")
 	override(&cfg.OpenLineage.Token, "openlineage.token", "ALMANAC_OPENLINEAGE_TOKEN")
@@ -644,6 +656,11 @@ func passwordEnv(name string) string {
 func (l *loader) validate(cfg *Config) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		l.report(l.at["listen"], "listen", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", cfg.Listen)
+	}
+	if u := cfg.PublicURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Hostname() == "" {
+			l.report(l.at["public_url"], "public_url", "must be an http:// or https:// URL with a host, such as https://almanac.example.com, got %q", u)
+		}
 	}
 	if f := cfg.Log.Format; f != "text" && f != "json" {
 		l.report(l.at["log.format"], "log.format", "must be text or json, got %q", f)

@@ -54,6 +54,7 @@ func TestLoadConfigFull(t *testing.T) {
 	want := &Config{
 		DatabaseURL: "postgres://almanac@catalog.internal:5432/almanac",
 		Listen:      "0.0.0.0:9090",
+		PublicURL:   "https://almanac.example.com",
 		Log:         LogConfig{Format: "json", Level: "debug"},
 		Search:      SearchConfig{IndexDir: "/var/lib/almanac/index"},
 		Sources: []SourceConfig{
@@ -67,14 +68,14 @@ func TestLoadConfigFull(t *testing.T) {
 				Include:   []string{"public.*", "marts"},
 				Exclude:   []string{"*.tmp_*"},
 				Schedule:  "@every 1h",
-				Line:      10,
+				Line:      11,
 			},
 			{
 				Name:     "billing-replica",
 				Type:     "postgres",
 				URL:      "postgresql://reader@replica.internal/billing?sslmode=require",
 				Schedule: "@daily",
-				Line:     19,
+				Line:     20,
 			},
 		},
 	}
@@ -103,12 +104,14 @@ func TestLoadConfig(t *testing.T) {
 			env: map[string]string{
 				"DATABASE_URL":       "postgres://env@db/almanac",
 				"ALMANAC_LISTEN":     ":9000",
+				"ALMANAC_PUBLIC_URL": "http://catalog.internal:9000",
 				"ALMANAC_LOG_FORMAT": "json",
 				"ALMANAC_LOG_LEVEL":  "warn",
 			},
 			want: with(func(c *Config) {
 				c.DatabaseURL = "postgres://env@db/almanac"
 				c.Listen = ":9000"
+				c.PublicURL = "http://catalog.internal:9000"
 				c.Log = LogConfig{Format: "json", Level: "warn"}
 			}),
 		},
@@ -298,6 +301,16 @@ listen: :8080
 listn: :9090
 `,
 			want: `almanac.yaml:3: unknown key "listn" (did you mean "listen"?)`,
+		},
+		{
+			name: "public_url without a scheme",
+			yaml: "public_url: almanac.example.com\n",
+			want: `almanac.yaml:1: public_url: must be an http:// or https:// URL with a host, such as https://almanac.example.com, got "almanac.example.com"`,
+		},
+		{
+			name: "public_url misspelt",
+			yaml: "public_ur: https://almanac.example.com\n",
+			want: `almanac.yaml:1: unknown key "public_ur" (did you mean "public_url"?)`,
 		},
 		{
 			name: "unknown key in another case",
