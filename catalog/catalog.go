@@ -209,8 +209,13 @@ type Harvest struct {
 	// crawl, and marked removed when a scope covers them (a job by its
 	// key, a check by its dataset) and the crawl no longer reports them.
 	// Results and freshness observations are history, only ever added.
-	Jobs      []Job
-	Checks    []QualityCheck
+	Jobs []Job
+	// JobsComplete says that Jobs lists every job the source has: a job
+	// it reported before and no longer reports is marked removed whatever
+	// its namespace, even outside Scopes (after the source's jobs were
+	// renamed, say). Set it only when the crawl read everything.
+	JobsComplete bool
+	Checks       []QualityCheck
 	Results   []QualityResult
 	Freshness []FreshnessObservation
 	// ColumnLineage replaces the source's column lineage of every output

@@ -105,7 +105,7 @@ func (s *Store) ingestJobs(ctx context.Context, h catalog.Harvest, run *catalog.
 	if err := flush(); err != nil {
 		return err
 	}
-	return s.removeUnseenJobs(ctx, h.Source, h.Scopes, seen)
+	return s.removeUnseenJobs(ctx, h.Source, h.Scopes, h.JobsComplete, seen)
 }
 
 func jobKeyArrays(batch []*preparedJob) (nss, names []string) {
@@ -206,9 +206,10 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 }
 
 // removeUnseenJobs marks removed the source's jobs under scopes (a job's
-// key read as a dataset key) that the crawl did not report.
-func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []catalog.Scope, seen map[catalog.JobKey]bool) error {
-	if len(scopes) == 0 {
+// key read as a dataset key), or anywhere when all, that the crawl did not
+// report.
+func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []catalog.Scope, all bool, seen map[catalog.JobKey]bool) error {
+	if len(scopes) == 0 && !all {
 		return nil
 	}
 	rows, err := s.pool.Query(ctx, `
@@ -225,16 +226,11 @@ func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []ca
 	)
 	now := s.now()
 	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
-		if seen[key] {
+		if seen[key] || !all && !slices.ContainsFunc(scopes, func(sc catalog.Scope) bool { return sc.Covers(catalog.Key(key)) }) {
 			return nil
 		}
-		for _, sc := range scopes {
-			if sc.Covers(catalog.Key(key)) {
-				gone = append(gone, id)
-				changes = append(changes, []any{"job", id, key.Namespace, key.Name, string(catalog.ChangeRemoved), source, now})
-				break
-			}
-		}
+		gone = append(gone, id)
+		changes = append(changes, []any{"job", id, key.Namespace, key.Name, string(catalog.ChangeRemoved), source, now})
 		return nil
 	})
 	if err != nil {

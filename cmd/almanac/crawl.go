@@ -45,11 +45,12 @@ func harvester(src SourceConfig) (func(context.Context) (catalog.Harvest, error)
 		}, nil
 	case "dbt":
 		cfg := dbt.Config{
-			Source:     src.Provenance(),
-			TargetDirs: src.Paths,
-			Namespace:  src.Namespace,
-			Database:   src.Database,
-			Teams:      src.Teams,
+			Source:       src.Provenance(),
+			TargetDirs:   src.Paths,
+			Namespace:    src.Namespace,
+			Database:     src.Database,
+			Teams:        src.Teams,
+			JobNamespace: src.JobNamespace,
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) }, nil
 	case "delta":

@@ -16,11 +16,13 @@
 // (see lineage.ColumnLineage) with the columns catalog.json, the
 // manifest, or the compiled SQL of upstream models give.
 //
-// Each model, seed and snapshot is also a job (namespace Config.JobNamespace,
-// name the node's unique_id) that writes its dataset and reads the
-// datasets of the nodes it depends on; ephemeral models, which have no
-// relation, are looked through to what they read. Exposures are jobs that
-// read and write nothing: downstream consumers. Tests are quality checks,
+// Each model, seed and snapshot is also a job that writes its dataset and
+// reads the datasets of the nodes it depends on; ephemeral models, which
+// have no relation, are looked through to what they read. Jobs are keyed
+// in a namespace of the source's own (Config.JobNamespace), so that two
+// sources of one project never share one, and named as openlineage-dbt
+// names them (see jobName). Exposures are jobs that read and write
+// nothing: downstream consumers. Tests are quality checks,
 // run_results.json gives their results, and sources.json gives freshness
 // observations.
 //
@@ -51,9 +53,13 @@ import (
 // Platform is the platform name of every dataset the crawler reports.
 const Platform = "dbt"
 
-// DefaultJobNamespace is the namespace of the jobs the crawler reports
-// when Config.JobNamespace is empty.
-const DefaultJobNamespace = "dbt"
+// DefaultJobNamespace returns the namespace of the jobs of the source
+// whose provenance is source ("dbt:analytics") when Config.JobNamespace is
+// empty: "dbt://analytics". Each source has its own, so that two sources
+// of one project (a dev and a prod target, two versions) never share a job.
+func DefaultJobNamespace(source string) string {
+	return "dbt://" + strings.TrimPrefix(source, Platform+":")
+}
 
 // Artifact file names in a target directory.
 const (
@@ -79,7 +85,10 @@ type Config struct {
 	// dbt profile (or the profile has none, as with DuckDB files).
 	Database string
 	// JobNamespace is the namespace of the jobs; empty means
-	// DefaultJobNamespace.
+	// DefaultJobNamespace(Source). Set it to the OPENLINEAGE_NAMESPACE
+	// that dbt-ol runs of the same target use, so that their runs land on
+	// the jobs the crawler reports (see jobName). No two sources may share
+	// one.
 	JobNamespace string
 	// Teams lists owner names (as written in meta.owner) that are teams
 	// rather than people. See ownerOf for the other rules.
@@ -135,7 +144,7 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 	}
 	c := &crawler{cfg: cfg, hv: &hv, datasets: map[catalog.Key]int{}}
 	if c.cfg.JobNamespace == "" {
-		c.cfg.JobNamespace = DefaultJobNamespace
+		c.cfg.JobNamespace = DefaultJobNamespace(cfg.Source)
 	}
 	complete, read := true, 0
 	var failures []error
@@ -156,7 +165,11 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 		return hv, fmt.Errorf("crawl %s: no manifest could be read: %w", cfg.Source, errors.Join(failures...))
 	}
 	if complete {
+		// The source's jobs are all in the harvest: those it reported
+		// before under other keys (the namespace "dbt" and unique_id names
+		// of earlier versions, or another job_namespace) are gone.
 		hv.Scopes = []catalog.Scope{{Namespace: cfg.Namespace}, {Namespace: c.cfg.JobNamespace}}
+		hv.JobsComplete = true
 	}
 	return hv, nil
 }
@@ -477,13 +490,39 @@ func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry, common map[str
 		return
 	}
 	job := catalog.Job{
-		Key:         catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID},
+		Key:         catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: jobName(n)},
 		Type:        "dbt_" + n.ResourceType,
 		Description: n.Description, SQL: n.rawSQL(), CompiledSQL: n.compiledSQL(),
-		Properties: map[string]string{PropMaterialization: n.Config.Materialized, PropPackage: n.PackageName, PropPath: n.OriginalFilePath},
-		Outputs:    []catalog.Key{key},
+		Properties: map[string]string{
+			PropUniqueID: n.UniqueID, PropMaterialization: n.Config.Materialized, PropPackage: n.PackageName, PropPath: n.OriginalFilePath,
+		},
+		Outputs: []catalog.Key{key},
 	}
 	c.finishJob(m, n, &job)
+}
+
+// jobName names the job of a model, seed or snapshot as openlineage-dbt
+// (dbt-ol) names it: "database.schema." and the unique_id without its
+// "model." prefix ("analytics.marts.jaffle_shop.orders"); a snapshot's
+// ends in ".snapshot", a seed's keeps its "seed." prefix. The database and
+// schema are the manifest's, as dbt-ol reads them, whatever
+// Config.Database says. (dbt-ol adds ".build.run" under `dbt build`: those
+// runs land on jobs of their own.)
+func jobName(n *node) string {
+	id := n.UniqueID
+	switch n.ResourceType {
+	case "model":
+		id = strings.TrimPrefix(id, "model.")
+	case "snapshot":
+		id = strings.TrimPrefix(id, "snapshot.") + ".snapshot"
+	}
+	var parts []string
+	for _, p := range []string{n.Database, n.Schema, id} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 func (c *crawler) exposure(m *manifest, n *node) {

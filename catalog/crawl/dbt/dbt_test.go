@@ -167,7 +167,8 @@ func TestCrawlPagilaDetails(t *testing.T) {
 		t.Errorf("customer_payments (-want +got):\n%s", diff)
 	}
 
-	job := find(t, h.Jobs, func(j catalog.Job) bool { return j.Key.Name == "model.sample_dbt.customer_payments" })
+	// Named as dbt-ol names it: database.schema.package.model.
+	job := find(t, h.Jobs, func(j catalog.Job) bool { return j.Key.Name == "pagila.analytics.sample_dbt.customer_payments" })
 	var inputs []string
 	for _, k := range job.Inputs {
 		inputs = append(inputs, k.Name)
@@ -183,6 +184,22 @@ func TestCrawlPagilaDetails(t *testing.T) {
 	if job.Key.Namespace != "dbt://sample" || job.Type != catalog.JobDBTModel || job.SQL != "select 1 -- customer_payments" ||
 		job.CompiledSQL != "select 1 /* customer_payments */" || !slices.Equal(job.Outputs, []catalog.Key{cp.Key}) {
 		t.Errorf("job = %+v", job)
+	}
+	// Every job in the source's namespace, named as dbt-ol names it: a
+	// snapshot with ".snapshot", a seed keeping its "seed." prefix; an
+	// exposure, which dbt-ol does not report, by its unique_id.
+	var keys []string
+	for _, j := range h.Jobs {
+		keys = append(keys, j.Key.String())
+	}
+	wantKeys := []string{
+		"dbt://sample/pagila.analytics.sample_dbt.customer_payments",
+		"dbt://sample/pagila.analytics.sample_dbt.customer_snapshot.snapshot",
+		"dbt://sample/pagila.analytics.seed.sample_dbt.country_codes",
+		"dbt://sample/exposure.sample_dbt.revenue_dashboard",
+	}
+	if diff := cmp.Diff(wantKeys, keys); diff != "" {
+		t.Errorf("job keys (-want +got):\n%s", diff)
 	}
 	if slices.ContainsFunc(h.Jobs, func(j catalog.Job) bool { return strings.Contains(j.Key.Name, "stg_payments") }) {
 		t.Error("an ephemeral model must not be a job of its own")
