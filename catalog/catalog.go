@@ -209,18 +209,21 @@ type Harvest struct {
 	// crawl, and marked removed when a scope covers them (a job by its
 	// key, a check by its dataset) and the crawl no longer reports them.
 	// Results and freshness observations are history, only ever added.
-	Jobs []Job
+	Jobs      []Job
+	Checks    []QualityCheck
+	Results   []QualityResult
+	Freshness []FreshnessObservation
 	// JobsComplete says that Jobs lists every job the source has: a job
 	// it reported before and no longer reports is marked removed whatever
 	// its namespace, even outside Scopes (after the source's jobs were
 	// renamed, say). Set it only when the crawl read everything.
 	JobsComplete bool
-	Checks       []QualityCheck
-	Results   []QualityResult
-	Freshness []FreshnessObservation
 	// ColumnLineage replaces the source's column lineage of every output
 	// dataset it names (see lineage.go).
 	ColumnLineage []ColumnLineage
+	// Runs are runs of the harvest's jobs (dbt's run_results.json), history
+	// like results: a run already recorded as it is is not written again.
+	Runs []Run
 }
 
 // CrawlStatus is the outcome of a crawl run.
@@ -244,11 +247,13 @@ type CrawlCounts struct {
 	Restored  int `json:"restored"`
 	Columns   int `json:"columns"`
 	// What the lineage and quality part of an ingest did: jobs and checks
-	// reported, results and freshness observations newly recorded.
+	// reported, results, freshness observations and runs newly recorded
+	// (or, for runs, changed).
 	Jobs      int `json:"jobs,omitempty"`
 	Checks    int `json:"checks,omitempty"`
 	Results   int `json:"results,omitempty"`
 	Freshness int `json:"freshness,omitempty"`
+	Runs      int `json:"runs,omitempty"`
 }
 
 // CrawlRun records one crawl of one source.

@@ -45,7 +45,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"almanac/catalog"
 )
@@ -178,6 +177,9 @@ type crawler struct {
 	cfg      Config
 	hv       *catalog.Harvest
 	datasets map[catalog.Key]int // index in hv.Datasets, across target directories
+	// jobs are the jobs of the target being read, by unique_id, for its
+	// run results.
+	jobs map[string]catalog.JobKey
 }
 
 func (c *crawler) warn(object, format string, args ...any) {
@@ -212,6 +214,7 @@ func (c *crawler) target(ctx context.Context, dir string) (complete bool, err er
 	}
 
 	cat := c.readCatalog(ctx, dir)
+	c.jobs = map[string]catalog.JobKey{}
 	c.convert(m, cat)
 	c.columnLineage(m, cat)
 	// Results and freshness need the manifest to map ids to datasets; what
@@ -251,86 +254,6 @@ func (c *crawler) readCatalog(ctx context.Context, dir string) map[string]*catal
 		c.warn(path, "%v; column types of the nodes after it are unknown", err)
 	}
 	return cat
-}
-
-func (c *crawler) readRunResults(ctx context.Context, dir string, m *manifest) {
-	path := filepath.Join(dir, RunResultsFile)
-	f := c.openOptional(path)
-	if f == nil {
-		return
-	}
-	defer f.Close()
-	var pending []*runResult
-	meta, warnings, err := readResults(ctx, path, f, func(r *runResult) { pending = append(pending, r) })
-	for _, w := range warnings {
-		c.warn(path, "%s", w)
-	}
-	if err != nil {
-		c.warn(path, "%v; the results before it are harvested", err)
-	}
-	generated, _ := parseTime(meta.GeneratedAt)
-	runID := meta.runID()
-	if runID == "" {
-		c.warn(path, "metadata has neither invocation_id nor generated_at: results cannot be told apart and are skipped")
-		return
-	}
-	var unknown []string
-	for _, r := range pending {
-		n := m.nodes[r.UniqueID]
-		if !strings.HasPrefix(r.UniqueID, "test.") {
-			continue // model, seed and snapshot runs are job runs, not checks
-		}
-		if n == nil {
-			unknown = append(unknown, r.UniqueID)
-			continue
-		}
-		ds, ok := c.testDataset(m, n)
-		if !ok {
-			continue // reported with the check
-		}
-		status, ok := resultStatus(r.Status)
-		if !ok {
-			c.warn(path, "result of %s: unknown status %q; skipped", r.UniqueID, r.Status)
-			continue
-		}
-		start, _ := phase(r.Timing, "execute")
-		if start.IsZero() {
-			start, _ = phase(r.Timing, "compile")
-		}
-		if start.IsZero() {
-			start = generated
-		}
-		res := catalog.QualityResult{
-			Check: r.UniqueID, Dataset: ds, Status: status, Failures: r.Failures,
-			StartedAt: start, Duration: time.Duration(r.ExecutionTime * float64(time.Second)), RunID: runID,
-		}
-		if r.Message != nil {
-			res.Message = *r.Message
-		}
-		c.hv.Results = append(c.hv.Results, res)
-	}
-	if len(unknown) > 0 && m.complete {
-		c.warn(path, "%d test results name tests the manifest does not have (first %s); skipped", len(unknown), unknown[0])
-	}
-}
-
-// resultStatus maps a dbt test status to a catalog one. dbt 0.19+ writes
-// pass, fail, warn, error and skipped for tests; some versions write
-// success for a passing test, and "runtime error" for one that crashed.
-func resultStatus(s string) (string, bool) {
-	switch strings.ToLower(s) {
-	case "pass", "success":
-		return catalog.QualityPass, true
-	case "fail":
-		return catalog.QualityFail, true
-	case "warn":
-		return catalog.QualityWarn, true
-	case "error", "runtime error":
-		return catalog.QualityError, true
-	case "skipped", "skip", "no-op":
-		return catalog.QualitySkipped, true
-	}
-	return "", false
 }
 
 func (c *crawler) readSources(ctx context.Context, dir string, m *manifest) {
@@ -550,6 +473,10 @@ func (c *crawler) finishJob(m *manifest, n *node, job *catalog.Job) {
 	}
 	dropEmpty(job.Properties)
 	c.hv.Jobs = append(c.hv.Jobs, *job)
+	if c.jobs == nil {
+		c.jobs = map[string]catalog.JobKey{}
+	}
+	c.jobs[n.UniqueID] = job.Key
 }
 
 // kindOf maps a node to a dataset kind: by materialization for what dbt

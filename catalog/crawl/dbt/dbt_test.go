@@ -40,7 +40,7 @@ func crawlDir(t *testing.T, cfg Config) catalog.Harvest {
 type summary struct {
 	Models, Seeds, Snapshots, Sources int
 	Exposures                         int
-	Checks, Results, Freshness        int
+	Checks, Results, Freshness, Runs  int
 	Columns, TypedColumns             int
 	DescribedColumns                  int
 	Edges                             int // job inputs: dataset → job → dataset
@@ -80,7 +80,7 @@ func summarize(h catalog.Harvest) summary {
 		}
 		s.Edges += len(j.Inputs)
 	}
-	s.Checks, s.Results, s.Freshness, s.Scopes = len(h.Checks), len(h.Results), len(h.Freshness), len(h.Scopes)
+	s.Checks, s.Results, s.Freshness, s.Runs, s.Scopes = len(h.Checks), len(h.Results), len(h.Freshness), len(h.Runs), len(h.Scopes)
 	s.ColumnLineage = len(h.ColumnLineage)
 	for _, e := range h.Errors {
 		s.Errors = append(s.Errors, filepath.Base(e.Object)+": "+e.Message)
@@ -94,8 +94,9 @@ func TestCrawlFixtures(t *testing.T) {
 		want summary
 	}{
 		// 13 models, 6 seeds and 6 sources over the seeds' tables: 19
-		// datasets. 27 tests, every one with a result (dbt build).
-		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, Checks: 27, Results: 27,
+		// datasets. 27 tests, every one with a result, and a run of each
+		// model and seed (dbt build).
+		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, Checks: 27, Results: 27, Runs: 19,
 			Columns: 112, TypedColumns: 112, DescribedColumns: 23, Edges: 17, ColumnLineage: 99, Scopes: 2,
 			Errors: []string{`jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error at or near "1"`}}},
 		{"jaffle_shop_v7", summary{Models: 5, Seeds: 3, Checks: 20, Columns: 21, DescribedColumns: 16, Edges: 8, ColumnLineage: 39, Scopes: 2,
@@ -112,7 +113,7 @@ func TestCrawlFixtures(t *testing.T) {
 			}}},
 		// The ephemeral stg_payments is no dataset: customer_payments reads
 		// the six payment partitions through it, and customer.
-		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 4, Results: 4, Freshness: 12,
+		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 4, Results: 4, Freshness: 12, Runs: 3,
 			Columns: 3, TypedColumns: 1, DescribedColumns: 3, Edges: 10, Scopes: 2, Errors: []string{noCatalog,
 				// Its compiled SQL is a placeholder, "select 1".
 				`pagila.analytics.customer_payments: column lineage of model.sample_dbt.customer_payments: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
@@ -270,6 +271,75 @@ func TestCrawlPagilaDetails(t *testing.T) {
 }
 
 var cmpTimes = cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+
+// TestCrawlRuns reads the results of a model, a snapshot that failed and
+// a seed skipped after it as runs of their jobs; the result of a hook is
+// no run.
+func TestCrawlRuns(t *testing.T) {
+	cfg := Config{TargetDirs: []string{"testdata/pagila"}, JobNamespace: "dbt://sample"}
+	h := crawlDir(t, cfg)
+	at := func(s string) *time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	job := func(name string) catalog.JobKey { return catalog.JobKey{Namespace: "dbt://sample", Name: name} }
+	want := []catalog.Run{
+		{Job: job("pagila.analytics.sample_dbt.customer_payments"), State: catalog.RunComplete,
+			StartedAt: at("2021-06-18T21:33:58.1Z"), EndedAt: at("2021-06-18T21:33:59.1Z"), StateAt: *at("2021-06-18T21:33:59.1Z")},
+		{Job: job("pagila.analytics.sample_dbt.customer_snapshot.snapshot"), State: catalog.RunFail,
+			StartedAt: at("2021-06-18T21:33:59.3Z"), EndedAt: at("2021-06-18T21:33:59.9Z"), StateAt: *at("2021-06-18T21:33:59.9Z"),
+			ErrorMessage: "Database Error in snapshot customer_snapshot (snapshots/customer_snapshot.sql)\n  column \"updated_at\" does not exist"},
+		// Skipped: no timing; it ended when dbt wrote the file.
+		{Job: job("pagila.analytics.seed.sample_dbt.country_codes"), State: catalog.RunAbort, StateAt: *at("2021-06-18T21:35:00Z")},
+	}
+	for i := range want {
+		want[i].ID = runID(want[i].Job, "just-some-random-id")
+	}
+	if diff := cmp.Diff(want, h.Runs, cmpTimes); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	ids := map[string]bool{}
+	for _, r := range h.Runs {
+		if !uuidRE.MatchString(r.ID) {
+			t.Errorf("run id %q is no version 5 UUID", r.ID)
+		}
+		ids[r.ID] = true
+	}
+	if len(ids) != len(h.Runs) {
+		t.Errorf("run ids %v are not distinct", ids)
+	}
+	// The same file gives the same ids; another source's jobs other ones.
+	if again := crawlDir(t, cfg); !slices.EqualFunc(again.Runs, h.Runs, func(a, b catalog.Run) bool { return a.ID == b.ID }) {
+		t.Error("a second read of the same run_results.json gave other run ids")
+	}
+	cfg.JobNamespace = "dbt://other"
+	for _, r := range crawlDir(t, cfg).Runs {
+		if ids[r.ID] {
+			t.Errorf("run %s of %s has the id of a run of another source's job", r.ID, r.Job)
+		}
+	}
+}
+
+func TestRunState(t *testing.T) {
+	for _, tc := range []struct {
+		status string
+		want   catalog.RunState
+	}{
+		{"success", catalog.RunComplete}, {"SUCCESS", catalog.RunComplete}, {"no-op", catalog.RunComplete}, {"reused", catalog.RunComplete},
+		{"error", catalog.RunFail}, {"partial success", catalog.RunFail}, {"skipped", catalog.RunAbort},
+	} {
+		if got, ok := runState(tc.status); !ok || got != tc.want {
+			t.Errorf("runState(%q) = %q, %v; want %q", tc.status, got, ok, tc.want)
+		}
+	}
+	if got, ok := runState("CREATE VIEW"); ok {
+		t.Errorf("runState(%q) = %q, want unknown", "CREATE VIEW", got)
+	}
+}
 
 func TestCrawlResultStatuses(t *testing.T) {
 	h := crawlDir(t, Config{TargetDirs: []string{"testdata/tests_with_failures"}})
