@@ -39,12 +39,17 @@ const (
 	KindForeign          Kind = "foreign"
 	KindModel            Kind = "model"
 	KindFile             Kind = "file"
+	// A semantic model (dbt's semantic layer): entities, dimensions and
+	// measures defined over a model.
+	KindSemanticModel Kind = "semantic_model"
+	// A metric (dbt's semantic layer) computed from measures or metrics.
+	KindMetric Kind = "metric"
 )
 
 // Valid reports whether k is one of the known kinds.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile:
+	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile, KindSemanticModel, KindMetric:
 		return true
 	}
 	return false

@@ -213,6 +213,7 @@ func (c *crawler) target(ctx context.Context, dir string) (complete bool, err er
 		c.warn(path, "%s", w)
 	}
 
+	c.reportUnread(path, m)
 	cat := c.readCatalog(ctx, dir)
 	c.jobs = map[string]catalog.JobKey{}
 	c.convert(m, cat)
@@ -307,8 +308,12 @@ func (c *crawler) readSources(ctx context.Context, dir string, m *manifest) {
 	}
 }
 
-// key is the dataset key of the relation a node materializes.
+// key is the dataset key of the relation a node materializes, or of a
+// semantic model or metric.
 func (c *crawler) key(n *node) catalog.Key {
+	if n.ResourceType == "semantic_model" || n.ResourceType == "metric" {
+		return c.semanticKey(n)
+	}
 	db := n.Database
 	if c.cfg.Database != "" {
 		db = c.cfg.Database
@@ -326,12 +331,13 @@ func (c *crawler) key(n *node) catalog.Key {
 	return catalog.Key{Namespace: c.cfg.Namespace, Name: strings.Join(parts, ".")}
 }
 
-// isDataset reports whether a node is a relation in the warehouse.
+// isDataset reports whether a node is a dataset: a relation in the
+// warehouse, a semantic model or a metric.
 func isDataset(n *node) bool {
 	switch n.ResourceType {
 	case "model":
 		return n.Config.Materialized != "ephemeral"
-	case "seed", "snapshot", "source":
+	case "seed", "snapshot", "source", "semantic_model", "metric":
 		return true
 	}
 	return false
@@ -367,24 +373,32 @@ func (c *crawler) inputs(m *manifest, n *node) (keys []catalog.Key, unknown []st
 
 // convert turns the nodes of a manifest into datasets, jobs and checks.
 func (c *crawler) convert(m *manifest, cat map[string]*catalogEntry) {
-	common := map[string]string{PropDBTVersion: m.meta.DBTVersion, PropSchemaVersion: m.meta.SchemaVersion}
 	for _, id := range m.order {
 		n := m.nodes[id]
-		switch {
-		case n.ResourceType == "test":
+		switch n.ResourceType {
+		case "test":
 			c.check(m, n)
-		case n.ResourceType == "exposure":
+		case "unit_test":
+			c.unitTest(m, n)
+		case "exposure":
 			c.exposure(m, n)
-		case isDataset(n):
-			c.dataset(m, n, cat[id], common)
+		case "semantic_model":
+			c.semanticModel(m, n)
+		case "metric":
+			c.metric(m, n)
+		case "saved_query":
+			c.savedQuery(m, n)
+		default:
+			if isDataset(n) {
+				c.dataset(m, n, cat[id])
+			}
 		}
 	}
 }
 
-func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry, common map[string]string) {
+func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry) {
 	key := c.key(n)
-	props := map[string]string{PropUniqueID: n.UniqueID, PropResourceType: n.ResourceType, PropPackage: n.PackageName, PropPath: n.OriginalFilePath}
-	maps.Copy(props, common)
+	props := c.nodeProps(m, n)
 	if n.Config.Materialized != "" {
 		props[PropMaterialization] = n.Config.Materialized
 	}
@@ -394,20 +408,13 @@ func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry, common map[str
 	dropEmpty(props)
 	f := catalog.DatasetFacts{
 		Key: key, Platform: Platform, Kind: kindOf(n, ce), Description: n.Description, Properties: props,
-		Columns: columns(n, ce), Tags: tags(n), Owners: c.owners(n),
+		Columns: columns(n, ce), Tags: tags(n), Owners: c.owners(m, n),
 	}
 	if ce != nil {
 		f.RowEstimate = ce.stat("row_count", "num_rows", "rows")
 		f.SizeBytes = ce.stat("bytes", "num_bytes", "size_bytes")
 	}
-	if i, dup := c.datasets[key]; dup {
-		// Two nodes name one relation: typically a seed and the source
-		// declared over the table it loads. They describe one dataset.
-		mergeFacts(&c.hv.Datasets[i], f)
-	} else {
-		c.datasets[key] = len(c.hv.Datasets)
-		c.hv.Datasets = append(c.hv.Datasets, f)
-	}
+	c.addDataset(f)
 
 	if n.ResourceType == "source" {
 		return
@@ -446,6 +453,19 @@ func jobName(n *node) string {
 		}
 	}
 	return strings.Join(parts, ".")
+}
+
+// addDataset adds f to the harvest, or merges it into the dataset of the
+// same key: two nodes name one relation, typically a seed and the source
+// declared over the table it loads, or a model and the export of a saved
+// query. They describe one dataset.
+func (c *crawler) addDataset(f catalog.DatasetFacts) {
+	if i, dup := c.datasets[f.Key]; dup {
+		mergeFacts(&c.hv.Datasets[i], f)
+		return
+	}
+	c.datasets[f.Key] = len(c.hv.Datasets)
+	c.hv.Datasets = append(c.hv.Datasets, f)
 }
 
 func (c *crawler) exposure(m *manifest, n *node) {
@@ -556,8 +576,9 @@ func tags(n *node) []string {
 	return slices.Compact(t)
 }
 
-// owners reads meta.owner and config.meta.owner (a string or a list).
-func (c *crawler) owners(n *node) []catalog.Owner {
+// owners reads meta.owner and config.meta.owner (a string or a list),
+// and the owner of the node's group.
+func (c *crawler) owners(m *manifest, n *node) []catalog.Owner {
 	var out []catalog.Owner
 	for _, meta := range []map[string]json.RawMessage{n.Meta, n.Config.Meta} {
 		raw, ok := meta["owner"]
@@ -574,6 +595,9 @@ func (c *crawler) owners(n *node) []catalog.Owner {
 				out = append(out, o)
 			}
 		}
+	}
+	if o, ok := c.groupOwner(m, n); ok && !slices.Contains(out, o) {
+		out = append(out, o)
 	}
 	return out
 }
@@ -610,8 +634,8 @@ var (
 )
 
 // testDataset finds the dataset a test checks: attached_node (dbt 1.5+),
-// else the node the test's model argument names, else its only dataset
-// dependency.
+// else the node the test's model argument (a unit test's model) names,
+// else its first dataset dependency.
 func (c *crawler) testDataset(m *manifest, n *node) (catalog.Key, bool) {
 	if a := m.nodes[n.AttachedNode]; a != nil && isDataset(a) {
 		return c.key(a), true
@@ -641,6 +665,13 @@ func (c *crawler) testDataset(m *manifest, n *node) (catalog.Key, bool) {
 				if d.ResourceType != "source" && d.Name == name {
 					return c.key(d), true
 				}
+			}
+		}
+	}
+	if n.Model != "" && n.ResourceType == "unit_test" {
+		for _, d := range deps {
+			if d.ResourceType == "model" && d.Name == n.Model {
+				return c.key(d), true
 			}
 		}
 	}

@@ -39,7 +39,9 @@ func crawlDir(t *testing.T, cfg Config) catalog.Harvest {
 // summary counts what a harvest holds.
 type summary struct {
 	Models, Seeds, Snapshots, Sources int
-	Exposures                         int
+	SemanticModels, Metrics, Exports  int // exports of saved queries
+	Exposures, SavedQueries           int
+	UnitTests                         int
 	Checks, Results, Freshness, Runs  int
 	Columns, TypedColumns             int
 	DescribedColumns                  int
@@ -62,6 +64,12 @@ func summarize(h catalog.Harvest) summary {
 				s.Snapshots++
 			case "source":
 				s.Sources++
+			case "semantic_model":
+				s.SemanticModels++
+			case "metric":
+				s.Metrics++
+			case "saved_query":
+				s.Exports++
 			}
 		}
 		s.Columns += len(d.Columns)
@@ -75,13 +83,21 @@ func summarize(h catalog.Harvest) summary {
 		}
 	}
 	for _, j := range h.Jobs {
-		if j.Type == catalog.JobDBTExposure {
+		switch j.Type {
+		case catalog.JobDBTExposure:
 			s.Exposures++
+		case JobSavedQuery:
+			s.SavedQueries++
 		}
 		s.Edges += len(j.Inputs)
 	}
 	s.Checks, s.Results, s.Freshness, s.Runs, s.Scopes = len(h.Checks), len(h.Results), len(h.Freshness), len(h.Runs), len(h.Scopes)
 	s.ColumnLineage = len(h.ColumnLineage)
+	for _, c := range h.Checks {
+		if c.Type == "unit_test" {
+			s.UnitTests++
+		}
+	}
 	for _, e := range h.Errors {
 		s.Errors = append(s.Errors, filepath.Base(e.Object)+": "+e.Message)
 	}
@@ -94,10 +110,15 @@ func TestCrawlFixtures(t *testing.T) {
 		want summary
 	}{
 		// 13 models, 6 seeds and 6 sources over the seeds' tables: 19
-		// datasets. 27 tests, every one with a result, and a run of each
-		// model and seed (dbt build).
-		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, Checks: 27, Results: 27, Runs: 19,
-			Columns: 112, TypedColumns: 112, DescribedColumns: 23, Edges: 17, ColumnLineage: 99, Scopes: 2,
+		// datasets, and the semantic layer: 6 semantic models (35
+		// entities and dimensions, 11 described), 23 metrics and 3 saved
+		// queries exporting a table each. 27 tests and 3 unit tests; every
+		// test with a result, and a run of each model and seed (dbt build).
+		// Edges: 17 between relations, 6 from models to semantic models,
+		// 27 into metrics and 11 from metrics to saved queries.
+		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, SemanticModels: 6, Metrics: 23, Exports: 3, SavedQueries: 3,
+			Checks: 30, UnitTests: 3, Results: 27, Runs: 19,
+			Columns: 147, TypedColumns: 147, DescribedColumns: 34, Edges: 61, ColumnLineage: 99, Scopes: 2,
 			Errors: []string{`jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error at or near "1"`}}},
 		{"jaffle_shop_v7", summary{Models: 5, Seeds: 3, Checks: 20, Columns: 21, DescribedColumns: 16, Edges: 8, ColumnLineage: 39, Scopes: 2,
 			Errors: []string{noCatalog}}},
@@ -113,7 +134,7 @@ func TestCrawlFixtures(t *testing.T) {
 			}}},
 		// The ephemeral stg_payments is no dataset: customer_payments reads
 		// the six payment partitions through it, and customer.
-		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 4, Results: 4, Freshness: 12, Runs: 3,
+		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 5, UnitTests: 1, Results: 5, Freshness: 12, Runs: 3,
 			Columns: 3, TypedColumns: 1, DescribedColumns: 3, Edges: 10, Scopes: 2, Errors: []string{noCatalog,
 				// Its compiled SQL is a placeholder, "select 1".
 				`pagila.analytics.customer_payments: column lineage of model.sample_dbt.customer_payments: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
@@ -255,8 +276,36 @@ func TestCrawlPagilaDetails(t *testing.T) {
 		statuses = append(statuses, r.Status)
 	}
 	slices.Sort(statuses)
-	if diff := cmp.Diff([]string{"error", "fail", "pass", "warn"}, statuses); diff != "" {
+	if diff := cmp.Diff([]string{"error", "fail", "fail", "pass", "warn"}, statuses); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+
+	// The unit test checks the model it tests, with its rows as its
+	// definition; its result is a result of the check.
+	ut := find(t, h.Checks, func(c catalog.QualityCheck) bool { return c.Type == "unit_test" })
+	wantUT := catalog.QualityCheck{
+		Dataset: cp.Key, Name: "unit_test.sample_dbt.customer_payments.test_totals_add_up", Type: "unit_test", Severity: "error",
+		Definition: `{"expect":{"rows":[{"customer_id":1,"total":3.0}],"format":"dict","fixture":null},"given":[{"input":"ref('stg_payments')","rows":[{"customer_id":1,"amount":2.5},{"customer_id":1,"amount":0.5}],"format":"dict","fixture":null},{"input":"source('pagila', 'customer')","rows":[{"customer_id":1}],"format":"dict","fixture":null}]}`,
+		Properties: map[string]string{PropPackage: "sample_dbt", PropPath: "models/customer_payments.yml", "description": "Payments of a customer add up to their total."},
+	}
+	if diff := cmp.Diff(wantUT, ut); diff != "" {
+		t.Errorf("unit test (-want +got):\n%s", diff)
+	}
+	utRes := find(t, h.Results, func(r catalog.QualityResult) bool { return r.Check == ut.Name })
+	if utRes.Status != catalog.QualityFail || utRes.Dataset != cp.Key || !strings.Contains(utRes.Message, "actual differs from expected") {
+		t.Errorf("result of the unit test = %+v", utRes)
+	}
+
+	// The snapshot is in the group finance: its owner owns it.
+	snap := find(t, h.Datasets, func(d catalog.DatasetFacts) bool { return d.Key == pkey("pagila.analytics.customer_snapshot") })
+	if !slices.Contains(snap.Owners, catalog.Owner{Name: "Finance Analytics Team", Kind: catalog.OwnerTeam, Type: "technical"}) || snap.Properties[PropGroup] != "finance" {
+		t.Errorf("snapshot in group finance: owners %v, properties %v", snap.Owners, snap.Properties)
+	}
+	// The analysis is no catalog entity, and known: no warning names it.
+	for _, e := range h.Errors {
+		if strings.Contains(e.Error(), "analysis") {
+			t.Errorf("warning about the analysis: %v", e)
+		}
 	}
 
 	fr := find(t, h.Freshness, func(o catalog.FreshnessObservation) bool { return o.Dataset == pkey("pagila.public.actor") })
@@ -403,6 +452,11 @@ func copyTarget(t *testing.T, dir string) string {
 	return tmp
 }
 
+// jaffleDatasets is how many datasets jaffle_shop_1.12 has: 19 relations
+// of models, seeds and sources, 3 exports of saved queries, 6 semantic
+// models and 23 metrics.
+const jaffleDatasets = 19 + 3 + 6 + 23
+
 func TestCrawlBadInput(t *testing.T) {
 	manifest, err := os.ReadFile("testdata/jaffle_shop_1.12/manifest.json")
 	if err != nil {
@@ -437,25 +491,25 @@ func TestCrawlBadInput(t *testing.T) {
 				write(t, dir, ManifestFile, []byte(strings.Replace(string(manifest), "manifest/v12.json", "manifest/v99.json", 1)))
 			},
 			wantErr:      []string{`manifest.json: metadata.dbt_schema_version "https://schemas\.getdbt\.com/dbt/manifest/v99\.json" is not a known manifest version \(v1 to v12\); read best effort$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "missing catalog.json",
 			damage:       func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, CatalogFile)) },
 			wantErr:      []string{`catalog.json: not found: column types are unknown`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "truncated catalog.json",
 			damage:       func(t *testing.T, dir string) { truncateFile(t, dir, CatalogFile, 3000) },
 			wantErr:      []string{`catalog.json: at byte \d+ in nodes\["model\.jaffle_shop\.\w+"\]: unexpected EOF; column types of the nodes after it are unknown$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "truncated run_results.json",
 			damage:       func(t *testing.T, dir string) { truncateFile(t, dir, RunResultsFile, 5000) },
 			wantErr:      []string{`run_results.json: at byte \d+ in results\[\d+\]: unexpected EOF; the results before it are harvested$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name: "a field of the wrong type",
@@ -463,7 +517,7 @@ func TestCrawlBadInput(t *testing.T) {
 				write(t, dir, ManifestFile, []byte(strings.Replace(string(manifest), `"description": "Customer overview data mart`, `"description": 42, "x": "Customer overview data mart`, 1)))
 			},
 			wantErr:      []string{`manifest.json: nodes\["model\.jaffle_shop\.customers"\]: field description: want string, got number$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "not JSON",

@@ -43,11 +43,13 @@ func TestIngestFixtures(t *testing.T) {
 		dir  string
 		want counts
 	}{
-		{"jaffle_shop_1.12", counts{Datasets: 19, Columns: 112, Jobs: 19, Edges: 17, Checks: 27, Results: 27, Runs: 19}},
+		// In the warehouse namespace, 19 relations and 3 exports of saved
+		// queries; the semantic models and metrics are in the job namespace.
+		{"jaffle_shop_1.12", counts{Datasets: 22, Columns: 112, Jobs: 51, Edges: 61, Checks: 30, Results: 27, Runs: 19}},
 		{"jaffle_shop_v7", counts{Datasets: 8, Columns: 21, Jobs: 8, Edges: 8, Checks: 20}},
 		{"tests_with_failures", counts{Datasets: 6, Columns: 5, Jobs: 4, Edges: 4, Checks: 14, Results: 14}},
 		{"manifest_v1", counts{Datasets: 6, Columns: 28, Jobs: 6, Edges: 4, Checks: 6}},
-		{"pagila", counts{Datasets: 15, Columns: 3, Jobs: 4, Edges: 10, Checks: 4, Results: 4, Freshness: 12, Runs: 3}},
+		{"pagila", counts{Datasets: 15, Columns: 3, Jobs: 4, Edges: 10, Checks: 5, Results: 5, Freshness: 12, Runs: 3}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			// Each fixture is a source of its own, in a namespace of its own.
@@ -173,8 +175,8 @@ func TestMergeWithPostgres(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM datasets WHERE namespace = $1 AND name LIKE $2`, warehouseNS, db+".%").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 19 {
-		t.Errorf("datasets in %s = %d, want 19 (the 2 of PostgreSQL merged with dbt's)", db, n)
+	if n != 22 {
+		t.Errorf("datasets in %s = %d, want 22 (the 2 of PostgreSQL merged with dbt's 19, and 3 exports of saved queries)", db, n)
 	}
 
 	// Lineage: raw_customers (seed and source) → stg_customers → customers.
