@@ -112,12 +112,13 @@ func TestCrawlFixtures(t *testing.T) {
 		// 13 models, 6 seeds and 6 sources over the seeds' tables: 19
 		// datasets, and the semantic layer: 6 semantic models (35
 		// entities and dimensions, 11 described), 23 metrics and 3 saved
-		// queries exporting a table each. 27 tests and 3 unit tests; every
-		// test with a result, and a run of each model and seed (dbt build).
+		// queries exporting a table each. 27 tests and 3 unit tests. Its
+		// run_results.json is dbt docs generate's: compilations, no runs
+		// or test results (see TestCrawlCompileResults).
 		// Edges: 17 between relations, 6 from models to semantic models,
 		// 27 into metrics and 11 from metrics to saved queries.
 		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, SemanticModels: 6, Metrics: 23, Exports: 3, SavedQueries: 3,
-			Checks: 30, UnitTests: 3, Results: 27, Runs: 19,
+			Checks: 30, UnitTests: 3,
 			Columns: 147, TypedColumns: 147, DescribedColumns: 34, Edges: 61, ColumnLineage: 99, Scopes: 2,
 			Errors: []string{`jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error at or near "1"`}}},
 		{"jaffle_shop_v7", summary{Models: 5, Seeds: 3, Checks: 20, Columns: 21, DescribedColumns: 16, Edges: 8, ColumnLineage: 39, Scopes: 2,
@@ -370,6 +371,26 @@ func TestCrawlRuns(t *testing.T) {
 		if ids[r.ID] {
 			t.Errorf("run %s of %s has the id of a run of another source's job", r.ID, r.Job)
 		}
+	}
+}
+
+// TestCrawlCompileResults: the run_results.json of dbt docs generate (or
+// dbt compile) says success for every node it compiled; that is no run and
+// no passing test. The same file written by dbt build is.
+func TestCrawlCompileResults(t *testing.T) {
+	h := crawlDir(t, Config{TargetDirs: []string{"testdata/jaffle_shop_1.12"}})
+	if len(h.Runs)+len(h.Results) != 0 {
+		t.Errorf("dbt docs generate: %d runs, %d results; want none", len(h.Runs), len(h.Results))
+	}
+	dir := copyTarget(t, "testdata/jaffle_shop_1.12")
+	b, err := os.ReadFile(filepath.Join(dir, RunResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, RunResultsFile, []byte(strings.Replace(string(b), `"which": "generate"`, `"which": "build"`, 1)))
+	h = crawlDir(t, Config{TargetDirs: []string{dir}})
+	if len(h.Runs) != 19 || len(h.Results) != 27 {
+		t.Errorf("dbt build: %d runs, %d results; want 19 (13 models, 6 seeds) and 27", len(h.Runs), len(h.Results))
 	}
 }
 

@@ -45,7 +45,7 @@ func TestIngestFixtures(t *testing.T) {
 	}{
 		// In the warehouse namespace, 19 relations and 3 exports of saved
 		// queries; the semantic models and metrics are in the job namespace.
-		{"jaffle_shop_1.12", counts{Datasets: 22, Columns: 112, Jobs: 51, Edges: 61, Checks: 30, Results: 27, Runs: 19}},
+		{"jaffle_shop_1.12", counts{Datasets: 22, Columns: 112, Jobs: 51, Edges: 61, Checks: 30}},
 		{"jaffle_shop_v7", counts{Datasets: 8, Columns: 21, Jobs: 8, Edges: 8, Checks: 20}},
 		{"tests_with_failures", counts{Datasets: 6, Columns: 5, Jobs: 4, Edges: 4, Checks: 14, Results: 14}},
 		{"manifest_v1", counts{Datasets: 6, Columns: 28, Jobs: 6, Edges: 4, Checks: 6}},
@@ -191,7 +191,8 @@ func TestMergeWithPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(checks) == 0 || checks[0].Latest == nil || checks[0].Latest.Status != catalog.QualityPass {
+	// Its run_results.json is dbt docs generate's: no results.
+	if len(checks) == 0 || checks[0].Latest != nil {
 		t.Errorf("checks of customers = %s", fmt.Sprint(checks))
 	}
 }

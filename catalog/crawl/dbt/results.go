@@ -37,6 +37,12 @@ func (c *crawler) runResults(ctx context.Context, path string, r io.Reader, m *m
 	if err != nil {
 		c.warn(path, "%v; the results before it are harvested", err)
 	}
+	if !executes(meta.Command) {
+		// dbt compile and dbt docs generate write a result of status
+		// success for every node they compiled: nothing ran, nothing
+		// was tested.
+		return
+	}
 	generated, _ := parseTime(meta.GeneratedAt)
 	invocation := meta.runID()
 	if invocation == "" {
@@ -62,6 +68,18 @@ func (c *crawler) runResults(ctx context.Context, path string, r io.Reader, m *m
 	if len(unknown) > 0 && m.complete {
 		c.warn(path, "%d results name nodes the manifest does not have (first %s); skipped", len(unknown), unknown[0])
 	}
+}
+
+// executes reports whether the dbt command that wrote run_results.json
+// ran nodes (run, build, test, seed, snapshot, retry, clone…) rather than
+// only compiled them (compile, docs generate, show…). Files that do not
+// say, as some tools rewrite them, are taken to.
+func executes(command string) bool {
+	switch strings.ToLower(command) {
+	case "compile", "generate", "docs", "show", "list", "ls", "parse", "debug", "deps", "clean", "init", "run-operation":
+		return false
+	}
+	return true
 }
 
 // ignoredResult reports results of what the manifest does not list as
