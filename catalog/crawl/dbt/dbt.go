@@ -22,9 +22,12 @@
 // in a namespace of the source's own (Config.JobNamespace), so that two
 // sources of one project never share one, and named as openlineage-dbt
 // names them (see jobName). Exposures are jobs that read and write
-// nothing: downstream consumers. Tests are quality checks,
-// run_results.json gives their results, and sources.json gives freshness
-// observations.
+// nothing: downstream consumers. Tests and unit tests are quality checks;
+// run_results.json gives their results and the runs of the jobs, and
+// sources.json gives freshness observations. The semantic layer's
+// semantic models and metrics are datasets of their own kinds, saved
+// queries jobs (see semantic.go). What the manifest holds that the crawler
+// does not know is named in the crawl's warnings.
 //
 // Artifacts are decoded as a stream, one node at a time, so a manifest of
 // thousands of models is never held in memory as a whole or as a generic

@@ -86,7 +86,7 @@ func summarize(h catalog.Harvest) summary {
 		switch j.Type {
 		case catalog.JobDBTExposure:
 			s.Exposures++
-		case JobSavedQuery:
+		case catalog.JobDBTSavedQuery:
 			s.SavedQueries++
 		}
 		s.Edges += len(j.Inputs)

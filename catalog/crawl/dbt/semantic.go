@@ -172,13 +172,6 @@ const (
 	PropGroup            = "group"
 )
 
-// Job types of the semantic layer.
-const (
-	JobSemanticModel = "dbt_semantic_model"
-	JobMetric        = "dbt_metric"
-	JobSavedQuery    = "dbt_saved_query"
-)
-
 // semanticKey is the dataset key of a semantic model or metric.
 func (c *crawler) semanticKey(n *node) catalog.Key {
 	return catalog.Key{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}
@@ -237,7 +230,7 @@ func (c *crawler) semanticModel(m *manifest, n *node) {
 		Properties: props, Columns: cols, Tags: tags(n), Owners: c.owners(m, n),
 	})
 	c.finishJob(m, n, &catalog.Job{
-		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: JobSemanticModel, Description: n.Description,
+		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: catalog.JobDBTSemanticModel, Description: n.Description,
 		Properties: map[string]string{PropUniqueID: n.UniqueID, PropPackage: n.PackageName, PropPath: n.OriginalFilePath},
 		Outputs:    []catalog.Key{key},
 	})
@@ -287,7 +280,7 @@ func (c *crawler) metric(m *manifest, n *node) {
 		Properties: props, Tags: tags(n), Owners: c.owners(m, n),
 	})
 	c.finishJob(m, n, &catalog.Job{
-		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: JobMetric, Description: n.Description,
+		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: catalog.JobDBTMetric, Description: n.Description,
 		Properties: map[string]string{PropUniqueID: n.UniqueID, PropPackage: n.PackageName, PropPath: n.OriginalFilePath},
 		Outputs:    []catalog.Key{key},
 	})
@@ -301,7 +294,7 @@ func (c *crawler) savedQuery(m *manifest, n *node) {
 		d = &savedQueryDetail{}
 	}
 	job := catalog.Job{
-		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: JobSavedQuery, Description: n.Description,
+		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: catalog.JobDBTSavedQuery, Description: n.Description,
 		Properties: map[string]string{
 			PropUniqueID: n.UniqueID, PropPackage: n.PackageName, PropPath: n.OriginalFilePath, PropLabel: n.Label,
 			PropMetrics: strings.Join(d.QueryParams.Metrics, ", "), PropGroupBy: strings.Join(d.QueryParams.GroupBy, ", "),

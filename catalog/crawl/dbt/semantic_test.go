@@ -86,12 +86,12 @@ func TestCrawlSemanticLayer(t *testing.T) {
 		job, typ        string
 		inputs, outputs []catalog.Key
 	}{
-		{"semantic_model.jaffle_shop.orders", JobSemanticModel, []catalog.Key{wh("orders")}, []catalog.Key{sem("semantic_model.jaffle_shop.orders")}},
-		{"metric.jaffle_shop.new_customer_orders", JobMetric,
+		{"semantic_model.jaffle_shop.orders", catalog.JobDBTSemanticModel, []catalog.Key{wh("orders")}, []catalog.Key{sem("semantic_model.jaffle_shop.orders")}},
+		{"metric.jaffle_shop.new_customer_orders", catalog.JobDBTMetric,
 			[]catalog.Key{sem("semantic_model.jaffle_shop.orders")}, []catalog.Key{sem("metric.jaffle_shop.new_customer_orders")}},
-		{"metric.jaffle_shop.food_revenue_pct", JobMetric,
+		{"metric.jaffle_shop.food_revenue_pct", catalog.JobDBTMetric,
 			[]catalog.Key{sem("metric.jaffle_shop.food_revenue"), sem("metric.jaffle_shop.revenue")}, []catalog.Key{sem("metric.jaffle_shop.food_revenue_pct")}},
-		{"saved_query.jaffle_shop.revenue_metrics", JobSavedQuery,
+		{"saved_query.jaffle_shop.revenue_metrics", catalog.JobDBTSavedQuery,
 			[]catalog.Key{sem("metric.jaffle_shop.revenue"), sem("metric.jaffle_shop.food_revenue"), sem("metric.jaffle_shop.drink_revenue")},
 			[]catalog.Key{wh("revenue_metrics")}},
 	} {
@@ -168,7 +168,7 @@ func TestCrawlOldMetrics(t *testing.T) {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
 	for _, j := range h.Jobs {
-		if j.Type == JobMetric && !slices.Equal(j.Inputs, []catalog.Key{pkey("db.marts.orders")}) {
+		if j.Type == catalog.JobDBTMetric && !slices.Equal(j.Inputs, []catalog.Key{pkey("db.marts.orders")}) {
 			t.Errorf("job %s reads %v, want the model", j.Key, j.Inputs)
 		}
 	}
