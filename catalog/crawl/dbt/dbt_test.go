@@ -570,8 +570,8 @@ func TestCrawlBadInput(t *testing.T) {
 			if tc.wantDatasets < 0 && len(h.Datasets) == 0 {
 				t.Error("nothing harvested before the damage")
 			}
-			if got := len(h.Scopes) > 0; got != tc.wantScopes {
-				t.Errorf("scopes = %v, want scopes: %v (a damaged manifest must not remove anything)", h.Scopes, tc.wantScopes)
+			if got := len(h.Scopes) > 0; got != tc.wantScopes || h.JobsComplete != tc.wantScopes {
+				t.Errorf("scopes = %v, jobs complete %v; want both: %v (a damaged manifest must not remove anything)", h.Scopes, h.JobsComplete, tc.wantScopes)
 			}
 		})
 	}
