@@ -49,12 +49,17 @@ const (
 	KindForeign          Kind = "foreign"
 	KindModel            Kind = "model"
 	KindFile             Kind = "file"
+	// A semantic model (dbt's semantic layer): entities, dimensions and
+	// measures defined over a model.
+	KindSemanticModel Kind = "semantic_model"
+	// A metric (dbt's semantic layer) computed from measures or metrics.
+	KindMetric Kind = "metric"
 )
 
 // Valid reports whether k is one of the known kinds.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile:
+	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile, KindSemanticModel, KindMetric:
 		return true
 	}
 	return false
@@ -260,9 +265,17 @@ type Harvest struct {
 	Checks    []QualityCheck
 	Results   []QualityResult
 	Freshness []FreshnessObservation
+	// JobsComplete says that Jobs lists every job the source has: a job
+	// it reported before and no longer reports is marked removed whatever
+	// its namespace, even outside Scopes (after the source's jobs were
+	// renamed, say). Set it only when the crawl read everything.
+	JobsComplete bool
 	// ColumnLineage replaces the source's column lineage of every output
 	// dataset it names (see lineage.go).
 	ColumnLineage []ColumnLineage
+	// Runs are runs of the harvest's jobs (dbt's run_results.json), history
+	// like results: a run already recorded as it is is not written again.
+	Runs []Run
 }
 
 // CrawlStatus is the outcome of a crawl run.
@@ -286,11 +299,13 @@ type CrawlCounts struct {
 	Restored  int `json:"restored"`
 	Columns   int `json:"columns"`
 	// What the lineage and quality part of an ingest did: jobs and checks
-	// reported, results and freshness observations newly recorded.
+	// reported, results, freshness observations and runs newly recorded
+	// (or, for runs, changed).
 	Jobs      int `json:"jobs,omitempty"`
 	Checks    int `json:"checks,omitempty"`
 	Results   int `json:"results,omitempty"`
 	Freshness int `json:"freshness,omitempty"`
+	Runs      int `json:"runs,omitempty"`
 }
 
 // CrawlRun records one crawl of one source.

@@ -155,6 +155,31 @@ func (r *datasetResolver) QualityChecks(ctx context.Context, obj *catalog.Datase
 	return out, nil
 }
 
+func (r *datasetResolver) Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error) {
+	obs, err := loadersFrom(ctx).freshness.Load(ctx, store.FreshnessPage{Dataset: obj.Key, Limit: 1})
+	if err != nil || len(obs) == 0 {
+		return nil, err
+	}
+	o := freshnessObservation(obs[0])
+	return &o, nil
+}
+
+func (r *datasetResolver) FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error) {
+	n, err := pageSize(first, defaultFreshnessHistory)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := loadersFrom(ctx).freshness.Load(ctx, store.FreshnessPage{Dataset: obj.Key, Limit: n})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.FreshnessObservation, len(obs))
+	for i, o := range obs {
+		out[i] = freshnessObservation(o)
+	}
+	return out, nil
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {

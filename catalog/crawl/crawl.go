@@ -23,18 +23,21 @@ import (
 
 // Source is what a crawl needs to know of one configured source.
 type Source struct {
-	Name      string        // configured name, unique among sources
-	Type      string        // postgres, dbt or delta
-	URL       string        // postgres: where the server is, with its password
-	Databases []string      // postgres: databases to crawl; empty means the URL's
-	Namespace string        // OpenLineage namespace the datasets are keyed under
-	Include   []string      // postgres: "schema" or "schema.table" globs to crawl
-	Exclude   []string      // postgres: globs to skip; they win over Include
-	Paths     []string      // dbt: target directories; delta: roots to search
-	Database  string        // dbt: replaces the database of every node
-	Teams     []string      // dbt: owner names that are teams
-	Schedule  string        // as configured, shown on the sources page
-	Every     time.Duration // between two scheduled crawls; 0: on demand only
+	Name      string   // configured name, unique among sources
+	Type      string   // postgres, dbt or delta
+	URL       string   // postgres: where the server is, with its password
+	Databases []string // postgres: databases to crawl; empty means the URL's
+	Namespace string   // OpenLineage namespace the datasets are keyed under
+	Include   []string // postgres: "schema" or "schema.table" globs to crawl
+	Exclude   []string // postgres: globs to skip; they win over Include
+	Paths     []string // dbt: target directories; delta: roots to search
+	Database  string   // dbt: replaces the database of every node
+	Teams     []string // dbt: owner names that are teams
+	// JobNamespace is a dbt source's namespace for its jobs; empty means
+	// dbt.DefaultJobNamespace.
+	JobNamespace string
+	Schedule     string        // as configured, shown on the sources page
+	Every        time.Duration // between two scheduled crawls; 0: on demand only
 }
 
 // Provenance returns "<type>:<name>", the provenance recorded on every fact
@@ -56,11 +59,12 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
 	case "dbt":
 		cfg := dbt.Config{
-			Source:     src.Provenance(),
-			TargetDirs: src.Paths,
-			Namespace:  src.Namespace,
-			Database:   src.Database,
-			Teams:      src.Teams,
+			Source:       src.Provenance(),
+			TargetDirs:   src.Paths,
+			Namespace:    src.Namespace,
+			Database:     src.Database,
+			Teams:        src.Teams,
+			JobNamespace: src.JobNamespace,
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) }, nil
 	case "delta":

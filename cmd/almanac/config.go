@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"almanac/catalog/crawl/dbt"
 )
 
 // Config is the configuration of the almanac binary: one YAML file, with
@@ -136,6 +139,9 @@ type SourceConfig struct {
 	// Teams lists owner names that are teams rather than people (key
 	// teams, dbt).
 	Teams []string
+	// JobNamespace is the namespace of a dbt source's jobs (key
+	// job_namespace); empty means dbt://<name>. See dbt.Config.
+	JobNamespace string
 	// Schedule says how often to crawl the source (key schedule):
 	// "@every <duration>" (a Go duration such as 90m), "@hourly" or
 	// "@daily". Empty means only on demand. See Interval.
@@ -221,7 +227,7 @@ var (
 	olKeys     = []string{"token", "anonymous", "retention"}
 	logKeys    = []string{"format", "level"}
 	searchKeys = []string{"index_dir"}
-	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "schedule"}
+	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "job_namespace", "schedule"}
 )
 
 // LoadConfig reads and validates the configuration file at path, then
@@ -425,6 +431,7 @@ func (l *loader) sources(e entry) []SourceConfig {
 		l.list(m, p, "paths", &s.Paths)
 		l.str(m, p, "database", &s.Database)
 		l.list(m, p, "teams", &s.Teams)
+		l.str(m, p, "job_namespace", &s.JobNamespace)
 		l.str(m, p, "schedule", &s.Schedule)
 		sources = append(sources, s)
 	}
@@ -681,8 +688,9 @@ func (l *loader) validate(cfg *Config) {
 		name string
 		line int
 	}
-	names := make(map[string]seen) // by name
-	envs := make(map[string]seen)  // by password variable
+	names := make(map[string]seen)  // by name
+	envs := make(map[string]seen)   // by password variable
+	jobNSs := make(map[string]seen) // dbt sources by job namespace
 	for i, s := range cfg.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
 		if l.bad[p] {
@@ -704,6 +712,16 @@ func (l *loader) validate(cfg *Config) {
 			continue
 		}
 		envs[env] = seen{s.Name, at.line}
+		if s.Type == "dbt" {
+			// Two sources sharing jobs would merge their lineage.
+			ns := cmp.Or(s.JobNamespace, dbt.DefaultJobNamespace(s.Provenance()))
+			if other, clash := jobNSs[ns]; clash {
+				l.report(cmp.Or(l.at[p+".job_namespace"], at), p+".job_namespace",
+					"job namespace %q is the one of source %q (line %d): each dbt source needs its own", ns, other.name, other.line)
+				continue
+			}
+			jobNSs[ns] = seen{s.Name, at.line}
+		}
 	}
 }
 

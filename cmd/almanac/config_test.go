@@ -381,6 +381,36 @@ sources:
 almanac.yaml:2: sources[0]: missing required key "namespace"`,
 		},
 		{
+			// Two dbt sources sharing jobs would merge their lineage: a
+			// namespace given explicitly may not be another source's,
+			// whether given or the default dbt://<name>.
+			name: "dbt sources sharing a job namespace",
+			yaml: `
+sources:
+  - name: dev
+    type: dbt
+    paths: [/srv/dbt/dev]
+    namespace: postgres://dev:5432
+  - name: prod
+    type: dbt
+    paths: [/srv/dbt/prod]
+    namespace: postgres://prod:5432
+    job_namespace: dbt://dev
+  - name: staging
+    type: dbt
+    paths: [/srv/dbt/staging]
+    namespace: postgres://staging:5432
+    job_namespace: default
+  - name: ci
+    type: dbt
+    paths: [/srv/dbt/ci]
+    namespace: postgres://ci:5432
+    job_namespace: default
+`,
+			want: `almanac.yaml:10: sources[1].job_namespace: job namespace "dbt://dev" is the one of source "dev" (line 2): each dbt source needs its own
+almanac.yaml:20: sources[3].job_namespace: job namespace "default" is the one of source "staging" (line 11): each dbt source needs its own`,
+		},
+		{
 			name: "duplicate source name",
 			yaml: `
 listen: :8080

@@ -311,7 +311,10 @@ sources:
 			t.Errorf("no datasets from %s", src)
 		}
 		for _, d := range list {
-			if d.Columns == 0 {
+			// Metrics have no columns, nor do the exports of jaffle_shop's
+			// saved queries, which catalog.json does not describe.
+			export := strings.HasSuffix(d.Key.Name, "_metrics") && d.Kind == catalog.KindTable
+			if d.Columns == 0 && d.Kind != catalog.KindMetric && !export {
 				t.Errorf("%s: %s has no columns", src, d.Key)
 			}
 		}
