@@ -1,4 +1,8 @@
-package dbt_test
+package lineage_test
+
+// These tests check the dbt crawler's jobs through the lineage graph: they
+// live here, not beside the crawler, because nothing under catalog/ may
+// import lineage/ (catalog/layering_test.go).
 
 import (
 	"context"
@@ -18,6 +22,20 @@ import (
 	"almanac/catalog/store"
 	"almanac/lineage"
 )
+
+// dbtTestdata holds the dbt crawler's fixtures.
+const dbtTestdata = "../catalog/crawl/dbt/testdata"
+
+const warehouseNS = "postgres://warehouse.internal:5432"
+
+func crawlInto(t *testing.T, st *store.Store, cfg dbt.Config) catalog.CrawlRun {
+	t.Helper()
+	run, err := st.Crawl(context.Background(), cfg.Source, func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) })
+	if err != nil {
+		t.Fatalf("crawl %v: %v", cfg.TargetDirs, err)
+	}
+	return run
+}
 
 // manifestUpstream reads, for every model of a target directory's
 // manifest, the relations its depends_on names (models, seeds, snapshots
@@ -86,7 +104,7 @@ func prodTarget(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{dbt.CatalogFile, dbt.RunResultsFile} {
-		b, err := os.ReadFile(filepath.Join("testdata/jaffle_shop_1.12", f))
+		b, err := os.ReadFile(filepath.Join(dbtTestdata+"/jaffle_shop_1.12", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +112,7 @@ func prodTarget(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	b, err := os.ReadFile("testdata/jaffle_shop_1.12/manifest.json")
+	b, err := os.ReadFile(dbtTestdata + "/jaffle_shop_1.12/manifest.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +154,8 @@ func TestTwoSourcesOfOneProject(t *testing.T) {
 		cfg  dbt.Config
 		want map[catalog.Key][]catalog.Key
 	}{
-		{dbt.Config{Source: "dbt:dev", Namespace: "postgres://dev:5432", TargetDirs: []string{"testdata/jaffle_shop_1.12"}},
-			manifestUpstream(t, "testdata/jaffle_shop_1.12", "postgres://dev:5432")},
+		{dbt.Config{Source: "dbt:dev", Namespace: "postgres://dev:5432", TargetDirs: []string{dbtTestdata + "/jaffle_shop_1.12"}},
+			manifestUpstream(t, dbtTestdata+"/jaffle_shop_1.12", "postgres://dev:5432")},
 		{dbt.Config{Source: "dbt:prod", Namespace: "postgres://prod:5432", TargetDirs: []string{prodDir}},
 			manifestUpstream(t, prodDir, "postgres://prod:5432")},
 	}
@@ -209,7 +227,7 @@ func TestCrawlRemovesJobsOfEarlierKeys(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
-	cfg := dbt.Config{Source: "dbt:analytics", Namespace: warehouseNS, TargetDirs: []string{"testdata/jaffle_shop_1.12"}}
+	cfg := dbt.Config{Source: "dbt:analytics", Namespace: warehouseNS, TargetDirs: []string{dbtTestdata + "/jaffle_shop_1.12"}}
 	old, err := dbt.Crawl(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +257,7 @@ func TestCrawlRemovesJobsOfEarlierKeys(t *testing.T) {
 	if live != 0 || removed != len(old.Jobs) {
 		t.Errorf("jobs of the old keys: %d live, %d removed; want 0 live, %d removed", live, removed, len(old.Jobs))
 	}
-	for model, want := range manifestUpstream(t, "testdata/jaffle_shop_1.12", warehouseNS) {
+	for model, want := range manifestUpstream(t, dbtTestdata+"/jaffle_shop_1.12", warehouseNS) {
 		jobs, err := st.DatasetJobs(ctx, model)
 		if err != nil {
 			t.Fatal(err)
