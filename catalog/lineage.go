@@ -139,7 +139,7 @@ type DatasetUpdate struct {
 // description, its SQL) replace what the source said before. Properties
 // are merged key by key.
 type JobUpdate struct {
-	Job     Job
+	Job     JobFacts
 	Asserts Facet
 }
 

@@ -197,9 +197,9 @@ func BenchmarkTraversal(b *testing.B) {
 	start := time.Now()
 	for _, sh := range shapes {
 		source := "bench-" + sh.name
-		jobs := make([]catalog.Job, len(sh.edges))
+		jobs := make([]catalog.JobFacts, len(sh.edges))
 		for i, e := range sh.edges {
-			jobs[i] = catalog.Job{
+			jobs[i] = catalog.JobFacts{
 				Key:     catalog.JobKey{Namespace: source, Name: fmt.Sprintf("j%06d", i)},
 				Type:    "task",
 				Inputs:  []catalog.Key{{Namespace: sh.ns, Name: benchName(int(e[0]))}},

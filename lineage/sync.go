@@ -50,9 +50,9 @@ func (f *Follower) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load lineage: %w", err)
 	}
-	var batch []JobEdges
-	err = f.store.LineageJobs(ctx, nil, func(j store.LineageJob) error {
-		batch = append(batch, JobEdges(j))
+	var batch []catalog.JobEdges
+	err = f.store.LineageJobs(ctx, nil, func(j catalog.JobEdges) error {
+		batch = append(batch, j)
 		if len(batch) == 10000 {
 			f.graph.SetJobs(batch)
 			batch = batch[:0]
@@ -146,17 +146,17 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 		}
 		if len(ids) > 0 {
 			found := map[int64]bool{}
-			var batch []JobEdges
-			if err := f.store.LineageJobs(ctx, ids, func(j store.LineageJob) error {
+			var batch []catalog.JobEdges
+			if err := f.store.LineageJobs(ctx, ids, func(j catalog.JobEdges) error {
 				found[j.ID] = true
-				batch = append(batch, JobEdges(j))
+				batch = append(batch, j)
 				return nil
 			}); err != nil {
 				return fmt.Errorf("catch up lineage: %w", err)
 			}
 			for _, id := range ids {
 				if !found[id] {
-					batch = append(batch, JobEdges{ID: id}) // deleted: drop
+					batch = append(batch, catalog.JobEdges{ID: id}) // deleted: drop
 				}
 			}
 			f.graph.SetJobs(batch)

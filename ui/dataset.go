@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -358,7 +359,7 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := s.store.DatasetJobs(r.Context(), key)
+	jobs, err := s.datasetJobs(r.Context(), key)
 	if err != nil {
 		return err
 	}
@@ -389,6 +390,33 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 		act.Explore = lineagePath(key)
 	}
 	return s.render(w, r, datasetPage(v, act))
+}
+
+// datasetJobs reads the jobs around the dataset key as the API does: the
+// keys of the jobs its live sources say write or read it, then the jobs,
+// merged.
+func (s *Server) datasetJobs(ctx context.Context, key catalog.Key) (catalog.DatasetJobs, error) {
+	around, err := s.store.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.DatasetJobs{}, err
+	}
+	a := around[key]
+	jobs, err := s.store.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		return catalog.DatasetJobs{}, err
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		if j := jobs[k]; j != nil {
+			d.Producers = append(d.Producers, *j)
+		}
+	}
+	for _, k := range a.Consumers {
+		if j := jobs[k]; j != nil {
+			d.Consumers = append(d.Consumers, *j)
+		}
+	}
+	return d, nil
 }
 
 // freshnessLimit is how many freshness observations the page shows.

@@ -71,7 +71,7 @@ func (s *Store) ingestLineageQuality(ctx context.Context, h catalog.Harvest, run
 type qualityWrite func(ctx context.Context, tx pgx.Tx, now time.Time) error
 
 type preparedJob struct {
-	job catalog.Job
+	job catalog.JobFacts
 	prior
 }
 

@@ -16,61 +16,115 @@ import (
 // This file reads jobs and runs in batches, for the API's job pages and
 // for the Marquez lineage nodes: one statement for any number of jobs.
 
-// Job is a job with what its sources report merged: text facts from the
-// first live source (by name) that gives them, inputs and outputs the
-// union of its live sources. A job no live source reports any more keeps
-// what its sources said last, as history, with RemovedAt set.
-type Job struct {
-	catalog.Job
-	ID int64
-	// Sources are the sources that report the job, live ones first.
-	Sources   []string
-	CreatedAt time.Time
-	// UpdatedAt is when a source last changed what it says of the job.
-	UpdatedAt time.Time
-	// RemovedAt is when the last live source stopped reporting the job.
-	RemovedAt *time.Time
+// jobRead says which jobs a read of job facts reads, and how much of them.
+// Without ids, keys or a source it reads every job.
+type jobRead struct {
+	ids  []int64
+	keys []catalog.JobKey
+	// source, when not "", reads only that source's facts.
+	source string
+	// text reads descriptions, SQL and properties, which the lineage graph
+	// does not need.
+	text bool
 }
 
-// JobsByKeys returns the jobs keys that a source ever reported, in one
-// statement; keys of no job are absent.
-func (s *Store) JobsByKeys(ctx context.Context, keys []catalog.JobKey) (map[catalog.JobKey]*Job, error) {
-	nss, names := splitJobKeys(keys)
+// readJobs reads the facts of every source (or of r.source) on the jobs r
+// selects, with their inputs and outputs, in one statement, and calls fn
+// with each job merged by catalog.MergeJob, in order of id. It is the one
+// definition of how the catalog reads a job.
+func (s *Store) readJobs(ctx context.Context, r jobRead, fn func(catalog.Job) error) error {
+	var (
+		where []string
+		args  = []any{r.text}
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if r.ids != nil {
+		where = append(where, "j.id = ANY("+arg(r.ids)+")")
+	}
+	if r.keys != nil {
+		nss, names := splitJobKeys(r.keys)
+		where = append(where, "(j.namespace, j.name) IN (SELECT * FROM unnest("+arg(nss)+"::text[], "+arg(names)+"::text[]))")
+	}
+	if r.source != "" {
+		where = append(where, "f.source = "+arg(r.source))
+	}
+	cond := "true"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT j.id, j.namespace, j.name, j.created_at, f.source, f.type, f.description, f.sql, f.compiled_sql,
-		       f.properties, f.updated_at, f.removed_at,
+		SELECT j.id, j.namespace, j.name, j.created_at, f.source, f.type,
+		       CASE WHEN $1 THEN f.description ELSE '' END, CASE WHEN $1 THEN f.sql ELSE '' END,
+		       CASE WHEN $1 THEN f.compiled_sql ELSE '' END, CASE WHEN $1 THEN f.properties ELSE '{}' END,
+		       f.updated_at, f.removed_at,
 		       coalesce(array_agg(io.direction ORDER BY io.direction, io.namespace, io.name) FILTER (WHERE io.job_id IS NOT NULL), '{}'),
 		       coalesce(array_agg(io.namespace ORDER BY io.direction, io.namespace, io.name) FILTER (WHERE io.job_id IS NOT NULL), '{}'),
 		       coalesce(array_agg(io.name ORDER BY io.direction, io.namespace, io.name) FILTER (WHERE io.job_id IS NOT NULL), '{}')
-		FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(namespace, name)
-		JOIN jobs j ON j.namespace = k.namespace AND j.name = k.name
+		FROM jobs j
 		JOIN job_facts f ON f.job_id = j.id
 		LEFT JOIN job_io io ON io.job_id = f.job_id AND io.source = f.source
+		WHERE `+cond+`
 		GROUP BY j.id, f.job_id, f.source
-		ORDER BY j.id, f.removed_at IS NOT NULL, f.source`, nss, names)
+		ORDER BY j.id, f.source`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read %d jobs: %w", len(keys), err)
+		return err
 	}
-	out := make(map[catalog.JobKey]*Job, len(keys))
 	var (
-		id                 int64
-		key                catalog.JobKey
-		created            time.Time
+		id, curID          int64
+		key, curKey        catalog.JobKey
+		created, curAt     time.Time
+		facts              []catalog.SourceJob
 		f                  catalog.SourceJob
 		dirs, ioNS, ioName []string
 	)
+	flush := func() error {
+		if len(facts) == 0 {
+			return nil
+		}
+		j := catalog.MergeJob(curID, curKey, curAt, facts)
+		facts = nil
+		return fn(j)
+	}
 	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &created, &f.Source, &f.Type, &f.Description, &f.SQL,
 		&f.CompiledSQL, &f.Properties, &f.UpdatedAt, &f.RemovedAt, &dirs, &ioNS, &ioName}, func() error {
-		j := out[key]
-		if j == nil {
-			j = &Job{ID: id, CreatedAt: created, Job: catalog.Job{Key: key, Properties: map[string]string{}}}
-			out[key] = j
+		if id != curID {
+			if err := flush(); err != nil {
+				return err
+			}
+			curID, curKey, curAt = id, key, created
 		}
+		f.Key = key
 		for i, d := range dirs {
-			f.Job.Inputs, f.Job.Outputs = appendIO(f.Job.Inputs, f.Job.Outputs, d, catalog.Key{Namespace: ioNS[i], Name: ioName[i]})
+			k := catalog.Key{Namespace: ioNS[i], Name: ioName[i]}
+			if d == "in" {
+				f.Inputs = append(f.Inputs, k)
+			} else {
+				f.Outputs = append(f.Outputs, k)
+			}
 		}
-		j.merge(f)
+		f.RemovedAt = clonePtr(f.RemovedAt)
+		facts = append(facts, f)
 		f = catalog.SourceJob{}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// JobsByKeys returns the jobs keys that a source ever reported, merged
+// (see catalog.MergeJob), in one statement; keys of no job are absent.
+func (s *Store) JobsByKeys(ctx context.Context, keys []catalog.JobKey) (map[catalog.JobKey]*catalog.Job, error) {
+	out := make(map[catalog.JobKey]*catalog.Job, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	err := s.readJobs(ctx, jobRead{keys: keys, text: true}, func(j catalog.Job) error {
+		out[j.Key] = &j
 		return nil
 	})
 	if err != nil {
@@ -79,53 +133,36 @@ func (s *Store) JobsByKeys(ctx context.Context, keys []catalog.JobKey) (map[cata
 	return out, nil
 }
 
-func appendIO(in, out []catalog.Key, dir string, k catalog.Key) ([]catalog.Key, []catalog.Key) {
-	if dir == "in" {
-		return append(in, k), out
+// LineageJobs calls fn with the lineage edges of every job, or of the jobs
+// ids when ids is not nil (see catalog.Job.Edges): a job no live source
+// reports has none, so that a follower drops it. Jobs of ids that are gone
+// are left out.
+func (s *Store) LineageJobs(ctx context.Context, ids []int64, fn func(catalog.JobEdges) error) error {
+	if ids != nil && len(ids) == 0 {
+		return nil
 	}
-	return in, append(out, k)
+	err := s.readJobs(ctx, jobRead{ids: ids}, func(j catalog.Job) error { return fn(j.Edges()) })
+	if err != nil {
+		return fmt.Errorf("read lineage jobs: %w", err)
+	}
+	return nil
 }
 
-// merge folds what one more source says into j. Sources come live ones
-// first, so a removed source fills in only what no live one gave, and
-// its inputs and outputs count only while no source is live.
-func (j *Job) merge(f catalog.SourceJob) {
-	live := f.RemovedAt == nil
-	first := len(j.Sources) == 0
-	j.Sources = append(j.Sources, f.Source)
-	j.Type = cmp.Or(j.Type, f.Type)
-	j.Description = cmp.Or(j.Description, f.Description)
-	j.SQL = cmp.Or(j.SQL, f.SQL)
-	j.CompiledSQL = cmp.Or(j.CompiledSQL, f.CompiledSQL)
-	for k, v := range f.Properties {
-		if _, ok := j.Properties[k]; !ok {
-			j.Properties[k] = v
-		}
+// sourceJobs returns what one source asserts about the jobs keys, with
+// their inputs and outputs; keys it says nothing about are absent.
+func (s *Store) sourceJobs(ctx context.Context, source string, keys []catalog.JobKey) (map[catalog.JobKey]catalog.JobFacts, error) {
+	out := map[catalog.JobKey]catalog.JobFacts{}
+	if len(keys) == 0 {
+		return out, nil
 	}
-	if f.UpdatedAt.After(j.UpdatedAt) {
-		j.UpdatedAt = f.UpdatedAt
+	err := s.readJobs(ctx, jobRead{keys: keys, source: source, text: true}, func(j catalog.Job) error {
+		out[j.Key] = j.Sources[0].JobFacts
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read jobs of %s: %w", source, err)
 	}
-	switch {
-	case first && !live:
-		j.RemovedAt = f.RemovedAt
-	case j.RemovedAt != nil && f.RemovedAt.After(*j.RemovedAt):
-		j.RemovedAt = f.RemovedAt
-	}
-	if live || j.RemovedAt != nil {
-		j.Inputs = mergeKeys(j.Inputs, f.Inputs)
-		j.Outputs = mergeKeys(j.Outputs, f.Outputs)
-	}
-}
-
-// mergeKeys is the sorted union of two key lists.
-func mergeKeys(a, b []catalog.Key) []catalog.Key {
-	out := append(slices.Clone(a), b...)
-	slices.SortFunc(out, catalog.Key.Compare)
-	out = slices.Compact(out)
-	if out == nil {
-		out = []catalog.Key{}
-	}
-	return out
+	return out, nil
 }
 
 func splitJobKeys(keys []catalog.JobKey) (nss, names []string) {
@@ -284,8 +321,8 @@ type JobsAround struct {
 }
 
 // JobsOfDatasets returns the jobs around each of the datasets keys, as
-// their live sources report them, in one statement. Unlike DatasetJobs it
-// returns keys only, for reading the jobs themselves in a batch.
+// their live sources report them, in one statement: keys only, for
+// reading the jobs themselves in a batch with JobsByKeys.
 func (s *Store) JobsOfDatasets(ctx context.Context, keys []catalog.Key) (map[catalog.Key]JobsAround, error) {
 	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `

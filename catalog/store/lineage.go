@@ -296,7 +296,7 @@ func (s *Store) mergeDatasetUpdates(ctx context.Context, source string, updates 
 }
 
 // mergeJobUpdates lays each update over what the source said before.
-func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []catalog.JobUpdate) ([]catalog.Job, error) {
+func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []catalog.JobUpdate) ([]catalog.JobFacts, error) {
 	if len(updates) == 0 {
 		return nil, nil
 	}
@@ -304,11 +304,11 @@ func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []ca
 	for _, u := range updates {
 		keys = append(keys, u.Job.Key)
 	}
-	old, err := s.SourceJobs(ctx, source, keys)
+	old, err := s.sourceJobs(ctx, source, keys)
 	if err != nil {
 		return nil, err
 	}
-	merged := map[catalog.JobKey]*catalog.Job{}
+	merged := map[catalog.JobKey]*catalog.JobFacts{}
 	var order []catalog.JobKey
 	for _, u := range updates {
 		n := u.Job
@@ -316,7 +316,7 @@ func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []ca
 		if j == nil {
 			base, ok := old[n.Key]
 			if !ok {
-				base = catalog.Job{Key: n.Key, Type: n.Type}
+				base = catalog.JobFacts{Key: n.Key, Type: n.Type}
 			}
 			j = &base
 			merged[n.Key] = j
@@ -340,7 +340,7 @@ func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []ca
 		j.Inputs = append(j.Inputs, n.Inputs...)
 		j.Outputs = append(j.Outputs, n.Outputs...)
 	}
-	out := make([]catalog.Job, 0, len(order))
+	out := make([]catalog.JobFacts, 0, len(order))
 	for _, k := range order {
 		out = append(out, *merged[k])
 	}
@@ -442,44 +442,6 @@ func splitKeys(keys []catalog.Key) (nss, names []string) {
 		nss[i], names[i] = k.Namespace, k.Name
 	}
 	return nss, names
-}
-
-// SourceJobs returns what one source asserts about the jobs keys, with
-// their inputs and outputs; keys it says nothing about are absent.
-func (s *Store) SourceJobs(ctx context.Context, source string, keys []catalog.JobKey) (map[catalog.JobKey]catalog.Job, error) {
-	nss, names := splitJobKeys(keys)
-	rows, err := s.pool.Query(ctx, `
-		SELECT j.namespace, j.name, f.type, f.description, f.sql, f.compiled_sql, f.properties,
-		       coalesce((SELECT array_agg(io.direction || ' ' || io.namespace) FROM job_io io WHERE io.job_id = j.id AND io.source = f.source), '{}'),
-		       coalesce((SELECT array_agg(io.name) FROM job_io io WHERE io.job_id = j.id AND io.source = f.source), '{}')
-		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-		JOIN jobs j ON j.namespace = k.namespace AND j.name = k.name
-		JOIN job_facts f ON f.job_id = j.id AND f.source = $3`, nss, names, source)
-	if err != nil {
-		return nil, fmt.Errorf("read jobs of %s: %w", source, err)
-	}
-	out := map[catalog.JobKey]catalog.Job{}
-	var (
-		j             catalog.Job
-		dirNS, ioName []string
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&j.Key.Namespace, &j.Key.Name, &j.Type, &j.Description, &j.SQL, &j.CompiledSQL, &j.Properties, &dirNS, &ioName}, func() error {
-		for i, dn := range dirNS {
-			dir, ns, _ := strings.Cut(dn, " ")
-			k := catalog.Key{Namespace: ns, Name: ioName[i]}
-			if dir == "in" {
-				j.Inputs = append(j.Inputs, k)
-			} else {
-				j.Outputs = append(j.Outputs, k)
-			}
-		}
-		out[j.Key] = j
-		j = catalog.Job{}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read jobs of %s: %w", source, err)
-	}
-	return out, nil
 }
 
 // upsertRuns records runs, folding several events about one run first.
@@ -620,69 +582,6 @@ func (s *Store) runs(ctx context.Context, where string, args ...any) ([]catalog.
 			&r.ParentID, &r.ParentJob.Namespace, &r.ParentJob.Name, &r.NominalStart, &r.NominalEnd)
 		return r, err
 	})
-}
-
-// LineageJob is a live job as the lineage graph holds it: the union of
-// the inputs and outputs that its live sources report.
-type LineageJob struct {
-	ID      int64
-	Key     catalog.JobKey
-	Type    string
-	Inputs  []catalog.Key
-	Outputs []catalog.Key
-}
-
-// LineageJobs calls fn for every live job, or for the jobs ids when ids is
-// not nil; a job of ids that is gone or has no live source is reported
-// with no inputs and outputs, so that a follower can drop it.
-func (s *Store) LineageJobs(ctx context.Context, ids []int64, fn func(LineageJob) error) error {
-	rows, err := s.pool.Query(ctx, `
-		SELECT j.id, j.namespace, j.name,
-		       coalesce((SELECT min(f.type) FROM job_facts f WHERE f.job_id = j.id AND f.removed_at IS NULL), ''),
-		       coalesce(io.direction, ''), coalesce(io.namespace, ''), coalesce(io.name, '')
-		FROM jobs j
-		LEFT JOIN LATERAL (
-			SELECT DISTINCT io.direction, io.namespace, io.name FROM job_io io
-			JOIN job_facts f ON f.job_id = io.job_id AND f.source = io.source AND f.removed_at IS NULL
-			WHERE io.job_id = j.id
-		) io ON true
-		WHERE $1::bigint[] IS NULL OR j.id = ANY($1)
-		ORDER BY j.id`, ids)
-	if err != nil {
-		return fmt.Errorf("read lineage jobs: %w", err)
-	}
-	var (
-		cur        *LineageJob
-		id         int64
-		key        catalog.JobKey
-		typ, dir   string
-		dsNS, dsNm string
-	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &typ, &dir, &dsNS, &dsNm}, func() error {
-		if cur != nil && cur.ID != id {
-			if err := fn(*cur); err != nil {
-				return err
-			}
-			cur = nil
-		}
-		if cur == nil {
-			cur = &LineageJob{ID: id, Key: key, Type: typ}
-		}
-		switch dir {
-		case "in":
-			cur.Inputs = append(cur.Inputs, catalog.Key{Namespace: dsNS, Name: dsNm})
-		case "out":
-			cur.Outputs = append(cur.Outputs, catalog.Key{Namespace: dsNS, Name: dsNm})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("read lineage jobs: %w", err)
-	}
-	if cur != nil {
-		return fn(*cur)
-	}
-	return nil
 }
 
 // LineageColumnEdge is one column lineage edge as the lineage graph holds
@@ -830,19 +729,6 @@ func (s *Store) datasetWideColumns(ctx context.Context, nss, names []string) (ma
 const columnLineageRemoved = `EXISTS (
 			SELECT 1 FROM datasets rd JOIN dataset_facts rf ON rf.dataset_id = rd.id
 			WHERE rd.namespace = c.namespace AND rd.name = c.name AND rf.source = c.source AND rf.removed_at IS NOT NULL)`
-
-// LineageJob is LineageJobs for one job by its key, for reads that start
-// at a job (Marquez's job:<namespace>:<name> nodes). A job no source ever
-// reported is catalog.ErrNotFound.
-func (s *Store) LineageJob(ctx context.Context, key catalog.JobKey) (LineageJob, error) {
-	var id int64
-	if err := s.pool.QueryRow(ctx, `SELECT id FROM jobs WHERE namespace = $1 AND name = $2`, key.Namespace, key.Name).Scan(&id); err != nil {
-		return LineageJob{}, fmt.Errorf("lineage of job %s: %w", key, translate(err))
-	}
-	j := LineageJob{ID: id, Key: key}
-	err := s.LineageJobs(ctx, []int64{id}, func(l LineageJob) error { j = l; return nil })
-	return j, err
-}
 
 // ColumnLineage returns the column lineage whose output (upstream side) or
 // input (downstream side) is one of keys, from every source, sorted. Rows

@@ -12,64 +12,6 @@ import (
 	"almanac/catalog"
 )
 
-// DatasetJobs returns the jobs that write the dataset key and those that
-// read it, with every input and output each source gave them. Removed
-// jobs are included with RemovedAt set, as history. A key that no job
-// names yields empty lists, not ErrNotFound: lineage may name datasets no
-// source described.
-func (s *Store) DatasetJobs(ctx context.Context, key catalog.Key) (catalog.DatasetJobs, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH around AS (
-			SELECT DISTINCT job_id, source, direction FROM job_io WHERE namespace = $1 AND name = $2
-		)
-		SELECT a.direction, j.id, j.namespace, j.name, f.source, f.type, f.description, f.sql, f.compiled_sql,
-		       f.properties, f.updated_at, f.removed_at,
-		       coalesce((SELECT array_agg(io.namespace ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'in'), '{}'),
-		       coalesce((SELECT array_agg(io.name ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'in'), '{}'),
-		       coalesce((SELECT array_agg(io.namespace ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'out'), '{}'),
-		       coalesce((SELECT array_agg(io.name ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'out'), '{}')
-		FROM around a
-		JOIN jobs j ON j.id = a.job_id
-		JOIN job_facts f ON f.job_id = a.job_id AND f.source = a.source
-		ORDER BY a.direction, j.namespace, j.name, f.source`, key.Namespace, key.Name)
-	if err != nil {
-		return catalog.DatasetJobs{}, fmt.Errorf("jobs of dataset %s: %w", key, err)
-	}
-	var (
-		out                         catalog.DatasetJobs
-		dir                         string
-		j                           catalog.SourceJob
-		inNS, inName, outNS, outNam []string
-	)
-	_, err = pgx.ForEachRow(rows, []any{&dir, &j.ID, &j.Key.Namespace, &j.Key.Name, &j.Source, &j.Type, &j.Description,
-		&j.SQL, &j.CompiledSQL, &j.Properties, &j.UpdatedAt, &j.RemovedAt, &inNS, &inName, &outNS, &outNam}, func() error {
-		j.Inputs, j.Outputs = zipKeys(inNS, inName), zipKeys(outNS, outNam)
-		if dir == "out" {
-			out.Producers = append(out.Producers, j)
-		} else {
-			out.Consumers = append(out.Consumers, j)
-		}
-		j = catalog.SourceJob{}
-		return nil
-	})
-	if err != nil {
-		return catalog.DatasetJobs{}, fmt.Errorf("jobs of dataset %s: %w", key, err)
-	}
-	return out, nil
-}
-
-func zipKeys(nss, names []string) []catalog.Key {
-	keys := make([]catalog.Key, len(nss))
-	for i := range nss {
-		keys[i] = catalog.Key{Namespace: nss[i], Name: names[i]}
-	}
-	return keys
-}
-
 // Checks returns the quality checks on a dataset from every source, each
 // with its latest result, ordered by column, then name. Removed checks are
 // included with RemovedAt set.

@@ -106,16 +106,16 @@ func TestFixturesGolden(t *testing.T) {
 
 	// Jobs: the lineage graph's view (type, live inputs and outputs) and
 	// what OpenLineage asserted about each (description, SQL, properties).
-	var lineage []store.LineageJob
-	if err := e.st.LineageJobs(ctx, nil, func(j store.LineageJob) error { lineage = append(lineage, j); return nil }); err != nil {
+	var lineage []catalog.JobEdges
+	if err := e.st.LineageJobs(ctx, nil, func(j catalog.JobEdges) error { lineage = append(lineage, j); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(lineage, func(a, b store.LineageJob) int { return strings.Compare(a.Key.String(), b.Key.String()) })
+	slices.SortFunc(lineage, func(a, b catalog.JobEdges) int { return strings.Compare(a.Key.String(), b.Key.String()) })
 	jobKeys := make([]catalog.JobKey, len(lineage))
 	for i, j := range lineage {
 		jobKeys[i] = j.Key
 	}
-	jobs, err := e.st.SourceJobs(ctx, catalog.SourceOpenLineage, jobKeys)
+	jobs, err := e.st.JobsByKeys(ctx, jobKeys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package olapi
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -174,27 +173,31 @@ func splits(s string) []catalog.Key {
 }
 
 // resolveJob finds the job a Marquez node id ("job:<ns>:<name>") names,
-// trying each split like resolve. A job no source reported is
-// catalog.ErrNotFound, which Marquez answers 404 too.
-func (rd *Reader) resolveJob(ctx context.Context, nodeID string) (store.LineageJob, error) {
+// trying each split like resolve, and returns its lineage edges. A job no
+// source reported is catalog.ErrNotFound, which Marquez answers 404 too.
+func (rd *Reader) resolveJob(ctx context.Context, nodeID string) (catalog.JobEdges, error) {
 	if err := validNodeID(nodeID); err != nil {
-		return store.LineageJob{}, err
+		return catalog.JobEdges{}, err
 	}
 	rest, _ := strings.CutPrefix(nodeID, "job:")
 	cands := splits(rest)
 	if len(cands) == 0 {
-		return store.LineageJob{}, fmt.Errorf("nodeId %q: want job:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
+		return catalog.JobEdges{}, fmt.Errorf("nodeId %q: want job:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
 	}
-	for _, k := range cands {
-		j, err := rd.store.LineageJob(ctx, catalog.JobKey(k))
-		if err == nil {
-			return j, nil
-		}
-		if !errors.Is(err, catalog.ErrNotFound) {
-			return j, err
+	keys := make([]catalog.JobKey, len(cands))
+	for i, k := range cands {
+		keys[i] = catalog.JobKey(k)
+	}
+	jobs, err := rd.store.JobsByKeys(ctx, keys)
+	if err != nil {
+		return catalog.JobEdges{}, err
+	}
+	for _, k := range keys {
+		if j := jobs[k]; j != nil {
+			return j.Edges(), nil
 		}
 	}
-	return store.LineageJob{}, fmt.Errorf("nodeId %q: unknown job: %w", nodeID, catalog.ErrNotFound)
+	return catalog.JobEdges{}, fmt.Errorf("nodeId %q: unknown job: %w", nodeID, catalog.ErrNotFound)
 }
 
 func intParam(r *http.Request, name string, def, max int) (int, error) {
@@ -261,7 +264,7 @@ func (rd *Reader) GetLineage() http.Handler {
 // the job. The graph traverses only from datasets, so each side is a
 // traversal from one of the job's datasets, and the node cap is shared
 // among them.
-func (rd *Reader) jobLineage(j store.LineageJob, depth, maxNodes int, dir lineage.Direction) lineage.Subgraph {
+func (rd *Reader) jobLineage(j catalog.JobEdges, depth, maxNodes int, dir lineage.Direction) lineage.Subgraph {
 	jid := lineage.JobID(j.Key)
 	sub := lineage.Subgraph{Start: jid}
 	index := map[lineage.NodeID]int{}
@@ -352,7 +355,7 @@ func (rd *Reader) marquezGraph(ctx context.Context, sub lineage.Subgraph) ([]mar
 	if err != nil {
 		return nil, err
 	}
-	jobs, runs := map[catalog.JobKey]*store.Job{}, map[catalog.JobKey]catalog.Run{}
+	jobs, runs := map[catalog.JobKey]*catalog.Job{}, map[catalog.JobKey]catalog.Run{}
 	if len(jobKeys) > 0 {
 		if jobs, err = rd.store.JobsByKeys(ctx, jobKeys); err != nil {
 			return nil, err
@@ -442,7 +445,7 @@ func marquezDatasetType(d *catalog.Dataset) string {
 // marquezJobData is the data of a job node; j is nil for a job that is
 // gone from the catalog since the graph was read, run.ID "" for a job
 // that never ran.
-func marquezJobData(n lineage.Node, j *store.Job, run catalog.Run, in, out []marquezEdge) marquezJob {
+func marquezJobData(n lineage.Node, j *catalog.Job, run catalog.Run, in, out []marquezEdge) marquezJob {
 	k := n.ID.Job()
 	mj := marquezJob{ID: marquezID{k.Namespace, k.Name}, Type: "BATCH", Name: k.Name, SimpleName: k.Name, Namespace: k.Namespace,
 		Inputs: []marquezID{}, Outputs: []marquezID{}, More: n.More}

@@ -93,7 +93,7 @@ func fixtureFiles(t *testing.T) []string {
 func edges(t *testing.T, st *store.Store) []string {
 	t.Helper()
 	var out []string
-	err := st.LineageJobs(context.Background(), nil, func(j store.LineageJob) error {
+	err := st.LineageJobs(context.Background(), nil, func(j catalog.JobEdges) error {
 		for _, in := range j.Inputs {
 			out = append(out, in.String()+" -> "+j.Key.String())
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,10 +181,7 @@ func TestMergeWithPostgres(t *testing.T) {
 	}
 
 	// Lineage: raw_customers (seed and source) → stg_customers → customers.
-	jobs, err := st.DatasetJobs(ctx, catalog.Key{Namespace: warehouseNS, Name: db + ".main.stg_customers"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	jobs := datasetJobs(t, st, catalog.Key{Namespace: warehouseNS, Name: db + ".main.stg_customers"})
 	if diff := cmp.Diff([]catalog.Key{{Namespace: warehouseNS, Name: db + ".raw.raw_customers"}}, jobs.Upstream()); diff != "" {
 		t.Errorf("upstream of stg_customers (-want +got):\n%s", diff)
 	}
@@ -233,4 +231,29 @@ func TestIngestRuns(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-6)); diff != "" {
 		t.Errorf("latest runs (-want +got):\n%s", diff)
 	}
+}
+
+// datasetJobs reads the jobs around the dataset key as the portal does:
+// the keys of the jobs its live sources say write or read it, then the
+// jobs, merged.
+func datasetJobs(t *testing.T, st *store.Store, key catalog.Key) catalog.DatasetJobs {
+	t.Helper()
+	ctx := context.Background()
+	around, err := st.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := around[key]
+	jobs, err := st.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		d.Producers = append(d.Producers, *jobs[k])
+	}
+	for _, k := range a.Consumers {
+		d.Consumers = append(d.Consumers, *jobs[k])
+	}
+	return d
 }
