@@ -73,13 +73,9 @@ func (f *Follower) Load(ctx context.Context) error {
 // loadColumns reads the column lineage into the outputs keys (every
 // output when keys is nil) into the graph.
 func (f *Follower) loadColumns(ctx context.Context, keys []catalog.Key) error {
-	var batch []ColumnEdges
-	err := f.store.LineageColumns(ctx, keys, func(o store.LineageColumns) error {
-		ce := ColumnEdges{Output: o.Output, Edges: make([]ColumnInput, len(o.Edges)), Columns: o.Columns}
-		for i, e := range o.Edges {
-			ce.Edges[i] = ColumnInput(e)
-		}
-		batch = append(batch, ce)
+	var batch []catalog.ColumnEdges
+	err := f.store.LineageColumns(ctx, keys, func(o catalog.ColumnEdges) error {
+		batch = append(batch, o)
 		if len(batch) == 10000 {
 			f.graph.SetColumnLineage(batch)
 			batch = batch[:0]

@@ -584,29 +584,12 @@ func (s *Store) runs(ctx context.Context, where string, args ...any) ([]catalog.
 	})
 }
 
-// LineageColumnEdge is one column lineage edge as the lineage graph holds
-// it: no description or provenance, one edge for what several sources say.
-type LineageColumnEdge struct {
-	Column, InputColumn string
-	Input               catalog.Key
-	Type, Subtype       string
-}
-
-// LineageColumns is the column lineage into one output dataset.
-type LineageColumns struct {
-	Output catalog.Key
-	Edges  []LineageColumnEdge
-	// Columns are those DatasetWideColumns gives, when Edges has
-	// dataset-wide lineage (Column "").
-	Columns []string
-}
-
 // LineageColumns calls fn with the live column lineage of every output
 // dataset, or of the outputs keys when keys is not nil; an output of keys
 // with no live column lineage is reported with no edges, so that a
 // follower can drop what it held. Rows of a source that marked the output
 // removed are not live.
-func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(LineageColumns) error) error {
+func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(catalog.ColumnEdges) error) error {
 	var nss, names []string
 	if keys != nil {
 		nss, names = splitKeys(keys)
@@ -626,10 +609,10 @@ func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(
 		return fmt.Errorf("read column lineage graph: %w", err)
 	}
 	var (
-		cur    *LineageColumns
+		cur    *catalog.ColumnEdges
 		done   = map[catalog.Key]bool{}
 		out    catalog.Key
-		e      LineageColumnEdge
+		e      catalog.ColumnInput
 		report = func() error {
 			if cur == nil {
 				return nil
@@ -648,7 +631,7 @@ func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(
 			}
 		}
 		if cur == nil {
-			cur = &LineageColumns{Output: out}
+			cur = &catalog.ColumnEdges{Output: out}
 		}
 		cur.Edges = append(cur.Edges, e)
 		return nil
@@ -662,7 +645,7 @@ func (s *Store) LineageColumns(ctx context.Context, keys []catalog.Key, fn func(
 	for _, k := range keys {
 		if !done[k] {
 			done[k] = true
-			if err := fn(LineageColumns{Output: k}); err != nil {
+			if err := fn(catalog.ColumnEdges{Output: k}); err != nil {
 				return fmt.Errorf("read column lineage graph: %w", err)
 			}
 		}
