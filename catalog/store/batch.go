@@ -34,7 +34,7 @@ func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Datas
 		return nil, nil
 	}
 	b := &pgx.Batch{}
-	set := queueDatasets(b, ids)
+	set := queueFacts(b, ids, factRead{full: true})
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
@@ -117,18 +117,33 @@ func clonePtr[T any](p *T) *T {
 	return &v
 }
 
-// queueDatasets queues the five statements that read the datasets with
-// the given ids and all the facts of every source on them (Referenced
-// aside), and returns the set they fill in when the batch runs. It is the
-// one definition of how the catalog reads a whole dataset.
-func queueDatasets(b *pgx.Batch, ids []int64) loadedSet {
+// factRead says what a read of dataset facts reads.
+type factRead struct {
+	// source, when not "", reads only that source's facts.
+	source string
+	// full reads all of the facts. Without it the read leaves out what
+	// the search index does not use and what would slow a rebuild of the
+	// whole catalog: definitions, sizes, partitions, properties, column
+	// defaults and foreign keys.
+	full bool
+	// aliases reads the aliases the sources declare, which a push lays
+	// its own over.
+	aliases bool
+}
+
+// queueFacts queues the statements that read the datasets ids with the
+// facts r asks for, and returns the set they fill in when the batch runs:
+// three statements, four with foreign keys, five with aliases. It is the
+// one definition of how the catalog reads a dataset's facts.
+func queueFacts(b *pgx.Batch, ids []int64, r factRead) loadedSet {
 	set := make(loadedSet, len(ids))
 	b.Queue(`
 		SELECT d.id, d.namespace, d.name, d.created_at, d.removed_at,
-		       f.source, f.platform, f.kind, f.description, f.definition, f.row_estimate, f.size_bytes,
-		       f.partition_key, f.partitions, f.properties, f.updated_at, f.removed_at
-		FROM datasets d LEFT JOIN dataset_facts f ON f.dataset_id = d.id
-		WHERE d.id = ANY($1) ORDER BY d.id, f.source`, ids).Query(func(rows pgx.Rows) error {
+		       f.source, f.platform, f.kind, f.description, f.updated_at, f.removed_at,
+		       CASE WHEN $3 THEN f.definition END, CASE WHEN $3 THEN f.row_estimate END, CASE WHEN $3 THEN f.size_bytes END,
+		       CASE WHEN $3 THEN f.partition_key END, CASE WHEN $3 THEN f.partitions END, CASE WHEN $3 THEN f.properties END
+		FROM datasets d LEFT JOIN dataset_facts f ON f.dataset_id = d.id AND ($2 = '' OR f.source = $2)
+		WHERE d.id = ANY($1) ORDER BY d.id, f.source`, ids, r.source, r.full).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				id                       int64
@@ -143,26 +158,27 @@ func queueDatasets(b *pgx.Batch, ids []int64) loadedSet {
 				factUpdated, factRemoved *time.Time
 			)
 			if err := rows.Scan(&id, &key.Namespace, &key.Name, &created, &removed,
-				&source, &platform, &kind, &desc, &def, &rowEst, &size, &partKey, &parts, &props, &factUpdated, &factRemoved); err != nil {
+				&source, &platform, &kind, &desc, &factUpdated, &factRemoved, &def, &rowEst, &size, &partKey, &parts, &props); err != nil {
 				return err
 			}
 			set.add(id, key, created, removed)
 			if source == nil {
-				continue // a dataset without facts
+				continue // a dataset without facts (of r.source)
 			}
 			set.addFacts(id, catalog.SourceFacts{
 				Source: *source, UpdatedAt: *factUpdated, RemovedAt: factRemoved,
 				DatasetFacts: catalog.DatasetFacts{
-					Platform: *platform, Kind: catalog.Kind(*kind), Description: *desc, Definition: *def,
-					RowEstimate: rowEst, SizeBytes: size, PartitionKey: *partKey, Partitions: parts, Properties: props,
+					Platform: *platform, Kind: catalog.Kind(*kind), Description: *desc, Definition: deref(def),
+					RowEstimate: rowEst, SizeBytes: size, PartitionKey: deref(partKey), Partitions: parts, Properties: props,
 				},
 			})
 		}
 		return rows.Err()
 	})
 	b.Queue(`
-		SELECT dataset_id, source, name, ordinal, data_type, nullable, default_expr, description, primary_key
-		FROM columns WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, ordinal, name`, ids).Query(func(rows pgx.Rows) error {
+		SELECT dataset_id, source, name, ordinal, data_type, nullable, CASE WHEN $3 THEN default_expr ELSE '' END, description, primary_key
+		FROM columns WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
+		ORDER BY dataset_id, source, ordinal, name`, ids, r.source, r.full).Query(func(rows pgx.Rows) error {
 		var (
 			id  int64
 			src string
@@ -175,23 +191,81 @@ func queueDatasets(b *pgx.Batch, ids []int64) loadedSet {
 		})
 		return err
 	})
+	if r.full {
+		b.Queue(`
+			SELECT dataset_id, source, name, columns, target_namespace, target_name, target_columns
+			FROM foreign_keys WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
+			ORDER BY dataset_id, source, name`, ids, r.source).Query(func(rows pgx.Rows) error {
+			var (
+				id  int64
+				src string
+				fk  catalog.ForeignKey
+			)
+			_, err := pgx.ForEachRow(rows, []any{&id, &src, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
+				f := set.facts(id, src)
+				f.ForeignKeys = append(f.ForeignKeys, fk)
+				return nil
+			})
+			return err
+		})
+	}
 	b.Queue(`
-		SELECT dataset_id, source, name, columns, target_namespace, target_name, target_columns
-		FROM foreign_keys WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, name`, ids).Query(func(rows pgx.Rows) error {
+		SELECT dataset_id, source, owner, owner_kind, ownership_type
+		FROM owners WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
+		ORDER BY dataset_id, source, owner`, ids, r.source).Query(func(rows pgx.Rows) error {
 		var (
 			id  int64
 			src string
-			fk  catalog.ForeignKey
+			o   catalog.Owner
 		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &o.Name, &o.Kind, &o.Type}, func() error {
 			f := set.facts(id, src)
-			f.ForeignKeys = append(f.ForeignKeys, fk)
+			f.Owners = append(f.Owners, o)
 			return nil
 		})
 		return err
 	})
-	queueOwnersAndTags(b, ids, set.facts)
+	b.Queue(`
+		SELECT dataset_id, source, tag FROM tags WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
+		ORDER BY dataset_id, source, tag`, ids, r.source).Query(func(rows pgx.Rows) error {
+		var (
+			id       int64
+			src, tag string
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &src, &tag}, func() error {
+			f := set.facts(id, src)
+			f.Tags = append(f.Tags, tag)
+			return nil
+		})
+		return err
+	})
+	if r.aliases {
+		b.Queue(`
+			SELECT dataset_id, source, namespace, name, type
+			FROM dataset_aliases WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
+			ORDER BY dataset_id, source, namespace, name`, ids, r.source).Query(func(rows pgx.Rows) error {
+			var (
+				id  int64
+				src string
+				a   catalog.Alias
+			)
+			_, err := pgx.ForEachRow(rows, []any{&id, &src, &a.Key.Namespace, &a.Key.Name, &a.Type}, func() error {
+				f := set.facts(id, src)
+				f.Aliases = append(f.Aliases, a)
+				return nil
+			})
+			return err
+		})
+	}
 	return set
+}
+
+func deref[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
 }
 
 // DatasetIDs returns the ids of the datasets with the given keys; keys of
@@ -291,36 +365,4 @@ func (s *Store) SchemaHistories(ctx context.Context, pages []HistoryPage) (map[H
 		return nil, fmt.Errorf("schema history of %d datasets: %w", len(pages), err)
 	}
 	return out, nil
-}
-
-// queueOwnersAndTags queues the reads of the owners and tags of many
-// datasets, each row added to the facts of its dataset and source.
-func queueOwnersAndTags(b *pgx.Batch, ids []int64, facts func(id int64, source string) *catalog.DatasetFacts) {
-	b.Queue(`
-		SELECT dataset_id, source, owner, owner_kind, ownership_type
-		FROM owners WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, owner`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id  int64
-			src string
-			o   catalog.Owner
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &o.Name, &o.Kind, &o.Type}, func() error {
-			f := facts(id, src)
-			f.Owners = append(f.Owners, o)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, source, tag FROM tags WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, tag`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id       int64
-			src, tag string
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &tag}, func() error {
-			f := facts(id, src)
-			f.Tags = append(f.Tags, tag)
-			return nil
-		})
-		return err
-	})
 }

@@ -238,7 +238,7 @@ func (s *Store) mergeDatasetUpdates(ctx context.Context, source string, updates 
 	for _, u := range updates {
 		keys = append(keys, u.Facts.Key)
 	}
-	old, err := s.SourceDatasetFacts(ctx, source, keys)
+	old, err := s.sourceDatasetFacts(ctx, source, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -347,91 +347,28 @@ func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []ca
 	return out, nil
 }
 
-// SourceDatasetFacts returns what one source asserts about the datasets
-// keys, as stored; keys it says nothing about are absent.
-func (s *Store) SourceDatasetFacts(ctx context.Context, source string, keys []catalog.Key) (map[catalog.Key]catalog.DatasetFacts, error) {
-	nss, names := splitKeys(keys)
-	out := map[catalog.Key]catalog.DatasetFacts{}
-	ids := map[int64]catalog.Key{}
-	rows, err := s.pool.Query(ctx, `
-		SELECT d.id, d.namespace, d.name, f.platform, f.kind, f.description, f.definition, f.row_estimate, f.size_bytes,
-		       f.partition_key, f.partitions, f.properties
-		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
-		JOIN dataset_facts f ON f.dataset_id = d.id AND f.source = $3`, nss, names, source)
+// sourceDatasetFacts returns what one source asserts about the datasets
+// keys, as stored, aliases included; keys it says nothing about are
+// absent.
+func (s *Store) sourceDatasetFacts(ctx context.Context, source string, keys []catalog.Key) (map[catalog.Key]catalog.DatasetFacts, error) {
+	ids, err := s.DatasetIDs(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read facts of %s: %w", source, err)
 	}
-	var (
-		id int64
-		f  catalog.DatasetFacts
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &f.Key.Namespace, &f.Key.Name, &f.Platform, &f.Kind, &f.Description, &f.Definition,
-		&f.RowEstimate, &f.SizeBytes, &f.PartitionKey, &f.Partitions, &f.Properties}, func() error {
-		out[f.Key] = f
-		ids[id] = f.Key
-		f = catalog.DatasetFacts{}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read facts of %s: %w", source, err)
-	}
+	out := map[catalog.Key]catalog.DatasetFacts{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	idList := slices.Collect(maps.Keys(ids))
-	update := func(id int64, do func(*catalog.DatasetFacts)) {
-		k := ids[id]
-		f := out[k]
-		do(&f)
-		out[k] = f
-	}
+	idList := slices.Collect(maps.Values(ids))
 	b := &pgx.Batch{}
-	b.Queue(`SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
-		FROM columns WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, ordinal, name`, idList, source).Query(func(rows pgx.Rows) error {
-		var c catalog.Column
-		_, err := pgx.ForEachRow(rows, []any{&id, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
-			update(id, func(f *catalog.DatasetFacts) { f.Columns = append(f.Columns, c) })
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, name, columns, target_namespace, target_name, target_columns
-		FROM foreign_keys WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, name`, idList, source).Query(func(rows pgx.Rows) error {
-		var fk catalog.ForeignKey
-		_, err := pgx.ForEachRow(rows, []any{&id, &fk.Name, &fk.Columns, &fk.Target.Namespace, &fk.Target.Name, &fk.TargetCol}, func() error {
-			update(id, func(f *catalog.DatasetFacts) { f.ForeignKeys = append(f.ForeignKeys, fk) })
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, owner, owner_kind, ownership_type
-		FROM owners WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, owner`, idList, source).Query(func(rows pgx.Rows) error {
-		var o catalog.Owner
-		_, err := pgx.ForEachRow(rows, []any{&id, &o.Name, &o.Kind, &o.Type}, func() error {
-			update(id, func(f *catalog.DatasetFacts) { f.Owners = append(f.Owners, o) })
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, tag FROM tags WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, tag`, idList, source).Query(func(rows pgx.Rows) error {
-		var t string
-		_, err := pgx.ForEachRow(rows, []any{&id, &t}, func() error {
-			update(id, func(f *catalog.DatasetFacts) { f.Tags = append(f.Tags, t) })
-			return nil
-		})
-		return err
-	})
-	b.Queue(`SELECT dataset_id, namespace, name, type
-		FROM dataset_aliases WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, namespace, name`, idList, source).Query(func(rows pgx.Rows) error {
-		var a catalog.Alias
-		_, err := pgx.ForEachRow(rows, []any{&id, &a.Key.Namespace, &a.Key.Name, &a.Type}, func() error {
-			update(id, func(f *catalog.DatasetFacts) { f.Aliases = append(f.Aliases, a) })
-			return nil
-		})
-		return err
-	})
+	set := queueFacts(b, idList, factRead{source: source, full: true, aliases: true})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("read facts of %s: %w", source, err)
+	}
+	for _, l := range set {
+		if len(l.facts) > 0 {
+			out[l.key] = l.facts[0].DatasetFacts
+		}
 	}
 	return out, nil
 }

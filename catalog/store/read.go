@@ -37,7 +37,7 @@ func (s *Store) DatasetByID(ctx context.Context, id int64) (catalog.Dataset, err
 // point at it too, in one round trip.
 func (s *Store) load(ctx context.Context, id int64) (catalog.Dataset, error) {
 	b := &pgx.Batch{}
-	set := queueDatasets(b, []int64{id})
+	set := queueFacts(b, []int64{id}, factRead{full: true})
 	var referenced []catalog.Sourced[catalog.ReverseKey]
 	b.Queue(`
 		SELECT d.namespace, d.name, fk.name, fk.columns, fk.target_columns, fk.source, df.updated_at

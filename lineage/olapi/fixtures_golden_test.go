@@ -141,30 +141,55 @@ func TestFixturesGolden(t *testing.T) {
 	}
 
 	// Datasets, as OpenLineage describes them.
-	list, total, err := e.st.ListDatasets(ctx, store.ListOptions{IncludeRemoved: true, Limit: 500})
+	page, err := e.st.FindDatasets(ctx, store.DatasetFilter{IncludeRemoved: true}, nil, 500, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if total != len(list) {
-		t.Fatalf("%d datasets, listed %d", total, len(list))
+	list, err := e.st.DatasetsByIDs(ctx, page.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != len(list) {
+		t.Fatalf("%d datasets, listed %d", page.Total, len(list))
 	}
 	keys := make([]catalog.Key, len(list))
 	for i, d := range list {
 		keys[i] = d.Key
 	}
-	facts, err := e.st.SourceDatasetFacts(ctx, catalog.SourceOpenLineage, keys)
+	aliases := map[catalog.Key][]catalog.Alias{}
+	rows, err = e.st.Pool().Query(ctx, `
+		SELECT d.namespace, d.name, a.namespace, a.name, a.type FROM dataset_aliases a JOIN datasets d ON d.id = a.dataset_id
+		WHERE a.source = $1 ORDER BY d.namespace, d.name, a.namespace, a.name`, catalog.SourceOpenLineage)
 	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var (
+			k catalog.Key
+			a catalog.Alias
+		)
+		if err := rows.Scan(&k.Namespace, &k.Name, &a.Key.Namespace, &a.Key.Name, &a.Type); err != nil {
+			t.Fatal(err)
+		}
+		aliases[k] = append(aliases[k], a)
+	}
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	p("\n# datasets (%d)", len(keys))
 	for _, d := range list {
-		f, ok := facts[d.Key]
+		i := slices.IndexFunc(d.Sources, func(f catalog.SourceFacts) bool { return f.Source == catalog.SourceOpenLineage })
+		var f catalog.DatasetFacts
+		if i >= 0 {
+			f = d.Sources[i].DatasetFacts
+		}
+		f.Aliases = aliases[d.Key]
 		removed := ""
 		if d.RemovedAt != nil {
 			removed = " removed"
 		}
 		p("dataset %s platform=%q kind=%q%s", d.Key, f.Platform, f.Kind, removed)
-		if !ok {
+		if i < 0 {
 			p("  (no openlineage facts)")
 		}
 		if f.Description != "" {
