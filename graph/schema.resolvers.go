@@ -402,7 +402,7 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 			IncludeRemoved: filter.IncludeRemoved != nil && *filter.IncludeRemoved,
 		}
 	}
-	page, err := r.store.FindDatasets(ctx, f, afterKey, n+1, selects(ctx, "totalCount"))
+	page, err := r.store.FindDatasets(ctx, f, store.Paging{After: afterKey, Limit: n + 1, Total: selects(ctx, "totalCount")})
 	if err != nil {
 		return nil, err
 	}

@@ -33,11 +33,21 @@ type DatasetPage struct {
 	Total int
 }
 
-// FindDatasets returns the ids of at most limit datasets matching f,
-// ordered by namespace and name, starting after the key after (from the
-// start when nil): keyset pagination, which costs the same on the last page
-// as on the first. withTotal also counts every match.
-func (s *Store) FindDatasets(ctx context.Context, f DatasetFilter, after *catalog.Key, limit int, withTotal bool) (DatasetPage, error) {
+// Paging asks for one page of a listing ordered by namespace and name: at
+// most Limit items after the key After (from the start when nil), of
+// which the first Offset are skipped. Keyset pagination (After) costs the
+// same on the last page as on the first; Offset serves pages numbered in
+// links. Total asks for the number of every match too.
+type Paging struct {
+	After  *catalog.Key
+	Offset int
+	Limit  int
+	Total  bool
+}
+
+// FindDatasets returns the ids of the page p of the datasets matching f,
+// in one statement. DatasetsByIDs reads them.
+func (s *Store) FindDatasets(ctx context.Context, f DatasetFilter, p Paging) (DatasetPage, error) {
 	// Only the filters in use become conditions, so that the planner sees
 	// plain semi-joins it can drive from the owner or tag index rather
 	// than an OR it must test on every dataset.
@@ -79,11 +89,11 @@ func (s *Store) FindDatasets(ctx context.Context, f DatasetFilter, after *catalo
 		cond = strings.Join(where, "\n\t\t\t  AND ")
 	}
 	page := "true"
-	if after != nil {
-		page = "(namespace, name) > (" + arg(after.Namespace) + ", " + arg(after.Name) + ")"
+	if p.After != nil {
+		page = "(namespace, name) > (" + arg(p.After.Namespace) + ", " + arg(p.After.Name) + ")"
 	}
 	total := "NULL::bigint"
-	if withTotal {
+	if p.Total {
 		total = "(SELECT count(*) FROM matching)"
 	}
 	sql := `
@@ -91,7 +101,7 @@ func (s *Store) FindDatasets(ctx context.Context, f DatasetFilter, after *catalo
 			SELECT d.id, d.namespace, d.name FROM datasets d
 			WHERE ` + cond + `
 		)
-		SELECT array(SELECT id FROM matching WHERE ` + page + ` ORDER BY namespace, name LIMIT ` + arg(limit) + `), ` + total
+		SELECT array(SELECT id FROM matching WHERE ` + page + ` ORDER BY namespace, name LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `), ` + total
 	var (
 		res DatasetPage
 		n   *int

@@ -198,15 +198,15 @@ func TestIngestRemovesAndRestores(t *testing.T) {
 	if d.Definition == "" || len(d.Columns) != 1 {
 		t.Errorf("a removed dataset keeps its facts as history, got %+v", d)
 	}
-	list, total, err := st.ListDatasets(ctx, store.ListOptions{})
+	live, err := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: 10, Total: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if total != 2 || len(list) != 2 {
-		t.Errorf("live listing has %d (total %d), want 2", len(list), total)
+	if live.Total != 2 || len(live.IDs) != 2 {
+		t.Errorf("live listing has %d (total %d), want 2", len(live.IDs), live.Total)
 	}
-	if _, total, _ := st.ListDatasets(ctx, store.ListOptions{IncludeRemoved: true}); total != 3 {
-		t.Errorf("listing with removed has %d, want 3", total)
+	if all, _ := st.FindDatasets(ctx, store.DatasetFilter{IncludeRemoved: true}, store.Paging{Limit: 10, Total: true}); all.Total != 3 {
+		t.Errorf("listing with removed has %d, want 3", all.Total)
 	}
 
 	// It comes back.
@@ -296,8 +296,8 @@ func TestIngestBadInputKeepsTheRest(t *testing.T) {
 	if err == nil || run.Status != catalog.CrawlFailed {
 		t.Fatalf("failed crawl: err %v, run %+v", err, run)
 	}
-	if _, total, _ := st.ListDatasets(ctx, store.ListOptions{}); total != 3 {
-		t.Errorf("after a failed crawl %d datasets are live, want 3", total)
+	if live, _ := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: 10, Total: true}); live.Total != 3 {
+		t.Errorf("after a failed crawl %d datasets are live, want 3", live.Total)
 	}
 	// A crawler that panics too.
 	run, err = st.Crawl(ctx, "postgres:shop", func(context.Context) (catalog.Harvest, error) { panic("boom") })

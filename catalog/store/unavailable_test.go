@@ -44,7 +44,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 		"stats":   func() error { _, err := st.Stats(ctx); return err },
 		"sources": func() error { _, err := st.Sources(ctx); return err },
 		"find": func() error {
-			_, err := st.FindDatasets(ctx, store.DatasetFilter{}, nil, 10, true)
+			_, err := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: 10, Total: true})
 			return err
 		},
 		"ping": func() error { return st.Ping(ctx) },

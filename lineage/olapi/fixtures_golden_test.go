@@ -141,7 +141,7 @@ func TestFixturesGolden(t *testing.T) {
 	}
 
 	// Datasets, as OpenLineage describes them.
-	page, err := e.st.FindDatasets(ctx, store.DatasetFilter{IncludeRemoved: true}, nil, 500, true)
+	page, err := e.st.FindDatasets(ctx, store.DatasetFilter{IncludeRemoved: true}, store.Paging{Limit: 500, Total: true})
 	if err != nil {
 		t.Fatal(err)
 	}
