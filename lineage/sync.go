@@ -238,14 +238,19 @@ func (f *Follower) columnAlone(ctx context.Context, c ColumnID, notFound error) 
 	if c.Column == "" {
 		return f.alone(ctx, c.Dataset, notFound)
 	}
-	d, err := f.store.Dataset(ctx, c.Dataset)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return notFound
-	}
+	ids, err := f.store.DatasetIDs(ctx, []catalog.Key{c.Dataset})
 	if err != nil {
 		return fmt.Errorf("column lineage of %s: %w", c, err)
 	}
-	if d.RemovedAt != nil || !slices.ContainsFunc(d.Columns, func(dc catalog.DatasetColumn) bool { return dc.Name == c.Column }) {
+	id, ok := ids[c.Dataset]
+	if !ok {
+		return notFound
+	}
+	ds, err := f.store.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return fmt.Errorf("column lineage of %s: %w", c, err)
+	}
+	if len(ds) == 0 || ds[0].RemovedAt != nil || !slices.ContainsFunc(ds[0].Columns, func(dc catalog.DatasetColumn) bool { return dc.Name == c.Column }) {
 		return notFound
 	}
 	return nil

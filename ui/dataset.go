@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/store"
 )
 
 // historyLimit is how many schema versions a dataset page shows.
@@ -351,45 +352,84 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err := key.Validate(); err != nil {
 		return withMessage(err, "A dataset address needs a namespace and a name: /datasets/{namespace}/{name}.")
 	}
-	d, err := s.store.Dataset(r.Context(), key)
-	if err != nil {
-		return withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
-	}
-	history, err := s.store.SchemaHistory(r.Context(), d.ID, historyLimit)
+	v, act, err := s.datasetPage(r.Context(), key)
 	if err != nil {
 		return err
 	}
-	jobs, err := s.datasetJobs(r.Context(), key)
+	return s.render(w, r, datasetPage(v, act))
+}
+
+// datasetPage reads what the page of the dataset key shows, through the
+// batched reads the API's loaders use, one dataset each.
+func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView, activityView, error) {
+	d, err := s.dataset(ctx, key)
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
 	}
-	checks, err := s.store.Checks(r.Context(), key)
+	page := store.HistoryPage{DatasetID: d.ID, Limit: historyLimit, Columns: true}
+	history, err := s.store.SchemaHistories(ctx, []store.HistoryPage{page})
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, err
 	}
-	fresh, err := s.store.FreshnessHistory(r.Context(), key, freshnessLimit)
+	jobs, err := s.datasetJobs(ctx, key)
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, err
 	}
-	warnings, err := s.store.DatasetCrawlWarnings(r.Context(), key)
+	checks, err := s.store.ChecksOf(ctx, []catalog.Key{key})
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, err
+	}
+	fp := store.FreshnessPage{Dataset: key, Limit: freshnessLimit}
+	fresh, err := s.store.FreshnessPages(ctx, []store.FreshnessPage{fp})
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
+	warnings, err := s.store.DatasetCrawlWarnings(ctx, key)
+	if err != nil {
+		return datasetView{}, activityView{}, err
 	}
 	now := s.now()
-	v := newDatasetView(d, history, now)
+	v := newDatasetView(d, history[page], now)
 	for _, w := range warnings {
 		v.Warnings = append(v.Warnings, warningView{
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
 		})
 	}
-	act := newActivityView(jobs, checks, fresh, now)
-	if err := s.addMetrics(r.Context(), key, now, &act); err != nil {
-		return err
+	act := newActivityView(jobs, checks[key], fresh[fp], now)
+	if err := s.addMetrics(ctx, key, now, &act); err != nil {
+		return datasetView{}, activityView{}, err
 	}
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
 	}
-	return s.render(w, r, datasetPage(v, act))
+	return v, act, nil
+}
+
+// dataset reads the dataset key as the API does: its id, then the
+// dataset, then the foreign keys of other datasets that point at it.
+func (s *Server) dataset(ctx context.Context, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := s.store.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := s.store.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound) // gone since its id was read
+	}
+	refs, err := s.store.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	d := ds[0]
+	d.Referenced = refs[key]
+	return d, nil
 }
 
 // datasetJobs reads the jobs around the dataset key as the API does: the

@@ -96,14 +96,14 @@ func TestApplyPushResolvesAliases(t *testing.T) {
 	if _, err := st.LatestMetrics(ctx, alias); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("metrics recorded on the alias: %v", err)
 	}
-	d, err := st.Dataset(ctx, canonical)
+	d, err := readDataset(ctx, st, canonical)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Description != "from openlineage" {
 		t.Errorf("description of %s = %q, want the one pushed for its alias", canonical, d.Description)
 	}
-	a, err := st.Dataset(ctx, alias)
+	a, err := readDataset(ctx, st, alias)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestAliasCycleResolvesOneWay(t *testing.T) {
 	if diff := cmp.Diff([]catalog.Key{a}, jobs[job].Inputs); diff != "" {
 		t.Errorf("inputs (-want +got):\n%s", diff)
 	}
-	if _, err := st.Dataset(ctx, b); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := readDataset(ctx, st, b); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("alias %s became a dataset: %v", b, err)
 	}
 }

@@ -12,15 +12,9 @@ import (
 	"almanac/catalog"
 )
 
-// Checks returns the quality checks on a dataset from every source, each
-// with its latest result, ordered by column, then name. Removed checks are
-// included with RemovedAt set.
-func (s *Store) Checks(ctx context.Context, key catalog.Key) ([]catalog.SourceCheck, error) {
-	m, err := s.ChecksOf(ctx, []catalog.Key{key})
-	return m[key], err
-}
-
-// ChecksOf is Checks for many datasets in one statement.
+// ChecksOf returns the quality checks on each of the datasets keys from
+// every source, each with its latest result, ordered by column, then
+// name, in one statement. Removed checks are included with RemovedAt set.
 func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.SourceCheck, error) {
 	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `
@@ -101,17 +95,6 @@ func (s *Store) results(ctx context.Context, what, where, a, b string, limit int
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return res, nil
-}
-
-// FreshnessHistory returns a dataset's freshness observations from every
-// source, newest first; limit <= 0 means 100.
-func (s *Store) FreshnessHistory(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.FreshnessObservation], error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	p := FreshnessPage{Dataset: key, Limit: limit}
-	m, err := s.FreshnessPages(ctx, []FreshnessPage{p})
-	return m[p], err
 }
 
 // FreshnessPage asks for the newest Limit freshness observations of a

@@ -122,7 +122,8 @@ func TestIngestJobsChecksResultsFreshness(t *testing.T) {
 	}
 
 	// Checks with their latest result.
-	checks, err := st.Checks(ctx, key("shop.public.orders"))
+	checksOf, err := st.ChecksOf(ctx, []catalog.Key{key("shop.public.orders")})
+	checks := checksOf[key("shop.public.orders")]
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +166,17 @@ func TestIngestJobsChecksResultsFreshness(t *testing.T) {
 	if len(byDataset) != 2 {
 		t.Errorf("results of orders = %d, want 2", len(byDataset))
 	}
-	checks, err = st.Checks(ctx, key("shop.public.orders"))
+	checksOf, err = st.ChecksOf(ctx, []catalog.Key{key("shop.public.orders")})
+	checks = checksOf[key("shop.public.orders")]
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(checks) != 2 || checks[0].RemovedAt == nil || checks[1].RemovedAt != nil || checks[1].Latest.RunID != "run-2" {
 		t.Errorf("after the second run, checks = %+v", checks)
 	}
-	fresh, err := st.FreshnessHistory(ctx, key("shop.public.orders"), 10)
+	fp := store.FreshnessPage{Dataset: key("shop.public.orders"), Limit: 10}
+	pages, err := st.FreshnessPages(ctx, []store.FreshnessPage{fp})
+	fresh := pages[fp]
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 	st := store.New(pool)
 	key := catalog.Key{Namespace: "postgres://db:5432", Name: "shop.public.orders"}
 	// Before: a dataset that does not exist is not found, nothing else.
-	if _, err := st.Dataset(ctx, key); !errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrUnavailable) {
+	if _, err := readDataset(ctx, st, key); !errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrUnavailable) {
 		t.Fatalf("before the outage: %v, want not found", err)
 	}
 	if err := st.Ping(ctx); err != nil {
@@ -40,7 +40,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 
 	outage.Cut()
 	for name, read := range map[string]func() error{
-		"dataset": func() error { _, err := st.Dataset(ctx, key); return err },
+		"dataset": func() error { _, err := readDataset(ctx, st, key); return err },
 		"stats":   func() error { _, err := st.Stats(ctx); return err },
 		"sources": func() error { _, err := st.Sources(ctx); return err },
 		"find": func() error {

@@ -81,7 +81,7 @@ sources:
 		t.Errorf("output lacks the shop summary:\n%s", out.String())
 	}
 	st := store.New(pool)
-	d, err := st.Dataset(ctx, catalog.Key{Namespace: "postgres://shop.example:5432", Name: postgresDB(t, whURL) + ".shop.customers"})
+	d, err := readDataset(ctx, st, catalog.Key{Namespace: "postgres://shop.example:5432", Name: postgresDB(t, whURL) + ".shop.customers"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,4 +429,31 @@ func TestServeAnonymousOpenLineage(t *testing.T) {
 	if code := post("Content-Type", "application/json"); code != http.StatusCreated {
 		t.Errorf("POST from a producer = %d, want 201", code)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -599,11 +599,22 @@ func (rd *Reader) GetColumnLineage() http.Handler {
 		if len(graph) == 0 && dataset.Name != "" {
 			// Marquez answers 404 for a node it does not know, and an
 			// empty graph for one without column lineage.
-			d, err := rd.store.Dataset(ctx, dataset)
+			ids, err := rd.store.DatasetIDs(ctx, []catalog.Key{dataset})
 			if err != nil {
 				return fmt.Errorf("nodeId %q: %w", nodeID, err)
 			}
-			if field != "" && !slices.ContainsFunc(d.Columns, func(c catalog.DatasetColumn) bool { return c.Name == field }) {
+			id, ok := ids[dataset]
+			if !ok {
+				return fmt.Errorf("nodeId %q: dataset %s: %w", nodeID, dataset, catalog.ErrNotFound)
+			}
+			ds, err := rd.store.DatasetsByIDs(ctx, []int64{id})
+			if err != nil {
+				return fmt.Errorf("nodeId %q: %w", nodeID, err)
+			}
+			if len(ds) == 0 {
+				return fmt.Errorf("nodeId %q: dataset %s: %w", nodeID, dataset, catalog.ErrNotFound)
+			}
+			if field != "" && !slices.ContainsFunc(ds[0].Columns, func(c catalog.DatasetColumn) bool { return c.Name == field }) {
 				return fmt.Errorf("nodeId %q: dataset %s has no field %q: %w", nodeID, dataset, field, catalog.ErrNotFound)
 			}
 		}
