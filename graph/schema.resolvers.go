@@ -690,12 +690,15 @@ func (r *queryResolver) Jobs(ctx context.Context, namespace *string, includeRemo
 }
 
 func (r *queryResolver) Run(ctx context.Context, id string) (*catalog.Run, error) {
-	run, err := r.store.Run(ctx, id)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
-	}
+	// Read it directly rather than through a loader, which would wait for
+	// company that a single run never has.
+	runs, err := r.store.RunsByIDs(ctx, []string{id})
 	if err != nil {
 		return nil, err
+	}
+	run, ok := runs[id]
+	if !ok {
+		return nil, nil
 	}
 	loadersFrom(ctx).runs.Prime(id, &run)
 	return &run, nil
@@ -714,7 +717,7 @@ func (r *queryResolver) CrawlRuns(ctx context.Context, source *string, first *in
 	if err != nil {
 		return nil, err
 	}
-	runs, err := r.store.CrawlRunsBefore(ctx, str(source), before, n+1)
+	runs, err := r.store.CrawlRuns(ctx, str(source), before, n+1)
 	if err != nil {
 		return nil, err
 	}

@@ -169,8 +169,8 @@ func TestApplyPushRefusesRunOfAnotherJob(t *testing.T) {
 	if !errors.As(err, &pe) || err.Error() != want {
 		t.Errorf("ApplyPush = %v, want %q", err, want)
 	}
-	r, err := st.Run(ctx, "r1")
-	if err != nil || r.Job != owner || r.State != catalog.RunStart {
+	runs, err := st.RunsByIDs(ctx, []string{"r1"})
+	if r := runs["r1"]; err != nil || r.Job != owner || r.State != catalog.RunStart {
 		t.Errorf("run r1 = %+v, %v; want the START of ns/owner untouched", r, err)
 	}
 }

@@ -232,19 +232,6 @@ func safeHarvest(ctx context.Context, harvest func(context.Context) (catalog.Har
 	return harvest(ctx)
 }
 
-// CrawlRuns lists the latest runs of a source, newest first; source ""
-// lists every source's.
-func (s *Store) CrawlRuns(ctx context.Context, source string, limit int) ([]catalog.CrawlRun, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, source, started_at, finished_at, status, counts, errors
-		FROM crawl_runs WHERE $1 = '' OR source = $1
-		ORDER BY started_at DESC, id DESC LIMIT $2`, source, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list crawl runs: %w", err)
-	}
-	return pgx.CollectRows(rows, scanRun)
-}
-
 // CrawlRun returns one run.
 func (s *Store) CrawlRun(ctx context.Context, id int64) (catalog.CrawlRun, error) {
 	rows, err := s.pool.Query(ctx, `

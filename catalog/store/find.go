@@ -170,13 +170,16 @@ func (s *Store) Tags(ctx context.Context, after string, limit int) ([]TagCount, 
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[TagCount])
 }
 
-// CrawlRunsBefore lists at most limit runs of a source ("" for every
-// source) with ids below before (0 for the newest), newest first.
-func (s *Store) CrawlRunsBefore(ctx context.Context, source string, before int64, limit int) ([]catalog.CrawlRun, error) {
+// CrawlRuns lists at most limit runs of a source ("" for every source),
+// newest first by start (then id), after the run before (0 for the
+// newest): the portal's list of runs and the API's pages of them.
+func (s *Store) CrawlRuns(ctx context.Context, source string, before int64, limit int) ([]catalog.CrawlRun, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, source, started_at, finished_at, status, counts, errors
-		FROM crawl_runs WHERE ($1 = '' OR source = $1) AND ($2 = 0 OR id < $2)
-		ORDER BY id DESC LIMIT $3`, source, before, limit)
+		FROM crawl_runs
+		WHERE ($1 = '' OR source = $1)
+		  AND ($2 = 0 OR (started_at, id) < (SELECT started_at, id FROM crawl_runs WHERE id = $2))
+		ORDER BY started_at DESC, id DESC LIMIT $3`, source, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list crawl runs: %w", err)
 	}

@@ -255,7 +255,7 @@ func TestIngestRemovesOnlyWithinScopes(t *testing.T) {
 			t.Errorf("%s removed by a crawl that could not read its schema (err %v)", d.Key, err)
 		}
 	}
-	runs, err := st.CrawlRuns(ctx, "postgres:shop", 1)
+	runs, err := st.CrawlRuns(ctx, "postgres:shop", 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -475,36 +475,6 @@ func runConflict(id string, owner, job catalog.JobKey) error {
 	return fmt.Errorf("run %s belongs to job %s: not recorded as a run of job %s: %w", id, owner, job, catalog.ErrInvalid)
 }
 
-// Run returns one run.
-func (s *Store) Run(ctx context.Context, id string) (catalog.Run, error) {
-	runs, err := s.runs(ctx, `r.run_id = $1`, id)
-	if err != nil {
-		return catalog.Run{}, fmt.Errorf("get run %s: %w", id, err)
-	}
-	if len(runs) == 0 {
-		return catalog.Run{}, fmt.Errorf("get run %s: %w", id, catalog.ErrNotFound)
-	}
-	return runs[0], nil
-}
-
-// JobRuns returns the latest runs of a job, newest first.
-func (s *Store) JobRuns(ctx context.Context, key catalog.JobKey, limit int) ([]catalog.Run, error) {
-	runs, err := s.runs(ctx, `j.namespace = $1 AND j.name = $2 ORDER BY r.state_at DESC, r.run_id LIMIT $3`, key.Namespace, key.Name, limit)
-	if err != nil {
-		return nil, fmt.Errorf("runs of job %s: %w", key, err)
-	}
-	return runs, nil
-}
-
-// ChildRuns returns the runs whose parent is the run id, by job name.
-func (s *Store) ChildRuns(ctx context.Context, id string) ([]catalog.Run, error) {
-	runs, err := s.runs(ctx, `r.parent_run_id = $1 ORDER BY j.namespace, j.name, r.run_id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("child runs of %s: %w", id, err)
-	}
-	return runs, nil
-}
-
 func (s *Store) runs(ctx context.Context, where string, args ...any) ([]catalog.Run, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT r.run_id, j.namespace, j.name, r.state, r.state_at, r.started_at, r.ended_at, r.error_message,

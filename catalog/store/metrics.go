@@ -115,25 +115,6 @@ func prefixed(prefix, columns string) string {
 	return prefix + strings.ReplaceAll(columns, ", ", ", "+prefix)
 }
 
-// MetricsHistory returns a dataset's metrics observations, newest first.
-func (s *Store) MetricsHistory(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.DatasetMetrics], error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+metricsColumns+` FROM dataset_metrics
-		WHERE namespace = $1 AND name = $2
-		ORDER BY `+metricsOrder+` LIMIT $3`, key.Namespace, key.Name, limit)
-	if err != nil {
-		return nil, fmt.Errorf("metrics of dataset %s: %w", key, err)
-	}
-	ms, err := pgx.CollectRows(rows, scanMetrics(key))
-	if err != nil {
-		return nil, fmt.Errorf("metrics of dataset %s: %w", key, err)
-	}
-	return ms, nil
-}
-
 // RowCounts returns the last limit row counts of a dataset, newest first:
 // the trend of its size. A run counts once, by its newest observation
 // that counted rows (what it wrote before what it read), however many of

@@ -183,34 +183,6 @@ func (s *Store) FailedEvents(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// PendingEvents counts the events not processed yet.
-func (s *Store) PendingEvents(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM openlineage_events WHERE processed_at IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count pending openlineage events: %w", err)
-	}
-	return n, nil
-}
-
-// EventErrors returns the errors recorded on processed events, newest
-// first, by event id.
-func (s *Store) EventErrors(ctx context.Context, limit int) (map[int64]string, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, error FROM openlineage_events WHERE error <> '' ORDER BY id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read openlineage event errors: %w", err)
-	}
-	out := map[int64]string{}
-	var (
-		id  int64
-		msg string
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &msg}, func() error { out[id] = msg; return nil }); err != nil {
-		return nil, fmt.Errorf("read openlineage event errors: %w", err)
-	}
-	return out, nil
-}
-
 // PruneEvents deletes the processed raw events received before t, and
 // returns how many.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {

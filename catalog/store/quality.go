@@ -59,44 +59,6 @@ func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.K
 	return out, nil
 }
 
-// CheckResults returns the history of one check of a source, newest first.
-func (s *Store) CheckResults(ctx context.Context, source, check string, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
-	return s.results(ctx, fmt.Sprintf("results of check %s of %s", check, source), `source = $1 AND check_name = $2`, source, check, limit)
-}
-
-// QualityResults returns the results of every check on a dataset, newest
-// first.
-func (s *Store) QualityResults(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
-	return s.results(ctx, "quality results of dataset "+key.String(), `dataset_namespace = $1 AND dataset_name = $2`, key.Namespace, key.Name, limit)
-}
-
-// results reads results matching where, which compares two columns with
-// $1 and $2.
-func (s *Store) results(ctx context.Context, what, where, a, b string, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT source, check_name, dataset_namespace, dataset_name, run_id, status, failures, message,
-		       started_at, duration, recorded_at
-		FROM quality_results WHERE `+where+`
-		ORDER BY started_at DESC, check_name, source LIMIT $3`, a, b, limit)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	res, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Sourced[catalog.QualityResult], error) {
-		var r catalog.Sourced[catalog.QualityResult]
-		v := &r.Value
-		err := row.Scan(&r.Source, &v.Check, &v.Dataset.Namespace, &v.Dataset.Name, &v.RunID, &v.Status, &v.Failures, &v.Message,
-			&v.StartedAt, &v.Duration, &r.UpdatedAt)
-		return r, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return res, nil
-}
-
 // FreshnessPage asks for the newest Limit freshness observations of a
 // dataset.
 type FreshnessPage struct {

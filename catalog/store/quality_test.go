@@ -148,23 +148,17 @@ func TestIngestJobsChecksResultsFreshness(t *testing.T) {
 	if run.Counts.Results != 1 || run.Counts.Freshness != 1 {
 		t.Errorf("second run counts = %+v, want 1 result and 1 observation", run.Counts)
 	}
-	hist, err := st.CheckResults(ctx, "dbt:shop", "test.shop.unique_orders_id", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var statuses []string
-	for _, r := range hist {
-		statuses = append(statuses, r.Value.RunID+":"+r.Value.Status)
+	if err := pool.QueryRow(ctx, `
+		SELECT array_agg(run_id || ':' || status ORDER BY started_at DESC) FROM quality_results
+		WHERE source = 'dbt:shop' AND check_name = 'test.shop.unique_orders_id'`).Scan(&statuses); err != nil {
+		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"run-2:pass", "run-1:fail"}, statuses); diff != "" {
 		t.Errorf("result history (-want +got):\n%s", diff)
 	}
-	byDataset, err := st.QualityResults(ctx, key("shop.public.orders"), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(byDataset) != 2 {
-		t.Errorf("results of orders = %d, want 2", len(byDataset))
+	if n := count(t, pool, `SELECT count(*) FROM quality_results WHERE dataset_namespace = $1 AND dataset_name = $2`, ns, "shop.public.orders"); n != 2 {
+		t.Errorf("results of orders = %d, want 2", n)
 	}
 	checksOf, err = st.ChecksOf(ctx, []catalog.Key{key("shop.public.orders")})
 	checks = checksOf[key("shop.public.orders")]

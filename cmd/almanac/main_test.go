@@ -88,7 +88,7 @@ sources:
 	if d.Description != "One row per customer." || len(d.Columns) != 2 {
 		t.Errorf("customers = %+v", d)
 	}
-	runs, err := st.CrawlRuns(ctx, "postgres:gone", 1)
+	runs, err := st.CrawlRuns(ctx, "postgres:gone", 0, 1)
 	if err != nil || len(runs) != 1 || runs[0].Status != catalog.CrawlFailed || len(runs[0].Errors) == 0 {
 		t.Fatalf("runs of the unreachable source: %+v, %v", runs, err)
 	}

@@ -76,7 +76,7 @@ func TestFixturesGolden(t *testing.T) {
 		}
 	}
 	e.drain(t)
-	if n, err := e.st.PendingEvents(ctx); err != nil || n != 0 {
+	if n, err := pendingEvents(ctx, e.st); err != nil || n != 0 {
 		t.Fatalf("%d events pending after drain, %v", n, err)
 	}
 
@@ -234,7 +234,7 @@ func TestFixturesGolden(t *testing.T) {
 	// Runs, by job, then run id.
 	var runs []catalog.Run
 	for _, k := range jobKeys {
-		rs, err := e.st.JobRuns(ctx, k, 1000)
+		rs, err := jobRuns(ctx, e.st, k, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,7 +271,7 @@ func TestFixturesGolden(t *testing.T) {
 				p("  property %s=%q", pk, c.Properties[pk])
 			}
 		}
-		res, err := e.st.QualityResults(ctx, k, 1000)
+		res, err := qualityResults(ctx, e.st, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +291,7 @@ func TestFixturesGolden(t *testing.T) {
 
 	p("\n# metrics")
 	for _, k := range keys {
-		ms, err := e.st.MetricsHistory(ctx, k, 1000)
+		ms, err := metricsHistory(ctx, e.st, k)
 		if err != nil {
 			t.Fatal(err)
 		}
