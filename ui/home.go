@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -233,18 +234,27 @@ func newPager(f listFilter, total, shown int) pager {
 
 // serveHome serves the home page.
 func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	f, err := parseListFilter(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	st, err := s.store.Stats(ctx)
+	v, err := s.home(r.Context(), f)
 	if err != nil {
 		return err
 	}
+	return s.render(w, r, homePage(v))
+}
+
+// home reads what the home page shows for the filters f. The listing
+// reads a page of ids, then the datasets in one batch, as the API does.
+func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
+	st, err := s.store.Stats(ctx)
+	if err != nil {
+		return homeView{}, err
+	}
 	namespaces, err := s.store.Namespaces(ctx)
 	if err != nil {
-		return err
+		return homeView{}, err
 	}
 	found, err := s.store.FindDatasets(ctx, store.DatasetFilter{
 		Namespace:      f.Namespace,
@@ -253,15 +263,15 @@ func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) error {
 		IncludeRemoved: f.IncludeRemoved,
 	}, store.Paging{Offset: (f.Page - 1) * pageSize, Limit: pageSize, Total: true})
 	if err != nil {
-		return err
+		return homeView{}, err
 	}
 	list, err := s.store.DatasetsByIDs(ctx, found.IDs)
 	if err != nil {
-		return err
+		return homeView{}, err
 	}
 	sources, err := s.store.Sources(ctx)
 	if err != nil {
-		return err
+		return homeView{}, err
 	}
-	return s.render(w, r, homePage(newHomeView(f, st, namespaces, list, found.Total, sources, s.now())))
+	return newHomeView(f, st, namespaces, list, found.Total, sources, s.now()), nil
 }
