@@ -12,8 +12,8 @@ import (
 	"almanac/catalog"
 )
 
-// This file keeps the history of dataset metrics: row counts, sizes and
-// column profiles as runs observe them.
+// This file keeps the history of dataset metrics (dataset_metrics): row
+// counts, sizes and column profiles as runs observe them.
 
 // recordMetrics appends observations to the history of their datasets in
 // one statement; an observation already recorded (a duplicate delivery)

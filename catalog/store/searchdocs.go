@@ -77,15 +77,3 @@ func (s *Store) DatasetIDsAfter(ctx context.Context, after int64, limit int) ([]
 	}
 	return ids, nil
 }
-
-// LastChangeSeq returns the sequence of the newest committed change log
-// entry, or 0 when the log is empty. A reader that copies the catalog after
-// calling it and then applies the changes after that sequence misses
-// nothing.
-func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("read last change sequence: %w", err)
-	}
-	return seq, nil
-}

@@ -129,7 +129,7 @@ func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, erro
 	// A name an OpenLineage symlink made an alias (a Hive table of an S3
 	// path, say) means the dataset it is an alias of, unless a source
 	// still describes the name itself.
-	meant, live, err := rd.store.MeantKeys(ctx, cands)
+	meant, live, err := rd.store.ResolveAliases(ctx, cands)
 	if err != nil {
 		return catalog.Key{}, err
 	}

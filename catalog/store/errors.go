@@ -15,6 +15,34 @@ import (
 	"almanac/catalog"
 )
 
+// This file translates what the driver returns into the error kinds of
+// package catalog, at the store's boundary: every error the pool, its rows
+// and its batches return passes through it.
+
+// translate maps driver errors to catalog error kinds.
+func translate(err error) error {
+	if err := Unavailable(err); errors.Is(err, catalog.ErrUnavailable) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return catalog.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%s: %w", pgErr.Message, catalog.ErrConflict)
+		case "22P02", "22001", "23502", "23514": // bad text representation, too long, not null, check
+			return fmt.Errorf("%s: %w", pgErr.Message, catalog.ErrInvalid)
+		case "22021": // a NUL byte or invalid UTF-8 in text; the server's message names the encoding
+			return fmt.Errorf("text contains a NUL character or is not valid UTF-8: %w", catalog.ErrInvalid)
+		case "54000": // a value too large to index
+			return fmt.Errorf("%s: %w", pgErr.Message, catalog.ErrInvalid)
+		}
+	}
+	return err
+}
+
 // unreachable reports whether err says that the database cannot be
 // reached or will not serve: a failed connection attempt, a connection
 // lost or closed under a query, a network error, or the server's own
@@ -122,3 +150,25 @@ func (b batchResults) Query() (pgx.Rows, error) {
 func (b batchResults) QueryRow() pgx.Row { return row{b.BatchResults.QueryRow()} }
 
 func (b batchResults) Close() error { return Unavailable(b.BatchResults.Close()) }
+
+// Transient reports whether err may go away if the same work is tried
+// again: the connection failed or timed out, the server is starting,
+// stopping or out of connections, or the transaction lost a serialization
+// failure or a deadlock. Any other error would fail again.
+func Transient(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08", // connection exception
+			"40", // transaction rollback: serialization failure, deadlock
+			"53", // insufficient resources: too many connections, out of memory or disk
+			"57": // operator intervention: shutdown, cancelled, cannot connect now
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
