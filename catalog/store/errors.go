@@ -19,7 +19,9 @@ import (
 // package catalog, at the store's boundary: every error the pool, its rows
 // and its batches return passes through it.
 
-// translate maps driver errors to catalog error kinds.
+// translate maps driver errors to catalog error kinds: an outage is
+// catalog.ErrUnavailable, no row catalog.ErrNotFound, a unique key taken
+// catalog.ErrConflict, a value the database refuses catalog.ErrInvalid.
 func translate(err error) error {
 	if err := Unavailable(err); errors.Is(err, catalog.ErrUnavailable) {
 		return err
@@ -71,9 +73,9 @@ func unreachable(err error) bool {
 
 // Unavailable returns err marked catalog.ErrUnavailable when it says the
 // catalog database cannot be reached (see unreachable), and err as it is
-// otherwise. The store applies it to everything its pool returns; it is
-// exported for the few callers that use the pool directly, such as the
-// readiness check.
+// otherwise. The store applies it (through translate) to everything its
+// pool returns; it is exported for the few callers that use the pool
+// directly, such as the readiness check.
 func Unavailable(err error) error {
 	if err == nil || errors.Is(err, catalog.ErrUnavailable) || !unreachable(err) {
 		return err
@@ -82,22 +84,23 @@ func Unavailable(err error) error {
 }
 
 // db is the pool as the store uses it: every error that it, its rows and
-// its batches return is passed through Unavailable, whichever store method
-// met it, so that an outage answers 503 rather than 500 without each
-// method having to say so.
+// its batches return is passed through translate, whichever store method
+// met it, so that an outage answers 503 and a value the database refuses
+// 400, rather than 500, without each method having to say so. What a
+// transaction returns is translated by the method that opened it.
 type db struct{ *pgxpool.Pool }
 
 // Exec is pgxpool.Pool.Exec.
 func (d db) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	tag, err := d.Pool.Exec(ctx, sql, args...)
-	return tag, Unavailable(err)
+	return tag, translate(err)
 }
 
 // Query is pgxpool.Pool.Query.
 func (d db) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	r, err := d.Pool.Query(ctx, sql, args...)
 	if err != nil {
-		return r, Unavailable(err)
+		return r, translate(err)
 	}
 	return rows{r}, nil
 }
@@ -115,41 +118,41 @@ func (d db) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 // Begin is pgxpool.Pool.Begin.
 func (d db) Begin(ctx context.Context) (pgx.Tx, error) {
 	tx, err := d.Pool.Begin(ctx)
-	return tx, Unavailable(err)
+	return tx, translate(err)
 }
 
 // Acquire is pgxpool.Pool.Acquire.
 func (d db) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	c, err := d.Pool.Acquire(ctx)
-	return c, Unavailable(err)
+	return c, translate(err)
 }
 
 type rows struct{ pgx.Rows }
 
-func (r rows) Err() error { return Unavailable(r.Rows.Err()) }
+func (r rows) Err() error { return translate(r.Rows.Err()) }
 
 type row struct{ pgx.Row }
 
-func (r row) Scan(dest ...any) error { return Unavailable(r.Row.Scan(dest...)) }
+func (r row) Scan(dest ...any) error { return translate(r.Row.Scan(dest...)) }
 
 type batchResults struct{ pgx.BatchResults }
 
 func (b batchResults) Exec() (pgconn.CommandTag, error) {
 	tag, err := b.BatchResults.Exec()
-	return tag, Unavailable(err)
+	return tag, translate(err)
 }
 
 func (b batchResults) Query() (pgx.Rows, error) {
 	r, err := b.BatchResults.Query()
 	if err != nil {
-		return r, Unavailable(err)
+		return r, translate(err)
 	}
 	return rows{r}, nil
 }
 
 func (b batchResults) QueryRow() pgx.Row { return row{b.BatchResults.QueryRow()} }
 
-func (b batchResults) Close() error { return Unavailable(b.BatchResults.Close()) }
+func (b batchResults) Close() error { return translate(b.BatchResults.Close()) }
 
 // Transient reports whether err may go away if the same work is tried
 // again: the connection failed or timed out, the server is starting,

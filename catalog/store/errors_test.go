@@ -131,3 +131,26 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsTranslateDriverErrors checks that what a read's statement meets
+// in the database comes back as an error kind, whichever read it is: a NUL
+// byte, which PostgreSQL cannot hold in text, is catalog.ErrInvalid (a
+// 400), not the driver's error (a 500).
+func TestReadsTranslateDriverErrors(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	bad := "ns\x00"
+	for name, read := range map[string]func() error{
+		"jobs":       func() error { _, err := st.FindJobs(ctx, bad, false, nil, 10); return err },
+		"crawl runs": func() error { _, err := st.CrawlRuns(ctx, bad, 0, 10); return err },
+		"tags":       func() error { _, err := st.Tags(ctx, bad, 10); return err },
+		"jobs around": func() error {
+			_, err := st.JobsOfDatasets(ctx, []catalog.Key{{Namespace: bad, Name: "t"}})
+			return err
+		},
+	} {
+		if err := read(); !errors.Is(err, catalog.ErrInvalid) {
+			t.Errorf("%s of %q: %v, want catalog.ErrInvalid", name, bad, err)
+		}
+	}
+}

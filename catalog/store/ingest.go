@@ -56,8 +56,8 @@ func (s *Store) ingest(ctx context.Context, h catalog.Harvest, run *catalog.Craw
 			return err
 		}
 	}
-	// Jobs, quality checks, results and freshness, after the datasets they
-	// name were written (ingest_quality.go).
+	// Jobs, runs, column lineage and quality facts, after the datasets
+	// they name were written.
 	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
 		return err
 	}
