@@ -37,6 +37,9 @@ func (s *Store) runs(ctx context.Context, where string, args ...any) ([]catalog.
 // RunsByIDs returns the runs ids, in one statement; ids of no run are
 // absent.
 func (s *Store) RunsByIDs(ctx context.Context, ids []string) (map[string]catalog.Run, error) {
+	if len(ids) == 0 {
+		return map[string]catalog.Run{}, nil
+	}
 	runs, err := s.runs(ctx, `r.run_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read %d runs: %w", len(ids), err)
@@ -141,28 +144,6 @@ func (s *Store) ChildRunsOf(ctx context.Context, ids []string) (map[string][]cat
 	out := map[string][]catalog.Run{}
 	for _, r := range runs {
 		out[r.ParentID] = append(out[r.ParentID], r)
-	}
-	return out, nil
-}
-
-// RunJobs returns the job each of the run ids belongs to; run ids not
-// recorded yet are absent.
-func (s *Store) RunJobs(ctx context.Context, ids []string) (map[string]catalog.JobKey, error) {
-	out := map[string]catalog.JobKey{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT r.run_id, j.namespace, j.name FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.run_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read jobs of %d runs: %w", len(ids), err)
-	}
-	var (
-		id  string
-		job catalog.JobKey
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &job.Namespace, &job.Name}, func() error { out[id] = job; return nil }); err != nil {
-		return nil, fmt.Errorf("read jobs of %d runs: %w", len(ids), err)
 	}
 	return out, nil
 }
