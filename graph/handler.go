@@ -27,7 +27,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -120,6 +119,8 @@ func NewHandler(opts Options) http.Handler {
 	srv.Use(operationLimits{maxDepth: opts.DepthLimit, maxFields: opts.FieldLimit})
 	srv.Use(nulArguments{})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.SetValidationRulesFn(validationRules)
+	srv.AroundResponses(capErrors)
 	srv.SetErrorPresenter(errorPresenter(opts.Logger))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 
@@ -178,8 +179,8 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		query = r.URL.Query().Get("query")
 	}
 	// gqlgen refuses any other request before parsing a query.
-	if msg := checkDocumentSize(query); msg != "" {
-		writeError(w, http.StatusUnprocessableEntity, codeTooLarge, msg)
+	if err := checkDocument(query); err != nil {
+		writeErrors(w, http.StatusUnprocessableEntity, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
@@ -274,49 +275,6 @@ func checkURLParams(q url.Values) string {
 	return ""
 }
 
-// maxDocumentFields bounds the fields written in one query document.
-// gqlparser's validation compares every pair of fields that share a
-// response name (OverlappingFieldsCanBeMerged), before any of our limits
-// or the request timeout apply: 20,000 copies of one field took 14 s.
-// Real queries have a few hundred fields at most.
-const maxDocumentFields = 2000
-
-// checkDocumentSize says why a query document is too large to validate,
-// or returns "". Short documents cannot be, so only long ones are parsed
-// (in linear time); parse errors are left to gqlgen to report.
-func checkDocumentSize(query string) string {
-	if len(query) < 8<<10 {
-		return ""
-	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
-	if err != nil {
-		return ""
-	}
-	n := 0
-	var count func(ast.SelectionSet)
-	count = func(set ast.SelectionSet) {
-		for _, s := range set {
-			switch s := s.(type) {
-			case *ast.Field:
-				n++
-				count(s.SelectionSet)
-			case *ast.InlineFragment:
-				count(s.SelectionSet)
-			}
-		}
-	}
-	for _, op := range doc.Operations {
-		count(op.SelectionSet)
-	}
-	for _, f := range doc.Fragments {
-		count(f.SelectionSet)
-	}
-	if n > maxDocumentFields {
-		return fmt.Sprintf("the query document has %d fields, more than the limit of %d", n, maxDocumentFields)
-	}
-	return ""
-}
-
 // jsonKind names the kind of the valid JSON value v; a missing value is
 // "null".
 func jsonKind(v json.RawMessage) string {
@@ -342,11 +300,15 @@ func jsonKind(v json.RawMessage) string {
 // writeError answers status with one error in the GraphQL error shape, for
 // requests refused before gqlgen sees them.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeErrors(w, status, &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}})
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(struct { //nolint:errcheck // only fails if the client has gone
 		Errors gqlerror.List `json:"errors"`
-	}{gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}})
+	}{errs})
 }
 
 type principalKey struct{}
