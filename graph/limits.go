@@ -279,16 +279,25 @@ func valueCost(v *ast.Value) int {
 }
 
 // operationLimits rejects, before anything runs, an operation that nests
-// deeper than maxDepth or expands to more than maxFields fields. Fragments
+// deeper than maxDepth, expands to more than maxFields fields, or passes
+// its fields more than maxArgumentBytes of argument values. Fragments
 // count at the depth they are spread, and each spread counts all of its
-// fields; introspection fields count too, so the limits must leave room for
-// GraphiQL's introspection query (depth 14, 209 fields).
+// fields and arguments; introspection fields count too, so the limits must
+// leave room for GraphiQL's introspection query (depth 14, 209 fields).
 //
 // It must run before gqlgen's complexity limit, which walks the operation
 // with every fragment expanded: a 1.5 KB query of fragments that each
 // spread the next one twice expands to billions of fields. Measuring is
 // linear in the size of the document, as each fragment is measured once.
 type operationLimits struct{ maxDepth, maxFields int }
+
+// maxArgumentBytes bounds the argument values an operation passes to its
+// fields, a variable counting its value at each use and a fragment its
+// arguments at each spread: an error may quote the argument it was given,
+// so that one 1 MiB variable passed to a thousand fields that each fail
+// would otherwise make a gigabyte of error messages. Real operations pass
+// a few kilobytes; the largest, a description, fits in a request body.
+const maxArgumentBytes = 2 << 20
 
 var _ interface {
 	graphql.HandlerExtension
@@ -317,54 +326,65 @@ func (l operationLimits) MutateOperationContext(_ context.Context, op *graphql.O
 	if op.Operation == nil {
 		return nil
 	}
-	s := measure(op.Operation.SelectionSet, map[string]*size{})
+	m := measurer{vars: op.Variables, varBytes: map[string]int{}, fragments: map[string]*size{}}
+	s := m.measure(op.Operation.SelectionSet)
 	if s.depth > l.maxDepth {
-		err := gqlerror.Errorf("operation nests %d levels deep, more than the limit of %d", s.depth, l.maxDepth)
-		errcode.Set(err, codeDepthLimit)
-		return err
+		return tooLargef(codeDepthLimit, "operation nests %d levels deep, more than the limit of %d", s.depth, l.maxDepth)
 	}
 	if s.fields > l.maxFields {
-		var err *gqlerror.Error
 		if s.fields == math.MaxInt {
-			err = gqlerror.Errorf("operation expands to too many fields to count, more than the limit of %d", l.maxFields)
-		} else {
-			err = gqlerror.Errorf("operation expands to %d fields, more than the limit of %d", s.fields, l.maxFields)
+			return tooLargef(codeTooLarge, "operation expands to too many fields to count, more than the limit of %d", l.maxFields)
 		}
-		errcode.Set(err, codeTooLarge)
-		return err
+		return tooLargef(codeTooLarge, "operation expands to %d fields, more than the limit of %d", s.fields, l.maxFields)
+	}
+	if s.argBytes > maxArgumentBytes {
+		return tooLargef(codeTooLarge, "operation passes %d bytes of arguments to its fields, more than the limit of %d "+
+			"(a variable counts at each use, a fragment at each spread)", s.argBytes, maxArgumentBytes)
 	}
 	return nil
 }
 
-// size is how deep a selection set nests and how many fields it has once
-// its fragments are expanded.
-type size struct{ depth, fields int }
+// size is how deep a selection set nests, and how many fields it has and
+// how many bytes of arguments it passes them once its fragments are
+// expanded.
+type size struct{ depth, fields, argBytes int }
 
-// measure returns the size of set. fragments holds the size of each
-// fragment measured so far, so that one spread many times is walked once;
-// a nil entry marks a fragment being measured, guarding against cycles
-// (which validation rejects anyway). Counts saturate at math.MaxInt.
-func measure(set ast.SelectionSet, fragments map[string]*size) size {
+// measurer measures the selection sets of one operation.
+type measurer struct {
+	vars     map[string]any
+	varBytes map[string]int // of each variable measured so far
+	// fragments holds the size of each fragment measured so far, so that
+	// one spread many times is walked once; a nil entry marks a fragment
+	// being measured, guarding against cycles (which validation rejects
+	// anyway).
+	fragments map[string]*size
+}
+
+// measure returns the size of set. Counts saturate at math.MaxInt.
+func (m *measurer) measure(set ast.SelectionSet) size {
 	var total size
 	for _, sel := range set {
 		var s size
 		switch sel := sel.(type) {
 		case *ast.Field:
-			s = measure(sel.SelectionSet, fragments)
+			s = m.measure(sel.SelectionSet)
 			s.depth++
 			s.fields = addSat(s.fields, 1)
+			for _, a := range sel.Arguments {
+				s.argBytes = addSat(s.argBytes, m.valueBytes(a.Value))
+			}
 		case *ast.InlineFragment:
-			s = measure(sel.SelectionSet, fragments)
+			s = m.measure(sel.SelectionSet)
 		case *ast.FragmentSpread:
 			if sel.Definition == nil {
 				continue
 			}
-			f, seen := fragments[sel.Name]
+			f, seen := m.fragments[sel.Name]
 			if !seen {
-				fragments[sel.Name] = nil
-				m := measure(sel.Definition.SelectionSet, fragments)
-				f = &m
-				fragments[sel.Name] = f
+				m.fragments[sel.Name] = nil
+				s := m.measure(sel.Definition.SelectionSet)
+				f = &s
+				m.fragments[sel.Name] = f
 			}
 			if f == nil {
 				continue // a cycle
@@ -373,8 +393,51 @@ func measure(set ast.SelectionSet, fragments map[string]*size) size {
 		}
 		total.depth = max(total.depth, s.depth)
 		total.fields = addSat(total.fields, s.fields)
+		total.argBytes = addSat(total.argBytes, s.argBytes)
 	}
 	return total
+}
+
+// valueBytes returns the size of an argument's value as written, or of
+// the value of the variable it names.
+func (m *measurer) valueBytes(v *ast.Value) int {
+	switch v.Kind {
+	case ast.Variable:
+		n, ok := m.varBytes[v.Raw]
+		if !ok {
+			n = goValueBytes(m.vars[v.Raw])
+			m.varBytes[v.Raw] = n
+		}
+		return n
+	case ast.ListValue, ast.ObjectValue:
+		n := 0
+		for _, c := range v.Children {
+			n = addSat(n, addSat(len(c.Name), m.valueBytes(c.Value)))
+		}
+		return n
+	}
+	return len(v.Raw)
+}
+
+// goValueBytes returns the size of a variable's value decoded from JSON.
+func goValueBytes(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case []any:
+		n := 0
+		for _, e := range v {
+			n = addSat(n, goValueBytes(e))
+		}
+		return n
+	case map[string]any:
+		n := 0
+		for k, e := range v {
+			n = addSat(n, addSat(len(k), goValueBytes(e)))
+		}
+		return n
+	}
+	return 8
 }
 
 // addSat adds two counts that are not negative, saturating at math.MaxInt.
