@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -144,8 +145,18 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tooLarge(w, h.opts.MaxBodyBytes)
 		return
 	}
+	// The time limit covers the whole request: reading its body, checking,
+	// parsing and validating its query (bounded by checkDocument, as they
+	// cannot be interrupted), and running it.
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
+		// A server that cannot set a deadline (a test recorder) reads
+		// without one.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(deadline)
 		// Read the body here, so that one too large (sent without a
 		// Content-Length) gets 413 rather than a decoding error.
 		var err error
@@ -155,10 +166,20 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &tooBig):
 			tooLarge(w, h.opts.MaxBodyBytes)
 			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The deadline stays, so that net/http gives up on the rest
+			// of the body rather than wait for it, and closes.
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, CodeTimeout, fmt.Sprintf("the request body took longer than the time limit of %s to arrive", h.opts.Timeout))
+			return
 		case err != nil:
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		// With the body read, the deadline is lifted: net/http cancels the
+		// request when a read past it fails, and the time limit's own
+		// error is TIMEOUT.
+		_ = rc.SetReadDeadline(time.Time{})
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	var query string
@@ -183,8 +204,6 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-	defer cancel()
 	var p catalog.Principal
 	if h.opts.Authenticate != nil {
 		if q, ok := h.opts.Authenticate(r); ok {

@@ -1,12 +1,14 @@
 package graph_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -414,5 +416,42 @@ func TestArgumentBytes(t *testing.T) {
 	r = e.post(t, `query($v: String) { dataset(namespace: "n", name: $v) { name } }`, map[string]any{"v": long})
 	if r.Status != http.StatusOK || r.code() != graph.CodeBadUserInput {
 		t.Errorf("status %d, errors %.300v; want 200 BAD_USER_INPUT", r.Status, r.Errors)
+	}
+}
+
+// TestSlowBody sends the start of a body, then nothing: the request is
+// answered 408 TIMEOUT once its time limit has passed, rather than held
+// open for as long as the client likes.
+func TestSlowBody(t *testing.T) {
+	e := newEnv(t, graph.Options{Timeout: 500 * time.Millisecond})
+	u, err := url.Parse(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"query\": \"{", u.Path, u.Host)
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer after %s: %v", time.Since(start), err)
+	}
+	defer res.Body.Close()
+	took := time.Since(start)
+	var r response
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusRequestTimeout || r.code() != graph.CodeTimeout {
+		t.Errorf("status %d, errors %+v; want 408 TIMEOUT", res.StatusCode, r.Errors)
+	}
+	if took < 500*time.Millisecond || took > 3*time.Second {
+		t.Errorf("answered after %s, want just after the time limit of 500ms", took)
 	}
 }
