@@ -24,7 +24,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -44,6 +43,11 @@ const (
 	DefaultDepthLimit      = 15
 	DefaultFieldLimit      = 10000
 )
+
+// maxCachedQueries bounds the bytes of query text in each of the caches
+// of parsed documents and of persisted queries: 2 MiB holds two thousand
+// queries of a kilobyte, a query of up to 128 KiB each.
+const maxCachedQueries = 2 << 20
 
 // Options configure the handler. Store is required; the rest have defaults.
 type Options struct {
@@ -111,9 +115,11 @@ func NewHandler(opts Options) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Both caches are bounded by the bytes of the queries they hold; a
+	// parsed document takes some twenty times its text.
+	srv.SetQueryCache(newSizedCache(maxCachedQueries, func(query string, _ *ast.QueryDocument) int { return len(query) }))
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newSizedCache(maxCachedQueries, func(_, query string) int { return len(query) })})
 	// Operation context mutators run in the order they are added: the
 	// cheap limits first, so that the complexity limit, which walks every
 	// fragment as many times as it is spread, never sees a huge expansion.
