@@ -44,8 +44,8 @@ var commonWords = strings.Fields(`order customer product payment invoice revenue
 	address phone name code type category brand sku cart checkout discount coupon tax currency rate
 	ledger journal balance budget forecast target metric score model feature label prediction`)
 
-// vocabulary is commonWords followed by generated pseudo-words.
-var vocabulary = func() []string {
+// benchWords is commonWords followed by generated pseudo-words.
+var benchWords = func() []string {
 	r := rand.New(rand.NewPCG(1, 2))
 	syll := strings.Fields("ka lo mi nu pe ra si to vu ze bar cor dan fel gim hol jun kes lim mor nat pol quin ros tam ul ver wes")
 	seen := map[string]bool{}
@@ -70,10 +70,10 @@ var vocabulary = func() []string {
 type wordPicker struct{ z *rand.Zipf }
 
 func newPicker(r *rand.Rand) wordPicker {
-	return wordPicker{rand.NewZipf(r, 1.1, 2, uint64(len(vocabulary)-1))}
+	return wordPicker{rand.NewZipf(r, 1.1, 2, uint64(len(benchWords)-1))}
 }
 
-func (p wordPicker) word() string { return vocabulary[p.z.Uint64()] }
+func (p wordPicker) word() string { return benchWords[p.z.Uint64()] }
 
 func (p wordPicker) words(n int, sep string) string {
 	ws := make([]string, n)
@@ -92,7 +92,7 @@ var (
 func genDataset(i int) Dataset {
 	r := rand.New(rand.NewPCG(uint64(i), 7))
 	p := newPicker(r)
-	schema := "s" + strconv.Itoa(r.IntN(50)) + "_" + vocabulary[r.IntN(40)]
+	schema := "s" + strconv.Itoa(r.IntN(50)) + "_" + benchWords[r.IntN(40)]
 	name := fmt.Sprintf("db%d.%s.%s_%d", r.IntN(5), schema, p.words(1+r.IntN(3), "_"), i)
 	d := Dataset{
 		ID:        int64(i + 1),
