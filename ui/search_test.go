@@ -68,8 +68,16 @@ func TestSearchPage(t *testing.T) {
 			want: []string{"Nothing matches", "Search removed datasets too"},
 		},
 		{
+			// No dataset has both words: those with one are shown, and
+			// the page says so.
+			name: "most words", path: "/search?q=" + url.QueryEscape("orders zebra"), status: 200, golden: "search-partial",
+			want: []string{"No dataset has all of <strong>order, zebra</strong>; showing datasets matching 1 of 2 words.", "fct_"},
+		},
+		{
+			// The removed dataset is hidden; datasets with one of its
+			// words are shown instead.
 			name: "removed hidden unless asked", path: "/search?q=old_orders", status: 200,
-			want: []string{"Nothing matches"},
+			want: []string{"No dataset has all of"}, absent: []string{"Nothing matches", "removed</span>"},
 		},
 		{
 			name: "removed asked for", path: "/search?q=old_orders&removed=1", status: 200,
