@@ -3,8 +3,10 @@ package search
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -141,6 +143,25 @@ var benchQueries = func() []string {
 	return qs
 }()
 
+// dirSize is the size of the files under dir, in bytes.
+func dirSize(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
 // cpuTime is the CPU time the process has used, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -240,6 +261,7 @@ func BenchmarkSearch(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(elapsed.Seconds(), "build-s")
+			b.ReportMetric(float64(dirSize(b, dir))/(1<<20), "index-MB")
 			// CPU time too: on a shared machine it varies less than the
 			// elapsed time.
 			b.ReportMetric(cpu.Seconds(), "build-cpu-s")
@@ -255,6 +277,9 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	x = newIndex(dir, nil, Options{Now: func() time.Time { return corpusNow }})
 	x.idx = idx
+	if err := x.loadLexicon(idx); err != nil {
+		b.Fatal(err)
+	}
 	defer x.Close()
 	ctx := context.Background()
 	search := func(q string) error {
@@ -273,7 +298,7 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	// The index alone, every query run in full.
 	raw := newIndex(dir, nil, Options{Now: func() time.Time { return corpusNow }, NoCache: true})
-	raw.idx = idx
+	raw.idx, raw.lex = idx, x.lex
 	for _, clients := range []int{1, 2} {
 		b.Run(fmt.Sprintf("bleve-nocache/clients=%d", clients), func(b *testing.B) {
 			cpu := cpuTime()

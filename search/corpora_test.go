@@ -305,7 +305,7 @@ func loadRelevanceCorpus(ctx context.Context, pool *pgxpool.Pool, name string, d
 		name text, columns text, comments text,
 		doc text GENERATED ALWAYS AS (name || ' ' || columns || ' ' || comments) STORED,
 		tsv tsvector GENERATED ALWAYS AS (
-			setweight(to_tsvector('english', name), 'A') ||
+			setweight(to_tsvector('english', replace(name, '.', ' ')), 'A') ||
 			setweight(to_tsvector('english', columns), 'B') ||
 			setweight(to_tsvector('english', comments), 'C')) STORED)`)
 	if err != nil {

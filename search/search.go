@@ -54,8 +54,6 @@ type Results struct {
 	// Partial is set when no dataset matched every word of the query and
 	// the hits are those matching most of them.
 	Partial *Partial
-	// hitsMatched collects the match classes of the hits (run sets it).
-	hitsMatched []int
 }
 
 // Partial says that no dataset matched all the words of a query: the hits
@@ -207,16 +205,26 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 // (rare words weigh more) and where, and Results.Partial says so.
 func (x *Index) fallback(ctx context.Context, req Request, p plan, common map[string][]string) (Results, error) {
 	words := p.required()
-	for k := len(words) - 1; k >= 1; k-- {
-		p.minMatch = k
-		res, err := x.run(ctx, req, p, common, p.canFuzz())
-		if err != nil {
-			return Results{}, err
+	// Exact words first; typos only when no word matches as written, as
+	// those searches are the costliest.
+	for _, fuzzy := range []bool{false, true} {
+		if fuzzy && !p.canFuzz() {
+			break
 		}
-		if res.Total > 0 {
-			res.Partial = &Partial{Words: words, Matched: k}
-			res.Fuzzy = p.canFuzz() && slices.Contains(res.hitsMatched, classTypo)
-			return res, nil
+		for k := len(words) - 1; k >= 1; k-- {
+			if fuzzy && k > 1 {
+				continue
+			}
+			p.minMatch = k
+			res, err := x.run(ctx, req, p, common, fuzzy)
+			if err != nil {
+				return Results{}, err
+			}
+			if res.Total > 0 {
+				res.Partial = &Partial{Words: words, Matched: k}
+				res.Fuzzy = fuzzy
+				return res, nil
+			}
 		}
 	}
 	return Results{}, nil
@@ -272,7 +280,9 @@ func (l *lexicon) queryTerms(s string) (out []string, optional []bool) {
 		}
 		w := string(t.Term)
 		parts := l.seg.split(w)
-		if parts == nil {
+		if parts == nil || l.abbrev.alternatives(fold(w)) != nil {
+			// One word, or one the abbreviation table knows whole
+			// ("headcount" for hc): the index holds the whole too.
 			parts = []string{w}
 		}
 		for _, p := range parts {
@@ -634,9 +644,6 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 		hit, r := hl.explain(s)
 		hit.Score = h.Score * trust(s, now)
 		hits = append(hits, ranked{hit, r})
-		if r.typo {
-			out.hitsMatched = append(out.hitsMatched, classTypo)
-		}
 	}
 	if window {
 		// Within a match class by Score: BM25 (where the words matched,

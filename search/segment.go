@@ -138,9 +138,16 @@ func newSegmenter(v *vocabulary, abbrev *abbreviations) *segmenter {
 		s.catalog[w] = math.Log(float64(i+1) * logN)
 	}
 	// Abbreviations are known words, as common as a word of the catalog's
-	// middle ranks.
+	// middle ranks: those of the table the index was built with, so that
+	// a change of the table splits nothing differently until a rebuild.
+	if v.shorts == nil {
+		for short := range abbrev.expand {
+			v.shorts = append(v.shorts, short)
+		}
+		slices.Sort(v.shorts)
+	}
 	abbrevCost := math.Log(float64(len(words)/2+50) * logN)
-	for short := range abbrev.expand {
+	for _, short := range v.shorts {
 		if len(short) == 2 {
 			s.short[short] = true
 		}
@@ -327,6 +334,8 @@ func (s *segmenter) withParts(text string) string {
 // that must stay splittable.
 type vocabulary struct {
 	counts map[string]int
+	// shorts are the abbreviations the segmenter knows as words.
+	shorts []string
 }
 
 func newVocabulary() *vocabulary { return &vocabulary{counts: map[string]int{}} }
@@ -413,6 +422,9 @@ func (v *vocabulary) ranked() []string {
 // index beside the documents it split.
 func (v *vocabulary) encode() []byte {
 	var b strings.Builder
+	for _, w := range v.shorts {
+		b.WriteString("!" + w + "\n")
+	}
 	for _, w := range v.ranked() {
 		b.WriteString(w)
 		b.WriteByte(' ')
@@ -426,6 +438,10 @@ func (v *vocabulary) encode() []byte {
 func decodeVocabulary(b []byte) *vocabulary {
 	v := newVocabulary()
 	for _, line := range strings.Split(string(b), "\n") {
+		if short, ok := strings.CutPrefix(line, "!"); ok {
+			v.shorts = append(v.shorts, short)
+			continue
+		}
 		w, n, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
