@@ -78,10 +78,9 @@ type highlighter struct {
 	p     plan
 	lex   *lexicon
 	fuzzy bool
-	// stems are the query words without their last letter: a word of a
-	// text can only equal a query word (after lower-casing and folding
-	// plurals, which only ever change a word's end) if the text holds
-	// that much of it.
+	// stems are what a text must hold for a word of it to equal a query
+	// word or one of its other forms after lower-casing and folding
+	// plurals (see stem).
 	stems []string
 }
 
@@ -89,11 +88,20 @@ func newHighlighter(p plan, lex *lexicon, fuzzy bool) *highlighter {
 	h := &highlighter{p: p, lex: lex, fuzzy: fuzzy}
 	for i, t := range p.terms {
 		for _, w := range append([]string{t}, p.alts[i]...) {
-			_, n := utf8.DecodeLastRuneInString(w)
-			h.stems = append(h.stems, w[:len(w)-n])
+			h.stems = append(h.stems, stem(w))
 		}
 	}
 	return h
+}
+
+// stem is what a text must contain, lower-cased, to hold the folded
+// word w: w itself, as folding plurals only drops an ending, except for
+// "-ies" → "-y" and "-es" → "-e", where it is w without its last letter.
+func stem(w string) string {
+	if strings.HasSuffix(w, "y") || strings.HasSuffix(w, "e") {
+		return w[:len(w)-1]
+	}
+	return w
 }
 
 // mayMatch reports whether s could hold a query word: analysing a text
@@ -106,6 +114,20 @@ func (h *highlighter) mayMatch(s string) bool {
 	ls := strings.ToLower(s)
 	for _, st := range h.stems {
 		if strings.Contains(ls, st) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsStem reports whether the lower-case word w could hold a query
+// word; always in a fuzzy search.
+func (h *highlighter) holdsStem(w string) bool {
+	if h.fuzzy {
+		return true
+	}
+	for _, st := range h.stems {
+		if strings.Contains(w, st) {
 			return true
 		}
 	}
@@ -157,7 +179,9 @@ func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (
 				}
 			}
 		}
-		if counted {
+		// Layer prefixes ("stg_", "fct_") do not count in the dataset's
+		// own name unless the query asks for them.
+		if counted && !(inName != nil && layerPrefixes[term] && !hit) {
 			words++
 			if hit {
 				matched++
@@ -179,11 +203,16 @@ func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (
 			continue
 		}
 		// A word written without separators counts as its parts, as the
-		// index splits it; the whole still matches.
-		if spans := h.lex.seg.spans(strings.ToLower(s[tk.Start:tk.End])); spans != nil {
+		// index splits it; the whole still matches. (Outside the name, a
+		// word that holds no query word need not be split.)
+		if inName == nil && !h.holdsStem(string(tk.Term)) {
+			see(string(tk.Term), tk.Start, tk.End, true)
+			continue
+		}
+		if spans := h.lex.seg.spans(string(tk.Term)); spans != nil {
 			see(string(tk.Term), tk.Start, tk.End, false)
 			for _, sp := range spans {
-				see(fold(sp.text), tk.Start+sp.start, tk.Start+sp.end, true)
+				see(sp.folded, tk.Start+sp.start, tk.Start+sp.end, true)
 			}
 			continue
 		}
@@ -255,13 +284,6 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 	if exact {
 		coverage = 1
 	} else if words > 0 {
-		// Layer prefixes ("stg_", "fct_") do not count.
-		ownTerms, _ := h.lex.queryTerms(own)
-		for _, t := range ownTerms {
-			if layerPrefixes[t] && !slices.Contains(h.p.terms, t) {
-				words--
-			}
-		}
 		coverage = float64(matched) / float64(max(words, 1))
 	}
 	h.scan(s.Namespace, classSchema, best)

@@ -175,22 +175,47 @@ func (s *segmenter) cost(w string) (float64, bool) {
 // ("employeedepartmenthistory" → employee, department, history); nil when
 // tok is one part.
 func (s *segmenter) split(tok string) []string {
-	if s == nil || len(tok) < 2 {
+	sp := s.spans(tok)
+	if sp == nil {
+		return nil
+	}
+	out := make([]string, len(sp))
+	for i, p := range sp {
+		out[i] = p.text
+	}
+	return out
+}
+
+// wordSpan is a part of a word, with its byte offsets in the word and
+// its plural folded as the index holds it.
+type wordSpan struct {
+	text, folded string
+	start, end   int
+}
+
+// spans returns the parts of tok with their offsets, nil when tok is one
+// part. Results are cached: the same words recur in every document.
+func (s *segmenter) spans(tok string) []wordSpan {
+	if s == nil || len(tok) < 2 || (len(tok) < minSegment && !strings.ContainsAny(tok, "0123456789")) {
 		return nil
 	}
 	if v, ok := s.cache.Load(tok); ok {
-		return v.([]string)
+		return v.([]wordSpan)
 	}
-	parts := s.splitUncached(tok)
-	if len(parts) < 2 {
-		parts = nil
+	var out []wordSpan
+	if parts := s.splitUncached(tok); len(parts) > 1 {
+		off := 0
+		for _, p := range parts {
+			out = append(out, wordSpan{text: p, folded: fold(p), start: off, end: off + len(p)})
+			off += len(p)
+		}
 	}
 	if s.cached.Load() < segCacheMax {
-		if _, loaded := s.cache.LoadOrStore(tok, parts); !loaded {
+		if _, loaded := s.cache.LoadOrStore(tok, out); !loaded {
 			s.cached.Add(1)
 		}
 	}
-	return parts
+	return out
 }
 
 func (s *segmenter) splitUncached(tok string) []string {
@@ -257,28 +282,6 @@ func (s *segmenter) segment(run string) []string {
 		return []string{run}
 	}
 	return parts
-}
-
-// wordSpan is a part of a word, with its byte offsets in the word.
-type wordSpan struct {
-	text       string
-	start, end int
-}
-
-// spans returns the parts of tok with their offsets, nil when tok is one
-// part.
-func (s *segmenter) spans(tok string) []wordSpan {
-	parts := s.split(tok)
-	if parts == nil {
-		return nil
-	}
-	out := make([]wordSpan, 0, len(parts))
-	off := 0
-	for _, p := range parts {
-		out = append(out, wordSpan{p, off, off + len(p)})
-		off += len(p)
-	}
-	return out
 }
 
 // lowerTokens are the words of s as the index splits them, lower-cased,
