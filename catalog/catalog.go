@@ -1,7 +1,9 @@
 // Package catalog owns Almanac's domain: datasets, columns, keys, owners,
-// tags, crawl runs, schema history and the change log, together with the
-// PostgreSQL store that keeps them and the ingest step that writes what
-// crawlers harvest.
+// tags, jobs, runs, lineage, quality, crawl runs, schema history and the
+// change log, and the rules over them (source precedence in Merge, who may
+// edit what). It imports no database or HTTP code: the PostgreSQL store
+// that keeps these values and ingests what crawlers harvest is
+// catalog/store, the crawlers are under catalog/crawl.
 //
 // Every fact carries its provenance: the source that asserted it
 // ("postgres:warehouse", "dbt:analytics", "user:alice@corp") and when. A
@@ -15,16 +17,26 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Error kinds. Store and ingest errors wrap one of these so that the portal
-// and the API can map them to the same status codes.
+// and the API can map them to the same status codes (package
+// catalog/errkind holds that one table).
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrInvalid   = errors.New("invalid")
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("forbidden")
+	// ErrNotEnabled is asking for something this server was not set up
+	// to do, such as search on a server without a search index: nothing
+	// the request could change.
+	ErrNotEnabled = errors.New("not enabled")
+	// ErrUnavailable is the catalog database not answering: it cannot be
+	// reached, refuses connections or is shutting down. The store derives
+	// it from the driver's errors; trying again later may succeed.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Kind is what sort of relation a dataset is.
@@ -39,12 +51,17 @@ const (
 	KindForeign          Kind = "foreign"
 	KindModel            Kind = "model"
 	KindFile             Kind = "file"
+	// A semantic model (dbt's semantic layer): entities, dimensions and
+	// measures defined over a model.
+	KindSemanticModel Kind = "semantic_model"
+	// A metric (dbt's semantic layer) computed from measures or metrics.
+	KindMetric Kind = "metric"
 )
 
 // Valid reports whether k is one of the known kinds.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile:
+	case KindTable, KindView, KindMaterializedView, KindPartitioned, KindForeign, KindModel, KindFile, KindSemanticModel, KindMetric:
 		return true
 	}
 	return false
@@ -98,6 +115,43 @@ func ValidName(what, s string) error {
 		return fmt.Errorf("%s %q: not valid UTF-8: %w", what, s, ErrInvalid)
 	}
 	return nil
+}
+
+// Hidden reports whether r acts on the text around it rather than shows
+// when a name is displayed: a control character, a bidirectional control
+// (U+202E turns "fdp.exe" into what reads "exe.pdf"), or an invisible
+// character that makes two names look alike (zero-width space, word
+// joiner, byte order mark, soft hyphen). Joiners that scripts and emoji
+// need (U+200C, U+200D) are not hidden.
+func Hidden(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r == 0x061C, r == 0x200E, r == 0x200F, // Arabic letter mark, LRM, RLM
+		0x202A <= r && r <= 0x202E, // LRE, RLE, PDF, LRO, RLO
+		0x2066 <= r && r <= 0x2069: // LRI, RLI, FSI, PDI
+		return true
+	case r == 0x00AD, r == 0x200B, 0x2060 <= r && r <= 0x2064, r == 0xFEFF:
+		return true
+	}
+	return false
+}
+
+// Visible returns s for display with every Hidden character written as a
+// \uXXXX escape, so that what a name holds is what a reader sees.
+func Visible(s string) string {
+	if strings.IndexFunc(s, Hidden) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if Hidden(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // OwnerKind says whether an owner is a person, a team or a database role.
@@ -213,9 +267,17 @@ type Harvest struct {
 	Checks    []QualityCheck
 	Results   []QualityResult
 	Freshness []FreshnessObservation
+	// JobsComplete says that Jobs lists every job the source has: a job
+	// it reported before and no longer reports is marked removed whatever
+	// its namespace, even outside Scopes (after the source's jobs were
+	// renamed, say). Set it only when the crawl read everything.
+	JobsComplete bool
 	// ColumnLineage replaces the source's column lineage of every output
 	// dataset it names (see lineage.go).
 	ColumnLineage []ColumnLineage
+	// Runs are runs of the harvest's jobs (dbt's run_results.json), history
+	// like results: a run already recorded as it is is not written again.
+	Runs []Run
 }
 
 // CrawlStatus is the outcome of a crawl run.
@@ -239,11 +301,13 @@ type CrawlCounts struct {
 	Restored  int `json:"restored"`
 	Columns   int `json:"columns"`
 	// What the lineage and quality part of an ingest did: jobs and checks
-	// reported, results and freshness observations newly recorded.
+	// reported, results, freshness observations and runs newly recorded
+	// (or, for runs, changed).
 	Jobs      int `json:"jobs,omitempty"`
 	Checks    int `json:"checks,omitempty"`
 	Results   int `json:"results,omitempty"`
 	Freshness int `json:"freshness,omitempty"`
+	Runs      int `json:"runs,omitempty"`
 }
 
 // CrawlRun records one crawl of one source.

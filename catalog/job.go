@@ -9,8 +9,9 @@ import (
 )
 
 // JobKey identifies a job following the OpenLineage naming conventions: a
-// namespace naming the scheduler or tool ("dbt", "airflow://prod") and a
-// name inside it ("model.jaffle_shop.orders", "dag.task").
+// namespace naming the scheduler or tool ("dbt://analytics",
+// "airflow://prod") and a name inside it ("analytics.marts.jaffle_shop.orders",
+// "dag.task").
 type JobKey struct {
 	Namespace string
 	Name      string
@@ -41,6 +42,12 @@ const (
 	// JobDBTExposure is a downstream consumer declared in dbt (a
 	// dashboard, a notebook, an application): inputs and no outputs.
 	JobDBTExposure = "dbt_exposure"
+	// The semantic layer: a semantic model reads its model, a metric what
+	// it is computed from, each writing a dataset of its own kind; a
+	// saved query reads metrics and writes its exports.
+	JobDBTSemanticModel = "dbt_semantic_model"
+	JobDBTMetric        = "dbt_metric"
+	JobDBTSavedQuery    = "dbt_saved_query"
 )
 
 // Job is something that reads datasets and writes datasets, as one source

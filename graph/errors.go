@@ -11,20 +11,24 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"almanac/catalog"
+	"almanac/catalog/errkind"
 )
 
-// Codes put in a GraphQL error's extensions.code. Parsing, validation and
-// limit errors keep the codes gqlgen gives them (GRAPHQL_PARSE_FAILED,
-// GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED…).
+// Codes put in a GraphQL error's extensions.code, one for each catalog
+// error kind (package catalog/errkind holds the table). Parsing,
+// validation and limit errors keep the codes gqlgen gives them
+// (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
+// COMPLEXITY_LIMIT_EXCEEDED…).
 const (
-	CodeNotFound        = "NOT_FOUND"
-	CodeBadUserInput    = "BAD_USER_INPUT"
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeForbidden       = "FORBIDDEN"
-	CodeConflict        = "CONFLICT"
-	CodeTimeout         = "TIMEOUT"
-	CodeInternal        = "INTERNAL"
+	CodeNotFound        = errkind.CodeNotFound
+	CodeBadUserInput    = errkind.CodeBadUserInput
+	CodeUnauthenticated = errkind.CodeUnauthenticated
+	CodeForbidden       = errkind.CodeForbidden
+	CodeConflict        = errkind.CodeConflict
+	CodeNotEnabled      = errkind.CodeNotEnabled
+	CodeUnavailable     = errkind.CodeUnavailable
+	CodeTimeout         = errkind.CodeTimeout
+	CodeInternal        = errkind.CodeInternal
 )
 
 // apqCodes gives a code to each error of gqlgen's automatic persisted
@@ -41,30 +45,13 @@ var apqCodes = map[string]string{
 // logged.
 var errPanic = errors.New("resolver panicked")
 
-// code maps an error to its extensions.code by its catalog kind.
-func code(err error) string {
-	switch {
-	case errors.Is(err, catalog.ErrNotFound):
-		return CodeNotFound
-	case errors.Is(err, catalog.ErrInvalid):
-		return CodeBadUserInput
-	case errors.Is(err, catalog.ErrUnauthenticated):
-		return CodeUnauthenticated
-	case errors.Is(err, catalog.ErrForbidden):
-		return CodeForbidden
-	case errors.Is(err, catalog.ErrConflict):
-		return CodeConflict
-	case errors.Is(err, context.DeadlineExceeded):
-		return CodeTimeout
-	}
-	return CodeInternal
-}
-
-// errorPresenter is the one place where errors become what clients see. A
-// catalog error kind keeps its message, which names what is wrong, and gets
-// its code; errors gqlgen made itself (syntax, validation, limits) pass as
-// they are; anything else is logged and shown as a generic internal error,
-// so that no SQL, driver or stack detail leaks.
+// errorPresenter is the one place where errors become what clients see.
+// An error gets the code of its kind in errkind's table, and the kind's
+// public message where it has one (internal errors, an unavailable
+// database, a timeout: the cause is logged, so that no SQL, driver, host
+// or stack detail leaks); other kinds keep their own message, which names
+// what is wrong. Errors gqlgen made itself (syntax, validation, limits)
+// pass as they are.
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
@@ -76,15 +63,17 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return gqlErr
 		}
 		e := graphql.DefaultErrorPresenter(ctx, err)
-		c := code(err)
-		switch c {
+		k := errkind.Of(err)
+		switch k.Code {
 		case CodeInternal:
 			log.ErrorContext(ctx, "graphql: internal error", "path", e.Path.String(), "err", err)
-			e.Message = "internal error"
-		case CodeTimeout:
-			e.Message = "the request took longer than its time limit"
+		case CodeUnavailable:
+			log.WarnContext(ctx, "graphql: catalog database unavailable", "path", e.Path.String(), "err", err)
 		}
-		e.Extensions = map[string]any{"code": c}
+		if k.Message != "" {
+			e.Message = k.Message
+		}
+		e.Extensions = map[string]any{"code": k.Code}
 		return e
 	}
 }

@@ -193,6 +193,13 @@ func buildFixture(t testing.TB, st *store.Store) {
 				{Check: "test.unique_orders_id", Dataset: orders, Status: catalog.QualityPass, StartedAt: fixtureTime, Duration: 1500 * time.Millisecond, RunID: "run-1"},
 				{Check: "test.not_null_orders_amount", Dataset: orders, Status: catalog.QualityFail, Failures: ptr(int64(3)), Message: "Got 3 results, configured to warn if != 0", StartedAt: fixtureTime, Duration: 200 * time.Millisecond, RunID: "run-1"},
 			},
+			// dbt source freshness, yesterday and today: today's load is late.
+			Freshness: []catalog.FreshnessObservation{
+				{Dataset: orders, ObservedAt: fixtureTime.AddDate(0, 0, -1), MaxLoadedAt: ptr(fixtureTime.AddDate(0, 0, -1).Add(-2 * time.Hour)),
+					Status: catalog.FreshnessPass, WarnAfter: "12 hour", ErrorAfter: "1 day", RunID: "run-0"},
+				{Dataset: orders, ObservedAt: fixtureTime, MaxLoadedAt: ptr(fixtureTime.Add(-14 * time.Hour)),
+					Status: catalog.FreshnessWarn, WarnAfter: "12 hour", ErrorAfter: "1 day", Criteria: "filter: status <> 'test'", RunID: "run-1"},
+			},
 		}, nil
 	})
 	if err != nil {

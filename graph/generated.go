@@ -172,6 +172,8 @@ type ComplexityRoot struct {
 		Description       func(childComplexity int) int
 		DescriptionSource func(childComplexity int) int
 		ForeignKeys       func(childComplexity int) int
+		Freshness         func(childComplexity int) int
+		FreshnessHistory  func(childComplexity int, first *int) int
 		ID                func(childComplexity int) int
 		Kind              func(childComplexity int) int
 		Name              func(childComplexity int) int
@@ -218,6 +220,20 @@ type ComplexityRoot struct {
 		TargetName      func(childComplexity int) int
 		TargetNamespace func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
+	}
+
+	FreshnessObservation struct {
+		AgeSeconds  func(childComplexity int) int
+		Criteria    func(childComplexity int) int
+		ErrorAfter  func(childComplexity int) int
+		MaxLoadedAt func(childComplexity int) int
+		Message     func(childComplexity int) int
+		ObservedAt  func(childComplexity int) int
+		RecordedAt  func(childComplexity int) int
+		RunID       func(childComplexity int) int
+		Source      func(childComplexity int) int
+		Status      func(childComplexity int) int
+		WarnAfter   func(childComplexity int) int
 	}
 
 	ImpactLevel struct {
@@ -606,6 +622,8 @@ type DatasetResolver interface {
 
 	SchemaHistory(ctx context.Context, obj *catalog.Dataset, first *int, after *string) (*model.SchemaVersionConnection, error)
 	QualityChecks(ctx context.Context, obj *catalog.Dataset, includeRemoved *bool) ([]catalog.SourceCheck, error)
+	Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error)
+	FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error)
 	Producers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error)
 	Consumers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error)
 }
@@ -1149,6 +1167,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.ForeignKeys(childComplexity), true
+	case "Dataset.freshness":
+		if e.ComplexityRoot.Dataset.Freshness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Freshness(childComplexity), true
+	case "Dataset.freshnessHistory":
+		if e.ComplexityRoot.Dataset.FreshnessHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_freshnessHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.FreshnessHistory(childComplexity, args["first"].(*int)), true
 	case "Dataset.id":
 		if e.ComplexityRoot.Dataset.ID == nil {
 			break
@@ -1367,6 +1402,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ForeignKey.UpdatedAt(childComplexity), true
+
+	case "FreshnessObservation.ageSeconds":
+		if e.ComplexityRoot.FreshnessObservation.AgeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.AgeSeconds(childComplexity), true
+	case "FreshnessObservation.criteria":
+		if e.ComplexityRoot.FreshnessObservation.Criteria == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.Criteria(childComplexity), true
+	case "FreshnessObservation.errorAfter":
+		if e.ComplexityRoot.FreshnessObservation.ErrorAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.ErrorAfter(childComplexity), true
+	case "FreshnessObservation.maxLoadedAt":
+		if e.ComplexityRoot.FreshnessObservation.MaxLoadedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.MaxLoadedAt(childComplexity), true
+	case "FreshnessObservation.message":
+		if e.ComplexityRoot.FreshnessObservation.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.Message(childComplexity), true
+	case "FreshnessObservation.observedAt":
+		if e.ComplexityRoot.FreshnessObservation.ObservedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.ObservedAt(childComplexity), true
+	case "FreshnessObservation.recordedAt":
+		if e.ComplexityRoot.FreshnessObservation.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.RecordedAt(childComplexity), true
+	case "FreshnessObservation.runId":
+		if e.ComplexityRoot.FreshnessObservation.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.RunID(childComplexity), true
+	case "FreshnessObservation.source":
+		if e.ComplexityRoot.FreshnessObservation.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.Source(childComplexity), true
+	case "FreshnessObservation.status":
+		if e.ComplexityRoot.FreshnessObservation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.Status(childComplexity), true
+	case "FreshnessObservation.warnAfter":
+		if e.ComplexityRoot.FreshnessObservation.WarnAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessObservation.WarnAfter(childComplexity), true
 
 	case "ImpactLevel.datasets":
 		if e.ComplexityRoot.ImpactLevel.Datasets == nil {
@@ -3194,6 +3296,10 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_schemaHistory(ctx, field)
 	case "qualityChecks":
 		return ec.fieldContext_Dataset_qualityChecks(ctx, field)
+	case "freshness":
+		return ec.fieldContext_Dataset_freshness(ctx, field)
+	case "freshnessHistory":
+		return ec.fieldContext_Dataset_freshnessHistory(ctx, field)
 	case "producers":
 		return ec.fieldContext_Dataset_producers(ctx, field)
 	case "consumers":
@@ -3260,6 +3366,34 @@ func (ec *executionContext) childFields_ForeignKey(ctx context.Context, field gr
 		return ec.fieldContext_ForeignKey_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ForeignKey", field.Name)
+}
+
+func (ec *executionContext) childFields_FreshnessObservation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_FreshnessObservation_status(ctx, field)
+	case "observedAt":
+		return ec.fieldContext_FreshnessObservation_observedAt(ctx, field)
+	case "maxLoadedAt":
+		return ec.fieldContext_FreshnessObservation_maxLoadedAt(ctx, field)
+	case "ageSeconds":
+		return ec.fieldContext_FreshnessObservation_ageSeconds(ctx, field)
+	case "warnAfter":
+		return ec.fieldContext_FreshnessObservation_warnAfter(ctx, field)
+	case "errorAfter":
+		return ec.fieldContext_FreshnessObservation_errorAfter(ctx, field)
+	case "criteria":
+		return ec.fieldContext_FreshnessObservation_criteria(ctx, field)
+	case "message":
+		return ec.fieldContext_FreshnessObservation_message(ctx, field)
+	case "runId":
+		return ec.fieldContext_FreshnessObservation_runId(ctx, field)
+	case "source":
+		return ec.fieldContext_FreshnessObservation_source(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_FreshnessObservation_recordedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FreshnessObservation", field.Name)
 }
 
 func (ec *executionContext) childFields_ImpactLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4019,6 +4153,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Dataset_freshnessHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Dataset_qualityChecks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -7012,6 +7160,82 @@ func (ec *executionContext) fieldContext_Dataset_qualityChecks(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_freshness(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_freshness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Freshness(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FreshnessObservation) graphql.Marshaler {
+			return ec.marshalOFreshnessObservation2ᚖalmanacᚋgraphᚋmodelᚐFreshnessObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_freshness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreshnessObservation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_freshnessHistory(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_freshnessHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().FreshnessHistory(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.FreshnessObservation) graphql.Marshaler {
+			return ec.marshalNFreshnessObservation2ᚕalmanacᚋgraphᚋmodelᚐFreshnessObservationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_freshnessHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreshnessObservation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_freshnessHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_producers(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7542,6 +7766,259 @@ func (ec *executionContext) _ForeignKey_updatedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ForeignKey_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ForeignKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FreshnessObservation_status(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_observedAt(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_observedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ObservedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_observedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FreshnessObservation_maxLoadedAt(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_maxLoadedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxLoadedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_maxLoadedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FreshnessObservation_ageSeconds(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_ageSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_ageSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FreshnessObservation_warnAfter(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_warnAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WarnAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_warnAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_errorAfter(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_errorAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_errorAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_criteria(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_criteria(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Criteria, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_criteria(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_message(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_runId(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_source(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FreshnessObservation_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.FreshnessObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessObservation_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessObservation_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessObservation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ImpactLevel_distance(ctx context.Context, field graphql.CollectedField, obj *model.ImpactLevel) (ret graphql.Marshaler) {
@@ -15807,6 +16284,18 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_qualityChecks(ctx, field, obj)
 				})
+		case "freshness":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_freshness(ctx, field, obj)
+				})
+		case "freshnessHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_freshnessHistory(ctx, field, obj)
+				})
 		case "producers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -16021,6 +16510,89 @@ func (ec *executionContext) _ForeignKey(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._ForeignKey_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var freshnessObservationImplementors = []string{"FreshnessObservation"}
+
+func (ec *executionContext) _FreshnessObservation(ctx context.Context, sel ast.SelectionSet, obj *model.FreshnessObservation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, freshnessObservationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FreshnessObservation")
+		case "status":
+			out.Values[i] = ec._FreshnessObservation_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observedAt":
+			out.Values[i] = ec._FreshnessObservation_observedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxLoadedAt":
+			out.Values[i] = ec._FreshnessObservation_maxLoadedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ageSeconds":
+			out.Values[i] = ec._FreshnessObservation_ageSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "warnAfter":
+			out.Values[i] = ec._FreshnessObservation_warnAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errorAfter":
+			out.Values[i] = ec._FreshnessObservation_errorAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "criteria":
+			out.Values[i] = ec._FreshnessObservation_criteria(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._FreshnessObservation_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runId":
+			out.Values[i] = ec._FreshnessObservation_runId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._FreshnessObservation_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordedAt":
+			out.Values[i] = ec._FreshnessObservation_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19189,6 +19761,26 @@ func (ec *executionContext) marshalNForeignKey2ᚕalmanacᚋgraphᚋmodelᚐFore
 	return ret
 }
 
+func (ec *executionContext) marshalNFreshnessObservation2almanacᚋgraphᚋmodelᚐFreshnessObservation(ctx context.Context, sel ast.SelectionSet, v model.FreshnessObservation) graphql.Marshaler {
+	return ec._FreshnessObservation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFreshnessObservation2ᚕalmanacᚋgraphᚋmodelᚐFreshnessObservationᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FreshnessObservation) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFreshnessObservation2almanacᚋgraphᚋmodelᚐFreshnessObservation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20248,6 +20840,13 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalOFreshnessObservation2ᚖalmanacᚋgraphᚋmodelᚐFreshnessObservation(ctx context.Context, sel ast.SelectionSet, v *model.FreshnessObservation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FreshnessObservation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -14,6 +14,8 @@ var concurrentFields = map[string]bool{
 	"CrawlRun.id":                   true,
 	"Dataset.consumers":             true,
 	"Dataset.foreignKeys":           true,
+	"Dataset.freshness":             true,
+	"Dataset.freshnessHistory":      true,
 	"Dataset.id":                    true,
 	"Dataset.kind":                  true,
 	"Dataset.name":                  true,

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -122,6 +123,7 @@ func NewHandler(opts Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.SetErrorPresenter(errorPresenter(opts.Logger))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
+	srv.AroundResponses(noteUnavailable)
 
 	return &endpoint{opts: opts, api: srv, graphiql: graphiql.New("/graphql")}
 }
@@ -192,8 +194,80 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx = withPrincipal(ctx, p)
 	ctx = withLoaders(ctx, newLoaders(h.opts.Store))
-	h.api.ServeHTTP(w, r.WithContext(ctx))
+	uw := &unavailableWriter{ResponseWriter: w}
+	ctx = context.WithValue(ctx, unavailableKey{}, &uw.unavailable)
+	h.api.ServeHTTP(uw, r.WithContext(ctx))
 }
+
+type unavailableKey struct{}
+
+// noteUnavailable marks a response that answered no field because the
+// catalog database is unavailable, for unavailableWriter to send as 503:
+// a client or a proxy that looks only at the status then knows to retry.
+// A response that answered some fields stays 200, its errors saying
+// UNAVAILABLE for the others.
+func noteUnavailable(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	flag, _ := ctx.Value(unavailableKey{}).(*bool)
+	if resp == nil || flag == nil || !answeredNothing(resp.Data) {
+		return resp
+	}
+	for _, e := range resp.Errors {
+		if e.Extensions["code"] == CodeUnavailable {
+			*flag = true
+			break
+		}
+	}
+	return resp
+}
+
+// answeredNothing reports whether data, a response's "data" member, is
+// null or holds only nulls.
+func answeredNothing(data json.RawMessage) bool {
+	if jsonKind(data) == "null" {
+		return true
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return false
+	}
+	for _, v := range fields {
+		if jsonKind(v) != "null" {
+			return false
+		}
+	}
+	return true
+}
+
+// unavailableWriter sends 503 instead of the 200 of a response that
+// noteUnavailable marked.
+type unavailableWriter struct {
+	http.ResponseWriter
+	unavailable bool
+	wrote       bool
+}
+
+// WriteHeader sends code, or 503 for a marked 200.
+func (w *unavailableWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if code == http.StatusOK && w.unavailable {
+			code = http.StatusServiceUnavailable
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write sends the status first, as WriteHeader would.
+func (w *unavailableWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *unavailableWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func acceptsHTML(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {

@@ -26,6 +26,7 @@ type loaders struct {
 	referenced *dataloadgen.Loader[catalog.Key, []catalog.Sourced[catalog.ReverseKey]]
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
 	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
+	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
 	jobs       *dataloadgen.Loader[catalog.JobKey, *store.Job]
 	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
 	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
@@ -58,6 +59,7 @@ func newLoaders(st *store.Store) *loaders {
 		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
 		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),
+		freshness:  dataloadgen.NewLoader(fromMap(st.FreshnessPages, ""), wait),
 		jobs:       dataloadgen.NewLoader(fromMap(st.JobsByKeys, "job"), wait),
 		jobsAround: dataloadgen.NewLoader(fromMap(st.JobsOfDatasets, ""), wait),
 		// A job that never ran has no latest run: nil, not an error.

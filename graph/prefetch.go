@@ -32,7 +32,10 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 		return nil
 	}
 	op := graphql.GetOperationContext(ctx)
-	var pages []store.HistoryPage
+	var (
+		pages []store.HistoryPage
+		fresh []store.FreshnessPage
+	)
 	keys := make([]catalog.Key, len(ds))
 	for i, d := range ds {
 		keys[i] = d.Key
@@ -55,6 +58,17 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 			for _, k := range keys {
 				l.referenced.Prime(k, refs[k])
 			}
+		case "freshness", "freshnessHistory":
+			n := 1
+			if f.Name == "freshnessHistory" {
+				var err error
+				if n, _, err = pageArgs(op, f, defaultFreshnessHistory); err != nil {
+					continue // the resolver reports it
+				}
+			}
+			for _, k := range keys {
+				fresh = append(fresh, store.FreshnessPage{Dataset: k, Limit: n})
+			}
 		case "schemaHistory":
 			first, after, err := pageArgs(op, f, 10)
 			if err != nil {
@@ -72,6 +86,15 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 	}
 	if err := r.primeJobsAround(ctx, keys, sel); err != nil {
 		return err
+	}
+	if len(fresh) > 0 {
+		obs, err := r.store.FreshnessPages(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for _, p := range fresh {
+			l.freshness.Prime(p, obs[p])
+		}
 	}
 	if len(pages) > 0 {
 		hist, err := r.store.SchemaHistories(ctx, pages)

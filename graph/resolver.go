@@ -170,3 +170,21 @@ func runPage(job catalog.JobKey, n int, after *string) (store.RunPage, error) {
 	p.AfterAt, p.AfterID = cur[0], cur[1]
 	return p, nil
 }
+
+// defaultFreshnessHistory is the default page size of
+// Dataset.freshnessHistory, as the schema says.
+const defaultFreshnessHistory = 10
+
+// freshnessObservation presents a stored observation.
+func freshnessObservation(o catalog.Sourced[catalog.FreshnessObservation]) model.FreshnessObservation {
+	v := o.Value
+	out := model.FreshnessObservation{
+		Status: v.Status, ObservedAt: v.ObservedAt, MaxLoadedAt: v.MaxLoadedAt, WarnAfter: v.WarnAfter, ErrorAfter: v.ErrorAfter,
+		Criteria: v.Criteria, Message: v.Message, RunID: v.RunID, Source: o.Source, RecordedAt: o.UpdatedAt,
+	}
+	if v.MaxLoadedAt != nil {
+		age := v.ObservedAt.Sub(*v.MaxLoadedAt).Seconds()
+		out.AgeSeconds = &age
+	}
+	return out
+}

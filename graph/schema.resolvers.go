@@ -155,6 +155,31 @@ func (r *datasetResolver) QualityChecks(ctx context.Context, obj *catalog.Datase
 	return out, nil
 }
 
+func (r *datasetResolver) Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error) {
+	obs, err := loadersFrom(ctx).freshness.Load(ctx, store.FreshnessPage{Dataset: obj.Key, Limit: 1})
+	if err != nil || len(obs) == 0 {
+		return nil, err
+	}
+	o := freshnessObservation(obs[0])
+	return &o, nil
+}
+
+func (r *datasetResolver) FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error) {
+	n, err := pageSize(first, defaultFreshnessHistory)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := loadersFrom(ctx).freshness.Load(ctx, store.FreshnessPage{Dataset: obj.Key, Limit: n})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.FreshnessObservation, len(obs))
+	for i, o := range obs {
+		out[i] = freshnessObservation(o)
+	}
+	return out, nil
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {
@@ -398,7 +423,7 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 
 func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error) {
 	if r.search == nil {
-		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	n, err := pageSize(first, search.DefaultLimit)
 	if err != nil {
@@ -485,7 +510,7 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 
 func (r *queryResolver) Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	q := lineage.Query{Start: catalog.Key{Namespace: namespace, Name: name}, Direction: lineageDirection(direction)}
 	var err error
@@ -512,7 +537,7 @@ func (r *queryResolver) Lineage(ctx context.Context, namespace string, name stri
 
 func (r *queryResolver) LineagePath(ctx context.Context, fromNamespace string, fromName string, toNamespace string, toName string) ([]model.LineageNode, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	from, to := catalog.Key{Namespace: fromNamespace, Name: fromName}, catalog.Key{Namespace: toNamespace, Name: toName}
 	for _, k := range []catalog.Key{from, to} {
@@ -548,7 +573,7 @@ func (r *queryResolver) LineagePath(ctx context.Context, fromNamespace string, f
 
 func (r *queryResolver) Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	d, err := lineageDepth(depth, 0, 0)
 	if err != nil {
@@ -575,7 +600,7 @@ func (r *queryResolver) Impact(ctx context.Context, namespace string, name strin
 
 func (r *queryResolver) ColumnLineage(ctx context.Context, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) (*model.ColumnLineageGraph, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	q := lineage.ColumnQuery{Start: lineage.ColumnID{Dataset: catalog.Key{Namespace: namespace, Name: name}, Column: column},
 		Direction: lineageDirection(direction), DirectOnly: includeIndirect != nil && !*includeIndirect}
@@ -595,7 +620,7 @@ func (r *queryResolver) ColumnLineage(ctx context.Context, namespace string, nam
 
 func (r *queryResolver) ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error) {
 	if r.lineage == nil {
-		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrInvalid)
+		return nil, fmt.Errorf("lineage is not enabled on this server: %w", catalog.ErrNotEnabled)
 	}
 	d, err := lineageDepth(depth, 0, 0)
 	if err != nil {

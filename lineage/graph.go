@@ -2,8 +2,8 @@
 // the jobs between them, loaded from PostgreSQL and kept in sync with the
 // change log, traversed upstream and downstream with depth and node caps,
 // searched for paths and for the impact of a change. SQL lineage — what a
-// view or a dbt model reads, down to columns — is package sqllineage, kept
-// apart so that crawlers can use it without the graph.
+// view or a dbt model reads, down to columns — is catalog/crawl/sqllineage,
+// beside the crawlers that use it, which never need the graph.
 //
 // Dataset-level lineage is job_io: input → job → output. The graph holds
 // only keys and adjacency, so that 100,000 datasets and 300,000 edges fit

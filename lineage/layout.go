@@ -173,13 +173,13 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 			if n.ID == sub.Start {
 				fill = colorStart
 			}
-			h.WriteString(`<TR><TD BGCOLOR="` + fill + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", n.ID.String()) + `>` + htmlText(n.ID.Name) + `</TD></TR>`)
+			h.WriteString(`<TR><TD BGCOLOR="` + fill + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", catalog.Visible(n.ID.String())) + `>` + htmlText(n.ID.Name) + `</TD></TR>`)
 			h.WriteString(expandRow(n, expand))
 			h.WriteString(`</TABLE>`)
 			a["label"] = htmlLabel(h.String())
 		} else {
-			a["tooltip"] = n.ID.String()
-			label := n.ID.Name
+			a["tooltip"] = catalog.Visible(n.ID.String())
+			label := catalog.Visible(n.ID.Name)
 			if n.More > 0 {
 				label += fmt.Sprintf("\n+%d more", n.More)
 			}
@@ -512,7 +512,7 @@ func fanDOT(b *bytes.Buffer, i int, f Fan, hub int, nodes map[NodeID]Node, opt S
 	}
 	a := attrs{
 		"id": "fan:" + dir + ":" + f.Hub.String(), "class": "fan", "shape": "plain", "style": "",
-		"tooltip": f.Title() + " of " + f.Hub.Name, "label": htmlLabel(h.String()),
+		"tooltip": f.Title() + " of " + catalog.Visible(f.Hub.Name), "label": htmlLabel(h.String()),
 	}
 	name := "f" + strconv.Itoa(i)
 	b.WriteString(name + a.String() + "\n")
@@ -795,7 +795,7 @@ func columnDOT(sub Subgraph, opt SVGOptions) []byte {
 		if opt.Href != nil {
 			href = opt.Href(n.ID)
 		}
-		h.WriteString(`<TR><TD PORT="h" BGCOLOR="` + head + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", n.ID.String()) +
+		h.WriteString(`<TR><TD PORT="h" BGCOLOR="` + head + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", catalog.Visible(n.ID.String())) +
 			`><B>` + htmlText(n.ID.Name) + `</B></TD></TR>`)
 		cs := cols[k]
 		for i, c := range cs[:min(len(cs), MaxSVGColumns)] {
@@ -906,9 +906,9 @@ func columnDOT(sub Subgraph, opt SVGOptions) []byte {
 
 func columnName(r SVGColumn) string {
 	if r.Column == "" {
-		return r.Dataset.Name
+		return catalog.Visible(r.Dataset.Name)
 	}
-	return r.Dataset.Name + "." + r.Column
+	return catalog.Visible(r.Dataset.Name + "." + r.Column)
 }
 
 // attrs are a DOT node's or edge's attributes. A value wrapped by
@@ -953,8 +953,10 @@ var dotQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
 // dotQuote quotes s for DOT.
 func dotQuote(s string) string { return `"` + dotQuoter.Replace(s) + `"` }
 
-// htmlText escapes s for the text of an HTML-like label.
-func htmlText(s string) string { return html.EscapeString(s) }
+// htmlText escapes s for the text of an HTML-like label, with the
+// characters that would reorder or hide the label's text written out
+// (catalog.Visible).
+func htmlText(s string) string { return html.EscapeString(catalog.Visible(s)) }
 
 // htmlAttr is an attribute of an HTML-like label's element, or nothing
 // for an empty value.

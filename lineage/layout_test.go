@@ -85,6 +85,35 @@ func TestSVGExpand(t *testing.T) {
 	}
 }
 
+// TestSVGHiddenCharacters checks that a name holding a right-to-left
+// override or a control character is drawn with them written out, so that
+// it cannot pass for another name.
+func TestSVGHiddenCharacters(t *testing.T) {
+	g := lineage.NewGraph()
+	g.SetJobs([]lineage.JobEdges{
+		{ID: 1, Key: catalog.JobKey{Namespace: "airflow", Name: "load\u202e"}, Inputs: []catalog.Key{k("a")}, Outputs: []catalog.Key{k("invoice_\u202efdp.exe\tx")}},
+	})
+	sub, err := g.Traverse(lineage.Query{Start: k("a"), Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := lineage.SVG(context.Background(), sub, lineage.SVGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`invoice_\u202efdp.exe\u0009x`, `load\u202e`} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("svg lacks %q", want)
+		}
+	}
+	// Element ids keep the name as it is, for the explorer's script to
+	// find nodes by; nothing shown does.
+	shown := regexp.MustCompile(`id="[^"]*"`).ReplaceAll(svg, nil)
+	if bytes.ContainsRune(shown, '\u202e') {
+		t.Errorf("svg shows a raw right-to-left override:\n%s", shown)
+	}
+}
+
 // TestSVGColumns draws the column-level view: tables of columns, a port
 // per column, direct edges solid and indirect dashed, folded columns past
 // the cap, and the selected column's lineage highlighted.

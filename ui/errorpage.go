@@ -21,6 +21,10 @@ func newErrorView(status int, msg string) errorView {
 			msg = "The request was not understood."
 		case http.StatusForbidden:
 			msg = "You are not allowed to see this page."
+		case http.StatusServiceUnavailable:
+			msg = "The catalog is unavailable at the moment. Please try again in a minute."
+		case http.StatusGatewayTimeout:
+			msg = "This page took too long to prepare. Please try again."
 		default:
 			msg = "Something went wrong on our side. It has been logged; please try again later."
 		}

@@ -181,5 +181,5 @@ func kindLabel(k catalog.Kind) string {
 // kinds lists the dataset kinds a listing can filter by.
 var kinds = []catalog.Kind{
 	catalog.KindTable, catalog.KindView, catalog.KindMaterializedView, catalog.KindPartitioned,
-	catalog.KindForeign, catalog.KindModel, catalog.KindFile,
+	catalog.KindForeign, catalog.KindModel, catalog.KindFile, catalog.KindSemanticModel, catalog.KindMetric,
 }

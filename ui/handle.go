@@ -5,14 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/a-h/templ"
 
 	"almanac/catalog"
+	"almanac/catalog/errkind"
 )
 
 // handlerFunc is a page handler. It either writes a complete response and
@@ -69,18 +68,9 @@ func withMessage(err error, msg string) error {
 // the client went away before the response was ready; nginx's convention.
 const statusClientClosed = 499
 
-// statusOf maps an error to the HTTP status the portal answers with.
-func statusOf(err error) int {
-	switch {
-	case errors.Is(err, catalog.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, catalog.ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, catalog.ErrForbidden):
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps an error to the HTTP status the portal answers with: the
+// one errkind's table gives its kind.
+func statusOf(err error) int { return errkind.Status(err) }
 
 // serveError writes the error page for err.
 func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
@@ -93,9 +83,12 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status := statusOf(err)
 	msg := ""
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		s.log.WarnContext(ctx, "catalog database unavailable", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err)
+	case status >= 500:
 		s.log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status", status, "err", err)
-	} else {
+	default:
 		s.log.DebugContext(ctx, "request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		if pe, ok := errors.AsType[*pageError](err); ok {
 			msg = pe.msg
@@ -135,88 +128,3 @@ func writePage(w http.ResponseWriter, status int, buf *bytes.Buffer) {
 	// A failed write means the client went away; there is nobody to tell.
 	_, _ = buf.WriteTo(w)
 }
-
-// contentSecurityPolicy allows the portal's own stylesheet, images and
-// scripts (files only, never inline) and requests back to the portal.
-// Every page works without JavaScript; scripts only add suggestions to
-// the search box and pan, zoom and in-place updates to the lineage
-// explorer.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; " +
-	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("X-Frame-Options", "DENY")
-		next.ServeHTTP(w, r)
-	})
-}
-
-// instrument records each request's latency by method, route pattern and
-// status, and logs it at debug level.
-func (s *Server) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		elapsed := time.Since(start)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		// The mux sets r.Pattern on the request it was handed; a path no
-		// pattern claims has none.
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		s.requests.WithLabelValues(methodLabel(r.Method), route, strconv.Itoa(rec.status)).Observe(elapsed.Seconds())
-		if s.log.Enabled(r.Context(), slog.LevelDebug) {
-			s.log.DebugContext(r.Context(), "http request",
-				"method", r.Method, "path", r.URL.Path, "route", route,
-				"status", rec.status, "bytes", rec.bytes, "duration", elapsed)
-		}
-	})
-}
-
-// methodLabel bounds the method label to the methods HTTP defines, so that
-// a client cannot grow the metric without limit.
-func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
-		return m
-	}
-	return "other"
-}
-
-// statusRecorder remembers the status and size of a response.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-// WriteHeader records the first final status.
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Write records an implicit 200 and counts the bytes.
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

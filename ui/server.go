@@ -1,8 +1,10 @@
-// Package ui owns Almanac's web portal: the server-rendered pages (templ
-// components, one file per page, each fed a view model built by a plain
-// function), their embedded static assets, the routes, the mapping of
-// catalog errors to error pages, and the operational endpoints that sit
-// beside them (/healthz, /readyz, /metrics).
+// Package ui owns Almanac's web portal and the HTTP front of the server:
+// the server-rendered pages (templ components, one file per page, each fed
+// a view model built by a plain function), their embedded static assets,
+// the mapping of catalog errors to error pages, the operational endpoints
+// (/healthz, /readyz, /metrics), and the one route table (routes.go) that
+// mounts them beside the GraphQL API and the OpenLineage endpoints, all
+// behind the same middleware (middleware.go).
 //
 // Pages never send half a document: every page is rendered into a buffer
 // first, and only a complete page or a complete error page is written.
@@ -15,14 +17,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/lineage"
+	"almanac/lineage/olapi"
 	"almanac/search"
 )
 
@@ -44,9 +48,27 @@ type Options struct {
 	// suggestions. Nil sends /search to the dataset listing filtered by
 	// name prefix.
 	Search *search.Index
-	// Lineage is the lineage graph behind the explorer at /lineage/…; nil
-	// leaves the explorer out.
+	// Lineage is the lineage graph behind the explorer at /lineage/… and
+	// the Marquez-compatible reads at /api/v1/lineage and
+	// /api/v1/column-lineage; nil leaves them out.
 	Lineage *lineage.Graph
+	// GraphQL is the GraphQL API with GraphiQL (graph.NewHandler), served
+	// at /graphql; nil leaves it out.
+	GraphQL http.Handler
+	// OpenLineage receives the events producers post to /api/v1/lineage;
+	// nil makes that endpoint answer 403, saying how to turn it on.
+	OpenLineage *olapi.Receiver
+	// Unauthenticated says that the server takes writes without
+	// credentials: the demo's GraphQL API, or anonymous OpenLineage
+	// posting. It then answers only requests addressed to a loopback name
+	// (localhost), an IP address or PublicURL's host, so that no web page
+	// can reach it through a name of its own (DNS rebinding).
+	Unauthenticated bool
+	// PublicURL is the address people and producers reach the server by
+	// when it is not a loopback one, such as https://almanac.example.com
+	// behind a proxy. Its host is accepted in Unauthenticated mode, and
+	// its origin is trusted to write across origins.
+	PublicURL string
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -58,7 +80,14 @@ type Server struct {
 	registry *prometheus.Registry
 	search   *search.Index
 	lineage  *lineage.Graph
-	requests *prometheus.HistogramVec
+	graphql  http.Handler
+	marquez  *olapi.Reader
+	receiver *olapi.Receiver
+	// publicHost is PublicURL's host name, lower case; "" when none.
+	publicHost      string
+	unauthenticated bool
+	crossOrigin     *http.CrossOriginProtection
+	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
 }
@@ -70,26 +99,43 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("ui: no store")
 	}
 	s := &Server{
-		store:    opts.Store,
-		log:      opts.Logger,
-		ready:    opts.Ready,
-		registry: opts.Registry,
-		search:   opts.Search,
-		lineage:  opts.Lineage,
-		now:      time.Now,
+		store:           opts.Store,
+		log:             opts.Logger,
+		ready:           opts.Ready,
+		registry:        opts.Registry,
+		search:          opts.Search,
+		lineage:         opts.Lineage,
+		graphql:         opts.GraphQL,
+		receiver:        opts.OpenLineage,
+		unauthenticated: opts.Unauthenticated,
+		crossOrigin:     http.NewCrossOriginProtection(),
+		now:             time.Now,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.ready == nil {
-		s.ready = func(ctx context.Context) error { return s.store.Pool().Ping(ctx) }
+		s.ready = s.store.Ping
+	}
+	if s.lineage != nil {
+		s.marquez = olapi.NewReader(s.lineage, s.store, s.log)
+	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("ui: public URL %q: want http:// or https:// and a host", opts.PublicURL)
+		}
+		s.publicHost = strings.ToLower(u.Hostname())
+		if err := s.crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("ui: public URL %q: %w", opts.PublicURL, err)
+		}
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
 	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "almanac_http_request_duration_seconds",
-		Help:    "Latency of HTTP requests to the portal by method, route pattern and status code.",
+		Help:    "Latency of HTTP requests (pages, GraphQL, OpenLineage, operations) by method, route pattern and status code.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route", "code"})
 	var err error
@@ -125,40 +171,6 @@ func register[C prometheus.Collector](reg *prometheus.Registry, c C) (C, error) 
 	return c, nil
 }
 
-// Handler returns the portal with all its routes, wrapped in the request
-// metrics, request logging and security headers.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-
-	// Pages.
-	mux.Handle("GET /{$}", s.handle(s.serveHome))
-	mux.Handle("GET /datasets/{ns}/{name...}", s.handle(s.serveDataset))
-	mux.Handle("GET /sources", s.handle(s.serveSources))
-	mux.Handle("GET /runs/{id}", s.handle(s.serveRun))
-	if s.search != nil {
-		mux.Handle("GET /search", s.handle(s.serveSearchPage))
-		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))
-	} else {
-		mux.Handle("GET /search", s.handle(s.serveSearch))
-	}
-	if s.lineage != nil {
-		mux.Handle("GET /lineage/{ns}/{name...}", s.handle(s.serveLineage))
-	}
-	mux.Handle("GET /static/", staticHandler())
-	// Anything else is a page that does not exist, shown as one.
-	mux.Handle("GET /", s.handle(s.serveNotFound))
-
-	// Operations.
-	mux.HandleFunc("GET /healthz", s.serveHealthz)
-	mux.HandleFunc("GET /readyz", s.serveReadyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
-		ErrorLog:      promLogger{s.log},
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
-
-	return securityHeaders(s.instrument(mux))
-}
-
 // serveHealthz reports that the process is up; it checks nothing else, so
 // that an orchestrator restarts the process only when it is wedged.
 func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
@@ -172,16 +184,22 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 const readyTimeout = 3 * time.Second
 
 // serveReadyz reports whether the server can serve requests, with the
-// reason when it cannot.
+// reason when it cannot. An unavailable database is said in so many
+// words: the driver's error names the database's user, name and host,
+// which only the log may show.
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.ready(ctx); err != nil {
+	if err := store.Unavailable(s.ready(ctx)); err != nil {
 		s.log.WarnContext(ctx, "not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ready: %v", err)
+		reason := err.Error()
+		if errors.Is(err, catalog.ErrUnavailable) {
+			reason = "catalog database unavailable"
+		}
+		fmt.Fprint(w, "not ready: ", reason)
 		return
 	}
 	fmt.Fprint(w, "ok")

@@ -19,23 +19,25 @@ import (
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 )
 
 // Source is what a crawl needs to know of one configured source.
 type Source struct {
-	Name      string        // configured name, unique among sources
-	Type      string        // postgres, dbt or delta
-	URL       string        // postgres: where the server is, with its password
-	Databases []string      // postgres: databases to crawl; empty means the URL's
-	Namespace string        // OpenLineage namespace the datasets are keyed under
-	Include   []string      // postgres: "schema" or "schema.table" globs to crawl
-	Exclude   []string      // postgres: globs to skip; they win over Include
-	Paths     []string      // dbt: target directories; delta: roots to search
-	Database  string        // dbt: replaces the database of every node
-	Teams     []string      // dbt: owner names that are teams
-	Schedule  string        // as configured, shown on the sources page
-	Every     time.Duration // between two scheduled crawls; 0: on demand only
+	Name      string   // configured name, unique among sources
+	Type      string   // postgres, dbt or delta
+	URL       string   // postgres: where the server is, with its password
+	Databases []string // postgres: databases to crawl; empty means the URL's
+	Namespace string   // OpenLineage namespace the datasets are keyed under
+	Include   []string // postgres: "schema" or "schema.table" globs to crawl
+	Exclude   []string // postgres: globs to skip; they win over Include
+	Paths     []string // dbt: target directories; delta: roots to search
+	Database  string   // dbt: replaces the database of every node
+	Teams     []string // dbt: owner names that are teams
+	// JobNamespace is a dbt source's namespace for its jobs; empty means
+	// dbt.DefaultJobNamespace.
+	JobNamespace string
+	Schedule     string        // as configured, shown on the sources page
+	Every        time.Duration // between two scheduled crawls; 0: on demand only
 }
 
 // Provenance returns "<type>:<name>", the provenance recorded on every fact
@@ -54,19 +56,15 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 			Include:   src.Include,
 			Exclude:   src.Exclude,
 		}
-		return func(ctx context.Context) (catalog.Harvest, error) {
-			h, err := postgres.Crawl(ctx, cfg)
-			// Views and materialized views become jobs reading the
-			// relations their SQL names.
-			return sqllineage.ViewLineage(h), err
-		}, nil
+		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
 	case "dbt":
 		cfg := dbt.Config{
-			Source:     src.Provenance(),
-			TargetDirs: src.Paths,
-			Namespace:  src.Namespace,
-			Database:   src.Database,
-			Teams:      src.Teams,
+			Source:       src.Provenance(),
+			TargetDirs:   src.Paths,
+			Namespace:    src.Namespace,
+			Database:     src.Database,
+			Teams:        src.Teams,
+			JobNamespace: src.JobNamespace,
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) }, nil
 	case "delta":
@@ -89,6 +87,9 @@ type Runner struct {
 // NewRunner returns a runner writing to st. Its collectors are registered
 // with reg, unless reg is nil; create one runner per registry.
 func NewRunner(st *store.Store, log *slog.Logger, reg prometheus.Registerer) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	r := &Runner{
 		store: st,
 		log:   log,

@@ -19,10 +19,13 @@ import (
 // removed under a scope that no longer reports them); results and
 // observations are history, appended once and never replaced.
 
-// ingestLineageQuality writes h.Jobs, h.Checks, h.Results and h.Freshness.
-// Invalid items are recorded as errors on run and skipped.
+// ingestLineageQuality writes h.Jobs, h.Runs, h.Checks, h.Results and
+// h.Freshness. Invalid items are recorded as errors on run and skipped.
 func (s *Store) ingestLineageQuality(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
 	if err := s.ingestJobs(ctx, h, run); err != nil {
+		return err
+	}
+	if err := s.ingestRuns(ctx, h, run); err != nil {
 		return err
 	}
 	if err := s.ingestColumnLineage(ctx, h.Source, h.ColumnLineage); err != nil {
@@ -105,7 +108,59 @@ func (s *Store) ingestJobs(ctx context.Context, h catalog.Harvest, run *catalog.
 	if err := flush(); err != nil {
 		return err
 	}
-	return s.removeUnseenJobs(ctx, h.Source, h.Scopes, seen)
+	return s.removeUnseenJobs(ctx, h.Source, h.Scopes, h.JobsComplete, seen)
+}
+
+// ingestRuns records the runs of h that are not recorded as they are:
+// new runs, and runs whose state, times or message changed. Runs of jobs
+// that do not exist, or under the id of another job's run, are recorded
+// as errors on run.
+func (s *Store) ingestRuns(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
+	if len(h.Runs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(h.Runs))
+	for i, r := range h.Runs {
+		ids[i] = r.ID
+	}
+	old, err := s.RunsByIDs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("ingest runs of %s: %w", h.Source, err)
+	}
+	var todo []catalog.Run
+	for _, r := range h.Runs {
+		if o, ok := old[r.ID]; !ok || !sameRun(o, r) {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	var errs []error
+	if err := s.upsertRuns(ctx, h.Source, todo, &errs); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		run.Errors = append(run.Errors, catalog.CrawlError{Object: "runs", Message: err.Error()})
+	}
+	run.Counts.Runs += len(todo) - len(errs)
+	return nil
+}
+
+// sameRun reports whether the stored run a says what r says, at the
+// precision PostgreSQL stores times.
+func sameRun(a, r catalog.Run) bool {
+	us := func(p *time.Time) *time.Time {
+		if p == nil {
+			return nil
+		}
+		v := p.Truncate(time.Microsecond)
+		return &v
+	}
+	eq := func(x, y *time.Time) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
+	return a.Job == r.Job && a.State == r.State && a.StateAt.Equal(r.StateAt.Truncate(time.Microsecond)) &&
+		eq(a.StartedAt, us(r.StartedAt)) && eq(a.EndedAt, us(r.EndedAt)) && a.ErrorMessage == r.ErrorMessage &&
+		a.ParentID == r.ParentID && a.ParentJob == r.ParentJob && eq(a.NominalStart, us(r.NominalStart)) && eq(a.NominalEnd, us(r.NominalEnd))
 }
 
 func jobKeyArrays(batch []*preparedJob) (nss, names []string) {
@@ -206,9 +261,10 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 }
 
 // removeUnseenJobs marks removed the source's jobs under scopes (a job's
-// key read as a dataset key) that the crawl did not report.
-func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []catalog.Scope, seen map[catalog.JobKey]bool) error {
-	if len(scopes) == 0 {
+// key read as a dataset key), or anywhere when all, that the crawl did not
+// report.
+func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []catalog.Scope, all bool, seen map[catalog.JobKey]bool) error {
+	if len(scopes) == 0 && !all {
 		return nil
 	}
 	rows, err := s.pool.Query(ctx, `
@@ -225,16 +281,11 @@ func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []ca
 	)
 	now := s.now()
 	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
-		if seen[key] {
+		if seen[key] || !all && !slices.ContainsFunc(scopes, func(sc catalog.Scope) bool { return sc.Covers(catalog.Key(key)) }) {
 			return nil
 		}
-		for _, sc := range scopes {
-			if sc.Covers(catalog.Key(key)) {
-				gone = append(gone, id)
-				changes = append(changes, []any{"job", id, key.Namespace, key.Name, string(catalog.ChangeRemoved), source, now})
-				break
-			}
-		}
+		gone = append(gone, id)
+		changes = append(changes, []any{"job", id, key.Namespace, key.Name, string(catalog.ChangeRemoved), source, now})
 		return nil
 	})
 	if err != nil {

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -160,27 +162,69 @@ func (s *Store) results(ctx context.Context, what, where, a, b string, limit int
 }
 
 // FreshnessHistory returns a dataset's freshness observations from every
-// source, newest first.
+// source, newest first; limit <= 0 means 100.
 func (s *Store) FreshnessHistory(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.FreshnessObservation], error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT source, observed_at, max_loaded_at, status, warn_after, error_after, criteria, message, run_id, recorded_at
-		FROM freshness_observations WHERE dataset_namespace = $1 AND dataset_name = $2
-		ORDER BY observed_at DESC, source LIMIT $3`, key.Namespace, key.Name, limit)
-	if err != nil {
-		return nil, fmt.Errorf("freshness of dataset %s: %w", key, err)
+	p := FreshnessPage{Dataset: key, Limit: limit}
+	m, err := s.FreshnessPages(ctx, []FreshnessPage{p})
+	return m[p], err
+}
+
+// FreshnessPage asks for the newest Limit freshness observations of a
+// dataset.
+type FreshnessPage struct {
+	Dataset catalog.Key
+	Limit   int
+}
+
+// FreshnessPages reads pages of freshness observations of any number of
+// datasets in one statement, each newest first (then by source). A
+// dataset without observations has an empty page.
+func (s *Store) FreshnessPages(ctx context.Context, pages []FreshnessPage) (map[FreshnessPage][]catalog.Sourced[catalog.FreshnessObservation], error) {
+	pages = slices.Clone(pages)
+	slices.SortFunc(pages, func(a, b FreshnessPage) int {
+		return cmp.Or(a.Dataset.Compare(b.Dataset), cmp.Compare(a.Limit, b.Limit))
+	})
+	pages = slices.Compact(pages)
+	n := len(pages)
+	nss, names, limits := make([]string, n), make([]string, n), make([]int32, n)
+	for i, p := range pages {
+		nss[i], names[i], limits[i] = p.Dataset.Namespace, p.Dataset.Name, int32(max(p.Limit, 0))
 	}
-	obs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Sourced[catalog.FreshnessObservation], error) {
-		var o catalog.Sourced[catalog.FreshnessObservation]
-		v := &o.Value
-		err := row.Scan(&o.Source, &v.ObservedAt, &v.MaxLoadedAt, &v.Status, &v.WarnAfter, &v.ErrorAfter, &v.Criteria, &v.Message, &v.RunID, &o.UpdatedAt)
-		v.Dataset = key
-		return o, err
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.i, f.source, f.observed_at, f.max_loaded_at, f.status, f.warn_after, f.error_after, f.criteria, f.message,
+		       f.run_id, f.recorded_at
+		FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS p(namespace, name, lim, i)
+		CROSS JOIN LATERAL (
+			SELECT * FROM freshness_observations f
+			WHERE f.dataset_namespace = p.namespace AND f.dataset_name = p.name
+			ORDER BY f.observed_at DESC, f.source LIMIT p.lim
+		) f
+		ORDER BY p.i, f.observed_at DESC, f.source`, nss, names, limits)
+	if err != nil {
+		return nil, fmt.Errorf("freshness of %d datasets: %w", n, err)
+	}
+	out := make(map[FreshnessPage][]catalog.Sourced[catalog.FreshnessObservation], n)
+	for _, p := range pages {
+		out[p] = []catalog.Sourced[catalog.FreshnessObservation]{}
+	}
+	var (
+		i int
+		o catalog.Sourced[catalog.FreshnessObservation]
+	)
+	v := &o.Value
+	_, err = pgx.ForEachRow(rows, []any{&i, &o.Source, &v.ObservedAt, &v.MaxLoadedAt, &v.Status, &v.WarnAfter, &v.ErrorAfter,
+		&v.Criteria, &v.Message, &v.RunID, &o.UpdatedAt}, func() error {
+		p := pages[i-1]
+		v.Dataset = p.Dataset
+		out[p] = append(out[p], o)
+		o = catalog.Sourced[catalog.FreshnessObservation]{}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("freshness of dataset %s: %w", key, err)
+		return nil, fmt.Errorf("freshness of %d datasets: %w", n, err)
 	}
-	return obs, nil
+	return out, nil
 }

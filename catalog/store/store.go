@@ -20,7 +20,7 @@ import (
 
 // Store reads and writes the catalog in PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
+	pool db
 	now  func() time.Time
 }
 
@@ -28,14 +28,26 @@ type Store struct {
 func New(pool *pgxpool.Pool) *Store {
 	// Times are kept to the microsecond, as PostgreSQL stores them, so that
 	// what a write returns equals what a later read finds.
-	return &Store{pool: pool, now: func() time.Time { return time.Now().Truncate(time.Microsecond) }}
+	return &Store{pool: db{pool}, now: func() time.Time { return time.Now().Truncate(time.Microsecond) }}
 }
 
 // Pool returns the connection pool, for health checks.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
+
+// Ping checks that the catalog database answers; an outage is
+// catalog.ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping catalog database: %w", Unavailable(err))
+	}
+	return nil
+}
 
 // translate maps driver errors to catalog error kinds.
 func translate(err error) error {
+	if err := Unavailable(err); errors.Is(err, catalog.ErrUnavailable) {
+		return err
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return catalog.ErrNotFound
 	}

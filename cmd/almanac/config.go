@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"almanac/catalog/crawl/dbt"
 )
 
 // Config is the configuration of the almanac binary: one YAML file, with
@@ -29,6 +32,12 @@ type Config struct {
 	// Listen is the host:port the portal and API listen on (key listen,
 	// default 127.0.0.1:8080, env ALMANAC_LISTEN).
 	Listen string
+	// PublicURL is the address people and producers reach the server by,
+	// such as https://almanac.example.com behind a proxy (key public_url,
+	// env ALMANAC_PUBLIC_URL). A server that takes writes without a login
+	// (almanac demo, openlineage.anonymous) answers only requests for
+	// localhost, an IP address or this URL's host.
+	PublicURL string
 	// Log configures the process log (key log).
 	Log LogConfig
 	// Search configures the full-text search index (key search).
@@ -66,6 +75,10 @@ type OpenLineageConfig struct {
 
 // Enabled reports whether the endpoint accepts events.
 func (o OpenLineageConfig) Enabled() bool { return o.Token != "" || o.Anonymous == "true" }
+
+// AnonymousPosting reports whether the endpoint accepts events without a
+// token: anonymous posting allowed and no token set.
+func (o OpenLineageConfig) AnonymousPosting() bool { return o.Token == "" && o.Anonymous == "true" }
 
 // RetentionDuration parses Retention; 0 when empty.
 func (o OpenLineageConfig) RetentionDuration() (time.Duration, error) {
@@ -134,6 +147,9 @@ type SourceConfig struct {
 	// Teams lists owner names that are teams rather than people (key
 	// teams, dbt).
 	Teams []string
+	// JobNamespace is the namespace of a dbt source's jobs (key
+	// job_namespace); empty means dbt://<name>. See dbt.Config.
+	JobNamespace string
 	// Schedule says how often to crawl the source (key schedule):
 	// "@every <duration>" (a Go duration such as 90m), "@hourly" or
 	// "@daily". Empty means only on demand. See Interval.
@@ -215,11 +231,11 @@ var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
 
 // Keys accepted in each mapping, also the candidates for "did you mean".
 var (
-	topKeys    = []string{"database_url", "listen", "log", "search", "openlineage", "sources"}
+	topKeys    = []string{"database_url", "listen", "public_url", "log", "search", "openlineage", "sources"}
 	olKeys     = []string{"token", "anonymous", "retention"}
 	logKeys    = []string{"format", "level"}
 	searchKeys = []string{"index_dir", "abbreviations"}
-	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "schedule"}
+	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "job_namespace", "schedule"}
 )
 
 // LoadConfig reads and validates the configuration file at path, then
@@ -368,6 +384,7 @@ func (l *loader) config(root *yaml.Node, cfg *Config) {
 	m, _ := l.mapping(root, "", topKeys)
 	l.str(m, "", "database_url", &cfg.DatabaseURL)
 	l.str(m, "", "listen", &cfg.Listen)
+	l.str(m, "", "public_url", &cfg.PublicURL)
 	if e, ok := m["log"]; ok {
 		lm, _ := l.mapping(e.value, "log", logKeys)
 		l.str(lm, "log", "format", &cfg.Log.Format)
@@ -423,6 +440,7 @@ func (l *loader) sources(e entry) []SourceConfig {
 		l.list(m, p, "paths", &s.Paths)
 		l.str(m, p, "database", &s.Database)
 		l.list(m, p, "teams", &s.Teams)
+		l.str(m, p, "job_namespace", &s.JobNamespace)
 		l.str(m, p, "schedule", &s.Schedule)
 		sources = append(sources, s)
 	}
@@ -683,6 +701,7 @@ func (l *loader) applyEnv(cfg *Config) {
 	}
 	override(&cfg.DatabaseURL, "database_url", "ALMANAC_DATABASE_URL", "DATABASE_URL")
 	override(&cfg.Listen, "listen", "ALMANAC_LISTEN")
+	override(&cfg.PublicURL, "public_url", "ALMANAC_PUBLIC_URL")
 	override(&cfg.Log.Format, "log.format", "ALMANAC_LOG_FORMAT")
 	override(&cfg.Log.Level, "log.level", "ALMANAC_LOG_LEVEL")
 	override(&cfg.OpenLineage.Token, "openlineage.token", "ALMANAC_OPENLINEAGE_TOKEN")
@@ -716,6 +735,11 @@ func (l *loader) validate(cfg *Config) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		l.report(l.at["listen"], "listen", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", cfg.Listen)
 	}
+	if u := cfg.PublicURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Hostname() == "" {
+			l.report(l.at["public_url"], "public_url", "must be an http:// or https:// URL with a host, such as https://almanac.example.com, got %q", u)
+		}
+	}
 	if f := cfg.Log.Format; f != "text" && f != "json" {
 		l.report(l.at["log.format"], "log.format", "must be text or json, got %q", f)
 	}
@@ -735,8 +759,9 @@ func (l *loader) validate(cfg *Config) {
 		name string
 		line int
 	}
-	names := make(map[string]seen) // by name
-	envs := make(map[string]seen)  // by password variable
+	names := make(map[string]seen)  // by name
+	envs := make(map[string]seen)   // by password variable
+	jobNSs := make(map[string]seen) // dbt sources by job namespace
 	for i, s := range cfg.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
 		if l.bad[p] {
@@ -758,6 +783,16 @@ func (l *loader) validate(cfg *Config) {
 			continue
 		}
 		envs[env] = seen{s.Name, at.line}
+		if s.Type == "dbt" {
+			// Two sources sharing jobs would merge their lineage.
+			ns := cmp.Or(s.JobNamespace, dbt.DefaultJobNamespace(s.Provenance()))
+			if other, clash := jobNSs[ns]; clash {
+				l.report(cmp.Or(l.at[p+".job_namespace"], at), p+".job_namespace",
+					"job namespace %q is the one of source %q (line %d): each dbt source needs its own", ns, other.name, other.line)
+				continue
+			}
+			jobNSs[ns] = seen{s.Name, at.line}
+		}
 	}
 }
 

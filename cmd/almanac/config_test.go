@@ -54,6 +54,7 @@ func TestLoadConfigFull(t *testing.T) {
 	want := &Config{
 		DatabaseURL: "postgres://almanac@catalog.internal:5432/almanac",
 		Listen:      "0.0.0.0:9090",
+		PublicURL:   "https://almanac.example.com",
 		Log:         LogConfig{Format: "json", Level: "debug"},
 		Search:      SearchConfig{IndexDir: "/var/lib/almanac/index"},
 		Sources: []SourceConfig{
@@ -67,14 +68,14 @@ func TestLoadConfigFull(t *testing.T) {
 				Include:   []string{"public.*", "marts"},
 				Exclude:   []string{"*.tmp_*"},
 				Schedule:  "@every 1h",
-				Line:      10,
+				Line:      11,
 			},
 			{
 				Name:     "billing-replica",
 				Type:     "postgres",
 				URL:      "postgresql://reader@replica.internal/billing?sslmode=require",
 				Schedule: "@daily",
-				Line:     19,
+				Line:     20,
 			},
 		},
 	}
@@ -112,12 +113,14 @@ func TestLoadConfig(t *testing.T) {
 			env: map[string]string{
 				"DATABASE_URL":       "postgres://env@db/almanac",
 				"ALMANAC_LISTEN":     ":9000",
+				"ALMANAC_PUBLIC_URL": "http://catalog.internal:9000",
 				"ALMANAC_LOG_FORMAT": "json",
 				"ALMANAC_LOG_LEVEL":  "warn",
 			},
 			want: with(func(c *Config) {
 				c.DatabaseURL = "postgres://env@db/almanac"
 				c.Listen = ":9000"
+				c.PublicURL = "http://catalog.internal:9000"
 				c.Log = LogConfig{Format: "json", Level: "warn"}
 			}),
 		},
@@ -316,6 +319,16 @@ listn: :9090
 				"almanac.yaml:5: search.abbreviations.qty: must be a string or a list of strings",
 		},
 		{
+			name: "public_url without a scheme",
+			yaml: "public_url: almanac.example.com\n",
+			want: `almanac.yaml:1: public_url: must be an http:// or https:// URL with a host, such as https://almanac.example.com, got "almanac.example.com"`,
+		},
+		{
+			name: "public_url misspelt",
+			yaml: "public_ur: https://almanac.example.com\n",
+			want: `almanac.yaml:1: unknown key "public_ur" (did you mean "public_url"?)`,
+		},
+		{
 			name: "unknown key in another case",
 			yaml: "Listen: :8080\n",
 			want: `almanac.yaml:1: unknown key "Listen" (did you mean "listen"?)`,
@@ -382,6 +395,36 @@ sources:
 `,
 			want: `almanac.yaml:2: sources[0]: missing required key "paths"
 almanac.yaml:2: sources[0]: missing required key "namespace"`,
+		},
+		{
+			// Two dbt sources sharing jobs would merge their lineage: a
+			// namespace given explicitly may not be another source's,
+			// whether given or the default dbt://<name>.
+			name: "dbt sources sharing a job namespace",
+			yaml: `
+sources:
+  - name: dev
+    type: dbt
+    paths: [/srv/dbt/dev]
+    namespace: postgres://dev:5432
+  - name: prod
+    type: dbt
+    paths: [/srv/dbt/prod]
+    namespace: postgres://prod:5432
+    job_namespace: dbt://dev
+  - name: staging
+    type: dbt
+    paths: [/srv/dbt/staging]
+    namespace: postgres://staging:5432
+    job_namespace: default
+  - name: ci
+    type: dbt
+    paths: [/srv/dbt/ci]
+    namespace: postgres://ci:5432
+    job_namespace: default
+`,
+			want: `almanac.yaml:10: sources[1].job_namespace: job namespace "dbt://dev" is the one of source "dev" (line 2): each dbt source needs its own
+almanac.yaml:20: sources[3].job_namespace: job namespace "default" is the one of source "staging" (line 11): each dbt source needs its own`,
 		},
 		{
 			name: "duplicate source name",

@@ -6,14 +6,15 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog/crawl"
 	"almanac/catalog/pgcluster"
-	"almanac/graph"
 )
 
 // warehouseSQL builds the demo warehouse: an e-commerce analytics
@@ -30,8 +31,16 @@ const demoNamespace = "postgres://warehouse.demo:5432"
 // demo is `almanac demo`, what `make run` starts: with no database
 // configured it runs a private PostgreSQL cluster under ./.almanac, builds
 // the demo warehouse in it once, crawls it and serves the portal. Ctrl-C
-// stops the server and then the cluster.
-func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// stops the server and then the cluster. It listens only on a loopback
+// address unless forced: anyone who reaches the demo edits as its user.
+func demo(ctx context.Context, cfg *Config, log *slog.Logger, force bool) error {
+	if !loopback(cfg.Listen) {
+		if !force {
+			return fmt.Errorf("demo: will not listen on %s: the demo lets anyone who reaches it edit the catalog and post lineage without a login; "+
+				"listen on 127.0.0.1 or localhost, or pass -force to serve it there anyway", cfg.Listen)
+		}
+		log.Warn("the demo listens on a non-loopback address: anyone who reaches it can edit the catalog", "listen", cfg.Listen)
+	}
 	adminURL := cfg.DatabaseURL
 	warehouseDB := "almanac_demo_warehouse"
 	if cfg.DatabaseURL == "" {
@@ -44,7 +53,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 		defer func() {
 			if err := cluster.Stop(context.WithoutCancel(ctx)); err != nil {
-				log.Error("stop private PostgreSQL", "error", err)
+				log.Error("stop private PostgreSQL", "err", err)
 			} else {
 				log.Info("private PostgreSQL stopped")
 			}
@@ -103,7 +112,8 @@ func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string)
 		cfg.Sources = append(cfg.Sources, SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
 	}
 	// The demo accepts OpenLineage events without a token, as Marquez's
-	// quickstart does: it listens on 127.0.0.1.
+	// quickstart does: it listens on a loopback address and answers only
+	// requests for localhost (or public_url).
 	if !cfg.OpenLineage.Enabled() {
 		cfg.OpenLineage.Anonymous = "true"
 	}
@@ -122,8 +132,22 @@ func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string)
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
-	// It listens on 127.0.0.1 unless told otherwise.
-	return serve(ctx, cfg, st, log, graph.DevAuthenticator("demo"))
+	return serve(ctx, cfg, st, log, "demo")
+}
+
+// loopback reports whether addr, a host:port to listen on, is reachable
+// only from this machine: localhost or a loopback IP. An empty host
+// (":8080") listens on every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func withDatabase(u, db string) (string, error) {

@@ -27,7 +27,8 @@ Usage:
   almanac crawl   [-config almanac.yaml] [source…]  crawl sources now (all when none named)
   almanac migrate [-config almanac.yaml]            apply database migrations
   almanac reindex [-config almanac.yaml]            rebuild the search index from the catalog
-  almanac demo    [-listen 127.0.0.1:8080]          start a private PostgreSQL with a demo warehouse, crawl it, serve
+  almanac demo    [-listen 127.0.0.1:8080] [-force] start a private PostgreSQL with a demo warehouse, crawl it, serve
+                                                    (-force: on a non-loopback address, where anyone can edit)
   almanac version                                   print the version
 
 Common flags:
@@ -64,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	logFormat := fs.String("log-format", "", "text or json")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	listen := fs.String("listen", "", "address to serve on (overrides the file)")
+	force := new(bool)
+	if cmd == "demo" {
+		force = fs.Bool("force", false, "serve the demo on a non-loopback address anyway")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		defer pool.Close()
-		return serve(ctx, cfg, st, log, nil)
+		return serve(ctx, cfg, st, log, "")
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
 	case "migrate":
@@ -114,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stdout, "search index rebuilt in %s\n", cfg.Search.IndexDir)
 		return nil
 	case "demo":
-		return demo(ctx, cfg, log)
+		return demo(ctx, cfg, log, *force)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"almanac/catalog"
 	"almanac/catalog/crawl"
@@ -24,12 +23,14 @@ import (
 )
 
 // serve is `almanac serve` over the opened catalog st: the portal, the
-// GraphQL API and scheduled crawls, until ctx ends. auth says who makes an
-// API request; nil makes every request anonymous (reads only).
-func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, auth func(*http.Request) (catalog.Principal, bool)) error {
+// GraphQL API and scheduled crawls, until ctx ends. Every API request is
+// anonymous (reads only), unless devLogin is set (`almanac demo`): then
+// every request is made by the editor devLogin, without credentials.
+func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, devLogin string) error {
 	pool := st.Pool()
+	// The server registers the runtime and request metrics; the crawl
+	// runner its own.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	sources, err := crawlSources(cfg)
 	if err != nil {
@@ -46,7 +47,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := sched.Stop(stopCtx); err != nil {
-			log.Warn("job queue did not stop cleanly", "error", err)
+			log.Warn("job queue did not stop cleanly", "err", err)
 		}
 	}()
 
@@ -58,7 +59,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	go func() {
 		// Follow the change log until shutdown.
 		if err := idx.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("search index stopped following the catalog", "error", err)
+			log.Error("search index stopped following the catalog", "err", err)
 		}
 	}()
 
@@ -70,10 +71,29 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	}
 	go func() {
 		if err := follower.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("lineage graph stopped following the catalog", "error", err)
+			log.Error("lineage graph stopped following the catalog", "err", err)
 		}
 	}()
 
+	// The OpenLineage endpoint Airflow, Spark and dbt post to: only with a
+	// token, or when anonymous posting is configured explicitly.
+	var rc *olapi.Receiver
+	if cfg.OpenLineage.Enabled() {
+		retention, err := cfg.OpenLineage.RetentionDuration()
+		if err != nil {
+			return err
+		}
+		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: retention, Logger: log.With("component", "openlineage")})
+		go func() {
+			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+				log.Error("openlineage worker stopped", "err", err)
+			}
+		}()
+	}
+	var auth func(*http.Request) (catalog.Principal, bool)
+	if devLogin != "" {
+		auth = graph.DevAuthenticator(devLogin)
+	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
 		Search:   idx,
@@ -81,48 +101,20 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		Logger:   log,
 		Registry: reg,
 		Ready: func(ctx context.Context) error {
-			if err := pool.Ping(ctx); err != nil {
-				return fmt.Errorf("database unreachable: %w", err)
+			if err := st.Ping(ctx); err != nil {
+				return err
 			}
 			return migrations.Check(ctx, pool)
 		},
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log, Authenticate: auth}),
+		OpenLineage:     rc,
+		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
+		PublicURL:       cfg.PublicURL,
 	})
 	if err != nil {
 		return err
 	}
-	api := graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log, Authenticate: auth})
-	mux := http.NewServeMux()
-	mux.Handle("GET /graphql", api)
-	mux.Handle("POST /graphql", api)
-	mux.Handle("GET /graphql/assets/", api) // GraphiQL's scripts and stylesheets
-	// Marquez-compatible lineage reads, for tools written for Marquez.
-	reader := olapi.NewReader(lg, st)
-	mux.Handle("GET /api/v1/lineage", reader.GetLineage())
-	mux.Handle("GET /api/v1/column-lineage", reader.GetColumnLineage())
-	// The OpenLineage endpoint Airflow, Spark and dbt post to: only with a
-	// token, or when anonymous posting is configured explicitly.
-	if cfg.OpenLineage.Enabled() {
-		retention, err := cfg.OpenLineage.RetentionDuration()
-		if err != nil {
-			return err
-		}
-		rc := olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: retention, Logger: log.With("component", "openlineage")})
-		go func() {
-			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
-				log.Error("openlineage worker stopped", "error", err)
-			}
-		}()
-		mux.Handle("POST /api/v1/lineage", rc.PostLineage())
-		mux.Handle("POST /api/v1/lineage/batch", rc.PostBatch())
-	} else {
-		disabled := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "the OpenLineage endpoint is off: set openlineage.token (or openlineage.anonymous: true) in the configuration", http.StatusForbidden)
-		})
-		mux.Handle("POST /api/v1/lineage", disabled)
-		mux.Handle("POST /api/v1/lineage/batch", disabled)
-	}
-	mux.Handle("/", srv.Handler())
-	return listenAndServe(ctx, cfg.Listen, mux, log)
+	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log)
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.

@@ -90,7 +90,7 @@ type DatasetFilter struct {
 	Namespace *string `json:"namespace,omitempty"`
 	// Start of the dataset name, e.g. `analytics.marts.`
 	Prefix *string `json:"prefix,omitempty"`
-	// table, view, materialized_view, partitioned, foreign, model or file
+	// table, view, materialized_view, partitioned, foreign, model, file, semantic_model or metric
 	Kind *string `json:"kind,omitempty"`
 	// A source that reports the dataset, e.g. `postgres:warehouse`.
 	Source *string `json:"source,omitempty"`
@@ -118,6 +118,34 @@ type ForeignKey struct {
 	Target    *catalog.Dataset `json:"target,omitempty"`
 	Source    string           `json:"source"`
 	UpdatedAt time.Time        `json:"updatedAt"`
+}
+
+// One measurement of how recently a dataset was loaded, e.g. a result of
+// `dbt source freshness` (sources.json), with the thresholds it was
+// checked against.
+type FreshnessObservation struct {
+	// pass, warn, error or runtime error (the measurement itself failed)
+	Status string `json:"status"`
+	// When the source measured (dbt's snapshotted_at).
+	ObservedAt time.Time `json:"observedAt"`
+	// The newest load time found; null when the measurement failed.
+	MaxLoadedAt *time.Time `json:"maxLoadedAt,omitempty"`
+	// Seconds from maxLoadedAt to observedAt: the data's age when measured; null when maxLoadedAt is.
+	AgeSeconds *float64 `json:"ageSeconds,omitempty"`
+	// The age past which the status is warn, as the source states it, e.g. `12 hour`; empty when unset.
+	WarnAfter string `json:"warnAfter"`
+	// The age past which the status is error, e.g. `1 day`; empty when unset.
+	ErrorAfter string `json:"errorAfter"`
+	// Anything else about how it measured, e.g. dbt's freshness filter.
+	Criteria string `json:"criteria"`
+	// Why the measurement failed, when it did.
+	Message string `json:"message"`
+	// The run that measured, e.g. dbt's invocation_id.
+	RunID string `json:"runId"`
+	// The source that reported it, e.g. `dbt:analytics`.
+	Source string `json:"source"`
+	// When the catalog recorded it.
+	RecordedAt time.Time `json:"recordedAt"`
 }
 
 type ImpactLevel struct {

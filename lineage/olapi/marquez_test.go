@@ -53,7 +53,7 @@ func TestMarquezReads(t *testing.T) {
 	if err := fl.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	get := func(h http.Handler, query string) (int, graphJSON, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?"+query, nil))
@@ -216,7 +216,7 @@ func TestMarquezJobLineage(t *testing.T) {
 	if err := fl.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	get := func(query string) (int, string, []string) {
 		rec := httptest.NewRecorder()
 		rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?"+query, nil))
@@ -283,12 +283,17 @@ func TestMarquezJobLineage(t *testing.T) {
 	if code != 200 || len(got) != 3 || !strings.Contains(body, `"more":`) {
 		t.Errorf("capped job lineage: %d %v %s", code, got, body)
 	}
-	// An unknown job is 404 with Marquez's error body.
+	// An unknown job is 404 with Marquez's error body, which does not
+	// repeat what was asked for: an answer that echoes its request is
+	// the raw material of reflected content.
 	rec := httptest.NewRecorder()
-	rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?nodeId="+url.QueryEscape("job:airflow:nope"), nil))
+	rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?nodeId="+url.QueryEscape("job:airflow:<b>nope</b>"), nil))
 	var me marquezError
-	if err := json.Unmarshal(rec.Body.Bytes(), &me); err != nil || rec.Code != 404 || me.Code != 404 || !strings.Contains(me.Message, "job:airflow:nope") {
+	if err := json.Unmarshal(rec.Body.Bytes(), &me); err != nil || rec.Code != 404 || me.Code != 404 || me.Message == "" {
 		t.Errorf("unknown job: %d %s, want 404 {code, message}", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "nope") {
+		t.Errorf("the 404 echoes the node id: %s", rec.Body)
 	}
 }
 
@@ -330,7 +335,7 @@ func TestMarquezNodeData(t *testing.T) {
 	if err := fl.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	get := func(h http.Handler, path string) string {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
@@ -420,7 +425,7 @@ func TestDatasetWideColumnLineage(t *testing.T) {
 	if err := fl.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	field := func(ds, f string) string { return "datasetField:" + ns + ":" + ds + ":" + f }
 	wide := []string{field(people, "last_name") + " INDIRECT/SORT", field(people, "first_name") + " INDIRECT/SORT", field(people, "age") + " INDIRECT/FILTER"}
 

@@ -27,6 +27,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/crawl/openlineage"
+	"almanac/catalog/errkind"
 	"almanac/catalog/store"
 )
 
@@ -50,8 +51,7 @@ type Config struct {
 	// dataset metrics (all but the newest of each dataset), are kept. Zero
 	// means DefaultRetention; negative keeps them forever.
 	Retention time.Duration
-	// Logger receives what the worker could not derive. Nil uses
-	// slog.Default.
+	// Logger receives what the worker could not derive. Nil discards.
 	Logger *slog.Logger
 }
 
@@ -83,7 +83,7 @@ func NewReceiver(st *store.Store, cfg Config) *Receiver {
 		cfg.Retention = DefaultRetention
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Receiver{store: st, cfg: cfg, wake: make(chan struct{}, 1), queue: make(chan storeReq, 1024)}
 }
@@ -141,8 +141,8 @@ func (e *httpError) Error() string { return e.err.Error() }
 func (e *httpError) Unwrap() error { return e.err }
 
 // handle adapts a handler returning an error: an *httpError answers its
-// code, catalog.ErrInvalid 400, catalog.ErrNotFound 404, anything else
-// 500, always as JSON {"error": reason}.
+// code, a catalog error kind the status errkind's table gives it, always
+// as JSON {"error": reason}.
 func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
@@ -152,27 +152,26 @@ func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) err
 	})
 }
 
-// errorStatus maps err to its status code and the reason to show; an
-// internal error is logged and shown as "internal error" only.
+// errorStatus maps err to its status code and the reason to show. Server
+// errors are logged and show their kind's message only (an unavailable
+// database answers 503, for producers to retry); a 404 says only that
+// nothing has the id asked for, without repeating it.
 func errorStatus(log *slog.Logger, r *http.Request, err error) (int, string) {
-	code := http.StatusInternalServerError
-	var he *httpError
-	switch {
-	case errors.As(err, &he):
-		code = he.code
-	case errors.Is(err, catalog.ErrInvalid):
-		code = http.StatusBadRequest
-	case errors.Is(err, catalog.ErrNotFound):
-		code = http.StatusNotFound
+	if he, ok := errors.AsType[*httpError](err); ok {
+		return he.code, err.Error()
 	}
-	if code != http.StatusInternalServerError {
-		return code, err.Error()
+	k := errkind.Of(err)
+	if k.Status == http.StatusNotFound {
+		return k.Status, "not found: the catalog has nothing with that id"
 	}
-	if log == nil {
-		log = slog.Default()
+	if k.Message != "" {
+		level := slog.LevelError
+		if k.Status == http.StatusServiceUnavailable {
+			level = slog.LevelWarn
+		}
+		log.Log(r.Context(), level, "openlineage api", "path", r.URL.Path, "status", k.Status, "err", err)
 	}
-	log.Error("openlineage api", "path", r.URL.Path, "err", err)
-	return code, "internal error"
+	return k.Status, errkind.Public(err)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -181,6 +180,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+// Off answers POST /api/v1/lineage and /batch on a server that takes no
+// events: 403 in the endpoint's error shape, with reason saying how to
+// turn it on.
+func Off(reason string) http.Handler {
+	return handle(slog.New(slog.DiscardHandler), func(http.ResponseWriter, *http.Request) error {
+		return &httpError{http.StatusForbidden, errors.New(reason)}
+	})
 }
 
 // PostLineage is POST /api/v1/lineage: one event.

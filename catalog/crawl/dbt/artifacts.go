@@ -75,10 +75,13 @@ type timing struct {
 	CompletedAt string `json:"completed_at"`
 }
 
-// runMeta is the metadata of run_results.json and sources.json.
+// runMeta is the metadata of run_results.json and sources.json, with the
+// command that wrote the file (args.which: run, build, test, compile,
+// generate…; empty when the file does not say).
 type runMeta struct {
 	GeneratedAt  string `json:"generated_at"`
 	InvocationID string `json:"invocation_id"`
+	Command      string `json:"-"`
 }
 
 // runID identifies an invocation: its invocation_id, or, in artifacts too
@@ -137,6 +140,13 @@ func readResults[T any](ctx context.Context, file string, r io.Reader, result fu
 		switch section {
 		case "metadata":
 			return s.decode("metadata", &meta)
+		case "args":
+			var args struct {
+				Which string `json:"which"`
+			}
+			err := s.decode("args", &args)
+			meta.Command = args.Which
+			return err
 		case "results":
 			return s.array("results", func(i int) error {
 				if err := ctx.Err(); err != nil {

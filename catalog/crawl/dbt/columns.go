@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"almanac/catalog"
-	"almanac/lineage/sqllineage"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // This file derives the column lineage of models from their compiled SQL,

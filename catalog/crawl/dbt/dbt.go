@@ -16,13 +16,18 @@
 // (see lineage.ColumnLineage) with the columns catalog.json, the
 // manifest, or the compiled SQL of upstream models give.
 //
-// Each model, seed and snapshot is also a job (namespace Config.JobNamespace,
-// name the node's unique_id) that writes its dataset and reads the
-// datasets of the nodes it depends on; ephemeral models, which have no
-// relation, are looked through to what they read. Exposures are jobs that
-// read and write nothing: downstream consumers. Tests are quality checks,
-// run_results.json gives their results, and sources.json gives freshness
-// observations.
+// Each model, seed and snapshot is also a job that writes its dataset and
+// reads the datasets of the nodes it depends on; ephemeral models, which
+// have no relation, are looked through to what they read. Jobs are keyed
+// in a namespace of the source's own (Config.JobNamespace), so that two
+// sources of one project never share one, and named as openlineage-dbt
+// names them (see jobName). Exposures are jobs that read and write
+// nothing: downstream consumers. Tests and unit tests are quality checks;
+// run_results.json gives their results and the runs of the jobs, and
+// sources.json gives freshness observations. The semantic layer's
+// semantic models and metrics are datasets of their own kinds, saved
+// queries jobs (see semantic.go). What the manifest holds that the crawler
+// does not know is named in the crawl's warnings.
 //
 // Artifacts are decoded as a stream, one node at a time, so a manifest of
 // thousands of models is never held in memory as a whole or as a generic
@@ -43,7 +48,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"almanac/catalog"
 )
@@ -51,9 +55,13 @@ import (
 // Platform is the platform name of every dataset the crawler reports.
 const Platform = "dbt"
 
-// DefaultJobNamespace is the namespace of the jobs the crawler reports
-// when Config.JobNamespace is empty.
-const DefaultJobNamespace = "dbt"
+// DefaultJobNamespace returns the namespace of the jobs of the source
+// whose provenance is source ("dbt:analytics") when Config.JobNamespace is
+// empty: "dbt://analytics". Each source has its own, so that two sources
+// of one project (a dev and a prod target, two versions) never share a job.
+func DefaultJobNamespace(source string) string {
+	return "dbt://" + strings.TrimPrefix(source, Platform+":")
+}
 
 // Artifact file names in a target directory.
 const (
@@ -79,7 +87,10 @@ type Config struct {
 	// dbt profile (or the profile has none, as with DuckDB files).
 	Database string
 	// JobNamespace is the namespace of the jobs; empty means
-	// DefaultJobNamespace.
+	// DefaultJobNamespace(Source). Set it to the OPENLINEAGE_NAMESPACE
+	// that dbt-ol runs of the same target use, so that their runs land on
+	// the jobs the crawler reports (see jobName). No two sources may share
+	// one.
 	JobNamespace string
 	// Teams lists owner names (as written in meta.owner) that are teams
 	// rather than people. See ownerOf for the other rules.
@@ -135,7 +146,7 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 	}
 	c := &crawler{cfg: cfg, hv: &hv, datasets: map[catalog.Key]int{}}
 	if c.cfg.JobNamespace == "" {
-		c.cfg.JobNamespace = DefaultJobNamespace
+		c.cfg.JobNamespace = DefaultJobNamespace(cfg.Source)
 	}
 	complete, read := true, 0
 	var failures []error
@@ -156,7 +167,11 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 		return hv, fmt.Errorf("crawl %s: no manifest could be read: %w", cfg.Source, errors.Join(failures...))
 	}
 	if complete {
+		// The source's jobs are all in the harvest: those it reported
+		// before under other keys (the namespace "dbt" and unique_id names
+		// of earlier versions, or another job_namespace) are gone.
 		hv.Scopes = []catalog.Scope{{Namespace: cfg.Namespace}, {Namespace: c.cfg.JobNamespace}}
+		hv.JobsComplete = true
 	}
 	return hv, nil
 }
@@ -165,6 +180,9 @@ type crawler struct {
 	cfg      Config
 	hv       *catalog.Harvest
 	datasets map[catalog.Key]int // index in hv.Datasets, across target directories
+	// jobs are the jobs of the target being read, by unique_id, for its
+	// run results.
+	jobs map[string]catalog.JobKey
 }
 
 func (c *crawler) warn(object, format string, args ...any) {
@@ -198,7 +216,9 @@ func (c *crawler) target(ctx context.Context, dir string) (complete bool, err er
 		c.warn(path, "%s", w)
 	}
 
+	c.reportUnread(path, m)
 	cat := c.readCatalog(ctx, dir)
+	c.jobs = map[string]catalog.JobKey{}
 	c.convert(m, cat)
 	c.columnLineage(m, cat)
 	// Results and freshness need the manifest to map ids to datasets; what
@@ -238,86 +258,6 @@ func (c *crawler) readCatalog(ctx context.Context, dir string) map[string]*catal
 		c.warn(path, "%v; column types of the nodes after it are unknown", err)
 	}
 	return cat
-}
-
-func (c *crawler) readRunResults(ctx context.Context, dir string, m *manifest) {
-	path := filepath.Join(dir, RunResultsFile)
-	f := c.openOptional(path)
-	if f == nil {
-		return
-	}
-	defer f.Close()
-	var pending []*runResult
-	meta, warnings, err := readResults(ctx, path, f, func(r *runResult) { pending = append(pending, r) })
-	for _, w := range warnings {
-		c.warn(path, "%s", w)
-	}
-	if err != nil {
-		c.warn(path, "%v; the results before it are harvested", err)
-	}
-	generated, _ := parseTime(meta.GeneratedAt)
-	runID := meta.runID()
-	if runID == "" {
-		c.warn(path, "metadata has neither invocation_id nor generated_at: results cannot be told apart and are skipped")
-		return
-	}
-	var unknown []string
-	for _, r := range pending {
-		n := m.nodes[r.UniqueID]
-		if !strings.HasPrefix(r.UniqueID, "test.") {
-			continue // model, seed and snapshot runs are job runs, not checks
-		}
-		if n == nil {
-			unknown = append(unknown, r.UniqueID)
-			continue
-		}
-		ds, ok := c.testDataset(m, n)
-		if !ok {
-			continue // reported with the check
-		}
-		status, ok := resultStatus(r.Status)
-		if !ok {
-			c.warn(path, "result of %s: unknown status %q; skipped", r.UniqueID, r.Status)
-			continue
-		}
-		start, _ := phase(r.Timing, "execute")
-		if start.IsZero() {
-			start, _ = phase(r.Timing, "compile")
-		}
-		if start.IsZero() {
-			start = generated
-		}
-		res := catalog.QualityResult{
-			Check: r.UniqueID, Dataset: ds, Status: status, Failures: r.Failures,
-			StartedAt: start, Duration: time.Duration(r.ExecutionTime * float64(time.Second)), RunID: runID,
-		}
-		if r.Message != nil {
-			res.Message = *r.Message
-		}
-		c.hv.Results = append(c.hv.Results, res)
-	}
-	if len(unknown) > 0 && m.complete {
-		c.warn(path, "%d test results name tests the manifest does not have (first %s); skipped", len(unknown), unknown[0])
-	}
-}
-
-// resultStatus maps a dbt test status to a catalog one. dbt 0.19+ writes
-// pass, fail, warn, error and skipped for tests; some versions write
-// success for a passing test, and "runtime error" for one that crashed.
-func resultStatus(s string) (string, bool) {
-	switch strings.ToLower(s) {
-	case "pass", "success":
-		return catalog.QualityPass, true
-	case "fail":
-		return catalog.QualityFail, true
-	case "warn":
-		return catalog.QualityWarn, true
-	case "error", "runtime error":
-		return catalog.QualityError, true
-	case "skipped", "skip", "no-op":
-		return catalog.QualitySkipped, true
-	}
-	return "", false
 }
 
 func (c *crawler) readSources(ctx context.Context, dir string, m *manifest) {
@@ -371,8 +311,12 @@ func (c *crawler) readSources(ctx context.Context, dir string, m *manifest) {
 	}
 }
 
-// key is the dataset key of the relation a node materializes.
+// key is the dataset key of the relation a node materializes, or of a
+// semantic model or metric.
 func (c *crawler) key(n *node) catalog.Key {
+	if n.ResourceType == "semantic_model" || n.ResourceType == "metric" {
+		return c.semanticKey(n)
+	}
 	db := n.Database
 	if c.cfg.Database != "" {
 		db = c.cfg.Database
@@ -390,12 +334,13 @@ func (c *crawler) key(n *node) catalog.Key {
 	return catalog.Key{Namespace: c.cfg.Namespace, Name: strings.Join(parts, ".")}
 }
 
-// isDataset reports whether a node is a relation in the warehouse.
+// isDataset reports whether a node is a dataset: a relation in the
+// warehouse, a semantic model or a metric.
 func isDataset(n *node) bool {
 	switch n.ResourceType {
 	case "model":
 		return n.Config.Materialized != "ephemeral"
-	case "seed", "snapshot", "source":
+	case "seed", "snapshot", "source", "semantic_model", "metric":
 		return true
 	}
 	return false
@@ -431,24 +376,32 @@ func (c *crawler) inputs(m *manifest, n *node) (keys []catalog.Key, unknown []st
 
 // convert turns the nodes of a manifest into datasets, jobs and checks.
 func (c *crawler) convert(m *manifest, cat map[string]*catalogEntry) {
-	common := map[string]string{PropDBTVersion: m.meta.DBTVersion, PropSchemaVersion: m.meta.SchemaVersion}
 	for _, id := range m.order {
 		n := m.nodes[id]
-		switch {
-		case n.ResourceType == "test":
+		switch n.ResourceType {
+		case "test":
 			c.check(m, n)
-		case n.ResourceType == "exposure":
+		case "unit_test":
+			c.unitTest(m, n)
+		case "exposure":
 			c.exposure(m, n)
-		case isDataset(n):
-			c.dataset(m, n, cat[id], common)
+		case "semantic_model":
+			c.semanticModel(m, n)
+		case "metric":
+			c.metric(m, n)
+		case "saved_query":
+			c.savedQuery(m, n)
+		default:
+			if isDataset(n) {
+				c.dataset(m, n, cat[id])
+			}
 		}
 	}
 }
 
-func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry, common map[string]string) {
+func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry) {
 	key := c.key(n)
-	props := map[string]string{PropUniqueID: n.UniqueID, PropResourceType: n.ResourceType, PropPackage: n.PackageName, PropPath: n.OriginalFilePath}
-	maps.Copy(props, common)
+	props := c.nodeProps(m, n)
 	if n.Config.Materialized != "" {
 		props[PropMaterialization] = n.Config.Materialized
 	}
@@ -458,32 +411,64 @@ func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry, common map[str
 	dropEmpty(props)
 	f := catalog.DatasetFacts{
 		Key: key, Platform: Platform, Kind: kindOf(n, ce), Description: n.Description, Properties: props,
-		Columns: columns(n, ce), Tags: tags(n), Owners: c.owners(n),
+		Columns: columns(n, ce), Tags: tags(n), Owners: c.owners(m, n),
 	}
 	if ce != nil {
 		f.RowEstimate = ce.stat("row_count", "num_rows", "rows")
 		f.SizeBytes = ce.stat("bytes", "num_bytes", "size_bytes")
 	}
-	if i, dup := c.datasets[key]; dup {
-		// Two nodes name one relation: typically a seed and the source
-		// declared over the table it loads. They describe one dataset.
-		mergeFacts(&c.hv.Datasets[i], f)
-	} else {
-		c.datasets[key] = len(c.hv.Datasets)
-		c.hv.Datasets = append(c.hv.Datasets, f)
-	}
+	c.addDataset(f)
 
 	if n.ResourceType == "source" {
 		return
 	}
 	job := catalog.Job{
-		Key:         catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID},
+		Key:         catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: jobName(n)},
 		Type:        "dbt_" + n.ResourceType,
 		Description: n.Description, SQL: n.rawSQL(), CompiledSQL: n.compiledSQL(),
-		Properties: map[string]string{PropMaterialization: n.Config.Materialized, PropPackage: n.PackageName, PropPath: n.OriginalFilePath},
-		Outputs:    []catalog.Key{key},
+		Properties: map[string]string{
+			PropUniqueID: n.UniqueID, PropMaterialization: n.Config.Materialized, PropPackage: n.PackageName, PropPath: n.OriginalFilePath,
+		},
+		Outputs: []catalog.Key{key},
 	}
 	c.finishJob(m, n, &job)
+}
+
+// jobName names the job of a model, seed or snapshot as openlineage-dbt
+// (dbt-ol) names it: "database.schema." and the unique_id without its
+// "model." prefix ("analytics.marts.jaffle_shop.orders"); a snapshot's
+// ends in ".snapshot", a seed's keeps its "seed." prefix. The database and
+// schema are the manifest's, as dbt-ol reads them, whatever
+// Config.Database says. (dbt-ol adds ".build.run" under `dbt build`: those
+// runs land on jobs of their own.)
+func jobName(n *node) string {
+	id := n.UniqueID
+	switch n.ResourceType {
+	case "model":
+		id = strings.TrimPrefix(id, "model.")
+	case "snapshot":
+		id = strings.TrimPrefix(id, "snapshot.") + ".snapshot"
+	}
+	var parts []string
+	for _, p := range []string{n.Database, n.Schema, id} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// addDataset adds f to the harvest, or merges it into the dataset of the
+// same key: two nodes name one relation, typically a seed and the source
+// declared over the table it loads, or a model and the export of a saved
+// query. They describe one dataset.
+func (c *crawler) addDataset(f catalog.DatasetFacts) {
+	if i, dup := c.datasets[f.Key]; dup {
+		mergeFacts(&c.hv.Datasets[i], f)
+		return
+	}
+	c.datasets[f.Key] = len(c.hv.Datasets)
+	c.hv.Datasets = append(c.hv.Datasets, f)
 }
 
 func (c *crawler) exposure(m *manifest, n *node) {
@@ -511,6 +496,10 @@ func (c *crawler) finishJob(m *manifest, n *node, job *catalog.Job) {
 	}
 	dropEmpty(job.Properties)
 	c.hv.Jobs = append(c.hv.Jobs, *job)
+	if c.jobs == nil {
+		c.jobs = map[string]catalog.JobKey{}
+	}
+	c.jobs[n.UniqueID] = job.Key
 }
 
 // kindOf maps a node to a dataset kind: by materialization for what dbt
@@ -590,8 +579,9 @@ func tags(n *node) []string {
 	return slices.Compact(t)
 }
 
-// owners reads meta.owner and config.meta.owner (a string or a list).
-func (c *crawler) owners(n *node) []catalog.Owner {
+// owners reads meta.owner and config.meta.owner (a string or a list),
+// and the owner of the node's group.
+func (c *crawler) owners(m *manifest, n *node) []catalog.Owner {
 	var out []catalog.Owner
 	for _, meta := range []map[string]json.RawMessage{n.Meta, n.Config.Meta} {
 		raw, ok := meta["owner"]
@@ -608,6 +598,9 @@ func (c *crawler) owners(n *node) []catalog.Owner {
 				out = append(out, o)
 			}
 		}
+	}
+	if o, ok := c.groupOwner(m, n); ok && !slices.Contains(out, o) {
+		out = append(out, o)
 	}
 	return out
 }
@@ -644,8 +637,8 @@ var (
 )
 
 // testDataset finds the dataset a test checks: attached_node (dbt 1.5+),
-// else the node the test's model argument names, else its only dataset
-// dependency.
+// else the node the test's model argument (a unit test's model) names,
+// else its first dataset dependency.
 func (c *crawler) testDataset(m *manifest, n *node) (catalog.Key, bool) {
 	if a := m.nodes[n.AttachedNode]; a != nil && isDataset(a) {
 		return c.key(a), true
@@ -675,6 +668,13 @@ func (c *crawler) testDataset(m *manifest, n *node) (catalog.Key, bool) {
 				if d.ResourceType != "source" && d.Name == name {
 					return c.key(d), true
 				}
+			}
+		}
+	}
+	if n.Model != "" && n.ResourceType == "unit_test" {
+		for _, d := range deps {
+			if d.ResourceType == "model" && d.Name == n.Model {
+				return c.key(d), true
 			}
 		}
 	}

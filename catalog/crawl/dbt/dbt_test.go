@@ -39,8 +39,10 @@ func crawlDir(t *testing.T, cfg Config) catalog.Harvest {
 // summary counts what a harvest holds.
 type summary struct {
 	Models, Seeds, Snapshots, Sources int
-	Exposures                         int
-	Checks, Results, Freshness        int
+	SemanticModels, Metrics, Exports  int // exports of saved queries
+	Exposures, SavedQueries           int
+	UnitTests                         int
+	Checks, Results, Freshness, Runs  int
 	Columns, TypedColumns             int
 	DescribedColumns                  int
 	Edges                             int // job inputs: dataset → job → dataset
@@ -62,6 +64,12 @@ func summarize(h catalog.Harvest) summary {
 				s.Snapshots++
 			case "source":
 				s.Sources++
+			case "semantic_model":
+				s.SemanticModels++
+			case "metric":
+				s.Metrics++
+			case "saved_query":
+				s.Exports++
 			}
 		}
 		s.Columns += len(d.Columns)
@@ -75,13 +83,21 @@ func summarize(h catalog.Harvest) summary {
 		}
 	}
 	for _, j := range h.Jobs {
-		if j.Type == catalog.JobDBTExposure {
+		switch j.Type {
+		case catalog.JobDBTExposure:
 			s.Exposures++
+		case catalog.JobDBTSavedQuery:
+			s.SavedQueries++
 		}
 		s.Edges += len(j.Inputs)
 	}
-	s.Checks, s.Results, s.Freshness, s.Scopes = len(h.Checks), len(h.Results), len(h.Freshness), len(h.Scopes)
+	s.Checks, s.Results, s.Freshness, s.Runs, s.Scopes = len(h.Checks), len(h.Results), len(h.Freshness), len(h.Runs), len(h.Scopes)
 	s.ColumnLineage = len(h.ColumnLineage)
+	for _, c := range h.Checks {
+		if c.Type == "unit_test" {
+			s.UnitTests++
+		}
+	}
 	for _, e := range h.Errors {
 		s.Errors = append(s.Errors, filepath.Base(e.Object)+": "+e.Message)
 	}
@@ -94,9 +110,16 @@ func TestCrawlFixtures(t *testing.T) {
 		want summary
 	}{
 		// 13 models, 6 seeds and 6 sources over the seeds' tables: 19
-		// datasets. 27 tests, every one with a result (dbt build).
-		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, Checks: 27, Results: 27,
-			Columns: 112, TypedColumns: 112, DescribedColumns: 23, Edges: 17, ColumnLineage: 99, Scopes: 2,
+		// datasets, and the semantic layer: 6 semantic models (35
+		// entities and dimensions, 11 described), 23 metrics and 3 saved
+		// queries exporting a table each. 27 tests and 3 unit tests. Its
+		// run_results.json is dbt docs generate's: compilations, no runs
+		// or test results (see TestCrawlCompileResults).
+		// Edges: 17 between relations, 6 from models to semantic models,
+		// 27 into metrics and 11 from metrics to saved queries.
+		{"jaffle_shop_1.12", summary{Models: 13, Seeds: 6, Sources: 6, SemanticModels: 6, Metrics: 23, Exports: 3, SavedQueries: 3,
+			Checks: 30, UnitTests: 3,
+			Columns: 147, TypedColumns: 147, DescribedColumns: 34, Edges: 61, ColumnLineage: 99, Scopes: 2,
 			Errors: []string{`jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error at or near "1"`}}},
 		{"jaffle_shop_v7", summary{Models: 5, Seeds: 3, Checks: 20, Columns: 21, DescribedColumns: 16, Edges: 8, ColumnLineage: 39, Scopes: 2,
 			Errors: []string{noCatalog}}},
@@ -112,7 +135,7 @@ func TestCrawlFixtures(t *testing.T) {
 			}}},
 		// The ephemeral stg_payments is no dataset: customer_payments reads
 		// the six payment partitions through it, and customer.
-		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 4, Results: 4, Freshness: 12,
+		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 5, UnitTests: 1, Results: 5, Freshness: 12, Runs: 3,
 			Columns: 3, TypedColumns: 1, DescribedColumns: 3, Edges: 10, Scopes: 2, Errors: []string{noCatalog,
 				// Its compiled SQL is a placeholder, "select 1".
 				`pagila.analytics.customer_payments: column lineage of model.sample_dbt.customer_payments: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
@@ -167,7 +190,8 @@ func TestCrawlPagilaDetails(t *testing.T) {
 		t.Errorf("customer_payments (-want +got):\n%s", diff)
 	}
 
-	job := find(t, h.Jobs, func(j catalog.Job) bool { return j.Key.Name == "model.sample_dbt.customer_payments" })
+	// Named as dbt-ol names it: database.schema.package.model.
+	job := find(t, h.Jobs, func(j catalog.Job) bool { return j.Key.Name == "pagila.analytics.sample_dbt.customer_payments" })
 	var inputs []string
 	for _, k := range job.Inputs {
 		inputs = append(inputs, k.Name)
@@ -183,6 +207,22 @@ func TestCrawlPagilaDetails(t *testing.T) {
 	if job.Key.Namespace != "dbt://sample" || job.Type != catalog.JobDBTModel || job.SQL != "select 1 -- customer_payments" ||
 		job.CompiledSQL != "select 1 /* customer_payments */" || !slices.Equal(job.Outputs, []catalog.Key{cp.Key}) {
 		t.Errorf("job = %+v", job)
+	}
+	// Every job in the source's namespace, named as dbt-ol names it: a
+	// snapshot with ".snapshot", a seed keeping its "seed." prefix; an
+	// exposure, which dbt-ol does not report, by its unique_id.
+	var keys []string
+	for _, j := range h.Jobs {
+		keys = append(keys, j.Key.String())
+	}
+	wantKeys := []string{
+		"dbt://sample/pagila.analytics.sample_dbt.customer_payments",
+		"dbt://sample/pagila.analytics.sample_dbt.customer_snapshot.snapshot",
+		"dbt://sample/pagila.analytics.seed.sample_dbt.country_codes",
+		"dbt://sample/exposure.sample_dbt.revenue_dashboard",
+	}
+	if diff := cmp.Diff(wantKeys, keys); diff != "" {
+		t.Errorf("job keys (-want +got):\n%s", diff)
 	}
 	if slices.ContainsFunc(h.Jobs, func(j catalog.Job) bool { return strings.Contains(j.Key.Name, "stg_payments") }) {
 		t.Error("an ephemeral model must not be a job of its own")
@@ -237,8 +277,36 @@ func TestCrawlPagilaDetails(t *testing.T) {
 		statuses = append(statuses, r.Status)
 	}
 	slices.Sort(statuses)
-	if diff := cmp.Diff([]string{"error", "fail", "pass", "warn"}, statuses); diff != "" {
+	if diff := cmp.Diff([]string{"error", "fail", "fail", "pass", "warn"}, statuses); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+
+	// The unit test checks the model it tests, with its rows as its
+	// definition; its result is a result of the check.
+	ut := find(t, h.Checks, func(c catalog.QualityCheck) bool { return c.Type == "unit_test" })
+	wantUT := catalog.QualityCheck{
+		Dataset: cp.Key, Name: "unit_test.sample_dbt.customer_payments.test_totals_add_up", Type: "unit_test", Severity: "error",
+		Definition: `{"expect":{"rows":[{"customer_id":1,"total":3.0}],"format":"dict","fixture":null},"given":[{"input":"ref('stg_payments')","rows":[{"customer_id":1,"amount":2.5},{"customer_id":1,"amount":0.5}],"format":"dict","fixture":null},{"input":"source('pagila', 'customer')","rows":[{"customer_id":1}],"format":"dict","fixture":null}]}`,
+		Properties: map[string]string{PropPackage: "sample_dbt", PropPath: "models/customer_payments.yml", "description": "Payments of a customer add up to their total."},
+	}
+	if diff := cmp.Diff(wantUT, ut); diff != "" {
+		t.Errorf("unit test (-want +got):\n%s", diff)
+	}
+	utRes := find(t, h.Results, func(r catalog.QualityResult) bool { return r.Check == ut.Name })
+	if utRes.Status != catalog.QualityFail || utRes.Dataset != cp.Key || !strings.Contains(utRes.Message, "actual differs from expected") {
+		t.Errorf("result of the unit test = %+v", utRes)
+	}
+
+	// The snapshot is in the group finance: its owner owns it.
+	snap := find(t, h.Datasets, func(d catalog.DatasetFacts) bool { return d.Key == pkey("pagila.analytics.customer_snapshot") })
+	if !slices.Contains(snap.Owners, catalog.Owner{Name: "Finance Analytics Team", Kind: catalog.OwnerTeam, Type: "technical"}) || snap.Properties[PropGroup] != "finance" {
+		t.Errorf("snapshot in group finance: owners %v, properties %v", snap.Owners, snap.Properties)
+	}
+	// The analysis is no catalog entity, and known: no warning names it.
+	for _, e := range h.Errors {
+		if strings.Contains(e.Error(), "analysis") {
+			t.Errorf("warning about the analysis: %v", e)
+		}
 	}
 
 	fr := find(t, h.Freshness, func(o catalog.FreshnessObservation) bool { return o.Dataset == pkey("pagila.public.actor") })
@@ -253,6 +321,95 @@ func TestCrawlPagilaDetails(t *testing.T) {
 }
 
 var cmpTimes = cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+
+// TestCrawlRuns reads the results of a model, a snapshot that failed and
+// a seed skipped after it as runs of their jobs; the result of a hook is
+// no run.
+func TestCrawlRuns(t *testing.T) {
+	cfg := Config{TargetDirs: []string{"testdata/pagila"}, JobNamespace: "dbt://sample"}
+	h := crawlDir(t, cfg)
+	at := func(s string) *time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	job := func(name string) catalog.JobKey { return catalog.JobKey{Namespace: "dbt://sample", Name: name} }
+	want := []catalog.Run{
+		{Job: job("pagila.analytics.sample_dbt.customer_payments"), State: catalog.RunComplete,
+			StartedAt: at("2021-06-18T21:33:58.1Z"), EndedAt: at("2021-06-18T21:33:59.1Z"), StateAt: *at("2021-06-18T21:33:59.1Z")},
+		{Job: job("pagila.analytics.sample_dbt.customer_snapshot.snapshot"), State: catalog.RunFail,
+			StartedAt: at("2021-06-18T21:33:59.3Z"), EndedAt: at("2021-06-18T21:33:59.9Z"), StateAt: *at("2021-06-18T21:33:59.9Z"),
+			ErrorMessage: "Database Error in snapshot customer_snapshot (snapshots/customer_snapshot.sql)\n  column \"updated_at\" does not exist"},
+		// Skipped: no timing; it ended when dbt wrote the file.
+		{Job: job("pagila.analytics.seed.sample_dbt.country_codes"), State: catalog.RunAbort, StateAt: *at("2021-06-18T21:35:00Z")},
+	}
+	for i := range want {
+		want[i].ID = runID(want[i].Job, "just-some-random-id")
+	}
+	if diff := cmp.Diff(want, h.Runs, cmpTimes); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	ids := map[string]bool{}
+	for _, r := range h.Runs {
+		if !uuidRE.MatchString(r.ID) {
+			t.Errorf("run id %q is no version 5 UUID", r.ID)
+		}
+		ids[r.ID] = true
+	}
+	if len(ids) != len(h.Runs) {
+		t.Errorf("run ids %v are not distinct", ids)
+	}
+	// The same file gives the same ids; another source's jobs other ones.
+	if again := crawlDir(t, cfg); !slices.EqualFunc(again.Runs, h.Runs, func(a, b catalog.Run) bool { return a.ID == b.ID }) {
+		t.Error("a second read of the same run_results.json gave other run ids")
+	}
+	cfg.JobNamespace = "dbt://other"
+	for _, r := range crawlDir(t, cfg).Runs {
+		if ids[r.ID] {
+			t.Errorf("run %s of %s has the id of a run of another source's job", r.ID, r.Job)
+		}
+	}
+}
+
+// TestCrawlCompileResults: the run_results.json of dbt docs generate (or
+// dbt compile) says success for every node it compiled; that is no run and
+// no passing test. The same file written by dbt build is.
+func TestCrawlCompileResults(t *testing.T) {
+	h := crawlDir(t, Config{TargetDirs: []string{"testdata/jaffle_shop_1.12"}})
+	if len(h.Runs)+len(h.Results) != 0 {
+		t.Errorf("dbt docs generate: %d runs, %d results; want none", len(h.Runs), len(h.Results))
+	}
+	dir := copyTarget(t, "testdata/jaffle_shop_1.12")
+	b, err := os.ReadFile(filepath.Join(dir, RunResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, RunResultsFile, []byte(strings.Replace(string(b), `"which": "generate"`, `"which": "build"`, 1)))
+	h = crawlDir(t, Config{TargetDirs: []string{dir}})
+	if len(h.Runs) != 19 || len(h.Results) != 27 {
+		t.Errorf("dbt build: %d runs, %d results; want 19 (13 models, 6 seeds) and 27", len(h.Runs), len(h.Results))
+	}
+}
+
+func TestRunState(t *testing.T) {
+	for _, tc := range []struct {
+		status string
+		want   catalog.RunState
+	}{
+		{"success", catalog.RunComplete}, {"SUCCESS", catalog.RunComplete}, {"no-op", catalog.RunComplete}, {"reused", catalog.RunComplete},
+		{"error", catalog.RunFail}, {"partial success", catalog.RunFail}, {"skipped", catalog.RunAbort},
+	} {
+		if got, ok := runState(tc.status); !ok || got != tc.want {
+			t.Errorf("runState(%q) = %q, %v; want %q", tc.status, got, ok, tc.want)
+		}
+	}
+	if got, ok := runState("CREATE VIEW"); ok {
+		t.Errorf("runState(%q) = %q, want unknown", "CREATE VIEW", got)
+	}
+}
 
 func TestCrawlResultStatuses(t *testing.T) {
 	h := crawlDir(t, Config{TargetDirs: []string{"testdata/tests_with_failures"}})
@@ -316,6 +473,11 @@ func copyTarget(t *testing.T, dir string) string {
 	return tmp
 }
 
+// jaffleDatasets is how many datasets jaffle_shop_1.12 has: 19 relations
+// of models, seeds and sources, 3 exports of saved queries, 6 semantic
+// models and 23 metrics.
+const jaffleDatasets = 19 + 3 + 6 + 23
+
 func TestCrawlBadInput(t *testing.T) {
 	manifest, err := os.ReadFile("testdata/jaffle_shop_1.12/manifest.json")
 	if err != nil {
@@ -350,25 +512,25 @@ func TestCrawlBadInput(t *testing.T) {
 				write(t, dir, ManifestFile, []byte(strings.Replace(string(manifest), "manifest/v12.json", "manifest/v99.json", 1)))
 			},
 			wantErr:      []string{`manifest.json: metadata.dbt_schema_version "https://schemas\.getdbt\.com/dbt/manifest/v99\.json" is not a known manifest version \(v1 to v12\); read best effort$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "missing catalog.json",
 			damage:       func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, CatalogFile)) },
 			wantErr:      []string{`catalog.json: not found: column types are unknown`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "truncated catalog.json",
 			damage:       func(t *testing.T, dir string) { truncateFile(t, dir, CatalogFile, 3000) },
 			wantErr:      []string{`catalog.json: at byte \d+ in nodes\["model\.jaffle_shop\.\w+"\]: unexpected EOF; column types of the nodes after it are unknown$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "truncated run_results.json",
 			damage:       func(t *testing.T, dir string) { truncateFile(t, dir, RunResultsFile, 5000) },
 			wantErr:      []string{`run_results.json: at byte \d+ in results\[\d+\]: unexpected EOF; the results before it are harvested$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name: "a field of the wrong type",
@@ -376,7 +538,7 @@ func TestCrawlBadInput(t *testing.T) {
 				write(t, dir, ManifestFile, []byte(strings.Replace(string(manifest), `"description": "Customer overview data mart`, `"description": 42, "x": "Customer overview data mart`, 1)))
 			},
 			wantErr:      []string{`manifest.json: nodes\["model\.jaffle_shop\.customers"\]: field description: want string, got number$`},
-			wantDatasets: 19, wantScopes: true,
+			wantDatasets: jaffleDatasets, wantScopes: true,
 		},
 		{
 			name:         "not JSON",
@@ -408,8 +570,8 @@ func TestCrawlBadInput(t *testing.T) {
 			if tc.wantDatasets < 0 && len(h.Datasets) == 0 {
 				t.Error("nothing harvested before the damage")
 			}
-			if got := len(h.Scopes) > 0; got != tc.wantScopes {
-				t.Errorf("scopes = %v, want scopes: %v (a damaged manifest must not remove anything)", h.Scopes, tc.wantScopes)
+			if got := len(h.Scopes) > 0; got != tc.wantScopes || h.JobsComplete != tc.wantScopes {
+				t.Errorf("scopes = %v, jobs complete %v; want both: %v (a damaged manifest must not remove anything)", h.Scopes, h.JobsComplete, tc.wantScopes)
 			}
 		})
 	}

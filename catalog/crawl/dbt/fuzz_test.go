@@ -48,8 +48,18 @@ func FuzzManifest(f *testing.F) {
 
 const maxSeed = 100 << 10
 
-// FuzzResults does the same for run_results.json and sources.json.
+// FuzzResults does the same for run_results.json, read against the pagila
+// manifest into quality results and runs, and sources.json.
 func FuzzResults(f *testing.F) {
+	mf, err := os.Open("testdata/pagila/manifest.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	m, err := readManifest(context.Background(), "manifest.json", mf)
+	mf.Close()
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, file := range []string{"testdata/tests_with_failures/run_results.json", "testdata/pagila/run_results.json", "testdata/pagila/sources.json"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -58,7 +68,14 @@ func FuzzResults(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _, _ = readResults(context.Background(), "run_results.json", bytes.NewReader(data), func(*runResult) {})
+		c := &crawler{cfg: Config{Namespace: "postgres://x:5432", JobNamespace: "dbt"}, hv: &catalog.Harvest{}, datasets: map[catalog.Key]int{}}
+		c.convert(m, nil)
+		c.runResults(context.Background(), "run_results.json", bytes.NewReader(data), m)
+		for _, r := range c.hv.Runs {
+			if err := r.Validate(); err != nil || r.StateAt.IsZero() {
+				t.Fatalf("invalid run %+v: %v", r, err)
+			}
+		}
 		_, _, _ = readResults(context.Background(), "sources.json", bytes.NewReader(data), func(r *freshnessResult) {
 			_ = r.Criteria.WarnAfter.String()
 		})

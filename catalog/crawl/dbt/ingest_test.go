@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
@@ -34,7 +35,7 @@ func crawlInto(t *testing.T, st *store.Store, cfg dbt.Config) catalog.CrawlRun {
 // jobs and lineage edges (job inputs).
 func TestIngestFixtures(t *testing.T) {
 	type counts struct {
-		Datasets, Columns, Jobs, Edges, Checks, Results, Freshness int
+		Datasets, Columns, Jobs, Edges, Checks, Results, Freshness, Runs int
 	}
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
@@ -42,11 +43,13 @@ func TestIngestFixtures(t *testing.T) {
 		dir  string
 		want counts
 	}{
-		{"jaffle_shop_1.12", counts{Datasets: 19, Columns: 112, Jobs: 19, Edges: 17, Checks: 27, Results: 27}},
+		// In the warehouse namespace, 19 relations and 3 exports of saved
+		// queries; the semantic models and metrics are in the job namespace.
+		{"jaffle_shop_1.12", counts{Datasets: 22, Columns: 112, Jobs: 51, Edges: 61, Checks: 30}},
 		{"jaffle_shop_v7", counts{Datasets: 8, Columns: 21, Jobs: 8, Edges: 8, Checks: 20}},
 		{"tests_with_failures", counts{Datasets: 6, Columns: 5, Jobs: 4, Edges: 4, Checks: 14, Results: 14}},
 		{"manifest_v1", counts{Datasets: 6, Columns: 28, Jobs: 6, Edges: 4, Checks: 6}},
-		{"pagila", counts{Datasets: 15, Columns: 3, Jobs: 4, Edges: 10, Checks: 4, Results: 4, Freshness: 12}},
+		{"pagila", counts{Datasets: 15, Columns: 3, Jobs: 4, Edges: 10, Checks: 5, Results: 5, Freshness: 12, Runs: 3}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			// Each fixture is a source of its own, in a namespace of its own.
@@ -65,8 +68,9 @@ func TestIngestFixtures(t *testing.T) {
 				       (SELECT count(*) FROM job_io WHERE source = $2 AND direction = 'in'),
 				       (SELECT count(*) FROM quality_checks WHERE source = $2),
 				       (SELECT count(*) FROM quality_results WHERE source = $2),
-				       (SELECT count(*) FROM freshness_observations WHERE source = $2)`, ns, src).
-				Scan(&got.Datasets, &got.Columns, &got.Jobs, &got.Edges, &got.Checks, &got.Results, &got.Freshness)
+				       (SELECT count(*) FROM freshness_observations WHERE source = $2),
+				       (SELECT count(*) FROM runs WHERE source = $2)`, ns, src).
+				Scan(&got.Datasets, &got.Columns, &got.Jobs, &got.Edges, &got.Checks, &got.Results, &got.Freshness, &got.Runs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +83,7 @@ func TestIngestFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			run = crawlInto(t, st, cfg)
-			if run.Counts.Created+run.Counts.Updated+run.Counts.Results+run.Counts.Freshness != 0 {
+			if run.Counts.Created+run.Counts.Updated+run.Counts.Results+run.Counts.Freshness+run.Counts.Runs != 0 {
 				t.Errorf("second crawl counts = %+v, want nothing new", run.Counts)
 			}
 			var after int64
@@ -171,8 +175,8 @@ func TestMergeWithPostgres(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM datasets WHERE namespace = $1 AND name LIKE $2`, warehouseNS, db+".%").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 19 {
-		t.Errorf("datasets in %s = %d, want 19 (the 2 of PostgreSQL merged with dbt's)", db, n)
+	if n != 22 {
+		t.Errorf("datasets in %s = %d, want 22 (the 2 of PostgreSQL merged with dbt's 19, and 3 exports of saved queries)", db, n)
 	}
 
 	// Lineage: raw_customers (seed and source) → stg_customers → customers.
@@ -187,7 +191,46 @@ func TestMergeWithPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(checks) == 0 || checks[0].Latest == nil || checks[0].Latest.Status != catalog.QualityPass {
+	// Its run_results.json is dbt docs generate's: no results.
+	if len(checks) == 0 || checks[0].Latest != nil {
 		t.Errorf("checks of customers = %s", fmt.Sprint(checks))
+	}
+}
+
+// TestIngestRuns: the job of a snapshot that failed has a latest run, FAIL
+// with dbt's message, and the job of the seed skipped after it one that
+// was aborted.
+func TestIngestRuns(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	cfg := dbt.Config{Source: "dbt:pagila", Namespace: warehouseNS, TargetDirs: []string{"testdata/pagila"}}
+	if run := crawlInto(t, st, cfg); run.Counts.Runs != 3 {
+		t.Errorf("runs recorded = %d, want 3", run.Counts.Runs)
+	}
+	ns := dbt.DefaultJobNamespace(cfg.Source)
+	snapshot := catalog.JobKey{Namespace: ns, Name: "pagila.analytics.sample_dbt.customer_snapshot.snapshot"}
+	seed := catalog.JobKey{Namespace: ns, Name: "pagila.analytics.seed.sample_dbt.country_codes"}
+	model := catalog.JobKey{Namespace: ns, Name: "pagila.analytics.sample_dbt.customer_payments"}
+	latest, err := st.LatestRuns(ctx, []catalog.JobKey{snapshot, seed, model})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type state struct {
+		State   catalog.RunState
+		Message string
+		Seconds float64
+	}
+	got := map[string]state{}
+	for k, r := range latest {
+		got[k.Name] = state{r.State, r.ErrorMessage, r.Duration().Seconds()}
+	}
+	want := map[string]state{
+		snapshot.Name: {catalog.RunFail, "Database Error in snapshot customer_snapshot (snapshots/customer_snapshot.sql)\n  column \"updated_at\" does not exist", 0.6},
+		seed.Name:     {catalog.RunAbort, "", 0},
+		model.Name:    {catalog.RunComplete, "", 1},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+		t.Errorf("latest runs (-want +got):\n%s", diff)
 	}
 }

@@ -53,7 +53,7 @@ type node struct {
 	// Sources.
 	SourceName string `json:"source_name"`
 	Loader     string `json:"loader"`
-	// Exposures.
+	// Exposures (type and label also of metrics, owner also of groups).
 	Type     string `json:"type"`
 	Label    string `json:"label"`
 	URL      string `json:"url"`
@@ -62,6 +62,20 @@ type node struct {
 		Name  string `json:"name"`
 		Email string `json:"email"`
 	} `json:"owner"`
+	// Groups (v9+): the group a node belongs to, whose owner owns it.
+	Group string `json:"group"`
+	// Semantic models and unit tests (v10+), metrics up to v9: the model
+	// they are defined on, "ref('orders')" or "orders".
+	Model string `json:"model"`
+	// Unit tests: the rows given and the rows expected.
+	Given  json.RawMessage `json:"given"`
+	Expect json.RawMessage `json:"expect"`
+
+	// What the semantic layer's nodes say beyond the above, set for
+	// their resource types only.
+	semanticModel *semanticModelDetail
+	metric        *metricDetail
+	savedQuery    *savedQueryDetail
 }
 
 type nodeConfig struct {
@@ -69,6 +83,7 @@ type nodeConfig struct {
 	Meta         map[string]json.RawMessage `json:"meta"`
 	Tags         stringList                 `json:"tags"`
 	Severity     string                     `json:"severity"`
+	Group        string                     `json:"group"`
 }
 
 type manifestColumn struct {
@@ -94,27 +109,59 @@ func (n *node) compiledSQL() string {
 // manifest is what the crawler keeps of a manifest.json.
 type manifest struct {
 	meta manifestMeta
-	// nodes holds models, seeds, snapshots, tests, sources and exposures
-	// by unique_id, in the order read.
+	// nodes holds the nodes the crawler reads (see wantedType) by
+	// unique_id, in the order read.
 	nodes map[string]*node
 	order []string
+	// groups holds the groups by name.
+	groups map[string]*node
+	// unread counts what the manifest holds that the crawler does not
+	// read and does not know to leave out, by section or resource type,
+	// with the first unique_id of each.
+	unread map[string]unread
 	// complete is false when the manifest could not be read to its end.
 	complete bool
 	warnings []string
 }
 
+type unread struct {
+	n     int
+	first string
+}
+
 // manifestSections are the top-level objects of a manifest whose members
-// are nodes the crawler reads; every other section is skipped.
-var manifestSections = map[string]bool{"nodes": true, "sources": true, "exposures": true}
+// are nodes the crawler reads.
+var manifestSections = map[string]bool{
+	"nodes": true, "sources": true, "exposures": true, "groups": true,
+	"metrics": true, "semantic_models": true, "saved_queries": true, "unit_tests": true,
+}
+
+// ignoredSections are the other sections the crawler knows: what they hold
+// is no catalog entity (macros, docs blocks, selectors, the DAG's maps) or
+// is off (disabled nodes). Members of a section of neither list are
+// counted and named in a warning.
+var ignoredSections = map[string]bool{
+	"metadata": true, "macros": true, "docs": true, "selectors": true, "disabled": true,
+	"parent_map": true, "child_map": true, "group_map": true,
+}
 
 // wantedType says which resource types are kept.
-var wantedType = map[string]bool{"model": true, "seed": true, "snapshot": true, "test": true, "source": true, "exposure": true}
+var wantedType = map[string]bool{
+	"model": true, "seed": true, "snapshot": true, "test": true, "source": true, "exposure": true, "group": true,
+	"metric": true, "semantic_model": true, "saved_query": true, "unit_test": true,
+}
+
+// ignoredType lists the resource types of nodes the crawler knows and
+// leaves out: hooks, analyses (SQL dbt compiles but never runs) and the
+// nodes of dbt's RPC and SQL commands. Nodes of types of neither list are
+// counted and named in a warning.
+var ignoredType = map[string]bool{"operation": true, "analysis": true, "sql_operation": true, "sql": true, "rpc": true}
 
 // readManifest decodes a manifest one node at a time. On a syntax error or
 // a truncated file it returns what it read before, with the error naming
 // file, byte offset and member.
 func readManifest(ctx context.Context, file string, r io.Reader) (*manifest, error) {
-	m := &manifest{nodes: map[string]*node{}}
+	m := &manifest{nodes: map[string]*node{}, groups: map[string]*node{}, unread: map[string]unread{}}
 	s := newStream(file, r)
 	err := s.object("", func(section string) error {
 		switch {
@@ -125,21 +172,26 @@ func readManifest(ctx context.Context, file string, r io.Reader) (*manifest, err
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				path := section + "[" + strconv.Quote(id) + "]"
-				n := new(node)
-				if err := s.decode(path, n); err != nil {
+				n, err := decodeNode(s, section, section+"["+strconv.Quote(id)+"]")
+				if err != nil {
 					return err
 				}
-				if section == "exposures" && n.ResourceType == "" {
-					n.ResourceType = "exposure" // v1 exposures carry no resource_type
-				}
-				if section == "sources" && n.ResourceType == "" {
-					n.ResourceType = "source"
+				if n.ResourceType == "" {
+					// v1 exposures, and sources of some versions, carry
+					// none; so may members of newer sections.
+					n.ResourceType = sectionType[section]
 				}
 				if n.UniqueID == "" {
 					n.UniqueID = id
 				}
-				if !wantedType[n.ResourceType] {
+				switch {
+				case n.ResourceType == "group":
+					m.groups[n.Name] = n
+					return nil
+				case ignoredType[n.ResourceType]:
+					return nil
+				case !wantedType[n.ResourceType]:
+					m.count("resource type "+strconv.Quote(n.ResourceType), n.UniqueID)
 					return nil
 				}
 				if _, dup := m.nodes[n.UniqueID]; !dup {
@@ -148,8 +200,14 @@ func readManifest(ctx context.Context, file string, r io.Reader) (*manifest, err
 				m.nodes[n.UniqueID] = n
 				return nil
 			})
-		default:
+		case ignoredSections[section]:
 			return s.skip(section)
+		default:
+			n, first, err := s.skipCounting(section)
+			if n > 0 {
+				m.unread["section "+strconv.Quote(section)] = unread{n, first}
+			}
+			return err
 		}
 	})
 	if err == nil {
@@ -161,6 +219,55 @@ func readManifest(ctx context.Context, file string, r io.Reader) (*manifest, err
 	}
 	m.complete = true
 	return m, nil
+}
+
+// sectionType is the resource type of the members of a section.
+var sectionType = map[string]string{
+	"sources": "source", "exposures": "exposure", "groups": "group", "metrics": "metric",
+	"semantic_models": "semantic_model", "saved_queries": "saved_query", "unit_tests": "unit_test",
+}
+
+// decodeNode decodes a member of section, with the details of the semantic
+// layer's nodes.
+func decodeNode(s *stream, section, path string) (*node, error) {
+	switch section {
+	case "semantic_models":
+		v := new(struct {
+			node
+			semanticModelDetail
+		})
+		err := s.decode(path, v)
+		v.node.semanticModel = &v.semanticModelDetail
+		return &v.node, err
+	case "metrics":
+		v := new(struct {
+			node
+			metricDetail
+		})
+		err := s.decode(path, v)
+		v.node.metric = &v.metricDetail
+		return &v.node, err
+	case "saved_queries":
+		v := new(struct {
+			node
+			savedQueryDetail
+		})
+		err := s.decode(path, v)
+		v.node.savedQuery = &v.savedQueryDetail
+		return &v.node, err
+	}
+	n := new(node)
+	return n, s.decode(path, n)
+}
+
+// count notes one more node of what the crawler does not read.
+func (m *manifest) count(what, id string) {
+	u := m.unread[what]
+	if u.n == 0 {
+		u.first = id
+	}
+	u.n++
+	m.unread[what] = u
 }
 
 var schemaVersionRE = regexp.MustCompile(`/manifest/v(\d+)\.json$`)

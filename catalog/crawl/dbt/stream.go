@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -136,35 +137,46 @@ func (s *stream) decode(path string, v any) error {
 // at a time rather than buffered whole (a manifest's macros can be most of
 // it).
 func (s *stream) skip(path string) error {
+	_, _, err := s.skipCounting(path)
+	return err
+}
+
+// skipCounting is skip, returning how many members or elements the value
+// has (0 for a scalar) and the key of an object's first member.
+func (s *stream) skipCounting(path string) (n int, first string, err error) {
 	if !s.dec.More() {
-		return s.errorf(path, errors.New("missing value"))
+		return 0, "", s.errorf(path, errors.New("missing value"))
 	}
 	var raw json.RawMessage
 	tok, err := s.dec.Token()
 	if err != nil {
-		return s.errorf(path, err)
+		return 0, "", s.errorf(path, err)
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
-		return nil // a scalar, consumed
+		return 0, "", nil // a scalar, consumed
 	}
 	end := json.Delim('}')
 	if d == '[' {
 		end = ']'
 	} else if d != '{' {
-		return s.errorf(path, fmt.Errorf("unexpected %q", string(d)))
+		return 0, "", s.errorf(path, fmt.Errorf("unexpected %q", string(d)))
 	}
-	for s.dec.More() {
+	for ; s.dec.More(); n++ {
 		if d == '{' {
-			if _, err := s.dec.Token(); err != nil {
-				return s.errorf(path, err)
+			key, err := s.dec.Token()
+			if err != nil {
+				return n, first, s.errorf(path, err)
+			}
+			if n == 0 {
+				first, _ = key.(string)
 			}
 		}
 		if err := s.dec.Decode(&raw); err != nil {
-			return s.errorf(path, err)
+			return n, first, s.errorf(path, err)
 		}
 	}
-	return s.delim(path, end)
+	return n, first, s.delim(path, end)
 }
 
 // end checks that nothing but white space follows the document.
@@ -225,4 +237,28 @@ func (c *orderedColumns) UnmarshalJSON(b []byte) error {
 		*c = append(*c, col)
 		return nil
 	})
+}
+
+// looseString is a string that the artifacts sometimes write as a number
+// or a boolean (a measure's expr: 1); null is "".
+type looseString string
+
+func (l *looseString) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case nil:
+		*l = ""
+	case string:
+		*l = looseString(v)
+	case float64, bool:
+		*l = looseString(strings.TrimSpace(string(b)))
+	case map[string]any:
+		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
+	default:
+		return &json.UnmarshalTypeError{Value: "array", Type: reflect.TypeFor[string]()}
+	}
+	return nil
 }

@@ -154,6 +154,25 @@ func viewDef(t *testing.T, dbURL, schema, name string) string {
 
 func ptr(n int64) *int64 { return &n }
 
+// datasetScopes returns the scopes of h that cover datasets, after
+// checking that each has its twin covering the jobs of views (see
+// viewLineage), and that there are no other scopes.
+func datasetScopes(t *testing.T, h catalog.Harvest) []catalog.Scope {
+	t.Helper()
+	var datasets, views []catalog.Scope
+	for _, s := range h.Scopes {
+		if p, ok := strings.CutPrefix(s.Prefix, "view:"); ok {
+			views = append(views, catalog.Scope{Namespace: s.Namespace, Prefix: p})
+		} else {
+			datasets = append(datasets, s)
+		}
+	}
+	if diff := cmp.Diff(datasets, views); diff != "" {
+		t.Errorf("scopes of view jobs differ from those of datasets (-datasets +views):\n%s", diff)
+	}
+	return datasets
+}
+
 // goldenLines renders a harvest for the golden file: one line per dataset
 // with its kind, column count, primary key, foreign keys and partitions,
 // names relative to the database.
@@ -197,7 +216,7 @@ func TestPagila(t *testing.T) {
 	if h.Source != "postgres:pagila" || len(h.Errors) != 0 {
 		t.Fatalf("source %q, errors %v", h.Source, h.Errors)
 	}
-	if diff := cmp.Diff([]catalog.Scope{{Namespace: ns, Prefix: db + "."}}, h.Scopes); diff != "" {
+	if diff := cmp.Diff([]catalog.Scope{{Namespace: ns, Prefix: db + "."}}, datasetScopes(t, h)); diff != "" {
 		t.Errorf("scopes (-want +got):\n%s", diff)
 	}
 
@@ -260,19 +279,19 @@ func TestPagila(t *testing.T) {
 	}
 
 	// Checked by hand against psql's \d+ public.film and \d+ public.customer
-	// (run with an empty search_path, as the crawler prints names).
+	// (TestLikePsql checks every column).
 	wantFilm := []catalog.Column{
-		{Name: "film_id", Ordinal: 1, Type: "integer", Default: "nextval('public.film_film_id_seq'::regclass)", PrimaryKey: true},
+		{Name: "film_id", Ordinal: 1, Type: "integer", Default: "nextval('film_film_id_seq'::regclass)", PrimaryKey: true},
 		{Name: "title", Ordinal: 2, Type: "text"},
 		{Name: "description", Ordinal: 3, Type: "text", Nullable: true},
-		{Name: "release_year", Ordinal: 4, Type: "public.year", Nullable: true},
+		{Name: "release_year", Ordinal: 4, Type: "year", Nullable: true},
 		{Name: "language_id", Ordinal: 5, Type: "integer"},
 		{Name: "original_language_id", Ordinal: 6, Type: "integer", Nullable: true},
 		{Name: "rental_duration", Ordinal: 7, Type: "smallint", Default: "3"},
 		{Name: "rental_rate", Ordinal: 8, Type: "numeric(4,2)", Default: "4.99"},
 		{Name: "length", Ordinal: 9, Type: "smallint", Nullable: true},
 		{Name: "replacement_cost", Ordinal: 10, Type: "numeric(5,2)", Default: "19.99"},
-		{Name: "rating", Ordinal: 11, Type: "public.mpaa_rating", Nullable: true, Default: "'G'::public.mpaa_rating"},
+		{Name: "rating", Ordinal: 11, Type: "mpaa_rating", Nullable: true, Default: "'G'::mpaa_rating"},
 		{Name: "last_update", Ordinal: 12, Type: "timestamp with time zone", Default: "now()"},
 		{Name: "special_features", Ordinal: 13, Type: "text[]", Nullable: true},
 		{Name: "fulltext", Ordinal: 14, Type: "tsvector"},
@@ -293,7 +312,7 @@ func TestPagila(t *testing.T) {
 	}
 
 	wantCustomer := []catalog.Column{
-		{Name: "customer_id", Ordinal: 1, Type: "integer", Default: "nextval('public.customer_customer_id_seq'::regclass)", PrimaryKey: true},
+		{Name: "customer_id", Ordinal: 1, Type: "integer", Default: "nextval('customer_customer_id_seq'::regclass)", PrimaryKey: true},
 		{Name: "store_id", Ordinal: 2, Type: "integer"},
 		{Name: "first_name", Ordinal: 3, Type: "text"},
 		{Name: "last_name", Ordinal: 4, Type: "text"},
@@ -324,6 +343,32 @@ func TestPagila(t *testing.T) {
 // awkwardSetup loads testdata/awkward.sql, takes USAGE on schema secret
 // away from everyone but superusers, and returns the database's URL and
 // name and a URL connecting as a crawler role that is no superuser.
+// waitNoSessions waits until role has no session on the server.
+func waitNoSessions(t *testing.T, connURL, role string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, role).Scan(&n); err != nil {
+			t.Fatalf("sessions of %s: %v", role, err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s still has %d sessions", role, n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func awkwardSetup(t *testing.T) (dbURL, db, crawlerURL string) {
 	dbURL, db = loadDB(t, "awkward.sql")
 	exec(t, dbURL, "REVOKE USAGE ON SCHEMA secret FROM PUBLIC")
@@ -410,7 +455,7 @@ func TestAwkward(t *testing.T) {
 				Columns: []catalog.Column{
 					{Name: "numéro", Ordinal: 1, Type: "integer", Default: "generated always as identity", PrimaryKey: true},
 					{Name: "prix €", Ordinal: 2, Type: "numeric(8,2)", Default: "0"},
-					{Name: "prix TTC", Ordinal: 3, Type: "numeric(8,2)", Nullable: true, Default: `("prix €" * 1.2)`, Description: "TTC = toutes taxes comprises\n(20 %)"},
+					{Name: "prix TTC", Ordinal: 3, Type: "numeric(8,2)", Nullable: true, Default: `generated always as (("prix €" * 1.2)) stored`, Description: "TTC = toutes taxes comprises\n(20 %)"},
 					{Name: longCol, Ordinal: 4, Type: "text", Nullable: true},
 				},
 				Owners: owner,
@@ -530,6 +575,36 @@ func TestAwkward(t *testing.T) {
 		Errors: []catalog.CrawlError{
 			{Object: db + ".secret", Message: "permission denied for schema secret (no USAGE)"},
 		},
+		// Views and materialized views read what their definitions name.
+		Jobs: []catalog.Job{
+			{
+				Key:     catalog.JobKey{Namespace: ns, Name: "view:" + db + ".MixedCase.Order Summary"},
+				Type:    JobSQLView,
+				SQL:     viewDef(t, dbURL, "MixedCase", "Order Summary"),
+				Inputs:  []catalog.Key{key("MixedCase.Customers"), key("MixedCase.Order Items")},
+				Outputs: []catalog.Key{key("MixedCase.Order Summary")},
+			},
+			{
+				Key:     catalog.JobKey{Namespace: ns, Name: "view:" + db + ".sales.region_totals"},
+				Type:    JobSQLView,
+				SQL:     viewDef(t, dbURL, "sales", "region_totals"),
+				Inputs:  []catalog.Key{key("sales.events")},
+				Outputs: []catalog.Key{key("sales.region_totals")},
+			},
+		},
+		ColumnLineage: []catalog.ColumnLineage{
+			{Output: key("MixedCase.Order Summary"), Column: "Name", Input: key("MixedCase.Customers"), InputColumn: "Name", Type: "DIRECT", Subtype: "IDENTITY"},
+			{Output: key("MixedCase.Order Summary"), Input: key("MixedCase.Order Items"), InputColumn: "Customer", Type: "INDIRECT", Subtype: "JOIN"},
+			{Output: key("MixedCase.Order Summary"), Input: key("MixedCase.Customers"), InputColumn: "Id", Type: "INDIRECT", Subtype: "JOIN"},
+			{Output: key("MixedCase.Order Summary"), Input: key("MixedCase.Customers"), InputColumn: "Name", Type: "INDIRECT", Subtype: "GROUP_BY"},
+			{Output: key("sales.region_totals"), Column: "region", Input: key("sales.events"), InputColumn: "region", Type: "DIRECT", Subtype: "IDENTITY"},
+			{Output: key("sales.region_totals"), Column: "total", Input: key("sales.events"), InputColumn: "amount", Type: "DIRECT", Subtype: "AGGREGATION"},
+			{Output: key("sales.region_totals"), Input: key("sales.events"), InputColumn: "region", Type: "INDIRECT", Subtype: "GROUP_BY"},
+		},
+	}
+	// Each scope has its twin covering the jobs of the views in it.
+	for _, sc := range slices.Clone(want.Scopes) {
+		want.Scopes = append(want.Scopes, catalog.Scope{Namespace: ns, Prefix: "view:" + sc.Prefix})
 	}
 	if diff := cmp.Diff(want, h); diff != "" {
 		t.Errorf("harvest (-want +got):\n%s", diff)
@@ -549,7 +624,7 @@ func TestAwkward(t *testing.T) {
 	if len(h.Errors) != 0 {
 		t.Errorf("errors as superuser: %v", h.Errors)
 	}
-	if diff := cmp.Diff([]catalog.Scope{{Namespace: ns, Prefix: db + "."}}, h.Scopes); diff != "" {
+	if diff := cmp.Diff([]catalog.Scope{{Namespace: ns, Prefix: db + "."}}, datasetScopes(t, h)); diff != "" {
 		t.Errorf("scopes as superuser (-want +got):\n%s", diff)
 	}
 	find(t, h, db+".secret.vault")
@@ -567,7 +642,7 @@ func TestIncludeExclude(t *testing.T) {
 	}
 	prefixes := func(h catalog.Harvest) []string {
 		var out []string
-		for _, s := range h.Scopes {
+		for _, s := range datasetScopes(t, h) {
 			out = append(out, strings.TrimPrefix(s.Prefix, db+"."))
 		}
 		return out
@@ -576,6 +651,9 @@ func TestIncludeExclude(t *testing.T) {
 		name             string
 		include, exclude []string
 		datasets, scopes []string
+		// lineage lists the views whose lineage reads a relation left
+		// out, which the crawl warns of.
+		lineage []string
 	}{
 		{
 			name:     "schema and table patterns",
@@ -584,6 +662,8 @@ func TestIncludeExclude(t *testing.T) {
 			datasets: []string{"MixedCase.Order Items", "MixedCase.Order Summary", "sales.events"},
 			// nosuch does not exist: nothing can be left under it.
 			scopes: []string{"MixedCase.", "nosuch.", "sales."},
+			// It reads MixedCase.Customers.
+			lineage: []string{"MixedCase.Order Summary"},
 		},
 		{
 			name:    "exclude only",
@@ -616,8 +696,17 @@ func TestIncludeExclude(t *testing.T) {
 			// As the role without USAGE on secret, so that an error would
 			// show if the patterns did not keep secret out.
 			h := mustCrawl(t, Config{Source: "postgres:x", URL: crawlerRole(t, dbURL), Namespace: ns, Include: tc.include, Exclude: tc.exclude})
-			if len(h.Errors) != 0 {
-				t.Errorf("errors: %v", h.Errors)
+			var warned []string
+			for _, e := range h.Errors {
+				name := strings.TrimPrefix(e.Object, ns+"/"+db+".")
+				if !strings.HasPrefix(e.Message, "sql lineage: ") || !strings.Contains(e.Message, "MixedCase.Customers") {
+					t.Errorf("error: %v", e)
+				} else if !slices.Contains(warned, name) {
+					warned = append(warned, name)
+				}
+			}
+			if diff := cmp.Diff(tc.lineage, warned); diff != "" {
+				t.Errorf("views warned of (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tc.datasets, names(h)); diff != "" {
 				t.Errorf("datasets (-want +got):\n%s", diff)
@@ -662,7 +751,7 @@ func TestSeveralDatabases(t *testing.T) {
 	}
 	wantScopes := []catalog.Scope{{Namespace: "postgres://server:5432", Prefix: db1 + "."}, {Namespace: "postgres://server:5432", Prefix: db2 + "."}}
 	slices.SortFunc(wantScopes, func(a, b catalog.Scope) int { return strings.Compare(a.Prefix, b.Prefix) })
-	if diff := cmp.Diff(wantScopes, h.Scopes); diff != "" {
+	if diff := cmp.Diff(wantScopes, datasetScopes(t, h)); diff != "" {
 		t.Errorf("scopes (-want +got):\n%s", diff)
 	}
 	if len(h.Errors) != 1 || h.Errors[0].Object != missing || !strings.Contains(h.Errors[0].Message, "does not exist") {
@@ -770,7 +859,8 @@ func TestDeterministic(t *testing.T) {
 // crawl listed the relations and before it reads view definitions: the
 // snapshot still lists the view, but pg_get_viewdef reads the live catalog
 // and fails. The bulk query fails with it; the crawl must fall back to one
-// view at a time, report the vanished view and keep the others.
+// view at a time, report the vanished view and keep the others. The
+// table, whose size is read later, is reported as dropped too.
 func TestViewVanishes(t *testing.T) {
 	dbURL := pgtest.EmptyDB(t)
 	db := dbName(t, dbURL)
@@ -806,13 +896,14 @@ func TestViewVanishes(t *testing.T) {
 	if !dropped {
 		t.Fatal("the hook did not run")
 	}
-	if len(h.Errors) != 1 || h.Errors[0].Object != db+".public.victim" ||
-		!strings.HasPrefix(h.Errors[0].Message, "read view definition: ") {
-		t.Fatalf("errors = %v, want one naming %s.public.victim", h.Errors, db)
+	if len(h.Errors) != 2 || h.Errors[0].Object != db+".public.victim" ||
+		!strings.HasPrefix(h.Errors[0].Message, "read view definition: ") ||
+		h.Errors[1] != (catalog.CrawlError{Object: db + ".public.victim_base", Message: "read size: dropped during the crawl"}) {
+		t.Fatalf("errors = %v, want one naming %s.public.victim, one naming its table", h.Errors, db)
 	}
 	for _, d := range h.Datasets {
-		if d.Key.Name == db+".public.victim" {
-			t.Errorf("the vanished view is reported: %+v", d)
+		if d.Key.Name == db+".public.victim" || d.Key.Name == db+".public.victim_base" {
+			t.Errorf("a vanished relation is reported: %+v", d)
 		}
 	}
 	for _, name := range []string{"other.survivor", "other.snapshot", "public.a_survivor"} {
@@ -821,7 +912,7 @@ func TestViewVanishes(t *testing.T) {
 		}
 	}
 	// public had an error: only other is known complete.
-	if diff := cmp.Diff([]catalog.Scope{{Namespace: "postgres://h:1", Prefix: db + ".other."}}, h.Scopes); diff != "" {
+	if diff := cmp.Diff([]catalog.Scope{{Namespace: "postgres://h:1", Prefix: db + ".other."}}, datasetScopes(t, h)); diff != "" {
 		t.Errorf("scopes (-want +got):\n%s", diff)
 	}
 }
@@ -914,6 +1005,9 @@ func TestParallelSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec(t, dbURL, "ALTER ROLE "+pgx.Identifier{u.User.Username()}.Sanitize()+" CONNECTION LIMIT 1")
+	// The first crawl's sessions end on the server a moment after their
+	// clients close them; until then they count against the limit.
+	waitNoSessions(t, dbURL, u.User.Username())
 	workerErrs = nil
 	got, err = crawl(t.Context(), cfg, h)
 	if err != nil {
@@ -940,7 +1034,7 @@ func TestDottedSchemaScopes(t *testing.T) {
 		GRANT USAGE ON SCHEMA a, c TO PUBLIC;
 	`)
 	h := mustCrawl(t, Config{Source: "postgres:x", URL: crawlerRole(t, dbURL), Namespace: "postgres://h:1"})
-	if diff := cmp.Diff([]catalog.Scope{{Namespace: "postgres://h:1", Prefix: db + ".c."}, {Namespace: "postgres://h:1", Prefix: db + ".public."}}, h.Scopes); diff != "" {
+	if diff := cmp.Diff([]catalog.Scope{{Namespace: "postgres://h:1", Prefix: db + ".c."}, {Namespace: "postgres://h:1", Prefix: db + ".public."}}, datasetScopes(t, h)); diff != "" {
 		t.Errorf("scopes (-want +got):\n%s", diff)
 	}
 	if len(h.Errors) != 1 || h.Errors[0].Object != db+".a.b" {

@@ -30,6 +30,15 @@ const lockTimeout = 10 * time.Second
 // the server's lock table (max_locks_per_transaction × max_connections).
 const chunkSize = 1000
 
+// errDropped says that a relation the crawl's snapshot lists was dropped
+// before the crawl read all of it: pg_get_viewdef and
+// pg_total_relation_size read the live catalog and answer NULL for a
+// relation that is gone, typically after waiting for the lock of the
+// session that dropped it. Such a relation is reported as an error, not
+// as a relation whose size or definition is now unknown. (Every table and
+// leaf partition has its size read, so a dropped one never passes.)
+var errDropped = errors.New("dropped during the crawl")
+
 // minVersion is the oldest server the catalog queries work on
 // (pg_attribute.attgenerated appeared in PostgreSQL 12).
 const minVersion = 120000
@@ -92,6 +101,9 @@ type reader struct {
 
 	db      string
 	version int
+	// displayPath is the search_path that types and defaults are printed
+	// in (see readColumns).
+	displayPath string
 	// broken is set when the transaction can no longer be used.
 	broken error
 
@@ -142,10 +154,22 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 	// definitions are printed are pinned, so that the harvest of an
 	// unchanged database does not depend on the role's or the server's
 	// configuration (a timestamptz partition bound prints in TimeZone).
+	// The search_path is empty, so that view definitions name every
+	// relation schema-qualified for lineage, except while columns are read
+	// (see readColumns): their types and defaults are printed in the
+	// database's own default search_path, as psql shows them.
 	var settings []string
+	var display string
 	err := r.tx.QueryRow(ctx, `
 		SELECT current_database(),
 		       current_setting('server_version_num')::int,
+		       coalesce((SELECT substr(c, length('search_path=') + 1)
+		                 FROM pg_db_role_setting s, unnest(s.setconfig) AS c
+		                 WHERE s.setrole = 0 AND c LIKE 'search\_path=%'
+		                   AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+		                 ORDER BY s.setdatabase DESC
+		                 LIMIT 1),
+		                (SELECT boot_val FROM pg_settings WHERE name = 'search_path')),
 		       ARRAY[set_config('search_path', '', true),
 		             set_config('TimeZone', 'UTC', true),
 		             set_config('DateStyle', 'ISO, YMD', true),
@@ -153,10 +177,11 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 		             set_config('extra_float_digits', '1', true),
 		             set_config('lock_timeout', $1, true)]`,
 		lockTimeoutSetting(),
-	).Scan(&r.db, &r.version, &settings)
+	).Scan(&r.db, &r.version, &display, &settings)
 	if err != nil {
 		return dbResult{}, fmt.Errorf("start: %w", err)
 	}
+	r.displayPath = withoutUser(display)
 	if r.version < minVersion {
 		return dbResult{}, fmt.Errorf("server version %d is not supported: PostgreSQL 12 or later is needed", r.version)
 	}
@@ -240,8 +265,7 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 	r.viewDefs = map[uint32]string{}
 	for oid, def := range defs {
 		if def == nil {
-			// pg_get_viewdef returns NULL for a relation that is gone.
-			defErrs[oid] = errors.New("view no longer exists")
+			defErrs[oid] = errDropped
 			continue
 		}
 		r.viewDefs[oid] = strings.TrimSpace(*def)
@@ -257,6 +281,11 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 	r.sizes = sizes.values
 	for oid, err := range sizes.failed {
 		r.objErrors[oid] = fmt.Errorf("read size: %w", err)
+	}
+	for oid, size := range sizes.values {
+		if size == nil {
+			r.objErrors[oid] = fmt.Errorf("read size: %w", errDropped)
+		}
 	}
 
 	var res dbResult
@@ -360,6 +389,12 @@ func isSystemSchema(name string) bool {
 // pg_get_viewdef take are released at once instead of piling up until the
 // end of the crawl.
 func (r *reader) query(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
+	return r.run(ctx, nil, sql, args, scan)
+}
+
+// run is query, in search_path *searchPath when that is not nil. The
+// savepoint's rollback restores the crawl's empty search_path.
+func (r *reader) run(ctx context.Context, searchPath *string, sql string, args []any, scan func(pgx.Rows) error) error {
 	if r.broken != nil {
 		return r.broken
 	}
@@ -368,6 +403,11 @@ func (r *reader) query(ctx context.Context, sql string, args []any, scan func(pg
 		return err
 	}
 	err := func() error {
+		if searchPath != nil {
+			if _, err := r.tx.Exec(ctx, "SELECT set_config('search_path', $1, true)", *searchPath); err != nil {
+				return fmt.Errorf("set search_path: %w", err)
+			}
+		}
 		rows, err := r.tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -524,14 +564,26 @@ func (r *reader) partitionTree(datasets []*relation) map[uint32][]*relation {
 }
 
 // readColumns reads the columns of every relation that is no partition in
-// the schemas nsOIDs. Defaults are printed without a relation as context,
-// which costs a fraction of a relation lookup per column, except for
-// generated columns, whose expressions name other columns.
+// the schemas nsOIDs.
+//
+// Types and defaults are printed as psql's \d prints them: by format_type
+// and pretty-printing pg_get_expr, in the database's default search_path
+// (what ALTER DATABASE ... SET search_path says, else the server's
+// built-in "$user", public), without "$user", so that what a crawl reports
+// does not depend on the crawling role. Those functions qualify a name
+// exactly when, unqualified, it would not find the same object first in
+// that path: a domain public."Name" shows as "Name", an enum sales.status
+// as sales.status, and a type public.text as public.text, since
+// pg_catalog.text comes first.
+//
+// Defaults are printed without a relation as context, which costs a
+// fraction of a relation lookup per column, except for generated columns,
+// whose expressions name other columns.
 func (r *reader) readColumns(ctx context.Context, nsOIDs []uint32) error {
 	r.columns = map[uint32][]column{}
-	err := r.query(ctx, `
+	err := r.run(ctx, &r.displayPath, `
 		SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-		       pg_get_expr(ad.adbin, CASE WHEN a.attgenerated <> '' THEN ad.adrelid ELSE 0 END),
+		       pg_get_expr(ad.adbin, CASE WHEN a.attgenerated <> '' THEN ad.adrelid ELSE 0 END, true),
 		       a.attgenerated::text, a.attidentity::text, d.description
 		FROM pg_attribute a
 		JOIN pg_class c ON c.oid = a.attrelid
@@ -703,10 +755,12 @@ func (r *reader) facts(d *relation, parts []*relation) catalog.DatasetFacts {
 	}
 	set(PropPrimaryKey, identList(r.pkeys[d.oid]))
 	var generated, identity []string
-	for i, c := range r.columns[d.oid] {
+	for _, c := range r.columns[d.oid] {
 		col := catalog.Column{
-			Name:        c.name,
-			Ordinal:     i + 1,
+			Name: c.name,
+			// As information_schema.columns.ordinal_position: a dropped
+			// column leaves a gap, so that a column keeps its number.
+			Ordinal:     int(c.num),
 			Type:        c.typ,
 			Nullable:    !c.notNull,
 			Default:     deref(c.def),
@@ -720,6 +774,12 @@ func (r *reader) facts(d *relation, parts []*relation) catalog.DatasetFacts {
 		case "d":
 			col.Default = "generated by default as identity"
 			identity = append(identity, quoteIdent(c.name)+" (by default)")
+		}
+		switch c.generated {
+		case "s":
+			col.Default = "generated always as (" + col.Default + ") stored"
+		case "v": // PostgreSQL 18
+			col.Default = "generated always as (" + col.Default + ")"
 		}
 		if c.generated != "" {
 			generated = append(generated, quoteIdent(c.name))
@@ -810,4 +870,30 @@ func quoteIdent(name string) string {
 		return name
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// withoutUser drops the "$user" entry from a search_path setting, a list
+// of names separated by commas, each optionally double-quoted.
+func withoutUser(path string) string {
+	var items []string
+	var item strings.Builder
+	quoted := false
+	flush := func() {
+		if s := strings.TrimSpace(item.String()); s != "" && s != `"$user"` && s != "$user" {
+			items = append(items, s)
+		}
+		item.Reset()
+	}
+	for _, c := range path {
+		switch {
+		case c == '"':
+			quoted = !quoted // a doubled quote inside quotes toggles twice
+		case c == ',' && !quoted:
+			flush()
+			continue
+		}
+		item.WriteRune(c)
+	}
+	flush()
+	return strings.Join(items, ", ")
 }

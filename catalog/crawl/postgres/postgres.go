@@ -1,8 +1,9 @@
 // Package postgres owns the PostgreSQL crawler: it reads the system catalogs
 // of one server's databases (schemas, tables, views, materialized views,
 // partitioned and foreign tables, their columns, keys, comments, owners,
-// sizes and view definitions) and returns them as plain catalog values. It
-// never writes to Almanac's store; the ingest step in package catalog does.
+// sizes and view definitions, and the table and column lineage of views)
+// and returns them as plain catalog values. It never writes to Almanac's
+// store; the ingest step in package catalog does.
 //
 // Each database is read in one read-only REPEATABLE READ transaction with a
 // handful of bulk catalog queries, so that a crawl sees one consistent
@@ -13,11 +14,15 @@
 //
 // Datasets are named after the OpenLineage conventions: the namespace is
 // postgres://host:port and the name is "database.schema.table", made of the
-// raw identifiers, never quoted. Types, defaults and view definitions are
-// printed with an empty search_path, so that every name in them outside
-// pg_catalog is schema-qualified ("public.mpaa_rating",
-// "nextval('public.film_film_id_seq'::regclass)", "FROM public.film") and
-// reads the same whatever the crawling role's search_path.
+// raw identifiers, never quoted. Columns read as psql's \d shows them: their
+// Ordinal is information_schema's ordinal_position (a dropped column leaves
+// a gap), and types and defaults are printed in the database's default
+// search_path, so that a name is qualified only where psql qualifies it
+// ("mpaa_rating", "nextval('film_film_id_seq'::regclass)", but
+// "sales.status" for a type outside that path). View definitions, which
+// lineage parses, are printed with an empty search_path instead, so that
+// every relation in them outside pg_catalog is schema-qualified ("FROM
+// public.film"). Neither depends on the crawling role's own search_path.
 //
 // What a crawl reports, and how its scopes are chosen, is written at Crawl.
 package postgres
@@ -90,8 +95,8 @@ const (
 	// Column.PrimaryKey alone cannot tell (pagila's payment is keyed on
 	// payment_date, payment_id).
 	PropPrimaryKey = "primary_key"
-	// PropGeneratedColumns lists the stored generated columns; the
-	// generation expression is the column's Default.
+	// PropGeneratedColumns lists the generated columns; their Default
+	// reads "generated always as (expression) stored", as in psql's \d.
 	PropGeneratedColumns = "generated_columns"
 	// PropIdentityColumns lists identity columns as "name (always)" or
 	// "name (by default)"; their Default reads "generated always as
@@ -118,6 +123,11 @@ type hooks struct {
 
 // Crawl reads the databases that cfg names and returns what it found.
 //
+// Every view and materialized view also becomes a job reading the
+// relations its definition names, with column lineage (see viewLineage,
+// which package sqllineage serves); a relation that lineage cannot place
+// is a warning in Harvest.Errors.
+//
 // For every database read without an error the harvest carries the scope
 // "db." of the whole database, so that the ingest marks removed what the
 // crawl no longer saw there. When something in a database could not be
@@ -132,10 +142,10 @@ type hooks struct {
 // What could not be read is reported in Harvest.Errors rather than skipped
 // silently: a database that cannot be reached (Object is the database name),
 // a schema the crawling role has no USAGE on ("db.schema"), a relation whose
-// view definition or size could not be read ("db.schema.table"). Such a
-// relation is left out of the harvest and its schema out of the scopes, so
-// the store keeps what an earlier crawl said about it. Other databases go
-// on.
+// view definition or size could not be read, or that was dropped while the
+// crawl waited to read them ("db.schema.table"). Such a relation is left
+// out of the harvest and its schema out of the scopes, so the store keeps
+// what an earlier crawl said about it. Other databases go on.
 //
 // Crawl returns an error only when nothing could be read: an invalid
 // Config, or every database failed. The harvest returned with it still
@@ -207,6 +217,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
+	hv = viewLineage(hv)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", cfg.Source, errors.Join(failures...))
 	}

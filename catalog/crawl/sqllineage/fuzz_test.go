@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"almanac/catalog"
-	"almanac/lineage/sqllineage"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // FuzzRelations checks that no SQL makes the extractor panic or return a

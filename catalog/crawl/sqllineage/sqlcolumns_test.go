@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
-	"almanac/lineage/sqllineage"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // testTables are the relations the extractor tests read, in database db.
@@ -22,7 +22,7 @@ var testTables = map[string][]string{
 
 const ns = "postgres://wh:5432"
 
-// testResolver resolves relations like ViewLineage: a name without a
+// testResolver resolves relations like the PostgreSQL crawler: a name without a
 // schema is looked up in public. raw.events has no known columns (Open).
 func testResolver(r sqllineage.Relation) (sqllineage.Table, bool) {
 	schema := r.Schema

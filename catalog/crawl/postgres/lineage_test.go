@@ -1,4 +1,4 @@
-package sqllineage_test
+package postgres
 
 import (
 	"context"
@@ -12,40 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
-	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
-	"almanac/lineage/sqllineage"
 )
 
-func TestRelations(t *testing.T) {
-	tests := []struct {
-		sql  string
-		want []sqllineage.Relation
-	}{
-		{"SELECT * FROM orders", []sqllineage.Relation{{Name: "orders"}}},
-		{"SELECT o.id FROM sales.orders o JOIN public.customers c ON c.id = o.cid", []sqllineage.Relation{{Schema: "sales", Name: "orders"}, {Schema: "public", Name: "customers"}}},
-		{"WITH recent AS (SELECT * FROM a.events WHERE at > now()) SELECT * FROM recent", []sqllineage.Relation{{Schema: "a", Name: "events"}}},
-		{"SELECT (SELECT max(x) FROM t2) FROM t1 WHERE EXISTS (SELECT 1 FROM t3) UNION SELECT 1 FROM t1", []sqllineage.Relation{{Name: "t2"}, {Name: "t1"}, {Name: "t3"}}},
-		{"WITH orders AS (SELECT * FROM raw.orders) SELECT * FROM orders JOIN customers USING (id) WHERE id IN (SELECT id FROM vip)", []sqllineage.Relation{{Schema: "raw", Name: "orders"}, {Name: "customers"}, {Name: "vip"}}},
-		{`SELECT c."Name" FROM "MixedCase"."Order Items" c`, []sqllineage.Relation{{Schema: "MixedCase", Name: "Order Items"}}},
-		{"SELECT * FROM generate_series(1, 3)", nil},
-		{"SELECT * FROM db.s.t", []sqllineage.Relation{{Catalog: "db", Schema: "s", Name: "t"}}},
-	}
-	for _, tt := range tests {
-		got, err := sqllineage.Relations(tt.sql)
-		if err != nil {
-			t.Errorf("%s: %v", tt.sql, err)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tt.sql, diff)
-		}
-	}
-	if _, err := sqllineage.Relations("SELEC oops"); err == nil {
-		t.Error("bad SQL parsed")
-	}
-}
+// ns is the namespace of the harvests that the lineage tests make up.
+const ns = "postgres://wh:5432"
 
 func TestViewLineageWarnsOnBadSQL(t *testing.T) {
 	h := catalog.Harvest{Datasets: []catalog.DatasetFacts{
@@ -53,7 +25,7 @@ func TestViewLineageWarnsOnBadSQL(t *testing.T) {
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.v"}, Kind: catalog.KindView, Definition: "SELECT * FROM t JOIN gone ON true"},
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.bad"}, Kind: catalog.KindView, Definition: "SELECT FROM WHERE ("},
 	}}
-	h = sqllineage.ViewLineage(h)
+	h = viewLineage(h)
 	if len(h.Jobs) != 1 || len(h.Jobs[0].Inputs) != 1 || h.Jobs[0].Inputs[0].Name != "db.s.t" || h.Jobs[0].Key.Name != "view:db.s.v" {
 		t.Errorf("jobs = %+v", h.Jobs)
 	}
@@ -67,7 +39,7 @@ func TestViewLineageWarnsOnBadSQL(t *testing.T) {
 	}
 }
 
-// TestViewLineageColumns checks the column lineage ViewLineage derives
+// TestViewLineageColumns checks the column lineage viewLineage derives
 // from the columns of the harvest, and that a view's unnamed column is a
 // warning that spares the others.
 func TestViewLineageColumns(t *testing.T) {
@@ -77,7 +49,7 @@ func TestViewLineageColumns(t *testing.T) {
 		{Key: key("db.public.u"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "a", Ordinal: 1}, {Name: "c", Ordinal: 2}}},
 		{Key: key("db.s.v"), Kind: catalog.KindMaterializedView, Definition: " SELECT t.a,\n    upper(u.c) AS c,\n    1 + 1\n   FROM (s.t\n     JOIN u USING (a))\n  WHERE (t.b > 0);"},
 	}}
-	h = sqllineage.ViewLineage(h)
+	h = viewLineage(h)
 	var got []string
 	for _, c := range h.ColumnLineage {
 		if c.Output != key("db.s.v") {
@@ -102,7 +74,7 @@ func TestViewLineageColumns(t *testing.T) {
 // its views and ingests it.
 func TestViewLineagePagila(t *testing.T) {
 	ctx := context.Background()
-	b, err := os.ReadFile("../../catalog/crawl/postgres/testdata/pagila-schema.sql")
+	b, err := os.ReadFile("testdata/pagila-schema.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +92,9 @@ func TestViewLineagePagila(t *testing.T) {
 
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
-	cfg := postgres.Config{Source: "postgres:pagila", URL: dbURL, Namespace: ns}
+	cfg := Config{Source: "postgres:pagila", URL: dbURL, Namespace: ns}
 	run, err := st.Crawl(ctx, cfg.Source, func(ctx context.Context) (catalog.Harvest, error) {
-		h, err := postgres.Crawl(ctx, cfg)
-		return sqllineage.ViewLineage(h), err
+		return Crawl(ctx, cfg)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -159,8 +130,7 @@ func TestViewLineagePagila(t *testing.T) {
 	defer func() {
 		exec("DROP VIEW public.film_list")
 		if _, err := st.Crawl(ctx, cfg.Source, func(ctx context.Context) (catalog.Harvest, error) {
-			h, err := postgres.Crawl(ctx, cfg)
-			return sqllineage.ViewLineage(h), err
+			return Crawl(ctx, cfg)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -219,4 +189,61 @@ func TestViewLineagePagila(t *testing.T) {
 		}
 	}
 	t.Logf("warnings: %v", run.Errors)
+}
+
+// TestViewOfPartition: a partition is folded into its partitioned table,
+// so a view reading a partition directly, at any level and in any schema,
+// reads the partitioned table.
+func TestViewOfPartition(t *testing.T) {
+	dbURL := pgtest.EmptyDB(t)
+	db := dbName(t, dbURL)
+	exec(t, dbURL, `
+		CREATE SCHEMA sales;
+		CREATE SCHEMA archive;
+		CREATE TABLE sales.events (id bigint, region text, at date, amount numeric) PARTITION BY RANGE (at);
+		CREATE TABLE sales.events_2024 PARTITION OF sales.events
+			FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (region);
+		CREATE TABLE sales.events_2024_eu PARTITION OF sales.events_2024 FOR VALUES IN ('eu');
+		CREATE TABLE archive.events_old PARTITION OF sales.events DEFAULT;
+		CREATE TABLE sales.rates (region text, rate numeric);
+		CREATE VIEW sales.eu_2024 AS SELECT id, amount FROM sales.events_2024_eu;
+		CREATE VIEW sales.moved AS
+			SELECT n.id, o.amount * r.rate AS amount
+			FROM sales.events_2024 n
+			JOIN archive.events_old o USING (id)
+			JOIN sales.rates r ON r.region = n.region;`)
+	h := mustCrawl(t, Config{Source: "postgres:x", URL: dbURL, Namespace: ns})
+	if len(h.Errors) != 0 {
+		t.Errorf("errors: %v", h.Errors)
+	}
+	key := func(name string) catalog.Key { return catalog.Key{Namespace: ns, Name: db + "." + name} }
+	inputs := map[string][]catalog.Key{}
+	for _, j := range h.Jobs {
+		inputs[strings.TrimPrefix(j.Key.Name, "view:"+db+".")] = j.Inputs
+	}
+	if diff := cmp.Diff(map[string][]catalog.Key{
+		"sales.eu_2024": {key("sales.events")},
+		"sales.moved":   {key("sales.events"), key("sales.rates")},
+	}, inputs); diff != "" {
+		t.Errorf("inputs of the views' jobs (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, c := range h.ColumnLineage {
+		got = append(got, strings.TrimPrefix(c.Output.Name, db+".")+"."+c.Column+" <- "+
+			strings.TrimPrefix(c.Input.Name, db+".")+"."+c.InputColumn+" "+c.Type+"/"+c.Subtype)
+	}
+	for _, want := range []string{
+		"sales.eu_2024.id <- sales.events.id DIRECT/IDENTITY",
+		"sales.eu_2024.amount <- sales.events.amount DIRECT/IDENTITY",
+		"sales.moved.id <- sales.events.id DIRECT/IDENTITY",
+		"sales.moved.amount <- sales.events.amount DIRECT/TRANSFORMATION",
+		"sales.moved. <- sales.events.region INDIRECT/JOIN",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("no column lineage %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("column lineage: %q", got)
+	}
 }

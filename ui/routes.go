@@ -1,0 +1,69 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"almanac/lineage/olapi"
+)
+
+// routes declares every route the server answers, in one place: the
+// portal's pages and assets, the GraphQL API, the OpenLineage and Marquez
+// endpoints, and the operational endpoints. Handler wraps them all in the
+// same middleware.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+
+	// Pages.
+	mux.Handle("GET /{$}", s.handle(s.serveHome))
+	mux.Handle("GET /datasets/{ns}/{name...}", s.handle(s.serveDataset))
+	mux.Handle("GET /sources", s.handle(s.serveSources))
+	mux.Handle("GET /runs/{id}", s.handle(s.serveRun))
+	if s.search != nil {
+		mux.Handle("GET /search", s.handle(s.serveSearchPage))
+		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))
+	} else {
+		mux.Handle("GET /search", s.handle(s.serveSearch))
+	}
+	if s.lineage != nil {
+		mux.Handle("GET /lineage/{ns}/{name...}", s.handle(s.serveLineage))
+	}
+	mux.Handle("GET /static/", staticHandler())
+	// Anything else is a page that does not exist, shown as one.
+	mux.Handle("GET /", s.handle(s.serveNotFound))
+
+	// The GraphQL API: a browser's GET gets GraphiQL, which loads its
+	// scripts and stylesheets from /graphql/assets/; any other GET runs
+	// the query in its URL, a POST the one in its JSON body.
+	if s.graphql != nil {
+		mux.Handle("GET /graphql", s.graphql)
+		mux.Handle("POST /graphql", s.graphql)
+		mux.Handle("GET /graphql/assets/", s.graphql)
+	}
+
+	// OpenLineage: Marquez-compatible lineage reads, for tools written
+	// for Marquez, and the endpoint Airflow, Spark and dbt post events
+	// to, open only with a token or when anonymous posting is configured.
+	if s.marquez != nil {
+		mux.Handle("GET /api/v1/lineage", s.marquez.GetLineage())
+		mux.Handle("GET /api/v1/column-lineage", s.marquez.GetColumnLineage())
+	}
+	if s.receiver != nil {
+		mux.Handle("POST /api/v1/lineage", s.receiver.PostLineage())
+		mux.Handle("POST /api/v1/lineage/batch", s.receiver.PostBatch())
+	} else {
+		off := olapi.Off("the OpenLineage endpoint is off: set openlineage.token (or openlineage.anonymous: true) in the configuration")
+		mux.Handle("POST /api/v1/lineage", off)
+		mux.Handle("POST /api/v1/lineage/batch", off)
+	}
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	mux.HandleFunc("GET /readyz", s.serveReadyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{s.log},
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	return mux
+}
