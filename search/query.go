@@ -225,7 +225,9 @@ func (q Query) String() string {
 		parts = append(parts, quote(p))
 	}
 	for _, e := range q.Excluded {
-		if strings.IndexFunc(e, unicode.IsSpace) >= 0 || strings.HasPrefix(e, "-") {
+		// Quoted unless it reads back as a bare word: "-owner:" would
+		// read as a filter.
+		if strings.IndexFunc(e, unicode.IsSpace) >= 0 || strings.HasPrefix(e, "-") || strings.ContainsAny(e, `:"`) {
 			parts = append(parts, "-"+quote(e))
 		} else {
 			parts = append(parts, "-"+e)
