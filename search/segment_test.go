@@ -3,6 +3,7 @@ package search
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,4 +225,44 @@ func TestAbbreviationsOption(t *testing.T) {
 	if !errors.Is(err, catalog.ErrInvalid) {
 		t.Errorf("abbreviation of two words: %v, want ErrInvalid", err)
 	}
+}
+
+// FuzzSegment checks that splitting never panics, that a word's parts
+// put together give the word back, and that planning a query and
+// highlighting a text with it stay within the text.
+func FuzzSegment(f *testing.F) {
+	for _, s := range []string{"employeedepartmenthistory", "SalesOrderHeader2024", "tblcustaddr", "zürichSee", "a1b2c3", "where are employee pay rates", "ÉCOLEdata"} {
+		f.Add(s)
+	}
+	l := defaultLexicon()
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tok := range lowerTokens().Analyze([]byte(s)) {
+			w := string(tok.Term)
+			sp := l.seg.spans(w)
+			if sp == nil {
+				continue
+			}
+			var whole strings.Builder
+			for i, p := range sp {
+				if p.start < 0 || p.end > len(w) || p.start >= p.end || (i > 0 && p.start != sp[i-1].end) {
+					t.Fatalf("%q: bad span %+v", w, p)
+				}
+				whole.WriteString(p.text)
+			}
+			if whole.String() != w {
+				t.Fatalf("%q split into %v", w, sp)
+			}
+		}
+		q, err := Parse(s)
+		if err != nil {
+			return
+		}
+		p := newPlan(q, l)
+		h := newHighlighter(p, l, false)
+		best := make([]int, len(p.terms))
+		sn, _, _ := h.scanName(s, className, best, make([]bool, len(p.terms)))
+		if sn.String() != s {
+			t.Fatalf("highlighting %q gave %q", s, sn.String())
+		}
+	})
 }
