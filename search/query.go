@@ -226,8 +226,10 @@ func (q Query) String() string {
 	}
 	for _, e := range q.Excluded {
 		// Quoted unless it reads back as a bare word: "-owner:" would
-		// read as a filter.
-		if strings.IndexFunc(e, unicode.IsSpace) >= 0 || strings.HasPrefix(e, "-") || strings.ContainsAny(e, `:"`) {
+		// read as a filter. (One with a quote came from a bare word,
+		// and a phrase cannot hold one.)
+		colon := strings.Contains(e, ":") && !strings.Contains(e, `"`)
+		if strings.IndexFunc(e, unicode.IsSpace) >= 0 || strings.HasPrefix(e, "-") || colon {
 			parts = append(parts, "-"+quote(e))
 		} else {
 			parts = append(parts, "-"+e)
