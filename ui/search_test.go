@@ -56,12 +56,12 @@ func TestSearchPage(t *testing.T) {
 		},
 		{
 			name: "empty query shows help", path: "/search", status: 200, golden: "search-empty",
-			want: []string{"Every word must match somewhere"},
+			want: []string{"Datasets with every word come first"},
 		},
 		{
 			// Only an exclusion: everything but what it names, not the help.
 			name: "exclusion only", path: "/search?q=-legacy", status: 200,
-			want: []string{"fct_orders"}, absent: []string{"Every word must match somewhere"},
+			want: []string{"fct_orders"}, absent: []string{"Datasets with every word come first"},
 		},
 		{
 			name: "nothing found", path: "/search?q=zzzqqq", status: 200, golden: "search-none",
