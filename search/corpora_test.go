@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +21,46 @@ import (
 
 // The relevance benchmark on corpora nobody on the team designed: the
 // table and column names and comments of public sample databases, in
-// their own naming styles (testdata/corpora, see SOURCES.md there), with
-// queries written as users would type them. TestCorpora holds Almanac to
-// its targets on every corpus; BenchmarkRelevance reports the same
-// figures beside PostgreSQL full-text search and pg_trgm.
+// their own naming styles, with queries written as users would type them.
+// TestCorpora holds Almanac to its targets on every corpus;
+// BenchmarkRelevance reports the same figures beside PostgreSQL full-text
+// search and pg_trgm.
+//
+// The corpora are the directories under testdata/corpora (see SOURCES.md
+// there), and those under $ALMANAC_RELEVANCE_CORPORA when it is set: the
+// same layout (schema.txt and queries.txt), so that a corpus that may not
+// be committed here, or one held out from the team, is scored the same
+// way.
 
-// corpusNames are the corpora, those tuned on first.
-var corpusNames = []string{"adventureworks", "chinook", "oracle", "pagila"}
+// corporaEnv names a directory of further corpora.
+const corporaEnv = "ALMANAC_RELEVANCE_CORPORA"
+
+// corpusDirs returns the directory of every corpus by its name.
+func corpusDirs(t testing.TB) map[string]string {
+	t.Helper()
+	dirs := map[string]string{}
+	for _, root := range []string{filepath.Join("testdata", "corpora"), os.Getenv(corporaEnv)} {
+		if root == "" {
+			continue
+		}
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			t.Fatalf("corpora: %v", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				if prev, ok := dirs[e.Name()]; ok {
+					t.Fatalf("corpus %s is both %s and %s", e.Name(), prev, filepath.Join(root, e.Name()))
+				}
+				dirs[e.Name()] = filepath.Join(root, e.Name())
+			}
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no corpora in testdata/corpora")
+	}
+	return dirs
+}
 
 // Targets for the queries that name an existing table.
 const (
@@ -42,11 +77,10 @@ type corpusQuery struct {
 	heldOut bool
 }
 
-// loadCorpus reads testdata/corpora/<name>: its datasets, named
+// loadCorpus reads the corpus name in dir: its datasets, named
 // "<name>.<schema>.<table>", and its queries.
-func loadCorpus(t testing.TB, name string) ([]Dataset, []corpusQuery) {
+func loadCorpus(t testing.TB, name, dir string) ([]Dataset, []corpusQuery) {
 	t.Helper()
-	dir := filepath.Join("testdata", "corpora", name)
 	f, err := os.Open(filepath.Join(dir, "schema.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -227,9 +261,11 @@ func score(ctx context.Context, e engine, qs []corpusQuery) (tuned, heldOut, all
 // P@1 ≥ 0.90, MRR@5 ≥ 0.93 and at most 2 % of queries without a result,
 // tuned and held-out queries together.
 func TestCorpora(t *testing.T) {
-	for _, name := range corpusNames {
+	dirs := corpusDirs(t)
+	for _, name := range slices.Sorted(maps.Keys(dirs)) {
+		dir := dirs[name]
 		t.Run(name, func(t *testing.T) {
-			ds, qs := loadCorpus(t, name)
+			ds, qs := loadCorpus(t, name, dir)
 			if len(qs) < 30 {
 				t.Errorf("%d queries, want at least 30", len(qs))
 			}
@@ -261,8 +297,10 @@ func BenchmarkRelevance(b *testing.B) {
 	if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_trgm`); err != nil {
 		b.Fatalf("pg_trgm (in PostgreSQL's contrib): %v", err)
 	}
-	for _, name := range corpusNames {
-		ds, qs := loadCorpus(b, name)
+	dirs := corpusDirs(b)
+	for _, name := range slices.Sorted(maps.Keys(dirs)) {
+		dir := dirs[name]
+		ds, qs := loadCorpus(b, name, dir)
 		if err := loadRelevanceCorpus(ctx, pool, name, ds); err != nil {
 			b.Fatal(err)
 		}
