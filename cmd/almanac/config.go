@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -97,6 +98,13 @@ type SearchConfig struct {
 	// search.index_dir, default .almanac/index). The index is rebuilt from
 	// the catalog when lost, so it need not be backed up.
 	IndexDir string
+	// Abbreviations add to or replace search's default abbreviation table
+	// (key search.abbreviations): a short form and the word, words or list
+	// of words it stands for ("cust: customer", "inv: [inventory,
+	// invoice]", "gl: general ledger"); an empty value removes a default.
+	// Searches apply them both ways. A change takes effect at once, and
+	// for splitting names written without separators at the next reindex.
+	Abbreviations map[string][]string
 }
 
 // SourceConfig is one source to crawl (an item of the key sources).
@@ -226,7 +234,7 @@ var (
 	topKeys    = []string{"database_url", "listen", "public_url", "log", "search", "openlineage", "sources"}
 	olKeys     = []string{"token", "anonymous", "retention"}
 	logKeys    = []string{"format", "level"}
-	searchKeys = []string{"index_dir"}
+	searchKeys = []string{"index_dir", "abbreviations"}
 	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "job_namespace", "schedule"}
 )
 
@@ -385,6 +393,7 @@ func (l *loader) config(root *yaml.Node, cfg *Config) {
 	if e, ok := m["search"]; ok {
 		sm, _ := l.mapping(e.value, "search", searchKeys)
 		l.str(sm, "search", "index_dir", &cfg.Search.IndexDir)
+		l.abbreviations(sm, "search", "abbreviations", &cfg.Search.Abbreviations)
 	}
 	if e, ok := m["openlineage"]; ok {
 		om, _ := l.mapping(e.value, "openlineage", olKeys)
@@ -513,6 +522,68 @@ func (l *loader) list(m map[string]entry, parent, key string, dst *[]string) {
 		if s, ok := l.scalar(item, item.Line, ip); ok {
 			*dst = append(*dst, s)
 		}
+	}
+}
+
+// abbreviations sets *dst to the abbreviation table of key in m, if
+// present: a mapping of short forms to a string or a list of strings, each
+// one word or several of letters and digits.
+func (l *loader) abbreviations(m map[string]entry, parent, key string, dst *map[string][]string) {
+	e, ok := m[key]
+	if !ok {
+		return
+	}
+	p := join(parent, key)
+	l.at[p] = origin{line: e.key.Line}
+	n := resolve(e.value)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(e.key.Line, p, "must be a mapping of abbreviations to the words they stand for")
+		return
+	}
+	*dst = map[string][]string{}
+	word := func(s string) bool {
+		return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) < 0
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		kp := join(p, k.Value)
+		if k.Kind != yaml.ScalarNode || !word(k.Value) {
+			l.errorf(k.Line, p, "abbreviation %q must be one word of letters and digits", k.Value)
+			continue
+		}
+		if _, dup := (*dst)[k.Value]; dup {
+			l.errorf(k.Line, p, "duplicate abbreviation %q", k.Value)
+			continue
+		}
+		var longs []string
+		switch {
+		case isNull(v):
+		case v.Kind == yaml.ScalarNode:
+			if v.Value != "" {
+				longs = append(longs, v.Value)
+			}
+		case v.Kind == yaml.SequenceNode:
+			for _, item := range v.Content {
+				if item = resolve(item); item.Kind != yaml.ScalarNode {
+					l.errorf(item.Line, kp, "must be a string or a list of strings")
+					continue
+				}
+				longs = append(longs, item.Value)
+			}
+		default:
+			l.errorf(v.Line, kp, "must be a string or a list of strings")
+			continue
+		}
+		for _, long := range longs {
+			ws := strings.Fields(long)
+			if len(ws) == 0 || slices.ContainsFunc(ws, func(w string) bool { return !word(w) }) {
+				l.errorf(v.Line, kp, "%q must be words of letters and digits", long)
+			}
+		}
+		(*dst)[k.Value] = longs
 	}
 }
 

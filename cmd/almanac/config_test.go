@@ -99,6 +99,15 @@ func TestLoadConfig(t *testing.T) {
 			want:   defaults(),
 		},
 		{
+			name: "abbreviations",
+			yaml: "search:\n  abbreviations:\n    hc: headcount\n    inv: [inventory, invoice]\n    gl: general ledger\n    cust: \"\"\n",
+			want: with(func(c *Config) {
+				c.Search.Abbreviations = map[string][]string{
+					"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "gl": {"general ledger"}, "cust": nil,
+				}
+			}),
+		},
+		{
 			name:   "no file with the environment",
 			noFile: true,
 			env: map[string]string{
@@ -301,6 +310,13 @@ listen: :8080
 listn: :9090
 `,
 			want: `almanac.yaml:3: unknown key "listn" (did you mean "listen"?)`,
+		},
+		{
+			name: "abbreviation not a word",
+			yaml: "search:\n  abbreviations:\n    c-a: customer\n    amt: [\"am ount!\"]\n    qty: {a: b}\n",
+			want: "almanac.yaml:3: search.abbreviations: abbreviation \"c-a\" must be one word of letters and digits\n" +
+				"almanac.yaml:4: search.abbreviations.amt: \"am ount!\" must be words of letters and digits\n" +
+				"almanac.yaml:5: search.abbreviations.qty: must be a string or a list of strings",
 		},
 		{
 			name: "public_url without a scheme",
