@@ -198,11 +198,6 @@ type transportError struct{ err error }
 func (e transportError) Error() string { return e.err.Error() }
 func (e transportError) Unwrap() error { return e.err }
 
-func isTransport(err error) bool {
-	var te transportError
-	return errors.As(err, &te)
-}
-
 // plainURLError drops the URL that net/http repeats in its errors: the
 // caller names the object, and the query would only add noise.
 func plainURLError(err error) error {

@@ -136,12 +136,17 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 		attempts: cmp.Or(cfg.Attempts, 5), delay: cmp.Or(cfg.RetryDelay, time.Second),
 		maxDelay: cmp.Or(cfg.MaxRetryDelay, 30*time.Second), sleep: sleepCtx,
 	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 60 * time.Second}
-	}
 	w := &walker{cfg: cfg, c: c, flt: flt, ns: cmp.Or(cfg.Namespace, DefaultNamespace), par: max(cfg.Parallel, 0)}
 	if w.par == 0 {
 		w.par = 4
+	}
+	if c.http == nil {
+		// As many idle connections kept as requests run at once, so that
+		// none is closed and dialled again between two pages.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = w.par
+		c.http = &http.Client{Timeout: 60 * time.Second, Transport: tr}
+		defer tr.CloseIdleConnections()
 	}
 	server := base.Scheme + "://" + base.Host
 
