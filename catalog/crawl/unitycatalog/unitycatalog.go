@@ -136,7 +136,7 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 		attempts: cmp.Or(cfg.Attempts, 5), delay: cmp.Or(cfg.RetryDelay, time.Second),
 		maxDelay: cmp.Or(cfg.MaxRetryDelay, 30*time.Second), sleep: sleepCtx,
 	}
-	w := &walker{cfg: cfg, c: c, flt: flt, ns: cmp.Or(cfg.Namespace, DefaultNamespace), par: max(cfg.Parallel, 0)}
+	w := &walker{c: c, flt: flt, ns: cmp.Or(cfg.Namespace, DefaultNamespace), par: max(cfg.Parallel, 0)}
 	if w.par == 0 {
 		w.par = 4
 	}
@@ -272,7 +272,6 @@ func baseURL(raw string) (*url.URL, error) {
 
 // walker holds what one crawl shares.
 type walker struct {
-	cfg Config
 	c   *client
 	flt filter
 	ns  string
