@@ -113,17 +113,24 @@ type SourceConfig struct {
 	// unique, [a-z0-9_-]+). It is part of the provenance of every fact the
 	// source asserts, so renaming a source orphans its facts.
 	Name string
-	// Type is the kind of source (key type, required): postgres, dbt or
-	// delta.
+	// Type is the kind of source (key type, required): postgres, dbt,
+	// delta or unitycatalog.
 	Type string
-	// URL is where the source lives (key url, required for postgres), e.g.
-	// postgres://crawler@db.internal:5432/analytics.
+	// URL is where the source lives (key url, required for postgres and
+	// unitycatalog), e.g. postgres://crawler@db.internal:5432/analytics or
+	// https://dbc-1234.cloud.databricks.com.
 	URL string
 	// Password is the password used to connect (key password). It is kept
 	// apart from URL so that it can come from the environment:
 	// ALMANAC_SOURCE_<NAME>_PASSWORD (name upper-cased, '-' turned to '_')
 	// overrides it. ConnURL injects it into URL.
 	Password string
+	// Token is the Bearer token of a unitycatalog source (key token).
+	// ALMANAC_SOURCE_<NAME>_TOKEN overrides it, like the password.
+	Token string
+	// Lineage is "true" for a unitycatalog source on Databricks to read
+	// its table lineage (key lineage).
+	Lineage string
 	// Databases lists the databases to crawl (key databases); empty means
 	// the database of URL.
 	Databases []string
@@ -227,7 +234,7 @@ const (
 
 // supportedSourceTypes are the values accepted for sources[].type; dbt,
 // delta and openlineage join when their crawlers exist.
-var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
+var supportedSourceTypes = []string{"postgres", "dbt", "delta", "unitycatalog"}
 
 // Keys accepted in each mapping, also the candidates for "did you mean".
 var (
@@ -235,7 +242,7 @@ var (
 	olKeys     = []string{"token", "anonymous", "retention"}
 	logKeys    = []string{"format", "level"}
 	searchKeys = []string{"index_dir", "abbreviations"}
-	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "job_namespace", "schedule"}
+	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "job_namespace", "schedule", "token", "lineage"}
 )
 
 // LoadConfig reads and validates the configuration file at path, then
@@ -433,6 +440,8 @@ func (l *loader) sources(e entry) []SourceConfig {
 		l.str(m, p, "type", &s.Type)
 		l.str(m, p, "url", &s.URL)
 		l.str(m, p, "password", &s.Password)
+		l.str(m, p, "token", &s.Token)
+		l.str(m, p, "lineage", &s.Lineage)
 		l.list(m, p, "databases", &s.Databases)
 		l.str(m, p, "namespace", &s.Namespace)
 		l.list(m, p, "include", &s.Include)
@@ -709,6 +718,7 @@ func (l *loader) applyEnv(cfg *Config) {
 		s := &cfg.Sources[i]
 		if validName(s.Name) {
 			override(&s.Password, fmt.Sprintf("sources[%d].password", i), passwordEnv(s.Name))
+			override(&s.Token, fmt.Sprintf("sources[%d].token", i), tokenEnv(s.Name))
 		}
 	}
 
@@ -727,6 +737,12 @@ func (l *loader) applyEnv(cfg *Config) {
 // the source named name.
 func passwordEnv(name string) string {
 	return "ALMANAC_SOURCE_" + strings.ReplaceAll(strings.ToUpper(name), "-", "_") + "_PASSWORD"
+}
+
+// tokenEnv returns the environment variable overriding the token of the
+// source named name.
+func tokenEnv(name string) string {
+	return strings.TrimSuffix(passwordEnv(name), "_PASSWORD") + "_TOKEN"
 }
 
 // validate checks the values of cfg that have constraints, once the
@@ -823,6 +839,16 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 	if s.Type == "postgres" && required("url", s.URL) {
 		l.validatePostgresURL(p, s)
 	}
+	if s.Type == "unitycatalog" && required("url", s.URL) {
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.report(l.at[p+".url"], p+".url", "must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com")
+		} else if u.User != nil {
+			l.report(l.at[p+".url"], p+".url", "must not hold a user or token: set token")
+		}
+	}
+	if lv := s.Lineage; lv != "" && lv != "true" && lv != "false" {
+		l.report(l.at[p+".lineage"], p+".lineage", "must be true or false, got %q", lv)
+	}
 	if s.Type == "dbt" || s.Type == "delta" {
 		if len(s.Paths) == 0 && !l.bad[p+".paths"] {
 			l.report(l.at[p], p, "missing required key %q", "paths")
@@ -843,14 +869,19 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 			l.report(l.at[ip], ip, "must not be empty")
 		}
 	}
+	// Unity Catalog names have three parts, a database two.
+	parts, shape := 2, "schema or schema.table"
+	if s.Type == "unitycatalog" {
+		parts, shape = 3, "catalog, catalog.schema or catalog.schema.table"
+	}
 	for key, patterns := range map[string][]string{"include": s.Include, "exclude": s.Exclude} {
 		for i, v := range patterns {
 			ip := fmt.Sprintf("%s.%s[%d]", p, key, i)
 			switch {
 			case v == "":
 				l.report(l.at[ip], ip, "must not be empty")
-			case strings.Count(v, ".") > 1:
-				l.report(l.at[ip], ip, "pattern %q must match schema or schema.table", v)
+			case strings.Count(v, ".") >= parts:
+				l.report(l.at[ip], ip, "pattern %q must match %s", v, shape)
 			default:
 				if _, err := path.Match(v, ""); err != nil {
 					l.report(l.at[ip], ip, "invalid glob pattern %q", v)

@@ -272,6 +272,24 @@ sources:
 			}),
 		},
 		{
+			name: "unitycatalog source with its token from the environment",
+			yaml: `
+sources:
+  - name: lake
+    type: unitycatalog
+    url: https://dbc-1234.cloud.databricks.com
+    include: [main.sales.orders, "dev_*"]
+    lineage: true
+`,
+			env: map[string]string{"ALMANAC_SOURCE_LAKE_TOKEN": "dapi-from-env"},
+			want: with(func(c *Config) {
+				c.Sources = []SourceConfig{{
+					Name: "lake", Type: "unitycatalog", URL: "https://dbc-1234.cloud.databricks.com", Token: "dapi-from-env",
+					Include: []string{"main.sales.orders", "dev_*"}, Lineage: "true", Line: 2,
+				}}
+			}),
+		},
+		{
 			name: "empty trailing document",
 			yaml: "listen: :8080\n---\n",
 			want: with(func(c *Config) { c.Listen = ":8080" }),
@@ -384,7 +402,28 @@ sources:
     type: mysql
     url: mysql://shop
 `,
-			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)`,
+			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog)`,
+		},
+		{
+			name: "unitycatalog source needs a server URL and takes three-part patterns",
+			yaml: `
+sources:
+  - name: lake
+    type: unitycatalog
+    include: [main.sales.orders.x]
+    lineage: yes
+  - name: lake2
+    type: unitycatalog
+    url: dbc-1234.cloud.databricks.com
+  - name: lake3
+    type: unitycatalog
+    url: https://token:dapi123@dbc-1234.cloud.databricks.com
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "url"
+almanac.yaml:4: sources[0].include[0]: pattern "main.sales.orders.x" must match catalog, catalog.schema or catalog.schema.table
+almanac.yaml:5: sources[0].lineage: must be true or false, got "yes"
+almanac.yaml:8: sources[1].url: must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com
+almanac.yaml:11: sources[2].url: must not hold a user or token: set token`,
 		},
 		{
 			name: "dbt source needs paths and the warehouse namespace",
@@ -777,7 +816,7 @@ sources:
 			want: `almanac.yaml:1: unknown key "listn" (did you mean "listen"?)
 almanac.yaml:3: log.format: must be text or json, got "xml"
 almanac.yaml:5: sources[0].name: invalid name "Warehouse": use only a-z, 0-9, '_' and '-'
-almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)
+almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog)
 almanac.yaml:7: sources[1]: missing required key "url"
 almanac.yaml:9: sources[1].schedule: want "@every <duration>", "@hourly" or "@daily", got "daily"
 env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,

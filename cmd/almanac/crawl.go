@@ -34,8 +34,8 @@ func crawlSources(cfg *Config) ([]crawl.Source, error) {
 		out = append(out, crawl.Source{
 			Name: s.Name, Type: s.Type, URL: url, Databases: s.Databases, Namespace: s.Namespace,
 			Include: s.Include, Exclude: s.Exclude, Paths: s.Paths, Database: s.Database, Teams: s.Teams,
-			JobNamespace: s.JobNamespace,
-			Schedule:     s.Schedule, Every: every,
+			JobNamespace: s.JobNamespace, Token: s.Token, Lineage: s.Lineage == "true",
+			Schedule: s.Schedule, Every: every,
 		})
 	}
 	return out, nil
