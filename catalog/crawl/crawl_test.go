@@ -27,18 +27,21 @@ func TestRunnerCrawl(t *testing.T) {
 	execSQL(t, whURL, `CREATE TABLE orders (id int PRIMARY KEY); CREATE VIEW big_orders AS SELECT id FROM orders WHERE id > 10`)
 	dbtDir, _ := filepath.Abs("dbt/testdata/jaffle_shop_1.12")
 	deltaDir, _ := filepath.Abs("delta/testdata")
+	geDir, _ := filepath.Abs("greatexpectations/testdata/gx1_store")
 	reg := prometheus.NewRegistry()
 	r := NewRunner(store.New(pool), slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	for _, src := range []Source{
 		{Name: "wh", Type: "postgres", URL: whURL},
 		{Name: "analytics", Type: "dbt", Paths: []string{dbtDir}, Namespace: "postgres://warehouse.example:5432"},
 		{Name: "lake", Type: "delta", Paths: []string{deltaDir}},
+		// Great Expectations reports checks and results, no datasets.
+		{Name: "expectations", Type: "great_expectations", Paths: []string{geDir}, Namespace: "postgres://warehouse.example:5432", Database: "analytics"},
 	} {
 		run, err := r.Crawl(ctx, src)
 		if err != nil {
 			t.Fatalf("%s: %v", src.Provenance(), err)
 		}
-		if run.Source != src.Provenance() || run.Status == catalog.CrawlFailed || run.Counts.Created == 0 {
+		if run.Source != src.Provenance() || run.Status == catalog.CrawlFailed || run.Counts.Created == 0 && run.Counts.Checks == 0 {
 			t.Errorf("%s: run %+v", src.Provenance(), run)
 		}
 		metrics := exposed(t, reg)

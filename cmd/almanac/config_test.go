@@ -368,7 +368,7 @@ sources:
     type: mysql
     url: mysql://shop
 `,
-			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)`,
+			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, great_expectations)`,
 		},
 		{
 			name: "dbt source needs paths and the warehouse namespace",
@@ -376,6 +376,16 @@ sources:
 sources:
   - name: analytics
     type: dbt
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "paths"
+almanac.yaml:2: sources[0]: missing required key "namespace"`,
+		},
+		{
+			name: "great_expectations source needs paths and the warehouse namespace",
+			yaml: `
+sources:
+  - name: checks
+    type: great_expectations
 `,
 			want: `almanac.yaml:2: sources[0]: missing required key "paths"
 almanac.yaml:2: sources[0]: missing required key "namespace"`,
@@ -761,7 +771,7 @@ sources:
 			want: `almanac.yaml:1: unknown key "listn" (did you mean "listen"?)
 almanac.yaml:3: log.format: must be text or json, got "xml"
 almanac.yaml:5: sources[0].name: invalid name "Warehouse": use only a-z, 0-9, '_' and '-'
-almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)
+almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, great_expectations)
 almanac.yaml:7: sources[1]: missing required key "url"
 almanac.yaml:9: sources[1].schedule: want "@every <duration>", "@hourly" or "@daily", got "daily"
 env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,
