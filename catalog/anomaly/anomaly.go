@@ -185,33 +185,51 @@ type Verdict struct {
 // Detect judges each observation of series (in any order) against the
 // baseline learned from the observations before it, and returns the
 // verdicts in time order.
-func Detect(series []Point, p Params) []Verdict {
+func Detect(series []Point, p Params) []Verdict { return DetectAfter(series, time.Time{}, p) }
+
+// DetectAfter is Detect judging only the observations after after; the
+// ones before are history only. It returns the verdicts of the
+// observations judged.
+func DetectAfter(series []Point, after time.Time, p Params) []Verdict {
 	p = p.withDefaults()
 	pts := sorted(series)
-	out := make([]Verdict, len(pts))
-	var b baseliner
+	first := upper(pts, after)
+	out := make([]Verdict, 0, len(pts)-first)
+	b := newBaseliner(pts, p)
 	start := 0
-	for i, pt := range pts {
+	for i := first; i < len(pts); i++ {
+		pt := pts[i]
 		for start < i && pts[start].At.Before(pt.At.Add(-p.History)) {
 			start++
 		}
-		out[i] = Verdict{Point: pt}
-		e, ok := b.expect(pts[start:i], pt.At, -1, p)
-		if !ok {
-			continue
+		v := Verdict{Point: pt}
+		if e, ok := b.expect(start, i, pt.At, -1); ok {
+			v.Known, v.Expectation = true, e
+			v.Anomaly, v.Above = judge(pt.Value, e, p.Sides)
 		}
-		out[i].Known, out[i].Expectation = true, e
-		out[i].Anomaly, out[i].Above = judge(pt.Value, e, p.Sides)
+		out = append(out, v)
 	}
 	return out
+}
+
+// upper returns the index of the first point of pts (in time order) after
+// t.
+func upper(pts []Point, t time.Time) int {
+	i, _ := slices.BinarySearchFunc(pts, t, func(x Point, t time.Time) int {
+		if x.At.After(t) {
+			return 1
+		}
+		return -1
+	})
+	return i
 }
 
 // Baseline returns the expectation at t learned from the observations of
 // history before t; false when there are too few.
 func Baseline(history []Point, t time.Time, p Params) (Expectation, bool) {
 	p = p.withDefaults()
-	var b baseliner
-	return b.expect(window(sorted(history), t, p), t, -1, p)
+	hist := window(sorted(history), t, p)
+	return newBaseliner(hist, p).expect(0, len(hist), t, -1)
 }
 
 // Waits turns update times into the series of waits between consecutive
@@ -258,8 +276,7 @@ func Overdue(updates []time.Time, now time.Time, p Params) (Verdict, bool) {
 	for i := 0; i < 7 && !landed[season]; i++ {
 		season = (season + 1) % 7
 	}
-	var b baseliner
-	e, ok := b.expect(hist, now, int(season), p)
+	e, ok := newBaseliner(hist, p).expect(0, len(hist), now, int(season))
 	if !ok {
 		return v, false
 	}
@@ -306,60 +323,70 @@ const robustSD = 1.4826
 
 const halfWeek = 84 * time.Hour
 
-// baseliner computes baselines, reusing its buffers.
+// baseliner computes baselines from parts of a series, reusing its
+// buffers.
 type baseliner struct {
-	y, dev, z, scratch []float64
-	full               []bool
-	wd                 []int8 // weekday of each point
+	p  Params
+	ts []int64   // Unix nanoseconds of each point of the series
+	y  []float64 // modelled value of each point
+	wd []int8    // weekday of each point
+
+	dev, z, scratch, weeks []float64
+	full                   []bool
 }
 
-func weekday(t time.Time, loc *time.Location) int8 { return int8(t.In(loc).Weekday()) }
-
-// expect learns from hist (in time order, all before t) and returns the
-// expectation at t, for the weekday season when season ≥ 0, else t's.
-func (b *baseliner) expect(hist []Point, t time.Time, season int, p Params) (Expectation, bool) {
-	if len(hist) > p.MaxPoints {
-		hist = hist[len(hist)-p.MaxPoints:]
+func newBaseliner(pts []Point, p Params) *baseliner {
+	b := &baseliner{p: p, ts: make([]int64, len(pts)), y: make([]float64, len(pts)), wd: make([]int8, len(pts))}
+	for i, pt := range pts {
+		b.ts[i] = pt.At.UnixNano()
+		b.y[i] = forward(pt.Value, p.Log)
+		b.wd[i] = int8(pt.At.In(p.Location).Weekday())
 	}
-	n := len(hist)
-	if n < p.MinPoints || t.Sub(hist[0].At) < p.MinSpan {
+	return b
+}
+
+// expect learns from the points [lo, hi) of the series (all before t)
+// and returns the expectation at t, for the weekday season when season ≥
+// 0, else t's.
+func (b *baseliner) expect(lo, hi int, t time.Time, season int) (Expectation, bool) {
+	p := b.p
+	lo = max(lo, hi-p.MaxPoints)
+	n := hi - lo
+	tn := t.UnixNano()
+	if n < p.MinPoints || tn-b.ts[lo] < int64(p.MinSpan) {
 		return Expectation{}, false
 	}
-	b.y = resize(b.y, n)
-	b.wd = slices.Grow(b.wd[:0], n)[:n]
-	for i, pt := range hist {
-		b.y[i] = forward(pt.Value, p.Log)
-		b.wd[i] = weekday(pt.At, p.Location)
-	}
+	ts, y, wd := b.ts[lo:hi], b.y[lo:hi], b.wd[lo:hi]
 	// Deviations from a centred weekly running median, for the points
 	// whose week lies within the history.
+	const half = int64(halfWeek)
 	b.dev = resize(b.dev, n)
 	b.full = slices.Grow(b.full[:0], n)[:n]
-	first, lo, hi := hist[0].At, 0, 0
-	for i, pt := range hist {
-		b.full[i] = !pt.At.Add(-halfWeek).Before(first) && pt.At.Add(halfWeek).Before(t)
+	l, h := 0, 0
+	for i, at := range ts {
+		b.full[i] = at-half >= ts[0] && at+half < tn
 		if !b.full[i] {
 			continue
 		}
-		for hist[lo].At.Before(pt.At.Add(-halfWeek)) {
-			lo++
+		for ts[l] < at-half {
+			l++
 		}
-		for hi < n && !hist[hi].At.After(pt.At.Add(halfWeek)) {
-			hi++
+		for h < n && ts[h] <= at+half {
+			h++
 		}
 		// The neighbours' median, without the point itself, so that the
 		// residuals are as large as the errors of a prediction.
-		b.scratch = append(append(b.scratch[:0], b.y[lo:i]...), b.y[i+1:hi]...)
-		b.dev[i] = b.y[i] - medianInPlace(b.scratch)
+		b.scratch = append(append(b.scratch[:0], y[l:i]...), y[i+1:h]...)
+		b.dev[i] = y[i] - medianInPlace(b.scratch)
 	}
 	// Seasonal offsets: the median deviation of each weekday.
 	var offset [7]float64
 	var own [7]bool
 	var seen [7]int // observations each offset is the median of
-	for d := range 7 {
+	for d := range int8(7) {
 		b.scratch = b.scratch[:0]
-		for i := range hist {
-			if b.full[i] && int(b.wd[i]) == d {
+		for i := range n {
+			if b.full[i] && wd[i] == d {
 				b.scratch = append(b.scratch, b.dev[i])
 			}
 		}
@@ -369,9 +396,9 @@ func (b *baseliner) expect(hist []Point, t time.Time, season int, p Params) (Exp
 	}
 	// Spread: the median absolute deviation of the residuals.
 	b.scratch = b.scratch[:0]
-	for i := range hist {
+	for i := range n {
 		if b.full[i] {
-			b.scratch = append(b.scratch, b.dev[i]-offset[b.wd[i]])
+			b.scratch = append(b.scratch, b.dev[i]-offset[wd[i]])
 		}
 	}
 	scale := p.MinScale
@@ -382,28 +409,27 @@ func (b *baseliner) expect(hist []Point, t time.Time, season int, p Params) (Exp
 		}
 		scale = max(scale, robustSD*medianInPlace(b.scratch))
 	}
-	// Trend: the median slope (per hour) between the halves.
+	// Trend and level on the deseasonalised values.
 	b.z = resize(b.z, n)
-	for i := range hist {
-		b.z[i] = b.y[i] - offset[b.wd[i]]
+	for i := range n {
+		b.z[i] = y[i] - offset[wd[i]]
 	}
-	slope := b.slope(hist)
-	// Level: the newest deseasonalised values carried to t.
+	slope := b.slope(ts) // per nanosecond
 	b.scratch = b.scratch[:0]
 	for i := max(n-p.Recent, 0); i < n; i++ {
-		b.scratch = append(b.scratch, b.z[i]+slope*t.Sub(hist[i].At).Hours())
+		b.scratch = append(b.scratch, b.z[i]+slope*float64(tn-ts[i]))
 	}
 	level := medianInPlace(b.scratch)
 	recent := len(b.scratch)
 
 	if season < 0 {
-		season = int(weekday(t, p.Location))
+		season = int(t.In(p.Location).Weekday())
 	}
-	if !own[season] && slices.Contains(b.wd, int8(season)) {
+	if !own[season] && slices.Contains(wd, int8(season)) {
 		// The weekday has a pattern of its own, not learned yet.
 		return Expectation{}, false
 	}
-	y := level + offset[season]
+	mid := level + offset[season]
 	// The prediction errs by the noise and by the errors of the level and
 	// the offset, medians of few values: the variance of a median of m
 	// normal values is about π/2·σ²/m.
@@ -413,30 +439,30 @@ func (b *baseliner) expect(hist []Point, t time.Time, season int, p Params) (Exp
 	}
 	spread := scale * math.Sqrt(v)
 	return Expectation{
-		Expected: backward(y, p.Log),
-		Lo:       backward(y-p.K*spread, p.Log),
-		Hi:       backward(y+p.K*spread, p.Log),
+		Expected: backward(mid, p.Log),
+		Lo:       backward(mid-p.K*spread, p.Log),
+		Hi:       backward(mid+p.K*spread, p.Log),
 		Season:   time.Weekday(season),
 		Seasonal: own[season],
 		History:  n,
 	}, true
 }
 
-// slope returns the trend of b.z (the deseasonalised values of hist) per
-// hour: the median change between the medians of consecutive weeks of
-// the history, so that a level shift, which changes one of them, does
-// not tilt it.
-func (b *baseliner) slope(hist []Point) float64 {
-	const week = 7 * 24 * time.Hour
-	var medians []float64 // of each week with enough observations, NaN else
-	first := hist[0].At
-	for i := 0; i < len(hist); {
-		k := hist[i].At.Sub(first) / week
+// slope returns the trend of b.z (the deseasonalised values of the points
+// at ts) per nanosecond: the median change between the medians of
+// consecutive weeks of the history, so that a level shift, which changes
+// one of them, does not tilt it.
+func (b *baseliner) slope(ts []int64) float64 {
+	const week = int64(7 * 24 * time.Hour)
+	medians := b.weeks[:0] // of each week with enough observations, NaN else
+	defer func() { b.weeks = medians }()
+	for i := 0; i < len(ts); {
+		k := (ts[i] - ts[0]) / week
 		j := i
-		for j < len(hist) && hist[j].At.Sub(first)/week == k {
+		for j < len(ts) && (ts[j]-ts[0])/week == k {
 			j++
 		}
-		for len(medians) < int(k) {
+		for int64(len(medians)) < k {
 			medians = append(medians, math.NaN())
 		}
 		m := math.NaN()
@@ -450,7 +476,7 @@ func (b *baseliner) slope(hist []Point) float64 {
 	b.scratch = b.scratch[:0]
 	for k := 1; k < len(medians); k++ {
 		if !math.IsNaN(medians[k]) && !math.IsNaN(medians[k-1]) {
-			b.scratch = append(b.scratch, (medians[k]-medians[k-1])/week.Hours())
+			b.scratch = append(b.scratch, (medians[k]-medians[k-1])/float64(week))
 		}
 	}
 	if len(b.scratch) < 2 {

@@ -167,3 +167,18 @@ func TestOverdue(t *testing.T) {
 		t.Error("overdue judged from one update")
 	}
 }
+
+// TestDetectAfter: judging only the newest observations says what judging
+// all says of them.
+func TestDetectAfter(t *testing.T) {
+	series := weekly(90, workweek, 0.005)
+	series[80].Value *= 4
+	all := Detect(series, DefaultVolume())
+	tail := DetectAfter(series, series[59].At, DefaultVolume())
+	if diff := cmp.Diff(all[60:], tail); diff != "" {
+		t.Errorf("DetectAfter (-Detect +DetectAfter):\n%s", diff)
+	}
+	if !tail[20].Anomaly {
+		t.Error("the spike is not flagged")
+	}
+}
