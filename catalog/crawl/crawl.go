@@ -1,9 +1,9 @@
 // Package crawl runs crawls: it picks the crawler of a source's type,
 // records each run in the catalog with its metrics, and schedules crawls
 // as River jobs that run once across replicas. The crawlers themselves
-// live below it (crawl/postgres, crawl/dbt, crawl/delta, crawl/unitycatalog)
-// and only return
-// catalog values; this package hands those to the store.
+// live below it (crawl/postgres, crawl/dbt, crawl/delta, crawl/unitycatalog,
+// crawl/greatexpectations) and only return catalog values; this package
+// hands those to the store.
 package crawl
 
 import (
@@ -18,6 +18,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/delta"
+	"almanac/catalog/crawl/greatexpectations"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/crawl/unitycatalog"
 	"almanac/catalog/store"
@@ -26,7 +27,7 @@ import (
 // Source is what a crawl needs to know of one configured source.
 type Source struct {
 	Name      string   // configured name, unique among sources
-	Type      string   // postgres, dbt, delta or unitycatalog
+	Type      string   // postgres, dbt, delta, unitycatalog or great_expectations
 	URL       string   // postgres: where the server is, with its password; unitycatalog: the server
 	Token     string   // unitycatalog: the Bearer token
 	Lineage   bool     // unitycatalog: read Databricks' table lineage
@@ -34,8 +35,8 @@ type Source struct {
 	Namespace string   // OpenLineage namespace the datasets are keyed under
 	Include   []string // postgres: "schema" or "schema.table" globs to crawl
 	Exclude   []string // postgres: globs to skip; they win over Include
-	Paths     []string // dbt: target directories; delta: roots to search
-	Database  string   // dbt: replaces the database of every node
+	Paths     []string // dbt: target directories; delta: roots to search; great_expectations: validation results
+	Database  string   // dbt: replaces the database of every node; great_expectations: put before schema and table
 	Teams     []string // dbt: owner names that are teams
 	// JobNamespace is a dbt source's namespace for its jobs; empty means
 	// dbt.DefaultJobNamespace.
@@ -85,6 +86,9 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 			Lineage:   src.Lineage,
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return unitycatalog.Crawl(ctx, cfg) }, nil
+	case "great_expectations":
+		cfg := greatexpectations.Config{Source: src.Provenance(), Paths: src.Paths, Namespace: src.Namespace, Database: src.Database}
+		return func(ctx context.Context) (catalog.Harvest, error) { return greatexpectations.Crawl(ctx, cfg) }, nil
 	}
 	return nil, fmt.Errorf("source %q: unknown type %q", src.Name, src.Type)
 }

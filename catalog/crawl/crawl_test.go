@@ -47,6 +47,7 @@ func TestRunnerCrawl(t *testing.T) {
 		}
 	}))
 	defer uc.Close()
+	geDir, _ := filepath.Abs("greatexpectations/testdata/gx1_store")
 	reg := prometheus.NewRegistry()
 	r := NewRunner(store.New(pool), slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	for _, src := range []Source{
@@ -54,12 +55,14 @@ func TestRunnerCrawl(t *testing.T) {
 		{Name: "analytics", Type: "dbt", Paths: []string{dbtDir}, Namespace: "postgres://warehouse.example:5432"},
 		{Name: "lake", Type: "delta", Paths: []string{deltaDir}},
 		{Name: "uc", Type: "unitycatalog", URL: uc.URL, Token: "uc-token"},
+		// Great Expectations reports checks and results, no datasets.
+		{Name: "expectations", Type: "great_expectations", Paths: []string{geDir}, Namespace: "postgres://warehouse.example:5432", Database: "analytics"},
 	} {
 		run, err := r.Crawl(ctx, src)
 		if err != nil {
 			t.Fatalf("%s: %v", src.Provenance(), err)
 		}
-		if run.Source != src.Provenance() || run.Status == catalog.CrawlFailed || run.Counts.Created == 0 {
+		if run.Source != src.Provenance() || run.Status == catalog.CrawlFailed || run.Counts.Created == 0 && run.Counts.Checks == 0 {
 			t.Errorf("%s: run %+v", src.Provenance(), run)
 		}
 		metrics := exposed(t, reg)

@@ -114,7 +114,7 @@ type SourceConfig struct {
 	// source asserts, so renaming a source orphans its facts.
 	Name string
 	// Type is the kind of source (key type, required): postgres, dbt,
-	// delta or unitycatalog.
+	// delta, unitycatalog or great_expectations.
 	Type string
 	// URL is where the source lives (key url, required for postgres and
 	// unitycatalog), e.g. postgres://crawler@db.internal:5432/analytics or
@@ -144,12 +144,16 @@ type SourceConfig struct {
 	// Exclude lists glob patterns, like Include, of what to skip (key
 	// exclude); it wins over Include.
 	Exclude []string
-	// Paths lists local directories (key paths, required for dbt and
-	// delta): dbt target directories holding manifest.json and its sibling
-	// artifacts, or roots under which every Delta table is discovered.
+	// Paths lists local directories (key paths, required for dbt, delta
+	// and great_expectations): dbt target directories holding
+	// manifest.json and its sibling artifacts, roots under which every
+	// Delta table is discovered, or folders of Great Expectations
+	// validation results (read recursively) and single result files.
 	Paths []string
 	// Database replaces the database of every dbt node (key database), for
-	// a dbt target whose database name differs from the warehouse's.
+	// a dbt target whose database name differs from the warehouse's; for
+	// great_expectations it is put before the schema and table names,
+	// which Great Expectations reports without it.
 	Database string
 	// Teams lists owner names that are teams rather than people (key
 	// teams, dbt).
@@ -234,7 +238,7 @@ const (
 
 // supportedSourceTypes are the values accepted for sources[].type; dbt,
 // delta and openlineage join when their crawlers exist.
-var supportedSourceTypes = []string{"postgres", "dbt", "delta", "unitycatalog"}
+var supportedSourceTypes = []string{"postgres", "dbt", "delta", "unitycatalog", "great_expectations"}
 
 // Keys accepted in each mapping, also the candidates for "did you mean".
 var (
@@ -849,7 +853,7 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 	if lv := s.Lineage; lv != "" && lv != "true" && lv != "false" {
 		l.report(l.at[p+".lineage"], p+".lineage", "must be true or false, got %q", lv)
 	}
-	if s.Type == "dbt" || s.Type == "delta" {
+	if s.Type == "dbt" || s.Type == "delta" || s.Type == "great_expectations" {
 		if len(s.Paths) == 0 && !l.bad[p+".paths"] {
 			l.report(l.at[p], p, "missing required key %q", "paths")
 		}
@@ -859,9 +863,10 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 			}
 		}
 	}
-	if s.Type == "dbt" {
-		// dbt names relations, not servers: the namespace says which
-		// warehouse its models live in, so they merge with its crawl.
+	if s.Type == "dbt" || s.Type == "great_expectations" {
+		// dbt and Great Expectations name relations, not servers: the
+		// namespace says which warehouse they live in, so that they merge
+		// with its crawl.
 		required("namespace", s.Namespace)
 	}
 	for i, db := range s.Databases {

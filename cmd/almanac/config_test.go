@@ -402,7 +402,7 @@ sources:
     type: mysql
     url: mysql://shop
 `,
-			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog)`,
+			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog, great_expectations)`,
 		},
 		{
 			name: "unitycatalog source needs a server URL and takes three-part patterns",
@@ -431,6 +431,16 @@ almanac.yaml:11: sources[2].url: must not hold a user or token: set token`,
 sources:
   - name: analytics
     type: dbt
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "paths"
+almanac.yaml:2: sources[0]: missing required key "namespace"`,
+		},
+		{
+			name: "great_expectations source needs paths and the warehouse namespace",
+			yaml: `
+sources:
+  - name: checks
+    type: great_expectations
 `,
 			want: `almanac.yaml:2: sources[0]: missing required key "paths"
 almanac.yaml:2: sources[0]: missing required key "namespace"`,
@@ -816,7 +826,7 @@ sources:
 			want: `almanac.yaml:1: unknown key "listn" (did you mean "listen"?)
 almanac.yaml:3: log.format: must be text or json, got "xml"
 almanac.yaml:5: sources[0].name: invalid name "Warehouse": use only a-z, 0-9, '_' and '-'
-almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog)
+almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog, great_expectations)
 almanac.yaml:7: sources[1]: missing required key "url"
 almanac.yaml:9: sources[1].schedule: want "@every <duration>", "@hourly" or "@daily", got "daily"
 env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,
