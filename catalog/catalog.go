@@ -1,7 +1,9 @@
 // Package catalog owns Almanac's domain: datasets, columns, keys, owners,
-// tags, crawl runs, schema history and the change log, together with the
-// PostgreSQL store that keeps them and the ingest step that writes what
-// crawlers harvest.
+// tags, jobs, runs, lineage, quality, crawl runs, schema history and the
+// change log, and the rules over them (source precedence in Merge, who may
+// edit what). It imports no database or HTTP code: the PostgreSQL store
+// that keeps these values and ingests what crawlers harvest is
+// catalog/store, the crawlers are under catalog/crawl.
 //
 // Every fact carries its provenance: the source that asserted it
 // ("postgres:warehouse", "dbt:analytics", "user:alice@corp") and when. A

@@ -118,7 +118,7 @@ func New(opts Options) (*Server, error) {
 		s.ready = s.store.Ping
 	}
 	if s.lineage != nil {
-		s.marquez = olapi.NewReader(s.lineage, s.store)
+		s.marquez = olapi.NewReader(s.lineage, s.store, s.log)
 	}
 	if opts.PublicURL != "" {
 		u, err := url.Parse(opts.PublicURL)

@@ -87,6 +87,9 @@ type Runner struct {
 // NewRunner returns a runner writing to st. Its collectors are registered
 // with reg, unless reg is nil; create one runner per registry.
 func NewRunner(st *store.Store, log *slog.Logger, reg prometheus.Registerer) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	r := &Runner{
 		store: st,
 		log:   log,

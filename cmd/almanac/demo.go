@@ -53,7 +53,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger, force bool) error 
 		}
 		defer func() {
 			if err := cluster.Stop(context.WithoutCancel(ctx)); err != nil {
-				log.Error("stop private PostgreSQL", "error", err)
+				log.Error("stop private PostgreSQL", "err", err)
 			} else {
 				log.Info("private PostgreSQL stopped")
 			}

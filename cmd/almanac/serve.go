@@ -47,7 +47,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := sched.Stop(stopCtx); err != nil {
-			log.Warn("job queue did not stop cleanly", "error", err)
+			log.Warn("job queue did not stop cleanly", "err", err)
 		}
 	}()
 
@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	go func() {
 		// Follow the change log until shutdown.
 		if err := idx.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("search index stopped following the catalog", "error", err)
+			log.Error("search index stopped following the catalog", "err", err)
 		}
 	}()
 
@@ -71,7 +71,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	}
 	go func() {
 		if err := follower.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("lineage graph stopped following the catalog", "error", err)
+			log.Error("lineage graph stopped following the catalog", "err", err)
 		}
 	}()
 
@@ -82,7 +82,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: cfg.OpenLineage.Retention, Logger: log.With("component", "openlineage")})
 		go func() {
 			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
-				log.Error("openlineage worker stopped", "error", err)
+				log.Error("openlineage worker stopped", "err", err)
 			}
 		}()
 	}

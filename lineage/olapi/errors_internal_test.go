@@ -3,6 +3,7 @@ package olapi
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 // the status errkind's table gives it, in both shapes the API uses, and
 // that server errors show only their kind's message.
 func TestErrorsFollowTheTable(t *testing.T) {
+	discard := slog.New(slog.DiscardHandler)
 	for _, k := range append(errkind.Table, errkind.Internal) {
 		cause := k.Err
 		if cause == nil {
@@ -22,7 +24,7 @@ func TestErrorsFollowTheTable(t *testing.T) {
 		}
 		err := fmt.Errorf("store events: %w", cause)
 		fail := func(http.ResponseWriter, *http.Request) error { return err }
-		for name, h := range map[string]http.Handler{"openlineage": handle(nil, fail), "marquez": marquezHandle(fail)} {
+		for name, h := range map[string]http.Handler{"openlineage": handle(discard, fail), "marquez": marquezHandle(discard, fail)} {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage", nil))
 			if rec.Code != k.Status {
