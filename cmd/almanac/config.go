@@ -40,8 +40,9 @@ import (
 //
 // The field's type says how the value is read: string, bool (true or
 // false), time.Duration (a positive Go duration), []string, a struct (a
-// mapping), a slice of structs (a list of mappings), or a type with an
-// UnmarshalText method (Schedule). The field's doc comment, after its
+// mapping), a slice of structs (a list of mappings), map[string][]string
+// (a mapping of keys of the user's choosing to a string or a list of
+// strings), or a type with an UnmarshalText method (Schedule). The field's doc comment, after its
 // name, is the key's description in the README's configuration reference,
 // which TestConfigReference keeps in step (go test -run
 // TestConfigReference -update rewrites it). Rules that tags cannot say
@@ -426,6 +427,10 @@ func (l *loader) decode(n *yaml.Node, path string, v reflect.Value) {
 			if inFile {
 				l.decodeStrings(e, p, fv)
 			}
+		case f.Type == reflect.TypeFor[map[string][]string]():
+			if inFile {
+				l.decodeTable(e, p, fv)
+			}
 		default:
 			panic(fmt.Sprintf("config key %s: unsupported type %s", p, f.Type))
 		}
@@ -518,6 +523,57 @@ func (l *loader) decodeStrings(e entry, path string, v reflect.Value) {
 		}
 	}
 	v.Set(reflect.ValueOf(list))
+}
+
+// decodeTable sets the map v from the mapping of entry e, whose key path
+// is path: keys of the user's choosing (such as abbreviations), each to a
+// string or a list of strings. A null or empty string is an empty list,
+// so that a key can stand for nothing.
+func (l *loader) decodeTable(e entry, path string, v reflect.Value) {
+	n := resolve(e.value)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(e.key.Line, path, "must be a mapping")
+		l.bad[path] = true
+		return
+	}
+	table := make(map[string][]string)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, value := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+			l.errorf(k.Line, path, "keys must be strings")
+			continue
+		}
+		p := join(path, k.Value)
+		if _, dup := table[k.Value]; dup {
+			l.errorf(k.Line, path, "duplicate key %q (first at line %d)", k.Value, l.at[p].line)
+			continue
+		}
+		l.at[p] = origin{line: k.Line}
+		var list []string
+		switch value.Kind {
+		case yaml.ScalarNode:
+			if s, ok := l.scalar(value, k.Line, p, reflect.TypeFor[string]()); ok && s != "" {
+				list = []string{s}
+			}
+		case yaml.SequenceNode:
+			for j, item := range value.Content {
+				ip := fmt.Sprintf("%s[%d]", p, j)
+				l.at[ip] = origin{line: item.Line}
+				if s, ok := l.scalar(item, item.Line, ip, reflect.TypeFor[string]()); ok {
+					list = append(list, s)
+				}
+			}
+		default:
+			l.errorf(k.Line, p, "must be a string or a list of strings")
+			l.bad[p] = true
+			continue
+		}
+		table[k.Value] = list
+	}
+	v.Set(reflect.ValueOf(table))
 }
 
 // entry is one key and its value in a mapping.

@@ -889,6 +889,47 @@ env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,
 	}
 }
 
+// TestDecodeTable decodes a mapping of keys of the user's choosing, a
+// type of key Config has none of yet (an abbreviation table is coming).
+func TestDecodeTable(t *testing.T) {
+	type tableConfig struct {
+		Table map[string][]string `yaml:"table"`
+	}
+	decode := func(text string) (tableConfig, error) {
+		l := &loader{file: "almanac.yaml", getenv: envOf(map[string]string{"WORD": "invoice"}), at: map[string]origin{}, bad: map[string]bool{}}
+		var cfg tableConfig
+		root, err := l.parse([]byte(text))
+		if err != nil {
+			return cfg, err
+		}
+		l.decode(root, "", reflect.ValueOf(&cfg).Elem())
+		return cfg, l.err()
+	}
+
+	got, err := decode("table:\n  hc: headcount\n  inv: [inventory, '${WORD}']\n  gl: general ledger\n  cust: \"\"\n  x:\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tableConfig{Table: map[string][]string{
+		"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "gl": {"general ledger"}, "cust": nil, "x": nil,
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("decode mismatch (-want +got):\n%s", diff)
+	}
+
+	_, err = decode("table:\n  a: x\n  qty: {a: b}\n  amt: [[x]]\n  a: y\n  ? [k]\n  : v\n")
+	wantErr := `almanac.yaml:3: table.qty: must be a string or a list of strings
+almanac.yaml:4: table.amt[0]: must be a string
+almanac.yaml:5: table: duplicate key "a" (first at line 2)
+almanac.yaml:6: table: keys must be strings`
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("decode error = %v, want\n%s", err, wantErr)
+	}
+	if _, err := decode("table: [a, b]\n"); err == nil || err.Error() != "almanac.yaml:1: table: must be a mapping" {
+		t.Errorf("decode of a list = %v, want it refused", err)
+	}
+}
+
 func TestLoadConfigMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "almanac.yaml")
 	_, err := LoadConfig(path, envOf(nil))
@@ -1212,6 +1253,8 @@ func keyType(f reflect.StructField) string {
 		return "mapping"
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
 		return "list of mappings"
+	case t == reflect.TypeFor[map[string][]string]():
+		return "mapping of names to a string or a list of strings"
 	}
 	panic("no description of the config type " + f.Type.String())
 }
