@@ -493,7 +493,7 @@ func TestListsWithoutResolversMarshalInline(t *testing.T) {
 }
 
 // TestSearchCommonWords checks that search reports the words it matched
-// only where they are rare.
+// only where they are rare, and when no dataset had every word.
 func TestSearchCommonWords(t *testing.T) {
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
@@ -515,10 +515,12 @@ func TestSearchCommonWords(t *testing.T) {
 	t.Cleanup(func() { idx.Close() })
 	e := &env{url: newHTTPServer(t, graph.NewHandler(graph.Options{Store: st, Search: idx})) + "/graphql"}
 	for q, want := range map[string]string{
-		"ledger":  `{"search":{"totalCount":1,"commonWords":["ledger"]}}`,
-		"summary": `{"search":{"totalCount":1,"commonWords":[]}}`,
+		"ledger":  `{"search":{"totalCount":1,"commonWords":["ledger"],"partial":null}}`,
+		"summary": `{"search":{"totalCount":1,"commonWords":[],"partial":null}}`,
+		// No dataset has both: those with one, and the words.
+		"summary zebra": `{"search":{"totalCount":1,"commonWords":[],"partial":{"words":["summary","zebra"],"matched":1}}}`,
 	} {
-		r := e.post(t, `query($q: String!) { search(query: $q) { totalCount commonWords } }`, map[string]any{"q": q})
+		r := e.post(t, `query($q: String!) { search(query: $q) { totalCount commonWords partial { words matched } } }`, map[string]any{"q": q})
 		if len(r.Errors) > 0 || string(r.Data) != want {
 			t.Errorf("%q: errors %+v, data %s, want %s", q, r.Errors, r.Data, want)
 		}

@@ -467,6 +467,9 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 		}
 	}
 	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings, CommonWords: nonNil(res.Common)}
+	if res.Partial != nil {
+		c.Partial = &model.SearchPartial{Words: res.Partial.Words, Matched: res.Partial.Matched}
+	}
 	if c.Warnings == nil {
 		c.Warnings = []string{}
 	}

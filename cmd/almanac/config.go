@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -90,6 +92,17 @@ type SearchConfig struct {
 	// missing, corrupt or from another version (and by `almanac reindex`),
 	// so it needs no backup.
 	IndexDir string `yaml:"index_dir" default:".almanac/index"`
+	// Abbreviations add to or replace the abbreviations search knows
+	// (`acct addr amt avg cat cnt cust dept desc dt emp fx gl hist id inv
+	// mgr num prod qty tbl ts txn`): each short form, one word of letters
+	// and digits, to the word, words or list of words it stands for (`cust:
+	// customer`, `inv: [inventory, invoice]`, `gl: general ledger`); an
+	// empty value (`cust: ""`) removes a default. Searches apply them both
+	// ways ("customer address" finds `cust_addr`, "cust addr" finds
+	// `customer_address`, the form typed ranking first). A change takes
+	// effect at once, and for splitting names written without separators
+	// (`tblcustaddr`) at the next `almanac reindex`.
+	Abbreviations map[string][]string `yaml:"abbreviations"`
 }
 
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
@@ -827,6 +840,7 @@ func (l *loader) validate(cfg *Config) {
 			l.report(l.at["public_url"], "public_url", "must be an http:// or https:// URL with a host, such as https://almanac.example.com, got %q", u)
 		}
 	}
+	l.validateAbbreviations("search.abbreviations", cfg.Search.Abbreviations)
 
 	type seen struct {
 		name string
@@ -865,6 +879,34 @@ func (l *loader) validate(cfg *Config) {
 				continue
 			}
 			jobNSs[ns] = seen{s.Name, at.line}
+		}
+	}
+}
+
+// validateAbbreviations checks the abbreviation table at key path p: each
+// short form one word of letters and digits, each long form words of
+// them. The search index refuses others, without saying where they came
+// from.
+func (l *loader) validateAbbreviations(p string, table map[string][]string) {
+	word := func(s string) bool {
+		return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) < 0
+	}
+	// In order, so that problems on one line are listed alike every time.
+	for _, short := range slices.Sorted(maps.Keys(table)) {
+		longs := table[short]
+		kp := join(p, short)
+		if !word(short) {
+			l.report(l.at[kp], p, "abbreviation %q must be one word of letters and digits", short)
+			continue
+		}
+		for i, long := range longs {
+			if ws := strings.Fields(long); len(ws) == 0 || slices.ContainsFunc(ws, func(w string) bool { return !word(w) }) {
+				at, ok := l.at[fmt.Sprintf("%s[%d]", kp, i)]
+				if !ok {
+					at = l.at[kp]
+				}
+				l.report(at, kp, "%q must be words of letters and digits", long)
+			}
 		}
 	}
 }

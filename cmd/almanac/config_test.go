@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/lineage/olapi"
+	"almanac/search"
 )
 
 // writeConfig writes text to almanac.yaml in a new directory and returns
@@ -119,6 +121,15 @@ func TestLoadConfig(t *testing.T) {
 			name:   "no file gives the defaults",
 			noFile: true,
 			want:   defaults(),
+		},
+		{
+			name: "abbreviations",
+			yaml: "search:\n  abbreviations:\n    hc: headcount\n    inv: [inventory, invoice]\n    gl: general ledger\n    cust: \"\"\n",
+			want: with(func(c *Config) {
+				c.Search.Abbreviations = map[string][]string{
+					"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "gl": {"general ledger"}, "cust": nil,
+				}
+			}),
 		},
 		{
 			name:   "no file with the environment",
@@ -353,6 +364,13 @@ listn: :9090
 			want: `almanac.yaml:3: unknown key "listn" (did you mean "listen"?)`,
 		},
 		{
+			name: "abbreviation not a word",
+			yaml: "search:\n  abbreviations:\n    c-a: customer\n    amt: [\"am ount!\"]\n    qty: {a: b}\n",
+			want: "almanac.yaml:3: search.abbreviations: abbreviation \"c-a\" must be one word of letters and digits\n" +
+				"almanac.yaml:4: search.abbreviations.amt: \"am ount!\" must be words of letters and digits\n" +
+				"almanac.yaml:5: search.abbreviations.qty: must be a string or a list of strings",
+		},
+		{
 			name: "public_url without a scheme",
 			yaml: "public_url: almanac.example.com\n",
 			want: `almanac.yaml:1: public_url: must be an http:// or https:// URL with a host, such as https://almanac.example.com, got "almanac.example.com"`,
@@ -442,6 +460,30 @@ sources:
     paths: /srv/dbt/target
 `,
 			want: `almanac.yaml:5: sources[0].paths: must be a list of strings`,
+		},
+		{
+			name: "abbreviations malformed",
+			yaml: `
+search:
+  abbreviations:
+    a: x
+    amt: [[x]]
+    a: y
+    ? [k]
+    : v
+    txn:
+      - trans action
+      - trans-action
+`,
+			want: `almanac.yaml:4: search.abbreviations.amt[0]: must be a string
+almanac.yaml:5: search.abbreviations: duplicate key "a" (first at line 3)
+almanac.yaml:6: search.abbreviations: keys must be strings
+almanac.yaml:10: search.abbreviations.txn: "trans-action" must be words of letters and digits`,
+		},
+		{
+			name: "abbreviations a list",
+			yaml: "search:\n  abbreviations: [cust, customer]\n",
+			want: `almanac.yaml:2: search.abbreviations: must be a mapping`,
 		},
 		{
 			name: "duplicate key",
@@ -889,47 +931,6 @@ env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,
 	}
 }
 
-// TestDecodeTable decodes a mapping of keys of the user's choosing, a
-// type of key Config has none of yet (an abbreviation table is coming).
-func TestDecodeTable(t *testing.T) {
-	type tableConfig struct {
-		Table map[string][]string `yaml:"table"`
-	}
-	decode := func(text string) (tableConfig, error) {
-		l := &loader{file: "almanac.yaml", getenv: envOf(map[string]string{"WORD": "invoice"}), at: map[string]origin{}, bad: map[string]bool{}}
-		var cfg tableConfig
-		root, err := l.parse([]byte(text))
-		if err != nil {
-			return cfg, err
-		}
-		l.decode(root, "", reflect.ValueOf(&cfg).Elem())
-		return cfg, l.err()
-	}
-
-	got, err := decode("table:\n  hc: headcount\n  inv: [inventory, '${WORD}']\n  gl: general ledger\n  cust: \"\"\n  x:\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := tableConfig{Table: map[string][]string{
-		"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "gl": {"general ledger"}, "cust": nil, "x": nil,
-	}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("decode mismatch (-want +got):\n%s", diff)
-	}
-
-	_, err = decode("table:\n  a: x\n  qty: {a: b}\n  amt: [[x]]\n  a: y\n  ? [k]\n  : v\n")
-	wantErr := `almanac.yaml:3: table.qty: must be a string or a list of strings
-almanac.yaml:4: table.amt[0]: must be a string
-almanac.yaml:5: table: duplicate key "a" (first at line 2)
-almanac.yaml:6: table: keys must be strings`
-	if err == nil || err.Error() != wantErr {
-		t.Errorf("decode error = %v, want\n%s", err, wantErr)
-	}
-	if _, err := decode("table: [a, b]\n"); err == nil || err.Error() != "almanac.yaml:1: table: must be a mapping" {
-		t.Errorf("decode of a list = %v, want it refused", err)
-	}
-}
-
 func TestLoadConfigMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "almanac.yaml")
 	_, err := LoadConfig(path, envOf(nil))
@@ -1303,6 +1304,16 @@ func fieldDocs(t *testing.T, path string) map[string]string {
 		return false
 	})
 	return docs
+}
+
+// TestAbbreviationsDocListsTheDefaults checks that the description of
+// search.abbreviations names the abbreviations search knows by default.
+func TestAbbreviationsDocListsTheDefaults(t *testing.T) {
+	doc := strings.Join(strings.Fields(fieldDocs(t, "config.go")["SearchConfig.Abbreviations"]), " ")
+	want := "`" + strings.Join(slices.Sorted(maps.Keys(search.DefaultAbbreviations)), " ") + "`"
+	if !strings.Contains(doc, want) {
+		t.Errorf("the doc comment of SearchConfig.Abbreviations does not list the defaults %s:\n%s", want, doc)
+	}
 }
 
 // TestRetentionDefault checks that the default of openlineage.retention,

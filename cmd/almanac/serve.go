@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		}
 	}()
 
-	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search")})
+	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search"), Abbreviations: cfg.Search.Abbreviations})
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
-	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log})
+	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log, Abbreviations: cfg.Search.Abbreviations})
 	if err != nil {
 		return err
 	}
