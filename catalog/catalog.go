@@ -258,6 +258,15 @@ type Harvest struct {
 	Scopes []Scope
 	Errors []CrawlError
 
+	// DatasetsComplete says that Datasets lists every dataset the source
+	// has: a dataset it reported before and no longer reports is marked
+	// removed whatever its key, even outside Scopes. It is for sources whose
+	// keys do not follow their own hierarchy (a Unity Catalog table is keyed
+	// by its storage location, anywhere), so that no scope can say what a
+	// part of the source covered. Set it only when the crawl read
+	// everything.
+	DatasetsComplete bool
+
 	// Lineage and data quality (see job.go and quality.go). Jobs and
 	// checks are facts of the source like datasets: replaced by its next
 	// crawl, and marked removed when a scope covers them (a job by its

@@ -1,7 +1,8 @@
 // Package crawl runs crawls: it picks the crawler of a source's type,
 // records each run in the catalog with its metrics, and schedules crawls
 // as River jobs that run once across replicas. The crawlers themselves
-// live below it (crawl/postgres, crawl/dbt, crawl/delta) and only return
+// live below it (crawl/postgres, crawl/dbt, crawl/delta, crawl/unitycatalog)
+// and only return
 // catalog values; this package hands those to the store.
 package crawl
 
@@ -18,14 +19,17 @@ import (
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl/unitycatalog"
 	"almanac/catalog/store"
 )
 
 // Source is what a crawl needs to know of one configured source.
 type Source struct {
 	Name      string   // configured name, unique among sources
-	Type      string   // postgres, dbt or delta
-	URL       string   // postgres: where the server is, with its password
+	Type      string   // postgres, dbt, delta or unitycatalog
+	URL       string   // postgres: where the server is, with its password; unitycatalog: the server
+	Token     string   // unitycatalog: the Bearer token
+	Lineage   bool     // unitycatalog: read Databricks' table lineage
 	Databases []string // postgres: databases to crawl; empty means the URL's
 	Namespace string   // OpenLineage namespace the datasets are keyed under
 	Include   []string // postgres: "schema" or "schema.table" globs to crawl
@@ -70,6 +74,17 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 	case "delta":
 		cfg := delta.Config{Source: src.Provenance(), Roots: src.Paths, Namespace: src.Namespace}
 		return func(ctx context.Context) (catalog.Harvest, error) { return delta.Crawl(ctx, cfg) }, nil
+	case "unitycatalog":
+		cfg := unitycatalog.Config{
+			Source:    src.Provenance(),
+			URL:       src.URL,
+			Token:     src.Token,
+			Namespace: src.Namespace,
+			Include:   src.Include,
+			Exclude:   src.Exclude,
+			Lineage:   src.Lineage,
+		}
+		return func(ctx context.Context) (catalog.Harvest, error) { return unitycatalog.Crawl(ctx, cfg) }, nil
 	}
 	return nil, fmt.Errorf("source %q: unknown type %q", src.Name, src.Type)
 }

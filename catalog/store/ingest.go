@@ -102,7 +102,7 @@ func (s *Store) Ingest(ctx context.Context, h catalog.Harvest, run *catalog.Craw
 	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
 		return err
 	}
-	return s.removeUnseen(ctx, h.Source, h.Scopes, seen, &run.Counts)
+	return s.removeUnseen(ctx, h.Source, h.Scopes, h.DatasetsComplete, seen, &run.Counts)
 }
 
 // ingestBatch writes one batch. It reads what the source said before
@@ -391,11 +391,11 @@ func appendChanges(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	return nil
 }
 
-// removeUnseen marks removed the source's datasets under scopes that the
-// crawl did not report. A dataset stays live while another source (other
-// than people's edits) still reports it.
-func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalog.Scope, seen map[catalog.Key]bool, counts *catalog.CrawlCounts) error {
-	if len(scopes) == 0 {
+// removeUnseen marks removed the source's datasets under scopes, or
+// anywhere when all, that the crawl did not report. A dataset stays live
+// while another source (other than people's edits) still reports it.
+func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalog.Scope, all bool, seen map[catalog.Key]bool, counts *catalog.CrawlCounts) error {
+	if len(scopes) == 0 && !all {
 		return nil
 	}
 	rows, err := s.pool.Query(ctx, `
@@ -411,6 +411,10 @@ func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalo
 	)
 	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
 		if seen[key] {
+			return nil
+		}
+		if all {
+			gone = append(gone, id)
 			return nil
 		}
 		for _, sc := range scopes {

@@ -135,30 +135,46 @@ type SourceConfig struct {
 	// provenance of every fact the source asserts is `<type>:<name>`, so
 	// renaming a source orphans its facts.
 	Name string `yaml:"name"`
-	// Type is the kind of source, required: `postgres`, `dbt` or `delta`.
+	// Type is the kind of source, required: `postgres`, `dbt`, `delta` or
+	// `unitycatalog`.
 	Type string `yaml:"type"`
-	// URL is the connection URL, required for postgres, such as
+	// URL is where the source lives, required for postgres and
+	// unitycatalog. postgres: the connection URL, such as
 	// `postgres://crawler@db.internal:5432/analytics`; it must include a
-	// user if a password is set.
+	// user if a password is set. unitycatalog: the server,
+	// `http://localhost:8080` (open-source) or `https://<workspace host>`
+	// (Databricks), without credentials.
 	URL string `yaml:"url"`
 	// Password is the password added to the URL when connecting. It is
 	// kept apart from the URL so that it can come from the environment
 	// (`<NAME>` is the source's name upper-cased, `-` turned to `_`).
 	Password string `yaml:"password" env:"ALMANAC_SOURCE_<NAME>_PASSWORD"`
+	// Token is the Bearer token of a unitycatalog source (a Databricks
+	// personal access or OAuth token); none sends no `Authorization`
+	// header. It never appears in errors or logs.
+	Token string `yaml:"token" env:"ALMANAC_SOURCE_<NAME>_TOKEN"`
+	// Lineage makes a unitycatalog source read Databricks' table lineage
+	// (one request per table crawled); the open-source server has no
+	// lineage API.
+	Lineage bool `yaml:"lineage"`
 	// Databases are the databases to crawl on a postgres server; empty
 	// means the URL's database.
 	Databases []string `yaml:"databases"`
 	// Namespace is the OpenLineage namespace the source's datasets are
 	// keyed under. For postgres it defaults to `postgres://HOST:PORT` of the
-	// URL, for delta to `file`; dbt requires it: the namespace of the
-	// warehouse the target writes to, so that models merge with that
-	// warehouse's crawl into one dataset each.
+	// URL, for delta to `file`, for unitycatalog to `unity-catalog` (the
+	// namespace of Unity Catalog names: views, and the aliases of tables,
+	// which are keyed by their storage location); dbt requires it: the
+	// namespace of the warehouse the target writes to, so that models merge
+	// with that warehouse's crawl into one dataset each.
 	Namespace string `yaml:"namespace"`
-	// Include lists the glob patterns, `schema` or `schema.table`, of what
-	// a postgres source crawls; empty means everything.
+	// Include lists the glob patterns of what a postgres source (`schema`
+	// or `schema.table`) or a unitycatalog source (`catalog`,
+	// `catalog.schema` or `catalog.schema.table`) crawls; empty means
+	// everything.
 	Include []string `yaml:"include"`
 	// Exclude lists the glob patterns, like `include`, of what a postgres
-	// source skips; it wins over `include`.
+	// or unitycatalog source skips; it wins over `include`.
 	Exclude []string `yaml:"exclude"`
 	// Paths are local directories, required for dbt and delta. dbt: target
 	// directories, each with `manifest.json` and optionally `catalog.json`,
@@ -259,7 +275,7 @@ func parseSchedule(schedule string) (time.Duration, error) {
 }
 
 // supportedSourceTypes are the values accepted for sources[].type.
-var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
+var supportedSourceTypes = []string{"postgres", "dbt", "delta", "unitycatalog"}
 
 // LoadConfig reads and validates the configuration file at path, then
 // applies the environment overrides read with getenv (os.Getenv when nil).
@@ -938,6 +954,13 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 	if s.Type == "postgres" && required("url", s.URL) {
 		l.validatePostgresURL(p, s)
 	}
+	if s.Type == "unitycatalog" && required("url", s.URL) {
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.report(l.at[p+".url"], p+".url", "must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com")
+		} else if u.User != nil {
+			l.report(l.at[p+".url"], p+".url", "must not hold a user or token: set token")
+		}
+	}
 	if s.Type == "dbt" || s.Type == "delta" {
 		if len(s.Paths) == 0 && !l.bad[p+".paths"] {
 			l.report(l.at[p], p, "missing required key %q", "paths")
@@ -958,14 +981,19 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 			l.report(l.at[ip], ip, "must not be empty")
 		}
 	}
+	// Unity Catalog names have three parts, a database two.
+	parts, shape := 2, "schema or schema.table"
+	if s.Type == "unitycatalog" {
+		parts, shape = 3, "catalog, catalog.schema or catalog.schema.table"
+	}
 	for key, patterns := range map[string][]string{"include": s.Include, "exclude": s.Exclude} {
 		for i, v := range patterns {
 			ip := fmt.Sprintf("%s.%s[%d]", p, key, i)
 			switch {
 			case v == "":
 				l.report(l.at[ip], ip, "must not be empty")
-			case strings.Count(v, ".") > 1:
-				l.report(l.at[ip], ip, "pattern %q must match schema or schema.table", v)
+			case strings.Count(v, ".") >= parts:
+				l.report(l.at[ip], ip, "pattern %q must match %s", v, shape)
 			default:
 				if _, err := path.Match(v, ""); err != nil {
 					l.report(l.at[ip], ip, "invalid glob pattern %q", v)

@@ -69,7 +69,10 @@ func TestLoadConfigFull(t *testing.T) {
 		Listen:      "0.0.0.0:9090",
 		PublicURL:   "https://almanac.example.com",
 		Log:         LogConfig{Format: "json", Level: "debug"},
-		Search:      SearchConfig{IndexDir: "/var/lib/almanac/index"},
+		Search: SearchConfig{
+			IndexDir:      "/var/lib/almanac/index",
+			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
+		},
 		OpenLineage: OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
 		Sources: []SourceConfig{
 			{
@@ -82,14 +85,14 @@ func TestLoadConfigFull(t *testing.T) {
 				Include:   []string{"public.*", "marts"},
 				Exclude:   []string{"*.tmp_*"},
 				Schedule:  Schedule{Spec: "@every 1h", Every: time.Hour},
-				Line:      15,
+				Line:      19,
 			},
 			{
 				Name:     "billing-replica",
 				Type:     "postgres",
 				URL:      "postgresql://reader@replica.internal/billing?sslmode=require",
 				Schedule: Schedule{Spec: "@daily", Every: 24 * time.Hour},
-				Line:     24,
+				Line:     28,
 			},
 			{
 				Name:         "analytics",
@@ -99,7 +102,16 @@ func TestLoadConfigFull(t *testing.T) {
 				Database:     "analytics",
 				Teams:        []string{"finance"},
 				JobNamespace: "dbt://analytics-prod",
-				Line:         28,
+				Line:         32,
+			},
+			{
+				Name:    "lakehouse",
+				Type:    "unitycatalog",
+				URL:     "https://dbc-1234.cloud.databricks.com",
+				Token:   "dapi-s3cret",
+				Lineage: true,
+				Include: []string{"main.sales"},
+				Line:    39,
 			},
 		},
 	}
@@ -318,6 +330,24 @@ sources:
 			}),
 		},
 		{
+			name: "unitycatalog source with its token from the environment",
+			yaml: `
+sources:
+  - name: lake
+    type: unitycatalog
+    url: https://dbc-1234.cloud.databricks.com
+    include: [main.sales.orders, "dev_*"]
+    lineage: true
+`,
+			env: map[string]string{"ALMANAC_SOURCE_LAKE_TOKEN": "dapi-from-env"},
+			want: with(func(c *Config) {
+				c.Sources = []SourceConfig{{
+					Name: "lake", Type: "unitycatalog", URL: "https://dbc-1234.cloud.databricks.com", Token: "dapi-from-env",
+					Include: []string{"main.sales.orders", "dev_*"}, Lineage: true, Line: 2,
+				}}
+			}),
+		},
+		{
 			name: "the token from the environment",
 			yaml: "openlineage:\n  token: from-file\n  anonymous: false\n",
 			env:  map[string]string{"ALMANAC_OPENLINEAGE_TOKEN": "from-env"},
@@ -512,7 +542,28 @@ sources:
     type: mysql
     url: mysql://shop
 `,
-			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)`,
+			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog)`,
+		},
+		{
+			name: "unitycatalog source needs a server URL and takes three-part patterns",
+			yaml: `
+sources:
+  - name: lake
+    type: unitycatalog
+    include: [main.sales.orders.x]
+    lineage: yes
+  - name: lake2
+    type: unitycatalog
+    url: dbc-1234.cloud.databricks.com
+  - name: lake3
+    type: unitycatalog
+    url: https://token:dapi123@dbc-1234.cloud.databricks.com
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "url"
+almanac.yaml:4: sources[0].include[0]: pattern "main.sales.orders.x" must match catalog, catalog.schema or catalog.schema.table
+almanac.yaml:5: sources[0].lineage: must be true or false, got "yes"
+almanac.yaml:8: sources[1].url: must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com
+almanac.yaml:11: sources[2].url: must not hold a user or token: set token`,
 		},
 		{
 			name: "dbt source needs paths and the warehouse namespace",
@@ -905,7 +956,7 @@ sources:
 			want: `almanac.yaml:1: unknown key "listn" (did you mean "listen"?)
 almanac.yaml:3: log.format: must be text or json, got "xml"
 almanac.yaml:5: sources[0].name: invalid name "Warehouse": use only a-z, 0-9, '_' and '-'
-almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)
+almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog)
 almanac.yaml:7: sources[1]: missing required key "url"
 almanac.yaml:9: sources[1].schedule: want "@every <duration>", "@hourly" or "@daily", got "daily"
 env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,

@@ -31,8 +31,8 @@ func crawlSources(cfg *Config) ([]crawl.Source, error) {
 		out = append(out, crawl.Source{
 			Name: s.Name, Type: s.Type, URL: url, Databases: s.Databases, Namespace: s.Namespace,
 			Include: s.Include, Exclude: s.Exclude, Paths: s.Paths, Database: s.Database, Teams: s.Teams,
-			JobNamespace: s.JobNamespace,
-			Schedule:     s.Schedule.Spec, Every: s.Schedule.Every,
+			JobNamespace: s.JobNamespace, Token: s.Token, Lineage: s.Lineage,
+			Schedule: s.Schedule.Spec, Every: s.Schedule.Every,
 		})
 	}
 	return out, nil
