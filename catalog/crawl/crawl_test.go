@@ -88,3 +88,11 @@ func exposed(t *testing.T, reg *prometheus.Registry) string {
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
 }
+
+// TestNewRunnerWithoutLogger checks that a runner given no logger
+// discards what it would log rather than failing on it.
+func TestNewRunnerWithoutLogger(t *testing.T) {
+	if h := NewRunner(nil, nil, nil).log.Handler(); h != slog.DiscardHandler {
+		t.Errorf("NewRunner without a logger logs to %T, want slog.DiscardHandler", h)
+	}
+}

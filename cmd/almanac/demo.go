@@ -115,7 +115,7 @@ func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string)
 	// quickstart does: it listens on a loopback address and answers only
 	// requests for localhost (or public_url).
 	if !cfg.OpenLineage.Enabled() {
-		cfg.OpenLineage.Anonymous = "true"
+		cfg.OpenLineage.Anonymous = true
 	}
 	sources, err := crawlSources(cfg)
 	if err != nil {

@@ -79,11 +79,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	// token, or when anonymous posting is configured explicitly.
 	var rc *olapi.Receiver
 	if cfg.OpenLineage.Enabled() {
-		retention, err := cfg.OpenLineage.RetentionDuration()
-		if err != nil {
-			return err
-		}
-		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: retention, Logger: log.With("component", "openlineage")})
+		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: cfg.OpenLineage.Retention, Logger: log.With("component", "openlineage")})
 		go func() {
 			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
 				log.Error("openlineage worker stopped", "err", err)
