@@ -1,7 +1,9 @@
 // Package catalog owns Almanac's domain: datasets, columns, keys, owners,
-// tags, crawl runs, schema history and the change log, together with the
-// PostgreSQL store that keeps them and the ingest step that writes what
-// crawlers harvest.
+// tags, jobs, runs, lineage, quality, crawl runs, schema history and the
+// change log, and the rules over them (source precedence in Merge, who may
+// edit what). It imports no database or HTTP code: the PostgreSQL store
+// that keeps these values and ingests what crawlers harvest is
+// catalog/store, the crawlers are under catalog/crawl.
 //
 // Every fact carries its provenance: the source that asserted it
 // ("postgres:warehouse", "dbt:analytics", "user:alice@corp") and when. A
@@ -255,6 +257,15 @@ type Harvest struct {
 	// removes anything.
 	Scopes []Scope
 	Errors []CrawlError
+
+	// DatasetsComplete says that Datasets lists every dataset the source
+	// has: a dataset it reported before and no longer reports is marked
+	// removed whatever its key, even outside Scopes. It is for sources whose
+	// keys do not follow their own hierarchy (a Unity Catalog table is keyed
+	// by its storage location, anywhere), so that no scope can say what a
+	// part of the source covered. Set it only when the crawl read
+	// everything.
+	DatasetsComplete bool
 
 	// Lineage and data quality (see job.go and quality.go). Jobs and
 	// checks are facts of the source like datasets: replaced by its next

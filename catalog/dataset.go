@@ -92,7 +92,7 @@ func docRank(source string) int {
 		return 1
 	case "openlineage":
 		return 2
-	case "delta":
+	case "delta", "unitycatalog":
 		return 3
 	case "postgres":
 		return 4
@@ -106,7 +106,9 @@ func structRank(source string) int {
 	switch sourceType(source) {
 	case "postgres", "delta":
 		return 0
-	case "dbt":
+	case "dbt", "unitycatalog":
+		// A metastore knows the schema it was given; the Delta log it
+		// points at is the table itself.
 		return 1
 	case "openlineage":
 		return 2

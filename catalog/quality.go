@@ -91,7 +91,12 @@ type QualityResult struct {
 	// or QualitySkipped.
 	Status string
 	// Failures counts failing rows, when the source says.
-	Failures  *int64
+	Failures *int64
+	// Observed is the value the check measured, as the source reports it,
+	// in JSON: a number ("30"), a string, or a list or object (a Great
+	// Expectations quantile check observes {"quantiles": …, "values": …});
+	// "" when the source reports none.
+	Observed  string
 	Message   string
 	StartedAt time.Time
 	Duration  time.Duration

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -161,7 +162,7 @@ func TestPagination(t *testing.T) {
 
 // TestEditAuthorization sends the same mutation as different principals.
 func TestEditAuthorization(t *testing.T) {
-	e := newEnv(t, graph.Options{Authenticate: principal})
+	e := newEnv(t, graph.Options{}, principal)
 	const m = `mutation($id: ID!) { addTag(input: {datasetId: $id, tag: "reviewed"}) { auditEntry { actor after } dataset { tags { name source } } } }`
 	customers := globalID(t, e, "warehouse.marts.customers")
 	tests := []struct {
@@ -214,7 +215,7 @@ func globalID(t *testing.T, e *env, name string) string {
 // standard GraphQL error shape with a message naming the problem, never a
 // 500, and changes nothing.
 func TestBadInput(t *testing.T) {
-	e := newEnv(t, graph.Options{Authenticate: graph.DevAuthenticator("dev@example.com")})
+	e := newEnv(t, graph.Options{}, auth.Dev("dev@example.com"))
 	customers := globalID(t, e, "warehouse.marts.customers")
 	deep := "{ datasets { edges { node { " + strings.Repeat("foreignKeys { target { ", 7) + "name" + strings.Repeat(" } }", 7) + " } } } }"
 	huge := `{ datasets(first: 500) { edges { node { schemaHistory(first: 100) { edges { node { columns { name } } } } } } } }`
@@ -493,7 +494,7 @@ func TestListsWithoutResolversMarshalInline(t *testing.T) {
 }
 
 // TestSearchCommonWords checks that search reports the words it matched
-// only where they are rare.
+// only where they are rare, and when no dataset had every word.
 func TestSearchCommonWords(t *testing.T) {
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
@@ -515,10 +516,12 @@ func TestSearchCommonWords(t *testing.T) {
 	t.Cleanup(func() { idx.Close() })
 	e := &env{url: newHTTPServer(t, graph.NewHandler(graph.Options{Store: st, Search: idx})) + "/graphql"}
 	for q, want := range map[string]string{
-		"ledger":  `{"search":{"totalCount":1,"commonWords":["ledger"]}}`,
-		"summary": `{"search":{"totalCount":1,"commonWords":[]}}`,
+		"ledger":  `{"search":{"totalCount":1,"commonWords":["ledger"],"partial":null}}`,
+		"summary": `{"search":{"totalCount":1,"commonWords":[],"partial":null}}`,
+		// No dataset has both: those with one, and the words.
+		"summary zebra": `{"search":{"totalCount":1,"commonWords":[],"partial":{"words":["summary","zebra"],"matched":1}}}`,
 	} {
-		r := e.post(t, `query($q: String!) { search(query: $q) { totalCount commonWords } }`, map[string]any{"q": q})
+		r := e.post(t, `query($q: String!) { search(query: $q) { totalCount commonWords partial { words matched } } }`, map[string]any{"q": q})
 		if len(r.Errors) > 0 || string(r.Data) != want {
 			t.Errorf("%q: errors %+v, data %s, want %s", q, r.Errors, r.Data, want)
 		}

@@ -478,6 +478,7 @@ type ComplexityRoot struct {
 		Facets      func(childComplexity int) int
 		Fuzzy       func(childComplexity int) int
 		PageInfo    func(childComplexity int) int
+		Partial     func(childComplexity int) int
 		TotalCount  func(childComplexity int) int
 		Warnings    func(childComplexity int) int
 	}
@@ -512,6 +513,11 @@ type ComplexityRoot struct {
 		Removed              func(childComplexity int) int
 		Score                func(childComplexity int) int
 		Tags                 func(childComplexity int) int
+	}
+
+	SearchPartial struct {
+		Matched func(childComplexity int) int
+		Words   func(childComplexity int) int
 	}
 
 	Source struct {
@@ -2516,6 +2522,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchConnection.PageInfo(childComplexity), true
+	case "SearchConnection.partial":
+		if e.ComplexityRoot.SearchConnection.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchConnection.Partial(childComplexity), true
 	case "SearchConnection.totalCount":
 		if e.ComplexityRoot.SearchConnection.TotalCount == nil {
 			break
@@ -2652,6 +2664,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchHit.Tags(childComplexity), true
+
+	case "SearchPartial.matched":
+		if e.ComplexityRoot.SearchPartial.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchPartial.Matched(childComplexity), true
+	case "SearchPartial.words":
+		if e.ComplexityRoot.SearchPartial.Words == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchPartial.Words(childComplexity), true
 
 	case "Source.lastRun":
 		if e.ComplexityRoot.Source.LastRun == nil {
@@ -3801,6 +3826,8 @@ func (ec *executionContext) childFields_SearchConnection(ctx context.Context, fi
 		return ec.fieldContext_SearchConnection_warnings(ctx, field)
 	case "commonWords":
 		return ec.fieldContext_SearchConnection_commonWords(ctx, field)
+	case "partial":
+		return ec.fieldContext_SearchConnection_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchConnection", field.Name)
 }
@@ -3867,6 +3894,16 @@ func (ec *executionContext) childFields_SearchHit(ctx context.Context, field gra
 		return ec.fieldContext_SearchHit_columns(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchHit", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchPartial(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "words":
+		return ec.fieldContext_SearchPartial_words(ctx, field)
+	case "matched":
+		return ec.fieldContext_SearchPartial_matched(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchPartial", field.Name)
 }
 
 func (ec *executionContext) childFields_Source(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12422,6 +12459,38 @@ func (ec *executionContext) fieldContext_SearchConnection_commonWords(_ context.
 	return graphql.NewScalarFieldContext("SearchConnection", field, false, false, "String")
 }
 
+func (ec *executionContext) _SearchConnection_partial(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchConnection_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchPartial) graphql.Marshaler {
+			return ec.marshalOSearchPartial2ᚖalmanacᚋgraphᚋmodelᚐSearchPartial(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SearchConnection_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchPartial(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12916,6 +12985,52 @@ func (ec *executionContext) fieldContext_SearchHit_columns(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SearchPartial_words(ctx context.Context, field graphql.CollectedField, obj *model.SearchPartial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchPartial_words(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Words, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchPartial_words(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchPartial", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchPartial_matched(ctx context.Context, field graphql.CollectedField, obj *model.SearchPartial) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchPartial_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchPartial_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchPartial", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *store.Source) (ret graphql.Marshaler) {
@@ -18189,6 +18304,11 @@ func (ec *executionContext) _SearchConnection(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "partial":
+			out.Values[i] = ec._SearchConnection_partial(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18398,6 +18518,44 @@ func (ec *executionContext) _SearchHit(ctx context.Context, sel ast.SelectionSet
 			}
 		case "columns":
 			out.Values[i] = ec._SearchHit_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchPartialImplementors = []string{"SearchPartial"}
+
+func (ec *executionContext) _SearchPartial(ctx context.Context, sel ast.SelectionSet, obj *model.SearchPartial) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchPartialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchPartial")
+		case "words":
+			out.Values[i] = ec._SearchPartial_words(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "matched":
+			out.Values[i] = ec._SearchPartial_matched(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20807,6 +20965,13 @@ func (ec *executionContext) marshalORun2ᚖalmanacᚋcatalogᚐRun(ctx context.C
 		return graphql.Null
 	}
 	return ec._Run(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSearchPartial2ᚖalmanacᚋgraphᚋmodelᚐSearchPartial(ctx context.Context, sel ast.SelectionSet, v *model.SearchPartial) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SearchPartial(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

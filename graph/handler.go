@@ -4,7 +4,8 @@
 // error presenter that maps catalog error kinds to extensions.code.
 //
 // Who may edit is decided in package catalog (catalog.AuthorizeEdit); this
-// package only learns who the principal is, from Options.Authenticate.
+// package only learns who the principal is, from the request's context
+// (auth.PrincipalFrom), where the server's middleware put it.
 package graph
 
 import (
@@ -18,19 +19,17 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 
-	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
 	"almanac/lineage"
@@ -46,6 +45,11 @@ const (
 	DefaultFieldLimit      = 10000
 )
 
+// maxCachedQueries bounds the bytes of query text in each of the caches
+// of parsed documents and of persisted queries: 2 MiB holds two thousand
+// queries of a kilobyte, a query of up to 128 KiB each.
+const maxCachedQueries = 2 << 20
+
 // Options configure the handler. Store is required; the rest have defaults.
 type Options struct {
 	Store *store.Store
@@ -56,9 +60,6 @@ type Options struct {
 	// with a clear error.
 	Lineage *lineage.Follower
 	Logger  *slog.Logger
-	// Authenticate says who makes a request. Nil, or false, means
-	// anonymous: reading is allowed, every mutation fails UNAUTHENTICATED.
-	Authenticate func(*http.Request) (catalog.Principal, bool)
 	// Timeout bounds each request; DefaultTimeout when zero.
 	Timeout time.Duration
 	// MaxBodyBytes bounds a request body; larger ones get 413.
@@ -69,15 +70,6 @@ type Options struct {
 	ComplexityLimit int
 	DepthLimit      int
 	FieldLimit      int
-}
-
-// DevAuthenticator treats every request as made by login with the editor
-// role: for local development until single sign-on lands. Never use it on
-// a server others can reach.
-func DevAuthenticator(login string) func(*http.Request) (catalog.Principal, bool) {
-	return func(*http.Request) (catalog.Principal, bool) {
-		return catalog.Principal{Login: login, Role: catalog.RoleEditor}, true
-	}
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
@@ -112,15 +104,19 @@ func NewHandler(opts Options) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Both caches are bounded by the bytes of the queries they hold; a
+	// parsed document takes some twenty times its text.
+	srv.SetQueryCache(newSizedCache(maxCachedQueries, func(query string, _ *ast.QueryDocument) int { return len(query) }))
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newSizedCache(maxCachedQueries, func(_, query string) int { return len(query) })})
 	// Operation context mutators run in the order they are added: the
 	// cheap limits first, so that the complexity limit, which walks every
 	// fragment as many times as it is spread, never sees a huge expansion.
 	srv.Use(operationLimits{maxDepth: opts.DepthLimit, maxFields: opts.FieldLimit})
 	srv.Use(nulArguments{})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.SetValidationRulesFn(validationRules)
+	srv.AroundResponses(capErrors)
 	srv.SetErrorPresenter(errorPresenter(opts.Logger))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 	srv.AroundResponses(noteUnavailable)
@@ -145,8 +141,18 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tooLarge(w, h.opts.MaxBodyBytes)
 		return
 	}
+	// The time limit covers the whole request: reading its body, checking,
+	// parsing and validating its query (bounded by checkDocument, as they
+	// cannot be interrupted), and running it.
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
+		// A server that cannot set a deadline (a test recorder) reads
+		// without one.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(deadline)
 		// Read the body here, so that one too large (sent without a
 		// Content-Length) gets 413 rather than a decoding error.
 		var err error
@@ -156,10 +162,20 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &tooBig):
 			tooLarge(w, h.opts.MaxBodyBytes)
 			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The deadline stays, so that net/http gives up on the rest
+			// of the body rather than wait for it, and closes.
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, CodeTimeout, fmt.Sprintf("the request body took longer than the time limit of %s to arrive", h.opts.Timeout))
+			return
 		case err != nil:
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		// With the body read, the deadline is lifted: net/http cancels the
+		// request when a read past it fails, and the time limit's own
+		// error is TIMEOUT.
+		_ = rc.SetReadDeadline(time.Time{})
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	var query string
@@ -180,19 +196,10 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		query = r.URL.Query().Get("query")
 	}
 	// gqlgen refuses any other request before parsing a query.
-	if msg := checkDocumentSize(query); msg != "" {
-		writeError(w, http.StatusUnprocessableEntity, codeTooLarge, msg)
+	if err := checkDocument(query); err != nil {
+		writeErrors(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-	defer cancel()
-	var p catalog.Principal
-	if h.opts.Authenticate != nil {
-		if q, ok := h.opts.Authenticate(r); ok {
-			p = q
-		}
-	}
-	ctx = withPrincipal(ctx, p)
 	ctx = withLoaders(ctx, newLoaders(h.opts.Store))
 	uw := &unavailableWriter{ResponseWriter: w}
 	ctx = context.WithValue(ctx, unavailableKey{}, &uw.unavailable)
@@ -348,49 +355,6 @@ func checkURLParams(q url.Values) string {
 	return ""
 }
 
-// maxDocumentFields bounds the fields written in one query document.
-// gqlparser's validation compares every pair of fields that share a
-// response name (OverlappingFieldsCanBeMerged), before any of our limits
-// or the request timeout apply: 20,000 copies of one field took 14 s.
-// Real queries have a few hundred fields at most.
-const maxDocumentFields = 2000
-
-// checkDocumentSize says why a query document is too large to validate,
-// or returns "". Short documents cannot be, so only long ones are parsed
-// (in linear time); parse errors are left to gqlgen to report.
-func checkDocumentSize(query string) string {
-	if len(query) < 8<<10 {
-		return ""
-	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
-	if err != nil {
-		return ""
-	}
-	n := 0
-	var count func(ast.SelectionSet)
-	count = func(set ast.SelectionSet) {
-		for _, s := range set {
-			switch s := s.(type) {
-			case *ast.Field:
-				n++
-				count(s.SelectionSet)
-			case *ast.InlineFragment:
-				count(s.SelectionSet)
-			}
-		}
-	}
-	for _, op := range doc.Operations {
-		count(op.SelectionSet)
-	}
-	for _, f := range doc.Fragments {
-		count(f.SelectionSet)
-	}
-	if n > maxDocumentFields {
-		return fmt.Sprintf("the query document has %d fields, more than the limit of %d", n, maxDocumentFields)
-	}
-	return ""
-}
-
 // jsonKind names the kind of the valid JSON value v; a missing value is
 // "null".
 func jsonKind(v json.RawMessage) string {
@@ -416,22 +380,13 @@ func jsonKind(v json.RawMessage) string {
 // writeError answers status with one error in the GraphQL error shape, for
 // requests refused before gqlgen sees them.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeErrors(w, status, &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}})
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(struct { //nolint:errcheck // only fails if the client has gone
 		Errors gqlerror.List `json:"errors"`
-	}{gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}})
-}
-
-type principalKey struct{}
-
-func withPrincipal(ctx context.Context, p catalog.Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// principalFrom returns who makes the request; the zero Principal is
-// anonymous.
-func principalFrom(ctx context.Context) catalog.Principal {
-	p, _ := ctx.Value(principalKey{}).(catalog.Principal)
-	return p
+	}{errs})
 }

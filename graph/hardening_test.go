@@ -1,12 +1,14 @@
 package graph_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog/auth"
 	"almanac/graph"
 )
 
@@ -223,7 +226,7 @@ func TestPersistedQueryErrors(t *testing.T) {
 // bad input naming the argument, rather than with the database's error,
 // and nothing is written.
 func TestNULInArguments(t *testing.T) {
-	e := newEnv(t, graph.Options{Authenticate: graph.DevAuthenticator("dev@example.com")})
+	e := newEnv(t, graph.Options{}, auth.Dev("dev@example.com"))
 	orders := globalID(t, e, "warehouse.marts.orders")
 	const payload = `{ auditEntry { id } }`
 	tests := []struct {
@@ -368,13 +371,13 @@ func TestBadURLParams(t *testing.T) {
 // that a long but ordinary document is still answered.
 func TestRepeatedFieldRefusedBeforeValidation(t *testing.T) {
 	e := newEnv(t, graph.Options{})
-	q := "{" + strings.Repeat(" a: __typename", 20000) + " }"
+	q := "{" + strings.Repeat(" a: __typename", 4000) + " }"
 	start := time.Now()
 	r := e.post(t, q, nil)
 	if took := time.Since(start); took > time.Second {
-		t.Errorf("refusing 20,000 copies of a field took %s", took)
+		t.Errorf("refusing 4,000 copies of a field took %s", took)
 	}
-	if r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "20000 fields, more than the limit of 2000") {
+	if r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "4000 fields, more than the limit of 500") {
 		t.Fatalf("status %d, errors %+v, want 422 QUERY_TOO_LARGE", r.Status, r.Errors)
 	}
 	// The same document in a GET request's URL is refused the same way.
@@ -382,12 +385,74 @@ func TestRepeatedFieldRefusedBeforeValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := do(t, get); r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "20000 fields, more than the limit of 2000") {
+	if r := do(t, get); r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, "4000 fields, more than the limit of 500") {
 		t.Errorf("over GET: status %d, errors %+v, want 422 QUERY_TOO_LARGE", r.Status, r.Errors)
 	}
 	// Long because of its comments and whitespace, not its fields.
 	ok := "# " + strings.Repeat("padding ", 2000) + "\n{ sources { name } }"
 	if r := e.post(t, ok, nil); len(r.Errors) > 0 {
 		t.Errorf("a long document with few fields: %+v", r.Errors)
+	}
+}
+
+// TestArgumentBytes passes one long variable to many fields, each of which
+// fails quoting it: refused before it runs, by the bytes of arguments the
+// operation passes with the variable counted at each use. Unbounded, one
+// 1 MiB variable in 200 fields answered 205 MB of errors after 12 s.
+func TestArgumentBytes(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	long := strings.Repeat("x", 100<<10)
+	var q strings.Builder
+	q.WriteString("query($v: String) {")
+	for i := range 30 {
+		fmt.Fprintf(&q, ` a%d: dataset(namespace: "", name: $v) { name }`, i)
+	}
+	q.WriteString(" }")
+	r := e.post(t, q.String(), map[string]any{"v": long})
+	const want = "operation passes 3072000 bytes of arguments to its fields, more than the limit of 2097152"
+	if r.Status != http.StatusUnprocessableEntity || r.code() != "QUERY_TOO_LARGE" || !strings.Contains(r.Errors[0].Message, want) {
+		t.Errorf("status %d, errors %.300v; want 422 QUERY_TOO_LARGE %q", r.Status, r.Errors, want)
+	}
+	// Once, it is only a name too long.
+	r = e.post(t, `query($v: String) { dataset(namespace: "n", name: $v) { name } }`, map[string]any{"v": long})
+	if r.Status != http.StatusOK || r.code() != graph.CodeBadUserInput {
+		t.Errorf("status %d, errors %.300v; want 200 BAD_USER_INPUT", r.Status, r.Errors)
+	}
+}
+
+// TestSlowBody sends the start of a body, then nothing: the request is
+// answered 408 TIMEOUT once its time limit has passed, rather than held
+// open for as long as the client likes.
+func TestSlowBody(t *testing.T) {
+	e := newEnv(t, graph.Options{Timeout: 500 * time.Millisecond})
+	u, err := url.Parse(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"query\": \"{", u.Path, u.Host)
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer after %s: %v", time.Since(start), err)
+	}
+	defer res.Body.Close()
+	took := time.Since(start)
+	var r response
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusRequestTimeout || r.code() != graph.CodeTimeout {
+		t.Errorf("status %d, errors %+v; want 408 TIMEOUT", res.StatusCode, r.Errors)
+	}
+	if took < 500*time.Millisecond || took > 3*time.Second {
+		t.Errorf("answered after %s, want just after the time limit of 500ms", took)
 	}
 }

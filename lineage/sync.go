@@ -31,7 +31,7 @@ type Follower struct {
 // NewFollower returns a follower filling g from st.
 func NewFollower(st *store.Store, g *Graph, log *slog.Logger) *Follower {
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Follower{store: st, graph: g, log: log}
 }

@@ -3,8 +3,10 @@ package search
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -44,8 +46,8 @@ var commonWords = strings.Fields(`order customer product payment invoice revenue
 	address phone name code type category brand sku cart checkout discount coupon tax currency rate
 	ledger journal balance budget forecast target metric score model feature label prediction`)
 
-// vocabulary is commonWords followed by generated pseudo-words.
-var vocabulary = func() []string {
+// benchWords is commonWords followed by generated pseudo-words.
+var benchWords = func() []string {
 	r := rand.New(rand.NewPCG(1, 2))
 	syll := strings.Fields("ka lo mi nu pe ra si to vu ze bar cor dan fel gim hol jun kes lim mor nat pol quin ros tam ul ver wes")
 	seen := map[string]bool{}
@@ -70,10 +72,10 @@ var vocabulary = func() []string {
 type wordPicker struct{ z *rand.Zipf }
 
 func newPicker(r *rand.Rand) wordPicker {
-	return wordPicker{rand.NewZipf(r, 1.1, 2, uint64(len(vocabulary)-1))}
+	return wordPicker{rand.NewZipf(r, 1.1, 2, uint64(len(benchWords)-1))}
 }
 
-func (p wordPicker) word() string { return vocabulary[p.z.Uint64()] }
+func (p wordPicker) word() string { return benchWords[p.z.Uint64()] }
 
 func (p wordPicker) words(n int, sep string) string {
 	ws := make([]string, n)
@@ -92,7 +94,7 @@ var (
 func genDataset(i int) Dataset {
 	r := rand.New(rand.NewPCG(uint64(i), 7))
 	p := newPicker(r)
-	schema := "s" + strconv.Itoa(r.IntN(50)) + "_" + vocabulary[r.IntN(40)]
+	schema := "s" + strconv.Itoa(r.IntN(50)) + "_" + benchWords[r.IntN(40)]
 	name := fmt.Sprintf("db%d.%s.%s_%d", r.IntN(5), schema, p.words(1+r.IntN(3), "_"), i)
 	d := Dataset{
 		ID:        int64(i + 1),
@@ -140,6 +142,25 @@ var benchQueries = func() []string {
 	}
 	return qs
 }()
+
+// dirSize is the size of the files under dir, in bytes.
+func dirSize(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
 
 // cpuTime is the CPU time the process has used, user and system.
 func cpuTime() time.Duration {
@@ -240,6 +261,7 @@ func BenchmarkSearch(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(elapsed.Seconds(), "build-s")
+			b.ReportMetric(float64(dirSize(b, dir))/(1<<20), "index-MB")
 			// CPU time too: on a shared machine it varies less than the
 			// elapsed time.
 			b.ReportMetric(cpu.Seconds(), "build-cpu-s")
@@ -255,6 +277,9 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	x = newIndex(dir, nil, Options{Now: func() time.Time { return corpusNow }})
 	x.idx = idx
+	if err := x.loadLexicon(idx); err != nil {
+		b.Fatal(err)
+	}
 	defer x.Close()
 	ctx := context.Background()
 	search := func(q string) error {
@@ -273,7 +298,7 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	// The index alone, every query run in full.
 	raw := newIndex(dir, nil, Options{Now: func() time.Time { return corpusNow }, NoCache: true})
-	raw.idx = idx
+	raw.idx, raw.lex = idx, x.lex
 	for _, clients := range []int{1, 2} {
 		b.Run(fmt.Sprintf("bleve-nocache/clients=%d", clients), func(b *testing.B) {
 			cpu := cpuTime()

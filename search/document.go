@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -15,7 +16,7 @@ import (
 // mappingVersion changes whenever the mapping, the analyzers or the
 // document layout change; an index built with another version is rebuilt
 // on open.
-const mappingVersion = "almanac-search-7"
+const mappingVersion = "almanac-search-8"
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.
@@ -178,12 +179,20 @@ func exactForms(name string) []string {
 
 func lower(s string) string { return strings.ToLower(s) }
 
-// toDocument builds the index document of a dataset.
-func toDocument(d Dataset) document {
+// toDocument builds the index document of a dataset. Words written
+// without separators are followed by their parts as seg splits them
+// ("employeedepartmenthistory employee department history"), in every
+// free-text field, so that their words match, in order, beside the whole;
+// queries are split by the same segmenter.
+func toDocument(d Dataset, seg *segmenter) document {
 	own, parents := splitName(d.Key.Name)
+	path := make([]string, 0, len(parents)+1)
+	for _, p := range parents {
+		path = append(path, seg.withParts(p))
+	}
 	doc := document{
-		Name:      own,
-		Path:      append(slices.Clip(parents), d.Key.Namespace),
+		Name:      seg.withParts(own),
+		Path:      append(path, d.Key.Namespace),
 		Exact:     exactForms(d.Key.Name),
 		Platform:  d.Platform,
 		Kind:      string(d.Kind),
@@ -196,7 +205,9 @@ func toDocument(d Dataset) document {
 	if d.Removed {
 		doc.Removed = "yes"
 	}
-	doc.Meta = append(slices.Clip(d.Tags), d.Owners...)
+	for _, m := range append(slices.Clip(d.Tags), d.Owners...) {
+		doc.Meta = append(doc.Meta, seg.withParts(m))
+	}
 	// Columns and descriptions go in one value each, a line apiece: a
 	// field value per column would cost a million field objects.
 	var text, columns, colExact strings.Builder
@@ -207,10 +218,10 @@ func toDocument(d Dataset) document {
 		b.WriteString(s)
 	}
 	if d.Description != "" {
-		line(&text, d.Description)
+		line(&text, seg.withParts(d.Description))
 	}
 	for _, o := range d.OtherDescriptions {
-		line(&text, o)
+		line(&text, seg.withParts(o))
 	}
 	s := stored{
 		ID: d.ID, Namespace: d.Key.Namespace, Name: d.Key.Name, Platform: d.Platform, Kind: string(d.Kind),
@@ -221,13 +232,13 @@ func toDocument(d Dataset) document {
 		s.UpdatedAt = d.UpdatedAt.Unix()
 	}
 	for _, c := range d.Columns {
-		line(&columns, c.Name)
+		line(&columns, seg.withParts(c.Name))
 		line(&colExact, c.Name)
 		if sq := squash(c.Name); sq != lower(c.Name) {
 			line(&colExact, sq)
 		}
 		if c.Description != "" {
-			line(&text, c.Description)
+			line(&text, seg.withParts(c.Description))
 		}
 		s.Columns = append(s.Columns, storedColumn{Name: c.Name, Description: c.Description})
 	}
@@ -299,5 +310,8 @@ func newMapping() mapping.IndexMapping {
 	im.IndexDynamic = false
 	im.StoreDynamic = false
 	im.DocValuesDynamic = false
+	// BM25 orders hits within a match class: term frequency saturates,
+	// and a long list of columns does not drown a match.
+	im.ScoringModel = index.BM25Scoring
 	return im
 }

@@ -60,7 +60,7 @@ func TestFacetsMatchBleve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := newPlan(pq)
+		p := newPlan(pq, x.lex)
 		for _, fuzzy := range []bool{false, true} {
 			common, err := x.commonFields(ctx, p.terms)
 			if err != nil {

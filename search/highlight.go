@@ -76,21 +76,32 @@ const (
 // vectors.
 type highlighter struct {
 	p     plan
+	lex   *lexicon
 	fuzzy bool
-	// stems are the query words without their last letter: a word of a
-	// text can only equal a query word (after lower-casing and folding
-	// plurals, which only ever change a word's end) if the text holds
-	// that much of it.
+	// stems are what a text must hold for a word of it to equal a query
+	// word or one of its other forms after lower-casing and folding
+	// plurals (see stem).
 	stems []string
 }
 
-func newHighlighter(p plan, fuzzy bool) *highlighter {
-	h := &highlighter{p: p, fuzzy: fuzzy}
-	for _, t := range p.terms {
-		_, n := utf8.DecodeLastRuneInString(t)
-		h.stems = append(h.stems, t[:len(t)-n])
+func newHighlighter(p plan, lex *lexicon, fuzzy bool) *highlighter {
+	h := &highlighter{p: p, lex: lex, fuzzy: fuzzy}
+	for i, t := range p.terms {
+		for _, w := range append([]string{t}, p.alts[i]...) {
+			h.stems = append(h.stems, stem(w))
+		}
 	}
 	return h
+}
+
+// stem is what a text must contain, lower-cased, to hold the folded
+// word w: w itself, as folding plurals only drops an ending, except for
+// "-ies" → "-y" and "-es" → "-e", where it is w without its last letter.
+func stem(w string) string {
+	if strings.HasSuffix(w, "y") || strings.HasSuffix(w, "e") {
+		return w[:len(w)-1]
+	}
+	return w
 }
 
 // mayMatch reports whether s could hold a query word: analysing a text
@@ -109,11 +120,25 @@ func (h *highlighter) mayMatch(s string) bool {
 	return false
 }
 
+// holdsStem reports whether the lower-case word w could hold a query
+// word; always in a fuzzy search.
+func (h *highlighter) holdsStem(w string) bool {
+	if h.fuzzy {
+		return true
+	}
+	for _, st := range h.stems {
+		if strings.Contains(w, st) {
+			return true
+		}
+	}
+	return false
+}
+
 // match returns the class of token tok for query word i: class when equal,
 // classTypo when the typo query matches it (in a fuzzy search), classNone
 // otherwise.
 func (h *highlighter) match(tok string, i, class int) int {
-	if tok == h.p.terms[i] {
+	if tok == h.p.terms[i] || slices.Contains(h.p.alts[i], tok) {
 		return class
 	}
 	if w := h.p.fuzzy[i]; h.fuzzy && w != nil && w.matches(tok) {
@@ -141,8 +166,9 @@ func (h *highlighter) scan(s string, class int, best []int) (sn Snippet, matched
 func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (sn Snippet, matched, words int) {
 	toks := names.Analyze([]byte(s))
 	var mark []bool
-	for _, tk := range toks {
-		term := string(tk.Term)
+	// see records a word (or a whole of several) from start to end of s:
+	// whether it matches a query word, and marks it if so.
+	see := func(term string, start, end int, counted bool) {
 		hit := false
 		for i := range h.p.terms {
 			if c := h.match(term, i, class); c != classNone {
@@ -153,21 +179,44 @@ func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (
 				}
 			}
 		}
-		if tk.Type != analysis.Shingle {
+		// Layer prefixes ("stg_", "fct_") do not count in the dataset's
+		// own name unless the query asks for them.
+		if counted && !(inName != nil && layerPrefixes[term] && !hit) {
 			words++
 			if hit {
 				matched++
 			}
 		}
 		if !hit {
-			continue
+			return
 		}
 		if mark == nil {
 			mark = make([]bool, len(s))
 		}
-		for i := tk.Start; i < tk.End; i++ {
+		for i := start; i < end; i++ {
 			mark[i] = true
 		}
+	}
+	for _, tk := range toks {
+		if tk.Type == analysis.Shingle {
+			see(string(tk.Term), tk.Start, tk.End, false)
+			continue
+		}
+		// A word written without separators counts as its parts, as the
+		// index splits it; the whole still matches. (Outside the name, a
+		// word that holds no query word need not be split.)
+		if inName == nil && !h.holdsStem(string(tk.Term)) {
+			see(string(tk.Term), tk.Start, tk.End, true)
+			continue
+		}
+		if spans := h.lex.seg.spans(string(tk.Term)); spans != nil {
+			see(string(tk.Term), tk.Start, tk.End, false)
+			for _, sp := range spans {
+				see(sp.folded, tk.Start+sp.start, tk.Start+sp.end, true)
+			}
+			continue
+		}
+		see(string(tk.Term), tk.Start, tk.End, true)
 	}
 	if mark == nil {
 		if s == "" {
@@ -190,7 +239,7 @@ func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (
 // judging how much of a name a query covers.
 var layerPrefixes = map[string]bool{
 	"stg": true, "fct": true, "fact": true, "dim": true, "int": true, "raw": true, "src": true,
-	"base": true, "tmp": true, "agg": true, "v": true, "vw": true, "mv": true,
+	"base": true, "tmp": true, "agg": true, "v": true, "vw": true, "mv": true, "tbl": true,
 }
 
 // rank is what orders the first hits, best first: the tier (the worst
@@ -200,6 +249,8 @@ var layerPrefixes = map[string]bool{
 type rank struct {
 	tier              int
 	queryCov, nameCov float64
+	// typo: some word matched only by typo tolerance.
+	typo bool
 }
 
 // explain builds the hit for a stored dataset and returns its rank.
@@ -233,12 +284,6 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 	if exact {
 		coverage = 1
 	} else if words > 0 {
-		// Layer prefixes ("stg_", "fct_") do not count.
-		for _, t := range terms(names, own) {
-			if layerPrefixes[t] && !slices.Contains(h.p.terms, t) {
-				words--
-			}
-		}
 		coverage = float64(matched) / float64(max(words, 1))
 	}
 	h.scan(s.Namespace, classSchema, best)
@@ -315,7 +360,12 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 		tier = classExactColumn
 		hit.Matched = append(hit.Matched, "exact column")
 	default:
-		for _, b := range best {
+		// The worst class among the words the query needs (in a fallback,
+		// among those that matched).
+		for i, b := range best {
+			if h.p.optional[i] || (b == classNone && h.p.minMatch > 0) {
+				continue
+			}
 			tier = max(tier, b)
 		}
 	}
@@ -327,15 +377,21 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 			hit.Matched = append(hit.Matched, c.label)
 		}
 	}
-	r := rank{tier: tier, nameCov: coverage, queryCov: 1}
-	if !exact && len(inName) > 0 {
-		n := 0
-		for _, in := range inName {
+	r := rank{tier: tier, nameCov: coverage, queryCov: 1, typo: slices.Contains(best, classTypo)}
+	if !exact {
+		n, of := 0, 0
+		for i, in := range inName {
+			if h.p.optional[i] {
+				continue
+			}
+			of++
 			if in {
 				n++
 			}
 		}
-		r.queryCov = float64(n) / float64(len(inName))
+		if of > 0 {
+			r.queryCov = float64(n) / float64(of)
+		}
 	}
 	return hit, r
 }

@@ -39,6 +39,7 @@ import (
 var (
 	keySeq     = []byte("almanac.seq")     // last change log sequence applied
 	keyVersion = []byte("almanac.mapping") // mappingVersion the index was built with
+	keyVocab   = []byte("almanac.vocab")   // the catalog's words the index was built with (vocabulary.encode)
 )
 
 // Options configure an Index.
@@ -51,6 +52,9 @@ type Options struct {
 	// NoCache turns off the in-process cache of results (for benchmarks
 	// that measure the index itself).
 	NoCache bool
+	// Abbreviations replace or add to DefaultAbbreviations: short form →
+	// the words it stands for; an entry without words removes a default.
+	Abbreviations map[string][]string
 }
 
 // Index is the search index of one server process. Its methods are safe
@@ -66,6 +70,11 @@ type Index struct {
 	idx bleve.Index
 	// facets is idx's facet table, replaced with it.
 	facets *facetTable
+	// lex is how idx's documents were analysed (its catalog's vocabulary
+	// and the abbreviations), replaced with it.
+	lex *lexicon
+	// abbrev is the abbreviation table of Options.
+	abbrev *abbreviations
 	// applyMu serialises writers: catching up and rebuilding.
 	applyMu sync.Mutex
 	seq     atomic.Int64
@@ -86,11 +95,19 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 	if st == nil {
 		return nil, errors.New("open search index: no store")
 	}
+	if _, err := newAbbreviations(opts.Abbreviations); err != nil {
+		return nil, fmt.Errorf("open search index: %w", err)
+	}
 	x := newIndex(dir, st, opts)
 	idx, err := openDir(dir)
 	var seq int64
 	if err == nil {
 		if seq, err = readSeq(idx); err != nil {
+			idx.Close()
+		}
+	}
+	if err == nil {
+		if err = x.loadLexicon(idx); err != nil {
 			idx.Close()
 		}
 	}
@@ -123,7 +140,22 @@ func newIndex(dir string, st *store.Store, opts Options) *Index {
 	if !opts.NoCache {
 		x.cache = newResultCache(cacheSize)
 	}
+	// Open and Build report a bad table; the defaults stand in here.
+	x.abbrev, _ = newAbbreviations(opts.Abbreviations)
+	if x.abbrev == nil {
+		x.abbrev, _ = newAbbreviations(nil)
+	}
 	return x
+}
+
+// loadLexicon reads the vocabulary idx was built with.
+func (x *Index) loadLexicon(idx bleve.Index) error {
+	b, err := idx.GetInternal(keyVocab)
+	if err != nil {
+		return fmt.Errorf("read vocabulary: %w", err)
+	}
+	x.lex = newLexicon(decodeVocabulary(b), x.abbrev)
+	return nil
 }
 
 // openDir opens an existing index and checks that this version of the
@@ -249,6 +281,11 @@ type batchWriter struct {
 	// waitPersisted makes flushSeq wait until its batch is on disk: for
 	// an index opened with unsafe_batch, whose batches return before.
 	waitPersisted bool
+	// seg splits the words of names written without separators.
+	seg *segmenter
+	// vocab, when set, is written with the last batch: the vocabulary
+	// of a new index.
+	vocab []byte
 }
 
 func newBatchWriter(idx bleve.Index) *batchWriter {
@@ -262,7 +299,7 @@ func (w *batchWriter) forBuild() *batchWriter {
 }
 
 func (w *batchWriter) add(d Dataset) error {
-	if err := w.batch.Index(docID(d.ID), toDocument(d)); err != nil {
+	if err := w.batch.Index(docID(d.ID), toDocument(d, w.seg)); err != nil {
 		return fmt.Errorf("index dataset %s: %w", d.Key, err)
 	}
 	if w.batch.Size() >= w.size {
@@ -280,6 +317,9 @@ func (w *batchWriter) flushSeq(seq int64) error {
 	w.batch.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
 	// The layout version too: an index is complete once it has one.
 	w.batch.SetInternal(keyVersion, []byte(mappingVersion))
+	if w.vocab != nil {
+		w.batch.SetInternal(keyVocab, w.vocab)
+	}
 	var persisted chan error
 	if w.waitPersisted {
 		persisted = make(chan error, 1)
@@ -341,15 +381,26 @@ func (w *batchWriter) wait() error {
 }
 
 // Build creates an index in dir, replacing what is there, from plain
-// values rather than the catalog: for tests, benchmarks and tools. The
-// index it returns has no store, so it cannot sync; Close it when done.
+// values rather than the catalog: for tests, benchmarks and tools. It
+// calls datasets twice: once to learn the catalog's vocabulary, once to
+// index. The index it returns has no store, so it cannot sync; Close it
+// when done.
 func Build(dir string, datasets func(yield func(Dataset) error) error, opts Options) (*Index, error) {
+	if _, err := newAbbreviations(opts.Abbreviations); err != nil {
+		return nil, fmt.Errorf("build search index: %w", err)
+	}
 	x := newIndex(dir, nil, opts)
+	v := newVocabulary()
+	if err := datasets(func(d Dataset) error { v.learn(d); return nil }); err != nil {
+		return nil, fmt.Errorf("build search index: %w", err)
+	}
+	x.lex = newLexicon(v, x.abbrev)
 	idx, err := createDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	w := newBatchWriter(idx).forBuild()
+	w.seg, w.vocab = x.lex.seg, v.encode()
 	err = datasets(w.add)
 	if err != nil {
 		// Let the batch being written finish before closing.

@@ -56,14 +56,14 @@ func TestParseLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := newPlan(q); len(p.terms) != 1 {
+	if p := newPlan(q, defaultLexicon()); len(p.terms) != 1 {
 		t.Errorf("repeated word: %d terms, want 1", len(p.terms))
 	}
 	q, err = Parse(strings.Repeat("w ", 20) + strings.Join(strings.Fields("a b c d e f g h i j k l m n o p"), " "))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := newPlan(q); len(p.terms) > maxTerms {
+	if p := newPlan(q, defaultLexicon()); len(p.terms) > maxTerms {
 		t.Errorf("%d terms planned, want at most %d", len(p.terms), maxTerms)
 	}
 	if len(q.Warnings) == 0 {

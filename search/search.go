@@ -51,6 +51,19 @@ type Results struct {
 	// column names, say) that they were matched only in the fields where
 	// they are rare; see commonFields.
 	Common []string
+	// Partial is set when no dataset matched every word of the query and
+	// the hits are those matching most of them.
+	Partial *Partial
+}
+
+// Partial says that no dataset matched all the words of a query: the hits
+// match Matched of Words.
+type Partial struct {
+	// Words are the words the query needed, as analysed (names written
+	// without separators split, plurals folded); stop words and question
+	// words are not among them.
+	Words   []string
+	Matched int
 }
 
 // FacetKeys are the facets every search counts, in the order shown.
@@ -94,10 +107,10 @@ type Hit struct {
 	// Matched says where the query matched: "exact name", "name",
 	// "schema", "column", "tag", "owner", "description", "typo".
 	Matched []string
-	// Score is relevance times trust. The first rerankWindow hits by
-	// Score are ordered by how well they matched (exact name, name words,
-	// columns, descriptions), then by name; pages beyond keep bleve's
-	// order.
+	// Score is relevance (BM25) times trust. The first rerankWindow
+	// hits by Score are ordered by how well they matched (exact name,
+	// name words, columns, descriptions), then by Score; pages beyond
+	// keep bleve's order.
 	Score float64
 }
 
@@ -122,6 +135,11 @@ const (
 	exactNameBoost   = 200
 	exactColumnBoost = 20
 	fuzzyBoost       = 0.2
+	// abbrevBoost weighs a match of a word's other form by the
+	// abbreviation table, below the form typed.
+	abbrevBoost = 0.6
+	// optionalBoost weighs a stop or question word where it matches.
+	optionalBoost = 0.2
 	// fuzzyBelow: a search that finds fewer exact matches is run again
 	// with typo tolerance.
 	fuzzyBelow = 3
@@ -151,7 +169,7 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 	if res, ok := x.cache.get(key); ok {
 		return res, nil
 	}
-	p := newPlan(req.Query)
+	p := newPlan(req.Query, x.lex)
 	common, err := x.commonFields(ctx, p.terms)
 	if err != nil {
 		return Results{}, err
@@ -172,14 +190,58 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 			res.Fuzzy = true
 		}
 	}
+	if res.Total == 0 {
+		if res, err = x.fallback(ctx, req, p, common); err != nil {
+			return Results{}, err
+		}
+	}
 	x.cache.put(key, res)
 	return res, nil
+}
+
+// fallback runs a query that matched nothing again, asking for all but
+// one of its words, then all but two…: no dead end while any word matches
+// anything. Hits match the same number of words; they rank by which
+// (rare words weigh more) and where, and Results.Partial says so.
+func (x *Index) fallback(ctx context.Context, req Request, p plan, common map[string][]string) (Results, error) {
+	words := p.required()
+	// Exact words first; typos only when no word matches as written, as
+	// those searches are the costliest.
+	for _, fuzzy := range []bool{false, true} {
+		if fuzzy && !p.canFuzz() {
+			break
+		}
+		for k := len(words) - 1; k >= 1; k-- {
+			if fuzzy && k > 1 {
+				continue
+			}
+			p.minMatch = k
+			res, err := x.run(ctx, req, p, common, fuzzy)
+			if err != nil {
+				return Results{}, err
+			}
+			if res.Total > 0 {
+				res.Partial = &Partial{Words: words, Matched: k}
+				res.Fuzzy = fuzzy
+				return res, nil
+			}
+		}
+	}
+	return Results{}, nil
 }
 
 // plan is a query analysed for running and for explaining hits.
 type plan struct {
 	q     Query
 	terms []string // analysed words, at most maxTerms, deduplicated
+	// optional marks the terms that are stop words or question words
+	// ("where are", "which table has"): they add to a hit's score where
+	// they match but need not match. A query of such words only needs them.
+	optional []bool
+	// alts holds, for each of terms, its other forms by the abbreviation
+	// table ("cust" for customer, "customer" for cust): they match too,
+	// with a smaller weight, so that the form typed ranks first.
+	alts [][]string
 	// fuzzy holds, for each of terms, its typo automaton; nil for a word
 	// too short to have typos. The query and the highlighter share it.
 	fuzzy []*fuzzyWord
@@ -187,38 +249,121 @@ type plan struct {
 	// identifier: the query is one compound identifier, whose exact
 	// column matches rank right after exact name matches.
 	identifier bool
+	// minMatch, when not 0, is how many of the required words a hit must
+	// match: the fallback when no dataset matches them all.
+	minMatch int
 }
 
-func newPlan(q Query) plan {
-	p := plan{q: q}
-	for _, t := range q.terms() {
-		if !slices.Contains(p.terms, t) {
-			p.terms = append(p.terms, t)
+// questionWords are words of questions and of the catalog's own
+// vocabulary that say nothing about what is sought ("which table has the
+// billing address"); like stop words they need not match.
+var questionWords = map[string]bool{
+	"where": true, "which": true, "what": true, "who": true, "whose": true, "how": true, "why": true,
+	"find": true, "table": true, "tables": true, "column": true, "columns": true, "field": true, "fields": true,
+	"data": true, "dataset": true, "datasets": true, "contain": true, "contains": true, "containing": true,
+	"stored": true, "kept": true, "located": true,
+}
+
+// optionalWord reports whether the word w (lower case) is a stop word or
+// a question word.
+func optionalWord(w string) bool {
+	return questionWords[w] || len(terms(stopAnalyzer(), w)) == 0
+}
+
+// queryTerms returns the analysed words of s: as the index splits them,
+// names written without separators split into their words, plurals
+// folded; each with whether it is a stop or question word.
+func (l *lexicon) queryTerms(s string) (out []string, optional []bool) {
+	for _, t := range lowerTokens().Analyze([]byte(s)) {
+		if t.Type == analysis.Shingle {
+			continue
+		}
+		w := string(t.Term)
+		parts := l.seg.split(w)
+		if parts == nil || l.abbrev.alternatives(fold(w)) != nil {
+			// One word, or one the abbreviation table knows whole
+			// ("headcount" for hc): the index holds the whole too.
+			parts = []string{w}
+		}
+		for _, p := range parts {
+			out = append(out, fold(p))
+			optional = append(optional, len(parts) == 1 && optionalWord(w))
 		}
 	}
-	if len(p.terms) > maxTerms {
-		p.terms = p.terms[:maxTerms]
+	return out, optional
+}
+
+func newPlan(q Query, l *lexicon) plan {
+	p := plan{q: q}
+	var all []string
+	var opt []bool
+	for _, w := range q.Words {
+		ts, o := l.queryTerms(w)
+		all, opt = append(all, ts...), append(opt, o...)
 	}
-	for _, t := range p.terms {
+	for _, ph := range q.Phrases {
+		ts, _ := l.queryTerms(ph)
+		all = append(all, ts...)
+		opt = append(opt, make([]bool, len(ts))...) // a phrase's words are wanted
+	}
+	for i, t := range all {
+		if j := slices.Index(p.terms, t); j >= 0 {
+			p.optional[j] = p.optional[j] && opt[i]
+			continue
+		}
+		p.terms = append(p.terms, t)
+		p.optional = append(p.optional, opt[i])
+	}
+	if len(p.terms) > maxTerms {
+		p.terms, p.optional = p.terms[:maxTerms], p.optional[:maxTerms]
+	}
+	if !slices.Contains(p.optional, false) {
+		// Only stop or question words: they are what is sought.
+		clear(p.optional)
+	}
+	// A run of words that an abbreviation stands for: the abbreviation
+	// scores where it matches ("general ledger" and gl_accounts).
+	if len(p.terms) < maxTerms {
+		for _, short := range l.abbrev.contractions(p.required()) {
+			p.terms = append(p.terms, short)
+			p.optional = append(p.optional, true)
+		}
+	}
+	for i, t := range p.terms {
 		var w *fuzzyWord
-		if f := fuzziness(t); f > 0 {
+		if f := fuzziness(t); f > 0 && !p.optional[i] {
 			w = newFuzzyWord(t, f)
 		}
 		p.fuzzy = append(p.fuzzy, w)
+		p.alts = append(p.alts, l.abbrev.alternatives(t))
 	}
 	add := func(s string) {
 		if s != "" && !slices.Contains(p.exact, s) {
 			p.exact = append(p.exact, s)
 		}
 	}
-	if len(q.Words) > 0 {
+	addWords := func(ws []string) {
+		if len(ws) == 0 {
+			return
+		}
 		var lw []string
-		for _, w := range q.Words {
+		for _, w := range ws {
 			lw = append(lw, lower(w))
 		}
 		add(strings.Join(lw, "_"))
 		add(strings.Join(lw, " "))
 		add(squash(strings.Join(lw, "")))
+	}
+	addWords(q.Words)
+	// The words without the question around them: "where is fx_rates".
+	var wanted []string
+	for _, w := range q.Words {
+		if !optionalWord(lower(w)) {
+			wanted = append(wanted, w)
+		}
+	}
+	if len(wanted) < len(q.Words) {
+		addWords(wanted)
 	}
 	for _, ph := range q.Phrases {
 		add(strings.ReplaceAll(lower(ph), " ", "_"))
@@ -228,6 +373,17 @@ func newPlan(q Query) plan {
 	// "customerId") names a column when a column has that name.
 	p.identifier = len(q.Words) == 1 && len(q.Phrases) == 0 && len(p.terms) > 1
 	return p
+}
+
+// required returns the terms a hit must match.
+func (p plan) required() []string {
+	var out []string
+	for i, t := range p.terms {
+		if !p.optional[i] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // canFuzz reports whether typo tolerance could find more: some word is
@@ -263,7 +419,7 @@ func term(field, value string, boost float64) query.Query {
 // field, weighted by field; whole-name matches add a large bonus;
 // filters and exclusions narrow.
 func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string) query.Query {
-	var must []query.Query
+	var must, required, optional []query.Query
 	for i, t := range p.terms {
 		var any []query.Query
 		for _, fb := range fieldBoosts {
@@ -274,13 +430,32 @@ func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string)
 				continue
 			}
 			any = append(any, term(fb.field, t, fb.boost))
+			for _, a := range p.alts[i] {
+				any = append(any, term(fb.field, a, fb.boost*abbrevBoost))
+			}
 		}
 		if w := p.fuzzy[i]; fuzzy && w != nil {
 			for _, fb := range fieldBoosts {
 				any = append(any, &fuzzyQuery{word: w, field: fb.field, boost: fb.boost * fuzzyBoost})
 			}
 		}
-		must = append(must, query.NewDisjunctionQuery(any))
+		if len(any) == 0 {
+			continue
+		}
+		d := query.NewDisjunctionQuery(any)
+		if p.optional[i] {
+			d.SetBoost(optionalBoost)
+			optional = append(optional, d)
+		} else {
+			required = append(required, d)
+		}
+	}
+	if p.minMatch > 0 && len(required) > 1 {
+		d := query.NewDisjunctionQuery(required)
+		d.SetMin(float64(p.minMatch))
+		must = append(must, d)
+	} else {
+		must = append(must, required...)
 	}
 	for _, ph := range p.q.Phrases {
 		must = append(must, phraseQuery(ph))
@@ -315,7 +490,7 @@ func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string)
 		mustNot = append(mustNot, phraseQuery(e))
 	}
 	mustNot = append(mustNot, excludedBy...)
-	var should []query.Query
+	should := optional
 	for _, e := range p.exact {
 		should = append(should, term(fExact, e, exactNameBoost), term(fColExact, e, exactColumnBoost))
 	}
@@ -455,7 +630,7 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 		}
 	}
 	now := x.now()
-	hl := newHighlighter(p, fuzzy)
+	hl := newHighlighter(p, x.lex, fuzzy)
 	type ranked struct {
 		hit Hit
 		rank
@@ -471,14 +646,14 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 		hits = append(hits, ranked{hit, r})
 	}
 	if window {
-		// Within a match class by name, not by Score: until bleve's scores
-		// were fixed (they were NaN) that is how the relevance suite's
-		// expectations were set, and ordering by Score changes several.
+		// Within a match class by Score: BM25 (where the words matched,
+		// how often, how rare they are) times trust; then by name.
 		slices.SortStableFunc(hits, func(a, b ranked) int {
 			return cmp.Or(
 				cmp.Compare(a.tier, b.tier),
 				cmp.Compare(b.queryCov, a.queryCov),
 				cmp.Compare(b.nameCov, a.nameCov),
+				cmp.Compare(b.hit.Score, a.hit.Score),
 				strings.Compare(a.hit.Key.Name, b.hit.Key.Name),
 				strings.Compare(a.hit.Key.Namespace, b.hit.Key.Namespace))
 		})

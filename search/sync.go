@@ -77,6 +77,7 @@ func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
 		return errClosed
 	}
 	w := newBatchWriter(x.idx)
+	w.seg = x.lex.seg
 	defer func() { _ = w.wait() }() // on failure, the batch being written
 	found := map[int64]bool{}
 	for _, d := range docs {
@@ -114,39 +115,33 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
+	// First the catalog's vocabulary, which splits the names written
+	// without separators; it is kept with the new index.
+	v := newVocabulary()
+	if err := x.eachDataset(ctx, func(d Dataset) error { v.learn(d); return nil }); err != nil {
+		return fmt.Errorf("rebuild search index: learn vocabulary: %w", err)
+	}
+	lex := newLexicon(v, x.abbrev)
 	tmp := x.dir + ".rebuild"
 	idx, err := createDir(tmp)
 	if err != nil {
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
 	w := newBatchWriter(idx).forBuild()
+	w.seg, w.vocab = lex.seg, v.encode()
 	fail := func(err error) error {
 		_ = w.wait()
 		idx.Close()
 		os.RemoveAll(tmp)
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
-	var after int64
 	count := 0
-	for {
-		ids, err := x.store.DatasetIDsAfter(ctx, after, indexBatchSize)
-		if err != nil {
-			return fail(err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		after = ids[len(ids)-1]
-		docs, err := x.store.SearchDocs(ctx, ids)
-		if err != nil {
-			return fail(err)
-		}
-		for _, d := range docs {
-			if err := w.add(FromStore(d)); err != nil {
-				return fail(err)
-			}
-		}
-		count += len(docs)
+	err = x.eachDataset(ctx, func(d Dataset) error {
+		count++
+		return w.add(d)
+	})
+	if err != nil {
+		return fail(err)
 	}
 	if err := w.flushSeq(seq); err != nil {
 		return fail(err)
@@ -175,10 +170,35 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		return fmt.Errorf("rebuild search index: reopen: %w", err)
 	}
 	x.idx = idx
+	x.lex = lex
 	x.facets = newFacetTable() // segment ids start again
 	x.setSeq(seq)
 	x.log.InfoContext(ctx, "search index rebuilt", "datasets", count, "seq", seq, "duration", time.Since(start))
 	return nil
+}
+
+// eachDataset calls f with every dataset of the catalog, in id order.
+func (x *Index) eachDataset(ctx context.Context, f func(Dataset) error) error {
+	var after int64
+	for {
+		ids, err := x.store.DatasetIDsAfter(ctx, after, indexBatchSize)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		after = ids[len(ids)-1]
+		docs, err := x.store.SearchDocs(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := f(FromStore(d)); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // Run keeps the index in step with the catalog until ctx ends: it listens

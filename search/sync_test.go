@@ -180,9 +180,10 @@ func TestTwoReplicasFollowChanges(t *testing.T) {
 	t.Logf("both replicas in sync %v after the crawl began", time.Since(start))
 
 	// A person's edit reaches both as well, past the cached result of the
-	// same search before it.
+	// same search before it. (A phrase: words alone would fall back to
+	// datasets matching some of them.)
 	for i, x := range xs {
-		if got := names(t, x, "webshop purchase", false); len(got) != 0 {
+		if got := names(t, x, `"webshop purchase"`, false); len(got) != 0 {
 			t.Errorf("replica %d before edit: %q", i, got)
 		}
 	}
@@ -205,7 +206,7 @@ func TestTwoReplicasFollowChanges(t *testing.T) {
 		if err != nil {
 			t.Fatalf("replica %d: %v", i, err)
 		}
-		if diff := cmp.Diff([]string{"shop.public.orders"}, names(t, x, "webshop purchase", false)); diff != "" {
+		if diff := cmp.Diff([]string{"shop.public.orders"}, names(t, x, `"webshop purchase"`, false)); diff != "" {
 			t.Errorf("replica %d after edit (-want +got):\n%s", i, diff)
 		}
 	}

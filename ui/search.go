@@ -30,7 +30,11 @@ type searchView struct {
 	Fuzzy    bool
 	// Common are words so frequent in some fields that they were matched
 	// only where they are rare (search.Results.Common).
-	Common   []string
+	Common []string
+	// Partial says that no dataset has every word and the results match
+	// only some (search.Results.Partial): "no dataset has all of …;
+	// showing datasets matching 2 of 3 words".
+	Partial  *search.Partial
 	Total    int
 	From, To int
 	Hits     []searchHit
@@ -104,6 +108,7 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		Warnings:       q.Warnings,
 		Fuzzy:          res.Fuzzy,
 		Common:         res.Common,
+		Partial:        res.Partial,
 		Total:          res.Total,
 		RemovedLink:    searchURL(q, !removed, 1),
 	}

@@ -56,20 +56,28 @@ func TestSearchPage(t *testing.T) {
 		},
 		{
 			name: "empty query shows help", path: "/search", status: 200, golden: "search-empty",
-			want: []string{"Every word must match somewhere"},
+			want: []string{"Datasets with every word come first"},
 		},
 		{
 			// Only an exclusion: everything but what it names, not the help.
 			name: "exclusion only", path: "/search?q=-legacy", status: 200,
-			want: []string{"fct_orders"}, absent: []string{"Every word must match somewhere"},
+			want: []string{"fct_orders"}, absent: []string{"Datasets with every word come first"},
 		},
 		{
 			name: "nothing found", path: "/search?q=zzzqqq", status: 200, golden: "search-none",
 			want: []string{"Nothing matches", "Search removed datasets too"},
 		},
 		{
+			// No dataset has both words: those with one are shown, and
+			// the page says so.
+			name: "most words", path: "/search?q=" + url.QueryEscape("orders zebra"), status: 200, golden: "search-partial",
+			want: []string{"No dataset has all of <strong>order, zebra</strong>; showing datasets matching 1 of 2 words.", "fct_"},
+		},
+		{
+			// The removed dataset is hidden; datasets with one of its
+			// words are shown instead.
 			name: "removed hidden unless asked", path: "/search?q=old_orders", status: 200,
-			want: []string{"Nothing matches"},
+			want: []string{"No dataset has all of"}, absent: []string{"Nothing matches", "removed</span>"},
 		},
 		{
 			name: "removed asked for", path: "/search?q=old_orders&removed=1", status: 200,

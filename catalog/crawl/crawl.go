@@ -1,8 +1,9 @@
 // Package crawl runs crawls: it picks the crawler of a source's type,
 // records each run in the catalog with its metrics, and schedules crawls
 // as River jobs that run once across replicas. The crawlers themselves
-// live below it (crawl/postgres, crawl/dbt, crawl/delta) and only return
-// catalog values; this package hands those to the store.
+// live below it (crawl/postgres, crawl/dbt, crawl/delta, crawl/unitycatalog,
+// crawl/greatexpectations) and only return catalog values; this package
+// hands those to the store.
 package crawl
 
 import (
@@ -17,21 +18,25 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/delta"
+	"almanac/catalog/crawl/greatexpectations"
 	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl/unitycatalog"
 	"almanac/catalog/store"
 )
 
 // Source is what a crawl needs to know of one configured source.
 type Source struct {
 	Name      string   // configured name, unique among sources
-	Type      string   // postgres, dbt or delta
-	URL       string   // postgres: where the server is, with its password
+	Type      string   // postgres, dbt, delta, unitycatalog or great_expectations
+	URL       string   // postgres: where the server is, with its password; unitycatalog: the server
+	Token     string   // unitycatalog: the Bearer token
+	Lineage   bool     // unitycatalog: read Databricks' table lineage
 	Databases []string // postgres: databases to crawl; empty means the URL's
 	Namespace string   // OpenLineage namespace the datasets are keyed under
 	Include   []string // postgres: "schema" or "schema.table" globs to crawl
 	Exclude   []string // postgres: globs to skip; they win over Include
-	Paths     []string // dbt: target directories; delta: roots to search
-	Database  string   // dbt: replaces the database of every node
+	Paths     []string // dbt: target directories; delta: roots to search; great_expectations: validation results
+	Database  string   // dbt: replaces the database of every node; great_expectations: put before schema and table
 	Teams     []string // dbt: owner names that are teams
 	// JobNamespace is a dbt source's namespace for its jobs; empty means
 	// dbt.DefaultJobNamespace.
@@ -70,6 +75,20 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 	case "delta":
 		cfg := delta.Config{Source: src.Provenance(), Roots: src.Paths, Namespace: src.Namespace}
 		return func(ctx context.Context) (catalog.Harvest, error) { return delta.Crawl(ctx, cfg) }, nil
+	case "unitycatalog":
+		cfg := unitycatalog.Config{
+			Source:    src.Provenance(),
+			URL:       src.URL,
+			Token:     src.Token,
+			Namespace: src.Namespace,
+			Include:   src.Include,
+			Exclude:   src.Exclude,
+			Lineage:   src.Lineage,
+		}
+		return func(ctx context.Context) (catalog.Harvest, error) { return unitycatalog.Crawl(ctx, cfg) }, nil
+	case "great_expectations":
+		cfg := greatexpectations.Config{Source: src.Provenance(), Paths: src.Paths, Namespace: src.Namespace, Database: src.Database}
+		return func(ctx context.Context) (catalog.Harvest, error) { return greatexpectations.Crawl(ctx, cfg) }, nil
 	}
 	return nil, fmt.Errorf("source %q: unknown type %q", src.Name, src.Type)
 }
@@ -87,6 +106,9 @@ type Runner struct {
 // NewRunner returns a runner writing to st. Its collectors are registered
 // with reg, unless reg is nil; create one runner per registry.
 func NewRunner(st *store.Store, log *slog.Logger, reg prometheus.Registerer) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	r := &Runner{
 		store: st,
 		log:   log,

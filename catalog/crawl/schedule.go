@@ -130,7 +130,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 			case <-tick.C:
 			}
 			if err := s.runner.FailInterrupted(ctx); err != nil && ctx.Err() == nil {
-				s.runner.log.Error("look for interrupted crawls", "error", err)
+				s.runner.log.Error("look for interrupted crawls", "err", err)
 			}
 		}
 	}()

@@ -85,6 +85,9 @@ const maxFollowBackoff = 30 * time.Second
 // regardless; when the connection fails it logs, waits (100 ms, doubling
 // to 30 s) and starts again. It returns ctx's error.
 func (s *Store) FollowChanges(ctx context.Context, f Follower, poll time.Duration, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	backoff := 100 * time.Millisecond
 	for {
 		started := time.Now()

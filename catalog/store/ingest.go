@@ -21,7 +21,8 @@ const batchSize = 5000
 // ingest writes a harvest: in one transaction per batch, it replaces the
 // facts of h.Source on every dataset whose facts changed, records schema
 // versions and change log entries, then marks removed the datasets of the
-// source under h.Scopes that the harvest no longer reports. Datasets that
+// source under h.Scopes (anywhere, when h.DatasetsComplete) that the
+// harvest no longer reports. Datasets that
 // did not change are not written at all. Invalid datasets are recorded as
 // errors on run and skipped; they are never taken for removed.
 func (s *Store) ingest(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
@@ -61,7 +62,7 @@ func (s *Store) ingest(ctx context.Context, h catalog.Harvest, run *catalog.Craw
 	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
 		return err
 	}
-	return s.removeUnseen(ctx, h.Source, h.Scopes, seen, &run.Counts)
+	return s.removeUnseen(ctx, h.Source, h.Scopes, h.DatasetsComplete, seen, &run.Counts)
 }
 
 // ingestLineageQuality writes h.Jobs, h.Runs, h.Checks, h.Results and
@@ -352,11 +353,11 @@ func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, 
 	return nil
 }
 
-// removeUnseen marks removed the source's datasets under scopes that the
-// crawl did not report. A dataset stays live while another source (other
-// than people's edits) still reports it.
-func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalog.Scope, seen map[catalog.Key]bool, counts *catalog.CrawlCounts) error {
-	if len(scopes) == 0 {
+// removeUnseen marks removed the source's datasets under scopes, or
+// anywhere when all, that the crawl did not report. A dataset stays live
+// while another source (other than people's edits) still reports it.
+func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalog.Scope, all bool, seen map[catalog.Key]bool, counts *catalog.CrawlCounts) error {
+	if len(scopes) == 0 && !all {
 		return nil
 	}
 	rows, err := s.pool.Query(ctx, `
@@ -372,6 +373,10 @@ func (s *Store) removeUnseen(ctx context.Context, source string, scopes []catalo
 	)
 	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
 		if seen[key] {
+			return nil
+		}
+		if all {
+			gone = append(gone, id)
 			return nil
 		}
 		for _, sc := range scopes {

@@ -264,6 +264,47 @@ func TestIngestRemovesOnlyWithinScopes(t *testing.T) {
 	}
 }
 
+// TestIngestDatasetsCompleteRemovesAnywhere checks Harvest.DatasetsComplete:
+// a dataset the source no longer reports is removed whatever its
+// namespace, and only the source's own; a harvest that does not claim it
+// removes nothing outside its scopes.
+func TestIngestDatasetsCompleteRemovesAnywhere(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	a := catalog.DatasetFacts{Key: catalog.Key{Namespace: "s3://bucket-a", Name: "warehouse/t"}, Kind: catalog.KindTable}
+	b := catalog.DatasetFacts{Key: catalog.Key{Namespace: "s3://bucket-b", Name: "warehouse/u"}, Kind: catalog.KindTable}
+	other := catalog.DatasetFacts{Key: catalog.Key{Namespace: "s3://bucket-a", Name: "warehouse/v"}, Kind: catalog.KindTable}
+	crawl := func(source string, complete bool, ds ...catalog.DatasetFacts) {
+		t.Helper()
+		if _, err := st.Crawl(ctx, source, func(context.Context) (catalog.Harvest, error) {
+			return catalog.Harvest{Datasets: ds, DatasetsComplete: complete}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crawl("unitycatalog:lake", true, a, b)
+	crawl("delta:lake", false, other)
+	removed := func(k catalog.Key) bool {
+		t.Helper()
+		d, err := readDataset(ctx, st, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.RemovedAt != nil
+	}
+	crawl("unitycatalog:lake", false, a)
+	if removed(b.Key) {
+		t.Errorf("%s removed by a crawl that did not claim to be complete", b.Key)
+	}
+	crawl("unitycatalog:lake", true, a)
+	if !removed(b.Key) {
+		t.Errorf("%s not removed by a complete crawl that no longer reports it", b.Key)
+	}
+	if removed(a.Key) || removed(other.Key) {
+		t.Errorf("a complete crawl removed what it reports or another source's dataset")
+	}
+}
+
 func TestIngestBadInputKeepsTheRest(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)

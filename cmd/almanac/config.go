@@ -3,18 +3,22 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -24,128 +28,185 @@ import (
 // Config is the configuration of the almanac binary: one YAML file, with
 // environment variables overriding a few keys so that a container can be
 // configured without editing the file. LoadConfig builds and validates it.
+//
+// A key is declared once, as a field of Config or of the structs below it,
+// and its tags say everything the loader and the README need:
+//
+//	yaml:"key"      the key's name (a field without it is not a key)
+//	default:"v"     the value when the key is absent or empty, written as
+//	                in the file
+//	env:"A,B"       environment variables overriding the file, the first
+//	                set one winning; in a source, <NAME> stands for the
+//	                source's name upper-cased with '-' turned to '_'
+//	enum:"a,b"      the only values allowed
+//
+// The field's type says how the value is read: string, bool (true or
+// false), time.Duration (a positive Go duration), []string, a struct (a
+// mapping), a slice of structs (a list of mappings), map[string][]string
+// (a mapping of keys of the user's choosing to a string or a list of
+// strings), or a type with an UnmarshalText method (Schedule). The field's doc comment, after its
+// name, is the key's description in the README's configuration reference,
+// which TestConfigReference keeps in step (go test -run
+// TestConfigReference -update rewrites it). Rules that tags cannot say
+// (one key required by another's value, unique names) are in validate.
 type Config struct {
-	// DatabaseURL is the PostgreSQL URL of the catalog (key database_url).
-	// ALMANAC_DATABASE_URL, or else DATABASE_URL, overrides it.
-	DatabaseURL string
-	// Listen is the host:port the portal and API listen on (key listen,
-	// default 127.0.0.1:8080, env ALMANAC_LISTEN).
-	Listen string
-	// PublicURL is the address people and producers reach the server by,
-	// such as https://almanac.example.com behind a proxy (key public_url,
-	// env ALMANAC_PUBLIC_URL). A server that takes writes without a login
-	// (almanac demo, openlineage.anonymous) answers only requests for
-	// localhost, an IP address or this URL's host.
-	PublicURL string
-	// Log configures the process log (key log).
-	Log LogConfig
-	// Search configures the full-text search index (key search).
-	Search SearchConfig
-	// OpenLineage configures the OpenLineage endpoint (key openlineage).
-	OpenLineage OpenLineageConfig
-	// Sources are the sources to crawl (key sources), in file order.
-	Sources []SourceConfig
+	// DatabaseURL is the PostgreSQL URL of the catalog.
+	DatabaseURL string `yaml:"database_url" env:"ALMANAC_DATABASE_URL,DATABASE_URL"`
+	// Listen is the address, host:port, that the portal, the GraphQL API
+	// and the lineage endpoints listen on.
+	Listen string `yaml:"listen" default:"127.0.0.1:8080" env:"ALMANAC_LISTEN"`
+	// PublicURL is the `http://` or `https://` address people and producers
+	// reach the server by, such as `https://almanac.example.com` behind a
+	// proxy. A server that takes writes without a login (`almanac demo`,
+	// `openlineage.anonymous`) answers only requests addressed to
+	// `localhost`, an IP address or this URL's host (so that no web page
+	// can reach it by DNS rebinding), and writes from this URL's origin are
+	// not cross-origin.
+	PublicURL string `yaml:"public_url" env:"ALMANAC_PUBLIC_URL"`
+	// Log configures the process log.
+	Log LogConfig `yaml:"log"`
+	// Search configures the full-text search index.
+	Search SearchConfig `yaml:"search"`
+	// OpenLineage configures the OpenLineage endpoint, `POST
+	// /api/v1/lineage`, that Airflow, Spark and dbt post events to. It is
+	// off (it answers 403) until a token is set or anonymous posting is
+	// allowed.
+	OpenLineage OpenLineageConfig `yaml:"openlineage"`
+	// Sources are the sources to crawl, in file order.
+	Sources []SourceConfig `yaml:"sources"`
 }
 
 // LogConfig configures the process log.
 type LogConfig struct {
-	// Format is text or json (key log.format, default text,
-	// env ALMANAC_LOG_FORMAT).
-	Format string
-	// Level is debug, info, warn or error (key log.level, default info,
-	// env ALMANAC_LOG_LEVEL).
-	Level string
+	// Format is the format of log lines.
+	Format string `yaml:"format" default:"text" enum:"text,json" env:"ALMANAC_LOG_FORMAT"`
+	// Level is the minimum level logged.
+	Level string `yaml:"level" default:"info" enum:"debug,info,warn,error" env:"ALMANAC_LOG_LEVEL"`
+}
+
+// SearchConfig configures the full-text search index.
+type SearchConfig struct {
+	// IndexDir is the directory of the full-text search index (bleve)
+	// behind the search page, the search box's suggestions and the GraphQL
+	// `search` query; one per process, rebuilt from the catalog when
+	// missing, corrupt or from another version (and by `almanac reindex`),
+	// so it needs no backup.
+	IndexDir string `yaml:"index_dir" default:".almanac/index"`
+	// Abbreviations add to or replace the abbreviations search knows
+	// (`acct addr amt avg cat cnt cust dept desc dt emp fx gl hist id inv
+	// mgr num prod qty tbl ts txn`): each short form, one word of letters
+	// and digits, to the word, words or list of words it stands for (`cust:
+	// customer`, `inv: [inventory, invoice]`, `gl: general ledger`); an
+	// empty value (`cust: ""`) removes a default. Searches apply them both
+	// ways ("customer address" finds `cust_addr`, "cust addr" finds
+	// `customer_address`, the form typed ranking first). A change takes
+	// effect at once, and for splitting names written without separators
+	// (`tblcustaddr`) at the next `almanac reindex`.
+	Abbreviations map[string][]string `yaml:"abbreviations"`
 }
 
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
 // and dbt post events to. It is off until a token is set or anonymous
 // posting is allowed explicitly.
 type OpenLineageConfig struct {
-	// Token is the Bearer token producers must send (key
-	// openlineage.token, env ALMANAC_OPENLINEAGE_TOKEN).
-	Token string
-	// Anonymous allows posting without a token (key openlineage.anonymous:
-	// "true"); for a private network only.
-	Anonymous string
-	// Retention is how long raw events are kept, a Go duration (key
-	// openlineage.retention, default 720h).
-	Retention string
+	// Token is the Bearer token producers must send.
+	Token string `yaml:"token" env:"ALMANAC_OPENLINEAGE_TOKEN"`
+	// Anonymous accepts events without a token, for a private network
+	// only; with neither set the endpoint answers 403. The server then
+	// answers only requests for `localhost`, an IP address or
+	// `public_url`'s host. `almanac demo` turns it on.
+	Anonymous bool `yaml:"anonymous"`
+	// Retention is how long raw OpenLineage events are kept after
+	// processing, and the history of dataset metrics (the newest of each
+	// dataset is always kept).
+	Retention time.Duration `yaml:"retention" default:"720h"`
 }
 
 // Enabled reports whether the endpoint accepts events.
-func (o OpenLineageConfig) Enabled() bool { return o.Token != "" || o.Anonymous == "true" }
+func (o OpenLineageConfig) Enabled() bool { return o.Token != "" || o.Anonymous }
 
 // AnonymousPosting reports whether the endpoint accepts events without a
 // token: anonymous posting allowed and no token set.
-func (o OpenLineageConfig) AnonymousPosting() bool { return o.Token == "" && o.Anonymous == "true" }
-
-// RetentionDuration parses Retention; 0 when empty.
-func (o OpenLineageConfig) RetentionDuration() (time.Duration, error) {
-	if o.Retention == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(o.Retention)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("want a positive Go duration such as 720h, got %q", o.Retention)
-	}
-	return d, nil
-}
-
-// SearchConfig configures the full-text search index.
-type SearchConfig struct {
-	// IndexDir is the directory of the local search index (key
-	// search.index_dir, default .almanac/index). The index is rebuilt from
-	// the catalog when lost, so it need not be backed up.
-	IndexDir string
-}
+func (o OpenLineageConfig) AnonymousPosting() bool { return o.Token == "" && o.Anonymous }
 
 // SourceConfig is one source to crawl (an item of the key sources).
 type SourceConfig struct {
-	// Name identifies the source among those of its type (key name, required,
-	// unique, [a-z0-9_-]+). It is part of the provenance of every fact the
-	// source asserts, so renaming a source orphans its facts.
-	Name string
-	// Type is the kind of source (key type, required): postgres, dbt or
-	// delta.
-	Type string
-	// URL is where the source lives (key url, required for postgres), e.g.
-	// postgres://crawler@db.internal:5432/analytics.
-	URL string
-	// Password is the password used to connect (key password). It is kept
-	// apart from URL so that it can come from the environment:
-	// ALMANAC_SOURCE_<NAME>_PASSWORD (name upper-cased, '-' turned to '_')
-	// overrides it. ConnURL injects it into URL.
-	Password string
-	// Databases lists the databases to crawl (key databases); empty means
-	// the database of URL.
-	Databases []string
+	// Name is the source's name, required and unique, `[a-z0-9_-]+`. The
+	// provenance of every fact the source asserts is `<type>:<name>`, so
+	// renaming a source orphans its facts.
+	Name string `yaml:"name"`
+	// Type is the kind of source, required: `postgres`, `dbt`, `delta`,
+	// `unitycatalog` or `great_expectations`.
+	Type string `yaml:"type"`
+	// URL is where the source lives, required for postgres and
+	// unitycatalog. postgres: the connection URL, such as
+	// `postgres://crawler@db.internal:5432/analytics`; it must include a
+	// user if a password is set. unitycatalog: the server,
+	// `http://localhost:8080` (open-source) or `https://<workspace host>`
+	// (Databricks), without credentials.
+	URL string `yaml:"url"`
+	// Password is the password added to the URL when connecting. It is
+	// kept apart from the URL so that it can come from the environment
+	// (`<NAME>` is the source's name upper-cased, `-` turned to `_`).
+	Password string `yaml:"password" env:"ALMANAC_SOURCE_<NAME>_PASSWORD"`
+	// Token is the Bearer token of a unitycatalog source (a Databricks
+	// personal access or OAuth token); none sends no `Authorization`
+	// header. It never appears in errors or logs.
+	Token string `yaml:"token" env:"ALMANAC_SOURCE_<NAME>_TOKEN"`
+	// Lineage makes a unitycatalog source read Databricks' table lineage
+	// (one request per table crawled); the open-source server has no
+	// lineage API.
+	Lineage bool `yaml:"lineage"`
+	// Databases are the databases to crawl on a postgres server; empty
+	// means the URL's database.
+	Databases []string `yaml:"databases"`
 	// Namespace is the OpenLineage namespace the source's datasets are
-	// keyed under (key namespace), for when the URL's host is not the name
-	// other tools use for the same server.
-	Namespace string
-	// Include lists glob patterns, "schema" or "schema.table", of what to
-	// crawl (key include); empty means everything.
-	Include []string
-	// Exclude lists glob patterns, like Include, of what to skip (key
-	// exclude); it wins over Include.
-	Exclude []string
-	// Paths lists local directories (key paths, required for dbt and
-	// delta): dbt target directories holding manifest.json and its sibling
-	// artifacts, or roots under which every Delta table is discovered.
-	Paths []string
-	// Database replaces the database of every dbt node (key database), for
-	// a dbt target whose database name differs from the warehouse's.
-	Database string
-	// Teams lists owner names that are teams rather than people (key
-	// teams, dbt).
-	Teams []string
-	// JobNamespace is the namespace of a dbt source's jobs (key
-	// job_namespace); empty means dbt://<name>. See dbt.Config.
-	JobNamespace string
-	// Schedule says how often to crawl the source (key schedule):
-	// "@every <duration>" (a Go duration such as 90m), "@hourly" or
-	// "@daily". Empty means only on demand. See Interval.
-	Schedule string
+	// keyed under. For postgres it defaults to `postgres://HOST:PORT` of the
+	// URL, for delta to `file`, for unitycatalog to `unity-catalog` (the
+	// namespace of Unity Catalog names: views, and the aliases of tables,
+	// which are keyed by their storage location); dbt requires it: the
+	// namespace of the warehouse the target writes to, so that models merge
+	// with that warehouse's crawl into one dataset each; great_expectations
+	// requires it too: the namespace of the warehouse the validated tables
+	// live in.
+	Namespace string `yaml:"namespace"`
+	// Include lists the glob patterns of what a postgres source (`schema`
+	// or `schema.table`) or a unitycatalog source (`catalog`,
+	// `catalog.schema` or `catalog.schema.table`) crawls; empty means
+	// everything.
+	Include []string `yaml:"include"`
+	// Exclude lists the glob patterns, like `include`, of what a postgres
+	// or unitycatalog source skips; it wins over `include`.
+	Exclude []string `yaml:"exclude"`
+	// Paths are local directories, required for dbt, delta and
+	// great_expectations. dbt: target directories, each with
+	// `manifest.json` and optionally `catalog.json`, `run_results.json`,
+	// `sources.json`; delta: roots under which every Delta table (a
+	// directory with `_delta_log`) is crawled; great_expectations: folders
+	// searched for `*.json` validation results (a validations store such
+	// as `gx/uncommitted/validations`, saved checkpoint results) or single
+	// files.
+	Paths []string `yaml:"paths"`
+	// Database replaces the database of every dbt node, when the
+	// warehouse crawl knows the database by another name; for
+	// great_expectations it is put before the schema and table names Great
+	// Expectations reports, e.g. `analytics` makes `public.orders` the
+	// dataset `analytics.public.orders`.
+	Database string `yaml:"database"`
+	// Teams lists the dbt owner names that are teams rather than people
+	// (names starting `team:`/`group:` or containing team, squad or group
+	// are teams anyway).
+	Teams []string `yaml:"teams"`
+	// JobNamespace is the OpenLineage namespace of a dbt source's
+	// jobs (and of its semantic models and metrics); empty means
+	// `dbt://<name>`. Each dbt source needs its own, so that two targets of
+	// one project (dev and prod, two versions) never share a job; set it to
+	// the `OPENLINEAGE_NAMESPACE` your `dbt-ol` runs of that target use, so
+	// that their runs land on the same jobs.
+	JobNamespace string `yaml:"job_namespace"`
+	// Schedule is how often `almanac serve` crawls the source; empty means
+	// on demand only.
+	Schedule Schedule `yaml:"schedule"`
 	// Line is the line of the source in the configuration file, so that
 	// later messages about the source can point at it; 0 when unknown.
 	Line int
@@ -175,16 +236,29 @@ func (s SourceConfig) ConnURL() (string, error) {
 	return u.String(), nil
 }
 
-// Interval returns the time between two crawls of the source: 0 when
-// Schedule is empty (crawl on demand only). "@hourly" and "@daily" are
-// intervals of 1h and 24h from the previous crawl, not wall-clock times.
-func (s SourceConfig) Interval() (time.Duration, error) {
-	d, err := parseSchedule(s.Schedule)
-	if err != nil {
-		return 0, fmt.Errorf("source %s: schedule: %w", s.Provenance(), err)
-	}
-	return d, nil
+// Schedule is how often a source is crawled: "@every <duration>" with a Go
+// duration such as 90m, "@hourly" or "@daily", which are intervals of 1h
+// and 24h from the previous crawl, not wall-clock times. The zero Schedule
+// means on demand only.
+type Schedule struct {
+	// Spec is the schedule as written; "" for on demand only.
+	Spec string
+	// Every is the time between two crawls; 0 for on demand only.
+	Every time.Duration
 }
+
+// UnmarshalText parses a schedule as written in the configuration.
+func (s *Schedule) UnmarshalText(text []byte) error {
+	every, err := parseSchedule(string(text))
+	if err != nil {
+		return err
+	}
+	*s = Schedule{Spec: string(text), Every: every}
+	return nil
+}
+
+// syntax describes the values of a schedule, for the README.
+func (Schedule) syntax() string { return "`@every <Go duration>` | `@hourly` | `@daily`" }
 
 func parseSchedule(schedule string) (time.Duration, error) {
 	switch schedule {
@@ -209,26 +283,8 @@ func parseSchedule(schedule string) (time.Duration, error) {
 	return d, nil
 }
 
-// Defaults of the keys that have one.
-const (
-	defaultListen    = "127.0.0.1:8080"
-	defaultLogFormat = "text"
-	defaultLogLevel  = "info"
-	defaultIndexDir  = ".almanac/index"
-)
-
-// supportedSourceTypes are the values accepted for sources[].type; dbt,
-// delta and openlineage join when their crawlers exist.
-var supportedSourceTypes = []string{"postgres", "dbt", "delta"}
-
-// Keys accepted in each mapping, also the candidates for "did you mean".
-var (
-	topKeys    = []string{"database_url", "listen", "public_url", "log", "search", "openlineage", "sources"}
-	olKeys     = []string{"token", "anonymous", "retention"}
-	logKeys    = []string{"format", "level"}
-	searchKeys = []string{"index_dir"}
-	sourceKeys = []string{"name", "type", "url", "password", "databases", "namespace", "include", "exclude", "paths", "database", "teams", "job_namespace", "schedule"}
-)
+// supportedSourceTypes are the values accepted for sources[].type.
+var supportedSourceTypes = []string{"postgres", "dbt", "delta", "unitycatalog", "great_expectations"}
 
 // LoadConfig reads and validates the configuration file at path, then
 // applies the environment overrides read with getenv (os.Getenv when nil).
@@ -246,19 +302,21 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		getenv = os.Getenv
 	}
 	l := &loader{file: path, getenv: getenv, at: map[string]origin{}, bad: map[string]bool{}}
-	cfg := &Config{}
+	var root *yaml.Node
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
-		root, err := l.parse(data)
-		if err != nil {
+		if root, err = l.parse(data); err != nil {
 			return nil, err
 		}
-		l.config(root, cfg)
 	}
-	l.applyEnv(cfg)
+	cfg := &Config{}
+	l.decode(root, "", reflect.ValueOf(cfg).Elem())
+	for i := range cfg.Sources {
+		cfg.Sources[i].Line = l.at[fmt.Sprintf("sources[%d]", i)].line
+	}
 	l.validate(cfg)
 	if err := l.err(); err != nil {
 		return nil, err
@@ -287,8 +345,10 @@ type origin struct {
 	env  string
 }
 
+// problem is one error found: in the file at line, or in the environment
+// variable env.
 type problem struct {
-	env  bool
+	env  string
 	line int
 	msg  string
 }
@@ -303,7 +363,7 @@ func (l *loader) errorf(line int, path, format string, args ...any) {
 func (l *loader) report(o origin, path, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if o.env != "" {
-		l.problems = append(l.problems, problem{env: true, msg: "env " + o.env + ": " + msg})
+		l.problems = append(l.problems, problem{env: o.env, msg: "env " + o.env + ": " + msg})
 		return
 	}
 	if path != "" {
@@ -312,19 +372,14 @@ func (l *loader) report(o origin, path, format string, args ...any) {
 	l.problems = append(l.problems, problem{line: o.line, msg: fmt.Sprintf("%s:%d: %s", l.file, o.line, msg)})
 }
 
-// err returns the problems found, those of the file in line order first.
+// err returns the problems found: those of the file in line order, then
+// those of the environment by variable name.
 func (l *loader) err() error {
 	if len(l.problems) == 0 {
 		return nil
 	}
 	slices.SortStableFunc(l.problems, func(a, b problem) int {
-		if a.env != b.env {
-			if a.env {
-				return 1
-			}
-			return -1
-		}
-		return a.line - b.line
+		return cmp.Or(cmp.Compare(a.env, b.env), cmp.Compare(a.line, b.line))
 	})
 	errs := make([]error, len(l.problems))
 	for i, p := range l.problems {
@@ -371,71 +426,192 @@ func (l *loader) syntaxError(err error) error {
 	return fmt.Errorf("%s: invalid YAML: %s", l.file, strings.TrimPrefix(msg, "yaml: "))
 }
 
-// config walks the root mapping of the file into cfg.
-func (l *loader) config(root *yaml.Node, cfg *Config) {
-	m, _ := l.mapping(root, "", topKeys)
-	l.str(m, "", "database_url", &cfg.DatabaseURL)
-	l.str(m, "", "listen", &cfg.Listen)
-	l.str(m, "", "public_url", &cfg.PublicURL)
-	if e, ok := m["log"]; ok {
-		lm, _ := l.mapping(e.value, "log", logKeys)
-		l.str(lm, "log", "format", &cfg.Log.Format)
-		l.str(lm, "log", "level", &cfg.Log.Level)
+// decode sets the struct v, whose key path is path, from the mapping n (nil
+// when the key is absent), then sets each of its scalar keys from the
+// environment, or else from its default, when the tags say so. It is the
+// one walk of the configuration: every key is read by it, as its field's
+// type and tags say (see Config).
+func (l *loader) decode(n *yaml.Node, path string, v reflect.Value) {
+	t := v.Type()
+	entries := l.mapping(n, path, yamlKeys(t))
+	written := make(map[string]string) // scalar values as written, by key
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, ok := yamlKey(f)
+		if !ok {
+			continue
+		}
+		p := join(path, key)
+		e, inFile := entries[key]
+		if inFile {
+			l.at[p] = origin{line: e.key.Line}
+		}
+		switch fv := v.Field(i); {
+		case isScalar(f.Type):
+			if inFile {
+				written[key], _ = l.scalar(e.value, e.key.Line, p, f.Type)
+			}
+		case f.Type.Kind() == reflect.Struct:
+			var value *yaml.Node
+			if inFile {
+				value = e.value
+			}
+			l.decode(value, p, fv)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			if inFile {
+				l.decodeMappings(e, p, fv)
+			}
+		case f.Type == reflect.TypeFor[[]string]():
+			if inFile {
+				l.decodeStrings(e, p, fv)
+			}
+		case f.Type == reflect.TypeFor[map[string][]string]():
+			if inFile {
+				l.decodeTable(e, p, fv)
+			}
+		default:
+			panic(fmt.Sprintf("config key %s: unsupported type %s", p, f.Type))
+		}
 	}
-	if e, ok := m["search"]; ok {
-		sm, _ := l.mapping(e.value, "search", searchKeys)
-		l.str(sm, "search", "index_dir", &cfg.Search.IndexDir)
-	}
-	if e, ok := m["openlineage"]; ok {
-		om, _ := l.mapping(e.value, "openlineage", olKeys)
-		l.str(om, "openlineage", "token", &cfg.OpenLineage.Token)
-		l.str(om, "openlineage", "anonymous", &cfg.OpenLineage.Anonymous)
-		l.str(om, "openlineage", "retention", &cfg.OpenLineage.Retention)
-	}
-	if e, ok := m["sources"]; ok {
-		cfg.Sources = l.sources(e)
+	// The scalars once every value written is known: the environment
+	// variable of a source's password is named after the source.
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, ok := yamlKey(f)
+		if !ok || !isScalar(f.Type) {
+			continue
+		}
+		p := join(path, key)
+		s, at := written[key], l.at[p]
+		for _, name := range envNames(f, written["name"]) {
+			if env := l.getenv(name); env != "" {
+				s, at = env, origin{env: name}
+				l.at[p] = at
+				break
+			}
+		}
+		if s == "" {
+			s = f.Tag.Get("default")
+		}
+		if s == "" {
+			continue
+		}
+		if enum := f.Tag.Get("enum"); enum != "" && !slices.Contains(strings.Split(enum, ","), s) {
+			l.report(at, p, "must be %s, got %q", orList(strings.Split(enum, ",")), s)
+			l.bad[p] = true
+			continue
+		}
+		if err := setScalar(v.Field(i), s); err != nil {
+			l.report(at, p, "%v", err)
+			l.bad[p] = true
+		}
 	}
 }
 
-func (l *loader) sources(e entry) []SourceConfig {
+// decodeMappings sets the slice of structs v from the list of mappings of
+// entry e, whose key path is path.
+func (l *loader) decodeMappings(e entry, path string, v reflect.Value) {
 	seq := resolve(e.value)
 	if isNull(seq) {
-		return nil
+		return
 	}
 	if seq.Kind != yaml.SequenceNode {
-		l.errorf(e.key.Line, "sources", "must be a list")
-		return nil
+		l.errorf(e.key.Line, path, "must be a list")
+		l.bad[path] = true
+		return
 	}
-	var sources []SourceConfig
+	if len(seq.Content) == 0 {
+		return
+	}
+	items := reflect.MakeSlice(v.Type(), len(seq.Content), len(seq.Content))
 	for i, item := range seq.Content {
-		p := fmt.Sprintf("sources[%d]", i)
+		p := fmt.Sprintf("%s[%d]", path, i)
 		n := resolve(item)
+		l.at[p] = origin{line: n.Line}
 		if n.Kind != yaml.MappingNode {
+			// The item keeps its place, so that path[i] still names
+			// item i; validate skips it.
 			l.errorf(n.Line, p, "must be a mapping")
-			// Keep the place, so that sources[i] still names item i.
 			l.bad[p] = true
-			sources = append(sources, SourceConfig{Line: n.Line})
 			continue
 		}
-		l.at[p] = origin{line: n.Line}
-		m, _ := l.mapping(n, p, sourceKeys)
-		s := SourceConfig{Line: n.Line}
-		l.str(m, p, "name", &s.Name)
-		l.str(m, p, "type", &s.Type)
-		l.str(m, p, "url", &s.URL)
-		l.str(m, p, "password", &s.Password)
-		l.list(m, p, "databases", &s.Databases)
-		l.str(m, p, "namespace", &s.Namespace)
-		l.list(m, p, "include", &s.Include)
-		l.list(m, p, "exclude", &s.Exclude)
-		l.list(m, p, "paths", &s.Paths)
-		l.str(m, p, "database", &s.Database)
-		l.list(m, p, "teams", &s.Teams)
-		l.str(m, p, "job_namespace", &s.JobNamespace)
-		l.str(m, p, "schedule", &s.Schedule)
-		sources = append(sources, s)
+		l.decode(n, p, items.Index(i))
 	}
-	return sources
+	v.Set(items)
+}
+
+// decodeStrings sets the []string v from the list of entry e, whose key
+// path is path.
+func (l *loader) decodeStrings(e entry, path string, v reflect.Value) {
+	seq := resolve(e.value)
+	if isNull(seq) {
+		return
+	}
+	if seq.Kind != yaml.SequenceNode {
+		l.errorf(e.key.Line, path, "must be a list of strings")
+		l.bad[path] = true
+		return
+	}
+	var list []string
+	for i, item := range seq.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		l.at[p] = origin{line: item.Line}
+		if s, ok := l.scalar(item, item.Line, p, v.Type().Elem()); ok {
+			list = append(list, s)
+		}
+	}
+	v.Set(reflect.ValueOf(list))
+}
+
+// decodeTable sets the map v from the mapping of entry e, whose key path
+// is path: keys of the user's choosing (such as abbreviations), each to a
+// string or a list of strings. A null or empty string is an empty list,
+// so that a key can stand for nothing.
+func (l *loader) decodeTable(e entry, path string, v reflect.Value) {
+	n := resolve(e.value)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(e.key.Line, path, "must be a mapping")
+		l.bad[path] = true
+		return
+	}
+	table := make(map[string][]string)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, value := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+			l.errorf(k.Line, path, "keys must be strings")
+			continue
+		}
+		p := join(path, k.Value)
+		if _, dup := table[k.Value]; dup {
+			l.errorf(k.Line, path, "duplicate key %q (first at line %d)", k.Value, l.at[p].line)
+			continue
+		}
+		l.at[p] = origin{line: k.Line}
+		var list []string
+		switch value.Kind {
+		case yaml.ScalarNode:
+			if s, ok := l.scalar(value, k.Line, p, reflect.TypeFor[string]()); ok && s != "" {
+				list = []string{s}
+			}
+		case yaml.SequenceNode:
+			for j, item := range value.Content {
+				ip := fmt.Sprintf("%s[%d]", p, j)
+				l.at[ip] = origin{line: item.Line}
+				if s, ok := l.scalar(item, item.Line, ip, reflect.TypeFor[string]()); ok {
+					list = append(list, s)
+				}
+			}
+		default:
+			l.errorf(k.Line, p, "must be a string or a list of strings")
+			l.bad[p] = true
+			continue
+		}
+		table[k.Value] = list
+	}
+	v.Set(reflect.ValueOf(table))
 }
 
 // entry is one key and its value in a mapping.
@@ -443,12 +619,15 @@ type entry struct{ key, value *yaml.Node }
 
 // mapping returns the entries of the mapping n, whose key path is path, by
 // key. It reports keys that are not in known (suggesting the closest known
-// key), duplicated or not strings. A null n is an empty mapping; it returns
-// false if n is not a mapping.
-func (l *loader) mapping(n *yaml.Node, path string, known []string) (map[string]entry, bool) {
+// key), duplicated or not strings. A nil or null n is an empty mapping; so
+// is n when it is not a mapping, which is reported.
+func (l *loader) mapping(n *yaml.Node, path string, known []string) map[string]entry {
+	if n == nil {
+		return nil
+	}
 	n = resolve(n)
 	if isNull(n) {
-		return nil, true
+		return nil
 	}
 	if n.Kind != yaml.MappingNode {
 		if path == "" {
@@ -456,7 +635,7 @@ func (l *loader) mapping(n *yaml.Node, path string, known []string) (map[string]
 		} else {
 			l.errorf(n.Line, path, "must be a mapping")
 		}
-		return nil, false
+		return nil
 	}
 	m := make(map[string]entry)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -476,55 +655,23 @@ func (l *loader) mapping(n *yaml.Node, path string, known []string) (map[string]
 			m[k.Value] = entry{key: k, value: v}
 		}
 	}
-	return m, true
+	return m
 }
 
-// str sets *dst to the string value of key in m, if present, with ${NAME}
-// references expanded, and records where it came from.
-func (l *loader) str(m map[string]entry, parent, key string, dst *string) {
-	e, ok := m[key]
-	if !ok {
-		return
-	}
-	p := join(parent, key)
-	l.at[p] = origin{line: e.key.Line}
-	*dst, _ = l.scalar(e.value, e.key.Line, p)
-}
-
-// list sets *dst to the list of strings of key in m, if present.
-func (l *loader) list(m map[string]entry, parent, key string, dst *[]string) {
-	e, ok := m[key]
-	if !ok {
-		return
-	}
-	p := join(parent, key)
-	l.at[p] = origin{line: e.key.Line}
-	seq := resolve(e.value)
-	if isNull(seq) {
-		return
-	}
-	if seq.Kind != yaml.SequenceNode {
-		l.errorf(e.key.Line, p, "must be a list of strings")
-		return
-	}
-	for i, item := range seq.Content {
-		ip := fmt.Sprintf("%s[%d]", p, i)
-		l.at[ip] = origin{line: item.Line}
-		if s, ok := l.scalar(item, item.Line, ip); ok {
-			*dst = append(*dst, s)
-		}
-	}
-}
-
-// scalar returns the string value of n, found at line, with ${NAME}
-// references expanded; null is "". It reports other kinds of values.
-func (l *loader) scalar(n *yaml.Node, line int, path string) (string, bool) {
+// scalar returns the value of n, found at line, with ${NAME} references
+// expanded; null is "". It reports other kinds of values than scalars,
+// saying what a value of type t must be.
+func (l *loader) scalar(n *yaml.Node, line int, path string, t reflect.Type) (string, bool) {
 	n = resolve(n)
 	if isNull(n) {
 		return "", true
 	}
 	if n.Kind != yaml.ScalarNode {
-		l.errorf(line, path, "must be a string")
+		if t.Kind() == reflect.String {
+			l.errorf(line, path, "must be a string")
+		} else {
+			l.errorf(line, path, "must be a single value, not a list or a mapping")
+		}
 		l.bad[path] = true
 		return "", false
 	}
@@ -535,6 +682,96 @@ func (l *loader) scalar(n *yaml.Node, line int, path string) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// isScalar reports whether the values of type t are written as one
+// scalar.
+func isScalar(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) ||
+		t == reflect.TypeFor[string]() || t == reflect.TypeFor[bool]() || t == reflect.TypeFor[time.Duration]()
+}
+
+// setScalar sets v, of a type isScalar accepts, to the value s.
+func setScalar(v reflect.Value, s string) error {
+	switch p := v.Addr().Interface().(type) {
+	case encoding.TextUnmarshaler:
+		return p.UnmarshalText([]byte(s))
+	case *string:
+		*p = s
+	case *bool:
+		// Only these two: YAML 1.1's yes, no, on and off are typos here.
+		switch s {
+		case "true":
+			*p = true
+		case "false":
+			*p = false
+		default:
+			return fmt.Errorf("must be true or false, got %q", s)
+		}
+	case *time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive Go duration such as 720h, got %q", s)
+		}
+		*p = d
+	default:
+		panic(fmt.Sprintf("config: no scalar type %s", v.Type()))
+	}
+	return nil
+}
+
+// yamlKey returns the key of the field f, and false if f is not a key.
+func yamlKey(f reflect.StructField) (string, bool) {
+	key := f.Tag.Get("yaml")
+	return key, key != "" && key != "-"
+}
+
+// yamlKeys returns the keys of the struct type t, in field order.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		if key, ok := yamlKey(f); ok {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// envNames returns the environment variables of the field f's env tag, in
+// order of precedence, for a struct whose name key is name: a variable
+// with <NAME> in it has the name upper-cased with '-' turned to '_' in its
+// place, and is left out when name is not a valid source name.
+func envNames(f reflect.StructField, name string) []string {
+	tag := f.Tag.Get("env")
+	if tag == "" {
+		return nil
+	}
+	var names []string
+	for env := range strings.SplitSeq(tag, ",") {
+		if strings.Contains(env, "<NAME>") {
+			if !validName(name) {
+				continue
+			}
+			env = strings.ReplaceAll(env, "<NAME>", strings.ReplaceAll(strings.ToUpper(name), "-", "_"))
+		}
+		names = append(names, env)
+	}
+	return names
+}
+
+// passwordEnv returns the environment variable overriding the password of
+// the source named name, a valid name.
+func passwordEnv(name string) string {
+	f, _ := reflect.TypeFor[SourceConfig]().FieldByName("Password")
+	return envNames(f, name)[0]
+}
+
+// orList returns "a", "a or b", "a, b or c".
+func orList(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
 func join(parent, key string) string {
@@ -616,50 +853,9 @@ func isEnvName(name string) bool {
 	return true
 }
 
-// applyEnv applies the environment overrides to cfg, then the defaults to
-// what is still empty.
-func (l *loader) applyEnv(cfg *Config) {
-	override := func(dst *string, path string, names ...string) {
-		for _, name := range names {
-			if v := l.getenv(name); v != "" {
-				*dst = v
-				l.at[path] = origin{env: name}
-				return
-			}
-		}
-	}
-	override(&cfg.DatabaseURL, "database_url", "ALMANAC_DATABASE_URL", "DATABASE_URL")
-	override(&cfg.Listen, "listen", "ALMANAC_LISTEN")
-	override(&cfg.PublicURL, "public_url", "ALMANAC_PUBLIC_URL")
-	override(&cfg.Log.Format, "log.format", "ALMANAC_LOG_FORMAT")
-	override(&cfg.Log.Level, "log.level", "ALMANAC_LOG_LEVEL")
-	override(&cfg.OpenLineage.Token, "openlineage.token", "ALMANAC_OPENLINEAGE_TOKEN")
-	for i := range cfg.Sources {
-		s := &cfg.Sources[i]
-		if validName(s.Name) {
-			override(&s.Password, fmt.Sprintf("sources[%d].password", i), passwordEnv(s.Name))
-		}
-	}
-
-	setDefault := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	setDefault(&cfg.Listen, defaultListen)
-	setDefault(&cfg.Log.Format, defaultLogFormat)
-	setDefault(&cfg.Log.Level, defaultLogLevel)
-	setDefault(&cfg.Search.IndexDir, defaultIndexDir)
-}
-
-// passwordEnv returns the environment variable overriding the password of
-// the source named name.
-func passwordEnv(name string) string {
-	return "ALMANAC_SOURCE_" + strings.ReplaceAll(strings.ToUpper(name), "-", "_") + "_PASSWORD"
-}
-
-// validate checks the values of cfg that have constraints, once the
-// environment has been applied, reporting each where it came from.
+// validate checks what the tags of Config cannot say, once the
+// environment and the defaults have been applied, reporting each problem
+// where its value came from.
 func (l *loader) validate(cfg *Config) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		l.report(l.at["listen"], "listen", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", cfg.Listen)
@@ -669,20 +865,7 @@ func (l *loader) validate(cfg *Config) {
 			l.report(l.at["public_url"], "public_url", "must be an http:// or https:// URL with a host, such as https://almanac.example.com, got %q", u)
 		}
 	}
-	if f := cfg.Log.Format; f != "text" && f != "json" {
-		l.report(l.at["log.format"], "log.format", "must be text or json, got %q", f)
-	}
-	switch lv := cfg.Log.Level; lv {
-	case "debug", "info", "warn", "error":
-	default:
-		l.report(l.at["log.level"], "log.level", "must be debug, info, warn or error, got %q", lv)
-	}
-	if a := cfg.OpenLineage.Anonymous; a != "" && a != "true" && a != "false" {
-		l.report(l.at["openlineage.anonymous"], "openlineage.anonymous", "must be true or false, got %q", a)
-	}
-	if _, err := cfg.OpenLineage.RetentionDuration(); err != nil {
-		l.report(l.at["openlineage.retention"], "openlineage.retention", "%v", err)
-	}
+	l.validateAbbreviations("search.abbreviations", cfg.Search.Abbreviations)
 
 	type seen struct {
 		name string
@@ -725,6 +908,34 @@ func (l *loader) validate(cfg *Config) {
 	}
 }
 
+// validateAbbreviations checks the abbreviation table at key path p: each
+// short form one word of letters and digits, each long form words of
+// them. The search index refuses others, without saying where they came
+// from.
+func (l *loader) validateAbbreviations(p string, table map[string][]string) {
+	word := func(s string) bool {
+		return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) < 0
+	}
+	// In order, so that problems on one line are listed alike every time.
+	for _, short := range slices.Sorted(maps.Keys(table)) {
+		longs := table[short]
+		kp := join(p, short)
+		if !word(short) {
+			l.report(l.at[kp], p, "abbreviation %q must be one word of letters and digits", short)
+			continue
+		}
+		for i, long := range longs {
+			if ws := strings.Fields(long); len(ws) == 0 || slices.ContainsFunc(ws, func(w string) bool { return !word(w) }) {
+				at, ok := l.at[fmt.Sprintf("%s[%d]", kp, i)]
+				if !ok {
+					at = l.at[kp]
+				}
+				l.report(at, kp, "%q must be words of letters and digits", long)
+			}
+		}
+	}
+}
+
 // validateSource checks the source s, whose key path is p.
 func (l *loader) validateSource(p string, s SourceConfig) {
 	// required reports whether the key is set, reporting it otherwise: a
@@ -752,7 +963,14 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 	if s.Type == "postgres" && required("url", s.URL) {
 		l.validatePostgresURL(p, s)
 	}
-	if s.Type == "dbt" || s.Type == "delta" {
+	if s.Type == "unitycatalog" && required("url", s.URL) {
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.report(l.at[p+".url"], p+".url", "must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com")
+		} else if u.User != nil {
+			l.report(l.at[p+".url"], p+".url", "must not hold a user or token: set token")
+		}
+	}
+	if s.Type == "dbt" || s.Type == "delta" || s.Type == "great_expectations" {
 		if len(s.Paths) == 0 && !l.bad[p+".paths"] {
 			l.report(l.at[p], p, "missing required key %q", "paths")
 		}
@@ -762,9 +980,10 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 			}
 		}
 	}
-	if s.Type == "dbt" {
-		// dbt names relations, not servers: the namespace says which
-		// warehouse its models live in, so they merge with its crawl.
+	if s.Type == "dbt" || s.Type == "great_expectations" {
+		// dbt and Great Expectations name relations, not servers: the
+		// namespace says which warehouse they live in, so that they merge
+		// with its crawl.
 		required("namespace", s.Namespace)
 	}
 	for i, db := range s.Databases {
@@ -772,23 +991,25 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 			l.report(l.at[ip], ip, "must not be empty")
 		}
 	}
+	// Unity Catalog names have three parts, a database two.
+	parts, shape := 2, "schema or schema.table"
+	if s.Type == "unitycatalog" {
+		parts, shape = 3, "catalog, catalog.schema or catalog.schema.table"
+	}
 	for key, patterns := range map[string][]string{"include": s.Include, "exclude": s.Exclude} {
 		for i, v := range patterns {
 			ip := fmt.Sprintf("%s.%s[%d]", p, key, i)
 			switch {
 			case v == "":
 				l.report(l.at[ip], ip, "must not be empty")
-			case strings.Count(v, ".") > 1:
-				l.report(l.at[ip], ip, "pattern %q must match schema or schema.table", v)
+			case strings.Count(v, ".") >= parts:
+				l.report(l.at[ip], ip, "pattern %q must match %s", v, shape)
 			default:
 				if _, err := path.Match(v, ""); err != nil {
 					l.report(l.at[ip], ip, "invalid glob pattern %q", v)
 				}
 			}
 		}
-	}
-	if _, err := parseSchedule(s.Schedule); err != nil {
-		l.report(l.at[p+".schedule"], p+".schedule", "%v", err)
 	}
 }
 

@@ -1,15 +1,27 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"almanac/lineage/olapi"
+	"almanac/search"
 )
 
 // writeConfig writes text to almanac.yaml in a new directory and returns
@@ -33,9 +45,10 @@ func envOf(vars map[string]string) func(string) string {
 // defaults returns the configuration of no file and no environment.
 func defaults() *Config {
 	return &Config{
-		Listen: "127.0.0.1:8080",
-		Log:    LogConfig{Format: "text", Level: "info"},
-		Search: SearchConfig{IndexDir: ".almanac/index"},
+		Listen:      "127.0.0.1:8080",
+		Log:         LogConfig{Format: "text", Level: "info"},
+		Search:      SearchConfig{IndexDir: ".almanac/index"},
+		OpenLineage: OpenLineageConfig{Retention: 720 * time.Hour},
 	}
 }
 
@@ -56,7 +69,11 @@ func TestLoadConfigFull(t *testing.T) {
 		Listen:      "0.0.0.0:9090",
 		PublicURL:   "https://almanac.example.com",
 		Log:         LogConfig{Format: "json", Level: "debug"},
-		Search:      SearchConfig{IndexDir: "/var/lib/almanac/index"},
+		Search: SearchConfig{
+			IndexDir:      "/var/lib/almanac/index",
+			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
+		},
+		OpenLineage: OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",
@@ -67,15 +84,34 @@ func TestLoadConfigFull(t *testing.T) {
 				Namespace: "postgres://warehouse.internal:5432",
 				Include:   []string{"public.*", "marts"},
 				Exclude:   []string{"*.tmp_*"},
-				Schedule:  "@every 1h",
-				Line:      11,
+				Schedule:  Schedule{Spec: "@every 1h", Every: time.Hour},
+				Line:      19,
 			},
 			{
 				Name:     "billing-replica",
 				Type:     "postgres",
 				URL:      "postgresql://reader@replica.internal/billing?sslmode=require",
-				Schedule: "@daily",
-				Line:     20,
+				Schedule: Schedule{Spec: "@daily", Every: 24 * time.Hour},
+				Line:     28,
+			},
+			{
+				Name:         "analytics",
+				Type:         "dbt",
+				Paths:        []string{"/srv/dbt/analytics/target"},
+				Namespace:    "postgres://warehouse.internal:5432",
+				Database:     "analytics",
+				Teams:        []string{"finance"},
+				JobNamespace: "dbt://analytics-prod",
+				Line:         32,
+			},
+			{
+				Name:    "lakehouse",
+				Type:    "unitycatalog",
+				URL:     "https://dbc-1234.cloud.databricks.com",
+				Token:   "dapi-s3cret",
+				Lineage: true,
+				Include: []string{"main.sales"},
+				Line:    39,
 			},
 		},
 	}
@@ -97,6 +133,15 @@ func TestLoadConfig(t *testing.T) {
 			name:   "no file gives the defaults",
 			noFile: true,
 			want:   defaults(),
+		},
+		{
+			name: "abbreviations",
+			yaml: "search:\n  abbreviations:\n    hc: headcount\n    inv: [inventory, invoice]\n    gl: general ledger\n    cust: \"\"\n",
+			want: with(func(c *Config) {
+				c.Search.Abbreviations = map[string][]string{
+					"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "gl": {"general ledger"}, "cust": nil,
+				}
+			}),
 		},
 		{
 			name:   "no file with the environment",
@@ -263,6 +308,52 @@ sources:
 			}),
 		},
 		{
+			name: "typed values, from variables too",
+			yaml: `
+openlineage:
+  anonymous: ${ANONYMOUS}
+  retention: 90m
+sources:
+  - name: warehouse
+    type: postgres
+    url: postgres://crawler@db/analytics
+    schedule: "@every ${EVERY}"
+`,
+			env: map[string]string{"ANONYMOUS": "true", "EVERY": "15m"},
+			want: with(func(c *Config) {
+				c.OpenLineage.Anonymous = true
+				c.OpenLineage.Retention = 90 * time.Minute
+				c.Sources = []SourceConfig{{
+					Name: "warehouse", Type: "postgres", URL: "postgres://crawler@db/analytics",
+					Schedule: Schedule{Spec: "@every 15m", Every: 15 * time.Minute}, Line: 5,
+				}}
+			}),
+		},
+		{
+			name: "unitycatalog source with its token from the environment",
+			yaml: `
+sources:
+  - name: lake
+    type: unitycatalog
+    url: https://dbc-1234.cloud.databricks.com
+    include: [main.sales.orders, "dev_*"]
+    lineage: true
+`,
+			env: map[string]string{"ALMANAC_SOURCE_LAKE_TOKEN": "dapi-from-env"},
+			want: with(func(c *Config) {
+				c.Sources = []SourceConfig{{
+					Name: "lake", Type: "unitycatalog", URL: "https://dbc-1234.cloud.databricks.com", Token: "dapi-from-env",
+					Include: []string{"main.sales.orders", "dev_*"}, Lineage: true, Line: 2,
+				}}
+			}),
+		},
+		{
+			name: "the token from the environment",
+			yaml: "openlineage:\n  token: from-file\n  anonymous: false\n",
+			env:  map[string]string{"ALMANAC_OPENLINEAGE_TOKEN": "from-env"},
+			want: with(func(c *Config) { c.OpenLineage.Token = "from-env" }),
+		},
+		{
 			name: "empty trailing document",
 			yaml: "listen: :8080\n---\n",
 			want: with(func(c *Config) { c.Listen = ":8080" }),
@@ -301,6 +392,13 @@ listen: :8080
 listn: :9090
 `,
 			want: `almanac.yaml:3: unknown key "listn" (did you mean "listen"?)`,
+		},
+		{
+			name: "abbreviation not a word",
+			yaml: "search:\n  abbreviations:\n    c-a: customer\n    amt: [\"am ount!\"]\n    qty: {a: b}\n",
+			want: "almanac.yaml:3: search.abbreviations: abbreviation \"c-a\" must be one word of letters and digits\n" +
+				"almanac.yaml:4: search.abbreviations.amt: \"am ount!\" must be words of letters and digits\n" +
+				"almanac.yaml:5: search.abbreviations.qty: must be a string or a list of strings",
 		},
 		{
 			name: "public_url without a scheme",
@@ -342,6 +440,82 @@ sources:
 			want: `almanac.yaml:5: sources[0]: unknown key "passwd" (did you mean "password"?)`,
 		},
 		{
+			name: "unknown key in every section",
+			yaml: `
+search:
+  indexdir: /tmp/index
+openlineage:
+  tokn: x
+  retension: 1h
+sources:
+  - name: warehouse
+    type: postgres
+    url: postgres://crawler@db/analytics
+    shedule: "@daily"
+`,
+			want: `almanac.yaml:2: search: unknown key "indexdir" (did you mean "index_dir"?)
+almanac.yaml:4: openlineage: unknown key "tokn" (did you mean "token"?)
+almanac.yaml:5: openlineage: unknown key "retension" (did you mean "retention"?)
+almanac.yaml:10: sources[0]: unknown key "shedule" (did you mean "schedule"?)`,
+		},
+		{
+			// YAML 1.1 reads yes as true; a typo of a boolean here is
+			// refused rather than guessed.
+			name: "boolean other than true or false",
+			yaml: "openlineage:\n  anonymous: yes\n",
+			want: `almanac.yaml:2: openlineage.anonymous: must be true or false, got "yes"`,
+		},
+		{
+			name: "boolean given a list",
+			yaml: "openlineage:\n  anonymous: [true]\n",
+			want: `almanac.yaml:2: openlineage.anonymous: must be a single value, not a list or a mapping`,
+		},
+		{
+			name: "duration in days",
+			yaml: "openlineage:\n  retention: 30d\n",
+			want: `almanac.yaml:2: openlineage.retention: want a positive Go duration such as 720h, got "30d"`,
+		},
+		{
+			name: "duration not positive",
+			yaml: "openlineage:\n  retention: -1h\n",
+			want: `almanac.yaml:2: openlineage.retention: want a positive Go duration such as 720h, got "-1h"`,
+		},
+		{
+			name: "paths given a string is reported once",
+			yaml: `
+sources:
+  - name: analytics
+    type: dbt
+    namespace: postgres://warehouse:5432
+    paths: /srv/dbt/target
+`,
+			want: `almanac.yaml:5: sources[0].paths: must be a list of strings`,
+		},
+		{
+			name: "abbreviations malformed",
+			yaml: `
+search:
+  abbreviations:
+    a: x
+    amt: [[x]]
+    a: y
+    ? [k]
+    : v
+    txn:
+      - trans action
+      - trans-action
+`,
+			want: `almanac.yaml:4: search.abbreviations.amt[0]: must be a string
+almanac.yaml:5: search.abbreviations: duplicate key "a" (first at line 3)
+almanac.yaml:6: search.abbreviations: keys must be strings
+almanac.yaml:10: search.abbreviations.txn: "trans-action" must be words of letters and digits`,
+		},
+		{
+			name: "abbreviations a list",
+			yaml: "search:\n  abbreviations: [cust, customer]\n",
+			want: `almanac.yaml:2: search.abbreviations: must be a mapping`,
+		},
+		{
 			name: "duplicate key",
 			yaml: "listen: :8080\nlisten: :9090\n",
 			want: `almanac.yaml:2: duplicate key "listen" (first at line 1)`,
@@ -368,7 +542,28 @@ sources:
     type: mysql
     url: mysql://shop
 `,
-			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)`,
+			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog, great_expectations)`,
+		},
+		{
+			name: "unitycatalog source needs a server URL and takes three-part patterns",
+			yaml: `
+sources:
+  - name: lake
+    type: unitycatalog
+    include: [main.sales.orders.x]
+    lineage: yes
+  - name: lake2
+    type: unitycatalog
+    url: dbc-1234.cloud.databricks.com
+  - name: lake3
+    type: unitycatalog
+    url: https://token:dapi123@dbc-1234.cloud.databricks.com
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "url"
+almanac.yaml:4: sources[0].include[0]: pattern "main.sales.orders.x" must match catalog, catalog.schema or catalog.schema.table
+almanac.yaml:5: sources[0].lineage: must be true or false, got "yes"
+almanac.yaml:8: sources[1].url: must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com
+almanac.yaml:11: sources[2].url: must not hold a user or token: set token`,
 		},
 		{
 			name: "dbt source needs paths and the warehouse namespace",
@@ -376,6 +571,16 @@ sources:
 sources:
   - name: analytics
     type: dbt
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "paths"
+almanac.yaml:2: sources[0]: missing required key "namespace"`,
+		},
+		{
+			name: "great_expectations source needs paths and the warehouse namespace",
+			yaml: `
+sources:
+  - name: checks
+    type: great_expectations
 `,
 			want: `almanac.yaml:2: sources[0]: missing required key "paths"
 almanac.yaml:2: sources[0]: missing required key "namespace"`,
@@ -761,7 +966,7 @@ sources:
 			want: `almanac.yaml:1: unknown key "listn" (did you mean "listen"?)
 almanac.yaml:3: log.format: must be text or json, got "xml"
 almanac.yaml:5: sources[0].name: invalid name "Warehouse": use only a-z, 0-9, '_' and '-'
-almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta)
+almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog, great_expectations)
 almanac.yaml:7: sources[1]: missing required key "url"
 almanac.yaml:9: sources[1].schedule: want "@every <duration>", "@hourly" or "@daily", got "daily"
 env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,
@@ -877,7 +1082,7 @@ func TestSourceConfigConnURLErrors(t *testing.T) {
 	}
 }
 
-func TestSourceConfigInterval(t *testing.T) {
+func TestScheduleUnmarshalText(t *testing.T) {
 	for _, tc := range []struct {
 		schedule string
 		want     time.Duration
@@ -889,22 +1094,22 @@ func TestSourceConfigInterval(t *testing.T) {
 		{schedule: "@every 90m", want: 90 * time.Minute},
 		{schedule: "@every 1h30m", want: 90 * time.Minute},
 		{schedule: "@every  15s ", want: 15 * time.Second},
-		{schedule: "@weekly", wantErr: `source postgres:w: schedule: want "@every <duration>", "@hourly" or "@daily", got "@weekly"`},
-		{schedule: "@every", wantErr: `source postgres:w: schedule: want "@every <duration>", "@hourly" or "@daily", got "@every"`},
-		{schedule: "@every 1d", wantErr: `source postgres:w: schedule: invalid duration "1d" in "@every 1d" (want a Go duration such as 30m or 1h30m)`},
-		{schedule: "@every -1h", wantErr: `source postgres:w: schedule: duration must be positive, got "@every -1h"`},
+		{schedule: "@weekly", wantErr: `want "@every <duration>", "@hourly" or "@daily", got "@weekly"`},
+		{schedule: "@every", wantErr: `want "@every <duration>", "@hourly" or "@daily", got "@every"`},
+		{schedule: "@every 1d", wantErr: `invalid duration "1d" in "@every 1d" (want a Go duration such as 30m or 1h30m)`},
+		{schedule: "@every -1h", wantErr: `duration must be positive, got "@every -1h"`},
 	} {
 		t.Run(tc.schedule, func(t *testing.T) {
-			s := SourceConfig{Name: "w", Type: "postgres", Schedule: tc.schedule}
-			got, err := s.Interval()
+			var s Schedule
+			err := s.UnmarshalText([]byte(tc.schedule))
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("Interval() = %v, %v; want error %q", got, err, tc.wantErr)
+					t.Fatalf("UnmarshalText(%q) = %+v, %v; want error %q", tc.schedule, s, err, tc.wantErr)
 				}
 				return
 			}
-			if err != nil || got != tc.want {
-				t.Errorf("Interval() = %v, %v; want %v, nil", got, err, tc.want)
+			if want := (Schedule{Spec: tc.schedule, Every: tc.want}); err != nil || s != want {
+				t.Errorf("UnmarshalText(%q) = %+v, %v; want %+v, nil", tc.schedule, s, err, want)
 			}
 		})
 	}
@@ -924,7 +1129,7 @@ func TestSuggest(t *testing.T) {
 		{"x", ""},
 		{"url", ""},
 	} {
-		got := suggest(tc.key, topKeys)
+		got := suggest(tc.key, yamlKeys(reflect.TypeFor[Config]()))
 		want := ""
 		if tc.want != "" {
 			want = ` (did you mean "` + tc.want + `"?)`
@@ -984,12 +1189,202 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 		// A configuration that loads is usable.
 		for _, s := range cfg.Sources {
-			if _, err := s.Interval(); err != nil {
-				t.Errorf("loaded source %s: %v", s.Provenance(), err)
-			}
 			if _, err := s.ConnURL(); err != nil {
 				t.Errorf("loaded source %s: %v", s.Provenance(), err)
 			}
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite the README's configuration reference from Config")
+
+// The README's configuration reference is the text between these lines.
+const (
+	referenceBegin = "<!-- Generated from Config in cmd/almanac/config.go: go test ./cmd/almanac -run TestConfigReference -update -->\n"
+	referenceEnd   = "<!-- End of the generated configuration reference. -->\n"
+)
+
+// TestConfigReference keeps the README's table of configuration keys the
+// one generated from Config: every key, its type, default, environment
+// variables and the doc comment of its field. With -update it rewrites
+// the table.
+func TestConfigReference(t *testing.T) {
+	const readmePath = "../../README.md"
+	want := configReference(t)
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := bytes.Index(readme, []byte(referenceBegin))
+	end := bytes.Index(readme, []byte(referenceEnd))
+	if begin < 0 || end < begin {
+		t.Fatalf("README.md has no configuration reference between the lines\n%s%s", referenceBegin, referenceEnd)
+	}
+	begin += len(referenceBegin)
+	got := string(readme[begin:end])
+	if got == want {
+		return
+	}
+	if *update {
+		out := slices.Concat(readme[:begin], []byte(want), readme[end:])
+		if err := os.WriteFile(readmePath, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's configuration reference is not the one of Config (-want +got); "+
+		"run go test ./cmd/almanac -run TestConfigReference -update:\n%s",
+		cmp.Diff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+}
+
+// configReference returns the README's table of the configuration keys,
+// generated from the fields of Config, their tags and doc comments.
+func configReference(t *testing.T) string {
+	docs := fieldDocs(t, "config.go")
+	var b strings.Builder
+	b.WriteString("| key | type | default | env override | meaning |\n|---|---|---|---|---|\n")
+	for _, k := range configKeys(reflect.TypeFor[Config](), "") {
+		doc := docs[k.parent.Name()+"."+k.field.Name]
+		if doc == "" {
+			t.Errorf("key %s: field %s.%s has no doc comment", k.path, k.parent.Name(), k.field.Name)
+		}
+		def := "—"
+		if d := k.field.Tag.Get("default"); d != "" {
+			def = "`" + d + "`"
+		} else if k.field.Type == reflect.TypeFor[bool]() {
+			def = "`false`"
+		}
+		env := "—"
+		if names := strings.Split(k.field.Tag.Get("env"), ","); names[0] != "" {
+			env = "`" + strings.Join(names, "`, else `") + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n",
+			k.path, cell(keyType(k.field)), cell(def), cell(env), cell(meaning(k.field.Name, doc)))
+	}
+	return b.String()
+}
+
+// configKey is a key of the configuration: its path ("sources[].name"),
+// its field and the struct type holding the field.
+type configKey struct {
+	path   string
+	field  reflect.StructField
+	parent reflect.Type
+}
+
+// configKeys returns the keys of the struct type t and of the mappings
+// below it, in field order, a mapping before its keys.
+func configKeys(t reflect.Type, prefix string) []configKey {
+	var keys []configKey
+	for f := range t.Fields() {
+		key, ok := yamlKey(f)
+		if !ok {
+			continue
+		}
+		p := join(prefix, key)
+		keys = append(keys, configKey{path: p, field: f, parent: t})
+		switch {
+		case isScalar(f.Type):
+		case f.Type.Kind() == reflect.Struct:
+			keys = append(keys, configKeys(f.Type, p)...)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			keys = append(keys, configKeys(f.Type.Elem(), p+"[]")...)
+		}
+	}
+	return keys
+}
+
+// keyType describes the values of the key of field f.
+func keyType(f reflect.StructField) string {
+	if enum := f.Tag.Get("enum"); enum != "" {
+		return "`" + strings.Join(strings.Split(enum, ","), "` | `") + "`"
+	}
+	if s, ok := reflect.Zero(f.Type).Interface().(interface{ syntax() string }); ok {
+		return s.syntax()
+	}
+	switch t := f.Type; {
+	case t == reflect.TypeFor[string]():
+		return "string"
+	case t == reflect.TypeFor[bool]():
+		return "`true` | `false`"
+	case t == reflect.TypeFor[time.Duration]():
+		return "Go duration"
+	case t == reflect.TypeFor[[]string]():
+		return "list of strings"
+	case t.Kind() == reflect.Struct:
+		return "mapping"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return "list of mappings"
+	case t == reflect.TypeFor[map[string][]string]():
+		return "mapping of names to a string or a list of strings"
+	}
+	panic("no description of the config type " + f.Type.String())
+}
+
+// meaning returns the doc comment of the field name as the README's
+// description of its key: on one line, without the field's name.
+func meaning(name, doc string) string {
+	doc = strings.Join(strings.Fields(doc), " ")
+	doc, _ = strings.CutPrefix(doc, name+" ")
+	for _, verb := range []string{"is ", "are "} {
+		if rest, ok := strings.CutPrefix(doc, verb); ok {
+			doc = rest
+			break
+		}
+	}
+	if doc == "" {
+		return ""
+	}
+	return strings.ToUpper(doc[:1]) + doc[1:]
+}
+
+// cell escapes s for a cell of a Markdown table.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// fieldDocs returns the doc comments of the struct fields declared in the
+// Go file at path, by "Type.Field".
+func fieldDocs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make(map[string]string)
+	ast.Inspect(file, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok {
+			return true
+		}
+		if st, ok := ts.Type.(*ast.StructType); ok {
+			for _, f := range st.Fields.List {
+				for _, name := range f.Names {
+					docs[ts.Name.Name+"."+name.Name] = f.Doc.Text()
+				}
+			}
+		}
+		return false
+	})
+	return docs
+}
+
+// TestAbbreviationsDocListsTheDefaults checks that the description of
+// search.abbreviations names the abbreviations search knows by default.
+func TestAbbreviationsDocListsTheDefaults(t *testing.T) {
+	doc := strings.Join(strings.Fields(fieldDocs(t, "config.go")["SearchConfig.Abbreviations"]), " ")
+	want := "`" + strings.Join(slices.Sorted(maps.Keys(search.DefaultAbbreviations)), " ") + "`"
+	if !strings.Contains(doc, want) {
+		t.Errorf("the doc comment of SearchConfig.Abbreviations does not list the defaults %s:\n%s", want, doc)
+	}
+}
+
+// TestRetentionDefault checks that the default of openlineage.retention,
+// which the README shows, is the receiver's own default.
+func TestRetentionDefault(t *testing.T) {
+	cfg, err := LoadConfig("", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OpenLineage.Retention != olapi.DefaultRetention {
+		t.Errorf("default openlineage.retention = %v, olapi.DefaultRetention = %v", cfg.OpenLineage.Retention, olapi.DefaultRetention)
+	}
 }

@@ -21,12 +21,9 @@ import (
 func crawlSources(cfg *Config) ([]crawl.Source, error) {
 	var out []crawl.Source
 	for _, s := range cfg.Sources {
-		every, err := s.Interval()
-		if err != nil {
-			return nil, err
-		}
 		url := s.URL
 		if s.Type == "postgres" {
+			var err error
 			if url, err = s.ConnURL(); err != nil {
 				return nil, err
 			}
@@ -34,8 +31,8 @@ func crawlSources(cfg *Config) ([]crawl.Source, error) {
 		out = append(out, crawl.Source{
 			Name: s.Name, Type: s.Type, URL: url, Databases: s.Databases, Namespace: s.Namespace,
 			Include: s.Include, Exclude: s.Exclude, Paths: s.Paths, Database: s.Database, Teams: s.Teams,
-			JobNamespace: s.JobNamespace,
-			Schedule:     s.Schedule, Every: every,
+			JobNamespace: s.JobNamespace, Token: s.Token, Lineage: s.Lineage,
+			Schedule: s.Schedule.Spec, Every: s.Schedule.Every,
 		})
 	}
 	return out, nil

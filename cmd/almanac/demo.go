@@ -53,7 +53,7 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger, force bool) error 
 		}
 		defer func() {
 			if err := cluster.Stop(context.WithoutCancel(ctx)); err != nil {
-				log.Error("stop private PostgreSQL", "error", err)
+				log.Error("stop private PostgreSQL", "err", err)
 			} else {
 				log.Info("private PostgreSQL stopped")
 			}
@@ -115,7 +115,7 @@ func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string)
 	// quickstart does: it listens on a loopback address and answers only
 	// requests for localhost (or public_url).
 	if !cfg.OpenLineage.Enabled() {
-		cfg.OpenLineage.Anonymous = "true"
+		cfg.OpenLineage.Anonymous = true
 	}
 	sources, err := crawlSources(cfg)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/crawl"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -47,11 +47,11 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := sched.Stop(stopCtx); err != nil {
-			log.Warn("job queue did not stop cleanly", "error", err)
+			log.Warn("job queue did not stop cleanly", "err", err)
 		}
 	}()
 
-	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search")})
+	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search"), Abbreviations: cfg.Search.Abbreviations})
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	go func() {
 		// Follow the change log until shutdown.
 		if err := idx.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("search index stopped following the catalog", "error", err)
+			log.Error("search index stopped following the catalog", "err", err)
 		}
 	}()
 
@@ -71,7 +71,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	}
 	go func() {
 		if err := follower.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("lineage graph stopped following the catalog", "error", err)
+			log.Error("lineage graph stopped following the catalog", "err", err)
 		}
 	}()
 
@@ -79,20 +79,16 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	// token, or when anonymous posting is configured explicitly.
 	var rc *olapi.Receiver
 	if cfg.OpenLineage.Enabled() {
-		retention, err := cfg.OpenLineage.RetentionDuration()
-		if err != nil {
-			return err
-		}
-		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: retention, Logger: log.With("component", "openlineage")})
+		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: cfg.OpenLineage.Retention, Logger: log.With("component", "openlineage")})
 		go func() {
 			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
-				log.Error("openlineage worker stopped", "error", err)
+				log.Error("openlineage worker stopped", "err", err)
 			}
 		}()
 	}
-	var auth func(*http.Request) (catalog.Principal, bool)
+	var authn auth.Authenticator
 	if devLogin != "" {
-		auth = graph.DevAuthenticator(devLogin)
+		authn = auth.Dev(devLogin)
 	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
@@ -106,7 +102,8 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log, Authenticate: auth}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log}),
+		Authenticate:    authn,
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,
@@ -158,7 +155,7 @@ func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
-	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log})
+	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log, Abbreviations: cfg.Search.Abbreviations})
 	if err != nil {
 		return err
 	}

@@ -326,6 +326,9 @@ type SearchConnection struct {
 	// Query words so frequent in some fields (a word in most column names, say)
 	// that they were matched only in the fields where they are rare.
 	CommonWords []string `json:"commonWords"`
+	// Set when no dataset matched every word of the query: the hits are those
+	// matching most of them.
+	Partial *SearchPartial `json:"partial,omitempty"`
 }
 
 type SearchEdge struct {
@@ -366,6 +369,14 @@ type SearchHit struct {
 	DescriptionHighlight string   `json:"descriptionHighlight"`
 	// The columns that matched, exact name matches first.
 	Columns []SearchColumnHit `json:"columns"`
+}
+
+// No dataset matched every word of a search; the hits match some of them.
+type SearchPartial struct {
+	// The words the search needed, as analysed: names written without separators split, plurals folded, stop and question words left out.
+	Words []string `json:"words"`
+	// How many of the words every hit matches.
+	Matched int `json:"matched"`
 }
 
 type SetColumnDescriptionInput struct {

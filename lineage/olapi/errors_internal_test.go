@@ -1,8 +1,11 @@
 package olapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +18,7 @@ import (
 // the status errkind's table gives it, in both shapes the API uses, and
 // that server errors show only their kind's message.
 func TestErrorsFollowTheTable(t *testing.T) {
+	discard := slog.New(slog.DiscardHandler)
 	for _, k := range append(errkind.Table, errkind.Internal) {
 		cause := k.Err
 		if cause == nil {
@@ -22,7 +26,7 @@ func TestErrorsFollowTheTable(t *testing.T) {
 		}
 		err := fmt.Errorf("store events: %w", cause)
 		fail := func(http.ResponseWriter, *http.Request) error { return err }
-		for name, h := range map[string]http.Handler{"openlineage": handle(nil, fail), "marquez": marquezHandle(fail)} {
+		for name, h := range map[string]http.Handler{"openlineage": handle(discard, fail), "marquez": marquezHandle(discard, fail)} {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage", nil))
 			if rec.Code != k.Status {
@@ -39,5 +43,40 @@ func TestErrorsFollowTheTable(t *testing.T) {
 				t.Errorf("%s: %v: body %s shows the cause", name, err, rec.Body)
 			}
 		}
+	}
+}
+
+// TestServerErrorsLogged checks that server errors go to the logger the
+// reader or receiver was given, in both shapes, and that without one they
+// are discarded rather than written to slog.Default, which the almanac
+// binary does not configure.
+func TestServerErrorsLogged(t *testing.T) {
+	var std bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&std, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	fail := func(http.ResponseWriter, *http.Request) error {
+		return errors.New("store events: failed to connect")
+	}
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	for name, h := range map[string]http.Handler{"openlineage": handle(log, fail), "marquez": marquezHandle(log, fail)} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/lineage", nil))
+		if !strings.Contains(logged.String(), "failed to connect") {
+			t.Errorf("%s: the server error was not logged: %q", name, logged.String())
+		}
+		logged.Reset()
+	}
+	for name, h := range map[string]slog.Handler{
+		"NewReceiver": NewReceiver(nil, Config{}).cfg.Logger.Handler(),
+		"NewReader":   NewReader(nil, nil, nil).log.Handler(),
+	} {
+		if h != slog.DiscardHandler {
+			t.Errorf("%s without a logger logs to %T, want slog.DiscardHandler", name, h)
+		}
+	}
+	if std.Len() > 0 {
+		t.Errorf("slog.Default received %q", std.String())
 	}
 }

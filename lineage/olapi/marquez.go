@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -29,12 +30,17 @@ type Reader struct {
 	// datasets that no job names (it is never run: the graph's own
 	// follower keeps the graph).
 	lineage *lineage.Follower
+	log     *slog.Logger
 }
 
 // NewReader returns a reader over g; st supplies column lineage and the
-// facts of datasets and jobs.
-func NewReader(g *lineage.Graph, st *store.Store) *Reader {
-	return &Reader{graph: g, store: st, lineage: lineage.NewFollower(st, g, nil)}
+// facts of datasets and jobs. log receives the server errors of reads; nil
+// discards them.
+func NewReader(g *lineage.Graph, st *store.Store, log *slog.Logger) *Reader {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Reader{graph: g, store: st, log: log, lineage: lineage.NewFollower(st, g, log)}
 }
 
 // marquezNode is one node of Marquez's {"graph": [...]} answer.
@@ -217,7 +223,7 @@ func intParam(r *http.Request, name string, def, max int) (int, error) {
 // extensions: direction (upstream, downstream, both) and maxNodes, with
 // "more" on capped nodes.
 func (rd *Reader) GetLineage() http.Handler {
-	return marquezHandle(func(w http.ResponseWriter, r *http.Request) error {
+	return marquezHandle(rd.log, func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		depth, err := intParam(r, "depth", MarquezDefaultDepth, lineage.MaxDepth)
 		if err != nil {
@@ -549,7 +555,7 @@ type marquezInputField struct {
 // downstream as well with withDownstream. Edges point the way data flows,
 // input field to output field, in inEdges and outEdges alike.
 func (rd *Reader) GetColumnLineage() http.Handler {
-	return marquezHandle(func(w http.ResponseWriter, r *http.Request) error {
+	return marquezHandle(rd.log, func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		q := r.URL.Query()
 		depth, err := intParam(r, "depth", MarquezDefaultDepth, lineage.MaxDepth)
@@ -786,10 +792,10 @@ func (rd *Reader) expandDatasetWide(ctx context.Context, read []catalog.Sourced[
 // marquezHandle adapts a read handler like handle, but answers errors in
 // the shape Marquez (Dropwizard) gives them, {"code": 404, "message":
 // reason}, so that Marquez clients read them.
-func marquezHandle(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+func marquezHandle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			code, msg := errorStatus(nil, r, err)
+			code, msg := errorStatus(log, r, err)
 			writeJSON(w, code, map[string]any{"code": code, "message": msg})
 		}
 	})

@@ -53,7 +53,7 @@ func TestMarquezReads(t *testing.T) {
 	if err := fl.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	get := func(h http.Handler, query string) (int, graphJSON, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?"+query, nil))
@@ -216,7 +216,7 @@ func TestMarquezJobLineage(t *testing.T) {
 	if err := fl.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	get := func(query string) (int, string, []string) {
 		rec := httptest.NewRecorder()
 		rd.GetLineage().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage?"+query, nil))
@@ -335,7 +335,7 @@ func TestMarquezNodeData(t *testing.T) {
 	if err := fl.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	get := func(h http.Handler, path string) string {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
@@ -425,7 +425,7 @@ func TestDatasetWideColumnLineage(t *testing.T) {
 	if err := fl.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rd := olapi.NewReader(fl.Graph(), e.st)
+	rd := olapi.NewReader(fl.Graph(), e.st, nil)
 	field := func(ds, f string) string { return "datasetField:" + ns + ":" + ds + ":" + f }
 	wide := []string{field(people, "last_name") + " INDIRECT/SORT", field(people, "first_name") + " INDIRECT/SORT", field(people, "age") + " INDIRECT/FILTER"}
 

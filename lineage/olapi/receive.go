@@ -51,8 +51,7 @@ type Config struct {
 	// dataset metrics (all but the newest of each dataset), are kept. Zero
 	// means DefaultRetention; negative keeps them forever.
 	Retention time.Duration
-	// Logger receives what the worker could not derive. Nil uses
-	// slog.Default.
+	// Logger receives what the worker could not derive. Nil discards.
 	Logger *slog.Logger
 }
 
@@ -84,7 +83,7 @@ func NewReceiver(st *store.Store, cfg Config) *Receiver {
 		cfg.Retention = DefaultRetention
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Receiver{store: st, cfg: cfg, wake: make(chan struct{}, 1), queue: make(chan storeReq, 1024)}
 }
@@ -166,9 +165,6 @@ func errorStatus(log *slog.Logger, r *http.Request, err error) (int, string) {
 		return k.Status, "not found: the catalog has nothing with that id"
 	}
 	if k.Message != "" {
-		if log == nil {
-			log = slog.Default()
-		}
 		level := slog.LevelError
 		if k.Status == http.StatusServiceUnavailable {
 			level = slog.LevelWarn
@@ -190,7 +186,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // events: 403 in the endpoint's error shape, with reason saying how to
 // turn it on.
 func Off(reason string) http.Handler {
-	return handle(nil, func(http.ResponseWriter, *http.Request) error {
+	return handle(slog.New(slog.DiscardHandler), func(http.ResponseWriter, *http.Request) error {
 		return &httpError{http.StatusForbidden, errors.New(reason)}
 	})
 }

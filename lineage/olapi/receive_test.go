@@ -650,7 +650,7 @@ func TestSymlinksJoinLineage(t *testing.T) {
 				t.Errorf("FindDataset(%s) = %d, %v; want %s's %d", alias, id, err, canonical, d.ID)
 			}
 			rec := httptest.NewRecorder()
-			olapi.NewReader(fl.Graph(), e.st).GetLineage().ServeHTTP(rec,
+			olapi.NewReader(fl.Graph(), e.st, nil).GetLineage().ServeHTTP(rec,
 				httptest.NewRequest("GET", "/api/v1/lineage?nodeId="+url.QueryEscape("dataset:hive://metastore:db.t")+"&depth=1", nil))
 			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id":"dataset:s3://bucket:/warehouse/t"`) {
 				t.Errorf("Marquez lineage of the alias: %d %.300s", rec.Code, rec.Body)

@@ -343,6 +343,32 @@ func TestPagila(t *testing.T) {
 // awkwardSetup loads testdata/awkward.sql, takes USAGE on schema secret
 // away from everyone but superusers, and returns the database's URL and
 // name and a URL connecting as a crawler role that is no superuser.
+// waitNoSessions waits until role has no session on the server.
+func waitNoSessions(t *testing.T, connURL, role string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, role).Scan(&n); err != nil {
+			t.Fatalf("sessions of %s: %v", role, err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s still has %d sessions", role, n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func awkwardSetup(t *testing.T) (dbURL, db, crawlerURL string) {
 	dbURL, db = loadDB(t, "awkward.sql")
 	exec(t, dbURL, "REVOKE USAGE ON SCHEMA secret FROM PUBLIC")
@@ -979,6 +1005,9 @@ func TestParallelSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec(t, dbURL, "ALTER ROLE "+pgx.Identifier{u.User.Username()}.Sanitize()+" CONNECTION LIMIT 1")
+	// The first crawl's sessions end on the server a moment after their
+	// clients close them; until then they count against the limit.
+	waitNoSessions(t, dbURL, u.User.Username())
 	workerErrs = nil
 	got, err = crawl(t.Context(), cfg, h)
 	if err != nil {
