@@ -8,6 +8,25 @@ import (
 	"almanac/lineage/olapi"
 )
 
+// The routes that take HTML forms; every other write takes JSON.
+const (
+	routeEditDescription = "POST /edit/description/{ns}/{name...}"
+	routeEditColumn      = "POST /edit/column/{ns}/{name...}"
+	routeEditOwners      = "POST /edit/owners/{ns}/{name...}"
+	routeEditTags        = "POST /edit/tags/{ns}/{name...}"
+	routePreview         = "POST /edit/preview"
+)
+
+// formRoutes are the route patterns whose requests may carry an HTML
+// form rather than JSON (see writeBodies).
+var formRoutes = map[string]bool{
+	routeEditDescription: true,
+	routeEditColumn:      true,
+	routeEditOwners:      true,
+	routeEditTags:        true,
+	routePreview:         true,
+}
+
 // routes declares every route the server answers, in one place: the
 // portal's pages and assets, the GraphQL API, the OpenLineage and Marquez
 // endpoints, and the operational endpoints. Handler wraps them all in the
@@ -29,9 +48,20 @@ func (s *Server) routes() *http.ServeMux {
 	if s.lineage != nil {
 		mux.Handle("GET /lineage/{ns}/{name...}", s.handle(s.serveLineage))
 	}
+	mux.Handle("GET /history/{ns}/{name...}", s.handle(s.serveHistory))
+	mux.Handle("GET /admin/audit", s.handle(s.serveAudit))
+	mux.Handle("GET /admin/audit.csv", s.handle(s.serveAuditCSV))
 	mux.Handle("GET /static/", staticHandler())
 	// Anything else is a page that does not exist, shown as one.
 	mux.Handle("GET /", s.handle(s.serveNotFound))
+
+	// People's edits, posted by the dataset page's plain HTML forms (see
+	// formRoutes), and the preview its script asks for.
+	mux.Handle(routeEditDescription, s.handle(s.postDescription))
+	mux.Handle(routeEditColumn, s.handle(s.postColumnDescription))
+	mux.Handle(routeEditOwners, s.handle(s.postOwners))
+	mux.Handle(routeEditTags, s.handle(s.postTags))
+	mux.Handle(routePreview, s.handle(s.postPreview))
 
 	// The GraphQL API: a browser's GET gets GraphiQL, which loads its
 	// scripts and stylesheets from /graphql/assets/; any other GET runs

@@ -255,11 +255,13 @@ func TestAuditLogFilter(t *testing.T) {
 	}
 	bob := catalog.Principal{Login: "Bob@corp", Role: catalog.RoleAdmin}
 	for _, edit := range []func() (*catalog.AuditEntry, error){
-		func() (*catalog.AuditEntry, error) { return st.SetDatasetDescription(ctx, editor, customers.ID, "People.") }, // 1
-		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, editor, orders.ID, "finance") },                   // 2
-		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, bob, customers.ID, "pii") },                       // 3
-		func() (*catalog.AuditEntry, error) { return st.SetColumnDescription(ctx, bob, orders.ID, "id", "Key.") },     // 4
-		func() (*catalog.AuditEntry, error) { return st.RemoveTag(ctx, bob, customers.ID, "pii") },                    // 5
+		func() (*catalog.AuditEntry, error) {
+			return st.SetDatasetDescription(ctx, editor, customers.ID, "People.")
+		}, // 1
+		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, editor, orders.ID, "finance") },               // 2
+		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, bob, customers.ID, "pii") },                   // 3
+		func() (*catalog.AuditEntry, error) { return st.SetColumnDescription(ctx, bob, orders.ID, "id", "Key.") }, // 4
+		func() (*catalog.AuditEntry, error) { return st.RemoveTag(ctx, bob, customers.ID, "pii") },                // 5
 	} {
 		if _, err := edit(); err != nil {
 			t.Fatal(err)
