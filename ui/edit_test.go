@@ -362,9 +362,9 @@ func TestEditFormsCrossOrigin(t *testing.T) {
 	if n := p.auditCount(t); n != 0 {
 		t.Fatalf("refused posts left %d audit entries", n)
 	}
-	// Forms go to form routes only.
-	if r := p.send(t, "POST", "/graphql", formType, "query={__typename}", "Origin", p.ts.URL); r.status != 415 {
-		t.Errorf("a form to /graphql: %d, want 415", r.status)
+	// The APIs take no forms.
+	if r := p.send(t, "POST", "/api/v1/lineage", formType, "x=1", "Origin", p.ts.URL); r.status != 415 {
+		t.Errorf("a form to /api/v1/lineage: %d, want 415", r.status)
 	}
 	// The portal's own page posts, by Origin alone (browsers without
 	// Sec-Fetch-Site) and by Sec-Fetch-Site.

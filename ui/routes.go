@@ -8,23 +8,13 @@ import (
 	"almanac/lineage/olapi"
 )
 
-// The routes that take HTML forms; every other write takes JSON.
-const (
-	routeEditDescription = "POST /edit/description/{ns}/{name...}"
-	routeEditColumn      = "POST /edit/column/{ns}/{name...}"
-	routeEditOwners      = "POST /edit/owners/{ns}/{name...}"
-	routeEditTags        = "POST /edit/tags/{ns}/{name...}"
-	routePreview         = "POST /edit/preview"
-)
-
-// formRoutes are the route patterns whose requests may carry an HTML
-// form rather than JSON (see writeBodies).
-var formRoutes = map[string]bool{
-	routeEditDescription: true,
-	routeEditColumn:      true,
-	routeEditOwners:      true,
-	routeEditTags:        true,
-	routePreview:         true,
+// jsonRoutes are the routes of the APIs that take writes: their bodies
+// must be JSON. Every other route that takes a POST is the portal's, and
+// takes its HTML forms (see writeBodies).
+var jsonRoutes = map[string]bool{
+	"POST /graphql":              true,
+	"POST /api/v1/lineage":       true,
+	"POST /api/v1/lineage/batch": true,
 }
 
 // routes declares every route the server answers, in one place: the
@@ -55,13 +45,13 @@ func (s *Server) routes() *http.ServeMux {
 	// Anything else is a page that does not exist, shown as one.
 	mux.Handle("GET /", s.handle(s.serveNotFound))
 
-	// People's edits, posted by the dataset page's plain HTML forms (see
-	// formRoutes), and the preview its script asks for.
-	mux.Handle(routeEditDescription, s.handle(s.postDescription))
-	mux.Handle(routeEditColumn, s.handle(s.postColumnDescription))
-	mux.Handle(routeEditOwners, s.handle(s.postOwners))
-	mux.Handle(routeEditTags, s.handle(s.postTags))
-	mux.Handle(routePreview, s.handle(s.postPreview))
+	// People's edits, posted by the dataset page's plain HTML forms, and
+	// the preview its script asks for.
+	mux.Handle("POST /edit/description/{ns}/{name...}", s.handle(s.postDescription))
+	mux.Handle("POST /edit/column/{ns}/{name...}", s.handle(s.postColumnDescription))
+	mux.Handle("POST /edit/owners/{ns}/{name...}", s.handle(s.postOwners))
+	mux.Handle("POST /edit/tags/{ns}/{name...}", s.handle(s.postTags))
+	mux.Handle("POST /edit/preview", s.handle(s.postPreview))
 
 	// The GraphQL API: a browser's GET gets GraphiQL, which loads its
 	// scripts and stylesheets from /graphql/assets/; any other GET runs
