@@ -313,8 +313,13 @@ func refusalMessage(err error) string {
 			break
 		}
 	}
-	r, n := utf8.DecodeRuneInString(msg)
-	return string(unicode.ToUpper(r)) + msg[n:] + "."
+	// Sentence case, unless the message starts with a name (a login, a
+	// dataset), whose case is its own.
+	if first, _, _ := strings.Cut(msg, " "); strings.IndexFunc(first, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+		r, n := utf8.DecodeRuneInString(msg)
+		msg = string(unicode.ToUpper(r)) + msg[n:]
+	}
+	return msg + "."
 }
 
 // isKind reports whether err is one of the catalog's error kinds itself.

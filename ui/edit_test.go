@@ -164,7 +164,7 @@ func TestEditFormsOnlyForEditors(t *testing.T) {
 		want   string
 	}{
 		{"anonymous", nil, http.StatusUnauthorized, `Editing needs a login.`},
-		{"viewer", asVic, http.StatusForbidden, `Vic@corp (role &#34;viewer&#34;) may not edit`},
+		{"viewer", asVic, http.StatusForbidden, `vic@corp (role &#34;viewer&#34;) may not edit`},
 	} {
 		t.Run(tc.name+" posting", func(t *testing.T) {
 			for _, e := range edits {

@@ -245,14 +245,19 @@ func TestAuditLogFilter(t *testing.T) {
 	if _, err := st.Crawl(ctx, "postgres:shop", harvest(warehouse()...)); err != nil {
 		t.Fatal(err)
 	}
-	customers, err := st.Dataset(ctx, key("shop.public.customers"))
-	if err != nil {
-		t.Fatal(err)
+	type dataset struct {
+		ID  int64
+		Key catalog.Key
 	}
-	orders, err := st.Dataset(ctx, key("shop.public.orders"))
-	if err != nil {
-		t.Fatal(err)
+	find := func(name string) dataset {
+		t.Helper()
+		id, err := st.FindDataset(ctx, key(name))
+		if err != nil || id == 0 {
+			t.Fatalf("find %s: %d, %v", name, id, err)
+		}
+		return dataset{id, key(name)}
 	}
+	customers, orders := find("shop.public.customers"), find("shop.public.orders")
 	bob := catalog.Principal{Login: "Bob@corp", Role: catalog.RoleAdmin}
 	for _, edit := range []func() (*catalog.AuditEntry, error){
 		func() (*catalog.AuditEntry, error) {
