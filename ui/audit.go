@@ -83,7 +83,10 @@ var editKinds = []auditKind{
 }
 
 // auditSources are the sources of the audit page's events, in the order
-// rows of the same instant are listed.
+// rows of the same instant are listed. A source of sign-ins and API token
+// events adds an entry whose read maps the page's query to its own
+// filter (who; its kinds; since and until) and the cursor to its paging:
+// rows before cursor.At, or at cursor.At with an id below cursor.ID.
 func (s *Server) auditSources() []auditSource {
 	return []auditSource{
 		{Label: "Edits", Kinds: editKinds, Datasets: true, read: s.editEvents},
