@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"almanac/catalog"
 )
 
@@ -57,8 +55,8 @@ func TestCrawlColumnLineage(t *testing.T) {
 				"main.stg_orders.order_total_cents <- raw.raw_orders.order_total DIRECT/IDENTITY",
 				"main.order_items.supply_cost <- main.stg_supplies.supply_cost DIRECT/AGGREGATION",
 			},
-			// DuckDB's "interval 1 day" is not PostgreSQL.
-			warnings: []string{"postgres://warehouse.internal:5432/jaffle_shop.main.metricflow_time_spine: column lineage of model.jaffle_shop.metricflow_time_spine: parse sql: syntax error"},
+			// DuckDB's "interval 1 day" in metricflow_time_spine parses
+			// (the model reads no column: no lineage, no warning).
 		},
 		{
 			// Snowflake: output columns take the case of catalog.json;
@@ -113,20 +111,6 @@ func TestCrawlColumnLineageDatabase(t *testing.T) {
 	} {
 		if !got[e] {
 			t.Errorf("no column lineage %s", e)
-		}
-	}
-}
-
-func TestPGQuoted(t *testing.T) {
-	for in, want := range map[string]string{
-		"select * from `db`.`schema`.`t`":                  `select * from "db"."schema"."t"`,
-		"select '`a`', \"`b`\" from t -- `c`\n, `d`":       "select '`a`', \"`b`\" from t -- `c`\n, \"d\"",
-		"select /* `x` */ `y` from t where s = 'it\\'s `'": "select /* `x` */ \"y\" from t where s = 'it\\'s `'",
-		"select 1":  "select 1",
-		"select '`": "select '`",
-	} {
-		if diff := cmp.Diff(want, pgQuoted(in)); diff != "" {
-			t.Errorf("pgQuoted(%q) (-want +got):\n%s", in, diff)
 		}
 	}
 }

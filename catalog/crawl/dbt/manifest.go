@@ -13,6 +13,9 @@ import (
 type manifestMeta struct {
 	SchemaVersion string `json:"dbt_schema_version"`
 	DBTVersion    string `json:"dbt_version"`
+	// AdapterType is the warehouse adapter ("snowflake", "bigquery"…),
+	// which says the dialect of the compiled SQL.
+	AdapterType string `json:"adapter_type"`
 }
 
 // node is what the crawler reads of a manifest node, source or exposure:
