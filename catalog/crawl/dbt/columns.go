@@ -129,7 +129,7 @@ func (r *relations) resolve(from *node, rel sqllineage.Relation) (sqllineage.Tab
 		}
 	}
 	if len(found) == 0 {
-		return r.external(rel)
+		return r.external(from, rel)
 	}
 	// A seed and the source over the table it loads name one relation:
 	// either will do, they share a dataset.
@@ -144,14 +144,15 @@ func (r *relations) resolve(from *node, rel sqllineage.Relation) (sqllineage.Tab
 
 // external resolves a relation that no node of the manifest names, such
 // as a raw table read without a source declared over it: when the SQL
-// names it in full, it is the warehouse's table of that name, whose
+// names its schema, it is the warehouse's table of that name (in the
+// database of the model reading it, when the SQL leaves it out), whose
 // columns dbt does not know. Config.Database replaces the database of
 // the project's own, as for nodes.
-func (r *relations) external(rel sqllineage.Relation) (sqllineage.Table, bool) {
-	if rel.Catalog == "" || rel.Schema == "" {
+func (r *relations) external(from *node, rel sqllineage.Relation) (sqllineage.Table, bool) {
+	if rel.Schema == "" || rel.Catalog == "" && from.Database == "" {
 		return sqllineage.Table{}, false
 	}
-	db := rel.Catalog
+	db := cmp.Or(rel.Catalog, from.Database)
 	if r.c.cfg.Database != "" && r.ownDatabase(db) {
 		db = r.c.cfg.Database
 	}

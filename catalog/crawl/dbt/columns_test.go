@@ -147,3 +147,46 @@ func TestCrawlColumnLineageCycles(t *testing.T) {
 		}
 	}
 }
+
+// dialectManifest is a Snowflake project: a model in Snowflake's syntax,
+// and one with a PIVOT, which no rewrite translates.
+const dialectManifest = `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "adapter_type": "snowflake"}, "nodes": {
+	"model.p.latest": {"resource_type": "model", "name": "latest", "database": "DB", "schema": "S", "config": {"materialized": "table"},
+		"compiled_code": "select id, payload:customer.id::varchar as customer_id, iff(amount > 0, amount, 0) as amount\nfrom DB.S.SRC\nqualify row_number() over (partition by customer_id order by ts desc) = 1"},
+	"model.p.pivoted": {"resource_type": "model", "name": "pivoted", "database": "DB", "schema": "S", "config": {"materialized": "table"},
+		"compiled_code": "select *\nfrom DB.S.SRC\npivot (sum(amount) for kind in ('a', 'b'))"},
+	"model.p.python": {"resource_type": "model", "name": "python", "database": "DB", "schema": "S", "language": "python", "config": {"materialized": "table"},
+		"compiled_code": "def model(dbt, session):\n    return dbt.ref('latest')"},
+	"seed.p.src": {"resource_type": "seed", "name": "src", "database": "DB", "schema": "S", "columns": {"id": {"name": "id"}}}
+}}`
+
+// TestCrawlColumnLineageDialect checks that the dbt crawler reads
+// compiled SQL in the dialect of the manifest's adapter, and that a
+// model whose SQL no dialect path parses is a warning naming the model
+// and the construct, not a failed crawl.
+func TestCrawlColumnLineageDialect(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ManifestFile, []byte(dialectManifest))
+	h := crawlDir(t, Config{TargetDirs: []string{dir}})
+	got := columnEdges(h, "DB.S.")
+	for _, e := range []string{
+		"latest.id <- src.id DIRECT/IDENTITY",
+		"latest.customer_id <- src.payload DIRECT/TRANSFORMATION",
+		"latest.amount <- src.amount DIRECT/TRANSFORMATION",
+		"latest. <- src.ts INDIRECT/FILTER",
+	} {
+		if !got[e] {
+			t.Errorf("no column lineage %s in %v", e, got)
+		}
+	}
+	var warnings []string
+	for _, e := range h.Errors {
+		if strings.Contains(e.Message, "column lineage") {
+			warnings = append(warnings, e.Object+": "+e.Message)
+		}
+	}
+	want := []string{warehouseNS + "/DB.S.pivoted: column lineage of model.p.pivoted: cannot parse snowflake SQL: PIVOT at line 3"}
+	if len(warnings) != len(want) || !strings.HasPrefix(warnings[0], want[0]) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
+	}
+}

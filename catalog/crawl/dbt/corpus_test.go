@@ -55,6 +55,7 @@ type corpusManifest struct {
 		ResourceType string `json:"resource_type"`
 		CompiledCode string `json:"compiled_code"`
 		CompiledSQL  string `json:"compiled_sql"`
+		Language     string `json:"language"`
 		Config       struct {
 			Materialized string `json:"materialized"`
 		} `json:"config"`
@@ -109,7 +110,7 @@ func BenchmarkColumnLineageCorpus(b *testing.B) {
 			t.projects++
 			tallyHarvest(t, h, func(id string) bool {
 				n, ok := m.Nodes[id]
-				return ok && n.ResourceType == "model" && n.Config.Materialized != "ephemeral" && cmp.Or(n.CompiledCode, n.CompiledSQL) != ""
+				return ok && n.ResourceType == "model" && n.Config.Materialized != "ephemeral" && n.Language != "python" && cmp.Or(n.CompiledCode, n.CompiledSQL) != ""
 			})
 		}
 		for _, t := range tallies {

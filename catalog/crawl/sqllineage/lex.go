@@ -184,7 +184,7 @@ func commentEnd(sql string, i int, nested bool) int {
 }
 
 // stringEnd reads the string literal quoted at i: '…', "…", or tripled
-// ('''…''', """…"""). A doubled quote is one quote; with backslash
+// (”'…”', """…"""). A doubled quote is one quote; with backslash
 // escapes, a backslash escapes the next character.
 func stringEnd(sql string, i int, backslash bool) (end int, val string, ok bool) {
 	q := sql[i]
@@ -277,7 +277,7 @@ func numberEnd(sql string, i int) int {
 		c := sql[j]
 		switch {
 		case c >= '0' && c <= '9', c == '_' && j+1 < len(sql) && sql[j+1] >= '0' && sql[j+1] <= '9':
-		case c == '.' && sql[i] != '$' && !(j+1 < len(sql) && sql[j+1] == '.'):
+		case c == '.' && sql[i] != '$' && !(j+1 < len(sql) && (sql[j+1] == '.' || isWordStart(sql, j+1))):
 		case (c == 'e' || c == 'E') && sql[i] != '$' && j+1 < len(sql) && (sql[j+1] >= '0' && sql[j+1] <= '9' || (sql[j+1] == '-' || sql[j+1] == '+') && j+2 < len(sql) && sql[j+2] >= '0' && sql[j+2] <= '9'):
 			j++
 		default:

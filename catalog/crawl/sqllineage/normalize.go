@@ -84,6 +84,9 @@ type normalized struct {
 	// lateral column alias, or an alias in WHERE, GROUP BY, QUALIFY).
 	dialect Dialect
 	lateral bool
+	// byName says that a set operation of the SQL pairs its columns by
+	// name (UNION ALL BY NAME), which PostgreSQL's syntax cannot say.
+	byName bool
 	toks    []token // the tokens of the SQL as written
 }
 
@@ -114,7 +117,7 @@ func normalize(sql string, d Dialect) (*normalized, *lexError) {
 	n.toks = toks
 	ts := slices.Clone(toks)
 	ts = rewriteNames(ts, sql, r)
-	ts = rewriteExprs(ts, r)
+	ts, n.byName = rewriteExprs(ts, r)
 	ts = n.rewriteClauses(ts, d)
 	n.emit(ts)
 	return n, nil
@@ -127,13 +130,16 @@ func (n *normalized) emit(ts []token) {
 	n.outPos, n.srcPos = make([]int, 0, len(ts)), make([]int, 0, len(ts))
 	var rules []*starRule
 	var ruleAt []int
+	skipped := false // a removed token: what follows it is not adjacent
 	for i, t := range ts {
 		if t.kind == dead {
+			skipped = true
 			continue
 		}
-		if i > 0 && (t.sp || t.pos < 0) {
+		if i > 0 && (t.sp || t.pos < 0 || skipped) {
 			b.WriteByte(' ')
 		}
+		skipped = false
 		n.outPos = append(n.outPos, b.Len())
 		n.srcPos = append(n.srcPos, max(t.pos, 0))
 		if t.star != nil {
@@ -162,7 +168,7 @@ func (n *normalized) source(pos int) int {
 	if i < 0 {
 		return 0
 	}
-	return n.srcPos[i] + (pos - n.outPos[i])*boolInt(len(n.toks) == 0)
+	return n.srcPos[i] + (pos-n.outPos[i])*boolInt(len(n.toks) == 0)
 }
 
 func boolInt(b bool) int {
@@ -184,10 +190,11 @@ func (n *normalized) construct(sql string, pos int, d Dialect) string {
 	if i < 0 {
 		return "unparsable at the start"
 	}
-	// The parser stops at the token after the one it cannot read, or at
-	// it: name a construct at either.
-	for _, j := range []int{i, i - 1} {
-		if j < 0 {
+	// The parser stops at the token it cannot read, or a few after it
+	// when it took the construct's first word for an alias: name a
+	// construct there.
+	for j := i; j >= 0 && j > i-6; j-- {
+		if j < i-1 && !strong[toks[j].val] {
 			continue
 		}
 		key := toks[j].val
@@ -214,6 +221,10 @@ func (n *normalized) construct(sql string, pos int, d Dialect) string {
 	return `unparsable near "` + near + `"`
 }
 
+// strong are the words of unsupported that start a construct wherever
+// they are, so that a parse error a few tokens after one is its.
+var strong = set("pivot", "unpivot", "match_recognize", "connect", "tablesample", "changes", "before")
+
 // pgReserved are PostgreSQL's reserved words (and those it allows only
 // as function or type names): written bare as the first part of a
 // dotted name, its parser rejects them.
@@ -234,6 +245,13 @@ func rewriteNames(in []token, sql string, r *dialectRules) []token {
 		t := in[i]
 		prev := lastToken(out)
 		switch {
+		case t.isPunct("[") && prev.isPunct(")"):
+			// f(x)[0] → (f(x))[0]: PostgreSQL subscripts a call's
+			// result only in parentheses.
+			if start := callStart(out); start >= 0 {
+				out = slices.Insert(out, start, token{kind: tkPunct, out: "(", pos: out[start].pos, sp: out[start].sp})
+				out = append(out, token{kind: tkPunct, out: ")", pos: prev.pos})
+			}
 		case t.kind == tkQuoted && r.backtickPaths && sql[t.pos] == '`' && strings.Contains(t.val, "."):
 			// `project.dataset.table` is three names.
 			for k, part := range strings.Split(t.val, ".") {
@@ -263,6 +281,32 @@ func rewriteNames(in []token, sql string, r *dialectRules) []token {
 		out = append(out, t)
 	}
 	return out
+}
+
+// callStart returns the index in ts of the start of the function call
+// that the ")" ending ts closes, or -1 when it closes no call.
+func callStart(ts []token) int {
+	depth := 0
+	for k := len(ts) - 1; k >= 0; k-- {
+		switch {
+		case ts[k].isPunct(")"):
+			depth++
+		case ts[k].isPunct("("):
+			depth--
+			if depth > 0 {
+				continue
+			}
+			if k == 0 || !ts[k-1].isName() || ts[k-1].kind == tkWord && exprStart[ts[k-1].val] && ts[k-1].val != "array" {
+				return -1
+			}
+			start := k - 1
+			for start >= 2 && ts[start-1].isPunct(".") && ts[start-2].isName() {
+				start -= 2
+			}
+			return start
+		}
+	}
+	return -1
 }
 
 // lastToken is the last token of ts, or a zero token.
@@ -360,8 +404,9 @@ func isOperand(t token) bool {
 	return false
 }
 
-// rewriteExprs rewrites the expressions PostgreSQL writes otherwise.
-func rewriteExprs(in []token, r *dialectRules) []token {
+// rewriteExprs rewrites the expressions PostgreSQL writes otherwise. It
+// reports whether a set operation pairs its columns by name.
+func rewriteExprs(in []token, r *dialectRules) (_ []token, byName bool) {
 	m := matches(in)
 	out := make([]token, 0, len(in)+16)
 	kill := func(i, j int) { // drop in[i:j]
@@ -392,11 +437,14 @@ func rewriteExprs(in []token, r *dialectRules) []token {
 		}
 	}
 	var brackets []string // open brackets around the token, innermost last
+	skipped := false
 	for i := 0; i < len(in); i++ {
 		t := in[i]
 		if t.kind == dead {
+			skipped = true
 			continue
 		}
+		t.sp, skipped = t.sp || skipped, false
 		prev := lastToken(out)
 		next := func(k int) token {
 			if i+k < len(in) {
@@ -445,6 +493,9 @@ func rewriteExprs(in []token, r *dialectRules) []token {
 			// ARRAY<STRING>: the type's parameters are no input.
 			if end := angleEnd(in, i+1); end > 0 {
 				kill(i+1, end+1)
+				if prev.is("as") || prev.isPunct("::") {
+					t.kind, t.out = tkQuoted, pgIdent(t.val) // a type name PostgreSQL reserves
+				}
 			}
 		case call && t.val == "struct":
 			// STRUCT(x AS a): the field names are no input.
@@ -495,17 +546,22 @@ func rewriteExprs(in []token, r *dialectRules) []token {
 		case call && t.val == "array" && !next(2).is("select") && !next(2).is("with") && !next(2).isPunct("("):
 			// Spark's array(a, b) is a function.
 			t.kind, t.out = tkQuoted, pgIdent(t.val)
-		case t.kind == tkPunct && t.out == "[" && !isOperand(prev):
+		case t.kind == tkPunct && t.out == "[" && !isOperand(prev) && !prev.is("array"):
 			// [1, 2]: an array literal.
 			out = append(out, token{kind: tkWord, out: "ARRAY", val: "array", pos: t.pos, sp: t.sp})
 			t.sp = false
-		case (t.is("rlike") || t.is("regexp")) && isOperand(prev) && !next(1).isPunct("("):
+		case (t.is("rlike") || t.is("regexp")) && (isOperand(prev) || prev.is("not")) && !next(1).isPunct("("):
 			if prev.is("not") {
 				out[len(out)-1].kind = dead
 				t = token{kind: tkPunct, out: "!~", pos: t.pos, sp: true}
 			} else {
 				t = token{kind: tkPunct, out: "~", pos: t.pos, sp: true}
 			}
+		case t.is("by") && next(1).is("name") && (prev.is("union") || prev.is("all") || prev.is("distinct")):
+			// UNION [ALL] BY NAME: the extractor pairs columns by name.
+			byName = true
+			i++
+			continue
 		case t.is("minus") && (next(1).is("select") || next(1).isPunct("(")) && isOperand(prev):
 			t.out, t.val = "EXCEPT", "except"
 		case t.isPunct(":") && r.pathColons && isOperand(prev) && (next(1).isName() || next(1).kind == tkString) && !slices.Contains(brackets, "[") && !slices.Contains(brackets, "{"):
@@ -526,7 +582,7 @@ func rewriteExprs(in []token, r *dialectRules) []token {
 		}
 		out = append(out, t)
 	}
-	return out
+	return out, byName
 }
 
 // as1 is args of the call at i when it is a function call whose
@@ -663,13 +719,18 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 			l.qualify = false
 		}
 	}
-	word := func(s string, pos int) token { return token{kind: tkWord, out: strings.ToUpper(s), val: s, pos: pos, sp: true} }
+	word := func(s string, pos int) token {
+		return token{kind: tkWord, out: strings.ToUpper(s), val: s, pos: pos, sp: true}
+	}
 	punct := func(s string, pos int) token { return token{kind: tkPunct, out: s, pos: pos, sp: true} }
+	skipped := false
 	for i := 0; i < len(in); i++ {
 		t := in[i]
 		if t.kind == dead {
+			skipped = true
 			continue
 		}
+		t.sp, skipped = t.sp || skipped, false
 		l := &levels[len(levels)-1]
 		prev := lastToken(out)
 		at := func(k int) token {
@@ -705,6 +766,10 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 			}
 		}
 		switch {
+		case t.isPunct(",") && at(1).is("from") && l.clause == "select":
+			// A trailing comma in the select list (Snowflake, BigQuery,
+			// DuckDB).
+			continue
 		case t.is("having"):
 			l.clause, l.having = "having", len(out)
 		case t.is("qualify"):

@@ -296,7 +296,7 @@ func (s *sqlScope) cte(name string) *sqlRel {
 type extractor struct {
 	resolve  Resolver
 	norm     *normalized // what the rewrites of the dialect left
-	context  string // the CTE or subquery being read, for warnings
+	context  string      // the CTE or subquery being read, for warnings
 	warnings []string
 	seen     map[string]bool
 }
@@ -377,9 +377,21 @@ func (x *extractor) setOp(s *pg_query.SelectStmt, sc *sqlScope) *sqlRel {
 		x.warnf("%s: sides return %d and %d columns", strings.ToLower(strings.TrimPrefix(s.GetOp().String(), "SETOP_")), len(l.cols), len(r.cols))
 	}
 	out := &sqlRel{rows: mergeSources(l.rows, r.rows), other: l.other}
-	for i, c := range l.cols {
+	pair := func(i int) (sqlColumn, bool) {
 		if i < len(r.cols) {
-			c.sources = mergeSources(c.sources, r.cols[i].sources)
+			return r.cols[i], true
+		}
+		return sqlColumn{}, false
+	}
+	if x.norm != nil && x.norm.byName {
+		// UNION BY NAME somewhere in the SQL: pair by name where the
+		// names allow (a positional set operation of the same query
+		// whose sides name their columns alike pairs the same way).
+		pair = func(i int) (sqlColumn, bool) { return r.listed(l.cols[i].name) }
+	}
+	for i, c := range l.cols {
+		if rc, ok := pair(i); ok {
+			c.sources = mergeSources(c.sources, rc.sources)
 		}
 		out.cols = append(out.cols, c)
 	}
