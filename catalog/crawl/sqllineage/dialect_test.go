@@ -118,7 +118,7 @@ func TestDialectColumnLineage(t *testing.T) {
 		},
 		{
 			name: "QUALIFY filters the rows, through a select-list alias", dialect: sqllineage.Snowflake,
-			sql:  "select id, row_number() over (partition by customer_id order by created_at desc) as rn from orders qualify rn = 1",
+			sql: "select id, row_number() over (partition by customer_id order by created_at desc) as rn from orders qualify rn = 1",
 			want: []string{
 				"* <- orders.created_at INDIRECT/FILTER", "* <- orders.customer_id INDIRECT/FILTER",
 				"id <- orders.id DIRECT/IDENTITY", "rn <- orders.created_at INDIRECT/WINDOW", "rn <- orders.customer_id INDIRECT/WINDOW",
@@ -135,7 +135,7 @@ func TestDialectColumnLineage(t *testing.T) {
 		},
 		{
 			name: "GROUP BY ALL groups by the columns that are not aggregates", dialect: sqllineage.Spark,
-			sql:  "select customer_id, status, sum(amount) as total from orders group by all",
+			sql: "select customer_id, status, sum(amount) as total from orders group by all",
 			want: []string{
 				"* <- orders.customer_id INDIRECT/GROUP_BY", "* <- orders.status INDIRECT/GROUP_BY",
 				"customer_id <- orders.customer_id DIRECT/IDENTITY", "status <- orders.status DIRECT/IDENTITY", "total <- orders.amount DIRECT/AGGREGATION",
@@ -187,7 +187,7 @@ func TestDialectColumnLineage(t *testing.T) {
 		},
 		{
 			name: "lateral column aliases and WHERE on an alias", dialect: sqllineage.Snowflake,
-			sql:  "select amount * 2 as doubled, doubled + qty as plus from orders join sales.items on order_id = id where doubled > 10",
+			sql: "select amount * 2 as doubled, doubled + qty as plus from orders join sales.items on order_id = id where doubled > 10",
 			want: []string{
 				"* <- items.order_id INDIRECT/JOIN", "* <- orders.amount INDIRECT/FILTER", "* <- orders.id INDIRECT/JOIN",
 				"doubled <- orders.amount DIRECT/TRANSFORMATION",

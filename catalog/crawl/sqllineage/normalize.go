@@ -87,7 +87,7 @@ type normalized struct {
 	// byName says that a set operation of the SQL pairs its columns by
 	// name (UNION ALL BY NAME), which PostgreSQL's syntax cannot say.
 	byName bool
-	toks    []token // the tokens of the SQL as written
+	toks   []token // the tokens of the SQL as written
 }
 
 // starRule is what * EXCEPT, EXCLUDE, REPLACE and RENAME change in a
