@@ -899,7 +899,7 @@ func starModifiers(in []token, m []int, i int) (rule *starRule, extra []token, e
 			break
 		}
 		var items [][2]int
-		next := i + 1
+		var next int
 		switch {
 		case in[i+1].isPunct("(") && m[i+1] > 0 && !in[i+2].is("select") && !in[i+2].is("with"):
 			items = args(in, m, i+1)

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -325,6 +327,7 @@ func BenchmarkColumnLineage(b *testing.B) {
 		models = append(models, model{d, string(raw)})
 	}
 	n := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		for _, m := range models {
 			q, err := m.d.ColumnLineage(m.sql, testResolver)
@@ -335,4 +338,18 @@ func BenchmarkColumnLineage(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "models/s")
+	// On a shared machine the wall clock counts the waits for a CPU too;
+	// models per CPU-second is what one core does.
+	if used := cpuTime() - cpu; used > 0 {
+		b.ReportMetric(float64(n)/used.Seconds(), "models/cpu-s")
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
