@@ -1042,7 +1042,13 @@ var aggregateFuncs = map[string]bool{
 	"regr_intercept": true, "regr_r2": true, "regr_slope": true, "regr_sxx": true, "regr_sxy": true, "regr_syy": true,
 	"percentile_cont": true, "percentile_disc": true, "mode": true, "any_value": true, "range_agg": true,
 	"range_intersect_agg": true, "json_agg_strict": true, "json_object_agg_strict": true, "json_objectagg": true, "json_arrayagg": true,
-	// Other dialects' (Snowflake, BigQuery, Spark, DuckDB, Trino, Redshift).
+}
+
+// dialectAggregates are the built-in aggregate functions of the other
+// dialects (Snowflake, BigQuery, Spark, DuckDB, Trino, Redshift). In
+// PostgreSQL's SQL the same names are user-defined, and taken for
+// functions.
+var dialectAggregates = map[string]bool{
 	"countif": true, "count_if": true, "sum_if": true, "avg_if": true, "approx_count_distinct": true, "approx_distinct": true,
 	"approx_percentile": true, "approx_quantiles": true, "approx_top_count": true, "approx_top_sum": true, "logical_and": true,
 	"logical_or": true, "listagg": true, "median": true, "collect_list": true, "collect_set": true, "arg_max": true, "arg_min": true,
@@ -1060,7 +1066,8 @@ var aggregateFuncs = map[string]bool{
 func (x *extractor) funcCall(f *pg_query.FuncCall, u flow, sc *sqlScope) []ColumnSource {
 	name := lastIdent(f.GetFuncname())
 	sub := SubtypeTransformation
-	if aggregateFuncs[strings.ToLower(name)] || f.GetAggStar() || f.GetAggDistinct() || f.GetAggFilter() != nil || f.GetAggWithinGroup() || len(f.GetAggOrder()) > 0 {
+	lower := strings.ToLower(name)
+	if aggregateFuncs[lower] || dialectAggregates[lower] && x.norm != nil && x.norm.lateral || f.GetAggStar() || f.GetAggDistinct() || f.GetAggFilter() != nil || f.GetAggWithinGroup() || len(f.GetAggOrder()) > 0 {
 		sub = SubtypeAggregation
 	}
 	val := u.then(TypeDirect, sub)
