@@ -111,7 +111,12 @@ func TestPortalAndAPIAgree(t *testing.T) {
 		if len(d.Sources) > 1 {
 			multi++
 		}
-		v, _, err := s.datasetPage(ctx, d.Key)
+		pd, err := s.dataset(ctx, d.Key)
+		if err != nil || pd.Key != d.Key {
+			t.Errorf("%s: the portal reads %s, %v", d.Key, pd.Key, err)
+			continue
+		}
+		v, _, err := s.datasetPage(ctx, pd)
 		if err != nil {
 			t.Errorf("%s: %v", d.Key, err)
 			continue

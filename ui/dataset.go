@@ -381,21 +381,29 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err := key.Validate(); err != nil {
 		return withMessage(err, "A dataset address needs a namespace and a name: /datasets/{namespace}/{name}.")
 	}
-	v, act, err := s.datasetPage(r.Context(), key)
+	d, err := s.dataset(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	if d.Key != key {
+		// A name an OpenLineage symlink made an alias of another dataset
+		// (and that no source describes itself) shows that dataset, as
+		// the API, the edit forms and the explorer take it.
+		http.Redirect(w, r, datasetPath(d.Key), http.StatusFound)
+		return nil
+	}
+	v, act, err := s.datasetPage(r.Context(), d)
 	if err != nil {
 		return err
 	}
 	return s.render(w, r, datasetPage(v, act))
 }
 
-// datasetPage reads what the page of the dataset key shows, through the
-// batched reads the API's loaders use, one dataset each, with the forms
-// the request's principal may edit it with.
-func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView, activityView, error) {
-	d, err := s.dataset(ctx, key)
-	if err != nil {
-		return datasetView{}, activityView{}, withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
-	}
+// datasetPage reads what the page of the dataset d shows besides d,
+// through the batched reads the API's loaders use, one dataset each, with
+// the forms the request's principal may edit it with.
+func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetView, activityView, error) {
+	key := d.Key
 	page := store.HistoryPage{DatasetID: d.ID, Limit: historyLimit, Columns: true}
 	history, err := s.store.SchemaHistories(ctx, []store.HistoryPage{page})
 	if err != nil {
@@ -436,30 +444,34 @@ func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView,
 	return v, act, nil
 }
 
-// dataset reads the dataset key as the API does: its id, then the
-// dataset, then the foreign keys of other datasets that point at it.
+// dataset reads the dataset a lookup by key means, as the API does: the
+// dataset itself, or the one it is an alias of (see
+// store.ResolveAliases); then the dataset, and the foreign keys of other
+// datasets that point at it.
 func (s *Server) dataset(ctx context.Context, key catalog.Key) (catalog.Dataset, error) {
-	ids, err := s.store.DatasetIDs(ctx, []catalog.Key{key})
-	if err != nil {
-		return catalog.Dataset{}, err
+	notFound := func(err error) error {
+		return withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
 	}
-	id, ok := ids[key]
-	if !ok {
-		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	id, err := s.store.FindDataset(ctx, key)
+	if err != nil {
+		return catalog.Dataset{}, notFound(err)
+	}
+	if id == 0 {
+		return catalog.Dataset{}, notFound(fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound))
 	}
 	ds, err := s.store.DatasetsByIDs(ctx, []int64{id})
 	if err != nil {
 		return catalog.Dataset{}, err
 	}
-	if len(ds) == 0 {
-		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound) // gone since its id was read
+	if len(ds) == 0 { // gone since its id was read
+		return catalog.Dataset{}, notFound(fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound))
 	}
-	refs, err := s.store.ReferencedBy(ctx, []catalog.Key{key})
+	d := ds[0]
+	refs, err := s.store.ReferencedBy(ctx, []catalog.Key{d.Key})
 	if err != nil {
 		return catalog.Dataset{}, err
 	}
-	d := ds[0]
-	d.Referenced = refs[key]
+	d.Referenced = refs[d.Key]
 	return d, nil
 }
 
