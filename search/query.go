@@ -225,7 +225,11 @@ func (q Query) String() string {
 		parts = append(parts, quote(p))
 	}
 	for _, e := range q.Excluded {
-		if strings.IndexFunc(e, unicode.IsSpace) >= 0 || strings.HasPrefix(e, "-") {
+		// An exclusion is a word (no spaces, no filter key, maybe quotes
+		// inside: "-a\"b") or a phrase (no quotes); only a phrase ever
+		// needs its quotes back, and quoting a word would drop its
+		// quotes. A leading "-" needs none: "--x" excludes "-x".
+		if strings.IndexFunc(e, unicode.IsSpace) >= 0 || filterLike(e) {
 			parts = append(parts, "-"+quote(e))
 		} else {
 			parts = append(parts, "-"+e)
@@ -243,6 +247,13 @@ func (q Query) String() string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// filterLike reports whether s, typed bare, would be read as a filter
+// (tag:pii, or tag: with no value).
+func filterLike(s string) bool {
+	key, _, ok := strings.Cut(s, ":")
+	return ok && slices.Contains(FilterKeys, lower(key))
 }
 
 // quote quotes a phrase; a phrase cannot hold a quote, so any are dropped.
