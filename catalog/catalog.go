@@ -25,6 +25,9 @@ var (
 	ErrInvalid   = errors.New("invalid")
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: a part is down for a while (the search index being
+	// rebuilt); the same request can succeed later.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Kind is what sort of relation a dataset is.

@@ -24,6 +24,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeConflict        = "CONFLICT"
 	CodeTimeout         = "TIMEOUT"
+	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL"
 )
 
@@ -54,6 +55,8 @@ func code(err error) string {
 		return CodeForbidden
 	case errors.Is(err, catalog.ErrConflict):
 		return CodeConflict
+	case errors.Is(err, catalog.ErrUnavailable):
+		return CodeUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout
 	}

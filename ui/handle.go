@@ -78,6 +78,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, catalog.ErrForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, catalog.ErrUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
