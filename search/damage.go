@@ -81,8 +81,8 @@ func openChecked(dir string) (idx bleve.Index, seq int64, err error) {
 		if err != nil {
 			return openError(err)
 		}
-		err = checkIndex(ro)
-		if cerr := ro.Close(); err == nil && cerr != nil {
+		err = guard(func() error { return checkIndex(ro) })
+		if cerr := guard(ro.Close); err == nil && cerr != nil {
 			err = fmt.Errorf("%w: close: %w", errDamaged, cerr)
 		}
 		if err != nil {
