@@ -302,16 +302,21 @@ func TestDamageFoundBySearch(t *testing.T) {
 	st := store.New(pool)
 	dir := filepath.Join(t.TempDir(), "index")
 	damageCatalog(t, st, dir)
+	// Built afresh, in one segment, so that no merge replaces segments
+	// while they are damaged.
+	x, err := search.Create(t.Context(), dir, st, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
 	l := &logs{}
-	x, err := search.Open(t.Context(), dir, st, search.Options{Logger: slog.New(l)})
+	x, err = search.Open(t.Context(), dir, st, search.Options{Logger: slog.New(l)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { x.Close() })
 	want, _ := answersAfterRebuild(t, x, st)
 
-	// The merger may replace segments meanwhile: damage them until the
-	// search reads a damaged one.
 	for _, q := range []func(attempt int) error{
 		func(attempt int) error {
 			// Not a request answers made: that is cached.
@@ -323,6 +328,8 @@ func TestDamageFoundBySearch(t *testing.T) {
 			return err
 		},
 	} {
+		// A segment written since (by a catch-up) is read intact: damage
+		// until the search reads a damaged one.
 		for attempt := 0; ; attempt++ {
 			segs, err := filepath.Glob(filepath.Join(dir, "store", "*.zap"))
 			if err != nil {
