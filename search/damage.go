@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -32,9 +33,10 @@ import (
 // (the merger, the persister, the introducer of new segments, the
 // per-segment dictionary readers), where no recover can reach. So Open
 // checks every file before bleve opens the index for writing: the
-// structure of root.bolt (checkBolt), the checksum of every segment file
-// the index uses (checkSegments) and what index_meta.json and the mapping
-// say. What Open and searches still hit (a panic, a fault, an error not
+// structure of root.bolt (checkBolt), that bleve loaded the newest
+// snapshot it lists rather than skip it for an older one (checkNewest),
+// the checksum of every segment file the index uses (checkSegments) and
+// what index_meta.json and the mapping say. What Open and searches still hit (a panic, a fault, an error not
 // caused by the request) runs on a goroutine of ours with
 // debug.SetPanicOnFault and a recover (searches read segments only on
 // their own goroutine: see fuzzyQuery and prefixQuery), and has the
@@ -83,7 +85,7 @@ func openChecked(dir string) (idx bleve.Index, seq int64, err error) {
 		if err != nil {
 			return openError(err)
 		}
-		err = guard(func() error { return checkIndex(ro) })
+		err = guard(func() error { return checkIndex(ro, dir) })
 		if cerr := guard(ro.Close); err == nil && cerr != nil {
 			err = fmt.Errorf("%w: close: %w", errDamaged, cerr)
 		}
@@ -121,9 +123,9 @@ func openError(err error) error {
 // of this package: not damage, but rebuilt all the same.
 var errLayout = errors.New("search index has another layout")
 
-// checkIndex checks an open index: its layout version, its mapping and its
-// segment files.
-func checkIndex(idx bleve.Index) error {
+// checkIndex checks an index in dir just opened: its layout version, its
+// mapping, that it loaded the newest snapshot, and its segment files.
+func checkIndex(idx bleve.Index, dir string) error {
 	v, err := idx.GetInternal(keyVersion)
 	if err != nil {
 		return fmt.Errorf("%w: read layout version: %w", errDamaged, err)
@@ -142,6 +144,9 @@ func checkIndex(idx bleve.Index) error {
 	}
 	if string(got) != string(want) {
 		return fmt.Errorf("%w: its mapping is not this version's", errDamaged)
+	}
+	if err := checkNewest(idx, dir); err != nil {
+		return err
 	}
 	return checkSegments(idx)
 }
@@ -171,33 +176,124 @@ func checkMeta(dir string) error {
 // reads the files, not their memory maps, so that a file cut short
 // cannot fault.
 func checkSegments(idx bleve.Index) error {
-	adv, err := idx.Advanced()
+	paths, err := segmentFiles(idx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errDamaged, err)
+		return err
 	}
-	s, ok := adv.(*scorch.Scorch)
-	if !ok {
-		return fmt.Errorf("check search index: index is a %T, not scorch", adv)
-	}
-	r, err := s.Reader()
-	if err != nil {
-		return fmt.Errorf("%w: %w", errDamaged, err)
-	}
-	defer r.Close()
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		return fmt.Errorf("check search index: reader is a %T, not scorch's", r)
-	}
-	for _, ss := range snap.Segments() {
-		seg, ok := ss.Segment().(interface{ Path() string })
-		if !ok {
-			continue // in memory, not yet written
-		}
-		if err := checkSegmentFile(seg.Path()); err != nil {
+	for _, p := range paths {
+		if err := checkSegmentFile(p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// segmentFiles returns the paths of the segment files of idx's current
+// snapshot.
+func segmentFiles(idx bleve.Index) ([]string, error) {
+	adv, err := idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil, fmt.Errorf("check search index: index is a %T, not scorch", adv)
+	}
+	r, err := s.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, fmt.Errorf("check search index: reader is a %T, not scorch's", r)
+	}
+	var paths []string
+	for _, ss := range snap.Segments() {
+		if seg, ok := ss.Segment().(interface{ Path() string }); ok { // else in memory, not yet written
+			paths = append(paths, seg.Path())
+		}
+	}
+	return paths, nil
+}
+
+// checkNewest checks that idx, just opened, has loaded the newest
+// snapshot that root.bolt lists. Scorch skips a snapshot it cannot load
+// (a segment damaged, a bucket missing) and loads the one before it, which
+// root.bolt keeps for a while after every change: checkSegments would then
+// find the older snapshot's segments intact, and the index would serve an
+// older state than the one it was closed with, as if nothing were wrong.
+func checkNewest(idx bleve.Index, dir string) error {
+	paths, err := segmentFiles(idx)
+	if err != nil {
+		return err
+	}
+	snaps, err := snapshotSegments(filepath.Join(dir, "store", "root.bolt"))
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 {
+		return nil // nothing persisted yet
+	}
+	loaded := make([]string, len(paths))
+	for i, p := range paths {
+		loaded[i] = filepath.Base(p)
+	}
+	slices.Sort(loaded)
+	newest := slices.Sorted(slices.Values(snaps[0]))
+	if !slices.Equal(loaded, newest) {
+		return fmt.Errorf("%w: the newest snapshot in root.bolt, of segments %q, did not load; bleve loaded an older one, of %q", errDamaged, newest, loaded)
+	}
+	return nil
+}
+
+// snapshotSegments returns the names of the segment files of every
+// snapshot that the root.bolt at path lists, newest first, as scorch
+// keeps them (index/scorch/persister.go): in bucket "s", a bucket per
+// snapshot, keyed by its epoch in ascending order; in it a bucket per
+// segment, whose "p" is its file's name in the directory of root.bolt,
+// beside the buckets of internal values ("i") and metadata ("m").
+func snapshotSegments(path string) ([][]string, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: lockWait})
+	if err != nil {
+		return nil, openError(err)
+	}
+	defer db.Close()
+	var snaps [][]string
+	err = db.View(func(tx *bbolt.Tx) error {
+		s := tx.Bucket([]byte("s"))
+		if s == nil {
+			return nil
+		}
+		c := s.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			snap := s.Bucket(k)
+			if v != nil || snap == nil || string(k) == "t" {
+				continue // a value, or the bucket of a vector index's trainer
+			}
+			segs := []string{}
+			err := snap.ForEachBucket(func(sk []byte) error {
+				if sk[0] == 'i' || sk[0] == 'm' {
+					return nil
+				}
+				p := snap.Bucket(sk).Get([]byte("p"))
+				if len(p) == 0 {
+					return fmt.Errorf("%w: root.bolt: a segment of snapshot %x names no file", errDamaged, k)
+				}
+				segs = append(segs, string(p))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			snaps = append(snaps, segs)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snaps, nil
 }
 
 // checkSegmentFile checks a zap segment file against its checksum: the

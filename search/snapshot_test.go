@@ -1,0 +1,81 @@
+package search
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+)
+
+// TestDamagedNewestSnapshot damages the segments that only the newest
+// snapshot in root.bolt uses, in an index that still lists an older
+// snapshot, as scorch's does for a while after every change. Scorch skips
+// a snapshot it cannot load and loads the one before it, whose segments
+// are intact: Open must find the damage all the same, not serve an older
+// state of the index.
+func TestDamagedNewestSnapshot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, map[string]any{"numSnapshotsToKeep": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range corpus()[:2] {
+		w := newBatchWriter(idx)
+		w.seg = defaultLexicon().seg
+		if err := w.add(d); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.flushSeq(int64(i + 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := idx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := snapshotSegments(filepath.Join(dir, "store", "root.bolt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest snapshot that uses other segments than the newest.
+	var older []string
+	for _, s := range snaps[1:] {
+		if !slices.Equal(s, snaps[0]) {
+			older = s
+			break
+		}
+	}
+	if older == nil {
+		t.Fatalf("root.bolt lists snapshots %q, want one older than the newest", snaps)
+	}
+	damaged := 0
+	for _, f := range snaps[0] {
+		if slices.Contains(older, f) {
+			continue
+		}
+		// The segment's version, before its checksum: scorch refuses it.
+		path := filepath.Join(dir, "store", f)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)-5] ^= 0xFF
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		damaged++
+	}
+	if damaged == 0 {
+		t.Fatalf("snapshots %q: the newest uses no segment of its own", snaps)
+	}
+	idx, _, err = openChecked(dir)
+	if err == nil {
+		idx.Close()
+	}
+	if !errors.Is(err, errDamaged) {
+		t.Errorf("open of an index whose newest snapshot is damaged: %v, want errDamaged", err)
+	}
+}
