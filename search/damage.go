@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,7 +125,8 @@ func openError(err error) error {
 var errLayout = errors.New("search index has another layout")
 
 // checkIndex checks an index in dir just opened: its layout version, its
-// mapping, that it loaded the newest snapshot, and its segment files.
+// mapping, its vocabulary, that it loaded the newest snapshot, and its
+// segment files.
 func checkIndex(idx bleve.Index, dir string) error {
 	v, err := idx.GetInternal(keyVersion)
 	if err != nil {
@@ -144,6 +146,18 @@ func checkIndex(idx bleve.Index, dir string) error {
 	}
 	if string(got) != string(want) {
 		return fmt.Errorf("%w: its mapping is not this version's", errDamaged)
+	}
+	// So is the vocabulary, which carries a checksum of its own.
+	vocab, err := idx.GetInternal(keyVocab)
+	if err != nil {
+		return fmt.Errorf("%w: read vocabulary: %w", errDamaged, err)
+	}
+	sum, err := idx.GetInternal(keyVocabSum)
+	if err != nil {
+		return fmt.Errorf("%w: read vocabulary checksum: %w", errDamaged, err)
+	}
+	if want := vocabSum(vocab); !bytes.Equal(sum, want) {
+		return fmt.Errorf("%w: its vocabulary has checksum %s, its content %s", errDamaged, sum, want)
 	}
 	if err := checkNewest(idx, dir); err != nil {
 		return err

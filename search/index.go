@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,7 +42,17 @@ var (
 	keySeq     = []byte("almanac.seq")     // last change log sequence applied
 	keyVersion = []byte("almanac.mapping") // mappingVersion the index was built with
 	keyVocab   = []byte("almanac.vocab")   // the catalog's words the index was built with (vocabulary.encode)
+	// keyVocabSum is the checksum of keyVocab's value (vocabSum): bbolt
+	// keeps none of the values in root.bolt, and a vocabulary damaged
+	// there would split queries otherwise than the documents were.
+	keyVocabSum = []byte("almanac.vocab.crc32")
 )
+
+// vocabSum is the checksum kept under keyVocabSum: the CRC-32 (IEEE) of
+// an encoded vocabulary, in hexadecimal.
+func vocabSum(vocab []byte) []byte {
+	return fmt.Appendf(nil, "%08x", crc32.ChecksumIEEE(vocab))
+}
 
 // Options configure an Index.
 type Options struct {
@@ -357,6 +368,7 @@ func (w *batchWriter) flushSeq(seq int64) error {
 	w.batch.SetInternal(keyVersion, []byte(mappingVersion))
 	if w.vocab != nil {
 		w.batch.SetInternal(keyVocab, w.vocab)
+		w.batch.SetInternal(keyVocabSum, vocabSum(w.vocab))
 	}
 	var persisted chan error
 	if w.waitPersisted {

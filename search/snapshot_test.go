@@ -1,10 +1,12 @@
 package search
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/blevesearch/bleve/v2"
@@ -25,7 +27,7 @@ func TestDamagedNewestSnapshot(t *testing.T) {
 	}
 	for i, d := range corpus()[:2] {
 		w := newBatchWriter(idx)
-		w.seg = defaultLexicon().seg
+		w.seg, w.vocab = defaultLexicon().seg, newVocabulary().encode()
 		if err := w.add(d); err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +77,68 @@ func TestDamagedNewestSnapshot(t *testing.T) {
 	if err == nil {
 		idx.Close()
 	}
-	if !errors.Is(err, errDamaged) {
-		t.Errorf("open of an index whose newest snapshot is damaged: %v, want errDamaged", err)
+	if !errors.Is(err, errDamaged) || !strings.Contains(err.Error(), "newest snapshot") {
+		t.Errorf("open of an index whose newest snapshot is damaged: %v, want errDamaged saying so", err)
+	}
+}
+
+// TestDamagedVocabulary damages the vocabulary an index keeps in
+// root.bolt, whose values bbolt keeps no checksum of: an index whose
+// queries would be split otherwise than its documents must be found
+// damaged, not answer less than it should.
+func TestDamagedVocabulary(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	x, err := Build(dir, func(yield func(Dataset) error) error {
+		for _, d := range corpus() {
+			if err := yield(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v := newVocabulary()
+	for _, d := range corpus() {
+		v.learn(d)
+	}
+	vocab := string(v.encode())
+	// A word of the vocabulary, as encode writes it: word, count.
+	var word []byte
+	for line := range strings.Lines(vocab) {
+		if w, _, ok := strings.Cut(line, " "); ok && len(w) >= 6 {
+			word = []byte("\n" + line)
+			break
+		}
+	}
+	if word == nil {
+		t.Fatalf("no word of 6 letters in the vocabulary %q", vocab)
+	}
+	path := filepath.Join(dir, "store", "root.bolt")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i := bytes.Index(b, word); i >= 0; i = bytes.Index(b, word) {
+		b[i+1] ^= 0x01 // one letter for another, in every snapshot's copy
+		n++
+	}
+	if n == 0 {
+		t.Fatalf("root.bolt holds no %q", word)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx, _, err := openChecked(dir)
+	if err == nil {
+		idx.Close()
+	}
+	if !errors.Is(err, errDamaged) || !strings.Contains(err.Error(), "vocabulary") {
+		t.Errorf("open of an index whose vocabulary is damaged: %v, want errDamaged saying so", err)
 	}
 }
