@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -161,7 +162,7 @@ func TestPagination(t *testing.T) {
 
 // TestEditAuthorization sends the same mutation as different principals.
 func TestEditAuthorization(t *testing.T) {
-	e := newEnv(t, graph.Options{Authenticate: principal})
+	e := newEnv(t, graph.Options{}, principal)
 	const m = `mutation($id: ID!) { addTag(input: {datasetId: $id, tag: "reviewed"}) { auditEntry { actor after } dataset { tags { name source } } } }`
 	customers := globalID(t, e, "warehouse.marts.customers")
 	tests := []struct {
@@ -214,7 +215,7 @@ func globalID(t *testing.T, e *env, name string) string {
 // standard GraphQL error shape with a message naming the problem, never a
 // 500, and changes nothing.
 func TestBadInput(t *testing.T) {
-	e := newEnv(t, graph.Options{Authenticate: graph.DevAuthenticator("dev@example.com")})
+	e := newEnv(t, graph.Options{}, auth.Dev("dev@example.com"))
 	customers := globalID(t, e, "warehouse.marts.customers")
 	deep := "{ datasets { edges { node { " + strings.Repeat("foreignKeys { target { ", 7) + "name" + strings.Repeat(" } }", 7) + " } } } }"
 	huge := `{ datasets(first: 500) { edges { node { schemaHistory(first: 100) { edges { node { columns { name } } } } } } } }`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog/auth"
 	"almanac/graph"
 )
 
@@ -39,7 +40,7 @@ func TestExamples(t *testing.T) {
 	for _, file := range exampleOps(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".graphql")
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, graph.Options{Authenticate: graph.DevAuthenticator("dev@example.com")})
+			e := newEnv(t, graph.Options{}, auth.Dev("dev@example.com"))
 			query, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)

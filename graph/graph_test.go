@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -57,7 +58,9 @@ type env struct {
 
 // newEnv starts the handler on httptest over a fresh database holding the
 // fixture. opts.Store is filled in.
-func newEnv(t testing.TB, opts graph.Options) *env {
+// newEnv serves the GraphQL API over a fresh fixture catalog; authn, if
+// given, says who makes each request, as the server's middleware does.
+func newEnv(t testing.TB, opts graph.Options, authn ...auth.Authenticator) *env {
 	t.Helper()
 	_, url := pgtest.NewDB(t)
 	cfg, err := pgxpool.ParseConfig(url)
@@ -89,7 +92,11 @@ func newEnv(t testing.TB, opts graph.Options) *env {
 		t.Cleanup(func() { idx.Close() })
 		opts.Search = idx
 	}
-	srv := httptest.NewServer(graph.NewHandler(opts))
+	var h http.Handler = graph.NewHandler(opts)
+	if len(authn) > 0 {
+		h = auth.Middleware(authn[0], h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL + "/graphql", store: st, pool: pool, stmts: stmts}
 }

@@ -4,7 +4,8 @@
 // error presenter that maps catalog error kinds to extensions.code.
 //
 // Who may edit is decided in package catalog (catalog.AuthorizeEdit); this
-// package only learns who the principal is, from Options.Authenticate.
+// package only learns who the principal is, from the request's context
+// (auth.PrincipalFrom), where the server's middleware put it.
 package graph
 
 import (
@@ -29,7 +30,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
 	"almanac/lineage"
@@ -60,9 +60,6 @@ type Options struct {
 	// with a clear error.
 	Lineage *lineage.Follower
 	Logger  *slog.Logger
-	// Authenticate says who makes a request. Nil, or false, means
-	// anonymous: reading is allowed, every mutation fails UNAUTHENTICATED.
-	Authenticate func(*http.Request) (catalog.Principal, bool)
 	// Timeout bounds each request; DefaultTimeout when zero.
 	Timeout time.Duration
 	// MaxBodyBytes bounds a request body; larger ones get 413.
@@ -73,15 +70,6 @@ type Options struct {
 	ComplexityLimit int
 	DepthLimit      int
 	FieldLimit      int
-}
-
-// DevAuthenticator treats every request as made by login with the editor
-// role: for local development until single sign-on lands. Never use it on
-// a server others can reach.
-func DevAuthenticator(login string) func(*http.Request) (catalog.Principal, bool) {
-	return func(*http.Request) (catalog.Principal, bool) {
-		return catalog.Principal{Login: login, Role: catalog.RoleEditor}, true
-	}
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
@@ -212,13 +200,6 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	var p catalog.Principal
-	if h.opts.Authenticate != nil {
-		if q, ok := h.opts.Authenticate(r); ok {
-			p = q
-		}
-	}
-	ctx = withPrincipal(ctx, p)
 	ctx = withLoaders(ctx, newLoaders(h.opts.Store))
 	uw := &unavailableWriter{ResponseWriter: w}
 	ctx = context.WithValue(ctx, unavailableKey{}, &uw.unavailable)
@@ -408,17 +389,4 @@ func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
 	json.NewEncoder(w).Encode(struct { //nolint:errcheck // only fails if the client has gone
 		Errors gqlerror.List `json:"errors"`
 	}{errs})
-}
-
-type principalKey struct{}
-
-func withPrincipal(ctx context.Context, p catalog.Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// principalFrom returns who makes the request; the zero Principal is
-// anonymous.
-func principalFrom(ctx context.Context) catalog.Principal {
-	p, _ := ctx.Value(principalKey{}).(catalog.Principal)
-	return p
 }

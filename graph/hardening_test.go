@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog/auth"
 	"almanac/graph"
 )
 
@@ -225,7 +226,7 @@ func TestPersistedQueryErrors(t *testing.T) {
 // bad input naming the argument, rather than with the database's error,
 // and nothing is written.
 func TestNULInArguments(t *testing.T) {
-	e := newEnv(t, graph.Options{Authenticate: graph.DevAuthenticator("dev@example.com")})
+	e := newEnv(t, graph.Options{}, auth.Dev("dev@example.com"))
 	orders := globalID(t, e, "warehouse.marts.orders")
 	const payload = `{ auditEntry { id } }`
 	tests := []struct {

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/store"
 	"almanac/graph/model"
 	"almanac/lineage"
@@ -267,7 +268,7 @@ func (r *mutationResolver) SetDatasetDescription(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
-	e, err := r.store.SetDatasetDescription(ctx, principalFrom(ctx), id, input.Description)
+	e, err := r.store.SetDatasetDescription(ctx, auth.PrincipalFrom(ctx), id, input.Description)
 	return r.editPayload(ctx, id, e, err)
 }
 
@@ -276,7 +277,7 @@ func (r *mutationResolver) SetColumnDescription(ctx context.Context, input model
 	if err != nil {
 		return nil, err
 	}
-	e, err := r.store.SetColumnDescription(ctx, principalFrom(ctx), id, input.Column, input.Description)
+	e, err := r.store.SetColumnDescription(ctx, auth.PrincipalFrom(ctx), id, input.Column, input.Description)
 	return r.editPayload(ctx, id, e, err)
 }
 
@@ -285,7 +286,7 @@ func (r *mutationResolver) AddTag(ctx context.Context, input model.TagInput) (*m
 	if err != nil {
 		return nil, err
 	}
-	e, err := r.store.AddTag(ctx, principalFrom(ctx), id, input.Tag)
+	e, err := r.store.AddTag(ctx, auth.PrincipalFrom(ctx), id, input.Tag)
 	return r.editPayload(ctx, id, e, err)
 }
 
@@ -294,7 +295,7 @@ func (r *mutationResolver) RemoveTag(ctx context.Context, input model.TagInput) 
 	if err != nil {
 		return nil, err
 	}
-	e, err := r.store.RemoveTag(ctx, principalFrom(ctx), id, input.Tag)
+	e, err := r.store.RemoveTag(ctx, auth.PrincipalFrom(ctx), id, input.Tag)
 	return r.editPayload(ctx, id, e, err)
 }
 
@@ -303,7 +304,7 @@ func (r *mutationResolver) AddOwner(ctx context.Context, input model.OwnerInput)
 	if err != nil {
 		return nil, err
 	}
-	e, err := r.store.AddOwner(ctx, principalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
+	e, err := r.store.AddOwner(ctx, auth.PrincipalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
 	return r.editPayload(ctx, id, e, err)
 }
 
@@ -312,7 +313,7 @@ func (r *mutationResolver) RemoveOwner(ctx context.Context, input model.OwnerInp
 	if err != nil {
 		return nil, err
 	}
-	e, err := r.store.RemoveOwner(ctx, principalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
+	e, err := r.store.RemoveOwner(ctx, auth.PrincipalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
 	return r.editPayload(ctx, id, e, err)
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"almanac/catalog/auth"
 	"almanac/lineage/olapi"
 )
 
@@ -25,10 +26,12 @@ import (
 //     rebinding;
 //   - cross-origin protection of every state-changing request;
 //   - JSON content types only, for state-changing requests;
-//   - the request body limit.
+//   - the request body limit;
+//   - who makes the request (Options.Authenticate), in its context.
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	var h http.Handler = mux
+	h = auth.Middleware(s.authenticate, h)
 	h = limitBody(h)
 	h = jsonWrites(h)
 	h = s.refuseCrossOrigin(h)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"almanac/catalog/auth"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -56,7 +57,8 @@ func newFront(t *testing.T, pool *pgxpool.Pool, opts func(*Options)) *front {
 		Lineage:         lg,
 		Registry:        prometheus.NewRegistry(),
 		Logger:          log,
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Lineage: f, Logger: log, Authenticate: graph.DevAuthenticator("demo")}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Lineage: f, Logger: log}),
+		Authenticate:    auth.Dev("demo"),
 		OpenLineage:     olapi.NewReceiver(st, olapi.Config{Logger: log}),
 		Unauthenticated: true,
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/store"
 	"almanac/lineage"
 	"almanac/lineage/olapi"
@@ -58,6 +59,10 @@ type Options struct {
 	// OpenLineage receives the events producers post to /api/v1/lineage;
 	// nil makes that endpoint answer 403, saying how to turn it on.
 	OpenLineage *olapi.Receiver
+	// Authenticate says who makes each request, for every route: pages,
+	// GraphQL and the OpenLineage endpoint read it with
+	// auth.PrincipalFrom. Nil makes every request anonymous.
+	Authenticate auth.Authenticator
 	// Unauthenticated says that the server takes writes without
 	// credentials: the demo's GraphQL API, or anonymous OpenLineage
 	// posting. It then answers only requests addressed to a loopback name
@@ -86,6 +91,7 @@ type Server struct {
 	// publicHost is PublicURL's host name, lower case; "" when none.
 	publicHost      string
 	unauthenticated bool
+	authenticate    auth.Authenticator
 	crossOrigin     *http.CrossOriginProtection
 	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
@@ -108,6 +114,7 @@ func New(opts Options) (*Server, error) {
 		graphql:         opts.GraphQL,
 		receiver:        opts.OpenLineage,
 		unauthenticated: opts.Unauthenticated,
+		authenticate:    opts.Authenticate,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/crawl"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -86,9 +86,9 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 		}()
 	}
-	var auth func(*http.Request) (catalog.Principal, bool)
+	var authn auth.Authenticator
 	if devLogin != "" {
-		auth = graph.DevAuthenticator(devLogin)
+		authn = auth.Dev(devLogin)
 	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
@@ -102,7 +102,8 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log, Authenticate: auth}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log}),
+		Authenticate:    authn,
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,
