@@ -85,7 +85,11 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := ""
 	switch {
 	case status == http.StatusServiceUnavailable:
-		s.log.WarnContext(ctx, "catalog database unavailable", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err)
+		what := "catalog database unavailable"
+		if errors.Is(err, catalog.ErrIndexRebuilding) {
+			what = "search index being rebuilt"
+		}
+		s.log.WarnContext(ctx, what, "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err)
 	case status >= 500:
 		s.log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status", status, "err", err)
 	default:
