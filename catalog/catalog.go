@@ -280,7 +280,7 @@ type Harvest struct {
 	// crawl, and marked removed when a scope covers them (a job by its
 	// key, a check by its dataset) and the crawl no longer reports them.
 	// Results and freshness observations are history, only ever added.
-	Jobs      []Job
+	Jobs      []JobFacts
 	Checks    []QualityCheck
 	Results   []QualityResult
 	Freshness []FreshnessObservation

@@ -71,20 +71,6 @@ type ReverseKey struct {
 	TargetCol []string
 }
 
-// DatasetSummary is a dataset in a list.
-type DatasetSummary struct {
-	ID          int64
-	Key         Key
-	Platform    string
-	Kind        Kind
-	Description string
-	Columns     int
-	Owners      []string
-	Tags        []string
-	UpdatedAt   time.Time
-	RemovedAt   *time.Time
-}
-
 // IsUserSource reports whether a source is a person's edit.
 func IsUserSource(source string) bool { return strings.HasPrefix(source, "user:") }
 

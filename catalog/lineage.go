@@ -113,6 +113,27 @@ type ColumnLineage struct {
 	Masking     bool
 }
 
+// ColumnInput is one column lineage edge as the lineage graph holds it:
+// Column of an output dataset derives from InputColumn of Input, with no
+// description or provenance, one edge for what several sources say.
+type ColumnInput struct {
+	Column, InputColumn string
+	Input               Key
+	Type, Subtype       string
+}
+
+// ColumnEdges is the live column lineage into one output dataset: the
+// store reads it and the lineage graph takes it, replacing what it held
+// of the output (no edges drop it).
+type ColumnEdges struct {
+	Output Key
+	Edges  []ColumnInput
+	// Columns are the output's columns as the catalog knows them, which
+	// its dataset-wide lineage (edges of Column "") applies to besides
+	// the columns of Edges; unused without such edges.
+	Columns []string
+}
+
 // Facet flags say which parts of a dataset or a job an update asserts.
 type Facet uint8
 
@@ -139,7 +160,7 @@ type DatasetUpdate struct {
 // description, its SQL) replace what the source said before. Properties
 // are merged key by key.
 type JobUpdate struct {
-	Job     Job
+	Job     JobFacts
 	Asserts Facet
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -18,10 +20,17 @@ import (
 	"almanac/search"
 )
 
-const (
-	benchDatasets = 100_000
-	benchPages    = 200 // datasets with 50 columns, owners, tags and 12 schema versions
-)
+// benchPages datasets have 50 columns, owners, tags and 12 schema versions.
+const benchPages = 200
+
+// benchDatasets is the size of the benchmark's catalog: 100,000 datasets,
+// or ALMANAC_BENCH_DATASETS (at least benchPages) for a quick run.
+var benchDatasets = func() int {
+	if n, err := strconv.Atoi(os.Getenv("ALMANAC_BENCH_DATASETS")); err == nil && n >= benchPages {
+		return n
+	}
+	return 100_000
+}()
 
 // benchFacts generates the catalog of the benchmark: benchDatasets tables
 // of 5 columns, of which the first benchPages have 50 columns, owners and

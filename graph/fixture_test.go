@@ -142,7 +142,7 @@ func fixturePush() catalog.Push {
 	fail.ErrorMessage = `division by zero in model revenue (models/revenue.sql)`
 	return catalog.Push{
 		Source: catalog.SourceOpenLineage,
-		Jobs: []catalog.JobUpdate{{Job: catalog.Job{Key: dagJob, Type: "airflow_dag", Description: "Builds the analytics marts every morning.",
+		Jobs: []catalog.JobUpdate{{Job: catalog.JobFacts{Key: dagJob, Type: "airflow_dag", Description: "Builds the analytics marts every morning.",
 			Properties: map[string]string{"sourceCodeLocation": "https://git.corp/analytics/dags/daily.py"}}, Asserts: catalog.FacetJobType | catalog.FacetDescription}},
 		Runs: []catalog.Run{
 			run("8c6d0b1e-0001-4000-8000-000000000001", dagJob, catalog.RunComplete, 0, 0, 20, ""),
@@ -178,7 +178,7 @@ func buildFixture(t testing.TB, st *store.Store) {
 		orders := fkey("warehouse.marts.orders")
 		return catalog.Harvest{
 			Datasets: dbt(), Scopes: []catalog.Scope{{Namespace: fixtureNS}},
-			Jobs: []catalog.Job{
+			Jobs: []catalog.JobFacts{
 				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.analytics.orders"}, Type: "dbt_model",
 					Inputs: []catalog.Key{fkey("warehouse.staging.stg_orders"), fkey("warehouse.marts.customers")}, Outputs: []catalog.Key{orders}},
 				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.analytics.revenue"}, Type: "dbt_model",

@@ -624,8 +624,8 @@ type DatasetResolver interface {
 	QualityChecks(ctx context.Context, obj *catalog.Dataset, includeRemoved *bool) ([]catalog.SourceCheck, error)
 	Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error)
 	FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error)
-	Producers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error)
-	Consumers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error)
+	Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
+	Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 }
 type ForeignKeyResolver interface {
 	Target(ctx context.Context, obj *model.ForeignKey) (*catalog.Dataset, error)
@@ -634,15 +634,15 @@ type ImpactedDatasetResolver interface {
 	Dataset(ctx context.Context, obj *model.ImpactedDataset) (*catalog.Dataset, error)
 }
 type JobResolver interface {
-	Namespace(ctx context.Context, obj *store.Job) (string, error)
-	Name(ctx context.Context, obj *store.Job) (string, error)
+	Namespace(ctx context.Context, obj *catalog.Job) (string, error)
+	Name(ctx context.Context, obj *catalog.Job) (string, error)
 
-	Properties(ctx context.Context, obj *store.Job) ([]model.Property, error)
-
-	Inputs(ctx context.Context, obj *store.Job) ([]model.JobDataset, error)
-	Outputs(ctx context.Context, obj *store.Job) ([]model.JobDataset, error)
-	Runs(ctx context.Context, obj *store.Job, first *int, after *string) (*model.RunConnection, error)
-	LatestRun(ctx context.Context, obj *store.Job) (*catalog.Run, error)
+	Properties(ctx context.Context, obj *catalog.Job) ([]model.Property, error)
+	Sources(ctx context.Context, obj *catalog.Job) ([]string, error)
+	Inputs(ctx context.Context, obj *catalog.Job) ([]model.JobDataset, error)
+	Outputs(ctx context.Context, obj *catalog.Job) ([]model.JobDataset, error)
+	Runs(ctx context.Context, obj *catalog.Job, first *int, after *string) (*model.RunConnection, error)
+	LatestRun(ctx context.Context, obj *catalog.Job) (*catalog.Run, error)
 }
 type JobDatasetResolver interface {
 	Dataset(ctx context.Context, obj *model.JobDataset) (*catalog.Dataset, error)
@@ -671,7 +671,7 @@ type QueryResolver interface {
 	Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error)
 	ColumnLineage(ctx context.Context, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) (*model.ColumnLineageGraph, error)
 	ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error)
-	Job(ctx context.Context, namespace string, name string) (*store.Job, error)
+	Job(ctx context.Context, namespace string, name string) (*catalog.Job, error)
 	Jobs(ctx context.Context, namespace *string, includeRemoved *bool, first *int, after *string) (*model.JobConnection, error)
 	Run(ctx context.Context, id string) (*catalog.Run, error)
 	Sources(ctx context.Context) ([]store.Source, error)
@@ -684,7 +684,7 @@ type ReverseForeignKeyResolver interface {
 	From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error)
 }
 type RunResolver interface {
-	Job(ctx context.Context, obj *catalog.Run) (*store.Job, error)
+	Job(ctx context.Context, obj *catalog.Run) (*catalog.Job, error)
 
 	DurationSeconds(ctx context.Context, obj *catalog.Run) (*float64, error)
 
@@ -7273,8 +7273,8 @@ func (ec *executionContext) _Dataset_producers(ctx context.Context, field graphq
 			return ec.Resolvers.Dataset().Producers(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []store.Job) graphql.Marshaler {
-			return ec.marshalNJob2ᚕalmanacᚋcatalogᚋstoreᚐJobᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚕalmanacᚋcatalogᚐJobᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7305,8 +7305,8 @@ func (ec *executionContext) _Dataset_consumers(ctx context.Context, field graphq
 			return ec.Resolvers.Dataset().Consumers(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []store.Job) graphql.Marshaler {
-			return ec.marshalNJob2ᚕalmanacᚋcatalogᚋstoreᚐJobᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚕalmanacᚋcatalogᚐJobᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8312,7 +8312,7 @@ func (ec *executionContext) fieldContext_ImpactedDataset_dataset(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Job_namespace(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8335,7 +8335,7 @@ func (ec *executionContext) fieldContext_Job_namespace(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
 }
 
-func (ec *executionContext) _Job_name(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_name(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8358,7 +8358,7 @@ func (ec *executionContext) fieldContext_Job_name(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
 }
 
-func (ec *executionContext) _Job_type(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_type(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8381,7 +8381,7 @@ func (ec *executionContext) fieldContext_Job_type(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
 }
 
-func (ec *executionContext) _Job_description(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_description(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8404,7 +8404,7 @@ func (ec *executionContext) fieldContext_Job_description(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
 }
 
-func (ec *executionContext) _Job_sql(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_sql(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8427,7 +8427,7 @@ func (ec *executionContext) fieldContext_Job_sql(_ context.Context, field graphq
 	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
 }
 
-func (ec *executionContext) _Job_compiledSql(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_compiledSql(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8450,7 +8450,7 @@ func (ec *executionContext) fieldContext_Job_compiledSql(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
 }
 
-func (ec *executionContext) _Job_properties(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_properties(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8482,7 +8482,7 @@ func (ec *executionContext) fieldContext_Job_properties(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Job_sources(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_sources(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8491,7 +8491,7 @@ func (ec *executionContext) _Job_sources(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Job_sources(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Sources, nil
+			return ec.Resolvers.Job().Sources(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
@@ -8502,10 +8502,10 @@ func (ec *executionContext) _Job_sources(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Job_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
 }
 
-func (ec *executionContext) _Job_inputs(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_inputs(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8537,7 +8537,7 @@ func (ec *executionContext) fieldContext_Job_inputs(_ context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _Job_outputs(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_outputs(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8569,7 +8569,7 @@ func (ec *executionContext) fieldContext_Job_outputs(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Job_runs(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_runs(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8613,7 +8613,7 @@ func (ec *executionContext) fieldContext_Job_runs(ctx context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _Job_latestRun(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_latestRun(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8645,7 +8645,7 @@ func (ec *executionContext) fieldContext_Job_latestRun(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8668,7 +8668,7 @@ func (ec *executionContext) fieldContext_Job_createdAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Job", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Job_updatedAt(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_updatedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8691,7 +8691,7 @@ func (ec *executionContext) fieldContext_Job_updatedAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Job", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Job_removedAt(ctx context.Context, field graphql.CollectedField, obj *store.Job) (ret graphql.Marshaler) {
+func (ec *executionContext) _Job_removedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8891,8 +8891,8 @@ func (ec *executionContext) _JobEdge_node(ctx context.Context, field graphql.Col
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Job) graphql.Marshaler {
-			return ec.marshalNJob2ᚖalmanacᚋcatalogᚋstoreᚐJob(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10774,8 +10774,8 @@ func (ec *executionContext) _Query_job(ctx context.Context, field graphql.Collec
 			return ec.Resolvers.Query().Job(ctx, fc.Args["namespace"].(string), fc.Args["name"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Job) graphql.Marshaler {
-			return ec.marshalOJob2ᚖalmanacᚋcatalogᚋstoreᚐJob(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11405,8 +11405,8 @@ func (ec *executionContext) _Run_job(ctx context.Context, field graphql.Collecte
 			return ec.Resolvers.Run().Job(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.Job) graphql.Marshaler {
-			return ec.marshalNJob2ᚖalmanacᚋcatalogᚋstoreᚐJob(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -16843,7 +16843,7 @@ func (ec *executionContext) _ImpactedDataset(ctx context.Context, sel ast.Select
 
 var jobImplementors = []string{"Job"}
 
-func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *store.Job) graphql.Marshaler {
+func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *catalog.Job) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16891,10 +16891,11 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 					return ec._Job_properties(ctx, field, obj)
 				})
 		case "sources":
-			out.Values[i] = ec._Job_sources(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_sources(ctx, field, obj)
+				})
 		case "inputs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19964,15 +19965,15 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNJob2almanacᚋcatalogᚋstoreᚐJob(ctx context.Context, sel ast.SelectionSet, v store.Job) graphql.Marshaler {
+func (ec *executionContext) marshalNJob2almanacᚋcatalogᚐJob(ctx context.Context, sel ast.SelectionSet, v catalog.Job) graphql.Marshaler {
 	return ec._Job(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNJob2ᚕalmanacᚋcatalogᚋstoreᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []store.Job) graphql.Marshaler {
+func (ec *executionContext) marshalNJob2ᚕalmanacᚋcatalogᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Job) graphql.Marshaler {
 	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNJob2almanacᚋcatalogᚋstoreᚐJob(ctx, sel, v[i])
+		return ec.marshalNJob2almanacᚋcatalogᚐJob(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19984,7 +19985,7 @@ func (ec *executionContext) marshalNJob2ᚕalmanacᚋcatalogᚋstoreᚐJobᚄ(ct
 	return ret
 }
 
-func (ec *executionContext) marshalNJob2ᚖalmanacᚋcatalogᚋstoreᚐJob(ctx context.Context, sel ast.SelectionSet, v *store.Job) graphql.Marshaler {
+func (ec *executionContext) marshalNJob2ᚖalmanacᚋcatalogᚐJob(ctx context.Context, sel ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Job!")
 		return graphql.Null
@@ -21042,7 +21043,7 @@ func (ec *executionContext) marshalOInt642ᚖint64(ctx context.Context, sel ast.
 	return res
 }
 
-func (ec *executionContext) marshalOJob2ᚖalmanacᚋcatalogᚋstoreᚐJob(ctx context.Context, sel ast.SelectionSet, v *store.Job) graphql.Marshaler {
+func (ec *executionContext) marshalOJob2ᚖalmanacᚋcatalogᚐJob(ctx context.Context, sel ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -36,6 +36,7 @@ var concurrentFields = map[string]bool{
 	"Job.outputs":                   true,
 	"Job.properties":                true,
 	"Job.runs":                      true,
+	"Job.sources":                   true,
 	"JobDataset.dataset":            true,
 	"LineageNode.dataset":           true,
 	"QualityResult.durationSeconds": true,

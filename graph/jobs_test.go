@@ -20,13 +20,13 @@ import (
 func addBulkJobs(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
-	var jobs []catalog.Job
+	var jobs []catalog.JobFacts
 	var runs []catalog.Run
 	var outs []catalog.DatasetFacts
 	start := time.Date(2026, 11, 2, 5, 0, 0, 0, time.UTC)
 	for i := range 60 {
 		k := catalog.JobKey{Namespace: "bulk", Name: fmt.Sprintf("job%02d", i)}
-		jobs = append(jobs, catalog.Job{Key: k, Type: "spark_application",
+		jobs = append(jobs, catalog.JobFacts{Key: k, Type: "spark_application",
 			Inputs: []catalog.Key{fkey("warehouse.marts.orders")}, Outputs: []catalog.Key{fkey(fmt.Sprintf("warehouse.bulk.out%02d", i))}})
 		outs = append(outs, catalog.DatasetFacts{Key: fkey(fmt.Sprintf("warehouse.bulk.out%02d", i)), Platform: "postgres", Kind: catalog.KindTable,
 			Columns: []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint"}}})

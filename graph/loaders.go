@@ -27,7 +27,7 @@ type loaders struct {
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
 	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
 	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
-	jobs       *dataloadgen.Loader[catalog.JobKey, *store.Job]
+	jobs       *dataloadgen.Loader[catalog.JobKey, *catalog.Job]
 	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
 	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
 	runPages   *dataloadgen.Loader[store.RunPage, []catalog.Run]

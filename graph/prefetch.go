@@ -190,13 +190,13 @@ func hitDatasetFields(ctx context.Context) []graphql.CollectedField {
 // hands them to the request's loaders; then it reads for the whole page
 // what the operation selects on them (sel): latest runs, pages of runs,
 // and the datasets they read and write.
-func (r *Resolver) primeJobs(ctx context.Context, keys []catalog.JobKey, sel []graphql.CollectedField) ([]store.Job, error) {
+func (r *Resolver) primeJobs(ctx context.Context, keys []catalog.JobKey, sel []graphql.CollectedField) ([]catalog.Job, error) {
 	l := loadersFrom(ctx)
 	byKey, err := r.store.JobsByKeys(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	jobs := make([]store.Job, 0, len(keys))
+	jobs := make([]catalog.Job, 0, len(keys))
 	for _, k := range keys {
 		if j := byKey[k]; j != nil {
 			l.jobs.Prime(k, j)

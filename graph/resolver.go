@@ -119,7 +119,7 @@ func nonNil(s []string) []string {
 
 // jobsByKeys loads jobs through the loaders, in the order of keys,
 // leaving out any that vanished since their keys were read.
-func jobsByKeys(ctx context.Context, keys []catalog.JobKey) ([]store.Job, error) {
+func jobsByKeys(ctx context.Context, keys []catalog.JobKey) ([]catalog.Job, error) {
 	jobs, err := loadersFrom(ctx).jobs.LoadAll(ctx, keys)
 	if err != nil {
 		var errs dataloadgen.ErrorSlice
@@ -132,7 +132,7 @@ func jobsByKeys(ctx context.Context, keys []catalog.JobKey) ([]store.Job, error)
 			}
 		}
 	}
-	out := make([]store.Job, 0, len(jobs))
+	out := make([]catalog.Job, 0, len(jobs))
 	for _, j := range jobs {
 		if j != nil {
 			out = append(out, *j)

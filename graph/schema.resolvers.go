@@ -181,7 +181,7 @@ func (r *datasetResolver) FreshnessHistory(ctx context.Context, obj *catalog.Dat
 	return out, nil
 }
 
-func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error) {
+func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) (
 	return jobsByKeys(ctx, around.Producers)
 }
 
-func (r *datasetResolver) Consumers(ctx context.Context, obj *catalog.Dataset) ([]store.Job, error) {
+func (r *datasetResolver) Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {
 		return nil, err
@@ -205,27 +205,31 @@ func (r *impactedDatasetResolver) Dataset(ctx context.Context, obj *model.Impact
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
 }
 
-func (r *jobResolver) Namespace(ctx context.Context, obj *store.Job) (string, error) {
+func (r *jobResolver) Namespace(ctx context.Context, obj *catalog.Job) (string, error) {
 	return obj.Key.Namespace, nil
 }
 
-func (r *jobResolver) Name(ctx context.Context, obj *store.Job) (string, error) {
+func (r *jobResolver) Name(ctx context.Context, obj *catalog.Job) (string, error) {
 	return obj.Key.Name, nil
 }
 
-func (r *jobResolver) Properties(ctx context.Context, obj *store.Job) ([]model.Property, error) {
+func (r *jobResolver) Properties(ctx context.Context, obj *catalog.Job) ([]model.Property, error) {
 	return properties(obj.Properties), nil
 }
 
-func (r *jobResolver) Inputs(ctx context.Context, obj *store.Job) ([]model.JobDataset, error) {
+func (r *jobResolver) Sources(ctx context.Context, obj *catalog.Job) ([]string, error) {
+	return obj.SourceNames(), nil
+}
+
+func (r *jobResolver) Inputs(ctx context.Context, obj *catalog.Job) ([]model.JobDataset, error) {
 	return jobDatasets(obj.Inputs), nil
 }
 
-func (r *jobResolver) Outputs(ctx context.Context, obj *store.Job) ([]model.JobDataset, error) {
+func (r *jobResolver) Outputs(ctx context.Context, obj *catalog.Job) ([]model.JobDataset, error) {
 	return jobDatasets(obj.Outputs), nil
 }
 
-func (r *jobResolver) Runs(ctx context.Context, obj *store.Job, first *int, after *string) (*model.RunConnection, error) {
+func (r *jobResolver) Runs(ctx context.Context, obj *catalog.Job, first *int, after *string) (*model.RunConnection, error) {
 	n, err := pageSize(first, 20)
 	if err != nil {
 		return nil, err
@@ -248,7 +252,7 @@ func (r *jobResolver) Runs(ctx context.Context, obj *store.Job, first *int, afte
 	return c, nil
 }
 
-func (r *jobResolver) LatestRun(ctx context.Context, obj *store.Job) (*catalog.Run, error) {
+func (r *jobResolver) LatestRun(ctx context.Context, obj *catalog.Job) (*catalog.Run, error) {
 	return loadersFrom(ctx).latestRuns.Load(ctx, obj.Key)
 }
 
@@ -399,7 +403,7 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 			IncludeRemoved: filter.IncludeRemoved != nil && *filter.IncludeRemoved,
 		}
 	}
-	page, err := r.store.FindDatasets(ctx, f, afterKey, n+1, selects(ctx, "totalCount"))
+	page, err := r.store.FindDatasets(ctx, f, store.Paging{After: afterKey, Limit: n + 1, Total: selects(ctx, "totalCount")})
 	if err != nil {
 		return nil, err
 	}
@@ -647,7 +651,7 @@ func (r *queryResolver) ColumnImpact(ctx context.Context, namespace string, name
 	return out, nil
 }
 
-func (r *queryResolver) Job(ctx context.Context, namespace string, name string) (*store.Job, error) {
+func (r *queryResolver) Job(ctx context.Context, namespace string, name string) (*catalog.Job, error) {
 	key := catalog.JobKey{Namespace: namespace, Name: name}
 	// Read it directly rather than through a loader, which would wait for
 	// company that a single job never has.
@@ -690,12 +694,15 @@ func (r *queryResolver) Jobs(ctx context.Context, namespace *string, includeRemo
 }
 
 func (r *queryResolver) Run(ctx context.Context, id string) (*catalog.Run, error) {
-	run, err := r.store.Run(ctx, id)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
-	}
+	// Read it directly rather than through a loader, which would wait for
+	// company that a single run never has.
+	runs, err := r.store.RunsByIDs(ctx, []string{id})
 	if err != nil {
 		return nil, err
+	}
+	run, ok := runs[id]
+	if !ok {
+		return nil, nil
 	}
 	loadersFrom(ctx).runs.Prime(id, &run)
 	return &run, nil
@@ -714,7 +721,7 @@ func (r *queryResolver) CrawlRuns(ctx context.Context, source *string, first *in
 	if err != nil {
 		return nil, err
 	}
-	runs, err := r.store.CrawlRunsBefore(ctx, str(source), before, n+1)
+	runs, err := r.store.CrawlRuns(ctx, str(source), before, n+1)
 	if err != nil {
 		return nil, err
 	}
@@ -838,7 +845,7 @@ func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.Reverse
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.FromNamespace, Name: obj.FromName}))
 }
 
-func (r *runResolver) Job(ctx context.Context, obj *catalog.Run) (*store.Job, error) {
+func (r *runResolver) Job(ctx context.Context, obj *catalog.Run) (*catalog.Job, error) {
 	return loadersFrom(ctx).jobs.Load(ctx, obj.Job)
 }
 

@@ -197,9 +197,9 @@ func BenchmarkTraversal(b *testing.B) {
 	start := time.Now()
 	for _, sh := range shapes {
 		source := "bench-" + sh.name
-		jobs := make([]catalog.Job, len(sh.edges))
+		jobs := make([]catalog.JobFacts, len(sh.edges))
 		for i, e := range sh.edges {
-			jobs[i] = catalog.Job{
+			jobs[i] = catalog.JobFacts{
 				Key:     catalog.JobKey{Namespace: source, Name: fmt.Sprintf("j%06d", i)},
 				Type:    "task",
 				Inputs:  []catalog.Key{{Namespace: sh.ns, Name: benchName(int(e[0]))}},
@@ -413,17 +413,17 @@ func BenchmarkColumnTraversal(b *testing.B) {
 	for c := range cols {
 		cols[c] = fmt.Sprintf("c%d", c)
 	}
-	batch := make([]lineage.ColumnEdges, 0, 1000)
+	batch := make([]catalog.ColumnEdges, 0, 1000)
 	for i := range benchDatasets {
-		out := lineage.ColumnEdges{Output: catalog.Key{Namespace: ns, Name: benchName(i)}}
+		out := catalog.ColumnEdges{Output: catalog.Key{Namespace: ns, Name: benchName(i)}}
 		from := func(off int) catalog.Key {
 			return catalog.Key{Namespace: ns, Name: benchName(i - off + benchDatasets)}
 		}
 		for c := range benchColumns {
 			out.Edges = append(out.Edges,
-				lineage.ColumnInput{Column: cols[c], Input: from(1), InputColumn: cols[c], Type: "DIRECT", Subtype: "IDENTITY"},
-				lineage.ColumnInput{Column: cols[c], Input: from(7), InputColumn: cols[(c+1)%benchColumns], Type: "DIRECT", Subtype: "TRANSFORMATION"},
-				lineage.ColumnInput{Column: cols[c], Input: from(13), InputColumn: cols[0], Type: "INDIRECT", Subtype: "FILTER"},
+				catalog.ColumnInput{Column: cols[c], Input: from(1), InputColumn: cols[c], Type: "DIRECT", Subtype: "IDENTITY"},
+				catalog.ColumnInput{Column: cols[c], Input: from(7), InputColumn: cols[(c+1)%benchColumns], Type: "DIRECT", Subtype: "TRANSFORMATION"},
+				catalog.ColumnInput{Column: cols[c], Input: from(13), InputColumn: cols[0], Type: "INDIRECT", Subtype: "FILTER"},
 			)
 		}
 		batch = append(batch, out)

@@ -44,26 +44,6 @@ func compareColumnIDs(a, b ColumnID) int {
 		strings.Compare(a.Column, b.Column))
 }
 
-// ColumnInput says that Column of an output dataset derives from
-// InputColumn of Input. Its fields are ordered like store.LineageColumnEdge
-// so that one converts to the other.
-type ColumnInput struct {
-	Column, InputColumn string
-	Input               catalog.Key
-	Type, Subtype       string
-}
-
-// ColumnEdges is the whole column lineage into one output dataset, as the
-// graph takes it: it replaces what the graph held, and no edges drop it.
-type ColumnEdges struct {
-	Output catalog.Key
-	Edges  []ColumnInput
-	// Columns are the output's columns as the catalog knows them, which
-	// its dataset-wide lineage (edges of Column "") applies to besides
-	// the columns of Edges; unused without such edges.
-	Columns []string
-}
-
 // columns is the column layer of a Graph, guarded by the Graph's lock.
 type columns struct {
 	// Column names, interned.
@@ -168,7 +148,7 @@ func (g *Graph) columnID(col int32) ColumnID {
 }
 
 // SetColumnLineage replaces the column lineage into each output of batch.
-func (g *Graph) SetColumnLineage(batch []ColumnEdges) {
+func (g *Graph) SetColumnLineage(batch []catalog.ColumnEdges) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, o := range batch {
@@ -176,7 +156,7 @@ func (g *Graph) SetColumnLineage(batch []ColumnEdges) {
 	}
 }
 
-func (g *Graph) setColumnLineage(o ColumnEdges) {
+func (g *Graph) setColumnLineage(o catalog.ColumnEdges) {
 	d, ok := g.dsIndex[o.Output]
 	if !ok && len(o.Edges) == 0 {
 		return

@@ -17,8 +17,8 @@ func col(dataset, column string) lineage.ColumnID {
 	return lineage.ColumnID{Dataset: k(dataset), Column: column}
 }
 
-func in(column, dataset, inputColumn, typ, subtype string) lineage.ColumnInput {
-	return lineage.ColumnInput{Column: column, Input: k(dataset), InputColumn: inputColumn, Type: typ, Subtype: subtype}
+func in(column, dataset, inputColumn, typ, subtype string) catalog.ColumnInput {
+	return catalog.ColumnInput{Column: column, Input: k(dataset), InputColumn: inputColumn, Type: typ, Subtype: subtype}
 }
 
 // columnGraph is
@@ -31,22 +31,22 @@ func in(column, dataset, inputColumn, typ, subtype string) lineage.ColumnInput {
 // with a cycle between rep_a and rep_b.
 func columnGraph() *lineage.Graph {
 	g := lineage.NewGraph()
-	g.SetColumnLineage([]lineage.ColumnEdges{
-		{Output: k("stg"), Edges: []lineage.ColumnInput{
+	g.SetColumnLineage([]catalog.ColumnEdges{
+		{Output: k("stg"), Edges: []catalog.ColumnInput{
 			in("id", "src", "id", "DIRECT", "IDENTITY"),
 			in("amount", "src", "amount", "DIRECT", "IDENTITY"),
 			in("amount", "src", "status", "INDIRECT", "FILTER"),
 			in("id", "src", "status", "INDIRECT", "FILTER"),
 		}},
-		{Output: k("rev"), Edges: []lineage.ColumnInput{
+		{Output: k("rev"), Edges: []catalog.ColumnInput{
 			in("total", "stg", "amount", "DIRECT", "AGGREGATION"),
 			in("total", "stg", "id", "INDIRECT", "GROUP_BY"),
 		}},
-		{Output: k("rep_a"), Edges: []lineage.ColumnInput{
+		{Output: k("rep_a"), Edges: []catalog.ColumnInput{
 			in("total", "rev", "total", "DIRECT", "IDENTITY"),
 			in("total", "rep_b", "total", "DIRECT", "IDENTITY"),
 		}},
-		{Output: k("rep_b"), Edges: []lineage.ColumnInput{in("total", "rep_a", "total", "DIRECT", "TRANSFORMATION")}},
+		{Output: k("rep_b"), Edges: []catalog.ColumnInput{in("total", "rep_a", "total", "DIRECT", "TRANSFORMATION")}},
 	})
 	return g
 }
@@ -176,14 +176,14 @@ func TestColumnsDownstreamAndPath(t *testing.T) {
 // its old edges from both ends.
 func TestSetColumnLineageReplaces(t *testing.T) {
 	g := columnGraph()
-	g.SetColumnLineage([]lineage.ColumnEdges{{Output: k("stg"), Edges: []lineage.ColumnInput{in("amount", "src", "amount", "DIRECT", "IDENTITY")}}})
+	g.SetColumnLineage([]catalog.ColumnEdges{{Output: k("stg"), Edges: []catalog.ColumnInput{in("amount", "src", "amount", "DIRECT", "IDENTITY")}}})
 	if levels, _ := g.ColumnsDownstream(col("src", "status"), 0, false); len(levels) != 0 {
 		t.Errorf("src.status still reaches %v", levels)
 	}
 	if levels, _ := g.ColumnsDownstream(col("src", "id"), 0, false); len(levels) != 0 {
 		t.Errorf("src.id still reaches %v", levels)
 	}
-	g.SetColumnLineage([]lineage.ColumnEdges{{Output: k("rev")}})
+	g.SetColumnLineage([]catalog.ColumnEdges{{Output: k("rev")}})
 	s, err := g.TraverseColumns(lineage.ColumnQuery{Start: col("stg", "amount"), Depth: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -292,15 +292,15 @@ func TestFollowColumns(t *testing.T) {
 // column of joined. rep.x copies joined.c.
 func wideGraph() *lineage.Graph {
 	g := lineage.NewGraph()
-	g.SetColumnLineage([]lineage.ColumnEdges{
-		{Output: k("joined"), Columns: []string{"a", "b", "c"}, Edges: []lineage.ColumnInput{
+	g.SetColumnLineage([]catalog.ColumnEdges{
+		{Output: k("joined"), Columns: []string{"a", "b", "c"}, Edges: []catalog.ColumnInput{
 			in("a", "l", "a", "DIRECT", "IDENTITY"),
 			in("b", "r", "b", "DIRECT", "IDENTITY"),
 			in("", "l", "k", "INDIRECT", "JOIN"),
 			in("", "r", "k", "INDIRECT", "JOIN"),
 			in("", "l", "region", "INDIRECT", "FILTER"),
 		}},
-		{Output: k("rep"), Edges: []lineage.ColumnInput{in("x", "joined", "c", "DIRECT", "IDENTITY")}},
+		{Output: k("rep"), Edges: []catalog.ColumnInput{in("x", "joined", "c", "DIRECT", "IDENTITY")}},
 	})
 	return g
 }
@@ -371,13 +371,13 @@ func TestDatasetWideColumnLineage(t *testing.T) {
 	}
 
 	// An output whose columns are unknown: the whole dataset stands for them.
-	g.SetColumnLineage([]lineage.ColumnEdges{{Output: k("joined"), Edges: []lineage.ColumnInput{in("", "l", "k", "INDIRECT", "JOIN")}}})
+	g.SetColumnLineage([]catalog.ColumnEdges{{Output: k("joined"), Edges: []catalog.ColumnInput{in("", "l", "k", "INDIRECT", "JOIN")}}})
 	levels, _ = g.ColumnsDownstream(col("l", "k"), 0, false)
 	if diff := cmp.Diff([][]lineage.ColumnID{{col("joined", "")}}, levels); diff != "" {
 		t.Errorf("downstream of l.k into columns unknown (-want +got):\n%s", diff)
 	}
 	// New lineage without dataset-wide inputs drops them.
-	g.SetColumnLineage([]lineage.ColumnEdges{{Output: k("joined"), Columns: []string{"a", "b", "c"}, Edges: []lineage.ColumnInput{in("a", "l", "a", "DIRECT", "IDENTITY")}}})
+	g.SetColumnLineage([]catalog.ColumnEdges{{Output: k("joined"), Columns: []string{"a", "b", "c"}, Edges: []catalog.ColumnInput{in("a", "l", "a", "DIRECT", "IDENTITY")}}})
 	if levels, _ := g.ColumnsDownstream(col("l", "k"), 0, false); len(levels) != 0 {
 		t.Errorf("l.k still reaches %v", levels)
 	}

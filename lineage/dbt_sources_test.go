@@ -190,14 +190,11 @@ func TestTwoSourcesOfOneProject(t *testing.T) {
 			t.Errorf("job namespaces of %s = %v, want %v", tg.cfg.Source, jobNSs, want)
 		}
 		for model, want := range tg.want {
-			jobs, err := st.DatasetJobs(ctx, model)
-			if err != nil {
-				t.Fatal(err)
-			}
+			jobs := datasetJobs(t, st, model)
 			if diff := cmp.Diff(want, jobs.Upstream()); diff != "" {
 				t.Errorf("%s: upstream of %s (-want +got):\n%s", tg.cfg.Source, model.Name, diff)
 			}
-			if len(jobs.Producers) != 1 || jobs.Producers[0].Source != tg.cfg.Source {
+			if len(jobs.Producers) != 1 || !slices.Equal(jobs.Producers[0].SourceNames(), []string{tg.cfg.Source}) {
 				t.Errorf("%s: producers of %s = %+v, want one job of %[1]s", tg.cfg.Source, model.Name, jobs.Producers)
 			}
 			// The lineage graph the explorer reads agrees.
@@ -258,10 +255,7 @@ func TestCrawlRemovesJobsOfEarlierKeys(t *testing.T) {
 		t.Errorf("jobs of the old keys: %d live, %d removed; want 0 live, %d removed", live, removed, len(old.Jobs))
 	}
 	for model, want := range manifestUpstream(t, dbtTestdata+"/jaffle_shop_1.12", warehouseNS) {
-		jobs, err := st.DatasetJobs(ctx, model)
-		if err != nil {
-			t.Fatal(err)
-		}
+		jobs := datasetJobs(t, st, model)
 		if diff := cmp.Diff(want, jobs.Upstream()); diff != "" {
 			t.Errorf("upstream of %s (-want +got):\n%s", model.Name, diff)
 		}
@@ -284,4 +278,29 @@ func TestCrawlRemovesJobsOfEarlierKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// datasetJobs reads the jobs around the dataset key as the portal does:
+// the keys of the jobs its live sources say write or read it, then the
+// jobs, merged.
+func datasetJobs(t *testing.T, st *store.Store, key catalog.Key) catalog.DatasetJobs {
+	t.Helper()
+	ctx := context.Background()
+	around, err := st.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := around[key]
+	jobs, err := st.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		d.Producers = append(d.Producers, *jobs[k])
+	}
+	for _, k := range a.Consumers {
+		d.Consumers = append(d.Consumers, *jobs[k])
+	}
+	return d
 }

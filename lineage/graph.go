@@ -54,16 +54,6 @@ func NewGraph() *Graph {
 	return &Graph{dsIndex: map[catalog.Key]int32{}, jobIndex: map[int64]int32{}, columns: newColumns()}
 }
 
-// JobEdges is a job with the datasets it reads and writes, as the graph
-// takes it.
-type JobEdges struct {
-	ID      int64
-	Key     catalog.JobKey
-	Type    string
-	Inputs  []catalog.Key
-	Outputs []catalog.Key
-}
-
 func (g *Graph) dataset(k catalog.Key) int32 {
 	if i, ok := g.dsIndex[k]; ok {
 		return i
@@ -78,14 +68,14 @@ func (g *Graph) dataset(k catalog.Key) int32 {
 }
 
 // SetJob adds, replaces or (with no inputs and outputs) drops a job.
-func (g *Graph) SetJob(j JobEdges) {
+func (g *Graph) SetJob(j catalog.JobEdges) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.setJob(j)
 }
 
 // SetJobs is SetJob for many jobs under one lock.
-func (g *Graph) SetJobs(js []JobEdges) {
+func (g *Graph) SetJobs(js []catalog.JobEdges) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, j := range js {
@@ -93,7 +83,7 @@ func (g *Graph) SetJobs(js []JobEdges) {
 	}
 }
 
-func (g *Graph) setJob(j JobEdges) {
+func (g *Graph) setJob(j catalog.JobEdges) {
 	if i, ok := g.jobIndex[j.ID]; ok {
 		old := g.jobs[i]
 		for _, d := range old.inputs {

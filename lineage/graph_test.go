@@ -19,8 +19,8 @@ const ns = "postgres://wh:5432"
 
 func k(name string) catalog.Key { return catalog.Key{Namespace: ns, Name: name} }
 
-func jb(name string, in, out []string) catalog.Job {
-	j := catalog.Job{Key: catalog.JobKey{Namespace: "airflow", Name: name}, Type: "task"}
+func jb(name string, in, out []string) catalog.JobFacts {
+	j := catalog.JobFacts{Key: catalog.JobKey{Namespace: "airflow", Name: name}, Type: "task"}
 	for _, n := range in {
 		j.Inputs = append(j.Inputs, k(n))
 	}
@@ -32,7 +32,7 @@ func jb(name string, in, out []string) catalog.Job {
 
 // crawl ingests jobs as a complete crawl of source "test", with owners on
 // some datasets.
-func crawl(t *testing.T, st *store.Store, jobs ...catalog.Job) {
+func crawl(t *testing.T, st *store.Store, jobs ...catalog.JobFacts) {
 	t.Helper()
 	h := catalog.Harvest{Jobs: jobs, Scopes: []catalog.Scope{{Namespace: "airflow"}}}
 	h.Datasets = []catalog.DatasetFacts{
@@ -45,7 +45,7 @@ func crawl(t *testing.T, st *store.Store, jobs ...catalog.Job) {
 }
 
 // a → j1 → b → j2 → c → j3 → a (a cycle); b → j4 → d; x → j5 → b.
-var base = []catalog.Job{
+var base = []catalog.JobFacts{
 	jb("j1", []string{"a"}, []string{"b"}),
 	jb("j2", []string{"b"}, []string{"c"}),
 	jb("j3", []string{"c"}, []string{"a"}),
@@ -189,7 +189,7 @@ func TestFollow(t *testing.T) {
 func TestTraverseDiamond(t *testing.T) {
 	// s → j0 → a, b; a, b → j1 → c, d.
 	g := lineage.NewGraph()
-	g.SetJobs([]lineage.JobEdges{
+	g.SetJobs([]catalog.JobEdges{
 		{ID: 1, Key: catalog.JobKey{Namespace: "x", Name: "j0"}, Inputs: []catalog.Key{k("s")}, Outputs: []catalog.Key{k("a"), k("b")}},
 		{ID: 2, Key: catalog.JobKey{Namespace: "x", Name: "j1"}, Inputs: []catalog.Key{k("a"), k("b")}, Outputs: []catalog.Key{k("c"), k("d")}},
 	})

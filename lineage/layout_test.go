@@ -42,7 +42,7 @@ func TestSVG(t *testing.T) {
 // left out, and only on them.
 func TestSVGExpand(t *testing.T) {
 	g := lineage.NewGraph()
-	g.SetJobs([]lineage.JobEdges{
+	g.SetJobs([]catalog.JobEdges{
 		{ID: 1, Key: catalog.JobKey{Namespace: "airflow", Name: "j1"}, Inputs: []catalog.Key{k("a")}, Outputs: []catalog.Key{k("b")}},
 		{ID: 2, Key: catalog.JobKey{Namespace: "airflow", Name: "j2"}, Inputs: []catalog.Key{k("b")}, Outputs: []catalog.Key{k("c")}},
 		{ID: 3, Key: catalog.JobKey{Namespace: "airflow", Name: "j3"}, Inputs: []catalog.Key{k("b")}, Outputs: []catalog.Key{k(`"odd" <name> & \N`)}},
@@ -90,7 +90,7 @@ func TestSVGExpand(t *testing.T) {
 // it cannot pass for another name.
 func TestSVGHiddenCharacters(t *testing.T) {
 	g := lineage.NewGraph()
-	g.SetJobs([]lineage.JobEdges{
+	g.SetJobs([]catalog.JobEdges{
 		{ID: 1, Key: catalog.JobKey{Namespace: "airflow", Name: "load\u202e"}, Inputs: []catalog.Key{k("a")}, Outputs: []catalog.Key{k("invoice_\u202efdp.exe\tx")}},
 	})
 	sub, err := g.Traverse(lineage.Query{Start: k("a"), Depth: 1})
@@ -119,7 +119,7 @@ func TestSVGHiddenCharacters(t *testing.T) {
 // the cap, and the selected column's lineage highlighted.
 func TestSVGColumns(t *testing.T) {
 	g := lineage.NewGraph()
-	g.SetJobs([]lineage.JobEdges{
+	g.SetJobs([]catalog.JobEdges{
 		{ID: 1, Key: catalog.JobKey{Namespace: "dbt", Name: "orders"}, Inputs: []catalog.Key{k("raw")}, Outputs: []catalog.Key{k("orders")}},
 		{ID: 2, Key: catalog.JobKey{Namespace: "dbt", Name: "wide"}, Inputs: []catalog.Key{k("raw")}, Outputs: []catalog.Key{k("wide")}},
 	})
@@ -177,9 +177,9 @@ func TestSVGColumns(t *testing.T) {
 // Upstream, each job reads one dataset into a third of the one before.
 func layoutGraph(tb testing.TB, n int, dir lineage.Direction) lineage.Subgraph {
 	g := lineage.NewGraph()
-	var jobs []lineage.JobEdges
+	var jobs []catalog.JobEdges
 	for i := range n / 2 {
-		j := lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("j", i)},
+		j := catalog.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("j", i)},
 			Inputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i/3))}, Outputs: []catalog.Key{k(fmt.Sprint("warehouse.marts.t", i+1))}}
 		if dir == lineage.Upstream {
 			j.Inputs, j.Outputs = j.Outputs, j.Inputs
@@ -229,9 +229,9 @@ func BenchmarkSVG(b *testing.B) {
 // the one: a subgraph of 2n+1 nodes whose leaves all hang from one node.
 func fanGraph(tb testing.TB, n int, dir lineage.Direction) lineage.Subgraph {
 	g := lineage.NewGraph()
-	var jobs []lineage.JobEdges
+	var jobs []catalog.JobEdges
 	for i := range n {
-		j := lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("load_", i)},
+		j := catalog.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("load_", i)},
 			Inputs: []catalog.Key{k("fan.hub")}, Outputs: []catalog.Key{k(fmt.Sprint("fan.t", i))}}
 		if dir == lineage.Upstream {
 			j.Inputs, j.Outputs = j.Outputs, j.Inputs
@@ -254,7 +254,7 @@ func outputsGraph(tb testing.TB, n int) lineage.Subgraph {
 	for i := range n {
 		outs = append(outs, k(fmt.Sprintf("warehouse.exports.part_%03d", i)))
 	}
-	g.SetJobs([]lineage.JobEdges{{ID: 1, Key: catalog.JobKey{Namespace: "b", Name: "split_events"},
+	g.SetJobs([]catalog.JobEdges{{ID: 1, Key: catalog.JobKey{Namespace: "b", Name: "split_events"},
 		Inputs: []catalog.Key{k("warehouse.raw.events")}, Outputs: outs}})
 	sub, err := g.Traverse(lineage.Query{Start: k("warehouse.raw.events"), Direction: lineage.Downstream, MaxNodes: n + 2})
 	if err != nil {
@@ -427,15 +427,15 @@ func TestSVGLayoutFan(t *testing.T) {
 // leaves only where nothing else links them.
 func TestSVGFans(t *testing.T) {
 	g := lineage.NewGraph()
-	var jobs []lineage.JobEdges
+	var jobs []catalog.JobEdges
 	for i := range 20 {
-		j := lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("load_", i)},
+		j := catalog.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "b", Name: fmt.Sprint("load_", i)},
 			Inputs: []catalog.Key{k("hub")}, Outputs: []catalog.Key{k(fmt.Sprint("t", i))}}
 		switch i {
 		case 0: // writes the hub back
 			j.Outputs = append(j.Outputs, k("hub"))
 		case 1: // writes what another job reads
-			jobs = append(jobs, lineage.JobEdges{ID: 100, Key: catalog.JobKey{Namespace: "b", Name: "next"}, Inputs: []catalog.Key{k("t1")}, Outputs: []catalog.Key{k("u1")}})
+			jobs = append(jobs, catalog.JobEdges{ID: 100, Key: catalog.JobKey{Namespace: "b", Name: "next"}, Inputs: []catalog.Key{k("t1")}, Outputs: []catalog.Key{k("u1")}})
 		case 2: // writes two datasets
 			j.Outputs = append(j.Outputs, k("t2b"))
 		}

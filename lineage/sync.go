@@ -50,9 +50,9 @@ func (f *Follower) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load lineage: %w", err)
 	}
-	var batch []JobEdges
-	err = f.store.LineageJobs(ctx, nil, func(j store.LineageJob) error {
-		batch = append(batch, JobEdges(j))
+	var batch []catalog.JobEdges
+	err = f.store.LineageJobs(ctx, nil, func(j catalog.JobEdges) error {
+		batch = append(batch, j)
 		if len(batch) == 10000 {
 			f.graph.SetJobs(batch)
 			batch = batch[:0]
@@ -73,13 +73,9 @@ func (f *Follower) Load(ctx context.Context) error {
 // loadColumns reads the column lineage into the outputs keys (every
 // output when keys is nil) into the graph.
 func (f *Follower) loadColumns(ctx context.Context, keys []catalog.Key) error {
-	var batch []ColumnEdges
-	err := f.store.LineageColumns(ctx, keys, func(o store.LineageColumns) error {
-		ce := ColumnEdges{Output: o.Output, Edges: make([]ColumnInput, len(o.Edges)), Columns: o.Columns}
-		for i, e := range o.Edges {
-			ce.Edges[i] = ColumnInput(e)
-		}
-		batch = append(batch, ce)
+	var batch []catalog.ColumnEdges
+	err := f.store.LineageColumns(ctx, keys, func(o catalog.ColumnEdges) error {
+		batch = append(batch, o)
 		if len(batch) == 10000 {
 			f.graph.SetColumnLineage(batch)
 			batch = batch[:0]
@@ -146,17 +142,17 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 		}
 		if len(ids) > 0 {
 			found := map[int64]bool{}
-			var batch []JobEdges
-			if err := f.store.LineageJobs(ctx, ids, func(j store.LineageJob) error {
+			var batch []catalog.JobEdges
+			if err := f.store.LineageJobs(ctx, ids, func(j catalog.JobEdges) error {
 				found[j.ID] = true
-				batch = append(batch, JobEdges(j))
+				batch = append(batch, j)
 				return nil
 			}); err != nil {
 				return fmt.Errorf("catch up lineage: %w", err)
 			}
 			for _, id := range ids {
 				if !found[id] {
-					batch = append(batch, JobEdges{ID: id}) // deleted: drop
+					batch = append(batch, catalog.JobEdges{ID: id}) // deleted: drop
 				}
 			}
 			f.graph.SetJobs(batch)
@@ -242,14 +238,19 @@ func (f *Follower) columnAlone(ctx context.Context, c ColumnID, notFound error) 
 	if c.Column == "" {
 		return f.alone(ctx, c.Dataset, notFound)
 	}
-	d, err := f.store.Dataset(ctx, c.Dataset)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return notFound
-	}
+	ids, err := f.store.DatasetIDs(ctx, []catalog.Key{c.Dataset})
 	if err != nil {
 		return fmt.Errorf("column lineage of %s: %w", c, err)
 	}
-	if d.RemovedAt != nil || !slices.ContainsFunc(d.Columns, func(dc catalog.DatasetColumn) bool { return dc.Name == c.Column }) {
+	id, ok := ids[c.Dataset]
+	if !ok {
+		return notFound
+	}
+	ds, err := f.store.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return fmt.Errorf("column lineage of %s: %w", c, err)
+	}
+	if len(ds) == 0 || ds[0].RemovedAt != nil || !slices.ContainsFunc(ds[0].Columns, func(dc catalog.DatasetColumn) bool { return dc.Name == c.Column }) {
 		return notFound
 	}
 	return nil

@@ -41,7 +41,7 @@ func damageCatalog(t *testing.T, st *store.Store, dir string) {
 			t.Fatal(err)
 		}
 		if i == 1 {
-			orders, err := st.Dataset(t.Context(), key("shop.public.orders"))
+			orders, err := readDataset(t.Context(), st, key("shop.public.orders"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package search_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -208,7 +209,7 @@ func TestTwoReplicasFollowChanges(t *testing.T) {
 			t.Errorf("replica %d before edit: %q", i, got)
 		}
 	}
-	orders, err := st.Dataset(t.Context(), key("shop.public.orders"))
+	orders, err := readDataset(t.Context(), st, key("shop.public.orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,4 +264,31 @@ func TestRunReconnects(t *testing.T) {
 	if err := x.WaitFor(wctx, seq); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -66,8 +66,14 @@ func newActivityView(jobs catalog.DatasetJobs, checks []catalog.SourceCheck, fre
 	for _, k := range jobs.Downstream() {
 		v.Downstream = append(v.Downstream, link(k))
 	}
-	job := func(j catalog.SourceJob) jobView {
-		return jobView{Name: j.Key.Name, Type: j.Type, Description: j.Description, Source: j.Source, URL: safeURL(j.Properties["url"])}
+	job := func(j catalog.Job) jobView {
+		var live []string
+		for _, f := range j.Sources {
+			if f.RemovedAt == nil {
+				live = append(live, f.Source)
+			}
+		}
+		return jobView{Name: j.Key.Name, Type: j.Type, Description: j.Description, Source: strings.Join(live, ", "), URL: safeURL(j.Properties["url"])}
 	}
 	for _, j := range jobs.Producers {
 		if j.RemovedAt == nil {

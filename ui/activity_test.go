@@ -22,7 +22,7 @@ func TestDatasetActivity(t *testing.T) {
 	staged := catalog.Key{Namespace: warehouseNS, Name: "warehouse.staging.stg_orders"}
 	_, err := st.Crawl(context.Background(), "dbt:activity", func(context.Context) (catalog.Harvest, error) {
 		return catalog.Harvest{
-			Jobs: []catalog.Job{
+			Jobs: []catalog.JobFacts{
 				{Key: catalog.JobKey{Namespace: "dbt", Name: "model.shop.fct_orders"}, Type: "dbt_model", Inputs: []catalog.Key{staged, customers}, Outputs: []catalog.Key{orders}},
 				{Key: catalog.JobKey{Namespace: "dbt", Name: "exposure.shop.revenue"}, Type: "dbt_exposure", Description: "Revenue dashboard",
 					Properties: map[string]string{"url": "javascript:alert(1)"}, Inputs: []catalog.Key{orders}},

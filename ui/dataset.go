@@ -11,6 +11,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/store"
 	"almanac/ui/markdown"
 )
 
@@ -380,33 +381,44 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err := key.Validate(); err != nil {
 		return withMessage(err, "A dataset address needs a namespace and a name: /datasets/{namespace}/{name}.")
 	}
-	v, act, err := s.datasetPage(r.Context(), key)
+	d, err := s.dataset(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	if d.Key != key {
+		// A name an OpenLineage symlink made an alias of another dataset
+		// (and that no source describes itself) shows that dataset, as
+		// the API, the edit forms and the explorer take it.
+		http.Redirect(w, r, datasetPath(d.Key), http.StatusFound)
+		return nil
+	}
+	v, act, err := s.datasetPage(r.Context(), d)
 	if err != nil {
 		return err
 	}
 	return s.render(w, r, datasetPage(v, act))
 }
 
-// datasetPage reads what the page of the dataset key shows, with the
-// forms the request's principal may edit it with.
-func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView, activityView, error) {
-	d, err := s.store.Dataset(ctx, key)
-	if err != nil {
-		return datasetView{}, activityView{}, withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
-	}
-	history, err := s.store.SchemaHistory(ctx, d.ID, historyLimit)
-	if err != nil {
-		return datasetView{}, activityView{}, err
-	}
-	jobs, err := s.store.DatasetJobs(ctx, key)
+// datasetPage reads what the page of the dataset d shows besides d,
+// through the batched reads the API's loaders use, one dataset each, with
+// the forms the request's principal may edit it with.
+func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetView, activityView, error) {
+	key := d.Key
+	page := store.HistoryPage{DatasetID: d.ID, Limit: historyLimit, Columns: true}
+	history, err := s.store.SchemaHistories(ctx, []store.HistoryPage{page})
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
-	checks, err := s.store.Checks(ctx, key)
+	jobs, err := s.datasetJobs(ctx, key)
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
-	fresh, err := s.store.FreshnessHistory(ctx, key, freshnessLimit)
+	checks, err := s.store.ChecksOf(ctx, []catalog.Key{key})
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
+	fp := store.FreshnessPage{Dataset: key, Limit: freshnessLimit}
+	fresh, err := s.store.FreshnessPages(ctx, []store.FreshnessPage{fp})
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
@@ -415,14 +427,14 @@ func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView,
 		return datasetView{}, activityView{}, err
 	}
 	now := s.now()
-	v := newDatasetView(d, history, now)
+	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
 	for _, w := range warnings {
 		v.Warnings = append(v.Warnings, warningView{
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
 		})
 	}
-	act := newActivityView(jobs, checks, fresh, now)
+	act := newActivityView(jobs, checks[key], fresh[fp], now)
 	if err := s.addMetrics(ctx, key, now, &act); err != nil {
 		return datasetView{}, activityView{}, err
 	}
@@ -430,6 +442,64 @@ func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView,
 		act.Explore = lineagePath(key)
 	}
 	return v, act, nil
+}
+
+// dataset reads the dataset a lookup by key means, as the API does: the
+// dataset itself, or the one it is an alias of (see
+// store.ResolveAliases); then the dataset, and the foreign keys of other
+// datasets that point at it.
+func (s *Server) dataset(ctx context.Context, key catalog.Key) (catalog.Dataset, error) {
+	notFound := func(err error) error {
+		return withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
+	}
+	id, err := s.store.FindDataset(ctx, key)
+	if err != nil {
+		return catalog.Dataset{}, notFound(err)
+	}
+	if id == 0 {
+		return catalog.Dataset{}, notFound(fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound))
+	}
+	ds, err := s.store.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 { // gone since its id was read
+		return catalog.Dataset{}, notFound(fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound))
+	}
+	d := ds[0]
+	refs, err := s.store.ReferencedBy(ctx, []catalog.Key{d.Key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	d.Referenced = refs[d.Key]
+	return d, nil
+}
+
+// datasetJobs reads the jobs around the dataset key as the API does: the
+// keys of the jobs its live sources say write or read it, then the jobs,
+// merged.
+func (s *Server) datasetJobs(ctx context.Context, key catalog.Key) (catalog.DatasetJobs, error) {
+	around, err := s.store.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.DatasetJobs{}, err
+	}
+	a := around[key]
+	jobs, err := s.store.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		return catalog.DatasetJobs{}, err
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		if j := jobs[k]; j != nil {
+			d.Producers = append(d.Producers, *j)
+		}
+	}
+	for _, k := range a.Consumers {
+		if j := jobs[k]; j != nil {
+			d.Consumers = append(d.Consumers, *j)
+		}
+	}
+	return d, nil
 }
 
 // freshnessLimit is how many freshness observations the page shows.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -86,5 +87,32 @@ func TestDatasetCrawlWarnings(t *testing.T) {
 	}
 	if body := p.get(t, datasetPath(view)).body; strings.Contains(body, "warnings-heading") {
 		t.Error("the view's page still shows the warnings of an earlier crawl")
+	}
+}
+
+// TestDatasetPageOfAlias checks that the page of a name an OpenLineage
+// symlink made an alias of a dataset redirects to that dataset's page, as
+// GraphQL's dataset(namespace, name), the edit forms and the explorer
+// take the name.
+func TestDatasetPageOfAlias(t *testing.T) {
+	alias := catalog.Key{Namespace: "hive://metastore", Name: "db.fct_orders"}
+	p := newPortal(t, func(o *Options) {
+		push := catalog.Push{Source: catalog.SourceOpenLineage, Datasets: []catalog.DatasetUpdate{{
+			Facts:   catalog.DatasetFacts{Key: fctOrders, Aliases: []catalog.Alias{{Key: alias, Type: "TABLE"}}},
+			Asserts: catalog.FacetAliases,
+		}}}
+		if err := o.Store.ApplyPush(t.Context(), push); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r := p.get(t, datasetPath(alias))
+	if r.status != http.StatusFound || r.header.Get("Location") != datasetPath(fctOrders) {
+		t.Errorf("page of the alias: %d to %q, want 302 to %s", r.status, r.header.Get("Location"), datasetPath(fctOrders))
+	}
+	if r := p.get(t, datasetPath(fctOrders)); r.status != http.StatusOK {
+		t.Errorf("page of the dataset itself: %d", r.status)
+	}
+	if r := p.get(t, datasetPath(catalog.Key{Namespace: "hive://metastore", Name: "db.nothing"})); r.status != http.StatusNotFound {
+		t.Errorf("page of an unknown name: %d, want 404", r.status)
 	}
 }

@@ -277,7 +277,11 @@ func (s *Server) serveEdit(w http.ResponseWriter, r *http.Request, read func(*ht
 		}
 		status, req.form.Error = statusOf(err), refusalMessage(err)
 	}
-	v, act, err := s.datasetPage(ctx, key)
+	d, err := s.dataset(ctx, key)
+	if err != nil {
+		return err
+	}
+	v, act, err := s.datasetPage(ctx, d)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -150,7 +151,7 @@ type pager struct {
 }
 
 // newHomeView builds the home page from what the store returned.
-func newHomeView(f listFilter, st store.Stats, namespaces []store.NamespaceCount, list []catalog.DatasetSummary, total int, sources []store.Source, now time.Time) homeView {
+func newHomeView(f listFilter, st store.Stats, namespaces []store.NamespaceCount, list []catalog.Dataset, total int, sources []store.Source, now time.Time) homeView {
 	v := homeView{
 		Page:   page{Title: "Datasets", Section: "datasets"},
 		Filter: f,
@@ -190,8 +191,11 @@ func newHomeView(f listFilter, st store.Stats, namespaces []store.NamespaceCount
 	return v
 }
 
-func newDatasetRow(d catalog.DatasetSummary) datasetRow {
-	return datasetRow{
+// newDatasetRow lists a dataset as its page shows it: the merged kind,
+// description and columns, and its owners' and tags' names, each once, in
+// the order of the merge.
+func newDatasetRow(d catalog.Dataset) datasetRow {
+	row := datasetRow{
 		URL:       datasetPath(d.Key),
 		Name:      d.Key.Name,
 		Namespace: d.Key.Namespace,
@@ -199,11 +203,18 @@ func newDatasetRow(d catalog.DatasetSummary) datasetRow {
 		KindClass: "kind-" + string(d.Kind),
 		Platform:  d.Platform,
 		Summary:   summary(d.Description, summaryLen),
-		Columns:   plural(d.Columns, "column"),
-		Owners:    slices.Clip(d.Owners),
-		Tags:      slices.Clip(d.Tags),
+		Columns:   plural(len(d.Columns), "column"),
 		Removed:   d.RemovedAt != nil,
 	}
+	for _, o := range d.Owners {
+		if !slices.Contains(row.Owners, o.Value.Name) {
+			row.Owners = append(row.Owners, o.Value.Name)
+		}
+	}
+	for _, t := range d.Tags {
+		row.Tags = append(row.Tags, t.Value)
+	}
+	return row
 }
 
 func newPager(f listFilter, total, shown int) pager {
@@ -223,33 +234,44 @@ func newPager(f listFilter, total, shown int) pager {
 
 // serveHome serves the home page.
 func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	f, err := parseListFilter(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	st, err := s.store.Stats(ctx)
+	v, err := s.home(r.Context(), f)
 	if err != nil {
 		return err
+	}
+	return s.render(w, r, homePage(v))
+}
+
+// home reads what the home page shows for the filters f. The listing
+// reads a page of ids, then the datasets in one batch, as the API does.
+func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
+	st, err := s.store.Stats(ctx)
+	if err != nil {
+		return homeView{}, err
 	}
 	namespaces, err := s.store.Namespaces(ctx)
 	if err != nil {
-		return err
+		return homeView{}, err
 	}
-	list, total, err := s.store.ListDatasets(ctx, store.ListOptions{
+	found, err := s.store.FindDatasets(ctx, store.DatasetFilter{
 		Namespace:      f.Namespace,
 		Prefix:         f.Prefix,
 		Kind:           f.Kind,
 		IncludeRemoved: f.IncludeRemoved,
-		Limit:          pageSize,
-		Offset:         (f.Page - 1) * pageSize,
-	})
+	}, store.Paging{Offset: (f.Page - 1) * pageSize, Limit: pageSize, Total: true})
 	if err != nil {
-		return err
+		return homeView{}, err
+	}
+	list, err := s.store.DatasetsByIDs(ctx, found.IDs)
+	if err != nil {
+		return homeView{}, err
 	}
 	sources, err := s.store.Sources(ctx)
 	if err != nil {
-		return err
+		return homeView{}, err
 	}
-	return s.render(w, r, homePage(newHomeView(f, st, namespaces, list, total, sources, s.now())))
+	return newHomeView(f, st, namespaces, list, found.Total, sources, s.now()), nil
 }

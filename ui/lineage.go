@@ -162,7 +162,7 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A name an OpenLineage symlink made an alias of another dataset (and
 	// that no source describes itself) shows that dataset's lineage.
-	meant, _, err := s.store.MeantKeys(r.Context(), []catalog.Key{key})
+	meant, _, err := s.store.ResolveAliases(r.Context(), []catalog.Key{key})
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func TestLineagePage(t *testing.T) {
 	const ns = "postgres://wh:5432"
 	key := func(n string) catalog.Key { return catalog.Key{Namespace: ns, Name: n} }
 	g := lineage.NewGraph()
-	g.SetJobs([]lineage.JobEdges{
+	g.SetJobs([]catalog.JobEdges{
 		{ID: 1, Key: catalog.JobKey{Namespace: "dbt", Name: "model.orders"}, Inputs: []catalog.Key{key("db.raw.orders")}, Outputs: []catalog.Key{key("db.marts.orders")}},
 		{ID: 2, Key: catalog.JobKey{Namespace: "dbt", Name: "model.revenue"}, Inputs: []catalog.Key{key("db.marts.orders")}, Outputs: []catalog.Key{key("db.marts.revenue")}},
 		{ID: 3, Key: catalog.JobKey{Namespace: "dbt", Name: "model.report"}, Inputs: []catalog.Key{key("db.marts.revenue")}, Outputs: []catalog.Key{key("db.reports.weekly")}},
@@ -162,9 +162,9 @@ func TestExpandSubgraph(t *testing.T) {
 	key := func(n string) catalog.Key { return catalog.Key{Namespace: "ns", Name: n} }
 	g := lineage.NewGraph()
 	// a → b → c → d → e, and c → f; up ← b.
-	var jobs []lineage.JobEdges
+	var jobs []catalog.JobEdges
 	for i, e := range [][2]string{{"a", "b"}, {"b", "c"}, {"c", "d"}, {"d", "e"}, {"c", "f"}, {"up", "b"}} {
-		jobs = append(jobs, lineage.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "j", Name: e[0] + e[1]},
+		jobs = append(jobs, catalog.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "j", Name: e[0] + e[1]},
 			Inputs: []catalog.Key{key(e[0])}, Outputs: []catalog.Key{key(e[1])}})
 	}
 	g.SetJobs(jobs)
@@ -233,11 +233,11 @@ var (
 // feeds two reports in a row; and column lineage along the way.
 func lineageFixture(t *testing.T, pool *pgxpool.Pool) *lineage.Graph {
 	t.Helper()
-	job := func(id int64, name string, in, out catalog.Key, more ...catalog.Key) lineage.JobEdges {
-		return lineage.JobEdges{ID: id, Key: catalog.JobKey{Namespace: "dbt", Name: name}, Inputs: append([]catalog.Key{in}, more...), Outputs: []catalog.Key{out}}
+	job := func(id int64, name string, in, out catalog.Key, more ...catalog.Key) catalog.JobEdges {
+		return catalog.JobEdges{ID: id, Key: catalog.JobKey{Namespace: "dbt", Name: name}, Inputs: append([]catalog.Key{in}, more...), Outputs: []catalog.Key{out}}
 	}
 	g := lineage.NewGraph()
-	g.SetJobs([]lineage.JobEdges{
+	g.SetJobs([]catalog.JobEdges{
 		job(1, "model.fct_orders", rawEvents, fctOrders, dimCustomers),
 		job(2, "model.v_daily_revenue", fctOrders, dailyRevenue),
 		job(3, "report.revenue_weekly", dailyRevenue, weeklyReport),
@@ -328,12 +328,12 @@ func htmlUnescape(s string) string {
 func TestLineageExplorerBrowser(t *testing.T) {
 	p, g := newLineagePortal(t)
 	// A fan of 250 jobs below one dataset, for the 500-node drawing.
-	var big []lineage.JobEdges
+	var big []catalog.JobEdges
 	bigKey := func(i int) catalog.Key {
 		return catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("warehouse.big.t%03d", i)}
 	}
 	for i := range 250 {
-		big = append(big, lineage.JobEdges{ID: int64(1000 + i), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("load_t%03d", i+1)},
+		big = append(big, catalog.JobEdges{ID: int64(1000 + i), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("load_t%03d", i+1)},
 			Inputs: []catalog.Key{bigKey(i / 3)}, Outputs: []catalog.Key{bigKey(i + 1)}})
 	}
 	g.SetJobs(big)
@@ -448,17 +448,17 @@ func TestLineageExplorerBrowser(t *testing.T) {
 	// read by 300 jobs are tables as wide as the window, each leaf a link.
 	clicks := catalog.Key{Namespace: warehouseNS, Name: "warehouse.raw.clicks"}
 	sessions := catalog.Key{Namespace: warehouseNS, Name: "warehouse.marts.sessions"}
-	split := lineage.JobEdges{ID: 2000, Key: catalog.JobKey{Namespace: "airflow", Name: "split_clicks"}, Inputs: []catalog.Key{clicks}}
+	split := catalog.JobEdges{ID: 2000, Key: catalog.JobKey{Namespace: "airflow", Name: "split_clicks"}, Inputs: []catalog.Key{clicks}}
 	for i := range 600 {
 		split.Outputs = append(split.Outputs, catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("warehouse.exports.clicks_%03d", i)})
 	}
-	fan := []lineage.JobEdges{split}
+	fan := []catalog.JobEdges{split}
 	for i := range 300 {
-		fan = append(fan, lineage.JobEdges{ID: int64(3000 + i), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("report_%03d", i)},
+		fan = append(fan, catalog.JobEdges{ID: int64(3000 + i), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("report_%03d", i)},
 			Inputs: []catalog.Key{sessions}, Outputs: []catalog.Key{{Namespace: warehouseNS, Name: fmt.Sprintf("warehouse.reports.r%03d", i)}}})
 	}
 	// One export feeds a job further on: it can be expanded.
-	fan = append(fan, lineage.JobEdges{ID: 4000, Key: catalog.JobKey{Namespace: "airflow", Name: "publish"},
+	fan = append(fan, catalog.JobEdges{ID: 4000, Key: catalog.JobKey{Namespace: "airflow", Name: "publish"},
 		Inputs: []catalog.Key{split.Outputs[7]}, Outputs: []catalog.Key{{Namespace: warehouseNS, Name: "warehouse.public.clicks"}}})
 	g.SetJobs(fan)
 	tab.Do("shrink the window to a laptop's", chromedp.EmulateViewport(1280, 800))

@@ -80,7 +80,7 @@ func (s *Server) serveSources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	runs, err := s.store.CrawlRuns(r.Context(), "", recentRuns)
+	runs, err := s.store.CrawlRuns(r.Context(), "", 0, recentRuns)
 	if err != nil {
 		return err
 	}

@@ -176,7 +176,7 @@ func (r *Runner) FailInterrupted(ctx context.Context) error {
 // crawledSince reports whether a crawl of src that started after t
 // succeeded (or partly did).
 func (r *Runner) crawledSince(ctx context.Context, src Source, t time.Time) (bool, error) {
-	runs, err := r.store.CrawlRuns(ctx, src.Provenance(), 10)
+	runs, err := r.store.CrawlRuns(ctx, src.Provenance(), 0, 10)
 	if err != nil {
 		return false, err
 	}

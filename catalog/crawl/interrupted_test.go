@@ -129,7 +129,7 @@ func TestKilledCrawlThenNextScheduled(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-exited
-	runs, err := st.CrawlRuns(ctx, "postgres:wh", 10)
+	runs, err := st.CrawlRuns(ctx, "postgres:wh", 0, 10)
 	if err != nil || len(runs) != 1 || runs[0].Status != catalog.CrawlRunning {
 		t.Fatalf("runs after the kill: %+v, %v; want one running", runs, err)
 	}
@@ -149,7 +149,7 @@ func TestKilledCrawlThenNextScheduled(t *testing.T) {
 	}
 	t.Cleanup(func() { sched.Stop(context.Background()) })
 	for deadline := restarted.Add(60 * time.Second); ; {
-		runs, err = st.CrawlRuns(ctx, "postgres:wh", 10)
+		runs, err = st.CrawlRuns(ctx, "postgres:wh", 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

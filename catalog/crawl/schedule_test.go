@@ -49,7 +49,7 @@ func TestScheduledCrawlRunsOnce(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		runs, err := st.CrawlRuns(ctx, "postgres:wh", 10)
+		runs, err := st.CrawlRuns(ctx, "postgres:wh", 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestScheduledCrawlRunsOnce(t *testing.T) {
 	}
 	// Give the second replica every chance to crawl too.
 	time.Sleep(3 * time.Second)
-	runs, err := st.CrawlRuns(ctx, "postgres:wh", 10)
+	runs, err := st.CrawlRuns(ctx, "postgres:wh", 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

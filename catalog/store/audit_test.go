@@ -29,7 +29,9 @@ func dbtDocs() []catalog.DatasetFacts {
 	}}
 }
 
-func TestDatasetsByIDsMatchesDatasetByID(t *testing.T) {
+// TestDatasetsByIDsInOrder checks that a batch of datasets reads each as
+// a batch of one does, in the order of the ids asked, unknown ids left out.
+func TestDatasetsByIDsInOrder(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
 	if _, err := st.Crawl(ctx, "postgres:shop", harvest(warehouse()...)); err != nil {
@@ -41,7 +43,7 @@ func TestDatasetsByIDsMatchesDatasetByID(t *testing.T) {
 	var ids []int64
 	var want []catalog.Dataset
 	for _, f := range warehouse() {
-		d, err := st.Dataset(ctx, f.Key)
+		d, err := readDataset(ctx, st, f.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +63,7 @@ func TestDatasetsByIDsMatchesDatasetByID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	customers, err := st.Dataset(ctx, key("shop.public.customers"))
+	customers, err := readDataset(ctx, st, key("shop.public.customers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestEditsAreAuditedAndSurviveCrawls(t *testing.T) {
 	if _, err := st.Crawl(ctx, "dbt:shop", harvest(dbtDocs()...)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := st.Dataset(ctx, key("shop.public.customers"))
+	d, err := readDataset(ctx, st, key("shop.public.customers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestEditsAreAuditedAndSurviveCrawls(t *testing.T) {
 	if _, err := st.Crawl(ctx, "dbt:shop", harvest(ds...)); err != nil {
 		t.Fatal(err)
 	}
-	d, err = st.Dataset(ctx, key("shop.public.customers"))
+	d, err = readDataset(ctx, st, key("shop.public.customers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func TestEditsAreAuditedAndSurviveCrawls(t *testing.T) {
 	if _, err := st.SetDatasetDescription(ctx, editor, id, ""); err != nil {
 		t.Fatal(err)
 	}
-	if d, _ = st.Dataset(ctx, key("shop.public.customers")); d.Description != "Customers, rewritten in dbt." {
+	if d, _ = readDataset(ctx, st, key("shop.public.customers")); d.Description != "Customers, rewritten in dbt." {
 		t.Errorf("after withdrawing, description = %q from %s, want dbt's", d.Description, d.DescriptionSource)
 	}
 }
@@ -186,11 +188,11 @@ func TestEditsRefusedChangeNothing(t *testing.T) {
 	if _, err := st.Crawl(ctx, "dbt:shop", harvest(dbtDocs()...)); err != nil {
 		t.Fatal(err)
 	}
-	customers, err := st.Dataset(ctx, key("shop.public.customers"))
+	customers, err := readDataset(ctx, st, key("shop.public.customers"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders, err := st.Dataset(ctx, key("shop.public.orders"))
+	orders, err := readDataset(ctx, st, key("shop.public.orders"))
 	if err != nil {
 		t.Fatal(err)
 	}

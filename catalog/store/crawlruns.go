@@ -71,7 +71,7 @@ func (s *Store) Crawl(ctx context.Context, source string, harvest func(context.C
 		return run, fmt.Errorf("crawl %s: %w", source, herr)
 	}
 	h.Source = source
-	ierr := s.Ingest(ctx, h, &run)
+	ierr := s.ingest(ctx, h, &run)
 	if ierr != nil {
 		ierr = withCause(ctx, ierr)
 		run.Status = catalog.CrawlFailed
@@ -240,13 +240,16 @@ func safeHarvest(ctx context.Context, harvest func(context.Context) (catalog.Har
 	return harvest(ctx)
 }
 
-// CrawlRuns lists the latest runs of a source, newest first; source ""
-// lists every source's.
-func (s *Store) CrawlRuns(ctx context.Context, source string, limit int) ([]catalog.CrawlRun, error) {
+// CrawlRuns lists at most limit runs of a source ("" for every source),
+// newest first by start (then id), after the run before (0 for the
+// newest): the portal's list of runs and the API's pages of them.
+func (s *Store) CrawlRuns(ctx context.Context, source string, before int64, limit int) ([]catalog.CrawlRun, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, source, started_at, finished_at, status, counts, errors
-		FROM crawl_runs WHERE $1 = '' OR source = $1
-		ORDER BY started_at DESC, id DESC LIMIT $2`, source, limit)
+		FROM crawl_runs
+		WHERE ($1 = '' OR source = $1)
+		  AND ($2 = 0 OR (started_at, id) < (SELECT started_at, id FROM crawl_runs WHERE id = $2))
+		ORDER BY started_at DESC, id DESC LIMIT $3`, source, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list crawl runs: %w", err)
 	}
@@ -272,4 +275,47 @@ func scanRun(row pgx.CollectableRow) (catalog.CrawlRun, error) {
 	var r catalog.CrawlRun
 	err := row.Scan(&r.ID, &r.Source, &r.StartedAt, &r.FinishedAt, &r.Status, &r.Counts, &r.Errors)
 	return r, err
+}
+
+// CrawlWarning is an error that a source's last crawl met on one dataset,
+// such as view SQL the lineage parser could not resolve, with the run
+// that recorded it.
+type CrawlWarning struct {
+	RunID     int64
+	Source    string
+	StartedAt time.Time
+	Status    catalog.CrawlStatus
+	Message   string
+}
+
+// DatasetCrawlWarnings returns the errors naming the dataset k (a
+// CrawlError whose Object is k.String()) in the latest ingested run of
+// each source, by source and then in the order the run met them. Only
+// runs that wrote their harvest count (succeeded or partial): a running
+// crawl has recorded nothing yet, and a failed one left the dataset as
+// the run before described it, warnings included.
+func (s *Store) DatasetCrawlWarnings(ctx context.Context, k catalog.Key) ([]CrawlWarning, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.id, r.source, r.started_at, r.status, e.message
+		FROM (
+			SELECT DISTINCT ON (source) id, source, started_at, status, errors
+			FROM crawl_runs WHERE status IN ('succeeded', 'partial')
+			ORDER BY source, started_at DESC, id DESC
+		) AS r
+		CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(r.errors) AS (object text, message text))
+			WITH ORDINALITY AS e(object, message, n)
+		WHERE e.object = $1
+		ORDER BY r.source, e.n`, k.String())
+	if err != nil {
+		return nil, fmt.Errorf("crawl warnings of %s: %w", k, err)
+	}
+	ws, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CrawlWarning, error) {
+		var w CrawlWarning
+		err := row.Scan(&w.RunID, &w.Source, &w.StartedAt, &w.Status, &w.Message)
+		return w, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawl warnings of %s: %w", k, err)
+	}
+	return ws, nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func blockedCrawl(t *testing.T, st *store.Store, source string, release <-chan s
 		done <- err
 	}()
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		runs, err := st.CrawlRuns(ctx, source, 1)
+		runs, err := st.CrawlRuns(ctx, source, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +74,7 @@ func TestCrawlLock(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	runs, err := st.CrawlRuns(ctx, "postgres:shop", 10)
+	runs, err := st.CrawlRuns(ctx, "postgres:shop", 0, 10)
 	if err != nil || len(runs) != 1 || runs[0].ID != running.ID || runs[0].Status != catalog.CrawlSucceeded {
 		t.Errorf("runs of postgres:shop = %+v, %v; want the first crawl's, succeeded", runs, err)
 	}
@@ -174,6 +175,43 @@ func terminate(t *testing.T, pool *pgxpool.Pool, application string) {
 			t.Fatalf("session %q still there", application)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCrawlRunsPages lists runs newest first by start, and pages through
+// them after a run id, even where ids do not follow start times (two
+// crawls starting at once on two replicas).
+func TestCrawlRunsPages(t *testing.T) {
+	ctx := context.Background()
+	st, pool := newStore(t)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []int64
+	for _, h := range []int{3, 1, 2} {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO crawl_runs (source, started_at, status) VALUES ('postgres:shop', $1, 'succeeded') RETURNING id`,
+			t0.Add(time.Duration(h)*time.Hour)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	var got []int64
+	before := int64(0)
+	for range 4 {
+		runs, err := st.CrawlRuns(ctx, "postgres:shop", before, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) == 0 {
+			break
+		}
+		got = append(got, runs[0].ID)
+		before = runs[0].ID
+	}
+	if want := []int64{ids[0], ids[2], ids[1]}; !slices.Equal(got, want) {
+		t.Errorf("runs page by page = %v, want %v (by start time)", got, want)
+	}
+	if all, err := st.CrawlRuns(ctx, "", 0, 10); err != nil || len(all) != 3 || all[1].ID != ids[2] {
+		t.Errorf("all runs = %+v, %v; want the same order", all, err)
 	}
 }
 

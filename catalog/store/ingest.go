@@ -11,12 +11,110 @@ import (
 	"almanac/catalog"
 )
 
+// This file writes a harvest: the facts of its source on datasets, then
+// jobs, runs, column lineage and quality facts, each in the file of its
+// table family.
+
 // batchSize is how many datasets one ingest transaction writes.
 const batchSize = 5000
 
-// changeLogLock serialises writers of the change log until they commit, so
-// that sequence numbers become visible in order ("changel" in ASCII).
-const changeLogLock = 0x6368616e67656c
+// ingest writes a harvest: in one transaction per batch, it replaces the
+// facts of h.Source on every dataset whose facts changed, records schema
+// versions and change log entries, then marks removed the datasets of the
+// source under h.Scopes (anywhere, when h.DatasetsComplete) that the
+// harvest no longer reports. Datasets that
+// did not change are not written at all. Invalid datasets are recorded as
+// errors on run and skipped; they are never taken for removed.
+func (s *Store) ingest(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
+	if h.Source == "" || catalog.IsUserSource(h.Source) {
+		return fmt.Errorf("ingest: source %q cannot be crawled: %w", h.Source, catalog.ErrInvalid)
+	}
+	seen := make(map[catalog.Key]bool, len(h.Datasets))
+	batch := make([]*prepared, 0, min(batchSize, len(h.Datasets)))
+	for _, f := range h.Datasets {
+		if seen[f.Key] {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: f.Key.String(), Message: "reported twice by the source; the first is kept"})
+			continue
+		}
+		seen[f.Key] = true
+		run.Counts.Seen++
+		nf, err := f.Normalize()
+		if err != nil {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: f.Key.String(), Message: err.Error()})
+			continue
+		}
+		run.Counts.Columns += len(nf.Columns)
+		batch = append(batch, &prepared{facts: nf, prior: prior{hash: nf.Hash()}})
+		if len(batch) == batchSize {
+			if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
+			return err
+		}
+	}
+	// Jobs, runs, column lineage and quality facts, after the datasets
+	// they name were written.
+	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
+		return err
+	}
+	return s.removeUnseen(ctx, h.Source, h.Scopes, h.DatasetsComplete, seen, &run.Counts)
+}
+
+// ingestLineageQuality writes h.Jobs, h.Runs, h.Checks, h.Results and
+// h.Freshness. Invalid items are recorded as errors on run and skipped.
+func (s *Store) ingestLineageQuality(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
+	if err := s.ingestJobs(ctx, h, run); err != nil {
+		return err
+	}
+	if err := s.ingestRuns(ctx, h, run); err != nil {
+		return err
+	}
+	if err := s.ingestColumnLineage(ctx, h.Source, h.ColumnLineage); err != nil {
+		return err
+	}
+	// Checks, results and freshness are read first, then written in one
+	// transaction that records one ChangeQuality per dataset touched.
+	var (
+		writes  []qualityWrite
+		touched []catalog.Key
+	)
+	for _, prepare := range []func(context.Context, catalog.Harvest, *catalog.CrawlRun) (qualityWrite, []catalog.Key, error){
+		s.prepareChecks, s.prepareResults, s.prepareFreshness,
+	} {
+		w, keys, err := prepare(ctx, h, run)
+		if err != nil {
+			return err
+		}
+		if w != nil {
+			writes = append(writes, w)
+			touched = append(touched, keys...)
+		}
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		now := s.now()
+		for _, w := range writes {
+			if err := w(ctx, tx, now); err != nil {
+				return err
+			}
+		}
+		return s.appendQualityChanges(ctx, tx, h.Source, touched, now)
+	})
+	if err != nil {
+		return fmt.Errorf("ingest quality facts of %s: %w", h.Source, translate(err))
+	}
+	return nil
+}
+
+// qualityWrite writes what a prepare step found new or changed.
+type qualityWrite func(ctx context.Context, tx pgx.Tx, now time.Time) error
 
 // prepared is one dataset of a harvest ready to write.
 type prepared struct {
@@ -57,52 +155,6 @@ func readPriors(rows pgx.Rows, at func(i int) *prior) error {
 		return nil
 	})
 	return err
-}
-
-// Ingest writes a harvest: in one transaction per batch, it replaces the
-// facts of h.Source on every dataset whose facts changed, records schema
-// versions and change log entries, then marks removed the datasets of the
-// source under h.Scopes that the harvest no longer reports. Datasets that
-// did not change are not written at all. Invalid datasets are recorded as
-// errors on run and skipped; they are never taken for removed.
-func (s *Store) Ingest(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
-	if h.Source == "" || catalog.IsUserSource(h.Source) {
-		return fmt.Errorf("ingest: source %q cannot be crawled: %w", h.Source, catalog.ErrInvalid)
-	}
-	seen := make(map[catalog.Key]bool, len(h.Datasets))
-	batch := make([]*prepared, 0, min(batchSize, len(h.Datasets)))
-	for _, f := range h.Datasets {
-		if seen[f.Key] {
-			run.Errors = append(run.Errors, catalog.CrawlError{Object: f.Key.String(), Message: "reported twice by the source; the first is kept"})
-			continue
-		}
-		seen[f.Key] = true
-		run.Counts.Seen++
-		nf, err := f.Normalize()
-		if err != nil {
-			run.Errors = append(run.Errors, catalog.CrawlError{Object: f.Key.String(), Message: err.Error()})
-			continue
-		}
-		run.Counts.Columns += len(nf.Columns)
-		batch = append(batch, &prepared{facts: nf, prior: prior{hash: nf.Hash()}})
-		if len(batch) == batchSize {
-			if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
-			return err
-		}
-	}
-	// Jobs, quality checks, results and freshness, after the datasets they
-	// name were written (ingest_quality.go).
-	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
-		return err
-	}
-	return s.removeUnseen(ctx, h.Source, h.Scopes, h.DatasetsComplete, seen, &run.Counts)
 }
 
 // ingestBatch writes one batch. It reads what the source said before
@@ -248,75 +300,6 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 	return appendChanges(ctx, tx, changes)
 }
 
-type version struct {
-	p       *prepared
-	version int
-	diff    catalog.SchemaDiff
-}
-
-// schemaChanges compares the columns the source reported before with the
-// new ones and records a schema version for every dataset whose columns
-// changed (and a first version for datasets seen for the first time).
-func schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, ids []int64, now time.Time) ([]version, error) {
-	old := map[int64][]catalog.Column{}
-	rows, err := tx.Query(ctx, `
-		SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
-		FROM columns WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, ordinal`, ids, source)
-	if err != nil {
-		return nil, fmt.Errorf("read previous columns: %w", err)
-	}
-	var (
-		id int64
-		c  catalog.Column
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
-		old[id] = append(old[id], c)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read previous columns: %w", err)
-	}
-	latest := map[int64]int{}
-	rows, err = tx.Query(ctx, `
-		SELECT dataset_id, max(version) FROM schema_versions WHERE dataset_id = ANY($1) GROUP BY dataset_id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read schema versions: %w", err)
-	}
-	var v int
-	if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error { latest[id] = v; return nil }); err != nil {
-		return nil, fmt.Errorf("read schema versions: %w", err)
-	}
-
-	var out []version
-	for _, p := range todo {
-		if len(p.facts.Columns) == 0 && len(old[p.id]) == 0 {
-			continue
-		}
-		diff := catalog.DiffColumns(old[p.id], p.facts.Columns)
-		if diff.Empty() {
-			continue
-		}
-		latest[p.id]++
-		out = append(out, version{p: p, version: latest[p.id], diff: diff})
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"schema_versions"},
-		[]string{"dataset_id", "version", "source", "recorded_at", "columns", "diff"},
-		pgx.CopyFromSlice(len(out), func(i int) ([]any, error) {
-			v := out[i]
-			cols := v.p.facts.Columns
-			if cols == nil {
-				cols = []catalog.Column{}
-			}
-			return []any{v.p.id, v.version, source, now, cols, v.diff}, nil
-		}))
-	if err != nil {
-		return nil, fmt.Errorf("record schema versions: %w", err)
-	}
-	return out, nil
-}
-
 func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, now time.Time) error {
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"dataset_facts"},
 		[]string{"dataset_id", "source", "platform", "kind", "description", "definition", "row_estimate", "size_bytes",
@@ -366,27 +349,6 @@ func copyFacts(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, 
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
 			return fmt.Errorf("write %s: %w", c.table, err)
 		}
-	}
-	return nil
-}
-
-func changeRow(id int64, key catalog.Key, kind catalog.ChangeKind, source string, at time.Time) []any {
-	return []any{"dataset", id, key.Namespace, key.Name, string(kind), source, at}
-}
-
-// appendChanges appends to the change log under the change log lock, held
-// until the transaction ends.
-func appendChanges(ctx context.Context, tx pgx.Tx, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changeLogLock)); err != nil {
-		return fmt.Errorf("lock change log: %w", err)
-	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"},
-		[]string{"entity", "entity_id", "namespace", "name", "kind", "source", "at"}, pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("append change log: %w", err)
 	}
 	return nil
 }

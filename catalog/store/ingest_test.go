@@ -149,14 +149,16 @@ func TestIngestSchemaHistory(t *testing.T) {
 	if run.Counts.Updated != 1 || run.Counts.Unchanged != 2 {
 		t.Errorf("counts = %+v, want 1 updated and 2 unchanged", run.Counts)
 	}
-	d, err := st.Dataset(ctx, key("shop.public.orders"))
+	d, err := readDataset(ctx, st, key("shop.public.orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist, err := st.SchemaHistory(ctx, d.ID, 10)
+	page := store.HistoryPage{DatasetID: d.ID, Limit: 10, Columns: true}
+	histories, err := st.SchemaHistories(ctx, []store.HistoryPage{page})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hist := histories[page]
 	if len(hist) != 2 || hist[0].Version != 2 {
 		t.Fatalf("history = %+v, want versions 2 and 1", hist)
 	}
@@ -188,7 +190,7 @@ func TestIngestRemovesAndRestores(t *testing.T) {
 	if run.Counts.Removed != 1 {
 		t.Errorf("removed = %d, want 1", run.Counts.Removed)
 	}
-	d, err := st.Dataset(ctx, key("shop.public.big_orders"))
+	d, err := readDataset(ctx, st, key("shop.public.big_orders"))
 	if err != nil {
 		t.Fatalf("a removed dataset must stay readable: %v", err)
 	}
@@ -198,15 +200,15 @@ func TestIngestRemovesAndRestores(t *testing.T) {
 	if d.Definition == "" || len(d.Columns) != 1 {
 		t.Errorf("a removed dataset keeps its facts as history, got %+v", d)
 	}
-	list, total, err := st.ListDatasets(ctx, store.ListOptions{})
+	live, err := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: 10, Total: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if total != 2 || len(list) != 2 {
-		t.Errorf("live listing has %d (total %d), want 2", len(list), total)
+	if live.Total != 2 || len(live.IDs) != 2 {
+		t.Errorf("live listing has %d (total %d), want 2", len(live.IDs), live.Total)
 	}
-	if _, total, _ := st.ListDatasets(ctx, store.ListOptions{IncludeRemoved: true}); total != 3 {
-		t.Errorf("listing with removed has %d, want 3", total)
+	if all, _ := st.FindDatasets(ctx, store.DatasetFilter{IncludeRemoved: true}, store.Paging{Limit: 10, Total: true}); all.Total != 3 {
+		t.Errorf("listing with removed has %d, want 3", all.Total)
 	}
 
 	// It comes back.
@@ -217,7 +219,7 @@ func TestIngestRemovesAndRestores(t *testing.T) {
 	if run.Counts.Restored != 1 {
 		t.Errorf("restored = %d, want 1 (counts %+v)", run.Counts.Restored, run.Counts)
 	}
-	d, _ = st.Dataset(ctx, key("shop.public.big_orders"))
+	d, _ = readDataset(ctx, st, key("shop.public.big_orders"))
 	if d.RemovedAt != nil {
 		t.Error("big_orders still removed after it came back")
 	}
@@ -248,12 +250,12 @@ func TestIngestRemovesOnlyWithinScopes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
-		got, err := st.Dataset(ctx, d.Key)
+		got, err := readDataset(ctx, st, d.Key)
 		if err != nil || got.RemovedAt != nil {
 			t.Errorf("%s removed by a crawl that could not read its schema (err %v)", d.Key, err)
 		}
 	}
-	runs, err := st.CrawlRuns(ctx, "postgres:shop", 1)
+	runs, err := st.CrawlRuns(ctx, "postgres:shop", 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +286,7 @@ func TestIngestDatasetsCompleteRemovesAnywhere(t *testing.T) {
 	crawl("delta:lake", false, other)
 	removed := func(k catalog.Key) bool {
 		t.Helper()
-		d, err := st.Dataset(ctx, k)
+		d, err := readDataset(ctx, st, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +324,7 @@ func TestIngestBadInputKeepsTheRest(t *testing.T) {
 	if want := `dataset postgres://db.example:5432/shop.public.big_orders: column "id" listed twice: invalid`; run.Errors[0].Message != want {
 		t.Errorf("error = %q, want %q", run.Errors[0].Message, want)
 	}
-	d, err := st.Dataset(ctx, key("shop.public.big_orders"))
+	d, err := readDataset(ctx, st, key("shop.public.big_orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,8 +339,8 @@ func TestIngestBadInputKeepsTheRest(t *testing.T) {
 	if err == nil || run.Status != catalog.CrawlFailed {
 		t.Fatalf("failed crawl: err %v, run %+v", err, run)
 	}
-	if _, total, _ := st.ListDatasets(ctx, store.ListOptions{}); total != 3 {
-		t.Errorf("after a failed crawl %d datasets are live, want 3", total)
+	if live, _ := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: 10, Total: true}); live.Total != 3 {
+		t.Errorf("after a failed crawl %d datasets are live, want 3", live.Total)
 	}
 	// A crawler that panics too.
 	run, err = st.Crawl(ctx, "postgres:shop", func(context.Context) (catalog.Harvest, error) { panic("boom") })
@@ -359,7 +361,7 @@ func TestUserEditsSurviveCrawls(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := key("shop.public.customers")
-	before, err := st.Dataset(ctx, k)
+	before, err := readDataset(ctx, st, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +380,7 @@ func TestUserEditsSurviveCrawls(t *testing.T) {
 	if _, err := st.Crawl(ctx, "postgres:shop", harvest(ds...)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := st.Dataset(ctx, k)
+	d, err := readDataset(ctx, st, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +419,7 @@ func TestUserEditsSurviveCrawls(t *testing.T) {
 	if _, err := st.Crawl(ctx, "postgres:shop", harvest(ds[1:]...)); err != nil {
 		t.Fatal(err)
 	}
-	d, _ = st.Dataset(ctx, k)
+	d, _ = readDataset(ctx, st, k)
 	if d.RemovedAt == nil || d.Description != "Customers who ordered at least once." {
 		t.Errorf("after removal: removed %v, description %q", d.RemovedAt, d.Description)
 	}
@@ -442,7 +444,7 @@ func TestSourcesMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := st.Dataset(ctx, key("shop.public.orders"))
+	d, err := readDataset(ctx, st, key("shop.public.orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +462,7 @@ func TestSourcesMerge(t *testing.T) {
 	if len(d.Owners) != 1 || len(d.Tags) != 2 || len(d.ForeignKeys) != 1 {
 		t.Errorf("owners %v tags %v fks %v", d.Owners, d.Tags, d.ForeignKeys)
 	}
-	c, _ := st.Dataset(ctx, key("shop.public.customers"))
+	c, _ := readDataset(ctx, st, key("shop.public.customers"))
 	if len(c.Referenced) != 1 || c.Referenced[0].Value.From != key("shop.public.orders") {
 		t.Errorf("customers referenced by %+v", c.Referenced)
 	}
@@ -493,4 +495,31 @@ func TestChangeLogNotifies(t *testing.T) {
 	if len(changes) != 3 || n.Payload != fmt.Sprint(changes[2].Seq) {
 		t.Errorf("notified %q, changes %+v", n.Payload, changes)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

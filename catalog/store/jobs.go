@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -13,64 +12,119 @@ import (
 	"almanac/catalog"
 )
 
-// This file reads jobs and runs in batches, for the API's job pages and
-// for the Marquez lineage nodes: one statement for any number of jobs.
+// This file reads and writes jobs (jobs, job_facts, job_io): what each
+// source says of a job, merged by catalog.MergeJob; its inputs and outputs
+// are the dataset lineage.
 
-// Job is a job with what its sources report merged: text facts from the
-// first live source (by name) that gives them, inputs and outputs the
-// union of its live sources. A job no live source reports any more keeps
-// what its sources said last, as history, with RemovedAt set.
-type Job struct {
-	catalog.Job
-	ID int64
-	// Sources are the sources that report the job, live ones first.
-	Sources   []string
-	CreatedAt time.Time
-	// UpdatedAt is when a source last changed what it says of the job.
-	UpdatedAt time.Time
-	// RemovedAt is when the last live source stopped reporting the job.
-	RemovedAt *time.Time
+// jobRead says which jobs a read of job facts reads, and how much of them.
+// Without ids, keys or a source it reads every job.
+type jobRead struct {
+	ids  []int64
+	keys []catalog.JobKey
+	// source, when not "", reads only that source's facts.
+	source string
+	// text reads descriptions, SQL and properties, which the lineage graph
+	// does not need.
+	text bool
 }
 
-// JobsByKeys returns the jobs keys that a source ever reported, in one
-// statement; keys of no job are absent.
-func (s *Store) JobsByKeys(ctx context.Context, keys []catalog.JobKey) (map[catalog.JobKey]*Job, error) {
-	nss, names := splitJobKeys(keys)
+// readJobs reads the facts of every source (or of r.source) on the jobs r
+// selects, with their inputs and outputs, in one statement, and calls fn
+// with each job merged by catalog.MergeJob, in order of id. It is the one
+// definition of how the catalog reads a job.
+func (s *Store) readJobs(ctx context.Context, r jobRead, fn func(catalog.Job) error) error {
+	var (
+		where []string
+		args  = []any{r.text}
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if r.ids != nil {
+		where = append(where, "j.id = ANY("+arg(r.ids)+")")
+	}
+	if r.keys != nil {
+		nss, names := splitJobKeys(r.keys)
+		where = append(where, "(j.namespace, j.name) IN (SELECT * FROM unnest("+arg(nss)+"::text[], "+arg(names)+"::text[]))")
+	}
+	if r.source != "" {
+		where = append(where, "f.source = "+arg(r.source))
+	}
+	cond := "true"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT j.id, j.namespace, j.name, j.created_at, f.source, f.type, f.description, f.sql, f.compiled_sql,
-		       f.properties, f.updated_at, f.removed_at,
+		SELECT j.id, j.namespace, j.name, j.created_at, f.source, f.type,
+		       CASE WHEN $1 THEN f.description ELSE '' END, CASE WHEN $1 THEN f.sql ELSE '' END,
+		       CASE WHEN $1 THEN f.compiled_sql ELSE '' END, CASE WHEN $1 THEN f.properties ELSE '{}' END,
+		       f.updated_at, f.removed_at,
 		       coalesce(array_agg(io.direction ORDER BY io.direction, io.namespace, io.name) FILTER (WHERE io.job_id IS NOT NULL), '{}'),
 		       coalesce(array_agg(io.namespace ORDER BY io.direction, io.namespace, io.name) FILTER (WHERE io.job_id IS NOT NULL), '{}'),
 		       coalesce(array_agg(io.name ORDER BY io.direction, io.namespace, io.name) FILTER (WHERE io.job_id IS NOT NULL), '{}')
-		FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(namespace, name)
-		JOIN jobs j ON j.namespace = k.namespace AND j.name = k.name
+		FROM jobs j
 		JOIN job_facts f ON f.job_id = j.id
 		LEFT JOIN job_io io ON io.job_id = f.job_id AND io.source = f.source
+		WHERE `+cond+`
 		GROUP BY j.id, f.job_id, f.source
-		ORDER BY j.id, f.removed_at IS NOT NULL, f.source`, nss, names)
+		ORDER BY j.id, f.source`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read %d jobs: %w", len(keys), err)
+		return err
 	}
-	out := make(map[catalog.JobKey]*Job, len(keys))
 	var (
-		id                 int64
-		key                catalog.JobKey
-		created            time.Time
+		id, curID          int64
+		key, curKey        catalog.JobKey
+		created, curAt     time.Time
+		facts              []catalog.SourceJob
 		f                  catalog.SourceJob
 		dirs, ioNS, ioName []string
 	)
+	flush := func() error {
+		if len(facts) == 0 {
+			return nil
+		}
+		j := catalog.MergeJob(curID, curKey, curAt, facts)
+		facts = nil
+		return fn(j)
+	}
 	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &created, &f.Source, &f.Type, &f.Description, &f.SQL,
 		&f.CompiledSQL, &f.Properties, &f.UpdatedAt, &f.RemovedAt, &dirs, &ioNS, &ioName}, func() error {
-		j := out[key]
-		if j == nil {
-			j = &Job{ID: id, CreatedAt: created, Job: catalog.Job{Key: key, Properties: map[string]string{}}}
-			out[key] = j
+		if id != curID {
+			if err := flush(); err != nil {
+				return err
+			}
+			curID, curKey, curAt = id, key, created
 		}
+		f.Key = key
 		for i, d := range dirs {
-			f.Job.Inputs, f.Job.Outputs = appendIO(f.Job.Inputs, f.Job.Outputs, d, catalog.Key{Namespace: ioNS[i], Name: ioName[i]})
+			k := catalog.Key{Namespace: ioNS[i], Name: ioName[i]}
+			if d == "in" {
+				f.Inputs = append(f.Inputs, k)
+			} else {
+				f.Outputs = append(f.Outputs, k)
+			}
 		}
-		j.merge(f)
+		f.RemovedAt = clonePtr(f.RemovedAt)
+		facts = append(facts, f)
 		f = catalog.SourceJob{}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// JobsByKeys returns the jobs keys that a source ever reported, merged
+// (see catalog.MergeJob), in one statement; keys of no job are absent.
+func (s *Store) JobsByKeys(ctx context.Context, keys []catalog.JobKey) (map[catalog.JobKey]*catalog.Job, error) {
+	out := make(map[catalog.JobKey]*catalog.Job, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	err := s.readJobs(ctx, jobRead{keys: keys, text: true}, func(j catalog.Job) error {
+		out[j.Key] = &j
 		return nil
 	})
 	if err != nil {
@@ -79,61 +133,36 @@ func (s *Store) JobsByKeys(ctx context.Context, keys []catalog.JobKey) (map[cata
 	return out, nil
 }
 
-func appendIO(in, out []catalog.Key, dir string, k catalog.Key) ([]catalog.Key, []catalog.Key) {
-	if dir == "in" {
-		return append(in, k), out
+// LineageJobs calls fn with the lineage edges of every job, or of the jobs
+// ids when ids is not nil (see catalog.Job.Edges): a job no live source
+// reports has none, so that a follower drops it. Jobs of ids that are gone
+// are left out.
+func (s *Store) LineageJobs(ctx context.Context, ids []int64, fn func(catalog.JobEdges) error) error {
+	if ids != nil && len(ids) == 0 {
+		return nil
 	}
-	return in, append(out, k)
+	err := s.readJobs(ctx, jobRead{ids: ids}, func(j catalog.Job) error { return fn(j.Edges()) })
+	if err != nil {
+		return fmt.Errorf("read lineage jobs: %w", err)
+	}
+	return nil
 }
 
-// merge folds what one more source says into j. Sources come live ones
-// first, so a removed source fills in only what no live one gave, and
-// its inputs and outputs count only while no source is live.
-func (j *Job) merge(f catalog.SourceJob) {
-	live := f.RemovedAt == nil
-	first := len(j.Sources) == 0
-	j.Sources = append(j.Sources, f.Source)
-	j.Type = cmp.Or(j.Type, f.Type)
-	j.Description = cmp.Or(j.Description, f.Description)
-	j.SQL = cmp.Or(j.SQL, f.SQL)
-	j.CompiledSQL = cmp.Or(j.CompiledSQL, f.CompiledSQL)
-	for k, v := range f.Properties {
-		if _, ok := j.Properties[k]; !ok {
-			j.Properties[k] = v
-		}
+// sourceJobs returns what one source asserts about the jobs keys, with
+// their inputs and outputs; keys it says nothing about are absent.
+func (s *Store) sourceJobs(ctx context.Context, source string, keys []catalog.JobKey) (map[catalog.JobKey]catalog.JobFacts, error) {
+	out := map[catalog.JobKey]catalog.JobFacts{}
+	if len(keys) == 0 {
+		return out, nil
 	}
-	if f.UpdatedAt.After(j.UpdatedAt) {
-		j.UpdatedAt = f.UpdatedAt
+	err := s.readJobs(ctx, jobRead{keys: keys, source: source, text: true}, func(j catalog.Job) error {
+		out[j.Key] = j.Sources[0].JobFacts
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read jobs of %s: %w", source, err)
 	}
-	switch {
-	case first && !live:
-		j.RemovedAt = f.RemovedAt
-	case j.RemovedAt != nil && f.RemovedAt.After(*j.RemovedAt):
-		j.RemovedAt = f.RemovedAt
-	}
-	if live || j.RemovedAt != nil {
-		j.Inputs = mergeKeys(j.Inputs, f.Inputs)
-		j.Outputs = mergeKeys(j.Outputs, f.Outputs)
-	}
-}
-
-// mergeKeys is the sorted union of two key lists.
-func mergeKeys(a, b []catalog.Key) []catalog.Key {
-	out := append(slices.Clone(a), b...)
-	slices.SortFunc(out, catalog.Key.Compare)
-	out = slices.Compact(out)
-	if out == nil {
-		out = []catalog.Key{}
-	}
-	return out
-}
-
-func splitJobKeys(keys []catalog.JobKey) (nss, names []string) {
-	nss, names = make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		nss[i], names[i] = k.Namespace, k.Name
-	}
-	return nss, names
+	return out, nil
 }
 
 // FindJobs returns the keys of jobs ordered by namespace and name, after
@@ -166,116 +195,6 @@ func (s *Store) FindJobs(ctx context.Context, namespace string, includeRemoved b
 	return keys, nil
 }
 
-// RunsByIDs returns the runs ids, in one statement; ids of no run are
-// absent.
-func (s *Store) RunsByIDs(ctx context.Context, ids []string) (map[string]catalog.Run, error) {
-	runs, err := s.runs(ctx, `r.run_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read %d runs: %w", len(ids), err)
-	}
-	out := make(map[string]catalog.Run, len(runs))
-	for _, r := range runs {
-		out[r.ID] = r
-	}
-	return out, nil
-}
-
-// LatestRuns returns the newest run (as JobRuns orders them) of each of
-// the jobs keys, in one statement; jobs that never ran are absent.
-func (s *Store) LatestRuns(ctx context.Context, keys []catalog.JobKey) (map[catalog.JobKey]catalog.Run, error) {
-	nss, names := splitJobKeys(keys)
-	runs, err := s.runs(ctx, `r.run_id IN (
-		SELECT (SELECT l.run_id FROM runs l WHERE l.job_id = lj.id ORDER BY l.state_at DESC, l.run_id LIMIT 1)
-		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-		JOIN jobs lj ON lj.namespace = k.namespace AND lj.name = k.name)`, nss, names)
-	if err != nil {
-		return nil, fmt.Errorf("latest runs of %d jobs: %w", len(keys), err)
-	}
-	out := make(map[catalog.JobKey]catalog.Run, len(runs))
-	for _, r := range runs {
-		out[r.Job] = r
-	}
-	return out, nil
-}
-
-// RunPage asks for one page of a job's runs, newest first (as JobRuns
-// orders them): at most Limit runs after the run AfterID, which changed
-// state at AfterAt (RFC 3339 with nanoseconds); AfterID "" is the start.
-type RunPage struct {
-	Job     catalog.JobKey
-	Limit   int
-	AfterAt string
-	AfterID string
-}
-
-// RunPages reads pages of runs of any number of jobs in one statement.
-func (s *Store) RunPages(ctx context.Context, pages []RunPage) (map[RunPage][]catalog.Run, error) {
-	n := len(pages)
-	nss, names, limits, ats, ids := make([]string, n), make([]string, n), make([]int32, n), make([]*time.Time, n), make([]string, n)
-	for i, p := range pages {
-		nss[i], names[i], limits[i], ids[i] = p.Job.Namespace, p.Job.Name, int32(p.Limit), p.AfterID
-		if p.AfterID != "" {
-			at, err := time.Parse(time.RFC3339Nano, p.AfterAt)
-			if err != nil {
-				return nil, fmt.Errorf("runs of %s after %q: %v: %w", p.Job, p.AfterAt, err, catalog.ErrInvalid)
-			}
-			ats[i] = &at
-		}
-	}
-	runs, err := s.runs(ctx, `r.run_id IN (
-		SELECT x.run_id FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[]) AS p(namespace, name, lim, at, id)
-		JOIN jobs pj ON pj.namespace = p.namespace AND pj.name = p.name
-		CROSS JOIN LATERAL (
-			SELECT l.run_id FROM runs l
-			WHERE l.job_id = pj.id AND (p.at IS NULL OR l.state_at < p.at OR (l.state_at = p.at AND l.run_id > p.id))
-			ORDER BY l.state_at DESC, l.run_id LIMIT p.lim
-		) x)`, nss, names, limits, ats, ids)
-	if err != nil {
-		return nil, fmt.Errorf("runs of %d jobs: %w", n, err)
-	}
-	// Pages of one job share its rows: each takes its own from them.
-	byJob := map[catalog.JobKey][]catalog.Run{}
-	for _, r := range runs {
-		byJob[r.Job] = append(byJob[r.Job], r)
-	}
-	for _, rs := range byJob {
-		slices.SortFunc(rs, compareRuns)
-	}
-	out := make(map[RunPage][]catalog.Run, n)
-	for i, p := range pages {
-		page := []catalog.Run{}
-		for _, r := range byJob[p.Job] {
-			if len(page) == p.Limit {
-				break
-			}
-			if c := ats[i]; c == nil || r.StateAt.Before(*c) || (r.StateAt.Equal(*c) && r.ID > p.AfterID) {
-				page = append(page, r)
-			}
-		}
-		out[p] = page
-	}
-	return out, nil
-}
-
-// compareRuns orders runs newest first, as JobRuns does.
-func compareRuns(a, b catalog.Run) int {
-	return cmp.Or(b.StateAt.Compare(a.StateAt), strings.Compare(a.ID, b.ID))
-}
-
-// ChildRunsOf returns the runs whose parent is one of the runs ids, by
-// parent, each list by job then run ID, in one statement.
-func (s *Store) ChildRunsOf(ctx context.Context, ids []string) (map[string][]catalog.Run, error) {
-	runs, err := s.runs(ctx, `r.parent_run_id = ANY($1) ORDER BY j.namespace, j.name, r.run_id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("child runs of %d runs: %w", len(ids), err)
-	}
-	out := map[string][]catalog.Run{}
-	for _, r := range runs {
-		out[r.ParentID] = append(out[r.ParentID], r)
-	}
-	return out, nil
-}
-
 // JobsAround are the jobs that live sources say write a dataset
 // (producers) and read it (consumers), by namespace and name.
 type JobsAround struct {
@@ -284,8 +203,8 @@ type JobsAround struct {
 }
 
 // JobsOfDatasets returns the jobs around each of the datasets keys, as
-// their live sources report them, in one statement. Unlike DatasetJobs it
-// returns keys only, for reading the jobs themselves in a batch.
+// their live sources report them, in one statement: keys only, for
+// reading the jobs themselves in a batch with JobsByKeys.
 func (s *Store) JobsOfDatasets(ctx context.Context, keys []catalog.Key) (map[catalog.Key]JobsAround, error) {
 	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `
@@ -319,21 +238,187 @@ func (s *Store) JobsOfDatasets(ctx context.Context, keys []catalog.Key) (map[cat
 	return out, nil
 }
 
-// LiveDatasets reports which of the datasets keys a source reports now,
-// in one statement.
-func (s *Store) LiveDatasets(ctx context.Context, keys []catalog.Key) (map[catalog.Key]bool, error) {
-	nss, names := splitKeys(keys)
+type preparedJob struct {
+	job catalog.JobFacts
+	prior
+}
+
+func (s *Store) ingestJobs(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
+	seen := make(map[catalog.JobKey]bool, len(h.Jobs))
+	batch := make([]*preparedJob, 0, min(batchSize, len(h.Jobs)))
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.ingestJobBatch(ctx, h.Source, batch)
+		batch = batch[:0]
+		return err
+	}
+	for _, j := range h.Jobs {
+		if seen[j.Key] {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: "job " + j.Key.String(), Message: "reported twice by the source; the first is kept"})
+			continue
+		}
+		seen[j.Key] = true
+		nj, err := j.Normalize()
+		if err != nil {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: "job " + j.Key.String(), Message: err.Error()})
+			continue
+		}
+		run.Counts.Jobs++
+		batch = append(batch, &preparedJob{job: nj, prior: prior{hash: nj.Hash()}})
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return s.removeUnseenJobs(ctx, h.Source, h.Scopes, h.JobsComplete, seen)
+}
+
+func jobKeyArrays(batch []*preparedJob) (nss, names []string) {
+	nss, names = make([]string, len(batch)), make([]string, len(batch))
+	for i, p := range batch {
+		nss[i], names[i] = p.job.Key.Namespace, p.job.Key.Name
+	}
+	return nss, names
+}
+
+// ingestJobBatch replaces the source's facts on the jobs of batch whose
+// content changed, in one transaction; it writes nothing when none did.
+func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*preparedJob) error {
+	nss, names := jobKeyArrays(batch)
 	rows, err := s.pool.Query(ctx, `
-		SELECT d.namespace, d.name FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
-		WHERE EXISTS (SELECT 1 FROM dataset_facts f WHERE f.dataset_id = d.id AND f.removed_at IS NULL)`, nss, names)
+		SELECT k.i, j.id, f.content_hash, f.removed_at IS NOT NULL
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(namespace, name, i)
+		JOIN jobs j ON j.namespace = k.namespace AND j.name = k.name
+		LEFT JOIN job_facts f ON f.job_id = j.id AND f.source = $3`, nss, names, source)
 	if err != nil {
-		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), err)
+		return fmt.Errorf("look up jobs of %s: %w", source, err)
 	}
-	out := map[catalog.Key]bool{}
-	var k catalog.Key
-	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name}, func() error { out[k] = true; return nil }); err != nil {
-		return nil, fmt.Errorf("look up %d datasets: %w", len(keys), err)
+	if err := readPriors(rows, func(i int) *prior { return &batch[i].prior }); err != nil {
+		return fmt.Errorf("look up jobs of %s: %w", source, err)
 	}
-	return out, nil
+	var todo, fresh []*preparedJob
+	for _, p := range batch {
+		if p.changed() {
+			todo = append(todo, p)
+			if !p.existed {
+				fresh = append(fresh, p)
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		now := s.now()
+		if len(fresh) > 0 {
+			nss, names := jobKeyArrays(fresh)
+			if err := createMissing(ctx, tx, "jobs", nss, names, now, func(i int) *prior { return &fresh[i].prior }); err != nil {
+				return fmt.Errorf("create jobs: %w", err)
+			}
+		}
+		ids := make([]int64, len(todo))
+		for i, p := range todo {
+			ids[i] = p.id
+		}
+		for _, table := range []string{"job_facts", "job_io"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE job_id = ANY($1) AND source = $2`, ids, source); err != nil {
+				return fmt.Errorf("replace %s: %w", table, err)
+			}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"job_facts"},
+			[]string{"job_id", "source", "type", "description", "sql", "compiled_sql", "properties", "content_hash", "updated_at"},
+			pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
+				j := todo[i].job
+				return []any{todo[i].id, source, j.Type, j.Description, j.SQL, j.CompiledSQL, j.Properties, todo[i].hash, now}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("write job facts: %w", err)
+		}
+		var io [][]any
+		for _, p := range todo {
+			for _, k := range p.job.Inputs {
+				io = append(io, []any{p.id, source, "in", k.Namespace, k.Name})
+			}
+			for _, k := range p.job.Outputs {
+				io = append(io, []any{p.id, source, "out", k.Namespace, k.Name})
+			}
+		}
+		if len(io) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"job_io"}, []string{"job_id", "source", "direction", "namespace", "name"}, pgx.CopyFromRows(io)); err != nil {
+				return fmt.Errorf("write job inputs and outputs: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET updated_at = $2 WHERE id = ANY($1)`, ids, now); err != nil {
+			return fmt.Errorf("touch jobs: %w", err)
+		}
+		changes := make([][]any, 0, len(todo))
+		for _, p := range todo {
+			kind := catalog.ChangeUpdated
+			switch {
+			case !p.existed:
+				kind = catalog.ChangeCreated
+			case p.factRemoved:
+				kind = catalog.ChangeRestored
+			}
+			changes = append(changes, []any{"job", p.id, p.job.Key.Namespace, p.job.Key.Name, string(kind), source, now})
+		}
+		return appendChanges(ctx, tx, changes)
+	})
+	if err != nil {
+		return fmt.Errorf("ingest %d jobs of %s: %w", len(todo), source, translate(err))
+	}
+	return nil
+}
+
+// removeUnseenJobs marks removed the source's jobs under scopes (a job's
+// key read as a dataset key), or anywhere when all, that the crawl did not
+// report.
+func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []catalog.Scope, all bool, seen map[catalog.JobKey]bool) error {
+	if len(scopes) == 0 && !all {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT j.id, j.namespace, j.name FROM job_facts f JOIN jobs j ON j.id = f.job_id
+		WHERE f.source = $1 AND f.removed_at IS NULL`, source)
+	if err != nil {
+		return fmt.Errorf("find removed jobs of %s: %w", source, err)
+	}
+	var (
+		gone    []int64
+		changes [][]any
+		id      int64
+		key     catalog.JobKey
+	)
+	now := s.now()
+	_, err = pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
+		if seen[key] || !all && !slices.ContainsFunc(scopes, func(sc catalog.Scope) bool { return sc.Covers(catalog.Key(key)) }) {
+			return nil
+		}
+		gone = append(gone, id)
+		changes = append(changes, []any{"job", id, key.Namespace, key.Name, string(catalog.ChangeRemoved), source, now})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find removed jobs of %s: %w", source, err)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			UPDATE job_facts SET removed_at = $3 WHERE job_id = ANY($1) AND source = $2`, gone, source, now); err != nil {
+			return err
+		}
+		return appendChanges(ctx, tx, changes)
+	})
+	if err != nil {
+		return fmt.Errorf("mark %d jobs of %s removed: %w", len(gone), source, translate(err))
+	}
+	return nil
 }

@@ -19,7 +19,7 @@ func TestJobReads(t *testing.T) {
 	job := catalog.JobKey{Namespace: "dbt", Name: "model.shop.big_orders"}
 	orders, big := key("shop.public.orders"), key("shop.public.big_orders")
 	if _, err := st.Crawl(ctx, "dbt:shop", func(context.Context) (catalog.Harvest, error) {
-		return catalog.Harvest{Jobs: []catalog.Job{{Key: job, Type: "dbt_model", SQL: "select * from {{ ref('orders') }}",
+		return catalog.Harvest{Jobs: []catalog.JobFacts{{Key: job, Type: "dbt_model", SQL: "select * from {{ ref('orders') }}",
 			Inputs: []catalog.Key{orders}, Outputs: []catalog.Key{big}}}}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestJobReads(t *testing.T) {
 		runs = append(runs, catalog.Run{ID: id, Job: job, State: catalog.RunComplete, StartedAt: at(i), EndedAt: at(i + 1), StateAt: *at(i + 1), ParentID: "dag"})
 	}
 	if err := st.ApplyPush(ctx, catalog.Push{Source: catalog.SourceOpenLineage, Runs: runs,
-		Jobs: []catalog.JobUpdate{{Job: catalog.Job{Key: job, Type: "openlineage", Description: "Big orders.", Inputs: []catalog.Key{key("shop.public.fx")}},
+		Jobs: []catalog.JobUpdate{{Job: catalog.JobFacts{Key: job, Type: "openlineage", Description: "Big orders.", Inputs: []catalog.Key{key("shop.public.fx")}},
 			Asserts: catalog.FacetDescription}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,13 +45,13 @@ func TestJobReads(t *testing.T) {
 	j := jobs[job]
 	// dbt:shop sorts before openlineage: its type wins; the description
 	// only openlineage gives; the inputs of both, sorted.
-	got := catalog.Job{Key: j.Key, Type: j.Type, Description: j.Description, SQL: j.SQL, Inputs: j.Inputs, Outputs: j.Outputs}
-	want := catalog.Job{Key: job, Type: "dbt_model", Description: "Big orders.", SQL: "select * from {{ ref('orders') }}",
+	got := catalog.JobFacts{Key: j.Key, Type: j.Type, Description: j.Description, SQL: j.SQL, Inputs: j.Inputs, Outputs: j.Outputs}
+	want := catalog.JobFacts{Key: job, Type: "dbt_model", Description: "Big orders.", SQL: "select * from {{ ref('orders') }}",
 		Inputs: []catalog.Key{key("shop.public.fx"), orders}, Outputs: []catalog.Key{big}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("merged job (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"dbt:shop", "openlineage"}, j.Sources); diff != "" {
+	if diff := cmp.Diff([]string{"dbt:shop", "openlineage"}, j.SourceNames()); diff != "" {
 		t.Errorf("sources (-want +got):\n%s", diff)
 	}
 
@@ -102,5 +102,32 @@ func TestJobReads(t *testing.T) {
 	wantAround := map[catalog.Key]store.JobsAround{orders: {Consumers: []catalog.JobKey{job}}, big: {Producers: []catalog.JobKey{job}}}
 	if diff := cmp.Diff(wantAround, around); diff != "" {
 		t.Errorf("jobs around (-want +got):\n%s", diff)
+	}
+}
+
+// TestLineageJobTypeIsTheMergedOne checks that the lineage graph's job
+// type follows catalog.MergeJob, as the API's does: the type of the first
+// live source by name, not the smallest of its sources' types.
+func TestLineageJobTypeIsTheMergedOne(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	job := catalog.JobKey{Namespace: "sched", Name: "load"}
+	for src, typ := range map[string]string{"airflow:prod": "task", "spark:prod": "application"} {
+		if _, err := st.Crawl(ctx, src, func(context.Context) (catalog.Harvest, error) {
+			return catalog.Harvest{Jobs: []catalog.JobFacts{{Key: job, Type: typ, Inputs: []catalog.Key{key("a")}, Outputs: []catalog.Key{key("b")}}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := st.JobsByKeys(ctx, []catalog.JobKey{job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var edges []catalog.JobEdges
+	if err := st.LineageJobs(ctx, nil, func(j catalog.JobEdges) error { edges = append(edges, j); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(edges) != 1 || jobs[job] == nil || edges[0].Type != jobs[job].Type || edges[0].Type != "task" {
+		t.Errorf("lineage job %+v, API job type %q; want both of type task (airflow:prod sorts first)", edges, jobs[job].Type)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"almanac/catalog"
 )
 
-// This file keeps the history of dataset metrics: row counts, sizes and
-// column profiles as runs observe them.
+// This file keeps the history of dataset metrics (dataset_metrics): row
+// counts, sizes and column profiles as runs observe them.
 
 // recordMetrics appends observations to the history of their datasets in
 // one statement; an observation already recorded (a duplicate delivery)
@@ -113,25 +113,6 @@ const metricsOrder = `observed_at DESC, direction DESC, source, run_id, job_name
 // prefixed qualifies each of a comma-separated list of columns.
 func prefixed(prefix, columns string) string {
 	return prefix + strings.ReplaceAll(columns, ", ", ", "+prefix)
-}
-
-// MetricsHistory returns a dataset's metrics observations, newest first.
-func (s *Store) MetricsHistory(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.DatasetMetrics], error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+metricsColumns+` FROM dataset_metrics
-		WHERE namespace = $1 AND name = $2
-		ORDER BY `+metricsOrder+` LIMIT $3`, key.Namespace, key.Name, limit)
-	if err != nil {
-		return nil, fmt.Errorf("metrics of dataset %s: %w", key, err)
-	}
-	ms, err := pgx.CollectRows(rows, scanMetrics(key))
-	if err != nil {
-		return nil, fmt.Errorf("metrics of dataset %s: %w", key, err)
-	}
-	return ms, nil
 }
 
 // RowCounts returns the last limit row counts of a dataset, newest first:

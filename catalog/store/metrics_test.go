@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"almanac/catalog"
 )
@@ -53,13 +52,6 @@ func TestMetricsHistory(t *testing.T) {
 	if diff := cmp.Diff(want, latest.Value); diff != "" || latest.Source != catalog.SourceOpenLineage {
 		t.Errorf("latest metrics from %s (-want +got):\n%s", latest.Source, diff)
 	}
-	hist, err := st.MetricsHistory(ctx, orders, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hist) != 2 || cmp.Diff(ms[5], hist[1].Value) != "" {
-		t.Errorf("history = %+v, want the read profile second", hist)
-	}
 
 	counts, err := st.RowCounts(ctx, orders, 4)
 	if err != nil {
@@ -86,16 +78,20 @@ func TestMetricsHistory(t *testing.T) {
 	if err != nil || n != 4 {
 		t.Errorf("PruneMetrics = %d, %v; want 4 deleted", n, err)
 	}
-	hist, err = st.MetricsHistory(ctx, orders, 10)
+	// What is left reads as before: the newest observations are those of
+	// the latest run, and the trend is its count alone.
+	latestAfter, err := st.LatestMetrics(ctx, orders)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []catalog.DatasetMetrics{}
-	for _, h := range hist {
-		got = append(got, h.Value)
+	if diff := cmp.Diff(latest, latestAfter); diff != "" {
+		t.Errorf("latest metrics after pruning (-before +after):\n%s", diff)
 	}
-	if diff := cmp.Diff(ms[4:6], got, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("after pruning (-want +got):\n%s", diff)
+	if n := count(t, pool, `SELECT count(*) FROM dataset_metrics WHERE namespace = $1 AND name = $2 AND run_id = 'run-e'`, orders.Namespace, orders.Name); n != 2 {
+		t.Errorf("after pruning %d observations of run-e are left, want both", n)
+	}
+	if counts, err := st.RowCounts(ctx, orders, 10); err != nil || len(counts) != 1 || counts[0].Rows != 500 {
+		t.Errorf("row counts after pruning = %+v, %v; want run-e's 500", counts, err)
 	}
 }
 

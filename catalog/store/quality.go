@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -12,73 +13,15 @@ import (
 	"almanac/catalog"
 )
 
-// DatasetJobs returns the jobs that write the dataset key and those that
-// read it, with every input and output each source gave them. Removed
-// jobs are included with RemovedAt set, as history. A key that no job
-// names yields empty lists, not ErrNotFound: lineage may name datasets no
-// source described.
-func (s *Store) DatasetJobs(ctx context.Context, key catalog.Key) (catalog.DatasetJobs, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH around AS (
-			SELECT DISTINCT job_id, source, direction FROM job_io WHERE namespace = $1 AND name = $2
-		)
-		SELECT a.direction, j.id, j.namespace, j.name, f.source, f.type, f.description, f.sql, f.compiled_sql,
-		       f.properties, f.updated_at, f.removed_at,
-		       coalesce((SELECT array_agg(io.namespace ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'in'), '{}'),
-		       coalesce((SELECT array_agg(io.name ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'in'), '{}'),
-		       coalesce((SELECT array_agg(io.namespace ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'out'), '{}'),
-		       coalesce((SELECT array_agg(io.name ORDER BY io.namespace, io.name) FROM job_io io
-		                 WHERE io.job_id = j.id AND io.source = f.source AND io.direction = 'out'), '{}')
-		FROM around a
-		JOIN jobs j ON j.id = a.job_id
-		JOIN job_facts f ON f.job_id = a.job_id AND f.source = a.source
-		ORDER BY a.direction, j.namespace, j.name, f.source`, key.Namespace, key.Name)
-	if err != nil {
-		return catalog.DatasetJobs{}, fmt.Errorf("jobs of dataset %s: %w", key, err)
-	}
-	var (
-		out                         catalog.DatasetJobs
-		dir                         string
-		j                           catalog.SourceJob
-		inNS, inName, outNS, outNam []string
-	)
-	_, err = pgx.ForEachRow(rows, []any{&dir, &j.ID, &j.Key.Namespace, &j.Key.Name, &j.Source, &j.Type, &j.Description,
-		&j.SQL, &j.CompiledSQL, &j.Properties, &j.UpdatedAt, &j.RemovedAt, &inNS, &inName, &outNS, &outNam}, func() error {
-		j.Inputs, j.Outputs = zipKeys(inNS, inName), zipKeys(outNS, outNam)
-		if dir == "out" {
-			out.Producers = append(out.Producers, j)
-		} else {
-			out.Consumers = append(out.Consumers, j)
-		}
-		j = catalog.SourceJob{}
-		return nil
-	})
-	if err != nil {
-		return catalog.DatasetJobs{}, fmt.Errorf("jobs of dataset %s: %w", key, err)
-	}
-	return out, nil
-}
+// This file reads and writes data quality (quality_checks,
+// quality_results, freshness_observations). Checks follow the rules of
+// datasets (per-source facts, written only when their content changed,
+// marked removed under a scope that no longer reports them); results and
+// observations are history, appended once and never replaced.
 
-func zipKeys(nss, names []string) []catalog.Key {
-	keys := make([]catalog.Key, len(nss))
-	for i := range nss {
-		keys[i] = catalog.Key{Namespace: nss[i], Name: names[i]}
-	}
-	return keys
-}
-
-// Checks returns the quality checks on a dataset from every source, each
-// with its latest result, ordered by column, then name. Removed checks are
-// included with RemovedAt set.
-func (s *Store) Checks(ctx context.Context, key catalog.Key) ([]catalog.SourceCheck, error) {
-	m, err := s.ChecksOf(ctx, []catalog.Key{key})
-	return m[key], err
-}
-
-// ChecksOf is Checks for many datasets in one statement.
+// ChecksOf returns the quality checks on each of the datasets keys from
+// every source, each with its latest result, ordered by column, then
+// name, in one statement. Removed checks are included with RemovedAt set.
 func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.SourceCheck, error) {
 	nss, names := splitKeys(keys)
 	rows, err := s.pool.Query(ctx, `
@@ -121,55 +64,6 @@ func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.K
 		return nil, fmt.Errorf("checks of %d datasets: %w", len(keys), err)
 	}
 	return out, nil
-}
-
-// CheckResults returns the history of one check of a source, newest first.
-func (s *Store) CheckResults(ctx context.Context, source, check string, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
-	return s.results(ctx, fmt.Sprintf("results of check %s of %s", check, source), `source = $1 AND check_name = $2`, source, check, limit)
-}
-
-// QualityResults returns the results of every check on a dataset, newest
-// first.
-func (s *Store) QualityResults(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
-	return s.results(ctx, "quality results of dataset "+key.String(), `dataset_namespace = $1 AND dataset_name = $2`, key.Namespace, key.Name, limit)
-}
-
-// results reads results matching where, which compares two columns with
-// $1 and $2.
-func (s *Store) results(ctx context.Context, what, where, a, b string, limit int) ([]catalog.Sourced[catalog.QualityResult], error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT source, check_name, dataset_namespace, dataset_name, run_id, status, failures, message,
-		       started_at, duration, recorded_at
-		FROM quality_results WHERE `+where+`
-		ORDER BY started_at DESC, check_name, source LIMIT $3`, a, b, limit)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	res, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Sourced[catalog.QualityResult], error) {
-		var r catalog.Sourced[catalog.QualityResult]
-		v := &r.Value
-		err := row.Scan(&r.Source, &v.Check, &v.Dataset.Namespace, &v.Dataset.Name, &v.RunID, &v.Status, &v.Failures, &v.Message,
-			&v.StartedAt, &v.Duration, &r.UpdatedAt)
-		return r, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return res, nil
-}
-
-// FreshnessHistory returns a dataset's freshness observations from every
-// source, newest first; limit <= 0 means 100.
-func (s *Store) FreshnessHistory(ctx context.Context, key catalog.Key, limit int) ([]catalog.Sourced[catalog.FreshnessObservation], error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	p := FreshnessPage{Dataset: key, Limit: limit}
-	m, err := s.FreshnessPages(ctx, []FreshnessPage{p})
-	return m[p], err
 }
 
 // FreshnessPage asks for the newest Limit freshness observations of a
@@ -227,4 +121,309 @@ func (s *Store) FreshnessPages(ctx context.Context, pages []FreshnessPage) (map[
 		return nil, fmt.Errorf("freshness of %d datasets: %w", n, err)
 	}
 	return out, nil
+}
+
+// prepareChecks finds the source's checks whose content changed, to be
+// replaced, and those under a scope that the harvest no longer reports, to
+// be marked removed.
+func (s *Store) prepareChecks(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) (qualityWrite, []catalog.Key, error) {
+	type prev struct {
+		hash    []byte
+		removed bool
+		dataset catalog.Key
+	}
+	old := map[string]prev{}
+	rows, err := s.pool.Query(ctx, `
+		SELECT name, content_hash, removed_at IS NOT NULL, dataset_namespace, dataset_name
+		FROM quality_checks WHERE source = $1`, h.Source)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up checks of %s: %w", h.Source, err)
+	}
+	var (
+		name string
+		p    prev
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&name, &p.hash, &p.removed, &p.dataset.Namespace, &p.dataset.Name}, func() error {
+		old[name] = p
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("look up checks of %s: %w", h.Source, err)
+	}
+
+	type preparedCheck struct {
+		check catalog.QualityCheck
+		hash  []byte
+	}
+	var (
+		todo     []preparedCheck
+		touched  []catalog.Key // datasets whose checks changed
+		seen     = make(map[string]bool, len(h.Checks))
+		replaced []string
+	)
+	for _, c := range h.Checks {
+		if seen[c.Name] {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: "check " + c.Name, Message: "reported twice by the source; the first is kept"})
+			continue
+		}
+		seen[c.Name] = true
+		nc, err := c.Normalize()
+		if err != nil {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: "check " + c.Name, Message: err.Error()})
+			continue
+		}
+		run.Counts.Checks++
+		hash := nc.Hash()
+		o, existed := old[nc.Name]
+		if existed && !o.removed && bytes.Equal(o.hash, hash) {
+			continue
+		}
+		todo = append(todo, preparedCheck{nc, hash})
+		touched = append(touched, nc.Dataset)
+		if existed {
+			replaced = append(replaced, nc.Name)
+			if o.dataset != nc.Dataset {
+				touched = append(touched, o.dataset)
+			}
+		}
+	}
+	var gone []string
+	if len(h.Scopes) > 0 {
+		for name, o := range old {
+			if seen[name] || o.removed {
+				continue
+			}
+			for _, sc := range h.Scopes {
+				if sc.Covers(o.dataset) {
+					gone = append(gone, name)
+					touched = append(touched, o.dataset)
+					break
+				}
+			}
+		}
+	}
+	if len(todo) == 0 && len(gone) == 0 {
+		return nil, nil, nil
+	}
+	slices.Sort(gone)
+	return func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		if len(replaced) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM quality_checks WHERE source = $1 AND name = ANY($2)`, h.Source, replaced); err != nil {
+				return fmt.Errorf("replace checks: %w", err)
+			}
+		}
+		if len(todo) > 0 {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"quality_checks"},
+				[]string{"source", "name", "dataset_namespace", "dataset_name", "column_name", "type", "severity", "definition", "properties", "content_hash", "updated_at"},
+				pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
+					c := todo[i].check
+					return []any{h.Source, c.Name, c.Dataset.Namespace, c.Dataset.Name, c.Column, c.Type, c.Severity, c.Definition, c.Properties, todo[i].hash, now}, nil
+				}))
+			if err != nil {
+				return fmt.Errorf("write checks: %w", err)
+			}
+		}
+		if len(gone) > 0 {
+			if _, err := tx.Exec(ctx, `
+				UPDATE quality_checks SET removed_at = $3 WHERE source = $1 AND name = ANY($2)`, h.Source, gone, now); err != nil {
+				return fmt.Errorf("mark checks removed: %w", err)
+			}
+		}
+		return nil
+	}, touched, nil
+}
+
+// appendQualityChanges records a ChangeQuality entry for each known
+// dataset among keys. Keys that name no dataset yet get none: there is
+// nothing to re-read on them.
+func (s *Store) appendQualityChanges(ctx context.Context, tx pgx.Tx, source string, keys []catalog.Key, now time.Time) error {
+	slices.SortFunc(keys, catalog.Key.Compare)
+	keys = slices.Compact(keys)
+	if len(keys) == 0 {
+		return nil
+	}
+	nss, names := splitKeys(keys)
+	rows, err := tx.Query(ctx, `
+		SELECT d.id, d.namespace, d.name FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name ORDER BY d.id`, nss, names)
+	if err != nil {
+		return fmt.Errorf("find datasets of quality changes: %w", err)
+	}
+	var (
+		changes [][]any
+		id      int64
+		key     catalog.Key
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name}, func() error {
+		changes = append(changes, changeRow(id, key, catalog.ChangeQuality, source, now))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("find datasets of quality changes: %w", err)
+	}
+	return appendChanges(ctx, tx, changes)
+}
+
+// prepareResults finds the results not recorded before, to be appended.
+func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) (qualityWrite, []catalog.Key, error) {
+	type rkey struct{ check, run string }
+	var (
+		valid   []catalog.QualityResult
+		seen    = map[rkey]bool{}
+		runIDs  []string
+		seenRun = map[string]bool{}
+	)
+	for _, r := range h.Results {
+		if err := r.Validate(); err != nil {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: "result of " + r.Check, Message: err.Error()})
+			continue
+		}
+		k := rkey{r.Check, r.RunID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if !seenRun[r.RunID] {
+			seenRun[r.RunID] = true
+			runIDs = append(runIDs, r.RunID)
+		}
+		valid = append(valid, r)
+	}
+	if len(valid) == 0 {
+		return nil, nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT check_name, run_id FROM quality_results WHERE source = $1 AND run_id = ANY($2)`, h.Source, runIDs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up results of %s: %w", h.Source, err)
+	}
+	var k rkey
+	if _, err := pgx.ForEachRow(rows, []any{&k.check, &k.run}, func() error { delete(seen, k); return nil }); err != nil {
+		return nil, nil, fmt.Errorf("look up results of %s: %w", h.Source, err)
+	}
+	var (
+		checks, runs, nss, names, statuses, messages []string
+		failures                                     []*int64
+		started                                      []time.Time
+		secs                                         []float64
+		touched                                      []catalog.Key
+	)
+	for _, r := range valid {
+		if !seen[rkey{r.Check, r.RunID}] {
+			continue // recorded before
+		}
+		checks, runs = append(checks, r.Check), append(runs, r.RunID)
+		nss, names = append(nss, r.Dataset.Namespace), append(names, r.Dataset.Name)
+		statuses, messages = append(statuses, r.Status), append(messages, r.Message)
+		failures, started, secs = append(failures, r.Failures), append(started, r.StartedAt), append(secs, r.Duration.Seconds())
+		touched = append(touched, r.Dataset)
+	}
+	if len(checks) == 0 {
+		return nil, nil, nil
+	}
+	return func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		// ON CONFLICT: a concurrent ingest may have recorded some since.
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO quality_results (source, check_name, run_id, dataset_namespace, dataset_name, status,
+				failures, message, started_at, duration, recorded_at)
+			SELECT $1, c, r, n, d, st, f, m, sa, make_interval(secs => du), $11
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[],
+				$9::timestamptz[], $10::float8[]) AS x(c, r, n, d, st, f, m, sa, du)
+			ON CONFLICT DO NOTHING`,
+			h.Source, checks, runs, nss, names, statuses, failures, messages, started, secs, now)
+		if err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+		run.Counts.Results += int(tag.RowsAffected())
+		return nil
+	}, touched, nil
+}
+
+// prepareFreshness finds the observations not recorded before, to be
+// appended.
+func (s *Store) prepareFreshness(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) (qualityWrite, []catalog.Key, error) {
+	type okey struct {
+		dataset catalog.Key
+		at      int64 // microseconds, PostgreSQL's precision
+	}
+	var (
+		valid []catalog.FreshnessObservation
+		seen  = map[okey]bool{}
+	)
+	for _, o := range h.Freshness {
+		if err := o.Validate(); err != nil {
+			run.Errors = append(run.Errors, catalog.CrawlError{Object: "freshness of " + o.Dataset.String(), Message: err.Error()})
+			continue
+		}
+		o.ObservedAt = o.ObservedAt.Truncate(time.Microsecond)
+		k := okey{o.Dataset, o.ObservedAt.UnixMicro()}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		valid = append(valid, o)
+	}
+	if len(valid) == 0 {
+		return nil, nil, nil
+	}
+	nss, names, ats := make([]string, len(valid)), make([]string, len(valid)), make([]time.Time, len(valid))
+	for i, o := range valid {
+		nss[i], names[i], ats[i] = o.Dataset.Namespace, o.Dataset.Name, o.ObservedAt
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT f.dataset_namespace, f.dataset_name, f.observed_at
+		FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS k(namespace, name, at)
+		JOIN freshness_observations f ON f.source = $1 AND f.dataset_namespace = k.namespace
+			AND f.dataset_name = k.name AND f.observed_at = k.at`, h.Source, nss, names, ats)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up freshness of %s: %w", h.Source, err)
+	}
+	var (
+		key catalog.Key
+		at  time.Time
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&key.Namespace, &key.Name, &at}, func() error {
+		delete(seen, okey{key, at.UnixMicro()})
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("look up freshness of %s: %w", h.Source, err)
+	}
+	var (
+		fresh   []catalog.FreshnessObservation
+		touched []catalog.Key
+	)
+	for _, o := range valid {
+		if seen[okey{o.Dataset, o.ObservedAt.UnixMicro()}] {
+			fresh = append(fresh, o)
+			touched = append(touched, o.Dataset)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil, nil
+	}
+	return func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		var (
+			nss, names, statuses, warns, errs, criteria, messages, runIDs []string
+			observed                                                      []time.Time
+			loaded                                                        []*time.Time
+		)
+		for _, o := range fresh {
+			nss, names, observed, loaded = append(nss, o.Dataset.Namespace), append(names, o.Dataset.Name), append(observed, o.ObservedAt), append(loaded, o.MaxLoadedAt)
+			statuses, warns, errs = append(statuses, o.Status), append(warns, o.WarnAfter), append(errs, o.ErrorAfter)
+			criteria, messages, runIDs = append(criteria, o.Criteria), append(messages, o.Message), append(runIDs, o.RunID)
+		}
+		// ON CONFLICT: a concurrent ingest may have recorded some since.
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO freshness_observations (source, dataset_namespace, dataset_name, observed_at, max_loaded_at,
+				status, warn_after, error_after, criteria, message, run_id, recorded_at)
+			SELECT $1, n, d, o, m, st, w, e, c, msg, r, $12
+			FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[]) AS x(n, d, o, m, st, w, e, c, msg, r)
+			ON CONFLICT DO NOTHING`,
+			h.Source, nss, names, observed, loaded, statuses, warns, errs, criteria, messages, runIDs, now)
+		if err != nil {
+			return fmt.Errorf("write freshness observations: %w", err)
+		}
+		n := int(tag.RowsAffected())
+		run.Counts.Freshness += n
+		return nil
+	}, touched, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
+	"almanac/catalog/store"
 )
 
 const jobNS = "dbt"
@@ -22,7 +24,7 @@ func lineageHarvest(runID string, observed time.Time) catalog.Harvest {
 	return catalog.Harvest{
 		Datasets: warehouse(),
 		Scopes:   []catalog.Scope{{Namespace: ns, Prefix: "shop."}, {Namespace: jobNS}},
-		Jobs: []catalog.Job{
+		Jobs: []catalog.JobFacts{
 			{
 				Key: catalog.JobKey{Namespace: jobNS, Name: "model.shop.big_orders"}, Type: catalog.JobDBTModel,
 				SQL: "select * from {{ ref('orders') }}", CompiledSQL: "select * from shop.public.orders",
@@ -101,14 +103,11 @@ func TestIngestJobsChecksResultsFreshness(t *testing.T) {
 	}
 
 	// Lineage around big_orders.
-	jobs, err := st.DatasetJobs(ctx, key("shop.public.big_orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	jobs := datasetJobs(t, st, key("shop.public.big_orders"))
 	if diff := cmp.Diff([]catalog.Key{key("shop.public.customers"), key("shop.public.orders")}, jobs.Upstream()); diff != "" {
 		t.Errorf("upstream (-want +got):\n%s", diff)
 	}
-	if len(jobs.Producers) != 1 || jobs.Producers[0].CompiledSQL != "select * from shop.public.orders" || jobs.Producers[0].Source != "dbt:shop" {
+	if len(jobs.Producers) != 1 || jobs.Producers[0].CompiledSQL != "select * from shop.public.orders" || jobs.Producers[0].Sources[0].Source != "dbt:shop" {
 		t.Errorf("producers = %+v", jobs.Producers)
 	}
 	if len(jobs.Consumers) != 1 || jobs.Consumers[0].Type != catalog.JobDBTExposure || jobs.Consumers[0].Properties["url"] != "https://bi/revenue" {
@@ -117,16 +116,14 @@ func TestIngestJobsChecksResultsFreshness(t *testing.T) {
 	if len(jobs.Downstream()) != 0 {
 		t.Errorf("an exposure has no outputs, downstream = %v", jobs.Downstream())
 	}
-	up, err := st.DatasetJobs(ctx, key("shop.public.orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	up := datasetJobs(t, st, key("shop.public.orders"))
 	if diff := cmp.Diff([]catalog.Key{key("shop.public.big_orders")}, up.Downstream()); diff != "" {
 		t.Errorf("downstream of orders (-want +got):\n%s", diff)
 	}
 
 	// Checks with their latest result.
-	checks, err := st.Checks(ctx, key("shop.public.orders"))
+	checksOf, err := st.ChecksOf(ctx, []catalog.Key{key("shop.public.orders")})
+	checks := checksOf[key("shop.public.orders")]
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,44 +148,45 @@ func TestIngestJobsChecksResultsFreshness(t *testing.T) {
 	if run.Counts.Results != 1 || run.Counts.Freshness != 1 {
 		t.Errorf("second run counts = %+v, want 1 result and 1 observation", run.Counts)
 	}
-	hist, err := st.CheckResults(ctx, "dbt:shop", "test.shop.unique_orders_id", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var statuses []string
-	for _, r := range hist {
-		statuses = append(statuses, r.Value.RunID+":"+r.Value.Status)
+	if err := pool.QueryRow(ctx, `
+		SELECT array_agg(run_id || ':' || status ORDER BY started_at DESC) FROM quality_results
+		WHERE source = 'dbt:shop' AND check_name = 'test.shop.unique_orders_id'`).Scan(&statuses); err != nil {
+		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"run-2:pass", "run-1:fail"}, statuses); diff != "" {
 		t.Errorf("result history (-want +got):\n%s", diff)
 	}
-	byDataset, err := st.QualityResults(ctx, key("shop.public.orders"), 10)
-	if err != nil {
-		t.Fatal(err)
+	if n := count(t, pool, `SELECT count(*) FROM quality_results WHERE dataset_namespace = $1 AND dataset_name = $2`, ns, "shop.public.orders"); n != 2 {
+		t.Errorf("results of orders = %d, want 2", n)
 	}
-	if len(byDataset) != 2 {
-		t.Errorf("results of orders = %d, want 2", len(byDataset))
-	}
-	checks, err = st.Checks(ctx, key("shop.public.orders"))
+	checksOf, err = st.ChecksOf(ctx, []catalog.Key{key("shop.public.orders")})
+	checks = checksOf[key("shop.public.orders")]
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(checks) != 2 || checks[0].RemovedAt == nil || checks[1].RemovedAt != nil || checks[1].Latest.RunID != "run-2" {
 		t.Errorf("after the second run, checks = %+v", checks)
 	}
-	fresh, err := st.FreshnessHistory(ctx, key("shop.public.orders"), 10)
+	fp := store.FreshnessPage{Dataset: key("shop.public.orders"), Limit: 10}
+	pages, err := st.FreshnessPages(ctx, []store.FreshnessPage{fp})
+	fresh := pages[fp]
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fresh) != 2 || !fresh[0].Value.ObservedAt.Equal(at.Add(time.Hour).Truncate(time.Microsecond)) || fresh[1].Value.WarnAfter != "12 hour" {
 		t.Errorf("freshness history = %+v", fresh)
 	}
-	jobs, err = st.DatasetJobs(ctx, key("shop.public.big_orders"))
+	exposure := jobs.Consumers[0].Key
+	kept, err := st.JobsByKeys(ctx, []catalog.JobKey{exposure})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs.Consumers) != 1 || jobs.Consumers[0].RemovedAt == nil {
-		t.Errorf("the exposure no longer reported must be kept as removed, consumers = %+v", jobs.Consumers)
+	if kept[exposure] == nil || kept[exposure].RemovedAt == nil {
+		t.Errorf("the exposure no longer reported must be kept as removed, got %+v", kept[exposure])
+	}
+	if around := datasetJobs(t, st, key("shop.public.big_orders")); len(around.Consumers) != 0 {
+		t.Errorf("a removed job still reads big_orders: consumers = %+v", around.Consumers)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM change_log WHERE entity = 'job' AND kind = 'removed'`); n != 1 {
 		t.Errorf("job removed entries = %d, want 1", n)
@@ -202,7 +200,7 @@ func TestIngestQualityInvalidItemsAreErrors(t *testing.T) {
 	ctx := context.Background()
 	st, pool := newStore(t)
 	h := catalog.Harvest{
-		Jobs:      []catalog.Job{{Key: catalog.JobKey{Namespace: jobNS, Name: "j"}}},                        // no type
+		Jobs:      []catalog.JobFacts{{Key: catalog.JobKey{Namespace: jobNS, Name: "j"}}},                   // no type
 		Checks:    []catalog.QualityCheck{{Name: "c"}},                                                      // no dataset
 		Results:   []catalog.QualityResult{{Check: "c", Dataset: key("x"), Status: "exploded", RunID: "r"}}, // bad status
 		Freshness: []catalog.FreshnessObservation{{Dataset: key("x"), Status: catalog.FreshnessPass}},       // no time
@@ -217,4 +215,29 @@ func TestIngestQualityInvalidItemsAreErrors(t *testing.T) {
 	if n := count(t, pool, `SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM quality_checks) + (SELECT count(*) FROM quality_results) + (SELECT count(*) FROM freshness_observations)`); n != 0 {
 		t.Errorf("invalid items wrote %d rows", n)
 	}
+}
+
+// datasetJobs reads the jobs around the dataset key as the portal does:
+// the keys of the jobs its live sources say write or read it, then the
+// jobs, merged.
+func datasetJobs(t *testing.T, st *store.Store, key catalog.Key) catalog.DatasetJobs {
+	t.Helper()
+	ctx := context.Background()
+	around, err := st.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := around[key]
+	jobs, err := st.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		d.Producers = append(d.Producers, *jobs[k])
+	}
+	for _, k := range a.Consumers {
+		d.Consumers = append(d.Consumers, *jobs[k])
+	}
+	return d
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,61 +23,18 @@ type SearchDoc struct {
 
 // SearchDocs returns the datasets with the given ids as the search index
 // needs them, in the order of ids; ids of no dataset are left out. It runs
-// six statements in one round trip however many ids there are.
+// five statements in one round trip however many ids there are.
 //
-// It reads less than DatasetsByIDs on purpose: no definitions, partitions,
-// properties, foreign keys or column details, which the index does not use
-// and which would slow a rebuild of the whole catalog. What it reads is
-// gathered and merged the same way (loadedSet, queueOwnersAndTags).
+// It reads the facts as DatasetsByIDs does (queueFacts), but less of
+// them: what the index does not use (see factRead.full) would slow a
+// rebuild of the whole catalog.
 func (s *Store) SearchDocs(ctx context.Context, ids []int64) ([]SearchDoc, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	set := make(loadedSet, len(ids))
 	consumers := make(map[int64]int, len(ids))
 	b := &pgx.Batch{}
-	b.Queue(`SELECT id, namespace, name, created_at, removed_at FROM datasets WHERE id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id      int64
-			key     catalog.Key
-			created time.Time
-			removed *time.Time
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &key.Namespace, &key.Name, &created, &removed}, func() error {
-			set.add(id, key, created, removed)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`
-		SELECT dataset_id, source, platform, kind, description, updated_at, removed_at
-		FROM dataset_facts WHERE dataset_id = ANY($1) ORDER BY dataset_id, source`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id int64
-			f  catalog.SourceFacts
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &f.Source, &f.Platform, &f.Kind, &f.Description, &f.UpdatedAt, &f.RemovedAt}, func() error {
-			set.addFacts(id, f)
-			return nil
-		})
-		return err
-	})
-	b.Queue(`
-		SELECT dataset_id, source, name, ordinal, data_type, description
-		FROM columns WHERE dataset_id = ANY($1) ORDER BY dataset_id, source, ordinal, name`, ids).Query(func(rows pgx.Rows) error {
-		var (
-			id  int64
-			src string
-			c   catalog.Column
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &c.Name, &c.Ordinal, &c.Type, &c.Description}, func() error {
-			f := set.facts(id, src)
-			f.Columns = append(f.Columns, c)
-			return nil
-		})
-		return err
-	})
-	queueOwnersAndTags(b, ids, set.facts)
+	set := queueFacts(b, ids, factRead{})
 	b.Queue(`
 		SELECT t.id, count(DISTINCT fk.dataset_id)
 		FROM datasets t
@@ -120,16 +76,4 @@ func (s *Store) DatasetIDsAfter(ctx context.Context, after int64, limit int) ([]
 		return nil, fmt.Errorf("list dataset ids after %d: %w", after, err)
 	}
 	return ids, nil
-}
-
-// LastChangeSeq returns the sequence of the newest committed change log
-// entry, or 0 when the log is empty. A reader that copies the catalog after
-// calling it and then applies the changes after that sequence misses
-// nothing.
-func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("read last change sequence: %w", err)
-	}
-	return seq, nil
 }

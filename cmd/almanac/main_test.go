@@ -83,14 +83,14 @@ sources:
 		t.Errorf("output lacks the shop summary:\n%s", out.String())
 	}
 	st := store.New(pool)
-	d, err := st.Dataset(ctx, catalog.Key{Namespace: "postgres://shop.example:5432", Name: postgresDB(t, whURL) + ".shop.customers"})
+	d, err := readDataset(ctx, st, catalog.Key{Namespace: "postgres://shop.example:5432", Name: postgresDB(t, whURL) + ".shop.customers"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Description != "One row per customer." || len(d.Columns) != 2 {
 		t.Errorf("customers = %+v", d)
 	}
-	runs, err := st.CrawlRuns(ctx, "postgres:gone", 1)
+	runs, err := st.CrawlRuns(ctx, "postgres:gone", 0, 1)
 	if err != nil || len(runs) != 1 || runs[0].Status != catalog.CrawlFailed || len(runs[0].Errors) == 0 {
 		t.Fatalf("runs of the unreachable source: %+v, %v", runs, err)
 	}
@@ -329,18 +329,22 @@ sources:
 	}
 	st := store.New(pool)
 	for _, src := range []string{"dbt:analytics", "delta:lake"} {
-		list, total, err := st.ListDatasets(ctx, store.ListOptions{Source: src})
+		page, err := st.FindDatasets(ctx, store.DatasetFilter{Source: src}, store.Paging{Limit: 500})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if total == 0 {
+		list, err := st.DatasetsByIDs(ctx, page.IDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 0 {
 			t.Errorf("no datasets from %s", src)
 		}
 		for _, d := range list {
 			// Metrics have no columns, nor do the exports of jaffle_shop's
 			// saved queries, which catalog.json does not describe.
 			export := strings.HasSuffix(d.Key.Name, "_metrics") && d.Kind == catalog.KindTable
-			if d.Columns == 0 && d.Kind != catalog.KindMetric && !export {
+			if len(d.Columns) == 0 && d.Kind != catalog.KindMetric && !export {
 				t.Errorf("%s: %s has no columns", src, d.Key)
 			}
 		}
@@ -451,4 +455,31 @@ func TestServeAnonymousOpenLineage(t *testing.T) {
 	if code := post("Content-Type", "application/json"); code != http.StatusCreated {
 		t.Errorf("POST from a producer = %d, want 201", code)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -105,7 +105,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	}
 
 	// The demo crawl is clean: its views' SQL resolves to what it crawled.
-	runs, err := store.New(pool).CrawlRuns(ctx, "postgres:demo", 1)
+	runs, err := store.New(pool).CrawlRuns(ctx, "postgres:demo", 0, 1)
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("runs of the demo: %+v, %v", runs, err)
 	}

@@ -4,7 +4,6 @@ package model
 
 import (
 	"almanac/catalog"
-	"almanac/catalog/store"
 	"bytes"
 	"fmt"
 	"io"
@@ -196,8 +195,8 @@ type JobDataset struct {
 }
 
 type JobEdge struct {
-	Cursor string     `json:"cursor"`
-	Node   *store.Job `json:"node"`
+	Cursor string       `json:"cursor"`
+	Node   *catalog.Job `json:"node"`
 }
 
 type LineageEdge struct {

@@ -73,7 +73,7 @@ func BenchmarkIngest(b *testing.B) {
 		wg.Wait()
 		accepted := time.Since(start)
 		for {
-			n, err := e.st.PendingEvents(ctx)
+			n, err := pendingEvents(ctx, e.st)
 			if err != nil {
 				b.Fatal(err)
 			}

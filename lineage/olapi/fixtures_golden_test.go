@@ -76,7 +76,7 @@ func TestFixturesGolden(t *testing.T) {
 		}
 	}
 	e.drain(t)
-	if n, err := e.st.PendingEvents(ctx); err != nil || n != 0 {
+	if n, err := pendingEvents(ctx, e.st); err != nil || n != 0 {
 		t.Fatalf("%d events pending after drain, %v", n, err)
 	}
 
@@ -106,16 +106,16 @@ func TestFixturesGolden(t *testing.T) {
 
 	// Jobs: the lineage graph's view (type, live inputs and outputs) and
 	// what OpenLineage asserted about each (description, SQL, properties).
-	var lineage []store.LineageJob
-	if err := e.st.LineageJobs(ctx, nil, func(j store.LineageJob) error { lineage = append(lineage, j); return nil }); err != nil {
+	var lineage []catalog.JobEdges
+	if err := e.st.LineageJobs(ctx, nil, func(j catalog.JobEdges) error { lineage = append(lineage, j); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(lineage, func(a, b store.LineageJob) int { return strings.Compare(a.Key.String(), b.Key.String()) })
+	slices.SortFunc(lineage, func(a, b catalog.JobEdges) int { return strings.Compare(a.Key.String(), b.Key.String()) })
 	jobKeys := make([]catalog.JobKey, len(lineage))
 	for i, j := range lineage {
 		jobKeys[i] = j.Key
 	}
-	jobs, err := e.st.SourceJobs(ctx, catalog.SourceOpenLineage, jobKeys)
+	jobs, err := e.st.JobsByKeys(ctx, jobKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,30 +141,55 @@ func TestFixturesGolden(t *testing.T) {
 	}
 
 	// Datasets, as OpenLineage describes them.
-	list, total, err := e.st.ListDatasets(ctx, store.ListOptions{IncludeRemoved: true, Limit: 500})
+	page, err := e.st.FindDatasets(ctx, store.DatasetFilter{IncludeRemoved: true}, store.Paging{Limit: 500, Total: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if total != len(list) {
-		t.Fatalf("%d datasets, listed %d", total, len(list))
+	list, err := e.st.DatasetsByIDs(ctx, page.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != len(list) {
+		t.Fatalf("%d datasets, listed %d", page.Total, len(list))
 	}
 	keys := make([]catalog.Key, len(list))
 	for i, d := range list {
 		keys[i] = d.Key
 	}
-	facts, err := e.st.SourceDatasetFacts(ctx, catalog.SourceOpenLineage, keys)
+	aliases := map[catalog.Key][]catalog.Alias{}
+	rows, err = e.st.Pool().Query(ctx, `
+		SELECT d.namespace, d.name, a.namespace, a.name, a.type FROM dataset_aliases a JOIN datasets d ON d.id = a.dataset_id
+		WHERE a.source = $1 ORDER BY d.namespace, d.name, a.namespace, a.name`, catalog.SourceOpenLineage)
 	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var (
+			k catalog.Key
+			a catalog.Alias
+		)
+		if err := rows.Scan(&k.Namespace, &k.Name, &a.Key.Namespace, &a.Key.Name, &a.Type); err != nil {
+			t.Fatal(err)
+		}
+		aliases[k] = append(aliases[k], a)
+	}
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	p("\n# datasets (%d)", len(keys))
 	for _, d := range list {
-		f, ok := facts[d.Key]
+		i := slices.IndexFunc(d.Sources, func(f catalog.SourceFacts) bool { return f.Source == catalog.SourceOpenLineage })
+		var f catalog.DatasetFacts
+		if i >= 0 {
+			f = d.Sources[i].DatasetFacts
+		}
+		f.Aliases = aliases[d.Key]
 		removed := ""
 		if d.RemovedAt != nil {
 			removed = " removed"
 		}
 		p("dataset %s platform=%q kind=%q%s", d.Key, f.Platform, f.Kind, removed)
-		if !ok {
+		if i < 0 {
 			p("  (no openlineage facts)")
 		}
 		if f.Description != "" {
@@ -209,7 +234,7 @@ func TestFixturesGolden(t *testing.T) {
 	// Runs, by job, then run id.
 	var runs []catalog.Run
 	for _, k := range jobKeys {
-		rs, err := e.st.JobRuns(ctx, k, 1000)
+		rs, err := jobRuns(ctx, e.st, k, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +271,7 @@ func TestFixturesGolden(t *testing.T) {
 				p("  property %s=%q", pk, c.Properties[pk])
 			}
 		}
-		res, err := e.st.QualityResults(ctx, k, 1000)
+		res, err := qualityResults(ctx, e.st, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +291,7 @@ func TestFixturesGolden(t *testing.T) {
 
 	p("\n# metrics")
 	for _, k := range keys {
-		ms, err := e.st.MetricsHistory(ctx, k, 1000)
+		ms, err := metricsHistory(ctx, e.st, k)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package olapi
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -136,7 +135,7 @@ func (rd *Reader) resolve(ctx context.Context, nodeID string) (catalog.Key, erro
 	// A name an OpenLineage symlink made an alias (a Hive table of an S3
 	// path, say) means the dataset it is an alias of, unless a source
 	// still describes the name itself.
-	meant, live, err := rd.store.MeantKeys(ctx, cands)
+	meant, live, err := rd.store.ResolveAliases(ctx, cands)
 	if err != nil {
 		return catalog.Key{}, err
 	}
@@ -180,27 +179,31 @@ func splits(s string) []catalog.Key {
 }
 
 // resolveJob finds the job a Marquez node id ("job:<ns>:<name>") names,
-// trying each split like resolve. A job no source reported is
-// catalog.ErrNotFound, which Marquez answers 404 too.
-func (rd *Reader) resolveJob(ctx context.Context, nodeID string) (store.LineageJob, error) {
+// trying each split like resolve, and returns its lineage edges. A job no
+// source reported is catalog.ErrNotFound, which Marquez answers 404 too.
+func (rd *Reader) resolveJob(ctx context.Context, nodeID string) (catalog.JobEdges, error) {
 	if err := validNodeID(nodeID); err != nil {
-		return store.LineageJob{}, err
+		return catalog.JobEdges{}, err
 	}
 	rest, _ := strings.CutPrefix(nodeID, "job:")
 	cands := splits(rest)
 	if len(cands) == 0 {
-		return store.LineageJob{}, fmt.Errorf("nodeId %q: want job:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
+		return catalog.JobEdges{}, fmt.Errorf("nodeId %q: want job:<namespace>:<name>: %w", nodeID, catalog.ErrInvalid)
 	}
-	for _, k := range cands {
-		j, err := rd.store.LineageJob(ctx, catalog.JobKey(k))
-		if err == nil {
-			return j, nil
-		}
-		if !errors.Is(err, catalog.ErrNotFound) {
-			return j, err
+	keys := make([]catalog.JobKey, len(cands))
+	for i, k := range cands {
+		keys[i] = catalog.JobKey(k)
+	}
+	jobs, err := rd.store.JobsByKeys(ctx, keys)
+	if err != nil {
+		return catalog.JobEdges{}, err
+	}
+	for _, k := range keys {
+		if j := jobs[k]; j != nil {
+			return j.Edges(), nil
 		}
 	}
-	return store.LineageJob{}, fmt.Errorf("nodeId %q: unknown job: %w", nodeID, catalog.ErrNotFound)
+	return catalog.JobEdges{}, fmt.Errorf("nodeId %q: unknown job: %w", nodeID, catalog.ErrNotFound)
 }
 
 func intParam(r *http.Request, name string, def, max int) (int, error) {
@@ -267,7 +270,7 @@ func (rd *Reader) GetLineage() http.Handler {
 // the job. The graph traverses only from datasets, so each side is a
 // traversal from one of the job's datasets, and the node cap is shared
 // among them.
-func (rd *Reader) jobLineage(j store.LineageJob, depth, maxNodes int, dir lineage.Direction) lineage.Subgraph {
+func (rd *Reader) jobLineage(j catalog.JobEdges, depth, maxNodes int, dir lineage.Direction) lineage.Subgraph {
 	jid := lineage.JobID(j.Key)
 	sub := lineage.Subgraph{Start: jid}
 	index := map[lineage.NodeID]int{}
@@ -358,7 +361,7 @@ func (rd *Reader) marquezGraph(ctx context.Context, sub lineage.Subgraph) ([]mar
 	if err != nil {
 		return nil, err
 	}
-	jobs, runs := map[catalog.JobKey]*store.Job{}, map[catalog.JobKey]catalog.Run{}
+	jobs, runs := map[catalog.JobKey]*catalog.Job{}, map[catalog.JobKey]catalog.Run{}
 	if len(jobKeys) > 0 {
 		if jobs, err = rd.store.JobsByKeys(ctx, jobKeys); err != nil {
 			return nil, err
@@ -448,7 +451,7 @@ func marquezDatasetType(d *catalog.Dataset) string {
 // marquezJobData is the data of a job node; j is nil for a job that is
 // gone from the catalog since the graph was read, run.ID "" for a job
 // that never ran.
-func marquezJobData(n lineage.Node, j *store.Job, run catalog.Run, in, out []marquezEdge) marquezJob {
+func marquezJobData(n lineage.Node, j *catalog.Job, run catalog.Run, in, out []marquezEdge) marquezJob {
 	k := n.ID.Job()
 	mj := marquezJob{ID: marquezID{k.Namespace, k.Name}, Type: "BATCH", Name: k.Name, SimpleName: k.Name, Namespace: k.Namespace,
 		Inputs: []marquezID{}, Outputs: []marquezID{}, More: n.More}
@@ -602,11 +605,22 @@ func (rd *Reader) GetColumnLineage() http.Handler {
 		if len(graph) == 0 && dataset.Name != "" {
 			// Marquez answers 404 for a node it does not know, and an
 			// empty graph for one without column lineage.
-			d, err := rd.store.Dataset(ctx, dataset)
+			ids, err := rd.store.DatasetIDs(ctx, []catalog.Key{dataset})
 			if err != nil {
 				return fmt.Errorf("nodeId %q: %w", nodeID, err)
 			}
-			if field != "" && !slices.ContainsFunc(d.Columns, func(c catalog.DatasetColumn) bool { return c.Name == field }) {
+			id, ok := ids[dataset]
+			if !ok {
+				return fmt.Errorf("nodeId %q: dataset %s: %w", nodeID, dataset, catalog.ErrNotFound)
+			}
+			ds, err := rd.store.DatasetsByIDs(ctx, []int64{id})
+			if err != nil {
+				return fmt.Errorf("nodeId %q: %w", nodeID, err)
+			}
+			if len(ds) == 0 {
+				return fmt.Errorf("nodeId %q: dataset %s: %w", nodeID, dataset, catalog.ErrNotFound)
+			}
+			if field != "" && !slices.ContainsFunc(ds[0].Columns, func(c catalog.DatasetColumn) bool { return c.Name == field }) {
 				return fmt.Errorf("nodeId %q: dataset %s has no field %q: %w", nodeID, dataset, field, catalog.ErrNotFound)
 			}
 		}

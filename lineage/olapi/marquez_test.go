@@ -322,7 +322,7 @@ func TestMarquezNodeData(t *testing.T) {
 	start, end := time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 0, 1, 500_000_000, time.UTC)
 	if err := e.st.ApplyPush(ctx, catalog.Push{
 		Source: catalog.SourceOpenLineage,
-		Jobs: []catalog.JobUpdate{{Job: catalog.Job{Key: job, Type: "airflow_task", Description: "Keeps the big orders.",
+		Jobs: []catalog.JobUpdate{{Job: catalog.JobFacts{Key: job, Type: "airflow_task", Description: "Keeps the big orders.",
 			Properties: map[string]string{"sourceCodeLocation": "https://git/dags/shop.py"}, Inputs: []catalog.Key{orders}, Outputs: []catalog.Key{big}},
 			Asserts: catalog.FacetJobType | catalog.FacetDescription}},
 		Runs: []catalog.Run{{ID: "run-1", Job: job, State: catalog.RunComplete, StartedAt: &start, EndedAt: &end, StateAt: end,

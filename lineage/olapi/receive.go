@@ -442,9 +442,13 @@ func (rc *Receiver) claimRuns(ctx context.Context, push *catalog.Push, events []
 	for _, r := range push.Runs {
 		ids = append(ids, r.ID)
 	}
-	owners, err := rc.store.RunJobs(ctx, ids)
-	if err != nil || len(owners) == 0 {
+	stored, err := rc.store.RunsByIDs(ctx, ids)
+	if err != nil || len(stored) == 0 {
 		return err
+	}
+	owners := make(map[string]catalog.JobKey, len(stored))
+	for id, r := range stored {
+		owners[id] = r.Job
 	}
 	type run struct {
 		id  string

@@ -93,7 +93,7 @@ func fixtureFiles(t *testing.T) []string {
 func edges(t *testing.T, st *store.Store) []string {
 	t.Helper()
 	var out []string
-	err := st.LineageJobs(context.Background(), nil, func(j store.LineageJob) error {
+	err := st.LineageJobs(context.Background(), nil, func(j catalog.JobEdges) error {
 		for _, in := range j.Inputs {
 			out = append(out, in.String()+" -> "+j.Key.String())
 		}
@@ -123,7 +123,7 @@ func TestIngestEveryFixture(t *testing.T) {
 	}
 	e.drain(t)
 	ctx := context.Background()
-	if errs, err := e.st.EventErrors(ctx, 100); err != nil || len(errs) > 0 {
+	if errs, err := eventErrors(ctx, e.st); err != nil || len(errs) > 0 {
 		t.Errorf("event errors: %v %v", errs, err)
 	}
 	got := edges(t, e.st)
@@ -147,7 +147,7 @@ func TestIngestEveryFixture(t *testing.T) {
 	}
 
 	// Schema facets became columns, documentation a description.
-	d, err := e.st.Dataset(ctx, catalog.Key{Namespace: "bigquery", Name: "mock-project.test.upload_cp"})
+	d, err := readDataset(ctx, e.st, catalog.Key{Namespace: "bigquery", Name: "mock-project.test.upload_cp"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,14 +158,14 @@ func TestIngestEveryFixture(t *testing.T) {
 	if diff := cmp.Diff([]string{"a INTEGER openlineage", "b INTEGER openlineage", "c INTEGER openlineage", "d INTEGER openlineage"}, cols); diff != "" {
 		t.Errorf("columns (-want +got):\n%s", diff)
 	}
-	ds, err := e.st.Dataset(ctx, catalog.Key{Namespace: "my-dataset-namespace", Name: "my-dataset-name"})
+	ds, err := readDataset(ctx, e.st, catalog.Key{Namespace: "my-dataset-namespace", Name: "my-dataset-name"})
 	if err != nil {
 		t.Fatalf("dataset event: %v", err)
 	}
 	if len(ds.Columns) != 1 || ds.Columns[0].Name != "col_a" || ds.Columns[0].Type != "VARCHAR" {
 		t.Errorf("dataset event columns = %+v", ds.Columns)
 	}
-	in1, err := e.st.Dataset(ctx, catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.input-1"})
+	in1, err := readDataset(ctx, e.st, catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.input-1"})
 	if err != nil || in1.Description != "input documentation" {
 		t.Errorf("job event input: description %q, %v", in1.Description, err)
 	}
@@ -190,7 +190,7 @@ func TestIngestEveryFixture(t *testing.T) {
 	}
 
 	// Data-quality assertions became results.
-	res, err := e.st.QualityResults(ctx, catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.table"}, 10)
+	res, err := qualityResults(ctx, e.st, catalog.Key{Namespace: "my-datasource-namespace", Name: "instance.schema.table"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestIngestEveryFixture(t *testing.T) {
 
 	// Runs: the failed Spark-style run kept its error message; a run with
 	// only a START is running.
-	runs, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "my-scheduler-namespace", Name: "myjob.mytask"}, 10)
+	runs, err := jobRuns(ctx, e.st, catalog.JobKey{Namespace: "my-scheduler-namespace", Name: "myjob.mytask"}, 10)
 	if err != nil || len(runs) == 0 {
 		t.Fatalf("runs of myjob.mytask: %v %v", runs, err)
 	}
@@ -232,11 +232,11 @@ func TestAirflowDAG(t *testing.T) {
 	}
 	e.drain(t)
 	ctx := context.Background()
-	dagRuns, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "airflow", Name: "BQ"}, 10)
+	dagRuns, err := jobRuns(ctx, e.st, catalog.JobKey{Namespace: "airflow", Name: "BQ"}, 10)
 	if err != nil || len(dagRuns) != 1 {
 		t.Fatalf("runs of DAG BQ: %+v %v", dagRuns, err)
 	}
-	children, err := e.st.ChildRuns(ctx, dagRuns[0].ID)
+	children, err := childRuns(ctx, e.st, dagRuns[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,11 +250,11 @@ func TestAirflowDAG(t *testing.T) {
 	if diff := cmp.Diff([]string{"BQ.copy COMPLETE", "BQ.download COMPLETE", "BQ.upload COMPLETE"}, got); diff != "" {
 		t.Errorf("task runs of the DAG run (-want +got):\n%s", diff)
 	}
-	gcs, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "airflow", Name: "gcs_hook"}, 10)
+	gcs, err := jobRuns(ctx, e.st, catalog.JobKey{Namespace: "airflow", Name: "gcs_hook"}, 10)
 	if err != nil || len(gcs) != 1 {
 		t.Fatalf("runs of DAG gcs_hook: %+v %v", gcs, err)
 	}
-	children, err = e.st.ChildRuns(ctx, gcs[0].ID)
+	children, err = childRuns(ctx, e.st, gcs[0].ID)
 	if err != nil || len(children) != 9 {
 		t.Errorf("gcs_hook task runs = %d, want 9 (%v)", len(children), err)
 	}
@@ -283,7 +283,7 @@ func TestIdempotentAndMerging(t *testing.T) {
 	// A later event without facets keeps the schema and description.
 	e.post(t, "/api/v1/lineage", ev("START", "r2", ""))
 	e.drain(t)
-	d, err := e.st.Dataset(ctx, catalog.Key{Namespace: "pg", Name: "dst"})
+	d, err := readDataset(ctx, e.st, catalog.Key{Namespace: "pg", Name: "dst"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestIdempotentAndMerging(t *testing.T) {
 	if diff := cmp.Diff([]string{"ns/load -> pg/dst", "pg/src -> ns/load"}, edges(t, e.st)); diff != "" {
 		t.Errorf("edges (-want +got):\n%s", diff)
 	}
-	r, err := e.st.Run(ctx, runUUID("r1"))
+	r, err := runByID(ctx, e.st, runUUID("r1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestReceiveMetrics(t *testing.T) {
 		}
 		e.drain(t)
 	}
-	in, err := e.st.MetricsHistory(ctx, catalog.Key{Namespace: "ins", Name: "input"}, 10)
+	in, err := metricsHistory(ctx, e.st, catalog.Key{Namespace: "ins", Name: "input"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +422,7 @@ func TestReceiveMetrics(t *testing.T) {
 	}
 	// The malformed facet is reported by its field; the event's output
 	// statistics, job and run were still recorded.
-	errs, err := e.st.EventErrors(ctx, 10)
+	errs, err := eventErrors(ctx, e.st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestReceiveMetrics(t *testing.T) {
 	if dst, err := e.st.LatestMetrics(ctx, catalog.Key{Namespace: "pg", Name: "dst"}); err != nil || *dst.Value.RowCount != 5 {
 		t.Errorf("output statistics of the same event = %+v, %v", dst, err)
 	}
-	if r, err := e.st.Run(ctx, runUUID("r-bad")); err != nil || r.State != catalog.RunComplete {
+	if r, err := runByID(ctx, e.st, runUUID("r-bad")); err != nil || r.State != catalog.RunComplete {
 		t.Errorf("run of the event = %+v, %v", r, err)
 	}
 }
@@ -537,7 +537,7 @@ func TestFailedEventDoesNotBlock(t *testing.T) {
 	if n, err := e.st.FailedEvents(ctx); err != nil || n != 1 {
 		t.Errorf("FailedEvents = %d, %v; want 1", n, err)
 	}
-	if _, err := e.st.Run(ctx, runUUID("r-bad")); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := runByID(ctx, e.st, runUUID("r-bad")); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("run of the failed event: %v, want none recorded", err)
 	}
 }
@@ -557,11 +557,11 @@ func TestRunIDBelongsToOneJob(t *testing.T) {
 			}
 			e.post(t, "/api/v1/lineage", runEvent("r1", "intruder", `[]`, `[{"namespace": "pg", "name": "b"}]`))
 			e.drain(t)
-			r, err := e.st.Run(ctx, runUUID("r1"))
+			r, err := runByID(ctx, e.st, runUUID("r1"))
 			if err != nil || r.Job.Name != "owner" {
 				t.Fatalf("run r1 = %+v, %v; want the run of ns/owner", r, err)
 			}
-			if runs, err := e.st.JobRuns(ctx, catalog.JobKey{Namespace: "ns", Name: "intruder"}, 10); err != nil || len(runs) != 0 {
+			if runs, err := jobRuns(ctx, e.st, catalog.JobKey{Namespace: "ns", Name: "intruder"}, 10); err != nil || len(runs) != 0 {
 				t.Errorf("runs of ns/intruder = %+v, %v; want none", runs, err)
 			}
 			rows := eventRows(t, e.st)
@@ -634,14 +634,14 @@ func TestSymlinksJoinLineage(t *testing.T) {
 			if err != nil || len(cl) != 1 || cl[0].Value.Input != canonical {
 				t.Errorf("column lineage of pg/report = %+v, %v; want its input on %s", cl, err, canonical)
 			}
-			if d, err := e.st.Dataset(ctx, alias); err == nil && d.RemovedAt == nil {
+			if d, err := readDataset(ctx, e.st, alias); err == nil && d.RemovedAt == nil {
 				t.Errorf("alias %s is a live dataset apart from %s", alias, canonical)
 			}
-			d, err := e.st.Dataset(ctx, canonical)
+			d, err := readDataset(ctx, e.st, canonical)
 			if err != nil || len(d.Columns) != 1 {
 				t.Errorf("dataset %s = %+v, %v", canonical, d, err)
 			}
-			if errs, err := e.st.EventErrors(ctx, 10); err != nil || len(errs) > 0 {
+			if errs, err := eventErrors(ctx, e.st); err != nil || len(errs) > 0 {
 				t.Errorf("event errors: %v %v", errs, err)
 			}
 			// Asked for by the alias's name, the catalog and the Marquez
@@ -657,4 +657,31 @@ func TestSymlinksJoinLineage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -422,7 +422,7 @@ func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry) {
 	if n.ResourceType == "source" {
 		return
 	}
-	job := catalog.Job{
+	job := catalog.JobFacts{
 		Key:         catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: jobName(n)},
 		Type:        "dbt_" + n.ResourceType,
 		Description: n.Description, SQL: n.rawSQL(), CompiledSQL: n.compiledSQL(),
@@ -472,7 +472,7 @@ func (c *crawler) addDataset(f catalog.DatasetFacts) {
 }
 
 func (c *crawler) exposure(m *manifest, n *node) {
-	job := catalog.Job{
+	job := catalog.JobFacts{
 		Key:         catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID},
 		Type:        catalog.JobDBTExposure,
 		Description: n.Description,
@@ -484,7 +484,7 @@ func (c *crawler) exposure(m *manifest, n *node) {
 	c.finishJob(m, n, &job)
 }
 
-func (c *crawler) finishJob(m *manifest, n *node, job *catalog.Job) {
+func (c *crawler) finishJob(m *manifest, n *node, job *catalog.JobFacts) {
 	var unknown []string
 	job.Inputs, unknown = c.inputs(m, n)
 	if len(unknown) > 0 {

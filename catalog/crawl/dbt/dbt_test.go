@@ -190,7 +190,7 @@ func TestCrawlPagilaDetails(t *testing.T) {
 	}
 
 	// Named as dbt-ol names it: database.schema.package.model.
-	job := find(t, h.Jobs, func(j catalog.Job) bool { return j.Key.Name == "pagila.analytics.sample_dbt.customer_payments" })
+	job := find(t, h.Jobs, func(j catalog.JobFacts) bool { return j.Key.Name == "pagila.analytics.sample_dbt.customer_payments" })
 	var inputs []string
 	for _, k := range job.Inputs {
 		inputs = append(inputs, k.Name)
@@ -223,12 +223,12 @@ func TestCrawlPagilaDetails(t *testing.T) {
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("job keys (-want +got):\n%s", diff)
 	}
-	if slices.ContainsFunc(h.Jobs, func(j catalog.Job) bool { return strings.Contains(j.Key.Name, "stg_payments") }) {
+	if slices.ContainsFunc(h.Jobs, func(j catalog.JobFacts) bool { return strings.Contains(j.Key.Name, "stg_payments") }) {
 		t.Error("an ephemeral model must not be a job of its own")
 	}
 
-	exp := find(t, h.Jobs, func(j catalog.Job) bool { return j.Type == catalog.JobDBTExposure })
-	wantExp := catalog.Job{
+	exp := find(t, h.Jobs, func(j catalog.JobFacts) bool { return j.Type == catalog.JobDBTExposure })
+	wantExp := catalog.JobFacts{
 		Key: catalog.JobKey{Namespace: "dbt://sample", Name: "exposure.sample_dbt.revenue_dashboard"}, Type: catalog.JobDBTExposure,
 		Description: "Revenue by customer.",
 		Properties: map[string]string{PropExposureType: "dashboard", PropURL: "https://bi.example/revenue", PropMaturity: "high", PropLabel: "Revenue",

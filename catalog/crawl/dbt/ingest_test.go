@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,7 +139,7 @@ func TestMergeWithPostgres(t *testing.T) {
 	crawlInto(t, st, dbt.Config{Source: "dbt:jaffle", Namespace: warehouseNS, Database: db, TargetDirs: []string{"testdata/jaffle_shop_1.12"}})
 
 	key := catalog.Key{Namespace: warehouseNS, Name: db + ".main.customers"}
-	d, err := st.Dataset(ctx, key)
+	d, err := readDataset(ctx, st, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,17 +181,15 @@ func TestMergeWithPostgres(t *testing.T) {
 	}
 
 	// Lineage: raw_customers (seed and source) → stg_customers → customers.
-	jobs, err := st.DatasetJobs(ctx, catalog.Key{Namespace: warehouseNS, Name: db + ".main.stg_customers"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	jobs := datasetJobs(t, st, catalog.Key{Namespace: warehouseNS, Name: db + ".main.stg_customers"})
 	if diff := cmp.Diff([]catalog.Key{{Namespace: warehouseNS, Name: db + ".raw.raw_customers"}}, jobs.Upstream()); diff != "" {
 		t.Errorf("upstream of stg_customers (-want +got):\n%s", diff)
 	}
-	checks, err := st.Checks(ctx, key)
+	checksOf, err := st.ChecksOf(ctx, []catalog.Key{key})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checks := checksOf[key]
 	// Its run_results.json is dbt docs generate's: no results.
 	if len(checks) == 0 || checks[0].Latest != nil {
 		t.Errorf("checks of customers = %s", fmt.Sprint(checks))
@@ -233,4 +232,56 @@ func TestIngestRuns(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-6)); diff != "" {
 		t.Errorf("latest runs (-want +got):\n%s", diff)
 	}
+}
+
+// datasetJobs reads the jobs around the dataset key as the portal does:
+// the keys of the jobs its live sources say write or read it, then the
+// jobs, merged.
+func datasetJobs(t *testing.T, st *store.Store, key catalog.Key) catalog.DatasetJobs {
+	t.Helper()
+	ctx := context.Background()
+	around, err := st.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := around[key]
+	jobs, err := st.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		d.Producers = append(d.Producers, *jobs[k])
+	}
+	for _, k := range a.Consumers {
+		d.Consumers = append(d.Consumers, *jobs[k])
+	}
+	return d
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

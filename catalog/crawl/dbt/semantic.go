@@ -229,7 +229,7 @@ func (c *crawler) semanticModel(m *manifest, n *node) {
 		Key: key, Platform: Platform, Kind: catalog.KindSemanticModel, Description: n.Description,
 		Properties: props, Columns: cols, Tags: tags(n), Owners: c.owners(m, n),
 	})
-	c.finishJob(m, n, &catalog.Job{
+	c.finishJob(m, n, &catalog.JobFacts{
 		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: catalog.JobDBTSemanticModel, Description: n.Description,
 		Properties: map[string]string{PropUniqueID: n.UniqueID, PropPackage: n.PackageName, PropPath: n.OriginalFilePath},
 		Outputs:    []catalog.Key{key},
@@ -279,7 +279,7 @@ func (c *crawler) metric(m *manifest, n *node) {
 		Key: key, Platform: Platform, Kind: catalog.KindMetric, Description: n.Description,
 		Properties: props, Tags: tags(n), Owners: c.owners(m, n),
 	})
-	c.finishJob(m, n, &catalog.Job{
+	c.finishJob(m, n, &catalog.JobFacts{
 		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: catalog.JobDBTMetric, Description: n.Description,
 		Properties: map[string]string{PropUniqueID: n.UniqueID, PropPackage: n.PackageName, PropPath: n.OriginalFilePath},
 		Outputs:    []catalog.Key{key},
@@ -293,7 +293,7 @@ func (c *crawler) savedQuery(m *manifest, n *node) {
 	if d == nil {
 		d = &savedQueryDetail{}
 	}
-	job := catalog.Job{
+	job := catalog.JobFacts{
 		Key: catalog.JobKey{Namespace: c.cfg.JobNamespace, Name: n.UniqueID}, Type: catalog.JobDBTSavedQuery, Description: n.Description,
 		Properties: map[string]string{
 			PropUniqueID: n.UniqueID, PropPackage: n.PackageName, PropPath: n.OriginalFilePath, PropLabel: n.Label,

@@ -75,7 +75,7 @@ func TestCrawlSemanticLayer(t *testing.T) {
 	}
 
 	// The lineage, job by job.
-	jobs := map[string]catalog.Job{}
+	jobs := map[string]catalog.JobFacts{}
 	for _, j := range h.Jobs {
 		jobs[j.Key.Name] = j
 	}

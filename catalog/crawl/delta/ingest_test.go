@@ -2,6 +2,7 @@ package delta_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestIngestFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := st.Dataset(ctx, catalog.Key{Namespace: "file", Name: abs})
+	d, err := readDataset(ctx, st, catalog.Key{Namespace: "file", Name: abs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,4 +51,31 @@ func TestIngestFixtures(t *testing.T) {
 	if diff := cmp.Diff(catalog.CrawlCounts{Seen: 8, Unchanged: 8, Columns: 20}, run.Counts); diff != "" {
 		t.Errorf("second crawl counts (-want +got):\n%s", diff)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -69,7 +69,7 @@ func (d *deriver) event(e Event) error {
 		d.dataset(*e.Dataset, e, &problems)
 		d.metrics(*e.Dataset, e, catalog.MetricsStatic, "dataset", "", &problems)
 	case KindRun, KindJob:
-		job := catalog.Job{Key: e.Job, Type: JobTypeDefault}
+		job := catalog.JobFacts{Key: e.Job, Type: JobTypeDefault}
 		var asserts catalog.Facet
 		var jt jobTypeFacet
 		if ok, _ := e.JobFacets.facet("jobType", "", &jt); ok && jt.JobType != "" {

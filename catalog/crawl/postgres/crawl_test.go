@@ -576,7 +576,7 @@ func TestAwkward(t *testing.T) {
 			{Object: db + ".secret", Message: "permission denied for schema secret (no USAGE)"},
 		},
 		// Views and materialized views read what their definitions name.
-		Jobs: []catalog.Job{
+		Jobs: []catalog.JobFacts{
 			{
 				Key:     catalog.JobKey{Namespace: ns, Name: "view:" + db + ".MixedCase.Order Summary"},
 				Type:    JobSQLView,

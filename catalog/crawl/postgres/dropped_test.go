@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func droppedWhileWaiting(t *testing.T, locked, dataset string, removed int) {
 		t.Fatalf("first crawl: %+v, %v", run, err)
 	}
 	victim := catalog.Key{Namespace: ns, Name: db + ".public." + dataset}
-	before, err := st.Dataset(ctx, victim)
+	before, err := readDataset(ctx, st, victim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func droppedWhileWaiting(t *testing.T, locked, dataset string, removed int) {
 	if run.Counts.Updated != 0 || run.Counts.Removed != 0 {
 		t.Errorf("counts %+v, want nothing updated or removed", run.Counts)
 	}
-	after, err := st.Dataset(ctx, victim)
+	after, err := readDataset(ctx, st, victim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,4 +146,31 @@ func droppedWhileWaiting(t *testing.T, locked, dataset string, removed int) {
 	if err != nil || run.Status != catalog.CrawlSucceeded || run.Counts.Removed != removed {
 		t.Errorf("next crawl: %+v, %v, want %d removed", run, err, removed)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -57,7 +57,7 @@ func viewLineage(h catalog.Harvest) catalog.Harvest {
 			warn(err.Error())
 			continue
 		}
-		job := catalog.Job{
+		job := catalog.JobFacts{
 			Key:     catalog.JobKey{Namespace: d.Key.Namespace, Name: "view:" + d.Key.Name},
 			Type:    JobSQLView,
 			SQL:     d.Definition,

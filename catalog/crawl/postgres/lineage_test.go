@@ -99,9 +99,9 @@ func TestViewLineagePagila(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := st.DatasetJobs(ctx, catalog.Key{Namespace: ns, Name: db + ".public.film_list"})
-	if err != nil || len(jobs.Producers) != 1 {
-		t.Fatalf("producers of film_list: %+v %v", jobs, err)
+	jobs := datasetJobs(t, st, catalog.Key{Namespace: ns, Name: db + ".public.film_list"})
+	if len(jobs.Producers) != 1 {
+		t.Fatalf("producers of film_list: %+v", jobs)
 	}
 	var got []string
 	for _, k := range jobs.Upstream() {
@@ -112,9 +112,9 @@ func TestViewLineagePagila(t *testing.T) {
 		t.Errorf("film_list reads (-want +got):\n%s", diff)
 	}
 	// The materialized view rental_by_category reads through several joins.
-	mv, err := st.DatasetJobs(ctx, catalog.Key{Namespace: ns, Name: db + ".public.rental_by_category"})
-	if err != nil || len(mv.Upstream()) < 4 {
-		t.Errorf("rental_by_category reads %v (%v), want at least 4 tables", mv.Upstream(), err)
+	mv := datasetJobs(t, st, catalog.Key{Namespace: ns, Name: db + ".public.rental_by_category"})
+	if len(mv.Upstream()) < 4 {
+		t.Errorf("rental_by_category reads %v, want at least 4 tables", mv.Upstream())
 	}
 	// Dropping a view removes its job: the crawl's scope covers it.
 	exec := func(sql string) {
@@ -134,9 +134,10 @@ func TestViewLineagePagila(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := st.DatasetJobs(ctx, catalog.Key{Namespace: ns, Name: db + ".public.film_list"})
-		if err != nil || len(jobs.Producers) != 1 || jobs.Producers[0].RemovedAt == nil {
-			t.Errorf("job of the dropped view film_list: %+v %v, want it removed", jobs.Producers, err)
+		job := jobs.Producers[0].Key
+		dropped, err := st.JobsByKeys(ctx, []catalog.JobKey{job})
+		if err != nil || dropped[job] == nil || dropped[job].RemovedAt == nil {
+			t.Errorf("job of the dropped view film_list: %+v %v, want it removed", dropped[job], err)
 		}
 	}()
 	// Column lineage, as the store reads it back.
@@ -246,4 +247,29 @@ func TestViewOfPartition(t *testing.T) {
 	if t.Failed() {
 		t.Logf("column lineage: %q", got)
 	}
+}
+
+// datasetJobs reads the jobs around the dataset key as the portal does:
+// the keys of the jobs its live sources say write or read it, then the
+// jobs, merged.
+func datasetJobs(t *testing.T, st *store.Store, key catalog.Key) catalog.DatasetJobs {
+	t.Helper()
+	ctx := context.Background()
+	around, err := st.JobsOfDatasets(ctx, []catalog.Key{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := around[key]
+	jobs, err := st.JobsByKeys(ctx, append(slices.Clone(a.Producers), a.Consumers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d catalog.DatasetJobs
+	for _, k := range a.Producers {
+		d.Producers = append(d.Producers, *jobs[k])
+	}
+	for _, k := range a.Consumers {
+		d.Consumers = append(d.Consumers, *jobs[k])
+	}
+	return d
 }

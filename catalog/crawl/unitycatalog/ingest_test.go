@@ -97,12 +97,12 @@ func TestOneDatasetEach(t *testing.T) {
 	}
 	for _, name := range []string{"marksheet", "numbers", "user_countries", "marksheet_uniform"} {
 		k := catalog.Key{Namespace: "unity-catalog", Name: "unity.default." + name}
-		if _, err := st.Dataset(ctx, k); !errors.Is(err, catalog.ErrNotFound) {
+		if _, err := readDataset(ctx, st, k); !errors.Is(err, catalog.ErrNotFound) {
 			t.Errorf("%s is a dataset of its own (%v): want it an alias only", k, err)
 		}
 	}
 
-	d, err := st.Dataset(ctx, catalog.Key{Namespace: "file", Name: numbers})
+	d, err := readDataset(ctx, st, catalog.Key{Namespace: "file", Name: numbers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +131,12 @@ func TestOneDatasetEach(t *testing.T) {
 
 	// The job read marksheet by its Unity Catalog name and wrote numbers
 	// by its location: both ends are the crawled datasets.
-	lj, err := st.LineageJob(ctx, catalog.JobKey{Namespace: "spark", Name: "marks_app.execute_insert_into_table"})
-	if err != nil {
-		t.Fatal(err)
+	job := catalog.JobKey{Namespace: "spark", Name: "marks_app.execute_insert_into_table"}
+	jobs, err := st.JobsByKeys(ctx, []catalog.JobKey{job})
+	if err != nil || jobs[job] == nil {
+		t.Fatalf("job %s: %v, %v", job, jobs, err)
 	}
+	lj := jobs[job].Edges()
 	if diff := cmp.Diff([]catalog.Key{{Namespace: "file", Name: marks}}, lj.Inputs); diff != "" {
 		t.Errorf("inputs (-want +got):\n%s", diff)
 	}
@@ -218,8 +220,35 @@ func TestFailedCrawlsKeepWhatIsStored(t *testing.T) {
 	if run := crawlNow(); run.Status != catalog.CrawlSucceeded || run.Counts.Removed != 1 {
 		t.Errorf("crawl after a drop: %s %+v %v", run.Status, run.Counts, run.Errors)
 	}
-	d, err := st.Dataset(ctx, numbers)
+	d, err := readDataset(ctx, st, numbers)
 	if err != nil || d.RemovedAt == nil {
 		t.Errorf("dropped table %s: removed %v, %v", numbers, d.RemovedAt, err)
 	}
+}
+
+// readDataset reads the dataset key as the portal and the API do: its id,
+// then the dataset, then the foreign keys of other datasets that point at
+// it. A key of no dataset is catalog.ErrNotFound.
+func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog.Dataset, error) {
+	ids, err := st.DatasetIDs(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	id, ok := ids[key]
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	if len(ds) == 0 {
+		return catalog.Dataset{}, fmt.Errorf("dataset %s: %w", key, catalog.ErrNotFound)
+	}
+	refs, err := st.ReferencedBy(ctx, []catalog.Key{key})
+	if err != nil {
+		return catalog.Dataset{}, err
+	}
+	ds[0].Referenced = refs[key]
+	return ds[0], nil
 }

@@ -166,7 +166,7 @@ func (w *walker) lineage(ctx context.Context, hv *catalog.Harvest, tables []tabl
 		}
 	}
 	for _, j := range jobs {
-		out := catalog.Job{
+		out := catalog.JobFacts{
 			Key:     catalog.JobKey{Namespace: w.ns, Name: lineageJobPrefix + j.target},
 			Type:    JobLineage,
 			Inputs:  slices.SortedFunc(maps.Keys(j.inputs), catalog.Key.Compare),

@@ -64,7 +64,7 @@ func TestDatabricksLineage(t *testing.T) {
 		t.Fatalf("no dataset %s", name)
 		return catalog.Key{}
 	}
-	want := []catalog.Job{
+	want := []catalog.JobFacts{
 		{
 			Key: catalog.JobKey{Namespace: "unity-catalog", Name: "lineage:reap_open_lakehouse.gold.report"}, Type: unitycatalog.JobLineage,
 			Properties: map[string]string{"pipelines": "310942840210298/9f1e-77"},
@@ -153,7 +153,7 @@ func TestViews(t *testing.T) {
 		t.Errorf("view = %+v", v)
 	}
 	marks := abs(t, "testdata/etc/data/managed/unity/default/tables/marksheet")
-	want := []catalog.Job{{
+	want := []catalog.JobFacts{{
 		Key: catalog.JobKey{Namespace: "unity-catalog", Name: "view:unity.default.top_marks"}, Type: unitycatalog.JobView,
 		SQL:     "SELECT name FROM unity.default.marksheet WHERE marks > 90",
 		Inputs:  []catalog.Key{{Namespace: "file", Name: marks}},

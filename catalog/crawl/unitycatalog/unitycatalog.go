@@ -237,7 +237,7 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 		}
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return a.Key.Compare(b.Key) })
-	slices.SortFunc(hv.Jobs, func(a, b catalog.Job) int {
+	slices.SortFunc(hv.Jobs, func(a, b catalog.JobFacts) int {
 		return cmp.Or(strings.Compare(a.Key.Namespace, b.Key.Namespace), strings.Compare(a.Key.Name, b.Key.Name))
 	})
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
@@ -508,11 +508,11 @@ func owner(name string) (catalog.Owner, bool) {
 // viewJob returns the job of a view that lists its dependencies: it reads
 // them and writes the view. Dependencies crawled are named by their key,
 // others by their Unity Catalog name.
-func (w *walker) viewJob(t tableInfo, keys map[string]catalog.Key) (catalog.Job, bool) {
+func (w *walker) viewJob(t tableInfo, keys map[string]catalog.Key) (catalog.JobFacts, bool) {
 	if t.ViewDependencies == nil {
-		return catalog.Job{}, false
+		return catalog.JobFacts{}, false
 	}
-	j := catalog.Job{
+	j := catalog.JobFacts{
 		Key:     catalog.JobKey{Namespace: w.ns, Name: viewJobPrefix + t.fullName()},
 		Type:    JobView,
 		SQL:     t.ViewDefinition,

@@ -157,7 +157,7 @@ func TestColumnLineageOfRemovedDataset(t *testing.T) {
 		for _, r := range rows {
 			byKeys = append(byKeys, r.Value.Output.Name+"."+r.Value.Column+" < "+r.Value.Input.Name+"."+r.Value.InputColumn)
 		}
-		if err := st.LineageColumns(ctx, nil, func(o store.LineageColumns) error {
+		if err := st.LineageColumns(ctx, nil, func(o catalog.ColumnEdges) error {
 			for _, e := range o.Edges {
 				graph = append(graph, o.Output.Name+"."+e.Column+" < "+e.Input.Name+"."+e.InputColumn+" "+e.Type+"/"+e.Subtype)
 			}
@@ -199,14 +199,14 @@ func TestColumnLineageOfRemovedDataset(t *testing.T) {
 		t.Errorf("after removal, LineageColumns (-want +got):\n%s", diff)
 	}
 	// Asked for by name, the removed output is reported empty.
-	var got []store.LineageColumns
-	if err := st.LineageColumns(ctx, []catalog.Key{key("shop.public.big_orders")}, func(o store.LineageColumns) error {
+	var got []catalog.ColumnEdges
+	if err := st.LineageColumns(ctx, []catalog.Key{key("shop.public.big_orders")}, func(o catalog.ColumnEdges) error {
 		got = append(got, o)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]store.LineageColumns{{Output: key("shop.public.big_orders")}}, got); diff != "" {
+	if diff := cmp.Diff([]catalog.ColumnEdges{{Output: key("shop.public.big_orders")}}, got); diff != "" {
 		t.Errorf("LineageColumns of the removed view (-want +got):\n%s", diff)
 	}
 

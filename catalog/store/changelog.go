@@ -12,6 +12,61 @@ import (
 	"almanac/catalog"
 )
 
+// This file keeps the change log (change_log): every write appends to it,
+// and followers (the search index, the lineage graph) read it.
+
+// changeLogLock serialises writers of the change log until they commit, so
+// that sequence numbers become visible in order ("changel" in ASCII).
+const changeLogLock = 0x6368616e67656c
+
+func changeRow(id int64, key catalog.Key, kind catalog.ChangeKind, source string, at time.Time) []any {
+	return []any{"dataset", id, key.Namespace, key.Name, string(kind), source, at}
+}
+
+// appendChanges appends to the change log under the change log lock, held
+// until the transaction ends.
+func appendChanges(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changeLogLock)); err != nil {
+		return fmt.Errorf("lock change log: %w", err)
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"},
+		[]string{"entity", "entity_id", "namespace", "name", "kind", "source", "at"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("append change log: %w", err)
+	}
+	return nil
+}
+
+// Changes returns change log entries after seq, oldest first.
+func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]catalog.Change, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT seq, entity, entity_id, namespace, name, kind, source, at
+		FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read change log after %d: %w", after, err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Change, error) {
+		var c catalog.Change
+		err := row.Scan(&c.Seq, &c.Entity, &c.EntityID, &c.Key.Namespace, &c.Key.Name, &c.Kind, &c.Source, &c.At)
+		return c, err
+	})
+}
+
+// LastChangeSeq returns the sequence of the newest committed change log
+// entry, or 0 when the log is empty. A reader that copies the catalog after
+// calling it and then applies the changes after that sequence misses
+// nothing.
+func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read last change sequence: %w", err)
+	}
+	return seq, nil
+}
+
 // Follower is what follows the change log: the search index, the lineage
 // graph.
 type Follower interface {

@@ -15,7 +15,7 @@ import (
 )
 
 // TestFindDatasets checks each filter of FindDatasets, the escaping of the
-// name prefix, keyset pagination and the total.
+// name prefix, keyset and offset pagination and the total.
 func TestFindDatasets(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
@@ -43,35 +43,38 @@ func TestFindDatasets(t *testing.T) {
 	}
 
 	tests := []struct {
-		name  string
-		f     store.DatasetFilter
-		after *catalog.Key
-		limit int
-		want  store.DatasetPage
+		name string
+		f    store.DatasetFilter
+		p    store.Paging
+		want store.DatasetPage
 	}{
-		{"all live", store.DatasetFilter{}, nil, 10, store.DatasetPage{IDs: idsOf(big, customers), Total: 2}},
-		{"removed too", store.DatasetFilter{IncludeRemoved: true}, nil, 10, store.DatasetPage{IDs: idsOf(big, customers, orders), Total: 3}},
-		{"namespace", store.DatasetFilter{Namespace: "postgres://elsewhere:5432"}, nil, 10, store.DatasetPage{IDs: []int64{}, Total: 0}},
-		{"prefix", store.DatasetFilter{Prefix: "shop.public.c"}, nil, 10, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
-		{"prefix is no pattern", store.DatasetFilter{Prefix: "shop%"}, nil, 10, store.DatasetPage{IDs: []int64{}, Total: 0}},
-		{"kind", store.DatasetFilter{Kind: catalog.KindView}, nil, 10, store.DatasetPage{IDs: idsOf(big), Total: 1}},
-		{"source", store.DatasetFilter{Source: "dbt:shop"}, nil, 10, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
-		{"owner", store.DatasetFilter{Owner: "bob@corp"}, nil, 10, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
-		{"tag", store.DatasetFilter{Tag: "core"}, nil, 10, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
-		{"filters combine", store.DatasetFilter{Tag: "core", Kind: catalog.KindView}, nil, 10, store.DatasetPage{IDs: []int64{}, Total: 0}},
-		{"first page", store.DatasetFilter{IncludeRemoved: true}, nil, 2, store.DatasetPage{IDs: idsOf(big, customers), Total: 3}},
-		{"next page", store.DatasetFilter{IncludeRemoved: true}, &customers, 2, store.DatasetPage{IDs: idsOf(orders), Total: 3}},
+		{"all live", store.DatasetFilter{}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(big, customers), Total: 2}},
+		{"removed too", store.DatasetFilter{IncludeRemoved: true}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(big, customers, orders), Total: 3}},
+		{"namespace", store.DatasetFilter{Namespace: "postgres://elsewhere:5432"}, store.Paging{Limit: 10}, store.DatasetPage{IDs: []int64{}, Total: 0}},
+		{"prefix", store.DatasetFilter{Prefix: "shop.public.c"}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
+		{"prefix is no pattern", store.DatasetFilter{Prefix: "shop%"}, store.Paging{Limit: 10}, store.DatasetPage{IDs: []int64{}, Total: 0}},
+		{"kind", store.DatasetFilter{Kind: catalog.KindView}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(big), Total: 1}},
+		{"source", store.DatasetFilter{Source: "dbt:shop"}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
+		{"owner", store.DatasetFilter{Owner: "bob@corp"}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
+		{"tag", store.DatasetFilter{Tag: "core"}, store.Paging{Limit: 10}, store.DatasetPage{IDs: idsOf(customers), Total: 1}},
+		{"filters combine", store.DatasetFilter{Tag: "core", Kind: catalog.KindView}, store.Paging{Limit: 10}, store.DatasetPage{IDs: []int64{}, Total: 0}},
+		{"first page", store.DatasetFilter{IncludeRemoved: true}, store.Paging{Limit: 2}, store.DatasetPage{IDs: idsOf(big, customers), Total: 3}},
+		{"next page", store.DatasetFilter{IncludeRemoved: true}, store.Paging{After: &customers, Limit: 2}, store.DatasetPage{IDs: idsOf(orders), Total: 3}},
+		{"page by offset", store.DatasetFilter{IncludeRemoved: true}, store.Paging{Offset: 1, Limit: 1}, store.DatasetPage{IDs: idsOf(customers), Total: 3}},
+		{"offset past the end", store.DatasetFilter{}, store.Paging{Offset: 2, Limit: 10}, store.DatasetPage{IDs: []int64{}, Total: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.FindDatasets(ctx, tt.f, tt.after, tt.limit, true)
+			p := tt.p
+			p.Total = true
+			got, err := st.FindDatasets(ctx, tt.f, p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			noTotal, err := st.FindDatasets(ctx, tt.f, tt.after, tt.limit, false)
+			noTotal, err := st.FindDatasets(ctx, tt.f, tt.p)
 			if err != nil {
 				t.Fatal(err)
 			}

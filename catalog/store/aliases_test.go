@@ -37,7 +37,7 @@ func TestApplyPushResolvesAliases(t *testing.T) {
 	}
 	push(catalog.Push{
 		Datasets: []catalog.DatasetUpdate{{Facts: catalog.DatasetFacts{Key: alias}}},
-		Jobs:     []catalog.JobUpdate{{Job: catalog.Job{Key: reader, Type: "openlineage", Inputs: []catalog.Key{alias}}}},
+		Jobs:     []catalog.JobUpdate{{Job: catalog.JobFacts{Key: reader, Type: "openlineage", Inputs: []catalog.Key{alias}}}},
 	})
 	seq := lastSeq(t, st)
 	declare := catalog.Push{Datasets: []catalog.DatasetUpdate{{
@@ -70,12 +70,12 @@ func TestApplyPushResolvesAliases(t *testing.T) {
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	push(catalog.Push{
 		Datasets: []catalog.DatasetUpdate{{Facts: catalog.DatasetFacts{Key: alias, Platform: "hive", Description: "from openlineage"}, Asserts: catalog.FacetDescription}},
-		Jobs:     []catalog.JobUpdate{{Job: catalog.Job{Key: catalog.JobKey{Namespace: "ns", Name: "writer"}, Type: "openlineage", Outputs: []catalog.Key{alias}}}},
+		Jobs:     []catalog.JobUpdate{{Job: catalog.JobFacts{Key: catalog.JobKey{Namespace: "ns", Name: "writer"}, Type: "openlineage", Outputs: []catalog.Key{alias}}}},
 		Metrics:  []catalog.DatasetMetrics{{Dataset: alias, ObservedAt: t0, Direction: catalog.MetricsWritten, RowCount: ptr[int64](7)}},
 		Checks:   []catalog.QualityCheck{{Dataset: alias, Name: "ns/writer: not_null(id)", Type: "not_null", Column: "id"}},
 	})
 	var edges []string
-	if err := st.LineageJobs(ctx, nil, func(j store.LineageJob) error {
+	if err := st.LineageJobs(ctx, nil, func(j catalog.JobEdges) error {
 		for _, in := range j.Inputs {
 			edges = append(edges, in.String()+" -> "+j.Key.String())
 		}
@@ -96,14 +96,14 @@ func TestApplyPushResolvesAliases(t *testing.T) {
 	if _, err := st.LatestMetrics(ctx, alias); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("metrics recorded on the alias: %v", err)
 	}
-	d, err := st.Dataset(ctx, canonical)
+	d, err := readDataset(ctx, st, canonical)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Description != "from openlineage" {
 		t.Errorf("description of %s = %q, want the one pushed for its alias", canonical, d.Description)
 	}
-	a, err := st.Dataset(ctx, alias)
+	a, err := readDataset(ctx, st, alias)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,17 +130,17 @@ func TestAliasCycleResolvesOneWay(t *testing.T) {
 		}
 	}
 	if err := st.ApplyPush(ctx, catalog.Push{Source: catalog.SourceOpenLineage,
-		Jobs: []catalog.JobUpdate{{Job: catalog.Job{Key: job, Type: "openlineage", Inputs: []catalog.Key{a, b}}}}}); err != nil {
+		Jobs: []catalog.JobUpdate{{Job: catalog.JobFacts{Key: job, Type: "openlineage", Inputs: []catalog.Key{a, b}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	lj, err := st.LineageJob(ctx, job)
+	jobs, err := st.JobsByKeys(ctx, []catalog.JobKey{job})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]catalog.Key{a}, lj.Inputs); diff != "" {
+	if diff := cmp.Diff([]catalog.Key{a}, jobs[job].Inputs); diff != "" {
 		t.Errorf("inputs (-want +got):\n%s", diff)
 	}
-	if _, err := st.Dataset(ctx, b); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := readDataset(ctx, st, b); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("alias %s became a dataset: %v", b, err)
 	}
 }
@@ -153,7 +153,7 @@ func TestApplyPushRefusesRunOfAnotherJob(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	owner, other := catalog.JobKey{Namespace: "ns", Name: "owner"}, catalog.JobKey{Namespace: "ns", Name: "other"}
-	jobs := []catalog.JobUpdate{{Job: catalog.Job{Key: owner, Type: "openlineage"}}, {Job: catalog.Job{Key: other, Type: "openlineage"}}}
+	jobs := []catalog.JobUpdate{{Job: catalog.JobFacts{Key: owner, Type: "openlineage"}}, {Job: catalog.JobFacts{Key: other, Type: "openlineage"}}}
 	err := st.ApplyPush(ctx, catalog.Push{Source: catalog.SourceOpenLineage, Jobs: jobs, Runs: []catalog.Run{
 		{ID: "r1", Job: owner, State: catalog.RunStart, StateAt: t0},
 		{ID: "r1", Job: other, State: catalog.RunComplete, StateAt: t0.Add(time.Minute)},
@@ -169,8 +169,8 @@ func TestApplyPushRefusesRunOfAnotherJob(t *testing.T) {
 	if !errors.As(err, &pe) || err.Error() != want {
 		t.Errorf("ApplyPush = %v, want %q", err, want)
 	}
-	r, err := st.Run(ctx, "r1")
-	if err != nil || r.Job != owner || r.State != catalog.RunStart {
+	runs, err := st.RunsByIDs(ctx, []string{"r1"})
+	if r := runs["r1"]; err != nil || r.Job != owner || r.State != catalog.RunStart {
 		t.Errorf("run r1 = %+v, %v; want the START of ns/owner untouched", r, err)
 	}
 }

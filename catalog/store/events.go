@@ -2,17 +2,16 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"almanac/catalog"
 )
+
+// This file keeps the raw OpenLineage events (openlineage_events) that the
+// receiver accepts, until the worker derives a push from them (push.go).
 
 // RawEvent is an OpenLineage event as received, with what is needed to
 // find it again.
@@ -130,50 +129,6 @@ func (s *Store) ProcessEvents(ctx context.Context, limit int, derive func(ctx co
 	return len(events), nil
 }
 
-// Transient reports whether err may go away if the same work is tried
-// again: the connection failed or timed out, the server is starting,
-// stopping or out of connections, or the transaction lost a serialization
-// failure or a deadlock. Any other error would fail again.
-func Transient(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code[:2] {
-		case "08", // connection exception
-			"40", // transaction rollback: serialization failure, deadlock
-			"53", // insufficient resources: too many connections, out of memory or disk
-			"57": // operator intervention: shutdown, cancelled, cannot connect now
-			return true
-		}
-		return false
-	}
-	var netErr net.Error
-	return pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
-
-// RunJobs returns the job each of the run ids belongs to; run ids not
-// recorded yet are absent.
-func (s *Store) RunJobs(ctx context.Context, ids []string) (map[string]catalog.JobKey, error) {
-	out := map[string]catalog.JobKey{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT r.run_id, j.namespace, j.name FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.run_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read jobs of %d runs: %w", len(ids), err)
-	}
-	var (
-		id  string
-		job catalog.JobKey
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &job.Namespace, &job.Name}, func() error { out[id] = job; return nil }); err != nil {
-		return nil, fmt.Errorf("read jobs of %d runs: %w", len(ids), err)
-	}
-	return out, nil
-}
-
 // FailedEvents counts the events marked failed.
 func (s *Store) FailedEvents(ctx context.Context) (int, error) {
 	var n int
@@ -181,34 +136,6 @@ func (s *Store) FailedEvents(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count failed openlineage events: %w", err)
 	}
 	return n, nil
-}
-
-// PendingEvents counts the events not processed yet.
-func (s *Store) PendingEvents(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM openlineage_events WHERE processed_at IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count pending openlineage events: %w", err)
-	}
-	return n, nil
-}
-
-// EventErrors returns the errors recorded on processed events, newest
-// first, by event id.
-func (s *Store) EventErrors(ctx context.Context, limit int) (map[int64]string, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, error FROM openlineage_events WHERE error <> '' ORDER BY id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read openlineage event errors: %w", err)
-	}
-	out := map[int64]string{}
-	var (
-		id  int64
-		msg string
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &msg}, func() error { out[id] = msg; return nil }); err != nil {
-		return nil, fmt.Errorf("read openlineage event errors: %w", err)
-	}
-	return out, nil
 }
 
 // PruneEvents deletes the processed raw events received before t, and

@@ -31,7 +31,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 	st := store.New(pool)
 	key := catalog.Key{Namespace: "postgres://db:5432", Name: "shop.public.orders"}
 	// Before: a dataset that does not exist is not found, nothing else.
-	if _, err := st.Dataset(ctx, key); !errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrUnavailable) {
+	if _, err := readDataset(ctx, st, key); !errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrUnavailable) {
 		t.Fatalf("before the outage: %v, want not found", err)
 	}
 	if err := st.Ping(ctx); err != nil {
@@ -40,11 +40,11 @@ func TestOutageIsUnavailable(t *testing.T) {
 
 	outage.Cut()
 	for name, read := range map[string]func() error{
-		"dataset": func() error { _, err := st.Dataset(ctx, key); return err },
+		"dataset": func() error { _, err := readDataset(ctx, st, key); return err },
 		"stats":   func() error { _, err := st.Stats(ctx); return err },
 		"sources": func() error { _, err := st.Sources(ctx); return err },
 		"find": func() error {
-			_, err := st.FindDatasets(ctx, store.DatasetFilter{}, nil, 10, true)
+			_, err := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: 10, Total: true})
 			return err
 		},
 		"ping": func() error { return st.Ping(ctx) },
@@ -128,6 +128,29 @@ func TestUnavailable(t *testing.T) {
 		}
 		if tc.want && !strings.Contains(err.Error(), tc.err.Error()) {
 			t.Errorf("Unavailable(%v) = %q, hides the cause from the log", tc.err, err)
+		}
+	}
+}
+
+// TestReadsTranslateDriverErrors checks that what a read's statement meets
+// in the database comes back as an error kind, whichever read it is: a NUL
+// byte, which PostgreSQL cannot hold in text, is catalog.ErrInvalid (a
+// 400), not the driver's error (a 500).
+func TestReadsTranslateDriverErrors(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	bad := "ns\x00"
+	for name, read := range map[string]func() error{
+		"jobs":       func() error { _, err := st.FindJobs(ctx, bad, false, nil, 10); return err },
+		"crawl runs": func() error { _, err := st.CrawlRuns(ctx, bad, 0, 10); return err },
+		"tags":       func() error { _, err := st.Tags(ctx, bad, 10); return err },
+		"jobs around": func() error {
+			_, err := st.JobsOfDatasets(ctx, []catalog.Key{{Namespace: bad, Name: "t"}})
+			return err
+		},
+	} {
+		if err := read(); !errors.Is(err, catalog.ErrInvalid) {
+			t.Errorf("%s of %q: %v, want catalog.ErrInvalid", name, bad, err)
 		}
 	}
 }

@@ -1,0 +1,120 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"almanac/catalog"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+)
+
+// benchPortalPages datasets of the portal benchmark have 50 columns,
+// owners, tags and a dbt description besides the warehouse's.
+const benchPortalPages = 200
+
+// benchPortalDatasets is the size of the portal benchmark's catalog:
+// 10,000 datasets, or ALMANAC_BENCH_DATASETS (at least benchPortalPages).
+var benchPortalDatasets = func() int {
+	if n, err := strconv.Atoi(os.Getenv("ALMANAC_BENCH_DATASETS")); err == nil && n >= benchPortalPages {
+		return n
+	}
+	return 10_000
+}()
+
+// BenchmarkPortal measures the latency of the home page (first page, and
+// a later page of a kind filter) and of a dataset page with 50 columns
+// from two sources, over HTTP.
+func BenchmarkPortal(b *testing.B) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(b)
+	st := store.New(pool)
+	var pg, dbt []catalog.DatasetFacts
+	for i := range benchPortalDatasets {
+		k := catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("bench.s%03d.t%06d", i%100, i)}
+		f := catalog.DatasetFacts{Key: k, Platform: "postgres", Kind: catalog.KindTable, Description: fmt.Sprintf("Table %d.", i)}
+		if i%10 == 0 {
+			f.Kind = catalog.KindView
+		}
+		ncols := 5
+		if i < benchPortalPages {
+			ncols = 50
+			f.Owners = []catalog.Owner{{Name: "team" + strconv.Itoa(i%7), Kind: catalog.OwnerTeam}, {Name: "owner_role", Kind: catalog.OwnerRole}}
+			f.Tags = []string{"bench", fmt.Sprintf("tier%d", i%3)}
+			doc := catalog.DatasetFacts{Key: k, Platform: "dbt", Kind: catalog.KindModel, Description: fmt.Sprintf("Model %d, documented.", i)}
+			for c := range ncols {
+				doc.Columns = append(doc.Columns, catalog.Column{Name: fmt.Sprintf("c%02d", c), Description: "Documented column."})
+			}
+			dbt = append(dbt, doc)
+		}
+		for c := range ncols {
+			f.Columns = append(f.Columns, catalog.Column{Name: fmt.Sprintf("c%02d", c), Ordinal: c + 1, Type: "text", Nullable: c > 0})
+		}
+		pg = append(pg, f)
+	}
+	for src, facts := range map[string][]catalog.DatasetFacts{"postgres:bench": pg, "dbt:bench": dbt} {
+		if _, err := st.Crawl(ctx, src, func(context.Context) (catalog.Harvest, error) {
+			return catalog.Harvest{Datasets: facts}, nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	b.Cleanup(ts.Close)
+	get := func(path string) {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s: status %d, %v", path, resp.StatusCode, err)
+		}
+	}
+	for _, bm := range []struct {
+		name string
+		path func(i int) string
+	}{
+		{"home", func(int) string { return "/" }},
+		{"home-kind-page-3", func(int) string { return "/?kind=view&page=3" }},
+		{"dataset", func(i int) string {
+			return datasetPath(catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("bench.s%03d.t%06d", i%benchPortalPages%100, i%benchPortalPages)})
+		}},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			for i := range 20 { // warm the connections
+				get(bm.path(i))
+			}
+			var lat []time.Duration
+			for b.Loop() {
+				for i := range 300 {
+					t0 := time.Now()
+					get(bm.path(i))
+					lat = append(lat, time.Since(t0))
+				}
+			}
+			slices.Sort(lat)
+			q := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+			b.ReportMetric(q(0.5), "p50-ms")
+			b.ReportMetric(q(0.99), "p99-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
