@@ -25,6 +25,10 @@
 // public.film"). Neither depends on the crawling role's own search_path.
 //
 // What a crawl reports, and how its scopes are chosen, is written at Crawl.
+//
+// Amazon Redshift speaks the same protocol over a catalog of its own;
+// CrawlRedshift reads it (see redshift.go), sharing the filters, the
+// redaction of passwords and the lineage of views with Crawl.
 package postgres
 
 import (
