@@ -20,7 +20,8 @@ import (
 // m that has compiled SQL. What cannot be attributed is a warning on the
 // model; the crawl goes on.
 func (c *crawler) columnLineage(m *manifest, cat map[string]*catalogEntry) {
-	r := &relations{c: c, cat: cat, byName: map[string][]*node{}, tables: map[string]sqllineage.Table{}, busy: map[string]bool{}, parsed: map[string]sqllineage.QueryLineage{}}
+	r := &relations{c: c, cat: cat, byName: map[string][]*node{}, tables: map[string]sqllineage.Table{}, busy: map[string]bool{}, parsed: map[string]sqllineage.QueryLineage{},
+		dialect: sqllineage.DialectOf(m.meta.AdapterType)}
 	for _, id := range m.order {
 		if n := m.nodes[id]; isDataset(n) {
 			for _, name := range r.names(n) {
@@ -84,6 +85,8 @@ type relations struct {
 	parsed map[string]sqllineage.QueryLineage
 	// databases are the databases of the dataset nodes, as written.
 	databases []string
+	// dialect is the SQL dialect of the manifest's adapter.
+	dialect sqllineage.Dialect
 }
 
 // names are the names compiled SQL may use for n's relation, as written
@@ -104,7 +107,7 @@ func (r *relations) lineage(n *node) (sqllineage.QueryLineage, error) {
 	}
 	r.busy[n.UniqueID] = true
 	defer delete(r.busy, n.UniqueID)
-	q, err := sqllineage.ColumnLineage(pgQuoted(n.compiledSQL()), func(rel sqllineage.Relation) (sqllineage.Table, bool) {
+	q, err := r.dialect.ColumnLineage(n.compiledSQL(), func(rel sqllineage.Relation) (sqllineage.Table, bool) {
 		return r.resolve(n, rel)
 	})
 	if err == nil {
@@ -126,7 +129,7 @@ func (r *relations) resolve(from *node, rel sqllineage.Relation) (sqllineage.Tab
 		}
 	}
 	if len(found) == 0 {
-		return r.external(rel)
+		return r.external(from, rel)
 	}
 	// A seed and the source over the table it loads name one relation:
 	// either will do, they share a dataset.
@@ -141,14 +144,15 @@ func (r *relations) resolve(from *node, rel sqllineage.Relation) (sqllineage.Tab
 
 // external resolves a relation that no node of the manifest names, such
 // as a raw table read without a source declared over it: when the SQL
-// names it in full, it is the warehouse's table of that name, whose
+// names its schema, it is the warehouse's table of that name (in the
+// database of the model reading it, when the SQL leaves it out), whose
 // columns dbt does not know. Config.Database replaces the database of
 // the project's own, as for nodes.
-func (r *relations) external(rel sqllineage.Relation) (sqllineage.Table, bool) {
-	if rel.Catalog == "" || rel.Schema == "" {
+func (r *relations) external(from *node, rel sqllineage.Relation) (sqllineage.Table, bool) {
+	if rel.Schema == "" || rel.Catalog == "" && from.Database == "" {
 		return sqllineage.Table{}, false
 	}
-	db := rel.Catalog
+	db := cmp.Or(rel.Catalog, from.Database)
 	if r.c.cfg.Database != "" && r.ownDatabase(db) {
 		db = r.c.cfg.Database
 	}
@@ -199,37 +203,4 @@ func (r *relations) table(n *node) sqllineage.Table {
 	}
 	r.tables[n.UniqueID] = t
 	return t
-}
-
-// pgQuoted rewrites identifiers quoted with backticks (BigQuery, Spark,
-// Databricks, MySQL) in PostgreSQL's double quotes, so that PostgreSQL's
-// parser reads the compiled SQL of those adapters. String literals and
-// comments are left alone.
-func pgQuoted(sql string) string {
-	if !strings.Contains(sql, "`") {
-		return sql
-	}
-	b := []byte(sql)
-	for i := 0; i < len(b); i++ {
-		switch {
-		case b[i] == '\'' || b[i] == '"':
-			q := b[i]
-			for i++; i < len(b) && b[i] != q; i++ {
-				if b[i] == '\\' && q == '\'' {
-					i++
-				}
-			}
-		case b[i] == '-' && i+1 < len(b) && b[i+1] == '-':
-			for i < len(b) && b[i] != '\n' {
-				i++
-			}
-		case b[i] == '/' && i+1 < len(b) && b[i+1] == '*':
-			for i += 2; i+1 < len(b) && !(b[i] == '*' && b[i+1] == '/'); i++ {
-			}
-			i++
-		case b[i] == '`':
-			b[i] = '"'
-		}
-	}
-	return string(b)
 }

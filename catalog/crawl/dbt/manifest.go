@@ -13,6 +13,9 @@ import (
 type manifestMeta struct {
 	SchemaVersion string `json:"dbt_schema_version"`
 	DBTVersion    string `json:"dbt_version"`
+	// AdapterType is the warehouse adapter ("snowflake", "bigquery"…),
+	// which says the dialect of the compiled SQL.
+	AdapterType string `json:"adapter_type"`
 }
 
 // node is what the crawler reads of a manifest node, source or exposure:
@@ -42,6 +45,7 @@ type node struct {
 	RawCode      string `json:"raw_code"`
 	CompiledSQL  string `json:"compiled_sql"`
 	CompiledCode string `json:"compiled_code"`
+	Language     string `json:"language"` // "sql" or "python" (v7+)
 	// Tests.
 	TestMetadata *struct {
 		Name      string                     `json:"name"`
@@ -99,7 +103,12 @@ func (n *node) rawSQL() string {
 	return n.RawSQL
 }
 
+// compiledSQL is the compiled SQL of a node, or "" when it has none: a
+// Python model's compiled code is Python.
 func (n *node) compiledSQL() string {
+	if n.Language == "python" {
+		return ""
+	}
 	if n.CompiledCode != "" {
 		return n.CompiledCode
 	}

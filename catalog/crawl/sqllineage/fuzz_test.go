@@ -1,6 +1,7 @@
 package sqllineage_test
 
 import (
+	"errors"
 	"testing"
 
 	"almanac/catalog"
@@ -59,6 +60,44 @@ func FuzzColumnLineage(f *testing.F) {
 			if r.Input.Name == "" || r.InputColumn == "" || !valid[r.Type+r.Subtype] {
 				t.Fatalf("bad edge %+v from %q", r, sql)
 			}
+		}
+	})
+}
+
+// FuzzDialects checks, for every dialect, that no SQL makes the
+// normaliser or the extractor panic, that SQL which does not parse is a
+// ParseError naming a construct, and that every edge names a known input.
+func FuzzDialects(f *testing.F) {
+	dialects := []sqllineage.Dialect{sqllineage.Generic, sqllineage.Postgres, sqllineage.Redshift, sqllineage.Snowflake,
+		sqllineage.BigQuery, sqllineage.Spark, sqllineage.DuckDB, sqllineage.Trino}
+	for i, s := range []string{
+		"select `a`.`b`, \"s\" from `db.public.orders` where x in unnest([1, 2]) qualify row_number() over (partition by a) = 1",
+		"select payload:a.b[0]::string as v, iff(a, b, c), dateadd(day, 1, d) from raw.events e, lateral flatten(input => e.x) f group by all",
+		"select * except (a) replace (b * 2 as b) from default.orders lateral view outer explode(x) t as c where d > interval 1 day",
+		"select * exclude a rename (b as c), date_trunc(x, week(monday)), struct(a as b), array<int64>[1], if(a, 'x', \"y\") from t",
+		"select approximate count(distinct a), current_date(), split(s, '.')[0], t.s.f from a.b.c.d union all by name select 1 as a,",
+		"select x from t pivot (sum(a) for b in ('c')) /* unterminated",
+		"select $$dollar$$, r'raw', '''tri''', e'esc\\'', 1.e5, 0x1F, $1 from t minus select 1 -- c",
+	} {
+		f.Add(s, uint8(i))
+	}
+	f.Fuzz(func(t *testing.T, sql string, which uint8) {
+		d := dialects[int(which)%len(dialects)]
+		q, err := d.ColumnLineage(sql, testResolver)
+		if err != nil {
+			var pe *sqllineage.ParseError
+			if errors.As(err, &pe) && pe.Construct == "" {
+				t.Fatalf("%s: parse error without a construct for %q", d, sql)
+			}
+			return
+		}
+		for _, r := range q.Facts(catalog.Key{Namespace: ns, Name: "out"}) {
+			if r.Input.Name == "" || r.InputColumn == "" {
+				t.Fatalf("%s: bad edge %+v from %q", d, r, sql)
+			}
+		}
+		if _, err := d.Relations(sql); err != nil {
+			t.Fatalf("%s: Relations fails where ColumnLineage parses %q: %v", d, sql, err)
 		}
 	})
 }

@@ -11,7 +11,6 @@ package sqllineage
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -23,13 +22,20 @@ type Relation struct {
 	Catalog, Schema, Name string
 }
 
-// Relations returns the relations a SQL statement reads, in order of first
-// appearance, without the names of its common table expressions. It
-// parses with PostgreSQL's own parser.
+// Relations returns the relations a PostgreSQL statement reads, in order
+// of first appearance, without the names of its common table
+// expressions. It parses with PostgreSQL's own parser.
 func Relations(sql string) ([]Relation, error) {
-	tree, err := pg_query.Parse(sql)
+	return Postgres.Relations(sql)
+}
+
+// Relations returns the relations a statement of dialect d reads, as
+// the package function does for PostgreSQL. SQL it cannot parse is a
+// *ParseError.
+func (d Dialect) Relations(sql string) ([]Relation, error) {
+	tree, _, err := d.parse(sql)
 	if err != nil {
-		return nil, fmt.Errorf("parse sql: %w", err)
+		return nil, err
 	}
 	return relations(tree), nil
 }

@@ -112,21 +112,29 @@ func (q QueryLineage) Facts(output catalog.Key) []catalog.ColumnLineage {
 	return out
 }
 
-// ColumnLineage derives the column lineage of a SELECT statement (a view
-// definition as pg_get_viewdef returns it, or a dbt model's compiled
-// SQL), resolving the relations it reads with resolve. It fails only when
-// the SQL does not parse or is not a single SELECT; everything else it
-// cannot attribute is in QueryLineage.Warnings.
+// ColumnLineage derives the column lineage of a PostgreSQL SELECT
+// statement (a view definition as pg_get_viewdef returns it, or a dbt
+// model's compiled SQL), resolving the relations it reads with resolve.
+// It fails only when the SQL does not parse or is not a single SELECT;
+// everything else it cannot attribute is in QueryLineage.Warnings.
 func ColumnLineage(sql string, resolve Resolver) (QueryLineage, error) {
-	tree, err := pg_query.Parse(sql)
+	return Postgres.ColumnLineage(sql, resolve)
+}
+
+// ColumnLineage derives the column lineage of a SELECT statement of
+// dialect d, as the package function does for PostgreSQL: the SQL is
+// first normalised into PostgreSQL's syntax (see normalize.go). SQL that
+// no rewrite makes parse is a *ParseError naming the construct.
+func (d Dialect) ColumnLineage(sql string, resolve Resolver) (QueryLineage, error) {
+	tree, n, err := d.parse(sql)
 	if err != nil {
-		return QueryLineage{}, fmt.Errorf("parse sql: %w", err)
+		return QueryLineage{}, err
 	}
-	return columnLineage(tree, resolve)
+	return columnLineage(tree, n, resolve)
 }
 
 // columnLineage is ColumnLineage of a parsed statement.
-func columnLineage(tree *pg_query.ParseResult, resolve Resolver) (QueryLineage, error) {
+func columnLineage(tree *pg_query.ParseResult, n *normalized, resolve Resolver) (QueryLineage, error) {
 	if n := len(tree.GetStmts()); n != 1 {
 		return QueryLineage{}, fmt.Errorf("want one SELECT statement, got %d statements", n)
 	}
@@ -134,7 +142,7 @@ func columnLineage(tree *pg_query.ParseResult, resolve Resolver) (QueryLineage, 
 	if sel == nil {
 		return QueryLineage{}, fmt.Errorf("want a SELECT statement, got %s", nodeKind(tree.GetStmts()[0].GetStmt()))
 	}
-	x := &extractor{resolve: resolve, seen: map[string]bool{}}
+	x := &extractor{resolve: resolve, seen: map[string]bool{}, norm: n}
 	r := x.query(sel, nil)
 	var q QueryLineage
 	for i, c := range r.cols {
@@ -261,6 +269,19 @@ type sqlScope struct {
 	using   []sqlColumn
 	ctes    map[string]*sqlRel
 	windows map[string]*pg_query.WindowDef
+	// outputs are the columns of the select list read so far, which
+	// dialects with lateral column aliases let the SELECT name.
+	outputs *[]sqlColumn
+}
+
+// alias returns the output column of s named name: exactly, else the
+// only one equal ignoring case.
+func (s *sqlScope) alias(name string) (sqlColumn, bool) {
+	if s.outputs == nil {
+		return sqlColumn{}, false
+	}
+	r := sqlRel{cols: *s.outputs}
+	return r.listed(name)
 }
 
 func (s *sqlScope) cte(name string) *sqlRel {
@@ -274,7 +295,8 @@ func (s *sqlScope) cte(name string) *sqlRel {
 
 type extractor struct {
 	resolve  Resolver
-	context  string // the CTE or subquery being read, for warnings
+	norm     *normalized // what the rewrites of the dialect left
+	context  string      // the CTE or subquery being read, for warnings
 	warnings []string
 	seen     map[string]bool
 }
@@ -355,9 +377,21 @@ func (x *extractor) setOp(s *pg_query.SelectStmt, sc *sqlScope) *sqlRel {
 		x.warnf("%s: sides return %d and %d columns", strings.ToLower(strings.TrimPrefix(s.GetOp().String(), "SETOP_")), len(l.cols), len(r.cols))
 	}
 	out := &sqlRel{rows: mergeSources(l.rows, r.rows), other: l.other}
-	for i, c := range l.cols {
+	pair := func(i int) (sqlColumn, bool) {
 		if i < len(r.cols) {
-			c.sources = mergeSources(c.sources, r.cols[i].sources)
+			return r.cols[i], true
+		}
+		return sqlColumn{}, false
+	}
+	if x.norm != nil && x.norm.byName {
+		// UNION BY NAME somewhere in the SQL: pair by name where the
+		// names allow (a positional set operation of the same query
+		// whose sides name their columns alike pairs the same way).
+		pair = func(i int) (sqlColumn, bool) { return r.listed(l.cols[i].name) }
+	}
+	for i, c := range l.cols {
+		if rc, ok := pair(i); ok {
+			c.sources = mergeSources(c.sources, rc.sources)
 		}
 		out.cols = append(out.cols, c)
 	}
@@ -401,12 +435,23 @@ func (x *extractor) selectCore(s *pg_query.SelectStmt, sc *sqlScope) *sqlRel {
 		star = append(star, cols...)
 		out.rows = mergeSources(out.rows, rows)
 	}
-	if w := s.GetWhereClause(); w != nil {
-		out.rows = mergeSources(out.rows, x.clause("WHERE", w, flow{TypeIndirect, SubtypeFilter}, sc))
+	where := func() {
+		if w := s.GetWhereClause(); w != nil {
+			out.rows = mergeSources(out.rows, x.clause("WHERE", w, flow{TypeIndirect, SubtypeFilter}, sc))
+		}
 	}
+	lateral := x.norm != nil && x.norm.lateral
+	if !lateral {
+		where()
+	}
+	sc.outputs = &out.cols
 	for _, t := range s.GetTargetList() {
 		cols, p := x.target(t.GetResTarget(), star, sc)
 		out.cols, partial = append(out.cols, cols...), append(partial, p...)
+	}
+	if lateral {
+		// WHERE may name an alias of the select list.
+		where()
 	}
 	out.other = passThrough(partial)
 	for _, n := range s.GetGroupClause() {
@@ -458,6 +503,16 @@ func (x *extractor) groupRef(n *pg_query.Node, cols []sqlColumn, sc *sqlScope) [
 			}
 		}
 	}
+	if gs := n.GetGroupingSet(); gs != nil && gs.GetKind() == pg_query.GroupingSetKind_GROUPING_SET_EMPTY && x.norm != nil && x.norm.groupAll[gs.GetLocation()] {
+		// GROUP BY ALL: the output columns that are not aggregates.
+		var out []ColumnSource
+		for _, c := range cols {
+			if !slices.ContainsFunc(c.sources, func(s ColumnSource) bool { return s.Type == TypeDirect && s.Subtype == SubtypeAggregation }) {
+				out = mergeSources(out, applyFlow(u, c.sources))
+			}
+		}
+		return out
+	}
 	if gs := n.GetGroupingSet(); gs != nil {
 		var out []ColumnSource
 		for _, c := range gs.GetContent() {
@@ -496,7 +551,11 @@ func (x *extractor) target(t *pg_query.ResTarget, star []sqlColumn, sc *sqlScope
 	if ref := t.GetVal().GetColumnRef(); ref != nil {
 		fields := ref.GetFields()
 		if len(fields) > 0 && fields[len(fields)-1].GetAStar() != nil {
-			return x.star(fields[:len(fields)-1], star, sc)
+			cols, partial := x.star(fields[:len(fields)-1], star, sc)
+			if x.norm != nil {
+				cols = x.norm.stars[ref.GetLocation()].apply(cols)
+			}
+			return cols, partial
 		}
 	}
 	name := cmp.Or(t.GetName(), figureColname(t.GetVal()))
@@ -806,6 +865,11 @@ func (x *extractor) lookup(ref *pg_query.ColumnRef, sc *sqlScope) (c sqlColumn, 
 	}
 	if len(fields) > 1 {
 		r, problem := findRelation(fields[:len(fields)-1], sc)
+		if r == nil && problem == "" && x.norm != nil && x.norm.lateral {
+			if c, ok := x.field(fields, sc); ok {
+				return c, "", true
+			}
+		}
 		if r == nil {
 			return sqlColumn{}, cmp.Or(problem, fmt.Sprintf("no relation %s in FROM", joinIdents(fields[:len(fields)-1]))), false
 		}
@@ -825,6 +889,13 @@ func (x *extractor) lookup(ref *pg_query.ColumnRef, sc *sqlScope) (c sqlColumn, 
 				partial = append(partial, r)
 			}
 		}
+		if len(found) == 0 && s == sc && x.norm != nil && x.norm.lateral {
+			// A lateral column alias, or an alias in WHERE, GROUP BY or
+			// QUALIFY, before a column a relation may or may not have.
+			if c, ok := s.alias(name); ok {
+				return c, "", true
+			}
+		}
 		switch {
 		case len(found) == 1:
 			return found[0], "", true
@@ -838,6 +909,26 @@ func (x *extractor) lookup(ref *pg_query.ColumnRef, sc *sqlScope) (c sqlColumn, 
 		}
 	}
 	return sqlColumn{}, "", false
+}
+
+// field resolves a reference to a field of a struct column, which
+// dialects other than PostgreSQL write as a qualified name: t.col.field
+// or col.field. Its value is a transformation of the column's.
+func (x *extractor) field(fields []*pg_query.Node, sc *sqlScope) (sqlColumn, bool) {
+	try := func(ref *pg_query.ColumnRef) (sqlColumn, bool) {
+		c, _, ok := x.lookup(ref, sc)
+		if !ok {
+			return sqlColumn{}, false
+		}
+		c.sources = applyFlow(flow{TypeDirect, SubtypeTransformation}, c.sources)
+		return c, true
+	}
+	if len(fields) >= 3 && fields[1].GetString_() != nil {
+		if c, ok := try(&pg_query.ColumnRef{Fields: fields[:2]}); ok {
+			return c, true
+		}
+	}
+	return try(&pg_query.ColumnRef{Fields: fields[:1]})
 }
 
 func relLabels(rs []*sqlRel) string {
@@ -953,13 +1044,30 @@ var aggregateFuncs = map[string]bool{
 	"range_intersect_agg": true, "json_agg_strict": true, "json_object_agg_strict": true, "json_objectagg": true, "json_arrayagg": true,
 }
 
+// dialectAggregates are the built-in aggregate functions of the other
+// dialects (Snowflake, BigQuery, Spark, DuckDB, Trino, Redshift). In
+// PostgreSQL's SQL the same names are user-defined, and taken for
+// functions.
+var dialectAggregates = map[string]bool{
+	"countif": true, "count_if": true, "sum_if": true, "avg_if": true, "approx_count_distinct": true, "approx_distinct": true,
+	"approx_percentile": true, "approx_quantiles": true, "approx_top_count": true, "approx_top_sum": true, "logical_and": true,
+	"logical_or": true, "listagg": true, "median": true, "collect_list": true, "collect_set": true, "arg_max": true, "arg_min": true,
+	"argmax": true, "argmin": true, "max_by": true, "min_by": true, "group_concat": true, "kurtosis": true, "skewness": true,
+	"object_agg": true, "array_concat_agg": true, "array_union_agg": true, "array_unique_agg": true, "booland_agg": true,
+	"boolor_agg": true, "bitand_agg": true, "bitor_agg": true, "hll": true, "hll_count.init": true, "percentile": true,
+	"percentile_approx": true, "approx_median": true, "product": true, "string_agg_distinct": true, "list": true,
+	"histogram": true, "first": true, "last": true, "favg": true, "fsum": true, "bool_and_agg": true, "sumif": true,
+	"stddev_samp_agg": true, "corr_agg": true, "anyvalue": true, "list_agg": true, "array_agg_distinct": true,
+}
+
 // funcCall reads a function call: its arguments are transformed, or
 // aggregated when it is an aggregate; a FILTER, an aggregate's ORDER BY
 // and a window's PARTITION BY and ORDER BY are conditions of the value.
 func (x *extractor) funcCall(f *pg_query.FuncCall, u flow, sc *sqlScope) []ColumnSource {
 	name := lastIdent(f.GetFuncname())
 	sub := SubtypeTransformation
-	if aggregateFuncs[strings.ToLower(name)] || f.GetAggStar() || f.GetAggDistinct() || f.GetAggFilter() != nil || f.GetAggWithinGroup() || len(f.GetAggOrder()) > 0 {
+	lower := strings.ToLower(name)
+	if aggregateFuncs[lower] || dialectAggregates[lower] && x.norm != nil && x.norm.lateral || f.GetAggStar() || f.GetAggDistinct() || f.GetAggFilter() != nil || f.GetAggWithinGroup() || len(f.GetAggOrder()) > 0 {
 		sub = SubtypeAggregation
 	}
 	val := u.then(TypeDirect, sub)
@@ -1068,4 +1176,24 @@ func nodeKind(n *pg_query.Node) string {
 	}
 	name := string(n.ProtoReflect().WhichOneof(n.ProtoReflect().Descriptor().Oneofs().Get(0)).Message().Name())
 	return name
+}
+
+// apply removes the columns r excepts from cols, and renames those it
+// renames. Names compare ignoring case, as the dialects that write
+// star modifiers compare them.
+func (r *starRule) apply(cols []sqlColumn) []sqlColumn {
+	if r == nil {
+		return cols
+	}
+	var out []sqlColumn
+	for _, c := range cols {
+		if slices.ContainsFunc(r.except, func(e string) bool { return strings.EqualFold(e, c.name) }) {
+			continue
+		}
+		if to, ok := r.rename[strings.ToLower(c.name)]; ok {
+			c.name = to
+		}
+		out = append(out, c)
+	}
+	return out
 }
