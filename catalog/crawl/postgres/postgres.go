@@ -44,6 +44,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // Platform is the platform name of every dataset the crawler reports.
@@ -221,7 +222,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
-	hv = viewLineage(hv)
+	hv = viewLineage(hv, sqllineage.Postgres)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", cfg.Source, errors.Join(failures...))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // RedshiftPlatform is the platform name of every dataset a Redshift crawl
@@ -281,7 +282,7 @@ func crawlRedshift(ctx context.Context, source, ns string, dbs []string, flt fil
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
-	hv = viewLineage(hv)
+	hv = viewLineage(hv, sqllineage.Redshift)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", source, errors.Join(failures...))
 	}

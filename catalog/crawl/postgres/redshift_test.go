@@ -152,7 +152,7 @@ func TestRedshiftFacts(t *testing.T) {
 		what      string
 		got, want any
 	}{
-		{"datasets", len(h.Datasets), 8},
+		{"datasets", len(h.Datasets), 9},
 		{"sales size", *sales.SizeBytes, int64(168 << 20)},
 		{"sales rows (visible)", *sales.RowEstimate, int64(172401)},
 		{"sales keys", [3]string{sales.Properties[PropDistStyle], sales.Properties[PropDistKey], sales.Properties[PropSortKey]}, [3]string{"KEY(listid)", "listid", "dateid"}},
@@ -181,10 +181,23 @@ func TestRedshiftFacts(t *testing.T) {
 	want := map[string][]string{
 		"view:dev.public.event_summary":   {"dev.public.event", "dev.public.sales"},
 		"view:dev.public.mv_tickets_sold": {"dev.public.sales"},
+		"view:dev.public.recent_buyers":   {"dev.public.sales"},
 		"view:dev.public.sales_lbv":       {"dev.public.sales"},
 	}
 	if diff := cmp.Diff(want, jobs); diff != "" {
 		t.Errorf("view jobs (-want +got):\n%s", diff)
+	}
+	// recent_buyers is Redshift's SQL (APPROXIMATE COUNT, DATEADD,
+	// GETDATE), which PostgreSQL's parser refuses: its column lineage
+	// comes from parsing in Redshift's dialect.
+	var buyers []string
+	for _, cl := range h.ColumnLineage {
+		if cl.Output.Name == "dev.public.recent_buyers" && cl.Column == "buyers" {
+			buyers = append(buyers, cl.InputColumn+" "+cl.Type+" "+cl.Subtype)
+		}
+	}
+	if !slices.Contains(buyers, "buyerid DIRECT AGGREGATION") {
+		t.Errorf("lineage of recent_buyers.buyers: %v, want buyerid, aggregated", buyers)
 	}
 	if len(h.Errors) > 0 {
 		t.Errorf("errors: %v", h.Errors)
