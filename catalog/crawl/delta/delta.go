@@ -125,7 +125,7 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 			continue
 		case s3Client == nil:
 			if s3Client, err = newS3Client(ctx, cfg.S3); err != nil {
-				return fail(err)
+				return fail(fmt.Errorf("read %s: %w", r, err))
 			}
 		}
 		roots = append(roots, root{given: r, st: &s3Storage{client: s3Client, bucket: bucket}, dir: prefix, remote: true})

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,6 +36,9 @@ type S3 struct {
 	PathStyle bool
 }
 
+// errNoCredentials says that the standard AWS chain found no credentials.
+var errNoCredentials = errors.New("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, for the crawler")
+
 // defaultRegion is the region of requests when nothing names one; an
 // S3-compatible server usually accepts it, and AWS redirects.
 const defaultRegion = "us-east-1"
@@ -54,6 +56,14 @@ func newS3Client(ctx context.Context, cfg S3) (*s3.Client, error) {
 	}
 	if awsCfg.Region == "" {
 		awsCfg.Region = defaultRegion
+	}
+	// Credentials are looked for once, now, so that their absence is
+	// said plainly rather than inside the first request's error.
+	if awsCfg.Credentials == nil {
+		return nil, errNoCredentials
+	}
+	if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("%w (%v)", errNoCredentials, err)
 	}
 	if cfg.Endpoint != "" {
 		if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -181,9 +191,6 @@ func (s *s3Storage) fail(op, name string, err error) error {
 			return fmt.Errorf("%s %s: bucket %q refused the request (%s); check the credentials the crawler runs with (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and their rights on the bucket", op, loc, s.bucket, msg)
 		}
 		return fmt.Errorf("%s %s: %s", op, loc, msg)
-	}
-	if _, ok := errors.AsType[*v4.SigningError](err); ok {
-		return fmt.Errorf("%s %s: no credentials for bucket %q: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, for the crawler (%v)", op, loc, s.bucket, err)
 	}
 	return fmt.Errorf("%s %s: %w", op, loc, err)
 }

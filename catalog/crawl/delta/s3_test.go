@@ -181,6 +181,10 @@ func TestS3Refused(t *testing.T) {
 			want: `^crawl delta:lake: no root could be read: list s3://lake/tables/: bucket "lake" refused the request \(\w+: .*\); check the credentials`,
 		},
 		{
+			name: "no credentials", env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, root: "s3://lake/tables",
+			want: `^crawl delta:lake: read s3://lake/tables: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, for the crawler \(.*\)$`,
+		},
+		{
 			name: "no such bucket", root: "s3://swamp/tables",
 			want:  `^crawl delta:lake: no root could be read: list s3://swamp/tables/: bucket "swamp" does not exist \(NoSuchBucket: .*\): file does not exist$`,
 			isErr: os.ErrNotExist,
@@ -199,7 +203,7 @@ func TestS3Refused(t *testing.T) {
 			if tc.isErr != nil && !errors.Is(err, tc.isErr) {
 				t.Errorf("error %v does not wrap %v", err, tc.isErr)
 			}
-			if len(h.Errors) != 1 || h.Errors[0].Object != tc.root {
+			if len(h.Errors) != 1 || (h.Errors[0].Object != tc.root && h.Errors[0].Object != "config") {
 				t.Errorf("harvest errors %v, want one for %s", h.Errors, tc.root)
 			}
 		})
