@@ -290,6 +290,37 @@ func TestCrawlRootIsTable(t *testing.T) {
 	}
 }
 
+// TestCrawlSymlinks: discovery does not follow links to directories, so
+// that a link to a parent cannot make it loop, except a table's
+// _delta_log, which may be one.
+func TestCrawlSymlinks(t *testing.T) {
+	root, _ := copyTable(t, "simple_table")
+	if err := os.Symlink(root, filepath.Join(root, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	logs := t.TempDir()
+	if err := os.CopyFS(filepath.Join(logs, "log"), os.DirFS("testdata/delta-0.2.0/_delta_log")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "linked"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(logs, "log"), filepath.Join(root, "linked", "_delta_log")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range h.Datasets {
+		names = append(names, strings.TrimPrefix(d.Key.Name, root+"/"))
+	}
+	if diff := cmp.Diff([]string{"linked", "simple_table"}, names); diff != "" || len(h.Errors) > 0 {
+		t.Errorf("tables (-want +got):\n%s\nerrors: %v", diff, h.Errors)
+	}
+}
+
 func TestCrawlConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{
 		{Roots: []string{"testdata"}},

@@ -70,8 +70,10 @@ func (localStorage) list(ctx context.Context, dir, startAfter string) ([]entry, 
 			continue
 		}
 		e := entry{name: de.Name(), dir: de.IsDir()}
-		if de.Type()&fs.ModeSymlink != 0 {
-			// A link to a directory counts as one, as os.Stat sees it.
+		if de.Type()&fs.ModeSymlink != 0 && de.Name() == "_delta_log" {
+			// A table's log may be a link to a directory. Other links
+			// are not followed, so that a link to a parent cannot make
+			// discovery loop.
 			if st, err := os.Stat(filepath.Join(filepath.FromSlash(dir), de.Name())); err == nil {
 				e.dir = st.IsDir()
 			}
