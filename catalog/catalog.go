@@ -33,10 +33,18 @@ var (
 	// to do, such as search on a server without a search index: nothing
 	// the request could change.
 	ErrNotEnabled = errors.New("not enabled")
-	// ErrUnavailable is the catalog database not answering: it cannot be
-	// reached, refuses connections or is shutting down. The store derives
-	// it from the driver's errors; trying again later may succeed.
+	// ErrUnavailable is a part the request needs being down for a while:
+	// the catalog database not answering (it cannot be reached, refuses
+	// connections or is shutting down; the store derives it from the
+	// driver's errors), or the search index being rebuilt
+	// (ErrIndexRebuilding). Trying again later may succeed.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrIndexRebuilding is the search index being rebuilt from the
+	// catalog after it was found damaged: searches succeed again once the
+	// rebuild is done, while every other part keeps answering. It wraps
+	// ErrUnavailable, and has a kind of its own so that clients are told
+	// what is down.
+	ErrIndexRebuilding = fmt.Errorf("the search index is being rebuilt from the catalog; try again shortly: %w", ErrUnavailable)
 )
 
 // Kind is what sort of relation a dataset is.

@@ -85,6 +85,7 @@ type AuditEntry struct {
 	At        time.Time
 	Actor     string // the principal's login
 	DatasetID int64
+	Dataset   Key // the dataset's key, as reads of the log give it
 	Field     EditField
 	Column    string
 	Before    *string

@@ -100,3 +100,34 @@ func TestKeyCompare(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorizeAdminister(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Principal
+		want error // nil: may administer
+	}{
+		{"anonymous", Principal{}, ErrUnauthenticated},
+		{"blank login", Principal{Login: "  ", Role: RoleAdmin}, ErrUnauthenticated},
+		{"viewer", Principal{Login: "vic@corp", Role: RoleViewer}, ErrForbidden},
+		{"editor", Principal{Login: "alice@corp", Role: RoleEditor}, ErrForbidden},
+		{"admin", Principal{Login: "root@corp", Role: RoleAdmin}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := AuthorizeAdminister(tt.p, "the audit")
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("AuthorizeAdminister = %v, want %v", err, tt.want)
+			}
+			if got := MayAdminister(tt.p); got != (tt.want == nil) {
+				t.Errorf("MayAdminister = %v, want %v", got, tt.want == nil)
+			}
+		})
+	}
+	if login, ok := UserLogin("user:alice@corp"); !ok || login != "alice@corp" {
+		t.Errorf("UserLogin(user:alice@corp) = %q, %v", login, ok)
+	}
+	if _, ok := UserLogin("dbt:analytics"); ok {
+		t.Error("UserLogin(dbt:analytics) reports a person")
+	}
+}

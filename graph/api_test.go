@@ -190,7 +190,7 @@ func TestEditAuthorization(t *testing.T) {
 			}
 		})
 	}
-	r := e.post(t, `{ auditLog(first: 10) { edges { node { actor field after } } } }`, nil)
+	r := e.post(t, `{ auditLog(first: 10) { edges { node { actor field after } } } }`, nil, "X-Test-Login", "root@corp", "X-Test-Role", "admin")
 	want := `{"auditLog":{"edges":[{"node":{"actor":"bob@corp","field":"TAG","after":"reviewed"}},` +
 		`{"node":{"actor":"alice@corp","field":"OWNER","after":"user:alice@corp (steward)"}},` +
 		`{"node":{"actor":"alice@corp","field":"TAG","after":"finance"}},` +
@@ -294,7 +294,7 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), `ALTER TABLE audit_log RENAME TO audit_log_gone`); err != nil {
 		t.Fatal(err)
 	}
-	r := e.post(t, `{ auditLog { edges { node { id } } } }`, nil)
+	r := e.post(t, `{ auditLog(datasetId: "RGF0YXNldDox") { edges { node { id } } } }`, nil)
 	if r.Status != 200 || r.code() != graph.CodeInternal {
 		t.Fatalf("status %d code %q, want 200 INTERNAL: %+v", r.Status, r.code(), r.Errors)
 	}
@@ -525,5 +525,102 @@ func TestSearchCommonWords(t *testing.T) {
 		if len(r.Errors) > 0 || string(r.Data) != want {
 			t.Errorf("%q: errors %+v, data %s, want %s", q, r.Errors, r.Data, want)
 		}
+	}
+}
+
+// TestAuditLogAccess reads the audit log as different principals: one
+// dataset's history is open to anyone, the whole catalog's only to
+// admins, and the filter and cursors narrow and page it.
+func TestAuditLogAccess(t *testing.T) {
+	e := newEnv(t, graph.Options{}, principal)
+	admin := []string{"X-Test-Login", "root@corp", "X-Test-Role", "admin"}
+	const whole = `query($f: AuditFilter, $after: String) { auditLog(filter: $f, first: 2, after: $after) {
+		edges { node { field } } pageInfo { hasNextPage endCursor } } }`
+	type page struct {
+		AuditLog struct {
+			Edges []struct {
+				Node struct{ Field string }
+			}
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+		}
+	}
+	read := func(t *testing.T, r response) page {
+		t.Helper()
+		if len(r.Errors) > 0 {
+			t.Fatalf("errors %+v", r.Errors)
+		}
+		var p page
+		if err := json.Unmarshal(r.Data, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fields := func(p page) []string {
+		var out []string
+		for _, e := range p.AuditLog.Edges {
+			out = append(out, e.Node.Field)
+		}
+		return out
+	}
+
+	for _, tt := range []struct {
+		name     string
+		header   []string
+		wantCode string
+	}{
+		{"anonymous", nil, graph.CodeUnauthenticated},
+		{"viewer", []string{"X-Test-Login", "vic@corp", "X-Test-Role", "viewer"}, graph.CodeForbidden},
+		{"editor", []string{"X-Test-Login", "alice@corp", "X-Test-Role", "editor"}, graph.CodeForbidden},
+		{"admin", admin, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.post(t, whole, nil, tt.header...)
+			if r.code() != tt.wantCode {
+				t.Fatalf("whole log: code %q, want %q (%+v)", r.code(), tt.wantCode, r.Errors)
+			}
+			// One dataset's history is open to all.
+			r = e.post(t, `{ auditLog(namespace: "`+fixtureNS+`", name: "warehouse.marts.orders") { edges { node { actor } } } }`, nil, tt.header...)
+			if len(r.Errors) > 0 || !strings.Contains(string(r.Data), "alice@corp") {
+				t.Errorf("history of orders: %s %+v", r.Data, r.Errors)
+			}
+		})
+	}
+
+	// Two pages of two, then the last of none.
+	p1 := read(t, e.post(t, whole, nil, admin...))
+	p2 := read(t, e.post(t, whole, map[string]any{"after": p1.AuditLog.PageInfo.EndCursor}, admin...))
+	if diff := cmp.Diff([]string{"OWNER", "TAG", "COLUMN_DESCRIPTION", "DESCRIPTION"}, append(fields(p1), fields(p2)...)); diff != "" {
+		t.Errorf("two pages (-want +got):\n%s", diff)
+	}
+	if !p1.AuditLog.PageInfo.HasNextPage || p2.AuditLog.PageInfo.HasNextPage {
+		t.Errorf("hasNextPage: %v then %v, want true then false", p1.AuditLog.PageInfo.HasNextPage, p2.AuditLog.PageInfo.HasNextPage)
+	}
+	filtered := read(t, e.post(t, whole, map[string]any{"f": map[string]any{
+		"actor": "ALICE@corp", "fields": []string{"TAG", "DESCRIPTION"}, "dataset": "orders", "since": "2000-01-01T00:00:00Z",
+	}}, admin...))
+	if diff := cmp.Diff([]string{"TAG", "DESCRIPTION"}, fields(filtered)); diff != "" {
+		t.Errorf("filtered (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		name, query string
+		vars        map[string]any
+		wantCode    string
+		wantMsg     string
+	}{
+		{"until before since", whole, map[string]any{"f": map[string]any{"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}},
+			graph.CodeBadUserInput, "since (2026-03-02T00:00:00Z) must be before until"},
+		{"bad cursor", whole, map[string]any{"after": "bjox"}, graph.CodeBadUserInput, "invalid cursor"},
+		{"id and name", `{ auditLog(datasetId: "RGF0YXNldDox", name: "x") { edges { cursor } } }`, nil, graph.CodeBadUserInput, "give either datasetId"},
+		{"unknown dataset", `{ auditLog(namespace: "x", name: "y") { edges { cursor } } }`, nil, graph.CodeNotFound, "no dataset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.post(t, tt.query, tt.vars, admin...)
+			if r.code() != tt.wantCode || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, tt.wantMsg) {
+				t.Errorf("code %q errors %+v, want %s with %q", r.code(), r.Errors, tt.wantCode, tt.wantMsg)
+			}
+		})
 	}
 }

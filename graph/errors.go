@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
+	"almanac/catalog"
 	"almanac/catalog/errkind"
 )
 
@@ -163,7 +164,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case CodeInternal:
 			log.ErrorContext(ctx, "graphql: internal error", "path", e.Path.String(), "err", err)
 		case CodeUnavailable:
-			log.WarnContext(ctx, "graphql: catalog database unavailable", "path", e.Path.String(), "err", err)
+			what := "graphql: catalog database unavailable"
+			if errors.Is(err, catalog.ErrIndexRebuilding) {
+				what = "graphql: search index being rebuilt"
+			}
+			log.WarnContext(ctx, what, "path", e.Path.String(), "err", err)
 		}
 		if k.Message != "" {
 			e.Message = k.Message

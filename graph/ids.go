@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/store"
 )
 
 // Global IDs are opaque to clients: base64url of "<Type>:<id>". Cursors are
@@ -92,6 +94,26 @@ func parseStringsCursor(s *string, n int) ([]string, error) {
 		return nil, fmt.Errorf("invalid cursor %q: pass the endCursor of a page: %w", *s, catalog.ErrInvalid)
 	}
 	return parts, nil
+}
+
+// auditCursor encodes the place of an entry in the audit log: its time
+// (in microseconds, PostgreSQL's precision) and id.
+func auditCursor(e catalog.AuditEntry) string {
+	return stringsCursor(strconv.FormatInt(e.At.UnixMicro(), 10), strconv.FormatInt(e.ID, 10))
+}
+
+// parseAuditCursor decodes an auditCursor; nil is the start.
+func parseAuditCursor(s *string) (store.AuditCursor, error) {
+	parts, err := parseStringsCursor(s, 2)
+	if err != nil || parts == nil {
+		return store.AuditCursor{}, err
+	}
+	at, err1 := strconv.ParseInt(parts[0], 10, 64)
+	id, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil || id <= 0 {
+		return store.AuditCursor{}, fmt.Errorf("invalid cursor %q: pass the endCursor of a page: %w", *s, catalog.ErrInvalid)
+	}
+	return store.AuditCursor{At: time.UnixMicro(at).UTC(), ID: id}, nil
 }
 
 // maxFirst is the largest page a client may ask for.

@@ -545,7 +545,9 @@ func complexity() ComplexityRoot {
 	c.Query.CrawlRuns = func(child int, _ *string, first *int, _ *string) int { return page(child, first, 20) }
 	c.Query.Owners = func(child int, first *int, _ *string) int { return page(child, first, 100) }
 	c.Query.Tags = func(child int, first *int, _ *string) int { return page(child, first, 100) }
-	c.Query.AuditLog = func(child int, _ *string, first *int, _ *string) int { return page(child, first, 50) }
+	c.Query.AuditLog = func(child int, _, _, _ *string, _ *model.AuditFilter, first *int, _ *string) int {
+		return page(child, first, 50)
+	}
 	// Lineage nodes come from memory and are small: a tenth of maxNodes,
 	// so that the documented maximum (5,000) fits the default limit.
 	tenth := func(n *int) *int {

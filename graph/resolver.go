@@ -188,3 +188,21 @@ func freshnessObservation(o catalog.Sourced[catalog.FreshnessObservation]) model
 	}
 	return out
 }
+
+// auditFilter converts the API's audit filter to the store's.
+func auditFilter(in *model.AuditFilter) (store.AuditFilter, error) {
+	if in == nil {
+		return store.AuditFilter{}, nil
+	}
+	f := store.AuditFilter{Actor: str(in.Actor), Dataset: str(in.Dataset), Fields: in.Fields}
+	if in.Since != nil {
+		f.Since = *in.Since
+	}
+	if in.Until != nil {
+		f.Until = *in.Until
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return f, fmt.Errorf("audit filter: since (%s) must be before until (%s): %w", f.Since.Format(time.RFC3339), f.Until.Format(time.RFC3339), catalog.ErrInvalid)
+	}
+	return f, nil
+}

@@ -785,22 +785,42 @@ func (r *queryResolver) Tags(ctx context.Context, first *int, after *string) (*m
 	return c, nil
 }
 
-func (r *queryResolver) AuditLog(ctx context.Context, datasetID *string, first *int, after *string) (*model.AuditEntryConnection, error) {
+func (r *queryResolver) AuditLog(ctx context.Context, datasetID *string, namespace *string, name *string, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error) {
 	n, err := pageSize(first, 50)
 	if err != nil {
 		return nil, err
 	}
-	before, err := parseIntCursor(after)
+	f, err := auditFilter(filter)
 	if err != nil {
 		return nil, err
 	}
-	var dataset int64
-	if datasetID != nil {
-		if dataset, err = parseIDOf(typeDataset, *datasetID); err != nil {
+	if f.After, err = parseAuditCursor(after); err != nil {
+		return nil, err
+	}
+	switch {
+	case datasetID != nil && namespace == nil && name == nil:
+		if f.DatasetID, err = parseIDOf(typeDataset, *datasetID); err != nil {
 			return nil, err
 		}
+	case datasetID == nil && namespace != nil && name != nil:
+		key := catalog.Key{Namespace: *namespace, Name: *name}
+		if err := key.Validate(); err != nil {
+			return nil, err
+		}
+		if f.DatasetID, err = r.store.FindDataset(ctx, key); err != nil {
+			return nil, err
+		}
+		if f.DatasetID == 0 {
+			return nil, fmt.Errorf("audit log: no dataset %s: %w", key, catalog.ErrNotFound)
+		}
+	case datasetID == nil && namespace == nil && name == nil:
+		if err := catalog.AuthorizeAdminister(auth.PrincipalFrom(ctx), "the audit log of the whole catalog"); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("audit log: give either datasetId, or namespace and name, or neither: %w", catalog.ErrInvalid)
 	}
-	entries, err := r.store.AuditLog(ctx, dataset, before, n+1)
+	entries, err := r.store.AuditLog(ctx, f, n+1)
 	if err != nil {
 		return nil, err
 	}
@@ -808,7 +828,7 @@ func (r *queryResolver) AuditLog(ctx context.Context, datasetID *string, first *
 	entries = entries[:min(n, len(entries))]
 	c := &model.AuditEntryConnection{Edges: make([]model.AuditEntryEdge, len(entries))}
 	for i := range entries {
-		c.Edges[i] = model.AuditEntryEdge{Cursor: intCursor(entries[i].ID), Node: &entries[i]}
+		c.Edges[i] = model.AuditEntryEdge{Cursor: auditCursor(entries[i]), Node: &entries[i]}
 	}
 	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.AuditEntryEdge) string { return e.Cursor })
 	return c, nil

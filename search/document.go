@@ -13,10 +13,11 @@ import (
 	"almanac/catalog/store"
 )
 
-// mappingVersion changes whenever the mapping, the analyzers or the
-// document layout change; an index built with another version is rebuilt
-// on open.
-const mappingVersion = "almanac-search-8"
+// mappingVersion changes whenever the mapping, the analyzers, the
+// document layout or the internal values kept beside the documents
+// change; an index built with another version is rebuilt on open. (9: the
+// vocabulary's checksum, keyVocabSum.)
+const mappingVersion = "almanac-search-9"
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.

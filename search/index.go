@@ -8,8 +8,9 @@
 // change log sequence it applied (in the index itself, committed with the
 // documents), catches up when opened, follows LISTEN/NOTIFY while Run
 // runs, and is rebuilt from PostgreSQL when its directory is missing,
-// corrupt or of an older layout. Any number of server replicas each keep
-// their own.
+// damaged or of an older layout: a missing one before Open returns, the
+// others in the background while searches answer ErrRebuilding (see
+// damage.go). Any number of server replicas each keep their own.
 //
 // Columns are indexed inside their dataset's document rather than as
 // documents of their own (a million columns would multiply the index);
@@ -21,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,7 +42,17 @@ var (
 	keySeq     = []byte("almanac.seq")     // last change log sequence applied
 	keyVersion = []byte("almanac.mapping") // mappingVersion the index was built with
 	keyVocab   = []byte("almanac.vocab")   // the catalog's words the index was built with (vocabulary.encode)
+	// keyVocabSum is the checksum of keyVocab's value (vocabSum): bbolt
+	// keeps none of the values in root.bolt, and a vocabulary damaged
+	// there would split queries otherwise than the documents were.
+	keyVocabSum = []byte("almanac.vocab.crc32")
 )
+
+// vocabSum is the checksum kept under keyVocabSum: the CRC-32 (IEEE) of
+// an encoded vocabulary, in hexadecimal.
+func vocabSum(vocab []byte) []byte {
+	return fmt.Appendf(nil, "%08x", crc32.ChecksumIEEE(vocab))
+}
 
 // Options configure an Index.
 type Options struct {
@@ -71,10 +83,23 @@ type Index struct {
 	// facets is idx's facet table, replaced with it.
 	facets *facetTable
 	// lex is how idx's documents were analysed (its catalog's vocabulary
-	// and the abbreviations), replaced with it.
+	// and the abbreviations), replaced with it: nil while idx is.
 	lex *lexicon
 	// abbrev is the abbreviation table of Options.
 	abbrev *abbreviations
+	// rebuilding says that idx, nil, is being rebuilt after damage; closed
+	// that Close was called. Both are guarded by mu.
+	rebuilding, closed bool
+	// bg counts background rebuilds; bgCtx ends them, when stop is
+	// called by Close.
+	bg    sync.WaitGroup
+	bgCtx context.Context
+	stop  context.CancelFunc
+	// checkMu serialises the checks of the index after failures; intact
+	// is the last index a check found intact, at intactAt.
+	checkMu  sync.Mutex
+	intact   bleve.Index
+	intactAt time.Time
 	// applyMu serialises writers: catching up and rebuilding.
 	applyMu sync.Mutex
 	seq     atomic.Int64
@@ -88,9 +113,12 @@ type Index struct {
 }
 
 // Open opens the index in dir and brings it up to date with st's change
-// log. A missing directory, one that bleve cannot open, or one built by
-// another version of this package is rebuilt from PostgreSQL first, which
-// takes as long as reading the whole catalog.
+// log. A missing directory is built from PostgreSQL before Open returns,
+// which takes as long as reading the whole catalog. A damaged one, or one
+// built by another version of this package, is rebuilt in the background:
+// Open returns at once, and searches fail with ErrRebuilding until the
+// index is ready (WaitFor the catalog's last change to wait for it). Open
+// fails if another process has the index open.
 func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Index, error) {
 	if st == nil {
 		return nil, errors.New("open search index: no store")
@@ -99,28 +127,49 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 		return nil, fmt.Errorf("open search index: %w", err)
 	}
 	x := newIndex(dir, st, opts)
-	idx, err := openDir(dir)
-	var seq int64
+	idx, seq, err := openChecked(dir)
 	if err == nil {
-		if seq, err = readSeq(idx); err != nil {
-			idx.Close()
+		// Only now that the checks found root.bolt sound.
+		if err = guard(func() error { return x.loadLexicon(idx) }); err != nil {
+			_ = guard(idx.Close)
+			err = fmt.Errorf("%w: %w", errDamaged, err)
 		}
 	}
-	if err == nil {
-		if err = x.loadLexicon(idx); err != nil {
-			idx.Close()
-		}
-	}
-	if err == nil {
+	switch {
+	case err == nil:
 		x.idx = idx
 		x.setSeq(seq)
-	} else {
-		if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-			x.log.WarnContext(ctx, "search index unusable; rebuilding it from the catalog", "dir", dir, "err", err)
-		}
+	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
 		if err := x.Rebuild(ctx); err != nil {
 			return nil, err
 		}
+	case errors.Is(err, errInUse):
+		return nil, fmt.Errorf("open search index %s: %w", dir, err)
+	default:
+		x.damaged(nil, err)
+		return x, nil
+	}
+	if err := x.CatchUp(ctx); err != nil {
+		x.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// Create builds the index in dir afresh from PostgreSQL, replacing
+// whatever dir holds without reading it, and returns it open: for
+// `almanac reindex`, which must work however damaged the index is. It
+// fails if another process has the index open.
+func Create(ctx context.Context, dir string, st *store.Store, opts Options) (*Index, error) {
+	if st == nil {
+		return nil, errors.New("create search index: no store")
+	}
+	if err := checkNotInUse(dir); err != nil {
+		return nil, fmt.Errorf("create search index %s: %w", dir, err)
+	}
+	x := newIndex(dir, st, opts)
+	if err := x.Rebuild(ctx); err != nil {
+		return nil, err
 	}
 	if err := x.CatchUp(ctx); err != nil {
 		x.Close()
@@ -145,10 +194,12 @@ func newIndex(dir string, st *store.Store, opts Options) *Index {
 	if x.abbrev == nil {
 		x.abbrev, _ = newAbbreviations(nil)
 	}
+	x.bgCtx, x.stop = context.WithCancel(context.Background())
 	return x
 }
 
-// loadLexicon reads the vocabulary idx was built with.
+// loadLexicon reads the vocabulary idx was built with, for Open to put
+// idx in place.
 func (x *Index) loadLexicon(idx bleve.Index) error {
 	b, err := idx.GetInternal(keyVocab)
 	if err != nil {
@@ -158,20 +209,11 @@ func (x *Index) loadLexicon(idx bleve.Index) error {
 	return nil
 }
 
-// openDir opens an existing index and checks that this version of the
-// package built it.
+// openDir opens an index this package has just built.
 func openDir(dir string) (bleve.Index, error) {
 	// A batch of changes returns once it is on disk.
-	idx, err := bleve.OpenUsing(dir, map[string]any{"unsafe_batch": false})
+	idx, err := bleve.OpenUsing(dir, map[string]any{"unsafe_batch": false, "bolt_timeout": lockWait.String()})
 	if err != nil {
-		return nil, err
-	}
-	v, err := idx.GetInternal(keyVersion)
-	if err != nil || string(v) != mappingVersion {
-		idx.Close()
-		if err == nil {
-			err = fmt.Errorf("index layout %q, want %q", v, mappingVersion)
-		}
 		return nil, err
 	}
 	return idx, nil
@@ -209,15 +251,22 @@ func createDir(dir string) (bleve.Index, error) {
 	return idx, nil
 }
 
-// Close closes the index; searches after it fail.
+// Close closes the index, stopping a rebuild in the background; searches
+// after it fail.
 func (x *Index) Close() error {
 	x.mu.Lock()
+	x.closed = true
+	x.mu.Unlock()
+	x.stop()
+	x.bg.Wait()
+	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.rebuilding = false
 	if x.idx == nil {
 		return nil
 	}
 	err := x.idx.Close()
-	x.idx = nil
+	x.idx, x.lex = nil, nil
 	if err != nil {
 		return fmt.Errorf("close search index: %w", err)
 	}
@@ -319,6 +368,7 @@ func (w *batchWriter) flushSeq(seq int64) error {
 	w.batch.SetInternal(keyVersion, []byte(mappingVersion))
 	if w.vocab != nil {
 		w.batch.SetInternal(keyVocab, w.vocab)
+		w.batch.SetInternal(keyVocabSum, vocabSum(w.vocab))
 	}
 	var persisted chan error
 	if w.waitPersisted {
@@ -356,7 +406,7 @@ func (w *batchWriter) flushAsync() error {
 	b, done := w.batch, make(chan error, 1)
 	w.batch = w.idx.NewBatch()
 	w.writing = append(w.writing, done)
-	go func() { done <- w.idx.Batch(b) }()
+	go func() { done <- guard(func() error { return w.idx.Batch(b) }) }()
 	return nil
 }
 

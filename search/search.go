@@ -160,11 +160,19 @@ func (x *Index) Search(ctx context.Context, req Request) (Results, error) {
 	if req.Query.Empty() {
 		return Results{}, nil
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.idx == nil {
-		return Results{}, errClosed
+	var res Results
+	err := x.use(ctx, "search", func() (err error) {
+		res, err = x.search(ctx, req)
+		return err
+	})
+	if err != nil {
+		return Results{}, err
 	}
+	return res, nil
+}
+
+// search runs a request on x.idx; the caller holds x.mu.
+func (x *Index) search(ctx context.Context, req Request) (Results, error) {
 	key := cacheKey(x.gen.Load(), req)
 	if res, ok := x.cache.get(key); ok {
 		return res, nil

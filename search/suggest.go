@@ -3,10 +3,18 @@ package search
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+	"github.com/blevesearch/vellum"
 
 	"almanac/catalog"
 )
@@ -31,10 +39,7 @@ func (x *Index) Suggest(ctx context.Context, typed string, n int) ([]Suggestion,
 	}
 	n = min(max(n, 1), maxSuggestions)
 	var should []query.Query
-	whole := query.NewPrefixQuery(lower(typed))
-	whole.SetField(fExact)
-	whole.SetBoost(10)
-	should = append(should, whole)
+	should = append(should, &prefixQuery{prefix: lower(typed), field: fExact, boost: 10})
 	ts := terms(names, typed)
 	if len(ts) == 0 {
 		return nil, nil
@@ -44,33 +49,80 @@ func (x *Index) Suggest(ctx context.Context, typed string, n int) ([]Suggestion,
 	for _, t := range ts[:len(ts)-1] {
 		words = append(words, term(fName, t, 1))
 	}
-	last := query.NewPrefixQuery(ts[len(ts)-1])
-	last.SetField(fName)
-	words = append(words, last)
+	words = append(words, &prefixQuery{prefix: ts[len(ts)-1], field: fName, boost: 1})
 	should = append(should, query.NewConjunctionQuery(words))
 	// Removed datasets excluded, not "removed:no" required: a required
 	// term of no weight made every score NaN, and the order arbitrary.
 	q := query.NewBooleanQuery([]query.Query{query.NewDisjunctionQuery(should)}, nil, []query.Query{term(fRemoved, "yes", 1)})
 
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.idx == nil {
-		return nil, errClosed
-	}
-	sr := bleve.NewSearchRequestOptions(q, n, 0, false)
-	sr.Fields = []string{fSrc}
-	sr.SortBy([]string{"-_score", "_id"})
-	res, err := x.idx.SearchInContext(ctx, sr)
+	var out []Suggestion
+	err := x.use(ctx, "suggest", func() error {
+		sr := bleve.NewSearchRequestOptions(q, n, 0, false)
+		sr.Fields = []string{fSrc}
+		sr.SortBy([]string{"-_score", "_id"})
+		res, err := x.idx.SearchInContext(ctx, sr)
+		if err != nil {
+			return fmt.Errorf("suggest %q: %w", typed, err)
+		}
+		out = make([]Suggestion, 0, len(res.Hits))
+		for _, h := range res.Hits {
+			s, err := decodeStored(h.Fields[fSrc])
+			if err != nil {
+				return err
+			}
+			out = append(out, Suggestion{Key: catalog.Key{Namespace: s.Namespace, Name: s.Name}, Platform: s.Platform, Kind: catalog.Kind(s.Kind)})
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("suggest %q: %w", typed, err)
+		return nil, err
 	}
-	out := make([]Suggestion, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		s, err := decodeStored(h.Fields[fSrc])
+	return out, nil
+}
+
+// prefixQuery is bleve's prefix query, reading the terms of each segment
+// on the calling goroutine: bleve's reads the segments on goroutines of
+// its own, where a panic on a damaged segment could not be recovered (see
+// damage.go). The terms found and the scoring are bleve's.
+type prefixQuery struct {
+	prefix string
+	field  string
+	boost  float64
+}
+
+// Searcher returns bleve's multi-term searcher for the terms starting
+// with the prefix.
+func (q *prefixQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
+	r, ok := i.(*scorch.IndexSnapshot)
+	if !ok {
+		pq := query.NewPrefixQuery(q.prefix)
+		pq.SetField(q.field)
+		pq.SetBoost(q.boost)
+		return pq.Searcher(ctx, i, m, options)
+	}
+	beg := []byte(q.prefix)
+	end := prefixEnd(beg)
+	seen := map[string]bool{}
+	for _, ss := range r.Segments() {
+		dict, err := ss.Segment().Dictionary(q.field)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Suggestion{Key: catalog.Key{Namespace: s.Namespace, Name: s.Name}, Platform: s.Platform, Kind: catalog.Kind(s.Kind)})
+		itr := dict.AutomatonIterator(&vellum.AlwaysMatch{}, beg, end)
+		for {
+			e, err := itr.Next()
+			if err != nil {
+				return nil, err
+			}
+			if e == nil {
+				break
+			}
+			seen[e.Term] = true
+		}
 	}
-	return out, nil
+	terms := slices.Sorted(maps.Keys(seen))
+	if len(terms) == 0 || (len(terms) == 1 && terms[0] == q.prefix) {
+		return searcher.NewTermSearcher(ctx, i, q.prefix, q.field, q.boost, options)
+	}
+	return searcher.NewMultiTermSearcher(ctx, i, terms, q.field, q.boost, options, true)
 }

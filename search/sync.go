@@ -19,7 +19,9 @@ const (
 
 // CatchUp applies every change log entry after the last one the index
 // applied: it re-reads the datasets they name from the store and replaces
-// their documents (deleting those the catalog no longer has).
+// their documents (deleting those the catalog no longer has). While the
+// index is rebuilt after damage it has nothing to do: the rebuild reads
+// everything, and catches up when done.
 func (x *Index) CatchUp(ctx context.Context) error {
 	if x.store == nil {
 		return errors.New("catch up search index: no store")
@@ -28,6 +30,9 @@ func (x *Index) CatchUp(ctx context.Context) error {
 	defer x.applyMu.Unlock()
 	for {
 		n, err := x.applyNext(ctx)
+		if errors.Is(err, ErrRebuilding) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -71,31 +76,28 @@ func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
 	if err != nil {
 		return err
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.idx == nil {
-		return errClosed
-	}
-	w := newBatchWriter(x.idx)
-	w.seg = x.lex.seg
-	defer func() { _ = w.wait() }() // on failure, the batch being written
-	found := map[int64]bool{}
-	for _, d := range docs {
-		found[d.ID] = true
-		if err := w.add(FromStore(d)); err != nil {
+	return x.use(ctx, "catch up", func() error {
+		w := newBatchWriter(x.idx)
+		w.seg = x.lex.seg
+		defer func() { _ = w.wait() }() // on failure, the batch being written
+		found := map[int64]bool{}
+		for _, d := range docs {
+			found[d.ID] = true
+			if err := w.add(FromStore(d)); err != nil {
+				return err
+			}
+		}
+		for _, id := range ids {
+			if !found[id] {
+				w.delete(id)
+			}
+		}
+		if err := w.flushSeq(seq); err != nil {
 			return err
 		}
-	}
-	for _, id := range ids {
-		if !found[id] {
-			w.delete(id)
-		}
-	}
-	if err := w.flushSeq(seq); err != nil {
-		return err
-	}
-	x.setSeq(seq)
-	return nil
+		x.setSeq(seq)
+		return nil
+	})
 }
 
 // Rebuild builds a new index from everything PostgreSQL holds, beside
@@ -153,11 +155,15 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.closed {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("rebuild search index: %w", errClosed)
+	}
 	if x.idx != nil {
 		if err := x.idx.Close(); err != nil {
 			x.log.WarnContext(ctx, "close replaced search index", "err", err)
 		}
-		x.idx = nil
+		x.idx, x.lex = nil, nil
 	}
 	if err := os.RemoveAll(x.dir); err != nil {
 		return fmt.Errorf("rebuild search index: remove old index: %w", err)
@@ -171,6 +177,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	}
 	x.idx = idx
 	x.lex = lex
+	x.rebuilding = false
 	x.facets = newFacetTable() // segment ids start again
 	x.setSeq(seq)
 	x.log.InfoContext(ctx, "search index rebuilt", "datasets", count, "seq", seq, "duration", time.Since(start))

@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -123,7 +124,28 @@ func TestOpenCatchesUpAndRebuilds(t *testing.T) {
 			}
 		}
 	}
+	// A damaged directory is rebuilt in the background; searches say so
+	// until it is (the change log locked, so that it waits).
+	tx, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(t.Context()))
+	if _, err := tx.Exec(t.Context(), "LOCK TABLE change_log IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
 	x = open(t, dir, st)
+	if _, err := x.Search(t.Context(), search.Request{Query: search.Query{Words: []string{"customer_email"}}}); !errors.Is(err, search.ErrRebuilding) {
+		t.Errorf("search while rebuilding: %v, want ErrRebuilding", err)
+	}
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := x.WaitFor(wctx, seqBefore); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff([]string{"shop.public.customers"}, names(t, x, "customer_email", false)); diff != "" {
 		t.Errorf("after corrupt rebuild (-want +got):\n%s", diff)
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
+	"almanac/ui/markdown"
 )
 
 // historyLimit is how many schema versions a dataset page shows.
@@ -27,7 +30,11 @@ type datasetView struct {
 	Platform          string
 	Removed           moment // zero unless removed
 	Description       string
+	DescriptionHTML   markdown.HTML
 	DescriptionSource string
+	// DescriptionBy is the login of the person whose description shows;
+	// "" for a source's.
+	DescriptionBy string
 	// OtherDescriptions are what other sources say, where they differ.
 	OtherDescriptions []sourcedText
 	Rows              string // "≈ 1.2M rows", empty when unknown
@@ -50,6 +57,9 @@ type datasetView struct {
 	// Warnings are what each source's last crawl could not do for this
 	// dataset, such as view SQL whose lineage it could not resolve.
 	Warnings []warningView
+	// Edit says whether the reader may edit, and holds a form posted
+	// back to the page.
+	Edit editView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -68,6 +78,8 @@ type ownerView struct {
 	Kind   string // user, team, role
 	Type   string // technical, business…
 	Source string
+	// ByPerson says a person gave the owner: it can be removed here.
+	ByPerson bool
 }
 
 // detail is the owner's kind and ownership type: "team, business".
@@ -82,7 +94,13 @@ func (o ownerView) detail() string {
 type sourcedText struct {
 	Text   string
 	Source string
+	// HTML is Text rendered, for descriptions.
+	HTML markdown.HTML
 }
+
+// byPerson reports whether a person's edit gave the value, which can
+// then be removed here.
+func (t sourcedText) byPerson() bool { return catalog.IsUserSource(t.Source) }
 
 // property is one key and value of a dataset's properties.
 type property struct {
@@ -99,6 +117,7 @@ type columnView struct {
 	Default           string
 	PrimaryKey        bool
 	Description       string
+	DescriptionHTML   markdown.HTML
 	DescriptionSource string
 	// Others are what other sources say the column means, shown when
 	// sources disagree.
@@ -145,6 +164,10 @@ type provenanceView struct {
 	Updated  moment
 	Removed  moment // zero unless this source removed it
 	UserEdit bool
+	// Person is the login of a person's edits, with the dataset's edit
+	// history; "" for a crawled source.
+	Person  string
+	History string
 }
 
 // newDatasetView builds a dataset's page from the merged dataset and its
@@ -158,6 +181,7 @@ func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time
 		KindClass:         "kind-" + string(d.Kind),
 		Platform:          d.Platform,
 		Description:       strings.TrimSpace(d.Description),
+		DescriptionHTML:   markdown.Render(d.Description),
 		DescriptionSource: d.DescriptionSource,
 		Updated:           newMoment(d.UpdatedAt, now),
 		PartitionKey:      d.PartitionKey,
@@ -175,11 +199,13 @@ func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time
 		v.Size = humanBytes(*d.SizeBytes)
 	}
 	for _, o := range d.Owners {
-		v.Owners = append(v.Owners, ownerView{Name: o.Value.Name, Kind: string(o.Value.Kind), Type: o.Value.Type, Source: o.Source})
+		v.Owners = append(v.Owners, ownerView{Name: o.Value.Name, Kind: string(o.Value.Kind), Type: o.Value.Type, Source: o.Source,
+			ByPerson: catalog.IsUserSource(o.Source)})
 	}
 	for _, t := range d.Tags {
-		v.Tags = append(v.Tags, sourcedText{t.Value, t.Source})
+		v.Tags = append(v.Tags, sourcedText{Text: t.Value, Source: t.Source})
 	}
+	v.DescriptionBy, _ = catalog.UserLogin(d.DescriptionSource)
 	for k, val := range d.Properties {
 		v.Properties = append(v.Properties, property{k, val})
 	}
@@ -195,11 +221,12 @@ func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time
 			Default:           c.Default,
 			PrimaryKey:        c.PrimaryKey,
 			Description:       c.Description,
+			DescriptionHTML:   markdown.Render(c.Description),
 			DescriptionSource: c.DescriptionSource,
 		}
 		for _, o := range c.Descriptions {
 			if o.Source != c.DescriptionSource && o.Value != c.Description {
-				cv.Others = append(cv.Others, sourcedText{o.Value, o.Source})
+				cv.Others = append(cv.Others, sourcedText{Text: o.Value, Source: o.Source, HTML: markdown.Render(o.Value)})
 			}
 		}
 		if c.PrimaryKey {
@@ -251,13 +278,16 @@ func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time
 			Updated:  newMoment(f.UpdatedAt, now),
 			UserEdit: catalog.IsUserSource(f.Source),
 		}
+		if login, ok := catalog.UserLogin(f.Source); ok {
+			p.Person, p.History = login, historyPath(d.Key)
+		}
 		if f.RemovedAt != nil {
 			p.Removed = newMoment(*f.RemovedAt, now)
 		}
 		v.Sources = append(v.Sources, p)
 		desc := strings.TrimSpace(f.Description)
 		if desc != "" && desc != v.Description && f.Source != d.DescriptionSource && (f.RemovedAt == nil || d.RemovedAt != nil) {
-			v.OtherDescriptions = append(v.OtherDescriptions, sourcedText{desc, f.Source})
+			v.OtherDescriptions = append(v.OtherDescriptions, sourcedText{Text: desc, Source: f.Source, HTML: markdown.Render(desc)})
 		}
 	}
 	return v
@@ -350,45 +380,56 @@ func (s *Server) serveDataset(w http.ResponseWriter, r *http.Request) error {
 	if err := key.Validate(); err != nil {
 		return withMessage(err, "A dataset address needs a namespace and a name: /datasets/{namespace}/{name}.")
 	}
-	d, err := s.store.Dataset(r.Context(), key)
-	if err != nil {
-		return withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
-	}
-	history, err := s.store.SchemaHistory(r.Context(), d.ID, historyLimit)
+	v, act, err := s.datasetPage(r.Context(), key)
 	if err != nil {
 		return err
 	}
-	jobs, err := s.store.DatasetJobs(r.Context(), key)
+	return s.render(w, r, datasetPage(v, act))
+}
+
+// datasetPage reads what the page of the dataset key shows, with the
+// forms the request's principal may edit it with.
+func (s *Server) datasetPage(ctx context.Context, key catalog.Key) (datasetView, activityView, error) {
+	d, err := s.store.Dataset(ctx, key)
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, withMessage(err, fmt.Sprintf("There is no dataset %s in namespace %s.", key.Name, key.Namespace))
 	}
-	checks, err := s.store.Checks(r.Context(), key)
+	history, err := s.store.SchemaHistory(ctx, d.ID, historyLimit)
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, err
 	}
-	fresh, err := s.store.FreshnessHistory(r.Context(), key, freshnessLimit)
+	jobs, err := s.store.DatasetJobs(ctx, key)
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, err
 	}
-	warnings, err := s.store.DatasetCrawlWarnings(r.Context(), key)
+	checks, err := s.store.Checks(ctx, key)
 	if err != nil {
-		return err
+		return datasetView{}, activityView{}, err
+	}
+	fresh, err := s.store.FreshnessHistory(ctx, key, freshnessLimit)
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
+	warnings, err := s.store.DatasetCrawlWarnings(ctx, key)
+	if err != nil {
+		return datasetView{}, activityView{}, err
 	}
 	now := s.now()
 	v := newDatasetView(d, history, now)
+	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
 	for _, w := range warnings {
 		v.Warnings = append(v.Warnings, warningView{
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
 		})
 	}
 	act := newActivityView(jobs, checks, fresh, now)
-	if err := s.addMetrics(r.Context(), key, now, &act); err != nil {
-		return err
+	if err := s.addMetrics(ctx, key, now, &act); err != nil {
+		return datasetView{}, activityView{}, err
 	}
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
 	}
-	return s.render(w, r, datasetPage(v, act))
+	return v, act, nil
 }
 
 // freshnessLimit is how many freshness observations the page shows.

@@ -7,6 +7,8 @@ type errorView struct {
 	Page    page // its Title is the status text
 	Status  int
 	Message string
+	// Login is where to log in, for a page that needs a login (401).
+	Login string
 }
 
 // newErrorView builds the error page for a status. A message is shown

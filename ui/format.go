@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"almanac/catalog"
+	"almanac/ui/markdown"
 )
 
 // datasetPath is the address of a dataset's page. The namespace is one
@@ -34,10 +35,11 @@ func runPath(id int64) string { return "/runs/" + strconv.FormatInt(id, 10) }
 // summaryLen is the most runes of a description a listing shows.
 const summaryLen = 140
 
-// summary returns the first sentence of a description, cut to at most
-// max runes at a word boundary, for listings.
+// summary returns the first sentence of a description, its Markdown as
+// plain text (markdown.Plain), cut to at most max runes at a word
+// boundary, for listings.
 func summary(s string, max int) string {
-	s = strings.TrimSpace(s)
+	s = markdown.Plain(s)
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i] // the first paragraph line
 	}

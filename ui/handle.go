@@ -85,7 +85,11 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := ""
 	switch {
 	case status == http.StatusServiceUnavailable:
-		s.log.WarnContext(ctx, "catalog database unavailable", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err)
+		what := "catalog database unavailable"
+		if errors.Is(err, catalog.ErrIndexRebuilding) {
+			what = "search index being rebuilt"
+		}
+		s.log.WarnContext(ctx, what, "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err)
 	case status >= 500:
 		s.log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status", status, "err", err)
 	default:
@@ -94,8 +98,12 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 			msg = pe.msg
 		}
 	}
+	v := newErrorView(status, msg)
+	if status == http.StatusUnauthorized {
+		v.Login = s.loginLink(returnPath(r))
+	}
 	var buf bytes.Buffer
-	if err := errorPage(newErrorView(status, msg)).Render(ctx, &buf); err != nil {
+	if err := errorPage(v).Render(ctx, &buf); err != nil {
 		s.log.ErrorContext(ctx, "render error page", "status", status, "err", err)
 		http.Error(w, http.StatusText(status), status)
 		return
@@ -127,4 +135,16 @@ func writePage(w http.ResponseWriter, status int, buf *bytes.Buffer) {
 	w.WriteHeader(status)
 	// A failed write means the client went away; there is nobody to tell.
 	_, _ = buf.WriteTo(w)
+}
+
+// returnPath is the page to come back to after logging in: the page
+// asked for, or for a form posted from a dataset's page, that page.
+func returnPath(r *http.Request) string {
+	if key := (catalog.Key{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}); key.Validate() == nil {
+		return datasetPath(key)
+	}
+	if r.Method == http.MethodGet {
+		return r.URL.RequestURI()
+	}
+	return "/"
 }

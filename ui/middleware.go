@@ -25,15 +25,16 @@ import (
 //   - in an unauthenticated mode, the Host allow-list against DNS
 //     rebinding;
 //   - cross-origin protection of every state-changing request;
-//   - JSON content types only, for state-changing requests;
 //   - the request body limit;
+//   - the body a state-changing request may carry: JSON for the APIs,
+//     HTML forms from the portal's own pages for the portal;
 //   - who makes the request (Options.Authenticate), in its context.
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	var h http.Handler = mux
 	h = auth.Middleware(s.authenticate, h)
+	h = writeBodies(mux, h)
 	h = limitBody(h)
-	h = jsonWrites(h)
 	h = s.refuseCrossOrigin(h)
 	h = s.checkHost(h)
 	h = s.recoverPanics(h)
@@ -227,23 +228,56 @@ func (s *Server) refuseCrossOrigin(next http.Handler) http.Handler {
 	})
 }
 
-// jsonWrites refuses a state-changing request whose body is not JSON.
-// Every write the server takes is JSON; a browser sends a form or
-// text/plain across origins without asking first, JSON never.
-func jsonWrites(next http.Handler) http.Handler {
+// writeBodies refuses a state-changing request whose body its route does
+// not take. The APIs' writes (jsonRoutes: GraphQL, the OpenLineage
+// endpoint) take JSON, which a browser never sends across origins without
+// asking first. The portal's routes take the HTML forms (application/
+// x-www-form-urlencoded) a browser posts from the portal's own pages.
+//
+// A form, unlike JSON, is what a page of another site can make a browser
+// post. refuseCrossOrigin, before this, turns such posts away by the
+// browser's Sec-Fetch-Site header (every current browser sends it), else
+// by Origin against Host. A browser old enough to send neither (Firefox
+// before 70, Safari before 12, Internet Explorer) would pass it, so a
+// form must also carry one of the two: no browser the portal supports
+// omits both, and tools write through GraphQL. With this and SameSite
+// session cookies, forms need no token of their own, as Go's
+// http.CrossOriginProtection documents.
+func writeBodies(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !isJSON(r.Header.Get("Content-Type")) {
-			w.Header().Set("Accept-Post", "application/json")
-			refuse(w, http.StatusUnsupportedMediaType, fmt.Sprintf("request body must be JSON (Content-Type: application/json), not %q", r.Header.Get("Content-Type")))
+		ct := r.Header.Get("Content-Type")
+		if _, pattern := mux.Handler(r); jsonRoutes[pattern] {
+			if !isJSON(ct) {
+				w.Header().Set("Accept-Post", "application/json")
+				refuse(w, http.StatusUnsupportedMediaType, fmt.Sprintf("request body must be JSON (Content-Type: application/json), not %q", ct))
+				return
+			}
+			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		switch {
+		case !isForm(ct):
+			w.Header().Set("Accept-Post", "application/x-www-form-urlencoded")
+			refuse(w, http.StatusUnsupportedMediaType, fmt.Sprintf("this address takes the portal's HTML forms (Content-Type: application/x-www-form-urlencoded), not %q; tools write through GraphQL", ct))
+		case r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "":
+			refuse(w, http.StatusForbidden, "form posted without the Sec-Fetch-Site or Origin header a browser sends: "+
+				"use a current browser, or write through GraphQL")
+		default:
+			next.ServeHTTP(w, r)
+		}
 	})
+}
+
+// isForm reports whether a Content-Type is an HTML form's
+// application/x-www-form-urlencoded.
+func isForm(contentType string) bool {
+	t, _, err := mime.ParseMediaType(contentType)
+	return err == nil && t == "application/x-www-form-urlencoded"
 }
 
 // isJSON reports whether a Content-Type is JSON: application/json or a

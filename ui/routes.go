@@ -8,6 +8,15 @@ import (
 	"almanac/lineage/olapi"
 )
 
+// jsonRoutes are the routes of the APIs that take writes: their bodies
+// must be JSON. Every other route that takes a POST is the portal's, and
+// takes its HTML forms (see writeBodies).
+var jsonRoutes = map[string]bool{
+	"POST /graphql":              true,
+	"POST /api/v1/lineage":       true,
+	"POST /api/v1/lineage/batch": true,
+}
+
 // routes declares every route the server answers, in one place: the
 // portal's pages and assets, the GraphQL API, the OpenLineage and Marquez
 // endpoints, and the operational endpoints. Handler wraps them all in the
@@ -29,9 +38,20 @@ func (s *Server) routes() *http.ServeMux {
 	if s.lineage != nil {
 		mux.Handle("GET /lineage/{ns}/{name...}", s.handle(s.serveLineage))
 	}
+	mux.Handle("GET /history/{ns}/{name...}", s.handle(s.serveHistory))
+	mux.Handle("GET /admin/audit", s.handle(s.serveAudit))
+	mux.Handle("GET /admin/audit.csv", s.handle(s.serveAuditCSV))
 	mux.Handle("GET /static/", staticHandler())
 	// Anything else is a page that does not exist, shown as one.
 	mux.Handle("GET /", s.handle(s.serveNotFound))
+
+	// People's edits, posted by the dataset page's plain HTML forms, and
+	// the preview its script asks for.
+	mux.Handle("POST /edit/description/{ns}/{name...}", s.handle(s.postDescription))
+	mux.Handle("POST /edit/column/{ns}/{name...}", s.handle(s.postColumnDescription))
+	mux.Handle("POST /edit/owners/{ns}/{name...}", s.handle(s.postOwners))
+	mux.Handle("POST /edit/tags/{ns}/{name...}", s.handle(s.postTags))
+	mux.Handle("POST /edit/preview", s.handle(s.postPreview))
 
 	// The GraphQL API: a browser's GET gets GraphiQL, which loads its
 	// scripts and stylesheets from /graphql/assets/; any other GET runs

@@ -216,6 +216,12 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 		Offset:         (pageNum - 1) * search.DefaultLimit,
 		Limit:          search.DefaultLimit,
 	})
+	if errors.Is(err, catalog.ErrIndexRebuilding) {
+		// The index is being rebuilt after damage; every other page works.
+		v := newSearchView(text, q, removed, pageNum, search.Results{})
+		v.Error = "Search is unavailable for a moment: its index is being rebuilt from the catalog. Try again shortly."
+		return s.renderStatus(w, r, http.StatusServiceUnavailable, searchPage(v))
+	}
 	if err != nil {
 		return withMessage(err, "This search could not run: "+err.Error())
 	}

@@ -74,6 +74,10 @@ type Options struct {
 	// behind a proxy. Its host is accepted in Unauthenticated mode, and
 	// its origin is trusted to write across origins.
 	PublicURL string
+	// LoginPath is the portal's login page, which takes the page to
+	// return to as its "next" parameter; pages link it where a login
+	// would let the reader edit. Empty when nobody can log in.
+	LoginPath string
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -93,6 +97,7 @@ type Server struct {
 	unauthenticated bool
 	authenticate    auth.Authenticator
 	crossOrigin     *http.CrossOriginProtection
+	loginPath       string
 	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -115,6 +120,7 @@ func New(opts Options) (*Server, error) {
 		receiver:        opts.OpenLineage,
 		unauthenticated: opts.Unauthenticated,
 		authenticate:    opts.Authenticate,
+		loginPath:       opts.LoginPath,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

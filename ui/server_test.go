@@ -270,18 +270,24 @@ func TestEscaping(t *testing.T) {
 	if page.status != 200 {
 		t.Fatalf("GET %s: status %d\n%s", link, page.status, page.body)
 	}
+	// Names show as text; descriptions render as sanitized Markdown, in
+	// which the fixture's <b> may stay but its script may not.
 	for _, r := range []response{home, page} {
-		for _, bad := range []string{"<script>", "<b>", "<i>", "<img"} {
+		checkMarkup(t, r.body)
+		for _, bad := range []string{"<script>", "<i>", "<img", "alert(2)"} {
 			if strings.Contains(r.body, bad) {
 				t.Errorf("page contains unescaped %q", bad)
 			}
 		}
 	}
+	if !strings.Contains(home.body, "Bold claims &amp; &#34;quotes&#34;") {
+		t.Error("home page lacks the summary of the description, as text")
+	}
 	for _, want := range []string{
 		"evil &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &#34;zürich&#34; &#39;ü&#39;/part &amp; co",
-		"&lt;b&gt;Bold&lt;/b&gt; claims &amp; &#34;quotes&#34;",
+		`<div class="markdown"><p><b>Bold</b> claims &amp; &#34;quotes&#34; </p>`,
 		`<tr id="col-&lt;img src=x onerror=alert(1)&gt;">`,
-		"&#34;&gt;&lt;script&gt;alert(2)&lt;/script&gt;",
+		`<div class="markdown"><p>&#34;&gt;</p>`,
 		"&lt;i&gt;tag&lt;/i&gt;",
 	} {
 		if !strings.Contains(page.body, want) {

@@ -66,7 +66,10 @@ func TestSummary(t *testing.T) {
 		{"One row per order.", 140, "One row per order."},
 		{"One row per order. Grain: order_id.", 140, "One row per order."},
 		{"Version 1.2 of the orders table! Really.", 140, "Version 1.2 of the orders table!"},
-		{"First line\nsecond line", 140, "First line"},
+		{"First paragraph\n\nsecond paragraph", 140, "First paragraph"},
+		{"One line\nof a paragraph", 140, "One line of a paragraph"},
+		{"**Orders** from the [shop](https://shop.example). More.", 140, "Orders from the shop."},
+		{"| status | meaning |\n|---|---|\n| a | b |\n\nStatuses of orders.", 140, "Statuses of orders."},
 		{"  padded.  ", 140, "padded."},
 		{"Orders (see docs.example.com/orders) and more", 140, "Orders (see docs.example.com/orders) and more"},
 		{"word word word word word", 12, "word word…"},
@@ -267,8 +270,8 @@ func TestNewDatasetView(t *testing.T) {
 		{Ordinal: 1, Name: "id", Type: "bigint", TypeSource: "postgres:warehouse", PrimaryKey: true},
 		{
 			Ordinal: 2, Name: "amount", Type: "numeric", TypeSource: "postgres:warehouse", Nullable: true,
-			Description: "Total in EUR.", DescriptionSource: "dbt:analytics",
-			Others: []sourcedText{{"total", "postgres:warehouse"}},
+			Description: "Total in EUR.", DescriptionHTML: "<p>Total in EUR.</p>\n", DescriptionSource: "dbt:analytics",
+			Others: []sourcedText{{Text: "total", Source: "postgres:warehouse", HTML: "<p>total</p>\n"}},
 		},
 	}
 	if diff := cmp.Diff(wantCols, v.Columns); diff != "" {

@@ -55,6 +55,10 @@ var Table = []Kind{
 	{Err: catalog.ErrForbidden, Status: http.StatusForbidden, Code: CodeForbidden},
 	{Err: catalog.ErrConflict, Status: http.StatusConflict, Code: CodeConflict},
 	{Err: catalog.ErrNotEnabled, Status: http.StatusNotImplemented, Code: CodeNotEnabled},
+	// Before ErrUnavailable, which it wraps: a search index being rebuilt
+	// says so, not that the database is down.
+	{Err: catalog.ErrIndexRebuilding, Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: "the search index is being rebuilt from the catalog; try again shortly"},
 	{Err: catalog.ErrUnavailable, Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 		Message: "the catalog database is unavailable; try again shortly"},
 	{Err: context.DeadlineExceeded, Status: http.StatusGatewayTimeout, Code: CodeTimeout,

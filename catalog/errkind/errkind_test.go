@@ -25,6 +25,7 @@ func TestTable(t *testing.T) {
 		{catalog.ErrConflict, 409, "CONFLICT"},
 		{catalog.ErrNotEnabled, 501, "NOT_ENABLED"},
 		{catalog.ErrUnavailable, 503, "UNAVAILABLE"},
+		{catalog.ErrIndexRebuilding, 503, "UNAVAILABLE"},
 		{context.DeadlineExceeded, 504, "TIMEOUT"},
 		{errors.New("boom"), 500, "INTERNAL"},
 		{context.Canceled, 500, "INTERNAL"},
@@ -40,8 +41,8 @@ func TestTable(t *testing.T) {
 	}
 	// Every row is reachable: no sentinel is shadowed by an earlier one.
 	for i, k := range errkind.Table {
-		if got := errkind.Of(k.Err); got.Code != k.Code {
-			t.Errorf("row %d (%v) answers as %s", i, k.Err, got.Code)
+		if got := errkind.Of(k.Err); got.Err != k.Err {
+			t.Errorf("row %d (%v) answers as the row of %v", i, k.Err, got.Err)
 		}
 	}
 }
@@ -65,6 +66,7 @@ func TestPublic(t *testing.T) {
 		{fmt.Errorf("dataset %q: %w", "x", catalog.ErrNotFound), `dataset "x": not found`},
 		{fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled), "search is not enabled on this server: not enabled"},
 		{fmt.Errorf("failed to connect to `user=almanac database=catalog`: %w", catalog.ErrUnavailable), "the catalog database is unavailable; try again shortly"},
+		{fmt.Errorf("search: %w", catalog.ErrIndexRebuilding), "the search index is being rebuilt from the catalog; try again shortly"},
 		{errors.New(`ERROR: relation "datasets" does not exist`), "internal error"},
 	} {
 		if got := errkind.Public(tc.err); got != tc.want {

@@ -47,7 +47,7 @@ func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datase
 		if err != nil || e == nil {
 			return err
 		}
-		e.At, e.Actor, e.DatasetID = now, p.Login, id
+		e.At, e.Actor, e.DatasetID, e.Dataset = now, p.Login, id, d.Key
 		err = tx.QueryRow(ctx, `
 			INSERT INTO audit_log (at, actor, dataset_id, field, column_name, before, after)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -234,22 +234,77 @@ func (s *Store) RemoveOwner(ctx context.Context, p catalog.Principal, datasetID 
 	})
 }
 
-// AuditLog lists at most limit audit entries of a dataset (every dataset
-// when datasetID is 0) with ids below before (0 for the newest), newest
-// first.
-func (s *Store) AuditLog(ctx context.Context, datasetID, before int64, limit int) ([]catalog.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, at, actor, dataset_id, field, column_name, before, after FROM audit_log
-		WHERE ($1 = 0 OR dataset_id = $1) AND ($2 = 0 OR id < $2)
-		ORDER BY id DESC LIMIT $3`, datasetID, before, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
+// AuditFilter selects entries of the audit log. Its zero value selects
+// every entry.
+type AuditFilter struct {
+	// DatasetID is one dataset's id; 0 for every dataset.
+	DatasetID int64
+	// Dataset is part of a dataset's name, in any case: "orders" selects
+	// warehouse.marts.fct_orders.
+	Dataset string
+	// Actor is the login of who made the edits, in any case.
+	Actor string
+	// Fields are the fields the edits changed; none for every field.
+	Fields []catalog.EditField
+	// Since and Until bound when the edits were made: Since <= at <
+	// Until. A zero time leaves that end open.
+	Since, Until time.Time
+	// After continues a listing past the entry it names, in the log's
+	// order (newest first, then by id); the zero cursor starts at the
+	// newest.
+	After AuditCursor
+}
+
+// AuditCursor is a place in the audit log: the time and id of an entry.
+// A cursor of an instant with id 0 comes after every entry of that
+// instant; one with the largest id, before them all.
+type AuditCursor struct {
+	At time.Time
+	ID int64
+}
+
+// AuditLog lists at most limit entries of the audit log that f selects,
+// newest first (by time, then by id), each with its dataset's key.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter, limit int) ([]catalog.AuditEntry, error) {
+	fields := make([]string, len(f.Fields))
+	for i, x := range f.Fields {
+		fields[i] = string(x)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.AuditEntry, error) {
+	var since, until, after *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	if !f.Until.IsZero() {
+		until = &f.Until
+	}
+	if !f.After.At.IsZero() {
+		after = &f.After.At
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT a.id, a.at, a.actor, a.dataset_id, d.namespace, d.name, a.field, a.column_name, a.before, a.after
+		FROM audit_log AS a JOIN datasets AS d ON d.id = a.dataset_id
+		WHERE ($1 = 0 OR a.dataset_id = $1)
+		  AND ($2 = '' OR d.name ILIKE '%' || $2 || '%')
+		  AND ($3 = '' OR lower(a.actor) = lower($3))
+		  AND (cardinality($4::text[]) = 0 OR a.field = ANY($4))
+		  AND ($5::timestamptz IS NULL OR a.at >= $5)
+		  AND ($6::timestamptz IS NULL OR a.at < $6)
+		  AND ($7::timestamptz IS NULL OR (a.at, a.id) < ($7, $8))
+		ORDER BY a.at DESC, a.id DESC
+		LIMIT $9`,
+		f.DatasetID, escapeLike(f.Dataset), f.Actor, fields, since, until, after, f.After.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", translate(err))
+	}
+	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.AuditEntry, error) {
 		var e catalog.AuditEntry
-		err := row.Scan(&e.ID, &e.At, &e.Actor, &e.DatasetID, &e.Field, &e.Column, &e.Before, &e.After)
+		err := row.Scan(&e.ID, &e.At, &e.Actor, &e.DatasetID, &e.Dataset.Namespace, &e.Dataset.Name, &e.Field, &e.Column, &e.Before, &e.After)
 		return e, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", translate(err))
+	}
+	return entries, nil
 }
 
 // validText refuses a description PostgreSQL cannot store as text.

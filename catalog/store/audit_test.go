@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"almanac/catalog"
+	"almanac/catalog/store"
 )
 
 var (
@@ -117,7 +119,7 @@ func TestEditsAreAuditedAndSurviveCrawls(t *testing.T) {
 			t.Fatalf("%s: %v", e.name, err)
 		}
 		if e.want != nil {
-			e.want.Actor, e.want.DatasetID = editor.Login, id
+			e.want.Actor, e.want.DatasetID, e.want.Dataset = editor.Login, id, d.Key
 		}
 		if diff := cmp.Diff(e.want, got, cmpopts.IgnoreFields(catalog.AuditEntry{}, "ID", "At")); diff != "" {
 			t.Errorf("%s: audit entry (-want +got):\n%s", e.name, diff)
@@ -126,7 +128,7 @@ func TestEditsAreAuditedAndSurviveCrawls(t *testing.T) {
 			log = append([]catalog.AuditEntry{*got}, log...)
 		}
 	}
-	stored, err := st.AuditLog(ctx, id, 0, 100)
+	stored, err := st.AuditLog(ctx, store.AuditFilter{DatasetID: id}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,5 +234,90 @@ func TestEditsRefusedChangeNothing(t *testing.T) {
 	// The owner may edit their own dataset.
 	if _, err := st.AddTag(ctx, owner, customers.ID, "x"); err != nil {
 		t.Errorf("owner's edit: %v", err)
+	}
+}
+
+// TestAuditLogFilter reads the audit log through each filter the admin
+// page and the API offer, and pages through it.
+func TestAuditLogFilter(t *testing.T) {
+	ctx := context.Background()
+	st, pool := newStore(t)
+	if _, err := st.Crawl(ctx, "postgres:shop", harvest(warehouse()...)); err != nil {
+		t.Fatal(err)
+	}
+	type dataset struct {
+		ID  int64
+		Key catalog.Key
+	}
+	find := func(name string) dataset {
+		t.Helper()
+		id, err := st.FindDataset(ctx, key(name))
+		if err != nil || id == 0 {
+			t.Fatalf("find %s: %d, %v", name, id, err)
+		}
+		return dataset{id, key(name)}
+	}
+	customers, orders := find("shop.public.customers"), find("shop.public.orders")
+	bob := catalog.Principal{Login: "Bob@corp", Role: catalog.RoleAdmin}
+	for _, edit := range []func() (*catalog.AuditEntry, error){
+		func() (*catalog.AuditEntry, error) {
+			return st.SetDatasetDescription(ctx, editor, customers.ID, "People.")
+		}, // 1
+		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, editor, orders.ID, "finance") },               // 2
+		func() (*catalog.AuditEntry, error) { return st.AddTag(ctx, bob, customers.ID, "pii") },                   // 3
+		func() (*catalog.AuditEntry, error) { return st.SetColumnDescription(ctx, bob, orders.ID, "id", "Key.") }, // 4
+		func() (*catalog.AuditEntry, error) { return st.RemoveTag(ctx, bob, customers.ID, "pii") },                // 5
+	} {
+		if _, err := edit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One edit an hour, the first on March 1st at 09:00; entries 3 and 4
+	// share an instant, so that the order within one is by id.
+	base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := pool.Exec(ctx, `UPDATE audit_log SET at = $1::timestamptz + make_interval(hours => (CASE WHEN id = 4 THEN 3 ELSE id END)::int - 1)`, base); err != nil {
+		t.Fatal(err)
+	}
+	at := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+	tests := []struct {
+		name  string
+		f     store.AuditFilter
+		limit int
+		want  []int64
+	}{
+		{"all", store.AuditFilter{}, 100, []int64{5, 4, 3, 2, 1}},
+		{"limit", store.AuditFilter{}, 2, []int64{5, 4}},
+		{"dataset", store.AuditFilter{DatasetID: customers.ID}, 100, []int64{5, 3, 1}},
+		{"dataset name, any case", store.AuditFilter{Dataset: "ORDERS"}, 100, []int64{4, 2}},
+		{"dataset name is no pattern", store.AuditFilter{Dataset: "shop.public.%"}, 100, nil},
+		{"actor, any case", store.AuditFilter{Actor: "bob@CORP"}, 100, []int64{5, 4, 3}},
+		{"fields", store.AuditFilter{Fields: []catalog.EditField{catalog.FieldTag, catalog.FieldDescription}}, 100, []int64{5, 3, 2, 1}},
+		{"since", store.AuditFilter{Since: at(2)}, 100, []int64{5, 4, 3}},
+		{"until", store.AuditFilter{Until: at(2)}, 100, []int64{2, 1}},
+		{"after an entry", store.AuditFilter{After: store.AuditCursor{At: at(2), ID: 4}}, 100, []int64{3, 2, 1}},
+		{"after an instant", store.AuditFilter{After: store.AuditCursor{At: at(2)}}, 100, []int64{2, 1}},
+		{"all at once", store.AuditFilter{DatasetID: orders.ID, Actor: "alice@corp", Fields: []catalog.EditField{catalog.FieldTag}, Since: at(0), Until: at(5)}, 100, []int64{2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := st.AuditLog(ctx, tt.f, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, e := range got {
+				ids = append(ids, e.ID)
+				want := customers.Key
+				if e.DatasetID == orders.ID {
+					want = orders.Key
+				}
+				if e.Dataset != want {
+					t.Errorf("entry %d: dataset %v, want %v", e.ID, e.Dataset, want)
+				}
+			}
+			if diff := cmp.Diff(tt.want, ids); diff != "" {
+				t.Errorf("entries (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -187,12 +187,20 @@ func (s *Store) FailInterruptedRuns(ctx context.Context) ([]catalog.CrawlRun, er
 }
 
 // startRun records that a crawl of source began; its caller holds the
-// source's crawl lock.
+// source's crawl lock. A run of the source still "running" then belongs
+// to a crawl whose process is gone (it held the lock), so it is marked
+// interrupted first: a restart's first crawl may take the lock before
+// FailInterruptedRuns, which runs only now and then, sees the dead one.
 func (s *Store) startRun(ctx context.Context, source string) (catalog.CrawlRun, error) {
 	run := catalog.CrawlRun{Source: source, StartedAt: s.now(), Status: catalog.CrawlRunning}
 	err := s.pool.QueryRow(ctx, `
+		WITH dead AS (
+			UPDATE crawl_runs SET status = 'failed', finished_at = $2,
+			       errors = errors || jsonb_build_array(jsonb_build_object('object', source, 'message', $3::text))
+			WHERE source = $1 AND status = 'running'
+		)
 		INSERT INTO crawl_runs (source, started_at, status) VALUES ($1, $2, 'running') RETURNING id`,
-		source, run.StartedAt).Scan(&run.ID)
+		source, run.StartedAt, interrupted).Scan(&run.ID)
 	if err != nil {
 		return run, fmt.Errorf("start crawl run of %s: %w", source, translate(err))
 	}

@@ -176,3 +176,25 @@ func terminate(t *testing.T, pool *pgxpool.Pool, application string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestNextCrawlEndsDeadRun starts a crawl of a source whose earlier run
+// was left "running" by a process that is gone, before anything called
+// FailInterruptedRuns: the crawl, holding the source's lock, marks that
+// run interrupted as it starts.
+func TestNextCrawlEndsDeadRun(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	dead, err := st.StartDeadRun(ctx, "postgres:shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := st.Crawl(ctx, "postgres:shop", harvest(warehouse()...))
+	if err != nil || next.Status != catalog.CrawlSucceeded {
+		t.Fatalf("next crawl = %+v, %v; want succeeded", next, err)
+	}
+	r, err := st.CrawlRun(ctx, dead.ID)
+	if err != nil || r.Status != catalog.CrawlFailed || r.FinishedAt == nil ||
+		len(r.Errors) != 1 || !strings.HasPrefix(r.Errors[0].Message, "interrupted: ") {
+		t.Errorf("dead run after the next crawl = %+v, %v; want failed, interrupted", r, err)
+	}
+}

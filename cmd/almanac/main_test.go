@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -54,6 +55,7 @@ func TestCrawlCommand(t *testing.T) {
 		CREATE TABLE shop.customers (id bigint PRIMARY KEY, email text);
 		COMMENT ON TABLE shop.customers IS 'One row per customer.';
 		CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES shop.customers);`)
+	indexDir := filepath.Join(t.TempDir(), "index")
 	cfg := writeFile(t, fmt.Sprintf(`
 database_url: %s
 search:
@@ -67,7 +69,7 @@ sources:
     type: postgres
     url: postgres://crawler@127.0.0.1:1/nowhere
     password: s3cret
-`, catalogURL, filepath.Join(t.TempDir(), "index"), whURL))
+`, catalogURL, indexDir, whURL))
 
 	var out, errOut bytes.Buffer
 	err := run(ctx, []string{"crawl", "-config", cfg}, &out, &errOut, func(string) string { return "" })
@@ -105,6 +107,30 @@ sources:
 	out.Reset()
 	if err := run(ctx, []string{"reindex", "-config", cfg}, &out, io.Discard, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "search index rebuilt") {
+		t.Errorf("reindex output: %s", out.String())
+	}
+	// Also when the index is damaged: bytes overwritten in its segments.
+	err = filepath.WalkDir(indexDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || filepath.Ext(p) != ".zap" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < len(b); i += 97 {
+			b[i] ^= 0xFF
+		}
+		return os.WriteFile(p, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"reindex", "-config", cfg}, &out, io.Discard, func(string) string { return "" }); err != nil {
+		t.Fatalf("reindex of a damaged index: %v", err)
 	}
 	if !strings.Contains(out.String(), "search index rebuilt") {
 		t.Errorf("reindex output: %s", out.String())

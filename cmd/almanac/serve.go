@@ -148,17 +148,17 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 	return nil
 }
 
-// reindex is `almanac reindex`: rebuild the search index from the catalog.
+// reindex is `almanac reindex`: rebuild the search index from the catalog,
+// without reading the old one, which may be damaged.
 func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log, Abbreviations: cfg.Search.Abbreviations})
+	idx, err := search.Create(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log, Abbreviations: cfg.Search.Abbreviations})
 	if err != nil {
 		return err
 	}
-	defer idx.Close()
-	return idx.Rebuild(ctx)
+	return idx.Close()
 }

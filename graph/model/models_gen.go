@@ -22,6 +22,20 @@ type AuditEntryEdge struct {
 	Node   *catalog.AuditEntry `json:"node"`
 }
 
+// Selects audit entries; every field given must match.
+type AuditFilter struct {
+	// The login of who made the edits, in any case.
+	Actor *string `json:"actor,omitempty"`
+	// Only edits of these fields.
+	Fields []catalog.EditField `json:"fields,omitempty"`
+	// Part of the dataset's name, in any case: `orders` selects `warehouse.marts.fct_orders`.
+	Dataset *string `json:"dataset,omitempty"`
+	// Only edits made at or after this time.
+	Since *time.Time `json:"since,omitempty"`
+	// Only edits made before this time.
+	Until *time.Time `json:"until,omitempty"`
+}
+
 type ColumnImpactLevel struct {
 	Distance int              `json:"distance"`
 	Columns  []ImpactedColumn `json:"columns"`
