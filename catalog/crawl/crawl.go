@@ -1,9 +1,9 @@
 // Package crawl runs crawls: it picks the crawler of a source's type,
 // records each run in the catalog with its metrics, and schedules crawls
 // as River jobs that run once across replicas. The crawlers themselves
-// live below it (crawl/postgres, crawl/dbt, crawl/delta, crawl/unitycatalog,
-// crawl/greatexpectations) and only return catalog values; this package
-// hands those to the store.
+// live below it (crawl/postgres, which reads Redshift too, crawl/dbt,
+// crawl/delta, crawl/unitycatalog, crawl/greatexpectations) and only
+// return catalog values; this package hands those to the store.
 package crawl
 
 import (
@@ -27,15 +27,16 @@ import (
 // Source is what a crawl needs to know of one configured source.
 type Source struct {
 	Name      string   // configured name, unique among sources
-	Type      string   // postgres, dbt, delta, unitycatalog or great_expectations
-	URL       string   // postgres: where the server is, with its password; unitycatalog: the server
+	Type      string   // postgres, redshift, dbt, delta, unitycatalog or great_expectations
+	URL       string   // postgres, redshift: where the server is, with its password; unitycatalog: the server
 	Token     string   // unitycatalog: the Bearer token
 	Lineage   bool     // unitycatalog: read Databricks' table lineage
-	Databases []string // postgres: databases to crawl; empty means the URL's
+	Databases []string // postgres, redshift: databases to crawl; empty means the URL's
 	Namespace string   // OpenLineage namespace the datasets are keyed under
 	Include   []string // postgres: "schema" or "schema.table" globs to crawl
 	Exclude   []string // postgres: globs to skip; they win over Include
-	Paths     []string // dbt: target directories; delta: roots to search; great_expectations: validation results
+	Paths     []string // dbt: target directories; delta: roots to search (paths or s3:// URIs); great_expectations: validation results
+	S3        delta.S3 // delta: how to reach the object store of s3:// roots
 	Database  string   // dbt: replaces the database of every node; great_expectations: put before schema and table
 	Teams     []string // dbt: owner names that are teams
 	// JobNamespace is a dbt source's namespace for its jobs; empty means
@@ -62,6 +63,16 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 			Exclude:   src.Exclude,
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.Crawl(ctx, cfg) }, nil
+	case "redshift":
+		cfg := postgres.Config{
+			Source:    src.Provenance(),
+			URL:       src.URL,
+			Databases: src.Databases,
+			Namespace: src.Namespace,
+			Include:   src.Include,
+			Exclude:   src.Exclude,
+		}
+		return func(ctx context.Context) (catalog.Harvest, error) { return postgres.CrawlRedshift(ctx, cfg) }, nil
 	case "dbt":
 		cfg := dbt.Config{
 			Source:       src.Provenance(),
@@ -73,7 +84,7 @@ func harvester(src Source) (func(context.Context) (catalog.Harvest, error), erro
 		}
 		return func(ctx context.Context) (catalog.Harvest, error) { return dbt.Crawl(ctx, cfg) }, nil
 	case "delta":
-		cfg := delta.Config{Source: src.Provenance(), Roots: src.Paths, Namespace: src.Namespace}
+		cfg := delta.Config{Source: src.Provenance(), Roots: src.Paths, Namespace: src.Namespace, S3: src.S3}
 		return func(ctx context.Context) (catalog.Harvest, error) { return delta.Crawl(ctx, cfg) }, nil
 	case "unitycatalog":
 		cfg := unitycatalog.Config{

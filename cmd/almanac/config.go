@@ -135,13 +135,16 @@ type SourceConfig struct {
 	// provenance of every fact the source asserts is `<type>:<name>`, so
 	// renaming a source orphans its facts.
 	Name string `yaml:"name"`
-	// Type is the kind of source, required: `postgres`, `dbt`, `delta`,
-	// `unitycatalog` or `great_expectations`.
+	// Type is the kind of source, required: `postgres`, `redshift`, `dbt`,
+	// `delta`, `unitycatalog` or `great_expectations`.
 	Type string `yaml:"type"`
-	// URL is where the source lives, required for postgres and
+	// URL is where the source lives, required for postgres, redshift and
 	// unitycatalog. postgres: the connection URL, such as
 	// `postgres://crawler@db.internal:5432/analytics`; it must include a
-	// user if a password is set. unitycatalog: the server,
+	// user if a password is set. redshift: the same, with the cluster's
+	// endpoint and port, such as
+	// `postgres://crawler@examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require`.
+	// unitycatalog: the server,
 	// `http://localhost:8080` (open-source) or `https://<workspace host>`
 	// (Databricks), without credentials.
 	URL string `yaml:"url"`
@@ -157,12 +160,16 @@ type SourceConfig struct {
 	// (one request per table crawled); the open-source server has no
 	// lineage API.
 	Lineage bool `yaml:"lineage"`
-	// Databases are the databases to crawl on a postgres server; empty
-	// means the URL's database.
+	// Databases are the databases to crawl on a postgres or redshift
+	// server; empty means the URL's database.
 	Databases []string `yaml:"databases"`
 	// Namespace is the OpenLineage namespace the source's datasets are
 	// keyed under. For postgres it defaults to `postgres://HOST:PORT` of the
-	// URL, for delta to `file`, for unitycatalog to `unity-catalog` (the
+	// URL; for redshift to `redshift://<cluster identifier>.<region>:PORT`
+	// when the URL's host is a cluster's (or serverless workgroup's)
+	// endpoint, else `redshift://HOST:PORT`; for delta to `file` (for
+	// local paths; tables on S3 are keyed `s3://<bucket>`, whatever it
+	// says); for unitycatalog to `unity-catalog` (the
 	// namespace of Unity Catalog names: views, and the aliases of tables,
 	// which are keyed by their storage location); dbt requires it: the
 	// namespace of the warehouse the target writes to, so that models merge
@@ -170,19 +177,20 @@ type SourceConfig struct {
 	// requires it too: the namespace of the warehouse the validated tables
 	// live in.
 	Namespace string `yaml:"namespace"`
-	// Include lists the glob patterns of what a postgres source (`schema`
-	// or `schema.table`) or a unitycatalog source (`catalog`,
+	// Include lists the glob patterns of what a postgres or redshift
+	// source (`schema` or `schema.table`) or a unitycatalog source (`catalog`,
 	// `catalog.schema` or `catalog.schema.table`) crawls; empty means
 	// everything.
 	Include []string `yaml:"include"`
-	// Exclude lists the glob patterns, like `include`, of what a postgres
-	// or unitycatalog source skips; it wins over `include`.
+	// Exclude lists the glob patterns, like `include`, of what a postgres,
+	// redshift or unitycatalog source skips; it wins over `include`.
 	Exclude []string `yaml:"exclude"`
-	// Paths are local directories, required for dbt, delta and
+	// Paths are the directories read, required for dbt, delta and
 	// great_expectations. dbt: target directories, each with
 	// `manifest.json` and optionally `catalog.json`, `run_results.json`,
 	// `sources.json`; delta: roots under which every Delta table (a
-	// directory with `_delta_log`) is crawled; great_expectations: folders
+	// directory with `_delta_log`) is crawled, local paths or
+	// `s3://bucket/prefix` URIs (see `s3`); great_expectations: folders
 	// searched for `*.json` validation results (a validations store such
 	// as `gx/uncommitted/validations`, saved checkpoint results) or single
 	// files.
@@ -204,6 +212,13 @@ type SourceConfig struct {
 	// the `OPENLINEAGE_NAMESPACE` your `dbt-ol` runs of that target use, so
 	// that their runs land on the same jobs.
 	JobNamespace string `yaml:"job_namespace"`
+	// S3 says how a delta source reaches the object store of its
+	// `s3://` paths: AWS, or an S3-compatible server. Credentials are
+	// never written here: they come from the environment
+	// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`)
+	// or the standard AWS chain (`AWS_PROFILE` and the shared files, web
+	// identity, the instance's role).
+	S3 S3Config `yaml:"s3"`
 	// Schedule is how often `almanac serve` crawls the source; empty means
 	// on demand only.
 	Schedule Schedule `yaml:"schedule"`
@@ -211,6 +226,24 @@ type SourceConfig struct {
 	// later messages about the source can point at it; 0 when unknown.
 	Line int
 }
+
+// S3Config says how a delta source reaches its object store.
+type S3Config struct {
+	// Endpoint is the `http://` or `https://` URL of an S3-compatible
+	// server, such as `http://minio.internal:9000`; empty means AWS (or
+	// `AWS_ENDPOINT_URL_S3`).
+	Endpoint string `yaml:"endpoint"`
+	// Region signs the requests; empty means `AWS_REGION` or the
+	// profile's, else `us-east-1`.
+	Region string `yaml:"region"`
+	// PathStyle puts the bucket in the URL's path
+	// (`http://host/bucket/key`) rather than in its host name, as most
+	// S3-compatible servers need.
+	PathStyle bool `yaml:"path_style"`
+}
+
+// isSet reports whether any key of s is set.
+func (s S3Config) isSet() bool { return s != S3Config{} }
 
 // Provenance returns "<type>:<name>", the provenance recorded on every fact
 // the source asserts.
@@ -284,7 +317,7 @@ func parseSchedule(schedule string) (time.Duration, error) {
 }
 
 // supportedSourceTypes are the values accepted for sources[].type.
-var supportedSourceTypes = []string{"postgres", "dbt", "delta", "unitycatalog", "great_expectations"}
+var supportedSourceTypes = []string{"postgres", "redshift", "dbt", "delta", "unitycatalog", "great_expectations"}
 
 // LoadConfig reads and validates the configuration file at path, then
 // applies the environment overrides read with getenv (os.Getenv when nil).
@@ -960,7 +993,7 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 	if required("type", s.Type) && !slices.Contains(supportedSourceTypes, s.Type) {
 		l.report(l.at[p+".type"], p+".type", "unknown source type %q (supported: %s)", s.Type, strings.Join(supportedSourceTypes, ", "))
 	}
-	if s.Type == "postgres" && required("url", s.URL) {
+	if (s.Type == "postgres" || s.Type == "redshift") && required("url", s.URL) {
 		l.validatePostgresURL(p, s)
 	}
 	if s.Type == "unitycatalog" && required("url", s.URL) {
@@ -975,9 +1008,28 @@ func (l *loader) validateSource(p string, s SourceConfig) {
 			l.report(l.at[p], p, "missing required key %q", "paths")
 		}
 		for i, v := range s.Paths {
-			if ip := fmt.Sprintf("%s.paths[%d]", p, i); v == "" {
+			ip := fmt.Sprintf("%s.paths[%d]", p, i)
+			scheme, _, isURI := strings.Cut(v, "://")
+			switch {
+			case v == "":
 				l.report(l.at[ip], ip, "must not be empty")
+			case isURI && s.Type != "delta":
+				l.report(l.at[ip], ip, "must be a local path: %s reads local files only", s.Type)
+			case isURI && !slices.Contains([]string{"s3", "s3a", "s3n"}, strings.ToLower(scheme)):
+				l.report(l.at[ip], ip, "must be a local path or an s3://bucket/prefix URI, got a %s:// URI", scheme)
+			case isURI && strings.HasPrefix(v[len(scheme)+3:], "/"), isURI && v[len(scheme)+3:] == "":
+				l.report(l.at[ip], ip, "%q names no bucket: want s3://bucket/prefix", v)
 			}
+		}
+	}
+	if s.S3.isSet() && s.Type != "delta" {
+		l.report(l.at[p+".s3"], p+".s3", "only a delta source reads object storage")
+	}
+	if e := s.S3.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.report(l.at[p+".s3.endpoint"], p+".s3.endpoint", "must be an http:// or https:// URL, such as http://minio.internal:9000")
+		} else if u.User != nil {
+			l.report(l.at[p+".s3.endpoint"], p+".s3.endpoint", "must not hold credentials: they come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the AWS chain")
 		}
 	}
 	if s.Type == "dbt" || s.Type == "great_expectations" {

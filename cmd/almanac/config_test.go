@@ -161,6 +161,33 @@ func TestLoadConfig(t *testing.T) {
 			}),
 		},
 		{
+			name: "a delta lake on S3 and a Redshift cluster",
+			yaml: `
+sources:
+  - name: lake
+    type: delta
+    paths: [/data/lake, s3://lake/warehouse, s3a://raw]
+    s3:
+      endpoint: http://127.0.0.1:7070
+      region: eu-west-1
+      path_style: true
+  - name: dw
+    type: redshift
+    url: postgres://crawler@examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com:5439/dev
+    databases: [dev, sales]
+    include: [public]
+`,
+			env: map[string]string{"ALMANAC_SOURCE_DW_PASSWORD": "s3cret"},
+			want: with(func(c *Config) {
+				c.Sources = []SourceConfig{
+					{Name: "lake", Type: "delta", Paths: []string{"/data/lake", "s3://lake/warehouse", "s3a://raw"},
+						S3: S3Config{Endpoint: "http://127.0.0.1:7070", Region: "eu-west-1", PathStyle: true}, Line: 2},
+					{Name: "dw", Type: "redshift", URL: "postgres://crawler@examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com:5439/dev",
+						Password: "s3cret", Databases: []string{"dev", "sales"}, Include: []string{"public"}, Line: 9},
+				}
+			}),
+		},
+		{
 			name: "empty file gives the defaults",
 			yaml: "",
 			want: defaults(),
@@ -542,7 +569,7 @@ sources:
     type: mysql
     url: mysql://shop
 `,
-			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog, great_expectations)`,
+			want: `almanac.yaml:7: sources[0].type: unknown source type "mysql" (supported: postgres, redshift, dbt, delta, unitycatalog, great_expectations)`,
 		},
 		{
 			name: "unitycatalog source needs a server URL and takes three-part patterns",
@@ -564,6 +591,37 @@ almanac.yaml:4: sources[0].include[0]: pattern "main.sales.orders.x" must match 
 almanac.yaml:5: sources[0].lineage: must be true or false, got "yes"
 almanac.yaml:8: sources[1].url: must be the server's http:// or https:// URL, such as https://dbc-1234.cloud.databricks.com
 almanac.yaml:11: sources[2].url: must not hold a user or token: set token`,
+		},
+		{
+			name: "object storage is for delta sources, on S3",
+			yaml: `
+sources:
+  - name: dw
+    type: redshift
+  - name: lake
+    type: delta
+    paths: [gs://bucket/lake, s3:///no-bucket]
+    s3:
+      endpoint: minio.internal:9000
+  - name: analytics
+    type: dbt
+    namespace: postgres://wh:5432
+    paths: [s3://bucket/target]
+    s3:
+      region: us-east-1
+  - name: lake2
+    type: delta
+    paths: [s3://lake]
+    s3:
+      endpoint: http://key:secret@minio.internal:9000
+`,
+			want: `almanac.yaml:2: sources[0]: missing required key "url"
+almanac.yaml:6: sources[1].paths[0]: must be a local path or an s3://bucket/prefix URI, got a gs:// URI
+almanac.yaml:6: sources[1].paths[1]: "s3:///no-bucket" names no bucket: want s3://bucket/prefix
+almanac.yaml:8: sources[1].s3.endpoint: must be an http:// or https:// URL, such as http://minio.internal:9000
+almanac.yaml:12: sources[2].paths[0]: must be a local path: dbt reads local files only
+almanac.yaml:13: sources[2].s3: only a delta source reads object storage
+almanac.yaml:19: sources[3].s3.endpoint: must not hold credentials: they come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the AWS chain`,
 		},
 		{
 			name: "dbt source needs paths and the warehouse namespace",
@@ -966,7 +1024,7 @@ sources:
 			want: `almanac.yaml:1: unknown key "listn" (did you mean "listen"?)
 almanac.yaml:3: log.format: must be text or json, got "xml"
 almanac.yaml:5: sources[0].name: invalid name "Warehouse": use only a-z, 0-9, '_' and '-'
-almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, dbt, delta, unitycatalog, great_expectations)
+almanac.yaml:6: sources[0].type: unknown source type "mysql" (supported: postgres, redshift, dbt, delta, unitycatalog, great_expectations)
 almanac.yaml:7: sources[1]: missing required key "url"
 almanac.yaml:9: sources[1].schedule: want "@every <duration>", "@hourly" or "@daily", got "daily"
 env ALMANAC_LOG_LEVEL: must be debug, info, warn or error, got "loud"`,

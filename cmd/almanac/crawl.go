@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog/crawl"
+	"almanac/catalog/crawl/delta"
 	"almanac/catalog/store"
 	"almanac/migrations"
 )
@@ -22,7 +23,7 @@ func crawlSources(cfg *Config) ([]crawl.Source, error) {
 	var out []crawl.Source
 	for _, s := range cfg.Sources {
 		url := s.URL
-		if s.Type == "postgres" {
+		if s.Type == "postgres" || s.Type == "redshift" {
 			var err error
 			if url, err = s.ConnURL(); err != nil {
 				return nil, err
@@ -32,6 +33,7 @@ func crawlSources(cfg *Config) ([]crawl.Source, error) {
 			Name: s.Name, Type: s.Type, URL: url, Databases: s.Databases, Namespace: s.Namespace,
 			Include: s.Include, Exclude: s.Exclude, Paths: s.Paths, Database: s.Database, Teams: s.Teams,
 			JobNamespace: s.JobNamespace, Token: s.Token, Lineage: s.Lineage,
+			S3:       delta.S3{Endpoint: s.S3.Endpoint, Region: s.S3.Region, PathStyle: s.S3.PathStyle},
 			Schedule: s.Schedule.Spec, Every: s.Schedule.Every,
 		})
 	}

@@ -7,24 +7,30 @@
 // last commit, recent history, file count, size and row count. It reads
 // only the log, never the data files, and never writes to Almanac's store.
 //
-// Storage: local (or locally mounted) paths only. Tables are keyed under
-// the namespace Config.Namespace ("file" by default, the OpenLineage
-// convention for local files) by their absolute path.
+// Tables live on local (or locally mounted) paths, or on an object store
+// with the S3 API (AWS, or an S3-compatible server): the same reader reads
+// both, through a small interface (storage) over a directory tree or a
+// bucket. Tables are keyed by their location as OpenLineage names them
+// (catalog.LocationKey, which the Unity Catalog crawler uses too): a local
+// table under namespace "file" by its absolute path, a table at
+// s3://bucket/path under namespace s3://bucket by path.
 package delta
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"almanac/catalog"
 )
@@ -40,12 +46,16 @@ const DefaultNamespace = "file"
 type Config struct {
 	// Source is the provenance name, e.g. "delta:lake".
 	Source string
-	// Roots are directories under which every Delta table is crawled.
-	// A root may itself be a table.
+	// Roots are the directories under which every Delta table is
+	// crawled: local paths, or s3://bucket/prefix URIs (s3a:// and s3n://
+	// too), listed prefix by prefix. A root may itself be a table.
 	Roots []string
-	// Namespace is the OpenLineage namespace of the tables; empty means
-	// DefaultNamespace. Dataset names are absolute paths.
+	// Namespace, when not empty, replaces DefaultNamespace as the
+	// namespace of local tables, whose names are their absolute paths.
+	// Tables on an object store are always keyed s3://bucket.
 	Namespace string
+	// S3 says how to reach the object store of s3:// roots.
+	S3 S3
 }
 
 // Property keys the crawler sets. Table properties (the metaData
@@ -87,8 +97,10 @@ const maxReaderVersion = 3
 // crawler does not know, is reported as far as it could be read, with a
 // CrawlError naming the file and field. A table that could not be read at
 // all is left out, and so is the scope of its root, so that nothing is
-// marked removed because of it. Crawl returns an error only for an invalid
-// Config or when no root could be read.
+// marked removed because of it; the other tables are reported. Crawl
+// returns an error only for an invalid Config or when no root could be
+// read, naming the roots and why (a bucket that refused the credentials,
+// say).
 func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 	hv := catalog.Harvest{Source: cfg.Source}
 	fail := func(err error) (catalog.Harvest, error) {
@@ -101,92 +113,166 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 	if len(cfg.Roots) == 0 {
 		return fail(fmt.Errorf("no roots: %w", catalog.ErrInvalid))
 	}
-	ns := cmp.Or(cfg.Namespace, DefaultNamespace)
+	var s3Client *s3.Client
+	var roots []root
+	for _, r := range cfg.Roots {
+		bucket, prefix, isS3, err := parseS3Root(r)
+		switch {
+		case err != nil:
+			return fail(err)
+		case !isS3:
+			roots = append(roots, root{given: r, st: localStorage{}, dir: r})
+			continue
+		case s3Client == nil:
+			if s3Client, err = newS3Client(ctx, cfg.S3); err != nil {
+				return fail(fmt.Errorf("read %s: %w", r, err))
+			}
+		}
+		roots = append(roots, root{given: r, st: &s3Storage{client: s3Client, bucket: bucket}, dir: prefix, remote: true})
+	}
+
 	read := 0
 	var failures []error
-	for _, root := range cfg.Roots {
-		abs, err := filepath.Abs(root)
-		if err == nil {
-			_, err = os.Stat(abs)
+	for _, rt := range roots {
+		if err := ctx.Err(); err != nil {
+			return hv, fmt.Errorf("crawl %s: %w", cfg.Source, err)
 		}
-		if err != nil {
-			hv.Errors = append(hv.Errors, catalog.CrawlError{Object: root, Message: err.Error()})
+		if err := rt.check(ctx); err != nil {
+			hv.Errors = append(hv.Errors, catalog.CrawlError{Object: rt.given, Message: err.Error()})
 			failures = append(failures, err)
 			continue
 		}
 		read++
-		tables, walkErrs := discover(ctx, abs)
+		tables, walkErrs := discover(ctx, rt.st, rt.dir)
 		complete := len(walkErrs) == 0
 		for _, e := range walkErrs {
-			hv.Errors = append(hv.Errors, catalog.CrawlError{Object: abs, Message: e.Error()})
+			hv.Errors = append(hv.Errors, catalog.CrawlError{Object: rt.st.location(rt.dir), Message: e.Error()})
 		}
-		for _, dir := range tables {
-			if err := ctx.Err(); err != nil {
-				return hv, fmt.Errorf("crawl %s: %w", cfg.Source, err)
+		results := readTables(ctx, rt.st, tables, cfg.Namespace)
+		if err := ctx.Err(); err != nil {
+			return hv, fmt.Errorf("crawl %s: %w", cfg.Source, err)
+		}
+		for i, res := range results {
+			for _, p := range res.problems {
+				hv.Errors = append(hv.Errors, catalog.CrawlError{Object: rt.st.location(path.Join(tables[i], "_delta_log")), Message: p.Error()})
 			}
-			f, problems := readTable(dir, ns)
-			for _, p := range problems {
-				hv.Errors = append(hv.Errors, catalog.CrawlError{Object: filepath.Join(dir, "_delta_log"), Message: p.Error()})
-			}
-			if f == nil {
+			if res.facts == nil {
 				complete = false
 				continue
 			}
-			hv.Datasets = append(hv.Datasets, *f)
+			hv.Datasets = append(hv.Datasets, *res.facts)
 		}
 		if complete {
-			hv.Scopes = append(hv.Scopes, catalog.Scope{Namespace: ns, Prefix: strings.TrimSuffix(abs, string(filepath.Separator)) + string(filepath.Separator)})
-			if len(tables) == 1 && tables[0] == abs {
-				// The root is itself a table: the prefix above does not
-				// cover its name.
-				hv.Scopes[len(hv.Scopes)-1].Prefix = abs
+			sc, err := rt.scope(cfg.Namespace, len(tables) == 1 && tables[0] == rt.dir)
+			if err != nil {
+				hv.Errors = append(hv.Errors, catalog.CrawlError{Object: rt.given, Message: err.Error()})
+			} else {
+				hv.Scopes = append(hv.Scopes, sc)
 			}
 		}
 	}
-	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return strings.Compare(a.Key.Name, b.Key.Name) })
+	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return a.Key.Compare(b.Key) })
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no root could be read: %w", cfg.Source, errors.Join(failures...))
 	}
 	return hv, nil
 }
 
-// discover returns the tables under root: every directory holding a
-// _delta_log directory. It does not descend into a table.
-func discover(ctx context.Context, root string) (tables []string, errs []error) {
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, err)
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if st, err := os.Stat(filepath.Join(path, "_delta_log")); err == nil && st.IsDir() {
-			tables = append(tables, path)
-			return fs.SkipDir
-		}
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	return tables, errs
+// root is one of Config.Roots: a directory of a storage.
+type root struct {
+	given  string // as configured
+	st     storage
+	dir    string // the directory in st: an absolute path, or a key prefix
+	remote bool
 }
 
-// readTable reads one table's log into dataset facts.
-func readTable(dir, ns string) (*catalog.DatasetFacts, []error) {
-	s, problems := readLog(dir)
+// check makes a local root's directory absolute and checks that the root
+// can be read: a local directory exists, a bucket answers a listing.
+func (r *root) check(ctx context.Context) error {
+	if r.remote {
+		_, err := r.st.list(ctx, r.dir, "")
+		return err
+	}
+	abs, err := filepath.Abs(r.dir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return err
+	}
+	r.dir = filepath.ToSlash(abs)
+	return nil
+}
+
+// scope returns the scope that a complete crawl of the root covers: the
+// names below its directory, or its directory itself when that is a
+// table. ns, when not empty, replaces the namespace of local tables, as it
+// does their keys.
+func (r *root) scope(ns string, isTable bool) (catalog.Scope, error) {
+	k, err := r.st.key(r.dir)
+	if err != nil {
+		return catalog.Scope{}, err
+	}
+	if ns != "" && !r.remote {
+		k.Namespace = ns
+	}
+	switch {
+	case isTable:
+		return catalog.Scope{Namespace: k.Namespace, Prefix: k.Name}, nil
+	case r.remote && r.dir == "":
+		return catalog.Scope{Namespace: k.Namespace}, nil // the whole bucket
+	}
+	return catalog.Scope{Namespace: k.Namespace, Prefix: strings.TrimSuffix(k.Name, "/") + "/"}, nil
+}
+
+// tableResult is what reading one table gave.
+type tableResult struct {
+	facts    *catalog.DatasetFacts
+	problems []error
+}
+
+// readTables reads the tables, readConcurrency at a time; the results are
+// in the order of tables.
+func readTables(ctx context.Context, st storage, tables []string, ns string) []tableResult {
+	out := make([]tableResult, len(tables))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(readConcurrency, len(tables)) {
+		wg.Go(func() {
+			for i := range next {
+				f, problems := readTable(ctx, st, tables[i], ns)
+				out[i] = tableResult{f, problems}
+			}
+		})
+	}
+	for i := range tables {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// readTable reads the log of the table at dir into dataset facts. The
+// table is keyed by its location; ns, when not empty, replaces the
+// namespace of a local table.
+func readTable(ctx context.Context, st storage, dir, ns string) (*catalog.DatasetFacts, []error) {
+	key, err := st.key(dir)
+	if err != nil {
+		return nil, []error{err}
+	}
+	if _, local := st.(localStorage); local && ns != "" {
+		key.Namespace = ns
+	}
+	s, problems := readLog(ctx, st, dir)
 	if s == nil {
 		return nil, problems
 	}
 	f := &catalog.DatasetFacts{
-		Key:         catalog.Key{Namespace: ns, Name: dir},
+		Key:         key,
 		Platform:    Platform,
 		Kind:        catalog.KindTable,
 		Description: s.meta.Description,

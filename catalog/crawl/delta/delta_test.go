@@ -202,6 +202,41 @@ func TestCrawlBadLogs(t *testing.T) {
 			wantVersion: "10", // replayed from commit 0
 		},
 		{
+			// _last_checkpoint names a version the log does not have yet:
+			// the listing, which started after version 20, is done again
+			// from the start, and finds checkpoint 20.
+			name: "_last_checkpoint ahead of the log", table: "table_with_deletion_logs",
+			damage: func(t *testing.T, log string) {
+				if err := os.WriteFile(filepath.Join(log, "_last_checkpoint"), []byte(`{"version":40,"size":5}`), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr:     `^_last_checkpoint: field version names checkpoint 40, which is missing or incomplete; looking for others$`,
+			wantVersion: "20",
+		},
+		{
+			// The listing started at version 1, for the history; the
+			// replay without the checkpoint needs commit 0 too.
+			name: "corrupt checkpoint after a partial listing", table: "table_with_deletion_logs",
+			damage: func(t *testing.T, log string) {
+				if err := os.WriteFile(filepath.Join(log, "00000000000000000020.checkpoint.parquet"), []byte("PAR1 not really"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr:     `^00000000000000000020\.checkpoint\.parquet: `,
+			wantVersion: "20",
+		},
+		{
+			name: "unreadable _last_checkpoint", table: "simple_table_with_checkpoint",
+			damage: func(t *testing.T, log string) {
+				if err := os.WriteFile(filepath.Join(log, "_last_checkpoint"), []byte(`{"version":`), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr:     `^_last_checkpoint: unexpected end of JSON input; looking for checkpoints in the listing$`,
+			wantVersion: "10",
+		},
+		{
 			name: "no metadata", table: "simple_table",
 			damage: func(t *testing.T, log string) {
 				for _, v := range []string{"0", "1", "2", "3", "4"} {
@@ -255,6 +290,37 @@ func TestCrawlRootIsTable(t *testing.T) {
 	}
 }
 
+// TestCrawlSymlinks: discovery does not follow links to directories, so
+// that a link to a parent cannot make it loop, except a table's
+// _delta_log, which may be one.
+func TestCrawlSymlinks(t *testing.T) {
+	root, _ := copyTable(t, "simple_table")
+	if err := os.Symlink(root, filepath.Join(root, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	logs := t.TempDir()
+	if err := os.CopyFS(filepath.Join(logs, "log"), os.DirFS("testdata/delta-0.2.0/_delta_log")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "linked"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(logs, "log"), filepath.Join(root, "linked", "_delta_log")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range h.Datasets {
+		names = append(names, strings.TrimPrefix(d.Key.Name, root+"/"))
+	}
+	if diff := cmp.Diff([]string{"linked", "simple_table"}, names); diff != "" || len(h.Errors) > 0 {
+		t.Errorf("tables (-want +got):\n%s\nerrors: %v", diff, h.Errors)
+	}
+}
+
 func TestCrawlConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{
 		{Roots: []string{"testdata"}},
@@ -299,7 +365,11 @@ func TestHistoryAcrossCheckpoint(t *testing.T) {
 		"simple_table_with_checkpoint": {0, 10}, // checkpoint at 10
 		"table_with_deletion_logs":     {1, 20}, // checkpoints at 10 and 20
 	} {
-		f, problems := readTable(filepath.Join("testdata", name), "file")
+		dir, err := filepath.Abs(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, problems := readTable(context.Background(), localStorage{}, dir, "")
 		if f == nil || len(problems) > 0 {
 			t.Fatalf("%s: %v", name, problems)
 		}
@@ -337,7 +407,7 @@ func TestStatsParsedOnly(t *testing.T) {
 			if n := copyWithoutJSONStats(t, filepath.Join("testdata", name), dir); n == 0 {
 				t.Fatal("no checkpoint file rewritten")
 			}
-			f, problems := readTable(dir, "file")
+			f, problems := readTable(context.Background(), localStorage{}, dir, "")
 			if f == nil || len(problems) > 0 {
 				t.Fatalf("read: %v", problems)
 			}

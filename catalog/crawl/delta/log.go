@@ -3,12 +3,13 @@ package delta
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -104,8 +105,8 @@ type action struct {
 	CommitInfo *commitInfo `json:"commitInfo" parquet:"-"`
 }
 
-// file is what the snapshot keeps of a live data file.
-type file struct {
+// liveFile is what the snapshot keeps of a live data file.
+type liveFile struct {
 	size int64
 	rows int64 // -1 when the file has no statistics
 }
@@ -125,17 +126,17 @@ type snapshot struct {
 	// protocolFile is the file the protocol was read from, for errors.
 	protocolFile string
 	meta         *metadata
-	files        map[string]file
+	files        map[string]liveFile
 	history      []version // oldest first
 }
 
-func newSnapshot() *snapshot { return &snapshot{version: -1, files: map[string]file{}} }
+func newSnapshot() *snapshot { return &snapshot{version: -1, files: map[string]liveFile{}} }
 
 // apply applies one action of version v.
 func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
 	switch {
 	case a.Add != nil:
-		f := file{size: a.Add.Size, rows: a.Add.numRecords()}
+		f := liveFile{size: a.Add.Size, rows: a.Add.numRecords()}
 		if dv := a.Add.DeletionVector; dv != nil && f.rows >= 0 {
 			f.rows = max(0, f.rows-dv.Cardinality)
 		}
@@ -198,17 +199,26 @@ func readActions(r io.Reader, name string, apply func(*action)) error {
 	return nil
 }
 
+// maxBuffered is the size up to which a parquet file is read whole, in
+// one request, rather than at the offsets the reader asks for: on an
+// object store each of those is a request. A variable for tests.
+var maxBuffered int64 = 64 << 20
+
 // readParquetActions applies the rows of a parquet checkpoint or sidecar.
 // It returns the sidecar files a v2 checkpoint names.
-func (s *snapshot) readParquetActions(path string, v int64) (sidecars []string, err error) {
-	f, err := os.Open(path)
+func (s *snapshot) readParquetActions(ctx context.Context, st storage, name string, v int64) (sidecars []string, err error) {
+	f, err := st.open(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
+	var ra io.ReaderAt = f
+	if f.Size() <= maxBuffered {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			return nil, err
+		}
+		ra = bytes.NewReader(b)
 	}
 	defer func() {
 		// The parquet library panics on some corrupt files.
@@ -216,7 +226,7 @@ func (s *snapshot) readParquetActions(path string, v int64) (sidecars []string, 
 			err = fmt.Errorf("corrupt parquet file: %v", p)
 		}
 	}()
-	pf, err := parquet.OpenFile(f, st.Size())
+	pf, err := parquet.OpenFile(ra, f.Size())
 	if err != nil {
 		return nil, fmt.Errorf("read parquet: %w", err)
 	}
@@ -230,7 +240,7 @@ func (s *snapshot) readParquetActions(path string, v int64) (sidecars []string, 
 				sidecars = append(sidecars, sc.Path)
 				continue
 			}
-			s.apply(&buf[i], v, true, filepath.Base(path))
+			s.apply(&buf[i], v, true, path.Base(name))
 		}
 		if errors.Is(err, io.EOF) {
 			break
@@ -263,12 +273,13 @@ type checkpointFiles struct {
 type logListing struct {
 	commits     map[int64]string
 	checkpoints map[int64]*checkpointFiles
-	last        string // _last_checkpoint, if present
 }
 
-func listLog(dir string) (logListing, error) {
+// listLog lists the log directory dir from the name after startAfter
+// ("" for all of it).
+func listLog(ctx context.Context, st storage, dir, startAfter string) (logListing, error) {
 	l := logListing{commits: map[int64]string{}, checkpoints: map[int64]*checkpointFiles{}}
-	entries, err := os.ReadDir(dir)
+	entries, err := st.list(ctx, dir, startAfter)
 	if err != nil {
 		return l, err
 	}
@@ -279,23 +290,19 @@ func listLog(dir string) (logListing, error) {
 		return l.checkpoints[v]
 	}
 	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() {
+		name := e.name
+		if e.dir {
 			continue // .tmp, _sidecars (read through their checkpoint), _autostats…
-		}
-		if name == "_last_checkpoint" {
-			l.last = filepath.Join(dir, name)
-			continue
 		}
 		if m := commitRE.FindStringSubmatch(name); m != nil {
 			v, _ := strconv.ParseInt(m[1], 10, 64)
-			l.commits[v] = filepath.Join(dir, name)
+			l.commits[v] = path.Join(dir, name)
 			continue
 		}
 		if m := checkpointRE.FindStringSubmatch(name); m != nil {
 			v, _ := strconv.ParseInt(m[1], 10, 64)
 			c := cp(v)
-			c.parts = append(c.parts, filepath.Join(dir, name))
+			c.parts = append(c.parts, path.Join(dir, name))
 			if m[3] != "" {
 				c.nParts, _ = strconv.Atoi(m[3])
 			} else {
@@ -305,10 +312,10 @@ func listLog(dir string) (logListing, error) {
 		}
 		if m := checkpointV2RE.FindStringSubmatch(name); m != nil {
 			v, _ := strconv.ParseInt(m[1], 10, 64)
-			cp(v).v2 = filepath.Join(dir, name)
+			cp(v).v2 = path.Join(dir, name)
 		}
-		// Anything else (.crc, temporary and hidden files) is not part of
-		// the log.
+		// Anything else (.crc, _last_checkpoint, temporary and hidden
+		// files) is not part of the listing the replay needs.
 	}
 	for _, c := range l.checkpoints {
 		slices.Sort(c.parts)
@@ -335,30 +342,49 @@ var errGap = errors.New("gap in the log")
 // commit after it. It returns the snapshot at the newest version it could
 // reach and the problems met on the way; the snapshot is nil only when
 // nothing could be read.
-func readLog(dir string) (*snapshot, []error) {
-	logDir := filepath.Join(dir, "_delta_log")
-	l, err := listLog(logDir)
-	if err != nil {
-		return nil, []error{err}
-	}
+//
+// _last_checkpoint is read before the log is listed: the listing then
+// starts with the commits of the history kept before that checkpoint, so
+// that a long log's old commits, which an object store would list a
+// thousand to a request, are not listed at all.
+func readLog(ctx context.Context, st storage, dir string) (*snapshot, []error) {
+	logDir := path.Join(dir, "_delta_log")
 	var problems []error
 	problem := func(err error) { problems = append(problems, err) }
 
+	var last *lastCheckpoint
+	b, err := readAll(ctx, st, path.Join(logDir, "_last_checkpoint"))
+	if err == nil {
+		last = &lastCheckpoint{}
+		if err = json.Unmarshal(b, last); err != nil {
+			last = nil
+		}
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		problem(fmt.Errorf("_last_checkpoint: %w; looking for checkpoints in the listing", err))
+	}
+	startAfter := ""
+	if last != nil && last.Version >= historyLimit {
+		// Every name of an older version sorts before this one.
+		startAfter = fmt.Sprintf("%020d~", last.Version-historyLimit)
+	}
+	l, err := listLog(ctx, st, logDir, startAfter)
+	if err != nil {
+		return nil, append(problems, err)
+	}
+
 	// Choose the checkpoint.
 	var start *checkpointFiles
-	if l.last != "" {
-		b, err := os.ReadFile(l.last)
-		var lc lastCheckpoint
-		if err == nil {
-			err = json.Unmarshal(b, &lc)
-		}
-		switch {
-		case err != nil:
-			problem(fmt.Errorf("_last_checkpoint: %w; looking for checkpoints in the listing", err))
-		case l.checkpoints[lc.Version] == nil || !l.checkpoints[lc.Version].complete():
-			problem(fmt.Errorf("_last_checkpoint: field version names checkpoint %d, which is missing or incomplete; looking for others", lc.Version))
-		default:
-			start = l.checkpoints[lc.Version]
+	if last != nil {
+		if c := l.checkpoints[last.Version]; c != nil && c.complete() {
+			start = c
+		} else {
+			problem(fmt.Errorf("_last_checkpoint: field version names checkpoint %d, which is missing or incomplete; looking for others", last.Version))
+			if startAfter != "" {
+				if l, err = listLog(ctx, st, logDir, ""); err != nil {
+					return nil, append(problems, err)
+				}
+			}
 		}
 	}
 	if start == nil {
@@ -375,10 +401,15 @@ func readLog(dir string) (*snapshot, []error) {
 
 	s := newSnapshot()
 	if start != nil {
-		if err := s.readCheckpoint(logDir, start); err != nil {
+		if err := s.readCheckpoint(ctx, st, logDir, start); err != nil {
 			problem(err)
 			s = newSnapshot()
 			start = nil
+			if startAfter != "" { // replay from the first commit
+				if l, err = listLog(ctx, st, logDir, ""); err != nil {
+					return nil, append(problems, err)
+				}
+			}
 		} else {
 			s.version = start.version
 		}
@@ -390,8 +421,8 @@ func readLog(dir string) (*snapshot, []error) {
 		for v := max(0, start.version-historyLimit+1); v <= start.version; v++ {
 			if name, ok := l.commits[v]; ok {
 				h := newSnapshot()
-				if f, err := os.Open(name); err == nil {
-					if h.readCommit(f, v, filepath.Base(name), true) == nil {
+				if f, err := st.open(ctx, name); err == nil {
+					if h.readCommit(f, v, path.Base(name), true) == nil {
 						s.history = append(s.history, h.history...)
 					}
 					f.Close()
@@ -402,19 +433,19 @@ func readLog(dir string) (*snapshot, []error) {
 	for v := from; v <= maxCommit; v++ {
 		name, ok := l.commits[v]
 		if !ok {
-			problem(fmt.Errorf("%s: %w: version %d is missing (the newest is %d); the table is read as of version %d",
-				fmt.Sprintf("%020d.json", v), errGap, v, maxCommit, v-1))
+			problem(fmt.Errorf("%s: %w: version %d is missing (the newest is %d)%s",
+				fmt.Sprintf("%020d.json", v), errGap, v, maxCommit, readAs(v-1)))
 			break
 		}
-		f, err := os.Open(name)
+		f, err := st.open(ctx, name)
 		if err != nil {
 			problem(err)
 			break
 		}
-		err = s.readCommit(f, v, filepath.Base(name), false)
+		err = s.readCommit(f, v, path.Base(name), false)
 		f.Close()
 		if err != nil {
-			problem(fmt.Errorf("%w; the table is read as of version %d", err, v-1))
+			problem(fmt.Errorf("%w%s", err, readAs(v-1)))
 			break
 		}
 	}
@@ -430,28 +461,37 @@ func readLog(dir string) (*snapshot, []error) {
 	return s, problems
 }
 
+// readAs says which version a table whose next one could not be read is
+// reported at; nothing when there is none.
+func readAs(v int64) string {
+	if v < 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the table is read as of version %d", v)
+}
+
 // historyLimit is how many versions of history a table keeps.
 const historyLimit = 20
 
 // readCheckpoint loads a checkpoint: the parts of a classic one, or a v2
 // one (JSON or parquet) with its sidecars.
-func (s *snapshot) readCheckpoint(logDir string, c *checkpointFiles) error {
+func (s *snapshot) readCheckpoint(ctx context.Context, st storage, logDir string, c *checkpointFiles) error {
 	if c.v2 == "" {
 		for _, p := range c.parts {
-			if _, err := s.readParquetActions(p, c.version); err != nil {
-				return fmt.Errorf("%s: %w", filepath.Base(p), err)
+			if _, err := s.readParquetActions(ctx, st, p, c.version); err != nil {
+				return fmt.Errorf("%s: %w", path.Base(p), err)
 			}
 		}
 		return nil
 	}
 	var sidecars []string
+	name := path.Base(c.v2)
 	if strings.HasSuffix(c.v2, ".json") {
-		f, err := os.Open(c.v2)
+		f, err := st.open(ctx, c.v2)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		name := filepath.Base(c.v2)
 		err = readActions(f, name, func(a *action) {
 			if a.Sidecar != nil {
 				sidecars = append(sidecars, a.Sidecar.Path)
@@ -464,17 +504,20 @@ func (s *snapshot) readCheckpoint(logDir string, c *checkpointFiles) error {
 		}
 	} else {
 		var err error
-		if sidecars, err = s.readParquetActions(c.v2, c.version); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(c.v2), err)
+		if sidecars, err = s.readParquetActions(ctx, st, c.v2, c.version); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	for _, sc := range sidecars {
-		p := sc
-		if !filepath.IsAbs(p) && !strings.Contains(p, "://") {
-			p = filepath.Join(logDir, "_sidecars", filepath.Base(sc))
+		p := path.Join(logDir, "_sidecars", path.Base(sc))
+		if strings.Contains(sc, "://") || strings.HasPrefix(sc, "/") {
+			var ok bool
+			if p, ok = st.resolve(sc); !ok {
+				return fmt.Errorf("%s: sidecar %s: not in the table's storage", name, sc)
+			}
 		}
-		if _, err := s.readParquetActions(p, c.version); err != nil {
-			return fmt.Errorf("%s: sidecar %s: %w", filepath.Base(c.v2), sc, err)
+		if _, err := s.readParquetActions(ctx, st, p, c.version); err != nil {
+			return fmt.Errorf("%s: sidecar %s: %w", name, sc, err)
 		}
 	}
 	return nil

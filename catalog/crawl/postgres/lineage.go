@@ -26,7 +26,10 @@ const JobSQLView = "sql_view"
 // (warnings: the crawl stays partial), never a failure. Each scope of the
 // harvest gets a twin covering the "view:" jobs, so that the job of a
 // dropped view is marked removed with the view.
-func viewLineage(h catalog.Harvest) catalog.Harvest {
+//
+// Definitions are parsed in dialect: PostgreSQL's, or Redshift's for a
+// Redshift crawl.
+func viewLineage(h catalog.Harvest, dialect sqllineage.Dialect) catalog.Harvest {
 	for _, sc := range slices.Clone(h.Scopes) {
 		h.Scopes = append(h.Scopes, catalog.Scope{Namespace: sc.Namespace, Prefix: "view:" + sc.Prefix})
 	}
@@ -52,7 +55,7 @@ func viewLineage(h catalog.Harvest) catalog.Harvest {
 		warn := func(msg string) {
 			h.Errors = append(h.Errors, catalog.CrawlError{Object: d.Key.String(), Message: "sql lineage: " + msg})
 		}
-		rels, err := sqllineage.Relations(d.Definition)
+		rels, err := dialect.Relations(d.Definition)
 		if err != nil {
 			warn(err.Error())
 			continue
@@ -79,7 +82,7 @@ func viewLineage(h catalog.Harvest) catalog.Harvest {
 		}
 		h.Jobs = append(h.Jobs, job)
 
-		q, err := sqllineage.ColumnLineage(d.Definition, func(r sqllineage.Relation) (sqllineage.Table, bool) {
+		q, err := dialect.ColumnLineage(d.Definition, func(r sqllineage.Relation) (sqllineage.Table, bool) {
 			k, ok := resolve(known, d.Key.Namespace, db, schema, r)
 			return sqllineage.Table{Key: k, Columns: columns[k]}, ok
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/sqllineage"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 )
@@ -25,7 +26,7 @@ func TestViewLineageWarnsOnBadSQL(t *testing.T) {
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.v"}, Kind: catalog.KindView, Definition: "SELECT * FROM t JOIN gone ON true"},
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.bad"}, Kind: catalog.KindView, Definition: "SELECT FROM WHERE ("},
 	}}
-	h = viewLineage(h)
+	h = viewLineage(h, sqllineage.Postgres)
 	if len(h.Jobs) != 1 || len(h.Jobs[0].Inputs) != 1 || h.Jobs[0].Inputs[0].Name != "db.s.t" || h.Jobs[0].Key.Name != "view:db.s.v" {
 		t.Errorf("jobs = %+v", h.Jobs)
 	}
@@ -49,7 +50,7 @@ func TestViewLineageColumns(t *testing.T) {
 		{Key: key("db.public.u"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "a", Ordinal: 1}, {Name: "c", Ordinal: 2}}},
 		{Key: key("db.s.v"), Kind: catalog.KindMaterializedView, Definition: " SELECT t.a,\n    upper(u.c) AS c,\n    1 + 1\n   FROM (s.t\n     JOIN u USING (a))\n  WHERE (t.b > 0);"},
 	}}
-	h = viewLineage(h)
+	h = viewLineage(h, sqllineage.Postgres)
 	var got []string
 	for _, c := range h.ColumnLineage {
 		if c.Output != key("db.s.v") {

@@ -25,6 +25,10 @@
 // public.film"). Neither depends on the crawling role's own search_path.
 //
 // What a crawl reports, and how its scopes are chosen, is written at Crawl.
+//
+// Amazon Redshift speaks the same protocol over a catalog of its own;
+// CrawlRedshift reads it (see redshift.go), sharing the filters, the
+// redaction of passwords and the lineage of views with Crawl.
 package postgres
 
 import (
@@ -40,6 +44,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/sqllineage"
 )
 
 // Platform is the platform name of every dataset the crawler reports.
@@ -217,7 +222,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
-	hv = viewLineage(hv)
+	hv = viewLineage(hv, sqllineage.Postgres)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", cfg.Source, errors.Join(failures...))
 	}

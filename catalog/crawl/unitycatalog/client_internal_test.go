@@ -95,34 +95,6 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestLocationKey(t *testing.T) {
-	for loc, want := range map[string]catalog.Key{
-		"file:///data/lake/orders/":                           {Namespace: "file", Name: "/data/lake/orders"},
-		"file:/data/lake/orders":                              {Namespace: "file", Name: "/data/lake/orders"},
-		"/data/lake/orders":                                   {Namespace: "file", Name: "/data/lake/orders"},
-		"file:///tmp/my%20table":                              {Namespace: "file", Name: "/tmp/my table"},
-		"s3://bucket/warehouse/orders/":                       {Namespace: "s3://bucket", Name: "warehouse/orders"},
-		"s3a://bucket/warehouse/orders":                       {Namespace: "s3://bucket", Name: "warehouse/orders"},
-		"s3://bucket":                                         {Namespace: "s3://bucket", Name: "/"},
-		"gs://bucket/t":                                       {Namespace: "gs://bucket", Name: "t"},
-		"abfss://lake@acct.dfs.core.windows.net/silver/t/":    {Namespace: "abfss://lake@acct.dfs.core.windows.net", Name: "/silver/t"},
-		"wasbs://lake@acct.blob.core.windows.net/t":           {Namespace: "wasbs://lake@acct.blob.core.windows.net", Name: "t"},
-		"hdfs://namenode:8020/warehouse/t":                    {Namespace: "hdfs://namenode:8020", Name: "/warehouse/t"},
-		"dbfs:/user/hive/warehouse/t":                         {Namespace: "dbfs", Name: "/user/hive/warehouse/t"},
-		"s3://bucket/__unitystorage/catalogs/724a/tables/9f1": {Namespace: "s3://bucket", Name: "__unitystorage/catalogs/724a/tables/9f1"},
-	} {
-		got, err := LocationKey(loc)
-		if err != nil || got != want {
-			t.Errorf("LocationKey(%q) = %v, %v; want %v", loc, got, err, want)
-		}
-	}
-	for _, bad := range []string{"relative/path", "s3:///no-bucket", "mailto:x@y", "%zz"} {
-		if k, err := LocationKey(bad); err == nil {
-			t.Errorf("LocationKey(%q) = %v, want an error", bad, k)
-		}
-	}
-}
-
 func TestFilter(t *testing.T) {
 	f, err := newFilter([]string{"main", "sales.orders", "hr.people.employees", "dev_*.*"}, []string{"main.tmp", "*.*.scratch_*"})
 	if err != nil {

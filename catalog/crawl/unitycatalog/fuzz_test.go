@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -48,23 +47,6 @@ func FuzzTablePage(f *testing.F) {
 		}
 		for _, tb := range p.Tables {
 			w.viewJob(tb, nil)
-		}
-	})
-}
-
-// FuzzLocationKey: a location that is accepted has a key with a namespace
-// and a name, neither ending in '/' unless it is "/".
-func FuzzLocationKey(f *testing.F) {
-	for _, s := range []string{"file:///a/b/", "s3://bucket/k/", "abfss://c@a.dfs.core.windows.net/p", "dbfs:/x", "/abs", "rel", "s3a://b", "%"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, loc string) {
-		k, err := LocationKey(loc)
-		if err != nil {
-			return
-		}
-		if k.Namespace == "" || k.Name == "" || (k.Name != "/" && strings.HasSuffix(k.Name, "/")) {
-			t.Errorf("LocationKey(%q) = %v", loc, k)
 		}
 	})
 }

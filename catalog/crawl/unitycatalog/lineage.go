@@ -200,7 +200,7 @@ func (w *walker) lineageKey(it lineageItem, keys map[string]catalog.Key) (catalo
 		full := it.TableInfo.CatalogName + "." + it.TableInfo.SchemaName + "." + it.TableInfo.Name
 		return w.keyOf(full, keys), full, true
 	case it.FileInfo != nil && it.FileInfo.Path != "":
-		k, err := LocationKey(it.FileInfo.Path)
+		k, err := catalog.LocationKey(it.FileInfo.Path)
 		if err != nil {
 			return catalog.Key{}, "", false
 		}

@@ -7,7 +7,7 @@
 //
 // Naming follows OpenLineage so that the crawl, a Spark job's events and a
 // Delta crawl of the same storage land on one dataset: a table with a
-// storage location is keyed by that location (see LocationKey), the key
+// storage location is keyed by that location (see catalog.LocationKey), the key
 // OpenLineage's Spark integration gives it and the one the Delta crawler
 // gives a local table, and its Unity Catalog name is an alias of type TABLE
 // in Config.Namespace ("unity-catalog" by default, the namespace of the
@@ -415,7 +415,7 @@ func (w *walker) facts(t tableInfo) (f catalog.DatasetFacts, warn string) {
 		Properties:  map[string]string{},
 	}
 	if t.StorageLocation != "" {
-		if k, err := LocationKey(t.StorageLocation); err != nil {
+		if k, err := catalog.LocationKey(t.StorageLocation); err != nil {
 			warn = err.Error() + "; the table is keyed by its name"
 		} else {
 			f.Key = k

@@ -1,33 +1,33 @@
-package unitycatalog
+package catalog
 
 import (
 	"fmt"
 	"net/url"
 	"strings"
-
-	"almanac/catalog"
 )
 
 // LocationKey returns the dataset key of a table stored at loc, a storage
 // URI, as OpenLineage names file-system datasets (the Java client's
 // FilesystemDatasetUtils, which its Spark integration uses for every table
-// with a location):
+// with a location). The Delta crawler keys the tables it finds with it, and
+// the Unity Catalog crawler the tables it lists, so that both land on one
+// dataset:
 //
 //   - local files (file:, or a bare absolute path): namespace "file", name
-//     the absolute path, as the Delta crawler keys the tables it finds;
+//     the absolute path;
 //   - object stores (s3, s3a, s3n → s3; gs; wasbs): namespace
 //     scheme://bucket, name the object key without leading or trailing '/';
 //   - anything else (abfss, hdfs, dbfs…): namespace scheme://authority
 //     (just the scheme when there is none), name the path.
 //
 // A trailing '/' never counts, and an empty path is "/".
-func LocationKey(loc string) (catalog.Key, error) {
+func LocationKey(loc string) (Key, error) {
 	u, err := url.Parse(loc)
 	if err != nil {
-		return catalog.Key{}, fmt.Errorf("storage location %q: %w", loc, err)
+		return Key{}, fmt.Errorf("storage location %q: %w", loc, err)
 	}
 	if u.Opaque != "" {
-		return catalog.Key{}, fmt.Errorf("storage location %q: not a hierarchical URI", loc)
+		return Key{}, fmt.Errorf("storage location %q: not a hierarchical URI", loc)
 	}
 	nonEmpty := func(p string) string {
 		if p == "" {
@@ -42,21 +42,21 @@ func LocationKey(loc string) (catalog.Key, error) {
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case scheme == "" && strings.HasPrefix(u.Path, "/"), scheme == "file":
-		return catalog.Key{Namespace: "file", Name: nonEmpty(strings.TrimRight(u.Path, "/"))}, nil
+		return Key{Namespace: "file", Name: nonEmpty(strings.TrimRight(u.Path, "/"))}, nil
 	case scheme == "":
-		return catalog.Key{}, fmt.Errorf("storage location %q: neither a URI nor an absolute path", loc)
+		return Key{}, fmt.Errorf("storage location %q: neither a URI nor an absolute path", loc)
 	}
 	for _, store := range []string{"s3", "gs", "wasbs"} {
 		if strings.HasPrefix(scheme, store) {
 			if authority == "" {
-				return catalog.Key{}, fmt.Errorf("storage location %q: no bucket", loc)
+				return Key{}, fmt.Errorf("storage location %q: no bucket", loc)
 			}
-			return catalog.Key{Namespace: store + "://" + authority, Name: nonEmpty(strings.Trim(u.Path, "/"))}, nil
+			return Key{Namespace: store + "://" + authority, Name: nonEmpty(strings.Trim(u.Path, "/"))}, nil
 		}
 	}
 	ns := scheme
 	if authority != "" {
 		ns += "://" + authority
 	}
-	return catalog.Key{Namespace: ns, Name: nonEmpty(strings.TrimRight(u.Path, "/"))}, nil
+	return Key{Namespace: ns, Name: nonEmpty(strings.TrimRight(u.Path, "/"))}, nil
 }
