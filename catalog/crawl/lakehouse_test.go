@@ -56,10 +56,15 @@ func TestRunnerLakehouse(t *testing.T) {
 			t.Fatalf("%s: %v, run %+v", src.Provenance(), err, run)
 		}
 	}
-	d, err := st.Dataset(ctx, catalog.Key{Namespace: "s3://lake", Name: "sales/orders"})
+	id, err := st.FindDataset(ctx, catalog.Key{Namespace: "s3://lake", Name: "sales/orders"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ds, err := st.DatasetsByIDs(ctx, []int64{id})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("dataset %d: %v, %d found", id, err, len(ds))
+	}
+	d := ds[0]
 	var sources []string
 	for _, f := range d.Sources {
 		sources = append(sources, f.Source)
