@@ -93,6 +93,36 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: auth_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.auth_events (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    kind text NOT NULL,
+    outcome text NOT NULL,
+    actor text DEFAULT ''::text NOT NULL,
+    subject text DEFAULT ''::text NOT NULL,
+    detail text DEFAULT ''::text NOT NULL,
+    remote_addr text DEFAULT ''::text NOT NULL,
+    CONSTRAINT auth_events_kind_check CHECK ((kind = ANY (ARRAY['login'::text, 'logout'::text, 'session_revoked'::text, 'token_created'::text, 'token_used'::text, 'token_revoked'::text, 'role_changed'::text, 'access_denied'::text]))),
+    CONSTRAINT auth_events_outcome_check CHECK ((outcome = ANY (ARRAY['success'::text, 'failure'::text])))
+);
+
+--
+-- Name: auth_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.auth_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.auth_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: change_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -639,6 +669,13 @@ ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
 --
+-- Name: auth_events auth_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.auth_events
+    ADD CONSTRAINT auth_events_pkey PRIMARY KEY (id);
+
+--
 -- Name: change_log change_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -853,6 +890,18 @@ ALTER TABLE ONLY public.tags
 --
 
 CREATE INDEX audit_log_dataset ON public.audit_log USING btree (dataset_id, id DESC);
+
+--
+-- Name: auth_events_actor; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auth_events_actor ON public.auth_events USING btree (lower(actor), at DESC);
+
+--
+-- Name: auth_events_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX auth_events_at ON public.auth_events USING btree (at DESC, id DESC);
 
 --
 -- Name: change_log_entity; Type: INDEX; Schema: public; Owner: -
