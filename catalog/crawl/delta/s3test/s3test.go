@@ -7,8 +7,7 @@
 // backend serves a directory: each subdirectory is a bucket and each file
 // below it an object, so a test can lay out thousands of objects on disk
 // without uploading them. It is built from the Go module proxy with `go
-// install`, once per machine, into $XDG_CACHE_HOME/almanac (~/.cache/almanac),
-// under a lock that parallel test processes share; that takes a few
+// install`, once per machine, by package testbin; that takes a few
 // minutes the first time, and nothing after. $ALMANAC_TEST_VERSITYGW names
 // a binary to use instead.
 //
@@ -38,6 +37,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"almanac/catalog/testbin"
 )
 
 // Package and Version are the server's module package and version,
@@ -60,88 +61,13 @@ const (
 	Region = "us-east-1"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// program is the server, built by package testbin.
+var program = testbin.Program{Package: Package, Version: Version, Env: envBinary, Timeout: buildTimeout}
 
 // Binary returns the path of the server's binary, building it first if no
 // test process has yet. The error says what failed and how to supply a
 // binary instead.
-func Binary() (string, error) {
-	binOnce.Do(func() { binPath, binErr = binary() })
-	return binPath, binErr
-}
-
-func binary() (string, error) {
-	if p := os.Getenv(envBinary); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("s3test: $%s: %w", envBinary, err)
-		}
-		return p, nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("s3test: no cache directory for the server's binary (set HOME or XDG_CACHE_HOME, or $%s): %w", envBinary, err)
-	}
-	dir := filepath.Join(cache, "almanac", "versitygw-"+Version)
-	bin := filepath.Join(dir, "versitygw")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("s3test: %w", err)
-	}
-	// One process builds; the others wait for it, then find the binary.
-	lock, err := os.OpenFile(filepath.Join(dir, "build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", fmt.Errorf("s3test: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("s3test: lock %s: %w", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	tmp, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return "", fmt.Errorf("s3test: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	// go test puts its own go command first on the PATH of tests.
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("s3test: build the S3 test server: no go command on PATH; or set $%s to a versitygw binary", envBinary)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, goBin, "install", Package+"@"+Version)
-	// Outside this module: the server builds with its own go.mod.
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("s3test: build the S3 test server (go install %s@%s) failed after %s: %v\n%s\n"+
-			"The Go module proxy must be reachable; or set $%s to a versitygw binary",
-			Package, Version, time.Since(start).Round(time.Second), err, tail(out, 4000), envBinary)
-	}
-	if err := os.Rename(filepath.Join(tmp, "versitygw"), bin); err != nil {
-		return "", fmt.Errorf("s3test: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "s3test: built %s@%s in %s into %s\n", Package, Version, time.Since(start).Round(time.Second), bin)
-	return bin, nil
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return strings.TrimSpace(string(b))
-}
+func Binary() (string, error) { return program.Binary() }
 
 // Server is a running S3-compatible server on a loopback port.
 type Server struct {
@@ -214,7 +140,7 @@ func (s *Server) start(bin, metaDir, logPath string) error {
 		select {
 		case err := <-s.done:
 			b, _ := os.ReadFile(logPath)
-			return fmt.Errorf("server exited (%v): %s", err, tail(b, 2000))
+			return fmt.Errorf("server exited (%v): %s", err, testbin.Tail(b, 2000))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if res, err := http.Get(s.Endpoint + "/"); err == nil {
