@@ -394,9 +394,105 @@ type DatasetFilter struct {
 	Source string
 	// Owner and Tag select datasets a live source says are owned by or
 	// tagged with them.
-	Owner          string
-	Tag            string
+	Owner string
+	// OwnerKind narrows Owner to owners of one kind: a team, say.
+	OwnerKind catalog.OwnerKind
+	Tag       string
+	// Platform selects datasets a live source places on that platform.
+	Platform string
+	// Attention selects datasets that need someone's attention for that
+	// reason; "" selects them all.
+	Attention Attention
 	IncludeRemoved bool
+}
+
+// Attention is why a dataset needs someone's attention.
+type Attention string
+
+// Reasons a dataset needs attention.
+const (
+	// AttentionFailing: the latest result of one of its live checks
+	// failed or errored.
+	AttentionFailing Attention = "failing"
+	// AttentionStale: its latest freshness observation of some source
+	// warned or erred.
+	AttentionStale Attention = "stale"
+	// AttentionUndocumented: no live source nor person describes it.
+	AttentionUndocumented Attention = "undocumented"
+)
+
+// Attentions lists the reasons, in the order the home page shows them.
+var Attentions = []Attention{AttentionFailing, AttentionStale, AttentionUndocumented}
+
+// Valid reports whether a is one of Attentions.
+func (a Attention) Valid() bool {
+	for _, x := range Attentions {
+		if a == x {
+			return true
+		}
+	}
+	return false
+}
+
+// attentionSQL is the condition on a dataset DS for each reason, shared by
+// the filter, the health order and the counts, so that a count card and
+// its list agree; attention names the dataset's alias.
+var attentionSQL = map[Attention]string{
+	AttentionFailing: `EXISTS (
+		SELECT 1 FROM quality_checks c
+		CROSS JOIN LATERAL (
+			SELECT r.status FROM quality_results r
+			WHERE r.source = c.source AND r.check_name = c.name
+			ORDER BY r.started_at DESC LIMIT 1) latest
+		WHERE c.dataset_namespace = DS.namespace AND c.dataset_name = DS.name
+		  AND c.removed_at IS NULL AND latest.status IN ('fail', 'error'))`,
+	AttentionStale: `EXISTS (
+		SELECT 1 FROM (
+			SELECT DISTINCT ON (o.source) o.status FROM freshness_observations o
+			WHERE o.dataset_namespace = DS.namespace AND o.dataset_name = DS.name
+			ORDER BY o.source, o.observed_at DESC) latest
+		WHERE latest.status <> 'pass')`,
+	AttentionUndocumented: `NOT EXISTS (
+		SELECT 1 FROM dataset_facts f
+		WHERE f.dataset_id = DS.id AND f.removed_at IS NULL AND f.description <> '')`,
+}
+
+func attention(a Attention, alias string) string {
+	return strings.ReplaceAll(attentionSQL[a], "DS.", alias+".")
+}
+
+// DatasetSort is the order of a listing.
+type DatasetSort string
+
+// Orders of a listing. Every order ends by namespace and name, so that
+// pages never overlap.
+const (
+	// SortName orders by namespace and name, the default.
+	SortName DatasetSort = ""
+	// SortChanged puts the datasets whose facts changed most recently in
+	// the catalog first.
+	SortChanged DatasetSort = "changed"
+	// SortPopular puts the datasets most jobs read first: the jobs of
+	// live sources with the dataset among their inputs.
+	SortPopular DatasetSort = "popular"
+	// SortHealth puts the datasets that need attention first: failing
+	// checks, then stale, then the rest.
+	SortHealth DatasetSort = "health"
+)
+
+// DatasetSorts lists the orders, in the order the home page offers them.
+var DatasetSorts = []DatasetSort{SortName, SortChanged, SortPopular, SortHealth}
+
+// orderBy is the ORDER BY of each sort over the CTE matching (id,
+// namespace, name, updated_at).
+var orderBy = map[DatasetSort]string{
+	SortName:    "namespace, name",
+	SortChanged: "updated_at DESC, namespace, name",
+	SortPopular: `(SELECT count(DISTINCT io.job_id) FROM job_io io
+		JOIN job_facts jf ON jf.job_id = io.job_id AND jf.source = io.source AND jf.removed_at IS NULL
+		WHERE io.direction = 'in' AND io.namespace = m.namespace AND io.name = m.name) DESC, namespace, name`,
+	SortHealth: `(CASE WHEN ` + attention(AttentionFailing, "m") + ` THEN 0
+		WHEN ` + attention(AttentionStale, "m") + ` THEN 1 ELSE 2 END), namespace, name`,
 }
 
 // DatasetPage is a page of datasets ordered by namespace and name.
@@ -407,16 +503,17 @@ type DatasetPage struct {
 	Total int
 }
 
-// Paging asks for one page of a listing ordered by namespace and name: at
-// most Limit items after the key After (from the start when nil), of
-// which the first Offset are skipped. Keyset pagination (After) costs the
-// same on the last page as on the first; Offset serves pages numbered in
-// links. Total asks for the number of every match too.
+// Paging asks for one page of a listing in the order Sort: at most Limit
+// items after the key After (from the start when nil; only in name order),
+// of which the first Offset are skipped. Keyset pagination (After) costs
+// the same on the last page as on the first; Offset serves pages numbered
+// in links. Total asks for the number of every match too.
 type Paging struct {
 	After  *catalog.Key
 	Offset int
 	Limit  int
 	Total  bool
+	Sort   DatasetSort
 }
 
 // FindDatasets returns the ids of the page p of the datasets matching f,
@@ -448,15 +545,38 @@ func (s *Store) FindDatasets(ctx context.Context, f DatasetFilter, p Paging) (Da
 	if f.Kind != "" {
 		where = append(where, "d.id IN (SELECT dataset_id FROM dataset_facts WHERE kind = "+arg(string(f.Kind))+" AND removed_at IS NULL)")
 	}
-	if f.Owner != "" {
+	if f.Owner != "" || f.OwnerKind != "" {
+		var owner []string
+		if f.Owner != "" {
+			owner = append(owner, "o.owner = "+arg(f.Owner))
+		}
+		if f.OwnerKind != "" {
+			owner = append(owner, "o.owner_kind = "+arg(string(f.OwnerKind)))
+		}
 		where = append(where, `d.id IN (
 			SELECT o.dataset_id FROM owners o JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source
-			WHERE o.owner = `+arg(f.Owner)+` AND f.removed_at IS NULL)`)
+			WHERE `+strings.Join(owner, " AND ")+` AND f.removed_at IS NULL)`)
 	}
 	if f.Tag != "" {
 		where = append(where, `d.id IN (
 			SELECT t.dataset_id FROM tags t JOIN dataset_facts f ON f.dataset_id = t.dataset_id AND f.source = t.source
 			WHERE t.tag = `+arg(f.Tag)+` AND f.removed_at IS NULL)`)
+	}
+	if f.Platform != "" {
+		where = append(where, "d.id IN (SELECT dataset_id FROM dataset_facts WHERE platform = "+arg(f.Platform)+" AND removed_at IS NULL)")
+	}
+	if f.Attention != "" {
+		if !f.Attention.Valid() {
+			return DatasetPage{}, fmt.Errorf("find datasets: unknown attention %q: %w", f.Attention, catalog.ErrInvalid)
+		}
+		where = append(where, attention(f.Attention, "d"))
+	}
+	order, ok := orderBy[p.Sort]
+	if !ok {
+		return DatasetPage{}, fmt.Errorf("find datasets: unknown sort %q: %w", p.Sort, catalog.ErrInvalid)
+	}
+	if p.After != nil && p.Sort != SortName {
+		return DatasetPage{}, fmt.Errorf("find datasets: a cursor pages the name order only, not %q: %w", p.Sort, catalog.ErrInvalid)
 	}
 	cond := "true"
 	if len(where) > 0 {
@@ -472,10 +592,10 @@ func (s *Store) FindDatasets(ctx context.Context, f DatasetFilter, p Paging) (Da
 	}
 	sql := `
 		WITH matching AS NOT MATERIALIZED (
-			SELECT d.id, d.namespace, d.name FROM datasets d
+			SELECT d.id, d.namespace, d.name, d.updated_at FROM datasets d
 			WHERE ` + cond + `
 		)
-		SELECT array(SELECT id FROM matching WHERE ` + page + ` ORDER BY namespace, name LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `), ` + total
+		SELECT array(SELECT id FROM matching m WHERE ` + page + ` ORDER BY ` + order + ` LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `), ` + total
 	var (
 		res DatasetPage
 		n   *int
@@ -504,6 +624,76 @@ func (s *Store) Namespaces(ctx context.Context) ([]NamespaceCount, error) {
 		return nil, fmt.Errorf("list namespaces: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[NamespaceCount])
+}
+
+// Count is a value of a facet (a platform, a team) and how many live
+// datasets have it; Namespace is set for schemas, which are named within
+// one.
+type Count struct {
+	Namespace string
+	Value     string
+	Datasets  int
+}
+
+// Browse is what a catalog offers to browse by: the platforms, schemas,
+// kinds, teams and people of live datasets, each the limit largest by
+// number of datasets (then by name), and how many datasets need attention
+// for each reason.
+type Browse struct {
+	Platforms, Schemas, Kinds, Teams, People []Count
+	Attention                                map[Attention]int
+}
+
+// Browse reads the facets of live datasets in one round trip. A schema is
+// a dataset name without its last dot-separated part
+// ("analytics.public" of "analytics.public.orders").
+func (s *Store) Browse(ctx context.Context, limit int) (Browse, error) {
+	b := Browse{Attention: map[Attention]int{}}
+	facts := `FROM dataset_facts f JOIN datasets d ON d.id = f.dataset_id AND d.removed_at IS NULL WHERE f.removed_at IS NULL`
+	owners := `FROM owners o
+		JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source AND f.removed_at IS NULL
+		JOIN datasets d ON d.id = o.dataset_id AND d.removed_at IS NULL`
+	queries := []struct {
+		into *[]Count
+		sql  string
+	}{
+		{&b.Platforms, `SELECT '', f.platform, count(DISTINCT f.dataset_id) ` + facts + ` AND f.platform <> '' GROUP BY 2`},
+		{&b.Kinds, `SELECT '', f.kind, count(DISTINCT f.dataset_id) ` + facts + ` AND f.kind <> '' GROUP BY 2`},
+		{&b.Schemas, `SELECT namespace, substring(name from '^(.*)\.[^.]*$'), count(*) FROM datasets
+			WHERE removed_at IS NULL AND name LIKE '%.%' GROUP BY 1, 2`},
+		{&b.Teams, `SELECT '', o.owner, count(DISTINCT o.dataset_id) ` + owners + ` WHERE o.owner_kind = 'team' GROUP BY 2`},
+		{&b.People, `SELECT '', o.owner, count(DISTINCT o.dataset_id) ` + owners + ` WHERE o.owner_kind = 'user' GROUP BY 2`},
+	}
+	batch := &pgx.Batch{}
+	for _, q := range queries {
+		batch.Queue(`SELECT * FROM (`+q.sql+`) c ORDER BY 3 DESC, 1, 2 LIMIT $1`, limit).Query(func(rows pgx.Rows) error {
+			var err error
+			*q.into, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Count])
+			return err
+		})
+	}
+	counts := make([]string, len(Attentions))
+	for i, a := range Attentions {
+		counts[i] = "count(*) FILTER (WHERE " + attention(a, "d") + ")"
+	}
+	batch.Queue(`SELECT `+strings.Join(counts, ", ")+` FROM datasets d WHERE d.removed_at IS NULL`).QueryRow(func(row pgx.Row) error {
+		n := make([]int, len(Attentions))
+		dest := make([]any, len(n))
+		for i := range n {
+			dest[i] = &n[i]
+		}
+		if err := row.Scan(dest...); err != nil {
+			return err
+		}
+		for i, a := range Attentions {
+			b.Attention[a] = n[i]
+		}
+		return nil
+	})
+	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return Browse{}, fmt.Errorf("browse catalog: %w", translate(err))
+	}
+	return b, nil
 }
 
 // OwnerCount is an owner and how many live datasets it owns.
