@@ -402,7 +402,7 @@ type DatasetFilter struct {
 	Platform string
 	// Attention selects datasets that need someone's attention for that
 	// reason; "" selects them all.
-	Attention Attention
+	Attention      Attention
 	IncludeRemoved bool
 }
 
@@ -676,7 +676,7 @@ func (s *Store) Browse(ctx context.Context, limit int) (Browse, error) {
 	for i, a := range Attentions {
 		counts[i] = "count(*) FILTER (WHERE " + attention(a, "d") + ")"
 	}
-	batch.Queue(`SELECT `+strings.Join(counts, ", ")+` FROM datasets d WHERE d.removed_at IS NULL`).QueryRow(func(row pgx.Row) error {
+	batch.Queue(`SELECT ` + strings.Join(counts, ", ") + ` FROM datasets d WHERE d.removed_at IS NULL`).QueryRow(func(row pgx.Row) error {
 		n := make([]int, len(Attentions))
 		dest := make([]any, len(n))
 		for i := range n {
