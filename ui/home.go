@@ -26,8 +26,28 @@ type listFilter struct {
 	Namespace      string
 	Kind           catalog.Kind
 	Prefix         string
+	Platform       string
+	Team           string // an owner of kind team
+	Owner          string // an owner of kind user
+	Attention      store.Attention
+	Sort           store.DatasetSort
 	IncludeRemoved bool
 	Page           int // from 1
+}
+
+// sortLabels names the listing's orders.
+var sortLabels = map[store.DatasetSort]string{
+	store.SortName:    "Name",
+	store.SortChanged: "Recently changed",
+	store.SortPopular: "Most read",
+	store.SortHealth:  "Needs attention first",
+}
+
+// attentionLabels names the reasons a dataset needs attention.
+var attentionLabels = map[store.Attention]string{
+	store.AttentionFailing:      "Failing checks",
+	store.AttentionStale:        "Stale",
+	store.AttentionUndocumented: "Undocumented",
 }
 
 // parseListFilter reads the listing filters from a query string.
@@ -36,12 +56,28 @@ func parseListFilter(q url.Values) (listFilter, error) {
 		Namespace: q.Get("namespace"),
 		Kind:      catalog.Kind(q.Get("kind")),
 		Prefix:    q.Get("prefix"),
+		Platform:  q.Get("platform"),
+		Team:      q.Get("team"),
+		Owner:     q.Get("owner"),
+		Attention: store.Attention(q.Get("attention")),
+		Sort:      store.DatasetSort(q.Get("sort")),
 		Page:      1,
+	}
+	if f.Sort == "name" {
+		f.Sort = store.SortName
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
 		return f, invalid(fmt.Sprintf("Unknown dataset kind %q.", f.Kind))
 	}
-	for _, p := range []struct{ name, value string }{{"namespace", f.Namespace}, {"prefix", f.Prefix}} {
+	if f.Attention != "" && !f.Attention.Valid() {
+		return f, invalid(fmt.Sprintf("Parameter attention must be failing, stale or undocumented, not %q.", f.Attention))
+	}
+	if _, ok := sortLabels[f.Sort]; !ok {
+		return f, invalid(fmt.Sprintf("Parameter sort must be name, changed, popular or health, not %q.", f.Sort))
+	}
+	for _, p := range []struct{ name, value string }{
+		{"namespace", f.Namespace}, {"prefix", f.Prefix}, {"platform", f.Platform}, {"team", f.Team}, {"owner", f.Owner},
+	} {
 		if strings.ContainsRune(p.value, 0) || !utf8.ValidString(p.value) {
 			return f, invalid(fmt.Sprintf("Parameter %s %q contains a NUL character or is not valid UTF-8.", p.name, p.value))
 		}
@@ -85,6 +121,12 @@ func (f listFilter) query(page int) string {
 	if f.Prefix != "" {
 		q.Set("prefix", f.Prefix)
 	}
+	for k, v := range map[string]string{"platform": f.Platform, "team": f.Team, "owner": f.Owner,
+		"attention": string(f.Attention), "sort": string(f.Sort)} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
 	if f.IncludeRemoved {
 		q.Set("removed", "1")
 	}
@@ -99,7 +141,28 @@ func (f listFilter) query(page int) string {
 
 // active reports whether any filter narrows the listing.
 func (f listFilter) active() bool {
-	return f.Namespace != "" || f.Kind != "" || f.Prefix != "" || f.IncludeRemoved
+	return f.Namespace != "" || f.Kind != "" || f.Prefix != "" || f.Platform != "" || f.Team != "" ||
+		f.Owner != "" || f.Attention != "" || f.IncludeRemoved
+}
+
+// storeFilter is the filter the store applies.
+func (f listFilter) storeFilter() store.DatasetFilter {
+	sf := store.DatasetFilter{Namespace: f.Namespace, Prefix: f.Prefix, Kind: f.Kind, Platform: f.Platform,
+		Attention: f.Attention, IncludeRemoved: f.IncludeRemoved}
+	switch {
+	case f.Team != "":
+		sf.Owner, sf.OwnerKind = f.Team, catalog.OwnerTeam
+	case f.Owner != "":
+		sf.Owner, sf.OwnerKind = f.Owner, catalog.OwnerUser
+	}
+	return sf
+}
+
+// with returns the first page of f changed by change: a link that keeps
+// the other filters.
+func (f listFilter) with(change func(*listFilter)) string {
+	change(&f)
+	return f.query(1)
 }
 
 // homeView is the home page: what the catalog holds, a filtered listing
@@ -110,15 +173,55 @@ type homeView struct {
 	Filter     listFilter
 	Namespaces []option
 	Kinds      []option
-	Datasets   []datasetRow
-	Pager      pager
-	Sources    []sourceRow
+	Platforms  []option
+	Sorts      []option
+	// Narrowed lists the filters in use that the form has no field for
+	// (a team, an owner, an attention reason), each with a link that
+	// drops it.
+	Narrowed []narrowed
+	Datasets []datasetRow
+	Pager    pager
+	Sources  []sourceRow
+	// Browse lists the facets to browse by; Recent and Attention are the
+	// side lists of the unfiltered first page.
+	Browse    []browseGroup
+	Recent    []datasetRow
+	Attention []attentionGroup
 }
 
-// stat is one headline number.
+// stat is one headline number, linked to the list it counts when there is
+// one.
 type stat struct {
 	Label string
 	Value string
+	URL   string
+	Class string
+}
+
+// narrowed is a filter in use, and the listing without it.
+type narrowed struct {
+	Label, Clear string
+}
+
+// browseGroup is one facet to browse by: platforms, schemas, teams, people.
+type browseGroup struct {
+	ID, Title string
+	Links     []browseLink
+}
+
+// browseLink is a value of a facet, linked to its listing.
+type browseLink struct {
+	Label string
+	Count int
+	URL   string
+}
+
+// attentionGroup is the datasets that need attention for one reason.
+type attentionGroup struct {
+	Label    string
+	Count    int
+	URL      string
+	Datasets []datasetRow
 }
 
 // option is one choice of a select box.
@@ -150,24 +253,47 @@ type pager struct {
 	Prev, Next      string // empty on the first and last page
 }
 
+// homeData is what the home page reads from the store.
+type homeData struct {
+	Stats      store.Stats
+	Namespaces []store.NamespaceCount
+	Browse     store.Browse
+	List       []catalog.Dataset
+	Total      int
+	Recent     []catalog.Dataset
+	Attention  map[store.Attention][]catalog.Dataset
+	Sources    []store.Source
+}
+
 // newHomeView builds the home page from what the store returned.
-func newHomeView(f listFilter, st store.Stats, namespaces []store.NamespaceCount, list []catalog.Dataset, total int, sources []store.Source, now time.Time) homeView {
+func newHomeView(f listFilter, d homeData, now time.Time) homeView {
+	st := d.Stats
 	v := homeView{
 		Page:   page{Title: "Datasets", Section: "datasets"},
 		Filter: f,
 		Stats: []stat{
-			{"Datasets", strconv.Itoa(st.Datasets)},
-			{"Columns", strconv.Itoa(st.Columns)},
-			{"Namespaces", strconv.Itoa(st.Namespaces)},
-			{"Sources", strconv.Itoa(st.Sources)},
+			{Label: "Datasets", Value: strconv.Itoa(st.Datasets), URL: "/"},
+			{Label: "Columns", Value: strconv.Itoa(st.Columns)},
+			{Label: "Namespaces", Value: strconv.Itoa(st.Namespaces), URL: "#browse-namespaces"},
+			{Label: "Sources", Value: strconv.Itoa(st.Sources), URL: "/sources"},
 		},
 	}
 	if st.Removed > 0 {
-		v.Stats = append(v.Stats, stat{"Removed", strconv.Itoa(st.Removed)})
+		v.Stats = append(v.Stats, stat{Label: "Removed", Value: strconv.Itoa(st.Removed), URL: listFilter{IncludeRemoved: true}.query(1)})
 	}
+	for _, a := range store.Attentions {
+		n := d.Browse.Attention[a]
+		class := "stat-attention"
+		if n == 0 || a == store.AttentionUndocumented {
+			class = ""
+		}
+		v.Stats = append(v.Stats, stat{Label: attentionLabels[a], Value: strconv.Itoa(n),
+			URL: listFilter{Attention: a, Sort: store.SortName}.query(1), Class: class})
+	}
+
 	v.Namespaces = append(v.Namespaces, option{Value: "", Label: "All namespaces", Selected: f.Namespace == ""})
 	found := f.Namespace == ""
-	for _, ns := range namespaces {
+	for _, ns := range d.Namespaces {
 		sel := ns.Namespace == f.Namespace
 		found = found || sel
 		v.Namespaces = append(v.Namespaces, option{Value: ns.Namespace, Label: fmt.Sprintf("%s (%d)", ns.Namespace, ns.Datasets), Selected: sel})
@@ -178,17 +304,92 @@ func newHomeView(f listFilter, st store.Stats, namespaces []store.NamespaceCount
 		v.Namespaces = append(v.Namespaces, option{Value: f.Namespace, Label: f.Namespace, Selected: true})
 	}
 	v.Kinds = append(v.Kinds, option{Value: "", Label: "All kinds", Selected: f.Kind == ""})
+	present := map[catalog.Kind]int{}
+	for _, c := range d.Browse.Kinds {
+		present[catalog.Kind(c.Value)] = c.Datasets
+	}
 	for _, k := range kinds {
-		v.Kinds = append(v.Kinds, option{Value: string(k), Label: kindLabel(k), Selected: k == f.Kind})
+		// Only the kinds the catalog holds, and the one asked for.
+		if n, ok := present[k]; ok || k == f.Kind {
+			v.Kinds = append(v.Kinds, option{Value: string(k), Label: fmt.Sprintf("%s (%d)", kindLabel(k), n), Selected: k == f.Kind})
+		}
 	}
-	for _, d := range list {
-		v.Datasets = append(v.Datasets, newDatasetRow(d))
+	v.Platforms = append(v.Platforms, option{Value: "", Label: "All platforms", Selected: f.Platform == ""})
+	found = f.Platform == ""
+	for _, c := range d.Browse.Platforms {
+		sel := c.Value == f.Platform
+		found = found || sel
+		v.Platforms = append(v.Platforms, option{Value: c.Value, Label: fmt.Sprintf("%s (%d)", c.Value, c.Datasets), Selected: sel})
 	}
-	v.Pager = newPager(f, total, len(list))
-	for _, src := range sources {
+	if !found {
+		v.Platforms = append(v.Platforms, option{Value: f.Platform, Label: f.Platform, Selected: true})
+	}
+	for _, srt := range store.DatasetSorts {
+		value := string(srt)
+		if srt == store.SortName {
+			value = ""
+		}
+		v.Sorts = append(v.Sorts, option{Value: value, Label: sortLabels[srt], Selected: srt == f.Sort})
+	}
+	if f.Team != "" {
+		v.Narrowed = append(v.Narrowed, narrowed{"Team " + f.Team, f.with(func(f *listFilter) { f.Team = "" })})
+	}
+	if f.Owner != "" {
+		v.Narrowed = append(v.Narrowed, narrowed{"Owner " + f.Owner, f.with(func(f *listFilter) { f.Owner = "" })})
+	}
+	if f.Attention != "" {
+		v.Narrowed = append(v.Narrowed, narrowed{attentionLabels[f.Attention], f.with(func(f *listFilter) { f.Attention = "" })})
+	}
+
+	for _, ds := range d.List {
+		v.Datasets = append(v.Datasets, newDatasetRow(ds))
+	}
+	v.Pager = newPager(f, d.Total, len(d.List))
+	for _, src := range d.Sources {
 		v.Sources = append(v.Sources, newSourceRow(src, now))
 	}
+	for _, ds := range d.Recent {
+		v.Recent = append(v.Recent, newDatasetRow(ds))
+	}
+	for _, a := range store.Attentions {
+		if a == store.AttentionUndocumented || d.Browse.Attention[a] == 0 {
+			continue
+		}
+		g := attentionGroup{Label: attentionLabels[a], Count: d.Browse.Attention[a], URL: listFilter{Attention: a}.query(1)}
+		for _, ds := range d.Attention[a] {
+			g.Datasets = append(g.Datasets, newDatasetRow(ds))
+		}
+		v.Attention = append(v.Attention, g)
+	}
+	v.Browse = newBrowse(d)
 	return v
+}
+
+// newBrowse lists the facets of the catalog as links to their listings.
+func newBrowse(d homeData) []browseGroup {
+	var groups []browseGroup
+	add := func(id, title string, counts []store.Count, link func(store.Count) listFilter, label func(store.Count) string) {
+		if len(counts) == 0 {
+			return
+		}
+		g := browseGroup{ID: id, Title: title}
+		for _, c := range counts {
+			g.Links = append(g.Links, browseLink{Label: label(c), Count: c.Datasets, URL: link(c).query(1)})
+		}
+		groups = append(groups, g)
+	}
+	value := func(c store.Count) string { return c.Value }
+	add("browse-platforms", "Platforms", d.Browse.Platforms, func(c store.Count) listFilter { return listFilter{Platform: c.Value} }, value)
+	var ns []store.Count
+	for _, n := range d.Namespaces {
+		ns = append(ns, store.Count{Value: n.Namespace, Datasets: n.Datasets})
+	}
+	add("browse-namespaces", "Namespaces", ns, func(c store.Count) listFilter { return listFilter{Namespace: c.Value} }, value)
+	add("browse-schemas", "Schemas", d.Browse.Schemas,
+		func(c store.Count) listFilter { return listFilter{Namespace: c.Namespace, Prefix: c.Value + "."} }, value)
+	add("browse-teams", "Teams", d.Browse.Teams, func(c store.Count) listFilter { return listFilter{Team: c.Value} }, value)
+	add("browse-people", "People", d.Browse.People, func(c store.Count) listFilter { return listFilter{Owner: c.Value} }, value)
+	return groups
 }
 
 // newDatasetRow lists a dataset as its page shows it: the merged kind,
@@ -245,33 +446,83 @@ func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, homePage(v))
 }
 
+// browseLimit is how many values of each facet the home page lists, and
+// sideLimit how many datasets each of its side lists shows.
+const (
+	browseLimit = 12
+	sideLimit   = 5
+)
+
 // home reads what the home page shows for the filters f. The listing
-// reads a page of ids, then the datasets in one batch, as the API does.
+// reads a page of ids, then the datasets in one batch, as the API does;
+// the side lists of the unfiltered first page read their ids too, and
+// their datasets in the same batch.
 func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
-	st, err := s.store.Stats(ctx)
+	var (
+		d   homeData
+		err error
+	)
+	if d.Stats, err = s.store.Stats(ctx); err != nil {
+		return homeView{}, err
+	}
+	if d.Namespaces, err = s.store.Namespaces(ctx); err != nil {
+		return homeView{}, err
+	}
+	if d.Browse, err = s.store.Browse(ctx, browseLimit); err != nil {
+		return homeView{}, err
+	}
+	found, err := s.store.FindDatasets(ctx, f.storeFilter(),
+		store.Paging{Offset: (f.Page - 1) * pageSize, Limit: pageSize, Total: true, Sort: f.Sort})
 	if err != nil {
 		return homeView{}, err
 	}
-	namespaces, err := s.store.Namespaces(ctx)
+	ids := slices.Clone(found.IDs)
+	var recent []int64
+	attention := map[store.Attention][]int64{}
+	if !f.active() && f.Page == 1 {
+		p, err := s.store.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: sideLimit, Sort: store.SortChanged})
+		if err != nil {
+			return homeView{}, err
+		}
+		recent = p.IDs
+		for _, a := range []store.Attention{store.AttentionFailing, store.AttentionStale} {
+			if d.Browse.Attention[a] == 0 {
+				continue
+			}
+			p, err := s.store.FindDatasets(ctx, store.DatasetFilter{Attention: a}, store.Paging{Limit: sideLimit, Sort: store.SortChanged})
+			if err != nil {
+				return homeView{}, err
+			}
+			attention[a] = p.IDs
+			ids = append(ids, p.IDs...)
+		}
+		ids = append(ids, recent...)
+	}
+	slices.Sort(ids)
+	all, err := s.store.DatasetsByIDs(ctx, slices.Compact(ids))
 	if err != nil {
 		return homeView{}, err
 	}
-	found, err := s.store.FindDatasets(ctx, store.DatasetFilter{
-		Namespace:      f.Namespace,
-		Prefix:         f.Prefix,
-		Kind:           f.Kind,
-		IncludeRemoved: f.IncludeRemoved,
-	}, store.Paging{Offset: (f.Page - 1) * pageSize, Limit: pageSize, Total: true})
-	if err != nil {
+	byID := make(map[int64]catalog.Dataset, len(all))
+	for _, ds := range all {
+		byID[ds.ID] = ds
+	}
+	pick := func(ids []int64) []catalog.Dataset {
+		var out []catalog.Dataset
+		for _, id := range ids {
+			if ds, ok := byID[id]; ok {
+				out = append(out, ds)
+			}
+		}
+		return out
+	}
+	d.List, d.Total, d.Recent = pick(found.IDs), found.Total, pick(recent)
+	d.Attention = map[store.Attention][]catalog.Dataset{}
+	for a, ids := range attention {
+		d.Attention[a] = pick(ids)
+	}
+	if d.Sources, err = s.store.Sources(ctx); err != nil {
 		return homeView{}, err
 	}
-	list, err := s.store.DatasetsByIDs(ctx, found.IDs)
-	if err != nil {
-		return homeView{}, err
-	}
-	sources, err := s.store.Sources(ctx)
-	if err != nil {
-		return homeView{}, err
-	}
-	return newHomeView(f, st, namespaces, list, found.Total, sources, s.now()), nil
+	return newHomeView(f, d, s.now()), nil
 }

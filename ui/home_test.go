@@ -86,17 +86,22 @@ func TestHomeStatements(t *testing.T) {
 	t.Cleanup(ts.Close)
 	p := &portal{ts: ts}
 
-	// Stats, namespaces and sources (3), the page of ids (1) and its
-	// datasets (5, in one round trip).
-	const max = 9
+	// Stats, namespaces and sources (3), the facets to browse by (6, in
+	// one round trip), the page of ids (1) and its datasets (5, in one
+	// round trip); the unfiltered first page adds the ids of its
+	// recently changed list (1), read with the listing's datasets. (The
+	// fixture has no failing or stale dataset, whose lists would add one
+	// each.)
 	for _, tt := range []struct {
 		path string
 		rows int
+		max  int64
 	}{
-		{"/", 50},
-		{"/?page=2", 10},
-		{"/?kind=table&prefix=warehouse.bulk.&page=2", 10},
-		{"/?namespace=" + warehouseNS + "&removed=1", 50},
+		{"/", 50, 16},
+		{"/?page=2", 10, 15},
+		{"/?kind=table&prefix=warehouse.bulk.&page=2", 10, 15},
+		{"/?namespace=" + warehouseNS + "&removed=1", 50, 15},
+		{"/?sort=popular&team=team1", 20, 15},
 	} {
 		stmts.n.Store(0)
 		r := p.get(t, tt.path)
@@ -107,8 +112,8 @@ func TestHomeStatements(t *testing.T) {
 		if rows := strings.Count(r.body, `class="dataset-summary"`); rows != tt.rows {
 			t.Errorf("GET %s: %d datasets listed, want %d", tt.path, rows, tt.rows)
 		}
-		if n != max {
-			t.Errorf("GET %s: %d statements, want %d", tt.path, n, max)
+		if n != tt.max {
+			t.Errorf("GET %s: %d statements, want %d", tt.path, n, tt.max)
 		}
 	}
 }
@@ -169,6 +174,107 @@ func TestHomeListsTheMergedDataset(t *testing.T) {
 	for _, unwanted := range []string{"Warehouse comment.", "kind-model", "replica_owner", "2 columns"} {
 		if strings.Contains(home.body, unwanted) {
 			t.Errorf("the listing shows %q, unlike the dataset page", unwanted)
+		}
+	}
+}
+
+// TestHomeBrowses checks the home page as a place to browse from: count
+// cards that link to their lists, the failing and stale datasets beside
+// the listing, facets as links, the listing's sort and filters kept across
+// pages, and a clear 400 for a bad parameter.
+func TestHomeBrowses(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	k := func(name string) catalog.Key { return catalog.Key{Namespace: warehouseNS, Name: name} }
+	var facts []catalog.DatasetFacts
+	for i := range 55 {
+		facts = append(facts, catalog.DatasetFacts{Key: k(fmt.Sprintf("warehouse.bulk.t%02d", i)), Platform: "postgres", Kind: catalog.KindTable,
+			Description: "Bulk.", Owners: []catalog.Owner{{Name: "payments", Kind: catalog.OwnerTeam}}})
+	}
+	facts = append(facts, catalog.DatasetFacts{Key: k("warehouse.marts.orders"), Platform: "postgres", Kind: catalog.KindView})
+	observed := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h := catalog.Harvest{
+		Datasets: facts,
+		Checks:   []catalog.QualityCheck{{Dataset: k("warehouse.marts.orders"), Name: "not_null_orders_id", Type: "not_null"}},
+		Results: []catalog.QualityResult{{Check: "not_null_orders_id", Dataset: k("warehouse.marts.orders"), Status: catalog.QualityFail,
+			StartedAt: observed, RunID: "run-1"}},
+		Freshness: []catalog.FreshnessObservation{{Dataset: k("warehouse.bulk.t07"), ObservedAt: observed, Status: catalog.FreshnessError}},
+	}
+	if _, err := st.Crawl(ctx, "dbt:warehouse", func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	p := &portal{ts: ts}
+
+	home := p.get(t, "/")
+	for _, want := range []string{
+		`href="/?attention=failing"`, `<span class="stat-label">Failing checks</span>`,
+		`href="/?attention=stale"`, `href="/?attention=undocumented"`,
+		`id="attention-heading"`, `href="/?sort=changed"`,
+		`href="/?platform=postgres"`, `href="/?team=payments"`,
+		`<option value="view">view (1)</option>`,
+	} {
+		if !strings.Contains(home.body, want) {
+			t.Errorf("home lacks %s", want)
+		}
+	}
+	if strings.Contains(home.body, `value="model"`) {
+		t.Errorf("the kind filter offers a kind no dataset has")
+	}
+	attention := home.body[strings.Index(home.body, `id="attention-heading"`):]
+	attention = attention[:strings.Index(attention, "</section>")]
+	for _, want := range []string{"warehouse.marts.orders", "warehouse.bulk.t07"} {
+		if !strings.Contains(attention, want) {
+			t.Errorf("needs attention lacks %s:\n%s", want, attention)
+		}
+	}
+
+	for _, tt := range []struct {
+		path  string
+		want  []string
+		count int
+	}{
+		{"/?attention=failing", []string{"warehouse.marts.orders"}, 1},
+		{"/?attention=stale", []string{"warehouse.bulk.t07"}, 1},
+		{"/?attention=undocumented", []string{"warehouse.marts.orders"}, 1},
+		{"/?sort=health", []string{"warehouse.marts.orders", "warehouse.bulk.t07", "warehouse.bulk.t00"}, 50},
+		{"/?team=payments&page=2", []string{"warehouse.bulk.t50"}, 5},
+		{"/?platform=postgres&kind=view", []string{"warehouse.marts.orders"}, 1},
+	} {
+		r := p.get(t, tt.path)
+		if r.status != 200 {
+			t.Fatalf("GET %s: %d", tt.path, r.status)
+		}
+		if n := strings.Count(r.body, `class="dataset-item"`); n != tt.count {
+			t.Errorf("GET %s: %d datasets, want %d", tt.path, n, tt.count)
+		}
+		last := 0
+		for _, name := range tt.want {
+			i := strings.Index(r.body[last:], ">"+name+"<")
+			if i < 0 {
+				t.Errorf("GET %s: %s missing or out of order", tt.path, name)
+				break
+			}
+			last += i
+		}
+	}
+	// The team filter has no field in the form: it is kept as a hidden
+	// field and in the pager's links, and shown with a way to drop it.
+	r := p.get(t, "/?team=payments&sort=changed")
+	for _, want := range []string{`name="team" value="payments"`, `href="/?page=2&amp;sort=changed&amp;team=payments"`, `aria-label="Remove filter Team payments"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("team listing lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"/?sort=random", "/?attention=bored", "/?platform=%00"} {
+		if r := p.get(t, bad); r.status != 400 {
+			t.Errorf("GET %s: %d, want 400", bad, r.status)
 		}
 	}
 }

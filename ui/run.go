@@ -46,7 +46,7 @@ func newRunView(r catalog.CrawlRun, now time.Time) runView {
 		{"Seen", c.Seen}, {"Created", c.Created}, {"Updated", c.Updated}, {"Unchanged", c.Unchanged},
 		{"Removed", c.Removed}, {"Restored", c.Restored}, {"Columns", c.Columns},
 	} {
-		v.Counts = append(v.Counts, stat{n.label, strconv.Itoa(n.n)})
+		v.Counts = append(v.Counts, stat{Label: n.label, Value: strconv.Itoa(n.n)})
 	}
 	return v
 }

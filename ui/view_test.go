@@ -296,10 +296,14 @@ func TestNewDatasetView(t *testing.T) {
 }
 
 func TestNewHomeView(t *testing.T) {
-	v := newHomeView(listFilter{Namespace: "gone://ns", Page: 1},
-		store.Stats{Datasets: 3, Columns: 10, Namespaces: 1, Sources: 1},
-		[]store.NamespaceCount{{Namespace: "postgres://db:5432", Datasets: 3}},
-		nil, 0, nil, now)
+	v := newHomeView(listFilter{Namespace: "gone://ns", Kind: catalog.KindForeign, Page: 1}, homeData{
+		Stats:      store.Stats{Datasets: 3, Columns: 10, Namespaces: 1, Sources: 1},
+		Namespaces: []store.NamespaceCount{{Namespace: "postgres://db:5432", Datasets: 3}},
+		Browse: store.Browse{
+			Kinds:     []store.Count{{Value: "view", Datasets: 1}, {Value: "table", Datasets: 2}},
+			Attention: map[store.Attention]int{store.AttentionFailing: 2},
+		},
+	}, now)
 	wantNS := []option{
 		{Value: "", Label: "All namespaces"},
 		{Value: "postgres://db:5432", Label: "postgres://db:5432 (3)"},
@@ -308,7 +312,23 @@ func TestNewHomeView(t *testing.T) {
 	if diff := cmp.Diff(wantNS, v.Namespaces); diff != "" {
 		t.Errorf("namespace options (-want +got):\n%s", diff)
 	}
-	if len(v.Stats) != 4 {
-		t.Errorf("stats %v: want no Removed entry when nothing is removed", v.Stats)
+	// Only the kinds present, in the usual order, and the one asked for.
+	wantKinds := []option{
+		{Value: "", Label: "All kinds"},
+		{Value: "table", Label: "table (2)"},
+		{Value: "view", Label: "view (1)"},
+		{Value: "foreign", Label: "foreign (0)", Selected: true},
+	}
+	if diff := cmp.Diff(wantKinds, v.Kinds); diff != "" {
+		t.Errorf("kind options (-want +got):\n%s", diff)
+	}
+	var labels []string
+	for _, st := range v.Stats {
+		labels = append(labels, st.Label+"="+st.Value+"@"+st.URL)
+	}
+	want := []string{"Datasets=3@/", "Columns=10@", "Namespaces=1@#browse-namespaces", "Sources=1@/sources",
+		"Failing checks=2@/?attention=failing", "Stale=0@/?attention=stale", "Undocumented=0@/?attention=undocumented"}
+	if diff := cmp.Diff(want, labels); diff != "" {
+		t.Errorf("count cards, no Removed card when nothing is removed (-want +got):\n%s", diff)
 	}
 }
