@@ -502,11 +502,25 @@ func (g *Graph) Path(from, to catalog.Key) ([]Step, error) {
 	return path, nil
 }
 
-// Downstream returns every dataset downstream of start, grouped by
-// distance (index 0 holds distance 1), to at most depth hops (0: no
-// limit). Each dataset appears once, at its shortest distance; a level is
-// sorted by namespace, then name.
-func (g *Graph) Downstream(start catalog.Key, depth int) ([][]catalog.Key, error) {
+// Reached is a dataset or job downstream of a traversal's start, and how
+// it is reached on one shortest path: a dataset at Distance n is written
+// by the job Via, which reads From, at distance n-1 (the start is at 0); a
+// job at Distance n reads From, at distance n-1, and Via is the job
+// itself.
+type Reached struct {
+	Kind     NodeKind
+	Dataset  catalog.Key    // for a dataset
+	Via      catalog.JobKey // the job writing the dataset, or the job itself
+	From     catalog.Key
+	Distance int
+}
+
+// Reach returns every dataset and job downstream of start, to at most
+// depth dataset hops (0: no limit), in order of distance, then jobs before
+// the datasets they write, then by namespace and name. Each appears once,
+// at its shortest distance, with the first shortest path found; a job with
+// no outputs (a dashboard, an exposure) is reached too.
+func (g *Graph) Reach(start catalog.Key, depth int) ([]Reached, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	s, ok := g.dsIndex[start]
@@ -515,33 +529,69 @@ func (g *Graph) Downstream(start catalog.Key, depth int) ([][]catalog.Key, error
 	}
 	sc := getScratch(len(g.dsKeys), len(g.jobs))
 	defer scratchPool.Put(sc)
-	seen, gen := sc.seenDown, sc.gen
+	seen, jobSeen, gen := sc.seenDown, sc.jobDown, sc.gen
 	seen[s] = gen
 	frontier := []int32{s}
-	var levels [][]catalog.Key
+	var out []Reached
 	for hop := 1; len(frontier) > 0 && (depth <= 0 || hop <= depth); hop++ {
 		var next []int32
+		var jobs, datasets []Reached
 		for _, d := range frontier {
 			for _, j := range g.consumers[d] {
+				if jobSeen[j] == gen {
+					continue
+				}
+				jobSeen[j] = gen
+				jk := g.jobs[j].key
+				jobs = append(jobs, Reached{Kind: JobNode, Via: jk, From: g.dsKeys[d], Distance: hop})
 				for _, o := range g.jobs[j].outputs {
 					if seen[o] != gen {
 						seen[o] = gen
 						next = append(next, o)
+						datasets = append(datasets, Reached{Kind: DatasetNode, Dataset: g.dsKeys[o], Via: jk, From: g.dsKeys[d], Distance: hop})
 					}
 				}
 			}
 		}
-		if len(next) > 0 {
-			level := make([]catalog.Key, len(next))
-			for i, d := range next {
-				level[i] = g.dsKeys[d]
-			}
-			slices.SortFunc(level, func(a, b catalog.Key) int {
-				return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-			})
-			levels = append(levels, level)
+		byJob := func(a, b Reached) int {
+			return cmp.Or(strings.Compare(a.Via.Namespace, b.Via.Namespace), strings.Compare(a.Via.Name, b.Via.Name))
+		}
+		slices.SortFunc(jobs, byJob)
+		slices.SortFunc(datasets, func(a, b Reached) int {
+			return cmp.Or(strings.Compare(a.Dataset.Namespace, b.Dataset.Namespace), strings.Compare(a.Dataset.Name, b.Dataset.Name))
+		})
+		out = append(out, jobs...)
+		out = append(out, datasets...)
+		// The next hop walks the frontier in name order, so that the path
+		// recorded for a node is the same whatever order jobs list their
+		// outputs in.
+		next = next[:0]
+		for _, r := range datasets {
+			next = append(next, g.dsIndex[r.Dataset])
 		}
 		frontier = next
+	}
+	return out, nil
+}
+
+// Downstream returns every dataset downstream of start, grouped by
+// distance (index 0 holds distance 1), to at most depth hops (0: no
+// limit). Each dataset appears once, at its shortest distance; a level is
+// sorted by namespace, then name.
+func (g *Graph) Downstream(start catalog.Key, depth int) ([][]catalog.Key, error) {
+	reached, err := g.Reach(start, depth)
+	if err != nil {
+		return nil, err
+	}
+	var levels [][]catalog.Key
+	for _, r := range reached {
+		if r.Kind != DatasetNode {
+			continue
+		}
+		if len(levels) < r.Distance {
+			levels = append(levels, nil)
+		}
+		levels[r.Distance-1] = append(levels[r.Distance-1], r.Dataset)
 	}
 	return levels, nil
 }

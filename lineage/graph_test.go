@@ -227,3 +227,44 @@ func TestTraverseDiamond(t *testing.T) {
 		t.Errorf("capped at 5: nodes %+v, truncated %v; want j1 with 2 more, truncated", sub.Nodes, sub.Truncated)
 	}
 }
+
+// TestReach checks the impact walk: jobs (an exposure without outputs
+// included) before the datasets they write at each distance, every node
+// once at its shortest distance, each with a path back to the start, a
+// cycle ending the walk, and the depth limit.
+func TestReach(t *testing.T) {
+	// s → j0 → a, b; a, b → j1 → c; c → dash (no outputs); c → j2 → s (a cycle).
+	jk := func(n string) catalog.JobKey { return catalog.JobKey{Namespace: "x", Name: n} }
+	g := lineage.NewGraph()
+	g.SetJobs([]catalog.JobEdges{
+		{ID: 1, Key: jk("j0"), Inputs: []catalog.Key{k("s")}, Outputs: []catalog.Key{k("b"), k("a")}},
+		{ID: 2, Key: jk("j1"), Inputs: []catalog.Key{k("a"), k("b")}, Outputs: []catalog.Key{k("c")}},
+		{ID: 3, Key: jk("dash"), Inputs: []catalog.Key{k("c")}},
+		{ID: 4, Key: jk("j2"), Inputs: []catalog.Key{k("c")}, Outputs: []catalog.Key{k("s")}},
+	})
+	got, err := g.Reach(k("s"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := func(n, from string, d int) lineage.Reached {
+		return lineage.Reached{Kind: lineage.JobNode, Via: jk(n), From: k(from), Distance: d}
+	}
+	ds := func(n, via, from string, d int) lineage.Reached {
+		return lineage.Reached{Kind: lineage.DatasetNode, Dataset: k(n), Via: jk(via), From: k(from), Distance: d}
+	}
+	want := []lineage.Reached{
+		job("j0", "s", 1), ds("a", "j0", "s", 1), ds("b", "j0", "s", 1),
+		job("j1", "a", 2), ds("c", "j1", "a", 2),
+		job("dash", "c", 3), job("j2", "c", 3),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reach (-want +got):\n%s", diff)
+	}
+	got, _ = g.Reach(k("s"), 1)
+	if diff := cmp.Diff(want[:3], got); diff != "" {
+		t.Errorf("reach at depth 1 (-want +got):\n%s", diff)
+	}
+	if _, err := g.Reach(k("nowhere"), 0); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown start: %v, want ErrNotFound", err)
+	}
+}

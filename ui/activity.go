@@ -17,7 +17,9 @@ import (
 // read it, its data-quality checks and its freshness.
 type activityView struct {
 	// Explore links to the lineage explorer; empty without one.
-	Explore    string
+	Explore string
+	// Impact links to the impact analysis; empty without lineage.
+	Impact     string
 	Upstream   []linkView
 	Downstream []linkView
 	Producers  []jobView

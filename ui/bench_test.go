@@ -17,6 +17,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
+	"almanac/lineage"
 )
 
 // benchPortalPages datasets of the portal benchmark have 50 columns,
@@ -32,9 +33,10 @@ var benchPortalDatasets = func() int {
 	return 10_000
 }()
 
-// BenchmarkPortal measures the latency of the home page (first page, and
-// a later page of a kind filter) and of a dataset page with 50 columns
-// from two sources, over HTTP.
+// BenchmarkPortal measures the latency of the home page (first page, a
+// later page of a kind filter, the health order), of a dataset page with
+// 50 columns from two sources, and of the impact CSV of 10,100 downstream
+// datasets, over HTTP.
 func BenchmarkPortal(b *testing.B) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewDB(b)
@@ -72,7 +74,24 @@ func BenchmarkPortal(b *testing.B) {
 	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry()})
+	// Lineage for the impact export: the first dataset feeds 100 jobs of
+	// 100 outputs each, 10,000 datasets downstream at depth 2.
+	g := lineage.NewGraph()
+	bk := func(i int) catalog.Key {
+		return catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("bench.s%03d.t%06d", i%100, i)}
+	}
+	var edges []catalog.JobEdges
+	first := catalog.JobEdges{ID: 1, Key: catalog.JobKey{Namespace: "bench", Name: "fan"}, Inputs: []catalog.Key{bk(0)}}
+	for i := 1; i <= 100; i++ {
+		first.Outputs = append(first.Outputs, bk(i))
+		j := catalog.JobEdges{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "bench", Name: fmt.Sprintf("job%03d", i)}, Inputs: []catalog.Key{bk(i)}}
+		for o := range 100 {
+			j.Outputs = append(j.Outputs, catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("bench.down.d%03d_%03d", i, o)})
+		}
+		edges = append(edges, j)
+	}
+	g.SetJobs(append(edges, first))
+	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry(), Lineage: g})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,6 +113,8 @@ func BenchmarkPortal(b *testing.B) {
 	}{
 		{"home", func(int) string { return "/" }},
 		{"home-kind-page-3", func(int) string { return "/?kind=view&page=3" }},
+		{"home-sort-health", func(int) string { return "/?sort=health" }},
+		{"impact-csv-10k", func(int) string { return impactPath(bk(0)) + "?format=csv" }},
 		{"dataset", func(i int) string {
 			return datasetPath(catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("bench.s%03d.t%06d", i%benchPortalPages%100, i%benchPortalPages)})
 		}},

@@ -440,6 +440,7 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	}
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
+		act.Impact = impactPath(key)
 	}
 	return v, act, nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -446,6 +447,54 @@ func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, homePage(v))
 }
 
+// counts is what the home page counts over the whole catalog.
+type counts struct {
+	Stats      store.Stats
+	Namespaces []store.NamespaceCount
+	Browse     store.Browse
+}
+
+// countsCache keeps the home page's counts, which scan the whole catalog
+// (tens of milliseconds at 10,000 datasets, linear beyond), and reads them
+// again only when the change log has moved since, and then at most once
+// per maxAge (a negative maxAge: every time it moved). Reading the change
+// log's position is one index probe.
+type countsCache struct {
+	maxAge time.Duration
+
+	mu  sync.Mutex
+	ok  bool
+	seq int64
+	at  time.Time
+	v   counts
+}
+
+func (c *countsCache) get(ctx context.Context, st *store.Store, now time.Time) (counts, error) {
+	seq, err := st.LastChangeSeq(ctx)
+	if err != nil {
+		return counts{}, err
+	}
+	// One reader at a time: requests arriving during a read wait for it
+	// rather than each scanning the catalog.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && (seq == c.seq || c.maxAge > 0 && now.Sub(c.at) < c.maxAge) {
+		return c.v, nil
+	}
+	var v counts
+	if v.Stats, err = st.Stats(ctx); err != nil {
+		return counts{}, err
+	}
+	if v.Namespaces, err = st.Namespaces(ctx); err != nil {
+		return counts{}, err
+	}
+	if v.Browse, err = st.Browse(ctx, browseLimit); err != nil {
+		return counts{}, err
+	}
+	c.ok, c.seq, c.at, c.v = true, seq, now, v
+	return v, nil
+}
+
 // browseLimit is how many values of each facet the home page lists, and
 // sideLimit how many datasets each of its side lists shows.
 const (
@@ -458,19 +507,12 @@ const (
 // the side lists of the unfiltered first page read their ids too, and
 // their datasets in the same batch.
 func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
-	var (
-		d   homeData
-		err error
-	)
-	if d.Stats, err = s.store.Stats(ctx); err != nil {
+	var d homeData
+	c, err := s.counts.get(ctx, s.store, s.now())
+	if err != nil {
 		return homeView{}, err
 	}
-	if d.Namespaces, err = s.store.Namespaces(ctx); err != nil {
-		return homeView{}, err
-	}
-	if d.Browse, err = s.store.Browse(ctx, browseLimit); err != nil {
-		return homeView{}, err
-	}
+	d.Stats, d.Namespaces, d.Browse = c.Stats, c.Namespaces, c.Browse
 	found, err := s.store.FindDatasets(ctx, f.storeFilter(),
 		store.Paging{Offset: (f.Page - 1) * pageSize, Limit: pageSize, Total: true, Sort: f.Sort})
 	if err != nil {

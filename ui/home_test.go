@@ -81,27 +81,31 @@ func TestHomeStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.now = func() time.Time { return now }
+	clock := now
+	s.now = func() time.Time { return clock }
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	p := &portal{ts: ts}
 
-	// Stats, namespaces and sources (3), the facets to browse by (6, in
-	// one round trip), the page of ids (1) and its datasets (5, in one
-	// round trip); the unfiltered first page adds the ids of its
-	// recently changed list (1), read with the listing's datasets. (The
-	// fixture has no failing or stale dataset, whose lists would add one
-	// each.)
+	// The first visit reads the change log's position (1), the
+	// catalog-wide counts (stats, namespaces, and the facets and attention
+	// counts in one round trip of 8), the page of ids (1), the recently
+	// changed ids (1), their datasets (5, in one round trip) and the
+	// sources (1). Later visits find the counts cached, the change log
+	// not having moved, and have no side lists when filtered or paged.
+	// (The fixture has no failing or stale dataset, whose lists would add
+	// one each.)
 	for _, tt := range []struct {
 		path string
 		rows int
 		max  int64
 	}{
-		{"/", 50, 16},
-		{"/?page=2", 10, 15},
-		{"/?kind=table&prefix=warehouse.bulk.&page=2", 10, 15},
-		{"/?namespace=" + warehouseNS + "&removed=1", 50, 15},
-		{"/?sort=popular&team=team1", 20, 15},
+		{"/", 50, 19},
+		{"/", 50, 9},
+		{"/?page=2", 10, 8},
+		{"/?kind=table&prefix=warehouse.bulk.&page=2", 10, 8},
+		{"/?namespace=" + warehouseNS + "&removed=1", 50, 8},
+		{"/?sort=popular&team=team1", 20, 8},
 	} {
 		stmts.n.Store(0)
 		r := p.get(t, tt.path)
@@ -115,6 +119,23 @@ func TestHomeStatements(t *testing.T) {
 		if n != tt.max {
 			t.Errorf("GET %s: %d statements, want %d", tt.path, n, tt.max)
 		}
+	}
+
+	// A change: the counts stay cached for DefaultCountsMaxAge, then are
+	// read again and show it.
+	k := catalog.Key{Namespace: warehouseNS, Name: "warehouse.extra.new"}
+	if _, err := st.Crawl(ctx, "postgres:extra", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: k, Platform: "postgres", Kind: catalog.KindTable}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	card := `<span class="stat-value">61</span> <span class="stat-label">Datasets</span>`
+	if r := p.get(t, "/"); strings.Contains(r.body, card) {
+		t.Errorf("the counts were read again within DefaultCountsMaxAge of the last read")
+	}
+	clock = clock.Add(DefaultCountsMaxAge + time.Second)
+	if r := p.get(t, "/"); !strings.Contains(r.body, card) {
+		t.Errorf("after DefaultCountsMaxAge the counts still miss the new dataset")
 	}
 }
 

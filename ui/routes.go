@@ -37,6 +37,7 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	if s.lineage != nil {
 		mux.Handle("GET /lineage/{ns}/{name...}", s.handle(s.serveLineage))
+		mux.Handle("GET /impact/{ns}/{name...}", s.handle(s.serveImpact))
 	}
 	mux.Handle("GET /history/{ns}/{name...}", s.handle(s.serveHistory))
 	mux.Handle("GET /admin/audit", s.handle(s.serveAudit))

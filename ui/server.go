@@ -11,6 +11,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +79,17 @@ type Options struct {
 	// return to as its "next" parameter; pages link it where a login
 	// would let the reader edit. Empty when nobody can log in.
 	LoginPath string
+	// CountsMaxAge is how stale the home page's catalog-wide counts
+	// (headline numbers, facets, needs attention) may be while the
+	// catalog keeps changing: they are read again when the change log
+	// has moved, at most once per CountsMaxAge. Zero means
+	// DefaultCountsMaxAge; a negative value reads them after every change.
+	CountsMaxAge time.Duration
 }
+
+// DefaultCountsMaxAge bounds how stale the home page's counts get on a
+// catalog that changes all the time; on one that does not they are exact.
+const DefaultCountsMaxAge = 15 * time.Second
 
 // Server serves the portal. It holds no per-request state, so any number
 // of replicas can run behind a load balancer.
@@ -98,6 +109,7 @@ type Server struct {
 	authenticate    auth.Authenticator
 	crossOrigin     *http.CrossOriginProtection
 	loginPath       string
+	counts          countsCache
 	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -121,6 +133,7 @@ func New(opts Options) (*Server, error) {
 		unauthenticated: opts.Unauthenticated,
 		authenticate:    opts.Authenticate,
 		loginPath:       opts.LoginPath,
+		counts:          countsCache{maxAge: cmp.Or(opts.CountsMaxAge, DefaultCountsMaxAge)},
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

@@ -672,24 +672,17 @@ func (s *Store) Browse(ctx context.Context, limit int) (Browse, error) {
 			return err
 		})
 	}
-	counts := make([]string, len(Attentions))
-	for i, a := range Attentions {
-		counts[i] = "count(*) FILTER (WHERE " + attention(a, "d") + ")"
-	}
-	batch.Queue(`SELECT ` + strings.Join(counts, ", ") + ` FROM datasets d WHERE d.removed_at IS NULL`).QueryRow(func(row pgx.Row) error {
-		n := make([]int, len(Attentions))
-		dest := make([]any, len(n))
-		for i := range n {
-			dest[i] = &n[i]
-		}
-		if err := row.Scan(dest...); err != nil {
+	// One count per reason, each condition in a WHERE of its own, where
+	// the planner makes it a semi- or anti-join driven from the smaller
+	// side (checks, observations) rather than a subplan run per dataset.
+	for _, a := range Attentions {
+		batch.Queue(`SELECT count(*) FROM datasets d WHERE d.removed_at IS NULL AND ` + attention(a, "d")).QueryRow(func(row pgx.Row) error {
+			var n int
+			err := row.Scan(&n)
+			b.Attention[a] = n
 			return err
-		}
-		for i, a := range Attentions {
-			b.Attention[a] = n[i]
-		}
-		return nil
-	})
+		})
+	}
 	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return Browse{}, fmt.Errorf("browse catalog: %w", translate(err))
 	}
