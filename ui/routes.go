@@ -32,6 +32,7 @@ func (s *Server) routes() *http.ServeMux {
 	if s.search != nil {
 		mux.Handle("GET /search", s.handle(s.serveSearchPage))
 		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))
+		mux.Handle("GET /search/export", s.handle(s.serveSearchExport))
 	} else {
 		mux.Handle("GET /search", s.handle(s.serveSearch))
 	}
@@ -40,6 +41,7 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("GET /impact/{ns}/{name...}", s.handle(s.serveImpact))
 	}
 	mux.Handle("GET /history/{ns}/{name...}", s.handle(s.serveHistory))
+	mux.Handle("GET /columns/{ns}/{name...}", s.handle(s.serveColumnsExport))
 	mux.Handle("GET /admin/audit", s.handle(s.serveAudit))
 	mux.Handle("GET /admin/audit.csv", s.handle(s.serveAuditCSV))
 	mux.Handle("GET /static/", staticHandler())

@@ -44,6 +44,9 @@ type searchView struct {
 	Next     string
 	// RemovedLink toggles removed datasets.
 	RemovedLink string
+	// Export is the address of the results as CSV; with "&format=json",
+	// as JSON.
+	Export string
 }
 
 // searchHit is one result.
@@ -105,6 +108,7 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		Page:           page{Title: "Search", Query: text},
 		Query:          text,
 		IncludeRemoved: removed,
+		Export:         "/search/export" + strings.TrimPrefix(searchURL(q, removed, 1), "/search"),
 		Warnings:       q.Warnings,
 		Fuzzy:          res.Fuzzy,
 		Common:         res.Common,
