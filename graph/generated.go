@@ -389,7 +389,7 @@ type ComplexityRoot struct {
 		ColumnLineage func(childComplexity int, namespace string, name string, column string, direction *model.LineageDirection, depth *int, maxNodes *int, includeIndirect *bool) int
 		CrawlRuns     func(childComplexity int, source *string, first *int, after *string) int
 		Dataset       func(childComplexity int, id *string, namespace *string, name *string) int
-		Datasets      func(childComplexity int, filter *model.DatasetFilter, first *int, after *string) int
+		Datasets      func(childComplexity int, filter *model.DatasetFilter, orderBy *model.DatasetOrder, first *int, after *string) int
 		Impact        func(childComplexity int, namespace string, name string, depth *int) int
 		Job           func(childComplexity int, namespace string, name string) int
 		Jobs          func(childComplexity int, namespace *string, includeRemoved *bool, first *int, after *string) int
@@ -664,7 +664,7 @@ type QualityResultResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Dataset(ctx context.Context, id *string, namespace *string, name *string) (*catalog.Dataset, error)
-	Datasets(ctx context.Context, filter *model.DatasetFilter, first *int, after *string) (*model.DatasetConnection, error)
+	Datasets(ctx context.Context, filter *model.DatasetFilter, orderBy *model.DatasetOrder, first *int, after *string) (*model.DatasetConnection, error)
 	Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error)
 	Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
 	LineagePath(ctx context.Context, fromNamespace string, fromName string, toNamespace string, toName string) ([]model.LineageNode, error)
@@ -2112,7 +2112,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Datasets(childComplexity, args["filter"].(*model.DatasetFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Datasets(childComplexity, args["filter"].(*model.DatasetFilter), args["orderBy"].(*model.DatasetOrder), args["first"].(*int), args["after"].(*string)), true
 	case "Query.impact":
 		if e.ComplexityRoot.Query.Impact == nil {
 			break
@@ -4558,22 +4558,30 @@ func (ec *executionContext) field_Query_datasets_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["filter"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.DatasetOrder, error) {
+			return ec.unmarshalODatasetOrder2ᚖalmanacᚋgraphᚋmodelᚐDatasetOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg2
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -10463,7 +10471,7 @@ func (ec *executionContext) _Query_datasets(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Datasets(ctx, fc.Args["filter"].(*model.DatasetFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Datasets(ctx, fc.Args["filter"].(*model.DatasetFilter), fc.Args["orderBy"].(*model.DatasetOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DatasetConnection) graphql.Marshaler {
@@ -15167,7 +15175,7 @@ func (ec *executionContext) unmarshalInputDatasetFilter(ctx context.Context, obj
 		asMap["includeRemoved"] = false
 	}
 
-	fieldsInOrder := [...]string{"namespace", "prefix", "kind", "source", "owner", "tag", "includeRemoved"}
+	fieldsInOrder := [...]string{"namespace", "prefix", "kind", "source", "owner", "tag", "platform", "team", "attention", "includeRemoved"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15216,6 +15224,27 @@ func (ec *executionContext) unmarshalInputDatasetFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.Tag = data
+		case "platform":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("platform"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Platform = data
+		case "team":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("team"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Team = data
+		case "attention":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attention"))
+			data, err := ec.unmarshalOAttention2ᚖalmanacᚋgraphᚋmodelᚐAttention(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attention = data
 		case "includeRemoved":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("includeRemoved"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -20862,6 +20891,22 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAttention2ᚖalmanacᚋgraphᚋmodelᚐAttention(ctx context.Context, v any) (*model.Attention, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Attention)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAttention2ᚖalmanacᚋgraphᚋmodelᚐAttention(ctx context.Context, sel ast.SelectionSet, v *model.Attention) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOAuditEntry2ᚖalmanacᚋcatalogᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *catalog.AuditEntry) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20963,6 +21008,22 @@ func (ec *executionContext) unmarshalODatasetFilter2ᚖalmanacᚋgraphᚋmodel�
 	}
 	res, err := ec.unmarshalInputDatasetFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODatasetOrder2ᚖalmanacᚋgraphᚋmodelᚐDatasetOrder(ctx context.Context, v any) (*model.DatasetOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.DatasetOrder)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODatasetOrder2ᚖalmanacᚋgraphᚋmodelᚐDatasetOrder(ctx context.Context, sel ast.SelectionSet, v *model.DatasetOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

@@ -541,7 +541,9 @@ func complexity() ComplexityRoot {
 		}
 		return 1 + child*n
 	}
-	c.Query.Datasets = func(child int, _ *model.DatasetFilter, first *int, _ *string) int { return page(child, first, 50) }
+	c.Query.Datasets = func(child int, _ *model.DatasetFilter, _ *model.DatasetOrder, first *int, _ *string) int {
+		return page(child, first, 50)
+	}
 	c.Query.CrawlRuns = func(child int, _ *string, first *int, _ *string) int { return page(child, first, 20) }
 	c.Query.Owners = func(child int, first *int, _ *string) int { return page(child, first, 100) }
 	c.Query.Tags = func(child int, first *int, _ *string) int { return page(child, first, 100) }

@@ -206,3 +206,31 @@ func auditFilter(in *model.AuditFilter) (store.AuditFilter, error) {
 	}
 	return f, nil
 }
+
+// datasetSort is the store's order for a listing's orderBy (NAME when
+// absent).
+func datasetSort(o *model.DatasetOrder) store.DatasetSort {
+	if o == nil {
+		return store.SortName
+	}
+	switch *o {
+	case model.DatasetOrderRecentlyChanged:
+		return store.SortChanged
+	case model.DatasetOrderPopularity:
+		return store.SortPopular
+	case model.DatasetOrderHealth:
+		return store.SortHealth
+	}
+	return store.SortName
+}
+
+// attention is the store's reason for an attention filter.
+func attention(a model.Attention) store.Attention {
+	switch a {
+	case model.AttentionFailing:
+		return store.AttentionFailing
+	case model.AttentionStale:
+		return store.AttentionStale
+	}
+	return store.AttentionUndocumented
+}

@@ -382,28 +382,48 @@ func (r *queryResolver) Dataset(ctx context.Context, id *string, namespace *stri
 	return &ds[0], nil
 }
 
-func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilter, first *int, after *string) (*model.DatasetConnection, error) {
+func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilter, orderBy *model.DatasetOrder, first *int, after *string) (*model.DatasetConnection, error) {
 	n, err := pageSize(first, 50)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := parseStringsCursor(after, 2)
-	if err != nil {
-		return nil, err
-	}
-	var afterKey *catalog.Key
-	if cur != nil {
-		afterKey = &catalog.Key{Namespace: cur[0], Name: cur[1]}
+	sort := datasetSort(orderBy)
+	paging := store.Paging{Limit: n + 1, Total: selects(ctx, "totalCount"), Sort: sort}
+	if sort == store.SortName {
+		cur, err := parseStringsCursor(after, 2)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			paging.After = &catalog.Key{Namespace: cur[0], Name: cur[1]}
+		}
+	} else {
+		// Orders other than by name change as the catalog does: they page
+		// by position.
+		offset, err := parseIntCursor(after)
+		if err != nil {
+			return nil, err
+		}
+		paging.Offset = int(offset)
 	}
 	var f store.DatasetFilter
 	if filter != nil {
 		f = store.DatasetFilter{
 			Namespace: str(filter.Namespace), Prefix: str(filter.Prefix), Kind: catalog.Kind(str(filter.Kind)),
-			Source: str(filter.Source), Owner: str(filter.Owner), Tag: str(filter.Tag),
+			Source: str(filter.Source), Owner: str(filter.Owner), Tag: str(filter.Tag), Platform: str(filter.Platform),
 			IncludeRemoved: filter.IncludeRemoved != nil && *filter.IncludeRemoved,
 		}
+		if filter.Team != nil {
+			if f.Owner != "" {
+				return nil, fmt.Errorf("filter by owner or by team, not both: %w", catalog.ErrInvalid)
+			}
+			f.Owner, f.OwnerKind = *filter.Team, catalog.OwnerTeam
+		}
+		if filter.Attention != nil {
+			f.Attention = attention(*filter.Attention)
+		}
 	}
-	page, err := r.store.FindDatasets(ctx, f, store.Paging{After: afterKey, Limit: n + 1, Total: selects(ctx, "totalCount")})
+	page, err := r.store.FindDatasets(ctx, f, paging)
 	if err != nil {
 		return nil, err
 	}
@@ -421,6 +441,9 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 	c := &model.DatasetConnection{Edges: make([]model.DatasetEdge, len(ds)), TotalCount: max(page.Total, 0)}
 	for i := range ds {
 		c.Edges[i] = model.DatasetEdge{Cursor: stringsCursor(ds[i].Key.Namespace, ds[i].Key.Name), Node: &ds[i]}
+		if sort != store.SortName {
+			c.Edges[i].Cursor = intCursor(int64(paging.Offset + i + 1))
+		}
 	}
 	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.DatasetEdge) string { return e.Cursor })
 	return c, nil

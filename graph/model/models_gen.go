@@ -110,6 +110,12 @@ type DatasetFilter struct {
 	// An owner's name, as a live source asserts it.
 	Owner *string `json:"owner,omitempty"`
 	Tag   *string `json:"tag,omitempty"`
+	// A platform a live source places the dataset on, e.g. `postgres`.
+	Platform *string `json:"platform,omitempty"`
+	// A team owning the dataset (an owner of kind team), as a live source asserts it.
+	Team *string `json:"team,omitempty"`
+	// Only datasets that need attention for this reason.
+	Attention *Attention `json:"attention,omitempty"`
 	// Also list datasets no source reports any more.
 	IncludeRemoved *bool `json:"includeRemoved,omitempty"`
 }
@@ -435,6 +441,131 @@ type TagCountEdge struct {
 type TagInput struct {
 	DatasetID string `json:"datasetId"`
 	Tag       string `json:"tag"`
+}
+
+// Why a dataset needs someone's attention.
+type Attention string
+
+const (
+	// The latest result of one of its live checks failed or errored.
+	AttentionFailing Attention = "FAILING"
+	// Its latest freshness observation of some source warned or erred.
+	AttentionStale Attention = "STALE"
+	// No live source nor person describes it.
+	AttentionUndocumented Attention = "UNDOCUMENTED"
+)
+
+var AllAttention = []Attention{
+	AttentionFailing,
+	AttentionStale,
+	AttentionUndocumented,
+}
+
+func (e Attention) IsValid() bool {
+	switch e {
+	case AttentionFailing, AttentionStale, AttentionUndocumented:
+		return true
+	}
+	return false
+}
+
+func (e Attention) String() string {
+	return string(e)
+}
+
+func (e *Attention) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Attention(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Attention", str)
+	}
+	return nil
+}
+
+func (e Attention) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Attention) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Attention) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The order of a dataset listing; every order ends by namespace and name.
+type DatasetOrder string
+
+const (
+	// Namespace, then name.
+	DatasetOrderName DatasetOrder = "NAME"
+	// Datasets whose facts changed most recently in the catalog first.
+	DatasetOrderRecentlyChanged DatasetOrder = "RECENTLY_CHANGED"
+	// Datasets read by the most jobs of live sources first.
+	DatasetOrderPopularity DatasetOrder = "POPULARITY"
+	// Datasets that need attention first: a failing check, then stale freshness.
+	DatasetOrderHealth DatasetOrder = "HEALTH"
+)
+
+var AllDatasetOrder = []DatasetOrder{
+	DatasetOrderName,
+	DatasetOrderRecentlyChanged,
+	DatasetOrderPopularity,
+	DatasetOrderHealth,
+}
+
+func (e DatasetOrder) IsValid() bool {
+	switch e {
+	case DatasetOrderName, DatasetOrderRecentlyChanged, DatasetOrderPopularity, DatasetOrderHealth:
+		return true
+	}
+	return false
+}
+
+func (e DatasetOrder) String() string {
+	return string(e)
+}
+
+func (e *DatasetOrder) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DatasetOrder(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DatasetOrder", str)
+	}
+	return nil
+}
+
+func (e DatasetOrder) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DatasetOrder) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DatasetOrder) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type LineageDirection string
