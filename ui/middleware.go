@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/lineage/olapi"
 )
@@ -28,10 +29,13 @@ import (
 //   - the request body limit;
 //   - the body a state-changing request may carry: JSON for the APIs,
 //     HTML forms from the portal's own pages for the portal;
-//   - who makes the request (Options.Authenticate), in its context.
+//   - who makes the request (Options.Authenticate), in its context;
+//   - whether they may read at all (catalog.AuthorizeRead), once for
+//     every route: pages, GraphQL, the Marquez reads and /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	var h http.Handler = mux
+	h = s.requireRead(h)
 	h = auth.Middleware(s.authenticate, h)
 	h = writeBodies(mux, h)
 	h = limitBody(h)
@@ -219,6 +223,8 @@ func (s *Server) hostAllowed(host string) bool {
 func (s *Server) refuseCrossOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.crossOrigin.Check(r); err != nil {
+			s.recordAuth(r.Context(), r, catalog.AuthEvent{Kind: catalog.AuthAccessDenied,
+				Subject: r.Method + " " + r.URL.Path, Detail: "cross-origin request refused (origin " + r.Header.Get("Origin") + ")"})
 			s.log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "err", err)
 			refuse(w, http.StatusForbidden, "cross-origin request refused: a page of another site may not write here")

@@ -78,6 +78,23 @@ type Options struct {
 	// return to as its "next" parameter; pages link it where a login
 	// would let the reader edit. Empty when nobody can log in.
 	LoginPath string
+	// OIDC signs people in with an OpenID Connect provider at /auth/login
+	// and /auth/callback; it needs Sessions. Nil leaves sign-in out.
+	OIDC *auth.OIDC
+	// Sessions keep people signed in; with them come /auth/logout, the
+	// account page and the admin's sessions page. Authenticate should
+	// include Sessions.Authenticate (serve chains it).
+	Sessions *auth.Sessions
+	// Roles maps the identity provider's groups to roles at sign-in.
+	Roles auth.Roles
+	// RequireLogin makes every page, GraphQL, the Marquez reads and
+	// /metrics answer only a principal (catalog.AuthorizeRead): pages
+	// send the browser to sign in, APIs answer 401. Health probes,
+	// /auth/… and the static assets stay open.
+	RequireLogin bool
+	// Demo is the login every request is made as in `almanac demo`; the
+	// layout says so on every page.
+	Demo string
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -98,6 +115,13 @@ type Server struct {
 	authenticate    auth.Authenticator
 	crossOrigin     *http.CrossOriginProtection
 	loginPath       string
+	publicURL       string
+	oidc            *auth.OIDC
+	sessions        *auth.Sessions
+	roles           auth.Roles
+	requireLogin    bool
+	demo            string
+	loginLimit      *loginLimiter
 	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -121,6 +145,13 @@ func New(opts Options) (*Server, error) {
 		unauthenticated: opts.Unauthenticated,
 		authenticate:    opts.Authenticate,
 		loginPath:       opts.LoginPath,
+		publicURL:       opts.PublicURL,
+		oidc:            opts.OIDC,
+		sessions:        opts.Sessions,
+		roles:           opts.Roles,
+		requireLogin:    opts.RequireLogin,
+		demo:            opts.Demo,
+		loginLimit:      newLoginLimiter(10, 20),
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}
@@ -129,6 +160,17 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.ready == nil {
 		s.ready = s.store.Ping
+	}
+	if s.oidc != nil {
+		if s.sessions == nil {
+			return nil, errors.New("ui: sign-in (OIDC) needs sessions")
+		}
+		if s.loginPath == "" {
+			s.loginPath = "/auth/login"
+		}
+	}
+	if s.requireLogin && s.authenticate == nil {
+		return nil, errors.New("ui: reading needs a login, but nothing authenticates requests")
 	}
 	if s.lineage != nil {
 		s.marquez = olapi.NewReader(s.lineage, s.store, s.log)
