@@ -876,3 +876,78 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityLogOnAuditPage: the admin's audit page shows the security
+// log in its own tab, filtered by kind, actor and failures, and exports
+// it as CSV; GraphQL's securityEvents gives admins alone the same.
+func TestSecurityLogOnAuditPage(t *testing.T) {
+	t.Parallel()
+	site := newSSOSite(t, ssoOptions{})
+	root, vic := newBrowser(t), newBrowser(t)
+	root.signIn(site, person("root@corp", "catalog-admins"), "/")
+	vic.signIn(site, person("vic@corp"), "/")
+	// A failed sign-in: a callback whose state is not this browser's.
+	eve := newBrowser(t)
+	site.idp.QueueUser(person("eve@corp"))
+	cb := mustURL(t, eve.startLogin(site.url(), "/"))
+	q := cb.Query()
+	q.Set("state", "forged")
+	cb.RawQuery = q.Encode()
+	if r := eve.get(cb.String()); r.status != 400 {
+		t.Fatalf("forged state: %d", r.status)
+	}
+
+	all := root.get(site.url() + "/admin/audit?log=security")
+	htmlHas(t, all.body, `aria-current="page">Security<`, "root@corp", "vic@corp", "state mismatch", `class="audit-login audit-failure"`, `name="failures"`)
+	failures := root.get(site.url() + "/admin/audit?log=security&failures=1")
+	htmlHas(t, failures.body, "state mismatch")
+	if strings.Contains(failures.body, `<span class="person">vic@corp</span>`) {
+		t.Error("failures-only lists vic's successful sign-in")
+	}
+	byActor := root.get(site.url() + "/admin/audit?log=security&who=vic@corp&kind=login")
+	if !strings.Contains(byActor.body, `<span class="person">vic@corp</span>`) || strings.Contains(byActor.body, `<span class="person">root@corp</span>`) {
+		t.Error("the actor filter does not select vic's events alone")
+	}
+	csvResp := root.get(site.url() + "/admin/audit.csv?log=security&failures=1")
+	if csvResp.status != 200 || !strings.Contains(csvResp.body, "login,failed,,,,,,,state mismatch (from 127.0.0.1)") {
+		t.Errorf("CSV export: %d\n%s", csvResp.status, csvResp.body)
+	}
+	if r := vic.get(site.url() + "/admin/audit?log=security"); r.status != 403 {
+		t.Errorf("viewer on the security log: %d, want 403", r.status)
+	}
+
+	gql := func(b *browser, query string) string {
+		r := b.do("GET", site.url()+"/graphql?query="+url.QueryEscape(query), nil)
+		return r.body
+	}
+	body := gql(root, `{ securityEvents(filter: {kinds: [LOGIN], failuresOnly: true}, first: 10) { edges { node { kind success actor detail remoteAddr } } } }`)
+	if !strings.Contains(body, `"kind":"LOGIN","success":false,"actor":"","detail":"state mismatch","remoteAddr":"127.0.0.1"`) || strings.Contains(body, "vic@corp") {
+		t.Errorf("securityEvents for the admin: %s", body)
+	}
+	if body := gql(vic, `{ securityEvents { edges { node { kind } } } }`); !strings.Contains(body, "FORBIDDEN") {
+		t.Errorf("securityEvents for a viewer: %s, want FORBIDDEN", body)
+	}
+}
+
+// TestDemoSaysSo: in `almanac demo` every page, error pages included,
+// says that every visitor is the editor demo, without a password.
+func TestDemoSaysSo(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, func(o *Options) {
+		o.Authenticate = auth.Dev("demo")
+		o.Demo = "demo"
+		o.Unauthenticated = true
+	})
+	for _, path := range []string{"/", datasetPath(fctOrders), "/sources", "/no/such/page"} {
+		r := p.get(t, path)
+		htmlHas(t, r.body, `class="demo-banner`, "signed in as <strong>demo</strong>, an editor, without a password", `<span class="user-name" title="demo">demo</span>`)
+		if strings.Contains(r.body, `action="/auth/logout"`) {
+			t.Errorf("%s: the demo offers to sign out", path)
+		}
+	}
+	// Without Demo, no banner.
+	plain := newPortal(t, func(o *Options) { o.Authenticate = auth.Dev("alice@corp") })
+	if r := plain.get(t, "/"); strings.Contains(r.body, "demo-banner") {
+		t.Error("a server that is no demo shows the demo banner")
+	}
+}
