@@ -76,7 +76,7 @@ func safeNext(next string) string {
 func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	refuse := func(status int, reason string, err error) error {
+	fail := func(status int, reason string, err error) error {
 		s.recordAuth(ctx, r, catalog.AuthEvent{Kind: catalog.AuthLogin, Detail: reason})
 		if err != nil {
 			s.log.InfoContext(ctx, "sign-in refused", "reason", reason, "err", err)
@@ -90,25 +90,25 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	c, cerr := r.Cookie(s.loginCookie())
 	http.SetCookie(w, &http.Cookie{Name: s.loginCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.sessions.Secure(), SameSite: http.SameSiteLaxMode})
 	if e := q.Get("error"); e != "" {
-		return refuse(http.StatusUnauthorized, "the provider refused: "+e+" "+q.Get("error_description"), nil)
+		return fail(http.StatusUnauthorized, "the provider refused: "+e+" "+q.Get("error_description"), nil)
 	}
 	state := q.Get("state")
 	if state == "" || q.Get("code") == "" {
-		return refuse(http.StatusBadRequest, "callback without state or code", nil)
+		return fail(http.StatusBadRequest, "callback without state or code", nil)
 	}
 	if cerr != nil || c.Value != state {
-		return refuse(http.StatusBadRequest, "state mismatch", nil)
+		return fail(http.StatusBadRequest, "state mismatch", nil)
 	}
 	attempt, err := s.store.TakeLoginAttempt(ctx, auth.Hash(state))
 	if errors.Is(err, catalog.ErrNotFound) {
-		return refuse(http.StatusBadRequest, "state unknown, used or expired", err)
+		return fail(http.StatusBadRequest, "state unknown, used or expired", err)
 	}
 	if err != nil {
 		return err
 	}
 	id, err := s.oidc.Exchange(ctx, q.Get("code"), attempt.Verifier, attempt.Nonce)
 	if le, ok := errors.AsType[*auth.LoginError](err); ok {
-		return refuse(http.StatusUnauthorized, le.Reason, err)
+		return fail(http.StatusUnauthorized, le.Reason, err)
 	}
 	if err != nil {
 		return err

@@ -94,10 +94,8 @@ func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Req
 	secret := RandomToken()
 	sess, err := s.store.CreateSession(ctx, Hash(secret), catalog.Session{
 		Login: p.Login, Name: p.Name, Email: email, Groups: p.Groups, Role: p.Role,
-		ExpiresAt:  time.Now().Add(s.cfg.Absolute),
-		UserAgent:  r.UserAgent(),
-		RemoteAddr: ClientIP(r),
-	})
+		UserAgent: r.UserAgent(), RemoteAddr: ClientIP(r),
+	}, s.cfg.Absolute)
 	if err != nil {
 		return sess, err
 	}

@@ -12,19 +12,20 @@ import (
 )
 
 // CreateSession stores s as a new session whose cookie secret hashes to
-// tokenHash (SHA-256), lasting until s.ExpiresAt; its ID, CreatedAt and
-// LastSeen are the store's.
-func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess catalog.Session) (catalog.Session, error) {
+// tokenHash (SHA-256), lasting ttl from now by the database's clock, which
+// every replica judges sessions by; its ID, CreatedAt, LastSeen and
+// ExpiresAt are the store's.
+func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess catalog.Session, ttl time.Duration) (catalog.Session, error) {
 	groups := sess.Groups
 	if groups == nil {
 		groups = []string{}
 	}
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO sessions (token_hash, login, name, email, groups, role, expires_at, user_agent, remote_addr)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		RETURNING id, created_at, last_seen`,
-		tokenHash, sess.Login, clip(sess.Name), clip(sess.Email), groups, sess.Role, sess.ExpiresAt,
-		clip(sess.UserAgent), sess.RemoteAddr).Scan(&sess.ID, &sess.CreatedAt, &sess.LastSeen)
+		VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9)
+		RETURNING id, created_at, last_seen, expires_at`,
+		tokenHash, sess.Login, clip(sess.Name), clip(sess.Email), groups, sess.Role, ttl.Seconds(),
+		clip(sess.UserAgent), sess.RemoteAddr).Scan(&sess.ID, &sess.CreatedAt, &sess.LastSeen, &sess.ExpiresAt)
 	if err != nil {
 		return sess, fmt.Errorf("create session of %s: %w", sess.Login, translate(err))
 	}
