@@ -951,3 +951,37 @@ func TestDemoSaysSo(t *testing.T) {
 		t.Error("a server that is no demo shows the demo banner")
 	}
 }
+
+// TestSessionRotatedAtSignIn: signing in again in a browser that holds a
+// session (or an id planted in it) gives a new id and ends the old
+// session, so that an id known before sign-in never signs anyone in.
+func TestSessionRotatedAtSignIn(t *testing.T) {
+	t.Parallel()
+	site := newSSOSite(t, ssoOptions{})
+	b := newBrowser(t)
+	cookie := func() string {
+		for _, c := range b.client.Jar.Cookies(mustURL(t, site.url())) {
+			if c.Name == "almanac_session" {
+				return c.Value
+			}
+		}
+		return ""
+	}
+	b.signIn(site, person("alice@corp"), "/")
+	first := cookie()
+	b.signIn(site, person("alice@corp"), "/")
+	second := cookie()
+	if first == "" || second == "" || first == second {
+		t.Fatalf("cookie not replaced at sign-in: %q then %q", first, second)
+	}
+	var live, ended int
+	if err := site.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE revoked_at IS NULL), count(*) FILTER (WHERE revoked_at IS NOT NULL) FROM sessions`).Scan(&live, &ended); err != nil {
+		t.Fatal(err)
+	}
+	if live != 1 || ended != 1 {
+		t.Errorf("sessions live %d, ended %d; want 1 and 1", live, ended)
+	}
+	if r := newBrowser(t).do("GET", site.url()+"/account", nil, "Cookie", "almanac_session="+first); r.status != http.StatusSeeOther {
+		t.Errorf("the first id after signing in again: %d, want 303 to sign in", r.status)
+	}
+}
