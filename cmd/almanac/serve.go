@@ -30,9 +30,13 @@ import (
 // (`almanac demo`) makes every request the editor devLogin's, without
 // credentials.
 func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, devLogin string) error {
-	login, err := newLogin(ctx, cfg, st, log)
-	if err != nil {
-		return err
+	// The demo signs every request in as its one user: no sign-in.
+	var sso login
+	if devLogin == "" {
+		var err error
+		if sso, err = newLogin(ctx, cfg, st, log); err != nil {
+			return err
+		}
 	}
 	pool := st.Pool()
 	// The server registers the runtime and request metrics; the crawl
@@ -99,8 +103,12 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	var authn auth.Authenticator
 	if devLogin != "" {
 		authn = auth.Dev(devLogin)
-	} else if login.sessions != nil {
-		authn = auth.Chain(login.sessions.Authenticate)
+	} else {
+		var sessionAuth auth.Authenticator // nil with auth mode none: Chain skips it
+		if sso.sessions != nil {
+			sessionAuth = sso.sessions.Authenticate
+		}
+		authn = auth.Chain(sessionAuth)
 	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
@@ -119,10 +127,10 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,
-		OIDC:            login.oidc,
-		Sessions:        login.sessions,
-		Roles:           login.roles,
-		RequireLogin:    login.sessions != nil && !cfg.Auth.AnonymousRead,
+		OIDC:            sso.oidc,
+		Sessions:        sso.sessions,
+		Roles:           sso.roles,
+		RequireLogin:    sso.sessions != nil && !cfg.Auth.AnonymousRead,
 		Demo:            devLogin,
 	})
 	if err != nil {
