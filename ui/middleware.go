@@ -20,6 +20,7 @@ import (
 // in the middleware every request goes through, outermost first:
 //
 //   - security headers, on every response: pages, JSON and refusals;
+//   - the client's address, behind a trusted proxy, from X-Forwarded-For;
 //   - request metrics and logging, by route pattern and status, and a
 //     Retry-After on every 503;
 //   - recovery from a handler's panic, as a logged 500;
@@ -43,6 +44,7 @@ func (s *Server) Handler() http.Handler {
 	h = s.checkHost(h)
 	h = s.recoverPanics(h)
 	h = s.instrument(mux, h)
+	h = s.forwardedFor(h)
 	return securityHeaders(h)
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -95,6 +96,9 @@ type Options struct {
 	// Demo is the login every request is made as in `almanac demo`; the
 	// layout says so on every page.
 	Demo string
+	// TrustedProxies are the reverse proxies in front of the server,
+	// whose X-Forwarded-For names the client (see forwardedFor).
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -122,6 +126,7 @@ type Server struct {
 	requireLogin    bool
 	demo            string
 	loginLimit      *loginLimiter
+	trustedProxies  []netip.Prefix
 	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -152,6 +157,7 @@ func New(opts Options) (*Server, error) {
 		requireLogin:    opts.RequireLogin,
 		demo:            opts.Demo,
 		loginLimit:      newLoginLimiter(10, 20),
+		trustedProxies:  opts.TrustedProxies,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -136,6 +137,7 @@ type ssoOptions struct {
 	clientID      string // the client id the portal uses; "" for the provider's
 	idle          time.Duration
 	absolute      time.Duration
+	proxies       []netip.Prefix // trusted proxies
 }
 
 func newSSOSite(t *testing.T, o ssoOptions) *ssoSite {
@@ -185,7 +187,7 @@ func newSSOSite(t *testing.T, o ssoOptions) *ssoSite {
 			Authenticate: auth.Chain(sessions.Authenticate),
 			OIDC:         oidc, Sessions: sessions,
 			Roles:        auth.Roles{Default: catalog.RoleViewer, Groups: map[string]catalog.Role{"catalog-editors": catalog.RoleEditor, "catalog-admins": catalog.RoleAdmin}},
-			RequireLogin: !o.anonymousRead,
+			RequireLogin: !o.anonymousRead, TrustedProxies: o.proxies,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -983,5 +985,31 @@ func TestSessionRotatedAtSignIn(t *testing.T) {
 	}
 	if r := newBrowser(t).do("GET", site.url()+"/account", nil, "Cookie", "almanac_session="+first); r.status != http.StatusSeeOther {
 		t.Errorf("the first id after signing in again: %d, want 303 to sign in", r.status)
+	}
+}
+
+// TestSignInRateLimitBehindProxy: behind a trusted proxy each client has
+// its own budget, by X-Forwarded-For, and the security log records the
+// client's address, not the proxy's.
+func TestSignInRateLimitBehindProxy(t *testing.T) {
+	t.Parallel()
+	site := newSSOSite(t, ssoOptions{proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	b := newBrowser(t)
+	for range 20 {
+		if r := b.do("GET", site.url()+"/auth/login", nil, "X-Forwarded-For", "198.51.100.1"); r.status != http.StatusFound {
+			t.Fatalf("within the budget: %d", r.status)
+		}
+	}
+	if r := b.do("GET", site.url()+"/auth/login", nil, "X-Forwarded-For", "198.51.100.1"); r.status != http.StatusTooManyRequests {
+		t.Errorf("21st sign-in of one client: %d, want 429", r.status)
+	}
+	if r := b.do("GET", site.url()+"/auth/login", nil, "X-Forwarded-For", "198.51.100.2"); r.status != http.StatusFound {
+		t.Errorf("another client behind the same proxy: %d, want 302", r.status)
+	}
+	if r := b.do("GET", site.url()+"/auth/callback?state=x&code=y", nil, "X-Forwarded-For", "6.6.6.6, 198.51.100.3"); r.status != http.StatusBadRequest {
+		t.Errorf("forged callback: %d", r.status)
+	}
+	if e := site.lastEvent(t); e.RemoteAddr != "198.51.100.3" {
+		t.Errorf("recorded address %q, want the client's 198.51.100.3", e.RemoteAddr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -64,6 +65,13 @@ type Config struct {
 	// can reach it by DNS rebinding), and writes from this URL's origin are
 	// not cross-origin.
 	PublicURL string `yaml:"public_url" env:"ALMANAC_PUBLIC_URL"`
+	// TrustedProxies are the addresses (CIDRs, such as `10.0.0.0/8`) of
+	// the reverse proxies or load balancers in front of the server: for a
+	// request from one of them, the client's address (which sign-in rate
+	// limits count and the security log records) is read from
+	// `X-Forwarded-For`, right to left, past every trusted address. Empty
+	// means the peer's address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 	// Search configures the full-text search index.
@@ -1000,6 +1008,12 @@ func (l *loader) validate(cfg *Config) {
 		}
 	}
 	l.validateAbbreviations("search.abbreviations", cfg.Search.Abbreviations)
+	for i, p := range cfg.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			key := fmt.Sprintf("trusted_proxies[%d]", i)
+			l.report(cmp.Or(l.at[key], l.at["trusted_proxies"]), key, "must be an address range such as 10.0.0.0/8 or 192.0.2.7/32, got %q", p)
+		}
+	}
 	l.validateAuth(cfg)
 
 	type seen struct {

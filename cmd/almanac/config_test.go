@@ -79,7 +79,8 @@ func TestLoadConfigFull(t *testing.T) {
 			IndexDir:      "/var/lib/almanac/index",
 			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
 		},
-		OpenLineage: OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
+		OpenLineage:    OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
+		TrustedProxies: []string{"10.0.0.0/8"},
 		Auth: AuthConfig{
 			Mode: "oidc",
 			OIDC: OIDCConfig{
@@ -483,6 +484,11 @@ listn: :9090
 				"almanac.yaml:4: auth.roles.default: must be viewer, editor or admin, got \"owner\"\n" +
 				"almanac.yaml:6: auth.roles.groups.staff: must be one role, viewer, editor or admin, got \"editor, admin\"\n" +
 				"almanac.yaml:7: auth.roles.groups.ops: must be one role, viewer, editor or admin, got \"root\"",
+		},
+		{
+			name: "trusted proxy not a range",
+			yaml: "trusted_proxies:\n  - 10.0.0.0/8\n  - lb.internal\n",
+			want: `almanac.yaml:3: trusted_proxies[1]: must be an address range such as 10.0.0.0/8 or 192.0.2.7/32, got "lb.internal"`,
 		},
 		{
 			name: "public_url misspelt",

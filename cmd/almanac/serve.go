@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +111,10 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		}
 		authn = auth.Chain(sessionAuth)
 	}
+	proxies := make([]netip.Prefix, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		proxies[i] = netip.MustParsePrefix(p) // validated by LoadConfig
+	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
 		Search:   idx,
@@ -132,6 +137,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		Roles:           sso.roles,
 		RequireLogin:    sso.sessions != nil && !cfg.Auth.AnonymousRead,
 		Demo:            devLogin,
+		TrustedProxies:  proxies,
 	})
 	if err != nil {
 		return err
