@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -28,17 +29,39 @@ const (
 type Principal struct {
 	Login string // "alice@corp"; the source of their edits is "user:" + Login
 	Role  Role
+	// Name is how the person is shown ("Alice Martin"); "" when unknown.
+	Name string
+	// Groups are the identity provider's groups the person is in: they
+	// set the role by mapping, and make the person an owner of what a
+	// team of the same name owns.
+	Groups []string
 }
 
 // Anonymous reports whether p identifies nobody.
 func (p Principal) Anonymous() bool { return strings.TrimSpace(p.Login) == "" }
+
+// InGroup reports whether p is a member of the group named group, by the
+// identity provider's group claim (compared exactly: group names are
+// identifiers).
+func (p Principal) InGroup(group string) bool {
+	return group != "" && slices.Contains(p.Groups, group)
+}
+
+// DisplayName is how p is shown: the name, else the login.
+func (p Principal) DisplayName() string {
+	if n := strings.TrimSpace(p.Name); n != "" {
+		return n
+	}
+	return p.Login
+}
 
 // Source is the provenance of p's edits.
 func (p Principal) Source() string { return "user:" + strings.TrimSpace(p.Login) }
 
 // CanEdit reports whether p may edit the documentation, tags and owners of
 // d: editors and admins may edit every dataset; anyone else only datasets
-// of which they are a user owner.
+// of which they are a user owner, or that a team they are a member of (a
+// team owner named like one of their groups) owns.
 func CanEdit(p Principal, d Dataset) bool {
 	if p.Anonymous() {
 		return false
@@ -48,6 +71,9 @@ func CanEdit(p Principal, d Dataset) bool {
 	}
 	for _, o := range d.Owners {
 		if o.Value.Kind == OwnerUser && o.Value.Name == p.Login {
+			return true
+		}
+		if o.Value.Kind == OwnerTeam && p.InGroup(o.Value.Name) {
 			return true
 		}
 	}

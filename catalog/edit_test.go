@@ -25,6 +25,10 @@ func TestCanEdit(t *testing.T) {
 		{"admin", Principal{Login: "alice@corp", Role: RoleAdmin}, nil},
 		{"viewer owning it", Principal{Login: "bob@corp", Role: RoleViewer}, nil},
 		{"viewer named like a team owner", Principal{Login: "carol@corp", Role: RoleViewer}, ErrForbidden},
+		{"viewer in the owning team", Principal{Login: "dave@corp", Role: RoleViewer, Groups: []string{"staff", "carol@corp"}}, nil},
+		{"viewer in other teams", Principal{Login: "dave@corp", Role: RoleViewer, Groups: []string{"staff", "Carol@corp"}}, ErrForbidden},
+		{"viewer with a group named like a user owner", Principal{Login: "dave@corp", Role: RoleViewer, Groups: []string{"bob@corp"}}, ErrForbidden},
+		{"anonymous in the owning team", Principal{Groups: []string{"carol@corp"}}, ErrUnauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

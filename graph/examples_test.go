@@ -96,9 +96,11 @@ func readmeBlocks(t *testing.T) map[string]string {
 }
 
 // TestREADMEExamples runs every GraphQL example of the README against a
-// live server and expects data without errors.
+// live server and expects data without errors, asked as the demo's user
+// (`almanac demo`'s editor), as a reader pasting them into its GraphiQL
+// would.
 func TestREADMEExamples(t *testing.T) {
-	e := newEnv(t, graph.Options{})
+	e := newEnv(t, graph.Options{}, auth.Dev("demo"))
 	for name, query := range readmeBlocks(t) {
 		t.Run(name, func(t *testing.T) {
 			r := e.post(t, query, nil)

@@ -39,6 +39,7 @@ var concurrentFields = map[string]bool{
 	"Job.sources":                   true,
 	"JobDataset.dataset":            true,
 	"LineageNode.dataset":           true,
+	"Me.name":                       true,
 	"QualityResult.durationSeconds": true,
 	"ReverseForeignKey.from":        true,
 	"Run.children":                  true,
@@ -46,5 +47,6 @@ var concurrentFields = map[string]bool{
 	"Run.job":                       true,
 	"Run.parent":                    true,
 	"Run.parentId":                  true,
+	"SecurityEvent.id":              true,
 	"SourceFacts.kind":              true,
 }

@@ -20,6 +20,8 @@ const (
 	typeDataset    = "Dataset"
 	typeCrawlRun   = "CrawlRun"
 	typeAuditEntry = "AuditEntry"
+	// typeSecurityEvent is an event of the security log.
+	typeSecurityEvent = "SecurityEvent"
 )
 
 func globalID(typ string, id int64) string {
@@ -103,6 +105,12 @@ func auditCursor(e catalog.AuditEntry) string {
 }
 
 // parseAuditCursor decodes an auditCursor; nil is the start.
+// securityCursor is where a page of the security log ends: the same
+// (time, id) position as the audit log's.
+func securityCursor(e catalog.AuthEvent) string {
+	return stringsCursor(strconv.FormatInt(e.At.UnixMicro(), 10), strconv.FormatInt(e.ID, 10))
+}
+
 func parseAuditCursor(s *string) (store.AuditCursor, error) {
 	parts, err := parseStringsCursor(s, 2)
 	if err != nil || parts == nil {

@@ -190,6 +190,27 @@ func freshnessObservation(o catalog.Sourced[catalog.FreshnessObservation]) model
 }
 
 // auditFilter converts the API's audit filter to the store's.
+// securityFilter reads the securityEvents filter.
+func securityFilter(in *model.SecurityEventFilter) (store.AuthEventFilter, error) {
+	if in == nil {
+		return store.AuthEventFilter{}, nil
+	}
+	f := store.AuthEventFilter{Kinds: in.Kinds, Actor: str(in.Actor)}
+	if in.FailuresOnly != nil {
+		f.FailuresOnly = *in.FailuresOnly
+	}
+	if in.Since != nil {
+		f.Since = *in.Since
+	}
+	if in.Until != nil {
+		f.Until = *in.Until
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return f, fmt.Errorf("security event filter: since (%s) must be before until (%s): %w", f.Since.Format(time.RFC3339), f.Until.Format(time.RFC3339), catalog.ErrInvalid)
+	}
+	return f, nil
+}
+
 func auditFilter(in *model.AuditFilter) (store.AuditFilter, error) {
 	if in == nil {
 		return store.AuditFilter{}, nil

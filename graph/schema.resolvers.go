@@ -267,6 +267,10 @@ func (r *lineageNodeResolver) Dataset(ctx context.Context, obj *model.LineageNod
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
 }
 
+func (r *meResolver) Name(ctx context.Context, obj *catalog.Principal) (string, error) {
+	return obj.DisplayName(), nil
+}
+
 func (r *mutationResolver) SetDatasetDescription(ctx context.Context, input model.SetDatasetDescriptionInput) (*model.EditPayload, error) {
 	id, err := parseIDOf(typeDataset, input.DatasetID)
 	if err != nil {
@@ -864,6 +868,46 @@ func (r *queryResolver) AuditLog(ctx context.Context, datasetID *string, namespa
 	return c, nil
 }
 
+func (r *queryResolver) Me(ctx context.Context) (*catalog.Principal, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return nil, nil
+	}
+	if p.Groups == nil {
+		p.Groups = []string{}
+	}
+	return &p, nil
+}
+
+func (r *queryResolver) SecurityEvents(ctx context.Context, filter *model.SecurityEventFilter, first *int, after *string) (*model.SecurityEventConnection, error) {
+	if err := catalog.AuthorizeAdminister(auth.PrincipalFrom(ctx), "the security log"); err != nil {
+		return nil, err
+	}
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	f, err := securityFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	if f.After, err = parseAuditCursor(after); err != nil {
+		return nil, err
+	}
+	events, err := r.store.AuthEvents(ctx, f, n+1)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(events) > n
+	events = events[:min(n, len(events))]
+	c := &model.SecurityEventConnection{Edges: make([]model.SecurityEventEdge, len(events))}
+	for i := range events {
+		c.Edges[i] = model.SecurityEventEdge{Cursor: securityCursor(events[i]), Node: &events[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.SecurityEventEdge) string { return e.Cursor })
+	return c, nil
+}
+
 func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.FromNamespace, Name: obj.FromName}))
 }
@@ -902,6 +946,10 @@ func (r *runResolver) Children(ctx context.Context, obj *catalog.Run) ([]catalog
 	return runs, err
 }
 
+func (r *securityEventResolver) ID(ctx context.Context, obj *catalog.AuthEvent) (string, error) {
+	return globalID(typeSecurityEvent, obj.ID), nil
+}
+
 func (r *sourceFactsResolver) Kind(ctx context.Context, obj *catalog.SourceFacts) (string, error) {
 	return string(obj.Kind), nil
 }
@@ -924,6 +972,8 @@ func (r *Resolver) JobDataset() JobDatasetResolver { return &jobDatasetResolver{
 
 func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolver{r} }
 
+func (r *Resolver) Me() MeResolver { return &meResolver{r} }
+
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) QualityResult() QualityResultResolver { return &qualityResultResolver{r} }
@@ -935,6 +985,8 @@ func (r *Resolver) ReverseForeignKey() ReverseForeignKeyResolver {
 }
 
 func (r *Resolver) Run() RunResolver { return &runResolver{r} }
+
+func (r *Resolver) SecurityEvent() SecurityEventResolver { return &securityEventResolver{r} }
 
 func (r *Resolver) SourceFacts() SourceFactsResolver { return &sourceFactsResolver{r} }
 
@@ -948,10 +1000,12 @@ type (
 	jobResolver               struct{ *Resolver }
 	jobDatasetResolver        struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }
+	meResolver                struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
 	qualityResultResolver     struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	reverseForeignKeyResolver struct{ *Resolver }
 	runResolver               struct{ *Resolver }
+	securityEventResolver     struct{ *Resolver }
 	sourceFactsResolver       struct{ *Resolver }
 )

@@ -386,6 +386,20 @@ ALTER TABLE public.jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: login_attempts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.login_attempts (
+    state_hash bytea NOT NULL,
+    nonce text NOT NULL,
+    verifier text NOT NULL,
+    return_to text DEFAULT '/'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT login_attempts_state_hash_check CHECK ((length(state_hash) = 32))
+);
+
+--
 -- Name: openlineage_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -628,6 +642,42 @@ CREATE TABLE public.schema_versions (
 );
 
 --
+-- Name: sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sessions (
+    id bigint NOT NULL,
+    token_hash bytea NOT NULL,
+    login text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    email text DEFAULT ''::text NOT NULL,
+    groups text[] DEFAULT '{}'::text[] NOT NULL,
+    role text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    user_agent text DEFAULT ''::text NOT NULL,
+    remote_addr text DEFAULT ''::text NOT NULL,
+    CONSTRAINT sessions_login_check CHECK ((login <> ''::text)),
+    CONSTRAINT sessions_role_check CHECK ((role = ANY (ARRAY['viewer'::text, 'editor'::text, 'admin'::text]))),
+    CONSTRAINT sessions_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+--
+-- Name: sessions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: sources; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -781,6 +831,13 @@ ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
 --
+-- Name: login_attempts login_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.login_attempts
+    ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (state_hash);
+
+--
 -- Name: openlineage_events openlineage_events_digest_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -870,6 +927,20 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.schema_versions
     ADD CONSTRAINT schema_versions_pkey PRIMARY KEY (dataset_id, version);
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+--
+-- Name: sessions sessions_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_token_hash_key UNIQUE (token_hash);
 
 --
 -- Name: sources sources_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -962,6 +1033,12 @@ CREATE INDEX job_facts_source ON public.job_facts USING btree (source);
 --
 
 CREATE INDEX job_io_dataset ON public.job_io USING btree (namespace, name, direction);
+
+--
+-- Name: login_attempts_expires; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX login_attempts_expires ON public.login_attempts USING btree (expires_at);
 
 --
 -- Name: openlineage_events_failed; Type: INDEX; Schema: public; Owner: -
@@ -1070,6 +1147,18 @@ CREATE INDEX runs_job ON public.runs USING btree (job_id, state_at DESC);
 --
 
 CREATE INDEX runs_parent ON public.runs USING btree (parent_run_id) WHERE (parent_run_id <> ''::text);
+
+--
+-- Name: sessions_live; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_live ON public.sessions USING btree (expires_at) WHERE (revoked_at IS NULL);
+
+--
+-- Name: sessions_login; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_login ON public.sessions USING btree (lower(login), created_at DESC);
 
 --
 -- Name: tags_tag; Type: INDEX; Schema: public; Owner: -

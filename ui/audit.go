@@ -50,6 +50,8 @@ type auditRow struct {
 	Before, After string
 	// Detail says more about an event that is no edit.
 	Detail string
+	// Failure marks a refusal: a failed sign-in, a request denied.
+	Failure bool
 
 	source int   // the auditSources index of the row's source
 	id     int64 // the row's id within its source
@@ -62,6 +64,8 @@ type auditKind struct {
 
 // auditSource reads one source of events for the audit page.
 type auditSource struct {
+	// Name is the source's tab on the audit page (its "log" parameter).
+	Name string
 	// Label names the source in the kind filter.
 	Label string
 	// Kinds are the kinds of its events.
@@ -69,6 +73,9 @@ type auditSource struct {
 	// Datasets says its events concern datasets; a dataset filter leaves
 	// out sources whose events do not.
 	Datasets bool
+	// Failures says some of its events are refusals; the failures filter
+	// leaves out sources whose events never are.
+	Failures bool
 	// read lists at most limit of its events that q selects, newest
 	// first (then by id), after the cursor.
 	read func(ctx context.Context, q auditQuery, after store.AuditCursor, limit int) ([]auditRow, error)
@@ -89,8 +96,55 @@ var editKinds = []auditKind{
 // rows before cursor.At, or at cursor.At with an id below cursor.ID.
 func (s *Server) auditSources() []auditSource {
 	return []auditSource{
-		{Label: "Edits", Kinds: editKinds, Datasets: true, read: s.editEvents},
+		{Name: "edits", Label: "Edits", Kinds: editKinds, Datasets: true, read: s.editEvents},
+		{Name: "security", Label: "Security", Kinds: securityKinds, Failures: true, read: s.securityEvents},
 	}
+}
+
+// securityKinds are the kinds of the security log's events.
+var securityKinds = func() []auditKind {
+	out := make([]auditKind, len(catalog.AuthEventKinds))
+	for i, k := range catalog.AuthEventKinds {
+		out[i] = auditKind{string(k), strings.ReplaceAll(string(k), "_", " ")}
+	}
+	return out
+}()
+
+// securityEvents reads sign-ins, sign-outs, sessions ended, tokens and
+// refusals from the security log.
+func (s *Server) securityEvents(ctx context.Context, q auditQuery, after store.AuditCursor, limit int) ([]auditRow, error) {
+	f := store.AuthEventFilter{Actor: q.Who, FailuresOnly: q.Failures, Since: q.Since, Until: q.Until, After: after}
+	if q.Kind != "" {
+		f.Kinds = []catalog.AuthEventKind{catalog.AuthEventKind(q.Kind)}
+	}
+	events, err := s.store.AuthEvents(ctx, f, limit)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]auditRow, len(events))
+	for i, e := range events {
+		rows[i] = securityRow(e)
+	}
+	return rows, nil
+}
+
+// securityRow is a security event as the audit shows it.
+func securityRow(e catalog.AuthEvent) auditRow {
+	r := auditRow{At: e.At, Kind: string(e.Kind), Actor: e.Actor, Detail: e.Detail, id: e.ID, Failure: !e.Success}
+	r.Action = "succeeded"
+	if !e.Success {
+		r.Action = "failed"
+		if e.Kind == catalog.AuthAccessDenied {
+			r.Action = "refused"
+		}
+	}
+	if e.Subject != "" {
+		r.Detail = strings.TrimSpace("of " + e.Subject + "; " + r.Detail)
+	}
+	if e.RemoteAddr != "" {
+		r.Detail += " (from " + e.RemoteAddr + ")"
+	}
+	return r
 }
 
 // editEvents reads people's edits from the audit log.
@@ -143,6 +197,10 @@ func (r auditRow) kindLabel() string {
 // auditQuery is what the audit page and a dataset's history select.
 type auditQuery struct {
 	Who, Kind, Dataset string
+	// Log is the tab: one source's Name, or "" for every source.
+	Log string
+	// Failures keeps only refusals.
+	Failures bool
 	// DatasetID selects one dataset's events, for its history.
 	DatasetID int64
 	// Since and Until bound when: Since <= at < Until; zero for open.
@@ -211,6 +269,9 @@ func (s *Server) auditRows(ctx context.Context, q auditQuery, limit int) ([]audi
 			continue
 		}
 		if (q.Dataset != "" || q.DatasetID != 0) && !src.Datasets {
+			continue
+		}
+		if (q.Log != "" && q.Log != src.Name) || (q.Failures && !src.Failures) {
 			continue
 		}
 		got, err := src.read(ctx, q, q.After.cursorFor(i), limit+1)
@@ -322,6 +383,14 @@ type auditView struct {
 	CSV   string
 	Older string
 	First string
+	// Tabs show every log, the edits or the security log.
+	Tabs []auditTab
+}
+
+// auditTab is a tab of the audit page.
+type auditTab struct {
+	Label, Link string
+	Current     bool
 }
 
 // readAuditQuery reads the audit page's filter from its address.
@@ -332,6 +401,11 @@ func readAuditQuery(v url.Values) (auditQuery, error) {
 		Dataset:   strings.TrimSpace(v.Get("dataset")),
 		SinceText: strings.TrimSpace(v.Get("since")),
 		UntilText: strings.TrimSpace(v.Get("until")),
+		Log:       v.Get("log"),
+		Failures:  v.Get("failures") != "",
+	}
+	if q.Log != "" && q.Log != "edits" && q.Log != "security" {
+		return q, invalid(fmt.Sprintf("There is no audit log %q: pick edits or security.", q.Log))
 	}
 	var err error
 	if q.Since, err = parseDay(q.SinceText, false); err != nil {
@@ -370,10 +444,13 @@ func parseDay(s string, end bool) (time.Time, error) {
 // values encodes q's filter (not its position) as query parameters.
 func (q auditQuery) values() url.Values {
 	v := url.Values{}
-	for k, val := range map[string]string{"who": q.Who, "kind": q.Kind, "dataset": q.Dataset, "since": q.SinceText, "until": q.UntilText} {
+	for k, val := range map[string]string{"who": q.Who, "kind": q.Kind, "dataset": q.Dataset, "since": q.SinceText, "until": q.UntilText, "log": q.Log} {
 		if val != "" {
 			v.Set(k, val)
 		}
+	}
+	if q.Failures {
+		v.Set("failures", "1")
 	}
 	return v
 }
@@ -406,6 +483,11 @@ func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request) error {
 		Sources: s.auditSources(),
 		Rows:    rowViews(rows, s.now()),
 		CSV:     withQuery("/admin/audit.csv", q.values()),
+	}
+	for _, tab := range []struct{ name, label string }{{"", "All"}, {"edits", "Edits"}, {"security", "Security"}} {
+		tq := q
+		tq.Log, tq.Kind, tq.After = tab.name, "", auditPos{}
+		v.Tabs = append(v.Tabs, auditTab{Label: tab.label, Link: withQuery("/admin/audit", tq.values()), Current: q.Log == tab.name})
 	}
 	if more {
 		next := q.values()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -143,7 +144,7 @@ func returnPath(r *http.Request) string {
 	if key := (catalog.Key{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}); key.Validate() == nil {
 		return datasetPath(key)
 	}
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/auth/") {
 		return r.URL.RequestURI()
 	}
 	return "/"

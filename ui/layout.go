@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"unicode/utf8"
 
@@ -59,4 +60,29 @@ func nameParts(s string) []namePart {
 		parts = append(parts, namePart{text: s[start:]})
 	}
 	return parts
+}
+
+// siteInfo is what the layout shows of the server and the request beside
+// the page: the demo's banner, and the way to sign in or out.
+type siteInfo struct {
+	// Demo is the login every request is made as, in `almanac demo`.
+	Demo string
+	// Sessions says people sign in with sessions: they have an account
+	// page and sign out.
+	Sessions bool
+	// Login is the sign-in link, back to the page shown; "" when nobody
+	// can sign in.
+	Login string
+}
+
+type siteKey struct{}
+
+func withSite(ctx context.Context, s siteInfo) context.Context {
+	return context.WithValue(ctx, siteKey{}, s)
+}
+
+// siteFrom returns the siteInfo of the request ctx belongs to.
+func siteFrom(ctx context.Context) siteInfo {
+	s, _ := ctx.Value(siteKey{}).(siteInfo)
+	return s
 }

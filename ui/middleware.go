@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/lineage/olapi"
 )
@@ -19,6 +20,7 @@ import (
 // in the middleware every request goes through, outermost first:
 //
 //   - security headers, on every response: pages, JSON and refusals;
+//   - the client's address, behind a trusted proxy, from X-Forwarded-For;
 //   - request metrics and logging, by route pattern and status, and a
 //     Retry-After on every 503;
 //   - recovery from a handler's panic, as a logged 500;
@@ -28,10 +30,13 @@ import (
 //   - the request body limit;
 //   - the body a state-changing request may carry: JSON for the APIs,
 //     HTML forms from the portal's own pages for the portal;
-//   - who makes the request (Options.Authenticate), in its context.
+//   - who makes the request (Options.Authenticate), in its context;
+//   - whether they may read at all (catalog.AuthorizeRead), once for
+//     every route: pages, GraphQL, the Marquez reads and /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	var h http.Handler = mux
+	h = s.requireRead(h)
 	h = auth.Middleware(s.authenticate, h)
 	h = writeBodies(mux, h)
 	h = limitBody(h)
@@ -39,6 +44,7 @@ func (s *Server) Handler() http.Handler {
 	h = s.checkHost(h)
 	h = s.recoverPanics(h)
 	h = s.instrument(mux, h)
+	h = s.forwardedFor(h)
 	return securityHeaders(h)
 }
 
@@ -219,6 +225,8 @@ func (s *Server) hostAllowed(host string) bool {
 func (s *Server) refuseCrossOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.crossOrigin.Check(r); err != nil {
+			s.recordAuth(r.Context(), r, catalog.AuthEvent{Kind: catalog.AuthAccessDenied,
+				Subject: r.Method + " " + r.URL.Path, Detail: "cross-origin request refused (origin " + r.Header.Get("Origin") + ")"})
 			s.log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "err", err)
 			refuse(w, http.StatusForbidden, "cross-origin request refused: a page of another site may not write here")

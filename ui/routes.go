@@ -45,6 +45,21 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /admin/audit", s.handle(s.serveAudit))
 	mux.Handle("GET /admin/audit.csv", s.handle(s.serveAuditCSV))
 	mux.Handle("GET /static/", staticHandler())
+
+	// Single sign-on, and the sessions it starts: sign-in and its
+	// callback are rate limited per client address; signing out and
+	// ending a session are form posts, checked for their origin like
+	// every form.
+	if s.oidc != nil {
+		mux.Handle("GET /auth/login", s.limited(s.handle(s.serveLogin)))
+		mux.Handle("GET /auth/callback", s.limited(s.handle(s.serveCallback)))
+	}
+	if s.sessions != nil {
+		mux.Handle("POST /auth/logout", s.handle(s.postLogout))
+		mux.Handle("POST /account/sessions/{id}/end", s.handle(s.postEndSession))
+		mux.Handle("GET /admin/sessions", s.handle(s.serveAdminSessions))
+	}
+	mux.Handle("GET /account", s.handle(s.serveAccount))
 	// Anything else is a page that does not exist, shown as one.
 	mux.Handle("GET /", s.handle(s.serveNotFound))
 

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -85,6 +86,26 @@ type Options struct {
 	// has moved, at most once per CountsMaxAge. Zero means
 	// DefaultCountsMaxAge; a negative value reads them after every change.
 	CountsMaxAge time.Duration
+	// OIDC signs people in with an OpenID Connect provider at /auth/login
+	// and /auth/callback; it needs Sessions. Nil leaves sign-in out.
+	OIDC *auth.OIDC
+	// Sessions keep people signed in; with them come /auth/logout, the
+	// account page and the admin's sessions page. Authenticate should
+	// include Sessions.Authenticate (serve chains it).
+	Sessions *auth.Sessions
+	// Roles maps the identity provider's groups to roles at sign-in.
+	Roles auth.Roles
+	// RequireLogin makes every page, GraphQL, the Marquez reads and
+	// /metrics answer only a principal (catalog.AuthorizeRead): pages
+	// send the browser to sign in, APIs answer 401. Health probes,
+	// /auth/… and the static assets stay open.
+	RequireLogin bool
+	// Demo is the login every request is made as in `almanac demo`; the
+	// layout says so on every page.
+	Demo string
+	// TrustedProxies are the reverse proxies in front of the server,
+	// whose X-Forwarded-For names the client (see forwardedFor).
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultCountsMaxAge bounds how stale the home page's counts get on a
@@ -110,6 +131,14 @@ type Server struct {
 	crossOrigin     *http.CrossOriginProtection
 	loginPath       string
 	counts          countsCache
+	publicURL       string
+	oidc            *auth.OIDC
+	sessions        *auth.Sessions
+	roles           auth.Roles
+	requireLogin    bool
+	demo            string
+	loginLimit      *loginLimiter
+	trustedProxies  []netip.Prefix
 	requests        *prometheus.HistogramVec
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
@@ -134,6 +163,14 @@ func New(opts Options) (*Server, error) {
 		authenticate:    opts.Authenticate,
 		loginPath:       opts.LoginPath,
 		counts:          countsCache{maxAge: cmp.Or(opts.CountsMaxAge, DefaultCountsMaxAge)},
+		publicURL:       opts.PublicURL,
+		oidc:            opts.OIDC,
+		sessions:        opts.Sessions,
+		roles:           opts.Roles,
+		requireLogin:    opts.RequireLogin,
+		demo:            opts.Demo,
+		loginLimit:      newLoginLimiter(10, 20),
+		trustedProxies:  opts.TrustedProxies,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}
@@ -142,6 +179,17 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.ready == nil {
 		s.ready = s.store.Ping
+	}
+	if s.oidc != nil {
+		if s.sessions == nil {
+			return nil, errors.New("ui: sign-in (OIDC) needs sessions")
+		}
+		if s.loginPath == "" {
+			s.loginPath = "/auth/login"
+		}
+	}
+	if s.requireLogin && s.authenticate == nil {
+		return nil, errors.New("ui: reading needs a login, but nothing authenticates requests")
 	}
 	if s.lineage != nil {
 		s.marquez = olapi.NewReader(s.lineage, s.store, s.log)

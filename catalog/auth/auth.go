@@ -1,8 +1,12 @@
 // Package auth owns who makes a request: the principal carried by a
-// request's context, and (as single sign-on lands) identities, sessions,
-// API tokens and the decisions over them. The rules of who may edit what
-// stay in package catalog (catalog.AuthorizeEdit), so that the portal,
-// GraphQL and the OpenLineage endpoint decide alike.
+// request's context; sign-in with an OpenID Connect provider (oidc.go);
+// the sessions that keep people signed in, stored in PostgreSQL by the
+// hash of their cookie (sessions.go); the mapping of the provider's
+// groups to roles (roles.go); and the chain of authenticators a server
+// asks (chain.go). The rules of who may read, edit and administer stay
+// in package catalog (catalog.AuthorizeRead, AuthorizeEdit,
+// AuthorizeAdminister), so that the portal, GraphQL and the OpenLineage
+// endpoint decide alike.
 package auth
 
 import (

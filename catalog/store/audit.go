@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,9 +63,32 @@ func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datase
 		return appendChanges(ctx, tx, [][]any{changeRow(id, d.Key, catalog.ChangeUpdated, source, now)})
 	})
 	if err != nil {
+		if errors.Is(err, catalog.ErrForbidden) || errors.Is(err, catalog.ErrUnauthenticated) {
+			// A refused edit is a security event as well as an error:
+			// the portal and GraphQL both come through here.
+			e := catalog.AuthEvent{Kind: catalog.AuthAccessDenied, Actor: p.Login,
+				Subject: fmt.Sprintf("dataset %d", datasetID), Detail: op + ": " + err.Error(), RemoteAddr: RemoteAddrFrom(ctx)}
+			if rerr := s.RecordAuthEvent(context.WithoutCancel(ctx), e); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
 		return nil, fmt.Errorf("%s of dataset %d: %w", op, datasetID, translate(err))
 	}
 	return entry, nil
+}
+
+type remoteAddrKey struct{}
+
+// WithRemoteAddr returns ctx carrying addr, the client address of the
+// request it serves, for the security events recorded under it.
+func WithRemoteAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteAddrKey{}, addr)
+}
+
+// RemoteAddrFrom returns the client address WithRemoteAddr put in ctx.
+func RemoteAddrFrom(ctx context.Context) string {
+	s, _ := ctx.Value(remoteAddrKey{}).(string)
+	return s
 }
 
 // userFacts makes sure the principal's facts row exists and carries the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -22,6 +23,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"almanac/catalog/auth"
 	"almanac/catalog/crawl/dbt"
 )
 
@@ -63,6 +65,13 @@ type Config struct {
 	// can reach it by DNS rebinding), and writes from this URL's origin are
 	// not cross-origin.
 	PublicURL string `yaml:"public_url" env:"ALMANAC_PUBLIC_URL"`
+	// TrustedProxies are the addresses (CIDRs, such as `10.0.0.0/8`) of
+	// the reverse proxies or load balancers in front of the server: for a
+	// request from one of them, the client's address (which sign-in rate
+	// limits count and the security log records) is read from
+	// `X-Forwarded-For`, right to left, past every trusted address. Empty
+	// means the peer's address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 	// Search configures the full-text search index.
@@ -72,8 +81,108 @@ type Config struct {
 	// off (it answers 403) until a token is set or anonymous posting is
 	// allowed.
 	OpenLineage OpenLineageConfig `yaml:"openlineage"`
+	// Auth says who may use the server: nobody signs in (`none`, for a
+	// server on a loopback address), or people sign in with an OpenID
+	// Connect provider (`oidc`).
+	Auth AuthConfig `yaml:"auth"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
+}
+
+// AuthConfig says how people sign in, and what they may do.
+type AuthConfig struct {
+	// Mode is how people sign in. `none`: nobody does; everyone reads
+	// and nobody edits, and `serve` refuses to listen on an address other
+	// than a loopback one unless given `-force`. `oidc`: people sign in
+	// with the provider of `auth.oidc`, and `serve` records sessions in
+	// the database (so that every replica honours them). `almanac demo`
+	// signs every visitor in as the editor `demo` instead, and says so on
+	// every page.
+	Mode string `yaml:"mode" default:"none" enum:"none,oidc" env:"ALMANAC_AUTH_MODE"`
+	// OIDC is the OpenID Connect provider people sign in with.
+	OIDC OIDCConfig `yaml:"oidc"`
+	// Roles maps the provider's groups to roles.
+	Roles RolesConfig `yaml:"roles"`
+	// AnonymousRead lets people who have not signed in read the
+	// catalog's pages, GraphQL, the Marquez reads and `/metrics` (never
+	// edit) with mode `oidc`; without it they are sent to sign in (pages)
+	// or answered 401 (APIs). Health probes are always open.
+	AnonymousRead bool `yaml:"anonymous_read"`
+	// Session says how long a sign-in lasts.
+	Session SessionTimeouts `yaml:"session"`
+}
+
+// OIDCConfig is the OpenID Connect provider people sign in with.
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL, whose
+	// `/.well-known/openid-configuration` describes it: such as
+	// `https://keycloak.example.com/realms/corp`,
+	// `https://accounts.google.com` or
+	// `https://login.microsoftonline.com/<tenant id>/v2.0`. Required with
+	// mode `oidc`.
+	Issuer string `yaml:"issuer" env:"ALMANAC_AUTH_OIDC_ISSUER"`
+	// ClientID is the client (application) id registered with the
+	// provider. Required with mode `oidc`.
+	ClientID string `yaml:"client_id" env:"ALMANAC_AUTH_OIDC_CLIENT_ID"`
+	// ClientSecret is the client's secret; set it from the environment.
+	ClientSecret string `yaml:"client_secret" env:"ALMANAC_AUTH_OIDC_CLIENT_SECRET"`
+	// Scopes are the scopes asked for; empty means `openid profile
+	// email`, and `openid` is always added. Add
+	// the scope that makes your provider send groups (`groups` for
+	// Keycloak with a group mapper, Dex, Okta).
+	Scopes []string `yaml:"scopes"`
+	// RedirectURL is the address of `/auth/callback` as browsers reach
+	// it, registered with the provider as a redirect URI; empty means
+	// `public_url` + `/auth/callback`. It must be `https://`, except on a
+	// loopback host (`http://localhost:8080/auth/callback`).
+	RedirectURL string `yaml:"redirect_url"`
+	// Claims name the claims (of the ID token, else of userinfo) that
+	// carry a person's email, display name and groups.
+	Claims ClaimsConfig `yaml:"claims"`
+}
+
+// ClaimsConfig names the claims carrying who a person is.
+type ClaimsConfig struct {
+	// Email is the claim of the email address, a person's login (the
+	// name their edits and ownership go by); an address the provider
+	// marks unverified is not used.
+	Email string `yaml:"email" default:"email"`
+	// Name is the claim of the display name (`preferred_username` when
+	// it is missing).
+	Name string `yaml:"name" default:"name"`
+	// Groups is the claim of the groups, a list of strings: Keycloak
+	// `groups`, Entra `groups` (object ids) or `roles` (app roles).
+	Groups string `yaml:"groups" default:"groups"`
+}
+
+// RolesConfig maps the provider's groups to roles.
+type RolesConfig struct {
+	// Default is the role of a person none of whose groups is mapped.
+	Default string `yaml:"default" default:"viewer" enum:"viewer,editor,admin"`
+	// Groups maps a group to the role its members get (`viewer`,
+	// `editor` or `admin`); a person in several groups gets the highest.
+	// A member of a group named like a team that owns a dataset may edit
+	// that dataset whatever their role.
+	Groups map[string][]string `yaml:"groups"`
+}
+
+// SessionTimeouts say how long a sign-in lasts.
+type SessionTimeouts struct {
+	// Idle ends a session unused this long.
+	Idle time.Duration `yaml:"idle" default:"8h"`
+	// Absolute ends a session this long after sign-in, however used.
+	Absolute time.Duration `yaml:"absolute" default:"168h"`
+}
+
+// RedirectURL is where the provider sends browsers back to.
+func (a AuthConfig) RedirectURL(publicURL string) string {
+	if a.OIDC.RedirectURL != "" {
+		return a.OIDC.RedirectURL
+	}
+	if publicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(publicURL, "/") + "/auth/callback"
 }
 
 // LogConfig configures the process log.
@@ -899,6 +1008,13 @@ func (l *loader) validate(cfg *Config) {
 		}
 	}
 	l.validateAbbreviations("search.abbreviations", cfg.Search.Abbreviations)
+	for i, p := range cfg.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			key := fmt.Sprintf("trusted_proxies[%d]", i)
+			l.report(cmp.Or(l.at[key], l.at["trusted_proxies"]), key, "must be an address range such as 10.0.0.0/8 or 192.0.2.7/32, got %q", p)
+		}
+	}
+	l.validateAuth(cfg)
 
 	type seen struct {
 		name string
@@ -938,6 +1054,43 @@ func (l *loader) validate(cfg *Config) {
 			}
 			jobNSs[ns] = seen{s.Name, at.line}
 		}
+	}
+}
+
+// validateAuth checks that mode oidc has what it needs, that the
+// redirect URL is https (or plain HTTP on loopback, where browsers keep
+// cookies that are not Secure), and that each group maps to one role.
+func (l *loader) validateAuth(cfg *Config) {
+	a := cfg.Auth
+	for group, roles := range a.Roles.Groups {
+		p := "auth.roles.groups." + group
+		if len(roles) != 1 || !slices.Contains([]string{"viewer", "editor", "admin"}, roles[0]) {
+			l.report(l.at[p], p, "must be one role, viewer, editor or admin, got %q", strings.Join(roles, ", "))
+		}
+	}
+	if a.Mode != "oidc" {
+		return
+	}
+	if a.OIDC.Issuer == "" {
+		l.report(l.at["auth.mode"], "auth.oidc.issuer", "is required with auth mode oidc: the provider's issuer URL")
+	} else if u, err := url.Parse(a.OIDC.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.report(l.at["auth.oidc.issuer"], "auth.oidc.issuer", "must be an https:// URL, got %q", a.OIDC.Issuer)
+	}
+	if a.OIDC.ClientID == "" {
+		l.report(l.at["auth.mode"], "auth.oidc.client_id", "is required with auth mode oidc: the client id registered with the provider")
+	}
+	redirect := a.RedirectURL(cfg.PublicURL)
+	at := cmp.Or(l.at["auth.oidc.redirect_url"], l.at["public_url"], l.at["auth.mode"])
+	switch u, err := url.Parse(redirect); {
+	case redirect == "":
+		l.report(at, "auth.oidc.redirect_url", "is required with auth mode oidc (or set public_url): the address of /auth/callback registered with the provider")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		l.report(at, "auth.oidc.redirect_url", "must be an https:// URL, got %q", redirect)
+	case u.Scheme == "http" && !auth.Loopback(u.Hostname()):
+		l.report(at, "auth.oidc.redirect_url", "must be https:// on a host other than localhost or a loopback IP (browsers keep session cookies over plain HTTP only there), got %q", redirect)
+	}
+	if a.Session.Absolute < a.Session.Idle {
+		l.report(l.at["auth.session.absolute"], "auth.session.absolute", "(%s) is shorter than auth.session.idle (%s)", a.Session.Absolute, a.Session.Idle)
 	}
 }
 

@@ -49,6 +49,12 @@ func defaults() *Config {
 		Log:         LogConfig{Format: "text", Level: "info"},
 		Search:      SearchConfig{IndexDir: ".almanac/index"},
 		OpenLineage: OpenLineageConfig{Retention: 720 * time.Hour},
+		Auth: AuthConfig{
+			Mode:    "none",
+			OIDC:    OIDCConfig{Claims: ClaimsConfig{Email: "email", Name: "name", Groups: "groups"}},
+			Roles:   RolesConfig{Default: "viewer"},
+			Session: SessionTimeouts{Idle: 8 * time.Hour, Absolute: 168 * time.Hour},
+		},
 	}
 }
 
@@ -73,7 +79,19 @@ func TestLoadConfigFull(t *testing.T) {
 			IndexDir:      "/var/lib/almanac/index",
 			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
 		},
-		OpenLineage: OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
+		OpenLineage:    OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
+		TrustedProxies: []string{"10.0.0.0/8"},
+		Auth: AuthConfig{
+			Mode: "oidc",
+			OIDC: OIDCConfig{
+				Issuer: "https://keycloak.example.com/realms/corp", ClientID: "almanac", ClientSecret: "oidc-s3cret",
+				Scopes: []string{"openid", "profile", "email", "groups"}, RedirectURL: "https://catalog.example.com/auth/callback",
+				Claims: ClaimsConfig{Email: "upn", Name: "display_name", Groups: "roles"},
+			},
+			Roles:         RolesConfig{Default: "editor", Groups: map[string][]string{"catalog-admins": {"admin"}}},
+			AnonymousRead: true,
+			Session:       SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour},
+		},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",
@@ -133,6 +151,21 @@ func TestLoadConfig(t *testing.T) {
 			name:   "no file gives the defaults",
 			noFile: true,
 			want:   defaults(),
+		},
+		{
+			name: "oidc",
+			yaml: "public_url: https://almanac.example.com\nauth:\n  mode: oidc\n  oidc:\n    issuer: https://keycloak.example.com/realms/corp\n    client_id: almanac\n    scopes: [openid, profile, email, groups]\n  roles:\n    groups:\n      catalog-admins: admin\n  anonymous_read: true\n",
+			env:  map[string]string{"ALMANAC_AUTH_OIDC_CLIENT_SECRET": "s3cret"},
+			want: with(func(c *Config) {
+				c.PublicURL = "https://almanac.example.com"
+				c.Auth.Mode = "oidc"
+				c.Auth.OIDC.Issuer = "https://keycloak.example.com/realms/corp"
+				c.Auth.OIDC.ClientID = "almanac"
+				c.Auth.OIDC.ClientSecret = "s3cret"
+				c.Auth.OIDC.Scopes = []string{"openid", "profile", "email", "groups"}
+				c.Auth.Roles.Groups = map[string][]string{"catalog-admins": {"admin"}}
+				c.Auth.AnonymousRead = true
+			}),
 		},
 		{
 			name: "abbreviations",
@@ -431,6 +464,31 @@ listn: :9090
 			name: "public_url without a scheme",
 			yaml: "public_url: almanac.example.com\n",
 			want: `almanac.yaml:1: public_url: must be an http:// or https:// URL with a host, such as https://almanac.example.com, got "almanac.example.com"`,
+		},
+		{
+			name: "oidc without issuer, client or redirect",
+			yaml: "auth:\n  mode: oidc\n",
+			want: "almanac.yaml:2: auth.oidc.issuer: is required with auth mode oidc: the provider's issuer URL\n" +
+				"almanac.yaml:2: auth.oidc.client_id: is required with auth mode oidc: the client id registered with the provider\n" +
+				"almanac.yaml:2: auth.oidc.redirect_url: is required with auth mode oidc (or set public_url): the address of /auth/callback registered with the provider",
+		},
+		{
+			name: "oidc over plain HTTP on another host",
+			yaml: "public_url: http://catalog.internal\nauth:\n  mode: oidc\n  oidc:\n    issuer: https://idp.example\n    client_id: almanac\n",
+			want: `almanac.yaml:1: auth.oidc.redirect_url: must be https:// on a host other than localhost or a loopback IP (browsers keep session cookies over plain HTTP only there), got "http://catalog.internal/auth/callback"`,
+		},
+		{
+			name: "roles and modes misspelt",
+			yaml: "auth:\n  mode: saml\n  roles:\n    default: owner\n    groups:\n      staff: [editor, admin]\n      ops: root\n  session:\n    idle: 48h\n    absolute: 24h\n",
+			want: "almanac.yaml:2: auth.mode: must be none or oidc, got \"saml\"\n" +
+				"almanac.yaml:4: auth.roles.default: must be viewer, editor or admin, got \"owner\"\n" +
+				"almanac.yaml:6: auth.roles.groups.staff: must be one role, viewer, editor or admin, got \"editor, admin\"\n" +
+				"almanac.yaml:7: auth.roles.groups.ops: must be one role, viewer, editor or admin, got \"root\"",
+		},
+		{
+			name: "trusted proxy not a range",
+			yaml: "trusted_proxies:\n  - 10.0.0.0/8\n  - lb.internal\n",
+			want: `almanac.yaml:3: trusted_proxies[1]: must be an address range such as 10.0.0.0/8 or 192.0.2.7/32, got "lb.internal"`,
 		},
 		{
 			name: "public_url misspelt",

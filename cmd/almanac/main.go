@@ -23,7 +23,8 @@ import (
 const usage = `almanac — metadata catalog and data discovery portal
 
 Usage:
-  almanac serve   [-config almanac.yaml]            serve the portal and run scheduled crawls
+  almanac serve   [-config almanac.yaml] [-force]   serve the portal and run scheduled crawls
+                                                    (-force: without sign-in on a non-loopback address)
   almanac crawl   [-config almanac.yaml] [source…]  crawl sources now (all when none named)
   almanac migrate [-config almanac.yaml]            apply database migrations
   almanac reindex [-config almanac.yaml]            rebuild the search index from the catalog
@@ -66,8 +67,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	listen := fs.String("listen", "", "address to serve on (overrides the file)")
 	force := new(bool)
-	if cmd == "demo" {
+	switch cmd {
+	case "demo":
 		force = fs.Bool("force", false, "serve the demo on a non-loopback address anyway")
+	case "serve":
+		force = fs.Bool("force", false, "serve without sign-in (auth mode none) on a non-loopback address anyway")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -96,6 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	switch cmd {
 	case "serve":
+		if err := checkExposure(cfg, *force, log); err != nil {
+			return err
+		}
 		pool, st, err := openCatalog(ctx, cfg)
 		if err != nil {
 			return err

@@ -369,9 +369,22 @@ func TestDemoListensOnlyOnLoopback(t *testing.T) {
 			t.Errorf("loopback(%q) = %v, want %v", addr, got, want)
 		}
 	}
-	// -force is the demo's alone.
-	if err := run(t.Context(), []string{"serve", "-force"}, io.Discard, io.Discard, func(string) string { return "" }); err == nil {
-		t.Error("serve -force was accepted")
+}
+
+// TestServeWithoutSignInOnlyOnLoopback checks that `almanac serve` with
+// auth mode none refuses an address others can reach before it opens
+// anything, saying why and how to proceed, and that -force passes that
+// check (to fail later, here, for want of a database).
+func TestServeWithoutSignInOnlyOnLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":8080", "192.0.2.7:8080"} {
+		err := run(t.Context(), []string{"serve", "-listen", addr}, io.Discard, io.Discard, func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), "-force") || !strings.Contains(err.Error(), "auth mode is none") || !strings.Contains(err.Error(), addr) {
+			t.Errorf("serve -listen %s: %v, want a refusal naming the address, auth mode and -force", addr, err)
+		}
+		err = run(t.Context(), []string{"serve", "-force", "-listen", addr}, io.Discard, io.Discard, func(string) string { return "" })
+		if err == nil || strings.Contains(err.Error(), "auth mode is none") {
+			t.Errorf("serve -force -listen %s: %v, want past the exposure check (and failing on the missing database)", addr, err)
+		}
 	}
 }
 

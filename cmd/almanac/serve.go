@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/crawl"
 	"almanac/catalog/store"
@@ -23,10 +25,20 @@ import (
 )
 
 // serve is `almanac serve` over the opened catalog st: the portal, the
-// GraphQL API and scheduled crawls, until ctx ends. Every API request is
-// anonymous (reads only), unless devLogin is set (`almanac demo`): then
-// every request is made by the editor devLogin, without credentials.
+// GraphQL API and scheduled crawls, until ctx ends. With auth mode oidc
+// people sign in; with mode none every request is anonymous (reads only),
+// and serve refuses an address others can reach unless forced. devLogin
+// (`almanac demo`) makes every request the editor devLogin's, without
+// credentials.
 func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, devLogin string) error {
+	// The demo signs every request in as its one user: no sign-in.
+	var sso login
+	if devLogin == "" {
+		var err error
+		if sso, err = newLogin(ctx, cfg, st, log); err != nil {
+			return err
+		}
+	}
 	pool := st.Pool()
 	// The server registers the runtime and request metrics; the crawl
 	// runner its own.
@@ -86,9 +98,22 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 		}()
 	}
+	// Who makes a request: the demo's one user, else the person whose
+	// session cookie it carries. API tokens go in front of sessions in
+	// the chain.
 	var authn auth.Authenticator
 	if devLogin != "" {
 		authn = auth.Dev(devLogin)
+	} else {
+		var sessionAuth auth.Authenticator // nil with auth mode none: Chain skips it
+		if sso.sessions != nil {
+			sessionAuth = sso.sessions.Authenticate
+		}
+		authn = auth.Chain(sessionAuth)
+	}
+	proxies := make([]netip.Prefix, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		proxies[i] = netip.MustParsePrefix(p) // validated by LoadConfig
 	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
@@ -107,11 +132,67 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,
+		OIDC:            sso.oidc,
+		Sessions:        sso.sessions,
+		Roles:           sso.roles,
+		RequireLogin:    sso.sessions != nil && !cfg.Auth.AnonymousRead,
+		Demo:            devLogin,
+		TrustedProxies:  proxies,
 	})
 	if err != nil {
 		return err
 	}
 	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log)
+}
+
+// checkExposure refuses, before anything starts, to serve without
+// sign-in (auth mode none) on an address other machines reach, unless
+// forced; forced, it warns.
+func checkExposure(cfg *Config, force bool, log *slog.Logger) error {
+	if cfg.Auth.Mode != "none" || loopback(cfg.Listen) {
+		return nil
+	}
+	if !force {
+		return fmt.Errorf("auth mode is none, so nobody signs in, and listen %s is reachable from other machines: "+
+			"configure auth.mode: oidc, listen on 127.0.0.1 or localhost, or pass -force to serve without sign-in there anyway", cfg.Listen)
+	}
+	log.Warn("serving without sign-in on a non-loopback address (-force): anyone who reaches it reads the catalog", "listen", cfg.Listen)
+	return nil
+}
+
+// login is how people sign in: nothing with auth mode none.
+type login struct {
+	oidc     *auth.OIDC
+	sessions *auth.Sessions
+	roles    auth.Roles
+}
+
+// newLogin reads the OIDC provider's discovery document (with auth mode
+// oidc) and sets up sessions and the role mapping.
+func newLogin(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger) (login, error) {
+	a := cfg.Auth
+	if a.Mode != "oidc" {
+		return login{}, nil
+	}
+	roles := auth.Roles{Default: catalog.Role(a.Roles.Default), Groups: map[string]catalog.Role{}}
+	for group, r := range a.Roles.Groups {
+		roles.Groups[group] = catalog.Role(r[0]) // validated: one role each
+	}
+	redirect := a.RedirectURL(cfg.PublicURL)
+	o, err := auth.NewOIDC(ctx, auth.OIDCConfig{
+		Issuer: a.OIDC.Issuer, ClientID: a.OIDC.ClientID, ClientSecret: a.OIDC.ClientSecret,
+		Scopes: a.OIDC.Scopes, RedirectURL: redirect,
+		EmailClaim: a.OIDC.Claims.Email, NameClaim: a.OIDC.Claims.Name, GroupsClaim: a.OIDC.Claims.Groups,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+	})
+	if err != nil {
+		return login{}, fmt.Errorf("auth.oidc: %w", err)
+	}
+	sessions := auth.NewSessions(st, auth.SessionConfig{Idle: a.Session.Idle, Absolute: a.Session.Absolute, Secure: o.SecureCookies()}, log.With("component", "sessions"))
+	if !o.SecureCookies() {
+		log.Warn("session cookies are not Secure: the redirect URL is plain HTTP on a loopback address; use https anywhere else", "redirect_url", redirect)
+	}
+	return login{oidc: o, sessions: sessions, roles: roles}, nil
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.

@@ -399,6 +399,30 @@ type SearchPartial struct {
 	Matched int `json:"matched"`
 }
 
+type SecurityEventConnection struct {
+	Edges    []SecurityEventEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type SecurityEventEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *catalog.AuthEvent `json:"node"`
+}
+
+// Selects security events; every field given must match.
+type SecurityEventFilter struct {
+	// Only events of these kinds.
+	Kinds []catalog.AuthEventKind `json:"kinds,omitempty"`
+	// The login of who acted, in any case.
+	Actor *string `json:"actor,omitempty"`
+	// Only refusals: failed sign-ins, refused requests.
+	FailuresOnly *bool `json:"failuresOnly,omitempty"`
+	// Only events at or after this time.
+	Since *time.Time `json:"since,omitempty"`
+	// Only events before this time.
+	Until *time.Time `json:"until,omitempty"`
+}
+
 type SetColumnDescriptionInput struct {
 	DatasetID   string `json:"datasetId"`
 	Column      string `json:"column"`
