@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -88,4 +89,18 @@ func clipText(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+type remoteAddrKey struct{}
+
+// WithRemoteAddr returns ctx carrying the address of the client that made
+// the request, for the security events recorded while serving it.
+func WithRemoteAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteAddrKey{}, addr)
+}
+
+// RemoteAddrFrom returns the client address ctx carries; "" when none.
+func RemoteAddrFrom(ctx context.Context) string {
+	s, _ := ctx.Value(remoteAddrKey{}).(string)
+	return s
 }
