@@ -295,7 +295,7 @@ func (t *Tokens) check(r *http.Request) verdict {
 		t.failed(ip)
 		// Never the credential itself: it may be a real secret mistyped
 		// or sent to the wrong server.
-		ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: actor, Subject: subject, Detail: detail, RemoteAddr: ip}
+		ev := catalog.AuthEvent{At: now, Kind: catalog.AuthTokenUsed, Actor: actor, Subject: subject, Detail: detail, RemoteAddr: ip}
 		if err := t.store.RecordAuthEvent(context.WithoutCancel(ctx), ev); err != nil {
 			t.opts.Logger.ErrorContext(ctx, "record refused token", "detail", detail, "err", err)
 		}
@@ -323,7 +323,7 @@ func (t *Tokens) check(r *http.Request) verdict {
 	if err != nil {
 		t.opts.Logger.WarnContext(ctx, "note API token use", "token", tok.ID, "err", err)
 	} else if first {
-		ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Success: true, Actor: p.Login, Subject: tok.Name, Detail: "first use in an hour", RemoteAddr: ip}
+		ev := catalog.AuthEvent{At: now, Kind: catalog.AuthTokenUsed, Success: true, Actor: p.Login, Subject: tok.Name, Detail: "first use in an hour", RemoteAddr: ip}
 		if err := t.store.RecordAuthEvent(context.WithoutCancel(ctx), ev); err != nil {
 			t.opts.Logger.ErrorContext(ctx, "record token use", "token", tok.ID, "err", err)
 		}

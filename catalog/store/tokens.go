@@ -165,8 +165,8 @@ func (s *Store) TouchToken(ctx context.Context, id int64, now time.Time) (firstI
 	var prev *time.Time
 	err = s.pool.QueryRow(ctx, `
 		WITH old AS (SELECT id, last_used_at FROM api_tokens WHERE id = $1 FOR UPDATE)
-		UPDATE api_tokens t SET last_used_at = $2 FROM old
-		WHERE t.id = old.id AND (old.last_used_at IS NULL OR old.last_used_at < $2 - interval '1 minute')
+		UPDATE api_tokens t SET last_used_at = $2::timestamptz FROM old
+		WHERE t.id = old.id AND (old.last_used_at IS NULL OR old.last_used_at < $2::timestamptz - interval '1 minute')
 		RETURNING old.last_used_at`, id, now).Scan(&prev)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil // used within the minute, or gone
