@@ -20,6 +20,7 @@ const (
 	typeDataset    = "Dataset"
 	typeCrawlRun   = "CrawlRun"
 	typeAuditEntry = "AuditEntry"
+	typeToken      = "ApiToken"
 )
 
 func globalID(typ string, id int64) string {
