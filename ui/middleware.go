@@ -28,11 +28,15 @@ import (
 //   - the request body limit;
 //   - the body a state-changing request may carry: JSON for the APIs,
 //     HTML forms from the portal's own pages for the portal;
+//   - a Bearer API token checked, a wrong one refused (Options.Tokens);
 //   - who makes the request (Options.Authenticate), in its context.
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	var h http.Handler = mux
 	h = auth.Middleware(s.authenticate, h)
+	if s.tokens != nil {
+		h = s.tokens.Guard(h)
+	}
 	h = writeBodies(mux, h)
 	h = limitBody(h)
 	h = s.refuseCrossOrigin(h)
