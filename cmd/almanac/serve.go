@@ -23,9 +23,10 @@ import (
 )
 
 // serve is `almanac serve` over the opened catalog st: the portal, the
-// GraphQL API and scheduled crawls, until ctx ends. Every API request is
-// anonymous (reads only), unless devLogin is set (`almanac demo`): then
-// every request is made by the editor devLogin, without credentials.
+// GraphQL API and scheduled crawls, until ctx ends. A request with an API
+// token is made by the token's principal; any other is anonymous (reads
+// only), unless devLogin is set (`almanac demo`): then it is made by the
+// editor devLogin, without credentials.
 func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, devLogin string) error {
 	pool := st.Pool()
 	// The server registers the runtime and request metrics; the crawl
@@ -75,21 +76,37 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		}
 	}()
 
-	// The OpenLineage endpoint Airflow, Spark and dbt post to: only with a
-	// token, or when anonymous posting is configured explicitly.
-	var rc *olapi.Receiver
-	if cfg.OpenLineage.Enabled() {
-		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: cfg.OpenLineage.Retention, Logger: log.With("component", "openlineage")})
-		go func() {
-			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
-				log.Error("openlineage worker stopped", "err", err)
-			}
-		}()
+	// API tokens, checked before anything else: a wrong one is refused,
+	// never taken for an anonymous request.
+	tokens := auth.NewTokens(st, auth.TokenOptions{
+		MaxLifetime: cfg.Tokens.MaxLifetime,
+		LegacyToken: cfg.OpenLineage.Token,
+		Logger:      log.With("component", "tokens"),
+	})
+	if cfg.OpenLineage.Token != "" {
+		log.Warn("openlineage.token (ALMANAC_OPENLINEAGE_TOKEN) is deprecated: give each producer a service token with the lineage:write scope at /admin/tokens, then remove it")
 	}
-	var authn auth.Authenticator
+
+	// The OpenLineage endpoint Airflow, Spark and dbt post to: with an API
+	// token that may post lineage, the shared token, or anonymously when
+	// configured so explicitly.
+	rc := olapi.NewReceiver(st, olapi.Config{
+		Token:         cfg.OpenLineage.Token,
+		Authenticated: !cfg.OpenLineage.AnonymousPosting(),
+		Retention:     cfg.OpenLineage.Retention,
+		Logger:        log.With("component", "openlineage"),
+	})
+	go func() {
+		if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+			log.Error("openlineage worker stopped", "err", err)
+		}
+	}()
+	// The bearer token first; the session (single sign-on) after it.
+	var dev auth.Authenticator
 	if devLogin != "" {
-		authn = auth.Dev(devLogin)
+		dev = auth.Dev(devLogin)
 	}
+	authn := auth.Chain(tokens.Authenticate, dev)
 	srv, err := ui.New(ui.Options{
 		Store:    st,
 		Search:   idx,
@@ -102,8 +119,9 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log}),
 		Authenticate:    authn,
+		Tokens:          tokens,
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,
