@@ -102,6 +102,11 @@ func TestTokenPages(t *testing.T) {
 		secrets = append(secrets, secret)
 		return secret
 	}
+	cross := p.send(t, "POST", accountTokensPath, "application/x-www-form-urlencoded", url.Values{"name": {"x"}, "scope": {"read"}, "days": {"30"}}.Encode(),
+		append([]string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, asAlice...)...)
+	if cross.status != http.StatusForbidden || secretRE.MatchString(cross.body) {
+		t.Errorf("cross-origin create form: %d, want 403", cross.status)
+	}
 	readSecret := create(accountTokensPath, "notebook", []string{"read"}, asAlice)
 	writeSecret := create(accountTokensPath, "ci", []string{"read", "write"}, asAlice)
 

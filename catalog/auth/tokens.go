@@ -224,7 +224,9 @@ type verdictKey struct{}
 // Authenticate is the Authenticator of requests with an API token: the
 // token's principal (its owner's login and role, its scopes) when the
 // request carries a valid one. It takes the Guard's verdict when the Guard
-// saw the request, and otherwise checks the token itself.
+// saw the request, and otherwise checks the token itself; only the Guard
+// can refuse a wrong token, so mount it in front of the middleware that
+// calls Authenticate.
 func (t *Tokens) Authenticate(r *http.Request) (catalog.Principal, bool) {
 	v, seen := r.Context().Value(verdictKey{}).(verdict)
 	if !seen {
