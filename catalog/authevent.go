@@ -104,3 +104,18 @@ func RemoteAddrFrom(ctx context.Context) string {
 	s, _ := ctx.Value(remoteAddrKey{}).(string)
 	return s
 }
+
+type tokenNameKey struct{}
+
+// WithTokenName returns ctx carrying the name of the API token that
+// authenticated the request, so that a refusal deeper down (an edit, a
+// lineage post) names the token in the security log.
+func WithTokenName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, tokenNameKey{}, name)
+}
+
+// TokenNameFrom returns the token name ctx carries; "" when none.
+func TokenNameFrom(ctx context.Context) string {
+	s, _ := ctx.Value(tokenNameKey{}).(string)
+	return s
+}

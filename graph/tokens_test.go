@@ -79,7 +79,7 @@ func TestAPITokens(t *testing.T) {
 	if r.code() != graph.CodeForbidden || !strings.Contains(r.Errors[0].Message, "needs the write scope") {
 		t.Errorf("read token editing: %d %+v, want FORBIDDEN", r.Status, r.Errors)
 	}
-	if f := failures(); len(f) != 1 || f[0].Actor != "alice@corp" || !strings.Contains(f[0].Detail, "write scope") || f[0].RemoteAddr != "127.0.0.1" {
+	if f := failures(); len(f) != 1 || f[0].Actor != "alice@corp" || f[0].Subject != "notebook" || !strings.Contains(f[0].Detail, "write scope") || f[0].RemoteAddr != "127.0.0.1" {
 		t.Errorf("read token editing recorded as %+v", f)
 	}
 	// A token may not create tokens.

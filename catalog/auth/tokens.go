@@ -215,6 +215,7 @@ func scopeText(scopes []catalog.TokenScope) string {
 type verdict struct {
 	p      catalog.Principal
 	ok     bool // p is the token's principal
+	name   string
 	status int  // a refusal: 401, 429 or 503; 0 for none
 	msg    string
 }
@@ -259,7 +260,11 @@ func (t *Tokens) Guard(next http.Handler) http.Handler {
 			http.Error(w, v.msg, v.status)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, verdictKey{}, v)))
+		ctx = context.WithValue(ctx, verdictKey{}, v)
+		if v.ok {
+			ctx = catalog.WithTokenName(ctx, v.name)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -330,7 +335,7 @@ func (t *Tokens) check(r *http.Request) verdict {
 			t.opts.Logger.ErrorContext(ctx, "record token use", "token", tok.ID, "err", err)
 		}
 	}
-	return verdict{p: p, ok: true}
+	return verdict{p: p, ok: true, name: tok.Name}
 }
 
 // maxLimiters bounds the client addresses whose failures are remembered.

@@ -68,7 +68,7 @@ func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datase
 	if refused != nil && p.ViaToken() {
 		// A token refused a write is a token event: recorded outside the
 		// edit's transaction, which rolls back.
-		ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: p.Login, Detail: refused.Error(), RemoteAddr: catalog.RemoteAddrFrom(ctx)}
+		ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: p.Login, Subject: catalog.TokenNameFrom(ctx), Detail: refused.Error(), RemoteAddr: catalog.RemoteAddrFrom(ctx)}
 		if rerr := s.RecordAuthEvent(context.WithoutCancel(ctx), ev); rerr != nil {
 			return nil, fmt.Errorf("%s of dataset %d: %w (and recording the refusal: %v)", op, datasetID, translate(err), rerr)
 		}

@@ -296,7 +296,7 @@ func (rc *Receiver) authorize(w http.ResponseWriter, r *http.Request) error {
 	if p := auth.PrincipalFrom(ctx); !p.Anonymous() {
 		err := catalog.AuthorizeLineageWrite(p)
 		if err != nil && p.ViaToken() {
-			ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: p.Login, Detail: err.Error(), RemoteAddr: catalog.RemoteAddrFrom(ctx)}
+			ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: p.Login, Subject: catalog.TokenNameFrom(ctx), Detail: err.Error(), RemoteAddr: catalog.RemoteAddrFrom(ctx)}
 			if rerr := rc.store.RecordAuthEvent(context.WithoutCancel(ctx), ev); rerr != nil {
 				rc.cfg.Logger.ErrorContext(ctx, "record refused token", "err", rerr)
 			}

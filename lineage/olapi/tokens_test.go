@@ -102,6 +102,10 @@ func TestPostWithAPITokens(t *testing.T) {
 	if strings.Contains(got, "read_and_write_token") || strings.Contains(got, "revoked") {
 		t.Errorf("refused events were stored:\n%s", got)
 	}
+	evs, err := st.AuthEvents(ctx, store.AuthEventFilter{Kinds: []catalog.AuthEventKind{catalog.AuthTokenUsed}, FailuresOnly: true, Actor: "alice@corp"}, 10)
+	if err != nil || len(evs) != 2 || evs[0].Subject != "reader" || evs[0].RemoteAddr != "127.0.0.1" {
+		t.Errorf("read token's refusals recorded as %+v, %v; want two naming the token and the address", evs, err)
+	}
 	tok, err := st.Token(ctx, airflow.ID)
 	if err != nil || tok.LastUsedAt.IsZero() {
 		t.Errorf("service token's last use not noted: %+v, %v", tok, err)
