@@ -216,7 +216,7 @@ type verdict struct {
 	p      catalog.Principal
 	ok     bool // p is the token's principal
 	name   string
-	status int  // a refusal: 401, 429 or 503; 0 for none
+	status int // a refusal: 401, 429 or 503; 0 for none
 	msg    string
 }
 
