@@ -49,7 +49,7 @@ type AuthEvent struct {
 	// Success is false for a refusal: a failed sign-in, a revoked token
 	// presented, a forbidden request.
 	Success bool
-	// Actor is who acted: a login, "token:<id>" for a service token, or
+	// Actor is who acted: a login, "token:<name>" for a service token, or
 	// "" when nobody could be identified.
 	Actor string
 	// Subject is what the event was done to, when not the actor: the

@@ -52,7 +52,7 @@ func recordAuthEvent(ctx context.Context, q execer, e catalog.AuthEvent) error {
 type AuthEventFilter struct {
 	// Kinds are the kinds of event; none for every kind.
 	Kinds []catalog.AuthEventKind
-	// Actor is the login (or "token:<id>") of who acted, in any case.
+	// Actor is the login (or "token:<name>" for a service token) of who acted, in any case.
 	Actor string
 	// FailuresOnly keeps only refusals.
 	FailuresOnly bool
