@@ -49,6 +49,7 @@ func defaults() *Config {
 		Log:         LogConfig{Format: "text", Level: "info"},
 		Search:      SearchConfig{IndexDir: ".almanac/index"},
 		OpenLineage: OpenLineageConfig{Retention: 720 * time.Hour},
+		Tokens:      TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
 	}
 }
 
@@ -74,6 +75,7 @@ func TestLoadConfigFull(t *testing.T) {
 			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
 		},
 		OpenLineage: OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
+		Tokens:      TokensConfig{MaxLifetime: 90 * 24 * time.Hour},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",
