@@ -26,7 +26,7 @@ func TestAPITokens(t *testing.T) {
 	st := fixture.store
 	tokens := auth.NewTokens(st, auth.TokenOptions{})
 	h := graph.NewHandler(graph.Options{Store: st, Tokens: tokens})
-	e := &env{url: newHTTPServer(t, tokens.Guard(auth.Middleware(auth.Chain(tokens.Authenticate, principal), h))) + "/graphql", store: st, pool: fixture.pool}
+	e := &env{url: newHTTPServer(t, tokens.Guard(auth.Middleware(auth.Chain(tokens.Authenticate, principal), h), nil)) + "/graphql", store: st, pool: fixture.pool}
 	asAlice := []string{"X-Test-Login", "alice@corp", "X-Test-Role", "editor"}
 	asBob := []string{"X-Test-Login", "bob@corp", "X-Test-Role", "editor"}
 	asRoot := []string{"X-Test-Login", "root@corp", "X-Test-Role", "admin"}

@@ -132,6 +132,17 @@ func TestTokenPages(t *testing.T) {
 	if r := p.getAs(t, page, "Authorization", "Bearer alm_nope"); r.status != http.StatusUnauthorized {
 		t.Errorf("dataset page with a wrong token: %d, want 401", r.status)
 	}
+	// Refusals come in the shape each API's clients read.
+	for _, c := range []struct{ method, path, want string }{
+		{"GET", "/graphql", `{"errors":[{"message":"invalid API token: unknown token","extensions":{"code":"UNAUTHENTICATED"}}]}`},
+		{"POST", "/api/v1/lineage", `{"error":"invalid API token: unknown token"}`},
+	} {
+		wrong, _ := auth.NewTokenSecret()
+		r := p.send(t, c.method, c.path, "application/json", `{}`, "Authorization", "Bearer "+wrong)
+		if r.status != http.StatusUnauthorized || strings.TrimSpace(r.body) != c.want || r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("POST %s with a wrong token: %d %s, want 401 %s", c.path, r.status, r.body, c.want)
+		}
+	}
 	r = p.getAs(t, accountTokensPath, asAlice...)
 	if strings.Count(r.body, ">never<") != 0 {
 		t.Errorf("last use not shown after use:\n%s", r.body)

@@ -236,14 +236,23 @@ func (t *Tokens) Authenticate(r *http.Request) (catalog.Principal, bool) {
 	return v.p, v.ok
 }
 
+// Refuse writes a refusal of the Guard in the shape the route's clients
+// read (a GraphQL error, the OpenLineage API's JSON, plain text); the
+// Guard has set its headers.
+type Refuse func(w http.ResponseWriter, r *http.Request, status int, msg string)
+
 // Guard checks the Bearer credential of every request before next sees
 // it: a valid token's principal goes into the request's context for
 // Authenticate; a wrong, revoked or expired one is refused 401, and a
 // client address that failed too often 429, each recorded in the security
-// log. Requests without a Bearer credential, and with the shared
-// OpenLineage token, pass unchanged. Guard also puts the client address
-// in the context, for the security log.
-func (t *Tokens) Guard(next http.Handler) http.Handler {
+// log and written by refuse (plain text when nil). Requests without a
+// Bearer credential, and with the shared OpenLineage token, pass
+// unchanged. Guard also puts the client address, and the token's name, in
+// the context, for the security log.
+func (t *Tokens) Guard(next http.Handler, refuse Refuse) http.Handler {
+	if refuse == nil {
+		refuse = func(w http.ResponseWriter, _ *http.Request, status int, msg string) { http.Error(w, msg, status) }
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := catalog.WithRemoteAddr(r.Context(), clientIP(r))
 		r = r.WithContext(ctx)
@@ -257,7 +266,7 @@ func (t *Tokens) Guard(next http.Handler) http.Handler {
 			case http.StatusTooManyRequests:
 				h.Set("Retry-After", fmt.Sprint(int(t.opts.FailureEvery.Seconds()+0.999)))
 			}
-			http.Error(w, v.msg, v.status)
+			refuse(w, r, v.status, v.msg)
 			return
 		}
 		ctx = context.WithValue(ctx, verdictKey{}, v)

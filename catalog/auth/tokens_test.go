@@ -62,7 +62,7 @@ func newTokenEnv(t *testing.T, opts auth.TokenOptions) *tokenEnv {
 		p := auth.PrincipalFrom(r.Context())
 		io.WriteString(w, p.Login+"|"+string(p.Role)+"|"+strings.Join(scopeStrings(p.Scopes), ","))
 	})
-	e.srv = httptest.NewServer(e.tokens.Guard(auth.Middleware(auth.Chain(e.tokens.Authenticate, nil), h)))
+	e.srv = httptest.NewServer(e.tokens.Guard(auth.Middleware(auth.Chain(e.tokens.Authenticate, nil), h), nil))
 	t.Cleanup(e.srv.Close)
 	return e
 }

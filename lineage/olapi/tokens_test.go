@@ -29,7 +29,7 @@ func TestPostWithAPITokens(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/lineage", rc.PostLineage())
 	mux.Handle("POST /api/v1/lineage/batch", rc.PostBatch())
-	srv := httptest.NewServer(tokens.Guard(auth.Middleware(auth.Chain(tokens.Authenticate), mux)))
+	srv := httptest.NewServer(tokens.Guard(auth.Middleware(auth.Chain(tokens.Authenticate), mux), nil))
 	t.Cleanup(srv.Close)
 	e := &env{st: st, rc: rc, srv: srv}
 
