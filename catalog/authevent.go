@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ type AuthEvent struct {
 	// Success is false for a refusal: a failed sign-in, a revoked token
 	// presented, a forbidden request.
 	Success bool
-	// Actor is who acted: a login, "token:<id>" for a service token, or
+	// Actor is who acted: a login, "token:<name>" for a service token, or
 	// "" when nobody could be identified.
 	Actor string
 	// Subject is what the event was done to, when not the actor: the
@@ -88,4 +89,33 @@ func clipText(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+type remoteAddrKey struct{}
+
+// WithRemoteAddr returns ctx carrying the address of the client that made
+// the request, for the security events recorded while serving it.
+func WithRemoteAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteAddrKey{}, addr)
+}
+
+// RemoteAddrFrom returns the client address ctx carries; "" when none.
+func RemoteAddrFrom(ctx context.Context) string {
+	s, _ := ctx.Value(remoteAddrKey{}).(string)
+	return s
+}
+
+type tokenNameKey struct{}
+
+// WithTokenName returns ctx carrying the name of the API token that
+// authenticated the request, so that a refusal deeper down (an edit, a
+// lineage post) names the token in the security log.
+func WithTokenName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, tokenNameKey{}, name)
+}
+
+// TokenNameFrom returns the token name ctx carries; "" when none.
+func TokenNameFrom(ctx context.Context) string {
+	s, _ := ctx.Value(tokenNameKey{}).(string)
+	return s
 }

@@ -25,7 +25,8 @@ const (
 )
 
 // Principal is who makes a request: a person logged in, or a tool with an
-// API token acting for one. The zero Principal is anonymous.
+// API token acting for one (or, for a service token, for nobody: its
+// Login is "token:<name>"). The zero Principal is anonymous.
 type Principal struct {
 	Login string // "alice@corp"; the source of their edits is "user:" + Login
 	Role  Role
@@ -35,6 +36,10 @@ type Principal struct {
 	// set the role by mapping, and make the person an owner of what a
 	// team of the same name owns.
 	Groups []string
+	// Scopes bound what a request made with an API token may do, within
+	// Role: nil or empty for a person's own session, which has every
+	// right of the role.
+	Scopes []TokenScope
 }
 
 // Anonymous reports whether p identifies nobody.
@@ -61,9 +66,10 @@ func (p Principal) Source() string { return "user:" + strings.TrimSpace(p.Login)
 // CanEdit reports whether p may edit the documentation, tags and owners of
 // d: editors and admins may edit every dataset; anyone else only datasets
 // of which they are a user owner, or that a team they are a member of (a
-// team owner named like one of their groups) owns.
+// team owner named like one of their groups) owns. A token without the
+// write scope may edit nothing.
 func CanEdit(p Principal, d Dataset) bool {
-	if p.Anonymous() {
+	if p.Anonymous() || !p.HasScope(ScopeWrite) {
 		return false
 	}
 	if p.Role == RoleEditor || p.Role == RoleAdmin {
@@ -81,10 +87,14 @@ func CanEdit(p Principal, d Dataset) bool {
 }
 
 // AuthorizeEdit returns nil if p may edit d, and otherwise an error of kind
-// ErrUnauthenticated (anonymous) or ErrForbidden saying why.
+// ErrUnauthenticated (anonymous) or ErrForbidden saying why. A token
+// principal needs the write scope as well as its owner's right.
 func AuthorizeEdit(p Principal, d Dataset) error {
 	if p.Anonymous() {
 		return fmt.Errorf("editing %s needs a login: %w", d.Key, ErrUnauthenticated)
+	}
+	if !p.HasScope(ScopeWrite) {
+		return fmt.Errorf("%s may not edit %s with a token of scope %s: editing needs the %s scope: %w", p.Login, d.Key, scopeList(p.Scopes), ScopeWrite, ErrForbidden)
 	}
 	if !CanEdit(p, d) {
 		return fmt.Errorf("%s (role %q) may not edit %s: only editors, admins and its owners may: %w", p.Login, p.Role, d.Key, ErrForbidden)

@@ -6,6 +6,13 @@ package graph
 // concurrently: a list whose selection includes one is marshalled with a
 // goroutine per element (see marshalSlice).
 var concurrentFields = map[string]bool{
+	"ApiToken.id":                   true,
+	"ApiToken.lastUsedAt":           true,
+	"ApiToken.login":                true,
+	"ApiToken.revokedAt":            true,
+	"ApiToken.revokedBy":            true,
+	"ApiToken.service":              true,
+	"ApiToken.status":               true,
 	"AuditEntry.column":             true,
 	"AuditEntry.dataset":            true,
 	"AuditEntry.id":                 true,

@@ -30,6 +30,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"almanac/catalog/auth"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
 	"almanac/lineage"
@@ -59,7 +60,10 @@ type Options struct {
 	// Lineage answers the lineage and impact queries; nil makes them fail
 	// with a clear error.
 	Lineage *lineage.Follower
-	Logger  *slog.Logger
+	// Tokens issues and revokes API tokens (the tokens query, createToken,
+	// revokeToken); nil makes them fail with a clear error.
+	Tokens *auth.Tokens
+	Logger *slog.Logger
 	// Timeout bounds each request; DefaultTimeout when zero.
 	Timeout time.Duration
 	// MaxBodyBytes bounds a request body; larger ones get 413.
@@ -97,7 +101,7 @@ func NewHandler(opts Options) http.Handler {
 		opts.FieldLimit = DefaultFieldLimit
 	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage},
+		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens},
 		Complexity: complexity(),
 	})
 	srv := handler.New(schema)

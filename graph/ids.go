@@ -22,6 +22,7 @@ const (
 	typeAuditEntry = "AuditEntry"
 	// typeSecurityEvent is an event of the security log.
 	typeSecurityEvent = "SecurityEvent"
+	typeToken         = "ApiToken"
 )
 
 func globalID(typ string, id int64) string {

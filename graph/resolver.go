@@ -12,6 +12,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/store"
 	"almanac/graph/model"
 	"almanac/lineage"
@@ -25,6 +26,18 @@ type Resolver struct {
 	store   *store.Store
 	search  *search.Index
 	lineage *lineage.Follower
+	tokens  *auth.Tokens
+}
+
+// errTokensOff answers the token queries of a server without API tokens.
+var errTokensOff = fmt.Errorf("API tokens are not enabled on this server: %w", catalog.ErrNotEnabled)
+
+// timeOrNil is null for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // datasetByKey loads a dataset by namespace and name through the loaders.

@@ -15,9 +15,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 )
+
+func (r *apiTokenResolver) ID(ctx context.Context, obj *catalog.APIToken) (string, error) {
+	return globalID(typeToken, obj.ID), nil
+}
+
+func (r *apiTokenResolver) Login(ctx context.Context, obj *catalog.APIToken) (string, error) {
+	return obj.Principal().Login, nil
+}
+
+func (r *apiTokenResolver) Service(ctx context.Context, obj *catalog.APIToken) (bool, error) {
+	return obj.Service(), nil
+}
+
+func (r *apiTokenResolver) LastUsedAt(ctx context.Context, obj *catalog.APIToken) (*time.Time, error) {
+	return timeOrNil(obj.LastUsedAt), nil
+}
+
+func (r *apiTokenResolver) RevokedAt(ctx context.Context, obj *catalog.APIToken) (*time.Time, error) {
+	return timeOrNil(obj.RevokedAt), nil
+}
+
+func (r *apiTokenResolver) RevokedBy(ctx context.Context, obj *catalog.APIToken) (*string, error) {
+	if obj.RevokedBy == "" {
+		return nil, nil
+	}
+	return &obj.RevokedBy, nil
+}
+
+func (r *apiTokenResolver) Status(ctx context.Context, obj *catalog.APIToken) (catalog.TokenStatus, error) {
+	return obj.Status(time.Now()), nil
+}
 
 func (r *auditEntryResolver) ID(ctx context.Context, obj *catalog.AuditEntry) (string, error) {
 	return globalID(typeAuditEntry, obj.ID), nil
@@ -323,6 +355,33 @@ func (r *mutationResolver) RemoveOwner(ctx context.Context, input model.OwnerInp
 	}
 	e, err := r.store.RemoveOwner(ctx, auth.PrincipalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
 	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error) {
+	if r.tokens == nil {
+		return nil, errTokensOff
+	}
+	req := catalog.TokenRequest{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt, Service: input.Service != nil && *input.Service}
+	t, secret, err := r.tokens.Create(ctx, auth.PrincipalFrom(ctx), req)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateTokenPayload{Token: &t, Secret: secret}, nil
+}
+
+func (r *mutationResolver) RevokeToken(ctx context.Context, id string) (*catalog.APIToken, error) {
+	if r.tokens == nil {
+		return nil, errTokensOff
+	}
+	n, err := parseIDOf(typeToken, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.tokens.Revoke(ctx, auth.PrincipalFrom(ctx), n)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func (r *qualityResultResolver) DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error) {
@@ -908,6 +967,21 @@ func (r *queryResolver) SecurityEvents(ctx context.Context, filter *model.Securi
 	return c, nil
 }
 
+func (r *queryResolver) Tokens(ctx context.Context) ([]catalog.APIToken, error) {
+	if r.tokens == nil {
+		return nil, errTokensOff
+	}
+	p := auth.PrincipalFrom(ctx)
+	ts, err := r.tokens.List(ctx, p, catalog.MayAdminister(p))
+	if err != nil {
+		return nil, err
+	}
+	if ts == nil {
+		ts = []catalog.APIToken{}
+	}
+	return ts, nil
+}
+
 func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.FromNamespace, Name: obj.FromName}))
 }
@@ -954,6 +1028,8 @@ func (r *sourceFactsResolver) Kind(ctx context.Context, obj *catalog.SourceFacts
 	return string(obj.Kind), nil
 }
 
+func (r *Resolver) ApiToken() ApiTokenResolver { return &apiTokenResolver{r} }
+
 func (r *Resolver) AuditEntry() AuditEntryResolver { return &auditEntryResolver{r} }
 
 func (r *Resolver) Column() ColumnResolver { return &columnResolver{r} }
@@ -991,6 +1067,7 @@ func (r *Resolver) SecurityEvent() SecurityEventResolver { return &securityEvent
 func (r *Resolver) SourceFacts() SourceFactsResolver { return &sourceFactsResolver{r} }
 
 type (
+	apiTokenResolver          struct{ *Resolver }
 	auditEntryResolver        struct{ *Resolver }
 	columnResolver            struct{ *Resolver }
 	crawlRunResolver          struct{ *Resolver }

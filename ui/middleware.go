@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -13,6 +14,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/errkind"
 	"almanac/lineage/olapi"
 )
 
@@ -30,6 +32,7 @@ import (
 //   - the request body limit;
 //   - the body a state-changing request may carry: JSON for the APIs,
 //     HTML forms from the portal's own pages for the portal;
+//   - a Bearer API token checked, a wrong one refused (Options.Tokens);
 //   - who makes the request (Options.Authenticate), in its context;
 //   - whether they may read at all (catalog.AuthorizeRead), once for
 //     every route: pages, GraphQL, the Marquez reads and /metrics.
@@ -38,6 +41,9 @@ func (s *Server) Handler() http.Handler {
 	var h http.Handler = mux
 	h = s.requireRead(h)
 	h = auth.Middleware(s.authenticate, h)
+	if s.tokens != nil {
+		h = s.tokens.Guard(h, refuseToken)
+	}
 	h = writeBodies(mux, h)
 	h = limitBody(h)
 	h = s.refuseCrossOrigin(h)
@@ -176,6 +182,36 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func refuse(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, msg, status)
+}
+
+// refuseToken answers a request the token Guard refused in the shape its
+// route's clients read: a GraphQL error with its code for /graphql, the
+// OpenLineage API's {"error": …} for /api/, plain text for the rest.
+func refuseToken(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	var body any
+	switch {
+	case r.URL.Path == "/graphql":
+		code := errkind.CodeUnauthenticated
+		switch status {
+		case http.StatusTooManyRequests:
+			code = "TOO_MANY_REQUESTS"
+		case http.StatusServiceUnavailable:
+			code = errkind.CodeUnavailable
+		}
+		type gqlError struct {
+			Message    string            `json:"message"`
+			Extensions map[string]string `json:"extensions"`
+		}
+		body = map[string][]gqlError{"errors": {{msg, map[string]string{"code": code}}}}
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		body = map[string]string{"error": msg}
+	default:
+		refuse(w, status, msg)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body) //nolint:errcheck // the client went away
 }
 
 // checkHost refuses, in an unauthenticated mode, a request addressed to

@@ -44,6 +44,14 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /columns/{ns}/{name...}", s.handle(s.serveColumnsExport))
 	mux.Handle("GET /admin/audit", s.handle(s.serveAudit))
 	mux.Handle("GET /admin/audit.csv", s.handle(s.serveAuditCSV))
+	if s.tokens != nil {
+		mux.Handle("GET "+accountTokensPath, s.handle(s.serveAccountTokens))
+		mux.Handle("POST "+accountTokensPath, s.handle(s.postAccountToken))
+		mux.Handle("POST "+accountTokensPath+"/{id}/revoke", s.handle(s.postRevokeToken))
+		mux.Handle("GET "+adminTokensPath, s.handle(s.serveAdminTokens))
+		mux.Handle("POST "+adminTokensPath, s.handle(s.postAdminToken))
+		mux.Handle("POST "+adminTokensPath+"/{id}/revoke", s.handle(s.postRevokeToken))
+	}
 	mux.Handle("GET /static/", staticHandler())
 
 	// Single sign-on, and the sessions it starts: sign-in and its

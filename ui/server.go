@@ -65,6 +65,11 @@ type Options struct {
 	// GraphQL and the OpenLineage endpoint read it with
 	// auth.PrincipalFrom. Nil makes every request anonymous.
 	Authenticate auth.Authenticator
+	// Tokens are the API tokens: with them, a request's Bearer token is
+	// checked before anything else (a wrong one refused), and the token
+	// pages are served (/account/tokens, /admin/tokens). Authenticate
+	// should include Tokens.Authenticate. Nil leaves tokens out.
+	Tokens *auth.Tokens
 	// Unauthenticated says that the server takes writes without
 	// credentials: the demo's GraphQL API, or anonymous OpenLineage
 	// posting. It then answers only requests addressed to a loopback name
@@ -128,6 +133,7 @@ type Server struct {
 	publicHost      string
 	unauthenticated bool
 	authenticate    auth.Authenticator
+	tokens          *auth.Tokens
 	crossOrigin     *http.CrossOriginProtection
 	loginPath       string
 	counts          countsCache
@@ -161,6 +167,7 @@ func New(opts Options) (*Server, error) {
 		receiver:        opts.OpenLineage,
 		unauthenticated: opts.Unauthenticated,
 		authenticate:    opts.Authenticate,
+		tokens:          opts.Tokens,
 		loginPath:       opts.LoginPath,
 		counts:          countsCache{maxAge: cmp.Or(opts.CountsMaxAge, DefaultCountsMaxAge)},
 		publicURL:       opts.PublicURL,

@@ -26,7 +26,10 @@ import (
 type editFunc func(ctx context.Context, tx pgx.Tx, d catalog.Dataset, source string, now time.Time) (*catalog.AuditEntry, error)
 
 func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datasetID int64, do editFunc) (*catalog.AuditEntry, error) {
-	var entry *catalog.AuditEntry
+	var (
+		entry   *catalog.AuditEntry
+		refused error
+	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Lock the dataset so that concurrent edits see each other's
 		// "before" values.
@@ -40,6 +43,7 @@ func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datase
 		}
 		d := ds[0]
 		if err := catalog.AuthorizeEdit(p, d); err != nil {
+			refused = err
 			return err
 		}
 		now := s.now()
@@ -62,6 +66,14 @@ func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datase
 		entry = e
 		return appendChanges(ctx, tx, [][]any{changeRow(id, d.Key, catalog.ChangeUpdated, source, now)})
 	})
+	if refused != nil && p.ViaToken() {
+		// A token refused a write is a token event: recorded outside the
+		// edit's transaction, which rolls back.
+		ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: p.Login, Subject: catalog.TokenNameFrom(ctx), Detail: refused.Error(), RemoteAddr: catalog.RemoteAddrFrom(ctx)}
+		if rerr := s.RecordAuthEvent(context.WithoutCancel(ctx), ev); rerr != nil {
+			return nil, fmt.Errorf("%s of dataset %d: %w (and recording the refusal: %v)", op, datasetID, translate(err), rerr)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, catalog.ErrForbidden) || errors.Is(err, catalog.ErrUnauthenticated) {
 			// A refused edit is a security event as well as an error:

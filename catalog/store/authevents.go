@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"almanac/catalog"
 )
@@ -13,6 +14,17 @@ import (
 // RecordAuthEvent appends e to the security log; its ID and At (now, when
 // zero) are the log's.
 func (s *Store) RecordAuthEvent(ctx context.Context, e catalog.AuthEvent) error {
+	return recordAuthEvent(ctx, s.pool, e)
+}
+
+// execer runs a statement: the pool, or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// recordAuthEvent is RecordAuthEvent through q, so that an event can be
+// recorded in the transaction of what it records.
+func recordAuthEvent(ctx context.Context, q execer, e catalog.AuthEvent) error {
 	e, err := e.Normalize()
 	if err != nil {
 		return err
@@ -25,7 +37,7 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e catalog.AuthEvent) error 
 	if !e.At.IsZero() {
 		at = &e.At
 	}
-	_, err = s.pool.Exec(ctx, `
+	_, err = q.Exec(ctx, `
 		INSERT INTO auth_events (at, kind, outcome, actor, subject, detail, remote_addr)
 		VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7)`,
 		at, e.Kind, outcome, e.Actor, e.Subject, e.Detail, e.RemoteAddr)
@@ -40,7 +52,7 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e catalog.AuthEvent) error 
 type AuthEventFilter struct {
 	// Kinds are the kinds of event; none for every kind.
 	Kinds []catalog.AuthEventKind
-	// Actor is the login (or "token:<id>") of who acted, in any case.
+	// Actor is the login (or "token:<name>" for a service token) of who acted, in any case.
 	Actor string
 	// FailuresOnly keeps only refusals.
 	FailuresOnly bool

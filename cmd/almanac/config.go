@@ -77,14 +77,18 @@ type Config struct {
 	// Search configures the full-text search index.
 	Search SearchConfig `yaml:"search"`
 	// OpenLineage configures the OpenLineage endpoint, `POST
-	// /api/v1/lineage`, that Airflow, Spark and dbt post events to. It is
-	// off (it answers 403) until a token is set or anonymous posting is
-	// allowed.
+	// /api/v1/lineage`, that Airflow, Spark and dbt post events to. It
+	// takes API tokens with the `lineage:write` scope; the shared
+	// `openlineage.token` still works, deprecated.
 	OpenLineage OpenLineageConfig `yaml:"openlineage"`
 	// Auth says who may use the server: nobody signs in (`none`, for a
 	// server on a loopback address), or people sign in with an OpenID
 	// Connect provider (`oidc`).
 	Auth AuthConfig `yaml:"auth"`
+	// Tokens configures API tokens (`Authorization: Bearer alm_…`), which
+	// people create at `/account/tokens` and admins, for producers, at
+	// `/admin/tokens`.
+	Tokens TokensConfig `yaml:"tokens"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
 }
@@ -214,14 +218,25 @@ type SearchConfig struct {
 	Abbreviations map[string][]string `yaml:"abbreviations"`
 }
 
+// TokensConfig configures API tokens.
+type TokensConfig struct {
+	// MaxLifetime is the longest a new token may live: every token has an
+	// expiry, at most this far ahead.
+	MaxLifetime time.Duration `yaml:"max_lifetime" default:"8760h"`
+}
+
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
-// and dbt post events to. It is off until a token is set or anonymous
-// posting is allowed explicitly.
+// and dbt post events to. It takes API tokens with the lineage:write
+// scope, the shared token (deprecated), or, when allowed explicitly,
+// anonymous events.
 type OpenLineageConfig struct {
-	// Token is the Bearer token producers must send.
+	// Token is a Bearer token shared by every producer. Deprecated: give
+	// each producer a service token with the `lineage:write` scope
+	// (`/admin/tokens`) instead; this one keeps working, and the server
+	// warns at start while it is set.
 	Token string `yaml:"token" env:"ALMANAC_OPENLINEAGE_TOKEN"`
 	// Anonymous accepts events without a token, for a private network
-	// only; with neither set the endpoint answers 403. The server then
+	// only; otherwise requests without a valid token get 401. The server then
 	// answers only requests for `localhost`, an IP address or
 	// `public_url`'s host. `almanac demo` turns it on.
 	Anonymous bool `yaml:"anonymous"`
@@ -230,9 +245,6 @@ type OpenLineageConfig struct {
 	// dataset is always kept).
 	Retention time.Duration `yaml:"retention" default:"720h"`
 }
-
-// Enabled reports whether the endpoint accepts events.
-func (o OpenLineageConfig) Enabled() bool { return o.Token != "" || o.Anonymous }
 
 // AnonymousPosting reports whether the endpoint accepts events without a
 // token: anonymous posting allowed and no token set.

@@ -55,6 +55,7 @@ func defaults() *Config {
 			Roles:   RolesConfig{Default: "viewer"},
 			Session: SessionTimeouts{Idle: 8 * time.Hour, Absolute: 168 * time.Hour},
 		},
+		Tokens: TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
 	}
 }
 
@@ -92,6 +93,7 @@ func TestLoadConfigFull(t *testing.T) {
 			AnonymousRead: true,
 			Session:       SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour},
 		},
+		Tokens: TokensConfig{MaxLifetime: 90 * 24 * time.Hour},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",

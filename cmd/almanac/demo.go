@@ -114,7 +114,7 @@ func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string)
 	// The demo accepts OpenLineage events without a token, as Marquez's
 	// quickstart does: it listens on a loopback address and answers only
 	// requests for localhost (or public_url).
-	if !cfg.OpenLineage.Enabled() {
+	if cfg.OpenLineage.Token == "" {
 		cfg.OpenLineage.Anonymous = true
 	}
 	sources, err := crawlSources(cfg)

@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
@@ -152,7 +154,7 @@ func postgresDB(t *testing.T, url string) string {
 // TestServe starts `almanac serve`, waits until it is ready, checks a page
 // and the health endpoints, and stops it as Ctrl-C would.
 func TestServe(t *testing.T) {
-	_, catalogURL := pgtest.NewDB(t)
+	pool, catalogURL := pgtest.NewDB(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +165,9 @@ func TestServe(t *testing.T) {
 		"\nopenlineage:\n  token: t0ken\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	logs := &lockedBuffer{}
 	go func() {
-		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, io.Discard, func(string) string { return "" })
+		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, logs, func(string) string { return "" })
 	}()
 
 	base := "http://" + addr
@@ -228,6 +231,54 @@ func TestServe(t *testing.T) {
 	}
 	if code := post("t0ken"); code != http.StatusCreated {
 		t.Errorf("POST /api/v1/lineage = %d, want 201", code)
+	}
+	if n := strings.Count(logs.String(), "openlineage.token (ALMANAC_OPENLINEAGE_TOKEN) is deprecated"); n != 1 {
+		t.Errorf("the shared token's deprecation logged %d times, want once:\n%s", n, logs)
+	}
+	// API tokens: a service token with lineage:write posts; a read-only
+	// one may not, and reads; a wrong one is refused on every route.
+	tokens := auth.NewTokens(store.New(pool), auth.TokenOptions{})
+	admin := catalog.Principal{Login: "root@corp", Role: catalog.RoleAdmin}
+	_, svc, err := tokens.Create(ctx, admin, catalog.TokenRequest{Name: "airflow", Scopes: []catalog.TokenScope{catalog.ScopeLineageWrite}, ExpiresAt: time.Now().Add(time.Hour), Service: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reader, err := tokens.Create(ctx, admin, catalog.TokenRequest{Name: "reader", Scopes: []catalog.TokenScope{catalog.ScopeRead}, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := post(svc); code != http.StatusCreated {
+		t.Errorf("POST /api/v1/lineage with a service token = %d, want 201", code)
+	}
+	if code := post(reader); code != http.StatusForbidden {
+		t.Errorf("POST /api/v1/lineage with a read token = %d, want 403", code)
+	}
+	wrong, _ := auth.NewTokenSecret()
+	for _, r := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", "/api/v1/lineage?nodeId=dataset:postgres://db:5432:shop.public.orders", reader, 200},
+		{"GET", "/api/v1/lineage?nodeId=dataset:postgres://db:5432:shop.public.orders", wrong, 401},
+		{"POST", "/graphql", reader, 200},
+		{"POST", "/graphql", wrong, 401},
+		{"POST", "/api/v1/lineage", wrong, 401},
+		{"GET", "/", wrong, 401},
+	} {
+		req, _ := http.NewRequest(r.method, base+r.path, strings.NewReader(`{"query":"{ sources { name } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+r.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != r.want {
+			t.Errorf("%s %s with the token = %d, want %d", r.method, r.path, resp.StatusCode, r.want)
+		}
+	}
+	if strings.Contains(logs.String(), svc) || strings.Contains(logs.String(), reader) {
+		t.Error("a token's secret is in the log")
 	}
 	deadline = time.Now().Add(15 * time.Second)
 	for {
@@ -495,4 +546,22 @@ func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog
 	}
 	ds[0].Referenced = refs[key]
 	return ds[0], nil
+}
+
+// lockedBuffer is a log sink that tests read while the server writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

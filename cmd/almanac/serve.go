@@ -25,11 +25,12 @@ import (
 )
 
 // serve is `almanac serve` over the opened catalog st: the portal, the
-// GraphQL API and scheduled crawls, until ctx ends. With auth mode oidc
-// people sign in; with mode none every request is anonymous (reads only),
-// and serve refuses an address others can reach unless forced. devLogin
-// (`almanac demo`) makes every request the editor devLogin's, without
-// credentials.
+// GraphQL API and scheduled crawls, until ctx ends. A request with an API
+// token is made by the token's principal. With auth mode oidc people sign
+// in; with mode none every other request is anonymous (reads only), and
+// serve refuses an address others can reach unless forced. devLogin
+// (`almanac demo`) makes every request without a token the editor
+// devLogin's, without credentials.
 func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, devLogin string) error {
 	// The demo signs every request in as its one user: no sign-in.
 	var sso login
@@ -87,30 +88,41 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		}
 	}()
 
-	// The OpenLineage endpoint Airflow, Spark and dbt post to: only with a
-	// token, or when anonymous posting is configured explicitly.
-	var rc *olapi.Receiver
-	if cfg.OpenLineage.Enabled() {
-		rc = olapi.NewReceiver(st, olapi.Config{Token: cfg.OpenLineage.Token, Retention: cfg.OpenLineage.Retention, Logger: log.With("component", "openlineage")})
-		go func() {
-			if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
-				log.Error("openlineage worker stopped", "err", err)
-			}
-		}()
+	// API tokens, checked before anything else: a wrong one is refused,
+	// never taken for an anonymous request.
+	tokens := auth.NewTokens(st, auth.TokenOptions{
+		MaxLifetime: cfg.Tokens.MaxLifetime,
+		LegacyToken: cfg.OpenLineage.Token,
+		Logger:      log.With("component", "tokens"),
+	})
+	if cfg.OpenLineage.Token != "" {
+		log.Warn("openlineage.token (ALMANAC_OPENLINEAGE_TOKEN) is deprecated: give each producer a service token with the lineage:write scope at /admin/tokens, then remove it")
 	}
-	// Who makes a request: the demo's one user, else the person whose
-	// session cookie it carries. API tokens go in front of sessions in
-	// the chain.
-	var authn auth.Authenticator
-	if devLogin != "" {
-		authn = auth.Dev(devLogin)
-	} else {
-		var sessionAuth auth.Authenticator // nil with auth mode none: Chain skips it
-		if sso.sessions != nil {
-			sessionAuth = sso.sessions.Authenticate
+
+	// The OpenLineage endpoint Airflow, Spark and dbt post to: with an API
+	// token that may post lineage, the shared token, or anonymously when
+	// configured so explicitly.
+	rc := olapi.NewReceiver(st, olapi.Config{
+		Token:         cfg.OpenLineage.Token,
+		Authenticated: !cfg.OpenLineage.AnonymousPosting(),
+		Retention:     cfg.OpenLineage.Retention,
+		Logger:        log.With("component", "openlineage"),
+	})
+	go func() {
+		if err := rc.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+			log.Error("openlineage worker stopped", "err", err)
 		}
-		authn = auth.Chain(sessionAuth)
+	}()
+	// Who makes a request: the bearer token first; then the demo's one
+	// user, or the person whose session cookie it carries (nil with auth
+	// mode none: Chain skips it).
+	var person auth.Authenticator
+	if devLogin != "" {
+		person = auth.Dev(devLogin)
+	} else if sso.sessions != nil {
+		person = sso.sessions.Authenticate
 	}
+	authn := auth.Chain(tokens.Authenticate, person)
 	proxies := make([]netip.Prefix, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
 		proxies[i] = netip.MustParsePrefix(p) // validated by LoadConfig
@@ -127,8 +139,9 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log}),
 		Authenticate:    authn,
+		Tokens:          tokens,
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,

@@ -86,6 +86,21 @@ type CrawlRunEdge struct {
 	Node   *catalog.CrawlRun `json:"node"`
 }
 
+type CreateTokenInput struct {
+	Name   string               `json:"name"`
+	Scopes []catalog.TokenScope `json:"scopes"`
+	// When the token stops working: required, and within the server's longest lifetime (a year by default).
+	ExpiresAt time.Time `json:"expiresAt"`
+	// A service token, tied to no person; admins only.
+	Service *bool `json:"service,omitempty"`
+}
+
+type CreateTokenPayload struct {
+	Token *catalog.APIToken `json:"token"`
+	// The token's secret (`alm_…`), sent as `Authorization: Bearer <secret>`. Shown only here.
+	Secret string `json:"secret"`
+}
+
 type DatasetConnection struct {
 	Edges    []DatasetEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/auth"
 	"almanac/catalog/crawl/openlineage"
 	"almanac/catalog/errkind"
 	"almanac/catalog/store"
@@ -41,9 +42,15 @@ const (
 
 // Config configures the receiver.
 type Config struct {
-	// Token, when set, is the Bearer token producers must send. Empty
-	// allows anonymous posting, which must be configured explicitly.
+	// Token, when set, is a Bearer token shared by every producer
+	// (openlineage.token, deprecated: API tokens with the lineage:write
+	// scope replace it). Requests whose principal may post lineage
+	// (catalog.AuthorizeLineageWrite) are taken with or without it.
 	Token string
+	// Authenticated refuses anonymous posting when Token is empty: only
+	// the principals that may post lineage are taken. Without it, and
+	// without Token, anyone may post, which must be configured explicitly.
+	Authenticated bool
 	// MaxBody bounds a request body, after decompression; larger bodies
 	// get 413. Zero means DefaultMaxBody.
 	MaxBody int64
@@ -250,15 +257,8 @@ func raw(e openlineage.Event, body []byte) store.RawEvent {
 // body authenticates the request and reads its body, gunzipped, within
 // the size limit.
 func (rc *Receiver) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if rc.cfg.Token != "" {
-		// The scheme is case-insensitive (RFC 9110 §11.1).
-		scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-		ok = ok && strings.EqualFold(scheme, "Bearer")
-		got = strings.TrimSpace(got)
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(rc.cfg.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="almanac"`)
-			return nil, &httpError{http.StatusUnauthorized, errors.New("missing or wrong bearer token")}
-		}
+	if err := rc.authorize(w, r); err != nil {
+		return nil, err
 	}
 	var rd io.Reader = http.MaxBytesReader(w, r.Body, rc.cfg.MaxBody)
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
@@ -278,6 +278,36 @@ func (rc *Receiver) body(w http.ResponseWriter, r *http.Request) ([]byte, error)
 		return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", rc.cfg.MaxBody)}
 	}
 	return b, nil
+}
+
+// authorize decides whether r may post events: a request with the shared
+// token may; one whose principal is known may if catalog
+// AuthorizeLineageWrite says so (a token refused is recorded in the
+// security log); an anonymous one only with anonymous posting.
+func (rc *Receiver) authorize(w http.ResponseWriter, r *http.Request) error {
+	if rc.cfg.Token != "" {
+		// The scheme is case-insensitive (RFC 9110 §11.1).
+		scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(rc.cfg.Token)) == 1 {
+			return nil
+		}
+	}
+	ctx := r.Context()
+	if p := auth.PrincipalFrom(ctx); !p.Anonymous() {
+		err := catalog.AuthorizeLineageWrite(p)
+		if err != nil && p.ViaToken() {
+			ev := catalog.AuthEvent{Kind: catalog.AuthTokenUsed, Actor: p.Login, Subject: catalog.TokenNameFrom(ctx), Detail: err.Error(), RemoteAddr: catalog.RemoteAddrFrom(ctx)}
+			if rerr := rc.store.RecordAuthEvent(context.WithoutCancel(ctx), ev); rerr != nil {
+				rc.cfg.Logger.ErrorContext(ctx, "record refused token", "err", rerr)
+			}
+		}
+		return err
+	}
+	if rc.cfg.Token == "" && !rc.cfg.Authenticated {
+		return nil
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="almanac"`)
+	return &httpError{http.StatusUnauthorized, errors.New("missing or wrong bearer token: send an API token with the lineage:write scope")}
 }
 
 func (rc *Receiver) readError(err error, op string) error {
