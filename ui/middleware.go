@@ -51,23 +51,30 @@ func (s *Server) Handler() http.Handler {
 	h = s.recoverPanics(h)
 	h = s.instrument(mux, h)
 	h = s.forwardedFor(h)
-	return securityHeaders(h)
+	return securityHeaders(s.csp, h)
 }
 
 // contentSecurityPolicy allows the portal's own stylesheet, images and
 // scripts (files only, never inline) and requests back to the portal.
 // Every page works without JavaScript; scripts only add suggestions to
 // the search box and pan, zoom and in-place updates to the lineage
-// explorer. GraphiQL sets its own.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; " +
-	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+// explorer. GraphiQL sets its own. Forms post to the portal only, and the
+// sign-out form's redirect may go on to the identity provider's
+// end-session endpoint, whose origin formOrigins adds (browsers apply
+// form-action to a form's redirects too).
+func contentSecurityPolicy(formOrigins ...string) string {
+	return "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; " +
+		"connect-src 'self'; form-action " + strings.Join(append([]string{"'self'"}, formOrigins...), " ") +
+		"; base-uri 'none'; frame-ancestors 'none'"
+}
 
-// securityHeaders sets the headers every response carries. A handler may
-// replace them, as GraphiQL does its Content-Security-Policy.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every response carries, csp the
+// Content-Security-Policy. A handler may replace them, as GraphiQL does
+// its Content-Security-Policy.
+func securityHeaders(csp string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("X-Frame-Options", "DENY")

@@ -136,6 +136,7 @@ type Server struct {
 	tokens          *auth.Tokens
 	crossOrigin     *http.CrossOriginProtection
 	loginPath       string
+	csp             string // the Content-Security-Policy of every response
 	counts          countsCache
 	publicURL       string
 	oidc            *auth.OIDC
@@ -187,7 +188,11 @@ func New(opts Options) (*Server, error) {
 	if s.ready == nil {
 		s.ready = s.store.Ping
 	}
+	s.csp = contentSecurityPolicy()
 	if s.oidc != nil {
+		if origin := s.oidc.EndSessionOrigin(); origin != "" {
+			s.csp = contentSecurityPolicy(origin)
+		}
 		if s.sessions == nil {
 			return nil, errors.New("ui: sign-in (OIDC) needs sessions")
 		}

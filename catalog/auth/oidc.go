@@ -251,6 +251,18 @@ func (o *OIDC) EndSessionURL(returnTo string) string {
 	return u.String()
 }
 
+// EndSessionOrigin is the origin (scheme://host) of the provider's
+// end_session_endpoint, which a sign-out form's redirect goes to; "" when
+// the provider advertises none. The portal's Content-Security-Policy
+// must allow it as a form action, or browsers stop the sign-out there.
+func (o *OIDC) EndSessionOrigin() string {
+	u, err := url.Parse(o.endSession)
+	if o.endSession == "" || err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // SecureCookies reports whether the redirect URL is https, so cookies
 // must be Secure; false only for a plain-HTTP loopback address, the one
 // place plain HTTP is allowed.
