@@ -17,6 +17,10 @@ func TestAuthorizeRead(t *testing.T) {
 		{Principal{}, true, nil},
 		{Principal{Login: "vic@corp", Role: RoleViewer}, false, nil},
 		{Principal{Login: "vic@corp"}, false, nil}, // any principal reads
+		{Principal{Login: "vic@corp", Scopes: []TokenScope{ScopeRead}}, false, nil},
+		{Principal{Login: "vic@corp", Scopes: []TokenScope{ScopeWrite}}, false, nil},
+		{Principal{Login: "token:airflow", Role: RoleEditor, Scopes: []TokenScope{ScopeLineageWrite}}, false, ErrForbidden},
+		{Principal{Login: "token:airflow", Role: RoleEditor, Scopes: []TokenScope{ScopeLineageWrite}}, true, ErrForbidden},
 	} {
 		err := AuthorizeRead(tc.p, tc.anonymous)
 		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
