@@ -20,10 +20,23 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess catalo
 	if groups == nil {
 		groups = []string{}
 	}
+	// A role unlike that of the person's previous session (their groups
+	// at the identity provider, or the mapping, changed) is a role change
+	// for the security log, written with the session.
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO sessions (token_hash, login, name, email, groups, role, expires_at, user_agent, remote_addr)
-		VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9)
-		RETURNING id, created_at, last_seen, expires_at`,
+		WITH prev AS (
+			SELECT role FROM sessions WHERE lower(login) = lower($2) ORDER BY created_at DESC, id DESC LIMIT 1
+		), created AS (
+			INSERT INTO sessions (token_hash, login, name, email, groups, role, expires_at, user_agent, remote_addr)
+			VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8, $9)
+			RETURNING id, created_at, last_seen, expires_at
+		), changed AS (
+			INSERT INTO auth_events (kind, outcome, actor, subject, detail, remote_addr)
+			SELECT 'role_changed', 'success', $2, $2,
+				'role ' || prev.role || ' → ' || $6::text || ' at sign-in, by the identity provider''s groups ' || array_to_string($5::text[], ', '), $9
+			FROM prev, created WHERE prev.role <> $6::text
+		)
+		SELECT id, created_at, last_seen, expires_at FROM created`,
 		tokenHash, sess.Login, clip(sess.Name), clip(sess.Email), groups, sess.Role, ttl.Seconds(),
 		clip(sess.UserAgent), sess.RemoteAddr).Scan(&sess.ID, &sess.CreatedAt, &sess.LastSeen, &sess.ExpiresAt)
 	if err != nil {

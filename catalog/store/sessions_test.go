@@ -98,6 +98,20 @@ func TestSessions(t *testing.T) {
 	if live, _, _ := st.LiveSessions(ctx, "alice@corp", 10); len(live) != 0 {
 		t.Errorf("revoked session still listed: %+v", live)
 	}
+	// Bob signs in again, now in the admins' group: a role change in the
+	// security log; signing in again as admin is none.
+	for i, secret := range []string{"bob-2", "bob-3"} {
+		if _, err := st.CreateSession(ctx, hash(secret), catalog.Session{Login: "Bob@corp", Groups: []string{"catalog-admins"}, Role: catalog.RoleAdmin, RemoteAddr: "192.0.2.7"}, time.Hour); err != nil {
+			t.Fatalf("sign-in %d: %v", i, err)
+		}
+	}
+	changes, err := st.AuthEvents(ctx, store.AuthEventFilter{Kinds: []catalog.AuthEventKind{catalog.AuthRoleChanged}}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].Actor != "Bob@corp" || changes[0].Detail != "role viewer → admin at sign-in, by the identity provider's groups catalog-admins" || changes[0].RemoteAddr != "192.0.2.7" {
+		t.Errorf("role changes: %+v, want one, viewer → admin", changes)
+	}
 }
 
 // TestLoginAttempts takes each sign-in once, and never after its time.
