@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -117,6 +118,9 @@ func (r QualityResult) Validate() error {
 	case QualityPass, QualityFail, QualityWarn, QualityError, QualitySkipped:
 	default:
 		return fmt.Errorf("result of %q: unknown status %q: %w", r.Check, r.Status, ErrInvalid)
+	}
+	if r.Observed != "" && !json.Valid([]byte(r.Observed)) {
+		return fmt.Errorf("result of %q: observed value %.40q is not JSON: %w", r.Check, r.Observed, ErrInvalid)
 	}
 	return nil
 }
