@@ -391,9 +391,9 @@ func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *cata
 	var (
 		checks, runs, nss, names, statuses, messages, observed []string
 		failures                                               []*int64
-		started                                      []time.Time
-		secs                                         []float64
-		touched                                      []catalog.Key
+		started                                                []time.Time
+		secs                                                   []float64
+		touched                                                []catalog.Key
 	)
 	for _, r := range valid {
 		if !seen[rkey{r.Check, r.RunID}] {

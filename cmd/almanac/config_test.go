@@ -20,6 +20,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog"
+	"almanac/catalog/crawl"
+	"almanac/catalog/crawl/sqlcheck"
 	"almanac/lineage/olapi"
 	"almanac/search"
 )
@@ -49,6 +52,7 @@ func defaults() *Config {
 		Log:         LogConfig{Format: "text", Level: "info"},
 		Search:      SearchConfig{IndexDir: ".almanac/index"},
 		OpenLineage: OpenLineageConfig{Retention: 720 * time.Hour},
+		Quality:     QualityConfig{Retention: 9600 * time.Hour},
 	}
 }
 
@@ -113,6 +117,24 @@ func TestLoadConfigFull(t *testing.T) {
 				Include: []string{"main.sales"},
 				Line:    39,
 			},
+		},
+		Quality: QualityConfig{Retention: 2160 * time.Hour},
+		Checks: []CheckConfig{
+			{Name: "orders_status", Source: "warehouse", Table: "public.orders", Column: "status", Template: "accepted_values",
+				Values: []string{"placed", "shipped"}, Severity: "warn", Timeout: 30 * time.Second, Schedule: Schedule{Spec: "@hourly", Every: time.Hour}},
+			{Name: "billing_rows", Source: "billing-replica", Dataset: "billing.public.invoices", SQL: "SELECT count(*) FROM public.invoices",
+				Expect: "change within 20% of last 7 runs", Severity: "error", Timeout: 5 * time.Second},
+		},
+		RunChecks: []crawl.Check{
+			{Check: sqlcheck.Check{Name: "orders_status", Dataset: catalog.Key{Namespace: "postgres://warehouse.internal:5432", Name: "analytics.public.orders"},
+				Column: "status", Type: "accepted_values",
+				SQL:  `SELECT count(*) FROM "public"."orders" WHERE "status" IS NOT NULL AND NOT ("status"::text = ANY($1::text[]))`,
+				Args: []any{[]string{"placed", "shipped"}}, Expect: sqlcheck.Expectation{Op: "="}, Severity: "warn", Timeout: 30 * time.Second},
+				URL: "postgres://crawler:s3cret@db.internal:5432/analytics", Every: time.Hour},
+			{Check: sqlcheck.Check{Name: "billing_rows", Dataset: catalog.Key{Namespace: "postgres://replica.internal:5432", Name: "billing.public.invoices"},
+				Type: "sql", SQL: "SELECT count(*) FROM public.invoices", Expect: sqlcheck.Expectation{Op: "change", A: 20, Runs: 7},
+				Severity: "error", Timeout: 5 * time.Second},
+				URL: "postgresql://reader@replica.internal/billing?sslmode=require"},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -1444,5 +1466,90 @@ func TestRetentionDefault(t *testing.T) {
 	}
 	if cfg.OpenLineage.Retention != olapi.DefaultRetention {
 		t.Errorf("default openlineage.retention = %v, olapi.DefaultRetention = %v", cfg.OpenLineage.Retention, olapi.DefaultRetention)
+	}
+}
+
+// TestLoadConfigCheckProblems reports each bad check with its file, line
+// and key, leaves it out, and keeps the good ones and the rest of the
+// configuration.
+func TestLoadConfigCheckProblems(t *testing.T) {
+	_, path := writeConfig(t, `
+sources:
+  - name: wh
+    type: postgres
+    url: postgres://crawler@db.internal/analytics
+  - name: docs
+    type: dbt
+    paths: [target]
+    namespace: postgres://db.internal:5432
+checks:
+  - name: good
+    source: wh
+    table: public.orders
+    template: row_count
+    expect: "> 0"
+  - name: unknown-source
+    source: warehous
+    table: public.orders
+    sql: SELECT 1
+    expect: = 1
+  - name: dbt-source
+    source: docs
+    table: public.orders
+    template: not_null
+    column: id
+  - name: bad-expect
+    source: wh
+    table: public.orders
+    sql: SELECT 1
+    expect: about 3
+  - name: bad-template
+    source: wh
+    table: public.orders
+    template: not_nul
+  - name: no-column
+    source: wh
+    table: public.orders
+    template: unique
+  - name: good
+    source: wh
+    dataset: x
+    sql: SELECT 1
+    expect: = 1
+    shedule: "@hourly"
+  - name: both
+    source: wh
+    table: public.orders
+    sql: SELECT 1
+    template: row_count
+    expect: "> 0"
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatalf("a bad check stopped the configuration: %v", err)
+	}
+	var got []string
+	for _, err := range cfg.CheckProblems {
+		got = append(got, strings.TrimPrefix(err.Error(), path))
+	}
+	want := []string{
+		`:16: checks[1].source: no source named "warehous"`,
+		`:21: checks[2].source: source "docs" is a dbt source: checks run on postgres and redshift sources`,
+		`:29: checks[3].expect: want "= N", "!= N", "< N", "<= N", "> N", ">= N", "between N and M" or "change within N% of last K runs", got "about 3"`,
+		`:33: checks[4].template: must be not_null, unique, accepted_values, row_count, freshness or relationships, got "not_nul"`,
+		`:37: checks[5].template: template unique needs a column`,
+		`:38: checks[6].name: duplicate check name "good" (first at line 10)`,
+		`:43: checks[6]: unknown key "shedule" (did you mean "schedule"?)`,
+		`:48: checks[7]: set sql or template, not both`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if len(cfg.RunChecks) != 1 || cfg.RunChecks[0].Name != "good" || cfg.RunChecks[0].SQL != `SELECT count(*) FROM "public"."orders"` ||
+		cfg.RunChecks[0].Dataset != (catalog.Key{Namespace: "postgres://db.internal:5432", Name: "analytics.public.orders"}) {
+		t.Errorf("checks kept = %+v, want good", cfg.RunChecks)
+	}
+	if len(cfg.Sources) != 2 {
+		t.Errorf("sources = %+v", cfg.Sources)
 	}
 }

@@ -36,7 +36,11 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
-	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources)
+	for _, err := range cfg.CheckProblems {
+		log.Error("check left out", "err", err)
+	}
+	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources,
+		crawl.Options{Checks: cfg.RunChecks, QualityRetention: cfg.Quality.Retention})
 	if err != nil {
 		return err
 	}
