@@ -125,6 +125,16 @@ func (r QualityResult) Validate() error {
 	return nil
 }
 
+// ObservedNumber returns the observed value when it is a number, else
+// nil.
+func (r QualityResult) ObservedNumber() *float64 {
+	var f float64
+	if r.Observed == "" || json.Unmarshal([]byte(r.Observed), &f) != nil {
+		return nil
+	}
+	return &f
+}
+
 // FreshnessObservation is one measurement of how recently a dataset was
 // loaded, e.g. a row of dbt's sources.json. Observations are history, like
 // quality results: recording the same (source, dataset, ObservedAt) twice

@@ -42,6 +42,7 @@ type ResolverRoot interface {
 	JobDataset() JobDatasetResolver
 	LineageNode() LineageNodeResolver
 	Mutation() MutationResolver
+	QualityCheck() QualityCheckResolver
 	QualityResult() QualityResultResolver
 	Query() QueryResolver
 	ReverseForeignKey() ReverseForeignKeyResolver
@@ -368,6 +369,7 @@ type ComplexityRoot struct {
 		Latest     func(childComplexity int) int
 		Name       func(childComplexity int) int
 		RemovedAt  func(childComplexity int) int
+		Results    func(childComplexity int, first *int, after *string) int
 		Severity   func(childComplexity int) int
 		Source     func(childComplexity int) int
 		Type       func(childComplexity int) int
@@ -378,9 +380,21 @@ type ComplexityRoot struct {
 		DurationSeconds func(childComplexity int) int
 		Failures        func(childComplexity int) int
 		Message         func(childComplexity int) int
+		Observed        func(childComplexity int) int
+		ObservedNumber  func(childComplexity int) int
 		RunID           func(childComplexity int) int
 		StartedAt       func(childComplexity int) int
 		Status          func(childComplexity int) int
+	}
+
+	QualityResultConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	QualityResultEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Query struct {
@@ -658,7 +672,12 @@ type MutationResolver interface {
 	AddOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
 	RemoveOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
 }
+type QualityCheckResolver interface {
+	Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error)
+}
 type QualityResultResolver interface {
+	ObservedNumber(ctx context.Context, obj *catalog.QualityResult) (*float64, error)
+
 	DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error)
 }
 type QueryResolver interface {
@@ -1985,6 +2004,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QualityCheck.RemovedAt(childComplexity), true
+	case "QualityCheck.results":
+		if e.ComplexityRoot.QualityCheck.Results == nil {
+			break
+		}
+
+		args, err := ec.field_QualityCheck_results_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.QualityCheck.Results(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "QualityCheck.severity":
 		if e.ComplexityRoot.QualityCheck.Severity == nil {
 			break
@@ -2028,6 +2058,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QualityResult.Message(childComplexity), true
+	case "QualityResult.observed":
+		if e.ComplexityRoot.QualityResult.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.Observed(childComplexity), true
+	case "QualityResult.observedNumber":
+		if e.ComplexityRoot.QualityResult.ObservedNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.ObservedNumber(childComplexity), true
 	case "QualityResult.runId":
 		if e.ComplexityRoot.QualityResult.RunID == nil {
 			break
@@ -2046,6 +2088,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QualityResult.Status(childComplexity), true
+
+	case "QualityResultConnection.edges":
+		if e.ComplexityRoot.QualityResultConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultConnection.Edges(childComplexity), true
+	case "QualityResultConnection.pageInfo":
+		if e.ComplexityRoot.QualityResultConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultConnection.PageInfo(childComplexity), true
+
+	case "QualityResultEdge.cursor":
+		if e.ComplexityRoot.QualityResultEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultEdge.Cursor(childComplexity), true
+	case "QualityResultEdge.node":
+		if e.ComplexityRoot.QualityResultEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultEdge.Node(childComplexity), true
 
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
@@ -3647,6 +3715,8 @@ func (ec *executionContext) childFields_QualityCheck(ctx context.Context, field 
 		return ec.fieldContext_QualityCheck_definition(ctx, field)
 	case "latest":
 		return ec.fieldContext_QualityCheck_latest(ctx, field)
+	case "results":
+		return ec.fieldContext_QualityCheck_results(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_QualityCheck_updatedAt(ctx, field)
 	case "removedAt":
@@ -3661,6 +3731,10 @@ func (ec *executionContext) childFields_QualityResult(ctx context.Context, field
 		return ec.fieldContext_QualityResult_status(ctx, field)
 	case "failures":
 		return ec.fieldContext_QualityResult_failures(ctx, field)
+	case "observed":
+		return ec.fieldContext_QualityResult_observed(ctx, field)
+	case "observedNumber":
+		return ec.fieldContext_QualityResult_observedNumber(ctx, field)
 	case "message":
 		return ec.fieldContext_QualityResult_message(ctx, field)
 	case "startedAt":
@@ -3671,6 +3745,26 @@ func (ec *executionContext) childFields_QualityResult(ctx context.Context, field
 		return ec.fieldContext_QualityResult_runId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QualityResult", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityResultConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QualityResultConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QualityResultConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityResultConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityResultEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_QualityResultEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_QualityResultEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityResultEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ReverseForeignKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4308,6 +4402,28 @@ func (ec *executionContext) field_Mutation_setDatasetDescription_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_QualityCheck_results_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -10181,6 +10297,50 @@ func (ec *executionContext) fieldContext_QualityCheck_latest(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _QualityCheck_results(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.QualityCheck().Results(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QualityResultConnection) graphql.Marshaler {
+			return ec.marshalNQualityResultConnection2ᚖalmanacᚋgraphᚋmodelᚐQualityResultConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_results(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityCheck",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResultConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_QualityCheck_results_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _QualityCheck_updatedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10273,6 +10433,52 @@ func (ec *executionContext) fieldContext_QualityResult_failures(_ context.Contex
 	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "Int64")
 }
 
+func (ec *executionContext) _QualityResult_observed(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_observed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_observed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResult_observedNumber(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_observedNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QualityResult().ObservedNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_observedNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, true, true, "Float")
+}
+
 func (ec *executionContext) _QualityResult_message(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10363,6 +10569,125 @@ func (ec *executionContext) _QualityResult_runId(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_QualityResult_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResultConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.QualityResultEdge) graphql.Marshaler {
+			return ec.marshalNQualityResultEdge2ᚕalmanacᚋgraphᚋmodelᚐQualityResultEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityResultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResultEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QualityResultConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖalmanacᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityResultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QualityResultEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResultEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResultEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.QualityResult) graphql.Marshaler {
+			return ec.marshalNQualityResult2ᚖalmanacᚋcatalogᚐQualityResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityResultEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResult(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -17615,47 +17940,53 @@ func (ec *executionContext) _QualityCheck(ctx context.Context, sel ast.Selection
 		case "name":
 			out.Values[i] = ec._QualityCheck_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
 			out.Values[i] = ec._QualityCheck_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._QualityCheck_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "column":
 			out.Values[i] = ec._QualityCheck_column(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "severity":
 			out.Values[i] = ec._QualityCheck_severity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "definition":
 			out.Values[i] = ec._QualityCheck_definition(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "latest":
 			out.Values[i] = ec._QualityCheck_latest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "results":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QualityCheck_results(ctx, field, obj)
+				})
 		case "updatedAt":
 			out.Values[i] = ec._QualityCheck_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "removedAt":
 			out.Values[i] = ec._QualityCheck_removedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17695,6 +18026,17 @@ func (ec *executionContext) _QualityResult(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "observed":
+			out.Values[i] = ec._QualityResult_observed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "observedNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QualityResult_observedNumber(ctx, field, obj)
+				})
 		case "message":
 			out.Values[i] = ec._QualityResult_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17715,6 +18057,82 @@ func (ec *executionContext) _QualityResult(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._QualityResult_runId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityResultConnectionImplementors = []string{"QualityResultConnection"}
+
+func (ec *executionContext) _QualityResultConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QualityResultConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityResultConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityResultConnection")
+		case "edges":
+			out.Values[i] = ec._QualityResultConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._QualityResultConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityResultEdgeImplementors = []string{"QualityResultEdge"}
+
+func (ec *executionContext) _QualityResultEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QualityResultEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityResultEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityResultEdge")
+		case "cursor":
+			out.Values[i] = ec._QualityResultEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._QualityResultEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20235,6 +20653,42 @@ func (ec *executionContext) marshalNQualityCheck2ᚕalmanacᚋcatalogᚐSourceCh
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNQualityCheck2almanacᚋcatalogᚐSourceCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQualityResult2ᚖalmanacᚋcatalogᚐQualityResult(ctx context.Context, sel ast.SelectionSet, v *catalog.QualityResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualityResult!")
+		return graphql.Null
+	}
+	return ec._QualityResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQualityResultConnection2ᚖalmanacᚋgraphᚋmodelᚐQualityResultConnection(ctx context.Context, sel ast.SelectionSet, v *model.QualityResultConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualityResultConnection!")
+		return graphql.Null
+	}
+	return ec._QualityResultConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQualityResultEdge2almanacᚋgraphᚋmodelᚐQualityResultEdge(ctx context.Context, sel ast.SelectionSet, v model.QualityResultEdge) graphql.Marshaler {
+	return ec._QualityResultEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNQualityResultEdge2ᚕalmanacᚋgraphᚋmodelᚐQualityResultEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.QualityResultEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQualityResultEdge2almanacᚋgraphᚋmodelᚐQualityResultEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

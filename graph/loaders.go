@@ -27,6 +27,7 @@ type loaders struct {
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
 	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
 	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
+	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
 	jobs       *dataloadgen.Loader[catalog.JobKey, *catalog.Job]
 	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
 	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
@@ -60,6 +61,7 @@ func newLoaders(st *store.Store) *loaders {
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
 		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),
 		freshness:  dataloadgen.NewLoader(fromMap(st.FreshnessPages, ""), wait),
+		results:    dataloadgen.NewLoader(fromMap(st.ResultPages, ""), wait),
 		jobs:       dataloadgen.NewLoader(fromMap(st.JobsByKeys, "job"), wait),
 		jobsAround: dataloadgen.NewLoader(fromMap(st.JobsOfDatasets, ""), wait),
 		// A job that never ran has no latest run: nil, not an error.

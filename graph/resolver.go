@@ -171,6 +171,26 @@ func runPage(job catalog.JobKey, n int, after *string) (store.RunPage, error) {
 	return p, nil
 }
 
+func resultCursor(r catalog.QualityResult) string {
+	return stringsCursor(r.StartedAt.UTC().Format(time.RFC3339Nano), r.RunID)
+}
+
+// resultPage is the page of a check's results that first and after ask
+// for, with one result more to tell whether another page follows.
+func resultPage(c *catalog.SourceCheck, n int, after *string) (store.ResultPage, error) {
+	p := store.ResultPage{Source: c.Source, Check: c.Name, Limit: n + 1}
+	cur, err := parseStringsCursor(after, 2)
+	if err != nil || cur == nil {
+		return p, err
+	}
+	at, err := time.Parse(time.RFC3339Nano, cur[0])
+	if err != nil || cur[1] == "" {
+		return p, fmt.Errorf("invalid cursor %q: pass the endCursor of a page: %w", *after, catalog.ErrInvalid)
+	}
+	p.AfterAt, p.AfterRun = at, cur[1]
+	return p, nil
+}
+
 // defaultFreshnessHistory is the default page size of
 // Dataset.freshnessHistory, as the schema says.
 const defaultFreshnessHistory = 10

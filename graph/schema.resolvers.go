@@ -321,6 +321,33 @@ func (r *mutationResolver) RemoveOwner(ctx context.Context, input model.OwnerInp
 	return r.editPayload(ctx, id, e, err)
 }
 
+func (r *qualityCheckResolver) Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error) {
+	n, err := pageSize(first, 20)
+	if err != nil {
+		return nil, err
+	}
+	page, err := resultPage(obj, n, after)
+	if err != nil {
+		return nil, err
+	}
+	results, err := loadersFrom(ctx).results.Load(ctx, page)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(results) > n
+	results = results[:min(n, len(results))]
+	c := &model.QualityResultConnection{Edges: make([]model.QualityResultEdge, len(results))}
+	for i := range results {
+		c.Edges[i] = model.QualityResultEdge{Cursor: resultCursor(results[i]), Node: &results[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.QualityResultEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *qualityResultResolver) ObservedNumber(ctx context.Context, obj *catalog.QualityResult) (*float64, error) {
+	return obj.ObservedNumber(), nil
+}
+
 func (r *qualityResultResolver) DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error) {
 	return obj.Duration.Seconds(), nil
 }
@@ -903,6 +930,8 @@ func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolv
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+func (r *Resolver) QualityCheck() QualityCheckResolver { return &qualityCheckResolver{r} }
+
 func (r *Resolver) QualityResult() QualityResultResolver { return &qualityResultResolver{r} }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -926,6 +955,7 @@ type (
 	jobDatasetResolver        struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
+	qualityCheckResolver      struct{ *Resolver }
 	qualityResultResolver     struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	reverseForeignKeyResolver struct{ *Resolver }

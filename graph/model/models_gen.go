@@ -284,6 +284,16 @@ type Property struct {
 	Value string `json:"value"`
 }
 
+type QualityResultConnection struct {
+	Edges    []QualityResultEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type QualityResultEdge struct {
+	Cursor string                 `json:"cursor"`
+	Node   *catalog.QualityResult `json:"node"`
+}
+
 type Query struct {
 }
 
