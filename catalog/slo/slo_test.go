@@ -525,3 +525,26 @@ func TestIntervalsDST(t *testing.T) {
 		}
 	}
 }
+
+func TestFromFreshnessCriteria(t *testing.T) {
+	k := catalog.Key{Namespace: "pg", Name: "db.s.t"}
+	for _, tc := range []struct {
+		warn, err string
+		ok        bool
+		age       time.Duration
+		name      string
+	}{
+		{"12 hour", "1 day", true, 24 * time.Hour, "freshness (error_after 1 day)"},
+		{"30 minutes", "", true, 30 * time.Minute, "freshness (warn_after 30 minutes)"},
+		{"", "", false, 0, ""},
+		{"", "2 fortnight", false, 0, ""},
+	} {
+		s, ok := FromFreshnessCriteria("dbt:x", k, tc.warn, tc.err)
+		if ok != tc.ok || s.Spec.MaxAge != tc.age || s.Name != tc.name {
+			t.Errorf("FromFreshnessCriteria(%q, %q) = %+v, %v", tc.warn, tc.err, s, ok)
+		}
+		if ok && s.Spec.Validate() != nil {
+			t.Errorf("harvested spec invalid: %v", s.Spec.Validate())
+		}
+	}
+}
