@@ -191,6 +191,7 @@ type ComplexityRoot struct {
 		RowEstimate       func(childComplexity int) int
 		SchemaHistory     func(childComplexity int, first *int, after *string) int
 		SizeBytes         func(childComplexity int) int
+		Slos              func(childComplexity int) int
 		Sources           func(childComplexity int) int
 		Tags              func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
@@ -454,6 +455,36 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SLO struct {
+		Attainment      func(childComplexity int) int
+		BudgetRemaining func(childComplexity int) int
+		BurnRateFast    func(childComplexity int) int
+		BurnRateSlow    func(childComplexity int) int
+		Burns           func(childComplexity int) int
+		Good            func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Objective       func(childComplexity int) int
+		Origin          func(childComplexity int) int
+		Source          func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Summary         func(childComplexity int) int
+		Total           func(childComplexity int) int
+		Unit            func(childComplexity int) int
+		WindowSeconds   func(childComplexity int) int
+	}
+
+	SLOBurn struct {
+		Firing       func(childComplexity int) int
+		LongRate     func(childComplexity int) int
+		LongSeconds  func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Severity     func(childComplexity int) int
+		ShortRate    func(childComplexity int) int
+		ShortSeconds func(childComplexity int) int
+		Threshold    func(childComplexity int) int
+	}
+
 	SchemaDiff struct {
 		Added   func(childComplexity int) int
 		Changed func(childComplexity int) int
@@ -638,6 +669,7 @@ type DatasetResolver interface {
 	QualityChecks(ctx context.Context, obj *catalog.Dataset, includeRemoved *bool) ([]catalog.SourceCheck, error)
 	Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error)
 	FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error)
+	Slos(ctx context.Context, obj *catalog.Dataset) ([]model.Slo, error)
 	Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 	Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 }
@@ -1309,6 +1341,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.SizeBytes(childComplexity), true
+	case "Dataset.slos":
+		if e.ComplexityRoot.Dataset.Slos == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Slos(childComplexity), true
 	case "Dataset.sources":
 		if e.ComplexityRoot.Dataset.Sources == nil {
 			break
@@ -2453,6 +2491,152 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RunEdge.Node(childComplexity), true
 
+	case "SLO.attainment":
+		if e.ComplexityRoot.SLO.Attainment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Attainment(childComplexity), true
+	case "SLO.budgetRemaining":
+		if e.ComplexityRoot.SLO.BudgetRemaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.BudgetRemaining(childComplexity), true
+	case "SLO.burnRateFast":
+		if e.ComplexityRoot.SLO.BurnRateFast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.BurnRateFast(childComplexity), true
+	case "SLO.burnRateSlow":
+		if e.ComplexityRoot.SLO.BurnRateSlow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.BurnRateSlow(childComplexity), true
+	case "SLO.burns":
+		if e.ComplexityRoot.SLO.Burns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Burns(childComplexity), true
+	case "SLO.good":
+		if e.ComplexityRoot.SLO.Good == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Good(childComplexity), true
+	case "SLO.kind":
+		if e.ComplexityRoot.SLO.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Kind(childComplexity), true
+	case "SLO.name":
+		if e.ComplexityRoot.SLO.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Name(childComplexity), true
+	case "SLO.objective":
+		if e.ComplexityRoot.SLO.Objective == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Objective(childComplexity), true
+	case "SLO.origin":
+		if e.ComplexityRoot.SLO.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Origin(childComplexity), true
+	case "SLO.source":
+		if e.ComplexityRoot.SLO.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Source(childComplexity), true
+	case "SLO.status":
+		if e.ComplexityRoot.SLO.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Status(childComplexity), true
+	case "SLO.summary":
+		if e.ComplexityRoot.SLO.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Summary(childComplexity), true
+	case "SLO.total":
+		if e.ComplexityRoot.SLO.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Total(childComplexity), true
+	case "SLO.unit":
+		if e.ComplexityRoot.SLO.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Unit(childComplexity), true
+	case "SLO.windowSeconds":
+		if e.ComplexityRoot.SLO.WindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.WindowSeconds(childComplexity), true
+
+	case "SLOBurn.firing":
+		if e.ComplexityRoot.SLOBurn.Firing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Firing(childComplexity), true
+	case "SLOBurn.longRate":
+		if e.ComplexityRoot.SLOBurn.LongRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.LongRate(childComplexity), true
+	case "SLOBurn.longSeconds":
+		if e.ComplexityRoot.SLOBurn.LongSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.LongSeconds(childComplexity), true
+	case "SLOBurn.name":
+		if e.ComplexityRoot.SLOBurn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Name(childComplexity), true
+	case "SLOBurn.severity":
+		if e.ComplexityRoot.SLOBurn.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Severity(childComplexity), true
+	case "SLOBurn.shortRate":
+		if e.ComplexityRoot.SLOBurn.ShortRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.ShortRate(childComplexity), true
+	case "SLOBurn.shortSeconds":
+		if e.ComplexityRoot.SLOBurn.ShortSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.ShortSeconds(childComplexity), true
+	case "SLOBurn.threshold":
+		if e.ComplexityRoot.SLOBurn.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Threshold(childComplexity), true
+
 	case "SchemaDiff.added":
 		if e.ComplexityRoot.SchemaDiff.Added == nil {
 			break
@@ -3369,6 +3553,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_freshness(ctx, field)
 	case "freshnessHistory":
 		return ec.fieldContext_Dataset_freshnessHistory(ctx, field)
+	case "slos":
+		return ec.fieldContext_Dataset_slos(ctx, field)
 	case "producers":
 		return ec.fieldContext_Dataset_producers(ctx, field)
 	case "consumers":
@@ -3839,6 +4025,66 @@ func (ec *executionContext) childFields_RunEdge(ctx context.Context, field graph
 		return ec.fieldContext_RunEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SLO(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SLO_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_SLO_kind(ctx, field)
+	case "source":
+		return ec.fieldContext_SLO_source(ctx, field)
+	case "origin":
+		return ec.fieldContext_SLO_origin(ctx, field)
+	case "objective":
+		return ec.fieldContext_SLO_objective(ctx, field)
+	case "windowSeconds":
+		return ec.fieldContext_SLO_windowSeconds(ctx, field)
+	case "status":
+		return ec.fieldContext_SLO_status(ctx, field)
+	case "summary":
+		return ec.fieldContext_SLO_summary(ctx, field)
+	case "attainment":
+		return ec.fieldContext_SLO_attainment(ctx, field)
+	case "unit":
+		return ec.fieldContext_SLO_unit(ctx, field)
+	case "good":
+		return ec.fieldContext_SLO_good(ctx, field)
+	case "total":
+		return ec.fieldContext_SLO_total(ctx, field)
+	case "budgetRemaining":
+		return ec.fieldContext_SLO_budgetRemaining(ctx, field)
+	case "burnRateFast":
+		return ec.fieldContext_SLO_burnRateFast(ctx, field)
+	case "burnRateSlow":
+		return ec.fieldContext_SLO_burnRateSlow(ctx, field)
+	case "burns":
+		return ec.fieldContext_SLO_burns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLO", field.Name)
+}
+
+func (ec *executionContext) childFields_SLOBurn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SLOBurn_name(ctx, field)
+	case "severity":
+		return ec.fieldContext_SLOBurn_severity(ctx, field)
+	case "longSeconds":
+		return ec.fieldContext_SLOBurn_longSeconds(ctx, field)
+	case "shortSeconds":
+		return ec.fieldContext_SLOBurn_shortSeconds(ctx, field)
+	case "threshold":
+		return ec.fieldContext_SLOBurn_threshold(ctx, field)
+	case "longRate":
+		return ec.fieldContext_SLOBurn_longRate(ctx, field)
+	case "shortRate":
+		return ec.fieldContext_SLOBurn_shortRate(ctx, field)
+	case "firing":
+		return ec.fieldContext_SLOBurn_firing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLOBurn", field.Name)
 }
 
 func (ec *executionContext) childFields_SchemaDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7373,6 +7619,38 @@ func (ec *executionContext) fieldContext_Dataset_freshnessHistory(ctx context.Co
 	if fc.Args, err = ec.field_Dataset_freshnessHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_slos(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_slos(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Slos(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Slo) graphql.Marshaler {
+			return ec.marshalNSLO2ᚕalmanacᚋgraphᚋmodelᚐSloᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_slos(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLO(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12140,6 +12418,567 @@ func (ec *executionContext) fieldContext_RunEdge_node(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _SLO_name(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_kind(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_source(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_origin(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_objective(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_objective(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Objective, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_objective(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_windowSeconds(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_windowSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_windowSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_status(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_summary(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_attainment(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_attainment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attainment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_attainment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_unit(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_good(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_good(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Good, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_good(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_total(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_budgetRemaining(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_budgetRemaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetRemaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_budgetRemaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_burnRateFast(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_burnRateFast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BurnRateFast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_burnRateFast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_burnRateSlow(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_burnRateSlow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BurnRateSlow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_burnRateSlow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_burns(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_burns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Burns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SLOBurn) graphql.Marshaler {
+			return ec.marshalNSLOBurn2ᚕalmanacᚋgraphᚋmodelᚐSLOBurnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_burns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLO",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLOBurn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SLOBurn_name(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLOBurn_severity(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLOBurn_longSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_longSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LongSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_longSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_shortSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_shortSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShortSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_shortSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_threshold(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_longRate(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_longRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LongRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_longRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_shortRate(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_shortRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShortRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_shortRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_firing(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_firing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Firing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_firing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _SchemaDiff_added(ctx context.Context, field graphql.CollectedField, obj *catalog.SchemaDiff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16716,6 +17555,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_freshnessHistory(ctx, field, obj)
 				})
+		case "slos":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_slos(ctx, field, obj)
+				})
 		case "producers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -18526,6 +19371,182 @@ func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "node":
 			out.Values[i] = ec._RunEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLOImplementors = []string{"SLO"}
+
+func (ec *executionContext) _SLO(ctx context.Context, sel ast.SelectionSet, obj *model.Slo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLOImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLO")
+		case "name":
+			out.Values[i] = ec._SLO_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._SLO_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._SLO_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "origin":
+			out.Values[i] = ec._SLO_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "objective":
+			out.Values[i] = ec._SLO_objective(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowSeconds":
+			out.Values[i] = ec._SLO_windowSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SLO_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._SLO_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attainment":
+			out.Values[i] = ec._SLO_attainment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._SLO_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "good":
+			out.Values[i] = ec._SLO_good(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SLO_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetRemaining":
+			out.Values[i] = ec._SLO_budgetRemaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burnRateFast":
+			out.Values[i] = ec._SLO_burnRateFast(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burnRateSlow":
+			out.Values[i] = ec._SLO_burnRateSlow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burns":
+			out.Values[i] = ec._SLO_burns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLOBurnImplementors = []string{"SLOBurn"}
+
+func (ec *executionContext) _SLOBurn(ctx context.Context, sel ast.SelectionSet, obj *model.SLOBurn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLOBurnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLOBurn")
+		case "name":
+			out.Values[i] = ec._SLOBurn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._SLOBurn_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longSeconds":
+			out.Values[i] = ec._SLOBurn_longSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shortSeconds":
+			out.Values[i] = ec._SLOBurn_shortSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._SLOBurn_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longRate":
+			out.Values[i] = ec._SLOBurn_longRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shortRate":
+			out.Values[i] = ec._SLOBurn_shortRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firing":
+			out.Values[i] = ec._SLOBurn_firing(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20809,6 +21830,46 @@ var (
 		catalog.RunOther:    "OTHER",
 	}
 )
+
+func (ec *executionContext) marshalNSLO2almanacᚋgraphᚋmodelᚐSlo(ctx context.Context, sel ast.SelectionSet, v model.Slo) graphql.Marshaler {
+	return ec._SLO(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSLO2ᚕalmanacᚋgraphᚋmodelᚐSloᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Slo) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLO2almanacᚋgraphᚋmodelᚐSlo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLOBurn2almanacᚋgraphᚋmodelᚐSLOBurn(ctx context.Context, sel ast.SelectionSet, v model.SLOBurn) graphql.Marshaler {
+	return ec._SLOBurn(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSLOBurn2ᚕalmanacᚋgraphᚋmodelᚐSLOBurnᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SLOBurn) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLOBurn2almanacᚋgraphᚋmodelᚐSLOBurn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNSchemaDiff2almanacᚋcatalogᚐSchemaDiff(ctx context.Context, sel ast.SelectionSet, v catalog.SchemaDiff) graphql.Marshaler {
 	return ec._SchemaDiff(ctx, sel, &v)

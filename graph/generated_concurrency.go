@@ -26,6 +26,7 @@ var concurrentFields = map[string]bool{
 	"Dataset.qualityChecks":         true,
 	"Dataset.referencedBy":          true,
 	"Dataset.schemaHistory":         true,
+	"Dataset.slos":                  true,
 	"Dataset.tags":                  true,
 	"ForeignKey.target":             true,
 	"ImpactedDataset.dataset":       true,

@@ -8,6 +8,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"almanac/catalog"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -28,6 +29,7 @@ type loaders struct {
 	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
 	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
 	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
+	slos       *dataloadgen.Loader[catalog.Key, []store.SLOReport]
 	jobs       *dataloadgen.Loader[catalog.JobKey, *catalog.Job]
 	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
 	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
@@ -36,9 +38,13 @@ type loaders struct {
 	children   *dataloadgen.Loader[string, []catalog.Run]
 }
 
-func newLoaders(st *store.Store) *loaders {
+func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 	wait := dataloadgen.WithWait(loaderWait)
+	now := time.Now() // one evaluation time for the whole request
 	return &loaders{
+		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
+			return st.DatasetSLOs(ctx, keys, declared, now)
+		}, ""), wait),
 		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
 			ds, err := st.DatasetsByIDs(ctx, ids)
 			if err != nil {

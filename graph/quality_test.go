@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
+	"almanac/catalog/slo"
 	"almanac/graph"
 )
 
@@ -105,5 +107,49 @@ func TestQualityResults(t *testing.T) {
 	}
 	if r := e.post(t, q, map[string]any{"after": "bad"}); r.code() != "BAD_USER_INPUT" {
 		t.Errorf("a bad cursor: %+v", r)
+	}
+}
+
+// TestSLOs lists a dataset's SLOs: one declared, one harvested from its
+// dbt source freshness criteria, evaluated on the fixture's observations
+// (weeks old, so that the harvested one is breached and the declared one
+// has no data whenever the test runs).
+func TestSLOs(t *testing.T) {
+	orders := fkey("warehouse.marts.orders")
+	e := newEnv(t, graph.Options{SLOs: []slo.SLO{{Name: "tests pass", Dataset: orders, Source: "config", Origin: "almanac.yaml:3",
+		Spec: slo.Spec{Kind: slo.Quality, Objective: 0.95, Window: 7 * 24 * time.Hour}}}})
+	r := e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.orders") {
+		slos { name kind source origin objective status attainment unit burns { name firing } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	want := `{"dataset":{"slos":[` +
+		`{"name":"freshness (error_after 1 day)","kind":"freshness","source":"dbt:analytics","origin":"error_after of dbt source freshness","objective":0.99,"status":"breached","attainment":0,"unit":"minutes","burns":[{"name":"fast","firing":true},{"name":"slow","firing":true},{"name":"ticket","firing":true}]},` +
+		`{"name":"tests pass","kind":"quality","source":"config","origin":"almanac.yaml:3","objective":0.95,"status":"no_data","attainment":0,"unit":"results","burns":[{"name":"fast","firing":false},{"name":"slow","firing":false},{"name":"ticket","firing":false}]}]}}`
+	if diff := cmp.Diff(want, string(r.Data)); diff != "" {
+		t.Errorf("slos (-want +got):\n%s", diff)
+	}
+	// All bad for the whole window: the budget is spent 99 times over,
+	// burning at 1 / (1 − 0.99).
+	r = e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.orders") {
+		slos { windowSeconds budgetRemaining burnRateFast burnRateSlow } } }`, nil)
+	var d struct {
+		Dataset struct {
+			SLOs []struct{ WindowSeconds, BudgetRemaining, BurnRateFast, BurnRateSlow float64 }
+		}
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil || len(d.Dataset.SLOs) != 2 {
+		t.Fatalf("%s: %v", r.Data, err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+	if s := d.Dataset.SLOs[0]; s.WindowSeconds != 28*24*3600 || !near(s.BudgetRemaining, -99) || !near(s.BurnRateFast, 100) || !near(s.BurnRateSlow, 100) {
+		t.Errorf("harvested: %+v", s)
+	}
+	if s := d.Dataset.SLOs[1]; s.WindowSeconds != 7*24*3600 || s.BudgetRemaining != 1 || s.BurnRateFast != 0 {
+		t.Errorf("declared: %+v", s)
+	}
+	r = e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.customers") { slos { name } } }`, nil)
+	if string(r.Data) != `{"dataset":{"slos":[]}}` {
+		t.Errorf("customers: %s %+v", r.Data, r.Errors)
 	}
 }

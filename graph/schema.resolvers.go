@@ -181,6 +181,18 @@ func (r *datasetResolver) FreshnessHistory(ctx context.Context, obj *catalog.Dat
 	return out, nil
 }
 
+func (r *datasetResolver) Slos(ctx context.Context, obj *catalog.Dataset) ([]model.Slo, error) {
+	reports, err := loadersFrom(ctx).slos.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.Slo, len(reports))
+	for i, r := range reports {
+		out[i] = sloOf(r)
+	}
+	return out, nil
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {

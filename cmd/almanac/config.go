@@ -27,6 +27,7 @@ import (
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/crawl/sqlcheck"
+	"almanac/catalog/slo"
 )
 
 // Config is the configuration of the almanac binary: one YAML file, with
@@ -85,13 +86,64 @@ type Config struct {
 	// reported, naming the file, line and key, and left out: the server
 	// starts with the rest.
 	Checks []CheckConfig `yaml:"checks"`
+	// SLOs are service level objectives on datasets (see
+	// docs/quality.md). Like checks, an SLO with a problem is reported and
+	// left out.
+	SLOs []SLOConfig `yaml:"slos"`
 
 	// RunChecks are Checks as they run, the valid ones only, in file
 	// order.
 	RunChecks []crawl.Check
-	// CheckProblems are the problems of the checks left out, each naming
-	// the file, line and key.
+	// RunSLOs are SLOs as they are evaluated, the valid ones only.
+	RunSLOs []slo.SLO
+	// CheckProblems are the problems of the checks and SLOs left out,
+	// each naming the file, line and key.
 	CheckProblems []error
+}
+
+// SLOConfig is one SLO (an item of the key slos): a share of good over
+// a rolling window, on one dataset.
+type SLOConfig struct {
+	// Name is the SLO's name, required and unique.
+	Name string `yaml:"name"`
+	// Dataset is the name of the dataset, required, such as
+	// `analytics.public.orders`.
+	Dataset string `yaml:"dataset"`
+	// Source is the name of a configured source whose namespace the
+	// dataset is in; or set `namespace`.
+	Source string `yaml:"source"`
+	// Namespace is the dataset's namespace, when no source names it.
+	Namespace string `yaml:"namespace"`
+	// Kind is what the SLO promises: `freshness` (never older than
+	// `max_age`), `on_time` (updated by each `deadline`), `quality` (the
+	// `checks` pass), `volume` (the row count within `min` and `max`, or
+	// a range learned from history), `pipeline` (the producing jobs'
+	// runs succeed within `max_duration`).
+	Kind string `yaml:"kind" enum:"freshness,on_time,quality,volume,pipeline"`
+	// Objective is the share of good promised, such as `99%` or `0.99`.
+	Objective string `yaml:"objective" default:"99%"`
+	// Window is the rolling window, such as `28d`, `4w` or `36h`.
+	Window string `yaml:"window" default:"28d"`
+	// MaxAge is how old the data may get (freshness), such as `6h`.
+	MaxAge string `yaml:"max_age"`
+	// Deadline is when the data must be updated by (on_time): `09:00`
+	// daily, or a cron expression such as `0 9 * * 1-5`.
+	Deadline string `yaml:"deadline"`
+	// TimeZone is the IANA time zone of `deadline`, such as
+	// `Europe/Berlin`; empty means UTC.
+	TimeZone string `yaml:"time_zone"`
+	// Lookback is how long before a deadline an update counts for it
+	// (on_time); empty means since the previous deadline.
+	Lookback string `yaml:"lookback"`
+	// Min is the lowest row count expected (volume).
+	Min string `yaml:"min"`
+	// Max is the highest row count expected (volume).
+	Max string `yaml:"max"`
+	// MaxDuration is the longest a successful run may take (pipeline).
+	MaxDuration string `yaml:"max_duration"`
+	// Checks are the names of the checks a quality SLO counts; empty
+	// means every check on the dataset.
+	Checks []string `yaml:"checks"`
 }
 
 // QualityConfig configures the history of data-quality results.
@@ -434,15 +486,21 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	l.validate(cfg)
 	l.validateChecks(cfg)
-	// The checks' problems leave out their checks, not the server.
-	var bad map[int]bool
+	l.validateSLOs(cfg)
+	// The problems of checks and SLOs leave them out, not the server.
+	var bad map[string]bool
 	l.problems, cfg.CheckProblems, bad = splitCheckProblems(l.problems)
 	if err := l.err(); err != nil {
 		return nil, err
 	}
 	for i, c := range l.checks {
-		if c != nil && !bad[i] {
+		if c != nil && !bad[fmt.Sprintf("checks[%d]", i)] {
 			cfg.RunChecks = append(cfg.RunChecks, *c)
+		}
+	}
+	for i, s := range l.slos {
+		if s != nil && !bad[fmt.Sprintf("slos[%d]", i)] {
+			cfg.RunSLOs = append(cfg.RunSLOs, *s)
 		}
 	}
 	return cfg, nil
@@ -461,8 +519,9 @@ type loader struct {
 	bad      map[string]bool
 	problems []problem
 	// checks holds the checks as they run, by index in Config.Checks;
-	// nil for one that could not be built.
+	// nil for one that could not be built. slos the same for Config.SLOs.
 	checks []*crawl.Check
+	slos   []*slo.SLO
 }
 
 // origin is where a value came from: a line of the file or an
@@ -1242,30 +1301,27 @@ func editDistance(a, b string) int {
 	return d[len(a)][len(b)]
 }
 
-// splitCheckProblems takes the problems of the key checks out of ps,
-// returning the others, the checks' as errors in line order, and the
-// indexes of the checks they concern.
-func splitCheckProblems(ps []problem) (rest []problem, checks []error, bad map[int]bool) {
-	bad = map[int]bool{}
-	var mine []problem
+// splitCheckProblems takes the problems of the keys checks and slos out
+// of ps, returning the others, theirs as errors in line order, and the
+// items they concern ("checks[2]"; "checks" for the list itself).
+func splitCheckProblems(ps []problem) (rest []problem, mine []error, bad map[string]bool) {
+	bad = map[string]bool{}
+	var own []problem
 	for _, p := range ps {
-		if p.env != "" || (p.key != "checks" && !strings.HasPrefix(p.key, "checks[")) {
+		list, _, _ := strings.Cut(p.key, ".")
+		name, _, _ := strings.Cut(list, "[")
+		if p.env != "" || (name != "checks" && name != "slos") {
 			rest = append(rest, p)
 			continue
 		}
-		mine = append(mine, p)
-		var i int
-		if _, err := fmt.Sscanf(p.key, "checks[%d]", &i); err == nil {
-			bad[i] = true
-		} else {
-			bad[-1] = true // the list itself
-		}
+		own = append(own, p)
+		bad[list] = true
 	}
-	slices.SortStableFunc(mine, func(a, b problem) int { return cmp.Compare(a.line, b.line) })
-	for _, p := range mine {
-		checks = append(checks, errors.New(p.msg))
+	slices.SortStableFunc(own, func(a, b problem) int { return cmp.Compare(a.line, b.line) })
+	for _, p := range own {
+		mine = append(mine, errors.New(p.msg))
 	}
-	return rest, checks, bad
+	return rest, mine, bad
 }
 
 // validateChecks checks each SQL check and builds it as it runs.
@@ -1403,4 +1459,121 @@ func checkedDataset(src SourceConfig, connURL, table, dataset string) (catalog.K
 		name = db + "." + table
 	}
 	return catalog.Key{Namespace: ns, Name: name}, nil
+}
+
+// validateSLOs checks each SLO and builds it as it is evaluated.
+func (l *loader) validateSLOs(cfg *Config) {
+	l.slos = make([]*slo.SLO, len(cfg.SLOs))
+	sources := map[string]SourceConfig{}
+	for _, s := range cfg.Sources {
+		sources[s.Name] = s
+	}
+	first := map[string]int{}
+	for i, c := range cfg.SLOs {
+		p := fmt.Sprintf("slos[%d]", i)
+		if l.bad[p] {
+			continue
+		}
+		before := len(l.problems)
+		key := func(k string) string { return p + "." + k }
+		at := func(k string) origin {
+			if o, ok := l.at[key(k)]; ok {
+				return o
+			}
+			return l.at[p]
+		}
+		required := func(k, v string) bool {
+			if v != "" || l.bad[key(k)] {
+				return v != ""
+			}
+			if o, ok := l.at[key(k)]; ok {
+				l.report(o, key(k), "must not be empty")
+			} else {
+				l.report(l.at[p], p, "missing required key %q", k)
+			}
+			return false
+		}
+		if required("name", c.Name) {
+			if line, dup := first[c.Name]; dup {
+				l.report(at("name"), key("name"), "duplicate SLO name %q (first at line %d)", c.Name, line)
+			} else {
+				first[c.Name] = at("name").line
+			}
+		}
+		required("dataset", c.Dataset)
+		required("kind", c.Kind)
+		ns := c.Namespace
+		switch {
+		case c.Source != "" && c.Namespace != "":
+			l.report(at("namespace"), p, "set source or namespace, not both")
+		case c.Source != "":
+			src, ok := sources[c.Source]
+			if !ok {
+				l.report(at("source"), key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
+				break
+			}
+			ns = src.Namespace
+			if ns == "" && (src.Type == "postgres" || src.Type == "redshift") {
+				if url, err := src.ConnURL(); err == nil {
+					k, err := checkedDataset(src, url, "", "x")
+					if err == nil {
+						ns = k.Namespace
+					}
+				}
+			}
+			if ns == "" {
+				l.report(at("source"), key("source"), "source %q has no namespace to key the dataset by: set namespace", c.Source)
+			}
+		case c.Namespace == "":
+			l.report(l.at[p], p, "missing required key %q or %q: the dataset's namespace", "source", "namespace")
+		}
+		spec := slo.Spec{Kind: slo.Kind(c.Kind), TimeZone: c.TimeZone, Deadline: c.Deadline}
+		var err error
+		if spec.Objective, err = slo.ParseObjective(c.Objective); err != nil {
+			l.report(at("objective"), key("objective"), "%v", trimInvalid(err))
+		}
+		durations := []struct {
+			key string
+			v   string
+			to  *time.Duration
+		}{{"window", c.Window, &spec.Window}, {"max_age", c.MaxAge, &spec.MaxAge}, {"lookback", c.Lookback, &spec.Lookback}, {"max_duration", c.MaxDuration, &spec.MaxDuration}}
+		for _, d := range durations {
+			if d.v == "" {
+				continue
+			}
+			if *d.to, err = slo.ParseDuration(d.v); err != nil {
+				l.report(at(d.key), key(d.key), "%v", trimInvalid(err))
+			}
+		}
+		for _, b := range []struct {
+			key string
+			v   string
+			to  **float64
+		}{{"min", c.Min, &spec.Min}, {"max", c.Max, &spec.Max}} {
+			if b.v == "" {
+				continue
+			}
+			f, err := strconv.ParseFloat(b.v, 64)
+			if err != nil {
+				l.report(at(b.key), key(b.key), "want a number, got %q", b.v)
+				continue
+			}
+			*b.to = &f
+		}
+		if len(l.problems) > before || l.bad[key("kind")] {
+			continue
+		}
+		if err := spec.Validate(); err != nil {
+			l.report(l.at[p], p, "%v", trimInvalid(err))
+			continue
+		}
+		l.slos[i] = &slo.SLO{Name: c.Name, Dataset: catalog.Key{Namespace: ns, Name: c.Dataset}, Spec: spec, Checks: c.Checks,
+			Source: "config", Origin: fmt.Sprintf("%s:%d", l.file, l.at[p].line)}
+	}
+}
+
+// trimInvalid drops the kind of err from its message: a configuration
+// error is invalid by nature.
+func trimInvalid(err error) string {
+	return strings.TrimSuffix(strings.TrimPrefix(err.Error(), "slo: "), ": "+catalog.ErrInvalid.Error())
 }

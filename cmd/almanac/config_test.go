@@ -23,6 +23,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/crawl"
 	"almanac/catalog/crawl/sqlcheck"
+	"almanac/catalog/slo"
 	"almanac/lineage/olapi"
 	"almanac/search"
 )
@@ -1551,5 +1552,76 @@ checks:
 	}
 	if len(cfg.Sources) != 2 {
 		t.Errorf("sources = %+v", cfg.Sources)
+	}
+}
+
+// TestLoadConfigSLOs builds the SLOs declared, and reports a bad one with
+// its file, line and key without stopping the rest.
+func TestLoadConfigSLOs(t *testing.T) {
+	_, path := writeConfig(t, `
+sources:
+  - name: wh
+    type: postgres
+    url: postgres://crawler@db.internal/analytics
+slos:
+  - name: orders fresh
+    source: wh
+    dataset: analytics.public.orders
+    kind: freshness
+    max_age: 6h
+  - name: orders on time
+    namespace: postgres://db.internal:5432
+    dataset: analytics.public.orders
+    kind: on_time
+    objective: "99.5%"
+    window: 4w
+    deadline: "09:00"
+    time_zone: Europe/Berlin
+  - name: bad objective
+    source: wh
+    dataset: x
+    kind: volume
+    objective: 100%
+    min: lots
+  - name: no source
+    source: warehouse
+    dataset: x
+    kind: quality
+  - name: fresh without age
+    source: wh
+    dataset: x
+    kind: freshness
+  - name: typo
+    source: wh
+    dataset: x
+    kind: freshnes
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatalf("a bad SLO stopped the configuration: %v", err)
+	}
+	var got []string
+	for _, err := range cfg.CheckProblems {
+		got = append(got, strings.TrimPrefix(err.Error(), path))
+	}
+	want := []string{
+		`:23: slos[2].objective: objective "100%": want more than 0 % and less than 100 %`,
+		`:24: slos[2].min: want a number, got "lots"`,
+		`:26: slos[3].source: no source named "warehouse"`,
+		`:29: slos[4]: freshness: max age 0s: want a positive duration`,
+		`:36: slos[5].kind: must be freshness, on_time, quality, volume or pipeline, got "freshnes"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	ns := "postgres://db.internal:5432"
+	wantSLOs := []slo.SLO{
+		{Name: "orders fresh", Dataset: catalog.Key{Namespace: ns, Name: "analytics.public.orders"}, Source: "config", Origin: path + ":6",
+			Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99, Window: 28 * 24 * time.Hour, MaxAge: 6 * time.Hour}},
+		{Name: "orders on time", Dataset: catalog.Key{Namespace: ns, Name: "analytics.public.orders"}, Source: "config", Origin: path + ":11",
+			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.995, Window: 28 * 24 * time.Hour, Deadline: "09:00", TimeZone: "Europe/Berlin"}},
+	}
+	if diff := cmp.Diff(wantSLOs, cfg.RunSLOs); diff != "" {
+		t.Errorf("slos (-want +got):\n%s", diff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/crawl"
 	"almanac/catalog/store"
@@ -37,7 +38,10 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		return err
 	}
 	for _, err := range cfg.CheckProblems {
-		log.Error("check left out", "err", err)
+		log.Error("configuration item left out", "err", err)
+	}
+	if err := reportUnknownDatasets(ctx, st, cfg, log); err != nil {
+		return err
 	}
 	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources,
 		crawl.Options{Checks: cfg.RunChecks, QualityRetention: cfg.Quality.Retention})
@@ -106,7 +110,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Logger: log, SLOs: cfg.RunSLOs}),
 		Authenticate:    authn,
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
@@ -165,4 +169,35 @@ func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	return idx.Close()
+}
+
+// reportUnknownDatasets logs the SLOs and checks that name a dataset the
+// catalog does not know (yet: a crawl may bring it), with where they are
+// declared. They are kept: their evaluation finds no data until then.
+func reportUnknownDatasets(ctx context.Context, st *store.Store, cfg *Config, log *slog.Logger) error {
+	var keys []catalog.Key
+	for _, s := range cfg.RunSLOs {
+		keys = append(keys, s.Dataset)
+	}
+	for _, c := range cfg.RunChecks {
+		keys = append(keys, c.Dataset)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	ids, err := st.DatasetIDs(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, s := range cfg.RunSLOs {
+		if _, ok := ids[s.Dataset]; !ok {
+			log.Warn("slo names a dataset the catalog does not know", "slo", s.Name, "at", s.Origin, "dataset", s.Dataset.String())
+		}
+	}
+	for _, c := range cfg.RunChecks {
+		if _, ok := ids[c.Dataset]; !ok {
+			log.Warn("check names a dataset the catalog does not know", "check", c.Name, "dataset", c.Dataset.String())
+		}
+	}
+	return nil
 }
