@@ -25,6 +25,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/lineage"
 	"almanac/lineage/olapi"
@@ -78,6 +79,9 @@ type Options struct {
 	// return to as its "next" parameter; pages link it where a login
 	// would let the reader edit. Empty when nobody can log in.
 	LoginPath string
+	// SLOs are the SLOs declared in the configuration; a dataset's page
+	// evaluates its own with those harvested.
+	SLOs []slo.SLO
 }
 
 // Server serves the portal. It holds no per-request state, so any number
@@ -99,6 +103,7 @@ type Server struct {
 	crossOrigin     *http.CrossOriginProtection
 	loginPath       string
 	requests        *prometheus.HistogramVec
+	slos            []slo.SLO
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
 }
@@ -121,6 +126,7 @@ func New(opts Options) (*Server, error) {
 		unauthenticated: opts.Unauthenticated,
 		authenticate:    opts.Authenticate,
 		loginPath:       opts.LoginPath,
+		slos:            opts.SLOs,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		OpenLineage:     rc,
 		Unauthenticated: devLogin != "" || cfg.OpenLineage.AnonymousPosting(),
 		PublicURL:       cfg.PublicURL,
+		SLOs:            cfg.RunSLOs,
 	})
 	if err != nil {
 		return err
