@@ -121,3 +121,57 @@ func TestRunCheckChange(t *testing.T) {
 		t.Errorf("after a jump: %s %q, %v", res.Status, res.Message, err)
 	}
 }
+
+// TestChecksDoNotDelayCrawls keeps every check worker busy with slow
+// checks: a scheduled crawl still runs at once, on its own queue.
+func TestChecksDoNotDelayCrawls(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool, _ := pgtest.NewDB(t)
+	whURL := pgtest.EmptyDB(t)
+	execSQL(t, whURL, `CREATE TABLE t (id int)`)
+	st := store.New(pool)
+	key := catalog.Key{Namespace: "postgres://localhost:5432", Name: "wh.public.t"}
+	expect, _ := sqlcheck.ParseExpectation("= 0")
+	var checks []Check
+	for _, name := range []string{"slow1", "slow2", "slow3", "slow4"} {
+		checks = append(checks, Check{Check: sqlcheck.Check{Name: name, Dataset: key, Type: "sql",
+			SQL: "SELECT count(*) FROM pg_sleep(4)", Expect: expect, Timeout: 10 * time.Second}, URL: whURL, Every: time.Hour})
+	}
+	start := time.Now()
+	sched, err := NewScheduler(NewRunner(st, nil, nil), []Source{{Name: "wh", Type: "postgres", URL: whURL, Every: time.Hour}}, Options{Checks: checks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sched.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sched.Stop(context.Background()) })
+	for {
+		runs, err := st.CrawlRuns(ctx, "postgres:wh", 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) > 0 && runs[0].Status == catalog.CrawlSucceeded {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("no crawl within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	crawled := time.Since(start)
+	// The checks were running meanwhile: none had finished.
+	m, err := st.ResultPages(ctx, []store.ResultPage{{Source: "sql:slow1", Check: "slow1", Limit: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range m {
+		if len(rs) > 0 {
+			t.Logf("a slow check finished before the crawl (crawl after %s)", crawled)
+		}
+	}
+	if crawled > 4*time.Second {
+		t.Errorf("the crawl finished %s after start, behind the 4 s checks", crawled)
+	}
+}

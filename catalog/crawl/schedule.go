@@ -166,15 +166,8 @@ func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error)
 	river.AddWorker(workers, &checkWorker{checks: opts.Checks, runner: r})
 	river.AddWorker(workers, &pruneWorker{runner: r})
 	var periodic []*river.PeriodicJob
-	for _, src := range sources {
-		if src.Every <= 0 {
-			continue
-		}
-		args := crawlArgs{Source: src.Name}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(src.Every),
-			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
-			&river.PeriodicJobOpts{ID: "crawl-" + src.Name, RunOnStart: true}))
-	}
+	// Checks first: queued ahead of the crawls, they must still not
+	// delay them (see TestChecksDoNotDelayCrawls).
 	for _, c := range opts.Checks {
 		if c.Every <= 0 {
 			continue
@@ -183,6 +176,15 @@ func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error)
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(c.Every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
 			&river.PeriodicJobOpts{ID: "check-" + c.Name, RunOnStart: true}))
+	}
+	for _, src := range sources {
+		if src.Every <= 0 {
+			continue
+		}
+		args := crawlArgs{Source: src.Name}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(src.Every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: "crawl-" + src.Name, RunOnStart: true}))
 	}
 	if opts.QualityRetention > 0 {
 		args := pruneArgs{Retention: opts.QualityRetention}
