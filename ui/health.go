@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -345,4 +346,55 @@ func windowWords(d time.Duration) string {
 		return plural(int(d/(24*time.Hour)), "day")
 	}
 	return d.String()
+}
+
+// healthBadge is a listing's word on a dataset's checks and freshness.
+type healthBadge struct {
+	Class, Text, Title string
+}
+
+// healthBadges reads the badges of keys in one statement; a dataset
+// without checks or freshness has none.
+func (s *Server) healthBadges(ctx context.Context, keys []catalog.Key) (map[catalog.Key]*healthBadge, error) {
+	out := map[catalog.Key]*healthBadge{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	hs, err := s.store.QualityHealths(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for k, h := range hs {
+		out[k] = newHealthBadge(h)
+	}
+	return out, nil
+}
+
+func newHealthBadge(h store.QualityHealth) *healthBadge {
+	b := &healthBadge{}
+	fresh := ""
+	if h.Freshness != "" {
+		fresh = "; freshness " + h.Freshness
+	}
+	switch {
+	case h.Failing > 0:
+		b.Class, b.Text = "status-failed", plural(h.Failing, "failing check")
+	case h.Freshness == catalog.FreshnessError || h.Freshness == catalog.FreshnessRuntimeError:
+		b.Class, b.Text = "status-failed", "stale"
+	case h.Warning > 0:
+		b.Class, b.Text = "status-partial", plural(h.Warning, "check warning")
+	case h.Freshness == catalog.FreshnessWarn:
+		b.Class, b.Text = "status-partial", "late"
+	case h.Checks > 0:
+		b.Class, b.Text = "status-succeeded", "checks pass"
+	default:
+		b.Class, b.Text = "status-succeeded", "fresh"
+	}
+	if h.Checks == 0 {
+		b.Title = strings.TrimPrefix(fresh, "; ")
+		return b
+	}
+	b.Title = fmt.Sprintf("%s of %s: %d failing, %d warning%s", plural(h.Checks-h.Failing-h.Warning, "passing check"),
+		strconv.Itoa(h.Checks), h.Failing, h.Warning, fresh)
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"almanac/catalog/pgtest"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
+	"almanac/search"
 	"almanac/ui/browsertest"
 )
 
@@ -165,5 +167,45 @@ func TestDatasetHealthInBrowser(t *testing.T) {
 	}
 	if errs := tab.Errors(); len(errs) > 0 {
 		t.Errorf("browser errors: %q", errs)
+	}
+}
+
+// TestHealthBadges shows in the home listing and in search results how a
+// dataset's checks last ended, in words, with the details on hover; a
+// dataset without checks or freshness has no badge.
+func TestHealthBadges(t *testing.T) {
+	p := newPortal(t, func(o *Options) {
+		addQuality(t, o.Store)
+		x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), o.Store, search.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		o.Search = x
+	})
+	const badge = `<span class="badge health-badge status-failed" title="1 passing check of 2: 1 failing, 0 warning; freshness error">1 failing check</span>`
+	for _, path := range []string{"/", "/search?q=fct_orders"} {
+		body := p.get(t, path).body
+		if !strings.Contains(body, badge) {
+			t.Errorf("%s lacks the badge %s", path, badge)
+		}
+		if n := strings.Count(body, "health-badge"); n != 1 {
+			t.Errorf("%s has %d health badges, want only fct_orders'", path, n)
+		}
+	}
+	for _, tc := range []struct {
+		h    store.QualityHealth
+		want string
+	}{
+		{store.QualityHealth{Checks: 3}, "status-succeeded checks pass"},
+		{store.QualityHealth{Checks: 3, Warning: 2}, "status-partial 2 check warnings"},
+		{store.QualityHealth{Freshness: catalog.FreshnessWarn}, "status-partial late"},
+		{store.QualityHealth{Checks: 1, Freshness: catalog.FreshnessError}, "status-failed stale"},
+		{store.QualityHealth{Freshness: catalog.FreshnessPass}, "status-succeeded fresh"},
+	} {
+		b := newHealthBadge(tc.h)
+		if got := b.Class + " " + b.Text; got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.h, got, tc.want)
+		}
 	}
 }

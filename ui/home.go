@@ -140,6 +140,8 @@ type datasetRow struct {
 	Owners    []string
 	Tags      []string
 	Removed   bool
+	// Health is a badge of how its checks last ended; nil without any.
+	Health *healthBadge
 }
 
 // pager links the pages of a listing.
@@ -273,5 +275,17 @@ func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
 	if err != nil {
 		return homeView{}, err
 	}
-	return newHomeView(f, st, namespaces, list, found.Total, sources, s.now()), nil
+	v := newHomeView(f, st, namespaces, list, found.Total, sources, s.now())
+	keys := make([]catalog.Key, len(list))
+	for i, d := range list {
+		keys[i] = d.Key
+	}
+	badges, err := s.healthBadges(ctx, keys)
+	if err != nil {
+		return homeView{}, err
+	}
+	for i := range v.Datasets {
+		v.Datasets[i].Health = badges[list[i].Key]
+	}
+	return v, nil
 }

@@ -86,9 +86,9 @@ func TestHomeStatements(t *testing.T) {
 	t.Cleanup(ts.Close)
 	p := &portal{ts: ts}
 
-	// Stats, namespaces and sources (3), the page of ids (1) and its
-	// datasets (5, in one round trip).
-	const max = 9
+	// Stats, namespaces and sources (3), the page of ids (1), its
+	// datasets (5, in one round trip) and their health badges (1).
+	const max = 10
 	for _, tt := range []struct {
 		path string
 		rows int

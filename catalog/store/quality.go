@@ -516,3 +516,54 @@ func (s *Store) prepareFreshness(ctx context.Context, h catalog.Harvest, run *ca
 		return nil
 	}, touched, nil
 }
+
+// QualityHealth is how a dataset's live checks last ended and how fresh
+// it last was, for badges in listings.
+type QualityHealth struct {
+	// Checks counts the live checks that ran; Failing those whose latest
+	// result failed or errored with a severity other than warn; Warning
+	// the other ones that did not pass.
+	Checks, Failing, Warning int
+	// Freshness is the status of the newest freshness observation; ""
+	// without one.
+	Freshness string
+}
+
+// QualityHealths reads the QualityHealth of each of keys in one
+// statement; a dataset without checks or observations is left out.
+func (s *Store) QualityHealths(ctx context.Context, keys []catalog.Key) (map[catalog.Key]QualityHealth, error) {
+	nss, names := splitKeys(keys)
+	rows, err := s.pool.Query(ctx, `
+		SELECT k.namespace, k.name,
+		       count(r.status),
+		       count(*) FILTER (WHERE r.status IN ('fail', 'error') AND c.severity <> 'warn'),
+		       count(*) FILTER (WHERE r.status = 'warn' OR (r.status IN ('fail', 'error') AND c.severity = 'warn')),
+		       coalesce((SELECT f.status FROM freshness_observations f
+		                 WHERE f.dataset_namespace = k.namespace AND f.dataset_name = k.name
+		                 ORDER BY f.observed_at DESC LIMIT 1), '')
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		LEFT JOIN quality_checks c ON c.dataset_namespace = k.namespace AND c.dataset_name = k.name AND c.removed_at IS NULL
+		LEFT JOIN LATERAL (
+			SELECT r.status FROM quality_results r
+			WHERE r.source = c.source AND r.check_name = c.name
+			ORDER BY r.started_at DESC, r.recorded_at DESC LIMIT 1
+		) r ON true
+		GROUP BY k.namespace, k.name`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("quality health of %d datasets: %w", len(keys), err)
+	}
+	out := map[catalog.Key]QualityHealth{}
+	var (
+		k catalog.Key
+		h QualityHealth
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &h.Checks, &h.Failing, &h.Warning, &h.Freshness}, func() error {
+		if h.Checks > 0 || h.Freshness != "" {
+			out[k] = h
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("quality health of %d datasets: %w", len(keys), err)
+	}
+	return out, nil
+}
