@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -128,8 +130,10 @@ func (r QualityResult) Validate() error {
 // ObservedNumber returns the observed value when it is a number, else
 // nil.
 func (r QualityResult) ObservedNumber() *float64 {
-	var f float64
-	if r.Observed == "" || json.Unmarshal([]byte(r.Observed), &f) != nil {
+	// Observed is JSON: of its values, ParseFloat reads the numbers
+	// alone, and faster than a JSON decoder (charts call it per result).
+	f, err := strconv.ParseFloat(r.Observed, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil
 	}
 	return &f

@@ -218,8 +218,10 @@ func newHistoryChart(results []catalog.QualityResult, now time.Time) historyChar
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	numeric := true
-	for _, r := range results {
-		if f := r.ObservedNumber(); f != nil {
+	nums := make([]*float64, len(results))
+	for i, r := range results {
+		nums[i] = r.ObservedNumber()
+		if f := nums[i]; f != nil {
 			lo, hi = min(lo, *f), max(hi, *f)
 		} else if r.Status != catalog.QualityError {
 			numeric = false
@@ -231,7 +233,7 @@ func newHistoryChart(results []catalog.QualityResult, now time.Time) historyChar
 	for i, r := range results {
 		counts[r.Status]++
 		h := barHeight
-		if f := r.ObservedNumber(); numeric && f != nil && hi > lo {
+		if f := nums[i]; numeric && f != nil && hi > lo {
 			// A third of the height at the lowest value, all of it at
 			// the highest: every bar stays visible.
 			h = barHeight/3 + int(math.Round((*f-lo)/(hi-lo)*float64(barHeight-barHeight/3)))

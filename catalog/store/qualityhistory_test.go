@@ -127,3 +127,15 @@ func TestPruneQuality(t *testing.T) {
 		t.Errorf("second prune = %d, %v; want 0", n, err)
 	}
 }
+
+func TestObservedNumber(t *testing.T) {
+	for in, want := range map[string]string{"30": "30", "-1.5e3": "-1500", "": "nil", `"30"`: "nil", `{"a":1}`: "nil", "[1]": "nil", "true": "nil"} {
+		got := "nil"
+		if f := (catalog.QualityResult{Observed: in}).ObservedNumber(); f != nil {
+			got = fmt.Sprint(*f)
+		}
+		if got != want {
+			t.Errorf("ObservedNumber(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
