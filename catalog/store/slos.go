@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -33,7 +34,9 @@ const volumeHistory = 8 * 7 * 24 * time.Hour
 
 // DatasetSLOs evaluates, at now, the SLOs of each dataset of keys: those
 // of declared that are about it, and those harvested from the thresholds
-// of its newest dbt source freshness observation of each source. SLOs
+// of its newest dbt source freshness observation of each source, and
+// those its sources' facts declare (dbt meta.slo, see slo.Declaration).
+// SLOs
 // are ordered by name, then source. It reads each kind of observation of
 // every dataset in one statement.
 func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time) (map[catalog.Key][]SLOReport, error) {
@@ -52,8 +55,39 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 			longest = max(longest, d.Spec.Window)
 		}
 	}
-	since := now.Add(-longest - volumeHistory)
 	nss, names := splitKeys(keys)
+	// SLOs declared where the models are (dbt meta.slo), as facts of
+	// their source.
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.namespace, d.name, f.source, f.properties->>'slo'
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+		JOIN dataset_facts f ON f.dataset_id = d.id AND f.removed_at IS NULL AND f.properties ? 'slo'
+		ORDER BY d.namespace, d.name, f.source`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("declared slos: %w", err)
+	}
+	var (
+		dk       catalog.Key
+		dsource  string
+		declText string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText}, func() error {
+		decls, err := slo.ParseDeclarations(json.RawMessage(declText))
+		if err != nil {
+			return nil // the crawl warned of it
+		}
+		for _, d := range decls {
+			if s, err := d.Build(dk, dsource, "meta.slo of the dbt model"); err == nil {
+				slos[dk] = append(slos[dk], s)
+				longest = max(longest, s.Spec.Window)
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("declared slos: %w", err)
+	}
+	since := now.Add(-longest - volumeHistory)
 	obs := make(map[catalog.Key]*slo.Observations, len(keys))
 	results := map[catalog.Key][]checkResult{}
 	for _, k := range keys {
@@ -62,7 +96,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 
 	// Freshness: updates, and the criteria of the newest observation of
 	// each source.
-	rows, err := s.pool.Query(ctx, `
+	rows, err = s.pool.Query(ctx, `
 		SELECT f.dataset_namespace, f.dataset_name, f.source, f.observed_at, f.max_loaded_at, f.warn_after, f.error_after
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN freshness_observations f ON f.dataset_namespace = k.namespace AND f.dataset_name = k.name

@@ -93,3 +93,33 @@ func TestDatasetSLOs(t *testing.T) {
 		t.Errorf("harvested slo = %+v", r.SLO)
 	}
 }
+
+// TestDatasetSLOsFromFacts evaluates the SLOs a source's facts declare
+// (dbt meta.slo), with that source as provenance, while the source
+// reports them.
+func TestDatasetSLOsFromFacts(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	orders := key("shop.public.orders")
+	ds := warehouse()
+	for i := range ds {
+		if ds[i].Key == orders {
+			ds[i].Properties = map[string]string{"slo": `[{"name":"rows","kind":"volume","min":"500"},{"name":"broken","kind":"nope"}]`}
+		}
+	}
+	crawlHarvest(t, st, catalog.Harvest{Datasets: ds, Scopes: []catalog.Scope{{Namespace: ns, Prefix: "shop."}}})
+	now := time.Now()
+	got, err := st.DatasetSLOs(ctx, []catalog.Key{orders}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got[orders]; len(r) != 1 || r[0].SLO.Name != "rows" || r[0].SLO.Source != "dbt:shop" || r[0].SLO.Origin != "meta.slo of the dbt model" ||
+		r[0].Report.Status != slo.StatusNoData || *r[0].SLO.Spec.Min != 500 {
+		t.Fatalf("slos = %+v, want rows from dbt:shop with no data", r)
+	}
+	// The source no longer reports the dataset: its SLO goes with it.
+	crawlHarvest(t, st, catalog.Harvest{Scopes: []catalog.Scope{{Namespace: ns, Prefix: "shop."}}})
+	if got, err := st.DatasetSLOs(ctx, []catalog.Key{orders}, nil, now); err != nil || len(got[orders]) != 0 {
+		t.Errorf("after removal: %+v, %v", got[orders], err)
+	}
+}
