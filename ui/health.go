@@ -339,7 +339,18 @@ func newSLOViews(reports []store.SLOReport) []sloView {
 func pct(f float64) string {
 	s := strconv.FormatFloat(f*100, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
 	return s + " %"
+}
+
+// originSuffix is ", <origin>" after a source, or "" without one.
+func originSuffix(origin string) string {
+	if origin == "" {
+		return ""
+	}
+	return ", " + origin
 }
 
 // windowWords writes a window as days when it is whole days.

@@ -209,3 +209,11 @@ func TestHealthBadges(t *testing.T) {
 		}
 	}
 }
+
+func TestPct(t *testing.T) {
+	for f, want := range map[float64]string{0.99: "99 %", 0.995: "99.5 %", -0.00001: "0 %", -19: "-1900 %", 1: "100 %"} {
+		if got := pct(f); got != want {
+			t.Errorf("pct(%v) = %q, want %q", f, got, want)
+		}
+	}
+}
