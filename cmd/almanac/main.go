@@ -25,6 +25,8 @@ const usage = `almanac — metadata catalog and data discovery portal
 Usage:
   almanac serve   [-config almanac.yaml]            serve the portal and run scheduled crawls
   almanac crawl   [-config almanac.yaml] [source…]  crawl sources now (all when none named)
+  almanac check   [-config almanac.yaml] [check…]   run SQL checks now (all when none named); fails
+                                                    when one fails or errors, or a check has a problem
   almanac migrate [-config almanac.yaml]            apply database migrations
   almanac reindex [-config almanac.yaml]            rebuild the search index from the catalog
   almanac demo    [-listen 127.0.0.1:8080] [-force] start a private PostgreSQL with a demo warehouse, crawl it, serve
@@ -104,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, cfg, st, log, "")
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
+	case "check":
+		return checkNow(ctx, cfg, log, fs.Args(), stdout)
 	case "migrate":
 		pool, _, err := openCatalog(ctx, cfg)
 		if err != nil {
