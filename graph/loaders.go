@@ -30,6 +30,10 @@ type loaders struct {
 	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
 	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
 	slos       *dataloadgen.Loader[catalog.Key, []store.SLOReport]
+	// declared are the configuration's SLOs, and now the one time the
+	// request evaluates SLOs at, for the look-ahead to prime slos.
+	declared   []slo.SLO
+	now        time.Time
 	jobs       *dataloadgen.Loader[catalog.JobKey, *catalog.Job]
 	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
 	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
@@ -42,6 +46,8 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 	wait := dataloadgen.WithWait(loaderWait)
 	now := time.Now() // one evaluation time for the whole request
 	return &loaders{
+		declared: declared,
+		now:      now,
 		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
 			return st.DatasetSLOs(ctx, keys, declared, now)
 		}, ""), wait),
