@@ -130,7 +130,7 @@ func measure(ctx context.Context, connURL string, c Check) (float64, error) {
 	// A cursor, so that at most two rows leave the server however many
 	// the query would return.
 	query := strings.TrimRight(strings.TrimSpace(c.SQL), "; \t\n")
-	if _, err := tx.Exec(ctx, "DECLARE almanac_check NO SCROLL CURSOR FOR "+query, c.Args...); err != nil {
+	if _, err := tx.Exec(ctx, "DECLARE almanac_check CURSOR FOR "+query, c.Args...); err != nil {
 		return 0, queryError(err, timeout)
 	}
 	rows, err := tx.Query(ctx, "FETCH 2 FROM almanac_check")
