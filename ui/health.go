@@ -286,6 +286,9 @@ type sloView struct {
 	BurnFast, BurnSlow         string
 	// Budget is the share of the error budget left, as a bar.
 	Budget budgetBar
+	// Days charts the window day by day: whether each day met the
+	// objective.
+	Days historyChart
 }
 
 // budgetBar draws the share of an error budget left: full when
@@ -330,6 +333,7 @@ func newSLOViews(reports []store.SLOReport) []sloView {
 		const width = 120
 		left := min(max(rep.RemainingFraction, 0), 1)
 		v.Budget = budgetBar{Width: width, Fill: int(math.Round(left * width)), Class: "budget-" + strings.TrimPrefix(v.StatusClass, "status-")}
+		v.Days = dayChart(rep, s.Spec.Objective, s.Spec.TimeZone)
 		out = append(out, v)
 	}
 	return out
@@ -410,4 +414,36 @@ func newHealthBadge(h store.QualityHealth) *healthBadge {
 	b.Title = fmt.Sprintf("%s of %s: %d failing, %d warning%s", plural(h.Checks-h.Failing-h.Warning, "passing check"),
 		strconv.Itoa(h.Checks), h.Failing, h.Warning, fresh)
 	return b
+}
+
+// dayChart draws an SLO's window day by day, oldest left: a full bar for
+// a day that met the objective, a red one for a day that missed it, a
+// low grey one for a day with nothing counted; each bar's title says the
+// day's share in words.
+func dayChart(rep slo.Report, objective float64, tz string) historyChart {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	n := len(rep.Intervals)
+	c := historyChart{Height: barHeight, Width: max(n*(barWidth/2+barGap)-barGap, 0)}
+	var met, missed int
+	for i, in := range rep.Intervals {
+		b := historyBar{X: i * (barWidth/2 + barGap), W: barWidth / 2, H: barHeight}
+		day := in.Start.In(loc).Format("2006-01-02")
+		switch {
+		case in.Total == 0:
+			b.Class, b.H, b.Title = "r-skipped", barHeight/4, day+": no data"
+		case in.Good/in.Total >= objective:
+			met++
+			b.Class, b.Title = "r-pass", fmt.Sprintf("%s: %s (%g of %g %s)", day, pct(in.Good/in.Total), in.Good, in.Total, rep.Unit)
+		default:
+			missed++
+			b.Class, b.Title = "r-fail", fmt.Sprintf("%s: %s (%g of %g %s), below the objective", day, pct(in.Good/in.Total), in.Good, in.Total, rep.Unit)
+		}
+		b.Y = barHeight - b.H
+		c.Bars = append(c.Bars, b)
+	}
+	c.Summary = fmt.Sprintf("%s of the window: %d met the objective, %d missed it, %d without data", plural(n, "day"), met, missed, n-met-missed)
+	return c
 }

@@ -80,6 +80,8 @@ func TestDatasetHealth(t *testing.T) {
 		`freshness (error_after 1 day) <span class="muted">(freshness)</span>`,
 		`checks pass <span class="muted">(quality)</span>`,
 		`90 % over 28 days`,
+		// the window day by day: 10 days of results, 2 of them missing the objective
+		`aria-label="29 days of the window: 8 met the objective, 2 missed it, 19 without data"`,
 		`90 %</td>`, // 18 of 20 results passed
 	} {
 		if !strings.Contains(body, want) {
@@ -88,8 +90,13 @@ func TestDatasetHealth(t *testing.T) {
 	}
 	// Each check's strip has one bar per result; the CSP allows no
 	// inline style or script.
-	if n := strings.Count(body, `<rect class="r-`); n != 20 {
+	quality := body[strings.Index(body, `id="quality-heading"`):]
+	if n := strings.Count(quality, `<rect class="r-`); n != 20 {
 		t.Errorf("%d result bars, want 20", n)
+	}
+	// Each SLO charts the 29 days its 28-day window touches.
+	if n := strings.Count(body[:strings.Index(body, `id="quality-heading"`)], `<rect class="r-`); n != 2*29 {
+		t.Errorf("%d day bars, want 58", n)
 	}
 	if regexp.MustCompile(`(?i)\sstyle=|<script>`).MatchString(body) {
 		t.Error("the page has inline style or script, which the CSP refuses")
