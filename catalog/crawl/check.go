@@ -16,6 +16,8 @@ type Check struct {
 	sqlcheck.Check
 	URL   string        // the source's connection URL, with its password
 	Every time.Duration // between two scheduled runs; 0: on demand only
+	// Origin is where the check is declared, "almanac.yaml:12".
+	Origin string
 }
 
 // RunCheck runs c now and records the check and its result, with the

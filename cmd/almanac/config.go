@@ -1426,7 +1426,7 @@ func (l *loader) validateChecks(cfg *Config) {
 		l.checks[i] = &crawl.Check{
 			Check: sqlcheck.Check{Name: c.Name, Dataset: dataset, Column: c.Column, Type: typ, SQL: sql, Args: args,
 				Expect: exp, Severity: c.Severity, Timeout: c.Timeout},
-			URL: url, Every: c.Schedule.Every,
+			URL: url, Every: c.Schedule.Every, Origin: fmt.Sprintf("%s:%d", l.file, l.at[p].line),
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -550,5 +551,47 @@ checks:
 	err = run(ctx, []string{"check", "-config", cfg, "orders_rows"}, &out, io.Discard, func(string) string { return "" })
 	if err == nil || !strings.Contains(err.Error(), "1 checks or SLOs of the configuration have problems") || strings.Contains(out.String(), "orders_customer") {
 		t.Errorf("one check: err = %v, output:\n%s", err, out.String())
+	}
+}
+
+// TestReportUnknownDatasets logs, at start, each SLO and check naming a
+// dataset the catalog does not know, with the file and line declaring it.
+func TestReportUnknownDatasets(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	_, path := writeConfig(t, `
+sources:
+  - name: wh
+    type: postgres
+    url: postgres://crawler@db.internal/analytics
+checks:
+  - name: ghost_rows
+    source: wh
+    table: public.ghost
+    template: row_count
+    expect: "> 0"
+slos:
+  - name: ghost fresh
+    source: wh
+    dataset: analytics.public.ghost
+    kind: freshness
+    max_age: 1h
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	if err := reportUnknownDatasets(ctx, st, cfg, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`msg="slo names a dataset the catalog does not know" slo="ghost fresh" at=` + path + `:12 dataset=postgres://db.internal:5432/analytics.public.ghost`,
+		`msg="check names a dataset the catalog does not know" check=ghost_rows at=` + path + `:6 dataset=postgres://db.internal:5432/analytics.public.ghost`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
 	}
 }

@@ -197,7 +197,7 @@ func reportUnknownDatasets(ctx context.Context, st *store.Store, cfg *Config, lo
 	}
 	for _, c := range cfg.RunChecks {
 		if _, ok := ids[c.Dataset]; !ok {
-			log.Warn("check names a dataset the catalog does not know", "check", c.Name, "dataset", c.Dataset.String())
+			log.Warn("check names a dataset the catalog does not know", "check", c.Name, "at", c.Origin, "dataset", c.Dataset.String())
 		}
 	}
 	return nil
