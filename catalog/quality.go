@@ -1,7 +1,10 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -118,7 +121,22 @@ func (r QualityResult) Validate() error {
 	default:
 		return fmt.Errorf("result of %q: unknown status %q: %w", r.Check, r.Status, ErrInvalid)
 	}
+	if r.Observed != "" && !json.Valid([]byte(r.Observed)) {
+		return fmt.Errorf("result of %q: observed value %.40q is not JSON: %w", r.Check, r.Observed, ErrInvalid)
+	}
 	return nil
+}
+
+// ObservedNumber returns the observed value when it is a number, else
+// nil.
+func (r QualityResult) ObservedNumber() *float64 {
+	// Observed is JSON: of its values, ParseFloat reads the numbers
+	// alone, and faster than a JSON decoder (charts call it per result).
+	f, err := strconv.ParseFloat(r.Observed, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
 }
 
 // FreshnessObservation is one measurement of how recently a dataset was

@@ -67,6 +67,14 @@ func TestNoNPlusOne(t *testing.T) {
 		// the page (1), its facts (5) and its checks (1)
 		{"quality checks", `query($first: Int) { datasets(first: $first) { edges { node {
 			name qualityChecks { name latest { status } } } } } }`, 7},
+		// the page (1), its facts (5), the checks (1) and the results of
+		// every check (1)
+		{"quality results", `query($first: Int) { datasets(first: $first) { edges { node {
+			name qualityChecks { name results(first: 5) { edges { node { status observed } } } } } } } }`, 8},
+		// the page (1), its facts (5) and the SLO observations (4: declared
+		// in facts, freshness, runs, row counts)
+		{"slos", `query($first: Int) { datasets(first: $first) { edges { node {
+			name slos { name status budgetRemaining } } } } }`, 10},
 		// the page (1), its facts (5) and the freshness of both fields (1)
 		{"freshness", `query($first: Int) { datasets(first: $first) { edges { node {
 			name freshness { status ageSeconds } freshnessHistory(first: 3) { status } } } } }`, 7},

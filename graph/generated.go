@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	LineageNode() LineageNodeResolver
 	Me() MeResolver
 	Mutation() MutationResolver
+	QualityCheck() QualityCheckResolver
 	QualityResult() QualityResultResolver
 	Query() QueryResolver
 	ReverseForeignKey() ReverseForeignKeyResolver
@@ -213,6 +214,7 @@ type ComplexityRoot struct {
 		RowEstimate       func(childComplexity int) int
 		SchemaHistory     func(childComplexity int, first *int, after *string) int
 		SizeBytes         func(childComplexity int) int
+		Slos              func(childComplexity int) int
 		Sources           func(childComplexity int) int
 		Tags              func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
@@ -400,6 +402,7 @@ type ComplexityRoot struct {
 		Latest     func(childComplexity int) int
 		Name       func(childComplexity int) int
 		RemovedAt  func(childComplexity int) int
+		Results    func(childComplexity int, first *int, after *string) int
 		Severity   func(childComplexity int) int
 		Source     func(childComplexity int) int
 		Type       func(childComplexity int) int
@@ -410,9 +413,21 @@ type ComplexityRoot struct {
 		DurationSeconds func(childComplexity int) int
 		Failures        func(childComplexity int) int
 		Message         func(childComplexity int) int
+		Observed        func(childComplexity int) int
+		ObservedNumber  func(childComplexity int) int
 		RunID           func(childComplexity int) int
 		StartedAt       func(childComplexity int) int
 		Status          func(childComplexity int) int
+	}
+
+	QualityResultConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	QualityResultEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Query struct {
@@ -473,6 +488,36 @@ type ComplexityRoot struct {
 	RunEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SLO struct {
+		Attainment      func(childComplexity int) int
+		BudgetRemaining func(childComplexity int) int
+		BurnRateFast    func(childComplexity int) int
+		BurnRateSlow    func(childComplexity int) int
+		Burns           func(childComplexity int) int
+		Good            func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Objective       func(childComplexity int) int
+		Origin          func(childComplexity int) int
+		Source          func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Summary         func(childComplexity int) int
+		Total           func(childComplexity int) int
+		Unit            func(childComplexity int) int
+		WindowSeconds   func(childComplexity int) int
+	}
+
+	SLOBurn struct {
+		Firing       func(childComplexity int) int
+		LongRate     func(childComplexity int) int
+		LongSeconds  func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Severity     func(childComplexity int) int
+		ShortRate    func(childComplexity int) int
+		ShortSeconds func(childComplexity int) int
+		Threshold    func(childComplexity int) int
 	}
 
 	SchemaDiff struct {
@@ -691,6 +736,7 @@ type DatasetResolver interface {
 	QualityChecks(ctx context.Context, obj *catalog.Dataset, includeRemoved *bool) ([]catalog.SourceCheck, error)
 	Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error)
 	FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error)
+	Slos(ctx context.Context, obj *catalog.Dataset) ([]model.Slo, error)
 	Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 	Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 }
@@ -730,7 +776,12 @@ type MutationResolver interface {
 	CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error)
 	RevokeToken(ctx context.Context, id string) (*catalog.APIToken, error)
 }
+type QualityCheckResolver interface {
+	Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error)
+}
 type QualityResultResolver interface {
+	ObservedNumber(ctx context.Context, obj *catalog.QualityResult) (*float64, error)
+
 	DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error)
 }
 type QueryResolver interface {
@@ -1454,6 +1505,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.SizeBytes(childComplexity), true
+	case "Dataset.slos":
+		if e.ComplexityRoot.Dataset.Slos == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Slos(childComplexity), true
 	case "Dataset.sources":
 		if e.ComplexityRoot.Dataset.Sources == nil {
 			break
@@ -2196,6 +2253,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QualityCheck.RemovedAt(childComplexity), true
+	case "QualityCheck.results":
+		if e.ComplexityRoot.QualityCheck.Results == nil {
+			break
+		}
+
+		args, err := ec.field_QualityCheck_results_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.QualityCheck.Results(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "QualityCheck.severity":
 		if e.ComplexityRoot.QualityCheck.Severity == nil {
 			break
@@ -2239,6 +2307,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QualityResult.Message(childComplexity), true
+	case "QualityResult.observed":
+		if e.ComplexityRoot.QualityResult.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.Observed(childComplexity), true
+	case "QualityResult.observedNumber":
+		if e.ComplexityRoot.QualityResult.ObservedNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResult.ObservedNumber(childComplexity), true
 	case "QualityResult.runId":
 		if e.ComplexityRoot.QualityResult.RunID == nil {
 			break
@@ -2257,6 +2337,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QualityResult.Status(childComplexity), true
+
+	case "QualityResultConnection.edges":
+		if e.ComplexityRoot.QualityResultConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultConnection.Edges(childComplexity), true
+	case "QualityResultConnection.pageInfo":
+		if e.ComplexityRoot.QualityResultConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultConnection.PageInfo(childComplexity), true
+
+	case "QualityResultEdge.cursor":
+		if e.ComplexityRoot.QualityResultEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultEdge.Cursor(childComplexity), true
+	case "QualityResultEdge.node":
+		if e.ComplexityRoot.QualityResultEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QualityResultEdge.Node(childComplexity), true
 
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
@@ -2618,6 +2724,152 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEdge.Node(childComplexity), true
+
+	case "SLO.attainment":
+		if e.ComplexityRoot.SLO.Attainment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Attainment(childComplexity), true
+	case "SLO.budgetRemaining":
+		if e.ComplexityRoot.SLO.BudgetRemaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.BudgetRemaining(childComplexity), true
+	case "SLO.burnRateFast":
+		if e.ComplexityRoot.SLO.BurnRateFast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.BurnRateFast(childComplexity), true
+	case "SLO.burnRateSlow":
+		if e.ComplexityRoot.SLO.BurnRateSlow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.BurnRateSlow(childComplexity), true
+	case "SLO.burns":
+		if e.ComplexityRoot.SLO.Burns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Burns(childComplexity), true
+	case "SLO.good":
+		if e.ComplexityRoot.SLO.Good == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Good(childComplexity), true
+	case "SLO.kind":
+		if e.ComplexityRoot.SLO.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Kind(childComplexity), true
+	case "SLO.name":
+		if e.ComplexityRoot.SLO.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Name(childComplexity), true
+	case "SLO.objective":
+		if e.ComplexityRoot.SLO.Objective == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Objective(childComplexity), true
+	case "SLO.origin":
+		if e.ComplexityRoot.SLO.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Origin(childComplexity), true
+	case "SLO.source":
+		if e.ComplexityRoot.SLO.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Source(childComplexity), true
+	case "SLO.status":
+		if e.ComplexityRoot.SLO.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Status(childComplexity), true
+	case "SLO.summary":
+		if e.ComplexityRoot.SLO.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Summary(childComplexity), true
+	case "SLO.total":
+		if e.ComplexityRoot.SLO.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Total(childComplexity), true
+	case "SLO.unit":
+		if e.ComplexityRoot.SLO.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Unit(childComplexity), true
+	case "SLO.windowSeconds":
+		if e.ComplexityRoot.SLO.WindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.WindowSeconds(childComplexity), true
+
+	case "SLOBurn.firing":
+		if e.ComplexityRoot.SLOBurn.Firing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Firing(childComplexity), true
+	case "SLOBurn.longRate":
+		if e.ComplexityRoot.SLOBurn.LongRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.LongRate(childComplexity), true
+	case "SLOBurn.longSeconds":
+		if e.ComplexityRoot.SLOBurn.LongSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.LongSeconds(childComplexity), true
+	case "SLOBurn.name":
+		if e.ComplexityRoot.SLOBurn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Name(childComplexity), true
+	case "SLOBurn.severity":
+		if e.ComplexityRoot.SLOBurn.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Severity(childComplexity), true
+	case "SLOBurn.shortRate":
+		if e.ComplexityRoot.SLOBurn.ShortRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.ShortRate(childComplexity), true
+	case "SLOBurn.shortSeconds":
+		if e.ComplexityRoot.SLOBurn.ShortSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.ShortSeconds(childComplexity), true
+	case "SLOBurn.threshold":
+		if e.ComplexityRoot.SLOBurn.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLOBurn.Threshold(childComplexity), true
 
 	case "SchemaDiff.added":
 		if e.ComplexityRoot.SchemaDiff.Added == nil {
@@ -3652,6 +3904,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_freshness(ctx, field)
 	case "freshnessHistory":
 		return ec.fieldContext_Dataset_freshnessHistory(ctx, field)
+	case "slos":
+		return ec.fieldContext_Dataset_slos(ctx, field)
 	case "producers":
 		return ec.fieldContext_Dataset_producers(ctx, field)
 	case "consumers":
@@ -4012,6 +4266,8 @@ func (ec *executionContext) childFields_QualityCheck(ctx context.Context, field 
 		return ec.fieldContext_QualityCheck_definition(ctx, field)
 	case "latest":
 		return ec.fieldContext_QualityCheck_latest(ctx, field)
+	case "results":
+		return ec.fieldContext_QualityCheck_results(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_QualityCheck_updatedAt(ctx, field)
 	case "removedAt":
@@ -4026,6 +4282,10 @@ func (ec *executionContext) childFields_QualityResult(ctx context.Context, field
 		return ec.fieldContext_QualityResult_status(ctx, field)
 	case "failures":
 		return ec.fieldContext_QualityResult_failures(ctx, field)
+	case "observed":
+		return ec.fieldContext_QualityResult_observed(ctx, field)
+	case "observedNumber":
+		return ec.fieldContext_QualityResult_observedNumber(ctx, field)
 	case "message":
 		return ec.fieldContext_QualityResult_message(ctx, field)
 	case "startedAt":
@@ -4036,6 +4296,26 @@ func (ec *executionContext) childFields_QualityResult(ctx context.Context, field
 		return ec.fieldContext_QualityResult_runId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QualityResult", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityResultConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QualityResultConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QualityResultConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityResultConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QualityResultEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_QualityResultEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_QualityResultEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QualityResultEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ReverseForeignKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4110,6 +4390,66 @@ func (ec *executionContext) childFields_RunEdge(ctx context.Context, field graph
 		return ec.fieldContext_RunEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SLO(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SLO_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_SLO_kind(ctx, field)
+	case "source":
+		return ec.fieldContext_SLO_source(ctx, field)
+	case "origin":
+		return ec.fieldContext_SLO_origin(ctx, field)
+	case "objective":
+		return ec.fieldContext_SLO_objective(ctx, field)
+	case "windowSeconds":
+		return ec.fieldContext_SLO_windowSeconds(ctx, field)
+	case "status":
+		return ec.fieldContext_SLO_status(ctx, field)
+	case "summary":
+		return ec.fieldContext_SLO_summary(ctx, field)
+	case "attainment":
+		return ec.fieldContext_SLO_attainment(ctx, field)
+	case "unit":
+		return ec.fieldContext_SLO_unit(ctx, field)
+	case "good":
+		return ec.fieldContext_SLO_good(ctx, field)
+	case "total":
+		return ec.fieldContext_SLO_total(ctx, field)
+	case "budgetRemaining":
+		return ec.fieldContext_SLO_budgetRemaining(ctx, field)
+	case "burnRateFast":
+		return ec.fieldContext_SLO_burnRateFast(ctx, field)
+	case "burnRateSlow":
+		return ec.fieldContext_SLO_burnRateSlow(ctx, field)
+	case "burns":
+		return ec.fieldContext_SLO_burns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLO", field.Name)
+}
+
+func (ec *executionContext) childFields_SLOBurn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SLOBurn_name(ctx, field)
+	case "severity":
+		return ec.fieldContext_SLOBurn_severity(ctx, field)
+	case "longSeconds":
+		return ec.fieldContext_SLOBurn_longSeconds(ctx, field)
+	case "shortSeconds":
+		return ec.fieldContext_SLOBurn_shortSeconds(ctx, field)
+	case "threshold":
+		return ec.fieldContext_SLOBurn_threshold(ctx, field)
+	case "longRate":
+		return ec.fieldContext_SLOBurn_longRate(ctx, field)
+	case "shortRate":
+		return ec.fieldContext_SLOBurn_shortRate(ctx, field)
+	case "firing":
+		return ec.fieldContext_SLOBurn_firing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLOBurn", field.Name)
 }
 
 func (ec *executionContext) childFields_SchemaDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4743,6 +5083,28 @@ func (ec *executionContext) field_Mutation_setDatasetDescription_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_QualityCheck_results_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -8065,6 +8427,38 @@ func (ec *executionContext) fieldContext_Dataset_freshnessHistory(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_slos(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_slos(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Slos(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Slo) graphql.Marshaler {
+			return ec.marshalNSLO2ᚕalmanacᚋgraphᚋmodelᚐSloᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_slos(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLO(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_producers(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11165,6 +11559,50 @@ func (ec *executionContext) fieldContext_QualityCheck_latest(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _QualityCheck_results(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityCheck_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.QualityCheck().Results(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QualityResultConnection) graphql.Marshaler {
+			return ec.marshalNQualityResultConnection2ᚖalmanacᚋgraphᚋmodelᚐQualityResultConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityCheck_results(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityCheck",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResultConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_QualityCheck_results_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _QualityCheck_updatedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.SourceCheck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11257,6 +11695,52 @@ func (ec *executionContext) fieldContext_QualityResult_failures(_ context.Contex
 	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "Int64")
 }
 
+func (ec *executionContext) _QualityResult_observed(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_observed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_observed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResult_observedNumber(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResult_observedNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.QualityResult().ObservedNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResult_observedNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResult", field, true, true, "Float")
+}
+
 func (ec *executionContext) _QualityResult_message(ctx context.Context, field graphql.CollectedField, obj *catalog.QualityResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11347,6 +11831,125 @@ func (ec *executionContext) _QualityResult_runId(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_QualityResult_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("QualityResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResultConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.QualityResultEdge) graphql.Marshaler {
+			return ec.marshalNQualityResultEdge2ᚕalmanacᚋgraphᚋmodelᚐQualityResultEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityResultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResultEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QualityResultConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖalmanacᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityResultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QualityResultEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QualityResultEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _QualityResultEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QualityResultEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QualityResultEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.QualityResult) graphql.Marshaler {
+			return ec.marshalNQualityResult2ᚖalmanacᚋcatalogᚐQualityResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QualityResultEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QualityResultEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QualityResult(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -12905,6 +13508,567 @@ func (ec *executionContext) fieldContext_RunEdge_node(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SLO_name(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_kind(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_source(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_origin(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_objective(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_objective(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Objective, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_objective(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_windowSeconds(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_windowSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_windowSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_status(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_summary(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_attainment(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_attainment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attainment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_attainment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_unit(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_good(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_good(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Good, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_good(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_total(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_budgetRemaining(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_budgetRemaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetRemaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_budgetRemaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_burnRateFast(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_burnRateFast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BurnRateFast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_burnRateFast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_burnRateSlow(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_burnRateSlow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BurnRateSlow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_burnRateSlow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLO_burns(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_burns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Burns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SLOBurn) graphql.Marshaler {
+			return ec.marshalNSLOBurn2ᚕalmanacᚋgraphᚋmodelᚐSLOBurnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_burns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLO",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLOBurn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SLOBurn_name(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLOBurn_severity(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLOBurn_longSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_longSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LongSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_longSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_shortSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_shortSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShortSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_shortSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_threshold(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_longRate(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_longRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LongRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_longRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_shortRate(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_shortRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShortRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_shortRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLOBurn_firing(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLOBurn_firing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Firing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLOBurn_firing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SchemaDiff_added(ctx context.Context, field graphql.CollectedField, obj *catalog.SchemaDiff) (ret graphql.Marshaler) {
@@ -18077,6 +19241,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_freshnessHistory(ctx, field, obj)
 				})
+		case "slos":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_slos(ctx, field, obj)
+				})
 		case "producers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19364,47 +20534,53 @@ func (ec *executionContext) _QualityCheck(ctx context.Context, sel ast.Selection
 		case "name":
 			out.Values[i] = ec._QualityCheck_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
 			out.Values[i] = ec._QualityCheck_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._QualityCheck_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "column":
 			out.Values[i] = ec._QualityCheck_column(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "severity":
 			out.Values[i] = ec._QualityCheck_severity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "definition":
 			out.Values[i] = ec._QualityCheck_definition(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "latest":
 			out.Values[i] = ec._QualityCheck_latest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "results":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QualityCheck_results(ctx, field, obj)
+				})
 		case "updatedAt":
 			out.Values[i] = ec._QualityCheck_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "removedAt":
 			out.Values[i] = ec._QualityCheck_removedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19444,6 +20620,17 @@ func (ec *executionContext) _QualityResult(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "observed":
+			out.Values[i] = ec._QualityResult_observed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "observedNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QualityResult_observedNumber(ctx, field, obj)
+				})
 		case "message":
 			out.Values[i] = ec._QualityResult_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -19464,6 +20651,82 @@ func (ec *executionContext) _QualityResult(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._QualityResult_runId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityResultConnectionImplementors = []string{"QualityResultConnection"}
+
+func (ec *executionContext) _QualityResultConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QualityResultConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityResultConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityResultConnection")
+		case "edges":
+			out.Values[i] = ec._QualityResultConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._QualityResultConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qualityResultEdgeImplementors = []string{"QualityResultEdge"}
+
+func (ec *executionContext) _QualityResultEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QualityResultEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qualityResultEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QualityResultEdge")
+		case "cursor":
+			out.Values[i] = ec._QualityResultEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._QualityResultEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19875,6 +21138,182 @@ func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "node":
 			out.Values[i] = ec._RunEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLOImplementors = []string{"SLO"}
+
+func (ec *executionContext) _SLO(ctx context.Context, sel ast.SelectionSet, obj *model.Slo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLOImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLO")
+		case "name":
+			out.Values[i] = ec._SLO_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._SLO_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._SLO_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "origin":
+			out.Values[i] = ec._SLO_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "objective":
+			out.Values[i] = ec._SLO_objective(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowSeconds":
+			out.Values[i] = ec._SLO_windowSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SLO_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._SLO_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attainment":
+			out.Values[i] = ec._SLO_attainment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._SLO_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "good":
+			out.Values[i] = ec._SLO_good(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SLO_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetRemaining":
+			out.Values[i] = ec._SLO_budgetRemaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burnRateFast":
+			out.Values[i] = ec._SLO_burnRateFast(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burnRateSlow":
+			out.Values[i] = ec._SLO_burnRateSlow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burns":
+			out.Values[i] = ec._SLO_burns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLOBurnImplementors = []string{"SLOBurn"}
+
+func (ec *executionContext) _SLOBurn(ctx context.Context, sel ast.SelectionSet, obj *model.SLOBurn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLOBurnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLOBurn")
+		case "name":
+			out.Values[i] = ec._SLOBurn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._SLOBurn_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longSeconds":
+			out.Values[i] = ec._SLOBurn_longSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shortSeconds":
+			out.Values[i] = ec._SLOBurn_shortSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._SLOBurn_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longRate":
+			out.Values[i] = ec._SLOBurn_longRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shortRate":
+			out.Values[i] = ec._SLOBurn_shortRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firing":
+			out.Values[i] = ec._SLOBurn_firing(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22199,6 +23638,42 @@ func (ec *executionContext) marshalNQualityCheck2ᚕalmanacᚋcatalogᚐSourceCh
 	return ret
 }
 
+func (ec *executionContext) marshalNQualityResult2ᚖalmanacᚋcatalogᚐQualityResult(ctx context.Context, sel ast.SelectionSet, v *catalog.QualityResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualityResult!")
+		return graphql.Null
+	}
+	return ec._QualityResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQualityResultConnection2ᚖalmanacᚋgraphᚋmodelᚐQualityResultConnection(ctx context.Context, sel ast.SelectionSet, v *model.QualityResultConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QualityResultConnection!")
+		return graphql.Null
+	}
+	return ec._QualityResultConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQualityResultEdge2almanacᚋgraphᚋmodelᚐQualityResultEdge(ctx context.Context, sel ast.SelectionSet, v model.QualityResultEdge) graphql.Marshaler {
+	return ec._QualityResultEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNQualityResultEdge2ᚕalmanacᚋgraphᚋmodelᚐQualityResultEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.QualityResultEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQualityResultEdge2almanacᚋgraphᚋmodelᚐQualityResultEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNReverseForeignKey2almanacᚋgraphᚋmodelᚐReverseForeignKey(ctx context.Context, sel ast.SelectionSet, v model.ReverseForeignKey) graphql.Marshaler {
 	return ec._ReverseForeignKey(ctx, sel, &v)
 }
@@ -22336,6 +23811,46 @@ var (
 		catalog.RunOther:    "OTHER",
 	}
 )
+
+func (ec *executionContext) marshalNSLO2almanacᚋgraphᚋmodelᚐSlo(ctx context.Context, sel ast.SelectionSet, v model.Slo) graphql.Marshaler {
+	return ec._SLO(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSLO2ᚕalmanacᚋgraphᚋmodelᚐSloᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Slo) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLO2almanacᚋgraphᚋmodelᚐSlo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLOBurn2almanacᚋgraphᚋmodelᚐSLOBurn(ctx context.Context, sel ast.SelectionSet, v model.SLOBurn) graphql.Marshaler {
+	return ec._SLOBurn(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSLOBurn2ᚕalmanacᚋgraphᚋmodelᚐSLOBurnᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SLOBurn) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLOBurn2almanacᚋgraphᚋmodelᚐSLOBurn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNSchemaDiff2almanacᚋcatalogᚐSchemaDiff(ctx context.Context, sel ast.SelectionSet, v catalog.SchemaDiff) graphql.Marshaler {
 	return ec._SchemaDiff(ctx, sel, &v)

@@ -31,6 +31,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"almanac/catalog/auth"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
 	"almanac/lineage"
@@ -74,6 +75,9 @@ type Options struct {
 	ComplexityLimit int
 	DepthLimit      int
 	FieldLimit      int
+	// SLOs are the SLOs declared in the configuration; Dataset.slos
+	// evaluates them with those harvested.
+	SLOs []slo.SLO
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
@@ -204,7 +208,7 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	ctx = withLoaders(ctx, newLoaders(h.opts.Store))
+	ctx = withLoaders(ctx, newLoaders(h.opts.Store, h.opts.SLOs))
 	uw := &unavailableWriter{ResponseWriter: w}
 	ctx = context.WithValue(ctx, unavailableKey{}, &uw.unavailable)
 	h.api.ServeHTTP(uw, r.WithContext(ctx))

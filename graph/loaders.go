@@ -8,6 +8,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"almanac/catalog"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -27,6 +28,12 @@ type loaders struct {
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
 	checks     *dataloadgen.Loader[catalog.Key, []catalog.SourceCheck]
 	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
+	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
+	slos       *dataloadgen.Loader[catalog.Key, []store.SLOReport]
+	// declared are the configuration's SLOs, and now the one time the
+	// request evaluates SLOs at, for the look-ahead to prime slos.
+	declared   []slo.SLO
+	now        time.Time
 	jobs       *dataloadgen.Loader[catalog.JobKey, *catalog.Job]
 	jobsAround *dataloadgen.Loader[catalog.Key, store.JobsAround]
 	latestRuns *dataloadgen.Loader[catalog.JobKey, *catalog.Run]
@@ -35,9 +42,15 @@ type loaders struct {
 	children   *dataloadgen.Loader[string, []catalog.Run]
 }
 
-func newLoaders(st *store.Store) *loaders {
+func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 	wait := dataloadgen.WithWait(loaderWait)
+	now := time.Now() // one evaluation time for the whole request
 	return &loaders{
+		declared: declared,
+		now:      now,
+		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
+			return st.DatasetSLOs(ctx, keys, declared, now)
+		}, ""), wait),
 		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
 			ds, err := st.DatasetsByIDs(ctx, ids)
 			if err != nil {
@@ -60,6 +73,7 @@ func newLoaders(st *store.Store) *loaders {
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
 		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),
 		freshness:  dataloadgen.NewLoader(fromMap(st.FreshnessPages, ""), wait),
+		results:    dataloadgen.NewLoader(fromMap(st.ResultPages, ""), wait),
 		jobs:       dataloadgen.NewLoader(fromMap(st.JobsByKeys, "job"), wait),
 		jobsAround: dataloadgen.NewLoader(fromMap(st.JobsOfDatasets, ""), wait),
 		// A job that never ran has no latest run: nil, not an error.

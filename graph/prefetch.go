@@ -50,6 +50,17 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 			for _, k := range keys {
 				l.checks.Prime(k, checks[k])
 			}
+			if err := r.primeResults(ctx, checks, f); err != nil {
+				return err
+			}
+		case "slos":
+			reports, err := r.store.DatasetSLOs(ctx, keys, l.declared, l.now)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				l.slos.Prime(k, reports[k])
+			}
 		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)
 			if err != nil {
@@ -104,6 +115,43 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 		for _, p := range pages {
 			l.history.Prime(p, hist[p])
 		}
+	}
+	return nil
+}
+
+// primeResults reads the results of every check that the qualityChecks
+// field f selects them on, in one statement.
+func (r *Resolver) primeResults(ctx context.Context, checks map[catalog.Key][]catalog.SourceCheck, f graphql.CollectedField) error {
+	op := graphql.GetOperationContext(ctx)
+	var pages []store.ResultPage
+	for _, rf := range graphql.CollectFields(op, f.Selections, nil) {
+		if rf.Name != "results" {
+			continue
+		}
+		first, after, err := pageArgs(op, rf, 20)
+		if err != nil {
+			continue // the resolver reports it
+		}
+		for _, cs := range checks {
+			for i := range cs {
+				p, err := resultPage(&cs[i], first, after)
+				if err != nil {
+					break // the resolver reports it
+				}
+				pages = append(pages, p)
+			}
+		}
+	}
+	if len(pages) == 0 {
+		return nil
+	}
+	results, err := r.store.ResultPages(ctx, pages)
+	if err != nil {
+		return err
+	}
+	l := loadersFrom(ctx)
+	for _, p := range pages {
+		l.results.Prime(p, results[p])
 	}
 	return nil
 }

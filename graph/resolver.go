@@ -184,6 +184,50 @@ func runPage(job catalog.JobKey, n int, after *string) (store.RunPage, error) {
 	return p, nil
 }
 
+func resultCursor(r catalog.QualityResult) string {
+	return stringsCursor(r.StartedAt.UTC().Format(time.RFC3339Nano), r.RunID)
+}
+
+// resultPage is the page of a check's results that first and after ask
+// for, with one result more to tell whether another page follows.
+func resultPage(c *catalog.SourceCheck, n int, after *string) (store.ResultPage, error) {
+	p := store.ResultPage{Source: c.Source, Check: c.Name, Limit: n + 1}
+	cur, err := parseStringsCursor(after, 2)
+	if err != nil || cur == nil {
+		return p, err
+	}
+	at, err := time.Parse(time.RFC3339Nano, cur[0])
+	if err != nil || cur[1] == "" {
+		return p, fmt.Errorf("invalid cursor %q: pass the endCursor of a page: %w", *after, catalog.ErrInvalid)
+	}
+	p.AfterAt, p.AfterRun = at, cur[1]
+	return p, nil
+}
+
+// sloOf presents an SLO and its evaluation.
+func sloOf(r store.SLOReport) model.Slo {
+	s, rep := r.SLO, r.Report
+	out := model.Slo{
+		Name: s.Name, Kind: string(s.Spec.Kind), Source: s.Source, Origin: s.Origin, Objective: s.Spec.Objective,
+		WindowSeconds: s.Spec.Window.Seconds(), Status: string(rep.Status), Summary: rep.Summary, Attainment: rep.Attainment,
+		Unit: rep.Unit, Good: rep.Good, Total: rep.Total, BudgetRemaining: rep.RemainingFraction, Burns: []model.SLOBurn{},
+	}
+	if r.Err != nil {
+		out.Status, out.Summary = "error", r.Err.Error()
+	}
+	for _, b := range rep.Burns {
+		out.Burns = append(out.Burns, model.SLOBurn{Name: b.Name, Severity: b.Severity, LongSeconds: b.Long.Seconds(),
+			ShortSeconds: b.Short.Seconds(), Threshold: b.Threshold, LongRate: b.LongRate, ShortRate: b.ShortRate, Firing: b.Firing})
+		switch b.Name {
+		case "fast":
+			out.BurnRateFast = b.LongRate
+		case "slow":
+			out.BurnRateSlow = b.LongRate
+		}
+	}
+	return out
+}
+
 // defaultFreshnessHistory is the default page size of
 // Dataset.freshnessHistory, as the schema says.
 const defaultFreshnessHistory = 10

@@ -213,6 +213,18 @@ func (r *datasetResolver) FreshnessHistory(ctx context.Context, obj *catalog.Dat
 	return out, nil
 }
 
+func (r *datasetResolver) Slos(ctx context.Context, obj *catalog.Dataset) ([]model.Slo, error) {
+	reports, err := loadersFrom(ctx).slos.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.Slo, len(reports))
+	for i, r := range reports {
+		out[i] = sloOf(r)
+	}
+	return out, nil
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {
@@ -382,6 +394,33 @@ func (r *mutationResolver) RevokeToken(ctx context.Context, id string) (*catalog
 		return nil, err
 	}
 	return &t, nil
+}
+
+func (r *qualityCheckResolver) Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error) {
+	n, err := pageSize(first, 20)
+	if err != nil {
+		return nil, err
+	}
+	page, err := resultPage(obj, n, after)
+	if err != nil {
+		return nil, err
+	}
+	results, err := loadersFrom(ctx).results.Load(ctx, page)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(results) > n
+	results = results[:min(n, len(results))]
+	c := &model.QualityResultConnection{Edges: make([]model.QualityResultEdge, len(results))}
+	for i := range results {
+		c.Edges[i] = model.QualityResultEdge{Cursor: resultCursor(results[i]), Node: &results[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.QualityResultEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *qualityResultResolver) ObservedNumber(ctx context.Context, obj *catalog.QualityResult) (*float64, error) {
+	return obj.ObservedNumber(), nil
 }
 
 func (r *qualityResultResolver) DurationSeconds(ctx context.Context, obj *catalog.QualityResult) (float64, error) {
@@ -1052,6 +1091,8 @@ func (r *Resolver) Me() MeResolver { return &meResolver{r} }
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+func (r *Resolver) QualityCheck() QualityCheckResolver { return &qualityCheckResolver{r} }
+
 func (r *Resolver) QualityResult() QualityResultResolver { return &qualityResultResolver{r} }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -1079,6 +1120,7 @@ type (
 	lineageNodeResolver       struct{ *Resolver }
 	meResolver                struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
+	qualityCheckResolver      struct{ *Resolver }
 	qualityResultResolver     struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	reverseForeignKeyResolver struct{ *Resolver }

@@ -518,6 +518,7 @@ CREATE TABLE public.quality_results (
     started_at timestamp with time zone NOT NULL,
     duration interval DEFAULT '00:00:00'::interval NOT NULL,
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    observed text DEFAULT ''::text NOT NULL,
     CONSTRAINT quality_results_status_check CHECK ((status = ANY (ARRAY['pass'::text, 'fail'::text, 'warn'::text, 'error'::text, 'skipped'::text])))
 );
 
@@ -1150,6 +1151,12 @@ CREATE INDEX quality_results_check ON public.quality_results USING btree (source
 --
 
 CREATE INDEX quality_results_dataset ON public.quality_results USING btree (dataset_namespace, dataset_name, started_at DESC);
+
+--
+-- Name: quality_results_started; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX quality_results_started ON public.quality_results USING btree (started_at);
 
 --
 -- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -

@@ -49,6 +49,8 @@ type checkView struct {
 	Failures                             string
 	Message                              string
 	At                                   moment
+	// History charts its recent results; nil when it never ran.
+	History *historyChart
 }
 
 // freshnessView is one freshness observation.

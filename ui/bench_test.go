@@ -16,6 +16,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/lineage"
 )
@@ -138,4 +139,84 @@ func BenchmarkPortal(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// BenchmarkDatasetQuality measures the latency of a dataset page with 50
+// checks of 90 daily results each, a quality SLO and a harvested
+// freshness SLO over 90 days of freshness observations, over HTTP.
+func BenchmarkDatasetQuality(b *testing.B) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(b)
+	st := store.New(pool)
+	k := catalog.Key{Namespace: warehouseNS, Name: "bench.public.orders"}
+	f := catalog.DatasetFacts{Key: k, Platform: "postgres", Kind: catalog.KindTable}
+	for c := range 20 {
+		f.Columns = append(f.Columns, catalog.Column{Name: fmt.Sprintf("c%02d", c), Ordinal: c + 1, Type: "text"})
+	}
+	now := time.Now()
+	var fresh []catalog.FreshnessObservation
+	for d := range 90 {
+		at := now.Add(-time.Duration(d) * 24 * time.Hour)
+		loaded := at.Add(-time.Hour)
+		fresh = append(fresh, catalog.FreshnessObservation{Dataset: k, ObservedAt: at, MaxLoadedAt: &loaded,
+			Status: catalog.FreshnessPass, WarnAfter: "12 hour", ErrorAfter: "1 day"})
+	}
+	if _, err := st.Crawl(ctx, "postgres:bench", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: []catalog.DatasetFacts{f}, Freshness: fresh}, nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	p := catalog.Push{Source: "sql:bench"}
+	for c := range 50 {
+		name := fmt.Sprintf("check_%02d", c)
+		p.Checks = append(p.Checks, catalog.QualityCheck{Dataset: k, Name: name, Type: "not_null", Column: fmt.Sprintf("c%02d", c%20)})
+		for d := range 90 {
+			status := catalog.QualityPass
+			if (c+d)%17 == 0 {
+				status = catalog.QualityFail
+			}
+			p.Results = append(p.Results, catalog.QualityResult{Check: name, Dataset: k, Status: status, Observed: strconv.Itoa(d % 5),
+				StartedAt: now.Add(-time.Duration(d) * 24 * time.Hour), RunID: fmt.Sprintf("r%02d", d)})
+		}
+	}
+	if err := st.ApplyPush(ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry(), SLOs: []slo.SLO{{Name: "checks", Dataset: k, Source: "config",
+		Spec: slo.Spec{Kind: slo.Quality, Objective: 0.95, Window: 28 * 24 * time.Hour}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	b.Cleanup(ts.Close)
+	path := ts.URL + datasetPath(k)
+	get := func() {
+		resp, err := http.Get(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s: status %d, %v", path, resp.StatusCode, err)
+		}
+	}
+	for range 20 {
+		get()
+	}
+	var lat []time.Duration
+	for b.Loop() {
+		for range 200 {
+			t0 := time.Now()
+			get()
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	slices.Sort(lat)
+	q := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
 }

@@ -61,6 +61,10 @@ type datasetView struct {
 	// Edit says whether the reader may edit, and holds a form posted
 	// back to the page.
 	Edit editView
+	// Health sums up checks, freshness and SLOs at the top of the page.
+	Health healthView
+	// SLOs are the dataset's SLOs, evaluated now.
+	SLOs []sloView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -427,6 +431,22 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 		return datasetView{}, activityView{}, err
 	}
 	now := s.now()
+	slos, err := s.store.DatasetSLOs(ctx, []catalog.Key{key}, s.slos, now)
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
+	var pages []store.ResultPage
+	for _, c := range checks[key] {
+		if c.RemovedAt == nil && c.Latest != nil {
+			pages = append(pages, store.ResultPage{Source: c.Source, Check: c.Name, Limit: checkHistoryLimit})
+		}
+	}
+	var results map[store.ResultPage][]catalog.QualityResult
+	if len(pages) > 0 {
+		if results, err = s.store.ResultPages(ctx, pages); err != nil {
+			return datasetView{}, activityView{}, err
+		}
+	}
 	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
 	for _, w := range warnings {
@@ -434,7 +454,13 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
 		})
 	}
+	v.Health = newHealthView(checks[key], fresh[fp], slos[key], now)
+	v.SLOs = newSLOViews(slos[key])
 	act := newActivityView(jobs, checks[key], fresh[fp], now)
+	for i, c := range act.Checks {
+		chart := newHistoryChart(results[store.ResultPage{Source: c.Source, Check: c.Name, Limit: checkHistoryLimit}], now)
+		act.Checks[i].History = &chart
+	}
 	if err := s.addMetrics(ctx, key, now, &act); err != nil {
 		return datasetView{}, activityView{}, err
 	}

@@ -244,6 +244,8 @@ type datasetRow struct {
 	Owners    []string
 	Tags      []string
 	Removed   bool
+	// Health is a badge of how its checks last ended; nil without any.
+	Health *healthBadge
 }
 
 // pager links the pages of a listing.
@@ -566,5 +568,17 @@ func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
 	if d.Sources, err = s.store.Sources(ctx); err != nil {
 		return homeView{}, err
 	}
-	return newHomeView(f, d, s.now()), nil
+	v := newHomeView(f, d, s.now())
+	keys := make([]catalog.Key, len(d.List))
+	for i, ds := range d.List {
+		keys[i] = ds.Key
+	}
+	badges, err := s.healthBadges(ctx, keys)
+	if err != nil {
+		return homeView{}, err
+	}
+	for i := range v.Datasets {
+		v.Datasets[i].Health = badges[d.List[i].Key]
+	}
+	return v, nil
 }

@@ -63,6 +63,8 @@ type searchHit struct {
 	Description search.Snippet
 	Columns     []search.ColumnHit
 	Matched     string
+	// Health is a badge of how its checks last ended; nil without any.
+	Health *healthBadge
 }
 
 // searchFacet is one facet with a link per value that narrows the search.
@@ -229,7 +231,19 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return withMessage(err, "This search could not run: "+err.Error())
 	}
-	return s.render(w, r, searchPage(newSearchView(text, q, removed, pageNum, res)))
+	v := newSearchView(text, q, removed, pageNum, res)
+	keys := make([]catalog.Key, len(res.Hits))
+	for i, h := range res.Hits {
+		keys[i] = h.Key
+	}
+	badges, err := s.healthBadges(r.Context(), keys)
+	if err != nil {
+		return err
+	}
+	for i, h := range res.Hits {
+		v.Hits[i].Health = badges[h.Key]
+	}
+	return s.render(w, r, searchPage(v))
 }
 
 // suggestion is one entry of the search box's suggestions.

@@ -27,6 +27,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/lineage"
 	"almanac/lineage/olapi"
@@ -111,6 +112,9 @@ type Options struct {
 	// TrustedProxies are the reverse proxies in front of the server,
 	// whose X-Forwarded-For names the client (see forwardedFor).
 	TrustedProxies []netip.Prefix
+	// SLOs are the SLOs declared in the configuration; a dataset's page
+	// evaluates its own with those harvested.
+	SLOs []slo.SLO
 }
 
 // DefaultCountsMaxAge bounds how stale the home page's counts get on a
@@ -147,6 +151,7 @@ type Server struct {
 	loginLimit      *loginLimiter
 	trustedProxies  []netip.Prefix
 	requests        *prometheus.HistogramVec
+	slos            []slo.SLO
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
 }
@@ -179,6 +184,7 @@ func New(opts Options) (*Server, error) {
 		demo:            opts.Demo,
 		loginLimit:      newLoginLimiter(10, 20),
 		trustedProxies:  opts.TrustedProxies,
+		slos:            opts.SLOs,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

@@ -52,7 +52,7 @@ func scheduleUntilKilled(catalogURL, whURL string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sched, err := NewScheduler(NewRunner(store.New(pool), log, nil), []Source{warehouseSource(whURL)})
+	sched, err := NewScheduler(NewRunner(store.New(pool), log, nil), []Source{warehouseSource(whURL)}, Options{})
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func TestKilledCrawlThenNextScheduled(t *testing.T) {
 
 	// The restarted server.
 	restarted := time.Now()
-	sched, err := NewScheduler(NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil), []Source{warehouseSource(whURL)})
+	sched, err := NewScheduler(NewRunner(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil), []Source{warehouseSource(whURL)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

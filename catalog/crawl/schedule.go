@@ -70,10 +70,86 @@ func (w *crawlWorker) Work(ctx context.Context, job *river.Job[crawlArgs]) error
 // Timeout lets a crawl of a large source run longer than River's default.
 func (w *crawlWorker) Timeout(*river.Job[crawlArgs]) time.Duration { return time.Hour }
 
-// Scheduler crawls each source with a schedule every Source.Every, as River
-// jobs in the catalog database: any number of replicas may run one, and
-// each scheduled crawl runs once. It also marks failed the runs that
-// processes now gone left running, at start and every minute.
+// checkArgs is the River job that runs one configured SQL check.
+type checkArgs struct {
+	Check string `json:"check"` // configured name
+}
+
+func (checkArgs) Kind() string { return "almanac_check" }
+
+// InsertOpts puts checks on their own queue, so that a thousand of them
+// never wait behind a crawl or make one wait. A check that fails records
+// an error result: it is not retried.
+func (checkArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueQuality, MaxAttempts: 1}
+}
+
+type checkWorker struct {
+	river.WorkerDefaults[checkArgs]
+	checks []Check
+	runner *Runner
+}
+
+func (w *checkWorker) Work(ctx context.Context, job *river.Job[checkArgs]) error {
+	for _, c := range w.checks {
+		if c.Name == job.Args.Check {
+			_, err := w.runner.RunCheck(ctx, c)
+			return err
+		}
+	}
+	return river.JobCancel(fmt.Errorf("no check %q configured", job.Args.Check))
+}
+
+// pruneArgs is the River job that deletes quality history older than
+// the retention.
+type pruneArgs struct {
+	Retention time.Duration `json:"retention"`
+}
+
+func (pruneArgs) Kind() string { return "almanac_quality_prune" }
+
+func (pruneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueQuality, MaxAttempts: 3}
+}
+
+type pruneWorker struct {
+	river.WorkerDefaults[pruneArgs]
+	runner *Runner
+}
+
+func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error {
+	n, err := w.runner.store.PruneQuality(ctx, time.Now().Add(-job.Args.Retention))
+	if err != nil {
+		return err
+	}
+	w.runner.log.Info("quality history pruned", "deleted", n, "retention", job.Args.Retention)
+	return nil
+}
+
+// QueueQuality is the River queue of SQL checks and quality pruning,
+// apart from the crawls' default queue.
+const QueueQuality = "quality"
+
+// pruneEvery is how often quality history is pruned.
+const pruneEvery = time.Hour
+
+// Options are the scheduler's work besides crawling sources.
+type Options struct {
+	// Checks are the configured SQL checks; those with Every > 0 run on
+	// schedule.
+	Checks []Check
+	// QualityRetention is how long quality results and freshness
+	// observations are kept (the newest of each check and dataset always
+	// is); 0 keeps them forever.
+	QualityRetention time.Duration
+}
+
+// Scheduler crawls each source with a schedule every Source.Every and runs
+// each SQL check with one every Check.Every, as River jobs in the catalog
+// database: any number of replicas may run one, and each scheduled crawl
+// or check runs once. It also marks failed the runs that processes now
+// gone left running, at start and every minute, and prunes quality
+// history every hour.
 type Scheduler struct {
 	client *river.Client[pgx.Tx]
 	runner *Runner
@@ -81,12 +157,26 @@ type Scheduler struct {
 	done   chan struct{}
 }
 
-// NewScheduler returns a scheduler of sources that crawls with r, queueing
-// its jobs in the catalog database of r's store.
-func NewScheduler(r *Runner, sources []Source) (*Scheduler, error) {
+// NewScheduler returns a scheduler of sources and opts that crawls and
+// runs checks with r, queueing its jobs in the catalog database of r's
+// store.
+func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &crawlWorker{sources: sources, runner: r})
+	river.AddWorker(workers, &checkWorker{checks: opts.Checks, runner: r})
+	river.AddWorker(workers, &pruneWorker{runner: r})
 	var periodic []*river.PeriodicJob
+	// Checks first: queued ahead of the crawls, they must still not
+	// delay them (see TestChecksDoNotDelayCrawls).
+	for _, c := range opts.Checks {
+		if c.Every <= 0 {
+			continue
+		}
+		args := checkArgs{Check: c.Name}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(c.Every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: "check-" + c.Name, RunOnStart: true}))
+	}
 	for _, src := range sources {
 		if src.Every <= 0 {
 			continue
@@ -96,8 +186,17 @@ func NewScheduler(r *Runner, sources []Source) (*Scheduler, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
 			&river.PeriodicJobOpts{ID: "crawl-" + src.Name, RunOnStart: true}))
 	}
+	if opts.QualityRetention > 0 {
+		args := pruneArgs{Retention: opts.QualityRetention}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(pruneEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: "quality-prune", RunOnStart: true}))
+	}
 	client, err := river.NewClient(riverpgxv5.New(r.store.Pool()), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: 2},
+			QueueQuality:       {MaxWorkers: 2},
+		},
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       r.log.With("component", "river"),

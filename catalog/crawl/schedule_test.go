@@ -38,7 +38,7 @@ func TestScheduledCrawlRunsOnce(t *testing.T) {
 	st := store.New(pool)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for range 2 {
-		sched, err := NewScheduler(NewRunner(st, log, nil), sources)
+		sched, err := NewScheduler(NewRunner(st, log, nil), sources, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

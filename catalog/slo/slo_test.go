@@ -525,3 +525,62 @@ func TestIntervalsDST(t *testing.T) {
 		}
 	}
 }
+
+func TestFromFreshnessCriteria(t *testing.T) {
+	k := catalog.Key{Namespace: "pg", Name: "db.s.t"}
+	for _, tc := range []struct {
+		warn, err string
+		ok        bool
+		age       time.Duration
+		name      string
+	}{
+		{"12 hour", "1 day", true, 24 * time.Hour, "freshness (error_after 1 day)"},
+		{"30 minutes", "", true, 30 * time.Minute, "freshness (warn_after 30 minutes)"},
+		{"", "", false, 0, ""},
+		{"", "2 fortnight", false, 0, ""},
+	} {
+		s, ok := FromFreshnessCriteria("dbt:x", k, tc.warn, tc.err)
+		if ok != tc.ok || s.Spec.MaxAge != tc.age || s.Name != tc.name {
+			t.Errorf("FromFreshnessCriteria(%q, %q) = %+v, %v", tc.warn, tc.err, s, ok)
+		}
+		if ok && s.Spec.Validate() != nil {
+			t.Errorf("harvested spec invalid: %v", s.Spec.Validate())
+		}
+	}
+}
+
+func TestDeclarationBuild(t *testing.T) {
+	k := catalog.Key{Namespace: "pg", Name: "db.s.t"}
+	decls, err := ParseDeclarations([]byte(`[{"name": "a", "kind": "on_time", "deadline": "0 9 * * 1-5", "time_zone": "America/New_York", "window": "4w", "objective": 0.95},
+		{"name": "b", "kind": "pipeline", "max_duration": "1h"}, {"kind": "quality"}, {"name": "c", "kind": "on_time", "deadline": "25:00"},
+		{"name": "d", "kind": "freshness", "max_age": "6h", "time_zone": "Mars/Olympus"}, {"name": "e", "kind": "volume", "min": "x"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range decls {
+		s, err := d.Build(k, "dbt:x", "here")
+		if err != nil {
+			got = append(got, "error "+err.Error())
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s %s %v %v %v %s", s.Name, s.Spec.Kind, s.Spec.Objective, s.Spec.Window, s.Spec.MaxDuration, s.Source))
+	}
+	want := []string{
+		"a on_time 0.95 672h0m0s 0s dbt:x",
+		"b pipeline 0.99 672h0m0s 1h0m0s dbt:x",
+		"error name: missing",
+	}
+	if len(got) != 6 || fmt.Sprint(got[:3]) != fmt.Sprint(want) {
+		t.Errorf("built %q, want %q first", got, want)
+	}
+	for i, key := range []string{"deadline: ", "time_zone: ", "min: "} {
+		if !strings.HasPrefix(got[3+i], "error "+key) {
+			t.Errorf("%q does not name the key %s", got[3+i], key)
+		}
+	}
+	one, err := ParseDeclarations([]byte(`{"name": "x", "kind": "freshness", "max_age": "1d"}`))
+	if err != nil || len(one) != 1 || one[0].Name != "x" {
+		t.Errorf("one mapping: %+v, %v", one, err)
+	}
+}

@@ -27,7 +27,7 @@ func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.K
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.dataset_namespace, c.dataset_name, c.source, c.name, c.column_name, c.type, c.severity, c.definition,
 		       c.properties, c.updated_at, c.removed_at,
-		       r.run_id, r.status, r.failures, r.message, r.started_at, r.duration
+		       r.run_id, r.status, r.failures, r.observed, r.message, r.started_at, r.duration
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN quality_checks c ON c.dataset_namespace = k.namespace AND c.dataset_name = k.name
 		LEFT JOIN LATERAL (
@@ -45,16 +45,17 @@ func (s *Store) ChecksOf(ctx context.Context, keys []catalog.Key) (map[catalog.K
 		runID    *string
 		status   *string
 		failures *int64
+		observed *string
 		message  *string
 		started  *time.Time
 		duration *time.Duration
 	)
 	_, err = pgx.ForEachRow(rows, []any{&c.Dataset.Namespace, &c.Dataset.Name, &c.Source, &c.Name, &c.Column, &c.Type, &c.Severity,
-		&c.Definition, &c.Properties, &c.UpdatedAt, &c.RemovedAt, &runID, &status, &failures, &message, &started, &duration}, func() error {
+		&c.Definition, &c.Properties, &c.UpdatedAt, &c.RemovedAt, &runID, &status, &failures, &observed, &message, &started, &duration}, func() error {
 		check := c
 		if runID != nil {
 			check.Latest = &catalog.QualityResult{Check: c.Name, Dataset: c.Dataset, RunID: *runID, Status: *status,
-				Failures: failures, Message: *message, StartedAt: *started, Duration: *duration}
+				Failures: failures, Observed: *observed, Message: *message, StartedAt: *started, Duration: *duration}
 		}
 		out[c.Dataset] = append(out[c.Dataset], check)
 		c.Properties = nil // scanning JSON into a map would add to the last row's
@@ -121,6 +122,94 @@ func (s *Store) FreshnessPages(ctx context.Context, pages []FreshnessPage) (map[
 		return nil, fmt.Errorf("freshness of %d datasets: %w", n, err)
 	}
 	return out, nil
+}
+
+// ResultPage asks for one page of a check's results, newest first (by
+// start time, then run id): at most Limit results started before AfterAt,
+// or at AfterAt with a run id before AfterRun. AfterRun "" is the start.
+type ResultPage struct {
+	Source, Check string
+	Limit         int
+	AfterAt       time.Time
+	AfterRun      string
+}
+
+// ResultPages reads pages of results of any number of checks in one
+// statement. A check without results has an empty page.
+func (s *Store) ResultPages(ctx context.Context, pages []ResultPage) (map[ResultPage][]catalog.QualityResult, error) {
+	n := len(pages)
+	sources, checks, runs := make([]string, n), make([]string, n), make([]string, n)
+	limits, ats := make([]int32, n), make([]*time.Time, n)
+	for i, p := range pages {
+		sources[i], checks[i], runs[i], limits[i] = p.Source, p.Check, p.AfterRun, int32(max(p.Limit, 0))
+		if p.AfterRun != "" {
+			at := p.AfterAt
+			ats[i] = &at
+		}
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.i, r.run_id, r.dataset_namespace, r.dataset_name, r.status, r.failures, r.observed, r.message,
+		       r.started_at, r.duration
+		FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS p(source, chk, lim, at, run, i)
+		CROSS JOIN LATERAL (
+			SELECT * FROM quality_results r
+			WHERE r.source = p.source AND r.check_name = p.chk
+			  AND (p.run = '' OR (r.started_at, r.run_id) < (p.at, p.run))
+			ORDER BY r.started_at DESC, r.run_id DESC LIMIT p.lim
+		) r
+		ORDER BY p.i, r.started_at DESC, r.run_id DESC`, sources, checks, limits, ats, runs)
+	if err != nil {
+		return nil, fmt.Errorf("results of %d checks: %w", n, err)
+	}
+	out := make(map[ResultPage][]catalog.QualityResult, n)
+	for _, p := range pages {
+		out[p] = []catalog.QualityResult{}
+	}
+	var (
+		i int
+		r catalog.QualityResult
+	)
+	_, err = pgx.ForEachRow(rows, []any{&i, &r.RunID, &r.Dataset.Namespace, &r.Dataset.Name, &r.Status, &r.Failures,
+		&r.Observed, &r.Message, &r.StartedAt, &r.Duration}, func() error {
+		p := pages[i-1]
+		r.Check = p.Check
+		out[p] = append(out[p], r)
+		r = catalog.QualityResult{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("results of %d checks: %w", n, err)
+	}
+	return out, nil
+}
+
+// PruneQuality deletes the quality results and freshness observations
+// older than before, except the newest result of each check and the
+// newest observation of each dataset by each source, so that a check that
+// stopped running still shows how it last ended. It returns how many rows
+// it deleted.
+func (s *Store) PruneQuality(ctx context.Context, before time.Time) (int64, error) {
+	results, err := s.pool.Exec(ctx, `
+		DELETE FROM quality_results r
+		WHERE r.started_at < $1
+		  AND EXISTS (
+			SELECT 1 FROM quality_results n
+			WHERE n.source = r.source AND n.check_name = r.check_name
+			  AND (n.started_at, n.run_id) > (r.started_at, r.run_id))`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune quality results: %w", err)
+	}
+	fresh, err := s.pool.Exec(ctx, `
+		DELETE FROM freshness_observations f
+		WHERE f.observed_at < $1
+		  AND EXISTS (
+			SELECT 1 FROM freshness_observations n
+			WHERE n.source = f.source AND n.dataset_namespace = f.dataset_namespace
+			  AND n.dataset_name = f.dataset_name AND n.observed_at > f.observed_at)`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune freshness observations: %w", err)
+	}
+	return results.RowsAffected() + fresh.RowsAffected(), nil
 }
 
 // prepareChecks finds the source's checks whose content changed, to be
@@ -300,11 +389,11 @@ func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *cata
 		return nil, nil, fmt.Errorf("look up results of %s: %w", h.Source, err)
 	}
 	var (
-		checks, runs, nss, names, statuses, messages []string
-		failures                                     []*int64
-		started                                      []time.Time
-		secs                                         []float64
-		touched                                      []catalog.Key
+		checks, runs, nss, names, statuses, messages, observed []string
+		failures                                               []*int64
+		started                                                []time.Time
+		secs                                                   []float64
+		touched                                                []catalog.Key
 	)
 	for _, r := range valid {
 		if !seen[rkey{r.Check, r.RunID}] {
@@ -312,7 +401,7 @@ func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *cata
 		}
 		checks, runs = append(checks, r.Check), append(runs, r.RunID)
 		nss, names = append(nss, r.Dataset.Namespace), append(names, r.Dataset.Name)
-		statuses, messages = append(statuses, r.Status), append(messages, r.Message)
+		statuses, messages, observed = append(statuses, r.Status), append(messages, r.Message), append(observed, r.Observed)
 		failures, started, secs = append(failures, r.Failures), append(started, r.StartedAt), append(secs, r.Duration.Seconds())
 		touched = append(touched, r.Dataset)
 	}
@@ -323,12 +412,12 @@ func (s *Store) prepareResults(ctx context.Context, h catalog.Harvest, run *cata
 		// ON CONFLICT: a concurrent ingest may have recorded some since.
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO quality_results (source, check_name, run_id, dataset_namespace, dataset_name, status,
-				failures, message, started_at, duration, recorded_at)
-			SELECT $1, c, r, n, d, st, f, m, sa, make_interval(secs => du), $11
+				failures, message, started_at, duration, recorded_at, observed)
+			SELECT $1, c, r, n, d, st, f, m, sa, make_interval(secs => du), $11, o
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[],
-				$9::timestamptz[], $10::float8[]) AS x(c, r, n, d, st, f, m, sa, du)
+				$9::timestamptz[], $10::float8[], $12::text[]) AS x(c, r, n, d, st, f, m, sa, du, o)
 			ON CONFLICT DO NOTHING`,
-			h.Source, checks, runs, nss, names, statuses, failures, messages, started, secs, now)
+			h.Source, checks, runs, nss, names, statuses, failures, messages, started, secs, now, observed)
 		if err != nil {
 			return fmt.Errorf("write results: %w", err)
 		}
@@ -426,4 +515,55 @@ func (s *Store) prepareFreshness(ctx context.Context, h catalog.Harvest, run *ca
 		run.Counts.Freshness += n
 		return nil
 	}, touched, nil
+}
+
+// QualityHealth is how a dataset's live checks last ended and how fresh
+// it last was, for badges in listings.
+type QualityHealth struct {
+	// Checks counts the live checks that ran; Failing those whose latest
+	// result failed or errored with a severity other than warn; Warning
+	// the other ones that did not pass.
+	Checks, Failing, Warning int
+	// Freshness is the status of the newest freshness observation; ""
+	// without one.
+	Freshness string
+}
+
+// QualityHealths reads the QualityHealth of each of keys in one
+// statement; a dataset without checks or observations is left out.
+func (s *Store) QualityHealths(ctx context.Context, keys []catalog.Key) (map[catalog.Key]QualityHealth, error) {
+	nss, names := splitKeys(keys)
+	rows, err := s.pool.Query(ctx, `
+		SELECT k.namespace, k.name,
+		       count(r.status),
+		       count(*) FILTER (WHERE r.status IN ('fail', 'error') AND c.severity <> 'warn'),
+		       count(*) FILTER (WHERE r.status = 'warn' OR (r.status IN ('fail', 'error') AND c.severity = 'warn')),
+		       coalesce((SELECT f.status FROM freshness_observations f
+		                 WHERE f.dataset_namespace = k.namespace AND f.dataset_name = k.name
+		                 ORDER BY f.observed_at DESC LIMIT 1), '')
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		LEFT JOIN quality_checks c ON c.dataset_namespace = k.namespace AND c.dataset_name = k.name AND c.removed_at IS NULL
+		LEFT JOIN LATERAL (
+			SELECT r.status FROM quality_results r
+			WHERE r.source = c.source AND r.check_name = c.name
+			ORDER BY r.started_at DESC, r.recorded_at DESC LIMIT 1
+		) r ON true
+		GROUP BY k.namespace, k.name`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("quality health of %d datasets: %w", len(keys), err)
+	}
+	out := map[catalog.Key]QualityHealth{}
+	var (
+		k catalog.Key
+		h QualityHealth
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &h.Checks, &h.Failing, &h.Warning, &h.Freshness}, func() error {
+		if h.Checks > 0 || h.Freshness != "" {
+			out[k] = h
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("quality health of %d datasets: %w", len(keys), err)
+	}
+	return out, nil
 }

@@ -23,8 +23,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/crawl"
 	"almanac/catalog/crawl/dbt"
+	"almanac/catalog/crawl/postgres"
+	"almanac/catalog/crawl/sqlcheck"
+	"almanac/catalog/slo"
 )
 
 // Config is the configuration of the almanac binary: one YAML file, with
@@ -91,6 +96,135 @@ type Config struct {
 	Tokens TokensConfig `yaml:"tokens"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
+	// Quality configures the history of data-quality results.
+	Quality QualityConfig `yaml:"quality"`
+	// Checks are Almanac's own SQL checks, run against postgres and
+	// redshift sources (see docs/quality.md). A check with a problem is
+	// reported, naming the file, line and key, and left out: the server
+	// starts with the rest.
+	Checks []CheckConfig `yaml:"checks"`
+	// SLOs are service level objectives on datasets (see
+	// docs/quality.md). Like checks, an SLO with a problem is reported and
+	// left out.
+	SLOs []SLOConfig `yaml:"slos"`
+
+	// RunChecks are Checks as they run, the valid ones only, in file
+	// order.
+	RunChecks []crawl.Check
+	// RunSLOs are SLOs as they are evaluated, the valid ones only.
+	RunSLOs []slo.SLO
+	// CheckProblems are the problems of the checks and SLOs left out,
+	// each naming the file, line and key.
+	CheckProblems []error
+}
+
+// SLOConfig is one SLO (an item of the key slos): a share of good over
+// a rolling window, on one dataset.
+type SLOConfig struct {
+	// Name is the SLO's name, required and unique.
+	Name string `yaml:"name"`
+	// Dataset is the name of the dataset, required, such as
+	// `analytics.public.orders`.
+	Dataset string `yaml:"dataset"`
+	// Source is the name of a configured source whose namespace the
+	// dataset is in; or set `namespace`.
+	Source string `yaml:"source"`
+	// Namespace is the dataset's namespace, when no source names it.
+	Namespace string `yaml:"namespace"`
+	// Kind is what the SLO promises: `freshness` (never older than
+	// `max_age`), `on_time` (updated by each `deadline`), `quality` (the
+	// `checks` pass), `volume` (the row count within `min` and `max`, or
+	// a range learned from history), `pipeline` (the producing jobs'
+	// runs succeed within `max_duration`).
+	Kind string `yaml:"kind" enum:"freshness,on_time,quality,volume,pipeline"`
+	// Objective is the share of good promised, such as `99%` or `0.99`.
+	Objective string `yaml:"objective" default:"99%"`
+	// Window is the rolling window, such as `28d`, `4w` or `36h`.
+	Window string `yaml:"window" default:"28d"`
+	// MaxAge is how old the data may get (freshness), such as `6h`.
+	MaxAge string `yaml:"max_age"`
+	// Deadline is when the data must be updated by (on_time): `09:00`
+	// daily, or a cron expression such as `0 9 * * 1-5`.
+	Deadline string `yaml:"deadline"`
+	// TimeZone is the IANA time zone of `deadline`, such as
+	// `Europe/Berlin`; empty means UTC.
+	TimeZone string `yaml:"time_zone"`
+	// Lookback is how long before a deadline an update counts for it
+	// (on_time); empty means since the previous deadline.
+	Lookback string `yaml:"lookback"`
+	// Min is the lowest row count expected (volume).
+	Min string `yaml:"min"`
+	// Max is the highest row count expected (volume).
+	Max string `yaml:"max"`
+	// MaxDuration is the longest a successful run may take (pipeline).
+	MaxDuration string `yaml:"max_duration"`
+	// Checks are the names of the checks a quality SLO counts; empty
+	// means every check on the dataset.
+	Checks []string `yaml:"checks"`
+}
+
+// QualityConfig configures the history of data-quality results.
+type QualityConfig struct {
+	// Retention is how long check results and freshness observations are
+	// kept; the newest result of each check and the newest observation of
+	// each dataset are always kept. An hourly job deletes the rest.
+	Retention time.Duration `yaml:"retention" default:"9600h"`
+}
+
+// CheckConfig is one SQL check (an item of the key checks): a query, or
+// a template that expands to one, returning one number, and what the
+// number must be.
+type CheckConfig struct {
+	// Name is the check's name, required and unique, `[a-z0-9_-]+`; its
+	// results have the provenance `sql:<name>`.
+	Name string `yaml:"name"`
+	// Source is the name of the postgres or redshift source the check
+	// runs on, with that source's URL and password, in a read-only
+	// transaction.
+	Source string `yaml:"source"`
+	// Table is the table checked, `schema.table`: the dataset
+	// `<database>.<schema>.<table>` of the source's namespace (the
+	// database of the source's URL), and the table of a template.
+	Table string `yaml:"table"`
+	// Dataset is the name of the dataset checked, in the source's
+	// namespace, such as `analytics.public.orders`, when it is not the
+	// one `table` names.
+	Dataset string `yaml:"dataset"`
+	// Column is the column checked, required by every template but
+	// `row_count`.
+	Column string `yaml:"column"`
+	// SQL is the query, returning one row of one number; it runs through
+	// a cursor of which at most two rows are read. Set it or `template`.
+	SQL string `yaml:"sql"`
+	// Template writes the query: `not_null` (rows where `column` is
+	// null), `unique` (values found more than once), `accepted_values`
+	// (rows whose value is not in `values`), `row_count` (rows),
+	// `freshness` (seconds since the newest `column` value),
+	// `relationships` (values with no row of `to_table` holding them in
+	// `to_column`).
+	Template string `yaml:"template" enum:"not_null,unique,accepted_values,row_count,freshness,relationships"`
+	// Values are the values `accepted_values` allows.
+	Values []string `yaml:"values"`
+	// ToTable is the table, `schema.table`, that `relationships` requires
+	// `column` to reference.
+	ToTable string `yaml:"to_table"`
+	// ToColumn is the column of `to_table` that `relationships` requires
+	// `column` to reference.
+	ToColumn string `yaml:"to_column"`
+	// Expect is what the number must be: `= 0`, `!= 0`, `< 10`, `<= 10`,
+	// `> 0`, `>= 100`, `between 100 and 200`, or `change within 10% of
+	// last 7 runs` (from the mean of the check's last 7 values).
+	// Required, except that templates other than `row_count` and
+	// `freshness` default to `= 0`.
+	Expect string `yaml:"expect"`
+	// Severity is `error` (a miss is a failure) or `warn` (a miss is a
+	// warning).
+	Severity string `yaml:"severity" default:"error" enum:"error,warn"`
+	// Timeout is the query's statement timeout.
+	Timeout time.Duration `yaml:"timeout" default:"30s"`
+	// Schedule is how often `almanac serve` runs the check; empty means
+	// never on its own.
+	Schedule Schedule `yaml:"schedule"`
 }
 
 // AuthConfig says how people sign in, and what they may do.
@@ -472,8 +606,23 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		cfg.Sources[i].Line = l.at[fmt.Sprintf("sources[%d]", i)].line
 	}
 	l.validate(cfg)
+	l.validateChecks(cfg)
+	l.validateSLOs(cfg)
+	// The problems of checks and SLOs leave them out, not the server.
+	var bad map[string]bool
+	l.problems, cfg.CheckProblems, bad = splitCheckProblems(l.problems)
 	if err := l.err(); err != nil {
 		return nil, err
+	}
+	for i, c := range l.checks {
+		if c != nil && !bad[fmt.Sprintf("checks[%d]", i)] {
+			cfg.RunChecks = append(cfg.RunChecks, *c)
+		}
+	}
+	for i, s := range l.slos {
+		if s != nil && !bad[fmt.Sprintf("slos[%d]", i)] {
+			cfg.RunSLOs = append(cfg.RunSLOs, *s)
+		}
 	}
 	return cfg, nil
 }
@@ -490,6 +639,10 @@ type loader struct {
 	// unusable, so that they are not reported again as empty.
 	bad      map[string]bool
 	problems []problem
+	// checks holds the checks as they run, by index in Config.Checks;
+	// nil for one that could not be built. slos the same for Config.SLOs.
+	checks []*crawl.Check
+	slos   []*slo.SLO
 }
 
 // origin is where a value came from: a line of the file or an
@@ -504,6 +657,7 @@ type origin struct {
 type problem struct {
 	env  string
 	line int
+	key  string // the key path
 	msg  string
 }
 
@@ -523,7 +677,7 @@ func (l *loader) report(o origin, path, format string, args ...any) {
 	if path != "" {
 		msg = path + ": " + msg
 	}
-	l.problems = append(l.problems, problem{line: o.line, msg: fmt.Sprintf("%s:%d: %s", l.file, o.line, msg)})
+	l.problems = append(l.problems, problem{line: o.line, key: path, msg: fmt.Sprintf("%s:%d: %s", l.file, o.line, msg)})
 }
 
 // err returns the problems found: those of the file in line order, then
@@ -1310,4 +1464,281 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// splitCheckProblems takes the problems of the keys checks and slos out
+// of ps, returning the others, theirs as errors in line order, and the
+// items they concern ("checks[2]"; "checks" for the list itself).
+func splitCheckProblems(ps []problem) (rest []problem, mine []error, bad map[string]bool) {
+	bad = map[string]bool{}
+	var own []problem
+	for _, p := range ps {
+		list, _, _ := strings.Cut(p.key, ".")
+		name, _, _ := strings.Cut(list, "[")
+		if p.env != "" || (name != "checks" && name != "slos") {
+			rest = append(rest, p)
+			continue
+		}
+		own = append(own, p)
+		bad[list] = true
+	}
+	slices.SortStableFunc(own, func(a, b problem) int { return cmp.Compare(a.line, b.line) })
+	for _, p := range own {
+		mine = append(mine, errors.New(p.msg))
+	}
+	return rest, mine, bad
+}
+
+// validateChecks checks each SQL check and builds it as it runs.
+func (l *loader) validateChecks(cfg *Config) {
+	l.checks = make([]*crawl.Check, len(cfg.Checks))
+	sources := map[string]SourceConfig{}
+	for _, s := range cfg.Sources {
+		sources[s.Name] = s
+	}
+	first := map[string]int{} // line of each name
+	for i, c := range cfg.Checks {
+		p := fmt.Sprintf("checks[%d]", i)
+		if l.bad[p] {
+			continue
+		}
+		before := len(l.problems)
+		key := func(k string) string { return p + "." + k }
+		// at is where key k was written, or the check's line without it.
+		at := func(k string) origin {
+			if o, ok := l.at[key(k)]; ok {
+				return o
+			}
+			return l.at[p]
+		}
+		required := func(k, v string) bool {
+			if v != "" || l.bad[key(k)] {
+				return v != ""
+			}
+			if o, ok := l.at[key(k)]; ok {
+				l.report(o, key(k), "must not be empty")
+			} else {
+				l.report(l.at[p], p, "missing required key %q", k)
+			}
+			return false
+		}
+		if required("name", c.Name) {
+			if !validName(c.Name) {
+				l.report(at("name"), key("name"), "invalid name %q: use only a-z, 0-9, '_' and '-'", c.Name)
+			} else if line, dup := first[c.Name]; dup {
+				l.report(at("name"), key("name"), "duplicate check name %q (first at line %d)", c.Name, line)
+			} else {
+				first[c.Name] = at("name").line
+			}
+		}
+		var src SourceConfig
+		if required("source", c.Source) {
+			var ok bool
+			if src, ok = sources[c.Source]; !ok {
+				l.report(at("source"), key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
+			} else if src.Type != "postgres" && src.Type != "redshift" {
+				l.report(at("source"), key("source"), "source %q is a %s source: checks run on postgres and redshift sources", c.Source, src.Type)
+			}
+		}
+		var sql string
+		var args []any
+		switch {
+		case c.SQL != "" && c.Template != "":
+			l.report(at("template"), p, "set sql or template, not both")
+		case c.SQL == "" && c.Template == "":
+			if !l.bad[key("template")] {
+				l.report(l.at[p], p, "missing required key %q or %q", "sql", "template")
+			}
+		case c.SQL != "":
+			sql = c.SQL
+		default:
+			var err error
+			sql, args, err = sqlcheck.Expand(sqlcheck.Template{Kind: c.Template, Table: c.Table, Column: c.Column,
+				Values: c.Values, ToTable: c.ToTable, ToColumn: c.ToColumn})
+			if err != nil {
+				l.report(at("template"), key("template"), "%v", err)
+			}
+		}
+		if c.Table == "" && c.Dataset == "" && !l.bad[key("table")] {
+			l.report(l.at[p], p, "missing required key %q or %q: the dataset checked", "table", "dataset")
+		}
+		expect := c.Expect
+		if expect == "" && c.Template != "" && c.Template != "row_count" && c.Template != "freshness" {
+			expect = "= 0"
+		}
+		var exp sqlcheck.Expectation
+		if l.bad[key("template")] {
+			// The template's default is unknown.
+		} else if required("expect", expect) {
+			var err error
+			if exp, err = sqlcheck.ParseExpectation(expect); err != nil {
+				l.report(at("expect"), key("expect"), "%v", err)
+			}
+		}
+		if len(l.problems) > before || l.bad[p] || (src.Type != "postgres" && src.Type != "redshift") {
+			continue
+		}
+		url, err := src.ConnURL()
+		if err != nil {
+			continue // reported with the source
+		}
+		dataset, err := checkedDataset(src, url, c.Table, c.Dataset)
+		if err != nil {
+			l.report(at("table"), key("table"), "%v", err)
+			continue
+		}
+		typ := cmp.Or(c.Template, "sql")
+		l.checks[i] = &crawl.Check{
+			Check: sqlcheck.Check{Name: c.Name, Dataset: dataset, Column: c.Column, Type: typ, SQL: sql, Args: args,
+				Expect: exp, Severity: c.Severity, Timeout: c.Timeout},
+			URL: url, Every: c.Schedule.Every, Origin: fmt.Sprintf("%s:%d", l.file, l.at[p].line),
+		}
+	}
+}
+
+// checkedDataset is the key of the dataset a check on source src names
+// by table (schema.table in the URL's database) or dataset (a name).
+func checkedDataset(src SourceConfig, connURL, table, dataset string) (catalog.Key, error) {
+	u, err := url.Parse(connURL)
+	if err != nil {
+		return catalog.Key{}, fmt.Errorf("source %s: invalid url", src.Name)
+	}
+	ns := src.Namespace
+	if ns == "" {
+		port, _ := strconv.ParseUint(u.Port(), 10, 16)
+		if src.Type == "redshift" {
+			ns = postgres.RedshiftNamespace(u.Hostname(), uint16(port))
+		} else {
+			ns = postgres.Namespace(u.Hostname(), uint16(port))
+		}
+	}
+	name := dataset
+	if name == "" {
+		if strings.Count(table, ".") != 1 {
+			return catalog.Key{}, fmt.Errorf("must be schema.table, got %q", table)
+		}
+		db := strings.TrimPrefix(u.Path, "/")
+		if db == "" {
+			db = u.User.Username() // PostgreSQL's default database
+		}
+		name = db + "." + table
+	}
+	return catalog.Key{Namespace: ns, Name: name}, nil
+}
+
+// validateSLOs checks each SLO and builds it as it is evaluated.
+func (l *loader) validateSLOs(cfg *Config) {
+	l.slos = make([]*slo.SLO, len(cfg.SLOs))
+	sources := map[string]SourceConfig{}
+	for _, s := range cfg.Sources {
+		sources[s.Name] = s
+	}
+	first := map[string]int{}
+	for i, c := range cfg.SLOs {
+		p := fmt.Sprintf("slos[%d]", i)
+		if l.bad[p] {
+			continue
+		}
+		before := len(l.problems)
+		key := func(k string) string { return p + "." + k }
+		at := func(k string) origin {
+			if o, ok := l.at[key(k)]; ok {
+				return o
+			}
+			return l.at[p]
+		}
+		required := func(k, v string) bool {
+			if v != "" || l.bad[key(k)] {
+				return v != ""
+			}
+			if o, ok := l.at[key(k)]; ok {
+				l.report(o, key(k), "must not be empty")
+			} else {
+				l.report(l.at[p], p, "missing required key %q", k)
+			}
+			return false
+		}
+		if required("name", c.Name) {
+			if line, dup := first[c.Name]; dup {
+				l.report(at("name"), key("name"), "duplicate SLO name %q (first at line %d)", c.Name, line)
+			} else {
+				first[c.Name] = at("name").line
+			}
+		}
+		required("dataset", c.Dataset)
+		required("kind", c.Kind)
+		ns := c.Namespace
+		switch {
+		case c.Source != "" && c.Namespace != "":
+			l.report(at("namespace"), p, "set source or namespace, not both")
+		case c.Source != "":
+			src, ok := sources[c.Source]
+			if !ok {
+				l.report(at("source"), key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
+				break
+			}
+			ns = src.Namespace
+			if ns == "" && (src.Type == "postgres" || src.Type == "redshift") {
+				if url, err := src.ConnURL(); err == nil {
+					k, err := checkedDataset(src, url, "", "x")
+					if err == nil {
+						ns = k.Namespace
+					}
+				}
+			}
+			if ns == "" {
+				l.report(at("source"), key("source"), "source %q has no namespace to key the dataset by: set namespace", c.Source)
+			}
+		case c.Namespace == "":
+			l.report(l.at[p], p, "missing required key %q or %q: the dataset's namespace", "source", "namespace")
+		}
+		spec := slo.Spec{Kind: slo.Kind(c.Kind), TimeZone: c.TimeZone, Deadline: c.Deadline}
+		var err error
+		if spec.Objective, err = slo.ParseObjective(c.Objective); err != nil {
+			l.report(at("objective"), key("objective"), "%v", trimInvalid(err))
+		}
+		durations := []struct {
+			key string
+			v   string
+			to  *time.Duration
+		}{{"window", c.Window, &spec.Window}, {"max_age", c.MaxAge, &spec.MaxAge}, {"lookback", c.Lookback, &spec.Lookback}, {"max_duration", c.MaxDuration, &spec.MaxDuration}}
+		for _, d := range durations {
+			if d.v == "" {
+				continue
+			}
+			if *d.to, err = slo.ParseDuration(d.v); err != nil {
+				l.report(at(d.key), key(d.key), "%v", trimInvalid(err))
+			}
+		}
+		for _, b := range []struct {
+			key string
+			v   string
+			to  **float64
+		}{{"min", c.Min, &spec.Min}, {"max", c.Max, &spec.Max}} {
+			if b.v == "" {
+				continue
+			}
+			f, err := strconv.ParseFloat(b.v, 64)
+			if err != nil {
+				l.report(at(b.key), key(b.key), "want a number, got %q", b.v)
+				continue
+			}
+			*b.to = &f
+		}
+		if len(l.problems) > before || l.bad[key("kind")] {
+			continue
+		}
+		if err := spec.Validate(); err != nil {
+			l.report(l.at[p], p, "%v", trimInvalid(err))
+			continue
+		}
+		l.slos[i] = &slo.SLO{Name: c.Name, Dataset: catalog.Key{Namespace: ns, Name: c.Dataset}, Spec: spec, Checks: c.Checks,
+			Source: "config", Origin: fmt.Sprintf("%s:%d", l.file, l.at[p].line)}
+	}
+}
+
+// trimInvalid drops the kind of err from its message: a configuration
+// error is invalid by nature.
+func trimInvalid(err error) string {
+	return strings.TrimSuffix(strings.TrimPrefix(err.Error(), "slo: "), ": "+catalog.ErrInvalid.Error())
 }

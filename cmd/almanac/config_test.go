@@ -20,6 +20,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog"
+	"almanac/catalog/crawl"
+	"almanac/catalog/crawl/sqlcheck"
+	"almanac/catalog/slo"
 	"almanac/lineage/olapi"
 	"almanac/search"
 )
@@ -55,7 +59,8 @@ func defaults() *Config {
 			Roles:   RolesConfig{Default: "viewer"},
 			Session: SessionTimeouts{Idle: 8 * time.Hour, Absolute: 168 * time.Hour},
 		},
-		Tokens: TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
+		Tokens:  TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
+		Quality: QualityConfig{Retention: 9600 * time.Hour},
 	}
 }
 
@@ -133,6 +138,24 @@ func TestLoadConfigFull(t *testing.T) {
 				Include: []string{"main.sales"},
 				Line:    39,
 			},
+		},
+		Quality: QualityConfig{Retention: 2160 * time.Hour},
+		Checks: []CheckConfig{
+			{Name: "orders_status", Source: "warehouse", Table: "public.orders", Column: "status", Template: "accepted_values",
+				Values: []string{"placed", "shipped"}, Severity: "warn", Timeout: 30 * time.Second, Schedule: Schedule{Spec: "@hourly", Every: time.Hour}},
+			{Name: "billing_rows", Source: "billing-replica", Dataset: "billing.public.invoices", SQL: "SELECT count(*) FROM public.invoices",
+				Expect: "change within 20% of last 7 runs", Severity: "error", Timeout: 5 * time.Second},
+		},
+		RunChecks: []crawl.Check{
+			{Check: sqlcheck.Check{Name: "orders_status", Dataset: catalog.Key{Namespace: "postgres://warehouse.internal:5432", Name: "analytics.public.orders"},
+				Column: "status", Type: "accepted_values",
+				SQL:  `SELECT count(*) FROM "public"."orders" WHERE "status" IS NOT NULL AND NOT ("status"::text = ANY($1::text[]))`,
+				Args: []any{[]string{"placed", "shipped"}}, Expect: sqlcheck.Expectation{Op: "="}, Severity: "warn", Timeout: 30 * time.Second},
+				URL: "postgres://crawler:s3cret@db.internal:5432/analytics", Every: time.Hour, Origin: "testdata/config/full.yaml:48"},
+			{Check: sqlcheck.Check{Name: "billing_rows", Dataset: catalog.Key{Namespace: "postgres://replica.internal:5432", Name: "billing.public.invoices"},
+				Type: "sql", SQL: "SELECT count(*) FROM public.invoices", Expect: sqlcheck.Expectation{Op: "change", A: 20, Runs: 7},
+				Severity: "error", Timeout: 5 * time.Second},
+				URL: "postgresql://reader@replica.internal/billing?sslmode=require", Origin: "testdata/config/full.yaml:56"},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -1504,5 +1527,161 @@ func TestRetentionDefault(t *testing.T) {
 	}
 	if cfg.OpenLineage.Retention != olapi.DefaultRetention {
 		t.Errorf("default openlineage.retention = %v, olapi.DefaultRetention = %v", cfg.OpenLineage.Retention, olapi.DefaultRetention)
+	}
+}
+
+// TestLoadConfigCheckProblems reports each bad check with its file, line
+// and key, leaves it out, and keeps the good ones and the rest of the
+// configuration.
+func TestLoadConfigCheckProblems(t *testing.T) {
+	_, path := writeConfig(t, `
+sources:
+  - name: wh
+    type: postgres
+    url: postgres://crawler@db.internal/analytics
+  - name: docs
+    type: dbt
+    paths: [target]
+    namespace: postgres://db.internal:5432
+checks:
+  - name: good
+    source: wh
+    table: public.orders
+    template: row_count
+    expect: "> 0"
+  - name: unknown-source
+    source: warehous
+    table: public.orders
+    sql: SELECT 1
+    expect: = 1
+  - name: dbt-source
+    source: docs
+    table: public.orders
+    template: not_null
+    column: id
+  - name: bad-expect
+    source: wh
+    table: public.orders
+    sql: SELECT 1
+    expect: about 3
+  - name: bad-template
+    source: wh
+    table: public.orders
+    template: not_nul
+  - name: no-column
+    source: wh
+    table: public.orders
+    template: unique
+  - name: good
+    source: wh
+    dataset: x
+    sql: SELECT 1
+    expect: = 1
+    shedule: "@hourly"
+  - name: both
+    source: wh
+    table: public.orders
+    sql: SELECT 1
+    template: row_count
+    expect: "> 0"
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatalf("a bad check stopped the configuration: %v", err)
+	}
+	var got []string
+	for _, err := range cfg.CheckProblems {
+		got = append(got, strings.TrimPrefix(err.Error(), path))
+	}
+	want := []string{
+		`:16: checks[1].source: no source named "warehous"`,
+		`:21: checks[2].source: source "docs" is a dbt source: checks run on postgres and redshift sources`,
+		`:29: checks[3].expect: want "= N", "!= N", "< N", "<= N", "> N", ">= N", "between N and M" or "change within N% of last K runs", got "about 3"`,
+		`:33: checks[4].template: must be not_null, unique, accepted_values, row_count, freshness or relationships, got "not_nul"`,
+		`:37: checks[5].template: template unique needs a column`,
+		`:38: checks[6].name: duplicate check name "good" (first at line 10)`,
+		`:43: checks[6]: unknown key "shedule" (did you mean "schedule"?)`,
+		`:48: checks[7]: set sql or template, not both`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if len(cfg.RunChecks) != 1 || cfg.RunChecks[0].Name != "good" || cfg.RunChecks[0].SQL != `SELECT count(*) FROM "public"."orders"` ||
+		cfg.RunChecks[0].Dataset != (catalog.Key{Namespace: "postgres://db.internal:5432", Name: "analytics.public.orders"}) {
+		t.Errorf("checks kept = %+v, want good", cfg.RunChecks)
+	}
+	if len(cfg.Sources) != 2 {
+		t.Errorf("sources = %+v", cfg.Sources)
+	}
+}
+
+// TestLoadConfigSLOs builds the SLOs declared, and reports a bad one with
+// its file, line and key without stopping the rest.
+func TestLoadConfigSLOs(t *testing.T) {
+	_, path := writeConfig(t, `
+sources:
+  - name: wh
+    type: postgres
+    url: postgres://crawler@db.internal/analytics
+slos:
+  - name: orders fresh
+    source: wh
+    dataset: analytics.public.orders
+    kind: freshness
+    max_age: 6h
+  - name: orders on time
+    namespace: postgres://db.internal:5432
+    dataset: analytics.public.orders
+    kind: on_time
+    objective: "99.5%"
+    window: 4w
+    deadline: "09:00"
+    time_zone: Europe/Berlin
+  - name: bad objective
+    source: wh
+    dataset: x
+    kind: volume
+    objective: 100%
+    min: lots
+  - name: no source
+    source: warehouse
+    dataset: x
+    kind: quality
+  - name: fresh without age
+    source: wh
+    dataset: x
+    kind: freshness
+  - name: typo
+    source: wh
+    dataset: x
+    kind: freshnes
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatalf("a bad SLO stopped the configuration: %v", err)
+	}
+	var got []string
+	for _, err := range cfg.CheckProblems {
+		got = append(got, strings.TrimPrefix(err.Error(), path))
+	}
+	want := []string{
+		`:23: slos[2].objective: objective "100%": want more than 0 % and less than 100 %`,
+		`:24: slos[2].min: want a number, got "lots"`,
+		`:26: slos[3].source: no source named "warehouse"`,
+		`:29: slos[4]: freshness: max age 0s: want a positive duration`,
+		`:36: slos[5].kind: must be freshness, on_time, quality, volume or pipeline, got "freshnes"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	ns := "postgres://db.internal:5432"
+	wantSLOs := []slo.SLO{
+		{Name: "orders fresh", Dataset: catalog.Key{Namespace: ns, Name: "analytics.public.orders"}, Source: "config", Origin: path + ":6",
+			Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99, Window: 28 * 24 * time.Hour, MaxAge: 6 * time.Hour}},
+		{Name: "orders on time", Dataset: catalog.Key{Namespace: ns, Name: "analytics.public.orders"}, Source: "config", Origin: path + ":11",
+			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.995, Window: 28 * 24 * time.Hour, Deadline: "09:00", TimeZone: "Europe/Berlin"}},
+	}
+	if diff := cmp.Diff(wantSLOs, cfg.RunSLOs); diff != "" {
+		t.Errorf("slos (-want +got):\n%s", diff)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"almanac/catalog"
 	"almanac/catalog/crawl"
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/store"
@@ -129,4 +131,59 @@ func sourceNames(cfg *Config) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// checkNow is `almanac check [check…]`: it runs the checks now, records
+// their results, and prints one line each. It fails when a check left
+// out of the configuration has a problem (so that CI catches it, where
+// serve would only log it), or a check run did not pass.
+func checkNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string, out io.Writer) error {
+	for _, err := range cfg.CheckProblems {
+		fmt.Fprintln(out, err)
+	}
+	var todo []crawl.Check
+	for _, n := range names {
+		i := slices.IndexFunc(cfg.RunChecks, func(c crawl.Check) bool { return c.Name == n })
+		if i < 0 {
+			return fmt.Errorf("no valid check %q in the configuration", n)
+		}
+		todo = append(todo, cfg.RunChecks[i])
+	}
+	if len(names) == 0 {
+		todo = cfg.RunChecks
+	}
+	if len(todo) == 0 && len(cfg.CheckProblems) == 0 {
+		return errors.New("no checks configured: add a checks list to the configuration file")
+	}
+	pool, st, err := openCatalog(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	r := crawl.NewRunner(st, log, nil)
+	var failed []string
+	for _, c := range todo {
+		res, err := r.RunCheck(ctx, c)
+		if err != nil {
+			return err
+		}
+		line := fmt.Sprintf("%s: %s in %s", c.Name, res.Status, res.Duration.Round(time.Millisecond))
+		if res.Observed != "" {
+			line += ", observed " + res.Observed
+		}
+		if res.Message != "" {
+			line += ": " + res.Message
+		}
+		fmt.Fprintln(out, line)
+		if res.Status != catalog.QualityPass {
+			failed = append(failed, c.Name)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return fmt.Errorf("checks not passing: %s", strings.Join(failed, ", "))
+	case len(cfg.CheckProblems) > 0:
+		return fmt.Errorf("%d checks or SLOs of the configuration have problems", len(cfg.CheckProblems))
+	}
+	return nil
 }

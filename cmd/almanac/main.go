@@ -26,6 +26,8 @@ Usage:
   almanac serve   [-config almanac.yaml] [-force]   serve the portal and run scheduled crawls
                                                     (-force: without sign-in on a non-loopback address)
   almanac crawl   [-config almanac.yaml] [source…]  crawl sources now (all when none named)
+  almanac check   [-config almanac.yaml] [check…]   run SQL checks now (all when none named); fails
+                                                    when one fails or errors, or a check has a problem
   almanac migrate [-config almanac.yaml]            apply database migrations
   almanac reindex [-config almanac.yaml]            rebuild the search index from the catalog
   almanac demo    [-listen 127.0.0.1:8080] [-force] start a private PostgreSQL with a demo warehouse, crawl it, serve
@@ -111,6 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, cfg, st, log, "")
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
+	case "check":
+		return checkNow(ctx, cfg, log, fs.Args(), stdout)
 	case "migrate":
 		pool, _, err := openCatalog(ctx, cfg)
 		if err != nil {

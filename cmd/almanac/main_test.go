@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -564,4 +565,115 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestCheckCommand runs the configured SQL checks against a real
+// warehouse: it prints each result, fails when one does not pass or a
+// check has a problem, records the results, and runs only the checks
+// named.
+func TestCheckCommand(t *testing.T) {
+	ctx := context.Background()
+	pool, catalogURL := pgtest.NewDB(t)
+	whURL := pgtest.EmptyDB(t)
+	execSQL(t, whURL, `
+		CREATE SCHEMA shop;
+		CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id bigint);
+		INSERT INTO shop.orders VALUES (1, 10), (2, NULL), (3, 30);`)
+	cfg := writeFile(t, fmt.Sprintf(`
+database_url: %s
+sources:
+  - name: shop
+    type: postgres
+    url: %s
+    namespace: postgres://shop.example:5432
+checks:
+  - name: orders_rows
+    source: shop
+    table: shop.orders
+    template: row_count
+    expect: between 1 and 10
+  - name: orders_customer
+    source: shop
+    table: shop.orders
+    template: not_null
+    column: customer_id
+  - name: typo
+    source: shopp
+    table: shop.orders
+    template: row_count
+    expect: "> 0"
+`, catalogURL, whURL))
+	var out bytes.Buffer
+	err := run(ctx, []string{"check", "-config", cfg}, &out, io.Discard, func(string) string { return "" })
+	if err == nil || err.Error() != "checks not passing: orders_customer" {
+		t.Errorf("err = %v, want the failing check named", err)
+	}
+	for _, want := range []string{
+		`checks[2].source: no source named "shopp" (did you mean "shop"?)`,
+		"orders_rows: pass in ",
+		", observed 3\n",
+		"orders_customer: fail in ",
+		", observed 1: got 1, want = 0\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	st := store.New(pool)
+	key := catalog.Key{Namespace: "postgres://shop.example:5432", Name: postgresDB(t, whURL) + ".shop.orders"}
+	page := store.ResultPage{Source: "sql:orders_customer", Check: "orders_customer", Limit: 5}
+	m, err := st.ResultPages(ctx, []store.ResultPage{page})
+	if err != nil || len(m[page]) != 1 || m[page][0].Dataset != key || *m[page][0].Failures != 1 {
+		t.Errorf("recorded results = %+v, %v", m[page], err)
+	}
+
+	// One check named: only it runs; it passes, but the bad check still
+	// fails the command.
+	out.Reset()
+	err = run(ctx, []string{"check", "-config", cfg, "orders_rows"}, &out, io.Discard, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "1 checks or SLOs of the configuration have problems") || strings.Contains(out.String(), "orders_customer") {
+		t.Errorf("one check: err = %v, output:\n%s", err, out.String())
+	}
+}
+
+// TestReportUnknownDatasets logs, at start, each SLO and check naming a
+// dataset the catalog does not know, with the file and line declaring it.
+func TestReportUnknownDatasets(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	_, path := writeConfig(t, `
+sources:
+  - name: wh
+    type: postgres
+    url: postgres://crawler@db.internal/analytics
+checks:
+  - name: ghost_rows
+    source: wh
+    table: public.ghost
+    template: row_count
+    expect: "> 0"
+slos:
+  - name: ghost fresh
+    source: wh
+    dataset: analytics.public.ghost
+    kind: freshness
+    max_age: 1h
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	if err := reportUnknownDatasets(ctx, st, cfg, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`msg="slo names a dataset the catalog does not know" slo="ghost fresh" at=` + path + `:12 dataset=postgres://db.internal:5432/analytics.public.ghost`,
+		`msg="check names a dataset the catalog does not know" check=ghost_rows at=` + path + `:6 dataset=postgres://db.internal:5432/analytics.public.ghost`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
 }

@@ -49,7 +49,14 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
-	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources)
+	for _, err := range cfg.CheckProblems {
+		log.Error("configuration item left out", "err", err)
+	}
+	if err := reportUnknownDatasets(ctx, st, cfg, log); err != nil {
+		return err
+	}
+	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources,
+		crawl.Options{Checks: cfg.RunChecks, QualityRetention: cfg.Quality.Retention})
 	if err != nil {
 		return err
 	}
@@ -139,7 +146,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs}),
 		Authenticate:    authn,
 		Tokens:          tokens,
 		OpenLineage:     rc,
@@ -151,6 +158,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		RequireLogin:    sso.sessions != nil && !cfg.Auth.AnonymousRead,
 		Demo:            devLogin,
 		TrustedProxies:  proxies,
+		SLOs:            cfg.RunSLOs,
 	})
 	if err != nil {
 		return err
@@ -255,4 +263,35 @@ func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	return idx.Close()
+}
+
+// reportUnknownDatasets logs the SLOs and checks that name a dataset the
+// catalog does not know (yet: a crawl may bring it), with where they are
+// declared. They are kept: their evaluation finds no data until then.
+func reportUnknownDatasets(ctx context.Context, st *store.Store, cfg *Config, log *slog.Logger) error {
+	var keys []catalog.Key
+	for _, s := range cfg.RunSLOs {
+		keys = append(keys, s.Dataset)
+	}
+	for _, c := range cfg.RunChecks {
+		keys = append(keys, c.Dataset)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	ids, err := st.DatasetIDs(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, s := range cfg.RunSLOs {
+		if _, ok := ids[s.Dataset]; !ok {
+			log.Warn("slo names a dataset the catalog does not know", "slo", s.Name, "at", s.Origin, "dataset", s.Dataset.String())
+		}
+	}
+	for _, c := range cfg.RunChecks {
+		if _, ok := ids[c.Dataset]; !ok {
+			log.Warn("check names a dataset the catalog does not know", "check", c.Name, "at", c.Origin, "dataset", c.Dataset.String())
+		}
+	}
+	return nil
 }

@@ -50,6 +50,7 @@ import (
 	"strings"
 
 	"almanac/catalog"
+	"almanac/catalog/slo"
 )
 
 // Platform is the platform name of every dataset the crawler reports.
@@ -116,6 +117,9 @@ const (
 	PropLabel            = "label"
 	PropTestKwargs       = "kwargs"
 	PropDependsOnUnknown = "depends_on_unknown"
+	// PropSLO holds the SLOs a model or source declares in meta.slo (see
+	// slo.Declaration), as a JSON list, for the store to evaluate.
+	PropSLO = "slo"
 )
 
 // Crawl reads every target directory of cfg and returns what it found.
@@ -408,6 +412,7 @@ func (c *crawler) dataset(m *manifest, n *node, ce *catalogEntry) {
 	if n.ResourceType == "source" {
 		props[PropSourceName], props[PropLoader] = n.SourceName, n.Loader
 	}
+	props[PropSLO] = c.slos(n, key)
 	dropEmpty(props)
 	f := catalog.DatasetFacts{
 		Key: key, Platform: Platform, Kind: kindOf(n, ce), Description: n.Description, Properties: props,
@@ -577,6 +582,44 @@ func tags(n *node) []string {
 	t := append(slices.Clone([]string(n.Tags)), n.Config.Tags...)
 	slices.Sort(t)
 	return slices.Compact(t)
+}
+
+// slos reads the SLOs of meta.slo and config.meta.slo, warning of each
+// one that is not valid (naming its key), and returns the valid ones as
+// a JSON list; "" when there are none.
+func (c *crawler) slos(n *node, key catalog.Key) string {
+	var out []slo.Declaration
+	seen := map[string]bool{}
+	for _, where := range []struct {
+		path string
+		meta map[string]json.RawMessage
+	}{{"config.meta.slo", n.Config.Meta}, {"meta.slo", n.Meta}} {
+		raw, ok := where.meta["slo"]
+		if !ok {
+			continue
+		}
+		decls, err := slo.ParseDeclarations(raw)
+		if err != nil {
+			c.warn(n.UniqueID, "%s: %v", where.path, err)
+			continue
+		}
+		for i, d := range decls {
+			if _, err := d.Build(key, "", ""); err != nil {
+				c.warn(n.UniqueID, "%s[%d].%v; skipped", where.path, i, err)
+				continue
+			}
+			if seen[d.Name] { // config.meta repeats meta in dbt 1.x manifests
+				continue
+			}
+			seen[d.Name] = true
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(out) // declarations always marshal
+	return string(b)
 }
 
 // owners reads meta.owner and config.meta.owner (a string or a list),

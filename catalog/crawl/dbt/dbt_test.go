@@ -2,6 +2,7 @@ package dbt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -612,5 +613,64 @@ func TestCrawlDatabaseOverride(t *testing.T) {
 		if !strings.HasPrefix(d.Key.Name, "dwh.PUBLIC.") {
 			t.Errorf("dataset %s not in database dwh", d.Key.Name)
 		}
+	}
+}
+
+// TestCrawlSLOs reads the SLOs a model declares in meta.slo (one mapping
+// or a list, in meta or config.meta): valid ones become the model's slo
+// property, invalid ones a warning naming the node and the key.
+func TestCrawlSLOs(t *testing.T) {
+	dir := copyTarget(t, "testdata/tests_with_failures")
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	nodes := m["nodes"].(map[string]any)
+	first := nodes["model.dbt_bigquery_test.test_first_dbt_model"].(map[string]any)
+	first["meta"] = map[string]any{"slo": []any{
+		map[string]any{"name": "fresh", "kind": "freshness", "max_age": "6h"},
+		map[string]any{"name": "by nine", "kind": "on_time", "deadline": "09:00", "time_zone": "Europe/Berlin", "objective": 0.995},
+		map[string]any{"name": "too good", "kind": "quality", "objective": "100%"},
+		map[string]any{"name": "no age", "kind": "freshness"},
+	}}
+	second := nodes["model.dbt_bigquery_test.test_second_dbt_model"].(map[string]any)
+	second["config"].(map[string]any)["meta"] = map[string]any{"slo": map[string]any{"name": "rows", "kind": "volume", "min": 10}}
+	third := nodes["model.dbt_bigquery_test.test_third_dbt_model"].(map[string]any)
+	third["meta"] = map[string]any{"slo": "daily"}
+	b, _ = json.Marshal(m)
+	write(t, dir, "manifest.json", b)
+
+	h := crawlDir(t, Config{TargetDirs: []string{dir}})
+	props := map[string]string{}
+	for _, d := range h.Datasets {
+		if p := d.Properties[PropSLO]; p != "" {
+			props[d.Properties[PropUniqueID]] = p
+		}
+	}
+	want := map[string]string{
+		"model.dbt_bigquery_test.test_first_dbt_model": `[{"name":"fresh","kind":"freshness","max_age":"6h"},` +
+			`{"name":"by nine","kind":"on_time","objective":"0.995","deadline":"09:00","time_zone":"Europe/Berlin"}]`,
+		"model.dbt_bigquery_test.test_second_dbt_model": `[{"name":"rows","kind":"volume","min":"10"}]`,
+	}
+	if diff := cmp.Diff(want, props); diff != "" {
+		t.Errorf("slo properties (-want +got):\n%s", diff)
+	}
+	var warnings []string
+	for _, e := range h.Errors {
+		if strings.Contains(e.Message, "slo") {
+			warnings = append(warnings, e.Object+": "+e.Message)
+		}
+	}
+	wantWarnings := []string{
+		`model.dbt_bigquery_test.test_first_dbt_model: meta.slo[2].objective: objective "100%": want more than 0 % and less than 100 %; skipped`,
+		`model.dbt_bigquery_test.test_first_dbt_model: meta.slo[3].max_age: freshness: max age 0s: want a positive duration; skipped`,
+		`model.dbt_bigquery_test.test_third_dbt_model: meta.slo: want a mapping or a list of mappings of name, kind, objective, window…: json: cannot unmarshal string into Go value of type slo.Declaration`,
+	}
+	if diff := cmp.Diff(wantWarnings, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }

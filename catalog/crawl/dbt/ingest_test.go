@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -17,6 +18,7 @@ import (
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/pgtest"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -284,4 +286,56 @@ func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog
 	}
 	ds[0].Referenced = refs[key]
 	return ds[0], nil
+}
+
+// TestTestsWithFailuresHealth ingests dbt tests that fail and checks what
+// listings and SLOs read of them: the failing checks per dataset, and a
+// quality SLO over them that is breached.
+func TestTestsWithFailuresHealth(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	cfg := dbt.Config{Source: "dbt:failures", Namespace: warehouseNS, TargetDirs: []string{"testdata/tests_with_failures"}}
+	crawlInto(t, st, cfg)
+	var keys []catalog.Key
+	rows, err := pool.Query(ctx, `SELECT namespace, name FROM datasets ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k catalog.Key
+	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name}, func() error { keys = append(keys, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	health, err := st.QualityHealths(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failing, checks int
+	var worst catalog.Key
+	for k, h := range health {
+		checks += h.Checks
+		failing += h.Failing + h.Warning
+		if h.Failing > health[worst].Failing {
+			worst = k
+		}
+	}
+	// The fixture's 14 tests all ran; some fail or warn.
+	if checks != 14 || failing == 0 {
+		t.Fatalf("health = %+v: %d checks, %d not passing; want 14 checks, some failing", health, checks, failing)
+	}
+	// A quality SLO on the dataset with most failures, evaluated at the
+	// time of the run, is breached.
+	var at time.Time
+	if err := pool.QueryRow(ctx, `SELECT max(started_at) FROM quality_results`).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	declared := []slo.SLO{{Name: "tests pass", Dataset: worst, Source: "config",
+		Spec: slo.Spec{Kind: slo.Quality, Objective: 0.99, Window: 7 * 24 * time.Hour}}}
+	got, err := st.DatasetSLOs(ctx, []catalog.Key{worst}, declared, at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got[worst]; len(r) != 1 || r[0].Report.Status != slo.StatusBreached {
+		t.Errorf("slo on %s = %+v, want breached", worst, r)
+	}
 }

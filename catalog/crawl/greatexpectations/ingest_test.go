@@ -47,6 +47,16 @@ func TestIngest(t *testing.T) {
 		t.Errorf("run counts %+v, want 29 checks and 43 results", run.Counts)
 	}
 
+	// Observed values are kept with the results, structured ones as JSON.
+	var observed, structured int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE observed <> ''), count(*) FILTER (WHERE observed LIKE '{%')
+		FROM quality_results`).Scan(&observed, &structured); err != nil {
+		t.Fatal(err)
+	}
+	if observed == 0 || structured == 0 {
+		t.Errorf("%d results with an observed value, %d structured; want some of each", observed, structured)
+	}
+
 	run = crawl(cfg)
 	if run.Counts.Results != 0 {
 		t.Errorf("second crawl recorded %d results, want none", run.Counts.Results)

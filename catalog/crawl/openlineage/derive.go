@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -315,7 +316,7 @@ func (d *deriver) assertions(ds Dataset, e Event, problems *[]string) {
 		if as.Column != "" {
 			name += "(" + as.Column + ")"
 		}
-		c := catalog.QualityCheck{Dataset: ds.Key, Column: as.Column, Name: name, Type: as.Assertion,
+		c := catalog.QualityCheck{Dataset: ds.Key, Column: as.Column, Name: name, Type: as.Assertion, Severity: as.Severity,
 			Properties: map[string]string{"job": e.Job.String()}}
 		if i, ok := d.checks[name]; ok {
 			d.push.Checks[i] = c
@@ -331,6 +332,10 @@ func (d *deriver) assertions(ds Dataset, e Event, problems *[]string) {
 			status = catalog.QualityPass
 		}
 		r := catalog.QualityResult{Check: name, Dataset: ds.Key, Status: status, StartedAt: e.Time, RunID: e.RunID}
+		if as.Failures != nil && *as.Failures >= 0 {
+			r.Failures = as.Failures
+			r.Observed = strconv.FormatInt(*as.Failures, 10)
+		}
 		if err := r.Validate(); err != nil {
 			*problems = append(*problems, err.Error())
 			continue

@@ -75,6 +75,11 @@ type assertionsFacet struct {
 		Assertion string `json:"assertion"`
 		Success   bool   `json:"success"`
 		Column    string `json:"column"`
+		// Severity (facet 1-0-2) is "error" or "warn".
+		Severity string `json:"severity"`
+		// Failures, in newer producers, counts the failing rows: the
+		// value the assertion measured.
+		Failures *int64 `json:"failures"`
 	} `json:"assertions"`
 }
 

@@ -131,3 +131,33 @@ func TestDeriveMalformedMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestDeriveAssertionsSeverityFailures keeps an assertion's severity on
+// its check and its failing-row count as the result's observed value.
+func TestDeriveAssertionsSeverityFailures(t *testing.T) {
+	e, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+		"run": {"runId": "0190a2b4-0000-7000-8000-000000000001"}, "job": {"namespace": "airflow", "name": "load"},
+		"inputs": [{"namespace": "pg", "name": "shop.public.orders", "inputFacets": {"dataQualityAssertions": {"assertions": [
+			{"assertion": "not_null", "success": false, "column": "id", "severity": "warn", "failures": 7},
+			{"assertion": "row_count", "success": true}]}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if len(p.Checks) != 2 || p.Checks[0].Severity != "warn" || p.Checks[1].Severity != "" {
+		t.Errorf("checks = %+v, want the first with severity warn", p.Checks)
+	}
+	at := time.Date(2024, 3, 1, 6, 0, 0, 0, time.UTC)
+	key := catalog.Key{Namespace: "pg", Name: "shop.public.orders"}
+	want := []catalog.QualityResult{
+		{Check: "airflow/load: not_null(id)", Dataset: key, Status: catalog.QualityFail, Failures: ptr[int64](7), Observed: "7",
+			StartedAt: at, RunID: "0190a2b4-0000-7000-8000-000000000001"},
+		{Check: "airflow/load: row_count", Dataset: key, Status: catalog.QualityPass, StartedAt: at, RunID: "0190a2b4-0000-7000-8000-000000000001"},
+	}
+	if diff := cmp.Diff(want, p.Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}

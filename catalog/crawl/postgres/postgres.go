@@ -229,6 +229,11 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	return hv, nil
 }
 
+// Namespace is the OpenLineage namespace of the PostgreSQL server at host
+// and port, postgres://host:port; port 0 is 5432, no host (or a socket
+// directory) localhost.
+func Namespace(host string, port uint16) string { return namespaceOf(host, port) }
+
 // namespaceOf is the OpenLineage namespace of a server.
 func namespaceOf(host string, port uint16) string {
 	if host == "" || strings.HasPrefix(host, "/") {

@@ -1,0 +1,198 @@
+package slo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"almanac/catalog"
+)
+
+// SLO is one SLO on a dataset as declared: in the configuration, or
+// harvested where a team already states one (dbt source freshness
+// criteria).
+type SLO struct {
+	// Name is unique among the dataset's SLOs of one source.
+	Name    string
+	Dataset catalog.Key
+	Spec    Spec
+	// Checks are the names of the checks a quality SLO counts; empty
+	// counts every check on the dataset.
+	Checks []string
+	// Source is the provenance: "config" for the configuration file, or
+	// the source the SLO was harvested from, e.g. "dbt:analytics".
+	Source string
+	// Origin says where exactly, e.g. "almanac.yaml:42" or "error_after
+	// of dbt source freshness".
+	Origin string
+}
+
+// Harvested defaults: a threshold says how old data may get, not how
+// often that may happen, so harvested SLOs promise it 99 % of the time
+// over 28 days.
+const (
+	HarvestedObjective = 0.99
+	HarvestedWindow    = 28 * 24 * time.Hour
+)
+
+// FromFreshnessCriteria turns the thresholds of a dbt source freshness
+// observation into a freshness SLO: error_after, or warn_after when there
+// is none, is the maximum age. It reports false when neither is set or
+// readable.
+func FromFreshnessCriteria(source string, dataset catalog.Key, warnAfter, errorAfter string) (SLO, bool) {
+	which, threshold := "error_after", errorAfter
+	if threshold == "" {
+		which, threshold = "warn_after", warnAfter
+	}
+	age, err := ParseThreshold(threshold)
+	if err != nil {
+		return SLO{}, false
+	}
+	return SLO{
+		Name:    "freshness (" + which + " " + threshold + ")",
+		Dataset: dataset,
+		Spec:    Spec{Kind: Freshness, Objective: HarvestedObjective, Window: HarvestedWindow, MaxAge: age},
+		Source:  source,
+		Origin:  which + " of dbt source freshness",
+	}, true
+}
+
+// ParseThreshold reads a dbt freshness threshold as catalog facts keep
+// it: "12 hour", "1 day", "30 minute" (plural forms too).
+func ParseThreshold(s string) (time.Duration, error) {
+	count, period, ok := strings.Cut(strings.TrimSpace(s), " ")
+	n, err := strconv.Atoi(count)
+	if !ok || err != nil || n <= 0 {
+		return 0, fmt.Errorf("threshold %q: want a count and a period, such as 12 hour: %w", s, catalog.ErrInvalid)
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour}[strings.TrimSuffix(strings.TrimSpace(period), "s")]
+	if unit == 0 {
+		return 0, fmt.Errorf("threshold %q: unknown period %q: %w", s, period, catalog.ErrInvalid)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// Declaration is an SLO as a team writes it where it keeps its models: a
+// dbt model's or source's meta.slo (or config.meta.slo), one mapping or a
+// list of them. The keys are those of the configuration's slos items:
+//
+//	meta:
+//	  slo:
+//	    - name: orders by nine
+//	      kind: on_time          # freshness, on_time, quality, volume, pipeline
+//	      deadline: "09:00"
+//	      time_zone: Europe/Berlin
+//	      objective: 99%         # the default; or 0.99
+//	      window: 28d            # the default
+//	    - {name: orders fresh, kind: freshness, max_age: 6h}
+type Declaration struct {
+	Name        string   `json:"name"`
+	Kind        flexText `json:"kind"`
+	Objective   flexText `json:"objective,omitempty"`
+	Window      flexText `json:"window,omitempty"`
+	MaxAge      flexText `json:"max_age,omitempty"`
+	Deadline    flexText `json:"deadline,omitempty"`
+	TimeZone    flexText `json:"time_zone,omitempty"`
+	Lookback    flexText `json:"lookback,omitempty"`
+	Min         flexText `json:"min,omitempty"`
+	Max         flexText `json:"max,omitempty"`
+	MaxDuration flexText `json:"max_duration,omitempty"`
+	Checks      []string `json:"checks,omitempty"`
+}
+
+// flexText is a JSON string or number, kept as text: YAML writes 0.99
+// and "99%" alike.
+type flexText string
+
+func (f *flexText) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = flexText(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a string or a number, got %s", b)
+	}
+	*f = flexText(n.String())
+	return nil
+}
+
+// ParseDeclarations reads meta.slo: one declaration or a list of them.
+func ParseDeclarations(raw json.RawMessage) ([]Declaration, error) {
+	var list []Declaration
+	if err := json.Unmarshal(raw, &list); err == nil {
+		return list, nil
+	}
+	var one Declaration
+	if err := json.Unmarshal(raw, &one); err != nil {
+		return nil, fmt.Errorf("want a mapping or a list of mappings of name, kind, objective, window…: %v", err)
+	}
+	return []Declaration{one}, nil
+}
+
+// Build returns the SLO d declares on dataset, from source, or an error
+// starting with the key at fault ("objective: …").
+func (d Declaration) Build(dataset catalog.Key, source, origin string) (SLO, error) {
+	bad := func(key string, err error) (SLO, error) {
+		msg := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "slo: "), ": "+catalog.ErrInvalid.Error())
+		return SLO{}, fmt.Errorf("%s: %s", key, msg)
+	}
+	if d.Name == "" {
+		return SLO{}, errors.New("name: missing")
+	}
+	spec := Spec{Kind: Kind(d.Kind), Deadline: string(d.Deadline), TimeZone: string(d.TimeZone), Objective: 0.99, Window: 28 * 24 * time.Hour}
+	if d.Objective != "" {
+		o, err := ParseObjective(string(d.Objective))
+		if err != nil {
+			return bad("objective", err)
+		}
+		spec.Objective = o
+	}
+	for _, f := range []struct {
+		key string
+		v   flexText
+		to  *time.Duration
+	}{{"window", d.Window, &spec.Window}, {"max_age", d.MaxAge, &spec.MaxAge}, {"lookback", d.Lookback, &spec.Lookback}, {"max_duration", d.MaxDuration, &spec.MaxDuration}} {
+		if f.v == "" {
+			continue
+		}
+		v, err := ParseDuration(string(f.v))
+		if err != nil {
+			return bad(f.key, err)
+		}
+		*f.to = v
+	}
+	for _, f := range []struct {
+		key string
+		v   flexText
+		to  **float64
+	}{{"min", d.Min, &spec.Min}, {"max", d.Max, &spec.Max}} {
+		if f.v == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(string(f.v), 64)
+		if err != nil {
+			return SLO{}, fmt.Errorf("%s: want a number, got %q", f.key, f.v)
+		}
+		*f.to = &v
+	}
+	if err := spec.Validate(); err != nil {
+		key := "kind"
+		switch {
+		case strings.Contains(err.Error(), "max age"):
+			key = "max_age"
+		case strings.Contains(err.Error(), "deadline"), strings.Contains(err.Error(), "cron"):
+			key = "deadline"
+		case strings.Contains(err.Error(), "time zone"):
+			key = "time_zone"
+		case strings.Contains(err.Error(), "min "):
+			key = "min"
+		}
+		return bad(key, err)
+	}
+	return SLO{Name: d.Name, Dataset: dataset, Spec: spec, Checks: d.Checks, Source: source, Origin: origin}, nil
+}
