@@ -151,11 +151,11 @@ func TestLoadConfigFull(t *testing.T) {
 				Column: "status", Type: "accepted_values",
 				SQL:  `SELECT count(*) FROM "public"."orders" WHERE "status" IS NOT NULL AND NOT ("status"::text = ANY($1::text[]))`,
 				Args: []any{[]string{"placed", "shipped"}}, Expect: sqlcheck.Expectation{Op: "="}, Severity: "warn", Timeout: 30 * time.Second},
-				URL: "postgres://crawler:s3cret@db.internal:5432/analytics", Every: time.Hour, Origin: "testdata/config/full.yaml:48"},
+				URL: "postgres://crawler:s3cret@db.internal:5432/analytics", Every: time.Hour, Origin: "testdata/config/full.yaml:71"},
 			{Check: sqlcheck.Check{Name: "billing_rows", Dataset: catalog.Key{Namespace: "postgres://replica.internal:5432", Name: "billing.public.invoices"},
 				Type: "sql", SQL: "SELECT count(*) FROM public.invoices", Expect: sqlcheck.Expectation{Op: "change", A: 20, Runs: 7},
 				Severity: "error", Timeout: 5 * time.Second},
-				URL: "postgresql://reader@replica.internal/billing?sslmode=require", Origin: "testdata/config/full.yaml:56"},
+				URL: "postgresql://reader@replica.internal/billing?sslmode=require", Origin: "testdata/config/full.yaml:79"},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
