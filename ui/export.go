@@ -26,7 +26,7 @@ func exportFormat(q url.Values) (string, error) {
 	case "json":
 		return "json", nil
 	default:
-		return "", invalid(fmt.Sprintf("Format must be csv or json, not %q.", f))
+		return "", invalid(fmt.Sprintf("Format must be csv or json, not %.40q.", f))
 	}
 }
 

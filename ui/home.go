@@ -71,16 +71,16 @@ func parseListFilter(q url.Values) (listFilter, error) {
 		return f, invalid(fmt.Sprintf("Unknown dataset kind %q.", f.Kind))
 	}
 	if f.Attention != "" && !f.Attention.Valid() {
-		return f, invalid(fmt.Sprintf("Parameter attention must be failing, stale or undocumented, not %q.", f.Attention))
+		return f, invalid(fmt.Sprintf("Parameter attention must be failing, stale or undocumented, not %.40q.", f.Attention))
 	}
 	if _, ok := sortLabels[f.Sort]; !ok {
-		return f, invalid(fmt.Sprintf("Parameter sort must be name, changed, popular or health, not %q.", f.Sort))
+		return f, invalid(fmt.Sprintf("Parameter sort must be name, changed, popular or health, not %.40q.", f.Sort))
 	}
 	for _, p := range []struct{ name, value string }{
 		{"namespace", f.Namespace}, {"prefix", f.Prefix}, {"platform", f.Platform}, {"team", f.Team}, {"owner", f.Owner},
 	} {
-		if strings.ContainsRune(p.value, 0) || !utf8.ValidString(p.value) {
-			return f, invalid(fmt.Sprintf("Parameter %s %q contains a NUL character or is not valid UTF-8.", p.name, p.value))
+		if err := checkParam(p.name, p.value); err != nil {
+			return f, err
 		}
 	}
 	removed, err := parseRemoved(q.Get("removed"))
@@ -96,6 +96,22 @@ func parseListFilter(q url.Values) (listFilter, error) {
 		f.Page = n
 	}
 	return f, nil
+}
+
+// maxParam bounds a text parameter of a listing: longer than any name a
+// catalog holds, short enough that a page echoing it stays small.
+const maxParam = 1000
+
+// checkParam refuses a text parameter no name could match: too long, with
+// a NUL character, or not UTF-8. The message does not echo it.
+func checkParam(name, value string) error {
+	switch {
+	case len(value) > maxParam:
+		return invalid(fmt.Sprintf("Parameter %s is %d bytes long; at most %d are accepted.", name, len(value), maxParam))
+	case strings.ContainsRune(value, 0) || !utf8.ValidString(value):
+		return invalid(fmt.Sprintf("Parameter %s contains a NUL character or is not valid UTF-8.", name))
+	}
+	return nil
 }
 
 // parseRemoved reads the removed parameter of the listing and the search

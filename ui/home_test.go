@@ -293,7 +293,7 @@ func TestHomeBrowses(t *testing.T) {
 			t.Errorf("team listing lacks %s", want)
 		}
 	}
-	for _, bad := range []string{"/?sort=random", "/?attention=bored", "/?platform=%00"} {
+	for _, bad := range []string{"/?sort=random", "/?attention=bored", "/?platform=%00", "/?team=" + strings.Repeat("x", 1001)} {
 		if r := p.get(t, bad); r.status != 400 {
 			t.Errorf("GET %s: %d, want 400", bad, r.status)
 		}

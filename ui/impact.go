@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"almanac/catalog"
 	"almanac/lineage"
@@ -62,16 +61,16 @@ func parseImpactFilter(q url.Values) (impactFilter, error) {
 	switch f.Kind {
 	case "", "dataset", "job":
 	default:
-		return f, invalid(fmt.Sprintf("Kind must be dataset or job, not %q.", f.Kind))
+		return f, invalid(fmt.Sprintf("Kind must be dataset or job, not %.40q.", f.Kind))
 	}
 	switch f.Format {
 	case "", "html", "csv", "json":
 	default:
-		return f, invalid(fmt.Sprintf("Format must be csv or json, not %q.", f.Format))
+		return f, invalid(fmt.Sprintf("Format must be csv or json, not %.40q.", f.Format))
 	}
 	for _, p := range []struct{ name, value string }{{"q", f.Name}, {"owner", f.Owner}} {
-		if strings.ContainsRune(p.value, 0) || !utf8.ValidString(p.value) {
-			return f, invalid(fmt.Sprintf("Parameter %s contains a NUL character or is not valid UTF-8.", p.name))
+		if err := checkParam(p.name, p.value); err != nil {
+			return f, err
 		}
 	}
 	return f, nil
