@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"almanac/catalog"
+)
+
+// This file keeps incidents (incidents, incident_events): opened at most
+// once per cause, acknowledged and resolved once, each step recorded in
+// the incident's timeline in the same transaction.
+
+const incidentColumns = `i.id, i.dataset_namespace, i.dataset_name, i.cause, i.cause_key, i.severity, i.title, i.detail,
+	i.opened_at, i.opened_by, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution,
+	i.impact, i.review`
+
+func scanIncident(row pgx.CollectableRow) (catalog.Incident, error) {
+	var i catalog.Incident
+	err := row.Scan(&i.ID, &i.Dataset.Namespace, &i.Dataset.Name, &i.Cause, &i.CauseKey, &i.Severity, &i.Title, &i.Detail,
+		&i.OpenedAt, &i.OpenedBy, &i.AcknowledgedAt, &i.AcknowledgedBy, &i.ResolvedAt, &i.ResolvedBy, &i.Resolution,
+		&i.Impact, &i.Review)
+	return i, err
+}
+
+func addIncidentEvent(ctx context.Context, tx pgx.Tx, id int64, kind catalog.IncidentEventKind, actor, note string, at time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO incident_events (incident_id, at, kind, actor, note) VALUES ($1, $2, $3, $4, $5)`,
+		id, at, string(kind), actor, note)
+	if err != nil {
+		return fmt.Errorf("record incident %d %s: %w", id, kind, translate(err))
+	}
+	return nil
+}
+
+// OpenIncident opens an incident, unless one is open for the same cause
+// (dataset, cause kind, cause key): then it returns that one and opened
+// false, unchanged. Concurrent openers of one cause open it once.
+func (s *Store) OpenIncident(ctx context.Context, n catalog.NewIncident) (inc catalog.Incident, opened bool, err error) {
+	if err := n.Validate(); err != nil {
+		return catalog.Incident{}, false, err
+	}
+	if n.At.IsZero() {
+		n.At = s.now()
+	}
+	if n.Impact == nil {
+		n.Impact = []catalog.ImpactedDataset{}
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			INSERT INTO incidents AS i (dataset_namespace, dataset_name, cause, cause_key, severity, title, detail, opened_at, opened_by, impact)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (dataset_namespace, dataset_name, cause, cause_key) WHERE resolved_at IS NULL DO NOTHING
+			RETURNING `+incidentColumns,
+			n.Dataset.Namespace, n.Dataset.Name, string(n.Cause), n.CauseKey, string(n.Severity), n.Title, n.Detail, n.At, n.By, n.Impact)
+		if err != nil {
+			return err
+		}
+		inc, err = pgx.CollectExactlyOneRow(rows, scanIncident)
+		if errors.Is(err, pgx.ErrNoRows) {
+			rows, err := tx.Query(ctx, `SELECT `+incidentColumns+` FROM incidents i
+				WHERE dataset_namespace = $1 AND dataset_name = $2 AND cause = $3 AND cause_key = $4 AND resolved_at IS NULL`,
+				n.Dataset.Namespace, n.Dataset.Name, string(n.Cause), n.CauseKey)
+			if err != nil {
+				return err
+			}
+			inc, err = pgx.CollectExactlyOneRow(rows, scanIncident)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		opened = true
+		return addIncidentEvent(ctx, tx, inc.ID, catalog.IncidentOpened, n.By, n.Detail, n.At)
+	})
+	if err != nil {
+		return catalog.Incident{}, false, fmt.Errorf("open %s incident on %s: %w", n.Cause, n.Dataset, translate(err))
+	}
+	return inc, opened, nil
+}
+
+// Incident returns the incident id.
+func (s *Store) Incident(ctx context.Context, id int64) (catalog.Incident, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+incidentColumns+` FROM incidents i WHERE id = $1`, id)
+	if err == nil {
+		var inc catalog.Incident
+		inc, err = pgx.CollectExactlyOneRow(rows, scanIncident)
+		if err == nil {
+			return inc, nil
+		}
+	}
+	return catalog.Incident{}, fmt.Errorf("incident %d: %w", id, translate(err))
+}
+
+// AcknowledgeIncident records that actor is on the open incident id. An
+// incident already acknowledged or resolved is ErrConflict.
+func (s *Store) AcknowledgeIncident(ctx context.Context, id int64, actor, note string) (catalog.Incident, error) {
+	return s.changeIncident(ctx, id, catalog.IncidentAcknowledged, actor, note, `
+		UPDATE incidents i SET acknowledged_at = $2, acknowledged_by = $3
+		WHERE id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL
+		RETURNING `+incidentColumns)
+}
+
+// ResolveIncident resolves the open incident id, with actor's note. An
+// incident already resolved is ErrConflict.
+func (s *Store) ResolveIncident(ctx context.Context, id int64, actor, note string) (catalog.Incident, error) {
+	return s.changeIncident(ctx, id, catalog.IncidentResolved, actor, note, `
+		UPDATE incidents i SET resolved_at = $2, resolved_by = $3, resolution = $4
+		WHERE id = $1 AND resolved_at IS NULL
+		RETURNING `+incidentColumns)
+}
+
+// changeIncident runs update ($1 id, $2 now, $3 actor, $4 note if it
+// uses one) and
+// records kind in the timeline.
+func (s *Store) changeIncident(ctx context.Context, id int64, kind catalog.IncidentEventKind, actor, note, update string) (catalog.Incident, error) {
+	actor, note = strings.TrimSpace(actor), strings.TrimSpace(note)
+	if actor == "" {
+		return catalog.Incident{}, fmt.Errorf("incident %d %s by nobody: %w", id, kind, catalog.ErrInvalid)
+	}
+	if len(note) > 10000 {
+		return catalog.Incident{}, fmt.Errorf("incident %d: note of %d bytes, more than 10000: %w", id, len(note), catalog.ErrInvalid)
+	}
+	now := s.now()
+	var inc catalog.Incident
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		args := []any{id, now, actor}
+		if strings.Contains(update, "$4") {
+			args = append(args, note)
+		}
+		rows, err := tx.Query(ctx, update, args...)
+		if err != nil {
+			return err
+		}
+		inc, err = pgx.CollectExactlyOneRow(rows, scanIncident)
+		if errors.Is(err, pgx.ErrNoRows) {
+			old, gerr := s.Incident(ctx, id)
+			if gerr != nil {
+				return gerr
+			}
+			return fmt.Errorf("it is %s already: %w", old.State(), catalog.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		return addIncidentEvent(ctx, tx, id, kind, actor, note, now)
+	})
+	if err != nil {
+		verb := map[catalog.IncidentEventKind]string{catalog.IncidentAcknowledged: "acknowledge", catalog.IncidentResolved: "resolve"}[kind]
+		return catalog.Incident{}, fmt.Errorf("%s incident %d: %w", verb, id, translate(err))
+	}
+	return inc, nil
+}
+
+// AutoResolveIncident resolves the open incident of a cause, if any, as
+// the detector: the cause is gone. It reports whether one was resolved.
+func (s *Store) AutoResolveIncident(ctx context.Context, dataset catalog.Key, cause catalog.CauseKind, causeKey, note string) (bool, error) {
+	now := s.now()
+	resolved := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `
+			UPDATE incidents SET resolved_at = $5, resolved_by = $6, resolution = $7
+			WHERE dataset_namespace = $1 AND dataset_name = $2 AND cause = $3 AND cause_key = $4 AND resolved_at IS NULL
+			RETURNING id`, dataset.Namespace, dataset.Name, string(cause), causeKey, now, catalog.ActorAlmanac, note).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		resolved = true
+		return addIncidentEvent(ctx, tx, id, catalog.IncidentResolved, catalog.ActorAlmanac, note, now)
+	})
+	if err != nil {
+		return false, fmt.Errorf("resolve %s incident on %s: %w", cause, dataset, translate(err))
+	}
+	return resolved, nil
+}
+
+// SetIncidentReview sets (replaces) the post-incident review of incident
+// id, as actor.
+func (s *Store) SetIncidentReview(ctx context.Context, id int64, r catalog.IncidentReview, actor string) (catalog.Incident, error) {
+	if strings.TrimSpace(actor) == "" {
+		return catalog.Incident{}, fmt.Errorf("review of incident %d by nobody: %w", id, catalog.ErrInvalid)
+	}
+	if err := r.Validate(); err != nil {
+		return catalog.Incident{}, fmt.Errorf("incident %d: %w", id, err)
+	}
+	r.By, r.At = actor, s.now()
+	var inc catalog.Incident
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE incidents i SET review = $2 WHERE id = $1 RETURNING `+incidentColumns, id, r)
+		if err != nil {
+			return err
+		}
+		if inc, err = pgx.CollectExactlyOneRow(rows, scanIncident); err != nil {
+			return err
+		}
+		return addIncidentEvent(ctx, tx, id, catalog.IncidentReviewed, actor, "", r.At)
+	})
+	if err != nil {
+		return catalog.Incident{}, fmt.Errorf("review incident %d: %w", id, translate(err))
+	}
+	return inc, nil
+}
+
+// IncidentEvents returns the timeline of incident id, oldest first.
+func (s *Store) IncidentEvents(ctx context.Context, id int64) ([]catalog.IncidentEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, kind, actor, note FROM incident_events WHERE incident_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("timeline of incident %d: %w", id, err)
+	}
+	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.IncidentEvent, error) {
+		var e catalog.IncidentEvent
+		err := row.Scan(&e.At, &e.Kind, &e.Actor, &e.Note)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timeline of incident %d: %w", id, err)
+	}
+	return evs, nil
+}
+
+// IncidentFilter says which incidents to list: all by default, newest
+// first (by id), Limit at a time after the incident After.
+type IncidentFilter struct {
+	// Datasets restricts to incidents on these datasets.
+	Datasets []catalog.Key
+	// Open restricts to open incidents (true) or resolved ones (false).
+	Open *bool
+	// ResolvedSince restricts to incidents open or resolved since then.
+	ResolvedSince time.Time
+	// Team restricts to datasets owned by this team.
+	Team string
+	// After is the id of the last incident of the page before; 0 is the
+	// start.
+	After int64
+	Limit int
+}
+
+// Incidents lists incidents by f, newest first, in one statement.
+func (s *Store) Incidents(ctx context.Context, f IncidentFilter) ([]catalog.Incident, error) {
+	var (
+		where = []string{"true"}
+		args  []any
+	)
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Datasets != nil {
+		nss, names := splitKeys(f.Datasets)
+		where = append(where, `(i.dataset_namespace, i.dataset_name) IN (SELECT * FROM unnest(`+arg(nss)+`::text[], `+arg(names)+`::text[]))`)
+	}
+	if f.Open != nil {
+		if *f.Open {
+			where = append(where, "i.resolved_at IS NULL")
+		} else {
+			where = append(where, "i.resolved_at IS NOT NULL")
+		}
+	}
+	if !f.ResolvedSince.IsZero() {
+		where = append(where, "(i.resolved_at IS NULL OR i.resolved_at >= "+arg(f.ResolvedSince)+")")
+	}
+	if f.Team != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM datasets d JOIN owners o ON o.dataset_id = d.id
+			WHERE d.namespace = i.dataset_namespace AND d.name = i.dataset_name AND o.owner_kind = 'team' AND o.owner = `+arg(f.Team)+`)`)
+	}
+	if f.After > 0 {
+		where = append(where, "i.id < "+arg(f.After))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+incidentColumns+` FROM incidents i WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY i.id DESC LIMIT `+arg(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanIncident)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	return out, nil
+}
+
+// IncidentDetectorSeq returns how far the incident detector has read the
+// change log: 0 before it first ran.
+func (s *Store) IncidentDetectorSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT seq FROM incident_detector`).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read incident detector position: %w", err)
+	}
+	return seq, nil
+}
+
+// SetIncidentDetectorSeq records that the incident detector has applied
+// the change log up to seq. It never moves back: replicas that run the
+// detector each record their own progress.
+func (s *Store) SetIncidentDetectorSeq(ctx context.Context, seq int64) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO incident_detector (seq) VALUES ($1)
+		ON CONFLICT (singleton) DO UPDATE SET seq = GREATEST(incident_detector.seq, excluded.seq)`, seq)
+	if err != nil {
+		return fmt.Errorf("record incident detector position %d: %w", seq, err)
+	}
+	return nil
+}

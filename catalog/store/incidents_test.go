@@ -1,0 +1,164 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+	"almanac/catalog/store"
+)
+
+// TestIncidentLifecycle: an incident opens once per cause however often
+// (and however concurrently) it is opened, is acknowledged and resolved
+// once each, with its timeline; the same cause then opens a new one.
+func TestIncidentLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	orders := catalog.Key{Namespace: "postgres://wh:5432", Name: "db.public.orders"}
+	impact := []catalog.ImpactedDataset{{Dataset: catalog.Key{Namespace: "postgres://wh:5432", Name: "db.mart.revenue"}, Distance: 1,
+		Owners: []catalog.Owner{{Name: "finance", Kind: catalog.OwnerTeam}}}}
+	n := catalog.NewIncident{Dataset: orders, Cause: catalog.CauseCheckFailed, CauseKey: "not_null_orders_id",
+		Severity: catalog.SeverityError, Title: "check not_null_orders_id fails", Impact: impact, By: catalog.ActorAlmanac}
+
+	// Eight openers at once: one incident.
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		ids    = map[int64]bool{}
+		nOpen  int
+		errors []error
+	)
+	for range 8 {
+		wg.Go(func() {
+			inc, opened, err := st.OpenIncident(ctx, n)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errors = append(errors, err)
+				return
+			}
+			ids[inc.ID] = true
+			if opened {
+				nOpen++
+			}
+		})
+	}
+	wg.Wait()
+	if len(errors) > 0 || len(ids) != 1 || nOpen != 1 {
+		t.Fatalf("8 concurrent opens: ids %v, %d opened, errors %v; want one incident opened once", ids, nOpen, errors)
+	}
+	var id int64
+	for id = range ids {
+	}
+	inc, err := st.Incident(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(impact, inc.Impact); diff != "" || inc.State() != "open" {
+		t.Errorf("impact (-want +got):\n%s state %s", diff, inc.State())
+	}
+
+	// Another cause on the same dataset is another incident.
+	other := n
+	other.CauseKey = "unique_orders_id"
+	if o, opened, err := st.OpenIncident(ctx, other); err != nil || !opened || o.ID == id {
+		t.Fatalf("other cause: %v opened %v id %d", err, opened, o.ID)
+	}
+
+	if _, err := st.AcknowledgeIncident(ctx, id, "alice@corp", "looking"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AcknowledgeIncident(ctx, id, "bob@corp", ""); !isKind(err, catalog.ErrConflict) {
+		t.Errorf("second acknowledgement: %v, want ErrConflict", err)
+	}
+	res, err := st.ResolveIncident(ctx, id, "alice@corp", "backfilled the nulls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State() != "resolved" || res.ResolvedBy != "alice@corp" || res.Resolution != "backfilled the nulls" || res.AcknowledgedBy != "alice@corp" {
+		t.Errorf("resolved: %+v", res)
+	}
+	if _, err := st.ResolveIncident(ctx, id, "alice@corp", ""); !isKind(err, catalog.ErrConflict) {
+		t.Errorf("second resolution: %v, want ErrConflict", err)
+	}
+	if _, err := st.ResolveIncident(ctx, 999999, "alice@corp", ""); !isKind(err, catalog.ErrNotFound) {
+		t.Errorf("resolving no incident: %v, want ErrNotFound", err)
+	}
+	evs, err := st.IncidentEvents(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs {
+		kinds = append(kinds, string(e.Kind)+" by "+e.Actor+": "+e.Note)
+	}
+	want := []string{"opened by almanac: ", "acknowledged by alice@corp: looking", "resolved by alice@corp: backfilled the nulls"}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+
+	// The cause again: a new incident.
+	again, opened, err := st.OpenIncident(ctx, n)
+	if err != nil || !opened || again.ID == id {
+		t.Fatalf("reopen: %v opened %v id %d (old %d)", err, opened, again.ID, id)
+	}
+	// Auto-resolution resolves it as the detector, once.
+	if ok, err := st.AutoResolveIncident(ctx, orders, catalog.CauseCheckFailed, "not_null_orders_id", "passes again"); err != nil || !ok {
+		t.Fatalf("auto-resolve: %v %v", ok, err)
+	}
+	if ok, err := st.AutoResolveIncident(ctx, orders, catalog.CauseCheckFailed, "not_null_orders_id", "passes again"); err != nil || ok {
+		t.Fatalf("auto-resolve again: %v %v, want nothing resolved", ok, err)
+	}
+
+	// Lists: open ones, all by dataset with paging.
+	yes := true
+	open, err := st.Incidents(ctx, store.IncidentFilter{Open: &yes})
+	if err != nil || len(open) != 1 || open[0].CauseKey != "unique_orders_id" {
+		t.Fatalf("open incidents: %v %+v", err, open)
+	}
+	page1, err := st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}, Limit: 2})
+	if err != nil || len(page1) != 2 {
+		t.Fatalf("page 1: %v %d", err, len(page1))
+	}
+	page2, err := st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}, Limit: 2, After: page1[1].ID})
+	if err != nil || len(page2) != 1 || page2[0].ID != id {
+		t.Fatalf("page 2: %v %+v", err, page2)
+	}
+	if none, err := st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{{Namespace: "x", Name: "y"}}}); err != nil || len(none) != 0 {
+		t.Fatalf("other dataset: %v %+v", err, none)
+	}
+}
+
+// TestIncidentReview: a review with a ticket link stays on the incident;
+// a ticket that is not a link is refused, naming the action.
+func TestIncidentReview(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	inc, _, err := st.OpenIncident(ctx, catalog.NewIncident{Dataset: catalog.Key{Namespace: "ns", Name: "t"}, Cause: catalog.CauseRunFailed,
+		CauseKey: "airflow/etl.load", Severity: catalog.SeverityError, Title: "run failed", By: catalog.ActorAlmanac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := catalog.IncidentReview{Cause: "disk full", Actions: []catalog.FollowUpAction{{Action: "alert on disk", Ticket: "javascript:alert(1)"}}}
+	if _, err := st.SetIncidentReview(ctx, inc.ID, bad, "alice@corp"); !isKind(err, catalog.ErrInvalid) {
+		t.Errorf("javascript ticket: %v, want ErrInvalid", err)
+	}
+	r := catalog.IncidentReview{Cause: "disk full", Impact: "revenue late by 3 h",
+		Actions: []catalog.FollowUpAction{{Action: "alert on disk", Ticket: "https://jira.corp/browse/DATA-12"}}}
+	got, err := st.SetIncidentReview(ctx, inc.ID, r, "alice@corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Review == nil || got.Review.By != "alice@corp" || got.Review.Actions[0].Ticket != "https://jira.corp/browse/DATA-12" {
+		t.Errorf("review: %+v", got.Review)
+	}
+	if again, _ := st.Incident(ctx, inc.ID); again.Review == nil || again.Review.Impact != "revenue late by 3 h" {
+		t.Errorf("review read back: %+v", again.Review)
+	}
+}
+
+func isKind(err, kind error) bool { return err != nil && errors.Is(err, kind) }
