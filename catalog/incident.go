@@ -86,9 +86,12 @@ type Incident struct {
 	Title    string
 	// Detail is what the detector saw: the check's message, the run's
 	// error.
-	Detail         string
-	OpenedAt       time.Time
-	OpenedBy       string
+	Detail   string
+	OpenedAt time.Time
+	OpenedBy string
+	// LastSeenAt is the time of the newest evidence of the cause: the
+	// failing result, the failed run, the schema version.
+	LastSeenAt     time.Time
 	AcknowledgedAt *time.Time
 	AcknowledgedBy string
 	ResolvedAt     *time.Time
@@ -131,8 +134,10 @@ type NewIncident struct {
 	Title    string
 	Detail   string
 	Impact   []ImpactedDataset
-	At       time.Time
-	By       string
+	// SeenAt is the time of the evidence; zero is At.
+	SeenAt time.Time
+	At     time.Time
+	By     string
 }
 
 // Validate reports an incident that cannot be opened.

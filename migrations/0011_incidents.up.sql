@@ -14,6 +14,10 @@ CREATE TABLE incidents (
     detail            text NOT NULL DEFAULT '',
     opened_at         timestamptz NOT NULL,
     opened_by         text NOT NULL,
+    -- the time of the newest evidence of the cause (the failing result,
+    -- the failed run, the schema version), as its source tells it: the
+    -- detector does not reopen an incident for evidence no newer
+    last_seen_at      timestamptz NOT NULL,
     acknowledged_at   timestamptz,
     acknowledged_by   text NOT NULL DEFAULT '',
     resolved_at       timestamptz,

@@ -382,6 +382,7 @@ CREATE TABLE public.incidents (
     detail text DEFAULT ''::text NOT NULL,
     opened_at timestamp with time zone NOT NULL,
     opened_by text NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
     acknowledged_at timestamp with time zone,
     acknowledged_by text DEFAULT ''::text NOT NULL,
     resolved_at timestamp with time zone,

@@ -17,13 +17,13 @@ import (
 // the incident's timeline in the same transaction.
 
 const incidentColumns = `i.id, i.dataset_namespace, i.dataset_name, i.cause, i.cause_key, i.severity, i.title, i.detail,
-	i.opened_at, i.opened_by, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution,
+	i.opened_at, i.opened_by, i.last_seen_at, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution,
 	i.impact, i.review`
 
 func scanIncident(row pgx.CollectableRow) (catalog.Incident, error) {
 	var i catalog.Incident
 	err := row.Scan(&i.ID, &i.Dataset.Namespace, &i.Dataset.Name, &i.Cause, &i.CauseKey, &i.Severity, &i.Title, &i.Detail,
-		&i.OpenedAt, &i.OpenedBy, &i.AcknowledgedAt, &i.AcknowledgedBy, &i.ResolvedAt, &i.ResolvedBy, &i.Resolution,
+		&i.OpenedAt, &i.OpenedBy, &i.LastSeenAt, &i.AcknowledgedAt, &i.AcknowledgedBy, &i.ResolvedAt, &i.ResolvedBy, &i.Resolution,
 		&i.Impact, &i.Review)
 	return i, err
 }
@@ -39,7 +39,8 @@ func addIncidentEvent(ctx context.Context, tx pgx.Tx, id int64, kind catalog.Inc
 
 // OpenIncident opens an incident, unless one is open for the same cause
 // (dataset, cause kind, cause key): then it returns that one and opened
-// false, unchanged. Concurrent openers of one cause open it once.
+// false, with its LastSeenAt moved up to n.SeenAt, and nothing else
+// changed. Concurrent openers of one cause open it once.
 func (s *Store) OpenIncident(ctx context.Context, n catalog.NewIncident) (inc catalog.Incident, opened bool, err error) {
 	if err := n.Validate(); err != nil {
 		return catalog.Incident{}, false, err
@@ -47,36 +48,32 @@ func (s *Store) OpenIncident(ctx context.Context, n catalog.NewIncident) (inc ca
 	if n.At.IsZero() {
 		n.At = s.now()
 	}
+	if n.SeenAt.IsZero() {
+		n.SeenAt = n.At
+	}
 	if n.Impact == nil {
 		n.Impact = []catalog.ImpactedDataset{}
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			INSERT INTO incidents AS i (dataset_namespace, dataset_name, cause, cause_key, severity, title, detail, opened_at, opened_by, impact)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (dataset_namespace, dataset_name, cause, cause_key) WHERE resolved_at IS NULL DO NOTHING
-			RETURNING `+incidentColumns,
-			n.Dataset.Namespace, n.Dataset.Name, string(n.Cause), n.CauseKey, string(n.Severity), n.Title, n.Detail, n.At, n.By, n.Impact)
+		err := tx.QueryRow(ctx, `
+			INSERT INTO incidents AS i (dataset_namespace, dataset_name, cause, cause_key, severity, title, detail, opened_at, opened_by, last_seen_at, impact)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (dataset_namespace, dataset_name, cause, cause_key) WHERE resolved_at IS NULL
+			DO UPDATE SET last_seen_at = GREATEST(i.last_seen_at, excluded.last_seen_at)
+			RETURNING i.id, i.xmax = 0`,
+			n.Dataset.Namespace, n.Dataset.Name, string(n.Cause), n.CauseKey, string(n.Severity), n.Title, n.Detail, n.At, n.By, n.SeenAt, n.Impact).
+			Scan(&inc.ID, &opened)
 		if err != nil {
 			return err
 		}
-		inc, err = pgx.CollectExactlyOneRow(rows, scanIncident)
-		if errors.Is(err, pgx.ErrNoRows) {
-			rows, err := tx.Query(ctx, `SELECT `+incidentColumns+` FROM incidents i
-				WHERE dataset_namespace = $1 AND dataset_name = $2 AND cause = $3 AND cause_key = $4 AND resolved_at IS NULL`,
-				n.Dataset.Namespace, n.Dataset.Name, string(n.Cause), n.CauseKey)
-			if err != nil {
-				return err
-			}
-			inc, err = pgx.CollectExactlyOneRow(rows, scanIncident)
-			return err
+		if !opened {
+			return nil
 		}
-		if err != nil {
-			return err
-		}
-		opened = true
 		return addIncidentEvent(ctx, tx, inc.ID, catalog.IncidentOpened, n.By, n.Detail, n.At)
 	})
+	if err == nil {
+		inc, err = s.Incident(ctx, inc.ID)
+	}
 	if err != nil {
 		return catalog.Incident{}, false, fmt.Errorf("open %s incident on %s: %w", n.Cause, n.Dataset, translate(err))
 	}
@@ -312,4 +309,28 @@ func (s *Store) SetIncidentDetectorSeq(ctx context.Context, seq int64) error {
 		return fmt.Errorf("record incident detector position %d: %w", seq, err)
 	}
 	return nil
+}
+
+// LatestIncidents returns, for each of the datasets keys, the newest
+// incident of each cause (open or not), in one statement: what a
+// detector needs to know whether what it sees is already known.
+func (s *Store) LatestIncidents(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Incident, error) {
+	nss, names := splitKeys(keys)
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT ON (i.dataset_namespace, i.dataset_name, i.cause, i.cause_key) `+incidentColumns+`
+		FROM incidents i
+		WHERE (i.dataset_namespace, i.dataset_name) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY i.dataset_namespace, i.dataset_name, i.cause, i.cause_key, i.id DESC`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("latest incidents of %d datasets: %w", len(keys), err)
+	}
+	all, err := pgx.CollectRows(rows, scanIncident)
+	if err != nil {
+		return nil, fmt.Errorf("latest incidents of %d datasets: %w", len(keys), err)
+	}
+	out := map[catalog.Key][]catalog.Incident{}
+	for _, i := range all {
+		out[i.Dataset] = append(out[i.Dataset], i)
+	}
+	return out, nil
 }

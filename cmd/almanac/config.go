@@ -72,6 +72,8 @@ type Config struct {
 	// off (it answers 403) until a token is set or anonymous posting is
 	// allowed.
 	OpenLineage OpenLineageConfig `yaml:"openlineage"`
+	// Incidents configures what opens an incident on a dataset.
+	Incidents IncidentsConfig `yaml:"incidents"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
 }
@@ -103,6 +105,15 @@ type SearchConfig struct {
 	// effect at once, and for splitting names written without separators
 	// (`tblcustaddr`) at the next `almanac reindex`.
 	Abbreviations map[string][]string `yaml:"abbreviations"`
+}
+
+// IncidentsConfig configures what opens an incident on a dataset.
+type IncidentsConfig struct {
+	// MinCheckSeverity is the least severity of a failing data-quality
+	// check that opens an incident: `error` opens one only for checks of
+	// severity error (dbt's default) that fail, `warn` also for checks
+	// that warn. The check's next pass resolves it.
+	MinCheckSeverity string `yaml:"min_check_severity" default:"error" enum:"warn,error" env:"ALMANAC_INCIDENTS_MIN_CHECK_SEVERITY"`
 }
 
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
