@@ -21,6 +21,7 @@ var (
 	revenue = catalog.Key{Namespace: wh, Name: "shop.mart.revenue"}
 	job     = catalog.JobKey{Namespace: "dbt", Name: "model.shop.revenue"}
 	finance = catalog.Owner{Name: "finance", Kind: catalog.OwnerTeam}
+	alice   = catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
 )
 
 // warehouse is the Postgres crawl: orders with the columns given, and
@@ -179,10 +180,10 @@ func TestDetectLifecycle(t *testing.T) {
 		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue",
 		"resolved check_failed test.not_null_orders_id on shop.public.orders")
 	latest, _ := f.st.Incidents(ctx, store.IncidentFilter{Limit: 1})
-	if _, err := f.st.AcknowledgeIncident(ctx, latest[0].ID, "alice@corp", ""); err != nil {
+	if _, err := f.st.AcknowledgeIncident(ctx, alice, latest[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.st.ResolveIncident(ctx, latest[0].ID, "alice@corp", "known nulls from the legacy import, accepted"); err != nil {
+	if _, err := f.st.ResolveIncident(ctx, alice, latest[0].ID, "known nulls from the legacy import, accepted"); err != nil {
 		t.Fatal(err)
 	}
 	// Another quality change on orders re-reads the same failing result:

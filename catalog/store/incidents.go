@@ -93,28 +93,60 @@ func (s *Store) Incident(ctx context.Context, id int64) (catalog.Incident, error
 	return catalog.Incident{}, fmt.Errorf("incident %d: %w", id, translate(err))
 }
 
-// AcknowledgeIncident records that actor is on the open incident id. An
-// incident already acknowledged or resolved is ErrConflict.
-func (s *Store) AcknowledgeIncident(ctx context.Context, id int64, actor, note string) (catalog.Incident, error) {
-	return s.changeIncident(ctx, id, catalog.IncidentAcknowledged, actor, note, `
-		UPDATE incidents i SET acknowledged_at = $2, acknowledged_by = $3
-		WHERE id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL
-		RETURNING `+incidentColumns)
+// authorizeIncident returns nil if p may handle incident id
+// (catalog.AuthorizeIncident, on its dataset as it is now; a dataset the
+// catalog no longer holds has no owners).
+func (s *Store) authorizeIncident(ctx context.Context, p catalog.Principal, id int64) error {
+	inc, err := s.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	d := catalog.Dataset{Key: inc.Dataset}
+	ids, err := s.DatasetIDs(ctx, []catalog.Key{inc.Dataset})
+	if err != nil {
+		return err
+	}
+	if did, ok := ids[inc.Dataset]; ok {
+		ds, err := s.DatasetsByIDs(ctx, []int64{did})
+		if err != nil {
+			return err
+		}
+		if len(ds) == 1 {
+			d = ds[0]
+		}
+	}
+	return catalog.AuthorizeIncident(p, d)
 }
 
-// ResolveIncident resolves the open incident id, with actor's note. An
-// incident already resolved is ErrConflict.
-func (s *Store) ResolveIncident(ctx context.Context, id int64, actor, note string) (catalog.Incident, error) {
-	return s.changeIncident(ctx, id, catalog.IncidentResolved, actor, note, `
+// AcknowledgeIncident records that p is on the open incident id, if p may
+// handle it (catalog.AuthorizeIncident). An incident already acknowledged
+// or resolved is ErrConflict.
+func (s *Store) AcknowledgeIncident(ctx context.Context, p catalog.Principal, id int64, note string) (catalog.Incident, error) {
+	if err := s.authorizeIncident(ctx, p, id); err != nil {
+		return catalog.Incident{}, fmt.Errorf("acknowledge incident %d: %w", id, err)
+	}
+	return s.changeIncident(ctx, id, catalog.IncidentAcknowledged, `
+		UPDATE incidents i SET acknowledged_at = $2, acknowledged_by = $3
+		WHERE id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL
+		RETURNING `+incidentColumns, p.Login, note)
+}
+
+// ResolveIncident resolves the open incident id with p's note, if p may
+// handle it. An incident already resolved is ErrConflict.
+func (s *Store) ResolveIncident(ctx context.Context, p catalog.Principal, id int64, note string) (catalog.Incident, error) {
+	if err := s.authorizeIncident(ctx, p, id); err != nil {
+		return catalog.Incident{}, fmt.Errorf("resolve incident %d: %w", id, err)
+	}
+	return s.changeIncident(ctx, id, catalog.IncidentResolved, `
 		UPDATE incidents i SET resolved_at = $2, resolved_by = $3, resolution = $4
 		WHERE id = $1 AND resolved_at IS NULL
-		RETURNING `+incidentColumns)
+		RETURNING `+incidentColumns, p.Login, note)
 }
 
 // changeIncident runs update ($1 id, $2 now, $3 actor, $4 note if it
 // uses one) and
 // records kind in the timeline.
-func (s *Store) changeIncident(ctx context.Context, id int64, kind catalog.IncidentEventKind, actor, note, update string) (catalog.Incident, error) {
+func (s *Store) changeIncident(ctx context.Context, id int64, kind catalog.IncidentEventKind, update, actor, note string) (catalog.Incident, error) {
 	actor, note = strings.TrimSpace(actor), strings.TrimSpace(note)
 	if actor == "" {
 		return catalog.Incident{}, fmt.Errorf("incident %d %s by nobody: %w", id, kind, catalog.ErrInvalid)
@@ -180,11 +212,12 @@ func (s *Store) AutoResolveIncident(ctx context.Context, dataset catalog.Key, ca
 }
 
 // SetIncidentReview sets (replaces) the post-incident review of incident
-// id, as actor.
-func (s *Store) SetIncidentReview(ctx context.Context, id int64, r catalog.IncidentReview, actor string) (catalog.Incident, error) {
-	if strings.TrimSpace(actor) == "" {
-		return catalog.Incident{}, fmt.Errorf("review of incident %d by nobody: %w", id, catalog.ErrInvalid)
+// id, as p, if p may handle it.
+func (s *Store) SetIncidentReview(ctx context.Context, p catalog.Principal, id int64, r catalog.IncidentReview) (catalog.Incident, error) {
+	if err := s.authorizeIncident(ctx, p, id); err != nil {
+		return catalog.Incident{}, fmt.Errorf("review incident %d: %w", id, err)
 	}
+	actor := p.Login
 	if err := r.Validate(); err != nil {
 		return catalog.Incident{}, fmt.Errorf("incident %d: %w", id, err)
 	}

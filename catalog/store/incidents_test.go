@@ -69,23 +69,23 @@ func TestIncidentLifecycle(t *testing.T) {
 		t.Fatalf("other cause: %v opened %v id %d", err, opened, o.ID)
 	}
 
-	if _, err := st.AcknowledgeIncident(ctx, id, "alice@corp", "looking"); err != nil {
+	if _, err := st.AcknowledgeIncident(ctx, alice, id, "looking"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AcknowledgeIncident(ctx, id, "bob@corp", ""); !isKind(err, catalog.ErrConflict) {
+	if _, err := st.AcknowledgeIncident(ctx, catalog.Principal{Login: "bob@corp", Role: catalog.RoleAdmin}, id, ""); !isKind(err, catalog.ErrConflict) {
 		t.Errorf("second acknowledgement: %v, want ErrConflict", err)
 	}
-	res, err := st.ResolveIncident(ctx, id, "alice@corp", "backfilled the nulls")
+	res, err := st.ResolveIncident(ctx, alice, id, "backfilled the nulls")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.State() != "resolved" || res.ResolvedBy != "alice@corp" || res.Resolution != "backfilled the nulls" || res.AcknowledgedBy != "alice@corp" {
 		t.Errorf("resolved: %+v", res)
 	}
-	if _, err := st.ResolveIncident(ctx, id, "alice@corp", ""); !isKind(err, catalog.ErrConflict) {
+	if _, err := st.ResolveIncident(ctx, alice, id, ""); !isKind(err, catalog.ErrConflict) {
 		t.Errorf("second resolution: %v, want ErrConflict", err)
 	}
-	if _, err := st.ResolveIncident(ctx, 999999, "alice@corp", ""); !isKind(err, catalog.ErrNotFound) {
+	if _, err := st.ResolveIncident(ctx, alice, 999999, ""); !isKind(err, catalog.ErrNotFound) {
 		t.Errorf("resolving no incident: %v, want ErrNotFound", err)
 	}
 	evs, err := st.IncidentEvents(ctx, id)
@@ -144,12 +144,12 @@ func TestIncidentReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := catalog.IncidentReview{Cause: "disk full", Actions: []catalog.FollowUpAction{{Action: "alert on disk", Ticket: "javascript:alert(1)"}}}
-	if _, err := st.SetIncidentReview(ctx, inc.ID, bad, "alice@corp"); !isKind(err, catalog.ErrInvalid) {
+	if _, err := st.SetIncidentReview(ctx, alice, inc.ID, bad); !isKind(err, catalog.ErrInvalid) {
 		t.Errorf("javascript ticket: %v, want ErrInvalid", err)
 	}
 	r := catalog.IncidentReview{Cause: "disk full", Impact: "revenue late by 3 h",
 		Actions: []catalog.FollowUpAction{{Action: "alert on disk", Ticket: "https://jira.corp/browse/DATA-12"}}}
-	got, err := st.SetIncidentReview(ctx, inc.ID, r, "alice@corp")
+	got, err := st.SetIncidentReview(ctx, alice, inc.ID, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +160,44 @@ func TestIncidentReview(t *testing.T) {
 		t.Errorf("review read back: %+v", again.Review)
 	}
 }
+
+// TestIncidentAuthorization: viewers and anonymous readers may not
+// acknowledge or resolve; the dataset's user owners and editors may.
+func TestIncidentAuthorization(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	key := catalog.Key{Namespace: "postgres://wh:5432", Name: "db.public.orders"}
+	if _, err := st.Crawl(ctx, "postgres:wh", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: key, Platform: "postgres", Kind: catalog.KindTable,
+			Owners: []catalog.Owner{{Name: "olga@corp", Kind: catalog.OwnerUser}}}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	open := func() int64 {
+		inc, _, err := st.OpenIncident(ctx, catalog.NewIncident{Dataset: key, Cause: catalog.CauseRunFailed, CauseKey: "j",
+			Severity: catalog.SeverityError, Title: "run failed", By: catalog.ActorAlmanac})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inc.ID
+	}
+	id := open()
+	viewer := catalog.Principal{Login: "vic@corp", Role: catalog.RoleViewer}
+	if _, err := st.AcknowledgeIncident(ctx, viewer, id, ""); !isKind(err, catalog.ErrForbidden) {
+		t.Errorf("viewer acknowledges: %v, want ErrForbidden", err)
+	}
+	if _, err := st.ResolveIncident(ctx, catalog.Principal{}, id, ""); !isKind(err, catalog.ErrUnauthenticated) {
+		t.Errorf("anonymous resolves: %v, want ErrUnauthenticated", err)
+	}
+	owner := catalog.Principal{Login: "olga@corp", Role: catalog.RoleViewer}
+	if _, err := st.ResolveIncident(ctx, owner, id, "fixed"); err != nil {
+		t.Errorf("owner resolves: %v", err)
+	}
+	if _, err := st.AcknowledgeIncident(ctx, alice, open(), ""); err != nil {
+		t.Errorf("editor acknowledges: %v", err)
+	}
+}
+
+var alice = catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
 
 func isKind(err, kind error) bool { return err != nil && errors.Is(err, kind) }

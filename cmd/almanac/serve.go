@@ -11,8 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/crawl"
+	"almanac/catalog/incident"
 	"almanac/catalog/store"
 	"almanac/graph"
 	"almanac/lineage"
@@ -75,6 +77,19 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		}
 	}()
 
+	// Incidents, opened and resolved from the change log, with their
+	// impact from the lineage graph.
+	sev, err := catalog.ParseSeverity(cfg.Incidents.MinCheckSeverity)
+	if err != nil {
+		return err
+	}
+	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower), Logger: log.With("component", "incidents")})
+	go func() {
+		if err := detector.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("incident detector stopped following the catalog", "err", err)
+		}
+	}()
+
 	// The OpenLineage endpoint Airflow, Spark and dbt post to: only with a
 	// token, or when anonymous posting is configured explicitly.
 	var rc *olapi.Receiver
@@ -112,6 +127,24 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 		return err
 	}
 	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log)
+}
+
+// impactOf is what is downstream of a dataset by the lineage graph f
+// follows, with the owners of each dataset, nearest first.
+func impactOf(f *lineage.Follower) incident.ImpactFunc {
+	return func(ctx context.Context, key catalog.Key) ([]catalog.ImpactedDataset, error) {
+		levels, err := f.Impact(ctx, key, 0)
+		if err != nil {
+			return nil, err
+		}
+		var out []catalog.ImpactedDataset
+		for _, l := range levels {
+			for _, d := range l.Datasets {
+				out = append(out, catalog.ImpactedDataset{Dataset: d.Key, Distance: l.Distance, Owners: d.Owners})
+			}
+		}
+		return out, nil
+	}
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.
