@@ -20,6 +20,7 @@ const (
 	typeDataset    = "Dataset"
 	typeCrawlRun   = "CrawlRun"
 	typeAuditEntry = "AuditEntry"
+	typeIncident   = "Incident"
 )
 
 func globalID(typ string, id int64) string {

@@ -367,3 +367,34 @@ func (s *Store) LatestIncidents(ctx context.Context, keys []catalog.Key) (map[ca
 	}
 	return out, nil
 }
+
+// IncidentsOf returns the newest limit incidents of each of the datasets
+// keys (only open ones when openOnly), newest first, in one statement.
+// A dataset without any has an empty list.
+func (s *Store) IncidentsOf(ctx context.Context, keys []catalog.Key, openOnly bool, limit int) (map[catalog.Key][]catalog.Incident, error) {
+	nss, names := splitKeys(keys)
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+incidentColumns+`
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		CROSS JOIN LATERAL (
+			SELECT * FROM incidents x
+			WHERE x.dataset_namespace = k.namespace AND x.dataset_name = k.name AND (NOT $3 OR x.resolved_at IS NULL)
+			ORDER BY x.id DESC LIMIT $4
+		) i
+		ORDER BY i.id DESC`, nss, names, openOnly, limit)
+	if err != nil {
+		return nil, fmt.Errorf("incidents of %d datasets: %w", len(keys), err)
+	}
+	all, err := pgx.CollectRows(rows, scanIncident)
+	if err != nil {
+		return nil, fmt.Errorf("incidents of %d datasets: %w", len(keys), err)
+	}
+	out := make(map[catalog.Key][]catalog.Incident, len(keys))
+	for _, k := range keys {
+		out[k] = []catalog.Incident{}
+	}
+	for _, i := range all {
+		out[i.Dataset] = append(out[i.Dataset], i)
+	}
+	return out, nil
+}
