@@ -61,6 +61,8 @@ type datasetView struct {
 	// Edit says whether the reader may edit, and holds a form posted
 	// back to the page.
 	Edit editView
+	// Incidents are the dataset's open incidents, shown as banners.
+	Incidents []incidentView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -429,6 +431,9 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	now := s.now()
 	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
+	if v.Incidents, err = s.openIncidentViews(ctx, d, now); err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	for _, w := range warnings {
 		v.Warnings = append(v.Warnings, warningView{
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
