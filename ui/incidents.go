@@ -51,12 +51,12 @@ type incidentView struct {
 	ImpactOwners []string
 	// ImpactSummary is "3 downstream datasets of 2 owners".
 	ImpactSummary string
-	Review       *catalog.IncidentReview
-	Timeline     []incidentEventView
+	Review        *catalog.IncidentReview
+	Timeline      []incidentEventView
 	// Can says the reader may acknowledge and resolve it: the forms show.
 	Can bool
 	// Login is where an anonymous reader logs in to handle it.
-	Login                       string
+	Login                            string
 	AcknowledgeAction, ResolveAction string
 }
 
