@@ -128,6 +128,10 @@ func (f *fixture) want(step string, want ...string) {
 func TestDetectLifecycle(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, catalog.SeverityError)
+	// A detector that never ran starts at the beginning of the log.
+	if err := f.det.Load(ctx); err != nil || f.det.Seq() != 0 {
+		t.Fatalf("first load: seq %d, %v", f.det.Seq(), err)
+	}
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	f.crawl("postgres:wh", warehouse(id, amount, status))
@@ -198,8 +202,13 @@ func TestDetectLifecycle(t *testing.T) {
 		t.Errorf("manual resolution: %+v", got)
 	}
 
-	// A detector started afresh (another replica, a restart) reads the
-	// whole log again and opens nothing.
+	// A restarted detector goes on from where it stopped.
+	restarted := incident.New(f.st, incident.Config{})
+	if err := restarted.Load(ctx); err != nil || restarted.Seq() != f.det.Seq() || f.det.Seq() == 0 {
+		t.Errorf("restarted at %d (%v), want %d", restarted.Seq(), err, f.det.Seq())
+	}
+	// A detector that reads the whole log again (another replica, a lost
+	// position) opens nothing.
 	again := incident.New(f.st, incident.Config{})
 	if err := again.CatchUp(ctx); err != nil {
 		t.Fatal(err)

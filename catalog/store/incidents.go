@@ -322,7 +322,7 @@ func (s *Store) Incidents(ctx context.Context, f IncidentFilter) ([]catalog.Inci
 func (s *Store) IncidentDetectorSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	err := s.pool.QueryRow(ctx, `SELECT seq FROM incident_detector`).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, catalog.ErrNotFound) { // the pool translates pgx.ErrNoRows
 		return 0, nil
 	}
 	if err != nil {
