@@ -34,9 +34,9 @@ import (
 // at the change log anyway.
 const pollInterval = 5 * time.Second
 
-// ImpactFunc returns the datasets downstream of a dataset with their
-// owners, nearest first.
-type ImpactFunc func(ctx context.Context, key catalog.Key) ([]catalog.ImpactedDataset, error)
+// ImpactFunc returns the datasets downstream of each of keys with their
+// owners, nearest first; a key with nothing downstream may be absent.
+type ImpactFunc func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error)
 
 // Config says how the detector judges.
 type Config struct {
@@ -144,22 +144,35 @@ func (d *Detector) apply(ctx context.Context, changes []catalog.Change) error {
 			schemas = append(schemas, schemaChange{c.EntityID, c.Key, c.Source})
 		}
 	}
+	var b batch
 	if len(checked) > 0 {
-		if err := d.checks(ctx, checked); err != nil {
+		if err := d.checks(ctx, &b, checked); err != nil {
 			return err
 		}
 	}
 	if len(jobs) > 0 {
-		if err := d.runs(ctx, jobs); err != nil {
+		if err := d.runs(ctx, &b, jobs); err != nil {
 			return err
 		}
 	}
 	if len(schemas) > 0 {
-		if err := d.schemas(ctx, schemas); err != nil {
+		if err := d.schemas(ctx, &b, schemas); err != nil {
 			return err
 		}
 	}
-	return nil
+	return d.flush(ctx, b)
+}
+
+// batch is the incidents that one batch of changes opens or sees again,
+// opened together.
+type batch struct {
+	// fresh are incidents no incident of their cause is open for:
+	// their impact is computed. direct are the datasets to put first
+	// in their impact, by index into fresh.
+	fresh  []catalog.NewIncident
+	direct map[int][]catalog.Key
+	// again are causes already open, seen with newer evidence.
+	again []catalog.NewIncident
 }
 
 // known is the newest incident of each cause of some datasets.
@@ -179,12 +192,17 @@ func (k known) covers(key catalog.Key, cause catalog.CauseKind, causeKey string,
 }
 
 func (k known) open(key catalog.Key, cause catalog.CauseKind, causeKey string) bool {
-	for _, i := range k[key] {
+	return k.openOne(key, cause, causeKey) != nil
+}
+
+// openOne is the open incident of the cause, or nil.
+func (k known) openOne(key catalog.Key, cause catalog.CauseKind, causeKey string) *catalog.Incident {
+	for j, i := range k[key] {
 		if i.Cause == cause && i.CauseKey == causeKey && i.Open() {
-			return true
+			return &k[key][j]
 		}
 	}
-	return false
+	return nil
 }
 
 // failing reports whether a check result is a failure, and how severe.
@@ -207,7 +225,7 @@ func failing(c catalog.SourceCheck) (catalog.Severity, bool) {
 
 // checks opens incidents for the failing checks of the datasets keys and
 // resolves those of checks that pass again or are gone.
-func (d *Detector) checks(ctx context.Context, keys []catalog.Key) error {
+func (d *Detector) checks(ctx context.Context, b *batch, keys []catalog.Key) error {
 	checks, err := d.store.ChecksOf(ctx, keys)
 	if err != nil {
 		return err
@@ -233,10 +251,8 @@ func (d *Detector) checks(ctx context.Context, keys []catalog.Key) error {
 				if c.Latest.Failures != nil {
 					detail = strings.TrimSpace(fmt.Sprintf("%d failing rows. %s", *c.Latest.Failures, detail))
 				}
-				if err := d.open(ctx, k, catalog.NewIncident{Dataset: key, Cause: cause, CauseKey: c.Name, Severity: sev,
-					Title: title, Detail: detail, SeenAt: c.Latest.StartedAt}, nil); err != nil {
-					return err
-				}
+				b.add(k, catalog.NewIncident{Dataset: key, Cause: cause, CauseKey: c.Name, Severity: sev,
+					Title: title, Detail: detail, SeenAt: c.Latest.StartedAt}, nil)
 			case c.Latest != nil && c.Latest.Status == catalog.QualityPass && k.open(key, cause, c.Name):
 				if _, err := d.store.AutoResolveIncident(ctx, key, cause, c.Name, "the check passes again (run "+c.Latest.RunID+")"); err != nil {
 					return err
@@ -261,7 +277,7 @@ func checkLabel(c catalog.SourceCheck) string {
 
 // runs opens incidents on the outputs of jobs whose latest run failed,
 // and resolves them when it succeeded.
-func (d *Detector) runs(ctx context.Context, keys []catalog.JobKey) error {
+func (d *Detector) runs(ctx context.Context, b *batch, keys []catalog.JobKey) error {
 	latestRuns, err := d.store.LatestRuns(ctx, keys)
 	if err != nil {
 		return err
@@ -293,10 +309,8 @@ func (d *Detector) runs(ctx context.Context, keys []catalog.JobKey) error {
 				if r.State == catalog.RunAbort {
 					verb = "was aborted"
 				}
-				if err := d.open(ctx, k, catalog.NewIncident{Dataset: out, Cause: cause, CauseKey: jk.String(), Severity: catalog.SeverityError,
-					Title: fmt.Sprintf("run %s of job %s %s", r.ID, jk, verb), Detail: r.ErrorMessage, SeenAt: r.StateAt}, nil); err != nil {
-					return err
-				}
+				b.add(k, catalog.NewIncident{Dataset: out, Cause: cause, CauseKey: jk.String(), Severity: catalog.SeverityError,
+					Title: fmt.Sprintf("run %s of job %s %s", r.ID, jk, verb), Detail: r.ErrorMessage, SeenAt: r.StateAt}, nil)
 			case r.State == catalog.RunComplete && k.open(out, cause, jk.String()):
 				if _, err := d.store.AutoResolveIncident(ctx, out, cause, jk.String(), "run "+r.ID+" completed"); err != nil {
 					return err
@@ -310,7 +324,7 @@ func (d *Detector) runs(ctx context.Context, keys []catalog.JobKey) error {
 // schemas opens incidents for the columns that a source's newest schema
 // version removed, retyped or renamed and that datasets downstream read
 // by column lineage.
-func (d *Detector) schemas(ctx context.Context, changed []schemaChange) error {
+func (d *Detector) schemas(ctx context.Context, b *batch, changed []schemaChange) error {
 	pages := make([]store.HistoryPage, len(changed))
 	var keys []catalog.Key
 	for i, c := range changed {
@@ -378,9 +392,7 @@ func (d *Detector) schemas(ctx context.Context, changed []schemaChange) error {
 			n := catalog.NewIncident{Dataset: c.key, Cause: cause, CauseKey: col, Severity: catalog.SeverityError,
 				Title:  fmt.Sprintf("column %s %s in schema version %d; read by %d downstream dataset(s)", col, breaking[col], v.Version, len(direct)),
 				Detail: strings.Join(lines, "\n"), SeenAt: v.At}
-			if err := d.open(ctx, k, n, direct); err != nil {
-				return err
-			}
+			b.add(k, n, direct)
 		}
 	}
 	return nil
@@ -393,40 +405,76 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// open opens n with its impact: the datasets direct (at distance 1,
-// first) and what Config.Impact finds downstream.
-// An incident open already only learns of the newer evidence: its impact
-// stays as it was when it opened.
-func (d *Detector) open(ctx context.Context, k known, n catalog.NewIncident, direct []catalog.Key) error {
-	var impact []catalog.ImpactedDataset
-	if k.open(n.Dataset, n.Cause, n.CauseKey) {
-		direct = nil
-	} else if d.cfg.Impact != nil {
-		var err error
-		if impact, err = d.cfg.Impact(ctx, n.Dataset); err != nil {
-			// The incident matters more than its impact: open it without.
-			d.log.WarnContext(ctx, "impact of an incident unknown", "dataset", n.Dataset.String(), "err", err)
-			impact = nil
+// add adds n to the batch: as a fresh incident, with the datasets direct
+// first in its impact, unless its cause is open already; then as newer
+// evidence, or not at all when it is no newer.
+func (b *batch) add(k known, n catalog.NewIncident, direct []catalog.Key) {
+	n.By = catalog.ActorAlmanac
+	if i := k.openOne(n.Dataset, n.Cause, n.CauseKey); i != nil {
+		if i.LastSeenAt.Before(n.SeenAt) {
+			b.again = append(b.again, n)
 		}
+		return
 	}
 	if len(direct) > 0 {
-		owners, err := d.store.DatasetOwners(ctx, direct)
-		if err != nil {
+		if b.direct == nil {
+			b.direct = map[int][]catalog.Key{}
+		}
+		b.direct[len(b.fresh)] = direct
+	}
+	b.fresh = append(b.fresh, n)
+}
+
+// flush opens the batch's incidents in one transaction, the fresh ones
+// with their impact: what Config.Impact finds downstream, after the
+// datasets the detector named (the readers of a column), with their
+// owners.
+func (d *Detector) flush(ctx context.Context, b batch) error {
+	if len(b.fresh)+len(b.again) == 0 {
+		return nil
+	}
+	var (
+		keys   []catalog.Key
+		direct []catalog.Key
+	)
+	for i, n := range b.fresh {
+		keys = append(keys, n.Dataset)
+		direct = append(direct, b.direct[i]...)
+	}
+	impact := map[catalog.Key][]catalog.ImpactedDataset{}
+	if d.cfg.Impact != nil {
+		var err error
+		if impact, err = d.cfg.Impact(ctx, keys); err != nil {
+			// The incidents matter more than their impact: open them
+			// without.
+			d.log.WarnContext(ctx, "impact of incidents unknown", "err", err)
+			impact = map[catalog.Key][]catalog.ImpactedDataset{}
+		}
+	}
+	owners := map[catalog.Key][]catalog.Owner{}
+	if len(direct) > 0 {
+		var err error
+		if owners, err = d.store.DatasetOwners(ctx, direct); err != nil {
 			return err
 		}
+	}
+	for i := range b.fresh {
+		n := &b.fresh[i]
 		var first []catalog.ImpactedDataset
-		for _, k := range direct {
+		for _, k := range b.direct[i] {
 			first = append(first, catalog.ImpactedDataset{Dataset: k, Distance: 1, Owners: owners[k]})
 		}
-		impact = append(first, slices.DeleteFunc(impact, func(i catalog.ImpactedDataset) bool { return slices.Contains(direct, i.Dataset) })...)
+		rest := slices.DeleteFunc(slices.Clone(impact[n.Dataset]), func(x catalog.ImpactedDataset) bool { return slices.Contains(b.direct[i], x.Dataset) })
+		n.Impact = append(first, rest...)
 	}
-	n.Impact, n.By, n.At = impact, catalog.ActorAlmanac, time.Time{}
-	inc, opened, err := d.store.OpenIncident(ctx, n)
+	incs, opened, err := d.store.OpenIncidents(ctx, append(b.fresh, b.again...))
 	if err != nil {
 		return err
 	}
-	if opened {
-		d.log.InfoContext(ctx, "incident opened", "id", inc.ID, "dataset", n.Dataset.String(), "cause", string(n.Cause), "key", n.CauseKey)
+	for j, inc := range incs {
+		if opened[j] {
+			d.log.InfoContext(ctx, "incident opened", "id", inc.ID, "dataset", inc.Dataset.String(), "cause", string(inc.Cause), "key", inc.CauseKey)
+		}
 	}
 	return nil
 }

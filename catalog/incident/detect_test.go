@@ -74,12 +74,15 @@ func newFixture(t *testing.T, min catalog.Severity) *fixture {
 	st := store.New(pool)
 	// Downstream of orders is revenue, whose owners are read when an
 	// incident opens (cmd/almanac passes the lineage graph's).
-	impact := func(ctx context.Context, key catalog.Key) ([]catalog.ImpactedDataset, error) {
-		if key != orders {
-			return nil, nil
-		}
+	impact := func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
 		owners, err := st.DatasetOwners(ctx, []catalog.Key{revenue})
-		return []catalog.ImpactedDataset{{Dataset: revenue, Distance: 1, Owners: owners[revenue]}}, err
+		out := map[catalog.Key][]catalog.ImpactedDataset{}
+		for _, k := range keys {
+			if k == orders {
+				out[k] = []catalog.ImpactedDataset{{Dataset: revenue, Distance: 1, Owners: owners[revenue]}}
+			}
+		}
+		return out, err
 	}
 	return &fixture{t: t, st: st, det: incident.New(st, incident.Config{MinCheckSeverity: min, Impact: impact})}
 }
@@ -143,8 +146,8 @@ func TestDetectLifecycle(t *testing.T) {
 		result("test.orders_rowcount", catalog.QualityWarn, at(1)),
 	}, run("r1", catalog.RunFail, at(1))))
 	f.want("failures",
-		"open run_failed dbt/model.shop.revenue on shop.mart.revenue",
-		"open check_failed test.not_null_orders_id on shop.public.orders")
+		"open check_failed test.not_null_orders_id on shop.public.orders",
+		"open run_failed dbt/model.shop.revenue on shop.mart.revenue")
 	open, err := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
 	if err != nil {
 		t.Fatal(err)
@@ -163,14 +166,18 @@ func TestDetectLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.want("same causes again",
-		"open run_failed dbt/model.shop.revenue on shop.mart.revenue",
-		"open check_failed test.not_null_orders_id on shop.public.orders")
+		"open check_failed test.not_null_orders_id on shop.public.orders",
+		"open run_failed dbt/model.shop.revenue on shop.mart.revenue")
+	// ...which learn of the newer evidence.
+	if again, _ := f.st.Incident(ctx, open[0].ID); !again.LastSeenAt.Equal(at(2)) || !again.OpenedAt.Equal(open[0].OpenedAt) {
+		t.Errorf("after newer evidence: last seen %v (want %v), opened %v (want %v)", again.LastSeenAt, at(2), again.OpenedAt, open[0].OpenedAt)
+	}
 
 	// The check passes and the next run completes: both resolve.
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityPass, at(3))}, run("r3", catalog.RunComplete, at(3))))
 	f.want("healthy",
-		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue",
-		"resolved check_failed test.not_null_orders_id on shop.public.orders")
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue")
 	resolved, _ := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
 	if r := resolved[0]; r.ResolvedBy != catalog.ActorAlmanac || !strings.Contains(r.Resolution, "passes again") {
 		t.Errorf("auto-resolution by %q: %q", r.ResolvedBy, r.Resolution)
@@ -181,8 +188,8 @@ func TestDetectLifecycle(t *testing.T) {
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, at(4))}))
 	f.want("fails again",
 		"open check_failed test.not_null_orders_id on shop.public.orders",
-		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue",
-		"resolved check_failed test.not_null_orders_id on shop.public.orders")
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue")
 	latest, _ := f.st.Incidents(ctx, store.IncidentFilter{Limit: 1})
 	if _, err := f.st.AcknowledgeIncident(ctx, alice, latest[0].ID, ""); err != nil {
 		t.Fatal(err)
@@ -195,8 +202,8 @@ func TestDetectLifecycle(t *testing.T) {
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityPass, at(5))}))
 	f.want("after a manual resolution",
 		"resolved check_failed test.not_null_orders_id on shop.public.orders",
-		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue",
-		"resolved check_failed test.not_null_orders_id on shop.public.orders")
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue")
 	got, _ := f.st.Incident(ctx, latest[0].ID)
 	if got.ResolvedBy != "alice@corp" || got.Resolution != "known nulls from the legacy import, accepted" || got.AcknowledgedBy != "alice@corp" {
 		t.Errorf("manual resolution: %+v", got)

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,42 +45,149 @@ func addIncidentEvent(ctx context.Context, tx pgx.Tx, id int64, kind catalog.Inc
 // false, with its LastSeenAt moved up to n.SeenAt, and nothing else
 // changed. Concurrent openers of one cause open it once.
 func (s *Store) OpenIncident(ctx context.Context, n catalog.NewIncident) (inc catalog.Incident, opened bool, err error) {
-	if err := n.Validate(); err != nil {
+	incs, op, err := s.OpenIncidents(ctx, []catalog.NewIncident{n})
+	if err != nil {
 		return catalog.Incident{}, false, err
 	}
-	if n.At.IsZero() {
-		n.At = s.now()
+	return incs[0], op[0], nil
+}
+
+// incidentCause is what makes an incident one: at most one is open per
+// cause.
+type incidentCause struct {
+	dataset catalog.Key
+	cause   catalog.CauseKind
+	key     string
+}
+
+// OpenIncidents is OpenIncident for many, in one transaction of three
+// statements: incs[i] and opened[i] answer ns[i]. Several of ns with one
+// cause open it once, seen at the newest of their SeenAt.
+func (s *Store) OpenIncidents(ctx context.Context, ns []catalog.NewIncident) (incs []catalog.Incident, opened []bool, err error) {
+	now := s.now()
+	byCause := map[incidentCause]int{} // index into rows
+	var rows []catalog.NewIncident
+	for _, n := range ns {
+		if err := n.Validate(); err != nil {
+			return nil, nil, err
+		}
+		if n.At.IsZero() {
+			n.At = now
+		}
+		if n.SeenAt.IsZero() {
+			n.SeenAt = n.At
+		}
+		if n.Impact == nil {
+			n.Impact = []catalog.ImpactedDataset{}
+		}
+		c := incidentCause{n.Dataset, n.Cause, n.CauseKey}
+		if j, ok := byCause[c]; ok {
+			if n.SeenAt.After(rows[j].SeenAt) {
+				rows[j].SeenAt = n.SeenAt
+			}
+			continue
+		}
+		byCause[c] = len(rows)
+		rows = append(rows, n)
 	}
-	if n.SeenAt.IsZero() {
-		n.SeenAt = n.At
+	if len(rows) == 0 {
+		return nil, nil, nil
 	}
-	if n.Impact == nil {
-		n.Impact = []catalog.ImpactedDataset{}
+	// Rows go in in one order, whoever inserts, so that concurrent
+	// openers wait on each other rather than deadlock.
+	slices.SortFunc(rows, func(a, b catalog.NewIncident) int {
+		return cmp.Or(a.Dataset.Compare(b.Dataset), strings.Compare(string(a.Cause), string(b.Cause)), strings.Compare(a.CauseKey, b.CauseKey))
+	})
+	for i, r := range rows {
+		byCause[incidentCause{r.Dataset, r.Cause, r.CauseKey}] = i
 	}
+	n := len(rows)
+	var (
+		nss, names, causes, keys, sevs, titles, details, bys, impacts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ats, seens                                                    = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, r := range rows {
+		b, err := json.Marshal(r.Impact)
+		if err != nil {
+			return nil, nil, fmt.Errorf("impact of incident on %s: %w", r.Dataset, err)
+		}
+		nss[i], names[i], causes[i], keys[i], sevs[i] = r.Dataset.Namespace, r.Dataset.Name, string(r.Cause), r.CauseKey, string(r.Severity)
+		titles[i], details[i], bys[i], impacts[i], ats[i], seens[i] = r.Title, r.Detail, r.By, string(b), r.At, r.SeenAt
+	}
+	ids := make([]int64, n)
+	isNew := make([]bool, n)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
+		res, err := tx.Query(ctx, `
 			INSERT INTO incidents AS i (dataset_namespace, dataset_name, cause, cause_key, severity, title, detail, opened_at, opened_by, last_seen_at, impact)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			SELECT x.ns, x.name, x.cause, x.ckey, x.sev, x.title, x.detail, x.at, x.by, x.seen, x.impact::jsonb
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[],
+				$10::timestamptz[], $11::text[]) WITH ORDINALITY AS x(ns, name, cause, ckey, sev, title, detail, at, by, seen, impact, ord)
+			ORDER BY x.ord
 			ON CONFLICT (dataset_namespace, dataset_name, cause, cause_key) WHERE resolved_at IS NULL
 			DO UPDATE SET last_seen_at = GREATEST(i.last_seen_at, excluded.last_seen_at)
-			RETURNING i.id, i.xmax = 0`,
-			n.Dataset.Namespace, n.Dataset.Name, string(n.Cause), n.CauseKey, string(n.Severity), n.Title, n.Detail, n.At, n.By, n.SeenAt, n.Impact).
-			Scan(&inc.ID, &opened)
+			RETURNING i.id, i.xmax = 0, i.dataset_namespace, i.dataset_name, i.cause, i.cause_key`,
+			nss, names, causes, keys, sevs, titles, details, ats, bys, seens, impacts)
 		if err != nil {
 			return err
 		}
-		if !opened {
+		var (
+			id    int64
+			fresh bool
+			c     incidentCause
+		)
+		if _, err := pgx.ForEachRow(res, []any{&id, &fresh, &c.dataset.Namespace, &c.dataset.Name, &c.cause, &c.key}, func() error {
+			j := byCause[c]
+			ids[j], isNew[j] = id, fresh
+			return nil
+		}); err != nil {
+			return err
+		}
+		var evIDs []int64
+		var evAts []time.Time
+		var evBys, evNotes []string
+		for j, r := range rows {
+			if isNew[j] {
+				evIDs, evAts, evBys, evNotes = append(evIDs, ids[j]), append(evAts, r.At), append(evBys, r.By), append(evNotes, r.Detail)
+			}
+		}
+		if len(evIDs) == 0 {
 			return nil
 		}
-		return addIncidentEvent(ctx, tx, inc.ID, catalog.IncidentOpened, n.By, n.Detail, n.At)
+		_, err = tx.Exec(ctx, `
+			INSERT INTO incident_events (incident_id, at, kind, actor, note)
+			SELECT e.id, e.at, 'opened', e.by, e.note FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[]) AS e(id, at, by, note)`,
+			evIDs, evAts, evBys, evNotes)
+		return err
 	})
-	if err == nil {
-		inc, err = s.Incident(ctx, inc.ID)
-	}
 	if err != nil {
-		return catalog.Incident{}, false, fmt.Errorf("open %s incident on %s: %w", n.Cause, n.Dataset, translate(err))
+		return nil, nil, fmt.Errorf("open %d incidents: %w", n, translate(err))
 	}
-	return inc, opened, nil
+	r, err := s.pool.Query(ctx, `SELECT `+incidentColumns+` FROM incidents i WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %d incidents: %w", n, err)
+	}
+	read, err := pgx.CollectRows(r, scanIncident)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %d incidents: %w", n, err)
+	}
+	byID := make(map[int64]catalog.Incident, len(read))
+	for _, i := range read {
+		byID[i.ID] = i
+	}
+	incs, opened = make([]catalog.Incident, len(ns)), make([]bool, len(ns))
+	for k, nn := range ns {
+		j := byCause[incidentCause{nn.Dataset, nn.Cause, nn.CauseKey}]
+		incs[k], opened[k] = byID[ids[j]], isNew[j]
+	}
+	// Of several asking for one cause, the first opened it.
+	seen := map[int64]bool{}
+	for k := range incs {
+		if seen[incs[k].ID] {
+			opened[k] = false
+		}
+		seen[incs[k].ID] = true
+	}
+	return incs, opened, nil
 }
 
 // Incident returns the incident id.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -201,3 +202,33 @@ func TestIncidentAuthorization(t *testing.T) {
 var alice = catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
 
 func isKind(err, kind error) bool { return err != nil && errors.Is(err, kind) }
+
+// TestOpenIncidentsBatch: a batch naming one cause twice opens it once,
+// seen at the newer evidence, and answers each in order.
+func TestOpenIncidentsBatch(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	n := func(key string, seen time.Time) catalog.NewIncident {
+		return catalog.NewIncident{Dataset: catalog.Key{Namespace: "ns", Name: "t"}, Cause: catalog.CauseCheckFailed, CauseKey: key,
+			Severity: catalog.SeverityWarn, Title: key + " fails", By: catalog.ActorAlmanac, SeenAt: seen}
+	}
+	incs, opened, err := st.OpenIncidents(ctx, []catalog.NewIncident{n("b", t0), n("a", t0), n("b", t0.Add(time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 3 || incs[0].ID != incs[2].ID || incs[0].ID == incs[1].ID || incs[1].CauseKey != "a" {
+		t.Fatalf("incidents: %+v", incs)
+	}
+	if diff := cmp.Diff([]bool{true, true, false}, opened); diff != "" {
+		t.Errorf("opened (-want +got):\n%s", diff)
+	}
+	if !incs[0].LastSeenAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("last seen %v, want the newer evidence", incs[0].LastSeenAt)
+	}
+	// Again, with older evidence: nothing opens, nothing moves back.
+	again, opened, err := st.OpenIncidents(ctx, []catalog.NewIncident{n("b", t0)})
+	if err != nil || opened[0] || again[0].ID != incs[0].ID || !again[0].LastSeenAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("again: %+v opened %v, %v", again, opened, err)
+	}
+}

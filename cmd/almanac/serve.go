@@ -83,7 +83,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
-	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower), Logger: log.With("component", "incidents")})
+	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower, st), Logger: log.With("component", "incidents")})
 	go func() {
 		if err := detector.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("incident detector stopped following the catalog", "err", err)
@@ -129,18 +129,36 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log)
 }
 
-// impactOf is what is downstream of a dataset by the lineage graph f
-// follows, with the owners of each dataset, nearest first.
-func impactOf(f *lineage.Follower) incident.ImpactFunc {
-	return func(ctx context.Context, key catalog.Key) ([]catalog.ImpactedDataset, error) {
-		levels, err := f.Impact(ctx, key, 0)
+// impactOf is what is downstream of datasets by the lineage graph f
+// follows, with the owners of each dataset, nearest first: the graph's
+// reach of each, and the owners of all in one read.
+func impactOf(f *lineage.Follower, st *store.Store) incident.ImpactFunc {
+	return func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
+		levels := map[catalog.Key][][]catalog.Key{}
+		var all []catalog.Key
+		for _, k := range keys {
+			ls, err := f.Graph().Downstream(k, 0)
+			if errors.Is(err, catalog.ErrNotFound) {
+				continue // no job reads or writes it: nothing downstream
+			}
+			if err != nil {
+				return nil, err
+			}
+			levels[k] = ls
+			for _, l := range ls {
+				all = append(all, l...)
+			}
+		}
+		owners, err := st.DatasetOwners(ctx, all)
 		if err != nil {
 			return nil, err
 		}
-		var out []catalog.ImpactedDataset
-		for _, l := range levels {
-			for _, d := range l.Datasets {
-				out = append(out, catalog.ImpactedDataset{Dataset: d.Key, Distance: l.Distance, Owners: d.Owners})
+		out := map[catalog.Key][]catalog.ImpactedDataset{}
+		for k, ls := range levels {
+			for d, l := range ls {
+				for _, x := range l {
+					out[k] = append(out[k], catalog.ImpactedDataset{Dataset: x, Distance: d + 1, Owners: owners[x]})
+				}
 			}
 		}
 		return out, nil
