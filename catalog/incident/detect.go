@@ -173,6 +173,13 @@ type batch struct {
 	direct map[int][]catalog.Key
 	// again are causes already open, seen with newer evidence.
 	again []catalog.NewIncident
+	// gone are the open incidents whose cause is gone.
+	gone []store.AutoResolution
+}
+
+// resolve adds the resolution of the incident of a cause, with why.
+func (b *batch) resolve(key catalog.Key, cause catalog.CauseKind, causeKey, note string) {
+	b.gone = append(b.gone, store.AutoResolution{Dataset: key, Cause: cause, CauseKey: causeKey, Note: note})
 }
 
 // known is the newest incident of each cause of some datasets.
@@ -241,9 +248,7 @@ func (d *Detector) checks(ctx context.Context, b *batch, keys []catalog.Key) err
 			switch sev, bad := failing(c); {
 			case c.RemovedAt != nil:
 				if k.open(key, cause, c.Name) {
-					if _, err := d.store.AutoResolveIncident(ctx, key, cause, c.Name, "the check was removed"); err != nil {
-						return err
-					}
+					b.resolve(key, cause, c.Name, "the check was removed")
 				}
 			case bad && sev.AtLeast(d.cfg.MinCheckSeverity) && !k.covers(key, cause, c.Name, c.Latest.StartedAt):
 				title := fmt.Sprintf("check %s fails", checkLabel(c))
@@ -254,9 +259,7 @@ func (d *Detector) checks(ctx context.Context, b *batch, keys []catalog.Key) err
 				b.add(k, catalog.NewIncident{Dataset: key, Cause: cause, CauseKey: c.Name, Severity: sev,
 					Title: title, Detail: detail, SeenAt: c.Latest.StartedAt}, nil)
 			case c.Latest != nil && c.Latest.Status == catalog.QualityPass && k.open(key, cause, c.Name):
-				if _, err := d.store.AutoResolveIncident(ctx, key, cause, c.Name, "the check passes again (run "+c.Latest.RunID+")"); err != nil {
-					return err
-				}
+				b.resolve(key, cause, c.Name, "the check passes again (run "+c.Latest.RunID+")")
 			}
 		}
 	}
@@ -312,9 +315,7 @@ func (d *Detector) runs(ctx context.Context, b *batch, keys []catalog.JobKey) er
 				b.add(k, catalog.NewIncident{Dataset: out, Cause: cause, CauseKey: jk.String(), Severity: catalog.SeverityError,
 					Title: fmt.Sprintf("run %s of job %s %s", r.ID, jk, verb), Detail: r.ErrorMessage, SeenAt: r.StateAt}, nil)
 			case r.State == catalog.RunComplete && k.open(out, cause, jk.String()):
-				if _, err := d.store.AutoResolveIncident(ctx, out, cause, jk.String(), "run "+r.ID+" completed"); err != nil {
-					return err
-				}
+				b.resolve(out, cause, jk.String(), "run "+r.ID+" completed")
 			}
 		}
 	}
@@ -430,6 +431,11 @@ func (b *batch) add(k known, n catalog.NewIncident, direct []catalog.Key) {
 // datasets the detector named (the readers of a column), with their
 // owners.
 func (d *Detector) flush(ctx context.Context, b batch) error {
+	if n, err := d.store.AutoResolveIncidents(ctx, b.gone); err != nil {
+		return err
+	} else if n > 0 {
+		d.log.InfoContext(ctx, "incidents resolved", "count", n)
+	}
 	if len(b.fresh)+len(b.again) == 0 {
 		return nil
 	}

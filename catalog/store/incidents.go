@@ -298,25 +298,52 @@ func (s *Store) changeIncident(ctx context.Context, id int64, kind catalog.Incid
 // AutoResolveIncident resolves the open incident of a cause, if any, as
 // the detector: the cause is gone. It reports whether one was resolved.
 func (s *Store) AutoResolveIncident(ctx context.Context, dataset catalog.Key, cause catalog.CauseKind, causeKey, note string) (bool, error) {
+	n, err := s.AutoResolveIncidents(ctx, []AutoResolution{{Dataset: dataset, Cause: cause, CauseKey: causeKey, Note: note}})
+	return n == 1, err
+}
+
+// AutoResolution says that the cause of an incident is gone, and why.
+type AutoResolution struct {
+	Dataset  catalog.Key
+	Cause    catalog.CauseKind
+	CauseKey string
+	Note     string
+}
+
+// AutoResolveIncidents resolves the open incidents of the causes rs, as
+// the detector, in one transaction of two statements, and returns how
+// many it resolved. Causes without an open incident are skipped.
+func (s *Store) AutoResolveIncidents(ctx context.Context, rs []AutoResolution) (int, error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
 	now := s.now()
-	resolved := false
+	n := len(rs)
+	nss, names, causes, keys, notes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range rs {
+		nss[i], names[i], causes[i], keys[i], notes[i] = r.Dataset.Namespace, r.Dataset.Name, string(r.Cause), r.CauseKey, r.Note
+	}
+	resolved := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `
-			UPDATE incidents SET resolved_at = $5, resolved_by = $6, resolution = $7
-			WHERE dataset_namespace = $1 AND dataset_name = $2 AND cause = $3 AND cause_key = $4 AND resolved_at IS NULL
-			RETURNING id`, dataset.Namespace, dataset.Name, string(cause), causeKey, now, catalog.ActorAlmanac, note).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		resolved = true
-		return addIncidentEvent(ctx, tx, id, catalog.IncidentResolved, catalog.ActorAlmanac, note, now)
+		tag, err := tx.Exec(ctx, `
+			WITH x AS (
+				SELECT DISTINCT ON (ns, name, cause, ckey) * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+					AS x(ns, name, cause, ckey, note)
+			), done AS (
+				UPDATE incidents i SET resolved_at = $6, resolved_by = $7, resolution = x.note
+				FROM x
+				WHERE i.dataset_namespace = x.ns AND i.dataset_name = x.name AND i.cause = x.cause AND i.cause_key = x.ckey
+				  AND i.resolved_at IS NULL
+				RETURNING i.id, x.note
+			)
+			INSERT INTO incident_events (incident_id, at, kind, actor, note)
+			SELECT id, $6, 'resolved', $7, note FROM done`,
+			nss, names, causes, keys, notes, now, catalog.ActorAlmanac)
+		resolved = int(tag.RowsAffected())
+		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("resolve %s incident on %s: %w", cause, dataset, translate(err))
+		return 0, fmt.Errorf("resolve %d incidents: %w", n, translate(err))
 	}
 	return resolved, nil
 }
