@@ -49,6 +49,7 @@ func defaults() *Config {
 		Log:         LogConfig{Format: "text", Level: "info"},
 		Search:      SearchConfig{IndexDir: ".almanac/index"},
 		OpenLineage: OpenLineageConfig{Retention: 720 * time.Hour},
+		Incidents:   IncidentsConfig{MinCheckSeverity: "error"},
 	}
 }
 
@@ -74,6 +75,7 @@ func TestLoadConfigFull(t *testing.T) {
 			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
 		},
 		OpenLineage: OpenLineageConfig{Token: "producer-token", Anonymous: true, Retention: 48 * time.Hour},
+		Incidents:   IncidentsConfig{MinCheckSeverity: "warn"},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",
@@ -716,6 +718,11 @@ log:
   format: xml
 `,
 			want: `almanac.yaml:5: log.format: must be text or json, got "xml"`,
+		},
+		{
+			name: "incident severity",
+			yaml: "incidents:\n  min_check_severity: critical\n",
+			want: `almanac.yaml:2: incidents.min_check_severity: must be warn or error, got "critical"`,
 		},
 		{
 			name: "log level",
