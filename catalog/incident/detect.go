@@ -54,7 +54,15 @@ type Detector struct {
 	cfg   Config
 	seq   atomic.Int64
 	log   *slog.Logger
+	// news is how old a schema version may be to open an incident: set
+	// on a first start, so that reading the whole log does not report
+	// breaking changes of long ago as news.
+	news time.Time
 }
+
+// firstStartWindow is how far back a first start looks for breaking
+// schema changes.
+const firstStartWindow = 24 * time.Hour
 
 // New returns a detector over st.
 func New(st *store.Store, cfg Config) *Detector {
@@ -72,11 +80,15 @@ func (d *Detector) Seq() int64 { return d.seq.Load() }
 
 // Load reads where the detector stopped last time. The first time it
 // starts from the beginning of the log, so that what is broken already
-// opens incidents.
+// opens incidents; breaking schema changes, which nothing resolves, only
+// when recorded in the last day.
 func (d *Detector) Load(ctx context.Context) error {
 	seq, err := d.store.IncidentDetectorSeq(ctx)
 	if err != nil {
 		return err
+	}
+	if seq == 0 {
+		d.news = time.Now().Add(-firstStartWindow)
 	}
 	d.seq.Store(seq)
 	return nil
@@ -353,6 +365,9 @@ func (d *Detector) schemas(ctx context.Context, b *batch, changed []schemaChange
 			continue
 		}
 		v := hist[pages[i]][vi]
+		if v.At.Before(d.news) {
+			continue // history, read on a first start
+		}
 		breaking := map[string]string{} // column → what happened to it
 		for _, col := range v.Diff.Removed {
 			breaking[col.Name] = "removed"

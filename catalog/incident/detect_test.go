@@ -263,3 +263,34 @@ func TestDetectBreakingSchemaChange(t *testing.T) {
 	f.crawl("postgres:wh", warehouse(id, retyped))
 	f.want("same schema again", "open schema_breaking amount on shop.public.orders")
 }
+
+// TestDetectFirstStartSkipsOldSchemaChanges: a detector starting on a
+// catalog for the first time reads the whole log, but a breaking change
+// recorded long ago is history, not an incident; a failing check is one.
+func TestDetectFirstStartSkipsOldSchemaChanges(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	crawl := func(source string, h catalog.Harvest) {
+		t.Helper()
+		if _, err := st.Crawl(ctx, source, func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crawl("postgres:wh", warehouse(id, amount, status))
+	crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, time.Now().Add(-time.Hour))}))
+	crawl("postgres:wh", warehouse(id, status)) // amount, which revenue reads, removed...
+	if _, err := pool.Exec(ctx, `UPDATE schema_versions SET recorded_at = recorded_at - interval '30 days'`); err != nil {
+		t.Fatal(err)
+	}
+	// ...a month ago.
+	det := incident.New(st, incident.Config{})
+	if err := det.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := det.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, st: st, det: det}
+	f.want("first start", "open check_failed test.not_null_orders_id on shop.public.orders")
+}
