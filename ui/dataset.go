@@ -61,8 +61,10 @@ type datasetView struct {
 	// Edit says whether the reader may edit, and holds a form posted
 	// back to the page.
 	Edit editView
-	// Incidents are the dataset's open incidents, shown as banners.
-	Incidents []incidentView
+	// Incidents are the dataset's open incidents, shown as banners;
+	// PastIncidents its latest resolved ones.
+	Incidents     []incidentView
+	PastIncidents []incidentView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -431,7 +433,7 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	now := s.now()
 	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
-	if v.Incidents, err = s.openIncidentViews(ctx, d, now); err != nil {
+	if v.Incidents, v.PastIncidents, err = s.incidentViews(ctx, d, now); err != nil {
 		return datasetView{}, activityView{}, err
 	}
 	for _, w := range warnings {

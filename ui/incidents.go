@@ -119,21 +119,28 @@ func (s *Server) withPermission(v *incidentView, p catalog.Principal, d catalog.
 	}
 }
 
-// openIncidentViews are the open incidents of dataset d for the reader of
-// its page.
-func (s *Server) openIncidentViews(ctx context.Context, d catalog.Dataset, now time.Time) ([]incidentView, error) {
-	m, err := s.store.IncidentsOf(ctx, []catalog.Key{d.Key}, true, 20)
+// pastIncidentsShown is how many resolved incidents a dataset page lists.
+const pastIncidentsShown = 10
+
+// incidentViews are the open incidents of dataset d for the reader of its
+// page, and its latest resolved ones, read in one statement.
+func (s *Server) incidentViews(ctx context.Context, d catalog.Dataset, now time.Time) (open, past []incidentView, err error) {
+	m, err := s.store.IncidentsOf(ctx, []catalog.Key{d.Key}, false, 50)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := auth.PrincipalFrom(ctx)
-	var out []incidentView
 	for _, i := range m[d.Key] {
 		v := newIncidentView(i, now)
-		s.withPermission(&v, p, d, datasetPath(d.Key))
-		out = append(out, v)
+		switch {
+		case i.Open():
+			s.withPermission(&v, p, d, datasetPath(d.Key))
+			open = append(open, v)
+		case len(past) < pastIncidentsShown:
+			past = append(past, v)
+		}
 	}
-	return out, nil
+	return open, past, nil
 }
 
 // incidentsView is the data status page.
