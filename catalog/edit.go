@@ -102,6 +102,23 @@ func AuthorizeEdit(p Principal, d Dataset) error {
 	return nil
 }
 
+// CanHandleIncident reports whether p may acknowledge, resolve and review
+// the incidents of d: whoever may edit d (editors, admins, its owners).
+func CanHandleIncident(p Principal, d Dataset) bool { return CanEdit(p, d) }
+
+// AuthorizeIncident returns nil if p may acknowledge, resolve or review
+// the incidents of d, and otherwise an error of kind ErrUnauthenticated
+// (anonymous) or ErrForbidden saying why.
+func AuthorizeIncident(p Principal, d Dataset) error {
+	if p.Anonymous() {
+		return fmt.Errorf("handling incidents of %s needs a login: %w", d.Key, ErrUnauthenticated)
+	}
+	if !CanHandleIncident(p, d) {
+		return fmt.Errorf("%s (role %q) may not handle incidents of %s: only editors, admins and its owners may: %w", p.Login, p.Role, d.Key, ErrForbidden)
+	}
+	return nil
+}
+
 // EditField is which part of a dataset a person's edit changed.
 type EditField string
 

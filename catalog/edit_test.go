@@ -135,3 +135,28 @@ func TestAuthorizeAdminister(t *testing.T) {
 		t.Error("UserLogin(dbt:analytics) reports a person")
 	}
 }
+
+// TestAuthorizeIncident: who may acknowledge and resolve a dataset's
+// incidents is who may edit it.
+func TestAuthorizeIncident(t *testing.T) {
+	d := Dataset{Key: Key{Namespace: "ns", Name: "t"},
+		Owners: []Sourced[Owner]{{Value: Owner{Name: "olga@corp", Kind: OwnerUser}}}}
+	for _, tc := range []struct {
+		p    Principal
+		want error
+	}{
+		{Principal{}, ErrUnauthenticated},
+		{Principal{Login: "vic@corp", Role: RoleViewer}, ErrForbidden},
+		{Principal{Login: "olga@corp", Role: RoleViewer}, nil},
+		{Principal{Login: "alice@corp", Role: RoleEditor}, nil},
+		{Principal{Login: "root@corp", Role: RoleAdmin}, nil},
+	} {
+		err := AuthorizeIncident(tc.p, d)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%+v: %v, want %v", tc.p, err, tc.want)
+		}
+		if CanHandleIncident(tc.p, d) != (tc.want == nil) {
+			t.Errorf("%+v: CanHandleIncident disagrees with AuthorizeIncident", tc.p)
+		}
+	}
+}

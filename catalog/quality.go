@@ -26,6 +26,12 @@ const (
 	// search index, which indexes no lineage, does not re-read the
 	// dataset on every OpenLineage run.
 	ChangeColumnLineage ChangeKind = "column_lineage"
+	// ChangeRun says that runs of a job were recorded or changed state.
+	// Change.Entity is "run", EntityID the job's id and Change.Key the
+	// job's namespace and name (one entry per job and write, however
+	// many runs); readers of runs (the incident detector) read its
+	// latest run.
+	ChangeRun ChangeKind = "run"
 )
 
 // Quality statuses of a check result.

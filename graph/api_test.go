@@ -75,6 +75,9 @@ func TestNoNPlusOne(t *testing.T) {
 		// in facts, freshness, runs, row counts)
 		{"slos", `query($first: Int) { datasets(first: $first) { edges { node {
 			name slos { name status budgetRemaining } } } } }`, 10},
+		// the page (1), its facts (5) and their open incidents (1)
+		{"incidents", `query($first: Int) { datasets(first: $first) { edges { node {
+			name incidents(open: true) { title impact { name } } } } } }`, 7},
 		// the page (1), its facts (5) and the freshness of both fields (1)
 		{"freshness", `query($first: Int) { datasets(first: $first) { edges { node {
 			name freshness { status ageSeconds } freshnessHistory(first: 3) { status } } } } }`, 7},

@@ -39,6 +39,8 @@ type ResolverRoot interface {
 	Dataset() DatasetResolver
 	ForeignKey() ForeignKeyResolver
 	ImpactedDataset() ImpactedDatasetResolver
+	Incident() IncidentResolver
+	IncidentImpact() IncidentImpactResolver
 	Job() JobResolver
 	JobDataset() JobDatasetResolver
 	LineageNode() LineageNodeResolver
@@ -199,6 +201,7 @@ type ComplexityRoot struct {
 		Freshness         func(childComplexity int) int
 		FreshnessHistory  func(childComplexity int, first *int) int
 		ID                func(childComplexity int) int
+		Incidents         func(childComplexity int, open *bool) int
 		Kind              func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Namespace         func(childComplexity int) int
@@ -234,6 +237,11 @@ type ComplexityRoot struct {
 	EditPayload struct {
 		AuditEntry func(childComplexity int) int
 		Dataset    func(childComplexity int) int
+	}
+
+	FollowUpAction struct {
+		Action func(childComplexity int) int
+		Ticket func(childComplexity int) int
 	}
 
 	ForeignKey struct {
@@ -278,6 +286,63 @@ type ComplexityRoot struct {
 		Name      func(childComplexity int) int
 		Namespace func(childComplexity int) int
 		Owners    func(childComplexity int) int
+	}
+
+	Incident struct {
+		AcknowledgedAt func(childComplexity int) int
+		AcknowledgedBy func(childComplexity int) int
+		Cause          func(childComplexity int) int
+		CauseKey       func(childComplexity int) int
+		Dataset        func(childComplexity int) int
+		Detail         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Impact         func(childComplexity int) int
+		LastSeenAt     func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Namespace      func(childComplexity int) int
+		OpenedAt       func(childComplexity int) int
+		OpenedBy       func(childComplexity int) int
+		Resolution     func(childComplexity int) int
+		ResolvedAt     func(childComplexity int) int
+		ResolvedBy     func(childComplexity int) int
+		Review         func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		State          func(childComplexity int) int
+		Timeline       func(childComplexity int) int
+		Title          func(childComplexity int) int
+	}
+
+	IncidentConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	IncidentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	IncidentEvent struct {
+		Actor func(childComplexity int) int
+		At    func(childComplexity int) int
+		Kind  func(childComplexity int) int
+		Note  func(childComplexity int) int
+	}
+
+	IncidentImpact struct {
+		Dataset   func(childComplexity int) int
+		Distance  func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+		Owners    func(childComplexity int) int
+	}
+
+	IncidentReview struct {
+		Actions func(childComplexity int) int
+		At      func(childComplexity int) int
+		By      func(childComplexity int) int
+		Cause   func(childComplexity int) int
+		Impact  func(childComplexity int) int
 	}
 
 	Job struct {
@@ -345,14 +410,17 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcknowledgeIncident   func(childComplexity int, id string, note *string) int
 		AddOwner              func(childComplexity int, input model.OwnerInput) int
 		AddTag                func(childComplexity int, input model.TagInput) int
 		CreateToken           func(childComplexity int, input model.CreateTokenInput) int
 		RemoveOwner           func(childComplexity int, input model.OwnerInput) int
 		RemoveTag             func(childComplexity int, input model.TagInput) int
+		ResolveIncident       func(childComplexity int, id string, note *string) int
 		RevokeToken           func(childComplexity int, id string) int
 		SetColumnDescription  func(childComplexity int, input model.SetColumnDescriptionInput) int
 		SetDatasetDescription func(childComplexity int, input model.SetDatasetDescriptionInput) int
+		SetIncidentReview     func(childComplexity int, id string, review model.IncidentReviewInput) int
 	}
 
 	Owner struct {
@@ -438,6 +506,8 @@ type ComplexityRoot struct {
 		Dataset        func(childComplexity int, id *string, namespace *string, name *string) int
 		Datasets       func(childComplexity int, filter *model.DatasetFilter, orderBy *model.DatasetOrder, first *int, after *string) int
 		Impact         func(childComplexity int, namespace string, name string, depth *int) int
+		Incident       func(childComplexity int, id string) int
+		Incidents      func(childComplexity int, filter *model.IncidentFilter, first *int, after *string) int
 		Job            func(childComplexity int, namespace string, name string) int
 		Jobs           func(childComplexity int, namespace *string, includeRemoved *bool, first *int, after *string) int
 		Lineage        func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
@@ -737,6 +807,7 @@ type DatasetResolver interface {
 	Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error)
 	FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error)
 	Slos(ctx context.Context, obj *catalog.Dataset) ([]model.Slo, error)
+	Incidents(ctx context.Context, obj *catalog.Dataset, open *bool) ([]catalog.Incident, error)
 	Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 	Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 }
@@ -745,6 +816,22 @@ type ForeignKeyResolver interface {
 }
 type ImpactedDatasetResolver interface {
 	Dataset(ctx context.Context, obj *model.ImpactedDataset) (*catalog.Dataset, error)
+}
+type IncidentResolver interface {
+	ID(ctx context.Context, obj *catalog.Incident) (string, error)
+	Namespace(ctx context.Context, obj *catalog.Incident) (string, error)
+	Name(ctx context.Context, obj *catalog.Incident) (string, error)
+	Dataset(ctx context.Context, obj *catalog.Incident) (*catalog.Dataset, error)
+
+	State(ctx context.Context, obj *catalog.Incident) (model.IncidentState, error)
+
+	Timeline(ctx context.Context, obj *catalog.Incident) ([]catalog.IncidentEvent, error)
+}
+type IncidentImpactResolver interface {
+	Namespace(ctx context.Context, obj *catalog.ImpactedDataset) (string, error)
+	Name(ctx context.Context, obj *catalog.ImpactedDataset) (string, error)
+
+	Dataset(ctx context.Context, obj *catalog.ImpactedDataset) (*catalog.Dataset, error)
 }
 type JobResolver interface {
 	Namespace(ctx context.Context, obj *catalog.Job) (string, error)
@@ -773,6 +860,9 @@ type MutationResolver interface {
 	RemoveTag(ctx context.Context, input model.TagInput) (*model.EditPayload, error)
 	AddOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
 	RemoveOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
+	AcknowledgeIncident(ctx context.Context, id string, note *string) (*catalog.Incident, error)
+	ResolveIncident(ctx context.Context, id string, note *string) (*catalog.Incident, error)
+	SetIncidentReview(ctx context.Context, id string, review model.IncidentReviewInput) (*catalog.Incident, error)
 	CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error)
 	RevokeToken(ctx context.Context, id string) (*catalog.APIToken, error)
 }
@@ -804,6 +894,8 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, datasetID *string, namespace *string, name *string, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error)
 	Me(ctx context.Context) (*catalog.Principal, error)
 	SecurityEvents(ctx context.Context, filter *model.SecurityEventFilter, first *int, after *string) (*model.SecurityEventConnection, error)
+	Incidents(ctx context.Context, filter *model.IncidentFilter, first *int, after *string) (*model.IncidentConnection, error)
+	Incident(ctx context.Context, id string) (*catalog.Incident, error)
 	Tokens(ctx context.Context) ([]catalog.APIToken, error)
 }
 type ReverseForeignKeyResolver interface {
@@ -1405,6 +1497,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.ID(childComplexity), true
+	case "Dataset.incidents":
+		if e.ComplexityRoot.Dataset.Incidents == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_incidents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Incidents(childComplexity, args["open"].(*bool)), true
 	case "Dataset.kind":
 		if e.ComplexityRoot.Dataset.Kind == nil {
 			break
@@ -1574,6 +1677,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EditPayload.Dataset(childComplexity), true
+
+	case "FollowUpAction.action":
+		if e.ComplexityRoot.FollowUpAction.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpAction.Action(childComplexity), true
+	case "FollowUpAction.ticket":
+		if e.ComplexityRoot.FollowUpAction.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpAction.Ticket(childComplexity), true
 
 	case "ForeignKey.columns":
 		if e.ComplexityRoot.ForeignKey.Columns == nil {
@@ -1753,6 +1869,246 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ImpactedDataset.Owners(childComplexity), true
+
+	case "Incident.acknowledgedAt":
+		if e.ComplexityRoot.Incident.AcknowledgedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.AcknowledgedAt(childComplexity), true
+	case "Incident.acknowledgedBy":
+		if e.ComplexityRoot.Incident.AcknowledgedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.AcknowledgedBy(childComplexity), true
+	case "Incident.cause":
+		if e.ComplexityRoot.Incident.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Cause(childComplexity), true
+	case "Incident.causeKey":
+		if e.ComplexityRoot.Incident.CauseKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.CauseKey(childComplexity), true
+	case "Incident.dataset":
+		if e.ComplexityRoot.Incident.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Dataset(childComplexity), true
+	case "Incident.detail":
+		if e.ComplexityRoot.Incident.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Detail(childComplexity), true
+	case "Incident.id":
+		if e.ComplexityRoot.Incident.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.ID(childComplexity), true
+	case "Incident.impact":
+		if e.ComplexityRoot.Incident.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Impact(childComplexity), true
+	case "Incident.lastSeenAt":
+		if e.ComplexityRoot.Incident.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.LastSeenAt(childComplexity), true
+	case "Incident.name":
+		if e.ComplexityRoot.Incident.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Name(childComplexity), true
+	case "Incident.namespace":
+		if e.ComplexityRoot.Incident.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Namespace(childComplexity), true
+	case "Incident.openedAt":
+		if e.ComplexityRoot.Incident.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.OpenedAt(childComplexity), true
+	case "Incident.openedBy":
+		if e.ComplexityRoot.Incident.OpenedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.OpenedBy(childComplexity), true
+	case "Incident.resolution":
+		if e.ComplexityRoot.Incident.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Resolution(childComplexity), true
+	case "Incident.resolvedAt":
+		if e.ComplexityRoot.Incident.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.ResolvedAt(childComplexity), true
+	case "Incident.resolvedBy":
+		if e.ComplexityRoot.Incident.ResolvedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.ResolvedBy(childComplexity), true
+	case "Incident.review":
+		if e.ComplexityRoot.Incident.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Review(childComplexity), true
+	case "Incident.severity":
+		if e.ComplexityRoot.Incident.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Severity(childComplexity), true
+	case "Incident.state":
+		if e.ComplexityRoot.Incident.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.State(childComplexity), true
+	case "Incident.timeline":
+		if e.ComplexityRoot.Incident.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Timeline(childComplexity), true
+	case "Incident.title":
+		if e.ComplexityRoot.Incident.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Incident.Title(childComplexity), true
+
+	case "IncidentConnection.edges":
+		if e.ComplexityRoot.IncidentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentConnection.Edges(childComplexity), true
+	case "IncidentConnection.pageInfo":
+		if e.ComplexityRoot.IncidentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentConnection.PageInfo(childComplexity), true
+
+	case "IncidentEdge.cursor":
+		if e.ComplexityRoot.IncidentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEdge.Cursor(childComplexity), true
+	case "IncidentEdge.node":
+		if e.ComplexityRoot.IncidentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEdge.Node(childComplexity), true
+
+	case "IncidentEvent.actor":
+		if e.ComplexityRoot.IncidentEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvent.Actor(childComplexity), true
+	case "IncidentEvent.at":
+		if e.ComplexityRoot.IncidentEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvent.At(childComplexity), true
+	case "IncidentEvent.kind":
+		if e.ComplexityRoot.IncidentEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvent.Kind(childComplexity), true
+	case "IncidentEvent.note":
+		if e.ComplexityRoot.IncidentEvent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentEvent.Note(childComplexity), true
+
+	case "IncidentImpact.dataset":
+		if e.ComplexityRoot.IncidentImpact.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentImpact.Dataset(childComplexity), true
+	case "IncidentImpact.distance":
+		if e.ComplexityRoot.IncidentImpact.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentImpact.Distance(childComplexity), true
+	case "IncidentImpact.name":
+		if e.ComplexityRoot.IncidentImpact.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentImpact.Name(childComplexity), true
+	case "IncidentImpact.namespace":
+		if e.ComplexityRoot.IncidentImpact.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentImpact.Namespace(childComplexity), true
+	case "IncidentImpact.owners":
+		if e.ComplexityRoot.IncidentImpact.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentImpact.Owners(childComplexity), true
+
+	case "IncidentReview.actions":
+		if e.ComplexityRoot.IncidentReview.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentReview.Actions(childComplexity), true
+	case "IncidentReview.at":
+		if e.ComplexityRoot.IncidentReview.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentReview.At(childComplexity), true
+	case "IncidentReview.by":
+		if e.ComplexityRoot.IncidentReview.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentReview.By(childComplexity), true
+	case "IncidentReview.cause":
+		if e.ComplexityRoot.IncidentReview.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentReview.Cause(childComplexity), true
+	case "IncidentReview.impact":
+		if e.ComplexityRoot.IncidentReview.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncidentReview.Impact(childComplexity), true
 
 	case "Job.compiledSql":
 		if e.ComplexityRoot.Job.CompiledSQL == nil {
@@ -2007,6 +2363,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Role(childComplexity), true
 
+	case "Mutation.acknowledgeIncident":
+		if e.ComplexityRoot.Mutation.AcknowledgeIncident == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeIncident_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeIncident(childComplexity, args["id"].(string), args["note"].(*string)), true
 	case "Mutation.addOwner":
 		if e.ComplexityRoot.Mutation.AddOwner == nil {
 			break
@@ -2062,6 +2429,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveTag(childComplexity, args["input"].(model.TagInput)), true
+	case "Mutation.resolveIncident":
+		if e.ComplexityRoot.Mutation.ResolveIncident == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveIncident_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveIncident(childComplexity, args["id"].(string), args["note"].(*string)), true
 	case "Mutation.revokeToken":
 		if e.ComplexityRoot.Mutation.RevokeToken == nil {
 			break
@@ -2095,6 +2473,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetDatasetDescription(childComplexity, args["input"].(model.SetDatasetDescriptionInput)), true
+	case "Mutation.setIncidentReview":
+		if e.ComplexityRoot.Mutation.SetIncidentReview == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setIncidentReview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetIncidentReview(childComplexity, args["id"].(string), args["review"].(model.IncidentReviewInput)), true
 
 	case "Owner.kind":
 		if e.ComplexityRoot.Owner.Kind == nil {
@@ -2441,6 +2830,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Impact(childComplexity, args["namespace"].(string), args["name"].(string), args["depth"].(*int)), true
+	case "Query.incident":
+		if e.ComplexityRoot.Query.Incident == nil {
+			break
+		}
+
+		args, err := ec.field_Query_incident_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Incident(childComplexity, args["id"].(string)), true
+	case "Query.incidents":
+		if e.ComplexityRoot.Query.Incidents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_incidents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Incidents(childComplexity, args["filter"].(*model.IncidentFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.job":
 		if e.ComplexityRoot.Query.Job == nil {
@@ -3494,6 +3905,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("CreateTokenInput", ec.unmarshalInputCreateTokenInput),
 			graphql.NewInputUnmarshaler("DatasetFilter", ec.unmarshalInputDatasetFilter),
+			graphql.NewInputUnmarshaler("FollowUpActionInput", ec.unmarshalInputFollowUpActionInput),
+			graphql.NewInputUnmarshaler("IncidentFilter", ec.unmarshalInputIncidentFilter),
+			graphql.NewInputUnmarshaler("IncidentReviewInput", ec.unmarshalInputIncidentReviewInput),
 			graphql.NewInputUnmarshaler("OwnerInput", ec.unmarshalInputOwnerInput),
 			graphql.NewInputUnmarshaler("SecurityEventFilter", ec.unmarshalInputSecurityEventFilter),
 			graphql.NewInputUnmarshaler("SetColumnDescriptionInput", ec.unmarshalInputSetColumnDescriptionInput),
@@ -3906,6 +4320,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_freshnessHistory(ctx, field)
 	case "slos":
 		return ec.fieldContext_Dataset_slos(ctx, field)
+	case "incidents":
+		return ec.fieldContext_Dataset_incidents(ctx, field)
 	case "producers":
 		return ec.fieldContext_Dataset_producers(ctx, field)
 	case "consumers":
@@ -3950,6 +4366,16 @@ func (ec *executionContext) childFields_EditPayload(ctx context.Context, field g
 		return ec.fieldContext_EditPayload_auditEntry(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EditPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowUpAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_FollowUpAction_action(ctx, field)
+	case "ticket":
+		return ec.fieldContext_FollowUpAction_ticket(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowUpAction", field.Name)
 }
 
 func (ec *executionContext) childFields_ForeignKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4038,6 +4464,120 @@ func (ec *executionContext) childFields_ImpactedDataset(ctx context.Context, fie
 		return ec.fieldContext_ImpactedDataset_dataset(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImpactedDataset", field.Name)
+}
+
+func (ec *executionContext) childFields_Incident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Incident_id(ctx, field)
+	case "namespace":
+		return ec.fieldContext_Incident_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_Incident_name(ctx, field)
+	case "dataset":
+		return ec.fieldContext_Incident_dataset(ctx, field)
+	case "cause":
+		return ec.fieldContext_Incident_cause(ctx, field)
+	case "causeKey":
+		return ec.fieldContext_Incident_causeKey(ctx, field)
+	case "severity":
+		return ec.fieldContext_Incident_severity(ctx, field)
+	case "state":
+		return ec.fieldContext_Incident_state(ctx, field)
+	case "title":
+		return ec.fieldContext_Incident_title(ctx, field)
+	case "detail":
+		return ec.fieldContext_Incident_detail(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_Incident_openedAt(ctx, field)
+	case "openedBy":
+		return ec.fieldContext_Incident_openedBy(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Incident_lastSeenAt(ctx, field)
+	case "acknowledgedAt":
+		return ec.fieldContext_Incident_acknowledgedAt(ctx, field)
+	case "acknowledgedBy":
+		return ec.fieldContext_Incident_acknowledgedBy(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_Incident_resolvedAt(ctx, field)
+	case "resolvedBy":
+		return ec.fieldContext_Incident_resolvedBy(ctx, field)
+	case "resolution":
+		return ec.fieldContext_Incident_resolution(ctx, field)
+	case "impact":
+		return ec.fieldContext_Incident_impact(ctx, field)
+	case "review":
+		return ec.fieldContext_Incident_review(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Incident_timeline(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Incident", field.Name)
+}
+
+func (ec *executionContext) childFields_IncidentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_IncidentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_IncidentConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IncidentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_IncidentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_IncidentEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_IncidentEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IncidentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_IncidentEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_IncidentEvent_at(ctx, field)
+	case "kind":
+		return ec.fieldContext_IncidentEvent_kind(ctx, field)
+	case "actor":
+		return ec.fieldContext_IncidentEvent_actor(ctx, field)
+	case "note":
+		return ec.fieldContext_IncidentEvent_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IncidentEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_IncidentImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "namespace":
+		return ec.fieldContext_IncidentImpact_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_IncidentImpact_name(ctx, field)
+	case "distance":
+		return ec.fieldContext_IncidentImpact_distance(ctx, field)
+	case "owners":
+		return ec.fieldContext_IncidentImpact_owners(ctx, field)
+	case "dataset":
+		return ec.fieldContext_IncidentImpact_dataset(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IncidentImpact", field.Name)
+}
+
+func (ec *executionContext) childFields_IncidentReview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cause":
+		return ec.fieldContext_IncidentReview_cause(ctx, field)
+	case "impact":
+		return ec.fieldContext_IncidentReview_impact(ctx, field)
+	case "actions":
+		return ec.fieldContext_IncidentReview_actions(ctx, field)
+	case "by":
+		return ec.fieldContext_IncidentReview_by(ctx, field)
+	case "at":
+		return ec.fieldContext_IncidentReview_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IncidentReview", field.Name)
 }
 
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4916,6 +5456,20 @@ func (ec *executionContext) field_Dataset_freshnessHistory_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Dataset_incidents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "open",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["open"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Dataset_qualityChecks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4971,6 +5525,28 @@ func (ec *executionContext) field_Job_runs_args(ctx context.Context, rawArgs map
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acknowledgeIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
 	return args, nil
 }
 
@@ -5044,6 +5620,28 @@ func (ec *executionContext) field_Mutation_removeTag_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resolveIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5083,6 +5681,28 @@ func (ec *executionContext) field_Mutation_setDatasetDescription_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setIncidentReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "review",
+		func(ctx context.Context, v any) (model.IncidentReviewInput, error) {
+			return ec.unmarshalNIncidentReviewInput2almanacᚋgraphᚋmodelᚐIncidentReviewInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["review"] = arg1
 	return args, nil
 }
 
@@ -5409,6 +6029,50 @@ func (ec *executionContext) field_Query_impact_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["depth"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_incident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_incidents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.IncidentFilter, error) {
+			return ec.unmarshalOIncidentFilter2ᚖalmanacᚋgraphᚋmodelᚐIncidentFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -8459,6 +9123,50 @@ func (ec *executionContext) fieldContext_Dataset_slos(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_incidents(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_incidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Incidents(ctx, obj, fc.Args["open"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.Incident) graphql.Marshaler {
+			return ec.marshalNIncident2ᚕalmanacᚋcatalogᚐIncidentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_incidents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_incidents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_producers(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8796,6 +9504,52 @@ func (ec *executionContext) fieldContext_EditPayload_auditEntry(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FollowUpAction_action(ctx context.Context, field graphql.CollectedField, obj *catalog.FollowUpAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpAction_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpAction_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _FollowUpAction_ticket(ctx context.Context, field graphql.CollectedField, obj *catalog.FollowUpAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpAction_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ticket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpAction_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpAction", field, false, false, "String")
 }
 
 func (ec *executionContext) _ForeignKey_name(ctx context.Context, field graphql.CollectedField, obj *model.ForeignKey) (ret graphql.Marshaler) {
@@ -9508,6 +10262,993 @@ func (ec *executionContext) fieldContext_ImpactedDataset_dataset(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Incident_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Incident_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Namespace(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "String")
+}
+
+func (ec *executionContext) _Incident_name(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "String")
+}
+
+func (ec *executionContext) _Incident_dataset(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Dataset(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Dataset) graphql.Marshaler {
+			return ec.marshalODataset2ᚖalmanacᚋcatalogᚐDataset(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Incident_cause(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.CauseKind) graphql.Marshaler {
+			return ec.marshalNIncidentCause2almanacᚋcatalogᚐCauseKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "IncidentCause")
+}
+
+func (ec *executionContext) _Incident_causeKey(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_causeKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CauseKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_causeKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_severity(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Severity) graphql.Marshaler {
+			return ec.marshalNIncidentSeverity2almanacᚋcatalogᚐSeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "IncidentSeverity")
+}
+
+func (ec *executionContext) _Incident_state(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.IncidentState) graphql.Marshaler {
+			return ec.marshalNIncidentState2almanacᚋgraphᚋmodelᚐIncidentState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, true, true, "IncidentState")
+}
+
+func (ec *executionContext) _Incident_title(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_detail(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_openedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Incident_openedBy(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_openedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_openedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Incident_acknowledgedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_acknowledgedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcknowledgedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_acknowledgedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Incident_acknowledgedBy(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_acknowledgedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcknowledgedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_acknowledgedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Incident_resolvedBy(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_resolvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_resolvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_resolution(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Incident", field, false, false, "String")
+}
+
+func (ec *executionContext) _Incident_impact(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.ImpactedDataset) graphql.Marshaler {
+			return ec.marshalNIncidentImpact2ᚕalmanacᚋcatalogᚐImpactedDatasetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IncidentImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Incident_review(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.IncidentReview) graphql.Marshaler {
+			return ec.marshalOIncidentReview2ᚖalmanacᚋcatalogᚐIncidentReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IncidentReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Incident_timeline(ctx context.Context, field graphql.CollectedField, obj *catalog.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Incident_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Incident().Timeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.IncidentEvent) graphql.Marshaler {
+			return ec.marshalNIncidentEvent2ᚕalmanacᚋcatalogᚐIncidentEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Incident_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Incident",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IncidentEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.IncidentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IncidentEdge) graphql.Marshaler {
+			return ec.marshalNIncidentEdge2ᚕalmanacᚋgraphᚋmodelᚐIncidentEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IncidentEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.IncidentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖalmanacᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _IncidentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.IncidentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+			return ec.marshalNIncident2ᚖalmanacᚋcatalogᚐIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentEvent_at(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IncidentEvent_kind(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.IncidentEventKind) graphql.Marshaler {
+			return ec.marshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, "IncidentEventKind")
+}
+
+func (ec *executionContext) _IncidentEvent_actor(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _IncidentEvent_note(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentEvent_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _IncidentImpact_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.ImpactedDataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentImpact_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IncidentImpact().Namespace(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentImpact_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentImpact", field, true, true, "String")
+}
+
+func (ec *executionContext) _IncidentImpact_name(ctx context.Context, field graphql.CollectedField, obj *catalog.ImpactedDataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentImpact_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IncidentImpact().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentImpact_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentImpact", field, true, true, "String")
+}
+
+func (ec *executionContext) _IncidentImpact_distance(ctx context.Context, field graphql.CollectedField, obj *catalog.ImpactedDataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentImpact_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentImpact_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentImpact", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IncidentImpact_owners(ctx context.Context, field graphql.CollectedField, obj *catalog.ImpactedDataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentImpact_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.Owner) graphql.Marshaler {
+			return ec.marshalNSourceOwner2ᚕalmanacᚋcatalogᚐOwnerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentImpact_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceOwner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentImpact_dataset(ctx context.Context, field graphql.CollectedField, obj *catalog.ImpactedDataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentImpact_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IncidentImpact().Dataset(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Dataset) graphql.Marshaler {
+			return ec.marshalODataset2ᚖalmanacᚋcatalogᚐDataset(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentImpact_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentImpact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentReview_cause(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentReview_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentReview_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentReview", field, false, false, "String")
+}
+
+func (ec *executionContext) _IncidentReview_impact(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentReview_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentReview_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentReview", field, false, false, "String")
+}
+
+func (ec *executionContext) _IncidentReview_actions(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentReview_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.FollowUpAction) graphql.Marshaler {
+			return ec.marshalNFollowUpAction2ᚕalmanacᚋcatalogᚐFollowUpActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentReview_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncidentReview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUpAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IncidentReview_by(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentReview_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentReview_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentReview", field, false, false, "String")
+}
+
+func (ec *executionContext) _IncidentReview_at(ctx context.Context, field graphql.CollectedField, obj *catalog.IncidentReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncidentReview_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncidentReview_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IncidentReview", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Job_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
@@ -10808,6 +12549,138 @@ func (ec *executionContext) fieldContext_Mutation_removeOwner(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_removeOwner_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acknowledgeIncident(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acknowledgeIncident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcknowledgeIncident(ctx, fc.Args["id"].(string), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+			return ec.marshalNIncident2ᚖalmanacᚋcatalogᚐIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acknowledgeIncident(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acknowledgeIncident_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveIncident(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveIncident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveIncident(ctx, fc.Args["id"].(string), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+			return ec.marshalNIncident2ᚖalmanacᚋcatalogᚐIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveIncident(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveIncident_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setIncidentReview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setIncidentReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetIncidentReview(ctx, fc.Args["id"].(string), fc.Args["review"].(model.IncidentReviewInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+			return ec.marshalNIncident2ᚖalmanacᚋcatalogᚐIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setIncidentReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setIncidentReview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12758,6 +14631,94 @@ func (ec *executionContext) fieldContext_Query_securityEvents(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_securityEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_incidents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_incidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Incidents(ctx, fc.Args["filter"].(*model.IncidentFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IncidentConnection) graphql.Marshaler {
+			return ec.marshalNIncidentConnection2ᚖalmanacᚋgraphᚋmodelᚐIncidentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_incidents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IncidentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_incidents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_incident(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_incident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Incident(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+			return ec.marshalOIncident2ᚖalmanacᚋcatalogᚐIncident(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_incident(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Incident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_incident_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17887,6 +19848,185 @@ func UnmarshalDatasetFilter(ctx context.Context, raw any) (model.DatasetFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFollowUpActionInput(ctx context.Context, obj any) (model.FollowUpActionInput, error) {
+	var it model.FollowUpActionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["ticket"]; !present {
+		asMap["ticket"] = ""
+	}
+
+	fieldsInOrder := [...]string{"action", "ticket"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "ticket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ticket"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ticket = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFollowUpActionInput unmarshals raw into the FollowUpActionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFollowUpActionInput(ctx context.Context, raw any) (model.FollowUpActionInput, error) {
+	var out model.FollowUpActionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FollowUpActionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIncidentFilter(ctx context.Context, obj any) (model.IncidentFilter, error) {
+	var it model.IncidentFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"open", "team", "namespace", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "open":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("open"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Open = data
+		case "team":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("team"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Team = data
+		case "namespace":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("namespace"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Namespace = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIncidentFilter unmarshals raw into the IncidentFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIncidentFilter(ctx context.Context, raw any) (model.IncidentFilter, error) {
+	var out model.IncidentFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IncidentFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIncidentReviewInput(ctx context.Context, obj any) (model.IncidentReviewInput, error) {
+	var it model.IncidentReviewInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["impact"]; !present {
+		asMap["impact"] = ""
+	}
+	if _, present := asMap["actions"]; !present {
+		asMap["actions"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"cause", "impact", "actions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cause":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cause"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cause = data
+		case "impact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("impact"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Impact = data
+		case "actions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actions"))
+			data, err := ec.unmarshalNFollowUpActionInput2ᚕalmanacᚋgraphᚋmodelᚐFollowUpActionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Actions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIncidentReviewInput unmarshals raw into the IncidentReviewInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIncidentReviewInput(ctx context.Context, raw any) (model.IncidentReviewInput, error) {
+	var out model.IncidentReviewInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IncidentReviewInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOwnerInput(ctx context.Context, obj any) (model.OwnerInput, error) {
 	var it model.OwnerInput
 	if obj == nil {
@@ -19247,6 +21387,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_slos(ctx, field, obj)
 				})
+		case "incidents":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_incidents(ctx, field, obj)
+				})
 		case "producers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19391,6 +21537,44 @@ func (ec *executionContext) _EditPayload(ctx context.Context, sel ast.SelectionS
 		case "auditEntry":
 			out.Values[i] = ec._EditPayload_auditEntry(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var followUpActionImplementors = []string{"FollowUpAction"}
+
+func (ec *executionContext) _FollowUpAction(ctx context.Context, sel ast.SelectionSet, obj *catalog.FollowUpAction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followUpActionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowUpAction")
+		case "action":
+			out.Values[i] = ec._FollowUpAction_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ticket":
+			out.Values[i] = ec._FollowUpAction_ticket(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -19680,6 +21864,378 @@ func (ec *executionContext) _ImpactedDataset(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ImpactedDataset_dataset(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentImplementors = []string{"Incident"}
+
+func (ec *executionContext) _Incident(ctx context.Context, sel ast.SelectionSet, obj *catalog.Incident) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Incident")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_id(ctx, field, obj)
+				})
+		case "namespace":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_namespace(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_name(ctx, field, obj)
+				})
+		case "dataset":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_dataset(ctx, field, obj)
+				})
+		case "cause":
+			out.Values[i] = ec._Incident_cause(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "causeKey":
+			out.Values[i] = ec._Incident_causeKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "severity":
+			out.Values[i] = ec._Incident_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_state(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Incident_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "detail":
+			out.Values[i] = ec._Incident_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedAt":
+			out.Values[i] = ec._Incident_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedBy":
+			out.Values[i] = ec._Incident_openedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._Incident_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acknowledgedAt":
+			out.Values[i] = ec._Incident_acknowledgedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acknowledgedBy":
+			out.Values[i] = ec._Incident_acknowledgedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._Incident_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedBy":
+			out.Values[i] = ec._Incident_resolvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolution":
+			out.Values[i] = ec._Incident_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "impact":
+			out.Values[i] = ec._Incident_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "review":
+			out.Values[i] = ec._Incident_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeline":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Incident_timeline(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentConnectionImplementors = []string{"IncidentConnection"}
+
+func (ec *executionContext) _IncidentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.IncidentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IncidentConnection")
+		case "edges":
+			out.Values[i] = ec._IncidentConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._IncidentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentEdgeImplementors = []string{"IncidentEdge"}
+
+func (ec *executionContext) _IncidentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.IncidentEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IncidentEdge")
+		case "cursor":
+			out.Values[i] = ec._IncidentEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._IncidentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentEventImplementors = []string{"IncidentEvent"}
+
+func (ec *executionContext) _IncidentEvent(ctx context.Context, sel ast.SelectionSet, obj *catalog.IncidentEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IncidentEvent")
+		case "at":
+			out.Values[i] = ec._IncidentEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._IncidentEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._IncidentEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._IncidentEvent_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentImpactImplementors = []string{"IncidentImpact"}
+
+func (ec *executionContext) _IncidentImpact(ctx context.Context, sel ast.SelectionSet, obj *catalog.ImpactedDataset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IncidentImpact")
+		case "namespace":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IncidentImpact_namespace(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IncidentImpact_name(ctx, field, obj)
+				})
+		case "distance":
+			out.Values[i] = ec._IncidentImpact_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "owners":
+			out.Values[i] = ec._IncidentImpact_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dataset":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IncidentImpact_dataset(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var incidentReviewImplementors = []string{"IncidentReview"}
+
+func (ec *executionContext) _IncidentReview(ctx context.Context, sel ast.SelectionSet, obj *catalog.IncidentReview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, incidentReviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IncidentReview")
+		case "cause":
+			out.Values[i] = ec._IncidentReview_cause(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._IncidentReview_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actions":
+			out.Values[i] = ec._IncidentReview_actions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._IncidentReview_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._IncidentReview_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20189,6 +22745,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "removeOwner":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeOwner(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acknowledgeIncident":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acknowledgeIncident(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolveIncident":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveIncident(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setIncidentReview":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setIncidentReview(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20877,6 +23454,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_securityEvents(ctx, field)
+				})
+		case "incidents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_incidents(ctx, field)
+				})
+		case "incident":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_incident(ctx, field)
 				})
 		case "tokens":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -23229,6 +25818,45 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) marshalNFollowUpAction2almanacᚋcatalogᚐFollowUpAction(ctx context.Context, sel ast.SelectionSet, v catalog.FollowUpAction) graphql.Marshaler {
+	return ec._FollowUpAction(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFollowUpAction2ᚕalmanacᚋcatalogᚐFollowUpActionᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.FollowUpAction) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFollowUpAction2almanacᚋcatalogᚐFollowUpAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNFollowUpActionInput2almanacᚋgraphᚋmodelᚐFollowUpActionInput(ctx context.Context, v any) (model.FollowUpActionInput, error) {
+	res, err := ec.unmarshalInputFollowUpActionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFollowUpActionInput2ᚕalmanacᚋgraphᚋmodelᚐFollowUpActionInputᚄ(ctx context.Context, v any) ([]model.FollowUpActionInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.FollowUpActionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFollowUpActionInput2almanacᚋgraphᚋmodelᚐFollowUpActionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalNForeignKey2almanacᚋgraphᚋmodelᚐForeignKey(ctx context.Context, sel ast.SelectionSet, v model.ForeignKey) graphql.Marshaler {
 	return ec._ForeignKey(ctx, sel, &v)
 }
@@ -23341,6 +25969,203 @@ func (ec *executionContext) marshalNImpactedDataset2ᚕalmanacᚋgraphᚋmodel�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNIncident2almanacᚋcatalogᚐIncident(ctx context.Context, sel ast.SelectionSet, v catalog.Incident) graphql.Marshaler {
+	return ec._Incident(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIncident2ᚕalmanacᚋcatalogᚐIncidentᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.Incident) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIncident2almanacᚋcatalogᚐIncident(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIncident2ᚖalmanacᚋcatalogᚐIncident(ctx context.Context, sel ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Incident!")
+		return graphql.Null
+	}
+	return ec._Incident(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIncidentCause2almanacᚋcatalogᚐCauseKind(ctx context.Context, v any) (catalog.CauseKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIncidentCause2almanacᚋcatalogᚐCauseKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIncidentCause2almanacᚋcatalogᚐCauseKind(ctx context.Context, sel ast.SelectionSet, v catalog.CauseKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIncidentCause2almanacᚋcatalogᚐCauseKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IncidentCause!")
+	}
+	return res
+}
+
+var (
+	unmarshalNIncidentCause2almanacᚋcatalogᚐCauseKind = map[string]catalog.CauseKind{
+		"CHECK_FAILED":    catalog.CauseCheckFailed,
+		"RUN_FAILED":      catalog.CauseRunFailed,
+		"SCHEMA_BREAKING": catalog.CauseSchemaBreaking,
+		"SLO_BREACH":      catalog.CauseSLOBreach,
+	}
+	marshalNIncidentCause2almanacᚋcatalogᚐCauseKind = map[catalog.CauseKind]string{
+		catalog.CauseCheckFailed:    "CHECK_FAILED",
+		catalog.CauseRunFailed:      "RUN_FAILED",
+		catalog.CauseSchemaBreaking: "SCHEMA_BREAKING",
+		catalog.CauseSLOBreach:      "SLO_BREACH",
+	}
+)
+
+func (ec *executionContext) marshalNIncidentConnection2ᚖalmanacᚋgraphᚋmodelᚐIncidentConnection(ctx context.Context, sel ast.SelectionSet, v *model.IncidentConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IncidentConnection!")
+		return graphql.Null
+	}
+	return ec._IncidentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNIncidentEdge2almanacᚋgraphᚋmodelᚐIncidentEdge(ctx context.Context, sel ast.SelectionSet, v model.IncidentEdge) graphql.Marshaler {
+	return ec._IncidentEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIncidentEdge2ᚕalmanacᚋgraphᚋmodelᚐIncidentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.IncidentEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIncidentEdge2almanacᚋgraphᚋmodelᚐIncidentEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIncidentEvent2almanacᚋcatalogᚐIncidentEvent(ctx context.Context, sel ast.SelectionSet, v catalog.IncidentEvent) graphql.Marshaler {
+	return ec._IncidentEvent(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIncidentEvent2ᚕalmanacᚋcatalogᚐIncidentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.IncidentEvent) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIncidentEvent2almanacᚋcatalogᚐIncidentEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind(ctx context.Context, v any) (catalog.IncidentEventKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind(ctx context.Context, sel ast.SelectionSet, v catalog.IncidentEventKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IncidentEventKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind = map[string]catalog.IncidentEventKind{
+		"OPENED":       catalog.IncidentOpened,
+		"ACKNOWLEDGED": catalog.IncidentAcknowledged,
+		"RESOLVED":     catalog.IncidentResolved,
+		"REVIEWED":     catalog.IncidentReviewed,
+	}
+	marshalNIncidentEventKind2almanacᚋcatalogᚐIncidentEventKind = map[catalog.IncidentEventKind]string{
+		catalog.IncidentOpened:       "OPENED",
+		catalog.IncidentAcknowledged: "ACKNOWLEDGED",
+		catalog.IncidentResolved:     "RESOLVED",
+		catalog.IncidentReviewed:     "REVIEWED",
+	}
+)
+
+func (ec *executionContext) marshalNIncidentImpact2almanacᚋcatalogᚐImpactedDataset(ctx context.Context, sel ast.SelectionSet, v catalog.ImpactedDataset) graphql.Marshaler {
+	return ec._IncidentImpact(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIncidentImpact2ᚕalmanacᚋcatalogᚐImpactedDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.ImpactedDataset) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIncidentImpact2almanacᚋcatalogᚐImpactedDataset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNIncidentReviewInput2almanacᚋgraphᚋmodelᚐIncidentReviewInput(ctx context.Context, v any) (model.IncidentReviewInput, error) {
+	res, err := ec.unmarshalInputIncidentReviewInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNIncidentSeverity2almanacᚋcatalogᚐSeverity(ctx context.Context, v any) (catalog.Severity, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIncidentSeverity2almanacᚋcatalogᚐSeverity[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIncidentSeverity2almanacᚋcatalogᚐSeverity(ctx context.Context, sel ast.SelectionSet, v catalog.Severity) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIncidentSeverity2almanacᚋcatalogᚐSeverity[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IncidentSeverity!")
+	}
+	return res
+}
+
+var (
+	unmarshalNIncidentSeverity2almanacᚋcatalogᚐSeverity = map[string]catalog.Severity{
+		"WARN":  catalog.SeverityWarn,
+		"ERROR": catalog.SeverityError,
+	}
+	marshalNIncidentSeverity2almanacᚋcatalogᚐSeverity = map[catalog.Severity]string{
+		catalog.SeverityWarn:  "WARN",
+		catalog.SeverityError: "ERROR",
+	}
+)
+
+func (ec *executionContext) unmarshalNIncidentState2almanacᚋgraphᚋmodelᚐIncidentState(ctx context.Context, v any) (model.IncidentState, error) {
+	var res model.IncidentState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIncidentState2almanacᚋgraphᚋmodelᚐIncidentState(ctx context.Context, sel ast.SelectionSet, v model.IncidentState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -24693,6 +27518,28 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalID(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOIncident2ᚖalmanacᚋcatalogᚐIncident(ctx context.Context, sel ast.SelectionSet, v *catalog.Incident) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Incident(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOIncidentFilter2ᚖalmanacᚋgraphᚋmodelᚐIncidentFilter(ctx context.Context, v any) (*model.IncidentFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputIncidentFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIncidentReview2ᚖalmanacᚋcatalogᚐIncidentReview(ctx context.Context, sel ast.SelectionSet, v *catalog.IncidentReview) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IncidentReview(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

@@ -23,6 +23,7 @@ const (
 	// typeSecurityEvent is an event of the security log.
 	typeSecurityEvent = "SecurityEvent"
 	typeToken         = "ApiToken"
+	typeIncident      = "Incident"
 )
 
 func globalID(typ string, id int64) string {

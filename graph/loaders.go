@@ -40,6 +40,9 @@ type loaders struct {
 	runPages   *dataloadgen.Loader[store.RunPage, []catalog.Run]
 	runs       *dataloadgen.Loader[string, *catalog.Run]
 	children   *dataloadgen.Loader[string, []catalog.Run]
+	// incidents are each dataset's open incidents (open) or newest 50.
+	openIncidents   *dataloadgen.Loader[catalog.Key, []catalog.Incident]
+	recentIncidents *dataloadgen.Loader[catalog.Key, []catalog.Incident]
 }
 
 func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
@@ -91,6 +94,12 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 			return out, nil
 		}, wait),
 		runPages: dataloadgen.NewLoader(fromMap(st.RunPages, ""), wait),
+		openIncidents: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Incident, error) {
+			return st.IncidentsOf(ctx, keys, true, openIncidentsLimit)
+		}, ""), wait),
+		recentIncidents: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Incident, error) {
+			return st.IncidentsOf(ctx, keys, false, recentIncidentsLimit)
+		}, ""), wait),
 		runs: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*catalog.Run, []error) {
 			m, err := st.RunsByIDs(ctx, ids)
 			if err != nil {

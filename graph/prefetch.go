@@ -61,6 +61,19 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 			for _, k := range keys {
 				l.slos.Prime(k, reports[k])
 			}
+		case "incidents":
+			open, _ := f.ArgumentMap(op.Variables)["open"].(bool)
+			limit, loader := recentIncidentsLimit, l.recentIncidents
+			if open {
+				limit, loader = openIncidentsLimit, l.openIncidents
+			}
+			incs, err := r.store.IncidentsOf(ctx, keys, open, limit)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				loader.Prime(k, incs[k])
+			}
 		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)
 			if err != nil {

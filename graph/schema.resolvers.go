@@ -225,6 +225,13 @@ func (r *datasetResolver) Slos(ctx context.Context, obj *catalog.Dataset) ([]mod
 	return out, nil
 }
 
+func (r *datasetResolver) Incidents(ctx context.Context, obj *catalog.Dataset, open *bool) ([]catalog.Incident, error) {
+	if open != nil && *open {
+		return loadersFrom(ctx).openIncidents.Load(ctx, obj.Key)
+	}
+	return loadersFrom(ctx).recentIncidents.Load(ctx, obj.Key)
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {
@@ -247,6 +254,42 @@ func (r *foreignKeyResolver) Target(ctx context.Context, obj *model.ForeignKey) 
 
 func (r *impactedDatasetResolver) Dataset(ctx context.Context, obj *model.ImpactedDataset) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
+}
+
+func (r *incidentResolver) ID(ctx context.Context, obj *catalog.Incident) (string, error) {
+	return globalID(typeIncident, obj.ID), nil
+}
+
+func (r *incidentResolver) Namespace(ctx context.Context, obj *catalog.Incident) (string, error) {
+	return obj.Dataset.Namespace, nil
+}
+
+func (r *incidentResolver) Name(ctx context.Context, obj *catalog.Incident) (string, error) {
+	return obj.Dataset.Name, nil
+}
+
+func (r *incidentResolver) Dataset(ctx context.Context, obj *catalog.Incident) (*catalog.Dataset, error) {
+	return nullIfNotFound(datasetByKey(ctx, obj.Dataset))
+}
+
+func (r *incidentResolver) State(ctx context.Context, obj *catalog.Incident) (model.IncidentState, error) {
+	return incidentState(obj), nil
+}
+
+func (r *incidentResolver) Timeline(ctx context.Context, obj *catalog.Incident) ([]catalog.IncidentEvent, error) {
+	return r.store.IncidentEvents(ctx, obj.ID)
+}
+
+func (r *incidentImpactResolver) Namespace(ctx context.Context, obj *catalog.ImpactedDataset) (string, error) {
+	return obj.Dataset.Namespace, nil
+}
+
+func (r *incidentImpactResolver) Name(ctx context.Context, obj *catalog.ImpactedDataset) (string, error) {
+	return obj.Dataset.Name, nil
+}
+
+func (r *incidentImpactResolver) Dataset(ctx context.Context, obj *catalog.ImpactedDataset) (*catalog.Dataset, error) {
+	return nullIfNotFound(datasetByKey(ctx, obj.Dataset))
 }
 
 func (r *jobResolver) Namespace(ctx context.Context, obj *catalog.Job) (string, error) {
@@ -367,6 +410,46 @@ func (r *mutationResolver) RemoveOwner(ctx context.Context, input model.OwnerInp
 	}
 	e, err := r.store.RemoveOwner(ctx, auth.PrincipalFrom(ctx), id, catalog.Owner{Name: input.Name, Kind: input.Kind, Type: str(input.Type)})
 	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) AcknowledgeIncident(ctx context.Context, id string, note *string) (*catalog.Incident, error) {
+	n, err := parseIDOf(typeIncident, id)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := r.store.AcknowledgeIncident(ctx, auth.PrincipalFrom(ctx), n, deref(note))
+	if err != nil {
+		return nil, err
+	}
+	return &inc, nil
+}
+
+func (r *mutationResolver) ResolveIncident(ctx context.Context, id string, note *string) (*catalog.Incident, error) {
+	n, err := parseIDOf(typeIncident, id)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := r.store.ResolveIncident(ctx, auth.PrincipalFrom(ctx), n, deref(note))
+	if err != nil {
+		return nil, err
+	}
+	return &inc, nil
+}
+
+func (r *mutationResolver) SetIncidentReview(ctx context.Context, id string, review model.IncidentReviewInput) (*catalog.Incident, error) {
+	n, err := parseIDOf(typeIncident, id)
+	if err != nil {
+		return nil, err
+	}
+	rv := catalog.IncidentReview{Cause: review.Cause, Impact: review.Impact}
+	for _, a := range review.Actions {
+		rv.Actions = append(rv.Actions, catalog.FollowUpAction{Action: a.Action, Ticket: a.Ticket})
+	}
+	inc, err := r.store.SetIncidentReview(ctx, auth.PrincipalFrom(ctx), n, rv)
+	if err != nil {
+		return nil, err
+	}
+	return &inc, nil
 }
 
 func (r *mutationResolver) CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error) {
@@ -1006,6 +1089,41 @@ func (r *queryResolver) SecurityEvents(ctx context.Context, filter *model.Securi
 	return c, nil
 }
 
+func (r *queryResolver) Incidents(ctx context.Context, filter *model.IncidentFilter, first *int, after *string) (*model.IncidentConnection, error) {
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	f, err := incidentFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	if f.After, err = parseIntCursor(after); err != nil {
+		return nil, err
+	}
+	f.Limit = n + 1
+	incs, err := r.store.Incidents(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(incs) > n
+	incs = incs[:min(n, len(incs))]
+	c := &model.IncidentConnection{Edges: make([]model.IncidentEdge, len(incs))}
+	for i := range incs {
+		c.Edges[i] = model.IncidentEdge{Cursor: intCursor(incs[i].ID), Node: &incs[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.IncidentEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *queryResolver) Incident(ctx context.Context, id string) (*catalog.Incident, error) {
+	n, err := parseIDOf(typeIncident, id)
+	if err != nil {
+		return nil, err
+	}
+	return nullIfNotFound(incidentByID(ctx, r.store, n))
+}
+
 func (r *queryResolver) Tokens(ctx context.Context) ([]catalog.APIToken, error) {
 	if r.tokens == nil {
 		return nil, errTokensOff
@@ -1081,6 +1199,10 @@ func (r *Resolver) ForeignKey() ForeignKeyResolver { return &foreignKeyResolver{
 
 func (r *Resolver) ImpactedDataset() ImpactedDatasetResolver { return &impactedDatasetResolver{r} }
 
+func (r *Resolver) Incident() IncidentResolver { return &incidentResolver{r} }
+
+func (r *Resolver) IncidentImpact() IncidentImpactResolver { return &incidentImpactResolver{r} }
+
 func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
 
 func (r *Resolver) JobDataset() JobDatasetResolver { return &jobDatasetResolver{r} }
@@ -1115,6 +1237,8 @@ type (
 	datasetResolver           struct{ *Resolver }
 	foreignKeyResolver        struct{ *Resolver }
 	impactedDatasetResolver   struct{ *Resolver }
+	incidentResolver          struct{ *Resolver }
+	incidentImpactResolver    struct{ *Resolver }
 	jobResolver               struct{ *Resolver }
 	jobDatasetResolver        struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }

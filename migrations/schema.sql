@@ -368,6 +368,83 @@ CREATE TABLE public.freshness_observations (
 );
 
 --
+-- Name: incident_detector; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.incident_detector (
+    singleton boolean DEFAULT true NOT NULL,
+    seq bigint NOT NULL,
+    CONSTRAINT incident_detector_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: incident_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.incident_events (
+    id bigint NOT NULL,
+    incident_id bigint NOT NULL,
+    at timestamp with time zone NOT NULL,
+    kind text NOT NULL,
+    actor text NOT NULL,
+    note text DEFAULT ''::text NOT NULL,
+    CONSTRAINT incident_events_kind_check CHECK ((kind = ANY (ARRAY['opened'::text, 'acknowledged'::text, 'resolved'::text, 'reviewed'::text])))
+);
+
+--
+-- Name: incident_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.incident_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.incident_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: incidents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.incidents (
+    id bigint NOT NULL,
+    dataset_namespace text NOT NULL,
+    dataset_name text NOT NULL,
+    cause text NOT NULL,
+    cause_key text DEFAULT ''::text NOT NULL,
+    severity text NOT NULL,
+    title text NOT NULL,
+    detail text DEFAULT ''::text NOT NULL,
+    opened_at timestamp with time zone NOT NULL,
+    opened_by text NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text DEFAULT ''::text NOT NULL,
+    resolved_at timestamp with time zone,
+    resolved_by text DEFAULT ''::text NOT NULL,
+    resolution text DEFAULT ''::text NOT NULL,
+    impact jsonb DEFAULT '[]'::jsonb NOT NULL,
+    review jsonb,
+    CONSTRAINT incidents_cause_check CHECK ((cause = ANY (ARRAY['check_failed'::text, 'run_failed'::text, 'schema_breaking'::text, 'slo_breach'::text]))),
+    CONSTRAINT incidents_severity_check CHECK ((severity = ANY (ARRAY['warn'::text, 'error'::text])))
+);
+
+--
+-- Name: incidents_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.incidents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: job_facts; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -855,6 +932,27 @@ ALTER TABLE ONLY public.freshness_observations
     ADD CONSTRAINT freshness_observations_pkey PRIMARY KEY (source, dataset_namespace, dataset_name, observed_at);
 
 --
+-- Name: incident_detector incident_detector_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_detector
+    ADD CONSTRAINT incident_detector_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: incident_events incident_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_events
+    ADD CONSTRAINT incident_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: incidents incidents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+
+--
 -- Name: job_facts job_facts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1087,6 +1185,30 @@ CREATE INDEX foreign_keys_target ON public.foreign_keys USING btree (target_name
 CREATE INDEX freshness_observations_dataset ON public.freshness_observations USING btree (dataset_namespace, dataset_name, observed_at DESC);
 
 --
+-- Name: incident_events_incident; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incident_events_incident ON public.incident_events USING btree (incident_id, id);
+
+--
+-- Name: incidents_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_dataset ON public.incidents USING btree (dataset_namespace, dataset_name, id DESC);
+
+--
+-- Name: incidents_one_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX incidents_one_open ON public.incidents USING btree (dataset_namespace, dataset_name, cause, cause_key) WHERE (resolved_at IS NULL);
+
+--
+-- Name: incidents_resolved; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_resolved ON public.incidents USING btree (resolved_at DESC) WHERE (resolved_at IS NOT NULL);
+
+--
 -- Name: job_facts_source; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1276,6 +1398,13 @@ ALTER TABLE ONLY public.dataset_facts
 
 ALTER TABLE ONLY public.foreign_keys
     ADD CONSTRAINT foreign_keys_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: incident_events incident_events_incident_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_events
+    ADD CONSTRAINT incident_events_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id) ON DELETE CASCADE;
 
 --
 -- Name: job_facts job_facts_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -65,6 +65,10 @@ type datasetView struct {
 	Health healthView
 	// SLOs are the dataset's SLOs, evaluated now.
 	SLOs []sloView
+	// Incidents are the dataset's open incidents, shown as banners;
+	// PastIncidents its latest resolved ones.
+	Incidents     []incidentView
+	PastIncidents []incidentView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -449,6 +453,9 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	}
 	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
+	if v.Incidents, v.PastIncidents, err = s.incidentViews(ctx, d, now); err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	for _, w := range warnings {
 		v.Warnings = append(v.Warnings, warningView{
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,

@@ -29,6 +29,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /datasets/{ns}/{name...}", s.handle(s.serveDataset))
 	mux.Handle("GET /sources", s.handle(s.serveSources))
 	mux.Handle("GET /runs/{id}", s.handle(s.serveRun))
+	mux.Handle("GET /incidents", s.handle(s.serveIncidents))
+	mux.Handle("GET /incidents/{id}", s.handle(s.serveIncident))
 	if s.search != nil {
 		mux.Handle("GET /search", s.handle(s.serveSearchPage))
 		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))
@@ -78,6 +80,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /edit/owners/{ns}/{name...}", s.handle(s.postOwners))
 	mux.Handle("POST /edit/tags/{ns}/{name...}", s.handle(s.postTags))
 	mux.Handle("POST /edit/preview", s.handle(s.postPreview))
+	// Acknowledging and resolving incidents, from the dataset page's
+	// banners and the incident's page.
+	mux.Handle("POST /incidents/{id}/acknowledge", s.handle(s.postAcknowledge))
+	mux.Handle("POST /incidents/{id}/resolve", s.handle(s.postResolve))
 
 	// The GraphQL API: a browser's GET gets GraphiQL, which loads its
 	// scripts and stylesheets from /graphql/assets/; any other GET runs

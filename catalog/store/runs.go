@@ -236,9 +236,14 @@ func (s *Store) upsertRuns(ctx context.Context, source string, runs []catalog.Ru
 		pids[i], pns[i], pnames[i] = r.ParentID, r.ParentJob.Namespace, r.ParentJob.Name
 		stateAt[i], started[i], ended[i], nomStart[i], nomEnd[i] = r.StateAt, r.StartedAt, r.EndedAt, r.NominalStart, r.NominalEnd
 	}
+	now := s.now()
+	var failed []error
 	// The CASE mirrors catalog.Run.Supersedes: a terminal state beats START
 	// and RUNNING, then the later event wins.
-	rows, err := s.pool.Query(ctx, `
+	// The runs recorded are logged as "run" changes of their jobs, in the
+	// same transaction, so that the incident detector hears of failures.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
 		WITH x AS (
 			SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
 				$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[])
@@ -262,29 +267,45 @@ func (s *Store) upsertRuns(ctx context.Context, source string, runs []catalog.Ru
 				nominal_end = coalesce(excluded.nominal_end, r.nominal_end),
 				updated_at = excluded.updated_at
 			WHERE r.job_id = excluded.job_id
-			RETURNING run_id
+			RETURNING run_id, job_id
 		)
-		SELECT x.id, coalesce(oj.namespace, ''), coalesce(oj.name, '')
-		FROM x LEFT JOIN runs o ON o.run_id = x.id LEFT JOIN jobs oj ON oj.id = o.job_id
-		WHERE x.id NOT IN (SELECT run_id FROM ins)`,
-		source, ids, jns, jnames, states, stateAt, started, ended, errMsgs, pids, pns, pnames, nomStart, nomEnd, s.now())
+		SELECT x.id, coalesce(ins.job_id, 0), coalesce(oj.namespace, ''), coalesce(oj.name, '')
+		FROM x LEFT JOIN ins ON ins.run_id = x.id
+		LEFT JOIN runs o ON o.run_id = x.id AND ins.run_id IS NULL LEFT JOIN jobs oj ON oj.id = o.job_id`,
+			source, ids, jns, jnames, states, stateAt, started, ended, errMsgs, pids, pns, pnames, nomStart, nomEnd, now)
+		if err != nil {
+			return err
+		}
+		var (
+			id      string
+			jobID   int64
+			owner   catalog.JobKey
+			changes [][]any
+			logged  = map[int64]bool{}
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &jobID, &owner.Namespace, &owner.Name}, func() error {
+			switch {
+			case jobID != 0:
+				if !logged[jobID] {
+					logged[jobID] = true
+					job := byID[id].Job
+					changes = append(changes, []any{"run", jobID, job.Namespace, job.Name, string(catalog.ChangeRun), source, now})
+				}
+			case owner.Name != "" && owner != byID[id].Job:
+				failed = append(failed, runConflict(id, owner, byID[id].Job))
+			default:
+				failed = append(failed, fmt.Errorf("run %s: job %s unknown: %w", id, byID[id].Job, catalog.ErrInvalid))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return appendChanges(ctx, tx, changes)
+	})
 	if err != nil {
 		return fmt.Errorf("record %d runs of %s: %w", n, source, translate(err))
 	}
-	var (
-		id    string
-		owner catalog.JobKey
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &owner.Namespace, &owner.Name}, func() error {
-		if owner.Name != "" && owner != byID[id].Job {
-			*errs = append(*errs, runConflict(id, owner, byID[id].Job))
-		} else {
-			*errs = append(*errs, fmt.Errorf("run %s: job %s unknown: %w", id, byID[id].Job, catalog.ErrInvalid))
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("record %d runs of %s: %w", n, source, translate(err))
-	}
+	*errs = append(*errs, failed...)
 	return nil
 }
 

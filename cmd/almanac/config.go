@@ -94,6 +94,8 @@ type Config struct {
 	// people create at `/account/tokens` and admins, for producers, at
 	// `/admin/tokens`.
 	Tokens TokensConfig `yaml:"tokens"`
+	// Incidents configures what opens an incident on a dataset.
+	Incidents IncidentsConfig `yaml:"incidents"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
 	// Quality configures the history of data-quality results.
@@ -357,6 +359,15 @@ type TokensConfig struct {
 	// MaxLifetime is the longest a new token may live: every token has an
 	// expiry, at most this far ahead.
 	MaxLifetime time.Duration `yaml:"max_lifetime" default:"8760h"`
+}
+
+// IncidentsConfig configures what opens an incident on a dataset.
+type IncidentsConfig struct {
+	// MinCheckSeverity is the least severity of a failing data-quality
+	// check that opens an incident: `error` opens one only for checks of
+	// severity error (dbt's default) that fail, `warn` also for checks
+	// that warn. The check's next pass resolves it.
+	MinCheckSeverity string `yaml:"min_check_severity" default:"error" enum:"warn,error" env:"ALMANAC_INCIDENTS_MIN_CHECK_SEVERITY"`
 }
 
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark

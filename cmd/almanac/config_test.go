@@ -59,8 +59,9 @@ func defaults() *Config {
 			Roles:   RolesConfig{Default: "viewer"},
 			Session: SessionTimeouts{Idle: 8 * time.Hour, Absolute: 168 * time.Hour},
 		},
-		Tokens:  TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
-		Quality: QualityConfig{Retention: 9600 * time.Hour},
+		Tokens:    TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
+		Quality:   QualityConfig{Retention: 9600 * time.Hour},
+		Incidents: IncidentsConfig{MinCheckSeverity: "error"},
 	}
 }
 
@@ -98,7 +99,8 @@ func TestLoadConfigFull(t *testing.T) {
 			AnonymousRead: true,
 			Session:       SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour},
 		},
-		Tokens: TokensConfig{MaxLifetime: 90 * 24 * time.Hour},
+		Tokens:    TokensConfig{MaxLifetime: 90 * 24 * time.Hour},
+		Incidents: IncidentsConfig{MinCheckSeverity: "warn"},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",
@@ -799,6 +801,11 @@ log:
   format: xml
 `,
 			want: `almanac.yaml:5: log.format: must be text or json, got "xml"`,
+		},
+		{
+			name: "incident severity",
+			yaml: "incidents:\n  min_check_severity: critical\n",
+			want: `almanac.yaml:2: incidents.min_check_severity: must be warn or error, got "critical"`,
 		},
 		{
 			name: "log level",

@@ -156,6 +156,41 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			}
 		})
 	}
+	// serve runs the incident detector: a failed run posted to the
+	// demo's OpenLineage endpoint opens an incident on what the job
+	// writes, which GraphQL then lists.
+	t.Run("incident from a failed run", func(t *testing.T) {
+		stg := whCfg.Database + ".staging.stg_payments"
+		event := `{"eventType":"FAIL","eventTime":"` + time.Now().UTC().Format(time.RFC3339) + `","producer":"https://example.com/airflow",
+			"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+			"run":{"runId":"0193a8f2-6a4e-7cc1-9c3c-6b1d2f0e9a99","facets":{"errorMessage":{"_producer":"https://example.com/airflow","_schemaURL":"https://openlineage.io/spec/facets/1-0-0/ErrorMessageRunFacet.json","message":"connection refused","programmingLanguage":"python"}}},
+			"job":{"namespace":"airflow","name":"payments.sync"},
+			"outputs":[{"namespace":"` + demoNamespace + `","name":"` + stg + `"}]}`
+		resp, err := http.Post(base+"/api/v1/lineage", "application/json", strings.NewReader(event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("posting the event: %d", resp.StatusCode)
+		}
+		query, _ := json.Marshal(map[string]any{"query": `{ incidents(filter: {open: true}) { edges { node { name cause causeKey title } } } }`})
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(query))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"name":"`+stg+`","cause":"RUN_FAILED","causeKey":"airflow/payments.sync"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no incident after a failed run: %s", b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
 }
 
 // demoNonEmpty lists, by top-level field of a README example, what must

@@ -142,6 +142,12 @@ type EditPayload struct {
 	AuditEntry *catalog.AuditEntry `json:"auditEntry,omitempty"`
 }
 
+type FollowUpActionInput struct {
+	Action string `json:"action"`
+	// An http(s) link to the ticket, or empty.
+	Ticket string `json:"ticket"`
+}
+
 type ForeignKey struct {
 	Name            string   `json:"name"`
 	Columns         []string `json:"columns"`
@@ -200,6 +206,33 @@ type ImpactedDataset struct {
 	Name      string           `json:"name"`
 	Owners    []catalog.Owner  `json:"owners"`
 	Dataset   *catalog.Dataset `json:"dataset,omitempty"`
+}
+
+type IncidentConnection struct {
+	Edges    []IncidentEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type IncidentEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *catalog.Incident `json:"node"`
+}
+
+// Selects incidents; every field given must match.
+type IncidentFilter struct {
+	// Open (unresolved) incidents only with true, resolved ones only with false.
+	Open *bool `json:"open,omitempty"`
+	// Incidents on datasets owned by this team (an owner of kind TEAM).
+	Team *string `json:"team,omitempty"`
+	// Incidents on this dataset (both namespace and name).
+	Namespace *string `json:"namespace,omitempty"`
+	Name      *string `json:"name,omitempty"`
+}
+
+type IncidentReviewInput struct {
+	Cause   string                `json:"cause"`
+	Impact  string                `json:"impact"`
+	Actions []FollowUpActionInput `json:"actions"`
 }
 
 type JobConnection struct {
@@ -658,6 +691,63 @@ func (e *DatasetOrder) UnmarshalJSON(b []byte) error {
 }
 
 func (e DatasetOrder) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type IncidentState string
+
+const (
+	IncidentStateOpen         IncidentState = "OPEN"
+	IncidentStateAcknowledged IncidentState = "ACKNOWLEDGED"
+	IncidentStateResolved     IncidentState = "RESOLVED"
+)
+
+var AllIncidentState = []IncidentState{
+	IncidentStateOpen,
+	IncidentStateAcknowledged,
+	IncidentStateResolved,
+}
+
+func (e IncidentState) IsValid() bool {
+	switch e {
+	case IncidentStateOpen, IncidentStateAcknowledged, IncidentStateResolved:
+		return true
+	}
+	return false
+}
+
+func (e IncidentState) String() string {
+	return string(e)
+}
+
+func (e *IncidentState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = IncidentState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid IncidentState", str)
+	}
+	return nil
+}
+
+func (e IncidentState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *IncidentState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e IncidentState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,296 @@
+package incident_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+	"almanac/catalog/incident"
+	"almanac/catalog/pgtest"
+	"almanac/catalog/store"
+)
+
+const wh = "postgres://wh:5432"
+
+var (
+	orders  = catalog.Key{Namespace: wh, Name: "shop.public.orders"}
+	revenue = catalog.Key{Namespace: wh, Name: "shop.mart.revenue"}
+	job     = catalog.JobKey{Namespace: "dbt", Name: "model.shop.revenue"}
+	finance = catalog.Owner{Name: "finance", Kind: catalog.OwnerTeam}
+	alice   = catalog.Principal{Login: "alice@corp", Role: catalog.RoleEditor}
+)
+
+// warehouse is the Postgres crawl: orders with the columns given, and
+// revenue owned by finance.
+func warehouse(ordersColumns ...catalog.Column) catalog.Harvest {
+	return catalog.Harvest{Datasets: []catalog.DatasetFacts{
+		{Key: orders, Platform: "postgres", Kind: catalog.KindTable, Columns: ordersColumns},
+		{Key: revenue, Platform: "postgres", Kind: catalog.KindTable, Owners: []catalog.Owner{finance},
+			Columns: []catalog.Column{{Name: "day", Ordinal: 1, Type: "date"}, {Name: "total", Ordinal: 2, Type: "numeric"}}},
+	}}
+}
+
+var (
+	id     = catalog.Column{Name: "id", Ordinal: 1, Type: "bigint"}
+	amount = catalog.Column{Name: "amount", Ordinal: 2, Type: "numeric"}
+	status = catalog.Column{Name: "status", Ordinal: 3, Type: "text"}
+)
+
+// dbt is the dbt crawl: the job writing revenue from orders (total from
+// amount), two checks on orders, and the results and runs given.
+func dbt(results []catalog.QualityResult, runs ...catalog.Run) catalog.Harvest {
+	return catalog.Harvest{
+		Jobs: []catalog.JobFacts{{Key: job, Type: catalog.JobDBTModel, Inputs: []catalog.Key{orders}, Outputs: []catalog.Key{revenue}}},
+		Checks: []catalog.QualityCheck{
+			{Dataset: orders, Column: "id", Name: "test.not_null_orders_id", Type: "not_null", Severity: "ERROR"},
+			{Dataset: orders, Name: "test.orders_rowcount", Type: "custom", Severity: "warn"},
+		},
+		ColumnLineage: []catalog.ColumnLineage{{Output: revenue, Column: "total", Input: orders, InputColumn: "amount", Type: "DIRECT", Subtype: "AGGREGATION"}},
+		Results:       results,
+		Runs:          runs,
+	}
+}
+
+func result(check, st string, at time.Time) catalog.QualityResult {
+	return catalog.QualityResult{Check: check, Dataset: orders, Status: st, StartedAt: at, RunID: "inv-" + at.Format("150405.000")}
+}
+
+func run(id string, state catalog.RunState, at time.Time) catalog.Run {
+	return catalog.Run{ID: id, Job: job, State: state, StateAt: at, ErrorMessage: map[bool]string{true: "relation does not exist"}[state == catalog.RunFail]}
+}
+
+type fixture struct {
+	t   *testing.T
+	st  *store.Store
+	det *incident.Detector
+}
+
+func newFixture(t *testing.T, min catalog.Severity) *fixture {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	// Downstream of orders is revenue, whose owners are read when an
+	// incident opens (cmd/almanac passes the lineage graph's).
+	impact := func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
+		owners, err := st.DatasetOwners(ctx, []catalog.Key{revenue})
+		out := map[catalog.Key][]catalog.ImpactedDataset{}
+		for _, k := range keys {
+			if k == orders {
+				out[k] = []catalog.ImpactedDataset{{Dataset: revenue, Distance: 1, Owners: owners[revenue]}}
+			}
+		}
+		return out, err
+	}
+	return &fixture{t: t, st: st, det: incident.New(st, incident.Config{MinCheckSeverity: min, Impact: impact})}
+}
+
+func (f *fixture) crawl(source string, h catalog.Harvest) {
+	f.t.Helper()
+	run, err := f.st.Crawl(context.Background(), source, func(context.Context) (catalog.Harvest, error) { return h, nil })
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if len(run.Errors) > 0 {
+		f.t.Fatalf("crawl %s: %v", source, run.Errors)
+	}
+	if err := f.det.CatchUp(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// incidents lists every incident as "state cause key on dataset",
+// newest first.
+func (f *fixture) incidents() []string {
+	f.t.Helper()
+	all, err := f.st.Incidents(context.Background(), store.IncidentFilter{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, i := range all {
+		out = append(out, i.State()+" "+string(i.Cause)+" "+i.CauseKey+" on "+i.Dataset.Name)
+	}
+	return out
+}
+
+func (f *fixture) want(step string, want ...string) {
+	f.t.Helper()
+	if diff := cmp.Diff(want, f.incidents()); diff != "" {
+		f.t.Fatalf("%s: incidents (-want +got):\n%s", step, diff)
+	}
+}
+
+// TestDetectLifecycle runs a fixed series of crawls through the
+// detector: failures open incidents (once however often they are seen),
+// passes and successful runs resolve them, a later failure opens a new
+// one, and one that a person resolved is not reopened by the evidence it
+// was opened for.
+func TestDetectLifecycle(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, catalog.SeverityError)
+	// A detector that never ran starts at the beginning of the log.
+	if err := f.det.Load(ctx); err != nil || f.det.Seq() != 0 {
+		t.Fatalf("first load: seq %d, %v", f.det.Seq(), err)
+	}
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	f.crawl("postgres:wh", warehouse(id, amount, status))
+
+	// The not-null check fails; the row-count check (severity warn) warns
+	// and stays below the threshold; the job's run fails.
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{
+		result("test.not_null_orders_id", catalog.QualityFail, at(1)),
+		result("test.orders_rowcount", catalog.QualityWarn, at(1)),
+	}, run("r1", catalog.RunFail, at(1))))
+	f.want("failures",
+		"open check_failed test.not_null_orders_id on shop.public.orders",
+		"open run_failed dbt/model.shop.revenue on shop.mart.revenue")
+	open, err := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]catalog.ImpactedDataset{{Dataset: revenue, Distance: 1, Owners: []catalog.Owner{finance}}}, open[0].Impact); diff != "" {
+		t.Errorf("impact at opening (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(open[0].Title, "not_null on id") || open[0].Severity != catalog.SeverityError {
+		t.Errorf("incident: %q severity %s", open[0].Title, open[0].Severity)
+	}
+
+	// The same failures again, and a new failing result of the same
+	// check: still one incident per cause.
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, at(2))}, run("r2", catalog.RunFail, at(2))))
+	if err := f.det.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.want("same causes again",
+		"open check_failed test.not_null_orders_id on shop.public.orders",
+		"open run_failed dbt/model.shop.revenue on shop.mart.revenue")
+	// ...which learn of the newer evidence.
+	if again, _ := f.st.Incident(ctx, open[0].ID); !again.LastSeenAt.Equal(at(2)) || !again.OpenedAt.Equal(open[0].OpenedAt) {
+		t.Errorf("after newer evidence: last seen %v (want %v), opened %v (want %v)", again.LastSeenAt, at(2), again.OpenedAt, open[0].OpenedAt)
+	}
+
+	// The check passes and the next run completes: both resolve.
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityPass, at(3))}, run("r3", catalog.RunComplete, at(3))))
+	f.want("healthy",
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue")
+	resolved, _ := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
+	if r := resolved[0]; r.ResolvedBy != catalog.ActorAlmanac || !strings.Contains(r.Resolution, "passes again") {
+		t.Errorf("auto-resolution by %q: %q", r.ResolvedBy, r.Resolution)
+	}
+
+	// It fails again later: a new incident, which a person acknowledges
+	// and resolves with a note while the check still fails.
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, at(4))}))
+	f.want("fails again",
+		"open check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue")
+	latest, _ := f.st.Incidents(ctx, store.IncidentFilter{Limit: 1})
+	if _, err := f.st.AcknowledgeIncident(ctx, alice, latest[0].ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.ResolveIncident(ctx, alice, latest[0].ID, "known nulls from the legacy import, accepted"); err != nil {
+		t.Fatal(err)
+	}
+	// Another quality change on orders re-reads the same failing result:
+	// the person's resolution stands.
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityPass, at(5))}))
+	f.want("after a manual resolution",
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved check_failed test.not_null_orders_id on shop.public.orders",
+		"resolved run_failed dbt/model.shop.revenue on shop.mart.revenue")
+	got, _ := f.st.Incident(ctx, latest[0].ID)
+	if got.ResolvedBy != "alice@corp" || got.Resolution != "known nulls from the legacy import, accepted" || got.AcknowledgedBy != "alice@corp" {
+		t.Errorf("manual resolution: %+v", got)
+	}
+
+	// A restarted detector goes on from where it stopped.
+	restarted := incident.New(f.st, incident.Config{})
+	if err := restarted.Load(ctx); err != nil || restarted.Seq() != f.det.Seq() || f.det.Seq() == 0 {
+		t.Errorf("restarted at %d (%v), want %d", restarted.Seq(), err, f.det.Seq())
+	}
+	// A detector that reads the whole log again (another replica, a lost
+	// position) opens nothing.
+	again := incident.New(f.st, incident.Config{})
+	if err := again.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.incidents()); n != 3 {
+		t.Errorf("after reading the log again: %d incidents, want 3", n)
+	}
+}
+
+// TestDetectWarnThreshold: with min_check_severity warn, a warning check
+// opens an incident of severity warn.
+func TestDetectWarnThreshold(t *testing.T) {
+	f := newFixture(t, catalog.SeverityWarn)
+	at := time.Now().Add(-time.Minute)
+	f.crawl("postgres:wh", warehouse(id, amount))
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityWarn, at)}))
+	f.want("warning", "open check_failed test.orders_rowcount on shop.public.orders")
+	all, _ := f.st.Incidents(context.Background(), store.IncidentFilter{})
+	if all[0].Severity != catalog.SeverityWarn {
+		t.Errorf("severity %s, want warn", all[0].Severity)
+	}
+}
+
+// TestDetectBreakingSchemaChange: retyping a column that revenue reads
+// by column lineage opens an incident naming the reader; removing one
+// that nothing reads opens none.
+func TestDetectBreakingSchemaChange(t *testing.T) {
+	f := newFixture(t, catalog.SeverityError)
+	f.crawl("postgres:wh", warehouse(id, amount, status))
+	f.crawl("dbt:shop", dbt(nil))
+	f.want("before")
+	retyped := amount
+	retyped.Type = "text"
+	f.crawl("postgres:wh", warehouse(id, retyped))
+	f.want("amount retyped, status removed", "open schema_breaking amount on shop.public.orders")
+	all, _ := f.st.Incidents(context.Background(), store.IncidentFilter{})
+	inc := all[0]
+	if !strings.Contains(inc.Title, "retyped from numeric to text") || !strings.Contains(inc.Detail, "shop.mart.revenue.total reads it") {
+		t.Errorf("incident: %q / %q", inc.Title, inc.Detail)
+	}
+	if diff := cmp.Diff([]catalog.ImpactedDataset{{Dataset: revenue, Distance: 1, Owners: []catalog.Owner{finance}}}, inc.Impact); diff != "" {
+		t.Errorf("impact (-want +got):\n%s", diff)
+	}
+	// Crawling the same schema again changes nothing.
+	f.crawl("postgres:wh", warehouse(id, retyped))
+	f.want("same schema again", "open schema_breaking amount on shop.public.orders")
+}
+
+// TestDetectFirstStartSkipsOldSchemaChanges: a detector starting on a
+// catalog for the first time reads the whole log, but a breaking change
+// recorded long ago is history, not an incident; a failing check is one.
+func TestDetectFirstStartSkipsOldSchemaChanges(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	crawl := func(source string, h catalog.Harvest) {
+		t.Helper()
+		if _, err := st.Crawl(ctx, source, func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crawl("postgres:wh", warehouse(id, amount, status))
+	crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, time.Now().Add(-time.Hour))}))
+	crawl("postgres:wh", warehouse(id, status)) // amount, which revenue reads, removed...
+	if _, err := pool.Exec(ctx, `UPDATE schema_versions SET recorded_at = recorded_at - interval '30 days'`); err != nil {
+		t.Fatal(err)
+	}
+	// ...a month ago.
+	det := incident.New(st, incident.Config{})
+	if err := det.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := det.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, st: st, det: det}
+	f.want("first start", "open check_failed test.not_null_orders_id on shop.public.orders")
+}

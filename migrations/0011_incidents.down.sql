@@ -1,0 +1,3 @@
+DROP TABLE incident_detector;
+DROP TABLE incident_events;
+DROP TABLE incidents;
