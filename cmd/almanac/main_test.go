@@ -255,6 +255,20 @@ func TestServe(t *testing.T) {
 		t.Errorf("POST /api/v1/lineage with a read token = %d, want 403", code)
 	}
 	wrong, _ := auth.NewTokenSecret()
+	// The posted event reaches the lineage graph through the change log:
+	// wait for it before reading lineage with the token.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", base+"/api/v1/lineage?nodeId=dataset:postgres://db:5432:shop.public.orders", nil)
+		req.Header.Set("Authorization", "Bearer "+reader)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, r := range []struct {
 		method, path, token string
 		want                int
