@@ -35,9 +35,8 @@ const volumeHistory = 8 * 7 * 24 * time.Hour
 // DatasetSLOs evaluates, at now, the SLOs of each dataset of keys: those
 // of declared that are about it, and those harvested from the thresholds
 // of its newest dbt source freshness observation of each source, and
-// those its sources' facts declare (dbt meta.slo, see slo.Declaration).
-// SLOs
-// are ordered by name, then source. It reads each kind of observation of
+// those its sources' facts declare (dbt meta.slo, see slo.Declaration),
+// and those people declared in Almanac (CreateSLO). SLOs are ordered by name, then source. It reads each kind of observation of
 // every dataset in one statement.
 func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time) (map[catalog.Key][]SLOReport, error) {
 	keys = slices.Clone(keys)
@@ -86,6 +85,33 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("declared slos: %w", err)
+	}
+	// SLOs people declared in Almanac (CreateSLO).
+	rows, err = s.pool.Query(ctx, `
+		SELECT d.namespace, d.name, s.source, s.declaration
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+		JOIN dataset_slos s ON s.dataset_id = d.id
+		ORDER BY d.namespace, d.name, s.name`, nss, names)
+	if err != nil {
+		return nil, fmt.Errorf("people's slos: %w", err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText}, func() error {
+		var d slo.Declaration
+		if err := json.Unmarshal([]byte(declText), &d); err != nil {
+			return fmt.Errorf("slo of %s: %w", dk, err)
+		}
+		s, err := d.Build(dk, dsource, PeopleSLOOrigin)
+		if err != nil {
+			// Validated when written; a later, stricter rule shows as an
+			// SLO in error rather than hiding it.
+			s = slo.SLO{Name: d.Name, Dataset: dk, Spec: slo.Spec{Kind: slo.Kind(d.Kind)}, Source: dsource, Origin: PeopleSLOOrigin}
+		}
+		slos[dk] = append(slos[dk], s)
+		longest = max(longest, s.Spec.Window)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("people's slos: %w", err)
 	}
 	since := now.Add(-longest - volumeHistory)
 	obs := make(map[catalog.Key]*slo.Observations, len(keys))
