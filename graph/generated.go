@@ -347,12 +347,15 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddOwner              func(childComplexity int, input model.OwnerInput) int
 		AddTag                func(childComplexity int, input model.TagInput) int
+		CreateSlo             func(childComplexity int, input model.SLOInput) int
 		CreateToken           func(childComplexity int, input model.CreateTokenInput) int
+		DeleteSlo             func(childComplexity int, input model.DeleteSLOInput) int
 		RemoveOwner           func(childComplexity int, input model.OwnerInput) int
 		RemoveTag             func(childComplexity int, input model.TagInput) int
 		RevokeToken           func(childComplexity int, id string) int
 		SetColumnDescription  func(childComplexity int, input model.SetColumnDescriptionInput) int
 		SetDatasetDescription func(childComplexity int, input model.SetDatasetDescriptionInput) int
+		UpdateSlo             func(childComplexity int, input model.SLOInput) int
 	}
 
 	Owner struct {
@@ -775,6 +778,9 @@ type MutationResolver interface {
 	RemoveOwner(ctx context.Context, input model.OwnerInput) (*model.EditPayload, error)
 	CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error)
 	RevokeToken(ctx context.Context, id string) (*catalog.APIToken, error)
+	CreateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error)
+	UpdateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error)
+	DeleteSlo(ctx context.Context, input model.DeleteSLOInput) (*model.EditPayload, error)
 }
 type QualityCheckResolver interface {
 	Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error)
@@ -2029,6 +2035,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddTag(childComplexity, args["input"].(model.TagInput)), true
+	case "Mutation.createSLO":
+		if e.ComplexityRoot.Mutation.CreateSlo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSLO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSlo(childComplexity, args["input"].(model.SLOInput)), true
 	case "Mutation.createToken":
 		if e.ComplexityRoot.Mutation.CreateToken == nil {
 			break
@@ -2040,6 +2057,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateToken(childComplexity, args["input"].(model.CreateTokenInput)), true
+	case "Mutation.deleteSLO":
+		if e.ComplexityRoot.Mutation.DeleteSlo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSLO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSlo(childComplexity, args["input"].(model.DeleteSLOInput)), true
 	case "Mutation.removeOwner":
 		if e.ComplexityRoot.Mutation.RemoveOwner == nil {
 			break
@@ -2095,6 +2123,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetDatasetDescription(childComplexity, args["input"].(model.SetDatasetDescriptionInput)), true
+	case "Mutation.updateSLO":
+		if e.ComplexityRoot.Mutation.UpdateSlo == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSLO_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSlo(childComplexity, args["input"].(model.SLOInput)), true
 
 	case "Owner.kind":
 		if e.ComplexityRoot.Owner.Kind == nil {
@@ -3494,7 +3533,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("CreateTokenInput", ec.unmarshalInputCreateTokenInput),
 			graphql.NewInputUnmarshaler("DatasetFilter", ec.unmarshalInputDatasetFilter),
+			graphql.NewInputUnmarshaler("DeleteSLOInput", ec.unmarshalInputDeleteSLOInput),
 			graphql.NewInputUnmarshaler("OwnerInput", ec.unmarshalInputOwnerInput),
+			graphql.NewInputUnmarshaler("SLOInput", ec.unmarshalInputSLOInput),
 			graphql.NewInputUnmarshaler("SecurityEventFilter", ec.unmarshalInputSecurityEventFilter),
 			graphql.NewInputUnmarshaler("SetColumnDescriptionInput", ec.unmarshalInputSetColumnDescriptionInput),
 			graphql.NewInputUnmarshaler("SetDatasetDescriptionInput", ec.unmarshalInputSetDatasetDescriptionInput),
@@ -5002,12 +5043,40 @@ func (ec *executionContext) field_Mutation_addTag_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSLO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SLOInput, error) {
+			return ec.unmarshalNSLOInput2almanacᚋgraphᚋmodelᚐSLOInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateTokenInput, error) {
 			return ec.unmarshalNCreateTokenInput2almanacᚋgraphᚋmodelᚐCreateTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSLO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteSLOInput, error) {
+			return ec.unmarshalNDeleteSLOInput2almanacᚋgraphᚋmodelᚐDeleteSLOInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5078,6 +5147,20 @@ func (ec *executionContext) field_Mutation_setDatasetDescription_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetDatasetDescriptionInput, error) {
 			return ec.unmarshalNSetDatasetDescriptionInput2almanacᚋgraphᚋmodelᚐSetDatasetDescriptionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSLO_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SLOInput, error) {
+			return ec.unmarshalNSLOInput2almanacᚋgraphᚋmodelᚐSLOInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10896,6 +10979,138 @@ func (ec *executionContext) fieldContext_Mutation_revokeToken(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSLO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSLO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSlo(ctx, fc.Args["input"].(model.SLOInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EditPayload) graphql.Marshaler {
+			return ec.marshalNEditPayload2ᚖalmanacᚋgraphᚋmodelᚐEditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSLO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSLO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateSLO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSLO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSlo(ctx, fc.Args["input"].(model.SLOInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EditPayload) graphql.Marshaler {
+			return ec.marshalNEditPayload2ᚖalmanacᚋgraphᚋmodelᚐEditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSLO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSLO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSLO(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSLO(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSlo(ctx, fc.Args["input"].(model.DeleteSLOInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EditPayload) graphql.Marshaler {
+			return ec.marshalNEditPayload2ᚖalmanacᚋgraphᚋmodelᚐEditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSLO(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSLO_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17887,6 +18102,55 @@ func UnmarshalDatasetFilter(ctx context.Context, raw any) (model.DatasetFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteSLOInput(ctx context.Context, obj any) (model.DeleteSLOInput, error) {
+	var it model.DeleteSLOInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"datasetId", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "datasetId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("datasetId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DatasetID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteSLOInput unmarshals raw into the DeleteSLOInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteSLOInput(ctx context.Context, raw any) (model.DeleteSLOInput, error) {
+	var out model.DeleteSLOInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteSLOInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOwnerInput(ctx context.Context, obj any) (model.OwnerInput, error) {
 	var it model.OwnerInput
 	if obj == nil {
@@ -17951,6 +18215,132 @@ func (ec *executionContext) unmarshalInputOwnerInput(ctx context.Context, obj an
 func UnmarshalOwnerInput(ctx context.Context, raw any) (model.OwnerInput, error) {
 	var out model.OwnerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OwnerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any) (model.SLOInput, error) {
+	var it model.SLOInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "min", "max", "maxDuration", "checks"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "datasetId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("datasetId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DatasetID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "objective":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objective"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Objective = data
+		case "window":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("window"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Window = data
+		case "maxAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAge"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAge = data
+		case "deadline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadline"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Deadline = data
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "lookback":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lookback"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lookback = data
+		case "min":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("min"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Min = data
+		case "max":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("max"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Max = data
+		case "maxDuration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxDuration"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxDuration = data
+		case "checks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checks"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Checks = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSLOInput unmarshals raw into the SLOInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSLOInput(ctx context.Context, raw any) (model.SLOInput, error) {
+	var out model.SLOInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SLOInput", raw, &out)
 	return out, err
 }
 
@@ -20203,6 +20593,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeToken":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSLO":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSLO(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateSLO":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSLO(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSLO":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSLO(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22917,12 +23328,14 @@ var (
 		"COLUMN_DESCRIPTION": catalog.FieldColumnDescription,
 		"TAG":                catalog.FieldTag,
 		"OWNER":              catalog.FieldOwner,
+		"SLO":                catalog.FieldSLO,
 	}
 	marshalNAuditField2almanacᚋcatalogᚐEditField = map[catalog.EditField]string{
 		catalog.FieldDescription:       "DESCRIPTION",
 		catalog.FieldColumnDescription: "COLUMN_DESCRIPTION",
 		catalog.FieldTag:               "TAG",
 		catalog.FieldOwner:             "OWNER",
+		catalog.FieldSLO:               "SLO",
 	}
 )
 
@@ -23205,6 +23618,11 @@ func (ec *executionContext) marshalNDatasetEdge2ᚕalmanacᚋgraphᚋmodelᚐDat
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNDeleteSLOInput2almanacᚋgraphᚋmodelᚐDeleteSLOInput(ctx context.Context, v any) (model.DeleteSLOInput, error) {
+	res, err := ec.unmarshalInputDeleteSLOInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEditPayload2ᚖalmanacᚋgraphᚋmodelᚐEditPayload(ctx context.Context, sel ast.SelectionSet, v *model.EditPayload) graphql.Marshaler {
@@ -23850,6 +24268,11 @@ func (ec *executionContext) marshalNSLOBurn2ᚕalmanacᚋgraphᚋmodelᚐSLOBurn
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNSLOInput2almanacᚋgraphᚋmodelᚐSLOInput(ctx context.Context, v any) (model.SLOInput, error) {
+	res, err := ec.unmarshalInputSLOInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSchemaDiff2almanacᚋcatalogᚐSchemaDiff(ctx context.Context, sel ast.SelectionSet, v catalog.SchemaDiff) graphql.Marshaler {

@@ -396,6 +396,33 @@ func (r *mutationResolver) RevokeToken(ctx context.Context, id string) (*catalog
 	return &t, nil
 }
 
+func (r *mutationResolver) CreateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error) {
+	id, d, err := declarationOf(input)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.CreateSLO(ctx, auth.PrincipalFrom(ctx), id, d)
+	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) UpdateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error) {
+	id, d, err := declarationOf(input)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.UpdateSLO(ctx, auth.PrincipalFrom(ctx), id, d)
+	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) DeleteSlo(ctx context.Context, input model.DeleteSLOInput) (*model.EditPayload, error) {
+	id, err := parseIDOf(typeDataset, input.DatasetID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.DeleteSLO(ctx, auth.PrincipalFrom(ctx), id, input.Name)
+	return r.editPayload(ctx, id, e, err)
+}
+
 func (r *qualityCheckResolver) Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error) {
 	n, err := pageSize(first, 20)
 	if err != nil {
