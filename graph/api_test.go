@@ -75,6 +75,10 @@ func TestNoNPlusOne(t *testing.T) {
 		// in facts, freshness, runs, row counts)
 		{"slos", `query($first: Int) { datasets(first: $first) { edges { node {
 			name slos { name status budgetRemaining } } } } }`, 10},
+		// the page (1), its facts (5) and the observations anomalies are
+		// found in (2: row counts, updates)
+		{"anomalies", `query($first: Int) { datasets(first: $first) { edges { node {
+			name anomalies { metric observed expectedMax } } } } }`, 8},
 		// the page (1), its facts (5) and the freshness of both fields (1)
 		{"freshness", `query($first: Int) { datasets(first: $first) { edges { node {
 			name freshness { status ageSeconds } freshnessHistory(first: 3) { status } } } } }`, 7},

@@ -57,6 +57,17 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Anomaly struct {
+		At          func(childComplexity int) int
+		Direction   func(childComplexity int) int
+		Expected    func(childComplexity int) int
+		ExpectedMax func(childComplexity int) int
+		ExpectedMin func(childComplexity int) int
+		Method      func(childComplexity int) int
+		Metric      func(childComplexity int) int
+		Observed    func(childComplexity int) int
+	}
+
 	ApiToken struct {
 		CreatedAt  func(childComplexity int) int
 		CreatedBy  func(childComplexity int) int
@@ -189,6 +200,7 @@ type ComplexityRoot struct {
 	}
 
 	Dataset struct {
+		Anomalies         func(childComplexity int) int
 		Columns           func(childComplexity int) int
 		Consumers         func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
@@ -740,6 +752,7 @@ type DatasetResolver interface {
 	Freshness(ctx context.Context, obj *catalog.Dataset) (*model.FreshnessObservation, error)
 	FreshnessHistory(ctx context.Context, obj *catalog.Dataset, first *int) ([]model.FreshnessObservation, error)
 	Slos(ctx context.Context, obj *catalog.Dataset) ([]model.Slo, error)
+	Anomalies(ctx context.Context, obj *catalog.Dataset) ([]model.Anomaly, error)
 	Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 	Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 }
@@ -848,6 +861,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Anomaly.at":
+		if e.ComplexityRoot.Anomaly.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.At(childComplexity), true
+	case "Anomaly.direction":
+		if e.ComplexityRoot.Anomaly.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Direction(childComplexity), true
+	case "Anomaly.expected":
+		if e.ComplexityRoot.Anomaly.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Expected(childComplexity), true
+	case "Anomaly.expectedMax":
+		if e.ComplexityRoot.Anomaly.ExpectedMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ExpectedMax(childComplexity), true
+	case "Anomaly.expectedMin":
+		if e.ComplexityRoot.Anomaly.ExpectedMin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ExpectedMin(childComplexity), true
+	case "Anomaly.method":
+		if e.ComplexityRoot.Anomaly.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Method(childComplexity), true
+	case "Anomaly.metric":
+		if e.ComplexityRoot.Anomaly.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Metric(childComplexity), true
+	case "Anomaly.observed":
+		if e.ComplexityRoot.Anomaly.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Observed(childComplexity), true
 
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
@@ -1346,6 +1408,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateTokenPayload.Token(childComplexity), true
 
+	case "Dataset.anomalies":
+		if e.ComplexityRoot.Dataset.Anomalies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Anomalies(childComplexity), true
 	case "Dataset.columns":
 		if e.ComplexityRoot.Dataset.Columns == nil {
 			break
@@ -3635,6 +3703,28 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_Anomaly_metric(ctx, field)
+	case "at":
+		return ec.fieldContext_Anomaly_at(ctx, field)
+	case "observed":
+		return ec.fieldContext_Anomaly_observed(ctx, field)
+	case "expected":
+		return ec.fieldContext_Anomaly_expected(ctx, field)
+	case "expectedMin":
+		return ec.fieldContext_Anomaly_expectedMin(ctx, field)
+	case "expectedMax":
+		return ec.fieldContext_Anomaly_expectedMax(ctx, field)
+	case "direction":
+		return ec.fieldContext_Anomaly_direction(ctx, field)
+	case "method":
+		return ec.fieldContext_Anomaly_method(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
+}
+
 func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3947,6 +4037,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_freshnessHistory(ctx, field)
 	case "slos":
 		return ec.fieldContext_Dataset_slos(ctx, field)
+	case "anomalies":
+		return ec.fieldContext_Dataset_anomalies(ctx, field)
 	case "producers":
 		return ec.fieldContext_Dataset_producers(ctx, field)
 	case "consumers":
@@ -5852,6 +5944,190 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Anomaly_metric(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _Anomaly_at(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_observed(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_observed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_observed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_expected(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_expectedMin(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_expectedMin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedMin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_expectedMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_expectedMax(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_expectedMax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedMax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_expectedMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_direction(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_direction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Direction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _Anomaly_method(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
 
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *catalog.APIToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -8537,6 +8813,38 @@ func (ec *executionContext) fieldContext_Dataset_slos(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SLO(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_anomalies(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_anomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Anomalies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚕalmanacᚋgraphᚋmodelᚐAnomalyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_anomalies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18603,6 +18911,74 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var anomalyImplementors = []string{"Anomaly"}
+
+func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, obj *model.Anomaly) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Anomaly")
+		case "metric":
+			out.Values[i] = ec._Anomaly_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Anomaly_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observed":
+			out.Values[i] = ec._Anomaly_observed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._Anomaly_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expectedMin":
+			out.Values[i] = ec._Anomaly_expectedMin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expectedMax":
+			out.Values[i] = ec._Anomaly_expectedMax(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "direction":
+			out.Values[i] = ec._Anomaly_direction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._Anomaly_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var apiTokenImplementors = []string{"ApiToken"}
 
 func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *catalog.APIToken) graphql.Marshaler {
@@ -19636,6 +20012,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_slos(ctx, field, obj)
+				})
+		case "anomalies":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_anomalies(ctx, field, obj)
 				})
 		case "producers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -23242,6 +23624,26 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) marshalNAnomaly2almanacᚋgraphᚋmodelᚐAnomaly(ctx context.Context, sel ast.SelectionSet, v model.Anomaly) graphql.Marshaler {
+	return ec._Anomaly(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚕalmanacᚋgraphᚋmodelᚐAnomalyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Anomaly) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomaly2almanacᚋgraphᚋmodelᚐAnomaly(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNApiToken2almanacᚋcatalogᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v catalog.APIToken) graphql.Marshaler {
 	return ec._ApiToken(ctx, sel, &v)

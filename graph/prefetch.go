@@ -61,6 +61,14 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 			for _, k := range keys {
 				l.slos.Prime(k, reports[k])
 			}
+		case "anomalies":
+			found, err := r.store.DatasetAnomalies(ctx, keys, l.now)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				l.anomalies.Prime(k, found[k])
+			}
 		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)
 			if err != nil {

@@ -225,6 +225,23 @@ func (r *datasetResolver) Slos(ctx context.Context, obj *catalog.Dataset) ([]mod
 	return out, nil
 }
 
+func (r *datasetResolver) Anomalies(ctx context.Context, obj *catalog.Dataset) ([]model.Anomaly, error) {
+	found, err := loadersFrom(ctx).anomalies.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.Anomaly, len(found))
+	for i, a := range found {
+		dir := "below"
+		if a.Above {
+			dir = "above"
+		}
+		out[i] = model.Anomaly{Metric: a.Metric, At: a.At, Observed: a.Value, Expected: a.Expected,
+			ExpectedMin: a.Lo, ExpectedMax: a.Hi, Direction: dir, Method: a.Method}
+	}
+	return out, nil
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {

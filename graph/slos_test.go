@@ -1,11 +1,15 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/slo"
 	"almanac/graph"
@@ -125,5 +129,54 @@ func TestSLOMutations(t *testing.T) {
 	r = e.post(t, `{ auditLog(first: 10, filter: {fields: [SLO]}) { edges { node { actor } } } }`, nil, asRoot...)
 	if string(r.Data) != `{"auditLog":{"edges":[{"node":{"actor":"bob@corp"}},{"node":{"actor":"alice@corp"}},{"node":{"actor":"bob@corp"}}]}}` {
 		t.Errorf("audit log: %s %+v", r.Data, r.Errors)
+	}
+}
+
+// TestAnomalies pushes ten weeks of daily row counts with one load ten
+// times the usual size, and finds that load, and only it, in
+// Dataset.anomalies with its expected range and method.
+func TestAnomalies(t *testing.T) {
+	e := newEnv(t, graph.Options{})
+	customers := fkey("warehouse.marts.customers")
+	base := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	spike := base.Add(-3 * 24 * time.Hour)
+	p := catalog.Push{Source: "sql:x"}
+	for d := 70; d >= 0; d-- {
+		at := base.Add(-time.Duration(d) * 24 * time.Hour)
+		rows := int64(1000 + 20*math.Sin(float64(d)*1.7))
+		if at.Equal(spike) {
+			rows *= 10
+		}
+		p.Metrics = append(p.Metrics, catalog.DatasetMetrics{Dataset: customers, ObservedAt: at, Direction: catalog.MetricsWritten, RowCount: &rows, RunID: fmt.Sprint("m", d)})
+	}
+	if err := e.store.ApplyPush(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	r := e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.customers") {
+		anomalies { metric at observed expected expectedMin expectedMax direction method } } }`, nil)
+	var d struct {
+		Dataset struct {
+			Anomalies []struct {
+				Metric, Direction, Method                    string
+				At                                           time.Time
+				Observed, Expected, ExpectedMin, ExpectedMax float64
+			}
+		}
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil || len(r.Errors) > 0 {
+		t.Fatalf("%s %+v: %v", r.Data, r.Errors, err)
+	}
+	if len(d.Dataset.Anomalies) != 1 {
+		t.Fatalf("anomalies = %+v, want the spike", d.Dataset.Anomalies)
+	}
+	a := d.Dataset.Anomalies[0]
+	if a.Metric != "row_count" || !a.At.Equal(spike) || a.Observed < 9000 || a.Direction != "above" ||
+		a.ExpectedMin > a.Expected || a.Expected > a.ExpectedMax || a.ExpectedMin < 800 || a.ExpectedMax > 1200 || !strings.Contains(a.Method, "median/MAD") {
+		t.Errorf("anomaly = %+v", a)
+	}
+	// Without history, nothing.
+	r = e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.orders") { anomalies { metric } } }`, nil)
+	if string(r.Data) != `{"dataset":{"anomalies":[]}}` {
+		t.Errorf("orders: %s %+v", r.Data, r.Errors)
 	}
 }

@@ -11,6 +11,24 @@ import (
 	"time"
 )
 
+// An observation outside its expected range.
+type Anomaly struct {
+	// row_count (rows a run wrote), update_wait (hours between two updates) or hours_since_update (now).
+	Metric string `json:"metric"`
+	// When it was observed (for hours_since_update, now).
+	At       time.Time `json:"at"`
+	Observed float64   `json:"observed"`
+	// The baseline's most likely value at that time.
+	Expected float64 `json:"expected"`
+	// The expected range; the observation is outside it.
+	ExpectedMin float64 `json:"expectedMin"`
+	ExpectedMax float64 `json:"expectedMax"`
+	// above or below the range
+	Direction string `json:"direction"`
+	// How the range was learned, in words.
+	Method string `json:"method"`
+}
+
 type AuditEntryConnection struct {
 	Edges    []AuditEntryEdge `json:"edges"`
 	PageInfo *PageInfo        `json:"pageInfo"`
