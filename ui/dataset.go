@@ -65,6 +65,8 @@ type datasetView struct {
 	Health healthView
 	// SLOs are the dataset's SLOs, evaluated now.
 	SLOs []sloView
+	// Anomalies are its recent observations outside their expected range.
+	Anomalies anomaliesView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -435,6 +437,10 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
+	found, err := s.store.DatasetAnomalies(ctx, []catalog.Key{key}, now)
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	var pages []store.ResultPage
 	for _, c := range checks[key] {
 		if c.RemovedAt == nil && c.Latest != nil {
@@ -456,6 +462,8 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	}
 	v.Health = newHealthView(checks[key], fresh[fp], slos[key], now)
 	v.SLOs = newSLOViews(slos[key])
+	v.Anomalies = newAnomaliesView(found[key], now)
+	v.Health.addAnomalies(v.Anomalies)
 	act := newActivityView(jobs, checks[key], fresh[fp], now)
 	for i, c := range act.Checks {
 		chart := newHistoryChart(results[store.ResultPage{Source: c.Source, Check: c.Name, Limit: checkHistoryLimit}], now)
