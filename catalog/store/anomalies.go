@@ -108,16 +108,36 @@ func (s *Store) DatasetAnomalies(ctx context.Context, keys []catalog.Key, now ti
 				list = append(list, Anomaly{Metric: MetricRowCount, Verdict: v, Method: volume.Method()})
 			}
 		}
-		for _, v := range anomaly.DetectAfter(anomaly.Waits(updates[k]), from, fresh) {
+		ups := oneUpdatePerLoad(updates[k])
+		for _, v := range anomaly.DetectAfter(anomaly.Waits(ups), from, fresh) {
 			if v.Anomaly {
 				list = append(list, Anomaly{Metric: MetricUpdateWait, Verdict: v, Method: fresh.Method()})
 			}
 		}
-		if v, ok := anomaly.Overdue(updates[k], now, fresh); ok && v.Anomaly {
+		if v, ok := anomaly.Overdue(ups, now, fresh); ok && v.Anomaly {
 			list = append(list, Anomaly{Metric: MetricSinceUpdate, Verdict: v, Method: fresh.Method()})
 		}
 		slices.SortStableFunc(list, func(a, b Anomaly) int { return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.Metric, b.Metric)) })
 		out[k] = list
 	}
 	return out, nil
+}
+
+// sameLoad is how close two updates are taken for one load reported
+// twice (a dbt freshness observation and the end of the run that loaded
+// it), which would otherwise add a wait of minutes to the series.
+const sameLoad = time.Hour
+
+// oneUpdatePerLoad returns the updates in time order, without those less
+// than sameLoad after the one kept before them.
+func oneUpdatePerLoad(updates []time.Time) []time.Time {
+	u := slices.Clone(updates)
+	slices.SortFunc(u, time.Time.Compare)
+	out := u[:0]
+	for _, t := range u {
+		if len(out) == 0 || t.Sub(out[len(out)-1]) >= sameLoad {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -13,8 +13,9 @@ import (
 
 // TestDatasetAnomalies finds the known anomalies of a synthetic history
 // and nothing else: ten weeks of daily loads with a weekly pattern
-// (weekends half as big) and a little noise, one load ten times the
-// usual size, and three days without an update.
+// (weekends half as big) and a little noise, every other load reported
+// twice ten minutes apart, one load ten times the usual size, and three
+// days without an update.
 func TestDatasetAnomalies(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
@@ -42,6 +43,11 @@ func TestDatasetAnomalies(t *testing.T) {
 		p.Metrics = append(p.Metrics, catalog.DatasetMetrics{Dataset: orders, ObservedAt: at, Direction: catalog.MetricsWritten, RowCount: &n, RunID: fmt.Sprint("m", d)})
 		loaded := at
 		fresh = append(fresh, catalog.FreshnessObservation{Dataset: orders, ObservedAt: at.Add(time.Minute), MaxLoadedAt: &loaded, Status: catalog.FreshnessPass})
+		if d%2 == 0 {
+			// the same load reported again ten minutes later: one update
+			again := at.Add(10 * time.Minute)
+			fresh = append(fresh, catalog.FreshnessObservation{Dataset: orders, ObservedAt: at.Add(11 * time.Minute), MaxLoadedAt: &again, Status: catalog.FreshnessPass})
+		}
 	}
 	if err := st.ApplyPush(ctx, p); err != nil {
 		t.Fatal(err)
