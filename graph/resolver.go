@@ -277,7 +277,7 @@ func declarationOf(in model.SLOInput) (int64, slo.Declaration, error) {
 	if err != nil {
 		return 0, slo.Declaration{}, fmt.Errorf("slo input: %w", err)
 	}
-	if err := store.ValidateSLODeclaration(d); err != nil {
+	if err := d.Validate(); err != nil {
 		// The message starts with the declaration's key at fault; name
 		// the input field instead.
 		msg := strings.TrimSuffix(err.Error(), ": "+catalog.ErrInvalid.Error())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/slo"
+	"almanac/catalog/store"
 	"almanac/graph"
 )
 
@@ -84,6 +86,25 @@ func TestSLOMutations(t *testing.T) {
 				t.Errorf("code %q, errors %+v; want %s with %q", r.code(), r.Errors, tt.wantCode, tt.wantMsg)
 			}
 		})
+	}
+
+	// Refusals are in the security log: the read-only token's use, and
+	// the viewer's denied edit.
+	used, err := st.AuthEvents(context.Background(), store.AuthEventFilter{Kinds: []catalog.AuthEventKind{catalog.AuthTokenUsed}, FailuresOnly: true}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(used) != 1 || used[0].Actor != "bob@corp" || !strings.Contains(used[0].Detail, "write scope") {
+		t.Errorf("refused token uses: %+v", used)
+	}
+	denied, err := st.AuthEvents(context.Background(), store.AuthEventFilter{Kinds: []catalog.AuthEventKind{catalog.AuthAccessDenied}}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(denied, func(ev catalog.AuthEvent) bool {
+		return ev.Actor == "vic@corp" && strings.HasPrefix(ev.Detail, "create slo: ")
+	}) {
+		t.Errorf("the viewer's refused create is not in the security log: %+v", denied)
 	}
 
 	// The owner declares it; a second time is a conflict.

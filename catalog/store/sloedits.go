@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,22 +24,6 @@ import (
 // PeopleSLOOrigin is the origin of the SLOs people declare.
 const PeopleSLOOrigin = "declared in Almanac"
 
-// ValidateSLODeclaration reports a declaration that cannot become an SLO,
-// as an error of kind catalog.ErrInvalid starting with the key at fault
-// ("objective: …", "max_age: …").
-func ValidateSLODeclaration(d slo.Declaration) error {
-	if strings.TrimSpace(d.Name) != d.Name {
-		return fmt.Errorf("name %q: leading or trailing spaces: %w", d.Name, catalog.ErrInvalid)
-	}
-	if err := catalog.ValidName("name", d.Name); err != nil {
-		return err
-	}
-	if _, err := d.Build(catalog.Key{}, "user:", PeopleSLOOrigin); err != nil {
-		return fmt.Errorf("%w: %w", err, catalog.ErrInvalid)
-	}
-	return nil
-}
-
 // CreateSLO declares the SLO d on a dataset on p's behalf. A name that
 // one of the dataset's people's SLOs already has is a conflict.
 func (s *Store) CreateSLO(ctx context.Context, p catalog.Principal, datasetID int64, d slo.Declaration) (*catalog.AuditEntry, error) {
@@ -55,7 +38,7 @@ func (s *Store) UpdateSLO(ctx context.Context, p catalog.Principal, datasetID in
 }
 
 func (s *Store) putSLO(ctx context.Context, op string, p catalog.Principal, datasetID int64, d slo.Declaration, create bool) (*catalog.AuditEntry, error) {
-	if err := ValidateSLODeclaration(d); err != nil {
+	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("%s %q on dataset %d: %w", op, d.Name, datasetID, err)
 	}
 	text, err := json.Marshal(d)
