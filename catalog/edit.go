@@ -128,6 +128,7 @@ const (
 	FieldColumnDescription EditField = "column_description"
 	FieldTag               EditField = "tag"
 	FieldOwner             EditField = "owner"
+	FieldSLO               EditField = "slo" // an SLO people declared, as its declaration's JSON
 )
 
 // AuditEntry records one edit made by a person: who, when, which field of

@@ -78,6 +78,10 @@ func TestNoNPlusOne(t *testing.T) {
 		// the page (1), its facts (5) and their open incidents (1)
 		{"incidents", `query($first: Int) { datasets(first: $first) { edges { node {
 			name incidents(open: true) { title impact { name } } } } } }`, 7},
+		// the page (1), its facts (5) and the observations anomalies are
+		// found in (2: row counts, updates)
+		{"anomalies", `query($first: Int) { datasets(first: $first) { edges { node {
+			name anomalies { metric observed expectedMax } } } } }`, 8},
 		// the page (1), its facts (5) and the freshness of both fields (1)
 		{"freshness", `query($first: Int) { datasets(first: $first) { edges { node {
 			name freshness { status ageSeconds } freshnessHistory(first: 3) { status } } } } }`, 7},

@@ -19,6 +19,7 @@ var concurrentFields = map[string]bool{
 	"Column.descriptions":           true,
 	"CrawlRun.durationSeconds":      true,
 	"CrawlRun.id":                   true,
+	"Dataset.anomalies":             true,
 	"Dataset.consumers":             true,
 	"Dataset.foreignKeys":           true,
 	"Dataset.freshness":             true,

@@ -30,6 +30,7 @@ type loaders struct {
 	freshness  *dataloadgen.Loader[store.FreshnessPage, []catalog.Sourced[catalog.FreshnessObservation]]
 	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
 	slos       *dataloadgen.Loader[catalog.Key, []store.SLOReport]
+	anomalies  *dataloadgen.Loader[catalog.Key, []store.Anomaly]
 	// declared are the configuration's SLOs, and now the one time the
 	// request evaluates SLOs at, for the look-ahead to prime slos.
 	declared   []slo.SLO
@@ -53,6 +54,9 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 		now:      now,
 		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
 			return st.DatasetSLOs(ctx, keys, declared, now)
+		}, ""), wait),
+		anomalies: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.Anomaly, error) {
+			return st.DatasetAnomalies(ctx, keys, now)
 		}, ""), wait),
 		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
 			ds, err := st.DatasetsByIDs(ctx, ids)

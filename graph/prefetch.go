@@ -74,6 +74,14 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 			for _, k := range keys {
 				loader.Prime(k, incs[k])
 			}
+		case "anomalies":
+			found, err := r.store.DatasetAnomalies(ctx, keys, l.now)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				l.anomalies.Prime(k, found[k])
+			}
 		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)
 			if err != nil {

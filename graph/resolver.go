@@ -2,10 +2,13 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,6 +16,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/model"
 	"almanac/lineage"
@@ -226,6 +230,64 @@ func sloOf(r store.SLOReport) model.Slo {
 		}
 	}
 	return out
+}
+
+// sloInputFields are the SLOInput fields of the declaration keys that
+// validation names.
+var sloInputFields = map[string]string{
+	"name": "name", "kind": "kind", "objective": "objective", "window": "window", "max_age": "maxAge",
+	"deadline": "deadline", "time_zone": "timeZone", "lookback": "lookback", "min": "min", "max": "max",
+	"max_duration": "maxDuration",
+}
+
+// declarationOf reads an SLOInput as the declaration it is, and validates
+// it before any edit begins: an error of kind catalog.ErrInvalid names
+// the input field at fault ("input.maxAge: …").
+func declarationOf(in model.SLOInput) (int64, slo.Declaration, error) {
+	id, err := parseIDOf(typeDataset, in.DatasetID)
+	if err != nil {
+		return 0, slo.Declaration{}, err
+	}
+	num := func(f *float64) string {
+		if f == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*f, 'g', -1, 64)
+	}
+	// The declaration's values are text as YAML gives them; JSON is
+	// how they get there from outside package slo.
+	fields := map[string]any{"name": in.Name, "kind": in.Kind}
+	for k, v := range map[string]string{
+		"objective": str(in.Objective), "window": str(in.Window), "max_age": str(in.MaxAge),
+		"deadline": str(in.Deadline), "time_zone": str(in.TimeZone), "lookback": str(in.Lookback),
+		"min": num(in.Min), "max": num(in.Max), "max_duration": str(in.MaxDuration),
+	} {
+		if v != "" {
+			fields[k] = v
+		}
+	}
+	if len(in.Checks) > 0 {
+		fields["checks"] = in.Checks
+	}
+	var d slo.Declaration
+	b, err := json.Marshal(fields)
+	if err == nil {
+		err = json.Unmarshal(b, &d)
+	}
+	if err != nil {
+		return 0, slo.Declaration{}, fmt.Errorf("slo input: %w", err)
+	}
+	if err := d.Validate(); err != nil {
+		// The message starts with the declaration's key at fault; name
+		// the input field instead.
+		msg := strings.TrimSuffix(err.Error(), ": "+catalog.ErrInvalid.Error())
+		key := msg[:strings.IndexAny(msg+":", ": ")]
+		if f, ok := sloInputFields[key]; ok {
+			msg = "input." + f + msg[len(key):]
+		}
+		return 0, slo.Declaration{}, fmt.Errorf("%s: %w", msg, catalog.ErrInvalid)
+	}
+	return id, d, nil
 }
 
 // defaultFreshnessHistory is the default page size of

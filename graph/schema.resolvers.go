@@ -232,6 +232,23 @@ func (r *datasetResolver) Incidents(ctx context.Context, obj *catalog.Dataset, o
 	return loadersFrom(ctx).recentIncidents.Load(ctx, obj.Key)
 }
 
+func (r *datasetResolver) Anomalies(ctx context.Context, obj *catalog.Dataset) ([]model.Anomaly, error) {
+	found, err := loadersFrom(ctx).anomalies.Load(ctx, obj.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.Anomaly, len(found))
+	for i, a := range found {
+		dir := "below"
+		if a.Above {
+			dir = "above"
+		}
+		out[i] = model.Anomaly{Metric: a.Metric, At: a.At, Observed: a.Value, Expected: a.Expected,
+			ExpectedMin: a.Lo, ExpectedMax: a.Hi, Direction: dir, Method: a.Method}
+	}
+	return out, nil
+}
+
 func (r *datasetResolver) Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error) {
 	around, err := loadersFrom(ctx).jobsAround.Load(ctx, obj.Key)
 	if err != nil {
@@ -477,6 +494,33 @@ func (r *mutationResolver) RevokeToken(ctx context.Context, id string) (*catalog
 		return nil, err
 	}
 	return &t, nil
+}
+
+func (r *mutationResolver) CreateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error) {
+	id, d, err := declarationOf(input)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.CreateSLO(ctx, auth.PrincipalFrom(ctx), id, d)
+	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) UpdateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error) {
+	id, d, err := declarationOf(input)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.UpdateSLO(ctx, auth.PrincipalFrom(ctx), id, d)
+	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) DeleteSlo(ctx context.Context, input model.DeleteSLOInput) (*model.EditPayload, error) {
+	id, err := parseIDOf(typeDataset, input.DatasetID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.DeleteSLO(ctx, auth.PrincipalFrom(ctx), id, input.Name)
+	return r.editPayload(ctx, id, e, err)
 }
 
 func (r *qualityCheckResolver) Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error) {

@@ -113,7 +113,7 @@ CREATE TABLE public.audit_log (
     column_name text DEFAULT ''::text NOT NULL,
     before text,
     after text,
-    CONSTRAINT audit_log_field_check CHECK ((field = ANY (ARRAY['description'::text, 'column_description'::text, 'tag'::text, 'owner'::text])))
+    CONSTRAINT audit_log_field_check CHECK ((field = ANY (ARRAY['description'::text, 'column_description'::text, 'tag'::text, 'owner'::text, 'slo'::text])))
 );
 
 --
@@ -305,6 +305,35 @@ CREATE TABLE public.dataset_metrics (
     CONSTRAINT dataset_metrics_direction_check CHECK ((direction = ANY (ARRAY['in'::text, 'out'::text, ''::text]))),
     CONSTRAINT dataset_metrics_file_count_check CHECK ((file_count >= 0)),
     CONSTRAINT dataset_metrics_row_count_check CHECK ((row_count >= 0))
+);
+
+--
+-- Name: dataset_slos; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dataset_slos (
+    id bigint NOT NULL,
+    dataset_id bigint NOT NULL,
+    name text NOT NULL,
+    source text NOT NULL,
+    declaration jsonb NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT dataset_slos_name_check CHECK ((name <> ''::text)),
+    CONSTRAINT dataset_slos_source_check CHECK ((source ~~ 'user:%'::text))
+);
+
+--
+-- Name: dataset_slos_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.dataset_slos ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.dataset_slos_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -904,6 +933,20 @@ ALTER TABLE ONLY public.dataset_metrics
     ADD CONSTRAINT dataset_metrics_pkey PRIMARY KEY (namespace, name, observed_at, source, direction, run_id, job_namespace, job_name);
 
 --
+-- Name: dataset_slos dataset_slos_dataset_id_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_slos
+    ADD CONSTRAINT dataset_slos_dataset_id_name_key UNIQUE (dataset_id, name);
+
+--
+-- Name: dataset_slos dataset_slos_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_slos
+    ADD CONSTRAINT dataset_slos_pkey PRIMARY KEY (id);
+
+--
 -- Name: datasets datasets_namespace_name_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1391,6 +1434,13 @@ ALTER TABLE ONLY public.dataset_aliases
 
 ALTER TABLE ONLY public.dataset_facts
     ADD CONSTRAINT dataset_facts_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: dataset_slos dataset_slos_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_slos
+    ADD CONSTRAINT dataset_slos_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
 
 --
 -- Name: foreign_keys foreign_keys_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -87,6 +87,7 @@ var editKinds = []auditKind{
 	{string(catalog.FieldColumnDescription), "column description"},
 	{string(catalog.FieldTag), "tag"},
 	{string(catalog.FieldOwner), "owner"},
+	{string(catalog.FieldSLO), "SLO"},
 }
 
 // auditSources are the sources of the audit page's events, in the order

@@ -69,6 +69,8 @@ type datasetView struct {
 	// PastIncidents its latest resolved ones.
 	Incidents     []incidentView
 	PastIncidents []incidentView
+	// Anomalies are its recent observations outside their expected range.
+	Anomalies anomaliesView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -439,6 +441,10 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
+	found, err := s.store.DatasetAnomalies(ctx, []catalog.Key{key}, now)
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	var pages []store.ResultPage
 	for _, c := range checks[key] {
 		if c.RemovedAt == nil && c.Latest != nil {
@@ -463,6 +469,8 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	}
 	v.Health = newHealthView(checks[key], fresh[fp], slos[key], now)
 	v.SLOs = newSLOViews(slos[key])
+	v.Anomalies = newAnomaliesView(found[key], now)
+	v.Health.addAnomalies(v.Anomalies)
 	act := newActivityView(jobs, checks[key], fresh[fp], now)
 	for i, c := range act.Checks {
 		chart := newHistoryChart(results[store.ResultPage{Source: c.Source, Check: c.Name, Limit: checkHistoryLimit}], now)

@@ -64,6 +64,7 @@
 package anomaly
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -510,3 +511,16 @@ func backward(y float64, log bool) float64 {
 }
 
 func resize(xs []float64, n int) []float64 { return slices.Grow(xs[:0], n)[:n] }
+
+// Method says in words how p judges, for a reader of the verdicts: the
+// baseline and its parameters.
+func (p Params) Method() string {
+	p = p.withDefaults()
+	scale := "absolute"
+	if p.Log {
+		scale = "relative (log scale)"
+	}
+	sides := map[Side]string{Both: "above or below", Above: "above", Below: "below"}[p.Sides]
+	return fmt.Sprintf("weekday-seasonal median/MAD baseline over %d days: %s deviations %s expected ± %g robust spreads",
+		int(p.History.Hours()/24), scale, sides, p.K)
+}

@@ -196,3 +196,20 @@ func (d Declaration) Build(dataset catalog.Key, source, origin string) (SLO, err
 	}
 	return SLO{Name: d.Name, Dataset: dataset, Spec: spec, Checks: d.Checks, Source: source, Origin: origin}, nil
 }
+
+// Validate reports a declaration that cannot become an SLO, as an error
+// of kind catalog.ErrInvalid starting with the key at fault
+// ("objective: …", "max_age: …", "name \"x\": …"): what people
+// declaring an SLO through the API are told.
+func (d Declaration) Validate() error {
+	if strings.TrimSpace(d.Name) != d.Name {
+		return fmt.Errorf("name %q: leading or trailing spaces: %w", d.Name, catalog.ErrInvalid)
+	}
+	if err := catalog.ValidName("name", d.Name); err != nil {
+		return err
+	}
+	if _, err := d.Build(catalog.Key{}, "", ""); err != nil {
+		return fmt.Errorf("%w: %w", err, catalog.ErrInvalid)
+	}
+	return nil
+}

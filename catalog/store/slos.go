@@ -35,9 +35,8 @@ const volumeHistory = 8 * 7 * 24 * time.Hour
 // DatasetSLOs evaluates, at now, the SLOs of each dataset of keys: those
 // of declared that are about it, and those harvested from the thresholds
 // of its newest dbt source freshness observation of each source, and
-// those its sources' facts declare (dbt meta.slo, see slo.Declaration).
-// SLOs
-// are ordered by name, then source. It reads each kind of observation of
+// those its sources' facts declare (dbt meta.slo, see slo.Declaration),
+// and those people declared in Almanac (CreateSLO). SLOs are ordered by name, then source. It reads each kind of observation of
 // every dataset in one statement.
 func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time) (map[catalog.Key][]SLOReport, error) {
 	keys = slices.Clone(keys)
@@ -57,13 +56,18 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 	}
 	nss, names := splitKeys(keys)
 	// SLOs declared where the models are (dbt meta.slo), as facts of
-	// their source.
+	// their source, and those people declared in Almanac (CreateSLO).
 	rows, err := s.pool.Query(ctx, `
-		SELECT d.namespace, d.name, f.source, f.properties->>'slo'
+		SELECT d.namespace, d.name, f.source, f.properties->>'slo', false
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
 		JOIN dataset_facts f ON f.dataset_id = d.id AND f.removed_at IS NULL AND f.properties ? 'slo'
-		ORDER BY d.namespace, d.name, f.source`, nss, names)
+		UNION ALL
+		SELECT d.namespace, d.name, p.source, p.declaration::text, true
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+		JOIN dataset_slos p ON p.dataset_id = d.id
+		ORDER BY 1, 2, 3`, nss, names)
 	if err != nil {
 		return nil, fmt.Errorf("declared slos: %w", err)
 	}
@@ -71,8 +75,24 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		dk       catalog.Key
 		dsource  string
 		declText string
+		people   bool
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText, &people}, func() error {
+		if people {
+			var d slo.Declaration
+			if err := json.Unmarshal([]byte(declText), &d); err != nil {
+				return fmt.Errorf("slo of %s: %w", dk, err)
+			}
+			s, err := d.Build(dk, dsource, PeopleSLOOrigin)
+			if err != nil {
+				// Validated when written: a later, stricter rule shows
+				// as an SLO in error rather than hiding it.
+				s = slo.SLO{Name: d.Name, Dataset: dk, Spec: slo.Spec{Kind: slo.Kind(d.Kind)}, Source: dsource, Origin: PeopleSLOOrigin}
+			}
+			slos[dk] = append(slos[dk], s)
+			longest = max(longest, s.Spec.Window)
+			return nil
+		}
 		decls, err := slo.ParseDeclarations(json.RawMessage(declText))
 		if err != nil {
 			return nil // the crawl warned of it

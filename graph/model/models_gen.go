@@ -11,6 +11,24 @@ import (
 	"time"
 )
 
+// An observation outside its expected range.
+type Anomaly struct {
+	// row_count (rows a run wrote), update_wait (hours between two updates) or hours_since_update (now).
+	Metric string `json:"metric"`
+	// When it was observed (for hours_since_update, now).
+	At       time.Time `json:"at"`
+	Observed float64   `json:"observed"`
+	// The baseline's most likely value at that time.
+	Expected float64 `json:"expected"`
+	// The expected range; the observation is outside it.
+	ExpectedMin float64 `json:"expectedMin"`
+	ExpectedMax float64 `json:"expectedMax"`
+	// above or below the range
+	Direction string `json:"direction"`
+	// How the range was learned, in words.
+	Method string `json:"method"`
+}
+
 type AuditEntryConnection struct {
 	Edges    []AuditEntryEdge `json:"edges"`
 	PageInfo *PageInfo        `json:"pageInfo"`
@@ -133,6 +151,11 @@ type DatasetFilter struct {
 	Attention *Attention `json:"attention,omitempty"`
 	// Also list datasets no source reports any more.
 	IncludeRemoved *bool `json:"includeRemoved,omitempty"`
+}
+
+type DeleteSLOInput struct {
+	DatasetID string `json:"datasetId"`
+	Name      string `json:"name"`
 }
 
 // The dataset after an edit, and the audit entry that records it.
@@ -417,6 +440,36 @@ type SLOBurn struct {
 	LongRate     float64 `json:"longRate"`
 	ShortRate    float64 `json:"shortRate"`
 	Firing       bool    `json:"firing"`
+}
+
+// An SLO as people declare it. Durations are written as in the
+// configuration (`6h`, `90m`, `28d`, `2w`); objectives as `99.5%` or `0.995`.
+// Fields of other kinds must be left out.
+type SLOInput struct {
+	DatasetID string `json:"datasetId"`
+	// Unique among the dataset's people's SLOs.
+	Name string `json:"name"`
+	// freshness, on_time, quality, volume or pipeline
+	Kind string `json:"kind"`
+	// The share of good promised: 99% by default.
+	Objective *string `json:"objective,omitempty"`
+	// The rolling window: 28d by default.
+	Window *string `json:"window,omitempty"`
+	// freshness: how old the data may get.
+	MaxAge *string `json:"maxAge,omitempty"`
+	// on_time: HH:MM every day, or a cron expression of the deadlines.
+	Deadline *string `json:"deadline,omitempty"`
+	// on_time: the IANA time zone of the deadline; UTC by default.
+	TimeZone *string `json:"timeZone,omitempty"`
+	// on_time: how long before a deadline an update counts for it; since the previous deadline by default.
+	Lookback *string `json:"lookback,omitempty"`
+	// volume: the expected range; learned from history when neither is set.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// pipeline: the longest a successful run may take.
+	MaxDuration *string `json:"maxDuration,omitempty"`
+	// quality: the names of the checks counted; every check when empty.
+	Checks []string `json:"checks,omitempty"`
 }
 
 type SchemaVersionConnection struct {
