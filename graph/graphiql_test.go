@@ -84,6 +84,9 @@ func TestGraphiQLPage(t *testing.T) {
 	if !strings.Contains(page, "<title>Almanac GraphQL</title>") {
 		t.Errorf("page has no title Almanac GraphQL:\n%s", page)
 	}
+	if !strings.Contains(page, `<a href="/">`) {
+		t.Errorf("page does not link back to the portal:\n%s", page)
+	}
 	if !strings.Contains(page, `data-endpoint="/graphql"`) {
 		t.Errorf("page does not send operations to /graphql:\n%s", page)
 	}
@@ -100,6 +103,9 @@ func TestGraphiQLPage(t *testing.T) {
 			continue
 		}
 		if u.Scheme == "data" {
+			continue
+		}
+		if ref == "/" { // the link back to the portal, not something the page loads
 			continue
 		}
 		if u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/graphql/assets/") {
@@ -196,6 +202,17 @@ func TestGraphiQLBrowser(t *testing.T) {
 	)
 	if title := browsertest.Run(tab, "read the title", chromedp.Evaluate[string](`document.title`)); title != "Almanac GraphQL" {
 		t.Errorf("title %q, want Almanac GraphQL", title)
+	}
+	// A bar links back to the portal, and GraphiQL fills the rest of the
+	// window without the page scrolling.
+	if got := browsertest.Run(tab, "find the portal link", chromedp.Evaluate[string](`(() => {
+		const a = document.querySelector('nav.almanac-bar a[href="/"]'), g = document.querySelector(".graphiql-container");
+		if (!a || a.getBoundingClientRect().height < 1) return "no visible link to the portal";
+		const r = g.getBoundingClientRect();
+		if (r.top < a.getBoundingClientRect().bottom || Math.abs(r.bottom - innerHeight) > 1) return "GraphiQL spans " + r.top + " to " + r.bottom + " of " + innerHeight;
+		return document.documentElement.scrollHeight > innerHeight ? "the page scrolls" : "ok";
+	})()`)); got != "ok" {
+		t.Errorf("GraphiQL's bar: %s", got)
 	}
 	editor := `document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.getValue()`
 	if q := browsertest.Run(tab, "read the query", chromedp.Evaluate[string](editor)); !strings.Contains(q, `search(query: "orders"`) {

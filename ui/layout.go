@@ -73,6 +73,9 @@ type siteInfo struct {
 	// Login is the sign-in link, back to the page shown; "" when nobody
 	// can sign in.
 	Login string
+	// GraphQL says the server has the GraphQL API, whose GraphiQL the
+	// navigation links.
+	GraphQL bool
 }
 
 type siteKey struct{}

@@ -206,7 +206,7 @@ func (s *Server) requireRead(next http.Handler) http.Handler {
 		if p.Anonymous() && s.sessions != nil && s.sessions.HasCookie(r) {
 			s.sessions.ClearCookie(w)
 		}
-		site := siteInfo{Demo: s.demo, Sessions: s.sessions != nil}
+		site := siteInfo{Demo: s.demo, Sessions: s.sessions != nil, GraphQL: s.graphql != nil}
 		if p.Anonymous() && !strings.HasPrefix(r.URL.Path, "/auth/") {
 			site.Login = s.loginLink(returnPath(r))
 		}

@@ -98,7 +98,8 @@ type Handler struct {
 }
 
 // New returns GraphiQL for the GraphQL API at endpoint, an absolute path
-// such as "/graphql". The page sends operations there.
+// such as "/graphql". The page sends operations there. Its bar links back
+// to the portal at the server's root, where almanac serves it.
 func New(endpoint string) *Handler {
 	h := &Handler{endpoint: endpoint, prefix: strings.TrimSuffix(endpoint, "/") + "/assets/"}
 	h.page = template.Must(page.Clone()).Funcs(template.FuncMap{"asset": h.assetURL})
