@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -45,6 +46,12 @@ type Config struct {
 	MinCheckSeverity catalog.Severity
 	// Impact computes what an incident hits; nil records no impact.
 	Impact ImpactFunc
+	// SLOs are the SLOs declared in the configuration; those harvested
+	// from sources and declared by people the store reads itself. A
+	// breached one opens an incident on its dataset.
+	SLOs []slo.SLO
+	// Now is the clock SLOs are evaluated at; nil is time.Now.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -71,6 +78,9 @@ func New(st *store.Store, cfg Config) *Detector {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Detector{store: st, cfg: cfg, log: cfg.Logger}
 }
@@ -167,6 +177,13 @@ func (d *Detector) apply(ctx context.Context, changes []catalog.Change) error {
 			return err
 		}
 	}
+	// The SLOs of every dataset whose checks or producing runs changed:
+	// what they count (results, updates, runs) may have moved.
+	if touched := append(checked, b.outputs...); len(touched) > 0 {
+		if err := d.slos(ctx, &b, touched); err != nil {
+			return err
+		}
+	}
 	if len(schemas) > 0 {
 		if err := d.schemas(ctx, &b, schemas); err != nil {
 			return err
@@ -187,6 +204,8 @@ type batch struct {
 	again []catalog.NewIncident
 	// gone are the open incidents whose cause is gone.
 	gone []store.AutoResolution
+	// outputs are the datasets written by the jobs whose runs changed.
+	outputs []catalog.Key
 }
 
 // resolve adds the resolution of the incident of a cause, with why.
@@ -305,6 +324,7 @@ func (d *Detector) runs(ctx context.Context, b *batch, keys []catalog.JobKey) er
 	for _, j := range jobs {
 		outputs = append(outputs, j.Outputs...)
 	}
+	b.outputs = append(b.outputs, outputs...)
 	latest, err := d.store.LatestIncidents(ctx, outputs)
 	if err != nil {
 		return err
@@ -328,6 +348,48 @@ func (d *Detector) runs(ctx context.Context, b *batch, keys []catalog.JobKey) er
 					Title: fmt.Sprintf("run %s of job %s %s", r.ID, jk, verb), Detail: r.ErrorMessage, SeenAt: r.StateAt}, nil)
 			case r.State == catalog.RunComplete && k.open(out, cause, jk.String()):
 				b.resolve(out, cause, jk.String(), "run "+r.ID+" completed")
+			}
+		}
+	}
+	return nil
+}
+
+// slos opens an incident for each breached SLO of the datasets keys and
+// resolves it when the SLO is met again (ok or at risk). An SLO's
+// evidence is dated by the day it was judged on, so an incident a person
+// resolves while the SLO is still breached opens again the next day, not
+// at every change.
+func (d *Detector) slos(ctx context.Context, b *batch, keys []catalog.Key) error {
+	slices.SortFunc(keys, catalog.Key.Compare)
+	keys = slices.Compact(keys)
+	now := d.cfg.Now()
+	reports, err := d.store.DatasetSLOs(ctx, keys, d.cfg.SLOs, now)
+	if err != nil {
+		return err
+	}
+	latest, err := d.store.LatestIncidents(ctx, keys)
+	if err != nil {
+		return err
+	}
+	k := known(latest)
+	cause := catalog.CauseSLOBreach
+	day := now.UTC().Truncate(24 * time.Hour)
+	for _, key := range keys {
+		for _, r := range reports[key] {
+			if r.Err != nil {
+				continue
+			}
+			ck := r.SLO.Source + ":" + r.SLO.Name
+			switch r.Report.Status {
+			case slo.StatusBreached:
+				if !k.covers(key, cause, ck, day) {
+					b.add(k, catalog.NewIncident{Dataset: key, Cause: cause, CauseKey: ck, Severity: catalog.SeverityError,
+						Title: fmt.Sprintf("SLO %s is breached", r.SLO.Name), Detail: r.Report.Summary, SeenAt: day}, nil)
+				}
+			case slo.StatusOK, slo.StatusAtRisk:
+				if k.open(key, cause, ck) {
+					b.resolve(key, cause, ck, "the SLO is met again: "+r.Report.Summary)
+				}
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/incident"
 	"almanac/catalog/pgtest"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -293,4 +294,30 @@ func TestDetectFirstStartSkipsOldSchemaChanges(t *testing.T) {
 	}
 	f := &fixture{t: t, st: st, det: det}
 	f.want("first start", "open check_failed test.not_null_orders_id on shop.public.orders")
+}
+
+// TestDetectSLOBreach checks that a breached SLO opens an incident on its
+// dataset once, and that the SLO met again resolves it: a quality SLO
+// promising that half the row-count check's results pass, a check whose
+// own failures (severity warn) stay below the incident threshold.
+func TestDetectSLOBreach(t *testing.T) {
+	f := newFixture(t, catalog.SeverityError)
+	q := slo.SLO{Name: "rowcount_passes", Dataset: orders, Source: "config", Origin: "almanac.yaml:1",
+		Spec: slo.Spec{Kind: slo.Quality, Objective: 0.5, Window: 7 * 24 * time.Hour}, Checks: []string{"test.orders_rowcount"}}
+	f.det = incident.New(f.st, incident.Config{MinCheckSeverity: catalog.SeverityError, SLOs: []slo.SLO{q}})
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	f.crawl("postgres:wh", warehouse(id, amount, status))
+
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityFail, at(1))}))
+	f.want("breached", "open slo_breach config:rowcount_passes on shop.public.orders")
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityFail, at(2))}))
+	f.want("still breached: one incident", "open slo_breach config:rowcount_passes on shop.public.orders")
+
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{
+		result("test.orders_rowcount", catalog.QualityPass, at(3)),
+		result("test.orders_rowcount", catalog.QualityPass, at(4)),
+	}))
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityPass, at(5))}))
+	f.want("met again", "resolved slo_breach config:rowcount_passes on shop.public.orders")
 }
