@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -403,4 +404,33 @@ func TestTokenManagement(t *testing.T) {
 	}
 	// Revoked, its name is free again.
 	e.create(t, alice, catalog.TokenRequest{Name: "mine", Scopes: []catalog.TokenScope{catalog.ScopeRead}})
+}
+
+// TestTokenRoleCappedBySignIn checks that a personal token acts with at
+// most the role its owner had at their newest sign-in: an editor demoted
+// to viewer by the identity provider's groups cannot edit through a token
+// made while an editor, and a later promotion gives the token nothing
+// more than it was made with.
+func TestTokenRoleCappedBySignIn(t *testing.T) {
+	ctx := context.Background()
+	e := newTokenEnv(t, auth.TokenOptions{FailureBurst: 100})
+	_, secret := e.create(t, alice, catalog.TokenRequest{Name: "notebook", Scopes: []catalog.TokenScope{catalog.ScopeWrite}})
+	if _, who := e.get(t, "Bearer "+secret); who != "alice@corp|editor|write" {
+		t.Fatalf("before any sign-in: %q", who)
+	}
+	signIn := func(secret string, role catalog.Role) {
+		t.Helper()
+		h := sha256.Sum256([]byte(secret))
+		if _, err := e.st.CreateSession(ctx, h[:], catalog.Session{Login: "Alice@corp", Role: role}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn("session-1", catalog.RoleViewer)
+	if _, who := e.get(t, "Bearer "+secret); who != "alice@corp|viewer|write" {
+		t.Errorf("after a sign-in as viewer: %q, want the viewer role", who)
+	}
+	signIn("session-2", catalog.RoleAdmin)
+	if _, who := e.get(t, "Bearer "+secret); who != "alice@corp|editor|write" {
+		t.Errorf("after a sign-in as admin: %q, want the token's own editor role", who)
+	}
 }

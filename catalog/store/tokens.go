@@ -75,8 +75,24 @@ func (s *Store) CreateToken(ctx context.Context, t catalog.APIToken, hash []byte
 
 // TokenByHash returns the token whose secret hashes to hash, revoked or
 // expired as it may be; ErrNotFound when none does.
+//
+// The role of a personal token is capped by its owner's role at their
+// newest sign-in: roles come from the identity provider's groups at each
+// sign-in, so a person removed from the admins' group loses admin through
+// their old tokens too, from their next sign-in on. (A token never gains
+// a role its owner's sign-in gains.)
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (catalog.APIToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash)
+	rows, err := s.pool.Query(ctx, `
+		SELECT t.id, t.name, t.owner,
+			CASE WHEN s.role IS NOT NULL AND `+roleRank("s.role")+` < `+roleRank("t.role")+` THEN s.role ELSE t.role END,
+			t.scopes, t.created_by, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.revoked_by
+		FROM api_tokens t
+		LEFT JOIN LATERAL (
+			SELECT role FROM sessions
+			WHERE t.owner <> '' AND lower(login) = lower(t.owner)
+			ORDER BY created_at DESC, id DESC LIMIT 1
+		) s ON true
+		WHERE t.hash = $1`, hash)
 	if err != nil {
 		return catalog.APIToken{}, fmt.Errorf("look up token: %w", translate(err))
 	}
@@ -85,6 +101,11 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (catalog.APIToken,
 		return catalog.APIToken{}, fmt.Errorf("look up token: %w", translate(err))
 	}
 	return t, nil
+}
+
+// roleRank orders roles in SQL, least privileged first.
+func roleRank(col string) string {
+	return "(CASE " + col + " WHEN 'viewer' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END)"
 }
 
 // Token returns the token with the id; ErrNotFound when none has it.
