@@ -16,12 +16,13 @@ import (
 	"almanac/catalog/crawl"
 	"almanac/catalog/crawl/delta"
 	"almanac/catalog/store"
+	"almanac/cmd/almanac/config"
 	"almanac/migrations"
 )
 
 // crawlSources converts the configured sources into what the crawl
 // runner consumes.
-func crawlSources(cfg *Config) ([]crawl.Source, error) {
+func crawlSources(cfg *config.Config) ([]crawl.Source, error) {
 	var out []crawl.Source
 	for _, s := range cfg.Sources {
 		url := s.URL
@@ -44,7 +45,7 @@ func crawlSources(cfg *Config) ([]crawl.Source, error) {
 
 // openCatalog connects to the catalog database, brings its schema up to
 // date and records the configured sources in it.
-func openCatalog(ctx context.Context, cfg *Config) (*pgxpool.Pool, *store.Store, error) {
+func openCatalog(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, *store.Store, error) {
 	pool, err := connect(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, nil, err
@@ -70,7 +71,7 @@ func openCatalog(ctx context.Context, cfg *Config) (*pgxpool.Pool, *store.Store,
 }
 
 // crawlNow is `almanac crawl [source…]`.
-func crawlNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string, out io.Writer) error {
+func crawlNow(ctx context.Context, cfg *config.Config, log *slog.Logger, names []string, out io.Writer) error {
 	sources, err := crawlSources(cfg)
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func crawlNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string
 	return nil
 }
 
-func sourceNames(cfg *Config) string {
+func sourceNames(cfg *config.Config) string {
 	var names []string
 	for _, s := range cfg.Sources {
 		names = append(names, s.Name)
@@ -137,7 +138,7 @@ func sourceNames(cfg *Config) string {
 // their results, and prints one line each. It fails when a check left
 // out of the configuration has a problem (so that CI catches it, where
 // serve would only log it), or a check run did not pass.
-func checkNow(ctx context.Context, cfg *Config, log *slog.Logger, names []string, out io.Writer) error {
+func checkNow(ctx context.Context, cfg *config.Config, log *slog.Logger, names []string, out io.Writer) error {
 	for _, err := range cfg.CheckProblems {
 		fmt.Fprintln(out, err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"almanac/catalog/crawl"
 	"almanac/catalog/pgcluster"
+	"almanac/cmd/almanac/config"
 )
 
 // warehouseSQL builds the demo warehouse: an e-commerce analytics
@@ -33,7 +34,7 @@ const demoNamespace = "postgres://warehouse.demo:5432"
 // the demo warehouse in it once, crawls it and serves the portal. Ctrl-C
 // stops the server and then the cluster. It listens only on a loopback
 // address unless forced: anyone who reaches the demo edits as its user.
-func demo(ctx context.Context, cfg *Config, log *slog.Logger, force bool) error {
+func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force bool) error {
 	if !loopback(cfg.Listen) {
 		if !force {
 			return fmt.Errorf("demo: will not listen on %s: the demo lets anyone who reaches it edit the catalog and post lineage without a login; "+
@@ -107,9 +108,9 @@ func demo(ctx context.Context, cfg *Config, log *slog.Logger, force bool) error 
 // is configured, opens the catalog, crawls the warehouse into it and
 // serves it. The README's GraphQL examples name what this catalog holds;
 // TestREADMEExamplesOnDemo keeps them in step.
-func serveDemo(ctx context.Context, cfg *Config, log *slog.Logger, whURL string) error {
-	if !slices.ContainsFunc(cfg.Sources, func(s SourceConfig) bool { return s.Name == "demo" }) {
-		cfg.Sources = append(cfg.Sources, SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
+func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL string) error {
+	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == "demo" }) {
+		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
 	}
 	// The demo accepts OpenLineage events without a token, as Marquez's
 	// quickstart does: it listens on a loopback address and answers only

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"almanac/cmd/almanac/config"
 	"almanac/migrations"
 )
 
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stdout, "almanac", version)
 		return nil
 	}
-	cfg, err := LoadConfig(*configPath, getenv)
+	cfg, err := config.LoadConfig(*configPath, getenv)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
+	"almanac/cmd/almanac/config"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -656,8 +657,7 @@ func TestReportUnknownDatasets(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
-	_, path := writeConfig(t, `
-sources:
+	path := writeFile(t, `sources:
   - name: wh
     type: postgres
     url: postgres://crawler@db.internal/analytics
@@ -674,7 +674,7 @@ slos:
     kind: freshness
     max_age: 1h
 `)
-	cfg, err := LoadConfig(path, envOf(nil))
+	cfg, err := config.LoadConfig(path, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
+	"almanac/cmd/almanac/config"
 )
 
 // readmeGraphQL returns the README's ```graphql blocks in order.
@@ -69,7 +70,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg, err := LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
+	cfg, err := config.LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
 		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n"), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"almanac/catalog/crawl"
 	"almanac/catalog/incident"
 	"almanac/catalog/store"
+	"almanac/cmd/almanac/config"
 	"almanac/graph"
 	"almanac/lineage"
 	"almanac/lineage/olapi"
@@ -32,7 +33,7 @@ import (
 // serve refuses an address others can reach unless forced. devLogin
 // (`almanac demo`) makes every request without a token the editor
 // devLogin's, without credentials.
-func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, devLogin string) error {
+func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, devLogin string) error {
 	// The demo signs every request in as its one user: no sign-in.
 	var sso login
 	if devLogin == "" {
@@ -146,7 +147,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 	authn := auth.Chain(tokens.Authenticate, person)
 	proxies := make([]netip.Prefix, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
-		proxies[i] = netip.MustParsePrefix(p) // validated by LoadConfig
+		proxies[i] = netip.MustParsePrefix(p) // validated by config.LoadConfig
 	}
 	srv, err := ui.New(ui.Options{
 		Store:    st,
@@ -183,7 +184,7 @@ func serve(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger, 
 // checkExposure refuses, before anything starts, to serve without
 // sign-in (auth mode none) on an address other machines reach, unless
 // forced; forced, it warns.
-func checkExposure(cfg *Config, force bool, log *slog.Logger) error {
+func checkExposure(cfg *config.Config, force bool, log *slog.Logger) error {
 	if cfg.Auth.Mode != "none" || loopback(cfg.Listen) {
 		return nil
 	}
@@ -204,7 +205,7 @@ type login struct {
 
 // newLogin reads the OIDC provider's discovery document (with auth mode
 // oidc) and sets up sessions and the role mapping.
-func newLogin(ctx context.Context, cfg *Config, st *store.Store, log *slog.Logger) (login, error) {
+func newLogin(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (login, error) {
 	a := cfg.Auth
 	if a.Mode != "oidc" {
 		return login{}, nil
@@ -302,7 +303,7 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 
 // reindex is `almanac reindex`: rebuild the search index from the catalog,
 // without reading the old one, which may be damaged.
-func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
+func reindex(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
@@ -318,7 +319,7 @@ func reindex(ctx context.Context, cfg *Config, log *slog.Logger) error {
 // reportUnknownDatasets logs the SLOs and checks that name a dataset the
 // catalog does not know (yet: a crawl may bring it), with where they are
 // declared. They are kept: their evaluation finds no data until then.
-func reportUnknownDatasets(ctx context.Context, st *store.Store, cfg *Config, log *slog.Logger) error {
+func reportUnknownDatasets(ctx context.Context, st *store.Store, cfg *config.Config, log *slog.Logger) error {
 	var keys []catalog.Key
 	for _, s := range cfg.RunSLOs {
 		keys = append(keys, s.Dataset)

@@ -1,4 +1,10 @@
-package main
+// Package config is Almanac's configuration: one typed struct decoded from
+// YAML (unknown keys refused, durations and booleans typed), environment
+// variables for secrets, one validation pass whose problems name file,
+// line and key, and the README's configuration reference generated from
+// the struct's doc comments (TestConfigReference). Package main only
+// loads it and wires what it says.
+package config
 
 import (
 	"bytes"

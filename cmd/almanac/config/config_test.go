@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ func with(f func(*Config)) *Config {
 }
 
 func TestLoadConfigFull(t *testing.T) {
-	got, err := LoadConfig(filepath.Join("testdata", "config", "full.yaml"), envOf(nil))
+	got, err := LoadConfig(filepath.Join("testdata", "full.yaml"), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,11 @@ func TestLoadConfigFull(t *testing.T) {
 				Column: "status", Type: "accepted_values",
 				SQL:  `SELECT count(*) FROM "public"."orders" WHERE "status" IS NOT NULL AND NOT ("status"::text = ANY($1::text[]))`,
 				Args: []any{[]string{"placed", "shipped"}}, Expect: sqlcheck.Expectation{Op: "="}, Severity: "warn", Timeout: 30 * time.Second},
-				URL: "postgres://crawler:s3cret@db.internal:5432/analytics", Every: time.Hour, Origin: "testdata/config/full.yaml:71"},
+				URL: "postgres://crawler:s3cret@db.internal:5432/analytics", Every: time.Hour, Origin: "testdata/full.yaml:71"},
 			{Check: sqlcheck.Check{Name: "billing_rows", Dataset: catalog.Key{Namespace: "postgres://replica.internal:5432", Name: "billing.public.invoices"},
 				Type: "sql", SQL: "SELECT count(*) FROM public.invoices", Expect: sqlcheck.Expectation{Op: "change", A: 20, Runs: 7},
 				Severity: "error", Timeout: 5 * time.Second},
-				URL: "postgresql://reader@replica.internal/billing?sslmode=require", Origin: "testdata/config/full.yaml:79"},
+				URL: "postgresql://reader@replica.internal/billing?sslmode=require", Origin: "testdata/full.yaml:79"},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -1289,7 +1289,7 @@ func TestSuggest(t *testing.T) {
 }
 
 func FuzzLoadConfig(f *testing.F) {
-	seeds, err := filepath.Glob(filepath.Join("testdata", "config", "*.yaml"))
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -1348,7 +1348,7 @@ var update = flag.Bool("update", false, "rewrite the README's configuration refe
 
 // The README's configuration reference is the text between these lines.
 const (
-	referenceBegin = "<!-- Generated from Config in cmd/almanac/config.go: go test ./cmd/almanac -run TestConfigReference -update -->\n"
+	referenceBegin = "<!-- Generated from Config in cmd/almanac/config/config.go: go test ./cmd/almanac/config -run TestConfigReference -update -->\n"
 	referenceEnd   = "<!-- End of the generated configuration reference. -->\n"
 )
 
@@ -1357,7 +1357,7 @@ const (
 // variables and the doc comment of its field. With -update it rewrites
 // the table.
 func TestConfigReference(t *testing.T) {
-	const readmePath = "../../README.md"
+	const readmePath = "../../../README.md"
 	want := configReference(t)
 	readme, err := os.ReadFile(readmePath)
 	if err != nil {
