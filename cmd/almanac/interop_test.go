@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,12 +22,7 @@ import (
 // out, and the next page asks them to sign in again.
 func TestSignInAtAnotherProvider(t *testing.T) {
 	_, catalogURL := pgtest.NewDB(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	base := "http://" + addr
 	idp := idptest.Start(t, []idptest.User{{Username: "grace", Password: "correct horse battery", FirstName: "Grace", LastName: "Hopper", Email: "grace@example.com"}},
 		base+"/auth/callback", base+"/")
@@ -46,34 +37,7 @@ auth:
     default: editor
 `)
 	env := map[string]string{"ALMANAC_AUTH_OIDC_CLIENT_SECRET": idptest.ClientSecret}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, io.Discard, func(k string) string { return env[k] })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-	}
+	startServe(t, base, cfg, env, nil)
 
 	tab := browsertest.New(t, 1280, 900, 90*time.Second)
 	waitFor := func(what, js string) {

@@ -462,44 +462,11 @@ func TestServeWithoutSignInOnlyOnLoopback(t *testing.T) {
 // public_url's host is served.
 func TestServeAnonymousOpenLineage(t *testing.T) {
 	pool, catalogURL := pgtest.NewDB(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\npublic_url: https://lineage.example.com\nsearch:\n  index_dir: "+
 		filepath.Join(t.TempDir(), "index")+"\nopenlineage:\n  anonymous: true\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "error"}, io.Discard, io.Discard, func(string) string { return "" })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
 	base := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	startServe(t, base, cfg, nil, nil)
 	event := `{"eventType":"COMPLETE","eventTime":"2026-11-25T10:00:00Z","producer":"https://example.com/airflow",
 		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
 		"run":{"runId":"0193a8f2-6a4e-7cc1-9c3c-6b1d2f0e9a11"},"job":{"namespace":"airflow","name":"daily.load_orders"}}`
@@ -526,7 +493,7 @@ func TestServeAnonymousOpenLineage(t *testing.T) {
 		t.Errorf("POST for Host evil.example = %d, want 403", code)
 	}
 	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM openlineage_events`).Scan(&n); err != nil || n != 0 {
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM openlineage_events`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d events stored by refused requests (%v)", n, err)
 	}
 	if code := post("Content-Type", "application/json", "Host", "lineage.example.com"); code != http.StatusCreated {
@@ -688,6 +655,57 @@ slos:
 	} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port nothing listens on (at
+// the moment it is asked).
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `almanac serve -config cfg`, with env as its
+// environment and its log to stderr (nil discards it), until the test
+// ends, when it must shut down cleanly; it returns once base/readyz
+// answers 200.
+func startServe(t *testing.T, base, cfg string, env map[string]string, stderr io.Writer) {
+	t.Helper()
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, stderr, func(k string) string { return env[k] })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
 		}
 	}
 }

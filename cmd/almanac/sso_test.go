@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
 
@@ -28,12 +25,7 @@ func TestServeWithSignIn(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = idp.Shutdown() })
 	_, catalogURL := pgtest.NewDB(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	base := "http://" + addr
 	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\npublic_url: "+base+
 		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+`
@@ -50,34 +42,7 @@ auth:
       catalog-admins: admin
 `)
 	env := map[string]string{"ALMANAC_AUTH_OIDC_CLIENT_SECRET": idp.ClientSecret}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-config", cfg, "-log-level", "warn"}, io.Discard, io.Discard, func(k string) string { return env[k] })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-	}
+	startServe(t, base, cfg, env, nil)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for path, want := range map[string]int{"/sources": 303, "/healthz": 200, "/metrics": 401, "/graphql?query=%7B__typename%7D": 401} {
 		resp, err := noFollow.Get(base + path)
