@@ -1506,6 +1506,40 @@ func splitCheckProblems(ps []problem) (rest []problem, mine []error, bad map[str
 	return rest, mine, bad
 }
 
+// listEntry is one entry of a list key, such as checks[3]: where its keys
+// were written, and the problems of its required keys.
+type listEntry struct {
+	l *loader
+	p string // "checks[3]"
+}
+
+func entryOf(l *loader, p string) listEntry { return listEntry{l, p} }
+
+// key is the path of the entry's key k.
+func (e listEntry) key(k string) string { return e.p + "." + k }
+
+// at is where key k was written, or the entry's line without it.
+func (e listEntry) at(k string) origin {
+	if o, ok := e.l.at[e.key(k)]; ok {
+		return o
+	}
+	return e.l.at[e.p]
+}
+
+// required reports key k missing or empty, unless it already has a
+// problem, and says whether its value v is there.
+func (e listEntry) required(k, v string) bool {
+	if v != "" || e.l.bad[e.key(k)] {
+		return v != ""
+	}
+	if o, ok := e.l.at[e.key(k)]; ok {
+		e.l.report(o, e.key(k), "must not be empty")
+	} else {
+		e.l.report(e.l.at[e.p], e.p, "missing required key %q", k)
+	}
+	return false
+}
+
 // validateChecks checks each SQL check and builds it as it runs.
 func (l *loader) validateChecks(cfg *Config) {
 	l.checks = make([]*crawl.Check, len(cfg.Checks))
@@ -1520,50 +1554,32 @@ func (l *loader) validateChecks(cfg *Config) {
 			continue
 		}
 		before := len(l.problems)
-		key := func(k string) string { return p + "." + k }
-		// at is where key k was written, or the check's line without it.
-		at := func(k string) origin {
-			if o, ok := l.at[key(k)]; ok {
-				return o
-			}
-			return l.at[p]
-		}
-		required := func(k, v string) bool {
-			if v != "" || l.bad[key(k)] {
-				return v != ""
-			}
-			if o, ok := l.at[key(k)]; ok {
-				l.report(o, key(k), "must not be empty")
-			} else {
-				l.report(l.at[p], p, "missing required key %q", k)
-			}
-			return false
-		}
-		if required("name", c.Name) {
+		it := entryOf(l, p)
+		if it.required("name", c.Name) {
 			if !validName(c.Name) {
-				l.report(at("name"), key("name"), "invalid name %q: use only a-z, 0-9, '_' and '-'", c.Name)
+				l.report(it.at("name"), it.key("name"), "invalid name %q: use only a-z, 0-9, '_' and '-'", c.Name)
 			} else if line, dup := first[c.Name]; dup {
-				l.report(at("name"), key("name"), "duplicate check name %q (first at line %d)", c.Name, line)
+				l.report(it.at("name"), it.key("name"), "duplicate check name %q (first at line %d)", c.Name, line)
 			} else {
-				first[c.Name] = at("name").line
+				first[c.Name] = it.at("name").line
 			}
 		}
 		var src SourceConfig
-		if required("source", c.Source) {
+		if it.required("source", c.Source) {
 			var ok bool
 			if src, ok = sources[c.Source]; !ok {
-				l.report(at("source"), key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
+				l.report(it.at("source"), it.key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
 			} else if src.Type != "postgres" && src.Type != "redshift" {
-				l.report(at("source"), key("source"), "source %q is a %s source: checks run on postgres and redshift sources", c.Source, src.Type)
+				l.report(it.at("source"), it.key("source"), "source %q is a %s source: checks run on postgres and redshift sources", c.Source, src.Type)
 			}
 		}
 		var sql string
 		var args []any
 		switch {
 		case c.SQL != "" && c.Template != "":
-			l.report(at("template"), p, "set sql or template, not both")
+			l.report(it.at("template"), p, "set sql or template, not both")
 		case c.SQL == "" && c.Template == "":
-			if !l.bad[key("template")] {
+			if !l.bad[it.key("template")] {
 				l.report(l.at[p], p, "missing required key %q or %q", "sql", "template")
 			}
 		case c.SQL != "":
@@ -1573,10 +1589,10 @@ func (l *loader) validateChecks(cfg *Config) {
 			sql, args, err = sqlcheck.Expand(sqlcheck.Template{Kind: c.Template, Table: c.Table, Column: c.Column,
 				Values: c.Values, ToTable: c.ToTable, ToColumn: c.ToColumn})
 			if err != nil {
-				l.report(at("template"), key("template"), "%v", err)
+				l.report(it.at("template"), it.key("template"), "%v", err)
 			}
 		}
-		if c.Table == "" && c.Dataset == "" && !l.bad[key("table")] {
+		if c.Table == "" && c.Dataset == "" && !l.bad[it.key("table")] {
 			l.report(l.at[p], p, "missing required key %q or %q: the dataset checked", "table", "dataset")
 		}
 		expect := c.Expect
@@ -1584,12 +1600,12 @@ func (l *loader) validateChecks(cfg *Config) {
 			expect = "= 0"
 		}
 		var exp sqlcheck.Expectation
-		if l.bad[key("template")] {
+		if l.bad[it.key("template")] {
 			// The template's default is unknown.
-		} else if required("expect", expect) {
+		} else if it.required("expect", expect) {
 			var err error
 			if exp, err = sqlcheck.ParseExpectation(expect); err != nil {
-				l.report(at("expect"), key("expect"), "%v", err)
+				l.report(it.at("expect"), it.key("expect"), "%v", err)
 			}
 		}
 		if len(l.problems) > before || l.bad[p] || (src.Type != "postgres" && src.Type != "redshift") {
@@ -1601,7 +1617,7 @@ func (l *loader) validateChecks(cfg *Config) {
 		}
 		dataset, err := checkedDataset(src, url, c.Table, c.Dataset)
 		if err != nil {
-			l.report(at("table"), key("table"), "%v", err)
+			l.report(it.at("table"), it.key("table"), "%v", err)
 			continue
 		}
 		typ := cmp.Or(c.Template, "sql")
@@ -1657,41 +1673,24 @@ func (l *loader) validateSLOs(cfg *Config) {
 			continue
 		}
 		before := len(l.problems)
-		key := func(k string) string { return p + "." + k }
-		at := func(k string) origin {
-			if o, ok := l.at[key(k)]; ok {
-				return o
-			}
-			return l.at[p]
-		}
-		required := func(k, v string) bool {
-			if v != "" || l.bad[key(k)] {
-				return v != ""
-			}
-			if o, ok := l.at[key(k)]; ok {
-				l.report(o, key(k), "must not be empty")
-			} else {
-				l.report(l.at[p], p, "missing required key %q", k)
-			}
-			return false
-		}
-		if required("name", c.Name) {
+		it := entryOf(l, p)
+		if it.required("name", c.Name) {
 			if line, dup := first[c.Name]; dup {
-				l.report(at("name"), key("name"), "duplicate SLO name %q (first at line %d)", c.Name, line)
+				l.report(it.at("name"), it.key("name"), "duplicate SLO name %q (first at line %d)", c.Name, line)
 			} else {
-				first[c.Name] = at("name").line
+				first[c.Name] = it.at("name").line
 			}
 		}
-		required("dataset", c.Dataset)
-		required("kind", c.Kind)
+		it.required("dataset", c.Dataset)
+		it.required("kind", c.Kind)
 		ns := c.Namespace
 		switch {
 		case c.Source != "" && c.Namespace != "":
-			l.report(at("namespace"), p, "set source or namespace, not both")
+			l.report(it.at("namespace"), p, "set source or namespace, not both")
 		case c.Source != "":
 			src, ok := sources[c.Source]
 			if !ok {
-				l.report(at("source"), key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
+				l.report(it.at("source"), it.key("source"), "no source named %q%s", c.Source, suggest(c.Source, slices.Sorted(maps.Keys(sources))))
 				break
 			}
 			ns = src.Namespace
@@ -1704,7 +1703,7 @@ func (l *loader) validateSLOs(cfg *Config) {
 				}
 			}
 			if ns == "" {
-				l.report(at("source"), key("source"), "source %q has no namespace to key the dataset by: set namespace", c.Source)
+				l.report(it.at("source"), it.key("source"), "source %q has no namespace to key the dataset by: set namespace", c.Source)
 			}
 		case c.Namespace == "":
 			l.report(l.at[p], p, "missing required key %q or %q: the dataset's namespace", "source", "namespace")
@@ -1712,7 +1711,7 @@ func (l *loader) validateSLOs(cfg *Config) {
 		spec := slo.Spec{Kind: slo.Kind(c.Kind), TimeZone: c.TimeZone, Deadline: c.Deadline}
 		var err error
 		if spec.Objective, err = slo.ParseObjective(c.Objective); err != nil {
-			l.report(at("objective"), key("objective"), "%v", trimInvalid(err))
+			l.report(it.at("objective"), it.key("objective"), "%v", trimInvalid(err))
 		}
 		durations := []struct {
 			key string
@@ -1724,7 +1723,7 @@ func (l *loader) validateSLOs(cfg *Config) {
 				continue
 			}
 			if *d.to, err = slo.ParseDuration(d.v); err != nil {
-				l.report(at(d.key), key(d.key), "%v", trimInvalid(err))
+				l.report(it.at(d.key), it.key(d.key), "%v", trimInvalid(err))
 			}
 		}
 		for _, b := range []struct {
@@ -1737,12 +1736,12 @@ func (l *loader) validateSLOs(cfg *Config) {
 			}
 			f, err := strconv.ParseFloat(b.v, 64)
 			if err != nil {
-				l.report(at(b.key), key(b.key), "want a number, got %q", b.v)
+				l.report(it.at(b.key), it.key(b.key), "want a number, got %q", b.v)
 				continue
 			}
 			*b.to = &f
 		}
-		if len(l.problems) > before || l.bad[key("kind")] {
+		if len(l.problems) > before || l.bad[it.key("kind")] {
 			continue
 		}
 		if err := spec.Validate(); err != nil {
