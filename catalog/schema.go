@@ -114,6 +114,10 @@ type Change struct {
 	Kind     ChangeKind
 	Source   string
 	At       time.Time
+	// Details say what changed, where the writer knew: documentation,
+	// owners, tags, columns, links with before and after. Nil for entries
+	// that say no more than their kind.
+	Details []FieldChange
 }
 
 // ChangeChannel is the PostgreSQL NOTIFY channel on which every committed

@@ -113,7 +113,7 @@ CREATE TABLE public.audit_log (
     column_name text DEFAULT ''::text NOT NULL,
     before text,
     after text,
-    CONSTRAINT audit_log_field_check CHECK ((field = ANY (ARRAY['description'::text, 'column_description'::text, 'tag'::text, 'owner'::text, 'slo'::text])))
+    CONSTRAINT audit_log_field_check CHECK ((field = ANY (ARRAY['description'::text, 'column_description'::text, 'tag'::text, 'owner'::text, 'slo'::text, 'link'::text])))
 );
 
 --
@@ -171,7 +171,8 @@ CREATE TABLE public.change_log (
     name text DEFAULT ''::text NOT NULL,
     kind text NOT NULL,
     source text NOT NULL,
-    at timestamp with time zone DEFAULT now() NOT NULL
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    details jsonb
 );
 
 --
@@ -281,6 +282,34 @@ CREATE TABLE public.dataset_facts (
     content_hash bytea NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     removed_at timestamp with time zone
+);
+
+--
+-- Name: dataset_links; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dataset_links (
+    id bigint NOT NULL,
+    dataset_id bigint NOT NULL,
+    title text NOT NULL,
+    url text NOT NULL,
+    added_by text NOT NULL,
+    added_at timestamp with time zone NOT NULL,
+    CONSTRAINT dataset_links_title_check CHECK (((title <> ''::text) AND (length(title) <= 200))),
+    CONSTRAINT dataset_links_url_check CHECK (((url ~ '^https?://'::text) AND (length(url) <= 2048)))
+);
+
+--
+-- Name: dataset_links_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.dataset_links ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.dataset_links_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -926,6 +955,20 @@ ALTER TABLE ONLY public.dataset_facts
     ADD CONSTRAINT dataset_facts_pkey PRIMARY KEY (dataset_id, source);
 
 --
+-- Name: dataset_links dataset_links_dataset_id_url_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_links
+    ADD CONSTRAINT dataset_links_dataset_id_url_key UNIQUE (dataset_id, url);
+
+--
+-- Name: dataset_links dataset_links_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_links
+    ADD CONSTRAINT dataset_links_pkey PRIMARY KEY (id);
+
+--
 -- Name: dataset_metrics dataset_metrics_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1434,6 +1477,13 @@ ALTER TABLE ONLY public.dataset_aliases
 
 ALTER TABLE ONLY public.dataset_facts
     ADD CONSTRAINT dataset_facts_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: dataset_links dataset_links_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_links
+    ADD CONSTRAINT dataset_links_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
 
 --
 -- Name: dataset_slos dataset_slos_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

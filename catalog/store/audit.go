@@ -64,7 +64,8 @@ func (s *Store) edit(ctx context.Context, op string, p catalog.Principal, datase
 			return err
 		}
 		entry = e
-		return appendChanges(ctx, tx, [][]any{changeRow(id, d.Key, catalog.ChangeUpdated, source, now)})
+		detail := catalog.FieldChange{Field: e.Field, Column: e.Column, Before: e.Before, After: e.After}
+		return appendChanges(ctx, tx, [][]any{changeRowDetails(id, d.Key, catalog.ChangeUpdated, source, now, []catalog.FieldChange{detail})})
 	})
 	if refused != nil && p.ViaToken() {
 		// A token refused a write is a token event: recorded outside the

@@ -23,17 +23,33 @@ func changeRow(id int64, key catalog.Key, kind catalog.ChangeKind, source string
 	return []any{"dataset", id, key.Namespace, key.Name, string(kind), source, at}
 }
 
+// changeRowDetails is changeRow saying what changed; no details is as
+// changeRow.
+func changeRowDetails(id int64, key catalog.Key, kind catalog.ChangeKind, source string, at time.Time, details []catalog.FieldChange) []any {
+	if len(details) == 0 {
+		return changeRow(id, key, kind, source, at)
+	}
+	return append(changeRow(id, key, kind, source, at), details)
+}
+
 // appendChanges appends to the change log under the change log lock, held
-// until the transaction ends.
+// until the transaction ends. Each row is entity, entity id, namespace,
+// name, kind, source, time and, optionally, the details
+// ([]catalog.FieldChange).
 func appendChanges(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	for i, r := range rows {
+		if len(r) == 7 {
+			rows[i] = append(r, nil)
+		}
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changeLogLock)); err != nil {
 		return fmt.Errorf("lock change log: %w", err)
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"},
-		[]string{"entity", "entity_id", "namespace", "name", "kind", "source", "at"}, pgx.CopyFromRows(rows))
+		[]string{"entity", "entity_id", "namespace", "name", "kind", "source", "at", "details"}, pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("append change log: %w", err)
 	}
@@ -53,6 +69,38 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]catalog.
 		err := row.Scan(&c.Seq, &c.Entity, &c.EntityID, &c.Key.Namespace, &c.Key.Name, &c.Kind, &c.Source, &c.At)
 		return c, err
 	})
+}
+
+// ChangeFeed returns at most limit change log entries after seq that f
+// selects, oldest first, with their details: the change feed of GraphQL
+// and the event stream. Sequences become visible in order (writers hold
+// the change log lock until they commit), so a reader that continues
+// after the last sequence it saw misses nothing and sees nothing twice.
+func (s *Store) ChangeFeed(ctx context.Context, after int64, f catalog.ChangeFilter, limit int) ([]catalog.Change, error) {
+	kinds := make([]string, len(f.Kinds))
+	for i, k := range f.Kinds {
+		kinds[i] = string(k)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT seq, entity, entity_id, namespace, name, kind, source, at, coalesce(details, '[]')
+		FROM change_log
+		WHERE seq > $1 AND ($2 = '' OR entity = $2) AND (cardinality($3::text[]) = 0 OR kind = ANY($3))
+		ORDER BY seq LIMIT $4`, after, f.Entity, kinds, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read change feed after %d: %w", after, translate(err))
+	}
+	changes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.Change, error) {
+		var c catalog.Change
+		err := row.Scan(&c.Seq, &c.Entity, &c.EntityID, &c.Key.Namespace, &c.Key.Name, &c.Kind, &c.Source, &c.At, &c.Details)
+		if len(c.Details) == 0 {
+			c.Details = nil
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read change feed after %d: %w", after, translate(err))
+	}
+	return changes, nil
 }
 
 // LastChangeSeq returns the sequence of the newest committed change log

@@ -262,6 +262,10 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 	if err != nil {
 		return err
 	}
+	old, err := readOldFacts(ctx, tx, source, ids)
+	if err != nil {
+		return err
+	}
 
 	// Replace the source's facts wholesale: delete, then COPY.
 	for _, table := range []string{"dataset_facts", "columns", "foreign_keys", "owners", "tags", "dataset_aliases"} {
@@ -290,11 +294,11 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 		default:
 			counts.Updated++
 		}
-		changes = append(changes, changeRow(p.id, p.facts.Key, kind, source, now))
+		changes = append(changes, changeRowDetails(p.id, p.facts.Key, kind, source, now, factChanges(old[p.id], p.facts)))
 	}
 	for _, v := range versions {
 		if v.version > 1 {
-			changes = append(changes, changeRow(v.p.id, v.p.facts.Key, catalog.ChangeSchemaChanged, source, now))
+			changes = append(changes, changeRowDetails(v.p.id, v.p.facts.Key, catalog.ChangeSchemaChanged, source, now, columnChanges(v.diff)))
 		}
 	}
 	return appendChanges(ctx, tx, changes)
