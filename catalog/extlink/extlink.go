@@ -128,6 +128,9 @@ func MustParse(raw string, allowed []string) Template {
 // IsZero reports whether t is unset.
 func (t Template) IsZero() bool { return len(t.parts) == 0 }
 
+// Equal reports whether t and u were written alike (for go-cmp).
+func (t Template) Equal(u Template) bool { return t.raw == u.raw }
+
 // String is the template as written.
 func (t Template) String() string { return t.raw }
 

@@ -35,6 +35,7 @@ import (
 	"almanac/catalog/crawl/dbt"
 	"almanac/catalog/crawl/postgres"
 	"almanac/catalog/crawl/sqlcheck"
+	"almanac/catalog/extlink"
 	"almanac/catalog/slo"
 )
 
@@ -102,6 +103,13 @@ type Config struct {
 	Tokens TokensConfig `yaml:"tokens"`
 	// Incidents configures what opens an incident on a dataset.
 	Incidents IncidentsConfig `yaml:"incidents"`
+	// Links are URL templates of the places where work is tracked: an
+	// issue tracker, a wiki and a code host. A template is an `http://`
+	// or `https://` URL whose scheme and host are written out, with
+	// `{placeholders}` that are filled in escaped (in the path as one
+	// segment, after `?` as a query value); `{{` and `}}` are literal
+	// braces. A template that is not one is a configuration error.
+	Links LinksConfig `yaml:"links"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
 	// Quality configures the history of data-quality results.
@@ -374,6 +382,36 @@ type IncidentsConfig struct {
 	// severity error (dbt's default) that fail, `warn` also for checks
 	// that warn. The check's next pass resolves it.
 	MinCheckSeverity string `yaml:"min_check_severity" default:"error" enum:"warn,error" env:"ALMANAC_INCIDENTS_MIN_CHECK_SEVERITY"`
+}
+
+// LinksConfig holds the URL templates of the places where work is
+// tracked.
+type LinksConfig struct {
+	// IssueTracker opens a new issue prefilled from an incident, from
+	// the "open a ticket" link of incident pages. Placeholders:
+	// `{summary}`, `{description}` (the incident, its detail, its page and
+	// what is downstream; shortened so that the link stays under 6,000
+	// bytes), `{dataset}`, `{namespace}`, `{name}`, `{incident_url}`,
+	// `{incident_id}`. Jira:
+	// `https://jira.example.com/secure/CreateIssueDetails!init.jspa?pid=10000&issuetype=1&summary={summary}&description={description}`;
+	// GitHub: `https://github.com/acme/data/issues/new?title={summary}&body={description}`;
+	// GitLab: `https://gitlab.example.com/acme/data/-/issues/new?issue[title]={summary}&issue[description]={description}`.
+	IssueTracker string `yaml:"issue_tracker"`
+	// Wiki is a dataset's documentation page, linked from the dataset's
+	// page and GraphQL's `Dataset.documentationUrl`. Placeholders:
+	// `{dataset}` (namespace/name), `{namespace}`, `{name}`; such as
+	// `https://wiki.example.com/display/DATA/{name}`.
+	Wiki string `yaml:"wiki"`
+	// CodeHost is a job's code, for jobs whose `sourceCodeLocation` is
+	// not an http(s) link (which is used as it is). Placeholders:
+	// `{path}` (dbt's file path, kept as path segments), `{namespace}`,
+	// `{name}`, `{source_url}` (the sourceCodeLocation as written); such
+	// as `https://github.com/acme/dbt/blob/main/{path}` or
+	// `https://bitbucket.example.com/projects/DATA/repos/dbt/browse/{path}`.
+	CodeHost string `yaml:"code_host"`
+
+	// Templates are the templates parsed.
+	Templates extlink.Templates
 }
 
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
@@ -1181,6 +1219,27 @@ func isEnvName(name string) bool {
 // validate checks what the tags of Config cannot say, once the
 // environment and the defaults have been applied, reporting each problem
 // where its value came from.
+// validateLinks parses the URL templates of links.
+func (l *loader) validateLinks(c *LinksConfig) {
+	for _, t := range []struct {
+		key     string
+		raw     string
+		allowed []string
+		into    *extlink.Template
+	}{
+		{"links.issue_tracker", c.IssueTracker, extlink.IssuePlaceholders, &c.Templates.Issue},
+		{"links.wiki", c.Wiki, extlink.WikiPlaceholders, &c.Templates.Wiki},
+		{"links.code_host", c.CodeHost, extlink.CodePlaceholders, &c.Templates.Code},
+	} {
+		parsed, err := extlink.Parse(t.raw, t.allowed)
+		if err != nil {
+			l.report(l.at[t.key], t.key, "%v", err)
+			continue
+		}
+		*t.into = parsed
+	}
+}
+
 func (l *loader) validate(cfg *Config) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		l.report(l.at["listen"], "listen", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", cfg.Listen)
@@ -1191,6 +1250,7 @@ func (l *loader) validate(cfg *Config) {
 		}
 	}
 	l.validateAbbreviations("search.abbreviations", cfg.Search.Abbreviations)
+	l.validateLinks(&cfg.Links)
 	for i, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			key := fmt.Sprintf("trusted_proxies[%d]", i)

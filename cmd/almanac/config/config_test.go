@@ -513,6 +513,13 @@ listn: :9090
 				"almanac.yaml:7: auth.roles.groups.ops: must be one role, viewer, editor or admin, got \"root\"",
 		},
 		{
+			name: "link templates that are not safe URLs",
+			yaml: "links:\n  issue_tracker: javascript:alert(1)//{summary}\n  wiki: https://wiki.example.com/{title}\n  code_host: \"https://git.example.com{path}\"\n",
+			want: "almanac.yaml:2: links.issue_tracker: must start with an http:// or https:// URL's host and then /, ? or # before any placeholder, got \"javascript:alert(1)//{summary}\"\n" +
+				"almanac.yaml:3: links.wiki: unknown placeholder {title}: this template may use {dataset}, {namespace}, {name}\n" +
+				"almanac.yaml:4: links.code_host: must start with an http:// or https:// URL's host and then /, ? or # before any placeholder, got \"https://git.example.com{path}\"",
+		},
+		{
 			name: "trusted proxy not a range",
 			yaml: "trusted_proxies:\n  - 10.0.0.0/8\n  - lb.internal\n",
 			want: `almanac.yaml:3: trusted_proxies[1]: must be an address range such as 10.0.0.0/8 or 192.0.2.7/32, got "lb.internal"`,
@@ -1356,6 +1363,26 @@ const (
 // one generated from Config: every key, its type, default, environment
 // variables and the doc comment of its field. With -update it rewrites
 // the table.
+// TestLoadConfigLinks checks that link templates are parsed at load and
+// fill in what they are given.
+func TestLoadConfigLinks(t *testing.T) {
+	_, path := writeConfig(t, "links:\n"+
+		"  issue_tracker: https://github.com/acme/data/issues/new?title={summary}&body={description}\n"+
+		"  wiki: https://wiki.example.com/display/DATA/{name}\n"+
+		"  code_host: https://github.com/acme/dbt/blob/main/{path}\n")
+	cfg, err := LoadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Links.Templates.WikiURL(catalog.Key{Namespace: "postgres://db:5432", Name: "shop.public.orders"})
+	if want := "https://wiki.example.com/display/DATA/shop.public.orders"; got != want {
+		t.Errorf("wiki link %q, want %q", got, want)
+	}
+	if cfg.Links.Templates.Issue.IsZero() || cfg.Links.Templates.Code.IsZero() {
+		t.Errorf("issue or code template not parsed: %+v", cfg.Links.Templates)
+	}
+}
+
 func TestConfigReference(t *testing.T) {
 	const readmePath = "../../../README.md"
 	want := configReference(t)
