@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -109,4 +112,57 @@ func ValidateLinkURL(what, rawURL string) error {
 		return fmt.Errorf("%s %q: needs a host and no user name: %w", what, rawURL, ErrInvalid)
 	}
 	return nil
+}
+
+// ChangeCursor is the cursor of the change feed after the entry seq: the
+// GraphQL cursor of the change, and the `id:` of its Server-Sent Event.
+func ChangeCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("n:" + strconv.FormatInt(seq, 10)))
+}
+
+// ParseChangeCursor returns the sequence a ChangeCursor names; "" is the
+// start of the feed (0).
+func ParseChangeCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if n, ok := strings.CutPrefix(string(b), "n:"); ok {
+			if v, err := strconv.ParseInt(n, 10, 64); err == nil && v >= 0 {
+				return v, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("invalid change cursor %.40q: pass the cursor of the last change received: %w", s, ErrInvalid)
+}
+
+// ParseChangeEntity checks an entity of the change feed, in any case.
+func ParseChangeEntity(s string) (string, error) {
+	e := strings.ToLower(s)
+	if e == "" || slices.Contains(ChangeEntities, e) {
+		return e, nil
+	}
+	return "", fmt.Errorf("unknown entity %.40q: want one of %s: %w", s, strings.Join(ChangeEntities, ", "), ErrInvalid)
+}
+
+// ChangeKinds are the kinds of change the change log records.
+var ChangeKinds = []ChangeKind{ChangeCreated, ChangeUpdated, ChangeSchemaChanged, ChangeRemoved, ChangeRestored,
+	ChangeQuality, ChangeLineage, ChangeColumnLineage, ChangeRun}
+
+// ParseChangeKind checks a kind of change, in any case.
+func ParseChangeKind(s string) (ChangeKind, error) {
+	k := ChangeKind(strings.ToLower(s))
+	if slices.Contains(ChangeKinds, k) {
+		return k, nil
+	}
+	return "", fmt.Errorf("unknown kind of change %.40q: want one of %s: %w", s, kindList(), ErrInvalid)
+}
+
+func kindList() string {
+	s := make([]string, len(ChangeKinds))
+	for i, k := range ChangeKinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
 }

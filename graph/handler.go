@@ -31,6 +31,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"almanac/catalog/auth"
+	"almanac/catalog/extlink"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
@@ -78,6 +79,9 @@ type Options struct {
 	// SLOs are the SLOs declared in the configuration; Dataset.slos
 	// evaluates them with those harvested.
 	SLOs []slo.SLO
+	// Links are the configured URL templates of the issue tracker, wiki
+	// and code host (Dataset.documentationUrl).
+	Links extlink.Templates
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
@@ -105,7 +109,7 @@ func NewHandler(opts Options) http.Handler {
 		opts.FieldLimit = DefaultFieldLimit
 	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens},
+		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens, links: opts.Links},
 		Complexity: complexity(),
 	})
 	srv := handler.New(schema)

@@ -23,6 +23,7 @@ const loaderWait = 500 * time.Microsecond
 // live for one request: their caches never serve another request's reads.
 type loaders struct {
 	datasets   *dataloadgen.Loader[int64, *catalog.Dataset]
+	links      *dataloadgen.Loader[int64, []catalog.Link]
 	ids        *dataloadgen.Loader[catalog.Key, int64]
 	referenced *dataloadgen.Loader[catalog.Key, []catalog.Sourced[catalog.ReverseKey]]
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
@@ -76,6 +77,7 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 			return out, errs
 		}, wait),
 		ids:        dataloadgen.NewLoader(fromMap(st.DatasetIDs, "dataset"), wait),
+		links:      dataloadgen.NewLoader(fromMap(st.DatasetLinks, ""), wait),
 		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
 		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),

@@ -16,6 +16,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/extlink"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/model"
@@ -31,6 +32,7 @@ type Resolver struct {
 	search  *search.Index
 	lineage *lineage.Follower
 	tokens  *auth.Tokens
+	links   extlink.Templates
 }
 
 // errTokensOff answers the token queries of a server without API tokens.

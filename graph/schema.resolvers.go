@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -64,6 +65,43 @@ func (r *auditEntryResolver) Column(ctx context.Context, obj *catalog.AuditEntry
 		return nil, nil
 	}
 	return &obj.Column, nil
+}
+
+func (r *changeResolver) Cursor(ctx context.Context, obj *catalog.Change) (string, error) {
+	return catalog.ChangeCursor(obj.Seq), nil
+}
+
+func (r *changeResolver) Entity(ctx context.Context, obj *catalog.Change) (model.ChangeEntity, error) {
+	return model.ChangeEntity(strings.ToUpper(obj.Entity)), nil
+}
+
+func (r *changeResolver) Namespace(ctx context.Context, obj *catalog.Change) (string, error) {
+	return obj.Key.Namespace, nil
+}
+
+func (r *changeResolver) Name(ctx context.Context, obj *catalog.Change) (string, error) {
+	return obj.Key.Name, nil
+}
+
+func (r *changeResolver) Actor(ctx context.Context, obj *catalog.Change) (*string, error) {
+	if a := obj.Actor(); a != "" {
+		return &a, nil
+	}
+	return nil, nil
+}
+
+func (r *changeResolver) Changes(ctx context.Context, obj *catalog.Change) ([]catalog.FieldChange, error) {
+	if obj.Details == nil {
+		return []catalog.FieldChange{}, nil
+	}
+	return obj.Details, nil
+}
+
+func (r *changeResolver) Dataset(ctx context.Context, obj *catalog.Change) (*catalog.Dataset, error) {
+	if obj.Entity != "dataset" {
+		return nil, nil
+	}
+	return nullIfNotFound(loadersFrom(ctx).datasets.Load(ctx, obj.EntityID))
 }
 
 func (r *columnResolver) Descriptions(ctx context.Context, obj *catalog.DatasetColumn) ([]model.SourcedText, error) {
@@ -263,6 +301,28 @@ func (r *datasetResolver) Consumers(ctx context.Context, obj *catalog.Dataset) (
 		return nil, err
 	}
 	return jobsByKeys(ctx, around.Consumers)
+}
+
+func (r *datasetResolver) Links(ctx context.Context, obj *catalog.Dataset) ([]catalog.Link, error) {
+	ls, err := loadersFrom(ctx).links.Load(ctx, obj.ID)
+	if ls == nil {
+		ls = []catalog.Link{}
+	}
+	return ls, err
+}
+
+func (r *datasetResolver) DocumentationURL(ctx context.Context, obj *catalog.Dataset) (*string, error) {
+	if u := r.links.WikiURL(obj.Key); u != "" {
+		return &u, nil
+	}
+	return nil, nil
+}
+
+func (r *fieldChangeResolver) Column(ctx context.Context, obj *catalog.FieldChange) (*string, error) {
+	if obj.Column == "" {
+		return nil, nil
+	}
+	return &obj.Column, nil
 }
 
 func (r *foreignKeyResolver) Target(ctx context.Context, obj *model.ForeignKey) (*catalog.Dataset, error) {
@@ -467,6 +527,30 @@ func (r *mutationResolver) SetIncidentReview(ctx context.Context, id string, rev
 		return nil, err
 	}
 	return &inc, nil
+}
+
+func (r *mutationResolver) AddDatasetLink(ctx context.Context, input model.DatasetLinkInput) (*model.EditPayload, error) {
+	id, err := parseIDOf(typeDataset, input.DatasetID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.AddDatasetLink(ctx, auth.PrincipalFrom(ctx), id, input.Title, input.URL)
+	if err == nil {
+		loadersFrom(ctx).links.Clear(id)
+	}
+	return r.editPayload(ctx, id, e, err)
+}
+
+func (r *mutationResolver) RemoveDatasetLink(ctx context.Context, input model.RemoveDatasetLinkInput) (*model.EditPayload, error) {
+	id, err := parseIDOf(typeDataset, input.DatasetID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.RemoveDatasetLink(ctx, auth.PrincipalFrom(ctx), id, input.URL)
+	if err == nil {
+		loadersFrom(ctx).links.Clear(id)
+	}
+	return r.editPayload(ctx, id, e, err)
 }
 
 func (r *mutationResolver) CreateToken(ctx context.Context, input model.CreateTokenInput) (*model.CreateTokenPayload, error) {
@@ -1168,6 +1252,41 @@ func (r *queryResolver) Incident(ctx context.Context, id string) (*catalog.Incid
 	return nullIfNotFound(incidentByID(ctx, r.store, n))
 }
 
+func (r *queryResolver) Changes(ctx context.Context, after *string, entity *model.ChangeEntity, kind []catalog.ChangeKind, first *int) (*model.ChangeConnection, error) {
+	n, err := pageSize(first, 100)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := catalog.ParseChangeCursor(str(after))
+	if err != nil {
+		return nil, err
+	}
+	f := catalog.ChangeFilter{Kinds: kind}
+	if entity != nil {
+		if !entity.IsValid() {
+			return nil, fmt.Errorf("unknown entity %q: %w", *entity, catalog.ErrInvalid)
+		}
+		f.Entity = strings.ToLower(string(*entity))
+	}
+	changes, err := r.store.ChangeFeed(ctx, seq, f, n+1)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(changes) > n
+	changes = changes[:min(n, len(changes))]
+	c := &model.ChangeConnection{Edges: make([]model.ChangeEdge, len(changes))}
+	for i := range changes {
+		c.Edges[i] = model.ChangeEdge{Cursor: catalog.ChangeCursor(changes[i].Seq), Node: &changes[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.ChangeEdge) string { return e.Cursor })
+	if c.PageInfo.EndCursor == nil && after != nil {
+		// An empty page ends where it started, so that a client polling
+		// with endCursor keeps its place.
+		c.PageInfo.EndCursor = after
+	}
+	return c, nil
+}
+
 func (r *queryResolver) Tokens(ctx context.Context) ([]catalog.APIToken, error) {
 	if r.tokens == nil {
 		return nil, errTokensOff
@@ -1233,11 +1352,15 @@ func (r *Resolver) ApiToken() ApiTokenResolver { return &apiTokenResolver{r} }
 
 func (r *Resolver) AuditEntry() AuditEntryResolver { return &auditEntryResolver{r} }
 
+func (r *Resolver) Change() ChangeResolver { return &changeResolver{r} }
+
 func (r *Resolver) Column() ColumnResolver { return &columnResolver{r} }
 
 func (r *Resolver) CrawlRun() CrawlRunResolver { return &crawlRunResolver{r} }
 
 func (r *Resolver) Dataset() DatasetResolver { return &datasetResolver{r} }
+
+func (r *Resolver) FieldChange() FieldChangeResolver { return &fieldChangeResolver{r} }
 
 func (r *Resolver) ForeignKey() ForeignKeyResolver { return &foreignKeyResolver{r} }
 
@@ -1276,9 +1399,11 @@ func (r *Resolver) SourceFacts() SourceFactsResolver { return &sourceFactsResolv
 type (
 	apiTokenResolver          struct{ *Resolver }
 	auditEntryResolver        struct{ *Resolver }
+	changeResolver            struct{ *Resolver }
 	columnResolver            struct{ *Resolver }
 	crawlRunResolver          struct{ *Resolver }
 	datasetResolver           struct{ *Resolver }
+	fieldChangeResolver       struct{ *Resolver }
 	foreignKeyResolver        struct{ *Resolver }
 	impactedDatasetResolver   struct{ *Resolver }
 	incidentResolver          struct{ *Resolver }

@@ -110,6 +110,9 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("POST /api/v1/lineage/batch", off)
 	}
 
+	// The change feed as Server-Sent Events, for tools (see changes.go).
+	mux.HandleFunc("GET /api/v1/changes/stream", s.serveChangeStream)
+
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /readyz", s.serveReadyz)

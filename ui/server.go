@@ -27,6 +27,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/extlink"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/lineage"
@@ -115,6 +116,10 @@ type Options struct {
 	// SLOs are the SLOs declared in the configuration; a dataset's page
 	// evaluates its own with those harvested.
 	SLOs []slo.SLO
+	// Links are the configured URL templates of the issue tracker, wiki
+	// and code host: incident pages link to a new ticket, dataset pages
+	// to their wiki page, run pages to their job's code.
+	Links extlink.Templates
 }
 
 // DefaultCountsMaxAge bounds how stale the home page's counts get on a
@@ -152,6 +157,8 @@ type Server struct {
 	trustedProxies  []netip.Prefix
 	requests        *prometheus.HistogramVec
 	slos            []slo.SLO
+	links           extlink.Templates
+	feed            *feedHub
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
 }
@@ -185,12 +192,14 @@ func New(opts Options) (*Server, error) {
 		loginLimit:      newLoginLimiter(10, 20),
 		trustedProxies:  opts.TrustedProxies,
 		slos:            opts.SLOs,
+		links:           opts.Links,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.feed = newFeedHub(s)
 	if s.ready == nil {
 		s.ready = s.store.Ping
 	}

@@ -161,7 +161,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs, Links: cfg.Links.Templates}),
 		Authenticate:    authn,
 		Tokens:          tokens,
 		OpenLineage:     rc,
@@ -174,11 +174,12 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		Demo:            devLogin,
 		TrustedProxies:  proxies,
 		SLOs:            cfg.RunSLOs,
+		Links:           cfg.Links.Templates,
 	})
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log)
+	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log, srv.CloseStreams)
 }
 
 // checkExposure refuses, before anything starts, to serve without
@@ -268,7 +269,9 @@ func impactOf(f *lineage.Follower, st *store.Store) incident.ImpactFunc {
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.
-func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// onShutdown, when not nil, runs as shutdown starts: it ends the
+// streams that would otherwise keep it waiting.
+func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.Logger, onShutdown func()) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -280,6 +283,9 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if onShutdown != nil {
+		hs.RegisterOnShutdown(onShutdown)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -53,6 +53,16 @@ type AuditFilter struct {
 	Until *time.Time `json:"until,omitempty"`
 }
 
+type ChangeConnection struct {
+	Edges    []ChangeEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type ChangeEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *catalog.Change `json:"node"`
+}
+
 type ColumnImpactLevel struct {
 	Distance int              `json:"distance"`
 	Columns  []ImpactedColumn `json:"columns"`
@@ -151,6 +161,12 @@ type DatasetFilter struct {
 	Attention *Attention `json:"attention,omitempty"`
 	// Also list datasets no source reports any more.
 	IncludeRemoved *bool `json:"includeRemoved,omitempty"`
+}
+
+type DatasetLinkInput struct {
+	DatasetID string `json:"datasetId"`
+	Title     string `json:"title"`
+	URL       string `json:"url"`
 }
 
 type DeleteSLOInput struct {
@@ -372,6 +388,11 @@ type QualityResultEdge struct {
 }
 
 type Query struct {
+}
+
+type RemoveDatasetLinkInput struct {
+	DatasetID string `json:"datasetId"`
+	URL       string `json:"url"`
 }
 
 type ReverseForeignKey struct {
@@ -680,6 +701,68 @@ func (e *Attention) UnmarshalJSON(b []byte) error {
 }
 
 func (e Attention) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a change of the change feed is about.
+type ChangeEntity string
+
+const (
+	ChangeEntityDataset ChangeEntity = "DATASET"
+	ChangeEntityJob     ChangeEntity = "JOB"
+	// A run of a job: namespace and name are the job's.
+	ChangeEntityRun ChangeEntity = "RUN"
+	// The column lineage written into a dataset.
+	ChangeEntityColumnLineage ChangeEntity = "COLUMN_LINEAGE"
+)
+
+var AllChangeEntity = []ChangeEntity{
+	ChangeEntityDataset,
+	ChangeEntityJob,
+	ChangeEntityRun,
+	ChangeEntityColumnLineage,
+}
+
+func (e ChangeEntity) IsValid() bool {
+	switch e {
+	case ChangeEntityDataset, ChangeEntityJob, ChangeEntityRun, ChangeEntityColumnLineage:
+		return true
+	}
+	return false
+}
+
+func (e ChangeEntity) String() string {
+	return string(e)
+}
+
+func (e *ChangeEntity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChangeEntity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChangeEntity", str)
+	}
+	return nil
+}
+
+func (e ChangeEntity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChangeEntity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChangeEntity) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
