@@ -400,6 +400,7 @@ type ComplexityRoot struct {
 	}
 
 	Job struct {
+		CodeURL     func(childComplexity int) int
 		CompiledSQL func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -917,6 +918,7 @@ type JobResolver interface {
 	Name(ctx context.Context, obj *catalog.Job) (string, error)
 
 	Properties(ctx context.Context, obj *catalog.Job) ([]model.Property, error)
+	CodeURL(ctx context.Context, obj *catalog.Job) (*string, error)
 	Sources(ctx context.Context, obj *catalog.Job) ([]string, error)
 	Inputs(ctx context.Context, obj *catalog.Job) ([]model.JobDataset, error)
 	Outputs(ctx context.Context, obj *catalog.Job) ([]model.JobDataset, error)
@@ -2405,6 +2407,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IncidentReview.Impact(childComplexity), true
 
+	case "Job.codeUrl":
+		if e.ComplexityRoot.Job.CodeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.CodeURL(childComplexity), true
 	case "Job.compiledSql":
 		if e.ComplexityRoot.Job.CompiledSQL == nil {
 			break
@@ -5065,6 +5073,8 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_compiledSql(ctx, field)
 	case "properties":
 		return ec.fieldContext_Job_properties(ctx, field)
+	case "codeUrl":
+		return ec.fieldContext_Job_codeUrl(ctx, field)
 	case "sources":
 		return ec.fieldContext_Job_sources(ctx, field)
 	case "inputs":
@@ -12841,6 +12851,29 @@ func (ec *executionContext) fieldContext_Job_properties(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Job_codeUrl(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_codeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().CodeURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_codeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
 }
 
 func (ec *executionContext) _Job_sources(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
@@ -24616,6 +24649,12 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_properties(ctx, field, obj)
+				})
+		case "codeUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_codeUrl(ctx, field, obj)
 				})
 		case "sources":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -58,6 +58,7 @@ var concurrentFields = map[string]bool{
 	"IncidentImpact.dataset":        true,
 	"IncidentImpact.name":           true,
 	"IncidentImpact.namespace":      true,
+	"Job.codeUrl":                   true,
 	"Job.inputs":                    true,
 	"Job.latestRun":                 true,
 	"Job.name":                      true,

@@ -381,6 +381,13 @@ func (r *jobResolver) Properties(ctx context.Context, obj *catalog.Job) ([]model
 	return properties(obj.Properties), nil
 }
 
+func (r *jobResolver) CodeURL(ctx context.Context, obj *catalog.Job) (*string, error) {
+	if u := r.links.CodeURL(*obj); u != "" {
+		return &u, nil
+	}
+	return nil, nil
+}
+
 func (r *jobResolver) Sources(ctx context.Context, obj *catalog.Job) ([]string, error) {
 	return obj.SourceNames(), nil
 }

@@ -39,6 +39,8 @@ type linkView struct {
 type jobView struct {
 	Name, Type, Description, Source string
 	URL                             string // an exposure's link, when it has one
+	// Code is the link to the job's code (Server.jobCodeURL); "" for none.
+	Code string
 }
 
 // checkView is a quality check with its latest result.

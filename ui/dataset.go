@@ -61,6 +61,10 @@ type datasetView struct {
 	// Edit says whether the reader may edit, and holds a form posted
 	// back to the page.
 	Edit editView
+	// DocURL is the dataset's page in the configured wiki; "" for none.
+	DocURL string
+	// Links are the external links people added.
+	Links []catalog.Link
 	// Health sums up checks, freshness and SLOs at the top of the page.
 	Health healthView
 	// SLOs are the dataset's SLOs, evaluated now.
@@ -457,8 +461,14 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 			return datasetView{}, activityView{}, err
 		}
 	}
+	links, err := s.store.DatasetLinks(ctx, []int64{d.ID})
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
+	v.DocURL = s.links.WikiURL(key)
+	v.Links = links[d.ID]
 	if v.Incidents, v.PastIncidents, err = s.incidentViews(ctx, d, now); err != nil {
 		return datasetView{}, activityView{}, err
 	}
@@ -472,6 +482,7 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	v.Anomalies = newAnomaliesView(found[key], now)
 	v.Health.addAnomalies(v.Anomalies)
 	act := newActivityView(jobs, checks[key], fresh[fp], now)
+	s.addCodeLinks(&act, jobs)
 	for i, c := range act.Checks {
 		chart := newHistoryChart(results[store.ResultPage{Source: c.Source, Check: c.Name, Limit: checkHistoryLimit}], now)
 		act.Checks[i].History = &chart

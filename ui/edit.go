@@ -37,6 +37,7 @@ const (
 	formColumn      = "column"
 	formOwners      = "owners"
 	formTags        = "tags"
+	formLinks       = "links"
 )
 
 // editView is what the dataset page needs to offer editing: whether the
@@ -51,7 +52,7 @@ type editView struct {
 	// Who is the reader's login, shown beside the forms.
 	Who string
 	// The forms' addresses, and the dataset's edit history.
-	DescriptionAction, ColumnAction, OwnersAction, TagsAction, History string
+	DescriptionAction, ColumnAction, OwnersAction, TagsAction, LinksAction, History string
 	// Form is the form posted back, if any.
 	Form formState
 	// Stray is the error of a form the page no longer shows (a column
@@ -76,6 +77,8 @@ type formState struct {
 	// What an owners or tags form held.
 	Owner catalog.Owner
 	Tag   string
+	// What a links form held.
+	LinkTitle, LinkURL string
 }
 
 // newEditView says what reader p may do on the page of d.
@@ -85,6 +88,7 @@ func (s *Server) newEditView(p catalog.Principal, d catalog.Dataset) editView {
 		ColumnAction:      editPath("column", d.Key),
 		OwnersAction:      editPath("owners", d.Key),
 		TagsAction:        editPath("tags", d.Key),
+		LinksAction:       editPath("links", d.Key),
 		History:           historyPath(d.Key),
 		refusal:           catalog.AuthorizeEdit(p, d),
 	}
@@ -228,6 +232,30 @@ func (s *Server) postTags(w http.ResponseWriter, r *http.Request) error {
 			}
 		default:
 			return editRequest{}, invalid(fmt.Sprintf("Unknown tag operation %q: want add or remove.", op))
+		}
+		return req, nil
+	})
+}
+
+// postLinks adds or removes an external link of a dataset.
+func (s *Server) postLinks(w http.ResponseWriter, r *http.Request) error {
+	return s.serveEdit(w, r, func(r *http.Request) (editRequest, error) {
+		title, url := strings.TrimSpace(r.PostForm.Get("title")), strings.TrimSpace(r.PostForm.Get("url"))
+		req := editRequest{form: formState{Name: formLinks, LinkTitle: title, LinkURL: url}, anchor: "links"}
+		switch op := r.PostForm.Get("op"); op {
+		case "add":
+			req.apply = func(ctx context.Context, p catalog.Principal, id int64) error {
+				_, err := s.store.AddDatasetLink(ctx, p, id, title, url)
+				return err
+			}
+		case "remove":
+			req.form.LinkTitle, req.form.LinkURL = "", ""
+			req.apply = func(ctx context.Context, p catalog.Principal, id int64) error {
+				_, err := s.store.RemoveDatasetLink(ctx, p, id, url)
+				return err
+			}
+		default:
+			return editRequest{}, invalid(fmt.Sprintf("Unknown link operation %q: want add or remove.", op))
 		}
 		return req, nil
 	})

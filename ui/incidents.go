@@ -58,6 +58,9 @@ type incidentView struct {
 	// Login is where an anonymous reader logs in to handle it.
 	Login                            string
 	AcknowledgeAction, ResolveAction string
+	// TicketURL opens a new issue about it in the configured issue
+	// tracker; "" when none is configured.
+	TicketURL string
 }
 
 // impactedView is a dataset downstream of an incident.
@@ -224,6 +227,7 @@ func (s *Server) serveIncident(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	s.withPermission(&v, auth.PrincipalFrom(ctx), d, incidentPath(id))
+	v.TicketURL = s.links.IssueURL(inc, s.siteURL(r)+incidentPath(id))
 	return s.render(w, r, incidentPage(page{Title: "Incident " + strconv.FormatInt(id, 10) + ": " + inc.Title, Section: "incidents"}, v))
 }
 

@@ -79,6 +79,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /edit/column/{ns}/{name...}", s.handle(s.postColumnDescription))
 	mux.Handle("POST /edit/owners/{ns}/{name...}", s.handle(s.postOwners))
 	mux.Handle("POST /edit/tags/{ns}/{name...}", s.handle(s.postTags))
+	mux.Handle("POST /edit/links/{ns}/{name...}", s.handle(s.postLinks))
 	mux.Handle("POST /edit/preview", s.handle(s.postPreview))
 	// Acknowledging and resolving incidents, from the dataset page's
 	// banners and the incident's page.
