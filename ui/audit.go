@@ -88,6 +88,7 @@ var editKinds = []auditKind{
 	{string(catalog.FieldTag), "tag"},
 	{string(catalog.FieldOwner), "owner"},
 	{string(catalog.FieldSLO), "SLO"},
+	{string(catalog.FieldLink), "link"},
 }
 
 // auditSources are the sources of the audit page's events, in the order
