@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -199,5 +200,33 @@ func TestDatasetLinks(t *testing.T) {
 	}
 	if r := e.post(t, remove, map[string]any{"id": id, "url": "https://nope.example.com/"}, asAlice...); r.code() != graph.CodeNotFound {
 		t.Errorf("remove an unknown link: %+v, want NOT_FOUND", r.Errors)
+	}
+}
+
+// TestJobCodeURL checks Job.codeUrl: the sourceCodeLocation when it is an
+// http(s) link, else the code host's page for the job's path, else null.
+func TestJobCodeURL(t *testing.T) {
+	e := newEnv(t, graph.Options{Links: extlink.Templates{
+		Code: extlink.MustParse("https://github.com/acme/dbt/blob/main/{path}", extlink.CodePlaceholders),
+	}}, principal)
+	jobs := []catalog.JobFacts{
+		{Key: catalog.JobKey{Namespace: "airflow", Name: "load"}, Type: "airflow_task",
+			Properties: map[string]string{"sourceCodeLocation": "https://git.example.com/etl/dags/load.py"}},
+		{Key: catalog.JobKey{Namespace: "dbt2", Name: "model.x"}, Type: "dbt_model",
+			Properties: map[string]string{"path": "models/x y.sql", "sourceCodeLocation": "javascript:alert(1)"}},
+	}
+	if _, err := e.store.Crawl(t.Context(), "openlineage", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: jobs}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.post(t, `{
+		a: job(namespace: "airflow", name: "load") { codeUrl }
+		b: job(namespace: "dbt2", name: "model.x") { codeUrl }
+		c: job(namespace: "dbt", name: "model.analytics.orders") { codeUrl }
+	}`, nil)
+	want := `{"a":{"codeUrl":"https://git.example.com/etl/dags/load.py"},"b":{"codeUrl":"https://github.com/acme/dbt/blob/main/models/x%20y.sql"},"c":{"codeUrl":null}}`
+	if len(r.Errors) > 0 || string(r.Data) != want {
+		t.Errorf("codeUrl: %s %+v, want %s", r.Data, r.Errors, want)
 	}
 }

@@ -222,3 +222,66 @@ func TestDatasetLinksHostile(t *testing.T) {
 		t.Errorf("links: %+v, want the dashboard, stored as given, added by alice@corp", links[d.ID])
 	}
 }
+
+// TestChangeFeedCreatedAndColumns checks the details of a dataset's
+// creation (its source's documentation, owners and tags, as added), of a
+// column description edit, and of a renamed column (the old one removed,
+// the new one added).
+func TestChangeFeedCreatedAndColumns(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	if _, err := st.Crawl(ctx, "postgres:shop", harvest(warehouse()...)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ChangeFeed(ctx, 0, catalog.ChangeFilter{Kinds: []catalog.ChangeKind{catalog.ChangeCreated}}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created []catalog.FieldChange
+	for _, c := range got {
+		if c.Key.Name == "shop.public.customers" {
+			created = c.Details
+		}
+	}
+	want := []catalog.FieldChange{
+		detail(catalog.FieldDescription, "", "", "One row per customer."),
+		detail(catalog.FieldOwner, "", "", "role:shop_owner (technical)"),
+	}
+	if diff := cmp.Diff(want, created); diff != "" {
+		t.Errorf("creation of customers (-want +got):\n%s", diff)
+	}
+
+	start, err := st.LastChangeSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := readDataset(ctx, st, key("shop.public.customers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetColumnDescription(ctx, editor, d.ID, "email", "Where we write."); err != nil {
+		t.Fatal(err)
+	}
+	ds := warehouse()
+	ds[0].Columns[1].Name = "email_address" // same type, same place: a rename
+	if _, err := st.Crawl(ctx, "postgres:shop", harvest(ds...)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = st.ChangeFeed(ctx, start, catalog.ChangeFilter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFeed := []feedEntry{
+		{"dataset", "shop.public.customers", "updated", "user:alice@corp", "alice@corp", []catalog.FieldChange{
+			detail(catalog.FieldColumnDescription, "email", "PII: email address", "Where we write."),
+		}},
+		{"dataset", "shop.public.customers", "updated", "postgres:shop", "", nil},
+		{"dataset", "shop.public.customers", "schema_changed", "postgres:shop", "", []catalog.FieldChange{
+			detail(catalog.FieldColumn, "email", "text", ""),
+			detail(catalog.FieldColumn, "email_address", "", "text"),
+		}},
+	}
+	if diff := cmp.Diff(wantFeed, feed(t, got)); diff != "" {
+		t.Errorf("feed (-want +got):\n%s", diff)
+	}
+}
