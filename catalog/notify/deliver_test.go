@@ -32,6 +32,7 @@ type receiver struct {
 	hits   int
 	bodies [][]byte
 	heads  []http.Header
+	paths  []string
 }
 
 func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) *receiver {
@@ -42,6 +43,7 @@ func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Reques
 		rc.hits++
 		rc.bodies = append(rc.bodies, body)
 		rc.heads = append(rc.heads, r.Header.Clone())
+		rc.paths = append(rc.paths, r.URL.RequestURI())
 		rc.mu.Unlock()
 		answer(w, r)
 	}))
@@ -90,10 +92,11 @@ func waitJobs(t *testing.T, pool *pgxpool.Pool, want int) map[string]string {
 	for {
 		rows, _ := pool.Query(context.Background(), `SELECT args->>'channel', state::text FROM river_job WHERE kind = 'almanac_notify'`)
 		states := map[string]string{}
-		done := 0
+		done, total := 0, 0
 		var ch, state string
 		if _, err := pgx.ForEachRow(rows, []any{&ch, &state}, func() error {
 			states[ch] = state
+			total++
 			if state == "completed" || state == "cancelled" || state == "discarded" {
 				done++
 			}
@@ -101,7 +104,7 @@ func waitJobs(t *testing.T, pool *pgxpool.Pool, want int) map[string]string {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if len(states) >= want && done == len(states) {
+		if total >= want && done == total {
 			return states
 		}
 		if time.Now().After(deadline) {
