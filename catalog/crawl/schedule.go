@@ -206,7 +206,7 @@ func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error)
 		queues[q] = qc
 	}
 	client, err := river.NewClient(riverpgxv5.New(r.store.Pool()), &river.Config{
-		Queues: queues,
+		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       r.log.With("component", "river"),
