@@ -71,6 +71,8 @@ type datasetView struct {
 	PastIncidents []incidentView
 	// Anomalies are its recent observations outside their expected range.
 	Anomalies anomaliesView
+	// Follow is the reader's follow button; nil when it has none.
+	Follow *followView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -459,6 +461,9 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	}
 	v := newDatasetView(d, history[page], now)
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
+	if v.Follow, err = s.newFollowView(ctx, key); err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	if v.Incidents, v.PastIncidents, err = s.incidentViews(ctx, d, now); err != nil {
 		return datasetView{}, activityView{}, err
 	}

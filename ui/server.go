@@ -27,6 +27,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/notify"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/lineage"
@@ -115,6 +116,9 @@ type Options struct {
 	// SLOs are the SLOs declared in the configuration; a dataset's page
 	// evaluates its own with those harvested.
 	SLOs []slo.SLO
+	// Notifier lets people follow datasets, teams and saved searches;
+	// nil (or one without channels) leaves following out.
+	Notifier *notify.Notifier
 }
 
 // DefaultCountsMaxAge bounds how stale the home page's counts get on a
@@ -152,6 +156,7 @@ type Server struct {
 	trustedProxies  []netip.Prefix
 	requests        *prometheus.HistogramVec
 	slos            []slo.SLO
+	notifier        *notify.Notifier
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
 }
@@ -185,6 +190,7 @@ func New(opts Options) (*Server, error) {
 		loginLimit:      newLoginLimiter(10, 20),
 		trustedProxies:  opts.TrustedProxies,
 		slos:            opts.SLOs,
+		notifier:        opts.Notifier,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

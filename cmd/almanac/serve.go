@@ -198,6 +198,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		Demo:            devLogin,
 		TrustedProxies:  proxies,
 		SLOs:            cfg.RunSLOs,
+		Notifier:        notifier,
 	})
 	if err != nil {
 		return err
