@@ -31,6 +31,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"almanac/catalog/auth"
+	"almanac/catalog/notify"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
@@ -78,6 +79,9 @@ type Options struct {
 	// SLOs are the SLOs declared in the configuration; Dataset.slos
 	// evaluates them with those harvested.
 	SLOs []slo.SLO
+	// Notifier answers follow and unfollow; nil makes them fail with a
+	// clear error.
+	Notifier *notify.Notifier
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
@@ -105,7 +109,7 @@ func NewHandler(opts Options) http.Handler {
 		opts.FieldLimit = DefaultFieldLimit
 	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens},
+		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens, notifier: opts.Notifier},
 		Complexity: complexity(),
 	})
 	srv := handler.New(schema)

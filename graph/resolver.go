@@ -16,6 +16,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/notify"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/model"
@@ -31,6 +32,8 @@ type Resolver struct {
 	search  *search.Index
 	lineage *lineage.Follower
 	tokens  *auth.Tokens
+	// notifier follows and unfollows; nil without notifications.
+	notifier *notify.Notifier
 }
 
 // errTokensOff answers the token queries of a server without API tokens.

@@ -185,7 +185,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs, Notifier: notifier}),
 		Authenticate:    authn,
 		Tokens:          tokens,
 		OpenLineage:     rc,
