@@ -19,8 +19,8 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
-	"almanac/catalog/pgtest"
 	"almanac/catalog/notify"
+	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
 	"almanac/lineage"
