@@ -217,3 +217,22 @@ type IncidentEvent struct {
 	Actor string
 	Note  string
 }
+
+// The change log records each step of an incident (entity "incident",
+// its id, its dataset's key, the source "almanac" or "user:<login>"), so
+// that followers of the log, the notifier first, hear of it in order
+// with every other change.
+const (
+	ChangeIncidentOpened       ChangeKind = "incident_opened"
+	ChangeIncidentAcknowledged ChangeKind = "incident_acknowledged"
+	ChangeIncidentResolved     ChangeKind = "incident_resolved"
+)
+
+// IncidentActorSource is the change log source of an incident step by
+// actor: the detector's own name, or a person's edit source.
+func IncidentActorSource(actor string) string {
+	if actor == ActorAlmanac {
+		return actor
+	}
+	return "user:" + actor
+}

@@ -293,6 +293,14 @@ type ComplexityRoot struct {
 		Field  func(childComplexity int) int
 	}
 
+	Follow struct {
+		Channel   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Dataset   func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Name      func(childComplexity int) int
+	}
+
 	FollowUpAction struct {
 		Action func(childComplexity int) int
 		Ticket func(childComplexity int) int
@@ -472,6 +480,7 @@ type ComplexityRoot struct {
 		CreateSlo             func(childComplexity int, input model.SLOInput) int
 		CreateToken           func(childComplexity int, input model.CreateTokenInput) int
 		DeleteSlo             func(childComplexity int, input model.DeleteSLOInput) int
+		Follow                func(childComplexity int, input model.FollowInput) int
 		RemoveDatasetLink     func(childComplexity int, input model.RemoveDatasetLinkInput) int
 		RemoveOwner           func(childComplexity int, input model.OwnerInput) int
 		RemoveTag             func(childComplexity int, input model.TagInput) int
@@ -480,6 +489,7 @@ type ComplexityRoot struct {
 		SetColumnDescription  func(childComplexity int, input model.SetColumnDescriptionInput) int
 		SetDatasetDescription func(childComplexity int, input model.SetDatasetDescriptionInput) int
 		SetIncidentReview     func(childComplexity int, id string, review model.IncidentReviewInput) int
+		Unfollow              func(childComplexity int, input model.FollowInput) int
 		UpdateSlo             func(childComplexity int, input model.SLOInput) int
 	}
 
@@ -574,6 +584,7 @@ type ComplexityRoot struct {
 		Lineage        func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		LineagePath    func(childComplexity int, fromNamespace string, fromName string, toNamespace string, toName string) int
 		Me             func(childComplexity int) int
+		MyFollows      func(childComplexity int) int
 		Node           func(childComplexity int, id string) int
 		Owners         func(childComplexity int, first *int, after *string) int
 		Run            func(childComplexity int, id string) int
@@ -951,6 +962,8 @@ type MutationResolver interface {
 	CreateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error)
 	UpdateSlo(ctx context.Context, input model.SLOInput) (*model.EditPayload, error)
 	DeleteSlo(ctx context.Context, input model.DeleteSLOInput) (*model.EditPayload, error)
+	Follow(ctx context.Context, input model.FollowInput) (*model.Follow, error)
+	Unfollow(ctx context.Context, input model.FollowInput) (bool, error)
 }
 type QualityCheckResolver interface {
 	Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error)
@@ -984,6 +997,7 @@ type QueryResolver interface {
 	Incident(ctx context.Context, id string) (*catalog.Incident, error)
 	Changes(ctx context.Context, after *string, entity *model.ChangeEntity, kind []catalog.ChangeKind, first *int) (*model.ChangeConnection, error)
 	Tokens(ctx context.Context) ([]catalog.APIToken, error)
+	MyFollows(ctx context.Context) ([]model.Follow, error)
 }
 type ReverseForeignKeyResolver interface {
 	From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error)
@@ -1975,6 +1989,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldChange.Field(childComplexity), true
 
+	case "Follow.channel":
+		if e.ComplexityRoot.Follow.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.Channel(childComplexity), true
+	case "Follow.createdAt":
+		if e.ComplexityRoot.Follow.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.CreatedAt(childComplexity), true
+	case "Follow.dataset":
+		if e.ComplexityRoot.Follow.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.Dataset(childComplexity), true
+	case "Follow.kind":
+		if e.ComplexityRoot.Follow.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.Kind(childComplexity), true
+	case "Follow.name":
+		if e.ComplexityRoot.Follow.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Follow.Name(childComplexity), true
+
 	case "FollowUpAction.action":
 		if e.ComplexityRoot.FollowUpAction.Action == nil {
 			break
@@ -2743,6 +2788,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSlo(childComplexity, args["input"].(model.DeleteSLOInput)), true
+	case "Mutation.follow":
+		if e.ComplexityRoot.Mutation.Follow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_follow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Follow(childComplexity, args["input"].(model.FollowInput)), true
 	case "Mutation.removeDatasetLink":
 		if e.ComplexityRoot.Mutation.RemoveDatasetLink == nil {
 			break
@@ -2831,6 +2887,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetIncidentReview(childComplexity, args["id"].(string), args["review"].(model.IncidentReviewInput)), true
+	case "Mutation.unfollow":
+		if e.ComplexityRoot.Mutation.Unfollow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unfollow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Unfollow(childComplexity, args["input"].(model.FollowInput)), true
 	case "Mutation.updateSLO":
 		if e.ComplexityRoot.Mutation.UpdateSlo == nil {
 			break
@@ -3272,6 +3339,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myFollows":
+		if e.ComplexityRoot.Query.MyFollows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyFollows(childComplexity), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -4276,6 +4349,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DatasetFilter", ec.unmarshalInputDatasetFilter),
 			graphql.NewInputUnmarshaler("DatasetLinkInput", ec.unmarshalInputDatasetLinkInput),
 			graphql.NewInputUnmarshaler("DeleteSLOInput", ec.unmarshalInputDeleteSLOInput),
+			graphql.NewInputUnmarshaler("FollowInput", ec.unmarshalInputFollowInput),
 			graphql.NewInputUnmarshaler("FollowUpActionInput", ec.unmarshalInputFollowUpActionInput),
 			graphql.NewInputUnmarshaler("IncidentFilter", ec.unmarshalInputIncidentFilter),
 			graphql.NewInputUnmarshaler("IncidentReviewInput", ec.unmarshalInputIncidentReviewInput),
@@ -4843,6 +4917,22 @@ func (ec *executionContext) childFields_FieldChange(ctx context.Context, field g
 		return ec.fieldContext_FieldChange_after(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
+}
+
+func (ec *executionContext) childFields_Follow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Follow_kind(ctx, field)
+	case "dataset":
+		return ec.fieldContext_Follow_dataset(ctx, field)
+	case "name":
+		return ec.fieldContext_Follow_name(ctx, field)
+	case "channel":
+		return ec.fieldContext_Follow_channel(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Follow_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Follow", field.Name)
 }
 
 func (ec *executionContext) childFields_FollowUpAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6113,6 +6203,20 @@ func (ec *executionContext) field_Mutation_deleteSLO_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_follow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FollowInput, error) {
+			return ec.unmarshalNFollowInput2almanacᚋgraphᚋmodelᚐFollowInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeDatasetLink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6238,6 +6342,20 @@ func (ec *executionContext) field_Mutation_setIncidentReview_args(ctx context.Co
 		return nil, err
 	}
 	args["review"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unfollow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FollowInput, error) {
+			return ec.unmarshalNFollowInput2almanacᚋgraphᚋmodelᚐFollowInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -10938,6 +11056,130 @@ func (ec *executionContext) fieldContext_FieldChange_after(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "String")
 }
 
+func (ec *executionContext) _Follow_kind(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FollowKind) graphql.Marshaler {
+			return ec.marshalNFollowKind2almanacᚋgraphᚋmodelᚐFollowKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Follow", field, false, false, "FollowKind")
+}
+
+func (ec *executionContext) _Follow_dataset(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Dataset) graphql.Marshaler {
+			return ec.marshalODataset2ᚖalmanacᚋcatalogᚐDataset(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Follow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Follow_name(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Follow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Follow_channel(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Follow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Follow_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Follow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Follow_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Follow_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Follow", field, false, false, "Time")
+}
+
 func (ec *executionContext) _FollowUpAction_action(ctx context.Context, field graphql.CollectedField, obj *catalog.FollowUpAction) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14450,6 +14692,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteSLO(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_follow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_follow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Follow(ctx, fc.Args["input"].(model.FollowInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Follow) graphql.Marshaler {
+			return ec.marshalNFollow2ᚖalmanacᚋgraphᚋmodelᚐFollow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_follow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Follow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_follow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unfollow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unfollow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Unfollow(ctx, fc.Args["input"].(model.FollowInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unfollow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unfollow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Owner_name(ctx context.Context, field graphql.CollectedField, obj *model.Owner) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16471,6 +16801,38 @@ func (ec *executionContext) fieldContext_Query_tokens(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myFollows(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myFollows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyFollows(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Follow) graphql.Marshaler {
+			return ec.marshalNFollow2ᚕalmanacᚋgraphᚋmodelᚐFollowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myFollows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Follow(ctx, field)
 		},
 	}
 	return fc, nil
@@ -21672,6 +22034,69 @@ func UnmarshalDeleteSLOInput(ctx context.Context, raw any) (model.DeleteSLOInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFollowInput(ctx context.Context, obj any) (model.FollowInput, error) {
+	var it model.FollowInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "namespace", "name", "channel"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNFollowKind2almanacᚋgraphᚋmodelᚐFollowKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "namespace":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("namespace"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Namespace = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFollowInput unmarshals raw into the FollowInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFollowInput(ctx context.Context, raw any) (model.FollowInput, error) {
+	var out model.FollowInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FollowInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputFollowUpActionInput(ctx context.Context, obj any) (model.FollowUpActionInput, error) {
 	var it model.FollowUpActionInput
 	if obj == nil {
@@ -23904,6 +24329,59 @@ func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var followImplementors = []string{"Follow"}
+
+func (ec *executionContext) _Follow(ctx context.Context, sel ast.SelectionSet, obj *model.Follow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Follow")
+		case "kind":
+			out.Values[i] = ec._Follow_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataset":
+			out.Values[i] = ec._Follow_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Follow_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channel":
+			out.Values[i] = ec._Follow_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Follow_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var followUpActionImplementors = []string{"FollowUpAction"}
 
 func (ec *executionContext) _FollowUpAction(ctx context.Context, sel ast.SelectionSet, obj *catalog.FollowUpAction) graphql.Marshaler {
@@ -25173,6 +25651,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "follow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_follow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unfollow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unfollow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25867,6 +26359,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_tokens(ctx, field)
+				})
+		case "myFollows":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myFollows(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -28373,6 +28871,49 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFollow2almanacᚋgraphᚋmodelᚐFollow(ctx context.Context, sel ast.SelectionSet, v model.Follow) graphql.Marshaler {
+	return ec._Follow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFollow2ᚕalmanacᚋgraphᚋmodelᚐFollowᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Follow) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFollow2almanacᚋgraphᚋmodelᚐFollow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFollow2ᚖalmanacᚋgraphᚋmodelᚐFollow(ctx context.Context, sel ast.SelectionSet, v *model.Follow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Follow!")
+		return graphql.Null
+	}
+	return ec._Follow(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFollowInput2almanacᚋgraphᚋmodelᚐFollowInput(ctx context.Context, v any) (model.FollowInput, error) {
+	res, err := ec.unmarshalInputFollowInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFollowKind2almanacᚋgraphᚋmodelᚐFollowKind(ctx context.Context, v any) (model.FollowKind, error) {
+	var res model.FollowKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFollowKind2almanacᚋgraphᚋmodelᚐFollowKind(ctx context.Context, sel ast.SelectionSet, v model.FollowKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNFollowUpAction2almanacᚋcatalogᚐFollowUpAction(ctx context.Context, sel ast.SelectionSet, v catalog.FollowUpAction) graphql.Marshaler {

@@ -19,6 +19,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/notify"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/graph"
@@ -83,6 +84,16 @@ func newEnv(t testing.TB, opts graph.Options, authn ...auth.Authenticator) *env 
 			t.Fatal(err)
 		}
 		opts.Lineage = f
+	}
+	if opts.Notifier == nil {
+		n, err := notify.New(st, notify.Config{Channels: []notify.Channel{
+			{Name: "hooks", Kind: notify.Webhook, URL: "https://hooks.example/almanac", Secret: "0123456789abcdef"},
+			{Name: "data-slack", Kind: notify.Slack, URL: "https://hooks.slack.example/x"},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Notifier = n
 	}
 	if opts.Search == nil {
 		idx, err := search.Open(context.Background(), filepath.Join(t.TempDir(), "index"), st, search.Options{})

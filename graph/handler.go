@@ -32,6 +32,7 @@ import (
 
 	"almanac/catalog/auth"
 	"almanac/catalog/extlink"
+	"almanac/catalog/notify"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/graphiql"
@@ -82,6 +83,9 @@ type Options struct {
 	// Links are the configured URL templates of the issue tracker, wiki
 	// and code host (Dataset.documentationUrl).
 	Links extlink.Templates
+	// Notifier answers follow and unfollow; nil makes them fail with a
+	// clear error.
+	Notifier *notify.Notifier
 }
 
 // NewHandler returns the GraphQL endpoint. Mount it at /graphql for both
@@ -109,7 +113,7 @@ func NewHandler(opts Options) http.Handler {
 		opts.FieldLimit = DefaultFieldLimit
 	}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens, links: opts.Links},
+		Resolvers:  &Resolver{store: opts.Store, search: opts.Search, lineage: opts.Lineage, tokens: opts.Tokens, links: opts.Links, notifier: opts.Notifier},
 		Complexity: complexity(),
 	})
 	srv := handler.New(schema)

@@ -17,6 +17,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/extlink"
+	"almanac/catalog/notify"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/graph/model"
@@ -33,6 +34,8 @@ type Resolver struct {
 	lineage *lineage.Follower
 	tokens  *auth.Tokens
 	links   extlink.Templates
+	// notifier follows and unfollows; nil without notifications.
+	notifier *notify.Notifier
 }
 
 // errTokensOff answers the token queries of a server without API tokens.

@@ -614,6 +614,14 @@ func (r *mutationResolver) DeleteSlo(ctx context.Context, input model.DeleteSLOI
 	return r.editPayload(ctx, id, e, err)
 }
 
+func (r *mutationResolver) Follow(ctx context.Context, input model.FollowInput) (*model.Follow, error) {
+	return r.follow(ctx, input)
+}
+
+func (r *mutationResolver) Unfollow(ctx context.Context, input model.FollowInput) (bool, error) {
+	return r.unfollow(ctx, input)
+}
+
 func (r *qualityCheckResolver) Results(ctx context.Context, obj *catalog.SourceCheck, first *int, after *string) (*model.QualityResultConnection, error) {
 	n, err := pageSize(first, 20)
 	if err != nil {
@@ -1307,6 +1315,10 @@ func (r *queryResolver) Tokens(ctx context.Context) ([]catalog.APIToken, error) 
 		ts = []catalog.APIToken{}
 	}
 	return ts, nil
+}
+
+func (r *queryResolver) MyFollows(ctx context.Context) ([]model.Follow, error) {
+	return r.myFollows(ctx)
 }
 
 func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error) {

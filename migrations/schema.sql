@@ -392,6 +392,38 @@ ALTER TABLE public.datasets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: follows; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.follows (
+    id bigint NOT NULL,
+    login text NOT NULL,
+    kind text NOT NULL,
+    namespace text DEFAULT ''::text NOT NULL,
+    name text NOT NULL,
+    channel text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT follows_channel_check CHECK ((channel <> ''::text)),
+    CONSTRAINT follows_check CHECK (((kind = 'dataset'::text) = (namespace <> ''::text))),
+    CONSTRAINT follows_kind_check CHECK ((kind = ANY (ARRAY['dataset'::text, 'team'::text, 'search'::text]))),
+    CONSTRAINT follows_login_check CHECK ((login <> ''::text)),
+    CONSTRAINT follows_name_check CHECK ((name <> ''::text))
+);
+
+--
+-- Name: follows_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.follows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.follows_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: foreign_keys; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -569,6 +601,51 @@ CREATE TABLE public.login_attempts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     CONSTRAINT login_attempts_state_hash_check CHECK ((length(state_hash) = 32))
+);
+
+--
+-- Name: notification_failures; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notification_failures (
+    id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    channel text NOT NULL,
+    recipient text DEFAULT ''::text NOT NULL,
+    event text NOT NULL,
+    namespace text DEFAULT ''::text NOT NULL,
+    name text DEFAULT ''::text NOT NULL,
+    incident_id bigint,
+    status text NOT NULL,
+    attempts integer NOT NULL,
+    http_status integer,
+    error text NOT NULL,
+    body text DEFAULT ''::text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    CONSTRAINT notification_failures_status_check CHECK ((status = ANY (ARRAY['failed'::text, 'dead'::text])))
+);
+
+--
+-- Name: notification_failures_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.notification_failures ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.notification_failures_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: notifier; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notifier (
+    singleton boolean DEFAULT true NOT NULL,
+    seq bigint NOT NULL,
+    CONSTRAINT notifier_singleton_check CHECK (singleton)
 );
 
 --
@@ -1004,6 +1081,20 @@ ALTER TABLE ONLY public.datasets
     ADD CONSTRAINT datasets_pkey PRIMARY KEY (id);
 
 --
+-- Name: follows follows_login_kind_namespace_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follows
+    ADD CONSTRAINT follows_login_kind_namespace_name_key UNIQUE (login, kind, namespace, name);
+
+--
+-- Name: follows follows_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follows
+    ADD CONSTRAINT follows_pkey PRIMARY KEY (id);
+
+--
 -- Name: foreign_keys foreign_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1072,6 +1163,27 @@ ALTER TABLE ONLY public.jobs
 
 ALTER TABLE ONLY public.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (state_hash);
+
+--
+-- Name: notification_failures notification_failures_job_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notification_failures
+    ADD CONSTRAINT notification_failures_job_id_key UNIQUE (job_id);
+
+--
+-- Name: notification_failures notification_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notification_failures
+    ADD CONSTRAINT notification_failures_pkey PRIMARY KEY (id);
+
+--
+-- Name: notifier notifier_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notifier
+    ADD CONSTRAINT notifier_pkey PRIMARY KEY (singleton);
 
 --
 -- Name: openlineage_events openlineage_events_digest_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1259,6 +1371,12 @@ CREATE INDEX dataset_facts_source ON public.dataset_facts USING btree (source);
 CREATE INDEX dataset_metrics_observed ON public.dataset_metrics USING btree (observed_at);
 
 --
+-- Name: follows_target; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX follows_target ON public.follows USING btree (kind, namespace, name);
+
+--
 -- Name: foreign_keys_target; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1311,6 +1429,12 @@ CREATE INDEX job_io_dataset ON public.job_io USING btree (namespace, name, direc
 --
 
 CREATE INDEX login_attempts_expires ON public.login_attempts USING btree (expires_at);
+
+--
+-- Name: notification_failures_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notification_failures_at ON public.notification_failures USING btree (id DESC);
 
 --
 -- Name: openlineage_events_failed; Type: INDEX; Schema: public; Owner: -

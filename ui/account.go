@@ -37,6 +37,9 @@ type accountView struct {
 	Sessions  []sessionView
 	// Admin links the admin's sessions page.
 	Admin bool
+	// Follows are what the person follows; nil without notification
+	// channels.
+	Follows *followsSection
 }
 
 // sessionsView is the admin's sessions page.
@@ -75,6 +78,10 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		v.Sessions = s.sessionViews(r, sessions, dbNow)
+	}
+	var err error
+	if v.Follows, err = s.followsOf(r, p); err != nil {
+		return err
 	}
 	return s.render(w, r, accountPage(v))
 }

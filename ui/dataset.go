@@ -75,6 +75,8 @@ type datasetView struct {
 	PastIncidents []incidentView
 	// Anomalies are its recent observations outside their expected range.
 	Anomalies anomaliesView
+	// Follow is the reader's follow button; nil when it has none.
+	Follow *followView
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -469,6 +471,9 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
 	v.DocURL = s.links.WikiURL(key)
 	v.Links = links[d.ID]
+	if v.Follow, err = s.newFollowView(ctx, key); err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	if v.Incidents, v.PastIncidents, err = s.incidentViews(ctx, d, now); err != nil {
 		return datasetView{}, activityView{}, err
 	}

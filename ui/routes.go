@@ -70,6 +70,11 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("GET /admin/sessions", s.handle(s.serveAdminSessions))
 	}
 	mux.Handle("GET /account", s.handle(s.serveAccount))
+	// Following datasets, teams and saved searches, and the admins'
+	// view of the notifications that could not be delivered.
+	mux.Handle("POST "+followsPath, s.handle(s.postFollow))
+	mux.Handle("POST "+unfollowPath, s.handle(s.postUnfollow))
+	mux.Handle("GET "+adminNotifyPath, s.handle(s.serveAdminNotifications))
 	// Anything else is a page that does not exist, shown as one.
 	mux.Handle("GET /", s.handle(s.serveNotFound))
 

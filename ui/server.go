@@ -28,6 +28,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/extlink"
+	"almanac/catalog/notify"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
 	"almanac/lineage"
@@ -120,6 +121,9 @@ type Options struct {
 	// and code host: incident pages link to a new ticket, dataset pages
 	// to their wiki page, run pages to their job's code.
 	Links extlink.Templates
+	// Notifier lets people follow datasets, teams and saved searches;
+	// nil (or one without channels) leaves following out.
+	Notifier *notify.Notifier
 }
 
 // DefaultCountsMaxAge bounds how stale the home page's counts get on a
@@ -159,6 +163,7 @@ type Server struct {
 	slos            []slo.SLO
 	links           extlink.Templates
 	feed            *feedHub
+	notifier        *notify.Notifier
 	// now is the clock the pages show relative times against; tests fix it.
 	now func() time.Time
 }
@@ -193,6 +198,7 @@ func New(opts Options) (*Server, error) {
 		trustedProxies:  opts.TrustedProxies,
 		slos:            opts.SLOs,
 		links:           opts.Links,
+		notifier:        opts.Notifier,
 		crossOrigin:     http.NewCrossOriginProtection(),
 		now:             time.Now,
 	}

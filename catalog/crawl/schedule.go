@@ -142,6 +142,11 @@ type Options struct {
 	// observations are kept (the newest of each check and dataset always
 	// is); 0 keeps them forever.
 	QualityRetention time.Duration
+	// Register adds other parts' workers to the scheduler's River
+	// client, each returning the queue it works: one client per process,
+	// since every started client takes part in River's leader election,
+	// and a leader without the periodic jobs would enqueue no crawls.
+	Register []func(*river.Workers) (string, river.QueueConfig)
 }
 
 // Scheduler crawls each source with a schedule every Source.Every and runs
@@ -192,11 +197,16 @@ func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error)
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
 			&river.PeriodicJobOpts{ID: "quality-prune", RunOnStart: true}))
 	}
+	queues := map[string]river.QueueConfig{
+		river.QueueDefault: {MaxWorkers: 2},
+		QueueQuality:       {MaxWorkers: 2},
+	}
+	for _, reg := range opts.Register {
+		q, qc := reg(workers)
+		queues[q] = qc
+	}
 	client, err := river.NewClient(riverpgxv5.New(r.store.Pool()), &river.Config{
-		Queues: map[string]river.QueueConfig{
-			river.QueueDefault: {MaxWorkers: 2},
-			QueueQuality:       {MaxWorkers: 2},
-		},
+		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       r.log.With("component", "river"),

@@ -40,6 +40,11 @@ func addIncidentEvent(ctx context.Context, tx pgx.Tx, id int64, kind catalog.Inc
 	return nil
 }
 
+// incidentChangeRow is the change log entry of a step of incident id.
+func incidentChangeRow(id int64, dataset catalog.Key, kind catalog.ChangeKind, actor string, at time.Time) []any {
+	return []any{"incident", id, dataset.Namespace, dataset.Name, string(kind), catalog.IncidentActorSource(actor), at}
+}
+
 // OpenIncident opens an incident, unless one is open for the same cause
 // (dataset, cause kind, cause key): then it returns that one and opened
 // false, with its LastSeenAt moved up to n.SeenAt, and nothing else
@@ -145,13 +150,18 @@ func (s *Store) OpenIncidents(ctx context.Context, ns []catalog.NewIncident) (in
 		var evIDs []int64
 		var evAts []time.Time
 		var evBys, evNotes []string
+		var changes [][]any
 		for j, r := range rows {
 			if isNew[j] {
 				evIDs, evAts, evBys, evNotes = append(evIDs, ids[j]), append(evAts, r.At), append(evBys, r.By), append(evNotes, r.Detail)
+				changes = append(changes, incidentChangeRow(ids[j], r.Dataset, catalog.ChangeIncidentOpened, r.By, r.At))
 			}
 		}
 		if len(evIDs) == 0 {
 			return nil
+		}
+		if err := appendChanges(ctx, tx, changes); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO incident_events (incident_id, at, kind, actor, note)
@@ -286,6 +296,13 @@ func (s *Store) changeIncident(ctx context.Context, id int64, kind catalog.Incid
 		if err != nil {
 			return err
 		}
+		change := catalog.ChangeIncidentAcknowledged
+		if kind == catalog.IncidentResolved {
+			change = catalog.ChangeIncidentResolved
+		}
+		if err := appendChanges(ctx, tx, [][]any{incidentChangeRow(id, inc.Dataset, change, actor, now)}); err != nil {
+			return err
+		}
 		return addIncidentEvent(ctx, tx, id, kind, actor, note, now)
 	})
 	if err != nil {
@@ -325,7 +342,7 @@ func (s *Store) AutoResolveIncidents(ctx context.Context, rs []AutoResolution) (
 	}
 	resolved := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
+		rows, err := tx.Query(ctx, `
 			WITH x AS (
 				SELECT DISTINCT ON (ns, name, cause, ckey) * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
 					AS x(ns, name, cause, ckey, note)
@@ -334,13 +351,29 @@ func (s *Store) AutoResolveIncidents(ctx context.Context, rs []AutoResolution) (
 				FROM x
 				WHERE i.dataset_namespace = x.ns AND i.dataset_name = x.name AND i.cause = x.cause AND i.cause_key = x.ckey
 				  AND i.resolved_at IS NULL
-				RETURNING i.id, x.note
+				RETURNING i.id, i.dataset_namespace, i.dataset_name, x.note
+			), events AS (
+				INSERT INTO incident_events (incident_id, at, kind, actor, note)
+				SELECT id, $6, 'resolved', $7, note FROM done
 			)
-			INSERT INTO incident_events (incident_id, at, kind, actor, note)
-			SELECT id, $6, 'resolved', $7, note FROM done`,
+			SELECT id, dataset_namespace, dataset_name FROM done ORDER BY id`,
 			nss, names, causes, keys, notes, now, catalog.ActorAlmanac)
-		resolved = int(tag.RowsAffected())
-		return err
+		if err != nil {
+			return err
+		}
+		var (
+			id      int64
+			k       catalog.Key
+			changes [][]any
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &k.Namespace, &k.Name}, func() error {
+			changes = append(changes, incidentChangeRow(id, k, catalog.ChangeIncidentResolved, catalog.ActorAlmanac, now))
+			return nil
+		}); err != nil {
+			return err
+		}
+		resolved = len(changes)
+		return appendChanges(ctx, tx, changes)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("resolve %d incidents: %w", n, translate(err))
@@ -532,6 +565,19 @@ func (s *Store) IncidentsOf(ctx context.Context, keys []catalog.Key, openOnly bo
 	}
 	for _, i := range all {
 		out[i.Dataset] = append(out[i.Dataset], i)
+	}
+	return out, nil
+}
+
+// IncidentsByIDs returns the incidents ids that exist, in one statement.
+func (s *Store) IncidentsByIDs(ctx context.Context, ids []int64) ([]catalog.Incident, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+incidentColumns+` FROM incidents i WHERE id = ANY($1) ORDER BY id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("incidents by id: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanIncident)
+	if err != nil {
+		return nil, fmt.Errorf("incidents by id: %w", err)
 	}
 	return out, nil
 }

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/crawl"
 	"almanac/catalog/incident"
+	"almanac/catalog/notify"
 	"almanac/catalog/store"
 	"almanac/cmd/almanac/config"
 	"almanac/graph"
@@ -57,8 +59,24 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	if err := reportUnknownDatasets(ctx, st, cfg, log); err != nil {
 		return err
 	}
+	// Notifications: the notifier follows the change log and enqueues
+	// deliveries, which the scheduler's River client works. The search
+	// index, opened below, judges saved searches once it is there.
+	var idx *search.Index
+	notifier, err := notify.New(st, notify.Config{
+		Channels:  notifyChannels(cfg),
+		PublicURL: cfg.PublicURL,
+		Backoff:   cfg.Notifications.Backoff,
+		Matches: func(ctx context.Context, query string, keys []catalog.Key) (map[catalog.Key]bool, error) {
+			return searchMatches(ctx, idx, query, keys)
+		},
+		Logger: log.With("component", "notifications"),
+	})
+	if err != nil {
+		return err
+	}
 	sched, err := crawl.NewScheduler(crawl.NewRunner(st, log, reg), sources,
-		crawl.Options{Checks: cfg.RunChecks, QualityRetention: cfg.Quality.Retention})
+		crawl.Options{Checks: cfg.RunChecks, QualityRetention: cfg.Quality.Retention, Register: []func(*river.Workers) (string, river.QueueConfig){notifier.Register}})
 	if err != nil {
 		return err
 	}
@@ -73,7 +91,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		}
 	}()
 
-	idx, err := search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search"), Abbreviations: cfg.Search.Abbreviations})
+	idx, err = search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search"), Abbreviations: cfg.Search.Abbreviations})
 	if err != nil {
 		return err
 	}
@@ -107,6 +125,12 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	go func() {
 		if err := detector.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("incident detector stopped following the catalog", "err", err)
+		}
+	}()
+
+	go func() {
+		if err := notifier.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("notifier stopped following the catalog", "err", err)
 		}
 	}()
 
@@ -161,7 +185,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 			}
 			return migrations.Check(ctx, pool)
 		},
-		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs, Links: cfg.Links.Templates}),
+		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs, Links: cfg.Links.Templates, Notifier: notifier}),
 		Authenticate:    authn,
 		Tokens:          tokens,
 		OpenLineage:     rc,
@@ -175,6 +199,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		TrustedProxies:  proxies,
 		SLOs:            cfg.RunSLOs,
 		Links:           cfg.Links.Templates,
+		Notifier:        notifier,
 	})
 	if err != nil {
 		return err
@@ -266,6 +291,42 @@ func impactOf(f *lineage.Follower, st *store.Store) incident.ImpactFunc {
 		}
 		return out, nil
 	}
+}
+
+// notifyChannels are the configured notification channels.
+func notifyChannels(cfg *config.Config) []notify.Channel {
+	var out []notify.Channel
+	for _, c := range cfg.Notifications.Channels {
+		out = append(out, notify.Channel{Name: c.Name, Kind: notify.ChannelKind(c.Kind), URL: c.URL, Secret: c.Secret,
+			APIKey: c.APIKey, Teams: c.Teams, Default: c.Default, Timeout: c.Timeout})
+	}
+	return out
+}
+
+// searchMatches reports which of keys the saved search query finds: the
+// query, narrowed to each key's namespace, among its first
+// search.MaxLimit hits. idx is nil until the index is open.
+func searchMatches(ctx context.Context, idx *search.Index, query string, keys []catalog.Key) (map[catalog.Key]bool, error) {
+	out := map[catalog.Key]bool{}
+	if idx == nil {
+		return out, nil
+	}
+	q, err := search.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		res, err := idx.Search(ctx, search.Request{Query: q.WithFilter(search.Filter{Key: "namespace", Value: k.Namespace}), Limit: search.MaxLimit})
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range res.Hits {
+			if h.Key == k {
+				out[k] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.

@@ -181,6 +181,29 @@ type EditPayload struct {
 	AuditEntry *catalog.AuditEntry `json:"auditEntry,omitempty"`
 }
 
+// Something you follow, and the notification channel you hear of it on (see
+// docs/notifications.md).
+type Follow struct {
+	Kind FollowKind `json:"kind"`
+	// The dataset followed (kind DATASET); null if the catalog no longer holds it.
+	Dataset *catalog.Dataset `json:"dataset,omitempty"`
+	// The team (TEAM), the search query (SEARCH), or the dataset's key (DATASET).
+	Name string `json:"name"`
+	// The configured channel notifications go to.
+	Channel   string    `json:"channel"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type FollowInput struct {
+	Kind FollowKind `json:"kind"`
+	// The dataset's namespace (kind DATASET).
+	Namespace *string `json:"namespace,omitempty"`
+	// The dataset's name (DATASET), the team (TEAM) or the search query (SEARCH).
+	Name string `json:"name"`
+	// A configured channel: on follow, the default channel when omitted; ignored on unfollow.
+	Channel *string `json:"channel,omitempty"`
+}
+
 type FollowUpActionInput struct {
 	Action string `json:"action"`
 	// An http(s) link to the ticket, or empty.
@@ -827,6 +850,67 @@ func (e *DatasetOrder) UnmarshalJSON(b []byte) error {
 }
 
 func (e DatasetOrder) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a person follows, to hear of its incidents and schema changes.
+type FollowKind string
+
+const (
+	// One dataset.
+	FollowKindDataset FollowKind = "DATASET"
+	// The datasets a team owns (an owner of kind team).
+	FollowKindTeam FollowKind = "TEAM"
+	// The datasets a saved search finds.
+	FollowKindSearch FollowKind = "SEARCH"
+)
+
+var AllFollowKind = []FollowKind{
+	FollowKindDataset,
+	FollowKindTeam,
+	FollowKindSearch,
+}
+
+func (e FollowKind) IsValid() bool {
+	switch e {
+	case FollowKindDataset, FollowKindTeam, FollowKindSearch:
+		return true
+	}
+	return false
+}
+
+func (e FollowKind) String() string {
+	return string(e)
+}
+
+func (e *FollowKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FollowKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FollowKind", str)
+	}
+	return nil
+}
+
+func (e FollowKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FollowKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FollowKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -110,6 +110,10 @@ type Config struct {
 	// segment, after `?` as a query value); `{{` and `}}` are literal
 	// braces. A template that is not one is a configuration error.
 	Links LinksConfig `yaml:"links"`
+	// Notifications configures where people hear of incidents and
+	// schema changes of what they follow or own (see
+	// docs/notifications.md).
+	Notifications NotificationsConfig `yaml:"notifications"`
 	// Sources are the sources to crawl, in file order.
 	Sources []SourceConfig `yaml:"sources"`
 	// Quality configures the history of data-quality results.
@@ -412,6 +416,55 @@ type LinksConfig struct {
 
 	// Templates are the templates parsed.
 	Templates extlink.Templates
+}
+
+// NotificationsConfig configures notification channels and delivery.
+type NotificationsConfig struct {
+	// Channels are where notifications go, configured by admins: people
+	// who follow a dataset, a team or a saved search pick one of them,
+	// and each channel may carry the news of some teams.
+	Channels []ChannelConfig `yaml:"channels"`
+	// Backoff is the wait before a failed delivery (a 5xx answer, a
+	// timeout, a receiver that is down) is tried again, doubled at each
+	// next attempt up to an hour; after 8 attempts it is dead-lettered
+	// and listed at `/admin/notifications`. A 4xx answer is not retried.
+	Backoff time.Duration `yaml:"backoff" default:"30s"`
+}
+
+// ChannelConfig is one notification channel (an item of the key
+// notifications.channels).
+type ChannelConfig struct {
+	// Name is the channel's name, required and unique, `[a-z0-9_-]+`:
+	// follows name it, and its secrets' environment variables are named
+	// after it.
+	Name string `yaml:"name"`
+	// Kind is what the channel speaks, required: `webhook` (a JSON POST
+	// per recipient, signed with HMAC-SHA256), `slack` (a Slack-compatible
+	// incoming webhook, one message per event) or `opsgenie` (Opsgenie's
+	// alert API: one alert per incident, by alias).
+	Kind string `yaml:"kind" enum:"webhook,slack,opsgenie"`
+	// URL is where deliveries go, required, `https://` (or `http://`):
+	// the webhook's address, or for opsgenie the API's base,
+	// `https://api.opsgenie.com` or `https://api.eu.opsgenie.com`.
+	URL string `yaml:"url"`
+	// Secret signs a webhook channel's payloads (required for kind
+	// webhook; at least 16 characters). The variable
+	// `ALMANAC_CHANNEL_<NAME>_SECRET` overrides it.
+	Secret string `yaml:"secret" env:"ALMANAC_CHANNEL_<NAME>_SECRET"`
+	// APIKey is an opsgenie channel's integration key (required for kind
+	// opsgenie). The variable `ALMANAC_CHANNEL_<NAME>_API_KEY` overrides
+	// it.
+	APIKey string `yaml:"api_key" env:"ALMANAC_CHANNEL_<NAME>_API_KEY"`
+	// Teams are the owning teams whose news this channel carries:
+	// incidents and schema changes of the datasets they own, and
+	// incidents upstream of them.
+	Teams []string `yaml:"teams"`
+	// Default makes this the channel of follows that name none and of
+	// people told as owners of downstream datasets; without one, the
+	// first channel is.
+	Default bool `yaml:"default"`
+	// Timeout bounds one delivery attempt.
+	Timeout time.Duration `yaml:"timeout" default:"10s"`
 }
 
 // OpenLineageConfig configures the OpenLineage endpoint that Airflow, Spark
@@ -1258,6 +1311,7 @@ func (l *loader) validate(cfg *Config) {
 		}
 	}
 	l.validateAuth(cfg)
+	l.validateNotifications(cfg)
 
 	type seen struct {
 		name string
@@ -1296,6 +1350,60 @@ func (l *loader) validate(cfg *Config) {
 				continue
 			}
 			jobNSs[ns] = seen{s.Name, at.line}
+		}
+	}
+}
+
+// validateNotifications checks each channel: a unique name, a URL that
+// is http(s) with a host, the secret or key its kind needs, and at most
+// one default.
+func (l *loader) validateNotifications(cfg *Config) {
+	names := map[string]int{}
+	defaultAt := 0
+	for i, c := range cfg.Notifications.Channels {
+		p := fmt.Sprintf("notifications.channels[%d]", i)
+		if l.bad[p] {
+			continue
+		}
+		at := func(key string) origin { return cmp.Or(l.at[p+"."+key], l.at[p]) }
+		switch {
+		case c.Name == "":
+			l.report(l.at[p], p+".name", "is required")
+		case !validName(c.Name):
+			l.report(at("name"), p+".name", "must be lower case letters, digits, - and _, got %q", c.Name)
+		default:
+			if first, dup := names[c.Name]; dup {
+				l.report(at("name"), p+".name", "duplicate channel name %q (first at line %d)", c.Name, first)
+			} else {
+				names[c.Name] = at("name").line
+			}
+		}
+		if c.Kind == "" && !l.bad[p+".kind"] {
+			l.report(l.at[p], p+".kind", "is required: webhook, slack or opsgenie")
+		}
+		if c.URL == "" {
+			l.report(l.at[p], p+".url", "is required")
+		} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.User != nil {
+			l.report(at("url"), p+".url", "must be an https:// (or http://) URL with a host and no credentials, such as https://hooks.example.com/almanac, got %q", c.URL)
+		}
+		switch c.Kind {
+		case "webhook":
+			if len(c.Secret) < 16 {
+				l.report(at("secret"), p+".secret", "is required for a webhook channel, at least 16 characters, to sign its payloads (or set ALMANAC_CHANNEL_%s_SECRET)",
+					strings.ReplaceAll(strings.ToUpper(c.Name), "-", "_"))
+			}
+		case "opsgenie":
+			if c.APIKey == "" {
+				l.report(at("api_key"), p+".api_key", "is required for an opsgenie channel: its integration key (or set ALMANAC_CHANNEL_%s_API_KEY)",
+					strings.ReplaceAll(strings.ToUpper(c.Name), "-", "_"))
+			}
+		}
+		if c.Default {
+			if defaultAt != 0 {
+				l.report(at("default"), p+".default", "only one channel may be the default (another is at line %d)", defaultAt)
+			} else {
+				defaultAt = at("default").line
+			}
 		}
 	}
 }

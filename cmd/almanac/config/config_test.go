@@ -59,9 +59,10 @@ func defaults() *Config {
 			Roles:   RolesConfig{Default: "viewer"},
 			Session: SessionTimeouts{Idle: 8 * time.Hour, Absolute: 168 * time.Hour},
 		},
-		Tokens:    TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
-		Quality:   QualityConfig{Retention: 9600 * time.Hour},
-		Incidents: IncidentsConfig{MinCheckSeverity: "error"},
+		Tokens:        TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
+		Quality:       QualityConfig{Retention: 9600 * time.Hour},
+		Incidents:     IncidentsConfig{MinCheckSeverity: "error"},
+		Notifications: NotificationsConfig{Backoff: 30 * time.Second},
 	}
 }
 
@@ -101,6 +102,11 @@ func TestLoadConfigFull(t *testing.T) {
 		},
 		Tokens:    TokensConfig{MaxLifetime: 90 * 24 * time.Hour},
 		Incidents: IncidentsConfig{MinCheckSeverity: "warn"},
+		Notifications: NotificationsConfig{Backoff: time.Minute, Channels: []ChannelConfig{
+			{Name: "hooks", Kind: "webhook", URL: "https://hooks.example.com/almanac", Secret: "0123456789abcdef", Default: true, Timeout: 10 * time.Second},
+			{Name: "finance-slack", Kind: "slack", URL: "https://hooks.slack.com/services/T0/B0/XXXX", Teams: []string{"finance"}, Timeout: 10 * time.Second},
+			{Name: "oncall", Kind: "opsgenie", URL: "https://api.eu.opsgenie.com", APIKey: "genie-key", Teams: []string{"payments", "shop"}, Timeout: 5 * time.Second},
+		}},
 		Sources: []SourceConfig{
 			{
 				Name:      "warehouse",
@@ -518,6 +524,37 @@ listn: :9090
 			want: "almanac.yaml:2: links.issue_tracker: must start with an http:// or https:// URL's host and then /, ? or # before any placeholder, got \"javascript:alert(1)//{summary}\"\n" +
 				"almanac.yaml:3: links.wiki: unknown placeholder {title}: this template may use {dataset}, {namespace}, {name}\n" +
 				"almanac.yaml:4: links.code_host: must start with an http:// or https:// URL's host and then /, ? or # before any placeholder, got \"https://git.example.com{path}\"",
+		},
+		{
+			name: "notification channels: malformed URL, unknown key, missing secrets",
+			yaml: `notifications:
+  channels:
+    - name: hooks
+      kind: webhook
+      url: "hooks.example.com/almanac"
+      secret: 0123456789abcdef
+    - name: hooks
+      kind: slack
+      url: https://hooks.slack.example/T/B/X
+      chanel: "#data"
+    - name: pager
+      kind: opsgenie
+      url: https://user:pw@api.opsgenie.com
+    - name: bus
+      kind: teams
+      url: https://bus.example
+    - name: raw
+      kind: webhook
+      url: https://raw.example
+      default: true
+`,
+			want: "almanac.yaml:5: notifications.channels[0].url: must be an https:// (or http://) URL with a host and no credentials, such as https://hooks.example.com/almanac, got \"hooks.example.com/almanac\"\n" +
+				"almanac.yaml:7: notifications.channels[1].name: duplicate channel name \"hooks\" (first at line 3)\n" +
+				"almanac.yaml:10: notifications.channels[1]: unknown key \"chanel\"\n" +
+				"almanac.yaml:11: notifications.channels[2].api_key: is required for an opsgenie channel: its integration key (or set ALMANAC_CHANNEL_PAGER_API_KEY)\n" +
+				"almanac.yaml:13: notifications.channels[2].url: must be an https:// (or http://) URL with a host and no credentials, such as https://hooks.example.com/almanac, got \"https://user:pw@api.opsgenie.com\"\n" +
+				"almanac.yaml:15: notifications.channels[3].kind: must be webhook, slack or opsgenie, got \"teams\"\n" +
+				"almanac.yaml:17: notifications.channels[4].secret: is required for a webhook channel, at least 16 characters, to sign its payloads (or set ALMANAC_CHANNEL_RAW_SECRET)",
 		},
 		{
 			name: "trusted proxy not a range",

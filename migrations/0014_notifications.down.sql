@@ -1,0 +1,3 @@
+DROP TABLE notification_failures;
+DROP TABLE notifier;
+DROP TABLE follows;
