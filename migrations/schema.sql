@@ -1341,6 +1341,18 @@ CREATE INDEX auth_events_at ON public.auth_events USING btree (at DESC, id DESC)
 CREATE INDEX change_log_entity ON public.change_log USING btree (entity, entity_id);
 
 --
+-- Name: change_log_entity_seq; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX change_log_entity_seq ON public.change_log USING btree (entity, seq);
+
+--
+-- Name: change_log_kind_seq; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX change_log_kind_seq ON public.change_log USING btree (kind, seq);
+
+--
 -- Name: column_lineage_input; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -18,7 +18,8 @@ import (
 
 // TestEditInBrowser edits a dataset's page in headless Chromium as an
 // editor: the description, previewed in place by the page's script and
-// then saved; a column's description; and a new owner. Each save comes
+// then saved; a column's description; a new owner; and a link, a
+// javascript: one refused first. Each save comes
 // back to the page showing the edit and who made it, with no script
 // error or Content-Security-Policy violation on the way.
 func TestEditInBrowser(t *testing.T) {
@@ -114,6 +115,27 @@ func TestEditInBrowser(t *testing.T) {
 		t.Errorf("owners %q, want payments (team, business) from user:alice@corp", owners)
 	}
 
+	// A link: a javascript: one is refused with the form shown again
+	// saying why, an https one is listed.
+	tab.Do("add a javascript: link",
+		chromedp.Click(chromedp.CSS("#links details.edit > summary")),
+		chromedp.WaitVisible(chromedp.CSS("#links input[name=title]")),
+		chromedp.SendKeys(chromedp.CSS("#links input[name=title]"), "Runbook"),
+		chromedp.SendKeys(chromedp.CSS("#links input[name=url]"), "javascript:alert(1)"),
+		chromedp.Click(chromedp.CSS("#links details.edit button[type=submit]")),
+	)
+	waitFor("see the refusal", `document.querySelector("#links .form-error")?.textContent.includes("only http and https")`)
+	tab.Do("add an https link",
+		chromedp.WaitVisible(chromedp.CSS("#links input[name=url]")),
+		chromedp.Clear(chromedp.CSS("#links input[name=url]")),
+		chromedp.SendKeys(chromedp.CSS("#links input[name=url]"), "https://wiki.example.com/runbooks/orders"),
+		chromedp.Click(chromedp.CSS("#links details.edit button[type=submit]")),
+	)
+	waitFor("see the link", `document.querySelector("#links ul.external-links a")?.getAttribute("href") === "https://wiki.example.com/runbooks/orders"`)
+	if got := text(`document.querySelector("#links ul.external-links a").textContent`); got != "Runbook" {
+		t.Errorf("link title %q, want Runbook", got)
+	}
+
 	// Provenance names the editor, and the history lists the edits.
 	if got := text(`[...document.querySelectorAll("section[aria-labelledby=provenance-heading] td")].map(e => e.textContent).join(" ")`); !strings.Contains(got, "edited by alice@corp") {
 		t.Errorf("provenance %q, want an entry edited by alice@corp", got)
@@ -122,10 +144,17 @@ func TestEditInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#description > .provenance a`)),
 		chromedp.WaitVisible(chromedp.CSS("table.audit-table")),
 	)
-	if n := browsertest.Run(tab, "count the history", chromedp.Evaluate[int](`document.querySelectorAll("table.audit-table tbody tr").length`)); n != 3 {
-		t.Errorf("history lists %d edits, want 3", n)
+	if n := browsertest.Run(tab, "count the history", chromedp.Evaluate[int](`document.querySelectorAll("table.audit-table tbody tr").length`)); n != 4 {
+		t.Errorf("history lists %d edits, want 4", n)
 	}
-	if errs := tab.Errors(); len(errs) > 0 {
+	var errs []string
+	for _, e := range tab.Errors() {
+		// The refused link is a page answered 400 on purpose.
+		if !strings.Contains(e, "status of 400") || !strings.Contains(e, "/edit/links/") {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
 		t.Errorf("the browser reported errors:\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -139,3 +139,30 @@ func TestWikiAndCodeURL(t *testing.T) {
 		}
 	}
 }
+
+// FuzzExpandKeepsHost checks that no value filled into a template that
+// parses changes the scheme or host of the link, or makes it anything
+// but an http(s) URL.
+func FuzzExpandKeepsHost(f *testing.F) {
+	f.Add("https://github.com/acme/data/issues/new?title={summary}&body={description}", "a/b?c#d", "@evil.com")
+	f.Add("https://wiki.example.com/{name}", "../../x", "//evil.com")
+	f.Add("https://example.com/{path}#{summary}", "..\\..\\x", "%2e%2e")
+	f.Fuzz(func(t *testing.T, raw, v1, v2 string) {
+		tmpl, err := extlink.Parse(raw, []string{"summary", "description", "name", "path"})
+		if err != nil {
+			return
+		}
+		want, err := url.Parse(tmpl.Expand(nil))
+		if err != nil {
+			t.Fatalf("template %q expands to an unparsable URL: %v", raw, err)
+		}
+		got := tmpl.Expand(map[string]string{"summary": v1, "description": v2, "name": v1, "path": v2})
+		u, err := url.Parse(got)
+		if err != nil {
+			return // a value made it unparsable: no link is followed
+		}
+		if u.Scheme != want.Scheme || u.Host != want.Host || u.User != nil {
+			t.Errorf("template %q with %q, %q: %s goes to %s://%s, want %s://%s", raw, v1, v2, got, u.Scheme, u.Host, want.Scheme, want.Host)
+		}
+	})
+}

@@ -67,3 +67,48 @@ func BenchmarkCrawlIngest(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkChangeFeed reads pages of 500 from a change log of 1,000,000
+// entries: from a cursor in the middle unfiltered, and filtered to a kind
+// and to an entity that are each one entry in a thousand (the worst case
+// of a filter: without an index the scan goes past many entries to fill
+// a page).
+func BenchmarkChangeFeed(b *testing.B) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(b)
+	st := store.New(pool)
+	start := time.Now()
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO change_log (entity, entity_id, namespace, name, kind, source, at, details)
+		SELECT CASE WHEN i % 1000 = 1 THEN 'job' ELSE 'dataset' END, i % 10000, 'postgres://bench:5432', 'db.s.t' || (i % 10000),
+			CASE WHEN i % 1000 = 0 THEN 'schema_changed' ELSE 'updated' END, 'postgres:bench', now(),
+			'[{"field": "tag", "before": null, "after": "x"}]'
+		FROM generate_series(1, 1000000) AS i`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE change_log`); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("filled the change log in %s", time.Since(start).Round(time.Millisecond))
+	for _, bc := range []struct {
+		name string
+		f    catalog.ChangeFilter
+		want int
+	}{
+		{"all", catalog.ChangeFilter{}, 500},
+		{"rare kind", catalog.ChangeFilter{Entity: "dataset", Kinds: []catalog.ChangeKind{catalog.ChangeSchemaChanged}}, 500},
+		{"rare entity", catalog.ChangeFilter{Entity: "job"}, 500},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				got, err := st.ChangeFeed(ctx, 400000, bc.f, 500)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) != bc.want {
+					b.Fatalf("%d changes, want %d", len(got), bc.want)
+				}
+			}
+		})
+	}
+}
