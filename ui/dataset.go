@@ -596,7 +596,7 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 			return datasetView{}, activityView{}, err
 		}
 	}
-	inherited, err := s.store.InheritedDescriptions(ctx, []catalog.Key{key})
+	inherited, err := s.store.InheritedDescriptionsOf(ctx, []catalog.Dataset{d})
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}

@@ -18,6 +18,29 @@ import (
 // column lineage into the columns still looking and the datasets they
 // copy from: two statements and a batch a hop, for any number of keys.
 func (s *Store) InheritedDescriptions(ctx context.Context, keys []catalog.Key) (map[catalog.Key]map[string]catalog.InheritedDescription, error) {
+	ds, err := s.readByKeys(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("inherited descriptions: %w", err)
+	}
+	return s.InheritedDescriptionsOf(ctx, ds)
+}
+
+// readByKeys reads the datasets keys, leaving out keys of none.
+func (s *Store) readByKeys(ctx context.Context, keys []catalog.Key) ([]catalog.Dataset, error) {
+	ids, err := s.DatasetIDs(ctx, keys)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	list := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		list = append(list, id)
+	}
+	return s.DatasetsByIDs(ctx, list)
+}
+
+// InheritedDescriptionsOf is InheritedDescriptions of datasets already
+// read, as a page that shows them has.
+func (s *Store) InheritedDescriptionsOf(ctx context.Context, ds []catalog.Dataset) (map[catalog.Key]map[string]catalog.InheritedDescription, error) {
 	type ref struct {
 		key catalog.Key
 		col string
@@ -26,21 +49,6 @@ func (s *Store) InheritedDescriptions(ctx context.Context, keys []catalog.Key) (
 	// looking maps each column still looking for a description to the
 	// columns of keys it answers for.
 	looking := map[ref][]ref{}
-	read := func(ks []catalog.Key) ([]catalog.Dataset, error) {
-		ids, err := s.DatasetIDs(ctx, ks)
-		if err != nil || len(ids) == 0 {
-			return nil, err
-		}
-		list := make([]int64, 0, len(ids))
-		for _, id := range ids {
-			list = append(list, id)
-		}
-		return s.DatasetsByIDs(ctx, list)
-	}
-	ds, err := read(keys)
-	if err != nil {
-		return nil, fmt.Errorf("inherited descriptions: %w", err)
-	}
 	for _, d := range ds {
 		for _, c := range d.Columns {
 			if strings.TrimSpace(c.Description) == "" {
@@ -81,7 +89,7 @@ func (s *Store) InheritedDescriptions(ctx context.Context, keys []catalog.Key) (
 		if len(next) == 0 {
 			break
 		}
-		upstream, err := read(ups)
+		upstream, err := s.readByKeys(ctx, ups)
 		if err != nil {
 			return nil, fmt.Errorf("inherited descriptions: %w", err)
 		}
