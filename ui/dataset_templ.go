@@ -391,7 +391,7 @@ func datasetPage(v datasetView, act activityView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.DataChanged.IsZero() {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<span class=\"muted\">no source says</span>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<span class=\"muted\">unknown: no Delta commit, run or row count says</span>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
