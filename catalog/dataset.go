@@ -33,6 +33,10 @@ type DatasetColumn struct {
 	DescriptionSource string
 	// Descriptions by source, when sources disagree.
 	Descriptions []Sourced[string]
+	// Dataset is the key of the column's dataset where a reader needs
+	// it beside the column (the GraphQL API's inherited description);
+	// zero as datasets are read.
+	Dataset Key
 }
 
 // Dataset is a dataset as the portal and the API show it: facts from every

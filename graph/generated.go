@@ -133,16 +133,17 @@ type ComplexityRoot struct {
 	}
 
 	Column struct {
-		Default           func(childComplexity int) int
-		Description       func(childComplexity int) int
-		DescriptionSource func(childComplexity int) int
-		Descriptions      func(childComplexity int) int
-		Name              func(childComplexity int) int
-		Nullable          func(childComplexity int) int
-		Ordinal           func(childComplexity int) int
-		PrimaryKey        func(childComplexity int) int
-		Type              func(childComplexity int) int
-		TypeSource        func(childComplexity int) int
+		Default              func(childComplexity int) int
+		Description          func(childComplexity int) int
+		DescriptionSource    func(childComplexity int) int
+		Descriptions         func(childComplexity int) int
+		InheritedDescription func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		Nullable             func(childComplexity int) int
+		Ordinal              func(childComplexity int) int
+		PrimaryKey           func(childComplexity int) int
+		Type                 func(childComplexity int) int
+		TypeSource           func(childComplexity int) int
 	}
 
 	ColumnChange struct {
@@ -176,6 +177,12 @@ type ComplexityRoot struct {
 		Distance  func(childComplexity int) int
 		ID        func(childComplexity int) int
 		More      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+	}
+
+	ColumnRef struct {
+		Column    func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Namespace func(childComplexity int) int
 	}
@@ -405,6 +412,12 @@ type ComplexityRoot struct {
 		By      func(childComplexity int) int
 		Cause   func(childComplexity int) int
 		Impact  func(childComplexity int) int
+	}
+
+	InheritedDescription struct {
+		From   func(childComplexity int) int
+		Source func(childComplexity int) int
+		Text   func(childComplexity int) int
 	}
 
 	Job struct {
@@ -866,6 +879,7 @@ type ChangeResolver interface {
 }
 type ColumnResolver interface {
 	Descriptions(ctx context.Context, obj *catalog.DatasetColumn) ([]model.SourcedText, error)
+	InheritedDescription(ctx context.Context, obj *catalog.DatasetColumn) (*model.InheritedDescription, error)
 }
 type CrawlRunResolver interface {
 	ID(ctx context.Context, obj *catalog.CrawlRun) (string, error)
@@ -880,7 +894,7 @@ type DatasetResolver interface {
 	Kind(ctx context.Context, obj *catalog.Dataset) (string, error)
 
 	Properties(ctx context.Context, obj *catalog.Dataset) ([]model.Property, error)
-
+	Columns(ctx context.Context, obj *catalog.Dataset) ([]catalog.DatasetColumn, error)
 	ForeignKeys(ctx context.Context, obj *catalog.Dataset) ([]model.ForeignKey, error)
 	ReferencedBy(ctx context.Context, obj *catalog.Dataset) ([]model.ReverseForeignKey, error)
 	Owners(ctx context.Context, obj *catalog.Dataset) ([]model.Owner, error)
@@ -1350,6 +1364,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Column.Descriptions(childComplexity), true
+	case "Column.inheritedDescription":
+		if e.ComplexityRoot.Column.InheritedDescription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Column.InheritedDescription(childComplexity), true
 	case "Column.name":
 		if e.ComplexityRoot.Column.Name == nil {
 			break
@@ -1511,6 +1531,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ColumnLineageNode.Namespace(childComplexity), true
+
+	case "ColumnRef.column":
+		if e.ComplexityRoot.ColumnRef.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.Column(childComplexity), true
+	case "ColumnRef.name":
+		if e.ComplexityRoot.ColumnRef.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.Name(childComplexity), true
+	case "ColumnRef.namespace":
+		if e.ComplexityRoot.ColumnRef.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnRef.Namespace(childComplexity), true
 
 	case "ColumnRename.from":
 		if e.ComplexityRoot.ColumnRename.From == nil {
@@ -2451,6 +2490,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IncidentReview.Impact(childComplexity), true
+
+	case "InheritedDescription.from":
+		if e.ComplexityRoot.InheritedDescription.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InheritedDescription.From(childComplexity), true
+	case "InheritedDescription.source":
+		if e.ComplexityRoot.InheritedDescription.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InheritedDescription.Source(childComplexity), true
+	case "InheritedDescription.text":
+		if e.ComplexityRoot.InheritedDescription.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InheritedDescription.Text(childComplexity), true
 
 	case "Job.codeUrl":
 		if e.ComplexityRoot.Job.CodeURL == nil {
@@ -4619,6 +4677,8 @@ func (ec *executionContext) childFields_Column(ctx context.Context, field graphq
 		return ec.fieldContext_Column_descriptionSource(ctx, field)
 	case "descriptions":
 		return ec.fieldContext_Column_descriptions(ctx, field)
+	case "inheritedDescription":
+		return ec.fieldContext_Column_inheritedDescription(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Column", field.Name)
 }
@@ -4691,6 +4751,18 @@ func (ec *executionContext) childFields_ColumnLineageNode(ctx context.Context, f
 		return ec.fieldContext_ColumnLineageNode_more(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ColumnLineageNode", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnRef(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "namespace":
+		return ec.fieldContext_ColumnRef_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_ColumnRef_name(ctx, field)
+	case "column":
+		return ec.fieldContext_ColumnRef_column(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnRef", field.Name)
 }
 
 func (ec *executionContext) childFields_ColumnRename(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5145,6 +5217,18 @@ func (ec *executionContext) childFields_IncidentReview(ctx context.Context, fiel
 		return ec.fieldContext_IncidentReview_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IncidentReview", field.Name)
+}
+
+func (ec *executionContext) childFields_InheritedDescription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_InheritedDescription_text(ctx, field)
+	case "source":
+		return ec.fieldContext_InheritedDescription_source(ctx, field)
+	case "from":
+		return ec.fieldContext_InheritedDescription_from(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InheritedDescription", field.Name)
 }
 
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8540,6 +8624,38 @@ func (ec *executionContext) fieldContext_Column_descriptions(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Column_inheritedDescription(ctx context.Context, field graphql.CollectedField, obj *catalog.DatasetColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Column_inheritedDescription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Column().InheritedDescription(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InheritedDescription) graphql.Marshaler {
+			return ec.marshalOInheritedDescription2ᚖalmanacᚋgraphᚋmodelᚐInheritedDescription(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Column_inheritedDescription(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Column",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InheritedDescription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ColumnChange_name(ctx context.Context, field graphql.CollectedField, obj *catalog.ColumnChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9043,6 +9159,75 @@ func (ec *executionContext) _ColumnLineageNode_more(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ColumnLineageNode_more(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ColumnLineageNode", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ColumnRef_namespace(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnRef", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnRef_name(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnRef", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnRef_column(ctx context.Context, field graphql.CollectedField, obj *model.ColumnRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnRef_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnRef_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnRef", field, false, false, "String")
 }
 
 func (ec *executionContext) _ColumnRename_from(ctx context.Context, field graphql.CollectedField, obj *catalog.ColumnRename) (ret graphql.Marshaler) {
@@ -10023,7 +10208,7 @@ func (ec *executionContext) _Dataset_columns(ctx context.Context, field graphql.
 			return ec.fieldContext_Dataset_columns(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Columns, nil
+			return ec.Resolvers.Dataset().Columns(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []catalog.DatasetColumn) graphql.Marshaler {
@@ -10037,8 +10222,8 @@ func (ec *executionContext) fieldContext_Dataset_columns(_ context.Context, fiel
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Column(ctx, field)
 		},
@@ -12923,6 +13108,84 @@ func (ec *executionContext) _IncidentReview_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_IncidentReview_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IncidentReview", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InheritedDescription_text(ctx context.Context, field graphql.CollectedField, obj *model.InheritedDescription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InheritedDescription_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InheritedDescription_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InheritedDescription", field, false, false, "String")
+}
+
+func (ec *executionContext) _InheritedDescription_source(ctx context.Context, field graphql.CollectedField, obj *model.InheritedDescription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InheritedDescription_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InheritedDescription_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InheritedDescription", field, false, false, "String")
+}
+
+func (ec *executionContext) _InheritedDescription_from(ctx context.Context, field graphql.CollectedField, obj *model.InheritedDescription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InheritedDescription_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ColumnRef) graphql.Marshaler {
+			return ec.marshalNColumnRef2ᚖalmanacᚋgraphᚋmodelᚐColumnRef(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InheritedDescription_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InheritedDescription",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnRef(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Job_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.Job) (ret graphql.Marshaler) {
@@ -23315,6 +23578,12 @@ func (ec *executionContext) _Column(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Column_descriptions(ctx, field, obj)
 				})
+		case "inheritedDescription":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Column_inheritedDescription(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23552,6 +23821,49 @@ func (ec *executionContext) _ColumnLineageNode(ctx context.Context, sel ast.Sele
 			}
 		case "more":
 			out.Values[i] = ec._ColumnLineageNode_more(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var columnRefImplementors = []string{"ColumnRef"}
+
+func (ec *executionContext) _ColumnRef(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnRef) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnRefImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnRef")
+		case "namespace":
+			out.Values[i] = ec._ColumnRef_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ColumnRef_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._ColumnRef_column(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23982,10 +24294,11 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 					return ec._Dataset_properties(ctx, field, obj)
 				})
 		case "columns":
-			out.Values[i] = ec._Dataset_columns(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_columns(ctx, field, obj)
+				})
 		case "foreignKeys":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -25059,6 +25372,49 @@ func (ec *executionContext) _IncidentReview(ctx context.Context, sel ast.Selecti
 			}
 		case "at":
 			out.Values[i] = ec._IncidentReview_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inheritedDescriptionImplementors = []string{"InheritedDescription"}
+
+func (ec *executionContext) _InheritedDescription(ctx context.Context, sel ast.SelectionSet, obj *model.InheritedDescription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inheritedDescriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InheritedDescription")
+		case "text":
+			out.Values[i] = ec._InheritedDescription_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._InheritedDescription_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._InheritedDescription_from(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28642,6 +28998,14 @@ func (ec *executionContext) marshalNColumnLineageNode2ᚕalmanacᚋgraphᚋmodel
 	return ret
 }
 
+func (ec *executionContext) marshalNColumnRef2ᚖalmanacᚋgraphᚋmodelᚐColumnRef(ctx context.Context, sel ast.SelectionSet, v *model.ColumnRef) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ColumnRef!")
+		return graphql.Null
+	}
+	return ec._ColumnRef(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNColumnRename2almanacᚋcatalogᚐColumnRename(ctx context.Context, sel ast.SelectionSet, v catalog.ColumnRename) graphql.Marshaler {
 	return ec._ColumnRename(ctx, sel, &v)
 }
@@ -30714,6 +31078,13 @@ func (ec *executionContext) marshalOIncidentReview2ᚖalmanacᚋcatalogᚐIncide
 		return graphql.Null
 	}
 	return ec._IncidentReview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOInheritedDescription2ᚖalmanacᚋgraphᚋmodelᚐInheritedDescription(ctx context.Context, sel ast.SelectionSet, v *model.InheritedDescription) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InheritedDescription(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

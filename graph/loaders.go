@@ -43,6 +43,9 @@ type loaders struct {
 	runs       *dataloadgen.Loader[string, *catalog.Run]
 	children   *dataloadgen.Loader[string, []catalog.Run]
 	// incidents are each dataset's open incidents (open) or newest 50.
+	// inherited are the descriptions each dataset's undescribed columns
+	// inherit, by column name.
+	inherited       *dataloadgen.Loader[catalog.Key, map[string]catalog.InheritedDescription]
 	openIncidents   *dataloadgen.Loader[catalog.Key, []catalog.Incident]
 	recentIncidents *dataloadgen.Loader[catalog.Key, []catalog.Incident]
 }
@@ -99,7 +102,8 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 			}
 			return out, nil
 		}, wait),
-		runPages: dataloadgen.NewLoader(fromMap(st.RunPages, ""), wait),
+		runPages:  dataloadgen.NewLoader(fromMap(st.RunPages, ""), wait),
+		inherited: dataloadgen.NewLoader(fromMap(st.InheritedDescriptions, ""), wait),
 		openIncidents: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.Incident, error) {
 			return st.IncidentsOf(ctx, keys, true, openIncidentsLimit)
 		}, ""), wait),

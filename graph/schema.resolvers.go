@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,22 @@ func (r *columnResolver) Descriptions(ctx context.Context, obj *catalog.DatasetC
 	return out, nil
 }
 
+func (r *columnResolver) InheritedDescription(ctx context.Context, obj *catalog.DatasetColumn) (*model.InheritedDescription, error) {
+	if strings.TrimSpace(obj.Description) != "" || obj.Dataset.Name == "" {
+		return nil, nil
+	}
+	inherited, err := loadersFrom(ctx).inherited.Load(ctx, obj.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	in, ok := inherited[obj.Name]
+	if !ok {
+		return nil, nil
+	}
+	return &model.InheritedDescription{Text: in.Text, Source: in.Source,
+		From: &model.ColumnRef{Namespace: in.From.Namespace, Name: in.From.Name, Column: in.Column}}, nil
+}
+
 func (r *crawlRunResolver) ID(ctx context.Context, obj *catalog.CrawlRun) (string, error) {
 	return globalID(typeCrawlRun, obj.ID), nil
 }
@@ -142,6 +159,15 @@ func (r *datasetResolver) Kind(ctx context.Context, obj *catalog.Dataset) (strin
 
 func (r *datasetResolver) Properties(ctx context.Context, obj *catalog.Dataset) ([]model.Property, error) {
 	return properties(obj.Properties), nil
+}
+
+func (r *datasetResolver) Columns(ctx context.Context, obj *catalog.Dataset) ([]catalog.DatasetColumn, error) {
+	// Each column knows its dataset, for inheritedDescription's loader.
+	cols := slices.Clone(obj.Columns)
+	for i := range cols {
+		cols[i].Dataset = obj.Key
+	}
+	return cols, nil
 }
 
 func (r *datasetResolver) ForeignKeys(ctx context.Context, obj *catalog.Dataset) ([]model.ForeignKey, error) {

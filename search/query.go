@@ -100,10 +100,12 @@ func Parse(s string) (Query, error) {
 			negate = true
 			i++
 			if i >= len(s) {
+				warn(`A "-" alone excludes nothing and was ignored: write -word, with no space, to leave out datasets that mention word.`)
 				break
 			}
 			r, _ = utf8.DecodeRuneInString(s[i:])
 			if unicode.IsSpace(r) {
+				warn(`A "-" alone excludes nothing and was ignored: write -word, with no space, to leave out datasets that mention word.`)
 				continue
 			}
 		}
@@ -115,6 +117,9 @@ func Parse(s string) (Query, error) {
 			}
 			phrase = strings.Join(strings.Fields(phrase), " ")
 			if len(terms(names, phrase)) == 0 {
+				if closed {
+					warn(fmt.Sprintf("The phrase %s has no letters or digits and was ignored.", `"`+phrase+`"`))
+				}
 				continue
 			}
 			if !clause() {
@@ -152,8 +157,16 @@ func Parse(s string) (Query, error) {
 					value = strings.TrimSpace(v)
 				}
 				if value == "" {
-					warn(fmt.Sprintf("The filter %s: has no value and was ignored.", k))
+					warn(fmt.Sprintf("The filter %s: has no value and was ignored: write %s:value, with no space.", k, k))
 					continue
+				}
+				if k == "kind" {
+					// "materialized view", as the pages write kinds,
+					// means the kind materialized_view.
+					value = strings.Join(strings.FieldsFunc(lower(value), func(r rune) bool { return r == ' ' || r == '-' || r == '_' }), "_")
+					if !catalog.Kind(value).Valid() {
+						warn(fmt.Sprintf("There is no kind %q: kinds are %s.", value, kindList()))
+					}
 				}
 				if !clause() {
 					continue
@@ -164,10 +177,13 @@ func Parse(s string) (Query, error) {
 				}
 				continue
 			}
-			warn(fmt.Sprintf("There is no filter %q: it was searched as text. Filters are %s.", key+":", filterList()))
+			if len(terms(names, word)) > 0 {
+				warn(fmt.Sprintf("There is no filter %q: it was searched as text. Filters are %s.", key+":", filterList()))
+			}
 		}
 		if len(terms(names, word)) == 0 {
-			continue // punctuation only
+			warn(fmt.Sprintf("%q has no letters or digits and was ignored.", word))
+			continue
 		}
 		if negate {
 			if !clause() {
@@ -193,6 +209,17 @@ func readQuoted(s string) (content string, n int, closed bool) {
 		return s[1:], len(s), false
 	}
 	return s[1 : 1+end], end + 2, true
+}
+
+// kindList lists the dataset kinds as the pages write them.
+func kindList() string {
+	kinds := []catalog.Kind{catalog.KindTable, catalog.KindView, catalog.KindMaterializedView, catalog.KindPartitioned,
+		catalog.KindForeign, catalog.KindModel, catalog.KindFile, catalog.KindSemanticModel, catalog.KindMetric}
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = strings.ReplaceAll(string(k), "_", " ")
+	}
+	return strings.Join(out, ", ")
 }
 
 func filterList() string {

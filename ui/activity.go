@@ -188,23 +188,24 @@ type trendView struct {
 // trendLimit is how many row counts the trend shows.
 const trendLimit = 10
 
-// addMetrics reads what runs measured of the dataset key into v. A dataset
-// never measured leaves v.Metrics nil.
-func (s *Server) addMetrics(ctx context.Context, key catalog.Key, now time.Time, v *activityView) error {
+// addMetrics reads what runs measured of the dataset key into v, and
+// returns the row counts, newest first. A dataset never measured leaves
+// v.Metrics nil.
+func (s *Server) addMetrics(ctx context.Context, key catalog.Key, now time.Time, v *activityView) ([]catalog.RowCount, error) {
 	latest, err := s.store.LatestMetrics(ctx, key)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	counts, err := s.store.RowCounts(ctx, key, trendLimit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m := newMetricsView(latest, counts, now)
 	v.Metrics = &m
-	return nil
+	return counts, nil
 }
 
 func newMetricsView(latest catalog.Sourced[catalog.DatasetMetrics], counts []catalog.RowCount, now time.Time) metricsView {

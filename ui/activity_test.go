@@ -107,7 +107,7 @@ func TestDatasetActivityMetrics(t *testing.T) {
 		t.Fatalf("status %d", r.status)
 	}
 	for _, want := range []string{
-		`id="metrics-heading"`, `title="1500">1.5k</dd>`, "<dd>2.9 MiB</dd>", "<dd>3</dd>", "written by load_orders",
+		`id="metrics-heading"`, `<span title="1500">1.5k rows</span>`, "measured ", " by openlineage", "<dd>2.9 MiB</dd>", "<dd>3</dd>", "written by load_orders",
 		`<td class="mono">customer_key</td><td>7</td><td></td>`, `<td class="mono">order_id</td><td>0</td><td>1500</td>`,
 		"Row count, last 4 observations", "▁▃▂█", "<td>+200</td>", "<td>−100</td>", "<td>+400</td>",
 	} {

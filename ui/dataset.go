@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/store"
+	"almanac/lineage"
+	"almanac/search"
 	"almanac/ui/markdown"
 )
 
@@ -39,22 +42,31 @@ type datasetView struct {
 	// OtherDescriptions are what other sources say, where they differ.
 	OtherDescriptions []sourcedText
 	Rows              string // "≈ 1.2M rows", empty when unknown
-	Size              string // "3.4 GiB", empty when unknown
-	Updated           moment
-	Owners            []ownerView
-	Tags              []sourcedText
-	Properties        []property
-	PartitionKey      string
-	Partitions        []catalog.Partition
-	PartitionsOpen    bool
-	Columns           []columnView
-	PrimaryKey        []string
-	ForeignKeys       []keyView
-	Referenced        []keyView
-	DefinitionLabel   string // "View definition"
-	Definition        string
-	History           []versionView
-	Sources           []provenanceView
+	// RowsExact and RowsFrom say, for a row count a run measured, the
+	// exact count and when and by what: one row count on the page.
+	RowsExact, RowsFrom string
+	Size                string // "3.4 GiB", empty when unknown
+	// Updated is when the catalog last learned something of the dataset;
+	// DataChanged when its data last changed, as a source saw it (a Delta
+	// commit, a run writing it, a row count moving), with how it is
+	// known; zero when no source says.
+	Updated         moment
+	DataChanged     moment
+	DataChangedHow  string
+	Owners          []ownerView
+	Tags            []sourcedText
+	Properties      []property
+	PartitionKey    string
+	Partitions      []catalog.Partition
+	PartitionsOpen  bool
+	Columns         []columnView
+	PrimaryKey      []string
+	ForeignKeys     []keyView
+	Referenced      []keyView
+	DefinitionLabel string // "View definition"
+	Definition      string
+	History         []versionView
+	Sources         []provenanceView
 	// Warnings are what each source's last crawl could not do for this
 	// dataset, such as view SQL whose lineage it could not resolve.
 	Warnings []warningView
@@ -77,6 +89,111 @@ type datasetView struct {
 	Anomalies anomaliesView
 	// Follow is the reader's follow button; nil when it has none.
 	Follow *followView
+	// Key is the dataset's key, for links.
+	Key catalog.Key
+	// Runs are the latest runs of the jobs that write it, newest first.
+	Runs []jobRunView
+	// OlderHistory are the schema versions past the first few, folded.
+	OlderHistory []versionView
+	// ColumnsOpen says whether the columns table starts unfolded.
+	ColumnsOpen bool
+}
+
+// jobRunView is one run of a job writing the dataset.
+type jobRunView struct {
+	Job         string
+	State       string
+	StateClass  string
+	Started     moment
+	Duration    string
+	Error       string
+	ParentJob   string
+	NominalTime moment
+}
+
+// openHistory is how many schema versions show before the rest fold;
+// openColumns the most columns shown unfolded.
+const (
+	openHistory = 3
+	openColumns = 40
+)
+
+// lastPart is the last dotted part of a name: the table of db.schema.table.
+func lastPart(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 && i < len(name)-1 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// ownerLink is the home page's list of the datasets of an owner.
+func ownerLink(name string) string { return "/?owner=" + url.QueryEscape(name) }
+
+// tagLink is the search for a tag.
+func tagLink(tag string) string {
+	return searchURL(search.Query{Filters: []search.Filter{{Key: "tag", Value: tag}}}, false, 1)
+}
+
+// sourceLink is the sources page at a source.
+func sourceLink(source string) string { return "/sources#" + sourceAnchor(source) }
+
+// sourceAnchor is the id of a source's row on the sources page.
+func sourceAnchor(source string) string { return "source-" + source }
+
+// columnAnchor is the id of a column's row on the dataset page.
+func columnAnchor(col string) string { return "col-" + col }
+
+// columnTraceLink is the explorer tracing the column col of k.
+func columnTraceLink(k catalog.Key, col string) string {
+	st := lineageState{Depth: 1, Columns: true, Column: lineage.SVGColumn{Dataset: k, Column: col}}
+	return st.url(k)
+}
+
+// shownElsewhere are properties the page shows in their own place: the
+// primary key, the last Delta commit (as when the data changed), dbt's
+// owner (as an owner).
+var shownElsewhere = map[string]bool{
+	"primary_key": true, "last_commit_time": true, "last_operation": true, "owner_name": true, "owner_email": true,
+}
+
+// dataChanged is when the data of d last changed as its sources saw it:
+// the newest of its last Delta commit, the end of the last successful
+// run writing it and the last observation at which its row count moved;
+// with a phrase saying which.
+func dataChanged(d catalog.Dataset, runs []catalog.Run, counts []catalog.RowCount) (time.Time, string) {
+	var at time.Time
+	var how string
+	consider := func(t time.Time, what string) {
+		if t.After(at) {
+			at, how = t, what
+		}
+	}
+	for _, f := range d.Sources {
+		if f.RemovedAt != nil || f.Platform != "delta" {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, f.Properties["last_commit_time"]); err == nil {
+			what := "Delta commit"
+			if op := f.Properties["last_operation"]; op != "" {
+				what += " (" + op + ")"
+			}
+			consider(t, what)
+		}
+	}
+	for _, r := range runs {
+		if r.State == catalog.RunComplete && r.EndedAt != nil {
+			consider(*r.EndedAt, "run of "+r.Job.Name)
+		}
+	}
+	// counts are newest first: the newest that differs from the one
+	// before it.
+	for i := 0; i+1 < len(counts); i++ {
+		if counts[i].Rows != counts[i+1].Rows {
+			consider(counts[i].ObservedAt, "row count changed")
+			break
+		}
+	}
+	return at, how
 }
 
 // warningView is one error a source's last crawl recorded on the
@@ -139,6 +256,19 @@ type columnView struct {
 	// Others are what other sources say the column means, shown when
 	// sources disagree.
 	Others []sourcedText
+	// Inherited is what the column means by the upstream column it
+	// copies, for a column no source describes; nil otherwise.
+	Inherited *inheritedView
+}
+
+// inheritedView is a description inherited from an upstream column.
+type inheritedView struct {
+	HTML   markdown.HTML
+	Source string
+	// Column is "dataset.column", linked to the column's row on its
+	// dataset's page.
+	Column string
+	Link   string
 }
 
 // keyView is a foreign key, seen from either end. Link and Dataset name
@@ -192,6 +322,8 @@ type provenanceView struct {
 func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time.Time) datasetView {
 	v := datasetView{
 		Page:              page{Title: d.Key.Name, Section: "datasets"},
+		Key:               d.Key,
+		ColumnsOpen:       len(d.Columns) <= openColumns,
 		Name:              d.Key.Name,
 		Namespace:         d.Key.Namespace,
 		Kind:              kindLabel(d.Kind),
@@ -224,6 +356,9 @@ func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time
 	}
 	v.DescriptionBy, _ = catalog.UserLogin(d.DescriptionSource)
 	for k, val := range d.Properties {
+		if shownElsewhere[k] {
+			continue
+		}
 		v.Properties = append(v.Properties, property{k, val})
 	}
 	slices.SortFunc(v.Properties, func(a, b property) int { return cmp.Compare(a.Key, b.Key) })
@@ -283,8 +418,12 @@ func newDatasetView(d catalog.Dataset, history []catalog.SchemaVersion, now time
 			v.DefinitionLabel = "Definition"
 		}
 	}
-	for _, sv := range history {
-		v.History = append(v.History, newVersionView(sv, now))
+	for i, sv := range history {
+		if i < openHistory {
+			v.History = append(v.History, newVersionView(sv, now))
+		} else {
+			v.OlderHistory = append(v.OlderHistory, newVersionView(sv, now))
+		}
 	}
 	for _, f := range d.Sources {
 		p := provenanceView{
@@ -464,10 +603,19 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 		}
 	}
 	links, err := s.store.DatasetLinks(ctx, []int64{d.ID})
+	inherited, err := s.store.InheritedDescriptionsOf(ctx, []catalog.Dataset{d})
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
 	v := newDatasetView(d, history[page], now)
+	for i, c := range v.Columns {
+		if in, ok := inherited[key][c.Name]; ok && c.Description == "" {
+			v.Columns[i].Inherited = &inheritedView{
+				HTML: markdown.Render(in.Text), Source: in.Source,
+				Column: lastPart(in.From.Name) + "." + in.Column, Link: datasetPath(in.From) + "#" + url.PathEscape(columnAnchor(in.Column)),
+			}
+		}
+	}
 	v.Edit = s.newEditView(auth.PrincipalFrom(ctx), d)
 	v.DocURL = s.links.WikiURL(key)
 	v.Links = links[d.ID]
@@ -492,8 +640,24 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 		chart := newHistoryChart(results[store.ResultPage{Source: c.Source, Check: c.Name, Limit: checkHistoryLimit}], now)
 		act.Checks[i].History = &chart
 	}
-	if err := s.addMetrics(ctx, key, now, &act); err != nil {
+	counts, err := s.addMetrics(ctx, key, now, &act)
+	if err != nil {
 		return datasetView{}, activityView{}, err
+	}
+	if m := act.Metrics; m != nil && m.Rows != "" {
+		// One row count: what a run measured, over the source's estimate.
+		v.Rows, v.RowsExact = m.Rows+" rows", m.RowsExact
+		v.RowsFrom = "measured " + m.At.Relative + " by " + m.Source
+	}
+	runs, err := s.writerRuns(ctx, jobs)
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
+	for _, r := range runs {
+		v.Runs = append(v.Runs, newJobRunView(r, now))
+	}
+	if at, how := dataChanged(d, runs, counts); !at.IsZero() {
+		v.DataChanged, v.DataChangedHow = newMoment(at, now), how
 	}
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
@@ -558,6 +722,65 @@ func (s *Server) datasetJobs(ctx context.Context, key catalog.Key) (catalog.Data
 		}
 	}
 	return d, nil
+}
+
+// runsLimit is how many runs of the jobs writing a dataset its page
+// shows; runJobsLimit of how many of those jobs.
+const (
+	runsLimit    = 10
+	runJobsLimit = 5
+)
+
+// writerRuns reads the latest runs of the live jobs that write a dataset,
+// newest first, at most runsLimit.
+func (s *Server) writerRuns(ctx context.Context, jobs catalog.DatasetJobs) ([]catalog.Run, error) {
+	var pages []store.RunPage
+	for _, j := range jobs.Producers {
+		if j.RemovedAt == nil && len(pages) < runJobsLimit {
+			pages = append(pages, store.RunPage{Job: j.Key, Limit: runsLimit})
+		}
+	}
+	if len(pages) == 0 {
+		return nil, nil
+	}
+	got, err := s.store.RunPages(ctx, pages)
+	if err != nil {
+		return nil, err
+	}
+	var runs []catalog.Run
+	for _, p := range pages {
+		runs = append(runs, got[p]...)
+	}
+	slices.SortStableFunc(runs, func(a, b catalog.Run) int { return b.StateAt.Compare(a.StateAt) })
+	if len(runs) > runsLimit {
+		runs = runs[:runsLimit]
+	}
+	return runs, nil
+}
+
+// newJobRunView shows a run.
+func newJobRunView(r catalog.Run, now time.Time) jobRunView {
+	v := jobRunView{Job: r.Job.Name, State: strings.ToLower(string(r.State)), Error: r.ErrorMessage, ParentJob: r.ParentJob.Name}
+	switch r.State {
+	case catalog.RunComplete:
+		v.StateClass = "status-succeeded"
+	case catalog.RunFail, catalog.RunAbort:
+		v.StateClass = "status-failed"
+	default:
+		v.StateClass = "status-partial"
+	}
+	start := r.StateAt
+	if r.StartedAt != nil {
+		start = *r.StartedAt
+	}
+	v.Started = newMoment(start, now)
+	if r.StartedAt != nil && r.EndedAt != nil {
+		v.Duration = humanDuration(r.EndedAt.Sub(*r.StartedAt))
+	}
+	if r.NominalStart != nil {
+		v.NominalTime = newMoment(*r.NominalStart, now)
+	}
+	return v
 }
 
 // freshnessLimit is how many freshness observations the page shows.

@@ -243,7 +243,7 @@ func TestEditsFromThePage(t *testing.T) {
 		`<li>amounts in <a href="https://en.wikipedia.org/wiki/Euro" rel="nofollow noopener" target="_blank">EUR</a></li>`,
 		`Description by <span class="person">alice@corp</span>`,
 		`<p>Total, <em>tax included</em>.</p>`, `by <span class="person">alice@corp</span>`,
-		`<span class="owner">alice@corp</span> <span class="muted">user, steward · from</span> <span class="source-name">user:alice@corp</span>`,
+		`<a class="owner" href="/?owner=alice%40corp">alice@corp</a> <span class="muted">user, steward · from</span>`, `<span class="source-name">user:alice@corp</span>`,
 		`<input type="hidden" name="name" value="alice@corp">`, // its remove button
 		`>reviewed`,
 		`edited by <span class="person">alice@corp</span>`, `title="2026-03-10 11:58 UTC">2 minutes ago</time>`,

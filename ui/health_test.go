@@ -90,12 +90,12 @@ func TestDatasetHealth(t *testing.T) {
 	}
 	// Each check's strip has one bar per result; the CSP allows no
 	// inline style or script.
-	quality := body[strings.Index(body, `id="quality-heading"`):]
+	quality := body[strings.Index(body, `id="quality-heading"`):strings.Index(body, `id="slo-heading"`)]
 	if n := strings.Count(quality, `<rect class="r-`); n != 20 {
 		t.Errorf("%d result bars, want 20", n)
 	}
 	// Each SLO charts the 29 days its 28-day window touches.
-	if n := strings.Count(body[:strings.Index(body, `id="quality-heading"`)], `<rect class="r-`); n != 2*29 {
+	if n := strings.Count(body[strings.Index(body, `id="slo-heading"`):], `<rect class="r-`); n != 2*29 {
 		t.Errorf("%d day bars, want 58", n)
 	}
 	if regexp.MustCompile(`(?i)\sstyle=|<script>`).MatchString(body) {

@@ -47,6 +47,26 @@ type searchView struct {
 	// Export is the address of the results as CSV; with "&format=json",
 	// as JSON.
 	Export string
+	// DidYouMean is the query with its misspelt words corrected, offered
+	// when the query found nothing or little; nil otherwise.
+	DidYouMean *didYouMean
+	// Unsearchable explains a query that had text yet nothing that could
+	// be searched ("-", "kind:", punctuation): its Warnings say which
+	// part and why, instead of the help.
+	Unsearchable bool
+}
+
+// didYouMean is a corrected query: its words, the corrected ones marked,
+// and its address.
+type didYouMean struct {
+	URL   string
+	Words []correctedWord
+}
+
+// correctedWord is a word of a corrected query.
+type correctedWord struct {
+	Text      string
+	Corrected bool
 }
 
 // searchHit is one result.
@@ -75,7 +95,10 @@ type searchFacet struct {
 
 // facetLink is one facet value.
 type facetLink struct {
-	Value  string
+	Value string
+	// Label is the value as pages write it: "materialized view" for the
+	// kind materialized_view.
+	Label  string
 	Count  int
 	URL    string
 	Active bool
@@ -151,7 +174,7 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		sf := searchFacet{Label: facetLabels[f.Key]}
 		for _, fv := range f.Values {
 			filter := search.Filter{Key: f.Key, Value: fv.Value}
-			link := facetLink{Value: fv.Value, Count: fv.Count}
+			link := facetLink{Value: fv.Value, Label: filterValueLabel(f.Key, fv.Value), Count: fv.Count}
 			if q.HasFilter(filter) {
 				link.Active = true
 				link.URL = searchURL(q.WithoutFilter(filter), removed, 1)
@@ -165,13 +188,35 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		}
 	}
 	for _, f := range q.Filters {
-		label := f.Key + ":" + f.Value
+		label := f.Key + ": " + filterValueLabel(f.Key, f.Value)
 		if f.Exclude {
 			label = "-" + label
 		}
 		v.Active = append(v.Active, activeFilter{Label: label, Remove: searchURL(q.WithoutFilter(f), removed, 1)})
 	}
 	return v
+}
+
+// filterValueLabel is a filter's value as the pages write it: kinds as
+// kindLabel writes them, everything else as it is.
+func filterValueLabel(key, value string) string {
+	if key == "kind" {
+		return kindLabel(catalog.Kind(value))
+	}
+	return value
+}
+
+// newDidYouMean is the correction c of a query as the page offers it.
+func newDidYouMean(c search.Correction, removed bool) *didYouMean {
+	d := &didYouMean{URL: searchURL(c.Query, removed, 1)}
+	corrected := map[string]bool{}
+	for _, w := range c.Corrected {
+		corrected[w] = true
+	}
+	for _, w := range strings.Fields(c.Query.String()) {
+		d.Words = append(d.Words, correctedWord{Text: w, Corrected: corrected[w]})
+	}
+	return d
 }
 
 // maxSearchPage is the last page of results search serves: its offset is
@@ -213,8 +258,16 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if q.Empty() {
 		v := newSearchView(text, q, removed, 1, search.Results{})
-		v.Empty = true
-		return s.render(w, r, searchPage(v))
+		if text == "" {
+			v.Empty = true
+			return s.render(w, r, searchPage(v))
+		}
+		// Text with nothing searchable in it: say which part and why.
+		v.Unsearchable = true
+		if len(v.Warnings) == 0 {
+			v.Warnings = []string{fmt.Sprintf("%q has nothing to search for.", text)}
+		}
+		return s.renderStatus(w, r, http.StatusBadRequest, searchPage(v))
 	}
 	res, err := s.search.Search(r.Context(), search.Request{
 		Query:          q,
@@ -243,8 +296,22 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 	for i, h := range res.Hits {
 		v.Hits[i].Health = badges[h.Key]
 	}
+	// Nothing, or only a few near matches: offer the query spelt as the
+	// catalog spells its words.
+	if res.Total < fewResults || res.Fuzzy || res.Partial != nil {
+		c, ok, err := s.search.DidYouMean(r.Context(), q)
+		if err != nil && !errors.Is(err, catalog.ErrIndexRebuilding) {
+			return err
+		}
+		if ok && c.Query.String() != q.String() {
+			v.DidYouMean = newDidYouMean(c, removed)
+		}
+	}
 	return s.render(w, r, searchPage(v))
 }
+
+// fewResults: a search finding fewer datasets offers a corrected query.
+const fewResults = 3
 
 // suggestion is one entry of the search box's suggestions.
 type suggestion struct {

@@ -48,7 +48,7 @@ func TestSearchPage(t *testing.T) {
 		},
 		{
 			name: "facet link narrows", path: "/search?q=" + url.QueryEscape("order platform:postgres"), status: 200,
-			want: []string{"platform:postgres ×", "fct_"},
+			want: []string{"platform: postgres ×", "fct_"},
 		},
 		{
 			name: "column hit", path: "/search?q=customer_id", status: 200, golden: "search-column",
@@ -99,6 +99,41 @@ func TestSearchPage(t *testing.T) {
 		{
 			name: "too long, cut between runes", path: "/search?q=" + url.QueryEscape("x"+strings.Repeat("é", 1000)), status: 400,
 			want: []string{"This query is too long", "xéé"},
+		},
+		{
+			// A misspelt name finds nothing or only near matches: the
+			// page offers the query as the catalog spells it.
+			name: "did you mean", path: "/search?q=" + url.QueryEscape("custmer tag:pii"), status: 200,
+			want: []string{`Did you mean <a href="/search?q=customer+tag%3Apii">`, `<strong>customer</strong>`, `tag:pii</a>?`},
+		},
+		{
+			name: "did you mean, first letter", path: "/search?q=revanue", status: 200,
+			want: []string{`Did you mean <a href="/search?q=revenue">`, `<strong>revenue</strong></a>?`},
+		},
+		{
+			name: "no correction of what matches", path: "/search?q=orders", status: 200,
+			absent: []string{"Did you mean"},
+		},
+		{
+			// Text with nothing to search: which part, and why, not the
+			// help.
+			name: "nothing searchable", path: "/search?q=" + url.QueryEscape(`kind: - "" ,,`), status: 400,
+			want: []string{
+				"could be searched:", "The filter kind: has no value and was ignored", `A &#34;-&#34; alone excludes nothing`,
+				`The phrase &#34;&#34; has no letters or digits`, `&#34;,,&#34; has no letters or digits`,
+			},
+			absent: []string{"Datasets with every word come first"},
+		},
+		{
+			name: "unknown kind", path: "/search?q=" + url.QueryEscape("orders kind:tabel"), status: 200,
+			want: []string{"There is no kind &#34;tabel&#34;: kinds are table, view, materialized view"},
+		},
+		{
+			// Kinds read as the pages write them, in the facets, in the
+			// filter and in the badges.
+			name: "materialized view", path: "/search?q=" + url.QueryEscape(`revenue kind:"materialized view"`), status: 200,
+			want:   []string{"kind: materialized view ×"},
+			absent: []string{">materialized_view<", "kind:materialized_view ×"},
 		},
 		{
 			name: "bad page", path: "/search?q=orders&page=x", status: 400,

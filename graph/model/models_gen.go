@@ -104,6 +104,13 @@ type ColumnLineageNode struct {
 	More int `json:"more"`
 }
 
+// A column of a dataset.
+type ColumnRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Column    string `json:"column"`
+}
+
 type CrawlRunConnection struct {
 	Edges    []CrawlRunEdge `json:"edges"`
 	PageInfo *PageInfo      `json:"pageInfo"`
@@ -295,6 +302,15 @@ type IncidentReviewInput struct {
 	Cause   string                `json:"cause"`
 	Impact  string                `json:"impact"`
 	Actions []FollowUpActionInput `json:"actions"`
+}
+
+// A description a column takes from the upstream column it copies.
+type InheritedDescription struct {
+	Text string `json:"text"`
+	// The source of the upstream column's description.
+	Source string `json:"source"`
+	// The upstream column whose description it is.
+	From *ColumnRef `json:"from"`
 }
 
 type JobConnection struct {
