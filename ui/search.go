@@ -34,10 +34,10 @@ type searchView struct {
 	// Partial says that no dataset has every word and the results match
 	// only some (search.Results.Partial): "no dataset has all of …;
 	// showing datasets matching 2 of 3 words".
-	Partial  *search.Partial
+	Partial *search.Partial
 	// Follow offers to follow the search as a saved search; nil when
 	// the reader cannot.
-	Follow *searchFollowView
+	Follow   *searchFollowView
 	Total    int
 	From, To int
 	Hits     []searchHit
