@@ -85,11 +85,18 @@ func (n NewFollow) Validate() error {
 }
 
 // AuthorizeFollow returns nil if p may follow things: any person signed
-// in, or a token acting for one. Following changes nothing in the
-// catalog, so viewers may.
+// in, or a token with the write scope acting for one. Following changes
+// nothing in the catalog, so viewers may; a service token acts for no
+// person, and has no one to notify.
 func AuthorizeFollow(p Principal) error {
 	if p.Anonymous() {
 		return fmt.Errorf("following needs a login: %w", ErrUnauthenticated)
+	}
+	if strings.HasPrefix(p.Login, ServiceTokenPrefix) {
+		return fmt.Errorf("%s is a service token: only people follow: %w", p.Login, ErrForbidden)
+	}
+	if !p.HasScope(ScopeWrite) {
+		return fmt.Errorf("%s may not change follows with a token of scope %s: it needs the %s scope: %w", p.Login, scopeList(p.Scopes), ScopeWrite, ErrForbidden)
 	}
 	return nil
 }

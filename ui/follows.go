@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
@@ -196,4 +197,20 @@ func (s *Server) serveAdminNotifications(w http.ResponseWriter, r *http.Request)
 		v.Failures = append(v.Failures, fv)
 	}
 	return s.render(w, r, notificationsPage(v))
+}
+
+// searchFollowView is the search page's offer to follow its query.
+type searchFollowView struct {
+	Query    string
+	Channels []string
+	Default  string
+}
+
+// searchFollow offers the signed-in reader to follow query as a saved
+// search; nil for anonymous readers or without channels.
+func (s *Server) searchFollow(ctx context.Context, query string) *searchFollowView {
+	if auth.PrincipalFrom(ctx).Anonymous() || len(s.channelNames()) == 0 || strings.TrimSpace(query) == "" {
+		return nil
+	}
+	return &searchFollowView{Query: query, Channels: s.channelNames(), Default: s.notifier.DefaultChannel()}
 }

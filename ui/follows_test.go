@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"almanac/catalog/notify"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
+	"almanac/search"
 )
 
 // TestFollowFromDatasetPage follows and unfollows a dataset with the
@@ -35,8 +37,13 @@ func TestFollowFromDatasetPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	idx, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), st, search.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
 	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-		Authenticate: testPrincipal, LoginPath: "/login", Notifier: n})
+		Authenticate: testPrincipal, LoginPath: "/login", Notifier: n, Search: idx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +88,14 @@ func TestFollowFromDatasetPage(t *testing.T) {
 	}
 	if r := p.getAs(t, page, asVic...); !strings.Contains(r.body, `aria-pressed="true">Following</button>`) || !strings.Contains(r.body, "on hooks") {
 		t.Errorf("dataset page after following:\n%.4000s", r.body)
+	}
+	// The search page offers its query to follow, to people signed in.
+	if r := p.getAs(t, "/search?q="+url.QueryEscape("owner:finance revenue"), asVic...); !strings.Contains(r.body, `class="inline-form follow-search"`) ||
+		!strings.Contains(r.body, `name="name" value="owner:finance revenue"`) {
+		t.Errorf("search page without a follow form:\n%.4000s", r.body)
+	}
+	if r := p.getAs(t, "/search?q=revenue"); strings.Contains(r.body, "follow-search") {
+		t.Error("anonymous readers are offered to follow a search")
 	}
 	if r := p.postForm(t, followsPath, url.Values{"kind": {"search"}, "name": {"owner:finance revenue"}}, asVic...); r.status != http.StatusSeeOther {
 		t.Errorf("follow a search: %d\n%s", r.status, r.body)

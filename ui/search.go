@@ -34,7 +34,10 @@ type searchView struct {
 	// Partial says that no dataset has every word and the results match
 	// only some (search.Results.Partial): "no dataset has all of …;
 	// showing datasets matching 2 of 3 words".
-	Partial  *search.Partial
+	Partial *search.Partial
+	// Follow offers to follow the search as a saved search; nil when
+	// the reader cannot.
+	Follow   *searchFollowView
 	Total    int
 	From, To int
 	Hits     []searchHit
@@ -285,6 +288,7 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 		return withMessage(err, "This search could not run: "+err.Error())
 	}
 	v := newSearchView(text, q, removed, pageNum, res)
+	v.Follow = s.searchFollow(r.Context(), text)
 	keys := make([]catalog.Key, len(res.Hits))
 	for i, h := range res.Hits {
 		keys[i] = h.Key

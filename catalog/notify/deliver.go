@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -161,11 +163,11 @@ func (w *deliverWorker) record(ctx context.Context, job *river.Job[deliverArgs],
 }
 
 func jsonRequest(u string, v any) (*http.Request, error) {
-	b, err := jsonMarshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(string(b)))
+	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}

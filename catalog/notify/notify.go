@@ -265,8 +265,8 @@ func (n *Notifier) CatchUp(ctx context.Context) error {
 	}
 }
 
-// Recipient is whom a delivery is for: a person's login or
-// "team:<name>".
+// recipient is whom a delivery is for on a channel: a person's login
+// or "team:<name>".
 type recipient struct {
 	channel, who string
 }

@@ -365,5 +365,3 @@ func opsgenieRequest(ch Channel, e Event, reasons []Reason) (*http.Request, erro
 	req.Header.Set("Authorization", "GenieKey "+ch.APIKey)
 	return req, nil
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
