@@ -52,11 +52,15 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 	return &loaders{
 		declared: declared,
 		now:      now,
+		// SLO reports and anomalies as the evaluator stored them, when
+		// current (store.Evaluations), as the dataset page reads them.
 		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
-			return st.DatasetSLOs(ctx, keys, declared, now)
+			evals, err := st.Evaluations(ctx, keys, declared, now)
+			return evaluated(evals, func(e store.Evaluation) []store.SLOReport { return e.SLOs }), err
 		}, ""), wait),
 		anomalies: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.Anomaly, error) {
-			return st.DatasetAnomalies(ctx, keys, now)
+			evals, err := st.Evaluations(ctx, keys, declared, now)
+			return evaluated(evals, func(e store.Evaluation) []store.Anomaly { return e.Anomalies }), err
 		}, ""), wait),
 		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
 			ds, err := st.DatasetsByIDs(ctx, ids)
@@ -153,4 +157,13 @@ func withLoaders(ctx context.Context, l *loaders) context.Context {
 
 func loadersFrom(ctx context.Context) *loaders {
 	return ctx.Value(loadersKey{}).(*loaders)
+}
+
+// evaluated picks one part of each evaluation.
+func evaluated[T any](evals map[catalog.Key]store.Evaluation, part func(store.Evaluation) T) map[catalog.Key]T {
+	out := make(map[catalog.Key]T, len(evals))
+	for k, e := range evals {
+		out[k] = part(e)
+	}
+	return out
 }

@@ -54,12 +54,12 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				return err
 			}
 		case "slos":
-			reports, err := r.store.DatasetSLOs(ctx, keys, l.declared, l.now)
+			evals, err := r.store.Evaluations(ctx, keys, l.declared, l.now)
 			if err != nil {
 				return err
 			}
 			for _, k := range keys {
-				l.slos.Prime(k, reports[k])
+				l.slos.Prime(k, evals[k].SLOs)
 			}
 		case "incidents":
 			open, _ := f.ArgumentMap(op.Variables)["open"].(bool)
@@ -75,12 +75,12 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				loader.Prime(k, incs[k])
 			}
 		case "anomalies":
-			found, err := r.store.DatasetAnomalies(ctx, keys, l.now)
+			evals, err := r.store.Evaluations(ctx, keys, l.declared, l.now)
 			if err != nil {
 				return err
 			}
 			for _, k := range keys {
-				l.anomalies.Prime(k, found[k])
+				l.anomalies.Prime(k, evals[k].Anomalies)
 			}
 		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)
