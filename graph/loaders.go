@@ -31,6 +31,7 @@ type loaders struct {
 	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
 	slos       *dataloadgen.Loader[catalog.Key, []store.SLOReport]
 	anomalies  *dataloadgen.Loader[catalog.Key, []store.Anomaly]
+	sloHistory *dataloadgen.Loader[store.SLOHistoryPage, []store.SLODay]
 	// declared are the configuration's SLOs, and now the one time the
 	// request evaluates SLOs at, for the look-ahead to prime slos.
 	declared   []slo.SLO
@@ -55,12 +56,10 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 		// SLO reports and anomalies as the evaluator stored them, when
 		// current (store.Evaluations), as the dataset page reads them.
 		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
-			evals, err := st.Evaluations(ctx, keys, declared, now)
-			return evaluated(evals, func(e store.Evaluation) []store.SLOReport { return e.SLOs }), err
+			return st.CurrentSLOReports(ctx, keys, declared, now)
 		}, ""), wait),
 		anomalies: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.Anomaly, error) {
-			evals, err := st.Evaluations(ctx, keys, declared, now)
-			return evaluated(evals, func(e store.Evaluation) []store.Anomaly { return e.Anomalies }), err
+			return st.CurrentAnomalies(ctx, keys, declared, now)
 		}, ""), wait),
 		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
 			ds, err := st.DatasetsByIDs(ctx, ids)
@@ -79,6 +78,7 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 			}
 			return out, errs
 		}, wait),
+		sloHistory: dataloadgen.NewLoader(fromMap(st.SLOHistories, ""), wait),
 		ids:        dataloadgen.NewLoader(fromMap(st.DatasetIDs, "dataset"), wait),
 		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
@@ -157,13 +157,4 @@ func withLoaders(ctx context.Context, l *loaders) context.Context {
 
 func loadersFrom(ctx context.Context) *loaders {
 	return ctx.Value(loadersKey{}).(*loaders)
-}
-
-// evaluated picks one part of each evaluation.
-func evaluated[T any](evals map[catalog.Key]store.Evaluation, part func(store.Evaluation) T) map[catalog.Key]T {
-	out := make(map[catalog.Key]T, len(evals))
-	for k, e := range evals {
-		out[k] = part(e)
-	}
-	return out
 }

@@ -54,12 +54,12 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				return err
 			}
 		case "slos":
-			evals, err := r.store.Evaluations(ctx, keys, l.declared, l.now)
+			reports, err := r.store.CurrentSLOReports(ctx, keys, l.declared, l.now)
 			if err != nil {
 				return err
 			}
 			for _, k := range keys {
-				l.slos.Prime(k, evals[k].SLOs)
+				l.slos.Prime(k, reports[k])
 			}
 		case "incidents":
 			open, _ := f.ArgumentMap(op.Variables)["open"].(bool)
@@ -75,12 +75,12 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				loader.Prime(k, incs[k])
 			}
 		case "anomalies":
-			evals, err := r.store.Evaluations(ctx, keys, l.declared, l.now)
+			found, err := r.store.CurrentAnomalies(ctx, keys, l.declared, l.now)
 			if err != nil {
 				return err
 			}
 			for _, k := range keys {
-				l.anomalies.Prime(k, evals[k].Anomalies)
+				l.anomalies.Prime(k, found[k])
 			}
 		case "referencedBy":
 			refs, err := r.store.ReferencedBy(ctx, keys)

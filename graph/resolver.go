@@ -212,7 +212,7 @@ func resultPage(c *catalog.SourceCheck, n int, after *string) (store.ResultPage,
 func sloOf(r store.SLOReport) model.Slo {
 	s, rep := r.SLO, r.Report
 	out := model.Slo{
-		Name: s.Name, Kind: string(s.Spec.Kind), Source: s.Source, Origin: s.Origin, Objective: s.Spec.Objective,
+		Dataset: s.Dataset, EvaluatedAt: r.EvaluatedAt, Name: s.Name, Kind: string(s.Spec.Kind), Source: s.Source, Origin: s.Origin, Objective: s.Spec.Objective,
 		WindowSeconds: s.Spec.Window.Seconds(), Status: string(rep.Status), Summary: rep.Summary, Attainment: rep.Attainment,
 		Unit: rep.Unit, Good: rep.Good, Total: rep.Total, BudgetRemaining: rep.RemainingFraction, Burns: []model.SLOBurn{},
 	}

@@ -67,6 +67,45 @@ func (s *Store) EvaluateDatasets(ctx context.Context, keys []catalog.Key, declar
 // moved for at most MaxEvaluationAge. It reads the stored ones in two
 // statements.
 func (s *Store) Evaluations(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time) (map[catalog.Key]Evaluation, error) {
+	return s.evaluations(ctx, keys, declared, now, evalSLOs|evalAnomalies)
+}
+
+// CurrentSLOReports is the SLO reports of Evaluations, without reading or
+// evaluating anomalies.
+func (s *Store) CurrentSLOReports(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time) (map[catalog.Key][]SLOReport, error) {
+	evals, err := s.evaluations(ctx, keys, declared, now, evalSLOs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[catalog.Key][]SLOReport, len(evals))
+	for k, e := range evals {
+		out[k] = e.SLOs
+	}
+	return out, nil
+}
+
+// CurrentAnomalies is the anomalies of Evaluations, without reading or
+// evaluating SLOs. The configuration's SLOs decide whether a stored
+// evaluation is current.
+func (s *Store) CurrentAnomalies(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time) (map[catalog.Key][]Anomaly, error) {
+	evals, err := s.evaluations(ctx, keys, declared, now, evalAnomalies)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[catalog.Key][]Anomaly, len(evals))
+	for k, e := range evals {
+		out[k] = e.Anomalies
+	}
+	return out, nil
+}
+
+// What evaluations reads.
+const (
+	evalSLOs = 1 << iota
+	evalAnomalies
+)
+
+func (s *Store) evaluations(ctx context.Context, keys []catalog.Key, declared []slo.SLO, now time.Time, parts int) (map[catalog.Key]Evaluation, error) {
 	keys = slices.Clone(keys)
 	slices.SortFunc(keys, catalog.Key.Compare)
 	keys = slices.Compact(keys)
@@ -104,8 +143,10 @@ func (s *Store) Evaluations(ctx context.Context, keys []catalog.Key, declared []
 			return nil
 		}
 		e := Evaluation{EvaluatedAt: at, Stored: true}
-		if err := json.Unmarshal(anomalies, &e.Anomalies); err != nil {
-			return fmt.Errorf("anomalies of %s: %w", k, err)
+		if parts&evalAnomalies != 0 {
+			if err := json.Unmarshal(anomalies, &e.Anomalies); err != nil {
+				return fmt.Errorf("anomalies of %s: %w", k, err)
+			}
 		}
 		out[k] = e
 		current[id] = k
@@ -113,13 +154,13 @@ func (s *Store) Evaluations(ctx context.Context, keys []catalog.Key, declared []
 	}); err != nil {
 		return nil, fmt.Errorf("stored slo evaluations: %w", err)
 	}
-	if len(current) > 0 {
+	if len(current) > 0 && parts&evalSLOs != 0 {
 		ids := make([]int64, 0, len(current))
 		for id := range current {
 			ids = append(ids, id)
 		}
 		rows, err := s.pool.Query(ctx, `
-			SELECT dataset_id, slo, report, error FROM slo_reports
+			SELECT dataset_id, slo, report, error, evaluated_at FROM slo_reports
 			WHERE dataset_id = ANY($1) ORDER BY dataset_id, ordinal`, ids)
 		if err != nil {
 			return nil, fmt.Errorf("stored slo reports: %w", err)
@@ -128,8 +169,8 @@ func (s *Store) Evaluations(ctx context.Context, keys []catalog.Key, declared []
 			sloJSON, reportJSON []byte
 			errText             string
 		)
-		if _, err := pgx.ForEachRow(rows, []any{&id, &sloJSON, &reportJSON, &errText}, func() error {
-			var r SLOReport
+		if _, err := pgx.ForEachRow(rows, []any{&id, &sloJSON, &reportJSON, &errText, &at}, func() error {
+			r := SLOReport{EvaluatedAt: at}
 			if err := json.Unmarshal(sloJSON, &r.SLO); err != nil {
 				return fmt.Errorf("slo of dataset %d: %w", id, err)
 			}
@@ -154,14 +195,25 @@ func (s *Store) Evaluations(ctx context.Context, keys []catalog.Key, declared []
 			missing = append(missing, k)
 		}
 	}
-	if len(missing) > 0 {
-		live, err := s.EvaluateDatasets(ctx, missing, declared, now)
-		if err != nil {
+	if len(missing) == 0 {
+		return out, nil
+	}
+	var (
+		reports map[catalog.Key][]SLOReport
+		found   map[catalog.Key][]Anomaly
+	)
+	if parts&evalSLOs != 0 {
+		if reports, err = s.DatasetSLOs(ctx, missing, declared, now); err != nil {
 			return nil, err
 		}
-		for k, e := range live {
-			out[k] = e
+	}
+	if parts&evalAnomalies != 0 {
+		if found, err = s.DatasetAnomalies(ctx, missing, now); err != nil {
+			return nil, err
 		}
+	}
+	for _, k := range missing {
+		out[k] = Evaluation{SLOs: reports[k], Anomalies: found[k], EvaluatedAt: now}
 	}
 	return out, nil
 }

@@ -26,6 +26,9 @@ type SLOReport struct {
 	Report slo.Report
 	// Err says why the SLO could not be evaluated; Report is then empty.
 	Err error
+	// EvaluatedAt is when: the time asked for, or that of the stored
+	// evaluation read (Evaluations).
+	EvaluatedAt time.Time
 }
 
 // volumeHistory is how much history before the window a volume SLO
@@ -236,7 +239,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 				}
 			}
 			rep, err := slo.Evaluate(d.Spec, o, now)
-			out[k] = append(out[k], SLOReport{SLO: d, Report: rep, Err: err})
+			out[k] = append(out[k], SLOReport{SLO: d, Report: rep, Err: err, EvaluatedAt: now})
 		}
 	}
 	return out, nil
