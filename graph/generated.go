@@ -21019,7 +21019,7 @@ func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any)
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "min", "max", "maxDuration", "checks"}
+	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "min", "max", "maxDuration", "updates", "checks"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21110,6 +21110,13 @@ func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any)
 				return it, err
 			}
 			it.MaxDuration = data
+		case "updates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updates"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Updates = data
 		case "checks":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checks"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)

@@ -449,6 +449,8 @@ type SLOInput struct {
 	Max *float64 `json:"max,omitempty"`
 	// pipeline: the longest a successful run may take.
 	MaxDuration *string `json:"maxDuration,omitempty"`
+	// freshness, on_time: which observations are updates: delta_commits, crawl_changes, runs or source_freshness; freshness observations of any source and completed runs when empty.
+	Updates *string `json:"updates,omitempty"`
 	// quality: the names of the checks counted; every check when empty.
 	Checks []string `json:"checks,omitempty"`
 }
