@@ -60,7 +60,7 @@ func (s *Store) EvaluateDatasets(ctx context.Context, keys []catalog.Key, declar
 // Evaluations returns the SLO reports and anomalies of each dataset of
 // keys at now: the stored evaluation where it is current, else evaluated
 // now (EvaluateDatasets). A stored evaluation is current when no change
-// to the dataset, nor any run of a job writing it, was logged after the
+// to the dataset, nor any run or change of a job writing it, was logged after the
 // change it accounts for; when it is less than MaxEvaluationAge from now;
 // and when it used the same SLOs of declared. So a read never shows a
 // report that misses a recorded result, and shows one that time alone
@@ -119,7 +119,9 @@ func (s *Store) evaluations(ctx context.Context, keys []catalog.Key, declared []
 		       greatest(
 		         (SELECT max(c.seq) FROM change_log c WHERE c.entity = 'dataset' AND c.entity_id = e.dataset_id),
 		         (SELECT max(m.seq) FROM job_io io
-		          CROSS JOIN LATERAL (SELECT max(c.seq) AS seq FROM change_log c WHERE c.entity = 'run' AND c.entity_id = io.job_id) m
+		          CROSS JOIN LATERAL (SELECT greatest(
+		            (SELECT max(c.seq) FROM change_log c WHERE c.entity = 'run' AND c.entity_id = io.job_id),
+		            (SELECT max(c.seq) FROM change_log c WHERE c.entity = 'job' AND c.entity_id = io.job_id)) AS seq) m
 		          WHERE io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'))
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
