@@ -71,17 +71,21 @@ func TestNoNPlusOne(t *testing.T) {
 		// every check (1)
 		{"quality results", `query($first: Int) { datasets(first: $first) { edges { node {
 			name qualityChecks { name results(first: 5) { edges { node { status observed } } } } } } } }`, 8},
-		// the page (1), its facts (5) and the SLO observations (4: declared
+		// the page (1), its facts (5), the stored evaluations (1: none
+		// here, no evaluator ran) and the SLO observations (4: declared
 		// in facts, freshness, runs, row counts)
 		{"slos", `query($first: Int) { datasets(first: $first) { edges { node {
-			name slos { name status budgetRemaining } } } } }`, 10},
+			name slos { name status budgetRemaining } } } } }`, 11},
+		// the same and the days of every SLO (1)
+		{"slo history", `query($first: Int) { datasets(first: $first) { edges { node {
+			name slos { name history(days: 30) { day attainment } } } } } }`, 12},
 		// the page (1), its facts (5) and their open incidents (1)
 		{"incidents", `query($first: Int) { datasets(first: $first) { edges { node {
 			name incidents(open: true) { title impact { name } } } } } }`, 7},
-		// the page (1), its facts (5) and the observations anomalies are
-		// found in (2: row counts, updates)
+		// the page (1), its facts (5), the stored evaluations (1) and the
+		// observations anomalies are found in (2: row counts, updates)
 		{"anomalies", `query($first: Int) { datasets(first: $first) { edges { node {
-			name anomalies { metric observed expectedMax } } } } }`, 8},
+			name anomalies { metric observed expectedMax } } } } }`, 9},
 		// the page (1), its facts (5) and the freshness of both fields (1)
 		{"freshness", `query($first: Int) { datasets(first: $first) { edges { node {
 			name freshness { status ageSeconds } freshnessHistory(first: 3) { status } } } } }`, 7},

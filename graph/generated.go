@@ -53,6 +53,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	ReverseForeignKey() ReverseForeignKeyResolver
 	Run() RunResolver
+	SLO() SLOResolver
 	SecurityEvent() SecurityEventResolver
 	SourceFacts() SourceFactsResolver
 }
@@ -651,7 +652,9 @@ type ComplexityRoot struct {
 		BurnRateFast    func(childComplexity int) int
 		BurnRateSlow    func(childComplexity int) int
 		Burns           func(childComplexity int) int
+		EvaluatedAt     func(childComplexity int) int
 		Good            func(childComplexity int) int
+		History         func(childComplexity int, days *int) int
 		Kind            func(childComplexity int) int
 		Name            func(childComplexity int) int
 		Objective       func(childComplexity int) int
@@ -673,6 +676,16 @@ type ComplexityRoot struct {
 		ShortRate    func(childComplexity int) int
 		ShortSeconds func(childComplexity int) int
 		Threshold    func(childComplexity int) int
+	}
+
+	SLODay struct {
+		Attainment      func(childComplexity int) int
+		BudgetRemaining func(childComplexity int) int
+		Day             func(childComplexity int) int
+		EvaluatedAt     func(childComplexity int) int
+		Good            func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Total           func(childComplexity int) int
 	}
 
 	SchemaDiff struct {
@@ -1024,6 +1037,9 @@ type RunResolver interface {
 	ParentID(ctx context.Context, obj *catalog.Run) (*string, error)
 	Parent(ctx context.Context, obj *catalog.Run) (*catalog.Run, error)
 	Children(ctx context.Context, obj *catalog.Run) ([]catalog.Run, error)
+}
+type SLOResolver interface {
+	History(ctx context.Context, obj *model.Slo, days *int) ([]model.SLODay, error)
 }
 type SecurityEventResolver interface {
 	ID(ctx context.Context, obj *catalog.AuthEvent) (string, error)
@@ -3666,12 +3682,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SLO.Burns(childComplexity), true
+	case "SLO.evaluatedAt":
+		if e.ComplexityRoot.SLO.EvaluatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.EvaluatedAt(childComplexity), true
 	case "SLO.good":
 		if e.ComplexityRoot.SLO.Good == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SLO.Good(childComplexity), true
+	case "SLO.history":
+		if e.ComplexityRoot.SLO.History == nil {
+			break
+		}
+
+		args, err := ec.field_SLO_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SLO.History(childComplexity, args["days"].(*int)), true
 	case "SLO.kind":
 		if e.ComplexityRoot.SLO.Kind == nil {
 			break
@@ -3781,6 +3814,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SLOBurn.Threshold(childComplexity), true
+
+	case "SLODay.attainment":
+		if e.ComplexityRoot.SLODay.Attainment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.Attainment(childComplexity), true
+	case "SLODay.budgetRemaining":
+		if e.ComplexityRoot.SLODay.BudgetRemaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.BudgetRemaining(childComplexity), true
+	case "SLODay.day":
+		if e.ComplexityRoot.SLODay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.Day(childComplexity), true
+	case "SLODay.evaluatedAt":
+		if e.ComplexityRoot.SLODay.EvaluatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.EvaluatedAt(childComplexity), true
+	case "SLODay.good":
+		if e.ComplexityRoot.SLODay.Good == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.Good(childComplexity), true
+	case "SLODay.status":
+		if e.ComplexityRoot.SLODay.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.Status(childComplexity), true
+	case "SLODay.total":
+		if e.ComplexityRoot.SLODay.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLODay.Total(childComplexity), true
 
 	case "SchemaDiff.added":
 		if e.ComplexityRoot.SchemaDiff.Added == nil {
@@ -5619,6 +5695,10 @@ func (ec *executionContext) childFields_SLO(ctx context.Context, field graphql.C
 		return ec.fieldContext_SLO_burnRateSlow(ctx, field)
 	case "burns":
 		return ec.fieldContext_SLO_burns(ctx, field)
+	case "evaluatedAt":
+		return ec.fieldContext_SLO_evaluatedAt(ctx, field)
+	case "history":
+		return ec.fieldContext_SLO_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SLO", field.Name)
 }
@@ -5643,6 +5723,26 @@ func (ec *executionContext) childFields_SLOBurn(ctx context.Context, field graph
 		return ec.fieldContext_SLOBurn_firing(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SLOBurn", field.Name)
+}
+
+func (ec *executionContext) childFields_SLODay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_SLODay_day(ctx, field)
+	case "status":
+		return ec.fieldContext_SLODay_status(ctx, field)
+	case "attainment":
+		return ec.fieldContext_SLODay_attainment(ctx, field)
+	case "budgetRemaining":
+		return ec.fieldContext_SLODay_budgetRemaining(ctx, field)
+	case "good":
+		return ec.fieldContext_SLODay_good(ctx, field)
+	case "total":
+		return ec.fieldContext_SLODay_total(ctx, field)
+	case "evaluatedAt":
+		return ec.fieldContext_SLODay_evaluatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLODay", field.Name)
 }
 
 func (ec *executionContext) childFields_SchemaDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7146,6 +7246,20 @@ func (ec *executionContext) field_Query_tags_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_SLO_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
 	return args, nil
 }
 
@@ -18192,6 +18306,73 @@ func (ec *executionContext) fieldContext_SLO_burns(_ context.Context, field grap
 	return fc, nil
 }
 
+func (ec *executionContext) _SLO_evaluatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_evaluatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EvaluatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_evaluatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLO_history(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SLO().History(ctx, obj, fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SLODay) graphql.Marshaler {
+			return ec.marshalNSLODay2ᚕalmanacᚋgraphᚋmodelᚐSLODayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLO",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLODay(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SLO_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SLOBurn_name(ctx context.Context, field graphql.CollectedField, obj *model.SLOBurn) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18374,6 +18555,167 @@ func (ec *executionContext) _SLOBurn_firing(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_SLOBurn_firing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SLOBurn", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SLODay_day(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLODay_status(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLODay_attainment(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_attainment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attainment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_attainment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLODay_budgetRemaining(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_budgetRemaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetRemaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_budgetRemaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLODay_good(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_good(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Good, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_good(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLODay_total(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLODay_evaluatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SLODay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLODay_evaluatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EvaluatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLODay_evaluatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLODay", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SchemaDiff_added(ctx context.Context, field graphql.CollectedField, obj *catalog.SchemaDiff) (ret graphql.Marshaler) {
@@ -22666,7 +23008,7 @@ func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any)
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "min", "max", "maxDuration", "checks"}
+	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "min", "max", "maxDuration", "updates", "checks"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22757,6 +23099,13 @@ func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any)
 				return it, err
 			}
 			it.MaxDuration = data
+		case "updates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updates"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Updates = data
 		case "checks":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checks"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
@@ -27010,83 +27359,94 @@ func (ec *executionContext) _SLO(ctx context.Context, sel ast.SelectionSet, obj 
 		case "name":
 			out.Values[i] = ec._SLO_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._SLO_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
 			out.Values[i] = ec._SLO_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "origin":
 			out.Values[i] = ec._SLO_origin(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "objective":
 			out.Values[i] = ec._SLO_objective(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "windowSeconds":
 			out.Values[i] = ec._SLO_windowSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._SLO_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "summary":
 			out.Values[i] = ec._SLO_summary(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "attainment":
 			out.Values[i] = ec._SLO_attainment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "unit":
 			out.Values[i] = ec._SLO_unit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "good":
 			out.Values[i] = ec._SLO_good(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "total":
 			out.Values[i] = ec._SLO_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "budgetRemaining":
 			out.Values[i] = ec._SLO_budgetRemaining(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "burnRateFast":
 			out.Values[i] = ec._SLO_burnRateFast(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "burnRateSlow":
 			out.Values[i] = ec._SLO_burnRateSlow(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "burns":
 			out.Values[i] = ec._SLO_burns(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "evaluatedAt":
+			out.Values[i] = ec._SLO_evaluatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SLO_history(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27152,6 +27512,69 @@ func (ec *executionContext) _SLOBurn(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "firing":
 			out.Values[i] = ec._SLOBurn_firing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLODayImplementors = []string{"SLODay"}
+
+func (ec *executionContext) _SLODay(ctx context.Context, sel ast.SelectionSet, obj *model.SLODay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLODayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLODay")
+		case "day":
+			out.Values[i] = ec._SLODay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SLODay_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attainment":
+			out.Values[i] = ec._SLODay_attainment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "budgetRemaining":
+			out.Values[i] = ec._SLODay_budgetRemaining(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "good":
+			out.Values[i] = ec._SLODay_good(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SLODay_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evaluatedAt":
+			out.Values[i] = ec._SLODay_evaluatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30147,6 +30570,26 @@ func (ec *executionContext) marshalNSLOBurn2ᚕalmanacᚋgraphᚋmodelᚐSLOBurn
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSLOBurn2almanacᚋgraphᚋmodelᚐSLOBurn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLODay2almanacᚋgraphᚋmodelᚐSLODay(ctx context.Context, sel ast.SelectionSet, v model.SLODay) graphql.Marshaler {
+	return ec._SLODay(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSLODay2ᚕalmanacᚋgraphᚋmodelᚐSLODayᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SLODay) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLODay2almanacᚋgraphᚋmodelᚐSLODay(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -81,6 +81,7 @@ var concurrentFields = map[string]bool{
 	"Run.job":                       true,
 	"Run.parent":                    true,
 	"Run.parentId":                  true,
+	"SLO.history":                   true,
 	"SecurityEvent.id":              true,
 	"SourceFacts.kind":              true,
 }

@@ -32,6 +32,7 @@ type loaders struct {
 	results    *dataloadgen.Loader[store.ResultPage, []catalog.QualityResult]
 	slos       *dataloadgen.Loader[catalog.Key, []store.SLOReport]
 	anomalies  *dataloadgen.Loader[catalog.Key, []store.Anomaly]
+	sloHistory *dataloadgen.Loader[store.SLOHistoryPage, []store.SLODay]
 	// declared are the configuration's SLOs, and now the one time the
 	// request evaluates SLOs at, for the look-ahead to prime slos.
 	declared   []slo.SLO
@@ -56,11 +57,13 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 	return &loaders{
 		declared: declared,
 		now:      now,
+		// SLO reports and anomalies as the evaluator stored them, when
+		// current (store.Evaluations), as the dataset page reads them.
 		slos: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.SLOReport, error) {
-			return st.DatasetSLOs(ctx, keys, declared, now)
+			return st.CurrentSLOReports(ctx, keys, declared, now)
 		}, ""), wait),
 		anomalies: dataloadgen.NewLoader(fromMap(func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]store.Anomaly, error) {
-			return st.DatasetAnomalies(ctx, keys, now)
+			return st.CurrentAnomalies(ctx, keys, declared, now)
 		}, ""), wait),
 		datasets: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([]*catalog.Dataset, []error) {
 			ds, err := st.DatasetsByIDs(ctx, ids)
@@ -79,6 +82,7 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 			}
 			return out, errs
 		}, wait),
+		sloHistory: dataloadgen.NewLoader(fromMap(st.SLOHistories, ""), wait),
 		ids:        dataloadgen.NewLoader(fromMap(st.DatasetIDs, "dataset"), wait),
 		links:      dataloadgen.NewLoader(fromMap(st.DatasetLinks, ""), wait),
 		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),

@@ -54,7 +54,7 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				return err
 			}
 		case "slos":
-			reports, err := r.store.DatasetSLOs(ctx, keys, l.declared, l.now)
+			reports, err := r.store.CurrentSLOReports(ctx, keys, l.declared, l.now)
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func (r *Resolver) prime(ctx context.Context, ds []catalog.Dataset, sel []graphq
 				loader.Prime(k, incs[k])
 			}
 		case "anomalies":
-			found, err := r.store.DatasetAnomalies(ctx, keys, l.now)
+			found, err := r.store.CurrentAnomalies(ctx, keys, l.declared, l.now)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/slo"
+	"almanac/catalog/sloreport"
 	"almanac/graph"
 )
 
@@ -151,5 +152,35 @@ func TestSLOs(t *testing.T) {
 	r = e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.customers") { slos { name } } }`, nil)
 	if string(r.Data) != `{"dataset":{"slos":[]}}` {
 		t.Errorf("customers: %s %+v", r.Data, r.Errors)
+	}
+}
+
+// TestSLOHistory reads the SLO reports the evaluator stored, with when
+// they were evaluated, and each SLO's days; a days argument out of range
+// is bad input.
+func TestSLOHistory(t *testing.T) {
+	orders := fkey("warehouse.marts.orders")
+	declared := []slo.SLO{{Name: "tests pass", Dataset: orders, Source: "config", Origin: "almanac.yaml:3",
+		Spec: slo.Spec{Kind: slo.Quality, Objective: 0.95, Window: 7 * 24 * time.Hour}}}
+	e := newEnv(t, graph.Options{SLOs: declared})
+	evaluated := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	if err := sloreport.New(e.store, sloreport.Config{SLOs: declared, Now: func() time.Time { return evaluated }}).CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r := e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.orders") {
+		slos { name status evaluatedAt history(days: 7) { day status attainment good total evaluatedAt } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	at, day := evaluated.Format(time.RFC3339), evaluated.Truncate(24*time.Hour).Format(time.RFC3339)
+	want := `{"dataset":{"slos":[` +
+		`{"name":"freshness (error_after 1 day)","status":"breached","evaluatedAt":"` + at + `","history":[{"day":"` + day + `","status":"breached","attainment":0,"good":0,"total":40320,"evaluatedAt":"` + at + `"}]},` +
+		`{"name":"tests pass","status":"no_data","evaluatedAt":"` + at + `","history":[{"day":"` + day + `","status":"no_data","attainment":null,"good":0,"total":0,"evaluatedAt":"` + at + `"}]}]}}`
+	if diff := cmp.Diff(want, string(r.Data)); diff != "" {
+		t.Errorf("slos (-want +got):\n%s", diff)
+	}
+	r = e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.orders") { slos { history(days: 0) { day } } } }`, nil)
+	if r.code() != "BAD_USER_INPUT" {
+		t.Errorf("days: 0: %s %+v", r.Data, r.Errors)
 	}
 }

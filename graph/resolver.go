@@ -217,7 +217,7 @@ func resultPage(c *catalog.SourceCheck, n int, after *string) (store.ResultPage,
 func sloOf(r store.SLOReport) model.Slo {
 	s, rep := r.SLO, r.Report
 	out := model.Slo{
-		Name: s.Name, Kind: string(s.Spec.Kind), Source: s.Source, Origin: s.Origin, Objective: s.Spec.Objective,
+		Dataset: s.Dataset, EvaluatedAt: r.EvaluatedAt, Name: s.Name, Kind: string(s.Spec.Kind), Source: s.Source, Origin: s.Origin, Objective: s.Spec.Objective,
 		WindowSeconds: s.Spec.Window.Seconds(), Status: string(rep.Status), Summary: rep.Summary, Attainment: rep.Attainment,
 		Unit: rep.Unit, Good: rep.Good, Total: rep.Total, BudgetRemaining: rep.RemainingFraction, Burns: []model.SLOBurn{},
 	}
@@ -242,7 +242,7 @@ func sloOf(r store.SLOReport) model.Slo {
 var sloInputFields = map[string]string{
 	"name": "name", "kind": "kind", "objective": "objective", "window": "window", "max_age": "maxAge",
 	"deadline": "deadline", "time_zone": "timeZone", "lookback": "lookback", "min": "min", "max": "max",
-	"max_duration": "maxDuration",
+	"max_duration": "maxDuration", "updates": "updates",
 }
 
 // declarationOf reads an SLOInput as the declaration it is, and validates
@@ -265,7 +265,7 @@ func declarationOf(in model.SLOInput) (int64, slo.Declaration, error) {
 	for k, v := range map[string]string{
 		"objective": str(in.Objective), "window": str(in.Window), "max_age": str(in.MaxAge),
 		"deadline": str(in.Deadline), "time_zone": str(in.TimeZone), "lookback": str(in.Lookback),
-		"min": num(in.Min), "max": num(in.Max), "max_duration": str(in.MaxDuration),
+		"min": num(in.Min), "max": num(in.Max), "max_duration": str(in.MaxDuration), "updates": str(in.Updates),
 	} {
 		if v != "" {
 			fields[k] = v

@@ -1385,6 +1385,28 @@ func (r *runResolver) Children(ctx context.Context, obj *catalog.Run) ([]catalog
 	return runs, err
 }
 
+func (r *sLOResolver) History(ctx context.Context, obj *model.Slo, days *int) ([]model.SLODay, error) {
+	n := 90
+	if days != nil {
+		n = *days
+	}
+	if n < 1 || n > 400 {
+		return nil, fmt.Errorf("days must be between 1 and 400, got %d: %w", n, catalog.ErrInvalid)
+	}
+	l := loadersFrom(ctx)
+	since := l.now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1-n)
+	hist, err := l.sloHistory.Load(ctx, store.SLOHistoryPage{Dataset: obj.Dataset, Source: obj.Source, Name: obj.Name, Since: since})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.SLODay, len(hist))
+	for i, d := range hist {
+		out[i] = model.SLODay{Day: d.Day, Status: d.Status, Attainment: d.Attainment, BudgetRemaining: d.BudgetRemaining,
+			Good: d.Good, Total: d.Total, EvaluatedAt: d.EvaluatedAt}
+	}
+	return out, nil
+}
+
 func (r *securityEventResolver) ID(ctx context.Context, obj *catalog.AuthEvent) (string, error) {
 	return globalID(typeSecurityEvent, obj.ID), nil
 }
@@ -1437,6 +1459,8 @@ func (r *Resolver) ReverseForeignKey() ReverseForeignKeyResolver {
 
 func (r *Resolver) Run() RunResolver { return &runResolver{r} }
 
+func (r *Resolver) SLO() SLOResolver { return &sLOResolver{r} }
+
 func (r *Resolver) SecurityEvent() SecurityEventResolver { return &securityEventResolver{r} }
 
 func (r *Resolver) SourceFacts() SourceFactsResolver { return &sourceFactsResolver{r} }
@@ -1463,6 +1487,7 @@ type (
 	queryResolver             struct{ *Resolver }
 	reverseForeignKeyResolver struct{ *Resolver }
 	runResolver               struct{ *Resolver }
+	sLOResolver               struct{ *Resolver }
 	securityEventResolver     struct{ *Resolver }
 	sourceFactsResolver       struct{ *Resolver }
 )

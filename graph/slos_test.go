@@ -73,6 +73,7 @@ func TestSLOMutations(t *testing.T) {
 		{"read-only token", fresh, readToken, graph.CodeForbidden, "write scope"},
 		{"bad objective", with(fresh, "objective", "150%"), asBob, graph.CodeBadUserInput, "input.objective: "},
 		{"no max age", with(fresh, "maxAge", nil), asBob, graph.CodeBadUserInput, "input.maxAge: "},
+		{"unknown updates", with(fresh, "updates", "commits"), asBob, graph.CodeBadUserInput, "input.updates: "},
 		{"bad window", with(fresh, "window", "soon"), asBob, graph.CodeBadUserInput, "input.window: "},
 		{"bad time zone", map[string]any{"datasetId": id, "name": "x", "kind": "on_time", "deadline": "09:00", "timeZone": "Mars/Olympus"}, asBob, graph.CodeBadUserInput, "input.timeZone: "},
 		{"min above max", map[string]any{"datasetId": id, "name": "x", "kind": "volume", "min": 10, "max": 1}, asBob, graph.CodeBadUserInput, "input.min: "},

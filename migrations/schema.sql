@@ -928,6 +928,67 @@ ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: slo_evaluations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.slo_evaluations (
+    dataset_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    evaluated_at timestamp with time zone NOT NULL,
+    declared_hash text NOT NULL,
+    anomalies jsonb DEFAULT '[]'::jsonb NOT NULL
+);
+
+--
+-- Name: slo_evaluator; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.slo_evaluator (
+    singleton boolean DEFAULT true NOT NULL,
+    seq bigint NOT NULL,
+    CONSTRAINT slo_evaluator_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: slo_report_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.slo_report_days (
+    dataset_id bigint NOT NULL,
+    source text NOT NULL,
+    name text NOT NULL,
+    day date NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    attainment double precision,
+    budget_remaining double precision,
+    good double precision NOT NULL,
+    total double precision NOT NULL,
+    evaluated_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: slo_reports; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.slo_reports (
+    dataset_id bigint NOT NULL,
+    ordinal integer NOT NULL,
+    source text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    attainment double precision,
+    budget_remaining double precision,
+    burn_fast double precision,
+    burn_slow double precision,
+    error text DEFAULT ''::text NOT NULL,
+    evaluated_at timestamp with time zone NOT NULL,
+    slo jsonb NOT NULL,
+    report jsonb NOT NULL
+);
+
+--
 -- Name: sources; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1291,6 +1352,34 @@ ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_token_hash_key UNIQUE (token_hash);
 
 --
+-- Name: slo_evaluations slo_evaluations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_evaluations
+    ADD CONSTRAINT slo_evaluations_pkey PRIMARY KEY (dataset_id);
+
+--
+-- Name: slo_evaluator slo_evaluator_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_evaluator
+    ADD CONSTRAINT slo_evaluator_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: slo_report_days slo_report_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_report_days
+    ADD CONSTRAINT slo_report_days_pkey PRIMARY KEY (dataset_id, source, name, day);
+
+--
+-- Name: slo_reports slo_reports_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_reports
+    ADD CONSTRAINT slo_reports_pkey PRIMARY KEY (dataset_id, ordinal);
+
+--
 -- Name: sources sources_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1335,10 +1424,10 @@ CREATE INDEX auth_events_actor ON public.auth_events USING btree (lower(actor), 
 CREATE INDEX auth_events_at ON public.auth_events USING btree (at DESC, id DESC);
 
 --
--- Name: change_log_entity; Type: INDEX; Schema: public; Owner: -
+-- Name: change_log_entity_seq; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX change_log_entity ON public.change_log USING btree (entity, entity_id);
+CREATE INDEX change_log_entity_seq ON public.change_log USING btree (entity, entity_id, seq);
 
 --
 -- Name: change_log_entity_seq; Type: INDEX; Schema: public; Owner: -
@@ -1575,6 +1664,12 @@ CREATE INDEX sessions_live ON public.sessions USING btree (expires_at) WHERE (re
 CREATE INDEX sessions_login ON public.sessions USING btree (lower(login), created_at DESC);
 
 --
+-- Name: slo_evaluations_evaluated_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX slo_evaluations_evaluated_at ON public.slo_evaluations USING btree (evaluated_at);
+
+--
 -- Name: tags_tag; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1676,6 +1771,27 @@ ALTER TABLE ONLY public.runs
 
 ALTER TABLE ONLY public.schema_versions
     ADD CONSTRAINT schema_versions_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: slo_evaluations slo_evaluations_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_evaluations
+    ADD CONSTRAINT slo_evaluations_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: slo_report_days slo_report_days_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_report_days
+    ADD CONSTRAINT slo_report_days_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: slo_reports slo_reports_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_reports
+    ADD CONSTRAINT slo_reports_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.slo_evaluations(dataset_id) ON DELETE CASCADE;
 
 --
 -- Name: tags tags_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -79,8 +79,10 @@ type datasetView struct {
 	Links []catalog.Link
 	// Health sums up checks, freshness and SLOs at the top of the page.
 	Health healthView
-	// SLOs are the dataset's SLOs, evaluated now.
-	SLOs []sloView
+	// SLOs are the dataset's SLOs, as evaluated at SLOsEvaluated (by the
+	// evaluator that follows the change log, or for this view).
+	SLOs          []sloView
+	SLOsEvaluated moment
 	// Incidents are the dataset's open incidents, shown as banners;
 	// PastIncidents its latest resolved ones.
 	Incidents     []incidentView
@@ -582,14 +584,13 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 		return datasetView{}, activityView{}, err
 	}
 	now := s.now()
-	slos, err := s.store.DatasetSLOs(ctx, []catalog.Key{key}, s.slos, now)
+	// SLO reports and anomalies as the evaluator stored them, when they
+	// are current; else evaluated now.
+	evals, err := s.store.Evaluations(ctx, []catalog.Key{key}, s.slos, now)
 	if err != nil {
 		return datasetView{}, activityView{}, err
 	}
-	found, err := s.store.DatasetAnomalies(ctx, []catalog.Key{key}, now)
-	if err != nil {
-		return datasetView{}, activityView{}, err
-	}
+	eval := evals[key]
 	var pages []store.ResultPage
 	for _, c := range checks[key] {
 		if c.RemovedAt == nil && c.Latest != nil {
@@ -630,9 +631,10 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 			Source: w.Source, Run: w.RunID, RunLink: runPath(w.RunID), At: newMoment(w.StartedAt, now), Message: w.Message,
 		})
 	}
-	v.Health = newHealthView(checks[key], fresh[fp], slos[key], now)
-	v.SLOs = newSLOViews(slos[key])
-	v.Anomalies = newAnomaliesView(found[key], now)
+	v.Health = newHealthView(checks[key], fresh[fp], eval.SLOs, now)
+	v.SLOs = newSLOViews(eval.SLOs)
+	v.SLOsEvaluated = newMoment(eval.EvaluatedAt, now)
+	v.Anomalies = newAnomaliesView(eval.Anomalies, now)
 	v.Health.addAnomalies(v.Anomalies)
 	act := newActivityView(jobs, checks[key], fresh[fp], now)
 	s.addCodeLinks(&act, jobs)

@@ -783,7 +783,7 @@ func datasetPage(v datasetView, act activityView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = sloSection(v.SLOs).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = sloSection(v.SLOs, v.SLOsEvaluated).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -3,11 +3,14 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"almanac/catalog"
 	"almanac/catalog/slo"
@@ -202,6 +205,33 @@ type failureView struct {
 	Status, StatusClass string
 	At                  moment
 	Message             string
+}
+
+// historyBars writes a strip's bars as templ wrote them from the
+// template, `<rect class="…" x="…" y="…" width="…" height="…"><title>…</title></rect>`,
+// in one write: a dataset page of 50 checks draws 1,500 bars, and
+// resolving each attribute through templ was a third of the page's CPU.
+func historyBars(bars []historyBar) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		buf := make([]byte, 0, 128*len(bars))
+		for _, b := range bars {
+			buf = append(buf, `<rect class="`...)
+			buf = append(buf, templ.EscapeString(b.Class)...)
+			buf = append(buf, `" x="`...)
+			buf = strconv.AppendInt(buf, int64(b.X), 10)
+			buf = append(buf, `" y="`...)
+			buf = strconv.AppendInt(buf, int64(b.Y), 10)
+			buf = append(buf, `" width="`...)
+			buf = strconv.AppendInt(buf, int64(b.W), 10)
+			buf = append(buf, `" height="`...)
+			buf = strconv.AppendInt(buf, int64(b.H), 10)
+			buf = append(buf, `"><title>`...)
+			buf = append(buf, templ.EscapeString(b.Title)...)
+			buf = append(buf, `</title></rect>`...)
+		}
+		_, err := w.Write(buf)
+		return err
+	})
 }
 
 const (

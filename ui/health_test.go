@@ -17,6 +17,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/slo"
+	"almanac/catalog/sloreport"
 	"almanac/catalog/store"
 	"almanac/search"
 	"almanac/ui/browsertest"
@@ -110,6 +111,59 @@ func TestDatasetHealth(t *testing.T) {
 	// A dataset without quality data has no summary.
 	if body := p.get(t, datasetPath(dimCustomers)).body; strings.Contains(body, "health-heading") {
 		t.Error("a dataset without checks, freshness or SLOs shows a health summary")
+	}
+}
+
+// TestDatasetSLOsStored: the page shows the SLO reports the evaluator
+// stored while they are current, and never a stored one that misses a
+// recorded result. A marker written into the stored report shows which
+// one the page read.
+func TestDatasetSLOsStored(t *testing.T) {
+	ctx := context.Background()
+	var st *store.Store
+	var declared []slo.SLO
+	p := newPortal(t, func(o *Options) { st, declared = o.Store, addQuality(t, o.Store); o.SLOs = declared })
+	ev := sloreport.New(st, sloreport.Config{SLOs: declared, Now: func() time.Time { return now }})
+	if err := ev.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE slo_reports SET report = jsonb_set(report, '{Summary}', '"marker: read as stored"')
+		WHERE name = 'checks pass'`); err != nil {
+		t.Fatal(err)
+	}
+	body := p.get(t, datasetPath(fctOrders)).body
+	for _, want := range []string{"marker: read as stored", `90 %</td>`, `Evaluated <time datetime="` + now.Format(time.RFC3339)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("with a current stored evaluation, the page lacks %q", want)
+		}
+	}
+
+	// Two more failing results: 18 of 22 pass. The stored evaluation
+	// misses them, so the page evaluates.
+	res := catalog.Push{Source: "sql:orders"}
+	for i := range 2 {
+		res.Results = append(res.Results, catalog.QualityResult{Check: "amount_not_null", Dataset: fctOrders, Status: catalog.QualityFail,
+			Observed: "5", StartedAt: now.Add(-time.Duration(10+i) * time.Minute), RunID: fmt.Sprint("late", i)})
+	}
+	if err := st.ApplyPush(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	body = p.get(t, datasetPath(fctOrders)).body
+	if strings.Contains(body, "marker: read as stored") || !strings.Contains(body, `81.82 %</td>`) {
+		t.Error("after a new result, the page shows the stored evaluation that misses it")
+	}
+	// Once the evaluator caught up, the page reads its evaluation, which
+	// counts them.
+	if err := ev.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE slo_reports SET report = jsonb_set(report, '{Summary}', '"marker: read as stored"')
+		WHERE name = 'checks pass'`); err != nil {
+		t.Fatal(err)
+	}
+	body = p.get(t, datasetPath(fctOrders)).body
+	if !strings.Contains(body, "marker: read as stored") || !strings.Contains(body, `81.82 %</td>`) {
+		t.Error("after the evaluator caught up, the page does not show its evaluation")
 	}
 }
 

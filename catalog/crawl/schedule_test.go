@@ -14,7 +14,7 @@ import (
 	"almanac/catalog/store"
 )
 
-func execSQL(t *testing.T, url, sql string) {
+func execSQL(t testing.TB, url, sql string) {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {

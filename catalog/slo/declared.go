@@ -100,6 +100,7 @@ type Declaration struct {
 	Min         flexText `json:"min,omitempty"`
 	Max         flexText `json:"max,omitempty"`
 	MaxDuration flexText `json:"max_duration,omitempty"`
+	Updates     flexText `json:"updates,omitempty"`
 	Checks      []string `json:"checks,omitempty"`
 }
 
@@ -144,7 +145,8 @@ func (d Declaration) Build(dataset catalog.Key, source, origin string) (SLO, err
 	if d.Name == "" {
 		return SLO{}, errors.New("name: missing")
 	}
-	spec := Spec{Kind: Kind(d.Kind), Deadline: string(d.Deadline), TimeZone: string(d.TimeZone), Objective: 0.99, Window: 28 * 24 * time.Hour}
+	spec := Spec{Kind: Kind(d.Kind), Deadline: string(d.Deadline), TimeZone: string(d.TimeZone), Objective: 0.99, Window: 28 * 24 * time.Hour,
+		Updates: UpdateSource(d.Updates)}
 	if d.Objective != "" {
 		o, err := ParseObjective(string(d.Objective))
 		if err != nil {
@@ -191,6 +193,8 @@ func (d Declaration) Build(dataset catalog.Key, source, origin string) (SLO, err
 			key = "time_zone"
 		case strings.Contains(err.Error(), "min "):
 			key = "min"
+		case strings.Contains(err.Error(), "updates "):
+			key = "updates"
 		}
 		return bad(key, err)
 	}

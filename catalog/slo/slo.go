@@ -124,7 +124,39 @@ type Spec struct {
 	// MaxDuration is the longest a successful run may take (pipeline); 0
 	// accepts any duration.
 	MaxDuration time.Duration
+
+	// Updates names which observations are the data's updates
+	// (freshness, on_time); "" (UpdatesDefault) takes freshness
+	// observations of any source and completed runs.
+	Updates UpdateSource
 }
+
+// UpdateSource names where the updates of a freshness or on-time SLO come
+// from.
+type UpdateSource string
+
+// Sources of updates.
+const (
+	// UpdatesDefault is freshness observations of any source (dbt source
+	// freshness, Delta commits) and completed runs writing the data.
+	UpdatesDefault UpdateSource = ""
+	// UpdatesDeltaCommits is the commits a Delta crawler found in the
+	// table's log (freshness observations of delta:* sources).
+	UpdatesDeltaCommits UpdateSource = "delta_commits"
+	// UpdatesCrawlChanges is the crawls that found the dataset created or
+	// changed (its columns, row count, size or other facts), by the time
+	// they recorded it.
+	UpdatesCrawlChanges UpdateSource = "crawl_changes"
+	// UpdatesRuns is the runs of the jobs writing the dataset that
+	// completed (OpenLineage COMPLETE events, dbt runs).
+	UpdatesRuns UpdateSource = "runs"
+	// UpdatesSourceFreshness is dbt source freshness's max_loaded_at
+	// (freshness observations of sources other than Delta).
+	UpdatesSourceFreshness UpdateSource = "source_freshness"
+)
+
+// updateSources are the valid values of Spec.Updates but the default.
+var updateSources = []UpdateSource{UpdatesDeltaCommits, UpdatesCrawlChanges, UpdatesRuns, UpdatesSourceFreshness}
 
 // Validate reports a spec that cannot be evaluated, naming the field.
 func (s Spec) Validate() error {
@@ -166,6 +198,14 @@ func (s Spec) Validate() error {
 	}
 	if _, err := location(s.TimeZone); err != nil {
 		return bad("unknown time zone %q", s.TimeZone)
+	}
+	if s.Updates != UpdatesDefault {
+		if s.Kind != Freshness && s.Kind != OnTime {
+			return bad("updates %q: only freshness and on_time SLOs count updates", s.Updates)
+		}
+		if !slices.Contains(updateSources, s.Updates) {
+			return bad("updates %q: want delta_commits, crawl_changes, runs or source_freshness", s.Updates)
+		}
 	}
 	return nil
 }

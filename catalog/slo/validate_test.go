@@ -34,6 +34,10 @@ func TestDeclarationValidate(t *testing.T) {
 		{"min above max", slo.Declaration{Name: "a", Kind: "volume", Min: "20", Max: "10"}, "min"},
 		{"min not a number", slo.Declaration{Name: "a", Kind: "volume", Min: "many"}, "min"},
 		{"bad max duration", slo.Declaration{Name: "a", Kind: "pipeline", MaxDuration: "long"}, "max_duration"},
+		{"freshness from delta commits", slo.Declaration{Name: "a", Kind: "freshness", MaxAge: "6h", Updates: "delta_commits"}, ""},
+		{"on time from crawl changes", slo.Declaration{Name: "a", Kind: "on_time", Deadline: "09:00", Updates: "crawl_changes"}, ""},
+		{"unknown updates", slo.Declaration{Name: "a", Kind: "freshness", MaxAge: "6h", Updates: "commits"}, "updates"},
+		{"updates of a quality slo", slo.Declaration{Name: "a", Kind: "quality", Updates: "runs"}, "updates"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

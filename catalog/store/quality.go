@@ -183,8 +183,8 @@ func (s *Store) ResultPages(ctx context.Context, pages []ResultPage) (map[Result
 	return out, nil
 }
 
-// PruneQuality deletes the quality results and freshness observations
-// older than before, except the newest result of each check and the
+// PruneQuality deletes the quality results, freshness observations and
+// days of SLO report history older than before, except the newest result of each check and the
 // newest observation of each dataset by each source, so that a check that
 // stopped running still shows how it last ended. It returns how many rows
 // it deleted.
@@ -209,7 +209,11 @@ func (s *Store) PruneQuality(ctx context.Context, before time.Time) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("prune freshness observations: %w", err)
 	}
-	return results.RowsAffected() + fresh.RowsAffected(), nil
+	days, err := s.pool.Exec(ctx, `DELETE FROM slo_report_days WHERE day < $1::date`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune slo report history: %w", err)
+	}
+	return results.RowsAffected() + fresh.RowsAffected() + days.RowsAffected(), nil
 }
 
 // prepareChecks finds the source's checks whose content changed, to be

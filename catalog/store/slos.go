@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,9 @@ type SLOReport struct {
 	Report slo.Report
 	// Err says why the SLO could not be evaluated; Report is then empty.
 	Err error
+	// EvaluatedAt is when: the time asked for, or that of the stored
+	// evaluation read (Evaluations).
+	EvaluatedAt time.Time
 }
 
 // volumeHistory is how much history before the window a volume SLO
@@ -110,6 +114,14 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 	since := now.Add(-longest - volumeHistory)
 	obs := make(map[catalog.Key]*slo.Observations, len(keys))
 	results := map[catalog.Key][]checkResult{}
+	// updates by where they come from, for SLOs that name it.
+	updates := map[catalog.Key]map[slo.UpdateSource][]time.Time{}
+	addUpdate := func(k catalog.Key, from slo.UpdateSource, at time.Time) {
+		if updates[k] == nil {
+			updates[k] = map[slo.UpdateSource][]time.Time{}
+		}
+		updates[k][from] = append(updates[k][from], at)
+	}
 	for _, k := range keys {
 		obs[k] = &slo.Observations{}
 	}
@@ -136,6 +148,11 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &source, &observedAt, &loaded, &warnAt, &errAfter}, func() error {
 		if loaded != nil {
 			obs[k].Updates = append(obs[k].Updates, *loaded)
+			from := slo.UpdatesSourceFreshness
+			if strings.HasPrefix(source, deltaSourcePrefix) {
+				from = slo.UpdatesDeltaCommits
+			}
+			addUpdate(k, from, *loaded)
 		}
 		if id := [2]string{k.String(), source}; !newest[id] {
 			newest[id] = true
@@ -171,6 +188,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		}
 		if r.Succeeded && !r.End.IsZero() {
 			obs[k].Updates = append(obs[k].Updates, r.End)
+			addUpdate(k, slo.UpdatesRuns, r.End)
 		}
 		obs[k].Runs = append(obs[k].Runs, r)
 		return nil
@@ -221,12 +239,44 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		}
 	}
 
+	// Crawl changes, only for datasets with an SLO that counts them: the
+	// change log's creations and changes of the dataset by a source
+	// other than a person.
+	var cn, cnames []string
+	for _, k := range keys {
+		if slices.ContainsFunc(slos[k], func(d slo.SLO) bool { return d.Spec.Updates == slo.UpdatesCrawlChanges }) {
+			cn, cnames = append(cn, k.Namespace), append(cnames, k.Name)
+		}
+	}
+	if len(cn) > 0 {
+		rows, err = s.pool.Query(ctx, `
+			SELECT d.namespace, d.name, c.at
+			FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+			JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
+			JOIN change_log c ON c.entity = 'dataset' AND c.entity_id = d.id
+			WHERE c.kind IN ('created', 'updated', 'schema_changed', 'restored') AND c.source NOT LIKE 'user:%' AND c.at > $3`,
+			cn, cnames, since)
+		if err != nil {
+			return nil, fmt.Errorf("slo crawl changes: %w", err)
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &observedAt}, func() error {
+			addUpdate(k, slo.UpdatesCrawlChanges, observedAt)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("slo crawl changes: %w", err)
+		}
+	}
+
 	out := make(map[catalog.Key][]SLOReport, len(keys))
 	for _, k := range keys {
 		list := slos[k]
 		slices.SortStableFunc(list, func(a, b slo.SLO) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Source, b.Source)) })
-		o := *obs[k]
+		all := *obs[k]
 		for _, d := range list {
+			o := all
+			if d.Spec.Updates != slo.UpdatesDefault {
+				o.Updates = updates[k][d.Spec.Updates]
+			}
 			if d.Spec.Kind == slo.Quality {
 				o.Results = nil
 				for _, r := range results[k] {
@@ -236,11 +286,15 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 				}
 			}
 			rep, err := slo.Evaluate(d.Spec, o, now)
-			out[k] = append(out[k], SLOReport{SLO: d, Report: rep, Err: err})
+			out[k] = append(out[k], SLOReport{SLO: d, Report: rep, Err: err, EvaluatedAt: now})
 		}
 	}
 	return out, nil
 }
+
+// deltaSourcePrefix starts the provenance of Delta crawls ("delta:lake"),
+// whose freshness observations are the table's commits.
+const deltaSourcePrefix = "delta:"
 
 type checkResult struct {
 	slo.Result

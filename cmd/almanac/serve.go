@@ -18,6 +18,7 @@ import (
 	"almanac/catalog/crawl"
 	"almanac/catalog/incident"
 	"almanac/catalog/notify"
+	"almanac/catalog/sloreport"
 	"almanac/catalog/store"
 	"almanac/cmd/almanac/config"
 	"almanac/graph"
@@ -131,6 +132,15 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	go func() {
 		if err := notifier.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("notifier stopped following the catalog", "err", err)
+		}
+	}()
+
+	// SLO reports and anomalies, evaluated when the change log says their
+	// inputs moved and as time passes, stored for pages and the API.
+	evaluator := sloreport.New(st, sloreport.Config{SLOs: cfg.RunSLOs, Logger: log.With("component", "slos")})
+	go func() {
+		if err := evaluator.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("slo evaluator stopped following the catalog", "err", err)
 		}
 	}()
 

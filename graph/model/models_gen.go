@@ -456,40 +456,6 @@ type RunEdge struct {
 	Node   *catalog.Run `json:"node"`
 }
 
-// A service level objective on a dataset: a share of good (freshness, on-time
-// delivery, passing checks, expected volume, successful runs) promised over a
-// rolling window, with its evaluation now.
-type Slo struct {
-	Name string `json:"name"`
-	// freshness, on_time, quality, volume or pipeline
-	Kind string `json:"kind"`
-	// Where it is declared: `config`, or the source it was harvested from, e.g. `dbt:analytics`.
-	Source string `json:"source"`
-	// The file and line, or what of the source it came from (`error_after of dbt source freshness`).
-	Origin string `json:"origin"`
-	// The share of good promised, e.g. 0.99.
-	Objective     float64 `json:"objective"`
-	WindowSeconds float64 `json:"windowSeconds"`
-	// ok, at_risk, breached, no_data, or error when it could not be evaluated
-	Status string `json:"status"`
-	// The status in words.
-	Summary string `json:"summary"`
-	// Good / total over the window; 0 without data.
-	Attainment float64 `json:"attainment"`
-	// What good and total count: minutes, deadlines, results, observations or runs.
-	Unit  string  `json:"unit"`
-	Good  float64 `json:"good"`
-	Total float64 `json:"total"`
-	// The share of the error budget left: 1 untouched, 0 spent, below 0 overspent.
-	BudgetRemaining float64 `json:"budgetRemaining"`
-	// The burn rate over the fast alert's long span (1 h of 30 days, scaled to the window); 1 spends the budget exactly over the window.
-	BurnRateFast float64 `json:"burnRateFast"`
-	// The burn rate over the slow alert's long span (6 h of 30 days, scaled).
-	BurnRateSlow float64 `json:"burnRateSlow"`
-	// The multiwindow burn-rate alerts: fast, slow and ticket.
-	Burns []SLOBurn `json:"burns"`
-}
-
 type SLOBurn struct {
 	Name string `json:"name"`
 	// page or ticket
@@ -500,6 +466,21 @@ type SLOBurn struct {
 	LongRate     float64 `json:"longRate"`
 	ShortRate    float64 `json:"shortRate"`
 	Firing       bool    `json:"firing"`
+}
+
+// An SLO's report as last evaluated on one day (UTC).
+type SLODay struct {
+	// The day, at 00:00 UTC.
+	Day time.Time `json:"day"`
+	// ok, at_risk, breached or no_data
+	Status string `json:"status"`
+	// Good / total over the window as evaluated that day; null when nothing was counted.
+	Attainment *float64 `json:"attainment,omitempty"`
+	// The share of the error budget left; null when nothing was counted.
+	BudgetRemaining *float64  `json:"budgetRemaining,omitempty"`
+	Good            float64   `json:"good"`
+	Total           float64   `json:"total"`
+	EvaluatedAt     time.Time `json:"evaluatedAt"`
 }
 
 // An SLO as people declare it. Durations are written as in the
@@ -528,6 +509,8 @@ type SLOInput struct {
 	Max *float64 `json:"max,omitempty"`
 	// pipeline: the longest a successful run may take.
 	MaxDuration *string `json:"maxDuration,omitempty"`
+	// freshness, on_time: which observations are updates: delta_commits, crawl_changes, runs or source_freshness; freshness observations of any source and completed runs when empty.
+	Updates *string `json:"updates,omitempty"`
 	// quality: the names of the checks counted; every check when empty.
 	Checks []string `json:"checks,omitempty"`
 }

@@ -161,6 +161,7 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 				continue
 			}
 			hv.Datasets = append(hv.Datasets, *res.facts)
+			hv.Freshness = append(hv.Freshness, commits(*res.facts)...)
 		}
 		if complete {
 			sc, err := rt.scope(cfg.Namespace, len(tables) == 1 && tables[0] == rt.dir)
@@ -345,4 +346,40 @@ func readTable(ctx context.Context, st storage, dir, ns string) (*catalog.Datase
 	}
 	f.Columns = cols
 	return f, problems
+}
+
+// maintenance are the Delta operations that commit without changing the
+// table's data: they are not updates of it.
+var maintenance = []string{
+	"OPTIMIZE", "VACUUM START", "VACUUM END", "REORG", "SET TBLPROPERTIES", "UNSET TBLPROPERTIES",
+	"ADD COLUMNS", "CHANGE COLUMN", "RENAME COLUMN", "DROP COLUMNS", "REPLACE COLUMNS",
+	"ADD CONSTRAINT", "DROP CONSTRAINT", "UPGRADE PROTOCOL", "UPGRADE SCHEMA", "SET TABLE COMMENT",
+	"ADD FEATURE", "DROP FEATURE", "CLUSTER BY",
+}
+
+// commits are the commits of the table's recent history (PropHistory)
+// that changed its data, as freshness observations: each is an update at
+// its commit time, for freshness and on-time SLOs (slo.UpdatesDeltaCommits)
+// and anomalies. An observation is recorded once however often crawls
+// see its commit, so the history outlives the log's recent versions.
+// They carry no thresholds: their status is pass.
+func commits(f catalog.DatasetFacts) []catalog.FreshnessObservation {
+	var history []version
+	if err := json.Unmarshal([]byte(f.Properties[PropHistory]), &history); err != nil {
+		return nil
+	}
+	var out []catalog.FreshnessObservation
+	for _, v := range history {
+		if v.Timestamp <= 0 || slices.Contains(maintenance, v.Operation) {
+			continue
+		}
+		at := time.UnixMilli(v.Timestamp).UTC()
+		msg := fmt.Sprintf("commit of version %d", v.Version)
+		if v.Operation != "" {
+			msg += " (" + v.Operation + ")"
+		}
+		out = append(out, catalog.FreshnessObservation{Dataset: f.Key, ObservedAt: at, MaxLoadedAt: &at,
+			Status: catalog.FreshnessPass, Criteria: "delta commit", Message: msg, RunID: "version " + strconv.FormatInt(v.Version, 10)})
+	}
+	return out
 }

@@ -178,6 +178,13 @@ type SLOConfig struct {
 	Max string `yaml:"max"`
 	// MaxDuration is the longest a successful run may take (pipeline).
 	MaxDuration string `yaml:"max_duration"`
+	// Updates says which observations are the data's updates (freshness,
+	// on_time): `delta_commits` (the commits a Delta crawl found),
+	// `crawl_changes` (crawls that found the dataset created or
+	// changed), `runs` (completed runs of the jobs writing it) or
+	// `source_freshness` (dbt source freshness); empty means freshness
+	// observations of any source and completed runs.
+	Updates string `yaml:"updates" enum:"delta_commits,crawl_changes,runs,source_freshness"`
 	// Checks are the names of the checks a quality SLO counts; empty
 	// means every check on the dataset.
 	Checks []string `yaml:"checks"`
@@ -1876,7 +1883,7 @@ func (l *loader) validateSLOs(cfg *Config) {
 		case c.Namespace == "":
 			l.report(l.at[p], p, "missing required key %q or %q: the dataset's namespace", "source", "namespace")
 		}
-		spec := slo.Spec{Kind: slo.Kind(c.Kind), TimeZone: c.TimeZone, Deadline: c.Deadline}
+		spec := slo.Spec{Kind: slo.Kind(c.Kind), TimeZone: c.TimeZone, Deadline: c.Deadline, Updates: slo.UpdateSource(c.Updates)}
 		var err error
 		if spec.Objective, err = slo.ParseObjective(c.Objective); err != nil {
 			l.report(it.at("objective"), it.key("objective"), "%v", trimInvalid(err))
