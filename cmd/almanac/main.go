@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		defer pool.Close()
-		return serve(ctx, cfg, st, log, "")
+		return serve(ctx, cfg, st, log, stdout, "")
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
 	case "check":
@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stdout, "database at migration %d\n", migrations.Latest())
 		return nil
 	case "reindex":
-		if err := reindex(ctx, cfg, log); err != nil {
+		if err := reindex(ctx, cfg, log, stdout); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "search index rebuilt in %s\n", cfg.Search.IndexDir)
