@@ -111,6 +111,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		defer pool.Close()
+		if cfg.Database.ReadURL != "" {
+			read, err := connect(ctx, cfg.Database.ReadURL)
+			if err != nil {
+				return fmt.Errorf("database.read_url: %w", err)
+			}
+			defer read.Close()
+			st.SetReadReplica(read)
+		}
 		return serve(ctx, cfg, st, log, stdout, "")
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
