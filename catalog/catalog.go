@@ -325,6 +325,11 @@ type CrawlCounts struct {
 	Results   int `json:"results,omitempty"`
 	Freshness int `json:"freshness,omitempty"`
 	Runs      int `json:"runs,omitempty"`
+	// Total is how many datasets the source reported, known once the
+	// harvest is read: while the run is running, Seen of Total is how far
+	// its ingest has come (Total 0: still reading the source). A finished
+	// run has none.
+	Total int `json:"total,omitempty"`
 }
 
 // CrawlRun records one crawl of one source.

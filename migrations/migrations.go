@@ -31,7 +31,9 @@ var files embed.FS
 const lockKey = 0x616c6d616e6163
 
 // Apply brings the database up to date: Almanac's migrations, then River's.
-// Concurrent callers wait for each other on an advisory lock.
+// Concurrent callers wait for each other on an advisory lock. A database
+// one migration ahead of this binary (a newer release migrated it) is left
+// as it is; one further ahead is refused.
 func Apply(ctx context.Context, pool *pgxpool.Pool) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -62,6 +64,15 @@ func applyOwn(pool *pgxpool.Pool) error {
 		return err
 	}
 	defer m.Close()
+	// During a rolling upgrade the new binary migrates first; the old one,
+	// restarted meanwhile, runs on the schema one migration ahead of it.
+	version, dirty, err := m.Version()
+	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if err == nil && int(version) > Latest() {
+		return ahead(int(version), dirty)
+	}
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -107,7 +118,8 @@ var latest = sync.OnceValue(func() int {
 	return n
 })
 
-// Check reports whether the database is at the newest migration and not
+// Check reports whether the database is at the newest migration (or one
+// newer, applied by the next release during a rolling upgrade) and not
 // left dirty by a failed one. /readyz uses it.
 func Check(ctx context.Context, pool *pgxpool.Pool) error {
 	var (
@@ -124,8 +136,25 @@ func Check(ctx context.Context, pool *pgxpool.Pool) error {
 	if dirty {
 		return fmt.Errorf("migration %d failed half-way (dirty)", version)
 	}
-	if want := Latest(); version != want {
+	if want := Latest(); version > want {
+		return ahead(version, false)
+	} else if version != want {
 		return fmt.Errorf("schema at migration %d, binary expects %d", version, want)
+	}
+	return nil
+}
+
+// ahead says whether this binary may run on a schema at migration
+// version, newer than its own: migrations are backward compatible for
+// one version (docs/operations.md), so the binary of the previous release
+// keeps serving while a rolling upgrade replaces it; two versions back it
+// must not.
+func ahead(version int, dirty bool) error {
+	switch {
+	case dirty:
+		return fmt.Errorf("migration %d, newer than this binary (%d), failed half-way (dirty)", version, Latest())
+	case version > Latest()+1:
+		return fmt.Errorf("schema at migration %d is more than one migration ahead of this binary (%d): upgrade the binary", version, Latest())
 	}
 	return nil
 }

@@ -120,6 +120,10 @@ func openError(err error) error {
 	return fmt.Errorf("%w: %w", errDamaged, err)
 }
 
+// errMissing is the cause of a background build of an index that is not
+// there yet (Options.Background).
+var errMissing = errors.New("search index is missing")
+
 // errLayout is checkIndex's error for an index built by another version
 // of this package: not damage, but rebuilt all the same.
 var errLayout = errors.New("search index has another layout")
@@ -469,8 +473,11 @@ func (x *Index) rebuildDamaged(idx bleve.Index, cause error) {
 	}
 	level, msg := slog.LevelError, "search index damaged; moved aside and rebuilding it from the catalog"
 	aside := x.dir + ".damaged"
-	if errors.Is(cause, errLayout) {
+	switch {
+	case errors.Is(cause, errLayout):
 		level, msg, aside = slog.LevelInfo, "search index built by another version; rebuilding it from the catalog", ""
+	case errors.Is(cause, errMissing):
+		level, msg, aside = slog.LevelInfo, "no search index yet; building it from the catalog", ""
 	}
 	if aside != "" {
 		if err := os.RemoveAll(aside); err != nil {

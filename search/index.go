@@ -67,7 +67,32 @@ type Options struct {
 	// Abbreviations replace or add to DefaultAbbreviations: short form →
 	// the words it stands for; an entry without words removes a default.
 	Abbreviations map[string][]string
+	// Background makes Open build a missing index in the background, as
+	// it rebuilds a damaged one, rather than before it returns: a new
+	// server replica listens at once and says, through Ready, that it is
+	// not ready until its index has caught up.
+	Background bool
+	// Progress, when set, is called as a build or rebuild goes, after
+	// every batch of datasets and once at the end (Done == Total).
+	Progress func(Progress)
 }
+
+// Progress is how far a build of the whole index, or a long catch-up
+// with the change log, has come.
+type Progress struct {
+	// Stage is StageBuild or StageCatchUp.
+	Stage string
+	// Done and Total count datasets while building (Total is 0 while the
+	// catalog's vocabulary is being learned, before they are counted)
+	// and change log entries while catching up.
+	Done, Total int64
+}
+
+// The stages of Progress.
+const (
+	StageBuild   = "build"
+	StageCatchUp = "catch up"
+)
 
 // Index is the search index of one server process. Its methods are safe
 // for concurrent use.
@@ -110,6 +135,14 @@ type Index struct {
 	// caller can wait for a sequence.
 	appliedMu sync.Mutex
 	applied   chan struct{}
+	// progress reports builds (Options.Progress); built and toBuild
+	// count the datasets of the build under way, for Ready.
+	progress       func(Progress)
+	built, toBuild atomic.Int64
+	// readyAt is the change log's last sequence when the index was
+	// opened; caughtUp latches once the index has applied it.
+	readyAt  int64
+	caughtUp atomic.Bool
 }
 
 // Open opens the index in dir and brings it up to date with st's change
@@ -127,6 +160,14 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 		return nil, fmt.Errorf("open search index: %w", err)
 	}
 	x := newIndex(dir, st, opts)
+	if opts.Background {
+		// Ready waits for this; without Background, Open does.
+		readyAt, err := st.LastChangeSeq(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open search index: %w", err)
+		}
+		x.readyAt = readyAt
+	}
 	idx, seq, err := openChecked(dir)
 	if err == nil {
 		// Only now that the checks found root.bolt sound.
@@ -139,6 +180,9 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 	case err == nil:
 		x.idx = idx
 		x.setSeq(seq)
+	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && opts.Background:
+		x.damaged(nil, errMissing)
+		return x, nil
 	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
 		if err := x.Rebuild(ctx); err != nil {
 			return nil, err
@@ -148,6 +192,9 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 	default:
 		x.damaged(nil, err)
 		return x, nil
+	}
+	if opts.Background {
+		return x, nil // Run catches up first thing
 	}
 	if err := x.CatchUp(ctx); err != nil {
 		x.Close()
@@ -179,7 +226,7 @@ func Create(ctx context.Context, dir string, st *store.Store, opts Options) (*In
 }
 
 func newIndex(dir string, st *store.Store, opts Options) *Index {
-	x := &Index{dir: dir, store: st, log: opts.Logger, now: opts.Now, applied: make(chan struct{}), facets: newFacetTable()}
+	x := &Index{dir: dir, store: st, log: opts.Logger, now: opts.Now, applied: make(chan struct{}), facets: newFacetTable(), progress: opts.Progress}
 	if x.log == nil {
 		x.log = slog.New(slog.DiscardHandler)
 	}

@@ -28,7 +28,11 @@ func (x *Index) CatchUp(ctx context.Context) error {
 	}
 	x.applyMu.Lock()
 	defer x.applyMu.Unlock()
+	// A catch-up longer than one read reports its progress, against the
+	// change log's end when it found it that long.
+	var start, last int64
 	for {
+		from := x.Seq()
 		n, err := x.applyNext(ctx)
 		if errors.Is(err, ErrRebuilding) {
 			return nil
@@ -36,8 +40,18 @@ func (x *Index) CatchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if last > 0 {
+			x.report(StageCatchUp, x.Seq()-start, max(last-start, x.Seq()-start))
+		}
 		if n < changesPerRead {
 			return nil
+		}
+		if last == 0 && x.progress != nil {
+			if last, err = x.store.LastChangeSeq(ctx); err != nil {
+				return fmt.Errorf("catch up search index: %w", err)
+			}
+			start = from
+			x.report(StageCatchUp, x.Seq()-start, max(last-start, x.Seq()-start))
 		}
 	}
 }
@@ -96,6 +110,7 @@ func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
 			return err
 		}
 		x.setSeq(seq)
+		x.latchReady(seq)
 		return nil
 	})
 }
@@ -120,9 +135,15 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	// First the catalog's vocabulary, which splits the names written
 	// without separators; it is kept with the new index.
 	v := newVocabulary()
-	if err := x.eachDataset(ctx, func(d Dataset) error { v.learn(d); return nil }); err != nil {
+	var total int64
+	x.built.Store(0)
+	x.toBuild.Store(0)
+	x.report(StageBuild, 0, 0)
+	if err := x.eachDataset(ctx, func(d Dataset) error { v.learn(d); total++; return nil }); err != nil {
 		return fmt.Errorf("rebuild search index: learn vocabulary: %w", err)
 	}
+	x.toBuild.Store(total)
+	x.report(StageBuild, 0, total)
 	lex := newLexicon(v, x.abbrev)
 	tmp := x.dir + ".rebuild"
 	idx, err := createDir(tmp)
@@ -137,9 +158,13 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
-	count := 0
+	var count int64
 	err = x.eachDataset(ctx, func(d Dataset) error {
 		count++
+		if count%indexBatchSize == 0 {
+			x.built.Store(count)
+			x.report(StageBuild, count, max(total, count))
+		}
 		return w.add(d)
 	})
 	if err != nil {
@@ -180,8 +205,53 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.rebuilding = false
 	x.facets = newFacetTable() // segment ids start again
 	x.setSeq(seq)
+	x.latchReady(seq)
+	x.built.Store(count)
+	x.report(StageBuild, count, count)
 	x.log.InfoContext(ctx, "search index rebuilt", "datasets", count, "seq", seq, "duration", time.Since(start))
 	return nil
+}
+
+// report passes a build's progress to Options.Progress.
+func (x *Index) report(stage string, done, total int64) {
+	if x.progress != nil {
+		x.progress(Progress{Stage: stage, Done: done, Total: total})
+	}
+}
+
+// Ready says whether the index can answer for the catalog: nil once it
+// has applied every change committed before it was opened (and from then
+// on, even while it is rebuilt after damage, so that one damaged index
+// does not take a replica out of its load balancer); until then an error
+// saying how far it has come. A new replica is unready while it builds
+// its index.
+func (x *Index) Ready() error {
+	if x.caughtUp.Load() {
+		return nil
+	}
+	x.mu.RLock()
+	rebuilding := x.rebuilding
+	x.mu.RUnlock()
+	if rebuilding {
+		done, total := x.built.Load(), x.toBuild.Load()
+		if total == 0 {
+			return errors.New("search index being built: counting the catalog's datasets")
+		}
+		return fmt.Errorf("search index being built: %d of %d datasets", done, total)
+	}
+	if seq := x.Seq(); seq < x.readyAt {
+		return fmt.Errorf("search index catching up: at change %d of %d", seq, x.readyAt)
+	}
+	x.caughtUp.Store(true)
+	return nil
+}
+
+// latchReady makes Ready say ready from now on once seq, just applied to
+// a complete index, reaches the change log's end as of Open.
+func (x *Index) latchReady(seq int64) {
+	if seq >= x.readyAt {
+		x.caughtUp.Store(true)
+	}
 }
 
 // eachDataset calls f with every dataset of the catalog, in id order.

@@ -39,6 +39,7 @@ import (
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	var h http.Handler = mux
+	h = s.readYourWrites(h)
 	h = s.requireRead(h)
 	h = auth.Middleware(s.authenticate, h)
 	if s.tokens != nil {

@@ -249,11 +249,15 @@ func New(opts Options) (*Server, error) {
 	if s.requests, err = register(s.registry, requests); err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{
+	collectorsOf := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&catalogCollector{store: s.store},
-	} {
+	}
+	if s.store.HasReadReplica() {
+		collectorsOf = append(collectorsOf, newReplicaCollector(s.store))
+	}
+	for _, c := range collectorsOf {
 		if _, err := register(s.registry, c); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -38,6 +39,29 @@ type runRow struct {
 	Duration string
 	Counts   catalog.CrawlCounts
 	Errors   int
+	// Progress is how far a running crawl has come; nil once it ended.
+	Progress *runProgress
+}
+
+// runProgress is how far a running crawl has come, as recorded by
+// whichever replica runs it.
+type runProgress struct {
+	// Done of Total datasets ingested; Total 0 while the source is read.
+	Done, Total int
+	Text        string
+}
+
+func newRunProgress(r catalog.CrawlRun) *runProgress {
+	if r.Status != catalog.CrawlRunning {
+		return nil
+	}
+	p := &runProgress{Done: r.Counts.Seen, Total: r.Counts.Total}
+	if p.Total == 0 {
+		p.Text = "reading the source"
+	} else {
+		p.Text = fmt.Sprintf("%d of %d datasets ingested", p.Done, p.Total)
+	}
+	return p
 }
 
 func newSourceRow(src store.Source, now time.Time) sourceRow {
@@ -59,6 +83,7 @@ func newRunRow(r catalog.CrawlRun, now time.Time) runRow {
 		Duration: humanDuration(r.Duration()),
 		Counts:   r.Counts,
 		Errors:   len(r.Errors),
+		Progress: newRunProgress(r),
 	}
 }
 

@@ -112,7 +112,14 @@ type Runner struct {
 	duration *prometheus.HistogramVec
 	datasets *prometheus.CounterVec
 	errors   *prometheus.CounterVec
+	// progress, when set, is called as a crawl's ingest goes.
+	progress func(catalog.CrawlRun)
 }
+
+// OnProgress makes the runner call f with the run as each crawl goes:
+// once its source is read, and after every batch of datasets it ingests
+// (see store.Store.CrawlReporting). For `almanac crawl`'s progress bar.
+func (r *Runner) OnProgress(f func(catalog.CrawlRun)) { r.progress = f }
 
 // NewRunner returns a runner writing to st. Its collectors are registered
 // with reg, unless reg is nil; create one runner per registry.
@@ -151,7 +158,7 @@ func (r *Runner) Crawl(ctx context.Context, src Source) (catalog.CrawlRun, error
 		return catalog.CrawlRun{}, err
 	}
 	r.log.Info("crawl started", "source", source)
-	run, err := r.store.Crawl(ctx, source, h)
+	run, err := r.store.CrawlReporting(ctx, source, h, r.progress)
 	if errors.Is(err, store.ErrCrawlRunning) {
 		r.log.Info("crawl skipped: another crawl of the source is running", "source", source)
 		return run, err

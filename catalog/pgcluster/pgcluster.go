@@ -636,3 +636,37 @@ func tail(out []byte, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// StartStandby creates a streaming replica of c under dir, a directory
+// that must not hold a cluster yet, and starts it on a port of its own:
+// pg_basebackup -R copies c's data and configures the copy to follow c
+// (standby.signal and primary_conninfo), which c allows from 127.0.0.1 as
+// initdb configured it (wal_level replica, trust for replication). For
+// tests of read replicas; Stop it like any cluster.
+func (c *Cluster) StartStandby(ctx context.Context, dir string) (*Cluster, error) {
+	abs, created, err := makeDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Cluster{Dir: abs, bindir: c.bindir, cred: c.cred, log: c.log}
+	if s.cred != nil {
+		if err := s.openPath(created); err != nil {
+			return nil, err
+		}
+		if err := s.chownAll(abs); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.command(ctx, "pg_basebackup", "-D", s.dataDir(), "-R", "-X", "stream", "-c", "fast",
+		"-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("pg_basebackup from port %d into %s: %v: %s", c.Port, s.dataDir(), err, tail(out, 10))
+	}
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -284,4 +285,54 @@ func needRoot(t *testing.T) {
 		t.Fatal("this test needs root, and CI is set: run .ci/run as root")
 	}
 	t.Skip("only root hands the cluster to the postgres user")
+}
+
+// TestStandby starts a private primary and a streaming replica of it: a
+// row written on the primary is soon read on the replica, which is in
+// recovery and refuses writes.
+func TestStandby(t *testing.T) {
+	ctx := t.Context()
+	log := testLogger(t)
+	dir := reachableTempDir(t)
+	primary, err := Start(ctx, filepath.Join(dir, "primary"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = primary.Stop(context.WithoutCancel(ctx)) })
+	standby, err := primary.StartStandby(ctx, filepath.Join(dir, "standby"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = standby.Stop(context.WithoutCancel(ctx)) })
+	if standby.Port == primary.Port {
+		t.Fatalf("standby on the primary's port %d", primary.Port)
+	}
+	if n := query(t, standby.URL("postgres"), `SELECT pg_is_in_recovery()::int`); n != 1 {
+		t.Fatal("the standby is not in recovery")
+	}
+	conn, err := pgx.Connect(ctx, primary.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE replicated AS SELECT 42 AS n`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := pgx.Connect(ctx, standby.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = c.QueryRow(ctx, `SELECT n FROM replicated`).Scan(&n)
+		c.Close(ctx)
+		if err == nil && n == 42 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby never saw the primary's table: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

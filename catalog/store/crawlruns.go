@@ -50,6 +50,15 @@ func crawlLockName(source string) string { return "almanac crawl " + source }
 // another crawl of the source runs, Crawl records nothing and returns
 // ErrCrawlRunning.
 func (s *Store) Crawl(ctx context.Context, source string, harvest func(context.Context) (catalog.Harvest, error)) (catalog.CrawlRun, error) {
+	return s.CrawlReporting(ctx, source, harvest, nil)
+}
+
+// CrawlReporting is Crawl, calling progress (when not nil) with the run as
+// it goes: once the harvest is read (Counts.Total set) and after every
+// ingest batch (Counts.Seen of Counts.Total). The running run's counts
+// are recorded in crawl_runs at the same points, so that every replica's
+// sources page shows how far a crawl has come, whichever process runs it.
+func (s *Store) CrawlReporting(ctx context.Context, source string, harvest func(context.Context) (catalog.Harvest, error), progress func(catalog.CrawlRun)) (catalog.CrawlRun, error) {
 	ctx, unlock, err := s.lockCrawl(ctx, source)
 	if err != nil {
 		return catalog.CrawlRun{}, fmt.Errorf("crawl %s: %w", source, err)
@@ -71,7 +80,18 @@ func (s *Store) Crawl(ctx context.Context, source string, harvest func(context.C
 		return run, fmt.Errorf("crawl %s: %w", source, herr)
 	}
 	h.Source = source
-	ierr := s.ingest(ctx, h, &run)
+	run.Counts.Total = len(h.Datasets)
+	report := func() {
+		// Progress is worth no failed crawl: a failure to record it is
+		// met again, and reported, by the next write.
+		_, _ = s.pool.Exec(ctx, `UPDATE crawl_runs SET counts = $2 WHERE id = $1 AND status = 'running'`, run.ID, run.Counts)
+		if progress != nil {
+			progress(run)
+		}
+	}
+	report()
+	ierr := s.ingestReporting(ctx, h, &run, report)
+	run.Counts.Total = 0 // progress, of a running crawl only
 	if ierr != nil {
 		ierr = withCause(ctx, ierr)
 		run.Status = catalog.CrawlFailed

@@ -88,7 +88,20 @@ func Unavailable(err error) error {
 // met it, so that an outage answers 503 and a value the database refuses
 // 400, rather than 500, without each method having to say so. What a
 // transaction returns is translated by the method that opened it.
-type db struct{ *pgxpool.Pool }
+type db struct {
+	*pgxpool.Pool
+	// read is the read replica's pool (SetReadReplica), which plain reads
+	// made with a context marked by FromReplica use; nil: none.
+	read *pgxpool.Pool
+}
+
+// reader is the pool a plain read made with ctx uses.
+func (d db) reader(ctx context.Context) *pgxpool.Pool {
+	if d.read != nil && ctx.Value(replicaKey{}) != nil {
+		return d.read
+	}
+	return d.Pool
+}
 
 // Exec is pgxpool.Pool.Exec.
 func (d db) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -98,7 +111,7 @@ func (d db) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTa
 
 // Query is pgxpool.Pool.Query.
 func (d db) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	r, err := d.Pool.Query(ctx, sql, args...)
+	r, err := d.reader(ctx).Query(ctx, sql, args...)
 	if err != nil {
 		return r, translate(err)
 	}
@@ -107,12 +120,12 @@ func (d db) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error
 
 // QueryRow is pgxpool.Pool.QueryRow.
 func (d db) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return row{d.Pool.QueryRow(ctx, sql, args...)}
+	return row{d.reader(ctx).QueryRow(ctx, sql, args...)}
 }
 
 // SendBatch is pgxpool.Pool.SendBatch.
 func (d db) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return batchResults{d.Pool.SendBatch(ctx, b)}
+	return batchResults{d.reader(ctx).SendBatch(ctx, b)}
 }
 
 // Begin is pgxpool.Pool.Begin.

@@ -26,6 +26,12 @@ const batchSize = 5000
 // did not change are not written at all. Invalid datasets are recorded as
 // errors on run and skipped; they are never taken for removed.
 func (s *Store) ingest(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun) error {
+	return s.ingestReporting(ctx, h, run, func() {})
+}
+
+// ingestReporting is ingest, calling progress after every batch of
+// datasets.
+func (s *Store) ingestReporting(ctx context.Context, h catalog.Harvest, run *catalog.CrawlRun, progress func()) error {
 	if h.Source == "" || catalog.IsUserSource(h.Source) {
 		return fmt.Errorf("ingest: source %q cannot be crawled: %w", h.Source, catalog.ErrInvalid)
 	}
@@ -50,12 +56,14 @@ func (s *Store) ingest(ctx context.Context, h catalog.Harvest, run *catalog.Craw
 				return err
 			}
 			batch = batch[:0]
+			progress()
 		}
 	}
 	if len(batch) > 0 {
 		if err := s.ingestBatch(ctx, h.Source, batch, &run.Counts); err != nil {
 			return err
 		}
+		progress()
 	}
 	// Jobs, runs, column lineage and quality facts, after the datasets
 	// they name were written.

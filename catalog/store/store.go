@@ -48,7 +48,7 @@ type Store struct {
 func New(pool *pgxpool.Pool) *Store {
 	// Times are kept to the microsecond, as PostgreSQL stores them, so that
 	// what a write returns equals what a later read finds.
-	return &Store{pool: db{pool}, now: func() time.Time { return time.Now().Truncate(time.Microsecond) }}
+	return &Store{pool: db{Pool: pool}, now: func() time.Time { return time.Now().Truncate(time.Microsecond) }}
 }
 
 // Pool returns the connection pool, for health checks.

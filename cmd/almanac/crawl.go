@@ -99,9 +99,14 @@ func crawlNow(ctx context.Context, cfg *config.Config, log *slog.Logger, names [
 	if err := r.FailInterrupted(ctx); err != nil {
 		return err
 	}
+	bar := newProgress(out, cfg.Log.Format, log)
+	r.OnProgress(func(run catalog.CrawlRun) {
+		bar.Set("crawl "+run.Source, "datasets", int64(run.Counts.Seen), int64(run.Counts.Total))
+	})
 	var failed []string
 	for _, src := range todo {
 		run, err := r.Crawl(ctx, src)
+		bar.Finish()
 		if run.ID == 0 { // not started: the error says why
 			fmt.Fprintf(out, "%s: not crawled: %v\n", src.Provenance(), err)
 			failed = append(failed, src.Provenance())

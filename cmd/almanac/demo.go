@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -133,7 +134,7 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
-	return serve(ctx, cfg, st, log, "demo")
+	return serve(ctx, cfg, st, log, io.Discard, "demo")
 }
 
 // loopback reports whether addr, a host:port to listen on, is reachable

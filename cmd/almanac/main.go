@@ -111,7 +111,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		defer pool.Close()
-		return serve(ctx, cfg, st, log, "")
+		if cfg.Database.ReadURL != "" {
+			read, err := connect(ctx, cfg.Database.ReadURL)
+			if err != nil {
+				return fmt.Errorf("database.read_url: %w", err)
+			}
+			defer read.Close()
+			st.SetReadReplica(read)
+		}
+		return serve(ctx, cfg, st, log, stdout, "")
 	case "crawl":
 		return crawlNow(ctx, cfg, log, fs.Args(), stdout)
 	case "check":
@@ -125,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stdout, "database at migration %d\n", migrations.Latest())
 		return nil
 	case "reindex":
-		if err := reindex(ctx, cfg, log); err != nil {
+		if err := reindex(ctx, cfg, log, stdout); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "search index rebuilt in %s\n", cfg.Search.IndexDir)

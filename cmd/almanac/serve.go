@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,7 +37,7 @@ import (
 // serve refuses an address others can reach unless forced. devLogin
 // (`almanac demo`) makes every request without a token the editor
 // devLogin's, without credentials.
-func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, devLogin string) error {
+func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, stdout io.Writer, devLogin string) error {
 	// The demo signs every request in as its one user: no sign-in.
 	var sso login
 	if devLogin == "" {
@@ -92,7 +93,13 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		}
 	}()
 
-	idx, err = search.Open(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log.With("component", "search"), Abbreviations: cfg.Search.Abbreviations})
+	// A replica without an index (a new one) builds it in the background
+	// while it listens, unready (/readyz) until the index has caught up
+	// with the change log.
+	idx, err = search.Open(ctx, cfg.Search.IndexDir, st, search.Options{
+		Logger: log.With("component", "search"), Abbreviations: cfg.Search.Abbreviations,
+		Background: true, Progress: indexProgress(newProgress(stdout, cfg.Log.Format, log.With("component", "search"))),
+	})
 	if err != nil {
 		return err
 	}
@@ -193,7 +200,10 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 			if err := st.Ping(ctx); err != nil {
 				return err
 			}
-			return migrations.Check(ctx, pool)
+			if err := migrations.Check(ctx, pool); err != nil {
+				return err
+			}
+			return idx.Ready()
 		},
 		GraphQL:         graph.NewHandler(graph.Options{Store: st, Search: idx, Lineage: follower, Tokens: tokens, Logger: log, SLOs: cfg.RunSLOs, Links: cfg.Links.Templates, Notifier: notifier}),
 		Authenticate:    authn,
@@ -380,17 +390,30 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 
 // reindex is `almanac reindex`: rebuild the search index from the catalog,
 // without reading the old one, which may be damaged.
-func reindex(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func reindex(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	idx, err := search.Create(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log, Abbreviations: cfg.Search.Abbreviations})
+	bar := newProgress(stdout, cfg.Log.Format, log)
+	defer bar.Finish()
+	idx, err := search.Create(ctx, cfg.Search.IndexDir, st, search.Options{Logger: log, Abbreviations: cfg.Search.Abbreviations, Progress: indexProgress(bar)})
 	if err != nil {
 		return err
 	}
 	return idx.Close()
+}
+
+// indexProgress shows a search index's build and long catch-ups on bar.
+func indexProgress(bar *progress) func(search.Progress) {
+	return func(p search.Progress) {
+		if p.Stage == search.StageBuild {
+			bar.Set("build search index", "datasets", p.Done, p.Total)
+			return
+		}
+		bar.Set("catch up search index", "changes", p.Done, p.Total)
+	}
 }
 
 // reportUnknownDatasets logs the SLOs and checks that name a dataset the

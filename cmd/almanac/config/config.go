@@ -66,6 +66,8 @@ import (
 type Config struct {
 	// DatabaseURL is the PostgreSQL URL of the catalog.
 	DatabaseURL string `yaml:"database_url" env:"ALMANAC_DATABASE_URL,DATABASE_URL"`
+	// Database configures more connections to the catalog database.
+	Database DatabaseConfig `yaml:"database"`
 	// Listen is the address, host:port, that the portal, the GraphQL API
 	// and the lineage endpoints listen on.
 	Listen string `yaml:"listen" default:"127.0.0.1:8080" env:"ALMANAC_LISTEN"`
@@ -348,6 +350,20 @@ func (a AuthConfig) RedirectURL(publicURL string) string {
 		return ""
 	}
 	return strings.TrimSuffix(publicURL, "/") + "/auth/callback"
+}
+
+// DatabaseConfig configures more connections to the catalog database.
+type DatabaseConfig struct {
+	// ReadURL is the PostgreSQL URL of a read replica (a streaming
+	// standby) of the catalog database. With it, `serve` reads the pages
+	// and the GraphQL queries of GET requests there, and everything else
+	// (writes, POST requests, crawls, the search index and lineage graph
+	// following the change log) on `database_url`. A browser that wrote
+	// reads on the primary until the replica has replayed its write (a
+	// cookie carries the write's WAL position, so any replica of Almanac
+	// honours it). The replica's lag is exported as
+	// `almanac_read_replica_lag_bytes` and `almanac_read_replica_lag_seconds`.
+	ReadURL string `yaml:"read_url" env:"ALMANAC_DATABASE_READ_URL"`
 }
 
 // LogConfig configures the process log.
