@@ -1216,6 +1216,12 @@ CREATE INDEX dataset_facts_source ON public.dataset_facts USING btree (source);
 CREATE INDEX dataset_metrics_observed ON public.dataset_metrics USING btree (observed_at);
 
 --
+-- Name: dataset_metrics_run; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dataset_metrics_run ON public.dataset_metrics USING btree (run_id) WHERE (run_id <> ''::text);
+
+--
 -- Name: foreign_keys_target; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1382,6 +1388,12 @@ CREATE INDEX runs_job ON public.runs USING btree (job_id, state_at DESC);
 --
 
 CREATE INDEX runs_parent ON public.runs USING btree (parent_run_id) WHERE (parent_run_id <> ''::text);
+
+--
+-- Name: runs_recent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_recent ON public.runs USING btree (state_at DESC, run_id);
 
 --
 -- Name: sessions_live; Type: INDEX; Schema: public; Owner: -

@@ -1,0 +1,2 @@
+DROP INDEX dataset_metrics_run;
+DROP INDEX runs_recent;

@@ -1,0 +1,4 @@
+-- The pipeline pages: /runs lists the newest runs of every job, and a
+-- run's page reads what the run measured of its datasets.
+CREATE INDEX runs_recent ON runs (state_at DESC, run_id);
+CREATE INDEX dataset_metrics_run ON dataset_metrics (run_id) WHERE run_id <> '';
