@@ -2,13 +2,16 @@ package ui
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"almanac/catalog"
 	"almanac/catalog/crawl/openlineage"
 	"almanac/catalog/store"
+	"almanac/search"
 )
 
 // The Airflow fixture (testdata/openlineage/airflow_orders_daily.json):
@@ -201,5 +204,35 @@ func TestJobLinks(t *testing.T) {
 	for _, k := range []catalog.Key{fctOrders, rawEvents} {
 		r := p.get(t, datasetPath(k))
 		mustContain(t, "the page of "+k.Name, r.body, `<a class="mono" href="`+jobPath(airflowTask)+`">`)
+	}
+}
+
+// TestSearchFindsJobs: a search lists the jobs that match beside the
+// datasets, and counts them in the Kind facet, whose link searches jobs
+// alone, linking their pages.
+func TestSearchFindsJobs(t *testing.T) {
+	p := newPortal(t, func(o *Options) {
+		pushAirflowFixture(t, o.Store)
+		x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), o.Store, search.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		o.Search = x
+	})
+	r := p.get(t, "/search?q=orders")
+	if r.status != 200 {
+		t.Fatalf("search: %d\n%s", r.status, r.body)
+	}
+	mustContain(t, "the search for orders", r.body,
+		`<h2 id="job-hits-heading">Jobs <span class="count">2</span></h2>`,
+		`href="`+jobPath(airflowTask)+`"`, `href="/search?q=orders+kind%3Ajob"`)
+	if i := strings.Index(r.body, `class="dataset-list search-results"`); i < 0 || strings.Contains(r.body[i:strings.Index(r.body, "job-hits-heading")], "/jobs/") {
+		t.Errorf("the dataset results link a job")
+	}
+	r = p.get(t, "/search?q=orders+kind%3Ajob")
+	mustContain(t, "the search for jobs", r.body, "1–2 of 2 jobs", `href="`+jobPath(airflowTask)+`"`, `href="`+jobPath(airflowDAG)+`"`)
+	if strings.Contains(r.body, `href="`+datasetPath(fctOrders)+`"`) {
+		t.Errorf("the search for jobs lists a dataset")
 	}
 }

@@ -511,3 +511,36 @@ func (s *Store) JobNamespaces(ctx context.Context) ([]string, error) {
 	}
 	return nss, nil
 }
+
+// JobsByIDs returns the jobs ids, merged (see catalog.MergeJob), in order
+// of id, in one statement; ids of no job are absent. The search index
+// reads the jobs a change names with it.
+func (s *Store) JobsByIDs(ctx context.Context, ids []int64) ([]catalog.Job, error) {
+	out := []catalog.Job{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.readJobs(ctx, jobRead{ids: ids, text: true}, func(j catalog.Job) error {
+		out = append(out, j)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %d jobs: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// JobIDsAfter returns at most limit job ids greater than after, in order,
+// removed jobs included: the search index pages through every job with it
+// when it rebuilds.
+func (s *Store) JobIDsAfter(ctx context.Context, after int64, limit int) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM jobs WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list job ids after %d: %w", after, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list job ids after %d: %w", after, err)
+	}
+	return ids, nil
+}
