@@ -236,3 +236,19 @@ func TestSearchFindsJobs(t *testing.T) {
 		t.Errorf("the search for jobs lists a dataset")
 	}
 }
+
+// TestLineageLinksJobs: the job nodes of the lineage drawing link their
+// jobs' pages.
+func TestLineageLinksJobs(t *testing.T) {
+	p, _ := newLineagePortal(t)
+	r := p.get(t, lineagePath(fctOrders))
+	if r.status != 200 {
+		t.Fatalf("lineage: %d", r.status)
+	}
+	body := htmlUnescape(r.body)
+	for _, j := range []string{"model.fct_orders", "model.v_daily_revenue"} {
+		if want := `href="` + jobPath(catalog.JobKey{Namespace: "dbt", Name: j}) + `"`; !strings.Contains(body, want) {
+			t.Errorf("the drawing lacks %s", want)
+		}
+	}
+}
