@@ -1378,6 +1378,12 @@ CREATE INDEX river_notification_created_at_idx ON public.river_notification USIN
 CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING btree (topic, id);
 
 --
+-- Name: runs_failed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_failed ON public.runs USING btree (job_id) WHERE (state = ANY (ARRAY['FAIL'::text, 'ABORT'::text]));
+
+--
 -- Name: runs_job; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -428,7 +428,7 @@ func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []ca
 var jobSortOrders = map[string]string{
 	catalog.JobSortName:     `namespace, name`,
 	catalog.JobSortLastRun:  `state_at DESC NULLS LAST, namespace, name`,
-	catalog.JobSortFailures: `failures DESC, namespace, name`,
+	catalog.JobSortFailures: `fail_rank DESC, namespace, name`,
 	catalog.JobSortDuration: `ended_at - started_at DESC NULLS LAST, namespace, name`,
 }
 
@@ -448,27 +448,34 @@ func (s *Store) JobSummaries(ctx context.Context, f catalog.JobFilter) ([]catalo
 	if limit <= 0 {
 		limit = 50
 	}
+	// The newest run of every job selected, then one page of them, and
+	// only then the runs of the page's jobs counted: counting every job's
+	// runs cost most of the time. Only the order by failures counts them
+	// all (fail_rank).
 	rows, err := s.pool.Query(ctx, `
 		WITH s AS (
-			SELECT j.namespace, j.name,
-			       (SELECT min(f.type) FROM job_facts f WHERE f.job_id = j.id AND f.removed_at IS NULL) AS type,
+			SELECT j.id, j.namespace, j.name,
 			       l.run_id, l.state, l.state_at, l.started_at, l.ended_at, l.error_message,
 			       l.parent_run_id, l.parent_job_namespace, l.parent_job_name, l.nominal_start, l.nominal_end,
-			       c.runs, c.failures
+			       CASE WHEN $5 THEN (SELECT count(*) FROM runs r WHERE r.job_id = j.id AND r.state IN ('FAIL', 'ABORT')) ELSE 0 END AS fail_rank
 			FROM jobs j
 			LEFT JOIN LATERAL (SELECT * FROM runs l WHERE l.job_id = j.id ORDER BY l.state_at DESC, l.run_id LIMIT 1) l ON true
-			CROSS JOIN LATERAL (SELECT count(*) AS runs, count(*) FILTER (WHERE r.state IN ('FAIL', 'ABORT')) AS failures
-			                    FROM runs r WHERE r.job_id = j.id) c
 			WHERE ($1 = '' OR j.namespace = $1)
 			  AND EXISTS (SELECT 1 FROM job_facts f WHERE f.job_id = j.id AND f.removed_at IS NULL)
+		), p AS (
+			SELECT *, count(*) OVER () AS total FROM s
+			WHERE $2 = '' OR ($2 = 'none' AND run_id IS NULL) OR state = $2
+			ORDER BY `+order+`
+			LIMIT $3 OFFSET $4
 		)
-		SELECT namespace, name, type, run_id, state, state_at, started_at, ended_at, coalesce(error_message, ''),
+		SELECT namespace, name,
+		       (SELECT min(f.type) FROM job_facts f WHERE f.job_id = p.id AND f.removed_at IS NULL),
+		       run_id, state, state_at, started_at, ended_at, coalesce(error_message, ''),
 		       coalesce(parent_run_id, ''), coalesce(parent_job_namespace, ''), coalesce(parent_job_name, ''), nominal_start, nominal_end,
-		       runs, failures, count(*) OVER ()
-		FROM s
-		WHERE $2 = '' OR ($2 = 'none' AND run_id IS NULL) OR state = $2
-		ORDER BY `+order+`
-		LIMIT $3 OFFSET $4`, f.Namespace, f.Status, limit, max(f.Offset, 0))
+		       c.runs, c.failures, total
+		FROM p CROSS JOIN LATERAL (
+			SELECT count(*) AS runs, count(*) FILTER (WHERE r.state IN ('FAIL', 'ABORT')) AS failures FROM runs r WHERE r.job_id = p.id) c
+		ORDER BY `+order, f.Namespace, f.Status, limit, max(f.Offset, 0), f.Sort == catalog.JobSortFailures)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
 	}
