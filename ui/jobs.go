@@ -209,6 +209,9 @@ func (s *Server) serveJobs(w http.ResponseWriter, r *http.Request) error {
 const (
 	jobHistoryRuns  = 100
 	jobRunsPageSize = 25
+	// childRunsLookback is how many of a job's last runs its page looks
+	// through for the runs they started.
+	childRunsLookback = 10
 )
 
 // jobPageView is a job's page.
@@ -232,8 +235,10 @@ type jobPageView struct {
 	Runs      []jobRunRowView
 	OlderRuns string // the next page of the history; "" at its end
 	NewerRuns string // its first page, on a later one
-	Children  []jobRunRowView
-	Lineage   string
+	// Children are the runs that the run ChildrenOf started.
+	Children                 []jobRunRowView
+	ChildrenOf, ChildrenOfID string
+	Lineage                  string
 }
 
 // parentView is the run that started a run: an Airflow task's DAG run.
@@ -467,12 +472,26 @@ func (s *Server) jobPageView(ctx context.Context, j catalog.Job, p store.RunPage
 			}
 			v.Parent = &par
 		}
-		children, err := s.store.ChildRunsOf(ctx, []string{latest.ID})
+		// The tasks of a DAG: the runs that the newest of its last runs
+		// with any started (the newest may not have started its tasks
+		// yet).
+		ids := make([]string, 0, childRunsLookback)
+		for _, r := range recent[:min(len(recent), childRunsLookback)] {
+			ids = append(ids, r.ID)
+		}
+		children, err := s.store.ChildRunsOf(ctx, ids)
 		if err != nil {
 			return v, err
 		}
-		for _, c := range children[latest.ID] {
-			v.Children = append(v.Children, newJobRunRow(c, 0, false, now))
+		for _, id := range ids {
+			if cs := children[id]; len(cs) > 0 {
+				v.ChildrenOf = jobRunPath(id)
+				v.ChildrenOfID = shortID(id)
+				for _, c := range cs {
+					v.Children = append(v.Children, newJobRunRow(c, 0, false, now))
+				}
+				break
+			}
 		}
 	}
 	return v, nil

@@ -137,9 +137,11 @@ func TestJobPage(t *testing.T) {
 		t.Errorf("the chart has %d bars, want 6", n)
 	}
 
-	// The DAG's page lists the task runs its latest finished run started.
+	// The DAG's page lists the task runs of its newest run that started
+	// any: today's has not yet, yesterday's failed one has.
 	r = p.get(t, jobPath(airflowDAG))
-	mustContain(t, "the DAG's page", r.body, "Loads yesterday&#39;s orders into the marts.", `<span class="badge status-running">running</span>`)
+	mustContain(t, "the DAG's page", r.body, "Loads yesterday&#39;s orders into the marts.", `<span class="badge status-running">running</span>`,
+		`Runs started by run <a class="mono" href="/runs/`+failedDAGRun+`">01902d09</a>`, `href="/runs/`+failedTaskRun+`"`)
 
 	// Paging the history: the second page of two runs per page is not
 	// reachable without the page's own link, but a bad one is named.
