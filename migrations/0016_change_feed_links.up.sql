@@ -7,7 +7,7 @@ ALTER TABLE change_log ADD COLUMN details jsonb;
 -- Readers of the feed filtered to a kind of change or of entity continue
 -- from a sequence; without these a rare one scans the whole log after it.
 CREATE INDEX change_log_kind_seq ON change_log (kind, seq);
-CREATE INDEX change_log_entity_seq ON change_log (entity, seq);
+CREATE INDEX change_log_feed_entity_seq ON change_log (entity, seq);
 
 -- Links from a dataset to where its work is tracked or documented
 -- elsewhere (a runbook, a dashboard, a ticket board), added by its

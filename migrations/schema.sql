@@ -1430,10 +1430,10 @@ CREATE INDEX auth_events_at ON public.auth_events USING btree (at DESC, id DESC)
 CREATE INDEX change_log_entity_seq ON public.change_log USING btree (entity, entity_id, seq);
 
 --
--- Name: change_log_entity_seq; Type: INDEX; Schema: public; Owner: -
+-- Name: change_log_feed_entity_seq; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX change_log_entity_seq ON public.change_log USING btree (entity, seq);
+CREATE INDEX change_log_feed_entity_seq ON public.change_log USING btree (entity, seq);
 
 --
 -- Name: change_log_kind_seq; Type: INDEX; Schema: public; Owner: -
@@ -1470,6 +1470,12 @@ CREATE INDEX dataset_facts_source ON public.dataset_facts USING btree (source);
 --
 
 CREATE INDEX dataset_metrics_observed ON public.dataset_metrics USING btree (observed_at);
+
+--
+-- Name: dataset_metrics_run; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dataset_metrics_run ON public.dataset_metrics USING btree (run_id) WHERE (run_id <> ''::text);
 
 --
 -- Name: follows_target; Type: INDEX; Schema: public; Owner: -
@@ -1640,6 +1646,12 @@ CREATE INDEX river_notification_created_at_idx ON public.river_notification USIN
 CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING btree (topic, id);
 
 --
+-- Name: runs_failed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_failed ON public.runs USING btree (job_id) WHERE (state = ANY (ARRAY['FAIL'::text, 'ABORT'::text]));
+
+--
 -- Name: runs_job; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1650,6 +1662,12 @@ CREATE INDEX runs_job ON public.runs USING btree (job_id, state_at DESC);
 --
 
 CREATE INDEX runs_parent ON public.runs USING btree (parent_run_id) WHERE (parent_run_id <> ''::text);
+
+--
+-- Name: runs_recent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_recent ON public.runs USING btree (state_at DESC, run_id);
 
 --
 -- Name: sessions_live; Type: INDEX; Schema: public; Owner: -

@@ -32,7 +32,7 @@ func newResultCache(max int) *resultCache {
 
 func cacheKey(gen uint64, req Request) string {
 	return strconv.FormatUint(gen, 10) + "\x00" + req.Query.String() + "\x00" + strconv.FormatBool(req.IncludeRemoved) +
-		"\x00" + strconv.Itoa(req.Offset) + "\x00" + strconv.Itoa(req.Limit)
+		"\x00" + strconv.FormatBool(req.Jobs) + "\x00" + strconv.Itoa(req.Offset) + "\x00" + strconv.Itoa(req.Limit)
 }
 
 func (c *resultCache) get(key string) (Results, bool) {

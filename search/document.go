@@ -17,7 +17,7 @@ import (
 // document layout or the internal values kept beside the documents
 // change; an index built with another version is rebuilt on open. (9: the
 // vocabulary's checksum, keyVocabSum.)
-const mappingVersion = "almanac-search-9"
+const mappingVersion = "almanac-search-10" // 10: jobs beside datasets (fType)
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.
@@ -36,6 +36,7 @@ const (
 	fSchema   = "schema"
 	fNS       = "namespace"
 	fRemoved  = "removed" // "yes" or "no"
+	fType     = "type"    // "dataset" or "job"
 	fSrc      = "src"     // stored only: what a hit shows (stored.encode)
 )
 
@@ -55,6 +56,7 @@ type document struct {
 	Schema    string   `json:"schema"`
 	Namespace string   `json:"namespace"`
 	Removed   string   `json:"removed"`
+	Type      string   `json:"type"`
 	Src       string   `json:"src"`
 }
 
@@ -83,6 +85,33 @@ type storedColumn struct {
 
 // docID is the index document id of a dataset.
 func docID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// jobDocID is the index document id of a job: jobs and datasets number
+// their ids apart.
+func jobDocID(id int64) string { return "job:" + strconv.FormatInt(id, 10) }
+
+// KindJob is the kind of the index documents of jobs: a search with the
+// filter kind:job (and Request.Jobs) finds jobs instead of datasets.
+const KindJob = "job"
+
+// FromJob converts a job of the catalog for the index: its name is
+// searched as a dataset's is, its description as text, its type is its
+// platform; it has no columns.
+func FromJob(j catalog.Job) Dataset {
+	return Dataset{ID: j.ID, Key: catalog.Key(j.Key), Platform: j.Type, Kind: KindJob, Description: j.Description,
+		UpdatedAt: j.UpdatedAt, Removed: j.RemovedAt != nil}
+}
+
+// isJob says whether d is a job (FromJob).
+func (d Dataset) isJob() bool { return d.Kind == KindJob }
+
+// docIDOf is the index document id of d.
+func docIDOf(d Dataset) string {
+	if d.isJob() {
+		return jobDocID(d.ID)
+	}
+	return docID(d.ID)
+}
 
 // Dataset is one dataset to index: what the catalog holds about it, as
 // plain values, so that a benchmark or a test can build an index without
@@ -202,6 +231,10 @@ func toDocument(d Dataset, seg *segmenter) document {
 		Schema:    schemaOf(d.Key.Name),
 		Namespace: d.Key.Namespace,
 		Removed:   "no",
+		Type:      "dataset",
+	}
+	if d.isJob() {
+		doc.Type = KindJob
 	}
 	if d.Removed {
 		doc.Removed = "yes"
@@ -300,6 +333,7 @@ func newMapping() mapping.IndexMapping {
 	add(fSchema, keyword(true))
 	add(fNS, keyword(false))
 	add(fRemoved, keyword(false))
+	add(fType, keyword(false))
 	add(fSrc, src)
 	// No _all field: every query names its fields, and bleve would
 	// otherwise build an (empty) composite field for every document.

@@ -66,7 +66,7 @@ func TestFacetsMatchBleve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sr := bleve.NewSearchRequestOptions(p.bleveQuery(false, fuzzy, common), 20, 0, false)
+			sr := bleve.NewSearchRequestOptions(p.bleveQuery(false, false, fuzzy, common), 20, 0, false)
 			for _, k := range FacetKeys {
 				sr.AddFacet(k, bleve.NewFacetRequest(k, facetSize))
 			}

@@ -395,7 +395,7 @@ func (w *batchWriter) forBuild() *batchWriter {
 }
 
 func (w *batchWriter) add(d Dataset) error {
-	if err := w.batch.Index(docID(d.ID), toDocument(d, w.seg)); err != nil {
+	if err := w.batch.Index(docIDOf(d), toDocument(d, w.seg)); err != nil {
 		return fmt.Errorf("index dataset %s: %w", d.Key, err)
 	}
 	if w.batch.Size() >= w.size {
@@ -405,6 +405,8 @@ func (w *batchWriter) add(d Dataset) error {
 }
 
 func (w *batchWriter) delete(id int64) { w.batch.Delete(docID(id)) }
+
+func (w *batchWriter) deleteJob(id int64) { w.batch.Delete(jobDocID(id)) }
 
 // flushSeq commits the batch together with the sequence it brings the
 // index to, after every batch before it, so that the two never disagree

@@ -24,7 +24,12 @@ type Request struct {
 	// IncludeRemoved shows datasets no source reports any more, ranked
 	// below live ones; they are hidden otherwise.
 	IncludeRemoved bool
-	Offset         int
+	// Jobs searches jobs instead of datasets: their hits are of
+	// KindJob, with the job's id and key. Without it no job is found,
+	// so that a dataset search ranks as it did before jobs were indexed
+	// and its hits are all datasets.
+	Jobs   bool
+	Offset int
 	// Limit is the page size: DefaultLimit when 0, at most MaxLimit.
 	Limit int
 }
@@ -426,7 +431,7 @@ func term(field, value string, boost float64) query.Query {
 // bleveQuery builds the bleve query: every word must match in some
 // field, weighted by field; whole-name matches add a large bonus;
 // filters and exclusions narrow.
-func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string) query.Query {
+func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]string) query.Query {
 	var must, required, optional []query.Query
 	for i, t := range p.terms {
 		var any []query.Query
@@ -498,6 +503,11 @@ func (p plan) bleveQuery(includeRemoved, fuzzy bool, common map[string][]string)
 		mustNot = append(mustNot, phraseQuery(e))
 	}
 	mustNot = append(mustNot, excludedBy...)
+	if jobs {
+		filters = append(filters, term(fType, KindJob, 1))
+	} else {
+		mustNot = append(mustNot, term(fType, KindJob, 1))
+	}
 	should := optional
 	for _, e := range p.exact {
 		should = append(should, term(fExact, e, exactNameBoost), term(fColExact, e, exactColumnBoost))
@@ -624,7 +634,7 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 	if window {
 		from, size = 0, rerankWindow
 	}
-	sr := bleve.NewSearchRequestOptions(p.bleveQuery(req.IncludeRemoved, fuzzy, common), size, from, false)
+	sr := bleve.NewSearchRequestOptions(p.bleveQuery(req.IncludeRemoved, req.Jobs, fuzzy, common), size, from, false)
 	sr.Fields = []string{fSrc}
 	fc := &facetCounter{t: x.facets}
 	res, err := x.idx.SearchInContext(context.WithValue(ctx, search.MakeDocumentMatchHandlerKey, fc.handler()), sr)

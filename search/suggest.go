@@ -53,7 +53,7 @@ func (x *Index) Suggest(ctx context.Context, typed string, n int) ([]Suggestion,
 	should = append(should, query.NewConjunctionQuery(words))
 	// Removed datasets excluded, not "removed:no" required: a required
 	// term of no weight made every score NaN, and the order arbitrary.
-	q := query.NewBooleanQuery([]query.Query{query.NewDisjunctionQuery(should)}, nil, []query.Query{term(fRemoved, "yes", 1)})
+	q := query.NewBooleanQuery([]query.Query{query.NewDisjunctionQuery(should)}, nil, []query.Query{term(fRemoved, "yes", 1), term(fType, KindJob, 1)})
 
 	var out []Suggestion
 	err := x.use(ctx, "suggest", func() error {

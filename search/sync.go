@@ -67,26 +67,36 @@ func (x *Index) applyNext(ctx context.Context) (int, error) {
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	seen := map[int64]bool{}
-	var ids []int64
+	seen, seenJob := map[int64]bool{}, map[int64]bool{}
+	var ids, jobIDs []int64
 	for _, c := range changes {
-		if c.Entity == "dataset" && !seen[c.EntityID] {
+		switch {
+		case c.Entity == "dataset" && !seen[c.EntityID]:
 			seen[c.EntityID] = true
 			ids = append(ids, c.EntityID)
+		case c.Entity == "job" && !seenJob[c.EntityID]:
+			// A job's runs ("run" changes) do not change its document.
+			seenJob[c.EntityID] = true
+			jobIDs = append(jobIDs, c.EntityID)
 		}
 	}
 	last := changes[len(changes)-1].Seq
-	if err := x.reindex(ctx, ids, last); err != nil {
+	if err := x.reindex(ctx, ids, jobIDs, last); err != nil {
 		return 0, fmt.Errorf("catch up search index from change %d to %d: %w", from, last, err)
 	}
 	x.log.DebugContext(ctx, "search index caught up", "changes", len(changes), "datasets", len(ids), "seq", last)
 	return len(changes), nil
 }
 
-// reindex replaces the documents of the datasets ids with what the store
-// holds now and records seq as applied, in one bleve batch.
-func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
+// reindex replaces the documents of the datasets ids and the jobs jobIDs
+// with what the store holds now and records seq as applied, in one bleve
+// batch.
+func (x *Index) reindex(ctx context.Context, ids, jobIDs []int64, seq int64) error {
 	docs, err := x.store.SearchDocs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	jobs, err := x.store.JobsByIDs(ctx, jobIDs)
 	if err != nil {
 		return err
 	}
@@ -104,6 +114,18 @@ func (x *Index) reindex(ctx context.Context, ids []int64, seq int64) error {
 		for _, id := range ids {
 			if !found[id] {
 				w.delete(id)
+			}
+		}
+		foundJob := map[int64]bool{}
+		for _, j := range jobs {
+			foundJob[j.ID] = true
+			if err := w.add(FromJob(j)); err != nil {
+				return err
+			}
+		}
+		for _, id := range jobIDs {
+			if !foundJob[id] {
+				w.deleteJob(id)
 			}
 		}
 		if err := w.flushSeq(seq); err != nil {
@@ -168,6 +190,9 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		return w.add(d)
 	})
 	if err != nil {
+		return fail(err)
+	}
+	if err := x.eachJob(ctx, w.add); err != nil {
 		return fail(err)
 	}
 	if err := w.flushSeq(seq); err != nil {
@@ -272,6 +297,28 @@ func (x *Index) eachDataset(ctx context.Context, f func(Dataset) error) error {
 		}
 		for _, d := range docs {
 			if err := f(FromStore(d)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// eachJob calls f with every job of the catalog, as indexed (FromJob),
+// in id order.
+func (x *Index) eachJob(ctx context.Context, f func(Dataset) error) error {
+	var after int64
+	for {
+		ids, err := x.store.JobIDsAfter(ctx, after, indexBatchSize)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		after = ids[len(ids)-1]
+		jobs, err := x.store.JobsByIDs(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if err := f(FromJob(j)); err != nil {
 				return err
 			}
 		}

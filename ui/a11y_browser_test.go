@@ -119,7 +119,7 @@ type a11yPage struct {
 }
 
 // newA11yPortal serves the fixture catalog with search, lineage, quality
-// and SLOs, tokens and GraphQL, to an admin, and returns one page of each
+// and SLOs, Airflow jobs and runs, tokens and GraphQL, to an admin, and returns one page of each
 // type.
 func newA11yPortal(t *testing.T) (*httptest.Server, []a11yPage) {
 	t.Helper()
@@ -128,6 +128,7 @@ func newA11yPortal(t *testing.T) (*httptest.Server, []a11yPage) {
 	st := store.New(pool)
 	g := lineageFixture(t, pool)
 	slos := addQuality(t, st)
+	pushAirflowFixture(t, st)
 	x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), st, search.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +171,11 @@ func newA11yPortal(t *testing.T) (*httptest.Server, []a11yPage) {
 		{"sources", "/sources", false},
 		{"run", fmt.Sprintf("/runs/%d", run), false},
 		{"history", historyPath(fctOrders), false},
+		{"jobs", "/jobs", false},
+		{"job", jobPath(airflowTask), false},
+		{"runs", "/runs", false},
+		{"job-run", "/runs/" + lateTaskRun, false},
+		{"failed-job-run", "/runs/" + failedTaskRun, false},
 		{"audit", "/admin/audit", false},
 		{"account", "/account", false},
 		{"tokens", accountTokensPath, false},

@@ -38,6 +38,7 @@ type linkView struct {
 // jobView is a job around the dataset.
 type jobView struct {
 	Name, Type, Description, Source string
+	Link                            string // the job's page
 	URL                             string // an exposure's link, when it has one
 	// Code is the link to the job's code (Server.jobCodeURL); "" for none.
 	Code string
@@ -79,7 +80,7 @@ func newActivityView(jobs catalog.DatasetJobs, checks []catalog.SourceCheck, fre
 				live = append(live, f.Source)
 			}
 		}
-		return jobView{Name: j.Key.Name, Type: j.Type, Description: j.Description, Source: strings.Join(live, ", "), URL: safeURL(j.Properties["url"])}
+		return jobView{Name: j.Key.Name, Link: jobPath(j.Key), Type: j.Type, Description: j.Description, Source: strings.Join(live, ", "), URL: safeURL(j.Properties["url"])}
 	}
 	for _, j := range jobs.Producers {
 		if j.RemovedAt == nil {

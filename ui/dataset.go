@@ -94,15 +94,15 @@ type datasetView struct {
 	// Key is the dataset's key, for links.
 	Key catalog.Key
 	// Runs are the latest runs of the jobs that write it, newest first.
-	Runs []jobRunView
+	Runs []writerRunView
 	// OlderHistory are the schema versions past the first few, folded.
 	OlderHistory []versionView
 	// ColumnsOpen says whether the columns table starts unfolded.
 	ColumnsOpen bool
 }
 
-// jobRunView is one run of a job writing the dataset.
-type jobRunView struct {
+// writerRunView is one run of a job writing the dataset.
+type writerRunView struct {
 	Job         string
 	State       string
 	StateClass  string
@@ -656,7 +656,7 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 		return datasetView{}, activityView{}, err
 	}
 	for _, r := range runs {
-		v.Runs = append(v.Runs, newJobRunView(r, now))
+		v.Runs = append(v.Runs, newWriterRunView(r, now))
 	}
 	if at, how := dataChanged(d, runs, counts); !at.IsZero() {
 		v.DataChanged, v.DataChangedHow = newMoment(at, now), how
@@ -760,9 +760,9 @@ func (s *Server) writerRuns(ctx context.Context, jobs catalog.DatasetJobs) ([]ca
 	return runs, nil
 }
 
-// newJobRunView shows a run.
-func newJobRunView(r catalog.Run, now time.Time) jobRunView {
-	v := jobRunView{Job: r.Job.Name, State: strings.ToLower(string(r.State)), Error: r.ErrorMessage, ParentJob: r.ParentJob.Name}
+// newWriterRunView shows a run.
+func newWriterRunView(r catalog.Run, now time.Time) writerRunView {
+	v := writerRunView{Job: r.Job.Name, State: strings.ToLower(string(r.State)), Error: r.ErrorMessage, ParentJob: r.ParentJob.Name}
 	switch r.State {
 	case catalog.RunComplete:
 		v.StateClass = "status-succeeded"

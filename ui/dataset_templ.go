@@ -1764,7 +1764,7 @@ func sectionNav(v datasetView, act activityView) templ.Component {
 }
 
 // runsSection lists the latest runs of the jobs that write the dataset.
-func runsSection(runs []jobRunView) templ.Component {
+func runsSection(runs []writerRunView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

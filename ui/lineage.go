@@ -241,7 +241,7 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 		Highlight: highlight,
 		Href: func(n lineage.NodeID) string {
 			if n.Kind == lineage.JobNode {
-				return ""
+				return jobPath(n.Job())
 			}
 			// Re-centring keeps how the graph is drawn, not what was
 			// expanded or traced around the old centre.

@@ -28,7 +28,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /{$}", s.handle(s.serveHome))
 	mux.Handle("GET /datasets/{ns}/{name...}", s.handle(s.serveDataset))
 	mux.Handle("GET /sources", s.handle(s.serveSources))
-	mux.Handle("GET /runs/{id}", s.handle(s.serveRun))
+	mux.Handle("GET /jobs", s.handle(s.serveJobs))
+	mux.Handle("GET /jobs/{ns}/{name...}", s.handle(s.serveJob))
+	mux.Handle("GET /runs", s.handle(s.serveRuns))
+	mux.Handle("GET /runs/{id}", s.handle(s.serveJobOrCrawlRun))
 	mux.Handle("GET /incidents", s.handle(s.serveIncidents))
 	mux.Handle("GET /incidents/{id}", s.handle(s.serveIncident))
 	if s.search != nil {

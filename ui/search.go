@@ -50,6 +50,14 @@ type searchView struct {
 	// Export is the address of the results as CSV; with "&format=json",
 	// as JSON.
 	Export string
+	// Noun is what the hits are: "datasets", or "jobs" for a search
+	// with the filter kind:job.
+	Noun string
+	// Jobs are the first jobs matching a dataset search, JobsTotal how
+	// many match, JobsLink the search for them alone (kind:job).
+	Jobs      []searchHit
+	JobsTotal int
+	JobsLink  string
 	// DidYouMean is the query with its misspelt words corrected, offered
 	// when the query found nothing or little; nil otherwise.
 	DidYouMean *didYouMean
@@ -70,6 +78,41 @@ type didYouMean struct {
 type correctedWord struct {
 	Text      string
 	Corrected bool
+}
+
+// jobFilter is the filter that searches jobs instead of datasets.
+var jobFilter = search.Filter{Key: "kind", Value: search.KindJob}
+
+// jobsShown is how many jobs a dataset search lists beside its datasets.
+const jobsShown = 5
+
+// hitURL is the page of a hit: a job's or a dataset's.
+func hitURL(h search.Hit) string {
+	if h.Kind == search.KindJob {
+		return jobPath(catalog.JobKey(h.Key))
+	}
+	return datasetPath(h.Key)
+}
+
+// addJobs shows the jobs res found beside a dataset search for q, and
+// counts them in the Kind facet as the value that searches them alone.
+func (v *searchView) addJobs(q search.Query, removed bool, res search.Results) {
+	v.JobsTotal, v.JobsLink = res.Total, searchURL(q.WithFilter(jobFilter), removed, 1)
+	for _, h := range res.Hits {
+		v.Jobs = append(v.Jobs, searchHit{URL: hitURL(h), Name: h.Name, Namespace: h.Key.Namespace, Platform: h.Platform,
+			Description: h.Description, Removed: h.Removed, Matched: strings.Join(h.Matched, ", ")})
+	}
+	if res.Total == 0 {
+		return
+	}
+	link := facetLink{Value: search.KindJob, Count: res.Total, URL: v.JobsLink}
+	for i, f := range v.Facets {
+		if f.Label == facetLabels["kind"] {
+			v.Facets[i].Values = append(v.Facets[i].Values, link)
+			return
+		}
+	}
+	v.Facets = append(v.Facets, searchFacet{Label: facetLabels["kind"], Values: []facetLink{link}})
 }
 
 // searchHit is one result.
@@ -143,13 +186,17 @@ func newSearchView(text string, q search.Query, removed bool, pageNum int, res s
 		Partial:        res.Partial,
 		Total:          res.Total,
 		RemovedLink:    searchURL(q, !removed, 1),
+		Noun:           "datasets",
+	}
+	if q.HasFilter(jobFilter) {
+		v.Noun = "jobs"
 	}
 	if text != "" {
 		v.Page.Title = text + " – Search"
 	}
 	for _, h := range res.Hits {
 		v.Hits = append(v.Hits, searchHit{
-			URL:         datasetPath(h.Key),
+			URL:         hitURL(h),
 			Name:        h.Name,
 			Namespace:   h.Key.Namespace,
 			Kind:        kindLabel(h.Kind),
@@ -272,9 +319,11 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.renderStatus(w, r, http.StatusBadRequest, searchPage(v))
 	}
+	jobs := q.HasFilter(jobFilter)
 	res, err := s.search.Search(r.Context(), search.Request{
 		Query:          q,
 		IncludeRemoved: removed,
+		Jobs:           jobs,
 		Offset:         (pageNum - 1) * search.DefaultLimit,
 		Limit:          search.DefaultLimit,
 	})
@@ -289,6 +338,16 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := newSearchView(text, q, removed, pageNum, res)
 	v.Follow = s.searchFollow(r.Context(), text)
+	if jobs {
+		return s.render(w, r, searchPage(v))
+	}
+	// The jobs that match, beside the datasets: a search of their own,
+	// so that the datasets rank as they would without them.
+	found, err := s.search.Search(r.Context(), search.Request{Query: q, IncludeRemoved: removed, Jobs: true, Limit: jobsShown})
+	if err != nil {
+		return withMessage(err, "This search could not run: "+err.Error())
+	}
+	v.addJobs(q, removed, found)
 	keys := make([]catalog.Key, len(res.Hits))
 	for i, h := range res.Hits {
 		keys[i] = h.Key

@@ -221,7 +221,8 @@ func TestPages(t *testing.T) {
 			want: []string{"Run #2", "dbt:analytics", "status-partial", "model.analytics.broken", "compile error: unexpected &#34;&lt;end&gt;&#34; at line 3"},
 		},
 		{name: "unknown run", path: "/runs/99", status: 404, want: []string{"There is no crawl run #99."}},
-		{name: "bad run", path: "/runs/x1", status: 400, want: []string{"&#34;x1&#34; is not a crawl run number."}},
+		// Not a number: the id of a job run, which there is none of.
+		{name: "bad run", path: "/runs/x1", status: 404, want: []string{"There is no run x1."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := p.get(t, tc.path)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -421,4 +422,132 @@ func (s *Store) removeUnseenJobs(ctx context.Context, source string, scopes []ca
 		return fmt.Errorf("mark %d jobs of %s removed: %w", len(gone), source, translate(err))
 	}
 	return nil
+}
+
+// jobSortOrders are the ORDER BY clauses of the job listing's orders.
+var jobSortOrders = map[string]string{
+	catalog.JobSortName:     `namespace, name`,
+	catalog.JobSortLastRun:  `state_at DESC NULLS LAST, namespace, name`,
+	catalog.JobSortFailures: `fail_rank DESC, namespace, name`,
+	catalog.JobSortDuration: `ended_at - started_at DESC NULLS LAST, namespace, name`,
+}
+
+// JobSummaries lists the jobs a live source reports that f selects, in
+// its order, one page of them, with the newest run of each and how many
+// of their runs failed, in one statement; and how many jobs f selects in
+// all.
+func (s *Store) JobSummaries(ctx context.Context, f catalog.JobFilter) ([]catalog.JobSummary, int, error) {
+	order, ok := jobSortOrders[cmp.Or(f.Sort, catalog.JobSortName)]
+	if !ok {
+		return nil, 0, fmt.Errorf("list jobs: unknown order %q (want one of %s): %w", f.Sort, strings.Join(catalog.JobSorts, ", "), catalog.ErrInvalid)
+	}
+	if f.Status != "" && f.Status != catalog.StatusNeverRan && !catalog.RunState(f.Status).Valid() {
+		return nil, 0, fmt.Errorf("list jobs: unknown run status %q: %w", f.Status, catalog.ErrInvalid)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	// The newest run of every job selected, then one page of them, and
+	// only then the runs of the page's jobs counted: counting every job's
+	// runs cost most of the time. Only the order by failures counts them
+	// all (fail_rank).
+	rows, err := s.pool.Query(ctx, `
+		WITH s AS (
+			SELECT j.id, j.namespace, j.name,
+			       l.run_id, l.state, l.state_at, l.started_at, l.ended_at, l.error_message,
+			       l.parent_run_id, l.parent_job_namespace, l.parent_job_name, l.nominal_start, l.nominal_end,
+			       CASE WHEN $5 THEN (SELECT count(*) FROM runs r WHERE r.job_id = j.id AND r.state IN ('FAIL', 'ABORT')) ELSE 0 END AS fail_rank
+			FROM jobs j
+			LEFT JOIN LATERAL (SELECT * FROM runs l WHERE l.job_id = j.id ORDER BY l.state_at DESC, l.run_id LIMIT 1) l ON true
+			WHERE ($1 = '' OR j.namespace = $1)
+			  AND EXISTS (SELECT 1 FROM job_facts f WHERE f.job_id = j.id AND f.removed_at IS NULL)
+		), p AS (
+			SELECT *, count(*) OVER () AS total FROM s
+			WHERE $2 = '' OR ($2 = 'none' AND run_id IS NULL) OR state = $2
+			ORDER BY `+order+`
+			LIMIT $3 OFFSET $4
+		)
+		SELECT namespace, name,
+		       (SELECT min(f.type) FROM job_facts f WHERE f.job_id = p.id AND f.removed_at IS NULL),
+		       run_id, state, state_at, started_at, ended_at, coalesce(error_message, ''),
+		       coalesce(parent_run_id, ''), coalesce(parent_job_namespace, ''), coalesce(parent_job_name, ''), nominal_start, nominal_end,
+		       c.runs, c.failures, total
+		FROM p CROSS JOIN LATERAL (
+			SELECT count(*) AS runs, count(*) FILTER (WHERE r.state IN ('FAIL', 'ABORT')) AS failures FROM runs r WHERE r.job_id = p.id) c
+		ORDER BY `+order, f.Namespace, f.Status, limit, max(f.Offset, 0), f.Sort == catalog.JobSortFailures)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	total := 0
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.JobSummary, error) {
+		var (
+			j       catalog.JobSummary
+			r       catalog.Run
+			runID   *string
+			state   *string
+			stateAt *time.Time
+		)
+		err := row.Scan(&j.Key.Namespace, &j.Key.Name, &j.Type, &runID, &state, &stateAt, &r.StartedAt, &r.EndedAt, &r.ErrorMessage,
+			&r.ParentID, &r.ParentJob.Namespace, &r.ParentJob.Name, &r.NominalStart, &r.NominalEnd, &j.Runs, &j.Failures, &total)
+		if runID != nil {
+			r.ID, r.Job, r.State, r.StateAt = *runID, j.Key, catalog.RunState(*state), *stateAt
+			j.Latest = &r
+		}
+		return j, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	return out, total, nil
+}
+
+// JobNamespaces returns the namespaces of the jobs a live source reports,
+// sorted.
+func (s *Store) JobNamespaces(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT j.namespace FROM jobs j
+		WHERE EXISTS (SELECT 1 FROM job_facts f WHERE f.job_id = j.id AND f.removed_at IS NULL)
+		ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("job namespaces: %w", err)
+	}
+	nss, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("job namespaces: %w", err)
+	}
+	return nss, nil
+}
+
+// JobsByIDs returns the jobs ids, merged (see catalog.MergeJob), in order
+// of id, in one statement; ids of no job are absent. The search index
+// reads the jobs a change names with it.
+func (s *Store) JobsByIDs(ctx context.Context, ids []int64) ([]catalog.Job, error) {
+	out := []catalog.Job{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.readJobs(ctx, jobRead{ids: ids, text: true}, func(j catalog.Job) error {
+		out = append(out, j)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %d jobs: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// JobIDsAfter returns at most limit job ids greater than after, in order,
+// removed jobs included: the search index pages through every job with it
+// when it rebuilds.
+func (s *Store) JobIDsAfter(ctx context.Context, after int64, limit int) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM jobs WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list job ids after %d: %w", after, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list job ids after %d: %w", after, err)
+	}
+	return ids, nil
 }

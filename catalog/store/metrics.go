@@ -161,3 +161,46 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 	}
 	return tag.RowsAffected(), nil
 }
+
+// RunMetrics returns what one run observed of the datasets it read and
+// wrote, one observation per dataset and direction (of several events of
+// the run, the newer fills in what the older left out), written ones
+// first, then by dataset.
+func (s *Store) RunMetrics(ctx context.Context, runID string) ([]catalog.DatasetMetrics, error) {
+	if runID == "" {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT namespace, name, `+metricsColumns+` FROM dataset_metrics
+		WHERE run_id = $1
+		ORDER BY direction DESC, namespace, name, observed_at DESC`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("metrics of run %s: %w", runID, err)
+	}
+	var (
+		out  []catalog.DatasetMetrics
+		key  catalog.Key
+		m    catalog.Sourced[catalog.DatasetMetrics]
+		v    = &m.Value
+		last = -1
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key.Namespace, &key.Name, &m.Source, &v.ObservedAt, &v.Direction, &v.RunID, &v.Job.Namespace, &v.Job.Name,
+		&v.RowCount, &v.Bytes, &v.FileCount, &v.Columns, &m.UpdatedAt}, func() error {
+		v.Dataset = key
+		if len(v.Columns) == 0 {
+			v.Columns = nil
+		}
+		if last >= 0 && out[last].Dataset == key && out[last].Direction == v.Direction {
+			out[last] = out[last].Merge(*v)
+		} else {
+			out = append(out, *v)
+			last++
+		}
+		m = catalog.Sourced[catalog.DatasetMetrics]{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metrics of run %s: %w", runID, err)
+	}
+	return out, nil
+}

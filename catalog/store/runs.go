@@ -314,3 +314,37 @@ func (s *Store) upsertRuns(ctx context.Context, source string, runs []catalog.Ru
 func runConflict(id string, owner, job catalog.JobKey) error {
 	return fmt.Errorf("run %s belongs to job %s: not recorded as a run of job %s: %w", id, owner, job, catalog.ErrInvalid)
 }
+
+// RecentRuns returns runs of every job newest first (see compareRuns), of
+// one state when state is not "", at most limit of them after the run
+// afterID that changed state at afterAt (afterID "" is the start): the
+// runs page, a page at a time.
+func (s *Store) RecentRuns(ctx context.Context, state catalog.RunState, afterAt time.Time, afterID string, limit int) ([]catalog.Run, error) {
+	if state != "" && !state.Valid() {
+		return nil, fmt.Errorf("recent runs: unknown run status %q: %w", state, catalog.ErrInvalid)
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	var at *time.Time
+	if afterID != "" {
+		at = &afterAt
+	}
+	runs, err := s.runs(ctx, `($1 = '' OR r.state = $1)
+		AND ($2::timestamptz IS NULL OR r.state_at < $2 OR (r.state_at = $2 AND r.run_id > $3))
+		ORDER BY r.state_at DESC, r.run_id LIMIT $4`, string(state), at, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent runs: %w", err)
+	}
+	return runs, nil
+}
+
+// RunDurations returns the runs of a job newest first, at most limit, for
+// judging which of them were late (catalog.LateThreshold).
+func (s *Store) RunDurations(ctx context.Context, job catalog.JobKey, limit int) ([]catalog.Run, error) {
+	runs, err := s.runs(ctx, `j.namespace = $1 AND j.name = $2 ORDER BY r.state_at DESC, r.run_id LIMIT $3`, job.Namespace, job.Name, limit)
+	if err != nil {
+		return nil, fmt.Errorf("runs of %s: %w", job, err)
+	}
+	return runs, nil
+}

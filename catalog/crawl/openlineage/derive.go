@@ -91,9 +91,13 @@ func (d *deriver) event(e Event) error {
 			asserts |= catalog.FacetSQL
 		}
 		var src sourceCodeLocationFacet
-		if ok, _ := e.JobFacets.facet("sourceCodeLocation", "", &src); ok && src.URL != "" {
+		if ok, _ := e.JobFacets.facet("sourceCodeLocation", "", &src); ok && (src.URL != "" || src.RepoURL != "") {
 			job.Properties = props(job.Properties)
-			job.Properties["sourceCodeLocation"] = src.URL
+			setProp(job.Properties, catalog.PropSourceURL, src.URL)
+			setProp(job.Properties, catalog.PropSourceRepo, src.RepoURL)
+			setProp(job.Properties, catalog.PropSourcePath, src.Path)
+			setProp(job.Properties, catalog.PropSourceVersion, cmp.Or(src.Version, src.Tag, src.Branch))
+			setProp(job.Properties, catalog.PropSourceType, src.Type)
 		}
 		var own ownershipFacet
 		if ok, _ := e.JobFacets.facet("ownership", "", &own); ok {

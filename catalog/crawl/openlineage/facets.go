@@ -94,8 +94,13 @@ type sqlFacet struct {
 }
 
 type sourceCodeLocationFacet struct {
-	Type string `json:"type"`
-	URL  string `json:"url"`
+	Type    string `json:"type"`
+	URL     string `json:"url"`
+	RepoURL string `json:"repoUrl"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+	Tag     string `json:"tag"`
+	Branch  string `json:"branch"`
 }
 
 type parentFacet struct {
