@@ -1183,6 +1183,14 @@ func (r *queryResolver) Tokens(ctx context.Context) ([]catalog.APIToken, error) 
 	return ts, nil
 }
 
+func (r *queryResolver) Teams(ctx context.Context) ([]model.TeamSummary, error) {
+	return teams(ctx, r.store)
+}
+
+func (r *queryResolver) Team(ctx context.Context, name string, staleDays *int) (*model.Team, error) {
+	return nullIfNotFound(team(ctx, r.store, name, staleDays, time.Now()))
+}
+
 func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.FromNamespace, Name: obj.FromName}))
 }
