@@ -221,6 +221,10 @@ func (s *Server) serveTeamReport(w http.ResponseWriter, r *http.Request) error {
 		row := reportRow{Label: f.Label, Current: formatFigure(f.Current, f.Unit), Previous: formatFigure(f.Previous, f.Unit), Change: "–"}
 		if f.Change != nil {
 			row.Change = formatFigure(f.Change, f.Unit)
+			if f.Unit == "%" {
+				// A change of a share is in percentage points.
+				row.Change = strconv.FormatFloat(*f.Change, 'f', -1, 64) + " points"
+			}
 			if *f.Change > 0 {
 				row.Change = "+" + row.Change
 			}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"almanac/catalog"
@@ -120,7 +121,7 @@ type teamView struct {
 	StaleTotal int
 	StaleMore  string
 	// SLOs are the team's SLOs not met or without data.
-	SLOs                       []sloStatusView
+	SLOs                   []sloStatusView
 	Checks, RowCount, Size chart
 	ChecksTable            []trendRow
 	TrendFrom, TrendTo     string
@@ -148,10 +149,17 @@ func newTeamLinks(team string) teamLinks {
 		Listing: listFilter{Team: team}.query(1)}
 }
 
-// teamParams are the team page's query parameters.
+// teamParams are the team page's query parameters; Team is set only as
+// the key of the team cache.
 type teamParams struct {
 	Page      int
 	StaleDays int
+	Team      string
+}
+
+func (p teamParams) withTeam(team string) teamParams {
+	p.Team = team
+	return p
 }
 
 func parseTeamParams(q url.Values) (teamParams, error) {
@@ -199,26 +207,121 @@ func (s *Server) serveTeam(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, teamPage(v))
 }
 
+// teamData is what a team's page reads of the store's aggregates: the
+// part the team cache keeps.
+type teamData struct {
+	figures    store.TeamFigures
+	ids        []int64
+	total      int
+	stale      []int64
+	staleTotal int
+	open       []catalog.Incident
+	statuses   []store.SLOStatus
+	trends     store.TeamTrends
+}
+
+// teamCacheSize bounds how many team pages the cache keeps, and
+// teamCacheAge how long one is kept while the change log stands still
+// (incidents acknowledged or resolved by people do not move it).
+const (
+	teamCacheSize = 64
+	teamCacheAge  = time.Minute
+)
+
+// teamCache keeps the aggregates of recently read team pages, as the home
+// page keeps its counts: an entry stands while the change log has not
+// moved since it was read, for at most teamCacheAge. Reading the change
+// log's position is one index probe; the aggregates over a team of 5,000
+// datasets take tens of milliseconds.
+type teamCache struct {
+	mu      sync.Mutex
+	entries map[teamParams]teamCacheEntry
+}
+
+type teamCacheEntry struct {
+	team string
+	seq  int64
+	at   time.Time
+	data teamData
+}
+
+// get returns the cached data of team and params read at seq, if any.
+func (c *teamCache) get(team string, params teamParams, seq int64, now time.Time) (teamData, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[params.withTeam(team)]
+	if !ok || e.team != team || e.seq != seq || now.Sub(e.at) >= teamCacheAge || now.Before(e.at) {
+		return teamData{}, false
+	}
+	return e.data, true
+}
+
+func (c *teamCache) put(team string, params teamParams, seq int64, now time.Time, d teamData) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[teamParams]teamCacheEntry{}
+	}
+	if len(c.entries) >= teamCacheSize {
+		var oldest teamParams
+		first := true
+		for k, e := range c.entries {
+			if first || e.at.Before(c.entries[oldest].at) {
+				oldest, first = k, false
+			}
+		}
+		delete(c.entries, oldest)
+	}
+	c.entries[params.withTeam(team)] = teamCacheEntry{team: team, seq: seq, at: now, data: d}
+}
+
+// readTeam reads a team's aggregates, from the cache when the catalog has
+// not changed since.
+func (s *Server) readTeam(ctx context.Context, team string, params teamParams, now time.Time) (teamData, error) {
+	seq, err := s.store.LastChangeSeq(ctx)
+	if err != nil {
+		return teamData{}, err
+	}
+	if d, ok := s.teams.get(team, params, seq, now); ok {
+		return d, nil
+	}
+	var d teamData
+	staleSince := now.AddDate(0, 0, -params.StaleDays)
+	if d.figures, err = s.store.TeamFigures(ctx, team, staleSince); err != nil {
+		return teamData{}, withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
+	}
+	if d.ids, d.total, err = s.store.TeamDatasets(ctx, team, (params.Page-1)*pageSize, pageSize); err != nil {
+		return teamData{}, err
+	}
+	if d.stale, d.staleTotal, err = s.store.StaleDatasets(ctx, team, staleSince, 0, staleShown); err != nil {
+		return teamData{}, err
+	}
+	yes := true
+	if d.open, err = s.store.Incidents(ctx, store.IncidentFilter{Open: &yes, Team: team, Limit: 50}); err != nil {
+		return teamData{}, err
+	}
+	if d.statuses, err = s.store.TeamSLOStatuses(ctx, team, teamSLOsShown); err != nil {
+		return teamData{}, err
+	}
+	to := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	if d.trends, err = s.store.TeamTrends(ctx, team, to.AddDate(0, 0, -trendDays), to); err != nil {
+		return teamData{}, err
+	}
+	s.teams.put(team, params, seq, now, d)
+	return d, nil
+}
+
 // team reads what a team's page shows.
 func (s *Server) team(ctx context.Context, team string, params teamParams) (teamView, error) {
 	now := s.now()
-	staleSince := now.AddDate(0, 0, -params.StaleDays)
-	f, err := s.store.TeamFigures(ctx, team, staleSince)
+	d, err := s.readTeam(ctx, team, params, now)
 	if err != nil {
-		return teamView{}, withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
+		return teamView{}, err
 	}
 	v := teamView{Page: page{Title: "Team " + team, Section: "teams"}, Team: team, Links: newTeamLinks(team), StaleDays: params.StaleDays}
-	v.Figures = teamFigureViews(f, v.Links, params.StaleDays)
+	v.Figures = teamFigureViews(d.figures, v.Links, params.StaleDays)
 
-	ids, total, err := s.store.TeamDatasets(ctx, team, (params.Page-1)*pageSize, pageSize)
-	if err != nil {
-		return teamView{}, err
-	}
-	stale, staleTotal, err := s.store.StaleDatasets(ctx, team, staleSince, 0, staleShown)
-	if err != nil {
-		return teamView{}, err
-	}
-	all := append(slices.Clone(ids), stale...)
+	all := append(slices.Clone(d.ids), d.stale...)
 	slices.Sort(all)
 	ds, err := s.store.DatasetsByIDs(ctx, slices.Compact(all))
 	if err != nil {
@@ -229,22 +332,22 @@ func (s *Server) team(ctx context.Context, team string, params teamParams) (team
 		byID[d.ID] = d
 	}
 	var keys []catalog.Key
-	for _, id := range ids {
+	for _, id := range d.ids {
 		if d, ok := byID[id]; ok {
 			v.Datasets = append(v.Datasets, newDatasetRow(d))
 			keys = append(keys, d.Key)
 		}
 	}
-	for _, id := range stale {
+	for _, id := range d.stale {
 		if d, ok := byID[id]; ok {
 			v.Stale = append(v.Stale, newDatasetRow(d))
 		}
 	}
-	v.StaleTotal = staleTotal
-	if staleTotal > len(v.Stale) {
-		v.StaleMore = fmt.Sprintf("and %d more", staleTotal-len(v.Stale))
+	v.StaleTotal = d.staleTotal
+	if d.staleTotal > len(v.Stale) {
+		v.StaleMore = fmt.Sprintf("and %d more", d.staleTotal-len(v.Stale))
 	}
-	v.Pager = newTeamPager(team, params, total, len(v.Datasets))
+	v.Pager = newTeamPager(team, params, d.total, len(v.Datasets))
 	badges, err := s.healthBadges(ctx, keys)
 	if err != nil {
 		return teamView{}, err
@@ -252,34 +355,19 @@ func (s *Server) team(ctx context.Context, team string, params teamParams) (team
 	for i := range v.Datasets {
 		v.Datasets[i].Health = badges[keys[i]]
 	}
-
-	yes := true
-	open, err := s.store.Incidents(ctx, store.IncidentFilter{Open: &yes, Team: team, Limit: 50})
-	if err != nil {
-		return teamView{}, err
-	}
-	for _, i := range open {
+	for _, i := range d.open {
 		v.Incidents = append(v.Incidents, newIncidentView(i, now))
 	}
-	statuses, err := s.store.TeamSLOStatuses(ctx, team, teamSLOsShown)
-	if err != nil {
-		return teamView{}, err
-	}
-	for _, st := range statuses {
+	for _, st := range d.statuses {
 		if st.Status == "ok" {
 			break // ordered: the rest are met
 		}
 		v.SLOs = append(v.SLOs, newSLOStatusView(st, now))
 	}
-
-	to := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-	from := to.AddDate(0, 0, -trendDays)
-	tr, err := s.store.TeamTrends(ctx, team, from, to)
-	if err != nil {
-		return teamView{}, err
+	if len(d.trends.Checks) > 0 {
+		v.TrendFrom, v.TrendTo = d.trends.Checks[0].Day.Format(time.DateOnly), d.trends.Checks[len(d.trends.Checks)-1].Day.Format(time.DateOnly)
 	}
-	v.TrendFrom, v.TrendTo = from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly)
-	v.Checks, v.RowCount, v.Size, v.ChecksTable = teamCharts(tr)
+	v.Checks, v.RowCount, v.Size, v.ChecksTable = teamCharts(d.trends)
 	return v, nil
 }
 
