@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/graph/model"
