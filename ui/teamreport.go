@@ -189,8 +189,8 @@ func (s *Server) serveTeamReport(w http.ResponseWriter, r *http.Request) error {
 		return invalid(fmt.Sprintf("Format must be html, csv or json, not %.40q.", format))
 	}
 	ctx := r.Context()
-	if _, err := s.store.TeamFigures(ctx, team, s.now()); err != nil {
-		return withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
+	if err := s.teamExists(ctx, team); err != nil {
+		return err
 	}
 	ps, err := s.store.TeamPeriods(ctx, team, [][2]time.Time{cur, prev})
 	if err != nil {

@@ -515,8 +515,8 @@ func (s *Server) serveTeamStatus(w http.ResponseWriter, r *http.Request) error {
 	if len(open)+len(resolved)+len(statuses) == 0 {
 		// A team without incidents or SLOs still has a status page if
 		// it owns datasets.
-		if _, err := s.store.TeamFigures(ctx, team, now); err != nil {
-			return withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
+		if err := s.teamExists(ctx, team); err != nil {
+			return err
 		}
 	}
 	v := teamStatusView{Page: page{Title: "Data status of " + team, Section: "teams"}, Team: team, Links: newTeamLinks(team), Since: "7 days"}
@@ -530,4 +530,17 @@ func (s *Server) serveTeamStatus(w http.ResponseWriter, r *http.Request) error {
 		v.SLOs = append(v.SLOs, newSLOStatusView(st, now))
 	}
 	return s.render(w, r, teamStatusPage(v))
+}
+
+// teamExists is nil if team owns a live dataset, else a not-found error
+// that says so.
+func (s *Server) teamExists(ctx context.Context, team string) error {
+	ok, err := s.store.TeamExists(ctx, team)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound(fmt.Sprintf("No live dataset is owned by a team %q.", team))
+	}
+	return nil
 }

@@ -167,6 +167,21 @@ func (s *Store) TeamFigures(ctx context.Context, team string, staleSince time.Ti
 	return f, nil
 }
 
+// TeamExists reports whether team owns a live dataset: one index probe,
+// for the pages that need no figure to know it.
+func (s *Store) TeamExists(ctx context.Context, team string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM owners o
+			JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source AND f.removed_at IS NULL
+			JOIN datasets d ON d.id = o.dataset_id AND d.removed_at IS NULL
+			WHERE o.owner_kind = 'team' AND o.owner = $1)`, team).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("team %q: %w", team, translate(err))
+	}
+	return ok, nil
+}
+
 // TeamDatasets returns a page of the keys of team's live datasets in name
 // order, and how many there are.
 func (s *Store) TeamDatasets(ctx context.Context, team string, offset, limit int) ([]int64, int, error) {

@@ -123,6 +123,15 @@ func TestTeamFigures(t *testing.T) {
 	if got := f.SLOAttainment(); got != 2.0/3 {
 		t.Errorf("SLO attainment = %v, want 2/3", got)
 	}
+	if ok, err := st.TeamExists(ctx, "payments"); !ok || err != nil {
+		t.Errorf("payments exists = %v, %v", ok, err)
+	}
+	if ok, err := st.TeamExists(ctx, "growth"); !ok || err != nil {
+		t.Errorf("growth exists = %v, %v", ok, err)
+	}
+	if ok, err := st.TeamExists(ctx, "ada@corp"); ok || err != nil {
+		t.Errorf("a user owner is a team: %v, %v", ok, err)
+	}
 	if _, err := st.TeamFigures(ctx, "nobody", teamDay); !isKind(err, catalog.ErrNotFound) {
 		t.Errorf("figures of a team without datasets: %v, want not found", err)
 	}
