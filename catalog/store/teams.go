@@ -279,27 +279,30 @@ func (s *Store) TeamTrends(ctx context.Context, team string, from, to time.Time)
 	batch.Queue(`
 		WITH `+teamDatasets+`,
 		obs AS (
-			SELECT m.namespace, m.name, m.observed_at, m.row_count, m.bytes
+			SELECT td.id, m.observed_at, m.row_count, m.bytes
 			FROM td JOIN dataset_metrics m ON m.namespace = td.namespace AND m.name = td.name
 			WHERE m.observed_at >= $2 AND m.observed_at < $3
 			UNION ALL
-			SELECT td.namespace, td.name, b.observed_at, b.row_count, b.bytes
+			SELECT td.id, $2, b.row_count, b.bytes
 			FROM td CROSS JOIN LATERAL (
-				SELECT m.observed_at, m.row_count, m.bytes FROM dataset_metrics m
-				WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at < $2
-				ORDER BY m.observed_at DESC LIMIT 1) b),
-		value AS (
-			SELECT namespace, name, 'r' AS k, greatest(date_trunc('day', observed_at, 'UTC'), $2) AS day, observed_at, row_count AS v
-			FROM obs WHERE row_count IS NOT NULL
-			UNION ALL
-			SELECT namespace, name, 'b', greatest(date_trunc('day', observed_at, 'UTC'), $2), observed_at, bytes
-			FROM obs WHERE bytes IS NOT NULL),
+				SELECT (SELECT m.row_count FROM dataset_metrics m
+					WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at < $2 AND m.row_count IS NOT NULL
+					ORDER BY m.observed_at DESC LIMIT 1) AS row_count,
+				       (SELECT m.bytes FROM dataset_metrics m
+					WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at < $2 AND m.bytes IS NOT NULL
+					ORDER BY m.observed_at DESC LIMIT 1) AS bytes) b),
 		daily AS (
-			SELECT DISTINCT ON (k, namespace, name, day) k, namespace, name, day, v
-			FROM value ORDER BY k, namespace, name, day, observed_at DESC),
+			SELECT id, date_trunc('day', observed_at, 'UTC') AS day,
+			       (array_agg(row_count ORDER BY observed_at DESC) FILTER (WHERE row_count IS NOT NULL))[1] AS r,
+			       (array_agg(bytes ORDER BY observed_at DESC) FILTER (WHERE bytes IS NOT NULL))[1] AS b
+			FROM obs GROUP BY 1, 2),
 		delta AS (
-			SELECT k, day, v - coalesce(lag(v) OVER (PARTITION BY k, namespace, name ORDER BY day), 0) AS d FROM daily)
-		SELECT day, coalesce(sum(d) FILTER (WHERE k = 'r'), 0)::bigint, coalesce(sum(d) FILTER (WHERE k = 'b'), 0)::bigint
+			SELECT day, r - coalesce(lag(r) OVER (PARTITION BY id ORDER BY day), 0) AS dr, NULL::bigint AS db
+			FROM daily WHERE r IS NOT NULL
+			UNION ALL
+			SELECT day, NULL, b - coalesce(lag(b) OVER (PARTITION BY id ORDER BY day), 0)
+			FROM daily WHERE b IS NOT NULL)
+		SELECT day, coalesce(sum(dr), 0)::bigint, coalesce(sum(db), 0)::bigint
 		FROM delta GROUP BY day ORDER BY day`, team, from, to).Query(func(rows pgx.Rows) error {
 		var (
 			day  time.Time
