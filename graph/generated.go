@@ -606,6 +606,8 @@ type ComplexityRoot struct {
 		SecurityEvents func(childComplexity int, filter *model.SecurityEventFilter, first *int, after *string) int
 		Sources        func(childComplexity int) int
 		Tags           func(childComplexity int, first *int, after *string) int
+		Team           func(childComplexity int, name string, staleDays *int) int
+		Teams          func(childComplexity int) int
 		Tokens         func(childComplexity int) int
 	}
 
@@ -854,6 +856,31 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	Team struct {
+		Bytes             func(childComplexity int) int
+		Columns           func(childComplexity int) int
+		Datasets          func(childComplexity int) int
+		DescribedColumns  func(childComplexity int) int
+		DescribedDatasets func(childComplexity int) int
+		Name              func(childComplexity int) int
+		OpenIncidents     func(childComplexity int) int
+		RowCount          func(childComplexity int) int
+		SloAttainment     func(childComplexity int) int
+		Slos              func(childComplexity int) int
+		SlosAtRisk        func(childComplexity int) int
+		SlosBreached      func(childComplexity int) int
+		SlosMet           func(childComplexity int) int
+		SlosNoData        func(childComplexity int) int
+		StaleDatasets     func(childComplexity int) int
+	}
+
+	TeamSummary struct {
+		Datasets          func(childComplexity int) int
+		DescribedDatasets func(childComplexity int) int
+		Name              func(childComplexity int) int
+		OpenIncidents     func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -1025,6 +1052,8 @@ type QueryResolver interface {
 	Changes(ctx context.Context, after *string, entity *model.ChangeEntity, kind []catalog.ChangeKind, first *int) (*model.ChangeConnection, error)
 	Tokens(ctx context.Context) ([]catalog.APIToken, error)
 	MyFollows(ctx context.Context) ([]model.Follow, error)
+	Teams(ctx context.Context) ([]model.TeamSummary, error)
+	Team(ctx context.Context, name string, staleDays *int) (*model.Team, error)
 }
 type ReverseForeignKeyResolver interface {
 	From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error)
@@ -3491,6 +3520,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tags(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.team":
+		if e.ComplexityRoot.Query.Team == nil {
+			break
+		}
+
+		args, err := ec.field_Query_team_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Team(childComplexity, args["name"].(string), args["staleDays"].(*int)), true
+	case "Query.teams":
+		if e.ComplexityRoot.Query.Teams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Teams(childComplexity), true
 	case "Query.tokens":
 		if e.ComplexityRoot.Query.Tokens == nil {
 			break
@@ -4468,6 +4514,122 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TagCountEdge.Node(childComplexity), true
+
+	case "Team.bytes":
+		if e.ComplexityRoot.Team.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Bytes(childComplexity), true
+	case "Team.columns":
+		if e.ComplexityRoot.Team.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Columns(childComplexity), true
+	case "Team.datasets":
+		if e.ComplexityRoot.Team.Datasets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Datasets(childComplexity), true
+	case "Team.describedColumns":
+		if e.ComplexityRoot.Team.DescribedColumns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.DescribedColumns(childComplexity), true
+	case "Team.describedDatasets":
+		if e.ComplexityRoot.Team.DescribedDatasets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.DescribedDatasets(childComplexity), true
+	case "Team.name":
+		if e.ComplexityRoot.Team.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Name(childComplexity), true
+	case "Team.openIncidents":
+		if e.ComplexityRoot.Team.OpenIncidents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.OpenIncidents(childComplexity), true
+	case "Team.rowCount":
+		if e.ComplexityRoot.Team.RowCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.RowCount(childComplexity), true
+	case "Team.sloAttainment":
+		if e.ComplexityRoot.Team.SloAttainment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.SloAttainment(childComplexity), true
+	case "Team.slos":
+		if e.ComplexityRoot.Team.Slos == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.Slos(childComplexity), true
+	case "Team.slosAtRisk":
+		if e.ComplexityRoot.Team.SlosAtRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.SlosAtRisk(childComplexity), true
+	case "Team.slosBreached":
+		if e.ComplexityRoot.Team.SlosBreached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.SlosBreached(childComplexity), true
+	case "Team.slosMet":
+		if e.ComplexityRoot.Team.SlosMet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.SlosMet(childComplexity), true
+	case "Team.slosNoData":
+		if e.ComplexityRoot.Team.SlosNoData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.SlosNoData(childComplexity), true
+	case "Team.staleDatasets":
+		if e.ComplexityRoot.Team.StaleDatasets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Team.StaleDatasets(childComplexity), true
+
+	case "TeamSummary.datasets":
+		if e.ComplexityRoot.TeamSummary.Datasets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamSummary.Datasets(childComplexity), true
+	case "TeamSummary.describedDatasets":
+		if e.ComplexityRoot.TeamSummary.DescribedDatasets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamSummary.DescribedDatasets(childComplexity), true
+	case "TeamSummary.name":
+		if e.ComplexityRoot.TeamSummary.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamSummary.Name(childComplexity), true
+	case "TeamSummary.openIncidents":
+		if e.ComplexityRoot.TeamSummary.OpenIncidents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamSummary.OpenIncidents(childComplexity), true
 
 	}
 	return 0, false
@@ -6079,6 +6241,56 @@ func (ec *executionContext) childFields_TagCountEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type TagCountEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Team_name(ctx, field)
+	case "datasets":
+		return ec.fieldContext_Team_datasets(ctx, field)
+	case "describedDatasets":
+		return ec.fieldContext_Team_describedDatasets(ctx, field)
+	case "columns":
+		return ec.fieldContext_Team_columns(ctx, field)
+	case "describedColumns":
+		return ec.fieldContext_Team_describedColumns(ctx, field)
+	case "slos":
+		return ec.fieldContext_Team_slos(ctx, field)
+	case "slosMet":
+		return ec.fieldContext_Team_slosMet(ctx, field)
+	case "slosAtRisk":
+		return ec.fieldContext_Team_slosAtRisk(ctx, field)
+	case "slosBreached":
+		return ec.fieldContext_Team_slosBreached(ctx, field)
+	case "slosNoData":
+		return ec.fieldContext_Team_slosNoData(ctx, field)
+	case "sloAttainment":
+		return ec.fieldContext_Team_sloAttainment(ctx, field)
+	case "openIncidents":
+		return ec.fieldContext_Team_openIncidents(ctx, field)
+	case "staleDatasets":
+		return ec.fieldContext_Team_staleDatasets(ctx, field)
+	case "rowCount":
+		return ec.fieldContext_Team_rowCount(ctx, field)
+	case "bytes":
+		return ec.fieldContext_Team_bytes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Team", field.Name)
+}
+
+func (ec *executionContext) childFields_TeamSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_TeamSummary_name(ctx, field)
+	case "datasets":
+		return ec.fieldContext_TeamSummary_datasets(ctx, field)
+	case "describedDatasets":
+		return ec.fieldContext_TeamSummary_describedDatasets(ctx, field)
+	case "openIncidents":
+		return ec.fieldContext_TeamSummary_openIncidents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TeamSummary", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -7246,6 +7458,28 @@ func (ec *executionContext) field_Query_tags_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_team_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "staleDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["staleDays"] = arg1
 	return args, nil
 }
 
@@ -17215,6 +17449,82 @@ func (ec *executionContext) fieldContext_Query_myFollows(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_teams(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_teams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Teams(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TeamSummary) graphql.Marshaler {
+			return ec.marshalNTeamSummary2ᚕalmanacᚋgraphᚋmodelᚐTeamSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_teams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TeamSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_team(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Team(ctx, fc.Args["name"].(string), fc.Args["staleDays"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖalmanacᚋgraphᚋmodelᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_team(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_team_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21213,6 +21523,443 @@ func (ec *executionContext) fieldContext_TagCountEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Team_name(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "String")
+}
+
+func (ec *executionContext) _Team_datasets(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_datasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Datasets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_datasets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_describedDatasets(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_describedDatasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DescribedDatasets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_describedDatasets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_columns(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_describedColumns(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_describedColumns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DescribedColumns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_describedColumns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_slos(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_slos(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slos, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_slos(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_slosMet(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_slosMet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlosMet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_slosMet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_slosAtRisk(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_slosAtRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlosAtRisk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_slosAtRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_slosBreached(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_slosBreached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlosBreached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_slosBreached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_slosNoData(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_slosNoData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlosNoData, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_slosNoData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_sloAttainment(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_sloAttainment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SloAttainment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_sloAttainment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Team_openIncidents(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_openIncidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenIncidents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_openIncidents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_staleDatasets(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_staleDatasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaleDatasets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_staleDatasets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Team_rowCount(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_rowCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_rowCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _Team_bytes(ctx context.Context, field graphql.CollectedField, obj *model.Team) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Team_bytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Team_bytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Team", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _TeamSummary_name(ctx context.Context, field graphql.CollectedField, obj *model.TeamSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamSummary_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamSummary_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _TeamSummary_datasets(ctx context.Context, field graphql.CollectedField, obj *model.TeamSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamSummary_datasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Datasets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamSummary_datasets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TeamSummary_describedDatasets(ctx context.Context, field graphql.CollectedField, obj *model.TeamSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamSummary_describedDatasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DescribedDatasets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamSummary_describedDatasets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TeamSummary_openIncidents(ctx context.Context, field graphql.CollectedField, obj *model.TeamSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamSummary_openIncidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenIncidents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamSummary_openIncidents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamSummary", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -27071,6 +27818,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myFollows(ctx, field)
 				})
+		case "teams":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_teams(ctx, field)
+				})
+		case "team":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_team(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -28711,6 +29470,157 @@ func (ec *executionContext) _TagCountEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._TagCountEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var teamImplementors = []string{"Team"}
+
+func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj *model.Team) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, teamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Team")
+		case "name":
+			out.Values[i] = ec._Team_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "datasets":
+			out.Values[i] = ec._Team_datasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "describedDatasets":
+			out.Values[i] = ec._Team_describedDatasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._Team_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "describedColumns":
+			out.Values[i] = ec._Team_describedColumns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slos":
+			out.Values[i] = ec._Team_slos(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slosMet":
+			out.Values[i] = ec._Team_slosMet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slosAtRisk":
+			out.Values[i] = ec._Team_slosAtRisk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slosBreached":
+			out.Values[i] = ec._Team_slosBreached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slosNoData":
+			out.Values[i] = ec._Team_slosNoData(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sloAttainment":
+			out.Values[i] = ec._Team_sloAttainment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openIncidents":
+			out.Values[i] = ec._Team_openIncidents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staleDatasets":
+			out.Values[i] = ec._Team_staleDatasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rowCount":
+			out.Values[i] = ec._Team_rowCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bytes":
+			out.Values[i] = ec._Team_bytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var teamSummaryImplementors = []string{"TeamSummary"}
+
+func (ec *executionContext) _TeamSummary(ctx context.Context, sel ast.SelectionSet, obj *model.TeamSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, teamSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TeamSummary")
+		case "name":
+			out.Values[i] = ec._TeamSummary_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "datasets":
+			out.Values[i] = ec._TeamSummary_datasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "describedDatasets":
+			out.Values[i] = ec._TeamSummary_describedDatasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openIncidents":
+			out.Values[i] = ec._TeamSummary_openIncidents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31030,6 +31940,26 @@ func (ec *executionContext) unmarshalNTagInput2almanacᚋgraphᚋmodelᚐTagInpu
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNTeamSummary2almanacᚋgraphᚋmodelᚐTeamSummary(ctx context.Context, sel ast.SelectionSet, v model.TeamSummary) graphql.Marshaler {
+	return ec._TeamSummary(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTeamSummary2ᚕalmanacᚋgraphᚋmodelᚐTeamSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TeamSummary) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTeamSummary2almanacᚋgraphᚋmodelᚐTeamSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31738,6 +32668,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTeam2ᚖalmanacᚋgraphᚋmodelᚐTeam(ctx context.Context, sel ast.SelectionSet, v *model.Team) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Team(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

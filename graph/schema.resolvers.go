@@ -1347,6 +1347,14 @@ func (r *queryResolver) MyFollows(ctx context.Context) ([]model.Follow, error) {
 	return r.myFollows(ctx)
 }
 
+func (r *queryResolver) Teams(ctx context.Context) ([]model.TeamSummary, error) {
+	return teams(ctx, r.store)
+}
+
+func (r *queryResolver) Team(ctx context.Context, name string, staleDays *int) (*model.Team, error) {
+	return nullIfNotFound(team(ctx, r.store, name, staleDays, time.Now()))
+}
+
 func (r *reverseForeignKeyResolver) From(ctx context.Context, obj *model.ReverseForeignKey) (*catalog.Dataset, error) {
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.FromNamespace, Name: obj.FromName}))
 }

@@ -989,6 +989,23 @@ CREATE TABLE public.slo_reports (
 );
 
 --
+-- Name: slo_statuses; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.slo_statuses (
+    dataset_namespace text NOT NULL,
+    dataset_name text NOT NULL,
+    source text NOT NULL,
+    name text NOT NULL,
+    status text NOT NULL,
+    attainment double precision NOT NULL,
+    objective double precision NOT NULL,
+    summary text DEFAULT ''::text NOT NULL,
+    evaluated_at timestamp with time zone NOT NULL,
+    CONSTRAINT slo_statuses_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'at_risk'::text, 'breached'::text, 'no_data'::text])))
+);
+
+--
 -- Name: sources; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1008,6 +1025,23 @@ CREATE TABLE public.tags (
     dataset_id bigint NOT NULL,
     source text NOT NULL,
     tag text NOT NULL
+);
+
+--
+-- Name: team_snapshots; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_snapshots (
+    team text NOT NULL,
+    day date NOT NULL,
+    datasets integer NOT NULL,
+    described_datasets integer NOT NULL,
+    columns integer NOT NULL,
+    described_columns integer NOT NULL,
+    slos integer NOT NULL,
+    slos_met integer NOT NULL,
+    row_count bigint NOT NULL,
+    bytes bigint NOT NULL
 );
 
 --
@@ -1380,6 +1414,13 @@ ALTER TABLE ONLY public.slo_reports
     ADD CONSTRAINT slo_reports_pkey PRIMARY KEY (dataset_id, ordinal);
 
 --
+-- Name: slo_statuses slo_statuses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.slo_statuses
+    ADD CONSTRAINT slo_statuses_pkey PRIMARY KEY (dataset_namespace, dataset_name, source, name);
+
+--
 -- Name: sources sources_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1392,6 +1433,13 @@ ALTER TABLE ONLY public.sources
 
 ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (dataset_id, source, tag);
+
+--
+-- Name: team_snapshots team_snapshots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_snapshots
+    ADD CONSTRAINT team_snapshots_pkey PRIMARY KEY (team, day);
 
 --
 -- Name: api_tokens_live_name; Type: INDEX; Schema: public; Owner: -
@@ -1514,6 +1562,12 @@ CREATE INDEX incidents_dataset ON public.incidents USING btree (dataset_namespac
 CREATE UNIQUE INDEX incidents_one_open ON public.incidents USING btree (dataset_namespace, dataset_name, cause, cause_key) WHERE (resolved_at IS NULL);
 
 --
+-- Name: incidents_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_open ON public.incidents USING btree (dataset_namespace, dataset_name) WHERE (resolved_at IS NULL);
+
+--
 -- Name: incidents_resolved; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1572,6 +1626,12 @@ CREATE INDEX openlineage_events_run ON public.openlineage_events USING btree (ru
 --
 
 CREATE INDEX owners_owner ON public.owners USING btree (owner);
+
+--
+-- Name: owners_team; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX owners_team ON public.owners USING btree (owner, dataset_id) WHERE (owner_kind = 'team'::text);
 
 --
 -- Name: quality_checks_dataset; Type: INDEX; Schema: public; Owner: -

@@ -125,6 +125,7 @@ func newA11yPortal(t *testing.T) (*httptest.Server, []a11yPage) {
 	t.Helper()
 	pool, _ := pgtest.NewDB(t)
 	fill(t, pool)
+	addTeamData(t, pool)
 	st := store.New(pool)
 	g := lineageFixture(t, pool)
 	slos := addQuality(t, st)
@@ -180,6 +181,10 @@ func newA11yPortal(t *testing.T) (*httptest.Server, []a11yPage) {
 		{"account", "/account", false},
 		{"tokens", accountTokensPath, false},
 		{"admin-tokens", adminTokensPath, false},
+		{"teams", "/teams", false},
+		{"team", teamPath("data-platform"), false},
+		{"team-status", teamPath("data-platform") + "/status", false},
+		{"team-report", teamPath("data-platform") + "/report?period=week", false},
 		{"not-found", "/datasets/nowhere/nothing", true},
 	}
 }

@@ -223,7 +223,9 @@ type narrowed struct {
 // browseGroup is one facet to browse by: platforms, schemas, teams, people.
 type browseGroup struct {
 	ID, Title string
-	Links     []browseLink
+	// Link is the page of the whole facet (/teams), if it has one.
+	Link  string
+	Links []browseLink
 }
 
 // browseLink is a value of a facet, linked to its listing.
@@ -258,8 +260,11 @@ type datasetRow struct {
 	Summary   string
 	Columns   string // "12 columns"
 	Owners    []string
-	Tags      []string
-	Removed   bool
+	// OwnerLinks[i] is the team page of Owners[i] when it is a team, else
+	// "".
+	OwnerLinks []string
+	Tags       []string
+	Removed    bool
 	// Health is a badge of how its checks last ended; nil without any.
 	Health *healthBadge
 }
@@ -407,6 +412,11 @@ func newBrowse(d homeData) []browseGroup {
 	add("browse-schemas", "Schemas", d.Browse.Schemas,
 		func(c store.Count) listFilter { return listFilter{Namespace: c.Namespace, Prefix: c.Value + "."} }, value)
 	add("browse-teams", "Teams", d.Browse.Teams, func(c store.Count) listFilter { return listFilter{Team: c.Value} }, value)
+	for i := range groups {
+		if groups[i].ID == "browse-teams" {
+			groups[i].Link = "/teams"
+		}
+	}
 	add("browse-people", "People", d.Browse.People, func(c store.Count) listFilter { return listFilter{Owner: c.Value} }, value)
 	return groups
 }
@@ -427,8 +437,12 @@ func newDatasetRow(d catalog.Dataset) datasetRow {
 		Removed:   d.RemovedAt != nil,
 	}
 	for _, o := range d.Owners {
-		if !slices.Contains(row.Owners, o.Value.Name) {
+		if i := slices.Index(row.Owners, o.Value.Name); i < 0 {
 			row.Owners = append(row.Owners, o.Value.Name)
+			row.OwnerLinks = append(row.OwnerLinks, "")
+		}
+		if o.Value.Kind == catalog.OwnerTeam {
+			row.OwnerLinks[slices.Index(row.Owners, o.Value.Name)] = teamPath(o.Value.Name)
 		}
 	}
 	for _, t := range d.Tags {

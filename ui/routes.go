@@ -34,6 +34,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /runs/{id}", s.handle(s.serveJobOrCrawlRun))
 	mux.Handle("GET /incidents", s.handle(s.serveIncidents))
 	mux.Handle("GET /incidents/{id}", s.handle(s.serveIncident))
+	mux.Handle("GET /teams", s.handle(s.serveTeams))
+	mux.Handle("GET /teams/{team}", s.handle(s.serveTeam))
+	mux.Handle("GET /teams/{team}/status", s.handle(s.serveTeamStatus))
+	mux.Handle("GET /teams/{team}/report", s.handle(s.serveTeamReport))
 	if s.search != nil {
 		mux.Handle("GET /search", s.handle(s.serveSearchPage))
 		mux.Handle("GET /search/suggest", s.handle(s.serveSuggest))

@@ -151,6 +151,7 @@ type Server struct {
 	loginPath       string
 	csp             string // the Content-Security-Policy of every response
 	counts          countsCache
+	teams           teamCache
 	publicURL       string
 	oidc            *auth.OIDC
 	sessions        *auth.Sessions

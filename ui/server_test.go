@@ -39,6 +39,12 @@ func newPortal(t *testing.T, opts func(*Options)) *portal {
 	t.Helper()
 	pool, _ := pgtest.NewDB(t)
 	fill(t, pool)
+	return newPortalOn(t, pool, opts)
+}
+
+// newPortalOn is newPortal over a filled database.
+func newPortalOn(t *testing.T, pool *pgxpool.Pool, opts func(*Options)) *portal {
+	t.Helper()
 	o := Options{Store: store.New(pool), Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	if opts != nil {
 		opts(&o)

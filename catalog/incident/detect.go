@@ -65,6 +65,8 @@ type Detector struct {
 	// on a first start, so that reading the whole log does not report
 	// breaking changes of long ago as news.
 	news time.Time
+	// snapped is when this detector last recorded the teams' figures.
+	snapped time.Time
 }
 
 // firstStartWindow is how far back a first start looks for breaking
@@ -131,7 +133,29 @@ func (d *Detector) CatchUp(ctx context.Context) error {
 			return err
 		}
 		d.seq.Store(last)
+		if err := d.snapshot(ctx); err != nil {
+			return err
+		}
 	}
+}
+
+// snapshotEvery is how often, at most, the detector records the teams'
+// figures of the day while changes arrive; the last record of a day
+// stands for its end in the team health reports.
+const snapshotEvery = time.Hour
+
+// snapshot records every team's figures of today if none was recorded in
+// the last snapshotEvery by this detector.
+func (d *Detector) snapshot(ctx context.Context) error {
+	now := d.cfg.Now()
+	if !d.snapped.IsZero() && now.Sub(d.snapped) < snapshotEvery && now.UTC().Truncate(24*time.Hour).Equal(d.snapped.UTC().Truncate(24*time.Hour)) {
+		return nil
+	}
+	if err := d.store.RecordTeamSnapshots(ctx, now); err != nil {
+		return fmt.Errorf("detect incidents: %w", err)
+	}
+	d.snapped = now
+	return nil
 }
 
 // schemaChange is a dataset whose columns a source changed.
@@ -365,6 +389,10 @@ func (d *Detector) slos(ctx context.Context, b *batch, keys []catalog.Key) error
 	now := d.cfg.Now()
 	reports, err := d.store.DatasetSLOs(ctx, keys, d.cfg.SLOs, now)
 	if err != nil {
+		return err
+	}
+	// Team pages add up the statuses as judged here.
+	if err := d.store.RecordSLOStatuses(ctx, keys, reports, now); err != nil {
 		return err
 	}
 	latest, err := d.store.LatestIncidents(ctx, keys)

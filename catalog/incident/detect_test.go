@@ -309,8 +309,20 @@ func TestDetectSLOBreach(t *testing.T) {
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	f.crawl("postgres:wh", warehouse(id, amount, status))
 
+	// Team pages add up the statuses the detector records as it judges.
+	status := func(step, want string) {
+		t.Helper()
+		var got string
+		if err := f.st.Pool().QueryRow(context.Background(), `SELECT status FROM slo_statuses
+			WHERE dataset_namespace = $1 AND dataset_name = $2 AND source = 'config' AND name = 'rowcount_passes'`,
+			orders.Namespace, orders.Name).Scan(&got); err != nil || got != want {
+			t.Errorf("%s: recorded status %q, %v; want %q", step, got, err, want)
+		}
+	}
+
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityFail, at(1))}))
 	f.want("breached", "open slo_breach config:rowcount_passes on shop.public.orders")
+	status("breached", "breached")
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityFail, at(2))}))
 	f.want("still breached: one incident", "open slo_breach config:rowcount_passes on shop.public.orders")
 
@@ -320,4 +332,5 @@ func TestDetectSLOBreach(t *testing.T) {
 	}))
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.orders_rowcount", catalog.QualityPass, at(5))}))
 	f.want("met again", "resolved slo_breach config:rowcount_passes on shop.public.orders")
+	status("met again", "at_risk") // 3 of 5 passed against an objective of half: little budget left
 }

@@ -667,6 +667,48 @@ type TagInput struct {
 	Tag       string `json:"tag"`
 }
 
+// A team's figures now, as its page at /teams/{name} shows them. SLO
+// figures count the SLOs of its datasets as the incident detector last
+// judged them.
+type Team struct {
+	Name string `json:"name"`
+	// Live datasets it owns.
+	Datasets int `json:"datasets"`
+	// How many of them a source or a person describes.
+	DescribedDatasets int `json:"describedDatasets"`
+	// Distinct columns of its datasets.
+	Columns int `json:"columns"`
+	// How many of those columns a source or a person describes.
+	DescribedColumns int `json:"describedColumns"`
+	// Its SLOs, and how many are met (ok), at risk, breached and without data.
+	Slos         int `json:"slos"`
+	SlosMet      int `json:"slosMet"`
+	SlosAtRisk   int `json:"slosAtRisk"`
+	SlosBreached int `json:"slosBreached"`
+	SlosNoData   int `json:"slosNoData"`
+	// Share (0 to 1) of its SLOs with data that meet their objective (ok or at risk); 0 without any.
+	SloAttainment float64 `json:"sloAttainment"`
+	// Incidents open on its datasets.
+	OpenIncidents int `json:"openIncidents"`
+	// Datasets with no change, no reads and no runs in the last staleDays days.
+	StaleDatasets int `json:"staleDatasets"`
+	// The sum of its datasets' newest observed row counts.
+	RowCount int64 `json:"rowCount"`
+	// The sum of its datasets' newest observed sizes, in bytes.
+	Bytes int64 `json:"bytes"`
+}
+
+// An owning team in the list of teams: an owner of kind TEAM of live datasets.
+type TeamSummary struct {
+	Name string `json:"name"`
+	// Live datasets it owns.
+	Datasets int `json:"datasets"`
+	// How many of them a source or a person describes.
+	DescribedDatasets int `json:"describedDatasets"`
+	// Incidents open on its datasets.
+	OpenIncidents int `json:"openIncidents"`
+}
+
 // Why a dataset needs someone's attention.
 type Attention string
 
