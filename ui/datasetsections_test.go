@@ -40,7 +40,7 @@ func TestDatasetSections(t *testing.T) {
 	}
 	for _, want := range []string{
 		`aria-label="Sections of this page"`,
-		`<a class="owner" href="/?owner=data-platform">data-platform</a>`,
+		`<a class="owner" href="/teams/data-platform">data-platform</a>`,
 		`<a href="/search?q=tag%3Afinance">finance</a>`,
 		`<a class="source-name" href="/sources#source-dbt:analytics">dbt:analytics</a>`,
 		`<a href="#col-order_id" title="Link to this column">order_id</a>`,

@@ -105,7 +105,7 @@ func (v *searchView) addJobs(q search.Query, removed bool, res search.Results) {
 	if res.Total == 0 {
 		return
 	}
-	link := facetLink{Value: search.KindJob, Count: res.Total, URL: v.JobsLink}
+	link := facetLink{Value: search.KindJob, Label: filterValueLabel("kind", search.KindJob), Count: res.Total, URL: v.JobsLink}
 	for i, f := range v.Facets {
 		if f.Label == facetLabels["kind"] {
 			v.Facets[i].Values = append(v.Facets[i].Values, link)

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,7 +192,11 @@ func TestServeRebuildsDamagedIndex(t *testing.T) {
 	if body := graphql(`"{ search(query: \"orders\") { totalCount } }"`); !strings.Contains(body, `"UNAVAILABLE"`) || !strings.Contains(body, "being rebuilt") {
 		t.Errorf("GraphQL search while rebuilding: %s", body)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/datasets/" + url.PathEscape(ns) + "/shop.public.orders"} {
+	// Pages that do not read the change log answer meanwhile (the dataset
+	// page does read it, for its stored SLO evaluations, so the test's
+	// lock would hold it; in service nothing takes that lock: writers
+	// append under a lock that readers do not wait for).
+	for _, path := range []string{"/healthz", "/readyz", "/sources"} {
 		if code, body := get(path); code != http.StatusOK {
 			t.Errorf("GET %s while rebuilding = %d:\n%s", path, code, body)
 		}
