@@ -78,14 +78,49 @@ func TestJobsBesideDatasets(t *testing.T) {
 	if got, want := show(with, q, true), "1: job/model.analytics.revenue#3"; got != want {
 		t.Errorf("jobs for revenue: %s, want %s", got, want)
 	}
-	// Suggestions are datasets only.
-	sugg, err := with.Suggest(t.Context(), "orders_daily", 8)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestSuggestJobs: the search box suggests jobs after datasets, marked as
+// jobs, and never in place of the datasets it would suggest without
+// them.
+func TestSuggestJobs(t *testing.T) {
+	without, with := buildCorpus(t), buildWith(t, corpusJobs())
+	show := func(x *Index, typed string, n int) string {
+		t.Helper()
+		sugg, err := x.Suggest(t.Context(), typed, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b []string
+		for _, s := range sugg {
+			name := s.Key.Name
+			if s.IsJob() {
+				name = "job:" + name
+			}
+			b = append(b, name)
+		}
+		return strings.Join(b, " ")
 	}
-	for _, s := range sugg {
-		if s.Kind == KindJob {
-			t.Errorf("suggested the job %s", s.Key.Name)
+	for _, tc := range []struct {
+		typed string
+		n     int
+		want  string
+	}{
+		{"load", 8, "job:orders_daily.load_orders"},
+		{"refresh_cust", 8, "job:customers.refresh_customers"},
+		{"revenue", 8, "warehouse.finance.revenue_recognition warehouse.finance.monthly_revenue warehouse.marts.fct_daily_revenue job:model.analytics.revenue"},
+		// One job matches: it takes the last place, the datasets the rest.
+		{"orders", 8, "warehouse.sandbox.orders events/orderItemsStream warehouse.staging.stg_orders warehouse.marts.fct_orders warehouse.raw.shop_orders warehouse.staging.stg_order_items warehouse.marts.fct_order_items job:orders_daily.load_orders"},
+		{"orders", 1, "warehouse.sandbox.orders"}, // no place to keep for a job,
+		{"_", 8, ""},
+	} {
+		got := show(with, tc.typed, tc.n)
+		if got != tc.want {
+			t.Errorf("Suggest(%q, %d) = %s, want %s (without jobs: %s)", tc.typed, tc.n, got, tc.want, show(without, tc.typed, tc.n))
+		}
+		datasets, _, _ := strings.Cut(got, "job:")
+		if alone := show(without, tc.typed, tc.n); !strings.HasPrefix(alone, strings.TrimSpace(datasets)) {
+			t.Errorf("Suggest(%q, %d) datasets: %s, not the first of %s", tc.typed, tc.n, datasets, alone)
 		}
 	}
 }
