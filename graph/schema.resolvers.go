@@ -849,6 +849,9 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 		}
 	}
 	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings, CommonWords: nonNil(res.Common)}
+	if q.HasFilter(jobFilter) {
+		c.Warnings = append(slices.Clip(c.Warnings), jobFilterWarning)
+	}
 	if res.Partial != nil {
 		c.Partial = &model.SearchPartial{Words: res.Partial.Words, Matched: res.Partial.Matched}
 	}
@@ -888,6 +891,34 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 	hasNext := int(offset)+n < min(res.Total, search.MaxOffset+n)
 	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.SearchEdge) string { return e.Cursor })
 	return c, nil
+}
+
+func (r *queryResolver) SearchJobs(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.JobSearchConnection, error) {
+	if r.search == nil {
+		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
+	}
+	n, err := pageSize(first, search.DefaultLimit)
+	if err != nil {
+		return nil, err
+	}
+	if n > search.MaxLimit {
+		return nil, fmt.Errorf("first must be at most %d for searchJobs, got %d: %w", search.MaxLimit, n, catalog.ErrInvalid)
+	}
+	offset, err := parseIntCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	q, err := search.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.search.Search(ctx, search.Request{
+		Query: q, IncludeRemoved: includeRemoved != nil && *includeRemoved, Jobs: true, Offset: int(offset), Limit: n,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.jobSearchConnection(ctx, q, res, n, offset)
 }
 
 func (r *queryResolver) Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error) {

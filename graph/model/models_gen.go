@@ -331,6 +331,43 @@ type JobEdge struct {
 	Node   *catalog.Job `json:"node"`
 }
 
+// A page of job search hits.
+type JobSearchConnection struct {
+	Edges    []JobSearchEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+	// Matches on every page.
+	TotalCount int `json:"totalCount"`
+	// Too little matched exactly, so typos were tolerated; exact matches still rank first.
+	Fuzzy bool `json:"fuzzy"`
+	// What the query parser took literally or dropped, and why.
+	Warnings []string `json:"warnings"`
+	// Set when no job matched every word of the query: the hits are those matching most of them.
+	Partial *SearchPartial `json:"partial,omitempty"`
+}
+
+type JobSearchEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *JobSearchHit `json:"node"`
+}
+
+// A job that matched. Highlights are HTML: the text escaped, matched words
+// wrapped in <mark>, no other markup.
+type JobSearchHit struct {
+	// The job, with everything the catalog knows (its runs, inputs, outputs); selecting it reads PostgreSQL, the other fields come from the index alone.
+	Job       *catalog.Job `json:"job"`
+	Namespace string       `json:"namespace"`
+	Name      string       `json:"name"`
+	// The job's type, e.g. `airflow_task` or `dbt_model`.
+	Type string `json:"type"`
+	// No source reports the job any more (only with includeRemoved).
+	Removed bool `json:"removed"`
+	// Where the query matched: exact name, name, description, typo.
+	Matched              []string `json:"matched"`
+	Score                float64  `json:"score"`
+	NameHighlight        string   `json:"nameHighlight"`
+	DescriptionHighlight string   `json:"descriptionHighlight"`
+}
+
 type LineageEdge struct {
 	From string `json:"from"`
 	To   string `json:"to"`
