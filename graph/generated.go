@@ -45,6 +45,7 @@ type ResolverRoot interface {
 	IncidentImpact() IncidentImpactResolver
 	Job() JobResolver
 	JobDataset() JobDatasetResolver
+	JobSummary() JobSummaryResolver
 	LineageNode() LineageNodeResolver
 	Me() MeResolver
 	Mutation() MutationResolver
@@ -482,6 +483,27 @@ type ComplexityRoot struct {
 		Type                 func(childComplexity int) int
 	}
 
+	JobSummary struct {
+		Failures  func(childComplexity int) int
+		Job       func(childComplexity int) int
+		Latest    func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+		Runs      func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
+	JobSummaryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	JobSummaryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	LineageEdge struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -620,6 +642,7 @@ type ComplexityRoot struct {
 		Incident       func(childComplexity int, id string) int
 		Incidents      func(childComplexity int, filter *model.IncidentFilter, first *int, after *string) int
 		Job            func(childComplexity int, namespace string, name string) int
+		JobSummaries   func(childComplexity int, namespace *string, status *model.JobStatus, orderBy *model.JobSummaryOrder, first *int, after *string) int
 		Jobs           func(childComplexity int, namespace *string, includeRemoved *bool, first *int, after *string) int
 		Lineage        func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		LineagePath    func(childComplexity int, fromNamespace string, fromName string, toNamespace string, toName string) int
@@ -627,6 +650,7 @@ type ComplexityRoot struct {
 		MyFollows      func(childComplexity int) int
 		Node           func(childComplexity int, id string) int
 		Owners         func(childComplexity int, first *int, after *string) int
+		RecentRuns     func(childComplexity int, state *catalog.RunState, first *int, after *string) int
 		Run            func(childComplexity int, id string) int
 		Search         func(childComplexity int, query string, includeRemoved *bool, first *int, after *string) int
 		SearchJobs     func(childComplexity int, query string, includeRemoved *bool, first *int, after *string) int
@@ -1020,6 +1044,11 @@ type JobResolver interface {
 type JobDatasetResolver interface {
 	Dataset(ctx context.Context, obj *model.JobDataset) (*catalog.Dataset, error)
 }
+type JobSummaryResolver interface {
+	Job(ctx context.Context, obj *catalog.JobSummary) (*catalog.Job, error)
+	Namespace(ctx context.Context, obj *catalog.JobSummary) (string, error)
+	Name(ctx context.Context, obj *catalog.JobSummary) (string, error)
+}
 type LineageNodeResolver interface {
 	Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error)
 }
@@ -1067,6 +1096,8 @@ type QueryResolver interface {
 	ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error)
 	Job(ctx context.Context, namespace string, name string) (*catalog.Job, error)
 	Jobs(ctx context.Context, namespace *string, includeRemoved *bool, first *int, after *string) (*model.JobConnection, error)
+	JobSummaries(ctx context.Context, namespace *string, status *model.JobStatus, orderBy *model.JobSummaryOrder, first *int, after *string) (*model.JobSummaryConnection, error)
+	RecentRuns(ctx context.Context, state *catalog.RunState, first *int, after *string) (*model.RunConnection, error)
 	Run(ctx context.Context, id string) (*catalog.Run, error)
 	Sources(ctx context.Context) ([]store.Source, error)
 	CrawlRuns(ctx context.Context, source *string, first *int, after *string) (*model.CrawlRunConnection, error)
@@ -2835,6 +2866,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobSearchHit.Type(childComplexity), true
 
+	case "JobSummary.failures":
+		if e.ComplexityRoot.JobSummary.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Failures(childComplexity), true
+	case "JobSummary.job":
+		if e.ComplexityRoot.JobSummary.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Job(childComplexity), true
+	case "JobSummary.latestRun":
+		if e.ComplexityRoot.JobSummary.Latest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Latest(childComplexity), true
+	case "JobSummary.name":
+		if e.ComplexityRoot.JobSummary.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Name(childComplexity), true
+	case "JobSummary.namespace":
+		if e.ComplexityRoot.JobSummary.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Namespace(childComplexity), true
+	case "JobSummary.runs":
+		if e.ComplexityRoot.JobSummary.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Runs(childComplexity), true
+	case "JobSummary.type":
+		if e.ComplexityRoot.JobSummary.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Type(childComplexity), true
+
+	case "JobSummaryConnection.edges":
+		if e.ComplexityRoot.JobSummaryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryConnection.Edges(childComplexity), true
+	case "JobSummaryConnection.pageInfo":
+		if e.ComplexityRoot.JobSummaryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryConnection.PageInfo(childComplexity), true
+	case "JobSummaryConnection.totalCount":
+		if e.ComplexityRoot.JobSummaryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryConnection.TotalCount(childComplexity), true
+
+	case "JobSummaryEdge.cursor":
+		if e.ComplexityRoot.JobSummaryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryEdge.Cursor(childComplexity), true
+	case "JobSummaryEdge.node":
+		if e.ComplexityRoot.JobSummaryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryEdge.Node(childComplexity), true
+
 	case "LineageEdge.from":
 		if e.ComplexityRoot.LineageEdge.From == nil {
 			break
@@ -3536,6 +3642,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Job(childComplexity, args["namespace"].(string), args["name"].(string)), true
+	case "Query.jobSummaries":
+		if e.ComplexityRoot.Query.JobSummaries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_jobSummaries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.JobSummaries(childComplexity, args["namespace"].(*string), args["status"].(*model.JobStatus), args["orderBy"].(*model.JobSummaryOrder), args["first"].(*int), args["after"].(*string)), true
 	case "Query.jobs":
 		if e.ComplexityRoot.Query.Jobs == nil {
 			break
@@ -3603,6 +3720,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Owners(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.recentRuns":
+		if e.ComplexityRoot.Query.RecentRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recentRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecentRuns(childComplexity, args["state"].(*catalog.RunState), args["first"].(*int), args["after"].(*string)), true
 	case "Query.run":
 		if e.ComplexityRoot.Query.Run == nil {
 			break
@@ -5735,6 +5863,48 @@ func (ec *executionContext) childFields_JobSearchHit(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type JobSearchHit", field.Name)
 }
 
+func (ec *executionContext) childFields_JobSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_JobSummary_job(ctx, field)
+	case "namespace":
+		return ec.fieldContext_JobSummary_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_JobSummary_name(ctx, field)
+	case "type":
+		return ec.fieldContext_JobSummary_type(ctx, field)
+	case "latestRun":
+		return ec.fieldContext_JobSummary_latestRun(ctx, field)
+	case "runs":
+		return ec.fieldContext_JobSummary_runs(ctx, field)
+	case "failures":
+		return ec.fieldContext_JobSummary_failures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSummaryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobSummaryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobSummaryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JobSummaryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSummaryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSummaryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_JobSummaryEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_JobSummaryEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSummaryEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -7373,6 +7543,52 @@ func (ec *executionContext) field_Query_incidents_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_jobSummaries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "namespace",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespace"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*model.JobStatus, error) {
+			return ec.unmarshalOJobStatus2ᚖalmanacᚋgraphᚋmodelᚐJobStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.JobSummaryOrder, error) {
+			return ec.unmarshalOJobSummaryOrder2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_job_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7550,6 +7766,36 @@ func (ec *executionContext) field_Query_owners_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recentRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*catalog.RunState, error) {
+			return ec.unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -14828,6 +15074,327 @@ func (ec *executionContext) fieldContext_JobSearchHit_descriptionHighlight(_ con
 	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
 }
 
+func (ec *executionContext) _JobSummary_job(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobSummary().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummary",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummary_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobSummary().Namespace(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, true, true, "String")
+}
+
+func (ec *executionContext) _JobSummary_name(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobSummary().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, true, true, "String")
+}
+
+func (ec *executionContext) _JobSummary_type(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSummary_latestRun(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_latestRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Run) graphql.Marshaler {
+			return ec.marshalORun2ᚖalmanacᚋcatalogᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_latestRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummary_runs(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSummary_failures(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSummaryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.JobSummaryEdge) graphql.Marshaler {
+			return ec.marshalNJobSummaryEdge2ᚕalmanacᚋgraphᚋmodelᚐJobSummaryEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummaryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSummaryEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummaryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖalmanacᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummaryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummaryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummaryConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSummaryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummaryEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSummaryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.JobSummary) graphql.Marshaler {
+			return ec.marshalNJobSummary2ᚖalmanacᚋcatalogᚐJobSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummaryEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17633,6 +18200,94 @@ func (ec *executionContext) fieldContext_Query_jobs(ctx context.Context, field g
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_jobSummaries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_jobSummaries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().JobSummaries(ctx, fc.Args["namespace"].(*string), fc.Args["status"].(*model.JobStatus), fc.Args["orderBy"].(*model.JobSummaryOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobSummaryConnection) graphql.Marshaler {
+			return ec.marshalNJobSummaryConnection2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_jobSummaries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSummaryConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_jobSummaries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recentRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recentRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecentRuns(ctx, fc.Args["state"].(*catalog.RunState), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalNRunConnection2ᚖalmanacᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recentRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recentRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -27651,6 +28306,153 @@ func (ec *executionContext) _JobSearchHit(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var jobSummaryImplementors = []string{"JobSummary"}
+
+func (ec *executionContext) _JobSummary(ctx context.Context, sel ast.SelectionSet, obj *catalog.JobSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSummary")
+		case "job":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobSummary_job(ctx, field, obj)
+				})
+		case "namespace":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobSummary_namespace(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobSummary_name(ctx, field, obj)
+				})
+		case "type":
+			out.Values[i] = ec._JobSummary_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "latestRun":
+			out.Values[i] = ec._JobSummary_latestRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runs":
+			out.Values[i] = ec._JobSummary_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failures":
+			out.Values[i] = ec._JobSummary_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSummaryConnectionImplementors = []string{"JobSummaryConnection"}
+
+func (ec *executionContext) _JobSummaryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.JobSummaryConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSummaryConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSummaryConnection")
+		case "edges":
+			out.Values[i] = ec._JobSummaryConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._JobSummaryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._JobSummaryConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSummaryEdgeImplementors = []string{"JobSummaryEdge"}
+
+func (ec *executionContext) _JobSummaryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.JobSummaryEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSummaryEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSummaryEdge")
+		case "cursor":
+			out.Values[i] = ec._JobSummaryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._JobSummaryEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lineageEdgeImplementors = []string{"LineageEdge"}
 
 func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LineageEdge) graphql.Marshaler {
@@ -28628,6 +29430,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_jobs(ctx, field)
+				})
+		case "jobSummaries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_jobSummaries(ctx, field)
+				})
+		case "recentRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recentRuns(ctx, field)
 				})
 		case "run":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -31992,6 +32806,42 @@ func (ec *executionContext) marshalNJobSearchHit2ᚖalmanacᚋgraphᚋmodelᚐJo
 	return ec._JobSearchHit(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNJobSummary2ᚖalmanacᚋcatalogᚐJobSummary(ctx context.Context, sel ast.SelectionSet, v *catalog.JobSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobSummary!")
+		return graphql.Null
+	}
+	return ec._JobSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobSummaryConnection2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobSummaryConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobSummaryConnection!")
+		return graphql.Null
+	}
+	return ec._JobSummaryConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobSummaryEdge2almanacᚋgraphᚋmodelᚐJobSummaryEdge(ctx context.Context, sel ast.SelectionSet, v model.JobSummaryEdge) graphql.Marshaler {
+	return ec._JobSummaryEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobSummaryEdge2ᚕalmanacᚋgraphᚋmodelᚐJobSummaryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.JobSummaryEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobSummaryEdge2almanacᚋgraphᚋmodelᚐJobSummaryEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNLineageEdge2almanacᚋgraphᚋmodelᚐLineageEdge(ctx context.Context, sel ast.SelectionSet, v model.LineageEdge) graphql.Marshaler {
 	return ec._LineageEdge(ctx, sel, &v)
 }
@@ -33428,6 +34278,38 @@ func (ec *executionContext) marshalOJob2ᚖalmanacᚋcatalogᚐJob(ctx context.C
 	return ec._Job(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOJobStatus2ᚖalmanacᚋgraphᚋmodelᚐJobStatus(ctx context.Context, v any) (*model.JobStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobStatus2ᚖalmanacᚋgraphᚋmodelᚐJobStatus(ctx context.Context, sel ast.SelectionSet, v *model.JobStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOJobSummaryOrder2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryOrder(ctx context.Context, v any) (*model.JobSummaryOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobSummaryOrder)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobSummaryOrder2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryOrder(ctx context.Context, sel ast.SelectionSet, v *model.JobSummaryOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOLineageDirection2ᚖalmanacᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {
 	if v == nil {
 		return nil, nil
@@ -33490,6 +34372,44 @@ func (ec *executionContext) marshalORun2ᚖalmanacᚋcatalogᚐRun(ctx context.C
 	}
 	return ec._Run(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState(ctx context.Context, v any) (*catalog.RunState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORunState2ᚖalmanacᚋcatalogᚐRunState(ctx context.Context, sel ast.SelectionSet, v *catalog.RunState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalORunState2ᚖalmanacᚋcatalogᚐRunState[*v])
+	return res
+}
+
+var (
+	unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState = map[string]catalog.RunState{
+		"START":    catalog.RunStart,
+		"RUNNING":  catalog.RunRunning,
+		"COMPLETE": catalog.RunComplete,
+		"FAIL":     catalog.RunFail,
+		"ABORT":    catalog.RunAbort,
+		"OTHER":    catalog.RunOther,
+	}
+	marshalORunState2ᚖalmanacᚋcatalogᚐRunState = map[catalog.RunState]string{
+		catalog.RunStart:    "START",
+		catalog.RunRunning:  "RUNNING",
+		catalog.RunComplete: "COMPLETE",
+		catalog.RunFail:     "FAIL",
+		catalog.RunAbort:    "ABORT",
+		catalog.RunOther:    "OTHER",
+	}
+)
 
 func (ec *executionContext) marshalOSearchPartial2ᚖalmanacᚋgraphᚋmodelᚐSearchPartial(ctx context.Context, sel ast.SelectionSet, v *model.SearchPartial) graphql.Marshaler {
 	if v == nil {

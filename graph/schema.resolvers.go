@@ -457,6 +457,18 @@ func (r *jobDatasetResolver) Dataset(ctx context.Context, obj *model.JobDataset)
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
 }
 
+func (r *jobSummaryResolver) Job(ctx context.Context, obj *catalog.JobSummary) (*catalog.Job, error) {
+	return loadersFrom(ctx).jobs.Load(ctx, obj.Key)
+}
+
+func (r *jobSummaryResolver) Namespace(ctx context.Context, obj *catalog.JobSummary) (string, error) {
+	return obj.Key.Namespace, nil
+}
+
+func (r *jobSummaryResolver) Name(ctx context.Context, obj *catalog.JobSummary) (string, error) {
+	return obj.Key.Name, nil
+}
+
 func (r *lineageNodeResolver) Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error) {
 	if obj.Kind != string(lineage.DatasetNode) {
 		return nil, nil
@@ -1101,6 +1113,71 @@ func (r *queryResolver) Jobs(ctx context.Context, namespace *string, includeRemo
 	return c, nil
 }
 
+func (r *queryResolver) JobSummaries(ctx context.Context, namespace *string, status *model.JobStatus, orderBy *model.JobSummaryOrder, first *int, after *string) (*model.JobSummaryConnection, error) {
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := parseIntCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return &model.JobSummaryConnection{Edges: []model.JobSummaryEdge{}, PageInfo: &model.PageInfo{}}, nil
+	}
+	f := catalog.JobFilter{Namespace: str(namespace), Status: jobStatus(status), Sort: jobSummaryOrder(orderBy), Offset: int(offset), Limit: n}
+	sums, total, err := r.store.JobSummaries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if selectsOnNodes(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections, "job") {
+		keys := make([]catalog.JobKey, len(sums))
+		for i := range sums {
+			keys[i] = sums[i].Key
+		}
+		if _, err := r.primeJobs(ctx, keys, hitFields(ctx, "job")); err != nil {
+			return nil, err
+		}
+	}
+	c := &model.JobSummaryConnection{TotalCount: total, Edges: make([]model.JobSummaryEdge, len(sums))}
+	for i := range sums {
+		c.Edges[i] = model.JobSummaryEdge{Cursor: intCursor(offset + int64(i) + 1), Node: &sums[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, int(offset)+len(sums) < total, func(e model.JobSummaryEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *queryResolver) RecentRuns(ctx context.Context, state *catalog.RunState, first *int, after *string) (*model.RunConnection, error) {
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	page, err := runPage(catalog.JobKey{}, n, after)
+	if err != nil {
+		return nil, err
+	}
+	var afterAt time.Time
+	if page.AfterID != "" {
+		afterAt, _ = time.Parse(time.RFC3339Nano, page.AfterAt) // runPage checked it
+	}
+	var st catalog.RunState
+	if state != nil {
+		st = *state
+	}
+	runs, err := r.store.RecentRuns(ctx, st, afterAt, page.AfterID, n+1)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(runs) > n
+	runs = runs[:min(n, len(runs))]
+	c := &model.RunConnection{Edges: make([]model.RunEdge, len(runs))}
+	for i := range runs {
+		c.Edges[i] = model.RunEdge{Cursor: runCursor(runs[i]), Node: &runs[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.RunEdge) string { return e.Cursor })
+	return c, nil
+}
+
 func (r *queryResolver) Run(ctx context.Context, id string) (*catalog.Run, error) {
 	// Read it directly rather than through a loader, which would wait for
 	// company that a single run never has.
@@ -1480,6 +1557,8 @@ func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
 
 func (r *Resolver) JobDataset() JobDatasetResolver { return &jobDatasetResolver{r} }
 
+func (r *Resolver) JobSummary() JobSummaryResolver { return &jobSummaryResolver{r} }
+
 func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolver{r} }
 
 func (r *Resolver) Me() MeResolver { return &meResolver{r} }
@@ -1518,6 +1597,7 @@ type (
 	incidentImpactResolver    struct{ *Resolver }
 	jobResolver               struct{ *Resolver }
 	jobDatasetResolver        struct{ *Resolver }
+	jobSummaryResolver        struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }
 	meResolver                struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
