@@ -1,12 +1,14 @@
 package graph_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"almanac/catalog"
 	"almanac/graph"
 )
 
@@ -31,7 +33,7 @@ type jobSearchPage struct {
 }
 
 // TestSearchJobs: searchJobs finds the fixture's jobs (indexed from
-// PostgreSQL) by name, by a word of the description and with kind:job
+// PostgreSQL) by name, by a word of the description or of the SQL, and with kind:job
 // written out, the job itself read from PostgreSQL; search, whose hits
 // are datasets, finds none and says where jobs are found.
 func TestSearchJobs(t *testing.T) {
@@ -72,6 +74,24 @@ func TestSearchJobs(t *testing.T) {
 		t.Errorf("searchJobs(morning) (-want +got):\n%s", diff)
 	} else if d := p.SearchJobs.Edges[0].Node.DescriptionHighlight; !strings.Contains(d, "<mark>morning</mark>") {
 		t.Errorf("searchJobs(morning) description highlight %q", d)
+	}
+
+	// By a word of the SQL only: a job crawled after the index was
+	// built, caught up from the change log.
+	if _, err := e.store.Crawl(t.Context(), "spark:etl", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: []catalog.JobFacts{{Key: catalog.JobKey{Namespace: "spark://etl", Name: "etl.load_ledger"}, Type: "spark_application",
+			SQL: "INSERT INTO finance.ledger SELECT * FROM quarantine_bucket WHERE settled"}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.search.CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p = find("quarantine")
+	if diff := cmp.Diff([]string{"spark://etl etl.load_ledger"}, names(p)); diff != "" {
+		t.Errorf("searchJobs(quarantine) (-want +got):\n%s", diff)
+	} else if d := p.SearchJobs.Edges[0].Node.DescriptionHighlight; !strings.Contains(d, "<mark>quarantine</mark>_bucket") {
+		t.Errorf("searchJobs(quarantine) description highlight %q, want the SQL", d)
 	}
 
 	// kind:job written out, as the portal's search box takes it; the

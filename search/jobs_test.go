@@ -18,7 +18,50 @@ func corpusJobs() []Dataset {
 		out = append(out, FromJob(catalog.Job{ID: int64(i + 1), Key: catalog.JobKey{Namespace: "airflow://prod", Name: name},
 			Type: "airflow_task", Description: "Loads " + name + " into the warehouse.", UpdatedAt: corpusNow}))
 	}
+	// SQL, with words no dataset has, and long: a field of its own, it
+	// leaves the datasets' ranking alone (TestJobsBesideDatasets).
+	out[1].SQL = "INSERT INTO crm.customers SELECT id, email FROM stripe_customers_raw WHERE NOT churned_flag" + strings.Repeat(" AND id IS NOT NULL", 200)
 	return out
+}
+
+// TestJobSQL: a job is found by a word of its SQL, shown where it
+// matched; a dataset search never searches SQL.
+func TestJobSQL(t *testing.T) {
+	x := buildWith(t, corpusJobs())
+	for _, tc := range []struct {
+		query string
+		jobs  bool
+		want  string
+		shown string // in the description shown: the SQL when only it matched
+	}{
+		{"churned", true, "customers.refresh_customers", "<mark>churned</mark>_flag"},
+		{"stripe customers", true, "customers.refresh_customers", "refresh_<mark>customers</mark> into"},
+		{"churned", false, "", ""},
+	} {
+		q, err := Parse(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := x.Search(t.Context(), Request{Query: q, Jobs: tc.jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range res.Hits {
+			got = append(got, h.Key.Name)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%q (jobs %v): %q, want %q", tc.query, tc.jobs, got, tc.want)
+			continue
+		}
+		if tc.want == "" {
+			continue
+		}
+		h := res.Hits[0]
+		if d := h.Description.HTML(); !strings.Contains(d, tc.shown) {
+			t.Errorf("%q: description shown %q, want it to hold %q", tc.query, d, tc.shown)
+		}
+	}
 }
 
 func buildWith(t *testing.T, extra []Dataset) *Index {

@@ -361,11 +361,12 @@ type JobSearchHit struct {
 	Type string `json:"type"`
 	// No source reports the job any more (only with includeRemoved).
 	Removed bool `json:"removed"`
-	// Where the query matched: exact name, name, description, typo.
-	Matched              []string `json:"matched"`
-	Score                float64  `json:"score"`
-	NameHighlight        string   `json:"nameHighlight"`
-	DescriptionHighlight string   `json:"descriptionHighlight"`
+	// Where the query matched: exact name, name, description (its SQL counts as one), typo.
+	Matched       []string `json:"matched"`
+	Score         float64  `json:"score"`
+	NameHighlight string   `json:"nameHighlight"`
+	// The description, or the SQL where only the SQL matched.
+	DescriptionHighlight string `json:"descriptionHighlight"`
 }
 
 type JobSummaryConnection struct {
