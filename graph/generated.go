@@ -45,6 +45,7 @@ type ResolverRoot interface {
 	IncidentImpact() IncidentImpactResolver
 	Job() JobResolver
 	JobDataset() JobDatasetResolver
+	JobSummary() JobSummaryResolver
 	LineageNode() LineageNodeResolver
 	Me() MeResolver
 	Mutation() MutationResolver
@@ -456,6 +457,53 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	JobSearchConnection struct {
+		Edges      func(childComplexity int) int
+		Fuzzy      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		Partial    func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+		Warnings   func(childComplexity int) int
+	}
+
+	JobSearchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	JobSearchHit struct {
+		DescriptionHighlight func(childComplexity int) int
+		Job                  func(childComplexity int) int
+		Matched              func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		NameHighlight        func(childComplexity int) int
+		Namespace            func(childComplexity int) int
+		Removed              func(childComplexity int) int
+		Score                func(childComplexity int) int
+		Type                 func(childComplexity int) int
+	}
+
+	JobSummary struct {
+		Failures  func(childComplexity int) int
+		Job       func(childComplexity int) int
+		Latest    func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+		Runs      func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
+	JobSummaryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	JobSummaryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	LineageEdge struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -594,6 +642,7 @@ type ComplexityRoot struct {
 		Incident       func(childComplexity int, id string) int
 		Incidents      func(childComplexity int, filter *model.IncidentFilter, first *int, after *string) int
 		Job            func(childComplexity int, namespace string, name string) int
+		JobSummaries   func(childComplexity int, namespace *string, status *model.JobStatus, orderBy *model.JobSummaryOrder, first *int, after *string) int
 		Jobs           func(childComplexity int, namespace *string, includeRemoved *bool, first *int, after *string) int
 		Lineage        func(childComplexity int, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		LineagePath    func(childComplexity int, fromNamespace string, fromName string, toNamespace string, toName string) int
@@ -601,8 +650,10 @@ type ComplexityRoot struct {
 		MyFollows      func(childComplexity int) int
 		Node           func(childComplexity int, id string) int
 		Owners         func(childComplexity int, first *int, after *string) int
+		RecentRuns     func(childComplexity int, state *catalog.RunState, first *int, after *string) int
 		Run            func(childComplexity int, id string) int
 		Search         func(childComplexity int, query string, includeRemoved *bool, first *int, after *string) int
+		SearchJobs     func(childComplexity int, query string, includeRemoved *bool, first *int, after *string) int
 		SecurityEvents func(childComplexity int, filter *model.SecurityEventFilter, first *int, after *string) int
 		Sources        func(childComplexity int) int
 		Tags           func(childComplexity int, first *int, after *string) int
@@ -993,6 +1044,11 @@ type JobResolver interface {
 type JobDatasetResolver interface {
 	Dataset(ctx context.Context, obj *model.JobDataset) (*catalog.Dataset, error)
 }
+type JobSummaryResolver interface {
+	Job(ctx context.Context, obj *catalog.JobSummary) (*catalog.Job, error)
+	Namespace(ctx context.Context, obj *catalog.JobSummary) (string, error)
+	Name(ctx context.Context, obj *catalog.JobSummary) (string, error)
+}
 type LineageNodeResolver interface {
 	Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error)
 }
@@ -1032,6 +1088,7 @@ type QueryResolver interface {
 	Dataset(ctx context.Context, id *string, namespace *string, name *string) (*catalog.Dataset, error)
 	Datasets(ctx context.Context, filter *model.DatasetFilter, orderBy *model.DatasetOrder, first *int, after *string) (*model.DatasetConnection, error)
 	Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error)
+	SearchJobs(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.JobSearchConnection, error)
 	Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
 	LineagePath(ctx context.Context, fromNamespace string, fromName string, toNamespace string, toName string) ([]model.LineageNode, error)
 	Impact(ctx context.Context, namespace string, name string, depth *int) ([]model.ImpactLevel, error)
@@ -1039,6 +1096,8 @@ type QueryResolver interface {
 	ColumnImpact(ctx context.Context, namespace string, name string, column string, depth *int, includeIndirect *bool) ([]model.ColumnImpactLevel, error)
 	Job(ctx context.Context, namespace string, name string) (*catalog.Job, error)
 	Jobs(ctx context.Context, namespace *string, includeRemoved *bool, first *int, after *string) (*model.JobConnection, error)
+	JobSummaries(ctx context.Context, namespace *string, status *model.JobStatus, orderBy *model.JobSummaryOrder, first *int, after *string) (*model.JobSummaryConnection, error)
+	RecentRuns(ctx context.Context, state *catalog.RunState, first *int, after *string) (*model.RunConnection, error)
 	Run(ctx context.Context, id string) (*catalog.Run, error)
 	Sources(ctx context.Context) ([]store.Source, error)
 	CrawlRuns(ctx context.Context, source *string, first *int, after *string) (*model.CrawlRunConnection, error)
@@ -2702,6 +2761,186 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobEdge.Node(childComplexity), true
 
+	case "JobSearchConnection.edges":
+		if e.ComplexityRoot.JobSearchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchConnection.Edges(childComplexity), true
+	case "JobSearchConnection.fuzzy":
+		if e.ComplexityRoot.JobSearchConnection.Fuzzy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchConnection.Fuzzy(childComplexity), true
+	case "JobSearchConnection.pageInfo":
+		if e.ComplexityRoot.JobSearchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchConnection.PageInfo(childComplexity), true
+	case "JobSearchConnection.partial":
+		if e.ComplexityRoot.JobSearchConnection.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchConnection.Partial(childComplexity), true
+	case "JobSearchConnection.totalCount":
+		if e.ComplexityRoot.JobSearchConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchConnection.TotalCount(childComplexity), true
+	case "JobSearchConnection.warnings":
+		if e.ComplexityRoot.JobSearchConnection.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchConnection.Warnings(childComplexity), true
+
+	case "JobSearchEdge.cursor":
+		if e.ComplexityRoot.JobSearchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchEdge.Cursor(childComplexity), true
+	case "JobSearchEdge.node":
+		if e.ComplexityRoot.JobSearchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchEdge.Node(childComplexity), true
+
+	case "JobSearchHit.descriptionHighlight":
+		if e.ComplexityRoot.JobSearchHit.DescriptionHighlight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.DescriptionHighlight(childComplexity), true
+	case "JobSearchHit.job":
+		if e.ComplexityRoot.JobSearchHit.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Job(childComplexity), true
+	case "JobSearchHit.matched":
+		if e.ComplexityRoot.JobSearchHit.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Matched(childComplexity), true
+	case "JobSearchHit.name":
+		if e.ComplexityRoot.JobSearchHit.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Name(childComplexity), true
+	case "JobSearchHit.nameHighlight":
+		if e.ComplexityRoot.JobSearchHit.NameHighlight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.NameHighlight(childComplexity), true
+	case "JobSearchHit.namespace":
+		if e.ComplexityRoot.JobSearchHit.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Namespace(childComplexity), true
+	case "JobSearchHit.removed":
+		if e.ComplexityRoot.JobSearchHit.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Removed(childComplexity), true
+	case "JobSearchHit.score":
+		if e.ComplexityRoot.JobSearchHit.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Score(childComplexity), true
+	case "JobSearchHit.type":
+		if e.ComplexityRoot.JobSearchHit.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSearchHit.Type(childComplexity), true
+
+	case "JobSummary.failures":
+		if e.ComplexityRoot.JobSummary.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Failures(childComplexity), true
+	case "JobSummary.job":
+		if e.ComplexityRoot.JobSummary.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Job(childComplexity), true
+	case "JobSummary.latestRun":
+		if e.ComplexityRoot.JobSummary.Latest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Latest(childComplexity), true
+	case "JobSummary.name":
+		if e.ComplexityRoot.JobSummary.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Name(childComplexity), true
+	case "JobSummary.namespace":
+		if e.ComplexityRoot.JobSummary.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Namespace(childComplexity), true
+	case "JobSummary.runs":
+		if e.ComplexityRoot.JobSummary.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Runs(childComplexity), true
+	case "JobSummary.type":
+		if e.ComplexityRoot.JobSummary.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummary.Type(childComplexity), true
+
+	case "JobSummaryConnection.edges":
+		if e.ComplexityRoot.JobSummaryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryConnection.Edges(childComplexity), true
+	case "JobSummaryConnection.pageInfo":
+		if e.ComplexityRoot.JobSummaryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryConnection.PageInfo(childComplexity), true
+	case "JobSummaryConnection.totalCount":
+		if e.ComplexityRoot.JobSummaryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryConnection.TotalCount(childComplexity), true
+
+	case "JobSummaryEdge.cursor":
+		if e.ComplexityRoot.JobSummaryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryEdge.Cursor(childComplexity), true
+	case "JobSummaryEdge.node":
+		if e.ComplexityRoot.JobSummaryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobSummaryEdge.Node(childComplexity), true
+
 	case "LineageEdge.from":
 		if e.ComplexityRoot.LineageEdge.From == nil {
 			break
@@ -3403,6 +3642,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Job(childComplexity, args["namespace"].(string), args["name"].(string)), true
+	case "Query.jobSummaries":
+		if e.ComplexityRoot.Query.JobSummaries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_jobSummaries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.JobSummaries(childComplexity, args["namespace"].(*string), args["status"].(*model.JobStatus), args["orderBy"].(*model.JobSummaryOrder), args["first"].(*int), args["after"].(*string)), true
 	case "Query.jobs":
 		if e.ComplexityRoot.Query.Jobs == nil {
 			break
@@ -3470,6 +3720,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Owners(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.recentRuns":
+		if e.ComplexityRoot.Query.RecentRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recentRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecentRuns(childComplexity, args["state"].(*catalog.RunState), args["first"].(*int), args["after"].(*string)), true
 	case "Query.run":
 		if e.ComplexityRoot.Query.Run == nil {
 			break
@@ -3492,6 +3753,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["includeRemoved"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.searchJobs":
+		if e.ComplexityRoot.Query.SearchJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchJobs(childComplexity, args["query"].(string), args["includeRemoved"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.securityEvents":
 		if e.ComplexityRoot.Query.SecurityEvents == nil {
 			break
@@ -5539,6 +5811,100 @@ func (ec *executionContext) childFields_JobEdge(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type JobEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_JobSearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobSearchConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobSearchConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JobSearchConnection_totalCount(ctx, field)
+	case "fuzzy":
+		return ec.fieldContext_JobSearchConnection_fuzzy(ctx, field)
+	case "warnings":
+		return ec.fieldContext_JobSearchConnection_warnings(ctx, field)
+	case "partial":
+		return ec.fieldContext_JobSearchConnection_partial(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSearchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSearchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_JobSearchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_JobSearchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSearchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSearchHit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_JobSearchHit_job(ctx, field)
+	case "namespace":
+		return ec.fieldContext_JobSearchHit_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_JobSearchHit_name(ctx, field)
+	case "type":
+		return ec.fieldContext_JobSearchHit_type(ctx, field)
+	case "removed":
+		return ec.fieldContext_JobSearchHit_removed(ctx, field)
+	case "matched":
+		return ec.fieldContext_JobSearchHit_matched(ctx, field)
+	case "score":
+		return ec.fieldContext_JobSearchHit_score(ctx, field)
+	case "nameHighlight":
+		return ec.fieldContext_JobSearchHit_nameHighlight(ctx, field)
+	case "descriptionHighlight":
+		return ec.fieldContext_JobSearchHit_descriptionHighlight(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSearchHit", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_JobSummary_job(ctx, field)
+	case "namespace":
+		return ec.fieldContext_JobSummary_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_JobSummary_name(ctx, field)
+	case "type":
+		return ec.fieldContext_JobSummary_type(ctx, field)
+	case "latestRun":
+		return ec.fieldContext_JobSummary_latestRun(ctx, field)
+	case "runs":
+		return ec.fieldContext_JobSummary_runs(ctx, field)
+	case "failures":
+		return ec.fieldContext_JobSummary_failures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSummaryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobSummaryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobSummaryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JobSummaryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSummaryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobSummaryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_JobSummaryEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_JobSummaryEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobSummaryEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -7177,6 +7543,52 @@ func (ec *executionContext) field_Query_incidents_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_jobSummaries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "namespace",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespace"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*model.JobStatus, error) {
+			return ec.unmarshalOJobStatus2ᚖalmanacᚋgraphᚋmodelᚐJobStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.JobSummaryOrder, error) {
+			return ec.unmarshalOJobSummaryOrder2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_job_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7357,6 +7769,36 @@ func (ec *executionContext) field_Query_owners_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_recentRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*catalog.RunState, error) {
+			return ec.unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_run_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7368,6 +7810,44 @@ func (ec *executionContext) field_Query_run_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "includeRemoved",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeRemoved"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -14158,6 +14638,763 @@ func (ec *executionContext) fieldContext_JobEdge_node(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _JobSearchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.JobSearchEdge) graphql.Marshaler {
+			return ec.marshalNJobSearchEdge2ᚕalmanacᚋgraphᚋmodelᚐJobSearchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSearchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSearchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖalmanacᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSearchConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSearchConnection_fuzzy(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchConnection_fuzzy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fuzzy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchConnection_fuzzy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchConnection", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _JobSearchConnection_warnings(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchConnection_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchConnection_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchConnection_partial(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchConnection_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchPartial) graphql.Marshaler {
+			return ec.marshalOSearchPartial2ᚖalmanacᚋgraphᚋmodelᚐSearchPartial(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchConnection_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchPartial(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobSearchHit) graphql.Marshaler {
+			return ec.marshalNJobSearchHit2ᚖalmanacᚋgraphᚋmodelᚐJobSearchHit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSearchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSearchHit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSearchHit_job(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Job, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSearchHit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSearchHit_namespace(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchHit_name(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchHit_type(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchHit_removed(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _JobSearchHit_matched(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchHit_score(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobSearchHit_nameHighlight(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_nameHighlight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameHighlight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_nameHighlight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSearchHit_descriptionHighlight(ctx context.Context, field graphql.CollectedField, obj *model.JobSearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSearchHit_descriptionHighlight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DescriptionHighlight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSearchHit_descriptionHighlight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSummary_job(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobSummary().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummary",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummary_namespace(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobSummary().Namespace(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, true, true, "String")
+}
+
+func (ec *executionContext) _JobSummary_name(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobSummary().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, true, true, "String")
+}
+
+func (ec *executionContext) _JobSummary_type(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSummary_latestRun(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_latestRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Run) graphql.Marshaler {
+			return ec.marshalORun2ᚖalmanacᚋcatalogᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_latestRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummary_runs(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSummary_failures(ctx context.Context, field graphql.CollectedField, obj *catalog.JobSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummary_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummary_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSummaryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.JobSummaryEdge) graphql.Marshaler {
+			return ec.marshalNJobSummaryEdge2ᚕalmanacᚋgraphᚋmodelᚐJobSummaryEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummaryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSummaryEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummaryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖalmanacᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummaryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobSummaryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummaryConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobSummaryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobSummaryEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobSummaryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.JobSummaryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobSummaryEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.JobSummary) graphql.Marshaler {
+			return ec.marshalNJobSummary2ᚖalmanacᚋcatalogᚐJobSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobSummaryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobSummaryEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16617,6 +17854,50 @@ func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_searchJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchJobs(ctx, fc.Args["query"].(string), fc.Args["includeRemoved"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobSearchConnection) graphql.Marshaler {
+			return ec.marshalNJobSearchConnection2ᚖalmanacᚋgraphᚋmodelᚐJobSearchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSearchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_lineage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16919,6 +18200,94 @@ func (ec *executionContext) fieldContext_Query_jobs(ctx context.Context, field g
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_jobSummaries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_jobSummaries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().JobSummaries(ctx, fc.Args["namespace"].(*string), fc.Args["status"].(*model.JobStatus), fc.Args["orderBy"].(*model.JobSummaryOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobSummaryConnection) graphql.Marshaler {
+			return ec.marshalNJobSummaryConnection2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_jobSummaries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobSummaryConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_jobSummaries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recentRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recentRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecentRuns(ctx, fc.Args["state"].(*catalog.RunState), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunConnection) graphql.Marshaler {
+			return ec.marshalNRunConnection2ᚖalmanacᚋgraphᚋmodelᚐRunConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recentRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recentRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -26768,6 +28137,322 @@ func (ec *executionContext) _JobEdge(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var jobSearchConnectionImplementors = []string{"JobSearchConnection"}
+
+func (ec *executionContext) _JobSearchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.JobSearchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSearchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSearchConnection")
+		case "edges":
+			out.Values[i] = ec._JobSearchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._JobSearchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._JobSearchConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fuzzy":
+			out.Values[i] = ec._JobSearchConnection_fuzzy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._JobSearchConnection_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partial":
+			out.Values[i] = ec._JobSearchConnection_partial(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSearchEdgeImplementors = []string{"JobSearchEdge"}
+
+func (ec *executionContext) _JobSearchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.JobSearchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSearchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSearchEdge")
+		case "cursor":
+			out.Values[i] = ec._JobSearchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._JobSearchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSearchHitImplementors = []string{"JobSearchHit"}
+
+func (ec *executionContext) _JobSearchHit(ctx context.Context, sel ast.SelectionSet, obj *model.JobSearchHit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSearchHitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSearchHit")
+		case "job":
+			out.Values[i] = ec._JobSearchHit_job(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "namespace":
+			out.Values[i] = ec._JobSearchHit_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._JobSearchHit_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._JobSearchHit_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removed":
+			out.Values[i] = ec._JobSearchHit_removed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "matched":
+			out.Values[i] = ec._JobSearchHit_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._JobSearchHit_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nameHighlight":
+			out.Values[i] = ec._JobSearchHit_nameHighlight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "descriptionHighlight":
+			out.Values[i] = ec._JobSearchHit_descriptionHighlight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSummaryImplementors = []string{"JobSummary"}
+
+func (ec *executionContext) _JobSummary(ctx context.Context, sel ast.SelectionSet, obj *catalog.JobSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSummary")
+		case "job":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobSummary_job(ctx, field, obj)
+				})
+		case "namespace":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobSummary_namespace(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobSummary_name(ctx, field, obj)
+				})
+		case "type":
+			out.Values[i] = ec._JobSummary_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "latestRun":
+			out.Values[i] = ec._JobSummary_latestRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runs":
+			out.Values[i] = ec._JobSummary_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failures":
+			out.Values[i] = ec._JobSummary_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSummaryConnectionImplementors = []string{"JobSummaryConnection"}
+
+func (ec *executionContext) _JobSummaryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.JobSummaryConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSummaryConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSummaryConnection")
+		case "edges":
+			out.Values[i] = ec._JobSummaryConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._JobSummaryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._JobSummaryConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobSummaryEdgeImplementors = []string{"JobSummaryEdge"}
+
+func (ec *executionContext) _JobSummaryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.JobSummaryEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobSummaryEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobSummaryEdge")
+		case "cursor":
+			out.Values[i] = ec._JobSummaryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._JobSummaryEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lineageEdgeImplementors = []string{"LineageEdge"}
 
 func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LineageEdge) graphql.Marshaler {
@@ -27698,6 +29383,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_search(ctx, field)
 				})
+		case "searchJobs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchJobs(ctx, field)
+				})
 		case "lineage":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -27739,6 +29430,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_jobs(ctx, field)
+				})
+		case "jobSummaries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_jobSummaries(ctx, field)
+				})
+		case "recentRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recentRuns(ctx, field)
 				})
 		case "run":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -31067,6 +32770,78 @@ func (ec *executionContext) marshalNJobEdge2ᚕalmanacᚋgraphᚋmodelᚐJobEdge
 	return ret
 }
 
+func (ec *executionContext) marshalNJobSearchConnection2ᚖalmanacᚋgraphᚋmodelᚐJobSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobSearchConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobSearchConnection!")
+		return graphql.Null
+	}
+	return ec._JobSearchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobSearchEdge2almanacᚋgraphᚋmodelᚐJobSearchEdge(ctx context.Context, sel ast.SelectionSet, v model.JobSearchEdge) graphql.Marshaler {
+	return ec._JobSearchEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobSearchEdge2ᚕalmanacᚋgraphᚋmodelᚐJobSearchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.JobSearchEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobSearchEdge2almanacᚋgraphᚋmodelᚐJobSearchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobSearchHit2ᚖalmanacᚋgraphᚋmodelᚐJobSearchHit(ctx context.Context, sel ast.SelectionSet, v *model.JobSearchHit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobSearchHit!")
+		return graphql.Null
+	}
+	return ec._JobSearchHit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobSummary2ᚖalmanacᚋcatalogᚐJobSummary(ctx context.Context, sel ast.SelectionSet, v *catalog.JobSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobSummary!")
+		return graphql.Null
+	}
+	return ec._JobSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobSummaryConnection2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobSummaryConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobSummaryConnection!")
+		return graphql.Null
+	}
+	return ec._JobSummaryConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobSummaryEdge2almanacᚋgraphᚋmodelᚐJobSummaryEdge(ctx context.Context, sel ast.SelectionSet, v model.JobSummaryEdge) graphql.Marshaler {
+	return ec._JobSummaryEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobSummaryEdge2ᚕalmanacᚋgraphᚋmodelᚐJobSummaryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.JobSummaryEdge) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobSummaryEdge2almanacᚋgraphᚋmodelᚐJobSummaryEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNLineageEdge2almanacᚋgraphᚋmodelᚐLineageEdge(ctx context.Context, sel ast.SelectionSet, v model.LineageEdge) graphql.Marshaler {
 	return ec._LineageEdge(ctx, sel, &v)
 }
@@ -32503,6 +34278,38 @@ func (ec *executionContext) marshalOJob2ᚖalmanacᚋcatalogᚐJob(ctx context.C
 	return ec._Job(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOJobStatus2ᚖalmanacᚋgraphᚋmodelᚐJobStatus(ctx context.Context, v any) (*model.JobStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobStatus2ᚖalmanacᚋgraphᚋmodelᚐJobStatus(ctx context.Context, sel ast.SelectionSet, v *model.JobStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOJobSummaryOrder2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryOrder(ctx context.Context, v any) (*model.JobSummaryOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobSummaryOrder)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobSummaryOrder2ᚖalmanacᚋgraphᚋmodelᚐJobSummaryOrder(ctx context.Context, sel ast.SelectionSet, v *model.JobSummaryOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOLineageDirection2ᚖalmanacᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {
 	if v == nil {
 		return nil, nil
@@ -32565,6 +34372,44 @@ func (ec *executionContext) marshalORun2ᚖalmanacᚋcatalogᚐRun(ctx context.C
 	}
 	return ec._Run(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState(ctx context.Context, v any) (*catalog.RunState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORunState2ᚖalmanacᚋcatalogᚐRunState(ctx context.Context, sel ast.SelectionSet, v *catalog.RunState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalORunState2ᚖalmanacᚋcatalogᚐRunState[*v])
+	return res
+}
+
+var (
+	unmarshalORunState2ᚖalmanacᚋcatalogᚐRunState = map[string]catalog.RunState{
+		"START":    catalog.RunStart,
+		"RUNNING":  catalog.RunRunning,
+		"COMPLETE": catalog.RunComplete,
+		"FAIL":     catalog.RunFail,
+		"ABORT":    catalog.RunAbort,
+		"OTHER":    catalog.RunOther,
+	}
+	marshalORunState2ᚖalmanacᚋcatalogᚐRunState = map[catalog.RunState]string{
+		catalog.RunStart:    "START",
+		catalog.RunRunning:  "RUNNING",
+		catalog.RunComplete: "COMPLETE",
+		catalog.RunFail:     "FAIL",
+		catalog.RunAbort:    "ABORT",
+		catalog.RunOther:    "OTHER",
+	}
+)
 
 func (ec *executionContext) marshalOSearchPartial2ᚖalmanacᚋgraphᚋmodelᚐSearchPartial(ctx context.Context, sel ast.SelectionSet, v *model.SearchPartial) graphql.Marshaler {
 	if v == nil {

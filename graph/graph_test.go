@@ -55,6 +55,9 @@ type env struct {
 	store *store.Store
 	pool  *pgxpool.Pool
 	stmts *statements
+	// search is the server's index, for a test that adds to the catalog
+	// to catch up.
+	search *search.Index
 }
 
 // newEnv starts the handler on httptest over a fresh database holding the
@@ -109,7 +112,7 @@ func newEnv(t testing.TB, opts graph.Options, authn ...auth.Authenticator) *env 
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{url: srv.URL + "/graphql", store: st, pool: pool, stmts: stmts}
+	return &env{url: srv.URL + "/graphql", store: st, pool: pool, stmts: stmts, search: opts.Search}
 }
 
 // gqlError is an entry of a response's errors.

@@ -73,6 +73,12 @@ func TestJobsNoNPlusOne(t *testing.T) {
 		// page size in a variable
 		{"runs page from a variable", `query($first: Int, $runs: Int = 2) { jobs(namespace: "bulk", first: $first) { edges { node {
 			name runs(first: $runs) { edges { node { id } } } } } } }`, "jobs", 3},
+		// the job listing (1), its jobs (1) and their inputs' datasets:
+		// their ids (1) and facts (5)
+		{"job summaries", `query($first: Int) { jobSummaries(namespace: "bulk", first: $first) { edges { node {
+			name runs failures latestRun { state } job { name description inputs { dataset { name } } } } } } }`, "jobSummaries", 8},
+		// runs (1) and their jobs (1)
+		{"recent runs", `query($first: Int) { recentRuns(first: $first) { edges { node { id state job { name type } } } } }`, "recentRuns", 2},
 		// the page (1), its facts (5), the jobs around them (1), the jobs
 		// (1) and their latest runs (1)
 		{"producers", `query($first: Int) { datasets(filter: {prefix: "warehouse.bulk."}, first: $first) { edges { node {

@@ -245,10 +245,16 @@ func nodeFields(ctx context.Context) []graphql.CollectedField {
 // hitDatasetFields returns the fields a search selects on its hits'
 // datasets (edges.node.dataset), to prime them for the page.
 func hitDatasetFields(ctx context.Context) []graphql.CollectedField {
+	return hitFields(ctx, "dataset")
+}
+
+// hitFields returns the fields selected on the field name (a hit's
+// dataset or job) of the nodes of the connection being resolved.
+func hitFields(ctx context.Context, name string) []graphql.CollectedField {
 	op := graphql.GetOperationContext(ctx)
 	var out []graphql.CollectedField
 	for _, f := range nodeFields(ctx) {
-		if f.Name == "dataset" {
+		if f.Name == name {
 			out = append(out, graphql.CollectFields(op, f.Selections, nil)...)
 		}
 	}

@@ -457,6 +457,18 @@ func (r *jobDatasetResolver) Dataset(ctx context.Context, obj *model.JobDataset)
 	return nullIfNotFound(datasetByKey(ctx, catalog.Key{Namespace: obj.Namespace, Name: obj.Name}))
 }
 
+func (r *jobSummaryResolver) Job(ctx context.Context, obj *catalog.JobSummary) (*catalog.Job, error) {
+	return loadersFrom(ctx).jobs.Load(ctx, obj.Key)
+}
+
+func (r *jobSummaryResolver) Namespace(ctx context.Context, obj *catalog.JobSummary) (string, error) {
+	return obj.Key.Namespace, nil
+}
+
+func (r *jobSummaryResolver) Name(ctx context.Context, obj *catalog.JobSummary) (string, error) {
+	return obj.Key.Name, nil
+}
+
 func (r *lineageNodeResolver) Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error) {
 	if obj.Kind != string(lineage.DatasetNode) {
 		return nil, nil
@@ -849,6 +861,9 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 		}
 	}
 	c := &model.SearchConnection{TotalCount: res.Total, Fuzzy: res.Fuzzy, Warnings: q.Warnings, CommonWords: nonNil(res.Common)}
+	if q.HasFilter(jobFilter) {
+		c.Warnings = append(slices.Clip(c.Warnings), jobFilterWarning)
+	}
 	if res.Partial != nil {
 		c.Partial = &model.SearchPartial{Words: res.Partial.Words, Matched: res.Partial.Matched}
 	}
@@ -888,6 +903,34 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 	hasNext := int(offset)+n < min(res.Total, search.MaxOffset+n)
 	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.SearchEdge) string { return e.Cursor })
 	return c, nil
+}
+
+func (r *queryResolver) SearchJobs(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.JobSearchConnection, error) {
+	if r.search == nil {
+		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
+	}
+	n, err := pageSize(first, search.DefaultLimit)
+	if err != nil {
+		return nil, err
+	}
+	if n > search.MaxLimit {
+		return nil, fmt.Errorf("first must be at most %d for searchJobs, got %d: %w", search.MaxLimit, n, catalog.ErrInvalid)
+	}
+	offset, err := parseIntCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	q, err := search.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.search.Search(ctx, search.Request{
+		Query: q, IncludeRemoved: includeRemoved != nil && *includeRemoved, Jobs: true, Offset: int(offset), Limit: n,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.jobSearchConnection(ctx, q, res, n, offset)
 }
 
 func (r *queryResolver) Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error) {
@@ -1067,6 +1110,71 @@ func (r *queryResolver) Jobs(ctx context.Context, namespace *string, includeRemo
 		c.Edges = append(c.Edges, model.JobEdge{Cursor: stringsCursor(jobs[i].Key.Namespace, jobs[i].Key.Name), Node: &jobs[i]})
 	}
 	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.JobEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *queryResolver) JobSummaries(ctx context.Context, namespace *string, status *model.JobStatus, orderBy *model.JobSummaryOrder, first *int, after *string) (*model.JobSummaryConnection, error) {
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := parseIntCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return &model.JobSummaryConnection{Edges: []model.JobSummaryEdge{}, PageInfo: &model.PageInfo{}}, nil
+	}
+	f := catalog.JobFilter{Namespace: str(namespace), Status: jobStatus(status), Sort: jobSummaryOrder(orderBy), Offset: int(offset), Limit: n}
+	sums, total, err := r.store.JobSummaries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if selectsOnNodes(graphql.GetOperationContext(ctx), graphql.GetFieldContext(ctx).Field.Selections, "job") {
+		keys := make([]catalog.JobKey, len(sums))
+		for i := range sums {
+			keys[i] = sums[i].Key
+		}
+		if _, err := r.primeJobs(ctx, keys, hitFields(ctx, "job")); err != nil {
+			return nil, err
+		}
+	}
+	c := &model.JobSummaryConnection{TotalCount: total, Edges: make([]model.JobSummaryEdge, len(sums))}
+	for i := range sums {
+		c.Edges[i] = model.JobSummaryEdge{Cursor: intCursor(offset + int64(i) + 1), Node: &sums[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, int(offset)+len(sums) < total, func(e model.JobSummaryEdge) string { return e.Cursor })
+	return c, nil
+}
+
+func (r *queryResolver) RecentRuns(ctx context.Context, state *catalog.RunState, first *int, after *string) (*model.RunConnection, error) {
+	n, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	page, err := runPage(catalog.JobKey{}, n, after)
+	if err != nil {
+		return nil, err
+	}
+	var afterAt time.Time
+	if page.AfterID != "" {
+		afterAt, _ = time.Parse(time.RFC3339Nano, page.AfterAt) // runPage checked it
+	}
+	var st catalog.RunState
+	if state != nil {
+		st = *state
+	}
+	runs, err := r.store.RecentRuns(ctx, st, afterAt, page.AfterID, n+1)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(runs) > n
+	runs = runs[:min(n, len(runs))]
+	c := &model.RunConnection{Edges: make([]model.RunEdge, len(runs))}
+	for i := range runs {
+		c.Edges[i] = model.RunEdge{Cursor: runCursor(runs[i]), Node: &runs[i]}
+	}
+	c.PageInfo = pageOf(c.Edges, hasNext, func(e model.RunEdge) string { return e.Cursor })
 	return c, nil
 }
 
@@ -1449,6 +1557,8 @@ func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
 
 func (r *Resolver) JobDataset() JobDatasetResolver { return &jobDatasetResolver{r} }
 
+func (r *Resolver) JobSummary() JobSummaryResolver { return &jobSummaryResolver{r} }
+
 func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolver{r} }
 
 func (r *Resolver) Me() MeResolver { return &meResolver{r} }
@@ -1487,6 +1597,7 @@ type (
 	incidentImpactResolver    struct{ *Resolver }
 	jobResolver               struct{ *Resolver }
 	jobDatasetResolver        struct{ *Resolver }
+	jobSummaryResolver        struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }
 	meResolver                struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }

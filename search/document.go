@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // document layout or the internal values kept beside the documents
 // change; an index built with another version is rebuilt on open. (9: the
 // vocabulary's checksum, keyVocabSum.)
-const mappingVersion = "almanac-search-10" // 10: jobs beside datasets (fType)
+const mappingVersion = "almanac-search-11" // 10: jobs beside datasets (fType); 11: a job's SQL (fSQL)
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.
@@ -37,6 +38,7 @@ const (
 	fNS       = "namespace"
 	fRemoved  = "removed" // "yes" or "no"
 	fType     = "type"    // "dataset" or "job"
+	fSQL      = "sql"     // a job's SQL, searched for jobs only
 	fSrc      = "src"     // stored only: what a hit shows (stored.encode)
 )
 
@@ -57,6 +59,7 @@ type document struct {
 	Namespace string   `json:"namespace"`
 	Removed   string   `json:"removed"`
 	Type      string   `json:"type"`
+	SQL       string   `json:"sql"`
 	Src       string   `json:"src"`
 }
 
@@ -95,11 +98,12 @@ func jobDocID(id int64) string { return "job:" + strconv.FormatInt(id, 10) }
 const KindJob = "job"
 
 // FromJob converts a job of the catalog for the index: its name is
-// searched as a dataset's is, its description as text, its type is its
+// searched as a dataset's is, its description as text, its SQL (as
+// written, else as compiled) in a field of its own, its type is its
 // platform; it has no columns.
 func FromJob(j catalog.Job) Dataset {
 	return Dataset{ID: j.ID, Key: catalog.Key(j.Key), Platform: j.Type, Kind: KindJob, Description: j.Description,
-		UpdatedAt: j.UpdatedAt, Removed: j.RemovedAt != nil}
+		SQL: cmp.Or(j.SQL, j.CompiledSQL), UpdatedAt: j.UpdatedAt, Removed: j.RemovedAt != nil}
 }
 
 // isJob says whether d is a job (FromJob).
@@ -131,6 +135,11 @@ type Dataset struct {
 	Removed           bool
 	// Consumers is how many datasets use this one; see store.SearchDoc.
 	Consumers int
+	// SQL is a job's SQL. It has a field of its own, searched only for
+	// jobs, so that its length does not weigh on how descriptions score
+	// (BM25 measures a field's length against its average); a hit shows
+	// it as a description when the description did not match.
+	SQL string
 }
 
 // FromStore converts what the store loads for the index.
@@ -276,6 +285,10 @@ func toDocument(d Dataset, seg *segmenter) document {
 		}
 		s.Columns = append(s.Columns, storedColumn{Name: c.Name, Description: c.Description})
 	}
+	if d.SQL != "" {
+		doc.SQL = seg.withParts(d.SQL)
+		s.OtherDocs = append(slices.Clip(s.OtherDocs), d.SQL)
+	}
 	doc.Text, doc.Columns, doc.ColExact = text.String(), columns.String(), colExact.String()
 	doc.Src = string(s.encode())
 	return doc
@@ -316,6 +329,7 @@ func newMapping() mapping.IndexMapping {
 	add(fColumns, text(nameAnalyzer, true))
 	add(fMeta, text(nameAnalyzer, false))
 	add(fText, text(textAnalyzer, true))
+	add(fSQL, text(textAnalyzer, false))
 	// The whole-name fields are scored (they carry the exact-match
 	// boosts), so they keep frequencies and norms: without them bleve's
 	// tf-idf is 0 × +Inf, and every exact match scored NaN.

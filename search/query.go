@@ -164,7 +164,9 @@ func Parse(s string) (Query, error) {
 					// "materialized view", as the pages write kinds,
 					// means the kind materialized_view.
 					value = strings.Join(strings.FieldsFunc(lower(value), func(r rune) bool { return r == ' ' || r == '-' || r == '_' }), "_")
-					if !catalog.Kind(value).Valid() {
+					// job is no kind of dataset, but a search for jobs
+					// (KindJob) is asked for by it.
+					if !catalog.Kind(value).Valid() && value != KindJob {
 						warn(fmt.Sprintf("There is no kind %q: kinds are %s.", value, kindList()))
 					}
 				}
@@ -214,7 +216,7 @@ func readQuoted(s string) (content string, n int, closed bool) {
 // kindList lists the dataset kinds as the pages write them.
 func kindList() string {
 	kinds := []catalog.Kind{catalog.KindTable, catalog.KindView, catalog.KindMaterializedView, catalog.KindPartitioned,
-		catalog.KindForeign, catalog.KindModel, catalog.KindFile, catalog.KindSemanticModel, catalog.KindMetric}
+		catalog.KindForeign, catalog.KindModel, catalog.KindFile, catalog.KindSemanticModel, catalog.KindMetric, KindJob}
 	out := make([]string, len(kinds))
 	for i, k := range kinds {
 		out[i] = strings.ReplaceAll(string(k), "_", " ")

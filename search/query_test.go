@@ -34,7 +34,8 @@ func TestParse(t *testing.T) {
 		{"--- - -", Query{Warnings: []string{`"--" has no letters or digits and was ignored.`, `A "-" alone excludes nothing and was ignored: write -word, with no space, to leave out datasets that mention word.`}}},
 		{`"" ,`, Query{Warnings: []string{`The phrase "" has no letters or digits and was ignored.`, `"," has no letters or digits and was ignored.`}}},
 		{`kind:"materialized view" kind:Materialized-View`, Query{Filters: []Filter{{Key: "kind", Value: "materialized_view"}}}},
-		{"kind:tabel x", Query{Words: []string{"x"}, Filters: []Filter{{Key: "kind", Value: "tabel"}}, Warnings: []string{`There is no kind "tabel": kinds are table, view, materialized view, partitioned, foreign, model, file, semantic model, metric.`}}},
+		{"kind:tabel x", Query{Words: []string{"x"}, Filters: []Filter{{Key: "kind", Value: "tabel"}}, Warnings: []string{`There is no kind "tabel": kinds are table, view, materialized view, partitioned, foreign, model, file, semantic model, metric, job.`}}},
+		{"kind:Job orders", Query{Words: []string{"orders"}, Filters: []Filter{{Key: "kind", Value: "job"}}}}, // jobs, no warning
 		{"-owner:x", Query{Filters: []Filter{{Key: "owner", Value: "x", Exclude: true}}}},
 		{`kind:view -schema:"raw data"`, Query{Filters: []Filter{{Key: "kind", Value: "view"}, {Key: "schema", Value: "raw data", Exclude: true}}}},
 		{"http://example.com/x", Query{Words: []string{"http://example.com/x"}, Warnings: []string{`There is no filter "http:": it was searched as text. Filters are owner: tag: platform: kind: schema: namespace:.`}}},

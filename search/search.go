@@ -133,6 +133,13 @@ var fieldBoosts = []struct {
 	boost float64
 }{{fName, 10}, {fColumns, 5}, {fPath, 3}, {fMeta, 3}, {fText, 1}}
 
+// jobFieldBoosts are fieldBoosts for a search for jobs: a job's SQL
+// counts as much as its description.
+var jobFieldBoosts = append(slices.Clip(fieldBoosts), struct {
+	field string
+	boost float64
+}{fSQL, 1})
+
 // Boosts of whole-name matches. The re-ranking of the first page enforces
 // the order of match classes; these make bleve's own order agree, so that
 // deeper pages follow it too.
@@ -433,10 +440,14 @@ func term(field, value string, boost float64) query.Query {
 // filters and exclusions narrow.
 func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]string) query.Query {
 	var must, required, optional []query.Query
+	boosts := fieldBoosts
+	if jobs {
+		boosts = jobFieldBoosts
+	}
 	for i, t := range p.terms {
 		var any []query.Query
-		for _, fb := range fieldBoosts {
-			if fb.field == fText && len(terms(stopAnalyzer(), t)) == 0 {
+		for _, fb := range boosts {
+			if (fb.field == fText || fb.field == fSQL) && len(terms(stopAnalyzer(), t)) == 0 {
 				continue // a stop word: descriptions do not index it
 			}
 			if slices.Contains(common[t], fb.field) {
@@ -448,7 +459,7 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 			}
 		}
 		if w := p.fuzzy[i]; fuzzy && w != nil {
-			for _, fb := range fieldBoosts {
+			for _, fb := range boosts {
 				any = append(any, &fuzzyQuery{word: w, field: fb.field, boost: fb.boost * fuzzyBoost})
 			}
 		}

@@ -19,25 +19,54 @@ import (
 	"almanac/catalog"
 )
 
-// Suggestion is a dataset the search box offers as its text is typed.
+// Suggestion is a dataset or a job the search box offers as its text is
+// typed. A job's Kind is KindJob and its Platform its type.
 type Suggestion struct {
 	Key      catalog.Key
 	Platform string
 	Kind     catalog.Kind
 }
 
+// IsJob says whether s is a job rather than a dataset.
+func (s Suggestion) IsJob() bool { return s.Kind == KindJob }
+
 // maxSuggestions bounds what Suggest returns.
 const maxSuggestions = 10
 
-// Suggest returns at most n live datasets whose name, or a word of it,
-// starts with what was typed; names starting with it come first. Fewer
-// than two characters suggest nothing: too many names would do.
+// maxJobSuggestions is how many of the suggestions may be jobs: datasets
+// are what the box is mostly for, so jobs fill the last places only.
+const maxJobSuggestions = 3
+
+// Suggest returns at most n live datasets and jobs whose name, or a word
+// of it, starts with what was typed; names starting with it come first.
+// Datasets come before jobs; jobs are kept at most maxJobSuggestions
+// places (at most half of n) and take any more that datasets leave, so
+// the datasets suggested are always the first a search for datasets
+// alone would suggest. Fewer than two characters suggest nothing:
+// too many names would do.
 func (x *Index) Suggest(ctx context.Context, typed string, n int) ([]Suggestion, error) {
 	typed = strings.TrimSpace(typed)
 	if len(typed) < 2 || len(typed) > 200 {
 		return nil, nil
 	}
 	n = min(max(n, 1), maxSuggestions)
+	datasets, err := x.suggest(ctx, typed, n, false)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := x.suggest(ctx, typed, n, true)
+	if err != nil {
+		return nil, err
+	}
+	reserved := min(maxJobSuggestions, n/2, len(jobs)) // places kept for jobs
+	keep := min(len(datasets), n-reserved)
+	out := append(datasets[:keep:keep], jobs[:min(len(jobs), n-keep)]...)
+	return out, nil
+}
+
+// suggest returns at most n live datasets, or jobs, whose name or a word
+// of it starts with typed.
+func (x *Index) suggest(ctx context.Context, typed string, n int, jobs bool) ([]Suggestion, error) {
 	var should []query.Query
 	should = append(should, &prefixQuery{prefix: lower(typed), field: fExact, boost: 10})
 	ts := terms(names, typed)
@@ -53,7 +82,14 @@ func (x *Index) Suggest(ctx context.Context, typed string, n int) ([]Suggestion,
 	should = append(should, query.NewConjunctionQuery(words))
 	// Removed datasets excluded, not "removed:no" required: a required
 	// term of no weight made every score NaN, and the order arbitrary.
-	q := query.NewBooleanQuery([]query.Query{query.NewDisjunctionQuery(should)}, nil, []query.Query{term(fRemoved, "yes", 1), term(fType, KindJob, 1)})
+	must := []query.Query{query.NewDisjunctionQuery(should)}
+	mustNot := []query.Query{term(fRemoved, "yes", 1)}
+	if jobs {
+		must = append(must, term(fType, KindJob, 1))
+	} else {
+		mustNot = append(mustNot, term(fType, KindJob, 1))
+	}
+	q := query.NewBooleanQuery(must, nil, mustNot)
 
 	var out []Suggestion
 	err := x.use(ctx, "suggest", func() error {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"almanac/catalog"
 	"almanac/search"
@@ -65,6 +66,8 @@ const maxExportHits = search.MaxOffset + search.MaxLimit
 
 // serveSearchExport serves GET /search/export: the results of the search
 // q (with removed datasets when removed=1), best first, as CSV or JSON.
+// A search for jobs (kind:job, as on the search page) exports jobs, with
+// columns of their own (serveJobSearchExport).
 func (s *Server) serveSearchExport(w http.ResponseWriter, r *http.Request) error {
 	params := r.URL.Query()
 	format, err := exportFormat(params)
@@ -82,9 +85,10 @@ func (s *Server) serveSearchExport(w http.ResponseWriter, r *http.Request) error
 	if q.Empty() {
 		return invalid("Nothing to export: the query is empty.")
 	}
+	jobs := q.HasFilter(jobFilter)
 	var hits []search.Hit
 	for offset := 0; offset <= search.MaxOffset && len(hits) < maxExportHits; offset += search.MaxLimit {
-		res, err := s.search.Search(r.Context(), search.Request{Query: q, IncludeRemoved: removed, Offset: offset, Limit: search.MaxLimit})
+		res, err := s.search.Search(r.Context(), search.Request{Query: q, IncludeRemoved: removed, Jobs: jobs, Offset: offset, Limit: search.MaxLimit})
 		if errors.Is(err, catalog.ErrIndexRebuilding) {
 			return withMessage(err, "Search is unavailable for a moment: its index is being rebuilt from the catalog.")
 		}
@@ -96,12 +100,8 @@ func (s *Server) serveSearchExport(w http.ResponseWriter, r *http.Request) error
 			break
 		}
 	}
-	plain := func(sn search.Snippet) string {
-		var b strings.Builder
-		for _, sp := range sn {
-			b.WriteString(sp.Text)
-		}
-		return b.String()
+	if jobs {
+		return s.serveJobSearchExport(w, r, format, params.Get("q"), hits)
 	}
 	if format == "json" {
 		type item struct {
@@ -135,6 +135,70 @@ func (s *Server) serveSearchExport(w http.ResponseWriter, r *http.Request) error
 			strconv.FormatBool(h.Removed), datasetPath(h.Key)})
 	}
 	return writeCSV(w, "search.csv", []string{"rank", "namespace", "name", "kind", "platform", "owners", "tags", "matched", "description", "removed", "path"}, rows)
+}
+
+// plain is a snippet's text without its highlights.
+func plain(sn search.Snippet) string {
+	var b strings.Builder
+	for _, sp := range sn {
+		b.WriteString(sp.Text)
+	}
+	return b.String()
+}
+
+// serveJobSearchExport writes the jobs a search found (hits), best
+// first, with what a job listing shows: namespace, name, type, the state
+// of the latest run ("" when the job never ran) and the job's page.
+func (s *Server) serveJobSearchExport(w http.ResponseWriter, r *http.Request, format, query string, hits []search.Hit) error {
+	keys := make([]catalog.JobKey, len(hits))
+	for i, h := range hits {
+		keys[i] = catalog.JobKey(h.Key)
+	}
+	latest, err := s.store.LatestRuns(r.Context(), keys)
+	if err != nil {
+		return err
+	}
+	state := func(k catalog.JobKey) (string, string) {
+		run, ok := latest[k]
+		if !ok {
+			return "", ""
+		}
+		return string(run.State), run.StateAt.UTC().Format(time.RFC3339)
+	}
+	if format == "json" {
+		type item struct {
+			Rank        int      `json:"rank"`
+			Namespace   string   `json:"namespace"`
+			Name        string   `json:"name"`
+			Type        string   `json:"type"`
+			LatestRun   string   `json:"latest_run_state"`
+			LatestRunAt string   `json:"latest_run_at"`
+			Matched     []string `json:"matched"`
+			Description string   `json:"description"`
+			Removed     bool     `json:"removed"`
+			URL         string   `json:"url"`
+		}
+		out := struct {
+			Query   string `json:"query"`
+			Results []item `json:"results"`
+		}{Query: query, Results: make([]item, 0, len(hits))}
+		for i, h := range hits {
+			k := catalog.JobKey(h.Key)
+			st, at := state(k)
+			out.Results = append(out.Results, item{Rank: i + 1, Namespace: k.Namespace, Name: k.Name, Type: h.Platform,
+				LatestRun: st, LatestRunAt: at, Matched: nonNil(h.Matched), Description: plain(h.Description),
+				Removed: h.Removed, URL: jobPath(k)})
+		}
+		return writeJSON(w, "search-jobs.json", out)
+	}
+	rows := make([][]string, 0, len(hits))
+	for i, h := range hits {
+		k := catalog.JobKey(h.Key)
+		st, at := state(k)
+		rows = append(rows, []string{strconv.Itoa(i + 1), k.Namespace, k.Name, h.Platform, st, at,
+			strings.Join(h.Matched, "; "), plain(h.Description), strconv.FormatBool(h.Removed), jobPath(k)})
+	}
+	return writeCSV(w, "search-jobs.csv", []string{"rank", "namespace", "name", "type", "latest_run_state", "latest_run_at", "matched", "description", "removed", "path"}, rows)
 }
 
 func nonNil(s []string) []string {

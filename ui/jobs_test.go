@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
 	"almanac/catalog/crawl/openlineage"
@@ -252,5 +256,104 @@ func TestLineageLinksJobs(t *testing.T) {
 		if want := `href="` + jobPath(catalog.JobKey{Namespace: "dbt", Name: j}) + `"`; !strings.Contains(body, want) {
 			t.Errorf("the drawing lacks %s", want)
 		}
+	}
+}
+
+// newJobSearchPortal is the Airflow fixture's portal with a search index.
+func newJobSearchPortal(t *testing.T) *portal {
+	t.Helper()
+	return newPortal(t, func(o *Options) {
+		pushAirflowFixture(t, o.Store)
+		x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), o.Store, search.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		o.Search = x
+	})
+}
+
+// TestJobSearchExport: the export of a search for jobs (kind:job) holds
+// the jobs the search page lists, with a job's columns: type, the state
+// of its latest run and its page; a dataset search's export has no job.
+func TestJobSearchExport(t *testing.T) {
+	p := newJobSearchPortal(t)
+	r := p.get(t, "/search/export?q=orders+kind%3Ajob")
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("CSV export of jobs: %d %s\n%s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	records, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, rec := range records[1:] {
+		got[rec[2]] = []string{rec[1], rec[3], rec[4], rec[5], rec[9]}
+	}
+	want := map[string][]string{
+		airflowTask.Name: {airflowTask.Namespace, "airflow_task", "FAIL", "2026-03-09T02:02:20Z", jobPath(airflowTask)},
+		airflowDAG.Name:  {airflowDAG.Namespace, "airflow_dag", "START", "2026-03-10T02:00:00Z", jobPath(airflowDAG)},
+	}
+	if diff := cmp.Diff([]string{"rank", "namespace", "name", "type", "latest_run_state", "latest_run_at", "matched", "description", "removed", "path"}, records[0]); diff != "" {
+		t.Errorf("CSV header (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CSV export of jobs (-want +got):\n%s", diff)
+	}
+
+	r = p.get(t, "/search/export?q=orders+kind%3Ajob&format=json")
+	var doc struct {
+		Query   string
+		Results []struct {
+			Rank           int
+			Name           string
+			Type           string
+			LatestRunState string `json:"latest_run_state"`
+			URL            string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+		t.Fatalf("JSON export of jobs: %v\n%s", err, r.body)
+	}
+	if doc.Query != "orders kind:job" || len(doc.Results) != len(records)-1 {
+		t.Fatalf("JSON export of jobs: %+v, CSV %v", doc, records)
+	}
+	for i, res := range doc.Results {
+		if res.Rank != i+1 || res.Name != records[i+1][2] || res.Type != records[i+1][3] || res.LatestRunState != records[i+1][4] || res.URL != records[i+1][9] {
+			t.Errorf("JSON export result %d %+v disagrees with the CSV's %v", i, res, records[i+1])
+		}
+	}
+
+	r = p.get(t, "/search/export?q=orders")
+	if strings.Contains(r.body, "/jobs/") || strings.Contains(r.body, airflowTask.Name) {
+		t.Errorf("the export of a dataset search holds a job:\n%s", r.body)
+	}
+}
+
+// TestSuggestJobs: the search box suggests jobs after datasets, marked as
+// jobs and linking their pages.
+func TestSuggestJobs(t *testing.T) {
+	p := newJobSearchPortal(t)
+	r := p.get(t, "/search/suggest?q=orders")
+	var got []suggestion
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatalf("suggest: %v\n%s", err, r.body)
+	}
+	jobs := map[string]suggestion{}
+	sawJob := false
+	for _, s := range got {
+		if s.Kind == search.KindJob {
+			sawJob = true
+			jobs[s.Name] = s
+		} else if sawJob {
+			t.Errorf("the dataset %s is suggested after a job: %+v", s.Name, got)
+		}
+	}
+	want := map[string]suggestion{
+		airflowDAG.Name:  {Name: airflowDAG.Name, Namespace: airflowDAG.Namespace, Kind: "job", URL: jobPath(airflowDAG)},
+		airflowTask.Name: {Name: airflowTask.Name, Namespace: airflowTask.Namespace, Kind: "job", URL: jobPath(airflowTask)},
+	}
+	if diff := cmp.Diff(want, jobs); diff != "" {
+		t.Errorf("jobs suggested for orders (-want +got):\n%s\nall: %+v", diff, got)
 	}
 }

@@ -385,7 +385,8 @@ type suggestion struct {
 }
 
 // serveSuggest answers the search box's suggestions as JSON: datasets
-// whose names start with what was typed.
+// whose names start with what was typed, then jobs (kind "job", linking
+// their job pages).
 func (s *Server) serveSuggest(w http.ResponseWriter, r *http.Request) error {
 	found, err := s.search.Suggest(r.Context(), r.URL.Query().Get("q"), 8)
 	if err != nil {
@@ -393,7 +394,11 @@ func (s *Server) serveSuggest(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]suggestion, 0, len(found))
 	for _, f := range found {
-		out = append(out, suggestion{Name: f.Key.Name, Namespace: f.Key.Namespace, Kind: string(f.Kind), URL: datasetPath(f.Key)})
+		sg := suggestion{Name: f.Key.Name, Namespace: f.Key.Namespace, Kind: string(f.Kind), URL: datasetPath(f.Key)}
+		if f.IsJob() {
+			sg.URL = jobPath(catalog.JobKey(f.Key))
+		}
+		out = append(out, sg)
 	}
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(out); err != nil {

@@ -126,6 +126,20 @@ func TestSearchKeyboard(t *testing.T) {
 		t.Errorf("landed on %q, want %s", got, fctOrders.Name)
 	}
 
+	// A job's name: the job is suggested after the datasets, marked as
+	// a job, and Enter on it opens the job's page.
+	tab.Do("go home", chromedp.Navigate(ts.URL+"/"), chromedp.WaitReady(chromedp.CSS("#main")))
+	tabTo("the search box", box)
+	tab.Do("type a job's name", chromedp.KeyEvent("transform_ord"))
+	waitFor("see the job suggested", box+`.getAttribute("aria-expanded") === "true" && [...document.querySelectorAll("#search-suggestions [role=option]")].some(o => o.textContent.includes("orders_daily.transform_orders"))`)
+	options := str(`[...document.querySelectorAll("#search-suggestions [role=option]")].map(o => o.querySelector(".suggestion-name").textContent + " (" + o.querySelector(".suggestion-detail").textContent + ")").join("; ")`)
+	if !strings.HasSuffix(options, "orders_daily.transform_orders (job · airflow://prod)") {
+		t.Errorf("suggestions: %q, want the job last, marked as a job", options)
+	}
+	tab.Do("press Up", chromedp.KeyEvent(kb.ArrowUp)) // the last: the job
+	tab.Do("press Enter", chromedp.KeyEvent(kb.Enter))
+	waitFor("land on the job page", `location.pathname === `+jsString(jobPath(airflowTask))+` && document.querySelector("h1.job-name")`)
+
 	// A misspelt search, typed and sent with Enter: the page offers
 	// the correction, reached with Tab and followed with Enter.
 	tab.Do("go home", chromedp.Navigate(ts.URL+"/"), chromedp.WaitReady(chromedp.CSS("#main")))

@@ -331,6 +331,56 @@ type JobEdge struct {
 	Node   *catalog.Job `json:"node"`
 }
 
+// A page of job search hits.
+type JobSearchConnection struct {
+	Edges    []JobSearchEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+	// Matches on every page.
+	TotalCount int `json:"totalCount"`
+	// Too little matched exactly, so typos were tolerated; exact matches still rank first.
+	Fuzzy bool `json:"fuzzy"`
+	// What the query parser took literally or dropped, and why.
+	Warnings []string `json:"warnings"`
+	// Set when no job matched every word of the query: the hits are those matching most of them.
+	Partial *SearchPartial `json:"partial,omitempty"`
+}
+
+type JobSearchEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *JobSearchHit `json:"node"`
+}
+
+// A job that matched. Highlights are HTML: the text escaped, matched words
+// wrapped in <mark>, no other markup.
+type JobSearchHit struct {
+	// The job, with everything the catalog knows (its runs, inputs, outputs); selecting it reads PostgreSQL, the other fields come from the index alone.
+	Job       *catalog.Job `json:"job"`
+	Namespace string       `json:"namespace"`
+	Name      string       `json:"name"`
+	// The job's type, e.g. `airflow_task` or `dbt_model`.
+	Type string `json:"type"`
+	// No source reports the job any more (only with includeRemoved).
+	Removed bool `json:"removed"`
+	// Where the query matched: exact name, name, description (its SQL counts as one), typo.
+	Matched       []string `json:"matched"`
+	Score         float64  `json:"score"`
+	NameHighlight string   `json:"nameHighlight"`
+	// The description, or the SQL where only the SQL matched.
+	DescriptionHighlight string `json:"descriptionHighlight"`
+}
+
+type JobSummaryConnection struct {
+	Edges    []JobSummaryEdge `json:"edges"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+	// Jobs the listing selects, on every page.
+	TotalCount int `json:"totalCount"`
+}
+
+type JobSummaryEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *catalog.JobSummary `json:"node"`
+}
+
 type LineageEdge struct {
 	From string `json:"from"`
 	To   string `json:"to"`
@@ -1009,6 +1059,136 @@ func (e *IncidentState) UnmarshalJSON(b []byte) error {
 }
 
 func (e IncidentState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The state of a job's newest run, for the job listing; NEVER_RAN for a job without runs.
+type JobStatus string
+
+const (
+	JobStatusStart    JobStatus = "START"
+	JobStatusRunning  JobStatus = "RUNNING"
+	JobStatusComplete JobStatus = "COMPLETE"
+	JobStatusFail     JobStatus = "FAIL"
+	JobStatusAbort    JobStatus = "ABORT"
+	JobStatusOther    JobStatus = "OTHER"
+	JobStatusNeverRan JobStatus = "NEVER_RAN"
+)
+
+var AllJobStatus = []JobStatus{
+	JobStatusStart,
+	JobStatusRunning,
+	JobStatusComplete,
+	JobStatusFail,
+	JobStatusAbort,
+	JobStatusOther,
+	JobStatusNeverRan,
+}
+
+func (e JobStatus) IsValid() bool {
+	switch e {
+	case JobStatusStart, JobStatusRunning, JobStatusComplete, JobStatusFail, JobStatusAbort, JobStatusOther, JobStatusNeverRan:
+		return true
+	}
+	return false
+}
+
+func (e JobStatus) String() string {
+	return string(e)
+}
+
+func (e *JobStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobStatus", str)
+	}
+	return nil
+}
+
+func (e JobStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Orders of the job listing.
+type JobSummaryOrder string
+
+const (
+	// By namespace, then name.
+	JobSummaryOrderName JobSummaryOrder = "NAME"
+	// Newest latest run first.
+	JobSummaryOrderLastRun JobSummaryOrder = "LAST_RUN"
+	// Most failed runs first.
+	JobSummaryOrderFailures JobSummaryOrder = "FAILURES"
+	// Longest latest run first.
+	JobSummaryOrderDuration JobSummaryOrder = "DURATION"
+)
+
+var AllJobSummaryOrder = []JobSummaryOrder{
+	JobSummaryOrderName,
+	JobSummaryOrderLastRun,
+	JobSummaryOrderFailures,
+	JobSummaryOrderDuration,
+}
+
+func (e JobSummaryOrder) IsValid() bool {
+	switch e {
+	case JobSummaryOrderName, JobSummaryOrderLastRun, JobSummaryOrderFailures, JobSummaryOrderDuration:
+		return true
+	}
+	return false
+}
+
+func (e JobSummaryOrder) String() string {
+	return string(e)
+}
+
+func (e *JobSummaryOrder) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobSummaryOrder(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobSummaryOrder", str)
+	}
+	return nil
+}
+
+func (e JobSummaryOrder) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobSummaryOrder) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobSummaryOrder) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

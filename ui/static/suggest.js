@@ -1,9 +1,9 @@
-// The search box's suggestions, as the name is typed: a list of datasets
-// under the box, built on the WAI-ARIA combobox pattern (list
+// The search box's suggestions, as the name is typed: a list of datasets,
+// then jobs (kind "job"), under the box, built on the WAI-ARIA combobox pattern (list
 // autocomplete, no automatic selection). The box is a plain search form
 // without this script; with it, the box becomes a combobox:
 //   Down / Up     move through the suggestions (Alt+Down opens the list)
-//   Enter         opens the dataset chosen, or searches what was typed
+//   Enter         opens the dataset or job chosen, or searches what was typed
 //   Escape        closes the list, or clears the box when it is closed
 // The option chosen is announced through aria-activedescendant while the
 // focus stays in the box; a polite status says how many there are.
@@ -18,7 +18,7 @@
   list.id = "search-suggestions";
   list.className = "suggestions";
   list.setAttribute("role", "listbox");
-  list.setAttribute("aria-label", "Suggested datasets");
+  list.setAttribute("aria-label", "Suggested datasets and jobs");
   list.hidden = true;
   var status = document.createElement("div");
   status.className = "visually-hidden";
