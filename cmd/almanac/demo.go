@@ -132,6 +132,13 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	if _, err := crawl.NewRunner(st, log, nil).Crawl(ctx, sources[i]); err != nil {
 		return err
 	}
+	whCfg, err := pgx.ParseConfig(whURL)
+	if err != nil {
+		return fmt.Errorf("demo warehouse url: %w", err)
+	}
+	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
+		return err
+	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
 	return serve(ctx, cfg, st, log, io.Discard, "demo")

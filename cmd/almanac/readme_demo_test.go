@@ -157,6 +157,46 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			}
 		})
 	}
+	// The demo has two owning teams, listed on /teams and with pages.
+	t.Run("teams", func(t *testing.T) {
+		for _, team := range demoTeams {
+			resp, err := http.Get(base + "/teams/" + team.team)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("/teams/%s: %d", team.team, resp.StatusCode)
+			}
+			if !strings.Contains(string(b), "stg_") && !strings.Contains(string(b), team.datasets[len(team.datasets)-1]) {
+				t.Errorf("/teams/%s lists none of its datasets", team.team)
+			}
+		}
+		resp, err := http.Get(base + "/teams")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, team := range demoTeams {
+			if !strings.Contains(string(b), team.team) {
+				t.Errorf("/teams does not list %s", team.team)
+			}
+		}
+		query, _ := json.Marshal(map[string]any{"query": `{ teams { name datasets } }`})
+		resp, err = http.Post(base+"/graphql", "application/json", bytes.NewReader(query))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, team := range demoTeams {
+			if want := fmt.Sprintf(`{"name":%q,"datasets":%d}`, team.team, len(team.datasets)); !strings.Contains(string(b), want) {
+				t.Errorf("teams: want %s in %s", want, b)
+			}
+		}
+	})
 	// serve runs the incident detector: a failed run posted to the
 	// demo's OpenLineage endpoint opens an incident on what the job
 	// writes, which GraphQL then lists.
@@ -204,6 +244,7 @@ var demoNonEmpty = map[string][]string{
 	"lineage":   {"nodes", "edges"},
 	"impact":    {""},
 	"crawlRuns": {"edges"},
+	"teams":     {""},
 }
 
 // dig follows a dotted path of object keys; "" is v itself. A key the
