@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -138,6 +139,12 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	}
 	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
 		return err
+	}
+	// The OpenLineage worker serve starts derives the replayed runs.
+	if n, err := replayDemoLineage(ctx, st, time.Now(), whCfg.Database); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("replayed the demo Airflow DAG's OpenLineage events", "events", n, "days", demoLineageDays)
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.

@@ -197,6 +197,97 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			}
 		}
 	})
+	// The demo replays 14 days of its Airflow DAG: daily DAG runs with
+	// task runs under them, one late, the last failed with an incident
+	// open, column lineage and row counts from outputStatistics.
+	t.Run("airflow replay", func(t *testing.T) {
+		db := whCfg.Database
+		runsQuery := `{ job(namespace: "airflow://prod", name: "orders_daily") { codeUrl runs(first: 50) { edges { node { state startedAt nominalStartTime children { id } } } } } }`
+		var r struct {
+			Data struct {
+				Job struct {
+					CodeURL *string
+					Runs    struct {
+						Edges []struct {
+							Node struct {
+								State            string
+								StartedAt        time.Time
+								NominalStartTime time.Time
+								Children         []struct{ ID string }
+							}
+						}
+					}
+				}
+			}
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			b := demoGraphQL(t, base, runsQuery)
+			r.Data.Job.Runs.Edges = nil
+			if err := json.Unmarshal([]byte(b), &r); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Data.Job.Runs.Edges) == demoLineageDays {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the demo DAG has %d runs, want %d: %s", len(r.Data.Job.Runs.Edges), demoLineageDays, b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if r.Data.Job.CodeURL == nil || !strings.Contains(*r.Data.Job.CodeURL, "dags/orders_daily.py") {
+			t.Errorf("the demo DAG's code url is %v, want its sourceCodeLocation", r.Data.Job.CodeURL)
+		}
+		var failed, late int
+		for i, e := range r.Data.Job.Runs.Edges {
+			n := e.Node
+			if len(n.Children) != 3 {
+				t.Errorf("run %d has %d task runs, want 3", i, len(n.Children))
+			}
+			if n.State == "FAIL" {
+				failed++
+			}
+			if n.StartedAt.Sub(n.NominalStartTime) > time.Hour {
+				late++
+			}
+			if n.StartedAt.After(time.Now()) || time.Since(n.StartedAt) > (demoLineageDays+1)*24*time.Hour {
+				t.Errorf("run %d started at %s, not in the last %d days", i, n.StartedAt, demoLineageDays)
+			}
+		}
+		if failed != 2 || late != 1 {
+			t.Errorf("the demo DAG has %d failed and %d late runs, want 2 and 1", failed, late)
+		}
+		if latest := r.Data.Job.Runs.Edges[0].Node; latest.State != "FAIL" {
+			t.Errorf("the demo DAG's latest run is %s, want FAIL", latest.State)
+		}
+		// Column lineage from the columnLineage facet.
+		b := demoGraphQL(t, base, `{ columnLineage(namespace: "`+demoNamespace+`", name: "`+db+`.finance.revenue_recognition", column: "amount_usd", direction: UPSTREAM) { nodes { name column } } }`)
+		if !strings.Contains(b, `"name":"`+db+`.marts.fct_orders","column":"net_revenue"`) {
+			t.Errorf("revenue_recognition.amount_usd does not come from fct_orders.net_revenue: %s", b)
+		}
+		// The failed revenue task opened an incident on what it writes.
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause causeKey } } } }`)
+			if strings.Contains(b, `"name":"`+db+`.finance.revenue_recognition","cause":"RUN_FAILED","causeKey":"airflow://prod/orders_daily.recognize_revenue"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no incident from the demo DAG's failed run: %s", b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		// The jobs and runs pages show the DAG.
+		for _, page := range []string{"/jobs", "/runs"} {
+			resp, err := http.Get(base + page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), "orders_daily") {
+				t.Errorf("%s does not show the demo DAG", page)
+			}
+		}
+	})
 	// serve runs the incident detector: a failed run posted to the
 	// demo's OpenLineage endpoint opens an incident on what the job
 	// writes, which GraphQL then lists.
@@ -232,6 +323,22 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	})
+}
+
+// demoGraphQL posts query to the demo at base and returns the response body.
+func demoGraphQL(t *testing.T, base, query string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(b), `"errors"`) {
+		t.Fatalf("status %d: %s\n%s", resp.StatusCode, b, query)
+	}
+	return string(b)
 }
 
 // demoNonEmpty lists, by top-level field of a README example, what must
