@@ -124,6 +124,15 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	if err != nil {
 		return err
 	}
+	whCfg, err := pgx.ParseConfig(whURL)
+	if err != nil {
+		return fmt.Errorf("demo warehouse url: %w", err)
+	}
+	// SQL checks (one failing) and SLOs (one breached, one burning its
+	// budget), as if configured.
+	if err := addDemoQuality(cfg, whURL, whCfg.Database); err != nil {
+		return err
+	}
 	i := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == "demo" })
 	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
@@ -132,10 +141,6 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	defer pool.Close()
 	if _, err := crawl.NewRunner(st, log, nil).Crawl(ctx, sources[i]); err != nil {
 		return err
-	}
-	whCfg, err := pgx.ParseConfig(whURL)
-	if err != nil {
-		return fmt.Errorf("demo warehouse url: %w", err)
 	}
 	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
 		return err

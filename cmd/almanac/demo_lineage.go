@@ -46,15 +46,16 @@ const (
 
 // demoLineageEvents returns the demo DAG's events for the demoLineageDays
 // days up to now, oldest first, naming the datasets of the warehouse
-// database db. Runs start at 02:00 UTC; the newest is the latest 02:00
-// at least three hours before now, so that every run has ended.
+// database db. Runs start at 02:00 UTC; the newest is today's once it has
+// ended (by 02:10), yesterday's before, so that the demo's on-time SLO
+// (by 03:00) never counts a day without its run.
 func demoLineageEvents(now time.Time, db string) ([][]byte, error) {
 	var day []map[string]any
 	if err := json.Unmarshal(airflowDayJSON, &day); err != nil {
 		return nil, fmt.Errorf("demo lineage template: %w", err)
 	}
 	anchor := now.UTC().Truncate(24 * time.Hour).Add(2 * time.Hour)
-	if anchor.After(now.Add(-3 * time.Hour)) {
+	if now.Before(anchor.Add(10 * time.Minute)) {
 		anchor = anchor.Add(-24 * time.Hour)
 	}
 	var out [][]byte

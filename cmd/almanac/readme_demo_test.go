@@ -288,6 +288,50 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			}
 		}
 	})
+	// The demo's SQL checks run as it starts: one fails and opens an
+	// incident; its SLOs are judged: the revenue journal's pipeline SLO
+	// is breached, fct_orders' on-time SLO burns its budget.
+	t.Run("checks and SLOs", func(t *testing.T) {
+		db := whCfg.Database
+		dataset := func(name, sel string) string {
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
+		}
+		waitFor := func(what string, ok func() (bool, string)) {
+			t.Helper()
+			for deadline := time.Now().Add(30 * time.Second); ; {
+				good, got := ok()
+				if good {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("%s: %s", what, got)
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		waitFor("the failing check", func() (bool, string) {
+			b := dataset("raw.shop_orders", "qualityChecks { name latest { status } }")
+			return strings.Contains(b, `{"name":"orders_landed_today","latest":{"status":"fail"}}`), b
+		})
+		waitFor("the passing checks", func() (bool, string) {
+			b := dataset("marts.fct_orders", "qualityChecks { name latest { status } }")
+			return strings.Contains(b, `{"name":"fct_orders_order_id_unique","latest":{"status":"pass"}}`) &&
+				strings.Contains(b, `{"name":"fct_orders_customer_key_not_null","latest":{"status":"pass"}}`), b
+		})
+		waitFor("the incident of the failing check", func() (bool, string) {
+			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause causeKey } } } }`)
+			return strings.Contains(b, `"name":"`+db+`.raw.shop_orders","cause":"CHECK_FAILED"`), b
+		})
+		waitFor("the breached SLO", func() (bool, string) {
+			b := dataset("finance.revenue_recognition", "slos { name status summary }")
+			return strings.Contains(b, `"name":"revenue-journal-posted","status":"breached"`), b
+		})
+		waitFor("the SLO burning its budget", func() (bool, string) {
+			b := dataset("marts.fct_orders", "slos { name status summary }")
+			return strings.Contains(b, `"name":"fct-orders-by-0300","status":"at_risk"`), b
+		})
+	})
 	// serve runs the incident detector: a failed run posted to the
 	// demo's OpenLineage endpoint opens an incident on what the job
 	// writes, which GraphQL then lists.
