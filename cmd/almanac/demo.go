@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -36,13 +37,22 @@ const demoNamespace = "postgres://warehouse.demo:5432"
 // the demo warehouse in it once, crawls it and serves the portal. Ctrl-C
 // stops the server and then the cluster. It listens only on a loopback
 // address unless forced: anyone who reaches the demo edits as its user.
-func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force bool) error {
+//
+// With reset it starts afresh: it drops the demo's catalog and warehouse
+// databases and its search index first, so that the crawl, the teams,
+// the replayed OpenLineage events and the checks are made anew. Only the
+// private cluster's catalog is dropped: with database_url set, reset is
+// refused rather than drop a configured catalog.
+func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, reset bool) error {
 	if !loopback(cfg.Listen) {
 		if !force {
 			return fmt.Errorf("demo: will not listen on %s: the demo lets anyone who reaches it edit the catalog and post lineage without a login; "+
 				"listen on 127.0.0.1 or localhost, or pass -force to serve it there anyway", cfg.Listen)
 		}
 		log.Warn("the demo listens on a non-loopback address: anyone who reaches it can edit the catalog", "listen", cfg.Listen)
+	}
+	if reset && cfg.DatabaseURL != "" {
+		return fmt.Errorf("demo -reset: database_url is set: will not drop a configured catalog; drop its database and %q yourself, or unset database_url to reset the private demo", "almanac_demo_warehouse")
 	}
 	adminURL := cfg.DatabaseURL
 	warehouseDB := "almanac_demo_warehouse"
@@ -64,6 +74,11 @@ func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force bool)
 		adminURL = cluster.URL("postgres")
 		cfg.DatabaseURL = cluster.URL("almanac")
 		warehouseDB = "warehouse"
+		if reset {
+			if err := resetDemo(ctx, adminURL, []string{"almanac", warehouseDB}, cfg.Search.IndexDir, log); err != nil {
+				return err
+			}
+		}
 		if _, err := ensureDatabase(ctx, adminURL, "almanac"); err != nil {
 			return err
 		}
@@ -169,6 +184,21 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// resetDemo drops the private demo's catalog and warehouse databases dbs
+// and removes its search index directory.
+func resetDemo(ctx context.Context, adminURL string, dbs []string, indexDir string, log *slog.Logger) error {
+	for _, db := range dbs {
+		if err := dropDatabase(ctx, adminURL, db); err != nil {
+			return fmt.Errorf("demo -reset: drop database %s: %w", db, err)
+		}
+	}
+	if err := os.RemoveAll(indexDir); err != nil {
+		return fmt.Errorf("demo -reset: remove search index: %w", err)
+	}
+	log.Info("demo reset: dropped its catalog, warehouse and search index", "index_dir", indexDir)
+	return nil
 }
 
 func withDatabase(u, db string) (string, error) {
