@@ -154,8 +154,18 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 		return err
 	}
 	defer pool.Close()
-	if _, err := crawl.NewRunner(st, log, nil).Crawl(ctx, sources[i]); err != nil {
+	runner := crawl.NewRunner(st, log, nil)
+	if _, err := runner.Crawl(ctx, sources[i]); err != nil {
 		return err
+	}
+	// A warehouse built now changes its schema after the first crawl, and
+	// is crawled again: the catalog keeps both versions.
+	if evolved, err := evolveWarehouse(ctx, whURL); err != nil {
+		return err
+	} else if evolved {
+		if _, err := runner.Crawl(ctx, sources[i]); err != nil {
+			return err
+		}
 	}
 	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
 		return err

@@ -332,6 +332,20 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			return strings.Contains(b, `"name":"fct-orders-by-0300","status":"at_risk"`), b
 		})
 	})
+	// The warehouse changed its schema after the first crawl: the
+	// catalog keeps two versions, with the added and retyped columns.
+	t.Run("schema versions", func(t *testing.T) {
+		db := whCfg.Database
+		history := func(name string) string {
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { schemaHistory { edges { node { version diff { added { name } retyped { name before { type } after { type } } } } } } } }`)
+		}
+		if b := history("marts.fct_orders"); !strings.Contains(b, `"version":2,"diff":{"added":[{"name":"sales_channel"}]`) {
+			t.Errorf("fct_orders has no version 2 adding sales_channel: %s", b)
+		}
+		if b := history("ops.inventory_levels"); !strings.Contains(b, `"retyped":[{"name":"inbound_qty","before":{"type":"integer"},"after":{"type":"bigint"}}]`) {
+			t.Errorf("inventory_levels has no version retyping inbound_qty: %s", b)
+		}
+	})
 	// serve runs the incident detector: a failed run posted to the
 	// demo's OpenLineage endpoint opens an incident on what the job
 	// writes, which GraphQL then lists.
