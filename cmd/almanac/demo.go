@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -135,13 +136,23 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	if cfg.OpenLineage.Token == "" {
 		cfg.OpenLineage.Anonymous = true
 	}
-	sources, err := crawlSources(cfg)
-	if err != nil {
-		return err
-	}
 	whCfg, err := pgx.ParseConfig(whURL)
 	if err != nil {
 		return fmt.Errorf("demo warehouse url: %w", err)
+	}
+	// A dbt project over the warehouse, harvested after it: beside the
+	// search index, under .almanac on `make run`.
+	dbtDir := filepath.Join(filepath.Dir(cfg.Search.IndexDir), "demo-dbt")
+	if err := writeDemoDBT(dbtDir, time.Now()); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == demoDBTSource }) {
+		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: demoDBTSource, Type: "dbt", Paths: []string{dbtDir},
+			Namespace: demoNamespace, Database: whCfg.Database})
+	}
+	sources, err := crawlSources(cfg)
+	if err != nil {
+		return err
 	}
 	// SQL checks (one failing) and SLOs (one breached, one burning its
 	// budget), as if configured.
@@ -166,6 +177,10 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 		if _, err := runner.Crawl(ctx, sources[i]); err != nil {
 			return err
 		}
+	}
+	j := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == demoDBTSource })
+	if _, err := runner.Crawl(ctx, sources[j]); err != nil {
+		return err
 	}
 	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
 		return err

@@ -346,6 +346,45 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			t.Errorf("inventory_levels has no version retyping inbound_qty: %s", b)
 		}
 	})
+	// The demo harvests its dbt project: models with owners and Markdown
+	// descriptions, a failing test (with its incident) and a warning one,
+	// and source freshness with one late source.
+	t.Run("dbt project", func(t *testing.T) {
+		db := whCfg.Database
+		runs, err := store.New(pool).CrawlRuns(ctx, "dbt:"+demoDBTSource, 0, 1)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("runs of the demo dbt project: %+v, %v", runs, err)
+		}
+		// Its one warning, the demo's crawl warning: no catalog.json.
+		if r := runs[0]; r.Status != catalog.CrawlPartial || r.Counts.Seen == 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Error(), "catalog.json: not found") {
+			t.Errorf("demo dbt crawl %s, seen %d, errors %+v; want partial, with only the warning that catalog.json is missing", r.Status, r.Counts.Seen, r.Errors)
+		}
+		dataset := func(name, sel string) string {
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
+		}
+		if b := dataset("staging.stg_payments", "qualityChecks { name source latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.unique_stg_payments_payment_id.a1b2c3","source":"dbt:`+demoDBTSource+`","latest":{"status":"fail"}`) {
+			t.Errorf("stg_payments has no failing dbt test: %s", b)
+		}
+		if b := dataset("staging.stg_orders", "qualityChecks { name latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.accepted_values_stg_orders_order_status.a1b2c3","latest":{"status":"warn"}`) {
+			t.Errorf("stg_orders has no warning dbt test: %s", b)
+		}
+		if b := dataset("raw.payments_stripe_charges", "freshness { status }"); !strings.Contains(b, `"status":"error"`) {
+			t.Errorf("payments_stripe_charges is not late by its source freshness: %s", b)
+		}
+		if b := dataset("marts.fct_orders", "sources { source }"); !strings.Contains(b, `"source":"dbt:`+demoDBTSource+`"`) {
+			t.Errorf("fct_orders has no facts of the dbt project: %s", b)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause } } } }`)
+			if strings.Contains(b, `"name":"`+db+`.staging.stg_payments","cause":"CHECK_FAILED"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no incident from the failing dbt test: %s", b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
 	// serve runs the incident detector: a failed run posted to the
 	// demo's OpenLineage endpoint opens an incident on what the job
 	// writes, which GraphQL then lists.
