@@ -190,6 +190,14 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 		return err
 	} else if n > 0 {
 		log.Info("replayed the demo Airflow DAG's OpenLineage events", "events", n, "days", demoLineageDays)
+		// A fresh demo catalog: give its checks a history too.
+		checks, _, err := demoQuality(whURL, whCfg.Database)
+		if err != nil {
+			return err
+		}
+		if err := backfillChecks(ctx, st, checks, time.Now()); err != nil {
+			return err
+		}
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.

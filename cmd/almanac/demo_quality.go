@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"almanac/catalog"
 	"almanac/catalog/crawl"
 	"almanac/catalog/crawl/sqlcheck"
 	"almanac/catalog/slo"
+	"almanac/catalog/store"
 	"almanac/cmd/almanac/config"
 )
 
@@ -92,6 +95,43 @@ func addDemoQuality(cfg *config.Config, whURL, db string) error {
 	for _, s := range slos {
 		if !slices.ContainsFunc(cfg.RunSLOs, func(x slo.SLO) bool { return x.Name == s.Name }) {
 			cfg.RunSLOs = append(cfg.RunSLOs, s)
+		}
+	}
+	return nil
+}
+
+// demoCheckDays is how many past days of results backfillChecks records,
+// and demoOrdersStoppedDays how many of the latest of them
+// orders_landed_today failed: the shop sync stopped three days ago.
+const (
+	demoCheckDays         = 13
+	demoOrdersStoppedDays = 3
+)
+
+// backfillChecks records a result a day for the demo's checks over the
+// demoCheckDays days before now, so that check history and the team
+// pages' charts have shape; the server runs the checks for today.
+func backfillChecks(ctx context.Context, st *store.Store, checks []crawl.Check, now time.Time) error {
+	for _, c := range checks {
+		var results []catalog.QualityResult
+		for k := demoCheckDays; k >= 1; k-- {
+			zero := int64(0)
+			r := catalog.QualityResult{Check: c.Name, Dataset: c.Dataset, Status: catalog.QualityPass, Observed: "0", Failures: &zero,
+				StartedAt: now.Add(-time.Duration(k) * 24 * time.Hour).UTC(), Duration: time.Duration(4+k%5) * time.Millisecond,
+				RunID: fmt.Sprintf("demo-backfill-%d", k)}
+			if c.Expect.Op != "=" {
+				r.Failures = nil
+				if k <= demoOrdersStoppedDays {
+					r.Status, r.Observed, r.Message = catalog.QualityFail, "0", "got 0, want > 0"
+				} else {
+					r.Observed = strconv.Itoa(2300 + 97*(k%7))
+				}
+			}
+			results = append(results, r)
+		}
+		push := catalog.Push{Source: c.Source(), Checks: []catalog.QualityCheck{c.QualityCheck()}, Results: results}
+		if err := st.ApplyPush(ctx, push); err != nil {
+			return fmt.Errorf("demo check history of %s: %w", c.Name, err)
 		}
 	}
 	return nil

@@ -319,6 +319,13 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			return strings.Contains(b, `{"name":"fct_orders_order_id_unique","latest":{"status":"pass"}}`) &&
 				strings.Contains(b, `{"name":"fct_orders_customer_key_not_null","latest":{"status":"pass"}}`), b
 		})
+		// Each check has a result a day before today's: the failing one
+		// failed for the last days only.
+		waitFor("the failing check's history", func() (bool, string) {
+			b := dataset("raw.shop_orders", "qualityChecks { results(first: 30) { edges { node { status } } } }")
+			return strings.Count(b, `"status":"pass"`) == demoCheckDays-demoOrdersStoppedDays &&
+				strings.Count(b, `"status":"fail"`) == demoOrdersStoppedDays+1, b
+		})
 		waitFor("the incident of the failing check", func() (bool, string) {
 			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause causeKey } } } }`)
 			return strings.Contains(b, `"name":"`+db+`.raw.shop_orders","cause":"CHECK_FAILED"`), b
