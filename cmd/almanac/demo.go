@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -35,13 +38,22 @@ const demoNamespace = "postgres://warehouse.demo:5432"
 // the demo warehouse in it once, crawls it and serves the portal. Ctrl-C
 // stops the server and then the cluster. It listens only on a loopback
 // address unless forced: anyone who reaches the demo edits as its user.
-func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force bool) error {
+//
+// With reset it starts afresh: it drops the demo's catalog and warehouse
+// databases and its search index first, so that the crawl, the teams,
+// the replayed OpenLineage events and the checks are made anew. Only the
+// private cluster's catalog is dropped: with database_url set, reset is
+// refused rather than drop a configured catalog.
+func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, reset bool) error {
 	if !loopback(cfg.Listen) {
 		if !force {
 			return fmt.Errorf("demo: will not listen on %s: the demo lets anyone who reaches it edit the catalog and post lineage without a login; "+
 				"listen on 127.0.0.1 or localhost, or pass -force to serve it there anyway", cfg.Listen)
 		}
 		log.Warn("the demo listens on a non-loopback address: anyone who reaches it can edit the catalog", "listen", cfg.Listen)
+	}
+	if reset && cfg.DatabaseURL != "" {
+		return fmt.Errorf("demo -reset: database_url is set: will not drop a configured catalog; drop its database and %q yourself, or unset database_url to reset the private demo", "almanac_demo_warehouse")
 	}
 	adminURL := cfg.DatabaseURL
 	warehouseDB := "almanac_demo_warehouse"
@@ -63,6 +75,11 @@ func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force bool)
 		adminURL = cluster.URL("postgres")
 		cfg.DatabaseURL = cluster.URL("almanac")
 		warehouseDB = "warehouse"
+		if reset {
+			if err := resetDemo(ctx, adminURL, []string{"almanac", warehouseDB}, cfg.Search.IndexDir, log); err != nil {
+				return err
+			}
+		}
 		if _, err := ensureDatabase(ctx, adminURL, "almanac"); err != nil {
 			return err
 		}
@@ -119,8 +136,27 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	if cfg.OpenLineage.Token == "" {
 		cfg.OpenLineage.Anonymous = true
 	}
+	whCfg, err := pgx.ParseConfig(whURL)
+	if err != nil {
+		return fmt.Errorf("demo warehouse url: %w", err)
+	}
+	// A dbt project over the warehouse, harvested after it: beside the
+	// search index, under .almanac on `make run`.
+	dbtDir := filepath.Join(filepath.Dir(cfg.Search.IndexDir), "demo-dbt")
+	if err := writeDemoDBT(dbtDir, time.Now()); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == demoDBTSource }) {
+		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: demoDBTSource, Type: "dbt", Paths: []string{dbtDir},
+			Namespace: demoNamespace, Database: whCfg.Database})
+	}
 	sources, err := crawlSources(cfg)
 	if err != nil {
+		return err
+	}
+	// SQL checks (one failing) and SLOs (one breached, one burning its
+	// budget), as if configured.
+	if err := addDemoQuality(cfg, whURL, whCfg.Database); err != nil {
 		return err
 	}
 	i := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == "demo" })
@@ -129,8 +165,39 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 		return err
 	}
 	defer pool.Close()
-	if _, err := crawl.NewRunner(st, log, nil).Crawl(ctx, sources[i]); err != nil {
+	runner := crawl.NewRunner(st, log, nil)
+	if _, err := runner.Crawl(ctx, sources[i]); err != nil {
 		return err
+	}
+	// A warehouse built now changes its schema after the first crawl, and
+	// is crawled again: the catalog keeps both versions.
+	if evolved, err := evolveWarehouse(ctx, whURL); err != nil {
+		return err
+	} else if evolved {
+		if _, err := runner.Crawl(ctx, sources[i]); err != nil {
+			return err
+		}
+	}
+	j := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == demoDBTSource })
+	if _, err := runner.Crawl(ctx, sources[j]); err != nil {
+		return err
+	}
+	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
+		return err
+	}
+	// The OpenLineage worker serve starts derives the replayed runs.
+	if n, err := replayDemoLineage(ctx, st, time.Now(), whCfg.Database); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("replayed the demo Airflow DAG's OpenLineage events", "events", n, "days", demoLineageDays)
+		// A fresh demo catalog: give its checks a history too.
+		checks, _, err := demoQuality(whURL, whCfg.Database)
+		if err != nil {
+			return err
+		}
+		if err := backfillChecks(ctx, st, checks, time.Now()); err != nil {
+			return err
+		}
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
@@ -150,6 +217,21 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// resetDemo drops the private demo's catalog and warehouse databases dbs
+// and removes its search index directory.
+func resetDemo(ctx context.Context, adminURL string, dbs []string, indexDir string, log *slog.Logger) error {
+	for _, db := range dbs {
+		if err := dropDatabase(ctx, adminURL, db); err != nil {
+			return fmt.Errorf("demo -reset: drop database %s: %w", db, err)
+		}
+	}
+	if err := os.RemoveAll(indexDir); err != nil {
+		return fmt.Errorf("demo -reset: remove search index: %w", err)
+	}
+	log.Info("demo reset: dropped its catalog, warehouse and search index", "index_dir", indexDir)
+	return nil
 }
 
 func withDatabase(u, db string) (string, error) {

@@ -31,7 +31,7 @@ Usage:
                                                     when one fails or errors, or a check has a problem
   almanac migrate [-config almanac.yaml]            apply database migrations
   almanac reindex [-config almanac.yaml]            rebuild the search index from the catalog
-  almanac demo    [-listen 127.0.0.1:8080] [-force] start a private PostgreSQL with a demo warehouse, crawl it, serve
+  almanac demo    [-listen 127.0.0.1:8080] [-force] [-reset] start a private PostgreSQL with a demo warehouse, crawl it, serve
                                                     (-force: on a non-loopback address, where anyone can edit)
   almanac version                                   print the version
 
@@ -69,10 +69,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	logFormat := fs.String("log-format", "", "text or json")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	listen := fs.String("listen", "", "address to serve on (overrides the file)")
-	force := new(bool)
+	force, reset := new(bool), new(bool)
 	switch cmd {
 	case "demo":
 		force = fs.Bool("force", false, "serve the demo on a non-loopback address anyway")
+		reset = fs.Bool("reset", false, "start the demo afresh: drop its catalog, warehouse and search index first")
 	case "serve":
 		force = fs.Bool("force", false, "serve without sign-in (auth mode none) on a non-loopback address anyway")
 	}
@@ -139,7 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stdout, "search index rebuilt in %s\n", cfg.Search.IndexDir)
 		return nil
 	case "demo":
-		return demo(ctx, cfg, log, *force)
+		return demo(ctx, cfg, log, *force, *reset)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -157,6 +157,241 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			}
 		})
 	}
+	// The demo has two owning teams, listed on /teams and with pages.
+	t.Run("teams", func(t *testing.T) {
+		for _, team := range demoTeams {
+			resp, err := http.Get(base + "/teams/" + team.team)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("/teams/%s: %d", team.team, resp.StatusCode)
+			}
+			if !strings.Contains(string(b), "stg_") && !strings.Contains(string(b), team.datasets[len(team.datasets)-1]) {
+				t.Errorf("/teams/%s lists none of its datasets", team.team)
+			}
+		}
+		resp, err := http.Get(base + "/teams")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, team := range demoTeams {
+			if !strings.Contains(string(b), team.team) {
+				t.Errorf("/teams does not list %s", team.team)
+			}
+		}
+		query, _ := json.Marshal(map[string]any{"query": `{ teams { name datasets } }`})
+		resp, err = http.Post(base+"/graphql", "application/json", bytes.NewReader(query))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, team := range demoTeams {
+			if want := fmt.Sprintf(`{"name":%q,"datasets":%d}`, team.team, len(team.datasets)); !strings.Contains(string(b), want) {
+				t.Errorf("teams: want %s in %s", want, b)
+			}
+		}
+	})
+	// The demo replays 14 days of its Airflow DAG: daily DAG runs with
+	// task runs under them, one late, the last failed with an incident
+	// open, column lineage and row counts from outputStatistics.
+	t.Run("airflow replay", func(t *testing.T) {
+		db := whCfg.Database
+		runsQuery := `{ job(namespace: "airflow://prod", name: "orders_daily") { codeUrl runs(first: 50) { edges { node { state startedAt nominalStartTime children { id } } } } } }`
+		var r struct {
+			Data struct {
+				Job struct {
+					CodeURL *string
+					Runs    struct {
+						Edges []struct {
+							Node struct {
+								State            string
+								StartedAt        time.Time
+								NominalStartTime time.Time
+								Children         []struct{ ID string }
+							}
+						}
+					}
+				}
+			}
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			b := demoGraphQL(t, base, runsQuery)
+			r.Data.Job.Runs.Edges = nil
+			if err := json.Unmarshal([]byte(b), &r); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Data.Job.Runs.Edges) == demoLineageDays {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the demo DAG has %d runs, want %d: %s", len(r.Data.Job.Runs.Edges), demoLineageDays, b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if r.Data.Job.CodeURL == nil || !strings.Contains(*r.Data.Job.CodeURL, "dags/orders_daily.py") {
+			t.Errorf("the demo DAG's code url is %v, want its sourceCodeLocation", r.Data.Job.CodeURL)
+		}
+		var failed, late int
+		for i, e := range r.Data.Job.Runs.Edges {
+			n := e.Node
+			if len(n.Children) != 3 {
+				t.Errorf("run %d has %d task runs, want 3", i, len(n.Children))
+			}
+			if n.State == "FAIL" {
+				failed++
+			}
+			if n.StartedAt.Sub(n.NominalStartTime) > time.Hour {
+				late++
+			}
+			if n.StartedAt.After(time.Now()) || time.Since(n.StartedAt) > (demoLineageDays+1)*24*time.Hour {
+				t.Errorf("run %d started at %s, not in the last %d days", i, n.StartedAt, demoLineageDays)
+			}
+		}
+		if failed != 2 || late != 1 {
+			t.Errorf("the demo DAG has %d failed and %d late runs, want 2 and 1", failed, late)
+		}
+		if latest := r.Data.Job.Runs.Edges[0].Node; latest.State != "FAIL" {
+			t.Errorf("the demo DAG's latest run is %s, want FAIL", latest.State)
+		}
+		// Column lineage from the columnLineage facet.
+		b := demoGraphQL(t, base, `{ columnLineage(namespace: "`+demoNamespace+`", name: "`+db+`.finance.revenue_recognition", column: "amount_usd", direction: UPSTREAM) { nodes { name column } } }`)
+		if !strings.Contains(b, `"name":"`+db+`.marts.fct_orders","column":"net_revenue"`) {
+			t.Errorf("revenue_recognition.amount_usd does not come from fct_orders.net_revenue: %s", b)
+		}
+		// The failed revenue task opened an incident on what it writes.
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause causeKey } } } }`)
+			if strings.Contains(b, `"name":"`+db+`.finance.revenue_recognition","cause":"RUN_FAILED","causeKey":"airflow://prod/orders_daily.recognize_revenue"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no incident from the demo DAG's failed run: %s", b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		// The jobs and runs pages show the DAG.
+		for _, page := range []string{"/jobs", "/runs"} {
+			resp, err := http.Get(base + page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), "orders_daily") {
+				t.Errorf("%s does not show the demo DAG", page)
+			}
+		}
+	})
+	// The demo's SQL checks run as it starts: one fails and opens an
+	// incident; its SLOs are judged: the revenue journal's pipeline SLO
+	// is breached, fct_orders' on-time SLO burns its budget.
+	t.Run("checks and SLOs", func(t *testing.T) {
+		db := whCfg.Database
+		dataset := func(name, sel string) string {
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
+		}
+		waitFor := func(what string, ok func() (bool, string)) {
+			t.Helper()
+			for deadline := time.Now().Add(30 * time.Second); ; {
+				good, got := ok()
+				if good {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("%s: %s", what, got)
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		waitFor("the failing check", func() (bool, string) {
+			b := dataset("raw.shop_orders", "qualityChecks { name latest { status } }")
+			return strings.Contains(b, `{"name":"orders_landed_today","latest":{"status":"fail"}}`), b
+		})
+		waitFor("the passing checks", func() (bool, string) {
+			b := dataset("marts.fct_orders", "qualityChecks { name latest { status } }")
+			return strings.Contains(b, `{"name":"fct_orders_order_id_unique","latest":{"status":"pass"}}`) &&
+				strings.Contains(b, `{"name":"fct_orders_customer_key_not_null","latest":{"status":"pass"}}`), b
+		})
+		// Each check has a result a day before today's: the failing one
+		// failed for the last days only.
+		waitFor("the failing check's history", func() (bool, string) {
+			b := dataset("raw.shop_orders", "qualityChecks { results(first: 30) { edges { node { status } } } }")
+			return strings.Count(b, `"status":"pass"`) == demoCheckDays-demoOrdersStoppedDays &&
+				strings.Count(b, `"status":"fail"`) == demoOrdersStoppedDays+1, b
+		})
+		waitFor("the incident of the failing check", func() (bool, string) {
+			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause causeKey } } } }`)
+			return strings.Contains(b, `"name":"`+db+`.raw.shop_orders","cause":"CHECK_FAILED"`), b
+		})
+		waitFor("the breached SLO", func() (bool, string) {
+			b := dataset("finance.revenue_recognition", "slos { name status summary }")
+			return strings.Contains(b, `"name":"revenue-journal-posted","status":"breached"`), b
+		})
+		waitFor("the SLO burning its budget", func() (bool, string) {
+			b := dataset("marts.fct_orders", "slos { name status summary }")
+			return strings.Contains(b, `"name":"fct-orders-by-0300","status":"at_risk"`), b
+		})
+	})
+	// The warehouse changed its schema after the first crawl: the
+	// catalog keeps two versions, with the added and retyped columns.
+	t.Run("schema versions", func(t *testing.T) {
+		db := whCfg.Database
+		history := func(name string) string {
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { schemaHistory { edges { node { version diff { added { name } retyped { name before { type } after { type } } } } } } } }`)
+		}
+		if b := history("marts.fct_orders"); !strings.Contains(b, `"version":2,"diff":{"added":[{"name":"sales_channel"}]`) {
+			t.Errorf("fct_orders has no version 2 adding sales_channel: %s", b)
+		}
+		if b := history("ops.inventory_levels"); !strings.Contains(b, `"retyped":[{"name":"inbound_qty","before":{"type":"integer"},"after":{"type":"bigint"}}]`) {
+			t.Errorf("inventory_levels has no version retyping inbound_qty: %s", b)
+		}
+	})
+	// The demo harvests its dbt project: models with owners and Markdown
+	// descriptions, a failing test (with its incident) and a warning one,
+	// and source freshness with one late source.
+	t.Run("dbt project", func(t *testing.T) {
+		db := whCfg.Database
+		runs, err := store.New(pool).CrawlRuns(ctx, "dbt:"+demoDBTSource, 0, 1)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("runs of the demo dbt project: %+v, %v", runs, err)
+		}
+		// Its one warning, the demo's crawl warning: no catalog.json.
+		if r := runs[0]; r.Status != catalog.CrawlPartial || r.Counts.Seen == 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Error(), "catalog.json: not found") {
+			t.Errorf("demo dbt crawl %s, seen %d, errors %+v; want partial, with only the warning that catalog.json is missing", r.Status, r.Counts.Seen, r.Errors)
+		}
+		dataset := func(name, sel string) string {
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
+		}
+		if b := dataset("staging.stg_payments", "qualityChecks { name source latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.unique_stg_payments_payment_id.a1b2c3","source":"dbt:`+demoDBTSource+`","latest":{"status":"fail"}`) {
+			t.Errorf("stg_payments has no failing dbt test: %s", b)
+		}
+		if b := dataset("staging.stg_orders", "qualityChecks { name latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.accepted_values_stg_orders_order_status.a1b2c3","latest":{"status":"warn"}`) {
+			t.Errorf("stg_orders has no warning dbt test: %s", b)
+		}
+		if b := dataset("raw.payments_stripe_charges", "freshness { status }"); !strings.Contains(b, `"status":"error"`) {
+			t.Errorf("payments_stripe_charges is not late by its source freshness: %s", b)
+		}
+		if b := dataset("marts.fct_orders", "sources { source }"); !strings.Contains(b, `"source":"dbt:`+demoDBTSource+`"`) {
+			t.Errorf("fct_orders has no facts of the dbt project: %s", b)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause } } } }`)
+			if strings.Contains(b, `"name":"`+db+`.staging.stg_payments","cause":"CHECK_FAILED"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no incident from the failing dbt test: %s", b)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
 	// serve runs the incident detector: a failed run posted to the
 	// demo's OpenLineage endpoint opens an incident on what the job
 	// writes, which GraphQL then lists.
@@ -194,6 +429,22 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	})
 }
 
+// demoGraphQL posts query to the demo at base and returns the response body.
+func demoGraphQL(t *testing.T, base, query string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(b), `"errors"`) {
+		t.Fatalf("status %d: %s\n%s", resp.StatusCode, b, query)
+	}
+	return string(b)
+}
+
 // demoNonEmpty lists, by top-level field of a README example, what must
 // not be empty against the demo: the examples should show something.
 // Paths absent from an example's selection are skipped.
@@ -204,6 +455,7 @@ var demoNonEmpty = map[string][]string{
 	"lineage":   {"nodes", "edges"},
 	"impact":    {""},
 	"crawlRuns": {"edges"},
+	"teams":     {""},
 }
 
 // dig follows a dotted path of object keys; "" is v itself. A key the
