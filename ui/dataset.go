@@ -604,6 +604,9 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 		}
 	}
 	links, err := s.store.DatasetLinks(ctx, []int64{d.ID})
+	if err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	inherited, err := s.store.InheritedDescriptionsOf(ctx, []catalog.Dataset{d})
 	if err != nil {
 		return datasetView{}, activityView{}, err
