@@ -17,9 +17,9 @@ import (
 // CauseKind is what kind of fact opened an incident.
 type CauseKind string
 
-// Cause kinds. There is no "run late": runs carry their nominal times but
-// the catalog holds no schedule to judge lateness against; on-time
-// delivery is the SLO evaluator's, which opens CauseSLOBreach.
+// Cause kinds. A run is late by its duration against its job's usual
+// (LateThreshold); the catalog holds no schedule, so a run that starts
+// late is the on-time SLO's to judge, which opens CauseSLOBreach.
 const (
 	// CauseCheckFailed: the latest result of a check is not a pass;
 	// CauseKey is the check's name.
@@ -27,6 +27,10 @@ const (
 	// CauseRunFailed: the latest run of a job writing the dataset failed
 	// or was aborted; CauseKey is the job's key.
 	CauseRunFailed CauseKind = "run_failed"
+	// CauseRunLate: the latest run of a job writing the dataset completed
+	// but took well over the job's usual time (LateThreshold); CauseKey
+	// is the job's key.
+	CauseRunLate CauseKind = "run_late"
 	// CauseSchemaBreaking: a column that downstream datasets read (by
 	// column lineage) was removed or retyped; CauseKey is the column.
 	CauseSchemaBreaking CauseKind = "schema_breaking"
@@ -38,7 +42,7 @@ const (
 // Valid reports whether k is a known cause kind.
 func (k CauseKind) Valid() bool {
 	switch k {
-	case CauseCheckFailed, CauseRunFailed, CauseSchemaBreaking, CauseSLOBreach:
+	case CauseCheckFailed, CauseRunFailed, CauseRunLate, CauseSchemaBreaking, CauseSLOBreach:
 		return true
 	}
 	return false

@@ -32516,12 +32516,14 @@ var (
 	unmarshalNIncidentCause2almanacᚋcatalogᚐCauseKind = map[string]catalog.CauseKind{
 		"CHECK_FAILED":    catalog.CauseCheckFailed,
 		"RUN_FAILED":      catalog.CauseRunFailed,
+		"RUN_LATE":        catalog.CauseRunLate,
 		"SCHEMA_BREAKING": catalog.CauseSchemaBreaking,
 		"SLO_BREACH":      catalog.CauseSLOBreach,
 	}
 	marshalNIncidentCause2almanacᚋcatalogᚐCauseKind = map[catalog.CauseKind]string{
 		catalog.CauseCheckFailed:    "CHECK_FAILED",
 		catalog.CauseRunFailed:      "RUN_FAILED",
+		catalog.CauseRunLate:        "RUN_LATE",
 		catalog.CauseSchemaBreaking: "SCHEMA_BREAKING",
 		catalog.CauseSLOBreach:      "SLO_BREACH",
 	}

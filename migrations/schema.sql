@@ -517,7 +517,7 @@ CREATE TABLE public.incidents (
     resolution text DEFAULT ''::text NOT NULL,
     impact jsonb DEFAULT '[]'::jsonb NOT NULL,
     review jsonb,
-    CONSTRAINT incidents_cause_check CHECK ((cause = ANY (ARRAY['check_failed'::text, 'run_failed'::text, 'schema_breaking'::text, 'slo_breach'::text]))),
+    CONSTRAINT incidents_cause_check CHECK ((cause = ANY (ARRAY['check_failed'::text, 'run_failed'::text, 'run_late'::text, 'schema_breaking'::text, 'slo_breach'::text]))),
     CONSTRAINT incidents_severity_check CHECK ((severity = ANY (ARRAY['warn'::text, 'error'::text])))
 );
 

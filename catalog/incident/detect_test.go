@@ -334,3 +334,38 @@ func TestDetectSLOBreach(t *testing.T) {
 	f.want("met again", "resolved slo_breach config:rowcount_passes on shop.public.orders")
 	status("met again", "at_risk") // 3 of 5 passed against an objective of half: little budget left
 }
+
+// TestDetectLateRun: a completed run that took well over its job's usual
+// time opens a run_late incident (a warning) on the job's outputs, once,
+// and the next run within its usual time resolves it; a job with too few
+// runs to know its usual time is not judged.
+func TestDetectLateRun(t *testing.T) {
+	f := newFixture(t, catalog.SeverityError)
+	f.crawl("postgres:wh", warehouse(id, amount))
+	t0 := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
+	took := func(id string, start time.Time, d time.Duration) catalog.Run {
+		end := start.Add(d)
+		return catalog.Run{ID: id, Job: job, State: catalog.RunComplete, StateAt: end, StartedAt: &start, EndedAt: &end}
+	}
+	// A usual run and a long one: too few to judge.
+	f.crawl("dbt:shop", dbt(nil, took("r1", t0, 10*time.Minute)))
+	f.crawl("dbt:shop", dbt(nil, took("r2", t0.Add(time.Hour), 40*time.Minute)))
+	f.want("two runs, one long: not judged")
+
+	f.crawl("dbt:shop", dbt(nil, took("r3", t0.Add(2*time.Hour), 10*time.Minute), took("r4", t0.Add(3*time.Hour), 10*time.Minute)))
+	f.want("usual runs")
+	f.crawl("dbt:shop", dbt(nil, took("r5", t0.Add(4*time.Hour), 45*time.Minute)))
+	f.want("a run taking 45 minutes against a usual 10", "open run_late dbt/model.shop.revenue on shop.mart.revenue")
+	all, err := f.st.Incidents(context.Background(), store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all[0].Severity != catalog.SeverityWarn || !strings.Contains(all[0].Title, "took 45m0s") {
+		t.Errorf("late incident = %s %q, want a warning naming the time it took", all[0].Severity, all[0].Title)
+	}
+	f.crawl("dbt:shop", dbt(nil))
+	f.want("nothing new: still one incident", "open run_late dbt/model.shop.revenue on shop.mart.revenue")
+
+	f.crawl("dbt:shop", dbt(nil, took("r6", t0.Add(5*time.Hour), 11*time.Minute)))
+	f.want("the next run within its usual time", "resolved run_late dbt/model.shop.revenue on shop.mart.revenue")
+}
