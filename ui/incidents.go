@@ -57,7 +57,7 @@ type incidentView struct {
 	Can bool
 	// Login is where an anonymous reader logs in to handle it.
 	Login                            string
-	AcknowledgeAction, ResolveAction string
+	AcknowledgeAction, ResolveAction, ReviewAction string
 	// TicketURL opens a new issue about it in the configured issue
 	// tracker; "" when none is configured.
 	TicketURL string
@@ -88,6 +88,7 @@ func newIncidentView(i catalog.Incident, now time.Time) incidentView {
 		Opened: newMoment(i.OpenedAt, now), OpenedBy: i.OpenedBy,
 		AcknowledgedBy: i.AcknowledgedBy, ResolvedBy: i.ResolvedBy, Resolution: i.Resolution, Review: i.Review,
 		AcknowledgeAction: incidentPath(i.ID) + "/acknowledge", ResolveAction: incidentPath(i.ID) + "/resolve",
+		ReviewAction: incidentPath(i.ID) + "/review",
 	}
 	if i.AcknowledgedAt != nil {
 		v.Acknowledged = newMoment(*i.AcknowledgedAt, now)
@@ -239,6 +240,57 @@ func (s *Server) postAcknowledge(w http.ResponseWriter, r *http.Request) error {
 // postResolve resolves an incident as the reader, with the note posted.
 func (s *Server) postResolve(w http.ResponseWriter, r *http.Request) error {
 	return s.changeIncident(w, r, s.store.ResolveIncident)
+}
+
+// reviewActions is how many follow-up actions the review form offers
+// beyond those the review has.
+const reviewActions = 3
+
+// postReview writes (or rewrites) an incident's post-incident review as
+// the reader: its cause, impact and follow-up actions with their tickets
+// (the form's action and ticket fields, paired in order; blank pairs
+// left out). Refusals show the error page with the reason.
+func (s *Server) postReview(w http.ResponseWriter, r *http.Request) error {
+	id, err := incidentID(r)
+	if err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return invalid(fmt.Sprintf("The form could not be read (at most %d KiB): %v.", maxFormBytes>>10, err))
+	}
+	ctx := r.Context()
+	p := auth.PrincipalFrom(ctx)
+	if p.Anonymous() {
+		return withMessage(fmt.Errorf("incident %d: %w", id, catalog.ErrUnauthenticated), "Reviewing an incident needs a login.")
+	}
+	review := catalog.IncidentReview{Cause: formText(r, "cause"), Impact: formText(r, "impact")}
+	actions, tickets := r.PostForm["action"], r.PostForm["ticket"]
+	if len(actions) != len(tickets) {
+		return invalid("The review form's actions and tickets do not pair up: send one ticket field (blank if none) per action.")
+	}
+	for i, a := range actions {
+		a, t := strings.TrimSpace(a), strings.TrimSpace(tickets[i])
+		if a == "" && t == "" {
+			continue
+		}
+		review.Actions = append(review.Actions, catalog.FollowUpAction{Action: a, Ticket: t})
+	}
+	if _, err := s.store.SetIncidentReview(ctx, p, id, review); err != nil {
+		return withMessage(err, refusalMessage(err))
+	}
+	http.Redirect(w, r, incidentPath(id)+"#review", http.StatusSeeOther)
+	return nil
+}
+
+// reviewRows are the follow-up actions the review form shows: the
+// review's own, then reviewActions blank ones.
+func reviewRows(r *catalog.IncidentReview) []catalog.FollowUpAction {
+	var rows []catalog.FollowUpAction
+	if r != nil {
+		rows = append(rows, r.Actions...)
+	}
+	return append(rows, make([]catalog.FollowUpAction, reviewActions)...)
 }
 
 // changeIncident reads an incident form and applies change as the reader,

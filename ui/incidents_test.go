@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,5 +125,81 @@ func TestIncidentBannerAndForms(t *testing.T) {
 	}
 	if r := p.getAs(t, "/incidents/"+strconv.Itoa(12345)); r.status != http.StatusNotFound {
 		t.Errorf("no such incident: %d", r.status)
+	}
+}
+
+// TestIncidentReviewForm: a person who may handle an incident writes its
+// post-incident review from the incident page, and rewrites it; blank
+// action rows are left out; a ticket that is not an http(s) link, an empty
+// cause, anonymous readers and viewers are refused, and nothing is stored.
+func TestIncidentReviewForm(t *testing.T) {
+	t.Parallel()
+	p := newEditPortal(t)
+	ctx := context.Background()
+	st := store.New(p.pool)
+	inc, _, err := st.OpenIncident(ctx, catalog.NewIncident{Dataset: fctOrders, Cause: catalog.CauseRunLate, CauseKey: "airflow/orders_daily.load",
+		Severity: catalog.SeverityWarn, Title: "run r9 took 45m0s", By: catalog.ActorAlmanac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := incidentPath(inc.ID) + "/review"
+	if r := p.getAs(t, incidentPath(inc.ID), asAlice...); !strings.Contains(r.body, `action="`+review+`"`) || !strings.Contains(r.body, "Write the post-incident review") {
+		t.Fatalf("an editor's incident page has no review form:\n%.4000s", r.body)
+	}
+	if r := p.getAs(t, incidentPath(inc.ID), asVic...); strings.Contains(r.body, `action="`+review+`"`) {
+		t.Errorf("a viewer is offered the review form")
+	}
+	form := url.Values{
+		"cause":  {"The upstream export ran twice."},
+		"impact": {"Revenue dashboards were 45 minutes late."},
+		"action": {"Make the export idempotent", "", "Alert on duplicate files"},
+		"ticket": {"https://jira.example.com/browse/DATA-12", "", ""},
+	}
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		header []string
+		status int
+		says   string
+	}{
+		{"anonymous", form, nil, http.StatusUnauthorized, "needs a login"},
+		{"viewer", form, asVic, http.StatusForbidden, ""},
+		{"javascript ticket", url.Values{"cause": {"x"}, "action": {"a"}, "ticket": {"javascript:alert(1)"}}, asAlice, http.StatusBadRequest, "not an http(s) link"},
+		{"no cause", url.Values{"cause": {"  "}, "action": {""}, "ticket": {""}}, asAlice, http.StatusBadRequest, "empty cause"},
+		{"unpaired", url.Values{"cause": {"x"}, "action": {"a", "b"}, "ticket": {""}}, asAlice, http.StatusBadRequest, "do not pair up"},
+	} {
+		r := p.postForm(t, review, tc.form, tc.header...)
+		if r.status != tc.status || !strings.Contains(r.body, tc.says) {
+			t.Errorf("%s: %d, want %d saying %q:\n%.2000s", tc.name, r.status, tc.status, tc.says, r.body)
+		}
+	}
+	if got, err := st.Incident(ctx, inc.ID); err != nil || got.Review != nil {
+		t.Fatalf("a refused review was stored: %+v %v", got.Review, err)
+	}
+
+	r := p.postForm(t, review, form, asAlice...)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != incidentPath(inc.ID)+"#review" {
+		t.Fatalf("review: %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	got, err := st.Incident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []catalog.FollowUpAction{{Action: "Make the export idempotent", Ticket: "https://jira.example.com/browse/DATA-12"}, {Action: "Alert on duplicate files"}}
+	if got.Review == nil || got.Review.Cause != "The upstream export ran twice." || got.Review.By != "alice@corp" || !slices.Equal(got.Review.Actions, want) {
+		t.Fatalf("stored review = %+v", got.Review)
+	}
+	page := p.getAs(t, incidentPath(inc.ID), asAlice...)
+	for _, s := range []string{"Edit the post-incident review", `value="Make the export idempotent"`, `<a href="https://jira.example.com/browse/DATA-12" rel="noopener noreferrer">`, "Revenue dashboards were 45 minutes late."} {
+		if !strings.Contains(page.body, s) {
+			t.Errorf("incident page after the review lacks %q", s)
+		}
+	}
+	// Rewritten: the new review replaces the old one.
+	if r := p.postForm(t, review, url.Values{"cause": {"Clock skew."}, "action": {""}, "ticket": {""}}, asAlice...); r.status != http.StatusSeeOther {
+		t.Fatalf("rewrite: %d\n%s", r.status, r.body)
+	}
+	if got, _ := st.Incident(ctx, inc.ID); got.Review == nil || got.Review.Cause != "Clock skew." || len(got.Review.Actions) != 0 {
+		t.Errorf("rewritten review = %+v", got.Review)
 	}
 }

@@ -97,6 +97,7 @@ func (s *Server) routes() *http.ServeMux {
 	// banners and the incident's page.
 	mux.Handle("POST /incidents/{id}/acknowledge", s.handle(s.postAcknowledge))
 	mux.Handle("POST /incidents/{id}/resolve", s.handle(s.postResolve))
+	mux.Handle("POST /incidents/{id}/review", s.handle(s.postReview))
 
 	// The GraphQL API: a browser's GET gets GraphiQL, which loads its
 	// scripts and stylesheets from /graphql/assets/; any other GET runs
