@@ -56,7 +56,7 @@ type incidentView struct {
 	// Can says the reader may acknowledge and resolve it: the forms show.
 	Can bool
 	// Login is where an anonymous reader logs in to handle it.
-	Login                            string
+	Login                                          string
 	AcknowledgeAction, ResolveAction, ReviewAction string
 	// TicketURL opens a new issue about it in the configured issue
 	// tracker; "" when none is configured.
