@@ -408,3 +408,23 @@ func (r *Resolver) primeJobsAround(ctx context.Context, keys []catalog.Key, sel 
 	_, err = r.primeJobs(ctx, jobs, jobSel)
 	return err
 }
+
+// primeRunJobs reads the jobs of a page of runs in one batch when the
+// operation selects them (edges { node { job { … } } }), rather than
+// however the loader's batches fall under load.
+func (r *Resolver) primeRunJobs(ctx context.Context, runs []catalog.Run) error {
+	sel := hitFields(ctx, "job")
+	if len(sel) == 0 || len(runs) == 0 {
+		return nil
+	}
+	seen := map[catalog.JobKey]bool{}
+	var keys []catalog.JobKey
+	for _, run := range runs {
+		if !seen[run.Job] {
+			seen[run.Job] = true
+			keys = append(keys, run.Job)
+		}
+	}
+	_, err := r.primeJobs(ctx, keys, sel)
+	return err
+}

@@ -1170,6 +1170,9 @@ func (r *queryResolver) RecentRuns(ctx context.Context, state *catalog.RunState,
 	}
 	hasNext := len(runs) > n
 	runs = runs[:min(n, len(runs))]
+	if err := r.primeRunJobs(ctx, runs); err != nil {
+		return nil, err
+	}
 	c := &model.RunConnection{Edges: make([]model.RunEdge, len(runs))}
 	for i := range runs {
 		c.Edges[i] = model.RunEdge{Cursor: runCursor(runs[i]), Node: &runs[i]}
