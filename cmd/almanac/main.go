@@ -161,6 +161,10 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }
 
+// defaultPoolConns is the most connections one process opens to the
+// catalog database unless its URL sets pool_max_conns.
+const defaultPoolConns = 20
+
 // connect opens a pool on the catalog database and checks it answers.
 func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if url == "" {
@@ -169,6 +173,14 @@ func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
+	}
+	// pgx's default of max(4, cores) is too few for serve: the change-log
+	// followers (search index, lineage, incidents, SLO reports,
+	// notifications) and River's workers each hold a connection while
+	// they work, and pages must still get one. The URL's pool_max_conns
+	// says otherwise.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, defaultPoolConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

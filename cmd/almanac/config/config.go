@@ -64,7 +64,11 @@ import (
 // TestConfigReference -update rewrites it). Rules that tags cannot say
 // (one key required by another's value, unique names) are in validate.
 type Config struct {
-	// DatabaseURL is the PostgreSQL URL of the catalog.
+	// DatabaseURL is the PostgreSQL URL of the catalog. Each process
+	// opens at most 20 connections to it (the change-log followers and
+	// job workers hold some while they work) unless the URL's
+	// `pool_max_conns` parameter says otherwise, e.g.
+	// `postgres://almanac@db/almanac?pool_max_conns=40`.
 	DatabaseURL string `yaml:"database_url" env:"ALMANAC_DATABASE_URL,DATABASE_URL"`
 	// Database configures more connections to the catalog database.
 	Database DatabaseConfig `yaml:"database"`
