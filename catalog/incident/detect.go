@@ -374,46 +374,52 @@ func (d *Detector) runs(ctx context.Context, b *batch, keys []catalog.JobKey) er
 				b.resolve(out, cause, jk.String(), "run "+r.ID+" completed")
 			}
 		}
-		if r.State == catalog.RunComplete {
-			if err := d.lateRun(ctx, b, k, j, r); err != nil {
-				return err
-			}
-		}
 	}
-	return nil
+	return d.lateRuns(ctx, b, k, jobs, latestRuns)
 }
 
 // lateRuns is how many of a job's newest runs judge what its usual time
 // is, as the job's page does.
 const lateRuns = 100
 
-// lateRun opens a run_late incident on the outputs of j when its latest
-// run r completed but took over the job's late threshold, and resolves
-// it when a later run completes within it. Jobs with too few completed
-// runs to know their usual time are not judged.
-func (d *Detector) lateRun(ctx context.Context, b *batch, k known, j *catalog.Job, r catalog.Run) error {
-	took := r.Duration()
-	if took <= 0 {
+// lateRuns opens a run_late incident on the outputs of each job whose
+// latest run completed but took over the job's late threshold, and
+// resolves it when a later run completes within it; the jobs' recent runs
+// are read in one statement. Jobs with too few completed runs to know
+// their usual time are not judged.
+func (d *Detector) lateRuns(ctx context.Context, b *batch, k known, jobs map[catalog.JobKey]*catalog.Job, latest map[catalog.JobKey]catalog.Run) error {
+	var pages []store.RunPage
+	for jk, r := range latest {
+		if r.State == catalog.RunComplete && r.Duration() > 0 && jobs[jk] != nil {
+			pages = append(pages, store.RunPage{Job: jk, Limit: lateRuns})
+		}
+	}
+	if len(pages) == 0 {
 		return nil
 	}
-	recent, err := d.store.RunDurations(ctx, j.Key, lateRuns)
+	slices.SortFunc(pages, func(a, b store.RunPage) int { return strings.Compare(a.Job.String(), b.Job.String()) })
+	recent, err := d.store.RunPages(ctx, pages)
 	if err != nil {
 		return err
 	}
-	threshold, judged := catalog.LateThreshold(recent)
-	if !judged {
-		return nil
-	}
-	cause, ck := catalog.CauseRunLate, j.Key.String()
-	for _, out := range j.Outputs {
-		switch {
-		case took > threshold && !k.covers(out, cause, ck, r.StateAt):
-			b.add(k, catalog.NewIncident{Dataset: out, Cause: cause, CauseKey: ck, Severity: catalog.SeverityWarn,
-				Title:  fmt.Sprintf("run %s of job %s took %s, over its late threshold of %s", r.ID, j.Key, took.Round(time.Second), threshold.Round(time.Second)),
-				Detail: fmt.Sprintf("A run is late when it takes more than %.1f× the median of the job's completed runs (among its last %d) and at least %s more.", catalog.LateFactor, lateRuns, catalog.LateMargin),
-				SeenAt: r.StateAt}, nil)
-		case took <= threshold && k.open(out, cause, ck):
-			b.resolve(out, cause, ck, "run "+r.ID+" completed in "+took.Round(time.Second).String())
+	cause := catalog.CauseRunLate
+	for _, p := range pages {
+		threshold, judged := catalog.LateThreshold(recent[p])
+		if !judged {
+			continue
+		}
+		j, r := jobs[p.Job], latest[p.Job]
+		took, ck := r.Duration(), p.Job.String()
+		for _, out := range j.Outputs {
+			switch {
+			case took > threshold && !k.covers(out, cause, ck, r.StateAt):
+				b.add(k, catalog.NewIncident{Dataset: out, Cause: cause, CauseKey: ck, Severity: catalog.SeverityWarn,
+					Title:  fmt.Sprintf("run %s of job %s took %s, over its late threshold of %s", r.ID, p.Job, took.Round(time.Second), threshold.Round(time.Second)),
+					Detail: fmt.Sprintf("A run is late when it takes more than %.1f× the median of the job's completed runs (among its last %d) and at least %s more.", catalog.LateFactor, lateRuns, catalog.LateMargin),
+					SeenAt: r.StateAt}, nil)
+			case took <= threshold && k.open(out, cause, ck):
+				b.resolve(out, cause, ck, "run "+r.ID+" completed in "+took.Round(time.Second).String())
+			}
 		}
 	}
 	return nil
