@@ -335,14 +335,22 @@ func searchMatches(ctx context.Context, idx *search.Index, query string, keys []
 	if err != nil {
 		return nil, err
 	}
+	// One search per namespace, however many of its datasets are asked.
+	wanted := map[string]map[catalog.Key]bool{}
 	for _, k := range keys {
-		res, err := idx.Search(ctx, search.Request{Query: q.WithFilter(search.Filter{Key: "namespace", Value: k.Namespace}), Limit: search.MaxLimit})
+		if wanted[k.Namespace] == nil {
+			wanted[k.Namespace] = map[catalog.Key]bool{}
+		}
+		wanted[k.Namespace][k] = true
+	}
+	for ns, ks := range wanted {
+		res, err := idx.Search(ctx, search.Request{Query: q.WithFilter(search.Filter{Key: "namespace", Value: ns}), Limit: search.MaxLimit})
 		if err != nil {
 			return nil, err
 		}
 		for _, h := range res.Hits {
-			if h.Key == k {
-				out[k] = true
+			if ks[h.Key] {
+				out[h.Key] = true
 			}
 		}
 	}
