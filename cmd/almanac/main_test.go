@@ -709,3 +709,30 @@ func startServe(t *testing.T, base, cfg string, env map[string]string, stderr io
 		}
 	}
 }
+
+// TestConnectPoolSize: serve's pool holds defaultPoolConns connections
+// unless the URL's pool_max_conns says otherwise (pgx's own default, 4
+// on a 2-core machine, starved pages behind the change-log followers).
+func TestConnectPoolSize(t *testing.T) {
+	_, url := pgtest.NewDB(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct {
+		url  string
+		want int32
+	}{
+		{url, defaultPoolConns},
+		{url + sep + "pool_max_conns=7", 7},
+	} {
+		pool, err := connect(t.Context(), tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pool.Config().MaxConns; got != tc.want {
+			t.Errorf("%s: MaxConns = %d, want %d", tc.url, got, tc.want)
+		}
+		pool.Close()
+	}
+}
