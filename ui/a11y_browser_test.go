@@ -256,7 +256,7 @@ func TestPagesOnPhoneAndDesktop(t *testing.T) {
 	axe := axeSource(t)
 	ts, pages := newA11yPortal(t)
 	shots := screenshotDir(t)
-	tab := browsertest.New(t, 1400, 900, 90*time.Second)
+	tab := browsertest.New(t, 1400, 900, 240*time.Second)
 	for _, width := range []int64{1400, 375} {
 		tab.Do("set the width", chromedp.EmulateViewport(width, 800))
 		for _, pg := range pages {
@@ -325,7 +325,7 @@ func TestDarkTheme(t *testing.T) {
 	axe := axeSource(t)
 	ts, pages := newA11yPortal(t)
 	shots := screenshotDir(t)
-	tab := browsertest.New(t, 1400, 900, 90*time.Second)
+	tab := browsertest.New(t, 1400, 900, 240*time.Second)
 	tab.Do("prefer dark", emulateDark(true))
 	for _, pg := range pages {
 		where := fmt.Sprintf("%s (%s), dark", pg.name, pg.path)
