@@ -80,8 +80,8 @@ type TeamFigures struct {
 	// that several sources report counts once); DescribedColumns how
 	// many of them some live source or person describes.
 	Columns, DescribedColumns int
-	// SLOs counts the SLOs of its datasets as the incident detector last
-	// judged them, by status.
+	// SLOs counts the SLOs of its datasets as the SLO evaluator last
+	// stored them (slo_reports), by status; those in error are left out.
 	SLOs, SLOsMet, SLOsAtRisk, SLOsBreached, SLOsNoData int
 	// OpenIncidents is how many incidents are open on its datasets.
 	OpenIncidents int
