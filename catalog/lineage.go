@@ -155,6 +155,11 @@ const (
 // long after the end of their data interval (see slo.Spec.AfterNominal).
 const PropAirflowSLA = "airflow_sla"
 
+// PropAirflowSLAProducer is the job property naming the OpenLineage
+// producer of the event that stated PropAirflowSLA (the integration and
+// its version), for the SLO's provenance.
+const PropAirflowSLAProducer = "airflow_sla_producer"
+
 // DatasetUpdate is what a push asserts about one dataset: Facts, of which
 // only the parts named by Asserts replace what the source said before.
 // An update that asserts nothing still records that the dataset exists.

@@ -38,15 +38,20 @@ type SLO struct {
 // into an on-time SLO of a dataset the task writes: each data interval
 // of the task's runs is to be delivered within sla of its end, 99 % of
 // the time over 28 days. source is the provenance of the job's facts
-// ("openlineage"). Its name stays when the SLA changes, so that its
-// history goes on.
-func FromAirflowSLA(source string, dataset catalog.Key, job catalog.JobKey, sla time.Duration) SLO {
+// ("openlineage"), producer the OpenLineage producer of the event that
+// stated the SLA (its origin names it). Its name stays when the SLA
+// changes, so that its history goes on.
+func FromAirflowSLA(source, producer string, dataset catalog.Key, job catalog.JobKey, sla time.Duration) SLO {
+	origin := "sla of the Airflow task " + job.String() + " (" + words(sla) + " after its data interval), from its OpenLineage events"
+	if producer != "" {
+		origin += " by " + producer
+	}
 	return SLO{
 		Name:    "Airflow SLA of " + job.String(),
 		Dataset: dataset,
 		Spec:    Spec{Kind: OnTime, Objective: HarvestedObjective, Window: HarvestedWindow, AfterNominal: sla},
 		Source:  source,
-		Origin:  "sla of the Airflow task " + job.String() + " (" + words(sla) + " after its data interval), from its OpenLineage events",
+		Origin:  origin,
 		Job:     job,
 	}
 }

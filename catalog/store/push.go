@@ -182,6 +182,7 @@ func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []ca
 		if u.Asserts&catalog.FacetSLA != 0 && j.Properties[catalog.PropAirflowSLA] != "" {
 			j.Properties = maps.Clone(j.Properties)
 			delete(j.Properties, catalog.PropAirflowSLA)
+			delete(j.Properties, catalog.PropAirflowSLAProducer)
 		}
 		if len(n.Properties) > 0 {
 			if j.Properties == nil {

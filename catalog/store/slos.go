@@ -73,7 +73,8 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		JOIN dataset_slos p ON p.dataset_id = d.id
 		UNION ALL
 		SELECT io.namespace, io.name, f.source,
-		       jsonb_build_object('namespace', j.namespace, 'name', j.name, 'sla', f.properties->>'airflow_sla')::text, 'airflow'
+		       jsonb_build_object('namespace', j.namespace, 'name', j.name, 'sla', f.properties->>'airflow_sla',
+		                          'producer', coalesce(f.properties->>'airflow_sla_producer', ''))::text, 'airflow'
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
 		JOIN job_facts f ON f.job_id = io.job_id AND f.source = io.source AND f.removed_at IS NULL AND f.properties ? 'airflow_sla'
@@ -90,7 +91,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 	)
 	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText, &from}, func() error {
 		if from == "airflow" {
-			var a struct{ Namespace, Name, SLA string }
+			var a struct{ Namespace, Name, SLA, Producer string }
 			if err := json.Unmarshal([]byte(declText), &a); err != nil {
 				return fmt.Errorf("airflow sla of %s: %w", dk, err)
 			}
@@ -98,7 +99,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 			if err != nil || sla <= 0 {
 				return nil // written by the receiver, which reads it (openlineage.ParseAirflowSLA)
 			}
-			h := slo.FromAirflowSLA(dsource, dk, catalog.JobKey{Namespace: a.Namespace, Name: a.Name}, sla)
+			h := slo.FromAirflowSLA(dsource, a.Producer, dk, catalog.JobKey{Namespace: a.Namespace, Name: a.Name}, sla)
 			slos[dk] = append(slos[dk], h)
 			longest = max(longest, h.Spec.Window)
 			return nil

@@ -219,7 +219,8 @@ func TestAirflowSLA(t *testing.T) {
 	}
 	s, r := got[0].SLO, got[0].Report
 	if s.Name != "Airflow SLA of airflow/etl.load" || s.Spec.Kind != slo.OnTime || s.Spec.AfterNominal != time.Hour ||
-		s.Job != (catalog.JobKey{Namespace: "airflow", Name: "etl.load"}) || got[0].Err != nil {
+		s.Job != (catalog.JobKey{Namespace: "airflow", Name: "etl.load"}) || got[0].Err != nil ||
+		s.Origin != "sla of the Airflow task airflow/etl.load (1h after its data interval), from its OpenLineage events by "+airflowProducer {
 		t.Errorf("SLO = %+v (%v), want on time within 1h of the nominal end, of the job", s, got[0].Err)
 	}
 	// Deadlines 01:00 of 1 to 4 May passed: one met.

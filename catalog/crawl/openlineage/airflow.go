@@ -126,6 +126,7 @@ func setAirflowSLA(job *catalog.JobFacts, e Event, problems *[]string) catalog.F
 	case sla > 0:
 		job.Properties = props(job.Properties)
 		job.Properties[catalog.PropAirflowSLA] = sla.String()
+		setProp(job.Properties, catalog.PropAirflowSLAProducer, e.Producer)
 	}
 	return catalog.FacetSLA
 }
