@@ -444,28 +444,20 @@ func (d *Detector) judgeSLOs(ctx context.Context) error {
 		afterAt = time.Time{}
 	}
 	for {
-		page, err := d.store.StoredEvaluationsAfter(ctx, afterAt, afterID, sloPage)
+		// Those judged on an earlier read of the slack are not read again.
+		page, err := d.store.StoredEvaluationsAfter(ctx, afterAt, afterID, d.judged, sloPage)
 		if err != nil {
 			return fmt.Errorf("detect incidents: %w", err)
 		}
 		if len(page) == 0 {
 			break
 		}
-		var fresh []store.StoredEvaluation
-		for _, e := range page {
-			if at, ok := d.judged[e.ID]; ok && at.Equal(e.EvaluatedAt) {
-				continue // judged on an earlier read of the slack
-			}
-			fresh = append(fresh, e)
+		var b batch
+		if err := d.slos(ctx, &b, page); err != nil {
+			return err
 		}
-		if len(fresh) > 0 {
-			var b batch
-			if err := d.slos(ctx, &b, fresh); err != nil {
-				return err
-			}
-			if err := d.flush(ctx, b); err != nil {
-				return fmt.Errorf("detect incidents: %w", err)
-			}
+		if err := d.flush(ctx, b); err != nil {
+			return fmt.Errorf("detect incidents: %w", err)
 		}
 		for _, e := range page {
 			d.judged[e.ID] = e.EvaluatedAt

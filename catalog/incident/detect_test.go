@@ -410,7 +410,18 @@ func TestDetectJudgesStoredReports(t *testing.T) {
 	f.want("read again", "open slo_breach config:orders fresh on shop.public.orders")
 	save(now.Add(-time.Minute), slo.StatusOK)
 	f.want("met again as stored", "resolved slo_breach config:orders fresh on shop.public.orders")
-	inc, err := f.st.Incidents(ctx, store.IncidentFilter{})
+	// Another replica's evaluation, made before the last one judged but
+	// stored after it, is judged all the same.
+	late := slo.SLO{Name: "revenue fresh", Dataset: revenue, Source: "config", Spec: fresh.Spec}
+	if err := f.st.SaveEvaluations(ctx, f.det.Seq(), nil, map[catalog.Key]store.Evaluation{revenue: {EvaluatedAt: now.Add(-90 * time.Second),
+		SLOs: []store.SLOReport{{SLO: late, EvaluatedAt: now.Add(-90 * time.Second), Report: slo.Report{Status: slo.StatusBreached}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.det.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.want("stored late", "open slo_breach config:revenue fresh on shop.mart.revenue", "resolved slo_breach config:orders fresh on shop.public.orders")
+	inc, err := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
 	if err != nil || len(inc) != 1 || inc[0].Detail != "stored breached" {
 		t.Errorf("incidents %+v, %v; want one with the stored report's summary", inc, err)
 	}

@@ -524,20 +524,27 @@ type StoredEvaluation struct {
 
 // StoredEvaluationsAfter reads, in the order of their evaluation time
 // then dataset id, up to limit datasets' stored SLO reports evaluated
-// after (afterAt, afterID), whatever their age: the incident detector
-// judges what the evaluator stored rather than evaluating again. It
-// reads in one statement.
-func (s *Store) StoredEvaluationsAfter(ctx context.Context, afterAt time.Time, afterID int64, limit int) ([]StoredEvaluation, error) {
+// after (afterAt, afterID), whatever their age, except those of skip
+// (dataset id → the evaluation time already read): the incident
+// detector judges what the evaluator stored rather than evaluating
+// again. It reads in one statement.
+func (s *Store) StoredEvaluationsAfter(ctx context.Context, afterAt time.Time, afterID int64, skip map[int64]time.Time, limit int) ([]StoredEvaluation, error) {
+	skipIDs, skipAts := make([]int64, 0, len(skip)), make([]time.Time, 0, len(skip))
+	for id, at := range skip {
+		skipIDs, skipAts = append(skipIDs, id), append(skipAts, at)
+	}
 	rows, err := s.pool.Query(ctx, `
 		WITH e AS (
 			SELECT e.dataset_id, e.evaluated_at FROM slo_evaluations e
 			WHERE (e.evaluated_at, e.dataset_id) > ($1, $2)
+			  AND NOT EXISTS (SELECT 1 FROM unnest($4::bigint[], $5::timestamptz[]) AS k(id, at)
+			                  WHERE k.id = e.dataset_id AND k.at = e.evaluated_at)
 			ORDER BY e.evaluated_at, e.dataset_id LIMIT $3)
 		SELECT d.id, d.namespace, d.name, e.evaluated_at, r.slo, r.report, r.error, r.evaluated_at
 		FROM e
 		JOIN datasets d ON d.id = e.dataset_id
 		LEFT JOIN slo_reports r ON r.dataset_id = e.dataset_id
-		ORDER BY e.evaluated_at, e.dataset_id, r.ordinal`, afterAt, afterID, limit)
+		ORDER BY e.evaluated_at, e.dataset_id, r.ordinal`, afterAt, afterID, limit, skipIDs, skipAts)
 	if err != nil {
 		return nil, fmt.Errorf("stored slo reports: %w", err)
 	}
