@@ -145,7 +145,20 @@ const (
 	FacetAliases
 	FacetJobType
 	FacetSQL
+	// FacetSLA asserts a job's Airflow SLA (PropAirflowSLA): present,
+	// or gone when the update has none.
+	FacetSLA
 )
+
+// PropAirflowSLA is the job property holding the SLA an Airflow task
+// declares, as a Go duration ("1h0m0s"): its runs should finish that
+// long after the end of their data interval (see slo.Spec.AfterNominal).
+const PropAirflowSLA = "airflow_sla"
+
+// PropAirflowSLAProducer is the job property naming the OpenLineage
+// producer of the event that stated PropAirflowSLA (the integration and
+// its version), for the SLO's provenance.
+const PropAirflowSLAProducer = "airflow_sla_producer"
 
 // DatasetUpdate is what a push asserts about one dataset: Facts, of which
 // only the parts named by Asserts replace what the source said before.

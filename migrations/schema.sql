@@ -64,6 +64,53 @@ CREATE FUNCTION public.run_supersedes(old_state text, old_at timestamp with time
 $$;
 
 --
+-- Name: slo_statuses_delete(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.slo_statuses_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE slo_evaluations e SET declared_hash = 'migrated', seq = 0
+    FROM datasets d
+    WHERE e.dataset_id = d.id AND d.namespace = OLD.dataset_namespace AND d.name = OLD.dataset_name;
+    DELETE FROM slo_reports r USING datasets d
+    WHERE r.dataset_id = d.id AND d.namespace = OLD.dataset_namespace AND d.name = OLD.dataset_name
+      AND r.source = OLD.source AND r.name = OLD.name;
+    RETURN OLD;
+END
+$$;
+
+--
+-- Name: slo_statuses_insert(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.slo_statuses_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    id bigint;
+BEGIN
+    SELECT d.id INTO id FROM datasets d WHERE d.namespace = NEW.dataset_namespace AND d.name = NEW.dataset_name;
+    IF id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO slo_evaluations (dataset_id, seq, evaluated_at, declared_hash, anomalies)
+    VALUES (id, 0, NEW.evaluated_at, 'migrated', '[]')
+    ON CONFLICT (dataset_id) DO UPDATE SET declared_hash = 'migrated', seq = 0;
+    IF EXISTS (SELECT 1 FROM slo_reports r WHERE r.dataset_id = id AND r.source = NEW.source AND r.name = NEW.name) THEN
+        RETURN NULL; -- slo_statuses' key was (dataset, source, name)
+    END IF;
+    INSERT INTO slo_reports (dataset_id, ordinal, source, name, kind, status, attainment, error, evaluated_at, slo, report)
+    VALUES (id, (SELECT coalesce(max(r.ordinal) + 1, 0) FROM slo_reports r WHERE r.dataset_id = id),
+            NEW.source, NEW.name, '', NEW.status, NEW.attainment, '', NEW.evaluated_at,
+            jsonb_build_object('Name', NEW.name, 'Source', NEW.source, 'Spec', jsonb_build_object('Objective', NEW.objective)),
+            jsonb_build_object('Status', NEW.status, 'Summary', NEW.summary, 'Attainment', NEW.attainment));
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: api_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -989,21 +1036,22 @@ CREATE TABLE public.slo_reports (
 );
 
 --
--- Name: slo_statuses; Type: TABLE; Schema: public; Owner: -
+-- Name: slo_statuses; Type: VIEW; Schema: public; Owner: -
 --
 
-CREATE TABLE public.slo_statuses (
-    dataset_namespace text NOT NULL,
-    dataset_name text NOT NULL,
-    source text NOT NULL,
-    name text NOT NULL,
-    status text NOT NULL,
-    attainment double precision NOT NULL,
-    objective double precision NOT NULL,
-    summary text DEFAULT ''::text NOT NULL,
-    evaluated_at timestamp with time zone NOT NULL,
-    CONSTRAINT slo_statuses_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'at_risk'::text, 'breached'::text, 'no_data'::text])))
-);
+CREATE VIEW public.slo_statuses AS
+ SELECT d.namespace AS dataset_namespace,
+    d.name AS dataset_name,
+    r.source,
+    r.name,
+    r.status,
+    COALESCE(r.attainment, (0)::double precision) AS attainment,
+    COALESCE((((r.slo -> 'Spec'::text) ->> 'Objective'::text))::double precision, (0)::double precision) AS objective,
+    COALESCE((r.report ->> 'Summary'::text), ''::text) AS summary,
+    r.evaluated_at
+   FROM (public.slo_reports r
+     JOIN public.datasets d ON ((d.id = r.dataset_id)))
+  WHERE (r.status <> 'error'::text);
 
 --
 -- Name: sources; Type: TABLE; Schema: public; Owner: -
@@ -1414,13 +1462,6 @@ ALTER TABLE ONLY public.slo_reports
     ADD CONSTRAINT slo_reports_pkey PRIMARY KEY (dataset_id, ordinal);
 
 --
--- Name: slo_statuses slo_statuses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.slo_statuses
-    ADD CONSTRAINT slo_statuses_pkey PRIMARY KEY (dataset_namespace, dataset_name, source, name);
-
---
 -- Name: sources sources_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1742,10 +1783,10 @@ CREATE INDEX sessions_live ON public.sessions USING btree (expires_at) WHERE (re
 CREATE INDEX sessions_login ON public.sessions USING btree (lower(login), created_at DESC);
 
 --
--- Name: slo_evaluations_evaluated_at; Type: INDEX; Schema: public; Owner: -
+-- Name: slo_evaluations_evaluated_id; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX slo_evaluations_evaluated_at ON public.slo_evaluations USING btree (evaluated_at);
+CREATE INDEX slo_evaluations_evaluated_id ON public.slo_evaluations USING btree (evaluated_at, dataset_id);
 
 --
 -- Name: tags_tag; Type: INDEX; Schema: public; Owner: -
@@ -1758,6 +1799,18 @@ CREATE INDEX tags_tag ON public.tags USING btree (tag);
 --
 
 CREATE TRIGGER change_log_notify AFTER INSERT ON public.change_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.change_log_notify();
+
+--
+-- Name: slo_statuses slo_statuses_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER slo_statuses_delete INSTEAD OF DELETE ON public.slo_statuses FOR EACH ROW EXECUTE FUNCTION public.slo_statuses_delete();
+
+--
+-- Name: slo_statuses slo_statuses_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER slo_statuses_insert INSTEAD OF INSERT ON public.slo_statuses FOR EACH ROW EXECUTE FUNCTION public.slo_statuses_insert();
 
 --
 -- Name: audit_log audit_log_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

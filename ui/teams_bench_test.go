@@ -123,8 +123,10 @@ func benchTeamCatalog(tb testing.TB) (*store.Store, *pgxpool.Pool) {
 	}
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 	for _, sql := range []string{
-		`INSERT INTO slo_statuses (dataset_namespace, dataset_name, source, name, status, attainment, objective, evaluated_at)
-		 SELECT d.namespace, d.name, 'config', 'slo' || s, (ARRAY['ok', 'ok', 'at_risk', 'breached', 'no_data'])[1 + (d.id + s) % 5], 0.99, 0.99, now()
+		`INSERT INTO slo_evaluations (dataset_id, seq, evaluated_at, declared_hash) SELECT d.id, 0, now(), '' FROM datasets d`,
+		`INSERT INTO slo_reports (dataset_id, ordinal, source, name, kind, status, attainment, evaluated_at, slo, report)
+		 SELECT d.id, s, 'config', 'slo' || s, 'freshness', (ARRAY['ok', 'ok', 'at_risk', 'breached', 'no_data'])[1 + (d.id + s) % 5], 0.99, now(),
+		        '{"Spec": {"Objective": 0.99}}', '{"Summary": ""}'
 		 FROM datasets d, generate_series(1, 5) s`,
 		`INSERT INTO quality_results (source, check_name, run_id, dataset_namespace, dataset_name, status, started_at)
 		 SELECT 'dbt:bench', 'check' || d.id || '_' || s, 'r' || d.id || '_' || s, d.namespace, d.name,

@@ -50,10 +50,10 @@ func addTeamData(t *testing.T, pool *pgxpool.Pool) {
 		Severity: catalog.SeverityError, Title: "check c1 fails", By: catalog.ActorAlmanac, At: time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RecordSLOStatuses(ctx, []catalog.Key{fctOrders}, map[catalog.Key][]store.SLOReport{fctOrders: {{
-		SLO:    slo.SLO{Name: "orders_fresh", Source: "config", Spec: slo.Spec{Objective: 0.99}},
-		Report: slo.Report{Status: slo.StatusBreached, Attainment: 0.9, Summary: "90 % of the time fresh"},
-	}}}, now.Add(-time.Hour)); err != nil {
+	if err := st.SaveEvaluations(ctx, 0, nil, map[catalog.Key]store.Evaluation{fctOrders: {EvaluatedAt: now.Add(-time.Hour), SLOs: []store.SLOReport{{
+		SLO:    slo.SLO{Name: "orders_fresh", Source: "config", Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99}},
+		Report: slo.Report{Status: slo.StatusBreached, Attainment: 0.9, Total: 10, Summary: "90 % of the time fresh"},
+	}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.RecordTeamSnapshots(ctx, time.Date(2026, 3, 8, 23, 0, 0, 0, time.UTC)); err != nil {
@@ -98,10 +98,10 @@ func TestTeamPages(t *testing.T) {
 	}
 	// The page's aggregates are kept until the catalog changes: an SLO
 	// judged again shows once the change log moves.
-	if err := store.New(pool).RecordSLOStatuses(context.Background(), []catalog.Key{fctOrders}, map[catalog.Key][]store.SLOReport{fctOrders: {{
-		SLO:    slo.SLO{Name: "orders_fresh", Source: "config", Spec: slo.Spec{Objective: 0.99}},
-		Report: slo.Report{Status: slo.StatusOK, Attainment: 1},
-	}}}, now); err != nil {
+	if err := store.New(pool).SaveEvaluations(context.Background(), 0, nil, map[catalog.Key]store.Evaluation{fctOrders: {EvaluatedAt: now, SLOs: []store.SLOReport{{
+		SLO:    slo.SLO{Name: "orders_fresh", Source: "config", Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99}},
+		Report: slo.Report{Status: slo.StatusOK, Attainment: 1, Total: 10},
+	}}}}); err != nil {
 		t.Fatal(err)
 	}
 	attained := `<span class="stat-value">100 %</span> <span class="stat-label">SLO attainment</span>`

@@ -18,9 +18,9 @@ import (
 
 // BenchmarkChecksBesideCrawls measures how 1,000 scheduled SQL checks
 // (each @every 1h) affect crawls: a Postgres crawl of 200 tables is timed
-// alone, then while the scheduler runs the checks. A periodic job runs on
-// start, so the 1,000 checks of the hour all fall due at once: the worst
-// moment of the hour. The checks run on their own River queue (two
+// alone, then while the scheduler runs the checks. None has run before,
+// so all 1,000 are overdue and queued at start (catchUpChecks) rather
+// than at their own slots of the hour: the worst case, a first start. The checks run on their own River queue (two
 // workers), so they never hold up a crawl's job; what is measured is the
 // contention for the database and the CPU.
 func BenchmarkChecksBesideCrawls(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,9 @@ func (w *crawlWorker) Timeout(*river.Job[crawlArgs]) time.Duration { return time
 // checkArgs is the River job that runs one configured SQL check.
 type checkArgs struct {
 	Check string `json:"check"` // configured name
+	// CatchUp marks a run queued at start for a check overdue then
+	// (Scheduler.catchUpChecks), apart from its scheduled runs.
+	CatchUp bool `json:"catch_up,omitempty"`
 }
 
 func (checkArgs) Kind() string { return "almanac_check" }
@@ -158,6 +162,7 @@ type Options struct {
 type Scheduler struct {
 	client *river.Client[pgx.Tx]
 	runner *Runner
+	checks []Check
 	stop   context.CancelFunc
 	done   chan struct{}
 }
@@ -172,15 +177,17 @@ func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error)
 	river.AddWorker(workers, &pruneWorker{runner: r})
 	var periodic []*river.PeriodicJob
 	// Checks first: queued ahead of the crawls, they must still not
-	// delay them (see TestChecksDoNotDelayCrawls).
+	// delay them (see TestChecksDoNotDelayCrawls). Each falls due at its
+	// own slot of its interval (CheckSchedule), not on start: those
+	// overdue then are caught up by Start.
 	for _, c := range opts.Checks {
 		if c.Every <= 0 {
 			continue
 		}
 		args := checkArgs{Check: c.Name}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(c.Every),
+		periodic = append(periodic, river.NewPeriodicJob(CheckSchedule(c.Name, c.Every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
-			&river.PeriodicJobOpts{ID: "check-" + c.Name, RunOnStart: true}))
+			&river.PeriodicJobOpts{ID: "check-" + c.Name}))
 	}
 	for _, src := range sources {
 		if src.Every <= 0 {
@@ -214,7 +221,7 @@ func NewScheduler(r *Runner, sources []Source, opts Options) (*Scheduler, error)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Scheduler{client: client, runner: r}, nil
+	return &Scheduler{client: client, runner: r, checks: opts.Checks}, nil
 }
 
 // Start marks failed the runs of crawls that are gone, then starts
@@ -225,6 +232,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	}
 	if err := s.client.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
+	}
+	if err := s.catchUpChecks(ctx, time.Now()); err != nil {
+		return err
 	}
 	ctx, s.stop = context.WithCancel(ctx)
 	s.done = make(chan struct{})
@@ -254,4 +264,80 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		<-s.done
 	}
 	return s.client.Stop(ctx)
+}
+
+// CheckSchedule is when a check named name that runs every interval
+// falls due: at offset + k × every since the Unix epoch, where offset is
+// a hash of its name modulo every (CheckOffset). The checks of one
+// interval thus spread evenly over it rather than all falling due at
+// once, and each keeps its slot on every replica, across restarts and
+// leader changes: 1,000 hourly checks start about 17 a minute.
+func CheckSchedule(name string, every time.Duration) river.PeriodicSchedule {
+	return phasedSchedule{every: every, offset: CheckOffset(name, every)}
+}
+
+// CheckOffset is where in each interval of length every the check named
+// name falls due: FNV-1a of the name modulo every, in nanoseconds.
+func CheckOffset(name string, every time.Duration) time.Duration {
+	if every <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(every))
+}
+
+// phasedSchedule is due at offset + k × every since the Unix epoch.
+type phasedSchedule struct{ every, offset time.Duration }
+
+// Next is the first slot strictly after t.
+func (s phasedSchedule) Next(t time.Time) time.Time {
+	n := t.UnixNano() - int64(s.offset)
+	k := n / int64(s.every)
+	if n < 0 && n%int64(s.every) != 0 {
+		k-- // floor, for times before the epoch's first slot
+	}
+	return time.Unix(0, (k+1)*int64(s.every)+int64(s.offset)).In(t.Location())
+}
+
+// catchUpChecks queues now, once across replicas, the scheduled checks
+// without a result since their previous slot (never run, or missed while
+// no replica ran): the periodic jobs run each check at its slot only.
+// Replicas starting together queue each such check once: the jobs are
+// unique by check within the check's interval.
+func (s *Scheduler) catchUpChecks(ctx context.Context, now time.Time) error {
+	var pages []store.ResultPage
+	for _, c := range s.checks {
+		if c.Every > 0 {
+			pages = append(pages, store.ResultPage{Source: c.Source(), Check: c.Name, Limit: 1})
+		}
+	}
+	if len(pages) == 0 {
+		return nil
+	}
+	newest, err := s.runner.store.ResultPages(ctx, pages)
+	if err != nil {
+		return fmt.Errorf("checks to catch up: %w", err)
+	}
+	var params []river.InsertManyParams
+	for _, c := range s.checks {
+		if c.Every <= 0 {
+			continue
+		}
+		previous := CheckSchedule(c.Name, c.Every).Next(now.Add(-c.Every)) // the last slot at or before now
+		page := store.ResultPage{Source: c.Source(), Check: c.Name, Limit: 1}
+		if r := newest[page]; len(r) > 0 && !r[0].StartedAt.Before(previous) {
+			continue
+		}
+		params = append(params, river.InsertManyParams{Args: checkArgs{Check: c.Name, CatchUp: true},
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: c.Every}}})
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := s.client.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("queue overdue checks: %w", err)
+	}
+	s.runner.log.Info("overdue checks queued", "checks", len(params))
+	return nil
 }

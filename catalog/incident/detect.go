@@ -46,11 +46,7 @@ type Config struct {
 	MinCheckSeverity catalog.Severity
 	// Impact computes what an incident hits; nil records no impact.
 	Impact ImpactFunc
-	// SLOs are the SLOs declared in the configuration; those harvested
-	// from sources and declared by people the store reads itself. A
-	// breached one opens an incident on its dataset.
-	SLOs []slo.SLO
-	// Now is the clock SLOs are evaluated at; nil is time.Now.
+	// Now is the clock; nil is time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -67,7 +63,24 @@ type Detector struct {
 	news time.Time
 	// snapped is when this detector last recorded the teams' figures.
 	snapped time.Time
+	// sloAt and sloID are how far the detector has judged the stored SLO
+	// evaluations (by evaluation time, then dataset id); judged holds the
+	// evaluation time judged of each dataset evaluated in the last
+	// sloSlack before it, which is read again.
+	sloAt  time.Time
+	sloID  int64
+	judged map[int64]time.Time
 }
+
+// sloSlack is how far before the last stored SLO evaluation judged the
+// detector reads again: replicas' evaluators store their evaluations a
+// little out of the order of their times, and one stored late must not
+// be skipped.
+const sloSlack = time.Minute
+
+// sloPage is how many datasets' stored evaluations the detector judges
+// at once.
+const sloPage = 500
 
 // firstStartWindow is how far back a first start looks for breaking
 // schema changes.
@@ -123,7 +136,7 @@ func (d *Detector) CatchUp(ctx context.Context) error {
 			return fmt.Errorf("detect incidents: %w", err)
 		}
 		if len(changes) == 0 {
-			return nil
+			return d.judgeSLOs(ctx)
 		}
 		if err := d.apply(ctx, changes); err != nil {
 			return fmt.Errorf("detect incidents: %w", err)
@@ -201,13 +214,6 @@ func (d *Detector) apply(ctx context.Context, changes []catalog.Change) error {
 			return err
 		}
 	}
-	// The SLOs of every dataset whose checks or producing runs changed:
-	// what they count (results, updates, runs) may have moved.
-	if touched := append(checked, b.outputs...); len(touched) > 0 {
-		if err := d.slos(ctx, &b, touched); err != nil {
-			return err
-		}
-	}
 	if len(schemas) > 0 {
 		if err := d.schemas(ctx, &b, schemas); err != nil {
 			return err
@@ -228,8 +234,6 @@ type batch struct {
 	again []catalog.NewIncident
 	// gone are the open incidents whose cause is gone.
 	gone []store.AutoResolution
-	// outputs are the datasets written by the jobs whose runs changed.
-	outputs []catalog.Key
 }
 
 // resolve adds the resolution of the incident of a cause, with why.
@@ -348,7 +352,6 @@ func (d *Detector) runs(ctx context.Context, b *batch, keys []catalog.JobKey) er
 	for _, j := range jobs {
 		outputs = append(outputs, j.Outputs...)
 	}
-	b.outputs = append(b.outputs, outputs...)
 	latest, err := d.store.LatestIncidents(ctx, outputs)
 	if err != nil {
 		return err
@@ -425,22 +428,66 @@ func (d *Detector) lateRuns(ctx context.Context, b *batch, k known, jobs map[cat
 	return nil
 }
 
-// slos opens an incident for each breached SLO of the datasets keys and
-// resolves it when the SLO is met again (ok or at risk). An SLO's
-// evidence is dated by the day it was judged on, so an incident a person
-// resolves while the SLO is still breached opens again the next day, not
-// at every change.
-func (d *Detector) slos(ctx context.Context, b *batch, keys []catalog.Key) error {
-	slices.SortFunc(keys, catalog.Key.Compare)
-	keys = slices.Compact(keys)
-	now := d.cfg.Now()
-	reports, err := d.store.DatasetSLOs(ctx, keys, d.cfg.SLOs, now)
-	if err != nil {
-		return err
+// judgeSLOs judges the SLO reports the evaluator (catalog/sloreport)
+// stored since the detector last looked: it does not evaluate SLOs
+// itself, so that an SLO has one status, the stored one, on the dataset
+// page, the team page and in incidents. The evaluator evaluates a
+// dataset again when a change names it and every few minutes as time
+// passes; the detector sees each stored evaluation at its next catch-up
+// (a change, or its poll).
+func (d *Detector) judgeSLOs(ctx context.Context) error {
+	if d.judged == nil {
+		d.judged = map[int64]time.Time{}
 	}
-	// Team pages add up the statuses as judged here.
-	if err := d.store.RecordSLOStatuses(ctx, keys, reports, now); err != nil {
-		return err
+	afterAt, afterID := d.sloAt.Add(-sloSlack), int64(0)
+	if d.sloAt.IsZero() {
+		afterAt = time.Time{}
+	}
+	for {
+		// Those judged on an earlier read of the slack are not read again.
+		page, err := d.store.StoredEvaluationsAfter(ctx, afterAt, afterID, d.judged, sloPage)
+		if err != nil {
+			return fmt.Errorf("detect incidents: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		var b batch
+		if err := d.slos(ctx, &b, page); err != nil {
+			return err
+		}
+		if err := d.flush(ctx, b); err != nil {
+			return fmt.Errorf("detect incidents: %w", err)
+		}
+		for _, e := range page {
+			d.judged[e.ID] = e.EvaluatedAt
+		}
+		last := page[len(page)-1]
+		afterAt, afterID = last.EvaluatedAt, last.ID
+		if last.EvaluatedAt.After(d.sloAt) {
+			d.sloAt, d.sloID = last.EvaluatedAt, last.ID
+		}
+		if len(page) < sloPage {
+			break
+		}
+	}
+	for id, at := range d.judged {
+		if at.Before(d.sloAt.Add(-sloSlack)) {
+			delete(d.judged, id)
+		}
+	}
+	return nil
+}
+
+// slos opens an incident for each breached SLO of the stored evaluations
+// evals and resolves it when the SLO is met again (ok or at risk). An
+// SLO's evidence is dated by the day it was evaluated on, so an incident
+// a person resolves while the SLO is still breached opens again the next
+// day, not at every evaluation.
+func (d *Detector) slos(ctx context.Context, b *batch, evals []store.StoredEvaluation) error {
+	keys := make([]catalog.Key, 0, len(evals))
+	for _, e := range evals {
+		keys = append(keys, e.Dataset)
 	}
 	latest, err := d.store.LatestIncidents(ctx, keys)
 	if err != nil {
@@ -448,9 +495,10 @@ func (d *Detector) slos(ctx context.Context, b *batch, keys []catalog.Key) error
 	}
 	k := known(latest)
 	cause := catalog.CauseSLOBreach
-	day := now.UTC().Truncate(24 * time.Hour)
-	for _, key := range keys {
-		for _, r := range reports[key] {
+	for _, e := range evals {
+		key := e.Dataset
+		day := e.EvaluatedAt.UTC().Truncate(24 * time.Hour)
+		for _, r := range e.SLOs {
 			if r.Err != nil {
 				continue
 			}

@@ -12,6 +12,7 @@ import (
 	"almanac/catalog/incident"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/slo"
+	"almanac/catalog/sloreport"
 	"almanac/catalog/store"
 )
 
@@ -68,6 +69,9 @@ type fixture struct {
 	t   *testing.T
 	st  *store.Store
 	det *incident.Detector
+	// eval, when set, stores SLO reports after each crawl, before the
+	// detector catches up, as serve's evaluator does.
+	eval *sloreport.Evaluator
 }
 
 func newFixture(t *testing.T, min catalog.Severity) *fixture {
@@ -96,6 +100,11 @@ func (f *fixture) crawl(source string, h catalog.Harvest) {
 	}
 	if len(run.Errors) > 0 {
 		f.t.Fatalf("crawl %s: %v", source, run.Errors)
+	}
+	if f.eval != nil {
+		if err := f.eval.CatchUp(context.Background()); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 	if err := f.det.CatchUp(context.Background()); err != nil {
 		f.t.Fatal(err)
@@ -304,19 +313,19 @@ func TestDetectSLOBreach(t *testing.T) {
 	f := newFixture(t, catalog.SeverityError)
 	q := slo.SLO{Name: "rowcount_passes", Dataset: orders, Source: "config", Origin: "almanac.yaml:1",
 		Spec: slo.Spec{Kind: slo.Quality, Objective: 0.5, Window: 7 * 24 * time.Hour}, Checks: []string{"test.orders_rowcount"}}
-	f.det = incident.New(f.st, incident.Config{MinCheckSeverity: catalog.SeverityError, SLOs: []slo.SLO{q}})
+	f.eval = sloreport.New(f.st, sloreport.Config{SLOs: []slo.SLO{q}})
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	f.crawl("postgres:wh", warehouse(id, amount, status))
 
-	// Team pages add up the statuses the detector records as it judges.
+	// The status judged is the one stored, which team pages add up.
 	status := func(step, want string) {
 		t.Helper()
 		var got string
-		if err := f.st.Pool().QueryRow(context.Background(), `SELECT status FROM slo_statuses
-			WHERE dataset_namespace = $1 AND dataset_name = $2 AND source = 'config' AND name = 'rowcount_passes'`,
+		if err := f.st.Pool().QueryRow(context.Background(), `SELECT r.status FROM slo_reports r JOIN datasets d ON d.id = r.dataset_id
+			WHERE d.namespace = $1 AND d.name = $2 AND r.source = 'config' AND r.name = 'rowcount_passes'`,
 			orders.Namespace, orders.Name).Scan(&got); err != nil || got != want {
-			t.Errorf("%s: recorded status %q, %v; want %q", step, got, err, want)
+			t.Errorf("%s: stored status %q, %v; want %q", step, got, err, want)
 		}
 	}
 
@@ -368,4 +377,52 @@ func TestDetectLateRun(t *testing.T) {
 
 	f.crawl("dbt:shop", dbt(nil, took("r6", t0.Add(5*time.Hour), 11*time.Minute)))
 	f.want("the next run within its usual time", "resolved run_late dbt/model.shop.revenue on shop.mart.revenue")
+}
+
+// TestDetectJudgesStoredReports: the detector judges the SLO reports the
+// evaluator stored, whatever made them (here time alone, no change in
+// the log), and evaluates nothing itself: a breached report stored for
+// a dataset with no observations at all opens an incident, a report met
+// again resolves it, and reading the same evaluation again changes
+// nothing.
+func TestDetectJudgesStoredReports(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, catalog.SeverityError)
+	f.crawl("postgres:wh", warehouse(id, amount, status))
+	fresh := slo.SLO{Name: "orders fresh", Dataset: orders, Source: "config", Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99, Window: 7 * 24 * time.Hour, MaxAge: time.Hour}}
+	save := func(at time.Time, st slo.Status) {
+		t.Helper()
+		if err := f.st.SaveEvaluations(ctx, f.det.Seq(), nil, map[catalog.Key]store.Evaluation{orders: {EvaluatedAt: at,
+			SLOs: []store.SLOReport{{SLO: fresh, EvaluatedAt: at, Report: slo.Report{Status: st, Summary: "stored " + string(st)}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.det.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	save(now.Add(-2*time.Minute), slo.StatusBreached)
+	f.want("breached as stored", "open slo_breach config:orders fresh on shop.public.orders")
+	// Evaluating would find no data: the detector did not.
+	if err := f.det.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.want("read again", "open slo_breach config:orders fresh on shop.public.orders")
+	save(now.Add(-time.Minute), slo.StatusOK)
+	f.want("met again as stored", "resolved slo_breach config:orders fresh on shop.public.orders")
+	// Another replica's evaluation, made before the last one judged but
+	// stored after it, is judged all the same.
+	late := slo.SLO{Name: "revenue fresh", Dataset: revenue, Source: "config", Spec: fresh.Spec}
+	if err := f.st.SaveEvaluations(ctx, f.det.Seq(), nil, map[catalog.Key]store.Evaluation{revenue: {EvaluatedAt: now.Add(-90 * time.Second),
+		SLOs: []store.SLOReport{{SLO: late, EvaluatedAt: now.Add(-90 * time.Second), Report: slo.Report{Status: slo.StatusBreached}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.det.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.want("stored late", "open slo_breach config:revenue fresh on shop.mart.revenue", "resolved slo_breach config:orders fresh on shop.public.orders")
+	inc, err := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
+	if err != nil || len(inc) != 1 || inc[0].Detail != "stored breached" {
+		t.Errorf("incidents %+v, %v; want one with the stored report's summary", inc, err)
+	}
 }

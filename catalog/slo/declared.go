@@ -28,6 +28,32 @@ type SLO struct {
 	// Origin says where exactly, e.g. "almanac.yaml:42" or "error_after
 	// of dbt source freshness".
 	Origin string
+	// Job, when set, is the one job whose runs the SLO counts (pipeline,
+	// and on_time after nominal times): the Airflow task that declared
+	// an SLA. Otherwise the runs of every job writing the dataset count.
+	Job catalog.JobKey `json:",omitzero"`
+}
+
+// FromAirflowSLA turns the SLA an Airflow task declares (sla=timedelta)
+// into an on-time SLO of a dataset the task writes: each data interval
+// of the task's runs is to be delivered within sla of its end, 99 % of
+// the time over 28 days. source is the provenance of the job's facts
+// ("openlineage"), producer the OpenLineage producer of the event that
+// stated the SLA (its origin names it). Its name stays when the SLA
+// changes, so that its history goes on.
+func FromAirflowSLA(source, producer string, dataset catalog.Key, job catalog.JobKey, sla time.Duration) SLO {
+	origin := "sla of the Airflow task " + job.String() + " (" + words(sla) + " after its data interval), from its OpenLineage events"
+	if producer != "" {
+		origin += " by " + producer
+	}
+	return SLO{
+		Name:    "Airflow SLA of " + job.String(),
+		Dataset: dataset,
+		Spec:    Spec{Kind: OnTime, Objective: HarvestedObjective, Window: HarvestedWindow, AfterNominal: sla},
+		Source:  source,
+		Origin:  origin,
+		Job:     job,
+	}
 }
 
 // Harvested defaults: a threshold says how old data may get, not how

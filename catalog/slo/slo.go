@@ -116,6 +116,14 @@ type Spec struct {
 	// Lookback is how long before a deadline an update counts for it
 	// (on_time); 0 means since the previous deadline.
 	Lookback time.Duration
+	// AfterNominal, instead of Deadline, makes an on_time SLO's deadlines
+	// those of the runs themselves (an Airflow SLA): each data interval
+	// of the jobs writing the data (a run's nominal end time, Airflow's
+	// data_interval_end) must be delivered by a run that succeeded
+	// within AfterNominal of it. Intervals are known from the runs'
+	// nominal times; one that no run covers, between known ones or after
+	// the newest at the same period, is missed. See onTimeNominal.
+	AfterNominal time.Duration
 
 	// Min and Max bound the expected values (volume); with neither set,
 	// the range is learned from history (see package anomaly).
@@ -178,8 +186,17 @@ func (s Spec) Validate() error {
 			return bad("freshness: max age %v: want a positive duration", s.MaxAge)
 		}
 	case OnTime:
-		if _, err := parseSchedule(s.Deadline, s.TimeZone); err != nil {
-			return err
+		switch {
+		case s.AfterNominal < 0:
+			return bad("on_time: after nominal %v: want a positive duration", s.AfterNominal)
+		case s.AfterNominal > 0 && s.Deadline != "":
+			return bad("on_time: a deadline %q and a time after the runs' nominal times (%v): want one of them", s.Deadline, s.AfterNominal)
+		case s.AfterNominal > 0 && s.Updates != UpdatesDefault:
+			return bad("on_time: updates %q: deadlines after the runs' nominal times count runs only", s.Updates)
+		case s.AfterNominal == 0:
+			if _, err := parseSchedule(s.Deadline, s.TimeZone); err != nil {
+				return err
+			}
 		}
 		if s.Lookback < 0 {
 			return bad("on_time: lookback %v: want 0 or a positive duration", s.Lookback)
@@ -256,10 +273,13 @@ type Result struct {
 	Status string
 }
 
-// Run is one run of a job. End is zero while it runs.
+// Run is one run of a job. End is zero while it runs. NominalStart and
+// NominalEnd are the data interval it processes (OpenLineage's
+// nominalTime facet), zero when not known.
 type Run struct {
-	Start, End time.Time
-	Succeeded  bool
+	Start, End               time.Time
+	Succeeded                bool
+	NominalStart, NominalEnd time.Time
 }
 
 // Status is the state of an SLO.
@@ -413,6 +433,9 @@ func (s Spec) indicator(obs Observations, start, now time.Time, loc *time.Locati
 	case Freshness:
 		return newFreshness(obs.Updates, s.MaxAge, now), "minutes", nil
 	case OnTime:
+		if s.AfterNominal > 0 {
+			return onTimeNominal(obs.Runs, s.AfterNominal, start, now), "deadlines", nil
+		}
 		sch, err := parseSchedule(s.Deadline, s.TimeZone)
 		if err != nil {
 			return nil, "", err
@@ -622,6 +645,9 @@ func good(s Spec) string {
 	case Freshness:
 		return "of the time fresh (updated within " + words(s.MaxAge) + ")"
 	case OnTime:
+		if s.AfterNominal > 0 {
+			return "of data intervals delivered within " + words(s.AfterNominal) + " of their end"
+		}
 		return "of deadlines met"
 	case Quality:
 		return "of check results passed"
@@ -687,4 +713,84 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// onTimeNominal judges the deadlines of the runs' data intervals: each
+// distinct nominal end N of a run (its nominal start when it has no end)
+// has a deadline N + after, met when a run of that interval succeeded by
+// it. The period of an interval is its nominal end minus its start; an
+// interval that no run covers is missed: after a known interval, until
+// the next known one starts, and after the newest, as long as its
+// period goes on (a DAG paused or gone keeps missing its intervals, as
+// Airflow's scheduler would have created them). A deadline is counted
+// once passed, at its time, like the deadlines of a schedule. Runs
+// without nominal times are not counted.
+func onTimeNominal(runs []Run, after time.Duration, start, now time.Time) indicator {
+	type interval struct {
+		start, end time.Time
+		done       time.Time // the earliest success; zero without one
+	}
+	byEnd := map[int64]*interval{}
+	for _, r := range runs {
+		end := r.NominalEnd
+		if end.IsZero() {
+			end = r.NominalStart
+		}
+		if end.IsZero() || (!r.Start.IsZero() && r.Start.After(now)) {
+			continue
+		}
+		iv := byEnd[end.UnixNano()]
+		if iv == nil {
+			iv = &interval{start: r.NominalStart, end: end}
+			if iv.start.IsZero() || iv.start.After(end) {
+				iv.start = end
+			}
+			byEnd[end.UnixNano()] = iv
+		}
+		if r.Succeeded && !r.End.IsZero() && !r.End.After(now) && (iv.done.IsZero() || r.End.Before(iv.done)) {
+			iv.done = r.End
+		}
+	}
+	list := make([]*interval, 0, len(byEnd))
+	for _, iv := range byEnd {
+		list = append(list, iv)
+	}
+	slices.SortFunc(list, func(a, b *interval) int { return a.end.Compare(b.end) })
+	e := newEvents(len(list))
+	judge := func(end time.Time, done time.Time) {
+		deadline := end.Add(after)
+		if deadline.After(start) && !deadline.After(now) {
+			e.add(deadline, !done.IsZero() && !done.After(deadline))
+		}
+	}
+	// missed adds the intervals of period p after end that no run
+	// covers, up to before (exclusive) or, without it, until now.
+	missed := func(end time.Time, p time.Duration, before time.Time) {
+		if p <= 0 {
+			return
+		}
+		// Skip ahead to the window without walking years of intervals.
+		if first := start.Add(-after); end.Before(first) {
+			end = end.Add((first.Sub(end) / p) * p)
+		}
+		for next := end.Add(p); ; next = next.Add(p) {
+			if !before.IsZero() && next.After(before) {
+				return
+			}
+			if before.IsZero() && next.Add(after).After(now) {
+				return
+			}
+			judge(next, time.Time{})
+		}
+	}
+	for i, iv := range list {
+		judge(iv.end, iv.done)
+		p := iv.end.Sub(iv.start)
+		if i+1 < len(list) {
+			missed(iv.end, p, list[i+1].start)
+		} else {
+			missed(iv.end, p, time.Time{})
+		}
+	}
+	return e.done()
 }

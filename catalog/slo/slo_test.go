@@ -156,6 +156,31 @@ func goldenCases(t *testing.T) []golden {
 	}
 	runs = append(runs, Run{Start: now.Add(-3 * time.Hour)}, Run{Start: now.Add(-30 * time.Minute)})
 
+	// An Airflow task with sla=timedelta(hours=2) on a daily DAG: each
+	// run processes the data interval of the day before (nominal start
+	// and end at midnight UTC) and is due 02:00. The run of 10 March
+	// ends 03:00 (late), 15 March has no run (missing), on 18 March a
+	// failed try is followed by a retry that ends 01:50 (on time); the
+	// rest end 00:50. A run without nominal times is not counted.
+	sla2h := Spec{Kind: OnTime, Objective: 0.9, Window: window, AfterNominal: 2 * time.Hour}
+	airflow := func(until time.Time) []Run {
+		var out []Run
+		for end := now.Add(-40 * day).Truncate(day); !end.After(until); end = end.Add(day) {
+			r := Run{Start: end.Add(10 * time.Minute), End: end.Add(50 * time.Minute), Succeeded: true, NominalStart: end.Add(-day), NominalEnd: end}
+			switch end.Format("01-02") {
+			case "03-10":
+				r.End = end.Add(3 * time.Hour)
+			case "03-15":
+				continue
+			case "03-18":
+				out = append(out, Run{Start: r.Start, End: r.End, NominalStart: r.NominalStart, NominalEnd: r.NominalEnd})
+				r.Start, r.End = end.Add(time.Hour), end.Add(110*time.Minute)
+			}
+			out = append(out, r)
+		}
+		return append(out, Run{Start: now.Add(-5 * time.Hour), End: now.Add(-4 * time.Hour), Succeeded: true})
+	}
+
 	return []golden{
 		{"freshness: hourly updates", fresh(0.99), Observations{Updates: hourly}, now},
 		{"freshness: a 10-hour gap, objective 99 %", fresh(0.99), Observations{Updates: gap}, now},
@@ -194,6 +219,9 @@ func goldenCases(t *testing.T) []golden {
 		{"volume: learned range", Spec{Kind: Volume, Objective: 0.9, Window: window}, Observations{Values: counts}, now},
 		{"volume: learned range, too little history", Spec{Kind: Volume, Objective: 0.9, Window: window}, Observations{Values: counts[len(counts)-10:]}, now},
 		{"pipeline: runs within 2h", Spec{Kind: Pipeline, Objective: 0.9, Window: window, MaxDuration: 2 * time.Hour}, Observations{Runs: runs}, now},
+		{"on_time after nominal: Airflow SLA 2h, one late, one missing, a retry on time", sla2h, Observations{Runs: airflow(now)}, now},
+		{"on_time after nominal: no run for the last 3 days", sla2h, Observations{Runs: airflow(now.Add(-3 * day))}, now},
+		{"on_time after nominal: no runs", sla2h, Observations{}, now},
 	}
 }
 
@@ -294,6 +322,12 @@ func TestArithmetic(t *testing.T) {
 		// failed, one took 3 h, and the running one is over 2 h, 3 bad;
 		// the one started 30 minutes ago is not known yet.
 		{"pipeline: runs within 2h", numbers{StatusBreached, 26, 29, 26.0 / 29, 2.9, 3, -0.1, -0.1 / 2.9}},
+		// Deadlines at 02:00 of 4 to 31 March: 28, of which 10 March
+		// (late) and 15 March (missing) are missed; 2.8 of budget.
+		{"on_time after nominal: Airflow SLA 2h, one late, one missing, a retry on time", numbers{StatusOK, 26, 28, 26.0 / 28, 2.8, 2, 0.8, 0.8 / 2.8}},
+		// The last run delivered 28 March: 29 to 31 March missed too.
+		{"on_time after nominal: no run for the last 3 days", numbers{StatusBreached, 23, 28, 23.0 / 28, 2.8, 5, -2.2, -2.2 / 2.8}},
+		{"on_time after nominal: no runs", numbers{StatusNoData, 0, 0, 0, 0, 0, 0, 1}},
 	} {
 		g, ok := cases[tc.name]
 		if !ok {
@@ -445,6 +479,9 @@ func TestValidate(t *testing.T) {
 		{Spec{Kind: OnTime, Objective: 0.9, Window: day, Deadline: "@every 1h"}, "@every is an interval"},
 		{Spec{Kind: Volume, Objective: 0.9, Window: day, Min: ptr(10), Max: ptr(5)}, "min 10 is above max 5"},
 		{Spec{Kind: Pipeline, Objective: 0.9, Window: day, MaxDuration: -time.Hour}, "max duration -1h0m0s"},
+		{Spec{Kind: OnTime, Objective: 0.9, Window: day, Deadline: "09:00", AfterNominal: time.Hour}, "want one of them"},
+		{Spec{Kind: OnTime, Objective: 0.9, Window: day, AfterNominal: -time.Hour}, "after nominal -1h0m0s"},
+		{Spec{Kind: OnTime, Objective: 0.9, Window: day, AfterNominal: time.Hour, Updates: UpdatesDeltaCommits}, "count runs only"},
 	} {
 		err := tc.spec.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, catalog.ErrInvalid) {
@@ -457,6 +494,7 @@ func TestValidate(t *testing.T) {
 	for _, s := range []Spec{
 		{Kind: OnTime, Objective: 0.9, Window: day, Deadline: "9:05", TimeZone: "Asia/Kolkata"},
 		{Kind: OnTime, Objective: 0.9, Window: day, Deadline: "@daily"},
+		{Kind: OnTime, Objective: 0.9, Window: day, AfterNominal: 90 * time.Minute},
 		{Kind: OnTime, Objective: 0.9, Window: day, Deadline: "30 6 1 * *"},
 		{Kind: Volume, Objective: 0.5, Window: day, Min: ptr(1)},
 	} {

@@ -179,6 +179,11 @@ func (s *Store) mergeJobUpdates(ctx context.Context, source string, updates []ca
 		if u.Asserts&catalog.FacetSQL != 0 {
 			j.SQL = n.SQL
 		}
+		if u.Asserts&catalog.FacetSLA != 0 && j.Properties[catalog.PropAirflowSLA] != "" {
+			j.Properties = maps.Clone(j.Properties)
+			delete(j.Properties, catalog.PropAirflowSLA)
+			delete(j.Properties, catalog.PropAirflowSLAProducer)
+		}
 		if len(n.Properties) > 0 {
 			if j.Properties == nil {
 				j.Properties = map[string]string{}

@@ -511,3 +511,74 @@ func declaredHash(declared []slo.SLO) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
+
+// StoredEvaluation is a dataset's SLO reports as the evaluator stored
+// them (SaveEvaluations).
+type StoredEvaluation struct {
+	Dataset catalog.Key
+	// ID is the dataset's id, which orders evaluations of one time.
+	ID          int64
+	EvaluatedAt time.Time
+	SLOs        []SLOReport
+}
+
+// StoredEvaluationsAfter reads, in the order of their evaluation time
+// then dataset id, up to limit datasets' stored SLO reports evaluated
+// after (afterAt, afterID), whatever their age, except those of skip
+// (dataset id → the evaluation time already read): the incident
+// detector judges what the evaluator stored rather than evaluating
+// again. It reads in one statement.
+func (s *Store) StoredEvaluationsAfter(ctx context.Context, afterAt time.Time, afterID int64, skip map[int64]time.Time, limit int) ([]StoredEvaluation, error) {
+	skipIDs, skipAts := make([]int64, 0, len(skip)), make([]time.Time, 0, len(skip))
+	for id, at := range skip {
+		skipIDs, skipAts = append(skipIDs, id), append(skipAts, at)
+	}
+	rows, err := s.pool.Query(ctx, `
+		WITH e AS (
+			SELECT e.dataset_id, e.evaluated_at FROM slo_evaluations e
+			WHERE (e.evaluated_at, e.dataset_id) > ($1, $2)
+			  AND NOT EXISTS (SELECT 1 FROM unnest($4::bigint[], $5::timestamptz[]) AS k(id, at)
+			                  WHERE k.id = e.dataset_id AND k.at = e.evaluated_at)
+			ORDER BY e.evaluated_at, e.dataset_id LIMIT $3)
+		SELECT d.id, d.namespace, d.name, e.evaluated_at, r.slo, r.report, r.error, r.evaluated_at
+		FROM e
+		JOIN datasets d ON d.id = e.dataset_id
+		LEFT JOIN slo_reports r ON r.dataset_id = e.dataset_id
+		ORDER BY e.evaluated_at, e.dataset_id, r.ordinal`, afterAt, afterID, limit, skipIDs, skipAts)
+	if err != nil {
+		return nil, fmt.Errorf("stored slo reports: %w", err)
+	}
+	var (
+		out                 []StoredEvaluation
+		id                  int64
+		k                   catalog.Key
+		at                  time.Time
+		sloJSON, reportJSON []byte
+		errText             *string
+		reportAt            *time.Time
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &k.Namespace, &k.Name, &at, &sloJSON, &reportJSON, &errText, &reportAt}, func() error {
+		if len(out) == 0 || out[len(out)-1].ID != id {
+			out = append(out, StoredEvaluation{Dataset: k, ID: id, EvaluatedAt: at})
+		}
+		if reportAt == nil {
+			return nil // an evaluation without SLOs
+		}
+		r := SLOReport{EvaluatedAt: *reportAt}
+		if err := json.Unmarshal(sloJSON, &r.SLO); err != nil {
+			return fmt.Errorf("slo of dataset %d: %w", id, err)
+		}
+		if err := json.Unmarshal(reportJSON, &r.Report); err != nil {
+			return fmt.Errorf("slo report of dataset %d: %w", id, err)
+		}
+		if errText != nil && *errText != "" {
+			r.Err = errors.New(*errText)
+		}
+		e := &out[len(out)-1]
+		e.SLOs = append(e.SLOs, r)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("stored slo reports: %w", translate(err))
+	}
+	return out, nil
+}

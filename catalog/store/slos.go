@@ -62,16 +62,24 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 	// SLOs declared where the models are (dbt meta.slo), as facts of
 	// their source, and those people declared in Almanac (CreateSLO).
 	rows, err := s.pool.Query(ctx, `
-		SELECT d.namespace, d.name, f.source, f.properties->>'slo', false
+		SELECT d.namespace, d.name, f.source, f.properties->>'slo', 'fact'
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
 		JOIN dataset_facts f ON f.dataset_id = d.id AND f.removed_at IS NULL AND f.properties ? 'slo'
 		UNION ALL
-		SELECT d.namespace, d.name, p.source, p.declaration::text, true
+		SELECT d.namespace, d.name, p.source, p.declaration::text, 'people'
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
 		JOIN dataset_slos p ON p.dataset_id = d.id
-		ORDER BY 1, 2, 3`, nss, names)
+		UNION ALL
+		SELECT io.namespace, io.name, f.source,
+		       jsonb_build_object('namespace', j.namespace, 'name', j.name, 'sla', f.properties->>'airflow_sla',
+		                          'producer', coalesce(f.properties->>'airflow_sla_producer', ''))::text, 'airflow'
+		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
+		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
+		JOIN job_facts f ON f.job_id = io.job_id AND f.source = io.source AND f.removed_at IS NULL AND f.properties ? 'airflow_sla'
+		JOIN jobs j ON j.id = io.job_id
+		ORDER BY 1, 2, 3, 4`, nss, names)
 	if err != nil {
 		return nil, fmt.Errorf("declared slos: %w", err)
 	}
@@ -79,10 +87,24 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		dk       catalog.Key
 		dsource  string
 		declText string
-		people   bool
+		from     string
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText, &people}, func() error {
-		if people {
+	if _, err := pgx.ForEachRow(rows, []any{&dk.Namespace, &dk.Name, &dsource, &declText, &from}, func() error {
+		if from == "airflow" {
+			var a struct{ Namespace, Name, SLA, Producer string }
+			if err := json.Unmarshal([]byte(declText), &a); err != nil {
+				return fmt.Errorf("airflow sla of %s: %w", dk, err)
+			}
+			sla, err := time.ParseDuration(a.SLA)
+			if err != nil || sla <= 0 {
+				return nil // written by the receiver, which reads it (openlineage.ParseAirflowSLA)
+			}
+			h := slo.FromAirflowSLA(dsource, a.Producer, dk, catalog.JobKey{Namespace: a.Namespace, Name: a.Name}, sla)
+			slos[dk] = append(slos[dk], h)
+			longest = max(longest, h.Spec.Window)
+			return nil
+		}
+		if from == "people" {
 			var d slo.Declaration
 			if err := json.Unmarshal([]byte(declText), &d); err != nil {
 				return fmt.Errorf("slo of %s: %w", dk, err)
@@ -168,24 +190,40 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 	// Runs of the jobs writing each dataset: pipeline runs, and their
 	// completions are updates.
 	rows, err = s.pool.Query(ctx, `
-		SELECT io.namespace, io.name, coalesce(r.started_at, r.state_at), r.ended_at, r.state
+		SELECT io.namespace, io.name, j.namespace, j.name, coalesce(r.started_at, r.state_at), r.ended_at, r.state,
+		       r.nominal_start, r.nominal_end
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
 		JOIN runs r ON r.job_id = io.job_id AND r.source = io.source
+		JOIN jobs j ON j.id = io.job_id
 		WHERE r.state_at > $3`, nss, names, since)
 	if err != nil {
 		return nil, fmt.Errorf("slo runs: %w", err)
 	}
 	var (
-		started time.Time
-		ended   *time.Time
-		state   string
+		job                      catalog.JobKey
+		started                  time.Time
+		ended                    *time.Time
+		state                    string
+		nominalStart, nominalEnd *time.Time
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &started, &ended, &state}, func() error {
+	// runs of each job writing each dataset, for SLOs of one job.
+	jobRuns := map[catalog.Key]map[catalog.JobKey][]slo.Run{}
+	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &job.Namespace, &job.Name, &started, &ended, &state, &nominalStart, &nominalEnd}, func() error {
 		r := slo.Run{Start: started, Succeeded: state == "COMPLETE"}
 		if ended != nil && (state == "COMPLETE" || state == "FAIL" || state == "ABORT") {
 			r.End = *ended
 		}
+		if nominalStart != nil {
+			r.NominalStart = *nominalStart
+		}
+		if nominalEnd != nil {
+			r.NominalEnd = *nominalEnd
+		}
+		if jobRuns[k] == nil {
+			jobRuns[k] = map[catalog.JobKey][]slo.Run{}
+		}
+		jobRuns[k][job] = append(jobRuns[k][job], r)
 		if r.Succeeded && !r.End.IsZero() {
 			obs[k].Updates = append(obs[k].Updates, r.End)
 			addUpdate(k, slo.UpdatesRuns, r.End)
@@ -276,6 +314,9 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 			o := all
 			if d.Spec.Updates != slo.UpdatesDefault {
 				o.Updates = updates[k][d.Spec.Updates]
+			}
+			if d.Job != (catalog.JobKey{}) {
+				o.Runs = jobRuns[k][d.Job]
 			}
 			if d.Spec.Kind == slo.Quality {
 				o.Results = nil

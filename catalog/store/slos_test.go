@@ -2,12 +2,16 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/openlineage"
 	"almanac/catalog/slo"
+	"almanac/catalog/store"
 )
 
 // TestDatasetSLOs evaluates declared SLOs and one harvested from dbt
@@ -121,5 +125,136 @@ func TestDatasetSLOsFromFacts(t *testing.T) {
 	crawlHarvest(t, st, catalog.Harvest{Scopes: []catalog.Scope{{Namespace: ns, Prefix: "shop."}}})
 	if got, err := st.DatasetSLOs(ctx, []catalog.Key{orders}, nil, now); err != nil || len(got[orders]) != 0 {
 		t.Errorf("after removal: %+v, %v", got[orders], err)
+	}
+}
+
+// airflowTaskEvent is an event of the Airflow task etl.load as
+// apache-airflow-providers-openlineage sends it (see
+// catalog/crawl/openlineage/airflow.go): the START event carries the run
+// facets nominalTime and airflow (with task.sla, written by the
+// provider's TaskInfo as "<seconds> seconds", null without one), the
+// COMPLETE event neither.
+func airflowTaskEvent(t *testing.T, typ, runID string, at, intervalEnd time.Time, sla any) openlineage.Event {
+	t.Helper()
+	facets := map[string]any{}
+	if typ == "START" {
+		facets["nominalTime"] = map[string]any{"_producer": airflowProducer, "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet",
+			"nominalStartTime": intervalEnd.Add(-24 * time.Hour).Format(time.RFC3339), "nominalEndTime": intervalEnd.Format(time.RFC3339)}
+		facets["airflow"] = map[string]any{"_producer": airflowProducer, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/AirflowRunFacet.json",
+			"dag":          map[string]any{"dag_id": "etl", "schedule_interval": "@daily"},
+			"dagRun":       map[string]any{"dag_id": "etl", "data_interval_start": intervalEnd.Add(-24 * time.Hour).Format(time.RFC3339), "data_interval_end": intervalEnd.Format(time.RFC3339), "run_type": "scheduled"},
+			"task":         map[string]any{"task_id": "load", "operator_class": "PythonOperator", "owner": "data-eng", "retries": 1, "sla": sla},
+			"taskInstance": map[string]any{"try_number": 1, "pool": "default_pool"},
+			"taskUuid":     runID}
+	}
+	b, err := json.Marshal(map[string]any{
+		"eventType": typ, "eventTime": at.Format(time.RFC3339Nano), "producer": airflowProducer,
+		"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+		"run":       map[string]any{"runId": runID, "facets": facets},
+		"job":       map[string]any{"namespace": "airflow", "name": "etl.load"},
+		"inputs":    []any{},
+		"outputs":   []any{map[string]any{"namespace": ns, "name": "shop.public.daily"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := openlineage.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+const airflowProducer = "https://github.com/apache/airflow/tree/providers-openlineage/1.14.0"
+
+// TestAirflowSLA harvests the SLA of an Airflow task from its events as
+// an on-time SLO of the dataset it writes, evaluates it on the task's
+// runs (one on time, one late, one missing), and follows the SLA as
+// later events change it and drop it.
+func TestAirflowSLA(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	daily := key("shop.public.daily")
+	day := 24 * time.Hour
+	d0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	now := d0.Add(3*day + 12*time.Hour)
+	push := func(events ...openlineage.Event) {
+		t.Helper()
+		p, errs := openlineage.Derive(events)
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.ApplyPush(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Intervals ending 1 and 2 May: delivered 00:40 (on time) and 03:00
+	// (two hours late); the runs of 3 and 4 May never came, though their
+	// deadlines passed. An SLA of an hour.
+	for i, done := range []time.Duration{40 * time.Minute, 3 * time.Hour} {
+		end := d0.Add(time.Duration(i) * day)
+		id := fmt.Sprintf("0190e3c8-0000-7000-8000-00000000000%d", i)
+		push(airflowTaskEvent(t, "START", id, end.Add(10*time.Minute), end, "3600.0 seconds"),
+			airflowTaskEvent(t, "COMPLETE", id, end.Add(done), end, nil))
+	}
+	slos := func() []store.SLOReport {
+		t.Helper()
+		m, err := st.DatasetSLOs(ctx, []catalog.Key{daily}, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []store.SLOReport
+		for _, r := range m[daily] {
+			if r.SLO.Source == catalog.SourceOpenLineage {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	got := slos()
+	if len(got) != 1 {
+		t.Fatalf("harvested SLOs = %+v, want the Airflow SLA", got)
+	}
+	s, r := got[0].SLO, got[0].Report
+	if s.Name != "Airflow SLA of airflow/etl.load" || s.Spec.Kind != slo.OnTime || s.Spec.AfterNominal != time.Hour ||
+		s.Job != (catalog.JobKey{Namespace: "airflow", Name: "etl.load"}) || got[0].Err != nil ||
+		s.Origin != "sla of the Airflow task airflow/etl.load (1h after its data interval), from its OpenLineage events by "+airflowProducer {
+		t.Errorf("SLO = %+v (%v), want on time within 1h of the nominal end, of the job", s, got[0].Err)
+	}
+	// Deadlines 01:00 of 1 to 4 May passed: one met.
+	if r.Good != 1 || r.Total != 4 || r.Status != slo.StatusBreached {
+		t.Errorf("report %v/%v %s, want 1 of 4 deadlines met, breached: %s", r.Good, r.Total, r.Status, r.Summary)
+	}
+
+	// A later run, of 4 May, says the SLA is now 3 hours: the 03:00
+	// delivery is on time, 3 May still missed.
+	id := "0190e3c8-0000-7000-8000-000000000009"
+	push(airflowTaskEvent(t, "START", id, d0.Add(3*day+10*time.Minute), d0.Add(3*day), "10800.0 seconds"))
+	got = slos()
+	if len(got) != 1 || got[0].SLO.Spec.AfterNominal != 3*time.Hour {
+		t.Fatalf("after the SLA changed: %+v, want one SLO of 3h", got)
+	}
+	// 4 May's run started and is not done, its deadline 03:00 passed.
+	if r := got[0].Report; r.Good != 2 || r.Total != 4 {
+		t.Errorf("report %v/%v, want 2 of 4 (1 and 2 May met, 3 May missing, 4 May not delivered by 03:00): %s", r.Good, r.Total, r.Summary)
+	}
+	// A malformed SLA changes nothing, and the event is kept with a
+	// warning.
+	p, errs := openlineage.Derive([]openlineage.Event{airflowTaskEvent(t, "START", id, d0.Add(3*day+11*time.Minute), d0.Add(3*day), "whenever")})
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "task.sla") {
+		t.Errorf("malformed SLA: warning %v, want one naming task.sla", errs[0])
+	}
+	if err := st.ApplyPush(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got = slos(); len(got) != 1 || got[0].SLO.Spec.AfterNominal != 3*time.Hour {
+		t.Errorf("after a malformed SLA: %+v, want the 3h SLO kept", got)
+	}
+	// The task no longer declares one: the harvested SLO goes.
+	push(airflowTaskEvent(t, "START", id, d0.Add(3*day+12*time.Minute), d0.Add(3*day), nil))
+	if got = slos(); len(got) != 0 {
+		t.Errorf("after the SLA was dropped: %+v, want none", got)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"almanac/catalog/slo"
 )
 
-// This file adds up the figures of owning teams (slo_statuses,
-// team_snapshots, and reads over owners, datasets, columns, incidents,
+// This file adds up the figures of owning teams (slo_reports as the SLO
+// evaluator stored them, team_snapshots, and reads over owners, datasets, columns, incidents,
 // quality results, runs and dataset metrics): what team pages, their
 // health reports and the API show. A team is an owner of kind team; its
 // datasets are the live datasets a live source says it owns. Every
@@ -80,8 +80,8 @@ type TeamFigures struct {
 	// that several sources report counts once); DescribedColumns how
 	// many of them some live source or person describes.
 	Columns, DescribedColumns int
-	// SLOs counts the SLOs of its datasets as the incident detector last
-	// judged them, by status.
+	// SLOs counts the SLOs of its datasets as the SLO evaluator last
+	// stored them (slo_reports), by status; those in error are left out.
 	SLOs, SLOsMet, SLOsAtRisk, SLOsBreached, SLOsNoData int
 	// OpenIncidents is how many incidents are open on its datasets.
 	OpenIncidents int
@@ -139,7 +139,7 @@ func (s *Store) TeamFigures(ctx context.Context, team string, staleSince time.Ti
 			WHERE c.dataset_id IN (SELECT id FROM td)
 			GROUP BY 1, 2),
 		slos AS (
-			SELECT s.status FROM slo_statuses s JOIN td ON s.dataset_namespace = td.namespace AND s.dataset_name = td.name),
+			SELECT r.status FROM slo_reports r JOIN td ON r.dataset_id = td.id WHERE r.status <> 'error'),
 		latest AS (`+latestSize("'infinity'")+`)
 		SELECT (SELECT count(*) FROM td),
 		       (SELECT count(*) FROM td WHERE `+describedDataset+`),
@@ -423,9 +423,8 @@ func (s *Store) RecordTeamSnapshots(ctx context.Context, day time.Time) error {
 			JOIN dataset_facts f ON f.dataset_id = c.dataset_id AND f.source = c.source AND f.removed_at IS NULL
 			GROUP BY 1),
 		slos AS (
-			SELECT dataset_namespace, dataset_name, count(*) AS n,
-			       count(*) FILTER (WHERE status IN ('ok', 'at_risk')) AS met
-			FROM slo_statuses GROUP BY 1, 2),
+			SELECT dataset_id, count(*) AS n, count(*) FILTER (WHERE status IN ('ok', 'at_risk')) AS met
+			FROM slo_reports WHERE status <> 'error' GROUP BY 1),
 		rc AS (
 			SELECT DISTINCT ON (m.namespace, m.name) m.namespace, m.name, m.row_count
 			FROM dataset_metrics m WHERE m.row_count IS NOT NULL
@@ -442,7 +441,7 @@ func (s *Store) RecordTeamSnapshots(ctx context.Context, day time.Time) error {
 		FROM t
 		LEFT JOIN doc ON doc.dataset_id = t.id
 		LEFT JOIN cols ON cols.dataset_id = t.id
-		LEFT JOIN slos ON slos.dataset_namespace = t.namespace AND slos.dataset_name = t.name
+		LEFT JOIN slos ON slos.dataset_id = t.id
 		LEFT JOIN rc ON rc.namespace = t.namespace AND rc.name = t.name
 		LEFT JOIN sz ON sz.namespace = t.namespace AND sz.name = t.name
 		GROUP BY t.team
@@ -455,7 +454,7 @@ func (s *Store) RecordTeamSnapshots(ctx context.Context, day time.Time) error {
 	return nil
 }
 
-// SLOStatus is an SLO as last judged.
+// SLOStatus is an SLO as the evaluator last stored it (slo_reports).
 type SLOStatus struct {
 	Dataset      catalog.Key
 	Source, Name string
@@ -466,54 +465,18 @@ type SLOStatus struct {
 	EvaluatedAt  time.Time
 }
 
-// RecordSLOStatuses replaces the recorded statuses of the SLOs of the
-// datasets keys by reports, evaluated at at, in one transaction: an SLO
-// no longer reported is dropped. SLOs that could not be evaluated are
-// not recorded.
-func (s *Store) RecordSLOStatuses(ctx context.Context, keys []catalog.Key, reports map[catalog.Key][]SLOReport, at time.Time) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	knss, knames := splitKeys(keys)
-	var nss, names, sources, slos, statuses, summaries []string
-	var attain, objectives []float64
-	for _, k := range keys {
-		for _, r := range reports[k] {
-			if r.Err != nil {
-				continue
-			}
-			nss, names, sources, slos = append(nss, k.Namespace), append(names, k.Name), append(sources, r.SLO.Source), append(slos, r.SLO.Name)
-			statuses, summaries = append(statuses, string(r.Report.Status)), append(summaries, r.Report.Summary)
-			attain, objectives = append(attain, r.Report.Attainment), append(objectives, r.SLO.Spec.Objective)
-		}
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			DELETE FROM slo_statuses s USING unnest($1::text[], $2::text[]) AS k(namespace, name)
-			WHERE s.dataset_namespace = k.namespace AND s.dataset_name = k.name`, knss, knames); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `
-			INSERT INTO slo_statuses (dataset_namespace, dataset_name, source, name, status, attainment, objective, summary, evaluated_at)
-			SELECT x.*, $9 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::text[]) AS x
-			ON CONFLICT DO NOTHING`, nss, names, sources, slos, statuses, attain, objectives, summaries, at)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("record the statuses of the slos of %d datasets: %w", len(keys), translate(err))
-	}
-	return nil
-}
-
-// TeamSLOStatuses returns the recorded SLO statuses of team's datasets,
+// TeamSLOStatuses returns the stored SLO statuses of team's datasets
+// (SaveEvaluations; those that could not be evaluated left out),
 // breached first, then at risk, without data and ok, each by dataset and
 // name; at most limit of them.
 func (s *Store) TeamSLOStatuses(ctx context.Context, team string, limit int) ([]SLOStatus, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH `+teamDatasets+`
-		SELECT s.dataset_namespace, s.dataset_name, s.source, s.name, s.status, s.attainment, s.objective, s.summary, s.evaluated_at
-		FROM slo_statuses s JOIN td ON s.dataset_namespace = td.namespace AND s.dataset_name = td.name
-		ORDER BY array_position(ARRAY['breached', 'at_risk', 'no_data', 'ok'], s.status), 1, 2, 4, 3
+		SELECT td.namespace, td.name, r.source, r.name, r.status, coalesce(r.attainment, 0),
+		       coalesce((r.slo->'Spec'->>'Objective')::float8, 0), coalesce(r.report->>'Summary', ''), r.evaluated_at
+		FROM slo_reports r JOIN td ON r.dataset_id = td.id
+		WHERE r.status <> 'error'
+		ORDER BY array_position(ARRAY['breached', 'at_risk', 'no_data', 'ok'], r.status), 1, 2, 4, 3
 		LIMIT $2`, team, limit)
 	if err != nil {
 		return nil, fmt.Errorf("slo statuses of team %q: %w", team, err)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -80,15 +81,22 @@ func teamCatalog(t *testing.T) (*store.Store, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	report := func(name string, status slo.Status, attainment float64) store.SLOReport {
-		return store.SLOReport{SLO: slo.SLO{Name: name, Source: "config", Spec: slo.Spec{Objective: 0.99}},
-			Report: slo.Report{Status: status, Attainment: attainment, Summary: string(status)}}
+		total := 10.0
+		if status == slo.StatusNoData {
+			total = 0
+		}
+		return store.SLOReport{SLO: slo.SLO{Name: name, Source: "config", Spec: slo.Spec{Kind: slo.Quality, Objective: 0.99}},
+			Report: slo.Report{Status: status, Attainment: attainment, Total: total, Summary: string(status)}}
 	}
 	keys := []catalog.Key{key("shop.pay.a"), key("shop.pay.b"), key("shop.pay.c")}
-	if err := st.RecordSLOStatuses(ctx, keys, map[catalog.Key][]store.SLOReport{
-		keys[0]: {report("fresh", slo.StatusOK, 1), report("quality", slo.StatusBreached, 0.5)},
-		keys[1]: {report("fresh", slo.StatusNoData, 0)},
-		keys[2]: {report("fresh", slo.StatusAtRisk, 0.995)},
-	}, teamDay); err != nil {
+	// The statuses team pages add up are the SLO evaluator's stored
+	// reports; one that could not be evaluated is not counted.
+	broken := store.SLOReport{SLO: slo.SLO{Name: "broken", Source: "config"}, Err: errors.New("slo: unknown kind")}
+	if err := st.SaveEvaluations(ctx, 0, nil, map[catalog.Key]store.Evaluation{
+		keys[0]: {EvaluatedAt: teamDay, SLOs: []store.SLOReport{report("fresh", slo.StatusOK, 1), report("quality", slo.StatusBreached, 0.5), broken}},
+		keys[1]: {EvaluatedAt: teamDay, SLOs: []store.SLOReport{report("fresh", slo.StatusNoData, 0)}},
+		keys[2]: {EvaluatedAt: teamDay, SLOs: []store.SLOReport{report("fresh", slo.StatusAtRisk, 0.995)}},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return st, pool

@@ -108,6 +108,9 @@ func (d *deriver) event(e Event) error {
 			job.Properties = props(job.Properties)
 			job.Properties["owners"] = strings.Join(names, ", ")
 		}
+		if e.Kind == KindRun {
+			asserts |= setAirflowSLA(&job, e, &problems)
+		}
 		for i, in := range e.Inputs {
 			job.Inputs = append(job.Inputs, in.Key)
 			d.dataset(in, e, &problems)
