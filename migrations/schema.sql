@@ -464,6 +464,7 @@ CREATE TABLE public.freshness_observations (
 CREATE TABLE public.incident_detector (
     singleton boolean DEFAULT true NOT NULL,
     seq bigint NOT NULL,
+    swept_at timestamp with time zone,
     CONSTRAINT incident_detector_singleton_check CHECK (singleton)
 );
 
@@ -1002,6 +1003,7 @@ CREATE TABLE public.slo_statuses (
     objective double precision NOT NULL,
     summary text DEFAULT ''::text NOT NULL,
     evaluated_at timestamp with time zone NOT NULL,
+    kind text DEFAULT ''::text NOT NULL,
     CONSTRAINT slo_statuses_status_check CHECK ((status = ANY (ARRAY['ok'::text, 'at_risk'::text, 'breached'::text, 'no_data'::text])))
 );
 
@@ -1730,6 +1732,12 @@ CREATE INDEX runs_parent ON public.runs USING btree (parent_run_id) WHERE (paren
 CREATE INDEX runs_recent ON public.runs USING btree (state_at DESC, run_id);
 
 --
+-- Name: runs_running; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_running ON public.runs USING btree (job_id) WHERE (state = ANY (ARRAY['START'::text, 'RUNNING'::text]));
+
+--
 -- Name: sessions_live; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1746,6 +1754,12 @@ CREATE INDEX sessions_login ON public.sessions USING btree (lower(login), create
 --
 
 CREATE INDEX slo_evaluations_evaluated_at ON public.slo_evaluations USING btree (evaluated_at);
+
+--
+-- Name: slo_statuses_timed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX slo_statuses_timed ON public.slo_statuses USING btree (kind) WHERE (kind = ANY (ARRAY[''::text, 'freshness'::text, 'on_time'::text]));
 
 --
 -- Name: tags_tag; Type: INDEX; Schema: public; Owner: -

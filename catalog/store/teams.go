@@ -475,7 +475,7 @@ func (s *Store) RecordSLOStatuses(ctx context.Context, keys []catalog.Key, repor
 		return nil
 	}
 	knss, knames := splitKeys(keys)
-	var nss, names, sources, slos, statuses, summaries []string
+	var nss, names, sources, slos, kinds, statuses, summaries []string
 	var attain, objectives []float64
 	for _, k := range keys {
 		for _, r := range reports[k] {
@@ -483,6 +483,7 @@ func (s *Store) RecordSLOStatuses(ctx context.Context, keys []catalog.Key, repor
 				continue
 			}
 			nss, names, sources, slos = append(nss, k.Namespace), append(names, k.Name), append(sources, r.SLO.Source), append(slos, r.SLO.Name)
+			kinds = append(kinds, string(r.SLO.Spec.Kind))
 			statuses, summaries = append(statuses, string(r.Report.Status)), append(summaries, r.Report.Summary)
 			attain, objectives = append(attain, r.Report.Attainment), append(objectives, r.SLO.Spec.Objective)
 		}
@@ -494,9 +495,9 @@ func (s *Store) RecordSLOStatuses(ctx context.Context, keys []catalog.Key, repor
 			return err
 		}
 		_, err := tx.Exec(ctx, `
-			INSERT INTO slo_statuses (dataset_namespace, dataset_name, source, name, status, attainment, objective, summary, evaluated_at)
-			SELECT x.*, $9 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::text[]) AS x
-			ON CONFLICT DO NOTHING`, nss, names, sources, slos, statuses, attain, objectives, summaries, at)
+			INSERT INTO slo_statuses (dataset_namespace, dataset_name, source, name, status, attainment, objective, summary, kind, evaluated_at)
+			SELECT x.*, $10 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::text[], $9::text[]) AS x
+			ON CONFLICT DO NOTHING`, nss, names, sources, slos, statuses, attain, objectives, summaries, kinds, at)
 		return err
 	})
 	if err != nil {
@@ -525,6 +526,23 @@ func (s *Store) TeamSLOStatuses(ctx context.Context, team string, limit int) ([]
 	})
 	if err != nil {
 		return nil, fmt.Errorf("slo statuses of team %q: %w", team, translate(err))
+	}
+	return out, nil
+}
+
+// TimedSLODatasets returns the datasets with a recorded SLO that time
+// alone can breach (freshness, on time) or of a kind not recorded yet, in
+// one statement: what the incident detector's sweep re-evaluates.
+func (s *Store) TimedSLODatasets(ctx context.Context) ([]catalog.Key, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT dataset_namespace, dataset_name FROM slo_statuses
+		WHERE kind IN ('', 'freshness', 'on_time') ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("datasets with timed slos: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[catalog.Key])
+	if err != nil {
+		return nil, fmt.Errorf("datasets with timed slos: %w", translate(err))
 	}
 	return out, nil
 }
