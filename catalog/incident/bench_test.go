@@ -9,6 +9,7 @@ import (
 	"almanac/catalog"
 	"almanac/catalog/incident"
 	"almanac/catalog/pgtest"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -72,6 +73,70 @@ func BenchmarkDetectAfterCrawl(b *testing.B) {
 		b.StopTimer()
 		if open, err := st.Incidents(ctx, store.IncidentFilter{Open: &yes}); err != nil || len(open) != 0 {
 			b.Fatalf("%d open incidents after the recovery (%v)", len(open), err)
+		}
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSweep measures one sweep over 10,000 datasets, each written by
+// its own job whose one run completed 90 minutes before and with a
+// configured freshness SLO: 1 in 5 promising 30 minutes (2,000 breached,
+// their incidents opened by the first sweep), the others 6 hours; a
+// second sweep an interval later finds nothing new. Nothing else is
+// timed.
+func BenchmarkSweep(b *testing.B) {
+	const datasets, breachEvery = 10000, 5
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		pool, _ := pgtest.NewDB(b)
+		st := store.New(pool)
+		now := time.Now().Truncate(time.Second)
+		var (
+			h    catalog.Harvest
+			slos []slo.SLO
+		)
+		for i := range datasets {
+			key := catalog.Key{Namespace: wh, Name: fmt.Sprintf("db.s.t%05d", i)}
+			jk := catalog.JobKey{Namespace: "dbt", Name: fmt.Sprintf("model.t%05d", i)}
+			start, end := now.Add(-95*time.Minute), now.Add(-90*time.Minute)
+			h.Datasets = append(h.Datasets, catalog.DatasetFacts{Key: key, Platform: "postgres", Kind: catalog.KindTable})
+			h.Jobs = append(h.Jobs, catalog.JobFacts{Key: jk, Type: catalog.JobDBTModel, Outputs: []catalog.Key{key}})
+			h.Runs = append(h.Runs, catalog.Run{ID: fmt.Sprintf("run-%05d", i), Job: jk, State: catalog.RunComplete, StateAt: end, StartedAt: &start, EndedAt: &end})
+			maxAge := 6 * time.Hour
+			if i%breachEvery == 0 {
+				maxAge = 30 * time.Minute
+			}
+			slos = append(slos, slo.SLO{Name: "fresh", Dataset: key, Source: "config", Origin: "bench",
+				Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.5, Window: 2 * time.Hour, MaxAge: maxAge}})
+		}
+		if _, err := st.Crawl(ctx, "dbt:bench", func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+			b.Fatal(err)
+		}
+		clock := now
+		det := incident.New(st, incident.Config{SLOs: slos, Now: func() time.Time { return clock }})
+		b.StartTimer()
+		start := time.Now()
+		if swept, err := det.Sweep(ctx); err != nil || !swept {
+			b.Fatalf("sweep: %v, %v", swept, err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/sweep")
+		b.StopTimer()
+		yes := true
+		open, err := st.Incidents(ctx, store.IncidentFilter{Open: &yes, Limit: 5000})
+		if err != nil || len(open) != datasets/breachEvery {
+			b.Fatalf("%d open incidents (%v), want %d", len(open), err, datasets/breachEvery)
+		}
+		clock = clock.Add(incident.DefaultSweepEvery)
+		b.StartTimer()
+		start = time.Now()
+		if swept, err := det.Sweep(ctx); err != nil || !swept {
+			b.Fatalf("second sweep: %v, %v", swept, err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/sweep-again")
+		b.StopTimer()
+		if open, err := st.Incidents(ctx, store.IncidentFilter{Open: &yes, Limit: 5000}); err != nil || len(open) != datasets/breachEvery {
+			b.Fatalf("%d open incidents after the second sweep (%v)", len(open), err)
 		}
 		b.StartTimer()
 	}
