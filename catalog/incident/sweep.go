@@ -37,17 +37,16 @@ func (d *Detector) Sweep(ctx context.Context) (bool, error) {
 }
 
 func (d *Detector) sweep(ctx context.Context, now time.Time) error {
-	keys, err := d.store.TimedSLODatasets(ctx)
+	var configured []catalog.Key
+	for _, s := range d.cfg.SLOs {
+		if s.Spec.Kind == slo.Freshness || s.Spec.Kind == slo.OnTime {
+			configured = append(configured, s.Dataset)
+		}
+	}
+	keys, err := d.store.TimedSLODatasets(ctx, configured)
 	if err != nil {
 		return err
 	}
-	for _, s := range d.cfg.SLOs {
-		if s.Spec.Kind == slo.Freshness || s.Spec.Kind == slo.OnTime {
-			keys = append(keys, s.Dataset)
-		}
-	}
-	slices.SortFunc(keys, catalog.Key.Compare)
-	keys = slices.Compact(keys)
 	var b batch
 	for chunk := range slices.Chunk(keys, sweepChunk) {
 		if err := d.slos(ctx, &b, slices.Clone(chunk)); err != nil {

@@ -219,4 +219,17 @@ func TestSweepFreshness(t *testing.T) {
 	f.sweep("swept by a detector without configured slos", incident.New(f.st, incident.Config{Now: c.Now}), true)
 	f.want("the declared slo breached again", "open slo_breach user:alice@corp:revenue_hourly on shop.mart.revenue",
 		"resolved slo_breach user:alice@corp:revenue_hourly on shop.mart.revenue", "open slo_breach config:revenue_fresh on shop.mart.revenue")
+
+	// A removed dataset's SLOs are not swept: nothing is expected of it.
+	if _, err := f.st.Pool().Exec(ctx, `UPDATE incidents SET resolved_at = $1 WHERE resolved_at IS NULL`, c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Pool().Exec(ctx, `UPDATE datasets SET removed_at = $1 WHERE namespace = $2 AND name = $3`, c.Now(), revenue.Namespace, revenue.Name); err != nil {
+		t.Fatal(err)
+	}
+	c.add(24 * time.Hour)
+	f.sweep("the dataset removed", f.det, true)
+	if n := len(f.incidents()); n != 3 {
+		t.Errorf("sweeping a removed dataset: %d incidents, want the 3 resolved ones: %v", n, f.incidents())
+	}
 }

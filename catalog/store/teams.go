@@ -533,13 +533,21 @@ func (s *Store) TeamSLOStatuses(ctx context.Context, team string, limit int) ([]
 	return out, nil
 }
 
-// TimedSLODatasets returns the datasets with a recorded SLO that time
-// alone can breach (freshness, on time) or of a kind not recorded yet, in
-// one statement: what the incident detector's sweep re-evaluates.
-func (s *Store) TimedSLODatasets(ctx context.Context) ([]catalog.Key, error) {
+// TimedSLODatasets returns the live datasets with a recorded SLO that
+// time alone can breach (freshness, on time) or of a kind not recorded
+// yet, and those of also that are live, in one statement: what the
+// incident detector's sweep re-evaluates. A removed dataset's SLOs are
+// not judged: nothing is expected of it any more.
+func (s *Store) TimedSLODatasets(ctx context.Context, also []catalog.Key) ([]catalog.Key, error) {
+	nss, names := splitKeys(also)
 	rows, err := s.pool.Query(ctx, `
-		SELECT DISTINCT dataset_namespace, dataset_name FROM slo_statuses
-		WHERE kind IN ('', 'freshness', 'on_time') ORDER BY 1, 2`)
+		WITH k AS (
+			SELECT dataset_namespace AS namespace, dataset_name AS name FROM slo_statuses WHERE kind IN ('', 'freshness', 'on_time')
+			UNION
+			SELECT * FROM unnest($1::text[], $2::text[]))
+		SELECT k.namespace, k.name FROM k
+		JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name AND d.removed_at IS NULL
+		ORDER BY 1, 2`, nss, names)
 	if err != nil {
 		return nil, fmt.Errorf("datasets with timed slos: %w", err)
 	}
