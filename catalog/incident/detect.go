@@ -8,6 +8,10 @@
 // downstream datasets read by column lineage opens one, which a person
 // resolves.
 //
+// What time alone changes, with no change logged (a freshness SLO whose
+// data stops arriving, a run still running past its usual time), a sweep
+// judges every Config.SweepEvery on one replica at a time (see Sweep).
+//
 // Evaluation reads the current state, not the history: reading the same
 // changes twice (after a restart, or on two replicas) opens nothing new,
 // and an incident that a person resolved is not reopened by the same
