@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -133,4 +134,46 @@ func (e *env) decode(t *testing.T, r response, v any) {
 	if err := json.Unmarshal(r.Data, v); err != nil {
 		t.Fatalf("%s: %v", r.Data, err)
 	}
+}
+
+// TestIncidentTimelinesNoNPlusOne counts the SQL statements of listing
+// incidents with their timelines: the same for 5 incidents as for 50,
+// the timelines read in one statement.
+func TestIncidentTimelinesNoNPlusOne(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, graph.Options{}, principal)
+	for i := range 50 {
+		if _, _, err := e.store.OpenIncident(ctx, catalog.NewIncident{Dataset: fkey("warehouse.marts.orders"), Cause: catalog.CauseCheckFailed,
+			CauseKey: fmt.Sprintf("check_%02d", i), Severity: catalog.SeverityError, Title: "check fails", By: catalog.ActorAlmanac}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := map[int]int64{}
+	for _, first := range []int{5, 50} {
+		e.stmts.n.Store(0)
+		var page struct {
+			Incidents struct {
+				Edges []struct {
+					Node struct {
+						Timeline []struct{ Kind, Actor string }
+					}
+				}
+			}
+		}
+		e.decode(t, e.post(t, `query($first: Int) { incidents(first: $first) { edges { node { timeline { kind actor } } } } }`,
+			map[string]any{"first": first}), &page)
+		if len(page.Incidents.Edges) != first {
+			t.Fatalf("got %d incidents, want %d", len(page.Incidents.Edges), first)
+		}
+		for _, ed := range page.Incidents.Edges {
+			if len(ed.Node.Timeline) != 1 || ed.Node.Timeline[0].Kind != "OPENED" || ed.Node.Timeline[0].Actor != "almanac" {
+				t.Fatalf("timeline %+v, want its opening by almanac", ed.Node.Timeline)
+			}
+		}
+		counts[first] = e.stmts.n.Load()
+	}
+	if counts[50] != counts[5] {
+		t.Errorf("statements for 5 and 50 incidents with timelines: %d and %d, want the same", counts[5], counts[50])
+	}
+	t.Logf("statements: %v", counts)
 }

@@ -49,6 +49,8 @@ type loaders struct {
 	inherited       *dataloadgen.Loader[catalog.Key, map[string]catalog.InheritedDescription]
 	openIncidents   *dataloadgen.Loader[catalog.Key, []catalog.Incident]
 	recentIncidents *dataloadgen.Loader[catalog.Key, []catalog.Incident]
+	// timelines are incidents' timelines, by incident id.
+	timelines *dataloadgen.Loader[int64, []catalog.IncidentEvent]
 }
 
 func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
@@ -129,7 +131,8 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 			}
 			return out, errs
 		}, wait),
-		children: dataloadgen.NewLoader(fromMap(st.ChildRunsOf, ""), wait),
+		children:  dataloadgen.NewLoader(fromMap(st.ChildRunsOf, ""), wait),
+		timelines: dataloadgen.NewLoader(fromMap(st.IncidentTimelines, ""), wait),
 	}
 }
 

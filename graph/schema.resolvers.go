@@ -380,7 +380,11 @@ func (r *incidentResolver) State(ctx context.Context, obj *catalog.Incident) (mo
 }
 
 func (r *incidentResolver) Timeline(ctx context.Context, obj *catalog.Incident) ([]catalog.IncidentEvent, error) {
-	return r.store.IncidentEvents(ctx, obj.ID)
+	evs, err := loadersFrom(ctx).timelines.Load(ctx, obj.ID)
+	if evs == nil && err == nil {
+		evs = []catalog.IncidentEvent{}
+	}
+	return evs, err
 }
 
 func (r *incidentImpactResolver) Namespace(ctx context.Context, obj *catalog.ImpactedDataset) (string, error) {

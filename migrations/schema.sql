@@ -511,6 +511,7 @@ CREATE TABLE public.freshness_observations (
 CREATE TABLE public.incident_detector (
     singleton boolean DEFAULT true NOT NULL,
     seq bigint NOT NULL,
+    swept_at timestamp with time zone,
     CONSTRAINT incident_detector_singleton_check CHECK (singleton)
 );
 
@@ -1769,6 +1770,12 @@ CREATE INDEX runs_parent ON public.runs USING btree (parent_run_id) WHERE (paren
 --
 
 CREATE INDEX runs_recent ON public.runs USING btree (state_at DESC, run_id);
+
+--
+-- Name: runs_running; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runs_running ON public.runs USING btree (job_id) WHERE (state = ANY (ARRAY['START'::text, 'RUNNING'::text]));
 
 --
 -- Name: sessions_live; Type: INDEX; Schema: public; Owner: -

@@ -94,6 +94,13 @@ type Options struct {
 	// has moved, at most once per CountsMaxAge. Zero means
 	// DefaultCountsMaxAge; a negative value reads them after every change.
 	CountsMaxAge time.Duration
+	// TeamsMaxAge is how stale a team page's aggregates (figures, SLOs,
+	// trends, stale datasets) may be while the catalog keeps changing:
+	// once the change log has moved, aggregates read less than
+	// TeamsMaxAge ago are served while they are read again behind the
+	// response. Zero means DefaultTeamsMaxAge; a negative value reads
+	// them before the page after every change.
+	TeamsMaxAge time.Duration
 	// OIDC signs people in with an OpenID Connect provider at /auth/login
 	// and /auth/callback; it needs Sessions. Nil leaves sign-in out.
 	OIDC *auth.OIDC
@@ -189,6 +196,7 @@ func New(opts Options) (*Server, error) {
 		tokens:          opts.Tokens,
 		loginPath:       opts.LoginPath,
 		counts:          countsCache{maxAge: cmp.Or(opts.CountsMaxAge, DefaultCountsMaxAge)},
+		teams:           teamCache{maxAge: cmp.Or(opts.TeamsMaxAge, DefaultTeamsMaxAge)},
 		publicURL:       opts.PublicURL,
 		oidc:            opts.OIDC,
 		sessions:        opts.Sessions,

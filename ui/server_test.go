@@ -32,6 +32,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // portal is a server over a database holding the fixture.
 type portal struct {
 	ts *httptest.Server
+	s  *Server
 }
 
 // newPortal serves the fixture catalog; opts may adjust the options.
@@ -56,7 +57,9 @@ func newPortalOn(t *testing.T, pool *pgxpool.Pool, opts func(*Options)) *portal 
 	s.now = func() time.Time { return now }
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &portal{ts: ts}
+	// Refreshes behind responses end before the test and its database.
+	t.Cleanup(s.teams.refreshes.Wait)
+	return &portal{ts: ts, s: s}
 }
 
 // response is what a test reads of a response.

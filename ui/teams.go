@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"almanac/catalog"
 	"almanac/catalog/auth"
 	"almanac/catalog/store"
@@ -228,14 +230,33 @@ const (
 	teamCacheAge  = time.Minute
 )
 
+// DefaultTeamsMaxAge bounds how stale a team page's aggregates get on a
+// catalog that changes all the time (see Options.TeamsMaxAge).
+const DefaultTeamsMaxAge = 15 * time.Second
+
+// teamRefreshTimeout bounds a refresh of a team page's aggregates made
+// after its request was answered.
+const teamRefreshTimeout = time.Minute
+
 // teamCache keeps the aggregates of recently read team pages, as the home
-// page keeps its counts: an entry stands while the change log has not
-// moved since it was read, for at most teamCacheAge. Reading the change
-// log's position is one index probe; the aggregates over a team of 5,000
-// datasets take tens of milliseconds.
+// page keeps its counts. Reading the change log's position is one index
+// probe; the aggregates over a team of 5,000 datasets take hundreds of
+// milliseconds. An entry is exact while the change log has not moved
+// since it was read, for at most teamCacheAge. Once the log has moved, an
+// entry read less than maxAge ago is still served, and one refresh of it
+// starts behind the response: on a catalog that changes all the time a
+// team page costs a cache read, and shows the catalog as it was at most
+// maxAge (and one refresh) ago. Older entries are read again before the
+// page is served. A negative maxAge reads them after every change.
 type teamCache struct {
+	maxAge time.Duration
+
 	mu      sync.Mutex
 	entries map[teamParams]teamCacheEntry
+	// refreshing are the entries being read again behind a response;
+	// refreshes is how many, for tests to wait for.
+	refreshing map[teamParams]bool
+	refreshes  sync.WaitGroup
 }
 
 type teamCacheEntry struct {
@@ -245,15 +266,24 @@ type teamCacheEntry struct {
 	data teamData
 }
 
-// get returns the cached data of team and params read at seq, if any.
-func (c *teamCache) get(team string, params teamParams, seq int64, now time.Time) (teamData, bool) {
+// get returns the cached data of team and params for the change log at
+// seq, if any, and whether it is exact (read at seq). An inexact entry
+// is within maxAge of its reading.
+func (c *teamCache) get(team string, params teamParams, seq int64, now time.Time) (d teamData, exact, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[params.withTeam(team)]
-	if !ok || e.team != team || e.seq != seq || now.Sub(e.at) >= teamCacheAge || now.Before(e.at) {
-		return teamData{}, false
+	if !ok || e.team != team || now.Before(e.at) {
+		return teamData{}, false, false
 	}
-	return e.data, true
+	age := now.Sub(e.at)
+	switch {
+	case e.seq == seq && age < teamCacheAge:
+		return e.data, true, true
+	case e.seq != seq && age < c.maxAge:
+		return e.data, false, true
+	}
+	return teamData{}, false, false
 }
 
 func (c *teamCache) put(team string, params teamParams, seq int64, now time.Time, d teamData) {
@@ -262,7 +292,11 @@ func (c *teamCache) put(team string, params teamParams, seq int64, now time.Time
 	if c.entries == nil {
 		c.entries = map[teamParams]teamCacheEntry{}
 	}
-	if len(c.entries) >= teamCacheSize {
+	key := params.withTeam(team)
+	if e, ok := c.entries[key]; ok && e.seq > seq {
+		return // a newer read landed first
+	}
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= teamCacheSize {
 		var oldest teamParams
 		first := true
 		for k, e := range c.entries {
@@ -272,39 +306,97 @@ func (c *teamCache) put(team string, params teamParams, seq int64, now time.Time
 		}
 		delete(c.entries, oldest)
 	}
-	c.entries[params.withTeam(team)] = teamCacheEntry{team: team, seq: seq, at: now, data: d}
+	c.entries[key] = teamCacheEntry{team: team, seq: seq, at: now, data: d}
+}
+
+// refresh runs read behind the response unless a refresh of the same
+// page is running already.
+func (c *teamCache) refresh(team string, params teamParams, read func()) {
+	key := params.withTeam(team)
+	c.mu.Lock()
+	if c.refreshing[key] {
+		c.mu.Unlock()
+		return
+	}
+	if c.refreshing == nil {
+		c.refreshing = map[teamParams]bool{}
+	}
+	c.refreshing[key] = true
+	c.refreshes.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.refreshes.Done()
+		defer func() {
+			c.mu.Lock()
+			delete(c.refreshing, key)
+			c.mu.Unlock()
+		}()
+		read()
+	}()
 }
 
 // readTeam reads a team's aggregates, from the cache when the catalog has
-// not changed since.
+// not changed since or they are recent enough (see teamCache).
 func (s *Server) readTeam(ctx context.Context, team string, params teamParams, now time.Time) (teamData, error) {
 	seq, err := s.store.LastChangeSeq(ctx)
 	if err != nil {
 		return teamData{}, err
 	}
-	if d, ok := s.teams.get(team, params, seq, now); ok {
+	if d, exact, ok := s.teams.get(team, params, seq, now); ok {
+		if !exact {
+			s.teams.refresh(team, params, func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teamRefreshTimeout)
+				defer cancel()
+				// The clock of the refresh is its own: the entry is as
+				// old as its reading.
+				if _, err := s.readTeamNow(ctx, team, params, seq, s.now()); err != nil && s.log != nil {
+					s.log.WarnContext(ctx, "team page not refreshed", "team", team, "err", err)
+				}
+			})
+		}
 		return d, nil
 	}
-	var d teamData
-	staleSince := now.AddDate(0, 0, -params.StaleDays)
-	if d.figures, err = s.store.TeamFigures(ctx, team, staleSince); err != nil {
-		return teamData{}, withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
-	}
-	if d.ids, d.total, err = s.store.TeamDatasets(ctx, team, (params.Page-1)*pageSize, pageSize); err != nil {
-		return teamData{}, err
-	}
-	if d.stale, d.staleTotal, err = s.store.StaleDatasets(ctx, team, staleSince, 0, staleShown); err != nil {
-		return teamData{}, err
-	}
-	yes := true
-	if d.open, err = s.store.Incidents(ctx, store.IncidentFilter{Open: &yes, Team: team, Limit: 50}); err != nil {
-		return teamData{}, err
-	}
-	if d.statuses, err = s.store.TeamSLOStatuses(ctx, team, teamSLOsShown); err != nil {
-		return teamData{}, err
-	}
-	to := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-	if d.trends, err = s.store.TeamTrends(ctx, team, to.AddDate(0, 0, -trendDays), to); err != nil {
+	return s.readTeamNow(ctx, team, params, seq, now)
+}
+
+// readTeamNow reads a team's aggregates from the store, as of the change
+// log at seq or later, and caches them. The reads run at once, each on
+// its own connection.
+func (s *Server) readTeamNow(ctx context.Context, team string, params teamParams, seq int64, now time.Time) (teamData, error) {
+	var (
+		d          teamData
+		staleSince = now.AddDate(0, 0, -params.StaleDays)
+		to         = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+		yes        = true
+		g, gctx    = errgroup.WithContext(ctx)
+	)
+	g.Go(func() (err error) {
+		if d.figures, err = s.store.TeamFigures(gctx, team, staleSince); err != nil {
+			return withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		d.ids, d.total, err = s.store.TeamDatasets(gctx, team, (params.Page-1)*pageSize, pageSize)
+		return err
+	})
+	g.Go(func() (err error) {
+		d.stale, d.staleTotal, err = s.store.StaleDatasets(gctx, team, staleSince, 0, staleShown)
+		return err
+	})
+	g.Go(func() (err error) {
+		d.open, err = s.store.Incidents(gctx, store.IncidentFilter{Open: &yes, Team: team, Limit: 50})
+		return err
+	})
+	g.Go(func() (err error) {
+		d.statuses, err = s.store.TeamSLOStatuses(gctx, team, teamSLOsShown)
+		return err
+	})
+	g.Go(func() (err error) {
+		d.trends, err = s.store.TeamTrends(gctx, team, to.AddDate(0, 0, -trendDays), to)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return teamData{}, err
 	}
 	s.teams.put(team, params, seq, now, d)

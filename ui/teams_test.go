@@ -97,7 +97,9 @@ func TestTeamPages(t *testing.T) {
 		}
 	}
 	// The page's aggregates are kept until the catalog changes: an SLO
-	// judged again shows once the change log moves.
+	// judged again shows once the change log moves, on the first read
+	// after the refresh that read started behind its response (the
+	// aggregates were read less than DefaultTeamsMaxAge before).
 	if err := store.New(pool).SaveEvaluations(context.Background(), 0, nil, map[catalog.Key]store.Evaluation{fctOrders: {EvaluatedAt: now, SLOs: []store.SLOReport{{
 		SLO:    slo.SLO{Name: "orders_fresh", Source: "config", Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99}},
 		Report: slo.Report{Status: slo.StatusOK, Attainment: 1, Total: 10},
@@ -111,8 +113,12 @@ func TestTeamPages(t *testing.T) {
 	if _, err := pool.Exec(context.Background(), `INSERT INTO change_log (entity, entity_id, kind, source) VALUES ('dataset', 1, 'updated', 'test')`); err != nil {
 		t.Fatal(err)
 	}
+	if r := p.get(t, "/teams/data-platform"); strings.Contains(r.body, attained) {
+		t.Errorf("the team page waited for its figures to be read again though they were read less than DefaultTeamsMaxAge before")
+	}
+	p.s.teams.refreshes.Wait()
 	if r := p.get(t, "/teams/data-platform"); !strings.Contains(r.body, attained) {
-		t.Errorf("the team page kept its figures after the catalog changed")
+		t.Errorf("the team page kept its figures after the catalog changed and they were read again")
 	}
 
 	// Nothing changed in a day: fct_orders' facts changed 2 hours ago.

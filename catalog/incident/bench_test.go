@@ -76,3 +76,65 @@ func BenchmarkDetectAfterCrawl(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkSweep measures one sweep over 10,000 jobs, each writing its
+// own dataset, with five completed runs of five minutes and a run still
+// running: 1 in 5 started an hour before (2,000 late, their incidents
+// opened by the first sweep), the others three minutes before; a second
+// sweep an interval later finds nothing new. Nothing else is timed.
+func BenchmarkSweep(b *testing.B) {
+	const datasets, lateEvery = 10000, 5
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		pool, _ := pgtest.NewDB(b)
+		st := store.New(pool)
+		now := time.Now().Truncate(time.Second)
+		var h catalog.Harvest
+		for i := range datasets {
+			key := catalog.Key{Namespace: wh, Name: fmt.Sprintf("db.s.t%05d", i)}
+			jk := catalog.JobKey{Namespace: "dbt", Name: fmt.Sprintf("model.t%05d", i)}
+			h.Datasets = append(h.Datasets, catalog.DatasetFacts{Key: key, Platform: "postgres", Kind: catalog.KindTable})
+			h.Jobs = append(h.Jobs, catalog.JobFacts{Key: jk, Type: catalog.JobDBTModel, Outputs: []catalog.Key{key}})
+			for r := range 5 {
+				start := now.Add(-time.Duration(r+2) * 2 * time.Hour)
+				end := start.Add(5 * time.Minute)
+				h.Runs = append(h.Runs, catalog.Run{ID: fmt.Sprintf("run-%05d-%d", i, r), Job: jk, State: catalog.RunComplete, StateAt: end, StartedAt: &start, EndedAt: &end})
+			}
+			start := now.Add(-3 * time.Minute)
+			if i%lateEvery == 0 {
+				start = now.Add(-time.Hour)
+			}
+			h.Runs = append(h.Runs, catalog.Run{ID: fmt.Sprintf("run-%05d-now", i), Job: jk, State: catalog.RunRunning, StateAt: start, StartedAt: &start})
+		}
+		if _, err := st.Crawl(ctx, "dbt:bench", func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+			b.Fatal(err)
+		}
+		clock := now
+		det := incident.New(st, incident.Config{Now: func() time.Time { return clock }})
+		b.StartTimer()
+		start := time.Now()
+		if swept, err := det.Sweep(ctx); err != nil || !swept {
+			b.Fatalf("sweep: %v, %v", swept, err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/sweep")
+		b.StopTimer()
+		yes := true
+		open, err := st.Incidents(ctx, store.IncidentFilter{Open: &yes, Limit: 5000})
+		if err != nil || len(open) != datasets/lateEvery {
+			b.Fatalf("%d open incidents (%v), want %d", len(open), err, datasets/lateEvery)
+		}
+		clock = clock.Add(incident.DefaultSweepEvery)
+		b.StartTimer()
+		start = time.Now()
+		if swept, err := det.Sweep(ctx); err != nil || !swept {
+			b.Fatalf("second sweep: %v, %v", swept, err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/sweep-again")
+		b.StopTimer()
+		if open, err := st.Incidents(ctx, store.IncidentFilter{Open: &yes, Limit: 5000}); err != nil || len(open) != datasets/lateEvery {
+			b.Fatalf("%d open incidents after the second sweep (%v)", len(open), err)
+		}
+		b.StartTimer()
+	}
+}

@@ -8,6 +8,10 @@
 // downstream datasets read by column lineage opens one, which a person
 // resolves.
 //
+// What time alone changes, with no change logged (a freshness SLO whose
+// data stops arriving, a run still running past its usual time), a sweep
+// judges every Config.SweepEvery on one replica at a time (see Sweep).
+//
 // Evaluation reads the current state, not the history: reading the same
 // changes twice (after a restart, or on two replicas) opens nothing new,
 // and an incident that a person resolved is not reopened by the same
@@ -47,9 +51,15 @@ type Config struct {
 	// Impact computes what an incident hits; nil records no impact.
 	Impact ImpactFunc
 	// Now is the clock; nil is time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// SweepEvery is how often, across all replicas, the sweep judges what
+	// time alone changes (see Sweep); 0 is DefaultSweepEvery.
+	SweepEvery time.Duration
+	Logger     *slog.Logger
 }
+
+// DefaultSweepEvery is how often the sweep runs unless configured.
+const DefaultSweepEvery = time.Minute
 
 // Detector follows the change log and keeps incidents in step with it.
 type Detector struct {
@@ -70,6 +80,8 @@ type Detector struct {
 	sloAt  time.Time
 	sloID  int64
 	judged map[int64]time.Time
+	// tried is when this detector last tried to take the sweep.
+	tried time.Time
 }
 
 // sloSlack is how far before the last stored SLO evaluation judged the
@@ -97,6 +109,9 @@ func New(st *store.Store, cfg Config) *Detector {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = DefaultSweepEvery
+	}
 	return &Detector{store: st, cfg: cfg, log: cfg.Logger}
 }
 
@@ -119,12 +134,34 @@ func (d *Detector) Load(ctx context.Context) error {
 	return nil
 }
 
-// Run follows the change log until ctx ends.
+// Run follows the change log until ctx ends, and sweeps (see Sweep) when
+// its turn comes: between two catch-ups, which the change log's poll
+// brings at least every few seconds, so that sweeping and following
+// never judge the same dataset at once.
 func (d *Detector) Run(ctx context.Context) error {
 	if err := d.Load(ctx); err != nil {
 		return err
 	}
-	return d.store.FollowChanges(ctx, d, pollInterval, d.log)
+	return d.store.FollowChanges(ctx, sweeping{d}, pollInterval, d.log)
+}
+
+// sweeping is the detector as Run follows the change log with it: each
+// catch-up is followed by a sweep when one is due.
+type sweeping struct{ *Detector }
+
+func (s sweeping) CatchUp(ctx context.Context) error {
+	if err := s.Detector.CatchUp(ctx); err != nil {
+		return err
+	}
+	if now := s.cfg.Now(); s.tried.IsZero() || now.Sub(s.tried) >= s.cfg.SweepEvery || now.Before(s.tried) {
+		s.tried = now
+		// A failed sweep is the next one's to make up for; following
+		// the log must go on.
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "incident sweep failed", "err", err)
+		}
+	}
+	return nil
 }
 
 // CatchUp evaluates the changes logged since the last one applied.

@@ -472,6 +472,18 @@ func (n *Notifier) events(ctx context.Context, changes []catalog.Change) ([]Even
 			incidents[i.ID] = i
 		}
 	}
+	// The notes of acknowledgements are in the incidents' timelines,
+	// read together.
+	var acked []int64
+	for _, c := range changes {
+		if _, ok := incidents[c.EntityID]; ok && c.Entity == "incident" && c.Kind == catalog.ChangeIncidentAcknowledged {
+			acked = append(acked, c.EntityID)
+		}
+	}
+	timelines, err := n.store.IncidentTimelines(ctx, acked)
+	if err != nil {
+		return nil, err
+	}
 	var hist map[store.HistoryPage][]catalog.SchemaVersion
 	if len(pages) > 0 {
 		var err error
@@ -501,11 +513,7 @@ func (n *Notifier) events(ctx context.Context, changes []catalog.Change) ([]Even
 			case EventIncidentResolved:
 				info.Note = inc.Resolution
 			case EventIncidentAcknowledged:
-				evs, err := n.store.IncidentEvents(ctx, inc.ID)
-				if err != nil {
-					return nil, err
-				}
-				for _, ev := range evs {
+				for _, ev := range timelines[inc.ID] {
 					if ev.Kind == catalog.IncidentAcknowledged {
 						info.Note = ev.Note
 					}

@@ -581,3 +581,67 @@ func (s *Store) IncidentsByIDs(ctx context.Context, ids []int64) ([]catalog.Inci
 	}
 	return out, nil
 }
+
+// incidentSweepLock is the advisory lock held while a replica sweeps
+// (SweepIncidents).
+const incidentSweepLock = 0x696e63737765
+
+// SweepIncidents runs sweep if no replica swept in the last every before
+// now, and reports whether it ran: the replica that takes the sweep
+// records when (incident_detector.swept_at) and holds an advisory lock
+// while it sweeps, so that of any number of replicas one sweeps at a time
+// and one per interval; the others return false at once. A sweep that
+// fails still counts as the interval's.
+func (s *Store) SweepIncidents(ctx context.Context, now time.Time, every time.Duration, sweep func(ctx context.Context) error) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sweep incidents: %w", err)
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(incidentSweepLock)).Scan(&locked); err != nil {
+		return false, fmt.Errorf("sweep incidents: lock: %w", err)
+	}
+	if !locked {
+		return false, nil
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(incidentSweepLock)) //nolint:errcheck // the lock goes with the session anyway
+	tag, err := conn.Exec(ctx, `
+		INSERT INTO incident_detector AS d (seq, swept_at) VALUES (0, $1)
+		ON CONFLICT (singleton) DO UPDATE SET swept_at = excluded.swept_at
+		WHERE d.swept_at IS NULL OR d.swept_at <= $1::timestamptz - $2::interval OR d.swept_at > $1`, now, every)
+	if err != nil {
+		return false, fmt.Errorf("sweep incidents: claim: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil // swept within the interval
+	}
+	if err := sweep(ctx); err != nil {
+		return true, fmt.Errorf("sweep incidents: %w", err)
+	}
+	return true, nil
+}
+
+// IncidentTimelines returns the timelines of the incidents ids, oldest
+// event first, in one statement; an incident without events is absent.
+func (s *Store) IncidentTimelines(ctx context.Context, ids []int64) (map[int64][]catalog.IncidentEvent, error) {
+	out := map[int64][]catalog.IncidentEvent{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT incident_id, at, kind, actor, note FROM incident_events WHERE incident_id = ANY($1) ORDER BY incident_id, id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("timelines of %d incidents: %w", len(ids), err)
+	}
+	var (
+		id int64
+		e  catalog.IncidentEvent
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &e.At, &e.Kind, &e.Actor, &e.Note}, func() error {
+		out[id] = append(out[id], e)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("timelines of %d incidents: %w", len(ids), translate(err))
+	}
+	return out, nil
+}

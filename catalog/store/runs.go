@@ -348,3 +348,19 @@ func (s *Store) RunDurations(ctx context.Context, job catalog.JobKey, limit int)
 	}
 	return runs, nil
 }
+
+// RunningRuns returns the latest run (see compareRuns) of each job whose
+// latest run has started and not ended, in one statement.
+func (s *Store) RunningRuns(ctx context.Context) (map[catalog.JobKey]catalog.Run, error) {
+	runs, err := s.runs(ctx, `r.state IN ('START', 'RUNNING') AND r.run_id IN (
+		SELECT (SELECT l.run_id FROM runs l WHERE l.job_id = c.job_id ORDER BY l.state_at DESC, l.run_id LIMIT 1)
+		FROM (SELECT DISTINCT job_id FROM runs WHERE state IN ('START', 'RUNNING')) c)`)
+	if err != nil {
+		return nil, fmt.Errorf("running runs: %w", err)
+	}
+	out := make(map[catalog.JobKey]catalog.Run, len(runs))
+	for _, r := range runs {
+		out[r.Job] = r
+	}
+	return out, nil
+}

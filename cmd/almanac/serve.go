@@ -129,7 +129,8 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	if err != nil {
 		return err
 	}
-	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower, st), Logger: log.With("component", "incidents")})
+	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower, st),
+		SweepEvery: cfg.Incidents.SweepInterval, Logger: log.With("component", "incidents")})
 	go func() {
 		if err := detector.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("incident detector stopped following the catalog", "err", err)

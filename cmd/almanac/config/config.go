@@ -413,6 +413,11 @@ type IncidentsConfig struct {
 	// severity error (dbt's default) that fail, `warn` also for checks
 	// that warn. The check's next pass resolves it.
 	MinCheckSeverity string `yaml:"min_check_severity" default:"error" enum:"warn,error" env:"ALMANAC_INCIDENTS_MIN_CHECK_SEVERITY"`
+	// SweepInterval is how often runs still running past their job's
+	// late threshold are judged (SLOs breached by time alone are judged
+	// from the SLO evaluator's stored evaluations). Of several serve
+	// processes sharing the database, one sweeps each interval.
+	SweepInterval time.Duration `yaml:"sweep_interval" default:"1m"`
 }
 
 // LinksConfig holds the URL templates of the places where work is

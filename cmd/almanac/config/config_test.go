@@ -61,7 +61,7 @@ func defaults() *Config {
 		},
 		Tokens:        TokensConfig{MaxLifetime: 365 * 24 * time.Hour},
 		Quality:       QualityConfig{Retention: 9600 * time.Hour},
-		Incidents:     IncidentsConfig{MinCheckSeverity: "error"},
+		Incidents:     IncidentsConfig{MinCheckSeverity: "error", SweepInterval: time.Minute},
 		Notifications: NotificationsConfig{Backoff: 30 * time.Second},
 	}
 }
@@ -101,7 +101,7 @@ func TestLoadConfigFull(t *testing.T) {
 			Session:       SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour},
 		},
 		Tokens:    TokensConfig{MaxLifetime: 90 * 24 * time.Hour},
-		Incidents: IncidentsConfig{MinCheckSeverity: "warn"},
+		Incidents: IncidentsConfig{MinCheckSeverity: "warn", SweepInterval: time.Minute},
 		Notifications: NotificationsConfig{Backoff: time.Minute, Channels: []ChannelConfig{
 			{Name: "hooks", Kind: "webhook", URL: "https://hooks.example.com/almanac", Secret: "0123456789abcdef", Default: true, Timeout: 10 * time.Second},
 			{Name: "finance-slack", Kind: "slack", URL: "https://hooks.slack.com/services/T0/B0/XXXX", Teams: []string{"finance"}, Timeout: 10 * time.Second},
