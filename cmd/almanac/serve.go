@@ -70,7 +70,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		PublicURL: cfg.PublicURL,
 		Backoff:   cfg.Notifications.Backoff,
 		Matches: func(ctx context.Context, query string, keys []catalog.Key) (map[catalog.Key]bool, error) {
-			return searchMatches(ctx, idx, query, keys)
+			return idx.Matches(ctx, query, keys)
 		},
 		Logger: log.With("component", "notifications"),
 	})
@@ -321,40 +321,6 @@ func notifyChannels(cfg *config.Config) []notify.Channel {
 			APIKey: c.APIKey, Teams: c.Teams, Default: c.Default, Timeout: c.Timeout})
 	}
 	return out
-}
-
-// searchMatches reports which of keys the saved search query finds: the
-// query, narrowed to each key's namespace, among its first
-// search.MaxLimit hits. idx is nil until the index is open.
-func searchMatches(ctx context.Context, idx *search.Index, query string, keys []catalog.Key) (map[catalog.Key]bool, error) {
-	out := map[catalog.Key]bool{}
-	if idx == nil {
-		return out, nil
-	}
-	q, err := search.Parse(query)
-	if err != nil {
-		return nil, err
-	}
-	// One search per namespace, however many of its datasets are asked.
-	wanted := map[string]map[catalog.Key]bool{}
-	for _, k := range keys {
-		if wanted[k.Namespace] == nil {
-			wanted[k.Namespace] = map[catalog.Key]bool{}
-		}
-		wanted[k.Namespace][k] = true
-	}
-	for ns, ks := range wanted {
-		res, err := idx.Search(ctx, search.Request{Query: q.WithFilter(search.Filter{Key: "namespace", Value: ns}), Limit: search.MaxLimit})
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range res.Hits {
-			if ks[h.Key] {
-				out[h.Key] = true
-			}
-		}
-	}
-	return out, nil
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.
