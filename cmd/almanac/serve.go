@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	if err != nil {
 		return err
 	}
-	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower, st), SLOs: cfg.RunSLOs, Logger: log.With("component", "incidents")})
+	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: follower.ImpactMany, SLOs: cfg.RunSLOs, Logger: log.With("component", "incidents")})
 	go func() {
 		if err := detector.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("incident detector stopped following the catalog", "err", err)
@@ -275,42 +275,6 @@ func newLogin(ctx context.Context, cfg *config.Config, st *store.Store, log *slo
 		log.Warn("session cookies are not Secure: the redirect URL is plain HTTP on a loopback address; use https anywhere else", "redirect_url", redirect)
 	}
 	return login{oidc: o, sessions: sessions, roles: roles}, nil
-}
-
-// impactOf is what is downstream of datasets by the lineage graph f
-// follows, with the owners of each dataset, nearest first: the graph's
-// reach of each, and the owners of all in one read.
-func impactOf(f *lineage.Follower, st *store.Store) incident.ImpactFunc {
-	return func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
-		levels := map[catalog.Key][][]catalog.Key{}
-		var all []catalog.Key
-		for _, k := range keys {
-			ls, err := f.Graph().Downstream(k, 0)
-			if errors.Is(err, catalog.ErrNotFound) {
-				continue // no job reads or writes it: nothing downstream
-			}
-			if err != nil {
-				return nil, err
-			}
-			levels[k] = ls
-			for _, l := range ls {
-				all = append(all, l...)
-			}
-		}
-		owners, err := st.DatasetOwners(ctx, all)
-		if err != nil {
-			return nil, err
-		}
-		out := map[catalog.Key][]catalog.ImpactedDataset{}
-		for k, ls := range levels {
-			for d, l := range ls {
-				for _, x := range l {
-					out[k] = append(out[k], catalog.ImpactedDataset{Dataset: x, Distance: d + 1, Owners: owners[x]})
-				}
-			}
-		}
-		return out, nil
-	}
 }
 
 // notifyChannels are the configured notification channels.
