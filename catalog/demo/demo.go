@@ -30,7 +30,8 @@ const WarehouseSource = "demo"
 // again, harvests the dbt project (the source dbt, over WriteDBT's
 // directory), makes the teams owners, and, into a catalog without the
 // demo's DAG, stores the DAG's OpenLineage events for the server's worker
-// to derive and backfills the checks' history. It is idempotent: a second
+// to derive, backfills the checks' history and makes the edits people
+// would have made (see edit). It is idempotent: a second
 // Build over the same catalog only crawls again.
 func Build(ctx context.Context, st *store.Store, r *crawl.Runner, warehouse, dbt crawl.Source, whURL string, now time.Time, log *slog.Logger) error {
 	whCfg, err := pgx.ParseConfig(whURL)
@@ -70,5 +71,8 @@ func Build(ctx context.Context, st *store.Store, r *crawl.Runner, warehouse, dbt
 	if err != nil {
 		return err
 	}
-	return backfillChecks(ctx, st, checks, now)
+	if err := backfillChecks(ctx, st, checks, now); err != nil {
+		return err
+	}
+	return edit(ctx, st, now, db)
 }

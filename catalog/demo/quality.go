@@ -23,12 +23,14 @@ type checkSpec struct {
 
 // checkSpecs are the demo's SQL checks. orders_landed_today fails (the
 // warehouse's orders are from 2024), so the demo has a failing check
-// and the incident it opens; the others pass.
+// and the incident it opens; the others pass. Each dataset the demo
+// shows off (a mart, the revenue journal) has one.
 var checkSpecs = []checkSpec{
 	{name: "orders_landed_today", table: "raw.shop_orders",
 		sql: "SELECT count(*) FROM raw.shop_orders WHERE placed_at > now() - interval '1 day'", expect: "> 0"},
 	{name: "fct_orders_order_id_unique", table: "marts.fct_orders", column: "order_id", template: "unique"},
 	{name: "fct_orders_customer_key_not_null", table: "marts.fct_orders", column: "customer_key", template: "not_null"},
+	{name: "revenue_recognition_amount_usd_not_null", table: "finance.revenue_recognition", column: "amount_usd", template: "not_null"},
 }
 
 // origin is where the demo's checks and SLOs are declared.
@@ -36,8 +38,9 @@ const origin = "almanac demo (catalog/demo/quality.go)"
 
 // Quality returns the demo's SQL checks on the warehouse at whURL and
 // its SLOs, for the server to run and judge: the revenue journal's
-// pipeline SLO is breached (its task's newest replayed run failed) and
-// fct_orders' on-time SLO burns its budget (one replayed run was late).
+// pipeline SLO is breached (its task's newest replayed run failed),
+// fct_orders' on-time SLO burns its budget (one replayed run was late)
+// and the staging view stg_orders has a freshness SLO.
 func Quality(whURL string) ([]crawl.Check, []slo.SLO, error) {
 	whCfg, err := pgx.ParseConfig(whURL)
 	if err != nil {
@@ -75,6 +78,9 @@ func Quality(whURL string) ([]crawl.Check, []slo.SLO, error) {
 			Spec: slo.Spec{Kind: slo.Pipeline, Objective: 0.99, Window: window, MaxDuration: 30 * time.Minute}},
 		{Name: "fct-orders-by-0300", Dataset: catalog.Key{Namespace: Namespace, Name: db + ".marts.fct_orders"},
 			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.92, Window: window, Deadline: "03:00", TimeZone: "UTC", Updates: slo.UpdatesRuns}},
+		// A view's SLO: staging is rebuilt by the daily dbt run.
+		{Name: "stg-orders-fresh", Dataset: catalog.Key{Namespace: Namespace, Name: db + ".staging.stg_orders"},
+			Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.95, Window: window, MaxAge: 26 * time.Hour}},
 	}
 	for i := range slos {
 		slos[i].Source, slos[i].Origin = "config", origin
