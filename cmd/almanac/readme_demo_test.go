@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
 	"almanac/catalog/demo"
@@ -50,13 +51,8 @@ func readmeGraphQL(t *testing.T) []string {
 // sees them work. The demo names its warehouse database "warehouse"; the
 // test's warehouse database has another name, which stands in for it.
 func TestREADMEExamplesOnDemo(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pool, catalogURL := pgtest.NewDB(t)
-	whURL := pgtest.EmptyDB(t)
-	if err := demo.LoadWarehouse(ctx, whURL); err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
+	pool, whURL, base := startDemo(t)
 	// A later `make run` finds the warehouse current and keeps it.
 	if v, err := demo.WarehouseBuiltFrom(ctx, whURL); err != nil || v != demo.WarehouseVersion() {
 		t.Errorf("warehouse built from %q, %v; want %q", v, err, demo.WarehouseVersion())
@@ -64,46 +60,6 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	whCfg, err := pgx.ParseConfig(whURL)
 	if err != nil {
 		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg, err := config.LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
-		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n"), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	done := make(chan error, 1)
-	go func() { done <- serveDemo(ctx, cfg, log, whURL) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	base := "http://" + addr
-	// Ready once the demo crawl finished and the server listens.
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 
 	// The demo crawl is clean: its views' SQL resolves to what it crawled.
@@ -428,6 +384,67 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	})
+}
+
+// startDemo builds the catalog `make run` serves, with serveDemo (what
+// `almanac demo` calls) over a fresh catalog database and a warehouse
+// database the demo script built, and serves it on a loopback port until
+// the test ends. It returns the catalog's pool, the warehouse's URL and
+// the server's base URL, once the server is ready.
+func startDemo(t *testing.T) (*pgxpool.Pool, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pool, catalogURL := pgtest.NewDB(t)
+	whURL := pgtest.EmptyDB(t)
+	if err := demo.LoadWarehouse(ctx, whURL); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
+		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	done := make(chan error, 1)
+	go func() { done <- serveDemo(ctx, cfg, log, whURL) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	base := "http://" + addr
+	// Ready once the demo crawl finished and the server listens.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return pool, whURL, base
 }
 
 // demoGraphQL posts query to the demo at base and returns the response body.
