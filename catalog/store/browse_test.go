@@ -87,6 +87,33 @@ func TestBrowseAndSorts(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
 		}
 	}
+	// Pages of the health order, of one or two, whatever their offset,
+	// join into the whole order: across the datasets needing attention
+	// and the rest.
+	for _, limit := range []int{1, 2} {
+		var ids []int64
+		for off := 0; off < 4; off += limit {
+			page, err := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Sort: store.SortHealth, Limit: limit, Offset: off})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.IDs) > limit {
+				t.Errorf("health order, limit %d offset %d: %d datasets", limit, off, len(page.IDs))
+			}
+			ids = append(ids, page.IDs...)
+		}
+		ds, err := st.DatasetsByIDs(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ds {
+			got = append(got, d.Key.Name[len("shop.public."):])
+		}
+		if want := []string{"orders", "big_orders", "customers"}; !cmp.Equal(got, want) {
+			t.Errorf("health order in pages of %d: got %v, want %v", limit, got, want)
+		}
+	}
 	// The "recently changed" order is ties broken by name, so the sorts
 	// above are stable; the attention counts equal their lists' lengths.
 	for a, n := range b.Attention {
