@@ -30,6 +30,14 @@ func TestBrowseAndSorts(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE datasets SET updated_at = now() + interval '1 hour' WHERE name = 'shop.public.customers'`); err != nil {
 		t.Fatal(err)
 	}
+	// customers was late once, but its source's latest observation
+	// passed: it is not stale.
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO freshness_observations (source, dataset_namespace, dataset_name, observed_at, status)
+		VALUES ('dbt:shop', $1, 'shop.public.customers', now() - interval '2 days', 'error'),
+		       ('dbt:shop', $1, 'shop.public.customers', now() - interval '1 day', 'pass')`, ns); err != nil {
+		t.Fatal(err)
+	}
 
 	b, err := st.Browse(ctx, 10)
 	if err != nil {
