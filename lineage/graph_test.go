@@ -157,6 +157,20 @@ func TestPathAndImpact(t *testing.T) {
 	if diff := cmp.Diff(want, levels); diff != "" {
 		t.Errorf("impact (-want +got):\n%s", diff)
 	}
+	// Several at once, as incidents ask: a dataset with nothing
+	// downstream (d) or that no job touches is absent.
+	many, err := f.ImpactMany(context.Background(), []catalog.Key{k("x"), k("d"), k("nowhere")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finance := []catalog.Owner{{Name: "finance", Kind: catalog.OwnerTeam}}
+	alice := []catalog.Owner{{Name: "alice", Kind: catalog.OwnerUser, Type: "technical"}}
+	wantMany := map[catalog.Key][]catalog.ImpactedDataset{
+		k("x"): {{Dataset: k("b"), Distance: 1}, {Dataset: k("c"), Distance: 2, Owners: finance}, {Dataset: k("d"), Distance: 2, Owners: alice}, {Dataset: k("a"), Distance: 3}},
+	}
+	if diff := cmp.Diff(wantMany, many); diff != "" {
+		t.Errorf("impact of several (-want +got):\n%s", diff)
+	}
 }
 
 // TestFollow checks that the graph follows the change log: a new job, a

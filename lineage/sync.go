@@ -300,6 +300,42 @@ func (f *Follower) Impact(ctx context.Context, key catalog.Key, depth int) ([]Im
 	return out, nil
 }
 
+// ImpactMany returns what is downstream of each of keys, nearest first,
+// with the owners of each dataset: the graph's reach of each, and the
+// owners of all in one read. A key no job reads or writes has nothing
+// downstream and is absent. It is what an incident hits
+// (incident.ImpactFunc).
+func (f *Follower) ImpactMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
+	levels := map[catalog.Key][][]catalog.Key{}
+	var all []catalog.Key
+	for _, k := range keys {
+		ls, err := f.graph.Downstream(k, 0)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		levels[k] = ls
+		for _, l := range ls {
+			all = append(all, l...)
+		}
+	}
+	owners, err := f.store.DatasetOwners(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("impact of %d datasets: %w", len(keys), err)
+	}
+	out := map[catalog.Key][]catalog.ImpactedDataset{}
+	for k, ls := range levels {
+		for d, l := range ls {
+			for _, x := range l {
+				out[k] = append(out[k], catalog.ImpactedDataset{Dataset: x, Distance: d + 1, Owners: owners[x]})
+			}
+		}
+	}
+	return out, nil
+}
+
 // ColumnImpactLevel is the columns at one distance downstream.
 type ColumnImpactLevel struct {
 	Distance int

@@ -9,7 +9,7 @@ import (
 )
 
 // The fixed corpus of the relevance suite: the demo warehouse of Acme
-// Outfitters (cmd/almanac/demo/warehouse.sql) as its crawl and a dbt
+// Outfitters (catalog/demo/data/warehouse.sql) as its crawl and a dbt
 // project would describe it, plus a lake with camelCase names and a few
 // datasets made to tempt the ranking.
 

@@ -245,7 +245,7 @@ func crawlFixture(t *testing.T, st *store.Store, source string, harvest func(con
 func crawlDemoWarehouse(t *testing.T, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	sql, err := os.ReadFile("../cmd/almanac/demo/warehouse.sql")
+	sql, err := os.ReadFile("../catalog/demo/data/warehouse.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,6 +146,10 @@ func TestJobPage(t *testing.T) {
 	r = p.get(t, jobPath(airflowDAG))
 	mustContain(t, "the DAG's page", r.body, "Loads yesterday&#39;s orders into the marts.", `<span class="badge status-running">running</span>`,
 		`Runs started by run <a class="mono" href="/runs/`+failedDAGRun+`">01902d09</a>`, `href="/runs/`+failedTaskRun+`"`)
+	// It reads and writes through its tasks: no empty lists of its own.
+	if strings.Contains(r.body, "inputs-heading") || strings.Contains(r.body, "outputs-heading") {
+		t.Error("the DAG's page lists inputs and outputs of its own, which it has none of")
+	}
 
 	// Paging the history: the second page of two runs per page is not
 	// reachable without the page's own link, but a bad one is named.
@@ -198,6 +202,9 @@ func TestRunsPages(t *testing.T) {
 	// The DAG run lists the task run it started.
 	r = p.get(t, "/runs/"+failedDAGRun)
 	mustContain(t, "the DAG run's page", r.body, "Runs it started", `href="/runs/`+failedTaskRun+`"`)
+	if strings.Contains(r.body, "changed-heading") || strings.Contains(r.body, "read-heading") {
+		t.Error("the DAG run's page lists datasets it changed and read, which its tasks did")
+	}
 	if r := p.get(t, "/runs/no-such-run"); r.status != 404 {
 		t.Errorf("a run that does not exist: %d, want 404", r.status)
 	}

@@ -30,6 +30,14 @@ func TestBrowseAndSorts(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE datasets SET updated_at = now() + interval '1 hour' WHERE name = 'shop.public.customers'`); err != nil {
 		t.Fatal(err)
 	}
+	// customers was late once, but its source's latest observation
+	// passed: it is not stale.
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO freshness_observations (source, dataset_namespace, dataset_name, observed_at, status)
+		VALUES ('dbt:shop', $1, 'shop.public.customers', now() - interval '2 days', 'error'),
+		       ('dbt:shop', $1, 'shop.public.customers', now() - interval '1 day', 'pass')`, ns); err != nil {
+		t.Fatal(err)
+	}
 
 	b, err := st.Browse(ctx, 10)
 	if err != nil {
@@ -85,6 +93,33 @@ func TestBrowseAndSorts(t *testing.T) {
 	for _, c := range cases {
 		if got := names(c.f, c.p); !cmp.Equal(got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+	// Pages of the health order, of one or two, whatever their offset,
+	// join into the whole order: across the datasets needing attention
+	// and the rest.
+	for _, limit := range []int{1, 2} {
+		var ids []int64
+		for off := 0; off < 4; off += limit {
+			page, err := st.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Sort: store.SortHealth, Limit: limit, Offset: off})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.IDs) > limit {
+				t.Errorf("health order, limit %d offset %d: %d datasets", limit, off, len(page.IDs))
+			}
+			ids = append(ids, page.IDs...)
+		}
+		ds, err := st.DatasetsByIDs(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ds {
+			got = append(got, d.Key.Name[len("shop.public."):])
+		}
+		if want := []string{"orders", "big_orders", "customers"}; !cmp.Equal(got, want) {
+			t.Errorf("health order in pages of %d: got %v, want %v", limit, got, want)
 		}
 	}
 	// The "recently changed" order is ties broken by name, so the sorts

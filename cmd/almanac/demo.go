@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	_ "embed"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,22 +14,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog/crawl"
+	"almanac/catalog/demo"
 	"almanac/catalog/pgcluster"
+	"almanac/catalog/slo"
 	"almanac/cmd/almanac/config"
 )
 
-// warehouseSQL builds the demo warehouse: an e-commerce analytics
-// warehouse over raw, staging, marts, finance and ops schemas.
-//
-//go:embed demo/warehouse.sql
-var warehouseSQL string
-
-// demoNamespace is the OpenLineage namespace the demo warehouse is
-// catalogued under, fixed so that it does not follow the private
-// cluster's port.
-const demoNamespace = "postgres://warehouse.demo:5432"
-
-// demo is `almanac demo`, what `make run` starts: with no database
+// runDemo is `almanac demo`, what `make run` starts: with no database
 // configured it runs a private PostgreSQL cluster under ./.almanac, builds
 // the demo warehouse in it once, crawls it and serves the portal. Ctrl-C
 // stops the server and then the cluster. It listens only on a loopback
@@ -44,7 +31,7 @@ const demoNamespace = "postgres://warehouse.demo:5432"
 // the replayed OpenLineage events and the checks are made anew. Only the
 // private cluster's catalog is dropped: with database_url set, reset is
 // refused rather than drop a configured catalog.
-func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, reset bool) error {
+func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, reset bool) error {
 	if !loopback(cfg.Listen) {
 		if !force {
 			return fmt.Errorf("demo: will not listen on %s: the demo lets anyone who reaches it edit the catalog and post lineage without a login; "+
@@ -76,59 +63,30 @@ func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, rese
 		cfg.DatabaseURL = cluster.URL("almanac")
 		warehouseDB = "warehouse"
 		if reset {
-			if err := resetDemo(ctx, adminURL, []string{"almanac", warehouseDB}, cfg.Search.IndexDir, log); err != nil {
+			if err := demo.Reset(ctx, adminURL, []string{"almanac", warehouseDB}, cfg.Search.IndexDir, log); err != nil {
 				return err
 			}
 		}
-		if _, err := ensureDatabase(ctx, adminURL, "almanac"); err != nil {
+		if _, err := demo.EnsureDatabase(ctx, adminURL, "almanac"); err != nil {
 			return err
 		}
 	}
-	created, err := ensureDatabase(ctx, adminURL, warehouseDB)
+	whURL, err := demo.EnsureWarehouse(ctx, adminURL, warehouseDB, log)
 	if err != nil {
 		return err
-	}
-	whURL, err := withDatabase(adminURL, warehouseDB)
-	if err != nil {
-		return err
-	}
-	if !created {
-		// A warehouse an earlier version of the script built lacks what
-		// the README's examples name: build it again.
-		built, err := warehouseBuiltFrom(ctx, whURL)
-		if err != nil {
-			return err
-		}
-		if built != warehouseVersion() {
-			log.Info("rebuilding demo warehouse: the demo script changed", "database", warehouseDB)
-			if err := dropDatabase(ctx, adminURL, warehouseDB); err != nil {
-				return fmt.Errorf("drop outdated demo warehouse: %w", err)
-			}
-			if created, err = ensureDatabase(ctx, adminURL, warehouseDB); err != nil {
-				return err
-			}
-		}
-	}
-	if created {
-		log.Info("building demo warehouse", "database", warehouseDB)
-		if err := loadWarehouse(ctx, whURL); err != nil {
-			if derr := dropDatabase(ctx, adminURL, warehouseDB); derr != nil {
-				log.Error("drop half-built demo warehouse", "error", derr)
-			}
-			return err
-		}
 	}
 	return serveDemo(ctx, cfg, log, whURL)
 }
 
 // serveDemo adds the demo warehouse at whURL to the configuration as the
-// source "demo", opens the OpenLineage endpoint without a token unless one
-// is configured, opens the catalog, crawls the warehouse into it and
-// serves it. The README's GraphQL examples name what this catalog holds;
+// source "demo", with the demo's dbt project, checks and SLOs, opens the
+// OpenLineage endpoint without a token unless one is configured, opens
+// the catalog, builds the demo in it (demo.Build) and serves it. The
+// README's GraphQL examples name what this catalog holds;
 // TestREADMEExamplesOnDemo keeps them in step.
 func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL string) error {
-	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == "demo" }) {
-		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: "demo", Type: "postgres", URL: whURL, Namespace: demoNamespace})
+	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == demo.WarehouseSource }) {
+		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: demo.WarehouseSource, Type: "postgres", URL: whURL, Namespace: demo.Namespace})
 	}
 	// The demo accepts OpenLineage events without a token, as Marquez's
 	// quickstart does: it listens on a loopback address and answers only
@@ -143,61 +101,43 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 	// A dbt project over the warehouse, harvested after it: beside the
 	// search index, under .almanac on `make run`.
 	dbtDir := filepath.Join(filepath.Dir(cfg.Search.IndexDir), "demo-dbt")
-	if err := writeDemoDBT(dbtDir, time.Now()); err != nil {
+	if err := demo.WriteDBT(dbtDir, time.Now()); err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == demoDBTSource }) {
-		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: demoDBTSource, Type: "dbt", Paths: []string{dbtDir},
-			Namespace: demoNamespace, Database: whCfg.Database})
+	if !slices.ContainsFunc(cfg.Sources, func(s config.SourceConfig) bool { return s.Name == demo.DBTSource }) {
+		cfg.Sources = append(cfg.Sources, config.SourceConfig{Name: demo.DBTSource, Type: "dbt", Paths: []string{dbtDir},
+			Namespace: demo.Namespace, Database: whCfg.Database})
 	}
 	sources, err := crawlSources(cfg)
 	if err != nil {
 		return err
 	}
 	// SQL checks (one failing) and SLOs (one breached, one burning its
-	// budget), as if configured.
-	if err := addDemoQuality(cfg, whURL, whCfg.Database); err != nil {
+	// budget), as if configured, leaving out any whose name the
+	// configuration already uses.
+	checks, slos, err := demo.Quality(whURL)
+	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == "demo" })
+	for _, c := range checks {
+		if !slices.ContainsFunc(cfg.RunChecks, func(x crawl.Check) bool { return x.Name == c.Name }) {
+			cfg.RunChecks = append(cfg.RunChecks, c)
+		}
+	}
+	for _, s := range slos {
+		if !slices.ContainsFunc(cfg.RunSLOs, func(x slo.SLO) bool { return x.Name == s.Name }) {
+			cfg.RunSLOs = append(cfg.RunSLOs, s)
+		}
+	}
 	pool, st, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	runner := crawl.NewRunner(st, log, nil)
-	if _, err := runner.Crawl(ctx, sources[i]); err != nil {
+	wh := sources[slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == demo.WarehouseSource })]
+	dbt := sources[slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == demo.DBTSource })]
+	if err := demo.Build(ctx, st, crawl.NewRunner(st, log, nil), wh, dbt, whURL, time.Now(), log); err != nil {
 		return err
-	}
-	// A warehouse built now changes its schema after the first crawl, and
-	// is crawled again: the catalog keeps both versions.
-	if evolved, err := evolveWarehouse(ctx, whURL); err != nil {
-		return err
-	} else if evolved {
-		if _, err := runner.Crawl(ctx, sources[i]); err != nil {
-			return err
-		}
-	}
-	j := slices.IndexFunc(sources, func(s crawl.Source) bool { return s.Name == demoDBTSource })
-	if _, err := runner.Crawl(ctx, sources[j]); err != nil {
-		return err
-	}
-	if err := seedTeams(ctx, st, whCfg.Database); err != nil {
-		return err
-	}
-	// The OpenLineage worker serve starts derives the replayed runs.
-	if n, err := replayDemoLineage(ctx, st, time.Now(), whCfg.Database); err != nil {
-		return err
-	} else if n > 0 {
-		log.Info("replayed the demo Airflow DAG's OpenLineage events", "events", n, "days", demoLineageDays)
-		// A fresh demo catalog: give its checks a history too.
-		checks, _, err := demoQuality(whURL, whCfg.Database)
-		if err != nil {
-			return err
-		}
-		if err := backfillChecks(ctx, st, checks, time.Now()); err != nil {
-			return err
-		}
 	}
 	// The demo is a local playground: its API treats every request as the
 	// editor "demo", so the GraphQL mutations can be tried in GraphiQL.
@@ -217,110 +157,4 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// resetDemo drops the private demo's catalog and warehouse databases dbs
-// and removes its search index directory.
-func resetDemo(ctx context.Context, adminURL string, dbs []string, indexDir string, log *slog.Logger) error {
-	for _, db := range dbs {
-		if err := dropDatabase(ctx, adminURL, db); err != nil {
-			return fmt.Errorf("demo -reset: drop database %s: %w", db, err)
-		}
-	}
-	if err := os.RemoveAll(indexDir); err != nil {
-		return fmt.Errorf("demo -reset: remove search index: %w", err)
-	}
-	log.Info("demo reset: dropped its catalog, warehouse and search index", "index_dir", indexDir)
-	return nil
-}
-
-func withDatabase(u, db string) (string, error) {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "", fmt.Errorf("database url: %w", err)
-	}
-	p.Path = "/" + db
-	return p.String(), nil
-}
-
-// ensureDatabase creates a database unless it exists, and says whether it
-// created it.
-func ensureDatabase(ctx context.Context, adminURL, db string) (bool, error) {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return false, fmt.Errorf("connect to create database %s: %w", db, err)
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, db).Scan(&exists); err != nil {
-		return false, fmt.Errorf("look for database %s: %w", db, err)
-	}
-	if exists {
-		return false, nil
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
-		return false, fmt.Errorf("create database %s: %w", db, err)
-	}
-	return true, nil
-}
-
-func dropDatabase(ctx context.Context, adminURL, db string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
-	return err
-}
-
-// warehouseVersion names the demo script a warehouse is built from; the
-// database's comment keeps it (see loadWarehouse).
-func warehouseVersion() string {
-	return fmt.Sprintf("Almanac demo warehouse, script sha256 %x", sha256.Sum256([]byte(warehouseSQL)))
-}
-
-// warehouseBuiltFrom returns the warehouseVersion the database at url was
-// built from, "" when it has none.
-func warehouseBuiltFrom(ctx context.Context, url string) (string, error) {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return "", fmt.Errorf("connect to demo warehouse: %w", err)
-	}
-	defer conn.Close(ctx)
-	var v string
-	err = conn.QueryRow(ctx, `
-		SELECT coalesce(shobj_description(oid, 'pg_database'), '')
-		FROM pg_database WHERE datname = current_database()`).Scan(&v)
-	if err != nil {
-		return "", fmt.Errorf("read demo warehouse version: %w", err)
-	}
-	return v, nil
-}
-
-// loadWarehouse runs the demo script in one transaction and records its
-// warehouseVersion as the database's comment.
-func loadWarehouse(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return fmt.Errorf("connect to demo warehouse: %w", err)
-	}
-	defer conn.Close(ctx)
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, warehouseSQL); err != nil {
-			return err
-		}
-		// COMMENT takes no parameters: the server quotes the version.
-		var comment string
-		err := tx.QueryRow(ctx, `SELECT format('COMMENT ON DATABASE %I IS %L', current_database(), $1::text)`, warehouseVersion()).Scan(&comment)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, comment)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("build demo warehouse: %w", err)
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"almanac/catalog/demo"
 	"almanac/catalog/pgtest"
 	"almanac/cmd/almanac/config"
 )
@@ -18,27 +19,27 @@ import (
 func TestDemoReset(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	adminURL, err := withDatabase(pgtest.EmptyDB(t), "postgres")
+	adminURL, err := demo.WithDatabase(pgtest.EmptyDB(t), "postgres")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dbs := []string{"almanac_reset_test_catalog", "almanac_reset_test_warehouse"}
 	for _, db := range dbs {
-		if _, err := ensureDatabase(ctx, adminURL, db); err != nil {
+		if _, err := demo.EnsureDatabase(ctx, adminURL, db); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { dropDatabase(context.Background(), adminURL, db) })
+		t.Cleanup(func() { demo.DropDatabase(context.Background(), adminURL, db) })
 	}
 	index := filepath.Join(t.TempDir(), "index")
 	if err := os.MkdirAll(filepath.Join(index, "segments"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := resetDemo(ctx, adminURL, dbs, index, log); err != nil {
+	if err := demo.Reset(ctx, adminURL, dbs, index, log); err != nil {
 		t.Fatal(err)
 	}
 	for _, db := range dbs {
 		// ensureDatabase creates only what is missing: created means dropped.
-		created, err := ensureDatabase(ctx, adminURL, db)
+		created, err := demo.EnsureDatabase(ctx, adminURL, db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +52,7 @@ func TestDemoReset(t *testing.T) {
 	}
 
 	cfg := &config.Config{DatabaseURL: adminURL, Listen: "127.0.0.1:0"}
-	err = demo(ctx, cfg, log, false, true)
+	err = runDemo(ctx, cfg, log, false, true)
 	if err == nil || !strings.Contains(err.Error(), "will not drop a configured catalog") {
 		t.Errorf("demo -reset with database_url set: %v, want a refusal", err)
 	}

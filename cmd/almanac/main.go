@@ -140,7 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stdout, "search index rebuilt in %s\n", cfg.Search.IndexDir)
 		return nil
 	case "demo":
-		return demo(ctx, cfg, log, *force, *reset)
+		return runDemo(ctx, cfg, log, *force, *reset)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)

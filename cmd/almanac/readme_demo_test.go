@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
+	"almanac/catalog/demo"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/cmd/almanac/config"
@@ -49,60 +51,15 @@ func readmeGraphQL(t *testing.T) []string {
 // sees them work. The demo names its warehouse database "warehouse"; the
 // test's warehouse database has another name, which stands in for it.
 func TestREADMEExamplesOnDemo(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pool, catalogURL := pgtest.NewDB(t)
-	whURL := pgtest.EmptyDB(t)
-	if err := loadWarehouse(ctx, whURL); err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
+	pool, whURL, base := startDemo(t)
 	// A later `make run` finds the warehouse current and keeps it.
-	if v, err := warehouseBuiltFrom(ctx, whURL); err != nil || v != warehouseVersion() {
-		t.Errorf("warehouse built from %q, %v; want %q", v, err, warehouseVersion())
+	if v, err := demo.WarehouseBuiltFrom(ctx, whURL); err != nil || v != demo.WarehouseVersion() {
+		t.Errorf("warehouse built from %q, %v; want %q", v, err, demo.WarehouseVersion())
 	}
 	whCfg, err := pgx.ParseConfig(whURL)
 	if err != nil {
 		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg, err := config.LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
-		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n"), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	done := make(chan error, 1)
-	go func() { done <- serveDemo(ctx, cfg, log, whURL) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	base := "http://" + addr
-	// Ready once the demo crawl finished and the server listens.
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 
 	// The demo crawl is clean: its views' SQL resolves to what it crawled.
@@ -159,18 +116,18 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	}
 	// The demo has two owning teams, listed on /teams and with pages.
 	t.Run("teams", func(t *testing.T) {
-		for _, team := range demoTeams {
-			resp, err := http.Get(base + "/teams/" + team.team)
+		for _, team := range demo.Teams {
+			resp, err := http.Get(base + "/teams/" + team.Team)
 			if err != nil {
 				t.Fatal(err)
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("/teams/%s: %d", team.team, resp.StatusCode)
+				t.Fatalf("/teams/%s: %d", team.Team, resp.StatusCode)
 			}
-			if !strings.Contains(string(b), "stg_") && !strings.Contains(string(b), team.datasets[len(team.datasets)-1]) {
-				t.Errorf("/teams/%s lists none of its datasets", team.team)
+			if !strings.Contains(string(b), "stg_") && !strings.Contains(string(b), team.Datasets[len(team.Datasets)-1]) {
+				t.Errorf("/teams/%s lists none of its datasets", team.Team)
 			}
 		}
 		resp, err := http.Get(base + "/teams")
@@ -179,9 +136,9 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, team := range demoTeams {
-			if !strings.Contains(string(b), team.team) {
-				t.Errorf("/teams does not list %s", team.team)
+		for _, team := range demo.Teams {
+			if !strings.Contains(string(b), team.Team) {
+				t.Errorf("/teams does not list %s", team.Team)
 			}
 		}
 		query, _ := json.Marshal(map[string]any{"query": `{ teams { name datasets } }`})
@@ -191,8 +148,8 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 		}
 		b, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, team := range demoTeams {
-			if want := fmt.Sprintf(`{"name":%q,"datasets":%d}`, team.team, len(team.datasets)); !strings.Contains(string(b), want) {
+		for _, team := range demo.Teams {
+			if want := fmt.Sprintf(`{"name":%q,"datasets":%d}`, team.Team, len(team.Datasets)); !strings.Contains(string(b), want) {
 				t.Errorf("teams: want %s in %s", want, b)
 			}
 		}
@@ -226,11 +183,11 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			if err := json.Unmarshal([]byte(b), &r); err != nil {
 				t.Fatal(err)
 			}
-			if len(r.Data.Job.Runs.Edges) == demoLineageDays {
+			if len(r.Data.Job.Runs.Edges) == demo.LineageDays {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the demo DAG has %d runs, want %d: %s", len(r.Data.Job.Runs.Edges), demoLineageDays, b)
+				t.Fatalf("the demo DAG has %d runs, want %d: %s", len(r.Data.Job.Runs.Edges), demo.LineageDays, b)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -249,8 +206,8 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			if n.StartedAt.Sub(n.NominalStartTime) > time.Hour {
 				late++
 			}
-			if n.StartedAt.After(time.Now()) || time.Since(n.StartedAt) > (demoLineageDays+1)*24*time.Hour {
-				t.Errorf("run %d started at %s, not in the last %d days", i, n.StartedAt, demoLineageDays)
+			if n.StartedAt.After(time.Now()) || time.Since(n.StartedAt) > (demo.LineageDays+1)*24*time.Hour {
+				t.Errorf("run %d started at %s, not in the last %d days", i, n.StartedAt, demo.LineageDays)
 			}
 		}
 		if failed != 2 || late != 1 {
@@ -260,7 +217,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			t.Errorf("the demo DAG's latest run is %s, want FAIL", latest.State)
 		}
 		// Column lineage from the columnLineage facet.
-		b := demoGraphQL(t, base, `{ columnLineage(namespace: "`+demoNamespace+`", name: "`+db+`.finance.revenue_recognition", column: "amount_usd", direction: UPSTREAM) { nodes { name column } } }`)
+		b := demoGraphQL(t, base, `{ columnLineage(namespace: "`+demo.Namespace+`", name: "`+db+`.finance.revenue_recognition", column: "amount_usd", direction: UPSTREAM) { nodes { name column } } }`)
 		if !strings.Contains(b, `"name":"`+db+`.marts.fct_orders","column":"net_revenue"`) {
 			t.Errorf("revenue_recognition.amount_usd does not come from fct_orders.net_revenue: %s", b)
 		}
@@ -294,7 +251,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	t.Run("checks and SLOs", func(t *testing.T) {
 		db := whCfg.Database
 		dataset := func(name, sel string) string {
-			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demo.Namespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
 		}
 		waitFor := func(what string, ok func() (bool, string)) {
 			t.Helper()
@@ -323,8 +280,8 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 		// failed for the last days only.
 		waitFor("the failing check's history", func() (bool, string) {
 			b := dataset("raw.shop_orders", "qualityChecks { results(first: 30) { edges { node { status } } } }")
-			return strings.Count(b, `"status":"pass"`) == demoCheckDays-demoOrdersStoppedDays &&
-				strings.Count(b, `"status":"fail"`) == demoOrdersStoppedDays+1, b
+			return strings.Count(b, `"status":"pass"`) == demo.CheckDays-demo.OrdersStoppedDays &&
+				strings.Count(b, `"status":"fail"`) == demo.OrdersStoppedDays+1, b
 		})
 		waitFor("the incident of the failing check", func() (bool, string) {
 			b := demoGraphQL(t, base, `{ incidents(filter: {open: true}) { edges { node { name cause causeKey } } } }`)
@@ -344,7 +301,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	t.Run("schema versions", func(t *testing.T) {
 		db := whCfg.Database
 		history := func(name string) string {
-			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { schemaHistory { edges { node { version diff { added { name } retyped { name before { type } after { type } } } } } } } }`)
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demo.Namespace+`", name: "`+db+`.`+name+`") { schemaHistory { edges { node { version diff { added { name } retyped { name before { type } after { type } } } } } } } }`)
 		}
 		if b := history("marts.fct_orders"); !strings.Contains(b, `"version":2,"diff":{"added":[{"name":"sales_channel"}]`) {
 			t.Errorf("fct_orders has no version 2 adding sales_channel: %s", b)
@@ -358,7 +315,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 	// and source freshness with one late source.
 	t.Run("dbt project", func(t *testing.T) {
 		db := whCfg.Database
-		runs, err := store.New(pool).CrawlRuns(ctx, "dbt:"+demoDBTSource, 0, 1)
+		runs, err := store.New(pool).CrawlRuns(ctx, "dbt:"+demo.DBTSource, 0, 1)
 		if err != nil || len(runs) != 1 {
 			t.Fatalf("runs of the demo dbt project: %+v, %v", runs, err)
 		}
@@ -367,9 +324,9 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			t.Errorf("demo dbt crawl %s, seen %d, errors %+v; want partial, with only the warning that catalog.json is missing", r.Status, r.Counts.Seen, r.Errors)
 		}
 		dataset := func(name, sel string) string {
-			return demoGraphQL(t, base, `{ dataset(namespace: "`+demoNamespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
+			return demoGraphQL(t, base, `{ dataset(namespace: "`+demo.Namespace+`", name: "`+db+`.`+name+`") { `+sel+` } }`)
 		}
-		if b := dataset("staging.stg_payments", "qualityChecks { name source latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.unique_stg_payments_payment_id.a1b2c3","source":"dbt:`+demoDBTSource+`","latest":{"status":"fail"}`) {
+		if b := dataset("staging.stg_payments", "qualityChecks { name source latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.unique_stg_payments_payment_id.a1b2c3","source":"dbt:`+demo.DBTSource+`","latest":{"status":"fail"}`) {
 			t.Errorf("stg_payments has no failing dbt test: %s", b)
 		}
 		if b := dataset("staging.stg_orders", "qualityChecks { name latest { status } }"); !strings.Contains(b, `"name":"test.acme_analytics.accepted_values_stg_orders_order_status.a1b2c3","latest":{"status":"warn"}`) {
@@ -378,7 +335,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 		if b := dataset("raw.payments_stripe_charges", "freshness { status }"); !strings.Contains(b, `"status":"error"`) {
 			t.Errorf("payments_stripe_charges is not late by its source freshness: %s", b)
 		}
-		if b := dataset("marts.fct_orders", "sources { source }"); !strings.Contains(b, `"source":"dbt:`+demoDBTSource+`"`) {
+		if b := dataset("marts.fct_orders", "sources { source }"); !strings.Contains(b, `"source":"dbt:`+demo.DBTSource+`"`) {
 			t.Errorf("fct_orders has no facts of the dbt project: %s", b)
 		}
 		for deadline := time.Now().Add(30 * time.Second); ; {
@@ -401,7 +358,7 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
 			"run":{"runId":"0193a8f2-6a4e-7cc1-9c3c-6b1d2f0e9a99","facets":{"errorMessage":{"_producer":"https://example.com/airflow","_schemaURL":"https://openlineage.io/spec/facets/1-0-0/ErrorMessageRunFacet.json","message":"connection refused","programmingLanguage":"python"}}},
 			"job":{"namespace":"airflow","name":"payments.sync"},
-			"outputs":[{"namespace":"` + demoNamespace + `","name":"` + stg + `"}]}`
+			"outputs":[{"namespace":"` + demo.Namespace + `","name":"` + stg + `"}]}`
 		resp, err := http.Post(base+"/api/v1/lineage", "application/json", strings.NewReader(event))
 		if err != nil {
 			t.Fatal(err)
@@ -427,6 +384,67 @@ func TestREADMEExamplesOnDemo(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	})
+}
+
+// startDemo builds the catalog `make run` serves, with serveDemo (what
+// `almanac demo` calls) over a fresh catalog database and a warehouse
+// database the demo script built, and serves it on a loopback port until
+// the test ends. It returns the catalog's pool, the warehouse's URL and
+// the server's base URL, once the server is ready.
+func startDemo(t *testing.T) (*pgxpool.Pool, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pool, catalogURL := pgtest.NewDB(t)
+	whURL := pgtest.EmptyDB(t)
+	if err := demo.LoadWarehouse(ctx, whURL); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.LoadConfig(writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+
+		"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+"\n"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	done := make(chan error, 1)
+	go func() { done <- serveDemo(ctx, cfg, log, whURL) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	base := "http://" + addr
+	// Ready once the demo crawl finished and the server listens.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return pool, whURL, base
 }
 
 // demoGraphQL posts query to the demo at base and returns the response body.

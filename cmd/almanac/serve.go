@@ -70,7 +70,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 		PublicURL: cfg.PublicURL,
 		Backoff:   cfg.Notifications.Backoff,
 		Matches: func(ctx context.Context, query string, keys []catalog.Key) (map[catalog.Key]bool, error) {
-			return searchMatches(ctx, idx, query, keys)
+			return idx.Matches(ctx, query, keys)
 		},
 		Logger: log.With("component", "notifications"),
 	})
@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	if err != nil {
 		return err
 	}
-	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: impactOf(follower, st),
+	detector := incident.New(st, incident.Config{MinCheckSeverity: sev, Impact: follower.ImpactMany,
 		SweepEvery: cfg.Incidents.SweepInterval, Logger: log.With("component", "incidents")})
 	go func() {
 		if err := detector.Run(ctx); err != nil && ctx.Err() == nil {
@@ -278,42 +278,6 @@ func newLogin(ctx context.Context, cfg *config.Config, st *store.Store, log *slo
 	return login{oidc: o, sessions: sessions, roles: roles}, nil
 }
 
-// impactOf is what is downstream of datasets by the lineage graph f
-// follows, with the owners of each dataset, nearest first: the graph's
-// reach of each, and the owners of all in one read.
-func impactOf(f *lineage.Follower, st *store.Store) incident.ImpactFunc {
-	return func(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
-		levels := map[catalog.Key][][]catalog.Key{}
-		var all []catalog.Key
-		for _, k := range keys {
-			ls, err := f.Graph().Downstream(k, 0)
-			if errors.Is(err, catalog.ErrNotFound) {
-				continue // no job reads or writes it: nothing downstream
-			}
-			if err != nil {
-				return nil, err
-			}
-			levels[k] = ls
-			for _, l := range ls {
-				all = append(all, l...)
-			}
-		}
-		owners, err := st.DatasetOwners(ctx, all)
-		if err != nil {
-			return nil, err
-		}
-		out := map[catalog.Key][]catalog.ImpactedDataset{}
-		for k, ls := range levels {
-			for d, l := range ls {
-				for _, x := range l {
-					out[k] = append(out[k], catalog.ImpactedDataset{Dataset: x, Distance: d + 1, Owners: owners[x]})
-				}
-			}
-		}
-		return out, nil
-	}
-}
-
 // notifyChannels are the configured notification channels.
 func notifyChannels(cfg *config.Config) []notify.Channel {
 	var out []notify.Channel
@@ -322,40 +286,6 @@ func notifyChannels(cfg *config.Config) []notify.Channel {
 			APIKey: c.APIKey, Teams: c.Teams, Default: c.Default, Timeout: c.Timeout})
 	}
 	return out
-}
-
-// searchMatches reports which of keys the saved search query finds: the
-// query, narrowed to each key's namespace, among its first
-// search.MaxLimit hits. idx is nil until the index is open.
-func searchMatches(ctx context.Context, idx *search.Index, query string, keys []catalog.Key) (map[catalog.Key]bool, error) {
-	out := map[catalog.Key]bool{}
-	if idx == nil {
-		return out, nil
-	}
-	q, err := search.Parse(query)
-	if err != nil {
-		return nil, err
-	}
-	// One search per namespace, however many of its datasets are asked.
-	wanted := map[string]map[catalog.Key]bool{}
-	for _, k := range keys {
-		if wanted[k.Namespace] == nil {
-			wanted[k.Namespace] = map[catalog.Key]bool{}
-		}
-		wanted[k.Namespace][k] = true
-	}
-	for ns, ks := range wanted {
-		res, err := idx.Search(ctx, search.Request{Query: q.WithFilter(search.Filter{Key: "namespace", Value: ns}), Limit: search.MaxLimit})
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range res.Hits {
-			if ks[h.Key] {
-				out[h.Key] = true
-			}
-		}
-	}
-	return out, nil
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully.

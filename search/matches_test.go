@@ -1,4 +1,4 @@
-package main
+package search_test
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"almanac/search"
 )
 
-// TestSearchMatches judges saved searches with the search index: the
+// TestMatches judges saved searches with the search index: the
 // datasets among those named that the query finds, in any namespace.
-func TestSearchMatches(t *testing.T) {
+func TestMatches(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
@@ -44,7 +44,7 @@ func TestSearchMatches(t *testing.T) {
 		"owner:payments platform:delta": {lake: true},
 		"nothing-matches-this":          {},
 	} {
-		got, err := searchMatches(ctx, idx, query, all)
+		got, err := idx.Matches(ctx, query, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,8 @@ func TestSearchMatches(t *testing.T) {
 			t.Errorf("%q (-want +got):\n%s", query, diff)
 		}
 	}
-	if got, err := searchMatches(ctx, nil, "orders", all); err != nil || len(got) != 0 {
+	var closed *search.Index
+	if got, err := closed.Matches(ctx, "orders", all); err != nil || len(got) != 0 {
 		t.Errorf("before the index is open: %v, %v", got, err)
 	}
 }

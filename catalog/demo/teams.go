@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"almanac/catalog/store"
 )
 
-// demoTeams are the demo's owning teams (owners of kind team) and the
+// Teams are the demo's owning teams (owners of kind team) and the
 // warehouse datasets each owns, by schema.table: what /teams and the
 // team pages show on `make run`. The warehouse's own owners are roles.
-var demoTeams = []struct {
-	team     string
-	datasets []string
+var Teams = []struct {
+	Team     string
+	Datasets []string
 }{
 	{"commerce-analytics", []string{
 		"staging.stg_orders", "staging.stg_order_items", "marts.fct_orders", "marts.fct_order_items",
@@ -26,33 +26,33 @@ var demoTeams = []struct {
 	}},
 }
 
-// demoEditor is who the demo's own edits are recorded as: the demo's one
+// editor is who the demo's own edits are recorded as: the demo's one
 // user, whose edits the portal shows as "user:demo".
-var demoEditor = catalog.Principal{Login: "demo", Role: catalog.RoleEditor, Name: "Almanac demo"}
+var editor = catalog.Principal{Login: "demo", Role: catalog.RoleEditor, Name: "Almanac demo"}
 
 // seedTeams makes the demo teams owners of their datasets in the warehouse
-// database db (as the datasets are named under demoNamespace). It is
+// database db (as the datasets are named under Namespace). It is
 // idempotent: an owner already there is left as is.
 func seedTeams(ctx context.Context, st *store.Store, db string) error {
 	var keys []catalog.Key
-	for _, t := range demoTeams {
-		for _, d := range t.datasets {
-			keys = append(keys, catalog.Key{Namespace: demoNamespace, Name: db + "." + d})
+	for _, t := range Teams {
+		for _, d := range t.Datasets {
+			keys = append(keys, catalog.Key{Namespace: Namespace, Name: db + "." + d})
 		}
 	}
 	ids, err := st.DatasetIDs(ctx, keys)
 	if err != nil {
 		return fmt.Errorf("demo teams: %w", err)
 	}
-	for _, t := range demoTeams {
-		for _, d := range t.datasets {
-			key := catalog.Key{Namespace: demoNamespace, Name: db + "." + d}
+	for _, t := range Teams {
+		for _, d := range t.Datasets {
+			key := catalog.Key{Namespace: Namespace, Name: db + "." + d}
 			id, ok := ids[key]
 			if !ok {
-				return fmt.Errorf("demo teams: the demo warehouse has no %s for team %s", key.Name, t.team)
+				return fmt.Errorf("demo teams: the demo warehouse has no %s for team %s", key.Name, t.Team)
 			}
-			if _, err := st.AddOwner(ctx, demoEditor, id, catalog.Owner{Name: t.team, Kind: catalog.OwnerTeam, Type: "technical"}); err != nil {
-				return fmt.Errorf("demo teams: make %s an owner of %s: %w", t.team, key.Name, err)
+			if _, err := st.AddOwner(ctx, editor, id, catalog.Owner{Name: t.Team, Kind: catalog.OwnerTeam, Type: "technical"}); err != nil {
+				return fmt.Errorf("demo teams: make %s an owner of %s: %w", t.Team, key.Name, err)
 			}
 		}
 	}

@@ -1,46 +1,54 @@
-package main
+package demo
 
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
 	"almanac/catalog/crawl"
 	"almanac/catalog/crawl/sqlcheck"
 	"almanac/catalog/slo"
 	"almanac/catalog/store"
-	"almanac/cmd/almanac/config"
 )
 
-// demoCheck is one of the demo's SQL checks, as the keys of checks would
+// checkSpec is one of the demo's SQL checks, as the keys of checks would
 // declare it: a template or SQL over a schema.table of the warehouse.
-type demoCheck struct {
+type checkSpec struct {
 	name, table, column, template, sql, expect string
 }
 
-// demoChecks are the demo's SQL checks. orders_landed_today fails (the
+// checkSpecs are the demo's SQL checks. orders_landed_today fails (the
 // warehouse's orders are from 2024), so the demo has a failing check
-// and the incident it opens; the others pass.
-var demoChecks = []demoCheck{
+// and the incident it opens; the others pass. Each dataset the demo
+// shows off (a mart, the revenue journal) has one.
+var checkSpecs = []checkSpec{
 	{name: "orders_landed_today", table: "raw.shop_orders",
 		sql: "SELECT count(*) FROM raw.shop_orders WHERE placed_at > now() - interval '1 day'", expect: "> 0"},
 	{name: "fct_orders_order_id_unique", table: "marts.fct_orders", column: "order_id", template: "unique"},
 	{name: "fct_orders_customer_key_not_null", table: "marts.fct_orders", column: "customer_key", template: "not_null"},
+	{name: "revenue_recognition_amount_usd_not_null", table: "finance.revenue_recognition", column: "amount_usd", template: "not_null"},
 }
 
-// demoOrigin is where the demo's checks and SLOs are declared.
-const demoOrigin = "almanac demo (cmd/almanac/demo_quality.go)"
+// origin is where the demo's checks and SLOs are declared.
+const origin = "almanac demo (catalog/demo/quality.go)"
 
-// demoQuality builds the demo's SQL checks on the warehouse at whURL
-// (database db) and its SLOs: the revenue journal's pipeline SLO is
-// breached (its task's newest replayed run failed) and fct_orders' on-time
-// SLO burns its budget (one replayed run was late).
-func demoQuality(whURL, db string) ([]crawl.Check, []slo.SLO, error) {
+// Quality returns the demo's SQL checks on the warehouse at whURL and
+// its SLOs, for the server to run and judge: the revenue journal's
+// pipeline SLO is breached (its task's newest replayed run failed),
+// fct_orders' on-time SLO burns its budget (one replayed run was late)
+// and the staging view stg_orders has a freshness SLO.
+func Quality(whURL string) ([]crawl.Check, []slo.SLO, error) {
+	whCfg, err := pgx.ParseConfig(whURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo warehouse url: %w", err)
+	}
+	db := whCfg.Database
 	var checks []crawl.Check
-	for _, c := range demoChecks {
+	for _, c := range checkSpecs {
 		sql, args, expect := c.sql, []any(nil), c.expect
 		if c.template != "" {
 			var err error
@@ -58,21 +66,24 @@ func demoQuality(whURL, db string) ([]crawl.Check, []slo.SLO, error) {
 			typ = "sql"
 		}
 		checks = append(checks, crawl.Check{
-			Check: sqlcheck.Check{Name: c.name, Dataset: catalog.Key{Namespace: demoNamespace, Name: db + "." + c.table}, Column: c.column,
+			Check: sqlcheck.Check{Name: c.name, Dataset: catalog.Key{Namespace: Namespace, Name: db + "." + c.table}, Column: c.column,
 				Type: typ, SQL: sql, Args: args, Expect: exp, Severity: "error", Timeout: 30 * time.Second},
 			// Every > 0 runs it as the server starts, then hourly.
-			URL: whURL, Every: time.Hour, Origin: demoOrigin,
+			URL: whURL, Every: time.Hour, Origin: origin,
 		})
 	}
 	window := 28 * 24 * time.Hour
 	slos := []slo.SLO{
-		{Name: "revenue-journal-posted", Dataset: catalog.Key{Namespace: demoNamespace, Name: db + ".finance.revenue_recognition"},
+		{Name: "revenue-journal-posted", Dataset: catalog.Key{Namespace: Namespace, Name: db + ".finance.revenue_recognition"},
 			Spec: slo.Spec{Kind: slo.Pipeline, Objective: 0.99, Window: window, MaxDuration: 30 * time.Minute}},
-		{Name: "fct-orders-by-0300", Dataset: catalog.Key{Namespace: demoNamespace, Name: db + ".marts.fct_orders"},
+		{Name: "fct-orders-by-0300", Dataset: catalog.Key{Namespace: Namespace, Name: db + ".marts.fct_orders"},
 			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.92, Window: window, Deadline: "03:00", TimeZone: "UTC", Updates: slo.UpdatesRuns}},
+		// A view's SLO: staging is rebuilt by the daily dbt run.
+		{Name: "stg-orders-fresh", Dataset: catalog.Key{Namespace: Namespace, Name: db + ".staging.stg_orders"},
+			Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.95, Window: window, MaxAge: 26 * time.Hour}},
 	}
 	for i := range slos {
-		slos[i].Source, slos[i].Origin = "config", demoOrigin
+		slos[i].Source, slos[i].Origin = "config", origin
 		if err := slos[i].Spec.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("demo SLO %s: %w", slos[i].Name, err)
 		}
@@ -80,48 +91,28 @@ func demoQuality(whURL, db string) ([]crawl.Check, []slo.SLO, error) {
 	return checks, slos, nil
 }
 
-// addDemoQuality adds the demo's checks and SLOs to cfg, leaving out any
-// whose name the configuration already uses.
-func addDemoQuality(cfg *config.Config, whURL, db string) error {
-	checks, slos, err := demoQuality(whURL, db)
-	if err != nil {
-		return err
-	}
-	for _, c := range checks {
-		if !slices.ContainsFunc(cfg.RunChecks, func(x crawl.Check) bool { return x.Name == c.Name }) {
-			cfg.RunChecks = append(cfg.RunChecks, c)
-		}
-	}
-	for _, s := range slos {
-		if !slices.ContainsFunc(cfg.RunSLOs, func(x slo.SLO) bool { return x.Name == s.Name }) {
-			cfg.RunSLOs = append(cfg.RunSLOs, s)
-		}
-	}
-	return nil
-}
-
-// demoCheckDays is how many past days of results backfillChecks records,
-// and demoOrdersStoppedDays how many of the latest of them
+// CheckDays is how many past days of results backfillChecks records,
+// and OrdersStoppedDays how many of the latest of them
 // orders_landed_today failed: the shop sync stopped three days ago.
 const (
-	demoCheckDays         = 13
-	demoOrdersStoppedDays = 3
+	CheckDays         = 13
+	OrdersStoppedDays = 3
 )
 
 // backfillChecks records a result a day for the demo's checks over the
-// demoCheckDays days before now, so that check history and the team
+// CheckDays days before now, so that check history and the team
 // pages' charts have shape; the server runs the checks for today.
 func backfillChecks(ctx context.Context, st *store.Store, checks []crawl.Check, now time.Time) error {
 	for _, c := range checks {
 		var results []catalog.QualityResult
-		for k := demoCheckDays; k >= 1; k-- {
+		for k := CheckDays; k >= 1; k-- {
 			zero := int64(0)
 			r := catalog.QualityResult{Check: c.Name, Dataset: c.Dataset, Status: catalog.QualityPass, Observed: "0", Failures: &zero,
 				StartedAt: now.Add(-time.Duration(k) * 24 * time.Hour).UTC(), Duration: time.Duration(4+k%5) * time.Millisecond,
 				RunID: fmt.Sprintf("demo-backfill-%d", k)}
 			if c.Expect.Op != "=" {
 				r.Failures = nil
-				if k <= demoOrdersStoppedDays {
+				if k <= OrdersStoppedDays {
 					r.Status, r.Observed, r.Message = catalog.QualityFail, "0", "got 0, want > 0"
 				} else {
 					r.Observed = strconv.Itoa(2300 + 97*(k%7))

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// demoEvolution changes the demo warehouse's schema after its first
+// evolution changes the demo warehouse's schema after its first
 // crawl, as a release of its models would, so that the catalog keeps
 // several schema versions (columns added and retyped) and the change feed
 // and schema history have something to show. No view reads the retyped
 // columns.
-const demoEvolution = `
+const evolution = `
 ALTER TABLE marts.fct_orders ADD COLUMN sales_channel text;
 COMMENT ON COLUMN marts.fct_orders.sales_channel IS 'Where the order was placed: web, app or marketplace. NULL for orders before the column was added.';
 ALTER TABLE ops.inventory_levels ALTER COLUMN inbound_qty TYPE bigint;
@@ -21,7 +21,7 @@ COMMENT ON COLUMN ops.inventory_levels.days_of_cover IS 'Available stock divided
 ALTER TABLE finance.fx_rates ALTER COLUMN source TYPE varchar(16);
 `
 
-// evolveWarehouse applies demoEvolution to the warehouse at url unless it
+// evolveWarehouse applies evolution to the warehouse at url unless it
 // has it, and says whether it applied it.
 func evolveWarehouse(ctx context.Context, url string) (bool, error) {
 	conn, err := pgx.Connect(ctx, url)
@@ -39,7 +39,7 @@ func evolveWarehouse(ctx context.Context, url string) (bool, error) {
 		return false, nil
 	}
 	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, demoEvolution)
+		_, err := tx.Exec(ctx, evolution)
 		return err
 	}); err != nil {
 		return false, fmt.Errorf("change the demo warehouse's schema: %w", err)

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -21,35 +21,35 @@ import (
 // (parent facets, SQL, sourceCodeLocation, column lineage and
 // outputStatistics) over the demo warehouse. Event times are offsets
 // ("+320s") from the run's start; {nominal_start} and {nominal_end} stand
-// for its schedule interval; dataset names start "warehouse.". replayDemoLineage
-// turns it into demoLineageDays days of runs ending today.
+// for its schedule interval; dataset names start "warehouse.". replayLineage
+// turns it into LineageDays days of runs ending today.
 //
-//go:embed demo/airflow_orders_daily.json
+//go:embed data/airflow_orders_daily.json
 var airflowDayJSON []byte
 
-// demoDAG is the job of the demo's Airflow DAG run.
-var demoDAG = catalog.JobKey{Namespace: "airflow://prod", Name: "orders_daily"}
+// DAG is the job of the demo's Airflow DAG run.
+var DAG = catalog.JobKey{Namespace: "airflow://prod", Name: "orders_daily"}
 
 const (
-	// demoLineageDays is how many daily runs of the DAG the demo replays,
+	// LineageDays is how many daily runs of the DAG the demo replays,
 	// so that run, row-count and duration trends have shape.
-	demoLineageDays = 14
-	// demoLateDay is the day (0 today, 1 yesterday…) whose run started
-	// late, demoFailedItemsDay the one whose order-items task failed and
-	// demoFailedRevenueDay the one whose revenue task failed: the last
+	LineageDays = 14
+	// lateDay is the day (0 today, 1 yesterday…) whose run started
+	// late, failedItemsDay the one whose order-items task failed and
+	// failedRevenueDay the one whose revenue task failed: the last
 	// run failed, so the demo has an open incident from it.
-	demoLateDay          = 3
-	demoFailedItemsDay   = 6
-	demoFailedRevenueDay = 0
-	demoLateBy           = 2*time.Hour + 17*time.Minute
+	lateDay          = 3
+	failedItemsDay   = 6
+	failedRevenueDay = 0
+	lateBy           = 2*time.Hour + 17*time.Minute
 )
 
-// demoLineageEvents returns the demo DAG's events for the demoLineageDays
+// lineageEvents returns the demo DAG's events for the LineageDays
 // days up to now, oldest first, naming the datasets of the warehouse
 // database db. Runs start at 02:00 UTC; the newest is today's once it has
 // ended (by 02:10), yesterday's before, so that the demo's on-time SLO
 // (by 03:00) never counts a day without its run.
-func demoLineageEvents(now time.Time, db string) ([][]byte, error) {
+func lineageEvents(now time.Time, db string) ([][]byte, error) {
 	var day []map[string]any
 	if err := json.Unmarshal(airflowDayJSON, &day); err != nil {
 		return nil, fmt.Errorf("demo lineage template: %w", err)
@@ -59,27 +59,27 @@ func demoLineageEvents(now time.Time, db string) ([][]byte, error) {
 		anchor = anchor.Add(-24 * time.Hour)
 	}
 	var out [][]byte
-	for k := demoLineageDays - 1; k >= 0; k-- {
+	for k := LineageDays - 1; k >= 0; k-- {
 		nominal := anchor.Add(-time.Duration(k) * 24 * time.Hour)
 		start := nominal
-		if k == demoLateDay {
-			start = start.Add(demoLateBy)
+		if k == lateDay {
+			start = start.Add(lateBy)
 		}
 		// Volume follows the week: fewer orders at the weekend, a slow
 		// drift up over the fortnight.
-		scale := 1 + 0.012*float64(demoLineageDays-k) + 0.08*math.Sin(float64(nominal.YearDay()))
+		scale := 1 + 0.012*float64(LineageDays-k) + 0.08*math.Sin(float64(nominal.YearDay()))
 		if wd := nominal.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			scale *= 0.7
 		}
 		failedTask := ""
 		switch k {
-		case demoFailedItemsDay:
+		case failedItemsDay:
 			failedTask = "orders_daily.load_fct_order_items"
-		case demoFailedRevenueDay:
+		case failedRevenueDay:
 			failedTask = "orders_daily.recognize_revenue"
 		}
 		for _, tmpl := range day {
-			e, err := demoEvent(tmpl, nominal, start, scale, failedTask, db)
+			e, err := dagEvent(tmpl, nominal, start, scale, failedTask, db)
 			if err != nil {
 				return nil, err
 			}
@@ -93,9 +93,9 @@ func demoLineageEvents(now time.Time, db string) ([][]byte, error) {
 	return out, nil
 }
 
-// demoEvent fills in one event of the template for the run of the day
+// dagEvent fills in one event of the template for the run of the day
 // nominal, started at start.
-func demoEvent(tmpl map[string]any, nominal, start time.Time, scale float64, failedTask, db string) (map[string]any, error) {
+func dagEvent(tmpl map[string]any, nominal, start time.Time, scale float64, failedTask, db string) (map[string]any, error) {
 	// Deep copy through JSON, replacing the placeholders.
 	b, err := json.Marshal(tmpl)
 	if err != nil {
@@ -126,7 +126,7 @@ func demoEvent(tmpl map[string]any, nominal, start time.Time, scale float64, fai
 	job, _ := e["job"].(map[string]any)
 	name, _ := job["name"].(string)
 	typ, _ := e["eventType"].(string)
-	if failedTask != "" && typ == "COMPLETE" && (name == failedTask || name == demoDAG.Name) {
+	if failedTask != "" && typ == "COMPLETE" && (name == failedTask || name == DAG.Name) {
 		e["eventType"] = "FAIL"
 		if name == failedTask {
 			run := e["run"].(map[string]any)
@@ -134,9 +134,9 @@ func demoEvent(tmpl map[string]any, nominal, start time.Time, scale float64, fai
 			facets["errorMessage"] = map[string]any{
 				"_producer":           e["producer"],
 				"_schemaURL":          "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
-				"message":             demoFailure[failedTask],
+				"message":             failures[failedTask],
 				"programmingLanguage": "python",
-				"stackTrace":          "Traceback (most recent call last):\n  File \"dags/orders_daily.py\", line 88, in " + strings.TrimPrefix(name, "orders_daily.") + "\n    cur.execute(sql)\npsycopg2.errors." + demoFailure[failedTask],
+				"stackTrace":          "Traceback (most recent call last):\n  File \"dags/orders_daily.py\", line 88, in " + strings.TrimPrefix(name, "orders_daily.") + "\n    cur.execute(sql)\npsycopg2.errors." + failures[failedTask],
 			}
 			// A failed task wrote nothing: no statistics.
 			for _, o := range e["outputs"].([]any) {
@@ -157,24 +157,24 @@ func demoEvent(tmpl map[string]any, nominal, start time.Time, scale float64, fai
 	return e, nil
 }
 
-var demoFailure = map[string]string{
+var failures = map[string]string{
 	"orders_daily.load_fct_order_items": `ForeignKeyViolation: insert or update on table "fct_order_items" violates foreign key constraint "fct_order_items_product_key_fkey"`,
 	"orders_daily.recognize_revenue":    `NotNullViolation: null value in column "amount_usd" of relation "revenue_recognition": no FX rate for currency CAD on ` + "the run's day",
 }
 
-// replayDemoLineage stores the demo DAG's events for the OpenLineage
+// replayLineage stores the demo DAG's events for the OpenLineage
 // worker to derive, unless the catalog already has the DAG (a demo
 // started before; `almanac demo -reset` starts afresh). It returns how
 // many events it stored.
-func replayDemoLineage(ctx context.Context, st *store.Store, now time.Time, db string) (int, error) {
-	jobs, err := st.JobsByKeys(ctx, []catalog.JobKey{demoDAG})
+func replayLineage(ctx context.Context, st *store.Store, now time.Time, db string) (int, error) {
+	jobs, err := st.JobsByKeys(ctx, []catalog.JobKey{DAG})
 	if err != nil {
 		return 0, fmt.Errorf("demo lineage: %w", err)
 	}
-	if jobs[demoDAG] != nil {
+	if jobs[DAG] != nil {
 		return 0, nil
 	}
-	bodies, err := demoLineageEvents(now, db)
+	bodies, err := lineageEvents(now, db)
 	if err != nil {
 		return 0, err
 	}

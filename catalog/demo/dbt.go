@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"embed"
@@ -10,37 +10,37 @@ import (
 	"time"
 )
 
-// demoDBT is the target directory of a small dbt project (acme_analytics)
+// dbtFS is the target directory of a small dbt project (acme_analytics)
 // over the demo warehouse: models in staging and marts owned by the demo's
 // teams, tests of which one fails and one warns, and source freshness of
 // which one source is late. Written for the demo; times are "@T-N@", N
-// seconds before the start, filled in by writeDemoDBT.
+// seconds before the start, filled in by WriteDBT.
 //
-//go:embed demo/dbt/*.json
-var demoDBT embed.FS
+//go:embed data/dbt/*.json
+var dbtFS embed.FS
 
-// demoDBTSource names the demo's dbt source.
-const demoDBTSource = "demo-dbt"
+// DBTSource names the demo's dbt source.
+const DBTSource = "demo-dbt"
 
-var demoDBTTime = regexp.MustCompile(`@T-(\d+)@`)
+var dbtTime = regexp.MustCompile(`@T-(\d+)@`)
 
-// writeDemoDBT writes the demo's dbt target directory to dir, its times
+// WriteDBT writes the demo's dbt target directory to dir, its times
 // made relative to now, so that the results look recent.
-func writeDemoDBT(dir string, now time.Time) error {
+func WriteDBT(dir string, now time.Time) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("demo dbt project: %w", err)
 	}
-	files, err := demoDBT.ReadDir("demo/dbt")
+	files, err := dbtFS.ReadDir("data/dbt")
 	if err != nil {
 		return err
 	}
 	for _, f := range files {
-		b, err := demoDBT.ReadFile("demo/dbt/" + f.Name())
+		b, err := dbtFS.ReadFile("data/dbt/" + f.Name())
 		if err != nil {
 			return err
 		}
-		b = demoDBTTime.ReplaceAllFunc(b, func(m []byte) []byte {
-			s, _ := strconv.Atoi(string(demoDBTTime.FindSubmatch(m)[1]))
+		b = dbtTime.ReplaceAllFunc(b, func(m []byte) []byte {
+			s, _ := strconv.Atoi(string(dbtTime.FindSubmatch(m)[1]))
 			return []byte(now.Add(-time.Duration(s) * time.Second).UTC().Format("2006-01-02T15:04:05.000000Z"))
 		})
 		if err := os.WriteFile(filepath.Join(dir, f.Name()), b, 0o644); err != nil {
