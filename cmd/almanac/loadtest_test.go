@@ -21,6 +21,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"almanac/catalog"
@@ -157,6 +159,42 @@ func (r *replica) stop(sig os.Signal, timeout time.Duration) error {
 		r.cmd.Process.Kill() //nolint:errcheck // already gone is fine
 		return fmt.Errorf("no exit on %s after %s", sig, timeout)
 	}
+}
+
+// procCPU is the CPU time process pid used, user and system (from /proc;
+// 0 where there is none).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's name, in parentheses: state is the 3rd
+	// of stat's, utime the 14th, stime the 15th, in ticks of 1/100 s.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+sys) * 10 * time.Millisecond
+}
+
+// pgCPU is the CPU time of each PostgreSQL server process (by pid) on the
+// database of pool, when the server runs on this machine.
+func pgCPU(pool *pgxpool.Pool) map[int]time.Duration {
+	rows, err := pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		return nil
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil
+	}
+	cpu := map[int]time.Duration{}
+	for _, pid := range pids {
+		cpu[int(pid)] = procCPU(int(pid))
+	}
+	return cpu
 }
 
 // waitReady polls /readyz until it answers 200.
@@ -444,6 +482,32 @@ func TestLoadTest(t *testing.T) {
 		}
 	}
 	readyIn := time.Since(startUp)
+	// Ready replicas still have background work to do: the incident
+	// detectors' first catch-up records every team's snapshot of the day
+	// (once per replica after it starts, in one statement that runs for
+	// seconds), and the first OpenLineage event posted is the first its
+	// worker derives. Both are done before the traffic, so that it starts
+	// on replicas at rest.
+	settleStart := time.Now()
+	post := func(base string, body []byte) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/lineage", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := post(replicas[1].base, fmt.Appendf(nil, `{"eventType":"COMPLETE","eventTime":%q,"producer":"https://almanac.test/loadtest",`+
+		`"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",`+
+		`"run":{"runId":"01900000-0000-4000-8000-000000000000"},"job":{"namespace":"airflow","name":"load.warmup"}}`,
+		time.Now().UTC().Format(time.RFC3339Nano))); err != nil || code != http.StatusCreated {
+		t.Fatalf("warm-up event: %d %v", code, err)
+	}
+	settled := waitIdle(pool, 5*time.Minute)
+	settleIn := time.Since(settleStart)
 
 	// The first replica started is killed: the likeliest to lead the
 	// job queue.
@@ -458,6 +522,21 @@ func TestLoadTest(t *testing.T) {
 	}
 	attacker := vegeta.NewAttacker(opts...)
 	loadBefore := loadAverage()
+	// CPU time of each replica's process, PostgreSQL's server processes
+	// of the database and the load generator (this process) at the
+	// traffic's start, the kill, the victim's return and the end.
+	var (
+		cpu   [4][]time.Duration
+		pgcpu [4]map[int]time.Duration
+	)
+	sampleCPU := func(i int) {
+		for _, r := range replicas {
+			cpu[i] = append(cpu[i], procCPU(r.cmd.Process.Pid))
+		}
+		cpu[i] = append(cpu[i], 0, procCPU(os.Getpid()))
+		pgcpu[i] = pgCPU(pool)
+	}
+	sampleCPU(0)
 	began := time.Now()
 	results := attacker.Attack(lt.target, rate, 0, "loadtest")
 
@@ -470,6 +549,7 @@ func TestLoadTest(t *testing.T) {
 		defer attacker.Stop()
 		time.Sleep(time.Until(began.Add(s.duration / 2)))
 		r := replicas[victim]
+		sampleCPU(1)
 		killAt = time.Since(began)
 		r.stop(syscall.SIGKILL, 10*time.Second) //nolint:errcheck // killed: exits with the signal
 		if restartErr = r.start(); restartErr != nil {
@@ -479,6 +559,7 @@ func TestLoadTest(t *testing.T) {
 			return
 		}
 		backAt = time.Since(began)
+		sampleCPU(2)
 		lt.inRotation[victim].Store(true)
 		time.Sleep(time.Until(began.Add(max(s.duration, backAt+s.after))))
 	}()
@@ -492,6 +573,7 @@ func TestLoadTest(t *testing.T) {
 	}
 	<-controlled
 	elapsed := time.Since(began)
+	sampleCPU(3)
 	loadAfter := loadAverage()
 	if restartErr != nil {
 		t.Fatalf("the killed replica, restarted: %v", restartErr)
@@ -542,16 +624,12 @@ func TestLoadTest(t *testing.T) {
 		lt.mu.Lock()
 		body := lt.events[id]
 		lt.mu.Unlock()
-		req, _ := http.NewRequestWithContext(ctx, "POST", replicas[1].base+"/api/v1/lineage", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		code, err := post(replicas[1].base, body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Errorf("event %s posted again: %d, want 201", id, resp.StatusCode)
+		if code != http.StatusCreated {
+			t.Errorf("event %s posted again: %d, want 201", id, code)
 		}
 		acked[id] = true
 	}
@@ -565,8 +643,12 @@ func TestLoadTest(t *testing.T) {
 	}
 
 	var report strings.Builder
-	fmt.Fprintf(&report, "load test: 3 replicas on one database, %d generated datasets (seeded in %s, replicas ready in %s)\n",
-		s.datasets, seeded.Round(100*time.Millisecond), readyIn.Round(100*time.Millisecond))
+	quiet := "idle"
+	if !settled {
+		quiet = "still busy, given up"
+	}
+	fmt.Fprintf(&report, "load test: 3 replicas on one database, %d generated datasets (seeded in %s, replicas ready in %s, background work %s after %s more)\n",
+		s.datasets, seeded.Round(100*time.Millisecond), readyIn.Round(100*time.Millisecond), quiet, settleIn.Round(100*time.Millisecond))
 	if s.rate == 0 {
 		fmt.Fprintf(&report, "traffic: %s, max rate with %d workers (each sends its next request when answered)\n", elapsed.Round(100*time.Millisecond), s.workers)
 	} else {
@@ -575,7 +657,22 @@ func TestLoadTest(t *testing.T) {
 	fmt.Fprintf(&report, "replica %d killed (SIGKILL) at %s, restarted, ready and back in rotation at %s (%s later)\n",
 		victim, killAt.Round(100*time.Millisecond), backAt.Round(100*time.Millisecond), (backAt - killAt).Round(100*time.Millisecond))
 	fmt.Fprintf(&report, "load average (1, 5, 15 min) before: %s; after: %s\n\n", loadBefore, loadAfter)
-	writeLoadTable(&report, hits, expected, [3]time.Duration{0, killAt, backAt}, elapsed)
+	var cpuUsed [3][]time.Duration
+	for p := range cpuUsed {
+		cpuUsed[p] = make([]time.Duration, len(cpu[p]))
+		for r := range cpu[p] {
+			cpuUsed[p][r] = cpu[p+1][r] - cpu[p][r]
+		}
+		// PostgreSQL's processes of the phase's end, each from the
+		// phase's start or its own (those that ended within the phase
+		// are not counted).
+		pgUsed := &cpuUsed[p][len(replicas)]
+		for pid, c := range pgcpu[p+1] {
+			*pgUsed += c - pgcpu[p][pid]
+		}
+	}
+	cpuUsed[1][victim] = cpu[2][victim] // the restarted process, from its start
+	writeLoadTable(&report, hits, cpuUsed, victim, expected, [3]time.Duration{0, killAt, backAt}, elapsed)
 	fmt.Fprintf(&report, "\nopenlineage: %d events acknowledged during the traffic, %d not (all on the killed replica: %d of them stored all the same);\n",
 		len(acked)-len(unacked), len(unacked), storedUnacked)
 	fmt.Fprintf(&report, "those posted again to a survivor; of all %d: %d lost, %d duplicated, %d without their run\n",
@@ -657,13 +754,29 @@ func deref(s *string) string {
 
 // writeLoadTable writes requests, rate, latency and errors per endpoint
 // for the phases starting at phases (before, during, after the kill).
-func writeLoadTable(w *strings.Builder, hits []loadHit, expected func(loadHit) bool, phases [3]time.Duration, end time.Duration) {
+// Rows after the endpoints' are all requests, then each replica's, with
+// the CPU time its process used in each phase (cpu), then the CPU time of
+// PostgreSQL and of the load generator (the last two of cpu).
+func writeLoadTable(w *strings.Builder, hits []loadHit, cpu [3][]time.Duration, victim int, expected func(loadHit) bool, phases [3]time.Duration, end time.Duration) {
+	replicas := len(cpu[0]) - 2
 	type cell struct {
 		m                  vegeta.Metrics
 		errors, onVictim   int
 		requests, answered int
 	}
-	var cells [3][endpoints + 1]cell
+	names := append(endpointNames[:], "all")
+	for i := range replicas {
+		name := fmt.Sprintf("replica %d", i)
+		if i == victim {
+			name += " (killed)"
+		}
+		names = append(names, name)
+	}
+	names = append(names, "PostgreSQL", "load generator")
+	var cells [3][]cell
+	for p := range cells {
+		cells[p] = make([]cell, len(names))
+	}
 	phaseOf := func(d time.Duration) int {
 		switch {
 		case d >= phases[2]:
@@ -679,7 +792,11 @@ func writeLoadTable(w *strings.Builder, hits []loadHit, expected func(loadHit) b
 		if expected(h) { // in flight at the kill, or before the balancer noticed
 			p = 1
 		}
-		for _, c := range []*cell{&cells[p][h.endpoint], &cells[p][endpoints]} {
+		row := []*cell{&cells[p][h.endpoint], &cells[p][endpoints]}
+		if h.replica >= 0 {
+			row = append(row, &cells[p][endpoints+1+h.replica])
+		}
+		for _, c := range row {
 			c.requests++
 			switch {
 			case h.err == "":
@@ -693,8 +810,7 @@ func writeLoadTable(w *strings.Builder, hits []loadHit, expected func(loadHit) b
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tendpoint\trequests\tanswered/s\tp50\tp90\tp99\tmax\terrors\tfailed on killed replica\t")
-	names := append(endpointNames[:], "all")
+	fmt.Fprintln(tw, "phase\trequests to\trequests\tanswered/s\tp50\tp90\tp99\tmax\terrors\tfailed on killed replica\tCPU/s\t")
 	for p, phase := range []string{"before", "during", "after"} {
 		length := end - phases[p]
 		if p < 2 {
@@ -704,11 +820,38 @@ func writeLoadTable(w *strings.Builder, hits []loadHit, expected func(loadHit) b
 			c := &cells[p][ep]
 			c.m.Close()
 			ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-			fmt.Fprintf(tw, "%s (%.1f s)\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%d\t%d\t\n", phase, length.Seconds(), name, c.requests,
-				float64(c.answered)/length.Seconds(), ms(c.m.Latencies.P50), ms(c.m.Latencies.P90), ms(c.m.Latencies.P99), ms(c.m.Latencies.Max), c.errors, c.onVictim)
+			cpuShare := ""
+			if r := ep - endpoints - 1; r >= 0 {
+				cpuShare = fmt.Sprintf("%.2f", cpu[p][r].Seconds()/length.Seconds())
+			}
+			if ep > endpoints+replicas {
+				fmt.Fprintf(tw, "%s (%.1f s)\t%s\t\t\t\t\t\t\t\t\t%s\t\n", phase, length.Seconds(), name, cpuShare)
+				continue
+			}
+			fmt.Fprintf(tw, "%s (%.1f s)\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t\n", phase, length.Seconds(), name, c.requests,
+				float64(c.answered)/length.Seconds(), ms(c.m.Latencies.P50), ms(c.m.Latencies.P90), ms(c.m.Latencies.P99), ms(c.m.Latencies.Max), c.errors, c.onVictim, cpuShare)
 		}
 	}
 	tw.Flush()
+}
+
+// waitIdle waits until no other session runs a statement on pool's
+// database for a second, or timeout has passed; it says whether it was.
+func waitIdle(pool *pgxpool.Pool, timeout time.Duration) bool {
+	quiet := 0
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		var active int
+		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`).Scan(&active)
+		if err != nil || active > 0 {
+			quiet = 0
+			continue
+		}
+		if quiet++; quiet == 4 {
+			return true
+		}
+	}
+	return false
 }
 
 // loadAverage is /proc/loadavg's first three fields ("" elsewhere).
