@@ -431,14 +431,15 @@ func (lt *loadTraffic) hit(res *vegeta.Result, began time.Time) loadHit {
 // TestLoadTest runs three replicas on one generated catalog under mixed
 // traffic (search 60 %, dataset pages 25 %, GraphQL 10 %, OpenLineage
 // POSTs 5 %), kills one with SIGKILL half-way and restarts it on its
-// index directory. The balancer drops it at its first failed connection
-// and sends it traffic again once /readyz says it is ready. The
+// index directory, as a burst of OpenLineage events reaches it. The
+// balancer drops it at its first failed connection and sends it traffic
+// again once /readyz says it is ready. The
 // surviving replicas must answer every request, the restarted one too
 // once back; every OpenLineage event acknowledged (201) must be stored
 // exactly once and become a run, and the events the killed replica never
 // acknowledged, posted again to a survivor as a producer retries, too.
-// It logs throughput and latency per endpoint before, during and after
-// the kill.
+// It logs throughput and latency per endpoint and per replica before,
+// during and after the kill, and the CPU the processes used.
 func TestLoadTest(t *testing.T) {
 	s := loadTestSettings(t)
 	ctx := t.Context()
