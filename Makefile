@@ -9,7 +9,7 @@ PKGS     := ./...
 # Generated code that CI regenerates and compares.
 GENERATED = $(shell git ls-files '*_templ.go' 'graph/generated*.go' 'graph/model/*_gen.go' 2>/dev/null)
 
-.PHONY: run build test unit generate check-generate lint vuln bench schema clean
+.PHONY: run build test unit generate check-generate lint vuln bench loadtest schema clean
 
 run: build
 	./$(BIN) demo
@@ -64,6 +64,19 @@ vuln:
 # Benchmarks: long, not part of `make test`. Figures go to docs/performance.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
+
+# The load test: three replicas on one database, mixed traffic for
+# LOADTEST at the highest rate the machine holds (LOADTEST_WORKERS
+# requests in flight), one replica killed with SIGKILL half-way and
+# restarted; it fails on any error of a surviving replica or any
+# acknowledged OpenLineage event lost or duplicated, and prints
+# throughput and latency per endpoint before, during and after the kill.
+# Figures go to docs/performance.md. `make test` runs a short version.
+LOADTEST         ?= 60s
+LOADTEST_WORKERS ?= 8
+loadtest:
+	ALMANAC_LOADTEST=$(LOADTEST) ALMANAC_LOADTEST_WORKERS=$(LOADTEST_WORKERS) \
+		$(GO) test -count=1 -run '^TestLoadTest$$' -v -timeout 20m ./cmd/almanac
 
 # Rewrite the committed schema dump after adding a migration.
 schema:
