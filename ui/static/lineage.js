@@ -74,6 +74,14 @@
       pz.destroy();
       pz = null;
     }
+    // The box is as tall as the drawing at a readable size, up to three
+    // quarters of the window: a small drawing leaves no empty box.
+    var vb = svg.viewBox && svg.viewBox.baseVal;
+    var least = smallestFont(svg);
+    if (vb && vb.height) {
+      var z = Math.max(1, readable / least);
+      box.style.height = Math.round(Math.max(192, Math.min(0.75 * window.innerHeight, vb.height * z + 16))) + "px";
+    }
     box.classList.add("pannable");
     svg.setAttribute("width", "100%");
     svg.setAttribute("height", "100%");
@@ -91,6 +99,9 @@
     // reach well past it however small the fitted drawing is.
     pz.setMaxZoom(Math.max(10, 4 / pz.getSizes().realZoom));
     capFit();
+    if (!keep) {
+      readableZoom(svg, least);
+    }
     if (keep) {
       pz.zoom(pz.getZoom() * keep.realZoom / pz.getSizes().realZoom);
       var node = keep.id && find(svg, keep.id);
@@ -99,6 +110,62 @@
         pz.panBy({ x: keep.rect.left - r.left, y: keep.rect.top - r.top });
       }
     }
+    // data-ready says the drawing is shown as it will stay (svg-pan-zoom
+    // updates on the next frame; this runs after it).
+    window.requestAnimationFrame(function () {
+      box.setAttribute("data-ready", "");
+    });
+  }
+
+  // readable is the smallest size, in CSS pixels, a label is drawn at
+  // first: a drawing whose labels would be smaller fitted to the box is
+  // zoomed in until they are not, and shown from its centre node, the
+  // rest a pan (or a scroll without script) away.
+  var readable = 11;
+
+  // smallestFont is the smallest font size of the drawing's labels, in
+  // the drawing's units.
+  function smallestFont(svg) {
+    var least = Infinity;
+    var texts = svg.querySelectorAll("text[font-size]");
+    for (var i = 0; i < texts.length; i++) {
+      var f = parseFloat(texts[i].getAttribute("font-size"));
+      if (f > 0 && f < least) {
+        least = f;
+      }
+    }
+    return isFinite(least) ? least : 14;
+  }
+
+  // readableZoom zooms in until labels of size least are readable, with
+  // the centre node (data-start) in the middle of the box, or as near as
+  // the drawing's edges allow without leaving part of the box empty.
+  // svg-pan-zoom draws a change on the next animation frame, so places
+  // are computed from its zoom and pan, not read back from the page.
+  function readableZoom(svg, least) {
+    var z = pz.getSizes().realZoom;
+    if (z * least >= readable) {
+      return;
+    }
+    pz.zoom(pz.getZoom() * readable / (z * least));
+    z = pz.getSizes().realZoom;
+    var vp = svg.querySelector(".svg-pan-zoom_viewport");
+    var start = box.getAttribute("data-start");
+    var node = start && find(svg, start);
+    if (!vp || !node) {
+      return;
+    }
+    var w = svg.clientWidth, h = svg.clientHeight;
+    var all = vp.getBBox();
+    var nb = node.getBBox();
+    var c = svg.createSVGPoint();
+    c.x = nb.x + nb.width / 2;
+    c.y = nb.y + nb.height / 2;
+    c = c.matrixTransform(vp.getCTM().inverse().multiply(node.getCTM()));
+    var px = w / 2 - z * c.x, py = h / 2 - z * c.y;
+    px = Math.min(Math.max(px, w - 8 - z * (all.x + all.width)), 8 - z * all.x);
+    py = Math.min(Math.max(py, h - 8 - z * (all.y + all.height)), 8 - z * all.y);
+    pz.pan({ x: px, y: py });
   }
 
   // capFit shrinks a fitted drawing that is small (a dataset alone, a
@@ -145,6 +212,7 @@
       keep = { realZoom: pz.getSizes().realZoom, id: anchor.id, rect: anchor.el.getBoundingClientRect() };
     }
     box.setAttribute("aria-busy", "true");
+    box.removeAttribute("data-ready");
     return fetch(url, { headers: { Accept: "text/html" } })
       .then(function (r) {
         if (!r.ok) {
