@@ -22,6 +22,9 @@ type Group struct {
 	Datasets, Jobs int
 	// More counts the neighbours of members that the node cap left out.
 	More int
+	// Partial is set when the hub's first GroupSiblings branches are
+	// drawn beside the group: the group is the rest ("+ 56 datasets").
+	Partial bool
 }
 
 // ID is the group's node id in the drawing.
@@ -33,7 +36,8 @@ func (g Group) ID() string {
 	return "group:" + dir + ":" + g.Hub.String()
 }
 
-// Label says what the group holds, e.g. "64 datasets, 8 jobs".
+// Label says what the group holds, e.g. "64 datasets, 8 jobs", or for a
+// partial group "+ 56 datasets, 56 jobs".
 func (g Group) Label() string {
 	s := plural(g.Datasets, "dataset")
 	if g.Jobs > 0 {
@@ -43,6 +47,9 @@ func (g Group) Label() string {
 			s = ""
 		}
 		s += plural(g.Jobs, "job")
+	}
+	if g.Partial {
+		s = "+ " + s
 	}
 	return s
 }
@@ -68,6 +75,11 @@ type GroupOptions struct {
 	Keep map[NodeID]bool
 }
 
+// GroupSiblings is the most branches of one hub drawn beside its group:
+// a hub with more draws its first GroupSiblings (by name) and groups the
+// rest, so that a dataset read by 64 jobs is not one group of them all.
+const GroupSiblings = 8
+
 // DefaultGroupBudget is the explorer's budget: about what a laptop's
 // window shows with labels at a readable size.
 const DefaultGroupBudget = 120
@@ -82,8 +94,11 @@ const DefaultGroupBudget = 120
 // ring with at least two branches on its far side collapses them into
 // one group, a branch being a child and everything beyond it that is
 // linked to nothing else (a tree below the child): a table two jobs write
-// stays drawn. The whole ring collapses at once, so that siblings look
-// alike, and the rings stop once the drawing fits the budget. A group
+// stays drawn. A node with more than GroupSiblings branches keeps its
+// first GroupSiblings drawn and groups the rest; the leaves of a fan
+// (see Fans) stay in its table. The whole ring collapses at once, so
+// that siblings look alike, and the rings stop once the drawing fits the
+// budget. A group
 // absorbs the groups of its members. Nothing on a kept path or opened is
 // collapsed, nor are the branches of an open hub.
 func Groups(sub Subgraph, opt GroupOptions) []Group {
@@ -172,6 +187,17 @@ func Groups(sub Subgraph, opt GroupOptions) []Group {
 			tree[v] = ok && nearer == 1
 		}
 	}
+	// The leaves of fans are drawn in their tables, one node already.
+	inFan := map[NodeID]bool{}
+	for _, f := range Fans(sub) {
+		for _, l := range f.Leaves {
+			if l.Job != (NodeID{}) {
+				inFan[l.Job] = true
+			} else {
+				inFan[l.Datasets[0]] = true
+			}
+		}
+	}
 	member := make([]int, n) // 1 + the index in groups of v's group
 	var groups []Group
 	for r := len(rings) - 2; r >= 0; r-- {
@@ -186,7 +212,7 @@ func Groups(sub Subgraph, opt GroupOptions) []Group {
 				}
 				var branches []int
 				for _, c := range neighbours(v) {
-					if ring[c] == r+1 && up[c] == side && tree[c] && (v != start || (side == slices.Contains(in[v], c))) {
+					if ring[c] == r+1 && up[c] == side && tree[c] && !inFan[sub.Nodes[c].ID] && (v != start || (side == slices.Contains(in[v], c))) {
 						branches = append(branches, c)
 					}
 				}
@@ -194,6 +220,11 @@ func Groups(sub Subgraph, opt GroupOptions) []Group {
 					continue
 				}
 				g := Group{Hub: id, Upstream: side}
+				if len(branches) > GroupSiblings {
+					slices.SortFunc(branches, func(a, b int) int { return compareNodes(sub.Nodes[a].ID, sub.Nodes[b].ID) })
+					branches = branches[GroupSiblings:]
+					g.Partial = true
+				}
 				gi := len(groups)
 				// Every node beyond the branches joins the group.
 				stack := slices.Clone(branches)

@@ -92,10 +92,25 @@ func TestGroups(t *testing.T) {
 		}
 		return sub
 	}()
-	eight := make([]string, 8)
-	for i := range eight {
-		eight[i] = fmt.Sprintf("down %s: 72 datasets, 8 jobs", jobID(fmt.Sprint("build_l1_", i+1)))
-	}
+	// A dataset read by 64 jobs, each writing a table that one more job
+	// reads: 64 branches of 4 nodes below the start.
+	readers := func() lineage.Subgraph {
+		g := lineage.NewGraph()
+		var jobs []catalog.JobEdges
+		for i := range 64 {
+			jobs = append(jobs,
+				catalog.JobEdges{ID: int64(2*i + 1), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("read_%02d", i)},
+					Inputs: []catalog.Key{k("hub")}, Outputs: []catalog.Key{k(fmt.Sprintf("r%02d", i))}},
+				catalog.JobEdges{ID: int64(2*i + 2), Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("next_%02d", i)},
+					Inputs: []catalog.Key{k(fmt.Sprintf("r%02d", i))}, Outputs: []catalog.Key{k(fmt.Sprintf("s%02d", i))}})
+		}
+		g.SetJobs(jobs)
+		sub, err := g.Traverse(lineage.Query{Start: k("hub"), Direction: lineage.Both, Depth: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub
+	}()
 	for _, tc := range []struct {
 		name   string
 		sub    lineage.Subgraph
@@ -125,6 +140,9 @@ func TestGroups(t *testing.T) {
 		{name: "upstream", sub: upTree, budget: 120, drawn: 26},
 		{name: "no trees", sub: twice, budget: 20, drawn: 90},
 		{name: "a fan is one node", sub: outputsGraph(t, 600), budget: 10, drawn: 3},
+		// The first 8 readers drawn, the other 56 grouped.
+		{name: "64 readers", sub: readers, budget: 120,
+			want: []string{"down " + lineage.DatasetID(k("hub")).String() + ": + 112 datasets, 112 jobs"}, drawn: 34},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			open, keep := map[lineage.NodeID]bool{}, map[lineage.NodeID]bool{}
@@ -187,6 +205,16 @@ func TestGroups(t *testing.T) {
 			case "upstream":
 				if len(gs) != 8 || !gs[0].Upstream {
 					t.Errorf("upstream: groups %v, want 8 upstream", got)
+				}
+			case "64 readers":
+				for i := range 64 {
+					id := lineage.DatasetID(k(fmt.Sprintf("s%02d", i)))
+					if grouped := in[id] != ""; grouped != (i >= 8) {
+						t.Errorf("s%02d grouped: %v, want %v", i, grouped, i >= 8)
+					}
+				}
+				if !gs[0].Partial {
+					t.Errorf("the group of 56 readers is not partial")
 				}
 			case "no trees":
 				if len(gs) != 0 {

@@ -269,7 +269,10 @@ func groupAttrs(g Group, opt SVGOptions) attrs {
 	if opt.Open != nil {
 		href = opt.Open(g)
 	}
-	title := "Open: draw the " + g.Label() + " beyond " + catalog.Visible(g.Hub.Name)
+	title := "Open: draw the " + strings.TrimPrefix(g.Label(), "+ ") + " beyond " + catalog.Visible(g.Hub.Name)
+	if g.Partial {
+		title = "Open: draw the other " + strings.TrimPrefix(g.Label(), "+ ") + " beyond " + catalog.Visible(g.Hub.Name)
+	}
 	var h strings.Builder
 	h.WriteString(`<TABLE BORDER="1" STYLE="ROUNDED" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#6b7280" BGCOLOR="#f3f4f6">`)
 	h.WriteString(`<TR><TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("TITLE", title) + htmlAttr("ID", "open:"+g.ID()) +
