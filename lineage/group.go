@@ -98,9 +98,8 @@ const DefaultGroupBudget = 120
 // first GroupSiblings drawn and groups the rest; the leaves of a fan
 // (see Fans) stay in its table. The whole ring collapses at once, so
 // that siblings look alike, and the rings stop once the drawing fits the
-// budget. A group
-// absorbs the groups of its members. Nothing on a kept path or opened is
-// collapsed, nor are the branches of an open hub.
+// budget. A group absorbs the groups of its members. Nothing kept or
+// opened is collapsed, nor are the branches of an open hub.
 func Groups(sub Subgraph, opt GroupOptions) []Group {
 	if opt.Budget <= 0 || DrawnNodes(sub, nil) <= opt.Budget {
 		return nil

@@ -315,7 +315,8 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 			keep[id] = true
 		}
 		for _, k := range st.Expand {
-			keep[lineage.DatasetID(k)] = true
+			// What was expanded stays drawn, and so does what it added.
+			keep[lineage.DatasetID(k)], open[lineage.DatasetID(k)] = true, true
 		}
 		groups = lineage.Groups(sub, lineage.GroupOptions{Budget: lineage.DefaultGroupBudget, Open: open, Keep: keep})
 	}

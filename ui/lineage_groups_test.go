@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -203,8 +204,11 @@ func TestLineageTreeBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Open build_t1's group in place: its tables appear, the page stays.
+	// Open build_t1's group in place: its tables appear, the page stays,
+	// and so does build_t1 on screen.
 	browsertest.Run(tab, "mark the page", chromedp.Evaluate[bool](`window.notReloaded = true`))
+	hubAt := fmt.Sprintf(`(() => { const r = document.getElementById(%q).getBoundingClientRect(); return [r.left, r.top]; })()`, lineage.JobID(treeJob("tree", "1")).String())
+	before := browsertest.Run(tab, "find build_t1", chromedp.Evaluate[[]float64](hubAt))
 	t11 := fmt.Sprintf(`!!document.getElementById(%q)`, lineage.DatasetID(treeKey("tree", "1_1")).String())
 	tab.Do("open the group of build_t1",
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`[id="a_open:group:down:%s"] a`, lineage.JobID(treeJob("tree", "1"))))),
@@ -212,6 +216,11 @@ func TestLineageTreeBrowser(t *testing.T) {
 	)
 	if !browsertest.Run(tab, "check for a reload", chromedp.Evaluate[bool](`window.notReloaded === true`)) {
 		t.Errorf("opening a group reloaded the page")
+	}
+	tab.Do("wait for the drawing", chromedp.WaitReady(chromedp.CSS("#lineage-graph[data-ready]")))
+	after := browsertest.Run(tab, "find build_t1 again", chromedp.Evaluate[[]float64](hubAt))
+	if math.Abs(after[0]-before[0]) > 2 || math.Abs(after[1]-before[1]) > 2 {
+		t.Errorf("build_t1 moved from %v to %v on opening its group, want it kept in place", before, after)
 	}
 	if loc := browsertest.Run(tab, "read the address", chromedp.Evaluate[string](`location.search`)); !strings.Contains(loc, "open=") {
 		t.Errorf("address after opening is %q, want an open parameter", loc)

@@ -106,8 +106,8 @@
       pz.zoom(pz.getZoom() * keep.realZoom / pz.getSizes().realZoom);
       var node = keep.id && find(svg, keep.id);
       if (node && keep.rect) {
-        var r = node.getBoundingClientRect();
-        pz.panBy({ x: keep.rect.left - r.left, y: keep.rect.top - r.top });
+        var at = inDrawing(svg, node), s = svg.getBoundingClientRect(), kz = pz.getSizes().realZoom;
+        pz.pan({ x: keep.rect.left - s.left - kz * at.x, y: keep.rect.top - s.top - kz * at.y });
       }
     }
     // data-ready says the drawing is shown as it will stay (svg-pan-zoom
@@ -137,11 +137,24 @@
     return isFinite(least) ? least : 14;
   }
 
+  // inDrawing is el's box in the coordinates of svg-pan-zoom's viewport,
+  // where the zoom and pan in effect place it at pan + realZoom × x.
+  // (The page draws a change of zoom or pan on the next frame: what
+  // getBoundingClientRect says until then is stale.)
+  function inDrawing(svg, el) {
+    var vp = svg.querySelector(".svg-pan-zoom_viewport");
+    var m = vp.getCTM().inverse().multiply(el.getCTM());
+    var b = el.getBBox();
+    var p = svg.createSVGPoint();
+    p.x = b.x;
+    p.y = b.y;
+    p = p.matrixTransform(m);
+    return { x: p.x, y: p.y, width: b.width * m.a, height: b.height * m.d };
+  }
+
   // readableZoom zooms in until labels of size least are readable, with
   // the centre node (data-start) in the middle of the box, or as near as
   // the drawing's edges allow without leaving part of the box empty.
-  // svg-pan-zoom draws a change on the next animation frame, so places
-  // are computed from its zoom and pan, not read back from the page.
   function readableZoom(svg, least) {
     var z = pz.getSizes().realZoom;
     if (z * least >= readable) {
@@ -157,12 +170,8 @@
     }
     var w = svg.clientWidth, h = svg.clientHeight;
     var all = vp.getBBox();
-    var nb = node.getBBox();
-    var c = svg.createSVGPoint();
-    c.x = nb.x + nb.width / 2;
-    c.y = nb.y + nb.height / 2;
-    c = c.matrixTransform(vp.getCTM().inverse().multiply(node.getCTM()));
-    var px = w / 2 - z * c.x, py = h / 2 - z * c.y;
+    var c = inDrawing(svg, node);
+    var px = w / 2 - z * (c.x + c.width / 2), py = h / 2 - z * (c.y + c.height / 2);
     px = Math.min(Math.max(px, w - 8 - z * (all.x + all.width)), 8 - z * all.x);
     py = Math.min(Math.max(py, h - 8 - z * (all.y + all.height)), 8 - z * all.y);
     pz.pan({ x: px, y: py });
@@ -193,11 +202,20 @@
   }
 
   // anchorOf is what stays in place when the link a is followed in
-  // place: its node, or for a dataset listed in a fan's table, that
-  // dataset, which the new drawing may draw as a node of its own.
+  // place: its node, for a dataset listed in a fan's table that dataset,
+  // which the new drawing may draw as a node of its own, and for a
+  // group the node it hangs from.
   function anchorOf(a) {
     var node = a.closest("g.node");
     var cell = a.parentNode;
+    // An opened group is gone from the new drawing: its hub keeps its
+    // place instead.
+    if (node && node.classList.contains("group")) {
+      var hub = find(box, node.id.replace(/^group:(down|up):/, ""));
+      if (hub) {
+        return { id: hub.id, el: hub };
+      }
+    }
     if (node && node.classList.contains("fan") && cell && /^a_(expand:)?dataset:/.test(cell.id)) {
       return { id: cell.id.replace(/^a_(expand:)?/, ""), el: cell };
     }
