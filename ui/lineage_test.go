@@ -146,7 +146,9 @@ func TestLineageStateRoundTrip(t *testing.T) {
 	odd := catalog.Key{Namespace: "s3://bucket/a b", Name: "path/to/file?x=1&y=2"}
 	st := lineageState{Depth: 3, Direction: "upstream", Path: "ns/x", Columns: true,
 		Expand: []catalog.Key{odd, {Namespace: "postgres://h:5432", Name: "db.s.t"}},
-		Column: lineage.SVGColumn{Dataset: odd, Column: "a/b c"}}
+		Column: lineage.SVGColumn{Dataset: odd, Column: "a/b c"},
+		Open:   []lineage.NodeID{lineage.DatasetID(odd), lineage.JobID(catalog.JobKey{Namespace: "dbt://a:b/c", Name: "model.x/y"})},
+		All:    true}
 	got, _, err := parseLineageState(st.query())
 	if err != nil {
 		t.Fatal(err)
