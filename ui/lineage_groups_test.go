@@ -94,7 +94,7 @@ func TestLineageGroups(t *testing.T) {
 		t.Errorf("%d groups drawn, want 8", n)
 	}
 	for _, want := range []string{
-		"500 nodes", "collapsed into 8 groups", "Draw every node",
+		"500 nodes</span> found (", "collapsed into 8 groups", "Draw every node",
 		`id="group:down:` + lineage.JobID(treeJob("tree", "1")).String() + `"`, "⊞ 72 datasets, 8 jobs", "named warehouse.tree.t1_…",
 		`id="a_open:group:down:` + lineage.JobID(treeJob("tree", "1")).String() + `"`,
 		`id="` + lineage.DatasetID(treeKey("tree", "8")).String() + `"`,
