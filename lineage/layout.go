@@ -28,6 +28,12 @@ type SVGOptions struct {
 	// Expand returns the link that adds the neighbours a dataset's "+N
 	// more" left out to the drawing; nil or "" draws no control.
 	Expand func(Node) string
+	// Groups are drawn each as one node beside its hub in place of its
+	// members (see Groups); the column view ignores them.
+	Groups []Group
+	// Open returns the link that opens a group (draws its members); nil
+	// or "" draws no link.
+	Open func(Group) string
 	// Columns, when not nil, draws the column-level view instead: each
 	// dataset a table of its columns, edges between columns, and no jobs.
 	Columns *SVGColumns
@@ -135,6 +141,24 @@ func graphHeader(b *bytes.Buffer, nodes int) {
 // datasetDOT is the dataset-level drawing: datasets and jobs, and the
 // leaves of big fans as tables.
 func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
+	// Groups are nodes of the drawing, beside their hubs, so that the
+	// layout spreads them like any leaf.
+	sub = Collapse(sub, opt.Groups)
+	groups := map[NodeID]Group{}
+	if len(opt.Groups) > 0 {
+		sub.Nodes = slices.Clip(sub.Nodes)
+		sub.Edges = slices.Clip(sub.Edges)
+		for _, g := range opt.Groups {
+			id := NodeID{Kind: groupNode, Name: g.ID()}
+			groups[id] = g
+			sub.Nodes = append(sub.Nodes, Node{ID: id})
+			if g.Upstream {
+				sub.Edges = append(sub.Edges, Edge{From: id, To: g.Hub})
+			} else {
+				sub.Edges = append(sub.Edges, Edge{From: g.Hub, To: id})
+			}
+		}
+	}
 	fans := Fans(sub)
 	var fanned map[NodeID]Node
 	if len(fans) > 0 {
@@ -155,6 +179,10 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 	index := make(map[NodeID]int, len(sub.Nodes))
 	for i, n := range sub.Nodes {
 		index[n.ID] = i
+		if g, ok := groups[n.ID]; ok {
+			b.WriteString("n" + strconv.Itoa(i) + groupAttrs(g, opt).String() + "\n")
+			continue
+		}
 		a := attrs{"id": n.ID.String()}
 		expand := ""
 		if opt.Expand != nil && n.ID.Kind == DatasetNode && n.More > 0 {
@@ -223,6 +251,49 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 	}
 	b.WriteString("}\n")
 	return b.Bytes()
+}
+
+// groupNode is the kind of the nodes datasetDOT adds for groups.
+const groupNode NodeKind = "group"
+
+// groupAttrs are the attributes of a group's node: what it holds, a link
+// that opens it, and the prefix its datasets' names share.
+func groupAttrs(g Group, opt SVGOptions) attrs {
+	var names []string
+	for _, m := range g.Members {
+		if m.Kind == DatasetNode {
+			names = append(names, m.Name)
+		}
+	}
+	href := ""
+	if opt.Open != nil {
+		href = opt.Open(g)
+	}
+	title := "Open: draw the " + strings.TrimPrefix(g.Label(), "+ ") + " beyond " + catalog.Visible(g.Hub.Name)
+	if g.Partial {
+		title = "Open: draw the other " + strings.TrimPrefix(g.Label(), "+ ") + " beyond " + catalog.Visible(g.Hub.Name)
+	}
+	var h strings.Builder
+	h.WriteString(`<TABLE BORDER="1" STYLE="ROUNDED" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#6b7280" BGCOLOR="#f3f4f6">`)
+	h.WriteString(`<TR><TD BGCOLOR="#eef4ff"` + htmlAttr("HREF", href) + htmlAttr("TITLE", title) + htmlAttr("ID", "open:"+g.ID()) +
+		`><FONT COLOR="#0b57d0">⊞ ` + htmlText(g.Label()) + `</FONT></TD></TR>`)
+	detail := ""
+	if p := commonPrefix(names, "./_-"); p != "" {
+		detail = "named " + p + "…"
+	} else if len(names) > 0 {
+		detail = names[0]
+		if len(names) > 1 {
+			detail += ", …"
+		}
+	}
+	if g.More > 0 {
+		detail = strings.TrimPrefix(detail+"; more beyond", "; ")
+	}
+	if detail != "" {
+		h.WriteString(`<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#374151">` + htmlText(detail) + `</FONT></TD></TR>`)
+	}
+	h.WriteString(`</TABLE>`)
+	return attrs{"id": g.ID(), "class": "group", "shape": "plain", "style": "", "tooltip": title, "label": htmlLabel(h.String())}
 }
 
 // withoutFanned returns sub without the nodes of fanned and their edges,
@@ -421,7 +492,7 @@ func fanDOT(b *bytes.Buffer, i int, f Fan, hub int, nodes map[NodeID]Node, opt S
 		}
 	}
 	// The datasets' common prefix is said once, in the header.
-	prefix := commonPrefix(names)
+	prefix := commonPrefix(names, "./")
 	var width float64 // of all entries, in points
 	for _, l := range f.Leaves {
 		if l.Job != (NodeID{}) {
@@ -570,9 +641,10 @@ func fanDatasetCell(id NodeID, n Node, prefix string, opt SVGOptions) string {
 	return `<TD ALIGN="LEFT" BGCOLOR="` + bg + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", id.String()) + htmlAttr("ID", id.String()) + `>` + text + `</TD>`
 }
 
-// commonPrefix returns the prefix that all of names share up to a dot or
-// slash, or "" when there is none or it would leave a name empty.
-func commonPrefix(names []string) string {
+// commonPrefix returns the prefix that all of names share up to one of
+// the separators seps (a dot, a slash…), or "" when there is none or it
+// would leave a name empty.
+func commonPrefix(names []string, seps string) string {
 	if len(names) < 2 {
 		return ""
 	}
@@ -584,7 +656,7 @@ func commonPrefix(names []string) string {
 		}
 		p = p[:i]
 	}
-	p = p[:strings.LastIndexAny(p, "./")+1]
+	p = p[:strings.LastIndexAny(p, seps)+1]
 	for _, n := range names {
 		if n == p {
 			return ""

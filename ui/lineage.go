@@ -41,6 +41,26 @@ type lineageView struct {
 	Large bool
 	// Fans name the big fans drawn as tables, e.g. "600 outputs of load".
 	Fans []string
+	// Groups says how many groups the drawing collapsed, and what they
+	// hold; 0 when none.
+	Groups     int
+	GroupNodes int
+	// OpenRefs are the open parameters in effect, for the form.
+	OpenRefs []string
+	// Opened is the number of groups opened, with the address that
+	// closes them all.
+	Opened   int
+	CloseAll string
+	// List is set when the drawing would be too big to read even with
+	// its branches grouped: the nodes are listed instead, and DrawAll is
+	// the address that draws them anyway.
+	List    []lineageRow
+	DrawAll string
+	// Start is the centre's node id in the drawing.
+	Start string
+	// Drawn is the number of nodes of the drawing (a group or a fan's
+	// table counts as one).
+	Drawn int
 	// Notices say which parameters of the address were not applied, and
 	// why.
 	Notices []string
@@ -48,6 +68,27 @@ type lineageView struct {
 	// drawn alone.
 	NoLineage bool
 }
+
+// lineageRow is a dataset of the list that replaces a drawing too big
+// to read.
+type lineageRow struct {
+	Name, Namespace string
+	Href            string // its explorer
+	// Hops from the centre, negative upstream.
+	Hops int
+	// Jobs are the jobs that link it toward the centre.
+	Jobs []lineageJob
+	More int
+}
+
+// lineageJob is a job of a lineageRow.
+type lineageJob struct{ Name, Href string }
+
+// listDrawing is the number of drawn nodes (after grouping) beyond which
+// the explorer lists the nodes rather than draw them, unless asked to
+// draw them all: a drawing that big has labels too small to read once
+// fitted and is a maze to scroll.
+const listDrawing = 250
 
 // largeDrawing is the node count from which the explorer suggests
 // narrowing the drawing.
@@ -72,6 +113,11 @@ type lineageState struct {
 	Expand []catalog.Key
 	// Column is the traced column of the column view; zero for none.
 	Column lineage.SVGColumn
+	// Open are the hubs whose groups are opened: their branches are
+	// drawn, not collapsed into a group.
+	Open []lineage.NodeID
+	// All draws every node: no groups, and no list however big.
+	All bool
 }
 
 // query encodes the state as the explorer's query parameters.
@@ -90,6 +136,12 @@ func (st lineageState) query() url.Values {
 	}
 	if st.Column.Dataset.Name != "" {
 		q.Set("column", columnParam(st.Column))
+	}
+	for _, id := range st.Open {
+		q.Add("open", nodeRef(id))
+	}
+	if st.All {
+		q.Set("draw", "all")
 	}
 	return q
 }
@@ -115,6 +167,28 @@ func parseDatasetRef(s string) (catalog.Key, bool) {
 	ns, err := url.PathUnescape(ns)
 	k := catalog.Key{Namespace: ns, Name: name}
 	return k, err == nil && k.Validate() == nil
+}
+
+// nodeRef names a dataset or job in the open parameter: its kind, a
+// colon, and then the key as datasetRef writes it.
+func nodeRef(id lineage.NodeID) string {
+	return string(id.Kind) + ":" + datasetRef(id.Dataset())
+}
+
+// parseNodeRef reads a nodeRef.
+func parseNodeRef(s string) (lineage.NodeID, bool) {
+	kind, ref, _ := strings.Cut(s, ":")
+	k, ok := parseDatasetRef(ref)
+	if !ok {
+		return lineage.NodeID{}, false
+	}
+	switch lineage.NodeKind(kind) {
+	case lineage.DatasetNode:
+		return lineage.DatasetID(k), true
+	case lineage.JobNode:
+		return lineage.JobID(catalog.JobKey(k)), true
+	}
+	return lineage.NodeID{}, false
 }
 
 // parseColumnRef reads a column parameter: a datasetRef with the name
@@ -193,20 +267,15 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 	sub, st.Expand = expandSubgraph(g, sub, st.Expand, dir)
 	v := lineageView{
 		Page: page{Title: "Lineage of " + key.Name, Section: "datasets"},
-		Key:  key, Dataset: datasetPath(key), State: st,
+		Key:  key, Dataset: datasetPath(key), State: st, Start: lineage.DatasetID(key).String(),
 		Depths: []int{1, 2, 3, 5, 10}, Nodes: len(sub.Nodes), Truncated: sub.Truncated,
-		Large: len(sub.Nodes) >= largeDrawing, NoLineage: noLineage,
+		NoLineage: noLineage,
 	}
 	drawn := make(map[lineage.NodeID]bool, len(sub.Nodes))
 	for _, n := range sub.Nodes {
 		drawn[n.ID] = true
 		if n.ID.Kind == lineage.DatasetNode {
 			v.Datasets++
-		}
-	}
-	if !st.Columns {
-		for _, f := range lineage.Fans(sub) {
-			v.Fans = append(v.Fans, f.Title()+" of "+f.Hub.Name)
 		}
 	}
 	var highlight map[lineage.NodeID]bool
@@ -233,6 +302,51 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 		c.Expand = nil
 		v.Collapse = c.url(key)
 	}
+	// A drawing too big to read has its farthest branches grouped; the
+	// path, what was expanded and what was opened stay drawn.
+	var groups []lineage.Group
+	if !st.Columns && !st.All {
+		open := make(map[lineage.NodeID]bool, len(st.Open))
+		for _, id := range st.Open {
+			open[id] = true
+		}
+		keep := make(map[lineage.NodeID]bool, len(highlight)+len(st.Expand))
+		for id := range highlight {
+			keep[id] = true
+		}
+		for _, k := range st.Expand {
+			// What was expanded stays drawn, and so does what it added.
+			keep[lineage.DatasetID(k)], open[lineage.DatasetID(k)] = true, true
+		}
+		groups = lineage.Groups(sub, lineage.GroupOptions{Budget: lineage.DefaultGroupBudget, Open: open, Keep: keep})
+	}
+	v.Drawn = lineage.DrawnNodes(sub, groups)
+	v.Large = v.Drawn >= largeDrawing
+	v.Groups = len(groups)
+	for _, g := range groups {
+		v.GroupNodes += len(g.Members)
+	}
+	for _, id := range st.Open {
+		v.OpenRefs = append(v.OpenRefs, nodeRef(id))
+	}
+	all := st
+	all.All = true
+	v.DrawAll = all.url(key)
+	if len(st.Open) > 0 {
+		c := st
+		c.Open = nil
+		v.Opened, v.CloseAll = len(st.Open), c.url(key)
+	}
+	if !st.Columns {
+		for _, f := range lineage.Fans(lineage.Collapse(sub, groups)) {
+			v.Fans = append(v.Fans, f.Title()+" of "+f.Hub.Name)
+		}
+	}
+	if !st.Columns && !st.All && v.Drawn > listDrawing {
+		v.List = listRows(sub, st)
+		return s.render(w, r, lineagePage(v))
+	}
+
 	toggle := st
 	toggle.Columns, toggle.Column = !st.Columns, lineage.SVGColumn{}
 	v.Toggle = toggle.url(key)
@@ -251,6 +365,12 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 			e := st
 			e.Expand = append(slices.Clip(st.Expand), n.ID.Dataset())
 			return e.url(key)
+		},
+		Groups: groups,
+		Open: func(g lineage.Group) string {
+			o := st
+			o.Open = append(slices.Clip(st.Open), g.Hub)
+			return o.url(key)
 		},
 	}
 	if st.Columns {
@@ -292,6 +412,71 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.SVG = out
 	return s.render(w, r, lineagePage(v))
+}
+
+// listRows lists the datasets of sub, nearest the centre first, each
+// with the jobs that link it toward the centre.
+func listRows(sub lineage.Subgraph, st lineageState) []lineageRow {
+	near := map[lineage.NodeID][]lineage.NodeID{} // dataset → its jobs toward the centre
+	dist := make(map[lineage.NodeID]int, len(sub.Nodes))
+	for _, n := range sub.Nodes {
+		dist[n.ID] = n.Distance
+	}
+	for _, e := range sub.Edges {
+		switch {
+		case e.From.Kind == lineage.JobNode && dist[e.To] > 0:
+			near[e.To] = append(near[e.To], e.From)
+		case e.To.Kind == lineage.JobNode && dist[e.From] < 0:
+			near[e.From] = append(near[e.From], e.To)
+		}
+	}
+	var rows []lineageRow
+	for _, n := range sub.Nodes {
+		if n.ID.Kind != lineage.DatasetNode {
+			continue
+		}
+		k := n.ID.Dataset()
+		row := lineageRow{Name: k.Name, Namespace: k.Namespace, Hops: n.Distance, More: n.More,
+			Href: lineageState{Depth: st.Depth, Direction: st.Direction}.url(k)}
+		for _, j := range near[n.ID] {
+			row.Jobs = append(row.Jobs, lineageJob{Name: j.Name, Href: jobPath(j.Job())})
+		}
+		rows = append(rows, row)
+	}
+	slices.SortStableFunc(rows, func(a, b lineageRow) int {
+		if c := cmpHops(a.Hops, b.Hops); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return rows
+}
+
+// cmpHops orders hops nearest first, upstream before downstream at the
+// same distance.
+func cmpHops(a, b int) int {
+	if c := abs(a) - abs(b); c != 0 {
+		return c
+	}
+	return a - b
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// hopsText says where a listed dataset lies from the centre.
+func hopsText(h int) string {
+	switch {
+	case h == 0:
+		return "this dataset"
+	case h < 0:
+		return strconv.Itoa(-h) + " upstream"
+	}
+	return strconv.Itoa(h) + " downstream"
 }
 
 // pathHighlight returns the nodes of the path between the start and the
@@ -389,6 +574,22 @@ func parseLineageState(q url.Values) (lineageState, lineage.Direction, error) {
 		if !slices.Contains(st.Expand, k) {
 			st.Expand = append(st.Expand, k)
 		}
+	}
+	for _, o := range q["open"] {
+		id, ok := parseNodeRef(o)
+		if !ok {
+			return st, 0, invalid(fmt.Sprintf("Open %q does not name a dataset or job as dataset:namespace/name or job:namespace/name with the namespace escaped.", o))
+		}
+		if !slices.Contains(st.Open, id) {
+			st.Open = append(st.Open, id)
+		}
+	}
+	switch d := q.Get("draw"); d {
+	case "":
+	case "all":
+		st.All = true
+	default:
+		return st, 0, invalid(fmt.Sprintf("Draw %q is not all.", d))
 	}
 	if c := q.Get("column"); c != "" {
 		col, ok := parseColumnRef(c)

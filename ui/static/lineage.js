@@ -74,6 +74,14 @@
       pz.destroy();
       pz = null;
     }
+    // The box is as tall as the drawing at a readable size, up to three
+    // quarters of the window: a small drawing leaves no empty box.
+    var vb = svg.viewBox && svg.viewBox.baseVal;
+    var least = smallestFont(svg);
+    if (vb && vb.height) {
+      var z = Math.max(1, readable / least);
+      box.style.height = Math.round(Math.max(192, Math.min(0.75 * window.innerHeight, vb.height * z + 16))) + "px";
+    }
     box.classList.add("pannable");
     svg.setAttribute("width", "100%");
     svg.setAttribute("height", "100%");
@@ -91,14 +99,82 @@
     // reach well past it however small the fitted drawing is.
     pz.setMaxZoom(Math.max(10, 4 / pz.getSizes().realZoom));
     capFit();
+    if (!keep) {
+      readableZoom(svg, least);
+    }
     if (keep) {
       pz.zoom(pz.getZoom() * keep.realZoom / pz.getSizes().realZoom);
       var node = keep.id && find(svg, keep.id);
       if (node && keep.rect) {
-        var r = node.getBoundingClientRect();
-        pz.panBy({ x: keep.rect.left - r.left, y: keep.rect.top - r.top });
+        var at = inDrawing(svg, node), s = svg.getBoundingClientRect(), kz = pz.getSizes().realZoom;
+        pz.pan({ x: keep.rect.left - s.left - kz * at.x, y: keep.rect.top - s.top - kz * at.y });
       }
     }
+    // data-ready says the drawing is shown as it will stay (svg-pan-zoom
+    // updates on the next frame; this runs after it).
+    window.requestAnimationFrame(function () {
+      box.setAttribute("data-ready", "");
+    });
+  }
+
+  // readable is the smallest size, in CSS pixels, a label is drawn at
+  // first: a drawing whose labels would be smaller fitted to the box is
+  // zoomed in until they are not, and shown from its centre node, the
+  // rest a pan (or a scroll without script) away.
+  var readable = 11;
+
+  // smallestFont is the smallest font size of the drawing's labels, in
+  // the drawing's units.
+  function smallestFont(svg) {
+    var least = Infinity;
+    var texts = svg.querySelectorAll("text[font-size]");
+    for (var i = 0; i < texts.length; i++) {
+      var f = parseFloat(texts[i].getAttribute("font-size"));
+      if (f > 0 && f < least) {
+        least = f;
+      }
+    }
+    return isFinite(least) ? least : 14;
+  }
+
+  // inDrawing is el's box in the coordinates of svg-pan-zoom's viewport,
+  // where the zoom and pan in effect place it at pan + realZoom × x.
+  // (The page draws a change of zoom or pan on the next frame: what
+  // getBoundingClientRect says until then is stale.)
+  function inDrawing(svg, el) {
+    var vp = svg.querySelector(".svg-pan-zoom_viewport");
+    var m = vp.getCTM().inverse().multiply(el.getCTM());
+    var b = el.getBBox();
+    var p = svg.createSVGPoint();
+    p.x = b.x;
+    p.y = b.y;
+    p = p.matrixTransform(m);
+    return { x: p.x, y: p.y, width: b.width * m.a, height: b.height * m.d };
+  }
+
+  // readableZoom zooms in until labels of size least are readable, with
+  // the centre node (data-start) in the middle of the box, or as near as
+  // the drawing's edges allow without leaving part of the box empty.
+  function readableZoom(svg, least) {
+    var z = pz.getSizes().realZoom;
+    if (z * least >= readable) {
+      return;
+    }
+    pz.zoom(pz.getZoom() * readable / (z * least));
+    z = pz.getSizes().realZoom;
+    var vp = svg.querySelector(".svg-pan-zoom_viewport");
+    var start = box.getAttribute("data-start");
+    var node = start && find(svg, start);
+    if (!vp || !node) {
+      return;
+    }
+    var w = svg.clientWidth, h = svg.clientHeight;
+    var all = vp.getBBox();
+    var c = inDrawing(svg, node);
+    var px = w / 2 - z * (c.x + c.width / 2), py = h / 2 - z * (c.y + c.height / 2);
+    px = Math.min(Math.max(px, w - 8 - z * (all.x + all.width)), 8 - z * all.x);
+    py = Math.min(Math.max(py, h - 8 - z * (all.y + all.height)), 8 - z * all.y);
+    pz.pan({ x: px, y: py });
   }
 
   // capFit shrinks a fitted drawing that is small (a dataset alone, a
@@ -126,11 +202,20 @@
   }
 
   // anchorOf is what stays in place when the link a is followed in
-  // place: its node, or for a dataset listed in a fan's table, that
-  // dataset, which the new drawing may draw as a node of its own.
+  // place: its node, for a dataset listed in a fan's table that dataset,
+  // which the new drawing may draw as a node of its own, and for a
+  // group the node it hangs from.
   function anchorOf(a) {
     var node = a.closest("g.node");
     var cell = a.parentNode;
+    // An opened group is gone from the new drawing: its hub keeps its
+    // place instead.
+    if (node && node.classList.contains("group")) {
+      var hub = find(box, node.id.replace(/^group:(down|up):/, ""));
+      if (hub) {
+        return { id: hub.id, el: hub };
+      }
+    }
     if (node && node.classList.contains("fan") && cell && /^a_(expand:)?dataset:/.test(cell.id)) {
       return { id: cell.id.replace(/^a_(expand:)?/, ""), el: cell };
     }
@@ -145,6 +230,7 @@
       keep = { realZoom: pz.getSizes().realZoom, id: anchor.id, rect: anchor.el.getBoundingClientRect() };
     }
     box.setAttribute("aria-busy", "true");
+    box.removeAttribute("data-ready");
     return fetch(url, { headers: { Accept: "text/html" } })
       .then(function (r) {
         if (!r.ok) {
