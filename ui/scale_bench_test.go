@@ -245,6 +245,7 @@ func benchScale(b *testing.B, n int) {
 	// tables with a comment's words.
 	b.Run("search", func(b *testing.B) {
 		var lat []time.Duration
+		hits := 0
 		cpu0 := processCPU()
 		for b.Loop() {
 			for i := range 1000 {
@@ -268,8 +269,10 @@ func benchScale(b *testing.B, n int) {
 				if res.Total == 0 {
 					b.Fatalf("%q: no hits", q)
 				}
+				hits += res.Total
 			}
 		}
+		b.ReportMetric(float64(hits)/float64(len(lat)), "hits")
 		reportLatencies(b, lat, cpu0)
 		loadAvg(b)
 	})
