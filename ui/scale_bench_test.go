@@ -402,12 +402,18 @@ func benchScale(b *testing.B, n int) {
 	})
 }
 
-// reportLatencies reports the median and 99th percentile of lat in ms,
-// and the process's CPU time per operation since cpu0 (the HTTP
-// client's share included, PostgreSQL's not): the figure that other
-// work on a busy machine inflates least.
+// reportLatencies reports reportPercentiles of lat and the process's
+// CPU time per operation since cpu0 (the HTTP client's share included,
+// PostgreSQL's not): the figure that other work on a busy machine
+// inflates least.
 func reportLatencies(b *testing.B, lat []time.Duration, cpu0 time.Duration) {
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
+	reportPercentiles(b, lat)
+}
+
+// reportPercentiles reports the median and 99th percentile of lat in
+// ms, as the only figures of the benchmark (no ns/op).
+func reportPercentiles(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	q := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(q(0.5), "p50-ms")
