@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -134,11 +133,7 @@ func BenchmarkPortal(b *testing.B) {
 					lat = append(lat, time.Since(t0))
 				}
 			}
-			slices.Sort(lat)
-			q := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(q(0.5), "p50-ms")
-			b.ReportMetric(q(0.99), "p99-ms")
-			b.ReportMetric(0, "ns/op")
+			reportPercentiles(b, lat)
 		})
 	}
 }
@@ -233,11 +228,7 @@ func BenchmarkDatasetQuality(b *testing.B) {
 	// share included; PostgreSQL's not): a figure the machine's load
 	// does not inflate as it does the latencies.
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(len(lat)), "cpu-ms/page")
-	slices.Sort(lat)
-	q := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(q(0.5), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
-	b.ReportMetric(0, "ns/op")
+	reportPercentiles(b, lat)
 }
 
 // processCPU is the user and system CPU time this process has used.
