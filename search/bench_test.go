@@ -171,13 +171,19 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func rssMB() float64 {
+func rssMB() float64 { return procStatusMB("VmRSS:") }
+
+// peakRSSMB is the most memory the process has held, in MB.
+func peakRSSMB() float64 { return procStatusMB("VmHWM:") }
+
+// procStatusMB reads a size in kB from /proc/self/status, in MB.
+func procStatusMB(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			return float64(kb) / 1024
 		}
@@ -251,12 +257,20 @@ func BenchmarkSearch(b *testing.B) {
 	var x *Index
 	b.Run("build", func(b *testing.B) {
 		for range b.N {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			start, cpu := time.Now(), cpuTime()
 			built, err := Build(dir, gen, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			elapsed, cpu := time.Since(start), cpuTime()-cpu
+			runtime.ReadMemStats(&m1)
+			// Allocations drive the garbage collector's share of the CPU
+			// time, and do not vary with the machine's load.
+			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/(1<<20), "alloc-MB")
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/1e6, "mallocs-M")
+			b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
 			if err := built.Close(); err != nil {
 				b.Fatal(err)
 			}
@@ -265,6 +279,7 @@ func BenchmarkSearch(b *testing.B) {
 			// CPU time too: on a shared machine it varies less than the
 			// elapsed time.
 			b.ReportMetric(cpu.Seconds(), "build-cpu-s")
+			b.ReportMetric(peakRSSMB(), "peak-rss-MB")
 		}
 		b.ReportMetric(float64(n), "datasets")
 	})
@@ -323,27 +338,30 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 
-	// The same data and queries on PostgreSQL full-text search.
-	pool, _ := pgtest.NewDB(b)
-	loadStart := time.Now()
-	if err := loadPostgres(ctx, pool, n); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("loaded %d datasets into PostgreSQL in %v", n, time.Since(loadStart))
-	pg := func(q string) error { return pgSearch(ctx, pool, q) }
-	for _, q := range benchQueries[:100] {
-		if err := pg(q); err != nil {
+	// The same data and queries on PostgreSQL full-text search, in a
+	// sub-benchmark of its own so that -bench can leave its load out.
+	b.Run("postgres", func(b *testing.B) {
+		pool, _ := pgtest.NewDB(b)
+		loadStart := time.Now()
+		if err := loadPostgres(ctx, pool, n); err != nil {
 			b.Fatal(err)
 		}
-	}
-	for _, clients := range []int{1, 2} {
-		b.Run(fmt.Sprintf("postgres/clients=%d", clients), func(b *testing.B) {
-			_, p99 := latencies(b, clients, pg)
-			if bleveP99[clients] > 0 {
-				b.ReportMetric(float64(p99)/float64(bleveP99[clients]), "p99-pg/bleve")
+		b.Logf("loaded %d datasets into PostgreSQL in %v", n, time.Since(loadStart))
+		pg := func(q string) error { return pgSearch(ctx, pool, q) }
+		for _, q := range benchQueries[:100] {
+			if err := pg(q); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+		for _, clients := range []int{1, 2} {
+			b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+				_, p99 := latencies(b, clients, pg)
+				if bleveP99[clients] > 0 {
+					b.ReportMetric(float64(p99)/float64(bleveP99[clients]), "p99-pg/bleve")
+				}
+			})
+		}
+	})
 }
 
 // loadPostgres loads the generated corpus into a table with a weighted
