@@ -382,10 +382,14 @@ type batchWriter struct {
 	// vocab, when set, is written with the last batch: the vocabulary
 	// of a new index.
 	vocab []byte
+	// fields make bleve's documents without its mapping's reflection;
+	// nil if the mapping is not newMapping's, to use the mapping.
+	fields *docFields
 }
 
 func newBatchWriter(idx bleve.Index) *batchWriter {
-	return &batchWriter{idx: idx, batch: idx.NewBatch(), size: indexBatchSize, parallel: 1}
+	fields, _ := newDocFields(idx.Mapping())
+	return &batchWriter{idx: idx, batch: idx.NewBatch(), size: indexBatchSize, parallel: 1, fields: fields}
 }
 
 // forBuild sets w up to write a whole new index.
@@ -395,7 +399,14 @@ func (w *batchWriter) forBuild() *batchWriter {
 }
 
 func (w *batchWriter) add(d Dataset) error {
-	if err := w.batch.Index(docIDOf(d), toDocument(d, w.seg)); err != nil {
+	doc := toDocument(d, w.seg)
+	var err error
+	if w.fields != nil {
+		err = w.batch.IndexAdvanced(w.fields.bleveDocument(docIDOf(d), &doc))
+	} else {
+		err = w.batch.Index(docIDOf(d), doc)
+	}
+	if err != nil {
 		return fmt.Errorf("index dataset %s: %w", d.Key, err)
 	}
 	if w.batch.Size() >= w.size {
