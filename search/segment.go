@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/ccojocar/zxcvbn-go/data"
@@ -309,11 +310,14 @@ func (s *segmenter) partsText(text string) string {
 		return ""
 	}
 	var b strings.Builder
-	for _, t := range lowerTokens().Analyze([]byte(text)) {
-		if t.Type == analysis.Shingle {
+	// The tokens of lowerTokens, lower-cased only when they may split: a
+	// build runs this on every name and description, and lower-casing
+	// every token cost two allocations each.
+	for _, t := range (wordTokenizer{}).Tokenize([]byte(text)) {
+		if t.Type == analysis.Shingle || tooShortToSplit(t.Term) {
 			continue
 		}
-		for _, p := range s.split(string(t.Term)) {
+		for _, p := range s.split(strings.ToLower(string(t.Term))) {
 			if b.Len() > 0 {
 				b.WriteByte(' ')
 			}
@@ -321,6 +325,18 @@ func (s *segmenter) partsText(text string) string {
 		}
 	}
 	return b.String()
+}
+
+// tooShortToSplit reports whether the token tok, an ASCII one, is one
+// that spans leaves whole for its length alone (lower-casing ASCII keeps
+// the length).
+func tooShortToSplit(tok []byte) bool {
+	for _, c := range tok {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return len(tok) < 2 || (len(tok) < minSegment && !slices.ContainsFunc(tok, isDigit))
 }
 
 // withParts is text followed by the parts of its words that split.

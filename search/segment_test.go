@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
@@ -265,4 +266,53 @@ func FuzzSegment(f *testing.F) {
 			t.Fatalf("highlighting %q gave %q", s, sn.String())
 		}
 	})
+}
+
+// TestPartsTextAsLowerTokens checks partsText against its definition:
+// the parts of every word lowerTokens makes of a text, which it computes
+// with fewer allocations.
+func TestPartsTextAsLowerTokens(t *testing.T) {
+	ds := corpus()
+	for i := range 300 {
+		ds = append(ds, genDataset(i))
+	}
+	v := newVocabulary()
+	for _, d := range ds {
+		v.learn(d)
+	}
+	abbrev, err := newAbbreviations(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := newSegmenter(v, abbrev)
+	want := func(text string) string {
+		var parts []string
+		for _, tok := range lowerTokens().Analyze([]byte(text)) {
+			if tok.Type != analysis.Shingle {
+				parts = append(parts, seg.split(string(tok.Term))...)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	texts := []string{"", "a", "AB", "ab12", "Ab1", "CUSTOMERADDRESS", "customeraddress2024", "ÉcoleCustomerAddress",
+		"İstanbulorders", "employeedepartmenthistory tblcustaddr INVOICELINE", "HTTPServer customerId x9"}
+	for _, d := range ds {
+		texts = append(texts, d.Key.Name, d.Description)
+		for _, c := range d.Columns {
+			texts = append(texts, c.Name, c.Description)
+		}
+	}
+	n := 0
+	for _, text := range texts {
+		got := seg.partsText(text)
+		if w := want(text); got != w {
+			t.Errorf("partsText(%q) = %q, want %q", text, got, w)
+		}
+		if got != "" {
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d texts split: the test checks too little", n)
+	}
 }
