@@ -157,7 +157,7 @@ func benchTeamCatalog(tb testing.TB) (*store.Store, *pgxpool.Pool) {
 			tb.Fatalf("%s: %v", sql, err)
 		}
 	}
-	if err := st.RecordTeamSnapshots(ctx, day.AddDate(0, 0, -8)); err != nil {
+	if _, err := st.RecordTeamSnapshots(ctx, day.AddDate(0, 0, -8)); err != nil {
 		tb.Fatal(err)
 	}
 	return st, pool

@@ -56,7 +56,7 @@ func addTeamData(t *testing.T, pool *pgxpool.Pool) {
 	}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RecordTeamSnapshots(ctx, time.Date(2026, 3, 8, 23, 0, 0, 0, time.UTC)); err != nil {
+	if _, err := st.RecordTeamSnapshots(ctx, time.Date(2026, 3, 8, 23, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 }

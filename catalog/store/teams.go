@@ -406,55 +406,74 @@ func (s *Store) TeamPeriods(ctx context.Context, team string, periods [][2]time.
 	return out, nil
 }
 
+// teamSnapshotLock is held while one replica records the teams'
+// snapshots, so that several serve processes do not record the same rows
+// at once, each waiting on the other's.
+const teamSnapshotLock = 0x7465616d736e70
+
 // RecordTeamSnapshots records every team's figures of the day day
 // (midnight UTC), replacing those recorded earlier that day: the last
-// record of a day stands for its end. One statement for every team.
-func (s *Store) RecordTeamSnapshots(ctx context.Context, day time.Time) error {
+// record of a day stands for its end. One statement for every team,
+// under a lock: when another replica is recording them it returns
+// (false, nil) rather than wait to record the same figures again.
+//
+// Each dataset's figures are read by its keys (lateral reads through
+// the primary keys of columns, slo_reports and dataset_metrics), not by
+// joining whole-table aggregates: on a catalog just written, before
+// PostgreSQL's statistics know its size, the planner took those
+// aggregates for a few rows and rescanned them once per dataset (44 s
+// for 5,000 datasets; 0.1 s this way).
+func (s *Store) RecordTeamSnapshots(ctx context.Context, day time.Time) (bool, error) {
 	day = day.UTC().Truncate(24 * time.Hour)
-	_, err := s.pool.Exec(ctx, `
+	recorded := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(teamSnapshotLock)).Scan(&recorded); err != nil || !recorded {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
 		WITH t AS (
 			SELECT DISTINCT o.owner AS team, d.id, d.namespace, d.name
 			FROM owners o
 			JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source AND f.removed_at IS NULL
 			JOIN datasets d ON d.id = o.dataset_id AND d.removed_at IS NULL
 			WHERE o.owner_kind = 'team'),
-		doc AS (SELECT DISTINCT dataset_id FROM dataset_facts WHERE removed_at IS NULL AND description <> ''),
-		cols AS (
-			SELECT c.dataset_id, count(DISTINCT c.name) AS n,
-			       count(DISTINCT c.name) FILTER (WHERE c.description <> '') AS described
-			FROM columns c
-			JOIN dataset_facts f ON f.dataset_id = c.dataset_id AND f.source = c.source AND f.removed_at IS NULL
-			GROUP BY 1),
-		slos AS (
-			SELECT dataset_id, count(*) AS n, count(*) FILTER (WHERE status IN ('ok', 'at_risk')) AS met
-			FROM slo_reports WHERE status <> 'error' GROUP BY 1),
-		rc AS (
-			SELECT DISTINCT ON (m.namespace, m.name) m.namespace, m.name, m.row_count
-			FROM dataset_metrics m WHERE m.row_count IS NOT NULL
-			ORDER BY m.namespace, m.name, m.observed_at DESC),
-		sz AS (
-			SELECT DISTINCT ON (m.namespace, m.name) m.namespace, m.name, m.bytes
-			FROM dataset_metrics m WHERE m.bytes IS NOT NULL
-			ORDER BY m.namespace, m.name, m.observed_at DESC)
+		per AS (
+			SELECT t.team,
+			       EXISTS (SELECT 1 FROM dataset_facts f WHERE f.dataset_id = t.id AND f.removed_at IS NULL AND f.description <> '') AS documented,
+			       cols.n AS columns, cols.described, slos.n AS slos, slos.met, rc.row_count, sz.bytes
+			FROM t
+			CROSS JOIN LATERAL (
+				SELECT count(DISTINCT c.name) AS n, count(DISTINCT c.name) FILTER (WHERE c.description <> '') AS described
+				FROM columns c
+				JOIN dataset_facts f ON f.dataset_id = c.dataset_id AND f.source = c.source AND f.removed_at IS NULL
+				WHERE c.dataset_id = t.id) cols
+			CROSS JOIN LATERAL (
+				SELECT count(*) AS n, count(*) FILTER (WHERE r.status IN ('ok', 'at_risk')) AS met
+				FROM slo_reports r WHERE r.dataset_id = t.id AND r.status <> 'error') slos
+			LEFT JOIN LATERAL (
+				SELECT m.row_count FROM dataset_metrics m
+				WHERE m.namespace = t.namespace AND m.name = t.name AND m.row_count IS NOT NULL
+				ORDER BY m.observed_at DESC LIMIT 1) rc ON true
+			LEFT JOIN LATERAL (
+				SELECT m.bytes FROM dataset_metrics m
+				WHERE m.namespace = t.namespace AND m.name = t.name AND m.bytes IS NOT NULL
+				ORDER BY m.observed_at DESC LIMIT 1) sz ON true)
 		INSERT INTO team_snapshots AS s (team, day, datasets, described_datasets, columns, described_columns, slos, slos_met, row_count, bytes)
-		SELECT t.team, $1::timestamptz AT TIME ZONE 'UTC', count(*), count(doc.dataset_id),
-		       coalesce(sum(cols.n), 0), coalesce(sum(cols.described), 0),
-		       coalesce(sum(slos.n), 0), coalesce(sum(slos.met), 0),
-		       coalesce(sum(rc.row_count), 0), coalesce(sum(sz.bytes), 0)
-		FROM t
-		LEFT JOIN doc ON doc.dataset_id = t.id
-		LEFT JOIN cols ON cols.dataset_id = t.id
-		LEFT JOIN slos ON slos.dataset_id = t.id
-		LEFT JOIN rc ON rc.namespace = t.namespace AND rc.name = t.name
-		LEFT JOIN sz ON sz.namespace = t.namespace AND sz.name = t.name
-		GROUP BY t.team
+		SELECT team, $1::timestamptz AT TIME ZONE 'UTC', count(*), count(*) FILTER (WHERE documented),
+		       coalesce(sum(columns), 0), coalesce(sum(described), 0),
+		       coalesce(sum(slos), 0), coalesce(sum(met), 0),
+		       coalesce(sum(row_count), 0), coalesce(sum(bytes), 0)
+		FROM per
+		GROUP BY team
 		ON CONFLICT (team, day) DO UPDATE SET datasets = excluded.datasets, described_datasets = excluded.described_datasets,
 			columns = excluded.columns, described_columns = excluded.described_columns, slos = excluded.slos,
 			slos_met = excluded.slos_met, row_count = excluded.row_count, bytes = excluded.bytes`, day)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("record team snapshots of %s: %w", day.Format(time.DateOnly), translate(err))
+		return false, fmt.Errorf("record team snapshots of %s: %w", day.Format(time.DateOnly), translate(err))
 	}
-	return nil
+	return recorded, nil
 }
 
 // SLOStatus is an SLO as the evaluator last stored it (slo_reports).

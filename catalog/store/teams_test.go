@@ -192,12 +192,28 @@ func TestTeamFigures(t *testing.T) {
 func TestTeamPeriods(t *testing.T) {
 	ctx := context.Background()
 	st, _ := teamCatalog(t)
-	if err := st.RecordTeamSnapshots(ctx, teamDay.AddDate(0, 0, 6).Add(20*time.Hour)); err != nil {
+	if _, err := st.RecordTeamSnapshots(ctx, teamDay.AddDate(0, 0, 6).Add(20*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// Recorded again the same day: replaced, not added.
-	if err := st.RecordTeamSnapshots(ctx, teamDay.AddDate(0, 0, 6)); err != nil {
+	if _, err := st.RecordTeamSnapshots(ctx, teamDay.AddDate(0, 0, 6)); err != nil {
 		t.Fatal(err)
+	}
+	// While another replica records them, this one does not wait to
+	// record the same figures.
+	tx, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(0x7465616d736e70)); err != nil {
+		t.Fatal(err)
+	}
+	if recorded, err := st.RecordTeamSnapshots(ctx, teamDay.AddDate(0, 0, 6).Add(time.Hour)); err != nil || recorded {
+		t.Errorf("recording while another holds the lock: recorded %v, %v; want skipped", recorded, err)
+	}
+	tx.Rollback(ctx) //nolint:errcheck // only the lock was taken
+	if recorded, err := st.RecordTeamSnapshots(ctx, teamDay.AddDate(0, 0, 6)); err != nil || !recorded {
+		t.Errorf("recording once the lock is free: recorded %v, %v", recorded, err)
 	}
 	week := [2]time.Time{teamDay, teamDay.AddDate(0, 0, 7)}
 	before := [2]time.Time{teamDay.AddDate(0, 0, -7), teamDay}
