@@ -219,6 +219,9 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 		hv.Datasets = append(hv.Datasets, res.datasets...)
 		hv.Scopes = append(hv.Scopes, res.scopes...)
 		hv.Errors = append(hv.Errors, res.errors...)
+		if res.queries != nil {
+			hv.Queries = append(hv.Queries, *res.queries)
+		}
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
