@@ -61,7 +61,9 @@ func TestUsageFromRuns(t *testing.T) {
 	if err := st.ApplyPush(ctx, push); err != nil {
 		t.Fatal(err)
 	}
-	key := func(name string) catalog.Key { return catalog.Key{Namespace: "postgres://wh:5432", Name: "wh.public." + name} }
+	key := func(name string) catalog.Key {
+		return catalog.Key{Namespace: "postgres://wh:5432", Name: "wh.public." + name}
+	}
 	ids, err := st.DatasetIDs(ctx, []catalog.Key{key("orders"), key("customers"), key("churn_out")})
 	if err != nil {
 		t.Fatal(err)
