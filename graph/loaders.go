@@ -88,7 +88,9 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 		sloHistory: dataloadgen.NewLoader(fromMap(st.SLOHistories, ""), wait),
 		ids:        dataloadgen.NewLoader(fromMap(st.DatasetIDs, "dataset"), wait),
 		links:      dataloadgen.NewLoader(fromMap(st.DatasetLinks, ""), wait),
-		usage:      dataloadgen.NewLoader(fromMap(st.UsageOf, ""), wait),
+		usage: dataloadgen.NewLoader(fromMap(func(ctx context.Context, ids []int64) (map[int64]catalog.Usage, error) {
+			return st.UsageOf(ctx, ids, now)
+		}, ""), wait),
 		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
 		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),

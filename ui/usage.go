@@ -106,7 +106,7 @@ func grouped(n int64) string {
 
 // addUsage reads the usage of the dataset id into act.
 func (s *Server) addUsage(ctx context.Context, id int64, act *activityView, now time.Time) error {
-	u, err := s.store.UsageOf(ctx, []int64{id})
+	u, err := s.store.UsageOf(ctx, []int64{id}, now)
 	if err != nil {
 		return err
 	}

@@ -312,11 +312,11 @@ func (s *Store) RefreshPopularity(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// UsageOf returns the usage of the datasets ids in the window ending now,
-// counted afresh, in one round trip however many ids there are. Datasets
-// nobody reads have a zero Usage (with its Window).
-func (s *Store) UsageOf(ctx context.Context, ids []int64) (map[int64]catalog.Usage, error) {
-	now := s.now()
+// UsageOf returns the usage of the datasets ids in the window ending at
+// now, counted afresh, in one round trip however many ids there are.
+// Datasets nobody reads have a zero Usage (with its Window); ids of no
+// dataset are left out.
+func (s *Store) UsageOf(ctx context.Context, ids []int64, now time.Time) (map[int64]catalog.Usage, error) {
 	since := now.Add(-catalog.UsageWindow)
 	out := make(map[int64]catalog.Usage, len(ids))
 	for _, id := range ids {

@@ -68,7 +68,7 @@ func TestUsageFromRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	usage, err := st.UsageOf(ctx, []int64{ids[key("orders")], ids[key("customers")], ids[key("churn_out")]})
+	usage, err := st.UsageOf(ctx, []int64{ids[key("orders")], ids[key("customers")], ids[key("churn_out")]}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

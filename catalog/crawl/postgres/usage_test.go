@@ -156,7 +156,7 @@ func TestUsageFromStatementStatistics(t *testing.T) {
 			t.Fatalf("dataset %s: %v, %v", name, ids, err)
 		}
 		id := ids[k(name)]
-		u, err := st.UsageOf(ctx, []int64{id})
+		u, err := st.UsageOf(ctx, []int64{id}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
