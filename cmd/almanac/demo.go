@@ -72,6 +72,11 @@ func demo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, rese
 				log.Info("private PostgreSQL stopped")
 			}
 		}()
+		// Usage: the warehouse's statement statistics need the extension
+		// preloaded (see runDemoWorkload).
+		if cluster, err = preloadStatements(ctx, cluster, ".almanac/pg", log); err != nil {
+			return err
+		}
 		adminURL = cluster.URL("postgres")
 		cfg.DatabaseURL = cluster.URL("almanac")
 		warehouseDB = "warehouse"
@@ -165,6 +170,7 @@ func serveDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, whURL 
 		return err
 	}
 	defer pool.Close()
+	runDemoWorkload(ctx, whURL, log)
 	runner := crawl.NewRunner(st, log, nil)
 	if _, err := runner.Crawl(ctx, sources[i]); err != nil {
 		return err
