@@ -104,7 +104,8 @@ func (s *Store) ingestQueryStats(ctx context.Context, source string, qs catalog.
 		}
 		var reset *time.Time
 		if !qs.StatsReset.IsZero() {
-			reset = &qs.StatsReset
+			r := qs.StatsReset.Truncate(time.Microsecond) // as stored
+			reset = &r
 		}
 		wasReset := prevReset != nil && reset != nil && !prevReset.Equal(*reset)
 		recentReset := reset != nil && now.Sub(*reset) <= catalog.UsageWindow
