@@ -181,7 +181,8 @@ func (s *Store) ingestQueryStats(ctx context.Context, source string, qs catalog.
 
 // ingestUsage records h.Queries and refreshes the popularity of the
 // datasets whose usage the harvest moved: those its statements read and
-// the inputs of its jobs and of the jobs of its runs.
+// the inputs of its jobs and of the jobs of its runs; and of those whose
+// score is over a day old, so that reads leaving the window lower it.
 func (s *Store) ingestUsage(ctx context.Context, h catalog.Harvest) error {
 	touched, err := s.ingestQueries(ctx, h)
 	if err != nil {
@@ -192,6 +193,17 @@ func (s *Store) ingestUsage(ctx context.Context, h catalog.Harvest) error {
 		return err
 	}
 	touched = append(touched, inputs...)
+	// Scores computed over a day ago, whose reads may have left the
+	// window since.
+	rows, err := s.pool.Query(ctx, `SELECT dataset_id FROM dataset_popularity WHERE computed_at < $1`, s.now().Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("find stale popularity: %w", translate(err))
+	}
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("find stale popularity: %w", translate(err))
+	}
+	touched = append(touched, stale...)
 	if len(touched) == 0 {
 		return nil
 	}

@@ -1,8 +1,9 @@
 // Package postgres owns the PostgreSQL crawler: it reads the system catalogs
 // of one server's databases (schemas, tables, views, materialized views,
 // partitioned and foreign tables, their columns, keys, comments, owners,
-// sizes and view definitions, and the table and column lineage of views)
-// and returns them as plain catalog values. It never writes to Almanac's
+// sizes and view definitions, the table and column lineage of views, and
+// the statement statistics of pg_stat_statements) and returns them as
+// plain catalog values. It never writes to Almanac's
 // store; the ingest step in package catalog does.
 //
 // Each database is read in one read-only REPEATABLE READ transaction with a
@@ -151,6 +152,12 @@ type hooks struct {
 // crawl waited to read them ("db.schema.table"). Such a relation is left
 // out of the harvest and its schema out of the scopes, so the store keeps
 // what an earlier crawl said about it. Other databases go on.
+//
+// Where the extension pg_stat_statements is installed in a database, the
+// harvest also carries its statement statistics (Harvest.Queries; see
+// readQueryStats): which crawled tables each statement reads, and how
+// often it ran, for the store to count usage between crawls. Statistics
+// that cannot be read are a warning, never a failure.
 //
 // Crawl returns an error only when nothing could be read: an invalid
 // Config, or every database failed. The harvest returned with it still
