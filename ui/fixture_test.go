@@ -217,6 +217,11 @@ func fill(t *testing.T, pool *pgxpool.Pool) {
 		pg, warehouseNS, fct); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO dataset_popularity (dataset_id, jobs, runs, queries, score, computed_at) VALUES ($1, 0, 0, 2300, $2, $3)`,
+		fct, catalog.Popularity(0, 0, 2300), now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // insertDataset writes a dataset and each source's facts, and returns its

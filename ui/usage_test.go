@@ -50,6 +50,16 @@ func TestUsageSection(t *testing.T) {
 		t.Error("the usage section says no source counts queries")
 	}
 
+	side := p.get(t, "/").body
+	side = side[strings.Index(side, `id="popular-heading"`):]
+	side = side[:strings.Index(side, "</section>")]
+	if !strings.Contains(side, datasetPath(dimCustomers)) {
+		t.Errorf("the home page's Most read list lacks dim_customers:\n%s", side)
+	}
+	if strings.Contains(side, datasetPath(dailyRevenue)) {
+		t.Errorf("the home page's Most read list shows v_daily_revenue, which nobody reads:\n%s", side)
+	}
+
 	home := p.get(t, "/?sort=popular").body
 	first := strings.Index(home, `href="`+datasetPath(dimCustomers)+`"`)
 	for _, other := range []catalog.Key{fctOrders, dailyRevenue} {

@@ -489,3 +489,21 @@ func (s *Store) UsageOf(ctx context.Context, ids []int64, now time.Time) (map[in
 	}
 	return out, nil
 }
+
+// PopularDatasets returns the ids of at most limit live datasets with the
+// highest popularity scores, best first: the home page's "Most read" list.
+// Datasets nobody reads are not among them.
+func (s *Store) PopularDatasets(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id FROM dataset_popularity p JOIN datasets d ON d.id = p.dataset_id
+		WHERE d.removed_at IS NULL AND p.score > 0
+		ORDER BY p.score DESC, d.namespace, d.name LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list popular datasets: %w", translate(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list popular datasets: %w", translate(err))
+	}
+	return ids, nil
+}
