@@ -18,7 +18,7 @@ CREATE TABLE query_stats (
     observed_at timestamptz NOT NULL,
     PRIMARY KEY (source, namespace, database, queryid, role, observed_at)
 );
-CREATE INDEX query_stats_observed ON query_stats (observed_at);
+CREATE INDEX query_stats_database ON query_stats (namespace, database, observed_at);
 
 CREATE TABLE query_reads (
     source text NOT NULL,

@@ -1777,10 +1777,10 @@ CREATE INDEX quality_results_started ON public.quality_results USING btree (star
 CREATE INDEX query_reads_dataset ON public.query_reads USING btree (dataset_id);
 
 --
--- Name: query_stats_observed; Type: INDEX; Schema: public; Owner: -
+-- Name: query_stats_database; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX query_stats_observed ON public.query_stats USING btree (observed_at);
+CREATE INDEX query_stats_database ON public.query_stats USING btree (namespace, database, observed_at);
 
 --
 -- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -

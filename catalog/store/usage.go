@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -348,12 +347,12 @@ func (s *Store) UsageOf(ctx context.Context, ids []int64, now time.Time) (map[in
 		jobs   = map[int64][]catalog.JobUsage{}
 		stmts  = map[int64][]stmt{}
 		counts = map[int64][3]int64{}
-		// sources: the databases whose statements are counted, with
-		// their first snapshot still kept.
-		sources = map[catalog.Key]time.Time{} // {namespace, database}
-		keys    = map[int64]catalog.Key{}
-		scored  = map[int64]time.Time{}
-		scores  = map[int64]float64{}
+		// firstSnapshot: when the statements of the dataset's database
+		// were first counted, for the datasets of databases counted.
+		firstSnapshot = map[int64]time.Time{}
+		keys          = map[int64]catalog.Key{}
+		scored        = map[int64]time.Time{}
+		scores        = map[int64]float64{}
 	)
 	b := &pgx.Batch{}
 	b.Queue(usageCountsSQL, ids, since).Query(func(rows pgx.Rows) error {
@@ -401,14 +400,20 @@ func (s *Store) UsageOf(ctx context.Context, ids []int64, now time.Time) (map[in
 		})
 		return err
 	})
+	// The first snapshot kept of each dataset's database (named by the
+	// first part of the dataset's name), if any.
 	b.Queue(`
-		SELECT namespace, database, min(observed_at) FROM query_stats GROUP BY namespace, database`).Query(func(rows pgx.Rows) error {
+		SELECT d.id, (SELECT min(q.observed_at) FROM query_stats q
+			WHERE q.namespace = d.namespace AND q.database = split_part(d.name, '.', 1))
+		FROM datasets d WHERE d.id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
 		var (
-			k  catalog.Key
-			at time.Time
+			id int64
+			at *time.Time
 		)
-		_, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &at}, func() error {
-			sources[k] = at
+		_, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
+			if at != nil {
+				firstSnapshot[id] = *at
+			}
 			return nil
 		})
 		return err
@@ -447,12 +452,10 @@ func (s *Store) UsageOf(ctx context.Context, ids []int64, now time.Time) (map[in
 		c := counts[id]
 		u.Jobs, u.Runs, u.Queries = int(c[0]), c[1], c[2]
 		u.Score, u.ScoredFor = scores[id], scored[id]
-		if db, _, ok := strings.Cut(keys[id].Name, "."); ok {
-			if at, ok := sources[catalog.Key{Namespace: keys[id].Namespace, Name: db}]; ok {
-				u.QuerySources = true
-				if at.After(since) {
-					u.Since = at
-				}
+		if at, ok := firstSnapshot[id]; ok {
+			u.QuerySources = true
+			if at.After(since) {
+				u.Since = at
 			}
 		}
 		u.TopJobs = jobs[id]
