@@ -298,7 +298,7 @@ type Harvest struct {
 	// Queries are the statement statistics of the databases crawled (see
 	// usage.go), one snapshot each, history: the store keeps each
 	// snapshot to count reads between crawls.
-	Queries []QueryStats
+	Queries []QueryStats `json:",omitempty"`
 }
 
 // CrawlStatus is the outcome of a crawl run.
