@@ -295,6 +295,10 @@ type Harvest struct {
 	// Runs are runs of the harvest's jobs (dbt's run_results.json), history
 	// like results: a run already recorded as it is is not written again.
 	Runs []Run
+	// Queries are the statement statistics of the databases crawled (see
+	// usage.go), one snapshot each, history: the store keeps each
+	// snapshot to count reads between crawls.
+	Queries []QueryStats `json:",omitempty"`
 }
 
 // CrawlStatus is the outcome of a crawl run.

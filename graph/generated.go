@@ -38,6 +38,7 @@ type ResolverRoot interface {
 	Column() ColumnResolver
 	CrawlRun() CrawlRunResolver
 	Dataset() DatasetResolver
+	DatasetUsage() DatasetUsageResolver
 	FieldChange() FieldChangeResolver
 	ForeignKey() ForeignKeyResolver
 	ImpactedDataset() ImpactedDatasetResolver
@@ -46,6 +47,7 @@ type ResolverRoot interface {
 	Job() JobResolver
 	JobDataset() JobDatasetResolver
 	JobSummary() JobSummaryResolver
+	JobUsage() JobUsageResolver
 	LineageNode() LineageNodeResolver
 	Me() MeResolver
 	Mutation() MutationResolver
@@ -270,6 +272,7 @@ type ComplexityRoot struct {
 		Sources           func(childComplexity int) int
 		Tags              func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
+		Usage             func(childComplexity int) int
 	}
 
 	DatasetConnection struct {
@@ -288,6 +291,17 @@ type ComplexityRoot struct {
 		AddedBy func(childComplexity int) int
 		Title   func(childComplexity int) int
 		URL     func(childComplexity int) int
+	}
+
+	DatasetUsage struct {
+		Jobs       func(childComplexity int) int
+		Queries    func(childComplexity int) int
+		Runs       func(childComplexity int) int
+		Score      func(childComplexity int) int
+		TopJobs    func(childComplexity int) int
+		TopQueries func(childComplexity int) int
+		TopRoles   func(childComplexity int) int
+		WindowDays func(childComplexity int) int
 	}
 
 	EditPayload struct {
@@ -504,6 +518,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	JobUsage struct {
+		Job  func(childComplexity int) int
+		Runs func(childComplexity int) int
+	}
+
 	LineageEdge struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -662,6 +681,11 @@ type ComplexityRoot struct {
 		Tokens         func(childComplexity int) int
 	}
 
+	QueryUsage struct {
+		Calls func(childComplexity int) int
+		Query func(childComplexity int) int
+	}
+
 	ReverseForeignKey struct {
 		Columns       func(childComplexity int) int
 		From          func(childComplexity int) int
@@ -671,6 +695,11 @@ type ComplexityRoot struct {
 		Source        func(childComplexity int) int
 		TargetColumns func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+	}
+
+	RoleUsage struct {
+		Calls func(childComplexity int) int
+		Role  func(childComplexity int) int
 	}
 
 	Run struct {
@@ -1000,9 +1029,15 @@ type DatasetResolver interface {
 	Anomalies(ctx context.Context, obj *catalog.Dataset) ([]model.Anomaly, error)
 	Producers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
 	Consumers(ctx context.Context, obj *catalog.Dataset) ([]catalog.Job, error)
+	Usage(ctx context.Context, obj *catalog.Dataset) (*catalog.Usage, error)
 
 	Links(ctx context.Context, obj *catalog.Dataset) ([]catalog.Link, error)
 	DocumentationURL(ctx context.Context, obj *catalog.Dataset) (*string, error)
+}
+type DatasetUsageResolver interface {
+	WindowDays(ctx context.Context, obj *catalog.Usage) (int, error)
+
+	Queries(ctx context.Context, obj *catalog.Usage) (*int64, error)
 }
 type FieldChangeResolver interface {
 	Column(ctx context.Context, obj *catalog.FieldChange) (*string, error)
@@ -1048,6 +1083,9 @@ type JobSummaryResolver interface {
 	Job(ctx context.Context, obj *catalog.JobSummary) (*catalog.Job, error)
 	Namespace(ctx context.Context, obj *catalog.JobSummary) (string, error)
 	Name(ctx context.Context, obj *catalog.JobSummary) (string, error)
+}
+type JobUsageResolver interface {
+	Job(ctx context.Context, obj *catalog.JobUsage) (*catalog.Job, error)
 }
 type LineageNodeResolver interface {
 	Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error)
@@ -2036,6 +2074,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.UpdatedAt(childComplexity), true
+	case "Dataset.usage":
+		if e.ComplexityRoot.Dataset.Usage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Usage(childComplexity), true
 
 	case "DatasetConnection.edges":
 		if e.ComplexityRoot.DatasetConnection.Edges == nil {
@@ -2093,6 +2137,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetLink.URL(childComplexity), true
+
+	case "DatasetUsage.jobs":
+		if e.ComplexityRoot.DatasetUsage.Jobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.Jobs(childComplexity), true
+	case "DatasetUsage.queries":
+		if e.ComplexityRoot.DatasetUsage.Queries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.Queries(childComplexity), true
+	case "DatasetUsage.runs":
+		if e.ComplexityRoot.DatasetUsage.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.Runs(childComplexity), true
+	case "DatasetUsage.popularity":
+		if e.ComplexityRoot.DatasetUsage.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.Score(childComplexity), true
+	case "DatasetUsage.topJobs":
+		if e.ComplexityRoot.DatasetUsage.TopJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.TopJobs(childComplexity), true
+	case "DatasetUsage.topQueries":
+		if e.ComplexityRoot.DatasetUsage.TopQueries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.TopQueries(childComplexity), true
+	case "DatasetUsage.topRoles":
+		if e.ComplexityRoot.DatasetUsage.TopRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.TopRoles(childComplexity), true
+	case "DatasetUsage.windowDays":
+		if e.ComplexityRoot.DatasetUsage.WindowDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetUsage.WindowDays(childComplexity), true
 
 	case "EditPayload.auditEntry":
 		if e.ComplexityRoot.EditPayload.AuditEntry == nil {
@@ -2940,6 +3033,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobSummaryEdge.Node(childComplexity), true
+
+	case "JobUsage.job":
+		if e.ComplexityRoot.JobUsage.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsage.Job(childComplexity), true
+	case "JobUsage.runs":
+		if e.ComplexityRoot.JobUsage.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsage.Runs(childComplexity), true
 
 	case "LineageEdge.from":
 		if e.ComplexityRoot.LineageEdge.From == nil {
@@ -3816,6 +3922,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Tokens(childComplexity), true
 
+	case "QueryUsage.calls":
+		if e.ComplexityRoot.QueryUsage.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryUsage.Calls(childComplexity), true
+	case "QueryUsage.query":
+		if e.ComplexityRoot.QueryUsage.Query == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryUsage.Query(childComplexity), true
+
 	case "ReverseForeignKey.columns":
 		if e.ComplexityRoot.ReverseForeignKey.Columns == nil {
 			break
@@ -3864,6 +3983,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReverseForeignKey.UpdatedAt(childComplexity), true
+
+	case "RoleUsage.calls":
+		if e.ComplexityRoot.RoleUsage.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleUsage.Calls(childComplexity), true
+	case "RoleUsage.role":
+		if e.ComplexityRoot.RoleUsage.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleUsage.Role(childComplexity), true
 
 	case "Run.children":
 		if e.ComplexityRoot.Run.Children == nil {
@@ -5427,6 +5559,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_producers(ctx, field)
 	case "consumers":
 		return ec.fieldContext_Dataset_consumers(ctx, field)
+	case "usage":
+		return ec.fieldContext_Dataset_usage(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Dataset_createdAt(ctx, field)
 	case "updatedAt":
@@ -5475,6 +5609,28 @@ func (ec *executionContext) childFields_DatasetLink(ctx context.Context, field g
 		return ec.fieldContext_DatasetLink_addedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DatasetLink", field.Name)
+}
+
+func (ec *executionContext) childFields_DatasetUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "windowDays":
+		return ec.fieldContext_DatasetUsage_windowDays(ctx, field)
+	case "jobs":
+		return ec.fieldContext_DatasetUsage_jobs(ctx, field)
+	case "runs":
+		return ec.fieldContext_DatasetUsage_runs(ctx, field)
+	case "queries":
+		return ec.fieldContext_DatasetUsage_queries(ctx, field)
+	case "popularity":
+		return ec.fieldContext_DatasetUsage_popularity(ctx, field)
+	case "topJobs":
+		return ec.fieldContext_DatasetUsage_topJobs(ctx, field)
+	case "topQueries":
+		return ec.fieldContext_DatasetUsage_topQueries(ctx, field)
+	case "topRoles":
+		return ec.fieldContext_DatasetUsage_topRoles(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DatasetUsage", field.Name)
 }
 
 func (ec *executionContext) childFields_EditPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5905,6 +6061,16 @@ func (ec *executionContext) childFields_JobSummaryEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type JobSummaryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_JobUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_JobUsage_job(ctx, field)
+	case "runs":
+		return ec.fieldContext_JobUsage_runs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobUsage", field.Name)
+}
+
 func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -6115,6 +6281,16 @@ func (ec *executionContext) childFields_QualityResultEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type QualityResultEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_QueryUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "query":
+		return ec.fieldContext_QueryUsage_query(ctx, field)
+	case "calls":
+		return ec.fieldContext_QueryUsage_calls(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueryUsage", field.Name)
+}
+
 func (ec *executionContext) childFields_ReverseForeignKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -6135,6 +6311,16 @@ func (ec *executionContext) childFields_ReverseForeignKey(ctx context.Context, f
 		return ec.fieldContext_ReverseForeignKey_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReverseForeignKey", field.Name)
+}
+
+func (ec *executionContext) childFields_RoleUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_RoleUsage_role(ctx, field)
+	case "calls":
+		return ec.fieldContext_RoleUsage_calls(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoleUsage", field.Name)
 }
 
 func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11555,6 +11741,38 @@ func (ec *executionContext) fieldContext_Dataset_consumers(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_usage(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Usage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Usage) graphql.Marshaler {
+			return ec.marshalNDatasetUsage2ᚖalmanacᚋcatalogᚐUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_usage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DatasetUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_createdAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11911,6 +12129,217 @@ func (ec *executionContext) _DatasetLink_addedAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_DatasetLink_addedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DatasetLink", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DatasetUsage_windowDays(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_windowDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DatasetUsage().WindowDays(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_windowDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetUsage", field, true, true, "Int")
+}
+
+func (ec *executionContext) _DatasetUsage_jobs(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_jobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DatasetUsage_runs(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetUsage", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _DatasetUsage_queries(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_queries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DatasetUsage().Queries(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_queries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetUsage", field, true, true, "Int64")
+}
+
+func (ec *executionContext) _DatasetUsage_popularity(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_popularity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_popularity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetUsage", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DatasetUsage_topJobs(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_topJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopJobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.JobUsage) graphql.Marshaler {
+			return ec.marshalNJobUsage2ᚕalmanacᚋcatalogᚐJobUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_topJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DatasetUsage_topQueries(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_topQueries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopQueries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.QueryUsage) graphql.Marshaler {
+			return ec.marshalNQueryUsage2ᚕalmanacᚋcatalogᚐQueryUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_topQueries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueryUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DatasetUsage_topRoles(ctx context.Context, field graphql.CollectedField, obj *catalog.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetUsage_topRoles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopRoles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.RoleUsage) graphql.Marshaler {
+			return ec.marshalNRoleUsage2ᚕalmanacᚋcatalogᚐRoleUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetUsage_topRoles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoleUsage(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _EditPayload_dataset(ctx context.Context, field graphql.CollectedField, obj *model.EditPayload) (ret graphql.Marshaler) {
@@ -15393,6 +15822,61 @@ func (ec *executionContext) fieldContext_JobSummaryEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _JobUsage_job(ctx context.Context, field graphql.CollectedField, obj *catalog.JobUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsage_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobUsage().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚖalmanacᚋcatalogᚐJob(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsage_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobUsage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobUsage_runs(ctx context.Context, field graphql.CollectedField, obj *catalog.JobUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsage_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsage_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsage", field, false, false, "Int64")
 }
 
 func (ec *executionContext) _LineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
@@ -18970,6 +19454,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _QueryUsage_query(ctx context.Context, field graphql.CollectedField, obj *catalog.QueryUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryUsage_query(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Query, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryUsage_query(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _QueryUsage_calls(ctx context.Context, field graphql.CollectedField, obj *catalog.QueryUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryUsage_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryUsage_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryUsage", field, false, false, "Int64")
+}
+
 func (ec *executionContext) _ReverseForeignKey_name(ctx context.Context, field graphql.CollectedField, obj *model.ReverseForeignKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19161,6 +19691,52 @@ func (ec *executionContext) _ReverseForeignKey_updatedAt(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_ReverseForeignKey_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReverseForeignKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RoleUsage_role(ctx context.Context, field graphql.CollectedField, obj *catalog.RoleUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleUsage_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleUsage_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoleUsage_calls(ctx context.Context, field graphql.CollectedField, obj *catalog.RoleUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleUsage_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoleUsage_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleUsage", field, false, false, "Int64")
 }
 
 func (ec *executionContext) _Run_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Run) (ret graphql.Marshaler) {
@@ -26847,6 +27423,12 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Dataset_consumers(ctx, field, obj)
 				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_usage(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Dataset_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -27002,6 +27584,76 @@ func (ec *executionContext) _DatasetLink(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._DatasetLink_addedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var datasetUsageImplementors = []string{"DatasetUsage"}
+
+func (ec *executionContext) _DatasetUsage(ctx context.Context, sel ast.SelectionSet, obj *catalog.Usage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, datasetUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DatasetUsage")
+		case "windowDays":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DatasetUsage_windowDays(ctx, field, obj)
+				})
+		case "jobs":
+			out.Values[i] = ec._DatasetUsage_jobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runs":
+			out.Values[i] = ec._DatasetUsage_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "queries":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DatasetUsage_queries(ctx, field, obj)
+				})
+		case "popularity":
+			out.Values[i] = ec._DatasetUsage_popularity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topJobs":
+			out.Values[i] = ec._DatasetUsage_topJobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topQueries":
+			out.Values[i] = ec._DatasetUsage_topQueries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topRoles":
+			out.Values[i] = ec._DatasetUsage_topRoles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -28453,6 +29105,45 @@ func (ec *executionContext) _JobSummaryEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var jobUsageImplementors = []string{"JobUsage"}
+
+func (ec *executionContext) _JobUsage(ctx context.Context, sel ast.SelectionSet, obj *catalog.JobUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobUsage")
+		case "job":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobUsage_job(ctx, field, obj)
+				})
+		case "runs":
+			out.Values[i] = ec._JobUsage_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lineageEdgeImplementors = []string{"LineageEdge"}
 
 func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LineageEdge) graphql.Marshaler {
@@ -29564,6 +30255,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var queryUsageImplementors = []string{"QueryUsage"}
+
+func (ec *executionContext) _QueryUsage(ctx context.Context, sel ast.SelectionSet, obj *catalog.QueryUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queryUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueryUsage")
+		case "query":
+			out.Values[i] = ec._QueryUsage_query(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._QueryUsage_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var reverseForeignKeyImplementors = []string{"ReverseForeignKey"}
 
 func (ec *executionContext) _ReverseForeignKey(ctx context.Context, sel ast.SelectionSet, obj *model.ReverseForeignKey) graphql.Marshaler {
@@ -29615,6 +30344,44 @@ func (ec *executionContext) _ReverseForeignKey(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._ReverseForeignKey_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roleUsageImplementors = []string{"RoleUsage"}
+
+func (ec *executionContext) _RoleUsage(ctx context.Context, sel ast.SelectionSet, obj *catalog.RoleUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoleUsage")
+		case "role":
+			out.Values[i] = ec._RoleUsage_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._RoleUsage_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -32226,6 +32993,14 @@ func (ec *executionContext) unmarshalNDatasetLinkInput2almanacᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDatasetUsage2ᚖalmanacᚋcatalogᚐUsage(ctx context.Context, sel ast.SelectionSet, v *catalog.Usage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DatasetUsage!")
+		return graphql.Null
+	}
+	return ec._DatasetUsage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDeleteSLOInput2almanacᚋgraphᚋmodelᚐDeleteSLOInput(ctx context.Context, v any) (model.DeleteSLOInput, error) {
 	res, err := ec.unmarshalInputDeleteSLOInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32844,6 +33619,26 @@ func (ec *executionContext) marshalNJobSummaryEdge2ᚕalmanacᚋgraphᚋmodelᚐ
 	return ret
 }
 
+func (ec *executionContext) marshalNJobUsage2almanacᚋcatalogᚐJobUsage(ctx context.Context, sel ast.SelectionSet, v catalog.JobUsage) graphql.Marshaler {
+	return ec._JobUsage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobUsage2ᚕalmanacᚋcatalogᚐJobUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.JobUsage) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobUsage2almanacᚋcatalogᚐJobUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNLineageEdge2almanacᚋgraphᚋmodelᚐLineageEdge(ctx context.Context, sel ast.SelectionSet, v model.LineageEdge) graphql.Marshaler {
 	return ec._LineageEdge(ctx, sel, &v)
 }
@@ -33085,6 +33880,26 @@ func (ec *executionContext) marshalNQualityResultEdge2ᚕalmanacᚋgraphᚋmodel
 	return ret
 }
 
+func (ec *executionContext) marshalNQueryUsage2almanacᚋcatalogᚐQueryUsage(ctx context.Context, sel ast.SelectionSet, v catalog.QueryUsage) graphql.Marshaler {
+	return ec._QueryUsage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNQueryUsage2ᚕalmanacᚋcatalogᚐQueryUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.QueryUsage) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueryUsage2almanacᚋcatalogᚐQueryUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNRemoveDatasetLinkInput2almanacᚋgraphᚋmodelᚐRemoveDatasetLinkInput(ctx context.Context, v any) (model.RemoveDatasetLinkInput, error) {
 	res, err := ec.unmarshalInputRemoveDatasetLinkInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33137,6 +33952,26 @@ var (
 		catalog.RoleAdmin:  "ADMIN",
 	}
 )
+
+func (ec *executionContext) marshalNRoleUsage2almanacᚋcatalogᚐRoleUsage(ctx context.Context, sel ast.SelectionSet, v catalog.RoleUsage) graphql.Marshaler {
+	return ec._RoleUsage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRoleUsage2ᚕalmanacᚋcatalogᚐRoleUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.RoleUsage) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoleUsage2almanacᚋcatalogᚐRoleUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNRun2almanacᚋcatalogᚐRun(ctx context.Context, sel ast.SelectionSet, v catalog.Run) graphql.Marshaler {
 	return ec._Run(ctx, sel, &v)

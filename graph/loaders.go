@@ -24,6 +24,7 @@ const loaderWait = 500 * time.Microsecond
 type loaders struct {
 	datasets   *dataloadgen.Loader[int64, *catalog.Dataset]
 	links      *dataloadgen.Loader[int64, []catalog.Link]
+	usage      *dataloadgen.Loader[int64, catalog.Usage]
 	ids        *dataloadgen.Loader[catalog.Key, int64]
 	referenced *dataloadgen.Loader[catalog.Key, []catalog.Sourced[catalog.ReverseKey]]
 	history    *dataloadgen.Loader[store.HistoryPage, []catalog.SchemaVersion]
@@ -87,6 +88,9 @@ func newLoaders(st *store.Store, declared []slo.SLO) *loaders {
 		sloHistory: dataloadgen.NewLoader(fromMap(st.SLOHistories, ""), wait),
 		ids:        dataloadgen.NewLoader(fromMap(st.DatasetIDs, "dataset"), wait),
 		links:      dataloadgen.NewLoader(fromMap(st.DatasetLinks, ""), wait),
+		usage: dataloadgen.NewLoader(fromMap(func(ctx context.Context, ids []int64) (map[int64]catalog.Usage, error) {
+			return st.UsageOf(ctx, ids, now)
+		}, ""), wait),
 		referenced: dataloadgen.NewLoader(fromMap(st.ReferencedBy, ""), wait),
 		history:    dataloadgen.NewLoader(fromMap(st.SchemaHistories, ""), wait),
 		checks:     dataloadgen.NewLoader(fromMap(st.ChecksOf, ""), wait),

@@ -329,6 +329,17 @@ func (r *datasetResolver) Consumers(ctx context.Context, obj *catalog.Dataset) (
 	return jobsByKeys(ctx, around.Consumers)
 }
 
+func (r *datasetResolver) Usage(ctx context.Context, obj *catalog.Dataset) (*catalog.Usage, error) {
+	u, err := loadersFrom(ctx).usage.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Window == 0 { // gone since it was read
+		u.Window = catalog.UsageWindow
+	}
+	return &u, nil
+}
+
 func (r *datasetResolver) Links(ctx context.Context, obj *catalog.Dataset) ([]catalog.Link, error) {
 	ls, err := loadersFrom(ctx).links.Load(ctx, obj.ID)
 	if ls == nil {
@@ -342,6 +353,17 @@ func (r *datasetResolver) DocumentationURL(ctx context.Context, obj *catalog.Dat
 		return &u, nil
 	}
 	return nil, nil
+}
+
+func (r *datasetUsageResolver) WindowDays(ctx context.Context, obj *catalog.Usage) (int, error) {
+	return int(obj.Window / (24 * time.Hour)), nil
+}
+
+func (r *datasetUsageResolver) Queries(ctx context.Context, obj *catalog.Usage) (*int64, error) {
+	if !obj.QuerySources {
+		return nil, nil
+	}
+	return &obj.Queries, nil
 }
 
 func (r *fieldChangeResolver) Column(ctx context.Context, obj *catalog.FieldChange) (*string, error) {
@@ -471,6 +493,14 @@ func (r *jobSummaryResolver) Namespace(ctx context.Context, obj *catalog.JobSumm
 
 func (r *jobSummaryResolver) Name(ctx context.Context, obj *catalog.JobSummary) (string, error) {
 	return obj.Key.Name, nil
+}
+
+func (r *jobUsageResolver) Job(ctx context.Context, obj *catalog.JobUsage) (*catalog.Job, error) {
+	j, err := loadersFrom(ctx).jobs.Load(ctx, obj.Job)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil
+	}
+	return j, err
 }
 
 func (r *lineageNodeResolver) Dataset(ctx context.Context, obj *model.LineageNode) (*catalog.Dataset, error) {
@@ -1550,6 +1580,8 @@ func (r *Resolver) CrawlRun() CrawlRunResolver { return &crawlRunResolver{r} }
 
 func (r *Resolver) Dataset() DatasetResolver { return &datasetResolver{r} }
 
+func (r *Resolver) DatasetUsage() DatasetUsageResolver { return &datasetUsageResolver{r} }
+
 func (r *Resolver) FieldChange() FieldChangeResolver { return &fieldChangeResolver{r} }
 
 func (r *Resolver) ForeignKey() ForeignKeyResolver { return &foreignKeyResolver{r} }
@@ -1565,6 +1597,8 @@ func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
 func (r *Resolver) JobDataset() JobDatasetResolver { return &jobDatasetResolver{r} }
 
 func (r *Resolver) JobSummary() JobSummaryResolver { return &jobSummaryResolver{r} }
+
+func (r *Resolver) JobUsage() JobUsageResolver { return &jobUsageResolver{r} }
 
 func (r *Resolver) LineageNode() LineageNodeResolver { return &lineageNodeResolver{r} }
 
@@ -1597,6 +1631,7 @@ type (
 	columnResolver            struct{ *Resolver }
 	crawlRunResolver          struct{ *Resolver }
 	datasetResolver           struct{ *Resolver }
+	datasetUsageResolver      struct{ *Resolver }
 	fieldChangeResolver       struct{ *Resolver }
 	foreignKeyResolver        struct{ *Resolver }
 	impactedDatasetResolver   struct{ *Resolver }
@@ -1605,6 +1640,7 @@ type (
 	jobResolver               struct{ *Resolver }
 	jobDatasetResolver        struct{ *Resolver }
 	jobSummaryResolver        struct{ *Resolver }
+	jobUsageResolver          struct{ *Resolver }
 	lineageNodeResolver       struct{ *Resolver }
 	meResolver                struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }

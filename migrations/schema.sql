@@ -384,6 +384,19 @@ CREATE TABLE public.dataset_metrics (
 );
 
 --
+-- Name: dataset_popularity; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dataset_popularity (
+    dataset_id bigint NOT NULL,
+    jobs integer NOT NULL,
+    runs bigint NOT NULL,
+    queries bigint NOT NULL,
+    score double precision NOT NULL,
+    computed_at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: dataset_slos; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -780,6 +793,37 @@ CREATE TABLE public.quality_results (
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     observed text DEFAULT ''::text NOT NULL,
     CONSTRAINT quality_results_status_check CHECK ((status = ANY (ARRAY['pass'::text, 'fail'::text, 'warn'::text, 'error'::text, 'skipped'::text])))
+);
+
+--
+-- Name: query_reads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.query_reads (
+    source text NOT NULL,
+    namespace text NOT NULL,
+    database text NOT NULL,
+    queryid bigint NOT NULL,
+    dataset_id bigint NOT NULL
+);
+
+--
+-- Name: query_stats; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.query_stats (
+    source text NOT NULL,
+    namespace text NOT NULL,
+    database text NOT NULL,
+    queryid bigint NOT NULL,
+    role text NOT NULL,
+    query text NOT NULL,
+    calls bigint NOT NULL,
+    reads bigint NOT NULL,
+    stats_reset timestamp with time zone,
+    observed_at timestamp with time zone NOT NULL,
+    CONSTRAINT query_stats_calls_check CHECK ((calls >= 0)),
+    CONSTRAINT query_stats_reads_check CHECK ((reads >= 0))
 );
 
 --
@@ -1197,6 +1241,13 @@ ALTER TABLE ONLY public.dataset_metrics
     ADD CONSTRAINT dataset_metrics_pkey PRIMARY KEY (namespace, name, observed_at, source, direction, run_id, job_namespace, job_name);
 
 --
+-- Name: dataset_popularity dataset_popularity_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_popularity
+    ADD CONSTRAINT dataset_popularity_pkey PRIMARY KEY (dataset_id);
+
+--
 -- Name: dataset_slos dataset_slos_dataset_id_name_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1363,6 +1414,20 @@ ALTER TABLE ONLY public.quality_checks
 
 ALTER TABLE ONLY public.quality_results
     ADD CONSTRAINT quality_results_pkey PRIMARY KEY (source, check_name, run_id);
+
+--
+-- Name: query_reads query_reads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.query_reads
+    ADD CONSTRAINT query_reads_pkey PRIMARY KEY (source, namespace, database, queryid, dataset_id);
+
+--
+-- Name: query_stats query_stats_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.query_stats
+    ADD CONSTRAINT query_stats_pkey PRIMARY KEY (source, namespace, database, queryid, role, observed_at);
 
 --
 -- Name: river_job river_job_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1568,6 +1633,12 @@ CREATE INDEX dataset_metrics_observed ON public.dataset_metrics USING btree (obs
 CREATE INDEX dataset_metrics_run ON public.dataset_metrics USING btree (run_id) WHERE (run_id <> ''::text);
 
 --
+-- Name: dataset_popularity_score; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dataset_popularity_score ON public.dataset_popularity USING btree (score DESC);
+
+--
 -- Name: follows_target; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1698,6 +1769,18 @@ CREATE INDEX quality_results_dataset ON public.quality_results USING btree (data
 --
 
 CREATE INDEX quality_results_started ON public.quality_results USING btree (started_at);
+
+--
+-- Name: query_reads_dataset; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX query_reads_dataset ON public.query_reads USING btree (dataset_id);
+
+--
+-- Name: query_stats_database; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX query_stats_database ON public.query_stats USING btree (namespace, database, observed_at);
 
 --
 -- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -
@@ -1855,6 +1938,13 @@ ALTER TABLE ONLY public.dataset_links
     ADD CONSTRAINT dataset_links_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
 
 --
+-- Name: dataset_popularity dataset_popularity_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dataset_popularity
+    ADD CONSTRAINT dataset_popularity_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
 -- Name: dataset_slos dataset_slos_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1895,6 +1985,13 @@ ALTER TABLE ONLY public.job_io
 
 ALTER TABLE ONLY public.owners
     ADD CONSTRAINT owners_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
+
+--
+-- Name: query_reads query_reads_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.query_reads
+    ADD CONSTRAINT query_reads_dataset_id_fkey FOREIGN KEY (dataset_id) REFERENCES public.datasets(id) ON DELETE CASCADE;
 
 --
 -- Name: runs runs_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -2,6 +2,7 @@ package search
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // document layout or the internal values kept beside the documents
 // change; an index built with another version is rebuilt on open. (9: the
 // vocabulary's checksum, keyVocabSum.)
-const mappingVersion = "almanac-search-11" // 10: jobs beside datasets (fType); 11: a job's SQL (fSQL)
+const mappingVersion = "almanac-search-12" // 10: jobs beside datasets (fType); 11: a job's SQL (fSQL); 12: popularity
 
 // Fields of the index document. Free text searches name, path, columns,
 // meta and text; the keyword fields serve exact names, filters and facets.
@@ -79,6 +80,8 @@ type stored struct {
 	UpdatedAt   int64 // Unix seconds
 	Removed     bool
 	Consumers   int
+	// Popularity is catalog.Popularity in thousandths.
+	Popularity int
 }
 
 type storedColumn struct {
@@ -135,6 +138,9 @@ type Dataset struct {
 	Removed           bool
 	// Consumers is how many datasets use this one; see store.SearchDoc.
 	Consumers int
+	// Popularity is how much the dataset is read (catalog.Popularity):
+	// a modest boost in ranking.
+	Popularity float64
 	// SQL is a job's SQL. It has a field of its own, searched only for
 	// jobs, so that its length does not weigh on how descriptions score
 	// (BM25 measures a field's length against its average); a hit shows
@@ -147,7 +153,7 @@ func FromStore(d store.SearchDoc) Dataset {
 	out := Dataset{
 		ID: d.ID, Key: d.Key, Platform: d.Platform, Kind: d.Kind,
 		Description: d.Description, UpdatedAt: d.UpdatedAt, Removed: d.RemovedAt != nil,
-		Consumers: d.Consumers,
+		Consumers: d.Consumers, Popularity: d.Popularity,
 	}
 	for _, s := range d.Sources {
 		if s.Description != "" && s.Description != d.Description && !slices.Contains(out.OtherDescriptions, s.Description) {
@@ -269,7 +275,7 @@ func toDocument(d Dataset, seg *segmenter) document {
 	s := stored{
 		ID: d.ID, Namespace: d.Key.Namespace, Name: d.Key.Name, Platform: d.Platform, Kind: string(d.Kind),
 		Description: d.Description, OtherDocs: d.OtherDescriptions, Owners: d.Owners, Tags: d.Tags,
-		Removed: d.Removed, Consumers: d.Consumers,
+		Removed: d.Removed, Consumers: d.Consumers, Popularity: int(math.Round(d.Popularity * 1000)),
 	}
 	if !d.UpdatedAt.IsZero() {
 		s.UpdatedAt = d.UpdatedAt.Unix()

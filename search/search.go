@@ -711,7 +711,7 @@ const (
 )
 
 // trust multiplies a hit's relevance by what says a dataset is worth
-// using: documented, owned, recently updated, used by others; removed
+// using: documented, owned, recently updated, used by others, read; removed
 // datasets sink.
 func trust(s stored, now time.Time) float64 {
 	t := 1.0
@@ -727,6 +727,13 @@ func trust(s stored, now time.Time) float64 {
 	if s.Consumers > 0 {
 		// Downstream consumers (foreign keys today, lineage later).
 		t += 0.2 * min(1, math.Log2(1+float64(s.Consumers))/4)
+	}
+	if s.Popularity > 0 {
+		// How much it is read (jobs, runs, queries; catalog.Popularity),
+		// log-scaled already: at most as much as a description, so that
+		// it orders hits that match alike and never outweighs a better
+		// match (hits are sorted by match class and coverage first).
+		t += 0.2 * min(1, float64(s.Popularity)/2000)
 	}
 	if s.Removed {
 		t *= 0.5

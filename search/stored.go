@@ -50,6 +50,7 @@ func (s stored) encode() []byte {
 	}
 	b = binary.AppendUvarint(b, removed)
 	b = binary.AppendVarint(b, int64(s.Consumers))
+	b = binary.AppendVarint(b, int64(s.Popularity))
 	return b
 }
 
@@ -134,6 +135,7 @@ func decodeStored(v any) (stored, error) {
 	s.UpdatedAt = d.varint()
 	s.Removed = d.uvarint() == 1
 	s.Consumers = int(d.varint())
+	s.Popularity = int(d.varint())
 	if d.err == nil && len(d.b) > 0 {
 		d.err = errStored
 	}

@@ -14,7 +14,7 @@ func TestStoredRoundTrip(t *testing.T) {
 			ID: 1 << 40, Namespace: "s3://lake", Name: "events/clicks", Platform: "delta", Kind: "file",
 			Description: "Clicks, één per rij", OtherDocs: []string{"from dbt", ""},
 			Columns: []storedColumn{{Name: "id"}, {Name: "customerId", Description: "who clicked"}},
-			Owners:  []string{"web"}, Tags: []string{"pii", "raw"}, UpdatedAt: -5, Removed: true, Consumers: 3,
+			Owners:  []string{"web"}, Tags: []string{"pii", "raw"}, UpdatedAt: -5, Removed: true, Consumers: 3, Popularity: 1234,
 		},
 	} {
 		got, err := decodeStored(string(s.encode()))

@@ -28,6 +28,8 @@ type activityView struct {
 	Freshness  []freshnessView
 	// Metrics is nil until a run has measured the dataset.
 	Metrics *metricsView
+	// Usage is how much the dataset is read (Server.addUsage).
+	Usage usageView
 }
 
 // linkView is a linked dataset.

@@ -664,6 +664,9 @@ func (s *Server) datasetPage(ctx context.Context, d catalog.Dataset) (datasetVie
 	if at, how := dataChanged(d, runs, counts); !at.IsZero() {
 		v.DataChanged, v.DataChangedHow = newMoment(at, now), how
 	}
+	if err := s.addUsage(ctx, d.ID, &act, now); err != nil {
+		return datasetView{}, activityView{}, err
+	}
 	if s.lineage != nil {
 		act.Explore = lineagePath(key)
 		act.Impact = impactPath(key)

@@ -200,6 +200,28 @@ func fill(t *testing.T, pool *pgxpool.Pool) {
 		Status: catalog.CrawlFailed,
 		Errors: []catalog.CrawlError{{Object: "file://lake/_delta_log", Message: "permission denied"}},
 	})
+	// pg_stat_statements, crawled twice: fct_orders read 2,300 times
+	// since the first crawl, by two roles; a statement long enough to be
+	// cut short.
+	long := "SELECT o.order_id, o.amount, c.name FROM marts.fct_orders o JOIN marts.dim_customers c USING (customer_id) WHERE o.ordered_at >= $1 AND o.amount > $2 ORDER BY o.amount DESC LIMIT $3"
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO query_stats (source, namespace, database, queryid, role, query, calls, reads, observed_at) VALUES
+			($1, $2, 'warehouse', 11, 'analyst', 'SELECT * FROM marts.fct_orders WHERE order_id = $1', 500, 0, $3),
+			($1, $2, 'warehouse', 11, 'analyst', 'SELECT * FROM marts.fct_orders WHERE order_id = $1', 2500, 2000, $4),
+			($1, $2, 'warehouse', 12, 'looker', $5, 300, 300, $4)`,
+		pg, warehouseNS, now.Add(-10*day), now.Add(-time.Hour), long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO query_reads (source, namespace, database, queryid, dataset_id) VALUES ($1, $2, 'warehouse', 11, $3), ($1, $2, 'warehouse', 12, $3)`,
+		pg, warehouseNS, fct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO dataset_popularity (dataset_id, jobs, runs, queries, score, computed_at) VALUES ($1, 0, 0, 2300, $2, $3)`,
+		fct, catalog.Popularity(0, 0, 2300), now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // insertDataset writes a dataset and each source's facts, and returns its

@@ -203,6 +203,7 @@ type homeView struct {
 	// side lists of the unfiltered first page.
 	Browse    []browseGroup
 	Recent    []datasetRow
+	Popular   []datasetRow
 	Attention []attentionGroup
 }
 
@@ -285,6 +286,7 @@ type homeData struct {
 	List       []catalog.Dataset
 	Total      int
 	Recent     []catalog.Dataset
+	Popular    []catalog.Dataset
 	Attention  map[store.Attention][]catalog.Dataset
 	Sources    []store.Source
 }
@@ -374,6 +376,9 @@ func newHomeView(f listFilter, d homeData, now time.Time) homeView {
 	}
 	for _, ds := range d.Recent {
 		v.Recent = append(v.Recent, newDatasetRow(ds))
+	}
+	for _, ds := range d.Popular {
+		v.Popular = append(v.Popular, newDatasetRow(ds))
 	}
 	for _, a := range store.Attentions {
 		if a == store.AttentionUndocumented || d.Browse.Attention[a] == 0 {
@@ -551,7 +556,7 @@ func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
 		return homeView{}, err
 	}
 	ids := slices.Clone(found.IDs)
-	var recent []int64
+	var recent, popular []int64
 	attention := map[store.Attention][]int64{}
 	if !f.active() && f.Page == 1 {
 		p, err := s.store.FindDatasets(ctx, store.DatasetFilter{}, store.Paging{Limit: sideLimit, Sort: store.SortChanged})
@@ -571,6 +576,10 @@ func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
 			ids = append(ids, p.IDs...)
 		}
 		ids = append(ids, recent...)
+		if popular, err = s.store.PopularDatasets(ctx, sideLimit); err != nil {
+			return homeView{}, err
+		}
+		ids = append(ids, popular...)
 	}
 	slices.Sort(ids)
 	all, err := s.store.DatasetsByIDs(ctx, slices.Compact(ids))
@@ -590,7 +599,7 @@ func (s *Server) home(ctx context.Context, f listFilter) (homeView, error) {
 		}
 		return out
 	}
-	d.List, d.Total, d.Recent = pick(found.IDs), found.Total, pick(recent)
+	d.List, d.Total, d.Recent, d.Popular = pick(found.IDs), found.Total, pick(recent), pick(popular)
 	d.Attention = map[store.Attention][]catalog.Dataset{}
 	for a, ids := range attention {
 		d.Attention[a] = pick(ids)

@@ -39,6 +39,7 @@ func Build(ctx context.Context, st *store.Store, r *crawl.Runner, warehouse, dbt
 		return fmt.Errorf("demo warehouse url: %w", err)
 	}
 	db := whCfg.Database
+	RunWorkload(ctx, whURL, log)
 	if _, err := r.Crawl(ctx, warehouse); err != nil {
 		return err
 	}

@@ -477,8 +477,10 @@ const (
 	// SortChanged puts the datasets whose facts changed most recently in
 	// the catalog first.
 	SortChanged DatasetSort = "changed"
-	// SortPopular puts the datasets most jobs read first: the jobs of
-	// live sources with the dataset among their inputs.
+	// SortPopular puts the most read datasets first: by their
+	// popularity score (see catalog.Popularity and RefreshPopularity),
+	// then by the jobs of live sources with the dataset among their
+	// inputs.
 	SortPopular DatasetSort = "popular"
 	// SortHealth puts the datasets that need attention first: failing
 	// checks, then stale, then the rest.
@@ -493,7 +495,8 @@ var DatasetSorts = []DatasetSort{SortName, SortChanged, SortPopular, SortHealth}
 var orderBy = map[DatasetSort]string{
 	SortName:    "namespace, name",
 	SortChanged: "updated_at DESC, namespace, name",
-	SortPopular: `(SELECT count(DISTINCT io.job_id) FROM job_io io
+	SortPopular: `coalesce((SELECT p.score FROM dataset_popularity p WHERE p.dataset_id = m.id), 0) DESC,
+		(SELECT count(DISTINCT io.job_id) FROM job_io io
 		JOIN job_facts jf ON jf.job_id = io.job_id AND jf.source = io.source AND jf.removed_at IS NULL
 		WHERE io.direction = 'in' AND io.namespace = m.namespace AND io.name = m.name) DESC, namespace, name`,
 	// SortHealth has a statement of its own: see healthPage.

@@ -19,11 +19,14 @@ type SearchDoc struct {
 	// one: a first signal of how much it is used, until lineage counts
 	// downstream jobs too.
 	Consumers int
+	// Popularity is the dataset's popularity score (see
+	// catalog.Popularity), 0 when nobody reads it.
+	Popularity float64
 }
 
 // SearchDocs returns the datasets with the given ids as the search index
 // needs them, in the order of ids; ids of no dataset are left out. It runs
-// five statements in one round trip however many ids there are.
+// six statements in one round trip however many ids there are.
 //
 // It reads the facts as DatasetsByIDs does (queueFacts), but less of
 // them: what the index does not use (see factRead.full) would slow a
@@ -52,13 +55,25 @@ func (s *Store) SearchDocs(ctx context.Context, ids []int64) ([]SearchDoc, error
 		})
 		return err
 	})
+	popularity := make(map[int64]float64, len(ids))
+	b.Queue(`SELECT dataset_id, score FROM dataset_popularity WHERE dataset_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		var (
+			id    int64
+			score float64
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &score}, func() error {
+			popularity[id] = score
+			return nil
+		})
+		return err
+	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("load %d datasets for search: %w", len(ids), err)
 	}
 	ds := set.merged(ids)
 	out := make([]SearchDoc, len(ds))
 	for i, d := range ds {
-		out[i] = SearchDoc{Dataset: d, Consumers: consumers[d.ID]}
+		out[i] = SearchDoc{Dataset: d, Consumers: consumers[d.ID], Popularity: popularity[d.ID]}
 	}
 	return out, nil
 }

@@ -59,6 +59,11 @@ func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, force, r
 				log.Info("private PostgreSQL stopped")
 			}
 		}()
+		// Usage: the warehouse's statement statistics need the extension
+		// preloaded (see demo.RunWorkload).
+		if cluster, err = demo.PreloadStatements(ctx, cluster, ".almanac/pg", log); err != nil {
+			return err
+		}
 		adminURL = cluster.URL("postgres")
 		cfg.DatabaseURL = cluster.URL("almanac")
 		warehouseDB = "warehouse"

@@ -890,7 +890,7 @@ const (
 	DatasetOrderName DatasetOrder = "NAME"
 	// Datasets whose facts changed most recently in the catalog first.
 	DatasetOrderRecentlyChanged DatasetOrder = "RECENTLY_CHANGED"
-	// Datasets read by the most jobs of live sources first.
+	// The most read datasets first: by their popularity (`usage.popularity`), then by the jobs of live sources reading them.
 	DatasetOrderPopularity DatasetOrder = "POPULARITY"
 	// Datasets that need attention first: a failing check, then stale freshness.
 	DatasetOrderHealth DatasetOrder = "HEALTH"

@@ -48,6 +48,9 @@ type dbResult struct {
 	datasets []catalog.DatasetFacts
 	scopes   []catalog.Scope
 	errors   []catalog.CrawlError
+	// queries are the database's statement statistics, nil without
+	// pg_stat_statements (see readQueryStats).
+	queries *catalog.QueryStats
 }
 
 // crawlDatabase connects to db and reads it. An error means nothing of the
@@ -338,6 +341,9 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 		}
 		res.scopes = r.unambiguous(res.scopes)
 	}
+	var qerrs []catalog.CrawlError
+	res.queries, qerrs = r.readQueryStats(ctx, res.datasets)
+	errs = append(errs, qerrs...)
 	slices.SortFunc(errs, func(a, b catalog.CrawlError) int {
 		return cmp.Or(cmp.Compare(a.Object, b.Object), cmp.Compare(a.Message, b.Message))
 	})

@@ -1,8 +1,9 @@
 // Package postgres owns the PostgreSQL crawler: it reads the system catalogs
 // of one server's databases (schemas, tables, views, materialized views,
 // partitioned and foreign tables, their columns, keys, comments, owners,
-// sizes and view definitions, and the table and column lineage of views)
-// and returns them as plain catalog values. It never writes to Almanac's
+// sizes and view definitions, the table and column lineage of views, and
+// the statement statistics of pg_stat_statements) and returns them as
+// plain catalog values. It never writes to Almanac's
 // store; the ingest step in package catalog does.
 //
 // Each database is read in one read-only REPEATABLE READ transaction with a
@@ -152,6 +153,12 @@ type hooks struct {
 // out of the harvest and its schema out of the scopes, so the store keeps
 // what an earlier crawl said about it. Other databases go on.
 //
+// Where the extension pg_stat_statements is installed in a database, the
+// harvest also carries its statement statistics (Harvest.Queries; see
+// readQueryStats): which crawled tables each statement reads, and how
+// often it ran, for the store to count usage between crawls. Statistics
+// that cannot be read are a warning, never a failure.
+//
 // Crawl returns an error only when nothing could be read: an invalid
 // Config, or every database failed. The harvest returned with it still
 // carries the errors. No message holds the connection's password.
@@ -219,6 +226,9 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 		hv.Datasets = append(hv.Datasets, res.datasets...)
 		hv.Scopes = append(hv.Scopes, res.scopes...)
 		hv.Errors = append(hv.Errors, res.errors...)
+		if res.queries != nil {
+			hv.Queries = append(hv.Queries, *res.queries)
+		}
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })

@@ -2,6 +2,7 @@ package sqllineage_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"almanac/catalog"
@@ -27,6 +28,19 @@ func FuzzRelations(f *testing.F) {
 		for _, r := range rels {
 			if r.Name == "" {
 				t.Fatalf("relation without a name in %q", sql)
+			}
+		}
+		// Reads reads a subset of them: only what DML reads.
+		reads, dml, err := sqllineage.Postgres.Reads(sql)
+		if err != nil {
+			t.Fatalf("Reads(%q) fails where Relations parses: %v", sql, err)
+		}
+		if !dml && len(reads) > 0 {
+			t.Fatalf("Reads(%q) returns relations of a statement that is no DML", sql)
+		}
+		for _, r := range reads {
+			if !slices.Contains(rels, r) {
+				t.Fatalf("Reads(%q) returns %v, which Relations does not", sql, r)
 			}
 		}
 	})

@@ -72,3 +72,26 @@ func relations(tree *pg_query.ParseResult) []Relation {
 	}
 	return rels
 }
+
+// Reads returns the relations that a data-reading statement of dialect d
+// reads (SELECT, INSERT … SELECT, UPDATE … FROM, DELETE … USING, MERGE),
+// as Relations does: the tables a statement writes are not among them
+// unless it reads them elsewhere. dml is false for every other statement
+// (DDL, utility commands such as COPY, SET or VACUUM), whose relations it
+// does not return: those are not reads, and their text is not normalized
+// by statistics collectors, so it may hold literals worth keeping out of a
+// catalog. SQL it cannot parse is a *ParseError.
+func (d Dialect) Reads(sql string) (rels []Relation, dml bool, err error) {
+	tree, _, err := d.parse(sql)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, s := range tree.GetStmts() {
+		n := s.GetStmt()
+		if n.GetSelectStmt() == nil && n.GetInsertStmt() == nil && n.GetUpdateStmt() == nil &&
+			n.GetDeleteStmt() == nil && n.GetMergeStmt() == nil {
+			return nil, false, nil
+		}
+	}
+	return relations(tree), true, nil
+}
