@@ -105,19 +105,7 @@ func Groups(sub Subgraph, opt GroupOptions) []Group {
 		return nil
 	}
 	n := len(sub.Nodes)
-	index := make(map[NodeID]int, n)
-	for i, nd := range sub.Nodes {
-		index[nd.ID] = i
-	}
-	in, out := make([][]int, n), make([][]int, n)
-	for _, e := range sub.Edges {
-		from, ok1 := index[e.From]
-		to, ok2 := index[e.To]
-		if ok1 && ok2 && from != to {
-			out[from] = append(out[from], to)
-			in[to] = append(in[to], from)
-		}
-	}
+	index, in, out := adjacency(sub)
 	start, ok := index[sub.Start]
 	if !ok {
 		return nil

@@ -355,18 +355,16 @@ const (
 	fanJobDatasets = 4
 )
 
-// Fans returns the fans of sub that SVG draws as tables: the leaves
-// downstream of a node, or its roots upstream, when it has more than
-// twelve. A leaf is a node whose only neighbour is the hub, or a job
-// whose only neighbours are the hub and a few such datasets; the start
-// is never one.
-func Fans(sub Subgraph) []Fan {
+// adjacency numbers sub's nodes by their place in sub.Nodes and lists
+// each one's upstream (in) and downstream (out) neighbours by number,
+// self-loops left out.
+func adjacency(sub Subgraph) (index map[NodeID]int, in, out [][]int) {
 	n := len(sub.Nodes)
-	index := make(map[NodeID]int, n)
+	index = make(map[NodeID]int, n)
 	for i, nd := range sub.Nodes {
 		index[nd.ID] = i
 	}
-	in, out := make([][]int, n), make([][]int, n)
+	in, out = make([][]int, n), make([][]int, n)
 	for _, e := range sub.Edges {
 		from, ok1 := index[e.From]
 		to, ok2 := index[e.To]
@@ -375,6 +373,17 @@ func Fans(sub Subgraph) []Fan {
 			in[to] = append(in[to], from)
 		}
 	}
+	return index, in, out
+}
+
+// Fans returns the fans of sub that SVG draws as tables: the leaves
+// downstream of a node, or its roots upstream, when it has more than
+// twelve. A leaf is a node whose only neighbour is the hub, or a job
+// whose only neighbours are the hub and a few such datasets; the start
+// is never one.
+func Fans(sub Subgraph) []Fan {
+	n := len(sub.Nodes)
+	_, in, out := adjacency(sub)
 	var fans []Fan
 	for hub := range n {
 		for _, up := range []bool{false, true} {
