@@ -86,7 +86,11 @@ func TestPreviousReleaseOnNewSchema(t *testing.T) {
 	if err != nil || len(newest) != 1 {
 		t.Fatalf("newest migration file: %v %v", newest, err)
 	}
-	added := git("-C", root, "log", "-1", "--diff-filter=A", "--format=%H", "--", "migrations/"+newest[0])
+	// Along the first parents, with each merge compared with its first
+	// parent: a migration added (or renumbered) on a branch is added by
+	// the merge that brought it, and the previous release is the tree
+	// before that merge.
+	added := git("-C", root, "log", "-1", "--first-parent", "--diff-merges=first-parent", "--diff-filter=A", "--no-patch", "--format=%H", "--", "migrations/"+newest[0])
 	if added == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is not committed, and CI is set: CI tests a commit, so the previous release must be found in its history", newest[0])
