@@ -666,7 +666,7 @@ func good(s Spec) string {
 
 // Promise says in words what good is for s, as the portal shows it
 // beside the SLO's name: "each data interval delivered within 2h after
-// its nominal end", "updated by 09:00 (Europe/Berlin)".
+// its nominal end", "updated by 09:00 every day (Europe/Berlin)".
 func (s Spec) Promise() string {
 	switch s.Kind {
 	case Freshness:
@@ -675,7 +675,10 @@ func (s Spec) Promise() string {
 		if s.AfterNominal > 0 {
 			return "each data interval delivered within " + words(s.AfterNominal) + " after its nominal end"
 		}
-		p := "updated by " + s.Deadline
+		p := "updated by each deadline of " + strings.TrimSpace(s.Deadline)
+		if clock.MatchString(strings.TrimSpace(s.Deadline)) {
+			p = "updated by " + strings.TrimSpace(s.Deadline) + " every day"
+		}
 		if s.TimeZone != "" {
 			p += " (" + s.TimeZone + ")"
 		}

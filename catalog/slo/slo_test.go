@@ -668,3 +668,26 @@ func TestDeclaredAfterNominal(t *testing.T) {
 		t.Errorf("Promise() = %q, want %q", p, w)
 	}
 }
+
+func TestPromise(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{Kind: Freshness, MaxAge: 6 * time.Hour}, "never older than 6h"},
+		{Spec{Kind: OnTime, Deadline: "09:00", TimeZone: "Europe/Berlin"}, "updated by 09:00 every day (Europe/Berlin)"},
+		{Spec{Kind: OnTime, Deadline: "0 9 * * 1-5"}, "updated by each deadline of 0 9 * * 1-5"},
+		{Spec{Kind: OnTime, AfterNominal: day + 30*time.Minute}, "each data interval delivered within 1 day 30m after its nominal end"},
+		{Spec{Kind: Quality}, "the checks pass"},
+		{Spec{Kind: Volume, Min: ptr(10), Max: ptr(20.5)}, "row count between 10 and 20.5"},
+		{Spec{Kind: Volume, Max: ptr(20)}, "row count at most 20"},
+		{Spec{Kind: Volume}, "row count within the range learned from history"},
+		{Spec{Kind: Pipeline, MaxDuration: time.Hour}, "runs succeed within 1h"},
+		{Spec{Kind: Pipeline}, "runs succeed"},
+	} {
+		if got := tc.spec.Promise(); got != tc.want {
+			t.Errorf("Promise(%+v) = %q, want %q", tc.spec, got, tc.want)
+		}
+	}
+}
