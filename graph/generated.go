@@ -729,24 +729,26 @@ type ComplexityRoot struct {
 	}
 
 	SLO struct {
-		Attainment      func(childComplexity int) int
-		BudgetRemaining func(childComplexity int) int
-		BurnRateFast    func(childComplexity int) int
-		BurnRateSlow    func(childComplexity int) int
-		Burns           func(childComplexity int) int
-		EvaluatedAt     func(childComplexity int) int
-		Good            func(childComplexity int) int
-		History         func(childComplexity int, days *int) int
-		Kind            func(childComplexity int) int
-		Name            func(childComplexity int) int
-		Objective       func(childComplexity int) int
-		Origin          func(childComplexity int) int
-		Source          func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Summary         func(childComplexity int) int
-		Total           func(childComplexity int) int
-		Unit            func(childComplexity int) int
-		WindowSeconds   func(childComplexity int) int
+		AfterNominalSeconds func(childComplexity int) int
+		Attainment          func(childComplexity int) int
+		BudgetRemaining     func(childComplexity int) int
+		BurnRateFast        func(childComplexity int) int
+		BurnRateSlow        func(childComplexity int) int
+		Burns               func(childComplexity int) int
+		EvaluatedAt         func(childComplexity int) int
+		Good                func(childComplexity int) int
+		History             func(childComplexity int, days *int) int
+		Kind                func(childComplexity int) int
+		Name                func(childComplexity int) int
+		Objective           func(childComplexity int) int
+		Origin              func(childComplexity int) int
+		Promise             func(childComplexity int) int
+		Source              func(childComplexity int) int
+		Status              func(childComplexity int) int
+		Summary             func(childComplexity int) int
+		Total               func(childComplexity int) int
+		Unit                func(childComplexity int) int
+		WindowSeconds       func(childComplexity int) int
 	}
 
 	SLOBurn struct {
@@ -4102,6 +4104,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RunEdge.Node(childComplexity), true
 
+	case "SLO.afterNominalSeconds":
+		if e.ComplexityRoot.SLO.AfterNominalSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.AfterNominalSeconds(childComplexity), true
 	case "SLO.attainment":
 		if e.ComplexityRoot.SLO.Attainment == nil {
 			break
@@ -4179,6 +4187,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SLO.Origin(childComplexity), true
+	case "SLO.promise":
+		if e.ComplexityRoot.SLO.Promise == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLO.Promise(childComplexity), true
 	case "SLO.source":
 		if e.ComplexityRoot.SLO.Source == nil {
 			break
@@ -6389,6 +6403,10 @@ func (ec *executionContext) childFields_SLO(ctx context.Context, field graphql.C
 		return ec.fieldContext_SLO_objective(ctx, field)
 	case "windowSeconds":
 		return ec.fieldContext_SLO_windowSeconds(ctx, field)
+	case "promise":
+		return ec.fieldContext_SLO_promise(ctx, field)
+	case "afterNominalSeconds":
+		return ec.fieldContext_SLO_afterNominalSeconds(ctx, field)
 	case "status":
 		return ec.fieldContext_SLO_status(ctx, field)
 	case "summary":
@@ -20322,6 +20340,52 @@ func (ec *executionContext) fieldContext_SLO_windowSeconds(_ context.Context, fi
 	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
 }
 
+func (ec *executionContext) _SLO_promise(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_promise(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Promise, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_promise(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLO_afterNominalSeconds(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLO_afterNominalSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AfterNominalSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SLO_afterNominalSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLO", field, false, false, "Float")
+}
+
 func (ec *executionContext) _SLO_status(ctx context.Context, field graphql.CollectedField, obj *model.Slo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25700,7 +25764,7 @@ func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any)
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "min", "max", "maxDuration", "updates", "checks"}
+	fieldsInOrder := [...]string{"datasetId", "name", "kind", "objective", "window", "maxAge", "deadline", "timeZone", "lookback", "afterNominal", "min", "max", "maxDuration", "updates", "checks"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25770,6 +25834,13 @@ func (ec *executionContext) unmarshalInputSLOInput(ctx context.Context, obj any)
 				return it, err
 			}
 			it.Lookback = data
+		case "afterNominal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("afterNominal"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AfterNominal = data
 		case "min":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("min"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
@@ -30613,6 +30684,16 @@ func (ec *executionContext) _SLO(ctx context.Context, sel ast.SelectionSet, obj 
 		case "windowSeconds":
 			out.Values[i] = ec._SLO_windowSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promise":
+			out.Values[i] = ec._SLO_promise(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "afterNominalSeconds":
+			out.Values[i] = ec._SLO_afterNominalSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":

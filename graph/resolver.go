@@ -220,6 +220,11 @@ func sloOf(r store.SLOReport) model.Slo {
 		Dataset: s.Dataset, EvaluatedAt: r.EvaluatedAt, Name: s.Name, Kind: string(s.Spec.Kind), Source: s.Source, Origin: s.Origin, Objective: s.Spec.Objective,
 		WindowSeconds: s.Spec.Window.Seconds(), Status: string(rep.Status), Summary: rep.Summary, Attainment: rep.Attainment,
 		Unit: rep.Unit, Good: rep.Good, Total: rep.Total, BudgetRemaining: rep.RemainingFraction, Burns: []model.SLOBurn{},
+		Promise: s.Spec.Promise(),
+	}
+	if s.Spec.AfterNominal > 0 {
+		secs := s.Spec.AfterNominal.Seconds()
+		out.AfterNominalSeconds = &secs
 	}
 	if r.Err != nil {
 		out.Status, out.Summary = "error", r.Err.Error()
@@ -241,7 +246,7 @@ func sloOf(r store.SLOReport) model.Slo {
 // validation names.
 var sloInputFields = map[string]string{
 	"name": "name", "kind": "kind", "objective": "objective", "window": "window", "max_age": "maxAge",
-	"deadline": "deadline", "time_zone": "timeZone", "lookback": "lookback", "min": "min", "max": "max",
+	"deadline": "deadline", "time_zone": "timeZone", "lookback": "lookback", "after_nominal": "afterNominal", "min": "min", "max": "max",
 	"max_duration": "maxDuration", "updates": "updates",
 }
 
@@ -264,7 +269,7 @@ func declarationOf(in model.SLOInput) (int64, slo.Declaration, error) {
 	fields := map[string]any{"name": in.Name, "kind": in.Kind}
 	for k, v := range map[string]string{
 		"objective": str(in.Objective), "window": str(in.Window), "max_age": str(in.MaxAge),
-		"deadline": str(in.Deadline), "time_zone": str(in.TimeZone), "lookback": str(in.Lookback),
+		"deadline": str(in.Deadline), "time_zone": str(in.TimeZone), "lookback": str(in.Lookback), "after_nominal": str(in.AfterNominal),
 		"min": num(in.Min), "max": num(in.Max), "max_duration": str(in.MaxDuration), "updates": str(in.Updates),
 	} {
 		if v != "" {

@@ -202,3 +202,56 @@ func TestAnomalies(t *testing.T) {
 		t.Errorf("orders: %s %+v", r.Data, r.Errors)
 	}
 }
+
+// TestSLOAfterNominal declares an on-time SLO measured after each data
+// interval's nominal end (what an Airflow SLA is harvested as) through
+// createSLO, reads it back with its spec and promise, changes it with
+// updateSLO, and refuses a malformed duration naming the field.
+func TestSLOAfterNominal(t *testing.T) {
+	e := newEnv(t, graph.Options{}, principal)
+	asAlice := []string{"X-Test-Login", "alice@corp", "X-Test-Role", "editor"}
+	id := globalID(t, e, "warehouse.marts.customers")
+	in := map[string]any{"datasetId": id, "name": "daily within 2h", "kind": "on_time", "afterNominal": "2h", "objective": "90%"}
+	const create = `mutation($in: SLOInput!) { createSLO(input: $in) { auditEntry { after } } }`
+	for _, bad := range []struct{ value, msg string }{
+		{"two hours", `input.afterNominal: duration "two hours"`},
+		{"0s", `input.afterNominal: "0s": want a positive duration`},
+	} {
+		r := e.post(t, create, map[string]any{"in": map[string]any{"datasetId": id, "name": "x", "kind": "on_time", "afterNominal": bad.value}}, asAlice...)
+		if r.code() != graph.CodeBadUserInput || !strings.Contains(r.Errors[0].Message, bad.msg) {
+			t.Errorf("afterNominal %q: code %q, errors %+v; want BAD_USER_INPUT with %q", bad.value, r.code(), r.Errors, bad.msg)
+		}
+	}
+	r := e.post(t, `mutation($in: SLOInput!) { createSLO(input: $in) { auditEntry { after } } }`,
+		map[string]any{"in": map[string]any{"datasetId": id, "name": "both", "kind": "on_time", "afterNominal": "1h", "deadline": "09:00"}}, asAlice...)
+	if r.code() != graph.CodeBadUserInput || !strings.Contains(r.Errors[0].Message, "want one of them") {
+		t.Errorf("afterNominal and deadline: %+v, want BAD_USER_INPUT", r.Errors)
+	}
+
+	r = e.post(t, create, map[string]any{"in": in}, asAlice...)
+	if len(r.Errors) > 0 || !strings.Contains(string(r.Data), `\"after_nominal\":\"2h\"`) {
+		t.Fatalf("create: %s %+v", r.Data, r.Errors)
+	}
+	const read = `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.customers") {
+		slos { name kind source objective afterNominalSeconds promise status } } }`
+	want := `{"dataset":{"slos":[{"name":"daily within 2h","kind":"on_time","source":"user:alice@corp","objective":0.9,` +
+		`"afterNominalSeconds":7200,"promise":"each data interval delivered within 2h after its nominal end","status":"no_data"}]}}`
+	if r := e.post(t, read, nil); string(r.Data) != want || len(r.Errors) > 0 {
+		t.Errorf("slos:\n got %s %+v\nwant %s", r.Data, r.Errors, want)
+	}
+
+	r = e.post(t, `mutation($in: SLOInput!) { updateSLO(input: $in) { dataset { slos { name afterNominalSeconds } } } }`,
+		map[string]any{"in": map[string]any{"datasetId": id, "name": "daily within 2h", "kind": "on_time", "afterNominal": "1d6h"}}, asAlice...)
+	if want := `{"updateSLO":{"dataset":{"slos":[{"name":"daily within 2h","afterNominalSeconds":108000}]}}}`; string(r.Data) != want || len(r.Errors) > 0 {
+		t.Errorf("update:\n got %s %+v\nwant %s", r.Data, r.Errors, want)
+	}
+	// Another kind has none.
+	r = e.post(t, create, map[string]any{"in": map[string]any{"datasetId": id, "name": "fresh", "kind": "freshness", "maxAge": "6h"}}, asAlice...)
+	if len(r.Errors) > 0 {
+		t.Fatalf("create freshness: %+v", r.Errors)
+	}
+	r = e.post(t, `{ dataset(namespace: "postgres://warehouse.demo:5432", name: "warehouse.marts.customers") { slos { name afterNominalSeconds promise } } }`, nil)
+	if !strings.Contains(string(r.Data), `{"name":"fresh","afterNominalSeconds":null,"promise":"never older than 6h"}`) {
+		t.Errorf("freshness slo: %s %+v", r.Data, r.Errors)
+	}
+}

@@ -314,6 +314,9 @@ type sloView struct {
 	Attainment                 string
 	BudgetLeft                 string
 	BurnFast, BurnSlow         string
+	// Promise is what good is, in words: "never older than 6h", "each
+	// data interval delivered within 2h after its nominal end".
+	Promise string
 	// Budget is the share of the error budget left, as a bar.
 	Budget budgetBar
 	// Days charts the window day by day: whether each day met the
@@ -334,7 +337,7 @@ func newSLOViews(reports []store.SLOReport) []sloView {
 		s, rep := r.SLO, r.Report
 		v := sloView{Name: s.Name, Kind: strings.ReplaceAll(string(s.Spec.Kind), "_", " "), Source: s.Source, Origin: s.Origin,
 			Status: strings.ReplaceAll(string(rep.Status), "_", " "), Summary: rep.Summary,
-			Objective: pct(s.Spec.Objective), Window: windowWords(s.Spec.Window)}
+			Objective: pct(s.Spec.Objective), Window: windowWords(s.Spec.Window), Promise: s.Spec.Promise()}
 		switch rep.Status {
 		case slo.StatusOK:
 			v.StatusClass = "status-succeeded"

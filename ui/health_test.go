@@ -81,6 +81,9 @@ func TestDatasetHealth(t *testing.T) {
 		`freshness (error_after 1 day) <span class="muted">(freshness)</span>`,
 		`checks pass <span class="muted">(quality)</span>`,
 		`90 % over 28 days`,
+		// what each promises, in words
+		`<div class="slo-promise">never older than 1 day</div>`,
+		`<div class="slo-promise">the checks pass</div>`,
 		// the window day by day: 10 days of results, 2 of them missing the objective
 		`aria-label="29 days of the window: 8 met the objective, 2 missed it, 19 without data"`,
 		`90 %</td>`, // 18 of 20 results passed
@@ -111,6 +114,25 @@ func TestDatasetHealth(t *testing.T) {
 	// A dataset without quality data has no summary.
 	if body := p.get(t, datasetPath(dimCustomers)).body; strings.Contains(body, "health-heading") {
 		t.Error("a dataset without checks, freshness or SLOs shows a health summary")
+	}
+}
+
+// TestDatasetSLOAfterNominal shows an on-time SLO measured after each
+// data interval's nominal end (an Airflow SLA, declared) with what it
+// promises in words.
+func TestDatasetSLOAfterNominal(t *testing.T) {
+	p := newPortal(t, func(o *Options) {
+		o.SLOs = []slo.SLO{{Name: "daily within 1h", Dataset: fctOrders, Source: "config", Origin: "almanac.yaml:20",
+			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.99, Window: 28 * 24 * time.Hour, AfterNominal: time.Hour}}}
+	})
+	body := p.get(t, datasetPath(fctOrders)).body
+	for _, want := range []string{
+		`daily within 1h <span class="muted">(on time)</span>`,
+		`<div class="slo-promise">each data interval delivered within 1h after its nominal end</div>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
 	}
 }
 

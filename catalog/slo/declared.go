@@ -114,20 +114,27 @@ func ParseThreshold(s string) (time.Duration, error) {
 //	      objective: 99%         # the default; or 0.99
 //	      window: 28d            # the default
 //	    - {name: orders fresh, kind: freshness, max_age: 6h}
+//	    - name: each day within 2h
+//	      kind: on_time
+//	      after_nominal: 2h      # instead of deadline: each data interval
+//	                             # delivered within 2h of its nominal end
 type Declaration struct {
-	Name        string   `json:"name"`
-	Kind        flexText `json:"kind"`
-	Objective   flexText `json:"objective,omitempty"`
-	Window      flexText `json:"window,omitempty"`
-	MaxAge      flexText `json:"max_age,omitempty"`
-	Deadline    flexText `json:"deadline,omitempty"`
-	TimeZone    flexText `json:"time_zone,omitempty"`
-	Lookback    flexText `json:"lookback,omitempty"`
-	Min         flexText `json:"min,omitempty"`
-	Max         flexText `json:"max,omitempty"`
-	MaxDuration flexText `json:"max_duration,omitempty"`
-	Updates     flexText `json:"updates,omitempty"`
-	Checks      []string `json:"checks,omitempty"`
+	Name      string   `json:"name"`
+	Kind      flexText `json:"kind"`
+	Objective flexText `json:"objective,omitempty"`
+	Window    flexText `json:"window,omitempty"`
+	MaxAge    flexText `json:"max_age,omitempty"`
+	Deadline  flexText `json:"deadline,omitempty"`
+	TimeZone  flexText `json:"time_zone,omitempty"`
+	Lookback  flexText `json:"lookback,omitempty"`
+	// AfterNominal is Spec.AfterNominal: each data interval of the runs
+	// writing the data is due this long after its nominal end.
+	AfterNominal flexText `json:"after_nominal,omitempty"`
+	Min          flexText `json:"min,omitempty"`
+	Max          flexText `json:"max,omitempty"`
+	MaxDuration  flexText `json:"max_duration,omitempty"`
+	Updates      flexText `json:"updates,omitempty"`
+	Checks       []string `json:"checks,omitempty"`
 }
 
 // flexText is a JSON string or number, kept as text: YAML writes 0.99
@@ -184,13 +191,17 @@ func (d Declaration) Build(dataset catalog.Key, source, origin string) (SLO, err
 		key string
 		v   flexText
 		to  *time.Duration
-	}{{"window", d.Window, &spec.Window}, {"max_age", d.MaxAge, &spec.MaxAge}, {"lookback", d.Lookback, &spec.Lookback}, {"max_duration", d.MaxDuration, &spec.MaxDuration}} {
+	}{{"window", d.Window, &spec.Window}, {"max_age", d.MaxAge, &spec.MaxAge}, {"lookback", d.Lookback, &spec.Lookback},
+		{"after_nominal", d.AfterNominal, &spec.AfterNominal}, {"max_duration", d.MaxDuration, &spec.MaxDuration}} {
 		if f.v == "" {
 			continue
 		}
 		v, err := ParseDuration(string(f.v))
 		if err != nil {
 			return bad(f.key, err)
+		}
+		if f.key == "after_nominal" && v <= 0 {
+			return SLO{}, fmt.Errorf("after_nominal: %q: want a positive duration, such as 2h", f.v)
 		}
 		*f.to = v
 	}
@@ -213,14 +224,16 @@ func (d Declaration) Build(dataset catalog.Key, source, origin string) (SLO, err
 		switch {
 		case strings.Contains(err.Error(), "max age"):
 			key = "max_age"
+		case strings.Contains(err.Error(), "updates "):
+			key = "updates"
 		case strings.Contains(err.Error(), "deadline"), strings.Contains(err.Error(), "cron"):
 			key = "deadline"
+		case strings.Contains(err.Error(), "nominal"):
+			key = "after_nominal"
 		case strings.Contains(err.Error(), "time zone"):
 			key = "time_zone"
 		case strings.Contains(err.Error(), "min "):
 			key = "min"
-		case strings.Contains(err.Error(), "updates "):
-			key = "updates"
 		}
 		return bad(key, err)
 	}

@@ -193,6 +193,8 @@ func (s Spec) Validate() error {
 			return bad("on_time: a deadline %q and a time after the runs' nominal times (%v): want one of them", s.Deadline, s.AfterNominal)
 		case s.AfterNominal > 0 && s.Updates != UpdatesDefault:
 			return bad("on_time: updates %q: deadlines after the runs' nominal times count runs only", s.Updates)
+		case s.AfterNominal == 0 && s.Deadline == "":
+			return bad("on_time: no deadline: want \"HH:MM\" or a cron expression, or a time after the runs' nominal times (after_nominal)")
 		case s.AfterNominal == 0:
 			if _, err := parseSchedule(s.Deadline, s.TimeZone); err != nil {
 				return err
@@ -660,6 +662,47 @@ func good(s Spec) string {
 		return "of runs succeeded"
 	}
 	return "good"
+}
+
+// Promise says in words what good is for s, as the portal shows it
+// beside the SLO's name: "each data interval delivered within 2h after
+// its nominal end", "updated by 09:00 every day (Europe/Berlin)".
+func (s Spec) Promise() string {
+	switch s.Kind {
+	case Freshness:
+		return "never older than " + words(s.MaxAge)
+	case OnTime:
+		if s.AfterNominal > 0 {
+			return "each data interval delivered within " + words(s.AfterNominal) + " after its nominal end"
+		}
+		p := "updated by each deadline of " + strings.TrimSpace(s.Deadline)
+		if clock.MatchString(strings.TrimSpace(s.Deadline)) {
+			p = "updated by " + strings.TrimSpace(s.Deadline) + " every day"
+		}
+		if s.TimeZone != "" {
+			p += " (" + s.TimeZone + ")"
+		}
+		return p
+	case Quality:
+		return "the checks pass"
+	case Volume:
+		num := func(f *float64) string { return strconv.FormatFloat(*f, 'f', -1, 64) }
+		switch {
+		case s.Min != nil && s.Max != nil:
+			return "row count between " + num(s.Min) + " and " + num(s.Max)
+		case s.Min != nil:
+			return "row count at least " + num(s.Min)
+		case s.Max != nil:
+			return "row count at most " + num(s.Max)
+		}
+		return "row count within the range learned from history"
+	case Pipeline:
+		if s.MaxDuration > 0 {
+			return "runs succeed within " + words(s.MaxDuration)
+		}
+		return "runs succeed"
+	}
+	return ""
 }
 
 // percent formats a share as a percentage with up to two decimals, never

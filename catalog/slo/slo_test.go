@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -620,5 +621,73 @@ func TestDeclarationBuild(t *testing.T) {
 	one, err := ParseDeclarations([]byte(`{"name": "x", "kind": "freshness", "max_age": "1d"}`))
 	if err != nil || len(one) != 1 || one[0].Name != "x" {
 		t.Errorf("one mapping: %+v, %v", one, err)
+	}
+}
+
+// TestDeclaredAfterNominal evaluates an on-time SLO after the runs'
+// nominal times as people declare it (after_nominal, in the
+// configuration, dbt's meta.slo or the API) on the observations of the
+// harvested Airflow SLA's golden case: the reports must be the same, so
+// that a declared SLA and a harvested one never disagree.
+func TestDeclaredAfterNominal(t *testing.T) {
+	var harvested *golden
+	for _, g := range goldenCases(t) {
+		if strings.HasPrefix(g.name, "on_time after nominal: Airflow SLA 2h") {
+			harvested = &g
+		}
+	}
+	if harvested == nil {
+		t.Fatal("no golden case of an Airflow SLA")
+	}
+	ds, err := ParseDeclarations([]byte(`{"name": "each day within 2h", "kind": "on_time", "after_nominal": "2h", "objective": "90%", "window": "` +
+		strconv.Itoa(int(harvested.spec.Window/(24*time.Hour))) + `d"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared, err := ds[0].Build(catalog.Key{Namespace: "pg", Name: "db.s.t"}, "config", "almanac.yaml:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(harvested.spec, declared.Spec); diff != "" {
+		t.Fatalf("declared spec (-harvested +declared):\n%s", diff)
+	}
+	var want, got strings.Builder
+	render(&want, *harvested, evaluate(t, harvested.spec, harvested.obs, harvested.now))
+	render(&got, *harvested, evaluate(t, declared.Spec, harvested.obs, harvested.now))
+	golden, err := os.ReadFile("testdata/golden.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(golden), want.String()) {
+		t.Fatalf("the harvested case's report is not in testdata/golden.txt:\n%s", want.String())
+	}
+	if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+		t.Errorf("declared report (-harvested +declared):\n%s", diff)
+	}
+	if p, w := declared.Spec.Promise(), "each data interval delivered within 2h after its nominal end"; p != w {
+		t.Errorf("Promise() = %q, want %q", p, w)
+	}
+}
+
+func TestPromise(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{Kind: Freshness, MaxAge: 6 * time.Hour}, "never older than 6h"},
+		{Spec{Kind: OnTime, Deadline: "09:00", TimeZone: "Europe/Berlin"}, "updated by 09:00 every day (Europe/Berlin)"},
+		{Spec{Kind: OnTime, Deadline: "0 9 * * 1-5"}, "updated by each deadline of 0 9 * * 1-5"},
+		{Spec{Kind: OnTime, AfterNominal: day + 30*time.Minute}, "each data interval delivered within 1 day 30m after its nominal end"},
+		{Spec{Kind: Quality}, "the checks pass"},
+		{Spec{Kind: Volume, Min: ptr(10), Max: ptr(20.5)}, "row count between 10 and 20.5"},
+		{Spec{Kind: Volume, Max: ptr(20)}, "row count at most 20"},
+		{Spec{Kind: Volume}, "row count within the range learned from history"},
+		{Spec{Kind: Pipeline, MaxDuration: time.Hour}, "runs succeed within 1h"},
+		{Spec{Kind: Pipeline}, "runs succeed"},
+	} {
+		if got := tc.spec.Promise(); got != tc.want {
+			t.Errorf("Promise(%+v) = %q, want %q", tc.spec, got, tc.want)
+		}
 	}
 }

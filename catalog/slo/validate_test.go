@@ -36,6 +36,12 @@ func TestDeclarationValidate(t *testing.T) {
 		{"bad max duration", slo.Declaration{Name: "a", Kind: "pipeline", MaxDuration: "long"}, "max_duration"},
 		{"freshness from delta commits", slo.Declaration{Name: "a", Kind: "freshness", MaxAge: "6h", Updates: "delta_commits"}, ""},
 		{"on time from crawl changes", slo.Declaration{Name: "a", Kind: "on_time", Deadline: "09:00", Updates: "crawl_changes"}, ""},
+		{"on time after nominal", slo.Declaration{Name: "a", Kind: "on_time", AfterNominal: "2h"}, ""},
+		{"bad after nominal", slo.Declaration{Name: "a", Kind: "on_time", AfterNominal: "soon"}, "after_nominal"},
+		{"negative after nominal", slo.Declaration{Name: "a", Kind: "on_time", AfterNominal: "-1h"}, "after_nominal"},
+		{"zero after nominal", slo.Declaration{Name: "a", Kind: "on_time", AfterNominal: "0s"}, "after_nominal"},
+		{"after nominal and a deadline", slo.Declaration{Name: "a", Kind: "on_time", Deadline: "09:00", AfterNominal: "2h"}, "deadline"},
+		{"after nominal from delta commits", slo.Declaration{Name: "a", Kind: "on_time", AfterNominal: "2h", Updates: "delta_commits"}, "updates"},
 		{"unknown updates", slo.Declaration{Name: "a", Kind: "freshness", MaxAge: "6h", Updates: "commits"}, "updates"},
 		{"updates of a quality slo", slo.Declaration{Name: "a", Kind: "quality", Updates: "runs"}, "updates"},
 	}

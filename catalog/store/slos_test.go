@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"almanac/catalog"
 	"almanac/catalog/crawl/openlineage"
 	"almanac/catalog/slo"
@@ -226,6 +228,28 @@ func TestAirflowSLA(t *testing.T) {
 	// Deadlines 01:00 of 1 to 4 May passed: one met.
 	if r.Good != 1 || r.Total != 4 || r.Status != slo.StatusBreached {
 		t.Errorf("report %v/%v %s, want 1 of 4 deadlines met, breached: %s", r.Good, r.Total, r.Status, r.Summary)
+	}
+	// The same SLA declared by people (after_nominal: 1h, with the
+	// harvested objective and window) counts the runs of every job
+	// writing the dataset, here the same ones: the same report.
+	declared := slo.SLO{Name: "daily within 1h", Dataset: daily, Source: "config", Origin: "almanac.yaml:3",
+		Spec: slo.Spec{Kind: slo.OnTime, Objective: slo.HarvestedObjective, Window: slo.HarvestedWindow, AfterNominal: time.Hour}}
+	m, err := st.DatasetSLOs(ctx, []catalog.Key{daily}, []slo.SLO{declared}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range m[daily] {
+		if d.SLO.Source != "config" {
+			continue
+		}
+		found = true
+		if diff := cmp.Diff(r, d.Report); diff != "" || d.Err != nil {
+			t.Errorf("declared report (%v) (-harvested +declared):\n%s", d.Err, diff)
+		}
+	}
+	if !found {
+		t.Error("the declared SLO was not evaluated")
 	}
 
 	// A later run, of 4 May, says the SLA is now 3 hours: the 03:00

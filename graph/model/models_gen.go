@@ -554,6 +554,8 @@ type SLOInput struct {
 	TimeZone *string `json:"timeZone,omitempty"`
 	// on_time: how long before a deadline an update counts for it; since the previous deadline by default.
 	Lookback *string `json:"lookback,omitempty"`
+	// on_time, instead of a deadline: how long after each data interval's nominal end (Airflow's data_interval_end) a run writing the dataset must have succeeded, such as `2h`: an Airflow task's sla, declared.
+	AfterNominal *string `json:"afterNominal,omitempty"`
 	// volume: the expected range; learned from history when neither is set.
 	Min *float64 `json:"min,omitempty"`
 	Max *float64 `json:"max,omitempty"`

@@ -21,6 +21,11 @@ type Slo struct {
 	// The share of good promised, e.g. 0.99.
 	Objective     float64 `json:"objective"`
 	WindowSeconds float64 `json:"windowSeconds"`
+	// What good is, in words (slo.Spec.Promise).
+	Promise string `json:"promise"`
+	// How long after each data interval's nominal end it must be
+	// delivered (on_time after nominal times); nil for other SLOs.
+	AfterNominalSeconds *float64 `json:"afterNominalSeconds,omitempty"`
 	// ok, at_risk, breached, no_data, or error when it could not be evaluated
 	Status string `json:"status"`
 	// The status in words.

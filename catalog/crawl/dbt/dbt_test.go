@@ -636,6 +636,8 @@ func TestCrawlSLOs(t *testing.T) {
 		map[string]any{"name": "by nine", "kind": "on_time", "deadline": "09:00", "time_zone": "Europe/Berlin", "objective": 0.995},
 		map[string]any{"name": "too good", "kind": "quality", "objective": "100%"},
 		map[string]any{"name": "no age", "kind": "freshness"},
+		map[string]any{"name": "daily within 2h", "kind": "on_time", "after_nominal": "2h", "objective": "90%"},
+		map[string]any{"name": "daily, soon", "kind": "on_time", "after_nominal": "soon"},
 	}}
 	second := nodes["model.dbt_bigquery_test.test_second_dbt_model"].(map[string]any)
 	second["config"].(map[string]any)["meta"] = map[string]any{"slo": map[string]any{"name": "rows", "kind": "volume", "min": 10}}
@@ -653,7 +655,8 @@ func TestCrawlSLOs(t *testing.T) {
 	}
 	want := map[string]string{
 		"model.dbt_bigquery_test.test_first_dbt_model": `[{"name":"fresh","kind":"freshness","max_age":"6h"},` +
-			`{"name":"by nine","kind":"on_time","objective":"0.995","deadline":"09:00","time_zone":"Europe/Berlin"}]`,
+			`{"name":"by nine","kind":"on_time","objective":"0.995","deadline":"09:00","time_zone":"Europe/Berlin"},` +
+			`{"name":"daily within 2h","kind":"on_time","objective":"90%","after_nominal":"2h"}]`,
 		"model.dbt_bigquery_test.test_second_dbt_model": `[{"name":"rows","kind":"volume","min":"10"}]`,
 	}
 	if diff := cmp.Diff(want, props); diff != "" {
@@ -668,6 +671,7 @@ func TestCrawlSLOs(t *testing.T) {
 	wantWarnings := []string{
 		`model.dbt_bigquery_test.test_first_dbt_model: meta.slo[2].objective: objective "100%": want more than 0 % and less than 100 %; skipped`,
 		`model.dbt_bigquery_test.test_first_dbt_model: meta.slo[3].max_age: freshness: max age 0s: want a positive duration; skipped`,
+		`model.dbt_bigquery_test.test_first_dbt_model: meta.slo[5].after_nominal: duration "soon": want such as 28d, 4w, 1d12h or 90m; skipped`,
 		`model.dbt_bigquery_test.test_third_dbt_model: meta.slo: want a mapping or a list of mappings of name, kind, objective, window…: json: cannot unmarshal string into Go value of type slo.Declaration`,
 	}
 	if diff := cmp.Diff(wantWarnings, warnings); diff != "" {

@@ -158,7 +158,8 @@ type SLOConfig struct {
 	// Namespace is the dataset's namespace, when no source names it.
 	Namespace string `yaml:"namespace"`
 	// Kind is what the SLO promises: `freshness` (never older than
-	// `max_age`), `on_time` (updated by each `deadline`), `quality` (the
+	// `max_age`), `on_time` (updated by each `deadline`, or each data
+	// interval delivered within `after_nominal` of its end), `quality` (the
 	// `checks` pass), `volume` (the row count within `min` and `max`, or
 	// a range learned from history), `pipeline` (the producing jobs'
 	// runs succeed within `max_duration`).
@@ -178,6 +179,12 @@ type SLOConfig struct {
 	// Lookback is how long before a deadline an update counts for it
 	// (on_time); empty means since the previous deadline.
 	Lookback string `yaml:"lookback"`
+	// AfterNominal is how long after each data interval's nominal end
+	// (Airflow's `data_interval_end`) a run writing the dataset must
+	// have succeeded (on_time, instead of `deadline`), such as `2h`: an
+	// Airflow task's `sla`, declared. Intervals are those of the runs'
+	// nominal times; one that no run covers is missed.
+	AfterNominal string `yaml:"after_nominal"`
 	// Min is the lowest row count expected (volume).
 	Min string `yaml:"min"`
 	// Max is the highest row count expected (volume).
@@ -1917,13 +1924,16 @@ func (l *loader) validateSLOs(cfg *Config) {
 			key string
 			v   string
 			to  *time.Duration
-		}{{"window", c.Window, &spec.Window}, {"max_age", c.MaxAge, &spec.MaxAge}, {"lookback", c.Lookback, &spec.Lookback}, {"max_duration", c.MaxDuration, &spec.MaxDuration}}
+		}{{"window", c.Window, &spec.Window}, {"max_age", c.MaxAge, &spec.MaxAge}, {"lookback", c.Lookback, &spec.Lookback},
+			{"after_nominal", c.AfterNominal, &spec.AfterNominal}, {"max_duration", c.MaxDuration, &spec.MaxDuration}}
 		for _, d := range durations {
 			if d.v == "" {
 				continue
 			}
 			if *d.to, err = slo.ParseDuration(d.v); err != nil {
 				l.report(it.at(d.key), it.key(d.key), "%v", trimInvalid(err))
+			} else if d.key == "after_nominal" && *d.to <= 0 {
+				l.report(it.at(d.key), it.key(d.key), "%q: want a positive duration, such as 2h", d.v)
 			}
 		}
 		for _, b := range []struct {

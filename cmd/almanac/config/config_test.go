@@ -1726,6 +1726,28 @@ slos:
     source: wh
     dataset: x
     kind: freshnes
+  - name: orders daily within 2h
+    source: wh
+    dataset: analytics.public.orders
+    kind: on_time
+    objective: 90%
+    after_nominal: 2h
+  - name: after nominal, malformed
+    source: wh
+    dataset: x
+    kind: on_time
+    after_nominal: two hours
+  - name: after nominal, negative
+    source: wh
+    dataset: x
+    kind: on_time
+    after_nominal: -1h
+  - name: after nominal and a deadline
+    source: wh
+    dataset: x
+    kind: on_time
+    deadline: "09:00"
+    after_nominal: 1h
 `)
 	cfg, err := LoadConfig(path, envOf(nil))
 	if err != nil {
@@ -1741,6 +1763,9 @@ slos:
 		`:26: slos[3].source: no source named "warehouse"`,
 		`:29: slos[4]: freshness: max age 0s: want a positive duration`,
 		`:36: slos[5].kind: must be freshness, on_time, quality, volume or pipeline, got "freshnes"`,
+		`:47: slos[7].after_nominal: duration "two hours": want such as 28d, 4w, 1d12h or 90m`,
+		`:52: slos[8].after_nominal: "-1h": want a positive duration, such as 2h`,
+		`:53: slos[9]: on_time: a deadline "09:00" and a time after the runs' nominal times (1h0m0s): want one of them`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
@@ -1751,6 +1776,8 @@ slos:
 			Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99, Window: 28 * 24 * time.Hour, MaxAge: 6 * time.Hour}},
 		{Name: "orders on time", Dataset: catalog.Key{Namespace: ns, Name: "analytics.public.orders"}, Source: "config", Origin: path + ":11",
 			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.995, Window: 28 * 24 * time.Hour, Deadline: "09:00", TimeZone: "Europe/Berlin"}},
+		{Name: "orders daily within 2h", Dataset: catalog.Key{Namespace: ns, Name: "analytics.public.orders"}, Source: "config", Origin: path + ":37",
+			Spec: slo.Spec{Kind: slo.OnTime, Objective: 0.9, Window: 28 * 24 * time.Hour, AfterNominal: 2 * time.Hour}},
 	}
 	if diff := cmp.Diff(wantSLOs, cfg.RunSLOs); diff != "" {
 		t.Errorf("slos (-want +got):\n%s", diff)
