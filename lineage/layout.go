@@ -221,11 +221,11 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 				// node stays one link.
 				var h strings.Builder
 				h.WriteString(`<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">`)
-				h.WriteString(`<TR><TD>` + htmlText(n.ID.Name) + `</TD></TR>`)
+				h.WriteString(`<TR><TD>` + htmlText(n.ID.Name) + `</TD></TR>` + row)
 				if n.More > 0 {
 					h.WriteString(`<TR><TD>+` + strconv.Itoa(n.More) + ` more</TD></TR>`)
 				}
-				h.WriteString(row + `</TABLE>`)
+				h.WriteString(`</TABLE>`)
 				a["label"] = htmlLabel(h.String())
 			} else {
 				label := catalog.Visible(n.ID.Name)
