@@ -4,15 +4,18 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
 	"almanac/lineage"
+	"almanac/search"
 )
 
 // nodeText returns the text of the node id in the explorer's SVG: its
@@ -146,4 +149,40 @@ func TestLineageNodeFactsStatements(t *testing.T) {
 		}
 	}
 	t.Logf("%d statements", small)
+}
+
+// TestSearchIncidentBadge marks a search hit with an open incident by a
+// badge in words linking to the incident, and no other hit; once
+// resolved, the badge goes.
+func TestSearchIncidentBadge(t *testing.T) {
+	p := newPortal(t, func(o *Options) {
+		x, err := search.Open(t.Context(), filepath.Join(t.TempDir(), "index"), o.Store, search.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		o.Search = x
+	})
+	inc, _, err := p.s.store.OpenIncident(t.Context(), catalog.NewIncident{Dataset: dimCustomers, Cause: catalog.CauseCheckFailed,
+		CauseKey: "unique_email", Severity: catalog.SeverityError, Title: "check unique_email fails", By: catalog.ActorAlmanac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badge := `<a class="badge incident-badge status-failed" href="` + incidentPath(inc.ID) + `" title="Open incident: check unique_email fails">⚠ incident</a>`
+	body := p.get(t, "/search?q=warehouse.marts").body
+	if !strings.Contains(body, badge) {
+		t.Errorf("search lacks the badge %s", badge)
+	}
+	if n := strings.Count(body, "incident-badge"); n != 1 {
+		t.Errorf("search has %d incident badges, want only dim_customers'", n)
+	}
+	if !strings.Contains(body, fctOrders.Name) {
+		t.Errorf("search does not find %s beside %s", fctOrders.Name, dimCustomers.Name)
+	}
+	if _, err := p.s.store.AutoResolveIncident(t.Context(), dimCustomers, catalog.CauseCheckFailed, "unique_email", "passes again"); err != nil {
+		t.Fatal(err)
+	}
+	if body := p.get(t, "/search?q=warehouse.marts").body; strings.Contains(body, "incident-badge") {
+		t.Errorf("search still has an incident badge after the incident was resolved")
+	}
 }
