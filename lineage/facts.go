@@ -27,7 +27,8 @@ const (
 	HealthBad  = "bad"
 )
 
-// healthColors are the markers' colours, dark enough to read on white.
+// healthColors are the health's colours, dark enough to read on white
+// and on the start's blue.
 var healthColors = map[string]string{HealthGood: "#15803d", HealthWarn: "#92400e", HealthBad: "#b91c1c"}
 
 // Marker is the health's sign: ⚠ for an incident, else ●; "" without
@@ -67,7 +68,7 @@ func (f NodeFacts) about() []string {
 const factsPointSize = "9"
 
 // html is the facts as the content of an HTML-like label's cell, the
-// marker coloured by level; "" without facts.
+// health coloured by level; "" without facts.
 func (f NodeFacts) html() string {
 	about := strings.Join(f.about(), " · ")
 	if about == "" && f.Health == "" {
@@ -79,12 +80,13 @@ func (f NodeFacts) html() string {
 		if about != "" {
 			h.WriteString(" · ")
 		}
+		// Marker and word in one run of text: Graphviz places each run
+		// by its own estimate of the widths, which leaves gaps.
+		health := f.Marker() + " " + htmlText(f.Health)
 		if c := healthColors[f.Level]; c != "" {
-			h.WriteString(`<FONT COLOR="` + c + `">` + f.Marker() + `</FONT>`)
-		} else {
-			h.WriteString(f.Marker())
+			health = `<FONT COLOR="` + c + `">` + health + `</FONT>`
 		}
-		h.WriteString(" " + htmlText(f.Health))
+		h.WriteString(health)
 	}
 	h.WriteString(`</FONT>`)
 	return h.String()

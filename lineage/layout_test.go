@@ -553,7 +553,7 @@ func TestSVGFacts(t *testing.T) {
 				t.Errorf("%s: node %s (-want +got):\n%s", tc.name, name, diff)
 			}
 		}
-		if !strings.Contains(string(svg), `fill="#b91c1c">●<`) {
+		if !strings.Contains(string(svg), `fill="#b91c1c">● failing<`) {
 			t.Errorf("%s: the failing marker is not red", tc.name)
 		}
 	}
