@@ -37,6 +37,10 @@ type SVGOptions struct {
 	// Columns, when not nil, draws the column-level view instead: each
 	// dataset a table of its columns, edges between columns, and no jobs.
 	Columns *SVGColumns
+	// Facts are what each dataset's node says under its name (see
+	// NodeFacts), read for the whole drawing at once; a dataset missing
+	// here shows its name alone.
+	Facts map[catalog.Key]NodeFacts
 }
 
 // SVGColumns is what the column-level drawing needs besides the subgraph.
@@ -184,6 +188,10 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 			continue
 		}
 		a := attrs{"id": n.ID.String()}
+		var facts NodeFacts
+		if n.ID.Kind == DatasetNode {
+			facts = opt.Facts[n.ID.Dataset()]
+		}
 		expand := ""
 		if opt.Expand != nil && n.ID.Kind == DatasetNode && n.More > 0 {
 			expand = opt.Expand(n)
@@ -202,16 +210,30 @@ func datasetDOT(sub Subgraph, opt SVGOptions) []byte {
 				fill = colorStart
 			}
 			h.WriteString(`<TR><TD BGCOLOR="` + fill + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", catalog.Visible(n.ID.String())) + `>` + htmlText(n.ID.Name) + `</TD></TR>`)
+			h.WriteString(factsRow(facts, fill))
 			h.WriteString(expandRow(n, expand))
 			h.WriteString(`</TABLE>`)
 			a["label"] = htmlLabel(h.String())
 		} else {
 			a["tooltip"] = catalog.Visible(n.ID.String())
-			label := catalog.Visible(n.ID.Name)
-			if n.More > 0 {
-				label += fmt.Sprintf("\n+%d more", n.More)
+			if row := factsRow(facts, ""); row != "" {
+				// The facts' smaller line needs an HTML-like label; the
+				// node stays one link.
+				var h strings.Builder
+				h.WriteString(`<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">`)
+				h.WriteString(`<TR><TD>` + htmlText(n.ID.Name) + `</TD></TR>` + row)
+				if n.More > 0 {
+					h.WriteString(`<TR><TD>+` + strconv.Itoa(n.More) + ` more</TD></TR>`)
+				}
+				h.WriteString(`</TABLE>`)
+				a["label"] = htmlLabel(h.String())
+			} else {
+				label := catalog.Visible(n.ID.Name)
+				if n.More > 0 {
+					label += fmt.Sprintf("\n+%d more", n.More)
+				}
+				a["label"] = label
 			}
-			a["label"] = label
 			if href != "" {
 				a["URL"] = href
 			}
@@ -292,8 +314,58 @@ func groupAttrs(g Group, opt SVGOptions) attrs {
 	if detail != "" {
 		h.WriteString(`<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#374151">` + htmlText(detail) + `</FONT></TD></TR>`)
 	}
+	if health := groupHealth(g, opt.Facts); health != "" {
+		h.WriteString(`<TR><TD ALIGN="LEFT">` + health + `</TD></TR>`)
+	}
 	h.WriteString(`</TABLE>`)
 	return attrs{"id": g.ID(), "class": "group", "shape": "plain", "style": "", "tooltip": title, "label": htmlLabel(h.String())}
+}
+
+// groupHealth says how many of a group's datasets need attention, by
+// health ("⚠ 1 incident, ● 2 failing"), as the content of a label's
+// cell; "" when none does.
+func groupHealth(g Group, facts map[catalog.Key]NodeFacts) string {
+	type word struct {
+		f NodeFacts
+		n int
+	}
+	var words []word
+	for _, m := range g.Members {
+		if m.Kind != DatasetNode {
+			continue
+		}
+		f := facts[m.Dataset()]
+		if f.Health == "" || f.Level == HealthGood {
+			continue
+		}
+		i := slices.IndexFunc(words, func(w word) bool { return w.f.Health == f.Health })
+		if i < 0 {
+			i = len(words)
+			words = append(words, word{f: NodeFacts{Health: f.Health, Level: f.Level, Incident: f.Incident}})
+		}
+		words[i].n++
+	}
+	slices.SortStableFunc(words, func(a, b word) int {
+		if c := cmp.Compare(healthOrder(b.f), healthOrder(a.f)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.f.Health, b.f.Health)
+	})
+	var parts []string
+	for _, w := range words {
+		w.f.Health = strconv.Itoa(w.n) + " " + w.f.Health
+		parts = append(parts, w.f.html())
+	}
+	return strings.Join(parts, `<FONT POINT-SIZE="`+factsPointSize+`">, </FONT>`)
+}
+
+// healthOrder ranks facts' health, the worst highest.
+func healthOrder(f NodeFacts) int {
+	r := map[string]int{HealthWarn: 1, HealthBad: 2}[f.Level]
+	if f.Incident {
+		r = 3
+	}
+	return r
 }
 
 // withoutFanned returns sub without the nodes of fanned and their edges,
@@ -644,6 +716,10 @@ func fanDatasetCell(id NodeID, n Node, prefix string, opt SVGOptions) string {
 		href = opt.Href(id)
 	}
 	text := htmlText(strings.TrimPrefix(id.Name, prefix))
+	if f := opt.Facts[id.Dataset()]; f.Health != "" && f.Level != HealthGood {
+		// Only what needs attention: a table of hundreds stays narrow.
+		text += " " + NodeFacts{Health: f.Health, Level: f.Level, Incident: f.Incident}.html()
+	}
 	if n.More > 0 && opt.Expand == nil {
 		text += ` <FONT POINT-SIZE="9" COLOR="#555555">+` + strconv.Itoa(n.More) + ` more</FONT>`
 	}
@@ -878,6 +954,7 @@ func columnDOT(sub Subgraph, opt SVGOptions) []byte {
 		}
 		h.WriteString(`<TR><TD PORT="h" BGCOLOR="` + head + `"` + htmlAttr("HREF", href) + htmlAttr("TITLE", catalog.Visible(n.ID.String())) +
 			`><B>` + htmlText(n.ID.Name) + `</B></TD></TR>`)
+		h.WriteString(factsRow(opt.Facts[k], head))
 		cs := cols[k]
 		for i, c := range cs[:min(len(cs), MaxSVGColumns)] {
 			r := SVGColumn{k, c}

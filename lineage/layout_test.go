@@ -7,6 +7,7 @@ import (
 	"html"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -475,5 +476,134 @@ func TestSVGFans(t *testing.T) {
 	}
 	if fans := lineage.Fans(sub); len(fans) != 0 {
 		t.Errorf("%d fans of at most 12 leaves, want none", len(fans))
+	}
+}
+
+// svgNodeLines returns the lines of text of node id in svg: a line of
+// several fonts or colours is one text element each at the same height.
+func svgNodeLines(t *testing.T, svg []byte, id string) []string {
+	t.Helper()
+	s := string(svg)
+	open := `<g id="` + html.EscapeString(id) + `" class="node`
+	i := strings.Index(s, open)
+	if i < 0 {
+		t.Fatalf("no node %s drawn", id)
+	}
+	s = s[i+len(open):]
+	if j := strings.Index(s, "\n<!--"); j >= 0 {
+		s = s[:j]
+	}
+	var lines []string
+	y := ""
+	for _, m := range regexp.MustCompile(`<text[^>]* y="([^"]*)"[^>]*>([^<]*)</text>`).FindAllStringSubmatch(s, -1) {
+		if len(lines) == 0 || m[1] != y {
+			lines = append(lines, "")
+		}
+		y = m[1]
+		lines[len(lines)-1] += html.UnescapeString(m[2])
+	}
+	return lines
+}
+
+// TestSVGFacts draws each dataset's facts on a line under its name, the
+// health in words, in the plain node, the one with an expand control, the
+// column view and a group's summary; a dataset without facts shows its
+// name alone.
+func TestSVGFacts(t *testing.T) {
+	g := lineage.NewGraph()
+	g.SetJobs([]catalog.JobEdges{
+		{ID: 1, Key: catalog.JobKey{Namespace: "airflow", Name: "j1"}, Inputs: []catalog.Key{k("a")}, Outputs: []catalog.Key{k("b")}},
+		{ID: 2, Key: catalog.JobKey{Namespace: "airflow", Name: "j2"}, Inputs: []catalog.Key{k("b")}, Outputs: []catalog.Key{k("c")}},
+		{ID: 3, Key: catalog.JobKey{Namespace: "airflow", Name: "j3"}, Inputs: []catalog.Key{k("c")}, Outputs: []catalog.Key{k("d")}},
+	})
+	sub, err := g.Traverse(lineage.Query{Start: k("b"), Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := map[catalog.Key]lineage.NodeFacts{
+		k("a"): {Platform: "postgres · table", Owner: "alice", Health: "incident", Level: lineage.HealthBad, Incident: true},
+		k("b"): {Platform: "dbt · model", Owner: "analytics +1", Health: "failing", Level: lineage.HealthBad},
+		k("c"): {Platform: "postgres · view", Health: "passing", Level: lineage.HealthGood},
+	}
+	want := map[string][]string{
+		"a": {"a", "postgres · table · alice · ⚠ incident"},
+		"b": {"b", "dbt · model · analytics +1 · ● failing"},
+		"c": {"c", "postgres · view · ● passing"},
+	}
+	for _, tc := range []struct {
+		name string
+		opt  lineage.SVGOptions
+		more []string // what c says after its facts
+	}{
+		{"plain", lineage.SVGOptions{Facts: facts}, []string{"+1 more"}},
+		{"expand", lineage.SVGOptions{Facts: facts, Expand: func(n lineage.Node) string { return "/x?expand=" + n.ID.Name }}, []string{"⊕ 1 more"}},
+		{"columns", lineage.SVGOptions{Facts: facts, Columns: &lineage.SVGColumns{}}, []string{"no columns known"}},
+	} {
+		svg, err := lineage.SVG(context.Background(), sub, tc.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, lines := range want {
+			if name == "c" {
+				lines = append(slices.Clip(lines), tc.more...)
+			} else if tc.name == "columns" {
+				lines = append(slices.Clip(lines), "no columns known")
+			}
+			if diff := cmp.Diff(lines, svgNodeLines(t, svg, lineage.DatasetID(k(name)).String())); diff != "" {
+				t.Errorf("%s: node %s (-want +got):\n%s", tc.name, name, diff)
+			}
+		}
+		if !strings.Contains(string(svg), `fill="#b91c1c">● failing<`) {
+			t.Errorf("%s: the failing marker is not red", tc.name)
+		}
+	}
+	// Without facts, the name alone.
+	svg, err := lineage.SVG(context.Background(), sub, lineage.SVGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"b"}, svgNodeLines(t, svg, lineage.DatasetID(k("b")).String())); diff != "" {
+		t.Errorf("no facts: node b (-want +got):\n%s", diff)
+	}
+
+	// A group counts its members that need attention, the worst first.
+	tree := treeGraph(t, 8, 3, 3)
+	gs := lineage.Groups(tree, lineage.GroupOptions{Budget: lineage.DefaultGroupBudget})
+	facts = map[catalog.Key]lineage.NodeFacts{
+		k("tree.l2_1_1"): {Health: "failing", Level: lineage.HealthBad},
+		k("tree.l2_1_2"): {Health: "failing", Level: lineage.HealthBad},
+		k("tree.l2_1_3"): {Health: "incident", Level: lineage.HealthBad, Incident: true},
+		k("tree.l2_1_4"): {Health: "passing", Level: lineage.HealthGood},
+	}
+	svg, err = lineage.SVG(context.Background(), tree, lineage.SVGOptions{Groups: gs, Facts: facts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := svgNodeLines(t, svg, "group:down:"+jobID("build_l1_1").String())
+	if len(lines) == 0 || lines[len(lines)-1] != "⚠ 1 incident, ● 2 failing" {
+		t.Errorf("group of build_l1_1 says %q, want it to end with %q", lines, "⚠ 1 incident, ● 2 failing")
+	}
+
+	// A fan's table marks the leaves that need attention, and only them.
+	split := catalog.JobEdges{ID: 1, Key: catalog.JobKey{Namespace: "airflow", Name: "split"}, Inputs: []catalog.Key{k("src")}}
+	for i := range 20 {
+		split.Outputs = append(split.Outputs, k(fmt.Sprintf("out_%02d", i)))
+	}
+	g.SetJobs([]catalog.JobEdges{split})
+	sub, err = g.Traverse(lineage.Query{Start: k("src"), Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts = map[catalog.Key]lineage.NodeFacts{
+		k("out_03"): {Platform: "delta · table", Health: "stale", Level: lineage.HealthBad},
+		k("out_04"): {Platform: "delta · table", Health: "fresh", Level: lineage.HealthGood},
+	}
+	svg, err = lineage.SVG(context.Background(), sub, lineage.SVGOptions{Facts: facts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = svgNodeLines(t, svg, "fan:down:"+lineage.JobID(split.Key).String())
+	if all := strings.Join(lines, "|"); !strings.Contains(all, "out_03 ● stale") || strings.Contains(all, "out_04 ●") || !strings.Contains(all, "out_04") {
+		t.Errorf("fan's table says %q, want out_03 marked stale and out_04 unmarked", lines)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"almanac/catalog"
+	"almanac/catalog/store"
 	"almanac/lineage"
 )
 
@@ -79,6 +80,8 @@ type lineageRow struct {
 	// Jobs are the jobs that link it toward the centre.
 	Jobs []lineageJob
 	More int
+	// Facts are its platform, owner and health, as its node shows them.
+	Facts lineage.NodeFacts
 }
 
 // lineageJob is a job of a lineageRow.
@@ -342,8 +345,12 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 			v.Fans = append(v.Fans, f.Title()+" of "+f.Hub.Name)
 		}
 	}
+	facts, datasets, err := s.nodeFacts(r.Context(), sub)
+	if err != nil {
+		return err
+	}
 	if !st.Columns && !st.All && v.Drawn > listDrawing {
-		v.List = listRows(sub, st)
+		v.List = listRows(sub, st, facts)
 		return s.render(w, r, lineagePage(v))
 	}
 
@@ -367,6 +374,7 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 			return e.url(key)
 		},
 		Groups: groups,
+		Facts:  facts,
 		Open: func(g lineage.Group) string {
 			o := st
 			o.Open = append(slices.Clip(st.Open), g.Hub)
@@ -374,7 +382,7 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 		},
 	}
 	if st.Columns {
-		cv, err := s.columnView(r.Context(), sub)
+		cv, err := s.columnView(r.Context(), sub, datasets)
 		if err != nil {
 			return err
 		}
@@ -416,7 +424,7 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 
 // listRows lists the datasets of sub, nearest the centre first, each
 // with the jobs that link it toward the centre.
-func listRows(sub lineage.Subgraph, st lineageState) []lineageRow {
+func listRows(sub lineage.Subgraph, st lineageState, facts map[catalog.Key]lineage.NodeFacts) []lineageRow {
 	near := map[lineage.NodeID][]lineage.NodeID{} // dataset → its jobs toward the centre
 	dist := make(map[lineage.NodeID]int, len(sub.Nodes))
 	for _, n := range sub.Nodes {
@@ -436,7 +444,7 @@ func listRows(sub lineage.Subgraph, st lineageState) []lineageRow {
 			continue
 		}
 		k := n.ID.Dataset()
-		row := lineageRow{Name: k.Name, Namespace: k.Namespace, Hops: n.Distance, More: n.More,
+		row := lineageRow{Name: k.Name, Namespace: k.Namespace, Hops: n.Distance, More: n.More, Facts: facts[k],
 			Href: lineageState{Depth: st.Depth, Direction: st.Direction}.url(k)}
 		for _, j := range near[n.ID] {
 			row.Jobs = append(row.Jobs, lineageJob{Name: j.Name, Href: jobPath(j.Job())})
@@ -702,19 +710,24 @@ func expandSubgraph(g *lineage.Graph, sub lineage.Subgraph, expand []catalog.Key
 	return sub, applied
 }
 
-// columnView reads the columns of the subgraph's datasets and the column
-// lineage between them, in three statements however many datasets there
-// are.
-func (s *Server) columnView(ctx context.Context, sub lineage.Subgraph) (*lineage.SVGColumns, error) {
+// nodeFacts reads what the drawing's datasets say under their names —
+// platform, first owner, health and open incidents — for all of them at
+// once, in the same few statements however many nodes there are, and
+// returns the datasets read too, for the column view.
+func (s *Server) nodeFacts(ctx context.Context, sub lineage.Subgraph) (map[catalog.Key]lineage.NodeFacts, []catalog.Dataset, error) {
 	var keys []catalog.Key
 	for _, n := range sub.Nodes {
 		if n.ID.Kind == lineage.DatasetNode {
 			keys = append(keys, n.ID.Dataset())
 		}
 	}
+	facts := make(map[catalog.Key]lineage.NodeFacts, len(keys))
+	if len(keys) == 0 {
+		return facts, nil, nil
+	}
 	ids, err := s.store.DatasetIDs(ctx, keys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	list := make([]int64, 0, len(ids))
 	for _, k := range keys {
@@ -724,7 +737,73 @@ func (s *Server) columnView(ctx context.Context, sub lineage.Subgraph) (*lineage
 	}
 	ds, err := s.store.DatasetsByIDs(ctx, list)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	health, err := s.store.QualityHealths(ctx, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	incidents, err := s.store.IncidentsOf(ctx, keys, true, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range ds {
+		f := lineage.NodeFacts{Platform: strings.Trim(d.Platform+" · "+string(d.Kind), " ·")}
+		var owners []string
+		for _, o := range d.Owners {
+			if !slices.Contains(owners, o.Value.Name) {
+				owners = append(owners, o.Value.Name)
+			}
+		}
+		if len(owners) > 0 {
+			f.Owner = owners[0]
+			if len(owners) > 1 {
+				f.Owner += " +" + strconv.Itoa(len(owners)-1)
+			}
+		}
+		facts[d.Key] = f
+	}
+	for _, k := range keys {
+		f := facts[k]
+		if len(incidents[k]) > 0 {
+			f.Health, f.Level, f.Incident = "incident", lineage.HealthBad, true
+		} else if h, ok := health[k]; ok {
+			f.Health, f.Level = nodeHealth(h)
+		}
+		if f != (lineage.NodeFacts{}) {
+			facts[k] = f
+		}
+	}
+	return facts, ds, nil
+}
+
+// nodeHealth says a dataset's checks and freshness in a word for its
+// node, with the worst first as its listings' badges do.
+func nodeHealth(h store.QualityHealth) (word, level string) {
+	switch {
+	case h.Failing > 0:
+		return "failing", lineage.HealthBad
+	case h.Freshness == catalog.FreshnessError || h.Freshness == catalog.FreshnessRuntimeError:
+		return "stale", lineage.HealthBad
+	case h.Warning > 0:
+		return "warning", lineage.HealthWarn
+	case h.Freshness == catalog.FreshnessWarn:
+		return "late", lineage.HealthWarn
+	case h.Checks > 0:
+		return "passing", lineage.HealthGood
+	}
+	return "fresh", lineage.HealthGood
+}
+
+// columnView reads the column lineage between the subgraph's datasets,
+// in one statement however many datasets there are; ds are the datasets,
+// with their columns.
+func (s *Server) columnView(ctx context.Context, sub lineage.Subgraph, ds []catalog.Dataset) (*lineage.SVGColumns, error) {
+	var keys []catalog.Key
+	for _, n := range sub.Nodes {
+		if n.ID.Kind == lineage.DatasetNode {
+			keys = append(keys, n.ID.Dataset())
+		}
 	}
 	cv := &lineage.SVGColumns{Columns: make(map[catalog.Key][]catalog.Column, len(ds))}
 	for _, d := range ds {

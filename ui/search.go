@@ -131,7 +131,14 @@ type searchHit struct {
 	Matched     string
 	// Health is a badge of how its checks last ended; nil without any.
 	Health *healthBadge
+	// Incident is a badge linking to its newest open incident; nil
+	// without one.
+	Incident *incidentBadge
 }
+
+// incidentBadge is a listing's word on a dataset's open incident, a
+// link to it.
+type incidentBadge struct{ Title, Href string }
 
 // searchFacet is one facet with a link per value that narrows the search.
 type searchFacet struct {
@@ -356,8 +363,17 @@ func (s *Server) serveSearchPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var open map[catalog.Key][]catalog.Incident
+	if len(keys) > 0 {
+		if open, err = s.store.IncidentsOf(r.Context(), keys, true, 1); err != nil {
+			return err
+		}
+	}
 	for i, h := range res.Hits {
 		v.Hits[i].Health = badges[h.Key]
+		if inc := open[h.Key]; len(inc) > 0 {
+			v.Hits[i].Incident = &incidentBadge{Title: "Open incident: " + inc[0].Title, Href: incidentPath(inc[0].ID)}
+		}
 	}
 	// Nothing, or only a few near matches: offer the query spelt as the
 	// catalog spells its words.
