@@ -106,17 +106,21 @@ func (g *Graph) setJob(j catalog.JobEdges) {
 		i = int32(len(g.jobs))
 		g.jobs = append(g.jobs, job{})
 	}
-	nj := job{id: j.ID, key: j.Key, typ: j.Type}
+	// The inputs and outputs share one array of their exact size: one
+	// allocation a job instead of one for each growth of two slices.
+	io := make([]int32, 0, len(j.Inputs)+len(j.Outputs))
 	for _, k := range j.Inputs {
 		d := g.dataset(k)
-		nj.inputs = append(nj.inputs, d)
+		io = append(io, d)
 		g.consumers[d] = append(g.consumers[d], i)
 	}
+	n := len(io)
 	for _, k := range j.Outputs {
 		d := g.dataset(k)
-		nj.outputs = append(nj.outputs, d)
+		io = append(io, d)
 		g.producers[d] = append(g.producers[d], i)
 	}
+	nj := job{id: j.ID, key: j.Key, typ: j.Type, inputs: io[:n:n], outputs: io[n:]}
 	g.jobs[i] = nj
 	g.jobIndex[j.ID] = i
 }
