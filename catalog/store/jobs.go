@@ -255,6 +255,22 @@ func (s *Store) lineageJobs(ctx context.Context, ids []int64, fn func(catalog.Jo
 	return flush()
 }
 
+// LineageSize estimates how many jobs and datasets LineageJobs of every
+// job reports, from the planner's statistics (no table is read): jobs, and
+// datasets as the more of datasets and jobs (a job's datasets need not be
+// crawled), at most the job_io rows. It is a capacity hint for the
+// lineage graph, 0 where the tables were never analyzed.
+func (s *Store) LineageSize(ctx context.Context) (jobs, datasets int, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT greatest(j.reltuples, 0)::bigint, greatest(least(greatest(d.reltuples, j.reltuples), io.reltuples), 0)::bigint
+		FROM pg_class j, pg_class d, pg_class io
+		WHERE j.oid = 'jobs'::regclass AND d.oid = 'datasets'::regclass AND io.oid = 'job_io'::regclass`).Scan(&jobs, &datasets)
+	if err != nil {
+		return 0, 0, fmt.Errorf("estimate lineage size: %w", err)
+	}
+	return jobs, datasets, nil
+}
+
 // sortedSet sorts keys and drops repeats, in place.
 func sortedSet(keys []catalog.Key) []catalog.Key {
 	slices.SortFunc(keys, catalog.Key.Compare)

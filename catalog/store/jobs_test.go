@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -196,5 +197,33 @@ func TestLineageJobsAreMergedJobsEdges(t *testing.T) {
 	}
 	if diff := cmp.Diff([]catalog.JobEdges{want[1], want[2]}, got); diff != "" {
 		t.Errorf("LineageJobs of two ids and a gone one (-want +got):\n%s", diff)
+	}
+}
+
+// TestLineageSize checks the lineage graph's capacity hint: nothing
+// before the tables are analyzed, then the jobs, and the datasets bounded
+// by the lineage rows.
+func TestLineageSize(t *testing.T) {
+	ctx := context.Background()
+	st, pool := newStore(t)
+	if jobs, datasets, err := st.LineageSize(ctx); err != nil || jobs != 0 || datasets != 0 {
+		t.Errorf("LineageSize of an empty catalog = %d, %d, %v; want 0, 0", jobs, datasets, err)
+	}
+	var facts []catalog.JobFacts
+	for i := range 5 {
+		facts = append(facts, catalog.JobFacts{Key: catalog.JobKey{Namespace: "sched", Name: fmt.Sprint("j", i)}, Type: "task",
+			Inputs: []catalog.Key{key("in")}, Outputs: []catalog.Key{key(fmt.Sprint("out", i))}})
+	}
+	if _, err := st.Crawl(ctx, "sched:prod", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: facts}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE jobs, job_io, datasets"); err != nil {
+		t.Fatal(err)
+	}
+	jobs, datasets, err := st.LineageSize(ctx)
+	if err != nil || jobs != 5 || datasets < 5 || datasets > 10 {
+		t.Errorf("LineageSize = %d, %d, %v; want 5 jobs and 5 to 10 datasets", jobs, datasets, err)
 	}
 }
