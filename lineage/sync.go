@@ -50,6 +50,11 @@ func (f *Follower) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load lineage: %w", err)
 	}
+	jobs, datasets, err := f.store.LineageSize(ctx)
+	if err != nil {
+		return fmt.Errorf("load lineage: %w", err)
+	}
+	f.graph.reserve(datasets, jobs)
 	var batch []catalog.JobEdges
 	err = f.store.LineageJobs(ctx, nil, func(j catalog.JobEdges) error {
 		batch = append(batch, j)

@@ -30,17 +30,15 @@ import (
 	"almanac/search"
 )
 
-// The catalog of BenchmarkScale is made of warehouses of scaleSchemas ×
-// scaleTables tables of scaleColumns columns, as pgtest builds them
-// (100,000 datasets and 1,020,000 columns each), every dataset the output
-// of one job reading three others: a million datasets are ten
-// warehouses, ten million columns and three million lineage edges.
+// The catalog of BenchmarkScale is pgtest's scale catalog (see
+// pgtest.IngestScale): warehouses of 100,000 datasets, each the output of
+// one job reading three others.
 const (
-	scaleSchemas  = 100
-	scaleTables   = 1000
-	scaleColumns  = 10
-	scalePerWH    = scaleSchemas * scaleTables
-	scaleDatabase = "warehouse"
+	scaleSchemas  = pgtest.ScaleSchemas
+	scaleTables   = pgtest.ScaleTables
+	scaleColumns  = pgtest.ScaleColumns
+	scalePerWH    = pgtest.ScalePerWarehouse
+	scaleDatabase = pgtest.ScaleDatabase
 )
 
 // scaleSizes are the catalog sizes BenchmarkScale measures: 100,000
@@ -62,33 +60,7 @@ func scaleSizes(b *testing.B) []int {
 	return sizes
 }
 
-// scaleKey is dataset i of a catalog of scale benchmark warehouses: table
-// i of warehouse i / scalePerWH, each warehouse its own namespace.
-func scaleKey(i int) catalog.Key {
-	w, r := i/scalePerWH, i%scalePerWH
-	return catalog.Key{
-		Namespace: fmt.Sprintf("postgres://wh%02d:5432", w),
-		Name:      fmt.Sprintf("%s.s%03d.t%03d", scaleDatabase, r/scaleTables, r%scaleTables),
-	}
-}
-
-// scaleJobs are the jobs of warehouse w in a catalog of n datasets: the
-// job writing dataset i reads i-1, i-7 and i-13 (around the catalog's
-// end), so that each dataset feeds three, and depth 10 downstream
-// reaches about a hundred datasets from anywhere (BenchmarkTraversal's
-// narrow graph).
-func scaleJobs(w, n int) []catalog.JobFacts {
-	jobs := make([]catalog.JobFacts, 0, scalePerWH)
-	for i := w * scalePerWH; i < (w+1)*scalePerWH; i++ {
-		j := catalog.JobFacts{Key: catalog.JobKey{Namespace: "airflow", Name: fmt.Sprintf("load_%07d", i)}, Type: "task",
-			Outputs: []catalog.Key{scaleKey(i)}}
-		for _, off := range []int{1, 7, 13} {
-			j.Inputs = append(j.Inputs, scaleKey((i-off+n)%n))
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs
-}
+func scaleKey(i int) catalog.Key { return pgtest.ScaleKey(i) }
 
 // BenchmarkScale measures one node with a catalog of 100,000 datasets
 // and, with ALMANAC_BENCH_SCALE, larger ones (see scaleSizes): ingest,
@@ -137,29 +109,10 @@ func benchScale(b *testing.B, n int) {
 			if done, err := st.LastChangeSeq(ctx); err != nil || done > 0 {
 				b.Fatalf("the catalog is not empty (%d, %v): run with -benchtime 1x", done, err)
 			}
-			var dsTime, jobTime time.Duration
-			for w := range n / scalePerWH {
-				t0 := time.Now()
-				ns := scaleKey(w * scalePerWH).Namespace
-				h := pgtest.WarehouseHarvest(fmt.Sprintf("postgres:wh%02d", w), ns, scaleDatabase, scaleSchemas, scaleTables, scaleColumns)
+			dsTime, jobTime := pgtest.IngestScale(ctx, b, n, func(ctx context.Context, h catalog.Harvest) (int, error) {
 				run, err := st.Crawl(ctx, h.Source, func(context.Context) (catalog.Harvest, error) { return h, nil })
-				if err != nil {
-					b.Fatal(err)
-				}
-				if run.Counts.Created != scalePerWH {
-					b.Fatalf("warehouse %d: counts %+v", w, run.Counts)
-				}
-				dsTime += time.Since(t0)
-				t0 = time.Now()
-				jobs := scaleJobs(w, n)
-				if _, err := st.Crawl(ctx, fmt.Sprintf("airflow:wh%02d", w), func(context.Context) (catalog.Harvest, error) {
-					return catalog.Harvest{Jobs: jobs}, nil
-				}); err != nil {
-					b.Fatal(err)
-				}
-				jobTime += time.Since(t0)
-				b.Logf("warehouse %d of %d: datasets %s, jobs %s", w+1, n/scalePerWH, dsTime.Round(time.Second), jobTime.Round(time.Second))
-			}
+				return run.Counts.Created, err
+			})
 			t0 := time.Now()
 			if _, err := pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
 				b.Fatal(err)

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -129,5 +131,99 @@ func TestLineageJobTypeIsTheMergedOne(t *testing.T) {
 	}
 	if len(edges) != 1 || jobs[job] == nil || edges[0].Type != jobs[job].Type || edges[0].Type != "task" {
 		t.Errorf("lineage job %+v, API job type %q; want both of type task (airflow:prod sorts first)", edges, jobs[job].Type)
+	}
+}
+
+// TestLineageJobsAreMergedJobsEdges checks that LineageJobs, which reads
+// the edges without merging jobs, gives each job's catalog.Job.Edges as
+// JobsByKeys merges it: the union of the live sources' inputs and outputs
+// once each, the type of the first live source, and no edges once no live source reports the job.
+func TestLineageJobsAreMergedJobsEdges(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	jk := func(name string) catalog.JobKey { return catalog.JobKey{Namespace: "sched", Name: name} }
+	keys := func(names ...string) []catalog.Key {
+		var out []catalog.Key
+		for _, n := range names {
+			out = append(out, key(n))
+		}
+		return out
+	}
+	crawl := func(source string, h catalog.Harvest) {
+		t.Helper()
+		if _, err := st.Crawl(ctx, source, func(context.Context) (catalog.Harvest, error) { return h, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// c reports "mixed" and "gone", then no longer does.
+	crawl("c:prod", catalog.Harvest{Jobs: []catalog.JobFacts{
+		{Key: jk("mixed"), Type: "dag", Inputs: keys("q"), Outputs: keys("r")},
+		{Key: jk("gone"), Type: "dag", Inputs: keys("q"), Outputs: keys("s")},
+	}})
+	crawl("c:prod", catalog.Harvest{Scopes: []catalog.Scope{{Namespace: "sched"}}})
+	crawl("a:prod", catalog.Harvest{Jobs: []catalog.JobFacts{
+		{Key: jk("two"), Type: "dag", Inputs: keys("y", "x"), Outputs: keys("z")},
+		{Key: jk("mixed"), Type: "task", Inputs: keys("x"), Outputs: keys("z")},
+		{Key: jk("bare"), Type: "task"},
+	}})
+	crawl("b:prod", catalog.Harvest{Jobs: []catalog.JobFacts{
+		{Key: jk("two"), Type: "task", Inputs: keys("w", "y"), Outputs: keys("z", "v")},
+	}})
+
+	all := []catalog.JobKey{jk("two"), jk("mixed"), jk("gone"), jk("bare")}
+	jobs, err := st.JobsByKeys(ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []catalog.JobEdges
+	for _, k := range all {
+		want = append(want, jobs[k].Edges())
+	}
+	slices.SortFunc(want, func(a, b catalog.JobEdges) int { return int(a.ID - b.ID) })
+	if want[0].Key != jk("mixed") || want[0].Type != "task" || len(want[0].Inputs) != 1 || len(want[1].Inputs) != 0 ||
+		want[2].Type != "dag" || len(want[2].Inputs) != 3 {
+		t.Fatalf("the merged jobs are not the cases this test means: %+v", want)
+	}
+	var got []catalog.JobEdges
+	if err := st.LineageJobs(ctx, nil, func(j catalog.JobEdges) error { got = append(got, j); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LineageJobs of every job (-want +got):\n%s", diff)
+	}
+	got = nil
+	if err := st.LineageJobs(ctx, []int64{want[2].ID, want[1].ID, -1}, func(j catalog.JobEdges) error { got = append(got, j); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]catalog.JobEdges{want[1], want[2]}, got); diff != "" {
+		t.Errorf("LineageJobs of two ids and a gone one (-want +got):\n%s", diff)
+	}
+}
+
+// TestLineageSize checks the lineage graph's capacity hint: nothing
+// before the tables are analyzed, then the jobs, and the datasets bounded
+// by the lineage rows.
+func TestLineageSize(t *testing.T) {
+	ctx := context.Background()
+	st, pool := newStore(t)
+	if jobs, datasets, err := st.LineageSize(ctx); err != nil || jobs != 0 || datasets != 0 {
+		t.Errorf("LineageSize of an empty catalog = %d, %d, %v; want 0, 0", jobs, datasets, err)
+	}
+	var facts []catalog.JobFacts
+	for i := range 5 {
+		facts = append(facts, catalog.JobFacts{Key: catalog.JobKey{Namespace: "sched", Name: fmt.Sprint("j", i)}, Type: "task",
+			Inputs: []catalog.Key{key("in")}, Outputs: []catalog.Key{key(fmt.Sprint("out", i))}})
+	}
+	if _, err := st.Crawl(ctx, "sched:prod", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: facts}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE jobs, job_io, datasets"); err != nil {
+		t.Fatal(err)
+	}
+	jobs, datasets, err := st.LineageSize(ctx)
+	if err != nil || jobs != 5 || datasets < 5 || datasets > 10 {
+		t.Errorf("LineageSize = %d, %d, %v; want 5 jobs and 5 to 10 datasets", jobs, datasets, err)
 	}
 }
