@@ -289,39 +289,31 @@ func (s *Store) TeamTrends(ctx context.Context, team string, from, to time.Time)
 	// of that day, else of the days before: the daily change of the
 	// total is the sum of each dataset's change from its previous value,
 	// the one before the span included, and the series their running
-	// sum. Each day's value is taken by DISTINCT ON, one sort, rather
-	// than an ordered array_agg per dataset and day, which sorted each
-	// group on its own (0.75 s of 1.2 s for 5,000 datasets).
+	// sum. A day's change of a dataset is the sum of the changes of its
+	// observations that day, each from the one before it (they
+	// telescope), so each dataset's observations are read by key in the
+	// order of dataset_metrics' primary key and differenced by lag, with
+	// no sort of the whole span: a DISTINCT ON per dataset and day over
+	// the team's 50,000 observations sorted them on disk (0.4-1 s for
+	// 5,000 datasets), and an ordered array_agg per dataset and day
+	// before it sorted each group on its own (0.75 s of 1.2 s).
 	var changes [][3]int64
 	batch.Queue(`
-		WITH `+teamDatasets+`,
-		obs AS (
-			SELECT td.id, m.observed_at, m.row_count, m.bytes
-			FROM td JOIN dataset_metrics m ON m.namespace = td.namespace AND m.name = td.name
-			WHERE m.observed_at >= $2 AND m.observed_at < $3
+		WITH `+teamDatasets+`
+		SELECT date_trunc('day', c.observed_at, 'UTC') AS day, coalesce(sum(c.dr), 0)::bigint, coalesce(sum(c.db), 0)::bigint
+		FROM td
+		CROSS JOIN LATERAL (`+latestSize("$2")+`) b
+		CROSS JOIN LATERAL (
+			SELECT $2::timestamptz AS observed_at, b.row_count AS dr, b.bytes AS db
 			UNION ALL
-			SELECT td.id, $2, b.row_count, b.bytes
-			FROM td CROSS JOIN LATERAL (
-				SELECT (SELECT m.row_count FROM dataset_metrics m
-					WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at < $2 AND m.row_count IS NOT NULL
-					ORDER BY m.observed_at DESC LIMIT 1) AS row_count,
-				       (SELECT m.bytes FROM dataset_metrics m
-					WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at < $2 AND m.bytes IS NOT NULL
-					ORDER BY m.observed_at DESC LIMIT 1) AS bytes) b),
-		r AS (
-			SELECT DISTINCT ON (id, day) id, day, row_count AS v
-			FROM (SELECT id, date_trunc('day', observed_at, 'UTC') AS day, observed_at, row_count FROM obs WHERE row_count IS NOT NULL) o
-			ORDER BY id, day, observed_at DESC),
-		b AS (
-			SELECT DISTINCT ON (id, day) id, day, bytes AS v
-			FROM (SELECT id, date_trunc('day', observed_at, 'UTC') AS day, observed_at, bytes FROM obs WHERE bytes IS NOT NULL) o
-			ORDER BY id, day, observed_at DESC),
-		delta AS (
-			SELECT day, v - coalesce(lag(v) OVER (PARTITION BY id ORDER BY day), 0) AS dr, NULL::bigint AS db FROM r
+			SELECT m.observed_at, m.row_count - lag(m.row_count, 1, coalesce(b.row_count, 0)) OVER (ORDER BY m.observed_at), NULL
+			FROM dataset_metrics m
+			WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at >= $2 AND m.observed_at < $3 AND m.row_count IS NOT NULL
 			UNION ALL
-			SELECT day, NULL, v - coalesce(lag(v) OVER (PARTITION BY id ORDER BY day), 0) FROM b)
-		SELECT day, coalesce(sum(dr), 0)::bigint, coalesce(sum(db), 0)::bigint
-		FROM delta GROUP BY day ORDER BY day`, team, from, to).Query(func(rows pgx.Rows) error {
+			SELECT m.observed_at, NULL, m.bytes - lag(m.bytes, 1, coalesce(b.bytes, 0)) OVER (ORDER BY m.observed_at)
+			FROM dataset_metrics m
+			WHERE m.namespace = td.namespace AND m.name = td.name AND m.observed_at >= $2 AND m.observed_at < $3 AND m.bytes IS NOT NULL) c
+		GROUP BY 1 ORDER BY 1`, team, from, to).Query(func(rows pgx.Rows) error {
 		var (
 			day  time.Time
 			r, b int64
