@@ -128,6 +128,17 @@ func latestSize(before string) string {
 // TeamFigures reads the figures of team now, with stale counting the
 // datasets nothing happened to since staleSince, in one statement. A team
 // that owns no live dataset is catalog.ErrNotFound.
+//
+// Open incidents, fewer than datasets, are each matched to the team by
+// key (datasets' unique key, then owners' primary key), not joined to
+// the team's datasets: on a catalog just written, before ANALYZE, the
+// planner took the team's datasets for one row and compared each open
+// incident with every one of them (Rows Removed by Join Filter: 500,000
+// for 100 incidents and 5,000 datasets). The other figures stay
+// whole-team aggregates: read by key per dataset instead, as
+// RecordTeamSnapshots does, they were faster before ANALYZE (271 vs
+// 294 ms) but slower after it (230 vs 171 ms): for a team owning half
+// the catalog, hash joins over its datasets beat 5,000 probes each.
 func (s *Store) TeamFigures(ctx context.Context, team string, staleSince time.Time) (TeamFigures, error) {
 	f := TeamFigures{Team: team}
 	err := s.pool.QueryRow(ctx, `
@@ -150,8 +161,11 @@ func (s *Store) TeamFigures(ctx context.Context, team string, staleSince time.Ti
 		       (SELECT count(*) FROM slos WHERE status = 'at_risk'),
 		       (SELECT count(*) FROM slos WHERE status = 'breached'),
 		       (SELECT count(*) FROM slos WHERE status = 'no_data'),
-		       (SELECT count(*) FROM incidents i JOIN td ON i.dataset_namespace = td.namespace AND i.dataset_name = td.name
-		        WHERE i.resolved_at IS NULL),
+		       (SELECT count(*) FROM incidents i
+		        JOIN datasets d ON d.namespace = i.dataset_namespace AND d.name = i.dataset_name AND d.removed_at IS NULL
+		        WHERE i.resolved_at IS NULL AND EXISTS (SELECT 1 FROM owners o
+		        	JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source AND f.removed_at IS NULL
+		        	WHERE o.dataset_id = d.id AND o.owner_kind = 'team' AND o.owner = $1)),
 		       (SELECT count(*) FROM td WHERE `+staleCondition+`),
 		       (SELECT coalesce(sum(row_count), 0) FROM latest),
 		       (SELECT coalesce(sum(bytes), 0) FROM latest)`, team, staleSince).Scan(
