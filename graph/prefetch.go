@@ -428,3 +428,25 @@ func (r *Resolver) primeRunJobs(ctx context.Context, runs []catalog.Run) error {
 	_, err := r.primeJobs(ctx, keys, sel)
 	return err
 }
+
+// primeIncidentTimelines reads the timelines of a page of incidents in one
+// statement when the operation selects them (edges { node { timeline } }),
+// rather than however the loader's batches fall under load.
+func (r *Resolver) primeIncidentTimelines(ctx context.Context, incs []catalog.Incident) error {
+	if len(incs) == 0 || len(hitFields(ctx, "timeline")) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(incs))
+	for i, inc := range incs {
+		ids[i] = inc.ID
+	}
+	evs, err := r.store.IncidentTimelines(ctx, ids)
+	if err != nil {
+		return err
+	}
+	l := loadersFrom(ctx)
+	for _, id := range ids {
+		l.timelines.Prime(id, evs[id])
+	}
+	return nil
+}

@@ -1422,6 +1422,9 @@ func (r *queryResolver) Incidents(ctx context.Context, filter *model.IncidentFil
 	}
 	hasNext := len(incs) > n
 	incs = incs[:min(n, len(incs))]
+	if err := r.primeIncidentTimelines(ctx, incs); err != nil {
+		return nil, err
+	}
 	c := &model.IncidentConnection{Edges: make([]model.IncidentEdge, len(incs))}
 	for i := range incs {
 		c.Edges[i] = model.IncidentEdge{Cursor: intCursor(incs[i].ID), Node: &incs[i]}
