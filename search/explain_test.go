@@ -1,6 +1,7 @@
 package search
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -122,5 +123,43 @@ func TestRankAsExplain(t *testing.T) {
 	}
 	if differ == 0 {
 		t.Error("no dataset matched below an exact name: the test compares nothing")
+	}
+}
+
+// TestExactName checks exactName's shortcut against its definition on
+// every dataset name of the corpus and odd ones, for every query and for
+// each name's own exact forms as queries.
+func TestExactName(t *testing.T) {
+	ds, qs := explainCorpus(t)
+	names := []string{"a.b.", "Sales.ORDERS", "x/y/Order_Items", "db..orders", "café.Crème_Brûlée", "orders", "a.b\xff.c"}
+	for _, d := range ds {
+		names = append(names, d.Key.Name)
+	}
+	asked := names[:len(names)-len(ds)+len(corpus())+100]
+	for _, n := range asked {
+		qs = append(qs, exactForms(n)...)
+	}
+	x := buildCorpus(t)
+	matched := 0
+	for _, text := range qs {
+		q, err := Parse(text)
+		if err != nil {
+			continue
+		}
+		h := newHighlighter(newPlan(q, x.lex), x.lex, false)
+		for _, n := range names {
+			own, _ := splitName(n)
+			want := slices.ContainsFunc(exactForms(n), func(f string) bool { return slices.Contains(h.p.exact, lower(f)) })
+			if got := h.exactName(n, own); got != want {
+				t.Errorf("query %q, name %q: exactName %v, want %v", text, n, got, want)
+			}
+			if want {
+				matched++
+			}
+		}
+	}
+	// Each name asked for by its own forms must have matched them.
+	if matched < len(asked) {
+		t.Errorf("%d exact names, want at least %d", matched, len(asked))
 	}
 }

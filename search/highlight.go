@@ -301,21 +301,35 @@ func (h *highlighter) explainAs(s stored, full bool) (Hit, rank) {
 
 	// The name: the parts before the dataset's own name (database,
 	// schema, folders), then its own.
-	exact := slices.ContainsFunc(exactForms(s.Name), func(f string) bool { return slices.Contains(h.p.exact, lower(f)) })
+	exact := h.exactName(s.Name, own)
 	if exact && !full {
 		// The best tier, and full coverage, whatever else matched.
 		return hit, rank{tier: classExact, nameCov: 1, queryCov: 1}
 	}
 	cut := max(0, strings.LastIndex(s.Name, own))
 	var pre Snippet
-	if need(classSchema) {
+	if full {
 		pre, _ = h.scan(s.Name[:cut], classSchema, best)
 	}
 	inName := make([]bool, len(h.p.terms))
-	// The own name is always scanned: the coverages come from it.
-	name, matched, words := h.scanName(s.Name[cut:], className, best, inName)
+	// The own name is always scanned, as the coverages come from it, but
+	// not analysed when it holds no query word: then it covers nothing
+	// however many words it has.
+	var (
+		name           Snippet
+		matched, words int
+	)
+	if h.mayMatch(s.Name[cut:]) {
+		name, matched, words = h.scanName(s.Name[cut:], className, best, inName)
+	} else if s.Name[cut:] != "" {
+		name = Snippet{{Text: s.Name[cut:]}}
+	}
 	if exact {
 		name = Snippet{{Text: s.Name[cut:], Match: true}}
+	}
+	if !full && need(classSchema) {
+		// After the own name, which often makes it needless.
+		h.scan(s.Name[:cut], classSchema, best)
 	}
 	hit.Name = append(pre, name...)
 	coverage := 0.0
@@ -454,6 +468,22 @@ func (h *highlighter) explainAs(s stored, full bool) (Hit, rank) {
 		}
 	}
 	return hit, r
+}
+
+// exactName reports whether one of the exact forms of the dataset name
+// (own, its last part) is a whole-name form of the query. Every form but
+// the squashed one ends with the own name, so a query form that neither
+// ends with it nor is it squashed rules the name out without making the
+// forms.
+func (h *highlighter) exactName(name, own string) bool {
+	if strings.HasSuffix(name, own) {
+		lo := lower(own)
+		if !slices.ContainsFunc(h.p.exact, func(e string) bool { return strings.HasSuffix(e, lo) }) &&
+			!slices.Contains(h.p.exact, squash(own)) {
+			return false
+		}
+	}
+	return slices.ContainsFunc(exactForms(name), func(f string) bool { return slices.Contains(h.p.exact, lower(f)) })
 }
 
 // boolOrder sorts true before false.
