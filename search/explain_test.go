@@ -163,3 +163,22 @@ func TestExactName(t *testing.T) {
 		t.Errorf("%d exact names, want at least %d", matched, len(asked))
 	}
 }
+
+// TestSquashIs compares squashIs with squash.
+func TestSquashIs(t *testing.T) {
+	ss := []string{"", "order_items", "OrderItems", "order items", "Crème_Brûlée", "crèmebrûlée", "a\xffb", "ab", "a\uFFFDb",
+		"İstanbul", "i̇stanbul", "ΣΑΣ", "σασ", "x1_y2", "x1y2", "__", "orderitem", "orderitemss"}
+	for _, d := range corpus() {
+		ss = append(ss, d.Key.Name, squash(d.Key.Name))
+		for _, c := range d.Columns {
+			ss = append(ss, c.Name, squash(c.Name))
+		}
+	}
+	for _, s := range ss {
+		for _, u := range ss {
+			if got, want := squashIs(s, u), squash(s) == u; got != want {
+				t.Errorf("squashIs(%q, %q) = %v, want %v", s, u, got, want)
+			}
+		}
+	}
+}

@@ -367,7 +367,7 @@ func (h *highlighter) explainAs(s stored, full bool) (Hit, rank) {
 			}
 			continue
 		}
-		ch.exact = literal || slices.Contains(h.p.exact, squash(c.Name))
+		ch.exact = literal || slices.ContainsFunc(h.p.exact, func(e string) bool { return squashIs(c.Name, e) })
 		var nameMatched, descMatched int
 		ch.hit.Highlighted, nameMatched = h.scan(c.Name, classColumn, best)
 		if ch.exact {
@@ -479,7 +479,7 @@ func (h *highlighter) exactName(name, own string) bool {
 	if strings.HasSuffix(name, own) {
 		lo := lower(own)
 		if !slices.ContainsFunc(h.p.exact, func(e string) bool { return strings.HasSuffix(e, lo) }) &&
-			!slices.Contains(h.p.exact, squash(own)) {
+			!slices.ContainsFunc(h.p.exact, func(e string) bool { return squashIs(own, e) }) {
 			return false
 		}
 	}
