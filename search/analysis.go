@@ -181,6 +181,22 @@ func squash(s string) string {
 	return b.String()
 }
 
+// squashIs reports whether squash(s) is t, without making it: explaining
+// a hit asks it of every column name.
+func squashIs(s, t string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue
+		}
+		tr, n := utf8.DecodeRuneInString(t)
+		if n == 0 || tr != unicode.ToLower(r) {
+			return false
+		}
+		t = t[n:]
+	}
+	return t == ""
+}
+
 // terms returns the analyzed words of s, in order, repeats kept, without
 // the whole forms of camelCase words: a query needs every part, which the
 // whole form would only duplicate (and "customerId" must find

@@ -249,12 +249,27 @@ var layerPrefixes = map[string]bool{
 type rank struct {
 	tier              int
 	queryCov, nameCov float64
-	// typo: some word matched only by typo tolerance.
-	typo bool
 }
 
 // explain builds the hit for a stored dataset and returns its rank.
 func (h *highlighter) explain(s stored) (Hit, rank) {
+	return h.explainAs(s, true)
+}
+
+// rank returns the rank explain would: run ranks every candidate of the
+// re-ranking window but shows only a page of them, so it explains the
+// page alone. It skips what the rank does not depend on (snippets,
+// columns to show, where the query matched) and every text that cannot
+// change the tier: one whose match class is no worse than where each
+// needed word has already matched. For a word matched in the name, that
+// is every text but the name.
+func (h *highlighter) rank(s stored) rank {
+	_, r := h.explainAs(s, false)
+	return r
+}
+
+// explainAs is explain; without full, only the rank is right.
+func (h *highlighter) explainAs(s stored, full bool) (Hit, rank) {
 	hit := Hit{
 		ID: s.ID, Key: catalog.Key{Namespace: s.Namespace, Name: s.Name},
 		Platform: s.Platform, Kind: catalog.Kind(s.Kind),
@@ -267,17 +282,54 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 	for i := range best {
 		best[i] = classNone
 	}
+	// need reports whether a text of the given class must be scanned: in
+	// full, always; for the rank only, when some needed word has matched
+	// nowhere as good yet. Scanning such a text could only improve the
+	// other words, which the tier leaves out.
+	need := func(class int) bool {
+		if full {
+			return true
+		}
+		for i, b := range best {
+			if !h.p.optional[i] && b > class {
+				return true
+			}
+		}
+		return false
+	}
 	own, _ := splitName(s.Name)
 
 	// The name: the parts before the dataset's own name (database,
 	// schema, folders), then its own.
-	exact := slices.ContainsFunc(exactForms(s.Name), func(f string) bool { return slices.Contains(h.p.exact, lower(f)) })
+	exact := h.exactName(s.Name, own)
+	if exact && !full {
+		// The best tier, and full coverage, whatever else matched.
+		return hit, rank{tier: classExact, nameCov: 1, queryCov: 1}
+	}
 	cut := max(0, strings.LastIndex(s.Name, own))
-	pre, _ := h.scan(s.Name[:cut], classSchema, best)
+	var pre Snippet
+	if full {
+		pre, _ = h.scan(s.Name[:cut], classSchema, best)
+	}
 	inName := make([]bool, len(h.p.terms))
-	name, matched, words := h.scanName(s.Name[cut:], className, best, inName)
+	// The own name is always scanned, as the coverages come from it, but
+	// not analysed when it holds no query word: then it covers nothing
+	// however many words it has.
+	var (
+		name           Snippet
+		matched, words int
+	)
+	if h.mayMatch(s.Name[cut:]) {
+		name, matched, words = h.scanName(s.Name[cut:], className, best, inName)
+	} else if s.Name[cut:] != "" {
+		name = Snippet{{Text: s.Name[cut:]}}
+	}
 	if exact {
 		name = Snippet{{Text: s.Name[cut:], Match: true}}
+	}
+	if !full && need(classSchema) {
+		// After the own name, which often makes it needless.
+		h.scan(s.Name[:cut], classSchema, best)
 	}
 	hit.Name = append(pre, name...)
 	coverage := 0.0
@@ -286,7 +338,9 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 	} else if words > 0 {
 		coverage = float64(matched) / float64(max(words, 1))
 	}
-	h.scan(s.Namespace, classSchema, best)
+	if need(classSchema) {
+		h.scan(s.Namespace, classSchema, best)
+	}
 
 	// Columns: by name, then by description.
 	type colHit struct {
@@ -303,7 +357,17 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 		// Only the very name ranks as an exact column; "customer_id" is
 		// still marked whole for "customerId".
 		literal := slices.Contains(h.p.exact, lower(c.Name))
-		ch.exact = literal || slices.Contains(h.p.exact, squash(c.Name))
+		if !full {
+			exactColumn = exactColumn || (literal && h.p.identifier)
+			if need(classColumn) {
+				h.scan(c.Name, classColumn, best)
+			}
+			if c.Description != "" && need(classText) {
+				h.scan(c.Description, classText, best)
+			}
+			continue
+		}
+		ch.exact = literal || slices.ContainsFunc(h.p.exact, func(e string) bool { return squashIs(c.Name, e) })
 		var nameMatched, descMatched int
 		ch.hit.Highlighted, nameMatched = h.scan(c.Name, classColumn, best)
 		if ch.exact {
@@ -333,32 +397,40 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 
 	// Tags and owners.
 	for _, v := range s.Tags {
-		h.scan(v, classMeta, best)
+		if need(classMeta) {
+			h.scan(v, classMeta, best)
+		}
 	}
 	for _, v := range s.Owners {
-		h.scan(v, classMeta, best)
+		if need(classMeta) {
+			h.scan(v, classMeta, best)
+		}
 	}
 
 	// Descriptions: the first that matches, else the dataset's own.
 	for _, d := range append([]string{s.Description}, s.OtherDocs...) {
-		if d == "" {
+		if d == "" || !need(classText) {
 			continue
 		}
-		if sn, n := h.scan(d, classText, best); n > 0 && hit.Description == nil {
+		if sn, n := h.scan(d, classText, best); n > 0 && hit.Description == nil && full {
 			hit.Description = clip(sn)
 		}
 	}
-	if hit.Description == nil && s.Description != "" {
+	if hit.Description == nil && s.Description != "" && full {
 		hit.Description = Snippet{{Text: truncate(s.Description, snippetLen)}}
 	}
 
 	tier := classExact
 	switch {
 	case exact:
-		hit.Matched = append(hit.Matched, "exact name")
+		if full {
+			hit.Matched = append(hit.Matched, "exact name")
+		}
 	case exactColumn:
 		tier = classExactColumn
-		hit.Matched = append(hit.Matched, "exact column")
+		if full {
+			hit.Matched = append(hit.Matched, "exact column")
+		}
 	default:
 		// The worst class among the words the query needs (in a fallback,
 		// among those that matched).
@@ -369,15 +441,17 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 			tier = max(tier, b)
 		}
 	}
-	for _, c := range []struct {
-		class int
-		label string
-	}{{className, "name"}, {classColumn, "column"}, {classSchema, "schema"}, {classMeta, "tag or owner"}, {classText, "description"}, {classTypo, "typo"}} {
-		if slices.Contains(best, c.class) && !(exact && c.class == className) && !(exactColumn && c.class == classColumn) {
-			hit.Matched = append(hit.Matched, c.label)
+	if full {
+		for _, c := range []struct {
+			class int
+			label string
+		}{{className, "name"}, {classColumn, "column"}, {classSchema, "schema"}, {classMeta, "tag or owner"}, {classText, "description"}, {classTypo, "typo"}} {
+			if slices.Contains(best, c.class) && !(exact && c.class == className) && !(exactColumn && c.class == classColumn) {
+				hit.Matched = append(hit.Matched, c.label)
+			}
 		}
 	}
-	r := rank{tier: tier, nameCov: coverage, queryCov: 1, typo: slices.Contains(best, classTypo)}
+	r := rank{tier: tier, nameCov: coverage, queryCov: 1}
 	if !exact {
 		n, of := 0, 0
 		for i, in := range inName {
@@ -394,6 +468,22 @@ func (h *highlighter) explain(s stored) (Hit, rank) {
 		}
 	}
 	return hit, r
+}
+
+// exactName reports whether one of the exact forms of the dataset name
+// (own, its last part) is a whole-name form of the query. Every form but
+// the squashed one ends with the own name, so a query form that neither
+// ends with it nor is it squashed rules the name out without making the
+// forms.
+func (h *highlighter) exactName(name, own string) bool {
+	if strings.HasSuffix(name, own) {
+		lo := lower(own)
+		if !slices.ContainsFunc(h.p.exact, func(e string) bool { return strings.HasSuffix(e, lo) }) &&
+			!slices.ContainsFunc(h.p.exact, func(e string) bool { return squashIs(own, e) }) {
+			return false
+		}
+	}
+	return slices.ContainsFunc(exactForms(name), func(f string) bool { return slices.Contains(h.p.exact, lower(f)) })
 }
 
 // boolOrder sorts true before false.

@@ -131,6 +131,10 @@ type Index struct {
 	// gen advances with every write, invalidating cached results.
 	gen   atomic.Uint64
 	cache *resultCache // nil when off
+	// explainAll explains every candidate of the re-ranking window in
+	// full, as search did before it explained only the page: tests
+	// compare the two.
+	explainAll bool
 	// applied is closed and replaced whenever seq advances, so that a
 	// caller can wait for a sequence.
 	appliedMu sync.Mutex

@@ -661,7 +661,8 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 	now := x.now()
 	hl := newHighlighter(p, x.lex, fuzzy)
 	type ranked struct {
-		hit Hit
+		s     stored
+		score float64
 		rank
 	}
 	hits := make([]ranked, 0, len(res.Hits))
@@ -670,11 +671,18 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 		if err != nil {
 			return Results{}, err
 		}
-		hit, r := hl.explain(s)
-		hit.Score = h.Score * trust(s, now)
-		hits = append(hits, ranked{hit, r})
+		hits = append(hits, ranked{s: s, score: h.Score * trust(s, now)})
 	}
 	if window {
+		// Every candidate is ranked, but only the page is explained: the
+		// highlights and snippets of the others would not be shown.
+		for i := range hits {
+			if x.explainAll {
+				_, hits[i].rank = hl.explain(hits[i].s)
+			} else {
+				hits[i].rank = hl.rank(hits[i].s)
+			}
+		}
 		// Within a match class by Score: BM25 (where the words matched,
 		// how often, how rare they are) times trust; then by name.
 		slices.SortStableFunc(hits, func(a, b ranked) int {
@@ -682,14 +690,16 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 				cmp.Compare(a.tier, b.tier),
 				cmp.Compare(b.queryCov, a.queryCov),
 				cmp.Compare(b.nameCov, a.nameCov),
-				cmp.Compare(b.hit.Score, a.hit.Score),
-				strings.Compare(a.hit.Key.Name, b.hit.Key.Name),
-				strings.Compare(a.hit.Key.Namespace, b.hit.Key.Namespace))
+				cmp.Compare(b.score, a.score),
+				strings.Compare(a.s.Name, b.s.Name),
+				strings.Compare(a.s.Namespace, b.s.Namespace))
 		})
 		hits = hits[min(req.Offset, len(hits)):min(req.Offset+req.Limit, len(hits))]
 	}
 	for _, h := range hits {
-		out.Hits = append(out.Hits, h.hit)
+		hit, _ := hl.explain(h.s)
+		hit.Score = h.score
+		out.Hits = append(out.Hits, hit)
 	}
 	out.Facets = fc.facets()
 	return out, nil
