@@ -91,6 +91,10 @@ func (s *Store) CrawlReporting(ctx context.Context, source string, harvest func(
 	}
 	report()
 	ierr := s.ingestReporting(ctx, h, &run, report)
+	if ierr == nil {
+		// A push refreshes usage its own way (ApplyPush).
+		ierr = s.ingestUsage(ctx, h)
+	}
 	run.Counts.Total = 0 // progress, of a running crawl only
 	if ierr != nil {
 		ierr = withCause(ctx, ierr)

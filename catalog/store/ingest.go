@@ -70,9 +70,6 @@ func (s *Store) ingestReporting(ctx context.Context, h catalog.Harvest, run *cat
 	if err := s.ingestLineageQuality(ctx, h, run); err != nil {
 		return err
 	}
-	if err := s.ingestUsage(ctx, h); err != nil {
-		return err
-	}
 	return s.removeUnseen(ctx, h.Source, h.Scopes, h.DatasetsComplete, seen, &run.Counts)
 }
 

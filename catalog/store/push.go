@@ -65,11 +65,9 @@ func (s *Store) ApplyPush(ctx context.Context, p catalog.Push) error {
 	if err := s.upsertRuns(ctx, p.Source, p.Runs, &errs); err != nil {
 		return err
 	}
-	if len(p.Runs) > 0 {
-		// The runs move the popularity of what their jobs read.
-		if err := s.ingestUsage(ctx, catalog.Harvest{Source: p.Source, Runs: p.Runs}); err != nil {
-			return err
-		}
+	// The jobs and their runs move the popularity of what the jobs read.
+	if err := s.ingestRunUsage(ctx, catalog.Harvest{Source: p.Source, Jobs: jobs, Runs: p.Runs}); err != nil {
+		return err
 	}
 	if err := s.recordMetrics(ctx, p.Source, p.Metrics, &errs); err != nil {
 		return err
