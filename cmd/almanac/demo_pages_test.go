@@ -157,7 +157,8 @@ func TestDemoShowsEveryFeature(t *testing.T) {
 
 // settled reads the page at path until it has no section in its empty
 // state, or until deadline, and returns the last body read; healthy is
-// as for emptySections. A page that does not answer 200 fails the test.
+// as for emptySections. A page that does not answer 200 (404 until
+// deadline) fails the test.
 func settled(t *testing.T, base, path string, deadline time.Time, healthy bool) string {
 	t.Helper()
 	var body string
@@ -168,6 +169,12 @@ func settled(t *testing.T, base, path string, deadline time.Time, healthy bool) 
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		// What the OpenLineage worker derives (the DAG's job, its runs)
+		// is found only once it has run: until deadline, a 404 is that.
+		if resp.StatusCode == http.StatusNotFound && time.Now().Before(deadline) {
+			time.Sleep(250 * time.Millisecond)
+			continue
+		}
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d\n%.500s", path, resp.StatusCode, b)
 		}
