@@ -3,6 +3,7 @@ package graph
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/store"
+	"almanac/search"
 )
 
 // Loaders batch what concurrent resolvers ask for within a short wait,
@@ -449,4 +451,38 @@ func (r *Resolver) primeIncidentTimelines(ctx context.Context, incs []catalog.In
 		l.timelines.Prime(id, evs[id])
 	}
 	return nil
+}
+
+// searchPage is a search field's query and its page of results.
+type searchPage struct {
+	q      search.Query
+	res    search.Results
+	offset int64
+	n      int
+}
+
+// runSearch runs a search field's query (field names it in errors): its
+// page size and cursor checked, its query parsed, jobs or datasets.
+func (r *Resolver) runSearch(ctx context.Context, field, query string, includeRemoved *bool, first *int, after *string, jobs bool) (searchPage, error) {
+	var p searchPage
+	if r.search == nil {
+		return p, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
+	}
+	var err error
+	if p.n, err = pageSize(first, search.DefaultLimit); err != nil {
+		return p, err
+	}
+	if p.n > search.MaxLimit {
+		return p, fmt.Errorf("first must be at most %d for %s, got %d: %w", search.MaxLimit, field, p.n, catalog.ErrInvalid)
+	}
+	if p.offset, err = parseIntCursor(after); err != nil {
+		return p, err
+	}
+	if p.q, err = search.Parse(query); err != nil {
+		return p, err
+	}
+	p.res, err = r.search.Search(ctx, search.Request{
+		Query: p.q, IncludeRemoved: includeRemoved != nil && *includeRemoved, Jobs: jobs, Offset: int(p.offset), Limit: p.n,
+	})
+	return p, err
 }

@@ -850,27 +850,8 @@ func (r *queryResolver) Datasets(ctx context.Context, filter *model.DatasetFilte
 }
 
 func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.SearchConnection, error) {
-	if r.search == nil {
-		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
-	}
-	n, err := pageSize(first, search.DefaultLimit)
-	if err != nil {
-		return nil, err
-	}
-	if n > search.MaxLimit {
-		return nil, fmt.Errorf("first must be at most %d for search, got %d: %w", search.MaxLimit, n, catalog.ErrInvalid)
-	}
-	offset, err := parseIntCursor(after)
-	if err != nil {
-		return nil, err
-	}
-	q, err := search.Parse(query)
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.search.Search(ctx, search.Request{
-		Query: q, IncludeRemoved: includeRemoved != nil && *includeRemoved, Offset: int(offset), Limit: n,
-	})
+	p, err := r.runSearch(ctx, "search", query, includeRemoved, first, after, false)
+	q, res, offset, n := p.q, p.res, p.offset, p.n
 	if err != nil {
 		return nil, err
 	}
@@ -940,31 +921,11 @@ func (r *queryResolver) Search(ctx context.Context, query string, includeRemoved
 }
 
 func (r *queryResolver) SearchJobs(ctx context.Context, query string, includeRemoved *bool, first *int, after *string) (*model.JobSearchConnection, error) {
-	if r.search == nil {
-		return nil, fmt.Errorf("search is not enabled on this server: %w", catalog.ErrNotEnabled)
-	}
-	n, err := pageSize(first, search.DefaultLimit)
+	p, err := r.runSearch(ctx, "searchJobs", query, includeRemoved, first, after, true)
 	if err != nil {
 		return nil, err
 	}
-	if n > search.MaxLimit {
-		return nil, fmt.Errorf("first must be at most %d for searchJobs, got %d: %w", search.MaxLimit, n, catalog.ErrInvalid)
-	}
-	offset, err := parseIntCursor(after)
-	if err != nil {
-		return nil, err
-	}
-	q, err := search.Parse(query)
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.search.Search(ctx, search.Request{
-		Query: q, IncludeRemoved: includeRemoved != nil && *includeRemoved, Jobs: true, Offset: int(offset), Limit: n,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.jobSearchConnection(ctx, q, res, n, offset)
+	return r.jobSearchConnection(ctx, p.q, p.res, p.n, p.offset)
 }
 
 func (r *queryResolver) Lineage(ctx context.Context, namespace string, name string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error) {
