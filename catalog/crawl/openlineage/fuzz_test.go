@@ -3,6 +3,7 @@ package openlineage
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // FuzzDecode checks that no input makes the decoder or Derive panic, and
@@ -37,6 +38,23 @@ func FuzzDecode(f *testing.F) {
 			if err := u.Facts.Key.Validate(); err != nil {
 				t.Fatalf("derived an invalid dataset: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzAirflowSLA checks that no SLA value makes the parser panic and that
+// whatever it accepts is a positive duration of at most a year.
+func FuzzAirflowSLA(f *testing.F) {
+	for _, s := range []string{`"3600.0 seconds"`, `"1:00:00"`, `"2 days, 0:30:00"`, `5400`, `"-1 day, 23:59:59.999999"`, `"NaN seconds"`, `"1e308 seconds"`, `null`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseAirflowSLA(data)
+		if err != nil {
+			return
+		}
+		if d <= 0 || d > 366*24*time.Hour {
+			t.Fatalf("accepted %s as %v", data, d)
 		}
 	})
 }
