@@ -107,10 +107,14 @@ func ParseAirflowSLA(raw json.RawMessage) (time.Duration, error) {
 	default:
 		return 0, fmt.Errorf("%s: want a string such as \"3600.0 seconds\"", raw)
 	}
-	if !(secs > 0 && secs <= float64(366*24*time.Hour/time.Second)) { // NaN too
+	var d time.Duration
+	if secs > 0 && secs <= float64(366*24*time.Hour/time.Second) { // NaN not
+		d = time.Duration(secs * float64(time.Second)).Round(time.Millisecond)
+	}
+	if d <= 0 { // under half a millisecond rounds to none
 		return 0, fmt.Errorf("%s: want a positive duration of at most a year", raw)
 	}
-	return time.Duration(secs * float64(time.Second)).Round(time.Millisecond), nil
+	return d, nil
 }
 
 // setAirflowSLA records on job the SLA its event's task facet states, if
