@@ -340,16 +340,32 @@ func (s *Server) serveLineage(w http.ResponseWriter, r *http.Request) error {
 		c.Open = nil
 		v.Opened, v.CloseAll = len(st.Open), c.url(key)
 	}
-	if !st.Columns {
-		for _, f := range lineage.Fans(lineage.Collapse(sub, groups)) {
+	list := !st.Columns && !st.All && v.Drawn > listDrawing
+	var named map[catalog.Key]bool // the datasets that show platform and owner
+	if !st.Columns && !list {
+		collapsed := lineage.Collapse(sub, groups)
+		named = make(map[catalog.Key]bool, len(collapsed.Nodes))
+		for _, n := range collapsed.Nodes {
+			if n.ID.Kind == lineage.DatasetNode {
+				named[n.ID.Dataset()] = true
+			}
+		}
+		for _, f := range lineage.Fans(collapsed) {
 			v.Fans = append(v.Fans, f.Title()+" of "+f.Hub.Name)
+			for _, l := range f.Leaves {
+				for _, d := range l.Datasets {
+					if d != f.Hub {
+						delete(named, d.Dataset())
+					}
+				}
+			}
 		}
 	}
-	facts, datasets, err := s.nodeFacts(r.Context(), sub)
+	facts, datasets, err := s.nodeFacts(r.Context(), sub, st.Columns, named)
 	if err != nil {
 		return err
 	}
-	if !st.Columns && !st.All && v.Drawn > listDrawing {
+	if list {
 		v.List = listRows(sub, st, facts)
 		return s.render(w, r, lineagePage(v))
 	}
@@ -713,8 +729,12 @@ func expandSubgraph(g *lineage.Graph, sub lineage.Subgraph, expand []catalog.Key
 // nodeFacts reads what the drawing's datasets say under their names —
 // platform, first owner, health and open incidents — for all of them at
 // once, in the same few statements however many nodes there are, and
-// returns the datasets read too, for the column view.
-func (s *Server) nodeFacts(ctx context.Context, sub lineage.Subgraph) (map[catalog.Key]lineage.NodeFacts, []catalog.Dataset, error) {
+// returns the datasets read too, with their columns when columns asks
+// for them (the column view). Health is read for every dataset (a
+// group or a fan's table says its members' health); platform and owner
+// only for those in named, or for all when named is nil: a drawing of a
+// few dozen nodes that groups a thousand reads a few dozen datasets.
+func (s *Server) nodeFacts(ctx context.Context, sub lineage.Subgraph, columns bool, named map[catalog.Key]bool) (map[catalog.Key]lineage.NodeFacts, []catalog.Dataset, error) {
 	var keys []catalog.Key
 	for _, n := range sub.Nodes {
 		if n.ID.Kind == lineage.DatasetNode {
@@ -725,17 +745,30 @@ func (s *Server) nodeFacts(ctx context.Context, sub lineage.Subgraph) (map[catal
 	if len(keys) == 0 {
 		return facts, nil, nil
 	}
-	ids, err := s.store.DatasetIDs(ctx, keys)
+	about := keys
+	if named != nil {
+		about = make([]catalog.Key, 0, len(named))
+		for _, k := range keys {
+			if named[k] {
+				about = append(about, k)
+			}
+		}
+	}
+	ids, err := s.store.DatasetIDs(ctx, about)
 	if err != nil {
 		return nil, nil, err
 	}
 	list := make([]int64, 0, len(ids))
-	for _, k := range keys {
+	for _, k := range about {
 		if id, ok := ids[k]; ok {
 			list = append(list, id)
 		}
 	}
-	ds, err := s.store.DatasetsByIDs(ctx, list)
+	read := s.store.DatasetHeadsByIDs
+	if columns {
+		read = s.store.DatasetsByIDs
+	}
+	ds, err := read(ctx, list)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -58,6 +58,33 @@ func TestDatasetsByIDsInOrder(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("DatasetsByIDs (in the order asked, unknown id left out) (-want +got):\n%s", diff)
 	}
+	// The heads are the same datasets, saying the same of what they read.
+	heads, err := st.DatasetHeadsByIDs(ctx, append(ids, 9999))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type head struct {
+		ID                          int64
+		Key                         catalog.Key
+		Platform, Kind, Description string
+		Owners                      []catalog.Sourced[catalog.Owner]
+		Tags                        []catalog.Sourced[string]
+		Columns                     int
+	}
+	heading := func(ds []catalog.Dataset, columns bool) []head {
+		var out []head
+		for _, d := range ds {
+			h := head{ID: d.ID, Key: d.Key, Platform: d.Platform, Kind: string(d.Kind), Description: d.Description, Owners: d.Owners, Tags: d.Tags}
+			if columns {
+				h.Columns = len(d.Columns)
+			}
+			out = append(out, h)
+		}
+		return out
+	}
+	if diff := cmp.Diff(heading(want, false), heading(heads, true), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("DatasetHeadsByIDs (DatasetsByIDs without columns) (-want +got):\n%s", diff)
+	}
 
 	refs, err := st.ReferencedBy(ctx, []catalog.Key{key("shop.public.customers"), key("shop.public.orders")})
 	if err != nil {

@@ -36,12 +36,29 @@ func (s *Store) DatasetsByIDs(ctx context.Context, ids []int64) ([]catalog.Datas
 	return ds, nil
 }
 
+// DatasetHeadsByIDs returns the datasets with the given ids as
+// DatasetsByIDs does, merged and in the order of ids, but without their
+// columns and foreign keys: what a drawing's or a list's nodes say
+// (platform, kind, owners, tags, description), in three statements
+// whose rows are one a dataset and source rather than one a column.
+func (s *Store) DatasetHeadsByIDs(ctx context.Context, ids []int64) ([]catalog.Dataset, error) {
+	ds, err := readDatasets(ctx, s.pool, ids, factRead{noColumns: true})
+	if err != nil {
+		return nil, fmt.Errorf("get %d datasets: %w", len(ids), err)
+	}
+	return ds, nil
+}
+
 func datasetsByIDs(ctx context.Context, q batcher, ids []int64) ([]catalog.Dataset, error) {
+	return readDatasets(ctx, q, ids, factRead{full: true})
+}
+
+func readDatasets(ctx context.Context, q batcher, ids []int64, r factRead) ([]catalog.Dataset, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	b := &pgx.Batch{}
-	set := queueFacts(b, ids, factRead{full: true})
+	set := queueFacts(b, ids, r)
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
@@ -60,11 +77,15 @@ type factRead struct {
 	// aliases reads the aliases the sources declare, which a push lays
 	// its own over.
 	aliases bool
+	// noColumns leaves out the columns (and foreign keys, which only
+	// full reads).
+	noColumns bool
 }
 
 // queueFacts queues the statements that read the datasets ids with the
 // facts r asks for, and returns the set they fill in when the batch runs:
-// three statements, four with foreign keys, five with aliases. It is the
+// four statements (three without columns), five with foreign keys, six
+// with aliases. It is the
 // one definition of how the catalog reads a dataset's facts.
 func queueFacts(b *pgx.Batch, ids []int64, r factRead) loadedSet {
 	set := make(loadedSet, len(ids))
@@ -106,23 +127,25 @@ func queueFacts(b *pgx.Batch, ids []int64, r factRead) loadedSet {
 		}
 		return rows.Err()
 	})
-	b.Queue(`
-		SELECT dataset_id, source, name, ordinal, data_type, nullable, CASE WHEN $3 THEN default_expr ELSE '' END, description, primary_key
-		FROM columns WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
-		ORDER BY dataset_id, source, ordinal, name`, ids, r.source, r.full).Query(func(rows pgx.Rows) error {
-		var (
-			id  int64
-			src string
-			c   catalog.Column
-		)
-		_, err := pgx.ForEachRow(rows, []any{&id, &src, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
-			f := set.facts(id, src)
-			f.Columns = append(f.Columns, c)
-			return nil
+	if !r.noColumns {
+		b.Queue(`
+			SELECT dataset_id, source, name, ordinal, data_type, nullable, CASE WHEN $3 THEN default_expr ELSE '' END, description, primary_key
+			FROM columns WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)
+			ORDER BY dataset_id, source, ordinal, name`, ids, r.source, r.full).Query(func(rows pgx.Rows) error {
+			var (
+				id  int64
+				src string
+				c   catalog.Column
+			)
+			_, err := pgx.ForEachRow(rows, []any{&id, &src, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
+				f := set.facts(id, src)
+				f.Columns = append(f.Columns, c)
+				return nil
+			})
+			return err
 		})
-		return err
-	})
-	if r.full {
+	}
+	if r.full && !r.noColumns {
 		b.Queue(`
 			SELECT dataset_id, source, name, columns, target_namespace, target_name, target_columns
 			FROM foreign_keys WHERE dataset_id = ANY($1) AND ($2 = '' OR source = $2)

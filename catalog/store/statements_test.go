@@ -84,6 +84,12 @@ func TestDatasetStatements(t *testing.T) {
 		if stmts, trips := counter.reset(); stmts != 5 || trips != 1 {
 			t.Errorf("DatasetsByIDs of %d ids: %d statements in %d round trips, want 5 in 1", n, stmts, trips)
 		}
+		if ds, err := st.DatasetHeadsByIDs(ctx, list); err != nil || len(ds) != n {
+			t.Fatalf("DatasetHeadsByIDs = %d datasets, %v; want %d", len(ds), err, n)
+		}
+		if stmts, trips := counter.reset(); stmts != 3 || trips != 1 {
+			t.Errorf("DatasetHeadsByIDs of %d ids: %d statements in %d round trips, want 3 in 1", n, stmts, trips)
+		}
 		if _, err := st.ReferencedBy(ctx, keys[:n]); err != nil {
 			t.Fatal(err)
 		}
