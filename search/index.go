@@ -128,6 +128,9 @@ type Index struct {
 	// applyMu serialises writers: catching up and rebuilding.
 	applyMu sync.Mutex
 	seq     atomic.Int64
+	// popular is how far the index has applied popularity (see
+	// applyPopularity), guarded by applyMu.
+	popular popularState
 	// gen advances with every write, invalidating cached results.
 	gen   atomic.Uint64
 	cache *resultCache // nil when off

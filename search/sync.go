@@ -28,6 +28,15 @@ func (x *Index) CatchUp(ctx context.Context) error {
 	}
 	x.applyMu.Lock()
 	defer x.applyMu.Unlock()
+	if err := x.applyChanges(ctx); err != nil {
+		return err
+	}
+	return x.applyPopularity(ctx)
+}
+
+// applyChanges applies the change log's entries after the index's
+// sequence. The caller holds applyMu.
+func (x *Index) applyChanges(ctx context.Context) error {
 	// A catch-up longer than one read reports its progress, against the
 	// change log's end when it found it that long.
 	var start, last int64
@@ -148,6 +157,11 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.applyMu.Lock()
 	defer x.applyMu.Unlock()
 	start := time.Now()
+	// The popularity computed until now is in what we read next too.
+	popularAt, err := x.store.PopularityComputedLast(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
 	// Everything committed up to seq is in what we read next; later
 	// changes are caught up afterwards (applying one twice is harmless).
 	seq, err := x.store.LastChangeSeq(ctx)
@@ -195,6 +209,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	if err := x.eachJob(ctx, w.add); err != nil {
 		return fail(err)
 	}
+	w.batch.SetInternal(keyPopularity, encodePopularAt(popularAt))
 	if err := w.flushSeq(seq); err != nil {
 		return fail(err)
 	}
@@ -229,6 +244,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.lex = lex
 	x.rebuilding = false
 	x.facets = newFacetTable() // segment ids start again
+	x.popular = popularState{at: popularAt, read: true}
 	x.setSeq(seq)
 	x.latchReady(seq)
 	x.built.Store(count)

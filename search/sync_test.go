@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -291,4 +293,100 @@ func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog
 	}
 	ds[0].Referenced = refs[key]
 	return ds[0], nil
+}
+
+// TestPopularityReachesTheIndex checks that a dataset's popularity, which
+// the store recomputes without writing the change log, reaches a running
+// index within a catch-up once a minute has passed, both ways (read, then
+// read no more), and reaches an index reopened after it changed.
+func TestPopularityReachesTheIndex(t *testing.T) {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	invoices := func(name string) catalog.DatasetFacts {
+		return catalog.DatasetFacts{Key: key(name), Platform: "postgres", Kind: catalog.KindTable,
+			Description: "Invoices sent to customers.", Columns: []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint"}}}
+	}
+	crawl(t, st, "postgres:shop", invoices("shop.a.invoices"), invoices("shop.b.invoices"))
+	var offset atomic.Int64
+	opts := search.Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }}
+	dir := filepath.Join(t.TempDir(), "index")
+	x, err := search.Open(t.Context(), dir, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { x.Close() }()
+	datasets := func(x *search.Index) []string {
+		var out []string
+		for _, n := range names(t, x, "invoices", false) {
+			if strings.HasPrefix(n, "shop.") {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"shop.a.invoices", "shop.b.invoices"}, datasets(x)); diff != "" {
+		t.Fatalf("read by nobody (-want +got):\n%s", diff)
+	}
+	// A job reading b makes it popular: the crawl refreshes its score.
+	reader := catalog.JobFacts{Key: catalog.JobKey{Namespace: "dbt", Name: "nightly_report"}, Type: "dbt",
+		Inputs: []catalog.Key{key("shop.b.invoices")}}
+	if _, err := st.Crawl(t.Context(), "dbt:report", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: []catalog.JobFacts{reader}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	catchUp := func() {
+		t.Helper()
+		offset.Add(int64(61 * time.Second))
+		if err := x.CatchUp(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp()
+	if diff := cmp.Diff([]string{"shop.b.invoices", "shop.a.invoices"}, datasets(x)); diff != "" {
+		t.Errorf("b read by a job (-want +got):\n%s", diff)
+	}
+
+	// Read no more: the score drops to zero, and the index learns it.
+	ids, err := st.DatasetIDs(t.Context(), []catalog.Key{key("shop.b.invoices")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ids[key("shop.b.invoices")]
+	other := catalog.JobFacts{Key: catalog.JobKey{Namespace: "dbt", Name: "weekly_report"}, Type: "dbt"}
+	if _, err := st.Crawl(t.Context(), "dbt:report", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: []catalog.JobFacts{other}, Scopes: []catalog.Scope{{Namespace: "dbt"}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RefreshPopularity(t.Context(), []int64{b}); err != nil {
+		t.Fatal(err)
+	}
+	catchUp()
+	if diff := cmp.Diff([]string{"shop.a.invoices", "shop.b.invoices"}, datasets(x)); diff != "" {
+		t.Errorf("b read no more (-want +got):\n%s", diff)
+	}
+	// Announced once, the zero score's row goes at the next refresh.
+	if err := st.RefreshPopularity(t.Context(), []int64{b}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := st.PopularityComputedSince(t.Context(), time.Time{}); err != nil || len(got) != 0 {
+		t.Errorf("popularity rows after b was read no more, twice: %v, %v; want none", got, err)
+	}
+
+	// A change while the index is closed reaches it when it opens.
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Crawl(t.Context(), "dbt:report", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Jobs: []catalog.JobFacts{reader}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = search.Open(t.Context(), dir, st, opts); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"shop.b.invoices", "shop.a.invoices"}, datasets(x)); diff != "" {
+		t.Errorf("b read again while the index was closed (-want +got):\n%s", diff)
+	}
 }

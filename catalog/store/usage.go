@@ -337,7 +337,12 @@ func (s *Store) RefreshPopularity(ctx context.Context, ids []int64) error {
 		return fmt.Errorf("refresh popularity of %d datasets: %w", len(ids), translate(err))
 	}
 	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM dataset_popularity WHERE dataset_id = ANY($1)`, zero)
+	// A dataset nobody reads any more keeps a row with a zero score once,
+	// so that the search index (PopularityComputedSince) learns it; the
+	// next refresh that finds it unread deletes the row.
+	b.Queue(`DELETE FROM dataset_popularity WHERE dataset_id = ANY($1) AND score = 0`, zero)
+	b.Queue(`UPDATE dataset_popularity SET jobs = 0, runs = 0, queries = 0, score = 0, computed_at = $2
+		WHERE dataset_id = ANY($1) AND score <> 0`, zero, now)
 	b.Queue(`
 		INSERT INTO dataset_popularity (dataset_id, jobs, runs, queries, score, computed_at)
 		SELECT *, $6::timestamptz FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::float8[])
@@ -348,6 +353,48 @@ func (s *Store) RefreshPopularity(ctx context.Context, ids []int64) error {
 		return fmt.Errorf("store popularity of %d datasets: %w", len(ids), translate(err))
 	}
 	return nil
+}
+
+// PopularityComputedSince returns the ids of the datasets whose
+// popularity was computed at or after since, for the search index to
+// re-read their documents (every dataset with a popularity when since is
+// zero), and the newest time among them (since when there are none).
+// Datasets nobody reads any more are among them once, with a zero score
+// (see RefreshPopularity).
+func (s *Store) PopularityComputedSince(ctx context.Context, since time.Time) ([]int64, time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT dataset_id, computed_at FROM dataset_popularity WHERE computed_at >= $1 ORDER BY dataset_id`, since)
+	if err != nil {
+		return nil, since, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
+	}
+	var (
+		ids    []int64
+		id     int64
+		at     time.Time
+		newest = since
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
+		ids = append(ids, id)
+		if at.After(newest) {
+			newest = at
+		}
+		return nil
+	}); err != nil {
+		return nil, since, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
+	}
+	return ids, newest, nil
+}
+
+// PopularityComputedLast returns when a popularity was last computed,
+// zero if never: what a search index built now has read.
+func (s *Store) PopularityComputedLast(ctx context.Context) (time.Time, error) {
+	var at *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT max(computed_at) FROM dataset_popularity`).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("last popularity: %w", translate(err))
+	}
+	if at == nil {
+		return time.Time{}, nil
+	}
+	return *at, nil
 }
 
 // UsageOf returns the usage of the datasets ids in the window ending at

@@ -1,0 +1,103 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A dataset's popularity (catalog.Popularity: how much jobs, runs and
+// queries read it) ranks it in search, but the store recomputes it
+// without writing the change log: it moves with every run that reads a
+// dataset, and each replica's index would otherwise re-read a document
+// per run. Instead the index re-reads, at most once per popularEvery,
+// the documents of the datasets whose popularity was computed since it
+// last looked (store.PopularityComputedSince).
+
+const (
+	// popularEvery is how often CatchUp looks for new popularity.
+	popularEvery = time.Minute
+	// popularOverlap is how far back each look starts again before the
+	// last: the writers' clocks and commits that land late (a document
+	// read twice is harmless).
+	popularOverlap = 2 * time.Minute
+)
+
+// keyPopularity is the index's internal key for the time up to which its
+// documents have the catalog's popularity.
+var keyPopularity = []byte("almanac.popularity_at")
+
+// popularState is how far an index has applied popularity.
+type popularState struct {
+	// at is the newest computation of popularity (the store's
+	// computed_at, on the clock of the process that wrote it) that the
+	// documents have; zero for an index built before it was kept.
+	at time.Time
+	// read says at was read from the index (or set by a build).
+	read bool
+	// checked is when the catalog was last asked.
+	checked time.Time
+}
+
+func encodePopularAt(t time.Time) []byte { return []byte(t.UTC().Format(time.RFC3339Nano)) }
+
+// applyPopularity re-reads the documents of the datasets whose
+// popularity was computed since the newest computation the index has
+// (less popularOverlap), once popularEvery has passed since it last
+// looked. The caller holds applyMu.
+func (x *Index) applyPopularity(ctx context.Context) error {
+	now := x.now()
+	if !x.popular.checked.IsZero() && now.Sub(x.popular.checked) < popularEvery && !now.Before(x.popular.checked) {
+		return nil
+	}
+	if !x.popular.read {
+		var b []byte
+		if err := x.use(ctx, "read popularity time", func() (err error) {
+			b, err = x.idx.GetInternal(keyPopularity)
+			return err
+		}); err != nil {
+			if errors.Is(err, ErrRebuilding) {
+				return nil // the rebuild reads popularity as it is
+			}
+			return fmt.Errorf("apply popularity: %w", err)
+		}
+		if len(b) > 0 {
+			t, err := time.Parse(time.RFC3339Nano, string(b))
+			if err != nil {
+				return fmt.Errorf("apply popularity: the index's popularity time %.40q: %w", b, err)
+			}
+			x.popular.at = t
+		}
+		x.popular.read = true
+	}
+	since := x.popular.at
+	if !since.IsZero() {
+		since = since.Add(-popularOverlap)
+	}
+	ids, newest, err := x.store.PopularityComputedSince(ctx, since)
+	if err != nil {
+		return fmt.Errorf("apply popularity: %w", err)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), changesPerRead)
+		if err := x.reindex(ctx, ids[:n], nil, x.Seq()); err != nil {
+			if errors.Is(err, ErrRebuilding) {
+				return nil
+			}
+			return fmt.Errorf("apply popularity: %w", err)
+		}
+		ids = ids[n:]
+	}
+	x.popular.checked = now
+	if !newest.After(x.popular.at) {
+		return nil
+	}
+	if err := x.use(ctx, "record popularity time", func() error {
+		return x.idx.SetInternal(keyPopularity, encodePopularAt(newest))
+	}); err != nil {
+		return fmt.Errorf("apply popularity: %w", err)
+	}
+	x.popular.at = newest
+	return nil
+}
