@@ -1,0 +1,138 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"almanac/catalog"
+	"almanac/catalog/store"
+)
+
+// TestTeamRollups checks the team rollups' refresher and the pages that
+// read them: a rollup written by one server is served by another with an
+// empty cache, without reading the aggregates; the change log moving
+// makes it due once older than the max age; a team without a rollup is
+// computed first; and a team that owns nothing any more loses its rollup
+// and its page.
+func TestTeamRollups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, pool := teamFixture(t)
+	st := store.New(pool)
+	// A second team, whose name sorts before data-platform.
+	crawlExtra := func(owners []catalog.Owner) {
+		t.Helper()
+		if _, err := st.Crawl(ctx, "postgres:extra", func(context.Context) (catalog.Harvest, error) {
+			return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: catalog.Key{Namespace: warehouseNS, Name: "extra.events"},
+				Platform: "postgres", Kind: catalog.KindTable, Owners: owners}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crawlExtra([]catalog.Owner{{Name: "analytics", Kind: catalog.OwnerTeam}})
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return now.Add(d) } }
+	pass := func(want ...string) {
+		t.Helper()
+		got, err := p.s.RefreshTeamRollups(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("teams refreshed (-want +got):\n%s", diff)
+		}
+	}
+	// fresh is another replica, its cache empty, its clock at now+d.
+	fresh := func(d time.Duration) *portal {
+		q := newPortalOn(t, pool, nil)
+		q.s.now = at(d)
+		return q
+	}
+	attained := `<span class="stat-value">100 %</span> <span class="stat-label">SLO attainment</span>`
+	breached := `<span class="stat-value">0 %</span> <span class="stat-label">SLO attainment</span>`
+
+	// At first start every team gets a rollup, and none is due again.
+	pass("analytics", "data-platform")
+	pass()
+
+	// The SLO judged again behind the change log's back: the live
+	// aggregates say 100 %, the rollup still 0 %. Another server with an
+	// empty cache serves the rollup's; with other parameters, the live.
+	if _, err := pool.Exec(ctx, `UPDATE slo_reports SET status = 'ok', attainment = 1`); err != nil {
+		t.Fatal(err)
+	}
+	q := fresh(0)
+	if r := q.get(t, "/teams/data-platform"); r.status != 200 || !strings.Contains(r.body, breached) || !strings.Contains(r.body, "check c1 fails") {
+		t.Errorf("fresh server: the team page did not serve its rollup: %d\n%.3000s", r.status, r.body)
+	}
+	if r := q.get(t, "/teams/data-platform?stale_days=29"); !strings.Contains(r.body, attained) {
+		t.Errorf("fresh server: the team page with stale_days served the rollup rather than the live aggregates")
+	}
+
+	// A change: the rollup is due once older than the max age, and
+	// computed again then.
+	if _, err := pool.Exec(ctx, `INSERT INTO change_log (entity, entity_id, kind, source) VALUES ('dataset', 1, 'updated', 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	p.s.now = at(DefaultTeamsMaxAge - time.Second)
+	pass()
+	p.s.now = at(DefaultTeamsMaxAge)
+	pass("analytics", "data-platform")
+	if r := fresh(DefaultTeamsMaxAge).get(t, "/teams/data-platform"); !strings.Contains(r.body, attained) {
+		t.Errorf("the rollup computed after the change does not show it:\n%.3000s", r.body)
+	}
+	// Without a change, rollups are computed again after teamRollupEvery.
+	p.s.now = at(DefaultTeamsMaxAge + teamRollupEvery - time.Second)
+	pass()
+
+	// A team without a rollup comes first, before those merely old.
+	if err := st.DeleteTeamRollup(ctx, "data-platform"); err != nil {
+		t.Fatal(err)
+	}
+	p.s.now = at(DefaultTeamsMaxAge + teamRollupEvery)
+	pass("data-platform", "analytics")
+
+	// A rollup too old, with no refresher keeping it, is not served: the
+	// page reads its aggregates live.
+	if _, err := pool.Exec(ctx, `UPDATE slo_reports SET status = 'breached', attainment = 0.9`); err != nil {
+		t.Fatal(err)
+	}
+	if r := fresh(DefaultTeamsMaxAge + 3*teamRollupEvery).get(t, "/teams/data-platform"); !strings.Contains(r.body, breached) {
+		t.Errorf("a rollup older than twice teamRollupEvery was served:\n%.3000s", r.body)
+	}
+
+	// analytics owns nothing any more: its rollup goes, its page is 404.
+	crawlExtra(nil)
+	p.s.now = at(2*DefaultTeamsMaxAge + teamRollupEvery)
+	pass("data-platform")
+	if _, err := st.TeamRollup(ctx, "analytics"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("rollup of a team that owns nothing: %v, want not found", err)
+	}
+	if r := fresh(2*DefaultTeamsMaxAge + teamRollupEvery).get(t, "/teams/analytics"); r.status != 404 {
+		t.Errorf("page of a team that owns nothing: %d, want 404", r.status)
+	}
+}
+
+// TestTeamRollupsOneReplica checks that of two replicas one refreshes the
+// rollups at a time: while one holds the lock, the other's pass does
+// nothing.
+func TestTeamRollupsOneReplica(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, pool := teamFixture(t)
+	release, ok, err := store.New(pool).LockTeamRollups(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v, %v", ok, err)
+	}
+	if got, err := p.s.RefreshTeamRollups(ctx); err != nil || len(got) != 0 {
+		t.Errorf("pass while another replica holds the lock: %v, %v; want nothing", got, err)
+	}
+	release()
+	if got, err := p.s.RefreshTeamRollups(ctx); err != nil || len(got) != 1 {
+		t.Errorf("pass after the lock was released: %v, %v; want data-platform", got, err)
+	}
+}
