@@ -27,9 +27,12 @@ import (
 // observations) and 100 open incidents: from the team cache; cold (the
 // change log moved before each request: the page is served from
 // aggregates at most Options.TeamsMaxAge old while they are read again
-// behind it); and uncached (the cache emptied before each request, as
-// for the first view of a team after a start or a quiet spell); and of
-// its weekly report, its status page and /teams.
+// behind it); uncached (the cache emptied and no team rollup, nothing
+// precomputed, before each request); rollup (the cache emptied before
+// each request but the team's rollup computed, as for the first view of
+// a team on a fresh replica, with pass-ms the refresher's pass over
+// every team that computed it); and of its weekly report, its status
+// page and /teams.
 func BenchmarkTeamPage(b *testing.B) {
 	ctx := context.Background()
 	st, pool := benchTeamCatalog(b)
@@ -60,20 +63,44 @@ func BenchmarkTeamPage(b *testing.B) {
 		s.teams.refreshes.Wait()
 		s.teams.clear()
 	}
+	// noRollups leaves nothing precomputed: no team rollup, no cache.
+	noRollups := func() {
+		if _, err := pool.Exec(ctx, `DELETE FROM team_rollups`); err != nil {
+			b.Fatal(err)
+		}
+		uncached()
+	}
+	// rollups makes one pass of the refresher, as a replica's would
+	// after a crawl, and reports how long it took.
+	rollups := func(b *testing.B) map[string]float64 {
+		t0 := time.Now()
+		teams, err := s.RefreshTeamRollups(ctx)
+		if err != nil || !slices.Contains(teams, "big") {
+			b.Fatalf("refresh team rollups: %v, %v", teams, err)
+		}
+		return map[string]float64{"pass-ms": float64(time.Since(t0).Milliseconds()), "teams": float64(len(teams))}
+	}
 	for _, bm := range []struct {
 		name, path string
 		n          int
-		before     func()
+		// setup runs before the requests; it returns metrics to report.
+		setup  func(*testing.B) map[string]float64
+		before func()
 	}{
-		{"team-5000", "/teams/big", 200, nil},
-		{"team-5000-page-50", "/teams/big?page=50", 200, nil},
-		{"team-5000-cold", "/teams/big", 20, cold},
-		{"team-5000-uncached", "/teams/big", 10, uncached},
-		{"team-report-week", "/teams/big/report?period=week", 20, nil},
-		{"team-status", "/teams/big/status", 20, nil},
-		{"teams", "/teams", 20, nil},
+		{"team-5000", "/teams/big", 200, nil, nil},
+		{"team-5000-page-50", "/teams/big?page=50", 200, nil, nil},
+		{"team-5000-cold", "/teams/big", 20, nil, cold},
+		{"team-5000-uncached", "/teams/big", 10, nil, noRollups},
+		{"team-5000-rollup", "/teams/big", 50, rollups, uncached},
+		{"team-report-week", "/teams/big/report?period=week", 20, nil, nil},
+		{"team-status", "/teams/big/status", 20, nil, nil},
+		{"teams", "/teams", 20, nil, nil},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
+			var extra map[string]float64
+			if bm.setup != nil {
+				extra = bm.setup(b)
+			}
 			for range 3 { // warm the connections
 				get(bm.path)
 			}
@@ -94,6 +121,9 @@ func BenchmarkTeamPage(b *testing.B) {
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
 			b.ReportMetric(0, "ns/op")
+			for unit, v := range extra {
+				b.ReportMetric(v, unit)
+			}
 		})
 	}
 }
