@@ -24,17 +24,32 @@ func TestTeamRollups(t *testing.T) {
 	ctx := context.Background()
 	p, pool := teamFixture(t)
 	st := store.New(pool)
-	// A second team, whose name sorts before data-platform.
-	crawlExtra := func(owners []catalog.Owner) {
+	// A second team, whose name sorts before data-platform, owning
+	// extra.events and extra.clicks (unless owners says otherwise).
+	analytics := []catalog.Owner{{Name: "analytics", Kind: catalog.OwnerTeam}}
+	crawlExtra := func(events, clicks []catalog.Owner) {
 		t.Helper()
 		if _, err := st.Crawl(ctx, "postgres:extra", func(context.Context) (catalog.Harvest, error) {
-			return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: catalog.Key{Namespace: warehouseNS, Name: "extra.events"},
-				Platform: "postgres", Kind: catalog.KindTable, Owners: owners}}}, nil
+			return catalog.Harvest{Datasets: []catalog.DatasetFacts{
+				{Key: catalog.Key{Namespace: warehouseNS, Name: "extra.events"}, Platform: "postgres", Kind: catalog.KindTable, Owners: events},
+				{Key: catalog.Key{Namespace: warehouseNS, Name: "extra.clicks"}, Platform: "postgres", Kind: catalog.KindTable, Owners: clicks},
+			}}, nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	crawlExtra([]catalog.Owner{{Name: "analytics", Kind: catalog.OwnerTeam}})
+	crawlExtra(analytics, analytics)
+	change := func(entity string, id int64, key catalog.Key) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `INSERT INTO change_log (entity, entity_id, namespace, name, kind, source) VALUES ($1, $2, $3, $4, 'updated', 'test')`,
+			entity, id, key.Namespace, key.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fctID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM datasets WHERE namespace = $1 AND name = $2`, fctOrders.Namespace, fctOrders.Name).Scan(&fctID); err != nil {
+		t.Fatal(err)
+	}
 	at := func(d time.Duration) func() time.Time { return func() time.Time { return now.Add(d) } }
 	pass := func(want ...string) {
 		t.Helper()
@@ -73,27 +88,34 @@ func TestTeamRollups(t *testing.T) {
 		t.Errorf("fresh server: the team page with stale_days served the rollup rather than the live aggregates")
 	}
 
-	// A change: the rollup is due once older than the max age, and
-	// computed again then.
-	if _, err := pool.Exec(ctx, `INSERT INTO change_log (entity, entity_id, kind, source) VALUES ('dataset', 1, 'updated', 'test')`); err != nil {
-		t.Fatal(err)
-	}
-	p.s.now = at(DefaultTeamsMaxAge - time.Second)
+	// A change to data-platform's dataset: its rollup is due once older
+	// than the max age, and computed again then; analytics' is not.
+	const maxAge = DefaultTeamsMaxAge
+	change("dataset", fctID, fctOrders)
+	p.s.now = at(maxAge - time.Second)
 	pass()
-	p.s.now = at(DefaultTeamsMaxAge)
-	pass("analytics", "data-platform")
-	if r := fresh(DefaultTeamsMaxAge).get(t, "/teams/data-platform"); !strings.Contains(r.body, attained) {
+	p.s.now = at(maxAge)
+	pass("data-platform")
+	if r := fresh(maxAge).get(t, "/teams/data-platform"); !strings.Contains(r.body, attained) {
 		t.Errorf("the rollup computed after the change does not show it:\n%.3000s", r.body)
 	}
+	// An incident on analytics' dataset concerns analytics alone; a
+	// change to a job, every team (oldest rollup first).
+	change("incident", 1, catalog.Key{Namespace: warehouseNS, Name: "extra.events"})
+	p.s.now = at(2 * maxAge)
+	pass("analytics")
+	change("job", 1, catalog.Key{})
+	p.s.now = at(3 * maxAge)
+	pass("data-platform", "analytics")
 	// Without a change, rollups are computed again after teamRollupEvery.
-	p.s.now = at(DefaultTeamsMaxAge + teamRollupEvery - time.Second)
+	p.s.now = at(3*maxAge + teamRollupEvery - time.Second)
 	pass()
 
 	// A team without a rollup comes first, before those merely old.
 	if err := st.DeleteTeamRollup(ctx, "data-platform"); err != nil {
 		t.Fatal(err)
 	}
-	p.s.now = at(DefaultTeamsMaxAge + teamRollupEvery)
+	p.s.now = at(3*maxAge + teamRollupEvery)
 	pass("data-platform", "analytics")
 
 	// A rollup too old, with no refresher keeping it, is not served: the
@@ -101,18 +123,26 @@ func TestTeamRollups(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE slo_reports SET status = 'breached', attainment = 0.9`); err != nil {
 		t.Fatal(err)
 	}
-	if r := fresh(DefaultTeamsMaxAge + 3*teamRollupEvery).get(t, "/teams/data-platform"); !strings.Contains(r.body, breached) {
+	if r := fresh(3*maxAge+3*teamRollupEvery).get(t, "/teams/data-platform"); !strings.Contains(r.body, breached) {
 		t.Errorf("a rollup older than twice teamRollupEvery was served:\n%.3000s", r.body)
 	}
 
+	// analytics stops owning extra.clicks: no owners row ties that change
+	// to it, but its count of datasets does.
+	crawlExtra(analytics, nil)
+	p.s.now = at(4*maxAge + teamRollupEvery)
+	pass("analytics")
+	if r := fresh(4*maxAge+teamRollupEvery).get(t, "/teams/analytics"); !strings.Contains(r.body, "Showing 1–1 of 1") {
+		t.Errorf("analytics after it stopped owning extra.clicks:\n%.3000s", r.body)
+	}
 	// analytics owns nothing any more: its rollup goes, its page is 404.
-	crawlExtra(nil)
-	p.s.now = at(2*DefaultTeamsMaxAge + teamRollupEvery)
-	pass("data-platform")
+	crawlExtra(nil, nil)
+	p.s.now = at(5*maxAge + teamRollupEvery)
+	pass()
 	if _, err := st.TeamRollup(ctx, "analytics"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("rollup of a team that owns nothing: %v, want not found", err)
 	}
-	if r := fresh(2*DefaultTeamsMaxAge + teamRollupEvery).get(t, "/teams/analytics"); r.status != 404 {
+	if r := fresh(5*maxAge+teamRollupEvery).get(t, "/teams/analytics"); r.status != 404 {
 		t.Errorf("page of a team that owns nothing: %d, want 404", r.status)
 	}
 }

@@ -107,15 +107,19 @@ func (s *Store) LockTeamRollups(ctx context.Context) (release func(), ok bool, e
 // TeamRollupsDue lists the teams whose rollups are due at now, in the
 // order to compute them, and removes the rollups of teams that own no
 // live dataset any more, in one batch. Due are: a team without a rollup
-// (first, by name); one whose rollup predates the change log at seq and
-// is at least maxAge old; and one whose rollup is at least every old or
-// from the future (a clock set back); each group oldest first.
+// (first, by name); one whose rollup is at least every old or from the
+// future (a clock set back); and one whose rollup is at least maxAge old
+// and that a change logged since it (after its change_seq, up to seq)
+// concerns. Each group comes oldest first.
 //
-// Every team whose rollup predates the log is due, not only those whose
-// datasets the changes name: ownership removed leaves no owners row to
-// tie the change to the team, and runs, metrics and checks reach a team
-// through job_io and keys; a pass over every changed team is one team at
-// a time on one connection.
+// A change concerns a team when it names a dataset the team owns (a
+// dataset change by id, an incident by key), or a run of a job that
+// reads or writes one (job_io); a change to anything else but column
+// lineage, which no figure reads, concerns every team. A dataset the
+// team stopped owning leaves no owners row to tie its change to the
+// team, so a team whose count of live datasets differs from its
+// rollup's is due too. What moves the figures without logging a change
+// (SLO evaluations, the clock) waits for every.
 func (s *Store) TeamRollupsDue(ctx context.Context, seq int64, now time.Time, maxAge, every time.Duration) ([]string, error) {
 	var teams []string
 	batch := &pgx.Batch{}
@@ -126,16 +130,32 @@ func (s *Store) TeamRollupsDue(ctx context.Context, seq int64, now time.Time, ma
 			WHERE o.owner_kind = 'team' AND o.owner = r.team)`)
 	batch.Queue(`
 		WITH t AS (
-			SELECT DISTINCT o.owner AS team
+			SELECT o.owner AS team, count(DISTINCT d.id) AS datasets
 			FROM owners o
 			JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source AND f.removed_at IS NULL
 			JOIN datasets d ON d.id = o.dataset_id AND d.removed_at IS NULL
-			WHERE o.owner_kind = 'team')
+			WHERE o.owner_kind = 'team'
+			GROUP BY o.owner)
 		SELECT t.team FROM t LEFT JOIN team_rollups r ON r.team = t.team
 		WHERE r.team IS NULL
-		   OR (r.change_seq < $1 AND r.computed_at <= $2::timestamptz - $3::interval)
 		   OR r.computed_at <= $2::timestamptz - $4::interval
 		   OR r.computed_at > $2
+		   OR (r.change_seq < $1 AND r.computed_at <= $2::timestamptz - $3::interval AND (
+		       (r.payload->'Figures'->>'Datasets')::bigint <> t.datasets
+		       OR EXISTS (SELECT 1 FROM change_log c
+		           WHERE c.seq > r.change_seq AND c.entity NOT IN ('dataset', 'incident', 'run', 'column_lineage'))
+		       OR EXISTS (SELECT 1 FROM change_log c
+		           JOIN owners o ON o.owner_kind = 'team' AND o.owner = t.team AND o.dataset_id = c.entity_id
+		           WHERE c.seq > r.change_seq AND c.entity = 'dataset')
+		       OR EXISTS (SELECT 1 FROM change_log c
+		           JOIN datasets d ON d.namespace = c.namespace AND d.name = c.name
+		           JOIN owners o ON o.owner_kind = 'team' AND o.owner = t.team AND o.dataset_id = d.id
+		           WHERE c.seq > r.change_seq AND c.entity = 'incident')
+		       OR EXISTS (SELECT 1 FROM change_log c
+		           JOIN job_io io ON io.job_id = c.entity_id
+		           JOIN datasets d ON d.namespace = io.namespace AND d.name = io.name
+		           JOIN owners o ON o.owner_kind = 'team' AND o.owner = t.team AND o.dataset_id = d.id
+		           WHERE c.seq > r.change_seq AND c.entity = 'run')))
 		ORDER BY r.computed_at NULLS FIRST, t.team`, seq, now, maxAge, every).Query(func(rows pgx.Rows) error {
 		var err error
 		teams, err = pgx.CollectRows(rows, pgx.RowTo[string])
