@@ -2,10 +2,10 @@
 -- the default parameters (figures, first page of datasets, stale
 -- datasets, SLO statuses, trends: store.TeamAggregates as JSON), so that
 -- no page view pays for them: a refresher on one replica at a time
--- recomputes a team's row when the change log has moved since change_seq
--- (the log's position read before the aggregates) and the row is older
--- than the pages' max age, and every row after a few minutes whatever
--- the log says (incidents, SLO evaluations and the clock move figures
+-- recomputes a team's row when a change logged since change_seq (the
+-- log's position the row is exact as of) concerns the team and the row
+-- is older than the pages' max age, and every row after a few minutes
+-- whatever the log says (SLO evaluations and the clock move figures
 -- without it). A team that owns nothing any more loses its row.
 CREATE TABLE team_rollups (
     team        text PRIMARY KEY,

@@ -29,8 +29,9 @@ const teamRollupEvery = 5 * time.Minute
 
 // teamRollupServed says whether a team page takes rollup r while the
 // change log is at seq: when it is exact (nothing logged since it was
-// computed) and younger than twice teamRollupEvery, or inexact and
-// younger than twice the max age (the max age and one refresher's pass).
+// computed, or nothing that concerns its team: the refresher marks
+// those) and younger than twice teamRollupEvery, or inexact and younger
+// than twice the max age (the max age and one refresher's pass).
 // An older rollup means no refresher keeps up: the page reads its
 // aggregates live, as without one.
 func (s *Server) teamRollupServed(r store.TeamRollup, seq int64, now time.Time) bool {
@@ -47,10 +48,11 @@ func (s *Server) teamRollupServed(r store.TeamRollup, seq int64, now time.Time) 
 // RefreshTeamRollups makes one pass of the team rollups' refresher, unless
 // another replica is making one: it removes the rollups of teams that own
 // nothing any more and computes, one team at a time and one read at a
-// time, the rollups of teams that have none (first), those the change log
-// moved since that are older than Options.TeamsMaxAge, and those older
-// than teamRollupEvery. It returns the teams computed, in order. An error
-// of one team is logged and the pass goes on; the first is returned.
+// time, the rollups of teams that have none (first), those older than
+// Options.TeamsMaxAge that a change logged since concerns, and those
+// older than teamRollupEvery (store.TeamRollupsDue). It returns the
+// teams computed, in order. An error of one team is logged and the pass
+// goes on; the first is returned.
 func (s *Server) RefreshTeamRollups(ctx context.Context) ([]string, error) {
 	release, ok, err := s.store.LockTeamRollups(ctx)
 	if err != nil || !ok {

@@ -120,6 +120,11 @@ func (s *Store) LockTeamRollups(ctx context.Context) (release func(), ok bool, e
 // team, so a team whose count of live datasets differs from its
 // rollup's is due too. What moves the figures without logging a change
 // (SLO evaluations, the clock) waits for every.
+//
+// A rollup at least maxAge old that none of the changes up to seq
+// concerns is marked as of seq (its change_seq moved to seq), so that
+// pages take it for exact (ui.Server.teamRollupServed) while the log
+// moves on for other teams.
 func (s *Store) TeamRollupsDue(ctx context.Context, seq int64, now time.Time, maxAge, every time.Duration) ([]string, error) {
 	var teams []string
 	batch := &pgx.Batch{}
@@ -135,28 +140,35 @@ func (s *Store) TeamRollupsDue(ctx context.Context, seq int64, now time.Time, ma
 			JOIN dataset_facts f ON f.dataset_id = o.dataset_id AND f.source = o.source AND f.removed_at IS NULL
 			JOIN datasets d ON d.id = o.dataset_id AND d.removed_at IS NULL
 			WHERE o.owner_kind = 'team'
-			GROUP BY o.owner)
-		SELECT t.team FROM t LEFT JOIN team_rollups r ON r.team = t.team
-		WHERE r.team IS NULL
-		   OR r.computed_at <= $2::timestamptz - $4::interval
-		   OR r.computed_at > $2
-		   OR (r.change_seq < $1 AND r.computed_at <= $2::timestamptz - $3::interval AND (
-		       (r.payload->'Figures'->>'Datasets')::bigint <> t.datasets
-		       OR EXISTS (SELECT 1 FROM change_log c
-		           WHERE c.seq > r.change_seq AND c.entity NOT IN ('dataset', 'incident', 'run', 'column_lineage'))
-		       OR EXISTS (SELECT 1 FROM change_log c
-		           JOIN owners o ON o.owner_kind = 'team' AND o.owner = t.team AND o.dataset_id = c.entity_id
-		           WHERE c.seq > r.change_seq AND c.entity = 'dataset')
-		       OR EXISTS (SELECT 1 FROM change_log c
-		           JOIN datasets d ON d.namespace = c.namespace AND d.name = c.name
-		           JOIN owners o ON o.owner_kind = 'team' AND o.owner = t.team AND o.dataset_id = d.id
-		           WHERE c.seq > r.change_seq AND c.entity = 'incident')
-		       OR EXISTS (SELECT 1 FROM change_log c
-		           JOIN job_io io ON io.job_id = c.entity_id
-		           JOIN datasets d ON d.namespace = io.namespace AND d.name = io.name
-		           JOIN owners o ON o.owner_kind = 'team' AND o.owner = t.team AND o.dataset_id = d.id
-		           WHERE c.seq > r.change_seq AND c.entity = 'run')))
-		ORDER BY r.computed_at NULLS FIRST, t.team`, seq, now, maxAge, every).Query(func(rows pgx.Rows) error {
+			GROUP BY o.owner),
+		j AS (
+			SELECT t.team, t.datasets, r.computed_at, r.change_seq, r.payload,
+			       r.team IS NULL OR r.computed_at <= $2::timestamptz - $4::interval OR r.computed_at > $2 AS old,
+			       r.change_seq < $1 AND r.computed_at <= $2::timestamptz - $3::interval AS judged
+			FROM t LEFT JOIN team_rollups r ON r.team = t.team),
+		c AS (
+			SELECT j.team, j.computed_at, j.old, j.judged, j.judged AND (
+			       (j.payload->'Figures'->>'Datasets')::bigint <> j.datasets
+			       OR EXISTS (SELECT 1 FROM change_log c
+			           WHERE c.seq > j.change_seq AND c.seq <= $1 AND c.entity NOT IN ('dataset', 'incident', 'run', 'column_lineage'))
+			       OR EXISTS (SELECT 1 FROM change_log c
+			           JOIN owners o ON o.owner_kind = 'team' AND o.owner = j.team AND o.dataset_id = c.entity_id
+			           WHERE c.seq > j.change_seq AND c.seq <= $1 AND c.entity = 'dataset')
+			       OR EXISTS (SELECT 1 FROM change_log c
+			           JOIN datasets d ON d.namespace = c.namespace AND d.name = c.name
+			           JOIN owners o ON o.owner_kind = 'team' AND o.owner = j.team AND o.dataset_id = d.id
+			           WHERE c.seq > j.change_seq AND c.seq <= $1 AND c.entity = 'incident')
+			       OR EXISTS (SELECT 1 FROM change_log c
+			           JOIN job_io io ON io.job_id = c.entity_id
+			           JOIN datasets d ON d.namespace = io.namespace AND d.name = io.name
+			           JOIN owners o ON o.owner_kind = 'team' AND o.owner = j.team AND o.dataset_id = d.id
+			           WHERE c.seq > j.change_seq AND c.seq <= $1 AND c.entity = 'run')) AS concerned
+			FROM j),
+		exact AS (
+			UPDATE team_rollups r SET change_seq = $1 FROM c
+			WHERE r.team = c.team AND c.judged AND NOT c.concerned AND NOT c.old)
+		SELECT team FROM c WHERE old OR concerned
+		ORDER BY computed_at NULLS FIRST, team`, seq, now, maxAge, every).Query(func(rows pgx.Rows) error {
 		var err error
 		teams, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err

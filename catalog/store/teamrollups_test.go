@@ -19,7 +19,7 @@ import (
 func TestTeamRollups(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, _ := teamCatalog(t)
+	st, pool := teamCatalog(t)
 	at := time.Date(2026, 11, 4, 12, 0, 0, 0, time.UTC)
 	if _, err := st.TeamRollup(ctx, "payments"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("rollup before any: %v, want not found", err)
@@ -36,9 +36,13 @@ func TestTeamRollups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.TeamRollup{Team: "payments", ComputedAt: at, ChangeSeq: 7, TeamAggregates: store.TeamAggregates{
+	last, err := st.LastChangeSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.TeamRollup{Team: "payments", ComputedAt: at, ChangeSeq: last, TeamAggregates: store.TeamAggregates{
 		Figures: figures, Datasets: []int64{1, 2, 3}, Total: 3, Stale: []int64{2}, StaleTotal: 1, SLOs: slos, Trends: trends}}
-	for _, r := range []store.TeamRollup{want, {Team: "payments", ComputedAt: at.Add(-time.Second), ChangeSeq: 9}} {
+	for _, r := range []store.TeamRollup{want, {Team: "payments", ComputedAt: at.Add(-time.Second), ChangeSeq: last + 9}} {
 		if err := st.SaveTeamRollup(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -52,30 +56,44 @@ func TestTeamRollups(t *testing.T) {
 	}
 
 	// growth has no rollup; gone owns nothing.
-	if err := st.SaveTeamRollup(ctx, store.TeamRollup{Team: "gone", ComputedAt: at, ChangeSeq: 7}); err != nil {
+	if err := st.SaveTeamRollup(ctx, store.TeamRollup{Team: "gone", ComputedAt: at, ChangeSeq: last}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name string
-		seq  int64
-		now  time.Time
-		want []string
-	}{
-		{"log still", 7, at.Add(time.Minute), []string{"growth"}},
-		{"log moved, younger than max age", 8, at.Add(14 * time.Second), []string{"growth"}},
-		{"log moved, max age old", 8, at.Add(15 * time.Second), []string{"growth", "payments"}},
-		{"log still, every old", 7, at.Add(5 * time.Minute), []string{"growth", "payments"}},
-		{"clock set back", 7, at.Add(-time.Minute), []string{"growth", "payments"}},
-	} {
-		got, err := st.TeamRollupsDue(ctx, tc.seq, tc.now, 15*time.Second, 5*time.Minute)
+	change := func(name string) int64 {
+		t.Helper()
+		var seq int64
+		if err := pool.QueryRow(ctx, `INSERT INTO change_log (entity, entity_id, namespace, name, kind, source)
+			SELECT 'dataset', id, namespace, name, 'updated', 'test' FROM datasets WHERE name = $1 RETURNING seq`, name).Scan(&seq); err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	due := func(what string, seq int64, now time.Time, want ...string) {
+		t.Helper()
+		got, err := st.TeamRollupsDue(ctx, seq, now, 15*time.Second, 5*time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("%s: teams due (-want +got):\n%s", tc.name, diff)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: teams due (-want +got):\n%s", what, diff)
 		}
 	}
+	due("log still", last, at.Add(time.Minute), "growth")
 	if _, err := st.TeamRollup(ctx, "gone"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("rollup of a team that owns nothing: %v, want removed", err)
 	}
+	// A change to growth's dataset alone does not concern payments,
+	// whose rollup, once max age old, is marked as of it.
+	seq := change("shop.grow.e")
+	due("growth's change, younger than max age", seq, at.Add(14*time.Second), "growth")
+	due("growth's change, max age old", seq, at.Add(15*time.Second), "growth")
+	if r, err := st.TeamRollup(ctx, "payments"); err != nil || r.ChangeSeq != seq {
+		t.Errorf("rollup not concerned by the change: change_seq %d, %v; want %d", r.ChangeSeq, err, seq)
+	}
+	// A change to one of payments' datasets does.
+	seq = change("shop.pay.b")
+	due("payments' change, younger than max age", seq, at.Add(14*time.Second), "growth")
+	due("payments' change, max age old", seq, at.Add(15*time.Second), "growth", "payments")
+	due("log still, every old", last, at.Add(5*time.Minute), "growth", "payments")
+	due("clock set back", last, at.Add(-time.Minute), "growth", "payments")
 }
