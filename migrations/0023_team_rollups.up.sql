@@ -4,9 +4,10 @@
 -- no page view pays for them: a refresher on one replica at a time
 -- recomputes a team's row when a change logged since change_seq (the
 -- log's position the row is exact as of) concerns the team and the row
--- is older than the pages' max age, and every row after a few minutes
--- whatever the log says (SLO evaluations and the clock move figures
--- without it). A team that owns nothing any more loses its row.
+-- is older than the pages' max age (or an SLO of its datasets was
+-- evaluated since: that logs no change), and every row after a few
+-- minutes whatever the log says (the clock moves figures without it). A
+-- team that owns nothing any more loses its row.
 CREATE TABLE team_rollups (
     team        text PRIMARY KEY,
     computed_at timestamptz NOT NULL,

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"almanac/catalog"
+	"almanac/catalog/slo"
 	"almanac/catalog/store"
 )
 
@@ -127,22 +128,43 @@ func TestTeamRollups(t *testing.T) {
 		t.Errorf("a rollup older than twice teamRollupEvery was served:\n%.3000s", r.body)
 	}
 
+	// An SLO evaluated again, which logs no change, makes its team due
+	// once the rollup is max age old.
+	base := 3*maxAge + teamRollupEvery
+	if err := st.SaveEvaluations(ctx, 0, nil, map[catalog.Key]store.Evaluation{fctOrders: {EvaluatedAt: now.Add(base + time.Second), SLOs: []store.SLOReport{{
+		SLO:    slo.SLO{Name: "orders_fresh", Source: "config", Spec: slo.Spec{Kind: slo.Freshness, Objective: 0.99}},
+		Report: slo.Report{Status: slo.StatusBreached, Attainment: 0.9, Total: 10},
+	}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.s.now = at(base + maxAge - time.Second)
+	pass()
+	p.s.now = at(base + maxAge)
+	pass("data-platform")
+	// Once more while the rollup is less than store's slack of 30 s
+	// younger than the evaluation (it may have been stored late), then
+	// no more.
+	p.s.now = at(base + 3*maxAge)
+	pass("data-platform")
+	p.s.now = at(base + 5*maxAge)
+	pass()
+
 	// analytics stops owning extra.clicks: no owners row ties that change
 	// to it, but its count of datasets does.
 	crawlExtra(analytics, nil)
-	p.s.now = at(4*maxAge + teamRollupEvery)
+	p.s.now = at(base + 6*maxAge)
 	pass("analytics")
-	if r := fresh(4*maxAge+teamRollupEvery).get(t, "/teams/analytics"); !strings.Contains(r.body, "Showing 1–1 of 1") {
+	if r := fresh(base+6*maxAge).get(t, "/teams/analytics"); !strings.Contains(r.body, "Showing 1–1 of 1") {
 		t.Errorf("analytics after it stopped owning extra.clicks:\n%.3000s", r.body)
 	}
 	// analytics owns nothing any more: its rollup goes, its page is 404.
 	crawlExtra(nil, nil)
-	p.s.now = at(5*maxAge + teamRollupEvery)
+	p.s.now = at(base + 7*maxAge)
 	pass()
 	if _, err := st.TeamRollup(ctx, "analytics"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("rollup of a team that owns nothing: %v, want not found", err)
 	}
-	if r := fresh(5*maxAge+teamRollupEvery).get(t, "/teams/analytics"); r.status != 404 {
+	if r := fresh(base+7*maxAge).get(t, "/teams/analytics"); r.status != 404 {
 		t.Errorf("page of a team that owns nothing: %d, want 404", r.status)
 	}
 }

@@ -178,7 +178,7 @@ func benchTeamCatalog(tb testing.TB) (*store.Store, *pgxpool.Pool) {
 	}
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 	for _, sql := range []string{
-		`INSERT INTO slo_evaluations (dataset_id, seq, evaluated_at, declared_hash) SELECT d.id, 0, now(), '' FROM datasets d`,
+		`INSERT INTO slo_evaluations (dataset_id, seq, evaluated_at, declared_hash) SELECT d.id, 0, now() - interval '1 hour', '' FROM datasets d`,
 		`INSERT INTO slo_reports (dataset_id, ordinal, source, name, kind, status, attainment, evaluated_at, slo, report)
 		 SELECT d.id, s, 'config', 'slo' || s, 'freshness', (ARRAY['ok', 'ok', 'at_risk', 'breached', 'no_data'])[1 + (d.id + s) % 5], 0.99, now(),
 		        '{"Spec": {"Objective": 0.99}}', '{"Summary": ""}'

@@ -78,6 +78,11 @@ func (s *Store) DeleteTeamRollup(ctx context.Context, team string) error {
 	return nil
 }
 
+// sloEvaluationSlack is how long before a rollup's computation an SLO
+// evaluation may be dated and still be taken for one it missed: an
+// evaluation is stored a little after the time it is dated.
+const sloEvaluationSlack = 30 * time.Second
+
 // teamRollupLock is held, for a session, by the replica refreshing the
 // team rollups.
 const teamRollupLock = 0x7465616d726f6c
@@ -118,8 +123,11 @@ func (s *Store) LockTeamRollups(ctx context.Context) (release func(), ok bool, e
 // lineage, which no figure reads, concerns every team. A dataset the
 // team stopped owning leaves no owners row to tie its change to the
 // team, so a team whose count of live datasets differs from its
-// rollup's is due too. What moves the figures without logging a change
-// (SLO evaluations, the clock) waits for every.
+// rollup's is due too. SLO evaluations log no change: a team one of
+// whose datasets was evaluated since its rollup was computed (less
+// sloEvaluationSlack, for evaluations stored after their time) is due
+// once the rollup is maxAge old. What else moves the figures without
+// logging a change (the clock) waits for every.
 //
 // A rollup at least maxAge old that none of the changes up to seq
 // concerns is marked as of seq (its change_seq moved to seq), so that
@@ -168,7 +176,10 @@ func (s *Store) TeamRollupsDue(ctx context.Context, seq int64, now time.Time, ma
 			UPDATE team_rollups r SET change_seq = $1 FROM c
 			WHERE r.team = c.team AND c.judged AND NOT c.concerned AND NOT c.old)
 		SELECT team FROM c WHERE old OR concerned
-		ORDER BY computed_at NULLS FIRST, team`, seq, now, maxAge, every).Query(func(rows pgx.Rows) error {
+		   OR (computed_at <= $2::timestamptz - $3::interval AND EXISTS (SELECT 1 FROM slo_evaluations e
+		       JOIN owners o ON o.owner_kind = 'team' AND o.owner = c.team AND o.dataset_id = e.dataset_id
+		       WHERE e.evaluated_at > c.computed_at - $5::interval))
+		ORDER BY computed_at NULLS FIRST, team`, seq, now, maxAge, every, sloEvaluationSlack).Query(func(rows pgx.Rows) error {
 		var err error
 		teams, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
