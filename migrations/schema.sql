@@ -1121,6 +1121,17 @@ CREATE TABLE public.tags (
 );
 
 --
+-- Name: team_rollups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_rollups (
+    team text NOT NULL,
+    computed_at timestamp with time zone NOT NULL,
+    change_seq bigint NOT NULL,
+    payload jsonb NOT NULL
+);
+
+--
 -- Name: team_snapshots; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1540,6 +1551,13 @@ ALTER TABLE ONLY public.sources
 
 ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (dataset_id, source, tag);
+
+--
+-- Name: team_rollups team_rollups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_rollups
+    ADD CONSTRAINT team_rollups_pkey PRIMARY KEY (team);
 
 --
 -- Name: team_snapshots team_snapshots_pkey; Type: CONSTRAINT; Schema: public; Owner: -

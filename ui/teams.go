@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -210,16 +211,11 @@ func (s *Server) serveTeam(w http.ResponseWriter, r *http.Request) error {
 }
 
 // teamData is what a team's page reads of the store's aggregates: the
-// part the team cache keeps.
+// part the team cache keeps. Its open incidents are not part of a team
+// rollup: they are read by key with each rollup read.
 type teamData struct {
-	figures    store.TeamFigures
-	ids        []int64
-	total      int
-	stale      []int64
-	staleTotal int
-	open       []catalog.Incident
-	statuses   []store.SLOStatus
-	trends     store.TeamTrends
+	store.TeamAggregates
+	open []catalog.Incident
 }
 
 // teamCacheSize bounds how many team pages the cache keeps, and
@@ -349,12 +345,34 @@ func (s *Server) readTeam(ctx context.Context, team string, params teamParams, n
 				defer cancel()
 				// The clock of the refresh is its own: the entry is as
 				// old as its reading.
-				if _, err := s.readTeamNow(ctx, team, params, seq, s.now()); err != nil && s.log != nil {
+				if _, err := s.readTeamFresh(ctx, team, params, seq, s.now()); err != nil && s.log != nil {
 					s.log.WarnContext(ctx, "team page not refreshed", "team", team, "err", err)
 				}
 			})
 		}
 		return d, nil
+	}
+	return s.readTeamFresh(ctx, team, params, seq, now)
+}
+
+// readTeamFresh reads a team's aggregates from its rollup when it has the
+// default parameters and its rollup is recent enough (see
+// teamRollupServed), else from the store's aggregates, and caches them.
+func (s *Server) readTeamFresh(ctx context.Context, team string, params teamParams, seq int64, now time.Time) (teamData, error) {
+	if params == defaultTeamParams {
+		r, err := s.store.TeamRollup(ctx, team)
+		switch {
+		case errors.Is(err, catalog.ErrNotFound):
+		case err != nil:
+			return teamData{}, err
+		case s.teamRollupServed(r, seq, now):
+			d := teamData{TeamAggregates: r.TeamAggregates}
+			if d.open, err = s.readOpenIncidents(ctx, team); err != nil {
+				return teamData{}, err
+			}
+			s.teams.put(team, params, r.ChangeSeq, r.ComputedAt, d)
+			return d, nil
+		}
 	}
 	return s.readTeamNow(ctx, team, params, seq, now)
 }
@@ -364,36 +382,15 @@ func (s *Server) readTeam(ctx context.Context, team string, params teamParams, n
 // its own connection.
 func (s *Server) readTeamNow(ctx context.Context, team string, params teamParams, seq int64, now time.Time) (teamData, error) {
 	var (
-		d          teamData
-		staleSince = now.AddDate(0, 0, -params.StaleDays)
-		to         = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-		yes        = true
-		g, gctx    = errgroup.WithContext(ctx)
+		d       teamData
+		g, gctx = errgroup.WithContext(ctx)
 	)
 	g.Go(func() (err error) {
-		if d.figures, err = s.store.TeamFigures(gctx, team, staleSince); err != nil {
-			return withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
-		}
-		return nil
-	})
-	g.Go(func() (err error) {
-		d.ids, d.total, err = s.store.TeamDatasets(gctx, team, (params.Page-1)*pageSize, pageSize)
+		d.TeamAggregates, err = s.readAggregates(gctx, team, params, now, 0)
 		return err
 	})
 	g.Go(func() (err error) {
-		d.stale, d.staleTotal, err = s.store.StaleDatasets(gctx, team, staleSince, 0, staleShown)
-		return err
-	})
-	g.Go(func() (err error) {
-		d.open, err = s.store.Incidents(gctx, store.IncidentFilter{Open: &yes, Team: team, Limit: 50})
-		return err
-	})
-	g.Go(func() (err error) {
-		d.statuses, err = s.store.TeamSLOStatuses(gctx, team, teamSLOsShown)
-		return err
-	})
-	g.Go(func() (err error) {
-		d.trends, err = s.store.TeamTrends(gctx, team, to.AddDate(0, 0, -trendDays), to)
+		d.open, err = s.readOpenIncidents(gctx, team)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -401,6 +398,53 @@ func (s *Server) readTeamNow(ctx context.Context, team string, params teamParams
 	}
 	s.teams.put(team, params, seq, now, d)
 	return d, nil
+}
+
+// readOpenIncidents reads the open incidents a team's page lists.
+func (s *Server) readOpenIncidents(ctx context.Context, team string) ([]catalog.Incident, error) {
+	yes := true
+	return s.store.Incidents(ctx, store.IncidentFilter{Open: &yes, Team: team, Limit: 50})
+}
+
+// readAggregates reads a team's aggregates at now from the store, at most
+// limit reads at a time (0: all five at once, each on its own
+// connection).
+func (s *Server) readAggregates(ctx context.Context, team string, params teamParams, now time.Time, limit int) (store.TeamAggregates, error) {
+	var (
+		a          store.TeamAggregates
+		staleSince = now.AddDate(0, 0, -params.StaleDays)
+		to         = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+		g, gctx    = errgroup.WithContext(ctx)
+	)
+	if limit > 0 {
+		g.SetLimit(limit)
+	}
+	g.Go(func() (err error) {
+		if a.Figures, err = s.store.TeamFigures(gctx, team, staleSince); err != nil {
+			return withMessage(err, fmt.Sprintf("No live dataset is owned by a team %q.", team))
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		a.Datasets, a.Total, err = s.store.TeamDatasets(gctx, team, (params.Page-1)*pageSize, pageSize)
+		return err
+	})
+	g.Go(func() (err error) {
+		a.Stale, a.StaleTotal, err = s.store.StaleDatasets(gctx, team, staleSince, 0, staleShown)
+		return err
+	})
+	g.Go(func() (err error) {
+		a.SLOs, err = s.store.TeamSLOStatuses(gctx, team, teamSLOsShown)
+		return err
+	})
+	g.Go(func() (err error) {
+		a.Trends, err = s.store.TeamTrends(gctx, team, to.AddDate(0, 0, -trendDays), to)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return store.TeamAggregates{}, err
+	}
+	return a, nil
 }
 
 // team reads what a team's page shows.
@@ -411,9 +455,9 @@ func (s *Server) team(ctx context.Context, team string, params teamParams) (team
 		return teamView{}, err
 	}
 	v := teamView{Page: page{Title: "Team " + team, Section: "teams"}, Team: team, Links: newTeamLinks(team), StaleDays: params.StaleDays}
-	v.Figures = teamFigureViews(d.figures, v.Links, params.StaleDays)
+	v.Figures = teamFigureViews(d.Figures, v.Links, params.StaleDays)
 
-	all := append(slices.Clone(d.ids), d.stale...)
+	all := append(slices.Clone(d.Datasets), d.Stale...)
 	slices.Sort(all)
 	ds, err := s.store.DatasetsByIDs(ctx, slices.Compact(all))
 	if err != nil {
@@ -424,22 +468,22 @@ func (s *Server) team(ctx context.Context, team string, params teamParams) (team
 		byID[d.ID] = d
 	}
 	var keys []catalog.Key
-	for _, id := range d.ids {
+	for _, id := range d.Datasets {
 		if d, ok := byID[id]; ok {
 			v.Datasets = append(v.Datasets, newDatasetRow(d))
 			keys = append(keys, d.Key)
 		}
 	}
-	for _, id := range d.stale {
+	for _, id := range d.Stale {
 		if d, ok := byID[id]; ok {
 			v.Stale = append(v.Stale, newDatasetRow(d))
 		}
 	}
-	v.StaleTotal = d.staleTotal
-	if d.staleTotal > len(v.Stale) {
-		v.StaleMore = fmt.Sprintf("and %d more", d.staleTotal-len(v.Stale))
+	v.StaleTotal = d.StaleTotal
+	if d.StaleTotal > len(v.Stale) {
+		v.StaleMore = fmt.Sprintf("and %d more", d.StaleTotal-len(v.Stale))
 	}
-	v.Pager = newTeamPager(team, params, d.total, len(v.Datasets))
+	v.Pager = newTeamPager(team, params, d.Total, len(v.Datasets))
 	badges, err := s.healthBadges(ctx, keys)
 	if err != nil {
 		return teamView{}, err
@@ -450,16 +494,16 @@ func (s *Server) team(ctx context.Context, team string, params teamParams) (team
 	for _, i := range d.open {
 		v.Incidents = append(v.Incidents, newIncidentView(i, now))
 	}
-	for _, st := range d.statuses {
+	for _, st := range d.SLOs {
 		if st.Status == "ok" {
 			break // ordered: the rest are met
 		}
 		v.SLOs = append(v.SLOs, newSLOStatusView(st, now))
 	}
-	if len(d.trends.Checks) > 0 {
-		v.TrendFrom, v.TrendTo = d.trends.Checks[0].Day.Format(time.DateOnly), d.trends.Checks[len(d.trends.Checks)-1].Day.Format(time.DateOnly)
+	if len(d.Trends.Checks) > 0 {
+		v.TrendFrom, v.TrendTo = d.Trends.Checks[0].Day.Format(time.DateOnly), d.Trends.Checks[len(d.Trends.Checks)-1].Day.Format(time.DateOnly)
 	}
-	v.Checks, v.RowCount, v.Size, v.ChecksTable = teamCharts(d.trends)
+	v.Checks, v.RowCount, v.Size, v.ChecksTable = teamCharts(d.Trends)
 	return v, nil
 }
 

@@ -27,9 +27,13 @@ import (
 // observations) and 100 open incidents: from the team cache; cold (the
 // change log moved before each request: the page is served from
 // aggregates at most Options.TeamsMaxAge old while they are read again
-// behind it); and uncached (the cache emptied before each request, as
-// for the first view of a team after a start or a quiet spell); and of
-// its weekly report, its status page and /teams.
+// behind it); uncached (the cache emptied and no team rollup, nothing
+// precomputed, before each request); rollup (the cache emptied before
+// each request but the team's rollup computed, as for the first view of
+// a team on a fresh replica, with pass-ms the refresher's first pass
+// over every team that computed it, and pass-one-ms a later pass after a
+// change to one small team); and of its weekly report, its status page
+// and /teams.
 func BenchmarkTeamPage(b *testing.B) {
 	ctx := context.Background()
 	st, pool := benchTeamCatalog(b)
@@ -60,20 +64,59 @@ func BenchmarkTeamPage(b *testing.B) {
 		s.teams.refreshes.Wait()
 		s.teams.clear()
 	}
+	// noRollups leaves nothing precomputed: no team rollup, no cache.
+	noRollups := func() {
+		if _, err := pool.Exec(ctx, `DELETE FROM team_rollups`); err != nil {
+			b.Fatal(err)
+		}
+		uncached()
+	}
+	// rollups makes one pass of the refresher, as a replica's would
+	// after a crawl, and reports how long it took.
+	rollups := func(b *testing.B) map[string]float64 {
+		t0 := time.Now()
+		teams, err := s.RefreshTeamRollups(ctx)
+		if err != nil || !slices.Contains(teams, "big") {
+			b.Fatalf("refresh team rollups: %v, %v", teams, err)
+		}
+		took := time.Since(t0)
+		// A later pass, once past the max age, after a change to one
+		// dataset of a small team: it computes that team alone.
+		if _, err := pool.Exec(ctx, `INSERT INTO change_log (entity, entity_id, namespace, name, kind, source)
+			SELECT 'dataset', id, namespace, name, 'updated', 'bench' FROM datasets WHERE name = 'bench.s001.t000001'`); err != nil {
+			b.Fatal(err)
+		}
+		s.now = func() time.Time { return time.Now().Add(DefaultTeamsMaxAge) }
+		defer func() { s.now = time.Now }()
+		t1 := time.Now()
+		again, err := s.RefreshTeamRollups(ctx)
+		if err != nil || len(again) != 1 {
+			b.Fatalf("refresh team rollups after a change to one team: %v, %v", again, err)
+		}
+		return map[string]float64{"pass-ms": float64(took.Milliseconds()), "teams": float64(len(teams)),
+			"pass-one-ms": float64(time.Since(t1).Milliseconds())}
+	}
 	for _, bm := range []struct {
 		name, path string
 		n          int
-		before     func()
+		// setup runs before the requests; it returns metrics to report.
+		setup  func(*testing.B) map[string]float64
+		before func()
 	}{
-		{"team-5000", "/teams/big", 200, nil},
-		{"team-5000-page-50", "/teams/big?page=50", 200, nil},
-		{"team-5000-cold", "/teams/big", 20, cold},
-		{"team-5000-uncached", "/teams/big", 10, uncached},
-		{"team-report-week", "/teams/big/report?period=week", 20, nil},
-		{"team-status", "/teams/big/status", 20, nil},
-		{"teams", "/teams", 20, nil},
+		{"team-5000", "/teams/big", 200, nil, nil},
+		{"team-5000-page-50", "/teams/big?page=50", 200, nil, nil},
+		{"team-5000-cold", "/teams/big", 20, nil, cold},
+		{"team-5000-uncached", "/teams/big", 10, nil, noRollups},
+		{"team-5000-rollup", "/teams/big", 50, rollups, uncached},
+		{"team-report-week", "/teams/big/report?period=week", 20, nil, nil},
+		{"team-status", "/teams/big/status", 20, nil, nil},
+		{"teams", "/teams", 20, nil, nil},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
+			var extra map[string]float64
+			if bm.setup != nil {
+				extra = bm.setup(b)
+			}
 			for range 3 { // warm the connections
 				get(bm.path)
 			}
@@ -94,6 +137,9 @@ func BenchmarkTeamPage(b *testing.B) {
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
 			b.ReportMetric(0, "ns/op")
+			for unit, v := range extra {
+				b.ReportMetric(v, unit)
+			}
 		})
 	}
 }
@@ -132,7 +178,7 @@ func benchTeamCatalog(tb testing.TB) (*store.Store, *pgxpool.Pool) {
 	}
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 	for _, sql := range []string{
-		`INSERT INTO slo_evaluations (dataset_id, seq, evaluated_at, declared_hash) SELECT d.id, 0, now(), '' FROM datasets d`,
+		`INSERT INTO slo_evaluations (dataset_id, seq, evaluated_at, declared_hash) SELECT d.id, 0, now() - interval '1 hour', '' FROM datasets d`,
 		`INSERT INTO slo_reports (dataset_id, ordinal, source, name, kind, status, attainment, evaluated_at, slo, report)
 		 SELECT d.id, s, 'config', 'slo' || s, 'freshness', (ARRAY['ok', 'ok', 'at_risk', 'breached', 'no_data'])[1 + (d.id + s) % 5], 0.99, now(),
 		        '{"Spec": {"Objective": 0.99}}', '{"Summary": ""}'

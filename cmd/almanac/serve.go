@@ -225,6 +225,13 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 	if err != nil {
 		return err
 	}
+	// Team pages' aggregates, kept in the catalog behind its changes by
+	// one replica at a time, so that no page view computes them.
+	go func() {
+		if err := srv.RunTeamRollups(ctx); err != nil && ctx.Err() == nil {
+			log.Error("team rollups stopped", "err", err)
+		}
+	}()
 	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log, srv.CloseStreams)
 }
 
