@@ -2,6 +2,8 @@ package search
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	bdoc "github.com/blevesearch/bleve/v2/document"
@@ -15,6 +17,11 @@ type fieldSpec struct {
 	name     string
 	options  index.FieldIndexingOptions
 	analyzer analysis.Analyzer
+	// lines, if set, analyses the values of a document's field joined a
+	// line each into the terms analyzer makes of them one by one, with
+	// the same frequencies and length; what it changes, the tokens'
+	// positions and offsets, a field without term vectors does not keep.
+	lines analysis.Analyzer
 }
 
 // docFields are the fieldSpecs of every field of document, from the
@@ -46,7 +53,16 @@ func newDocFields(m mapping.IndexMapping) (*docFields, error) {
 		if a == nil {
 			*err = fmt.Errorf("index mapping: field %q: no analyzer %q", name, an)
 		}
-		return fieldSpec{name: name, options: fm.Options(), analyzer: a}
+		spec := fieldSpec{name: name, options: fm.Options(), analyzer: a}
+		if !spec.options.IncludeTermVectors() {
+			switch an {
+			case keywordAnalyzer:
+				spec.lines = linesAnalyzerImpl{}
+			case nameAnalyzer:
+				spec.lines = a // a line break separates words
+			}
+		}
+		return spec
 	}
 	var err error
 	f := &docFields{
@@ -64,7 +80,8 @@ func newDocFields(m mapping.IndexMapping) (*docFields, error) {
 
 // bleveDocument is doc as bleve's mapping would make it (Batch.Index
 // walks the struct by reflection, a tenth of a build's time; a test
-// checks that the two agree field for field), for Batch.IndexAdvanced.
+// checks that the index takes the same from both, field by field), for
+// Batch.IndexAdvanced.
 func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	out := bdoc.NewDocument(id)
 	n := 13 + len(doc.Path) + len(doc.Meta) + len(doc.Exact) + len(doc.Owner) + len(doc.Tag)
@@ -77,7 +94,15 @@ func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	one := func(s fieldSpec, v string) {
 		out.AddField(bdoc.NewTextFieldCustom(s.name, []uint64{}, []byte(v), s.options, s.analyzer))
 	}
+	// Values of a field without term vectors go in one field, a line
+	// each, rather than a field each: bleve would otherwise analyse each
+	// value apart and merge their terms, for the same terms, frequencies
+	// and length (a test checks them).
 	many := func(s fieldSpec, vs []string) {
+		if len(vs) > 1 && s.lines != nil && !slices.ContainsFunc(vs, hasLineBreak) {
+			out.AddField(bdoc.NewTextFieldCustom(s.name, []uint64{}, []byte(strings.Join(vs, "\n")), s.options, s.lines))
+			return
+		}
 		for i, v := range vs {
 			out.AddField(bdoc.NewTextFieldCustom(s.name, positions[i:i+1:i+1], []byte(v), s.options, s.analyzer))
 		}
@@ -103,6 +128,8 @@ func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	out.SetIndexed()
 	return out
 }
+
+func hasLineBreak(s string) bool { return strings.IndexByte(s, '\n') >= 0 }
 
 func maxLen(ss ...[]string) int {
 	n := 0
