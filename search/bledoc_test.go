@@ -32,6 +32,12 @@ func describeDoc(d *bdoc.Document) []string {
 	}
 	var names []string
 	fields := map[string]*merged{}
+	// All analysed first, as a build does, so that what one field's
+	// analysis leaves behind (builtField recycles its tokens) shows in
+	// another's.
+	for _, f := range d.Fields {
+		f.Analyze()
+	}
 	for _, f := range d.Fields {
 		m := fields[f.Name()]
 		if m == nil {
@@ -45,7 +51,6 @@ func describeDoc(d *bdoc.Document) []string {
 		if f.Options().IsStored() {
 			m.stored = append(m.stored, fmt.Sprintf("%v %q", f.ArrayPositions(), f.Value()))
 		}
-		f.Analyze()
 		m.length += f.AnalyzedLength()
 		for t, tf := range f.AnalyzedTokenFrequencies() {
 			m.freq[t] += tf.Frequency()
