@@ -299,6 +299,10 @@ func analyzeInto(a analysis.Analyzer, input []byte, s *tokenScratch) analysis.To
 		ts = w.tokenizeInto(input, s)
 		s.keep(ts)
 		for _, f := range a.TokenFilters {
+			if p, ok := f.(*en.EnglishPluralStemmerFilter); ok {
+				ts = stemPlurals(p, ts)
+				continue
+			}
 			ts = f.Filter(ts)
 		}
 		return ts
@@ -307,4 +311,29 @@ func analyzeInto(a analysis.Analyzer, input []byte, s *tokenScratch) analysis.To
 	}
 	s.keep(ts)
 	return ts
+}
+
+// stemPlurals is f.Filter(ts), which makes a new term of every token's,
+// but for the terms f leaves as they are: lower-case ASCII not ending in
+// s (most of them).
+func stemPlurals(f *en.EnglishPluralStemmerFilter, ts analysis.TokenStream) analysis.TokenStream {
+	for i, t := range ts {
+		if !pluralStemKeeps(t.Term) {
+			f.Filter(ts[i : i+1])
+		}
+	}
+	return ts
+}
+
+// pluralStemKeeps reports whether the English plural stemmer returns
+// term as it is: it lower-cases every term (through runes, which replace
+// bytes that are not UTF-8) and cuts the ones of three letters or more
+// that end in s.
+func pluralStemKeeps(term []byte) bool {
+	for _, c := range term {
+		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return len(term) < 3 || term[len(term)-1] != 's'
 }
