@@ -240,7 +240,12 @@ type tokenScratch struct {
 	buf  analysis.TokenStream
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(tokenScratch) }}
+// scratchPool holds tokenScratches for the analysis workers. The
+// collector empties it now and then; a new one has room for a long
+// field's tokens.
+var scratchPool = sync.Pool{New: func() any {
+	return &tokenScratch{tokens: make([]analysis.Token, 64), buf: make(analysis.TokenStream, 0, 64)}
+}}
 
 func (s *tokenScratch) token() *analysis.Token {
 	if s == nil {
@@ -276,7 +281,7 @@ func (s *tokenScratch) reset() {
 	clear(s.tokens[:s.used])
 	clear(s.buf[:cap(s.buf)])
 	if s.more > 0 {
-		s.tokens = make([]analysis.Token, s.used+s.more)
+		s.tokens = make([]analysis.Token, max(2*len(s.tokens), s.used+s.more))
 	}
 	s.used, s.more = 0, 0
 }
