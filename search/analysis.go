@@ -2,6 +2,7 @@ package search
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -74,24 +75,32 @@ var names = newNameAnalyzer()
 type keywordAnalyzerImpl struct{}
 
 // Analyze returns the one token.
-func (keywordAnalyzerImpl) Analyze(b []byte) analysis.TokenStream {
+func (a keywordAnalyzerImpl) Analyze(b []byte) analysis.TokenStream { return a.analyzeInto(b, nil) }
+
+func (keywordAnalyzerImpl) analyzeInto(b []byte, s *tokenScratch) analysis.TokenStream {
 	if len(b) == 0 {
 		return nil
 	}
-	return analysis.TokenStream{{Start: 0, End: len(b), Term: []byte(lower(string(b))), Position: 1, Type: analysis.AlphaNumeric}}
+	t := s.token()
+	*t = analysis.Token{Start: 0, End: len(b), Term: []byte(lower(string(b))), Position: 1, Type: analysis.AlphaNumeric}
+	return append(s.stream(), t)
 }
 
 // linesAnalyzerImpl emits each line of its input, lower-cased, as a token.
 type linesAnalyzerImpl struct{}
 
 // Analyze returns a token per non-empty line.
-func (linesAnalyzerImpl) Analyze(b []byte) analysis.TokenStream {
-	var out analysis.TokenStream
+func (a linesAnalyzerImpl) Analyze(b []byte) analysis.TokenStream { return a.analyzeInto(b, nil) }
+
+func (linesAnalyzerImpl) analyzeInto(b []byte, s *tokenScratch) analysis.TokenStream {
+	out := s.stream()
 	start := 0
 	for i := 0; i <= len(b); i++ {
 		if i == len(b) || b[i] == '\n' {
 			if i > start {
-				out = append(out, &analysis.Token{Start: start, End: i, Term: []byte(lower(string(b[start:i]))), Position: len(out) + 1, Type: analysis.AlphaNumeric})
+				t := s.token()
+				*t = analysis.Token{Start: start, End: i, Term: []byte(lower(string(b[start:i]))), Position: len(out) + 1, Type: analysis.AlphaNumeric}
+				out = append(out, t)
 			}
 			start = i + 1
 		}
@@ -108,9 +117,11 @@ type wordTokenizer struct{}
 // Tokenize splits input into words with their byte offsets. A word split
 // at camelCase boundaries is also emitted whole, typed analysis.Shingle,
 // so that "HubSpot" is found by "hubspot" as well as by "hub spot".
-func (wordTokenizer) Tokenize(input []byte) analysis.TokenStream {
+func (t wordTokenizer) Tokenize(input []byte) analysis.TokenStream { return t.tokenizeInto(input, nil) }
+
+func (wordTokenizer) tokenizeInto(input []byte, s *tokenScratch) analysis.TokenStream {
 	var (
-		out      analysis.TokenStream
+		out           = s.stream()
 		start         = -1
 		runStart      = -1 // start of the current run of letters and digits
 		runFirst      = 0  // position of the run's first part
@@ -125,14 +136,18 @@ func (wordTokenizer) Tokenize(input []byte) analysis.TokenStream {
 				runFirst = pos
 			}
 			runParts++
-			out = append(out, &analysis.Token{Start: start, End: end, Term: input[start:end], Position: pos, Type: analysis.AlphaNumeric})
+			t := s.token()
+			*t = analysis.Token{Start: start, End: end, Term: input[start:end], Position: pos, Type: analysis.AlphaNumeric}
+			out = append(out, t)
 		}
 		start = -1
 	}
 	endRun := func(end int) {
 		emit(end)
 		if runParts > 1 {
-			out = append(out, &analysis.Token{Start: runStart, End: end, Term: input[runStart:end], Position: runFirst, Type: analysis.Shingle})
+			t := s.token()
+			*t = analysis.Token{Start: runStart, End: end, Term: input[runStart:end], Position: runFirst, Type: analysis.Shingle}
+			out = append(out, t)
 		}
 		runStart, runParts = -1, 0
 	}
@@ -210,4 +225,120 @@ func terms(a analysis.Analyzer, s string) []string {
 		}
 	}
 	return out
+}
+
+// tokenScratch lends an analysis the tokens it makes, for a build to
+// recycle once it has counted them (builtField.Analyze): a build makes
+// tens of millions of tokens, each its own allocation otherwise. A nil
+// tokenScratch allocates them as usual.
+type tokenScratch struct {
+	tokens []analysis.Token
+	used   int
+	// more counts the tokens made beyond tokens, which reset makes room
+	// for next time.
+	more int
+	buf  analysis.TokenStream
+}
+
+// scratchPool holds tokenScratches for the analysis workers. The
+// collector empties it now and then; a new one has room for a long
+// field's tokens.
+var scratchPool = sync.Pool{New: func() any {
+	return &tokenScratch{tokens: make([]analysis.Token, 64), buf: make(analysis.TokenStream, 0, 64)}
+}}
+
+func (s *tokenScratch) token() *analysis.Token {
+	if s == nil {
+		return new(analysis.Token)
+	}
+	if s.used < len(s.tokens) {
+		s.used++
+		return &s.tokens[s.used-1]
+	}
+	s.more++
+	return new(analysis.Token)
+}
+
+// stream is an empty token stream to append to.
+func (s *tokenScratch) stream() analysis.TokenStream {
+	if s == nil {
+		return nil
+	}
+	return s.buf[:0]
+}
+
+// keep keeps ts's array, grown by appending, as the next stream's.
+func (s *tokenScratch) keep(ts analysis.TokenStream) {
+	if s != nil && cap(ts) > cap(s.buf) {
+		s.buf = ts[:0]
+	}
+}
+
+// reset makes every token lent since the last reset available again,
+// once nothing refers to them: they keep no terms (which would keep the
+// analysed values alive) and the stream no tokens.
+func (s *tokenScratch) reset() {
+	clear(s.tokens[:s.used])
+	clear(s.buf[:cap(s.buf)])
+	if s.more > 0 {
+		s.tokens = make([]analysis.Token, max(2*len(s.tokens), s.used+s.more))
+	}
+	s.used, s.more = 0, 0
+}
+
+// analyzeInto analyses input as a, with tokens from s where a is one of
+// this package's analyzers (tokenizer and filters): what
+// analysis.DefaultAnalyzer.Analyze does, but for where the tokens are.
+func analyzeInto(a analysis.Analyzer, input []byte, s *tokenScratch) analysis.TokenStream {
+	var ts analysis.TokenStream
+	switch a := a.(type) {
+	case keywordAnalyzerImpl:
+		ts = a.analyzeInto(input, s)
+	case linesAnalyzerImpl:
+		ts = a.analyzeInto(input, s)
+	case *analysis.DefaultAnalyzer:
+		w, ok := a.Tokenizer.(wordTokenizer)
+		if !ok || a.CharFilters != nil {
+			return a.Analyze(input)
+		}
+		ts = w.tokenizeInto(input, s)
+		s.keep(ts)
+		for _, f := range a.TokenFilters {
+			if p, ok := f.(*en.EnglishPluralStemmerFilter); ok {
+				ts = stemPlurals(p, ts)
+				continue
+			}
+			ts = f.Filter(ts)
+		}
+		return ts
+	default:
+		return a.Analyze(input)
+	}
+	s.keep(ts)
+	return ts
+}
+
+// stemPlurals is f.Filter(ts), which makes a new term of every token's,
+// but for the terms f leaves as they are: lower-case ASCII not ending in
+// s (most of them).
+func stemPlurals(f *en.EnglishPluralStemmerFilter, ts analysis.TokenStream) analysis.TokenStream {
+	for i, t := range ts {
+		if !pluralStemKeeps(t.Term) {
+			f.Filter(ts[i : i+1])
+		}
+	}
+	return ts
+}
+
+// pluralStemKeeps reports whether the English plural stemmer returns
+// term as it is: it lower-cases every term (through runes, which replace
+// bytes that are not UTF-8) and cuts the ones of three letters or more
+// that end in s.
+func pluralStemKeeps(term []byte) bool {
+	for _, c := range term {
+		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return len(term) < 3 || term[len(term)-1] != 's'
 }

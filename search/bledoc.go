@@ -2,6 +2,8 @@ package search
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	bdoc "github.com/blevesearch/bleve/v2/document"
@@ -15,6 +17,11 @@ type fieldSpec struct {
 	name     string
 	options  index.FieldIndexingOptions
 	analyzer analysis.Analyzer
+	// lines, if set, analyses the values of a document's field joined a
+	// line each into the terms analyzer makes of them one by one, with
+	// the same frequencies and length; what it changes, the tokens'
+	// positions and offsets, a field without term vectors does not keep.
+	lines analysis.Analyzer
 }
 
 // docFields are the fieldSpecs of every field of document, from the
@@ -46,7 +53,16 @@ func newDocFields(m mapping.IndexMapping) (*docFields, error) {
 		if a == nil {
 			*err = fmt.Errorf("index mapping: field %q: no analyzer %q", name, an)
 		}
-		return fieldSpec{name: name, options: fm.Options(), analyzer: a}
+		spec := fieldSpec{name: name, options: fm.Options(), analyzer: a}
+		if !spec.options.IncludeTermVectors() {
+			switch an {
+			case keywordAnalyzer:
+				spec.lines = linesAnalyzerImpl{}
+			case nameAnalyzer:
+				spec.lines = a // a line break separates words
+			}
+		}
+		return spec
 	}
 	var err error
 	f := &docFields{
@@ -64,7 +80,8 @@ func newDocFields(m mapping.IndexMapping) (*docFields, error) {
 
 // bleveDocument is doc as bleve's mapping would make it (Batch.Index
 // walks the struct by reflection, a tenth of a build's time; a test
-// checks that the two agree field for field), for Batch.IndexAdvanced.
+// checks that the index takes the same from both, field by field), for
+// Batch.IndexAdvanced.
 func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	out := bdoc.NewDocument(id)
 	n := 13 + len(doc.Path) + len(doc.Meta) + len(doc.Exact) + len(doc.Owner) + len(doc.Tag)
@@ -74,35 +91,45 @@ func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	for i := range positions {
 		positions[i] = uint64(i)
 	}
-	one := func(s fieldSpec, v string) {
-		out.AddField(bdoc.NewTextFieldCustom(s.name, []uint64{}, []byte(v), s.options, s.analyzer))
+	one := func(s *fieldSpec, v string) {
+		out.AddField(s.field([]uint64{}, v))
 	}
-	many := func(s fieldSpec, vs []string) {
+	// Values of a field without term vectors go in one field, a line
+	// each, rather than a field each: bleve would otherwise analyse each
+	// value apart and merge their terms, for the same terms, frequencies
+	// and length (a test checks them).
+	many := func(s *fieldSpec, vs []string) {
+		if len(vs) > 1 && s.lines != nil && !slices.ContainsFunc(vs, hasLineBreak) {
+			out.AddField(&builtField{spec: s, analyzer: s.lines, positions: []uint64{}, value: []byte(strings.Join(vs, "\n"))})
+			return
+		}
 		for i, v := range vs {
-			out.AddField(bdoc.NewTextFieldCustom(s.name, positions[i:i+1:i+1], []byte(v), s.options, s.analyzer))
+			out.AddField(s.field(positions[i:i+1:i+1], v))
 		}
 	}
 	// In the order of document's fields, as the mapping walks them.
-	one(f.name, doc.Name)
-	many(f.path, doc.Path)
-	one(f.columns, doc.Columns)
-	many(f.meta, doc.Meta)
-	one(f.text, doc.Text)
-	many(f.exact, doc.Exact)
-	one(f.colExact, doc.ColExact)
-	one(f.platform, doc.Platform)
-	one(f.kind, doc.Kind)
-	many(f.owner, doc.Owner)
-	many(f.tag, doc.Tag)
-	one(f.schema, doc.Schema)
-	one(f.ns, doc.Namespace)
-	one(f.removed, doc.Removed)
-	one(f.typ, doc.Type)
-	one(f.sql, doc.SQL)
-	one(f.src, doc.Src)
+	one(&f.name, doc.Name)
+	many(&f.path, doc.Path)
+	one(&f.columns, doc.Columns)
+	many(&f.meta, doc.Meta)
+	one(&f.text, doc.Text)
+	many(&f.exact, doc.Exact)
+	one(&f.colExact, doc.ColExact)
+	one(&f.platform, doc.Platform)
+	one(&f.kind, doc.Kind)
+	many(&f.owner, doc.Owner)
+	many(&f.tag, doc.Tag)
+	one(&f.schema, doc.Schema)
+	one(&f.ns, doc.Namespace)
+	one(&f.removed, doc.Removed)
+	one(&f.typ, doc.Type)
+	one(&f.sql, doc.SQL)
+	one(&f.src, doc.Src)
 	out.SetIndexed()
 	return out
 }
+
+func hasLineBreak(s string) bool { return strings.IndexByte(s, '\n') >= 0 }
 
 func maxLen(ss ...[]string) int {
 	n := 0
@@ -110,4 +137,96 @@ func maxLen(ss ...[]string) int {
 		n = max(n, len(s))
 	}
 	return n
+}
+
+// field is a field of spec's with value v.
+func (s *fieldSpec) field(positions []uint64, v string) bdoc.Field {
+	if s.options.IsStored() {
+		return bdoc.NewTextFieldCustom(s.name, positions, []byte(v), s.options, s.analyzer)
+	}
+	return &builtField{spec: s, analyzer: s.analyzer, positions: positions, value: []byte(v)}
+}
+
+// builtField is an indexed field of a document a build writes: what
+// bleve's document.TextField is to the index, with less garbage. Its
+// tokens are recycled once counted (tokenScratch), and the counts are
+// allocated together (tokenFrequencies); a build's analysis made a
+// third of its allocations, and the collector's work follows them.
+type builtField struct {
+	spec      *fieldSpec
+	analyzer  analysis.Analyzer
+	positions []uint64
+	value     []byte
+	length    int
+	freqs     index.TokenFrequencies
+}
+
+func (f *builtField) Name() string                                     { return f.spec.name }
+func (f *builtField) ArrayPositions() []uint64                         { return f.positions }
+func (f *builtField) Options() index.FieldIndexingOptions              { return f.spec.options }
+func (f *builtField) Value() []byte                                    { return f.value }
+func (f *builtField) NumPlainTextBytes() uint64                        { return uint64(len(f.value)) }
+func (f *builtField) EncodedFieldType() byte                           { return 't' }
+func (f *builtField) AnalyzedLength() int                              { return f.length }
+func (f *builtField) AnalyzedTokenFrequencies() index.TokenFrequencies { return f.freqs }
+
+// Size estimates the field's memory as document.TextField.Size does.
+func (f *builtField) Size() int {
+	n := 64 + len(f.spec.name) + 8*len(f.positions) + len(f.value)
+	if f.freqs != nil {
+		n += f.freqs.Size()
+	}
+	return n
+}
+
+// Analyze analyses the value and counts its terms.
+func (f *builtField) Analyze() {
+	s := scratchPool.Get().(*tokenScratch)
+	tokens := analyzeInto(f.analyzer, f.value, s)
+	f.length = len(tokens)
+	f.freqs = tokenFrequencies(tokens, f.positions, f.spec.options)
+	s.reset()
+	scratchPool.Put(s)
+}
+
+// tokenFrequencies is analysis.TokenFrequency, which it must equal (a
+// test compares them), with its values allocated together rather than
+// one by one: the counts, and a term's first location.
+func tokenFrequencies(tokens analysis.TokenStream, positions []uint64, options index.FieldIndexingOptions) index.TokenFrequencies {
+	rv := make(index.TokenFrequencies, len(tokens))
+	// At most one per token, so appending never moves them.
+	freqs := make([]index.TokenFreq, 0, len(tokens))
+	count := !options.SkipFreqNorm()
+	if options.IncludeTermVectors() {
+		locs := make([]index.TokenLocation, len(tokens))
+		first := make([]*index.TokenLocation, len(tokens))
+		for i, t := range tokens {
+			locs[i] = index.TokenLocation{ArrayPositions: positions, Start: t.Start, End: t.End, Position: t.Position}
+			tf, ok := rv[string(t.Term)]
+			if ok {
+				tf.Locations = append(tf.Locations, &locs[i])
+			} else {
+				first[i] = &locs[i]
+				freqs = append(freqs, index.TokenFreq{Term: t.Term, Locations: first[i : i+1 : i+1]})
+				tf = &freqs[len(freqs)-1]
+				rv[string(t.Term)] = tf
+			}
+			if count {
+				tf.SetFrequency(tf.Frequency() + 1)
+			}
+		}
+		return rv
+	}
+	for _, t := range tokens {
+		tf, ok := rv[string(t.Term)]
+		if !ok {
+			freqs = append(freqs, index.TokenFreq{Term: t.Term})
+			tf = &freqs[len(freqs)-1]
+			rv[string(t.Term)] = tf
+		}
+		if count {
+			tf.SetFrequency(tf.Frequency() + 1)
+		}
+	}
+	return rv
 }

@@ -313,7 +313,11 @@ func (s *segmenter) partsText(text string) string {
 	// The tokens of lowerTokens, lower-cased only when they may split: a
 	// build runs this on every name and description, and lower-casing
 	// every token cost two allocations each.
-	for _, t := range (wordTokenizer{}).Tokenize([]byte(text)) {
+	sc := scratchPool.Get().(*tokenScratch)
+	defer func() { sc.reset(); scratchPool.Put(sc) }()
+	ts := (wordTokenizer{}).tokenizeInto([]byte(text), sc)
+	sc.keep(ts)
+	for _, t := range ts {
 		if t.Type == analysis.Shingle || tooShortToSplit(t.Term) {
 			continue
 		}
@@ -382,7 +386,9 @@ func (v *vocabulary) learn(d Dataset) {
 
 // identifier counts the parts of an identifier of several parts.
 func (v *vocabulary) identifier(s string) {
-	ts := lowerTokens().Analyze([]byte(s))
+	sc := scratchPool.Get().(*tokenScratch)
+	defer func() { sc.reset(); scratchPool.Put(sc) }()
+	ts := analyzeInto(lowerTokens(), []byte(s), sc)
 	n := 0
 	for _, t := range ts {
 		if t.Type != analysis.Shingle {
@@ -406,7 +412,9 @@ func (v *vocabulary) prose(s string) {
 	if s == "" {
 		return
 	}
-	for _, t := range lowerTokens().Analyze([]byte(s)) {
+	sc := scratchPool.Get().(*tokenScratch)
+	defer func() { sc.reset(); scratchPool.Put(sc) }()
+	for _, t := range analyzeInto(lowerTokens(), []byte(s), sc) {
 		if t.Type != analysis.Shingle {
 			v.add(string(t.Term))
 		}

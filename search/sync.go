@@ -297,48 +297,94 @@ func (x *Index) latchReady(seq int64) {
 
 // eachDataset calls f with every dataset of the catalog, in id order.
 func (x *Index) eachDataset(ctx context.Context, f func(Dataset) error) error {
-	var after int64
-	for {
+	return eachPage(ctx, func(ctx context.Context, after int64) ([]Dataset, int64, error) {
 		ids, err := x.store.DatasetIDsAfter(ctx, after, indexBatchSize)
-		if err != nil {
-			return err
+		if err != nil || len(ids) == 0 {
+			return nil, 0, err
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		after = ids[len(ids)-1]
 		docs, err := x.store.SearchDocs(ctx, ids)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		for _, d := range docs {
-			if err := f(FromStore(d)); err != nil {
-				return err
-			}
+		out := make([]Dataset, len(docs))
+		for i, d := range docs {
+			out[i] = FromStore(d)
 		}
-	}
+		return out, ids[len(ids)-1], nil
+	}, f)
 }
 
 // eachJob calls f with every job of the catalog, as indexed (FromJob),
 // in id order.
 func (x *Index) eachJob(ctx context.Context, f func(Dataset) error) error {
-	var after int64
-	for {
+	return eachPage(ctx, func(ctx context.Context, after int64) ([]Dataset, int64, error) {
 		ids, err := x.store.JobIDsAfter(ctx, after, indexBatchSize)
 		if err != nil || len(ids) == 0 {
-			return err
+			return nil, 0, err
 		}
-		after = ids[len(ids)-1]
 		jobs, err := x.store.JobsByIDs(ctx, ids)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		for _, j := range jobs {
-			if err := f(FromJob(j)); err != nil {
+		out := make([]Dataset, len(jobs))
+		for i, j := range jobs {
+			out[i] = FromJob(j)
+		}
+		return out, ids[len(ids)-1], nil
+	}, f)
+}
+
+// eachPage calls f with every value of the pages that next reads, each
+// after the last id of the one before, until a page has no ids. The next
+// page is read while f handles this one: a build's reads wait for
+// PostgreSQL (a round trip, and its own CPU on a core of its own), and
+// they no longer stop the index from being written meanwhile.
+func eachPage(ctx context.Context, next func(ctx context.Context, after int64) (page []Dataset, last int64, err error), f func(Dataset) error) error {
+	type result struct {
+		page []Dataset
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	// Unbuffered: one page read ahead, no more.
+	pages := make(chan result)
+	go func() {
+		defer close(pages)
+		var after int64
+		for ctx.Err() == nil {
+			page, last, err := next(ctx, after)
+			if err == nil && last == 0 {
+				return // no more ids
+			}
+			select {
+			case pages <- result{page, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = last
+		}
+	}()
+	// The reader stops before this returns, however it returns.
+	defer func() {
+		cancel()
+		for range pages {
+		}
+	}()
+	for r := range pages {
+		if r.err != nil {
+			return r.err
+		}
+		for _, d := range r.page {
+			if err := f(d); err != nil {
 				return err
 			}
 		}
 	}
+	// The reader also stops early when the caller's ctx ends: that is not
+	// the end of the catalog.
+	return ctx.Err()
 }
 
 // Run keeps the index in step with the catalog until ctx ends: it listens
