@@ -91,36 +91,11 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, i index.IndexReader, m mappin
 		fq.SetBoost(q.boost)
 		return fq.Searcher(ctx, i, m, options)
 	}
-	dfa, err := q.word.dfa()
-	if err != nil {
-		return nil, err
-	}
-	_, n := utf8.DecodeRuneInString(q.word.term)
-	beg := []byte(q.word.term[:n])
-	end := prefixEnd(beg)
 	dist := map[string]uint8{}
 	for _, ss := range r.Segments() {
-		dict, err := ss.Segment().Dictionary(q.field)
+		err := q.word.eachCandidate(ss.Segment(), q.field, func(term string, d uint8) { dist[term] = d })
 		if err != nil {
 			return nil, err
-		}
-		var itr segment.DictionaryIterator
-		if oc, ok := dict.(interface {
-			AutomatonIteratorOmitCount(a segment.Automaton, start, end []byte) segment.DictionaryIterator
-		}); ok {
-			itr = oc.AutomatonIteratorOmitCount(dfa, beg, end)
-		} else {
-			itr = dict.AutomatonIterator(dfa, beg, end)
-		}
-		for {
-			e, err := itr.Next()
-			if err != nil {
-				return nil, err
-			}
-			if e == nil {
-				break
-			}
-			dist[e.Term] = e.EditDistance
 		}
 	}
 	terms := make([]string, 0, len(dist))
@@ -136,6 +111,40 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, i index.IndexReader, m mappin
 		dists[k] = dist[t]
 	}
 	return searcher.NewMultiTermSearcherBoosted(ctx, i, terms, q.field, q.boost, dists, options, true)
+}
+
+// eachCandidate calls f with each term of field in seg within the word's
+// typo distance that shares its first letter, and its edit distance.
+func (w *fuzzyWord) eachCandidate(seg segment.Segment, field string, f func(term string, dist uint8)) error {
+	dfa, err := w.dfa()
+	if err != nil {
+		return err
+	}
+	_, n := utf8.DecodeRuneInString(w.term)
+	beg := []byte(w.term[:n])
+	end := prefixEnd(beg)
+	dict, err := seg.Dictionary(field)
+	if err != nil {
+		return err
+	}
+	var itr segment.DictionaryIterator
+	if oc, ok := dict.(interface {
+		AutomatonIteratorOmitCount(a segment.Automaton, start, end []byte) segment.DictionaryIterator
+	}); ok {
+		itr = oc.AutomatonIteratorOmitCount(dfa, beg, end)
+	} else {
+		itr = dict.AutomatonIterator(dfa, beg, end)
+	}
+	for {
+		e, err := itr.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return nil
+		}
+		f(e.Term, e.EditDistance)
+	}
 }
 
 // prefixEnd is the first key after every key starting with prefix.

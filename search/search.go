@@ -645,19 +645,27 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 	if window {
 		from, size = 0, rerankWindow
 	}
-	sr := bleve.NewSearchRequestOptions(p.bleveQuery(req.IncludeRemoved, req.Jobs, fuzzy, common), size, from, false)
-	sr.Fields = []string{fSrc}
-	fc := &facetCounter{t: x.facets}
-	res, err := x.idx.SearchInContext(context.WithValue(ctx, search.MakeDocumentMatchHandlerKey, fc.handler()), sr)
-	if err != nil {
-		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
-	}
-	out := Results{Total: int(res.Total)}
+	q := p.bleveQuery(req.IncludeRemoved, req.Jobs, fuzzy, common)
+	var out Results
 	for _, t := range p.terms {
 		if len(common[t]) > 0 {
 			out.Common = append(out.Common, t)
 		}
 	}
+	fc := &facetCounter{t: x.facets}
+	if ok, err := x.mayFind(q); err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
+	} else if !ok {
+		out.Facets = fc.facets()
+		return out, nil
+	}
+	sr := bleve.NewSearchRequestOptions(q, size, from, false)
+	sr.Fields = []string{fSrc}
+	res, err := x.idx.SearchInContext(context.WithValue(ctx, search.MakeDocumentMatchHandlerKey, fc.handler()), sr)
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
+	}
+	out.Total = int(res.Total)
 	now := x.now()
 	hl := newHighlighter(p, x.lex, fuzzy)
 	type ranked struct {
