@@ -108,6 +108,9 @@ func (e *setEval) postings(field, term string) (*roaring.Bitmap, error) {
 // eval returns the documents q matches on the segment, or a superset.
 func (e *setEval) eval(q query.Query) (docSet, error) {
 	switch q := q.(type) {
+	case termQuery:
+		bm, err := e.postings(q.Field(), q.Term)
+		return docSet{bm, bm != nil}, err
 	case *query.TermQuery:
 		bm, err := e.postings(q.Field(), q.Term)
 		return docSet{bm, bm != nil}, err

@@ -12,8 +12,10 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"almanac/catalog"
 )
@@ -432,7 +434,33 @@ func term(field, value string, boost float64) query.Query {
 	q := query.NewTermQuery(value)
 	q.SetField(field)
 	q.SetBoost(boost)
-	return q
+	return termQuery{q}
+}
+
+// termQuery is bleve's term query, whose searcher answers at once when
+// the field does not hold the term. A query word is searched in five
+// fields and in its whole-name forms, most of which hold nothing; bleve's
+// disjunctions advance each of those to every document they look at,
+// which had each look through the index's segments. The searcher keeps
+// its weight, so that the query norm and the coordination factor of the
+// disjunction around it, and so every score, are what they were.
+type termQuery struct{ *query.TermQuery }
+
+func (q termQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
+	s, err := q.TermQuery.Searcher(ctx, i, m, options)
+	if err != nil || s.Count() > 0 {
+		return s, err
+	}
+	return emptySearcher{s}, nil
+}
+
+// emptySearcher is a searcher of a term no document holds.
+type emptySearcher struct{ search.Searcher }
+
+func (emptySearcher) Next(*search.SearchContext) (*search.DocumentMatch, error) { return nil, nil }
+
+func (emptySearcher) Advance(*search.SearchContext, index.IndexInternalID) (*search.DocumentMatch, error) {
+	return nil, nil
 }
 
 // bleveQuery builds the bleve query: every word must match in some
