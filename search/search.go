@@ -554,11 +554,23 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 	if len(must) == 0 {
 		must = append(must, query.NewMatchAllQuery())
 	}
-	b := query.NewBooleanQuery([]query.Query{query.NewConjunctionQuery(must)}, should, mustNot)
+	b := query.NewBooleanQuery(nil, should, mustNot)
+	// Each conjunction is a searcher every match passes through, even
+	// around a single clause; a conjunction's score is the sum of its
+	// clauses', so one clause alone scores the same.
+	b.Must = allOf(must)
 	if len(filters) > 0 {
-		b.AddFilter(query.NewConjunctionQuery(filters))
+		b.AddFilter(allOf(filters))
 	}
 	return b
+}
+
+// allOf is the conjunction of qs, or qs[0] alone.
+func allOf(qs []query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewConjunctionQuery(qs)
 }
 
 // phraseQuery matches words in order in any free-text field (a single

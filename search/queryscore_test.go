@@ -9,11 +9,13 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-// TestEmptyTermsScoreAlike checks that answering at once for a term a
-// field does not hold (termQuery) changes no hit and no score: every
-// query of the explain corpus, exact and with typos, as bleve's own term
-// queries and as ours.
-func TestEmptyTermsScoreAlike(t *testing.T) {
+// TestQueryScoresAlike checks that answering at once for a term a field
+// does not hold (termQuery) and leaving out conjunctions of one clause
+// (allOf) change no hit and no score: every query of the explain corpus,
+// exact, with typos and as the fallback's "at least one word", as bleve's
+// own term queries under the conjunctions bleve's boolean query makes and
+// as ours.
+func TestQueryScoresAlike(t *testing.T) {
 	ds, qs := explainCorpus(t)
 	x, err := Build(t.TempDir(), func(yield func(Dataset) error) error {
 		for _, d := range ds {
@@ -54,12 +56,17 @@ func TestEmptyTermsScoreAlike(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, fuzzy := range []bool{false, true} {
+		for _, c := range []struct {
+			minMatch int
+			fuzzy    bool
+		}{{0, false}, {0, true}, {1, false}} {
+			p.minMatch = c.minMatch
+			fuzzy := c.fuzzy
 			bq := p.bleveQuery(false, false, fuzzy, common)
 			got := search(bq)
 			want := search(bleveTerms(bq))
 			if diff := gocmp.Diff(want, got); diff != "" {
-				t.Errorf("%q (typos %v): hits (-bleve's term queries +ours):\n%s", text, fuzzy, diff)
+				t.Errorf("%q (at least %d, typos %v): hits (-bleve's queries +ours):\n%s", text, c.minMatch, fuzzy, diff)
 			}
 			if len(got) > 1 {
 				compared++
@@ -67,11 +74,13 @@ func TestEmptyTermsScoreAlike(t *testing.T) {
 		}
 	}
 	if compared < len(qs)/2 {
-		t.Errorf("only %d searches of %d had several hits to compare", compared, 2*len(qs))
+		t.Errorf("only %d searches of %d had several hits to compare", compared, 3*len(qs))
 	}
 }
 
-// bleveTerms returns q with bleve's term queries in place of termQuery.
+// bleveTerms returns q with bleve's term queries in place of termQuery,
+// and its required clauses in two conjunctions, as bleveQuery made them
+// before allOf.
 func bleveTerms(q query.Query) query.Query {
 	each := func(qs []query.Query) []query.Query {
 		out := make([]query.Query, len(qs))
@@ -98,6 +107,11 @@ func bleveTerms(q query.Query) query.Query {
 				*p = bleveTerms(*p)
 			}
 		}
+		must := []query.Query{b.Must}
+		if c, ok := b.Must.(*query.ConjunctionQuery); ok {
+			must = c.Conjuncts
+		}
+		b.Must = query.NewConjunctionQuery([]query.Query{query.NewConjunctionQuery(must)})
 		return &b
 	}
 	return q
