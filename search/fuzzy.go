@@ -42,6 +42,21 @@ type fuzzyWord struct {
 	term      string
 	fuzziness int // 1 or 2
 	dfa       func() (*levenshtein.DFA, error)
+	// cands keeps each field's candidates in a segment: mayFind and the
+	// search both walk the dictionaries with the automaton, which is
+	// most of the cost of a search with typos.
+	mu    sync.Mutex
+	cands map[candKey][]candidate
+}
+
+type candKey struct {
+	seg   uint64 // scorch segment id
+	field string
+}
+
+type candidate struct {
+	term string
+	dist uint8
 }
 
 func newFuzzyWord(term string, fuzziness int) *fuzzyWord {
@@ -93,7 +108,7 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, i index.IndexReader, m mappin
 	}
 	dist := map[string]uint8{}
 	for _, ss := range r.Segments() {
-		err := q.word.eachCandidate(ss.Segment(), q.field, func(term string, d uint8) { dist[term] = d })
+		err := q.word.eachCandidate(ss, q.field, func(term string, d uint8) { dist[term] = d })
 		if err != nil {
 			return nil, err
 		}
@@ -113,9 +128,33 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, i index.IndexReader, m mappin
 	return searcher.NewMultiTermSearcherBoosted(ctx, i, terms, q.field, q.boost, dists, options, true)
 }
 
-// eachCandidate calls f with each term of field in seg within the word's
+// eachCandidate calls f with each term of field in the segment within the word's
 // typo distance that shares its first letter, and its edit distance.
-func (w *fuzzyWord) eachCandidate(seg segment.Segment, field string, f func(term string, dist uint8)) error {
+func (w *fuzzyWord) eachCandidate(ss *scorch.SegmentSnapshot, field string, f func(term string, dist uint8)) error {
+	k := candKey{ss.Id(), field}
+	w.mu.Lock()
+	cs, ok := w.cands[k]
+	w.mu.Unlock()
+	if !ok {
+		err := w.walk(ss.Segment(), field, func(term string, dist uint8) { cs = append(cs, candidate{term, dist}) })
+		if err != nil {
+			return err
+		}
+		w.mu.Lock()
+		if w.cands == nil {
+			w.cands = map[candKey][]candidate{}
+		}
+		w.cands[k] = cs
+		w.mu.Unlock()
+	}
+	for _, c := range cs {
+		f(c.term, c.dist)
+	}
+	return nil
+}
+
+// walk is eachCandidate without the memory.
+func (w *fuzzyWord) walk(seg segment.Segment, field string, f func(term string, dist uint8)) error {
 	dfa, err := w.dfa()
 	if err != nil {
 		return err

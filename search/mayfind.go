@@ -51,7 +51,7 @@ type docSet struct {
 // finds none (phrases are not checked, for one).
 func mayFind(r *scorch.IndexSnapshot, q query.Query) (bool, error) {
 	for _, ss := range r.Segments() {
-		e := setEval{seg: ss.Segment(), deleted: ss.Deleted()}
+		e := setEval{ss: ss, seg: ss.Segment(), deleted: ss.Deleted()}
 		s, err := e.eval(q)
 		if err != nil {
 			return true, err
@@ -71,6 +71,7 @@ func mayFind(r *scorch.IndexSnapshot, q query.Query) (bool, error) {
 
 // setEval evaluates queries as document sets on one segment.
 type setEval struct {
+	ss      *scorch.SegmentSnapshot
 	seg     segment.Segment
 	deleted *roaring.Bitmap
 	dicts   map[string]segment.TermDictionary
@@ -204,7 +205,7 @@ func (e *setEval) disjunction(q *query.DisjunctionQuery) (docSet, error) {
 // find (fuzzyWord.eachCandidate).
 func (e *setEval) fuzzy(q *fuzzyQuery) (docSet, error) {
 	var terms []string
-	if err := q.word.eachCandidate(e.seg, q.field, func(t string, _ uint8) { terms = append(terms, t) }); err != nil {
+	if err := q.word.eachCandidate(e.ss, q.field, func(t string, _ uint8) { terms = append(terms, t) }); err != nil {
 		return docSet{}, fmt.Errorf("search: %w", err)
 	}
 	out := roaring.New()
