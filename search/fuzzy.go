@@ -42,6 +42,21 @@ type fuzzyWord struct {
 	term      string
 	fuzziness int // 1 or 2
 	dfa       func() (*levenshtein.DFA, error)
+	// cands keeps each field's candidates in a segment: mayFind and the
+	// search both walk the dictionaries with the automaton, which is
+	// most of the cost of a search with typos.
+	mu    sync.Mutex
+	cands map[candKey][]candidate
+}
+
+type candKey struct {
+	seg   uint64 // scorch segment id
+	field string
+}
+
+type candidate struct {
+	term string
+	dist uint8
 }
 
 func newFuzzyWord(term string, fuzziness int) *fuzzyWord {
@@ -91,36 +106,11 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, i index.IndexReader, m mappin
 		fq.SetBoost(q.boost)
 		return fq.Searcher(ctx, i, m, options)
 	}
-	dfa, err := q.word.dfa()
-	if err != nil {
-		return nil, err
-	}
-	_, n := utf8.DecodeRuneInString(q.word.term)
-	beg := []byte(q.word.term[:n])
-	end := prefixEnd(beg)
 	dist := map[string]uint8{}
 	for _, ss := range r.Segments() {
-		dict, err := ss.Segment().Dictionary(q.field)
+		err := q.word.eachCandidate(ss, q.field, func(term string, d uint8) { dist[term] = d })
 		if err != nil {
 			return nil, err
-		}
-		var itr segment.DictionaryIterator
-		if oc, ok := dict.(interface {
-			AutomatonIteratorOmitCount(a segment.Automaton, start, end []byte) segment.DictionaryIterator
-		}); ok {
-			itr = oc.AutomatonIteratorOmitCount(dfa, beg, end)
-		} else {
-			itr = dict.AutomatonIterator(dfa, beg, end)
-		}
-		for {
-			e, err := itr.Next()
-			if err != nil {
-				return nil, err
-			}
-			if e == nil {
-				break
-			}
-			dist[e.Term] = e.EditDistance
 		}
 	}
 	terms := make([]string, 0, len(dist))
@@ -136,6 +126,64 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, i index.IndexReader, m mappin
 		dists[k] = dist[t]
 	}
 	return searcher.NewMultiTermSearcherBoosted(ctx, i, terms, q.field, q.boost, dists, options, true)
+}
+
+// eachCandidate calls f with each term of field in the segment within the word's
+// typo distance that shares its first letter, and its edit distance.
+func (w *fuzzyWord) eachCandidate(ss *scorch.SegmentSnapshot, field string, f func(term string, dist uint8)) error {
+	k := candKey{ss.Id(), field}
+	w.mu.Lock()
+	cs, ok := w.cands[k]
+	w.mu.Unlock()
+	if !ok {
+		err := w.walk(ss.Segment(), field, func(term string, dist uint8) { cs = append(cs, candidate{term, dist}) })
+		if err != nil {
+			return err
+		}
+		w.mu.Lock()
+		if w.cands == nil {
+			w.cands = map[candKey][]candidate{}
+		}
+		w.cands[k] = cs
+		w.mu.Unlock()
+	}
+	for _, c := range cs {
+		f(c.term, c.dist)
+	}
+	return nil
+}
+
+// walk is eachCandidate without the memory.
+func (w *fuzzyWord) walk(seg segment.Segment, field string, f func(term string, dist uint8)) error {
+	dfa, err := w.dfa()
+	if err != nil {
+		return err
+	}
+	_, n := utf8.DecodeRuneInString(w.term)
+	beg := []byte(w.term[:n])
+	end := prefixEnd(beg)
+	dict, err := seg.Dictionary(field)
+	if err != nil {
+		return err
+	}
+	var itr segment.DictionaryIterator
+	if oc, ok := dict.(interface {
+		AutomatonIteratorOmitCount(a segment.Automaton, start, end []byte) segment.DictionaryIterator
+	}); ok {
+		itr = oc.AutomatonIteratorOmitCount(dfa, beg, end)
+	} else {
+		itr = dict.AutomatonIterator(dfa, beg, end)
+	}
+	for {
+		e, err := itr.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return nil
+		}
+		f(e.Term, e.EditDistance)
+	}
 }
 
 // prefixEnd is the first key after every key starting with prefix.

@@ -12,8 +12,10 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"almanac/catalog"
 )
@@ -432,7 +434,33 @@ func term(field, value string, boost float64) query.Query {
 	q := query.NewTermQuery(value)
 	q.SetField(field)
 	q.SetBoost(boost)
-	return q
+	return termQuery{q}
+}
+
+// termQuery is bleve's term query, whose searcher answers at once when
+// the field does not hold the term. A query word is searched in five
+// fields and in its whole-name forms, most of which hold nothing; bleve's
+// disjunctions advance each of those to every document they look at,
+// which had each look through the index's segments. The searcher keeps
+// its weight, so that the query norm and the coordination factor of the
+// disjunction around it, and so every score, are what they were.
+type termQuery struct{ *query.TermQuery }
+
+func (q termQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
+	s, err := q.TermQuery.Searcher(ctx, i, m, options)
+	if err != nil || s.Count() > 0 {
+		return s, err
+	}
+	return emptySearcher{s}, nil
+}
+
+// emptySearcher is a searcher of a term no document holds.
+type emptySearcher struct{ search.Searcher }
+
+func (emptySearcher) Next(*search.SearchContext) (*search.DocumentMatch, error) { return nil, nil }
+
+func (emptySearcher) Advance(*search.SearchContext, index.IndexInternalID) (*search.DocumentMatch, error) {
+	return nil, nil
 }
 
 // bleveQuery builds the bleve query: every word must match in some
@@ -526,11 +554,23 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 	if len(must) == 0 {
 		must = append(must, query.NewMatchAllQuery())
 	}
-	b := query.NewBooleanQuery([]query.Query{query.NewConjunctionQuery(must)}, should, mustNot)
+	b := query.NewBooleanQuery(nil, should, mustNot)
+	// Each conjunction is a searcher every match passes through, even
+	// around a single clause; a conjunction's score is the sum of its
+	// clauses', so one clause alone scores the same.
+	b.Must = allOf(must)
 	if len(filters) > 0 {
-		b.AddFilter(query.NewConjunctionQuery(filters))
+		b.AddFilter(allOf(filters))
 	}
 	return b
+}
+
+// allOf is the conjunction of qs, or qs[0] alone.
+func allOf(qs []query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewConjunctionQuery(qs)
 }
 
 // phraseQuery matches words in order in any free-text field (a single
@@ -645,19 +685,27 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 	if window {
 		from, size = 0, rerankWindow
 	}
-	sr := bleve.NewSearchRequestOptions(p.bleveQuery(req.IncludeRemoved, req.Jobs, fuzzy, common), size, from, false)
-	sr.Fields = []string{fSrc}
-	fc := &facetCounter{t: x.facets}
-	res, err := x.idx.SearchInContext(context.WithValue(ctx, search.MakeDocumentMatchHandlerKey, fc.handler()), sr)
-	if err != nil {
-		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
-	}
-	out := Results{Total: int(res.Total)}
+	q := p.bleveQuery(req.IncludeRemoved, req.Jobs, fuzzy, common)
+	var out Results
 	for _, t := range p.terms {
 		if len(common[t]) > 0 {
 			out.Common = append(out.Common, t)
 		}
 	}
+	fc := &facetCounter{t: x.facets}
+	if ok, err := x.mayFind(q); err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
+	} else if !ok {
+		out.Facets = fc.facets()
+		return out, nil
+	}
+	sr := bleve.NewSearchRequestOptions(q, size, from, false)
+	sr.Fields = []string{fSrc}
+	res, err := x.idx.SearchInContext(context.WithValue(ctx, search.MakeDocumentMatchHandlerKey, fc.handler()), sr)
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
+	}
+	out.Total = int(res.Total)
 	now := x.now()
 	hl := newHighlighter(p, x.lex, fuzzy)
 	type ranked struct {
