@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -34,18 +35,29 @@ type popularState struct {
 	// computed_at, on the clock of the process that wrote it) that the
 	// documents have; zero for an index built before it was kept.
 	at time.Time
+	// floor is at as the index was opened or built: its documents have
+	// every popularity computed until then, so no look goes back before
+	// it (a catalog just ingested computes every dataset's at once, and
+	// the overlap would re-read them all at each start).
+	floor time.Time
 	// read says at was read from the index (or set by a build).
 	read bool
 	// checked is when the catalog was last asked.
 	checked time.Time
+	// seen are the computations the last look found within the overlap
+	// of its newest, already applied: the next look skips them.
+	seen map[int64]time.Time
+	// reread counts the documents re-read for popularity, for tests.
+	reread int
 }
 
 func encodePopularAt(t time.Time) []byte { return []byte(t.UTC().Format(time.RFC3339Nano)) }
 
 // applyPopularity re-reads the documents of the datasets whose
 // popularity was computed since the newest computation the index has
-// (less popularOverlap), once popularEvery has passed since it last
-// looked. The caller holds applyMu.
+// (less popularOverlap, but not before the index was opened or built),
+// once popularEvery has passed since it last looked, leaving out those
+// it applied already. The caller holds applyMu.
 func (x *Index) applyPopularity(ctx context.Context) error {
 	now := x.now()
 	if !x.popular.checked.IsZero() && now.Sub(x.popular.checked) < popularEvery && !now.Before(x.popular.checked) {
@@ -67,7 +79,7 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("apply popularity: the index's popularity time %.40q: %w", b, err)
 			}
-			x.popular.at = t
+			x.popular.at, x.popular.floor = t, t
 		}
 		x.popular.read = true
 	}
@@ -75,10 +87,22 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 	if !since.IsZero() {
 		since = since.Add(-popularOverlap)
 	}
-	ids, newest, err := x.store.PopularityComputedSince(ctx, since)
+	computed, err := x.store.PopularityComputedSince(ctx, since, x.popular.floor)
 	if err != nil {
 		return fmt.Errorf("apply popularity: %w", err)
 	}
+	newest := x.popular.at
+	var ids []int64
+	for id, at := range computed {
+		if at.After(newest) {
+			newest = at
+		}
+		if seen, ok := x.popular.seen[id]; !ok || !seen.Equal(at) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	x.popular.reread += len(ids)
 	for len(ids) > 0 {
 		n := min(len(ids), changesPerRead)
 		if err := x.reindex(ctx, ids[:n], nil, x.Seq()); err != nil {
@@ -90,6 +114,12 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 		ids = ids[n:]
 	}
 	x.popular.checked = now
+	x.popular.seen = make(map[int64]time.Time)
+	for id, at := range computed {
+		if !at.Before(newest.Add(-popularOverlap)) {
+			x.popular.seen[id] = at
+		}
+	}
 	if !newest.After(x.popular.at) {
 		return nil
 	}

@@ -244,7 +244,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.lex = lex
 	x.rebuilding = false
 	x.facets = newFacetTable() // segment ids start again
-	x.popular = popularState{at: popularAt, read: true}
+	x.popular = popularState{at: popularAt, floor: popularAt, read: true}
 	x.setSeq(seq)
 	x.latchReady(seq)
 	x.built.Store(count)

@@ -346,6 +346,24 @@ func TestPopularityReachesTheIndex(t *testing.T) {
 	if diff := cmp.Diff([]string{"shop.b.invoices", "shop.a.invoices"}, datasets(x)); diff != "" {
 		t.Errorf("b read by a job (-want +got):\n%s", diff)
 	}
+	// A look that finds only what the last one applied re-reads nothing
+	// (b's score is within the overlap of the newest), and nor does an
+	// index opened again: a catalog just ingested computes every
+	// dataset's popularity at once, and each start would re-read them.
+	reread := search.PopularReread(x)
+	catchUp()
+	if n := search.PopularReread(x) - reread; n != 0 {
+		t.Errorf("a look with nothing new re-read %d documents, want 0", n)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = search.Open(t.Context(), dir, st, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n := search.PopularReread(x); n != 0 {
+		t.Errorf("an index opened again re-read %d documents, want 0", n)
+	}
 
 	// Read no more: the score drops to zero, and the index learns it.
 	ids, err := st.DatasetIDs(t.Context(), []catalog.Key{key("shop.b.invoices")})
@@ -370,7 +388,7 @@ func TestPopularityReachesTheIndex(t *testing.T) {
 	if err := st.RefreshPopularity(t.Context(), []int64{b}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := st.PopularityComputedSince(t.Context(), time.Time{}); err != nil || len(got) != 0 {
+	if got, err := st.PopularityComputedSince(t.Context(), time.Time{}, time.Time{}); err != nil || len(got) != 0 {
 		t.Errorf("popularity rows after b was read no more, twice: %v, %v; want none", got, err)
 	}
 

@@ -355,33 +355,34 @@ func (s *Store) RefreshPopularity(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// PopularityComputedSince returns the ids of the datasets whose
-// popularity was computed at or after since, for the search index to
-// re-read their documents (every dataset with a popularity when since is
-// zero), and the newest time among them (since when there are none).
-// Datasets nobody reads any more are among them once, with a zero score
-// (see RefreshPopularity).
-func (s *Store) PopularityComputedSince(ctx context.Context, since time.Time) ([]int64, time.Time, error) {
-	rows, err := s.pool.Query(ctx, `SELECT dataset_id, computed_at FROM dataset_popularity WHERE computed_at >= $1 ORDER BY dataset_id`, since)
-	if err != nil {
-		return nil, since, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
+// PopularityComputedSince returns when the popularity of each dataset
+// was computed, for those computed at or after since and after floor
+// (every dataset with a popularity when both are zero): the search index
+// re-reads their documents. Datasets nobody reads any more are among
+// them once, with a zero score (see RefreshPopularity).
+func (s *Store) PopularityComputedSince(ctx context.Context, since, floor time.Time) (map[int64]time.Time, error) {
+	var after *time.Time
+	if !floor.IsZero() {
+		after = &floor
 	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT dataset_id, computed_at FROM dataset_popularity
+		WHERE computed_at >= $1 AND ($2::timestamptz IS NULL OR computed_at > $2)`, since, after)
+	if err != nil {
+		return nil, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
+	}
+	out := map[int64]time.Time{}
 	var (
-		ids    []int64
-		id     int64
-		at     time.Time
-		newest = since
+		id int64
+		at time.Time
 	)
 	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
-		ids = append(ids, id)
-		if at.After(newest) {
-			newest = at
-		}
+		out[id] = at
 		return nil
 	}); err != nil {
-		return nil, since, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
+		return nil, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
 	}
-	return ids, newest, nil
+	return out, nil
 }
 
 // PopularityComputedLast returns when a popularity was last computed,
