@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	bdoc "github.com/blevesearch/bleve/v2/document"
 	index "github.com/blevesearch/bleve_index_api"
 	"github.com/google/go-cmp/cmp"
@@ -127,4 +129,45 @@ func defaultAbbrev(t *testing.T) *abbreviations {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// FuzzBleveDocument checks what TestBleveDocument checks on arbitrary
+// names, descriptions, columns, owners and tags: the documents the index
+// writes without bleve's mapping hold what the mapping would make of
+// them, field by field and term for term, and the plural stemming keeps
+// the stemmer's terms.
+func FuzzBleveDocument(f *testing.F) {
+	f.Add("shop.public.orders", "One row per order.", "customer_id", "data-platform", "pii")
+	f.Add("events/2024/clickStream", "Café naïve ÉTÉS\nline two", "HTTPServer", "x\ny", "p q")
+	f.Add("db.s\nx.t", "\xff\xfe orders's", "ids", "", "")
+	m := newMapping()
+	fields, err := newDocFields(m)
+	if err != nil {
+		f.Fatal(err)
+	}
+	stem := en.NewEnglishPluralStemmerFilter()
+	f.Fuzz(func(t *testing.T, name, desc, column, owner, tag string) {
+		d := Dataset{ID: 1, Key: catalog.Key{Namespace: "postgres://db", Name: name}, Platform: "postgres", Kind: catalog.KindTable,
+			Description: desc, Columns: []catalog.Column{{Name: column, Description: desc}, {Name: "id"}},
+			Owners: []string{owner, "team"}, Tags: []string{tag, tag + "s"}}
+		v := newVocabulary()
+		v.learn(d)
+		seg := newLexicon(v, defaultAbbrev(t)).seg
+		doc := toDocument(d, seg)
+		want := bdoc.NewDocument(docIDOf(d))
+		if err := m.MapDocument(want, doc); err != nil {
+			t.Fatal(err)
+		}
+		got := fields.bleveDocument(docIDOf(d), &doc)
+		if diff := cmp.Diff(describeDoc(want), describeDoc(got)); diff != "" {
+			t.Fatalf("document (-mapping +direct):\n%s", diff)
+		}
+		for _, w := range []string{name, desc, column, owner, tag} {
+			want := stem.Filter(analysis.TokenStream{{Term: []byte(w)}})[0].Term
+			got := stemPlurals(stem, analysis.TokenStream{{Term: []byte(w)}})[0].Term
+			if string(got) != string(want) {
+				t.Errorf("stem %q: got %q, want %q", w, got, want)
+			}
+		}
+	})
 }
