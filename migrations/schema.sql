@@ -1657,6 +1657,12 @@ CREATE INDEX dataset_metrics_run ON public.dataset_metrics USING btree (run_id) 
 CREATE INDEX dataset_popularity_score ON public.dataset_popularity USING btree (score DESC);
 
 --
+-- Name: datasets_live_changed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX datasets_live_changed ON public.datasets USING btree (updated_at DESC, namespace, name) WHERE (removed_at IS NULL);
+
+--
 -- Name: follows_target; Type: INDEX; Schema: public; Owner: -
 --
 

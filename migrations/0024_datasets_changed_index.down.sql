@@ -1,0 +1,1 @@
+DROP INDEX datasets_live_changed;
