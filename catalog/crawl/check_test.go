@@ -87,13 +87,22 @@ func TestScheduledChecks(t *testing.T) {
 	if !found {
 		t.Errorf("checks = %+v, want the SQL check with its definition", checksOf[key])
 	}
+	// Pruning is a periodic job run on start by the job queue's leader,
+	// which a replica may take seconds to become: wait for it.
 	old2 := store.ResultPage{Source: "sql:old", Check: "old", Limit: 10}
-	m, err = st.ResultPages(ctx, []store.ResultPage{old2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := m[old2]; len(r) != 1 || r[0].RunID != "b" {
-		t.Errorf("old results after pruning = %+v, want only the newest, b", r)
+	for {
+		m, err = st.ResultPages(ctx, []store.ResultPage{old2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m[old2]
+		if len(r) == 1 && r[0].RunID == "b" {
+			break
+		}
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatalf("old results after pruning = %+v, want only the newest, b", r)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
