@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"almanac/catalog/sloreport"
 	"almanac/catalog/store"
 	"almanac/lineage"
+	"almanac/search"
 )
 
 // benchPortalPages datasets of the portal benchmark have 50 columns,
@@ -37,8 +39,9 @@ var benchPortalDatasets = func() int {
 
 // BenchmarkPortal measures the latency of the home page (first page, a
 // later page of a kind filter, the health order), of a dataset page with
-// 50 columns from two sources, and of the impact CSV of 10,100 downstream
-// datasets, over HTTP.
+// 50 columns from two sources, of the impact CSV of 10,100 downstream
+// datasets, and of the search page (uncached: no query twice), over
+// HTTP.
 func BenchmarkPortal(b *testing.B) {
 	ctx := context.Background()
 	pool, _ := pgtest.NewDB(b)
@@ -93,7 +96,12 @@ func BenchmarkPortal(b *testing.B) {
 		edges = append(edges, j)
 	}
 	g.SetJobs(append(edges, first))
-	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry(), Lineage: g})
+	idx, err := search.Create(ctx, b.TempDir(), st, search.Options{NoCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { idx.Close() })
+	s, err := New(Options{Store: st, Registry: prometheus.NewRegistry(), Lineage: g, Search: idx})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,11 +125,27 @@ func BenchmarkPortal(b *testing.B) {
 		{"home-kind-page-3", func(int) string { return "/?kind=view&page=3" }},
 		{"home-sort-health", func(int) string { return "/?sort=health" }},
 		{"impact-csv-10k", func(int) string { return impactPath(bk(0)) + "?format=csv" }},
+		// Uncached: a different table number each time, matching that
+		// table in each of the 100 schemas' names and descriptions.
+		{"search", func(i int) string { return fmt.Sprintf("/search?q=table+%d", i*37%benchPortalDatasets) }},
+		{"search-facet", func(i int) string { return fmt.Sprintf("/search?q=t%06d+kind:view", i*37%benchPortalDatasets) }},
 		{"dataset", func(i int) string {
 			return datasetPath(catalog.Key{Namespace: warehouseNS, Name: fmt.Sprintf("bench.s%03d.t%06d", i%benchPortalPages%100, i%benchPortalPages)})
 		}},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
+			if strings.HasPrefix(bm.name, "search") {
+				// A query the page cannot run would measure its error.
+				resp, err := http.Get(ts.URL + bm.path(1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.Contains(string(body), "result-count") || strings.Contains(string(body), "search-error") {
+					b.Fatalf("GET %s: no results", bm.path(1))
+				}
+			}
 			for i := range 20 { // warm the connections
 				get(bm.path(i))
 			}
