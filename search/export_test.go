@@ -7,3 +7,9 @@ func PopularReread(x *Index) int {
 	defer x.applyMu.Unlock()
 	return x.popular.reread
 }
+
+// SetPopularityInternal writes b as the index's popularity time, as
+// damage might.
+func SetPopularityInternal(x *Index, b []byte) error {
+	return x.idx.SetInternal(keyPopularity, b)
+}

@@ -75,11 +75,13 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 			return fmt.Errorf("apply popularity: %w", err)
 		}
 		if len(b) > 0 {
-			t, err := time.Parse(time.RFC3339Nano, string(b))
-			if err != nil {
-				return fmt.Errorf("apply popularity: the index's popularity time %.40q: %w", b, err)
+			// A time that does not read (a damaged index) is as none:
+			// every popularity is read again once, which is right.
+			if t, err := time.Parse(time.RFC3339Nano, string(b)); err != nil {
+				x.log.WarnContext(ctx, "search index: popularity time unreadable, reading every popularity again", "value", fmt.Sprintf("%.40q", b), "err", err)
+			} else {
+				x.popular.at, x.popular.floor = t, t
 			}
-			x.popular.at, x.popular.floor = t, t
 		}
 		x.popular.read = true
 	}

@@ -407,4 +407,19 @@ func TestPopularityReachesTheIndex(t *testing.T) {
 	if diff := cmp.Diff([]string{"shop.b.invoices", "shop.a.invoices"}, datasets(x)); diff != "" {
 		t.Errorf("b read again while the index was closed (-want +got):\n%s", diff)
 	}
+
+	// A popularity time that does not read (damage) opens the index all
+	// the same, reading every popularity again.
+	if err := search.SetPopularityInternal(x, []byte("0001-01-0\xceT00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = search.Open(t.Context(), dir, st, opts); err != nil {
+		t.Fatalf("open with a damaged popularity time: %v", err)
+	}
+	if n := search.PopularReread(x); n != 1 {
+		t.Errorf("an index whose popularity time does not read re-read %d documents, want 1 (b)", n)
+	}
 }
