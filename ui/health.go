@@ -420,22 +420,53 @@ func (s *Server) healthBadges(ctx context.Context, keys []catalog.Key) (map[cata
 	return out, nil
 }
 
+// healthState is how a dataset's checks and freshness stand, the worst
+// first: what its badge in listings and its node in the lineage
+// explorer say.
+type healthState int
+
+const (
+	healthFailing healthState = iota // a check fails
+	healthStale                      // freshness in error
+	healthWarning                    // a check warns
+	healthLate                       // freshness warns
+	healthPassing                    // checks, all passing
+	healthFresh                      // no check, fresh or not judged
+)
+
+// stateOf classifies h, the worst first.
+func stateOf(h store.QualityHealth) healthState {
+	switch {
+	case h.Failing > 0:
+		return healthFailing
+	case h.Freshness == catalog.FreshnessError || h.Freshness == catalog.FreshnessRuntimeError:
+		return healthStale
+	case h.Warning > 0:
+		return healthWarning
+	case h.Freshness == catalog.FreshnessWarn:
+		return healthLate
+	case h.Checks > 0:
+		return healthPassing
+	}
+	return healthFresh
+}
+
 func newHealthBadge(h store.QualityHealth) *healthBadge {
 	b := &healthBadge{}
 	fresh := ""
 	if h.Freshness != "" {
 		fresh = "; freshness " + h.Freshness
 	}
-	switch {
-	case h.Failing > 0:
+	switch stateOf(h) {
+	case healthFailing:
 		b.Class, b.Text = "status-failed", plural(h.Failing, "failing check")
-	case h.Freshness == catalog.FreshnessError || h.Freshness == catalog.FreshnessRuntimeError:
+	case healthStale:
 		b.Class, b.Text = "status-failed", "stale"
-	case h.Warning > 0:
+	case healthWarning:
 		b.Class, b.Text = "status-partial", plural(h.Warning, "check warning")
-	case h.Freshness == catalog.FreshnessWarn:
+	case healthLate:
 		b.Class, b.Text = "status-partial", "late"
-	case h.Checks > 0:
+	case healthPassing:
 		b.Class, b.Text = "status-succeeded", "checks pass"
 	default:
 		b.Class, b.Text = "status-succeeded", "fresh"

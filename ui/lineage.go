@@ -811,18 +811,18 @@ func (s *Server) nodeFacts(ctx context.Context, sub lineage.Subgraph, columns bo
 }
 
 // nodeHealth says a dataset's checks and freshness in a word for its
-// node, with the worst first as its listings' badges do.
+// node, with the worst first as its listings' badges do (stateOf).
 func nodeHealth(h store.QualityHealth) (word, level string) {
-	switch {
-	case h.Failing > 0:
+	switch stateOf(h) {
+	case healthFailing:
 		return "failing", lineage.HealthBad
-	case h.Freshness == catalog.FreshnessError || h.Freshness == catalog.FreshnessRuntimeError:
+	case healthStale:
 		return "stale", lineage.HealthBad
-	case h.Warning > 0:
+	case healthWarning:
 		return "warning", lineage.HealthWarn
-	case h.Freshness == catalog.FreshnessWarn:
+	case healthLate:
 		return "late", lineage.HealthWarn
-	case h.Checks > 0:
+	case healthPassing:
 		return "passing", lineage.HealthGood
 	}
 	return "fresh", lineage.HealthGood
