@@ -25,6 +25,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -73,12 +74,11 @@ type Detector struct {
 	news time.Time
 	// snapped is when this detector last recorded the teams' figures.
 	snapped time.Time
-	// sloAt and sloID are how far the detector has judged the stored SLO
-	// evaluations (by evaluation time, then dataset id); judged holds the
-	// evaluation time judged of each dataset evaluated in the last
-	// sloSlack before it, which is read again.
+	// sloAt is how far the detector has judged the stored SLO
+	// evaluations, by evaluation time; judged holds the evaluation time
+	// judged of each dataset evaluated in the last sloSlack before it,
+	// which is read again.
 	sloAt  time.Time
-	sloID  int64
 	judged map[int64]time.Time
 	// tried is when this detector last tried to take the sweep.
 	tried time.Time
@@ -474,16 +474,22 @@ func (d *Detector) lateRuns(ctx context.Context, b *batch, k known, jobs map[cat
 // passes; the detector sees each stored evaluation at its next catch-up
 // (a change, or its poll).
 func (d *Detector) judgeSLOs(ctx context.Context) error {
-	if d.judged == nil {
-		d.judged = map[int64]time.Time{}
-	}
 	afterAt, afterID := d.sloAt.Add(-sloSlack), int64(0)
 	if d.sloAt.IsZero() {
 		afterAt = time.Time{}
 	}
+	// Those judged on an earlier catch-up within the slack are not read
+	// again; the pages of this one follow each other by key, so what
+	// they judge is not sent back with every next page.
+	earlier := make(map[int64]time.Time, len(d.judged))
+	for id, at := range d.judged {
+		if !at.Before(afterAt) {
+			earlier[id] = at
+		}
+	}
+	d.judged = maps.Clone(earlier)
 	for {
-		// Those judged on an earlier read of the slack are not read again.
-		page, err := d.store.StoredEvaluationsAfter(ctx, afterAt, afterID, d.judged, sloPage)
+		page, err := d.store.StoredEvaluationsAfter(ctx, afterAt, afterID, earlier, sloPage)
 		if err != nil {
 			return fmt.Errorf("detect incidents: %w", err)
 		}
@@ -503,7 +509,7 @@ func (d *Detector) judgeSLOs(ctx context.Context) error {
 		last := page[len(page)-1]
 		afterAt, afterID = last.EvaluatedAt, last.ID
 		if last.EvaluatedAt.After(d.sloAt) {
-			d.sloAt, d.sloID = last.EvaluatedAt, last.ID
+			d.sloAt = last.EvaluatedAt
 		}
 		if len(page) < sloPage {
 			break
