@@ -38,7 +38,10 @@ type popularState struct {
 	// floor is at as the index was opened or built: its documents have
 	// every popularity computed until then, so no look goes back before
 	// it (a catalog just ingested computes every dataset's at once, and
-	// the overlap would re-read them all at each start).
+	// the overlap would re-read them all at each start). The price: a
+	// refresh dated before the floor that commits after the open or the
+	// build's read reaches the index only with that dataset's next
+	// refresh.
 	floor time.Time
 	// read says at was read from the index (or set by a build).
 	read bool
@@ -70,7 +73,8 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 			return err
 		}); err != nil {
 			if errors.Is(err, ErrRebuilding) {
-				return nil // the rebuild reads popularity as it is
+				x.popular.checked = now // the rebuild reads popularity as it is
+				return nil
 			}
 			return fmt.Errorf("apply popularity: %w", err)
 		}
@@ -89,7 +93,12 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 	if !since.IsZero() {
 		since = since.Add(-popularOverlap)
 	}
-	computed, err := x.store.PopularityComputedSince(ctx, since, x.popular.floor)
+	if !x.popular.floor.IsZero() {
+		// After the floor only (PostgreSQL keeps microseconds): a catalog
+		// just ingested computed every dataset's popularity at one time.
+		since = maxTime(since, x.popular.floor.Add(time.Microsecond))
+	}
+	computed, err := x.store.PopularityComputedSince(ctx, since)
 	if err != nil {
 		return fmt.Errorf("apply popularity: %w", err)
 	}
@@ -109,6 +118,7 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 		n := min(len(ids), changesPerRead)
 		if err := x.reindex(ctx, ids[:n], nil, x.Seq()); err != nil {
 			if errors.Is(err, ErrRebuilding) {
+				x.popular.checked = now
 				return nil
 			}
 			return fmt.Errorf("apply popularity: %w", err)
@@ -132,4 +142,11 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 	}
 	x.popular.at = newest
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -388,7 +388,7 @@ func TestPopularityReachesTheIndex(t *testing.T) {
 	if err := st.RefreshPopularity(t.Context(), []int64{b}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := st.PopularityComputedSince(t.Context(), time.Time{}, time.Time{}); err != nil || len(got) != 0 {
+	if got, err := st.PopularityComputedSince(t.Context(), time.Time{}); err != nil || len(got) != 0 {
 		t.Errorf("popularity rows after b was read no more, twice: %v, %v; want none", got, err)
 	}
 

@@ -356,18 +356,12 @@ func (s *Store) RefreshPopularity(ctx context.Context, ids []int64) error {
 }
 
 // PopularityComputedSince returns when the popularity of each dataset
-// was computed, for those computed at or after since and after floor
-// (every dataset with a popularity when both are zero): the search index
-// re-reads their documents. Datasets nobody reads any more are among
-// them once, with a zero score (see RefreshPopularity).
-func (s *Store) PopularityComputedSince(ctx context.Context, since, floor time.Time) (map[int64]time.Time, error) {
-	var after *time.Time
-	if !floor.IsZero() {
-		after = &floor
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT dataset_id, computed_at FROM dataset_popularity
-		WHERE computed_at >= $1 AND ($2::timestamptz IS NULL OR computed_at > $2)`, since, after)
+// was computed, for those computed at or after since (every dataset with
+// a popularity when since is zero): the search index re-reads their
+// documents. Datasets nobody reads any more are among them once, with a
+// zero score (see RefreshPopularity).
+func (s *Store) PopularityComputedSince(ctx context.Context, since time.Time) (map[int64]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT dataset_id, computed_at FROM dataset_popularity WHERE computed_at >= $1`, since)
 	if err != nil {
 		return nil, fmt.Errorf("datasets whose popularity changed: %w", translate(err))
 	}
