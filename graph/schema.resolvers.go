@@ -334,9 +334,6 @@ func (r *datasetResolver) Usage(ctx context.Context, obj *catalog.Dataset) (*cat
 	if err != nil {
 		return nil, err
 	}
-	if u.Window == 0 { // gone since it was read
-		u.Window = catalog.UsageWindow
-	}
 	return &u, nil
 }
 

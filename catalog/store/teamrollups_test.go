@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -96,4 +97,24 @@ func TestTeamRollups(t *testing.T) {
 	due("payments' change, max age old", seq, at.Add(15*time.Second), "growth", "payments")
 	due("log still, every old", last, at.Add(5*time.Minute), "growth", "payments")
 	due("clock set back", last, at.Add(-time.Minute), "growth", "payments")
+}
+
+// TestTeamRollupPayloadPath pins the JSON path TeamRollupsDue reads a
+// rollup's count of datasets from (payload->'Figures'->>'Datasets'): a
+// renamed field would make that NULL and silently stop a team that lost
+// a dataset from being due.
+func TestTeamRollupPayloadPath(t *testing.T) {
+	b, err := json.Marshal(store.TeamAggregates{Figures: store.TeamFigures{Datasets: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exact keys, as PostgreSQL's -> and ->> match them.
+	var p map[string]json.RawMessage
+	var f map[string]any
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(p["Figures"], &f); err != nil || f["Datasets"] != 7.0 {
+		t.Errorf("payload %s: want Figures.Datasets = 7 (%v)", b, err)
+	}
 }
