@@ -279,7 +279,10 @@ func (s *tokenScratch) keep(ts analysis.TokenStream) {
 // analysed values alive) and the stream no tokens.
 func (s *tokenScratch) reset() {
 	clear(s.tokens[:s.used])
-	clear(s.buf[:cap(s.buf)])
+	// A stream holds the tokens lent, no more: after one long field (a
+	// job's SQL) the array stays long, and clearing all of it for every
+	// short field was work on the build's hottest path.
+	clear(s.buf[:min(cap(s.buf), s.used+s.more)])
 	if s.more > 0 {
 		s.tokens = make([]analysis.Token, max(2*len(s.tokens), s.used+s.more))
 	}
