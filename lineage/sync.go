@@ -277,23 +277,16 @@ type Impacted struct {
 // dataset downstream of key (to depth hops, 0 for all), grouped by
 // distance, with its owners.
 func (f *Follower) Impact(ctx context.Context, key catalog.Key, depth int) ([]ImpactLevel, error) {
-	levels, err := f.graph.Downstream(key, depth)
-	if errors.Is(err, catalog.ErrNotFound) {
-		if err := f.alone(ctx, key, err); err != nil {
+	reach, owners, err := f.reach(ctx, []catalog.Key{key}, depth)
+	if err != nil {
+		return nil, fmt.Errorf("impact of %s: %w", key, err)
+	}
+	levels, ok := reach[key]
+	if !ok {
+		if err := f.alone(ctx, key, fmt.Errorf("lineage of %s: %w", key, catalog.ErrNotFound)); err != nil {
 			return nil, err
 		}
 		return []ImpactLevel{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var all []catalog.Key
-	for _, l := range levels {
-		all = append(all, l...)
-	}
-	owners, err := f.store.DatasetOwners(ctx, all)
-	if err != nil {
-		return nil, fmt.Errorf("impact of %s: %w", key, err)
 	}
 	out := make([]ImpactLevel, len(levels))
 	for i, l := range levels {
@@ -311,15 +304,34 @@ func (f *Follower) Impact(ctx context.Context, key catalog.Key, depth int) ([]Im
 // downstream and is absent. It is what an incident hits
 // (incident.ImpactFunc).
 func (f *Follower) ImpactMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key][]catalog.ImpactedDataset, error) {
+	reach, owners, err := f.reach(ctx, keys, 0)
+	if err != nil {
+		return nil, fmt.Errorf("impact of %d datasets: %w", len(keys), err)
+	}
+	out := map[catalog.Key][]catalog.ImpactedDataset{}
+	for k, ls := range reach {
+		for d, l := range ls {
+			for _, x := range l {
+				out[k] = append(out[k], catalog.ImpactedDataset{Dataset: x, Distance: d + 1, Owners: owners[x]})
+			}
+		}
+	}
+	return out, nil
+}
+
+// reach returns what is downstream of each of keys that the graph knows
+// (to depth hops, 0 for all), by distance, and the owners of all of them
+// in one read; keys the graph does not know are absent.
+func (f *Follower) reach(ctx context.Context, keys []catalog.Key, depth int) (map[catalog.Key][][]catalog.Key, map[catalog.Key][]catalog.Owner, error) {
 	levels := map[catalog.Key][][]catalog.Key{}
 	var all []catalog.Key
 	for _, k := range keys {
-		ls, err := f.graph.Downstream(k, 0)
+		ls, err := f.graph.Downstream(k, depth)
 		if errors.Is(err, catalog.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		levels[k] = ls
 		for _, l := range ls {
@@ -328,17 +340,9 @@ func (f *Follower) ImpactMany(ctx context.Context, keys []catalog.Key) (map[cata
 	}
 	owners, err := f.store.DatasetOwners(ctx, all)
 	if err != nil {
-		return nil, fmt.Errorf("impact of %d datasets: %w", len(keys), err)
+		return nil, nil, err
 	}
-	out := map[catalog.Key][]catalog.ImpactedDataset{}
-	for k, ls := range levels {
-		for d, l := range ls {
-			for _, x := range l {
-				out[k] = append(out[k], catalog.ImpactedDataset{Dataset: x, Distance: d + 1, Owners: owners[x]})
-			}
-		}
-	}
-	return out, nil
+	return levels, owners, nil
 }
 
 // ColumnImpactLevel is the columns at one distance downstream.
