@@ -225,7 +225,7 @@ func (x *Index) search(ctx context.Context, req Request) (Results, error) {
 // one of its words, then all but two…: no dead end while any word matches
 // anything. Hits match the same number of words; they rank by which
 // (rare words weigh more) and where, and Results.Partial says so.
-func (x *Index) fallback(ctx context.Context, req Request, p plan, common map[string][]string) (Results, error) {
+func (x *Index) fallback(ctx context.Context, req Request, p plan, common commonality) (Results, error) {
 	words := p.required()
 	// Exact words first; typos only when no word matches as written, as
 	// those searches are the costliest.
@@ -434,7 +434,16 @@ func term(field, value string, boost float64) query.Query {
 	q := query.NewTermQuery(value)
 	q.SetField(field)
 	q.SetBoost(boost)
-	return termQuery{q}
+	return termQuery{TermQuery: q}
+}
+
+// unscoredTerm is term for a term that adds nothing to a hit's score:
+// one a hit must not hold, or a word common in every field, which must
+// match but is not scored (see commonality.narrowing).
+func unscoredTerm(field, value string, boost float64) query.Query {
+	q := term(field, value, boost).(termQuery)
+	q.unscored = true
+	return q
 }
 
 // termQuery is bleve's term query, whose searcher answers at once when
@@ -444,9 +453,21 @@ func term(field, value string, boost float64) query.Query {
 // which had each look through the index's segments. The searcher keeps
 // its weight, so that the query norm and the coordination factor of the
 // disjunction around it, and so every score, are what they were.
-type termQuery struct{ *query.TermQuery }
+//
+// An unscored term's searcher reads no frequencies or norms, so that a
+// conjunction or an exclusion advances it through its posting list a
+// bitmap at a time instead of a posting at a time: bleve scores the
+// clauses of an exclusion, and so walked the million postings of "not a
+// job" to reach each match. Its weight still counts in the query norm.
+type termQuery struct {
+	*query.TermQuery
+	unscored bool
+}
 
 func (q termQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
+	if q.unscored {
+		options.Score = "none"
+	}
 	s, err := q.TermQuery.Searcher(ctx, i, m, options)
 	if err != nil || s.Count() > 0 {
 		return s, err
@@ -466,7 +487,7 @@ func (emptySearcher) Advance(*search.SearchContext, index.IndexInternalID) (*sea
 // bleveQuery builds the bleve query: every word must match in some
 // field, weighted by field; whole-name matches add a large bonus;
 // filters and exclusions narrow.
-func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]string) query.Query {
+func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common commonality) query.Query {
 	var must, required, optional []query.Query
 	boosts := fieldBoosts
 	if jobs {
@@ -478,10 +499,14 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 			if (fb.field == fText || fb.field == fSQL) && len(terms(stopAnalyzer(), t)) == 0 {
 				continue // a stop word: descriptions do not index it
 			}
-			if slices.Contains(common[t], fb.field) {
+			if slices.Contains(common.fields[t], fb.field) {
 				continue
 			}
-			any = append(any, term(fb.field, t, fb.boost))
+			if common.narrowing[t] {
+				any = append(any, unscoredTerm(fb.field, t, fb.boost))
+			} else {
+				any = append(any, term(fb.field, t, fb.boost))
+			}
 			for _, a := range p.alts[i] {
 				any = append(any, term(fb.field, a, fb.boost*abbrevBoost))
 			}
@@ -520,7 +545,7 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 	var excludedBy []query.Query
 	for _, f := range p.q.Filters {
 		if f.Exclude {
-			excludedBy = append(excludedBy, term(filterFields[f.Key], lower(f.Value), 1))
+			excludedBy = append(excludedBy, unscoredTerm(filterFields[f.Key], lower(f.Value), 1))
 			continue
 		}
 		if _, ok := byKey[f.Key]; !ok {
@@ -536,7 +561,7 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 	if !includeRemoved {
 		// Removed datasets are few: skipping them costs far less than
 		// intersecting with every live one.
-		mustNot = append(mustNot, term(fRemoved, "yes", 1))
+		mustNot = append(mustNot, unscoredTerm(fRemoved, "yes", 1))
 	}
 	for _, e := range p.q.Excluded {
 		mustNot = append(mustNot, phraseQuery(e))
@@ -545,7 +570,7 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common map[string][]s
 	if jobs {
 		filters = append(filters, term(fType, KindJob, 1))
 	} else {
-		mustNot = append(mustNot, term(fType, KindJob, 1))
+		mustNot = append(mustNot, unscoredTerm(fType, KindJob, 1))
 	}
 	should := optional
 	for _, e := range p.exact {
@@ -610,30 +635,45 @@ const (
 	commonMin   = 1000
 )
 
+// commonality is what commonFields found of a query's words.
+type commonality struct {
+	// fields holds, for each word, the free-text fields it is too common
+	// in to match in.
+	fields map[string][]string
+	// narrowing holds the words common even in the field they are left
+	// to match in: the "t" of a table named t042 (split into t and 042) is
+	// in every table's name. Such a word must match but is not scored:
+	// scoring it read its posting list one posting at a time, a million
+	// postings a query at a million datasets, and its weight is nearly
+	// the same for every hit.
+	narrowing map[string]bool
+}
+
 // commonFields returns, for each query word, the free-text fields it is
-// too common in to match in.
-func (x *Index) commonFields(ctx context.Context, words []string) (map[string][]string, error) {
+// too common in to match in, and whether it is common everywhere.
+func (x *Index) commonFields(ctx context.Context, words []string) (commonality, error) {
+	var out commonality
 	if len(words) == 0 {
-		return nil, nil
+		return out, nil
 	}
 	adv, err := x.idx.Advanced()
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return out, fmt.Errorf("search: %w", err)
 	}
 	r, err := adv.Reader()
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return out, fmt.Errorf("search: %w", err)
 	}
 	defer r.Close()
 	docs, err := r.DocCount()
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return out, fmt.Errorf("search: %w", err)
 	}
 	limit := uint64(max(commonMin, int(float64(docs)*commonShare)))
 	if docs <= limit {
-		return nil, nil
+		return out, nil
 	}
-	out := map[string][]string{}
+	out.fields, out.narrowing = map[string][]string{}, map[string]bool{}
 	for _, w := range words {
 		var (
 			common    []string
@@ -644,7 +684,7 @@ func (x *Index) commonFields(ctx context.Context, words []string) (map[string][]
 		for _, fb := range fieldBoosts {
 			tfr, err := r.TermFieldReader(ctx, []byte(w), fb.field, false, false, false)
 			if err != nil {
-				return nil, fmt.Errorf("search: %w", err)
+				return out, fmt.Errorf("search: %w", err)
 			}
 			n := tfr.Count()
 			tfr.Close()
@@ -658,11 +698,12 @@ func (x *Index) commonFields(ctx context.Context, words []string) (map[string][]
 				rareMatch = true
 			}
 		}
-		if !rareMatch {
+		if !rareMatch && rarest != "" {
 			common = slices.DeleteFunc(common, func(f string) bool { return f == rarest })
+			out.narrowing[w] = true
 		}
 		if len(common) > 0 {
-			out[w] = common
+			out.fields[w] = common
 		}
 	}
 	return out, nil
@@ -679,7 +720,7 @@ var stopAnalyzer = sync.OnceValue(func() analysis.Analyzer {
 
 // run runs one pass of a search; common is what commonFields returned
 // for p's words.
-func (x *Index) run(ctx context.Context, req Request, p plan, common map[string][]string, fuzzy bool) (Results, error) {
+func (x *Index) run(ctx context.Context, req Request, p plan, common commonality, fuzzy bool) (Results, error) {
 	window := req.Offset+req.Limit <= rerankWindow
 	from, size := req.Offset, req.Limit
 	if window {
@@ -688,7 +729,7 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common map[string]
 	q := p.bleveQuery(req.IncludeRemoved, req.Jobs, fuzzy, common)
 	var out Results
 	for _, t := range p.terms {
-		if len(common[t]) > 0 {
+		if len(common.fields[t]) > 0 {
 			out.Common = append(out.Common, t)
 		}
 	}
