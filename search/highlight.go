@@ -164,7 +164,11 @@ func (h *highlighter) scan(s string, class int, best []int) (sn Snippet, matched
 // scanName is scan that also returns how many words s has and records in
 // inName which query words matched (exactly or by a typo).
 func (h *highlighter) scanName(s string, class int, best []int, inName []bool) (sn Snippet, matched, words int) {
-	toks := names.Analyze([]byte(s))
+	// A search explains every text of up to 50 hits, and a search with
+	// typos cannot tell which hold no query word: the tokens are lent.
+	sc := scratchPool.Get().(*tokenScratch)
+	defer func() { sc.reset(); scratchPool.Put(sc) }()
+	toks := analyzeInto(names, []byte(s), sc)
 	var mark []bool
 	// see records a word (or a whole of several) from start to end of s:
 	// whether it matches a query word, and marks it if so.
