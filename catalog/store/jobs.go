@@ -453,9 +453,11 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		now := s.now()
+		var created map[int64]bool
 		if len(fresh) > 0 {
 			nss, names := jobKeyArrays(fresh)
-			if err := createMissing(ctx, tx, "jobs", nss, names, now, func(i int) *prior { return &fresh[i].prior }); err != nil {
+			var err error
+			if created, err = createMissing(ctx, tx, "jobs", nss, names, now, func(i int) *prior { return &fresh[i].prior }); err != nil {
 				return fmt.Errorf("create jobs: %w", err)
 			}
 		}
@@ -491,8 +493,10 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 				return fmt.Errorf("write job inputs and outputs: %w", err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE jobs SET updated_at = $2 WHERE id = ANY($1)`, ids, now); err != nil {
-			return fmt.Errorf("touch jobs: %w", err)
+		if touch := touched(ids, created); len(touch) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET updated_at = $2 WHERE id = ANY($1)`, touch, now); err != nil {
+				return fmt.Errorf("touch jobs: %w", err)
+			}
 		}
 		changes := make([][]any, 0, len(todo))
 		for _, p := range todo {
