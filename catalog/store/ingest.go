@@ -183,9 +183,6 @@ func (s *Store) ingestBatch(ctx context.Context, source string, batch []*prepare
 		return nil
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := planForArrays(ctx, tx); err != nil {
-			return err
-		}
 		return s.write(ctx, tx, source, todo, counts)
 	})
 	if err != nil {

@@ -78,16 +78,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // trip.
 const customPlan = pgx.QueryExecModeDescribeExec
 
-// planForArrays has PostgreSQL plan every statement of tx for its
-// arguments (see customPlan): ingest's writes take arrays of the batch's
-// ids and keys.
-func planForArrays(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-		return fmt.Errorf("plan for arrays: %w", err)
-	}
-	return nil
-}
-
 func splitKeys(keys []catalog.Key) (nss, names []string) {
 	nss, names = make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
