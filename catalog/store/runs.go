@@ -40,7 +40,7 @@ func (s *Store) RunsByIDs(ctx context.Context, ids []string) (map[string]catalog
 	if len(ids) == 0 {
 		return map[string]catalog.Run{}, nil
 	}
-	runs, err := s.runs(ctx, `r.run_id = ANY($1)`, ids)
+	runs, err := s.runs(ctx, `r.run_id = ANY($1)`, customPlan, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read %d runs: %w", len(ids), err)
 	}

@@ -237,12 +237,22 @@ func (s *Store) ingestRunUsage(ctx context.Context, h catalog.Harvest) error {
 // zero, those whose popularity was computed less than fresh ago are left
 // out.
 func (s *Store) usageInputs(ctx context.Context, h catalog.Harvest, fresh time.Duration) ([]int64, error) {
+	// Each job once: a push's runs name their jobs over and over (a batch
+	// of 1,000 events, 50 jobs), and each repeat joined all its inputs
+	// again.
 	var jobs []catalog.JobKey
+	seen := map[catalog.JobKey]bool{}
+	add := func(k catalog.JobKey) {
+		if !seen[k] {
+			seen[k] = true
+			jobs = append(jobs, k)
+		}
+	}
 	for _, j := range h.Jobs {
-		jobs = append(jobs, j.Key)
+		add(j.Key)
 	}
 	for _, r := range h.Runs {
-		jobs = append(jobs, r.Job)
+		add(r.Job)
 	}
 	if len(jobs) == 0 {
 		return nil, nil
@@ -255,7 +265,7 @@ func (s *Store) usageInputs(ctx context.Context, h catalog.Harvest, fresh time.D
 		JOIN job_io io ON io.job_id = j.id AND io.direction = 'in'
 		JOIN datasets d ON d.namespace = io.namespace AND d.name = io.name
 		WHERE $3::interval <= '0' OR NOT EXISTS (
-			SELECT 1 FROM dataset_popularity p WHERE p.dataset_id = d.id AND p.computed_at >= $4::timestamptz - $3::interval)`, nss, names, fresh, s.now())
+			SELECT 1 FROM dataset_popularity p WHERE p.dataset_id = d.id AND p.computed_at >= $4::timestamptz - $3::interval)`, customPlan, nss, names, fresh, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("find inputs of %d jobs: %w", len(jobs), translate(err))
 	}
@@ -309,7 +319,7 @@ func (s *Store) RefreshPopularity(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := s.pool.Query(ctx, usageCountsSQL, ids, now.Add(-catalog.UsageWindow))
+	rows, err := s.pool.Query(ctx, usageCountsSQL, customPlan, ids, now.Add(-catalog.UsageWindow))
 	if err != nil {
 		return fmt.Errorf("refresh popularity of %d datasets: %w", len(ids), translate(err))
 	}

@@ -442,17 +442,39 @@ func (f Facets) facet(name, path string, v any) (bool, error) {
 	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return false, nil
 	}
-	var del struct {
-		Deleted bool `json:"_deleted"`
-	}
-	if err := unmarshal(raw, &del, path+"."+name); err != nil {
-		return false, err
-	}
-	if del.Deleted {
-		return false, nil
+	if mayDelete(raw) {
+		var del struct {
+			Deleted bool `json:"_deleted"`
+		}
+		if err := unmarshal(raw, &del, path+"."+name); err != nil {
+			return false, err
+		}
+		if del.Deleted {
+			return false, nil
+		}
 	}
 	if err := unmarshal(raw, v, path+"."+name); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// mayDelete reports whether a facet may hold the member _deleted, so
+// that a facet which cannot (nearly every one) is decoded once, not
+// twice. encoding/json matches member names without regard to case, and
+// a name may be spelled with escapes.
+func mayDelete(raw []byte) bool {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(raw[i:], '_')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if len(raw)-i >= len("_deleted") && bytes.EqualFold(raw[i:i+len("_deleted")], []byte("_deleted")) {
+			return true
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package openlineage
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -262,5 +263,40 @@ func TestDeriveDatasetWideColumnLineage(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, p.ColumnLineage); diff != "" {
 		t.Errorf("column lineage (-want +got):\n%s", diff)
+	}
+}
+
+// TestFacetDeleted checks that a facet {"_deleted": true} is absent
+// however the member is spelled, and that one without it is decoded.
+func TestFacetDeleted(t *testing.T) {
+	tests := []struct {
+		raw     string
+		present bool
+		want    string
+		err     bool
+	}{
+		{raw: `{"description": "d"}`, present: true, want: "d"},
+		{raw: `{"description": "under_score _deletedness"}`, present: true, want: "under_score _deletedness"},
+		{raw: `{"_deleted": true}`},
+		{raw: `{"description": "d", "_deleted": true}`},
+		{raw: `{"_DELETED": true}`},
+		{raw: `{"_Deleted": true}`},
+		{raw: `{"\u005fdeleted": true}`},
+		{raw: `{"_\u0064eleted": true}`},
+		{raw: `{"_deleted": false, "description": "d"}`, present: true, want: "d"},
+		{raw: `{"_deleted": "yes"}`, err: true},
+		{raw: `[1]`, err: true},
+		{raw: `null`},
+	}
+	for _, tt := range tests {
+		var doc documentationFacet
+		ok, err := Facets{"documentation": json.RawMessage(tt.raw)}.facet("documentation", "facets", &doc)
+		if (err != nil) != tt.err {
+			t.Errorf("%s: error %v, want error %t", tt.raw, err, tt.err)
+			continue
+		}
+		if ok != tt.present || doc.Description != tt.want {
+			t.Errorf("%s: present %t, description %q; want %t, %q", tt.raw, ok, doc.Description, tt.present, tt.want)
+		}
 	}
 }
