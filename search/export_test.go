@@ -13,3 +13,14 @@ func PopularReread(x *Index) int {
 func SetPopularityInternal(x *Index, b []byte) error {
 	return x.idx.SetInternal(keyPopularity, b)
 }
+
+// FacetSegmentsRead returns how many of x's segments have their facet
+// values read.
+func FacetSegmentsRead(x *Index) int {
+	x.mu.RLock()
+	t := x.facets
+	x.mu.RUnlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.segs)
+}

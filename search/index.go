@@ -187,6 +187,7 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 	case err == nil:
 		x.idx = idx
 		x.setSeq(seq)
+		x.warmFacets()
 	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && opts.Background:
 		x.damaged(nil, errMissing)
 		return x, nil

@@ -246,6 +246,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.facets = newFacetTable() // segment ids start again
 	x.popular = popularState{at: popularAt, floor: popularAt, read: true}
 	x.setSeq(seq)
+	x.warmFacets()
 	x.latchReady(seq)
 	x.built.Store(count)
 	x.report(StageBuild, count, count)

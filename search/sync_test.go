@@ -423,3 +423,27 @@ func TestPopularityReachesTheIndex(t *testing.T) {
 		t.Errorf("an index whose popularity time does not read re-read %d documents, want 1 (b)", n)
 	}
 }
+
+// TestFacetsReadAtOpen checks that an index reads its segments' facet
+// values once it is in place, built or opened, before any search asks:
+// at a million datasets that read is a second the first search would
+// otherwise wait.
+func TestFacetsReadAtOpen(t *testing.T) {
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	crawl(t, st, "postgres:shop", shop()...)
+	dir := filepath.Join(t.TempDir(), "index")
+	for _, when := range []string{"built", "opened"} {
+		x := open(t, dir, st)
+		deadline := time.Now().Add(10 * time.Second)
+		for search.FacetSegmentsRead(x) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("index %s: no segment's facet values read 10 s after Open", when)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
