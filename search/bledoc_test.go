@@ -9,6 +9,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	bdoc "github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
 	"github.com/google/go-cmp/cmp"
 
@@ -110,15 +111,22 @@ func TestBleveDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
-		doc := toDocument(d, seg)
-		want := bdoc.NewDocument(docIDOf(d))
-		if err := m.MapDocument(want, doc); err != nil {
-			t.Fatal(err)
-		}
-		got := fields.bleveDocument(docIDOf(d), &doc)
-		if diff := cmp.Diff(describeDoc(want), describeDoc(got)); diff != "" {
-			t.Fatalf("%s: document (-mapping +direct):\n%s", d.Key, diff)
-		}
+		sameDocument(t, m, fields, d, seg)
+	}
+}
+
+// sameDocument fails t unless the document the index writes for d
+// without bleve's mapping holds what the mapping makes of it.
+func sameDocument(t *testing.T, m mapping.IndexMapping, fields *docFields, d Dataset, seg *segmenter) {
+	t.Helper()
+	doc := toDocument(d, seg)
+	want := bdoc.NewDocument(docIDOf(d))
+	if err := m.MapDocument(want, doc); err != nil {
+		t.Fatal(err)
+	}
+	got := fields.bleveDocument(docIDOf(d), &doc)
+	if diff := cmp.Diff(describeDoc(want), describeDoc(got)); diff != "" {
+		t.Fatalf("%s: document (-mapping +direct):\n%s", d.Key, diff)
 	}
 }
 
@@ -153,15 +161,7 @@ func FuzzBleveDocument(f *testing.F) {
 		v := newVocabulary()
 		v.learn(d)
 		seg := newLexicon(v, defaultAbbrev(t)).seg
-		doc := toDocument(d, seg)
-		want := bdoc.NewDocument(docIDOf(d))
-		if err := m.MapDocument(want, doc); err != nil {
-			t.Fatal(err)
-		}
-		got := fields.bleveDocument(docIDOf(d), &doc)
-		if diff := cmp.Diff(describeDoc(want), describeDoc(got)); diff != "" {
-			t.Fatalf("document (-mapping +direct):\n%s", diff)
-		}
+		sameDocument(t, m, fields, d, seg)
 		for _, w := range []string{name, desc, column, owner, tag} {
 			want := stem.Filter(analysis.TokenStream{{Term: []byte(w)}})[0].Term
 			got := stemPlurals(stem, analysis.TokenStream{{Term: []byte(w)}})[0].Term

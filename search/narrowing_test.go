@@ -24,18 +24,7 @@ func TestCommonWordNarrows(t *testing.T) {
 		ds = append(ds, Dataset{ID: int64(3000 + i), Platform: "postgres", Kind: catalog.KindTable,
 			Key: catalog.Key{Namespace: "postgres://wh:5432", Name: fmt.Sprintf("db.x%02d.x_042", i)}})
 	}
-	x, err := Build(t.TempDir(), func(yield func(Dataset) error) error {
-		for _, d := range ds {
-			if err := yield(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, Options{NoCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := buildDatasets(t, ds, Options{NoCache: true})
 	ctx := context.Background()
 	q, err := Parse("t042")
 	if err != nil {
