@@ -547,57 +547,75 @@ type Reached struct {
 // at its shortest distance, with the first shortest path found; a job with
 // no outputs (a dashboard, an exposure) is reached too.
 func (g *Graph) Reach(start catalog.Key, depth int) ([]Reached, error) {
+	var out []Reached
+	err := g.walkDown(start, depth, true, func(hop int, jobs, datasets []reachedID) {
+		for _, r := range jobs {
+			out = append(out, Reached{Kind: JobNode, Via: g.jobs[r.via].key, From: g.dsKeys[r.from], Distance: hop})
+		}
+		for _, r := range datasets {
+			out = append(out, Reached{Kind: DatasetNode, Dataset: g.dsKeys[r.node], Via: g.jobs[r.via].key, From: g.dsKeys[r.from], Distance: hop})
+		}
+	})
+	return out, err
+}
+
+// reachedID is a node reached downstream, as indexes: a dataset (node)
+// written by the job via, which reads from; or a job (via), which reads
+// from.
+type reachedID struct{ node, via, from int32 }
+
+// walkDown is the walk of Reach and Downstream: for each hop from start,
+// to at most depth (0: no limit), it calls f with the jobs reached at
+// that hop (when withJobs) and the datasets, each sorted by namespace and
+// name. f must not keep the slices.
+func (g *Graph) walkDown(start catalog.Key, depth int, withJobs bool, f func(hop int, jobs, datasets []reachedID)) error {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	s, ok := g.dsIndex[start]
 	if !ok {
-		return nil, fmt.Errorf("downstream of %s: %w", start, catalog.ErrNotFound)
+		return fmt.Errorf("downstream of %s: %w", start, catalog.ErrNotFound)
 	}
 	sc := getScratch(len(g.dsKeys), len(g.jobs))
 	defer scratchPool.Put(sc)
 	seen, jobSeen, gen := sc.seenDown, sc.jobDown, sc.gen
 	seen[s] = gen
 	frontier := []int32{s}
-	var out []Reached
+	var jobs, datasets []reachedID
 	for hop := 1; len(frontier) > 0 && (depth <= 0 || hop <= depth); hop++ {
-		var next []int32
-		var jobs, datasets []Reached
+		jobs, datasets = jobs[:0], datasets[:0]
 		for _, d := range frontier {
 			for _, j := range g.consumers[d] {
 				if jobSeen[j] == gen {
 					continue
 				}
 				jobSeen[j] = gen
-				jk := g.jobs[j].key
-				jobs = append(jobs, Reached{Kind: JobNode, Via: jk, From: g.dsKeys[d], Distance: hop})
+				if withJobs {
+					jobs = append(jobs, reachedID{node: j, via: j, from: d})
+				}
 				for _, o := range g.jobs[j].outputs() {
 					if seen[o] != gen {
 						seen[o] = gen
-						next = append(next, o)
-						datasets = append(datasets, Reached{Kind: DatasetNode, Dataset: g.dsKeys[o], Via: jk, From: g.dsKeys[d], Distance: hop})
+						datasets = append(datasets, reachedID{node: o, via: j, from: d})
 					}
 				}
 			}
 		}
-		byJob := func(a, b Reached) int {
-			return cmp.Or(strings.Compare(a.Via.Namespace, b.Via.Namespace), strings.Compare(a.Via.Name, b.Via.Name))
-		}
-		slices.SortFunc(jobs, byJob)
-		slices.SortFunc(datasets, func(a, b Reached) int {
-			return cmp.Or(strings.Compare(a.Dataset.Namespace, b.Dataset.Namespace), strings.Compare(a.Dataset.Name, b.Dataset.Name))
-		})
-		out = append(out, jobs...)
-		out = append(out, datasets...)
+		slices.SortFunc(jobs, func(a, b reachedID) int { return compareJobKeys(g.jobs[a.via].key, g.jobs[b.via].key) })
+		slices.SortFunc(datasets, func(a, b reachedID) int { return g.dsKeys[a.node].Compare(g.dsKeys[b.node]) })
+		f(hop, jobs, datasets)
 		// The next hop walks the frontier in name order, so that the path
 		// recorded for a node is the same whatever order jobs list their
 		// outputs in.
-		next = next[:0]
+		frontier = frontier[:0]
 		for _, r := range datasets {
-			next = append(next, g.dsIndex[r.Dataset])
+			frontier = append(frontier, r.node)
 		}
-		frontier = next
 	}
-	return out, nil
+	return nil
+}
+
+func compareJobKeys(a, b catalog.JobKey) int {
+	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
 
 // Downstream returns every dataset downstream of start, grouped by
@@ -605,19 +623,16 @@ func (g *Graph) Reach(start catalog.Key, depth int) ([]Reached, error) {
 // limit). Each dataset appears once, at its shortest distance; a level is
 // sorted by namespace, then name.
 func (g *Graph) Downstream(start catalog.Key, depth int) ([][]catalog.Key, error) {
-	reached, err := g.Reach(start, depth)
-	if err != nil {
-		return nil, err
-	}
 	var levels [][]catalog.Key
-	for _, r := range reached {
-		if r.Kind != DatasetNode {
-			continue
+	err := g.walkDown(start, depth, false, func(_ int, _, datasets []reachedID) {
+		if len(datasets) == 0 {
+			return
 		}
-		if len(levels) < r.Distance {
-			levels = append(levels, nil)
+		level := make([]catalog.Key, len(datasets))
+		for i, r := range datasets {
+			level[i] = g.dsKeys[r.node]
 		}
-		levels[r.Distance-1] = append(levels[r.Distance-1], r.Dataset)
-	}
-	return levels, nil
+		levels = append(levels, level)
+	})
+	return levels, err
 }

@@ -130,17 +130,17 @@ type ColumnHit struct {
 
 // fieldBoosts weigh where a word matched: name words over columns over
 // schema, tags and owners over descriptions.
-var fieldBoosts = []struct {
-	field string
-	boost float64
-}{{fName, 10}, {fColumns, 5}, {fPath, 3}, {fMeta, 3}, {fText, 1}}
+var fieldBoosts = []fieldBoost{{fName, 10}, {fColumns, 5}, {fPath, 3}, {fMeta, 3}, {fText, 1}}
 
 // jobFieldBoosts are fieldBoosts for a search for jobs: a job's SQL
 // counts as much as its description.
-var jobFieldBoosts = append(slices.Clip(fieldBoosts), struct {
+var jobFieldBoosts = append(slices.Clip(fieldBoosts), fieldBoost{fSQL, 1})
+
+// fieldBoost is a field searched for a query's words, and its weight.
+type fieldBoost struct {
 	field string
 	boost float64
-}{fSQL, 1})
+}
 
 // Boosts of whole-name matches. The re-ranking of the first page enforces
 // the order of match classes; these make bleve's own order agree, so that
@@ -212,6 +212,14 @@ func (x *Index) search(ctx context.Context, req Request) (Results, error) {
 			res.Fuzzy = true
 		}
 	}
+	if res.Total == 0 && p.joined != nil {
+		// No identifier as typed: its parts anywhere ("t075" for a table
+		// t in schema s075).
+		p = p.loose()
+		if res, err = x.run(ctx, req, p, common, false); err != nil {
+			return Results{}, err
+		}
+	}
 	if res.Total == 0 {
 		if res, err = x.fallback(ctx, req, p, common); err != nil {
 			return Results{}, err
@@ -274,6 +282,22 @@ type plan struct {
 	// minMatch, when not 0, is how many of the required words a hit must
 	// match: the fallback when no dataset matches them all.
 	minMatch int
+	// joined holds the words of the query that split between letters and
+	// digits ("t042", "s3", "addressline1"), as indexes into terms: their
+	// parts must match together in one field, as the identifier typed,
+	// rather than each anywhere ("t075" is not every table of schema
+	// s075, whose name holds t and whose schema 075). joinedOnly marks the
+	// terms that occur only in such words: they have no clause of their
+	// own. Search drops both (loose) when nothing matches them joined.
+	joined     [][]int
+	joinedOnly []bool
+}
+
+// loose returns p with the parts of its letter-digit words matched each
+// on its own, in any field.
+func (p plan) loose() plan {
+	p.joined, p.joinedOnly = nil, nil
+	return p
 }
 
 // questionWords are words of questions and of the catalog's own
@@ -296,6 +320,14 @@ func optionalWord(w string) bool {
 // names written without separators split into their words, plurals
 // folded; each with whether it is a stop or question word.
 func (l *lexicon) queryTerms(s string) (out []string, optional []bool) {
+	out, optional, _ = l.queryTermsJoined(s)
+	return out, optional
+}
+
+// queryTermsJoined is queryTerms, and also returns the parts of each word
+// that splits between letters and digits ("t042" → t, 042): an identifier
+// that the parts must match together, in one field (see plan.joined).
+func (l *lexicon) queryTermsJoined(s string) (out []string, optional []bool, joined [][]string) {
 	for _, t := range lowerTokens().Analyze([]byte(s)) {
 		if t.Type == analysis.Shingle {
 			continue
@@ -307,26 +339,52 @@ func (l *lexicon) queryTerms(s string) (out []string, optional []bool) {
 			// ("headcount" for hc): the index holds the whole too.
 			parts = []string{w}
 		}
+		var folded []string
 		for _, p := range parts {
-			out = append(out, fold(p))
+			folded = append(folded, fold(p))
 			optional = append(optional, len(parts) == 1 && optionalWord(w))
 		}
+		out = append(out, folded...)
+		// Digits and letters are split in runs, so a word of several parts
+		// with a digit run has letters too.
+		if len(parts) > 1 && slices.ContainsFunc(parts, func(p string) bool { return isDigit(p[0]) }) {
+			joined = append(joined, folded)
+		}
 	}
-	return out, optional
+	return out, optional, joined
 }
 
 func newPlan(q Query, l *lexicon) plan {
 	p := plan{q: q}
-	var all []string
-	var opt []bool
+	var (
+		all    []string
+		opt    []bool
+		joined [][]string
+		alone  = map[string]bool{} // terms that are a word or a part of their own
+	)
 	for _, w := range q.Words {
-		ts, o := l.queryTerms(w)
-		all, opt = append(all, ts...), append(opt, o...)
+		ts, o, j := l.queryTermsJoined(w)
+		all, opt, joined = append(all, ts...), append(opt, o...), append(joined, j...)
+		n := map[string]int{}
+		for _, t := range ts {
+			n[t]++
+		}
+		for _, parts := range j {
+			for _, t := range parts {
+				n[t]--
+			}
+		}
+		for t, c := range n {
+			alone[t] = alone[t] || c > 0
+		}
 	}
 	for _, ph := range q.Phrases {
 		ts, _ := l.queryTerms(ph)
 		all = append(all, ts...)
 		opt = append(opt, make([]bool, len(ts))...) // a phrase's words are wanted
+		for _, t := range ts {
+			alone[t] = true // the phrase query keeps them together
+		}
 	}
 	for i, t := range all {
 		if j := slices.Index(p.terms, t); j >= 0 {
@@ -350,6 +408,29 @@ func newPlan(q Query, l *lexicon) plan {
 			p.terms = append(p.terms, short)
 			p.optional = append(p.optional, true)
 		}
+	}
+	p.joinedOnly = make([]bool, len(p.terms))
+	for _, parts := range joined {
+		var idx []int
+		for _, t := range parts {
+			if i := slices.Index(p.terms, t); i >= 0 && !slices.Contains(idx, i) {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) < 2 || len(idx) < len(slices.Compact(slices.Sorted(slices.Values(parts)))) {
+			continue // a part cut by maxTerms
+		}
+		if !slices.ContainsFunc(p.joined, func(g []int) bool { return slices.Equal(g, idx) }) {
+			p.joined = append(p.joined, idx)
+		}
+	}
+	for _, g := range p.joined {
+		for _, i := range g {
+			p.joinedOnly[i] = !alone[p.terms[i]]
+		}
+	}
+	if len(p.joined) == 0 {
+		p.joinedOnly = nil
 	}
 	for i, t := range p.terms {
 		var w *fuzzyWord
@@ -459,9 +540,16 @@ func unscoredTerm(field, value string, boost float64) query.Query {
 // bitmap at a time instead of a posting at a time: bleve scores the
 // clauses of an exclusion, and so walked the million postings of "not a
 // job" to reach each match. Its weight still counts in the query norm.
+//
+// A term of a letter-digit word is searched alone: bleve's conjunction
+// of term searchers would intersect their posting lists first, and a
+// posting iterator given a narrowed list walks its whole list one posting
+// at a time to reach each document left, even unscored: the million
+// postings of the t of "t042" in the names, every query.
 type termQuery struct {
 	*query.TermQuery
 	unscored bool
+	alone    bool
 }
 
 func (q termQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
@@ -469,11 +557,20 @@ func (q termQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.
 		options.Score = "none"
 	}
 	s, err := q.TermQuery.Searcher(ctx, i, m, options)
-	if err != nil || s.Count() > 0 {
-		return s, err
+	switch {
+	case err != nil:
+		return nil, err
+	case s.Count() == 0:
+		return emptySearcher{s}, nil
+	case q.alone:
+		return searcherOnly{s}, nil
 	}
-	return emptySearcher{s}, nil
+	return s, nil
 }
+
+// searcherOnly is a searcher that bleve cannot merge with others
+// (index.Optimizable is not among its methods).
+type searcherOnly struct{ search.Searcher }
 
 // emptySearcher is a searcher of a term no document holds.
 type emptySearcher struct{ search.Searcher }
@@ -493,28 +590,41 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common commonality) q
 	if jobs {
 		boosts = jobFieldBoosts
 	}
-	for i, t := range p.terms {
+	// inField is what matches term i in one field: the term, its
+	// abbreviations, its typos. joined: the term is part of a letter-digit
+	// word matched in this field with its other parts, which narrow
+	// wherever the term is common.
+	inField := func(i int, fb fieldBoost, joined bool) []query.Query {
+		t := p.terms[i]
+		if (fb.field == fText || fb.field == fSQL) && len(terms(stopAnalyzer(), t)) == 0 {
+			return nil // a stop word: descriptions do not index it
+		}
 		var any []query.Query
-		for _, fb := range boosts {
-			if (fb.field == fText || fb.field == fSQL) && len(terms(stopAnalyzer(), t)) == 0 {
-				continue // a stop word: descriptions do not index it
-			}
-			if slices.Contains(common.fields[t], fb.field) {
-				continue
-			}
-			if common.narrowing[t] {
-				any = append(any, unscoredTerm(fb.field, t, fb.boost))
-			} else {
-				any = append(any, term(fb.field, t, fb.boost))
-			}
+		switch {
+		case slices.Contains(common.fields[t], fb.field) && !joined:
+		case common.narrowing[t] || slices.Contains(common.fields[t], fb.field):
+			any = append(any, unscoredTerm(fb.field, t, fb.boost))
+		default:
+			any = append(any, term(fb.field, t, fb.boost))
+		}
+		if len(any) > 0 {
 			for _, a := range p.alts[i] {
 				any = append(any, term(fb.field, a, fb.boost*abbrevBoost))
 			}
 		}
 		if w := p.fuzzy[i]; fuzzy && w != nil {
-			for _, fb := range boosts {
-				any = append(any, &fuzzyQuery{word: w, field: fb.field, boost: fb.boost * fuzzyBoost})
-			}
+			any = append(any, &fuzzyQuery{word: w, field: fb.field, boost: fb.boost * fuzzyBoost})
+		}
+		return any
+	}
+	joined := p.minMatch == 0 && len(p.joined) > 0
+	for i := range p.terms {
+		if joined && p.joinedOnly[i] {
+			continue // matched in its word's clause below
+		}
+		var any []query.Query
+		for _, fb := range boosts {
+			any = append(any, inField(i, fb, false)...)
 		}
 		if len(any) == 0 {
 			continue
@@ -525,6 +635,34 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common commonality) q
 			optional = append(optional, d)
 		} else {
 			required = append(required, d)
+		}
+	}
+	if joined {
+		// A letter-digit word: its parts together, in some field.
+		for _, g := range p.joined {
+			var any []query.Query
+		fields:
+			for _, fb := range boosts {
+				var all []query.Query
+				for _, i := range g {
+					q := inField(i, fb, true)
+					if len(q) == 0 {
+						continue fields
+					}
+					for j, c := range q {
+						if t, ok := c.(termQuery); ok {
+							t.alone = true
+							q[j] = t
+						}
+					}
+					all = append(all, anyOf(q))
+				}
+				any = append(any, query.NewConjunctionQuery(all))
+			}
+			if len(any) == 0 {
+				any = append(any, query.NewMatchNoneQuery())
+			}
+			required = append(required, query.NewDisjunctionQuery(any))
 		}
 	}
 	if p.minMatch > 0 && len(required) > 1 {
@@ -588,6 +726,14 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common commonality) q
 		b.AddFilter(allOf(filters))
 	}
 	return b
+}
+
+// anyOf is the disjunction of qs, or qs[0] alone.
+func anyOf(qs []query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
 }
 
 // allOf is the conjunction of qs, or qs[0] alone.

@@ -55,7 +55,7 @@ const (
 	// whole): "custmer" must not become "cust" + "mer".
 	minUnknownPart = 4
 	// segCacheMax bounds the cache of segmentations.
-	segCacheMax = 200_000
+	segCacheMax = 16_384
 )
 
 // shortWords are the two-letter words a segmentation may use besides the
@@ -122,14 +122,20 @@ type segmenter struct {
 	english map[string]float64
 	catalog map[string]float64 // the catalog's words, by rank
 	short   map[string]bool    // two-letter words allowed
-	cache   sync.Map           // word → []string (nil: not split)
-	cached  atomic.Int64
+	// cache holds splits of words whose letters were segmented (word →
+	// []wordSpan, nil: not split), up to segCacheMax of them, then starts
+	// afresh: the words that recur are soon back, and a cache that only
+	// grew kept its first 200,000 words, which every garbage collection
+	// walked.
+	cache  atomic.Pointer[sync.Map]
+	cached atomic.Int64
 }
 
 // newSegmenter makes a segmenter over the English lists, the catalog's
 // vocabulary v and the abbreviations' short forms.
 func newSegmenter(v *vocabulary, abbrev *abbreviations) *segmenter {
 	s := &segmenter{english: englishCosts(), catalog: map[string]float64{}, short: map[string]bool{}}
+	s.cache.Store(new(sync.Map))
 	for _, w := range shortWords {
 		s.short[w] = true
 	}
@@ -200,23 +206,57 @@ func (s *segmenter) spans(tok string) []wordSpan {
 	if s == nil || len(tok) < 2 || (len(tok) < minSegment && !strings.ContainsAny(tok, "0123456789")) {
 		return nil
 	}
-	if v, ok := s.cache.Load(tok); ok {
+	if !segmentable(tok) {
+		// Split at its digits alone, if at all, which costs less than
+		// caching it: every number and every t000042 of a catalog filled
+		// the cache, 50 MB of pointers at 100,000 datasets that every
+		// garbage collection walked (200 ms a cycle, on every request).
+		return s.spansOf(tok)
+	}
+	cache := s.cache.Load()
+	if v, ok := cache.Load(tok); ok {
 		return v.([]wordSpan)
 	}
+	out := s.spansOf(tok)
+	if _, loaded := cache.LoadOrStore(tok, out); !loaded && s.cached.Add(1) >= segCacheMax {
+		s.cache.Store(new(sync.Map))
+		s.cached.Store(0)
+	}
+	return out
+}
+
+// spansOf is spans without the cache.
+func (s *segmenter) spansOf(tok string) []wordSpan {
 	var out []wordSpan
 	if parts := s.splitUncached(tok); len(parts) > 1 {
+		out = make([]wordSpan, 0, len(parts))
 		off := 0
 		for _, p := range parts {
-			out = append(out, wordSpan{text: p, folded: fold(p), start: off, end: off + len(p)})
+			f := p
+			if !isDigit(p[0]) { // digits fold to themselves
+				f = fold(p)
+			}
+			out = append(out, wordSpan{text: p, folded: f, start: off, end: off + len(p)})
 			off += len(p)
 		}
 	}
-	if s.cached.Load() < segCacheMax {
-		if _, loaded := s.cache.LoadOrStore(tok, out); !loaded {
-			s.cached.Add(1)
+	return out
+}
+
+// segmentable reports whether the word tok has a run of letters long
+// enough for segment to look for words in, the costly part of a split.
+func segmentable(tok string) bool {
+	run := 0
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c >= 'a' && c <= 'z' || c >= utf8.RuneSelf {
+			if run++; run >= minSegment {
+				return true
+			}
+		} else {
+			run = 0
 		}
 	}
-	return out
+	return false
 }
 
 func (s *segmenter) splitUncached(tok string) []string {

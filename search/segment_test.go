@@ -316,3 +316,43 @@ func TestPartsTextAsLowerTokens(t *testing.T) {
 		t.Errorf("only %d texts split: the test checks too little", n)
 	}
 }
+
+// TestSegmenterCachesWords checks that the cache of splits keeps only
+// words whose letters had to be segmented: numbers and names such as
+// t000042, unique in a catalog and split at their digits alone, filled it
+// with 200,000 entries that every garbage collection walked.
+func TestSegmenterCachesWords(t *testing.T) {
+	seg := defaultLexicon().seg
+	before := seg.cached.Load()
+	for _, c := range []struct {
+		word string
+		want []string
+	}{
+		{"t000042", []string{"t", "000042"}},
+		{"2024", nil},
+		{"s3", []string{"s", "3"}},
+		{"abc12de", []string{"abc", "12", "de"}},
+		{"employeedepartmenthistory", []string{"employee", "department", "history"}},
+		{"header2024", []string{"header", "2024"}},
+	} {
+		for range 2 { // the second from the cache, if cached
+			if got := seg.split(c.word); !slices.Equal(got, c.want) {
+				t.Errorf("split(%q) = %q, want %q", c.word, got, c.want)
+			}
+		}
+	}
+	if n := seg.cached.Load() - before; n != 2 {
+		t.Errorf("%d words cached, want 2 (employeedepartmenthistory, header2024)", n)
+	}
+	// Past segCacheMax words it starts afresh rather than grow.
+	for i := range segCacheMax + 100 {
+		w := []byte("employee")
+		for n := i + 1; n > 0; n /= 26 {
+			w = append(w, byte('a'+n%26))
+		}
+		seg.split(string(w))
+	}
+	if n := seg.cached.Load(); n >= segCacheMax || n == 0 {
+		t.Errorf("%d words cached after %d, want fewer than %d", n, segCacheMax+100, segCacheMax)
+	}
+}

@@ -157,7 +157,7 @@ func ptr(n int64) *int64 { return &n }
 // datasetScopes returns the scopes of h that cover datasets, after
 // checking that each has its twin covering the jobs of views (see
 // viewLineage), and that there are no other scopes.
-func datasetScopes(t *testing.T, h catalog.Harvest) []catalog.Scope {
+func datasetScopes(t testing.TB, h catalog.Harvest) []catalog.Scope {
 	t.Helper()
 	var datasets, views []catalog.Scope
 	for _, s := range h.Scopes {
