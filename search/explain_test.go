@@ -3,7 +3,6 @@ package search
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -34,18 +33,7 @@ func explainCorpus(t *testing.T) ([]Dataset, []string) {
 // facets and flags as explaining every candidate.
 func TestPageExplainedAlone(t *testing.T) {
 	ds, qs := explainCorpus(t)
-	x, err := Build(t.TempDir(), func(yield func(Dataset) error) error {
-		for _, d := range ds {
-			if err := yield(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, Options{Now: func() time.Time { return corpusNow }, NoCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := buildDatasets(t, ds, Options{NoCache: true})
 	pages := []struct{ offset, limit int }{{0, 20}, {0, 5}, {5, 5}, {20, 20}, {30, 20}, {45, 10}, {0, 50}}
 	compared, withHits := 0, 0
 	for _, text := range qs {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"almanac/catalog"
 )
@@ -27,18 +26,7 @@ func FuzzSearch(f *testing.F) {
 			Key:    catalog.Key{Namespace: "postgres://wh:5432", Name: fmt.Sprintf("db.s%02d.t%03d", i/100, i%100)},
 			Owners: []string{fmt.Sprintf("team_%d", i%7), "data_platform"}, Tags: []string{"raw", fmt.Sprintf("tag_%d", i%5)}})
 	}
-	x, err := Build(f.TempDir(), func(yield func(Dataset) error) error {
-		for _, d := range ds {
-			if err := yield(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, Options{Now: func() time.Time { return corpusNow }, NoCache: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer x.Close()
+	x := buildDatasets(f, ds, Options{NoCache: true})
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := Parse(s)
 		if err != nil || q.Empty() {

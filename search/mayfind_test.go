@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -20,18 +19,7 @@ import (
 func TestMayFind(t *testing.T) {
 	ds, qs := explainCorpus(t)
 	ds[3].Removed = true
-	x, err := Build(t.TempDir(), func(yield func(Dataset) error) error {
-		for _, d := range ds {
-			if err := yield(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, Options{Now: func() time.Time { return corpusNow }, NoCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := buildDatasets(t, ds, Options{NoCache: true})
 	w := newBatchWriter(x.idx)
 	for _, d := range ds[:10] {
 		d.Tags = []string{"updated"}

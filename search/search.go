@@ -599,17 +599,19 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common commonality) q
 		if (fb.field == fText || fb.field == fSQL) && len(terms(stopAnalyzer(), t)) == 0 {
 			return nil // a stop word: descriptions do not index it
 		}
-		var any []query.Query
-		switch {
-		case slices.Contains(common.fields[t], fb.field) && !joined:
-		case common.narrowing[t] || slices.Contains(common.fields[t], fb.field):
-			any = append(any, unscoredTerm(fb.field, t, fb.boost))
-		default:
-			any = append(any, term(fb.field, t, fb.boost))
+		// A joined word's terms are searched alone (termQuery.alone).
+		mk := func(value string, boost float64, unscored bool) query.Query {
+			q := term(fb.field, value, boost).(termQuery)
+			q.unscored, q.alone = unscored, joined
+			return q
 		}
-		if len(any) > 0 {
+		// A word too common in this field matches where it is rarer
+		// (only its typos match here), unless joined.
+		var any []query.Query
+		if commonHere := slices.Contains(common.fields[t], fb.field); !commonHere || joined {
+			any = append(any, mk(t, fb.boost, commonHere || common.narrowing[t]))
 			for _, a := range p.alts[i] {
-				any = append(any, term(fb.field, a, fb.boost*abbrevBoost))
+				any = append(any, mk(a, fb.boost*abbrevBoost, false))
 			}
 		}
 		if w := p.fuzzy[i]; fuzzy && w != nil {
@@ -648,12 +650,6 @@ func (p plan) bleveQuery(includeRemoved, jobs, fuzzy bool, common commonality) q
 					q := inField(i, fb, true)
 					if len(q) == 0 {
 						continue fields
-					}
-					for j, c := range q {
-						if t, ok := c.(termQuery); ok {
-							t.alone = true
-							q[j] = t
-						}
 					}
 					all = append(all, anyOf(q))
 				}

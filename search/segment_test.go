@@ -89,7 +89,7 @@ func warehouseCorpus() []Dataset {
 	return out
 }
 
-func buildDatasets(t *testing.T, ds []Dataset, opts Options) *Index {
+func buildDatasets(t testing.TB, ds []Dataset, opts Options) *Index {
 	t.Helper()
 	opts.Now = func() time.Time { return corpusNow }
 	x, err := Build(t.TempDir(), func(yield func(Dataset) error) error {
