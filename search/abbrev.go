@@ -146,6 +146,9 @@ var plural = en.NewEnglishPluralStemmerFilter()
 // fold returns the lower-case word w with its plural folded, as the
 // index holds it.
 func fold(w string) string {
+	if pluralStemKeeps(w) { // most words: no copies
+		return w
+	}
 	ts := plural.Filter(analysis.TokenStream{{Term: []byte(w)}})
 	return string(ts[0].Term)
 }

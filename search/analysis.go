@@ -337,9 +337,9 @@ func stemPlurals(f *en.EnglishPluralStemmerFilter, ts analysis.TokenStream) anal
 // term as it is: it lower-cases every term (through runes, which replace
 // bytes that are not UTF-8) and cuts the ones of three letters or more
 // that end in s.
-func pluralStemKeeps(term []byte) bool {
-	for _, c := range term {
-		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+func pluralStemKeeps[T string | []byte](term T) bool {
+	for i := range len(term) {
+		if c := term[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
 			return false
 		}
 	}

@@ -26,3 +26,15 @@ func TestStemPlurals(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldAsStemmer checks fold's shortcut against the plural stemmer it
+// stands for.
+func TestFoldAsStemmer(t *testing.T) {
+	for _, w := range []string{"", "a", "s", "is", "as", "ids", "bus", "class", "boxes", "parties", "order", "Order",
+		"ORDERS", "c01", "t000042", "café", "cafés", "naïve", "x_y", "ss", "us", "status", "Émile", "\xff", "aes", "shoes"} {
+		want := string(plural.Filter(analysis.TokenStream{{Term: []byte(w)}})[0].Term)
+		if got := fold(w); got != want {
+			t.Errorf("fold(%q) = %q, the stemmer %q", w, got, want)
+		}
+	}
+}

@@ -98,9 +98,15 @@ func TestRankAsExplain(t *testing.T) {
 			for _, fuzzy := range []bool{false, true} {
 				h := newHighlighter(p, x.lex, fuzzy)
 				for _, s := range ss {
-					_, want := h.explain(s)
+					hit, want := h.explain(s)
 					if got := h.rank(s); got != want {
 						t.Errorf("%q (minMatch %d, fuzzy %v) on %s: rank %+v, explain %+v", text, minMatch, fuzzy, s.Name, got, want)
+					}
+					// h remembers the texts of the datasets before: a
+					// highlighter that has seen none explains alike.
+					aloneHit, alone := newHighlighter(p, x.lex, fuzzy).explain(s)
+					if diff := cmp.Diff(aloneHit, hit); diff != "" || alone != want {
+						t.Errorf("%q (minMatch %d, fuzzy %v) on %s: explained after others %+v, alone %+v:\n%s", text, minMatch, fuzzy, s.Name, want, alone, diff)
 					}
 					if want.tier != classNone && want.tier != classExact {
 						differ++

@@ -82,7 +82,31 @@ type highlighter struct {
 	// word or one of its other forms after lower-casing and folding
 	// plurals (see stem).
 	stems []string
+	// seen remembers what scan found in each text, for the rest of the
+	// search: a search ranks up to 50 candidates and explains 20, and
+	// their column names, descriptions and tags repeat (id, created_at,
+	// a team's name), each analysed and split once rather than once a
+	// hit. It lives as long as the search, so it pins nothing.
+	seen map[string]scanned
 }
+
+// scanned is what scan found in a text: the text cut into spans, how many
+// of its words matched, and for each query word whether it matched
+// exactly (matchExact), by a typo (matchTypo) or not at all.
+type scanned struct {
+	sn      Snippet
+	matched int
+	kinds   []uint8
+}
+
+const (
+	matchNone = iota
+	matchExact
+	matchTypo
+)
+
+// maxSeen bounds highlighter.seen: beyond it, texts are scanned each time.
+const maxSeen = 20_000
 
 func newHighlighter(p plan, lex *lexicon, fuzzy bool) *highlighter {
 	h := &highlighter{p: p, lex: lex, fuzzy: fuzzy}
@@ -157,8 +181,41 @@ func (h *highlighter) scan(s string, class int, best []int) (sn Snippet, matched
 		}
 		return Snippet{{Text: s}}, 0
 	}
-	sn, matched, _ = h.scanName(s, class, best, nil)
-	return sn, matched
+	r, ok := h.seen[s]
+	if !ok {
+		// Scanned as the best class, so that what each word matched as
+		// shows: the best class, a typo, or none.
+		found := make([]int, len(h.p.terms))
+		for i := range found {
+			found[i] = classNone
+		}
+		r.sn, r.matched, _ = h.scanName(s, classExact, found, nil)
+		r.kinds = make([]uint8, len(found))
+		for i, f := range found {
+			switch f {
+			case classExact:
+				r.kinds[i] = matchExact
+			case classTypo:
+				r.kinds[i] = matchTypo
+			}
+		}
+		if h.seen == nil {
+			h.seen = map[string]scanned{}
+		}
+		if len(h.seen) < maxSeen {
+			h.seen[s] = r
+		}
+	}
+	for i, k := range r.kinds {
+		switch k {
+		case matchExact:
+			best[i] = min(best[i], class)
+		case matchTypo:
+			best[i] = min(best[i], classTypo)
+		}
+	}
+	// Shared by every hit that holds the text: appending copies.
+	return slices.Clip(r.sn), r.matched
 }
 
 // scanName is scan that also returns how many words s has and records in
@@ -362,12 +419,12 @@ func (h *highlighter) explainAs(s stored, full bool) (Hit, rank) {
 		// still marked whole for "customerId".
 		literal := slices.Contains(h.p.exact, lower(c.Name))
 		if !full {
+			// Column descriptions after tags and owners, which rank
+			// better and are fewer, so that a word found there spares
+			// reading them.
 			exactColumn = exactColumn || (literal && h.p.identifier)
 			if need(classColumn) {
 				h.scan(c.Name, classColumn, best)
-			}
-			if c.Description != "" && need(classText) {
-				h.scan(c.Description, classText, best)
 			}
 			continue
 		}
@@ -408,6 +465,14 @@ func (h *highlighter) explainAs(s stored, full bool) (Hit, rank) {
 	for _, v := range s.Owners {
 		if need(classMeta) {
 			h.scan(v, classMeta, best)
+		}
+	}
+
+	if !full {
+		for _, c := range s.Columns {
+			if c.Description != "" && need(classText) {
+				h.scan(c.Description, classText, best)
+			}
 		}
 	}
 
