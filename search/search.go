@@ -882,11 +882,20 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common commonality
 		out.Facets = fc.facets()
 		return out, nil
 	}
+	// The hits' stored records are read afterwards, all at once (see
+	// loadStored), not by bleve hit by hit.
 	sr := bleve.NewSearchRequestOptions(q, size, from, false)
-	sr.Fields = []string{fSrc}
 	res, err := x.idx.SearchInContext(context.WithValue(ctx, search.MakeDocumentMatchHandlerKey, fc.handler()), sr)
 	if err != nil {
 		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	records, err := x.loadStored(ids)
+	if err != nil {
+		return Results{}, fmt.Errorf("search %q: read hits: %w", p.q.String(), err)
 	}
 	out.Total = int(res.Total)
 	now := x.now()
@@ -898,9 +907,10 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common commonality
 	}
 	hits := make([]ranked, 0, len(res.Hits))
 	for _, h := range res.Hits {
-		s, err := decodeStored(h.Fields[fSrc])
-		if err != nil {
-			return Results{}, err
+		s, ok := records[h.ID]
+		if !ok {
+			// Removed since the search read the index.
+			continue
 		}
 		hits = append(hits, ranked{s: s, score: h.Score * trust(s, now)})
 	}

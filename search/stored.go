@@ -1,11 +1,14 @@
 package search
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
 )
 
 // The stored value of a dataset is a compact binary record rather than
@@ -116,10 +119,10 @@ func (d *storedDecoder) strs() []string {
 	return vs
 }
 
-// decodeStored reads the stored value of a hit.
-func decodeStored(v any) (stored, error) {
-	src, _ := v.(string)
-	d := storedDecoder{b: []byte(src)}
+// decodeStored reads the stored value of a hit; the strings it returns
+// are copies, so b may be reused.
+func decodeStored(b []byte) (stored, error) {
+	d := storedDecoder{b: b}
 	s := stored{
 		ID: d.varint(), Namespace: d.str(), Name: d.str(), Platform: d.str(), Kind: d.str(),
 		Description: d.str(), OtherDocs: d.strs(),
@@ -143,4 +146,59 @@ func decodeStored(v any) (stored, error) {
 		return stored{}, fmt.Errorf("read dataset %d: %w", s.ID, d.err)
 	}
 	return s, nil
+}
+
+// loadStored reads the stored records of the documents ids from the
+// index's current snapshot, by ID; a document no longer in it is left
+// out. It looks all of them up at once, one dictionary of IDs a segment,
+// where bleve's own field loading looks up each hit alone in every
+// segment: a third of an uncached search's allocations at 100,000
+// datasets went to opening those dictionaries.
+func (x *Index) loadStored(ids []string) (map[string]stored, error) {
+	out := make(map[string]stored, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, fmt.Errorf("search index reader is a %T, not scorch's", r)
+	}
+	for _, ss := range snap.Segments() {
+		nums, err := ss.DocNumbers(ids)
+		if err != nil {
+			return nil, err
+		}
+		for it := nums.Iterator(); it.HasNext(); {
+			num := uint64(it.Next())
+			id, err := ss.DocID(num)
+			if err != nil {
+				return nil, err
+			}
+			var (
+				s    stored
+				derr error
+			)
+			err = ss.VisitDocument(num, func(field string, _ byte, val []byte, _ []uint64) bool {
+				if field != fSrc {
+					return true
+				}
+				s, derr = decodeStored(val)
+				return false
+			})
+			if err = cmp.Or(err, derr); err != nil {
+				return nil, err
+			}
+			out[string(id)] = s
+		}
+	}
+	return out, nil
 }

@@ -17,7 +17,7 @@ func TestStoredRoundTrip(t *testing.T) {
 			Owners:  []string{"web"}, Tags: []string{"pii", "raw"}, UpdatedAt: -5, Removed: true, Consumers: 3, Popularity: 1234,
 		},
 	} {
-		got, err := decodeStored(string(s.encode()))
+		got, err := decodeStored(s.encode())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +26,7 @@ func TestStoredRoundTrip(t *testing.T) {
 		}
 	}
 	// Invalid UTF-8 is stored replaced, as it is shown.
-	got, err := decodeStored(string(stored{Name: "a\xffb"}.encode()))
+	got, err := decodeStored(stored{Name: "a\xffb"}.encode())
 	if err != nil || got.Name != "a\uFFFDb" {
 		t.Errorf("invalid UTF-8: got %q, %v", got.Name, err)
 	}
@@ -35,8 +35,49 @@ func TestStoredRoundTrip(t *testing.T) {
 func TestStoredCorrupt(t *testing.T) {
 	b := stored{ID: 7, Name: "orders", Columns: []storedColumn{{Name: "id"}}}.encode()
 	for _, bad := range [][]byte{nil, b[:len(b)-1], append(b[:len(b):len(b)], 0), {0, 0xff, 0xff, 0xff, 0xff, 0x0f}} {
-		if _, err := decodeStored(string(bad)); !errors.Is(err, errStored) {
+		if _, err := decodeStored(bad); !errors.Is(err, errStored) {
 			t.Errorf("decodeStored(%q) = %v, want errStored", bad, err)
+		}
+	}
+}
+
+// TestLoadStored checks the hits' records read by ID against an index of
+// several segments: an updated dataset reads as its new version, a
+// deleted one and an unknown ID are left out, every other as built.
+func TestLoadStored(t *testing.T) {
+	x := buildCorpus(t)
+	ds := corpus()
+	w := newBatchWriter(x.idx)
+	updated := ds[0]
+	updated.Description = "the new version"
+	if err := w.add(updated); err != nil {
+		t.Fatal(err)
+	}
+	w.delete(ds[1].ID)
+	if err := w.flushSeq(1); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, docIDOf(d))
+	}
+	ids = append(ids, docID(1<<40))
+	got, err := x.loadStored(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ds)-1 {
+		t.Errorf("%d records for %d live datasets", len(got), len(ds)-1)
+	}
+	if s := got[docIDOf(ds[0])]; s.Description != "the new version" {
+		t.Errorf("updated dataset: description %q", s.Description)
+	}
+	if _, ok := got[docIDOf(ds[1])]; ok {
+		t.Error("deleted dataset read")
+	}
+	for _, d := range ds[2:] {
+		if s := got[docIDOf(d)]; s.ID != d.ID || s.Name != d.Key.Name || s.Description != d.Description {
+			t.Errorf("%s: read %d %q %q", d.Key, s.ID, s.Name, s.Description)
 		}
 	}
 }

@@ -94,19 +94,24 @@ func (x *Index) suggest(ctx context.Context, typed string, n int, jobs bool) ([]
 	var out []Suggestion
 	err := x.use(ctx, "suggest", func() error {
 		sr := bleve.NewSearchRequestOptions(q, n, 0, false)
-		sr.Fields = []string{fSrc}
 		sr.SortBy([]string{"-_score", "_id"})
 		res, err := x.idx.SearchInContext(ctx, sr)
 		if err != nil {
 			return fmt.Errorf("suggest %q: %w", typed, err)
 		}
+		ids := make([]string, len(res.Hits))
+		for i, h := range res.Hits {
+			ids[i] = h.ID
+		}
+		records, err := x.loadStored(ids)
+		if err != nil {
+			return fmt.Errorf("suggest %q: read hits: %w", typed, err)
+		}
 		out = make([]Suggestion, 0, len(res.Hits))
 		for _, h := range res.Hits {
-			s, err := decodeStored(h.Fields[fSrc])
-			if err != nil {
-				return err
+			if s, ok := records[h.ID]; ok {
+				out = append(out, Suggestion{Key: catalog.Key{Namespace: s.Namespace, Name: s.Name}, Platform: s.Platform, Kind: catalog.Kind(s.Kind)})
 			}
-			out = append(out, Suggestion{Key: catalog.Key{Namespace: s.Namespace, Name: s.Name}, Platform: s.Platform, Kind: catalog.Kind(s.Kind)})
 		}
 		return nil
 	})
