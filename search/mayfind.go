@@ -22,20 +22,34 @@ import (
 // mayFind reports whether q can match any document of the index's
 // current snapshot (see the function mayFind).
 func (x *Index) mayFind(q query.Query) (bool, error) {
+	found := true
+	if _, err := x.withSnapshot(func(snap *scorch.IndexSnapshot) error {
+		var err error
+		found, err = mayFind(snap, q)
+		return err
+	}); err != nil {
+		return true, err
+	}
+	return found, nil
+}
+
+// withSnapshot calls f with the index's current snapshot, open for the
+// call; ok is false, and f not called, when the index is not scorch's.
+func (x *Index) withSnapshot(f func(*scorch.IndexSnapshot) error) (ok bool, err error) {
 	adv, err := x.idx.Advanced()
 	if err != nil {
-		return true, err
+		return false, err
 	}
 	r, err := adv.Reader()
 	if err != nil {
-		return true, err
+		return false, err
 	}
 	defer r.Close()
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
-		return true, nil
+		return false, nil
 	}
-	return mayFind(snap, q)
+	return true, f(snap)
 }
 
 // docSet is a set of a segment's documents: exact, or a superset of the

@@ -889,11 +889,7 @@ func (x *Index) run(ctx context.Context, req Request, p plan, common commonality
 	if err != nil {
 		return Results{}, fmt.Errorf("search %q: %w", p.q.String(), err)
 	}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
-	}
-	records, err := x.loadStored(ids)
+	records, err := x.loadStored(res.Hits)
 	if err != nil {
 		return Results{}, fmt.Errorf("search %q: read hits: %w", p.q.String(), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
 )
 
 // The stored value of a dataset is a compact binary record rather than
@@ -148,57 +149,63 @@ func decodeStored(b []byte) (stored, error) {
 	return s, nil
 }
 
-// loadStored reads the stored records of the documents ids from the
-// index's current snapshot, by ID; a document no longer in it is left
-// out. It looks all of them up at once, one dictionary of IDs a segment,
-// where bleve's own field loading looks up each hit alone in every
-// segment: a third of an uncached search's allocations at 100,000
-// datasets went to opening those dictionaries.
-func (x *Index) loadStored(ids []string) (map[string]stored, error) {
-	out := make(map[string]stored, len(ids))
-	if len(ids) == 0 {
+// loadStored reads the stored records of hits from the index's current
+// snapshot, by document ID; a document no longer in it is left out. It
+// looks all of them up at once, one dictionary of IDs a segment, where
+// bleve's own field loading looks up each hit alone in every segment: a
+// third of an uncached search's allocations at 100,000 datasets went to
+// opening those dictionaries.
+func (x *Index) loadStored(hits search.DocumentMatchCollection) (map[string]stored, error) {
+	out := make(map[string]stored, len(hits))
+	if len(hits) == 0 {
 		return out, nil
 	}
-	adv, err := x.idx.Advanced()
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	ok, err := x.withSnapshot(func(snap *scorch.IndexSnapshot) error {
+		for _, ss := range snap.Segments() {
+			if err := readStored(ss, ids, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && !ok {
+		err = errors.New("search index is not a scorch index")
+	}
+	return out, err
+}
+
+// readStored adds to out the records of the documents ids that are live in
+// the segment ss.
+func readStored(ss *scorch.SegmentSnapshot, ids []string, out map[string]stored) error {
+	nums, err := ss.DocNumbers(ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r, err := adv.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		return nil, fmt.Errorf("search index reader is a %T, not scorch's", r)
-	}
-	for _, ss := range snap.Segments() {
-		nums, err := ss.DocNumbers(ids)
+	for it := nums.Iterator(); it.HasNext(); {
+		num := uint64(it.Next())
+		id, err := ss.DocID(num)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for it := nums.Iterator(); it.HasNext(); {
-			num := uint64(it.Next())
-			id, err := ss.DocID(num)
-			if err != nil {
-				return nil, err
+		var (
+			s    stored
+			derr error
+		)
+		err = ss.VisitDocument(num, func(field string, _ byte, val []byte, _ []uint64) bool {
+			if field != fSrc {
+				return true
 			}
-			var (
-				s    stored
-				derr error
-			)
-			err = ss.VisitDocument(num, func(field string, _ byte, val []byte, _ []uint64) bool {
-				if field != fSrc {
-					return true
-				}
-				s, derr = decodeStored(val)
-				return false
-			})
-			if err = cmp.Or(err, derr); err != nil {
-				return nil, err
-			}
-			out[string(id)] = s
+			s, derr = decodeStored(val)
+			return false
+		})
+		if err = cmp.Or(err, derr); err != nil {
+			return err
 		}
+		out[string(id)] = s
 	}
-	return out, nil
+	return nil
 }

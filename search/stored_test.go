@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -57,12 +58,12 @@ func TestLoadStored(t *testing.T) {
 	if err := w.flushSeq(1); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var hits search.DocumentMatchCollection
 	for _, d := range ds {
-		ids = append(ids, docIDOf(d))
+		hits = append(hits, &search.DocumentMatch{ID: docIDOf(d)})
 	}
-	ids = append(ids, docID(1<<40))
-	got, err := x.loadStored(ids)
+	hits = append(hits, &search.DocumentMatch{ID: docID(1 << 40)})
+	got, err := x.loadStored(hits)
 	if err != nil {
 		t.Fatal(err)
 	}

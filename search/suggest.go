@@ -99,11 +99,7 @@ func (x *Index) suggest(ctx context.Context, typed string, n int, jobs bool) ([]
 		if err != nil {
 			return fmt.Errorf("suggest %q: %w", typed, err)
 		}
-		ids := make([]string, len(res.Hits))
-		for i, h := range res.Hits {
-			ids[i] = h.ID
-		}
-		records, err := x.loadStored(ids)
+		records, err := x.loadStored(res.Hits)
 		if err != nil {
 			return fmt.Errorf("suggest %q: read hits: %w", typed, err)
 		}
