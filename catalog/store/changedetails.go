@@ -25,6 +25,9 @@ type oldFacts struct {
 // this ingest replaces it.
 func readOldFacts(ctx context.Context, tx pgx.Tx, source string, ids []int64) (map[int64]*oldFacts, error) {
 	out := map[int64]*oldFacts{}
+	if len(ids) == 0 {
+		return out, nil
+	}
 	at := func(id int64) *oldFacts {
 		if out[id] == nil {
 			out[id] = &oldFacts{}

@@ -290,27 +290,32 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, source string, todo []*pre
 	for i, p := range todo {
 		ids[i] = p.id
 	}
-	versions, err := schemaChanges(ctx, tx, source, todo, ids, now)
+	// The datasets this ingest created have no facts, columns or
+	// versions to read or replace: only the others are looked up.
+	prior := touched(ids, created)
+	versions, err := schemaChanges(ctx, tx, source, todo, prior, now)
 	if err != nil {
 		return err
 	}
-	old, err := readOldFacts(ctx, tx, source, ids)
+	old, err := readOldFacts(ctx, tx, source, prior)
 	if err != nil {
 		return err
 	}
 
 	// Replace the source's facts wholesale: delete, then COPY.
-	for _, table := range []string{"dataset_facts", "columns", "foreign_keys", "owners", "tags", "dataset_aliases"} {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE dataset_id = ANY($1) AND source = $2`, ids, source); err != nil {
-			return fmt.Errorf("replace %s: %w", table, err)
+	if len(prior) > 0 {
+		for _, table := range []string{"dataset_facts", "columns", "foreign_keys", "owners", "tags", "dataset_aliases"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE dataset_id = ANY($1) AND source = $2`, prior, source); err != nil {
+				return fmt.Errorf("replace %s: %w", table, err)
+			}
 		}
 	}
 	if err := copyFacts(ctx, tx, source, todo, now); err != nil {
 		return err
 	}
-	if touch := touched(ids, created); len(touch) > 0 {
+	if len(prior) > 0 {
 		if _, err := tx.Exec(ctx, `
-			UPDATE datasets SET updated_at = $2, removed_at = NULL WHERE id = ANY($1)`, touch, now); err != nil {
+			UPDATE datasets SET updated_at = $2, removed_at = NULL WHERE id = ANY($1)`, prior, now); err != nil {
 			return fmt.Errorf("touch datasets: %w", err)
 		}
 	}

