@@ -744,3 +744,47 @@ func TestRunDerivesWhatItIsWokenFor(t *testing.T) {
 	}
 	derived(1002)
 }
+
+// TestSchemaNameTwiceStored posts an event whose schema lists a column
+// twice (Marquez issue 2379's event; the spec allows it): it is taken,
+// the dataset gets the first column of each name, and the event's error
+// names the one dropped.
+func TestSchemaNameTwiceStored(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	body := `{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+		"run": {"runId": "0190a2b4-0000-7000-8000-000000000001"}, "job": {"namespace": "spark", "name": "j"},
+		"outputs": [{"namespace": "s3://b", "name": "twice", "facets": {"schema": {"fields": [
+			{"name": "a", "type": "VARCHAR"}, {"name": "a", "type": "INT"}, {"name": "b", "type": "INT"}]}}}]}`
+	if code, resp := e.post(t, "/api/v1/lineage", []byte(body)); code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", code, resp)
+	}
+	e.drain(t)
+	ctx := context.Background()
+	rows, err := e.st.Pool().Query(ctx, `
+		SELECT c.name || ' ' || c.data_type FROM columns c JOIN datasets d ON d.id = c.dataset_id
+		WHERE d.namespace = 's3://b' AND d.name = 'twice' ORDER BY c.ordinal`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a VARCHAR", "b INT"}; !slices.Equal(got, want) {
+		t.Errorf("columns = %q, want %q", got, want)
+	}
+	var msg string
+	if err := e.st.Pool().QueryRow(ctx, `SELECT error FROM openlineage_events`).Scan(&msg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, `schema lists "a" more than once`) {
+		t.Errorf("event error = %q, want it to name the column listed twice", msg)
+	}
+}

@@ -1,7 +1,9 @@
 package openlineage
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -210,7 +212,11 @@ func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
 	f := &u.Facts
 	var s schemaFacet
 	if ok, _ := ds.Facets.facet("schema", "", &s); ok {
-		f.Columns = columns(s.Fields)
+		var again []string
+		f.Columns, again = columns(s.Fields)
+		if len(again) > 0 {
+			*problems = append(*problems, fmt.Sprintf("dataset %s: schema lists %s more than once; the first of each kept", ds.Key, quoteAll(again)))
+		}
 		u.Asserts |= catalog.FacetSchema
 	}
 	var doc documentationFacet
@@ -245,17 +251,36 @@ func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
 }
 
 // columns flattens a schema facet: nested fields are named parent.child.
-func columns(fields []schemaField) []catalog.Column {
-	var out []catalog.Column
+// A name met again (the spec allows it; Spark's plans can carry two
+// attributes of one name) keeps its first field, with its nested
+// fields; again lists the names dropped.
+func columns(fields []schemaField) (out []catalog.Column, again []string) {
+	seen := map[string]bool{}
 	var walk func(prefix string, fs []schemaField)
 	walk = func(prefix string, fs []schemaField) {
 		for _, fl := range fs {
-			out = append(out, catalog.Column{Name: prefix + fl.Name, Ordinal: len(out) + 1, Type: fl.Type, Description: fl.Description, Nullable: true})
-			walk(prefix+fl.Name+".", fl.Fields)
+			name := prefix + fl.Name
+			if seen[name] {
+				if !slices.Contains(again, name) {
+					again = append(again, name)
+				}
+				continue
+			}
+			seen[name] = true
+			out = append(out, catalog.Column{Name: name, Ordinal: len(out) + 1, Type: fl.Type, Description: fl.Description, Nullable: true})
+			walk(name+".", fl.Fields)
 		}
 	}
 	walk("", fields)
-	return out
+	return out, again
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // owner reads an OpenLineage owner name: "team:data-eng" is a team,
@@ -319,9 +344,15 @@ func (d *deriver) assertions(ds Dataset, e Event, problems *[]string) {
 		}
 	}
 	for _, as := range a.Assertions {
+		// A check is the job's assertion on a column, or the test the
+		// producer names: two named tests may assert the same on one
+		// column (amount between 0 and 10, and between 0 and 100).
 		name := e.Job.String() + ": " + as.Assertion
 		if as.Column != "" {
 			name += "(" + as.Column + ")"
+		}
+		if as.Name != "" {
+			name = e.Job.String() + ": " + as.Name
 		}
 		c := catalog.QualityCheck{Dataset: ds.Key, Column: as.Column, Name: name, Type: as.Assertion, Severity: as.Severity,
 			Properties: map[string]string{"job": e.Job.String()}}
@@ -339,9 +370,14 @@ func (d *deriver) assertions(ds Dataset, e Event, problems *[]string) {
 			status = catalog.QualityPass
 		}
 		r := catalog.QualityResult{Check: name, Dataset: ds.Key, Status: status, StartedAt: e.Time, RunID: e.RunID}
-		if as.Failures != nil && *as.Failures >= 0 {
-			r.Failures = as.Failures
-			r.Observed = strconv.FormatInt(*as.Failures, 10)
+		if n, ok := as.failures(); ok {
+			r.Failures = &n
+			r.Observed = strconv.FormatInt(n, 10)
+		} else if v := bytes.TrimSpace(as.Actual); len(v) > 0 && !bytes.Equal(v, []byte("null")) && json.Valid(v) {
+			r.Observed = string(v)
+		}
+		if v := bytes.TrimSpace(as.Expected); len(v) > 0 && !bytes.Equal(v, []byte("null")) {
+			r.Message = "expected " + string(v)
 		}
 		if err := r.Validate(); err != nil {
 			*problems = append(*problems, err.Error())

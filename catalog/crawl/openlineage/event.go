@@ -427,8 +427,18 @@ func dataset(d wireDataset, path, ioField string) (Dataset, error) {
 // or, as some producers send it, without a time zone (taken as UTC), or a
 // bare date.
 func ParseTime(s string) (time.Time, error) {
+	// RFC 3339 (§5.6) lets "t" and "z" be lower case; Go's layouts do not.
+	u := strings.Map(func(r rune) rune {
+		switch r {
+		case 't':
+			return 'T'
+		case 'z':
+			return 'Z'
+		}
+		return r
+	}, s)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
+		if t, err := time.Parse(layout, u); err == nil {
 			return t, nil
 		}
 	}

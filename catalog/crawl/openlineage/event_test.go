@@ -3,10 +3,13 @@ package openlineage
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -123,10 +126,54 @@ func TestDecodeBatchNamesIndex(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
-	for _, s := range []string{"2020-12-28T19:51:01.641Z", "2020-12-28T19:51:01.641499", "2020-12-28T19:52:00.001+10:00", "2024-11-26T13:05:34.626595+00:00", "2020-12-28T19:51:01.123456789Z"} {
+	for _, s := range []string{"2020-12-28T19:51:01.641Z", "2020-12-28T19:51:01.641499", "2020-12-28T19:52:00.001+10:00", "2024-11-26T13:05:34.626595+00:00", "2020-12-28T19:51:01.123456789Z",
+		// RFC 3339 §5.6 allows "t" and "z" in lower case.
+		"2024-01-01t00:00:00z", "2024-01-01t00:00:00.5+01:00"} {
 		if _, err := ParseTime(s); err != nil {
 			t.Errorf("ParseTime(%q): %v", s, err)
 		}
+	}
+	if a, b := mustParseTime(t, "2024-01-01t10:00:00z"), mustParseTime(t, "2024-01-01T10:00:00Z"); !a.Equal(b) {
+		t.Errorf("lower-case t and z parse as %v, upper case as %v", a, b)
+	}
+}
+
+func mustParseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := ParseTime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+// TestSchemaNameTwice takes an event whose schema lists a name twice (the
+// spec allows it; Spark's plans carry such attributes): the first field
+// of each name is kept, with its nested fields, and the event's error
+// names what was dropped.
+func TestSchemaNameTwice(t *testing.T) {
+	e, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+		"run": {"runId": "0190a2b4-0000-7000-8000-000000000001"}, "job": {"namespace": "spark", "name": "j"},
+		"outputs": [{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": [
+			{"name": "a", "type": "VARCHAR"}, {"name": "s", "type": "struct", "fields": [{"name": "x", "type": "int"}, {"name": "x", "type": "long"}]},
+			{"name": "a", "type": "INT"}, {"name": "b", "type": "INT"}]}}}]}`))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), `schema lists "s.x", "a" more than once`) {
+		t.Errorf("error = %v, want it to name s.x and a", errs[0])
+	}
+	if len(p.Datasets) != 1 {
+		t.Fatalf("%d datasets, want 1", len(p.Datasets))
+	}
+	var got []string
+	for _, c := range p.Datasets[0].Facts.Columns {
+		got = append(got, fmt.Sprintf("%d %s %s", c.Ordinal, c.Name, c.Type))
+	}
+	want := []string{"1 a VARCHAR", "2 s struct", "3 s.x int", "4 b INT"}
+	if !slices.Equal(got, want) {
+		t.Errorf("columns = %q, want %q", got, want)
 	}
 }
 

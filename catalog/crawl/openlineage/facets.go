@@ -1,9 +1,11 @@
 package openlineage
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"almanac/catalog"
@@ -71,16 +73,40 @@ type transformation struct {
 }
 
 type assertionsFacet struct {
-	Assertions []struct {
-		Assertion string `json:"assertion"`
-		Success   bool   `json:"success"`
-		Column    string `json:"column"`
-		// Severity (facet 1-0-2) is "error" or "warn".
-		Severity string `json:"severity"`
-		// Failures, in newer producers, counts the failing rows: the
-		// value the assertion measured.
-		Failures *int64 `json:"failures"`
-	} `json:"assertions"`
+	Assertions []assertion `json:"assertions"`
+}
+
+type assertion struct {
+	Assertion string `json:"assertion"`
+	Success   bool   `json:"success"`
+	Column    string `json:"column"`
+	// Severity (facet 1-0-2) is "error" or "warn".
+	Severity string `json:"severity"`
+	// Failures (facet 1-1-0) counts the failing rows: the value the
+	// assertion measured. Kept as received: a producer that sends
+	// something other than an integer loses the count, not the event.
+	Failures json.RawMessage `json:"failures"`
+	// Name, Actual and Expected are sent by producers beyond the spec
+	// (dbt's integration names each test, two of which may assert the
+	// same on one column; some report what they measured as actual).
+	Name     string          `json:"name"`
+	Actual   json.RawMessage `json:"actual"`
+	Expected json.RawMessage `json:"expected"`
+}
+
+// failures returns the failing rows the assertion counts: an integer, or
+// a string holding one; ok is false when it says none.
+func (a assertion) failures() (n int64, ok bool) {
+	raw := bytes.TrimSpace(a.Failures)
+	if len(raw) > 1 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, false
+		}
+		raw = []byte(strings.TrimSpace(s))
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	return n, err == nil && n >= 0
 }
 
 type jobTypeFacet struct {
@@ -217,16 +243,14 @@ func checkDatasetFacets(f Facets, path string) error {
 	return err
 }
 
+// checkFields requires a name of every field. A name may repeat (the
+// spec allows it, and Spark's plans carry attributes of one name):
+// columns keeps the first.
 func checkFields(fields []schemaField, path string) error {
-	seen := map[string]bool{}
 	for i, fl := range fields {
 		if fl.Name == "" {
 			return invalid(fmt.Sprintf("%s[%d].name", path, i), "required")
 		}
-		if seen[fl.Name] {
-			return invalid(fmt.Sprintf("%s[%d].name", path, i), "field %q listed twice", fl.Name)
-		}
-		seen[fl.Name] = true
 		if err := checkFields(fl.Fields, fmt.Sprintf("%s[%d].fields", path, i)); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package openlineage
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,49 @@ func TestDeriveAssertionsSeverityFailures(t *testing.T) {
 		{Check: "airflow/load: not_null(id)", Dataset: key, Status: catalog.QualityFail, Failures: ptr[int64](7), Observed: "7",
 			StartedAt: at, RunID: "0190a2b4-0000-7000-8000-000000000001"},
 		{Check: "airflow/load: row_count", Dataset: key, Status: catalog.QualityPass, StartedAt: at, RunID: "0190a2b4-0000-7000-8000-000000000001"},
+	}
+	if diff := cmp.Diff(want, p.Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeriveAssertionsNamedActual keeps apart two tests a producer names
+// that assert the same on one column, reads a failing-row count sent as
+// a string, drops one that is no count (not the event), and takes actual
+// and expected where there is no count.
+func TestDeriveAssertionsNamedActual(t *testing.T) {
+	e, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+		"run": {"runId": "0190a2b4-0000-7000-8000-000000000001"}, "job": {"namespace": "dbt", "name": "shop.test"},
+		"inputs": [{"namespace": "pg", "name": "shop.public.orders", "inputFacets": {"dataQualityAssertions": {"assertions": [
+			{"assertion": "expect_column_values_to_be_between", "name": "amount_between_0_100", "column": "amount", "success": true},
+			{"assertion": "expect_column_values_to_be_between", "name": "amount_between_0_10", "column": "amount", "success": false, "failures": "3"},
+			{"assertion": "not_null", "column": "id", "success": false, "failures": "many"},
+			{"assertion": "expect_column_quantile_values_to_be_between", "success": false, "actual": "6", "expected": "0"}]}}}]}`))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	var checks []string
+	for _, c := range p.Checks {
+		checks = append(checks, c.Name+" on "+c.Column)
+	}
+	wantChecks := []string{"dbt/shop.test: amount_between_0_100 on amount", "dbt/shop.test: amount_between_0_10 on amount",
+		"dbt/shop.test: not_null(id) on id", "dbt/shop.test: expect_column_quantile_values_to_be_between on "}
+	if !slices.Equal(checks, wantChecks) {
+		t.Errorf("checks = %q, want %q", checks, wantChecks)
+	}
+	at := time.Date(2024, 3, 1, 6, 0, 0, 0, time.UTC)
+	key := catalog.Key{Namespace: "pg", Name: "shop.public.orders"}
+	run := "0190a2b4-0000-7000-8000-000000000001"
+	want := []catalog.QualityResult{
+		{Check: wantChecks[0][:len(wantChecks[0])-len(" on amount")], Dataset: key, Status: catalog.QualityPass, StartedAt: at, RunID: run},
+		{Check: "dbt/shop.test: amount_between_0_10", Dataset: key, Status: catalog.QualityFail, Failures: ptr[int64](3), Observed: "3", StartedAt: at, RunID: run},
+		{Check: "dbt/shop.test: not_null(id)", Dataset: key, Status: catalog.QualityFail, StartedAt: at, RunID: run},
+		{Check: "dbt/shop.test: expect_column_quantile_values_to_be_between", Dataset: key, Status: catalog.QualityFail,
+			Observed: `"6"`, Message: `expected "0"`, StartedAt: at, RunID: run},
 	}
 	if diff := cmp.Diff(want, p.Results); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
