@@ -186,7 +186,7 @@ func unmarshal(data []byte, v any, prefix string) error {
 		if typ.Field == "" {
 			return invalid(prefix, "%s, got %s", whole(v), jsonValue(typ.Value))
 		}
-		return invalid(joinPath(prefix, typ.Field), "must be %s, got %s", jsonType(typ.Type), jsonValue(typ.Value))
+		return invalid(joinPath(prefix, indexPath(typ.Field)), "must be %s, got %s", jsonType(typ.Type), jsonValue(typ.Value))
 	}
 	return invalid(prefix, "%v", err)
 }
@@ -240,6 +240,24 @@ func jsonValue(v string) string {
 		return "something else"
 	}
 	return "a " + v
+}
+
+// indexPath writes the array indexes of a decoder's path as the rest of
+// the errors do: "assertions.0.success" as "assertions[0].success".
+func indexPath(field string) string {
+	parts := strings.Split(field, ".")
+	var b strings.Builder
+	for i, p := range parts {
+		switch {
+		case i > 0 && p != "" && strings.Trim(p, "0123456789") == "":
+			b.WriteString("[" + p + "]")
+		case i > 0:
+			b.WriteString("." + p)
+		default:
+			b.WriteString(p)
+		}
+	}
+	return b.String()
 }
 
 func joinPath(prefix, field string) string {

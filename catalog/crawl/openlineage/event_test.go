@@ -98,6 +98,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"input facet owner without name", `{` + ok + `, "inputs": [{"namespace": "n", "name": "d", "inputFacets": {"ownership": {"owners": [{"type": "x"}]}}}]}`, "inputs[0].inputFacets.ownership.owners[0].name"},
 		{"output facet owner without name", `{` + ok + `, "outputs": [{"namespace": "n", "name": "d", "inputFacets": {}, "outputFacets": {"ownership": {"owners": [{"type": "x"}]}}}]}`, "outputs[0].outputFacets.ownership.owners[0].name"},
 		{"parent run id is a number", `{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057", "facets": {"parent": {"job": {"namespace": "n", "name": "p"}, "run": {"runId": 1}}}}, "job": {"namespace": "n", "name": "j"}}`, "run.facets.parent.run.runId"},
+		{"assertion success a string", `{` + ok + `, "inputs": [{"namespace": "n", "name": "d", "inputFacets": {"dataQualityAssertions": {"assertions": [{"assertion": "a", "success": true}, {"assertion": "b", "success": "yes"}]}}}]}`, "inputs[0].inputFacets.dataQualityAssertions.assertions[1].success"},
 		{"spec 3", `{` + ok + `, "schemaURL": "https://openlineage.io/spec/3-0-0/OpenLineage.json#/$defs/RunEvent"}`, "schemaURL"},
 	}
 	for _, tt := range tests {
