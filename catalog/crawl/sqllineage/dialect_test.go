@@ -215,6 +215,30 @@ func TestDialectColumnLineage(t *testing.T) {
 			want: []string{"head <- orders.status DIRECT/TRANSFORMATION", "tail <- orders.status DIRECT/TRANSFORMATION"},
 		},
 		{
+			// elementary's dateadd on BigQuery.
+			name: "an interval of a call", dialect: sqllineage.BigQuery,
+			sql:  "select timestamp_add(cast(created_at as timestamp), interval cast(-7 as int64) day) as week_ago, created_at + interval abs(amount) day as later from orders",
+			want: []string{"later <- orders.amount DIRECT/TRANSFORMATION", "later <- orders.created_at DIRECT/TRANSFORMATION", "week_ago <- orders.created_at DIRECT/TRANSFORMATION"},
+		},
+		{
+			// elementary's table_changes model names a CTE current_schema.
+			name: "a reserved word names a CTE", dialect: sqllineage.Snowflake,
+			sql: `with current_schema as (select id, status from orders), current_date as (select id from orders)
+				select current_schema.id, status, d.id as other from current_schema join current_date d on d.id = current_schema.id`,
+			want: []string{"* <- orders.id INDIRECT/JOIN", "id <- orders.id DIRECT/IDENTITY", "other <- orders.id DIRECT/IDENTITY", "status <- orders.status DIRECT/IDENTITY"},
+		},
+		{
+			name: "JOIN LATERAL FLATTEN without ON", dialect: sqllineage.Snowflake,
+			sql: `select e.id, f.value as v, g.value as w from raw.events e inner join lateral flatten(input => e.items) f
+				left join lateral flatten(e.tags) as g natural join lateral flatten(e.refs)`,
+			want: []string{"id <- events.id DIRECT/IDENTITY", "v <- events.items DIRECT/TRANSFORMATION", "w <- events.tags DIRECT/TRANSFORMATION"},
+		},
+		{
+			name: "a trailing comma without FROM", dialect: sqllineage.BigQuery,
+			sql:     "select 1 as one, struct(2 as x) as nested_struct, -- the last\n",
+			columns: []string{"one", "nested_struct"},
+		},
+		{
 			name: "four-part names and dashed projects", dialect: sqllineage.BigQuery,
 			sql:      "select x from my-project.region.ds.t1, `other-project.ds.t2`",
 			warnings: []string{`column "x": column "x" could be in any of`},

@@ -240,11 +240,17 @@ var pgReserved = set("all", "analyse", "analyze", "and", "any", "array", "as", "
 
 // rewriteNames quotes what PostgreSQL would not read as a name.
 func rewriteNames(in []token, sql string, r *dialectRules) []token {
+	ctes := reservedCTEs(in)
 	out := make([]token, 0, len(in)+8)
 	for i := 0; i < len(in); i++ {
 		t := in[i]
 		prev := lastToken(out)
 		switch {
+		case t.kind == tkWord && ctes[t.val] && !prev.isPunct(".") && (prev.is("from") || prev.is("join") ||
+			i+2 < len(in) && in[i+1].is("as") && in[i+2].isPunct("(")):
+			// with current_schema as (…) select … from current_schema:
+			// the query's name where it is defined and read.
+			t.kind, t.out = tkQuoted, pgIdent(t.val)
 		case t.isPunct("[") && prev.isPunct(")"):
 			// f(x)[0] → (f(x))[0]: PostgreSQL subscripts a call's
 			// result only in parentheses.
@@ -281,6 +287,23 @@ func rewriteNames(in []token, sql string, r *dialectRules) []token {
 		out = append(out, t)
 	}
 	return out
+}
+
+// reservedCTEs returns the reserved words that a WITH names a query
+// (elementary's table_changes names one current_schema): other SQL
+// dialects let them be names.
+func reservedCTEs(in []token) map[string]bool {
+	var ctes map[string]bool
+	for i := 1; i+2 < len(in); i++ {
+		if t := in[i]; t.kind == tkWord && pgReserved[t.val] && in[i+1].is("as") && in[i+2].isPunct("(") &&
+			(in[i-1].is("with") || in[i-1].is("recursive") || in[i-1].isPunct(",")) {
+			if ctes == nil {
+				ctes = map[string]bool{}
+			}
+			ctes[t.val] = true
+		}
+	}
+	return ctes
 }
 
 // callStart returns the index in ts of the start of the function call
@@ -644,7 +667,7 @@ var intervalUnits = set("year", "years", "quarter", "quarters", "month", "months
 
 // interval rewrites the INTERVAL at i when it is not PostgreSQL's:
 // interval 1 day, interval '1' day, interval -2 hours 30 minutes →
-// interval '…'; interval x day → (x) * interval '1 day'.
+// interval '…'; interval x day, interval f(x) day → (x) * interval '1 day'.
 func interval(in []token, m []int, i int) (rewritten []token, end int, ok bool) {
 	t := in[i]
 	j := i + 1
@@ -679,6 +702,10 @@ func interval(in []token, m []int, i int) (rewritten []token, end int, ok bool) 
 	switch {
 	case e < len(in) && in[e].isPunct("(") && m[e] > 0:
 		e = m[e] + 1
+	case e+1 < len(in) && in[e].kind == tkWord && in[e+1].isPunct("(") && m[e+1] > 0:
+		// interval cast(-7 as int64) day (elementary's dateadd on
+		// BigQuery), interval abs(x) day.
+		e = m[e+1] + 1
 	case e < len(in) && in[e].isName():
 		for e++; e+1 < len(in) && in[e].isPunct(".") && in[e+1].isName(); e += 2 {
 		}
@@ -695,6 +722,10 @@ func interval(in []token, m []int, i int) (rewritten []token, end int, ok bool) 
 	out[len(out)-2].sp = true
 	return out, e + 1, true
 }
+
+// selectListEnds are the words that may follow a select list.
+var selectListEnds = set("from", "where", "group", "having", "qualify", "window", "order", "limit", "union", "intersect",
+	"except", "minus", "into")
 
 // clauseEnds are the words that end a QUALIFY clause at its level.
 var clauseEnds = set("order", "limit", "window", "union", "intersect", "except", "minus", "fetch", "offset")
@@ -724,7 +755,13 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 	}
 	punct := func(s string, pos int) token { return token{kind: tkPunct, out: s, pos: pos, sp: true} }
 	skipped := false
+	// onTrue holds the index of the last token of each relation that a
+	// JOIN LATERAL reads with no ON: "ON TRUE" follows it.
+	var onTrue map[int]bool
 	for i := 0; i < len(in); i++ {
+		if onTrue[i-1] {
+			out = append(out, word("on", in[i-1].pos), word("true", in[i-1].pos))
+		}
 		t := in[i]
 		if t.kind == dead {
 			skipped = true
@@ -766,9 +803,10 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 			}
 		}
 		switch {
-		case t.isPunct(",") && at(1).is("from") && l.clause == "select":
+		case t.isPunct(",") && l.clause == "select" && (i+1 == len(in) || selectListEnds[at(1).val] && at(1).kind == tkWord ||
+			at(1).isPunct(")") || at(1).isPunct(";")):
 			// A trailing comma in the select list (Snowflake, BigQuery,
-			// DuckDB).
+			// DuckDB), before FROM or wherever the select ends.
 			continue
 		case t.is("having"):
 			l.clause, l.having = "having", len(out)
@@ -809,6 +847,15 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 			out = append(out, t)
 			i += 2
 			continue
+		case t.is("lateral") && prev.is("join") && !joinWithoutOn(out):
+			// JOIN LATERAL FLATTEN(…) f (Snowflake): PostgreSQL wants
+			// an ON.
+			if last := lateralCallEnd(in, m, i+1); last > 0 {
+				if onTrue == nil {
+					onTrue = map[int]bool{}
+				}
+				onTrue[last] = true
+			}
 		case t.is("lateral") && at(1).is("view"):
 			if rw, end := lateralView(in, m, i); end > 0 {
 				out = append(out, rw...)
@@ -851,11 +898,52 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 		}
 		out = append(out, t)
 	}
+	if onTrue[len(in)-1] {
+		out = append(out, word("on", in[len(in)-1].pos), word("true", in[len(in)-1].pos))
+	}
 	for len(levels) > 0 {
 		closeQualify()
 		levels = levels[:len(levels)-1]
 	}
 	return out
+}
+
+// joinWithoutOn reports whether the JOIN ending out is one that takes no
+// ON: NATURAL or CROSS.
+func joinWithoutOn(out []token) bool {
+	k := len(out) - 2
+	for k >= 0 && (out[k].is("inner") || out[k].is("left") || out[k].is("right") || out[k].is("full") || out[k].is("outer")) {
+		k--
+	}
+	return k >= 0 && (out[k].is("natural") || out[k].is("cross"))
+}
+
+// relationEnds are the words that cannot be a relation's alias.
+var relationEnds = set("on", "using", "join", "inner", "left", "right", "full", "cross", "natural", "outer", "where",
+	"group", "having", "qualify", "window", "order", "limit", "union", "intersect", "except", "minus", "lateral")
+
+// lateralCallEnd returns the index of the last token of the relation
+// f(…) [[AS] alias [(columns)]] starting at i, when no ON or USING
+// follows it; 0 otherwise.
+func lateralCallEnd(in []token, m []int, i int) int {
+	if i+1 >= len(in) || !in[i].isName() || !in[i+1].isPunct("(") || m[i+1] <= 0 {
+		return 0
+	}
+	last := m[i+1]
+	k := last + 1
+	if k < len(in) && in[k].is("as") {
+		k++
+	}
+	if k < len(in) && in[k].isName() && !(in[k].kind == tkWord && relationEnds[in[k].val]) {
+		last = k
+		if k+1 < len(in) && in[k+1].isPunct("(") && m[k+1] > 0 {
+			last = m[k+1]
+		}
+	}
+	if n := last + 1; n < len(in) && (in[n].is("on") || in[n].is("using")) {
+		return 0
+	}
+	return last
 }
 
 // nameOf is the name a name token stands for: a word as PostgreSQL folds
