@@ -34,7 +34,9 @@ func (c *crawler) columnLineage(m *manifest, cat map[string]*catalogEntry) {
 	}
 	for _, id := range m.order {
 		n := m.nodes[id]
-		if n.ResourceType != "model" || !isDataset(n) || n.compiledSQL() == "" {
+		// A snapshot's compiled SQL is the select it records; the
+		// columns dbt adds (dbt_valid_from…) have no lineage.
+		if n.ResourceType != "model" && n.ResourceType != "snapshot" || !isDataset(n) || n.compiledSQL() == "" {
 			continue
 		}
 		q, err := r.lineage(n)

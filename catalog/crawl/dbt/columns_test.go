@@ -190,3 +190,26 @@ func TestCrawlColumnLineageDialect(t *testing.T) {
 		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
 }
+
+// TestCrawlColumnLineageSnapshot derives the column lineage of a
+// snapshot from the select it records.
+func TestCrawlColumnLineageSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ManifestFile, []byte(`{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "adapter_type": "redshift"}, "nodes": {
+	"snapshot.p.snap": {"resource_type": "snapshot", "name": "snap", "database": "db", "schema": "s", "config": {"materialized": "snapshot"},
+		"compiled_code": "select id, upper(name) as name, updated_at from db.s.src where id > 0"},
+	"seed.p.src": {"resource_type": "seed", "name": "src", "database": "db", "schema": "s", "columns": {"id": {"name": "id"}, "name": {"name": "name"}, "updated_at": {"name": "updated_at"}}}
+}}`))
+	h := crawlDir(t, Config{TargetDirs: []string{dir}})
+	got := columnEdges(h, "db.s.")
+	for _, e := range []string{
+		"snap.id <- src.id DIRECT/IDENTITY",
+		"snap.name <- src.name DIRECT/TRANSFORMATION",
+		"snap.updated_at <- src.updated_at DIRECT/IDENTITY",
+		"snap. <- src.id INDIRECT/FILTER",
+	} {
+		if !got[e] {
+			t.Errorf("no column lineage %s in %v", e, got)
+		}
+	}
+}

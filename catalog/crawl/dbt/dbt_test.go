@@ -137,8 +137,9 @@ func TestCrawlFixtures(t *testing.T) {
 		// the six payment partitions through it, and customer.
 		{"pagila", summary{Models: 1, Seeds: 1, Snapshots: 1, Sources: 12, Exposures: 1, Checks: 5, UnitTests: 1, Results: 5, Freshness: 12, Runs: 3,
 			Columns: 3, TypedColumns: 1, DescribedColumns: 3, Edges: 10, Scopes: 2, Errors: []string{noCatalog,
-				// Its compiled SQL is a placeholder, "select 1".
-				`pagila.analytics.customer_payments: column lineage of model.sample_dbt.customer_payments: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
+				// Their compiled SQL is a placeholder, "select 1".
+				`pagila.analytics.customer_payments: column lineage of model.sample_dbt.customer_payments: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`,
+				`pagila.analytics.customer_snapshot: column lineage of snapshot.sample_dbt.customer_snapshot: column 1: PostgreSQL names it "?column?": skipped (give it an alias)`}}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			h := crawlDir(t, Config{TargetDirs: []string{filepath.Join("testdata", tc.dir)}})
