@@ -234,6 +234,11 @@ func TestDialectColumnLineage(t *testing.T) {
 			want: []string{"id <- events.id DIRECT/IDENTITY", "v <- events.items DIRECT/TRANSFORMATION", "w <- events.tags DIRECT/TRANSFORMATION"},
 		},
 		{
+			name: "columns of no table", dialect: sqllineage.DuckDB,
+			sql:  "select rowid as n, o.ctid, id from orders o where _partitiontime is not null or metadata$filename <> ''",
+			want: []string{"id <- orders.id DIRECT/IDENTITY"},
+		},
+		{
 			name: "a trailing comma without FROM", dialect: sqllineage.BigQuery,
 			sql:     "select 1 as one, struct(2 as x) as nested_struct, -- the last\n",
 			columns: []string{"one", "nested_struct"},

@@ -874,6 +874,9 @@ func (x *extractor) lookup(ref *pg_query.ColumnRef, sc *sqlScope) (c sqlColumn, 
 			return sqlColumn{}, cmp.Or(problem, fmt.Sprintf("no relation %s in FROM", joinIdents(fields[:len(fields)-1]))), false
 		}
 		c, ok, problem := r.find(name)
+		if !ok && pseudoColumns[name] {
+			return sqlColumn{name: name}, "", true
+		}
 		return c, problem, ok
 	}
 	for s := sc; s != nil; s = s.parent {
@@ -908,7 +911,24 @@ func (x *extractor) lookup(ref *pg_query.ColumnRef, sc *sqlScope) (c sqlColumn, 
 			return sqlColumn{}, fmt.Sprintf("column %q could be in any of %s, whose columns are not all known", name, relLabels(partial)), false
 		}
 	}
+	if pseudoColumns[name] {
+		return sqlColumn{name: name}, "", true
+	}
 	return sqlColumn{}, "", false
+}
+
+// pseudoColumns are the columns warehouses give every table without
+// listing them (PostgreSQL's system columns, DuckDB's and Oracle's rowid,
+// BigQuery's ingestion-time partition and wildcard columns, Snowflake's
+// staged-file and stream metadata): a reference to one that no relation
+// lists reads nothing lineage can name, and is no error.
+var pseudoColumns = map[string]bool{
+	"ctid": true, "xmin": true, "xmax": true, "cmin": true, "cmax": true, "tableoid": true,
+	"rowid": true, "rownum": true,
+	"_partitiontime": true, "_partitiondate": true, "_table_suffix": true, "_file_name": true,
+	"metadata$filename": true, "metadata$file_row_number": true, "metadata$file_content_key": true,
+	"metadata$file_last_modified": true, "metadata$start_scan_time": true,
+	"metadata$action": true, "metadata$isupdate": true, "metadata$row_id": true,
 }
 
 // field resolves a reference to a field of a struct column, which
