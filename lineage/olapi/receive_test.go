@@ -788,3 +788,41 @@ func TestSchemaNameTwiceStored(t *testing.T) {
 		t.Errorf("event error = %q, want it to name the column listed twice", msg)
 	}
 }
+
+// TestLineageFacetsStored posts an event whose job facet declares column
+// lineage for a dataset the event does not name (LineageJobFacet): it
+// is stored, and the event has no error.
+func TestLineageFacetsStored(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	body := `{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p",
+		"run": {"runId": "0190f2b8-0000-7000-8000-000000000002"},
+		"job": {"namespace": "ns", "name": "job", "facets": {"lineage": {"entries": [
+			{"namespace": "pg", "name": "public.summary", "type": "DATASET",
+			 "fields": {"total": {"inputs": [{"namespace": "pg", "name": "public.orders", "type": "DATASET", "field": "amount"}]}}}]}}},
+		"outputs": [{"namespace": "ons", "name": "out", "facets": {"lineage": {"fields": {
+			"id": {"inputs": [{"namespace": "pg", "name": "public.customers", "type": "DATASET", "field": "id"}]}}}}}]}`
+	if code, resp := e.post(t, "/api/v1/lineage", []byte(body)); code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", code, resp)
+	}
+	e.drain(t)
+	ctx := context.Background()
+	var msg string
+	if err := e.st.Pool().QueryRow(ctx, `SELECT error FROM openlineage_events`).Scan(&msg); err != nil || msg != "" {
+		t.Fatalf("event error %q, %v", msg, err)
+	}
+	rows, err := e.st.Pool().Query(ctx, `SELECT name || '.' || column_name || ' <- ' || input_name || '.' || input_column FROM column_lineage ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if want := []string{"out.id <- public.customers.id", "public.summary.total <- public.orders.amount"}; !slices.Equal(got, want) {
+		t.Errorf("column lineage = %q, want %q", got, want)
+	}
+}

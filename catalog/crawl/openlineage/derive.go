@@ -113,6 +113,8 @@ func (d *deriver) event(e Event) error {
 		if e.Kind == KindRun {
 			asserts |= setAirflowSLA(&job, e, &problems)
 		}
+		// Before the datasets': a dataset's own facets say more.
+		d.jobLineage(e)
 		for i, in := range e.Inputs {
 			job.Inputs = append(job.Inputs, in.Key)
 			d.dataset(in, e, &problems)
@@ -245,8 +247,41 @@ func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
 	d.push.Datasets = append(d.push.Datasets, u)
 
 	var cl columnLineageFacet
-	if ok, _ := ds.Facets.facet("columnLineage", "", &cl); ok {
+	ok, _ := ds.Facets.facet("columnLineage", "", &cl)
+	var lf lineageFacet
+	if lok, _ := ds.Facets.facet("lineage", "", &lf); lok {
+		l := lf.columnLineage()
+		cl.Dataset = append(cl.Dataset, l.Dataset...)
+		for col, f := range l.Fields {
+			if cl.Fields == nil {
+				cl.Fields = map[string]columnLineageField{}
+			}
+			g := cl.Fields[col]
+			g.InputFields = append(g.InputFields, f.InputFields...)
+			cl.Fields[col] = g
+		}
+		ok = true
+	}
+	if ok {
 		d.colLin[ds.Key] = columnLineage(ds.Key, cl)
+	}
+}
+
+// jobLineage records the column lineage that a lineage job facet
+// declares for the datasets it names.
+func (d *deriver) jobLineage(e Event) {
+	var lj lineageJobFacet
+	if ok, _ := e.JobFacets.facet("lineage", "", &lj); !ok {
+		return
+	}
+	for _, en := range lj.Entries {
+		k := catalog.Key{Namespace: en.Namespace, Name: en.Name}
+		if en.Type != "DATASET" || k.Validate() != nil {
+			continue
+		}
+		if rows := columnLineage(k, en.columnLineage()); len(rows) > 0 {
+			d.colLin[k] = rows
+		}
 	}
 }
 
@@ -326,11 +361,13 @@ func columnLineage(out catalog.Key, f columnLineageFacet) []catalog.ColumnLineag
 		}
 		add("", in, "", "")
 	}
-	slices.SortFunc(rows, func(a, b catalog.ColumnLineage) int {
+	order := func(a, b catalog.ColumnLineage) int {
 		return cmp.Or(strings.Compare(a.Column, b.Column), strings.Compare(a.Input.String(), b.Input.String()),
 			strings.Compare(a.InputColumn, b.InputColumn), strings.Compare(a.Type, b.Type), strings.Compare(a.Subtype, b.Subtype))
-	})
-	return rows
+	}
+	slices.SortFunc(rows, order)
+	// The column lineage and lineage facets may both say one thing.
+	return slices.CompactFunc(rows, func(a, b catalog.ColumnLineage) bool { return order(a, b) == 0 })
 }
 
 // assertions turns a dataQualityAssertions input facet into checks and

@@ -348,3 +348,49 @@ func TestFacetDeleted(t *testing.T) {
 		}
 	}
 }
+
+// TestDeriveLineageFacets takes the column lineage that the lineage
+// dataset and job facets (LineageFacet 1-0-0) declare: inputs that are
+// dataset fields, at field and dataset level; jobs, and whole datasets
+// without a field, have no place in column lineage. What the column
+// lineage facet says as well is kept once.
+func TestDeriveLineageFacets(t *testing.T) {
+	e, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p",
+		"run": {"runId": "0190f2b8-0000-7000-8000-000000000002"},
+		"job": {"namespace": "ns", "name": "job", "facets": {"lineage": {"entries": [
+			{"namespace": "pg", "name": "public.summary", "type": "DATASET", "inputs": [],
+			 "fields": {"total": {"inputs": [{"namespace": "pg", "name": "public.orders", "type": "DATASET", "field": "amount",
+				"transformations": [{"type": "DIRECT", "subtype": "AGGREGATION", "description": "sum()"}]}]}}},
+			{"namespace": "airflow", "name": "daily.load", "type": "JOB", "inputs": [{"namespace": "airflow", "name": "daily.transform", "type": "JOB"}]}]}}},
+		"outputs": [{"namespace": "ons", "name": "out", "facets": {
+			"lineage": {"inputs": [
+				{"namespace": "pg", "name": "public.customers", "type": "DATASET", "field": "region"},
+				{"namespace": "pg", "name": "public.regions", "type": "DATASET"},
+				{"type": "JOB"}],
+			 "fields": {
+				"customer_id": {"inputs": [{"namespace": "pg", "name": "public.customers", "type": "DATASET", "field": "id",
+					"transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "masking": false}]}]},
+				"loaded_by": {"inputs": [{"type": "JOB"}]}}},
+			"columnLineage": {"fields": {"customer_id": {"inputFields": [{"namespace": "pg", "name": "public.customers", "field": "id",
+				"transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}}}}}]}`))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	p, errs := Derive([]Event{e})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	var got []string
+	for _, r := range p.ColumnLineage {
+		got = append(got, fmt.Sprintf("%s.%s <- %s.%s %s/%s", r.Output.Name, r.Column, r.Input.Name, r.InputColumn, r.Type, r.Subtype))
+	}
+	want := []string{
+		"out. <- public.customers.region INDIRECT/",
+		"out.customer_id <- public.customers.id DIRECT/IDENTITY",
+		"public.summary.total <- public.orders.amount DIRECT/AGGREGATION",
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("column lineage =\n%q\nwant\n%q", got, want)
+	}
+}

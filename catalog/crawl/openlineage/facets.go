@@ -51,6 +51,60 @@ type columnLineageFacet struct {
 	Dataset []inputField `json:"dataset"`
 }
 
+// lineageFacet is the lineage dataset facet (LineageFacet 1-0-0,
+// LineageDatasetFacet), and the shape of the dataset entries of the
+// lineage job facet: what feeds the dataset, at dataset and field level.
+// Almanac keeps what names a source field, as column lineage; an input
+// that is a job, or a whole dataset without a field, has no place in it.
+type lineageFacet struct {
+	Inputs []lineageInput          `json:"inputs"`
+	Fields map[string]lineageField `json:"fields"`
+}
+
+type lineageField struct {
+	Inputs []lineageInput `json:"inputs"`
+}
+
+type lineageInput struct {
+	inputField
+	Type string `json:"type"`
+}
+
+// lineageJobFacet is the lineage job facet (LineageJobFacet): entries
+// naming a target dataset or job and what feeds it.
+type lineageJobFacet struct {
+	Entries []struct {
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Type      string `json:"type"`
+		lineageFacet
+	} `json:"entries"`
+}
+
+// columnLineage is f as the column lineage facet would say it: the
+// inputs that are dataset fields.
+func (f lineageFacet) columnLineage() columnLineageFacet {
+	fields := func(ins []lineageInput) []inputField {
+		var out []inputField
+		for _, in := range ins {
+			if in.Type == "DATASET" && in.Namespace != "" && in.Name != "" && in.Field != "" {
+				out = append(out, in.inputField)
+			}
+		}
+		return out
+	}
+	c := columnLineageFacet{Dataset: fields(f.Inputs)}
+	for col, fl := range f.Fields {
+		if ins := fields(fl.Inputs); len(ins) > 0 {
+			if c.Fields == nil {
+				c.Fields = map[string]columnLineageField{}
+			}
+			c.Fields[col] = columnLineageField{InputFields: ins}
+		}
+	}
+	return c
+}
+
 type columnLineageField struct {
 	InputFields []inputField `json:"inputFields"`
 	// Before facet 1-1-0 the transformation was given per output field.
@@ -238,6 +292,9 @@ func checkDatasetFacets(f Facets, path string) error {
 				return invalid(fmt.Sprintf("%s.dataQualityAssertions.assertions[%d].assertion", path, i), "required")
 			}
 		}
+	}
+	if _, err := f.facet("lineage", path, &lineageFacet{}); err != nil {
+		return err
 	}
 	_, err := f.facet("documentation", path, &documentationFacet{})
 	return err
