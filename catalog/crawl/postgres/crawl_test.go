@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
+	"almanac/catalog/crawl/sqllineage"
 	"almanac/catalog/pgtest"
 )
 
@@ -1041,4 +1042,61 @@ func TestDottedSchemaScopes(t *testing.T) {
 		t.Errorf("errors = %v, want one naming %s.a.b", h.Errors, db)
 	}
 	find(t, h, db+".a.t")
+}
+
+// TestViewReadsCatalogAndKeyToPartition checks two things PostgreSQL's
+// catalogs settle: a view's definition, printed with an empty
+// search_path, names a relation without a schema only when it is in
+// pg_catalog, so a table public.pg_settings is not what
+// pg_catalog.pg_settings was; and a foreign key referencing a partition
+// references the partitioned table, the dataset the partition rolls up
+// to.
+func TestViewReadsCatalogAndKeyToPartition(t *testing.T) {
+	dbURL := pgtest.EmptyDB(t)
+	db := dbName(t, dbURL)
+	exec(t, dbURL, `
+		CREATE TABLE public.pg_settings (name text, setting text);
+		CREATE SCHEMA app;
+		CREATE VIEW app.w AS SELECT name, setting FROM pg_catalog.pg_settings;
+		CREATE TABLE app.h (id int PRIMARY KEY) PARTITION BY RANGE (id);
+		CREATE TABLE app.h0 PARTITION OF app.h FOR VALUES FROM (0) TO (100);
+		CREATE TABLE app.refs (hid int CONSTRAINT refs_h0 REFERENCES app.h0 (id));
+		GRANT USAGE ON SCHEMA app TO PUBLIC;
+	`)
+	h := mustCrawl(t, Config{Source: "postgres:x", URL: crawlerRole(t, dbURL), Namespace: ns})
+	for _, j := range h.Jobs {
+		if j.Key.Name == "view:"+db+".app.w" && len(j.Inputs) > 0 {
+			t.Errorf("view app.w reads %v, want nothing crawled (pg_catalog.pg_settings is not)", j.Inputs)
+		}
+	}
+	for _, c := range h.ColumnLineage {
+		if c.Input.Name == db+".public.pg_settings" {
+			t.Errorf("column lineage %v from the table public.pg_settings", c)
+		}
+	}
+	refs := find(t, h, db+".app.refs")
+	if len(refs.ForeignKeys) != 1 || refs.ForeignKeys[0].Target.Name != db+".app.h" || !slices.Equal(refs.ForeignKeys[0].TargetCol, []string{"id"}) {
+		t.Errorf("foreign keys of app.refs = %+v, want one to %s.app.h (id)", refs.ForeignKeys, db)
+	}
+}
+
+// TestViewLineageDottedDatabase derives a view's lineage in a database
+// whose name holds a dot: its datasets are "a.b.s.t".
+func TestViewLineageDottedDatabase(t *testing.T) {
+	key := func(name string) catalog.Key { return catalog.Key{Namespace: ns, Name: name} }
+	h := catalog.Harvest{Datasets: []catalog.DatasetFacts{
+		{Key: key("a.b.s.t"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "id", Ordinal: 1}}},
+		{Key: key("a.b.s.v"), Kind: catalog.KindView, Definition: " SELECT t.id\n   FROM s.t;"},
+		{Key: key("a.c.s.t"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "id", Ordinal: 1}}},
+	}}
+	h = viewLineage(h, []string{"a", "a.b"}, sqllineage.Postgres)
+	if len(h.Errors) != 0 {
+		t.Errorf("warnings = %v", h.Errors)
+	}
+	if len(h.Jobs) != 1 || !slices.Equal(h.Jobs[0].Inputs, []catalog.Key{key("a.b.s.t")}) {
+		t.Errorf("jobs = %+v, want view:a.b.s.v reading a.b.s.t", h.Jobs)
+	}
+	if len(h.ColumnLineage) != 1 || h.ColumnLineage[0].Input != key("a.b.s.t") {
+		t.Errorf("column lineage = %+v", h.ColumnLineage)
+	}
 }

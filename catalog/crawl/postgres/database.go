@@ -45,6 +45,8 @@ const minVersion = 120000
 
 // dbResult is what one database contributed to the harvest.
 type dbResult struct {
+	// db is the database's name, the first part of its datasets' names.
+	db       string
 	datasets []catalog.DatasetFacts
 	scopes   []catalog.Scope
 	errors   []catalog.CrawlError
@@ -291,7 +293,7 @@ func (r *reader) read(ctx context.Context) (dbResult, error) {
 		}
 	}
 
-	var res dbResult
+	res := dbResult{db: r.db}
 	crawled := map[string]bool{}    // schemas holding a crawled relation
 	candidates := map[string]bool{} // schemas holding any dataset at all
 	for _, rel := range r.rels {
@@ -618,7 +620,9 @@ func (r *reader) readColumns(ctx context.Context, nsOIDs []uint32) error {
 // readConstraints reads primary and foreign keys declared on the datasets
 // themselves: conparentid = 0 skips the copies PostgreSQL makes on each
 // partition of a partitioned table, and the copies it makes pointing at
-// each partition of a referenced partitioned table. The key's own columns
+// each partition of a referenced partitioned table. A key referencing a
+// partition names its partitioned table, the dataset it belongs to. The
+// key's own columns
 // are named from readColumns; a foreign key's target columns are named
 // here, since the target may lie outside what is crawled.
 func (r *reader) readConstraints(ctx context.Context, nsOIDs []uint32) error {
@@ -647,7 +651,7 @@ func (r *reader) readConstraints(ctx context.Context, nsOIDs []uint32) error {
 		       END
 		FROM pg_constraint con
 		JOIN pg_class c ON c.oid = con.conrelid
-		LEFT JOIN pg_class tc ON tc.oid = con.confrelid
+		LEFT JOIN pg_class tc ON tc.oid = coalesce(pg_partition_root(con.confrelid), con.confrelid)
 		LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
 		WHERE con.contype IN ('p', 'f') AND con.conparentid = 0
 		  AND c.relnamespace = ANY($1::oid[])

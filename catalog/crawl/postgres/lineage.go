@@ -20,8 +20,10 @@ const JobSQLView = "sql_view"
 //
 // A partition is no dataset of its own (see Crawl): a view that reads one
 // directly reads its partitioned table, at whatever depth the partition
-// sits. A relation named without a schema is looked up in the view's own
-// schema, then in public. SQL that does not parse, and relations that
+// sits. PostgreSQL's definitions are printed with an empty search_path,
+// so a relation they name without a schema is in pg_catalog (a Redshift
+// one is looked up in the view's own schema, then public). SQL that does
+// not parse, and relations that
 // resolve to nothing crawled, are recorded as errors on the harvest
 // (warnings: the crawl stays partial), never a failure. Each scope of the
 // harvest gets a twin covering the "view:" jobs, so that the job of a
@@ -29,7 +31,13 @@ const JobSQLView = "sql_view"
 //
 // Definitions are parsed in dialect: PostgreSQL's, or Redshift's for a
 // Redshift crawl.
-func viewLineage(h catalog.Harvest, dialect sqllineage.Dialect) catalog.Harvest {
+// dbs are the names of the databases crawled, the first part of their
+// datasets' names (a name may hold a dot).
+func viewLineage(h catalog.Harvest, dbs []string, dialect sqllineage.Dialect) catalog.Harvest {
+	unqualified := []string{"pg_catalog"}
+	if dialect == sqllineage.Redshift {
+		unqualified = nil // the view's schema, then public
+	}
 	for _, sc := range slices.Clone(h.Scopes) {
 		h.Scopes = append(h.Scopes, catalog.Scope{Namespace: sc.Namespace, Prefix: "view:" + sc.Prefix})
 	}
@@ -48,7 +56,7 @@ func viewLineage(h catalog.Harvest, dialect sqllineage.Dialect) catalog.Harvest 
 		if d.Definition == "" || (d.Kind != catalog.KindView && d.Kind != catalog.KindMaterializedView) {
 			continue
 		}
-		db, schema, ok := splitName(d.Key.Name)
+		db, schema, ok := splitName(d.Key.Name, dbs)
 		if !ok {
 			continue
 		}
@@ -68,7 +76,7 @@ func viewLineage(h catalog.Harvest, dialect sqllineage.Dialect) catalog.Harvest 
 		}
 		var unresolved []string
 		for _, r := range rels {
-			k, ok := resolve(known, d.Key.Namespace, db, schema, r)
+			k, ok := resolve(known, d.Key.Namespace, db, schema, unqualified, r)
 			if !ok {
 				unresolved = append(unresolved, strings.Trim(r.Catalog+"."+r.Schema+"."+r.Name, "."))
 				continue
@@ -83,7 +91,7 @@ func viewLineage(h catalog.Harvest, dialect sqllineage.Dialect) catalog.Harvest 
 		h.Jobs = append(h.Jobs, job)
 
 		q, err := dialect.ColumnLineage(d.Definition, func(r sqllineage.Relation) (sqllineage.Table, bool) {
-			k, ok := resolve(known, d.Key.Namespace, db, schema, r)
+			k, ok := resolve(known, d.Key.Namespace, db, schema, unqualified, r)
 			return sqllineage.Table{Key: k, Columns: columns[k]}, ok
 		})
 		if err != nil { // not a single SELECT
@@ -109,23 +117,37 @@ func columnNames(cols []catalog.Column) []string {
 	return names
 }
 
-// splitName splits "db.schema.rel" at its first two dots; schema and
-// relation names with dots are rare and their views are skipped.
-func splitName(name string) (db, schema string, ok bool) {
-	db, rest, ok1 := strings.Cut(name, ".")
-	schema, _, ok2 := strings.Cut(rest, ".")
-	return db, schema, ok1 && ok2
+// splitName splits "db.schema.rel" into the database, the longest of dbs
+// it starts with (a database name may hold a dot), and the schema, up to
+// the next dot; schema names with dots are rare and their views are
+// skipped.
+func splitName(name string, dbs []string) (db, schema string, ok bool) {
+	for _, d := range dbs {
+		if len(d) > len(db) && strings.HasPrefix(name, d+".") {
+			db = d
+		}
+	}
+	if db == "" {
+		return "", "", false
+	}
+	schema, _, ok = strings.Cut(name[len(db)+1:], ".")
+	return db, schema, ok
 }
 
 // resolve returns the dataset that relation r, named in a view of schema
-// viewSchema in database db, stands for.
-func resolve(known map[catalog.Key]catalog.Key, ns, db, viewSchema string, r sqllineage.Relation) (catalog.Key, bool) {
+// viewSchema in database db, stands for. A relation named without a
+// schema is looked up in the schemas unqualified, or when there are none
+// in the view's schema, then public.
+func resolve(known map[catalog.Key]catalog.Key, ns, db, viewSchema string, unqualified []string, r sqllineage.Relation) (catalog.Key, bool) {
 	if r.Catalog != "" {
 		db = r.Catalog
 	}
 	schemas := []string{r.Schema}
 	if r.Schema == "" {
-		schemas = []string{viewSchema, "public", "pg_catalog"}
+		schemas = unqualified
+		if len(schemas) == 0 {
+			schemas = []string{viewSchema, "public"}
+		}
 	}
 	for _, s := range schemas {
 		if k, ok := known[catalog.Key{Namespace: ns, Name: db + "." + s + "." + r.Name}]; ok {

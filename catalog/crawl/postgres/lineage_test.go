@@ -23,10 +23,10 @@ const ns = "postgres://wh:5432"
 func TestViewLineageWarnsOnBadSQL(t *testing.T) {
 	h := catalog.Harvest{Datasets: []catalog.DatasetFacts{
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.t"}, Kind: catalog.KindTable},
-		{Key: catalog.Key{Namespace: ns, Name: "db.s.v"}, Kind: catalog.KindView, Definition: "SELECT * FROM t JOIN gone ON true"},
+		{Key: catalog.Key{Namespace: ns, Name: "db.s.v"}, Kind: catalog.KindView, Definition: "SELECT * FROM s.t JOIN gone ON true"},
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.bad"}, Kind: catalog.KindView, Definition: "SELECT FROM WHERE ("},
 	}}
-	h = viewLineage(h, sqllineage.Postgres)
+	h = viewLineage(h, []string{"db"}, sqllineage.Postgres)
 	if len(h.Jobs) != 1 || len(h.Jobs[0].Inputs) != 1 || h.Jobs[0].Inputs[0].Name != "db.s.t" || h.Jobs[0].Key.Name != "view:db.s.v" {
 		t.Errorf("jobs = %+v", h.Jobs)
 	}
@@ -48,9 +48,9 @@ func TestViewLineageColumns(t *testing.T) {
 	h := catalog.Harvest{Datasets: []catalog.DatasetFacts{
 		{Key: key("db.s.t"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "b", Ordinal: 2}, {Name: "a", Ordinal: 1}}},
 		{Key: key("db.public.u"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "a", Ordinal: 1}, {Name: "c", Ordinal: 2}}},
-		{Key: key("db.s.v"), Kind: catalog.KindMaterializedView, Definition: " SELECT t.a,\n    upper(u.c) AS c,\n    1 + 1\n   FROM (s.t\n     JOIN u USING (a))\n  WHERE (t.b > 0);"},
+		{Key: key("db.s.v"), Kind: catalog.KindMaterializedView, Definition: " SELECT t.a,\n    upper(u.c) AS c,\n    1 + 1\n   FROM (s.t\n     JOIN public.u USING (a))\n  WHERE (t.b > 0);"},
 	}}
-	h = viewLineage(h, sqllineage.Postgres)
+	h = viewLineage(h, []string{"db"}, sqllineage.Postgres)
 	var got []string
 	for _, c := range h.ColumnLineage {
 		if c.Output != key("db.s.v") {

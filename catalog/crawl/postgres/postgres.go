@@ -209,6 +209,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	dbs = slices.Compact(dbs)
 
 	var read int
+	var dbNames []string
 	var failures []error
 	for _, db := range dbs {
 		res, err := crawlDatabase(ctx, connCfg, db, ns, flt, red, h)
@@ -225,6 +226,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 		read++
 		hv.Datasets = append(hv.Datasets, res.datasets...)
 		hv.Scopes = append(hv.Scopes, res.scopes...)
+		dbNames = append(dbNames, res.db)
 		hv.Errors = append(hv.Errors, res.errors...)
 		if res.queries != nil {
 			hv.Queries = append(hv.Queries, *res.queries)
@@ -232,7 +234,7 @@ func crawl(ctx context.Context, cfg Config, h hooks) (catalog.Harvest, error) {
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
-	hv = viewLineage(hv, sqllineage.Postgres)
+	hv = viewLineage(hv, dbNames, sqllineage.Postgres)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", cfg.Source, errors.Join(failures...))
 	}

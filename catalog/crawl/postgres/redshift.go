@@ -256,6 +256,7 @@ func crawlRedshift(ctx context.Context, source, ns string, dbs []string, flt fil
 	connect func(ctx context.Context, db string) (rsQuerier, func(), error)) (catalog.Harvest, error) {
 	hv := catalog.Harvest{Source: source}
 	var read int
+	var dbNames []string
 	var failures []error
 	for _, db := range dbs {
 		res, err := func() (dbResult, error) {
@@ -275,6 +276,7 @@ func crawlRedshift(ctx context.Context, source, ns string, dbs []string, flt fil
 		read++
 		hv.Datasets = append(hv.Datasets, res.datasets...)
 		hv.Scopes = append(hv.Scopes, res.scopes...)
+		dbNames = append(dbNames, res.db)
 		for _, e := range res.errors {
 			e.Message = red.redact(e.Message)
 			hv.Errors = append(hv.Errors, e)
@@ -282,7 +284,7 @@ func crawlRedshift(ctx context.Context, source, ns string, dbs []string, flt fil
 	}
 	slices.SortFunc(hv.Datasets, func(a, b catalog.DatasetFacts) int { return cmp.Compare(a.Key.Name, b.Key.Name) })
 	slices.SortFunc(hv.Scopes, func(a, b catalog.Scope) int { return cmp.Compare(a.Prefix, b.Prefix) })
-	hv = viewLineage(hv, sqllineage.Redshift)
+	hv = viewLineage(hv, dbNames, sqllineage.Redshift)
 	if read == 0 {
 		return hv, fmt.Errorf("crawl %s: no database could be read: %w", source, errors.Join(failures...))
 	}
@@ -426,7 +428,7 @@ func (r *rsReader) read(ctx context.Context) (dbResult, error) {
 		}
 	}
 
-	var res dbResult
+	res := dbResult{db: r.db}
 	for _, rel := range order {
 		res.datasets = append(res.datasets, r.facts(rel, infoRead))
 	}

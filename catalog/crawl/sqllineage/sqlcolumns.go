@@ -351,8 +351,36 @@ func (x *extractor) with(w *pg_query.WithClause, sc *sqlScope) {
 				base := x.query(q.GetLarg(), sc)
 				sc.ctes[c.GetCtename()] = renamed(base, c.GetCtename(), c.GetAliascolnames())
 			}
-			sc.ctes[c.GetCtename()] = renamed(x.query(q, sc), c.GetCtename(), c.GetAliascolnames())
+			r := renamed(x.query(q, sc), c.GetCtename(), c.GetAliascolnames())
+			searchCycle(r, c)
+			sc.ctes[c.GetCtename()] = r
 		})
+	}
+}
+
+// searchCycle adds to the relation r of a recursive CTE the columns its
+// SEARCH and CYCLE clauses make: the sequence column, and the cycle mark
+// and path, each a transformation of the columns the clause lists.
+func searchCycle(r *sqlRel, c *pg_query.CommonTableExpr) {
+	of := func(names []*pg_query.Node) []ColumnSource {
+		var out []ColumnSource
+		for _, n := range names {
+			if col, ok := r.listed(n.GetString_().GetSval()); ok {
+				out = mergeSources(out, applyFlow(flow{TypeDirect, SubtypeTransformation}, col.sources))
+			}
+		}
+		return out
+	}
+	if s := c.GetSearchClause(); s.GetSearchSeqColumn() != "" {
+		r.cols = append(r.cols, sqlColumn{name: s.GetSearchSeqColumn(), sources: of(s.GetSearchColList())})
+	}
+	if cy := c.GetCycleClause(); cy != nil {
+		src := of(cy.GetCycleColList())
+		for _, name := range []string{cy.GetCycleMarkColumn(), cy.GetCyclePathColumn()} {
+			if name != "" {
+				r.cols = append(r.cols, sqlColumn{name: name, sources: src})
+			}
+		}
 	}
 }
 
@@ -690,6 +718,9 @@ func (x *extractor) from(n *pg_query.Node, sc *sqlScope) (star []sqlColumn, rows
 		return r.cols, nil
 	case n.GetJoinExpr() != nil:
 		return x.join(n.GetJoinExpr(), sc)
+	case n.GetRangeTableSample() != nil:
+		// t TABLESAMPLE SYSTEM (10): a sample of t's rows, its columns.
+		return x.from(n.GetRangeTableSample().GetRelation(), sc)
 	}
 	x.warnf("FROM: %s is not supported: skipped", nodeKind(n))
 	return nil, nil

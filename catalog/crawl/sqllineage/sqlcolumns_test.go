@@ -75,6 +75,26 @@ func TestColumnLineage(t *testing.T) {
 			columns: []string{"id", "total"},
 		},
 		{
+			name:    "TABLESAMPLE reads its table's columns",
+			sql:     "SELECT id, amount FROM orders TABLESAMPLE SYSTEM (10) REPEATABLE (1)",
+			want:    []string{"amount <- orders.amount DIRECT/IDENTITY", "id <- orders.id DIRECT/IDENTITY"},
+			columns: []string{"id", "amount"},
+		},
+		{
+			name: "SEARCH and CYCLE columns of a recursive CTE",
+			sql: `WITH RECURSIVE t(id, cust) AS (SELECT id, customer_id FROM orders UNION ALL SELECT t.id, o.customer_id FROM t JOIN orders o ON o.id = t.cust)
+				SEARCH DEPTH FIRST BY id SET ord CYCLE cust SET is_cycle USING path
+				SELECT id, ord::text AS o, is_cycle FROM t ORDER BY ord`,
+			want: []string{
+				"* <- orders.customer_id INDIRECT/JOIN", "* <- orders.id INDIRECT/JOIN",
+				"* <- orders.id INDIRECT/SORT",
+				"id <- orders.id DIRECT/IDENTITY",
+				"is_cycle <- orders.customer_id DIRECT/TRANSFORMATION",
+				"o <- orders.id DIRECT/TRANSFORMATION",
+			},
+			columns: []string{"id", "o", "is_cycle"},
+		},
+		{
 			name: "unqualified, schema-qualified and database-qualified names",
 			sql:  "SELECT amount, public.orders.status, db.sales.items.sku FROM public.orders JOIN db.sales.items ON order_id = id",
 			want: []string{
