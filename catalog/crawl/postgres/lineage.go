@@ -24,7 +24,8 @@ const JobSQLView = "sql_view"
 // so a relation they name without a schema is in pg_catalog (a Redshift
 // one is looked up in the view's own schema, then public). SQL that does
 // not parse, and relations that
-// resolve to nothing crawled, are recorded as errors on the harvest
+// resolve to nothing crawled (but the system catalogs, which no crawl
+// holds), are recorded as errors on the harvest
 // (warnings: the crawl stays partial), never a failure. Each scope of the
 // harvest gets a twin covering the "view:" jobs, so that the job of a
 // dropped view is marked removed with the view.
@@ -75,10 +76,15 @@ func viewLineage(h catalog.Harvest, dbs []string, dialect sqllineage.Dialect) ca
 			Outputs: []catalog.Key{d.Key},
 		}
 		var unresolved []string
+		catalogOnly := len(rels) > 0
 		for _, r := range rels {
+			sys := systemRelation(r, unqualified)
+			catalogOnly = catalogOnly && sys
 			k, ok := resolve(known, d.Key.Namespace, db, schema, unqualified, r)
 			if !ok {
-				unresolved = append(unresolved, strings.Trim(r.Catalog+"."+r.Schema+"."+r.Name, "."))
+				if !sys { // the system catalogs are never crawled
+					unresolved = append(unresolved, strings.Trim(r.Catalog+"."+r.Schema+"."+r.Name, "."))
+				}
 				continue
 			}
 			if !slices.Contains(job.Inputs, k) { // two partitions of one table
@@ -89,6 +95,12 @@ func viewLineage(h catalog.Harvest, dbs []string, dialect sqllineage.Dialect) ca
 			warn("relations not found in the crawl: " + strings.Join(unresolved, ", "))
 		}
 		h.Jobs = append(h.Jobs, job)
+		if catalogOnly {
+			// A view of the system catalogs alone (a monitoring view)
+			// reads nothing crawled: no column lineage, and nothing
+			// to warn about.
+			continue
+		}
 
 		q, err := dialect.ColumnLineage(d.Definition, func(r sqllineage.Relation) (sqllineage.Table, bool) {
 			k, ok := resolve(known, d.Key.Namespace, db, schema, unqualified, r)
@@ -104,6 +116,17 @@ func viewLineage(h catalog.Harvest, dbs []string, dialect sqllineage.Dialect) ca
 		}
 	}
 	return h
+}
+
+// systemRelation reports whether r, named in a view's definition, is one
+// of the system catalogs: in pg_catalog or information_schema, or named
+// without a schema where that means pg_catalog.
+func systemRelation(r sqllineage.Relation, unqualified []string) bool {
+	s := r.Schema
+	if s == "" && len(unqualified) == 1 {
+		s = unqualified[0]
+	}
+	return s == "pg_catalog" || s == "information_schema"
 }
 
 // columnNames lists columns by ordinal, as `*` expands them.

@@ -23,7 +23,7 @@ const ns = "postgres://wh:5432"
 func TestViewLineageWarnsOnBadSQL(t *testing.T) {
 	h := catalog.Harvest{Datasets: []catalog.DatasetFacts{
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.t"}, Kind: catalog.KindTable},
-		{Key: catalog.Key{Namespace: ns, Name: "db.s.v"}, Kind: catalog.KindView, Definition: "SELECT * FROM s.t JOIN gone ON true"},
+		{Key: catalog.Key{Namespace: ns, Name: "db.s.v"}, Kind: catalog.KindView, Definition: "SELECT * FROM s.t JOIN s.gone ON true"},
 		{Key: catalog.Key{Namespace: ns, Name: "db.s.bad"}, Kind: catalog.KindView, Definition: "SELECT FROM WHERE ("},
 	}}
 	h = viewLineage(h, []string{"db"}, sqllineage.Postgres)
@@ -273,4 +273,36 @@ func datasetJobs(t *testing.T, st *store.Store, key catalog.Key) catalog.Dataset
 		d.Consumers = append(d.Consumers, *jobs[k])
 	}
 	return d
+}
+
+// TestViewLineageSystemCatalogs keeps quiet about the system catalogs a
+// view reads, which no crawl holds: a view of them alone gets its job and
+// no warning, and a view joining one to a crawled table warns only about
+// what else it could not place.
+func TestViewLineageSystemCatalogs(t *testing.T) {
+	key := func(name string) catalog.Key { return catalog.Key{Namespace: ns, Name: name} }
+	h := catalog.Harvest{Datasets: []catalog.DatasetFacts{
+		{Key: key("db.s.t"), Kind: catalog.KindTable, Columns: []catalog.Column{{Name: "relname", Ordinal: 1}}},
+		{Key: key("db.s.sizes"), Kind: catalog.KindView, Definition: " SELECT c.relname, n.nspname\n   FROM (pg_class c\n     JOIN pg_namespace n ON ((n.oid = c.relnamespace)));"},
+		{Key: key("db.s.cols"), Kind: catalog.KindView, Definition: " SELECT columns.table_name\n   FROM information_schema.columns;"},
+		{Key: key("db.s.mixed"), Kind: catalog.KindView, Definition: " SELECT t.relname\n   FROM (s.t\n     JOIN pg_class c USING (relname))\n     JOIN s.gone g ON true;"},
+	}}
+	h = viewLineage(h, []string{"db"}, sqllineage.Postgres)
+	if len(h.Jobs) != 3 {
+		t.Errorf("%d jobs, want one a view", len(h.Jobs))
+	}
+	var got []string
+	for _, e := range h.Errors {
+		got = append(got, e.Object+": "+e.Message)
+	}
+	if len(got) == 0 || !slices.ContainsFunc(got, func(s string) bool {
+		return strings.HasPrefix(s, ns+"/db.s.mixed: sql lineage: relations not found in the crawl: s.gone")
+	}) {
+		t.Errorf("warnings = %q, want s.gone's on db.s.mixed", got)
+	}
+	for _, w := range got {
+		if !strings.HasPrefix(w, ns+"/db.s.mixed:") || strings.Contains(w, "relations not found in the crawl: s.gone, ") || strings.Contains(w, "pg_class,") {
+			t.Errorf("warning %q: the system catalogs are not missing from the crawl", w)
+		}
+	}
 }
