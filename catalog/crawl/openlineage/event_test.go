@@ -384,6 +384,18 @@ func TestDeriveLineageFacets(t *testing.T) {
 	for _, r := range p.ColumnLineage {
 		got = append(got, fmt.Sprintf("%s.%s <- %s.%s %s/%s", r.Output.Name, r.Column, r.Input.Name, r.InputColumn, r.Type, r.Subtype))
 	}
+	// A facet named lineage that some producer shaped otherwise before
+	// the spec named one is not the event's fault: it is taken, and the
+	// facet left out.
+	other, err := Decode([]byte(`{"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p",
+		"run": {"runId": "0190f2b8-0000-7000-8000-000000000002"}, "job": {"namespace": "ns", "name": "job", "facets": {"lineage": {"entries": "all"}}},
+		"outputs": [{"namespace": "ons", "name": "out", "facets": {"lineage": {"inputs": "upstream", "fields": ["a"]}}}]}`))
+	if err != nil {
+		t.Fatalf("Decode of a lineage facet of another shape: %v", err)
+	}
+	if p, errs := Derive([]Event{other}); errs[0] != nil || len(p.ColumnLineage) != 0 || len(p.Datasets) != 1 {
+		t.Errorf("Derive of a lineage facet of another shape: %v, %d column lineage rows, %d datasets", errs[0], len(p.ColumnLineage), len(p.Datasets))
+	}
 	want := []string{
 		"out. <- public.customers.region INDIRECT/",
 		"out.customer_id <- public.customers.id DIRECT/IDENTITY",

@@ -293,9 +293,6 @@ func checkDatasetFacets(f Facets, path string) error {
 			}
 		}
 	}
-	if _, err := f.facet("lineage", path, &lineageFacet{}); err != nil {
-		return err
-	}
 	_, err := f.facet("documentation", path, &documentationFacet{})
 	return err
 }
