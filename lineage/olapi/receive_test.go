@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
@@ -766,15 +767,8 @@ func TestSchemaNameTwiceStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
-	if err := rows.Err(); err != nil {
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"a VARCHAR", "b INT"}; !slices.Equal(got, want) {
@@ -814,13 +808,9 @@ func TestLineageFacetsStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	if want := []string{"out.id <- public.customers.id", "public.summary.total <- public.orders.amount"}; !slices.Equal(got, want) {
 		t.Errorf("column lineage = %q, want %q", got, want)

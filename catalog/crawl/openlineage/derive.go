@@ -217,7 +217,7 @@ func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
 		var again []string
 		f.Columns, again = columns(s.Fields)
 		if len(again) > 0 {
-			*problems = append(*problems, fmt.Sprintf("dataset %s: schema lists %s more than once; the first of each kept", ds.Key, quoteAll(again)))
+			*problems = append(*problems, fmt.Sprintf("dataset %s: schema lists %s more than once; the first of each kept", ds.Key, quoteSome(again)))
 		}
 		u.Asserts |= catalog.FacetSchema
 	}
@@ -250,16 +250,7 @@ func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
 	ok, _ := ds.Facets.facet("columnLineage", "", &cl)
 	var lf lineageFacet
 	if lok, _ := ds.Facets.facet("lineage", "", &lf); lok {
-		l := lf.columnLineage()
-		cl.Dataset = append(cl.Dataset, l.Dataset...)
-		for col, f := range l.Fields {
-			if cl.Fields == nil {
-				cl.Fields = map[string]columnLineageField{}
-			}
-			g := cl.Fields[col]
-			g.InputFields = append(g.InputFields, f.InputFields...)
-			cl.Fields[col] = g
-		}
+		cl.add(lf.columnLineage())
 		ok = true
 	}
 	if ok {
@@ -290,18 +281,17 @@ func (d *deriver) jobLineage(e Event) {
 // attributes of one name) keeps its first field, with its nested
 // fields; again lists the names dropped.
 func columns(fields []schemaField) (out []catalog.Column, again []string) {
-	seen := map[string]bool{}
+	seen := map[string]int{} // times listed
 	var walk func(prefix string, fs []schemaField)
 	walk = func(prefix string, fs []schemaField) {
 		for _, fl := range fs {
 			name := prefix + fl.Name
-			if seen[name] {
-				if !slices.Contains(again, name) {
+			if seen[name]++; seen[name] > 1 {
+				if seen[name] == 2 {
 					again = append(again, name)
 				}
 				continue
 			}
-			seen[name] = true
 			out = append(out, catalog.Column{Name: name, Ordinal: len(out) + 1, Type: fl.Type, Description: fl.Description, Nullable: true})
 			walk(name+".", fl.Fields)
 		}
@@ -310,10 +300,16 @@ func columns(fields []schemaField) (out []catalog.Column, again []string) {
 	return out, again
 }
 
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = strconv.Quote(s)
+// quoteSome quotes the first ten of ss for a message, and counts the
+// rest: an event may list thousands.
+func quoteSome(ss []string) string {
+	const most = 10
+	q := make([]string, 0, min(len(ss), most)+1)
+	for _, s := range ss[:min(len(ss), most)] {
+		q = append(q, quoteShort(s))
+	}
+	if len(ss) > most {
+		q = append(q, fmt.Sprintf("and %d other names", len(ss)-most))
 	}
 	return strings.Join(q, ", ")
 }

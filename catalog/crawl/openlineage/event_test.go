@@ -406,3 +406,36 @@ func TestDeriveLineageFacets(t *testing.T) {
 		t.Errorf("column lineage =\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestSchemaManyNamesTwice sends what an attacker would: a schema of
+// 100,000 fields, each name listed twice. Dropping the repeats takes one
+// pass, and the error names ten of them and counts the rest.
+func TestSchemaManyNamesTwice(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+		"run": {"runId": "0190a2b4-0000-7000-8000-000000000001"}, "job": {"namespace": "spark", "name": "j"},
+		"outputs": [{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": [`)
+	const n = 50000
+	for i := range 2 * n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"name": "c%d"}`, i%n)
+	}
+	b.WriteString(`]}}}]}`)
+	e, err := Decode([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	start := time.Now()
+	p, errs := Derive([]Event{e})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Derive took %s", d)
+	}
+	if len(p.Datasets) != 1 || len(p.Datasets[0].Facts.Columns) != n {
+		t.Fatalf("datasets %d, want 1 of %d columns", len(p.Datasets), n)
+	}
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), `"c9", and 49990 other names more than once`) || len(errs[0].Error()) > 1000 {
+		t.Errorf("error = %.300v…, want ten names and a count", errs[0])
+	}
+}

@@ -105,6 +105,19 @@ func (f lineageFacet) columnLineage() columnLineageFacet {
 	return c
 }
 
+// add adds to c the inputs o lists.
+func (c *columnLineageFacet) add(o columnLineageFacet) {
+	c.Dataset = append(c.Dataset, o.Dataset...)
+	for col, f := range o.Fields {
+		if c.Fields == nil {
+			c.Fields = map[string]columnLineageField{}
+		}
+		g := c.Fields[col]
+		g.InputFields = append(g.InputFields, f.InputFields...)
+		c.Fields[col] = g
+	}
+}
+
 type columnLineageField struct {
 	InputFields []inputField `json:"inputFields"`
 	// Before facet 1-1-0 the transformation was given per output field.

@@ -758,10 +758,13 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 	// onTrue holds the index of the last token of each relation that a
 	// JOIN LATERAL reads with no ON: "ON TRUE" follows it.
 	var onTrue map[int]bool
-	for i := 0; i < len(in); i++ {
-		if onTrue[i-1] {
-			out = append(out, word("on", in[i-1].pos), word("true", in[i-1].pos))
+	closeJoin := func(last int) {
+		if onTrue[last] {
+			out = append(out, word("on", in[last].pos), word("true", in[last].pos))
 		}
+	}
+	for i := 0; i < len(in); i++ {
+		closeJoin(i - 1)
 		t := in[i]
 		if t.kind == dead {
 			skipped = true
@@ -898,9 +901,7 @@ func (n *normalized) rewriteClauses(in []token, d Dialect) []token {
 		}
 		out = append(out, t)
 	}
-	if onTrue[len(in)-1] {
-		out = append(out, word("on", in[len(in)-1].pos), word("true", in[len(in)-1].pos))
-	}
+	closeJoin(len(in) - 1)
 	for len(levels) > 0 {
 		closeQualify()
 		levels = levels[:len(levels)-1]
