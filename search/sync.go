@@ -172,11 +172,11 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	// First the catalog's vocabulary, which splits the names written
 	// without separators; it is kept with the new index.
 	v := newVocabulary()
-	var total int64
 	x.built.Store(0)
 	x.toBuild.Store(0)
 	x.report(StageBuild, 0, 0)
-	if err := x.eachDataset(ctx, func(d Dataset) error { v.learn(d); total++; return nil }); err != nil {
+	total, err := v.learnCatalog(ctx, x.store)
+	if err != nil {
 		return fmt.Errorf("rebuild search index: learn vocabulary: %w", err)
 	}
 	x.toBuild.Store(total)
