@@ -330,9 +330,9 @@ func (x *Index) eachJob(ctx context.Context, f func(Dataset) error) error {
 
 // pageReaders is how many pages eachPage reads at once. Reading a page
 // is PostgreSQL's work and then this process's (decoding and merging the
-// rows, three quarters of it for datasets), one after the other: with one
-// reader, a build's first pass over the catalog (its vocabulary) kept
-// about one core busy, 3.2 s for 100,000 datasets on 2 cores.
+// rows, three quarters of it for datasets), one after the other: one
+// reader kept about one core busy, and read 100,000 datasets in 3.0 s on
+// 2 cores; two read them in 2.2 s.
 const pageReaders = 2
 
 // eachPage calls f with every value of the catalog's pages, in order:
