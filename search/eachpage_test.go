@@ -6,33 +6,44 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestEachPage checks the read-ahead of a build's catalog reads: every
-// value once and in order, the first error of a read or of f returned,
-// the reader stopped when eachPage returns, and a read stopped by the
-// caller's context not taken for the end of the catalog.
+// value once and in order however the reads finish, the first error of a
+// read or of f returned, the readers stopped when eachPage returns, and a
+// read stopped by the caller's context not taken for the end of the
+// catalog.
 func TestEachPage(t *testing.T) {
 	const total, size = 10, 3
-	var calls atomic.Int64
-	next := func(ctx context.Context, after int64) ([]Dataset, int64, error) {
-		calls.Add(1)
+	var loads atomic.Int64
+	ids := func(ctx context.Context, after int64, limit int) ([]int64, error) {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		var page []Dataset
+		var out []int64
 		for id := after + 1; id <= min(after+size, total); id++ {
+			out = append(out, id)
+		}
+		return out, nil
+	}
+	load := func(ctx context.Context, ids []int64) ([]Dataset, error) {
+		loads.Add(1)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// Earlier pages take longer: they finish after later ones.
+		time.Sleep(time.Duration(total-ids[0]) * time.Millisecond)
+		var page []Dataset
+		for _, id := range ids {
 			page = append(page, Dataset{ID: id})
 		}
-		if len(page) == 0 {
-			return nil, 0, nil
-		}
-		return page, page[len(page)-1].ID, nil
+		return page, nil
 	}
 	ctx := context.Background()
 
 	var got []int64
-	if err := eachPage(ctx, next, func(d Dataset) error { got = append(got, d.ID); return nil }); err != nil {
+	if err := eachPage(ctx, ids, load, func(d Dataset) error { got = append(got, d.ID); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if want := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(got, want) {
@@ -40,8 +51,8 @@ func TestEachPage(t *testing.T) {
 	}
 
 	stop := errors.New("stop")
-	calls.Store(0)
-	err := eachPage(ctx, next, func(d Dataset) error {
+	loads.Store(0)
+	err := eachPage(ctx, ids, load, func(d Dataset) error {
 		if d.ID == 2 {
 			return stop
 		}
@@ -50,26 +61,41 @@ func TestEachPage(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Errorf("f failing: got %v, want %v", err, stop)
 	}
-	// The first page and at most one read ahead; none once it returned.
-	if n := calls.Load(); n > 2 {
-		t.Errorf("f failing on the first page: %d reads, want at most 2", n)
+	// The first page and what was read ahead of it (as many as the
+	// readers, and as many waiting for f); none once it returned.
+	n := loads.Load()
+	if limit := int64(1 + 2*pageReaders); n > limit {
+		t.Errorf("f failing on the first page: %d reads, want at most %d", n, limit)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if after := loads.Load(); after != n {
+		t.Errorf("%d reads after eachPage returned", after-n)
 	}
 
 	broken := errors.New("broken")
-	err = eachPage(ctx, func(ctx context.Context, after int64) ([]Dataset, int64, error) {
-		if after >= 3 {
-			return nil, 0, broken
+	err = eachPage(ctx, ids, func(ctx context.Context, ids []int64) ([]Dataset, error) {
+		if ids[0] > 3 {
+			return nil, broken
 		}
-		return next(ctx, after)
+		return load(ctx, ids)
 	}, func(Dataset) error { return nil })
 	if !errors.Is(err, broken) {
 		t.Errorf("read failing: got %v, want %v", err, broken)
+	}
+	err = eachPage(ctx, func(ctx context.Context, after int64, limit int) ([]int64, error) {
+		if after >= 6 {
+			return nil, broken
+		}
+		return ids(ctx, after, limit)
+	}, load, func(Dataset) error { return nil })
+	if !errors.Is(err, broken) {
+		t.Errorf("listing failing: got %v, want %v", err, broken)
 	}
 
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	got = nil
-	err = eachPage(cctx, next, func(d Dataset) error {
+	err = eachPage(cctx, ids, load, func(d Dataset) error {
 		got = append(got, d.ID)
 		if d.ID == 4 {
 			cancel()

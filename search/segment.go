@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/ccojocar/zxcvbn-go/data"
+
+	"almanac/catalog/store"
 )
 
 // Warehouses often write identifiers without separators: PostgreSQL and
@@ -405,27 +408,65 @@ func newVocabulary() *vocabulary { return &vocabulary{counts: map[string]int{}} 
 
 // learn counts the words of a dataset.
 func (v *vocabulary) learn(d Dataset) {
-	for _, part := range strings.FieldsFunc(d.Key.Name, func(r rune) bool { return r == '.' || r == '/' }) {
-		v.identifier(part)
-	}
+	v.name(d.Key.Name, 1)
 	for _, c := range d.Columns {
-		v.identifier(c.Name)
-		v.prose(c.Description)
+		v.identifier(c.Name, 1)
+		v.prose(c.Description, 1)
 	}
 	for _, t := range d.Tags {
-		v.identifier(t)
+		v.identifier(t, 1)
 	}
 	for _, o := range d.Owners {
-		v.identifier(o)
+		v.identifier(o, 1)
 	}
-	v.prose(d.Description)
+	v.prose(d.Description, 1)
 	for _, o := range d.OtherDescriptions {
-		v.prose(o)
+		v.prose(o, 1)
 	}
 }
 
-// identifier counts the parts of an identifier of several parts.
-func (v *vocabulary) identifier(s string) {
+// learnCatalog counts the words of every dataset of the catalog as learn
+// would, from its names and descriptions alone (store.CatalogTexts):
+// reading datasets whole took as long as indexing a third of them. Each
+// text is analysed once however often it comes (column names repeat
+// from table to table). It returns how many datasets it read.
+func (v *vocabulary) learnCatalog(ctx context.Context, st *store.Store) (int64, error) {
+	var datasets int64
+	idents, prose := map[string]int{}, map[string]int{}
+	err := st.CatalogTexts(ctx, func(kind int, text string) error {
+		switch kind {
+		case store.TextName:
+			datasets++
+			v.name(text, 1)
+		case store.TextIdentifier:
+			idents[text]++
+		case store.TextProse:
+			prose[text]++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for s, n := range idents {
+		v.identifier(s, n)
+	}
+	for s, n := range prose {
+		v.prose(s, n)
+	}
+	return datasets, nil
+}
+
+// name counts the parts of a qualified name, n times.
+func (v *vocabulary) name(s string, n int) {
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '/' }) {
+		v.identifier(part, n)
+	}
+}
+
+// identifier counts the parts of an identifier of several parts, n
+// times.
+func (v *vocabulary) identifier(s string, times int) {
 	sc := scratchPool.Get().(*tokenScratch)
 	defer func() { sc.reset(); scratchPool.Put(sc) }()
 	ts := analyzeInto(lowerTokens(), []byte(s), sc)
@@ -440,15 +481,15 @@ func (v *vocabulary) identifier(s string) {
 	}
 	for _, t := range ts {
 		if t.Type != analysis.Shingle {
-			v.add(string(t.Term))
+			v.add(string(t.Term), times)
 		}
 	}
 }
 
 // prose counts the words of a text, camelCase words by their parts
 // (a comment that names PurchaseOrderDetail teaches purchase, order and
-// detail, not purchaseorderdetail).
-func (v *vocabulary) prose(s string) {
+// detail, not purchaseorderdetail), n times.
+func (v *vocabulary) prose(s string, n int) {
 	if s == "" {
 		return
 	}
@@ -456,14 +497,14 @@ func (v *vocabulary) prose(s string) {
 	defer func() { sc.reset(); scratchPool.Put(sc) }()
 	for _, t := range analyzeInto(lowerTokens(), []byte(s), sc) {
 		if t.Type != analysis.Shingle {
-			v.add(string(t.Term))
+			v.add(string(t.Term), n)
 		}
 	}
 }
 
-func (v *vocabulary) add(w string) {
+func (v *vocabulary) add(w string, n int) {
 	if len(w) >= 2 && len(w) <= maxWordLen && isLowerLetters(w) {
-		v.counts[w]++
+		v.counts[w] += n
 	}
 }
 

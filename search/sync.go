@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -171,11 +172,11 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	// First the catalog's vocabulary, which splits the names written
 	// without separators; it is kept with the new index.
 	v := newVocabulary()
-	var total int64
 	x.built.Store(0)
 	x.toBuild.Store(0)
 	x.report(StageBuild, 0, 0)
-	if err := x.eachDataset(ctx, func(d Dataset) error { v.learn(d); total++; return nil }); err != nil {
+	total, err := v.learnCatalog(ctx, x.store)
+	if err != nil {
 		return fmt.Errorf("rebuild search index: learn vocabulary: %w", err)
 	}
 	x.toBuild.Store(total)
@@ -298,82 +299,111 @@ func (x *Index) latchReady(seq int64) {
 
 // eachDataset calls f with every dataset of the catalog, in id order.
 func (x *Index) eachDataset(ctx context.Context, f func(Dataset) error) error {
-	return eachPage(ctx, func(ctx context.Context, after int64) ([]Dataset, int64, error) {
-		ids, err := x.store.DatasetIDsAfter(ctx, after, indexBatchSize)
-		if err != nil || len(ids) == 0 {
-			return nil, 0, err
-		}
+	return eachPage(ctx, x.store.DatasetIDsAfter, func(ctx context.Context, ids []int64) ([]Dataset, error) {
 		docs, err := x.store.SearchDocs(ctx, ids)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out := make([]Dataset, len(docs))
 		for i, d := range docs {
 			out[i] = FromStore(d)
 		}
-		return out, ids[len(ids)-1], nil
+		return out, nil
 	}, f)
 }
 
 // eachJob calls f with every job of the catalog, as indexed (FromJob),
 // in id order.
 func (x *Index) eachJob(ctx context.Context, f func(Dataset) error) error {
-	return eachPage(ctx, func(ctx context.Context, after int64) ([]Dataset, int64, error) {
-		ids, err := x.store.JobIDsAfter(ctx, after, indexBatchSize)
-		if err != nil || len(ids) == 0 {
-			return nil, 0, err
-		}
+	return eachPage(ctx, x.store.JobIDsAfter, func(ctx context.Context, ids []int64) ([]Dataset, error) {
 		jobs, err := x.store.JobsByIDs(ctx, ids)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out := make([]Dataset, len(jobs))
 		for i, j := range jobs {
 			out[i] = FromJob(j)
 		}
-		return out, ids[len(ids)-1], nil
+		return out, nil
 	}, f)
 }
 
-// eachPage calls f with every value of the pages that next reads, each
-// after the last id of the one before, until a page has no ids. The next
-// page is read while f handles this one: a build's reads wait for
-// PostgreSQL (a round trip, and its own CPU on a core of its own), and
-// they no longer stop the index from being written meanwhile.
-func eachPage(ctx context.Context, next func(ctx context.Context, after int64) (page []Dataset, last int64, err error), f func(Dataset) error) error {
+// pageReaders is how many pages eachPage reads at once. Reading a page
+// is PostgreSQL's work and then this process's (decoding and merging the
+// rows, three quarters of it for datasets), one after the other: one
+// reader kept about one core busy, and read 100,000 datasets in 3.0 s on
+// 2 cores; two read them in 2.2 s.
+const pageReaders = 2
+
+// eachPage calls f with every value of the catalog's pages, in order:
+// ids lists the ids after the last of the page before (none at the end),
+// and load reads a page of them. Pages are read ahead, pageReaders at
+// once, while f handles the one before: a build's reads no longer stop
+// the index from being written, nor each other.
+func eachPage(ctx context.Context, ids func(ctx context.Context, after int64, limit int) ([]int64, error), load func(ctx context.Context, ids []int64) ([]Dataset, error), f func(Dataset) error) error {
 	type result struct {
 		page []Dataset
 		err  error
 	}
+	type page struct {
+		ids  []int64
+		read chan result // buffered: a reader never waits to hand it over
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	// Unbuffered: one page read ahead, no more.
-	pages := make(chan result)
-	go func() {
-		defer close(pages)
+	var wg sync.WaitGroup
+	order := make(chan *page, pageReaders) // pages listed, in order, for f
+	work := make(chan *page)               // the same pages, for the readers
+	wg.Go(func() {
+		defer close(order)
+		defer close(work)
 		var after int64
 		for ctx.Err() == nil {
-			page, last, err := next(ctx, after)
-			if err == nil && last == 0 {
+			got, err := ids(ctx, after, indexBatchSize)
+			if err == nil && len(got) == 0 {
 				return // no more ids
 			}
+			p := &page{ids: got, read: make(chan result, 1)}
+			if err != nil {
+				p.read <- result{err: err}
+			}
 			select {
-			case pages <- result{page, err}:
+			case order <- p:
 			case <-ctx.Done():
 				return
 			}
 			if err != nil {
 				return
 			}
-			after = last
+			select {
+			case work <- p:
+			case <-ctx.Done():
+				return
+			}
+			after = got[len(got)-1]
 		}
-	}()
-	// The reader stops before this returns, however it returns.
+	})
+	for range pageReaders {
+		wg.Go(func() {
+			for p := range work {
+				docs, err := load(ctx, p.ids)
+				p.read <- result{docs, err}
+			}
+		})
+	}
+	// The readers stop before this returns, however it returns.
 	defer func() {
 		cancel()
-		for range pages {
+		for range order {
 		}
+		wg.Wait()
 	}()
-	for r := range pages {
+	for p := range order {
+		var r result
+		select {
+		case r = <-p.read:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		if r.err != nil {
 			return r.err
 		}
@@ -383,7 +413,7 @@ func eachPage(ctx context.Context, next func(ctx context.Context, after int64) (
 			}
 		}
 	}
-	// The reader also stops early when the caller's ctx ends: that is not
+	// The lister also stops early when the caller's ctx ends: that is not
 	// the end of the catalog.
 	return ctx.Err()
 }

@@ -92,3 +92,58 @@ func (s *Store) DatasetIDsAfter(ctx context.Context, after int64, limit int) ([]
 	}
 	return ids, nil
 }
+
+// The kinds of text CatalogTexts reads.
+const (
+	// TextName is a dataset's qualified name.
+	TextName = iota
+	// TextIdentifier is the name of a column, a tag or an owner.
+	TextIdentifier
+	// TextProse is a description.
+	TextProse
+)
+
+// CatalogTexts calls f with every name and description of the catalog,
+// removed datasets included, as one query streams them: what the search
+// index learns its vocabulary from, without reading every dataset whole
+// as SearchDocs does. They are each dataset's qualified name, its
+// distinct tags, owners and descriptions, and its columns' names and
+// descriptions as each source gives them (a column that two sources
+// report comes twice, where SearchDocs merges it).
+func (s *Store) CatalogTexts(ctx context.Context, f func(kind int, text string) error) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT 0, name, '' FROM datasets
+		UNION ALL SELECT 1, name, description FROM columns
+		UNION ALL SELECT 2, tag, '' FROM (SELECT DISTINCT dataset_id, tag FROM tags) t
+		UNION ALL SELECT 2, owner, '' FROM (SELECT DISTINCT dataset_id, owner FROM owners) o
+		UNION ALL SELECT 3, '', description FROM (
+			SELECT DISTINCT dataset_id, description FROM dataset_facts WHERE description <> '') d`)
+	if err != nil {
+		return fmt.Errorf("read the catalog's names: %w", err)
+	}
+	defer rows.Close()
+	var (
+		kind       int
+		name, desc string
+	)
+	for rows.Next() {
+		if err := rows.Scan(&kind, &name, &desc); err != nil {
+			return fmt.Errorf("read the catalog's names: %w", err)
+		}
+		if kind == 0 {
+			err = f(TextName, name)
+		} else if name != "" {
+			err = f(TextIdentifier, name)
+		}
+		if err == nil && desc != "" {
+			err = f(TextProse, desc)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the catalog's names: %w", err)
+	}
+	return nil
+}
