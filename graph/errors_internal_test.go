@@ -14,7 +14,7 @@ import (
 // code errkind's table gives it, and its public message where it has one:
 // the presenter keeps no mapping of its own.
 func TestPresenterReadsTheTable(t *testing.T) {
-	present := errorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	present := errorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	for _, k := range append(errkind.Table, errkind.Internal) {
 		cause := k.Err
 		if cause == nil {

@@ -133,7 +133,11 @@ func NewHandler(opts Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.SetValidationRulesFn(validationRules)
 	srv.AroundResponses(capErrors)
-	srv.SetErrorPresenter(errorPresenter(opts.Logger))
+	var database func() string
+	if opts.Store != nil {
+		database = opts.Store.Database
+	}
+	srv.SetErrorPresenter(errorPresenter(opts.Logger, database))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 	srv.AroundResponses(noteUnavailable)
 

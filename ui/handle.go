@@ -86,11 +86,15 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := ""
 	switch {
 	case status == http.StatusServiceUnavailable:
-		what := "catalog database unavailable"
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err}
 		if errors.Is(err, catalog.ErrIndexRebuilding) {
-			what = "search index being rebuilt"
+			s.log.WarnContext(ctx, "search index being rebuilt", attrs...)
+			break
 		}
-		s.log.WarnContext(ctx, what, "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err)
+		if s.store != nil {
+			attrs = append(attrs, "database", s.store.Database())
+		}
+		s.log.WarnContext(ctx, "catalog database unavailable", attrs...)
 	case status >= 500:
 		s.log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status", status, "err", err)
 	default:

@@ -416,4 +416,13 @@ func TestDatabaseOutage(t *testing.T) {
 	if !strings.Contains(f.logs.String(), cfg.ConnConfig.Database) {
 		t.Errorf("the log lacks the cause:\n%s", f.logs.String())
 	}
+	// Every line of the outage names the database, a connection the
+	// server cut ("unexpected EOF") too.
+	for line := range strings.Lines(f.logs.String()) {
+		if strings.Contains(line, "unavailable") || strings.Contains(line, "not ready") {
+			if !strings.Contains(line, "/"+cfg.ConnConfig.Database) {
+				t.Errorf("a line of the outage does not name the database:\n%s", line)
+			}
+		}
+	}
 }

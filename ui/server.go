@@ -313,7 +313,11 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := store.Unavailable(s.ready(ctx)); err != nil {
-		s.log.WarnContext(ctx, "not ready", "err", err)
+		attrs := []any{"err", err}
+		if errors.Is(err, catalog.ErrUnavailable) && s.store != nil {
+			attrs = append(attrs, "database", s.store.Database())
+		}
+		s.log.WarnContext(ctx, "not ready", attrs...)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		reason := err.Error()
 		if errors.Is(err, catalog.ErrUnavailable) {

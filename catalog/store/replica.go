@@ -77,3 +77,19 @@ func (s *Store) ReplicaLag(ctx context.Context) (bytes int64, age time.Duration,
 	}
 	return max(bytes, 0), time.Duration(secs * float64(time.Second)), nil
 }
+
+// Database says which databases the store uses, for logs: the catalog's
+// as user@host:port/name, then the read replica's after "read " when
+// there is one; never a password. An error on a connection the server
+// cut ("unexpected EOF") does not say which database it was.
+func (s *Store) Database() string {
+	where := func(p *pgxpool.Pool) string {
+		c := p.Config().ConnConfig
+		return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+	}
+	out := where(s.pool.Pool)
+	if s.pool.read != nil {
+		out += " read " + where(s.pool.read)
+	}
+	return out
+}

@@ -26,7 +26,7 @@ func TestErrorsFollowTheTable(t *testing.T) {
 		}
 		err := fmt.Errorf("store events: %w", cause)
 		fail := func(http.ResponseWriter, *http.Request) error { return err }
-		for name, h := range map[string]http.Handler{"openlineage": handle(discard, fail), "marquez": marquezHandle(discard, fail)} {
+		for name, h := range map[string]http.Handler{"openlineage": handle(discard, nil, fail), "marquez": marquezHandle(discard, nil, fail)} {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/lineage", nil))
 			if rec.Code != k.Status {
@@ -61,7 +61,7 @@ func TestServerErrorsLogged(t *testing.T) {
 	}
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
-	for name, h := range map[string]http.Handler{"openlineage": handle(log, fail), "marquez": marquezHandle(log, fail)} {
+	for name, h := range map[string]http.Handler{"openlineage": handle(log, nil, fail), "marquez": marquezHandle(log, nil, fail)} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/lineage", nil))
 		if !strings.Contains(logged.String(), "failed to connect") {
 			t.Errorf("%s: the server error was not logged: %q", name, logged.String())

@@ -223,7 +223,7 @@ func intParam(r *http.Request, name string, def, max int) (int, error) {
 // extensions: direction (upstream, downstream, both) and maxNodes, with
 // "more" on capped nodes.
 func (rd *Reader) GetLineage() http.Handler {
-	return marquezHandle(rd.log, func(w http.ResponseWriter, r *http.Request) error {
+	return marquezHandle(rd.log, rd.store, func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		depth, err := intParam(r, "depth", MarquezDefaultDepth, lineage.MaxDepth)
 		if err != nil {
@@ -555,7 +555,7 @@ type marquezInputField struct {
 // downstream as well with withDownstream. Edges point the way data flows,
 // input field to output field, in inEdges and outEdges alike.
 func (rd *Reader) GetColumnLineage() http.Handler {
-	return marquezHandle(rd.log, func(w http.ResponseWriter, r *http.Request) error {
+	return marquezHandle(rd.log, rd.store, func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		q := r.URL.Query()
 		depth, err := intParam(r, "depth", MarquezDefaultDepth, lineage.MaxDepth)
@@ -792,10 +792,10 @@ func (rd *Reader) expandDatasetWide(ctx context.Context, read []catalog.Sourced[
 // marquezHandle adapts a read handler like handle, but answers errors in
 // the shape Marquez (Dropwizard) gives them, {"code": 404, "message":
 // reason}, so that Marquez clients read them.
-func marquezHandle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+func marquezHandle(log *slog.Logger, st *store.Store, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			code, msg := errorStatus(log, r, err)
+			code, msg := errorStatus(log, st, r, err)
 			writeJSON(w, code, map[string]any{"code": code, "message": msg})
 		}
 	})

@@ -157,11 +157,12 @@ func (e *httpError) Unwrap() error { return e.err }
 
 // handle adapts a handler returning an error: an *httpError answers its
 // code, a catalog error kind the status errkind's table gives it, always
-// as JSON {"error": reason}.
-func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+// as JSON {"error": reason}. st, when not nil, is the store whose
+// database an outage's log line names.
+func handle(log *slog.Logger, st *store.Store, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			code, msg := errorStatus(log, r, err)
+			code, msg := errorStatus(log, st, r, err)
 			writeJSON(w, code, map[string]string{"error": msg})
 		}
 	})
@@ -171,7 +172,7 @@ func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) err
 // errors are logged and show their kind's message only (an unavailable
 // database answers 503, for producers to retry); a 404 says only that
 // nothing has the id asked for, without repeating it.
-func errorStatus(log *slog.Logger, r *http.Request, err error) (int, string) {
+func errorStatus(log *slog.Logger, st *store.Store, r *http.Request, err error) (int, string) {
 	if he, ok := errors.AsType[*httpError](err); ok {
 		return he.code, err.Error()
 	}
@@ -184,7 +185,11 @@ func errorStatus(log *slog.Logger, r *http.Request, err error) (int, string) {
 		if k.Status == http.StatusServiceUnavailable {
 			level = slog.LevelWarn
 		}
-		log.Log(r.Context(), level, "openlineage api", "path", r.URL.Path, "status", k.Status, "err", err)
+		attrs := []any{"path", r.URL.Path, "status", k.Status, "err", err}
+		if st != nil && errors.Is(err, catalog.ErrUnavailable) {
+			attrs = append(attrs, "database", st.Database())
+		}
+		log.Log(r.Context(), level, "openlineage api", attrs...)
 	}
 	return k.Status, errkind.Public(err)
 }
@@ -201,14 +206,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // events: 403 in the endpoint's error shape, with reason saying how to
 // turn it on.
 func Off(reason string) http.Handler {
-	return handle(slog.New(slog.DiscardHandler), func(http.ResponseWriter, *http.Request) error {
+	return handle(slog.New(slog.DiscardHandler), nil, func(http.ResponseWriter, *http.Request) error {
 		return &httpError{http.StatusForbidden, errors.New(reason)}
 	})
 }
 
 // PostLineage is POST /api/v1/lineage: one event.
 func (rc *Receiver) PostLineage() http.Handler {
-	return handle(rc.cfg.Logger, func(w http.ResponseWriter, r *http.Request) error {
+	return handle(rc.cfg.Logger, rc.store, func(w http.ResponseWriter, r *http.Request) error {
 		body, err := rc.body(w, r)
 		if err != nil {
 			return err
@@ -228,7 +233,7 @@ func (rc *Receiver) PostLineage() http.Handler {
 // PostBatch is POST /api/v1/lineage/batch: a JSON array of events, stored
 // all or none.
 func (rc *Receiver) PostBatch() http.Handler {
-	return handle(rc.cfg.Logger, func(w http.ResponseWriter, r *http.Request) error {
+	return handle(rc.cfg.Logger, rc.store, func(w http.ResponseWriter, r *http.Request) error {
 		body, err := rc.body(w, r)
 		if err != nil {
 			return err
