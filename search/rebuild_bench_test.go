@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"almanac/catalog"
+	"almanac/catalog/memory"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 )
@@ -23,6 +24,11 @@ import (
 //	go test ./search -run '^$' -bench Rebuild -benchtime 3x
 func BenchmarkRebuild(b *testing.B) {
 	ctx := context.Background()
+	// The garbage collector as almanac reindex sets it
+	// (memory.heap_target); GOGC=100 in the environment measures Go's
+	// default.
+	memory.Tune(memory.DefaultHeapTarget)
+	defer memory.Tune(0)
 	pool, _ := pgtest.NewDB(b)
 	st := store.New(pool)
 	pgtest.IngestScale(ctx, b, pgtest.ScalePerWarehouse, func(ctx context.Context, h catalog.Harvest) (int, error) {

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"almanac/catalog"
+	"almanac/catalog/memory"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/lineage"
@@ -74,6 +75,10 @@ func scaleKey(i int) catalog.Key { return pgtest.ScaleKey(i) }
 // would take hours to create): the harvests are pgtest.WarehouseHarvest,
 // what the crawler reads from them, ingested by the store as a crawl.
 func BenchmarkScale(b *testing.B) {
+	// The garbage collector as almanac sets it (memory.heap_target);
+	// GOGC=100 in the environment measures Go's default.
+	memory.Tune(memory.DefaultHeapTarget)
+	defer memory.Tune(0)
 	for _, n := range scaleSizes(b) {
 		b.Run(fmt.Sprintf("datasets=%d", n), func(b *testing.B) { benchScale(b, n) })
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"almanac/catalog/memory"
 	"almanac/cmd/almanac/config"
 	"almanac/migrations"
 )
@@ -100,6 +101,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	log, err := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return err
+	}
+	if memory.Tune(uint64(cfg.Memory.HeapTarget)) {
+		log.Debug("garbage collector tuned", "heap_target", uint64(cfg.Memory.HeapTarget))
 	}
 
 	switch cmd {

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/auth"
+	"almanac/catalog/memory"
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 	"almanac/cmd/almanac/config"
@@ -689,5 +692,33 @@ func TestConnectPoolSize(t *testing.T) {
 			t.Errorf("%s: MaxConns = %d, want %d", tc.url, got, tc.want)
 		}
 		pool.Close()
+	}
+}
+
+// TestMemoryHeapTarget checks that every command sets the garbage
+// collector as memory.heap_target says: a small heap grows to four times
+// its live size under the default target, and 0 leaves Go's default.
+func TestMemoryHeapTarget(t *testing.T) {
+	percent := func() uint64 {
+		runtime.GC()
+		runtime.GC() // the tuner runs after a collection
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	t.Cleanup(func() { memory.Tune(0) })
+	for _, c := range []struct {
+		target string
+		want   uint64
+	}{{"", 400}, {"0", 100}, {"1GiB", 400}} {
+		env := map[string]string{"ALMANAC_MEMORY_HEAP_TARGET": c.target}
+		// No database_url: migrate fails after the configuration is applied.
+		err := run(t.Context(), []string{"migrate"}, io.Discard, io.Discard, func(k string) string { return env[k] })
+		if err == nil {
+			t.Fatal("migrate without a database succeeded")
+		}
+		if got := percent(); got != c.want {
+			t.Errorf("heap_target %q: GC percent %d, want %d", c.target, got, c.want)
+		}
 	}
 }

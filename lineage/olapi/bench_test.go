@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"almanac/catalog/memory"
 	"almanac/lineage/olapi"
 )
 
@@ -28,6 +29,10 @@ func BenchmarkIngest(b *testing.B) {
 		clients   = 8
 		perClient = 1000
 	)
+	// The garbage collector as almanac sets it (memory.heap_target);
+	// GOGC=100 in the environment measures Go's default.
+	memory.Tune(memory.DefaultHeapTarget)
+	defer memory.Tune(0)
 	e := newEnvB(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

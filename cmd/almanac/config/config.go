@@ -27,6 +27,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/dustin/go-humanize"
 	"gopkg.in/yaml.v3"
 
 	"almanac/catalog"
@@ -92,6 +93,9 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
+	// Memory configures how much memory the process may use to spend
+	// less CPU.
+	Memory MemoryConfig `yaml:"memory"`
 	// Search configures the full-text search index.
 	Search SearchConfig `yaml:"search"`
 	// OpenLineage configures the OpenLineage endpoint, `POST
@@ -384,6 +388,37 @@ type LogConfig struct {
 	// Level is the minimum level logged.
 	Level string `yaml:"level" default:"info" enum:"debug,info,warn,error" env:"ALMANAC_LOG_LEVEL"`
 }
+
+// MemoryConfig configures how much memory the process may use to spend
+// less CPU.
+type MemoryConfig struct {
+	// HeapTarget is the heap size up to which the garbage collector may
+	// let the heap grow before it collects: after each collection it
+	// lets the heap grow by up to four times what is live, as long as
+	// that stays under the target, and never by less than Go's default
+	// (the live heap again). `0` keeps Go's default; so does setting
+	// `GOGC` or `GOMEMLIMIT` in the environment. The process's memory can
+	// exceed it: it is where the collector starts working harder, not a
+	// limit.
+	HeapTarget ByteSize `yaml:"heap_target" default:"1GiB" env:"ALMANAC_MEMORY_HEAP_TARGET"`
+}
+
+// ByteSize is a number of bytes written with a unit: `512MiB`, `1GiB`,
+// `2GB` (SI units are powers of 1,000, IEC ones of 1,024), or `0`.
+type ByteSize uint64
+
+// UnmarshalText parses a size as written in the configuration.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	n, err := humanize.ParseBytes(string(text))
+	if err != nil {
+		return fmt.Errorf("want a size such as 512MiB or 1GiB, got %q", text)
+	}
+	*b = ByteSize(n)
+	return nil
+}
+
+// syntax describes the values of a size, for the README.
+func (ByteSize) syntax() string { return "a size such as `512MiB`, `1GiB` or `0`" }
 
 // SearchConfig configures the full-text search index.
 type SearchConfig struct {

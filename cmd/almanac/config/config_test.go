@@ -51,6 +51,7 @@ func defaults() *Config {
 	return &Config{
 		Listen:      "127.0.0.1:8080",
 		Log:         LogConfig{Format: "text", Level: "info"},
+		Memory:      MemoryConfig{HeapTarget: 1 << 30},
 		Search:      SearchConfig{IndexDir: ".almanac/index"},
 		OpenLineage: OpenLineageConfig{Retention: 720 * time.Hour},
 		Auth: AuthConfig{
@@ -83,6 +84,7 @@ func TestLoadConfigFull(t *testing.T) {
 		Listen:      "0.0.0.0:9090",
 		PublicURL:   "https://almanac.example.com",
 		Log:         LogConfig{Format: "json", Level: "debug"},
+		Memory:      MemoryConfig{HeapTarget: 512 << 20},
 		Search: SearchConfig{
 			IndexDir:      "/var/lib/almanac/index",
 			Abbreviations: map[string][]string{"hc": {"headcount"}, "inv": {"inventory", "invoice"}, "cust": nil},
@@ -630,6 +632,16 @@ almanac.yaml:10: sources[0]: unknown key "shedule" (did you mean "schedule"?)`,
 			name: "duration in days",
 			yaml: "openlineage:\n  retention: 30d\n",
 			want: `almanac.yaml:2: openlineage.retention: want a positive Go duration such as 720h, got "30d"`,
+		},
+		{
+			name: "size without a number",
+			yaml: "memory:\n  heap_target: lots\n",
+			want: `almanac.yaml:2: memory.heap_target: want a size such as 512MiB or 1GiB, got "lots"`,
+		},
+		{
+			name: "size negative",
+			yaml: "memory:\n  heap_target: -1GiB\n",
+			want: `almanac.yaml:2: memory.heap_target: want a size such as 512MiB or 1GiB, got "-1GiB"`,
 		},
 		{
 			name: "duration not positive",
