@@ -427,7 +427,7 @@ func (v *vocabulary) learn(d Dataset) {
 
 // learnCatalog counts the words of every dataset of the catalog as learn
 // would, from its names and descriptions alone (store.CatalogTexts):
-// reading datasets whole took as long as indexing a third of them. Each
+// reading every dataset whole for it took a quarter of a build. Each
 // text is analysed once however often it comes (column names repeat
 // from table to table). It returns how many datasets it read.
 func (v *vocabulary) learnCatalog(ctx context.Context, st *store.Store) (int64, error) {
