@@ -19,8 +19,10 @@ package memory
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/bytedance/gopkg/util/gctuner"
 )
@@ -37,6 +39,7 @@ const (
 var (
 	mu     sync.Mutex
 	tuning bool
+	bounds sync.Once
 )
 
 // Tune sets the collector's percent after each collection so that the
@@ -50,14 +53,38 @@ func Tune(target uint64) bool {
 	if target == 0 || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		if tuning {
 			gctuner.Tuning(0)
+			// The tuner runs in a finalizer after each collection; one
+			// may be running now and set its percent after ours.
+			drainFinalizers()
 			debug.SetGCPercent(minPercent)
 			tuning = false
 		}
 		return false
 	}
-	gctuner.SetMinGCPercent(minPercent)
-	gctuner.SetMaxGCPercent(maxPercent)
+	// Once, before the tuner first runs: it reads the bounds without
+	// synchronisation.
+	bounds.Do(func() {
+		gctuner.SetMinGCPercent(minPercent)
+		gctuner.SetMaxGCPercent(maxPercent)
+	})
 	gctuner.Tuning(target)
 	tuning = true
 	return true
+}
+
+// drainFinalizers waits until the finalizers queued so far have run: they
+// run one at a time, in one goroutine, so a finalizer queued by a
+// collection now runs after them. It gives up after a second.
+func drainFinalizers() {
+	done := make(chan struct{})
+	// Big enough not to share a block with other small objects, whose
+	// finalizers could then wait for them.
+	sentinel := new([64]byte)
+	runtime.SetFinalizer(sentinel, func(*[64]byte) { close(done) })
+	sentinel = nil
+	runtime.GC()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
 }

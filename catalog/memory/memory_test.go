@@ -24,10 +24,9 @@ var sink [][]byte
 func TestTune(t *testing.T) {
 	t.Cleanup(func() { Tune(0); sink = nil })
 	collect := func() {
-		// The tuner runs after a collection, in a finalizer: two cycles
-		// make sure it ran after the first.
+		// The tuner runs after a collection, in a finalizer.
 		runtime.GC()
-		runtime.GC()
+		drainFinalizers()
 	}
 
 	if !Tune(DefaultHeapTarget) {
