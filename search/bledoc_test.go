@@ -66,6 +66,9 @@ func describeDoc(d *bdoc.Document) []string {
 	}
 	for _, name := range names {
 		m := fields[name]
+		if m.length == 0 && len(m.freq) == 0 && len(m.stored) == 0 {
+			continue // an empty field indexes nothing; bleveDocument leaves it out
+		}
 		out = append(out, fmt.Sprintf("field %s %v length %d", name, m.options, m.length))
 		for _, v := range m.stored {
 			out = append(out, "  stored "+v)
