@@ -17,6 +17,7 @@ import (
 
 	"almanac/catalog"
 	"almanac/catalog/errkind"
+	"almanac/catalog/store"
 )
 
 // Codes put in a GraphQL error's extensions.code, one for each catalog
@@ -143,9 +144,9 @@ var errPanic = errors.New("resolver panicked")
 // what is wrong. Errors gqlgen made itself (syntax, validation, limits)
 // pass as they are. Long messages are cut (truncateMessage), and the
 // presented error keeps no reference to the original, so that a response
-// holds a bounded amount per error. database, when not nil, names the
-// catalog database in the log of an outage.
-func errorPresenter(log *slog.Logger, database func() string) graphql.ErrorPresenterFunc {
+// holds a bounded amount per error. The log of an outage names st's
+// database (st may be nil).
+func errorPresenter(log *slog.Logger, st *store.Store) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
@@ -165,15 +166,11 @@ func errorPresenter(log *slog.Logger, database func() string) graphql.ErrorPrese
 		case CodeInternal:
 			log.ErrorContext(ctx, "graphql: internal error", "path", e.Path.String(), "err", err)
 		case CodeUnavailable:
+			what := "graphql: catalog database unavailable"
 			if errors.Is(err, catalog.ErrIndexRebuilding) {
-				log.WarnContext(ctx, "graphql: search index being rebuilt", "path", e.Path.String(), "err", err)
-				break
+				what = "graphql: search index being rebuilt"
 			}
-			attrs := []any{"path", e.Path.String(), "err", err}
-			if database != nil {
-				attrs = append(attrs, "database", database())
-			}
-			log.WarnContext(ctx, "graphql: catalog database unavailable", attrs...)
+			log.WarnContext(ctx, what, "path", e.Path.String(), "err", err, st.OutageAttr(err))
 		}
 		if k.Message != "" {
 			e.Message = k.Message

@@ -133,11 +133,7 @@ func NewHandler(opts Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.SetValidationRulesFn(validationRules)
 	srv.AroundResponses(capErrors)
-	var database func() string
-	if opts.Store != nil {
-		database = opts.Store.Database
-	}
-	srv.SetErrorPresenter(errorPresenter(opts.Logger, database))
+	srv.SetErrorPresenter(errorPresenter(opts.Logger, opts.Store))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 	srv.AroundResponses(noteUnavailable)
 

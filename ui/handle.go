@@ -86,15 +86,11 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := ""
 	switch {
 	case status == http.StatusServiceUnavailable:
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err}
+		what := "catalog database unavailable"
 		if errors.Is(err, catalog.ErrIndexRebuilding) {
-			s.log.WarnContext(ctx, "search index being rebuilt", attrs...)
-			break
+			what = "search index being rebuilt"
 		}
-		if s.store != nil {
-			attrs = append(attrs, "database", s.store.Database())
-		}
-		s.log.WarnContext(ctx, "catalog database unavailable", attrs...)
+		s.log.WarnContext(ctx, what, "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "err", err, s.store.OutageAttr(err))
 	case status >= 500:
 		s.log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "route", r.Pattern, "status", status, "err", err)
 	default:

@@ -313,11 +313,7 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := store.Unavailable(s.ready(ctx)); err != nil {
-		attrs := []any{"err", err}
-		if errors.Is(err, catalog.ErrUnavailable) && s.store != nil {
-			attrs = append(attrs, "database", s.store.Database())
-		}
-		s.log.WarnContext(ctx, "not ready", attrs...)
+		s.log.WarnContext(ctx, "not ready", "err", err, s.store.OutageAttr(err))
 		w.WriteHeader(http.StatusServiceUnavailable)
 		reason := err.Error()
 		if errors.Is(err, catalog.ErrUnavailable) {

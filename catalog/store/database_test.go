@@ -1,11 +1,16 @@
 package store_test
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"almanac/catalog"
 	"almanac/catalog/store"
 )
 
@@ -33,5 +38,18 @@ func TestDatabase(t *testing.T) {
 		if strings.Contains(got, secret) {
 			t.Errorf("Database() = %q shows a password", got)
 		}
+	}
+	unavailable := store.Unavailable(io.ErrUnexpectedEOF)
+	if a := st.OutageAttr(unavailable); a.Key != "database" || a.Value.String() != got {
+		t.Errorf("OutageAttr(unavailable) = %v, want database=%q", a, got)
+	}
+	for _, err := range []error{nil, errors.New("bad input"), fmt.Errorf("%w: %w", catalog.ErrIndexRebuilding, catalog.ErrUnavailable)} {
+		if a := st.OutageAttr(err); !a.Equal(slog.Attr{}) {
+			t.Errorf("OutageAttr(%v) = %v, want none", err, a)
+		}
+	}
+	var none *store.Store
+	if a := none.OutageAttr(unavailable); !a.Equal(slog.Attr{}) {
+		t.Errorf("a nil store's OutageAttr = %v, want none", a)
 	}
 }

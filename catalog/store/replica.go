@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"almanac/catalog"
 )
 
 // A read replica (database.read_url): a PostgreSQL standby streaming from
@@ -92,4 +96,15 @@ func (s *Store) Database() string {
 		out += " read " + where(s.pool.read)
 	}
 	return out
+}
+
+// OutageAttr is the log attribute naming the databases (Database) when
+// err says the catalog database is unavailable, and an empty attribute,
+// which slog leaves out, otherwise or when s is nil: what every handler
+// adds to its log line of a failed request.
+func (s *Store) OutageAttr(err error) slog.Attr {
+	if s == nil || !errors.Is(err, catalog.ErrUnavailable) || errors.Is(err, catalog.ErrIndexRebuilding) {
+		return slog.Attr{}
+	}
+	return slog.String("database", s.Database())
 }

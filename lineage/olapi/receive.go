@@ -185,11 +185,7 @@ func errorStatus(log *slog.Logger, st *store.Store, r *http.Request, err error) 
 		if k.Status == http.StatusServiceUnavailable {
 			level = slog.LevelWarn
 		}
-		attrs := []any{"path", r.URL.Path, "status", k.Status, "err", err}
-		if st != nil && errors.Is(err, catalog.ErrUnavailable) {
-			attrs = append(attrs, "database", st.Database())
-		}
-		log.Log(r.Context(), level, "openlineage api", attrs...)
+		log.Log(r.Context(), level, "openlineage api", "path", r.URL.Path, "status", k.Status, "err", err, st.OutageAttr(err))
 	}
 	return k.Status, errkind.Public(err)
 }
