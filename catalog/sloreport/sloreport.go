@@ -101,8 +101,24 @@ func (e *Evaluator) Run(ctx context.Context) error {
 }
 
 // CatchUp evaluates the datasets the changes logged since the last one
-// applied name, then those evaluated longer than Config.Refresh ago.
+// applied name, then those evaluated longer than Config.Refresh ago. One
+// replica evaluates at a time (store.LockSLOEvaluator): while another
+// does, CatchUp returns at once, and the replica that evaluates next
+// starts where the last one stopped.
 func (e *Evaluator) CatchUp(ctx context.Context) error {
+	release, ok, err := e.store.LockSLOEvaluator(ctx)
+	if err != nil {
+		return fmt.Errorf("evaluate slos: %w", err)
+	}
+	if !ok {
+		return nil
+	}
+	defer release()
+	seq, err := e.store.SLOEvaluatorSeq(ctx)
+	if err != nil {
+		return err
+	}
+	e.seq.Store(max(e.seq.Load(), seq))
 	if e.first {
 		var keys []catalog.Key
 		for _, s := range e.cfg.SLOs {

@@ -226,3 +226,63 @@ func TestSLOHistory(t *testing.T) {
 		t.Errorf("after pruning, %d days, want 1", len(hist[page]))
 	}
 }
+
+// TestOneReplicaEvaluates: replicas on one database evaluate one at a
+// time. While another holds the evaluator's lock, a catch-up does
+// nothing; the replica that evaluates next starts where the last one
+// stopped, rather than evaluating again what its own position says it
+// has not.
+func TestOneReplicaEvaluates(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 6, 10, 12, 0, 0, 0, time.UTC)
+	f := newFixture(t, now)
+	bClock := &clock{now.Add(time.Minute)}
+	b := sloreport.New(f.st, sloreport.Config{SLOs: f.declared, Now: bClock.Now})
+	f.catchUp() // f's first catch-up, which evaluates the configuration's datasets
+	f.results(catalog.QualityPass, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+
+	release, ok, err := f.st.LockSLOEvaluator(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			release()
+		}
+	})
+	f.catchUp()
+	if e := f.read(orders, f.declared); e.Stored {
+		t.Fatalf("a replica evaluated while another held the lock: %+v", e)
+	}
+	if seq, err := f.st.SLOEvaluatorSeq(ctx); err != nil || seq != f.ev.Seq() {
+		t.Fatalf("evaluator position %d %v, want f's %d", seq, err, f.ev.Seq())
+	}
+	release()
+	released = true
+
+	// Replica b evaluates, then f catches up: f starts at b's position, so
+	// the stored evaluation is still b's.
+	if err := b.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.now = now.Add(2 * time.Minute)
+	f.catchUp()
+	e := f.read(orders, f.declared)
+	f.check("evaluated by b", e, true, slo.StatusOK, 1)
+	if !e.EvaluatedAt.Equal(bClock.now) {
+		t.Errorf("evaluated at %s, want b's %s: f evaluated again what b had", e.EvaluatedAt, bClock.now)
+	}
+	if f.ev.Seq() != b.Seq() || b.Seq() == 0 {
+		t.Errorf("positions: f %d, b %d; want equal and past 0", f.ev.Seq(), b.Seq())
+	}
+
+	// A new result: f, holding the lock now, evaluates it.
+	f.results(catalog.QualityFail, 0, 1)
+	f.catchUp()
+	e = f.read(orders, f.declared)
+	f.check("evaluated by f", e, true, slo.StatusBreached, 10.0/12)
+	if !e.EvaluatedAt.Equal(f.clock.now) {
+		t.Errorf("evaluated at %s, want f's %s", e.EvaluatedAt, f.clock.now)
+	}
+}

@@ -61,7 +61,7 @@ func (s *Store) DatasetAnomalies(ctx context.Context, keys []catalog.Key, now ti
 		SELECT m.namespace, m.name, m.observed_at, m.row_count
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN dataset_metrics m ON m.namespace = k.namespace AND m.name = k.name
-		WHERE m.observed_at > $3 AND m.observed_at <= $4 AND m.row_count IS NOT NULL AND m.direction <> 'in'`,
+		WHERE m.observed_at > $3 AND m.observed_at <= $4 AND m.row_count IS NOT NULL AND m.direction <> 'in'`, customPlan,
 		nss, names, since, now)
 	if err != nil {
 		return nil, fmt.Errorf("anomalies: row counts: %w", err)
@@ -89,7 +89,7 @@ func (s *Store) DatasetAnomalies(ctx context.Context, keys []catalog.Key, now ti
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
 		JOIN runs r ON r.job_id = io.job_id AND r.source = io.source
-		WHERE r.state = 'COMPLETE' AND r.ended_at > $3 AND r.ended_at <= $4`, nss, names, since, now)
+		WHERE r.state = 'COMPLETE' AND r.ended_at > $3 AND r.ended_at <= $4`, customPlan, nss, names, since, now)
 	if err != nil {
 		return nil, fmt.Errorf("anomalies: updates: %w", err)
 	}

@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"almanac/catalog"
 	"almanac/catalog/store"
@@ -226,4 +228,75 @@ func TestLineageSize(t *testing.T) {
 	if err != nil || jobs != 5 || datasets < 5 || datasets > 10 {
 		t.Errorf("LineageSize = %d, %d, %v; want 5 jobs and 5 to 10 datasets", jobs, datasets, err)
 	}
+}
+
+// TestJobIOKeepsRowsThatStay: a job whose inputs and outputs change has
+// only the rows that went deleted and those that came inserted; the rows
+// that stay are not written again (their xmin is unchanged), whether a
+// crawl replaces the job or OpenLineage lays a run's datasets over it.
+// Rewriting them all at every event left thousands of dead row versions
+// behind a job that wrote a new dataset each run.
+func TestJobIOKeepsRowsThatStay(t *testing.T) {
+	ctx := context.Background()
+	st, pool := newStore(t)
+	job := catalog.JobKey{Namespace: "airflow", Name: "etl.load"}
+	a, b, c, x, y := key("s.a"), key("s.b"), key("s.c"), key("s.x"), key("s.y")
+	rows := func() map[string]string {
+		t.Helper()
+		r, err := pool.Query(ctx, `SELECT io.source || ' ' || io.direction || ' ' || io.name, io.xmin::text
+			FROM job_io io JOIN jobs j ON j.id = io.job_id WHERE j.namespace = $1 AND j.name = $2`, job.Namespace, job.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		var k, xmin string
+		if _, err := pgx.ForEachRow(r, []any{&k, &xmin}, func() error { out[k] = xmin; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	crawl := func(desc string, in, out []catalog.Key) {
+		t.Helper()
+		if _, err := st.Crawl(ctx, "airflow:etl", func(context.Context) (catalog.Harvest, error) {
+			return catalog.Harvest{Jobs: []catalog.JobFacts{{Key: job, Type: "airflow_task", Description: desc, Inputs: in, Outputs: out}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// same checks the rows' names against want, and that the rows of
+	// stay kept the xmin they had in before.
+	same := func(step string, before map[string]string, want []string, stay ...string) map[string]string {
+		t.Helper()
+		after := rows()
+		if diff := cmp.Diff(want, slices.Sorted(maps.Keys(after))); diff != "" {
+			t.Errorf("%s: rows (-want +got):\n%s", step, diff)
+		}
+		for _, k := range stay {
+			if before[k] == "" || after[k] != before[k] {
+				t.Errorf("%s: row %q written again (xmin %s, was %s)", step, k, after[k], before[k])
+			}
+		}
+		return after
+	}
+
+	crawl("Loads.", []catalog.Key{a, b}, []catalog.Key{x})
+	before := same("first crawl", nil, []string{"airflow:etl in s.a", "airflow:etl in s.b", "airflow:etl out s.x"})
+	crawl("Loads a and c.", []catalog.Key{a, c}, []catalog.Key{x})
+	before = same("crawl again", before, []string{"airflow:etl in s.a", "airflow:etl in s.c", "airflow:etl out s.x"},
+		"airflow:etl in s.a", "airflow:etl out s.x")
+
+	push := func(out catalog.Key) {
+		t.Helper()
+		if err := st.ApplyPush(ctx, catalog.Push{Source: catalog.SourceOpenLineage,
+			Jobs: []catalog.JobUpdate{{Job: catalog.JobFacts{Key: job, Type: "openlineage", Inputs: []catalog.Key{a}, Outputs: []catalog.Key{out}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(x)
+	before = same("a first event", before, []string{"airflow:etl in s.a", "airflow:etl in s.c", "airflow:etl out s.x",
+		"openlineage in s.a", "openlineage out s.x"}, "airflow:etl in s.a", "airflow:etl in s.c", "airflow:etl out s.x")
+	push(y)
+	same("an event writing another dataset", before, []string{"airflow:etl in s.a", "airflow:etl in s.c", "airflow:etl out s.x",
+		"openlineage in s.a", "openlineage out s.x", "openlineage out s.y"},
+		"airflow:etl in s.a", "airflow:etl in s.c", "airflow:etl out s.x", "openlineage in s.a", "openlineage out s.x")
 }

@@ -477,6 +477,18 @@ func (s *Store) SLOEvaluatorSeq(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
+// sloEvaluatorLock is held, for a session, by the replica evaluating.
+const sloEvaluatorLock = 0x736c6f6576616c
+
+// LockSLOEvaluator takes the SLO evaluator's advisory lock on a connection
+// of its own, if no other replica holds it, and returns its release. When
+// another holds it, ok is false: one replica evaluates at a time, since
+// every replica follows the same change log and would evaluate and write
+// the same datasets.
+func (s *Store) LockSLOEvaluator(ctx context.Context) (release func(), ok bool, err error) {
+	return s.tryLock(ctx, sloEvaluatorLock, "slo evaluator")
+}
+
 // SetSLOEvaluatorSeq records that the SLO evaluator has applied the change
 // log up to seq. It never moves back.
 func (s *Store) SetSLOEvaluatorSeq(ctx context.Context, seq int64) error {

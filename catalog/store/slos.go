@@ -79,7 +79,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
 		JOIN job_facts f ON f.job_id = io.job_id AND f.source = io.source AND f.removed_at IS NULL AND f.properties ? 'airflow_sla'
 		JOIN jobs j ON j.id = io.job_id
-		ORDER BY 1, 2, 3, 4`, nss, names)
+		ORDER BY 1, 2, 3, 4`, customPlan, nss, names)
 	if err != nil {
 		return nil, fmt.Errorf("declared slos: %w", err)
 	}
@@ -155,7 +155,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN freshness_observations f ON f.dataset_namespace = k.namespace AND f.dataset_name = k.name
 		WHERE f.observed_at > $3
-		ORDER BY f.dataset_namespace, f.dataset_name, f.source, f.observed_at DESC`, nss, names, since)
+		ORDER BY f.dataset_namespace, f.dataset_name, f.source, f.observed_at DESC`, customPlan, nss, names, since)
 	if err != nil {
 		return nil, fmt.Errorf("slo observations: %w", err)
 	}
@@ -196,7 +196,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
 		JOIN runs r ON r.job_id = io.job_id AND r.source = io.source
 		JOIN jobs j ON j.id = io.job_id
-		WHERE r.state_at > $3`, nss, names, since)
+		WHERE r.state_at > $3`, customPlan, nss, names, since)
 	if err != nil {
 		return nil, fmt.Errorf("slo runs: %w", err)
 	}
@@ -240,7 +240,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN dataset_metrics m ON m.namespace = k.namespace AND m.name = k.name
 		WHERE m.observed_at > $3 AND m.row_count IS NOT NULL AND m.direction <> 'in'
-		ORDER BY m.observed_at`, nss, names, since)
+		ORDER BY m.observed_at`, customPlan, nss, names, since)
 	if err != nil {
 		return nil, fmt.Errorf("slo volumes: %w", err)
 	}
@@ -264,7 +264,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 			SELECT r.dataset_namespace, r.dataset_name, r.check_name, r.started_at, r.status
 			FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 			JOIN quality_results r ON r.dataset_namespace = k.namespace AND r.dataset_name = k.name
-			WHERE r.started_at > $3`, qn, qnames, now.Add(-longest))
+			WHERE r.started_at > $3`, customPlan, qn, qnames, now.Add(-longest))
 		if err != nil {
 			return nil, fmt.Errorf("slo check results: %w", err)
 		}
@@ -292,7 +292,7 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 			FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 			JOIN datasets d ON d.namespace = k.namespace AND d.name = k.name
 			JOIN change_log c ON c.entity = 'dataset' AND c.entity_id = d.id
-			WHERE c.kind IN ('created', 'updated', 'schema_changed', 'restored') AND c.source NOT LIKE 'user:%' AND c.at > $3`,
+			WHERE c.kind IN ('created', 'updated', 'schema_changed', 'restored') AND c.source NOT LIKE 'user:%' AND c.at > $3`, customPlan,
 			cn, cnames, since)
 		if err != nil {
 			return nil, fmt.Errorf("slo crawl changes: %w", err)

@@ -91,20 +91,27 @@ const teamRollupLock = 0x7465616d726f6c
 // of its own, if no other replica holds it, and returns its release. When
 // another holds it, ok is false: one replica refreshes them at a time.
 func (s *Store) LockTeamRollups(ctx context.Context) (release func(), ok bool, err error) {
+	return s.tryLock(ctx, teamRollupLock, "team rollups")
+}
+
+// tryLock takes the session advisory lock key on a connection of its own,
+// if no other session holds it, and returns its release; ok is false
+// when another holds it.
+func (s *Store) tryLock(ctx context.Context, key int64, what string) (release func(), ok bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("lock team rollups: %w", translate(err))
+		return nil, false, fmt.Errorf("lock %s: %w", what, translate(err))
 	}
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(teamRollupLock)).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil || !ok {
 		conn.Release()
 		if err != nil {
-			return nil, false, fmt.Errorf("lock team rollups: %w", translate(err))
+			return nil, false, fmt.Errorf("lock %s: %w", what, translate(err))
 		}
 		return nil, false, nil
 	}
 	return func() {
 		//nolint:errcheck // the lock goes with the session anyway
-		conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(teamRollupLock))
+		conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
 		conn.Release()
 	}, true, nil
 }

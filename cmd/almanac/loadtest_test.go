@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -393,6 +394,7 @@ type loadHit struct {
 	code              uint16
 	err               string // "" when answered with success
 	runID             string // of an OpenLineage POST
+	path              string // the URL's path and query
 }
 
 // hit reads vegeta's result of one request.
@@ -405,6 +407,7 @@ func (lt *loadTraffic) hit(res *vegeta.Result, began time.Time) loadHit {
 		}
 	}
 	path := strings.TrimPrefix(u, lt.replicas[max(h.replica, 0)].base)
+	h.path = path
 	switch {
 	case strings.HasPrefix(path, "/search"):
 		h.endpoint = epSearch
@@ -547,6 +550,7 @@ func TestLoadTest(t *testing.T) {
 	}
 	sampleCPU(0)
 	began := time.Now()
+	statements := watchStatements(pool, began, 500*time.Millisecond)
 	results := attacker.Attack(lt.target, rate, 0, "loadtest")
 
 	// The kill, the restart and the end of the traffic.
@@ -603,6 +607,7 @@ func TestLoadTest(t *testing.T) {
 	}
 	<-controlled
 	elapsed := time.Since(began)
+	long := statements()
 	sampleCPU(3)
 	loadAfter := loadAverage()
 	if restartErr != nil {
@@ -715,6 +720,7 @@ func TestLoadTest(t *testing.T) {
 	fmt.Fprintf(&report, "%d not acknowledged (all on the killed replica), %d of them stored all the same; ", len(unacked), storedUnacked)
 	fmt.Fprintf(&report, "those posted again to a survivor; of all %d: %d lost, %d duplicated, %d without their run\n",
 		len(acked), lost, dup, failed)
+	writeSlowest(&report, hits, long)
 	t.Logf("\n%s", report.String())
 }
 
@@ -903,4 +909,99 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], ", ")
+}
+
+// longStatement is a statement seen running on the database for longer
+// than watchStatements' least.
+type longStatement struct {
+	pid          int
+	start        time.Duration // since the traffic began
+	ran          time.Duration // the longest it was seen running
+	waits, query string
+}
+
+// watchStatements samples pg_stat_activity every 100 ms until the
+// returned function is called, which returns the statements of other
+// sessions seen running for least or longer, with the wait events they
+// were seen in: the database's side of a slow request.
+func watchStatements(pool *pgxpool.Pool, began time.Time, least time.Duration) func() []longStatement {
+	ctx, cancel := context.WithCancel(context.Background())
+	type id struct {
+		pid   int
+		start time.Time
+	}
+	seen := map[id]*longStatement{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+			rows, err := pool.Query(ctx, `SELECT pid, query_start, now() - query_start,
+				coalesce(wait_event_type || ':' || wait_event, 'cpu'), left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+				FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
+				AND pid <> pg_backend_pid() AND now() - query_start >= $1`, least)
+			if err != nil {
+				continue
+			}
+			for rows.Next() {
+				var (
+					k           id
+					ran         time.Duration
+					wait, query string
+				)
+				if rows.Scan(&k.pid, &k.start, &ran, &wait, &query) != nil {
+					continue
+				}
+				l := seen[k]
+				if l == nil {
+					l = &longStatement{pid: k.pid, start: k.start.Sub(began), query: query}
+					seen[k] = l
+				}
+				l.ran = max(l.ran, ran)
+				if !slices.Contains(strings.Split(l.waits, " "), wait) {
+					l.waits = strings.TrimSpace(l.waits + " " + wait)
+				}
+			}
+			rows.Close()
+		}
+	}()
+	return func() []longStatement {
+		cancel()
+		<-done
+		var long []longStatement
+		for _, l := range seen {
+			long = append(long, *l)
+		}
+		slices.SortFunc(long, func(a, b longStatement) int { return cmp.Compare(a.start, b.start) })
+		return long
+	}
+}
+
+// writeSlowest writes the ten slowest answered requests and the
+// statements seen running long, so that a tail can be told from the
+// database's side.
+func writeSlowest(w *strings.Builder, hits []loadHit, long []longStatement) {
+	var answered []loadHit
+	for _, h := range hits {
+		if h.err == "" {
+			answered = append(answered, h)
+		}
+	}
+	slices.SortFunc(answered, func(a, b loadHit) int { return cmp.Compare(b.latency, a.latency) })
+	fmt.Fprintf(w, "\nslowest requests:\n")
+	for _, h := range answered[:min(10, len(answered))] {
+		fmt.Fprintf(w, "  at %6.1f s  %8.1f ms  replica %d  %s %s\n", h.start.Seconds(), float64(h.latency)/float64(time.Millisecond),
+			h.replica, endpointNames[h.endpoint], h.path)
+	}
+	fmt.Fprintf(w, "statements seen running 0.5 s or longer: %d", len(long))
+	if len(long) > 15 {
+		fmt.Fprintf(w, " (the 15 longest)")
+		slices.SortFunc(long, func(a, b longStatement) int { return cmp.Compare(b.ran, a.ran) })
+		long = long[:15]
+		slices.SortFunc(long, func(a, b longStatement) int { return cmp.Compare(a.start, b.start) })
+	}
+	fmt.Fprintln(w)
+	for _, l := range long {
+		fmt.Fprintf(w, "  from %6.1f s  %8.1f ms+  pid %d  [%s]  %s\n", l.start.Seconds(), float64(l.ran)/float64(time.Millisecond), l.pid, l.waits, l.query)
+	}
 }
