@@ -83,13 +83,7 @@ func (s *Store) DatasetAnomalies(ctx context.Context, keys []catalog.Key, now ti
 		SELECT f.dataset_namespace, f.dataset_name, f.max_loaded_at
 		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
 		JOIN freshness_observations f ON f.dataset_namespace = k.namespace AND f.dataset_name = k.name
-		WHERE f.max_loaded_at > $3 AND f.max_loaded_at <= $4
-		UNION
-		SELECT io.namespace, io.name, r.ended_at
-		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
-		JOIN runs r ON r.job_id = io.job_id AND r.source = io.source
-		WHERE r.state = 'COMPLETE' AND r.ended_at > $3 AND r.ended_at <= $4`, customPlan, nss, names, since, now)
+		WHERE f.max_loaded_at > $3 AND f.max_loaded_at <= $4`, customPlan, nss, names, since, now)
 	if err != nil {
 		return nil, fmt.Errorf("anomalies: updates: %w", err)
 	}
@@ -97,6 +91,12 @@ func (s *Store) DatasetAnomalies(ctx context.Context, keys []catalog.Key, now ti
 		updates[k] = append(updates[k], at)
 		return nil
 	}); err != nil {
+		return nil, fmt.Errorf("anomalies: updates: %w", err)
+	}
+	// Completed runs of the jobs writing each dataset are updates too; an
+	// update both observed and run is one load (oneUpdatePerLoad).
+	if err := s.producerRuns(ctx, nss, names, `r.state = 'COMPLETE' AND r.ended_at > $3 AND r.ended_at <= $4`, []any{since, now},
+		func(k catalog.Key, r producerRun) { updates[k] = append(updates[k], *r.Ended) }); err != nil {
 		return nil, fmt.Errorf("anomalies: updates: %w", err)
 	}
 

@@ -189,47 +189,28 @@ func (s *Store) DatasetSLOs(ctx context.Context, keys []catalog.Key, declared []
 
 	// Runs of the jobs writing each dataset: pipeline runs, and their
 	// completions are updates.
-	rows, err = s.pool.Query(ctx, `
-		SELECT io.namespace, io.name, j.namespace, j.name, coalesce(r.started_at, r.state_at), r.ended_at, r.state,
-		       r.nominal_start, r.nominal_end
-		FROM unnest($1::text[], $2::text[]) AS k(namespace, name)
-		JOIN job_io io ON io.namespace = k.namespace AND io.name = k.name AND io.direction = 'out'
-		JOIN runs r ON r.job_id = io.job_id AND r.source = io.source
-		JOIN jobs j ON j.id = io.job_id
-		WHERE r.state_at > $3`, customPlan, nss, names, since)
-	if err != nil {
-		return nil, fmt.Errorf("slo runs: %w", err)
-	}
-	var (
-		job                      catalog.JobKey
-		started                  time.Time
-		ended                    *time.Time
-		state                    string
-		nominalStart, nominalEnd *time.Time
-	)
 	// runs of each job writing each dataset, for SLOs of one job.
 	jobRuns := map[catalog.Key]map[catalog.JobKey][]slo.Run{}
-	if _, err := pgx.ForEachRow(rows, []any{&k.Namespace, &k.Name, &job.Namespace, &job.Name, &started, &ended, &state, &nominalStart, &nominalEnd}, func() error {
-		r := slo.Run{Start: started, Succeeded: state == "COMPLETE"}
-		if ended != nil && (state == "COMPLETE" || state == "FAIL" || state == "ABORT") {
-			r.End = *ended
+	if err := s.producerRuns(ctx, nss, names, `r.state_at > $3`, []any{since}, func(k catalog.Key, p producerRun) {
+		r := slo.Run{Start: p.Started, Succeeded: p.State == "COMPLETE"}
+		if p.Ended != nil && (p.State == "COMPLETE" || p.State == "FAIL" || p.State == "ABORT") {
+			r.End = *p.Ended
 		}
-		if nominalStart != nil {
-			r.NominalStart = *nominalStart
+		if p.NominalStart != nil {
+			r.NominalStart = *p.NominalStart
 		}
-		if nominalEnd != nil {
-			r.NominalEnd = *nominalEnd
+		if p.NominalEnd != nil {
+			r.NominalEnd = *p.NominalEnd
 		}
 		if jobRuns[k] == nil {
 			jobRuns[k] = map[catalog.JobKey][]slo.Run{}
 		}
-		jobRuns[k][job] = append(jobRuns[k][job], r)
+		jobRuns[k][p.Job] = append(jobRuns[k][p.Job], r)
 		if r.Succeeded && !r.End.IsZero() {
 			obs[k].Updates = append(obs[k].Updates, r.End)
 			addUpdate(k, slo.UpdatesRuns, r.End)
 		}
 		obs[k].Runs = append(obs[k].Runs, r)
-		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("slo runs: %w", err)
 	}
