@@ -73,7 +73,8 @@ func TestNoNPlusOne(t *testing.T) {
 			name qualityChecks { name results(first: 5) { edges { node { status observed } } } } } } } }`, 8},
 		// the page (1), its facts (5), the stored evaluations (1: none
 		// here, no evaluator ran) and the SLO observations (4: declared
-		// in facts, freshness, runs, row counts)
+		// in facts, freshness, the jobs writing the datasets, row counts;
+		// their runs are a fifth when there are any, none here)
 		{"slos", `query($first: Int) { datasets(first: $first) { edges { node {
 			name slos { name status budgetRemaining } } } } }`, 11},
 		// the same and the days of every SLO (1)
@@ -83,9 +84,11 @@ func TestNoNPlusOne(t *testing.T) {
 		{"incidents", `query($first: Int) { datasets(first: $first) { edges { node {
 			name incidents(open: true) { title impact { name } } } } } }`, 7},
 		// the page (1), its facts (5), the stored evaluations (1) and the
-		// observations anomalies are found in (2: row counts, updates)
+		// observations anomalies are found in (3: row counts, freshness,
+		// the jobs writing the datasets; their runs are a fourth when
+		// there are any, none here)
 		{"anomalies", `query($first: Int) { datasets(first: $first) { edges { node {
-			name anomalies { metric observed expectedMax } } } } }`, 9},
+			name anomalies { metric observed expectedMax } } } } }`, 10},
 		// the page (1), its facts (5) and the freshness of both fields (1)
 		{"freshness", `query($first: Int) { datasets(first: $first) { edges { node {
 			name freshness { status ageSeconds } freshnessHistory(first: 3) { status } } } } }`, 7},
