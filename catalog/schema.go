@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -118,6 +119,15 @@ type Change struct {
 	// owners, tags, columns, links with before and after. Nil for entries
 	// that say no more than their kind.
 	Details []FieldChange
+}
+
+// Mark names the change log entry c apart from any other a database may
+// hold at its sequence: its time, to the microsecond, entity and kind. A
+// search index keeps the mark of the last change it applied, and finds
+// by it that the catalog is not the one it followed (restored from a
+// backup, or another database), where the sequence alone agrees.
+func (c Change) Mark() string {
+	return fmt.Sprintf("%d %s %d %s", c.At.UnixMicro(), c.Entity, c.EntityID, c.Kind)
 }
 
 // ChangeChannel is the PostgreSQL NOTIFY channel on which every committed

@@ -124,6 +124,37 @@ func openError(err error) error {
 // there yet (Options.Background).
 var errMissing = errors.New("search index is missing")
 
+// errForeign is Open's finding that the catalog does not hold the change
+// the index applied last as the index recorded it: the database was
+// restored from a backup older than the index, or is another one. Its
+// change log may reuse the sequences the index has applied, so catching
+// up would skip changes; the index is rebuilt instead.
+var errForeign = errors.New("the catalog does not hold the change the search index applied last (restored from a backup, or another database)")
+
+// checkFollowed checks that the catalog holds the change idx applied
+// last, seq, as idx recorded it (keyMark); an index from before marks
+// were kept is checked only for the change existing.
+func (x *Index) checkFollowed(ctx context.Context, idx bleve.Index, seq int64) error {
+	if seq == 0 {
+		return nil
+	}
+	var stored []byte
+	if err := guard(func() (err error) { stored, err = idx.GetInternal(keyMark); return err }); err != nil {
+		return fmt.Errorf("%w: read change mark: %w", errDamaged, err)
+	}
+	mark, err := x.store.ChangeMark(ctx, seq)
+	if err != nil {
+		return err
+	}
+	switch {
+	case mark == "":
+		return fmt.Errorf("%w: it applied change %d, and the catalog's change log ends before", errForeign, seq)
+	case len(stored) > 0 && string(stored) != mark:
+		return fmt.Errorf("%w: change %d was %q, and is %q", errForeign, seq, stored, mark)
+	}
+	return nil
+}
+
 // errLayout is checkIndex's error for an index built by another version
 // of this package: not damage, but rebuilt all the same.
 var errLayout = errors.New("search index has another layout")
@@ -478,6 +509,8 @@ func (x *Index) rebuildDamaged(idx bleve.Index, cause error) {
 		level, msg, aside = slog.LevelInfo, "search index built by another version; rebuilding it from the catalog", ""
 	case errors.Is(cause, errMissing):
 		level, msg, aside = slog.LevelInfo, "no search index yet; building it from the catalog", ""
+	case errors.Is(cause, errForeign):
+		level, msg, aside = slog.LevelWarn, "search index followed another catalog; rebuilding it from this one", ""
 	}
 	if aside != "" {
 		if err := os.RemoveAll(aside); err != nil {

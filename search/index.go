@@ -46,6 +46,9 @@ var (
 	// keeps none of the values in root.bolt, and a vocabulary damaged
 	// there would split queries otherwise than the documents were.
 	keyVocabSum = []byte("almanac.vocab.crc32")
+	// keyMark is the catalog.Change.Mark of the change at keySeq, which
+	// Open compares with the catalog's.
+	keyMark = []byte("almanac.seq.mark")
 )
 
 // vocabSum is the checksum kept under keyVocabSum: the CRC-32 (IEEE) of
@@ -181,6 +184,14 @@ func Open(ctx context.Context, dir string, st *store.Store, opts Options) (*Inde
 		if err = guard(func() error { return x.loadLexicon(idx) }); err != nil {
 			_ = guard(idx.Close)
 			err = fmt.Errorf("%w: %w", errDamaged, err)
+		}
+	}
+	if err == nil {
+		if err = x.checkFollowed(ctx, idx, seq); err != nil {
+			_ = guard(idx.Close)
+			if !errors.Is(err, errForeign) && !errors.Is(err, errDamaged) {
+				return nil, fmt.Errorf("open search index: %w", err)
+			}
 		}
 	}
 	switch {
@@ -393,6 +404,9 @@ type batchWriter struct {
 	// fields make bleve's documents without its mapping's reflection;
 	// nil if the mapping is not newMapping's, to use the mapping.
 	fields *docFields
+	// mark, when set, is written with the sequence by flushSeq: the
+	// catalog.Change.Mark of the change at it.
+	mark string
 }
 
 func newBatchWriter(idx bleve.Index) *batchWriter {
@@ -432,6 +446,9 @@ func (w *batchWriter) deleteJob(id int64) { w.batch.Delete(jobDocID(id)) }
 // after a crash.
 func (w *batchWriter) flushSeq(seq int64) error {
 	w.batch.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+	if w.mark != "" {
+		w.batch.SetInternal(keyMark, []byte(w.mark))
+	}
 	// The layout version too: an index is complete once it has one.
 	w.batch.SetInternal(keyVersion, []byte(mappingVersion))
 	if w.vocab != nil {

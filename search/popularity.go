@@ -116,7 +116,7 @@ func (x *Index) applyPopularity(ctx context.Context) error {
 	x.popular.reread += len(ids)
 	for len(ids) > 0 {
 		n := min(len(ids), changesPerRead)
-		if err := x.reindex(ctx, ids[:n], nil, x.Seq()); err != nil {
+		if err := x.reindex(ctx, ids[:n], nil, x.Seq(), ""); err != nil {
 			if errors.Is(err, ErrRebuilding) {
 				x.popular.checked = now
 				return nil

@@ -91,7 +91,7 @@ func (x *Index) applyNext(ctx context.Context) (int, error) {
 		}
 	}
 	last := changes[len(changes)-1].Seq
-	if err := x.reindex(ctx, ids, jobIDs, last); err != nil {
+	if err := x.reindex(ctx, ids, jobIDs, last, changes[len(changes)-1].Mark()); err != nil {
 		return 0, fmt.Errorf("catch up search index from change %d to %d: %w", from, last, err)
 	}
 	x.log.DebugContext(ctx, "search index caught up", "changes", len(changes), "datasets", len(ids), "seq", last)
@@ -99,9 +99,9 @@ func (x *Index) applyNext(ctx context.Context) (int, error) {
 }
 
 // reindex replaces the documents of the datasets ids and the jobs jobIDs
-// with what the store holds now and records seq as applied, in one bleve
-// batch.
-func (x *Index) reindex(ctx context.Context, ids, jobIDs []int64, seq int64) error {
+// with what the store holds now and records seq as applied, with its
+// change's mark when given, in one bleve batch.
+func (x *Index) reindex(ctx context.Context, ids, jobIDs []int64, seq int64, mark string) error {
 	docs, err := x.store.SearchDocs(ctx, ids)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (x *Index) reindex(ctx context.Context, ids, jobIDs []int64, seq int64) err
 	}
 	return x.use(ctx, "catch up", func() error {
 		w := newBatchWriter(x.idx)
-		w.seg = x.lex.seg
+		w.seg, w.mark = x.lex.seg, mark
 		defer func() { _ = w.wait() }() // on failure, the batch being written
 		found := map[int64]bool{}
 		for _, d := range docs {
@@ -169,6 +169,10 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
+	mark, err := x.store.ChangeMark(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("rebuild search index: %w", err)
+	}
 	// First the catalog's vocabulary, which splits the names written
 	// without separators; it is kept with the new index.
 	v := newVocabulary()
@@ -188,7 +192,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		return fmt.Errorf("rebuild search index: %w", err)
 	}
 	w := newBatchWriter(idx).forBuild()
-	w.seg, w.vocab = lex.seg, v.encode()
+	w.seg, w.vocab, w.mark = lex.seg, v.encode(), mark
 	fail := func(err error) error {
 		_ = w.wait()
 		idx.Close()

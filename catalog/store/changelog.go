@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -113,6 +114,21 @@ func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("read last change sequence: %w", err)
 	}
 	return seq, nil
+}
+
+// ChangeMark returns the Mark of the change log entry seq, "" when the
+// log has none.
+func (s *Store) ChangeMark(ctx context.Context, seq int64) (string, error) {
+	c := catalog.Change{Seq: seq}
+	err := s.pool.QueryRow(ctx, `SELECT entity, entity_id, kind, at FROM change_log WHERE seq = $1`, seq).
+		Scan(&c.Entity, &c.EntityID, &c.Kind, &c.At)
+	if errors.Is(err, catalog.ErrNotFound) { // the pool translates pgx.ErrNoRows
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read change %d: %w", seq, translate(err))
+	}
+	return c.Mark(), nil
 }
 
 // Follower is what follows the change log: the search index, the lineage
