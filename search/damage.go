@@ -138,9 +138,17 @@ func (x *Index) checkFollowed(ctx context.Context, idx bleve.Index, seq int64) e
 	if seq == 0 {
 		return nil
 	}
-	var stored []byte
-	if err := guard(func() (err error) { stored, err = idx.GetInternal(keyMark); return err }); err != nil {
+	var value []byte
+	if err := guard(func() (err error) { value, err = idx.GetInternal(keyMark); return err }); err != nil {
 		return fmt.Errorf("%w: read change mark: %w", errDamaged, err)
+	}
+	var stored []byte
+	if len(value) > 0 {
+		i := bytes.LastIndexByte(value, ' ')
+		if i < 0 || !bytes.Equal(vocabSum(value[:i]), value[i+1:]) {
+			return fmt.Errorf("%w: change mark %q does not match its checksum", errDamaged, value)
+		}
+		stored = value[:i]
 	}
 	mark, err := x.store.ChangeMark(ctx, seq)
 	if err != nil {

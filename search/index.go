@@ -47,7 +47,9 @@ var (
 	// there would split queries otherwise than the documents were.
 	keyVocabSum = []byte("almanac.vocab.crc32")
 	// keyMark is the catalog.Change.Mark of the change at keySeq, which
-	// Open compares with the catalog's.
+	// Open compares with the catalog's, followed by its checksum
+	// (vocabSum): a value damaged in root.bolt is damage, not another
+	// catalog.
 	keyMark = []byte("almanac.seq.mark")
 )
 
@@ -447,7 +449,7 @@ func (w *batchWriter) deleteJob(id int64) { w.batch.Delete(jobDocID(id)) }
 func (w *batchWriter) flushSeq(seq int64) error {
 	w.batch.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
 	if w.mark != "" {
-		w.batch.SetInternal(keyMark, []byte(w.mark))
+		w.batch.SetInternal(keyMark, fmt.Appendf(nil, "%s %s", w.mark, vocabSum([]byte(w.mark))))
 	}
 	// The layout version too: an index is complete once it has one.
 	w.batch.SetInternal(keyVersion, []byte(mappingVersion))
