@@ -135,6 +135,7 @@ var errForeign = errors.New("the catalog does not hold the change the search ind
 // last, seq, as idx recorded it (keyMark); an index from before marks
 // were kept is checked only for the change existing.
 func (x *Index) checkFollowed(ctx context.Context, idx bleve.Index, seq int64) error {
+	x.mark = ""
 	if seq == 0 {
 		return nil
 	}
@@ -160,6 +161,7 @@ func (x *Index) checkFollowed(ctx context.Context, idx bleve.Index, seq int64) e
 	case len(stored) > 0 && string(stored) != mark:
 		return fmt.Errorf("%w: change %d was %q, and is %q", errForeign, seq, stored, mark)
 	}
+	x.mark = string(stored)
 	return nil
 }
 

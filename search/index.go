@@ -132,7 +132,11 @@ type Index struct {
 	intactAt time.Time
 	// applyMu serialises writers: catching up and rebuilding.
 	applyMu sync.Mutex
-	seq     atomic.Int64
+	// mark is the catalog.Change.Mark of the last change applied ("" for
+	// an index from before marks were kept), under applyMu: a catch-up
+	// checks that the catalog still holds it.
+	mark string
+	seq  atomic.Int64
 	// popular is how far the index has applied popularity (see
 	// applyPopularity), guarded by applyMu.
 	popular popularState

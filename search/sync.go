@@ -70,9 +70,22 @@ func (x *Index) applyChanges(ctx context.Context) error {
 // returns how many it read. The caller holds applyMu.
 func (x *Index) applyNext(ctx context.Context) (int, error) {
 	from := x.Seq()
-	changes, err := x.store.Changes(ctx, from, changesPerRead)
+	// The change applied last is read too: the catalog must still hold
+	// it as it was (a database restored, or failed over to a standby that
+	// lagged, hands its sequences out again).
+	changes, err := x.store.Changes(ctx, max(from-1, 0), changesPerRead+1)
 	if err != nil {
 		return 0, fmt.Errorf("catch up search index: %w", err)
+	}
+	if from > 0 {
+		if len(changes) == 0 || changes[0].Seq != from || (x.mark != "" && changes[0].Mark() != x.mark) {
+			x.mu.RLock()
+			idx := x.idx
+			x.mu.RUnlock()
+			x.damaged(idx, fmt.Errorf("%w: change %d, applied last, is gone or another", errForeign, from))
+			return 0, ErrRebuilding
+		}
+		changes = changes[1:]
 	}
 	if len(changes) == 0 {
 		return 0, nil
@@ -140,6 +153,9 @@ func (x *Index) reindex(ctx context.Context, ids, jobIDs []int64, seq int64, mar
 		}
 		if err := w.flushSeq(seq); err != nil {
 			return err
+		}
+		if mark != "" {
+			x.mark = mark
 		}
 		x.setSeq(seq)
 		x.latchReady(seq)
@@ -250,6 +266,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.rebuilding = false
 	x.facets = newFacetTable() // segment ids start again
 	x.popular = popularState{at: popularAt, floor: popularAt, read: true}
+	x.mark = mark
 	x.setSeq(seq)
 	x.warmFacets()
 	x.latchReady(seq)

@@ -528,3 +528,67 @@ func TestOpenAfterRestore(t *testing.T) {
 		t.Errorf("index at %d after the restore, want the restored log's end %d", seq, backup)
 	}
 }
+
+// TestRestoreUnderRunningIndex: a running index whose catalog is
+// restored underneath it (a backup restored in place, or a failover to
+// a standby that lagged) finds at its next catch-up that the change it
+// applied last is gone or another, and rebuilds, rather than skipping the
+// changes made under the sequences it had applied.
+func TestRestoreUnderRunningIndex(t *testing.T) {
+	ctx := t.Context()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	last := func() int64 {
+		t.Helper()
+		seq, err := st.LastChangeSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	crawl(t, st, "postgres:shop", shop()...)
+	backup := last()
+	x := open(t, filepath.Join(t.TempDir(), "index"), st)
+	refunds := catalog.DatasetFacts{Key: key("shop.public.refunds"), Platform: "postgres", Kind: catalog.KindTable}
+	for _, step := range []struct {
+		name   string
+		change func()
+	}{
+		{"a different change at the sequence applied last", func() {
+			crawl(t, st, "postgres:refunds", refunds)
+		}},
+		{"a log that ends before it", func() {}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			crawl(t, st, "postgres:shop", shop()[0])
+			if err := x.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			applied := x.Seq()
+			if applied <= backup {
+				t.Fatalf("index at %d, want past the backup's %d", applied, backup)
+			}
+			if _, err := pool.Exec(ctx, `DELETE FROM change_log WHERE seq > $1`, backup); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pool.Exec(ctx, `SELECT setval('change_log_seq_seq', $1)`, backup); err != nil {
+				t.Fatal(err)
+			}
+			step.change()
+			if err := x.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			if err := x.WaitFor(wctx, last()); err != nil {
+				t.Fatal(err)
+			}
+			if x.Seq() != last() {
+				t.Errorf("index at %d, want the restored catalog's %d", x.Seq(), last())
+			}
+			if diff := cmp.Diff([]string{"shop.public.refunds"}, names(t, x, "refunds", false)); diff != "" {
+				t.Errorf("refunds (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
