@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
@@ -462,25 +463,8 @@ func TestOpenAfterRestore(t *testing.T) {
 		return catalog.DatasetFacts{Key: key(name), Platform: "postgres", Kind: catalog.KindTable,
 			Columns: []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint"}}}
 	}
-	last := func() int64 {
-		t.Helper()
-		seq, err := st.LastChangeSeq(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seq
-	}
-	// restore makes the change log end at seq, as restoring a backup taken
-	// then does (the catalog's rows are left: only the log matters here).
-	restore := func(seq int64) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, `DELETE FROM change_log WHERE seq > $1`, seq); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pool.Exec(ctx, `SELECT setval('change_log_seq_seq', $1)`, seq); err != nil {
-			t.Fatal(err)
-		}
-	}
+	last := func() int64 { return lastSeq(t, st) }
+	restore := func(seq int64) { restoreLog(t, pool, seq) }
 	// reopen opens the index, waits for it to reach the catalog's last
 	// change, and closes it; it returns the sequence the index applied.
 	reopen := func() (int64, []string) {
@@ -538,14 +522,7 @@ func TestRestoreUnderRunningIndex(t *testing.T) {
 	ctx := t.Context()
 	pool, _ := pgtest.NewDB(t)
 	st := store.New(pool)
-	last := func() int64 {
-		t.Helper()
-		seq, err := st.LastChangeSeq(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seq
-	}
+	last := func() int64 { return lastSeq(t, st) }
 	crawl(t, st, "postgres:shop", shop()...)
 	backup := last()
 	x := open(t, filepath.Join(t.TempDir(), "index"), st)
@@ -568,12 +545,7 @@ func TestRestoreUnderRunningIndex(t *testing.T) {
 			if applied <= backup {
 				t.Fatalf("index at %d, want past the backup's %d", applied, backup)
 			}
-			if _, err := pool.Exec(ctx, `DELETE FROM change_log WHERE seq > $1`, backup); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := pool.Exec(ctx, `SELECT setval('change_log_seq_seq', $1)`, backup); err != nil {
-				t.Fatal(err)
-			}
+			restoreLog(t, pool, backup)
 			step.change()
 			if err := x.CatchUp(ctx); err != nil {
 				t.Fatal(err)
@@ -590,5 +562,29 @@ func TestRestoreUnderRunningIndex(t *testing.T) {
 				t.Errorf("refunds (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// lastSeq is the catalog's last change log sequence.
+func lastSeq(t *testing.T, st *store.Store) int64 {
+	t.Helper()
+	seq, err := st.LastChangeSeq(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// restoreLog makes the change log end at seq, as restoring a backup taken
+// then does: the later entries go, and the sequence hands out the numbers
+// after seq again. The catalog's rows are left; only the log matters to
+// an index.
+func restoreLog(t *testing.T, pool *pgxpool.Pool, seq int64) {
+	t.Helper()
+	if _, err := pool.Exec(t.Context(), `DELETE FROM change_log WHERE seq > $1`, seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(t.Context(), `SELECT setval('change_log_seq_seq', $1)`, seq); err != nil {
+		t.Fatal(err)
 	}
 }
