@@ -59,6 +59,19 @@ func NewGraph() *Graph {
 	return &Graph{dsIndex: map[catalog.Key]int32{}, jobIndex: map[int64]int32{}, columns: newColumns()}
 }
 
+// replace makes g the graph n is, for every reader from the next lock on:
+// a reload loads a new graph aside and swaps it in whole, so that readers
+// never see half of one. n is not used after.
+func (g *Graph) replace(n *Graph) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.dsIndex, g.dsKeys, g.producers, g.consumers = n.dsIndex, n.dsKeys, n.producers, n.consumers
+	g.jobIndex, g.jobs, g.free = n.jobIndex, n.jobs, n.free
+	g.columns = n.columns
+}
+
 // reserve makes room for datasets and jobs more, so that a load of
 // that many grows no slice or map: growing them was half the bytes a
 // load of 100,000 jobs allocated.

@@ -282,3 +282,77 @@ func TestReach(t *testing.T) {
 		t.Errorf("unknown start: %v, want ErrNotFound", err)
 	}
 }
+
+// TestFollowAfterRestore: a follower whose catalog is restored
+// underneath it (or fails over to a standby that lagged), whose change log
+// then hands out again the sequences the follower applied, loads the
+// graph again instead of skipping the changes made under them. Two cases:
+// another change at the sequence applied last, and a log that ends
+// before it.
+func TestFollowAfterRestore(t *testing.T) {
+	st, f := setup(t)
+	ctx := context.Background()
+	last := func() int64 {
+		t.Helper()
+		seq, err := st.LastChangeSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	restore := func(seq int64) {
+		t.Helper()
+		for _, sql := range []string{`DELETE FROM change_log WHERE seq > $1`, `SELECT setval('change_log_seq_seq', $1)`} {
+			if _, err := st.Pool().Exec(ctx, sql, seq); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	catchUp := func() {
+		t.Helper()
+		if err := f.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	downstream := func(name string) [][]catalog.Key {
+		t.Helper()
+		levels, err := f.Graph().Downstream(k(name), 0)
+		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return levels
+	}
+
+	backup := last()
+	crawl(t, st, append(slices.Clone(base), jb("j6", []string{"e"}, []string{"f"}))...)
+	catchUp()
+	if diff := cmp.Diff([][]catalog.Key{{k("f")}}, downstream("e")); diff != "" {
+		t.Fatalf("downstream of e on the original (-want +got):\n%s", diff)
+	}
+
+	// Restored to the backup; the restored catalog's own crawl drops j6
+	// and adds j7, under the sequences j6 had.
+	restore(backup)
+	crawl(t, st, append(slices.Clone(base), jb("j7", []string{"g"}, []string{"h"}))...)
+	catchUp()
+	if got := downstream("e"); len(got) != 0 {
+		t.Errorf("downstream of e after the restore: %v, want none (j6 is not in the restored catalog)", got)
+	}
+	if diff := cmp.Diff([][]catalog.Key{{k("h")}}, downstream("g")); diff != "" {
+		t.Errorf("downstream of g after the restore (-want +got):\n%s", diff)
+	}
+	if f.Seq() != last() {
+		t.Errorf("follower at %d, want %d", f.Seq(), last())
+	}
+
+	// Restored again, to before the change applied last, with no change
+	// since: the follower reloads, and stands at the restored log's end.
+	crawl(t, st, append(slices.Clone(base), jb("j7", []string{"g"}, []string{"h"}), jb("j8", []string{"h"}, []string{"i"}))...)
+	catchUp()
+	end := last() - 1
+	restore(end)
+	catchUp()
+	if f.Seq() != end {
+		t.Errorf("follower at %d after the restore, want the restored log's end %d", f.Seq(), end)
+	}
+}

@@ -25,7 +25,10 @@ type Follower struct {
 	store *store.Store
 	graph *Graph
 	seq   atomic.Int64
-	log   *slog.Logger
+	// mark is the catalog.Change.Mark of the change at seq ("" for none),
+	// which CatchUp checks the catalog still holds.
+	mark string
+	log  *slog.Logger
 }
 
 // NewFollower returns a follower filling g from st.
@@ -47,6 +50,10 @@ func (f *Follower) Seq() int64 { return f.seq.Load() }
 // again by the next CatchUp: applying a job twice is harmless.
 func (f *Follower) Load(ctx context.Context) error {
 	seq, err := f.store.LastChangeSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("load lineage: %w", err)
+	}
+	mark, err := f.store.ChangeMark(ctx, seq)
 	if err != nil {
 		return fmt.Errorf("load lineage: %w", err)
 	}
@@ -72,6 +79,19 @@ func (f *Follower) Load(ctx context.Context) error {
 		return fmt.Errorf("load lineage: %w", err)
 	}
 	f.seq.Store(seq)
+	f.mark = mark
+	return nil
+}
+
+// reload loads the graph again from scratch, aside, and swaps it in.
+func (f *Follower) reload(ctx context.Context) error {
+	n := NewFollower(f.store, NewGraph(), f.log)
+	if err := n.Load(ctx); err != nil {
+		return err
+	}
+	f.graph.replace(n.graph)
+	f.mark = n.mark
+	f.seq.Store(n.seq.Load())
 	return nil
 }
 
@@ -126,13 +146,26 @@ func (f *Follower) columnsToReload(changes []catalog.Change) []catalog.Key {
 }
 
 // CatchUp applies the job and column lineage changes logged since the
-// last one applied.
+// last one applied. It reads the last one applied again: when the catalog
+// no longer holds it as it was (the database restored underneath, or
+// failed over to a standby that lagged, hands its sequences out again),
+// the graph is loaded again rather than caught up.
 func (f *Follower) CatchUp(ctx context.Context) error {
 	for {
 		after := f.seq.Load()
-		changes, err := f.store.Changes(ctx, after, 5000)
+		changes, err := f.store.Changes(ctx, max(after-1, 0), 5001)
 		if err != nil {
 			return fmt.Errorf("catch up lineage: %w", err)
+		}
+		if after > 0 {
+			if len(changes) == 0 || changes[0].Seq != after || (f.mark != "" && changes[0].Mark() != f.mark) {
+				f.log.WarnContext(ctx, "lineage followed another catalog (restored, or failed over); loading it again", "seq", after)
+				if err := f.reload(ctx); err != nil {
+					return fmt.Errorf("reload lineage: %w", err)
+				}
+				continue
+			}
+			changes = changes[1:]
 		}
 		if len(changes) == 0 {
 			return nil
@@ -167,6 +200,7 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 				return fmt.Errorf("catch up column lineage: %w", err)
 			}
 		}
+		f.mark = changes[len(changes)-1].Mark()
 		f.seq.Store(changes[len(changes)-1].Seq)
 	}
 }
