@@ -152,20 +152,16 @@ func (f *Follower) columnsToReload(changes []catalog.Change) []catalog.Key {
 // the graph is loaded again rather than caught up.
 func (f *Follower) CatchUp(ctx context.Context) error {
 	for {
-		after := f.seq.Load()
-		changes, err := f.store.Changes(ctx, max(after-1, 0), 5001)
+		changes, err := f.store.ChangesSince(ctx, f.seq.Load(), f.mark, 5000)
+		if errors.Is(err, store.ErrChangeLogDiverged) {
+			f.log.WarnContext(ctx, "lineage followed another catalog (restored, or failed over); loading it again", "err", err)
+			if err := f.reload(ctx); err != nil {
+				return fmt.Errorf("reload lineage: %w", err)
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("catch up lineage: %w", err)
-		}
-		if after > 0 {
-			if len(changes) == 0 || changes[0].Seq != after || (f.mark != "" && changes[0].Mark() != f.mark) {
-				f.log.WarnContext(ctx, "lineage followed another catalog (restored, or failed over); loading it again", "seq", after)
-				if err := f.reload(ctx); err != nil {
-					return fmt.Errorf("reload lineage: %w", err)
-				}
-				continue
-			}
-			changes = changes[1:]
 		}
 		if len(changes) == 0 {
 			return nil

@@ -21,6 +21,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"almanac/catalog"
+	"almanac/catalog/store"
 )
 
 // Damage. The index is a derived copy of the catalog, so a damaged one is
@@ -151,15 +152,12 @@ func (x *Index) checkFollowed(ctx context.Context, idx bleve.Index, seq int64) e
 		}
 		stored = value[:i]
 	}
-	mark, err := x.store.ChangeMark(ctx, seq)
+	_, err := x.store.ChangesSince(ctx, seq, string(stored), 0)
+	if errors.Is(err, store.ErrChangeLogDiverged) {
+		return fmt.Errorf("%w: %w", errForeign, err)
+	}
 	if err != nil {
 		return err
-	}
-	switch {
-	case mark == "":
-		return fmt.Errorf("%w: it applied change %d, and the catalog's change log ends before", errForeign, seq)
-	case len(stored) > 0 && string(stored) != mark:
-		return fmt.Errorf("%w: change %d was %q, and is %q", errForeign, seq, stored, mark)
 	}
 	x.mark = string(stored)
 	return nil

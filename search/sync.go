@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"almanac/catalog/store"
 )
 
 const (
@@ -70,22 +72,16 @@ func (x *Index) applyChanges(ctx context.Context) error {
 // returns how many it read. The caller holds applyMu.
 func (x *Index) applyNext(ctx context.Context) (int, error) {
 	from := x.Seq()
-	// The change applied last is read too: the catalog must still hold
-	// it as it was (a database restored, or failed over to a standby that
-	// lagged, hands its sequences out again).
-	changes, err := x.store.Changes(ctx, max(from-1, 0), changesPerRead+1)
+	changes, err := x.store.ChangesSince(ctx, from, x.mark, changesPerRead)
+	if errors.Is(err, store.ErrChangeLogDiverged) {
+		x.mu.RLock()
+		idx := x.idx
+		x.mu.RUnlock()
+		x.damaged(idx, fmt.Errorf("%w: %w", errForeign, err))
+		return 0, ErrRebuilding
+	}
 	if err != nil {
 		return 0, fmt.Errorf("catch up search index: %w", err)
-	}
-	if from > 0 {
-		if len(changes) == 0 || changes[0].Seq != from || (x.mark != "" && changes[0].Mark() != x.mark) {
-			x.mu.RLock()
-			idx := x.idx
-			x.mu.RUnlock()
-			x.damaged(idx, fmt.Errorf("%w: change %d, applied last, is gone or another", errForeign, from))
-			return 0, ErrRebuilding
-		}
-		changes = changes[1:]
 	}
 	if len(changes) == 0 {
 		return 0, nil

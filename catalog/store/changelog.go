@@ -116,6 +116,33 @@ func (s *Store) LastChangeSeq(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
+// ErrChangeLogDiverged is ChangesSince's error when the change log no
+// longer holds the change a follower applied last as it was: the
+// database was restored from an older backup, or failed over to a
+// standby that lagged, and hands that change's sequence out again.
+var ErrChangeLogDiverged = errors.New("the change log no longer holds the change applied last (restored from a backup, or failed over to a standby that lagged)")
+
+// ChangesSince returns at most limit change log entries after seq, as
+// Changes does, once it has checked, in the same statement, that the log
+// still holds the entry seq with mark (its catalog.Change.Mark; any entry
+// when mark is ""): ErrChangeLogDiverged otherwise. Followers that keep
+// what they applied outside the database (the search index, the lineage
+// graph) read the log through it, so that they never skip the changes a
+// restored log makes under sequences they applied.
+func (s *Store) ChangesSince(ctx context.Context, seq int64, mark string, limit int) ([]catalog.Change, error) {
+	if seq <= 0 {
+		return s.Changes(ctx, 0, limit)
+	}
+	changes, err := s.Changes(ctx, seq-1, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 || changes[0].Seq != seq || (mark != "" && changes[0].Mark() != mark) {
+		return nil, fmt.Errorf("change %d: %w", seq, ErrChangeLogDiverged)
+	}
+	return changes[1:], nil
+}
+
 // ChangeMark returns the Mark of the change log entry seq, "" when the
 // log has none.
 func (s *Store) ChangeMark(ctx context.Context, seq int64) (string, error) {

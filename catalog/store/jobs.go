@@ -516,12 +516,13 @@ func (s *Store) ingestJobBatch(ctx context.Context, source string, batch []*prep
 func replaceJobIO(ctx context.Context, tx pgx.Tx, source string, todo []*preparedJob) error {
 	var (
 		fresh            [][]any
-		known            []int64
+		freshIDs, known  []int64
 		ids              []int64
 		dirs, nss, names []string
 	)
 	for _, p := range todo {
 		if !p.hadFacts {
+			freshIDs = append(freshIDs, p.id)
 			for _, k := range p.job.Inputs {
 				fresh = append(fresh, []any{p.id, source, "in", k.Namespace, k.Name})
 			}
@@ -541,13 +542,7 @@ func replaceJobIO(ctx context.Context, tx pgx.Tx, source string, todo []*prepare
 		}
 	}
 	if len(fresh) > 0 {
-		newIDs := make([]int64, 0, len(todo)-len(known))
-		for _, p := range todo {
-			if !p.hadFacts {
-				newIDs = append(newIDs, p.id)
-			}
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM job_io WHERE job_id = ANY($1) AND source = $2`, newIDs, source); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM job_io WHERE job_id = ANY($1) AND source = $2`, freshIDs, source); err != nil {
 			return fmt.Errorf("replace job inputs and outputs: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"job_io"}, []string{"job_id", "source", "direction", "namespace", "name"}, pgx.CopyFromRows(fresh)); err != nil {
