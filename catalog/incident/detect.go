@@ -67,7 +67,10 @@ type Detector struct {
 	store *store.Store
 	cfg   Config
 	seq   atomic.Int64
-	log   *slog.Logger
+	// mark is the catalog.Change.Mark of the change at seq, "" when not
+	// known: what tells a log that was restored underneath the detector.
+	mark string
+	log  *slog.Logger
 	// news is how old a schema version may be to open an incident: set
 	// on a first start, so that reading the whole log does not report
 	// breaking changes of long ago as news.
@@ -167,10 +170,17 @@ func (s sweeping) CatchUp(ctx context.Context) error {
 // CatchUp evaluates the changes logged since the last one applied.
 func (d *Detector) CatchUp(ctx context.Context) error {
 	for {
-		after := d.seq.Load()
-		changes, err := d.store.Changes(ctx, after, 2000)
+		at := store.Position{Seq: d.seq.Load(), Mark: d.mark}
+		from, changes, err := d.store.ChangesResuming(ctx, at, 2000, d.store.IncidentDetectorSeq)
 		if err != nil {
 			return fmt.Errorf("detect incidents: %w", err)
+		}
+		if from != at {
+			// Restored from a backup, or failed over to a standby that
+			// lagged: the log hands out again sequences applied here.
+			d.log.WarnContext(ctx, "the change log no longer holds the change the incident detector applied last; going on from the catalog's position", "applied", at.Seq, "position", from.Seq)
+			d.seq.Store(from.Seq)
+			d.mark = ""
 		}
 		if len(changes) == 0 {
 			return d.judgeSLOs(ctx)
@@ -178,11 +188,12 @@ func (d *Detector) CatchUp(ctx context.Context) error {
 		if err := d.apply(ctx, changes); err != nil {
 			return fmt.Errorf("detect incidents: %w", err)
 		}
-		last := changes[len(changes)-1].Seq
-		if err := d.store.SetIncidentDetectorSeq(ctx, last); err != nil {
+		last := changes[len(changes)-1]
+		if err := d.store.SetIncidentDetectorSeq(ctx, last.Seq); err != nil {
 			return err
 		}
-		d.seq.Store(last)
+		d.seq.Store(last.Seq)
+		d.mark = last.Mark()
 		if err := d.snapshot(ctx); err != nil {
 			return err
 		}

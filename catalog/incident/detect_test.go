@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -424,5 +425,53 @@ func TestDetectJudgesStoredReports(t *testing.T) {
 	inc, err := f.st.Incidents(ctx, store.IncidentFilter{Datasets: []catalog.Key{orders}})
 	if err != nil || len(inc) != 1 || inc[0].Detail != "stored breached" {
 		t.Errorf("incidents %+v, %v; want one with the stored report's summary", inc, err)
+	}
+}
+
+// TestDetectAfterRestore: a detector left running while its catalog is
+// restored from a backup underneath it (or fails over to a standby that
+// lagged) goes on from the restored catalog's position, and judges what
+// the restored log records under sequences it had applied already.
+func TestDetectAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, catalog.SeverityError)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	f.crawl("postgres:wh", warehouse(id, amount, status))
+	f.crawl("dbt:shop", dbt(nil))
+	backup, err := f.st.LastChangeSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	position, err := f.st.IncidentDetectorSeq(ctx)
+	if err != nil || position != backup {
+		t.Fatalf("detector position %d %v, want %d", position, err, backup)
+	}
+	// The original catalog goes on: checks that pass, runs that complete.
+	for i := range 5 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityPass, at)}, run(fmt.Sprintf("r%d", i), catalog.RunComplete, at)))
+	}
+	applied := f.det.Seq()
+
+	// Restored: the log, its sequence and the detector's position as they
+	// were at the backup.
+	for _, sql := range []string{
+		`DELETE FROM change_log WHERE seq > $1`,
+		`SELECT setval('change_log_seq_seq', $1)`,
+		`UPDATE incident_detector SET seq = $1`,
+	} {
+		if _, err := f.st.Pool().Exec(ctx, sql, backup); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The restored catalog's own failing check, logged under sequences
+	// the detector applied on the original.
+	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, t0.Add(10*time.Minute))}))
+	if last, err := f.st.LastChangeSeq(ctx); err != nil || last > applied {
+		t.Fatalf("the restored catalog's changes end at %d (%v), past %d the detector applied: the test needs more changes on the original", last, err, applied)
+	}
+	f.want("after the restore", "open check_failed test.not_null_orders_id on shop.public.orders")
+	if last, _ := f.st.LastChangeSeq(ctx); f.det.Seq() != last {
+		t.Errorf("detector at %d, want the restored log's end %d", f.det.Seq(), last)
 	}
 }

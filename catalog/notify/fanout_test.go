@@ -138,3 +138,73 @@ func TestFanOutOnce(t *testing.T) {
 		t.Errorf("%d deliveries enqueued by 3 replicas for 20 incidents, want 20", jobs)
 	}
 }
+
+// TestNotifyAfterRestore: a notifier left running while its catalog is
+// restored from a backup underneath it reads on from the restored
+// position, and says so (Seq, which FollowChanges compares with the
+// notifications it hears), rather than skipping what the restored log
+// records under sequences it had read already.
+func TestNotifyAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	if _, err := st.Crawl(ctx, "postgres:wh", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: orders, Platform: "postgres", Kind: catalog.KindTable}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Follow(ctx, "ann@corp", catalog.NewFollow{Kind: catalog.FollowDataset, Dataset: orders}, "hooks"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(st, Config{Channels: []Channel{{Name: "hooks", Kind: Webhook, URL: "https://hooks.example/a", Secret: "0123456789abcdef"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	open := func(key string) {
+		t.Helper()
+		if _, _, err := st.OpenIncident(ctx, catalog.NewIncident{Dataset: orders, Cause: catalog.CauseCheckFailed, CauseKey: key,
+			Severity: catalog.SeverityError, Title: "check fails", By: catalog.ActorAlmanac}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp := func(step string, deliveries int) {
+		t.Helper()
+		if err := n.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var jobs int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1`, deliverArgs{}.Kind()).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		last, err := st.LastChangeSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if jobs != deliveries || n.Seq() != last {
+			t.Errorf("%s: %d deliveries, notifier at %d; want %d, the log's end %d", step, jobs, n.Seq(), deliveries, last)
+		}
+	}
+	backup := n.Seq()
+	for _, k := range []string{"a", "b", "c"} {
+		open(k)
+	}
+	catchUp("on the original", 3)
+
+	// Restored: the log, its sequence and the notifier's position as they
+	// were at the backup (the queue keeps what was enqueued).
+	for _, sql := range []string{
+		`DELETE FROM change_log WHERE seq > $1`,
+		`SELECT setval('change_log_seq_seq', $1)`,
+		`UPDATE notifier SET seq = $1`,
+	} {
+		if _, err := pool.Exec(ctx, sql, backup); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catchUp("restored", 3)
+	open("d")
+	catchUp("the restored catalog's incident", 4)
+}

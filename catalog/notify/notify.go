@@ -242,6 +242,9 @@ func (n *Notifier) CatchUp(ctx context.Context) error {
 		err := n.store.Notify(ctx, n.start, func(ctx context.Context, tx pgx.Tx, after int64) (int64, error) {
 			changes, err := n.store.Changes(ctx, after, batchSize)
 			if err != nil || len(changes) == 0 {
+				// The catalog's position is this replica's from now on,
+				// also when it went back (a restored catalog).
+				n.seq.Store(after)
 				return after, err
 			}
 			more = len(changes) == batchSize

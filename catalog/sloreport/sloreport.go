@@ -114,11 +114,15 @@ func (e *Evaluator) CatchUp(ctx context.Context) error {
 		return nil
 	}
 	defer release()
+	// The catalog's position, not this replica's: another replica may
+	// have evaluated since, and a catalog restored from a backup (or
+	// failed over to a standby that lagged) has gone back, with its log,
+	// to a position before this replica's.
 	seq, err := e.store.SLOEvaluatorSeq(ctx)
 	if err != nil {
 		return err
 	}
-	e.seq.Store(max(e.seq.Load(), seq))
+	e.seq.Store(seq)
 	if e.first {
 		var keys []catalog.Key
 		for _, s := range e.cfg.SLOs {

@@ -286,3 +286,52 @@ func TestOneReplicaEvaluates(t *testing.T) {
 		t.Errorf("evaluated at %s, want f's %s", e.EvaluatedAt, f.clock.now)
 	}
 }
+
+// TestEvaluatorAfterRestore: an evaluator left running while its catalog
+// is restored from a backup underneath it (or fails over to a standby
+// that lagged) goes on from the restored catalog's position, and
+// evaluates what the restored log records under sequences it had applied
+// already.
+func TestEvaluatorAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 6, 10, 12, 0, 0, 0, time.UTC)
+	f := newFixture(t, now)
+	f.results(catalog.QualityPass, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+	f.catchUp()
+	backup, err := f.st.LastChangeSeq(ctx)
+	if err != nil || f.ev.Seq() != backup {
+		t.Fatalf("evaluator at %d, log at %d (%v)", f.ev.Seq(), backup, err)
+	}
+	// The original catalog goes on: results of another dataset.
+	for i := range 5 {
+		if err := f.st.ApplyPush(ctx, catalog.Push{Source: "sql:x", Results: []catalog.QualityResult{
+			{Check: "r", Dataset: revenue, Status: catalog.QualityPass, StartedAt: now.Add(-time.Duration(i) * time.Hour), RunID: fmt.Sprint("r", i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.catchUp()
+	applied := f.ev.Seq()
+
+	// Restored: the log, its sequence and the evaluator's position as they
+	// were at the backup.
+	for _, sql := range []string{
+		`DELETE FROM change_log WHERE seq > $1`,
+		`SELECT setval('change_log_seq_seq', $1)`,
+		`UPDATE slo_evaluator SET seq = $1`,
+	} {
+		if _, err := f.st.Pool().Exec(ctx, sql, backup); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The restored catalog's own failing results, logged under sequences
+	// the evaluator applied on the original.
+	f.results(catalog.QualityFail, 0, 1)
+	if last, err := f.st.LastChangeSeq(ctx); err != nil || last > applied {
+		t.Fatalf("the restored catalog's changes end at %d (%v), past %d the evaluator applied: the test needs more changes on the original", last, err, applied)
+	}
+	f.catchUp()
+	f.check("after the restore", f.read(orders, f.declared), true, slo.StatusBreached, 10.0/12)
+	if last, _ := f.st.LastChangeSeq(ctx); f.ev.Seq() != last {
+		t.Errorf("evaluator at %d, want the restored log's end %d", f.ev.Seq(), last)
+	}
+}

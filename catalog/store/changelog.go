@@ -143,6 +143,39 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, mark string, limit 
 	return changes[1:], nil
 }
 
+// Position is a follower's place in the change log: the last change it
+// applied, and that change's catalog.Change.Mark ("" when not known).
+type Position struct {
+	Seq  int64
+	Mark string
+}
+
+// ChangesResuming returns at most limit change log entries after p, for a
+// follower that keeps its position in the catalog as well as in memory
+// (the incident detector, the SLO evaluator). When p.Mark is set (the
+// follower applied that change itself) it checks the entry as
+// ChangesSince does; when the log no longer holds it, it reads from the
+// position the catalog keeps for the follower, stored, instead: a restored
+// catalog's position, with its restored log. It returns the position it
+// read after: p, or stored's with no mark when the log diverged.
+func (s *Store) ChangesResuming(ctx context.Context, p Position, limit int, stored func(context.Context) (int64, error)) (Position, []catalog.Change, error) {
+	if p.Mark == "" {
+		changes, err := s.Changes(ctx, p.Seq, limit)
+		return p, changes, err
+	}
+	changes, err := s.ChangesSince(ctx, p.Seq, p.Mark, limit)
+	if !errors.Is(err, ErrChangeLogDiverged) {
+		return p, changes, err
+	}
+	seq, err := stored(ctx)
+	if err != nil {
+		return p, nil, err
+	}
+	from := Position{Seq: seq}
+	changes, err = s.Changes(ctx, seq, limit)
+	return from, changes, err
+}
+
 // ChangeMark returns the Mark of the change log entry seq, "" when the
 // log has none.
 func (s *Store) ChangeMark(ctx context.Context, seq int64) (string, error) {
