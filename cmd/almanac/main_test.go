@@ -165,7 +165,8 @@ func TestServe(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+
+	debugAddr := freeAddr(t)
+	cfg := writeFile(t, "database_url: "+catalogURL+"\nlisten: "+addr+"\ndebug_listen: "+debugAddr+"\nsearch:\n  index_dir: "+filepath.Join(t.TempDir(), "index")+
 		"\nopenlineage:\n  token: t0ken\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -198,6 +199,29 @@ func TestServe(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s = %d", path, resp.StatusCode)
+		}
+	}
+	// Runtime profiles on debug_listen only, and nothing else there.
+	for url, want := range map[string]int{
+		"http://" + debugAddr + "/debug/pprof/":                  200,
+		"http://" + debugAddr + "/debug/pprof/goroutine?debug=1": 200,
+		"http://" + debugAddr + "/debug/pprof/heap":              200,
+		"http://" + debugAddr + "/debug/pprof/profile?seconds=1": 200,
+		"http://" + debugAddr + "/search?q=orders":               404,
+		base + "/debug/pprof/":                                   404,
+		base + "/debug/pprof/goroutine?debug=1":                  404,
+	} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", url, resp.StatusCode, want)
+		}
+		if want == 200 && strings.HasSuffix(url, "debug=1") && !strings.Contains(string(body), "goroutine profile") {
+			t.Errorf("GET %s: no goroutine profile: %.200s", url, body)
 		}
 	}
 	// The GraphQL API is served beside the portal, anonymous for reads.

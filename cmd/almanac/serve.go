@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"time"
 
@@ -232,7 +233,35 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 			log.Error("team rollups stopped", "err", err)
 		}
 	}()
+	if cfg.DebugListen != "" {
+		ln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return fmt.Errorf("debug_listen: listen on %s: %w", cfg.DebugListen, err)
+		}
+		if !loopback(cfg.DebugListen) {
+			log.Warn("serving runtime profiles without sign-in on a non-loopback address: anyone who reaches it reads them", "debug_listen", cfg.DebugListen)
+		}
+		dlog := log.With("listener", "debug_listen")
+		go func() {
+			if err := serveOn(ctx, ln, profiles(), dlog, nil); err != nil {
+				dlog.Error("serving runtime profiles stopped", "err", err)
+			}
+		}()
+	}
 	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log, srv.CloseStreams)
+}
+
+// profiles serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/, and nothing else, for the debug_listen listener.
+func profiles() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // checkExposure refuses, before anything starts, to serve without
@@ -303,6 +332,11 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	return serveOn(ctx, ln, h, log, onShutdown)
+}
+
+// serveOn is listenAndServe on a listener already open.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, onShutdown func()) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -76,6 +76,13 @@ type Config struct {
 	// Listen is the address, host:port, that the portal, the GraphQL API
 	// and the lineage endpoints listen on.
 	Listen string `yaml:"listen" default:"127.0.0.1:8080" env:"ALMANAC_LISTEN"`
+	// DebugListen is the address, host:port, of a second listener that
+	// serves Go's runtime profiles (CPU, heap, allocations, goroutines, an
+	// execution trace) at `/debug/pprof/`, for `go tool pprof`, and
+	// nothing else; empty, the default, serves none. Nobody signs in
+	// there, so keep it on a loopback address such as `127.0.0.1:6060`
+	// (the server warns at start when it is not).
+	DebugListen string `yaml:"debug_listen" env:"ALMANAC_DEBUG_LISTEN"`
 	// PublicURL is the `http://` or `https://` address people and producers
 	// reach the server by, such as `https://almanac.example.com` behind a
 	// proxy. A server that takes writes without a login (`almanac demo`,
@@ -1370,6 +1377,13 @@ func (l *loader) validateLinks(c *LinksConfig) {
 func (l *loader) validate(cfg *Config) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		l.report(l.at["listen"], "listen", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", cfg.Listen)
+	}
+	if a := cfg.DebugListen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			l.report(l.at["debug_listen"], "debug_listen", "must be host:port (such as 127.0.0.1:6060), got %q", a)
+		} else if a == cfg.Listen {
+			l.report(l.at["debug_listen"], "debug_listen", "must differ from listen (%s): profiles are served on a listener of their own", a)
+		}
 	}
 	if u := cfg.PublicURL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.Hostname() == "" {

@@ -82,6 +82,7 @@ func TestLoadConfigFull(t *testing.T) {
 	want := &Config{
 		DatabaseURL: "postgres://almanac@catalog.internal:5432/almanac",
 		Listen:      "0.0.0.0:9090",
+		DebugListen: "127.0.0.1:6060",
 		PublicURL:   "https://almanac.example.com",
 		Log:         LogConfig{Format: "json", Level: "debug"},
 		Memory:      MemoryConfig{HeapTarget: 512 << 20},
@@ -867,6 +868,16 @@ log:
 			name: "log level",
 			yaml: "log:\n  level: verbose\n",
 			want: `almanac.yaml:2: log.level: must be debug, info, warn or error, got "verbose"`,
+		},
+		{
+			name: "debug_listen without a port",
+			yaml: "debug_listen: 6060\n",
+			want: `almanac.yaml:1: debug_listen: must be host:port (such as 127.0.0.1:6060), got "6060"`,
+		},
+		{
+			name: "debug_listen the same as listen",
+			yaml: "listen: 127.0.0.1:8080\ndebug_listen: 127.0.0.1:8080\n",
+			want: `almanac.yaml:2: debug_listen: must differ from listen (127.0.0.1:8080): profiles are served on a listener of their own`,
 		},
 		{
 			name: "listen without a port",
