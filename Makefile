@@ -62,8 +62,10 @@ vuln:
 	$(GO) run $(GOVULNCHECK) -db "file://$$db" ./...
 
 # Benchmarks: long, not part of `make test`. Figures go to docs/performance.md.
+# One package at a time (-p 1): go test otherwise runs as many packages'
+# benchmarks at once as there are cores, and each measures the other.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
 
 # The load test: three replicas on one database, mixed traffic for
 # LOADTEST at the highest rate the machine holds (LOADTEST_WORKERS

@@ -300,14 +300,7 @@ func TestFollowAfterRestore(t *testing.T) {
 		}
 		return seq
 	}
-	restore := func(seq int64) {
-		t.Helper()
-		for _, sql := range []string{`DELETE FROM change_log WHERE seq > $1`, `SELECT setval('change_log_seq_seq', $1)`} {
-			if _, err := st.Pool().Exec(ctx, sql, seq); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	restore := func(seq int64) { pgtest.RestoreChangeLog(t, st.Pool(), seq) }
 	catchUp := func() {
 		t.Helper()
 		if err := f.CatchUp(ctx); err != nil {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
@@ -464,7 +463,7 @@ func TestOpenAfterRestore(t *testing.T) {
 			Columns: []catalog.Column{{Name: "id", Ordinal: 1, Type: "bigint"}}}
 	}
 	last := func() int64 { return lastSeq(t, st) }
-	restore := func(seq int64) { restoreLog(t, pool, seq) }
+	restore := func(seq int64) { pgtest.RestoreChangeLog(t, pool, seq) }
 	// reopen opens the index, waits for it to reach the catalog's last
 	// change, and closes it; it returns the sequence the index applied.
 	reopen := func() (int64, []string) {
@@ -545,7 +544,7 @@ func TestRestoreUnderRunningIndex(t *testing.T) {
 			if applied <= backup {
 				t.Fatalf("index at %d, want past the backup's %d", applied, backup)
 			}
-			restoreLog(t, pool, backup)
+			pgtest.RestoreChangeLog(t, pool, backup)
 			step.change()
 			if err := x.CatchUp(ctx); err != nil {
 				t.Fatal(err)
@@ -573,18 +572,4 @@ func lastSeq(t *testing.T, st *store.Store) int64 {
 		t.Fatal(err)
 	}
 	return seq
-}
-
-// restoreLog makes the change log end at seq, as restoring a backup taken
-// then does: the later entries go, and the sequence hands out the numbers
-// after seq again. The catalog's rows are left; only the log matters to
-// an index.
-func restoreLog(t *testing.T, pool *pgxpool.Pool, seq int64) {
-	t.Helper()
-	if _, err := pool.Exec(t.Context(), `DELETE FROM change_log WHERE seq > $1`, seq); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(t.Context(), `SELECT setval('change_log_seq_seq', $1)`, seq); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -455,15 +455,7 @@ func TestDetectAfterRestore(t *testing.T) {
 
 	// Restored: the log, its sequence and the detector's position as they
 	// were at the backup.
-	for _, sql := range []string{
-		`DELETE FROM change_log WHERE seq > $1`,
-		`SELECT setval('change_log_seq_seq', $1)`,
-		`UPDATE incident_detector SET seq = $1`,
-	} {
-		if _, err := f.st.Pool().Exec(ctx, sql, backup); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.RestoreChangeLog(t, f.st.Pool(), backup, "incident_detector")
 	// The restored catalog's own failing check, logged under sequences
 	// the detector applied on the original.
 	f.crawl("dbt:shop", dbt([]catalog.QualityResult{result("test.not_null_orders_id", catalog.QualityFail, t0.Add(10*time.Minute))}))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
 	"almanac/catalog/pgtest"
@@ -94,16 +95,7 @@ func TestFanOutRouting(t *testing.T) {
 // same changes: each change is enqueued once.
 func TestFanOutOnce(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := pgtest.NewDB(t)
-	st := store.New(pool)
-	if _, err := st.Crawl(ctx, "postgres:wh", func(context.Context) (catalog.Harvest, error) {
-		return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: orders, Platform: "postgres", Kind: catalog.KindTable}}}, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Follow(ctx, "ann@corp", catalog.NewFollow{Kind: catalog.FollowDataset, Dataset: orders}, "hooks"); err != nil {
-		t.Fatal(err)
-	}
+	pool, st := followedOrders(t)
 	var replicas []*Notifier
 	for range 3 {
 		n, err := New(st, Config{Channels: []Channel{{Name: "hooks", Kind: Webhook, URL: "https://hooks.example/a", Secret: "0123456789abcdef"}}})
@@ -146,16 +138,7 @@ func TestFanOutOnce(t *testing.T) {
 // records under sequences it had read already.
 func TestNotifyAfterRestore(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := pgtest.NewDB(t)
-	st := store.New(pool)
-	if _, err := st.Crawl(ctx, "postgres:wh", func(context.Context) (catalog.Harvest, error) {
-		return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: orders, Platform: "postgres", Kind: catalog.KindTable}}}, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Follow(ctx, "ann@corp", catalog.NewFollow{Kind: catalog.FollowDataset, Dataset: orders}, "hooks"); err != nil {
-		t.Fatal(err)
-	}
+	pool, st := followedOrders(t)
 	n, err := New(st, Config{Channels: []Channel{{Name: "hooks", Kind: Webhook, URL: "https://hooks.example/a", Secret: "0123456789abcdef"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -195,16 +178,26 @@ func TestNotifyAfterRestore(t *testing.T) {
 
 	// Restored: the log, its sequence and the notifier's position as they
 	// were at the backup (the queue keeps what was enqueued).
-	for _, sql := range []string{
-		`DELETE FROM change_log WHERE seq > $1`,
-		`SELECT setval('change_log_seq_seq', $1)`,
-		`UPDATE notifier SET seq = $1`,
-	} {
-		if _, err := pool.Exec(ctx, sql, backup); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.RestoreChangeLog(t, pool, backup, "notifier")
 	catchUp("restored", 3)
 	open("d")
 	catchUp("the restored catalog's incident", 4)
+}
+
+// followedOrders is a catalog of one dataset, orders, which ann follows
+// on the channel hooks.
+func followedOrders(t *testing.T) (*pgxpool.Pool, *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	pool, _ := pgtest.NewDB(t)
+	st := store.New(pool)
+	if _, err := st.Crawl(ctx, "postgres:wh", func(context.Context) (catalog.Harvest, error) {
+		return catalog.Harvest{Datasets: []catalog.DatasetFacts{{Key: orders, Platform: "postgres", Kind: catalog.KindTable}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Follow(ctx, "ann@corp", catalog.NewFollow{Kind: catalog.FollowDataset, Dataset: orders}, "hooks"); err != nil {
+		t.Fatal(err)
+	}
+	return pool, st
 }

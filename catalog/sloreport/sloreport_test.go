@@ -314,15 +314,7 @@ func TestEvaluatorAfterRestore(t *testing.T) {
 
 	// Restored: the log, its sequence and the evaluator's position as they
 	// were at the backup.
-	for _, sql := range []string{
-		`DELETE FROM change_log WHERE seq > $1`,
-		`SELECT setval('change_log_seq_seq', $1)`,
-		`UPDATE slo_evaluator SET seq = $1`,
-	} {
-		if _, err := f.st.Pool().Exec(ctx, sql, backup); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.RestoreChangeLog(t, f.st.Pool(), backup, "slo_evaluator")
 	// The restored catalog's own failing results, logged under sequences
 	// the evaluator applied on the original.
 	f.results(catalog.QualityFail, 0, 1)
