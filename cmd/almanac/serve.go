@@ -39,6 +39,26 @@ import (
 // (`almanac demo`) makes every request without a token the editor
 // devLogin's, without credentials.
 func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, stdout io.Writer, devLogin string) error {
+	// Profiles first, so that the start-up (the lineage graph's load, an
+	// index build) can be profiled too.
+	if cfg.DebugListen != "" {
+		ln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return fmt.Errorf("debug_listen: listen on %s: %w", cfg.DebugListen, err)
+		}
+		if !loopback(cfg.DebugListen) {
+			log.Warn("serving runtime profiles without sign-in on a non-loopback address: anyone who reaches it reads them", "debug_listen", cfg.DebugListen)
+		}
+		dlog := log.With("listener", "debug_listen")
+		// It stops with serve, also when serve fails to start.
+		dctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			if err := serveOn(dctx, ln, profiles(), dlog, nil); err != nil {
+				dlog.Error("serving runtime profiles stopped", "err", err)
+			}
+		}()
+	}
 	// The demo signs every request in as its one user: no sign-in.
 	var sso login
 	if devLogin == "" {
@@ -233,21 +253,6 @@ func serve(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.L
 			log.Error("team rollups stopped", "err", err)
 		}
 	}()
-	if cfg.DebugListen != "" {
-		ln, err := net.Listen("tcp", cfg.DebugListen)
-		if err != nil {
-			return fmt.Errorf("debug_listen: listen on %s: %w", cfg.DebugListen, err)
-		}
-		if !loopback(cfg.DebugListen) {
-			log.Warn("serving runtime profiles without sign-in on a non-loopback address: anyone who reaches it reads them", "debug_listen", cfg.DebugListen)
-		}
-		dlog := log.With("listener", "debug_listen")
-		go func() {
-			if err := serveOn(ctx, ln, profiles(), dlog, nil); err != nil {
-				dlog.Error("serving runtime profiles stopped", "err", err)
-			}
-		}()
-	}
 	return listenAndServe(ctx, cfg.Listen, srv.Handler(), log, srv.CloseStreams)
 }
 
