@@ -81,8 +81,8 @@ loadtest:
 		$(GO) test -count=1 -run '^TestLoadTest$$' -v -timeout 20m ./cmd/almanac
 
 # One node at a million datasets (BenchmarkScale at 100,000 and 1,000,000
-# datasets side by side): about 7 GB of PostgreSQL (dropped after) and an
-# hour on 2 busy cores, so not part of `make bench`, which runs the 100,000 only.
+# datasets side by side): about 7 GB of PostgreSQL (dropped after) and 7-10
+# minutes on 2 idle cores (more when busy), so not part of `make bench`, which runs the 100,000 only.
 bench-1m:
 	ALMANAC_BENCH_SCALE=100000,1000000 $(GO) test ./ui -run '^$$' -bench BenchmarkScale -benchtime 1x -timeout 240m
 
