@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"almanac/catalog"
+	"almanac/catalog/memory"
 	"almanac/catalog/pgtest"
 )
 
@@ -270,6 +271,10 @@ func threadCPU() time.Duration {
 //
 //	go test ./search -run '^$' -bench Search -benchtime 1x
 func BenchmarkSearch(b *testing.B) {
+	// The garbage collector as almanac sets it (memory.heap_target);
+	// GOGC=100 in the environment measures Go's default.
+	memory.Tune(memory.DefaultHeapTarget)
+	defer memory.Tune(0)
 	n := benchSize()
 	dir := b.TempDir() + "/index"
 	gen := func(yield func(Dataset) error) error {

@@ -131,6 +131,13 @@ func sameDocument(t *testing.T, m mapping.IndexMapping, fields *docFields, d Dat
 	if diff := cmp.Diff(describeDoc(want), describeDoc(got)); diff != "" {
 		t.Fatalf("%s: document (-mapping +direct):\n%s", d.Key, diff)
 	}
+	// The size each field counted as it was analysed is what walking
+	// its terms would say.
+	for _, f := range got.Fields {
+		if b, ok := f.(*builtField); ok && b.freqsSize != b.freqs.Size() {
+			t.Fatalf("%s: field %s: size %d, want %d", d.Key, f.Name(), b.freqsSize, b.freqs.Size())
+		}
+	}
 }
 
 func defaultAbbrev(t *testing.T) *abbreviations {
