@@ -192,6 +192,58 @@ func Merge(id int64, key Key, created time.Time, removedAt *time.Time, facts []S
 }
 
 func mergeColumns(facts []SourceFacts) []DatasetColumn {
+	if len(facts) == 1 && distinctNames(facts[0].Columns) {
+		return oneSourceColumns(facts[0])
+	}
+	return mergeSourcesColumns(facts)
+}
+
+// oneSourceColumns is mergeSourcesColumns of one source whose columns'
+// names differ, with nothing to merge: a dataset's usual case, which a
+// search index build reads 100,000 times (the general way's map and
+// accumulators were a tenth of a build's allocations).
+func oneSourceColumns(f SourceFacts) []DatasetColumn {
+	out := make([]DatasetColumn, len(f.Columns))
+	for i, c := range f.Columns {
+		col := &out[i]
+		col.Name = c.Name
+		if c.Type != "" {
+			col.Column, col.TypeSource = c, f.Source
+		}
+		if c.Description != "" {
+			col.Description, col.DescriptionSource = c.Description, f.Source
+		}
+	}
+	sortColumns(out)
+	return out
+}
+
+// distinctNames says whether no two of cols share a name.
+func distinctNames(cols []Column) bool {
+	if len(cols) <= 32 {
+		for i := range cols {
+			for j := range i {
+				if cols[i].Name == cols[j].Name {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	seen := make(map[string]struct{}, len(cols))
+	for _, c := range cols {
+		if _, ok := seen[c.Name]; ok {
+			return false
+		}
+		seen[c.Name] = struct{}{}
+	}
+	return true
+}
+
+// mergeSourcesColumns merges the columns of facts by name: each takes its
+// type from the source of best structural rank and its description from
+// the one of best documentation rank.
+func mergeSourcesColumns(facts []SourceFacts) []DatasetColumn {
 	type acc struct {
 		col               DatasetColumn
 		sRank, dRank      int
@@ -234,8 +286,13 @@ func mergeColumns(facts []SourceFacts) []DatasetColumn {
 		}
 		out = append(out, a.col)
 	}
-	// Columns a structural source reported keep its order; the others
-	// follow in the order their sources listed them.
+	sortColumns(out)
+	return out
+}
+
+// sortColumns puts the columns a structural source reported in its
+// order; the others follow in the order their sources listed them.
+func sortColumns(out []DatasetColumn) {
 	slices.SortStableFunc(out, func(a, b DatasetColumn) int {
 		ao, bo := a.Ordinal, b.Ordinal
 		if ao == 0 {
@@ -246,7 +303,6 @@ func mergeColumns(facts []SourceFacts) []DatasetColumn {
 		}
 		return cmp.Compare(ao, bo)
 	})
-	return out
 }
 
 func mergeOwners(facts []SourceFacts) []Sourced[Owner] {

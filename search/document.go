@@ -160,6 +160,9 @@ func FromStore(d store.SearchDoc) Dataset {
 			out.OtherDescriptions = append(out.OtherDescriptions, s.Description)
 		}
 	}
+	if len(d.Columns) > 0 {
+		out.Columns = make([]catalog.Column, 0, len(d.Columns))
+	}
 	for _, c := range d.Columns {
 		out.Columns = append(out.Columns, catalog.Column{Name: c.Name, Description: c.Description})
 	}
