@@ -173,6 +173,17 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// reportAllocs reports what the process allocated since m0 was read, and
+// how many times it collected: they drive the garbage collector's share
+// of the CPU time, and do not vary with the machine's load.
+func reportAllocs(b *testing.B, m0 *runtime.MemStats) {
+	var m1 runtime.MemStats
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/(1<<20), "alloc-MB")
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/1e6, "mallocs-M")
+	b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
+}
+
 func rssMB() float64 { return procStatusMB("VmRSS:") }
 
 // peakRSSMB is the most memory the process has held, in MB.
@@ -288,7 +299,7 @@ func BenchmarkSearch(b *testing.B) {
 	var x *Index
 	b.Run("build", func(b *testing.B) {
 		for range b.N {
-			var m0, m1 runtime.MemStats
+			var m0 runtime.MemStats
 			runtime.ReadMemStats(&m0)
 			start, cpu := time.Now(), cpuTime()
 			built, err := Build(dir, gen, Options{})
@@ -296,12 +307,7 @@ func BenchmarkSearch(b *testing.B) {
 				b.Fatal(err)
 			}
 			elapsed, cpu := time.Since(start), cpuTime()-cpu
-			runtime.ReadMemStats(&m1)
-			// Allocations drive the garbage collector's share of the CPU
-			// time, and do not vary with the machine's load.
-			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/(1<<20), "alloc-MB")
-			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/1e6, "mallocs-M")
-			b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
+			reportAllocs(b, &m0)
 			if err := built.Close(); err != nil {
 				b.Fatal(err)
 			}

@@ -23,22 +23,15 @@ type fieldSpec struct {
 	// the same frequencies and length; what it changes, the tokens'
 	// positions and offsets, a field without term vectors does not keep.
 	lines analysis.Analyzer
-	// counted, for a keyword field without term vectors, holds the
-	// terms counted of values seen before (a platform, a kind, "no"):
-	// a document's fields of one value share them with the other
-	// documents of that value rather than each analysing it again. Only
-	// read after they are made, by however many segments are being
-	// built; bleve changes a field's counts only to merge in another
-	// field of the same name, which a field of one value never has.
-	counted map[string]countedValue
-}
-
-// countedValue is what builtField.Analyze makes of a value.
-type countedValue struct {
-	value  []byte
-	length int
-	freqs  index.TokenFrequencies
-	size   int
+	// counted, for a keyword field without term vectors, holds a field
+	// of each value seen before (a platform, a kind, "no"), its terms
+	// counted: a document's field of one value is a copy, which shares
+	// them with the other documents of that value rather than analysing
+	// it again. Only read after they are made, by however many segments
+	// are being built; bleve changes a field's counts only to merge in
+	// another field of the same name, which a field of one value never
+	// has.
+	counted map[string]*builtField
 }
 
 // Bounds of fieldSpec.counted: it keeps values that repeat, up to a
@@ -84,7 +77,7 @@ func newDocFields(m mapping.IndexMapping) (*docFields, error) {
 			case keywordAnalyzer:
 				spec.lines = linesAnalyzerImpl{}
 				if !spec.options.IsStored() {
-					spec.counted = map[string]countedValue{}
+					spec.counted = map[string]*builtField{}
 				}
 			case nameAnalyzer:
 				spec.lines = a // a line break separates words
@@ -119,7 +112,8 @@ func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	for i := range positions {
 		positions[i] = uint64(i)
 	}
-	// The document's fields, allocated together.
+	// The document's fields, allocated together (n is at least their
+	// number).
 	built := make([]builtField, 0, n)
 	// An empty value indexes no term and stores nothing, but bleve still
 	// walks the field in every section of the segment it builds: a job,
@@ -136,7 +130,7 @@ func (f *docFields) bleveDocument(id string, doc *document) *bdoc.Document {
 	// and length (a test checks them).
 	many := func(s *fieldSpec, vs []string) {
 		if len(vs) > 1 && s.lines != nil && !slices.ContainsFunc(vs, hasLineBreak) {
-			out.AddField(s.built(&built, s.lines, []uint64{}, []byte(strings.Join(vs, "\n"))))
+			out.AddField(appendField(&built, builtField{spec: s, analyzer: s.lines, positions: []uint64{}, value: []byte(strings.Join(vs, "\n"))}))
 			return
 		}
 		for i, v := range vs {
@@ -179,19 +173,16 @@ func maxLen(ss ...[]string) int {
 // terms are counted once for all the documents of that value where spec
 // keeps them (counted).
 func (s *fieldSpec) valueField(built *[]builtField, v string) bdoc.Field {
-	c, ok := s.counted[v]
-	if !ok && s.counted != nil && len(s.counted) < maxCounted && len(v) <= maxCountedLen {
-		f := builtField{spec: s, analyzer: s.analyzer, positions: []uint64{}, value: []byte(v)}
+	f := s.counted[v]
+	if f == nil && s.counted != nil && len(s.counted) < maxCounted && len(v) <= maxCountedLen {
+		f = &builtField{spec: s, analyzer: s.analyzer, positions: []uint64{}, value: []byte(v)}
 		f.Analyze()
-		c, ok = countedValue{f.value, f.length, f.freqs, f.freqsSize}, true
-		s.counted[v] = c
+		s.counted[v] = f
 	}
-	if !ok {
+	if f == nil {
 		return s.field(built, []uint64{}, v)
 	}
-	f := s.built(built, s.analyzer, []uint64{}, c.value)
-	f.length, f.freqs, f.freqsSize = c.length, c.freqs, c.size
-	return f
+	return appendField(built, *f)
 }
 
 // field is a field of spec's with value v.
@@ -199,16 +190,13 @@ func (s *fieldSpec) field(built *[]builtField, positions []uint64, v string) bdo
 	if s.options.IsStored() {
 		return bdoc.NewTextFieldCustom(s.name, positions, []byte(v), s.options, s.analyzer)
 	}
-	return s.built(built, s.analyzer, positions, []byte(v))
+	return appendField(built, builtField{spec: s, analyzer: s.analyzer, positions: positions, value: []byte(v)})
 }
 
-// built is a builtField of spec's, appended to fields unless that would
-// move the fields already there.
-func (s *fieldSpec) built(fields *[]builtField, a analysis.Analyzer, positions []uint64, v []byte) *builtField {
-	f := builtField{spec: s, analyzer: a, positions: positions, value: v}
-	if len(*fields) == cap(*fields) {
-		return &f
-	}
+// appendField appends f to fields and returns it there. Should fields
+// grow, the fields before stay where they were, so every one returned
+// stays the document's.
+func appendField(fields *[]builtField, f builtField) *builtField {
 	*fields = append(*fields, f)
 	return &(*fields)[len(*fields)-1]
 }

@@ -70,7 +70,7 @@ func BenchmarkRebuild(b *testing.B) {
 	b.Run("build", func(b *testing.B) {
 		dir := b.TempDir() + "/index"
 		for b.Loop() {
-			var m0, m1 runtime.MemStats
+			var m0 runtime.MemStats
 			runtime.ReadMemStats(&m0)
 			t0, cpu0 := time.Now(), cpuTime()
 			x, err := Create(ctx, dir, st, Options{NoCache: true})
@@ -79,12 +79,7 @@ func BenchmarkRebuild(b *testing.B) {
 			}
 			b.ReportMetric(time.Since(t0).Seconds(), "build-s")
 			b.ReportMetric((cpuTime() - cpu0).Seconds(), "build-cpu-s")
-			// Allocations drive the collector's share of the CPU time,
-			// and do not vary with the machine's speed.
-			runtime.ReadMemStats(&m1)
-			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/(1<<20), "alloc-MB")
-			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/1e6, "mallocs-M")
-			b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs")
+			reportAllocs(b, &m0)
 			if err := x.Close(); err != nil {
 				b.Fatal(err)
 			}
