@@ -433,15 +433,15 @@ func (v *vocabulary) learn(d Dataset) {
 func (v *vocabulary) learnCatalog(ctx context.Context, st *store.Store) (int64, error) {
 	var datasets int64
 	idents, prose := map[string]int{}, map[string]int{}
-	err := st.CatalogTexts(ctx, func(kind int, text string) error {
+	err := st.CatalogTexts(ctx, func(kind int, text string, n int) error {
 		switch kind {
 		case store.TextName:
 			datasets++
-			v.name(text, 1)
+			v.name(text, n)
 		case store.TextIdentifier:
-			idents[text]++
+			idents[text] += n
 		case store.TextProse:
-			prose[text]++
+			prose[text] += n
 		}
 		return nil
 	})

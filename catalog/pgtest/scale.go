@@ -3,6 +3,9 @@ package pgtest
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +85,30 @@ func IngestScale(ctx context.Context, tb testing.TB, n int, crawl ScaleCrawl) (d
 		tb.Logf("warehouse %d of %d: datasets %s, jobs %s", w+1, n/ScalePerWarehouse, datasets.Round(time.Second), jobs.Round(time.Second))
 	}
 	return datasets, jobs
+}
+
+// MachineBusy is the CPU time all the machine's processors have spent
+// busy since boot (user, nice, system, interrupts), from /proc/stat; 0
+// where that cannot be read. A benchmark's share of it includes
+// PostgreSQL's work, which the process's own CPU time leaves out.
+func MachineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	// The kernel counts in USER_HZ, 100 a second on Linux.
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

@@ -103,42 +103,42 @@ const (
 	TextProse
 )
 
-// CatalogTexts calls f with every name and description of the catalog,
-// removed datasets included, as one query streams them: what the search
-// index learns its vocabulary from, without reading every dataset whole
-// as SearchDocs does. They are each dataset's qualified name, its
-// distinct tags, owners and descriptions, and its columns' names and
-// descriptions as each source gives them (a column that two sources
-// report comes twice, where SearchDocs merges it).
-func (s *Store) CatalogTexts(ctx context.Context, f func(kind int, text string) error) error {
+// CatalogTexts calls f with every distinct name and description of the
+// catalog, removed datasets included, and n, how often it comes: what the
+// search index learns its vocabulary from, without reading every dataset
+// whole as SearchDocs does. They are each dataset's qualified name (n is
+// 1), its distinct tags, owners and descriptions (n counts the datasets),
+// and its columns' names and descriptions as each source gives them (n
+// counts the columns: a column that two sources report counts twice,
+// where SearchDocs merges it). PostgreSQL counts them: column names and
+// descriptions repeat from table to table, and counting them there took
+// a quarter less time than streaming every column here.
+func (s *Store) CatalogTexts(ctx context.Context, f func(kind int, text string, n int) error) error {
 	rows, err := s.pool.Query(ctx, `
-		SELECT 0, name, '' FROM datasets
-		UNION ALL SELECT 1, name, description FROM columns
-		UNION ALL SELECT 2, tag, '' FROM (SELECT DISTINCT dataset_id, tag FROM tags) t
-		UNION ALL SELECT 2, owner, '' FROM (SELECT DISTINCT dataset_id, owner FROM owners) o
-		UNION ALL SELECT 3, '', description FROM (
-			SELECT DISTINCT dataset_id, description FROM dataset_facts WHERE description <> '') d`)
+		SELECT $1::int, name, 1 FROM datasets
+		UNION ALL SELECT $2, name, count(*) FROM columns GROUP BY name
+		UNION ALL SELECT $3, description, count(*) FROM columns WHERE description <> '' GROUP BY description
+		UNION ALL SELECT $2, tag, count(*) FROM (SELECT DISTINCT dataset_id, tag FROM tags) t GROUP BY tag
+		UNION ALL SELECT $2, owner, count(*) FROM (SELECT DISTINCT dataset_id, owner FROM owners) o GROUP BY owner
+		UNION ALL SELECT $3, description, count(*) FROM (
+			SELECT DISTINCT dataset_id, description FROM dataset_facts WHERE description <> '') d GROUP BY description`,
+		TextName, TextIdentifier, TextProse)
 	if err != nil {
 		return fmt.Errorf("read the catalog's names: %w", err)
 	}
 	defer rows.Close()
 	var (
-		kind       int
-		name, desc string
+		kind, n int
+		text    string
 	)
 	for rows.Next() {
-		if err := rows.Scan(&kind, &name, &desc); err != nil {
+		if err := rows.Scan(&kind, &text, &n); err != nil {
 			return fmt.Errorf("read the catalog's names: %w", err)
 		}
-		if kind == 0 {
-			err = f(TextName, name)
-		} else if name != "" {
-			err = f(TextIdentifier, name)
+		if text == "" {
+			continue
 		}
-		if err == nil && desc != "" {
-			err = f(TextProse, desc)
-		}
-		if err != nil {
+		if err := f(kind, text, n); err != nil {
 			return err
 		}
 	}

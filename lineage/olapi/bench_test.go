@@ -5,15 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"almanac/catalog/memory"
+	"almanac/catalog/pgtest"
 	"almanac/lineage/olapi"
 )
 
@@ -51,7 +49,7 @@ func BenchmarkIngest(b *testing.B) {
 			lat []time.Duration
 			wg  sync.WaitGroup
 		)
-		start, busy := time.Now(), machineBusy()
+		start, busy := time.Now(), pgtest.MachineBusy()
 		for c := range clients {
 			wg.Add(1)
 			go func() {
@@ -93,7 +91,7 @@ func BenchmarkIngest(b *testing.B) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		derived, busy := time.Since(start), machineBusy()-busy
+		derived, busy := time.Since(start), pgtest.MachineBusy()-busy
 		total := float64(clients * perClient)
 		slices.Sort(lat)
 		b.ReportMetric(total/accepted.Seconds(), "accepted-events/s")
@@ -111,29 +109,4 @@ func newEnvB(b *testing.B) *env {
 	// newEnv takes a *testing.T for its helpers' t.Fatal; the benchmark
 	// builds the same parts.
 	return buildEnv(b, olapi.Config{})
-}
-
-// machineBusy is the CPU time all the machine's processors have spent
-// busy since boot (user, nice, system, interrupts), from /proc/stat; 0
-// where that cannot be read.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
-		n, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return 0
-		}
-		ticks += n
-	}
-	// The kernel counts in USER_HZ, 100 a second on Linux.
-	return time.Duration(ticks) * 10 * time.Millisecond
 }
