@@ -59,3 +59,38 @@ func TestMergeColumnsOneSource(t *testing.T) {
 		t.Error("distinctNames finds a name twice in distinct names")
 	}
 }
+
+// FuzzMergeColumnsOneSource checks the short way against the general one
+// for columns made from the fuzzer's bytes, three bytes a column: a name
+// from a small set (so that names repeat), an ordinal (0 for none), and
+// whether it has a type and a description.
+func FuzzMergeColumnsOneSource(f *testing.F) {
+	f.Add([]byte{0, 1, 3, 1, 2, 0, 2, 0, 2})
+	f.Add([]byte{0, 1, 3, 0, 2, 3})
+	f.Add([]byte{0, 2, 1, 1, 1, 1, 2, 0, 2})
+	f.Add(make([]byte, 3*40))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var cols []Column
+		names := map[string]bool{}
+		distinct := true
+		for i := 0; i+2 < len(b); i += 3 {
+			c := Column{Name: fmt.Sprintf("c%d", b[i]%48), Ordinal: int(b[i+1] % 8)}
+			if b[i+2]&1 != 0 {
+				c.Type = "int"
+			}
+			if b[i+2]&2 != 0 {
+				c.Description = fmt.Sprintf("about %d", i)
+			}
+			distinct = distinct && !names[c.Name]
+			names[c.Name] = true
+			cols = append(cols, c)
+		}
+		if got := distinctNames(cols); got != distinct {
+			t.Fatalf("distinctNames = %v, want %v", got, distinct)
+		}
+		facts := []SourceFacts{{DatasetFacts: DatasetFacts{Columns: cols}, Source: "dbt:shop"}}
+		if diff := cmp.Diff(mergeSourcesColumns(facts), mergeColumns(facts)); diff != "" {
+			t.Fatalf("(-general +mergeColumns):\n%s", diff)
+		}
+	})
+}

@@ -166,11 +166,16 @@ func dirSize(b *testing.B, dir string) int64 {
 
 // cpuTime is the CPU time the process has used, user and system.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
+	ru := rusage()
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rusage is the process's resource usage so far; zero where it cannot be
+// read.
+func rusage() syscall.Rusage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru
 }
 
 // reportAllocs reports what the process allocated since m0 was read, and

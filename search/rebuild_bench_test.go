@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,13 +13,6 @@ import (
 	"almanac/catalog/pgtest"
 	"almanac/catalog/store"
 )
-
-// rusage is the process's resource usage so far.
-func rusage() syscall.Rusage {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru
-}
 
 // BenchmarkRebuild builds the index from PostgreSQL, as Create and a
 // rebuild do, over one warehouse of BenchmarkScale's catalog (./ui):
