@@ -270,16 +270,42 @@ func benchScale(b *testing.B, n int) {
 		for range 20 { // warm the connections
 			get(ts.URL + datasetPath(scaleKey(rng.IntN(n))))
 		}
-		var lat []time.Duration
+		// 1,000 pages, in blocks of 50 with the whole machine's busy share
+		// during each: one client leaves a core idle, so a slow page in a
+		// block far above half busy waited for other work on the machine.
+		const pages, block = 1000, 50
+		var (
+			lat   []time.Duration
+			share []float64 // of each block
+			busy0 time.Duration
+			start time.Time
+		)
 		cpu0 := processCPU()
 		for b.Loop() {
-			for range 300 {
+			for i := range pages {
+				if i%block == 0 {
+					share = append(share, 0)
+					busy0, start = pgtest.MachineBusy(), time.Now()
+				}
 				path := ts.URL + datasetPath(scaleKey(rng.IntN(n)))
 				t0 := time.Now()
 				get(path)
 				lat = append(lat, time.Since(t0))
+				if i%block == block-1 {
+					share[len(share)-1] = (pgtest.MachineBusy() - busy0).Seconds() / time.Since(start).Seconds() / float64(runtime.NumCPU())
+				}
 			}
 		}
+		slowest := make([]int, len(lat))
+		for i := range slowest {
+			slowest[i] = i
+		}
+		slices.SortFunc(slowest, func(i, j int) int { return cmp.Compare(lat[j], lat[i]) })
+		for _, i := range slowest[:min(12, len(slowest))] {
+			b.Logf("slow: page %d %v, the machine %.0f %% busy during its block", i, lat[i].Round(10*time.Microsecond), 100*share[i/block])
+		}
+		b.ReportMetric(100*quantile(share, 0.5), "machine-busy-p50-%")
+		b.ReportMetric(100*quantile(share, 1), "machine-busy-max-%")
 		reportLatencies(b, lat, cpu0)
 		loadAvg(b)
 	})
@@ -397,6 +423,12 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// quantile is the q-quantile of a copy of v, sorted (1 gives the largest).
+func quantile(v []float64, q float64) float64 {
+	v = slices.Sorted(slices.Values(v))
+	return v[int(q*float64(len(v)-1))]
 }
 
 // procStatusMB is a size from /proc/self/status (VmRSS, VmHWM) in MiB.
