@@ -333,11 +333,14 @@ func benchScale(b *testing.B, n int) {
 		loadAvg(b)
 	})
 
-	// OpenLineage runs posted by 4 clients, each a START and a COMPLETE
-	// of a job reading one existing dataset and writing another, while
-	// the worker derives them; accepted and derived events a second.
+	// OpenLineage runs posted by 8 clients (as BenchmarkIngest, whose
+	// catalog starts empty), each a START and a COMPLETE of a job reading
+	// one existing dataset and writing another, while the worker derives
+	// them; accepted and derived events a second. As in BenchmarkIngest,
+	// the index and the lineage graph do not follow meanwhile (make
+	// loadtest measures the ingest of replicas that do).
 	b.Run("openlineage", func(b *testing.B) {
-		const clients, perClient = 4, 500
+		const clients, perClient = 8, 500
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		rc := olapi.NewReceiver(st, olapi.Config{})
