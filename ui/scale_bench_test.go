@@ -301,7 +301,8 @@ func benchScale(b *testing.B, n int) {
 			slowest[i] = i
 		}
 		slices.SortFunc(slowest, func(i, j int) int { return cmp.Compare(lat[j], lat[i]) })
-		for _, i := range slowest[:min(12, len(slowest))] {
+		// go test prints ten lines of a benchmark's log.
+		for _, i := range slowest[:min(10, len(slowest))] {
 			b.Logf("slow: page %d %v, the machine %.0f %% busy during its block", i, lat[i].Round(10*time.Microsecond), 100*share[i/block])
 		}
 		b.ReportMetric(100*quantile(share, 0.5), "machine-busy-p50-%")
