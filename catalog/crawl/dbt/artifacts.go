@@ -97,7 +97,7 @@ func (m runMeta) runID() string {
 type runResult struct {
 	UniqueID      string   `json:"unique_id"`
 	Status        string   `json:"status"`
-	Message       *string  `json:"message"`
+	Message       *text    `json:"message"`
 	Failures      *int64   `json:"failures"`
 	ExecutionTime float64  `json:"execution_time"`
 	Timing        []timing `json:"timing"`
@@ -109,7 +109,7 @@ type freshnessResult struct {
 	Status        string   `json:"status"`
 	MaxLoadedAt   string   `json:"max_loaded_at"`
 	SnapshottedAt string   `json:"snapshotted_at"`
-	Error         string   `json:"error"`
+	Error         text     `json:"error"`
 	Timing        []timing `json:"timing"`
 	Criteria      struct {
 		WarnAfter  *threshold `json:"warn_after"`

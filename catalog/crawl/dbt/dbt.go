@@ -288,7 +288,7 @@ func (c *crawler) readSources(ctx context.Context, dir string, m *manifest) {
 			continue
 		}
 		o := catalog.FreshnessObservation{
-			Dataset: c.key(n), Status: strings.ToLower(r.Status), RunID: meta.runID(), Message: r.Error,
+			Dataset: c.key(n), Status: strings.ToLower(r.Status), RunID: meta.runID(), Message: r.Error.s,
 			WarnAfter: r.Criteria.WarnAfter.String(), ErrorAfter: r.Criteria.ErrorAfter.String(),
 		}
 		if r.Criteria.Filter != nil {
@@ -364,7 +364,7 @@ func (c *crawler) inputs(m *manifest, n *node) (keys []catalog.Key, unknown []st
 			dep := m.nodes[id]
 			switch {
 			case dep == nil:
-				if !strings.HasPrefix(id, "macro.") {
+				if !notNode(id) {
 					unknown = append(unknown, id)
 				}
 			case isDataset(dep):
@@ -483,7 +483,7 @@ func (c *crawler) exposure(m *manifest, n *node) {
 		Description: n.Description,
 		Properties: map[string]string{
 			PropExposureType: n.Type, PropURL: n.URL, PropMaturity: n.Maturity, PropLabel: n.Label,
-			PropOwnerName: n.Owner.Name, PropOwnerEmail: n.Owner.Email, PropPackage: n.PackageName, PropPath: n.OriginalFilePath,
+			PropOwnerName: n.Owner.Name, PropOwnerEmail: strings.Join(n.Owner.Email, ", "), PropPackage: n.PackageName, PropPath: n.OriginalFilePath,
 		},
 	}
 	c.finishJob(m, n, &job)

@@ -63,8 +63,9 @@ type node struct {
 	URL      string `json:"url"`
 	Maturity string `json:"maturity"`
 	Owner    struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
+		Name string `json:"name"`
+		// A string, or from v12 on a list of them.
+		Email stringList `json:"email"`
 	} `json:"owner"`
 	// Groups (v9+): the group a node belongs to, whose owner owns it.
 	Group string `json:"group"`
@@ -152,6 +153,9 @@ var manifestSections = map[string]bool{
 var ignoredSections = map[string]bool{
 	"metadata": true, "macros": true, "docs": true, "selectors": true, "disabled": true,
 	"parent_map": true, "child_map": true, "group_map": true,
+	// User-defined functions (dbt 1.11+, v12): warehouse functions that
+	// models call, neither datasets nor jobs.
+	"functions": true,
 }
 
 // wantedType says which resource types are kept.

@@ -66,7 +66,7 @@ func (c *crawler) runResults(ctx context.Context, path string, r io.Reader, m *m
 		// ephemeral model (which dbt does not run), a hook, an analysis.
 	}
 	if len(unknown) > 0 && m.complete {
-		c.warn(path, "%d results name nodes the manifest does not have (first %s); skipped", len(unknown), unknown[0])
+		c.warn(path, "%d results name nodes the manifest does not have (first %q); skipped", len(unknown), unknown[0])
 	}
 }
 
@@ -84,9 +84,17 @@ func executes(command string) bool {
 
 // ignoredResult reports results of what the manifest does not list as
 // nodes the crawler reads: hooks (operation.*), whose results every
-// invocation with on-run-start or on-run-end hooks has.
+// invocation with on-run-start or on-run-end hooks has, and user-defined
+// functions (function.*), which dbt build creates.
 func ignoredResult(id string) bool {
-	return strings.HasPrefix(id, "operation.")
+	return strings.HasPrefix(id, "operation.") || strings.HasPrefix(id, "function.")
+}
+
+// notNode reports the ids in depends_on.nodes that name no node the
+// crawler reads, by design: macros, and user-defined functions (dbt 1.11
+// lists the functions a model calls there).
+func notNode(id string) bool {
+	return strings.HasPrefix(id, "macro.") || strings.HasPrefix(id, "function.")
 }
 
 // result records the outcome of a test or unit test.
@@ -111,8 +119,13 @@ func (c *crawler) result(path string, m *manifest, n *node, invocation string, g
 		Check: r.UniqueID, Dataset: ds, Status: status, Failures: r.Failures,
 		StartedAt: start, Duration: time.Duration(r.ExecutionTime * float64(time.Second)), RunID: invocation,
 	}
-	if r.Message != nil {
-		res.Message = *r.Message
+	switch {
+	case r.Message == nil:
+	case r.Message.number != nil && res.Failures == nil:
+		// dbt 0.19: the message is the number of failing rows.
+		res.Failures = r.Message.number
+	default:
+		res.Message = r.Message.s
 	}
 	c.hv.Results = append(c.hv.Results, res)
 }
@@ -191,7 +204,7 @@ func (c *crawler) run(path string, job catalog.JobKey, invocation string, genera
 		return
 	}
 	if state != catalog.RunComplete && r.Message != nil {
-		run.ErrorMessage = *r.Message
+		run.ErrorMessage = r.Message.s
 	}
 	if strings.EqualFold(r.Status, "partial success") {
 		run.ErrorMessage = strings.TrimSuffix("partial success: "+run.ErrorMessage, ": ")

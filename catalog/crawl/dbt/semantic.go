@@ -360,7 +360,11 @@ func (c *crawler) groupOwner(m *manifest, n *node) (catalog.Owner, bool) {
 	if g == nil {
 		return catalog.Owner{}, false
 	}
-	return c.ownerOf(cmp.Or(g.Owner.Name, g.Owner.Email))
+	var email string
+	if len(g.Owner.Email) > 0 {
+		email = g.Owner.Email[0]
+	}
+	return c.ownerOf(cmp.Or(g.Owner.Name, email))
 }
 
 // reportUnread warns of what a manifest holds that the crawler did not

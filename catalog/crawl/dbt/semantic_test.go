@@ -176,7 +176,8 @@ func TestCrawlOldMetrics(t *testing.T) {
 
 // TestCrawlNamesWhatItDoesNotRead: nodes of a resource type and sections
 // the crawler does not know are counted and named in warnings; those it
-// knows to leave out (hooks, analyses, macros, disabled nodes) are not.
+// knows to leave out (hooks, analyses, macros, disabled nodes,
+// user-defined functions) are not.
 func TestCrawlNamesWhatItDoesNotRead(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, ManifestFile, []byte(`{
@@ -191,6 +192,7 @@ func TestCrawlNamesWhatItDoesNotRead(t *testing.T) {
 	"macros": {"macro.p.m": {"unique_id": "macro.p.m"}},
 	"disabled": {"model.p.off": [{"unique_id": "model.p.off", "resource_type": "model"}]},
 	"functions": {"function.p.double_it": {"unique_id": "function.p.double_it", "resource_type": "function"}},
+	"widgets": {"widget.p.w": {"unique_id": "widget.p.w", "resource_type": "widget"}},
 	"empty_section": {},
 	"some_flag": true
 	}`))
@@ -203,7 +205,7 @@ func TestCrawlNamesWhatItDoesNotRead(t *testing.T) {
 	}
 	want := []string{
 		`manifest.json: resource type "notebook": 2 not harvested (first notebook.p.n1): this version of Almanac does not know what they are`,
-		`manifest.json: section "functions": 1 not harvested (first function.p.double_it): this version of Almanac does not know what they are`,
+		`manifest.json: section "widgets": 1 not harvested (first widget.p.w): this version of Almanac does not know what they are`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -212,6 +213,33 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 		if s, ok := v.(string); ok && strings.TrimSpace(s) != "" {
 			*l = append(*l, s)
 		}
+	}
+	return nil
+}
+
+// text is a string that the artifacts' schemas also allow as a number:
+// dbt 0.19 wrote a test's number of failing rows as its result's message
+// (run_results v1 has no failures), and sources.json allows an integer
+// error.
+type text struct {
+	s string
+	// number is the value when it was written as an integer.
+	number *int64
+}
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	*t = text{}
+	err := json.Unmarshal(b, &t.s)
+	if err == nil {
+		return nil
+	}
+	var f float64
+	if json.Unmarshal(b, &f) != nil {
+		return err // an object, array or boolean: want string
+	}
+	t.s = string(bytes.TrimSpace(b))
+	if n, err := strconv.ParseInt(t.s, 10, 64); err == nil {
+		t.number = &n
 	}
 	return nil
 }
