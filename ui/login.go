@@ -61,9 +61,13 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 // safeNext keeps a return path only if it is a path of this site: never
-// another site ("//evil", "https://evil", "/\evil").
+// another site ("//evil", "https://evil", "/\evil"). Browsers drop tabs
+// and newlines from a Location before reading it ("/\t/evil" is
+// "//evil") and read a backslash as a slash, so a path with any control
+// character or backslash is refused.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return next

@@ -872,6 +872,12 @@ func TestSignInRateLimit(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "/", "/datasets/x": "/datasets/x", "//evil.example": "/", "https://evil.example": "/", "/\\evil.example": "/", "/a\r\nb": "/",
+		// Browsers drop tabs and newlines anywhere in a URL: each of these
+		// would be "//evil.example".
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\r/evil.example": "/", "\t//evil.example": "/",
+		"/\x00/evil.example": "/", "/\x7f/evil.example": "/",
+		// Encoded, they stay a path of this site.
+		"/%09/evil.example": "/%09/evil.example", "/search?q=a%2F%2Fb": "/search?q=a%2F%2Fb",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
