@@ -510,6 +510,15 @@ func TestSignInRefusals(t *testing.T) {
 			u.RawQuery = url.Values{"error": {"access_denied"}, "state": {u.Query().Get("state")}}.Encode()
 			return b.get(u.String())
 		}, 401, "the provider refused: access_denied"},
+		{"provider error that is no code", person("eve@corp"), ssoOptions{}, func(t *testing.T, b *browser, site *ssoSite, cb string) response {
+			u := mustURL(t, cb)
+			u.RawQuery = url.Values{"error": {"Your account is locked: call +1 555 0100"}, "error_description": {"<b>call now</b>"}, "state": {u.Query().Get("state")}}.Encode()
+			r := b.get(u.String())
+			if strings.Contains(r.body, "555") || strings.Contains(r.body, "call now") {
+				t.Errorf("the page repeats the link's text: %s", r.body)
+			}
+			return r
+		}, 401, "the provider refused: an error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
