@@ -456,3 +456,41 @@ func TestSlowBody(t *testing.T) {
 		t.Errorf("answered after %s, want just after the time limit of 500ms", took)
 	}
 }
+
+// TestBadTimeArguments: a Time argument or variable that is not an RFC
+// 3339 date and time is the client's mistake (BAD_USER_INPUT, on the
+// argument's path), not an internal error logged as one.
+func TestBadTimeArguments(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, graph.Options{Logger: newLogger(&logs)})
+	for _, tc := range []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"literal", `{ auditLog(namespace: "x", name: "y", filter: {since: "yesterday"}) { edges { cursor } } }`, nil},
+		{"variable", `query($t: Time) { auditLog(namespace: "x", name: "y", filter: {since: $t}) { edges { cursor } } }`, map[string]any{"t": "nope"}},
+		{"year out of range", `query($t: Time) { auditLog(namespace: "x", name: "y", filter: {since: $t}) { edges { cursor } } }`, map[string]any{"t": "10000-01-01T00:00:00Z"}},
+		{"a number", `query($t: Time) { auditLog(namespace: "x", name: "y", filter: {since: $t}) { edges { cursor } } }`, map[string]any{"t": 1733500000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.post(t, tc.query, tc.vars)
+			if r.code() != "BAD_USER_INPUT" {
+				t.Fatalf("code %q, want BAD_USER_INPUT: %+v", r.code(), r.Errors)
+			}
+			if msg := r.Errors[0].Message; !strings.Contains(msg, "RFC 3339") {
+				t.Errorf("message %q does not say what a Time is", msg)
+			}
+			if got := fmt.Sprint(r.Errors[0].Path); got != "[auditLog filter since]" {
+				t.Errorf("path %s, want the argument's", got)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("bad input logged as an error:\n%s", logs.String())
+	}
+	// A good one still works.
+	if r := e.post(t, `{ auditLog(namespace: "x", name: "y", filter: {since: "2026-12-07T10:00:00Z"}) { edges { cursor } } }`, nil); len(r.Errors) > 0 && r.code() == "BAD_USER_INPUT" {
+		t.Errorf("a valid Time refused: %+v", r.Errors)
+	}
+}

@@ -42,6 +42,19 @@ var (
 // feedPage is how many changes a stream reads at once.
 const feedPage = 500
 
+// Bounds on streams, so that they cannot take the replica from pages,
+// GraphQL and the background work that share its database connections:
+// each stream reads the change log itself (all of it, for a stream
+// started without a cursor). Tests lower them.
+var (
+	// maxStreams is how many streams a replica serves at once; one more
+	// is answered 503 with Retry-After.
+	maxStreams = 256
+	// feedReaders is how many streams read the change log at once; the
+	// others wait their turn.
+	feedReaders = 4
+)
+
 // changeEvent is the data of one event: the change as GraphQL's Change.
 type changeEvent struct {
 	Cursor    string                `json:"cursor"`
@@ -113,6 +126,13 @@ func (s *Server) serveChangeStream(w http.ResponseWriter, r *http.Request) {
 		s.feedError(w, r, err)
 		return
 	}
+	wake, ok := s.feed.subscribe()
+	if !ok {
+		w.Header().Set("Retry-After", "30")
+		s.feedError(w, r, fmt.Errorf("this replica serves %d change streams already; try again later: %w", maxStreams, errTooManyStreams))
+		return
+	}
+	defer s.feed.unsubscribe()
 	rc := http.NewResponseController(w)
 	// The server's read and write timeouts are for requests that end; a
 	// stream pushes its write deadline on before every write instead.
@@ -134,8 +154,6 @@ func (s *Server) serveChangeStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	wake := s.feed.subscribe()
-	defer s.feed.unsubscribe()
 	heartbeat := time.NewTicker(feedHeartbeat)
 	defer heartbeat.Stop()
 	poll := time.NewTicker(feedPoll)
@@ -150,7 +168,7 @@ func (s *Server) serveChangeStream(w http.ResponseWriter, r *http.Request) {
 		woken := wake()
 		// Send everything there is, a page at a time.
 		for {
-			changes, err := s.store.ChangeFeed(ctx, after, fr.filter, feedPage)
+			changes, err := s.feed.read(ctx, after, fr.filter)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.ErrorContext(ctx, "change stream: read change feed", "after", after, "err", err)
@@ -226,12 +244,19 @@ func (s *Server) stillReads(r *http.Request, p catalog.Principal) bool {
 	return catalog.AuthorizeRead(now, !s.requireLogin) == nil
 }
 
+// errTooManyStreams refuses a stream beyond maxStreams (503).
+var errTooManyStreams = fmt.Errorf("too many change streams: %w", catalog.ErrUnavailable)
+
 // feedError answers a stream request that cannot start, in the
 // OpenLineage API's JSON shape.
 func (s *Server) feedError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	msg := err.Error()
-	if status >= 500 {
+	switch {
+	case errors.Is(err, errTooManyStreams):
+		// Not a fault: the client is told to come back.
+		s.log.DebugContext(r.Context(), "change stream refused", "err", err)
+	case status >= 500:
 		s.log.ErrorContext(r.Context(), "change stream", "err", err)
 		msg = "internal error"
 	}
@@ -247,6 +272,7 @@ func (s *Server) feedError(w http.ResponseWriter, r *http.Request, err error) {
 // channel streams wait on at each.
 type feedHub struct {
 	s       *Server
+	reads   chan struct{} // a token for each stream reading (feedReaders)
 	mu      sync.Mutex
 	n       int // open streams
 	cancel  context.CancelFunc
@@ -257,15 +283,30 @@ type feedHub struct {
 }
 
 func newFeedHub(s *Server) *feedHub {
-	return &feedHub{s: s, woken: make(chan struct{}), closing: make(chan struct{})}
+	return &feedHub{s: s, reads: make(chan struct{}, feedReaders), woken: make(chan struct{}), closing: make(chan struct{})}
+}
+
+// read reads a page of the change log after after, waiting its turn
+// among the streams of this process.
+func (h *feedHub) read(ctx context.Context, after int64, f catalog.ChangeFilter) ([]catalog.Change, error) {
+	select {
+	case h.reads <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-h.reads }()
+	return h.s.store.ChangeFeed(ctx, after, f, feedPage)
 }
 
 // subscribe counts a stream in, starting to follow the change log if it
 // is the first; the function it returns gives the channel closed at the
-// next change.
-func (h *feedHub) subscribe() func() <-chan struct{} {
+// next change. It refuses (false) a stream beyond maxStreams.
+func (h *feedHub) subscribe() (func() <-chan struct{}, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.n >= maxStreams {
+		return nil, false
+	}
 	h.n++
 	if h.n == 1 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -279,7 +320,7 @@ func (h *feedHub) subscribe() func() <-chan struct{} {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return h.woken
-	}
+	}, true
 }
 
 // unsubscribe counts a stream out, and stops following the change log

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +327,79 @@ func TestChangeStreamShutdown(t *testing.T) {
 	case <-s.done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream still open after shutdown")
+	}
+}
+
+// TestChangeStreamLimits: a replica serves at most maxStreams streams; one
+// more is answered 503 with Retry-After, saying why, and a stream that
+// ends makes room. Streams replaying the whole log at once all get every
+// change, reading feedReaders at a time.
+func TestChangeStreamLimits(t *testing.T) {
+	setFeedTimings(t, 200*time.Millisecond, 200*time.Millisecond, time.Minute)
+	om, or := maxStreams, feedReaders
+	maxStreams, feedReaders = 3, 1
+	t.Cleanup(func() { maxStreams, feedReaders = om, or })
+	f := newFeedFixture(t)
+	for i := range 3 {
+		f.tag(t, fmt.Sprintf("limit-%d", i))
+	}
+	url := f.ts.URL + "/api/v1/changes/stream"
+	var open []*sseStream
+	for i := range 3 {
+		s, status := openStream(t, url, asVic...)
+		if status != http.StatusOK {
+			t.Fatalf("stream %d: status %d", i, status)
+		}
+		open = append(open, s)
+	}
+	// Each replays the log from its start, one at a time.
+	var n int
+	if err := f.st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM change_log`).Scan(&n); err != nil || n < 3 {
+		t.Fatalf("%d changes, %v", n, err)
+	}
+	var want []int64
+	for i, s := range open {
+		var got []int64
+		for range n {
+			got = append(got, s.next(t, 5*time.Second).Seq)
+		}
+		if i == 0 {
+			want = got
+		} else if !slices.Equal(got, want) {
+			t.Errorf("stream %d got %v, want %v", i, got, want)
+		}
+	}
+
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(asVic[0], asVic[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("a fourth stream was served")
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "3 change streams already") {
+		t.Errorf("a fourth stream: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+
+	open[0].close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, status := openStream(t, url, asVic...)
+		if status == http.StatusOK {
+			s.close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a stream ended: status %d", status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

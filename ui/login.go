@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -60,10 +61,28 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// oauthErrorCode is what an OAuth error code looks like.
+var oauthErrorCode = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
+
+// truncateRunes cuts s to at most n runes.
+func truncateRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
+}
+
 // safeNext keeps a return path only if it is a path of this site: never
-// another site ("//evil", "https://evil", "/\evil").
+// another site ("//evil", "https://evil", "/\evil"). Browsers drop tabs
+// and newlines from a Location before reading it ("/\t/evil" is
+// "//evil") and read a backslash as a slash, so a path with any control
+// character or backslash is refused.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return next
@@ -90,7 +109,18 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	c, cerr := r.Cookie(s.loginCookie())
 	http.SetCookie(w, &http.Cookie{Name: s.loginCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.sessions.Secure(), SameSite: http.SameSiteLaxMode})
 	if e := q.Get("error"); e != "" {
-		return fail(http.StatusUnauthorized, "the provider refused: "+e+" "+q.Get("error_description"), nil)
+		// The page shows the provider's error code only when it is one
+		// (RFC 6749 4.1.2.1: access_denied…): a link to the callback
+		// could otherwise make the portal say anything. The security log
+		// keeps the description too.
+		code := "an error"
+		if oauthErrorCode.MatchString(e) {
+			code = e
+		}
+		reason := "the provider refused: " + code
+		detail := truncateRunes(strings.TrimSpace(reason+" "+q.Get("error_description")), 300)
+		s.recordAuth(ctx, r, catalog.AuthEvent{Kind: catalog.AuthLogin, Detail: detail})
+		return &pageError{msg: "Sign-in failed: " + reason + ". Try signing in again.", err: fmt.Errorf("%s: %w", reason, catalog.ErrUnauthenticated)}
 	}
 	state := q.Get("state")
 	if state == "" || q.Get("code") == "" {

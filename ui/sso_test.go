@@ -510,6 +510,15 @@ func TestSignInRefusals(t *testing.T) {
 			u.RawQuery = url.Values{"error": {"access_denied"}, "state": {u.Query().Get("state")}}.Encode()
 			return b.get(u.String())
 		}, 401, "the provider refused: access_denied"},
+		{"provider error that is no code", person("eve@corp"), ssoOptions{}, func(t *testing.T, b *browser, site *ssoSite, cb string) response {
+			u := mustURL(t, cb)
+			u.RawQuery = url.Values{"error": {"Your account is locked: call +1 555 0100"}, "error_description": {"<b>call now</b>"}, "state": {u.Query().Get("state")}}.Encode()
+			r := b.get(u.String())
+			if strings.Contains(r.body, "555") || strings.Contains(r.body, "call now") {
+				t.Errorf("the page repeats the link's text: %s", r.body)
+			}
+			return r
+		}, 401, "the provider refused: an error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -872,6 +881,12 @@ func TestSignInRateLimit(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "/", "/datasets/x": "/datasets/x", "//evil.example": "/", "https://evil.example": "/", "/\\evil.example": "/", "/a\r\nb": "/",
+		// Browsers drop tabs and newlines anywhere in a URL: each of these
+		// would be "//evil.example".
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\r/evil.example": "/", "\t//evil.example": "/",
+		"/\x00/evil.example": "/", "/\x7f/evil.example": "/",
+		// Encoded, they stay a path of this site.
+		"/%09/evil.example": "/%09/evil.example", "/search?q=a%2F%2Fb": "/search?q=a%2F%2Fb",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
