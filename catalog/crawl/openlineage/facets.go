@@ -240,11 +240,27 @@ func checkRunFacets(f Facets, path string) error {
 
 func checkJobFacets(f Facets, path string) error {
 	for name, v := range map[string]any{
-		"documentation": &documentationFacet{}, "ownership": &ownershipFacet{}, "jobType": &jobTypeFacet{},
+		"documentation": &documentationFacet{}, "jobType": &jobTypeFacet{},
 		"sql": &sqlFacet{}, "sourceCodeLocation": &sourceCodeLocationFacet{},
 	} {
 		if _, err := f.facet(name, path, v); err != nil {
 			return err
+		}
+	}
+	return checkOwners(f, path)
+}
+
+// checkOwners checks an ownership facet: each owner needs a name, on a
+// job as on a dataset (the spec requires it, and OpenLineage's validating
+// proxy refuses events without).
+func checkOwners(f Facets, path string) error {
+	var o ownershipFacet
+	if ok, err := f.facet("ownership", path, &o); err != nil || !ok {
+		return err
+	}
+	for i, ow := range o.Owners {
+		if strings.TrimSpace(ow.Name) == "" {
+			return invalid(fmt.Sprintf("%s.ownership.owners[%d].name", path, i), "required")
 		}
 	}
 	return nil
@@ -276,15 +292,8 @@ func checkDatasetFacets(f Facets, path string) error {
 			}
 		}
 	}
-	var o ownershipFacet
-	if ok, err := f.facet("ownership", path, &o); err != nil {
+	if err := checkOwners(f, path); err != nil {
 		return err
-	} else if ok {
-		for i, ow := range o.Owners {
-			if ow.Name == "" {
-				return invalid(fmt.Sprintf("%s.ownership.owners[%d].name", path, i), "required")
-			}
-		}
 	}
 	var sl symlinksFacet
 	if ok, err := f.facet("symlinks", path, &sl); err != nil {
