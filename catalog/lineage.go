@@ -148,6 +148,8 @@ const (
 	// FacetSLA asserts a job's Airflow SLA (PropAirflowSLA): present,
 	// or gone when the update has none.
 	FacetSLA
+	// FacetTags asserts a dataset's tags (OpenLineage's tags facet).
+	FacetTags
 )
 
 // PropAirflowSLA is the job property holding the SLA an Airflow task

@@ -124,6 +124,9 @@ func (s *Store) mergeDatasetUpdates(ctx context.Context, source string, updates 
 		if u.Asserts&catalog.FacetOwners != 0 {
 			f.Owners = n.Owners
 		}
+		if u.Asserts&catalog.FacetTags != 0 {
+			f.Tags = n.Tags
+		}
 		if u.Asserts&catalog.FacetAliases != 0 {
 			f.Aliases = n.Aliases
 		} else if len(n.Aliases) > 0 {

@@ -816,3 +816,64 @@ func TestLineageFacetsStored(t *testing.T) {
 		t.Errorf("column lineage = %q, want %q", got, want)
 	}
 }
+
+// TestTagsFacetStored: a dataset's tags facet becomes its tags under the
+// source openlineage ("pii" for a value of true, "env:production"
+// otherwise); a later event without the facet keeps them, one with it
+// replaces them; a column's tag and a tag without key are left out and
+// named in the event's error.
+func TestTagsFacetStored(t *testing.T) {
+	e := newEnv(t, olapi.Config{})
+	ctx := context.Background()
+	post := func(run, facets string) {
+		t.Helper()
+		body := `{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+			"run": {"runId": "0190a2b4-0000-7000-8000-00000000000` + run + `"}, "job": {"namespace": "spark", "name": "j"},
+			"outputs": [{"namespace": "s3://b", "name": "tagged", "facets": {` + facets + `}}]}`
+		if code, resp := e.post(t, "/api/v1/lineage", []byte(body)); code != http.StatusCreated {
+			t.Fatalf("POST: %d %s", code, resp)
+		}
+		e.drain(t)
+	}
+	tags := func() []string {
+		t.Helper()
+		rows, err := e.st.Pool().Query(ctx, `
+			SELECT g.source || ' ' || g.tag FROM tags g JOIN datasets d ON d.id = g.dataset_id
+			WHERE d.namespace = 's3://b' AND d.name = 'tagged' ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	post("1", `"tags": {"tags": [{"key": "pii", "value": "true", "source": "USER"}, {"key": "env", "value": "production"},
+		{"key": "sensitive", "value": "true", "field": "email"}, {"key": "", "value": "x"}]}`)
+	if got, want := tags(), []string{"openlineage env:production", "openlineage pii"}; !slices.Equal(got, want) {
+		t.Errorf("tags = %q, want %q", got, want)
+	}
+	var msg string
+	if err := e.st.Pool().QueryRow(ctx, `SELECT error FROM openlineage_events ORDER BY id LIMIT 1`).Scan(&msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`tags of columns "email" left out`, "tags[3] has no key"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("event error = %q, want it to say %q", msg, want)
+		}
+	}
+	post("2", `"documentation": {"description": "d"}`)
+	if got, want := tags(), []string{"openlineage env:production", "openlineage pii"}; !slices.Equal(got, want) {
+		t.Errorf("after an event without the facet, tags = %q, want %q", got, want)
+	}
+	post("3", `"tags": {"tags": [{"key": "tier", "value": "gold"}]}`)
+	if got, want := tags(), []string{"openlineage tier:gold"}; !slices.Equal(got, want) {
+		t.Errorf("after a new tags facet, tags = %q, want %q", got, want)
+	}
+	if code, resp := e.post(t, "/api/v1/lineage", []byte(`{"eventType": "COMPLETE", "eventTime": "2024-03-01T06:00:00Z", "producer": "p",
+		"run": {"runId": "0190a2b4-0000-7000-8000-000000000009"}, "job": {"namespace": "spark", "name": "j"},
+		"outputs": [{"namespace": "s3://b", "name": "tagged", "facets": {"tags": {"tags": "pii"}}}]}`)); code != http.StatusBadRequest || !strings.Contains(resp, "tags") {
+		t.Errorf("a tags facet that is no list: %d %s", code, resp)
+	}
+}

@@ -233,6 +233,10 @@ func (d *deriver) dataset(ds Dataset, e Event, problems *[]string) {
 		}
 		u.Asserts |= catalog.FacetOwners
 	}
+	var tf tagsFacet
+	if ok, _ := ds.Facets.facet("tags", "", &tf); ok {
+		f.Tags, u.Asserts = datasetTags(ds.Key, tf, problems), u.Asserts|catalog.FacetTags
+	}
 	var sl symlinksFacet
 	if ok, _ := ds.Facets.facet("symlinks", "", &sl); ok {
 		for _, id := range sl.Identifiers {
@@ -449,4 +453,30 @@ func (d *deriver) metrics(ds Dataset, e Event, dir, path, ioFacets string, probl
 		return
 	}
 	d.push.Metrics = append(d.push.Metrics, m)
+}
+
+// datasetTags are the catalog's tags for a tags facet: the key of a tag
+// whose value is empty or "true" ("pii"), else key:value
+// ("env:production"). A tag of one column (field) is not kept: the
+// catalog tags datasets, not columns; nor one without a key. Both are
+// problems of the event.
+func datasetTags(key catalog.Key, tf tagsFacet, problems *[]string) []string {
+	var out, columns []string
+	for i, t := range tf.Tags {
+		k, v := strings.TrimSpace(t.Key), strings.TrimSpace(t.Value)
+		switch {
+		case k == "":
+			*problems = append(*problems, fmt.Sprintf("dataset %s: tags[%d] has no key; left out", key, i))
+		case t.Field != "":
+			columns = append(columns, t.Field)
+		case v == "" || strings.EqualFold(v, "true"):
+			out = append(out, k)
+		default:
+			out = append(out, k+":"+v)
+		}
+	}
+	if len(columns) > 0 {
+		*problems = append(*problems, fmt.Sprintf("dataset %s: tags of columns %s left out: the catalog tags datasets, not columns", key, quoteSome(columns)))
+	}
+	return out
 }

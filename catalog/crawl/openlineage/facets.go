@@ -36,6 +36,17 @@ type ownershipFacet struct {
 	} `json:"owners"`
 }
 
+// tagsFacet is the tags facet of datasets (TagsDatasetFacet 1-0-0): each
+// tag a key and a value, for the dataset or (with field) one column.
+type tagsFacet struct {
+	Tags []struct {
+		Key    string `json:"key"`
+		Value  string `json:"value"`
+		Source string `json:"source"`
+		Field  string `json:"field"`
+	} `json:"tags"`
+}
+
 type symlinksFacet struct {
 	Identifiers []struct {
 		Namespace string `json:"namespace"`
@@ -293,6 +304,9 @@ func checkDatasetFacets(f Facets, path string) error {
 		}
 	}
 	if err := checkOwners(f, path); err != nil {
+		return err
+	}
+	if _, err := f.facet("tags", path, &tagsFacet{}); err != nil {
 		return err
 	}
 	var sl symlinksFacet
