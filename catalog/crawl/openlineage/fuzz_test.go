@@ -19,6 +19,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"namespace": "n", "name": "j"}, "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": [{"name": "a", "fields": [{"name": "b"}]}]}, "columnLineage": {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "s", "field": "x", "transformations": [{"type": "DIRECT"}]}]}}}}}]}`))
+	f.Add([]byte(`{"eventTime": "2024-01-01T00:00:00Z", "run": {"runId": "01890a5d-ac96-774b-bcce-b302099a8057"}, "job": {"namespace": "n", "name": "j", "facets": {"ownership": {"owners": [{"name": "team:x"}]}}}, "outputs": [{"namespace": "n", "name": "d", "facets": {"tags": {"tags": [{"key": "pii", "value": "true"}, {"key": "env", "value": "prod", "field": "a"}, {"key": "", "value": ""}]}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Decode(data)
 		if err != nil {
