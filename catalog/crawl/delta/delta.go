@@ -86,6 +86,9 @@ const (
 var knownReaderFeatures = []string{
 	"columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "vacuumProtocolCheck",
 	"typeWidening", "typeWidening-preview", "variantType", "variantType-preview",
+	// Shredded variants and geospatial types change how data files are
+	// read, not the schema's JSON, which names the types.
+	"variantShredding", "variantShredding-preview", "geospatial",
 }
 
 // maxReaderVersion is the newest reader protocol version understood.

@@ -41,7 +41,36 @@ type metadata struct {
 }
 
 type deletionVector struct {
-	Cardinality int64 `json:"cardinality" parquet:"cardinality,optional"`
+	StorageType    string `json:"storageType" parquet:"storageType,optional"`
+	PathOrInlineDv string `json:"pathOrInlineDv" parquet:"pathOrInlineDv,optional"`
+	Offset         *int32 `json:"offset" parquet:"offset,optional"`
+	Cardinality    int64  `json:"cardinality" parquet:"cardinality,optional"`
+}
+
+// id is the deletion vector's unique id (the protocol's "Deletion Vector
+// Descriptor" id): with the file's path, what names a live file.
+func (dv *deletionVector) id() string {
+	if dv == nil {
+		return ""
+	}
+	id := dv.StorageType + dv.PathOrInlineDv
+	if dv.Offset != nil {
+		id += "@" + strconv.Itoa(int(*dv.Offset))
+	}
+	return id
+}
+
+// fileKey names a live file: its path, made canonical (a writer may
+// name the same file "/t/a.parquet" and "file:/t/a.parquet"), and its
+// deletion vector. A DELETE, UPDATE or MERGE with deletion vectors adds
+// the file again with its new vector and removes it with the old one, in
+// either order within the commit.
+func fileKey(p string, dv *deletionVector) string {
+	if rest, ok := strings.CutPrefix(p, "file:"); ok && strings.HasPrefix(rest, "/") {
+		// file:/t, file:///t: the local path /t.
+		p = "/" + strings.TrimLeft(rest, "/")
+	}
+	return p + "\x00" + dv.id()
 }
 
 type addFile struct {
@@ -81,7 +110,8 @@ func (a *addFile) numRecords() int64 {
 }
 
 type removeFile struct {
-	Path string `json:"path" parquet:"path,optional"`
+	Path           string          `json:"path" parquet:"path,optional"`
+	DeletionVector *deletionVector `json:"deletionVector" parquet:"deletionVector,optional"`
 }
 
 type sidecar struct {
@@ -140,10 +170,10 @@ func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
 		if dv := a.Add.DeletionVector; dv != nil && f.rows >= 0 {
 			f.rows = max(0, f.rows-dv.Cardinality)
 		}
-		s.files[a.Add.Path] = f
+		s.files[fileKey(a.Add.Path, a.Add.DeletionVector)] = f
 	case a.Remove != nil:
 		if !fromCheckpoint { // a checkpoint's removes are tombstones of files already gone
-			delete(s.files, a.Remove.Path)
+			delete(s.files, fileKey(a.Remove.Path, a.Remove.DeletionVector))
 		}
 	case a.MetaData != nil:
 		s.meta = a.MetaData
@@ -387,11 +417,12 @@ func readLog(ctx context.Context, st storage, dir string) (*snapshot, []error) {
 			}
 		}
 	}
-	if start == nil {
-		for _, c := range l.checkpoints {
-			if c.complete() && (start == nil || c.version > start.version) {
-				start = c
-			}
+	// A newer complete checkpoint than the one _last_checkpoint names
+	// wins: the file is a hint, and may be stale (a writer that crashed
+	// after writing a checkpoint, or log cleanup after a later one).
+	for _, c := range l.checkpoints {
+		if c.complete() && (start == nil || c.version > start.version) {
+			start = c
 		}
 	}
 	maxCommit := int64(-1)
@@ -476,17 +507,20 @@ const historyLimit = 20
 // readCheckpoint loads a checkpoint: the parts of a classic one, or a v2
 // one (JSON or parquet) with its sidecars.
 func (s *snapshot) readCheckpoint(ctx context.Context, st storage, logDir string, c *checkpointFiles) error {
-	if c.v2 == "" {
-		for _, p := range c.parts {
-			if _, err := s.readParquetActions(ctx, st, p, c.version); err != nil {
-				return fmt.Errorf("%s: %w", path.Base(p), err)
-			}
-		}
-		return nil
-	}
 	var sidecars []string
 	name := path.Base(c.v2)
-	if strings.HasSuffix(c.v2, ".json") {
+	if c.v2 == "" {
+		// A classic name may hold a v2 checkpoint too, whose sidecars
+		// hold the files.
+		for _, p := range c.parts {
+			sc, err := s.readParquetActions(ctx, st, p, c.version)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path.Base(p), err)
+			}
+			sidecars = append(sidecars, sc...)
+		}
+		name = path.Base(c.parts[0])
+	} else if strings.HasSuffix(c.v2, ".json") {
 		f, err := st.open(ctx, c.v2)
 		if err != nil {
 			return err
