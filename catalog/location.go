@@ -15,10 +15,11 @@ import (
 //
 //   - local files (file:, or a bare absolute path): namespace "file", name
 //     the absolute path;
-//   - object stores (s3, s3a, s3n → s3; gs; wasbs): namespace
-//     scheme://bucket, name the object key without leading or trailing '/';
-//   - anything else (abfss, hdfs, dbfs…): namespace scheme://authority
-//     (just the scheme when there is none), name the path.
+//   - object stores (s3, s3a, s3n → s3; gs; wasbs; abfss, abfs → abfss):
+//     namespace scheme://bucket (container@account for Azure), name the
+//     object key without leading or trailing '/';
+//   - anything else (hdfs, dbfs…): namespace scheme://authority (just the
+//     scheme when there is none), name the path.
 //
 // A trailing '/' never counts, and an empty path is "/".
 func LocationKey(loc string) (Key, error) {
@@ -46,12 +47,15 @@ func LocationKey(loc string) (Key, error) {
 	case scheme == "":
 		return Key{}, fmt.Errorf("storage location %q: neither a URI nor an absolute path", loc)
 	}
-	for _, store := range []string{"s3", "gs", "wasbs"} {
-		if strings.HasPrefix(scheme, store) {
+	// Object stores are named as OpenLineage names them: the bucket or
+	// container in the namespace, the path without its leading slash;
+	// s3a and s3n are s3, abfs is abfss.
+	for _, store := range []struct{ prefix, ns string }{{"s3", "s3"}, {"gs", "gs"}, {"wasbs", "wasbs"}, {"abfs", "abfss"}} {
+		if strings.HasPrefix(scheme, store.prefix) {
 			if authority == "" {
 				return Key{}, fmt.Errorf("storage location %q: no bucket", loc)
 			}
-			return Key{Namespace: store + "://" + authority, Name: nonEmpty(strings.Trim(u.Path, "/"))}, nil
+			return Key{Namespace: store.ns + "://" + authority, Name: nonEmpty(strings.Trim(u.Path, "/"))}, nil
 		}
 	}
 	ns := scheme

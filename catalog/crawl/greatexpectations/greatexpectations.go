@@ -24,8 +24,10 @@
 //     (0.x), with schema_name or schema before it and Config.Database
 //     before both: "database.schema.table";
 //  2. the data asset: active_batch_definition.data_asset_name or
-//     batch_kwargs.data_asset_name, after Config.Database — a file asset
-//     rather than each file it batches, a query asset;
+//     batch_kwargs.data_asset_name (meta.data_asset_name in 0.10 and
+//     before; of 0.8's datasource/generator/asset, the asset), after
+//     Config.Database — a file asset rather than each file it batches, a
+//     query asset;
 //  3. a file without an asset: batch_spec.path or batch_kwargs.path (or
 //     s3), as it is;
 //  4. the suite's name, after Config.Database: the last resort for
@@ -293,7 +295,7 @@ func (c *crawler) validation(path string, v validation) error {
 	if s := cmp.Or(activeBatch(m).Datasource, stringOf(m.BatchKwargs, "datasource"), stringOf(m.BatchSpec, "datasource_name")); s != "" {
 		props[PropDatasource] = s
 	}
-	if s := cmp.Or(activeBatch(m).DataAsset, stringOf(m.BatchKwargs, "data_asset_name"), stringOf(m.BatchSpec, "data_asset_name")); s != "" {
+	if s := cmp.Or(activeBatch(m).DataAsset, stringOf(m.BatchKwargs, "data_asset_name"), stringOf(m.BatchSpec, "data_asset_name"), m.DataAssetName); s != "" {
 		props[PropDataAsset] = s
 	}
 
@@ -446,6 +448,14 @@ func (c *crawler) datasetOf(m suiteMeta, suite string) (catalog.Key, string) {
 		return key(c.cfg.Database, schema, table), FromTable
 	}
 	if asset := cmp.Or(activeBatch(m).DataAsset, stringOf(m.BatchKwargs, "data_asset_name"), stringOf(m.BatchSpec, "data_asset_name")); asset != "" {
+		return key(c.cfg.Database, asset), FromDataAsset
+	}
+	if asset := m.DataAssetName; asset != "" {
+		// 0.8 named it datasource/generator/asset: the asset is the table
+		// or file set.
+		if parts := strings.Split(asset, "/"); len(parts) == 3 && parts[2] != "" {
+			asset = parts[2]
+		}
 		return key(c.cfg.Database, asset), FromDataAsset
 	}
 	if path := cmp.Or(stringOf(m.BatchSpec, "path"), stringOf(m.BatchKwargs, "path"), stringOf(m.BatchKwargs, "s3")); path != "" {

@@ -292,6 +292,10 @@ func TestDatasetOf(t *testing.T) {
 		{`{"batch_kwargs": {"path": "/data/x.csv", "datasource": "files"}}`, "/data/x.csv", FromPath},
 		{`{"batch_kwargs": {"s3": "s3a://bucket/x.parquet"}}`, "s3a://bucket/x.parquet", FromPath},
 		{`{"batch_kwargs": {"PandasInMemoryDF": true, "ge_batch_id": "1"}}`, "db.my.suite", FromSuite},
+		// 0.10 and before: the asset in meta (GE's tests/test_sets/expected_cli_results_default.json,
+		// tests/render/fixtures/BasicDatasetProfiler_evrs_with_exception.json).
+		{`{"data_asset_name": "titanic", "expectation_suite_name": "default", "run_id": "19551105T000000.000000Z"}`, "db.titanic", FromDataAsset},
+		{`{"data_asset_name": "my_datasource/my_generator/titanic_data"}`, "db.titanic_data", FromDataAsset},
 	} {
 		var m suiteMeta
 		if err := json.Unmarshal([]byte(tc.meta), &m); err != nil {

@@ -50,6 +50,9 @@ type suiteMeta struct {
 	RunID          json.RawMessage `json:"run_id"`
 	ValidationTime string          `json:"validation_time"`
 	CheckpointName string          `json:"checkpoint_name"`
+	// DataAssetName names the batch's asset in the results of 0.10 and
+	// before (meta.data_asset_name), in 0.8 as datasource/generator/asset.
+	DataAssetName string `json:"data_asset_name"`
 	// BatchKwargs describe the batch in 0.x's batch-kwargs API (datasource,
 	// table, schema, path, query, data_asset_name...).
 	BatchKwargs map[string]any `json:"batch_kwargs"`

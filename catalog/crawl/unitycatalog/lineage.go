@@ -104,7 +104,9 @@ type lineageJob struct {
 // whether every one was.
 //
 // Should the server have no lineage API (the open-source one: 404 or 501
-// to the first request), one error says so and no more are made.
+// to the first request), one error says so and no more are made. A 404
+// that names a missing resource (a table dropped since it was listed) is
+// that table's error, not the API's.
 func (w *walker) lineage(ctx context.Context, hv *catalog.Harvest, tables []tableInfo, keys map[string]catalog.Key, server string) ([]catalog.Scope, bool) {
 	if len(tables) == 0 {
 		return nil, true
@@ -116,7 +118,7 @@ func (w *walker) lineage(ctx context.Context, hv *catalog.Harvest, tables []tabl
 		errs[i] = w.c.get(ctx, lineagePath, q, &answers[i])
 	}
 	get(0)
-	if se, ok := errors.AsType[*statusError](errs[0]); ok && (se.status == http.StatusNotFound || se.status == http.StatusNotImplemented) {
+	if noLineageAPI(errs[0]) {
 		hv.Errors = append(hv.Errors, catalog.CrawlError{Object: server, Message: fmt.Sprintf(
 			"table lineage: %v to %s for %s: the server offers no table lineage (the open-source Unity Catalog has none; it is Databricks'): turn lineage off for this source",
 			errs[0], lineagePath, tables[0].fullName())})
@@ -207,4 +209,21 @@ func (w *walker) lineageKey(it lineageItem, keys map[string]catalog.Key) (catalo
 		return k, it.FileInfo.Path, true
 	}
 	return catalog.Key{}, "", false
+}
+
+// noLineageAPI says whether a lineage request's error means that the
+// server has no lineage API: 501, or a 404 that is not about a resource
+// (Databricks answers RESOURCE_DOES_NOT_EXIST for a table that no longer
+// exists).
+func noLineageAPI(err error) bool {
+	se, ok := errors.AsType[*statusError](err)
+	switch {
+	case !ok:
+		return false
+	case se.status == http.StatusNotImplemented:
+		return true
+	case se.status == http.StatusNotFound:
+		return se.code != "RESOURCE_DOES_NOT_EXIST" && se.code != "TABLE_DOES_NOT_EXIST"
+	}
+	return false
 }

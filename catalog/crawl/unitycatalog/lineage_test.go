@@ -113,6 +113,38 @@ func TestDatabricksLineage(t *testing.T) {
 	}
 }
 
+// TestLineageFirstTableGone: the first table's lineage answers 404
+// RESOURCE_DOES_NOT_EXIST (dropped since it was listed): that is the
+// table's error, and the other tables' lineage is read.
+func TestLineageFirstTableGone(t *testing.T) {
+	s := newServer(t, databricks)
+	if err := json.Unmarshal([]byte(lineageAnswers), &s.lineage); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	s.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		name := r.URL.Query().Get("table_name")
+		if r.URL.Path != "/api/2.0/lineage-tracking/table-lineage" || (first != "" && name != first) {
+			return false
+		}
+		first = name
+		s.fail(w, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", "Table '"+name+"' does not exist.")
+		return true
+	}
+	cfg := config(s)
+	cfg.Lineage = true
+	hv := crawl(t, cfg)
+	if len(hv.Errors) != 1 || hv.Errors[0].Object != first || !strings.Contains(hv.Errors[0].Message, "HTTP 404") {
+		t.Errorf("errors = %v, want one naming %s", hv.Errors, first)
+	}
+	if n := requests(s, "/api/2.0/lineage-tracking/table-lineage?"); n != 4 {
+		t.Errorf("%d lineage requests, want one per table", n)
+	}
+	if len(hv.Jobs) == 0 {
+		t.Error("no lineage jobs: the other tables' lineage was not read")
+	}
+}
+
 // TestLineageOnOpenSource: the open-source server has no lineage API; the
 // crawl says so once, keeps the tables, and claims no lineage.
 func TestLineageOnOpenSource(t *testing.T) {
