@@ -224,6 +224,10 @@ type ucServer struct {
 	tables   map[string][]json.RawMessage // by "catalog.schema"
 	// lineage answers by table name; nil: the server has no lineage API.
 	lineage map[string]any
+	// full holds tables by full name as GET /tables/{full_name} answers
+	// them, where that differs from their listing (Databricks lists views
+	// without their dependencies).
+	full map[string]json.RawMessage
 	// fault, when set, may answer a request instead of the server
 	// (returning true).
 	fault func(w http.ResponseWriter, r *http.Request) bool
@@ -302,6 +306,8 @@ func (s *ucServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.list(w, r, "schemas", s.schemas[q.Get("catalog_name")])
 	case "/api/2.1/unity-catalog/tables":
 		s.list(w, r, "tables", s.tables[q.Get("catalog_name")+"."+q.Get("schema_name")])
+	case "/api/2.1/unity-catalog/tables/" + strings.TrimPrefix(r.URL.Path, "/api/2.1/unity-catalog/tables/"):
+		s.getTable(w, strings.TrimPrefix(r.URL.Path, "/api/2.1/unity-catalog/tables/"))
 	case "/api/2.0/lineage-tracking/table-lineage":
 		if s.lineage == nil {
 			s.fail(w, http.StatusNotFound, "NOT_FOUND", "no route for "+r.URL.Path)
@@ -391,4 +397,30 @@ func (s *ucServer) fail(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "%d %s: %s", status, http.StatusText(status), msg)
+}
+
+// getTable answers GET /tables/{full_name}: the table's full form, else
+// its listing.
+func (s *ucServer) getTable(w http.ResponseWriter, full string) {
+	b, ok := s.full[full]
+	if !ok {
+		for _, list := range s.tables {
+			for _, t := range list {
+				var v struct {
+					Name        string `json:"name"`
+					CatalogName string `json:"catalog_name"`
+					SchemaName  string `json:"schema_name"`
+				}
+				if json.Unmarshal(t, &v) == nil && v.CatalogName+"."+v.SchemaName+"."+v.Name == full {
+					b, ok = t, true
+				}
+			}
+		}
+	}
+	if !ok {
+		s.fail(w, http.StatusNotFound, "TABLE_DOES_NOT_EXIST", "Table '"+full+"' does not exist.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b) //nolint:errcheck
 }

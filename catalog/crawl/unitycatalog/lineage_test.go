@@ -2,6 +2,7 @@ package unitycatalog_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -193,5 +194,44 @@ func TestViews(t *testing.T) {
 	}}
 	if diff := cmp.Diff(want, hv.Jobs); diff != "" {
 		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+}
+
+// TestViewsOnDatabricks: Databricks lists views without their
+// dependencies ("not returned by ListTables"); the crawl asks for each
+// such view on its own and gives it its job. A view that cannot be read
+// is an error naming it, and keeps its dataset.
+func TestViewsOnDatabricks(t *testing.T) {
+	s := newServer(t, databricks)
+	const listed = `{"name":"%s","catalog_name":"unity","schema_name":"default","table_type":"VIEW",` +
+		`"columns":[{"name":"name","type_text":"string","type_name":"STRING","position":0,"nullable":true}],` +
+		`"view_definition":"SELECT name FROM unity.default.marksheet WHERE marks > 90","table_id":"00000000-0000-4000-8000-00000000000%d"}`
+	s.tables["unity.default"] = append(s.tables["unity.default"], json.RawMessage(fmt.Sprintf(listed, "top_marks", 1)), json.RawMessage(fmt.Sprintf(listed, "gone", 2)))
+	s.full = map[string]json.RawMessage{"unity.default.top_marks": json.RawMessage(strings.Replace(fmt.Sprintf(listed, "top_marks", 1), `"table_id"`,
+		`"view_dependencies":{"dependencies":[{"table":{"table_full_name":"unity.default.marksheet"}}]},"table_id"`, 1))}
+	s.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/2.1/unity-catalog/tables/unity.default.gone" {
+			s.fail(w, http.StatusForbidden, "PERMISSION_DENIED", "no access")
+			return true
+		}
+		return false
+	}
+	hv := crawl(t, config(s))
+	vk := catalog.Key{Namespace: "unity-catalog", Name: "unity.default.top_marks"}
+	i := slices.IndexFunc(hv.Jobs, func(j catalog.JobFacts) bool { return j.Key.Name == "view:unity.default.top_marks" })
+	if i < 0 {
+		t.Fatalf("no job for the view; jobs %v", hv.Jobs)
+	}
+	if j := hv.Jobs[i]; len(j.Inputs) != 1 || !strings.HasSuffix(j.Inputs[0].Name, "marksheet") || !slices.Equal(j.Outputs, []catalog.Key{vk}) {
+		t.Errorf("view job %+v", j)
+	}
+	if len(hv.Errors) != 1 || hv.Errors[0].Object != "unity.default.gone" || !strings.Contains(hv.Errors[0].Message, "HTTP 403") {
+		t.Errorf("errors %v, want one naming unity.default.gone", hv.Errors)
+	}
+	if !slices.ContainsFunc(hv.Datasets, func(d catalog.DatasetFacts) bool { return d.Key.Name == "unity.default.gone" }) {
+		t.Error("the view that could not be read lost its dataset")
+	}
+	if n := requests(s, "/api/2.1/unity-catalog/tables/"); n != 2 {
+		t.Errorf("%d requests for single tables, want one per view listed without dependencies", n)
 	}
 }

@@ -213,6 +213,11 @@ func Crawl(ctx context.Context, cfg Config) (catalog.Harvest, error) {
 		}
 	}
 
+	w.viewDependencies(ctx, &hv, tables)
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+
 	keys := make(map[string]catalog.Key, len(tables)) // by full name
 	for _, t := range tables {
 		f, warn := w.facts(t)
@@ -503,6 +508,32 @@ func owner(name string) (catalog.Owner, bool) {
 		return catalog.Owner{Name: name, Kind: catalog.OwnerUser, Type: "technical"}, true
 	}
 	return catalog.Owner{Name: name, Kind: catalog.OwnerTeam, Type: "technical"}, true
+}
+
+// viewDependencies asks for each view listed without view_dependencies
+// on its own (GET /tables/{full_name}): Databricks leaves them out of its
+// listings, so its views would have no job. A view that cannot be read
+// is an error naming it; its dataset is reported all the same.
+func (w *walker) viewDependencies(ctx context.Context, hv *catalog.Harvest, tables []tableInfo) {
+	var views []int
+	for i, t := range tables {
+		if t.ViewDependencies == nil && t.ViewDefinition != "" {
+			views = append(views, i)
+		}
+	}
+	errs := make([]error, len(views))
+	w.each(ctx, len(views), func(j int) {
+		t := &tables[views[j]]
+		var full tableInfo
+		if errs[j] = w.c.get(ctx, APIPath+"/tables/"+t.fullName(), url.Values{}, &full); errs[j] == nil {
+			t.ViewDependencies = full.ViewDependencies
+		}
+	})
+	for j, err := range errs {
+		if err != nil && ctx.Err() == nil {
+			hv.Errors = append(hv.Errors, catalog.CrawlError{Object: tables[views[j]].fullName(), Message: "get the view for its dependencies: " + err.Error()})
+		}
+	}
 }
 
 // viewJob returns the job of a view that lists its dependencies: it reads
