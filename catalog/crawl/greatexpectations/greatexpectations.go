@@ -287,7 +287,7 @@ func (c *crawler) validation(path string, v validation) error {
 		runID = storeKey(path, suite)
 	}
 	if runID == "" {
-		batch := cmp.Or(stringOf(m.BatchKwargs, "ge_batch_id"), r.ID, "__none__")
+		batch := cmp.Or(stringOf(m.BatchKwargs, "ge_batch_id"), kwargsBatchID(r.Results), r.ID, "__none__")
 		runID = strings.ReplaceAll(suite, ".", "/") + "/" + cmp.Or(run.Name, "__none__") + "/" + compactTime(run.Time) + "/" + batch
 	}
 
@@ -541,4 +541,24 @@ func integer(raw json.RawMessage) (int64, bool) {
 func stringOf(m map[string]any, key string) string {
 	s, _ := m[key].(string)
 	return s
+}
+
+// kwargsBatchID is the batch_id GX 1.x puts in every expectation's kwargs,
+// which is the batch identifier of the key GX stores the result under
+// (its ValidationDefinition's run): a result read from a store and the
+// same one read as a file of its own get one run id. "" when none has
+// one.
+func kwargsBatchID(results []expectationResult) string {
+	for _, e := range results {
+		if e.Config == nil || len(e.Config.Kwargs) == 0 {
+			continue
+		}
+		var kw struct {
+			BatchID string `json:"batch_id"`
+		}
+		if json.Unmarshal(e.Config.Kwargs, &kw) == nil && kw.BatchID != "" {
+			return kw.BatchID
+		}
+	}
+	return ""
 }

@@ -187,6 +187,29 @@ func TestRunIDs(t *testing.T) {
 	}
 }
 
+// TestStandaloneGX1RunID: a GX 1.x result copied out of its store (as a
+// standalone file, named otherwise) gets the run id its store key gives
+// it: GX's batch identifier is the batch_id of the expectations' kwargs,
+// not the result's id. So the same validation read both ways is one run.
+func TestStandaloneGX1RunID(t *testing.T) {
+	src := "testdata/gx1_store/validations/orders_suite/nightly-2024-05-01/20240501T020000.000000Z/warehouse-orders_asset.json"
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	standalone := filepath.Join(t.TempDir(), "result.json")
+	if err := os.WriteFile(standalone, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]int{}
+	for _, r := range crawl(t, standalone).Results {
+		runs[r.RunID]++
+	}
+	if diff := cmp.Diff(map[string]int{"orders_suite/nightly-2024-05-01/20240501T020000.000000Z/warehouse-orders_asset": 3}, runs); diff != "" {
+		t.Errorf("results by run (-want +got):\n%s", diff)
+	}
+}
+
 // TestNewestValidationDefinesChecks: an expectation dropped from the suite
 // is not a check any more, but its past results stay history.
 func TestNewestValidationDefinesChecks(t *testing.T) {
