@@ -45,12 +45,15 @@ func summarize(d catalog.DatasetFacts) table {
 	return t
 }
 
-func TestCrawlFixtures(t *testing.T) {
-	abs, err := filepath.Abs("testdata")
+// crawlRoot crawls the tables under root and summarizes each by its path
+// below root, checking that each is a local Delta table.
+func crawlRoot(t *testing.T, root string) (catalog.Harvest, map[string]table, string) {
+	t.Helper()
+	abs, err := filepath.Abs(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{"testdata"}})
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +64,11 @@ func TestCrawlFixtures(t *testing.T) {
 		}
 		got[strings.TrimPrefix(d.Key.Name, abs+"/")] = summarize(d)
 	}
+	return h, got, abs
+}
+
+func TestCrawlFixtures(t *testing.T) {
+	h, got, abs := crawlRoot(t, "testdata")
 	want := map[string]table{
 		// v2 checkpoint at 8 (JSON + parquet sidecar), then commit 9.
 		"checkpoint-v2-table": {Columns: 3, Version: "9", Files: "8", Size: 8924, Rows: 44, Operation: "WRITE", Features: "v2Checkpoint"},
@@ -111,18 +119,7 @@ func TestCrawlFixtures(t *testing.T) {
 // that a simpler reader gets wrong, silently: counts that are wrong, not
 // errors.
 func TestCrawlReplayCases(t *testing.T) {
-	abs, err := filepath.Abs("testdata-replay")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{"testdata-replay"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]table{}
-	for _, d := range h.Datasets {
-		got[strings.TrimPrefix(d.Key.Name, abs+"/")] = summarize(d)
-	}
+	h, got, _ := crawlRoot(t, "testdata-replay")
 	want := map[string]table{
 		// A DELETE with deletion vectors adds each file again with its
 		// new vector and removes it with the old one, in one commit: the
