@@ -134,6 +134,28 @@ func TestCrawlReplayCases(t *testing.T) {
 	})
 }
 
+// TestCrawlKnownReaderFeatures: reader features that change how data files
+// are read but not the schema (shredded variants, geospatial types) are
+// read without a warning, as Delta's own test tables use them.
+func TestCrawlKnownReaderFeatures(t *testing.T) {
+	root, dir := copyTable(t, "table_with_deletion_logs")
+	commit := `{"commitInfo":{"timestamp":1700000000000,"operation":"SET TBLPROPERTIES"}}` + "\n" +
+		`{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors","variantShredding-preview","geospatial"],"writerFeatures":[]}}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "_delta_log", "00000000000000000021.json"), []byte(commit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Errors) > 0 {
+		t.Errorf("errors: %v", h.Errors)
+	}
+	if len(h.Datasets) != 1 || h.Datasets[0].Properties[PropVersion] != "21" {
+		t.Errorf("datasets %v, want the table at version 21", h.Datasets)
+	}
+}
+
 // TestCrawlStaleLastCheckpoint: _last_checkpoint names checkpoint 10 but
 // the log has a complete checkpoint 20, and log cleanup removed the
 // commits between (11 to 19): the table is read from checkpoint 20 at
