@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -401,5 +402,34 @@ func TestChangeStreamLimits(t *testing.T) {
 			t.Fatalf("no room after a stream ended: status %d", status)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestChangeFeedReadsWaitTheirTurn: with feedReaders streams reading the
+// change log, another waits (here until its context ends) rather than
+// take one more database connection; when one is done it reads.
+func TestChangeFeedReadsWaitTheirTurn(t *testing.T) {
+	f := newFeedFixture(t)
+	f.tag(t, "turns")
+	s, err := New(Options{Store: f.st, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.feed
+	for range cap(h.reads) {
+		h.reads <- struct{}{} // every turn taken
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := h.read(ctx, 0, catalog.ChangeFilter{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("read with every turn taken: %v, want it to wait until its context ends", err)
+	}
+	<-h.reads // one is done
+	changes, err := h.read(t.Context(), 0, catalog.ChangeFilter{})
+	if err != nil || len(changes) == 0 {
+		t.Fatalf("read with a turn free: %d changes, %v", len(changes), err)
+	}
+	if len(h.reads) != cap(h.reads)-1 {
+		t.Errorf("%d turns taken after the read, want its turn given back", len(h.reads))
 	}
 }

@@ -64,17 +64,6 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) error {
 // oauthErrorCode is what an OAuth error code looks like.
 var oauthErrorCode = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
-// truncateRunes cuts s to at most n runes.
-func truncateRunes(s string, n int) string {
-	for i := range s {
-		if n == 0 {
-			return s[:i] + "…"
-		}
-		n--
-	}
-	return s
-}
-
 // safeNext keeps a return path only if it is a path of this site: never
 // another site ("//evil", "https://evil", "/\evil"). Browsers drop tabs
 // and newlines from a Location before reading it ("/\t/evil" is
@@ -95,8 +84,10 @@ func safeNext(next string) string {
 func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	fail := func(status int, reason string, err error) error {
-		s.recordAuth(ctx, r, catalog.AuthEvent{Kind: catalog.AuthLogin, Detail: reason})
+	// refuse shows reason on the page and records detail in the
+	// security log (which clips it); fail records the reason.
+	refuse := func(status int, reason, detail string, err error) error {
+		s.recordAuth(ctx, r, catalog.AuthEvent{Kind: catalog.AuthLogin, Detail: detail})
 		if err != nil {
 			s.log.InfoContext(ctx, "sign-in refused", "reason", reason, "err", err)
 		}
@@ -106,6 +97,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		}
 		return &pageError{msg: "Sign-in failed: " + reason + ". Try signing in again.", err: fmt.Errorf("%s: %w", reason, kind)}
 	}
+	fail := func(status int, reason string, err error) error { return refuse(status, reason, reason, err) }
 	c, cerr := r.Cookie(s.loginCookie())
 	http.SetCookie(w, &http.Cookie{Name: s.loginCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.sessions.Secure(), SameSite: http.SameSiteLaxMode})
 	if e := q.Get("error"); e != "" {
@@ -118,9 +110,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) error {
 			code = e
 		}
 		reason := "the provider refused: " + code
-		detail := truncateRunes(strings.TrimSpace(reason+" "+q.Get("error_description")), 300)
-		s.recordAuth(ctx, r, catalog.AuthEvent{Kind: catalog.AuthLogin, Detail: detail})
-		return &pageError{msg: "Sign-in failed: " + reason + ". Try signing in again.", err: fmt.Errorf("%s: %w", reason, catalog.ErrUnauthenticated)}
+		return refuse(http.StatusUnauthorized, reason, strings.TrimSpace(reason+" "+q.Get("error_description")), nil)
 	}
 	state := q.Get("state")
 	if state == "" || q.Get("code") == "" {

@@ -894,6 +894,33 @@ func TestSafeNext(t *testing.T) {
 	}
 }
 
+// FuzzSafeNext: what safeNext keeps is a path of this site as a browser
+// reads it: with the tabs and newlines a browser drops removed and
+// backslashes read as slashes, it starts with one slash, not two.
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/datasets/x", "//evil", "/\t/evil", "/\\evil", "/%09/evil", "https://evil", "\t//evil", "/a?next=//b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got != "/" && got != next {
+			t.Fatalf("safeNext(%q) = %q: neither the path nor /", next, got)
+		}
+		read := strings.Map(func(r rune) rune {
+			switch r {
+			case '\t', '\n', '\r':
+				return -1
+			case '\\':
+				return '/'
+			}
+			return r
+		}, got)
+		if !strings.HasPrefix(read, "/") || strings.HasPrefix(read, "//") {
+			t.Fatalf("safeNext(%q) = %q, which a browser reads as %q: another site", next, got, read)
+		}
+	})
+}
+
 // TestSecurityLogOnAuditPage: the admin's audit page shows the security
 // log in its own tab, filtered by kind, actor and failures, and exports
 // it as CSV; GraphQL's securityEvents gives admins alone the same.

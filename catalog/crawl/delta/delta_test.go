@@ -45,9 +45,11 @@ func summarize(d catalog.DatasetFacts) table {
 	return t
 }
 
-// crawlRoot crawls the tables under root and summarizes each by its path
-// below root, checking that each is a local Delta table.
-func crawlRoot(t *testing.T, root string) (catalog.Harvest, map[string]table, string) {
+// crawlWant crawls the tables under root and checks that each is a local
+// Delta table, that their summaries by path below root are want, and
+// that the crawl met no error. It returns the harvest and root's
+// absolute path.
+func crawlWant(t *testing.T, root string, want map[string]table) (catalog.Harvest, string) {
 	t.Helper()
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -64,12 +66,17 @@ func crawlRoot(t *testing.T, root string) (catalog.Harvest, map[string]table, st
 		}
 		got[strings.TrimPrefix(d.Key.Name, abs+"/")] = summarize(d)
 	}
-	return h, got, abs
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tables (-want +got):\n%s", diff)
+	}
+	if len(h.Errors) > 0 {
+		t.Errorf("errors under %s: %v", root, h.Errors)
+	}
+	return h, abs
 }
 
 func TestCrawlFixtures(t *testing.T) {
-	h, got, abs := crawlRoot(t, "testdata")
-	want := map[string]table{
+	h, abs := crawlWant(t, "testdata", map[string]table{
 		// v2 checkpoint at 8 (JSON + parquet sidecar), then commit 9.
 		"checkpoint-v2-table": {Columns: 3, Version: "9", Files: "8", Size: 8924, Rows: 44, Operation: "WRITE", Features: "v2Checkpoint"},
 		// Classic checkpoint at 3; files written without statistics.
@@ -81,13 +88,7 @@ func TestCrawlFixtures(t *testing.T) {
 		// 100 rows less the 2 that deletion vectors mark deleted.
 		"table_with_deletion_logs":     {Columns: 7, Version: "20", Files: "1", Size: 10499, Rows: 98, Operation: "UPDATE", Features: "deletionVectors"},
 		"table_with_liquid_clustering": {Columns: 1, Version: "0", Files: "10", Size: 5259, Rows: 10, Operation: "CREATE OR REPLACE TABLE AS SELECT", Features: "deletionVectors"},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("tables (-want +got):\n%s", diff)
-	}
-	if len(h.Errors) > 0 {
-		t.Errorf("errors on the fixtures: %v", h.Errors)
-	}
+	})
 	if diff := cmp.Diff([]catalog.Scope{{Namespace: "file", Prefix: abs + "/"}}, h.Scopes); diff != "" {
 		t.Errorf("scopes (-want +got):\n%s", diff)
 	}
@@ -119,8 +120,7 @@ func TestCrawlFixtures(t *testing.T) {
 // that a simpler reader gets wrong, silently: counts that are wrong, not
 // errors.
 func TestCrawlReplayCases(t *testing.T) {
-	h, got, _ := crawlRoot(t, "testdata-replay")
-	want := map[string]table{
+	crawlWant(t, "testdata-replay", map[string]table{
 		// A DELETE with deletion vectors adds each file again with its
 		// new vector and removes it with the old one, in one commit: the
 		// file stays (keyed by path and vector). 2 files, 10 rows less 2.
@@ -131,12 +131,28 @@ func TestCrawlReplayCases(t *testing.T) {
 		// A v2 checkpoint under a classic name (1.checkpoint.parquet),
 		// its files in a sidecar.
 		"v2-classic-checkpoint-parquet": {Columns: 1, Version: "1", Files: "4", Size: 2009, Rows: 20, Operation: "WRITE", Features: "v2Checkpoint"},
+	})
+}
+
+// TestCrawlKnownReaderFeatures: reader features that change how data files
+// are read but not the schema (shredded variants, geospatial types) are
+// read without a warning, as Delta's own test tables use them.
+func TestCrawlKnownReaderFeatures(t *testing.T) {
+	root, dir := copyTable(t, "table_with_deletion_logs")
+	commit := `{"commitInfo":{"timestamp":1700000000000,"operation":"SET TBLPROPERTIES"}}` + "\n" +
+		`{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors","variantShredding-preview","geospatial"],"writerFeatures":[]}}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "_delta_log", "00000000000000000021.json"), []byte(commit), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("tables (-want +got):\n%s", diff)
+	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(h.Errors) > 0 {
 		t.Errorf("errors: %v", h.Errors)
+	}
+	if len(h.Datasets) != 1 || h.Datasets[0].Properties[PropVersion] != "21" {
+		t.Errorf("datasets %v, want the table at version 21", h.Datasets)
 	}
 }
 

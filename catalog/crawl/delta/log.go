@@ -60,17 +60,19 @@ func (dv *deletionVector) id() string {
 	return id
 }
 
-// fileKey names a live file: its path, made canonical (a writer may
-// name the same file "/t/a.parquet" and "file:/t/a.parquet"), and its
-// deletion vector. A DELETE, UPDATE or MERGE with deletion vectors adds
-// the file again with its new vector and removes it with the old one, in
+// fileID names a live file: its path, made canonical (a writer may name
+// the same file "/t/a.parquet" and "file:/t/a.parquet"), and its deletion
+// vector's id. A DELETE, UPDATE or MERGE with deletion vectors adds the
+// file again with its new vector and removes it with the old one, in
 // either order within the commit.
-func fileKey(p string, dv *deletionVector) string {
+type fileID struct{ path, dv string }
+
+func newFileID(p string, dv *deletionVector) fileID {
 	if rest, ok := strings.CutPrefix(p, "file:"); ok && strings.HasPrefix(rest, "/") {
 		// file:/t, file:///t: the local path /t.
 		p = "/" + strings.TrimLeft(rest, "/")
 	}
-	return p + "\x00" + dv.id()
+	return fileID{p, dv.id()}
 }
 
 type addFile struct {
@@ -156,11 +158,11 @@ type snapshot struct {
 	// protocolFile is the file the protocol was read from, for errors.
 	protocolFile string
 	meta         *metadata
-	files        map[string]liveFile
+	files        map[fileID]liveFile
 	history      []version // oldest first
 }
 
-func newSnapshot() *snapshot { return &snapshot{version: -1, files: map[string]liveFile{}} }
+func newSnapshot() *snapshot { return &snapshot{version: -1, files: map[fileID]liveFile{}} }
 
 // apply applies one action of version v.
 func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
@@ -170,10 +172,10 @@ func (s *snapshot) apply(a *action, v int64, fromCheckpoint bool, src string) {
 		if dv := a.Add.DeletionVector; dv != nil && f.rows >= 0 {
 			f.rows = max(0, f.rows-dv.Cardinality)
 		}
-		s.files[fileKey(a.Add.Path, a.Add.DeletionVector)] = f
+		s.files[newFileID(a.Add.Path, a.Add.DeletionVector)] = f
 	case a.Remove != nil:
 		if !fromCheckpoint { // a checkpoint's removes are tombstones of files already gone
-			delete(s.files, fileKey(a.Remove.Path, a.Remove.DeletionVector))
+			delete(s.files, newFileID(a.Remove.Path, a.Remove.DeletionVector))
 		}
 	case a.MetaData != nil:
 		s.meta = a.MetaData
@@ -403,12 +405,12 @@ func readLog(ctx context.Context, st storage, dir string) (*snapshot, []error) {
 		return nil, append(problems, err)
 	}
 
-	// Choose the checkpoint.
-	var start *checkpointFiles
+	// Choose the checkpoint: the newest complete one listed.
+	// _last_checkpoint is a hint of where to list from, and may be stale
+	// (log cleanup after a later checkpoint); when the checkpoint it
+	// names is not there, the listing is done again from the start.
 	if last != nil {
-		if c := l.checkpoints[last.Version]; c != nil && c.complete() {
-			start = c
-		} else {
+		if c := l.checkpoints[last.Version]; c == nil || !c.complete() {
 			problem(fmt.Errorf("_last_checkpoint: field version names checkpoint %d, which is missing or incomplete; looking for others", last.Version))
 			if startAfter != "" {
 				if l, err = listLog(ctx, st, logDir, ""); err != nil {
@@ -417,9 +419,7 @@ func readLog(ctx context.Context, st storage, dir string) (*snapshot, []error) {
 			}
 		}
 	}
-	// A newer complete checkpoint than the one _last_checkpoint names
-	// wins: the file is a hint, and may be stale (a writer that crashed
-	// after writing a checkpoint, or log cleanup after a later one).
+	var start *checkpointFiles
 	for _, c := range l.checkpoints {
 		if c.complete() && (start == nil || c.version > start.version) {
 			start = c
@@ -508,8 +508,13 @@ const historyLimit = 20
 // one (JSON or parquet) with its sidecars.
 func (s *snapshot) readCheckpoint(ctx context.Context, st storage, logDir string, c *checkpointFiles) error {
 	var sidecars []string
-	name := path.Base(c.v2)
-	if c.v2 == "" {
+	top := c.v2 // the file naming the sidecars, for errors
+	if top == "" {
+		top = c.parts[0]
+	}
+	name := path.Base(top)
+	switch {
+	case c.v2 == "":
 		// A classic name may hold a v2 checkpoint too, whose sidecars
 		// hold the files.
 		for _, p := range c.parts {
@@ -519,8 +524,7 @@ func (s *snapshot) readCheckpoint(ctx context.Context, st storage, logDir string
 			}
 			sidecars = append(sidecars, sc...)
 		}
-		name = path.Base(c.parts[0])
-	} else if strings.HasSuffix(c.v2, ".json") {
+	case strings.HasSuffix(c.v2, ".json"):
 		f, err := st.open(ctx, c.v2)
 		if err != nil {
 			return err
@@ -536,7 +540,7 @@ func (s *snapshot) readCheckpoint(ctx context.Context, st storage, logDir string
 		if err != nil {
 			return err
 		}
-	} else {
+	default:
 		var err error
 		if sidecars, err = s.readParquetActions(ctx, st, c.v2, c.version); err != nil {
 			return fmt.Errorf("%s: %w", name, err)

@@ -295,7 +295,7 @@ func (c *crawler) validation(path string, v validation) error {
 	if s := cmp.Or(activeBatch(m).Datasource, stringOf(m.BatchKwargs, "datasource"), stringOf(m.BatchSpec, "datasource_name")); s != "" {
 		props[PropDatasource] = s
 	}
-	if s := cmp.Or(activeBatch(m).DataAsset, stringOf(m.BatchKwargs, "data_asset_name"), stringOf(m.BatchSpec, "data_asset_name"), m.DataAssetName); s != "" {
+	if s := dataAsset(m); s != "" {
 		props[PropDataAsset] = s
 	}
 
@@ -447,14 +447,13 @@ func (c *crawler) datasetOf(m suiteMeta, suite string) (catalog.Key, string) {
 		schema := cmp.Or(stringOf(m.BatchSpec, "schema_name"), stringOf(m.BatchKwargs, "schema"))
 		return key(c.cfg.Database, schema, table), FromTable
 	}
-	if asset := cmp.Or(activeBatch(m).DataAsset, stringOf(m.BatchKwargs, "data_asset_name"), stringOf(m.BatchSpec, "data_asset_name")); asset != "" {
-		return key(c.cfg.Database, asset), FromDataAsset
-	}
-	if asset := m.DataAssetName; asset != "" {
-		// 0.8 named it datasource/generator/asset: the asset is the table
-		// or file set.
-		if parts := strings.Split(asset, "/"); len(parts) == 3 && parts[2] != "" {
-			asset = parts[2]
+	if asset := dataAsset(m); asset != "" {
+		if asset == m.DataAssetName {
+			// 0.8 named it datasource/generator/asset: the asset is the
+			// table or file set.
+			if parts := strings.Split(asset, "/"); len(parts) == 3 && parts[2] != "" {
+				asset = parts[2]
+			}
 		}
 		return key(c.cfg.Database, asset), FromDataAsset
 	}
@@ -462,6 +461,12 @@ func (c *crawler) datasetOf(m suiteMeta, suite string) (catalog.Key, string) {
 		return catalog.Key{Namespace: c.cfg.Namespace, Name: path}, FromPath
 	}
 	return key(c.cfg.Database, suite), FromSuite
+}
+
+// dataAsset is the name of the validation's data asset, wherever its
+// generation of Great Expectations put it; "" when it has none.
+func dataAsset(m suiteMeta) string {
+	return cmp.Or(activeBatch(m).DataAsset, stringOf(m.BatchKwargs, "data_asset_name"), stringOf(m.BatchSpec, "data_asset_name"), m.DataAssetName)
 }
 
 func activeBatch(m suiteMeta) batchDefinition {
