@@ -144,6 +144,15 @@ func TestCrawlKnownReaderFeatures(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "_delta_log", "00000000000000000021.json"), []byte(commit), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if v := crawlOne(t, root).Properties[PropVersion]; v != "21" {
+		t.Errorf("version %s, want 21", v)
+	}
+}
+
+// crawlOne crawls root, which holds one table, and returns it, failing
+// the test on any crawl error.
+func crawlOne(t *testing.T, root string) catalog.DatasetFacts {
+	t.Helper()
 	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +160,10 @@ func TestCrawlKnownReaderFeatures(t *testing.T) {
 	if len(h.Errors) > 0 {
 		t.Errorf("errors: %v", h.Errors)
 	}
-	if len(h.Datasets) != 1 || h.Datasets[0].Properties[PropVersion] != "21" {
-		t.Errorf("datasets %v, want the table at version 21", h.Datasets)
+	if len(h.Datasets) != 1 {
+		t.Fatalf("datasets %v, want the one table", h.Datasets)
 	}
+	return h.Datasets[0]
 }
 
 // TestCrawlStaleLastCheckpoint: _last_checkpoint names checkpoint 10 but
@@ -173,17 +183,7 @@ func TestCrawlStaleLastCheckpoint(t *testing.T) {
 			}
 		}
 	}
-	h, err := Crawl(context.Background(), Config{Source: "delta:test", Roots: []string{root}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(h.Errors) > 0 {
-		t.Errorf("errors: %v", h.Errors)
-	}
-	if len(h.Datasets) != 1 {
-		t.Fatalf("datasets %v", h.Datasets)
-	}
-	got := summarize(h.Datasets[0])
+	got := summarize(crawlOne(t, root))
 	if got.Version != "20" || got.Files != "1" || got.Rows != 98 {
 		t.Errorf("table %+v, want version 20, 1 file, 98 rows", got)
 	}
